@@ -1,0 +1,145 @@
+"""The one diagnostic type, and the one place diagnostics are rendered.
+
+A diagnostic points either at policy text (`span`) or at a place in a fact bundle (`fact_path`,
+a JSON path such as `$.time[0].minutes`). Messages follow docs/contributing/style.md: lowercase,
+no final period, user input in backticks, one line; advice goes in `help`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from enum import Enum
+
+from .source import SourceFile, Span
+
+
+class Severity(str, Enum):
+    ERROR = "error"
+    WARNING = "warning"
+
+
+@dataclass(frozen=True, slots=True)
+class Diagnostic:
+    """A problem found in policy text or in a fact bundle."""
+
+    code: str  # stable, namespaced: "parse/unexpected-token", "check/unknown-name", "facts/schema"
+    message: str
+    span: Span | None = None
+    fact_path: str | None = None  # JSON path into a fact bundle
+    file: str | None = None  # the fact file, for fact diagnostics
+    bundle: str | None = None  # the bundle id, for fact diagnostics
+    help: str | None = None
+    severity: Severity = Severity.ERROR
+    related: tuple[tuple[str, Span], ...] = ()
+
+    @property
+    def is_error(self) -> bool:
+        return self.severity is Severity.ERROR
+
+    def sort_key(self) -> tuple[str, int, int, str, str, str]:
+        span = self.span
+        where = span.source if span else (self.file or "")
+        return (
+            where,
+            span.line if span else 0,
+            span.column if span else 0,
+            self.bundle or "",
+            self.fact_path or "",
+            self.code + self.message,
+        )
+
+
+class PolicyError(Exception):
+    """Raised when policy text cannot be loaded; carries every diagnostic found, sorted."""
+
+    def __init__(self, diagnostics: Iterable[Diagnostic]) -> None:
+        self.diagnostics = sort_diagnostics(diagnostics)
+        super().__init__(render_text(self.diagnostics, {}, color=False))
+
+
+class FactError(Exception):
+    """Raised when a fact file cannot be read at all (not for one bad bundle in a good file)."""
+
+    def __init__(self, diagnostics: Iterable[Diagnostic]) -> None:
+        self.diagnostics = sort_diagnostics(diagnostics)
+        super().__init__(render_text(self.diagnostics, {}, color=False))
+
+
+def sort_diagnostics(diagnostics: Iterable[Diagnostic]) -> tuple[Diagnostic, ...]:
+    return tuple(sorted(diagnostics, key=Diagnostic.sort_key))
+
+
+def _header(diag: Diagnostic) -> str:
+    if diag.span is not None:
+        where = str(diag.span)
+    else:
+        parts = [p for p in (diag.file, diag.bundle and f"bundle `{diag.bundle}`", diag.fact_path) if p]
+        where = ": ".join(parts) if parts else "<input>"
+    return f"{where}: {diag.severity.value}[{diag.code}]: {diag.message}"
+
+
+def _snippet(span: Span, source: SourceFile | None) -> list[str]:
+    if source is None:
+        return []
+    text = source.line(span.line)
+    if not text:
+        return []
+    width = max(1, (span.end_column - span.column) if span.end_line == span.line else len(text) - span.column + 1)
+    gutter = f"{span.line:>4} | "
+    return [gutter + text, " " * len(gutter) + " " * (span.column - 1) + "^" * width]
+
+
+def render_text(
+    diagnostics: Iterable[Diagnostic], sources: Mapping[str, SourceFile], *, color: bool = False
+) -> str:
+    """Human form: `file:line:col: error[CODE]: message`, the source line with a caret, then help."""
+    out: list[str] = []
+    for diag in diagnostics:
+        header = _header(diag)
+        if color:
+            tint = "\x1b[31m" if diag.is_error else "\x1b[33m"
+            header = f"{tint}{header}\x1b[0m"
+        out.append(header)
+        if diag.span is not None:
+            out.extend(_snippet(diag.span, sources.get(diag.span.source)))
+        for label, span in diag.related:
+            out.append(f"  note: {label} at {span}")
+        if diag.help:
+            out.append(f"  help: {diag.help}")
+    return "\n".join(out) + ("\n" if out else "")
+
+
+def to_json_obj(diag: Diagnostic) -> dict[str, object]:
+    obj: dict[str, object] = {"code": diag.code, "severity": diag.severity.value, "message": diag.message}
+    if diag.span is not None:
+        obj["file"] = diag.span.source
+        obj["line"] = diag.span.line
+        obj["column"] = diag.span.column
+        obj["end_line"] = diag.span.end_line
+        obj["end_column"] = diag.span.end_column
+    elif diag.file is not None:
+        obj["file"] = diag.file
+    if diag.bundle is not None:
+        obj["bundle"] = diag.bundle
+    if diag.fact_path is not None:
+        obj["fact_path"] = diag.fact_path
+    if diag.help is not None:
+        obj["help"] = diag.help
+    if diag.related:
+        obj["related"] = [{"label": label, "at": str(span)} for label, span in diag.related]
+    return obj
+
+
+def render_json(diagnostics: Iterable[Diagnostic]) -> str:
+    """Machine form: a JSON array, keys sorted, stable across runs."""
+    return json.dumps([to_json_obj(d) for d in diagnostics], indent=2, sort_keys=True) + "\n"
+
+
+def did_you_mean(name: str, candidates: Iterable[str]) -> str | None:
+    """A `help` text naming the closest candidate, or None when nothing is close."""
+    import difflib
+
+    close = difflib.get_close_matches(name, sorted(set(candidates)), n=1, cutoff=0.6)
+    return f"did you mean `{close[0]}`?" if close else None

@@ -1,0 +1,138 @@
+"""Policy text -> AST, with syntax errors an analyst can act on.
+
+The grammar ships as package data (`carepolicy.grammar/policy.lark`) and is loaded through the
+import system, so it works from a wheel, an editable install or a zip. The LALR parser is built
+once per process (Lark's cache makes later processes start faster).
+"""
+
+from __future__ import annotations
+
+import functools
+from importlib.resources import files
+
+from lark import Lark, Token, UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
+
+from .diagnostics import Diagnostic, PolicyError
+from .source import SourceFile, Span
+from .syntax import PolicyFile
+from .to_ast import to_ast
+
+# Terminal names as an analyst would say them.
+_TERMINAL_WORDS = {
+    "NAME": "a name",
+    "STRING": 'a quoted title such as "Consent documented"',
+    "DATE": "a date such as 2025-01-01",
+    "MONTH": "a month such as 2025-03",
+    "MINUTES": "minutes such as 20 min",
+    "CALENDAR_SPAN": "a span such as 12 months",
+    "MONEY": "money such as $60.49",
+    "PERCENT": "a percentage such as 20%",
+    "CODE": "a billing code such as 99490",
+    "NUMBER": "a number",
+    "INT": "a whole number",
+    "RANGE": "`..`",
+    "COMP_OP": "a comparison (=, !=, <, <=, >, >=)",
+    "ADD_OP": "`+` or `-`",
+    "MUL_OP": "`*` or `/`",
+    "AGGREGATE": "`count`, `sum` or `any`",
+    "BOUNDARY": "`start` or `end`",
+    "SCOPE": "`practitioner` or `beneficiary`",
+    "WHO": "`same`, `another` or `any`",
+    "PAYER": "`medigap` or `medicaid`",
+    "SHARE": "`deductible`, `coinsurance` or `all`",
+    "$END": "the end of the file",
+}
+
+_DECLARATION_KEYWORDS = (
+    "define", "rule", "code", "add-on", "exclusive", "exclusion", "exception", "parameter", "switch",
+    "cost sharing", "choose coding", "pricing", "rvu table",
+)
+
+
+@functools.cache
+def _parser() -> Lark:
+    grammar = files("carepolicy.grammar").joinpath("policy.lark").read_text(encoding="utf-8")
+    return Lark(grammar, parser="lalr", propagate_positions=True, maybe_placeholders=True, cache=True)
+
+
+def _describe(terminal: str) -> str:
+    if terminal in _TERMINAL_WORDS:
+        return _TERMINAL_WORDS[terminal]
+    pattern = _parser().get_terminal(terminal).pattern
+    return f"`{pattern.value}`" if pattern.type == "str" else terminal.lower()
+
+
+def _expected(names: set[str]) -> str:
+    words = sorted({_describe(n) for n in names})
+    if len(words) > 8:
+        keywords = [w for w in words if w.startswith("`")]
+        return "one of " + ", ".join(keywords[:8]) + ", …" if keywords else "a different word here"
+    return words[0] if len(words) == 1 else "one of " + ", ".join(words)
+
+
+def _found(token: Token) -> str:
+    if token.type == "$END":
+        return "the end of the file"
+    return f"`{token.value}`"
+
+
+def _syntax_diagnostic(error: UnexpectedInput, source: SourceFile) -> Diagnostic:
+    line, column = max(error.line, 1), max(error.column, 1)
+    span = Span(source.name, line, column, line, column + 1)
+    if isinstance(error, UnexpectedCharacters):
+        char = source.text[error.pos_in_stream] if error.pos_in_stream is not None else "?"
+        return Diagnostic(
+            "parse/unexpected-character",
+            f"unexpected character `{char}`",
+            span=span,
+            help="names use letters, digits and `_`; titles go in double quotes; comments start with `#`",
+        )
+    if isinstance(error, UnexpectedToken):
+        expected = error.accepts or error.expected
+        token = error.token
+        width = len(str(token.value)) if token.type != "$END" else 1
+        span = Span(source.name, line, column, line, column + width)
+        help_text = _hint(token, expected)
+        return Diagnostic(
+            "parse/unexpected-token",
+            f"found {_found(token)} where {_expected(set(expected))} was expected",
+            span=span,
+            help=help_text,
+        )
+    assert isinstance(error, UnexpectedEOF)
+    lines = source.text.splitlines() or [""]
+    end = Span(source.name, len(lines), len(lines[-1]) + 1, len(lines), len(lines[-1]) + 2)
+    return Diagnostic("parse/unexpected-end", f"the file ends where {_expected(set(error.expected))} was expected", span=end)
+
+
+def _hint(token: Token, expected: set[str] | frozenset[str]) -> str | None:
+    """Advice for the mistakes analysts make most; None when the expected list says enough."""
+    value = str(token.value)
+    if token.type == "NUMBER" and "MINUTES" in expected:
+        return f"give minutes a unit, e.g. `{value} min`"
+    if token.type == "MONEY" and "." in value and len(value.split(".")[1]) == 1:
+        return f"write money with cents, e.g. `{value}0`"
+    if token.type == "COMP_OP" and value == "=" and "COMP_OP" not in expected:
+        return "a definition is written `define name \"title\" cite S1 \"where\" = expression`"
+    if "STRING" in expected and token.type == "NAME":
+        return 'every declaration needs a title in double quotes after its id, e.g. rule ccm.consent "Consent documented"'
+    if token.type == "$END":
+        return "the last declaration is incomplete"
+    if value in {"==", "&&", "||"}:
+        return "use `=` for equality and the words `and` / `or`"
+    if value in _DECLARATION_KEYWORDS or value in {"cost", "choose", "rvu"}:
+        return "the declaration above is incomplete; finish it before starting a new one"
+    return None
+
+
+def parse_text(text: str, name: str) -> PolicyFile:
+    """Parse one policy file's text; raises PolicyError with every problem found."""
+    source = SourceFile(name, text)
+    try:
+        tree = _parser().parse(text)
+    except UnexpectedInput as error:
+        raise PolicyError([_syntax_diagnostic(error, source)]) from None
+    policy, problems = to_ast(tree, name)
+    if problems:
+        raise PolicyError(problems)
+    return policy

@@ -1,0 +1,419 @@
+"""The abstract syntax of policy files: frozen dataclasses, each with the `Span` it came from.
+
+Built by `to_ast.py` from Lark's parse tree; read by the checker and the compiler. Nothing here
+evaluates anything. Names follow the language's keywords, so `Exclusive` is what the analyst
+wrote as `exclusive`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from .source import Span
+from .valuetypes import ValueType
+
+# ---------------------------------------------------------------- expressions
+
+
+@dataclass(frozen=True, slots=True)
+class Literal:
+    """A typed constant: `20 min`, `$60.49`, `20%`, `2025-01-01`, `2025-03`, `99490`, `true`."""
+
+    value: object  # int, Decimal, str or bool, as documented in valuetypes.py
+    type: ValueType
+    text: str  # as written, for messages and traces
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class Name:
+    """A bare or dotted name: a definition, parameter, switch, fact path, enum value or rule id."""
+
+    parts: tuple[str, ...]
+    span: Span
+
+    @property
+    def dotted(self) -> str:
+        return ".".join(self.parts)
+
+
+@dataclass(frozen=True, slots=True)
+class Binary:
+    """Arithmetic: `+ - * /`."""
+
+    op: str
+    left: Expr
+    right: Expr
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class Negate:
+    operand: Expr
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class Compare:
+    """`= != < <= > >=`."""
+
+    op: str
+    left: Expr
+    right: Expr
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class Logical:
+    """`and` / `or` over two or more operands (three-valued: a missing fact is unknown)."""
+
+    op: str
+    operands: tuple[Expr, ...]
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class Not:
+    operand: Expr
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class Member:
+    """`x in set` / `x not in set`."""
+
+    item: Expr
+    collection: Expr
+    negated: bool
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class Presence:
+    """`x is missing` / `x is present`: never unknown."""
+
+    operand: Expr
+    present: bool
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class Otherwise:
+    """`a otherwise b`: a, or b when a is missing."""
+
+    left: Expr
+    right: Expr
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class CodeRange:
+    """`90951..90970` inside a set of codes."""
+
+    low: str
+    high: str
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class SetLiteral:
+    items: tuple[Expr | CodeRange, ...]
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class Aggregate:
+    """`count chronic_conditions where ...`, `sum time.minutes where ...`, `any ... where ...`.
+
+    Inside `where`, a path that starts with the list's name (`time.service`) reads the current
+    entry of the list.
+    """
+
+    kind: str  # count | sum | any
+    path: Name
+    where: Expr | None
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class Boundary:
+    """`start of M` / `end of M`: the first or last day of a month."""
+
+    which: str
+    operand: Expr
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    """A built-in function: `min(a, b)`, `max(a, b)`."""
+
+    function: str
+    args: tuple[Expr, ...]
+    span: Span
+
+
+Expr = (
+    Literal | Name | Binary | Negate | Compare | Logical | Not | Member | Presence | Otherwise
+    | SetLiteral | Aggregate | Boundary | Call
+)
+
+# ---------------------------------------------------------------- clauses
+
+
+@dataclass(frozen=True, slots=True)
+class Cite:
+    """`cite S7 "Patient consent"`: a declared source tag and where in it."""
+
+    source: str
+    locator: str
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class Interval:
+    """`effective 2021-01-01..` (open end) or `..2019-12-31` (open start); dates inclusive."""
+
+    start: str | None
+    end: str | None
+    span: Span
+
+    def contains(self, day: str) -> bool:
+        return (self.start is None or self.start <= day) and (self.end is None or day <= self.end)
+
+    def overlaps(self, other: Interval) -> bool:
+        starts_before_other_ends = self.start is None or other.end is None or self.start <= other.end
+        ends_after_other_starts = self.end is None or other.start is None or other.start <= self.end
+        return starts_before_other_ends and ends_after_other_starts
+
+    def __str__(self) -> str:
+        return f"{self.start or ''}..{self.end or ''}"
+
+
+@dataclass(frozen=True, slots=True)
+class Requirement:
+    """`requires a, b else "message"`: every expression must hold."""
+
+    conditions: tuple[Expr, ...]
+    message: str | None
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class CodeRef:
+    """An item of a code list: one code, a range, or every code of a program."""
+
+    kind: str  # one | range | program
+    low: str
+    high: str
+    span: Span
+
+
+# ---------------------------------------------------------------- declarations
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Declaration:
+    """What every declaration has: a stable id, a title, citations, an effective interval."""
+
+    id: str
+    title: str
+    cites: tuple[Cite, ...]
+    effective: Interval | None
+    span: Span
+
+    @property
+    def kind(self) -> str:
+        return KIND_NAMES[type(self)]
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    tag: str
+    title: str
+    span: Span
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Define(Declaration):
+    expr: Expr
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Rule(Declaration):
+    requirements: tuple[Requirement, ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Units:
+    """`units each full 20 min of staff_minutes beyond 20 min`."""
+
+    increment: Expr
+    measure: Expr
+    beyond: Expr
+    span: Span
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Code(Declaration):
+    """A base code (`code`) or an add-on (`add-on X to Y`, with `bases` and `units`)."""
+
+    program: str | None
+    requirements: tuple[Requirement, ...]
+    bases: tuple[CodeRef, ...] = ()
+    units: Units | None = None
+    unit_cap: Expr | None = None
+
+    @property
+    def is_addon(self) -> bool:
+        return bool(self.bases)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OneOf:
+    codes: tuple[CodeRef, ...]
+    scope: str  # practitioner | beneficiary
+    span: Span
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Exclusive(Declaration):
+    groups: tuple[OneOf, ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Excludes:
+    """`program ccm excludes G0181, 90951..90970 by same practitioner`."""
+
+    subject: tuple[CodeRef, ...]
+    excluded: tuple[CodeRef, ...]
+    who: str  # same | another | any
+    span: Span
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Exclusion(Declaration):
+    clauses: tuple[Excludes, ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Exception_(Declaration):
+    """`exception X to Y`: while in effect (and `when` holds), rule or exclusion Y does not apply."""
+
+    target: str
+    target_span: Span
+    when: Expr | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ParameterValue:
+    value: Expr
+    effective: Interval
+    cite: Cite | None
+    span: Span
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Parameter(Declaration):
+    values: tuple[ParameterValue, ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Switch(Declaration):
+    options: tuple[str, ...]
+    default: str | None
+    default_span: Span | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Pays:
+    """`medigap pays coinsurance 50% when ...`: a secondary payer's share of the beneficiary's."""
+
+    payer: str  # medigap | medicaid
+    share: str  # deductible | coinsurance | all
+    fraction: Expr | None  # a percent; None means 100%
+    when: Expr
+    priority: int | None
+    span: Span
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Indeterminate:
+    when: Expr
+    reason: str
+    span: Span
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CostSharing(Declaration):
+    deductible: Expr | None
+    coinsurance: Expr | None
+    pays: tuple[Pays, ...]
+    indeterminate: tuple[Indeterminate, ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Choose(Declaration):
+    preference: tuple[CodeRef, ...]
+    then_highest_total: bool
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NotPriced:
+    when: Expr
+    reason: str
+    span: Span
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Pricing(Declaration):
+    conversion_factor: str | None
+    conversion_span: Span | None
+    not_priced: tuple[NotPriced, ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RvuRow:
+    code: str
+    work: Decimal
+    pe: Decimal
+    mp: Decimal
+    span: Span
+
+    @property
+    def total(self) -> Decimal:
+        return self.work + self.pe + self.mp
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RvuTable(Declaration):
+    rows: tuple[RvuRow, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyFile:
+    """One parsed file: its header (`policy id "title"` and sources) and its declarations."""
+
+    source: str
+    id: str
+    title: str
+    sources: tuple[Source, ...]
+    declarations: tuple[Declaration, ...]
+    span: Span
+
+
+KIND_NAMES: dict[type, str] = {
+    Define: "define",
+    Rule: "rule",
+    Code: "code",
+    Exclusive: "exclusive",
+    Exclusion: "exclusion",
+    Exception_: "exception",
+    Parameter: "parameter",
+    Switch: "switch",
+    CostSharing: "cost sharing",
+    Choose: "choose coding",
+    Pricing: "pricing",
+    RvuTable: "rvu table",
+}
