@@ -7,6 +7,7 @@ wrote as `exclusive`.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -417,3 +418,62 @@ KIND_NAMES: dict[type, str] = {
     Pricing: "pricing",
     RvuTable: "rvu table",
 }
+
+
+def children(expr: Expr) -> tuple[Expr, ...]:
+    """The direct sub-expressions of `expr` (set items that are code ranges are not expressions)."""
+    if isinstance(expr, Binary | Compare | Otherwise):
+        return (expr.left, expr.right)
+    if isinstance(expr, Logical):
+        return expr.operands
+    if isinstance(expr, Negate | Not | Presence | Boundary):
+        return (expr.operand,)
+    if isinstance(expr, Member):
+        return (expr.item, expr.collection)
+    if isinstance(expr, SetLiteral):
+        return tuple(item for item in expr.items if not isinstance(item, CodeRange))
+    if isinstance(expr, Aggregate):
+        return (expr.path,) if expr.where is None else (expr.path, expr.where)
+    if isinstance(expr, Call):
+        return expr.args
+    return ()
+
+
+def walk(expr: Expr) -> Iterator[Expr]:
+    """`expr` and every expression inside it, depth first."""
+    stack = [expr]
+    while stack:
+        node = stack.pop()
+        yield node
+        stack.extend(reversed(children(node)))
+
+
+def expressions_of(decl: Declaration) -> Iterator[Expr]:
+    """The top-level expressions a declaration holds, in source order."""
+    if isinstance(decl, Define):
+        yield decl.expr
+    elif isinstance(decl, Rule | Code):
+        for requirement in decl.requirements:
+            yield from requirement.conditions
+        if isinstance(decl, Code):
+            if decl.units is not None:
+                yield from (decl.units.increment, decl.units.measure, decl.units.beyond)
+            if decl.unit_cap is not None:
+                yield decl.unit_cap
+    elif isinstance(decl, Exception_):
+        if decl.when is not None:
+            yield decl.when
+    elif isinstance(decl, Parameter):
+        for value in decl.values:
+            yield value.value
+    elif isinstance(decl, CostSharing):
+        yield from (e for e in (decl.deductible, decl.coinsurance) if e is not None)
+        for pays in decl.pays:
+            if pays.fraction is not None:
+                yield pays.fraction
+            yield pays.when
+        for clause in decl.indeterminate:
+            yield clause.when
+    elif isinstance(decl, Pricing):
+        for not_priced in decl.not_priced:
+            yield not_priced.when

@@ -1,0 +1,177 @@
+"""The public API: load and check a policy set, then evaluate bundles against it.
+
+    policies = load_policies()                   # the shipped policies, checked and compiled
+    for item in load_fact_file("bundles.yaml"):  # Bundle or BundleError, one per input record
+        decision = evaluate(policies, item)
+        print(to_json(decision))
+
+Nothing here prints, exits or reads the environment; the CLI decides all of that.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from importlib import metadata
+from importlib.resources import files
+from importlib.resources.abc import Traversable
+from pathlib import Path
+
+from . import syntax as s
+from .check import CheckResult, check
+from .coding import decide
+from .compile import CompiledPolicySet
+from .costs import FeeSchedule
+from .decision import Decision
+from .diagnostics import Diagnostic, PolicyError
+from .fact_schema import fact_types
+from .facts import Bundle, BundleError
+from .parse import parse_text
+from .source import SourceFile
+
+
+def engine_version() -> str:
+    try:
+        return metadata.version("carepolicy")
+    except metadata.PackageNotFoundError:  # running from a source tree that was never installed
+        return "0+unknown"
+
+
+@dataclass(frozen=True, slots=True)
+class PolicySet:
+    """A checked, compiled policy set, ready to evaluate any number of bundles."""
+
+    root: str
+    sources: Mapping[str, SourceFile]
+    checked: CheckResult
+    compiled: CompiledPolicySet
+    policy_hash: str
+
+    @property
+    def warnings(self) -> tuple[Diagnostic, ...]:
+        return self.checked.warnings
+
+    def switch_options(self) -> dict[str, tuple[str, ...]]:
+        return {name: sw.options for name, sw in self.checked.index.switches.items()}
+
+
+def _policy_files(root: Path | Traversable, prefix: str = "") -> Iterator[tuple[str, str]]:
+    for entry in sorted(root.iterdir(), key=lambda e: e.name):
+        name = f"{prefix}{entry.name}"
+        if entry.is_dir() and not entry.name.startswith((".", "_")):
+            yield from _policy_files(entry, name + "/")
+        elif entry.name.endswith(".policy"):
+            yield name, entry.read_text(encoding="utf-8")
+
+
+def read_policy_texts(directory: str | Path | None = None) -> tuple[str, list[tuple[str, str]]]:
+    """(display root, [(file name, text)]) of a policy folder, or of the shipped policies."""
+    if directory is None:
+        return "policies", [(f"policies/{n}", t) for n, t in _policy_files(files("carepolicy.policies"))]
+    root = Path(directory)
+    if root.is_file():
+        return str(root.parent), [(str(root), root.read_text(encoding="utf-8"))]
+    if not root.is_dir():
+        raise PolicyError([Diagnostic("policy/not-found", f"no policy folder or file at `{directory}`")])
+    return str(root), [(str(root / n), t) for n, t in _policy_files(root)]
+
+
+def check_policies(directory: str | Path | None = None) -> tuple[CheckResult | None, Mapping[str, SourceFile], tuple[Diagnostic, ...]]:
+    """Parse and check; returns every diagnostic (parse errors of all files, then check results)."""
+    _root, texts = read_policy_texts(directory)
+    sources = {name: SourceFile(name, text) for name, text in texts}
+    parsed: list[s.PolicyFile] = []
+    problems: list[Diagnostic] = []
+    if not texts:
+        problems.append(Diagnostic("policy/empty", f"no .policy files under `{directory}`"))
+    for name, text in texts:
+        try:
+            parsed.append(parse_text(text, name))
+        except PolicyError as error:
+            problems.extend(error.diagnostics)
+    if problems:
+        return None, sources, tuple(problems)
+    result = check(tuple(parsed), fact_types())
+    return result, sources, result.diagnostics
+
+
+def load_policies(directory: str | Path | None = None) -> PolicySet:
+    """Load, check and compile a policy set; raises PolicyError if `check` finds errors."""
+    root, texts = read_policy_texts(directory)
+    checked, sources, diagnostics = check_policies(directory)
+    errors = [d for d in diagnostics if d.is_error]
+    if checked is None or errors:
+        raise PolicyError(errors or diagnostics)
+    digest = hashlib.sha256()
+    for name, text in texts:
+        digest.update(Path(name).name.encode() + b"\0" + text.encode() + b"\0")
+    policy_hash = digest.hexdigest()[:32]
+    compiled = CompiledPolicySet.build(checked, sources, policy_hash)
+    return PolicySet(root, sources, checked, compiled, policy_hash)
+
+
+def resolve_switches(policies: PolicySet, overrides: Mapping[str, str]) -> dict[str, str]:
+    """The switch settings for an evaluation: defaults, then overrides (each checked)."""
+    options = policies.switch_options()
+    settings = dict(policies.compiled.switch_defaults)
+    problems = []
+    for name, value in sorted(overrides.items()):
+        if name not in options:
+            from .diagnostics import did_you_mean
+            problems.append(Diagnostic("usage/switch", f"unknown switch `{name}`", help=did_you_mean(name, options)))
+        elif value not in options[name]:
+            problems.append(Diagnostic("usage/switch", f"`{value}` is not an option of switch `{name}`",
+                                       help=f"options: {', '.join(options[name])}"))
+        else:
+            settings[name] = value
+    if problems:
+        raise PolicyError(problems)
+    return settings
+
+
+def evaluate(policies: PolicySet, bundle: Bundle, *, switches: Mapping[str, str] | None = None,
+             fee_schedule: FeeSchedule | None = None, trace: bool = True) -> Decision:
+    """Decide one validated bundle. Raises nothing for a valid bundle: denials are answers."""
+    settings = resolve_switches(policies, switches or {})
+    return decide(policies.compiled, bundle.data, bundle_id=bundle.id, month=bundle.month,
+                  facts_hash=bundle.facts_hash, switches=settings, fee_schedule=fee_schedule, trace=trace,
+                  version=engine_version())
+
+
+def evaluate_all(policies: PolicySet, items: Iterable[Bundle | BundleError], **options: object
+                 ) -> Iterator[Decision | BundleError]:
+    """Exactly one output per input: a Decision, or the BundleError that explains why there is none."""
+    for item in items:
+        yield item if isinstance(item, BundleError) else evaluate(policies, item, **options)  # type: ignore[arg-type]
+
+
+def load_fee_schedule(path: str | Path) -> FeeSchedule:
+    """A CSV with a `code` column and either `allowed` (money) or `rvu` (total RVUs) per row."""
+    text = Path(path).read_text(encoding="utf-8")
+    amounts: dict[str, Decimal] = {}
+    rvus: dict[str, Decimal] = {}
+    problems: list[Diagnostic] = []
+    reader = csv.DictReader(io.StringIO(text))
+    fields = set(reader.fieldnames or ())
+    if "code" not in fields or not fields & {"allowed", "rvu"}:
+        raise PolicyError([Diagnostic("fee-schedule/columns", f"`{path}` needs a `code` column and `allowed` or `rvu`",
+                                      file=str(path), help="e.g. a header line `code,allowed` then `99490,66.13`")])
+    for number, row in enumerate(reader, start=2):
+        code = (row.get("code") or "").strip()
+        for column, target in (("allowed", amounts), ("rvu", rvus)):
+            raw = (row.get(column) or "").strip()
+            if not raw:
+                continue
+            try:
+                target[code] = Decimal(raw)
+            except InvalidOperation:
+                problems.append(Diagnostic("fee-schedule/value", f"line {number}: `{raw}` is not a number",
+                                           file=str(path), fact_path=f"{column}"))
+    if problems:
+        raise PolicyError(problems)
+    digest = hashlib.sha256(text.encode()).hexdigest()[:16]
+    return FeeSchedule(str(path), amounts, rvus, digest)

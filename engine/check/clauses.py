@@ -1,0 +1,179 @@
+"""Check stage `check_types` per declaration: each clause's expressions have the type it needs.
+
+`requires` conditions are true/false; `units` counts minutes (or counts); a unit cap is a count;
+a deductible is money, coinsurance and payer shares are percents; a parameter's dated values all
+have one type; a switch's default is one of its options.
+"""
+
+from __future__ import annotations
+
+from .. import syntax as s
+from ..diagnostics import Diagnostic, did_you_mean
+from ..valuetypes import ANY, BOOL, COUNT, MINUTES, MONEY, NUMBER, PERCENT, Type
+from .index import PolicyIndex
+from .resolve import Ref, Resolver
+
+
+def check_declaration(resolver: Resolver, decl: s.Declaration) -> None:
+    checker = _CHECKS.get(type(decl))
+    if checker is not None:
+        checker(resolver, decl)
+
+
+def _error(resolver: Resolver, code: str, message: str, span: s.Span, help: str | None = None) -> None:
+    resolver.result.diagnostics.append(Diagnostic(code, message, span=span, help=help))
+
+
+def _want(resolver: Resolver, expr: s.Expr, wanted: tuple[Type, ...], what: str, allow_rule: bool = False) -> None:
+    vtype = resolver.infer(expr, (), allow_rule)
+    if isinstance(expr, s.Name) and resolver.result.refs.get(id(expr)) == Ref("enum", expr.dotted) and vtype not in wanted:
+        resolver._unknown(expr)
+    elif vtype not in wanted and vtype is not ANY:
+        names = " or ".join(str(w) for w in wanted)
+        _error(resolver, "check/type", f"{what} needs {names}, but this is {vtype}", expr.span)
+
+
+def _requirements(resolver: Resolver, requirements: tuple[s.Requirement, ...]) -> None:
+    for requirement in requirements:
+        for condition in requirement.conditions:
+            _want(resolver, condition, (BOOL,), "`requires`", allow_rule=True)
+
+
+def _define(resolver: Resolver, decl: s.Declaration) -> None:
+    assert isinstance(decl, s.Define)
+    resolver.define_type(decl.id)
+
+
+def _rule(resolver: Resolver, decl: s.Declaration) -> None:
+    assert isinstance(decl, s.Rule)
+    _requirements(resolver, decl.requirements)
+
+
+def _code(resolver: Resolver, decl: s.Declaration) -> None:
+    assert isinstance(decl, s.Code)
+    _requirements(resolver, decl.requirements)
+    if decl.units is not None:
+        units = decl.units
+        kinds = [resolver.infer(e) for e in (units.increment, units.measure, units.beyond)]
+        known = {k for k in kinds if k is not ANY}
+        if len(known) > 1 or not known <= {MINUTES, COUNT, NUMBER}:
+            found = ", ".join(str(k) for k in kinds)
+            _error(resolver, "check/type", f"`units each full A of B beyond C` needs A, B and C in one unit; found {found}",
+                   units.span, "e.g. `units each full 20 min of staff_minutes beyond 20 min`")
+    if decl.unit_cap is not None:
+        _want(resolver, decl.unit_cap, (COUNT, NUMBER), "`at most ... units`")
+    if decl.is_addon and decl.units is None:
+        _error(resolver, "check/addon-units", f"add-on `{decl.id}` has no `units` clause", decl.span,
+               "say how units are counted, e.g. `units each full 20 min of staff_minutes beyond 20 min`")
+
+
+def _exception(resolver: Resolver, decl: s.Declaration) -> None:
+    assert isinstance(decl, s.Exception_)
+    if decl.when is not None:
+        _want(resolver, decl.when, (BOOL,), "`when`")
+    target = resolver.index.by_id.get(decl.target, [])
+    if not any(isinstance(t, s.Rule | s.Exclusion) for t in target):
+        candidates = [k for k, v in resolver.index.by_id.items() if v and isinstance(v[0], s.Rule | s.Exclusion)]
+        _error(resolver, "check/unknown-name", f"exception `{decl.id}` names `{decl.target}`, which is not a rule or exclusion",
+               decl.target_span, did_you_mean(decl.target, candidates))
+
+
+def _parameter(resolver: Resolver, decl: s.Declaration) -> None:
+    assert isinstance(decl, s.Parameter)
+    if not decl.values:
+        _error(resolver, "check/parameter-value", f"parameter `{decl.id}` has no `value` line", decl.span,
+               "add `value <amount> effective <start>..<end>`")
+    first: Type | None = None
+    for value in decl.values:
+        if not isinstance(value.value, s.Literal):
+            _error(resolver, "check/parameter-value", "a parameter value must be a literal such as $257.00, 20% or 20 min",
+                   value.value.span)
+            continue
+        vtype = resolver.infer(value.value)
+        if first is None:
+            first = vtype
+        elif vtype != first and {vtype, first} != {COUNT, NUMBER}:
+            _error(resolver, "check/type", f"parameter `{decl.id}` mixes {first} and {vtype} values", value.span)
+
+
+def _switch(resolver: Resolver, decl: s.Declaration) -> None:
+    assert isinstance(decl, s.Switch)
+    if not decl.options:
+        _error(resolver, "check/switch", f"switch `{decl.id}` lists no `options`", decl.span, "add `options {a, b}`")
+    if decl.default is None:
+        _error(resolver, "check/switch", f"switch `{decl.id}` has no `default`", decl.span,
+               "add `default OPTION`: the reading the reference recommends")
+    elif decl.default not in decl.options:
+        _error(resolver, "check/switch", f"default `{decl.default}` is not an option of switch `{decl.id}`",
+               decl.default_span or decl.span, did_you_mean(decl.default, decl.options))
+
+
+def _cost_sharing(resolver: Resolver, decl: s.Declaration) -> None:
+    assert isinstance(decl, s.CostSharing)
+    if decl.deductible is not None:
+        _want(resolver, decl.deductible, (MONEY,), "`deductible up to`")
+    if decl.coinsurance is not None:
+        _want(resolver, decl.coinsurance, (PERCENT,), "`coinsurance`")
+    for pays in decl.pays:
+        if pays.fraction is not None:
+            _want(resolver, pays.fraction, (PERCENT,), f"`{pays.payer} pays {pays.share}`")
+        _want(resolver, pays.when, (BOOL,), "`when`")
+    for clause in decl.indeterminate:
+        _want(resolver, clause.when, (BOOL,), "`indeterminate when`")
+
+
+def _pricing(resolver: Resolver, decl: s.Declaration) -> None:
+    assert isinstance(decl, s.Pricing)
+    name = decl.conversion_factor
+    if name is not None:
+        if name not in resolver.index.parameters:
+            _error(resolver, "check/unknown-name", f"unknown parameter `{name}`", decl.conversion_span or decl.span,
+                   did_you_mean(name, resolver.index.parameters))
+        elif resolver.parameter_type(name) is not MONEY:
+            _error(resolver, "check/type", f"conversion factor `{name}` must be money", decl.conversion_span or decl.span)
+        else:
+            resolver.result.uses.add(name)
+    for clause in decl.not_priced:
+        _want(resolver, clause.when, (BOOL,), "`not priced when`")
+
+
+_CHECKS = {
+    s.Define: _define,
+    s.Rule: _rule,
+    s.Code: _code,
+    s.Exception_: _exception,
+    s.Parameter: _parameter,
+    s.Switch: _switch,
+    s.CostSharing: _cost_sharing,
+    s.Pricing: _pricing,
+}
+
+
+def check_code_lists(index: PolicyIndex) -> list[Diagnostic]:
+    """Every code named in a code list (other than ranges, which may match undeclared claim codes)
+    and every program is known."""
+    diagnostics: list[Diagnostic] = []
+    programs = index.programs()
+
+    def visit(refs: tuple[s.CodeRef, ...], allow_unknown: bool) -> None:
+        for ref in refs:
+            if ref.kind == "program" and ref.low not in programs:
+                diagnostics.append(Diagnostic("check/unknown-name", f"unknown program `{ref.low}`", span=ref.span,
+                                              help=did_you_mean(ref.low, programs)))
+            elif ref.kind == "one" and ref.low not in index.codes and not allow_unknown:
+                diagnostics.append(Diagnostic("check/unknown-code", f"code `{ref.low}` is not declared", span=ref.span,
+                                              help=did_you_mean(ref.low, index.codes)))
+
+    for decl in index.declarations():
+        if isinstance(decl, s.Code):
+            visit(decl.bases, allow_unknown=False)
+        elif isinstance(decl, s.Exclusive):
+            for group in decl.groups:
+                visit(group.codes, allow_unknown=False)
+        elif isinstance(decl, s.Exclusion):
+            for clause in decl.clauses:
+                visit(clause.subject, allow_unknown=False)
+                visit(clause.excluded, allow_unknown=True)  # claims may be of codes we never bill
+        elif isinstance(decl, s.Choose):
+            visit(decl.preference, allow_unknown=False)
+    return diagnostics

@@ -1,0 +1,236 @@
+"""From valid codes to a decision: enumerate the valid codings, choose one, price it, explain it.
+
+A coding is a maximal set of valid codes with no two in one `exclusive` group or in a same/any
+`exclusion`, where every add-on has one of its base codes (in the set, or already claimed this
+month by the same practitioner). The `choose coding` strategy of the month picks one; the rest
+are `alternatives`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any
+
+from .compile import CompiledPolicySet, MonthPlan
+from .costs import FeeSchedule, Price, pricing_node, share_costs
+from .decision import Alternative, Decision, Denial, Line, Reason, Totals, TraceNode
+from .evaluate import CodeOutcome, Evaluation
+from .money import ZERO
+
+ENGINE_NAME = "carepolicy"
+_MAX_SEARCH = 14  # valid codes; beyond this the search keeps the preferred ones (never seen in practice)
+
+Coding = tuple[str, ...]
+
+
+def _conflicts(plan: MonthPlan, valid: Mapping[str, CodeOutcome]) -> dict[str, dict[str, str]]:
+    """For each valid code: the valid codes it may not be billed with, and the rule that says so."""
+    pairs: dict[str, dict[str, str]] = {code: {} for code in valid}
+    for group in plan.groups:
+        members = [c for c in group.codes if c in valid]
+        for a in members:
+            for b in members:
+                if a != b:
+                    pairs[a].setdefault(b, group.header.title)
+    for exclusion in plan.exclusions:
+        if exclusion.who == "another":
+            continue
+        for a in exclusion.subject & valid.keys():
+            for b in exclusion.excluded_declared & valid.keys():
+                if a != b:
+                    pairs[a].setdefault(b, exclusion.header.title)
+                    pairs[b].setdefault(a, exclusion.header.title)
+    return pairs
+
+
+def enumerate_codings(valid: Mapping[str, CodeOutcome], conflicts: Mapping[str, Mapping[str, str]],
+                      claimed_by_me: frozenset[str], preference: tuple[str, ...]) -> list[Coding]:
+    rank = {code: i for i, code in enumerate(preference)}
+    order = sorted(valid, key=lambda c: (valid[c].code.decl.is_addon, rank.get(c, len(rank)), c))[:_MAX_SEARCH]
+
+    def supported(code: str, chosen: set[str]) -> bool:
+        bases = valid[code].code.bases
+        return not bases or any(b in chosen or b in claimed_by_me for b in bases)
+
+    def can_add(code: str, chosen: set[str]) -> bool:
+        return not any(other in chosen for other in conflicts[code])
+
+    found: list[Coding] = []
+
+    def search(i: int, chosen: set[str]) -> None:
+        if i == len(order):
+            if all(supported(c, chosen) for c in chosen) and not any(
+                c not in chosen and can_add(c, chosen) and supported(c, chosen | {c}) for c in order
+            ):
+                found.append(tuple(c for c in order if c in chosen))
+            return
+        code = order[i]
+        if can_add(code, chosen):
+            search(i + 1, chosen | {code})
+        search(i + 1, chosen)
+
+    search(0, set())
+    return found or [()]
+
+
+def decide(compiled: CompiledPolicySet, facts: Mapping[str, Any], *, bundle_id: str, month: str, facts_hash: str,
+           switches: Mapping[str, str], fee_schedule: FeeSchedule | None, trace: bool, version: str) -> Decision:
+    plan = compiled.plan(month)
+    ev = Evaluation(compiled, plan, facts, switches, trace=trace)
+    outcomes = {o.code.header.id: o for o in (ev.code(code) for code in plan.codes)}
+    for code, reasons in ev.claim_conflicts().items():
+        if code in outcomes:
+            outcomes[code].reasons.extend(reasons)
+    valid = {code: o for code, o in outcomes.items() if o.valid}
+    conflicts = _conflicts(plan, valid)
+    claims = facts.get("other_claims_this_month") or ()
+    claimed_by_me = frozenset(c.get("code") for c in claims if c.get("practitioner") == ev.me)
+    codings = enumerate_codings(valid, conflicts, claimed_by_me, plan.preference)
+
+    prices: dict[str, Price] = {code: _price(code, plan, ev, fee_schedule) for code in valid}
+
+    def total(coding: Coding) -> Decimal | None:
+        amounts = [prices[c].amount for c in coding]
+        if any(a is None for a in amounts):
+            return None
+        return sum((a * valid[c].units for c, a in zip(coding, amounts, strict=True) if a is not None), ZERO)
+
+    rank = {code: i for i, code in enumerate(plan.preference)}
+    big = len(rank) + 1
+
+    def key(coding: Coding) -> tuple[Any, ...]:
+        prefs = tuple(sorted(rank.get(c, big) for c in coding)) + (big,)
+        money = -(total(coding) or ZERO) if plan.highest_total else ZERO
+        return (prefs, money, coding)
+
+    ranked = sorted(codings, key=key)
+    chosen = ranked[0]
+    lines = _lines(chosen, valid, prices, plan, ev, compiled)
+    costs = share_costs([line.allowed for line in lines], plan, ev.env, trace=trace)
+    lines = tuple(Line(line.code, line.units, line.practitioner, line.allowed, line.price_source, shares,
+                       line.decided_by) for line, shares in zip(lines, costs.shares, strict=True))
+    alternatives = tuple(
+        Alternative(tuple((c, valid[c].units) for c in other), total(other),
+                    _patient_share(other, valid, prices, plan, ev), _why_not(other, chosen, rank, total, plan))
+        for other in ranked[1:]
+    )
+    denied = _denials(outcomes, plan, chosen, conflicts, valid)
+    totals = _totals(lines, costs.note)
+    trace_nodes = _trace(outcomes, lines, plan, costs.node, chosen) if trace else None
+    switch_items = tuple(sorted(switches.items()))
+    digest = hashlib.sha256(
+        "\n".join([version, compiled.policy_hash, facts_hash, repr(switch_items),
+                   fee_schedule.digest if fee_schedule else ""]).encode()
+    ).hexdigest()[:32]
+    return Decision(digest, ENGINE_NAME, version, compiled.policy_hash, facts_hash, bundle_id, month, switch_items,
+                    lines, denied, alternatives, totals, trace_nodes)
+
+
+def _price(code: str, plan: MonthPlan, ev: Evaluation, fee_schedule: FeeSchedule | None) -> Price:
+    from .costs import price
+
+    return price(code, plan, ev.env, fee_schedule)
+
+
+def _lines(coding: Coding, valid: Mapping[str, CodeOutcome], prices: Mapping[str, Price], plan: MonthPlan,
+           ev: Evaluation, compiled: CompiledPolicySet) -> tuple[Line, ...]:
+    lines = []
+    for code in coding:
+        outcome = valid[code]
+        amount = prices[code].amount
+        allowed = amount * outcome.units if amount is not None else None
+        decided = [code, *outcome.rules_met]
+        if plan.choose is not None:
+            decided.append(plan.choose.id)
+        if plan.pricing is not None:
+            decided.append(plan.pricing.header.id)
+        if plan.cost_sharing is not None and allowed is not None:
+            decided.append(plan.cost_sharing.header.id)
+        lines.append(Line(code, outcome.units, ev.me, allowed, prices[code].source, None, tuple(dict.fromkeys(decided))))
+    return tuple(lines)
+
+
+def _patient_share(coding: Coding, valid: Mapping[str, CodeOutcome], prices: Mapping[str, Price], plan: MonthPlan,
+                   ev: Evaluation) -> Decimal | None:
+    amounts = [prices[c].amount * valid[c].units if prices[c].amount is not None else None for c in coding]
+    result = share_costs(amounts, plan, ev.env, trace=False)
+    if any(sh is None or sh.beneficiary is None for sh in result.shares):
+        return None
+    return sum((sh.beneficiary for sh in result.shares if sh is not None and sh.beneficiary is not None), ZERO)
+
+
+def _why_not(other: Coding, chosen: Coding, rank: Mapping[str, int], total: Any, plan: MonthPlan) -> str:
+    strategy = plan.choose.id if plan.choose else "the default strategy"
+    best_chosen = min(chosen, key=lambda c: rank.get(c, len(rank) + 1), default=None)
+    best_other = min(other, key=lambda c: rank.get(c, len(rank) + 1), default=None)
+    if best_chosen is not None and rank.get(best_chosen, 1 << 30) < rank.get(best_other or "", 1 << 30):
+        return f"{strategy} prefers {best_chosen} to {best_other or 'nothing'} (the code that describes the work done)"
+    mine, theirs = total(chosen), total(other)
+    if mine is not None and theirs is not None and theirs < mine:
+        return f"{strategy}: lower total allowed (${theirs:.2f} < ${mine:.2f})"
+    return f"{strategy}: ranked after the chosen coding"
+
+
+def _denials(outcomes: Mapping[str, CodeOutcome], plan: MonthPlan, chosen: Coding,
+             conflicts: Mapping[str, Mapping[str, str]], valid: Mapping[str, CodeOutcome]) -> tuple[Denial, ...]:
+    denied: list[Denial] = []
+    in_coding = set(chosen)
+    for code, outcome in outcomes.items():
+        header = outcome.code.header
+        if code in in_coding:
+            if outcome.next_unit is not None:
+                unit, reason = outcome.next_unit
+                denied.append(Denial(code, (reason,), unit=unit))
+            continue
+        if not outcome.valid:
+            denied.append(Denial(code, tuple(outcome.reasons)))
+            continue
+        blocker = next((c for c in chosen if c in conflicts[code]), None)
+        if blocker is not None:
+            text = f"not billed with {blocker}, which was chosen: {conflicts[code][blocker]}"
+            denied.append(Denial(code, (Reason(header.id, header.title, header.cites, header.source, text),),
+                                 with_code=blocker))
+            continue
+        bases = outcome.code.bases
+        blocker = next((c for c in chosen for b in bases if b in conflicts and c in conflicts[b]), None)
+        text = f"add-on to {', '.join(bases)}, none of which is billed" + (f" ({blocker} was chosen)" if blocker else "")
+        denied.append(Denial(code, (Reason(header.id, header.title, header.cites, header.source, text),),
+                             with_code=blocker))
+    for code, intervals in plan.codes_not_in_effect:
+        text = f"not in effect in {plan.month} (effective {intervals})"
+        denied.append(Denial(code, (Reason(code, "effective dates", (), "", text),)))
+    return tuple(denied)
+
+
+def _totals(lines: tuple[Line, ...], note: str | None) -> Totals:
+    if not lines:
+        return Totals(ZERO, ZERO, ZERO, ZERO, ZERO, note)
+    if any(line.allowed is None for line in lines):
+        unpriced = ", ".join(line.code for line in lines if line.allowed is None)
+        return Totals(None, None, None, None, None, f"not priced: {unpriced}")
+    allowed = sum((line.allowed for line in lines if line.allowed is not None), ZERO)
+    shares = [line.shares for line in lines]
+    if any(sh is None for sh in shares):
+        return Totals(allowed, None, None, None, None, note)
+    medicare = sum((sh.medicare for sh in shares if sh), ZERO)
+    medigap = sum((sh.medigap for sh in shares if sh), ZERO)
+    if any(sh is not None and sh.beneficiary is None for sh in shares):
+        return Totals(allowed, medicare, None, medigap, None, note)
+    beneficiary = sum((sh.beneficiary for sh in shares if sh and sh.beneficiary is not None), ZERO)
+    medicaid = sum((sh.medicaid for sh in shares if sh and sh.medicaid is not None), ZERO)
+    return Totals(allowed, medicare, beneficiary, medigap, medicaid, note)
+
+
+def _trace(outcomes: Mapping[str, CodeOutcome], lines: tuple[Line, ...], plan: MonthPlan,
+           cost_node: TraceNode | None, chosen: Coding) -> tuple[TraceNode, ...]:
+    nodes = [o.node for o in outcomes.values() if o.node is not None]
+    if plan.choose is not None:
+        result = "chose " + (", ".join(chosen) if chosen else "nothing: no code is valid")
+        nodes.append(TraceNode("choose", plan.choose.id, plan.choose.title, plan.choose.cites, plan.choose.source, result))
+    for line in lines:
+        nodes.append(pricing_node(plan.pricing, line.code, Price(line.allowed, line.price_source)))
+    if cost_node is not None:
+        nodes.append(cost_node)
+    return tuple(nodes)

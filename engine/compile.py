@@ -1,0 +1,346 @@
+"""Checked policy set -> compiled form: closures, reads for the trace, and per-month plans.
+
+Compiled once per process. `CompiledPolicySet.plan(month)` selects what is in effect for a service
+month (declarations whose interval contains the month's last day) and resolves every parameter
+to its value for that day; plans are cached, so a batch of one month pays for selection once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from . import syntax as s
+from .check import CheckResult
+from .check.index import PolicyIndex
+from .check.resolve import Resolution
+from .compile_expr import CodeSet, ExprCompiler, Fn, month_end
+from .source import SourceFile
+
+
+def cite_text(cite: s.Cite) -> str:
+    return f"{cite.source}: {cite.locator}" if cite.locator else cite.source
+
+
+@dataclass(frozen=True, slots=True)
+class Condition:
+    """One condition of a `requires` line: a rule reference or a compiled expression."""
+
+    rule: str | None
+    fn: Fn | None
+    expr: s.Expr | None
+    text: str
+    reads: tuple[tuple[str, str, Fn], ...]  # (label, kind, reader) for the trace and for reasons
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledRequirement:
+    conditions: tuple[Condition, ...]
+    message: str | None
+    span: s.Span
+
+
+@dataclass(frozen=True, slots=True)
+class Header:
+    """What traces and reasons show of a declaration."""
+
+    id: str
+    title: str
+    cites: tuple[str, ...]
+    source: str
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledRule:
+    header: Header
+    requirements: tuple[CompiledRequirement, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledCode:
+    header: Header
+    decl: s.Code
+    requirements: tuple[CompiledRequirement, ...]
+    bases: tuple[str, ...]
+    units: tuple[Fn, Fn, Fn] | None  # increment, measure, beyond
+    unit_cap: Fn | None
+    measure_text: str
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledExclusion:
+    header: Header
+    subject: frozenset[str]
+    excluded: CodeSet
+    excluded_declared: frozenset[str]
+    who: str
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledGroup:
+    header: Header
+    codes: tuple[str, ...]
+    scope: str
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledException:
+    header: Header
+    target: str
+    when: Fn | None
+    when_text: str
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledPays:
+    payer: str
+    share: str
+    fraction: Fn | None
+    when: Fn
+    priority: int
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledCostSharing:
+    header: Header
+    deductible: Fn | None
+    deductible_text: str
+    coinsurance: Fn | None
+    pays: tuple[CompiledPays, ...]
+    indeterminate: tuple[tuple[Fn, str, str], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledPricing:
+    header: Header
+    conversion_factor: str | None
+    not_priced: tuple[tuple[Fn, str, str], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class RvuPrice:
+    table: Header
+    total: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class MonthPlan:
+    """Everything in effect for one service month, parameters resolved for its last day."""
+
+    month: str
+    as_of: str
+    codes: tuple[CompiledCode, ...]
+    codes_not_in_effect: tuple[tuple[str, str], ...]  # (code, its effective intervals)
+    rules: Mapping[str, CompiledRule]
+    rules_not_in_effect: Mapping[str, Header]
+    params: Mapping[str, Any]
+    exclusions: tuple[CompiledExclusion, ...]
+    groups: tuple[CompiledGroup, ...]
+    exceptions: tuple[CompiledException, ...]
+    cost_sharing: CompiledCostSharing | None
+    pricing: CompiledPricing | None
+    rvus: Mapping[str, RvuPrice]
+    preference: tuple[str, ...]
+    highest_total: bool
+    choose: Header | None
+
+
+def _in_effect(decl: s.Declaration, day: str) -> bool:
+    return decl.effective is None or decl.effective.contains(day)
+
+
+@dataclass
+class CompiledPolicySet:
+    """The compiled form of a checked policy set; `plan(month)` selects by service month."""
+
+    index: PolicyIndex
+    resolution: Resolution
+    sources: Mapping[str, SourceFile]
+    policy_hash: str
+    defines: dict[str, Fn] = field(default_factory=dict)
+    rules: dict[str, list[tuple[s.Rule, CompiledRule]]] = field(default_factory=dict)
+    codes: dict[str, list[CompiledCode]] = field(default_factory=dict)
+    switch_defaults: dict[str, str] = field(default_factory=dict)
+    _compiler: ExprCompiler | None = None
+    _plans: dict[str, MonthPlan] = field(default_factory=dict)
+
+    # ------------------------------------------------------------ building
+    @classmethod
+    def build(cls, checked: CheckResult, sources: Mapping[str, SourceFile], policy_hash: str) -> CompiledPolicySet:
+        compiled = cls(checked.index, checked.resolution, sources, policy_hash)
+        compiled._compiler = ExprCompiler(checked.resolution)
+        for name, define in checked.index.defines.items():
+            compiled.defines[name] = compiled.expr(define.expr)
+        for rule_id, versions in checked.index.rules.items():
+            compiled.rules[rule_id] = [(rule, CompiledRule(compiled.header(rule), compiled.requirements(rule.requirements)))
+                                       for rule in versions]
+        for code, versions in checked.index.codes.items():
+            compiled.codes[code] = [compiled.code(decl) for decl in versions]
+        for name, switch in checked.index.switches.items():
+            compiled.switch_defaults[name] = switch.default or (switch.options[0] if switch.options else "")
+        return compiled
+
+    def expr(self, expr: s.Expr) -> Fn:
+        assert self._compiler is not None
+        return self._compiler.compile(expr)
+
+    def text(self, span: s.Span) -> str:
+        """The policy text of a span, on one line, for traces and reasons."""
+        source = self.sources.get(span.source)
+        if source is None or span.line == 0:
+            return ""
+        lines = source.text.splitlines()[span.line - 1: span.end_line]
+        if not lines:
+            return ""
+        if len(lines) == 1:
+            return lines[0][span.column - 1: span.end_column - 1].strip()
+        lines[0] = lines[0][span.column - 1:]
+        lines[-1] = lines[-1][: span.end_column - 1]
+        return " ".join(part.strip() for part in lines)
+
+    def header(self, decl: s.Declaration) -> Header:
+        return Header(decl.id, decl.title, tuple(cite_text(c) for c in decl.cites), decl.span.location)
+
+    def reads(self, expr: s.Expr) -> tuple[tuple[str, str, Fn], ...]:
+        found: dict[str, tuple[str, str, Fn]] = {}
+        inside_lists: set[int] = set()
+        for node in s.walk(expr):
+            if isinstance(node, s.Aggregate):
+                list_name = node.path.parts[0]
+                found.setdefault(list_name, (list_name, "list", _list_reader(list_name)))
+                if node.where is not None:
+                    inside_lists.update(id(n) for n in s.walk(node.where))
+                inside_lists.add(id(node.path))
+            if not isinstance(node, s.Name) or id(node) in inside_lists:
+                continue
+            ref = self.resolution.refs.get(id(node))
+            if ref is None or ref.kind in ("enum", "rule", "item"):
+                continue
+            found.setdefault(node.dotted, (node.dotted, ref.kind, self.expr(node)))
+        return tuple(found[k] for k in sorted(found))
+
+    def requirements(self, requirements: tuple[s.Requirement, ...]) -> tuple[CompiledRequirement, ...]:
+        out = []
+        for requirement in requirements:
+            conditions = []
+            for cond in requirement.conditions:
+                ref = self.resolution.refs.get(id(cond)) if isinstance(cond, s.Name) else None
+                if ref is not None and ref.kind == "rule":
+                    conditions.append(Condition(ref.target, None, None, ref.target, ()))
+                else:
+                    conditions.append(Condition(None, self.expr(cond), cond, self.text(cond.span), self.reads(cond)))
+            out.append(CompiledRequirement(tuple(conditions), requirement.message, requirement.span))
+        return tuple(out)
+
+    def code(self, decl: s.Code) -> CompiledCode:
+        units = None
+        measure_text = ""
+        if decl.units is not None:
+            units = (self.expr(decl.units.increment), self.expr(decl.units.measure), self.expr(decl.units.beyond))
+            measure_text = self.text(decl.units.measure.span)
+        return CompiledCode(
+            self.header(decl), decl, self.requirements(decl.requirements), self.index.expand(decl.bases), units,
+            self.expr(decl.unit_cap) if decl.unit_cap is not None else None, measure_text,
+        )
+
+    # ------------------------------------------------------------ month plans
+    def plan(self, month: str) -> MonthPlan:
+        plan = self._plans.get(month)
+        if plan is None:
+            plan = self._plans[month] = self._make_plan(month)
+        return plan
+
+    def _make_plan(self, month: str) -> MonthPlan:
+        day = month_end(month)
+        index = self.index
+        codes, missing = [], []
+        for code in sorted(self.codes, key=_code_order):
+            live = [c for c in self.codes[code] if _in_effect(c.decl, day)]
+            if live:
+                codes.append(live[0])
+            else:
+                intervals = ", ".join(str(c.decl.effective) for c in self.codes[code])
+                missing.append((code, intervals))
+        rules = {rid: compiled for rid, versions in self.rules.items() for rule, compiled in versions if _in_effect(rule, day)}
+        not_in_effect = {rid: versions[0][1].header for rid, versions in self.rules.items() if rid not in rules}
+        params = {}
+        for name, param in index.parameters.items():
+            for value in param.values:
+                if value.effective.contains(day) and isinstance(value.value, s.Literal):
+                    params[name] = value.value.value
+        live_decls = [d for d in index.declarations() if _in_effect(d, day)]
+        return MonthPlan(
+            month=month, as_of=day, codes=tuple(codes), codes_not_in_effect=tuple(missing), rules=rules,
+            rules_not_in_effect=not_in_effect, params=params,
+            exclusions=tuple(self._exclusions(live_decls)), groups=tuple(self._groups(live_decls)),
+            exceptions=tuple(self._exceptions(live_decls)), cost_sharing=self._cost_sharing(live_decls),
+            pricing=self._pricing(live_decls), rvus=self._rvus(live_decls), **self._choose(live_decls),
+        )
+
+    def _exclusions(self, decls: list[s.Declaration]) -> list[CompiledExclusion]:
+        out = []
+        for decl in decls:
+            if isinstance(decl, s.Exclusion):
+                for clause in decl.clauses:
+                    exact, ranges = self.index.matcher(clause.excluded)
+                    declared = frozenset(c for c in self.codes if c in CodeSet(exact, ranges))
+                    out.append(CompiledExclusion(self.header(decl), frozenset(self.index.expand(clause.subject)),
+                                                 CodeSet(exact, ranges), declared, clause.who))
+        return out
+
+    def _groups(self, decls: list[s.Declaration]) -> list[CompiledGroup]:
+        return [CompiledGroup(self.header(d), self.index.expand(g.codes), g.scope)
+                for d in decls if isinstance(d, s.Exclusive) for g in d.groups]
+
+    def _exceptions(self, decls: list[s.Declaration]) -> list[CompiledException]:
+        return [CompiledException(self.header(d), d.target, self.expr(d.when) if d.when is not None else None,
+                                  self.text(d.when.span) if d.when is not None else "")
+                for d in decls if isinstance(d, s.Exception_)]
+
+    def _cost_sharing(self, decls: list[s.Declaration]) -> CompiledCostSharing | None:
+        for d in decls:
+            if isinstance(d, s.CostSharing):
+                pays = tuple(
+                    CompiledPays(p.payer, p.share, self.expr(p.fraction) if p.fraction is not None else None,
+                                 self.expr(p.when), p.priority or 0, self.text(p.span))
+                    for p in d.pays
+                )
+                return CompiledCostSharing(
+                    self.header(d), self.expr(d.deductible) if d.deductible is not None else None,
+                    self.text(d.deductible.span) if d.deductible is not None else "",
+                    self.expr(d.coinsurance) if d.coinsurance is not None else None, pays,
+                    tuple((self.expr(i.when), i.reason, self.text(i.when.span)) for i in d.indeterminate),
+                )
+        return None
+
+    def _pricing(self, decls: list[s.Declaration]) -> CompiledPricing | None:
+        for d in decls:
+            if isinstance(d, s.Pricing):
+                return CompiledPricing(self.header(d), d.conversion_factor,
+                                       tuple((self.expr(n.when), n.reason, self.text(n.when.span)) for n in d.not_priced))
+        return None
+
+    def _rvus(self, decls: list[s.Declaration]) -> dict[str, RvuPrice]:
+        return {row.code: RvuPrice(self.header(d), row.total)
+                for d in decls if isinstance(d, s.RvuTable) for row in d.rows}
+
+    def _choose(self, decls: list[s.Declaration]) -> dict[str, Any]:
+        for d in decls:
+            if isinstance(d, s.Choose):
+                return {"preference": self.index.expand(d.preference), "highest_total": d.then_highest_total,
+                        "choose": self.header(d)}
+        return {"preference": (), "highest_total": True, "choose": None}
+
+
+def _list_reader(name: str) -> Fn:
+    def read(env: Any) -> Any:
+        return len(env.facts.get(name) or ())
+    return read
+
+
+def _code_order(code: str) -> tuple[int, str]:
+    """Numeric CPT codes first, then HCPCS letter codes: the order decisions list them in."""
+    return (0 if code[0].isdigit() else 1, code)

@@ -1,0 +1,177 @@
+"""Allowed amounts and who pays what, line by line (the arithmetic of docs/language.md).
+
+Allowed amount of a line, in this order: the bundle's `fee_schedule_override`, a fee schedule
+file (`--fee-schedule`), the RVU table in effect × the conversion factor. Otherwise the line is
+not priced, and says why. Shares: deductible first (in coding order), then coinsurance of the
+rest; Medigap then Medicaid take what their clauses say from the beneficiary's part.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from .compile import CompiledCostSharing, CompiledPays, CompiledPricing, MonthPlan
+from .compile_expr import UNKNOWN, Env
+from .decision import Read, Shares, TraceNode
+from .money import ZERO, as_money, round_cents
+
+
+@dataclass(frozen=True, slots=True)
+class FeeSchedule:
+    """A user-supplied fee schedule: allowed amounts, or total RVUs priced with the conversion factor."""
+
+    name: str
+    amounts: Mapping[str, Decimal]
+    rvus: Mapping[str, Decimal]
+    digest: str
+
+
+@dataclass(frozen=True, slots=True)
+class Price:
+    amount: Decimal | None  # per unit, already rounded
+    source: str
+
+
+def price(code: str, plan: MonthPlan, env: Env, fee_schedule: FeeSchedule | None) -> Price:
+    pricing = plan.pricing
+    if pricing is not None:
+        for when, reason, _text in pricing.not_priced:
+            if when(env) is True:
+                return Price(None, f"not priced: {reason}")
+    override = env.facts.get("fee_schedule_override") or {}
+    if code in override:
+        return Price(as_money(override[code]), "fee_schedule_override in the bundle")
+    if fee_schedule is not None and code in fee_schedule.amounts:
+        return Price(fee_schedule.amounts[code], f"fee schedule file {fee_schedule.name}")
+    factor_name = pricing.conversion_factor if pricing is not None else None
+    factor = plan.params.get(factor_name) if factor_name else None
+    rvu = plan.rvus.get(code)
+    total_rvu, where = (rvu.total, f"rvu table {rvu.table.id}") if rvu is not None else (None, "")
+    if total_rvu is None and fee_schedule is not None and code in fee_schedule.rvus:
+        total_rvu, where = fee_schedule.rvus[code], f"fee schedule file {fee_schedule.name} (RVUs)"
+    if total_rvu is not None and factor is not None:
+        amount = round_cents(total_rvu * factor)
+        return Price(amount, f"{where}: {total_rvu} RVU × {factor_name} ${factor} = ${amount}")
+    if total_rvu is not None:
+        return Price(None, f"not priced: no conversion factor in effect for {plan.month}")
+    return Price(None, f"not priced: no amount for {code} in {plan.month} in the shipped data; "
+                       "give fee_schedule_override in the bundle or --fee-schedule")
+
+
+@dataclass(frozen=True, slots=True)
+class CostResult:
+    shares: tuple[Shares | None, ...]
+    note: str | None
+    node: TraceNode | None
+
+
+def _winning(pays: Sequence[CompiledPays], payer: str, share: str, env: Env) -> CompiledPays | None:
+    live = [p for p in pays if p.payer == payer and p.share in (share, "all") and p.when(env) is True]
+    return max(live, key=lambda p: p.priority) if live else None
+
+
+def _fraction(clause: CompiledPays | None, env: Env) -> Decimal:
+    if clause is None:
+        return ZERO
+    if clause.fraction is None:
+        return Decimal(1)
+    value = clause.fraction(env)
+    return ZERO if value is UNKNOWN else Decimal(value)
+
+
+def share_costs(amounts: Sequence[Decimal | None], plan: MonthPlan, env: Env, *, trace: bool) -> CostResult:
+    sharing = plan.cost_sharing
+    if sharing is None:
+        return CostResult(tuple(None for _ in amounts), f"no cost-sharing rule is in effect for {plan.month}", None)
+    for when, reason, _text in sharing.indeterminate:
+        if when(env) is True:
+            return _indeterminate(amounts, sharing, env, reason, trace)
+    remaining = _deductible(sharing, env)
+    rate = sharing.coinsurance(env) if sharing.coinsurance is not None else ZERO
+    rate = ZERO if rate is UNKNOWN else rate
+    shares: list[Shares | None] = []
+    for amount in amounts:
+        if amount is None:
+            shares.append(None)
+            continue
+        deductible = min(remaining, amount)
+        remaining -= deductible
+        coinsurance = round_cents((amount - deductible) * rate)
+        shares.append(_split(sharing, env, amount, deductible, coinsurance))
+    node = _node(sharing, env, plan, "shared") if trace else None
+    return CostResult(tuple(shares), None, node)
+
+
+def _deductible(sharing: CompiledCostSharing, env: Env) -> Decimal:
+    if sharing.deductible is None:
+        return ZERO
+    value = sharing.deductible(env)
+    return ZERO if value is UNKNOWN else max(ZERO, as_money(value))
+
+
+def _split(sharing: CompiledCostSharing, env: Env, amount: Decimal, deductible: Decimal, coinsurance: Decimal) -> Shares:
+    owed = deductible + coinsurance
+    medigap = round_cents(deductible * _fraction(_winning(sharing.pays, "medigap", "deductible", env), env)) \
+        + round_cents(coinsurance * _fraction(_winning(sharing.pays, "medigap", "coinsurance", env), env))
+    owed -= medigap
+    medicaid_clause_ded = _winning(sharing.pays, "medicaid", "deductible", env)
+    medicaid_clause_coins = _winning(sharing.pays, "medicaid", "coinsurance", env)
+    medicaid = ZERO
+    if medicaid_clause_ded is not None or medicaid_clause_coins is not None:
+        # Medicaid is the payer of last resort: it takes from what Medigap left the beneficiary.
+        fraction = max(_fraction(medicaid_clause_ded, env), _fraction(medicaid_clause_coins, env))
+        medicaid = round_cents(owed * fraction)
+        owed -= medicaid
+    return Shares(deductible=deductible, coinsurance=coinsurance, medicare=amount - deductible - coinsurance,
+                  beneficiary=owed, medigap=medigap, medicaid=medicaid)
+
+
+def _indeterminate(amounts: Sequence[Decimal | None], sharing: CompiledCostSharing, env: Env, reason: str,
+                   trace: bool) -> CostResult:
+    remaining = _deductible(sharing, env)
+    rate = sharing.coinsurance(env) if sharing.coinsurance is not None else ZERO
+    shares: list[Shares | None] = []
+    for amount in amounts:
+        if amount is None:
+            shares.append(None)
+            continue
+        deductible = min(remaining, amount)
+        remaining -= deductible
+        coinsurance = round_cents((amount - deductible) * rate)
+        shares.append(Shares(deductible, coinsurance, amount - deductible - coinsurance, None, ZERO, None, reason))
+    node = TraceNode("cost sharing", sharing.header.id, sharing.header.title, sharing.header.cites, sharing.header.source,
+                     f"indeterminate: {reason}") if trace else None
+    return CostResult(tuple(shares), f"patient responsibility indeterminate: {reason}", node)
+
+
+def _node(sharing: CompiledCostSharing, env: Env, plan: MonthPlan, result: str) -> TraceNode:
+    reads: list[Read] = []
+    beneficiary = env.facts.get("beneficiary") or {}
+    for key in ("deductible_remaining", "dual_status", "medigap_plan", "medicare_eligible_before_2020",
+                "medigap_oop_limit_met"):
+        if key in beneficiary:
+            reads.append(Read(f"beneficiary.{key}", beneficiary[key]))
+    for name, value in sorted(plan.params.items()):
+        if name in sharing.deductible_text:
+            reads.append(Read(name, value, plan.as_of))
+    children = tuple(
+        TraceNode("clause", f"{p.payer} pays {p.share}", p.text, (), sharing.header.source,
+                  "applies" if p.when(env) is True else "does not apply")
+        for p in sharing.pays
+    )
+    return TraceNode("cost sharing", sharing.header.id, sharing.header.title, sharing.header.cites,
+                     sharing.header.source, result, tuple(reads), children)
+
+
+def pricing_node(pricing: CompiledPricing | None, code: str, found: Price) -> TraceNode:
+    if pricing is None:
+        return TraceNode("pricing", code, "allowed amount", (), "", found.source)
+    return TraceNode("pricing", f"{pricing.header.id}:{code}", pricing.header.title, pricing.header.cites,
+                     pricing.header.source, found.source)
+
+
+def read_value(value: Any) -> Any:
+    return "missing" if value is UNKNOWN else value

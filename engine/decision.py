@@ -1,0 +1,204 @@
+"""The decision: a value with a stable, documented JSON form (docs/reference/decision-format.md).
+
+Everything here is a frozen dataclass of tuples, built in a fixed order, so the same inputs give
+byte-identical JSON. Money is `Decimal` and is written as a string with two decimals ("60.49").
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+DECISION_FORMAT = 1
+
+
+@dataclass(frozen=True, slots=True)
+class Reason:
+    """One rule's verdict on a code, as shown in a denial or behind a billable line."""
+
+    rule: str
+    title: str
+    cites: tuple[str, ...]
+    source: str  # file:line of the rule
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Shares:
+    """Who pays what of one line's allowed amount (all rounded, see money.py)."""
+
+    deductible: Decimal
+    coinsurance: Decimal
+    medicare: Decimal
+    beneficiary: Decimal | None  # None: indeterminate (e.g. a full-benefit dual)
+    medigap: Decimal
+    medicaid: Decimal | None
+    note: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Line:
+    code: str
+    units: int
+    practitioner: str
+    allowed: Decimal | None  # None: not priced
+    price_source: str  # "fee_schedule_override", "fee schedule file", "rvu table pfs.x × conversion_factor", or why not priced
+    shares: Shares | None
+    decided_by: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Denial:
+    code: str
+    reasons: tuple[Reason, ...]
+    unit: int | None = None  # a further unit of a billable add-on
+    with_code: str | None = None  # valid on its own, but not with this chosen code
+
+
+@dataclass(frozen=True, slots=True)
+class Alternative:
+    codes: tuple[tuple[str, int], ...]
+    total_allowed: Decimal | None
+    patient_responsibility: Decimal | None
+    why_not: str
+
+
+@dataclass(frozen=True, slots=True)
+class Totals:
+    allowed: Decimal | None
+    medicare: Decimal | None
+    beneficiary: Decimal | None
+    medigap: Decimal | None
+    medicaid: Decimal | None
+    note: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Read:
+    """A value a rule read: a fact, a definition, a parameter (with the date it was read for)."""
+
+    name: str
+    value: Any
+    as_of: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TraceNode:
+    kind: str  # code | rule | requirement | exclusion | exclusive | exception | choose | pricing | cost sharing
+    id: str
+    title: str
+    cites: tuple[str, ...]
+    source: str
+    result: str
+    reads: tuple[Read, ...] = ()
+    children: tuple[TraceNode, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    decision_id: str
+    engine: str
+    engine_version: str
+    policy_set_hash: str
+    facts_hash: str
+    bundle_id: str
+    month: str
+    switches: tuple[tuple[str, str], ...]
+    billable: tuple[Line, ...]
+    denied: tuple[Denial, ...]
+    alternatives: tuple[Alternative, ...]
+    totals: Totals
+    trace: tuple[TraceNode, ...] | None
+
+    @property
+    def patient_responsibility(self) -> Decimal | None:
+        return self.totals.beneficiary
+
+
+# ---------------------------------------------------------------- JSON
+
+
+def money_text(value: Decimal | None) -> str | None:
+    return None if value is None else f"{value:.2f}"
+
+
+def _value(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, frozenset | set):
+        return sorted(_value(v) for v in value)
+    if isinstance(value, tuple | list):
+        return [_value(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _value(v) for k, v in value.items()}
+    if value is None or isinstance(value, bool | int | str):
+        return value
+    return repr(value)  # UNKNOWN and code sets print as the language writes them
+
+
+def _reason(reason: Reason) -> dict[str, Any]:
+    return {"rule": reason.rule, "title": reason.title, "cites": list(reason.cites), "source": reason.source,
+            "reason": reason.text}
+
+
+def _shares(shares: Shares | None) -> dict[str, Any] | None:
+    if shares is None:
+        return None
+    return {"deductible": money_text(shares.deductible), "coinsurance": money_text(shares.coinsurance),
+            "medicare": money_text(shares.medicare), "beneficiary": money_text(shares.beneficiary),
+            "medigap": money_text(shares.medigap), "medicaid": money_text(shares.medicaid), "note": shares.note}
+
+
+def _trace(node: TraceNode) -> dict[str, Any]:
+    obj: dict[str, Any] = {"kind": node.kind, "id": node.id, "title": node.title, "cites": list(node.cites),
+                           "source": node.source, "result": node.result}
+    if node.reads:
+        obj["reads"] = [{"name": r.name, "value": _value(r.value), **({"as_of": r.as_of} if r.as_of else {})}
+                        for r in node.reads]
+    if node.children:
+        obj["children"] = [_trace(c) for c in node.children]
+    return obj
+
+
+def to_json_obj(decision: Decision) -> dict[str, Any]:
+    totals = decision.totals
+    obj: dict[str, Any] = {
+        "decision_format": DECISION_FORMAT,
+        "decision_id": decision.decision_id,
+        "engine": {"name": decision.engine, "version": decision.engine_version},
+        "policy_set_hash": decision.policy_set_hash,
+        "facts_hash": decision.facts_hash,
+        "bundle_id": decision.bundle_id,
+        "month": decision.month,
+        "switches": dict(decision.switches),
+        "billable": [
+            {"code": line.code, "units": line.units, "practitioner": line.practitioner,
+             "allowed": money_text(line.allowed), "price_source": line.price_source,
+             "shares": _shares(line.shares), "decided_by": list(line.decided_by)}
+            for line in decision.billable
+        ],
+        "denied": [
+            {"code": d.code, "unit": d.unit, "with": d.with_code, "reasons": [_reason(r) for r in d.reasons]}
+            for d in decision.denied
+        ],
+        "alternatives": [
+            {"codes": [{"code": c, "units": u} for c, u in alt.codes], "total_allowed": money_text(alt.total_allowed),
+             "patient_responsibility": money_text(alt.patient_responsibility), "why_not": alt.why_not}
+            for alt in decision.alternatives
+        ],
+        "totals": {"allowed": money_text(totals.allowed), "medicare": money_text(totals.medicare),
+                   "beneficiary": money_text(totals.beneficiary), "medigap": money_text(totals.medigap),
+                   "medicaid": money_text(totals.medicaid), "note": totals.note},
+        "patient_responsibility": money_text(decision.patient_responsibility),
+    }
+    if decision.trace is not None:
+        obj["trace"] = [_trace(node) for node in decision.trace]
+    return obj
+
+
+def to_json(decision: Decision, *, indent: int | None = 2) -> str:
+    """The stable JSON form: keys sorted, fixed separators, money as strings, UTF-8 text."""
+    separators = (",", ": ") if indent else (",", ":")
+    return json.dumps(to_json_obj(decision), indent=indent, sort_keys=True, separators=separators, ensure_ascii=False)

@@ -1,0 +1,233 @@
+"""Evaluate one patient-month bundle against a compiled policy set: rules, codes, exclusions.
+
+This module answers "which codes are valid, and why not"; `coding.py` then picks the coding and
+builds the decision. Rules are evaluated at most once per bundle; every unmet requirement is kept,
+so a denial lists all of them (billing teams fix everything in one pass).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from . import syntax as s
+from .compile import CompiledCode, CompiledPolicySet, CompiledRequirement, Condition, Header, MonthPlan
+from .compile_expr import UNKNOWN, Env
+from .decision import Read, Reason, TraceNode
+from .valuetypes import COUNT, MINUTES, MONEY, NUMBER
+
+
+@dataclass(frozen=True, slots=True)
+class RuleOutcome:
+    status: str  # met | unmet | not in effect | overridden
+    reasons: tuple[Reason, ...]
+    node: TraceNode | None
+
+
+@dataclass
+class CodeOutcome:
+    code: CompiledCode
+    reasons: list[Reason] = field(default_factory=list)
+    units: int = 1
+    next_unit: tuple[int, Reason] | None = None
+    rules_met: list[str] = field(default_factory=list)
+    node: TraceNode | None = None
+
+    @property
+    def valid(self) -> bool:
+        return not self.reasons and self.units >= 1
+
+
+def show(value: Any, vtype: Any = None) -> str:
+    """A value as the language writes it, for reasons and the text trace."""
+    if value is UNKNOWN:
+        return "missing"
+    if value is True or value is False:
+        return str(value).lower()
+    if vtype is MINUTES and isinstance(value, int):
+        return f"{value} min"
+    if vtype is MONEY and isinstance(value, Decimal):
+        return f"${value:.2f}"
+    if isinstance(value, frozenset | set | tuple | list):
+        return "{" + ", ".join(sorted(str(v) for v in value)) + "}"
+    return str(value)
+
+
+class Evaluation:
+    """One bundle, one month: holds the environment and the memo of rule outcomes."""
+
+    def __init__(self, compiled: CompiledPolicySet, plan: MonthPlan, facts: Mapping[str, Any],
+                 switches: Mapping[str, str], *, trace: bool) -> None:
+        self.compiled = compiled
+        self.plan = plan
+        self.trace = trace
+        self.env = Env(facts, plan.month, plan.params, switches, compiled.defines)
+        self.me = (facts.get("practitioner") or {}).get("id", "")
+        self._rules: dict[str, RuleOutcome] = {}
+
+    # ------------------------------------------------------------ exceptions
+    def overridden_by(self, target: str) -> Header | None:
+        for exception in self.plan.exceptions:
+            if exception.target == target and (exception.when is None or exception.when(self.env) is True):
+                return exception.header
+        return None
+
+    # ------------------------------------------------------------ rules
+    def rule(self, rule_id: str) -> RuleOutcome:
+        outcome = self._rules.get(rule_id)
+        if outcome is None:
+            outcome = self._rules[rule_id] = self._evaluate_rule(rule_id)
+        return outcome
+
+    def _evaluate_rule(self, rule_id: str) -> RuleOutcome:
+        rule = self.plan.rules.get(rule_id)
+        if rule is None:
+            header = self.plan.rules_not_in_effect[rule_id]
+            return RuleOutcome("not in effect", (), self._node("rule", header, f"not in effect in {self.plan.month}"))
+        exception = self.overridden_by(rule_id)
+        if exception is not None:
+            node = self._node("rule", rule.header, f"does not apply: exception {exception.id}")
+            return RuleOutcome("overridden", (), node)
+        reasons, children, _ = self.requirements(rule.header, rule.requirements)
+        status = "unmet" if reasons else "met"
+        return RuleOutcome(status, tuple(reasons), self._node("rule", rule.header, status, children=children))
+
+    def requirements(self, owner: Header, requirements: tuple[CompiledRequirement, ...]
+                     ) -> tuple[list[Reason], list[TraceNode], list[str]]:
+        reasons: list[Reason] = []
+        children: list[TraceNode] = []
+        rules_met: list[str] = []
+        for requirement in requirements:
+            for condition in requirement.conditions:
+                if condition.rule is not None:
+                    outcome = self.rule(condition.rule)
+                    reasons.extend(outcome.reasons)
+                    if outcome.status == "met":
+                        rules_met.append(condition.rule)
+                    if outcome.node is not None:
+                        children.append(outcome.node)
+                    continue
+                assert condition.fn is not None
+                value = condition.fn(self.env)
+                if value is not True:
+                    text = requirement.message or self.describe(condition, value)
+                    if requirement.message and value is UNKNOWN:
+                        text += f" ({self.missing(condition)})"
+                    reasons.append(Reason(owner.id, owner.title, owner.cites, owner.source, text))
+                if self.trace:
+                    result = "met" if value is True else ("unknown" if value is UNKNOWN else "not met")
+                    source = f"{requirement.span.source}:{requirement.span.line}"
+                    children.append(TraceNode("requirement", owner.id, condition.text, (), source, result,
+                                              self.reads(condition)))
+        return reasons, children, rules_met
+
+    def reads(self, condition: Condition) -> tuple[Read, ...]:
+        out = []
+        for label, kind, reader in condition.reads:
+            value = reader(self.env)
+            as_of = self.plan.as_of if kind == "parameter" else None
+            out.append(Read(label, "missing" if value is UNKNOWN else value, as_of))
+        return tuple(out)
+
+    def missing(self, condition: Condition) -> str:
+        names = [label for label, _kind, reader in condition.reads if reader(self.env) is UNKNOWN]
+        return "missing: " + ", ".join(f"`{n}`" for n in names) if names else "a fact it needs is missing"
+
+    def describe(self, condition: Condition, value: Any) -> str:
+        """A reason written from the failed condition, e.g. `19 of 20 minutes (1 more needed)`."""
+        if value is UNKNOWN:
+            return f"`{condition.text}` cannot be decided: {self.missing(condition)}"
+        expr = condition.expr
+        if isinstance(expr, s.Compare) and expr.op in (">=", ">"):
+            vtype = self.compiled.resolution.type_of(expr.left)
+            left = self.compiled.expr(expr.left)(self.env)
+            right = self.compiled.expr(expr.right)(self.env)
+            if vtype in (MINUTES, COUNT, NUMBER, MONEY) and left is not UNKNOWN and right is not UNKNOWN:
+                need = right + (1 if expr.op == ">" and vtype in (MINUTES, COUNT) else 0)
+                unit = " minutes" if vtype is MINUTES else ""
+                name = self.compiled.text(expr.left.span)
+                return f"{name}: {show(left)} of {show(need)}{unit} ({show(need - left)} more needed)"
+        values = ", ".join(f"{r.name} = {show(r.value)}" for r in self.reads(condition))
+        return f"`{condition.text}` does not hold" + (f" ({values})" if values else "")
+
+    # ------------------------------------------------------------ codes
+    def code(self, code: CompiledCode) -> CodeOutcome:
+        outcome = CodeOutcome(code)
+        reasons, children, rules_met = self.requirements(code.header, code.requirements)
+        outcome.reasons.extend(reasons)
+        outcome.rules_met.extend(rules_met)
+        if code.units is not None:
+            self._units(outcome)
+        if self.trace:
+            status = "valid" if outcome.valid else "not valid"
+            if code.units is not None and outcome.units:
+                status += f", {outcome.units} unit{'s' if outcome.units > 1 else ''}"
+            outcome.node = self._node("code", code.header, status, children=children)
+        return outcome
+
+    def _units(self, outcome: CodeOutcome) -> None:
+        code = outcome.code
+        assert code.units is not None
+        increment, measure, beyond = (fn(self.env) for fn in code.units)
+        header = code.header
+        if UNKNOWN in (increment, measure, beyond):
+            outcome.units = 0
+            outcome.reasons.append(Reason(header.id, header.title, header.cites, header.source,
+                                          f"{code.measure_text} cannot be counted: a fact it needs is missing"))
+            return
+        units = max(0, (measure - beyond) // increment) if increment else 0
+        cap = code.unit_cap(self.env) if code.unit_cap is not None else None
+        cap = None if cap is UNKNOWN else cap
+        unit = " minutes" if isinstance(measure, int) else ""
+        if cap is not None and units > cap:
+            outcome.next_unit = (cap + 1, Reason(header.id, header.title, header.cites, header.source,
+                                                 f"at most {cap} unit{'s' if cap != 1 else ''} per month"))
+            units = cap
+        elif cap is None or units < cap:
+            needed = beyond + (units + 1) * increment
+            text = f"{code.measure_text}: {measure} of {needed}{unit} ({needed - measure} more needed)"
+            reason = Reason(header.id, header.title, header.cites, header.source, text)
+            if units == 0:
+                outcome.reasons.append(reason)
+            else:
+                outcome.next_unit = (units + 1, reason)
+        outcome.units = int(units)
+
+    # ------------------------------------------------------------ claims
+    def claim_conflicts(self) -> dict[str, list[Reason]]:
+        """Codes ruled out by claims already made this month (exclusions, exclusive groups)."""
+        claims = self.env.facts.get("other_claims_this_month") or ()
+        hits: dict[str, list[Reason]] = {}
+        for exclusion in self.plan.exclusions:
+            if self.overridden_by(exclusion.header.id) is not None:
+                continue
+            for claim in claims:
+                if claim.get("code") in exclusion.excluded and self._who(exclusion.who, claim):
+                    for code in sorted(exclusion.subject):
+                        hits.setdefault(code, []).append(self._claim_reason(exclusion.header, claim))
+        for group in self.plan.groups:
+            for claim in claims:
+                if claim.get("code") in group.codes and (group.scope == "beneficiary" or claim.get("practitioner") == self.me):
+                    for code in group.codes:
+                        hits.setdefault(code, []).append(self._claim_reason(group.header, claim))
+        return hits
+
+    def _who(self, who: str, claim: Mapping[str, Any]) -> bool:
+        same = claim.get("practitioner") == self.me
+        return who == "any" or (who == "same") == same
+
+    def _claim_reason(self, header: Header, claim: Mapping[str, Any]) -> Reason:
+        by = claim.get("practitioner")
+        whom = f"the same practitioner ({by})" if by == self.me else f"another practitioner ({by})"
+        status = "paid to" if claim.get("status") == "paid" else "claimed by"
+        text = f"{claim.get('code')} already {status} {whom} this month: {header.title}"
+        return Reason(header.id, header.title, header.cites, header.source, text)
+
+    # ------------------------------------------------------------ trace helper
+    def _node(self, kind: str, header: Header, result: str, children: list[TraceNode] | None = None) -> TraceNode | None:
+        if not self.trace:
+            return None
+        return TraceNode(kind, header.id, header.title, header.cites, header.source, result,
+                         children=tuple(children or ()))

@@ -1,0 +1,28 @@
+"""Money: `Decimal`, and the one rounding rule.
+
+Rounding happens here and only here: half-up to the cent (`round_cents`). The engine calls it at
+exactly three points per claim line (docs/language.md, "Rounding"): the allowed amount
+(RVU × conversion factor), the line's coinsurance, and each secondary payer's share of it.
+Several units of one code are one line, rounded once.
+"""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_UP, Decimal
+
+CENT = Decimal("0.01")
+ZERO = Decimal("0.00")
+
+
+def round_cents(amount: Decimal) -> Decimal:
+    """Round half-up to the cent: 60.487955 -> 60.49, 2.098 -> 2.10, 0.005 -> 0.01."""
+    return amount.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def as_money(value: object) -> Decimal:
+    """A fact or literal as money, exactly (`0.0` from YAML is already a Decimal)."""
+    if isinstance(value, Decimal):
+        return value
+    if isinstance(value, int):
+        return Decimal(value)
+    raise TypeError(f"not money: {value!r}")
