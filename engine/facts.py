@@ -289,3 +289,8 @@ def _decimal_text(value: object) -> str:
     if isinstance(value, Decimal):
         return str(value)
     raise TypeError(f"not JSON: {value!r}")
+
+
+def load_yaml_documents(text: str, name: str) -> list[object]:
+    """YAML documents read the way fact bundles are (dates as text, exact decimals); for test files."""
+    return _parse_yaml(text, name)

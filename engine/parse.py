@@ -93,6 +93,9 @@ def _syntax_diagnostic(error: UnexpectedInput, source: SourceFile) -> Diagnostic
         width = len(str(token.value)) if token.type != "$END" else 1
         span = Span(source.name, line, column, line, column + width)
         help_text = _hint(token, expected)
+        before = source.text[max(0, (token.start_pos or 0) - 1): token.start_pos or 0]
+        if token.value == "=" and before == "=":
+            help_text = "use `=` for equality (not `==`) and the words `and` / `or`"
         return Diagnostic(
             "parse/unexpected-token",
             f"found {_found(token)} where {_expected(set(expected))} was expected",

@@ -75,6 +75,7 @@ def check(
     resolver = Resolver(index, fact_types)
     for decl in index.declarations():
         check_declaration(resolver, decl)
+    resolver.report_unsettled()
     ctx = CheckContext(index, resolver.result)
     timings = [("index_and_resolve", time.perf_counter() - started)]
     found: list[Diagnostic] = []

@@ -26,9 +26,9 @@ def _error(resolver: Resolver, code: str, message: str, span: s.Span, help: str 
 
 def _want(resolver: Resolver, expr: s.Expr, wanted: tuple[Type, ...], what: str, allow_rule: bool = False) -> None:
     vtype = resolver.infer(expr, (), allow_rule)
-    if isinstance(expr, s.Name) and resolver.result.refs.get(id(expr)) == Ref("enum", expr.dotted) and vtype not in wanted:
-        resolver._unknown(expr)
-    elif vtype not in wanted and vtype is not ANY:
+    if resolver.result.refs.get(id(expr)) == Ref("enum", getattr(expr, "dotted", "")):
+        return  # a bare unknown word: reported once, as an unknown name, by report_unsettled
+    if vtype not in wanted and vtype is not ANY:
         names = " or ".join(str(w) for w in wanted)
         _error(resolver, "check/type", f"{what} needs {names}, but this is {vtype}", expr.span)
 
@@ -55,7 +55,7 @@ def _code(resolver: Resolver, decl: s.Declaration) -> None:
     if decl.units is not None:
         units = decl.units
         kinds = [resolver.infer(e) for e in (units.increment, units.measure, units.beyond)]
-        known = {k for k in kinds if k is not ANY}
+        known = {k for k in kinds if k is not ANY and str(k) != "enumeration value"}
         if len(known) > 1 or not known <= {MINUTES, COUNT, NUMBER}:
             found = ", ".join(str(k) for k in kinds)
             _error(resolver, "check/type", f"`units each full A of B beyond C` needs A, B and C in one unit; found {found}",

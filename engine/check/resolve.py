@@ -62,6 +62,7 @@ class Resolver:
         self.result = Resolution()
         self._define_types: dict[str, Type] = {}
         self._in_progress: set[str] = set()
+        self._names: dict[int, s.Name] = {}
 
     # ------------------------------------------------------------ diagnostics
     def _error(self, code: str, message: str, node: s.Expr | s.Name, help: str | None = None) -> Type:
@@ -100,6 +101,7 @@ class Resolver:
                 )
             return self._bind(node, Ref("fact", dotted, node.parts), fact_type)
         if len(node.parts) == 1:
+            self._names[id(node)] = node
             self.result.refs[id(node)] = Ref("enum", dotted)
             self.result.types[id(node)] = _PENDING_ENUM
             return _PENDING_ENUM
@@ -154,8 +156,6 @@ class Resolver:
     def infer(self, expr: s.Expr, scope: tuple[tuple[str, RecordType], ...] = (), allow_rule: bool = False) -> Type:
         """The type of `expr`, recording name resolutions and reporting type errors."""
         vtype = self._infer(expr, scope, allow_rule)
-        if vtype is _PENDING_ENUM and not scope and allow_rule and isinstance(expr, s.Name):
-            vtype = self._unknown(expr)
         self.result.types[id(expr)] = vtype
         return vtype
 
@@ -200,9 +200,7 @@ class Resolver:
 
     def _expect_bool(self, expr: s.Expr, scope: tuple[tuple[str, RecordType], ...], where: str) -> None:
         vtype = self.infer(expr, scope)
-        if vtype is _PENDING_ENUM and isinstance(expr, s.Name):
-            self._unknown(expr)
-        elif vtype not in (BOOL, ANY):
+        if vtype not in (BOOL, ANY, _PENDING_ENUM):
             self._error("check/type", f"{where} needs a true/false condition, but this is {vtype}", expr)
 
     def _settle_enum(self, expr: s.Expr, context: Type) -> Type:
@@ -212,12 +210,22 @@ class Resolver:
         if isinstance(context, EnumType) and expr.dotted in context.values:
             self.result.types[id(expr)] = context
             return context
+        self.result.types[id(expr)] = ANY  # settled here, one way or another: never reported twice
         if isinstance(context, EnumType):
             hint = did_you_mean(expr.dotted, context.values) or f"the values are: {', '.join(context.values)}"
             return self._error("check/type", f"`{expr.dotted}` is not a value of `{context.name}`", expr, hint)
         if context is ANY:
             return ANY
         return self._unknown(expr)
+
+    def report_unsettled(self) -> None:
+        """A bare word never given an enumeration type by its context is simply an unknown name."""
+        for node_id, ref in list(self.result.refs.items()):
+            if ref.kind == "enum" and self.result.types.get(node_id) is _PENDING_ENUM:
+                node = self._names.get(node_id)
+                if node is not None:
+                    self.result.types[node_id] = ANY
+                    self._unknown(node)
 
     def _compare(self, expr: s.Compare, scope: tuple[tuple[str, RecordType], ...]) -> Type:
         left, right = self.infer(expr.left, scope), self.infer(expr.right, scope)

@@ -1,0 +1,26 @@
+"""Shared pytest configuration: the acceptance summary line."""
+
+from __future__ import annotations
+
+import pytest
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "acceptance: a public acceptance scenario (shared/acceptance/scenarios.yaml)")
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Print how many acceptance scenarios pass, and which do not."""
+    counts: dict[str, list[str]] = {"passed": [], "failed": [], "xfailed": [], "skipped": []}
+    for outcome in counts:
+        for report in terminalreporter.stats.get(outcome, []):
+            if "test_scenario[" in getattr(report, "nodeid", ""):
+                counts[outcome].append(report.nodeid.split("[", 1)[1].rstrip("]"))
+    total = sum(len(v) for v in counts.values())
+    if total:
+        terminalreporter.write_line(
+            f"acceptance scenarios: {len(counts['passed'])} of {total} pass, {len(counts['xfailed'])} xfail, "
+            f"{len(counts['failed'])} fail"
+        )
+        for name in counts["failed"]:
+            terminalreporter.write_line(f"  failing: {name}")
