@@ -112,3 +112,37 @@ def read_cases(directory: str | Path) -> list[PolicyCase]:
                 case.get("expect") or {},
             ))
     return cases
+
+
+@dataclass(frozen=True, slots=True)
+class CaseResult:
+    case: PolicyCase
+    failures: tuple[str, ...]
+
+    @property
+    def passed(self) -> bool:
+        return not self.failures
+
+
+def run_cases(policies: Any, cases: Sequence[PolicyCase]) -> list[CaseResult]:
+    """Evaluate each case with its switches and compare with its expectation.
+
+    A case whose facts are not a valid bundle fails with the schema diagnostics as its reasons.
+    """
+    from .api import evaluate
+    from .diagnostics import PolicyError
+    from .facts import BundleError, validate_bundle
+
+    results = []
+    for case in cases:
+        bundle = validate_bundle(case.facts, source=case.file, index=0)
+        if isinstance(bundle, BundleError):
+            failures = tuple(f"{d.fact_path}: {d.message}" for d in bundle.diagnostics)
+        else:
+            try:
+                decision = evaluate(policies, bundle, switches=case.switches, trace=False)
+                failures = tuple(check_expectation(decision, case.expect))
+            except PolicyError as error:
+                failures = tuple(d.message for d in error.diagnostics)
+        results.append(CaseResult(case, failures))
+    return results

@@ -33,6 +33,7 @@ MONTH = ValueType("month")
 TEXT = ValueType("text")
 CODE = ValueType("code")
 CALENDAR_SPAN = ValueType("calendar span")  # `12 months`, `3 years`: only for date arithmetic
+RECORD = ValueType("record")  # a group of facts such as `tcm_period`: only `is missing` / `is present`
 ANY = ValueType("any")  # an unknown type after an earlier error; never reported twice
 
 

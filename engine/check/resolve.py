@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from .. import syntax as s
 from ..diagnostics import Diagnostic, did_you_mean
 from ..valuetypes import (
-    ANY, BOOL, CALENDAR_SPAN, CODE, COUNT, DATE, MINUTES, MONEY, MONTH, NUMBER, ORDERED, PERCENT,
+    ANY, BOOL, CALENDAR_SPAN, CODE, COUNT, DATE, MINUTES, MONEY, MONTH, NUMBER, ORDERED, PERCENT, RECORD,
     EnumType, ListType, RecordType, SetType, Type, ValueType, comparable,
 )
 from .index import PolicyIndex
@@ -100,6 +100,8 @@ class Resolver:
                     "check/type", f"`{dotted}` is a list; use `count {dotted}`, `sum {dotted}.FIELD` or `any {dotted}`", node
                 )
             return self._bind(node, Ref("fact", dotted, node.parts), fact_type)
+        if any(key.startswith(dotted + ".") for key in self.facts):
+            return self._bind(node, Ref("fact", dotted, node.parts), RECORD)
         if len(node.parts) == 1:
             self._names[id(node)] = node
             self.result.refs[id(node)] = Ref("enum", dotted)
