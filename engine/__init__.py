@@ -4,7 +4,13 @@ The public API is re-exported here; everything else is an implementation detail.
 """
 
 from .api import (
-    PolicySet, check_policies, engine_version, evaluate, evaluate_all, load_fee_schedule, load_policies,
+    PolicySet,
+    check_policies,
+    engine_version,
+    evaluate,
+    evaluate_all,
+    load_fee_schedule,
+    load_policies,
     resolve_switches,
 )
 from .decision import Decision, to_json, to_json_obj
@@ -12,7 +18,24 @@ from .diagnostics import Diagnostic, FactError, PolicyError, render_json, render
 from .facts import Bundle, BundleError, load_fact_file, load_fact_text
 
 __all__ = [
-    "Bundle", "BundleError", "Decision", "Diagnostic", "FactError", "PolicyError", "PolicySet", "check_policies",
-    "engine_version", "evaluate", "evaluate_all", "load_fact_file", "load_fact_text", "load_fee_schedule",
-    "load_policies", "render_json", "render_text", "resolve_switches", "to_json", "to_json_obj",
+    "Bundle",
+    "BundleError",
+    "Decision",
+    "Diagnostic",
+    "FactError",
+    "PolicyError",
+    "PolicySet",
+    "check_policies",
+    "engine_version",
+    "evaluate",
+    "evaluate_all",
+    "load_fact_file",
+    "load_fact_text",
+    "load_fee_schedule",
+    "load_policies",
+    "render_json",
+    "render_text",
+    "resolve_switches",
+    "to_json",
+    "to_json_obj",
 ]

@@ -11,6 +11,7 @@ Nothing here prints, exits or reads the environment; the CLI decides all of that
 from __future__ import annotations
 
 import csv
+import functools
 import hashlib
 import io
 from collections.abc import Iterable, Iterator, Mapping
@@ -34,7 +35,9 @@ from .parse import parse_text
 from .source import SourceFile
 
 
+@functools.cache
 def engine_version() -> str:
+    """The installed version (read once: importlib.metadata parses files on every call)."""
     try:
         return metadata.version("carepolicy")
     except metadata.PackageNotFoundError:  # running from a source tree that was never installed
@@ -80,7 +83,9 @@ def read_policy_texts(directory: str | Path | None = None) -> tuple[str, list[tu
     return str(root), [(str(root / n), t) for n, t in _policy_files(root)]
 
 
-def check_policies(directory: str | Path | None = None) -> tuple[CheckResult | None, Mapping[str, SourceFile], tuple[Diagnostic, ...]]:
+def check_policies(
+    directory: str | Path | None = None,
+) -> tuple[CheckResult | None, Mapping[str, SourceFile], tuple[Diagnostic, ...]]:
     """Parse and check; returns every diagnostic (parse errors of all files, then check results)."""
     _root, texts = read_policy_texts(directory)
     sources = {name: SourceFile(name, text) for name, text in texts}
@@ -122,10 +127,16 @@ def resolve_switches(policies: PolicySet, overrides: Mapping[str, str]) -> dict[
     for name, value in sorted(overrides.items()):
         if name not in options:
             from .diagnostics import did_you_mean
+
             problems.append(Diagnostic("usage/switch", f"unknown switch `{name}`", help=did_you_mean(name, options)))
         elif value not in options[name]:
-            problems.append(Diagnostic("usage/switch", f"`{value}` is not an option of switch `{name}`",
-                                       help=f"options: {', '.join(options[name])}"))
+            problems.append(
+                Diagnostic(
+                    "usage/switch",
+                    f"`{value}` is not an option of switch `{name}`",
+                    help=f"options: {', '.join(options[name])}",
+                )
+            )
         else:
             settings[name] = value
     if problems:
@@ -133,17 +144,32 @@ def resolve_switches(policies: PolicySet, overrides: Mapping[str, str]) -> dict[
     return settings
 
 
-def evaluate(policies: PolicySet, bundle: Bundle, *, switches: Mapping[str, str] | None = None,
-             fee_schedule: FeeSchedule | None = None, trace: bool = True) -> Decision:
+def evaluate(
+    policies: PolicySet,
+    bundle: Bundle,
+    *,
+    switches: Mapping[str, str] | None = None,
+    fee_schedule: FeeSchedule | None = None,
+    trace: bool = True,
+) -> Decision:
     """Decide one validated bundle. Raises nothing for a valid bundle: denials are answers."""
     settings = resolve_switches(policies, switches or {})
-    return decide(policies.compiled, bundle.data, bundle_id=bundle.id, month=bundle.month,
-                  facts_hash=bundle.facts_hash, switches=settings, fee_schedule=fee_schedule, trace=trace,
-                  version=engine_version())
+    return decide(
+        policies.compiled,
+        bundle.data,
+        bundle_id=bundle.id,
+        month=bundle.month,
+        facts_hash=bundle.facts_hash,
+        switches=settings,
+        fee_schedule=fee_schedule,
+        trace=trace,
+        version=engine_version(),
+    )
 
 
-def evaluate_all(policies: PolicySet, items: Iterable[Bundle | BundleError], **options: object
-                 ) -> Iterator[Decision | BundleError]:
+def evaluate_all(
+    policies: PolicySet, items: Iterable[Bundle | BundleError], **options: object
+) -> Iterator[Decision | BundleError]:
     """Exactly one output per input: a Decision, or the BundleError that explains why there is none."""
     for item in items:
         yield item if isinstance(item, BundleError) else evaluate(policies, item, **options)  # type: ignore[arg-type]
@@ -158,8 +184,16 @@ def load_fee_schedule(path: str | Path) -> FeeSchedule:
     reader = csv.DictReader(io.StringIO(text))
     fields = set(reader.fieldnames or ())
     if "code" not in fields or not fields & {"allowed", "rvu"}:
-        raise PolicyError([Diagnostic("fee-schedule/columns", f"`{path}` needs a `code` column and `allowed` or `rvu`",
-                                      file=str(path), help="e.g. a header line `code,allowed` then `99490,66.13`")])
+        raise PolicyError(
+            [
+                Diagnostic(
+                    "fee-schedule/columns",
+                    f"`{path}` needs a `code` column and `allowed` or `rvu`",
+                    file=str(path),
+                    help="e.g. a header line `code,allowed` then `99490,66.13`",
+                )
+            ]
+        )
     for number, row in enumerate(reader, start=2):
         code = (row.get("code") or "").strip()
         for column, target in (("allowed", amounts), ("rvu", rvus)):
@@ -169,8 +203,14 @@ def load_fee_schedule(path: str | Path) -> FeeSchedule:
             try:
                 target[code] = Decimal(raw)
             except InvalidOperation:
-                problems.append(Diagnostic("fee-schedule/value", f"line {number}: `{raw}` is not a number",
-                                           file=str(path), fact_path=f"{column}"))
+                problems.append(
+                    Diagnostic(
+                        "fee-schedule/value",
+                        f"line {number}: `{raw}` is not a number",
+                        file=str(path),
+                        fact_path=f"{column}",
+                    )
+                )
     if problems:
         raise PolicyError(problems)
     digest = hashlib.sha256(text.encode()).hexdigest()[:16]

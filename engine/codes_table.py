@@ -19,36 +19,57 @@ def _thresholds(policies: PolicySet, code: s.Code) -> str:
     for requirement in code.requirements:
         for condition in requirement.conditions:
             for node in s.walk(condition):
-                if isinstance(node, s.Compare) and node.op in (">=", ">") and isinstance(node.right, s.Literal) \
-                        and node.right.type is MINUTES:
+                if (
+                    isinstance(node, s.Compare)
+                    and node.op in (">=", ">")
+                    and isinstance(node.right, s.Literal)
+                    and node.right.type is MINUTES
+                ):
                     found.append(f"{node.op} {node.right.text}")
     if code.units is not None:
-        found.append(f"+1 unit each full {policies.compiled.text(code.units.increment.span)} "
-                     f"beyond {policies.compiled.text(code.units.beyond.span)}")
+        found.append(
+            f"+1 unit each full {policies.compiled.text(code.units.increment.span)} "
+            f"beyond {policies.compiled.text(code.units.beyond.span)}"
+        )
     return "; ".join(found) or "—"
 
 
 def _amount_2025(policies: PolicySet, code: str) -> str:
     plan = policies.compiled.plan("2025-12")
-    env = Env({"practitioner": {"kind": "physician"}}, plan.month, plan.params, policies.compiled.switch_defaults,
-              policies.compiled.defines)
+    env = Env(
+        {"practitioner": {"kind": "physician"}},
+        plan.month,
+        plan.params,
+        policies.compiled.switch_defaults,
+        policies.compiled.defines,
+    )
     found = price(code, plan, env, None)
     return f"${found.amount:.2f}" if found.amount is not None else "not priced"
 
 
 def code_table_markdown(policies: PolicySet) -> str:
-    rows = ["| Code | Title | Effective | Kind | Threshold | Unit cap | 2025 national (non-facility) | Sources |",
-            "|---|---|---|---|---|---|---|---|"]
+    rows = [
+        "| Code | Title | Effective | Kind | Threshold | Unit cap | 2025 national (non-facility) | Sources |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
     for code_id in sorted(policies.checked.index.codes, key=lambda c: (not c[0].isdigit(), c)):
         for code in policies.checked.index.codes[code_id]:
             kind = f"add-on to {', '.join(policies.checked.index.expand(code.bases))}" if code.is_addon else "base"
-            cap = policies.compiled.text(code.unit_cap.span) if code.unit_cap is not None else ("1" if not code.is_addon else "none")
+            cap = (
+                policies.compiled.text(code.unit_cap.span)
+                if code.unit_cap is not None
+                else ("1" if not code.is_addon else "none")
+            )
             cites = "; ".join(f"{c.source} ({c.locator})" for c in code.cites)
             effective = str(code.effective) if code.effective else "always"
-            rows.append(f"| {code.id} | {code.title} | {effective} | {kind} | {_thresholds(policies, code)} | {cap} | "
-                        f"{_amount_2025(policies, code.id)} | {cites} |")
-    intro = ("# Codes the policy library knows\n\nGenerated from `policies/` by `carepolicy codes` "
-             "(tests/test_codes_table.py keeps it current). Amounts are CY2025 national non-facility "
-             "allowed amounts computed from the shipped RVUs × conversion factor; real claims are "
-             "locality-adjusted.\n\n")
+            rows.append(
+                f"| {code.id} | {code.title} | {effective} | {kind} | {_thresholds(policies, code)} | {cap} | "
+                f"{_amount_2025(policies, code.id)} | {cites} |"
+            )
+    intro = (
+        "# Codes the policy library knows\n\nGenerated from `policies/` by `carepolicy codes` "
+        "(tests/test_codes_table.py keeps it current). Amounts are CY2025 national non-facility "
+        "allowed amounts computed from the shipped RVUs × conversion factor; real claims are "
+        "locality-adjusted.\n\n"
+    )
     return intro + "\n".join(row.replace("\n", " ") for row in rows) + "\n"

@@ -45,8 +45,12 @@ def _conflicts(plan: MonthPlan, valid: Mapping[str, CodeOutcome]) -> dict[str, d
     return pairs
 
 
-def enumerate_codings(valid: Mapping[str, CodeOutcome], conflicts: Mapping[str, Mapping[str, str]],
-                      claimed_by_me: frozenset[str], preference: tuple[str, ...]) -> list[Coding]:
+def enumerate_codings(
+    valid: Mapping[str, CodeOutcome],
+    conflicts: Mapping[str, Mapping[str, str]],
+    claimed_by_me: frozenset[str],
+    preference: tuple[str, ...],
+) -> list[Coding]:
     rank = {code: i for i, code in enumerate(preference)}
     order = sorted(valid, key=lambda c: (valid[c].code.decl.is_addon, rank.get(c, len(rank)), c))[:_MAX_SEARCH]
 
@@ -75,8 +79,18 @@ def enumerate_codings(valid: Mapping[str, CodeOutcome], conflicts: Mapping[str, 
     return found or [()]
 
 
-def decide(compiled: CompiledPolicySet, facts: Mapping[str, Any], *, bundle_id: str, month: str, facts_hash: str,
-           switches: Mapping[str, str], fee_schedule: FeeSchedule | None, trace: bool, version: str) -> Decision:
+def decide(
+    compiled: CompiledPolicySet,
+    facts: Mapping[str, Any],
+    *,
+    bundle_id: str,
+    month: str,
+    facts_hash: str,
+    switches: Mapping[str, str],
+    fee_schedule: FeeSchedule | None,
+    trace: bool,
+    version: str,
+) -> Decision:
     plan = compiled.plan(month)
     ev = Evaluation(compiled, plan, facts, switches, trace=trace)
     outcomes = {o.code.header.id: o for o in (ev.code(code) for code in plan.codes)}
@@ -101,7 +115,7 @@ def decide(compiled: CompiledPolicySet, facts: Mapping[str, Any], *, bundle_id: 
     big = len(rank) + 1
 
     def key(coding: Coding) -> tuple[Any, ...]:
-        prefs = tuple(sorted(rank.get(c, big) for c in coding)) + (big,)
+        prefs = (*tuple(sorted(rank.get(c, big) for c in coding)), big)
         money = -(total(coding) or ZERO) if plan.highest_total else ZERO
         return (prefs, money, coding)
 
@@ -109,23 +123,43 @@ def decide(compiled: CompiledPolicySet, facts: Mapping[str, Any], *, bundle_id: 
     chosen = ranked[0]
     lines = _lines(chosen, valid, prices, plan, ev, compiled)
     costs = share_costs([line.allowed for line in lines], plan, ev.env, trace=trace)
-    lines = tuple(Line(line.code, line.units, line.practitioner, line.allowed, line.price_source, shares,
-                       line.decided_by) for line, shares in zip(lines, costs.shares, strict=True))
+    lines = tuple(
+        Line(line.code, line.units, line.practitioner, line.allowed, line.price_source, shares, line.decided_by)
+        for line, shares in zip(lines, costs.shares, strict=True)
+    )
     alternatives = tuple(
-        Alternative(tuple((c, valid[c].units) for c in other), total(other),
-                    _patient_share(other, valid, prices, plan, ev), _why_not(other, chosen, rank, total, plan))
+        Alternative(
+            tuple((c, valid[c].units) for c in other),
+            total(other),
+            _patient_share(other, valid, prices, plan, ev),
+            _why_not(other, chosen, rank, total, plan),
+        )
         for other in ranked[1:]
     )
     denied = _denials(outcomes, plan, chosen, conflicts, valid)
     totals = _totals(lines, costs.note)
-    trace_nodes = _trace(outcomes, lines, plan, costs.node, chosen) if trace else None
+    trace_nodes = _trace(ev.rule_nodes(), outcomes, lines, plan, costs.node, chosen) if trace else None
     switch_items = tuple(sorted(switches.items()))
     digest = hashlib.sha256(
-        "\n".join([version, compiled.policy_hash, facts_hash, repr(switch_items),
-                   fee_schedule.digest if fee_schedule else ""]).encode()
+        "\n".join(
+            [version, compiled.policy_hash, facts_hash, repr(switch_items), fee_schedule.digest if fee_schedule else ""]
+        ).encode()
     ).hexdigest()[:32]
-    return Decision(digest, ENGINE_NAME, version, compiled.policy_hash, facts_hash, bundle_id, month, switch_items,
-                    lines, denied, alternatives, totals, trace_nodes)
+    return Decision(
+        digest,
+        ENGINE_NAME,
+        version,
+        compiled.policy_hash,
+        facts_hash,
+        bundle_id,
+        month,
+        switch_items,
+        lines,
+        denied,
+        alternatives,
+        totals,
+        trace_nodes,
+    )
 
 
 def _price(code: str, plan: MonthPlan, ev: Evaluation, fee_schedule: FeeSchedule | None) -> Price:
@@ -134,8 +168,14 @@ def _price(code: str, plan: MonthPlan, ev: Evaluation, fee_schedule: FeeSchedule
     return price(code, plan, ev.env, fee_schedule)
 
 
-def _lines(coding: Coding, valid: Mapping[str, CodeOutcome], prices: Mapping[str, Price], plan: MonthPlan,
-           ev: Evaluation, compiled: CompiledPolicySet) -> tuple[Line, ...]:
+def _lines(
+    coding: Coding,
+    valid: Mapping[str, CodeOutcome],
+    prices: Mapping[str, Price],
+    plan: MonthPlan,
+    ev: Evaluation,
+    compiled: CompiledPolicySet,
+) -> tuple[Line, ...]:
     lines = []
     for code in coding:
         outcome = valid[code]
@@ -148,13 +188,19 @@ def _lines(coding: Coding, valid: Mapping[str, CodeOutcome], prices: Mapping[str
             decided.append(plan.pricing.header.id)
         if plan.cost_sharing is not None and allowed is not None:
             decided.append(plan.cost_sharing.header.id)
-        lines.append(Line(code, outcome.units, ev.me, allowed, prices[code].source, None, tuple(dict.fromkeys(decided))))
+        lines.append(
+            Line(code, outcome.units, ev.me, allowed, prices[code].source, None, tuple(dict.fromkeys(decided)))
+        )
     return tuple(lines)
 
 
-def _patient_share(coding: Coding, valid: Mapping[str, CodeOutcome], prices: Mapping[str, Price], plan: MonthPlan,
-                   ev: Evaluation) -> Decimal | None:
-    amounts = [prices[c].amount * valid[c].units if prices[c].amount is not None else None for c in coding]
+def _patient_share(
+    coding: Coding, valid: Mapping[str, CodeOutcome], prices: Mapping[str, Price], plan: MonthPlan, ev: Evaluation
+) -> Decimal | None:
+    amounts: list[Decimal | None] = []
+    for code in coding:
+        amount = prices[code].amount
+        amounts.append(amount * valid[code].units if amount is not None else None)
     result = share_costs(amounts, plan, ev.env, trace=False)
     if any(sh is None or sh.beneficiary is None for sh in result.shares):
         return None
@@ -173,8 +219,13 @@ def _why_not(other: Coding, chosen: Coding, rank: Mapping[str, int], total: Any,
     return f"{strategy}: ranked after the chosen coding"
 
 
-def _denials(outcomes: Mapping[str, CodeOutcome], plan: MonthPlan, chosen: Coding,
-             conflicts: Mapping[str, Mapping[str, str]], valid: Mapping[str, CodeOutcome]) -> tuple[Denial, ...]:
+def _denials(
+    outcomes: Mapping[str, CodeOutcome],
+    plan: MonthPlan,
+    chosen: Coding,
+    conflicts: Mapping[str, Mapping[str, str]],
+    valid: Mapping[str, CodeOutcome],
+) -> tuple[Denial, ...]:
     denied: list[Denial] = []
     in_coding = set(chosen)
     for code, outcome in outcomes.items():
@@ -190,14 +241,18 @@ def _denials(outcomes: Mapping[str, CodeOutcome], plan: MonthPlan, chosen: Codin
         blocker = next((c for c in chosen if c in conflicts[code]), None)
         if blocker is not None:
             text = f"not billed with {blocker}, which was chosen: {conflicts[code][blocker]}"
-            denied.append(Denial(code, (Reason(header.id, header.title, header.cites, header.source, text),),
-                                 with_code=blocker))
+            denied.append(
+                Denial(code, (Reason(header.id, header.title, header.cites, header.source, text),), with_code=blocker)
+            )
             continue
         bases = outcome.code.bases
         blocker = next((c for c in chosen for b in bases if b in conflicts and c in conflicts[b]), None)
-        text = f"add-on to {', '.join(bases)}, none of which is billed" + (f" ({blocker} was chosen)" if blocker else "")
-        denied.append(Denial(code, (Reason(header.id, header.title, header.cites, header.source, text),),
-                             with_code=blocker))
+        text = f"add-on to {', '.join(bases)}, none of which is billed" + (
+            f" ({blocker} was chosen)" if blocker else ""
+        )
+        denied.append(
+            Denial(code, (Reason(header.id, header.title, header.cites, header.source, text),), with_code=blocker)
+        )
     for code, intervals in plan.codes_not_in_effect:
         text = f"not in effect in {plan.month} (effective {intervals})"
         denied.append(Denial(code, (Reason(code, "effective dates", (), "", text),)))
@@ -223,12 +278,20 @@ def _totals(lines: tuple[Line, ...], note: str | None) -> Totals:
     return Totals(allowed, medicare, beneficiary, medigap, medicaid, note)
 
 
-def _trace(outcomes: Mapping[str, CodeOutcome], lines: tuple[Line, ...], plan: MonthPlan,
-           cost_node: TraceNode | None, chosen: Coding) -> tuple[TraceNode, ...]:
-    nodes = [o.node for o in outcomes.values() if o.node is not None]
+def _trace(
+    rules: list[TraceNode],
+    outcomes: Mapping[str, CodeOutcome],
+    lines: tuple[Line, ...],
+    plan: MonthPlan,
+    cost_node: TraceNode | None,
+    chosen: Coding,
+) -> tuple[TraceNode, ...]:
+    nodes = [*rules, *(o.node for o in outcomes.values() if o.node is not None)]
     if plan.choose is not None:
         result = "chose " + (", ".join(chosen) if chosen else "nothing: no code is valid")
-        nodes.append(TraceNode("choose", plan.choose.id, plan.choose.title, plan.choose.cites, plan.choose.source, result))
+        nodes.append(
+            TraceNode("choose", plan.choose.id, plan.choose.title, plan.choose.cites, plan.choose.source, result)
+        )
     for line in lines:
         nodes.append(pricing_node(plan.pricing, line.code, Price(line.allowed, line.price_source)))
     if cost_node is not None:

@@ -17,7 +17,7 @@ from .check import CheckResult
 from .check.index import PolicyIndex
 from .check.resolve import Resolution
 from .compile_expr import CodeSet, ExprCompiler, Fn, month_end
-from .source import SourceFile
+from .source import SourceFile, Span
 
 
 def cite_text(cite: s.Cite) -> str:
@@ -33,13 +33,14 @@ class Condition:
     expr: s.Expr | None
     text: str
     reads: tuple[tuple[str, str, Fn], ...]  # (label, kind, reader) for the trace and for reasons
+    sides: tuple[Fn, Fn, str] | None = None  # a threshold's two sides and left text, for "19 of 20 minutes"
 
 
 @dataclass(frozen=True, slots=True)
 class CompiledRequirement:
     conditions: tuple[Condition, ...]
     message: str | None
-    span: s.Span
+    span: Span
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,10 +176,12 @@ class CompiledPolicySet:
         for name, define in checked.index.defines.items():
             compiled.defines[name] = compiled.expr(define.expr)
         for rule_id, versions in checked.index.rules.items():
-            compiled.rules[rule_id] = [(rule, CompiledRule(compiled.header(rule), compiled.requirements(rule.requirements)))
-                                       for rule in versions]
-        for code, versions in checked.index.codes.items():
-            compiled.codes[code] = [compiled.code(decl) for decl in versions]
+            compiled.rules[rule_id] = [
+                (rule, CompiledRule(compiled.header(rule), compiled.requirements(rule.requirements)))
+                for rule in versions
+            ]
+        for code, code_versions in checked.index.codes.items():
+            compiled.codes[code] = [compiled.code(decl) for decl in code_versions]
         for name, switch in checked.index.switches.items():
             compiled.switch_defaults[name] = switch.default or (switch.options[0] if switch.options else "")
         return compiled
@@ -187,17 +190,17 @@ class CompiledPolicySet:
         assert self._compiler is not None
         return self._compiler.compile(expr)
 
-    def text(self, span: s.Span) -> str:
+    def text(self, span: Span) -> str:
         """The policy text of a span, on one line, for traces and reasons."""
         source = self.sources.get(span.source)
         if source is None or span.line == 0:
             return ""
-        lines = source.text.splitlines()[span.line - 1: span.end_line]
+        lines = source.text.splitlines()[span.line - 1 : span.end_line]
         if not lines:
             return ""
         if len(lines) == 1:
-            return lines[0][span.column - 1: span.end_column - 1].strip()
-        lines[0] = lines[0][span.column - 1:]
+            return lines[0][span.column - 1 : span.end_column - 1].strip()
+        lines[0] = lines[0][span.column - 1 :]
         lines[-1] = lines[-1][: span.end_column - 1]
         return " ".join(part.strip() for part in lines)
 
@@ -231,7 +234,12 @@ class CompiledPolicySet:
                 if ref is not None and ref.kind == "rule":
                     conditions.append(Condition(ref.target, None, None, ref.target, ()))
                 else:
-                    conditions.append(Condition(None, self.expr(cond), cond, self.text(cond.span), self.reads(cond)))
+                    sides = None
+                    if isinstance(cond, s.Compare) and cond.op in (">=", ">"):
+                        sides = (self.expr(cond.left), self.expr(cond.right), self.text(cond.left.span))
+                    conditions.append(
+                        Condition(None, self.expr(cond), cond, self.text(cond.span), self.reads(cond), sides)
+                    )
             out.append(CompiledRequirement(tuple(conditions), requirement.message, requirement.span))
         return tuple(out)
 
@@ -242,8 +250,13 @@ class CompiledPolicySet:
             units = (self.expr(decl.units.increment), self.expr(decl.units.measure), self.expr(decl.units.beyond))
             measure_text = self.text(decl.units.measure.span)
         return CompiledCode(
-            self.header(decl), decl, self.requirements(decl.requirements), self.index.expand(decl.bases), units,
-            self.expr(decl.unit_cap) if decl.unit_cap is not None else None, measure_text,
+            self.header(decl),
+            decl,
+            self.requirements(decl.requirements),
+            self.index.expand(decl.bases),
+            units,
+            self.expr(decl.unit_cap) if decl.unit_cap is not None else None,
+            measure_text,
         )
 
     # ------------------------------------------------------------ month plans
@@ -264,7 +277,12 @@ class CompiledPolicySet:
             else:
                 intervals = ", ".join(str(c.decl.effective) for c in self.codes[code])
                 missing.append((code, intervals))
-        rules = {rid: compiled for rid, versions in self.rules.items() for rule, compiled in versions if _in_effect(rule, day)}
+        rules = {
+            rid: compiled
+            for rid, versions in self.rules.items()
+            for rule, compiled in versions
+            if _in_effect(rule, day)
+        }
         not_in_effect = {rid: versions[0][1].header for rid, versions in self.rules.items() if rid not in rules}
         params = {}
         for name, param in index.parameters.items():
@@ -273,11 +291,20 @@ class CompiledPolicySet:
                     params[name] = value.value.value
         live_decls = [d for d in index.declarations() if _in_effect(d, day)]
         return MonthPlan(
-            month=month, as_of=day, codes=tuple(codes), codes_not_in_effect=tuple(missing), rules=rules,
-            rules_not_in_effect=not_in_effect, params=params,
-            exclusions=tuple(self._exclusions(live_decls)), groups=tuple(self._groups(live_decls)),
-            exceptions=tuple(self._exceptions(live_decls)), cost_sharing=self._cost_sharing(live_decls),
-            pricing=self._pricing(live_decls), rvus=self._rvus(live_decls), **self._choose(live_decls),
+            month=month,
+            as_of=day,
+            codes=tuple(codes),
+            codes_not_in_effect=tuple(missing),
+            rules=rules,
+            rules_not_in_effect=not_in_effect,
+            params=params,
+            exclusions=tuple(self._exclusions(live_decls)),
+            groups=tuple(self._groups(live_decls)),
+            exceptions=tuple(self._exceptions(live_decls)),
+            cost_sharing=self._cost_sharing(live_decls),
+            pricing=self._pricing(live_decls),
+            rvus=self._rvus(live_decls),
+            **self._choose(live_decls),
         )
 
     def _exclusions(self, decls: list[s.Declaration]) -> list[CompiledExclusion]:
@@ -287,31 +314,57 @@ class CompiledPolicySet:
                 for clause in decl.clauses:
                     exact, ranges = self.index.matcher(clause.excluded)
                     declared = frozenset(c for c in self.codes if c in CodeSet(exact, ranges))
-                    out.append(CompiledExclusion(self.header(decl), frozenset(self.index.expand(clause.subject)),
-                                                 CodeSet(exact, ranges), declared, clause.who))
+                    out.append(
+                        CompiledExclusion(
+                            self.header(decl),
+                            frozenset(self.index.expand(clause.subject)),
+                            CodeSet(exact, ranges),
+                            declared,
+                            clause.who,
+                        )
+                    )
         return out
 
     def _groups(self, decls: list[s.Declaration]) -> list[CompiledGroup]:
-        return [CompiledGroup(self.header(d), self.index.expand(g.codes), g.scope)
-                for d in decls if isinstance(d, s.Exclusive) for g in d.groups]
+        return [
+            CompiledGroup(self.header(d), self.index.expand(g.codes), g.scope)
+            for d in decls
+            if isinstance(d, s.Exclusive)
+            for g in d.groups
+        ]
 
     def _exceptions(self, decls: list[s.Declaration]) -> list[CompiledException]:
-        return [CompiledException(self.header(d), d.target, self.expr(d.when) if d.when is not None else None,
-                                  self.text(d.when.span) if d.when is not None else "")
-                for d in decls if isinstance(d, s.Exception_)]
+        return [
+            CompiledException(
+                self.header(d),
+                d.target,
+                self.expr(d.when) if d.when is not None else None,
+                self.text(d.when.span) if d.when is not None else "",
+            )
+            for d in decls
+            if isinstance(d, s.Exception_)
+        ]
 
     def _cost_sharing(self, decls: list[s.Declaration]) -> CompiledCostSharing | None:
         for d in decls:
             if isinstance(d, s.CostSharing):
                 pays = tuple(
-                    CompiledPays(p.payer, p.share, self.expr(p.fraction) if p.fraction is not None else None,
-                                 self.expr(p.when), p.priority or 0, self.text(p.span))
+                    CompiledPays(
+                        p.payer,
+                        p.share,
+                        self.expr(p.fraction) if p.fraction is not None else None,
+                        self.expr(p.when),
+                        p.priority or 0,
+                        self.text(p.span),
+                    )
                     for p in d.pays
                 )
                 return CompiledCostSharing(
-                    self.header(d), self.expr(d.deductible) if d.deductible is not None else None,
+                    self.header(d),
+                    self.expr(d.deductible) if d.deductible is not None else None,
                     self.text(d.deductible.span) if d.deductible is not None else "",
-                    self.expr(d.coinsurance) if d.coinsurance is not None else None, pays,
+                    self.expr(d.coinsurance) if d.coinsurance is not None else None,
+                    pays,
                     tuple((self.expr(i.when), i.reason, self.text(i.when.span)) for i in d.indeterminate),
                 )
         return None
@@ -319,25 +372,33 @@ class CompiledPolicySet:
     def _pricing(self, decls: list[s.Declaration]) -> CompiledPricing | None:
         for d in decls:
             if isinstance(d, s.Pricing):
-                return CompiledPricing(self.header(d), d.conversion_factor,
-                                       tuple((self.expr(n.when), n.reason, self.text(n.when.span)) for n in d.not_priced))
+                return CompiledPricing(
+                    self.header(d),
+                    d.conversion_factor,
+                    tuple((self.expr(n.when), n.reason, self.text(n.when.span)) for n in d.not_priced),
+                )
         return None
 
     def _rvus(self, decls: list[s.Declaration]) -> dict[str, RvuPrice]:
-        return {row.code: RvuPrice(self.header(d), row.total)
-                for d in decls if isinstance(d, s.RvuTable) for row in d.rows}
+        return {
+            row.code: RvuPrice(self.header(d), row.total) for d in decls if isinstance(d, s.RvuTable) for row in d.rows
+        }
 
     def _choose(self, decls: list[s.Declaration]) -> dict[str, Any]:
         for d in decls:
             if isinstance(d, s.Choose):
-                return {"preference": self.index.expand(d.preference), "highest_total": d.then_highest_total,
-                        "choose": self.header(d)}
+                return {
+                    "preference": self.index.expand(d.preference),
+                    "highest_total": d.then_highest_total,
+                    "choose": self.header(d),
+                }
         return {"preference": (), "highest_total": True, "choose": None}
 
 
 def _list_reader(name: str) -> Fn:
     def read(env: Any) -> Any:
         return len(env.facts.get(name) or ())
+
     return read
 
 

@@ -43,8 +43,14 @@ class Env:
 
     __slots__ = ("defines", "facts", "items", "memo", "month", "params", "switches")
 
-    def __init__(self, facts: Mapping[str, Any], month: str, params: Mapping[str, Any],
-                 switches: Mapping[str, str], defines: Mapping[str, Fn]) -> None:
+    def __init__(
+        self,
+        facts: Mapping[str, Any],
+        month: str,
+        params: Mapping[str, Any],
+        switches: Mapping[str, str],
+        defines: Mapping[str, Fn],
+    ) -> None:
         self.facts = facts
         self.month = month
         self.params = params
@@ -112,7 +118,12 @@ def shift_months(value: str, months: int) -> str:
 # ---------------------------------------------------------------- the compiler
 
 _COMPARE: dict[str, Callable[[Any, Any], bool]] = {
-    "=": operator.eq, "!=": operator.ne, "<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge,
+    "=": operator.eq,
+    "!=": operator.ne,
+    "<": operator.lt,
+    "<=": operator.le,
+    ">": operator.gt,
+    ">=": operator.ge,
 }
 
 
@@ -123,6 +134,7 @@ def _read_path(path: tuple[str, ...]) -> Fn:
         def read1(env: Env) -> Any:
             value = env.facts.get(key)
             return UNKNOWN if value is None else value
+
         return read1
     if len(path) == 2:
         first, second = path
@@ -131,6 +143,7 @@ def _read_path(path: tuple[str, ...]) -> Fn:
             outer = env.facts.get(first)
             value = outer.get(second) if isinstance(outer, dict) else None
             return UNKNOWN if value is None else value
+
         return read2
 
     def read_n(env: Env) -> Any:
@@ -138,6 +151,7 @@ def _read_path(path: tuple[str, ...]) -> Fn:
         for key in path:
             value = value.get(key) if isinstance(value, dict) else None
         return UNKNOWN if value is None else value
+
     return read_n
 
 
@@ -176,6 +190,7 @@ class ExprCompiler:
             def read_item(env: Env) -> Any:
                 value = env.items[target].get(field)
                 return UNKNOWN if value is None else value
+
             return read_item
         if ref.kind == "enum":
             return lambda env: target
@@ -190,11 +205,13 @@ class ExprCompiler:
             if a is UNKNOWN or b is UNKNOWN:
                 return UNKNOWN
             return op(a, b)
+
         return compare
 
     def _logical(self, expr: s.Logical) -> Fn:
         parts = tuple(self.compile(o) for o in expr.operands)
         if expr.op == "and":
+
             def all_of(env: Env) -> Any:
                 result: Any = True
                 for part in parts:
@@ -204,6 +221,7 @@ class ExprCompiler:
                     if value is UNKNOWN:
                         result = UNKNOWN
                 return result
+
             return all_of
 
         def any_of(env: Env) -> Any:
@@ -215,6 +233,7 @@ class ExprCompiler:
                 if value is UNKNOWN:
                     result = UNKNOWN
             return result
+
         return any_of
 
     def _not(self, expr: s.Not) -> Fn:
@@ -223,6 +242,7 @@ class ExprCompiler:
         def negate(env: Env) -> Any:
             value = inner(env)
             return UNKNOWN if value is UNKNOWN else not value
+
         return negate
 
     def _member(self, expr: s.Member) -> Fn:
@@ -233,6 +253,7 @@ class ExprCompiler:
             if a is UNKNOWN or b is UNKNOWN:
                 return UNKNOWN
             return (a in b) is not negated
+
         return member
 
     def _presence(self, expr: s.Presence) -> Fn:
@@ -245,6 +266,7 @@ class ExprCompiler:
         def otherwise(env: Env) -> Any:
             value = left(env)
             return right(env) if value is UNKNOWN else value
+
         return otherwise
 
     def _setliteral(self, expr: s.SetLiteral) -> Fn:
@@ -276,15 +298,16 @@ class ExprCompiler:
             def calendar_shift(env: Env) -> Any:
                 day, months = date_fn(env), span_fn(env)
                 return UNKNOWN if day is UNKNOWN else shift_months(day, sign * months)
+
             return calendar_shift
-        op: Callable[[Any, Any], Any] = {"+": operator.add, "-": operator.sub, "*": operator.mul}.get(
-            expr.op, _divide)
+        op: Callable[[Any, Any], Any] = {"+": operator.add, "-": operator.sub, "*": operator.mul}.get(expr.op, _divide)
 
         def arithmetic(env: Env) -> Any:
             a, b = left(env), right(env)
             if a is UNKNOWN or b is UNKNOWN:
                 return UNKNOWN
             return op(a, b)
+
         return arithmetic
 
     def _negate(self, expr: s.Negate) -> Fn:
@@ -303,6 +326,7 @@ class ExprCompiler:
         def call(env: Env) -> Any:
             values = [a(env) for a in args]
             return UNKNOWN if any(v is UNKNOWN for v in values) else pick(values)
+
         return call
 
     def _aggregate(self, expr: s.Aggregate) -> Fn:

@@ -57,8 +57,11 @@ def price(code: str, plan: MonthPlan, env: Env, fee_schedule: FeeSchedule | None
         return Price(amount, f"{where}: {total_rvu} RVU × {factor_name} ${factor} = ${amount}")
     if total_rvu is not None:
         return Price(None, f"not priced: no conversion factor in effect for {plan.month}")
-    return Price(None, f"not priced: no amount for {code} in {plan.month} in the shipped data; "
-                       "give fee_schedule_override in the bundle or --fee-schedule")
+    return Price(
+        None,
+        f"not priced: no amount for {code} in {plan.month} in the shipped data; "
+        "give fee_schedule_override in the bundle or --fee-schedule",
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,10 +115,13 @@ def _deductible(sharing: CompiledCostSharing, env: Env) -> Decimal:
     return ZERO if value is UNKNOWN else max(ZERO, as_money(value))
 
 
-def _split(sharing: CompiledCostSharing, env: Env, amount: Decimal, deductible: Decimal, coinsurance: Decimal) -> Shares:
+def _split(
+    sharing: CompiledCostSharing, env: Env, amount: Decimal, deductible: Decimal, coinsurance: Decimal
+) -> Shares:
     owed = deductible + coinsurance
-    medigap = round_cents(deductible * _fraction(_winning(sharing.pays, "medigap", "deductible", env), env)) \
-        + round_cents(coinsurance * _fraction(_winning(sharing.pays, "medigap", "coinsurance", env), env))
+    medigap = round_cents(
+        deductible * _fraction(_winning(sharing.pays, "medigap", "deductible", env), env)
+    ) + round_cents(coinsurance * _fraction(_winning(sharing.pays, "medigap", "coinsurance", env), env))
     owed -= medigap
     medicaid_clause_ded = _winning(sharing.pays, "medicaid", "deductible", env)
     medicaid_clause_coins = _winning(sharing.pays, "medicaid", "coinsurance", env)
@@ -125,12 +131,19 @@ def _split(sharing: CompiledCostSharing, env: Env, amount: Decimal, deductible: 
         fraction = max(_fraction(medicaid_clause_ded, env), _fraction(medicaid_clause_coins, env))
         medicaid = round_cents(owed * fraction)
         owed -= medicaid
-    return Shares(deductible=deductible, coinsurance=coinsurance, medicare=amount - deductible - coinsurance,
-                  beneficiary=owed, medigap=medigap, medicaid=medicaid)
+    return Shares(
+        deductible=deductible,
+        coinsurance=coinsurance,
+        medicare=amount - deductible - coinsurance,
+        beneficiary=owed,
+        medigap=medigap,
+        medicaid=medicaid,
+    )
 
 
-def _indeterminate(amounts: Sequence[Decimal | None], sharing: CompiledCostSharing, env: Env, reason: str,
-                   trace: bool) -> CostResult:
+def _indeterminate(
+    amounts: Sequence[Decimal | None], sharing: CompiledCostSharing, env: Env, reason: str, trace: bool
+) -> CostResult:
     remaining = _deductible(sharing, env)
     rate = sharing.coinsurance(env) if sharing.coinsurance is not None else ZERO
     shares: list[Shares | None] = []
@@ -142,35 +155,70 @@ def _indeterminate(amounts: Sequence[Decimal | None], sharing: CompiledCostShari
         remaining -= deductible
         coinsurance = round_cents((amount - deductible) * rate)
         shares.append(Shares(deductible, coinsurance, amount - deductible - coinsurance, None, ZERO, None, reason))
-    node = TraceNode("cost sharing", sharing.header.id, sharing.header.title, sharing.header.cites, sharing.header.source,
-                     f"indeterminate: {reason}") if trace else None
+    node = (
+        TraceNode(
+            "cost sharing",
+            sharing.header.id,
+            sharing.header.title,
+            sharing.header.cites,
+            sharing.header.source,
+            f"indeterminate: {reason}",
+        )
+        if trace
+        else None
+    )
     return CostResult(tuple(shares), f"patient responsibility indeterminate: {reason}", node)
 
 
 def _node(sharing: CompiledCostSharing, env: Env, plan: MonthPlan, result: str) -> TraceNode:
     reads: list[Read] = []
     beneficiary = env.facts.get("beneficiary") or {}
-    for key in ("deductible_remaining", "dual_status", "medigap_plan", "medicare_eligible_before_2020",
-                "medigap_oop_limit_met"):
+    for key in (
+        "deductible_remaining",
+        "dual_status",
+        "medigap_plan",
+        "medicare_eligible_before_2020",
+        "medigap_oop_limit_met",
+    ):
         if key in beneficiary:
             reads.append(Read(f"beneficiary.{key}", beneficiary[key]))
     for name, value in sorted(plan.params.items()):
         if name in sharing.deductible_text:
             reads.append(Read(name, value, plan.as_of))
     children = tuple(
-        TraceNode("clause", f"{p.payer} pays {p.share}", p.text, (), sharing.header.source,
-                  "applies" if p.when(env) is True else "does not apply")
+        TraceNode(
+            "clause",
+            f"{p.payer} pays {p.share}",
+            p.text,
+            (),
+            sharing.header.source,
+            "applies" if p.when(env) is True else "does not apply",
+        )
         for p in sharing.pays
     )
-    return TraceNode("cost sharing", sharing.header.id, sharing.header.title, sharing.header.cites,
-                     sharing.header.source, result, tuple(reads), children)
+    return TraceNode(
+        "cost sharing",
+        sharing.header.id,
+        sharing.header.title,
+        sharing.header.cites,
+        sharing.header.source,
+        result,
+        tuple(reads),
+        children,
+    )
 
 
 def pricing_node(pricing: CompiledPricing | None, code: str, found: Price) -> TraceNode:
     if pricing is None:
         return TraceNode("pricing", code, "allowed amount", (), "", found.source)
-    return TraceNode("pricing", f"{pricing.header.id}:{code}", pricing.header.title, pricing.header.cites,
-                     pricing.header.source, found.source)
+    return TraceNode(
+        "pricing",
+        f"{pricing.header.id}:{code}",
+        pricing.header.title,
+        pricing.header.cites,
+        pricing.header.source,
+        found.source,
+    )
 
 
 def read_value(value: Any) -> Any:

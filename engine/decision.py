@@ -44,7 +44,9 @@ class Line:
     units: int
     practitioner: str
     allowed: Decimal | None  # None: not priced
-    price_source: str  # "fee_schedule_override", "fee schedule file", "rvu table pfs.x × conversion_factor", or why not priced
+    price_source: (
+        str  # "fee_schedule_override", "fee schedule file", "rvu table pfs.x × conversion_factor", or why not priced
+    )
     shares: Shares | None
     decided_by: tuple[str, ...]
 
@@ -139,24 +141,42 @@ def _value(value: Any) -> Any:
 
 
 def _reason(reason: Reason) -> dict[str, Any]:
-    return {"rule": reason.rule, "title": reason.title, "cites": list(reason.cites), "source": reason.source,
-            "reason": reason.text}
+    return {
+        "rule": reason.rule,
+        "title": reason.title,
+        "cites": list(reason.cites),
+        "source": reason.source,
+        "reason": reason.text,
+    }
 
 
 def _shares(shares: Shares | None) -> dict[str, Any] | None:
     if shares is None:
         return None
-    return {"deductible": money_text(shares.deductible), "coinsurance": money_text(shares.coinsurance),
-            "medicare": money_text(shares.medicare), "beneficiary": money_text(shares.beneficiary),
-            "medigap": money_text(shares.medigap), "medicaid": money_text(shares.medicaid), "note": shares.note}
+    return {
+        "deductible": money_text(shares.deductible),
+        "coinsurance": money_text(shares.coinsurance),
+        "medicare": money_text(shares.medicare),
+        "beneficiary": money_text(shares.beneficiary),
+        "medigap": money_text(shares.medigap),
+        "medicaid": money_text(shares.medicaid),
+        "note": shares.note,
+    }
 
 
 def _trace(node: TraceNode) -> dict[str, Any]:
-    obj: dict[str, Any] = {"kind": node.kind, "id": node.id, "title": node.title, "cites": list(node.cites),
-                           "source": node.source, "result": node.result}
+    obj: dict[str, Any] = {
+        "kind": node.kind,
+        "id": node.id,
+        "title": node.title,
+        "cites": list(node.cites),
+        "source": node.source,
+        "result": node.result,
+    }
     if node.reads:
-        obj["reads"] = [{"name": r.name, "value": _value(r.value), **({"as_of": r.as_of} if r.as_of else {})}
-                        for r in node.reads]
+        obj["reads"] = [
+            {"name": r.name, "value": _value(r.value), **({"as_of": r.as_of} if r.as_of else {})} for r in node.reads
+        ]
     if node.children:
         obj["children"] = [_trace(c) for c in node.children]
     return obj
@@ -174,9 +194,15 @@ def to_json_obj(decision: Decision) -> dict[str, Any]:
         "month": decision.month,
         "switches": dict(decision.switches),
         "billable": [
-            {"code": line.code, "units": line.units, "practitioner": line.practitioner,
-             "allowed": money_text(line.allowed), "price_source": line.price_source,
-             "shares": _shares(line.shares), "decided_by": list(line.decided_by)}
+            {
+                "code": line.code,
+                "units": line.units,
+                "practitioner": line.practitioner,
+                "allowed": money_text(line.allowed),
+                "price_source": line.price_source,
+                "shares": _shares(line.shares),
+                "decided_by": list(line.decided_by),
+            }
             for line in decision.billable
         ],
         "denied": [
@@ -184,13 +210,22 @@ def to_json_obj(decision: Decision) -> dict[str, Any]:
             for d in decision.denied
         ],
         "alternatives": [
-            {"codes": [{"code": c, "units": u} for c, u in alt.codes], "total_allowed": money_text(alt.total_allowed),
-             "patient_responsibility": money_text(alt.patient_responsibility), "why_not": alt.why_not}
+            {
+                "codes": [{"code": c, "units": u} for c, u in alt.codes],
+                "total_allowed": money_text(alt.total_allowed),
+                "patient_responsibility": money_text(alt.patient_responsibility),
+                "why_not": alt.why_not,
+            }
             for alt in decision.alternatives
         ],
-        "totals": {"allowed": money_text(totals.allowed), "medicare": money_text(totals.medicare),
-                   "beneficiary": money_text(totals.beneficiary), "medigap": money_text(totals.medigap),
-                   "medicaid": money_text(totals.medicaid), "note": totals.note},
+        "totals": {
+            "allowed": money_text(totals.allowed),
+            "medicare": money_text(totals.medicare),
+            "beneficiary": money_text(totals.beneficiary),
+            "medigap": money_text(totals.medigap),
+            "medicaid": money_text(totals.medicaid),
+            "note": totals.note,
+        },
         "patient_responsibility": money_text(decision.patient_responsibility),
     }
     if decision.trace is not None:

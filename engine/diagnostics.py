@@ -10,12 +10,12 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 
 from .source import SourceFile, Span
 
 
-class Severity(str, Enum):
+class Severity(StrEnum):
     ERROR = "error"
     WARNING = "warning"
 
@@ -91,9 +91,7 @@ def _snippet(span: Span, source: SourceFile | None) -> list[str]:
     return [gutter + text, " " * len(gutter) + " " * (span.column - 1) + "^" * width]
 
 
-def render_text(
-    diagnostics: Iterable[Diagnostic], sources: Mapping[str, SourceFile], *, color: bool = False
-) -> str:
+def render_text(diagnostics: Iterable[Diagnostic], sources: Mapping[str, SourceFile], *, color: bool = False) -> str:
     """Human form: `file:line:col: error[CODE]: message`, the source line with a caret, then help."""
     out: list[str] = []
     for diag in diagnostics:

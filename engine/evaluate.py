@@ -58,8 +58,15 @@ def show(value: Any, vtype: Any = None) -> str:
 class Evaluation:
     """One bundle, one month: holds the environment and the memo of rule outcomes."""
 
-    def __init__(self, compiled: CompiledPolicySet, plan: MonthPlan, facts: Mapping[str, Any],
-                 switches: Mapping[str, str], *, trace: bool) -> None:
+    def __init__(
+        self,
+        compiled: CompiledPolicySet,
+        plan: MonthPlan,
+        facts: Mapping[str, Any],
+        switches: Mapping[str, str],
+        *,
+        trace: bool,
+    ) -> None:
         self.compiled = compiled
         self.plan = plan
         self.trace = trace
@@ -81,6 +88,10 @@ class Evaluation:
             outcome = self._rules[rule_id] = self._evaluate_rule(rule_id)
         return outcome
 
+    def rule_nodes(self) -> list[TraceNode]:
+        """The trace node of every rule evaluated, in the order first needed."""
+        return [o.node for o in self._rules.values() if o.node is not None]
+
     def _evaluate_rule(self, rule_id: str) -> RuleOutcome:
         rule = self.plan.rules.get(rule_id)
         if rule is None:
@@ -94,8 +105,9 @@ class Evaluation:
         status = "unmet" if reasons else "met"
         return RuleOutcome(status, tuple(reasons), self._node("rule", rule.header, status, children=children))
 
-    def requirements(self, owner: Header, requirements: tuple[CompiledRequirement, ...]
-                     ) -> tuple[list[Reason], list[TraceNode], list[str]]:
+    def requirements(
+        self, owner: Header, requirements: tuple[CompiledRequirement, ...]
+    ) -> tuple[list[Reason], list[TraceNode], list[str]]:
         reasons: list[Reason] = []
         children: list[TraceNode] = []
         rules_met: list[str] = []
@@ -107,7 +119,9 @@ class Evaluation:
                     if outcome.status == "met":
                         rules_met.append(condition.rule)
                     if outcome.node is not None:
-                        children.append(outcome.node)
+                        # each rule appears once in the trace; requirers point at it by id
+                        node = outcome.node
+                        children.append(TraceNode("rule ref", node.id, node.title, (), node.source, node.result))
                     continue
                 assert condition.fn is not None
                 value = condition.fn(self.env)
@@ -119,8 +133,9 @@ class Evaluation:
                 if self.trace:
                     result = "met" if value is True else ("unknown" if value is UNKNOWN else "not met")
                     source = f"{requirement.span.source}:{requirement.span.line}"
-                    children.append(TraceNode("requirement", owner.id, condition.text, (), source, result,
-                                              self.reads(condition)))
+                    children.append(
+                        TraceNode("requirement", owner.id, condition.text, (), source, result, self.reads(condition))
+                    )
         return reasons, children, rules_met
 
     def reads(self, condition: Condition) -> tuple[Read, ...]:
@@ -140,14 +155,13 @@ class Evaluation:
         if value is UNKNOWN:
             return f"`{condition.text}` cannot be decided: {self.missing(condition)}"
         expr = condition.expr
-        if isinstance(expr, s.Compare) and expr.op in (">=", ">"):
+        if condition.sides is not None and isinstance(expr, s.Compare):
             vtype = self.compiled.resolution.type_of(expr.left)
-            left = self.compiled.expr(expr.left)(self.env)
-            right = self.compiled.expr(expr.right)(self.env)
+            left_fn, right_fn, name = condition.sides
+            left, right = left_fn(self.env), right_fn(self.env)
             if vtype in (MINUTES, COUNT, NUMBER, MONEY) and left is not UNKNOWN and right is not UNKNOWN:
                 need = right + (1 if expr.op == ">" and vtype in (MINUTES, COUNT) else 0)
                 unit = " minutes" if vtype is MINUTES else ""
-                name = self.compiled.text(expr.left.span)
                 return f"{name}: {show(left)} of {show(need)}{unit} ({show(need - left)} more needed)"
         values = ", ".join(f"{r.name} = {show(r.value)}" for r in self.reads(condition))
         return f"`{condition.text}` does not hold" + (f" ({values})" if values else "")
@@ -174,16 +188,31 @@ class Evaluation:
         header = code.header
         if UNKNOWN in (increment, measure, beyond):
             outcome.units = 0
-            outcome.reasons.append(Reason(header.id, header.title, header.cites, header.source,
-                                          f"{code.measure_text} cannot be counted: a fact it needs is missing"))
+            outcome.reasons.append(
+                Reason(
+                    header.id,
+                    header.title,
+                    header.cites,
+                    header.source,
+                    f"{code.measure_text} cannot be counted: a fact it needs is missing",
+                )
+            )
             return
         units = max(0, (measure - beyond) // increment) if increment else 0
         cap = code.unit_cap(self.env) if code.unit_cap is not None else None
         cap = None if cap is UNKNOWN else cap
         unit = " minutes" if isinstance(measure, int) else ""
         if cap is not None and units > cap:
-            outcome.next_unit = (cap + 1, Reason(header.id, header.title, header.cites, header.source,
-                                                 f"at most {cap} unit{'s' if cap != 1 else ''} per month"))
+            outcome.next_unit = (
+                cap + 1,
+                Reason(
+                    header.id,
+                    header.title,
+                    header.cites,
+                    header.source,
+                    f"at most {cap} unit{'s' if cap != 1 else ''} per month",
+                ),
+            )
             units = cap
         elif cap is None or units < cap:
             needed = beyond + (units + 1) * increment
@@ -209,7 +238,9 @@ class Evaluation:
                         hits.setdefault(code, []).append(self._claim_reason(exclusion.header, claim))
         for group in self.plan.groups:
             for claim in claims:
-                if claim.get("code") in group.codes and (group.scope == "beneficiary" or claim.get("practitioner") == self.me):
+                if claim.get("code") in group.codes and (
+                    group.scope == "beneficiary" or claim.get("practitioner") == self.me
+                ):
                     for code in group.codes:
                         hits.setdefault(code, []).append(self._claim_reason(group.header, claim))
         return hits
@@ -226,8 +257,11 @@ class Evaluation:
         return Reason(header.id, header.title, header.cites, header.source, text)
 
     # ------------------------------------------------------------ trace helper
-    def _node(self, kind: str, header: Header, result: str, children: list[TraceNode] | None = None) -> TraceNode | None:
+    def _node(
+        self, kind: str, header: Header, result: str, children: list[TraceNode] | None = None
+    ) -> TraceNode | None:
         if not self.trace:
             return None
-        return TraceNode(kind, header.id, header.title, header.cites, header.source, result,
-                         children=tuple(children or ()))
+        return TraceNode(
+            kind, header.id, header.title, header.cites, header.source, result, children=tuple(children or ())
+        )

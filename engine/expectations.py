@@ -104,13 +104,15 @@ def read_cases(directory: str | Path) -> list[PolicyCase]:
         documents = load_yaml_documents(path.read_text(encoding="utf-8"), str(path))
         document = documents[0] if documents and isinstance(documents[0], dict) else {}
         for number, case in enumerate(document.get("cases") or (), start=1):
-            cases.append(PolicyCase(
-                str(path.relative_to(root.parent) if root.parent != path else path),
-                str(case.get("name") or f"case {number}"),
-                case.get("facts") or {},
-                {str(k): str(v) for k, v in (case.get("switches") or {}).items()},
-                case.get("expect") or {},
-            ))
+            cases.append(
+                PolicyCase(
+                    str(path.relative_to(root.parent) if root.parent != path else path),
+                    str(case.get("name") or f"case {number}"),
+                    case.get("facts") or {},
+                    {str(k): str(v) for k, v in (case.get("switches") or {}).items()},
+                    case.get("expect") or {},
+                )
+            )
     return cases
 
 

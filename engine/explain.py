@@ -21,7 +21,7 @@ _PASSED = frozenset({"met", "applies", "shared"})
 
 
 def render_decision_text(decision: Decision, *, explain: bool = True) -> str:
-    """Decision first, then why: billable lines, totals, denials, alternatives, then (if `explain`) the trace."""
+    """Decision first, then why: billable, denied, alternatives, then (if `explain`) the trace."""
     out: list[str] = [f"Bundle {decision.bundle_id} · service month {decision.month}"]
     if decision.switches:
         out.append("Switches: " + ", ".join(f"{name}={option}" for name, option in decision.switches))
@@ -60,12 +60,15 @@ def _billable(decision: Decision) -> list[str]:
         out.append(f"  Total: {totals.note or 'not priced'}")
     else:
         medicaid = "indeterminate" if totals.medicaid is None else _money(totals.medicaid)
-        out.append(f"  Total: allowed {_money(totals.allowed)} · Medicare {_money(totals.medicare)}"
-                   f" · Medigap {_money(totals.medigap)} · Medicaid {medicaid}")
+        out.append(
+            f"  Total: allowed {_money(totals.allowed)} · Medicare {_money(totals.medicare)}"
+            f" · Medigap {_money(totals.medigap)} · Medicaid {medicaid}"
+        )
     if decision.patient_responsibility is not None:
         out.append(f"  Patient responsibility: {_money(decision.patient_responsibility)}")
     else:
-        out.append(f"  Patient responsibility: indeterminate ({totals.note or 'no cost sharing could be computed'})")
+        why = totals.note or "no cost sharing could be computed"
+        out.append(f"  Patient responsibility: indeterminate ({why})")
     if totals.note and totals.allowed is not None and decision.patient_responsibility is not None:
         out.append(f"  note: {totals.note}")
     return out
@@ -86,12 +89,20 @@ def _line(line: Line) -> list[str]:
 
 def _shares(shares: Shares | None, *, priced: bool) -> str:
     if shares is None:
-        return "shares: not computed (" + ("no cost sharing in effect" if priced else "the line is not priced") + ")"
-    beneficiary = (f"beneficiary {_money(shares.beneficiary)} (deductible {_money(shares.deductible)}, "
-                   f"coinsurance {_money(shares.coinsurance)})") if shares.beneficiary is not None else \
-        f"beneficiary indeterminate ({shares.note or 'unknown'})"
+        why = "no cost sharing in effect" if priced else "the line is not priced"
+        return f"shares: not computed ({why})"
+    beneficiary = (
+        (
+            f"beneficiary {_money(shares.beneficiary)} (deductible {_money(shares.deductible)}, "
+            f"coinsurance {_money(shares.coinsurance)})"
+        )
+        if shares.beneficiary is not None
+        else f"beneficiary indeterminate ({shares.note or 'unknown'})"
+    )
     medicaid = "Medicaid indeterminate" if shares.medicaid is None else f"Medicaid {_money(shares.medicaid)}"
-    return " · ".join([beneficiary, f"Medicare {_money(shares.medicare)}", f"Medigap {_money(shares.medigap)}", medicaid])
+    return " · ".join(
+        [beneficiary, f"Medicare {_money(shares.medicare)}", f"Medigap {_money(shares.medigap)}", medicaid]
+    )
 
 
 # --------------------------------------------------------------------------------------------- denied
@@ -99,8 +110,11 @@ def _shares(shares: Shares | None, *, priced: bool) -> str:
 
 def _not_in_effect(denial: Denial, month: str) -> bool:
     """A code denied only because it is not in effect this month (said once, on one line)."""
-    return (len(denial.reasons) == 1 and denial.reasons[0].rule == denial.code and not denial.reasons[0].source
-            and denial.reasons[0].text.startswith(f"not in effect in {month}"))
+    if len(denial.reasons) != 1:
+        return False
+    reason = denial.reasons[0]
+    dormant = reason.text.startswith(f"not in effect in {month}")
+    return dormant and reason.rule == denial.code and not reason.source
 
 
 def _denied(decision: Decision) -> list[str]:
@@ -111,7 +125,8 @@ def _denied(decision: Decision) -> list[str]:
     out = ["Denied"]
     for denial in blocks:
         qualifiers = ([f"unit {denial.unit}"] if denial.unit is not None else []) + (
-            [f"with {denial.with_code}"] if denial.with_code is not None else [])
+            [f"with {denial.with_code}"] if denial.with_code is not None else []
+        )
         out.append(f"  {denial.code}" + (f" ({', '.join(qualifiers)})" if qualifiers else ""))
         out.extend(_reason(reason) for reason in denial.reasons)
     if dormant:
@@ -128,8 +143,12 @@ def _reason(reason: Reason) -> str:
 def _alternative(alternative: Alternative) -> list[str]:
     codes = " + ".join(f"{code} × {units}" for code, units in alternative.codes) or "nothing"
     total = "not priced" if alternative.total_allowed is None else _money(alternative.total_allowed)
-    patient = "indeterminate" if alternative.patient_responsibility is None else _money(alternative.patient_responsibility)
-    return [f"  {codes}: total allowed {total}, patient responsibility {patient}", f"    not chosen: {alternative.why_not}"]
+    share = alternative.patient_responsibility
+    patient = "indeterminate" if share is None else _money(share)
+    return [
+        f"  {codes}: total allowed {total}, patient responsibility {patient}",
+        f"    not chosen: {alternative.why_not}",
+    ]
 
 
 # --------------------------------------------------------------------------------------------- trace
@@ -138,8 +157,11 @@ def _alternative(alternative: Alternative) -> list[str]:
 def _mark(result: str) -> str:
     if result in _FAILED:
         return _FAIL
-    if result in _PASSED or result.startswith("valid") or (result.startswith("chose ")
-                                                           and not result.startswith("chose nothing")):
+    if (
+        result in _PASSED
+        or result.startswith("valid")
+        or (result.startswith("chose ") and not result.startswith("chose nothing"))
+    ):
         return _PASS
     return _OTHER
 
@@ -155,7 +177,8 @@ def _show(value: Any) -> str:
     if isinstance(value, tuple | list):
         return "[" + ", ".join(_show(v) for v in value) + "]"
     if isinstance(value, dict):
-        return "{" + ", ".join(f"{k}: {_show(v)}" for k, v in sorted(value.items(), key=lambda kv: str(kv[0]))) + "}"
+        items = sorted(value.items(), key=lambda kv: str(kv[0]))
+        return "{" + ", ".join(f"{k}: {_show(v)}" for k, v in items) + "}"
     return str(value)
 
 

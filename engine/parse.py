@@ -44,8 +44,19 @@ _TERMINAL_WORDS = {
 }
 
 _DECLARATION_KEYWORDS = (
-    "define", "rule", "code", "add-on", "exclusive", "exclusion", "exception", "parameter", "switch",
-    "cost sharing", "choose coding", "pricing", "rvu table",
+    "define",
+    "rule",
+    "code",
+    "add-on",
+    "exclusive",
+    "exclusion",
+    "exception",
+    "parameter",
+    "switch",
+    "cost sharing",
+    "choose coding",
+    "pricing",
+    "rvu table",
 )
 
 
@@ -93,7 +104,7 @@ def _syntax_diagnostic(error: UnexpectedInput, source: SourceFile) -> Diagnostic
         width = len(str(token.value)) if token.type != "$END" else 1
         span = Span(source.name, line, column, line, column + width)
         help_text = _hint(token, expected)
-        before = source.text[max(0, (token.start_pos or 0) - 1): token.start_pos or 0]
+        before = source.text[max(0, (token.start_pos or 0) - 1) : token.start_pos or 0]
         if token.value == "=" and before == "=":
             help_text = "use `=` for equality (not `==`) and the words `and` / `or`"
         return Diagnostic(
@@ -105,7 +116,9 @@ def _syntax_diagnostic(error: UnexpectedInput, source: SourceFile) -> Diagnostic
     assert isinstance(error, UnexpectedEOF)
     lines = source.text.splitlines() or [""]
     end = Span(source.name, len(lines), len(lines[-1]) + 1, len(lines), len(lines[-1]) + 2)
-    return Diagnostic("parse/unexpected-end", f"the file ends where {_expected(set(error.expected))} was expected", span=end)
+    return Diagnostic(
+        "parse/unexpected-end", f"the file ends where {_expected(set(error.expected))} was expected", span=end
+    )
 
 
 def _hint(token: Token, expected: set[str] | frozenset[str]) -> str | None:
@@ -116,9 +129,11 @@ def _hint(token: Token, expected: set[str] | frozenset[str]) -> str | None:
     if token.type == "MONEY" and "." in value and len(value.split(".")[1]) == 1:
         return f"write money with cents, e.g. `{value}0`"
     if token.type == "COMP_OP" and value == "=" and "COMP_OP" not in expected:
-        return "a definition is written `define name \"title\" cite S1 \"where\" = expression`"
+        return 'a definition is written `define name "title" cite S1 "where" = expression`'
     if "STRING" in expected and token.type == "NAME":
-        return 'every declaration needs a title in double quotes after its id, e.g. rule ccm.consent "Consent documented"'
+        return (
+            'every declaration needs a title in double quotes after its id, e.g. rule ccm.consent "Consent documented"'
+        )
     if token.type == "$END":
         return "the last declaration is incomplete"
     if value in {"==", "&&", "||"}:

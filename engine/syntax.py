@@ -156,8 +156,20 @@ class Call:
 
 
 Expr = (
-    Literal | Name | Binary | Negate | Compare | Logical | Not | Member | Presence | Otherwise
-    | SetLiteral | Aggregate | Boundary | Call
+    Literal
+    | Name
+    | Binary
+    | Negate
+    | Compare
+    | Logical
+    | Not
+    | Member
+    | Presence
+    | Otherwise
+    | SetLiteral
+    | Aggregate
+    | Boundary
+    | Call
 )
 
 # ---------------------------------------------------------------- clauses

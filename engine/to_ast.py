@@ -81,11 +81,15 @@ class ToAst(Transformer[Token, Any]):
         return tuple(c.value for c in clauses if c.name == name)
 
     # ------------------------------------------------------------ file
-    def start(self, meta: Meta, header: tuple[str, str, tuple[s.Source, ...], Span], *decls: s.Declaration) -> s.PolicyFile:
+    def start(
+        self, meta: Meta, header: tuple[str, str, tuple[s.Source, ...], Span], *decls: s.Declaration
+    ) -> s.PolicyFile:
         ident, title, sources, span = header
         return s.PolicyFile(self.source, ident, title, sources, tuple(decls), span)
 
-    def policy_header(self, meta: Meta, ident: str, title: Token, *sources: s.Source) -> tuple[str, str, tuple[s.Source, ...], Span]:
+    def policy_header(
+        self, meta: Meta, ident: str, title: Token, *sources: s.Source
+    ) -> tuple[str, str, tuple[s.Source, ...], Span]:
         return ident, _unquote(title), sources, self._span(meta)
 
     def source_decl(self, meta: Meta, tag: Token, title: Token) -> s.Source:
@@ -131,11 +135,15 @@ class ToAst(Transformer[Token, Any]):
         span = self._span(meta)
         return _Clause("one of", s.OneOf(codes=codes, scope=str(scope), span=span), span)
 
-    def excludes(self, meta: Meta, subject: tuple[s.CodeRef, ...], excluded: tuple[s.CodeRef, ...], who: Token) -> _Clause:
+    def excludes(
+        self, meta: Meta, subject: tuple[s.CodeRef, ...], excluded: tuple[s.CodeRef, ...], who: Token
+    ) -> _Clause:
         span = self._span(meta)
         return _Clause("excludes", s.Excludes(subject=subject, excluded=excluded, who=str(who), span=span), span)
 
-    def value(self, meta: Meta, expr: s.Expr, interval: s.Interval, tag: Token | None, locator: Token | None) -> _Clause:
+    def value(
+        self, meta: Meta, expr: s.Expr, interval: s.Interval, tag: Token | None, locator: Token | None
+    ) -> _Clause:
         span = self._span(meta)
         cite = s.Cite(str(tag), _unquote(locator), self._span(tag)) if tag is not None and locator is not None else None
         return _Clause("value", s.ParameterValue(value=expr, effective=interval, cite=cite, span=span), span)
@@ -152,7 +160,9 @@ class ToAst(Transformer[Token, Any]):
     def coinsurance(self, meta: Meta, expr: s.Expr) -> _Clause:
         return _Clause("coinsurance", expr, self._span(meta))
 
-    def pays(self, meta: Meta, payer: Token, share: Token, fraction: s.Expr | None, when: s.Expr, priority: Token | None) -> _Clause:
+    def pays(
+        self, meta: Meta, payer: Token, share: Token, fraction: s.Expr | None, when: s.Expr, priority: Token | None
+    ) -> _Clause:
         span = self._span(meta)
         prio = int(priority) if priority is not None else None
         pays = s.Pays(payer=str(payer), share=str(share), fraction=fraction, when=when, priority=prio, span=span)
@@ -205,9 +215,13 @@ class ToAst(Transformer[Token, Any]):
         owner = f"code `{code}`"
         head = self._header(meta, str(code), title, list(clauses), owner)
         program = self._once(list(clauses), "program", owner)
-        return s.Code(**head, program=program.value if program else None, requirements=self._all(list(clauses), "requires"))
+        return s.Code(
+            **head, program=program.value if program else None, requirements=self._all(list(clauses), "requires")
+        )
 
-    def addon_decl(self, meta: Meta, code: Token, bases: tuple[s.CodeRef, ...], title: Token, *clauses: _Clause) -> s.Code:
+    def addon_decl(
+        self, meta: Meta, code: Token, bases: tuple[s.CodeRef, ...], title: Token, *clauses: _Clause
+    ) -> s.Code:
         owner = f"add-on `{code}`"
         items = list(clauses)
         head = self._header(meta, str(code), title, items, owner)
@@ -236,8 +250,12 @@ class ToAst(Transformer[Token, Any]):
         items = list(clauses)
         when = self._once(items, "when", owner)
         target_span = self._span(meta)
-        return s.Exception_(**self._header(meta, ident, title, items, owner), target=target,
-                            target_span=target_span, when=when.value if when else None)
+        return s.Exception_(
+            **self._header(meta, ident, title, items, owner),
+            target=target,
+            target_span=target_span,
+            when=when.value if when else None,
+        )
 
     def parameter_decl(self, meta: Meta, name: Token, title: Token, *clauses: _Clause) -> s.Parameter:
         head = self._header(meta, str(name), title, list(clauses), f"parameter `{name}`")

@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from carepolicy.engine import PolicySet, evaluate, load_policies
 from carepolicy.engine.expectations import check_expectation
 from carepolicy.engine.facts import Bundle, load_yaml_documents, validate_bundle
@@ -58,7 +57,7 @@ def test_scenario(policies: PolicySet, scenario: dict[str, Any]) -> None:
     assert not failures, f"{scenario['id']}: " + "; ".join(failures)
 
 
-@pytest.mark.parametrize("scenario", _params()[:: 7])
+@pytest.mark.parametrize("scenario", _params()[::7])
 def test_trace_does_not_change_the_decision(policies: PolicySet, scenario: dict[str, Any]) -> None:
     with_trace = evaluate(policies, _bundle(scenario), trace=True)
     without = evaluate(policies, _bundle(scenario), trace=False)

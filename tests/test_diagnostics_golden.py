@@ -10,8 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from carepolicy.engine import check_policies, render_json, render_text
+
 from tests.goldens import assert_golden
 
 HERE = Path(__file__).resolve().parent / "golden" / "diagnostics"
@@ -42,4 +42,5 @@ def test_syntax_errors_name_file_line_column_and_expectation(monkeypatch: pytest
     (diag,) = diagnostics
     assert diag.span is not None
     assert (diag.span.source, diag.span.line, diag.span.column) == ("syntax-missing-title.policy", 5, 3)
-    assert "was expected" in diag.message and "title" in diag.message
+    assert "was expected" in diag.message
+    assert "title" in diag.message

@@ -7,7 +7,6 @@ from importlib.resources import files
 from pathlib import Path
 
 import pytest
-
 from carepolicy.engine import PolicySet, check_policies, load_policies, render_text
 from carepolicy.engine.expectations import PolicyCase, read_cases, run_cases
 

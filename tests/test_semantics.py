@@ -10,17 +10,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
-
 from carepolicy.engine import Decision, PolicySet, evaluate, load_policies, to_json
 from carepolicy.engine.compile_expr import month_end, shift_months
 from carepolicy.engine.facts import Bundle, validate_bundle
 from carepolicy.engine.money import round_cents
+from hypothesis import given
+from hypothesis import strategies as st
 
 HEADER = 'policy t "semantics"\n  source S1 "a source"\n'
 
-CORE = HEADER + """
+CORE = (
+    HEADER
+    + """
 define staff_minutes "Staff minutes" cite S1 "x"
   = sum time.minutes where time.service = ccm and time.by in {clinical_staff, billing_practitioner}
       and (time.date is missing or time.date >= start of service_month)
@@ -78,6 +79,7 @@ cost sharing part_b "Part B" cite S1 "x"
   medicaid pays all when beneficiary.dual_status = qmb
   indeterminate when beneficiary.dual_status = full_benefit because "state plan"
 """
+)
 
 
 @pytest.fixture(scope="module")
@@ -90,11 +92,20 @@ def policies(tmp_path_factory: pytest.TempPathFactory) -> PolicySet:
 def bundle(**changes: Any) -> Bundle:
     facts: dict[str, Any] = {
         "month": "2025-03",
-        "beneficiary": {"part_b": True, "dual_status": "none", "medigap_plan": None,
-                        "deductible_remaining": Decimal("0")},
+        "beneficiary": {
+            "part_b": True,
+            "dual_status": "none",
+            "medigap_plan": None,
+            "deductible_remaining": Decimal("0"),
+        },
         "practitioner": {"id": "P1", "kind": "physician", "new_patient": False, "last_visit": "2024-11-02"},
-        "consent": {"documented": True, "practitioner": "P1", "date": "2025-01-10", "method": "verbal",
-                    "service": "ccm"},
+        "consent": {
+            "documented": True,
+            "practitioner": "P1",
+            "date": "2025-01-10",
+            "method": "verbal",
+            "service": "ccm",
+        },
         "time": [{"practitioner": "P1", "by": "clinical_staff", "minutes": 20, "service": "ccm"}],
         "other_claims_this_month": [],
     }
@@ -161,14 +172,16 @@ def test_minutes_dated_in_another_month_do_not_count(policies: PolicySet) -> Non
 def test_exception_overrides_the_rule_it_names_only_while_in_effect(policies: PolicySet) -> None:
     tcm = {"start": "2025-03-03", "end": "2025-04-01"}
     assert billed(evaluate(policies, bundle(tcm_period=tcm))) == {"99490": 1}
-    earlier = bundle(month="2019-06", tcm_period={"start": "2019-06-03", "end": "2019-07-02"},
-                     consent={"date": "2019-01-10"})
+    earlier = bundle(
+        month="2019-06", tcm_period={"start": "2019-06-03", "end": "2019-07-02"}, consent={"date": "2019-01-10"}
+    )
     assert "99490" not in billed(evaluate(policies, earlier))
 
 
 def test_code_not_in_effect_is_denied_with_its_dates(policies: PolicySet) -> None:
-    decision = evaluate(policies, bundle(month="2018-06", consent={"date": "2018-01-10"},
-                                         time=minutes(30, by="billing_practitioner")))
+    decision = evaluate(
+        policies, bundle(month="2018-06", consent={"date": "2018-01-10"}, time=minutes(30, by="billing_practitioner"))
+    )
     assert any("not in effect in 2018-06" in t for t in reasons(decision, "99491"))
 
 
@@ -208,16 +221,19 @@ def test_patient_responsibility(policies: PolicySet, beneficiary: dict[str, Any]
 def test_indeterminate_cost_sharing_says_why(policies: PolicySet) -> None:
     decision = evaluate(policies, bundle(beneficiary={"dual_status": "full_benefit"}))
     assert decision.patient_responsibility is None
-    assert decision.totals.note is not None and "state plan" in decision.totals.note
+    assert decision.totals.note is not None
+    assert "state plan" in decision.totals.note
 
 
 def test_not_priced_rather_than_invented(policies: PolicySet) -> None:
     fqhc = evaluate(policies, bundle(practitioner={"kind": "fqhc"}))
     (line,) = fqhc.billable
-    assert line.allowed is None and "RHC/FQHC" in line.price_source
+    assert line.allowed is None
+    assert "RHC/FQHC" in line.price_source
     later = evaluate(policies, bundle(month="2026-03", consent={"date": "2026-01-10"}))
     (line,) = later.billable
-    assert line.allowed is None and line.price_source.startswith("not priced")
+    assert line.allowed is None
+    assert line.price_source.startswith("not priced")
     override = evaluate(policies, bundle(month="2026-03", fee_schedule_override={"99490": Decimal("66.13")}))
     assert override.billable[0].allowed == Decimal("66.13")
 
@@ -237,8 +253,11 @@ def test_rounding_is_half_up_to_the_cent(amount: Decimal) -> None:
     assert round_cents(amount).as_tuple().exponent == -2
 
 
-@given(st.integers(min_value=2000, max_value=2100), st.integers(min_value=1, max_value=12),
-       st.integers(min_value=-48, max_value=48))
+@given(
+    st.integers(min_value=2000, max_value=2100),
+    st.integers(min_value=1, max_value=12),
+    st.integers(min_value=-48, max_value=48),
+)
 def test_month_shift_round_trips(year: int, month: int, delta: int) -> None:
     start = f"{year:04d}-{month:02d}"
     assert shift_months(shift_months(start, delta), -delta) == start

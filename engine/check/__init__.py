@@ -19,7 +19,13 @@ from .clauses import check_code_lists, check_declaration
 from .index import PolicyIndex, build_index
 from .resolve import Resolution, Resolver
 from .stages import (
-    CheckContext, check_addons, check_citations, check_conflicts, check_cycles, check_intervals, check_unused,
+    CheckContext,
+    check_addons,
+    check_citations,
+    check_conflicts,
+    check_cycles,
+    check_intervals,
+    check_unused,
 )
 
 
@@ -64,7 +70,11 @@ class CheckResult:
 
 
 def check(
-    files: tuple[s.PolicyFile, ...], fact_types: Mapping[str, Type], *, until: str | None = None, skip: tuple[str, ...] = ()
+    files: tuple[s.PolicyFile, ...],
+    fact_types: Mapping[str, Type],
+    *,
+    until: str | None = None,
+    skip: tuple[str, ...] = (),
 ) -> CheckResult:
     """Run the stages in order (up to and including `until`) and collect every diagnostic."""
     names = [stage.name for stage in STAGES]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from .. import syntax as s
 from ..diagnostics import Diagnostic, did_you_mean
+from ..source import Span
 from ..valuetypes import ANY, BOOL, COUNT, MINUTES, MONEY, NUMBER, PERCENT, Type
 from .index import PolicyIndex
 from .resolve import Ref, Resolver
@@ -20,7 +21,7 @@ def check_declaration(resolver: Resolver, decl: s.Declaration) -> None:
         checker(resolver, decl)
 
 
-def _error(resolver: Resolver, code: str, message: str, span: s.Span, help: str | None = None) -> None:
+def _error(resolver: Resolver, code: str, message: str, span: Span, help: str | None = None) -> None:
     resolver.result.diagnostics.append(Diagnostic(code, message, span=span, help=help))
 
 
@@ -58,13 +59,23 @@ def _code(resolver: Resolver, decl: s.Declaration) -> None:
         known = {k for k in kinds if k is not ANY and str(k) != "enumeration value"}
         if len(known) > 1 or not known <= {MINUTES, COUNT, NUMBER}:
             found = ", ".join(str(k) for k in kinds)
-            _error(resolver, "check/type", f"`units each full A of B beyond C` needs A, B and C in one unit; found {found}",
-                   units.span, "e.g. `units each full 20 min of staff_minutes beyond 20 min`")
+            _error(
+                resolver,
+                "check/type",
+                f"`units each full A of B beyond C` needs A, B and C in one unit; found {found}",
+                units.span,
+                "e.g. `units each full 20 min of staff_minutes beyond 20 min`",
+            )
     if decl.unit_cap is not None:
         _want(resolver, decl.unit_cap, (COUNT, NUMBER), "`at most ... units`")
     if decl.is_addon and decl.units is None:
-        _error(resolver, "check/addon-units", f"add-on `{decl.id}` has no `units` clause", decl.span,
-               "say how units are counted, e.g. `units each full 20 min of staff_minutes beyond 20 min`")
+        _error(
+            resolver,
+            "check/addon-units",
+            f"add-on `{decl.id}` has no `units` clause",
+            decl.span,
+            "say how units are counted, e.g. `units each full 20 min of staff_minutes beyond 20 min`",
+        )
 
 
 def _exception(resolver: Resolver, decl: s.Declaration) -> None:
@@ -74,20 +85,34 @@ def _exception(resolver: Resolver, decl: s.Declaration) -> None:
     target = resolver.index.by_id.get(decl.target, [])
     if not any(isinstance(t, s.Rule | s.Exclusion) for t in target):
         candidates = [k for k, v in resolver.index.by_id.items() if v and isinstance(v[0], s.Rule | s.Exclusion)]
-        _error(resolver, "check/unknown-name", f"exception `{decl.id}` names `{decl.target}`, which is not a rule or exclusion",
-               decl.target_span, did_you_mean(decl.target, candidates))
+        _error(
+            resolver,
+            "check/unknown-name",
+            f"exception `{decl.id}` names `{decl.target}`, which is not a rule or exclusion",
+            decl.target_span,
+            did_you_mean(decl.target, candidates),
+        )
 
 
 def _parameter(resolver: Resolver, decl: s.Declaration) -> None:
     assert isinstance(decl, s.Parameter)
     if not decl.values:
-        _error(resolver, "check/parameter-value", f"parameter `{decl.id}` has no `value` line", decl.span,
-               "add `value <amount> effective <start>..<end>`")
+        _error(
+            resolver,
+            "check/parameter-value",
+            f"parameter `{decl.id}` has no `value` line",
+            decl.span,
+            "add `value <amount> effective <start>..<end>`",
+        )
     first: Type | None = None
     for value in decl.values:
         if not isinstance(value.value, s.Literal):
-            _error(resolver, "check/parameter-value", "a parameter value must be a literal such as $257.00, 20% or 20 min",
-                   value.value.span)
+            _error(
+                resolver,
+                "check/parameter-value",
+                "a parameter value must be a literal such as $257.00, 20% or 20 min",
+                value.value.span,
+            )
             continue
         vtype = resolver.infer(value.value)
         if first is None:
@@ -101,11 +126,21 @@ def _switch(resolver: Resolver, decl: s.Declaration) -> None:
     if not decl.options:
         _error(resolver, "check/switch", f"switch `{decl.id}` lists no `options`", decl.span, "add `options {a, b}`")
     if decl.default is None:
-        _error(resolver, "check/switch", f"switch `{decl.id}` has no `default`", decl.span,
-               "add `default OPTION`: the reading the reference recommends")
+        _error(
+            resolver,
+            "check/switch",
+            f"switch `{decl.id}` has no `default`",
+            decl.span,
+            "add `default OPTION`: the reading the reference recommends",
+        )
     elif decl.default not in decl.options:
-        _error(resolver, "check/switch", f"default `{decl.default}` is not an option of switch `{decl.id}`",
-               decl.default_span or decl.span, did_you_mean(decl.default, decl.options))
+        _error(
+            resolver,
+            "check/switch",
+            f"default `{decl.default}` is not an option of switch `{decl.id}`",
+            decl.default_span or decl.span,
+            did_you_mean(decl.default, decl.options),
+        )
 
 
 def _cost_sharing(resolver: Resolver, decl: s.Declaration) -> None:
@@ -127,10 +162,17 @@ def _pricing(resolver: Resolver, decl: s.Declaration) -> None:
     name = decl.conversion_factor
     if name is not None:
         if name not in resolver.index.parameters:
-            _error(resolver, "check/unknown-name", f"unknown parameter `{name}`", decl.conversion_span or decl.span,
-                   did_you_mean(name, resolver.index.parameters))
+            _error(
+                resolver,
+                "check/unknown-name",
+                f"unknown parameter `{name}`",
+                decl.conversion_span or decl.span,
+                did_you_mean(name, resolver.index.parameters),
+            )
         elif resolver.parameter_type(name) is not MONEY:
-            _error(resolver, "check/type", f"conversion factor `{name}` must be money", decl.conversion_span or decl.span)
+            _error(
+                resolver, "check/type", f"conversion factor `{name}` must be money", decl.conversion_span or decl.span
+            )
         else:
             resolver.result.uses.add(name)
     for clause in decl.not_priced:
@@ -158,11 +200,23 @@ def check_code_lists(index: PolicyIndex) -> list[Diagnostic]:
     def visit(refs: tuple[s.CodeRef, ...], allow_unknown: bool) -> None:
         for ref in refs:
             if ref.kind == "program" and ref.low not in programs:
-                diagnostics.append(Diagnostic("check/unknown-name", f"unknown program `{ref.low}`", span=ref.span,
-                                              help=did_you_mean(ref.low, programs)))
+                diagnostics.append(
+                    Diagnostic(
+                        "check/unknown-name",
+                        f"unknown program `{ref.low}`",
+                        span=ref.span,
+                        help=did_you_mean(ref.low, programs),
+                    )
+                )
             elif ref.kind == "one" and ref.low not in index.codes and not allow_unknown:
-                diagnostics.append(Diagnostic("check/unknown-code", f"code `{ref.low}` is not declared", span=ref.span,
-                                              help=did_you_mean(ref.low, index.codes)))
+                diagnostics.append(
+                    Diagnostic(
+                        "check/unknown-code",
+                        f"code `{ref.low}` is not declared",
+                        span=ref.span,
+                        help=did_you_mean(ref.low, index.codes),
+                    )
+                )
 
     for decl in index.declarations():
         if isinstance(decl, s.Code):

@@ -18,8 +18,26 @@ from dataclasses import dataclass, field
 from .. import syntax as s
 from ..diagnostics import Diagnostic, did_you_mean
 from ..valuetypes import (
-    ANY, BOOL, CALENDAR_SPAN, CODE, COUNT, DATE, MINUTES, MONEY, MONTH, NUMBER, ORDERED, PERCENT, RECORD,
-    EnumType, ListType, RecordType, SetType, Type, ValueType, comparable,
+    ANY,
+    BOOL,
+    CALENDAR_SPAN,
+    CODE,
+    COUNT,
+    DATE,
+    MINUTES,
+    MONEY,
+    MONTH,
+    NUMBER,
+    ORDERED,
+    PERCENT,
+    RECORD,
+    EnumType,
+    ListType,
+    RecordType,
+    SetType,
+    Type,
+    ValueType,
+    comparable,
 )
 from .index import PolicyIndex
 
@@ -97,7 +115,9 @@ class Resolver:
         if fact_type is not None:
             if isinstance(fact_type, ListType):
                 return self._error(
-                    "check/type", f"`{dotted}` is a list; use `count {dotted}`, `sum {dotted}.FIELD` or `any {dotted}`", node
+                    "check/type",
+                    f"`{dotted}` is a list; use `count {dotted}`, `sum {dotted}.FIELD` or `any {dotted}`",
+                    node,
                 )
             return self._bind(node, Ref("fact", dotted, node.parts), fact_type)
         if any(key.startswith(dotted + ".") for key in self.facts):
@@ -123,7 +143,10 @@ class Resolver:
         if len(rest) != 1 or record.field(rest[0]) is None:
             names = [f"{list_name}.{f}" for f, _ in record.fields]
             return self._error(
-                "check/unknown-fact", f"`{node.dotted}` is not a field of a `{list_name}` entry", node, did_you_mean(node.dotted, names)
+                "check/unknown-fact",
+                f"`{node.dotted}` is not a field of a `{list_name}` entry",
+                node,
+                did_you_mean(node.dotted, names),
             )
         field_type = record.field(rest[0])
         assert field_type is not None
@@ -181,7 +204,9 @@ class Resolver:
         if isinstance(expr, s.Otherwise):
             left, right = self.infer(expr.left, scope), self.infer(expr.right, scope)
             if not comparable(left, right):
-                return self._error("check/type", f"`otherwise` joins {left} and {right}; both sides need one type", expr)
+                return self._error(
+                    "check/type", f"`otherwise` joins {left} and {right}; both sides need one type", expr
+                )
             return left
         if isinstance(expr, s.Binary):
             return self._binary(expr, scope)
@@ -190,9 +215,9 @@ class Resolver:
         if isinstance(expr, s.Aggregate):
             return self._aggregate(expr, scope)
         if isinstance(expr, s.Boundary):
-            operand = self.infer(expr.operand, scope)
-            if operand not in (MONTH, ANY):
-                return self._error("check/type", f"`{expr.which} of` takes a month, not {operand}", expr)
+            operand_type = self.infer(expr.operand, scope)
+            if operand_type not in (MONTH, ANY):
+                return self._error("check/type", f"`{expr.which} of` takes a month, not {operand_type}", expr)
             return DATE
         if isinstance(expr, s.Call):
             return self._call(expr, scope)
@@ -238,7 +263,9 @@ class Resolver:
         if not comparable(left, right):
             return self._error("check/type", f"cannot compare {left} with {right}", expr, _unit_hint(left, right))
         if expr.op not in ("=", "!=") and left not in ORDERED and left is not ANY:
-            return self._error("check/type", f"`{expr.op}` needs an ordered value (number, minutes, money, date), not {left}", expr)
+            return self._error(
+                "check/type", f"`{expr.op}` needs an ordered value (number, minutes, money, date), not {left}", expr
+            )
         return BOOL
 
     def _member(self, expr: s.Member, scope: tuple[tuple[str, RecordType], ...]) -> Type:
@@ -269,7 +296,11 @@ class Resolver:
             if found is None or found is _PENDING_ENUM:
                 found = vtype
             elif vtype is not _PENDING_ENUM and not comparable(found, vtype):
-                self._error("check/type", f"a set mixes {found} and {vtype}", item if not isinstance(item, s.CodeRange) else expr)
+                self._error(
+                    "check/type",
+                    f"a set mixes {found} and {vtype}",
+                    item if not isinstance(item, s.CodeRange) else expr,
+                )
         if found is _PENDING_ENUM:
             for item in expr.items:
                 if isinstance(item, s.Name):
@@ -299,24 +330,35 @@ class Resolver:
             self._expect_bool(expr.where, inner, "`where`")
         if expr.kind == "sum":
             if len(expr.path.parts) != 2:
-                return self._error("check/type", f"`sum` needs a field to add up, e.g. `sum {list_name}.minutes`", expr.path)
+                return self._error(
+                    "check/type", f"`sum` needs a field to add up, e.g. `sum {list_name}.minutes`", expr.path
+                )
             field_type = self._item_field(expr.path, list_name, list_type.item)
             if field_type not in (MINUTES, COUNT, NUMBER, MONEY, ANY):
                 return self._error("check/type", f"cannot add up {field_type}", expr.path)
             return field_type
         self.result.refs[id(expr.path)] = Ref("fact", list_name, (list_name,))
         if len(expr.path.parts) != 1:
-            return self._error("check/type", f"`{expr.kind}` counts entries: write `{expr.kind} {list_name} where ...`", expr.path)
+            return self._error(
+                "check/type", f"`{expr.kind}` counts entries: write `{expr.kind} {list_name} where ...`", expr.path
+            )
         return COUNT if expr.kind == "count" else BOOL
 
     def _call(self, expr: s.Call, scope: tuple[tuple[str, RecordType], ...]) -> Type:
         if expr.function not in FUNCTIONS:
-            return self._error("check/unknown-name", f"unknown function `{expr.function}`", expr, did_you_mean(expr.function, FUNCTIONS))
+            return self._error(
+                "check/unknown-name",
+                f"unknown function `{expr.function}`",
+                expr,
+                did_you_mean(expr.function, FUNCTIONS),
+            )
         types = [self.infer(arg, scope) for arg in expr.args]
         first = types[0]
         for other, arg in zip(types[1:], expr.args[1:], strict=True):
             if not comparable(first, other):
-                return self._error("check/type", f"`{expr.function}` of {first} and {other}", arg, _unit_hint(first, other))
+                return self._error(
+                    "check/type", f"`{expr.function}` of {first} and {other}", arg, _unit_hint(first, other)
+                )
         return first
 
 
@@ -329,18 +371,20 @@ for _scalar in (COUNT, NUMBER):
         _ARITHMETIC[(_unit, "*", _scalar)] = _unit
         _ARITHMETIC[(_scalar, "*", _unit)] = _unit
         _ARITHMETIC[(_unit, "/", _scalar)] = NUMBER if _unit in (COUNT, NUMBER) else _unit
-_ARITHMETIC.update({
-    (MONEY, "*", PERCENT): MONEY,
-    (PERCENT, "*", MONEY): MONEY,
-    (MINUTES, "/", MINUTES): NUMBER,
-    (MONEY, "/", MONEY): NUMBER,
-    (DATE, "-", CALENDAR_SPAN): DATE,
-    (DATE, "+", CALENDAR_SPAN): DATE,
-    (MONTH, "-", CALENDAR_SPAN): MONTH,
-    (MONTH, "+", CALENDAR_SPAN): MONTH,
-    (COUNT, "+", NUMBER): NUMBER,
-    (NUMBER, "+", COUNT): NUMBER,
-})
+_ARITHMETIC.update(
+    {
+        (MONEY, "*", PERCENT): MONEY,
+        (PERCENT, "*", MONEY): MONEY,
+        (MINUTES, "/", MINUTES): NUMBER,
+        (MONEY, "/", MONEY): NUMBER,
+        (DATE, "-", CALENDAR_SPAN): DATE,
+        (DATE, "+", CALENDAR_SPAN): DATE,
+        (MONTH, "-", CALENDAR_SPAN): MONTH,
+        (MONTH, "+", CALENDAR_SPAN): MONTH,
+        (COUNT, "+", NUMBER): NUMBER,
+        (NUMBER, "+", COUNT): NUMBER,
+    }
+)
 
 
 def _unit_hint(left: Type, right: Type) -> str | None:

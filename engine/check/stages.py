@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from .. import syntax as s
 from ..diagnostics import Diagnostic, Severity, did_you_mean
+from ..source import Span
 from .index import PolicyIndex
 from .resolve import Resolution
 
@@ -40,15 +41,27 @@ def check_citations(ctx: CheckContext) -> list[Diagnostic]:
     sources = ctx.index.sources
     for decl in ctx.index.declarations():
         if not decl.cites:
-            out.append(Diagnostic("check/missing-cite", f"{decl.kind} `{decl.id}` has no citation", span=decl.span,
-                                  help='add a line `cite TAG "where in the source"` naming a declared source'))
+            out.append(
+                Diagnostic(
+                    "check/missing-cite",
+                    f"{decl.kind} `{decl.id}` has no citation",
+                    span=decl.span,
+                    help='add a line `cite TAG "where in the source"` naming a declared source',
+                )
+            )
         cites = list(decl.cites)
         if isinstance(decl, s.Parameter):
             cites.extend(v.cite for v in decl.values if v.cite is not None)
         for cite in cites:
             if cite.source not in sources:
-                out.append(Diagnostic("check/unknown-source", f"`{cite.source}` is not a declared source", span=cite.span,
-                                      help=did_you_mean(cite.source, sources) or "declare it with `source TAG \"title\"`"))
+                out.append(
+                    Diagnostic(
+                        "check/unknown-source",
+                        f"`{cite.source}` is not a declared source",
+                        span=cite.span,
+                        help=did_you_mean(cite.source, sources) or 'declare it with `source TAG "title"`',
+                    )
+                )
     return out
 
 
@@ -57,7 +70,7 @@ def check_citations(ctx: CheckContext) -> list[Diagnostic]:
 
 def check_cycles(ctx: CheckContext) -> list[Diagnostic]:
     graph: dict[str, list[str]] = {}
-    spans: dict[str, s.Span] = {}
+    spans: dict[str, Span] = {}
     for decl in ctx.index.declarations():
         if isinstance(decl, s.Define | s.Rule):
             graph.setdefault(decl.id, []).extend(sorted(_names_used(ctx, decl)))
@@ -71,12 +84,18 @@ def check_cycles(ctx: CheckContext) -> list[Diagnostic]:
         path.append(node)
         for succ in graph.get(node, ()):
             if state.get(succ) == 1:
-                cycle = [*path[path.index(succ):], succ]
+                cycle = [*path[path.index(succ) :], succ]
                 key = frozenset(cycle)
                 if key not in reported:
                     reported.add(key)
-                    out.append(Diagnostic("check/cycle", "definitions depend on themselves: " + " -> ".join(cycle),
-                                          span=spans[succ], help="a definition may not use itself, directly or through others"))
+                    out.append(
+                        Diagnostic(
+                            "check/cycle",
+                            "definitions depend on themselves: " + " -> ".join(cycle),
+                            span=spans[succ],
+                            help="a definition may not use itself, directly or through others",
+                        )
+                    )
             elif state.get(succ) is None and succ in graph:
                 visit(succ, path)
         path.pop()
@@ -129,19 +148,28 @@ def check_intervals(ctx: CheckContext) -> list[Diagnostic]:
         if decl.effective is not None:
             start, end = _bounds(decl.effective)
             if start > end:
-                out.append(Diagnostic("check/interval", f"effective interval {decl.effective} ends before it starts",
-                                      span=decl.effective.span))
+                out.append(
+                    Diagnostic(
+                        "check/interval",
+                        f"effective interval {decl.effective} ends before it starts",
+                        span=decl.effective.span,
+                    )
+                )
     for param in ctx.index.parameters.values():
         values = list(param.values)
         for i, first in enumerate(values):
-            for second in values[i + 1:]:
+            for second in values[i + 1 :]:
                 if first.effective.overlaps(second.effective):
-                    out.append(Diagnostic(
-                        "check/overlapping-values",
-                        f"parameter `{param.id}` has two values for {_overlap_text(first.effective, second.effective)}",
-                        span=second.span, related=(("other value", first.span),),
-                        help="make the effective intervals meet without overlapping, e.g. ..2024-12-31 and 2025-01-01..",
-                    ))
+                    both = _overlap_text(first.effective, second.effective)
+                    out.append(
+                        Diagnostic(
+                            "check/overlapping-values",
+                            f"parameter `{param.id}` has two values for {both}",
+                            span=second.span,
+                            related=(("other value", first.span),),
+                            help="make the intervals meet without overlapping, e.g. ..2024-12-31 and 2025-01-01..",
+                        )
+                    )
     out.extend(_missing_values(ctx))
     return out
 
@@ -163,13 +191,16 @@ def _missing_values(ctx: CheckContext) -> list[Diagnostic]:
             param = ctx.index.parameters[name]
             have = [_bounds(v.effective) for v in param.values]
             for gap in _gaps(_bounds(decl.effective), have):
-                out.append(Diagnostic(
-                    "check/missing-value",
-                    f"parameter `{name}` has no value for {_show(gap[0])}..{_show(gap[1])}, "
-                    f"where {decl.kind} `{decl.id}` is in effect and reads it",
-                    span=decl.span, related=(("parameter declared", param.span),),
-                    help="add a dated `value` line, or limit the user with an `effective` interval",
-                ))
+                out.append(
+                    Diagnostic(
+                        "check/missing-value",
+                        f"parameter `{name}` has no value for {_show(gap[0])}..{_show(gap[1])}, "
+                        f"where {decl.kind} `{decl.id}` is in effect and reads it",
+                        span=decl.span,
+                        related=(("parameter declared", param.span),),
+                        help="add a dated `value` line, or limit the user with an `effective` interval",
+                    )
+                )
     return out
 
 
@@ -222,16 +253,25 @@ def check_addons(ctx: CheckContext) -> list[Diagnostic]:
                 continue  # unknown base codes are reported by check_code_lists
             for base in base_decls:
                 if base.is_addon:
-                    out.append(Diagnostic("check/addon-base", f"add-on `{addon.id}` is attached to `{base.id}`, another add-on",
-                                          span=addon.span, help="an add-on's `to` names base codes"))
+                    out.append(
+                        Diagnostic(
+                            "check/addon-base",
+                            f"add-on `{addon.id}` is attached to `{base.id}`, another add-on",
+                            span=addon.span,
+                            help="an add-on's `to` names base codes",
+                        )
+                    )
             a0, a1 = _bounds(addon.effective)
             covered = _gaps((a0, a1), [_bounds(b.effective) for b in base_decls if not b.is_addon])
             for gap in covered:
-                out.append(Diagnostic(
-                    "check/addon-without-base",
-                    f"add-on `{addon.id}` is in effect {_show(gap[0])}..{_show(gap[1])} when none of its base codes is",
-                    span=addon.span, help="narrow the add-on's `effective` interval to its base codes' intervals",
-                ))
+                out.append(
+                    Diagnostic(
+                        "check/addon-without-base",
+                        f"add-on `{addon.id}` is in effect {_show(gap[0])}..{_show(gap[1])} when none of its bases is",
+                        span=addon.span,
+                        help="narrow the add-on's `effective` interval to its base codes' intervals",
+                    )
+                )
     return out
 
 
@@ -243,13 +283,17 @@ def check_conflicts(ctx: CheckContext) -> list[Diagnostic]:
     for kind in (s.CostSharing, s.Choose, s.Pricing):
         decls = ctx.index.of_kind(kind)
         for i, first in enumerate(decls):
-            for second in decls[i + 1:]:
+            for second in decls[i + 1 :]:
                 if _bounds_overlap(first.effective, second.effective):
-                    out.append(Diagnostic(
-                        "check/conflict", f"{second.kind} `{second.id}` and `{first.id}` are both in effect at once",
-                        span=second.span, related=(("other declaration", first.span),),
-                        help="give them effective intervals that do not overlap, or make one an `exception` to the other",
-                    ))
+                    out.append(
+                        Diagnostic(
+                            "check/conflict",
+                            f"{second.kind} `{second.id}` and `{first.id}` are both in effect at once",
+                            span=second.span,
+                            related=(("other declaration", first.span),),
+                            help="give them effective intervals that do not overlap",
+                        )
+                    )
     for sharing in ctx.index.of_kind(s.CostSharing):
         assert isinstance(sharing, s.CostSharing)
         out.extend(_payer_conflicts(sharing))
@@ -266,7 +310,7 @@ def _payer_conflicts(sharing: s.CostSharing) -> list[Diagnostic]:
     out: list[Diagnostic] = []
     clauses = list(sharing.pays)
     for i, first in enumerate(clauses):
-        for second in clauses[i + 1:]:
+        for second in clauses[i + 1 :]:
             same_share = first.share == second.share or "all" in (first.share, second.share)
             if first.payer != second.payer or not same_share:
                 continue
@@ -274,12 +318,15 @@ def _payer_conflicts(sharing: s.CostSharing) -> list[Diagnostic]:
                 continue
             if _disjoint(first.when, second.when):
                 continue
-            out.append(Diagnostic(
-                "check/conflict",
-                f"two `{first.payer} pays` clauses for the {second.share} can apply to the same beneficiary",
-                span=second.span, related=(("other clause", first.span),),
-                help="make their `when` conditions exclusive, or give each a different `priority N` (higher wins)",
-            ))
+            out.append(
+                Diagnostic(
+                    "check/conflict",
+                    f"two `{first.payer} pays` clauses for the {second.share} can apply to the same beneficiary",
+                    span=second.span,
+                    related=(("other clause", first.span),),
+                    help="make their `when` conditions exclusive, or give each a different `priority N` (higher wins)",
+                )
+            )
     return out
 
 
@@ -300,10 +347,20 @@ def _constraint(term: s.Expr) -> tuple[str | None, frozenset[object]]:
         return term.dotted, frozenset({True})
     if isinstance(term, s.Not) and isinstance(term.operand, s.Name):
         return term.operand.dotted, frozenset({False})
-    if isinstance(term, s.Compare) and term.op == "=" and isinstance(term.left, s.Name) and isinstance(term.right, s.Name):
+    if (
+        isinstance(term, s.Compare)
+        and term.op == "="
+        and isinstance(term.left, s.Name)
+        and isinstance(term.right, s.Name)
+    ):
         return term.left.dotted, frozenset({term.right.dotted})
-    if isinstance(term, s.Member) and not term.negated and isinstance(term.item, s.Name) \
-            and isinstance(term.collection, s.SetLiteral) and all(isinstance(i, s.Name) for i in term.collection.items):
+    if (
+        isinstance(term, s.Member)
+        and not term.negated
+        and isinstance(term.item, s.Name)
+        and isinstance(term.collection, s.SetLiteral)
+        and all(isinstance(i, s.Name) for i in term.collection.items)
+    ):
         return term.item.dotted, frozenset(i.dotted for i in term.collection.items if isinstance(i, s.Name))
     return None, frozenset()
 
@@ -326,10 +383,24 @@ def check_unused(ctx: CheckContext) -> list[Diagnostic]:
     out: list[Diagnostic] = []
     for decl in ctx.index.declarations():
         if isinstance(decl, s.Define | s.Parameter | s.Switch | s.Rule) and decl.id not in used:
-            out.append(Diagnostic("check/unused", f"{decl.kind} `{decl.id}` is never used", span=decl.span,
-                                  severity=Severity.WARNING, help="remove it, or require it where it applies"))
+            out.append(
+                Diagnostic(
+                    "check/unused",
+                    f"{decl.kind} `{decl.id}` is never used",
+                    span=decl.span,
+                    severity=Severity.WARNING,
+                    help="remove it, or require it where it applies",
+                )
+            )
     for tag, source in ctx.index.sources.items():
         if tag not in cited:
-            out.append(Diagnostic("check/unused", f"source `{tag}` is never cited", span=source.span,
-                                  severity=Severity.WARNING, help="remove it, or cite it where it applies"))
+            out.append(
+                Diagnostic(
+                    "check/unused",
+                    f"source `{tag}` is never cited",
+                    span=source.span,
+                    severity=Severity.WARNING,
+                    help="remove it, or cite it where it applies",
+                )
+            )
     return out

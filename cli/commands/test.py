@@ -1,0 +1,83 @@
+"""`carepolicy test`: run a policy set's own test cases (DIR/tests/*.yaml) and report each one."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from ..common import fail, finish, load_policy_set, plural, report
+from ..exit_codes import ExitCode
+
+
+def _shipped_cases() -> Path:
+    from importlib.resources import files
+
+    return Path(str(files("carepolicy.policies"))) / "tests"
+
+
+@click.command("test")
+@click.argument("directory", required=False, metavar="[DIR]")
+@click.option("--cases", "cases_dir", metavar="CASES_DIR", help="Folder of case files to run instead of DIR/tests.")
+def test(directory: str | None, cases_dir: str | None) -> None:
+    """Run the test cases of a policy set and report every failure.
+
+    Loads the policy set in DIR (the shipped policies when DIR is left out) and runs every case of
+    every YAML file under DIR/tests (or CASES_DIR). A case file holds `cases:`, each with a `name`,
+    the `facts` of one bundle, optional `switches` and an `expect` block shaped like the acceptance
+    scenarios (billable, alternatives, denied, patient_responsibility). Each case is printed as
+    passed (✔) or failed (✘) with every difference. The exit status is 0 when all cases pass, 1 when
+    any fails, 2 when the policies or the case files cannot be loaded.
+
+    \b
+    Examples:
+      carepolicy test
+      carepolicy test my-policies/
+      carepolicy test my-policies/ --cases my-policies/regressions/
+    """
+    from carepolicy.engine import FactError
+    from carepolicy.engine.expectations import CaseResult, read_cases, run_cases
+
+    if cases_dir is not None:
+        folder = Path(cases_dir)
+    else:
+        folder = _shipped_cases() if directory is None else Path(directory) / "tests"
+    if not folder.is_dir():
+        fail(
+            "test/not-found",
+            f"no folder of test cases at `{folder}`",
+            help="put case files in DIR/tests/*.yaml, or name their folder with --cases",
+            file=str(folder),
+        )
+    policies = load_policy_set(directory)
+    try:
+        cases = read_cases(folder)
+    except FactError as error:
+        report(error.diagnostics)
+        finish(ExitCode.BAD_INPUT)
+    except (OSError, ValueError, AttributeError, KeyError, TypeError) as error:
+        fail(
+            "test/cases",
+            f"cannot read the test cases in `{folder}`: {error}",
+            help="a case file holds `cases:`, a list of {name, facts, switches, expect}",
+            file=str(folder),
+        )
+    if not cases:
+        fail(
+            "test/no-cases",
+            f"no test cases under `{folder}`",
+            help="a case file holds `cases:` (see --help)",
+            file=str(folder),
+        )
+    failed = 0
+    for case in cases:
+        try:
+            (result,) = run_cases(policies, [case])
+        except Exception as error:  # one broken case must not hide the others
+            result = CaseResult(case, (f"internal error: {type(error).__name__}: {error}",))
+        failed += not result.passed
+        click.echo(f"{'✔' if result.passed else '✘'} {case.file}::{case.name}")
+        for failure in result.failures:
+            click.echo(f"    {failure}")
+    click.echo(f"{plural(len(cases) - failed, 'case')} passed, {failed} failed")
+    finish(ExitCode.POLICY_ERRORS if failed else ExitCode.OK)

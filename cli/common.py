@@ -1,0 +1,289 @@
+"""What the commands share: reporting diagnostics, loading the policy set, and output records.
+
+Every function that can fail on user input reports the diagnostics on stderr and ends the command
+with `ExitCode.BAD_INPUT`; none lets a traceback through for bad input. The engine is imported inside
+the functions so that importing this module (for `--help`) stays cheap.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import sys
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NoReturn, TextIO, TypeAlias
+
+import click
+
+from .exit_codes import ExitCode
+
+if TYPE_CHECKING:
+    from carepolicy.engine import Bundle, BundleError, Decision, Diagnostic, PolicySet
+    from carepolicy.engine.costs import FeeSchedule
+    from carepolicy.engine.source import SourceFile
+
+
+def finish(code: ExitCode) -> NoReturn:
+    """End the command with `code` (click turns this into the process exit status)."""
+    raise click.exceptions.Exit(int(code))
+
+
+def use_color(stream: TextIO) -> bool:
+    """Colour only on a terminal, and never when NO_COLOR is set (https://no-color.org)."""
+    isatty = getattr(stream, "isatty", None)
+    return "NO_COLOR" not in os.environ and callable(isatty) and bool(isatty())
+
+
+def report(diagnostics: Iterable[Diagnostic], sources: Mapping[str, SourceFile] | None = None) -> None:
+    """Diagnostics to stderr, in the one rendering the engine defines."""
+    from carepolicy.engine import render_text
+
+    items = list(diagnostics)
+    if not items:
+        return
+    shown = dict(sources or {})
+    shown.update({k: v for k, v in fact_sources(items).items() if k not in shown})
+    click.echo(render_text(items, shown, color=use_color(sys.stderr)), err=True, nl=False)
+
+
+def fact_sources(diagnostics: Iterable[Diagnostic]) -> dict[str, SourceFile]:
+    """The text of the fact files that diagnostics point into, so the rendering can quote the line."""
+    from carepolicy.engine.source import SourceFile
+
+    found: dict[str, SourceFile] = {}
+    for diag in diagnostics:
+        name = diag.span.source if diag.span is not None else None
+        if name is None or name in found or name.startswith("<") or name.endswith(".policy"):
+            continue
+        try:
+            found[name] = SourceFile(name, Path(name).read_text(encoding="utf-8-sig"))
+        except (OSError, ValueError):
+            continue
+    return found
+
+
+def diagnostic(code: str, message: str, *, help: str | None = None, file: str | None = None) -> Diagnostic:
+    from carepolicy.engine import Diagnostic
+
+    return Diagnostic(code, message, file=file, help=help)
+
+
+def fail(code: str, message: str, *, help: str | None = None, file: str | None = None) -> NoReturn:
+    """Report one usage or input problem and end with `BAD_INPUT`."""
+    report([diagnostic(code, message, help=help, file=file)])
+    finish(ExitCode.BAD_INPUT)
+
+
+def _reason(error: BaseException) -> str:
+    if isinstance(error, OSError) and error.strerror:
+        return error.strerror.lower()
+    return str(error) or type(error).__name__
+
+
+def plural(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
+# --------------------------------------------------------------------------------------------- setup
+
+
+def parse_switches(raw: Sequence[str]) -> dict[str, str]:
+    """`--switch NAME=OPTION` values as a mapping; a malformed or contradictory one ends the command."""
+    settings: dict[str, str] = {}
+    problems: list[Diagnostic] = []
+    for item in raw:
+        name, equals, option = (part.strip() for part in item.partition("="))
+        if not equals or not name or not option:
+            problems.append(
+                diagnostic(
+                    "usage/switch", f"`{item}` is not NAME=OPTION", help="e.g. `--switch complex_ccm_care_plan=relaxed`"
+                )
+            )
+        elif settings.get(name, option) != option:
+            twice = f"switch `{name}` is set twice (`{settings[name]}`, `{option}`)"
+            problems.append(diagnostic("usage/switch", twice))
+        else:
+            settings[name] = option
+    if problems:
+        report(problems)
+        finish(ExitCode.BAD_INPUT)
+    return settings
+
+
+def policy_sources(directory: str | None) -> Mapping[str, SourceFile]:
+    """The policy texts, for quoting lines in diagnostics (empty when they cannot be read)."""
+    from carepolicy.engine import check_policies
+
+    try:
+        return check_policies(directory)[1]
+    except Exception:  # only used to decorate a report that is already being made
+        return {}
+
+
+def load_policy_set(directory: str | None) -> PolicySet:
+    """The checked, compiled policy set; errors are reported with a hint to run `carepolicy check`."""
+    from carepolicy.engine import PolicyError, load_policies
+
+    try:
+        policies = load_policies(directory)
+    except PolicyError as error:
+        report(error.diagnostics, policy_sources(directory))
+        if any(d.code != "policy/not-found" for d in error.diagnostics):
+            target = "" if directory is None else " " + shlex.quote(directory)
+            click.echo(f"hint: the policy set has errors; run `carepolicy check{target}` to see them all", err=True)
+        finish(ExitCode.BAD_INPUT)
+    except (OSError, ValueError) as error:  # unreadable or not UTF-8
+        fail("policy/io", f"cannot read the policies at `{directory or 'policies'}`: {_reason(error)}")
+    if policies.warnings:
+        click.echo(
+            f"note: the policy set has {plural(len(policies.warnings), 'warning')}; `carepolicy check` shows them",
+            err=True,
+        )
+    return policies
+
+
+def load_fee_schedule_file(path: str) -> FeeSchedule:
+    from carepolicy.engine import PolicyError, load_fee_schedule
+
+    try:
+        return load_fee_schedule(path)
+    except PolicyError as error:
+        report(error.diagnostics)
+        finish(ExitCode.BAD_INPUT)
+    except (OSError, ValueError) as error:
+        fail("fee-schedule/io", f"cannot read `{path}`: {_reason(error)}", file=path)
+
+
+@dataclass(frozen=True, slots=True)
+class Setup:
+    """Everything an evaluation needs besides the bundle."""
+
+    policies: PolicySet
+    switches: Mapping[str, str]
+    fee_schedule: FeeSchedule | None
+    trace: bool
+
+
+def prepare(policies_dir: str | None, switch_args: Sequence[str], fee_schedule: str | None, *, trace: bool) -> Setup:
+    """Load and check everything shared by all bundles; any problem ends the command with BAD_INPUT."""
+    from carepolicy.engine import PolicyError, resolve_switches
+
+    overrides = parse_switches(switch_args)  # cheap usage errors before the expensive load
+    policies = load_policy_set(policies_dir)
+    try:
+        settings = resolve_switches(policies, overrides)
+    except PolicyError as error:
+        report(error.diagnostics)
+        finish(ExitCode.BAD_INPUT)
+    fees = load_fee_schedule_file(fee_schedule) if fee_schedule is not None else None
+    return Setup(policies, settings, fees, trace)
+
+
+# --------------------------------------------------------------------------------------------- records
+
+
+@dataclass(frozen=True, slots=True)
+class ErrorRecord:
+    """The output record of an input record that has no decision (bundle_id None: the file as a whole)."""
+
+    bundle_id: str | None
+    source: str
+    diagnostics: tuple[Diagnostic, ...]
+
+    def to_json_obj(self) -> dict[str, Any]:
+        from carepolicy.engine.diagnostics import to_json_obj
+
+        return {"bundle_id": self.bundle_id, "source": self.source, "error": [to_json_obj(d) for d in self.diagnostics]}
+
+
+Item: TypeAlias = "Bundle | BundleError | ErrorRecord"
+Record: TypeAlias = "Decision | ErrorRecord"
+
+
+def internal_error(error: BaseException, *, source: str, bundle: str | None) -> ErrorRecord:
+    from carepolicy.engine import Diagnostic
+
+    message = f"internal error: {type(error).__name__}: {error}".rstrip(": ")
+    diag = Diagnostic(
+        "eval/internal",
+        message,
+        file=source,
+        bundle=bundle,
+        help="this is a bug in carepolicy; please report it with the bundle that caused it",
+    )
+    return ErrorRecord(bundle, source, (diag,))
+
+
+def read_inputs(paths: Sequence[str]) -> list[Item]:
+    """Every input record of every file, in order; a file that cannot be read is one error record."""
+    from carepolicy.engine import FactError, load_fact_file
+
+    items: list[Item] = []
+    for path in paths:
+        source = "<stdin>" if path == "-" else path
+        try:
+            items.extend(load_fact_file(path))
+        except FactError as error:
+            items.append(ErrorRecord(None, source, error.diagnostics))
+        except Exception as error:  # one unreadable input never stops the others
+            items.append(internal_error(error, source=source, bundle=None))
+    return items
+
+
+def decide(item: Item, setup: Setup) -> Record:
+    """The decision for one input record, or the error record that stands in its place."""
+    from carepolicy.engine import BundleError, evaluate
+
+    if isinstance(item, ErrorRecord):
+        return item
+    if isinstance(item, BundleError):
+        return ErrorRecord(item.id, item.source, item.diagnostics)
+    try:
+        return evaluate(
+            setup.policies, item, switches=setup.switches, fee_schedule=setup.fee_schedule, trace=setup.trace
+        )
+    except Exception as error:  # an engine bug on one record must not lose the others
+        return internal_error(error, source=item.source, bundle=item.id)
+
+
+def record_json_obj(record: Record) -> dict[str, Any]:
+    from carepolicy.engine import to_json_obj
+
+    return record.to_json_obj() if isinstance(record, ErrorRecord) else to_json_obj(record)
+
+
+def record_json_line(record: Record) -> str:
+    """One record as one line of JSON (keys sorted, compact, UTF-8): the jsonl and batch form."""
+    from carepolicy.engine import to_json
+
+    if isinstance(record, ErrorRecord):
+        return json.dumps(record.to_json_obj(), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return to_json(record, indent=None)
+
+
+def records_json_document(records: Sequence[Record]) -> str:
+    """The json form: the one record itself, or a list of them when there are several."""
+    from carepolicy.engine import to_json
+
+    if len(records) == 1 and not isinstance(records[0], ErrorRecord):
+        return to_json(records[0]) + "\n"
+    objs: Any = record_json_obj(records[0]) if len(records) == 1 else [record_json_obj(r) for r in records]
+    return json.dumps(objs, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+@contextmanager
+def output_stream(path: str | None) -> Iterator[TextIO]:
+    """stdout, or the --output file (UTF-8, `\\n` line ends); a file that cannot be opened ends the run."""
+    if path is None or path == "-":
+        yield sys.stdout
+        return
+    try:
+        stream = open(path, "w", encoding="utf-8", newline="\n")  # noqa: SIM115 — closed below
+    except OSError as error:
+        fail("usage/output", f"cannot write `{path}`: {_reason(error)}", file=path)
+    with stream:
+        yield stream

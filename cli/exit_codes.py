@@ -1,0 +1,16 @@
+"""The exit codes of every `carepolicy` command, defined once."""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    """What a `carepolicy` process tells its caller."""
+
+    OK = 0  # success; a denial is an answer, so it is a success too
+    POLICY_ERRORS = 1  # `check` found errors in the policy text, or a `test` case failed
+    BAD_INPUT = 2  # bad input or usage: a missing or unreadable file, a bad bundle, a bad option
+
+
+__all__ = ["ExitCode"]

@@ -1,0 +1,49 @@
+"""The `carepolicy` command group and the `main()` entry point (pyproject: carepolicy.cli.main:main)."""
+
+from __future__ import annotations
+
+import click
+
+from .commands.batch import batch
+from .commands.check import check
+from .commands.evaluate import evaluate
+from .commands.schema import schema
+from .commands.test import test
+
+CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+
+@click.group(context_settings=CONTEXT)
+@click.version_option(package_name="carepolicy", prog_name="carepolicy")
+def cli() -> None:
+    """Rules-as-code for Medicare care-management billing.
+
+    Policies are cited rules in plain text files (`carepolicy check` checks them); a fact bundle
+    describes one patient-month (`carepolicy schema` prints its contract); `carepolicy evaluate`
+    decides which codes can be billed, what is denied and why, and who pays what. Run
+    `carepolicy COMMAND --help` for the details and examples of each command.
+
+    \b
+    Examples:
+      carepolicy check
+      carepolicy evaluate march.yaml
+      carepolicy batch bundles.jsonl --output decisions.jsonl
+
+    \b
+    Exit status:
+      0  success (a decision that denies every code is a success)
+      1  `check` found errors in the policies, or a `test` case failed
+      2  bad input or usage: a missing or unreadable file, an invalid bundle, a bad option
+    """
+
+
+cli.add_command(check)
+cli.add_command(evaluate)
+cli.add_command(batch)
+cli.add_command(schema)
+cli.add_command(test)
+
+
+def main() -> None:
+    """The console-script entry point."""
+    cli.main(prog_name="carepolicy")
