@@ -154,8 +154,6 @@ def load_fee_schedule_file(path: str) -> FeeSchedule:
     except PolicyError as error:
         report(error.diagnostics)
         finish(ExitCode.BAD_INPUT)
-    except (OSError, ValueError) as error:
-        fail("fee-schedule/io", f"cannot read `{path}`: {_reason(error)}", file=path)
 
 
 @dataclass(frozen=True, slots=True)

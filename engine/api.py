@@ -177,7 +177,13 @@ def evaluate_all(
 
 def load_fee_schedule(path: str | Path) -> FeeSchedule:
     """A CSV with a `code` column and either `allowed` (money) or `rvu` (total RVUs) per row."""
-    text = Path(path).read_text(encoding="utf-8")
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        reason = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
+        raise PolicyError(
+            [Diagnostic("fee-schedule/unreadable", f"cannot read fee schedule `{path}`: {reason}", file=str(path))]
+        ) from None
     amounts: dict[str, Decimal] = {}
     rvus: dict[str, Decimal] = {}
     problems: list[Diagnostic] = []

@@ -25,7 +25,7 @@ _MAX_SEARCH = 14  # valid codes; beyond this the search keeps the preferred ones
 Coding = tuple[str, ...]
 
 
-def _conflicts(plan: MonthPlan, valid: Mapping[str, CodeOutcome]) -> dict[str, dict[str, str]]:
+def _conflicts(plan: MonthPlan, valid: Mapping[str, CodeOutcome], ev: Evaluation) -> dict[str, dict[str, str]]:
     """For each valid code: the valid codes it may not be billed with, and the rule that says so."""
     pairs: dict[str, dict[str, str]] = {code: {} for code in valid}
     for group in plan.groups:
@@ -35,7 +35,7 @@ def _conflicts(plan: MonthPlan, valid: Mapping[str, CodeOutcome]) -> dict[str, d
                 if a != b:
                     pairs[a].setdefault(b, group.header.title)
     for exclusion in plan.exclusions:
-        if exclusion.who == "another":
+        if exclusion.who == "another" or ev.overridden_by(exclusion.header.id) is not None:
             continue
         for a in exclusion.subject & valid.keys():
             for b in exclusion.excluded_declared & valid.keys():
@@ -98,7 +98,7 @@ def decide(
         if code in outcomes:
             outcomes[code].reasons.extend(reasons)
     valid = {code: o for code, o in outcomes.items() if o.valid}
-    conflicts = _conflicts(plan, valid)
+    conflicts = _conflicts(plan, valid, ev)
     claims = facts.get("other_claims_this_month") or ()
     claimed_by_me = frozenset(c.get("code") for c in claims if c.get("practitioner") == ev.me)
     codings = enumerate_codings(valid, conflicts, claimed_by_me, plan.preference)

@@ -191,7 +191,7 @@ def test_evaluate_fee_schedule_prices_lines(tmp_path: Path) -> None:
     assert [r["billable"][0]["allowed"] for r in json_lines(result.stdout)] == ["66.13", "140.00"]
     missing = run("evaluate", *SMOKE, "--fee-schedule", str(tmp_path / "fees.csv"), "facts/two.yaml")
     assert missing.exit_code == ExitCode.BAD_INPUT
-    assert "error[fee-schedule/io]" in missing.stderr
+    assert "error[fee-schedule/unreadable]" in missing.stderr
     (tmp_path / "bad.csv").write_text("procedure,price\n99490,1\n", encoding="utf-8")
     bad = run("evaluate", *SMOKE, "--fee-schedule", str(tmp_path / "bad.csv"), "facts/two.yaml")
     assert bad.exit_code == ExitCode.BAD_INPUT

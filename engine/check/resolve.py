@@ -135,8 +135,10 @@ class Resolver:
         is_fact = root in {k.split(".")[0] for k in self.facts}
         code = "check/unknown-fact" if is_fact else "check/unknown-name"
         what = "fact" if is_fact else "name"
-        hint = did_you_mean(dotted, self._known_names())
-        return self._error(code, f"unknown {what} `{dotted}`", node, hint or "see `carepolicy schema` for fact paths")
+        hint = did_you_mean(dotted, [*self._known_names(), *self.index.rules])
+        if hint is None:
+            hint = "fact paths are listed by `carepolicy schema`" if is_fact else "declare it with `define` or `rule`"
+        return self._error(code, f"unknown {what} `{dotted}`", node, hint)
 
     def _item_field(self, node: s.Name, list_name: str, record: RecordType) -> Type:
         rest = node.parts[1:]
@@ -254,8 +256,24 @@ class Resolver:
                     self.result.types[node_id] = ANY
                     self._unknown(node)
 
+    def _record_as_enum(self, expr: s.Expr, vtype: Type, context: Type) -> Type:
+        """`cocm` is both a group of facts and a service: beside a service, it is the service."""
+        if (
+            vtype is RECORD
+            and isinstance(expr, s.Name)
+            and len(expr.parts) == 1
+            and isinstance(context, EnumType)
+            and expr.dotted in context.values
+        ):
+            self.result.refs[id(expr)] = Ref("enum", expr.dotted)
+            self.result.types[id(expr)] = context
+            return context
+        return vtype
+
     def _compare(self, expr: s.Compare, scope: tuple[tuple[str, RecordType], ...]) -> Type:
         left, right = self.infer(expr.left, scope), self.infer(expr.right, scope)
+        left = self._record_as_enum(expr.left, left, right)
+        right = self._record_as_enum(expr.right, right, left)
         if left is _PENDING_ENUM:
             left = self._settle_enum(expr.left, right)
         if right is _PENDING_ENUM:
@@ -278,6 +296,7 @@ class Resolver:
             return BOOL
         if not isinstance(collection, SetType):
             return self._error("check/type", f"`in` needs a set on its right, not {collection}", expr.collection)
+        item = self._record_as_enum(expr.item, item, collection.element)
         if item is _PENDING_ENUM:
             item = self._settle_enum(expr.item, collection.element)
         if not comparable(item, collection.element):
@@ -291,6 +310,8 @@ class Resolver:
                 vtype: Type = CODE
             else:
                 vtype = self.infer(item, scope)
+                if isinstance(found, EnumType):
+                    vtype = self._record_as_enum(item, vtype, found)
                 if vtype is _PENDING_ENUM:
                     vtype = self._settle_enum(item, found) if isinstance(found, EnumType) else vtype
             if found is None or found is _PENDING_ENUM:
