@@ -15,7 +15,7 @@ from typing import Any
 
 from .compile import CompiledPolicySet, MonthPlan
 from .costs import FeeSchedule, Price, pricing_node, share_costs
-from .decision import Alternative, Decision, Denial, Line, Reason, Totals, TraceNode
+from .decision import Alternative, Decision, Denial, Line, Reason, Totals, Trace, TraceNode
 from .evaluate import CodeOutcome, Evaluation
 from .money import ZERO
 
@@ -138,7 +138,7 @@ def decide(
     )
     denied = _denials(outcomes, plan, chosen, conflicts, valid)
     totals = _totals(lines, costs.note)
-    trace_nodes = _trace(ev.rule_nodes(), outcomes, lines, plan, costs.node, chosen) if trace else None
+    trace_nodes = _trace(ev, outcomes, lines, plan, costs.node, chosen) if trace else None
     switch_items = tuple(sorted(switches.items()))
     digest = hashlib.sha256(
         "\n".join(
@@ -279,21 +279,21 @@ def _totals(lines: tuple[Line, ...], note: str | None) -> Totals:
 
 
 def _trace(
-    rules: list[TraceNode],
+    ev: Evaluation,
     outcomes: Mapping[str, CodeOutcome],
     lines: tuple[Line, ...],
     plan: MonthPlan,
     cost_node: TraceNode | None,
     chosen: Coding,
-) -> tuple[TraceNode, ...]:
-    nodes = [*rules, *(o.node for o in outcomes.values() if o.node is not None)]
+) -> Trace:
+    recorded = [*ev.rule_nodes(), *(o.node for o in outcomes.values() if o.node is not None)]
+    tail: list[TraceNode] = []
     if plan.choose is not None:
         result = "chose " + (", ".join(chosen) if chosen else "nothing: no code is valid")
-        nodes.append(
-            TraceNode("choose", plan.choose.id, plan.choose.title, plan.choose.cites, plan.choose.source, result)
-        )
+        choose = plan.choose
+        tail.append(TraceNode("choose", choose.id, choose.title, choose.cites, choose.source, result))
     for line in lines:
-        nodes.append(pricing_node(plan.pricing, line.code, Price(line.allowed, line.price_source)))
+        tail.append(pricing_node(plan.pricing, line.code, Price(line.allowed, line.price_source)))
     if cost_node is not None:
-        nodes.append(cost_node)
-    return tuple(nodes)
+        tail.append(cost_node)
+    return Trace(lambda: (*(ev.materialize(node) for node in recorded), *tail))

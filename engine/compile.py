@@ -41,6 +41,7 @@ class CompiledRequirement:
     conditions: tuple[Condition, ...]
     message: str | None
     span: Span
+    location: str  # file:line, as traces show it
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,6 +138,7 @@ class MonthPlan:
     codes_not_in_effect: tuple[tuple[str, str], ...]  # (code, its effective intervals)
     rules: Mapping[str, CompiledRule]
     rules_not_in_effect: Mapping[str, Header]
+    preconditions: Mapping[str, tuple[str, ...]]  # program -> ids of its preconditions in effect
     params: Mapping[str, Any]
     exclusions: tuple[CompiledExclusion, ...]
     groups: tuple[CompiledGroup, ...]
@@ -165,6 +167,7 @@ class CompiledPolicySet:
     rules: dict[str, list[tuple[s.Rule, CompiledRule]]] = field(default_factory=dict)
     codes: dict[str, list[CompiledCode]] = field(default_factory=dict)
     switch_defaults: dict[str, str] = field(default_factory=dict)
+    preconditions: list[tuple[s.Precondition, CompiledRule]] = field(default_factory=list)
     _compiler: ExprCompiler | None = None
     _plans: dict[str, MonthPlan] = field(default_factory=dict)
 
@@ -175,6 +178,10 @@ class CompiledPolicySet:
         compiled._compiler = ExprCompiler(checked.resolution)
         for name, define in checked.index.defines.items():
             compiled.defines[name] = compiled.expr(define.expr)
+        for gate in checked.index.of_kind(s.Precondition):
+            assert isinstance(gate, s.Precondition)
+            requirements = compiled.requirements(gate.requirements)
+            compiled.preconditions.append((gate, CompiledRule(compiled.header(gate), requirements)))
         for rule_id, versions in checked.index.rules.items():
             compiled.rules[rule_id] = [
                 (rule, CompiledRule(compiled.header(rule), compiled.requirements(rule.requirements)))
@@ -240,7 +247,8 @@ class CompiledPolicySet:
                     conditions.append(
                         Condition(None, self.expr(cond), cond, self.text(cond.span), self.reads(cond), sides)
                     )
-            out.append(CompiledRequirement(tuple(conditions), requirement.message, requirement.span))
+            location = f"{requirement.span.source}:{requirement.span.line}"
+            out.append(CompiledRequirement(tuple(conditions), requirement.message, requirement.span, location))
         return tuple(out)
 
     def code(self, decl: s.Code) -> CompiledCode:
@@ -283,6 +291,11 @@ class CompiledPolicySet:
             for rule, compiled in versions
             if _in_effect(rule, day)
         }
+        gates: dict[str, list[str]] = {}
+        for gate, compiled_gate in self.preconditions:
+            if _in_effect(gate, day) and gate.program is not None:
+                rules[gate.id] = compiled_gate
+                gates.setdefault(gate.program, []).append(gate.id)
         not_in_effect = {rid: versions[0][1].header for rid, versions in self.rules.items() if rid not in rules}
         params = {}
         for name, param in index.parameters.items():
@@ -297,6 +310,7 @@ class CompiledPolicySet:
             codes_not_in_effect=tuple(missing),
             rules=rules,
             rules_not_in_effect=not_in_effect,
+            preconditions={program: tuple(ids) for program, ids in gates.items()},
             params=params,
             exclusions=tuple(self._exclusions(live_decls)),
             groups=tuple(self._groups(live_decls)),

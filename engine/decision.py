@@ -7,6 +7,7 @@ byte-identical JSON. Money is `Decimal` and is written as a string with two deci
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -98,6 +99,45 @@ class TraceNode:
     children: tuple[TraceNode, ...] = ()
 
 
+class Trace:
+    """The trace of a decision, built on first use from what evaluation recorded.
+
+    Behaves as a tuple of top-level TraceNodes (iterate it, index it, compare it).
+    """
+
+    __slots__ = ("_build", "_nodes")
+
+    def __init__(self, build: Callable[[], tuple[TraceNode, ...]]) -> None:
+        self._build: Callable[[], tuple[TraceNode, ...]] | None = build
+        self._nodes: tuple[TraceNode, ...] | None = None
+
+    @property
+    def nodes(self) -> tuple[TraceNode, ...]:
+        if self._nodes is None:
+            assert self._build is not None
+            self._nodes, self._build = self._build(), None
+        return self._nodes
+
+    def __iter__(self) -> Iterator[TraceNode]:
+        return iter(self.nodes)
+
+    def __len__(self) -> int:
+        return len(self.nodes)
+
+    def __getitem__(self, index: int) -> TraceNode:
+        return self.nodes[index]
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Trace):
+            return self.nodes == other.nodes
+        return isinstance(other, tuple) and self.nodes == other
+
+    __hash__ = None  # type: ignore[assignment]  # mutable cache inside; never a dict key
+
+    def __repr__(self) -> str:
+        return f"Trace({len(self.nodes)} nodes)"
+
+
 @dataclass(frozen=True, slots=True)
 class Decision:
     decision_id: str
@@ -112,7 +152,7 @@ class Decision:
     denied: tuple[Denial, ...]
     alternatives: tuple[Alternative, ...]
     totals: Totals
-    trace: tuple[TraceNode, ...] | None
+    trace: Trace | None
 
     @property
     def patient_responsibility(self) -> Decimal | None:

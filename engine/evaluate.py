@@ -18,12 +18,19 @@ from .compile_expr import UNKNOWN, Env
 from .decision import Read, Reason, TraceNode
 from .valuetypes import COUNT, MINUTES, MONEY, NUMBER
 
+# The trace is recorded compactly while evaluating (tagged tuples that point at compiled
+# conditions) and turned into TraceNode values only when someone reads it (JSON, text). Building
+# hundreds of frozen nodes per bundle cost more than evaluating the rules; see
+# docs/explanation/performance.md. Nothing is lost: the facts are immutable and the definitions
+# memoised, so the values a condition read are the same when they are read back.
+Compact = tuple[Any, ...]
+
 
 @dataclass(frozen=True, slots=True)
 class RuleOutcome:
     status: str  # met | unmet | not in effect | overridden
     reasons: tuple[Reason, ...]
-    node: TraceNode | None
+    node: Compact | None
 
 
 @dataclass
@@ -33,7 +40,7 @@ class CodeOutcome:
     units: int = 1
     next_unit: tuple[int, Reason] | None = None
     rules_met: list[str] = field(default_factory=list)
-    node: TraceNode | None = None
+    node: Compact | None = None
 
     @property
     def valid(self) -> bool:
@@ -73,9 +80,12 @@ class Evaluation:
         self.env = Env(facts, plan.month, plan.params, switches, compiled.defines)
         self.me = (facts.get("practitioner") or {}).get("id", "")
         self._rules: dict[str, RuleOutcome] = {}
+        self._exception_targets = {e.target for e in plan.exceptions}
 
     # ------------------------------------------------------------ exceptions
     def overridden_by(self, target: str) -> Header | None:
+        if target not in self._exception_targets:
+            return None
         for exception in self.plan.exceptions:
             if exception.target == target and (exception.when is None or exception.when(self.env) is True):
                 return exception.header
@@ -88,8 +98,8 @@ class Evaluation:
             outcome = self._rules[rule_id] = self._evaluate_rule(rule_id)
         return outcome
 
-    def rule_nodes(self) -> list[TraceNode]:
-        """The trace node of every rule evaluated, in the order first needed."""
+    def rule_nodes(self) -> list[Compact]:
+        """The trace of every rule evaluated, in the order first needed (each rule once)."""
         return [o.node for o in self._rules.values() if o.node is not None]
 
     def _evaluate_rule(self, rule_id: str) -> RuleOutcome:
@@ -107,10 +117,11 @@ class Evaluation:
 
     def requirements(
         self, owner: Header, requirements: tuple[CompiledRequirement, ...]
-    ) -> tuple[list[Reason], list[TraceNode], list[str]]:
+    ) -> tuple[list[Reason], list[Compact], list[str]]:
         reasons: list[Reason] = []
-        children: list[TraceNode] = []
+        children: list[Compact] = []
         rules_met: list[str] = []
+        env, trace = self.env, self.trace
         for requirement in requirements:
             for condition in requirement.conditions:
                 if condition.rule is not None:
@@ -118,33 +129,27 @@ class Evaluation:
                     reasons.extend(outcome.reasons)
                     if outcome.status == "met":
                         rules_met.append(condition.rule)
-                    if outcome.node is not None:
-                        # each rule appears once in the trace; requirers point at it by id
-                        node = outcome.node
-                        children.append(TraceNode("rule ref", node.id, node.title, (), node.source, node.result))
+                    if trace:  # each rule appears once in the trace; requirers point at it
+                        children.append(("ref", condition.rule))
                     continue
-                assert condition.fn is not None
-                value = condition.fn(self.env)
+                value = condition.fn(env)  # type: ignore[misc]  # an expression condition always has fn
                 if value is not True:
                     text = requirement.message or self.describe(condition, value)
                     if requirement.message and value is UNKNOWN:
                         text += f" ({self.missing(condition)})"
                     reasons.append(Reason(owner.id, owner.title, owner.cites, owner.source, text))
-                if self.trace:
-                    result = "met" if value is True else ("unknown" if value is UNKNOWN else "not met")
-                    source = f"{requirement.span.source}:{requirement.span.line}"
-                    children.append(
-                        TraceNode("requirement", owner.id, condition.text, (), source, result, self.reads(condition))
-                    )
+                if trace:
+                    children.append(("requirement", owner, condition, requirement.location, value))
         return reasons, children, rules_met
 
     def reads(self, condition: Condition) -> tuple[Read, ...]:
-        out = []
-        for label, kind, reader in condition.reads:
-            value = reader(self.env)
-            as_of = self.plan.as_of if kind == "parameter" else None
-            out.append(Read(label, "missing" if value is UNKNOWN else value, as_of))
-        return tuple(out)
+        env, as_of = self.env, self.plan.as_of
+        return tuple(
+            Read(
+                label, "missing" if (value := reader(env)) is UNKNOWN else value, as_of if kind == "parameter" else None
+            )
+            for label, kind, reader in condition.reads
+        )
 
     def missing(self, condition: Condition) -> str:
         names = [label for label, _kind, reader in condition.reads if reader(self.env) is UNKNOWN]
@@ -169,6 +174,15 @@ class Evaluation:
     # ------------------------------------------------------------ codes
     def code(self, code: CompiledCode) -> CodeOutcome:
         outcome = CodeOutcome(code)
+        for gate_id in self.plan.preconditions.get(code.decl.program or "", ()):
+            gate = self.rule(gate_id)
+            if gate.status == "unmet":
+                outcome.reasons.extend(gate.reasons)
+                outcome.units = 0
+                if self.trace:
+                    result = f"not evaluated: precondition {gate_id} not met"
+                    outcome.node = self._node("code", code.header, result, [("ref", gate_id)])
+                return outcome
         reasons, children, rules_met = self.requirements(code.header, code.requirements)
         outcome.reasons.extend(reasons)
         outcome.rules_met.extend(rules_met)
@@ -256,12 +270,29 @@ class Evaluation:
         text = f"{claim.get('code')} already {status} {whom} this month: {header.title}"
         return Reason(header.id, header.title, header.cites, header.source, text)
 
-    # ------------------------------------------------------------ trace helper
-    def _node(
-        self, kind: str, header: Header, result: str, children: list[TraceNode] | None = None
-    ) -> TraceNode | None:
-        if not self.trace:
-            return None
+    # ------------------------------------------------------------ trace
+    def _node(self, kind: str, header: Header, result: str, children: list[Compact] | None = None) -> Compact | None:
+        return (kind, header, result, tuple(children or ())) if self.trace else None
+
+    def materialize(self, node: Compact) -> TraceNode:
+        """A compact trace record as the TraceNode that decisions show."""
+        tag = node[0]
+        if tag == "requirement":
+            _tag, owner, condition, location, value = node
+            result = "met" if value is True else ("unknown" if value is UNKNOWN else "not met")
+            return TraceNode("requirement", owner.id, condition.text, (), location, result, self.reads(condition))
+        if tag == "ref":
+            outcome = self._rules[node[1]]
+            assert outcome.node is not None
+            header = outcome.node[1]
+            return TraceNode("rule ref", header.id, header.title, (), header.source, outcome.node[2])
+        kind, header, result, children = node
         return TraceNode(
-            kind, header.id, header.title, header.cites, header.source, result, children=tuple(children or ())
+            kind,
+            header.id,
+            header.title,
+            header.cites,
+            header.source,
+            result,
+            children=tuple(self.materialize(child) for child in children),
         )

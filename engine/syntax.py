@@ -259,6 +259,18 @@ class Rule(Declaration):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class Precondition(Declaration):
+    """`precondition X "title" program P requires ...`: checked first for every code of program P.
+
+    When it fails, the program's codes are denied with its reasons alone and not evaluated further
+    (so a bundle with no activity for a program costs one check, and its denials stay short).
+    """
+
+    program: str | None
+    requirements: tuple[Requirement, ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Units:
     """`units each full 20 min of staff_minutes beyond 20 min`."""
 
@@ -419,6 +431,7 @@ class PolicyFile:
 KIND_NAMES: dict[type, str] = {
     Define: "define",
     Rule: "rule",
+    Precondition: "precondition",
     Code: "code",
     Exclusive: "exclusive",
     Exclusion: "exclusion",
@@ -464,7 +477,7 @@ def expressions_of(decl: Declaration) -> Iterator[Expr]:
     """The top-level expressions a declaration holds, in source order."""
     if isinstance(decl, Define):
         yield decl.expr
-    elif isinstance(decl, Rule | Code):
+    elif isinstance(decl, Rule | Code | Precondition):
         for requirement in decl.requirements:
             yield from requirement.conditions
         if isinstance(decl, Code):

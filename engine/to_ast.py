@@ -237,6 +237,16 @@ class ToAst(Transformer[Token, Any]):
             unit_cap=cap.value if cap else None,
         )
 
+    def precondition_decl(self, meta: Meta, ident: str, title: Token, *clauses: _Clause) -> s.Precondition:
+        owner = f"precondition `{ident}`"
+        items = list(clauses)
+        program = self._once(items, "program", owner)
+        return s.Precondition(
+            **self._header(meta, ident, title, items, owner),
+            program=program.value if program else None,
+            requirements=self._all(items, "requires"),
+        )
+
     def exclusive_decl(self, meta: Meta, ident: str, title: Token, *clauses: _Clause) -> s.Exclusive:
         head = self._header(meta, ident, title, list(clauses), f"exclusive `{ident}`")
         return s.Exclusive(**head, groups=self._all(list(clauses), "one of"))

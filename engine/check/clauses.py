@@ -50,6 +50,28 @@ def _rule(resolver: Resolver, decl: s.Declaration) -> None:
     _requirements(resolver, decl.requirements)
 
 
+def _precondition(resolver: Resolver, decl: s.Declaration) -> None:
+    assert isinstance(decl, s.Precondition)
+    _requirements(resolver, decl.requirements)
+    programs = resolver.index.programs()
+    if decl.program is None:
+        _error(
+            resolver,
+            "check/precondition",
+            f"precondition `{decl.id}` names no `program`",
+            decl.span,
+            "add `program NAME`: the program whose codes it gates",
+        )
+    elif decl.program not in programs:
+        _error(
+            resolver,
+            "check/unknown-name",
+            f"unknown program `{decl.program}`",
+            decl.span,
+            did_you_mean(decl.program, programs),
+        )
+
+
 def _code(resolver: Resolver, decl: s.Declaration) -> None:
     assert isinstance(decl, s.Code)
     _requirements(resolver, decl.requirements)
@@ -182,6 +204,7 @@ def _pricing(resolver: Resolver, decl: s.Declaration) -> None:
 _CHECKS = {
     s.Define: _define,
     s.Rule: _rule,
+    s.Precondition: _precondition,
     s.Code: _code,
     s.Exception_: _exception,
     s.Parameter: _parameter,

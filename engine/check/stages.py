@@ -72,7 +72,7 @@ def check_cycles(ctx: CheckContext) -> list[Diagnostic]:
     graph: dict[str, list[str]] = {}
     spans: dict[str, Span] = {}
     for decl in ctx.index.declarations():
-        if isinstance(decl, s.Define | s.Rule):
+        if isinstance(decl, s.Define | s.Rule | s.Precondition):
             graph.setdefault(decl.id, []).extend(sorted(_names_used(ctx, decl)))
             spans.setdefault(decl.id, decl.span)
     out: list[Diagnostic] = []
