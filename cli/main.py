@@ -6,6 +6,7 @@ import click
 
 from .commands.batch import batch
 from .commands.check import check
+from .commands.codes import codes
 from .commands.evaluate import evaluate
 from .commands.schema import schema
 from .commands.test import test
@@ -42,6 +43,7 @@ cli.add_command(evaluate)
 cli.add_command(batch)
 cli.add_command(schema)
 cli.add_command(test)
+cli.add_command(codes)
 
 
 def main() -> None:

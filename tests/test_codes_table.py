@@ -1,0 +1,40 @@
+"""docs/codes.md is generated from the policies and must stay current; the 2025 amounts it shows
+must reproduce the national non-facility amounts of cms-rules.md §8.2 to the cent."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from carepolicy.engine import PolicySet, load_policies
+from carepolicy.engine.codes_table import code_table_markdown
+from tests.goldens import assert_golden
+
+DOC = Path(__file__).resolve().parents[1] / "docs" / "codes.md"
+
+# cms-rules.md §8.2, "Non-facility $" column (CMS PPRRVU2025_Oct.csv, CF 32.3465).
+REFERENCE_2025 = {
+    "99490": "60.49", "99439": "45.93", "99491": "82.16", "99437": "57.58", "99487": "131.65",
+    "99489": "70.52", "G0506": "60.81", "99424": "80.87", "99425": "58.87", "99426": "61.78",
+    "99427": "50.46", "G0556": "15.20", "G0557": "48.84", "G0558": "107.07", "99484": "53.05",
+    "99492": "145.24", "99493": "133.59", "99457": "47.87", "99458": "38.49", "98980": "50.14",
+}
+
+
+@pytest.fixture(scope="module")
+def policies() -> PolicySet:
+    return load_policies()
+
+
+def test_codes_doc_is_current(policies: PolicySet) -> None:
+    assert_golden(DOC, code_table_markdown(policies))
+
+
+@pytest.mark.parametrize(("code", "amount"), sorted(REFERENCE_2025.items()))
+def test_2025_amount_reproduces_the_reference(policies: PolicySet, code: str, amount: str) -> None:
+    if code not in policies.checked.index.codes:
+        pytest.fail(f"{code} is priced in cms-rules.md §8.2 but not declared in the policies")
+    row = next(line for line in code_table_markdown(policies).splitlines() if line.startswith(f"| {code} |"))
+    assert f"${Decimal(amount):.2f}" in row
