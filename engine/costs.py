@@ -89,21 +89,27 @@ def share_costs(amounts: Sequence[Decimal | None], plan: MonthPlan, env: Env, *,
     sharing = plan.cost_sharing
     if sharing is None:
         return CostResult(tuple(None for _ in amounts), f"no cost-sharing rule is in effect for {plan.month}", None)
-    for when, reason, _text in sharing.indeterminate:
-        if when(env) is True:
-            return _indeterminate(amounts, sharing, env, reason, trace)
+    undetermined = next((reason for when, reason, _text in sharing.indeterminate if when(env) is True), None)
     remaining = _deductible(sharing, env)
     rate = sharing.coinsurance(env) if sharing.coinsurance is not None else ZERO
     rate = ZERO if rate is UNKNOWN else rate
     shares: list[Shares | None] = []
-    for amount in amounts:
+    for amount in amounts:  # in coding order: the deductible is taken line by line
         if amount is None:
             shares.append(None)
             continue
         deductible = min(remaining, amount)
         remaining -= deductible
         coinsurance = round_cents((amount - deductible) * rate)
-        shares.append(_split(sharing, env, amount, deductible, coinsurance))
+        if undetermined is None:
+            shares.append(_split(sharing, env, amount, deductible, coinsurance))
+        else:  # Medicare's share is known; who pays the rest is not
+            medicare = amount - deductible - coinsurance
+            shares.append(Shares(deductible, coinsurance, medicare, None, ZERO, None, undetermined))
+    if undetermined is not None:
+        note = f"patient responsibility indeterminate: {undetermined}"
+        node = _header_node(sharing, f"indeterminate: {undetermined}") if trace else None
+        return CostResult(tuple(shares), note, node)
     node = _node(sharing, env, plan, "shared") if trace else None
     return CostResult(tuple(shares), None, node)
 
@@ -141,33 +147,9 @@ def _split(
     )
 
 
-def _indeterminate(
-    amounts: Sequence[Decimal | None], sharing: CompiledCostSharing, env: Env, reason: str, trace: bool
-) -> CostResult:
-    remaining = _deductible(sharing, env)
-    rate = sharing.coinsurance(env) if sharing.coinsurance is not None else ZERO
-    shares: list[Shares | None] = []
-    for amount in amounts:
-        if amount is None:
-            shares.append(None)
-            continue
-        deductible = min(remaining, amount)
-        remaining -= deductible
-        coinsurance = round_cents((amount - deductible) * rate)
-        shares.append(Shares(deductible, coinsurance, amount - deductible - coinsurance, None, ZERO, None, reason))
-    node = (
-        TraceNode(
-            "cost sharing",
-            sharing.header.id,
-            sharing.header.title,
-            sharing.header.cites,
-            sharing.header.source,
-            f"indeterminate: {reason}",
-        )
-        if trace
-        else None
-    )
-    return CostResult(tuple(shares), f"patient responsibility indeterminate: {reason}", node)
+def _header_node(sharing: CompiledCostSharing, result: str) -> TraceNode:
+    header = sharing.header
+    return TraceNode("cost sharing", header.id, header.title, header.cites, header.source, result)
 
 
 def _node(sharing: CompiledCostSharing, env: Env, plan: MonthPlan, result: str) -> TraceNode:
