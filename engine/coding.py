@@ -14,7 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from .compile import CompiledPolicySet, MonthPlan
-from .costs import FeeSchedule, Price, pricing_node, share_costs
+from .costs import FeeSchedule, Price, price, pricing_node, share_costs
 from .decision import Alternative, Decision, Denial, Line, Reason, Totals, Trace, TraceNode
 from .evaluate import CodeOutcome, Evaluation
 from .money import ZERO
@@ -51,6 +51,15 @@ def enumerate_codings(
     claimed_by_me: frozenset[str],
     preference: tuple[str, ...],
 ) -> list[Coding]:
+    if not any(conflicts[code] for code in valid):  # the usual month: one coding, nothing to choose
+        everything = set(valid)
+        return [
+            tuple(
+                c
+                for c in valid
+                if not valid[c].code.bases or any(b in everything or b in claimed_by_me for b in valid[c].code.bases)
+            )
+        ]
     rank = {code: i for i, code in enumerate(preference)}
     order = sorted(valid, key=lambda c: (valid[c].code.decl.is_addon, rank.get(c, len(rank)), c))[:_MAX_SEARCH]
 
@@ -163,8 +172,6 @@ def decide(
 
 
 def _price(code: str, plan: MonthPlan, ev: Evaluation, fee_schedule: FeeSchedule | None) -> Price:
-    from .costs import price
-
     return price(code, plan, ev.env, fee_schedule)
 
 
@@ -253,9 +260,7 @@ def _denials(
         denied.append(
             Denial(code, (Reason(header.id, header.title, header.cites, header.source, text),), with_code=blocker)
         )
-    for code, intervals in plan.codes_not_in_effect:
-        text = f"not in effect in {plan.month} (effective {intervals})"
-        denied.append(Denial(code, (Reason(code, "effective dates", (), "", text),)))
+    denied.extend(plan.not_in_effect_denials)
     return tuple(denied)
 
 

@@ -17,6 +17,7 @@ from .check import CheckResult
 from .check.index import PolicyIndex
 from .check.resolve import Resolution
 from .compile_expr import CodeSet, ExprCompiler, Fn, month_end
+from .decision import Denial, Reason
 from .source import SourceFile, Span
 
 
@@ -113,6 +114,7 @@ class CompiledCostSharing:
     coinsurance: Fn | None
     pays: tuple[CompiledPays, ...]
     indeterminate: tuple[tuple[Fn, str, str], ...]
+    reads: tuple[tuple[str, str, Fn], ...]  # every fact, definition and parameter its clauses read
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,6 +138,7 @@ class MonthPlan:
     as_of: str
     codes: tuple[CompiledCode, ...]
     codes_not_in_effect: tuple[tuple[str, str], ...]  # (code, its effective intervals)
+    not_in_effect_denials: tuple[Denial, ...]  # the same for every bundle of the month: built once
     rules: Mapping[str, CompiledRule]
     rules_not_in_effect: Mapping[str, Header]
     preconditions: Mapping[str, tuple[str, ...]]  # program -> ids of its preconditions in effect
@@ -308,6 +311,10 @@ class CompiledPolicySet:
             as_of=day,
             codes=tuple(codes),
             codes_not_in_effect=tuple(missing),
+            not_in_effect_denials=tuple(
+                Denial(code, (Reason(code, "effective dates", (), "", f"not in effect in {month} (effective {when})"),))
+                for code, when in missing
+            ),
             rules=rules,
             rules_not_in_effect=not_in_effect,
             preconditions={program: tuple(ids) for program, ids in gates.items()},
@@ -373,6 +380,7 @@ class CompiledPolicySet:
                     )
                     for p in d.pays
                 )
+                reads = {label: (label, kind, fn) for e in s.expressions_of(d) for label, kind, fn in self.reads(e)}
                 return CompiledCostSharing(
                     self.header(d),
                     self.expr(d.deductible) if d.deductible is not None else None,
@@ -380,6 +388,7 @@ class CompiledPolicySet:
                     self.expr(d.coinsurance) if d.coinsurance is not None else None,
                     pays,
                     tuple((self.expr(i.when), i.reason, self.text(i.when.span)) for i in d.indeterminate),
+                    tuple(reads[k] for k in sorted(reads)),
                 )
         return None
 

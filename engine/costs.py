@@ -93,6 +93,7 @@ def share_costs(amounts: Sequence[Decimal | None], plan: MonthPlan, env: Env, *,
     remaining = _deductible(sharing, env)
     rate = sharing.coinsurance(env) if sharing.coinsurance is not None else ZERO
     rate = ZERO if rate is UNKNOWN else rate
+    payers = _payer_fractions(sharing, env)
     shares: list[Shares | None] = []
     for amount in amounts:  # in coding order: the deductible is taken line by line
         if amount is None:
@@ -102,7 +103,7 @@ def share_costs(amounts: Sequence[Decimal | None], plan: MonthPlan, env: Env, *,
         remaining -= deductible
         coinsurance = round_cents((amount - deductible) * rate)
         if undetermined is None:
-            shares.append(_split(sharing, env, amount, deductible, coinsurance))
+            shares.append(_split(payers, amount, deductible, coinsurance))
         else:  # Medicare's share is known; who pays the rest is not
             medicare = amount - deductible - coinsurance
             shares.append(Shares(deductible, coinsurance, medicare, None, ZERO, None, undetermined))
@@ -121,21 +122,29 @@ def _deductible(sharing: CompiledCostSharing, env: Env) -> Decimal:
     return ZERO if value is UNKNOWN else max(ZERO, as_money(value))
 
 
+def _payer_fractions(sharing: CompiledCostSharing, env: Env) -> tuple[Decimal, Decimal, Decimal | None]:
+    """What Medigap pays of the deductible and of the coinsurance, and Medicaid of what is left
+    (None: no Medicaid clause applies). Depends only on the bundle, so read once per decision."""
+    medigap_deductible = _fraction(_winning(sharing.pays, "medigap", "deductible", env), env)
+    medigap_coinsurance = _fraction(_winning(sharing.pays, "medigap", "coinsurance", env), env)
+    medicaid_deductible = _winning(sharing.pays, "medicaid", "deductible", env)
+    medicaid_coinsurance = _winning(sharing.pays, "medicaid", "coinsurance", env)
+    medicaid = None
+    if medicaid_deductible is not None or medicaid_coinsurance is not None:
+        medicaid = max(_fraction(medicaid_deductible, env), _fraction(medicaid_coinsurance, env))
+    return medigap_deductible, medigap_coinsurance, medicaid
+
+
 def _split(
-    sharing: CompiledCostSharing, env: Env, amount: Decimal, deductible: Decimal, coinsurance: Decimal
+    payers: tuple[Decimal, Decimal, Decimal | None], amount: Decimal, deductible: Decimal, coinsurance: Decimal
 ) -> Shares:
-    owed = deductible + coinsurance
-    medigap = round_cents(
-        deductible * _fraction(_winning(sharing.pays, "medigap", "deductible", env), env)
-    ) + round_cents(coinsurance * _fraction(_winning(sharing.pays, "medigap", "coinsurance", env), env))
-    owed -= medigap
-    medicaid_clause_ded = _winning(sharing.pays, "medicaid", "deductible", env)
-    medicaid_clause_coins = _winning(sharing.pays, "medicaid", "coinsurance", env)
+    medigap_deductible, medigap_coinsurance, medicaid_fraction = payers
+    medigap = round_cents(deductible * medigap_deductible) + round_cents(coinsurance * medigap_coinsurance)
+    owed = deductible + coinsurance - medigap
     medicaid = ZERO
-    if medicaid_clause_ded is not None or medicaid_clause_coins is not None:
+    if medicaid_fraction is not None:
         # Medicaid is the payer of last resort: it takes from what Medigap left the beneficiary.
-        fraction = max(_fraction(medicaid_clause_ded, env), _fraction(medicaid_clause_coins, env))
-        medicaid = round_cents(owed * fraction)
+        medicaid = round_cents(owed * medicaid_fraction)
         owed -= medicaid
     return Shares(
         deductible=deductible,
@@ -153,20 +162,14 @@ def _header_node(sharing: CompiledCostSharing, result: str) -> TraceNode:
 
 
 def _node(sharing: CompiledCostSharing, env: Env, plan: MonthPlan, result: str) -> TraceNode:
-    reads: list[Read] = []
-    beneficiary = env.facts.get("beneficiary") or {}
-    for key in (
-        "deductible_remaining",
-        "dual_status",
-        "medigap_plan",
-        "medicare_eligible_before_2020",
-        "medigap_oop_limit_met",
-    ):
-        if key in beneficiary:
-            reads.append(Read(f"beneficiary.{key}", beneficiary[key]))
-    for name, value in sorted(plan.params.items()):
-        if name in sharing.deductible_text:
-            reads.append(Read(name, value, plan.as_of))
+    reads = [
+        Read(
+            label,
+            "missing" if (value := reader(env)) is UNKNOWN else value,
+            plan.as_of if kind == "parameter" else None,
+        )
+        for label, kind, reader in sharing.reads
+    ]
     children = tuple(
         TraceNode(
             "clause",

@@ -243,6 +243,8 @@ class Evaluation:
         """Codes ruled out by claims already made this month (exclusions, exclusive groups)."""
         claims = self.env.facts.get("other_claims_this_month") or ()
         hits: dict[str, list[Reason]] = {}
+        if not claims:
+            return hits
         for exclusion in self.plan.exclusions:
             if self.overridden_by(exclusion.header.id) is not None:
                 continue
