@@ -291,6 +291,17 @@ class ExprCompiler:
 
         return otherwise
 
+    def _conditional(self, expr: s.Conditional) -> Fn:
+        condition, then, otherwise = self.compile(expr.condition), self.compile(expr.then), self.compile(expr.otherwise)
+
+        def conditional(env: Env) -> Any:
+            chosen = condition(env)
+            if chosen is UNKNOWN:
+                return UNKNOWN
+            return then(env) if chosen else otherwise(env)
+
+        return conditional
+
     def _setliteral(self, expr: s.SetLiteral) -> Fn:
         exact: set[Any] = set()
         ranges: list[tuple[str, str]] = []

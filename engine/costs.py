@@ -47,7 +47,10 @@ def price(code: str, plan: MonthPlan, env: Env, fee_schedule: FeeSchedule | None
     if fee_schedule is not None and code in fee_schedule.amounts:
         return Price(fee_schedule.amounts[code], f"fee schedule file {fee_schedule.name}")
     factor_name = pricing.conversion_factor if pricing is not None else None
-    factor = plan.params.get(factor_name) if factor_name else None
+    factor = None
+    if factor_name:  # a parameter, or a definition (e.g. the QP or non-QP factor by a switch)
+        factor = env.define(factor_name) if factor_name in env.defines else plan.params.get(factor_name)
+        factor = None if factor is UNKNOWN else factor
     rvu = plan.rvus.get(code)
     total_rvu, where = (rvu.total, f"rvu table {rvu.table.id}") if rvu is not None else (None, "")
     if total_rvu is None and fee_schedule is not None and code in fee_schedule.rvus:

@@ -109,6 +109,16 @@ class Otherwise:
 
 
 @dataclass(frozen=True, slots=True)
+class Conditional:
+    """`if c then a else b`: a or b; unknown when c is."""
+
+    condition: Expr
+    then: Expr
+    otherwise: Expr
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
 class CodeRange:
     """`90951..90970` inside a set of codes."""
 
@@ -461,6 +471,8 @@ def children(expr: Expr) -> tuple[Expr, ...]:
         return (expr.path,) if expr.where is None else (expr.path, expr.where)
     if isinstance(expr, Call):
         return expr.args
+    if isinstance(expr, Conditional):
+        return (expr.condition, expr.then, expr.otherwise)
     return ()
 
 

@@ -326,6 +326,9 @@ class ToAst(Transformer[Token, Any]):
         span = self._span(meta)
         return s.Aggregate(str(kind), s.Name(tuple(path.split(".")), span), where, span)
 
+    def conditional(self, meta: Meta, condition: s.Expr, then: s.Expr, otherwise: s.Expr) -> s.Conditional:
+        return s.Conditional(condition, then, otherwise, self._span(meta))
+
     def otherwise(self, meta: Meta, left: s.Expr, right: s.Expr) -> s.Otherwise:
         return s.Otherwise(left, right, self._span(meta))
 

@@ -7,9 +7,9 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-
 from carepolicy.engine import PolicySet, load_policies
 from carepolicy.engine.codes_table import code_table_markdown
+
 from tests.goldens import assert_golden
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "codes.md"

@@ -183,20 +183,19 @@ def _pricing(resolver: Resolver, decl: s.Declaration) -> None:
     assert isinstance(decl, s.Pricing)
     name = decl.conversion_factor
     if name is not None:
-        if name not in resolver.index.parameters:
-            _error(
-                resolver,
-                "check/unknown-name",
-                f"unknown parameter `{name}`",
-                decl.conversion_span or decl.span,
-                did_you_mean(name, resolver.index.parameters),
-            )
-        elif resolver.parameter_type(name) is not MONEY:
-            _error(
-                resolver, "check/type", f"conversion factor `{name}` must be money", decl.conversion_span or decl.span
-            )
+        where = decl.conversion_span or decl.span
+        if name in resolver.index.parameters:
+            factor_type = resolver.parameter_type(name)
+        elif name in resolver.index.defines:
+            factor_type = resolver.define_type(name)
         else:
-            resolver.result.uses.add(name)
+            known = [*resolver.index.parameters, *resolver.index.defines]
+            message = f"unknown parameter or definition `{name}`"
+            _error(resolver, "check/unknown-name", message, where, did_you_mean(name, known))
+            factor_type = ANY
+        if factor_type not in (MONEY, ANY):
+            _error(resolver, "check/type", f"conversion factor `{name}` must be money, not {factor_type}", where)
+        resolver.result.uses.add(name)
     for clause in decl.not_priced:
         _want(resolver, clause.when, (BOOL,), "`not priced when`")
 

@@ -210,6 +210,12 @@ class Resolver:
                     "check/type", f"`otherwise` joins {left} and {right}; both sides need one type", expr
                 )
             return left
+        if isinstance(expr, s.Conditional):
+            self._expect_bool(expr.condition, scope, "`if`")
+            then, otherwise = self.infer(expr.then, scope), self.infer(expr.otherwise, scope)
+            if not comparable(then, otherwise):
+                return self._error("check/type", f"`if` gives {then} on one branch and {otherwise} on the other", expr)
+            return then if then is not ANY else otherwise
         if isinstance(expr, s.Binary):
             return self._binary(expr, scope)
         if isinstance(expr, s.Negate):

@@ -1,0 +1,89 @@
+"""The documentation: every diagnostic code is catalogued, and the mkdocs site builds strictly.
+
+`mkdocs build --strict` fails on a page missing from the nav, a broken link or a broken anchor
+(see `validation` in mkdocs.yml), so a renamed heading or page cannot leave dead links behind.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+ERRORS_PAGE = ROOT / "docs" / "reference" / "errors.md"
+FAMILIES = ("parse", "check", "facts", "policy", "usage", "eval", "fee-schedule", "test")
+# A diagnostic code as the code writes it: a whole quoted string such as "check/unknown-name".
+_ALTERNATIVES = "|".join(map(re.escape, FAMILIES))
+CODE = re.compile(rf"""["'](?P<code>(?:{_ALTERNATIVES})/[a-z]+(?:-[a-z]+)*)["']""")
+
+
+def codes_in_source() -> dict[str, list[str]]:
+    """Each diagnostic code used in engine/ and cli/, with the places it appears."""
+    found: dict[str, list[str]] = {}
+    for folder in ("engine", "cli"):
+        for path in sorted((ROOT / folder).rglob("*.py")):
+            for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+                for match in CODE.finditer(line):
+                    found.setdefault(match["code"], []).append(f"{path.relative_to(ROOT)}:{number}")
+    return found
+
+
+def documented_codes() -> set[str]:
+    """The codes that have a heading of their own in docs/reference/errors.md."""
+    headings = re.findall(r"^#{2,4}\s+`?([a-z-]+/[a-z-]+)`?\s*$", ERRORS_PAGE.read_text(encoding="utf-8"),
+                          flags=re.MULTILINE)
+    return set(headings)
+
+
+def test_the_source_uses_diagnostic_codes() -> None:
+    # guards the regex: if it stopped matching, the catalogue test below would pass vacuously
+    found = codes_in_source()
+    assert {"parse/unexpected-token", "check/unknown-name", "facts/schema"} <= found.keys(), sorted(found)
+
+
+def test_every_diagnostic_code_has_a_section_in_the_errors_page() -> None:
+    missing = {code: places for code, places in codes_in_source().items() if code not in documented_codes()}
+    assert not missing, (
+        "add a section (`### CODE`: what it means, an example, how to fix it) to docs/reference/errors.md for:\n"
+        + "\n".join(f"  {code}  (used at {', '.join(places[:3])})" for code, places in sorted(missing.items()))
+    )
+
+
+def test_the_errors_page_lists_no_code_that_is_never_used() -> None:
+    stale = sorted(documented_codes() - codes_in_source().keys())
+    assert not stale, f"docs/reference/errors.md documents codes that no code in engine/ or cli/ uses: {stale}"
+
+
+def _mkdocs_build(config: Path, site: Path) -> subprocess.CompletedProcess[str]:
+    # not --quiet: it hides warnings from the counter that --strict aborts on, so nothing would fail
+    env = dict(os.environ)
+    env.pop("PYTHONPATH", None)
+    env["NO_MKDOCS_2_WARNING"] = "1"
+    return subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "--config-file", str(config), "--site-dir", str(site)],
+        cwd=config.parent, capture_output=True, text=True, check=False, env=env, timeout=300,
+    )
+
+
+def test_mkdocs_build_strict(tmp_path: Path) -> None:
+    result = _mkdocs_build(ROOT / "mkdocs.yml", tmp_path / "site")
+    if result.returncode != 0:
+        pytest.fail(f"`mkdocs build --strict` failed:\n{result.stdout}{result.stderr}", pytrace=False)
+    assert (tmp_path / "site" / "reference" / "errors.html").is_file()
+
+
+def test_mkdocs_build_strict_fails_on_a_broken_link(tmp_path: Path) -> None:
+    # the check above is only worth something if the strict build really rejects broken links and anchors
+    shutil.copytree(ROOT / "docs", tmp_path / "docs")
+    shutil.copy2(ROOT / "mkdocs.yml", tmp_path / "mkdocs.yml")
+    with (tmp_path / "docs" / "index.md").open("a", encoding="utf-8") as page:
+        page.write("\nSee [a missing anchor](reference/errors.md#no-such-code).\n")
+    result = _mkdocs_build(tmp_path / "mkdocs.yml", tmp_path / "site")
+    assert result.returncode != 0, "mkdocs --strict accepted a link to a missing anchor"
+    assert "no-such-code" in result.stderr + result.stdout
