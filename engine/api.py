@@ -91,8 +91,8 @@ def check_policies(
     sources = {name: SourceFile(name, text) for name, text in texts}
     parsed: list[s.PolicyFile] = []
     problems: list[Diagnostic] = []
-    if not texts:
-        problems.append(Diagnostic("policy/empty", f"no .policy files under `{directory}`"))
+    if not texts:  # bad input, like a missing folder: nothing to check
+        raise PolicyError([Diagnostic("policy/empty", f"no .policy files under `{directory}`")])
     for name, text in texts:
         try:
             parsed.append(parse_text(text, name))
@@ -180,7 +180,7 @@ def load_fee_schedule(path: str | Path) -> FeeSchedule:
     try:
         text = Path(path).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:
-        reason = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
+        reason = error.strerror.lower() if isinstance(error, OSError) and error.strerror else str(error)
         raise PolicyError(
             [Diagnostic("fee-schedule/unreadable", f"cannot read fee schedule `{path}`: {reason}", file=str(path))]
         ) from None

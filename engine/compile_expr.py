@@ -1,8 +1,9 @@
 """Checked expressions -> Python closures (no `eval`, no generated source).
 
 Each expression becomes a function `f(env) -> value`. Closures were chosen over generated code
-after measuring (docs/explanation/performance.md): they run well above the 10,000 decisions/s bar
-with the full trace, build in milliseconds, and leave no user text anywhere near `exec`.
+for the first version (docs/explanation/performance.md has the figures): they build in
+milliseconds, give ordinary tracebacks, and leave no user text anywhere near `exec`; expression
+evaluation is not where most of a decision's time goes today.
 
 Missing facts evaluate to `UNKNOWN`, which propagates through comparisons and arithmetic and is
 handled by three-valued `and` / `or` / `not` (see docs/language.md).

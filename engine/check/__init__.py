@@ -2,7 +2,7 @@
 
 Each stage is a small function that returns diagnostics; all problems are reported, not the first.
 A stage whose input is broken by an earlier stage's errors still runs when it can (names that did
-not resolve are typed `any` and never reported twice). `check(..., until="check_types")` stops
+not resolve are typed `any` and never reported twice). `check(..., until="check_cycles")` stops
 early, for tests and tools. The stage list is data, so `carepolicy check --profile` can time it.
 """
 
