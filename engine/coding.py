@@ -51,17 +51,20 @@ def enumerate_codings(
     claimed_by_me: frozenset[str],
     preference: tuple[str, ...],
 ) -> list[Coding]:
+    rank = {code: i for i, code in enumerate(preference)}
+    # Base codes first (preferred first), add-ons after: the order lines are billed and the
+    # deductible is taken in.
+    order = sorted(valid, key=lambda c: (valid[c].code.decl.is_addon, rank.get(c, len(rank)), c))
     if not any(conflicts[code] for code in valid):  # the usual month: one coding, nothing to choose
         everything = set(valid)
         return [
             tuple(
                 c
-                for c in valid
+                for c in order
                 if not valid[c].code.bases or any(b in everything or b in claimed_by_me for b in valid[c].code.bases)
             )
         ]
-    rank = {code: i for i, code in enumerate(preference)}
-    order = sorted(valid, key=lambda c: (valid[c].code.decl.is_addon, rank.get(c, len(rank)), c))[:_MAX_SEARCH]
+    order = order[:_MAX_SEARCH]
 
     def supported(code: str, chosen: set[str]) -> bool:
         bases = valid[code].code.bases

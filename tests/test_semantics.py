@@ -268,3 +268,11 @@ def test_month_shift_round_trips(year: int, month: int, delta: int) -> None:
 def test_policy_files_need_not_exist_on_disk_twice(tmp_path: Path) -> None:
     (tmp_path / "a.policy").write_text(CORE, encoding="utf-8")
     assert load_policies(tmp_path).policy_hash == load_policies(tmp_path).policy_hash
+
+
+def test_base_line_comes_before_its_addon_and_takes_the_deductible_first(policies: PolicySet) -> None:
+    decision = evaluate(policies, bundle(time=minutes(60), beneficiary={"deductible_remaining": Decimal("50")}))
+    assert [line.code for line in decision.billable] == ["99490", "99439"]
+    first, second = (line.shares for line in decision.billable)
+    assert first is not None and second is not None
+    assert (first.deductible, second.deductible) == (Decimal("50"), Decimal("0"))
