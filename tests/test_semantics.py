@@ -274,5 +274,6 @@ def test_base_line_comes_before_its_addon_and_takes_the_deductible_first(policie
     decision = evaluate(policies, bundle(time=minutes(60), beneficiary={"deductible_remaining": Decimal("50")}))
     assert [line.code for line in decision.billable] == ["99490", "99439"]
     first, second = (line.shares for line in decision.billable)
-    assert first is not None and second is not None
+    assert first is not None
+    assert second is not None
     assert (first.deductible, second.deductible) == (Decimal("50"), Decimal("0"))
