@@ -115,7 +115,7 @@ def decide(
     claimed_by_me = frozenset(c.get("code") for c in claims if c.get("practitioner") == ev.me)
     codings = enumerate_codings(valid, conflicts, claimed_by_me, plan.preference)
 
-    prices: dict[str, Price] = {code: _price(code, plan, ev, fee_schedule) for code in valid}
+    prices: dict[str, Price] = {code: price(code, plan, ev.env, fee_schedule) for code in valid}
 
     def total(coding: Coding) -> Decimal | None:
         amounts = [prices[c].amount for c in coding]
@@ -172,10 +172,6 @@ def decide(
         totals,
         trace_nodes,
     )
-
-
-def _price(code: str, plan: MonthPlan, ev: Evaluation, fee_schedule: FeeSchedule | None) -> Price:
-    return price(code, plan, ev.env, fee_schedule)
 
 
 def _lines(
