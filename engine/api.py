@@ -32,6 +32,7 @@ from .diagnostics import Diagnostic, PolicyError
 from .fact_schema import fact_types
 from .facts import Bundle, BundleError
 from .parse import parse_text
+from .registry import REGISTRY_FILE, Registry, parse_registry
 from .source import SourceFile
 
 
@@ -83,10 +84,27 @@ def read_policy_texts(directory: str | Path | None = None) -> tuple[str, list[tu
     return str(root), [(str(root / n), t) for n, t in _policy_files(root)]
 
 
+def read_registry_text(directory: str | Path | None = None) -> tuple[str, str] | None:
+    """(file name, text) of the reference registry beside the policies, or None when there is none.
+
+    The registry is the file `sources.registry` in the policy folder (for a single policy file, in
+    its folder); the shipped policies have one. See engine/registry.py.
+    """
+    if directory is None:
+        shipped = files("carepolicy.policies") / REGISTRY_FILE
+        return (f"policies/{REGISTRY_FILE}", shipped.read_text(encoding="utf-8")) if shipped.is_file() else None
+    root = Path(directory)
+    path = (root.parent if root.is_file() else root) / REGISTRY_FILE
+    return (str(path), path.read_text(encoding="utf-8")) if path.is_file() else None
+
+
 def check_policies(
     directory: str | Path | None = None,
 ) -> tuple[CheckResult | None, Mapping[str, SourceFile], tuple[Diagnostic, ...]]:
-    """Parse and check; returns every diagnostic (parse errors of all files, then check results)."""
+    """Parse and check; returns every diagnostic (parse errors of all files, then check results).
+
+    The sources returned are the policy files and, when there is one, the reference registry.
+    """
     _root, texts = read_policy_texts(directory)
     sources = {name: SourceFile(name, text) for name, text in texts}
     parsed: list[s.PolicyFile] = []
@@ -98,9 +116,16 @@ def check_policies(
             parsed.append(parse_text(text, name))
         except PolicyError as error:
             problems.extend(error.diagnostics)
+    registry: Registry | None = None
+    registry_text = read_registry_text(directory)
+    if registry_text is not None:
+        name, text = registry_text
+        sources[name] = SourceFile(name, text)
+        registry, malformed = parse_registry(name, text)
+        problems.extend(malformed)  # like a syntax error: nothing is checked against a broken registry
     if problems:
         return None, sources, tuple(problems)
-    result = check(tuple(parsed), fact_types())
+    result = check(tuple(parsed), fact_types(), registry=registry)
     return result, sources, result.diagnostics
 
 

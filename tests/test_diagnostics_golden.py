@@ -1,8 +1,10 @@
 """Golden diagnostics: each broken policy under tests/golden/diagnostics/ shows one kind of error.
 
 The expected text (`NAME.diagnostics.txt`) and JSON (`NAME.diagnostics.json`) sit beside each
-`NAME.policy`. Refresh after an intended change with `CAREPOLICY_UPDATE_GOLDENS=1 pytest`, then
-review the diff of every golden file (docs/contributing/testing.md).
+`NAME.policy`. A case that needs more than one file, such as a policy set with its own reference
+registry (`sources.registry`), is a folder `NAME/` instead, checked as a whole. Refresh after an
+intended change with `CAREPOLICY_UPDATE_GOLDENS=1 pytest`, then review the diff of every golden
+file (docs/contributing/testing.md).
 """
 
 from __future__ import annotations
@@ -15,14 +17,15 @@ from carepolicy.engine import check_policies, render_json, render_text
 from tests.goldens import assert_golden
 
 HERE = Path(__file__).resolve().parent / "golden" / "diagnostics"
-CASES = sorted(p.stem for p in HERE.glob("*.policy"))
+CASES = sorted([p.stem for p in HERE.glob("*.policy")] + [p.name for p in HERE.iterdir() if p.is_dir()])
 
 
 @pytest.mark.parametrize("name", CASES)
 def test_diagnostics_match_golden(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(HERE)  # relative file names in the output, wherever the repo lives
-    _result, sources, diagnostics = check_policies(f"{name}.policy")
-    assert diagnostics, f"{name}.policy was meant to produce diagnostics"
+    target = name if (HERE / name).is_dir() else f"{name}.policy"
+    _result, sources, diagnostics = check_policies(target)
+    assert diagnostics, f"{target} was meant to produce diagnostics"
     assert_golden(HERE / f"{name}.diagnostics.txt", render_text(diagnostics, sources))
     assert_golden(HERE / f"{name}.diagnostics.json", render_json(diagnostics))
 

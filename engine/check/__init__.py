@@ -14,9 +14,11 @@ from dataclasses import dataclass
 
 from .. import syntax as s
 from ..diagnostics import Diagnostic, sort_diagnostics
+from ..registry import Registry
 from ..valuetypes import Type
 from .clauses import check_code_lists, check_declaration
 from .index import PolicyIndex, build_index
+from .registry import check_registry
 from .resolve import Resolution, Resolver
 from .stages import (
     CheckContext,
@@ -43,6 +45,7 @@ STAGES: tuple[Stage, ...] = (
     Stage("index_declarations", lambda ctx: list(ctx.index.diagnostics)),
     Stage("resolve_names_and_types", resolve_names_and_types),
     Stage("check_citations", check_citations),
+    Stage("check_registry", check_registry),
     Stage("check_cycles", check_cycles),
     Stage("check_intervals", check_intervals),
     Stage("check_addons", check_addons),
@@ -75,8 +78,12 @@ def check(
     *,
     until: str | None = None,
     skip: tuple[str, ...] = (),
+    registry: Registry | None = None,
 ) -> CheckResult:
-    """Run the stages in order (up to and including `until`) and collect every diagnostic."""
+    """Run the stages in order (up to and including `until`) and collect every diagnostic.
+
+    With a `registry`, every declared source must be listed in it (stage `check_registry`).
+    """
     names = [stage.name for stage in STAGES]
     if until is not None and until not in names:
         raise ValueError(f"unknown stage {until!r}; stages: {', '.join(names)}")
@@ -86,7 +93,7 @@ def check(
     for decl in index.declarations():
         check_declaration(resolver, decl)
     resolver.report_unsettled()
-    ctx = CheckContext(index, resolver.result)
+    ctx = CheckContext(index, resolver.result, registry)
     timings = [("index_and_resolve", time.perf_counter() - started)]
     found: list[Diagnostic] = []
     for stage in STAGES:

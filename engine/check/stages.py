@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from .. import syntax as s
 from ..diagnostics import Diagnostic, Severity, did_you_mean
+from ..registry import Registry
 from ..source import Span
 from .index import PolicyIndex
 from .resolve import Resolution
@@ -18,6 +19,7 @@ from .resolve import Resolution
 class CheckContext:
     index: PolicyIndex
     resolution: Resolution
+    registry: Registry | None = None  # the folder's reference registry; None: any source may be declared
 
 
 def _names_used(ctx: CheckContext, decl: s.Declaration) -> set[str]:
