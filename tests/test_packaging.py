@@ -65,6 +65,8 @@ def test_grammar_and_policies_load_through_importlib_resources() -> None:
     assert "start" in grammar.read_text(encoding="utf-8")
     policies = [e.name for e in files("carepolicy.policies").iterdir() if e.name.endswith(".policy")]
     assert policies, "no .policy file found through files('carepolicy.policies')"
+    registry = files("carepolicy.policies") / "sources.registry"
+    assert "S1\t" in registry.read_text(encoding="utf-8"), "the reference registry is not readable as package data"
 
 
 def test_fact_schema_loads_through_importlib_resources() -> None:
@@ -135,7 +137,7 @@ def test_wheel_contents(tmp_path: Path) -> None:
         expect_like(ROOT / "cli" / "commands", "*.py")
     expect_like(ROOT / "policies", "*.policy", recursive=True)
     for required in ("carepolicy/grammar/policy.lark", "carepolicy/engine/schema/fact-bundle-v1.json",
-                     "carepolicy/engine/py.typed"):
+                     "carepolicy/engine/py.typed", "carepolicy/policies/sources.registry"):
         assert required in names, f"missing from the wheel: {required}"
     top_level = sorted({name.split("/", 1)[0] for name in names})
     stray = [t for t in top_level if t != "carepolicy" and not fnmatch(t, "carepolicy-*.dist-info")]
