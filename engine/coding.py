@@ -15,7 +15,7 @@ from typing import Any
 
 from .compile import CompiledPolicySet, MonthPlan
 from .costs import FeeSchedule, Price, price, pricing_node, share_costs
-from .decision import Alternative, Decision, Denial, Line, Reason, Totals, Trace, TraceNode
+from .decision import Alternative, Decision, Denial, Line, Reason, Totals, Trace, TraceNode, trace_node_json
 from .evaluate import CodeOutcome, Evaluation
 from .money import ZERO
 
@@ -28,6 +28,8 @@ Coding = tuple[str, ...]
 def _conflicts(plan: MonthPlan, valid: Mapping[str, CodeOutcome], ev: Evaluation) -> dict[str, dict[str, str]]:
     """For each valid code: the valid codes it may not be billed with, and the rule that says so."""
     pairs: dict[str, dict[str, str]] = {code: {} for code in valid}
+    if len(valid) < 2:  # most months: nothing to conflict with
+        return pairs
     for group in plan.groups:
         members = [c for c in group.codes if c in valid]
         for a in members:
@@ -300,4 +302,7 @@ def _trace(
         tail.append(pricing_node(plan.pricing, line.code, Price(line.allowed, line.price_source)))
     if cost_node is not None:
         tail.append(cost_node)
-    return Trace(lambda: (*(ev.materialize(node) for node in recorded), *tail))
+    return Trace(
+        lambda: (*(ev.materialize(node) for node in recorded), *tail),
+        lambda: [*(ev.trace_json(node) for node in recorded), *(trace_node_json(node) for node in tail)],
+    )

@@ -20,6 +20,8 @@ from .compile_expr import CodeSet, ExprCompiler, Fn, month_end
 from .decision import Denial, Reason
 from .source import SourceFile, Span
 
+_MEMO_LIMIT = 100_000  # bounded, so that a stream of odd claim codes cannot grow memory without end
+
 
 def cite_text(cite: s.Cite) -> str:
     return f"{cite.source}: {cite.locator}" if cite.locator else cite.source
@@ -173,6 +175,7 @@ class CompiledPolicySet:
     preconditions: list[tuple[s.Precondition, CompiledRule]] = field(default_factory=list)
     _compiler: ExprCompiler | None = None
     _plans: dict[str, MonthPlan] = field(default_factory=dict)
+    _claim_matches: dict[tuple[str, Any], tuple[int, ...]] = field(default_factory=dict)
 
     # ------------------------------------------------------------ building
     @classmethod
@@ -269,6 +272,17 @@ class CompiledPolicySet:
             self.expr(decl.unit_cap) if decl.unit_cap is not None else None,
             measure_text,
         )
+
+    def exclusions_of_claim(self, plan: MonthPlan, code: Any) -> tuple[int, ...]:
+        """Indexes of the plan's exclusions whose excluded codes contain a claimed code (memoised:
+        claim codes repeat across bundles, and range tests are the costly part)."""
+        key = (plan.month, code)
+        found = self._claim_matches.get(key)
+        if found is None:
+            found = tuple(i for i, e in enumerate(plan.exclusions) if code in e.excluded)
+            if len(self._claim_matches) < _MEMO_LIMIT:
+                self._claim_matches[key] = found
+        return found
 
     # ------------------------------------------------------------ month plans
     def plan(self, month: str) -> MonthPlan:

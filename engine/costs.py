@@ -74,8 +74,8 @@ class CostResult:
     node: TraceNode | None
 
 
-def _winning(pays: Sequence[CompiledPays], payer: str, share: str, env: Env) -> CompiledPays | None:
-    live = [p for p in pays if p.payer == payer and p.share in (share, "all") and p.when(env) is True]
+def _winning(applying: Sequence[CompiledPays], payer: str, share: str) -> CompiledPays | None:
+    live = [p for p in applying if p.payer == payer and p.share in (share, "all")]
     return max(live, key=lambda p: p.priority) if live else None
 
 
@@ -93,10 +93,29 @@ def share_costs(amounts: Sequence[Decimal | None], plan: MonthPlan, env: Env, *,
     if sharing is None:
         return CostResult(tuple(None for _ in amounts), f"no cost-sharing rule is in effect for {plan.month}", None)
     undetermined = next((reason for when, reason, _text in sharing.indeterminate if when(env) is True), None)
+    priced = any(amount is not None for amount in amounts)
+    # each clause's condition, read once; a month with nothing priced needs them only for the trace
+    applies = tuple(p.when(env) is True for p in sharing.pays) if priced or trace else ()
+    shares = _line_shares(sharing, amounts, applies, undetermined, env) if priced else [None for _ in amounts]
+    if undetermined is not None:
+        note = f"patient responsibility indeterminate: {undetermined}"
+        node = _header_node(sharing, f"indeterminate: {undetermined}") if trace else None
+        return CostResult(tuple(shares), note, node)
+    node = _node(sharing, applies, env, plan, "shared") if trace else None
+    return CostResult(tuple(shares), None, node)
+
+
+def _line_shares(
+    sharing: CompiledCostSharing,
+    amounts: Sequence[Decimal | None],
+    applies: Sequence[bool],
+    undetermined: str | None,
+    env: Env,
+) -> list[Shares | None]:
     remaining = _deductible(sharing, env)
     rate = sharing.coinsurance(env) if sharing.coinsurance is not None else ZERO
     rate = ZERO if rate is UNKNOWN else rate
-    payers = _payer_fractions(sharing, env)
+    payers = _payer_fractions(sharing, applies, env)
     shares: list[Shares | None] = []
     for amount in amounts:  # in coding order: the deductible is taken line by line
         if amount is None:
@@ -110,12 +129,7 @@ def share_costs(amounts: Sequence[Decimal | None], plan: MonthPlan, env: Env, *,
         else:  # Medicare's share is known; who pays the rest is not
             medicare = amount - deductible - coinsurance
             shares.append(Shares(deductible, coinsurance, medicare, None, ZERO, None, undetermined))
-    if undetermined is not None:
-        note = f"patient responsibility indeterminate: {undetermined}"
-        node = _header_node(sharing, f"indeterminate: {undetermined}") if trace else None
-        return CostResult(tuple(shares), note, node)
-    node = _node(sharing, env, plan, "shared") if trace else None
-    return CostResult(tuple(shares), None, node)
+    return shares
 
 
 def _deductible(sharing: CompiledCostSharing, env: Env) -> Decimal:
@@ -125,13 +139,16 @@ def _deductible(sharing: CompiledCostSharing, env: Env) -> Decimal:
     return ZERO if value is UNKNOWN else max(ZERO, as_money(value))
 
 
-def _payer_fractions(sharing: CompiledCostSharing, env: Env) -> tuple[Decimal, Decimal, Decimal | None]:
+def _payer_fractions(
+    sharing: CompiledCostSharing, applies: Sequence[bool], env: Env
+) -> tuple[Decimal, Decimal, Decimal | None]:
     """What Medigap pays of the deductible and of the coinsurance, and Medicaid of what is left
     (None: no Medicaid clause applies). Depends only on the bundle, so read once per decision."""
-    medigap_deductible = _fraction(_winning(sharing.pays, "medigap", "deductible", env), env)
-    medigap_coinsurance = _fraction(_winning(sharing.pays, "medigap", "coinsurance", env), env)
-    medicaid_deductible = _winning(sharing.pays, "medicaid", "deductible", env)
-    medicaid_coinsurance = _winning(sharing.pays, "medicaid", "coinsurance", env)
+    applying = [p for p, applied in zip(sharing.pays, applies, strict=True) if applied]
+    medigap_deductible = _fraction(_winning(applying, "medigap", "deductible"), env)
+    medigap_coinsurance = _fraction(_winning(applying, "medigap", "coinsurance"), env)
+    medicaid_deductible = _winning(applying, "medicaid", "deductible")
+    medicaid_coinsurance = _winning(applying, "medicaid", "coinsurance")
     medicaid = None
     if medicaid_deductible is not None or medicaid_coinsurance is not None:
         medicaid = max(_fraction(medicaid_deductible, env), _fraction(medicaid_coinsurance, env))
@@ -164,7 +181,7 @@ def _header_node(sharing: CompiledCostSharing, result: str) -> TraceNode:
     return TraceNode("cost sharing", header.id, header.title, header.cites, header.source, result)
 
 
-def _node(sharing: CompiledCostSharing, env: Env, plan: MonthPlan, result: str) -> TraceNode:
+def _node(sharing: CompiledCostSharing, applies: Sequence[bool], env: Env, plan: MonthPlan, result: str) -> TraceNode:
     reads = [
         Read(
             label,
@@ -180,9 +197,9 @@ def _node(sharing: CompiledCostSharing, env: Env, plan: MonthPlan, result: str) 
             p.text,
             (),
             sharing.header.source,
-            "applies" if p.when(env) is True else "does not apply",
+            "applies" if applied else "does not apply",
         )
-        for p in sharing.pays
+        for p, applied in zip(sharing.pays, applies, strict=True)
     )
     return TraceNode(
         "cost sharing",

@@ -105,11 +105,23 @@ class Trace:
     Behaves as a tuple of top-level TraceNodes (iterate it, index it, compare it).
     """
 
-    __slots__ = ("_build", "_nodes")
+    __slots__ = ("_build", "_build_json", "_nodes")
 
-    def __init__(self, build: Callable[[], tuple[TraceNode, ...]]) -> None:
+    def __init__(
+        self,
+        build: Callable[[], tuple[TraceNode, ...]],
+        build_json: Callable[[], list[dict[str, Any]]] | None = None,
+    ) -> None:
         self._build: Callable[[], tuple[TraceNode, ...]] | None = build
+        self._build_json = build_json
         self._nodes: tuple[TraceNode, ...] | None = None
+
+    def json(self) -> list[dict[str, Any]]:
+        """The trace's JSON form (docs/reference/decision-format.md). Written straight from what
+        evaluation recorded when it can: the same output as converting the nodes, without them."""
+        if self._build_json is not None and self._nodes is None:
+            return self._build_json()
+        return [trace_node_json(node) for node in self.nodes]
 
     @property
     def nodes(self) -> tuple[TraceNode, ...]:
@@ -166,15 +178,15 @@ def money_text(value: Decimal | None) -> str | None:
     return None if value is None else f"{value:.2f}"
 
 
-def _value(value: Any) -> Any:
+def json_value(value: Any) -> Any:
     if isinstance(value, Decimal):
         return str(value)
     if isinstance(value, frozenset | set):
-        return sorted(_value(v) for v in value)
+        return sorted(json_value(v) for v in value)
     if isinstance(value, tuple | list):
-        return [_value(v) for v in value]
+        return [json_value(v) for v in value]
     if isinstance(value, dict):
-        return {str(k): _value(v) for k, v in value.items()}
+        return {str(k): json_value(v) for k, v in value.items()}
     if value is None or isinstance(value, bool | int | str):
         return value
     return repr(value)  # UNKNOWN and code sets print as the language writes them
@@ -204,7 +216,7 @@ def _shares(shares: Shares | None) -> dict[str, Any] | None:
     }
 
 
-def _trace(node: TraceNode) -> dict[str, Any]:
+def trace_node_json(node: TraceNode) -> dict[str, Any]:
     obj: dict[str, Any] = {
         "kind": node.kind,
         "id": node.id,
@@ -215,10 +227,11 @@ def _trace(node: TraceNode) -> dict[str, Any]:
     }
     if node.reads:
         obj["reads"] = [
-            {"name": r.name, "value": _value(r.value), **({"as_of": r.as_of} if r.as_of else {})} for r in node.reads
+            {"name": r.name, "value": json_value(r.value), **({"as_of": r.as_of} if r.as_of else {})}
+            for r in node.reads
         ]
     if node.children:
-        obj["children"] = [_trace(c) for c in node.children]
+        obj["children"] = [trace_node_json(c) for c in node.children]
     return obj
 
 
@@ -269,7 +282,7 @@ def to_json_obj(decision: Decision) -> dict[str, Any]:
         "patient_responsibility": money_text(decision.patient_responsibility),
     }
     if decision.trace is not None:
-        obj["trace"] = [_trace(node) for node in decision.trace]
+        obj["trace"] = decision.trace.json()
     return obj
 
 

@@ -15,7 +15,7 @@ from typing import Any
 from . import syntax as s
 from .compile import CompiledCode, CompiledPolicySet, CompiledRequirement, Condition, Header, MonthPlan
 from .compile_expr import UNKNOWN, Env
-from .decision import Read, Reason, TraceNode
+from .decision import Read, Reason, TraceNode, json_value
 from .valuetypes import COUNT, MINUTES, MONEY, NUMBER
 
 # The trace is recorded compactly while evaluating (tagged tuples that point at compiled
@@ -81,6 +81,7 @@ class Evaluation:
         self.me = (facts.get("practitioner") or {}).get("id", "")
         self._rules: dict[str, RuleOutcome] = {}
         self._exception_targets = {e.target for e in plan.exceptions}
+        self._reads_json: dict[str, dict[str, Any]] = {}
 
     # ------------------------------------------------------------ exceptions
     def overridden_by(self, target: str) -> Header | None:
@@ -245,13 +246,18 @@ class Evaluation:
         hits: dict[str, list[Reason]] = {}
         if not claims:
             return hits
-        for exclusion in self.plan.exclusions:
-            if self.overridden_by(exclusion.header.id) is not None:
-                continue
-            for claim in claims:
-                if claim.get("code") in exclusion.excluded and self._who(exclusion.who, claim):
-                    for code in sorted(exclusion.subject):
-                        hits.setdefault(code, []).append(self._claim_reason(exclusion.header, claim))
+        exclusions = self.plan.exclusions
+        # (exclusion, claim) pairs in declaration order, then claim order: the order reasons are listed in
+        pairs = sorted(
+            (index, number)
+            for number, claim in enumerate(claims)
+            for index in self.compiled.exclusions_of_claim(self.plan, claim.get("code"))
+        )
+        for index, number in pairs:
+            exclusion, claim = exclusions[index], claims[number]
+            if self._who(exclusion.who, claim) and self.overridden_by(exclusion.header.id) is None:
+                for code in sorted(exclusion.subject):
+                    hits.setdefault(code, []).append(self._claim_reason(exclusion.header, claim))
         for group in self.plan.groups:
             for claim in claims:
                 if claim.get("code") in group.codes and (
@@ -298,3 +304,58 @@ class Evaluation:
             result,
             children=tuple(self.materialize(child) for child in children),
         )
+
+    def trace_json(self, node: Compact) -> dict[str, Any]:
+        """A compact trace record in its JSON form, exactly as `trace_node_json(materialize(node))`.
+
+        Serialising traces is the main cost of a batch with explanations, so this skips the
+        TraceNode values; the trace golden tests hold the two forms to the same bytes."""
+        tag = node[0]
+        if tag == "requirement":
+            _tag, owner, condition, location, value = node
+            obj: dict[str, Any] = {
+                "kind": "requirement",
+                "id": owner.id,
+                "title": condition.text,
+                "cites": [],
+                "source": location,
+                "result": "met" if value is True else ("unknown" if value is UNKNOWN else "not met"),
+            }
+            if condition.reads:
+                obj["reads"] = [self._read_json(entry) for entry in condition.reads]
+            return obj
+        if tag == "ref":
+            outcome = self._rules[node[1]]
+            assert outcome.node is not None
+            header = outcome.node[1]
+            return {
+                "kind": "rule ref",
+                "id": header.id,
+                "title": header.title,
+                "cites": [],
+                "source": header.source,
+                "result": outcome.node[2],
+            }
+        kind, header, result, children = node
+        obj = {
+            "kind": kind,
+            "id": header.id,
+            "title": header.title,
+            "cites": list(header.cites),
+            "source": header.source,
+            "result": result,
+        }
+        if children:
+            obj["children"] = [self.trace_json(child) for child in children]
+        return obj
+
+    def _read_json(self, entry: tuple[str, str, Any]) -> dict[str, Any]:
+        label, kind, reader = entry
+        found = self._reads_json.get(label)
+        if found is None:  # a name read by several conditions is read (and converted) once
+            value = reader(self.env)
+            found = {"name": label, "value": "missing" if value is UNKNOWN else json_value(value)}
+            if kind == "parameter":
+                found["as_of"] = self.plan.as_of
+            self._reads_json[label] = found
+        return dict(found)
