@@ -176,6 +176,7 @@ class CompiledPolicySet:
     _compiler: ExprCompiler | None = None
     _plans: dict[str, MonthPlan] = field(default_factory=dict)
     _claim_matches: dict[tuple[str, Any], tuple[int, ...]] = field(default_factory=dict)
+    fixed_reasons: dict[tuple[str, int], Reason] = field(default_factory=dict)  # see Evaluation._reason
 
     # ------------------------------------------------------------ building
     @classmethod

@@ -8,7 +8,7 @@ so a denial lists all of them (billing teams fix everything in one pass).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -33,14 +33,19 @@ class RuleOutcome:
     node: Compact | None
 
 
-@dataclass
 class CodeOutcome:
-    code: CompiledCode
-    reasons: list[Reason] = field(default_factory=list)
-    units: int = 1
-    next_unit: tuple[int, Reason] | None = None
-    rules_met: list[str] = field(default_factory=list)
-    node: Compact | None = None
+    """What evaluation found for one code (filled in as it goes; a plain slotted class because
+    one is made for every code of every bundle)."""
+
+    __slots__ = ("code", "next_unit", "node", "reasons", "rules_met", "units")
+
+    def __init__(self, code: CompiledCode) -> None:
+        self.code = code
+        self.reasons: list[Reason] = []
+        self.units = 1
+        self.next_unit: tuple[int, Reason] | None = None
+        self.rules_met: list[str] = []
+        self.node: Compact | None = None
 
     @property
     def valid(self) -> bool:
@@ -135,13 +140,26 @@ class Evaluation:
                     continue
                 value = condition.fn(env)  # type: ignore[misc]  # an expression condition always has fn
                 if value is not True:
-                    text = requirement.message or self.describe(condition, value)
-                    if requirement.message and value is UNKNOWN:
-                        text += f" ({self.missing(condition)})"
-                    reasons.append(Reason(owner.id, owner.title, owner.cites, owner.source, text))
+                    reasons.append(self._reason(owner, requirement, condition, value))
                 if trace:
                     children.append(("requirement", owner, condition, requirement.location, value))
         return reasons, children, rules_met
+
+    def _reason(self, owner: Header, requirement: CompiledRequirement, condition: Condition, value: Any) -> Reason:
+        message = requirement.message
+        if message is None:
+            return Reason(owner.id, owner.title, owner.cites, owner.source, self.describe(condition, value))
+        if value is UNKNOWN:
+            text = f"{message} ({self.missing(condition)})"
+            return Reason(owner.id, owner.title, owner.cites, owner.source, text)
+        # The same words every time: one Reason per (declaration, requirement), kept with the
+        # compiled set (whose requirements it is keyed by). Reasons are immutable, so sharing is safe.
+        fixed = self.compiled.fixed_reasons
+        key = (owner.id, id(requirement))
+        reason = fixed.get(key)
+        if reason is None:
+            reason = fixed[key] = Reason(owner.id, owner.title, owner.cites, owner.source, message)
+        return reason
 
     def reads(self, condition: Condition) -> tuple[Read, ...]:
         env, as_of = self.env, self.plan.as_of
@@ -169,7 +187,7 @@ class Evaluation:
                 need = right + (1 if expr.op == ">" and vtype in (MINUTES, COUNT) else 0)
                 unit = " minutes" if vtype is MINUTES else ""
                 return f"{name}: {show(left)} of {show(need)}{unit} ({show(need - left)} more needed)"
-        values = ", ".join(f"{r.name} = {show(r.value)}" for r in self.reads(condition))
+        values = ", ".join(f"{label} = {show(reader(self.env))}" for label, _kind, reader in condition.reads)
         return f"`{condition.text}` does not hold" + (f" ({values})" if values else "")
 
     # ------------------------------------------------------------ codes
