@@ -16,7 +16,6 @@ import hashlib
 import io
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
 from importlib import metadata
 from importlib.resources import files
 from importlib.resources.abc import Traversable
@@ -31,6 +30,8 @@ from .decision import Decision
 from .diagnostics import Diagnostic, PolicyError
 from .fact_schema import fact_types
 from .facts import Bundle, BundleError
+from .fee_schedule import COLUMNS as FEE_COLUMNS
+from .fee_schedule import FeeEntry, build_fee_schedule
 from .parse import parse_text
 from .registry import REGISTRY_FILE, Registry, parse_registry
 from .source import SourceFile
@@ -201,7 +202,11 @@ def evaluate_all(
 
 
 def load_fee_schedule(path: str | Path) -> FeeSchedule:
-    """A CSV with a `code` column and either `allowed` (money) or `rvu` (total RVUs) per row."""
+    """A CSV with a `code` column and either `allowed` (money) or `rvu` (total RVUs) per row.
+
+    The values are checked, and the digest made, by `build_fee_schedule` (fee_schedule.py), as for
+    the `fee_schedule:` of a policy case.
+    """
     try:
         text = Path(path).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:
@@ -209,12 +214,9 @@ def load_fee_schedule(path: str | Path) -> FeeSchedule:
         raise PolicyError(
             [Diagnostic("fee-schedule/unreadable", f"cannot read fee schedule `{path}`: {reason}", file=str(path))]
         ) from None
-    amounts: dict[str, Decimal] = {}
-    rvus: dict[str, Decimal] = {}
-    problems: list[Diagnostic] = []
     reader = csv.DictReader(io.StringIO(text))
     fields = set(reader.fieldnames or ())
-    if "code" not in fields or not fields & {"allowed", "rvu"}:
+    if "code" not in fields or not fields & set(FEE_COLUMNS):
         raise PolicyError(
             [
                 Diagnostic(
@@ -225,24 +227,10 @@ def load_fee_schedule(path: str | Path) -> FeeSchedule:
                 )
             ]
         )
-    for number, row in enumerate(reader, start=2):
-        code = (row.get("code") or "").strip()
-        for column, target in (("allowed", amounts), ("rvu", rvus)):
-            raw = (row.get(column) or "").strip()
-            if not raw:
-                continue
-            try:
-                target[code] = Decimal(raw)
-            except InvalidOperation:
-                problems.append(
-                    Diagnostic(
-                        "fee-schedule/value",
-                        f"line {number}: `{raw}` is not a number",
-                        file=str(path),
-                        fact_path=f"{column}",
-                    )
-                )
-    if problems:
-        raise PolicyError(problems)
-    digest = hashlib.sha256(text.encode()).hexdigest()[:16]
-    return FeeSchedule(str(path), amounts, rvus, digest)
+    entries = [
+        FeeEntry(column, row.get("code") or "", raw, f"line {number}")
+        for number, row in enumerate(reader, start=2)
+        for column in FEE_COLUMNS
+        if (raw := (row.get(column) or "").strip())  # an empty cell gives no value for that column
+    ]
+    return build_fee_schedule(str(path), entries)

@@ -1,0 +1,130 @@
+"""Fee schedules a user supplies: the one place their entries are checked and turned into a FeeSchedule.
+
+A fee schedule gives, per billing code, an `allowed` amount (money, whole cents) or the total `rvu`
+(priced with the conversion factor in effect, docs/language.md "Pricing"). It comes from a CSV
+(`--fee-schedule`, `load_fee_schedule` in api.py) or from a policy case's `fee_schedule:`
+(expectations.py). Both hand their entries, as written, to `build_fee_schedule`, so both accept
+and refuse exactly the same values:
+
+- a value is a number: an int, a Decimal (the YAML loader reads `1.87` exactly, engine/facts.py) or
+  plain decimal text (`60.00`, a CSV cell; no `$`, no thousands separators); never a bool;
+- finite and not negative; an `allowed` amount in whole cents (like `fee_schedule_override` in a bundle);
+- its code is a billing code (five digits or capital letters, as in the fact bundle), given once per column.
+
+The digest identifies the schedule in `decision_id`: the sha256 of its name and its entries in a
+canonical order, so the same schedule, however it was written down, gives the same digest.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import Decimal
+
+from .costs import FeeSchedule
+from .diagnostics import Diagnostic, PolicyError
+
+COLUMNS = ("allowed", "rvu")
+_CODE = re.compile(r"[0-9A-Z]{5}")  # the fact bundle's code pattern (fee_schedule_override)
+_DECIMAL = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)")  # plain decimal text: `66.13`, `1.87`, `2`
+
+
+@dataclass(frozen=True, slots=True)
+class FeeEntry:
+    """One value of a fee schedule, as written: `at` says where, for messages (`line 3`, `fee_schedule.rvu.99490`)."""
+
+    column: str  # "allowed" or "rvu"
+    code: object
+    value: object
+    at: str
+
+
+def build_fee_schedule(name: str, entries: Iterable[FeeEntry]) -> FeeSchedule:
+    """The FeeSchedule of these entries; raises PolicyError naming every bad entry."""
+    values: dict[str, dict[str, Decimal]] = {column: {} for column in COLUMNS}
+    first_at: dict[tuple[str, str], str] = {}
+    problems: list[Diagnostic] = []
+
+    def problem(code: str, entry: FeeEntry, text: str, help: str | None = None) -> None:
+        problems.append(Diagnostic(code, f"{entry.at}: {text}", file=name, fact_path=entry.column, help=help))
+
+    for entry in entries:
+        if entry.column not in values:
+            raise ValueError(f"unknown fee schedule column {entry.column!r}")  # a caller's mistake, not the user's
+        code = _code(entry.code)
+        if code is None:
+            problem(
+                "fee-schedule/code",
+                entry,
+                f"`{_show(entry.code)}` is not a billing code",
+                help="a code is five digits or capital letters, such as 99490 or G0506",
+            )
+            continue
+        amount, why = _number(entry.value)
+        if amount is None:
+            problem("fee-schedule/value", entry, f"`{_show(entry.value)}` {why}")
+            continue
+        if entry.column == "allowed" and _decimal_places(amount) > 2:
+            problem(
+                "fee-schedule/value",
+                entry,
+                f"`{_show(entry.value)}` has more than two decimal places",
+                help="an allowed amount is money, in whole cents",
+            )
+            continue
+        earlier = first_at.get((entry.column, code))
+        if earlier is not None:
+            problem("fee-schedule/code", entry, f"a second `{entry.column}` for {code} (the first is at {earlier})")
+            continue
+        first_at[(entry.column, code)] = entry.at
+        values[entry.column][code] = amount
+    if problems:
+        raise PolicyError(problems)
+    return FeeSchedule(name, values["allowed"], values["rvu"], _digest(name, values))
+
+
+def _code(value: object) -> str | None:
+    if isinstance(value, bool):
+        return None
+    text = str(value).strip() if isinstance(value, str | int) else ""
+    return text if _CODE.fullmatch(text) else None
+
+
+def _number(value: object) -> tuple[Decimal | None, str]:
+    """The value as an exact Decimal, or None and why not."""
+    if isinstance(value, bool) or value is None:
+        return None, "is not a number"
+    if isinstance(value, Decimal | int):
+        number = Decimal(value)
+    elif isinstance(value, float):  # a Python caller's float: its shortest text, as facts.py does
+        number = Decimal(repr(value))
+    elif isinstance(value, str) and _DECIMAL.fullmatch(value.strip()):
+        number = Decimal(value.strip())
+    else:
+        return None, "is not a number"
+    if not number.is_finite():
+        return None, "is not a finite number"
+    if number < 0:
+        return None, "is negative"
+    return number, ""
+
+
+def _decimal_places(number: Decimal) -> int:
+    exponent = number.normalize().as_tuple().exponent  # `60.490` has two places, like `60.49`
+    return -exponent if isinstance(exponent, int) and exponent < 0 else 0
+
+
+def _show(value: object) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value).strip() if isinstance(value, str | int | float | Decimal) else type(value).__name__
+
+
+def _digest(name: str, values: dict[str, dict[str, Decimal]]) -> str:
+    entries = (f"{column}\t{code}\t{values[column][code]}" for column in COLUMNS for code in sorted(values[column]))
+    lines = [name, *entries]
+    return hashlib.sha256("\n".join(lines).encode("utf-8")).hexdigest()[:16]
