@@ -6,24 +6,34 @@ An expectation has the shape of `expect:` in shared/acceptance/scenarios.yaml:
     alternatives: [[{code: ..., units: ...}], ...]
     denied: [{code: "99439", reason: "...", unit: 2, with: "99487"}]
     patient_responsibility: 12.10                   # for the `billable` lines
+    allowed: 60.49                                  # the total allowed amount of the `billable` lines
 
 A decision passes when its billable set equals `billable` or one of `alternatives`; when it picked
-an alternative, the patient responsibility is compared with the decision's own figure for the
-expected coding (the decision reports every alternative's total). Each denied code must be absent
-from the billable lines (or, with `unit: n`, billed with fewer than n units) and explained in
-`denied`. Reasons are prose written by people: they are shown, never compared.
+an alternative, the patient responsibility and the allowed total are compared with the decision's
+own figures for the expected coding (the decision reports every alternative's totals). An amount
+left out is not compared; `null` expects none (`patient_responsibility: null`: indeterminate or not
+priced; `allowed: null`: not priced). Each denied code must be absent from the billable lines (or,
+with `unit: n`, billed with fewer than n units) and explained in `denied`; `with: CODE` expects it
+valid on its own but denied because CODE was chosen, `with: null` denied on its own (left out: either).
+Reasons are prose written by people: they are shown, never compared.
 
-Policy test files (`policies/tests/*.yaml`) hold `cases:`, each {name, facts, switches?, expect}.
+Policy test files (`policies/tests/*.yaml`) hold `cases:`, each {name, facts, switches?,
+fee_schedule?, expect}. `fee_schedule` prices the case's lines the way `--fee-schedule FILE` does,
+for months the shipped data does not price: `{allowed: {"99490": 66.13}}` (money) and/or
+`{rvu: {"99490": 1.87}}` (total RVUs, times the conversion factor in effect). Its values are read
+exactly and checked like the CSV's (fee_schedule.py). A case that cannot be run as written (an
+unknown key, a bad fee schedule value, facts that are not a valid bundle) fails with the reasons.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
+from .costs import FeeSchedule
 from .decision import Decision
 
 Coding = frozenset[tuple[str, int]]
@@ -46,9 +56,15 @@ def check_expectation(decision: Decision, expect: Mapping[str, Any]) -> list[str
     if billed not in options:
         failures.append(f"billable {_show(billed)}; expected {' or '.join(_show(o) for o in options)}")
     failures.extend(_check_denied(decision, expect.get("denied") or ()))
-    if expect.get("patient_responsibility") is not None:
-        failures.extend(_check_patient_share(decision, billed, wanted, _money(expect["patient_responsibility"])))
+    for key, what in AMOUNTS.items():
+        if key in expect:
+            expected = None if expect[key] is None else _money(expect[key])
+            failures.extend(_check_amount(decision, billed, wanted, key, what, expected))
     return failures
+
+
+# the amounts an expectation may pin, and what a failure calls them
+AMOUNTS = {"patient_responsibility": "patient responsibility", "allowed": "allowed"}
 
 
 def _check_denied(decision: Decision, denied: Sequence[Mapping[str, Any]]) -> Iterator[str]:
@@ -63,17 +79,34 @@ def _check_denied(decision: Decision, denied: Sequence[Mapping[str, Any]]) -> It
         explained = [d for d in decision.denied if d.code == code and (unit is None or d.unit in (None, int(unit)))]
         if not explained or not any(d.reasons for d in explained):
             yield f"{code} is not explained under `denied` (expected: {entry.get('reason', '')})"
+        elif "with" in entry:
+            wanted = None if entry["with"] is None else str(entry["with"])
+            if not any(d.with_code == wanted for d in explained):
+                actual = " and ".join(_denied_how(d.with_code) for d in explained)
+                yield f"{code} is denied {actual}; expected {_denied_how(wanted)}"
 
 
-def _check_patient_share(decision: Decision, billed: Coding, wanted: Coding, expected: Decimal) -> Iterator[str]:
+def _denied_how(with_code: str | None) -> str:
+    return "on its own" if with_code is None else f"only because {with_code} was chosen"
+
+
+def _check_amount(
+    decision: Decision, billed: Coding, wanted: Coding, key: str, what: str, expected: Decimal | None
+) -> Iterator[str]:
+    """The decision's figure for the expected coding: its own totals, or the matching alternative's."""
     if billed == wanted:
-        actual = decision.patient_responsibility
+        actual = decision.patient_responsibility if key == "patient_responsibility" else decision.totals.allowed
     else:
         matching = [a for a in decision.alternatives if frozenset(a.codes) == wanted]
-        actual = matching[0].patient_responsibility if matching else None
-    if actual is None or actual != expected:
+        if not matching:
+            actual = None
+        elif key == "patient_responsibility":
+            actual = matching[0].patient_responsibility
+        else:
+            actual = matching[0].total_allowed
+    if actual != expected:
         shown = "not determined" if actual is None else f"{actual:.2f}"
-        yield f"patient responsibility {shown}; expected {expected:.2f}"
+        yield f"{what} {shown}; expected {'not determined' if expected is None else f'{expected:.2f}'}"
 
 
 def _show(coding: Coding) -> str:
@@ -85,6 +118,10 @@ def _show(coding: Coding) -> str:
 # ---------------------------------------------------------------- policy test files
 
 
+CASE_KEYS = ("name", "facts", "switches", "fee_schedule", "expect")
+EXPECT_KEYS = ("billable", "alternatives", "denied", *AMOUNTS)
+
+
 @dataclass(frozen=True, slots=True)
 class PolicyCase:
     file: str
@@ -92,6 +129,8 @@ class PolicyCase:
     facts: Mapping[str, Any]
     switches: Mapping[str, str]
     expect: Mapping[str, Any]
+    fee_schedule: FeeSchedule | None = None
+    problems: tuple[str, ...] = ()  # why the case cannot be run as written; it fails with these
 
 
 def read_cases(directory: str | Path) -> list[PolicyCase]:
@@ -104,16 +143,83 @@ def read_cases(directory: str | Path) -> list[PolicyCase]:
         documents = load_yaml_documents(path.read_text(encoding="utf-8"), str(path))
         document = documents[0] if documents and isinstance(documents[0], dict) else {}
         for number, case in enumerate(document.get("cases") or (), start=1):
+            file = str(path.relative_to(root.parent) if root.parent != path else path)
+            name = str(case.get("name") or f"case {number}")
+            expect = case.get("expect") or {}
+            fee_schedule, problems = _case_fee_schedule(case.get("fee_schedule"), f"{file}::{name}")
             cases.append(
                 PolicyCase(
-                    str(path.relative_to(root.parent) if root.parent != path else path),
-                    str(case.get("name") or f"case {number}"),
+                    file,
+                    name,
                     case.get("facts") or {},
                     {str(k): str(v) for k, v in (case.get("switches") or {}).items()},
-                    case.get("expect") or {},
+                    expect,
+                    fee_schedule,
+                    (
+                        *_unknown_keys(case, CASE_KEYS, ""),
+                        *_unknown_keys(expect, EXPECT_KEYS, "expect."),
+                        *_bad_amounts(expect),
+                        *problems,
+                    ),
                 )
             )
     return cases
+
+
+def _unknown_keys(mapping: Mapping[str, Any], known: Sequence[str], where: str) -> Iterator[str]:
+    """A misspelt key would otherwise be ignored, and the case pass without checking what it meant to."""
+    from .diagnostics import did_you_mean
+
+    for key in mapping:
+        if key not in known:
+            hint = did_you_mean(str(key), known)
+            yield f"{where}{key}: unknown key" + (f" ({hint})" if hint else f" (known: {', '.join(known)})")
+
+
+def _bad_amounts(expect: Mapping[str, Any]) -> Iterator[str]:
+    for key in AMOUNTS:
+        value = expect.get(key)
+        if value is not None and (isinstance(value, bool) or not _is_cents(value)):
+            yield f"expect.{key}: `{value}` is not an amount of money in cents (write e.g. 12.10, or null for none)"
+
+
+def _is_cents(value: Any) -> bool:
+    """A finite number with at most two decimal places (`12.1` and `12.10` are both 12.10)."""
+    try:
+        number = Decimal(str(value))
+        return number.is_finite() and number == number.quantize(Decimal("0.01"))
+    except InvalidOperation:  # not a number, or too large to have cents
+        return False
+
+
+def _case_fee_schedule(raw: Any, name: str) -> tuple[FeeSchedule | None, tuple[str, ...]]:
+    """A case's `fee_schedule: {allowed: {code: money}, rvu: {code: number}}`, built as a CSV's is."""
+    from .diagnostics import PolicyError
+    from .fee_schedule import COLUMNS, FeeEntry, build_fee_schedule
+
+    if raw is None:
+        return None, ()
+    if not isinstance(raw, Mapping) or not raw:
+        return None, ('fee_schedule: expected `allowed` and/or `rvu`, as in `fee_schedule: {rvu: {"99490": 1.87}}`',)
+    problems = (
+        *_unknown_keys(raw, COLUMNS, "fee_schedule."),
+        *(
+            f'fee_schedule.{key}: expected a mapping of code to amount, as in `{key}: {{"99490": {example}}}`'
+            for key, example in zip(COLUMNS, ("60.49", "1.87"), strict=True)
+            if key in raw and not isinstance(raw[key], Mapping)
+        ),
+    )
+    if problems:
+        return None, problems
+    entries = [
+        FeeEntry(column, code, value, f"fee_schedule.{column}.{code}")
+        for column in COLUMNS
+        for code, value in raw.get(column, {}).items()
+    ]
+    try:
+        return build_fee_schedule(name, entries), ()
+    except PolicyError as error:
+        return None, tuple(d.message + (f" ({d.help})" if d.help else "") for d in error.diagnostics)
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,7 +235,8 @@ class CaseResult:
 def run_cases(policies: Any, cases: Sequence[PolicyCase]) -> list[CaseResult]:
     """Evaluate each case with its switches and compare with its expectation.
 
-    A case whose facts are not a valid bundle fails with the schema diagnostics as its reasons.
+    A case that cannot be run as written fails with its problems (`PolicyCase.problems`), and a
+    case whose facts are not a valid bundle with the schema diagnostics, as its reasons.
     """
     from .api import evaluate
     from .diagnostics import PolicyError
@@ -137,12 +244,17 @@ def run_cases(policies: Any, cases: Sequence[PolicyCase]) -> list[CaseResult]:
 
     results = []
     for case in cases:
+        if case.problems:
+            results.append(CaseResult(case, case.problems))
+            continue
         bundle = validate_bundle(case.facts, source=case.file, index=0)
         if isinstance(bundle, BundleError):
             failures = tuple(f"{d.fact_path}: {d.message}" for d in bundle.diagnostics)
         else:
             try:
-                decision = evaluate(policies, bundle, switches=case.switches, trace=False)
+                decision = evaluate(
+                    policies, bundle, switches=case.switches, fee_schedule=case.fee_schedule, trace=False
+                )
                 failures = tuple(check_expectation(decision, case.expect))
             except PolicyError as error:
                 failures = tuple(d.message for d in error.diagnostics)

@@ -24,8 +24,9 @@ def test(directory: str | None, cases_dir: str | None) -> None:
 
     Loads the policy set in DIR (the shipped policies when DIR is left out) and runs every case of
     every YAML file under DIR/tests (or CASES_DIR). A case file holds `cases:`, each with a `name`,
-    the `facts` of one bundle, optional `switches` and an `expect` block shaped like the acceptance
-    scenarios (billable, alternatives, denied, patient_responsibility). Each case is printed as
+    the `facts` of one bundle, optional `switches`, an optional `fee_schedule` (`allowed` and/or
+    `rvu` by code, priced like --fee-schedule) and an `expect` block shaped like the acceptance
+    scenarios (billable, alternatives, denied, patient_responsibility, allowed). Each case is printed as
     passed (✔) or failed (✘) with every difference. The exit status is 0 when all cases pass, 1 when
     any fails, 2 when the policies or the case files cannot be loaded.
 
