@@ -1,0 +1,103 @@
+"""Checked expressions -> one generated Python function each (the default expression backend).
+
+`CodegenCompiler.compile(expr)` returns a function `f(env) -> value` with exactly the semantics of
+`ExprCompiler.compile(expr)` (compile_expr.py): three-valued logic, `UNKNOWN` propagation, the
+same evaluation order and short-circuits, the same `env.memo` / `env.items` side effects. It is
+one flat function instead of a tree of closures, so a condition costs one Python call instead of
+one per node. codegen_writer.py writes the source; this module compiles it. `ExprCompiler` stays
+available (`backend="closures"`), and tests/test_codegen.py checks the two against each other.
+
+Why the `exec` below is safe: no policy text ever becomes code.
+
+- Every name that comes from policy text (fact keys, definitions, parameters, switches, list and
+  field names, enumeration values) is written only as the `repr()` of an exact `str`, which Python
+  reads back as that string literal and nothing else (`codegen_writer.text`).
+- Literal values are written with `repr()` only for exact `bool`, `str`, `None` and small `int`.
+  Every other value (`Decimal`, code sets, nested generated functions) is bound in the namespace
+  under a name the generator invents (`_K3`) and never rendered as source.
+- The only identifiers in the source are invented by the generator: `env`, the helpers below,
+  locals such as `_facts` and `_v1` / `_e2`, constants `_K3`, and a fixed set of attribute names
+  (`codegen_writer.FIXED_NAMES`, `NUMBERED`). Each is checked (`str.isidentifier`,
+  `keyword.iskeyword`, that list) before it is written, and after `compile()` every name the code
+  object uses is checked against the same list again.
+- The code runs in a fresh namespace holding only the helpers and its constants, with empty
+  `__builtins__`: the generated code can call nothing else.
+
+The source of a generated function is kept as `fn.__carepolicy_source__` (see `source_of`);
+tracebacks name the policy file and line (`<carepolicy:generated ccm.policy:12>`).
+"""
+
+from __future__ import annotations
+
+from types import CodeType
+from typing import Any
+
+from . import syntax as s
+from .check.resolve import Resolution
+from .codegen_writer import FIXED_NAMES, HELPER_NAMES, NUMBERED, Writer
+from .compile_expr import UNKNOWN, Fn, _divide, month_end, month_start, shift_months
+
+_MISSING = object()  # a definition not yet in `env.memo`
+_HELPERS: dict[str, Any] = {
+    "_UNKNOWN": UNKNOWN,
+    "_MISSING": _MISSING,
+    "_isinstance": isinstance,
+    "_dict": dict,
+    "_min": min,
+    "_max": max,
+    "_sum": sum,
+    "_shift_months": shift_months,
+    "_month_start": month_start,
+    "_month_end": month_end,
+    "_divide": _divide,
+}
+assert set(_HELPERS) == set(HELPER_NAMES), "the writer and the namespace must agree on the helpers"
+
+
+def source_of(fn: Fn) -> str | None:
+    """The Python source of a generated function (None for a closure), for debugging."""
+    source = getattr(fn, "__carepolicy_source__", None)
+    return source if isinstance(source, str) else None
+
+
+def check_names(code: CodeType) -> None:
+    """Every name the compiled code uses is one the generator invented (checked again after compile)."""
+    for name in (*code.co_names, *code.co_varnames, *code.co_cellvars, *code.co_freevars):
+        if name not in FIXED_NAMES and not NUMBERED.fullmatch(name):
+            raise AssertionError(f"unexpected name in generated code: {name!r}")
+    for const in code.co_consts:
+        if isinstance(const, CodeType):
+            check_names(const)
+
+
+class CodegenCompiler:
+    """Turns checked expressions into generated functions; a drop-in for `ExprCompiler`."""
+
+    def __init__(self, resolution: Resolution) -> None:
+        self.resolution = resolution
+        # the same source with the same constants is compiled once (a fact read in many conditions)
+        self._cache: dict[tuple[str, tuple[int, ...]], Fn] = {}
+
+    @property
+    def functions(self) -> int:
+        """How many functions were generated and compiled."""
+        return len(self._cache)
+
+    def compile(self, expr: s.Expr) -> Fn:
+        writer = Writer(self.resolution, self.compile)
+        source = writer.function(expr)
+        key = (source, tuple(id(v) for v in writer.constants.values()))
+        cached = self._cache.get(key)
+        if cached is not None:
+            return cached
+        span = getattr(expr, "span", None)
+        where = f"{span.source}:{span.line}" if span is not None else "?"
+        code = compile(source, f"<carepolicy:generated {where}>", "exec", dont_inherit=True)
+        check_names(code)
+        namespace: dict[str, Any] = {"__builtins__": {}, **_HELPERS, **writer.constants}
+        exec(code, namespace)  # only defines `_carepolicy_expr`; the module docstring says why this is safe
+        fn = namespace["_carepolicy_expr"]
+        fn.__carepolicy_source__ = source
+        self._cache[key] = fn
+        result: Fn = fn
+        return result

@@ -1,0 +1,347 @@
+"""The source writer of the generated backend: one checked expression -> the text of one function.
+
+Used by codegen.py, which compiles and checks what this writes; the rules that keep policy text out
+of the code (names only as `repr()` strings, literals through `literal`) are enforced here, where
+the text is made, by `identifier` and `text`. Each method mirrors the `ExprCompiler` method of the
+same name in compile_expr.py, whose semantics it reproduces statement by statement.
+"""
+
+from __future__ import annotations
+
+import keyword
+import re
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from . import syntax as s
+from .check.resolve import Resolution
+from .compile_expr import UNKNOWN, CodeSet
+from .valuetypes import CALENDAR_SPAN
+
+HELPER_NAMES = frozenset(
+    {"_UNKNOWN", "_MISSING", "_isinstance", "_dict", "_min", "_max", "_sum"}
+    | {"_shift_months", "_month_start", "_month_end", "_divide"}
+)
+HOISTED = ("facts", "params", "switches", "memo", "items", "month")  # `_facts = env.facts`, read once per call
+ATTRIBUTES = frozenset({*HOISTED, "define", "get", "pop", "append"})
+FIXED_NAMES = frozenset({*HELPER_NAMES, *(f"_{a}" for a in HOISTED), *ATTRIBUTES, "env", "_carepolicy_expr"})
+NUMBERED = re.compile(r"_[veK][0-9]+")  # locals, list entries, constants
+_COMPARE = {"=": "==", "!=": "!=", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
+_ARITHMETIC = {"+": "+", "-": "-", "*": "*"}  # any other operator divides, as in compile_expr
+_MAX_DEPTH = 24  # deeper blocks go to a function of their own (Python allows 100 levels)
+_SMALL_INT = 10**15
+
+
+def identifier(name: str) -> str:
+    """An identifier the generator invented, checked before it is written into source."""
+    invented = name in FIXED_NAMES or NUMBERED.fullmatch(name) is not None
+    if not (invented and name.isidentifier() and not keyword.iskeyword(name)):
+        raise AssertionError(f"not a generated identifier: {name!r}")
+    return name
+
+
+def text(value: object) -> str:
+    """A string from policy text (a name, a key), as a string literal: never as code."""
+    if type(value) is not str:
+        raise AssertionError(f"expected a str, found {type(value).__name__}")
+    return repr(value)
+
+
+class Atom:
+    """A value the generated code can read any number of times: a local, a constant or a literal."""
+
+    __slots__ = ("known", "literal", "text")
+
+    def __init__(self, text: str, *, known: bool = False, literal: bool = False) -> None:
+        self.text = text
+        self.known = known  # never UNKNOWN, so `is _UNKNOWN` tests can be left out
+        self.literal = literal  # a literal in the source: `x is ...` on it would be a SyntaxWarning
+
+
+class Writer:
+    """The body of one generated function, written one statement at a time.
+
+    `subfunction` compiles an expression too deeply nested to write inline into a function of its
+    own (the generated code then calls it). Fact reads already made on every path to the current
+    block are reused (`scopes`): facts do not change while a bundle is evaluated.
+    """
+
+    def __init__(self, resolution: Resolution, subfunction: Callable[[s.Expr], Any]) -> None:
+        self.resolution = resolution
+        self.subfunction = subfunction
+        self.lines: list[str] = []
+        self.depth = 1
+        self.count = 0
+        self.constants: dict[str, Any] = {}
+        self.hoisted: set[str] = set()
+        self.scopes: list[dict[tuple[str, ...], Atom]] = [{}]
+
+    # ------------------------------------------------------------ building blocks
+    def line(self, code: str) -> None:
+        self.lines.append("    " * self.depth + code)
+
+    @contextmanager
+    def block(self, header: str) -> Iterator[None]:
+        """The statements written inside run under `header` (an `if` / `elif` / `else` / `for` line)."""
+        self.line(header)
+        self.depth += 1
+        self.scopes.append(dict(self.scopes[-1]))
+        try:
+            yield
+        finally:
+            self.scopes.pop()
+            self.depth -= 1
+
+    def fresh(self, prefix: str) -> str:
+        self.count += 1
+        return identifier(f"{prefix}{self.count}")
+
+    def const(self, value: Any) -> Atom:
+        name = self.fresh("_K")
+        self.constants[name] = value
+        return Atom(name, known=value is not UNKNOWN)
+
+    def env(self, attribute: str) -> str:
+        self.hoisted.add(attribute)
+        return identifier(f"_{attribute}")
+
+    def assign(self, code: str, *, known: bool = False) -> Atom:
+        name = self.fresh("_v")
+        self.line(f"{name} = {code}")
+        return Atom(name, known=known)
+
+    def var(self, atom: Atom) -> str:
+        """A local holding the atom, for `is` tests (a literal is first copied into one)."""
+        return self.assign(atom.text, known=atom.known).text if atom.literal else atom.text
+
+    def literal(self, value: object) -> Atom:
+        if value is None or type(value) in (bool, str) or (type(value) is int and abs(value) < _SMALL_INT):
+            code = repr(value)
+            return Atom(f"({code})" if code.startswith("-") else code, known=True, literal=True)
+        return self.const(value)  # Decimal and anything else: bound by name, never rendered
+
+    def guarded(self, code: str, *atoms: Atom, known: bool = True) -> Atom:
+        """`code`, or UNKNOWN when any of `atoms` is (the rule of every operator)."""
+        test = " or ".join(f"{a.text} is _UNKNOWN" for a in atoms if not a.known)
+        if not test:
+            return self.assign(code, known=known)
+        return self.assign(f"_UNKNOWN if {test} else {code}")
+
+    def none_is_unknown(self, atom: Atom) -> Atom:
+        self.line(f"if {atom.text} is None:")
+        self.line(f"    {atom.text} = _UNKNOWN")
+        return atom
+
+    def constant(self, expr: s.Expr) -> tuple[Any] | None:
+        if isinstance(expr, s.Literal):
+            return (expr.value,)
+        if isinstance(expr, s.Name) and self.resolution.ref(expr).kind == "enum":
+            return (expr.dotted,)
+        return None
+
+    # ------------------------------------------------------------ the function
+    def function(self, expr: s.Expr) -> str:
+        result = self.expr(expr)
+        body = self.lines
+        if body and result.text.startswith("_v") and body[-1].startswith(f"    {result.text} = "):
+            body[-1] = f"    return {body[-1].split(' = ', 1)[1]}"  # `_v3 = x; return _v3` -> `return x`
+        else:
+            body.append(f"    return {result.text}")
+        head = [f"    _{a} = env.{a}" for a in HOISTED if a in self.hoisted]
+        return "\n".join(["def _carepolicy_expr(env):", *head, *body, ""])
+
+    # ------------------------------------------------------------ expressions
+    def expr(self, expr: s.Expr) -> Atom:
+        if self.depth > _MAX_DEPTH:  # too deep to nest further: call a generated function of its own
+            return self.assign(f"{self.const(self.subfunction(expr)).text}(env)")
+        method = getattr(self, "_" + type(expr).__name__.lower())
+        atom: Atom = method(expr)
+        return atom
+
+    def _literal(self, expr: s.Literal) -> Atom:
+        return self.literal(expr.value)
+
+    def _name(self, expr: s.Name) -> Atom:
+        ref = self.resolution.ref(expr)
+        key = text(ref.target)
+        if ref.kind == "define":
+            value = self.assign(f"{self.env('memo')}.get({key}, _MISSING)")
+            self.line(f"if {value.text} is _MISSING:")
+            self.line(f"    {value.text} = env.define({key})")
+            return value
+        if ref.kind == "parameter":
+            return self.assign(f"{self.env('params')}.get({key}, _UNKNOWN)")
+        if ref.kind == "switch":
+            return self.assign(f"{self.env('switches')}[{key}]")
+        if ref.kind == "builtin":
+            return Atom(self.env("month"))
+        if ref.kind == "fact":
+            return self.read(ref.path)
+        if ref.kind == "item":
+            return self.none_is_unknown(self.assign(f"{self.env('items')}[{key}].get({text(ref.path[0])})"))
+        if ref.kind == "enum":
+            return self.literal(ref.target)
+        raise AssertionError(f"a rule reference is compiled by the rule compiler, not here: {ref.target}")
+
+    def read(self, path: tuple[str, ...]) -> Atom:
+        """A fact path, as compile_expr's `_read_path` reads it (a missing or None value is UNKNOWN)."""
+        seen = self.scopes[-1].get(path)
+        if seen is not None:
+            return seen
+        facts = self.env("facts")
+        if len(path) in (1, 2):  # read1 / read2 call `facts.get` without testing that facts is a dict
+            value, rest = self.assign(f"{facts}.get({text(path[0])})"), path[1:]
+        else:
+            value, rest = self.assign(facts), path
+        for key in rest:
+            self.line(f"{value.text} = {value.text}.get({text(key)}) if _isinstance({value.text}, _dict) else None")
+        self.scopes[-1][path] = value
+        return self.none_is_unknown(value)
+
+    def _compare(self, expr: s.Compare) -> Atom:
+        left, op = self.expr(expr.left), _COMPARE[expr.op]
+        constant = self.constant(expr.right)
+        if constant is not None:  # compile_expr does not test a constant right side for UNKNOWN
+            right = self.literal(constant[0])
+            right.known = True
+        else:
+            right = self.expr(expr.right)
+        return self.guarded(f"{left.text} {op} {right.text}", left, right)
+
+    def _logical(self, expr: s.Logical) -> Atom:
+        """`and`: False at the first False (later operands not evaluated), else UNKNOWN if any was."""
+        stop, keep = ("False", "True") if expr.op == "and" else ("True", "False")
+        result = self.assign(keep)
+        first, *rest = expr.operands
+        known = self._operand(first, result, stop)
+        for operand in rest:  # flat, not nested: each later operand runs only while the result is open
+            with self.block(f"if {result.text} is not {stop}:"):
+                known = self._operand(operand, result, stop) and known
+        result.known = known
+        return result
+
+    def _operand(self, operand: s.Expr, result: Atom, stop: str) -> bool:
+        value = self.expr(operand)
+        name = self.var(value)
+        self.line(f"if {name} is {stop}:")
+        self.line(f"    {result.text} = {stop}")
+        if not value.known:
+            self.line(f"elif {name} is _UNKNOWN:")
+            self.line(f"    {result.text} = _UNKNOWN")
+        return value.known
+
+    def _not(self, expr: s.Not) -> Atom:
+        value = self.expr(expr.operand)
+        return self.guarded(f"not {value.text}", value)
+
+    def _member(self, expr: s.Member) -> Atom:
+        item, collection = self.expr(expr.item), self.expr(expr.collection)
+        op = "not in" if expr.negated else "in"
+        return self.guarded(f"{item.text} {op} {collection.text}", item, collection)
+
+    def _presence(self, expr: s.Presence) -> Atom:
+        value = self.expr(expr.operand)
+        if value.known:
+            return self.literal(expr.present)
+        return self.assign(f"{value.text} is {'not ' if expr.present else ''}_UNKNOWN", known=True)
+
+    def _otherwise(self, expr: s.Otherwise) -> Atom:
+        left = self.expr(expr.left)
+        if left.known:  # never missing: the right side is never evaluated
+            return left
+        result = self.assign(left.text)
+        with self.block(f"if {result.text} is _UNKNOWN:"):
+            right = self.expr(expr.right)
+            self.line(f"{result.text} = {right.text}")
+        result.known = right.known
+        return result
+
+    def _conditional(self, expr: s.Conditional) -> Atom:
+        condition = self.expr(expr.condition)
+        result = Atom(self.fresh("_v"))
+        header = f"if {condition.text}:"
+        if not condition.known:
+            self.line(f"if {condition.text} is _UNKNOWN:")
+            self.line(f"    {result.text} = _UNKNOWN")
+            header = "el" + header
+        known = condition.known
+        for line, branch in ((header, expr.then), ("else:", expr.otherwise)):
+            with self.block(line):
+                value = self.expr(branch)
+                self.line(f"{result.text} = {value.text}")
+            known = known and value.known
+        result.known = known
+        return result
+
+    def _setliteral(self, expr: s.SetLiteral) -> Atom:
+        exact: set[Any] = set()
+        ranges: list[tuple[str, str]] = []
+        dynamic: list[s.Expr] = []
+        for item in expr.items:
+            if isinstance(item, s.CodeRange):
+                ranges.append((item.low, item.high))
+            elif isinstance(item, s.Literal):
+                exact.add(item.value)
+            elif isinstance(item, s.Name) and self.resolution.ref(item).kind == "enum":
+                exact.add(item.dotted)
+            else:
+                dynamic.append(item)
+        if not dynamic:
+            return self.const(CodeSet(frozenset(exact), tuple(ranges)) if ranges else frozenset(exact))
+        values = [self.expr(item).text for item in dynamic]  # as compile_expr: ranges are dropped here
+        return self.assign(f"{self.const(frozenset(exact)).text} | {{{', '.join(values)}}}", known=True)
+
+    def _binary(self, expr: s.Binary) -> Atom:
+        left_type = self.resolution.type_of(expr.left)
+        right_type = self.resolution.type_of(expr.right)
+        if right_type is CALENDAR_SPAN or left_type is CALENDAR_SPAN:
+            sign = -1 if expr.op == "-" else 1
+            day_expr, span_expr = (expr.left, expr.right) if right_type is CALENDAR_SPAN else (expr.right, expr.left)
+            day, months = self.expr(day_expr), self.expr(span_expr)  # in this order, as compile_expr
+            return self.guarded(f"_shift_months({day.text}, {sign} * {months.text})", day)
+        left, right = self.expr(expr.left), self.expr(expr.right)
+        op = _ARITHMETIC.get(expr.op)
+        code = f"{left.text} {op} {right.text}" if op else f"_divide({left.text}, {right.text})"
+        return self.guarded(code, left, right, known=op is not None)
+
+    def _negate(self, expr: s.Negate) -> Atom:
+        value = self.expr(expr.operand)
+        return self.guarded(f"-{value.text}", value)
+
+    def _boundary(self, expr: s.Boundary) -> Atom:
+        value = self.expr(expr.operand)
+        helper = "_month_start" if expr.which == "start" else "_month_end"
+        return self.guarded(f"{helper}({value.text})", value)
+
+    def _call(self, expr: s.Call) -> Atom:
+        args = [self.expr(a) for a in expr.args]
+        helper = "_min" if expr.function == "min" else "_max"
+        return self.guarded(f"{helper}([{', '.join(a.text for a in args)}])", *args)
+
+    def _aggregate(self, expr: s.Aggregate) -> Atom:
+        """count / any / sum over a fact list; `env.items` holds the entry `where` is looking at."""
+        parts = expr.path.parts
+        key = text(parts[0])
+        if expr.kind not in ("count", "any"):
+            assert len(parts) > 1, "a sum reads a field of the entries"
+        chosen = self.assign({"count": "0", "any": "False"}.get(expr.kind, "[]"), known=True)
+        entry, items = self.fresh("_e"), self.env("items")
+        with self.block(f"for {entry} in {self.env('facts')}.get({key}) or ():"):
+            self.line(f"{items}[{key}] = {entry}")
+            if expr.where is not None:  # an entry whose condition is unknown is not counted
+                self.line(f"if {self.var(self.expr(expr.where))} is not True:")
+                self.line("    continue")
+            if expr.kind == "count":
+                self.line(f"{chosen.text} += 1")
+            elif expr.kind == "any":
+                self.line(f"{chosen.text} = True")  # every entry is still visited, as compile_expr does
+            else:
+                self.line(f"{chosen.text}.append({entry})")
+        self.line(f"{items}.pop({key}, None)")
+        if expr.kind in ("count", "any"):
+            return chosen
+        values = self.assign("[]")  # read after the loop, as compile_expr does (it matters if one fails)
+        with self.block(f"for {entry} in {chosen.text}:"):
+            self.line(f"{values.text}.append({entry}.get({text(parts[1])}) or 0)")
+        return self.assign(f"_sum({values.text}, 0)", known=True)
