@@ -24,7 +24,7 @@ from pathlib import Path
 from . import syntax as s
 from .check import CheckResult, check
 from .coding import decide
-from .compile import CompiledPolicySet
+from .compile import DEFAULT_BACKEND, CompiledPolicySet
 from .costs import FeeSchedule
 from .decision import Decision
 from .diagnostics import Diagnostic, PolicyError
@@ -130,8 +130,12 @@ def check_policies(
     return result, sources, result.diagnostics
 
 
-def load_policies(directory: str | Path | None = None) -> PolicySet:
-    """Load, check and compile a policy set; raises PolicyError if `check` finds errors."""
+def load_policies(directory: str | Path | None = None, *, backend: str = DEFAULT_BACKEND) -> PolicySet:
+    """Load, check and compile a policy set; raises PolicyError if `check` finds errors.
+
+    `backend` chooses how expressions are compiled: `codegen` (generated functions, the default)
+    or `closures`; decisions are the same with either.
+    """
     root, texts = read_policy_texts(directory)
     checked, sources, diagnostics = check_policies(directory)
     errors = [d for d in diagnostics if d.is_error]
@@ -141,7 +145,7 @@ def load_policies(directory: str | Path | None = None) -> PolicySet:
     for name, text in texts:
         digest.update(Path(name).name.encode() + b"\0" + text.encode() + b"\0")
     policy_hash = digest.hexdigest()[:32]
-    compiled = CompiledPolicySet.build(checked, sources, policy_hash)
+    compiled = CompiledPolicySet.build(checked, sources, policy_hash, backend=backend)
     return PolicySet(root, sources, checked, compiled, policy_hash)
 
 

@@ -1,26 +1,38 @@
 """Checked policy set -> compiled form: closures, reads for the trace, and per-month plans.
 
-Compiled once per process. `CompiledPolicySet.plan(month)` selects what is in effect for a service
+Compiled once per process. Expressions are compiled by a backend: `codegen` (the default: one
+generated Python function per expression, engine/codegen.py) or `closures` (a tree of closures,
+engine/compile_expr.py); both give the same values, tests/test_codegen.py checks it.
+`CompiledPolicySet.plan(month)` selects what is in effect for a service
 month (declarations whose interval contains the month's last day) and resolves every parameter
 to its value for that day; plans are cached, so a batch of one month pays for selection once.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol
 
 from . import syntax as s
 from .check import CheckResult
 from .check.index import PolicyIndex
 from .check.resolve import Resolution
+from .codegen import CodegenCompiler
 from .compile_expr import CodeSet, ExprCompiler, Fn, month_end
 from .decision import Denial, Reason
 from .source import SourceFile, Span
 
 _MEMO_LIMIT = 100_000  # bounded, so that a stream of odd claim codes cannot grow memory without end
+
+
+class ExprBackend(Protocol):
+    def compile(self, expr: s.Expr) -> Fn: ...
+
+
+BACKENDS: dict[str, Callable[[Resolution], ExprBackend]] = {"codegen": CodegenCompiler, "closures": ExprCompiler}
+DEFAULT_BACKEND = "codegen"
 
 
 def cite_text(cite: s.Cite) -> str:
@@ -173,16 +185,27 @@ class CompiledPolicySet:
     codes: dict[str, list[CompiledCode]] = field(default_factory=dict)
     switch_defaults: dict[str, str] = field(default_factory=dict)
     preconditions: list[tuple[s.Precondition, CompiledRule]] = field(default_factory=list)
-    _compiler: ExprCompiler | None = None
+    backend: str = DEFAULT_BACKEND
+    _compiler: ExprBackend | None = None
     _plans: dict[str, MonthPlan] = field(default_factory=dict)
     _claim_matches: dict[tuple[str, Any], tuple[int, ...]] = field(default_factory=dict)
     fixed_reasons: dict[tuple[str, int], Reason] = field(default_factory=dict)  # see Evaluation._reason
 
     # ------------------------------------------------------------ building
     @classmethod
-    def build(cls, checked: CheckResult, sources: Mapping[str, SourceFile], policy_hash: str) -> CompiledPolicySet:
-        compiled = cls(checked.index, checked.resolution, sources, policy_hash)
-        compiled._compiler = ExprCompiler(checked.resolution)
+    def build(
+        cls,
+        checked: CheckResult,
+        sources: Mapping[str, SourceFile],
+        policy_hash: str,
+        *,
+        backend: str = DEFAULT_BACKEND,
+    ) -> CompiledPolicySet:
+        """Compile a checked set; `backend` is `codegen` (default) or `closures` (see BACKENDS)."""
+        if backend not in BACKENDS:
+            raise ValueError(f"unknown expression backend `{backend}` (expected one of {', '.join(sorted(BACKENDS))})")
+        compiled = cls(checked.index, checked.resolution, sources, policy_hash, backend=backend)
+        compiled._compiler = BACKENDS[backend](checked.resolution)
         for name, define in checked.index.defines.items():
             compiled.defines[name] = compiled.expr(define.expr)
         for gate in checked.index.of_kind(s.Precondition):
