@@ -127,13 +127,14 @@ class Evaluation:
         reasons: list[Reason] = []
         children: list[Compact] = []
         rules_met: list[str] = []
-        env, trace = self.env, self.trace
+        env, trace, memo = self.env, self.trace, self._rules
         for requirement in requirements:
             for condition in requirement.conditions:
                 if condition.rule is not None:
-                    outcome = self.rule(condition.rule)
-                    reasons.extend(outcome.reasons)
-                    if outcome.status == "met":
+                    outcome = memo.get(condition.rule) or self.rule(condition.rule)  # most are memoised
+                    if outcome.reasons:
+                        reasons.extend(outcome.reasons)
+                    elif outcome.status == "met":
                         rules_met.append(condition.rule)
                     if trace:  # each rule appears once in the trace; requirers point at it
                         children.append(("ref", condition.rule))
@@ -194,7 +195,7 @@ class Evaluation:
     def code(self, code: CompiledCode) -> CodeOutcome:
         outcome = CodeOutcome(code)
         for gate_id in self.plan.preconditions.get(code.decl.program or "", ()):
-            gate = self.rule(gate_id)
+            gate = self._rules.get(gate_id) or self.rule(gate_id)
             if gate.status == "unmet":
                 outcome.reasons.extend(gate.reasons)
                 outcome.units = 0
