@@ -51,10 +51,15 @@ def price(code: str, plan: MonthPlan, env: Env, fee_schedule: FeeSchedule | None
     if factor_name:  # a parameter, or a definition (e.g. the QP or non-QP factor by a switch)
         factor = env.define(factor_name) if factor_name in env.defines else plan.params.get(factor_name)
         factor = None if factor is UNKNOWN else factor
+    # A user's fee schedule comes before the shipped RVU table, for RVUs as for amounts
+    # (docs/language.md: the file prices lines before the table).
     rvu = plan.rvus.get(code)
-    total_rvu, where = (rvu.total, f"rvu table {rvu.table.id}") if rvu is not None else (None, "")
-    if total_rvu is None and fee_schedule is not None and code in fee_schedule.rvus:
+    if fee_schedule is not None and code in fee_schedule.rvus:
         total_rvu, where = fee_schedule.rvus[code], f"fee schedule file {fee_schedule.name} (RVUs)"
+    elif rvu is not None:
+        total_rvu, where = rvu.total, f"rvu table {rvu.table.id}"
+    else:
+        total_rvu, where = None, ""
     if total_rvu is not None and factor is not None:
         amount = round_cents(total_rvu * factor)
         return Price(amount, f"{where}: {total_rvu} RVU × {factor_name} ${factor} = ${amount}")
