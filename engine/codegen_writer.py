@@ -16,7 +16,7 @@ from typing import Any
 
 from . import syntax as s
 from .check.resolve import Resolution
-from .compile_expr import UNKNOWN, CodeSet
+from .compile_expr import UNKNOWN, CodeSet, constant_of, partition_set
 from .valuetypes import CALENDAR_SPAN
 
 HELPER_NAMES = frozenset(
@@ -134,11 +134,7 @@ class Writer:
         return atom
 
     def constant(self, expr: s.Expr) -> tuple[Any] | None:
-        if isinstance(expr, s.Literal):
-            return (expr.value,)
-        if isinstance(expr, s.Name) and self.resolution.ref(expr).kind == "enum":
-            return (expr.dotted,)
-        return None
+        return constant_of(self.resolution, expr)
 
     # ------------------------------------------------------------ the function
     def function(self, expr: s.Expr) -> str:
@@ -275,22 +271,11 @@ class Writer:
         return result
 
     def _setliteral(self, expr: s.SetLiteral) -> Atom:
-        exact: set[Any] = set()
-        ranges: list[tuple[str, str]] = []
-        dynamic: list[s.Expr] = []
-        for item in expr.items:
-            if isinstance(item, s.CodeRange):
-                ranges.append((item.low, item.high))
-            elif isinstance(item, s.Literal):
-                exact.add(item.value)
-            elif isinstance(item, s.Name) and self.resolution.ref(item).kind == "enum":
-                exact.add(item.dotted)
-            else:
-                dynamic.append(item)
+        exact, ranges, dynamic = partition_set(self.resolution, expr)
         if not dynamic:
-            return self.const(CodeSet(frozenset(exact), tuple(ranges)) if ranges else frozenset(exact))
+            return self.const(CodeSet(exact, ranges) if ranges else exact)
         values = [self.expr(item).text for item in dynamic]  # as compile_expr: ranges are dropped here
-        return self.assign(f"{self.const(frozenset(exact)).text} | {{{', '.join(values)}}}", known=True)
+        return self.assign(f"{self.const(exact).text} | {{{', '.join(values)}}}", known=True)
 
     def _binary(self, expr: s.Binary) -> Atom:
         left_type = self.resolution.type_of(expr.left)

@@ -156,6 +156,36 @@ def _read_path(path: tuple[str, ...]) -> Fn:
     return read_n
 
 
+def constant_of(resolution: Resolution, expr: s.Expr) -> tuple[Any] | None:
+    """`(value,)` when `expr` is a literal or an enumeration value (known when compiling), else None.
+    Shared by both backends, which treat a constant right side of a comparison specially."""
+    if isinstance(expr, s.Literal):
+        return (expr.value,)
+    if isinstance(expr, s.Name) and resolution.ref(expr).kind == "enum":
+        return (expr.dotted,)
+    return None
+
+
+def partition_set(
+    resolution: Resolution, expr: s.SetLiteral
+) -> tuple[frozenset[Any], tuple[tuple[str, str], ...], list[s.Expr]]:
+    """A set literal's exact members and code ranges (known when compiling), and the items that
+    must be evaluated per bundle (a set with any of those drops its ranges, in both backends)."""
+    exact: set[Any] = set()
+    ranges: list[tuple[str, str]] = []
+    dynamic: list[s.Expr] = []
+    for item in expr.items:
+        if isinstance(item, s.CodeRange):
+            ranges.append((item.low, item.high))
+        elif isinstance(item, s.Literal):
+            exact.add(item.value)
+        elif isinstance(item, s.Name) and resolution.ref(item).kind == "enum":
+            exact.add(item.dotted)
+        else:
+            dynamic.append(item)
+    return frozenset(exact), tuple(ranges), dynamic
+
+
 class ExprCompiler:
     """Turns checked expressions into closures, using the checker's name resolutions."""
 
@@ -168,11 +198,7 @@ class ExprCompiler:
         return fn
 
     def _constant(self, expr: s.Expr) -> tuple[Any] | None:
-        if isinstance(expr, s.Literal):
-            return (expr.value,)
-        if isinstance(expr, s.Name) and self.resolution.ref(expr).kind == "enum":
-            return (expr.dotted,)
-        return None
+        return constant_of(self.resolution, expr)
 
     # leaves
     def _literal(self, expr: s.Literal) -> Fn:
@@ -304,19 +330,9 @@ class ExprCompiler:
         return conditional
 
     def _setliteral(self, expr: s.SetLiteral) -> Fn:
-        exact: set[Any] = set()
-        ranges: list[tuple[str, str]] = []
-        dynamic: list[Fn] = []
-        for item in expr.items:
-            if isinstance(item, s.CodeRange):
-                ranges.append((item.low, item.high))
-            elif isinstance(item, s.Literal):
-                exact.add(item.value)
-            elif isinstance(item, s.Name) and self.resolution.ref(item).kind == "enum":
-                exact.add(item.dotted)
-            else:
-                dynamic.append(self.compile(item))
-        constant: Any = CodeSet(frozenset(exact), tuple(ranges)) if ranges else frozenset(exact)
+        exact, ranges, dynamic_items = partition_set(self.resolution, expr)
+        dynamic = [self.compile(item) for item in dynamic_items]
+        constant: Any = CodeSet(exact, ranges) if ranges else exact
         if not dynamic:
             return lambda env: constant
         return lambda env: frozenset(exact) | {f(env) for f in dynamic}
