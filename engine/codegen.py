@@ -29,6 +29,7 @@ tracebacks name the policy file and line (`<carepolicy:generated ccm.policy:12>`
 
 from __future__ import annotations
 
+import functools
 from types import CodeType
 from typing import Any
 
@@ -38,6 +39,20 @@ from .codegen_writer import FIXED_NAMES, HELPER_NAMES, NUMBERED, Writer
 from .compile_expr import UNKNOWN, Fn, _divide, month_end, month_start, shift_months
 
 _MISSING = object()  # a definition not yet in `env.memo`
+_month_end_of = functools.lru_cache(maxsize=4096)(month_end)
+_shifted = functools.lru_cache(maxsize=4096)(shift_months)
+
+
+def _cached_month_end(month: Any) -> Any:
+    """`month_end`, remembered for plain strings (it is pure; `calendar.monthrange` is not cheap)."""
+    return _month_end_of(month) if type(month) is str else month_end(month)
+
+
+def _cached_shift_months(value: Any, months: Any) -> Any:
+    """`shift_months`, remembered for a plain string and int (it is pure)."""
+    return _shifted(value, months) if type(value) is str and type(months) is int else shift_months(value, months)
+
+
 _HELPERS: dict[str, Any] = {
     "_UNKNOWN": UNKNOWN,
     "_MISSING": _MISSING,
@@ -46,9 +61,9 @@ _HELPERS: dict[str, Any] = {
     "_min": min,
     "_max": max,
     "_sum": sum,
-    "_shift_months": shift_months,
+    "_shift_months": _cached_shift_months,
     "_month_start": month_start,
-    "_month_end": month_end,
+    "_month_end": _cached_month_end,
     "_divide": _divide,
 }
 assert set(_HELPERS) == set(HELPER_NAMES), "the writer and the namespace must agree on the helpers"
