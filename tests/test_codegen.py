@@ -54,7 +54,7 @@ def comparable(value: Any) -> Any:
     if value is UNKNOWN:
         return "<UNKNOWN>"
     if isinstance(value, frozenset | set):
-        return (type(value).__name__, sorted(map(repr, value)))
+        return (type(value).__name__, sorted(repr(comparable(v)) for v in value))
     if isinstance(value, CodeSet):
         return ("CodeSet", sorted(map(repr, value.exact)), value.ranges)
     return (type(value).__name__, repr(value))
