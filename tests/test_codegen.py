@@ -152,10 +152,11 @@ def test_whole_decisions_are_byte_identical_under_both_backends(
     assert closures.compiled.backend == "closures"
     billable = 0
     for bundle in valid_bundles(500, seed=20250101):
-        for trace in (True, False):
-            generated = to_json(evaluate(policies, bundle, trace=trace))
-            assert generated == to_json(evaluate(closures, bundle, trace=trace)), bundle.id
-        billable += bool(evaluate(policies, bundle, trace=False).billable)
+        decision = evaluate(policies, bundle)
+        assert to_json(decision) == to_json(evaluate(closures, bundle)), bundle.id
+        billable += bool(decision.billable)
+    for bundle in valid_bundles(100, seed=3):
+        assert to_json(evaluate(policies, bundle, trace=False)) == to_json(evaluate(closures, bundle, trace=False))
     assert billable > 100  # the bundles reach pricing and cost sharing, not only denials
 
 
