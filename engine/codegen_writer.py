@@ -209,6 +209,9 @@ class Writer:
         """`and`: False at the first False (later operands not evaluated), else UNKNOWN if any was."""
         stop, keep = ("False", "True") if expr.op == "and" else ("True", "False")
         result = self.assign(keep)
+        if not expr.operands:  # (the parser never makes one) as compile_expr: `and` of nothing holds
+            result.known = True
+            return result
         first, *rest = expr.operands
         known = self._operand(first, result, stop)
         for operand in rest:  # flat, not nested: each later operand runs only while the result is open

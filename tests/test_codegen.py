@@ -263,6 +263,8 @@ def test_three_valued_logic_and_unknown_propagation() -> None:
     assert run(b, s.Logical("and", (unknown, no), SPAN)) is False
     assert run(b, s.Logical("and", (unknown, yes), SPAN)) is UNKNOWN
     assert run(b, s.Logical("and", (yes, yes, yes), SPAN)) is True
+    assert run(b, s.Logical("and", (), SPAN)) is True
+    assert run(b, s.Logical("or", (), SPAN)) is False
     assert run(b, s.Logical("or", (unknown, yes), SPAN)) is True
     assert run(b, s.Logical("or", (unknown, no), SPAN)) is UNKNOWN
     assert run(b, s.Not(unknown, SPAN)) is UNKNOWN
