@@ -216,15 +216,13 @@ def _shares(shares: Shares | None) -> dict[str, Any] | None:
     }
 
 
+def node_json(kind: str, node_id: str, title: str, cites: tuple[str, ...], source: str, result: str) -> dict[str, Any]:
+    """The fields every trace node has, in its JSON form (shared by both ways the trace is written)."""
+    return {"kind": kind, "id": node_id, "title": title, "cites": list(cites), "source": source, "result": result}
+
+
 def trace_node_json(node: TraceNode) -> dict[str, Any]:
-    obj: dict[str, Any] = {
-        "kind": node.kind,
-        "id": node.id,
-        "title": node.title,
-        "cites": list(node.cites),
-        "source": node.source,
-        "result": node.result,
-    }
+    obj = node_json(node.kind, node.id, node.title, node.cites, node.source, node.result)
     if node.reads:
         obj["reads"] = [
             {"name": r.name, "value": json_value(r.value), **({"as_of": r.as_of} if r.as_of else {})}

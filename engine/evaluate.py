@@ -15,7 +15,7 @@ from typing import Any
 from . import syntax as s
 from .compile import CompiledCode, CompiledPolicySet, CompiledRequirement, Condition, Header, MonthPlan
 from .compile_expr import UNKNOWN, Env
-from .decision import Read, Reason, TraceNode, json_value
+from .decision import Read, Reason, TraceNode, json_value, node_json
 from .valuetypes import COUNT, MINUTES, MONEY, NUMBER
 
 # The trace is recorded compactly while evaluating (tagged tuples that point at compiled
@@ -332,14 +332,8 @@ class Evaluation:
         tag = node[0]
         if tag == "requirement":
             _tag, owner, condition, location, value = node
-            obj: dict[str, Any] = {
-                "kind": "requirement",
-                "id": owner.id,
-                "title": condition.text,
-                "cites": [],
-                "source": location,
-                "result": "met" if value is True else ("unknown" if value is UNKNOWN else "not met"),
-            }
+            result = "met" if value is True else ("unknown" if value is UNKNOWN else "not met")
+            obj = node_json("requirement", owner.id, condition.text, (), location, result)
             if condition.reads:
                 obj["reads"] = [self._read_json(entry) for entry in condition.reads]
             return obj
@@ -347,23 +341,9 @@ class Evaluation:
             outcome = self._rules[node[1]]
             assert outcome.node is not None
             header = outcome.node[1]
-            return {
-                "kind": "rule ref",
-                "id": header.id,
-                "title": header.title,
-                "cites": [],
-                "source": header.source,
-                "result": outcome.node[2],
-            }
+            return node_json("rule ref", header.id, header.title, (), header.source, outcome.node[2])
         kind, header, result, children = node
-        obj = {
-            "kind": kind,
-            "id": header.id,
-            "title": header.title,
-            "cites": list(header.cites),
-            "source": header.source,
-            "result": result,
-        }
+        obj = node_json(kind, header.id, header.title, header.cites, header.source, result)
         if children:
             obj["children"] = [self.trace_json(child) for child in children]
         return obj
