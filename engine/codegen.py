@@ -30,13 +30,14 @@ tracebacks name the policy file and line (`<carepolicy:generated ccm.policy:12>`
 from __future__ import annotations
 
 import functools
+from decimal import Decimal
 from types import CodeType
 from typing import Any
 
 from . import syntax as s
 from .check.resolve import Resolution
 from .codegen_writer import FIXED_NAMES, HELPER_NAMES, NUMBERED, Writer
-from .compile_expr import UNKNOWN, Fn, _divide, month_end, month_start, shift_months
+from .compile_expr import UNKNOWN, CodeSet, Fn, _divide, month_end, month_start, shift_months
 
 _MISSING = object()  # a definition not yet in `env.memo`
 _month_end_of = functools.lru_cache(maxsize=4096)(month_end)
@@ -69,20 +70,57 @@ _HELPERS: dict[str, Any] = {
 assert set(_HELPERS) == set(HELPER_NAMES), "the writer and the namespace must agree on the helpers"
 
 
+def constants_key(constants: dict[str, Any]) -> tuple[Any, ...]:
+    """What makes two sets of bound constants interchangeable, for caching generated functions.
+
+    Code sets and numbers are compared by value (the writer makes a fresh one each time it meets
+    the same literal); anything else (compiled headers, conditions, other generated functions) by
+    identity, because the compiled set makes each of those once.
+    """
+    key: list[Any] = []
+    for value in constants.values():
+        if type(value) is frozenset:
+            key.append(("set", tuple(sorted(repr(v) for v in value))))
+        elif type(value) is CodeSet:
+            key.append(("codes", tuple(sorted(repr(v) for v in value.exact)), value.ranges))
+        elif type(value) is Decimal:
+            key.append(("decimal", str(value)))
+        else:
+            key.append(("object", id(value)))
+    return tuple(key)
+
+
 def source_of(fn: Fn) -> str | None:
     """The Python source of a generated function (None for a closure), for debugging."""
     source = getattr(fn, "__carepolicy_source__", None)
     return source if isinstance(source, str) else None
 
 
-def check_names(code: CodeType) -> None:
+def check_names(code: CodeType, extra_names: frozenset[str] = frozenset()) -> None:
     """Every name the compiled code uses is one the generator invented (checked again after compile)."""
     for name in (*code.co_names, *code.co_varnames, *code.co_cellvars, *code.co_freevars):
-        if name not in FIXED_NAMES and not NUMBERED.fullmatch(name):
+        if name not in FIXED_NAMES and name not in extra_names and not NUMBERED.fullmatch(name):
             raise AssertionError(f"unexpected name in generated code: {name!r}")
     for const in code.co_consts:
         if isinstance(const, CodeType):
-            check_names(const)
+            check_names(const, extra_names)
+
+
+def compile_checked(
+    source: str, name: str, where: str, constants: dict[str, Any], *, extra_names: frozenset[str] = frozenset()
+) -> Any:
+    """Compile generated source, check every name it uses, and return its function `name`.
+
+    `constants` are the values the source refers to by invented names; with the helpers they are
+    the only things the code can reach (its `__builtins__` is empty).
+    """
+    code = compile(source, f"<carepolicy:generated {where}>", "exec", dont_inherit=True)
+    check_names(code, extra_names)
+    namespace: dict[str, Any] = {"__builtins__": {}, **_HELPERS, **constants}
+    exec(code, namespace)  # only defines the function; the module docstring says why this is safe
+    fn = namespace[name]
+    fn.__carepolicy_source__ = source
+    return fn
 
 
 class CodegenCompiler:
@@ -91,7 +129,7 @@ class CodegenCompiler:
     def __init__(self, resolution: Resolution) -> None:
         self.resolution = resolution
         # the same source with the same constants is compiled once (a fact read in many conditions)
-        self._cache: dict[tuple[str, tuple[int, ...]], Fn] = {}
+        self._cache: dict[tuple[str, tuple[Any, ...]], Fn] = {}
 
     @property
     def functions(self) -> int:
@@ -101,18 +139,12 @@ class CodegenCompiler:
     def compile(self, expr: s.Expr) -> Fn:
         writer = Writer(self.resolution, self.compile)
         source = writer.function(expr)
-        key = (source, tuple(id(v) for v in writer.constants.values()))
+        key = (source, constants_key(writer.constants))
         cached = self._cache.get(key)
         if cached is not None:
             return cached
         span = getattr(expr, "span", None)
         where = f"{span.source}:{span.line}" if span is not None else "?"
-        code = compile(source, f"<carepolicy:generated {where}>", "exec", dont_inherit=True)
-        check_names(code)
-        namespace: dict[str, Any] = {"__builtins__": {}, **_HELPERS, **writer.constants}
-        exec(code, namespace)  # only defines `_carepolicy_expr`; the module docstring says why this is safe
-        fn = namespace["_carepolicy_expr"]
-        fn.__carepolicy_source__ = source
+        fn: Fn = compile_checked(source, "_carepolicy_expr", where, writer.constants)
         self._cache[key] = fn
-        result: Fn = fn
-        return result
+        return fn

@@ -16,8 +16,9 @@ from typing import Any
 from .compile import CompiledPolicySet, MonthPlan
 from .costs import FeeSchedule, Price, price, pricing_node, share_costs
 from .decision import Alternative, Decision, Denial, Line, Reason, Totals, Trace, TraceNode, trace_node_json
-from .evaluate import CodeOutcome, Evaluation
+from .evaluate import Evaluation
 from .money import ZERO
+from .outcomes import CodeOutcome
 
 ENGINE_NAME = "carepolicy"
 _MAX_SEARCH = 14  # valid codes; beyond this the search keeps the preferred ones (never seen in practice)
@@ -107,7 +108,7 @@ def decide(
 ) -> Decision:
     plan = compiled.plan(month)
     ev = Evaluation(compiled, plan, facts, switches, trace=trace)
-    outcomes = {o.code.header.id: o for o in (ev.code(code) for code in plan.codes)}
+    outcomes = {o.code.header.id: o for o in ev.codes()}
     for code, reasons in ev.claim_conflicts().items():
         if code in outcomes:
             outcomes[code].reasons.extend(reasons)

@@ -10,6 +10,7 @@ to its value for that day; plans are cached, so a batch of one month pays for se
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -20,6 +21,7 @@ from .check import CheckResult
 from .check.index import PolicyIndex
 from .check.resolve import Resolution
 from .codegen import CodegenCompiler
+from .codegen_plan import MonthProgram, PlanWriter
 from .compile_expr import CodeSet, ExprCompiler, Fn, month_end
 from .decision import Denial, Reason
 from .source import SourceFile, Span
@@ -166,6 +168,7 @@ class MonthPlan:
     preference: tuple[str, ...]
     highest_total: bool
     choose: Header | None
+    program: MonthProgram | None = None  # the generated rules and codes (codegen backend only)
 
 
 def _in_effect(decl: s.Declaration, day: str) -> bool:
@@ -189,7 +192,8 @@ class CompiledPolicySet:
     _compiler: ExprBackend | None = None
     _plans: dict[str, MonthPlan] = field(default_factory=dict)
     _claim_matches: dict[tuple[str, Any], tuple[int, ...]] = field(default_factory=dict)
-    fixed_reasons: dict[tuple[str, int], Reason] = field(default_factory=dict)  # see Evaluation._reason
+    fixed_reasons: dict[tuple[str, int], Reason] = field(default_factory=dict)  # see fixed_reason
+    _generated: dict[tuple[str, tuple[Any, ...]], Any] = field(default_factory=dict)  # see codegen_plan.py
 
     # ------------------------------------------------------------ building
     @classmethod
@@ -297,6 +301,19 @@ class CompiledPolicySet:
             measure_text,
         )
 
+    def fixed_reason(self, owner: Header, requirement: CompiledRequirement) -> Reason:
+        """The reason of a requirement with its own words (`requires ... "message"`), made once.
+
+        Its words are the same every time, so one Reason per (declaration, requirement) is shared
+        by every bundle; Reasons are immutable, so sharing is safe."""
+        key = (owner.id, id(requirement))
+        reason = self.fixed_reasons.get(key)
+        if reason is None:
+            assert requirement.message is not None
+            reason = Reason(owner.id, owner.title, owner.cites, owner.source, requirement.message)
+            self.fixed_reasons[key] = reason
+        return reason
+
     def exclusions_of_claim(self, plan: MonthPlan, code: Any) -> tuple[int, ...]:
         """Indexes of the plan's exclusions whose excluded codes contain a claimed code (memoised:
         claim codes repeat across bundles, and range tests are the costly part)."""
@@ -312,7 +329,10 @@ class CompiledPolicySet:
     def plan(self, month: str) -> MonthPlan:
         plan = self._plans.get(month)
         if plan is None:
-            plan = self._plans[month] = self._make_plan(month)
+            plan = self._make_plan(month)
+            if self.backend == "codegen":
+                plan = dataclasses.replace(plan, program=PlanWriter(self, plan, self._generated).program())
+            self._plans[month] = plan
         return plan
 
     def _make_plan(self, month: str) -> MonthPlan:

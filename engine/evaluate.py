@@ -8,7 +8,6 @@ so a denial lists all of them (billing teams fix everything in one pass).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -16,40 +15,8 @@ from . import syntax as s
 from .compile import CompiledCode, CompiledPolicySet, CompiledRequirement, Condition, Header, MonthPlan
 from .compile_expr import UNKNOWN, Env
 from .decision import Read, Reason, TraceNode, json_value, node_json
+from .outcomes import CodeOutcome, Compact, RuleOutcome
 from .valuetypes import COUNT, MINUTES, MONEY, NUMBER
-
-# The trace is recorded compactly while evaluating (tagged tuples that point at compiled
-# conditions) and turned into TraceNode values only when someone reads it (JSON, text). Building
-# hundreds of frozen nodes per bundle cost more than evaluating the rules; see
-# docs/explanation/performance.md. Nothing is lost: the facts are immutable and the definitions
-# memoised, so the values a condition read are the same when they are read back.
-Compact = tuple[Any, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class RuleOutcome:
-    status: str  # met | unmet | not in effect | overridden
-    reasons: tuple[Reason, ...]
-    node: Compact | None
-
-
-class CodeOutcome:
-    """What evaluation found for one code (filled in as it goes; a plain slotted class because
-    one is made for every code of every bundle)."""
-
-    __slots__ = ("code", "next_unit", "node", "reasons", "rules_met", "units")
-
-    def __init__(self, code: CompiledCode) -> None:
-        self.code = code
-        self.reasons: list[Reason] = []
-        self.units = 1
-        self.next_unit: tuple[int, Reason] | None = None
-        self.rules_met: list[str] = []
-        self.node: Compact | None = None
-
-    @property
-    def valid(self) -> bool:
-        return not self.reasons and self.units >= 1
 
 
 def show(value: Any, vtype: Any = None) -> str:
@@ -84,6 +51,7 @@ class Evaluation:
         self.trace = trace
         self.env = Env(facts, plan.month, plan.params, switches, compiled.defines)
         self.me = (facts.get("practitioner") or {}).get("id", "")
+        self.program = plan.program
         self._rules: dict[str, RuleOutcome] = {}
         self._exception_targets = {e.target for e in plan.exceptions}
         self._reads_json: dict[str, dict[str, Any]] = {}
@@ -109,6 +77,11 @@ class Evaluation:
         return [o.node for o in self._rules.values() if o.node is not None]
 
     def _evaluate_rule(self, rule_id: str) -> RuleOutcome:
+        if self.program is not None:  # the codegen backend: the rule's own generated function
+            generated = self.program.rules.get(rule_id)
+            if generated is not None:
+                outcome: RuleOutcome = generated(self)
+                return outcome
         rule = self.plan.rules.get(rule_id)
         if rule is None:
             header = self.plan.rules_not_in_effect[rule_id]
@@ -153,14 +126,7 @@ class Evaluation:
         if value is UNKNOWN:
             text = f"{message} ({self.missing(condition)})"
             return Reason(owner.id, owner.title, owner.cites, owner.source, text)
-        # The same words every time: one Reason per (declaration, requirement), kept with the
-        # compiled set (whose requirements it is keyed by). Reasons are immutable, so sharing is safe.
-        fixed = self.compiled.fixed_reasons
-        key = (owner.id, id(requirement))
-        reason = fixed.get(key)
-        if reason is None:
-            reason = fixed[key] = Reason(owner.id, owner.title, owner.cites, owner.source, message)
-        return reason
+        return self.compiled.fixed_reason(owner, requirement)
 
     def reads(self, condition: Condition) -> tuple[Read, ...]:
         env, as_of = self.env, self.plan.as_of
@@ -192,6 +158,12 @@ class Evaluation:
         return f"`{condition.text}` does not hold" + (f" ({values})" if values else "")
 
     # ------------------------------------------------------------ codes
+    def codes(self) -> list[CodeOutcome]:
+        """Every code of the plan, in the plan's order (generated functions when there are some)."""
+        if self.program is not None:
+            return [generated(self) for generated in self.program.codes]
+        return [self.code(code) for code in self.plan.codes]
+
     def code(self, code: CompiledCode) -> CodeOutcome:
         outcome = CodeOutcome(code)
         for gate_id in self.plan.preconditions.get(code.decl.program or "", ()):
@@ -207,15 +179,21 @@ class Evaluation:
         outcome.reasons.extend(reasons)
         outcome.rules_met.extend(rules_met)
         if code.units is not None:
-            self._units(outcome)
+            self.units_of(outcome)
         if self.trace:
-            status = "valid" if outcome.valid else "not valid"
-            if code.units is not None and outcome.units:
-                status += f", {outcome.units} unit{'s' if outcome.units > 1 else ''}"
-            outcome.node = self._node("code", code.header, status, children=children)
+            outcome.node = self._node("code", code.header, self.code_status(outcome), children=children)
         return outcome
 
-    def _units(self, outcome: CodeOutcome) -> None:
+    @staticmethod
+    def code_status(outcome: CodeOutcome) -> str:
+        """The result a code's trace node shows, e.g. `valid, 2 units`."""
+        status = "valid" if outcome.valid else "not valid"
+        if outcome.code.units is not None and outcome.units:
+            status += f", {outcome.units} unit{'s' if outcome.units > 1 else ''}"
+        return status
+
+    def units_of(self, outcome: CodeOutcome) -> None:
+        """How many units of an add-on the minutes give, capped; the next unit's distance as a reason."""
         code = outcome.code
         assert code.units is not None
         increment, measure, beyond = (fn(self.env) for fn in code.units)

@@ -23,6 +23,7 @@ from carepolicy.engine import Bundle, PolicySet, evaluate, load_policies, to_jso
 from carepolicy.engine import syntax as s
 from carepolicy.engine.check.resolve import Ref, Resolution
 from carepolicy.engine.codegen import CodegenCompiler, source_of
+from carepolicy.engine.codegen_plan import PLAN_NAMES
 from carepolicy.engine.codegen_writer import FIXED_NAMES, NUMBERED
 from carepolicy.engine.compile import CompiledPolicySet
 from carepolicy.engine.compile_expr import UNKNOWN, CodeSet, Env, ExprCompiler, Fn
@@ -160,6 +161,22 @@ def test_whole_decisions_are_byte_identical_under_both_backends(
     assert billable > 100  # the bundles reach pricing and cost sharing, not only denials
 
 
+def test_whole_decisions_agree_under_every_switch_setting(shipped: tuple[PolicySet, CompiledPolicySet]) -> None:
+    """Switches turn exceptions on and off, and the generated rules test exceptions differently
+    from the interpreter (codegen_plan.py): every option of every switch, both backends."""
+    policies, _ = shipped
+    closures = load_policies(None, backend="closures")
+    bundles = list(valid_bundles(40, seed=11))
+    settings_seen = 0
+    for name, options in sorted(policies.switch_options().items()):
+        for option in options:
+            settings_seen += 1
+            for bundle in bundles:
+                ours = to_json(evaluate(policies, bundle, switches={name: option}))
+                assert ours == to_json(evaluate(closures, bundle, switches={name: option})), (name, option, bundle.id)
+    assert settings_seen > 30
+
+
 def test_generated_source_uses_only_invented_names_and_compiles_without_warnings(
     shipped: tuple[PolicySet, CompiledPolicySet],
 ) -> None:
@@ -179,10 +196,40 @@ def test_generated_source_uses_only_invented_names_and_compiles_without_warnings
             compile(source, "<test>", "exec")
 
 
-def invented_names_only(source: str) -> bool:
+def test_generated_rules_and_codes_use_only_invented_names(shipped: tuple[PolicySet, CompiledPolicySet]) -> None:
+    """Every month's generated rule and code functions (codegen_plan.py): checked names, no warnings."""
+    policies, _ = shipped
+    sources = set()
+    for month in (f"{year}-{m:02d}" for year in (2024, 2025, 2026) for m in range(1, 13)):
+        program = policies.compiled.plan(month).program
+        assert program is not None
+        assert len(program.codes) == len(policies.compiled.plan(month).codes)
+        sources.update(source_of(fn) for fn in (*program.rules.values(), *program.codes))
+    assert len(sources) > 40
+    for source in sources:
+        assert source is not None
+        assert invented_names_only(source, PLAN_NAMES)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            compile(source, "<test>", "exec")
+
+
+def test_months_with_the_same_rules_share_their_generated_functions() -> None:
+    policies = load_policies(None)  # a fresh set: nothing generated yet
+    january, february = (policies.compiled.plan(m).program for m in ("2025-01", "2025-02"))
+    assert january is not None and february is not None
+    assert all(january.rules[r] is february.rules[r] for r in january.rules)
+    assert all(a is b for a, b in zip(january.codes, february.codes, strict=True))
+    for month in (f"{year}-{m:02d}" for year in (2024, 2025, 2026) for m in range(1, 13)):
+        policies.compiled.plan(month)
+    generated = {id(fn) for plan in policies.compiled._plans.values() if plan.program for fn in plan.program.codes}
+    assert len(generated) < 5 * len(january.codes)  # a handful of distinct years, not 36 months
+
+
+def invented_names_only(source: str, extra: frozenset[str] = frozenset()) -> bool:
     tokens = tokenize.generate_tokens(io.StringIO(source).readline)
     names = {t.string for t in tokens if t.type == tokenize.NAME and not keyword.iskeyword(t.string)}
-    unexpected = {n for n in names if n not in FIXED_NAMES and not NUMBERED.fullmatch(n)}
+    unexpected = {n for n in names if n not in FIXED_NAMES | extra and not NUMBERED.fullmatch(n)}
     assert not unexpected, f"{sorted(unexpected)} in\n{source}"
     return True
 

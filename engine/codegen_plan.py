@@ -1,0 +1,161 @@
+"""A month plan's rules and codes -> one generated Python function each (the codegen backend).
+
+The interpreter in evaluate.py walks every rule's requirements and conditions for every bundle:
+a loop, attribute reads and a call per condition. For the codegen backend each rule and code of
+a month plan becomes one straight-line function instead, with every condition's expression
+written inline (codegen_writer.py) and every requirement unrolled. It does exactly what
+`Evaluation._evaluate_rule` and `Evaluation.code` do, in the same order, with the same reasons
+and the same compact trace records; tests/test_codegen.py compares whole decisions of the two.
+
+The safety rules of codegen.py hold here unchanged: no policy text becomes code. Ids and file
+locations are written only as `repr()` strings (`codegen_writer.text`); headers, conditions and
+fixed reasons are bound as invented constants (`_K7`); the only other names are the fixed ones
+in `PLAN_NAMES`, and `check_names` checks the compiled code against them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from .codegen import compile_checked, constants_key
+from .codegen_writer import HOISTED, Writer, text
+from .outcomes import CodeOutcome, RuleOutcome
+
+# Locals, constants and attributes of the generated rule and code functions, besides those of
+# the expression writer. `ev` is the Evaluation; `_r` reasons, `_c` trace children, `_m` rules
+# met, `_o` a rule outcome read, `_u` the code outcome being filled, `_t` whether to trace.
+PLAN_LOCALS = frozenset({"ev", "_r", "_c", "_m", "_o", "_u", "_t", "_x", "_outcomes"})
+PLAN_GLOBALS = frozenset({"_RuleOutcome", "_CodeOutcome", "_tuple"})
+PLAN_ATTRIBUTES = frozenset(
+    {"env", "_rules", "trace", "rule", "_reason", "overridden_by", "units_of", "code_status"}
+    | {"reasons", "status", "rules_met", "units", "node", "extend", "id"}
+)
+PLAN_NAMES = PLAN_LOCALS | PLAN_GLOBALS | PLAN_ATTRIBUTES | {"_carepolicy_rule", "_carepolicy_code"}
+
+RuleFn = Callable[[Any], Any]  # (Evaluation) -> RuleOutcome
+CodeFn = Callable[[Any], Any]  # (Evaluation) -> CodeOutcome
+
+
+@dataclass(frozen=True, slots=True)
+class MonthProgram:
+    """The generated functions of one month plan: rules by id, codes in the plan's order."""
+
+    rules: Mapping[str, RuleFn]
+    codes: tuple[CodeFn, ...]
+
+
+class PlanWriter:
+    """Writes the functions of one month plan (a `CompiledPolicySet` and its `MonthPlan`)."""
+
+    def __init__(self, compiled: Any, plan: Any, cache: dict[tuple[str, tuple[Any, ...]], Any]) -> None:
+        self.compiled = compiled
+        self.plan = plan
+        self.cache = cache  # generated functions by (source, constants), shared by every month
+        self.rules: dict[str, RuleFn] = {}
+        self.overridable = {e.target for e in plan.exceptions}
+
+    def program(self) -> MonthProgram:
+        rules = {rule_id: self.rule(rule_id) for rule_id in self.plan.rules}
+        return MonthProgram(rules, tuple(self.code(code) for code in self.plan.codes))
+
+    # ------------------------------------------------------------ one rule
+    def rule(self, rule_id: str) -> RuleFn:
+        """The function of a rule in effect, written after those of the rules it requires (the
+        checker rejects cycles), so that it can call them directly."""
+        written = self.rules.get(rule_id)
+        if written is None:
+            written = self.rules[rule_id] = self.write_rule(rule_id, self.plan.rules[rule_id])
+        return written
+
+    def write_rule(self, rule_id: str, rule: Any) -> RuleFn:
+        w = Writer(self.compiled.resolution, self.compiled.expr)
+        header = w.const(rule.header).text
+        w.line("_t = ev.trace")
+        if rule_id in self.overridable:  # as Evaluation._evaluate_rule: an exception may switch it off
+            w.line(f"_x = ev.overridden_by({text(rule_id)})")
+            w.line("if _x is not None:")
+            w.line("    _x = 'does not apply: exception ' + _x.id")
+            w.line(f"    return _RuleOutcome('overridden', (), ('rule', {header}, _x, ()) if _t else None)")
+        self.requirements(w, rule.header, rule.requirements, header, collect_met=False)
+        w.line("_x = 'unmet' if _r else 'met'")
+        w.line(f"return _RuleOutcome(_x, _tuple(_r), ('rule', {header}, _x, _tuple(_c)) if _t else None)")
+        return self.finish(w, "_carepolicy_rule", rule.header.source)
+
+    # ------------------------------------------------------------ one code
+    def code(self, code: Any) -> CodeFn:
+        w = Writer(self.compiled.resolution, self.compiled.expr)
+        header = w.const(code.header).text
+        w.line("_t = ev.trace")
+        w.line(f"_u = _CodeOutcome({w.const(code).text})")
+        for gate_id in self.plan.preconditions.get(code.decl.program or "", ()):
+            self.read_rule(w, gate_id)
+            w.line("if _o.status == 'unmet':")
+            w.line("    _u.reasons.extend(_o.reasons)")
+            w.line("    _u.units = 0")
+            result = f"not evaluated: precondition {gate_id} not met"
+            w.line(f"    if _t: _u.node = ('code', {header}, {text(result)}, (('ref', {text(gate_id)}),))")
+            w.line("    return _u")
+        self.requirements(w, code.header, code.requirements, header, collect_met=True)
+        w.line("_u.reasons = _r")
+        w.line("_u.rules_met = _m")
+        if code.units is not None:
+            w.line("ev.units_of(_u)")
+        w.line(f"if _t: _u.node = ('code', {header}, ev.code_status(_u), _tuple(_c))")
+        w.line("return _u")
+        return self.finish(w, "_carepolicy_code", code.header.source)
+
+    # ------------------------------------------------------------ requirements
+    def requirements(self, w: Writer, owner: Any, requirements: Any, header: str, *, collect_met: bool) -> None:
+        """The unrolled loop of `Evaluation.requirements`: `_r` reasons, `_c` children, `_m` rules met."""
+        w.line("_r = []")
+        w.line("_c = []")
+        if collect_met:
+            w.line("_m = []")
+        for requirement in requirements:
+            for condition in requirement.conditions:
+                if condition.rule is not None:
+                    rule_id = text(condition.rule)
+                    self.read_rule(w, condition.rule)
+                    w.line("if _o.reasons:")
+                    w.line("    _r.extend(_o.reasons)")
+                    if collect_met:
+                        w.line("elif _o.status == 'met':")
+                        w.line(f"    _m.append({rule_id})")
+                    w.line(f"if _t: _c.append(('ref', {rule_id}))")
+                    continue
+                value = w.var(w.expr(condition.expr))
+                requirement_const, condition_const = w.const(requirement).text, w.const(condition).text
+                slow = f"ev._reason({header}, {requirement_const}, {condition_const}, {value})"
+                w.line(f"if {value} is not True:")
+                if requirement.message is not None:  # the same words unless a fact is missing: made once, here
+                    fixed = self.compiled.fixed_reason(owner, requirement)
+                    w.line(f"    _r.append({w.const(fixed).text} if {value} is not _UNKNOWN else {slow})")
+                else:
+                    w.line(f"    _r.append({slow})")
+                location = text(requirement.location)
+                w.line(f"if _t: _c.append(('requirement', {header}, {condition_const}, {location}, {value}))")
+
+    def read_rule(self, w: Writer, rule_id: str) -> None:
+        """`_o = ` the outcome of a rule: memoised, else evaluated (and remembered) now, as `ev.rule`."""
+        key = text(rule_id)
+        w.line(f"_o = _outcomes.get({key})")
+        w.line("if _o is None:")
+        if rule_id in self.plan.rules:  # in effect: call its function directly
+            w.line(f"    _o = _outcomes[{key}] = {w.const(self.rule(rule_id)).text}(ev)")
+        else:  # not in effect this month: ev.rule records that
+            w.line(f"    _o = ev.rule({key})")
+
+    def finish(self, w: Writer, name: str, where: str) -> Callable[[Any], Any]:
+        head = [f"    _{a} = env.{a}" for a in HOISTED if a in w.hoisted]
+        source = "\n".join([f"def {name}(ev):", "    env = ev.env", "    _outcomes = ev._rules", *head, *w.lines, ""])
+        # Months with the same rules share one function (the constants are the compiled set's own
+        # objects, so equal source and equal constants mean the same code): fewer functions to
+        # compile, and far fewer for the processor to keep warm in a batch that spans months.
+        key = (source, constants_key(w.constants))
+        fn: Callable[[Any], Any] | None = self.cache.get(key)
+        if fn is None:
+            constants = {**w.constants, "_RuleOutcome": RuleOutcome, "_CodeOutcome": CodeOutcome, "_tuple": tuple}
+            fn = self.cache[key] = compile_checked(source, name, where, constants, extra_names=PLAN_NAMES)
+        return fn
