@@ -217,7 +217,8 @@ def test_generated_rules_and_codes_use_only_invented_names(shipped: tuple[Policy
 def test_months_with_the_same_rules_share_their_generated_functions() -> None:
     policies = load_policies(None)  # a fresh set: nothing generated yet
     january, february = (policies.compiled.plan(m).program for m in ("2025-01", "2025-02"))
-    assert january is not None and february is not None
+    assert january is not None
+    assert february is not None
     assert all(january.rules[r] is february.rules[r] for r in january.rules)
     assert all(a is b for a, b in zip(january.codes, february.codes, strict=True))
     for month in (f"{year}-{m:02d}" for year in (2024, 2025, 2026) for m in range(1, 13)):
