@@ -15,7 +15,7 @@ import functools
 import hashlib
 import io
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import metadata
 from importlib.resources import files
 from importlib.resources.abc import Traversable
@@ -23,7 +23,7 @@ from pathlib import Path
 
 from . import syntax as s
 from .check import CheckResult, check
-from .coding import decide
+from .coding import SwitchSettings, decide
 from .compile import DEFAULT_BACKEND, CompiledPolicySet
 from .costs import FeeSchedule
 from .decision import Decision
@@ -35,6 +35,8 @@ from .fee_schedule import FeeEntry, build_fee_schedule
 from .parse import parse_text
 from .registry import REGISTRY_FILE, Registry, parse_registry
 from .source import SourceFile
+
+_SETTINGS_LIMIT = 1024  # distinct switch settings remembered per policy set
 
 
 @functools.cache
@@ -55,6 +57,10 @@ class PolicySet:
     checked: CheckResult
     compiled: CompiledPolicySet
     policy_hash: str
+    # resolved switch settings by their overrides (sorted items): checked once, not per bundle
+    settings_cache: dict[tuple[tuple[str, str], ...], SwitchSettings] = field(
+        default_factory=dict, compare=False, repr=False
+    )
 
     @property
     def warnings(self) -> tuple[Diagnostic, ...]:
@@ -183,7 +189,12 @@ def evaluate(
     trace: bool = True,
 ) -> Decision:
     """Decide one validated bundle. Raises nothing for a valid bundle: denials are answers."""
-    settings = resolve_switches(policies, switches or {})
+    key = tuple(sorted(switches.items())) if switches else ()
+    settings = policies.settings_cache.get(key)
+    if settings is None:
+        settings = SwitchSettings.of(resolve_switches(policies, switches or {}))  # raises on a bad switch
+        if len(policies.settings_cache) < _SETTINGS_LIMIT:
+            policies.settings_cache[key] = settings
     return decide(
         policies.compiled,
         bundle.data,

@@ -24,7 +24,7 @@ HELPER_NAMES = frozenset(
     | {"_shift_months", "_month_start", "_month_end", "_divide"}
 )
 HOISTED = ("facts", "params", "switches", "memo", "items", "month")  # `_facts = env.facts`, read once per call
-ATTRIBUTES = frozenset({*HOISTED, "define", "get", "pop", "append"})
+ATTRIBUTES = frozenset({*HOISTED, "compute", "get", "pop", "append"})
 FIXED_NAMES = frozenset({*HELPER_NAMES, *(f"_{a}" for a in HOISTED), *ATTRIBUTES, "env", "_carepolicy_expr"})
 NUMBERED = re.compile(r"_[veK][0-9]+")  # locals, list entries, constants
 _COMPARE = {"=": "==", "!=": "!=", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
@@ -164,7 +164,7 @@ class Writer:
         if ref.kind == "define":
             value = self.assign(f"{self.env('memo')}.get({key}, _MISSING)")
             self.line(f"if {value.text} is _MISSING:")
-            self.line(f"    {value.text} = env.define({key})")
+            self.line(f"    {value.text} = env.compute({key})")
             return value
         if ref.kind == "parameter":
             return self.assign(f"{self.env('params')}.get({key}, _UNKNOWN)")

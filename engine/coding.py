@@ -9,7 +9,8 @@ are `alternatives`.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -24,6 +25,21 @@ ENGINE_NAME = "carepolicy"
 _MAX_SEARCH = 14  # valid codes; beyond this the search keeps the preferred ones (never seen in practice)
 
 Coding = tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class SwitchSettings:
+    """Resolved switch settings, with the sorted items and text the decision id is made from
+    (made once per setting, not once per bundle: a policy set has about fifteen switches)."""
+
+    values: Mapping[str, str]
+    items: tuple[tuple[str, str], ...]
+    text: str
+
+    @classmethod
+    def of(cls, values: Mapping[str, str]) -> SwitchSettings:
+        items = tuple(sorted(values.items()))
+        return cls(dict(values), items, repr(items))
 
 
 def _conflicts(plan: MonthPlan, valid: Mapping[str, CodeOutcome], ev: Evaluation) -> dict[str, dict[str, str]]:
@@ -101,13 +117,13 @@ def decide(
     bundle_id: str,
     month: str,
     facts_hash: str,
-    switches: Mapping[str, str],
+    switches: SwitchSettings,
     fee_schedule: FeeSchedule | None,
     trace: bool,
     version: str,
 ) -> Decision:
     plan = compiled.plan(month)
-    ev = Evaluation(compiled, plan, facts, switches, trace=trace)
+    ev = Evaluation(compiled, plan, facts, switches.values, trace=trace)
     outcomes = {o.code.header.id: o for o in ev.codes()}
     for code, reasons in ev.claim_conflicts().items():
         if code in outcomes:
@@ -154,10 +170,10 @@ def decide(
     denied = _denials(outcomes, plan, chosen, conflicts, valid)
     totals = _totals(lines, costs.note)
     trace_nodes = _trace(ev, outcomes, lines, plan, costs.node, chosen) if trace else None
-    switch_items = tuple(sorted(switches.items()))
+    switch_items = switches.items
     digest = hashlib.sha256(
         "\n".join(
-            [version, compiled.policy_hash, facts_hash, repr(switch_items), fee_schedule.digest if fee_schedule else ""]
+            [version, compiled.policy_hash, facts_hash, switches.text, fee_schedule.digest if fee_schedule else ""]
         ).encode()
     ).hexdigest()[:32]
     return Decision(
@@ -290,20 +306,25 @@ def _trace(
     outcomes: Mapping[str, CodeOutcome],
     lines: tuple[Line, ...],
     plan: MonthPlan,
-    cost_node: TraceNode | None,
+    cost_node: Callable[[], TraceNode] | None,
     chosen: Coding,
 ) -> Trace:
+    """The trace, recorded: rule and code records now, every node only when the trace is read."""
     recorded = [*ev.rule_nodes(), *(o.node for o in outcomes.values() if o.node is not None)]
-    tail: list[TraceNode] = []
-    if plan.choose is not None:
-        result = "chose " + (", ".join(chosen) if chosen else "nothing: no code is valid")
-        choose = plan.choose
-        tail.append(TraceNode("choose", choose.id, choose.title, choose.cites, choose.source, result))
-    for line in lines:
-        tail.append(pricing_node(plan.pricing, line.code, Price(line.allowed, line.price_source)))
-    if cost_node is not None:
-        tail.append(cost_node)
+
+    def tail() -> list[TraceNode]:
+        nodes: list[TraceNode] = []
+        if plan.choose is not None:
+            result = "chose " + (", ".join(chosen) if chosen else "nothing: no code is valid")
+            choose = plan.choose
+            nodes.append(TraceNode("choose", choose.id, choose.title, choose.cites, choose.source, result))
+        for line in lines:
+            nodes.append(pricing_node(plan.pricing, line.code, Price(line.allowed, line.price_source)))
+        if cost_node is not None:
+            nodes.append(cost_node())
+        return nodes
+
     return Trace(
-        lambda: (*(ev.materialize(node) for node in recorded), *tail),
-        lambda: [*(ev.trace_json(node) for node in recorded), *(trace_node_json(node) for node in tail)],
+        lambda: (*(ev.materialize(node) for node in recorded), *tail()),
+        lambda: [*(ev.trace_json(node) for node in recorded), *(trace_node_json(node) for node in tail())],
     )

@@ -64,8 +64,13 @@ class Env:
         try:
             return self.memo[name]
         except KeyError:
-            value = self.memo[name] = self.defines[name](self)
-            return value
+            return self.compute(name)
+
+    def compute(self, name: str) -> Any:
+        """Evaluate a definition not yet in the memo, and remember it (generated code has already
+        looked in the memo: going through `define` would raise and catch a KeyError each time)."""
+        value = self.memo[name] = self.defines[name](self)
+        return value
 
 
 Fn = Callable[[Env], Any]
@@ -212,7 +217,7 @@ class ExprCompiler:
 
             def read_define(env: Env) -> Any:
                 memo = env.memo
-                return memo[target] if target in memo else env.define(target)
+                return memo[target] if target in memo else env.compute(target)
 
             return read_define
         if ref.kind == "parameter":

@@ -8,9 +8,10 @@ rest; Medigap then Medicaid take what their clauses say from the beneficiary's p
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 from .compile import CompiledCostSharing, CompiledPays, CompiledPricing, MonthPlan
@@ -76,7 +77,9 @@ def price(code: str, plan: MonthPlan, env: Env, fee_schedule: FeeSchedule | None
 class CostResult:
     shares: tuple[Shares | None, ...]
     note: str | None
-    node: TraceNode | None
+    # The trace node, built only when the trace is read (most of a batch's traces never are
+    # turned into nodes: they are written as JSON, or not at all). Everything it reads is immutable.
+    node: Callable[[], TraceNode] | None
 
 
 def _winning(applying: Sequence[CompiledPays], payer: str, share: str) -> CompiledPays | None:
@@ -99,14 +102,15 @@ def share_costs(amounts: Sequence[Decimal | None], plan: MonthPlan, env: Env, *,
         return CostResult(tuple(None for _ in amounts), f"no cost-sharing rule is in effect for {plan.month}", None)
     undetermined = next((reason for when, reason, _text in sharing.indeterminate if when(env) is True), None)
     priced = any(amount is not None for amount in amounts)
-    # each clause's condition, read once; a month with nothing priced needs them only for the trace
-    applies = tuple(p.when(env) is True for p in sharing.pays) if priced or trace else ()
-    shares = _line_shares(sharing, amounts, applies, undetermined, env) if priced else [None for _ in amounts]
+    # each clause's condition, read once; a month with nothing priced needs them only for the
+    # trace, which reads them when it is built (None: not read yet)
+    applies = tuple(p.when(env) is True for p in sharing.pays) if priced else None
+    shares = _line_shares(sharing, amounts, applies or (), undetermined, env) if priced else [None for _ in amounts]
     if undetermined is not None:
         note = f"patient responsibility indeterminate: {undetermined}"
-        node = _header_node(sharing, f"indeterminate: {undetermined}") if trace else None
+        node = partial(_header_node, sharing, f"indeterminate: {undetermined}") if trace else None
         return CostResult(tuple(shares), note, node)
-    node = _node(sharing, applies, env, plan, "shared") if trace else None
+    node = partial(_node, sharing, applies, env, plan, "shared") if trace else None
     return CostResult(tuple(shares), None, node)
 
 
@@ -186,7 +190,11 @@ def _header_node(sharing: CompiledCostSharing, result: str) -> TraceNode:
     return TraceNode("cost sharing", header.id, header.title, header.cites, header.source, result)
 
 
-def _node(sharing: CompiledCostSharing, applies: Sequence[bool], env: Env, plan: MonthPlan, result: str) -> TraceNode:
+def _node(
+    sharing: CompiledCostSharing, applies: Sequence[bool] | None, env: Env, plan: MonthPlan, result: str
+) -> TraceNode:
+    if applies is None:
+        applies = tuple(p.when(env) is True for p in sharing.pays)
     reads = [
         Read(
             label,
