@@ -68,9 +68,9 @@ def enumerate_codings(
     valid: Mapping[str, CodeOutcome],
     conflicts: Mapping[str, Mapping[str, str]],
     claimed_by_me: frozenset[str],
-    preference: tuple[str, ...],
+    rank: Mapping[str, int],
 ) -> list[Coding]:
-    rank = {code: i for i, code in enumerate(preference)}
+    """Every coding (see the module docstring); `rank` is each code's place in the preference."""
     # Base codes first (preferred first), add-ons after: the order lines are billed and the
     # deductible is taken in.
     order = sorted(valid, key=lambda c: (valid[c].code.decl.is_addon, rank.get(c, len(rank)), c))
@@ -124,15 +124,15 @@ def decide(
 ) -> Decision:
     plan = compiled.plan(month)
     ev = Evaluation(compiled, plan, facts, switches.values, trace=trace)
-    outcomes = {o.code.header.id: o for o in ev.codes()}
+    outcomes = dict(zip(plan.code_ids, ev.codes(), strict=True))
     for code, reasons in ev.claim_conflicts().items():
         if code in outcomes:
             outcomes[code].reasons.extend(reasons)
-    valid = {code: o for code, o in outcomes.items() if o.valid}
+    valid = {code: o for code, o in outcomes.items() if not o.reasons and o.units >= 1}  # CodeOutcome.valid
     conflicts = _conflicts(plan, valid, ev)
     claims = facts.get("other_claims_this_month") or ()
     claimed_by_me = frozenset(c.get("code") for c in claims if c.get("practitioner") == ev.me)
-    codings = enumerate_codings(valid, conflicts, claimed_by_me, plan.preference)
+    codings = enumerate_codings(valid, conflicts, claimed_by_me, plan.rank)
 
     prices: dict[str, Price] = {code: price(code, plan, ev.env, fee_schedule) for code in valid}
 
@@ -142,7 +142,7 @@ def decide(
             return None
         return sum((a * valid[c].units for c, a in zip(coding, amounts, strict=True) if a is not None), ZERO)
 
-    rank = {code: i for i, code in enumerate(plan.preference)}
+    rank = plan.rank
     big = len(rank) + 1
 
     def key(coding: Coding) -> tuple[Any, ...]:
@@ -150,13 +150,21 @@ def decide(
         money = -(total(coding) or ZERO) if plan.highest_total else ZERO
         return (prefs, money, coding)
 
-    ranked = sorted(codings, key=key)
+    ranked = sorted(codings, key=key) if len(codings) > 1 else codings
     chosen = ranked[0]
-    lines = _lines(chosen, valid, prices, plan, ev, compiled)
-    costs = share_costs([line.allowed for line in lines], plan, ev.env, trace=trace)
+    amounts = [_allowed(prices[code].amount, valid[code].units) for code in chosen]
+    costs = share_costs(amounts, plan, ev.env, trace=trace)
     lines = tuple(
-        Line(line.code, line.units, line.practitioner, line.allowed, line.price_source, shares, line.decided_by)
-        for line, shares in zip(lines, costs.shares, strict=True)
+        Line(
+            code,
+            valid[code].units,
+            ev.me,
+            allowed,
+            prices[code].source,
+            shares,
+            _decided_by(code, valid, plan, allowed),
+        )
+        for code, allowed, shares in zip(chosen, amounts, costs.shares, strict=True)
     )
     alternatives = tuple(
         Alternative(
@@ -193,39 +201,29 @@ def decide(
     )
 
 
-def _lines(
-    coding: Coding,
-    valid: Mapping[str, CodeOutcome],
-    prices: Mapping[str, Price],
-    plan: MonthPlan,
-    ev: Evaluation,
-    compiled: CompiledPolicySet,
-) -> tuple[Line, ...]:
-    lines = []
-    for code in coding:
-        outcome = valid[code]
-        amount = prices[code].amount
-        allowed = amount * outcome.units if amount is not None else None
-        decided = [code, *outcome.rules_met]
-        if plan.choose is not None:
-            decided.append(plan.choose.id)
-        if plan.pricing is not None:
-            decided.append(plan.pricing.header.id)
-        if plan.cost_sharing is not None and allowed is not None:
-            decided.append(plan.cost_sharing.header.id)
-        lines.append(
-            Line(code, outcome.units, ev.me, allowed, prices[code].source, None, tuple(dict.fromkeys(decided)))
-        )
-    return tuple(lines)
+def _allowed(amount: Decimal | None, units: int) -> Decimal | None:
+    return amount * units if amount is not None else None
+
+
+def _decided_by(
+    code: str, valid: Mapping[str, CodeOutcome], plan: MonthPlan, allowed: Decimal | None
+) -> tuple[str, ...]:
+    """The ids of the declarations that decided a billable line: the code, its rules, then
+    the strategy, pricing and cost sharing that shaped it."""
+    decided = [code, *valid[code].rules_met]
+    if plan.choose is not None:
+        decided.append(plan.choose.id)
+    if plan.pricing is not None:
+        decided.append(plan.pricing.header.id)
+    if plan.cost_sharing is not None and allowed is not None:
+        decided.append(plan.cost_sharing.header.id)
+    return tuple(dict.fromkeys(decided))
 
 
 def _patient_share(
     coding: Coding, valid: Mapping[str, CodeOutcome], prices: Mapping[str, Price], plan: MonthPlan, ev: Evaluation
 ) -> Decimal | None:
-    amounts: list[Decimal | None] = []
-    for code in coding:
-        amount = prices[code].amount
-        amounts.append(amount * valid[code].units if amount is not None else None)
+    amounts = [_allowed(prices[code].amount, valid[code].units) for code in coding]
     result = share_costs(amounts, plan, ev.env, trace=False)
     if any(sh is None or sh.beneficiary is None for sh in result.shares):
         return None
@@ -254,15 +252,15 @@ def _denials(
     denied: list[Denial] = []
     in_coding = set(chosen)
     for code, outcome in outcomes.items():
-        header = outcome.code.header
         if code in in_coding:
             if outcome.next_unit is not None:
                 unit, reason = outcome.next_unit
                 denied.append(Denial(code, (reason,), unit=unit))
             continue
-        if not outcome.valid:
+        if code not in valid:  # the usual case: denied for its own reasons
             denied.append(Denial(code, tuple(outcome.reasons)))
             continue
+        header = outcome.code.header
         blocker = next((c for c in chosen if c in conflicts[code]), None)
         if blocker is not None:
             text = f"not billed with {blocker}, which was chosen: {conflicts[code][blocker]}"

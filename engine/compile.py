@@ -95,6 +95,7 @@ class CompiledExclusion:
     excluded: CodeSet
     excluded_declared: frozenset[str]
     who: str
+    subject_order: tuple[str, ...] = ()  # the subject, sorted: the order its codes get reasons in
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,6 +154,7 @@ class MonthPlan:
     month: str
     as_of: str
     codes: tuple[CompiledCode, ...]
+    code_ids: tuple[str, ...]  # the codes' ids, in the same order
     codes_not_in_effect: tuple[tuple[str, str], ...]  # (code, its effective intervals)
     not_in_effect_denials: tuple[Denial, ...]  # the same for every bundle of the month: built once
     rules: Mapping[str, CompiledRule]
@@ -168,6 +170,7 @@ class MonthPlan:
     preference: tuple[str, ...]
     highest_total: bool
     choose: Header | None
+    rank: Mapping[str, int]  # a code's place in `preference` (codes not in it rank after all)
     program: MonthProgram | None = None  # the generated rules and codes (codegen backend only)
 
 
@@ -364,10 +367,12 @@ class CompiledPolicySet:
                 if value.effective.contains(day) and isinstance(value.value, s.Literal):
                     params[name] = value.value.value
         live_decls = [d for d in index.declarations() if _in_effect(d, day)]
+        choose = self._choose(live_decls)
         return MonthPlan(
             month=month,
             as_of=day,
             codes=tuple(codes),
+            code_ids=tuple(code.header.id for code in codes),
             codes_not_in_effect=tuple(missing),
             not_in_effect_denials=tuple(
                 Denial(code, (Reason(code, "effective dates", (), "", f"not in effect in {month} (effective {when})"),))
@@ -383,7 +388,8 @@ class CompiledPolicySet:
             cost_sharing=self._cost_sharing(live_decls),
             pricing=self._pricing(live_decls),
             rvus=self._rvus(live_decls),
-            **self._choose(live_decls),
+            rank={code: i for i, code in enumerate(choose["preference"])},
+            **choose,
         )
 
     def _exclusions(self, decls: list[s.Declaration]) -> list[CompiledExclusion]:
@@ -393,13 +399,15 @@ class CompiledPolicySet:
                 for clause in decl.clauses:
                     exact, ranges = self.index.matcher(clause.excluded)
                     declared = frozenset(c for c in self.codes if c in CodeSet(exact, ranges))
+                    subject = frozenset(self.index.expand(clause.subject))
                     out.append(
                         CompiledExclusion(
                             self.header(decl),
-                            frozenset(self.index.expand(clause.subject)),
+                            subject,
                             CodeSet(exact, ranges),
                             declared,
                             clause.who,
+                            tuple(sorted(subject)),
                         )
                     )
         return out

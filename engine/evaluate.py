@@ -196,9 +196,11 @@ class Evaluation:
         """How many units of an add-on the minutes give, capped; the next unit's distance as a reason."""
         code = outcome.code
         assert code.units is not None
-        increment, measure, beyond = (fn(self.env) for fn in code.units)
+        env = self.env
+        increment_fn, measure_fn, beyond_fn = code.units
+        increment, measure, beyond = increment_fn(env), measure_fn(env), beyond_fn(env)
         header = code.header
-        if UNKNOWN in (increment, measure, beyond):
+        if increment is UNKNOWN or measure is UNKNOWN or beyond is UNKNOWN:
             outcome.units = 0
             outcome.reasons.append(
                 Reason(
@@ -253,15 +255,17 @@ class Evaluation:
         for index, number in pairs:
             exclusion, claim = exclusions[index], claims[number]
             if self._who(exclusion.who, claim) and self.overridden_by(exclusion.header.id) is None:
-                for code in sorted(exclusion.subject):
-                    hits.setdefault(code, []).append(self._claim_reason(exclusion.header, claim))
+                reason = self._claim_reason(exclusion.header, claim)  # the same words for every code it rules out
+                for code in exclusion.subject_order:
+                    hits.setdefault(code, []).append(reason)
         for group in self.plan.groups:
             for claim in claims:
                 if claim.get("code") in group.codes and (
                     group.scope == "beneficiary" or claim.get("practitioner") == self.me
                 ):
+                    reason = self._claim_reason(group.header, claim)
                     for code in group.codes:
-                        hits.setdefault(code, []).append(self._claim_reason(group.header, claim))
+                        hits.setdefault(code, []).append(reason)
         return hits
 
     def _who(self, who: str, claim: Mapping[str, Any]) -> bool:
