@@ -19,7 +19,7 @@ from .costs import FeeSchedule, Price, price, pricing_node, share_costs
 from .decision import Alternative, Decision, Denial, Line, Reason, Totals, Trace, TraceNode, trace_node_json
 from .evaluate import Evaluation
 from .money import ZERO
-from .outcomes import CodeOutcome
+from .outcomes import CodeOutcome, Compact
 
 ENGINE_NAME = "carepolicy"
 _MAX_SEARCH = 14  # valid codes; beyond this the search keeps the preferred ones (never seen in practice)
@@ -47,20 +47,11 @@ def _conflicts(plan: MonthPlan, valid: Mapping[str, CodeOutcome], ev: Evaluation
     pairs: dict[str, dict[str, str]] = {code: {} for code in valid}
     if len(valid) < 2:  # most months: nothing to conflict with
         return pairs
-    for group in plan.groups:
-        members = [c for c in group.codes if c in valid]
-        for a in members:
-            for b in members:
-                if a != b:
-                    pairs[a].setdefault(b, group.header.title)
-    for exclusion in plan.exclusions:
-        if exclusion.who == "another" or ev.overridden_by(exclusion.header.id) is not None:
-            continue
-        for a in exclusion.subject & valid.keys():
-            for b in exclusion.excluded_declared & valid.keys():
-                if a != b:
-                    pairs[a].setdefault(b, exclusion.header.title)
-                    pairs[b].setdefault(a, exclusion.header.title)
+    for a, mine in pairs.items():
+        for b, title, exclusion in plan.conflict_table.get(a, ()):
+            # the first pair in declaration order names the rule, unless an exception lifts it
+            if b in valid and b not in mine and (exclusion is None or ev.overridden_by(exclusion) is None):
+                mine[b] = title
     return pairs
 
 
@@ -307,8 +298,10 @@ def _trace(
     cost_node: Callable[[], TraceNode] | None,
     chosen: Coding,
 ) -> Trace:
-    """The trace, recorded: rule and code records now, every node only when the trace is read."""
-    recorded = [*ev.rule_nodes(), *(o.node for o in outcomes.values() if o.node is not None)]
+    """The trace, as evaluation recorded it; every node is made only when the trace is read."""
+
+    def recorded() -> list[Compact]:  # every rule and code record (evaluation is over: none is added)
+        return [*ev.rule_nodes(), *(o.node for o in outcomes.values() if o.node is not None)]
 
     def tail() -> list[TraceNode]:
         nodes: list[TraceNode] = []
@@ -323,6 +316,6 @@ def _trace(
         return nodes
 
     return Trace(
-        lambda: (*(ev.materialize(node) for node in recorded), *tail()),
-        lambda: [*(ev.trace_json(node) for node in recorded), *(trace_node_json(node) for node in tail())],
+        lambda: (*(ev.materialize(node) for node in recorded()), *tail()),
+        lambda: [*(ev.trace_json(node) for node in recorded()), *(trace_node_json(node) for node in tail())],
     )

@@ -50,7 +50,8 @@ class Condition:
     expr: s.Expr | None
     text: str
     reads: tuple[tuple[str, str, Fn], ...]  # (label, kind, reader) for the trace and for reasons
-    sides: tuple[Fn, Fn, str] | None = None  # a threshold's two sides and left text, for "19 of 20 minutes"
+    # a threshold's two sides, left text and left type, for "19 of 20 minutes"
+    sides: tuple[Fn, Fn, str, Any] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,6 +165,10 @@ class MonthPlan:
     exclusions: tuple[CompiledExclusion, ...]
     groups: tuple[CompiledGroup, ...]
     exceptions: tuple[CompiledException, ...]
+    exception_targets: frozenset[str]  # the ids the exceptions name
+    # for each code: (other code, title, id of the exclusion or None for a group) in declaration
+    # order, every pair that may not be billed together (coding.py's conflicts; built once)
+    conflict_table: Mapping[str, tuple[tuple[str, str, str | None], ...]]
     cost_sharing: CompiledCostSharing | None
     pricing: CompiledPricing | None
     rvus: Mapping[str, RvuPrice]
@@ -280,7 +285,8 @@ class CompiledPolicySet:
                 else:
                     sides = None
                     if isinstance(cond, s.Compare) and cond.op in (">=", ">"):
-                        sides = (self.expr(cond.left), self.expr(cond.right), self.text(cond.left.span))
+                        left_type = self.resolution.type_of(cond.left)
+                        sides = (self.expr(cond.left), self.expr(cond.right), self.text(cond.left.span), left_type)
                     conditions.append(
                         Condition(None, self.expr(cond), cond, self.text(cond.span), self.reads(cond), sides)
                     )
@@ -368,6 +374,8 @@ class CompiledPolicySet:
                     params[name] = value.value.value
         live_decls = [d for d in index.declarations() if _in_effect(d, day)]
         choose = self._choose(live_decls)
+        exclusions, groups = tuple(self._exclusions(live_decls)), tuple(self._groups(live_decls))
+        exceptions = tuple(self._exceptions(live_decls))
         return MonthPlan(
             month=month,
             as_of=day,
@@ -382,9 +390,11 @@ class CompiledPolicySet:
             rules_not_in_effect=not_in_effect,
             preconditions={program: tuple(ids) for program, ids in gates.items()},
             params=params,
-            exclusions=tuple(self._exclusions(live_decls)),
-            groups=tuple(self._groups(live_decls)),
-            exceptions=tuple(self._exceptions(live_decls)),
+            exclusions=exclusions,
+            groups=groups,
+            exceptions=exceptions,
+            exception_targets=frozenset(e.target for e in exceptions),
+            conflict_table=_conflict_table(groups, exclusions),
             cost_sharing=self._cost_sharing(live_decls),
             pricing=self._pricing(live_decls),
             rvus=self._rvus(live_decls),
@@ -482,6 +492,28 @@ class CompiledPolicySet:
                     "choose": self.header(d),
                 }
         return {"preference": (), "highest_total": True, "choose": None}
+
+
+def _conflict_table(
+    groups: tuple[CompiledGroup, ...], exclusions: tuple[CompiledExclusion, ...]
+) -> dict[str, tuple[tuple[str, str, str | None], ...]]:
+    """Every pair of codes that may not be billed together, by code, in declaration order (groups,
+    then exclusions): the first entry for a pair names the rule a denial cites. An exclusion that
+    binds only another practitioner's claims never stops two codes of one coding."""
+    table: dict[str, list[tuple[str, str, str | None]]] = {}
+    for group in groups:
+        for a in group.codes:
+            table.setdefault(a, []).extend((b, group.header.title, None) for b in group.codes if b != a)
+    for exclusion in exclusions:
+        if exclusion.who == "another":
+            continue
+        title, rule = exclusion.header.title, exclusion.header.id
+        for a in exclusion.subject_order:
+            for b in sorted(exclusion.excluded_declared):
+                if a != b:
+                    table.setdefault(a, []).append((b, title, rule))
+                    table.setdefault(b, []).append((a, title, rule))
+    return {code: tuple(entries) for code, entries in table.items()}
 
 
 def _list_reader(name: str) -> Fn:

@@ -25,8 +25,8 @@ def show(value: Any, vtype: Any = None) -> str:
         return "missing"
     if value is True or value is False:
         return str(value).lower()
-    if vtype is MINUTES and isinstance(value, int):
-        return f"{value} min"
+    if type(value) is int:  # the usual case (minutes, counts), first
+        return f"{value} min" if vtype is MINUTES else str(value)
     if vtype is MONEY and isinstance(value, Decimal):
         return f"${value:.2f}"
     if isinstance(value, frozenset | set | tuple | list):
@@ -53,7 +53,7 @@ class Evaluation:
         self.me = (facts.get("practitioner") or {}).get("id", "")
         self.program = plan.program
         self._rules: dict[str, RuleOutcome] = {}
-        self._exception_targets = {e.target for e in plan.exceptions}
+        self._exception_targets = plan.exception_targets
         self._reads_json: dict[str, dict[str, Any]] = {}
 
     # ------------------------------------------------------------ exceptions
@@ -147,8 +147,7 @@ class Evaluation:
             return f"`{condition.text}` cannot be decided: {self.missing(condition)}"
         expr = condition.expr
         if condition.sides is not None and isinstance(expr, s.Compare):
-            vtype = self.compiled.resolution.type_of(expr.left)
-            left_fn, right_fn, name = condition.sides
+            left_fn, right_fn, name, vtype = condition.sides
             left, right = left_fn(self.env), right_fn(self.env)
             if vtype in (MINUTES, COUNT, NUMBER, MONEY) and left is not UNKNOWN and right is not UNKNOWN:
                 need = right + (1 if expr.op == ">" and vtype in (MINUTES, COUNT) else 0)
