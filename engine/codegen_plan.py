@@ -26,24 +26,24 @@ from .outcomes import CodeOutcome, RuleOutcome
 # Locals, constants and attributes of the generated rule and code functions, besides those of
 # the expression writer. `ev` is the Evaluation; `_r` reasons, `_c` trace children, `_m` rules
 # met, `_o` a rule outcome read, `_u` the code outcome being filled, `_t` whether to trace.
-PLAN_LOCALS = frozenset({"ev", "_r", "_c", "_m", "_o", "_u", "_t", "_x", "_outcomes"})
+PLAN_LOCALS = frozenset({"ev", "_r", "_c", "_m", "_o", "_u", "_us", "_t", "_x", "_outcomes"})
 PLAN_GLOBALS = frozenset({"_RuleOutcome", "_CodeOutcome", "_tuple"})
 PLAN_ATTRIBUTES = frozenset(
     {"env", "_rules", "trace", "rule", "_reason", "overridden_by", "units_of", "code_status"}
     | {"reasons", "status", "rules_met", "units", "node", "extend", "id"}
 )
-PLAN_NAMES = PLAN_LOCALS | PLAN_GLOBALS | PLAN_ATTRIBUTES | {"_carepolicy_rule", "_carepolicy_code"}
+PLAN_NAMES = PLAN_LOCALS | PLAN_GLOBALS | PLAN_ATTRIBUTES | {"_carepolicy_rule", "_carepolicy_codes"}
 
 RuleFn = Callable[[Any], Any]  # (Evaluation) -> RuleOutcome
-CodeFn = Callable[[Any], Any]  # (Evaluation) -> CodeOutcome
+CodesFn = Callable[[Any], Any]  # (Evaluation) -> [CodeOutcome], one per code of the plan
 
 
 @dataclass(frozen=True, slots=True)
 class MonthProgram:
-    """The generated functions of one month plan: rules by id, codes in the plan's order."""
+    """The generated functions of one month plan: rules by id, and one for all its codes."""
 
     rules: Mapping[str, RuleFn]
-    codes: tuple[CodeFn, ...]
+    codes: CodesFn
 
 
 class PlanWriter:
@@ -58,7 +58,7 @@ class PlanWriter:
 
     def program(self) -> MonthProgram:
         rules = {rule_id: self.rule(rule_id) for rule_id in self.plan.rules}
-        return MonthProgram(rules, tuple(self.code(code) for code in self.plan.codes))
+        return MonthProgram(rules, self.codes())
 
     # ------------------------------------------------------------ one rule
     def rule(self, rule_id: str) -> RuleFn:
@@ -83,28 +83,45 @@ class PlanWriter:
         w.line(f"return _RuleOutcome(_x, _tuple(_r), ('rule', {header}, _x, _tuple(_c)) if _t else None)")
         return self.finish(w, "_carepolicy_rule", rule.header.source)
 
-    # ------------------------------------------------------------ one code
-    def code(self, code: Any) -> CodeFn:
+    # ------------------------------------------------------------ the codes
+    def codes(self) -> CodesFn:
+        """One function for all the plan's codes, in order: each code's outcome, as `Evaluation.code`
+        makes it. One call per bundle instead of one per code (most codes stop at a precondition)."""
         w = Writer(self.compiled.resolution, self.compiled.expr)
-        header = w.const(code.header).text
         w.line("_t = ev.trace")
-        w.line(f"_u = _CodeOutcome({w.const(code).text})")
-        for gate_id in self.plan.preconditions.get(code.decl.program or "", ()):
-            self.read_rule(w, gate_id)
-            w.line("if _o.status == 'unmet':")
-            w.line("    _u.reasons.extend(_o.reasons)")
-            w.line("    _u.units = 0")
+        w.line("_us = []")
+        for code in self.plan.codes:
+            header = w.const(code.header).text
+            w.line(f"_u = _CodeOutcome({w.const(code).text})")
+            self.gated_code(w, code, header, self.plan.preconditions.get(code.decl.program or "", ()))
+            w.line("_us.append(_u)")
+        w.line("return _us")
+        return self.finish(w, "_carepolicy_codes", "codes of a month plan")
+
+    def gated_code(self, w: Writer, code: Any, header: str, gates: tuple[str, ...]) -> None:
+        """`_u` filled in: denied by the first precondition not met, else evaluated (`code_body`)."""
+        if not gates:
+            self.code_body(w, code, header)
+            return
+        gate_id, *rest = gates
+        self.read_rule(w, gate_id)
+        with w.block("if _o.status == 'unmet':"):
+            w.line("_u.reasons.extend(_o.reasons)")
+            w.line("_u.units = 0")
             result = f"not evaluated: precondition {gate_id} not met"
-            w.line(f"    if _t: _u.node = ('code', {header}, {text(result)}, (('ref', {text(gate_id)}),))")
-            w.line("    return _u")
+            w.line(f"if _t: _u.node = ('code', {header}, {text(result)}, (('ref', {text(gate_id)}),))")
+        with w.block("else:"):
+            self.gated_code(w, code, header, tuple(rest))
+
+    def code_body(self, w: Writer, code: Any, header: str) -> None:
         self.requirements(w, code.header, code.requirements, header, collect_met=True)
         w.line("_u.reasons = _r")
         w.line("_u.rules_met = _m")
         if code.units is not None:
             w.line("ev.units_of(_u)")
-        w.line(f"if _t: _u.node = ('code', {header}, ev.code_status(_u), _tuple(_c))")
-        w.line("return _u")
-        return self.finish(w, "_carepolicy_code", code.header.source)
+            w.line(f"if _t: _u.node = ('code', {header}, ev.code_status(_u), _tuple(_c))")
+        else:  # ev.code_status, for a code without units (its units stay 1)
+            w.line(f"if _t: _u.node = ('code', {header}, 'not valid' if _r else 'valid', _tuple(_c))")
 
     # ------------------------------------------------------------ requirements
     def requirements(self, w: Writer, owner: Any, requirements: Any, header: str, *, collect_met: bool) -> None:

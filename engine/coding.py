@@ -166,7 +166,7 @@ def decide(
         )
         for other in ranked[1:]
     )
-    denied = _denials(outcomes, plan, chosen, conflicts, valid)
+    denied = _denials(compiled, outcomes, plan, chosen, conflicts, valid)
     totals = _totals(lines, costs.note)
     trace_nodes = _trace(ev, outcomes, lines, plan, costs.node, chosen) if trace else None
     switch_items = switches.items
@@ -234,6 +234,7 @@ def _why_not(other: Coding, chosen: Coding, rank: Mapping[str, int], total: Any,
 
 
 def _denials(
+    compiled: CompiledPolicySet,
     outcomes: Mapping[str, CodeOutcome],
     plan: MonthPlan,
     chosen: Coding,
@@ -249,7 +250,7 @@ def _denials(
                 denied.append(Denial(code, (reason,), unit=unit))
             continue
         if code not in valid:  # the usual case: denied for its own reasons
-            denied.append(Denial(code, tuple(outcome.reasons)))
+            denied.append(compiled.denial(code, outcome.reasons))
             continue
         header = outcome.code.header
         blocker = next((c for c in chosen if c in conflicts[code]), None)

@@ -160,7 +160,8 @@ class Evaluation:
     def codes(self) -> list[CodeOutcome]:
         """Every code of the plan, in the plan's order (generated functions when there are some)."""
         if self.program is not None:
-            return [generated(self) for generated in self.program.codes]
+            outcomes: list[CodeOutcome] = self.program.codes(self)
+            return outcomes
         return [self.code(code) for code in self.plan.codes]
 
     def code(self, code: CompiledCode) -> CodeOutcome:

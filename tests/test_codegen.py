@@ -203,9 +203,8 @@ def test_generated_rules_and_codes_use_only_invented_names(shipped: tuple[Policy
     for month in (f"{year}-{m:02d}" for year in (2024, 2025, 2026) for m in range(1, 13)):
         program = policies.compiled.plan(month).program
         assert program is not None
-        assert len(program.codes) == len(policies.compiled.plan(month).codes)
-        sources.update(source_of(fn) for fn in (*program.rules.values(), *program.codes))
-    assert len(sources) > 40
+        sources.update(source_of(fn) for fn in (*program.rules.values(), program.codes))
+    assert len(sources) > 30
     for source in sources:
         assert source is not None
         assert invented_names_only(source, PLAN_NAMES)
@@ -220,11 +219,11 @@ def test_months_with_the_same_rules_share_their_generated_functions() -> None:
     assert january is not None
     assert february is not None
     assert all(january.rules[r] is february.rules[r] for r in january.rules)
-    assert all(a is b for a, b in zip(january.codes, february.codes, strict=True))
+    assert january.codes is february.codes
     for month in (f"{year}-{m:02d}" for year in (2024, 2025, 2026) for m in range(1, 13)):
         policies.compiled.plan(month)
-    generated = {id(fn) for plan in policies.compiled._plans.values() if plan.program for fn in plan.program.codes}
-    assert len(generated) < 5 * len(january.codes)  # a handful of distinct years, not 36 months
+    generated = {id(plan.program.codes) for plan in policies.compiled._plans.values() if plan.program}
+    assert 1 < len(generated) < 6  # a handful of distinct years, not 36 months
 
 
 def invented_names_only(source: str, extra: frozenset[str] = frozenset()) -> bool:
