@@ -21,12 +21,12 @@ from typing import Any
 
 from .codegen import compile_checked, constants_key
 from .codegen_writer import HOISTED, Writer, text
-from .outcomes import CodeOutcome, RuleOutcome
+from .outcomes import MET, CodeOutcome, Compact, RuleOutcome
 
 # Locals, constants and attributes of the generated rule and code functions, besides those of
-# the expression writer. `ev` is the Evaluation; `_r` reasons, `_c` trace children, `_m` rules
-# met, `_o` a rule outcome read, `_u` the code outcome being filled, `_t` whether to trace.
-PLAN_LOCALS = frozenset({"ev", "_r", "_c", "_m", "_o", "_u", "_us", "_t", "_x", "_outcomes"})
+# the expression writer. `ev` is the Evaluation; `_r` reasons, `_m` rules met, `_o` a rule outcome
+# read, `_u` the code outcome being filled, `_us` all of them, `_t` whether to trace.
+PLAN_LOCALS = frozenset({"ev", "_r", "_m", "_o", "_u", "_us", "_t", "_x", "_outcomes"})
 PLAN_GLOBALS = frozenset({"_RuleOutcome", "_CodeOutcome", "_tuple"})
 PLAN_ATTRIBUTES = frozenset(
     {"env", "_rules", "trace", "rule", "_reason", "overridden_by", "units_of", "code_status"}
@@ -78,10 +78,29 @@ class PlanWriter:
             w.line("if _x is not None:")
             w.line("    _x = 'does not apply: exception ' + _x.id")
             w.line(f"    return _RuleOutcome('overridden', (), ('rule', {header}, _x, ()) if _t else None)")
-        self.requirements(w, rule.header, rule.requirements, header, collect_met=False)
-        w.line("_x = 'unmet' if _r else 'met'")
-        w.line(f"return _RuleOutcome(_x, _tuple(_r), ('rule', {header}, _x, _tuple(_c)) if _t else None)")
+        children = self.requirements(w, rule.header, rule.requirements, header, collect_met=False)
+        # Met, every condition held (each value True, each required rule without reasons): the
+        # outcome and its trace record are the same for every bundle, so they are made once.
+        met, met_traced = self.met_outcomes(rule)
+        w.line("if not _r:")
+        w.line(f"    return {w.const(met_traced).text} if _t else {w.const(met).text}")
+        w.line(f"return _RuleOutcome('unmet', _tuple(_r), ('rule', {header}, 'unmet', {children}) if _t else None)")
         return self.finish(w, "_carepolicy_rule", rule.header.source)
+
+    def met_outcomes(self, rule: Any) -> tuple[RuleOutcome, RuleOutcome]:
+        """A rule's outcome when met, without and with its trace record (one pair per compiled rule)."""
+        found = self.compiled.met_outcomes.get(id(rule))
+        if found is None:
+            held: list[Compact] = []
+            for requirement in rule.requirements:
+                for condition in requirement.conditions:
+                    if condition.rule is not None:
+                        held.append(("ref", condition.rule))
+                    else:
+                        held.append(("requirement", rule.header, condition, requirement.location, True))
+            traced = RuleOutcome("met", (), ("rule", rule.header, "met", tuple(held)))
+            found = self.compiled.met_outcomes[id(rule)] = (MET, traced, rule)  # the rule kept: its id stays its
+        return found[0], found[1]
 
     # ------------------------------------------------------------ the codes
     def codes(self) -> CodesFn:
@@ -114,22 +133,24 @@ class PlanWriter:
             self.gated_code(w, code, header, tuple(rest))
 
     def code_body(self, w: Writer, code: Any, header: str) -> None:
-        self.requirements(w, code.header, code.requirements, header, collect_met=True)
+        children = self.requirements(w, code.header, code.requirements, header, collect_met=True)
         w.line("_u.reasons = _r")
         w.line("_u.rules_met = _m")
         if code.units is not None:
             w.line("ev.units_of(_u)")
-            w.line(f"if _t: _u.node = ('code', {header}, ev.code_status(_u), _tuple(_c))")
+            w.line(f"if _t: _u.node = ('code', {header}, ev.code_status(_u), {children})")
         else:  # ev.code_status, for a code without units (its units stay 1)
-            w.line(f"if _t: _u.node = ('code', {header}, 'not valid' if _r else 'valid', _tuple(_c))")
+            w.line(f"if _t: _u.node = ('code', {header}, 'not valid' if _r else 'valid', {children})")
 
     # ------------------------------------------------------------ requirements
-    def requirements(self, w: Writer, owner: Any, requirements: Any, header: str, *, collect_met: bool) -> None:
-        """The unrolled loop of `Evaluation.requirements`: `_r` reasons, `_c` children, `_m` rules met."""
+    def requirements(self, w: Writer, owner: Any, requirements: Any, header: str, *, collect_met: bool) -> str:
+        """The unrolled loop of `Evaluation.requirements`: `_r` reasons, `_m` rules met. Returns the
+        source of the trace children, a tuple read after the last condition (each condition's value
+        is a local assigned once, and no requirement is skipped, so every one is set by then)."""
         w.line("_r = []")
-        w.line("_c = []")
         if collect_met:
             w.line("_m = []")
+        children: list[str] = []
         for requirement in requirements:
             for condition in requirement.conditions:
                 if condition.rule is not None:
@@ -140,7 +161,7 @@ class PlanWriter:
                     if collect_met:
                         w.line("elif _o.status == 'met':")
                         w.line(f"    _m.append({rule_id})")
-                    w.line(f"if _t: _c.append(('ref', {rule_id}))")
+                    children.append(f"('ref', {rule_id})")
                     continue
                 value = w.var(w.expr(condition.expr))
                 requirement_const, condition_const = w.const(requirement).text, w.const(condition).text
@@ -152,7 +173,8 @@ class PlanWriter:
                 else:
                     w.line(f"    _r.append({slow})")
                 location = text(requirement.location)
-                w.line(f"if _t: _c.append(('requirement', {header}, {condition_const}, {location}, {value}))")
+                children.append(f"('requirement', {header}, {condition_const}, {location}, {value})")
+        return "(" + "".join(f"{child}, " for child in children) + ")"
 
     def read_rule(self, w: Writer, rule_id: str) -> None:
         """`_o = ` the outcome of a rule: memoised, else evaluated (and remembered) now, as `ev.rule`."""

@@ -48,3 +48,6 @@ class CodeOutcome:
     @property
     def valid(self) -> bool:
         return not self.reasons and self.units >= 1
+
+
+MET = RuleOutcome("met", (), None)  # a rule met, untraced: the same for every rule (nothing changes one)
