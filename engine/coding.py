@@ -25,6 +25,7 @@ ENGINE_NAME = "carepolicy"
 _MAX_SEARCH = 14  # valid codes; beyond this the search keeps the preferred ones (never seen in practice)
 
 Coding = tuple[str, ...]
+_NONE: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,8 +122,8 @@ def decide(
             outcomes[code].reasons.extend(reasons)
     valid = {code: o for code, o in outcomes.items() if not o.reasons and o.units >= 1}  # CodeOutcome.valid
     conflicts = _conflicts(plan, valid, ev)
-    claims = facts.get("other_claims_this_month") or ()
-    claimed_by_me = frozenset(c.get("code") for c in claims if c.get("practitioner") == ev.me)
+    claims = facts.get("other_claims_this_month")
+    claimed_by_me = frozenset(c.get("code") for c in claims if c.get("practitioner") == ev.me) if claims else _NONE
     codings = enumerate_codings(valid, conflicts, claimed_by_me, plan.rank)
 
     prices: dict[str, Price] = {code: price(code, plan, ev.env, fee_schedule) for code in valid}
@@ -157,14 +158,18 @@ def decide(
         )
         for code, allowed, shares in zip(chosen, amounts, costs.shares, strict=True)
     )
-    alternatives = tuple(
-        Alternative(
-            tuple((c, valid[c].units) for c in other),
-            total(other),
-            _patient_share(other, valid, prices, plan, ev),
-            _why_not(other, chosen, rank, total, plan),
+    alternatives = (
+        ()
+        if len(ranked) == 1
+        else tuple(
+            Alternative(
+                tuple((c, valid[c].units) for c in other),
+                total(other),
+                _patient_share(other, valid, prices, plan, ev),
+                _why_not(other, chosen, rank, total, plan),
+            )
+            for other in ranked[1:]
         )
-        for other in ranked[1:]
     )
     denied = _denials(compiled, outcomes, plan, chosen, conflicts, valid)
     totals = _totals(lines, costs.note)
@@ -243,14 +248,18 @@ def _denials(
 ) -> tuple[Denial, ...]:
     denied: list[Denial] = []
     in_coding = set(chosen)
+    shared, fixed = compiled.shared_denials, compiled.fixed_ids
     for code, outcome in outcomes.items():
+        if code not in valid:  # the usual case: denied for its own reasons
+            reasons = outcome.reasons
+            # compiled.denial, with its common case inline (this loop runs for every code of every bundle)
+            found = shared.get((code, id(reasons[0]))) if len(reasons) == 1 and id(reasons[0]) in fixed else None
+            denied.append(found or compiled.denial(code, reasons))
+            continue
         if code in in_coding:
             if outcome.next_unit is not None:
                 unit, reason = outcome.next_unit
                 denied.append(Denial(code, (reason,), unit=unit))
-            continue
-        if code not in valid:  # the usual case: denied for its own reasons
-            denied.append(compiled.denial(code, outcome.reasons))
             continue
         header = outcome.code.header
         blocker = next((c for c in chosen if c in conflicts[code]), None)
