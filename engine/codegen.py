@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import functools
 from decimal import Decimal
-from types import CodeType
+from types import CodeType, MappingProxyType
 from typing import Any
 
 from . import syntax as s
@@ -57,6 +57,7 @@ def _cached_shift_months(value: Any, months: Any) -> Any:
 _HELPERS: dict[str, Any] = {
     "_UNKNOWN": UNKNOWN,
     "_MISSING": _MISSING,
+    "_EMPTY": MappingProxyType({}),  # an empty mapping no generated code can change
     "_isinstance": isinstance,
     "_dict": dict,
     "_min": min,

@@ -20,7 +20,7 @@ from .compile_expr import UNKNOWN, CodeSet, constant_of, partition_set
 from .valuetypes import CALENDAR_SPAN
 
 HELPER_NAMES = frozenset(
-    {"_UNKNOWN", "_MISSING", "_isinstance", "_dict", "_min", "_max", "_sum"}
+    {"_UNKNOWN", "_MISSING", "_EMPTY", "_isinstance", "_dict", "_min", "_max", "_sum"}
     | {"_shift_months", "_month_start", "_month_end", "_divide"}
 )
 HOISTED = ("facts", "params", "switches", "memo", "items", "month")  # `_facts = env.facts`, read once per call
@@ -181,19 +181,34 @@ class Writer:
         raise AssertionError(f"a rule reference is compiled by the rule compiler, not here: {ref.target}")
 
     def read(self, path: tuple[str, ...]) -> Atom:
-        """A fact path, as compile_expr's `_read_path` reads it (a missing or None value is UNKNOWN)."""
+        """A fact path, as compile_expr's `_read_path` reads it (a missing or None value is UNKNOWN).
+
+        The facts of a validated bundle are a dict, so, as read1 / read2 do, `facts` itself is not
+        tested. The dicts on the way are read once per block (`container`): `consent.date` after
+        `consent.documented` reads only `date`.
+        """
         seen = self.scopes[-1].get(path)
         if seen is not None:
             return seen
-        facts = self.env("facts")
-        if len(path) in (1, 2):  # read1 / read2 call `facts.get` without testing that facts is a dict
-            value, rest = self.assign(f"{facts}.get({text(path[0])})"), path[1:]
-        else:
-            value, rest = self.assign(facts), path
-        for key in rest:
-            self.line(f"{value.text} = {value.text}.get({text(key)}) if _isinstance({value.text}, _dict) else None")
+        parent = self.env("facts") if len(path) == 1 else self.container(path[:-1]).text
+        value = self.assign(f"{parent}.get({text(path[-1])})")
         self.scopes[-1][path] = value
         return self.none_is_unknown(value)
+
+    def container(self, prefix: tuple[str, ...]) -> Atom:
+        """The dict at `prefix` in the facts, or an empty mapping when the value there is missing
+        or not a dict (so that everything below it reads as missing, as `.get ... if isinstance`
+        did at each step)."""
+        key = ("\0dict", *prefix)  # a key no path can be: path parts are identifiers
+        seen = self.scopes[-1].get(key)
+        if seen is not None:
+            return seen
+        parent = self.env("facts") if len(prefix) == 1 else self.container(prefix[:-1]).text
+        value = self.assign(f"{parent}.get({text(prefix[-1])})")
+        self.line(f"if not _isinstance({value.text}, _dict):")
+        self.line(f"    {value.text} = _EMPTY")
+        self.scopes[-1][key] = value
+        return value
 
     def _compare(self, expr: s.Compare) -> Atom:
         left, op = self.expr(expr.left), _COMPARE[expr.op]

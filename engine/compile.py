@@ -24,6 +24,7 @@ from .codegen import CodegenCompiler
 from .codegen_plan import MonthProgram, PlanWriter
 from .compile_expr import CodeSet, ExprCompiler, Fn, month_end
 from .decision import Denial, Reason
+from .outcomes import RuleOutcome
 from .source import SourceFile, Span
 
 _MEMO_LIMIT = 100_000  # bounded, so that a stream of odd claim codes cannot grow memory without end
@@ -160,6 +161,7 @@ class MonthPlan:
     not_in_effect_denials: tuple[Denial, ...]  # the same for every bundle of the month: built once
     rules: Mapping[str, CompiledRule]
     rules_not_in_effect: Mapping[str, Header]
+    not_in_effect_outcomes: Mapping[str, tuple[RuleOutcome, RuleOutcome]]  # untraced, traced
     preconditions: Mapping[str, tuple[str, ...]]  # program -> ids of its preconditions in effect
     params: Mapping[str, Any]
     exclusions: tuple[CompiledExclusion, ...]
@@ -406,6 +408,13 @@ class CompiledPolicySet:
             ),
             rules=rules,
             rules_not_in_effect=not_in_effect,
+            not_in_effect_outcomes={
+                rule_id: (
+                    RuleOutcome("not in effect", (), None),
+                    RuleOutcome("not in effect", (), ("rule", header, f"not in effect in {month}", ())),
+                )
+                for rule_id, header in not_in_effect.items()
+            },
             preconditions={program: tuple(ids) for program, ids in gates.items()},
             params=params,
             exclusions=exclusions,

@@ -83,9 +83,9 @@ class Evaluation:
                 outcome: RuleOutcome = generated(self)
                 return outcome
         rule = self.plan.rules.get(rule_id)
-        if rule is None:
-            header = self.plan.rules_not_in_effect[rule_id]
-            return RuleOutcome("not in effect", (), self._node("rule", header, f"not in effect in {self.plan.month}"))
+        if rule is None:  # the same outcome for every bundle of the month: made once per plan
+            untraced, traced = self.plan.not_in_effect_outcomes[rule_id]
+            return traced if self.trace else untraced
         exception = self.overridden_by(rule_id)
         if exception is not None:
             node = self._node("rule", rule.header, f"does not apply: exception {exception.id}")
