@@ -25,8 +25,9 @@ from .outcomes import MET, CodeOutcome, Compact, RuleOutcome
 
 # Locals, constants and attributes of the generated rule and code functions, besides those of
 # the expression writer. `ev` is the Evaluation; `_r` reasons, `_m` rules met, `_o` a rule outcome
-# read, `_u` the code outcome being filled, `_us` all of them, `_t` whether to trace.
-PLAN_LOCALS = frozenset({"ev", "_r", "_m", "_o", "_u", "_us", "_t", "_x", "_outcomes"})
+# read, `_u` the code outcome being filled, `_us` all of them by code, `_ok` the valid ones, `_t`
+# whether to trace.
+PLAN_LOCALS = frozenset({"ev", "_r", "_m", "_o", "_u", "_us", "_ok", "_t", "_x", "_outcomes"})
 PLAN_GLOBALS = frozenset({"_RuleOutcome", "_CodeOutcome", "_tuple"})
 PLAN_ATTRIBUTES = frozenset(
     {"env", "_rules", "trace", "rule", "_reason", "overridden_by", "units_of", "code_status"}
@@ -35,7 +36,7 @@ PLAN_ATTRIBUTES = frozenset(
 PLAN_NAMES = PLAN_LOCALS | PLAN_GLOBALS | PLAN_ATTRIBUTES | {"_carepolicy_rule", "_carepolicy_codes"}
 
 RuleFn = Callable[[Any], Any]  # (Evaluation) -> RuleOutcome
-CodesFn = Callable[[Any], Any]  # (Evaluation) -> [CodeOutcome], one per code of the plan
+CodesFn = Callable[[Any], Any]  # (Evaluation) -> ({code: CodeOutcome} in plan order, the valid ones)
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,13 +109,13 @@ class PlanWriter:
         makes it. One call per bundle instead of one per code (most codes stop at a precondition)."""
         w = Writer(self.compiled.resolution, self.compiled.expr)
         w.line("_t = ev.trace")
-        w.line("_us = []")
+        w.line("_us = {}")
+        w.line("_ok = {}")
         for code in self.plan.codes:
             header = w.const(code.header).text
-            w.line(f"_u = _CodeOutcome({w.const(code).text})")
+            w.line(f"_u = _us[{text(code.header.id)}] = _CodeOutcome({w.const(code).text})")
             self.gated_code(w, code, header, self.plan.preconditions.get(code.decl.program or "", ()))
-            w.line("_us.append(_u)")
-        w.line("return _us")
+        w.line("return _us, _ok")
         return self.finish(w, "_carepolicy_codes", "codes of a month plan")
 
     def gated_code(self, w: Writer, code: Any, header: str, gates: tuple[str, ...]) -> None:
@@ -136,11 +137,14 @@ class PlanWriter:
         children = self.requirements(w, code.header, code.requirements, header, collect_met=True)
         w.line("_u.reasons = _r")
         w.line("_u.rules_met = _m")
+        key = text(code.header.id)
         if code.units is not None:
             w.line("ev.units_of(_u)")
             w.line(f"if _t: _u.node = ('code', {header}, ev.code_status(_u), {children})")
+            w.line(f"if not _r and _u.units >= 1: _ok[{key}] = _u")
         else:  # ev.code_status, for a code without units (its units stay 1)
             w.line(f"if _t: _u.node = ('code', {header}, 'not valid' if _r else 'valid', {children})")
+            w.line(f"if not _r: _ok[{key}] = _u")
 
     # ------------------------------------------------------------ requirements
     def requirements(self, w: Writer, owner: Any, requirements: Any, header: str, *, collect_met: bool) -> str:

@@ -116,11 +116,13 @@ def decide(
 ) -> Decision:
     plan = compiled.plan(month)
     ev = Evaluation(compiled, plan, facts, switches.values, trace=trace)
-    outcomes = dict(zip(plan.code_ids, ev.codes(), strict=True))
-    for code, reasons in ev.claim_conflicts().items():
-        if code in outcomes:
-            outcomes[code].reasons.extend(reasons)
-    valid = {code: o for code, o in outcomes.items() if not o.reasons and o.units >= 1}  # CodeOutcome.valid
+    outcomes, valid = ev.codes()
+    ruled_out = ev.claim_conflicts()
+    if ruled_out:  # claims already made this month deny more codes
+        for code, reasons in ruled_out.items():
+            if code in outcomes:
+                outcomes[code].reasons.extend(reasons)
+        valid = {code: outcome for code, outcome in valid.items() if outcome.valid}
     conflicts = _conflicts(plan, valid, ev)
     claims = facts.get("other_claims_this_month")
     claimed_by_me = frozenset(c.get("code") for c in claims if c.get("practitioner") == ev.me) if claims else _NONE

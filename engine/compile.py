@@ -156,7 +156,6 @@ class MonthPlan:
     month: str
     as_of: str
     codes: tuple[CompiledCode, ...]
-    code_ids: tuple[str, ...]  # the codes' ids, in the same order
     codes_not_in_effect: tuple[tuple[str, str], ...]  # (code, its effective intervals)
     not_in_effect_denials: tuple[Denial, ...]  # the same for every bundle of the month: built once
     rules: Mapping[str, CompiledRule]
@@ -400,7 +399,6 @@ class CompiledPolicySet:
             month=month,
             as_of=day,
             codes=tuple(codes),
-            code_ids=tuple(code.header.id for code in codes),
             codes_not_in_effect=tuple(missing),
             not_in_effect_denials=tuple(
                 Denial(code, (Reason(code, "effective dates", (), "", f"not in effect in {month} (effective {when})"),))

@@ -157,12 +157,14 @@ class Evaluation:
         return f"`{condition.text}` does not hold" + (f" ({values})" if values else "")
 
     # ------------------------------------------------------------ codes
-    def codes(self) -> list[CodeOutcome]:
-        """Every code of the plan, in the plan's order (generated functions when there are some)."""
+    def codes(self) -> tuple[dict[str, CodeOutcome], dict[str, CodeOutcome]]:
+        """Every code of the plan by code, in the plan's order, and the valid ones among them (as
+        `CodeOutcome.valid` says); the generated function when there is one."""
         if self.program is not None:
-            outcomes: list[CodeOutcome] = self.program.codes(self)
-            return outcomes
-        return [self.code(code) for code in self.plan.codes]
+            found: tuple[dict[str, CodeOutcome], dict[str, CodeOutcome]] = self.program.codes(self)
+            return found
+        outcomes = {code.header.id: self.code(code) for code in self.plan.codes}
+        return outcomes, {code: outcome for code, outcome in outcomes.items() if outcome.valid}
 
     def code(self, code: CompiledCode) -> CodeOutcome:
         outcome = CodeOutcome(code)
