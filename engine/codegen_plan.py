@@ -79,14 +79,32 @@ class PlanWriter:
             w.line("if _x is not None:")
             w.line("    _x = 'does not apply: exception ' + _x.id")
             w.line(f"    return _RuleOutcome('overridden', (), ('rule', {header}, _x, ()) if _t else None)")
-        children = self.requirements(w, rule.header, rule.requirements, header, collect_met=False)
+        children, values = self.requirements(w, rule.header, rule.requirements, header, collect_met=False)
         # Met, every condition held (each value True, each required rule without reasons): the
         # outcome and its trace record are the same for every bundle, so they are made once.
         met, met_traced = self.met_outcomes(rule)
         w.line("if not _r:")
         w.line(f"    return {w.const(met_traced).text} if _t else {w.const(met).text}")
+        conditions = [(r, c) for r in rule.requirements for c in r.conditions]
+        if len(conditions) == 1 and conditions[0][1].rule is None and conditions[0][0].message is not None:
+            # One condition with its own words, found false (a precondition without consent, say):
+            # the same outcome for every bundle too.
+            unmet, unmet_traced = self.unmet_outcomes(rule, *conditions[0])
+            w.line(f"if {values[0]} is False:")
+            w.line(f"    return {w.const(unmet_traced).text} if _t else {w.const(unmet).text}")
         w.line(f"return _RuleOutcome('unmet', _tuple(_r), ('rule', {header}, 'unmet', {children}) if _t else None)")
         return self.finish(w, "_carepolicy_rule", rule.header.source)
+
+    def unmet_outcomes(self, rule: Any, requirement: Any, condition: Any) -> tuple[RuleOutcome, RuleOutcome]:
+        """The outcome of a one-condition rule whose condition is false, without and with its trace."""
+        key = -id(rule)  # beside met_outcomes' entries, which use id(rule)
+        found = self.compiled.met_outcomes.get(key)
+        if found is None:
+            reasons = (self.compiled.fixed_reason(rule.header, requirement),)
+            child = ("requirement", rule.header, condition, requirement.location, False)
+            traced = RuleOutcome("unmet", reasons, ("rule", rule.header, "unmet", (child,)))
+            found = self.compiled.met_outcomes[key] = (RuleOutcome("unmet", reasons, None), traced, rule)
+        return found[0], found[1]
 
     def met_outcomes(self, rule: Any) -> tuple[RuleOutcome, RuleOutcome]:
         """A rule's outcome when met, without and with its trace record (one pair per compiled rule)."""
@@ -134,7 +152,7 @@ class PlanWriter:
             self.gated_code(w, code, header, tuple(rest))
 
     def code_body(self, w: Writer, code: Any, header: str) -> None:
-        children = self.requirements(w, code.header, code.requirements, header, collect_met=True)
+        children, _values = self.requirements(w, code.header, code.requirements, header, collect_met=True)
         w.line("_u.reasons = _r")
         w.line("_u.rules_met = _m")
         key = text(code.header.id)
@@ -147,14 +165,18 @@ class PlanWriter:
             w.line(f"if not _r: _ok[{key}] = _u")
 
     # ------------------------------------------------------------ requirements
-    def requirements(self, w: Writer, owner: Any, requirements: Any, header: str, *, collect_met: bool) -> str:
+    def requirements(
+        self, w: Writer, owner: Any, requirements: Any, header: str, *, collect_met: bool
+    ) -> tuple[str, list[str]]:
         """The unrolled loop of `Evaluation.requirements`: `_r` reasons, `_m` rules met. Returns the
         source of the trace children, a tuple read after the last condition (each condition's value
-        is a local assigned once, and no requirement is skipped, so every one is set by then)."""
+        is a local assigned once, and no requirement is skipped, so every one is set by then), and
+        the names of those locals."""
         w.line("_r = []")
         if collect_met:
             w.line("_m = []")
         children: list[str] = []
+        values: list[str] = []  # the local holding each expression condition's value
         for requirement in requirements:
             for condition in requirement.conditions:
                 if condition.rule is not None:
@@ -168,6 +190,7 @@ class PlanWriter:
                     children.append(f"('ref', {rule_id})")
                     continue
                 value = w.var(w.expr(condition.expr))
+                values.append(value)
                 requirement_const, condition_const = w.const(requirement).text, w.const(condition).text
                 slow = f"ev._reason({header}, {requirement_const}, {condition_const}, {value})"
                 w.line(f"if {value} is not True:")
@@ -178,7 +201,7 @@ class PlanWriter:
                     w.line(f"    _r.append({slow})")
                 location = text(requirement.location)
                 children.append(f"('requirement', {header}, {condition_const}, {location}, {value})")
-        return "(" + "".join(f"{child}, " for child in children) + ")"
+        return "(" + "".join(f"{child}, " for child in children) + ")", values
 
     def read_rule(self, w: Writer, rule_id: str) -> None:
         """`_o = ` the outcome of a rule: memoised, else evaluated (and remembered) now, as `ev.rule`."""

@@ -204,7 +204,8 @@ class CompiledPolicySet:
     fixed_reasons: dict[tuple[str, int], Reason] = field(default_factory=dict)  # see fixed_reason
     _generated: dict[tuple[str, tuple[Any, ...]], Any] = field(default_factory=dict)  # see codegen_plan.py
     fixed_ids: set[int] = field(default_factory=set)  # ids of the fixed_reasons
-    met_outcomes: dict[int, tuple[Any, Any, CompiledRule]] = field(default_factory=dict)  # see codegen_plan.py
+    # prebuilt outcomes of rules met (by id) and of one-condition rules unmet (by -id); see codegen_plan.py
+    met_outcomes: dict[int, tuple[Any, Any, CompiledRule]] = field(default_factory=dict)
     shared_denials: dict[tuple[str, int], Denial] = field(default_factory=dict)  # see denial
 
     # ------------------------------------------------------------ building
