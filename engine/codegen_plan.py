@@ -1,9 +1,9 @@
-"""A month plan's rules and codes -> one generated Python function each (the codegen backend).
+"""A month plan's rules and codes -> generated Python functions (the codegen backend).
 
 The interpreter in evaluate.py walks every rule's requirements and conditions for every bundle:
-a loop, attribute reads and a call per condition. For the codegen backend each rule and code of
-a month plan becomes one straight-line function instead, with every condition's expression
-written inline (codegen_writer.py) and every requirement unrolled. It does exactly what
+a loop, attribute reads and a call per condition. For the codegen backend each rule of a month
+plan becomes one straight-line function instead, and all its codes one more, with every
+condition's expression written inline (codegen_writer.py) and every requirement unrolled. It does exactly what
 `Evaluation._evaluate_rule` and `Evaluation.code` do, in the same order, with the same reasons
 and the same compact trace records; tests/test_codegen.py compares whole decisions of the two.
 
