@@ -97,18 +97,19 @@ class PlanWriter:
 
     def unmet_outcomes(self, rule: Any, requirement: Any, condition: Any) -> tuple[RuleOutcome, RuleOutcome]:
         """The outcome of a one-condition rule whose condition is false, without and with its trace."""
-        key = -id(rule)  # beside met_outcomes' entries, which use id(rule)
-        found = self.compiled.met_outcomes.get(key)
+        key = ("unmet", id(rule))
+        found = self.compiled.prebuilt_outcomes.get(key)
         if found is None:
             reasons = (self.compiled.fixed_reason(rule.header, requirement),)
             child = ("requirement", rule.header, condition, requirement.location, False)
             traced = RuleOutcome("unmet", reasons, ("rule", rule.header, "unmet", (child,)))
-            found = self.compiled.met_outcomes[key] = (RuleOutcome("unmet", reasons, None), traced, rule)
+            found = self.compiled.prebuilt_outcomes[key] = (RuleOutcome("unmet", reasons, None), traced, rule)
         return found[0], found[1]
 
     def met_outcomes(self, rule: Any) -> tuple[RuleOutcome, RuleOutcome]:
         """A rule's outcome when met, without and with its trace record (one pair per compiled rule)."""
-        found = self.compiled.met_outcomes.get(id(rule))
+        key = ("met", id(rule))
+        found = self.compiled.prebuilt_outcomes.get(key)
         if found is None:
             held: list[Compact] = []
             for requirement in rule.requirements:
@@ -118,7 +119,7 @@ class PlanWriter:
                     else:
                         held.append(("requirement", rule.header, condition, requirement.location, True))
             traced = RuleOutcome("met", (), ("rule", rule.header, "met", tuple(held)))
-            found = self.compiled.met_outcomes[id(rule)] = (MET, traced, rule)  # the rule kept: its id stays its
+            found = self.compiled.prebuilt_outcomes[key] = (MET, traced, rule)  # the rule kept: its id stays its
         return found[0], found[1]
 
     # ------------------------------------------------------------ the codes

@@ -250,13 +250,9 @@ def _denials(
 ) -> tuple[Denial, ...]:
     denied: list[Denial] = []
     in_coding = set(chosen)
-    shared, fixed = compiled.shared_denials, compiled.fixed_ids
     for code, outcome in outcomes.items():
         if code not in valid:  # the usual case: denied for its own reasons
-            reasons = outcome.reasons
-            # compiled.denial, with its common case inline (this loop runs for every code of every bundle)
-            found = shared.get((code, id(reasons[0]))) if len(reasons) == 1 and id(reasons[0]) in fixed else None
-            denied.append(found or compiled.denial(code, reasons))
+            denied.append(compiled.denial(code, outcome.reasons))
             continue
         if code in in_coding:
             if outcome.next_unit is not None:

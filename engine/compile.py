@@ -203,10 +203,10 @@ class CompiledPolicySet:
     _claim_matches: dict[tuple[str, Any], tuple[int, ...]] = field(default_factory=dict)
     fixed_reasons: dict[tuple[str, int], Reason] = field(default_factory=dict)  # see fixed_reason
     _generated: dict[tuple[str, tuple[Any, ...]], Any] = field(default_factory=dict)  # see codegen_plan.py
-    fixed_ids: set[int] = field(default_factory=set)  # ids of the fixed_reasons
-    # prebuilt outcomes of rules met (by id) and of one-condition rules unmet (by -id); see codegen_plan.py
-    met_outcomes: dict[int, tuple[Any, Any, CompiledRule]] = field(default_factory=dict)
-    shared_denials: dict[tuple[str, int], Denial] = field(default_factory=dict)  # see denial
+    _fixed_ids: set[int] = field(default_factory=set)  # ids of the fixed_reasons
+    # prebuilt outcomes ("met" or "unmet", id of the rule): untraced, traced, the rule; see codegen_plan.py
+    prebuilt_outcomes: dict[tuple[str, int], tuple[Any, Any, CompiledRule]] = field(default_factory=dict)
+    _shared_denials: dict[tuple[str, int], Denial] = field(default_factory=dict)  # see denial
 
     # ------------------------------------------------------------ building
     @classmethod
@@ -326,21 +326,21 @@ class CompiledPolicySet:
             assert requirement.message is not None
             reason = Reason(owner.id, owner.title, owner.cites, owner.source, requirement.message)
             self.fixed_reasons[key] = reason
-            self.fixed_ids.add(id(reason))
+            self._fixed_ids.add(id(reason))
         return reason
 
     def denial(self, code: str, reasons: list[Reason]) -> Denial:
         """A code's denial for these reasons. When the one reason is a fixed one (see fixed_reason),
         the Denial is made once and shared: most denials in a batch are the same few (a program
         without consent, say). Fixed reasons live as long as this set, so their ids stay theirs."""
-        if len(reasons) != 1 or id(reasons[0]) not in self.fixed_ids:  # (one reason: the usual case)
+        if len(reasons) != 1 or id(reasons[0]) not in self._fixed_ids:  # (one reason: the usual case)
             return Denial(code, tuple(reasons))
         key = (code, id(reasons[0]))
-        denial = self.shared_denials.get(key)
+        denial = self._shared_denials.get(key)
         if denial is None:
             denial = Denial(code, (reasons[0],))
-            if len(self.shared_denials) < _MEMO_LIMIT:
-                self.shared_denials[key] = denial
+            if len(self._shared_denials) < _MEMO_LIMIT:
+                self._shared_denials[key] = denial
         return denial
 
     def exclusions_of_claim(self, plan: MonthPlan, code: Any) -> tuple[int, ...]:
@@ -534,8 +534,9 @@ def _conflict_table(
         if exclusion.who == "another":
             continue
         title, rule = exclusion.header.title, exclusion.header.id
+        excluded = sorted(exclusion.excluded_declared)
         for a in exclusion.subject_order:
-            for b in sorted(exclusion.excluded_declared):
+            for b in excluded:
                 if a != b:
                     table.setdefault(a, []).append((b, title, rule))
                     table.setdefault(b, []).append((a, title, rule))

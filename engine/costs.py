@@ -104,7 +104,7 @@ def share_costs(amounts: Sequence[Decimal | None], plan: MonthPlan, env: Env, *,
     priced = any(amount is not None for amount in amounts)
     # each clause's condition, read once; a month with nothing priced needs them only for the
     # trace, which reads them when it is built (None: not read yet)
-    applies = tuple(p.when(env) is True for p in sharing.pays) if priced else None
+    applies = _clauses_apply(sharing, env) if priced else None
     shares = _line_shares(sharing, amounts, applies or (), undetermined, env) if priced else [None for _ in amounts]
     if undetermined is not None:
         note = f"patient responsibility indeterminate: {undetermined}"
@@ -112,6 +112,11 @@ def share_costs(amounts: Sequence[Decimal | None], plan: MonthPlan, env: Env, *,
         return CostResult(tuple(shares), note, node)
     node = partial(_node, sharing, applies, env, plan, "shared") if trace else None
     return CostResult(tuple(shares), None, node)
+
+
+def _clauses_apply(sharing: CompiledCostSharing, env: Env) -> tuple[bool, ...]:
+    """Whether each `pays` clause applies to this bundle, in clause order."""
+    return tuple(p.when(env) is True for p in sharing.pays)
 
 
 def _line_shares(
@@ -194,7 +199,7 @@ def _node(
     sharing: CompiledCostSharing, applies: Sequence[bool] | None, env: Env, plan: MonthPlan, result: str
 ) -> TraceNode:
     if applies is None:
-        applies = tuple(p.when(env) is True for p in sharing.pays)
+        applies = _clauses_apply(sharing, env)
     reads = [
         Read(
             label,
