@@ -248,10 +248,10 @@ def main(argv: list[str] | None = None) -> int:
     import carepolicy.engine as engine
     from carepolicy.engine.api import read_policy_texts
     from carepolicy.engine.check import check
-    from carepolicy.engine.compile import CompiledPolicySet
-    from carepolicy.engine.fact_schema import fact_types
-    from carepolicy.engine.facts import validate_bundle
-    from carepolicy.engine.parse import parse_text
+    from carepolicy.engine.compile.policy_set import CompiledPolicySet
+    from carepolicy.engine.facts.reader import validate_bundle
+    from carepolicy.engine.facts.schema import fact_types
+    from carepolicy.engine.language.parse import parse_text
     from carepolicy.engine.source import SourceFile
     import_seconds = time.perf_counter() - started
 

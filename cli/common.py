@@ -23,7 +23,7 @@ from .exit_codes import ExitCode
 
 if TYPE_CHECKING:
     from carepolicy.engine import Bundle, BundleError, Decision, Diagnostic, PolicySet
-    from carepolicy.engine.costs import FeeSchedule
+    from carepolicy.engine.evaluation.costs import FeeSchedule
     from carepolicy.engine.source import SourceFile
 
 

@@ -13,9 +13,9 @@ from .api import (
     load_policies,
     resolve_switches,
 )
-from .decision import Decision, to_json, to_json_obj
+from .decision.model import Decision, to_json, to_json_obj
 from .diagnostics import Diagnostic, FactError, PolicyError, render_json, render_text
-from .facts import Bundle, BundleError, load_fact_file, load_fact_text
+from .facts.reader import Bundle, BundleError, load_fact_file, load_fact_text
 
 __all__ = [
     "Bundle",

@@ -21,19 +21,19 @@ from importlib.resources import files
 from importlib.resources.abc import Traversable
 from pathlib import Path
 
-from . import syntax as s
 from .check import CheckResult, check
-from .coding import SwitchSettings, decide
-from .compile import DEFAULT_BACKEND, CompiledPolicySet
-from .costs import FeeSchedule
-from .decision import Decision
+from .compile.policy_set import DEFAULT_BACKEND, CompiledPolicySet
+from .decision.model import Decision
 from .diagnostics import Diagnostic, PolicyError
-from .fact_schema import fact_types
-from .facts import Bundle, BundleError
-from .fee_schedule import COLUMNS as FEE_COLUMNS
-from .fee_schedule import FeeEntry, build_fee_schedule
-from .parse import parse_text
-from .registry import REGISTRY_FILE, Registry, parse_registry
+from .evaluation.coding import SwitchSettings, decide
+from .evaluation.costs import FeeSchedule
+from .evaluation.fee_schedule import COLUMNS as FEE_COLUMNS
+from .evaluation.fee_schedule import FeeEntry, build_fee_schedule
+from .facts.reader import Bundle, BundleError
+from .facts.schema import fact_types
+from .language import syntax as s
+from .language.parse import parse_text
+from .language.registry import REGISTRY_FILE, Registry, parse_registry
 from .source import SourceFile
 
 _SETTINGS_LIMIT = 1024  # distinct switch settings remembered per policy set

@@ -7,11 +7,11 @@ shipped data gives (RVU × conversion factor for December 2025, "not priced" oth
 
 from __future__ import annotations
 
-from . import syntax as s
 from .api import PolicySet
-from .compile_expr import Env
-from .costs import price
-from .valuetypes import MINUTES
+from .compile.expr import Env
+from .evaluation.costs import price
+from .language import syntax as s
+from .language.valuetypes import MINUTES
 
 
 def _thresholds(policies: PolicySet, code: s.Code) -> str:

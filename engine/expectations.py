@@ -33,8 +33,8 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
-from .costs import FeeSchedule
-from .decision import Decision
+from .decision.model import Decision
+from .evaluation.costs import FeeSchedule
 
 Coding = frozenset[tuple[str, int]]
 
@@ -135,7 +135,7 @@ class PolicyCase:
 
 def read_cases(directory: str | Path) -> list[PolicyCase]:
     """Every case of every `*.yaml` under `directory` (sorted, so runs are reproducible)."""
-    from .facts import load_yaml_documents
+    from .facts.reader import load_yaml_documents
 
     root = Path(directory)
     cases: list[PolicyCase] = []
@@ -195,7 +195,7 @@ def _is_cents(value: Any) -> bool:
 def _case_fee_schedule(raw: Any, name: str) -> tuple[FeeSchedule | None, tuple[str, ...]]:
     """A case's `fee_schedule: {allowed: {code: money}, rvu: {code: number}}`, built as a CSV's is."""
     from .diagnostics import PolicyError
-    from .fee_schedule import COLUMNS, FeeEntry, build_fee_schedule
+    from .evaluation.fee_schedule import COLUMNS, FeeEntry, build_fee_schedule
 
     if raw is None:
         return None, ()
@@ -240,7 +240,7 @@ def run_cases(policies: Any, cases: Sequence[PolicyCase]) -> list[CaseResult]:
     """
     from .api import evaluate
     from .diagnostics import PolicyError
-    from .facts import BundleError, validate_bundle
+    from .facts.reader import BundleError, validate_bundle
 
     results = []
     for case in cases:

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from carepolicy.engine import PolicySet, evaluate, load_policies
 from carepolicy.engine.expectations import check_expectation
-from carepolicy.engine.facts import Bundle, load_yaml_documents, validate_bundle
+from carepolicy.engine.facts.reader import Bundle, load_yaml_documents, validate_bundle
 
 SCENARIOS = Path(__file__).resolve().parents[2] / "shared" / "acceptance" / "scenarios.yaml"
 

@@ -20,16 +20,16 @@ from typing import Any
 
 import pytest
 from carepolicy.engine import Bundle, PolicySet, evaluate, load_policies, to_json
-from carepolicy.engine import syntax as s
 from carepolicy.engine.check.resolve import Ref, Resolution
-from carepolicy.engine.codegen import CodegenCompiler, source_of
-from carepolicy.engine.codegen_plan import PLAN_NAMES
-from carepolicy.engine.codegen_writer import FIXED_NAMES, NUMBERED
-from carepolicy.engine.compile import CompiledPolicySet
-from carepolicy.engine.compile_expr import UNKNOWN, CodeSet, Env, ExprCompiler, Fn
-from carepolicy.engine.facts import validate_bundle
+from carepolicy.engine.compile.codegen import CodegenCompiler, source_of
+from carepolicy.engine.compile.codegen_plan import PLAN_NAMES
+from carepolicy.engine.compile.codegen_writer import FIXED_NAMES, NUMBERED
+from carepolicy.engine.compile.expr import UNKNOWN, CodeSet, Env, ExprCompiler, Fn
+from carepolicy.engine.compile.policy_set import CompiledPolicySet
+from carepolicy.engine.facts.reader import validate_bundle
+from carepolicy.engine.language import syntax as s
+from carepolicy.engine.language.valuetypes import CALENDAR_SPAN
 from carepolicy.engine.source import Span
-from carepolicy.engine.valuetypes import CALENDAR_SPAN
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 from carepolicy.engine import Bundle, Decision, evaluate, load_fact_file, load_policies
-from carepolicy.engine.decision import Alternative, Denial, Line, Read, Reason, Shares, Totals, TraceNode
-from carepolicy.engine.explain import render_decision_text
+from carepolicy.engine.decision.explain import render_decision_text
+from carepolicy.engine.decision.model import Alternative, Denial, Line, Read, Reason, Shares, Totals, TraceNode
 
 from tests.goldens import assert_golden
 

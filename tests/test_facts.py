@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import yaml
 from carepolicy.engine.diagnostics import Diagnostic, FactError
-from carepolicy.engine.facts import (
+from carepolicy.engine.facts.reader import (
     Bundle,
     BundleError,
     fact_schema,
@@ -22,7 +22,7 @@ from carepolicy.engine.facts import (
     load_fact_text,
     validate_bundle,
 )
-from carepolicy.engine.valuetypes import (
+from carepolicy.engine.language.valuetypes import (
     BOOL,
     CODE,
     MONEY,
@@ -155,7 +155,7 @@ def test_fact_types_come_from_the_schema_annotations() -> None:
 
 
 def test_importing_facts_does_not_import_jsonschema() -> None:
-    code = "import sys, carepolicy.engine.facts; print('jsonschema' in sys.modules)"
+    code = "import sys, carepolicy.engine.facts.reader; print('jsonschema' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
 

@@ -70,7 +70,7 @@ def test_grammar_and_policies_load_through_importlib_resources() -> None:
 
 
 def test_fact_schema_loads_through_importlib_resources() -> None:
-    schema_file = files("carepolicy.engine") / "schema" / "fact-bundle-v1.json"
+    schema_file = files("carepolicy.engine.facts") / "schemas" / "fact-bundle-v1.json"
     schema = json.loads(schema_file.read_text(encoding="utf-8"))
     assert schema["type"] == "object"
     assert "month" in schema["required"]
@@ -136,7 +136,7 @@ def test_wheel_contents(tmp_path: Path) -> None:
     if (ROOT / "cli" / "commands").is_dir():
         expect_like(ROOT / "cli" / "commands", "*.py")
     expect_like(ROOT / "policies", "*.policy", recursive=True)
-    for required in ("carepolicy/grammar/policy.lark", "carepolicy/engine/schema/fact-bundle-v1.json",
+    for required in ("carepolicy/grammar/policy.lark", "carepolicy/engine/facts/schemas/fact-bundle-v1.json",
                      "carepolicy/engine/py.typed", "carepolicy/policies/sources.registry"):
         assert required in names, f"missing from the wheel: {required}"
     top_level = sorted({name.split("/", 1)[0] for name in names})

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from carepolicy.engine import PolicySet, check_policies, load_policies, render_text
 from carepolicy.engine.expectations import PolicyCase, read_cases, run_cases
-from carepolicy.engine.syntax import Literal
+from carepolicy.engine.language.syntax import Literal
 
 CASE_DIR = Path(str(files("carepolicy.policies"))) / "tests"
 CASES = read_cases(CASE_DIR) if CASE_DIR.is_dir() else []

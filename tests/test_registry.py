@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 from carepolicy.engine import check_policies
-from carepolicy.engine.registry import REGISTRY_FILE, normalise_title, parse_registry
+from carepolicy.engine.language.registry import REGISTRY_FILE, normalise_title, parse_registry
 
 ROOT = Path(__file__).resolve().parents[1]
 REFERENCE = ROOT.parent / "shared" / "domain" / "cms-rules.md"

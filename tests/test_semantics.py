@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 from carepolicy.engine import Decision, PolicySet, evaluate, load_policies, to_json
-from carepolicy.engine.compile_expr import month_end, shift_months
-from carepolicy.engine.facts import Bundle, validate_bundle
+from carepolicy.engine.compile.expr import month_end, shift_months
+from carepolicy.engine.facts.reader import Bundle, validate_bundle
 from carepolicy.engine.money import round_cents
 from hypothesis import given
 from hypothesis import strategies as st

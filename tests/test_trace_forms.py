@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 from carepolicy.engine import PolicySet, evaluate, load_policies
-from carepolicy.engine.decision import trace_node_json
-from carepolicy.engine.facts import Bundle, validate_bundle
+from carepolicy.engine.decision.model import trace_node_json
+from carepolicy.engine.facts.reader import Bundle, validate_bundle
 
 ROOT = Path(__file__).resolve().parents[1]
 

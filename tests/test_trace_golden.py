@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 from carepolicy.engine import Decision, PolicySet, evaluate, load_policies, to_json
-from carepolicy.engine.explain import render_decision_text
-from carepolicy.engine.facts import Bundle, load_yaml_documents, validate_bundle
+from carepolicy.engine.decision.explain import render_decision_text
+from carepolicy.engine.facts.reader import Bundle, load_yaml_documents, validate_bundle
 
 from tests.goldens import assert_golden
 

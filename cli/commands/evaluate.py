@@ -71,7 +71,7 @@ def evaluate(
       carepolicy evaluate --switch complex_ccm_care_plan=relaxed --policies my-policies/ march.yaml
       cat march.yaml | carepolicy evaluate -
     """
-    from carepolicy.engine.explain import render_decision_text
+    from carepolicy.engine.decision.explain import render_decision_text
 
     setup = prepare(policies_dir, switches, fee_schedule, trace=explain)
     items = read_inputs(files)

@@ -24,7 +24,7 @@ def schema() -> None:
       carepolicy schema > fact-bundle-v1.schema.json
       carepolicy schema | python -m json.tool --compact
     """
-    from carepolicy.engine.fact_schema import fact_schema
+    from carepolicy.engine.facts.schema import fact_schema
 
     click.echo(json.dumps(fact_schema(), indent=2, sort_keys=True, ensure_ascii=False))
     finish(ExitCode.OK)

@@ -12,10 +12,10 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from .. import syntax as s
 from ..diagnostics import Diagnostic, sort_diagnostics
-from ..registry import Registry
-from ..valuetypes import Type
+from ..language import syntax as s
+from ..language.registry import Registry
+from ..language.valuetypes import Type
 from .clauses import check_code_lists, check_declaration
 from .index import PolicyIndex, build_index
 from .registry import check_registry

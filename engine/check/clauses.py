@@ -7,10 +7,10 @@ have one type; a switch's default is one of its options.
 
 from __future__ import annotations
 
-from .. import syntax as s
 from ..diagnostics import Diagnostic, did_you_mean
+from ..language import syntax as s
+from ..language.valuetypes import ANY, BOOL, COUNT, MINUTES, MONEY, NUMBER, PERCENT, Type
 from ..source import Span
-from ..valuetypes import ANY, BOOL, COUNT, MINUTES, MONEY, NUMBER, PERCENT, Type
 from .index import PolicyIndex
 from .resolve import Ref, Resolver
 

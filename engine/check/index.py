@@ -11,8 +11,8 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
-from .. import syntax as s
 from ..diagnostics import Diagnostic
+from ..language import syntax as s
 
 
 def code_in_range(code: str, low: str, high: str) -> bool:

@@ -8,9 +8,9 @@ is listed with another title).
 
 from __future__ import annotations
 
-from .. import syntax as s
 from ..diagnostics import Diagnostic, did_you_mean
-from ..registry import normalise_title
+from ..language import syntax as s
+from ..language.registry import normalise_title
 from ..source import Span
 from .stages import CheckContext
 

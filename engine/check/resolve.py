@@ -15,9 +15,9 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 
-from .. import syntax as s
 from ..diagnostics import Diagnostic, did_you_mean
-from ..valuetypes import (
+from ..language import syntax as s
+from ..language.valuetypes import (
     ANY,
     BOOL,
     CALENDAR_SPAN,

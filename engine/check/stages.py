@@ -7,9 +7,9 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from .. import syntax as s
 from ..diagnostics import Diagnostic, Severity, did_you_mean
-from ..registry import Registry
+from ..language import syntax as s
+from ..language.registry import Registry
 from ..source import Span
 from .index import PolicyIndex
 from .resolve import Resolution

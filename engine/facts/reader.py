@@ -22,8 +22,9 @@ from typing import Any, cast
 
 import yaml
 
-from .diagnostics import Diagnostic, FactError, sort_diagnostics
-from .fact_schema import (
+from ..diagnostics import Diagnostic, FactError, sort_diagnostics
+from ..source import Span
+from .schema import (
     XTYPE,
     PathPart,
     Problem,
@@ -37,7 +38,6 @@ from .fact_schema import (
     show,
     subschema,
 )
-from .source import Span
 
 __all__ = [
     "Bundle",

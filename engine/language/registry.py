@@ -14,8 +14,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from .diagnostics import Diagnostic
-from .source import Span
+from ..diagnostics import Diagnostic
+from ..source import Span
 
 REGISTRY_FILE = "sources.registry"
 _TAG = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")

@@ -1,6 +1,6 @@
 """The fact-bundle contract as data: the shipped JSON Schema, its validator, and the fact types.
 
-`schema/fact-bundle-v1.json` is the single source of truth for what a fact bundle may hold. The
+`schemas/fact-bundle-v1.json` is the single source of truth for what a fact bundle may hold. The
 validator turns jsonschema's errors into our diagnostics (one per problem, pointing at the exact
 JSON path), and `fact_types()` reads the `x-carepolicy-type` annotations so the checker knows the
 type of every fact without a second, hand-kept list.
@@ -19,8 +19,8 @@ from importlib.resources import files
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .diagnostics import Diagnostic, did_you_mean
-from .valuetypes import (
+from ..diagnostics import Diagnostic, did_you_mean
+from ..language.valuetypes import (
     BOOL,
     CODE,
     COUNT,
@@ -77,9 +77,9 @@ _PATH_NAME = re.compile(r"^[a-zA-Z][a-zA-Z0-9_]*$")  # the keys jsonschema write
 def _schema_text() -> str:
     """The shipped schema, read through the import system so that it also works from a wheel."""
     try:
-        return (files("carepolicy.engine") / "schema" / _SCHEMA_FILE).read_text(encoding="utf-8")
+        return (files("carepolicy.engine.facts") / "schemas" / _SCHEMA_FILE).read_text(encoding="utf-8")
     except NotADirectoryError:  # 3.11, editable install, engine/ without __init__.py (ecosystem-notes §1)
-        return (Path(__file__).parent / "schema" / _SCHEMA_FILE).read_text(encoding="utf-8")
+        return (Path(__file__).parent / "schemas" / _SCHEMA_FILE).read_text(encoding="utf-8")
 
 
 @functools.cache

@@ -14,12 +14,12 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from .compile import CompiledPolicySet, MonthPlan
+from ..compile.outcomes import CodeOutcome, Compact
+from ..compile.policy_set import CompiledPolicySet, MonthPlan
+from ..decision.model import Alternative, Decision, Denial, Line, Reason, Totals, Trace, TraceNode, trace_node_json
+from ..money import ZERO
 from .costs import FeeSchedule, Price, price, pricing_node, share_costs
-from .decision import Alternative, Decision, Denial, Line, Reason, Totals, Trace, TraceNode, trace_node_json
-from .evaluate import Evaluation
-from .money import ZERO
-from .outcomes import CodeOutcome, Compact
+from .rules import Evaluation
 
 ENGINE_NAME = "carepolicy"
 _MAX_SEARCH = 14  # valid codes; beyond this the search keeps the preferred ones (never seen in practice)

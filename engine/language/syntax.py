@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 
-from .source import Span
+from ..source import Span
 from .valuetypes import ValueType
 
 # ---------------------------------------------------------------- expressions

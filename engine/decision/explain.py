@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
 
-from .decision import Alternative, Decision, Denial, Line, Read, Reason, Shares, TraceNode
+from .model import Alternative, Decision, Denial, Line, Read, Reason, Shares, TraceNode
 
 __all__ = ["render_decision_text"]
 

@@ -17,9 +17,9 @@ from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import Any
 
-from . import syntax as s
-from .check.resolve import Resolution
-from .valuetypes import CALENDAR_SPAN, MONTH
+from ..check.resolve import Resolution
+from ..language import syntax as s
+from ..language.valuetypes import CALENDAR_SPAN, MONTH
 
 
 class _Unknown:

@@ -14,10 +14,10 @@ from decimal import Decimal
 from functools import partial
 from typing import Any
 
-from .compile import CompiledCostSharing, CompiledPays, CompiledPricing, MonthPlan
-from .compile_expr import UNKNOWN, Env
-from .decision import Read, Shares, TraceNode
-from .money import ZERO, as_money, round_cents
+from ..compile.expr import UNKNOWN, Env
+from ..compile.policy_set import CompiledCostSharing, CompiledPays, CompiledPricing, MonthPlan
+from ..decision.model import Read, Shares, TraceNode
+from ..money import ZERO, as_money, round_cents
 
 
 @dataclass(frozen=True, slots=True)

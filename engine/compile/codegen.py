@@ -34,10 +34,10 @@ from decimal import Decimal
 from types import CodeType, MappingProxyType
 from typing import Any
 
-from . import syntax as s
-from .check.resolve import Resolution
+from ..check.resolve import Resolution
+from ..language import syntax as s
 from .codegen_writer import FIXED_NAMES, HELPER_NAMES, NUMBERED, Writer
-from .compile_expr import UNKNOWN, CodeSet, Fn, _divide, month_end, month_start, shift_months
+from .expr import UNKNOWN, CodeSet, Fn, _divide, month_end, month_start, shift_months
 
 _MISSING = object()  # a definition not yet in `env.memo`
 _month_end_of = functools.lru_cache(maxsize=4096)(month_end)

@@ -11,12 +11,12 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
-from . import syntax as s
-from .compile import CompiledCode, CompiledPolicySet, CompiledRequirement, Condition, Header, MonthPlan
-from .compile_expr import UNKNOWN, Env
-from .decision import Read, Reason, TraceNode, json_value, node_json
-from .outcomes import CodeOutcome, Compact, RuleOutcome
-from .valuetypes import COUNT, MINUTES, MONEY, NUMBER
+from ..compile.expr import UNKNOWN, Env
+from ..compile.outcomes import CodeOutcome, Compact, RuleOutcome
+from ..compile.policy_set import CompiledCode, CompiledPolicySet, CompiledRequirement, Condition, Header, MonthPlan
+from ..decision.model import Read, Reason, TraceNode, json_value, node_json
+from ..language import syntax as s
+from ..language.valuetypes import COUNT, MINUTES, MONEY, NUMBER
 
 
 def show(value: Any, vtype: Any = None) -> str:

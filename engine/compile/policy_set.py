@@ -16,16 +16,16 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Protocol
 
-from . import syntax as s
-from .check import CheckResult
-from .check.index import PolicyIndex
-from .check.resolve import Resolution
+from ..check import CheckResult
+from ..check.index import PolicyIndex
+from ..check.resolve import Resolution
+from ..decision.model import Denial, Reason
+from ..language import syntax as s
+from ..source import SourceFile, Span
 from .codegen import CodegenCompiler
 from .codegen_plan import MonthProgram, PlanWriter
-from .compile_expr import CodeSet, ExprCompiler, Fn, month_end
-from .decision import Denial, Reason
+from .expr import CodeSet, ExprCompiler, Fn, month_end
 from .outcomes import RuleOutcome
-from .source import SourceFile, Span
 
 _MEMO_LIMIT = 100_000  # bounded, so that a stream of odd claim codes cannot grow memory without end
 

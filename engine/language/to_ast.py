@@ -13,9 +13,9 @@ from typing import Any
 from lark import Token, Transformer, Tree, v_args
 from lark.tree import Meta
 
+from ..diagnostics import Diagnostic
+from ..source import Span
 from . import syntax as s
-from .diagnostics import Diagnostic
-from .source import Span
 from .valuetypes import BOOL, CALENDAR_SPAN, CODE, DATE, MINUTES, MONEY, MONTH, NUMBER, PERCENT, TEXT
 
 _DEFAULT_INTERVAL = None

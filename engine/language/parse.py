@@ -12,8 +12,8 @@ from importlib.resources import files
 
 from lark import Lark, Token, UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
-from .diagnostics import Diagnostic, PolicyError
-from .source import SourceFile, Span
+from ..diagnostics import Diagnostic, PolicyError
+from ..source import SourceFile, Span
 from .syntax import PolicyFile
 from .to_ast import to_ast
 

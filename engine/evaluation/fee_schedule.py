@@ -23,8 +23,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
+from ..diagnostics import Diagnostic, PolicyError
 from .costs import FeeSchedule
-from .diagnostics import Diagnostic, PolicyError
 
 COLUMNS = ("allowed", "rvu")
 _CODE = re.compile(r"[0-9A-Z]{5}")  # the fact bundle's code pattern (fee_schedule_override)

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .decision import Reason
+from ..decision.model import Reason
 
 if TYPE_CHECKING:  # compile.py imports this module (through codegen_plan.py)
-    from .compile import CompiledCode
+    from .policy_set import CompiledCode
 
 # The trace is recorded compactly while evaluating (tagged tuples that point at compiled
 # conditions) and turned into TraceNode values only when someone reads it (JSON, text). Building

@@ -14,10 +14,10 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from . import syntax as s
-from .check.resolve import Resolution
-from .compile_expr import UNKNOWN, CodeSet, constant_of, partition_set
-from .valuetypes import CALENDAR_SPAN
+from ..check.resolve import Resolution
+from ..language import syntax as s
+from ..language.valuetypes import CALENDAR_SPAN
+from .expr import UNKNOWN, CodeSet, constant_of, partition_set
 
 HELPER_NAMES = frozenset(
     {"_UNKNOWN", "_MISSING", "_EMPTY", "_isinstance", "_dict", "_min", "_max", "_sum"}

@@ -1,0 +1,1 @@
+"""Checked policy set -> compiled form: expressions, month plans and generated code."""

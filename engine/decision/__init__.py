@@ -1,0 +1,1 @@
+"""The decision value, its JSON form, and its text rendering."""

@@ -1,0 +1,1 @@
+"""Compiled policy set + bundle -> valid codes, the chosen coding, prices and shares."""

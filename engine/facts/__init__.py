@@ -1,0 +1,1 @@
+"""Fact files -> validated bundles: the fact-bundle schema and the reader."""
