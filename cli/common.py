@@ -11,7 +11,7 @@ import json
 import os
 import shlex
 import sys
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -224,12 +224,22 @@ def read_inputs(paths: Sequence[str]) -> list[Item]:
     for path in paths:
         source = "<stdin>" if path == "-" else path
         try:
-            items.extend(load_fact_file(path))
+            items.extend(_parquet_items(path) if path.lower().endswith(".parquet") else load_fact_file(path))
         except FactError as error:
             items.append(ErrorRecord(None, source, error.diagnostics))
         except Exception as error:  # one unreadable input never stops the others
             items.append(internal_error(error, source=source, bundle=None))
     return items
+
+
+def _parquet_items(path: str) -> Iterator[Bundle | BundleError]:
+    """The rows of a Parquet input (carepolicy/parquet.py); only with the `arrow` extra installed."""
+    try:
+        from carepolicy.parquet import read_parquet_items
+    except ImportError:
+        fail("usage/missing-extra", f"reading `{path}` needs pyarrow, which is not installed",
+             help="install the Arrow extra: pip install 'carepolicy[arrow]'")
+    return read_parquet_items(path)
 
 
 def decide(item: Item, setup: Setup) -> Record:
@@ -271,6 +281,30 @@ def records_json_document(records: Sequence[Record]) -> str:
         return to_json(records[0]) + "\n"
     objs: Any = record_json_obj(records[0]) if len(records) == 1 else [record_json_obj(r) for r in records]
     return json.dumps(objs, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+@contextmanager
+def record_writer(path: str) -> Iterator[Callable[[Record, str], None]]:
+    """write(record, source) for each record: a JSON line, or a Parquet row for OUT.parquet (the `arrow` extra)."""
+    if not path.lower().endswith(".parquet"):
+        with output_stream(path) as out:
+
+            def write_line(record: Record, source: str) -> None:
+                out.write(record_json_line(record) + "\n")
+
+            yield write_line
+        return
+    try:
+        from carepolicy.parquet import ParquetRecordWriter
+    except ImportError:
+        fail("usage/missing-extra", f"writing `{path}` needs pyarrow, which is not installed",
+             help="install the Arrow extra: pip install 'carepolicy[arrow]'")
+    try:
+        writer = ParquetRecordWriter(path)
+    except OSError as error:
+        fail("usage/output", f"cannot write `{path}`: {_reason(error)}", file=path)
+    with writer:
+        yield writer.write
 
 
 @contextmanager

@@ -14,11 +14,10 @@ from ..common import (
     decide,
     fail,
     finish,
-    output_stream,
     plural,
     prepare,
     read_inputs,
-    record_json_line,
+    record_writer,
     report,
 )
 from ..exit_codes import ExitCode
@@ -38,7 +37,8 @@ def _progress(items: Sequence[Item]) -> Iterator[Item]:
 
 @click.command("batch")
 @click.argument("inputs", nargs=-1, required=True, metavar="INPUT...")
-@click.option("--output", "-o", required=True, metavar="OUT.jsonl", help="The JSON Lines file to write.")
+@click.option("--output", "-o", required=True, metavar="OUT.jsonl",
+              help="The JSON Lines file to write; OUT.parquet writes Parquet (needs the `arrow` extra).")
 @click.option("--policies", "policies_dir", metavar="DIR", help=POLICIES_HELP)
 @click.option(
     "--explain/--no-explain",
@@ -66,22 +66,28 @@ def batch(
     eval/internal). Progress (on a terminal) and a summary go to stderr. The exit status is 0 when
     every record became a decision, 2 otherwise.
 
+    Parquet (with pip install 'carepolicy[arrow]'): an INPUT ending in .parquet holds one bundle
+    per row (a JSON column `bundle`, or the bundle's own columns); OUT.parquet gets one row per
+    record with decision columns and the trace as JSON, and OUT.lines.parquet one row per billable
+    line (docs: reference/arrow-schema).
+
     \b
     Examples:
       carepolicy batch claims-2025-03.jsonl --output decisions.jsonl
       carepolicy batch months/*.yaml --no-explain -o decisions.jsonl --switch complex_ccm_care_plan=relaxed
+      carepolicy batch bundles.parquet -o decisions.parquet
     """
     setup = prepare(policies_dir, switches, fee_schedule, trace=explain)
     started = time.perf_counter()
     items = read_inputs(inputs)
     failed: list[ErrorRecord] = []
-    with output_stream(output) as out:
+    with record_writer(output) as write:
         try:
             for item in _progress(items):
                 record = decide(item, setup)
                 if isinstance(record, ErrorRecord):
                     failed.append(record)
-                out.write(record_json_line(record) + "\n")
+                write(record, item.source)
         except OSError as error:
             reason = (error.strerror or str(error)).lower()
             fail("usage/output", f"cannot write `{output}`: {reason}", file=output)
