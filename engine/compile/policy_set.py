@@ -42,6 +42,14 @@ def cite_text(cite: s.Cite) -> str:
     return f"{cite.source}: {cite.locator}" if cite.locator else cite.source
 
 
+ASSUMPTION_LABEL = "assumption, not a CMS rule"
+
+
+def assumption_text(assumption: s.Assumption) -> str:
+    """How an `assumption` shows among a rule's citations in every decision, trace and denial."""
+    return f"{ASSUMPTION_LABEL}: {assumption.reason}"
+
+
 @dataclass(frozen=True, slots=True)
 class Condition:
     """One condition of a `requires` line: a rule reference or a compiled expression."""
@@ -259,7 +267,8 @@ class CompiledPolicySet:
         return " ".join(part.strip() for part in lines)
 
     def header(self, decl: s.Declaration) -> Header:
-        return Header(decl.id, decl.title, tuple(cite_text(c) for c in decl.cites), decl.span.location)
+        cites = tuple(cite_text(c) for c in decl.cites) + tuple(assumption_text(a) for a in decl.assumptions)
+        return Header(decl.id, decl.title, cites, decl.span.location)
 
     def reads(self, expr: s.Expr) -> tuple[tuple[str, str, Fn], ...]:
         found: dict[str, tuple[str, str, Fn]] = {}
