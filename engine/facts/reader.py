@@ -38,6 +38,7 @@ from .schema import (
     show,
     subschema,
 )
+from .upgrade import bundle_version, upgrade_v1
 
 __all__ = [
     "Bundle",
@@ -238,10 +239,12 @@ def validate_bundle(obj: object, *, source: str, index: int) -> Bundle | BundleE
         Diagnostic("facts/schema", message, fact_path=json_path(path, obj), file=source, bundle=bundle_id)
         for path, message in problems
     ]
-    diagnostics.extend(schema_diagnostics(raw, source=source, bundle=bundle_id))
+    version = bundle_version(raw)
+    diagnostics.extend(schema_diagnostics(raw, source=source, bundle=bundle_id, version=version))
     if diagnostics:
         return BundleError(bundle_id, source, index, sort_diagnostics(diagnostics))
-    data = cast("dict[str, Any]", _normalize(shared_schema(), raw))
+    latest = upgrade_v1(raw) if version == 1 else raw
+    data = cast("dict[str, Any]", _normalize(shared_schema(), latest))
     return Bundle(bundle_id, source, index, raw["month"], data, _facts_hash(raw))
 
 
