@@ -73,6 +73,10 @@ _EXPECTED = {  # what a value of each type looks like, for "expected ..., found 
 _BOOL_KEY_HELP = "YAML reads an unquoted `on`, `off`, `yes` or `no` as true or false; put the key in quotes"
 _QUOTE_CODE_HELP = "put the code in quotes, e.g. `'99490'`, so that YAML keeps it as text"
 _NUMERAL = re.compile(r"\s*[-+]?\d+(\.\d*)?\s*")  # `'20'`: a number written as text
+_YAML_11_NUMBER = re.compile(  # base 60, binary, `_`-grouped: numbers in YAML 1.1, text in YAML 1.2
+    r"[-+]?(?:[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?|0b[01_]+|[0-9][0-9_]*_[0-9_]*(?:\.[0-9_]*)?)"
+)
+_YAML_11_BOOLEANS = ("yes", "no", "on", "off", "y", "n")
 _PATH_NAME = re.compile(r"^[a-zA-Z][a-zA-Z0-9_]*$")  # the keys jsonschema writes as `.key`
 
 
@@ -181,6 +185,10 @@ def _type_help(xtype: str | None, value: object) -> str | None:
     numeric = xtype in ("count", "minutes", "money", "number")
     if numeric and isinstance(value, str) and _NUMERAL.fullmatch(value):
         return "write it as a plain number, without quotes"
+    if numeric and isinstance(value, str) and _YAML_11_NUMBER.fullmatch(value):
+        return "fact files are YAML 1.2, where this is text (not base 60, binary or `_`-grouped): write the number"
+    if xtype == "boolean" and isinstance(value, str) and value.lower() in _YAML_11_BOOLEANS:
+        return "fact files are YAML 1.2, where only `true` and `false` are booleans"
     return None
 
 
