@@ -116,14 +116,16 @@ def _properties(schema: dict[str, Any], path: str = "") -> list[tuple[str, dict[
     return found
 
 
-def test_schema_is_valid_draft_2020_12() -> None:
+@pytest.mark.parametrize("version", [1, 2])
+def test_schema_is_valid_draft_2020_12(version: int) -> None:
     from jsonschema import Draft202012Validator
 
-    Draft202012Validator.check_schema(fact_schema())
+    Draft202012Validator.check_schema(fact_schema(version))
 
 
-def test_every_property_is_documented_and_every_leaf_typed() -> None:
-    for path, schema in _properties(fact_schema()):
+@pytest.mark.parametrize("version", [1, 2])
+def test_every_property_is_documented_and_every_leaf_typed(version: int) -> None:
+    for path, schema in _properties(fact_schema(version)):
         assert schema.get("title"), path
         assert schema.get("description"), path
         is_container = "properties" in schema or "items" in schema or "propertyNames" in schema

@@ -17,6 +17,7 @@ from ..diagnostics import Diagnostic, sort_diagnostics
 from .limits import PathPart, Problem, impossible_values, plain_copy
 from .schema import XTYPE, describe, json_path, schema_diagnostics, shared_schema
 from .skeleton import ITEMS, OTHER, skeleton, values
+from .upgrade import bundle_version, upgrade_v1
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,15 +59,17 @@ def validate_bundle(obj: object, *, source: str, index: int) -> Bundle | BundleE
     raw_id = raw.get("id")  # from the checked copy: an id too long or not text is never shown
     bundle_id = raw_id if isinstance(raw_id, str) and raw_id else f"#{index + 1}"
     diagnostics = [_fact_diagnostic("facts/limit", path, msg, obj, source, bundle_id) for path, msg in problems]
+    version = bundle_version(raw)
     if not diagnostics:
-        diagnostics.extend(schema_diagnostics(raw, source=source, bundle=bundle_id))
+        diagnostics.extend(schema_diagnostics(raw, source=source, bundle=bundle_id, version=version))
     if not diagnostics:
-        money = list(values(skeleton(shared_schema(), "money", _is_money), raw))
+        money = list(values(skeleton(shared_schema(version), "money", _is_money), raw))
         found = impossible_values(raw, money)
         diagnostics.extend(_fact_diagnostic("facts/impossible", p, msg, raw, source, bundle_id) for p, msg in found)
     if diagnostics:
         return BundleError(bundle_id, source, index, sort_diagnostics(diagnostics))
-    data = cast("dict[str, Any]", _normalize(skeleton(shared_schema(), "normal", _normal_form), raw))
+    latest = upgrade_v1(raw) if version == 1 else raw  # v1 stays accepted: read as the v2 it means
+    data = cast("dict[str, Any]", _normalize(skeleton(shared_schema(), "normal", _normal_form), latest))
     return Bundle(bundle_id, source, index, raw["month"], data, _facts_hash(raw))
 
 
