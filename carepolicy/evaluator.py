@@ -23,6 +23,7 @@ and their lazily built traces belong to the thread that asked for them.
 
 from __future__ import annotations
 
+import io
 import threading
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -38,7 +39,7 @@ from carepolicy.engine import (
     FactError,
     PolicySet,
     engine_version,
-    load_fact_text,
+    iter_records,
     load_fee_schedule,
     load_policies,
     resolve_switches,
@@ -130,16 +131,22 @@ class Evaluator:
         for index, bundle in enumerate(bundles):
             yield self.evaluate(bundle, source=source, index=index)
 
-    def evaluate_text(self, text: str, *, fmt: str, source: str = API_SOURCE) -> list[Result]:
-        """Every record of a document in `fmt` ("json", "jsonl" or "yaml"), read as a fact file is.
+    def evaluate_text(self, data: str | bytes, *, fmt: str, source: str = API_SOURCE) -> list[Result]:
+        """Every record of a document in `fmt` ("json", "jsonl" or "yaml"), read as a fact file is."""
+        return list(self.iter_text(data, fmt=fmt, source=source))
 
-        Text that cannot be read at all gives one result with bundle_id None, as in `batch`.
+    def iter_text(self, data: str | bytes, *, fmt: str, source: str = API_SOURCE) -> Iterator[Result]:
+        """`evaluate_text`, lazily: one result per record as it is read.
+
+        As in `batch`, records read before a problem with the document as a whole are kept, and the
+        problem follows them as one result with bundle_id None.
         """
+        stream = io.BytesIO(data.encode("utf-8", "surrogatepass") if isinstance(data, str) else data)
         try:
-            items = load_fact_text(text, name=source, fmt=fmt)
+            for item in iter_records(stream, fmt, name=source):
+                yield self.decide(item)
         except FactError as error:
-            return [Result(ErrorRecord(None, source, error.diagnostics))]
-        return [self.decide(item) for item in items]
+            yield Result(ErrorRecord(None, source, error.diagnostics))
 
     def decide(self, item: Bundle | BundleError) -> Result:
         """The result of a bundle already read by the fact reader (`load_fact_file`, `validate_bundle`)."""

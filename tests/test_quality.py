@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-PACKAGE_FOLDERS = ("engine", "cli", "grammar", "policies")
-RUFF_TARGETS = ("carepolicy", "engine", "cli", "tests", "benchmarks")
+PACKAGE_FOLDERS = ("engine", "cli", "grammar", "policies", "lsp")
+RUFF_TARGETS = ("carepolicy", "engine", "cli", "tests", "benchmarks", "lsp", "grammar")
 
 
 def _run(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:

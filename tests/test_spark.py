@@ -13,12 +13,12 @@ import shutil
 import sys
 from collections.abc import Iterator
 
-import carepolicy
 import pyarrow as pa
 import pytest
-from carepolicy.spark import DECISIONS_SPARK, decide, decision_rows_json
 from pyspark.sql import SparkSession
 
+import carepolicy
+from carepolicy.spark import DECISIONS_SPARK, decide, decision_rows_json
 from tests.pipeline_data import INVALID, as_read, dumps, mixed_bundles
 
 # the generated bundles and the invalid ones that have an id: `#n` ids count rows per partition

@@ -27,7 +27,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from carepolicy.cli.common import ErrorRecord, record_json_line
-from carepolicy.engine import Diagnostic, FactError, engine_version, load_fact_text
+from carepolicy.engine import Diagnostic, engine_version
 from carepolicy.evaluator import Evaluator, Result, load
 
 from .limits import JSON_TYPES, JSONL_TYPES, ServiceConfig, nesting_depth
@@ -98,18 +98,14 @@ def _format_of(request: Request) -> str:
     )
 
 
-def _decide_all(evaluator: Evaluator, text: str, fmt: str, deadline: float) -> list[Result]:
+def _decide_all(evaluator: Evaluator, body: bytes, fmt: str, deadline: float) -> list[Result]:
     """The results of every record, as `evaluate --format jsonl` makes them; stops at the deadline."""
-    try:
-        items = load_fact_text(text, name=REQUEST_SOURCE, fmt=fmt)
-    except FactError as error:
-        return [Result(ErrorRecord(None, REQUEST_SOURCE, error.diagnostics))]
     results: list[Result] = []
-    for item in items:
+    for result in evaluator.iter_text(body, fmt=fmt, source=REQUEST_SOURCE):
         if time.monotonic() > deadline:
             raise _Refusal(503, "service/timeout", f"the bundles were not decided within the request timeout "
-                           f"({len(results)} of {len(items)} done)", help="send fewer bundles per request")
-        results.append(evaluator.decide(item))
+                           f"({len(results)} done)", help="send fewer bundles per request")
+        results.append(result)
     return results
 
 
@@ -122,17 +118,11 @@ def create_app(evaluator: Evaluator, config: ServiceConfig) -> Starlette:
         if nesting_depth(body) > config.max_depth:
             raise _Refusal(413, "service/too-deep", f"the JSON is nested deeper than {config.max_depth} levels",
                            help="a fact bundle needs only a few levels; check what is being sent")
-        try:
-            text = body.decode("utf-8-sig")  # as the CLI reads a file: a byte-order mark is tolerated
-        except UnicodeDecodeError as error:
-            diag = Diagnostic("facts/io", f"cannot read `{REQUEST_SOURCE}`: not UTF-8 text (byte {error.start})",
-                              file=REQUEST_SOURCE)
-            return Response(_error_body((diag,)), status_code=422, media_type="application/json")
         deadline = time.monotonic() + config.request_timeout
         if len(body) <= _INLINE_BYTES:
-            results = _decide_all(evaluator, text, fmt, deadline)
+            results = _decide_all(evaluator, body, fmt, deadline)
         else:  # a long batch: decided on a worker thread so that health checks are still answered
-            results = await run_in_threadpool(_decide_all, evaluator, text, fmt, deadline)
+            results = await run_in_threadpool(_decide_all, evaluator, body, fmt, deadline)
         failed = sum(not r.ok for r in results)
         media = "application/json" if fmt == "json" else "application/x-ndjson"
         headers = {"x-carepolicy-records": str(len(results)), "x-carepolicy-errors": str(failed)}
