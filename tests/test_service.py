@@ -190,7 +190,9 @@ def test_description_endpoints(server: int) -> None:
                       "engine_version": carepolicy.engine_version()}
     document = json.loads(request(server, "GET", "/v1/openapi.json")[2])
     assert document["openapi"] == "3.1.0"
-    assert document["components"]["schemas"]["FactBundle"]["required"] == ["month"]
+    schemas = document["components"]["schemas"]
+    assert schemas["FactBundleV1"]["required"] == ["month"]
+    assert [v["$ref"].rsplit("/", 1)[1] for v in schemas["FactBundle"]["oneOf"]] == ["FactBundleV1", "FactBundleV2"]
     assert set(document["paths"]) == {"/v1/decisions", "/v1/health", "/v1/policy-set"}
 
 

@@ -1,7 +1,8 @@
 """The service's OpenAPI 3.1 description, served at GET /v1/openapi.json.
 
 OpenAPI 3.1 schemas are JSON Schema 2020-12, the dialect of the shipped fact-bundle schema, so the
-request schema is that schema itself: the service and `carepolicy schema` cannot drift apart.
+request schema is that schema itself (one per version the engine reads): the service and
+`carepolicy schema` cannot drift apart.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from carepolicy.engine import engine_version
-from carepolicy.engine.facts.schema import fact_schema
+from carepolicy.engine.facts.schema import VERSIONS, fact_schema
 
 if TYPE_CHECKING:
     from .limits import ServiceConfig
@@ -30,10 +31,15 @@ def _error(description: str) -> dict[str, Any]:
     }
 
 
+def _bundle_schema(version: int) -> dict[str, Any]:
+    schema = fact_schema(version)
+    schema.pop("$schema", None)  # the dialect is the document's own (jsonSchemaDialect)
+    schema.pop("$id", None)
+    return schema
+
+
 def openapi_document(config: ServiceConfig) -> dict[str, Any]:
-    bundle = fact_schema()
-    bundle.pop("$schema", None)  # the dialect is the document's own (jsonSchemaDialect)
-    bundle.pop("$id", None)
+    versions = {f"FactBundleV{version}": _bundle_schema(version) for version in VERSIONS}
     lines = {"type": "string", "description": "JSON Lines: one fact bundle (a JSON object) per line"}
     decided = {
         "description": "every record decided; the body is one JSON line per record, in request order",
@@ -85,7 +91,9 @@ def openapi_document(config: ServiceConfig) -> dict[str, Any]:
         },
         "components": {
             "schemas": {
-                "FactBundle": bundle,
+                "FactBundle": {"oneOf": [{"$ref": f"#/components/schemas/{name}"} for name in versions],
+                               "description": "a fact bundle of any version this engine reads"},
+                **versions,
                 "Decision": {"type": "object", "description": _DECISION_DOC},
                 "ErrorRecord": {
                     "type": "object",
