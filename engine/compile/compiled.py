@@ -20,6 +20,14 @@ def cite_text(cite: s.Cite) -> str:
     return f"{cite.source}: {cite.locator}" if cite.locator else cite.source
 
 
+ASSUMPTION_LABEL = "assumption, not a CMS rule"
+
+
+def assumption_text(assumption: s.Assumption) -> str:
+    """How an `assumption` shows among a rule's citations in every decision, trace and denial."""
+    return f"{ASSUMPTION_LABEL}: {assumption.reason}"
+
+
 @dataclass(frozen=True, slots=True)
 class Condition:
     """One condition of a `requires` line: a rule reference or a compiled expression."""

@@ -22,7 +22,7 @@ from ..language import syntax as s
 from ..source import SourceFile, Span
 from .codegen import CodegenCompiler
 from .codegen_plan import PlanWriter
-from .compiled import CompiledCode, CompiledRequirement, CompiledRule, Condition, Header, cite_text
+from .compiled import CompiledCode, CompiledRequirement, CompiledRule, Condition, Header, assumption_text, cite_text
 from .expr import ExprCompiler, Fn
 from .month_plan import MonthPlan, MonthPlanMaker
 
@@ -112,7 +112,8 @@ class CompiledPolicySet:
         return " ".join(part.strip() for part in lines)
 
     def header(self, decl: s.Declaration) -> Header:
-        return Header(decl.id, decl.title, tuple(cite_text(c) for c in decl.cites), decl.span.location)
+        cites = tuple(cite_text(c) for c in decl.cites) + tuple(assumption_text(a) for a in decl.assumptions)
+        return Header(decl.id, decl.title, cites, decl.span.location)
 
     def reads(self, expr: s.Expr) -> tuple[tuple[str, str, Fn], ...]:
         found: dict[str, tuple[str, str, Fn]] = {}

@@ -84,6 +84,14 @@ class Cite:
 
 
 @dataclass(frozen=True, slots=True)
+class Assumption:
+    """`assumption "reason"`: the declaration states something the reference does not; why it is made."""
+
+    reason: str
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
 class Interval:
     """`effective 2021-01-01..` (open end) or `..2019-12-31` (open start); dates inclusive."""
 
@@ -134,6 +142,7 @@ class Declaration:
     cites: tuple[Cite, ...]
     effective: Interval | None
     span: Span
+    assumptions: tuple[Assumption, ...] = ()
 
     @property
     def kind(self) -> str:
