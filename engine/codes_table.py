@@ -31,6 +31,8 @@ def _thresholds(policies: PolicySet, code: s.Code) -> str:
             f"+1 unit each full {policies.compiled.text(code.units.increment.span)} "
             f"beyond {policies.compiled.text(code.units.beyond.span)}"
         )
+    if code.unit_count is not None:
+        found.append(f"units = {policies.compiled.text(code.unit_count.span)}")
     return "; ".join(found) or "—"
 
 
@@ -58,7 +60,7 @@ def code_table_markdown(policies: PolicySet) -> str:
             cap = (
                 policies.compiled.text(code.unit_cap.span)
                 if code.unit_cap is not None
-                else ("1" if not code.is_addon else "none")
+                else ("1" if not code.is_addon and code.unit_count is None else "none")
             )
             cites = "; ".join(f"{c.source} ({c.locator})" for c in code.cites)
             effective = str(code.effective) if code.effective else "always"

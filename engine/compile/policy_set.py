@@ -88,6 +88,11 @@ class CompiledCode:
     units: tuple[Fn, Fn, Fn] | None  # increment, measure, beyond
     unit_cap: Fn | None
     measure_text: str
+    unit_count: Fn | None = None  # `units = N` (a count), instead of `units each full ...`
+
+    @property
+    def counts_units(self) -> bool:
+        return self.units is not None or self.unit_count is not None
 
 
 @dataclass(frozen=True, slots=True)
@@ -305,6 +310,8 @@ class CompiledPolicySet:
         if decl.units is not None:
             units = (self.expr(decl.units.increment), self.expr(decl.units.measure), self.expr(decl.units.beyond))
             measure_text = self.text(decl.units.measure.span)
+        elif decl.unit_count is not None:
+            measure_text = self.text(decl.unit_count.span)
         return CompiledCode(
             self.header(decl),
             decl,
@@ -313,6 +320,7 @@ class CompiledPolicySet:
             units,
             self.expr(decl.unit_cap) if decl.unit_cap is not None else None,
             measure_text,
+            self.expr(decl.unit_count) if decl.unit_count is not None else None,
         )
 
     def fixed_reason(self, owner: Header, requirement: CompiledRequirement) -> Reason:

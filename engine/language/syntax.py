@@ -299,6 +299,7 @@ class Code(Declaration):
     bases: tuple[CodeRef, ...] = ()
     units: Units | None = None
     unit_cap: Expr | None = None
+    unit_count: Expr | None = None  # `units = N`: N units (a count), e.g. one per service given
 
     @property
     def is_addon(self) -> bool:
@@ -497,6 +498,8 @@ def expressions_of(decl: Declaration) -> Iterator[Expr]:
                 yield from (decl.units.increment, decl.units.measure, decl.units.beyond)
             if decl.unit_cap is not None:
                 yield decl.unit_cap
+            if decl.unit_count is not None:
+                yield decl.unit_count
     elif isinstance(decl, Exception_):
         if decl.when is not None:
             yield decl.when

@@ -131,6 +131,9 @@ class ToAst(Transformer[Token, Any]):
     def unit_cap(self, meta: Meta, cap: s.Expr) -> _Clause:
         return _Clause("at most", cap, self._span(meta))
 
+    def unit_count(self, meta: Meta, count: s.Expr) -> _Clause:
+        return _Clause("units =", count, self._span(meta))
+
     def one_of(self, meta: Meta, codes: tuple[s.CodeRef, ...], scope: Token) -> _Clause:
         span = self._span(meta)
         return _Clause("one of", s.OneOf(codes=codes, scope=str(scope), span=span), span)
@@ -215,8 +218,14 @@ class ToAst(Transformer[Token, Any]):
         owner = f"code `{code}`"
         head = self._header(meta, str(code), title, list(clauses), owner)
         program = self._once(list(clauses), "program", owner)
+        count = self._once(list(clauses), "units =", owner)
+        cap = self._once(list(clauses), "at most", owner)
         return s.Code(
-            **head, program=program.value if program else None, requirements=self._all(list(clauses), "requires")
+            **head,
+            program=program.value if program else None,
+            requirements=self._all(list(clauses), "requires"),
+            unit_count=count.value if count else None,
+            unit_cap=cap.value if cap else None,
         )
 
     def addon_decl(
@@ -228,6 +237,7 @@ class ToAst(Transformer[Token, Any]):
         program = self._once(items, "program", owner)
         units = self._once(items, "units", owner)
         cap = self._once(items, "at most", owner)
+        count = self._once(items, "units =", owner)
         return s.Code(
             **head,
             program=program.value if program else None,
@@ -235,6 +245,7 @@ class ToAst(Transformer[Token, Any]):
             bases=bases,
             units=units.value if units else None,
             unit_cap=cap.value if cap else None,
+            unit_count=count.value if count else None,
         )
 
     def precondition_decl(self, meta: Meta, ident: str, title: Token, *clauses: _Clause) -> s.Precondition:
