@@ -157,23 +157,36 @@ class ToAst(Transformer[Token, Any]):
     def default(self, meta: Meta, name: Token) -> _Clause:
         return _Clause("default", str(name), self._span(meta))
 
-    def deductible(self, meta: Meta, expr: s.Expr) -> _Clause:
-        return _Clause("deductible", expr, self._span(meta))
+    def during(self, meta: Meta, interval: s.Interval) -> s.Interval:
+        return interval
 
-    def coinsurance(self, meta: Meta, expr: s.Expr) -> _Clause:
-        return _Clause("coinsurance", expr, self._span(meta))
+    def deductible(self, meta: Meta, expr: s.Expr, during: s.Interval | None) -> _Clause:
+        return _Clause("deductible", (expr, during), self._span(meta))
+
+    def coinsurance(self, meta: Meta, expr: s.Expr, during: s.Interval | None) -> _Clause:
+        return _Clause("coinsurance", (expr, during), self._span(meta))
 
     def pays(
-        self, meta: Meta, payer: Token, share: Token, fraction: s.Expr | None, when: s.Expr, priority: Token | None
+        self,
+        meta: Meta,
+        payer: Token,
+        share: Token,
+        fraction: s.Expr | None,
+        when: s.Expr,
+        priority: Token | None,
+        during: s.Interval | None,
     ) -> _Clause:
         span = self._span(meta)
         prio = int(priority) if priority is not None else None
-        pays = s.Pays(payer=str(payer), share=str(share), fraction=fraction, when=when, priority=prio, span=span)
+        pays = s.Pays(
+            payer=str(payer), share=str(share), fraction=fraction, when=when, priority=prio, span=span, during=during
+        )
         return _Clause("pays", pays, span)
 
-    def indeterminate(self, meta: Meta, when: s.Expr, reason: Token) -> _Clause:
+    def indeterminate(self, meta: Meta, when: s.Expr, reason: Token, during: s.Interval | None) -> _Clause:
         span = self._span(meta)
-        return _Clause("indeterminate", s.Indeterminate(when=when, reason=_unquote(reason), span=span), span)
+        clause = s.Indeterminate(when=when, reason=_unquote(reason), span=span, during=during)
+        return _Clause("indeterminate", clause, span)
 
     def preference(self, meta: Meta, codes: tuple[s.CodeRef, ...]) -> _Clause:
         return _Clause("preference", codes, self._span(meta))
@@ -301,10 +314,12 @@ class ToAst(Transformer[Token, Any]):
         coinsurance = self._once(items, "coinsurance", owner)
         return s.CostSharing(
             **self._header(meta, ident, title, items, owner),
-            deductible=deductible.value if deductible else None,
-            coinsurance=coinsurance.value if coinsurance else None,
+            deductible=deductible.value[0] if deductible else None,
+            coinsurance=coinsurance.value[0] if coinsurance else None,
             pays=self._all(items, "pays"),
             indeterminate=self._all(items, "indeterminate"),
+            deductible_during=deductible.value[1] if deductible else None,
+            coinsurance_during=coinsurance.value[1] if coinsurance else None,
         )
 
     def choose_decl(self, meta: Meta, ident: str, title: Token, *clauses: _Clause) -> s.Choose:
