@@ -44,13 +44,10 @@ def assert_golden(path: Path, actual: str) -> None:
     expected = path.read_bytes()
     if expected == data:
         return
-    diff = "".join(
-        difflib.unified_diff(
-            expected.decode("utf-8", errors="replace").splitlines(keepends=True),
-            actual.splitlines(keepends=True),
-            fromfile=f"{path} (golden)",
-            tofile="actual",
-        )
-    )
+    diff = "".join(difflib.unified_diff(
+        expected.decode("utf-8", errors="replace").splitlines(keepends=True),
+        actual.splitlines(keepends=True),
+        fromfile=f"{path} (golden)", tofile="actual",
+    ))
     advice = f"(if the change is intended, rerun with {UPDATE_VARIABLE}=1 and review the diff)"
     pytest.fail(f"output differs from golden file {path}\n{diff}\n{advice}", pytrace=False)

@@ -46,7 +46,8 @@ def run(*args: str, stdin: str | None = None) -> Result:
 
 
 def transcript(args: tuple[str, ...], result: Result, *, stderr: bool = True) -> str:
-    parts = [f"$ carepolicy {shlex.join(args)}\n", f"--- exit {result.exit_code}\n", "--- stdout\n", result.stdout]
+    parts = [f"$ carepolicy {shlex.join(args)}\n", f"--- exit {result.exit_code}\n",
+             "--- stdout\n", result.stdout]
     if stderr:
         parts += ["--- stderr\n", result.stderr]
     return "".join(parts)
@@ -104,7 +105,8 @@ def test_evaluate_one_bundle_from_stdin_is_one_json_object() -> None:
 
 
 def test_evaluate_bad_bundle_among_good_ones() -> None:
-    result = golden("evaluate-mixed-json", "evaluate", *SMOKE, "--format", "json", "--no-explain", "facts/mixed.yaml")
+    result = golden("evaluate-mixed-json", "evaluate", *SMOKE, "--format", "json", "--no-explain",
+                    "facts/mixed.yaml")
     assert result.exit_code == ExitCode.BAD_INPUT
     records = json.loads(result.stdout)
     assert [r["bundle_id"] for r in records] == ["ccm-staff-20-min", "bad-minutes", "missing-consent"]
@@ -124,11 +126,8 @@ def test_evaluate_mixed_text_keeps_the_place_of_the_bad_bundle() -> None:
     result = golden("evaluate-mixed-text", "evaluate", *SMOKE, "--no-explain", "facts/mixed.yaml")
     assert result.exit_code == ExitCode.BAD_INPUT
     out = result.stdout
-    assert (
-        out.index("Bundle ccm-staff-20-min")
-        < out.index("Bundle bad-minutes · not evaluated")
+    assert out.index("Bundle ccm-staff-20-min") < out.index("Bundle bad-minutes · not evaluated") \
         < out.index("Bundle missing-consent")
-    )
 
 
 def test_evaluate_jsonl_one_line_per_input_record() -> None:
@@ -136,26 +135,14 @@ def test_evaluate_jsonl_one_line_per_input_record() -> None:
     assert result.exit_code == ExitCode.BAD_INPUT
     records = json_lines(result.stdout)
     assert [r["bundle_id"] for r in records] == [
-        "ccm-staff-20-min",
-        "bad-minutes",
-        "missing-consent",
-        "ccm-staff-21-min",
-        "complex-60-min-moderate-mdm",
-    ]
+        "ccm-staff-20-min", "bad-minutes", "missing-consent",
+        "ccm-staff-21-min", "complex-60-min-moderate-mdm"]
     assert ["error" in r for r in records] == [False, True, False, False, False]
 
 
 def test_evaluate_missing_file_is_an_error_record_and_the_rest_still_runs() -> None:
-    result = golden(
-        "evaluate-missing-file",
-        "evaluate",
-        *SMOKE,
-        "--format",
-        "jsonl",
-        "--no-explain",
-        "facts/nope.yaml",
-        "facts/two.yaml",
-    )
+    result = golden("evaluate-missing-file", "evaluate", *SMOKE, "--format", "jsonl", "--no-explain",
+                    "facts/nope.yaml", "facts/two.yaml")
     assert result.exit_code == ExitCode.BAD_INPUT
     missing, *decisions = json_lines(result.stdout)
     assert missing["bundle_id"] is None
@@ -173,16 +160,8 @@ def test_evaluate_bad_yaml_quotes_the_line() -> None:
 
 
 def test_evaluate_bad_switch() -> None:
-    result = golden(
-        "evaluate-bad-switch",
-        "evaluate",
-        *SMOKE,
-        "--switch",
-        "no_such_switch=on",
-        "--switch",
-        "malformed",
-        "facts/two.yaml",
-    )
+    result = golden("evaluate-bad-switch", "evaluate", *SMOKE, "--switch", "no_such_switch=on",
+                    "--switch", "malformed", "facts/two.yaml")
     assert result.exit_code == ExitCode.BAD_INPUT
     assert result.stdout == ""
     assert "`malformed` is not NAME=OPTION" in result.stderr
@@ -307,15 +286,8 @@ def test_batch_one_line_per_record_and_byte_identical(tmp_path: Path) -> None:
     records = json_lines(outputs[0].decode("utf-8"))
     assert len(records) == 8  # 5 lines + 2 bundles + 1 unreadable file
     assert [r["bundle_id"] for r in records] == [
-        "ccm-staff-20-min",
-        "complex-60-min-moderate-mdm",
-        "#3",
-        "missing-consent",
-        "fqhc-2025-04-individual-codes",
-        "ccm-staff-21-min",
-        "complex-60-min-moderate-mdm",
-        None,
-    ]
+        "ccm-staff-20-min", "complex-60-min-moderate-mdm", "#3", "missing-consent",
+        "fqhc-2025-04-individual-codes", "ccm-staff-21-min", "complex-60-min-moderate-mdm", None]
     assert records[2]["error"][0]["code"] == "facts/syntax"
     assert records[7]["error"][0]["code"] == "facts/io"
 
@@ -334,7 +306,8 @@ def test_batch_all_good_exits_zero(tmp_path: Path) -> None:
     assert all("trace" not in r for r in json_lines((tmp_path / "out.jsonl").read_text(encoding="utf-8")))
 
 
-def test_batch_internal_error_becomes_an_error_record(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_batch_internal_error_becomes_an_error_record(tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     real = carepolicy.engine.evaluate
 
     def flaky(policies: Any, bundle: Any, **options: Any) -> Any:
@@ -402,11 +375,9 @@ def test_group_help_lists_commands_and_exit_codes() -> None:
 
 
 def test_help_does_not_import_the_engine() -> None:
-    probe = (
-        "import sys; from carepolicy.cli.main import cli; "
-        "heavy = ('lark', 'yaml', 'jsonschema', 'carepolicy.engine'); "
-        "print(sorted(m for m in heavy if m in sys.modules))"
-    )
+    probe = ("import sys; from carepolicy.cli.main import cli; "
+             "heavy = ('lark', 'yaml', 'jsonschema', 'carepolicy.engine'); "
+             "print(sorted(m for m in heavy if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
 

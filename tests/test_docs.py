@@ -36,9 +36,8 @@ def codes_in_source() -> dict[str, list[str]]:
 
 def documented_codes() -> set[str]:
     """The codes that have a heading of their own in docs/reference/errors.md."""
-    headings = re.findall(
-        r"^#{2,4}\s+`?([a-z-]+/[a-z-]+)`?\s*$", ERRORS_PAGE.read_text(encoding="utf-8"), flags=re.MULTILINE
-    )
+    headings = re.findall(r"^#{2,4}\s+`?([a-z-]+/[a-z-]+)`?\s*$", ERRORS_PAGE.read_text(encoding="utf-8"),
+                          flags=re.MULTILINE)
     return set(headings)
 
 
@@ -68,12 +67,7 @@ def _mkdocs_build(config: Path, site: Path) -> subprocess.CompletedProcess[str]:
     env["NO_MKDOCS_2_WARNING"] = "1"
     return subprocess.run(
         [sys.executable, "-m", "mkdocs", "build", "--strict", "--config-file", str(config), "--site-dir", str(site)],
-        cwd=config.parent,
-        capture_output=True,
-        text=True,
-        check=False,
-        env=env,
-        timeout=300,
+        cwd=config.parent, capture_output=True, text=True, check=False, env=env, timeout=300,
     )
 
 

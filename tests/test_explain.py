@@ -69,17 +69,9 @@ CITE = ("S7: §1.1",)
 
 def _decision(**changes: object) -> Decision:
     fields: dict[str, object] = {
-        "decision_id": "d",
-        "engine": "carepolicy",
-        "engine_version": "0",
-        "policy_set_hash": "p",
-        "facts_hash": "f",
-        "bundle_id": "b1",
-        "month": "2025-03",
-        "switches": (),
-        "billable": (),
-        "denied": (),
-        "alternatives": (),
+        "decision_id": "d", "engine": "carepolicy", "engine_version": "0", "policy_set_hash": "p",
+        "facts_hash": "f", "bundle_id": "b1", "month": "2025-03", "switches": (), "billable": (),
+        "denied": (), "alternatives": (),
         "totals": Totals(Decimal(0), Decimal(0), Decimal(0), Decimal(0), Decimal(0), None),
         "trace": None,
     }
@@ -104,18 +96,16 @@ def test_codes_not_in_effect_are_one_line() -> None:
 def test_unpriced_and_indeterminate_are_said_not_invented() -> None:
     why = "RHC/FQHC lines are not paid with PFS arithmetic"
     unpriced = Line("G0511", 1, "P1", None, f"not priced: {why}", None, ("G0511",))
-    text = render_decision_text(
-        _decision(billable=(unpriced,), totals=Totals(None, None, None, None, None, "not priced: G0511"))
-    )
+    text = render_decision_text(_decision(billable=(unpriced,),
+                                          totals=Totals(None, None, None, None, None, "not priced: G0511")))
     assert f"G0511 × 1  practitioner P1  allowed: not priced: {why}\n" in text
     assert "  Total: not priced: G0511\n  Patient responsibility: indeterminate (not priced: G0511)\n" in text
 
     note = "depends on the state Medicaid plan"
     shares = Shares(Decimal("0.00"), Decimal("12.10"), Decimal("48.39"), None, Decimal("0.00"), None, note)
     priced = Line("99490", 1, "P1", Decimal("60.49"), "fee schedule file", shares, ("99490",))
-    totals = Totals(
-        Decimal("60.49"), Decimal("48.39"), None, Decimal("0.00"), None, f"patient responsibility indeterminate: {note}"
-    )
+    totals = Totals(Decimal("60.49"), Decimal("48.39"), None, Decimal("0.00"), None,
+                    f"patient responsibility indeterminate: {note}")
     switches = (("dual_reading", "strict"),)
     text = render_decision_text(_decision(billable=(priced,), totals=totals, switches=switches))
     assert "Switches: dual_reading=strict\n" in text
@@ -127,15 +117,8 @@ def test_unpriced_and_indeterminate_are_said_not_invented() -> None:
 
 
 def test_trace_tree_shape_reads_and_marks() -> None:
-    leaf = TraceNode(
-        "requirement",
-        "r1",
-        "staff_minutes >= 20 min",
-        (),
-        "a.policy:5",
-        "not met",
-        (Read("staff_minutes", 19), Read("cf", Decimal("32.3465"), "2025-03-31")),
-    )
+    leaf = TraceNode("requirement", "r1", "staff_minutes >= 20 min", (), "a.policy:5", "not met",
+                     (Read("staff_minutes", 19), Read("cf", Decimal("32.3465"), "2025-03-31")))
     rule = TraceNode("rule", "r1", "Rule one", CITE, "a.policy:4", "unmet", (), (leaf,))
     skipped = TraceNode("rule", "r0", "Old rule", CITE, "a.policy:2", "not in effect in 2025-03")
     code = TraceNode("code", "99490", "CCM", CITE, "a.policy:1", "not valid", (), (skipped, rule))
@@ -156,7 +139,5 @@ def test_trace_tree_shape_reads_and_marks() -> None:
 def test_alternative_with_unknown_totals() -> None:
     alt = Alternative((("99491", 1),), None, None, "ranked after the chosen coding")
     text = render_decision_text(_decision(alternatives=(alt,)))
-    assert (
-        "  99491 × 1: total allowed not priced, patient responsibility indeterminate\n"
-        "    not chosen: ranked after the chosen coding\n" in text
-    )
+    assert "  99491 × 1: total allowed not priced, patient responsibility indeterminate\n" \
+           "    not chosen: ranked after the chosen coding\n" in text

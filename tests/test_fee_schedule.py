@@ -127,7 +127,6 @@ def test_a_bad_case_fails_with_its_reasons_not_a_traceback(policies: PolicySet, 
 def test_with_names_why_a_code_is_denied(policies: PolicySet, tmp_path: Path) -> None:
     """G0511 in August 2025 at an RHC/FQHC: valid under the September 30 reading but outranked by
     99490 (`with: '99490'`), denied on its own under the June 30 reading (`with: null`)."""
-
     def case(switch: str, with_: str) -> str:
         return f"  switches: {{g0511_transition_end: {switch}}}\n" + expect(f"denied: [{{code: G0511, with: {with_}}}]")
 

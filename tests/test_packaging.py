@@ -20,7 +20,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 # What a wheel build needs from the repo (copied, so that the build never writes build/ or *.egg-info here)
-BUILD_INPUTS = ("pyproject.toml", "README.md", "engine", "cli", "grammar", "policies")
+BUILD_INPUTS = ("pyproject.toml", "README.md", "engine", "cli", "grammar", "policies", "lsp")
 
 
 def _setuptools_config() -> dict[str, Any]:
@@ -54,7 +54,7 @@ def test_every_declared_package_exists() -> None:
         owners = [p for p in package_dir if package == p or package.startswith(p + ".")]
         prefix = max(owners, key=len, default=None)
         assert prefix is not None, f"`{package}` has no entry in [tool.setuptools] package-dir"
-        folder = ROOT / package_dir[prefix] / Path(*package[len(prefix) :].split(".")[1:])
+        folder = ROOT / package_dir[prefix] / Path(*package[len(prefix):].split(".")[1:])
         if not (folder / "__init__.py").is_file():
             absent.append(f"{package} ({folder.relative_to(ROOT)}/__init__.py)")
     assert not absent, f"declared in [tool.setuptools] packages but not on disk: {absent}"
@@ -84,9 +84,8 @@ def test_import_does_not_expose_top_level_engine_or_cli() -> None:
         "bad = sorted(n for n in ('engine', 'cli', 'grammar', 'policies') if n in sys.modules)\n"
         "print(','.join(bad))\n"
     )
-    result = subprocess.run(
-        [sys.executable, "-c", script], cwd=Path("/tmp"), capture_output=True, text=True, check=False, env=_clean_env()
-    )
+    result = subprocess.run([sys.executable, "-c", script], cwd=Path("/tmp"), capture_output=True, text=True,
+                            check=False, env=_clean_env())
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "", f"top-level modules imported: {result.stdout.strip()}"
 
@@ -110,12 +109,7 @@ def _wheel_names(tmp_path: Path) -> list[str]:
     out = tmp_path / "wheel"
     result = subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "-w", str(out), str(source)],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        check=False,
-        env=_clean_env(),
-        timeout=600,
+        cwd=tmp_path, capture_output=True, text=True, check=False, env=_clean_env(), timeout=600,
     )
     assert result.returncode == 0, f"pip wheel failed:\n{result.stdout}\n{result.stderr}"
     wheels = list(out.glob("carepolicy-*.whl"))
@@ -130,7 +124,8 @@ def test_wheel_contents(tmp_path: Path) -> None:
 
     def expect_like(folder: Path, pattern: str, *, recursive: bool = False) -> None:
         on_disk = (folder.rglob if recursive else folder.glob)(pattern)
-        wanted = {f"carepolicy/{p.relative_to(ROOT).as_posix()}" for p in on_disk if "__pycache__" not in p.parts}
+        wanted = {f"carepolicy/{p.relative_to(ROOT).as_posix()}" for p in on_disk
+                  if "__pycache__" not in p.parts}
         assert wanted, f"nothing matches {pattern} in {folder}"
         missing = sorted(wanted - set(names))
         assert not missing, f"missing from the wheel: {missing}"
@@ -141,12 +136,9 @@ def test_wheel_contents(tmp_path: Path) -> None:
     if (ROOT / "cli" / "commands").is_dir():
         expect_like(ROOT / "cli" / "commands", "*.py")
     expect_like(ROOT / "policies", "*.policy", recursive=True)
-    for required in (
-        "carepolicy/grammar/policy.lark",
-        "carepolicy/engine/facts/schemas/fact-bundle-v1.json",
-        "carepolicy/engine/py.typed",
-        "carepolicy/policies/sources.registry",
-    ):
+    for required in ("carepolicy/grammar/policy.lark", "carepolicy/engine/facts/schemas/fact-bundle-v1.json",
+                     "carepolicy/engine/facts/schemas/fact-bundle-v2.json",
+                     "carepolicy/engine/py.typed", "carepolicy/policies/sources.registry"):
         assert required in names, f"missing from the wheel: {required}"
     top_level = sorted({name.split("/", 1)[0] for name in names})
     stray = [t for t in top_level if t != "carepolicy" and not fnmatch(t, "carepolicy-*.dist-info")]
