@@ -28,13 +28,15 @@ class Reason:
 
 @dataclass(frozen=True, slots=True)
 class Shares:
-    """Who pays what of one line's allowed amount (all rounded, see money.py)."""
+    """Who pays what of one line's allowed amount (all rounded, see money.py). None: cannot be
+    decided (a full-benefit dual's state plan, or a fact or parameter it needs is missing; `note`
+    says which); only what depends on the unknown is None."""
 
-    deductible: Decimal
-    coinsurance: Decimal
-    medicare: Decimal
-    beneficiary: Decimal | None  # None: indeterminate (e.g. a full-benefit dual)
-    medigap: Decimal
+    deductible: Decimal | None
+    coinsurance: Decimal | None
+    medicare: Decimal | None
+    beneficiary: Decimal | None
+    medigap: Decimal | None
     medicaid: Decimal | None
     note: str | None = None
 
