@@ -167,6 +167,7 @@ class Decision:
     alternatives: tuple[Alternative, ...]
     totals: Totals
     trace: Trace | None
+    notes: tuple[str, ...] = ()  # facts read but not counted (e.g. time dated outside the month)
 
     @property
     def patient_responsibility(self) -> Decimal | None:
@@ -280,6 +281,7 @@ def to_json_obj(decision: Decision) -> dict[str, Any]:
             "note": totals.note,
         },
         "patient_responsibility": money_text(decision.patient_responsibility),
+        "notes": list(decision.notes),
     }
     if decision.trace is not None:
         obj["trace"] = decision.trace.json()
