@@ -23,6 +23,7 @@ from typing import Any, cast
 import yaml
 
 from ..diagnostics import Diagnostic, FactError, sort_diagnostics
+from ..jsontext import canonical_bytes
 from ..source import Span
 from .schema import (
     XTYPE,
@@ -281,8 +282,7 @@ def _normalize(schema: Schema | None, value: object) -> object:
 
 def _facts_hash(raw: object) -> str:
     """sha256 of the canonical JSON of the bundle as loaded; Decimals are written as their text."""
-    text = json.dumps(raw, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=_decimal_text)
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+    return hashlib.sha256(canonical_bytes(raw, default=_decimal_text)).hexdigest()  # orjson: same bytes
 
 
 def _decimal_text(value: object) -> str:
