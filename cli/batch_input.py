@@ -1,69 +1,70 @@
 """The input side of `batch`: every input record, one at a time, never the whole input at once.
 
-JSON Lines files are read line by line and each line is handed on undecoded (`RawRecord`): it is
-decoded and validated where it is evaluated, in a worker process with `--jobs`, so reading stays
-cheap in the process that writes the output. YAML and JSON files are read whole by the engine's
-reader (a YAML stream or a JSON array is one document; they are small next to a JSONL pipeline
-input) and their bundles handed on one by one. When the engine's reader gives bundles lazily this
-module keeps its interface: `read_work` yields the records in input order, one `Work` each.
+Records come from the engine's lazy reader (`engine/facts/records.py`), with one difference for
+JSON Lines: the lines are split here, with the reader's own line splitter and limits, and each is
+handed on undecoded (`RawRecord`) and decoded with the reader's own per-line decoder where it is
+evaluated, in a worker process with `--jobs`. Decoding and validating is most of the cost of a
+record besides evaluation, so this is what lets `--jobs 2` use both cores; the records, their
+errors and their order are exactly those of the reader.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from decimal import Decimal
+from pathlib import Path
 from typing import TYPE_CHECKING, TypeAlias
 
-from .common import ErrorRecord, Item, read_inputs
+from .common import ErrorRecord, Item, internal_error, iter_inputs
 
 if TYPE_CHECKING:
     from carepolicy.engine import Bundle, BundleError
 
-_JSONL_SUFFIXES = (".jsonl", ".ndjson")
-
 
 @dataclass(frozen=True, slots=True)
 class RawRecord:
-    """One line of a JSON Lines file, not decoded yet."""
+    """One line of a JSON Lines file, not decoded yet (None: longer than a record may be)."""
 
     source: str
     index: int  # the record's place in its file, from 0
     lineno: int
-    text: str
+    line: bytes | None
 
 
 Work: TypeAlias = "Item | RawRecord"
 
 
-def read_work(paths: Sequence[str]) -> Iterator[Work]:
+def read_work(paths: Sequence[str], input_format: str | None = None) -> Iterator[Work]:
     """Every input record of every path, in order; an unreadable file is one error record."""
+    from carepolicy.engine.facts.records import input_format_of
+
     for path in paths:
-        if path != "-" and path.lower().endswith(_JSONL_SUFFIXES):
+        fmt = input_format or (None if path == "-" else input_format_of(path))
+        if fmt == "jsonl" and path != "-":
             yield from _json_lines(path)
         else:
-            yield from read_inputs([path])
+            yield from iter_inputs([path], input_format)
 
 
 def _json_lines(path: str) -> Iterator[Work]:
+    from carepolicy.engine.facts.records import _lines
+
     try:
-        stream = open(path, "rb")  # noqa: SIM115 — closed below; bytes: split at b"\n" only, as JSON wants
+        stream = Path(path).open("rb")  # noqa: SIM115 — closed below, after the last line
     except OSError:
-        yield from read_inputs([path])  # the reader words the error as for any other input
+        yield from iter_inputs([path], "jsonl")  # the reader words the error as for any other input
         return
     index = 0
-    with stream:
-        for lineno, line in enumerate(stream, start=1):
-            if lineno == 1 and line.startswith(b"\xef\xbb\xbf"):  # a byte-order mark from a Windows editor
-                line = line[3:]
-            if not line.strip():
-                continue
-            try:
-                yield RawRecord(path, index, lineno, line.rstrip(b"\r\n").decode("utf-8"))
-            except UnicodeDecodeError as exc:  # spoils only its own record
-                yield _syntax_error(path, index, lineno, exc.start + 1, f"not UTF-8 text (byte {exc.start + 1})")
-            index += 1
+    try:
+        with stream:
+            for number, line in _lines(stream):
+                if line is not None and not line.strip():
+                    continue
+                yield RawRecord(path, index, number, line)
+                index += 1
+    except OSError as error:  # a read error half-way: the records before it stand
+        yield internal_error(error, source=path, bundle=None)
+        return
     if index == 0:
         yield _file_error(path, "facts/empty", f"`{path}` holds no fact bundles")
 
@@ -74,43 +75,20 @@ def _file_error(path: str, code: str, message: str) -> ErrorRecord:
     return ErrorRecord(None, path, (Diagnostic(code=code, message=message, file=path),))
 
 
-def _syntax_error(source: str, index: int, lineno: int, column: int, problem: str) -> BundleError:
-    """The error record of a line that is not JSON, worded as the engine's reader words it."""
-    from carepolicy.engine import BundleError, Diagnostic
-    from carepolicy.engine.source import Span
-
-    bundle_id = f"#{index + 1}"
-    where = Span(source, lineno, column, lineno, column + 1)
-    message = f"invalid JSON: {problem[:1].lower()}{problem[1:]}"
-    diag = Diagnostic("facts/syntax", message, span=where, file=source, bundle=bundle_id)
-    return BundleError(bundle_id, source, index, (diag,))
-
-
 def decode(record: RawRecord) -> Bundle | BundleError:
-    """One JSON line as a validated bundle, or the error that stands in its place."""
-    from carepolicy.engine.facts.reader import validate_bundle
+    """One JSON line as a validated bundle, or the error that stands in its place (the reader's own)."""
+    from carepolicy.engine.facts.json_records import _json_record
 
-    try:
-        obj = json.loads(record.text, parse_float=Decimal)
-    except json.JSONDecodeError as exc:
-        return _syntax_error(record.source, record.index, record.lineno, exc.colno, exc.msg)
-    except (ValueError, RecursionError) as exc:  # an integer of thousands of digits, nesting too deep
-        return _syntax_error(record.source, record.index, record.lineno, 1, str(exc))
-    return validate_bundle(obj, source=record.source, index=record.index)
+    return _json_record(record.line, record.source, record.lineno, record.index)
 
 
 def record_id(work: Work) -> str | None:
-    """The bundle id the output line of this record carries (what `--resume` checks)."""
+    """The bundle id the output line of this record carries (what `--resume` checks): for a JSON
+    line, the id its decoding gives (an id the reader refuses is not the one written)."""
     from carepolicy.engine import Bundle, BundleError
 
     if isinstance(work, RawRecord):
-        fallback = f"#{work.index + 1}"
-        try:
-            obj = json.loads(work.text, parse_float=Decimal)
-        except (ValueError, RecursionError):
-            return fallback
-        raw = obj.get("id") if isinstance(obj, dict) else None
-        return raw if isinstance(raw, str) and raw else fallback
+        return decode(work).id
     if isinstance(work, Bundle | BundleError):
         return work.id
     return work.bundle_id

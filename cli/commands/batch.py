@@ -13,7 +13,7 @@ import click
 
 from ..batch_input import Work, read_work, record_id
 from ..batch_output import LineWriter, OutputProblem, ResumeProblem, ResumeScan, check_target, partial_path
-from ..common import ErrorRecord, Setup, diagnostic, fail, finish, plural, prepare, report
+from ..common import ErrorRecord, Setup, diagnostic, fail, finish, input_format_option, plural, prepare, report
 from ..exit_codes import ExitCode
 from .evaluate import FEE_HELP, POLICIES_HELP, SWITCH_HELP, trace_form
 
@@ -123,6 +123,7 @@ def _resumed(
 )
 @click.option("--switch", "switches", multiple=True, metavar="NAME=OPTION", help=SWITCH_HELP)
 @click.option("--fee-schedule", metavar="CSV", help=FEE_HELP)
+@input_format_option
 def batch(
     inputs: tuple[str, ...],
     output: str,
@@ -133,6 +134,7 @@ def batch(
     resume: bool,
     switches: tuple[str, ...],
     fee_schedule: str | None,
+    input_format: str | None,
 ) -> None:
     """Evaluate every record of every INPUT into one JSON Lines file.
 
@@ -164,7 +166,7 @@ def batch(
         fail("usage/output", problem.message, help=problem.help, file=output)
     setup = prepare(policies_dir, switches, fee_schedule, trace=form != "none")
     counts = _Counts()
-    works = _counted(read_work(inputs), counts)
+    works = _counted(read_work(inputs, input_format), counts)
     if resume:
         scan = ResumeScan(writer.path)
         works = _resumed(works, scan, writer, setup.policies.policy_hash, form, counts)
