@@ -24,7 +24,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from carepolicy.cli.common import ErrorRecord, Record, Setup, record_json_obj
+from carepolicy.cli.common import Record, Setup, record_json_obj
 from carepolicy.engine import Bundle, BundleError, Diagnostic, PolicySet
 from carepolicy.engine.decision.model import money_text
 from carepolicy.engine.facts.reader import validate_bundle
@@ -51,7 +51,7 @@ DECISIONS = pa.schema(
      ("facts_hash", pa.string()), ("month", pa.string()), ("switches", pa.map_(pa.string(), pa.string())),
      ("billable", pa.list_(LINE)), ("denied", pa.list_(DENIAL)), ("alternatives", pa.list_(ALTERNATIVE))]
     + [(f"total_{name}", MONEY) for name in _TOTALS]
-    + [("totals_note", pa.string()), ("patient_responsibility", MONEY), ("trace", pa.string())]
+    + [("totals_note", pa.string()), ("patient_responsibility", MONEY), ("notes", _TEXTS), ("trace", pa.string())]
 )
 
 
@@ -111,14 +111,18 @@ def _money(text: str | None) -> Decimal | None:
     return None if text is None else Decimal(text)
 
 
-def record_row(record: Record, index: int, source: str) -> dict[str, Any]:
+def record_row(record: Record, index: int) -> dict[str, Any]:
     """One output row (DECISIONS), made from the record's JSON object so the columns are the JSON's values."""
-    obj = record_json_obj(record)
-    if isinstance(record, ErrorRecord):
-        return {"record": index, "bundle_id": record.bundle_id, "source": record.source, "status": "error",
+    return row_from_json_obj(record_json_obj(record), index)
+
+
+def row_from_json_obj(obj: Mapping[str, Any], index: int) -> dict[str, Any]:
+    """One output row from a record's JSON object (a decision or an error record, as `batch` writes it)."""
+    if "error" in obj:
+        return {"record": index, "bundle_id": obj["bundle_id"], "source": obj["source"], "status": "error",
                 "error": _compact(obj["error"])}
     row: dict[str, Any] = {
-        "record": index, "bundle_id": obj["bundle_id"], "source": source, "status": "decided",
+        "record": index, "bundle_id": obj["bundle_id"], "source": None, "status": "decided",
         "decision_format": obj["decision_format"], "decision_id": obj["decision_id"],
         "engine_name": obj["engine"]["name"], "engine_version": obj["engine"]["version"],
         "policy_set_hash": obj["policy_set_hash"], "facts_hash": obj["facts_hash"], "month": obj["month"],
@@ -131,6 +135,7 @@ def record_row(record: Record, index: int, source: str) -> dict[str, Any]:
                          for alt in obj["alternatives"]],
         "totals_note": obj["totals"]["note"],
         "patient_responsibility": _money(obj["patient_responsibility"]),
+        "notes": obj.get("notes"),
         "trace": _compact(obj["trace"]) if "trace" in obj else None,
     }
     row.update({f"total_{name}": _money(obj["totals"][name]) for name in _TOTALS})
@@ -158,7 +163,7 @@ def evaluate_arrow_batches(
     for batch in batches:
         rows = []
         for item in bundles_from_batches([batch], source=source, column=column, start=index):
-            rows.append(record_row(evaluator.decide(item).record, index, source))
+            rows.append(record_row(evaluator.decide(item).record, index))
             index += 1
         yield records_to_batch(rows)
 
@@ -195,6 +200,8 @@ def decision_json_obj(row: Mapping[str, Any]) -> dict[str, Any]:
         "totals": {**{name: money_text(row[f"total_{name}"]) for name in _TOTALS}, "note": row["totals_note"]},
         "patient_responsibility": money_text(row["patient_responsibility"]),
     }
+    if row["notes"] is not None:
+        obj["notes"] = list(row["notes"])
     if row["trace"] is not None:
         obj["trace"] = json.loads(row["trace"])
     return obj
