@@ -27,7 +27,7 @@ from pathlib import Path
 ENGINE = Path(__file__).resolve().parent.parent / "engine"
 
 LAYERS: tuple[tuple[str, ...], ...] = (
-    ("engine.source", "engine.money", "engine.diagnostics", "engine.decision.model"),
+    ("engine.source", "engine.money", "engine.diagnostics", "engine.jsontext", "engine.decision.model"),
     ("engine.language",),
     ("engine.facts", "engine.check"),
     ("engine.compile",),

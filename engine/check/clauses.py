@@ -45,6 +45,18 @@ def _define(resolver: Resolver, decl: s.Declaration) -> None:
     resolver.define_type(decl.id)
 
 
+def _selection(resolver: Resolver, decl: s.Declaration) -> None:
+    """A selection's condition is typed in the scope of its list, as inside `count LIST where ...`."""
+    assert isinstance(decl, s.Selection)
+    based_on = resolver.index.by_id.get(decl.list.parts[0], [])
+    if based_on and isinstance(based_on[0], s.Selection):
+        return  # part of a cycle (reported by expand_selections); nothing to type
+    if len(decl.list.parts) != 1:
+        _error(resolver, "check/type", f"a selection takes a list, not `{decl.list.dotted}`", decl.list.span)
+        return
+    resolver.infer(s.Aggregate("any", decl.list, decl.where, decl.span))
+
+
 def _rule(resolver: Resolver, decl: s.Declaration) -> None:
     assert isinstance(decl, s.Rule)
     _requirements(resolver, decl.requirements)
@@ -220,6 +232,7 @@ def _pricing(resolver: Resolver, decl: s.Declaration) -> None:
 
 _CHECKS = {
     s.Define: _define,
+    s.Selection: _selection,
     s.Rule: _rule,
     s.Precondition: _precondition,
     s.Code: _code,

@@ -83,31 +83,43 @@ def check_cycles(ctx: CheckContext) -> list[Diagnostic]:
     state: dict[str, int] = {}  # 1 = on the current path, 2 = done
     reported: set[frozenset[str]] = set()
 
-    def visit(node: str, path: list[str]) -> None:
-        state[node] = 1
-        path.append(node)
-        for succ in graph.get(node, ()):
-            if state.get(succ) == 1:
-                cycle = [*path[path.index(succ) :], succ]
-                key = frozenset(cycle)
-                if key not in reported:
-                    reported.add(key)
-                    out.append(
-                        Diagnostic(
-                            "check/cycle",
-                            "definitions depend on themselves: " + " -> ".join(cycle),
-                            span=spans[succ],
-                            help="a definition may not use itself, directly or through others",
-                        )
-                    )
-            elif state.get(succ) is None and succ in graph:
-                visit(succ, path)
-        path.pop()
-        state[node] = 2
+    def report(cycle: list[str]) -> None:
+        key = frozenset(cycle)
+        if key not in reported:
+            reported.add(key)
+            out.append(
+                Diagnostic(
+                    "check/cycle",
+                    "definitions depend on themselves: " + " -> ".join(cycle),
+                    span=spans[cycle[-1]],
+                    help="a definition may not use itself, directly or through others",
+                )
+            )
 
-    for node in sorted(graph):
-        if node not in state:
-            visit(node, [])
+    # Depth first with an explicit stack (a chain of thousands of definitions must not overflow
+    # Python's): each entry is a node and the index of the next successor to look at.
+    for root in sorted(graph):
+        if root in state:
+            continue
+        path: list[str] = [root]
+        state[root] = 1
+        stack: list[tuple[str, int]] = [(root, 0)]
+        while stack:
+            node, next_index = stack[-1]
+            successors = graph.get(node, ())
+            if next_index == len(successors):
+                stack.pop()
+                path.pop()
+                state[node] = 2
+                continue
+            stack[-1] = (node, next_index + 1)
+            succ = successors[next_index]
+            if state.get(succ) == 1:
+                report([*path[path.index(succ) :], succ])
+            elif state.get(succ) is None and succ in graph:
+                state[succ] = 1
+                path.append(succ)
+                stack.append((succ, 0))
     return out
 
 

@@ -158,7 +158,8 @@ class CompiledPolicySet:
         measure_text = ""
         if decl.units is not None:
             units = (self.expr(decl.units.increment), self.expr(decl.units.measure), self.expr(decl.units.beyond))
-            measure_text = self.text(decl.units.measure.span)
+            shown = decl.units.once if decl.units.once is not None else decl.units.measure
+            measure_text = self.text(shown.span)
         elif decl.unit_count is not None:
             measure_text = self.text(decl.unit_count.span)
         return CompiledCode(

@@ -19,6 +19,7 @@ from ..compile.outcomes import CodeOutcome, Compact
 from ..compile.policy_set import CompiledPolicySet
 from ..decision.model import Alternative, Decision, Denial, Line, Reason, Totals, Trace, TraceNode, trace_node_json
 from ..money import ZERO
+from .compact import compact_trace
 from .costs import FeeSchedule, Price, price, pricing_node, share_costs
 from .rules import Evaluation
 
@@ -332,4 +333,5 @@ def _trace(
     return Trace(
         lambda: (*(ev.materialize(node) for node in recorded()), *tail()),
         lambda: [*(ev.trace_json(node) for node in recorded()), *(trace_node_json(node) for node in tail())],
+        lambda: compact_trace(ev, recorded(), tail()),
     )

@@ -238,6 +238,8 @@ class Evaluation:
         elif cap is None or units < cap:
             needed = beyond + (units + 1) * increment
             text = f"{code.measure_text}: {measure} of {needed}{unit} ({needed - measure} more needed)"
+            if code.decl.units is not None and code.decl.units.once is not None:  # `billed once when C`
+                text = f"not billed: {code.measure_text} does not hold"
             reason = Reason(header.id, header.title, header.cites, header.source, text)
             if units == 0:
                 outcome.reasons.append(reason)

@@ -162,6 +162,15 @@ class Define(Declaration):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class Selection(Declaration):
+    """`selection month_time "..." = time where ...`: the entries of a fact list (or of another
+    selection) that meet a condition, named once and aggregated like the list itself."""
+
+    list: Name
+    where: Expr
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Rule(Declaration):
     requirements: tuple[Requirement, ...]
 
@@ -180,12 +189,19 @@ class Precondition(Declaration):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Units:
-    """`units each full 20 min of staff_minutes beyond 20 min`."""
+    """`units each full 20 min of staff_minutes beyond 20 min`, or `billed once when CONDITION`.
+
+    `once` is `billed once when C`: one unit when C holds, none otherwise. It is stored as the
+    same arithmetic (`each full 1 of (if C then 1 else 0) beyond 0`), so both expression
+    backends and a vectorised kernel evaluate it unchanged; `once` only changes the words of a
+    denial ("C does not hold" instead of a minutes count).
+    """
 
     increment: Expr
     measure: Expr
     beyond: Expr
     span: Span
+    once: Expr | None = None  # the condition of `billed once when`, for messages and traces
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -359,6 +375,7 @@ class PolicyFile:
 
 KIND_NAMES: dict[type, str] = {
     Define: "define",
+    Selection: "selection",
     Rule: "rule",
     Precondition: "precondition",
     Code: "code",
@@ -378,6 +395,8 @@ def expressions_of(decl: Declaration) -> Iterator[Expr]:
     """The top-level expressions a declaration holds, in source order."""
     if isinstance(decl, Define):
         yield decl.expr
+    elif isinstance(decl, Selection):
+        yield decl.where
     elif isinstance(decl, Rule | Code | Precondition):
         for requirement in decl.requirements:
             yield from requirement.conditions

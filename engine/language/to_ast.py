@@ -16,7 +16,7 @@ from lark.tree import Meta
 from ..diagnostics import Diagnostic
 from ..source import Span
 from . import syntax as s
-from .valuetypes import BOOL, CALENDAR_SPAN, CODE, DATE, MINUTES, MONEY, MONTH, NUMBER, PERCENT, TEXT
+from .valuetypes import BOOL, CALENDAR_SPAN, CODE, COUNT, DATE, MINUTES, MONEY, MONTH, NUMBER, PERCENT, TEXT
 
 _DEFAULT_INTERVAL = None
 
@@ -133,8 +133,44 @@ class ToAst(Transformer[Token, Any]):
         span = self._span(meta)
         return _Clause("units", s.Units(increment=increment, measure=measure, beyond=beyond, span=span), span)
 
-    def unit_cap(self, meta: Meta, cap: s.Expr) -> _Clause:
-        return _Clause("at most", cap, self._span(meta))
+    def units_once(self, meta: Meta, condition: s.Expr) -> _Clause:
+        span = self._span(meta)
+        one, zero = s.Literal(1, COUNT, "1", span), s.Literal(0, COUNT, "0", span)
+        measure = s.Conditional(condition, one, zero, condition.span)
+        units = s.Units(increment=one, measure=measure, beyond=zero, span=span, once=condition)
+        return _Clause("units", units, span)
+
+    def unit_cap(self, meta: Meta, cap: s.Expr, when: s.Expr | None = None) -> _Clause:
+        return _Clause("at most", (cap, when), self._span(meta))
+
+    def _unit_cap(self, clauses: list[_Clause], owner: str) -> s.Expr | None:
+        """One cap expression from the `at most` clauses: conditional caps become an `if` chain
+        whose last `else` is the unconditional cap, or no cap (a `None` literal) when there is none."""
+        caps = [c for c in clauses if c.name == "at most"]
+        if not caps:
+            return None
+        if len(caps) == 1 and caps[0].value[1] is None:
+            cap: s.Expr = caps[0].value[0]
+            return cap
+        plain = [c for c in caps if c.value[1] is None]
+        for extra in plain[1:] + ([plain[0]] if plain and plain[0] is not caps[-1] else []):
+            self.diagnostics.append(
+                Diagnostic(
+                    "parse/repeated-clause",
+                    f"{owner} has an `at most` without `when` that is not its last cap",
+                    span=extra.span,
+                    help="give every cap but the last a `when` condition; the first cap whose condition holds applies",
+                )
+            )
+        last = caps[-1]
+        result: s.Expr = (
+            last.value[0] if last.value[1] is None else s.Literal(None, COUNT, "no cap", last.span)
+        )
+        for clause in reversed(caps if last.value[1] is not None else caps[:-1]):
+            cap_expr, when = clause.value
+            if when is not None:
+                result = s.Conditional(when, cap_expr, result, clause.span)
+        return result
 
     def unit_count(self, meta: Meta, count: s.Expr) -> _Clause:
         return _Clause("units =", count, self._span(meta))
@@ -237,6 +273,11 @@ class ToAst(Transformer[Token, Any]):
         *clauses, expr = rest
         return s.Define(**self._header(meta, str(name), title, list(clauses), f"define `{name}`"), expr=expr)
 
+    def selection_decl(self, meta: Meta, name: Token, title: Token, *rest: Any) -> s.Selection:
+        *clauses, list_path, where = rest
+        head = self._header(meta, str(name), title, list(clauses), f"selection `{name}`")
+        return s.Selection(**head, list=s.Name(tuple(list_path.split(".")), self._span(meta)), where=where)
+
     def rule_decl(self, meta: Meta, ident: str, title: Token, *clauses: _Clause) -> s.Rule:
         head = self._header(meta, ident, title, list(clauses), f"rule `{ident}`")
         return s.Rule(**head, requirements=self._all(list(clauses), "requires"))
@@ -246,13 +287,13 @@ class ToAst(Transformer[Token, Any]):
         head = self._header(meta, str(code), title, list(clauses), owner)
         program = self._once(list(clauses), "program", owner)
         count = self._once(list(clauses), "units =", owner)
-        cap = self._once(list(clauses), "at most", owner)
+        cap = self._unit_cap(list(clauses), owner)
         return s.Code(
             **head,
             program=program.value if program else None,
             requirements=self._all(list(clauses), "requires"),
             unit_count=count.value if count else None,
-            unit_cap=cap.value if cap else None,
+            unit_cap=cap,
         )
 
     def addon_decl(
@@ -263,7 +304,9 @@ class ToAst(Transformer[Token, Any]):
         head = self._header(meta, str(code), title, items, owner)
         program = self._once(items, "program", owner)
         units = self._once(items, "units", owner)
-        cap = self._once(items, "at most", owner)
+        cap = self._unit_cap(items, owner)
+        if cap is None and units is not None and units.value.once is not None:
+            cap = s.Literal(1, COUNT, "1", units.span)  # billed once: never a second unit
         count = self._once(items, "units =", owner)
         return s.Code(
             **head,
@@ -271,7 +314,7 @@ class ToAst(Transformer[Token, Any]):
             requirements=self._all(items, "requires"),
             bases=bases,
             units=units.value if units else None,
-            unit_cap=cap.value if cap else None,
+            unit_cap=cap,
             unit_count=count.value if count else None,
         )
 
