@@ -21,6 +21,7 @@ from .depth import check_depth
 from .index import PolicyIndex, build_index
 from .registry import check_registry
 from .resolve import Resolution, Resolver
+from .selections import expand_selections
 from .stages import (
     CheckContext,
     check_addons,
@@ -96,6 +97,7 @@ def check(
     if until is not None and until not in names:
         raise ValueError(f"unknown stage {until!r}; stages: {', '.join(names)}")
     started = time.perf_counter()
+    files, expanded = expand_selections(files)
     index = build_index(files)
     resolver = Resolver(index, fact_types)
     for decl in index.declarations():
@@ -103,7 +105,7 @@ def check(
     resolver.report_unsettled()
     ctx = CheckContext(index, resolver.result, registry)
     timings = [("index_and_resolve", time.perf_counter() - started)]
-    found: list[Diagnostic] = []
+    found: list[Diagnostic] = list(expanded)
     for stage in STAGES:
         if stage.name not in skip:
             begun = time.perf_counter()

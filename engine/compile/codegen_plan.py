@@ -163,7 +163,7 @@ class PlanWriter:
         w.line("_u.reasons = _r")
         w.line("_u.rules_met = _m")
         key = text(code.header.id)
-        if code.units is not None:
+        if code.counts_units:
             w.line("ev.units_of(_u)")
             w.line(f"if _t: _u.node = ('code', {header}, ev.code_status(_u), {children})")
             w.line(f"if not _r and _u.units >= 1: _ok[{key}] = _u")
