@@ -30,13 +30,15 @@ class Reason:
 
 @dataclass(frozen=True, slots=True)
 class Shares:
-    """Who pays what of one line's allowed amount (all rounded, see money.py)."""
+    """Who pays what of one line's allowed amount (all rounded, see money.py). None: cannot be
+    decided (a full-benefit dual's state plan, or a fact or parameter it needs is missing; `note`
+    says which); only what depends on the unknown is None."""
 
-    deductible: Decimal
-    coinsurance: Decimal
-    medicare: Decimal
-    beneficiary: Decimal | None  # None: indeterminate (e.g. a full-benefit dual)
-    medigap: Decimal
+    deductible: Decimal | None
+    coinsurance: Decimal | None
+    medicare: Decimal | None
+    beneficiary: Decimal | None
+    medigap: Decimal | None
     medicaid: Decimal | None
     note: str | None = None
 
@@ -173,6 +175,7 @@ class Decision:
     alternatives: tuple[Alternative, ...]
     totals: Totals
     trace: Trace | None
+    notes: tuple[str, ...] = ()  # facts read but not counted (e.g. time dated outside the month)
 
     @property
     def patient_responsibility(self) -> Decimal | None:
@@ -291,6 +294,7 @@ def to_json_obj(decision: Decision, *, trace: str = "full") -> dict[str, Any]:
             "note": totals.note,
         },
         "patient_responsibility": money_text(decision.patient_responsibility),
+        "notes": list(decision.notes),
     }
     if decision.trace is not None and trace != "none":
         if trace == "compact":
