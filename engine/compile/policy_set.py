@@ -102,7 +102,7 @@ class CompiledPolicySet:
         source = self.sources.get(span.source)
         if source is None or span.line == 0:
             return ""
-        lines = source.text.splitlines()[span.line - 1 : span.end_line]
+        lines = source.lines(span.line, span.end_line)
         if not lines:
             return ""
         if len(lines) == 1:
