@@ -125,6 +125,14 @@ def test_output_equal_to_an_input_is_refused_and_the_input_untouched(claims: Pat
     assert not list(claims.parent.glob("*.partial"))
 
 
+def test_standard_output_is_refused_with_a_hint(claims: Path) -> None:
+    result = run("batch", str(claims), *SMOKE, "-o", "-")
+    assert result.exit_code == ExitCode.BAD_INPUT
+    assert "cannot write to standard output" in result.stderr
+    assert "evaluate --format jsonl" in result.stderr
+    assert result.stdout == ""
+
+
 def test_unwritable_output_is_reported_before_any_input_is_read(tmp_path: Path,
                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     def never(_paths: object) -> Iterator[object]:
