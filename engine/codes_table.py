@@ -33,6 +33,8 @@ def _thresholds(policies: PolicySet, code: s.Code) -> str:
             f"+1 unit each full {policies.compiled.text(code.units.increment.span)} "
             f"beyond {policies.compiled.text(code.units.beyond.span)}"
         )
+    if code.unit_count is not None:
+        found.append(f"units = {policies.compiled.text(code.unit_count.span)}")
     return "; ".join(found) or "—"
 
 
@@ -40,7 +42,7 @@ def _cap(policies: PolicySet, code: s.Code) -> str:
     """`2`, or for conditional caps `1 when A; 2 when B; none otherwise` (the `if` chain they compile to)."""
     cap = code.unit_cap
     if cap is None:
-        return "1" if not code.is_addon else "none"
+        return "1" if not code.is_addon and code.unit_count is None else "none"
     if isinstance(cap, s.Literal) and isinstance(cap.value, int):
         return str(cap.value)
     parts: list[str] = []

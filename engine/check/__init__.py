@@ -17,6 +17,7 @@ from ..language import syntax as s
 from ..language.registry import Registry
 from ..language.valuetypes import Type
 from .clauses import check_code_lists, check_declaration
+from .depth import check_depth
 from .index import PolicyIndex, build_index
 from .registry import check_registry
 from .resolve import Resolution, Resolver
@@ -48,6 +49,7 @@ STAGES: tuple[Stage, ...] = (
     Stage("check_citations", check_citations),
     Stage("check_registry", check_registry),
     Stage("check_cycles", check_cycles),
+    Stage("check_depth", lambda ctx: check_depth(list(ctx.index.declarations()), ctx.resolution)),
     Stage("check_intervals", check_intervals),
     Stage("check_addons", check_addons),
     Stage("check_conflicts", check_conflicts),

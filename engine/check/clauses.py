@@ -102,7 +102,25 @@ def _code(resolver: Resolver, decl: s.Declaration) -> None:
             )
     if decl.unit_cap is not None:
         _want(resolver, decl.unit_cap, (COUNT, NUMBER), "`at most ... units`")
-    if decl.is_addon and decl.units is None:
+    if decl.unit_count is not None:
+        _want(resolver, decl.unit_count, (COUNT, NUMBER), "`units =`")
+        if decl.units is not None:
+            _error(
+                resolver,
+                "check/addon-units",
+                f"`{decl.id}` counts its units twice: `units each full ...` and `units = ...`",
+                decl.unit_count.span,
+                "keep one way of counting units",
+            )
+    if decl.unit_cap is not None and decl.units is None and decl.unit_count is None:
+        _error(
+            resolver,
+            "check/addon-units",
+            f"`{decl.id}` caps units it never counts",
+            decl.unit_cap.span,
+            "a base code is billed once; add `units = N` to bill it several times",
+        )
+    if decl.is_addon and decl.units is None and decl.unit_count is None:
         _error(
             resolver,
             "check/addon-units",

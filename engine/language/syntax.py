@@ -213,6 +213,7 @@ class Code(Declaration):
     bases: tuple[CodeRef, ...] = ()
     units: Units | None = None
     unit_cap: Expr | None = None
+    unit_count: Expr | None = None  # `units = N`: N units (a count), e.g. one per service given
 
     @property
     def is_addon(self) -> bool:
@@ -285,6 +286,7 @@ class Pays:
     when: Expr
     priority: int | None
     span: Span
+    during: Interval | None = None  # `during 2024-01-01..2026-12-31`: the clause's own dates
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -292,14 +294,32 @@ class Indeterminate:
     when: Expr
     reason: str
     span: Span
+    during: Interval | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class CostSharing(Declaration):
+    """`cost sharing`: each clause may carry its own dates (`during`), inside the block's `effective`."""
+
     deductible: Expr | None
     coinsurance: Expr | None
     pays: tuple[Pays, ...]
     indeterminate: tuple[Indeterminate, ...]
+    deductible_during: Interval | None = None
+    coinsurance_during: Interval | None = None
+
+    def dated_expressions(self) -> Iterator[tuple[Expr, Interval | None]]:
+        """Each clause's expressions with the clause's own dates (None: the block's)."""
+        if self.deductible is not None:
+            yield self.deductible, self.deductible_during
+        if self.coinsurance is not None:
+            yield self.coinsurance, self.coinsurance_during
+        for pays in self.pays:
+            if pays.fraction is not None:
+                yield pays.fraction, pays.during
+            yield pays.when, pays.during
+        for clause in self.indeterminate:
+            yield clause.when, clause.during
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -384,6 +404,8 @@ def expressions_of(decl: Declaration) -> Iterator[Expr]:
                 yield from (decl.units.increment, decl.units.measure, decl.units.beyond)
             if decl.unit_cap is not None:
                 yield decl.unit_cap
+            if decl.unit_count is not None:
+                yield decl.unit_count
     elif isinstance(decl, Exception_):
         if decl.when is not None:
             yield decl.when

@@ -172,6 +172,9 @@ class ToAst(Transformer[Token, Any]):
                 result = s.Conditional(when, cap_expr, result, clause.span)
         return result
 
+    def unit_count(self, meta: Meta, count: s.Expr) -> _Clause:
+        return _Clause("units =", count, self._span(meta))
+
     def one_of(self, meta: Meta, codes: tuple[s.CodeRef, ...], scope: Token) -> _Clause:
         span = self._span(meta)
         return _Clause("one of", s.OneOf(codes=codes, scope=str(scope), span=span), span)
@@ -195,23 +198,36 @@ class ToAst(Transformer[Token, Any]):
     def default(self, meta: Meta, name: Token) -> _Clause:
         return _Clause("default", str(name), self._span(meta))
 
-    def deductible(self, meta: Meta, expr: s.Expr) -> _Clause:
-        return _Clause("deductible", expr, self._span(meta))
+    def during(self, meta: Meta, interval: s.Interval) -> s.Interval:
+        return interval
 
-    def coinsurance(self, meta: Meta, expr: s.Expr) -> _Clause:
-        return _Clause("coinsurance", expr, self._span(meta))
+    def deductible(self, meta: Meta, expr: s.Expr, during: s.Interval | None) -> _Clause:
+        return _Clause("deductible", (expr, during), self._span(meta))
+
+    def coinsurance(self, meta: Meta, expr: s.Expr, during: s.Interval | None) -> _Clause:
+        return _Clause("coinsurance", (expr, during), self._span(meta))
 
     def pays(
-        self, meta: Meta, payer: Token, share: Token, fraction: s.Expr | None, when: s.Expr, priority: Token | None
+        self,
+        meta: Meta,
+        payer: Token,
+        share: Token,
+        fraction: s.Expr | None,
+        when: s.Expr,
+        priority: Token | None,
+        during: s.Interval | None,
     ) -> _Clause:
         span = self._span(meta)
         prio = int(priority) if priority is not None else None
-        pays = s.Pays(payer=str(payer), share=str(share), fraction=fraction, when=when, priority=prio, span=span)
+        pays = s.Pays(
+            payer=str(payer), share=str(share), fraction=fraction, when=when, priority=prio, span=span, during=during
+        )
         return _Clause("pays", pays, span)
 
-    def indeterminate(self, meta: Meta, when: s.Expr, reason: Token) -> _Clause:
+    def indeterminate(self, meta: Meta, when: s.Expr, reason: Token, during: s.Interval | None) -> _Clause:
         span = self._span(meta)
-        return _Clause("indeterminate", s.Indeterminate(when=when, reason=_unquote(reason), span=span), span)
+        clause = s.Indeterminate(when=when, reason=_unquote(reason), span=span, during=during)
+        return _Clause("indeterminate", clause, span)
 
     def preference(self, meta: Meta, codes: tuple[s.CodeRef, ...]) -> _Clause:
         return _Clause("preference", codes, self._span(meta))
@@ -261,8 +277,14 @@ class ToAst(Transformer[Token, Any]):
         owner = f"code `{code}`"
         head = self._header(meta, str(code), title, list(clauses), owner)
         program = self._once(list(clauses), "program", owner)
+        count = self._once(list(clauses), "units =", owner)
+        cap = self._unit_cap(list(clauses), owner)
         return s.Code(
-            **head, program=program.value if program else None, requirements=self._all(list(clauses), "requires")
+            **head,
+            program=program.value if program else None,
+            requirements=self._all(list(clauses), "requires"),
+            unit_count=count.value if count else None,
+            unit_cap=cap,
         )
 
     def addon_decl(
@@ -276,6 +298,7 @@ class ToAst(Transformer[Token, Any]):
         cap = self._unit_cap(items, owner)
         if cap is None and units is not None and units.value.once is not None:
             cap = s.Literal(1, COUNT, "1", units.span)  # billed once: never a second unit
+        count = self._once(items, "units =", owner)
         return s.Code(
             **head,
             program=program.value if program else None,
@@ -283,6 +306,7 @@ class ToAst(Transformer[Token, Any]):
             bases=bases,
             units=units.value if units else None,
             unit_cap=cap,
+            unit_count=count.value if count else None,
         )
 
     def precondition_decl(self, meta: Meta, ident: str, title: Token, *clauses: _Clause) -> s.Precondition:
@@ -338,10 +362,12 @@ class ToAst(Transformer[Token, Any]):
         coinsurance = self._once(items, "coinsurance", owner)
         return s.CostSharing(
             **self._header(meta, ident, title, items, owner),
-            deductible=deductible.value if deductible else None,
-            coinsurance=coinsurance.value if coinsurance else None,
+            deductible=deductible.value[0] if deductible else None,
+            coinsurance=coinsurance.value[0] if coinsurance else None,
             pays=self._all(items, "pays"),
             indeterminate=self._all(items, "indeterminate"),
+            deductible_during=deductible.value[1] if deductible else None,
+            coinsurance_during=coinsurance.value[1] if coinsurance else None,
         )
 
     def choose_decl(self, meta: Meta, ident: str, title: Token, *clauses: _Clause) -> s.Choose:
