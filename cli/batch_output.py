@@ -59,6 +59,13 @@ def check_target(target: str, inputs: Sequence[str]) -> None:
             )
     if path.is_dir():
         raise OutputProblem(f"cannot write `{target}`: it is a folder", help="give a file name, e.g. `out.jsonl`")
+    if path.exists() and not path.is_file():
+        # the finished output is renamed over the target: that would replace a device or a pipe
+        raise OutputProblem(
+            f"cannot write `{target}`: it is not a regular file (a device or a pipe)",
+            help="batch writes a file and renames it when complete; give a file name, or use "
+            "`carepolicy evaluate --format jsonl` to write to a pipe",
+        )
     if path.exists() and not os.access(path, os.W_OK):
         raise OutputProblem(f"cannot write `{target}`: permission denied")
     folder = path.parent

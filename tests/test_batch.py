@@ -9,6 +9,7 @@ import errno
 import json
 import os
 import signal
+import stat
 import subprocess
 import sys
 import time
@@ -123,6 +124,17 @@ def test_output_equal_to_an_input_is_refused_and_the_input_untouched(claims: Pat
         assert "is the input `claims.jsonl`; writing it would destroy the input" in result.stderr
     assert claims.read_bytes() == before
     assert not list(claims.parent.glob("*.partial"))
+
+
+def test_a_device_or_pipe_as_output_is_refused_and_left_as_it_is(claims: Path, tmp_path: Path) -> None:
+    # the finished output is renamed over the target: on /dev/full that replaced the device
+    pipe = tmp_path / "decisions.fifo"
+    os.mkfifo(pipe)
+    result = run("batch", str(claims), *SMOKE, "-o", str(pipe))
+    assert result.exit_code == ExitCode.BAD_INPUT
+    assert "is not a regular file (a device or a pipe)" in result.stderr
+    assert stat.S_ISFIFO(pipe.stat().st_mode)
+    assert not list(tmp_path.glob("*.partial"))
 
 
 def test_standard_output_is_refused_with_a_hint(claims: Path) -> None:
