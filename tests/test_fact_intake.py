@@ -351,3 +351,29 @@ def test_time_dated_outside_the_month_is_named_in_the_notes() -> None:
     decision = evaluate(load_policies(), read_back, trace=False)
     assert to_json_obj(decision)["notes"] == list(read_back.notes)
     assert bundle(BASE).notes == ()
+
+
+# --- the command line ----------------------------------------------------------------------------
+
+
+def test_jsonl_on_stdin_is_detected_and_each_line_decided() -> None:
+    from carepolicy.cli.main import cli
+    from click.testing import CliRunner
+
+    stdin = GOOD + "\n{bad\n" + json.dumps({"id": "third", "month": "2025-04"}) + "\n"
+    result = CliRunner().invoke(cli, ["evaluate", "--no-explain", "--format", "jsonl", "-"], input=stdin)
+    assert result.exit_code == 2
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [r["bundle_id"] for r in records] == ["#1", "#2", "third"]
+    assert "error" in records[1]
+    assert records[1]["error"][0]["line"] == 2
+
+
+def test_input_format_option_reads_stdin_as_told() -> None:
+    from carepolicy.cli.main import cli
+    from click.testing import CliRunner
+
+    stdin = "month: 2025-03\n"  # YAML, told to be JSON: a clear syntax error, never a traceback
+    result = CliRunner().invoke(cli, ["evaluate", "--input-format", "json", "-"], input=stdin)
+    assert result.exit_code == 2
+    assert "error[facts/syntax]: invalid JSON" in result.stderr
