@@ -377,3 +377,22 @@ def test_input_format_option_reads_stdin_as_told() -> None:
     result = CliRunner().invoke(cli, ["evaluate", "--input-format", "json", "-"], input=stdin)
     assert result.exit_code == 2
     assert "error[facts/syntax]: invalid JSON" in result.stderr
+
+
+def test_a_bug_while_reading_one_record_spoils_only_that_record(monkeypatch: pytest.MonkeyPatch) -> None:
+    from carepolicy.engine.facts import record_errors
+
+    real = record_errors.validate_bundle
+
+    def fails_on_the_second(obj: object, *, source: str, index: int) -> Bundle | BundleError:
+        if index == 1:
+            raise KeyError("boom")
+        return real(obj, source=source, index=index)
+
+    monkeypatch.setattr(record_errors, "validate_bundle", fails_on_the_second)
+    first, broken, last = read(GOOD + "\n" + GOOD + "\n" + GOOD + "\n", "jsonl")
+    assert isinstance(first, Bundle)
+    assert isinstance(last, Bundle)
+    assert isinstance(broken, BundleError)
+    assert broken.diagnostics[0].code == "facts/internal"
+    assert broken.diagnostics[0].message == "internal error while reading: KeyError: 'boom'"

@@ -15,13 +15,13 @@ from decimal import Decimal
 import msgspec
 
 from ..diagnostics import FactError
-from .bundle import validate_bundle
 from .limits import MAX_DEPTH, MAX_DIGITS
 from .record_errors import (
     JSONL_HELP,
     Line,
     Record,
     bundles,
+    checked,
     fail,
     invalid,
     record_error,
@@ -52,7 +52,7 @@ def _json_record(line: bytes | None, name: str, number: int, index: int) -> Reco
         return record_error("facts/limit", f"nested more than {MAX_DEPTH} levels deep", name, number, 1, index)
     except msgspec.DecodeError:
         return _json_fallback(line, name, number, index)
-    return validate_bundle(obj, source=name, index=index)
+    return checked(obj, name, index)
 
 
 def _json_fallback(line: bytes, name: str, number: int, index: int) -> Record:
@@ -69,7 +69,7 @@ def _json_fallback(line: bytes, name: str, number: int, index: int) -> Record:
         return record_error("facts/limit", f"nested more than {MAX_DEPTH} levels deep", name, number, 1, index)
     except ValueError as exc:  # an integer over 4,300 digits
         return record_error("facts/limit", _digits_message(exc), name, number, 1, index)
-    return validate_bundle(obj, source=name, index=index)
+    return checked(obj, name, index)
 
 
 class _NestedTooDeep(Exception):
