@@ -7,13 +7,13 @@ patient's share is computed to the cent. Dates stay ISO strings, like months.
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, cast
 
 from ..diagnostics import Diagnostic, sort_diagnostics
+from ..jsontext import canonical_bytes
 from .limits import PathPart, Problem, impossible_values, outside_month_notes, plain_copy
 from .schema import XTYPE, describe, json_path, schema_diagnostics, shared_schema
 from .skeleton import ITEMS, OTHER, skeleton, values
@@ -119,8 +119,7 @@ def _normal_form(schema: Mapping[str, Any]) -> str | None:
 
 def _facts_hash(raw: object) -> str:
     """sha256 of the canonical JSON of the bundle as loaded; Decimals are written as their text."""
-    text = json.dumps(raw, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=_decimal_text)
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+    return hashlib.sha256(canonical_bytes(raw, default=_decimal_text)).hexdigest()  # orjson: same bytes
 
 
 def _decimal_text(value: object) -> str:
