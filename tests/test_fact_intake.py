@@ -396,3 +396,12 @@ def test_a_bug_while_reading_one_record_spoils_only_that_record(monkeypatch: pyt
     assert isinstance(broken, BundleError)
     assert broken.diagnostics[0].code == "facts/internal"
     assert broken.diagnostics[0].message == "internal error while reading: KeyError: 'boom'"
+
+
+@pytest.mark.parametrize("line", ["", " ", "{", "\ud800", '{"month": "2025-03"}'])
+def test_a_json_line_given_as_text_is_read_like_bytes(line: str) -> None:
+    from carepolicy.engine.facts.json_records import json_record
+
+    item = json_record(line, "<line>", 5, 4)
+    assert item.index == 4
+    assert isinstance(item, Bundle) == (line == '{"month": "2025-03"}')

@@ -39,26 +39,30 @@ def json_lines(lines: Iterable[Line], name: str) -> Iterator[Record]:
     for number, line in lines:
         if line is not None and not line.strip():
             continue
-        yield _json_record(line, name, number, index)
+        yield json_record(line, name, number, index)
         index += 1
 
 
-def _json_record(line: bytes | None, name: str, number: int, index: int) -> Record:
+def json_record(line: bytes | str | None, name: str, number: int, index: int) -> Record:
+    """One JSON line (bytes as read, or text; None: over the record size) as its bundle or its error."""
     if line is None:
         return record_error("facts/limit", too_large("line"), name, number, 1, index)
     try:
         obj = JSON_DECODER.decode(line)
     except RecursionError:
         return record_error("facts/limit", f"nested more than {MAX_DEPTH} levels deep", name, number, 1, index)
-    except msgspec.DecodeError:
+    except (msgspec.DecodeError, UnicodeError):  # UnicodeError: text holding a lone surrogate
         return _json_fallback(line, name, number, index)
     return checked(obj, name, index)
 
 
-def _json_fallback(line: bytes, name: str, number: int, index: int) -> Record:
+_json_record = json_record  # the name cli/batch_input.py imports
+
+
+def _json_fallback(line: bytes | str, name: str, number: int, index: int) -> Record:
     """The standard library's reading of what msgspec refused: its errors say where, and why."""
-    try:
-        text = line.rstrip(b"\r\n").decode("utf-8")  # without the line end, an error at the end stays on it
+    try:  # without the line end, an error at the end of the line stays on it
+        text = line.rstrip("\r\n") if isinstance(line, str) else line.rstrip(b"\r\n").decode("utf-8")
     except UnicodeDecodeError as exc:
         return record_error("facts/syntax", f"not UTF-8 text (byte {exc.start + 1})", name, number, 1, index)
     try:
