@@ -11,6 +11,7 @@ from .commands.evaluate import evaluate
 from .commands.explain import explain
 from .commands.lsp import lsp
 from .commands.schema import schema
+from .commands.serve import serve
 from .commands.test import test
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
@@ -49,6 +50,7 @@ cli.add_command(explain)
 cli.add_command(schema)
 cli.add_command(test)
 cli.add_command(codes)
+cli.add_command(serve)
 cli.add_command(lsp)
 
 

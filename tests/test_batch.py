@@ -185,9 +185,9 @@ def test_a_record_that_breaks_the_reader_is_only_its_own_error_record(tmp_path: 
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.text(max_size=80))
-def test_any_line_decodes_to_a_bundle_or_its_error(text: str) -> None:
-    line = text.replace("\n", " ")
+@given(st.one_of(st.binary(max_size=80), st.text(max_size=80).map(lambda s: s.encode("utf-8", "surrogatepass"))))
+def test_any_line_decodes_to_a_bundle_or_its_error(raw: bytes) -> None:
+    line = raw.replace(b"\n", b" ") + b"\n"
     item = decode(RawRecord("<line>", 4, 5, line))
     assert isinstance(item, Bundle | BundleError)
     assert item.index == 4

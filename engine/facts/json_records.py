@@ -61,8 +61,9 @@ _json_record = json_record  # the name cli/batch_input.py imports
 
 def _json_fallback(line: bytes | str, name: str, number: int, index: int) -> Record:
     """The standard library's reading of what msgspec refused: its errors say where, and why."""
-    try:  # without the line end, an error at the end of the line stays on it
-        text = line.rstrip("\r\n") if isinstance(line, str) else line.rstrip(b"\r\n").decode("utf-8")
+    raw = line.encode("utf-8", "surrogatepass") if isinstance(line, str) else line  # a line given as text
+    try:
+        text = raw.rstrip(b"\r\n").decode("utf-8")  # without the line end, an error at the end stays on it
     except UnicodeDecodeError as exc:
         return record_error("facts/syntax", f"not UTF-8 text (byte {exc.start + 1})", name, number, 1, index)
     try:

@@ -38,4 +38,9 @@ def upgrade_v1(raw: Mapping[str, Any]) -> dict[str, Any]:
         if "ccm_start" in raw:
             record["start"] = raw["ccm_start"]
         upgraded["consents"] = {service: dict(record) for service in services}
+    period = raw.get("tcm_period")
+    if isinstance(period, Mapping) and "service_periods" not in raw:
+        # Version 1's one TCM period, as a service period; who furnished it and under which code
+        # version 1 does not say, so those stay unknown.
+        upgraded["service_periods"] = ({"service": "tcm", "start": period.get("start"), "end": period.get("end")},)
     return upgraded

@@ -8,7 +8,10 @@ from Lark's cache).
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import gc
+from collections.abc import Iterator
 
 from lark import Lark, Token, UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
@@ -115,8 +118,9 @@ def _syntax_diagnostic(error: UnexpectedInput, source: SourceFile) -> Diagnostic
             help=help_text,
         )
     assert isinstance(error, UnexpectedEOF)
-    lines = source.text.splitlines() or [""]
-    end = Span(source.name, len(lines), len(lines[-1]) + 1, len(lines), len(lines[-1]) + 2)
+    last = max(source.line_count, 1)
+    width = len(source.line(last))
+    end = Span(source.name, last, width + 1, last, width + 2)
     return Diagnostic(
         "parse/unexpected-end", f"the file ends where {_expected(set(error.expected))} was expected", span=end
     )
@@ -144,17 +148,35 @@ def _hint(token: Token, expected: set[str] | frozenset[str]) -> str | None:
     return None
 
 
+@contextlib.contextmanager
+def _no_cycle_collection() -> Iterator[None]:
+    """Pause the cycle collector while a file is parsed and turned into an AST.
+
+    Parsing makes hundreds of thousands of small objects and no garbage cycles worth collecting
+    now; the collector, run again and again as they are allocated, took 40% of the time of a
+    10,000-rule file (4.1 s of CPU for Lark's parse with it, 2.5 s without; to_ast 2.4 s and 1.5 s).
+    Reference counting still frees everything; the collector resumes (if it was on) right after."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def parse_text(text: str, name: str) -> PolicyFile:
     """Parse one policy file's text; raises PolicyError with every problem found."""
     source = SourceFile(name, text)
-    try:
-        tree = _parser().parse(text)
-    except UnexpectedInput as error:
-        raise PolicyError([_syntax_diagnostic(error, source)]) from None
-    beyond_limits = check_tree(tree, name)  # before any recursive walk (limits.py)
-    if beyond_limits:
-        raise PolicyError(beyond_limits)
-    policy, problems = to_ast(tree, name)
+    with _no_cycle_collection():
+        try:
+            tree = _parser().parse(text)
+        except UnexpectedInput as error:
+            raise PolicyError([_syntax_diagnostic(error, source)]) from None
+        beyond_limits = check_tree(tree, name)  # before any recursive walk (limits.py)
+        if beyond_limits:
+            raise PolicyError(beyond_limits)
+        policy, problems = to_ast(tree, name)
     if problems:
         raise PolicyError(problems)
     return policy
