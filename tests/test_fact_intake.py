@@ -351,3 +351,57 @@ def test_time_dated_outside_the_month_is_named_in_the_notes() -> None:
     decision = evaluate(load_policies(), read_back, trace=False)
     assert to_json_obj(decision)["notes"] == list(read_back.notes)
     assert bundle(BASE).notes == ()
+
+
+# --- the command line ----------------------------------------------------------------------------
+
+
+def test_jsonl_on_stdin_is_detected_and_each_line_decided() -> None:
+    from carepolicy.cli.main import cli
+    from click.testing import CliRunner
+
+    stdin = GOOD + "\n{bad\n" + json.dumps({"id": "third", "month": "2025-04"}) + "\n"
+    result = CliRunner().invoke(cli, ["evaluate", "--no-explain", "--format", "jsonl", "-"], input=stdin)
+    assert result.exit_code == 2
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [r["bundle_id"] for r in records] == ["#1", "#2", "third"]
+    assert "error" in records[1]
+    assert records[1]["error"][0]["line"] == 2
+
+
+def test_input_format_option_reads_stdin_as_told() -> None:
+    from carepolicy.cli.main import cli
+    from click.testing import CliRunner
+
+    stdin = "month: 2025-03\n"  # YAML, told to be JSON: a clear syntax error, never a traceback
+    result = CliRunner().invoke(cli, ["evaluate", "--input-format", "json", "-"], input=stdin)
+    assert result.exit_code == 2
+    assert "error[facts/syntax]: invalid JSON" in result.stderr
+
+
+def test_a_bug_while_reading_one_record_spoils_only_that_record(monkeypatch: pytest.MonkeyPatch) -> None:
+    from carepolicy.engine.facts import record_errors
+
+    real = record_errors.validate_bundle
+
+    def fails_on_the_second(obj: object, *, source: str, index: int) -> Bundle | BundleError:
+        if index == 1:
+            raise KeyError("boom")
+        return real(obj, source=source, index=index)
+
+    monkeypatch.setattr(record_errors, "validate_bundle", fails_on_the_second)
+    first, broken, last = read(GOOD + "\n" + GOOD + "\n" + GOOD + "\n", "jsonl")
+    assert isinstance(first, Bundle)
+    assert isinstance(last, Bundle)
+    assert isinstance(broken, BundleError)
+    assert broken.diagnostics[0].code == "facts/internal"
+    assert broken.diagnostics[0].message == "internal error while reading: KeyError: 'boom'"
+
+
+@pytest.mark.parametrize("line", ["", " ", "{", "\ud800", '{"month": "2025-03"}'])
+def test_a_json_line_given_as_text_is_read_like_bytes(line: str) -> None:
+    from carepolicy.engine.facts.json_records import json_record
+
+    item = json_record(line, "<line>", 5, 4)
+    assert item.index == 4
+    assert isinstance(item, Bundle) == (line == '{"month": "2025-03"}')

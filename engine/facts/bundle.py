@@ -95,10 +95,15 @@ def _normalize(shape: Any, value: object) -> object:
     """
     kind = type(value)
     if kind is dict:
-        if type(shape) is dict:
-            other = shape.get(OTHER)
-            return {key: _normalize(shape.get(key, other), item) for key, item in value.items()}  # type: ignore[attr-defined]
-        return {key: _normalize(None, item) for key, item in value.items()}  # type: ignore[attr-defined]
+        shaped = type(shape) is dict
+        other = shape.get(OTHER) if shaped else None
+        out: dict[Any, object] = {}
+        for key, item in value.items():  # type: ignore[attr-defined]
+            part = shape.get(key, other) if shaped else None
+            leaf = type(item)
+            # a plain leaf is kept as it is, without a call: most values of a bundle are
+            out[key] = item if part is None and leaf is not dict and leaf is not list else _normalize(part, item)
+        return out
     if shape == "set":
         return tuple(cast(list[object], value)) if kind is list else (value,)
     if kind is list:

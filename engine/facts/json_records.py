@@ -15,13 +15,13 @@ from decimal import Decimal
 import msgspec
 
 from ..diagnostics import FactError
-from .bundle import validate_bundle
 from .limits import MAX_DEPTH, MAX_DIGITS
 from .record_errors import (
     JSONL_HELP,
     Line,
     Record,
     bundles,
+    checked,
     fail,
     invalid,
     record_error,
@@ -39,20 +39,24 @@ def json_lines(lines: Iterable[Line], name: str) -> Iterator[Record]:
     for number, line in lines:
         if line is not None and not line.strip():
             continue
-        yield _json_record(line, name, number, index)
+        yield json_record(line, name, number, index)
         index += 1
 
 
-def _json_record(line: bytes | None, name: str, number: int, index: int) -> Record:
+def json_record(line: bytes | str | None, name: str, number: int, index: int) -> Record:
+    """One JSON line (bytes as read, or text; None: over the record size) as its bundle or its error."""
     if line is None:
         return record_error("facts/limit", too_large("line"), name, number, 1, index)
     try:
         obj = JSON_DECODER.decode(line)
     except RecursionError:
         return record_error("facts/limit", f"nested more than {MAX_DEPTH} levels deep", name, number, 1, index)
-    except msgspec.DecodeError:
+    except (msgspec.DecodeError, UnicodeError):  # UnicodeError: text holding a lone surrogate
         return _json_fallback(line, name, number, index)
-    return validate_bundle(obj, source=name, index=index)
+    return checked(obj, name, index)
+
+
+_json_record = json_record  # the name cli/batch_input.py imports
 
 
 def _json_fallback(line: bytes | str, name: str, number: int, index: int) -> Record:
@@ -70,7 +74,7 @@ def _json_fallback(line: bytes | str, name: str, number: int, index: int) -> Rec
         return record_error("facts/limit", f"nested more than {MAX_DEPTH} levels deep", name, number, 1, index)
     except ValueError as exc:  # an integer over 4,300 digits
         return record_error("facts/limit", _digits_message(exc), name, number, 1, index)
-    return validate_bundle(obj, source=name, index=index)
+    return checked(obj, name, index)
 
 
 class _NestedTooDeep(Exception):

@@ -78,9 +78,14 @@ def _copy(value: object, where: Where, depth: int, problems: list[Problem]) -> o
         if isinstance(value, Mapping):
             copy: dict[Any, object] = {}
             for key, item in value.items():
-                if type(key) is str:
+                if type(key) is str and (len(key) > MAX_TEXT or not key.isascii()):
                     key = _checked_text(key, (where, key), problems)
-                copy[key] = _copy(item, (where, key), depth + 1, problems)
+                leaf = type(item)  # the common leaves inline: a call per value was most of the cost
+                plain_text = leaf is str and len(item) <= MAX_TEXT and item.isascii()
+                if plain_text or leaf is bool or item is None or (leaf is int and -_SMALL < item < _SMALL):
+                    copy[key] = item
+                else:
+                    copy[key] = _copy(item, (where, key), depth + 1, problems)
             return copy
         return [_copy(item, (where, i), depth + 1, problems) for i, item in enumerate(cast(list[object], value))]
     if isinstance(value, int | float | Decimal) and not isinstance(value, bool):

@@ -37,9 +37,21 @@ def bundles(documents: list[object], name: str, start: int = 0) -> Iterator[Reco
     index = start
     for document in documents:
         for item in document if isinstance(document, list) else [document]:
-            yield validate_bundle(item, source=name, index=index)
+            yield checked(item, name, index)
             index += 1
 
+
+
+def checked(obj: object, name: str, index: int) -> Record:
+    """`validate_bundle`, with anything it raises (a bug) made this record's error, not the file's."""
+    try:
+        return validate_bundle(obj, source=name, index=index)
+    except Exception as error:  # one record's failure must never lose the records after it
+        bundle_id = f"#{index + 1}"
+        message = f"internal error while reading: {type(error).__name__}: {error}".rstrip(": ")[:300]
+        help = "this is a bug in carepolicy; please report it with the record that caused it"
+        diag = Diagnostic("facts/internal", message, file=name, bundle=bundle_id, help=help)
+        return BundleError(bundle_id, name, index, (diag,))
 
 
 # --- error records --------------------------------------------------------------------------------
