@@ -11,8 +11,7 @@ import json
 import os
 import shlex
 import sys
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, TextIO, TypeAlias
@@ -271,17 +270,3 @@ def records_json_document(records: Sequence[Record]) -> str:
         return to_json(records[0]) + "\n"
     objs: Any = record_json_obj(records[0]) if len(records) == 1 else [record_json_obj(r) for r in records]
     return json.dumps(objs, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
-
-
-@contextmanager
-def output_stream(path: str | None) -> Iterator[TextIO]:
-    """stdout, or the --output file (UTF-8, `\\n` line ends); a file that cannot be opened ends the run."""
-    if path is None or path == "-":
-        yield sys.stdout
-        return
-    try:
-        stream = open(path, "w", encoding="utf-8", newline="\n")  # noqa: SIM115 — closed below
-    except OSError as error:
-        fail("usage/output", f"cannot write `{path}`: {_reason(error)}", file=path)
-    with stream:
-        yield stream

@@ -10,11 +10,12 @@ from .commands.codes import codes
 from .commands.evaluate import evaluate
 from .commands.schema import schema
 from .commands.test import test
+from .output import GuardedGroup
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 
-@click.group(context_settings=CONTEXT)
+@click.group(cls=GuardedGroup, context_settings=CONTEXT)
 @click.version_option(package_name="carepolicy", prog_name="carepolicy")
 def cli() -> None:
     """Rules-as-code for Medicare care-management billing.

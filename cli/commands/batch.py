@@ -12,9 +12,7 @@ from ..common import (
     ErrorRecord,
     Item,
     decide,
-    fail,
     finish,
-    output_stream,
     plural,
     prepare,
     read_inputs,
@@ -22,6 +20,7 @@ from ..common import (
     report,
 )
 from ..exit_codes import ExitCode
+from ..output import output_stream
 from .evaluate import FEE_HELP, POLICIES_HELP, SWITCH_HELP
 
 _SHOWN_ERRORS = 10  # error records whose diagnostics are repeated on stderr; all are in the output
@@ -76,15 +75,11 @@ def batch(
     items = read_inputs(inputs)
     failed: list[ErrorRecord] = []
     with output_stream(output) as out:
-        try:
-            for item in _progress(items):
-                record = decide(item, setup)
-                if isinstance(record, ErrorRecord):
-                    failed.append(record)
-                out.write(record_json_line(record) + "\n")
-        except OSError as error:
-            reason = (error.strerror or str(error)).lower()
-            fail("usage/output", f"cannot write `{output}`: {reason}", file=output)
+        for item in _progress(items):
+            record = decide(item, setup)
+            if isinstance(record, ErrorRecord):
+                failed.append(record)
+            out.write(record_json_line(record) + "\n")
     seconds = time.perf_counter() - started
     for record in failed[:_SHOWN_ERRORS]:
         report(record.diagnostics)

@@ -9,7 +9,6 @@ from ..common import (
     Record,
     decide,
     finish,
-    output_stream,
     prepare,
     read_inputs,
     record_json_line,
@@ -17,6 +16,7 @@ from ..common import (
     report,
 )
 from ..exit_codes import ExitCode
+from ..output import output_stream
 
 POLICIES_HELP = "Policy folder (or one .policy file) to use instead of the shipped policies."
 SWITCH_HELP = "Choose an option of a policy switch; repeat for several. Unknown names and options are errors."
