@@ -8,6 +8,7 @@ from .commands.batch import batch
 from .commands.check import check
 from .commands.codes import codes
 from .commands.evaluate import evaluate
+from .commands.report import report
 from .commands.schema import schema
 from .commands.test import test
 from .output import GuardedGroup
@@ -30,6 +31,7 @@ def cli() -> None:
       carepolicy check
       carepolicy evaluate march.yaml
       carepolicy batch bundles.jsonl --output decisions.jsonl
+      carepolicy report decisions.jsonl --format html -o report.html
 
     \b
     Exit status:
@@ -45,6 +47,7 @@ cli.add_command(batch)
 cli.add_command(schema)
 cli.add_command(test)
 cli.add_command(codes)
+cli.add_command(report)
 
 
 def main() -> None:

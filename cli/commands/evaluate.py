@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 import click
 
 from ..common import (
@@ -21,7 +24,16 @@ from ..output import output_stream
 POLICIES_HELP = "Policy folder (or one .policy file) to use instead of the shipped policies."
 SWITCH_HELP = "Choose an option of a policy switch; repeat for several. Unknown names and options are errors."
 FEE_HELP = "CSV with a `code` column and `allowed` (money) or `rvu` per row; used before the RVU table."
-FORMAT_HELP = "text: the decision for people; json: one JSON document; jsonl: one JSON line per input record."
+FORMAT_HELP = (
+    "text: the decision for people (the answer first, one screen); json: one JSON document; jsonl: one"
+    " JSON line per input record; summary: one line per bundle; csv: one row per billable or denied"
+    " code (RFC 4180); claim-note: the note a claim carries (lines of at most 80 characters)."
+)
+FORMATS = ("text", "json", "jsonl", "summary", "csv", "claim-note")
+EXPLAIN_HELP = (
+    "Include the trace: every rule, requirement and value read, with its citation. Default: on for"
+    " json and jsonl (the full record), off for text (--explain adds the why-tree) and the other forms."
+)
 
 
 def _error_line(record: ErrorRecord) -> str:
@@ -34,14 +46,9 @@ def _error_line(record: ErrorRecord) -> str:
 @click.argument("files", nargs=-1, required=True, metavar="FILE...")
 @click.option("--policies", "policies_dir", metavar="DIR", help=POLICIES_HELP)
 @click.option(
-    "--format", "fmt", type=click.Choice(["text", "json", "jsonl"]), default="text", show_default=True, help=FORMAT_HELP
+    "--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True, help=FORMAT_HELP
 )
-@click.option(
-    "--explain/--no-explain",
-    default=True,
-    show_default=True,
-    help="Include the trace: every rule, requirement and value read, with its citation.",
-)
+@click.option("--explain/--no-explain", default=None, help=EXPLAIN_HELP)
 @click.option("--switch", "switches", multiple=True, metavar="NAME=OPTION", help=SWITCH_HELP)
 @click.option("--fee-schedule", metavar="CSV", help=FEE_HELP)
 @click.option("--output", "-o", metavar="FILE", help="Write the results to FILE instead of stdout.")
@@ -49,7 +56,7 @@ def evaluate(
     files: tuple[str, ...],
     policies_dir: str | None,
     fmt: str,
-    explain: bool,
+    explain: bool | None,
     switches: tuple[str, ...],
     fee_schedule: str | None,
     output: str | None,
@@ -57,23 +64,30 @@ def evaluate(
     """Decide what can be billed for each fact bundle, and say why.
 
     Reads every bundle of every FILE (YAML, JSON or JSON Lines, by extension; `-` reads YAML from
-    stdin), evaluates it against the policy set and prints one result per input record: the
-    billable codes with allowed amounts and who pays what, every denied code with each reason,
-    citation and policy line, the alternatives that were not chosen, and (with --explain) the
-    trace. A denial is an answer, not an error. A bundle that is not valid is reported on stderr
-    and stands as an error record in the output, the other bundles are still evaluated, and the
-    exit status is then 2.
+    stdin), evaluates it against the policy set and prints one result per input record. The text
+    form leads with the answer (what to bill, the allowed amount, what the patient owes), then the
+    denials that matter (codes of the programs the bundle is in) with each reason, policy line and
+    source, one line per cause for the codes that were not considered, and the titles of the sources
+    cited; --explain adds the why-tree. The other forms are for other readers (see --format).
+
+    A denial is an answer, not an error. A bundle that is not valid is reported on stderr and
+    stands as an error record in the output, the other bundles are still evaluated, and the exit
+    status is then 2. An output that cannot be written is an error (usage/output, exit 2).
 
     \b
     Examples:
       carepolicy evaluate march.yaml
+      carepolicy evaluate --explain march.yaml
       carepolicy evaluate --format json --no-explain march.yaml april.json
+      carepolicy evaluate --format csv -o march.csv march.yaml
+      carepolicy evaluate --format claim-note march.yaml
       carepolicy evaluate --switch complex_ccm_care_plan=relaxed --policies my-policies/ march.yaml
       cat march.yaml | carepolicy evaluate -
     """
-    from carepolicy.engine.decision.explain import render_decision_text
+    from carepolicy.engine import Bundle
 
-    setup = prepare(policies_dir, switches, fee_schedule, trace=explain)
+    trace = explain if explain is not None else fmt in ("json", "jsonl")
+    setup = prepare(policies_dir, switches, fee_schedule, trace=trace)
     items = read_inputs(files)
     status = ExitCode.OK
     records: list[Record] = []
@@ -85,15 +99,38 @@ def evaluate(
                 status = ExitCode.BAD_INPUT
             if fmt == "json":
                 records.append(record)
-            elif fmt == "jsonl":
-                click.echo(record_json_line(record), file=out)
             else:
-                text = (
-                    _error_line(record)
-                    if isinstance(record, ErrorRecord)
-                    else render_decision_text(record, explain=explain)
-                )
-                click.echo(("\n" if index else "") + text, file=out, nl=False)
+                facts = item.data if isinstance(item, Bundle) else {}
+                out.write(render_record(record, fmt, index=index, explain=bool(explain), facts=facts))
         if fmt == "json":
-            click.echo(records_json_document(records), file=out, nl=False)
+            out.write(records_json_document(records))
     finish(status)
+
+
+def render_record(record: Record, fmt: str, *, index: int, explain: bool, facts: Mapping[str, Any]) -> str:
+    """One record in a streamed form (every form but json, which is one document)."""
+    from carepolicy.engine.decision.explain import render_decision_text
+    from carepolicy.engine.decision.forms import csv_rows, render_claim_note, render_csv, render_summary
+
+    if fmt == "jsonl":
+        return record_json_line(record) + "\n"
+    if fmt == "csv":
+        rows = [_csv_error_row(record)] if isinstance(record, ErrorRecord) else list(csv_rows(record))
+        return render_csv(rows, header=index == 0)
+    gap = "\n" if index and fmt != "summary" else ""  # a blank line between multi-line records
+    if isinstance(record, ErrorRecord):
+        return gap + _error_line(record)
+    if fmt == "summary":
+        return render_summary(record) + "\n"
+    if fmt == "claim-note":
+        return gap + render_claim_note(record, facts)
+    return gap + render_decision_text(record, explain=explain)
+
+
+def _csv_error_row(record: ErrorRecord) -> dict[str, str]:
+    return {
+        "bundle_id": record.bundle_id or "",
+        "status": "error",
+        "reasons": "; ".join(d.message for d in record.diagnostics),
+        "rules": "; ".join(dict.fromkeys(d.code for d in record.diagnostics)),
+    }

@@ -19,6 +19,8 @@ from typing import Any, Protocol
 from ..check import CheckResult
 from ..check.index import PolicyIndex
 from ..check.resolve import Resolution
+from ..decision.citations import public_cite, public_text, source_table
+from ..decision.context import DecisionContext
 from ..decision.model import Denial, Reason
 from ..language import syntax as s
 from ..source import SourceFile, Span
@@ -39,7 +41,8 @@ DEFAULT_BACKEND = "codegen"
 
 
 def cite_text(cite: s.Cite) -> str:
-    return f"{cite.source}: {cite.locator}" if cite.locator else cite.source
+    """A cite as decisions show it: authoring notes and confidence marks stay in the policy."""
+    return public_cite(cite.source, cite.locator) if cite.locator else cite.source
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,6 +210,7 @@ class CompiledPolicySet:
     # prebuilt outcomes ("met" or "unmet", id of the rule): untraced, traced, the rule; see codegen_plan.py
     prebuilt_outcomes: dict[tuple[str, int], tuple[Any, Any, CompiledRule]] = field(default_factory=dict)
     _shared_denials: dict[tuple[str, int], Denial] = field(default_factory=dict)  # see denial
+    context: DecisionContext = field(default_factory=DecisionContext)  # shared by its decisions; made in build
 
     # ------------------------------------------------------------ building
     @classmethod
@@ -238,6 +242,15 @@ class CompiledPolicySet:
             compiled.codes[code] = [compiled.code(decl) for decl in code_versions]
         for name, switch in checked.index.switches.items():
             compiled.switch_defaults[name] = switch.default or (switch.options[0] if switch.options else "")
+        compiled.context = DecisionContext(
+            sources=source_table({tag: source.title for tag, source in checked.index.sources.items()}),
+            switch_defaults=dict(compiled.switch_defaults),
+            code_programs={
+                code: version.program for code, versions in checked.index.codes.items() for version in versions
+                if version.program
+            },
+            gates=frozenset(gate.id for gate, _rule in compiled.preconditions),
+        )
         return compiled
 
     def expr(self, expr: s.Expr) -> Fn:
@@ -259,7 +272,8 @@ class CompiledPolicySet:
         return " ".join(part.strip() for part in lines)
 
     def header(self, decl: s.Declaration) -> Header:
-        return Header(decl.id, decl.title, tuple(cite_text(c) for c in decl.cites), decl.span.location)
+        title = public_text(decl.title)  # a confidence mark in a title stays in the policy too
+        return Header(decl.id, title, tuple(cite_text(c) for c in decl.cites), decl.span.location)
 
     def reads(self, expr: s.Expr) -> tuple[tuple[str, str, Fn], ...]:
         found: dict[str, tuple[str, str, Fn]] = {}

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from .context import DecisionContext
+
 DECISION_FORMAT = 1
 
 
@@ -165,6 +167,9 @@ class Decision:
     alternatives: tuple[Alternative, ...]
     totals: Totals
     trace: Trace | None
+    # programs the bundle shows activity in (consent, time recorded, a claim): see coding.active_programs
+    active_programs: tuple[str, ...] = ()
+    context: DecisionContext | None = None  # shared by every decision of a policy set: see context.py
 
     @property
     def patient_responsibility(self) -> Decimal | None:
@@ -279,9 +284,27 @@ def to_json_obj(decision: Decision) -> dict[str, Any]:
         },
         "patient_responsibility": money_text(decision.patient_responsibility),
     }
+    obj["active_programs"] = list(decision.active_programs)
     if decision.trace is not None:
-        obj["trace"] = decision.trace.json()
+        obj["trace"] = trace = decision.trace.json()
+    else:
+        trace = None
+    if decision.context is not None:
+        obj["sources"] = _sources(decision, decision.context, trace)
     return obj
+
+
+def _sources(decision: Decision, context: DecisionContext, trace: list[dict[str, Any]] | None) -> dict[str, Any]:
+    """Every source the decision cites (in its reasons, and in its trace when there is one), by tag."""
+    cites: list[tuple[str, ...]] = [r.cites for d in decision.denied for r in d.reasons]
+    if trace is not None:
+        stack = list(trace)
+        while stack:
+            node = stack.pop()
+            if node["cites"]:
+                cites.append(tuple(node["cites"]))
+            stack.extend(node.get("children", ()))
+    return {tag: info.to_json_obj() for tag, info in sorted(context.sources_of(cites).items())}
 
 
 def to_json(decision: Decision, *, indent: int | None = 2) -> str:
