@@ -113,18 +113,28 @@ def check_policies(
     The sources returned are the policy files and, when there is one, the reference registry.
     """
     _root, texts = read_policy_texts(directory)
+    if not texts:  # bad input, like a missing folder: nothing to check
+        raise PolicyError([Diagnostic("policy/empty", f"no .policy files under `{directory}`")])
+    return check_texts(texts, read_registry_text(directory))
+
+
+def check_texts(
+    texts: Iterable[tuple[str, str]], registry_text: tuple[str, str] | None = None
+) -> tuple[CheckResult | None, Mapping[str, SourceFile], tuple[Diagnostic, ...]]:
+    """`check_policies` over texts held in memory: (file name, text) pairs and the registry's.
+
+    For callers whose texts are not (yet) on disk, like an editor's unsaved buffers.
+    """
+    texts = list(texts)
     sources = {name: SourceFile(name, text) for name, text in texts}
     parsed: list[s.PolicyFile] = []
     problems: list[Diagnostic] = []
-    if not texts:  # bad input, like a missing folder: nothing to check
-        raise PolicyError([Diagnostic("policy/empty", f"no .policy files under `{directory}`")])
     for name, text in texts:
         try:
             parsed.append(parse_text(text, name))
         except PolicyError as error:
             problems.extend(error.diagnostics)
     registry: Registry | None = None
-    registry_text = read_registry_text(directory)
     if registry_text is not None:
         name, text = registry_text
         sources[name] = SourceFile(name, text)

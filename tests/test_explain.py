@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from carepolicy.engine import Bundle, Decision, evaluate, load_fact_file, load_policies
+from carepolicy.engine.decision.citations import source_info
 from carepolicy.engine.decision.context import DecisionContext
 from carepolicy.engine.decision.explain import render_decision_text
 from carepolicy.engine.decision.model import Alternative, Denial, Line, Read, Reason, Shares, Totals, TraceNode
@@ -154,3 +155,14 @@ def test_alternative_with_unknown_totals() -> None:
     text = render_decision_text(_decision(alternatives=(alt,)))
     assert "  99491 × 1: allowed not priced, patient owes indeterminate\n" \
            "    not chosen: ranked after the chosen coding\n" in text
+
+
+def test_an_assumption_is_labelled_and_is_not_a_source() -> None:
+    cites = ("S7: §2.2", "assumption, not a CMS rule: consent is required as for CCM")
+    reason = Reason("rpm.consent", "Consent to RPM", cites, "common.policy:180", "no consent to RPM")
+    sources = {"S7": source_info("S7", "NGS Medicare, 'Care Management', ngsmedicare.com/web/ngs/x?id=1.")}
+    context = DecisionContext(sources=sources)
+    text = render_decision_text(_decision(denied=(Denial("99457", (reason,)),), context=context))
+    assert "  99457  ✘ no consent to RPM  [common.policy:180 · S7, assumption, not a CMS rule]\n" in text
+    assert "Sources cited\n  S7    NGS Medicare, 'Care Management', ngsmedicare.com/web/ngs/x?id=1.\n\n" in text
+    assert sources["S7"].address == "ngsmedicare.com/web/ngs/x?id=1"

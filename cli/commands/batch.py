@@ -13,6 +13,7 @@ from ..common import (
     Item,
     decide,
     finish,
+    input_format_option,
     plural,
     prepare,
     read_inputs,
@@ -47,6 +48,7 @@ def _progress(items: Sequence[Item]) -> Iterator[Item]:
 )
 @click.option("--switch", "switches", multiple=True, metavar="NAME=OPTION", help=SWITCH_HELP)
 @click.option("--fee-schedule", metavar="CSV", help=FEE_HELP)
+@input_format_option
 def batch(
     inputs: tuple[str, ...],
     output: str,
@@ -54,6 +56,7 @@ def batch(
     explain: bool,
     switches: tuple[str, ...],
     fee_schedule: str | None,
+    input_format: str | None,
 ) -> None:
     """Evaluate every record of every INPUT into one JSON Lines file.
 
@@ -72,7 +75,7 @@ def batch(
     """
     setup = prepare(policies_dir, switches, fee_schedule, trace=explain)
     started = time.perf_counter()
-    items = read_inputs(inputs)
+    items = read_inputs(inputs, input_format)
     failed: list[ErrorRecord] = []
     with output_stream(output) as out:
         for item in _progress(items):

@@ -12,6 +12,7 @@ from ..common import (
     Record,
     decide,
     finish,
+    input_format_option,
     prepare,
     read_inputs,
     record_json_line,
@@ -52,6 +53,7 @@ def _error_line(record: ErrorRecord) -> str:
 @click.option("--switch", "switches", multiple=True, metavar="NAME=OPTION", help=SWITCH_HELP)
 @click.option("--fee-schedule", metavar="CSV", help=FEE_HELP)
 @click.option("--output", "-o", metavar="FILE", help="Write the results to FILE instead of stdout.")
+@input_format_option
 def evaluate(
     files: tuple[str, ...],
     policies_dir: str | None,
@@ -60,15 +62,17 @@ def evaluate(
     switches: tuple[str, ...],
     fee_schedule: str | None,
     output: str | None,
+    input_format: str | None,
 ) -> None:
     """Decide what can be billed for each fact bundle, and say why.
 
-    Reads every bundle of every FILE (YAML, JSON or JSON Lines, by extension; `-` reads YAML from
-    stdin), evaluates it against the policy set and prints one result per input record. The text
-    form leads with the answer (what to bill, the allowed amount, what the patient owes), then the
-    denials that matter (codes of the programs the bundle is in) with each reason, policy line and
-    source, one line per cause for the codes that were not considered, and the titles of the sources
-    cited; --explain adds the why-tree. The other forms are for other readers (see --format).
+    Reads every bundle of every FILE (YAML, JSON or JSON Lines, by extension or --input-format;
+    `-` reads stdin, its format detected when --input-format is not given), evaluates it against
+    the policy set and prints one result per input record. The text form leads with the answer
+    (what to bill, the allowed amount, what the patient owes), then the denials that matter (codes
+    of the programs the bundle is in) with each reason, policy line and source, one line per cause
+    for the codes that were not considered, and the titles of the sources cited; --explain adds
+    the why-tree. The other forms are for other readers (see --format).
 
     A denial is an answer, not an error. A bundle that is not valid is reported on stderr and
     stands as an error record in the output, the other bundles are still evaluated, and the exit
@@ -83,12 +87,13 @@ def evaluate(
       carepolicy evaluate --format claim-note march.yaml
       carepolicy evaluate --switch complex_ccm_care_plan=relaxed --policies my-policies/ march.yaml
       cat march.yaml | carepolicy evaluate -
+      cat claims.jsonl | carepolicy evaluate --format jsonl -
     """
     from carepolicy.engine import Bundle
 
     trace = explain if explain is not None else fmt in ("json", "jsonl")
     setup = prepare(policies_dir, switches, fee_schedule, trace=trace)
-    items = read_inputs(files)
+    items = read_inputs(files, input_format)
     status = ExitCode.OK
     records: list[Record] = []
     with output_stream(output) as out:

@@ -63,6 +63,15 @@ def public_cite(tag: str, where: str) -> str:
     return f"{tag}: {cleaned}" if cleaned else tag
 
 
+# How compile/compiled.py writes an `assumption` among a declaration's cites (ASSUMPTION_LABEL there):
+# not a source, so it has no title and is not listed among the sources.
+ASSUMPTION_PREFIX = "assumption, not a CMS rule"
+
+
+def is_assumption(cite: str) -> bool:
+    return cite.startswith(ASSUMPTION_PREFIX)
+
+
 def cite_tag(cite: str) -> str:
     """The tag of a cite as decisions hold it (`S7: §2.2 ...` -> `S7`)."""
     return cite.partition(":")[0]

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from .citations import SourceInfo, cite_tag
+from .citations import SourceInfo, cite_tag, is_assumption
 
 __all__ = ["EMPTY_CONTEXT", "DecisionContext"]
 
@@ -29,7 +29,7 @@ class DecisionContext:
         """The tags of a tuple of cites (remembered: decisions share a few hundred cite tuples)."""
         found = self._tags.get(cites)
         if found is None:
-            found = self._tags[cites] = tuple(dict.fromkeys(cite_tag(c) for c in cites))
+            found = self._tags[cites] = tuple(dict.fromkeys(cite_tag(c) for c in cites if not is_assumption(c)))
         return found
 
     def sources_of(self, cite_tuples: Iterable[tuple[str, ...]]) -> dict[str, SourceInfo]:
