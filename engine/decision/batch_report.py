@@ -102,10 +102,10 @@ class BatchReport:
         seen: set[str] = set()
         codes = self.codes
         for denial in record["denied"]:
-            counts = codes.get(denial["code"])
-            if counts is None:
-                counts = codes[denial["code"]] = CodeCounts()
-            counts.denied += 1
+            of_code = codes.get(denial["code"])
+            if of_code is None:
+                of_code = codes[denial["code"]] = CodeCounts()
+            of_code.denied += 1
             for reason in denial["reasons"]:
                 seen.add(reason["reason"])
         for text in seen:
