@@ -66,7 +66,7 @@ def test_no_explain_leaves_out_the_trace(decisions: dict[str, Decision]) -> None
     short = render_decision_text(decisions["complex-60-min-moderate-mdm"])
     assert "\nWhy\n" in full
     assert "\nWhy\n" not in short
-    assert short.endswith("(--explain shows every rule and value behind this decision)\n")
+    assert short.endswith(" · --explain shows why\n")
 
 
 # --------------------------------------------------------------------------------------------- edge cases

@@ -36,6 +36,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
         "engine.decision.model",
         "engine.decision.citations",
         "engine.decision.context",
+        "engine.jsontext",  # the canonical JSON text of decisions (orjson); imports nothing of the engine
     ),
     ("engine.language",),
     ("engine.facts", "engine.check"),

@@ -11,6 +11,7 @@ from ..common import (
     ErrorRecord,
     Record,
     decide,
+    fail,
     finish,
     input_format_option,
     prepare,
@@ -31,10 +32,22 @@ FORMAT_HELP = (
     " code (RFC 4180); claim-note: the note a claim carries (lines of at most 80 characters)."
 )
 FORMATS = ("text", "json", "jsonl", "summary", "csv", "claim-note")
-EXPLAIN_HELP = (
+EXPLAIN_HELP = (  # --explain is --trace full, --no-explain --trace none
     "Include the trace: every rule, requirement and value read, with its citation. Default: on for"
     " json and jsonl (the full record), off for text (--explain adds the why-tree) and the other forms."
 )
+
+
+TRACE_CHOICES = ("full", "compact", "none")
+
+
+def trace_form(trace: str | None, explain: bool | None, *, default: str) -> str:
+    """The trace form from --trace and its older spelling --explain/--no-explain (full/none)."""
+    alias = None if explain is None else ("full" if explain else "none")
+    if trace is not None and alias is not None and trace != alias:
+        flag = "--explain" if explain else "--no-explain"
+        fail("usage/option", f"`--trace {trace}` contradicts `{flag}`", help=f"{flag} means --trace {alias}; give one")
+    return trace or alias or default
 
 
 def _error_line(record: ErrorRecord) -> str:
@@ -49,6 +62,14 @@ def _error_line(record: ErrorRecord) -> str:
 @click.option(
     "--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True, help=FORMAT_HELP
 )
+@click.option(
+    "--trace",
+    type=click.Choice(TRACE_CHOICES),
+    default=None,
+    help="full: every rule, requirement and value read, with its citation (text: the why-tree); compact"
+    " (json, jsonl): what was evaluated and the values read (`carepolicy explain` expands it); none: no"
+    " trace.  [default: full for json and jsonl, none for text and the other forms]",
+)
 @click.option("--explain/--no-explain", default=None, help=EXPLAIN_HELP)
 @click.option("--switch", "switches", multiple=True, metavar="NAME=OPTION", help=SWITCH_HELP)
 @click.option("--fee-schedule", metavar="CSV", help=FEE_HELP)
@@ -58,6 +79,7 @@ def evaluate(
     files: tuple[str, ...],
     policies_dir: str | None,
     fmt: str,
+    trace: str | None,
     explain: bool | None,
     switches: tuple[str, ...],
     fee_schedule: str | None,
@@ -91,8 +113,11 @@ def evaluate(
     """
     from carepolicy.engine import Bundle
 
-    trace = explain if explain is not None else fmt in ("json", "jsonl")
-    setup = prepare(policies_dir, switches, fee_schedule, trace=trace)
+    form = trace_form(trace, explain, default="full" if fmt in ("json", "jsonl") else "none")
+    if form == "compact" and fmt not in ("json", "jsonl"):
+        hint = "use --format json or jsonl with --trace compact"
+        fail("usage/option", f"the {fmt} form has no compact trace", help=hint)
+    setup = prepare(policies_dir, switches, fee_schedule, trace=form != "none")
     items = read_inputs(files, input_format)
     status = ExitCode.OK
     records: list[Record] = []
@@ -106,19 +131,19 @@ def evaluate(
                 records.append(record)
             else:
                 facts = item.data if isinstance(item, Bundle) else {}
-                out.write(render_record(record, fmt, index=index, explain=bool(explain), facts=facts))
+                out.write(render_record(record, fmt, index=index, trace=form, facts=facts))
         if fmt == "json":
-            out.write(records_json_document(records))
+            out.write(records_json_document(records, trace=form))
     finish(status)
 
 
-def render_record(record: Record, fmt: str, *, index: int, explain: bool, facts: Mapping[str, Any]) -> str:
+def render_record(record: Record, fmt: str, *, index: int, trace: str, facts: Mapping[str, Any]) -> str:
     """One record in a streamed form (every form but json, which is one document)."""
     from carepolicy.engine.decision.explain import render_decision_text
     from carepolicy.engine.decision.forms import csv_rows, render_claim_note, render_csv, render_summary
 
     if fmt == "jsonl":
-        return record_json_line(record) + "\n"
+        return record_json_line(record, trace=trace) + "\n"
     if fmt == "csv":
         rows = [_csv_error_row(record)] if isinstance(record, ErrorRecord) else list(csv_rows(record))
         return render_csv(rows, header=index == 0)
@@ -129,7 +154,7 @@ def render_record(record: Record, fmt: str, *, index: int, explain: bool, facts:
         return render_summary(record) + "\n"
     if fmt == "claim-note":
         return gap + render_claim_note(record, facts)
-    return gap + render_decision_text(record, explain=explain)
+    return gap + render_decision_text(record, explain=trace == "full")
 
 
 def _csv_error_row(record: ErrorRecord) -> dict[str, str]:

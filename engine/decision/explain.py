@@ -35,6 +35,8 @@ def render_decision_text(decision: Decision, *, explain: bool = False) -> str:
         out.extend(["", "Other valid codings, not chosen"])
         for alternative in decision.alternatives:
             out.extend(_alternative(alternative))
+    if decision.notes:
+        out.extend(["", "Notes", *(f"  {note}" for note in decision.notes)])
     if skipped or dormant:
         out.extend(["", "Not considered", *_not_considered(skipped, dormant, decision.month)])
     cites = [reason.cites for denial in matter for reason in denial.reasons]
@@ -44,11 +46,10 @@ def render_decision_text(decision: Decision, *, explain: bool = False) -> str:
     if sources:
         out.extend(["", "Sources cited"])
         out.extend(f"  {tag:<5} {info.title or '(not declared in the policies)'}" for tag, info in sources.items())
-    out.extend(["", f"decision {decision.decision_id} · policy set {decision.policy_set_hash}"])
+    footer = f"decision {decision.decision_id} · policy set {decision.policy_set_hash}"
+    out.extend(["", footer + ("" if explain else " · --explain shows why")])
     if explain and decision.trace:
         out.extend(["", "Why", *render_trace(decision.trace)])
-    elif not explain:
-        out.append("(--explain shows every rule and value behind this decision)")
     return "\n".join(out) + "\n"
 
 
@@ -125,12 +126,17 @@ def shares_text(shares: Shares | None) -> str:
     """
     if shares is None:
         return "who pays what: not computed (no cost sharing in effect)"
-    cost_sharing = shares.deductible + shares.coinsurance
-    head = f"Medicare pays {_money(shares.medicare)}; "
-    if cost_sharing == 0 and shares.beneficiary is not None:
+    known = shares.deductible is not None and shares.coinsurance is not None
+    cost_sharing = (shares.deductible or 0) + (shares.coinsurance or 0)
+    medicare = "indeterminate" if shares.medicare is None else _money(shares.medicare)
+    head = f"Medicare pays {medicare}; "
+    if known and cost_sharing == 0 and shares.beneficiary is not None:
         return head + "no deductible or coinsurance applies: the patient owes $0.00"
     parts = f"deductible {_money(shares.deductible)} + coinsurance {_money(shares.coinsurance)}"
+    total = f" = {_money(Decimal(cost_sharing))}" if known else " (not all known)"
     payers = [f"Medigap pays {_money(shares.medigap)}"] if shares.medigap else []
+    if shares.medigap is None:
+        payers.append("Medigap's part is indeterminate")
     if shares.medicaid is None:
         payers.append("Medicaid's part is indeterminate")
     elif shares.medicaid:
@@ -139,7 +145,7 @@ def shares_text(shares: Shares | None) -> str:
         payers.append(f"the patient's part is indeterminate ({shares.note or 'unknown'})")
     else:
         payers.append(f"the patient owes {_money(shares.beneficiary)}")
-    return head + f"{parts} = {_money(cost_sharing)}: " + ", ".join(payers)
+    return head + f"{parts}{total}: " + ", ".join(payers)
 
 
 # --------------------------------------------------------------------------------------------- denied

@@ -7,15 +7,16 @@ patient's share is computed to the cent. Dates stay ISO strings, like months.
 from __future__ import annotations
 
 import hashlib
-import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, cast
 
 from ..diagnostics import Diagnostic, sort_diagnostics
-from .limits import PathPart, Problem, impossible_values, plain_copy
-from .schema import XTYPE, Schema, describe, json_path, schema_diagnostics, shared_schema, subschema
+from ..jsontext import canonical_bytes
+from .limits import PathPart, Problem, impossible_values, outside_month_notes, plain_copy
+from .schema import XTYPE, describe, json_path, schema_diagnostics, shared_schema
+from .skeleton import ITEMS, OTHER, skeleton, values
 from .upgrade import bundle_version, upgrade_v1
 
 
@@ -34,6 +35,7 @@ class Bundle:
     month: str
     data: Mapping[str, Any]
     facts_hash: str
+    notes: tuple[str, ...] = ()  # what was read but does not count, e.g. time dated outside the month
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,7 +56,7 @@ def validate_bundle(obj: object, *, source: str, index: int) -> Bundle | BundleE
         diag = Diagnostic("facts/not-a-bundle", message, fact_path="$", file=source, bundle=bundle_id)
         return BundleError(bundle_id, source, index, (diag,))
     problems: list[Problem] = []
-    raw = cast("dict[str, Any]", plain_copy(obj, [], problems))
+    raw = cast("dict[str, Any]", plain_copy(obj, problems))
     raw_id = raw.get("id")  # from the checked copy: an id too long or not text is never shown
     bundle_id = raw_id if isinstance(raw_id, str) and raw_id else f"#{index + 1}"
     diagnostics = [_fact_diagnostic("facts/limit", path, msg, obj, source, bundle_id) for path, msg in problems]
@@ -62,14 +64,15 @@ def validate_bundle(obj: object, *, source: str, index: int) -> Bundle | BundleE
     if not diagnostics:
         diagnostics.extend(schema_diagnostics(raw, source=source, bundle=bundle_id, version=version))
     if not diagnostics:
-        money = list(_typed(shared_schema(), raw, [], "money"))
+        money = list(values(skeleton(shared_schema(version), "money", _is_money), raw))
         found = impossible_values(raw, money)
         diagnostics.extend(_fact_diagnostic("facts/impossible", p, msg, raw, source, bundle_id) for p, msg in found)
     if diagnostics:
         return BundleError(bundle_id, source, index, sort_diagnostics(diagnostics))
     latest = upgrade_v1(raw) if version == 1 else raw  # v1 stays accepted: read as the v2 it means
-    data = cast("dict[str, Any]", _normalize(shared_schema(), latest))
-    return Bundle(bundle_id, source, index, raw["month"], data, _facts_hash(raw))
+    data = cast("dict[str, Any]", _normalize(skeleton(shared_schema(), "normal", _normal_form), latest))
+    notes = tuple(outside_month_notes(raw))
+    return Bundle(bundle_id, source, index, raw["month"], data, _facts_hash(raw), notes)
 
 
 def _fact_diagnostic(
@@ -78,41 +81,40 @@ def _fact_diagnostic(
     return Diagnostic(code, message, fact_path=json_path(path, root), file=source, bundle=bundle)
 
 
-def _typed(
-    schema: Schema | None, value: object, path: list[PathPart], xtype: str
-) -> Iterator[tuple[list[PathPart], Any]]:
-    """Every value of one `x-carepolicy-type` in a valid bundle, with its path."""
-    if schema is None:
-        return
-    if schema.get(XTYPE) == xtype:
-        yield path, value
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            yield from _typed(subschema(schema, key), item, [*path, key], xtype)
-    elif isinstance(value, list) and isinstance(schema.get("items"), dict):
-        for i, item in enumerate(value):
-            yield from _typed(schema["items"], item, [*path, i], xtype)
+def _is_money(schema: Mapping[str, Any]) -> bool:
+    return schema.get(XTYPE) == "money"
 
 
-def _normalize(schema: Schema | None, value: object) -> object:
-    """The evaluator's view of a valid bundle: money as Decimal, a service set as a tuple, lists as tuples."""
-    xtype = schema.get(XTYPE) if schema else None
-    if xtype == "money" and isinstance(value, int | Decimal):
-        return Decimal(value)
-    if xtype == "set":
-        return tuple(value) if isinstance(value, list) else (value,)
-    if isinstance(value, dict):
-        return {key: _normalize(subschema(schema, key) if schema else None, v) for key, v in value.items()}
-    if isinstance(value, list):
-        items = schema.get("items") if schema else None
-        return tuple(_normalize(items, item) for item in value)
+def _normalize(shape: Any, value: object) -> object:
+    """The evaluator's view of a valid bundle: money as Decimal, a service set as a tuple, lists as tuples.
+
+    `shape` is the skeleton of the money and set facts (skeleton.py): plain dict lookups instead of
+    resolving the schema at every node, which cost more than validating the bundle.
+    """
+    kind = type(value)
+    if kind is dict:
+        if type(shape) is dict:
+            other = shape.get(OTHER)
+            return {key: _normalize(shape.get(key, other), item) for key, item in value.items()}  # type: ignore[attr-defined]
+        return {key: _normalize(None, item) for key, item in value.items()}  # type: ignore[attr-defined]
+    if shape == "set":
+        return tuple(cast(list[object], value)) if kind is list else (value,)
+    if kind is list:
+        items = shape.get(ITEMS) if type(shape) is dict else None
+        return tuple(_normalize(items, item) for item in value)  # type: ignore[attr-defined]
+    if shape == "money" and (kind is int or kind is Decimal):
+        return Decimal(value)  # type: ignore[arg-type]
     return value
+
+
+def _normal_form(schema: Mapping[str, Any]) -> str | None:
+    xtype = schema.get(XTYPE)
+    return xtype if xtype in ("money", "set") else None
 
 
 def _facts_hash(raw: object) -> str:
     """sha256 of the canonical JSON of the bundle as loaded; Decimals are written as their text."""
-    text = json.dumps(raw, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=_decimal_text)
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+    return hashlib.sha256(canonical_bytes(raw, default=_decimal_text)).hexdigest()  # orjson: same bytes
 
 
 def _decimal_text(value: object) -> str:

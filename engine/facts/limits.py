@@ -23,7 +23,7 @@ import calendar
 import re
 from collections.abc import Iterator, Mapping
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 MAX_RECORD_BYTES = 1_000_000
 MAX_DOCUMENT_BYTES = 64_000_000
@@ -38,66 +38,90 @@ Problem = tuple[list[PathPart], str]
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _LIMIT = Decimal(10) ** MAX_DIGITS
+_SMALL = 10**MAX_DIGITS
 
 
-def plain_copy(value: object, path: list[PathPart], problems: list[Problem]) -> object:
+def plain_copy(value: object, problems: list[Problem]) -> object:
     """A JSON-shaped copy of a loaded record, with every limit checked on the way.
 
     Mappings become dicts, tuples lists, floats the Decimal of their shortest text (`repr`), so a
     Python caller may pass floats, tuples or an earlier `Bundle.data`. A value over a limit is
-    reported and replaced (by 0 or ""), so no later check computes with it; nothing below
+    reported and replaced (by 0, "" or null), so no later check computes with it; nothing below
     `MAX_DEPTH` is walked, so a deep record costs no more than a shallow one.
     """
-    if isinstance(value, bool | None):
+    return _copy(value, None, 0, problems)
+
+
+Where = tuple[Any, PathPart] | None  # (parent, key): a path built only when a problem is reported
+
+
+def path_of(where: Where) -> list[PathPart]:
+    parts: list[PathPart] = []
+    while where is not None:
+        where, key = where
+        parts.append(key)
+    return parts[::-1]
+
+
+def _copy(value: object, where: Where, depth: int, problems: list[Problem]) -> object:
+    kind = type(value)  # exact types first: this runs on every value of every record
+    if kind is str:
+        return _checked_text(value, where, problems)  # type: ignore[arg-type]
+    if kind is bool or value is None:
         return value
+    if kind is int and -_SMALL < value < _SMALL:
+        return value
+    if kind is dict or kind is list or isinstance(value, Mapping | list | tuple):
+        if depth >= MAX_DEPTH:
+            problems.append((path_of(where), f"nested more than {MAX_DEPTH} levels deep"))
+            return None
+        if isinstance(value, Mapping):
+            copy: dict[Any, object] = {}
+            for key, item in value.items():
+                if type(key) is str:
+                    key = _checked_text(key, (where, key), problems)
+                copy[key] = _copy(item, (where, key), depth + 1, problems)
+            return copy
+        return [_copy(item, (where, i), depth + 1, problems) for i, item in enumerate(cast(list[object], value))]
+    if isinstance(value, int | float | Decimal) and not isinstance(value, bool):
+        return _checked_number(value, where, problems)
     if isinstance(value, str):
-        return _checked_text(value, path, problems)
-    if isinstance(value, int | float | Decimal):
-        return _checked_number(value, path, problems)
-    if len(path) >= MAX_DEPTH and isinstance(value, Mapping | list | tuple):
-        problems.append((path, f"nested more than {MAX_DEPTH} levels deep"))
-        return None
-    if isinstance(value, Mapping):
-        copy: dict[Any, object] = {}
-        for key, item in value.items():
-            if isinstance(key, str):
-                key = _checked_text(key, [*path, key], problems)
-            copy[key] = plain_copy(item, [*path, key], problems)
-        return copy
-    if isinstance(value, list | tuple):
-        return [plain_copy(item, [*path, i], problems) for i, item in enumerate(value)]
+        return _checked_text(value, where, problems)
     return value  # bytes, dates, ...: the schema names what they are
 
 
-def _checked_text(value: str, path: list[PathPart], problems: list[Problem]) -> str:
+def _checked_text(value: str, where: Where, problems: list[Problem]) -> str:
     if len(value) > MAX_TEXT:
-        problems.append((path, f"text of {len(value):,} characters; fact files allow at most {MAX_TEXT:,}"))
+        problems.append((path_of(where), f"text of {len(value):,} characters; fact files allow at most {MAX_TEXT:,}"))
         return ""
-    found = _SURROGATE.search(value)
+    found = None if value.isascii() else _SURROGATE.search(value)
     if found:
         code = f"\\u{ord(found.group()):04x}"
-        problems.append((path, f"text holds `{code}`, half of a UTF-16 pair and not a character"))
+        problems.append((path_of(where), f"text holds `{code}`, half of a UTF-16 pair and not a character"))
         return ""
     return value
 
 
-def _checked_number(value: int | float | Decimal, path: list[PathPart], problems: list[Problem]) -> object:
+def _checked_number(value: int | float | Decimal, where: Where, problems: list[Problem]) -> object:
     if isinstance(value, int):
-        # counted without str(): str() of an int over 4,300 digits raises ValueError
-        if value.bit_length() > 50 and abs(value) >= _LIMIT:
-            problems.append((path, f"a number of more than {MAX_DIGITS} digits; fact files allow at most {MAX_DIGITS}"))
+        # compared, never str()-ed: str() of an int over 4,300 digits raises ValueError
+        if abs(value) >= _LIMIT:
+            message = f"a number of more than {MAX_DIGITS} digits; fact files allow at most {MAX_DIGITS}"
+            problems.append((path_of(where), message))
             return 0
         return value
     number = Decimal(repr(value)) if isinstance(value, float) else value
     if not number.is_finite():
-        problems.append((path, f"`{number}` is not a finite number"))
+        problems.append((path_of(where), f"`{number}` is not a finite number"))
         return 0
     digits = number.as_tuple().digits
+    if len(digits) <= MAX_DIGITS and number.adjusted() < MAX_DIGITS:
+        return number
     significant = len("".join(map(str, digits)).rstrip("0"))  # counted, not normalize()d: that rounds
     if significant > MAX_DIGITS or number.adjusted() >= MAX_DIGITS:
         text = str(number) if len(str(number)) <= 40 else str(number)[:37] + "..."
         why = f"has {significant} significant digits" if significant > MAX_DIGITS else "is too large"
-        problems.append((path, f"`{text}` {why}; fact files allow at most {MAX_DIGITS} digits"))
+        problems.append((path_of(where), f"`{text}` {why}; fact files allow at most {MAX_DIGITS} digits"))
         return 0
     return number
 
@@ -113,11 +137,11 @@ def month_minutes(month: object) -> int:
     return days * MINUTES_PER_DAY
 
 
-def impossible_values(bundle: Mapping[str, Any], money_paths: list[tuple[list[PathPart], Any]]) -> Iterator[Problem]:
+def impossible_values(bundle: Mapping[str, Any], money_paths: list[tuple[Where, Any]]) -> Iterator[Problem]:
     """Well-formed values that no real month has: run on a bundle that passed the schema."""
-    for path, amount in money_paths:
+    for where, amount in money_paths:
         if isinstance(amount, int | Decimal) and amount > MAX_MONEY:
-            yield path, f"`{amount}` is more than any fee (at most {MAX_MONEY:,} per amount)"
+            yield path_of(where), f"`{amount}` is more than any fee (at most {MAX_MONEY:,} per amount)"
     available = month_minutes(bundle.get("month"))
     totals: dict[str, int] = {}
     for i, entry in enumerate(bundle.get("time") or ()):
@@ -132,3 +156,19 @@ def impossible_values(bundle: Mapping[str, Any], money_paths: list[tuple[list[Pa
                 f"more than the {available:,} minutes the month has"
             )
             yield ["time", i, "minutes"], message
+
+
+def outside_month_notes(bundle: Mapping[str, Any]) -> Iterator[str]:
+    """A note for each time entry dated outside the service month: the rules do not count it.
+
+    Not an error (a practice may export a wider window than the month), but never dropped without
+    a word: the decision's `notes` name each one.
+    """
+    month = bundle.get("month")
+    for i, entry in enumerate(bundle.get("time") or ()):
+        date = entry.get("date") if isinstance(entry, Mapping) else None
+        if isinstance(date, str) and isinstance(month, str) and not date.startswith(month + "-"):
+            who = entry.get("practitioner")
+            what = f"{entry.get('minutes')} minutes of {entry.get('service')} by `{who}`"
+            where = f"time[{i}] ({what}) is dated {date}, outside the service month {month}"
+            yield where + ": not counted in the month's minutes"

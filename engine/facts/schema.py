@@ -40,6 +40,9 @@ from ..language.valuetypes import (
     Type,
     ValueType,
 )
+from . import fast_check
+from .limits import path_of
+from .skeleton import skeleton, values
 
 if TYPE_CHECKING:
     from jsonschema import Draft202012Validator, ValidationError
@@ -77,9 +80,11 @@ _YAML_11_NUMBER = re.compile(  # base 60, binary, `_`-grouped: numbers in YAML 1
     r"[-+]?(?:[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?|0b[01_]+|[0-9][0-9_]*_[0-9_]*(?:\.[0-9_]*)?)"
 )
 _YAML_11_BOOLEANS = ("yes", "no", "on", "off", "y", "n")
+_DATE = re.compile(r"[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])")
 _PATH_NAME = re.compile(r"^[a-zA-Z][a-zA-Z0-9_]*$")  # the keys jsonschema writes as `.key`
 
 
+@functools.cache
 def _schema_text(version: int) -> str:
     """A shipped schema, read through the import system so that it also works from a wheel."""
     name = f"fact-bundle-v{version}.json"
@@ -241,22 +246,18 @@ def _messages(error: ValidationError) -> Iterator[tuple[list[PathPart], str, str
         yield parts, error.message[:1].lower() + error.message[1:], None
 
 
-def _calendar_errors(schema: Schema, value: object, parts: list[PathPart]) -> Iterator[Problem]:
+def _calendar_errors(schema: Schema, value: object) -> Iterator[Problem]:
     """Dates that have the right shape but do not exist (`2025-02-30`): the pattern cannot see that."""
-    if schema.get(XTYPE) == "date":
-        if isinstance(value, str) and re.fullmatch(schema["pattern"], value):
+    for where, found in values(skeleton(schema, "date", _is_date), value):
+        if isinstance(found, str) and _DATE.fullmatch(found):
             try:
-                datetime.date.fromisoformat(value)
+                datetime.date.fromisoformat(found)
             except ValueError:
-                yield parts, f"`{value}` is not a calendar date"
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            sub = subschema(schema, key)
-            if sub is not None:
-                yield from _calendar_errors(sub, item, [*parts, key])
-    elif isinstance(value, list) and isinstance(schema.get("items"), dict):
-        for i, item in enumerate(value):
-            yield from _calendar_errors(schema["items"], item, [*parts, i])
+                yield path_of(where), f"`{found}` is not a calendar date"
+
+
+def _is_date(schema: Mapping[str, Any]) -> bool:
+    return schema.get(XTYPE) == "date"
 
 
 def schema_diagnostics(instance: object, *, source: str, bundle: str, version: int = LATEST) -> list[Diagnostic]:
@@ -266,12 +267,14 @@ def schema_diagnostics(instance: object, *, source: str, bundle: str, version: i
     `multipleOf` quotient overflows the precision) is reported instead of crashing the run.
     """
     found: list[tuple[list[PathPart], str, str | None]] = []
-    with decimal.localcontext() as ctx:
-        ctx.prec = 60
-        ctx.traps[decimal.InvalidOperation] = False
-        for error in _validator(version).iter_errors(instance):
-            found.extend(_messages(error))
-    found.extend((path, message, None) for path, message in _calendar_errors(shared_schema(version), instance, []))
+    schema = shared_schema(version)
+    if not fast_check.is_valid(_schema_text(version), schema, instance):  # most bundles stop here
+        with decimal.localcontext() as ctx:
+            ctx.prec = 60
+            ctx.traps[decimal.InvalidOperation] = False
+            for error in _validator(version).iter_errors(instance):
+                found.extend(_messages(error))
+    found.extend((path, message, None) for path, message in _calendar_errors(schema, instance))
     unique = {(json_path(path, instance), message): tip for path, message, tip in found}
     return [
         Diagnostic(code="facts/schema", message=message, fact_path=path, file=source, bundle=bundle, help=tip)

@@ -15,6 +15,7 @@ from lark import Lark, Token, UnexpectedCharacters, UnexpectedEOF, UnexpectedInp
 from ..diagnostics import Diagnostic, PolicyError
 from ..source import SourceFile, Span
 from .grammar_tables import parser
+from .limits import check_tree
 from .syntax import PolicyFile
 from .to_ast import to_ast
 
@@ -150,6 +151,9 @@ def parse_text(text: str, name: str) -> PolicyFile:
         tree = _parser().parse(text)
     except UnexpectedInput as error:
         raise PolicyError([_syntax_diagnostic(error, source)]) from None
+    beyond_limits = check_tree(tree, name)  # before any recursive walk (limits.py)
+    if beyond_limits:
+        raise PolicyError(beyond_limits)
     policy, problems = to_ast(tree, name)
     if problems:
         raise PolicyError(problems)
