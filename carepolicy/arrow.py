@@ -51,7 +51,8 @@ DECISIONS = pa.schema(
      ("facts_hash", pa.string()), ("month", pa.string()), ("switches", pa.map_(pa.string(), pa.string())),
      ("billable", pa.list_(LINE)), ("denied", pa.list_(DENIAL)), ("alternatives", pa.list_(ALTERNATIVE))]
     + [(f"total_{name}", MONEY) for name in _TOTALS]
-    + [("totals_note", pa.string()), ("patient_responsibility", MONEY), ("notes", _TEXTS), ("trace", pa.string())]
+    + [("totals_note", pa.string()), ("patient_responsibility", MONEY), ("notes", _TEXTS),
+       ("active_programs", _TEXTS), ("sources", pa.string()), ("trace", pa.string())]
 )
 
 
@@ -136,6 +137,8 @@ def row_from_json_obj(obj: Mapping[str, Any], index: int) -> dict[str, Any]:
         "totals_note": obj["totals"]["note"],
         "patient_responsibility": _money(obj["patient_responsibility"]),
         "notes": obj.get("notes"),
+        "active_programs": obj.get("active_programs"),
+        "sources": _compact(obj["sources"]) if "sources" in obj else None,
         "trace": _compact(obj["trace"]) if "trace" in obj else None,
     }
     row.update({f"total_{name}": _money(obj["totals"][name]) for name in _TOTALS})
@@ -202,6 +205,10 @@ def decision_json_obj(row: Mapping[str, Any]) -> dict[str, Any]:
     }
     if row["notes"] is not None:
         obj["notes"] = list(row["notes"])
+    if row["active_programs"] is not None:
+        obj["active_programs"] = list(row["active_programs"])
+    if row["sources"] is not None:
+        obj["sources"] = json.loads(row["sources"])
     if row["trace"] is not None:
         obj["trace"] = json.loads(row["trace"])
     return obj

@@ -12,7 +12,6 @@ import os
 import shlex
 import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, TextIO, TypeAlias
@@ -20,6 +19,7 @@ from typing import TYPE_CHECKING, Any, NoReturn, TextIO, TypeAlias
 import click
 
 from .exit_codes import ExitCode
+from .output import output_stream as output_stream  # re-exported: commands import it from here too
 
 if TYPE_CHECKING:
     from carepolicy.engine import Bundle, BundleError, Decision, Diagnostic, PolicySet
@@ -315,17 +315,3 @@ def records_json_document(records: Sequence[Record], *, trace: str = "full") -> 
         else [record_json_obj(r, trace=trace) for r in records]
     )
     return json.dumps(objs, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
-
-
-@contextmanager
-def output_stream(path: str | None) -> Iterator[TextIO]:
-    """stdout, or the --output file (UTF-8, `\\n` line ends); a file that cannot be opened ends the run."""
-    if path is None or path == "-":
-        yield sys.stdout
-        return
-    try:
-        stream = open(path, "w", encoding="utf-8", newline="\n")  # noqa: SIM115 — closed below
-    except OSError as error:
-        fail("usage/output", f"cannot write `{path}`: {_reason(error)}", file=path)
-    with stream:
-        yield stream

@@ -10,14 +10,16 @@ from .commands.codes import codes
 from .commands.evaluate import evaluate
 from .commands.explain import explain
 from .commands.lsp import lsp
+from .commands.report import report
 from .commands.schema import schema
 from .commands.serve import serve
 from .commands.test import test
+from .output import GuardedGroup
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 
-@click.group(context_settings=CONTEXT)
+@click.group(cls=GuardedGroup, context_settings=CONTEXT)
 @click.version_option(package_name="carepolicy", prog_name="carepolicy")
 def cli() -> None:
     """Rules-as-code for Medicare care-management billing.
@@ -32,6 +34,7 @@ def cli() -> None:
       carepolicy check
       carepolicy evaluate march.yaml
       carepolicy batch bundles.jsonl --output decisions.jsonl
+      carepolicy report decisions.jsonl --format html -o report.html
       carepolicy explain decision.json bundles.jsonl
 
     \b
@@ -51,6 +54,7 @@ cli.add_command(schema)
 cli.add_command(test)
 cli.add_command(codes)
 cli.add_command(serve)
+cli.add_command(report)
 cli.add_command(lsp)
 
 

@@ -67,21 +67,22 @@ def json_lines(text: str) -> list[dict[str, Any]]:
 
 
 def test_evaluate_text_shows_decision_then_why() -> None:
-    result = golden("evaluate-text", "evaluate", *SMOKE, "facts/two.yaml")
+    result = golden("evaluate-text", "evaluate", *SMOKE, "--explain", "facts/two.yaml")
     assert result.exit_code == ExitCode.OK
     out = result.stdout
     assert out.index("Bundle ccm-staff-21-min") < out.index("Bundle complex-60-min-moderate-mdm")
     first = out.split("Bundle complex-60-min-moderate-mdm")[0]
     assert first.index("Billable") < first.index("Denied") < first.index("Why")
-    assert "Patient responsibility: $12.10" in first
+    assert "Bill 99490 × 1 (practitioner P1) · allowed $60.49 · patient owes $12.10" in first
     assert result.stderr == ""
 
 
-def test_evaluate_no_explain_leaves_out_the_trace() -> None:
-    result = run("evaluate", *SMOKE, "--no-explain", "facts/two.yaml")
+def test_evaluate_text_default_has_no_trace() -> None:
+    result = golden("evaluate-text-default", "evaluate", *SMOKE, "facts/two.yaml")
     assert result.exit_code == ExitCode.OK
     assert "Why" not in result.stdout
-    assert "Alternatives" in result.stdout
+    assert "Other valid codings, not chosen" in result.stdout
+    assert result.stdout == run("evaluate", *SMOKE, "--no-explain", "facts/two.yaml").stdout
 
 
 def test_evaluate_json_is_a_list_of_decisions() -> None:

@@ -54,7 +54,7 @@ def _masked(decision: Decision) -> str:
 
 @pytest.mark.parametrize("name", CHOSEN)
 def test_text_trace_matches_golden(decisions: dict[str, Decision], name: str) -> None:
-    assert_golden(GOLDEN / f"{name}.txt", render_decision_text(decisions[name]))
+    assert_golden(GOLDEN / f"{name}.txt", render_decision_text(decisions[name], explain=True))
 
 
 @pytest.mark.parametrize("name", CHOSEN)

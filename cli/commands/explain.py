@@ -150,7 +150,10 @@ def explain(
             except _Mismatch as problem:
                 where = f"{decision_file}:{number}"
                 fail("explain/mismatch", f"{where}: {problem.message}", help=problem.help, file=decision_file)
-            text = to_json(decision, indent=None) + "\n" if fmt == "jsonl" else render_decision_text(decision)
+            if fmt == "jsonl":
+                text = to_json(decision, indent=None) + "\n"
+            else:
+                text = render_decision_text(decision, explain=True)
             out.write(text)
     if skipped:
         click.echo(f"note: {plural(skipped, 'error record')} skipped (no decision to explain)", err=True)

@@ -11,13 +11,15 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from ..decision.citations import public_cite
 from ..language import syntax as s
 from ..source import Span
 from .expr import CodeSet, Fn
 
 
 def cite_text(cite: s.Cite) -> str:
-    return f"{cite.source}: {cite.locator}" if cite.locator else cite.source
+    """A cite as decisions show it: authoring notes and confidence marks stay in the policy."""
+    return public_cite(cite.source, cite.locator) if cite.locator else cite.source
 
 
 ASSUMPTION_LABEL = "assumption, not a CMS rule"

@@ -17,6 +17,8 @@ from typing import Any, Protocol
 from ..check import CheckResult
 from ..check.index import PolicyIndex
 from ..check.resolve import Resolution
+from ..decision.citations import public_text, source_table
+from ..decision.context import DecisionContext
 from ..decision.model import Denial, Reason
 from ..language import syntax as s
 from ..source import SourceFile, Span
@@ -60,6 +62,7 @@ class CompiledPolicySet:
     # prebuilt outcomes ("met" or "unmet", id of the rule): untraced, traced, the rule; see codegen_plan.py
     prebuilt_outcomes: dict[tuple[str, int], tuple[Any, Any, CompiledRule]] = field(default_factory=dict)
     _shared_denials: dict[tuple[str, int], Denial] = field(default_factory=dict)  # see denial
+    context: DecisionContext = field(default_factory=DecisionContext)  # shared by its decisions; made in build
 
     # ------------------------------------------------------------ building
     @classmethod
@@ -91,6 +94,20 @@ class CompiledPolicySet:
             compiled.codes[code] = [compiled.code(decl) for decl in code_versions]
         for name, switch in checked.index.switches.items():
             compiled.switch_defaults[name] = switch.default or (switch.options[0] if switch.options else "")
+        compiled.context = DecisionContext(
+            sources=source_table({tag: source.title for tag, source in checked.index.sources.items()}),
+            switch_defaults=dict(compiled.switch_defaults),
+            code_programs={
+                code: version.program for code, versions in checked.index.codes.items() for version in versions
+                if version.program
+            },
+            # a precondition and the rules it requires: a failed gate's reasons come from either
+            gates=frozenset(
+                name
+                for gate, rule in compiled.preconditions
+                for name in (gate.id, *(c.rule for r in rule.requirements for c in r.conditions if c.rule))
+            ),
+        )
         return compiled
 
     def expr(self, expr: s.Expr) -> Fn:
@@ -112,8 +129,9 @@ class CompiledPolicySet:
         return " ".join(part.strip() for part in lines)
 
     def header(self, decl: s.Declaration) -> Header:
+        title = public_text(decl.title)  # a confidence mark in a title stays in the policy too
         cites = tuple(cite_text(c) for c in decl.cites) + tuple(assumption_text(a) for a in decl.assumptions)
-        return Header(decl.id, decl.title, cites, decl.span.location)
+        return Header(decl.id, title, cites, decl.span.location)
 
     def reads(self, expr: s.Expr) -> tuple[tuple[str, str, Fn], ...]:
         found: dict[str, tuple[str, str, Fn]] = {}

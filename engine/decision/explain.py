@@ -1,110 +1,151 @@
-"""The human form of a decision: what is billable first, then what is denied and why, then the trace.
+"""The human form of a decision: the answer first, then what is denied and why, on one screen.
 
 `render_decision_text` is a pure function of the `Decision`: no colour, no terminal width, no clock,
 so the same decision always gives the same bytes (the CLI's text output and its golden tests rely
-on it). The machine form is `decision.to_json`; this module adds nothing that is not in it.
+on it). The order is a biller's: what to bill and who pays what; the denials that matter (codes of
+the programs this bundle is in: consented, with time recorded, claimed, or considered because
+their program's gate passed), each with its reasons and the distance to a threshold; one line per
+cause for the codes that were not considered; the sources cited, with their titles; then, only with
+`explain`, the why-tree (trace_text.py). Nothing here is not in `decision.to_json`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from decimal import Decimal
-from typing import Any
 
-from .model import Alternative, Decision, Denial, Line, Read, Reason, Shares, TraceNode
+from .context import EMPTY_CONTEXT, DecisionContext
+from .model import Alternative, Decision, Denial, Line, Reason, Shares, TraceNode
+from .trace_text import render_trace
 
-__all__ = ["render_decision_text"]
-
-_PASS, _FAIL, _OTHER = "✔", "✘", "·"
-_FAILED = frozenset({"not met", "unmet", "unknown", "not valid"})
-_PASSED = frozenset({"met", "applies", "shared"})
+__all__ = ["first_reason", "render_decision_text", "split_denials"]
 
 
-def render_decision_text(decision: Decision, *, explain: bool = True) -> str:
-    """Decision first, then why: billable, denied, alternatives, then (if `explain`) the trace."""
-    out: list[str] = [f"Bundle {decision.bundle_id} · service month {decision.month}"]
-    if decision.switches:
-        out.append("Switches: " + ", ".join(f"{name}={option}" for name, option in decision.switches))
-    out.append("")
-    out.extend(_billable(decision))
-    denied = _denied(decision)
-    if denied:
-        out.extend(["", *denied])
+def render_decision_text(decision: Decision, *, explain: bool = False) -> str:
+    """The answer, the denials that matter, what was not considered, sources; the trace if `explain`."""
+    context = decision.context or EMPTY_CONTEXT
+    out: list[str] = [f"Bundle {decision.bundle_id} · service month {decision.month}", answer(decision)]
+    changed = [(n, o) for n, o in decision.switches if context.switch_defaults.get(n, o) != o]
+    if changed:
+        out.append("Switches not at their default: " + ", ".join(f"{n}={o}" for n, o in changed))
+    out.extend(["", *_billable(decision)])
+    matter, skipped, dormant = split_denials(decision, context)
+    if matter:
+        out.extend(["", "Denied", *_denied(matter)])
     if decision.alternatives:
-        out.extend(["", "Alternatives (valid, not chosen)"])
+        out.extend(["", "Other valid codings, not chosen"])
         for alternative in decision.alternatives:
             out.extend(_alternative(alternative))
     if decision.notes:
         out.extend(["", "Notes", *(f"  {note}" for note in decision.notes)])
+    if skipped or dormant:
+        out.extend(["", "Not considered", *_not_considered(skipped, dormant, decision.month)])
+    cites = [reason.cites for denial in matter for reason in denial.reasons]
     if explain and decision.trace:
-        out.extend(["", "Why"])
-        for i, node in enumerate(decision.trace):
-            _tree(node, "", i == len(decision.trace) - 1, out)
+        cites.extend(_trace_cites(decision))
+    sources = context.sources_of(cites)
+    if sources:
+        out.extend(["", "Sources cited"])
+        out.extend(f"  {tag:<5} {info.title or '(not declared in the policies)'}" for tag, info in sources.items())
+    footer = f"decision {decision.decision_id} · policy set {decision.policy_set_hash}"
+    out.extend(["", footer + ("" if explain else " · --explain shows why")])
+    if explain and decision.trace:
+        out.extend(["", "Why", *render_trace(decision.trace)])
     return "\n".join(out) + "\n"
 
 
-# --------------------------------------------------------------------------------------------- billable
+# --------------------------------------------------------------------------------------------- answer
 
 
 def _money(value: Decimal | None) -> str:
     return "—" if value is None else f"${value:.2f}"
 
 
+def answer(decision: Decision) -> str:
+    """One line: what to bill, the allowed amount and the patient's share; or why nothing."""
+    totals = decision.totals
+    if not decision.billable:
+        reason = first_reason(decision)
+        return "Nothing to bill" + (f": {reason}" if reason else "")
+    codes = ", ".join(f"{line.code} × {line.units}" for line in decision.billable)
+    allowed = f"allowed {_money(totals.allowed)}" if totals.allowed is not None else f"allowed: {totals.note}"
+    share = decision.patient_responsibility
+    patient = f"patient owes {_money(share)}" if share is not None else "patient share indeterminate"
+    return f"Bill {codes} (practitioner {decision.billable[0].practitioner}) · {allowed} · {patient}"
+
+
+def first_reason(decision: Decision) -> str:
+    """Why nothing is billable, in one phrase: the reason shared by most denials that matter (the
+    first such on a tie), else the first cause of the codes not considered."""
+    matter, skipped, dormant = split_denials(decision, decision.context or EMPTY_CONTEXT)
+    counts: dict[str, int] = {}
+    for denial in matter or skipped:
+        for text in dict.fromkeys(r.text for r in denial.reasons):
+            counts[text] = counts.get(text, 0) + 1
+    if counts:
+        return max(counts, key=lambda text: counts[text])  # max keeps the first of equals
+    return f"no code in effect in {decision.month}" if dormant else ""
+
+
+# --------------------------------------------------------------------------------------------- billable
+
+
 def _billable(decision: Decision) -> list[str]:
+    totals = decision.totals
     out = ["Billable"]
     if not decision.billable:
         out.append("  nothing is billable this month")
+        return out
     for line in decision.billable:
         out.extend(_line(line))
-    totals = decision.totals
-    out.append("")
     if totals.allowed is None:
         out.append(f"  Total: {totals.note or 'not priced'}")
     else:
         medicaid = "indeterminate" if totals.medicaid is None else _money(totals.medicaid)
+        patient = "indeterminate" if totals.beneficiary is None else _money(totals.beneficiary)
         out.append(
-            f"  Total: allowed {_money(totals.allowed)} · Medicare {_money(totals.medicare)}"
+            f"  Total allowed {_money(totals.allowed)}: Medicare {_money(totals.medicare)} · patient {patient}"
             f" · Medigap {_money(totals.medigap)} · Medicaid {medicaid}"
         )
-    if decision.patient_responsibility is not None:
-        out.append(f"  Patient responsibility: {_money(decision.patient_responsibility)}")
-    else:
-        why = totals.note or "no cost sharing could be computed"
-        out.append(f"  Patient responsibility: indeterminate ({why})")
-    if totals.note and totals.allowed is not None and decision.patient_responsibility is not None:
+    if totals.note and totals.allowed is not None:
         out.append(f"  note: {totals.note}")
     return out
 
 
 def _line(line: Line) -> list[str]:
-    head = f"  {line.code} × {line.units}  practitioner {line.practitioner}"
+    head = f"  {line.code} × {line.units}"
     if line.allowed is None:
-        reason = line.price_source.removeprefix("not priced: ")
-        out = [f"{head}  allowed: not priced: {reason}"]
-    else:
-        out = [f"{head}  allowed {_money(line.allowed)}", f"    priced by {line.price_source}"]
-    out.append(f"    {_shares(line.shares, priced=line.allowed is not None)}")
-    if line.decided_by:
-        out.append(f"    decided by {', '.join(line.decided_by)}")
-    return out
+        return [f"{head}  not priced: {line.price_source.removeprefix('not priced: ')}"]
+    return [f"{head}  {_money(line.allowed)}  ({line.price_source})", f"    {shares_text(line.shares)}"]
 
 
-def _shares(shares: Shares | None, *, priced: bool) -> str:
+def shares_text(shares: Shares | None) -> str:
+    """Who pays what of a line, as a biller says it: Medicare, then the cost sharing and who covers it.
+
+    The deductible and coinsurance are the beneficiary's cost sharing; Medigap and Medicaid may pay
+    part or all of it (a QMB patient owes nothing of it), and the patient owes the rest.
+    """
     if shares is None:
-        why = "no cost sharing in effect" if priced else "the line is not priced"
-        return f"shares: not computed ({why})"
-    beneficiary = (
-        (
-            f"beneficiary {_money(shares.beneficiary)} (deductible {_money(shares.deductible)}, "
-            f"coinsurance {_money(shares.coinsurance)})"
-        )
-        if shares.beneficiary is not None
-        else f"beneficiary indeterminate ({shares.note or 'unknown'})"
-    )
-    medicaid = "Medicaid indeterminate" if shares.medicaid is None else f"Medicaid {_money(shares.medicaid)}"
-    return " · ".join(
-        [beneficiary, f"Medicare {_money(shares.medicare)}", f"Medigap {_money(shares.medigap)}", medicaid]
-    )
+        return "who pays what: not computed (no cost sharing in effect)"
+    known = shares.deductible is not None and shares.coinsurance is not None
+    cost_sharing = (shares.deductible or 0) + (shares.coinsurance or 0)
+    medicare = "indeterminate" if shares.medicare is None else _money(shares.medicare)
+    head = f"Medicare pays {medicare}; "
+    if known and cost_sharing == 0 and shares.beneficiary is not None:
+        return head + "no deductible or coinsurance applies: the patient owes $0.00"
+    parts = f"deductible {_money(shares.deductible)} + coinsurance {_money(shares.coinsurance)}"
+    total = f" = {_money(Decimal(cost_sharing))}" if known else " (not all known)"
+    payers = [f"Medigap pays {_money(shares.medigap)}"] if shares.medigap else []
+    if shares.medigap is None:
+        payers.append("Medigap's part is indeterminate")
+    if shares.medicaid is None:
+        payers.append("Medicaid's part is indeterminate")
+    elif shares.medicaid:
+        payers.append(f"Medicaid pays {_money(shares.medicaid)}")
+    if shares.beneficiary is None:
+        payers.append(f"the patient's part is indeterminate ({shares.note or 'unknown'})")
+    else:
+        payers.append(f"the patient owes {_money(shares.beneficiary)}")
+    return head + f"{parts}{total}: " + ", ".join(payers)
 
 
 # --------------------------------------------------------------------------------------------- denied
@@ -115,31 +156,80 @@ def _not_in_effect(denial: Denial, month: str) -> bool:
     if len(denial.reasons) != 1:
         return False
     reason = denial.reasons[0]
-    dormant = reason.text.startswith(f"not in effect in {month}")
-    return dormant and reason.rule == denial.code and not reason.source
+    return reason.text.startswith(f"not in effect in {month}") and reason.rule == denial.code
 
 
-def _denied(decision: Decision) -> list[str]:
-    dormant = [d.code for d in decision.denied if _not_in_effect(d, decision.month)]
-    blocks = [d for d in decision.denied if not _not_in_effect(d, decision.month)]
-    if not blocks and not dormant:
-        return []
-    out = ["Denied"]
-    for denial in blocks:
-        qualifiers = ([f"unit {denial.unit}"] if denial.unit is not None else []) + (
-            [f"with {denial.with_code}"] if denial.with_code is not None else []
-        )
-        out.append(f"  {denial.code}" + (f" ({', '.join(qualifiers)})" if qualifiers else ""))
-        out.extend(_reason(reason) for reason in denial.reasons)
-    if dormant:
-        out.append(f"  not in effect in {decision.month}: {', '.join(dormant)}")
+def split_denials(decision: Decision, context: DecisionContext) -> tuple[list[Denial], list[Denial], list[str]]:
+    """(denials that matter, denials of programs the bundle is not in, codes not in effect).
+
+    A denial is out of scope when every reason is a program gate's (its program was never
+    considered) and the bundle shows no activity in that program (no consent, time or claim).
+    """
+    matter: list[Denial] = []
+    skipped: list[Denial] = []
+    dormant: list[str] = []
+    active = set(decision.active_programs)
+    for denial in decision.denied:
+        if _not_in_effect(denial, decision.month):
+            dormant.append(denial.code)
+        elif (
+            context.gates
+            and all(reason.rule in context.gates for reason in denial.reasons)
+            and context.code_programs.get(denial.code) not in active
+        ):
+            skipped.append(denial)
+        else:
+            matter.append(denial)
+    return matter, skipped, dormant
+
+
+def _label(denial: Denial) -> str:
+    qualifiers = ([f"unit {denial.unit}"] if denial.unit is not None else []) + (
+        [f"with {denial.with_code}"] if denial.with_code is not None else []
+    )
+    return denial.code + (f" ({', '.join(qualifiers)})" if qualifiers else "")
+
+
+def _denied(denials: list[Denial]) -> list[str]:
+    """One block per distinct list of reasons; codes denied for exactly the same reasons share it."""
+    groups: dict[tuple[tuple[str, str], ...], list[Denial]] = {}
+    for denial in denials:
+        groups.setdefault(tuple((r.rule, r.text) for r in denial.reasons), []).append(denial)
+    out: list[str] = []
+    for members in groups.values():
+        label = ", ".join(_label(d) for d in members)
+        for i, reason in enumerate(members[0].reasons):
+            out.append(f"  {label if i == 0 else ' ' * len(label)}  ✘ {_reason(reason)}")
     return out
 
 
 def _reason(reason: Reason) -> str:
-    where = [f"[{reason.source}]"] if reason.source else []
-    cites = [f"cites {'; '.join(reason.cites)}"] if reason.cites else []
-    return "\n".join([f"    ✘ {reason.rule}: {reason.text}", "      " + " ".join([*where, *cites])]).rstrip()
+    tags = ", ".join(dict.fromkeys(c.partition(":")[0] for c in reason.cites))
+    where = " · ".join(part for part in (reason.source, tags) if part)
+    return reason.text + (f"  [{where}]" if where else "")
+
+
+def _not_considered(skipped: list[Denial], dormant: list[str], month: str) -> list[str]:
+    """One line per cause: gate reasons that differ only in what follows ` to ` are merged."""
+    causes: dict[str, list[str]] = {}
+    for denial in skipped:
+        causes.setdefault(denial.reasons[0].text, []).append(denial.code)
+    merged: dict[str, tuple[list[str], list[str]]] = {}
+    for text, codes in causes.items():
+        head, to, rest = text.partition(" to ")
+        key = head + to if to else text
+        items, all_codes = merged.setdefault(key, ([], []))
+        if to:
+            items.append(rest)
+        all_codes.extend(codes)
+    out = []
+    for key, (items, codes) in merged.items():
+        text = key + ", ".join(items) if items else key
+        count = len(dict.fromkeys(codes))
+        out.append(f"  {text} ({count} code{'' if count == 1 else 's'})")
+    if dormant:
+        out.append(f"  not in effect in {month}: {', '.join(dormant)}")
+    return out
 
 
 def _alternative(alternative: Alternative) -> list[str]:
@@ -147,66 +237,18 @@ def _alternative(alternative: Alternative) -> list[str]:
     total = "not priced" if alternative.total_allowed is None else _money(alternative.total_allowed)
     share = alternative.patient_responsibility
     patient = "indeterminate" if share is None else _money(share)
-    return [
-        f"  {codes}: total allowed {total}, patient responsibility {patient}",
-        f"    not chosen: {alternative.why_not}",
-    ]
+    return [f"  {codes}: allowed {total}, patient owes {patient}", f"    not chosen: {alternative.why_not}"]
 
 
-# --------------------------------------------------------------------------------------------- trace
+def _trace_cites(decision: Decision) -> list[tuple[str, ...]]:
+    """The cites of every trace node, in the order the tree shows them."""
+    found: list[tuple[str, ...]] = []
 
+    def visit(node: TraceNode) -> None:
+        found.append(node.cites)
+        for child in node.children:
+            visit(child)
 
-def _mark(result: str) -> str:
-    if result in _FAILED:
-        return _FAIL
-    if (
-        result in _PASSED
-        or result.startswith("valid")
-        or (result.startswith("chose ") and not result.startswith("chose nothing"))
-    ):
-        return _PASS
-    return _OTHER
-
-
-def _show(value: Any) -> str:
-    """A value read by a rule, as the policy language writes it; sets and lists in a stable order."""
-    if value is True or value is False:
-        return "true" if value else "false"
-    if value is None:
-        return "null"
-    if isinstance(value, frozenset | set):
-        return "{" + ", ".join(sorted(_show(v) for v in value)) + "}"
-    if isinstance(value, tuple | list):
-        return "[" + ", ".join(_show(v) for v in value) + "]"
-    if isinstance(value, dict):
-        items = sorted(value.items(), key=lambda kv: str(kv[0]))
-        return "{" + ", ".join(f"{k}: {_show(v)}" for k, v in items) + "}"
-    return str(value)
-
-
-def _read(read: Read) -> str:
-    return f"{read.name} = {_show(read.value)}" + (f" (as of {read.as_of})" if read.as_of else "")
-
-
-def _label(node: TraceNode) -> str:
-    parts = [_mark(node.result), node.kind, node.id]
-    if node.title and node.title != node.id:
-        parts.append(f'"{node.title}"')
-    text = " ".join(parts) + f": {node.result}"
-    if node.source:
-        text += f" [{node.source}]"
-    if node.cites:
-        text += f" cites {'; '.join(node.cites)}"
-    return text
-
-
-def _tree(node: TraceNode, prefix: str, last: bool, out: list[str]) -> None:
-    out.append(f"{prefix}{'└─ ' if last else '├─ '}{_label(node)}")
-    inner = prefix + ("   " if last else "│  ")
-    out.extend(_lines_under(inner + ("│ " if node.children else "  "), (_read(r) for r in node.reads)))
-    for i, child in enumerate(node.children):
-        _tree(child, inner, i == len(node.children) - 1, out)
-
-
-def _lines_under(prefix: str, texts: Iterable[str]) -> list[str]:
-    return [f"{prefix}{text}".rstrip() for text in texts]
+    for node in decision.trace or ():
+        visit(node)
+    return found

@@ -13,6 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 from ..jsontext import canonical_bytes, canonical_text
+from .context import DecisionContext
 
 DECISION_FORMAT = 1
 
@@ -176,6 +177,9 @@ class Decision:
     totals: Totals
     trace: Trace | None
     notes: tuple[str, ...] = ()  # facts read but not counted (e.g. time dated outside the month)
+    # programs the bundle shows activity in (consent, time recorded, a claim): see coding.active_programs
+    active_programs: tuple[str, ...] = ()
+    context: DecisionContext | None = None  # shared by every decision of a policy set: see context.py
 
     @property
     def patient_responsibility(self) -> Decimal | None:
@@ -296,6 +300,9 @@ def to_json_obj(decision: Decision, *, trace: str = "full") -> dict[str, Any]:
         "patient_responsibility": money_text(decision.patient_responsibility),
         "notes": list(decision.notes),
     }
+    obj["active_programs"] = list(decision.active_programs)
+    if decision.context is not None:
+        obj["sources"] = _sources(decision, decision.context)
     if decision.trace is not None and trace != "none":
         if trace == "compact":
             compact = decision.trace.compact()
@@ -305,6 +312,12 @@ def to_json_obj(decision: Decision, *, trace: str = "full") -> dict[str, Any]:
         else:
             obj["trace"] = decision.trace.json()
     return obj
+
+
+def _sources(decision: Decision, context: DecisionContext) -> dict[str, Any]:
+    """Every source the decision's reasons cite, by tag: the same whatever the form of the trace."""
+    cites = [r.cites for d in decision.denied for r in d.reasons]
+    return {tag: info.to_json_obj() for tag, info in sorted(context.sources_of(cites).items())}
 
 
 def to_json(decision: Decision, *, indent: int | None = 2, trace: str = "full") -> str:

@@ -198,7 +198,31 @@ def decide(
         alternatives,
         totals,
         trace_nodes,
+        active_programs=active_programs(compiled, facts, chosen),
+        context=compiled.context,
     )
+
+
+def active_programs(compiled: CompiledPolicySet, facts: Mapping[str, Any], chosen: Coding) -> tuple[str, ...]:
+    """The programs the bundle shows activity in: consented to, with time recorded, claimed this
+    month or billed now (sorted). The text form shows every denial of these programs in full."""
+    found: set[str] = set()
+    consents = facts.get("consents")  # v2: one record per program (a v1 bundle is upgraded on read)
+    if isinstance(consents, Mapping):
+        found.update(program for program, record in consents.items() if isinstance(record, Mapping))
+    consent = facts.get("consent")
+    if isinstance(consent, Mapping):
+        services = consent.get("service")
+        found.update([services] if isinstance(services, str) else services or ())
+    for entry in facts.get("time") or ():
+        if isinstance(entry, Mapping) and isinstance(entry.get("service"), str):
+            found.add(entry["service"])
+    programs = compiled.context.code_programs
+    for claim in facts.get("other_claims_this_month") or ():
+        if isinstance(claim, Mapping) and claim.get("code") in programs:
+            found.add(programs[claim["code"]])
+    found.update(programs[code] for code in chosen if code in programs)
+    return tuple(sorted(p for p in found if isinstance(p, str)))
 
 
 def _allowed(amount: Decimal | None, units: int) -> Decimal | None:

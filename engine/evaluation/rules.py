@@ -125,8 +125,8 @@ class Evaluation:
         message = requirement.message
         if message is None:
             return Reason(owner.id, owner.title, owner.cites, owner.source, self.describe(condition, value))
-        if value is UNKNOWN:
-            text = f"{message} ({self.missing(condition)})"
+        if value is UNKNOWN:  # not "consent obtained after the month" when the date is not recorded
+            text = f"{self.not_recorded(condition)}: cannot rule out \"{message}\""
             return Reason(owner.id, owner.title, owner.cites, owner.source, text)
         return self.compiled.fixed_reason(owner, requirement)
 
@@ -139,14 +139,15 @@ class Evaluation:
             for label, kind, reader in condition.reads
         )
 
-    def missing(self, condition: Condition) -> str:
+    def not_recorded(self, condition: Condition) -> str:
+        """`consent.date` not recorded: the facts a condition needs that the bundle does not hold."""
         names = [label for label, _kind, reader in condition.reads if reader(self.env) is UNKNOWN]
-        return "missing: " + ", ".join(f"`{n}`" for n in names) if names else "a fact it needs is missing"
+        return (", ".join(f"`{n}`" for n in names) + " not recorded") if names else "a fact it needs is not recorded"
 
     def describe(self, condition: Condition, value: Any) -> str:
         """A reason written from the failed condition, e.g. `19 of 20 minutes (1 more needed)`."""
         if value is UNKNOWN:
-            return f"`{condition.text}` cannot be decided: {self.missing(condition)}"
+            return f"{self.not_recorded(condition)}, so `{condition.text}` cannot be checked"
         expr = condition.expr
         if condition.sides is not None and isinstance(expr, s.Compare):
             left_fn, right_fn, name, vtype = condition.sides

@@ -1,0 +1,101 @@
+"""Writing results: the one place that turns an output that cannot be written into a clear error.
+
+Every command writes through `output_stream` (a `--output` file or stdout) or prints to stdout under
+the command group's guard (`guarded_invoke` in main.py). A disk that is full (`-o /dev/full`), a
+folder that cannot be written, a closed pipe: each ends the command with `usage/output` on stderr
+and exit status 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import NoReturn, TextIO
+
+import click
+
+from .exit_codes import ExitCode
+
+# errors that mean "this output cannot be written"; any other OSError is not ours to explain
+_WRITE_ERRORS = frozenset(
+    {errno.ENOSPC, errno.EPIPE, errno.EIO, errno.EBADF, errno.EFBIG, errno.EDQUOT, errno.EROFS, errno.EACCES}
+)
+
+
+def _reason(error: OSError) -> str:
+    return (error.strerror or str(error) or type(error).__name__).lower()
+
+
+def _silence_stdout() -> None:
+    """After stdout failed, point it at /dev/null so that the interpreter's final flush stays quiet."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):  # no real file descriptor (e.g. under a test runner)
+        pass
+
+
+def cannot_write(target: str, error: OSError, *, file: str | None = None) -> NoReturn:
+    """Report that `target` cannot be written and end the command with BAD_INPUT (exit 2)."""
+    from .common import diagnostic, report
+
+    if target == "standard output":
+        _silence_stdout()
+    report([diagnostic("usage/output", f"cannot write {target}: {_reason(error)}", file=file)])
+    raise click.exceptions.Exit(int(ExitCode.BAD_INPUT))
+
+
+def is_write_error(error: OSError) -> bool:
+    return error.errno in _WRITE_ERRORS
+
+
+@contextmanager
+def output_stream(path: str | None) -> Iterator[TextIO]:
+    """stdout, or the --output file (UTF-8, `\\n` line ends); one that cannot be opened, written or
+    closed ends the command with `usage/output` and exit status 2."""
+    if path is None or path == "-":
+        try:
+            yield sys.stdout
+            sys.stdout.flush()
+        except OSError as error:
+            if not is_write_error(error):
+                raise
+            cannot_write("standard output", error)
+        return
+    try:
+        stream = open(path, "w", encoding="utf-8", newline="\n")  # noqa: SIM115 — closed below
+    except OSError as error:
+        cannot_write(f"`{path}`", error, file=path)
+    try:
+        with stream:
+            yield stream
+    except OSError as error:  # raised by a write in the body, or by the flush when closing
+        if not is_write_error(error):
+            raise
+        cannot_write(f"`{path}`", error, file=path)
+
+
+class GuardedGroup(click.Group):
+    """A command group whose commands' writes to stdout are guarded: see the module docstring."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            result = super().invoke(ctx)
+            sys.stdout.flush()
+            return result
+        except click.exceptions.Exit:
+            try:
+                sys.stdout.flush()
+            except OSError as error:
+                if not is_write_error(error):
+                    raise
+                cannot_write("standard output", error)
+            raise
+        except OSError as error:
+            if not is_write_error(error):
+                raise
+            cannot_write("standard output", error)

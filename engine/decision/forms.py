@@ -1,0 +1,162 @@
+"""Decisions for other readers: one summary line, CSV rows, and the note a claim carries.
+
+Pure functions of the decision (and, for the claim note, of the bundle's facts, which hold the
+minutes and the consent date the decision does not repeat). Their layouts are documented in
+docs/reference/output-forms.md; golden files cover each (tests/golden/forms/).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import textwrap
+from collections.abc import Iterable, Mapping
+from decimal import Decimal
+from typing import Any
+
+from .context import EMPTY_CONTEXT
+from .explain import first_reason, split_denials
+from .model import Decision, Denial, Line
+
+__all__ = ["CLAIM_NOTE_WIDTH", "CSV_COLUMNS", "csv_rows", "render_claim_note", "render_csv", "render_summary"]
+
+
+def _money(value: Decimal | None) -> str:
+    return "" if value is None else f"{value:.2f}"
+
+
+# --------------------------------------------------------------------------------------------- summary
+
+
+def render_summary(decision: Decision) -> str:
+    """One line: id · month · billed codes and units · allowed · patient share (or why nothing)."""
+    head = f"{decision.bundle_id} · {decision.month}"
+    if not decision.billable:
+        reason = first_reason(decision)
+        return f"{head} · nothing billable" + (f": {reason}" if reason else "")
+    codes = ", ".join(f"{line.code} × {line.units}" for line in decision.billable)
+    totals = decision.totals
+    allowed = f"allowed ${totals.allowed:.2f}" if totals.allowed is not None else "allowed: not priced"
+    share = decision.patient_responsibility
+    patient = f"patient ${share:.2f}" if share is not None else "patient: indeterminate"
+    return f"{head} · {codes} · {allowed} · {patient}"
+
+
+# --------------------------------------------------------------------------------------------- csv
+
+CSV_COLUMNS = (
+    "bundle_id",
+    "month",
+    "decision_id",
+    "status",
+    "code",
+    "units",
+    "denied_unit",
+    "with_code",
+    "allowed",
+    "medicare",
+    "patient",
+    "deductible",
+    "coinsurance",
+    "medigap",
+    "medicaid",
+    "reasons",
+    "rules",
+    "cites",
+)
+
+
+def csv_rows(decision: Decision) -> Iterable[dict[str, str]]:
+    """One row per billable line, then one per denied code (status: billable, denied, not
+    considered, not in effect), in the decision's order."""
+    base = {"bundle_id": decision.bundle_id, "month": decision.month, "decision_id": decision.decision_id}
+    for line in decision.billable:
+        yield {**base, **_billable_row(line)}
+    matter, skipped, _dormant = split_denials(decision, decision.context or EMPTY_CONTEXT)
+    status = {id(d): "denied" for d in matter} | {id(d): "not considered" for d in skipped}
+    for denial in decision.denied:
+        yield {**base, **_denied_row(denial, status.get(id(denial), "not in effect"))}
+
+
+def _billable_row(line: Line) -> dict[str, str]:
+    shares = line.shares
+    return {
+        "status": "billable",
+        "code": line.code,
+        "units": str(line.units),
+        "allowed": _money(line.allowed),
+        "medicare": _money(shares.medicare) if shares else "",
+        "patient": _money(shares.beneficiary) if shares else "",
+        "deductible": _money(shares.deductible) if shares else "",
+        "coinsurance": _money(shares.coinsurance) if shares else "",
+        "medigap": _money(shares.medigap) if shares else "",
+        "medicaid": _money(shares.medicaid) if shares else "",
+        "reasons": "" if line.allowed is not None else line.price_source,
+    }
+
+
+def _denied_row(denial: Denial, status: str) -> dict[str, str]:
+    return {
+        "status": status,
+        "code": denial.code,
+        "units": "",
+        "denied_unit": "" if denial.unit is None else str(denial.unit),
+        "with_code": denial.with_code or "",
+        "reasons": "; ".join(r.text for r in denial.reasons),
+        "rules": "; ".join(dict.fromkeys(r.rule for r in denial.reasons)),
+        "cites": "; ".join(dict.fromkeys(c.partition(":")[0] for r in denial.reasons for c in r.cites)),
+    }
+
+
+def render_csv(rows: Iterable[Mapping[str, str]], *, header: bool = True) -> str:
+    """RFC 4180: CRLF line ends, fields quoted when they hold a comma, quote or line break."""
+    buffer = io.StringIO(newline="")
+    writer = csv.DictWriter(buffer, fieldnames=CSV_COLUMNS, lineterminator="\r\n", restval="")
+    if header:
+        writer.writeheader()
+    writer.writerows(rows)
+    return buffer.getvalue()
+
+
+# --------------------------------------------------------------------------------------------- claim note
+
+CLAIM_NOTE_WIDTH = 80  # NTE02 of the 837P Loop 2300 NTE segment is AN 1/80
+_X12_DELIMITERS = str.maketrans({"*": " ", "~": " ", ":": " ", "^": " ", "|": " ", ">": " "})
+
+
+def _ascii(text: str) -> str:
+    """The X12 basic character set: ASCII, without the usual element/segment/component delimiters."""
+    plain = text.replace("×", "x").replace("–", "-").replace("—", "-").replace("·", "-")
+    return plain.encode("ascii", "replace").decode("ascii").replace("?", " ").translate(_X12_DELIMITERS)
+
+
+def _minutes(facts: Mapping[str, Any], decision: Decision) -> str:
+    """Minutes recorded in the service month by (or under) the billing practitioner, by who spent them."""
+    me = decision.billable[0].practitioner if decision.billable else (facts.get("practitioner") or {}).get("id")
+    totals: dict[str, int] = {}
+    for entry in facts.get("time") or ():
+        date = entry.get("date")
+        in_month = date is None or str(date)[:7] == decision.month
+        if entry.get("practitioner") == me and in_month and isinstance(entry.get("minutes"), int):
+            who = str(entry.get("by") or "time").replace("_", " ")
+            totals[who] = totals.get(who, 0) + entry["minutes"]
+    return ", ".join(f"{who} {minutes} min" for who, minutes in sorted(totals.items())) or "no time recorded"
+
+
+def render_claim_note(decision: Decision, facts: Mapping[str, Any]) -> str:
+    """The note for the claim: lines of at most 80 characters, ASCII, no X12 delimiters.
+
+    The first line stands alone in the claim's one NTE segment: month, codes and units, minutes,
+    consent date. The decision id and the policy-set hash follow, one per line, so the claim can be
+    traced back to this decision.
+    """
+    if decision.billable:
+        codes = " ".join(f"{line.code}x{line.units}" for line in decision.billable)
+    else:
+        codes = "nothing billable"
+    consent = facts.get("consent") or {}
+    consent_date = consent.get("date") if isinstance(consent, Mapping) else None
+    first = f"{decision.month} {codes}; {_minutes(facts, decision)}; consent {consent_date or 'not recorded'}"
+    lines = textwrap.wrap(_ascii(first), CLAIM_NOTE_WIDTH, break_long_words=True)
+    lines += [f"decision {decision.decision_id}", f"policy set {decision.policy_set_hash}"]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,94 @@
+"""The batch report as one self-contained HTML page: inline CSS and inline SVG charts, no script,
+no font, no image and no link to anything outside the page, so it opens offline and can be mailed.
+
+Every text that comes from the input is escaped (html.escape), including in the SVG.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from html import escape
+
+from .batch_report import MONEY_FIELDS, BatchReport
+
+__all__ = ["render_report_html"]
+
+_STYLE = """
+body { font: 14px/1.4 system-ui, sans-serif; margin: 2em auto; max-width: 60em; color: #222; }
+table { border-collapse: collapse; margin: 0.5em 0 1.5em; }
+th, td { padding: 0.2em 0.8em; border-bottom: 1px solid #ddd; text-align: left; }
+td.n { text-align: right; font-variant-numeric: tabular-nums; }
+svg text { font: 12px system-ui, sans-serif; fill: #222; }
+"""
+
+
+def _money(value: Decimal) -> str:
+    return f"${value:,.2f}"
+
+
+def bar_chart(title: str, items: list[tuple[str, int]], *, label_width: int = 260) -> str:
+    """A horizontal bar chart as inline SVG: one bar per item, the count at its end."""
+    row, width = 22, 640
+    height = row * max(len(items), 1) + 30
+    biggest = max((n for _label, n in items), default=0) or 1
+    bars = []
+    for i, (label, count) in enumerate(items):
+        y = 24 + i * row
+        length = round((width - label_width - 60) * count / biggest)
+        short = label if len(label) <= 42 else label[:41] + "…"
+        bars.append(
+            f'<text x="{label_width - 6}" y="{y + 14}" text-anchor="end"><title>{escape(label)}</title>'
+            f"{escape(short)}</text>"
+            f'<rect x="{label_width}" y="{y + 2}" width="{max(length, 1)}" height="{row - 6}" fill="#4a7ab5"/>'
+            f'<text x="{label_width + length + 6}" y="{y + 14}">{count}</text>'
+        )
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" role="img" width="{width}" height="{height}"'
+        f' viewBox="0 0 {width} {height}" aria-label="{escape(title)}">'
+        f'<text x="0" y="14" font-weight="bold">{escape(title)}</text>{"".join(bars)}</svg>'
+    )
+
+
+def render_report_html(report: BatchReport, *, top: int = 10, title: str = "carepolicy batch report") -> str:
+    codes_billed = [(code, c.billed_lines) for code, c in sorted(report.codes.items()) if c.billed_lines]
+    reasons = report.top_reasons(top)
+    totals = "".join(
+        f"<tr><th>{name}</th><td class=n>{_money(report.totals[name])}</td>"
+        f"<td>{report.indeterminate[name] or ''}{' indeterminate' if report.indeterminate[name] else ''}</td></tr>"
+        for name in MONEY_FIELDS
+    )
+    by_code = "".join(
+        f"<tr><td>{escape(code)}</td><td class=n>{c.billed_lines}</td><td class=n>{c.units}</td>"
+        f"<td class=n>{_money(c.allowed)}</td><td class=n>{c.denied}</td></tr>"
+        for code, c in sorted(report.codes.items())
+    )
+    reason_rows = "".join(f"<tr><td class=n>{n}</td><td>{escape(text)}</td></tr>" for text, n in reasons)
+    error_rows = "".join(
+        f"<tr><td>{escape(str(e['bundle_id']))}</td><td>{escape(str(e['source']))}</td>"
+        f"<td>{escape(', '.join(e['codes']))}</td><td>{escape(e['message'])}</td></tr>"
+        for e in report.errors
+    )
+    errors = (
+        f"<h2>Error records ({report.error_records}; the first {len(report.errors)} shown)</h2>"
+        f"<table><tr><th>bundle</th><th>source</th><th>codes</th><th>message</th></tr>{error_rows}</table>"
+        if report.error_records
+        else "<h2>Error records</h2><p>none</p>"
+    )
+    months = ", ".join(f"{escape(m)} ({n})" for m, n in sorted(report.months.items())) or "none"
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>{escape(title)}</title><style>{_STYLE}</style></head>
+<body>
+<h1>{escape(title)}</h1>
+<p>{report.records} records: {report.decisions} decisions ({report.with_billable} with something to bill),
+{report.error_records} error records. Service months: {months}.</p>
+<h2>Totals over the billable lines</h2>
+<table>{totals}</table>
+<h2>Codes billed</h2>
+{bar_chart("Billed lines by code", codes_billed, label_width=80)}
+<table><tr><th>code</th><th>billed</th><th>units</th><th>allowed</th><th>denied</th></tr>{by_code}</table>
+<h2>Top denial reasons</h2>
+{bar_chart(f"Decisions in which each reason appears (top {top})", reasons)}
+<table><tr><th>decisions</th><th>reason</th></tr>{reason_rows}</table>
+{errors}
+</body></html>
+"""

@@ -1,0 +1,86 @@
+"""Output that cannot be written: every command ends with `usage/output` and exit 2, never a traceback.
+
+Run as real processes, because the failure happens in the operating system (a full disk, a missing
+folder), which an in-process runner's captured stdout cannot show. A full disk is made with a file
+size limit of 0 bytes (RLIMIT_FSIZE, with SIGXFSZ ignored): every write to a file then fails with
+EFBIG, as a write to `/dev/full` fails with ENOSPC, without depending on that device.
+"""
+
+from __future__ import annotations
+
+import resource
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+HERE = Path(__file__).resolve().parent
+FIXTURES = HERE / "fixtures"
+
+
+def _no_room() -> None:
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (0, 0))
+
+
+def _carepolicy(*args: str, stdout: int | None = None, full: bool = False) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "carepolicy.cli", *args],
+        cwd=FIXTURES,
+        stdout=stdout if stdout is not None else subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        check=False,
+        preexec_fn=_no_room if full else None,  # only sets a limit in the child
+    )
+
+
+def _assert_clear_error(result: subprocess.CompletedProcess[str], target: str) -> None:
+    assert result.returncode == 2, result.stderr
+    assert f"error[usage/output]: cannot write {target}" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("evaluate", "--policies", "policies", "facts/two.yaml"),
+        ("evaluate", "--policies", "policies", "--format", "json", "facts/two.yaml"),
+        ("evaluate", "--policies", "policies", "--format", "csv", "facts/two.yaml"),
+        ("batch", "--policies", "policies", "facts/two.yaml"),
+    ],
+    ids=["evaluate-text", "evaluate-json", "evaluate-csv", "batch"],
+)
+def test_output_file_on_a_full_disk(args: tuple[str, ...], tmp_path: Path) -> None:
+    target = tmp_path / "out"
+    result = _carepolicy(*args, "-o", str(target), full=True)
+    assert result.returncode == 2, result.stderr
+    assert "error[usage/output]: cannot write" in result.stderr
+    assert "file too large" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("evaluate", "--policies", "policies", "facts/two.yaml"),
+        ("schema",),
+        ("check", "policies"),
+        ("codes", "--policies", "policies"),
+    ],
+    ids=["evaluate", "schema", "check", "codes"],
+)
+def test_stdout_on_a_full_disk(args: tuple[str, ...], tmp_path: Path) -> None:
+    with (tmp_path / "stdout").open("w") as file:
+        result = _carepolicy(*args, stdout=file.fileno(), full=True)
+    _assert_clear_error(result, "standard output: file too large")
+
+
+def test_output_in_a_folder_that_does_not_exist(tmp_path: Path) -> None:
+    target = tmp_path / "no" / "such" / "out.jsonl"
+    result = _carepolicy("evaluate", "--policies", "policies", "facts/two.yaml", "-o", str(target))
+    _assert_clear_error(result, f"`{target}`: no such file or directory")
+    result = _carepolicy("batch", "--policies", "policies", "facts/two.yaml", "-o", str(target))
+    _assert_clear_error(result, f"`{target}`: no folder")
