@@ -14,7 +14,16 @@ import re
 from pathlib import Path
 
 import pytest
-from carepolicy.engine import Bundle, Decision, PolicySet, evaluate, load_fact_file, load_policies, to_json
+from carepolicy.engine import (
+    Bundle,
+    Decision,
+    PolicySet,
+    evaluate,
+    load_fact_file,
+    load_fact_text,
+    load_policies,
+    to_json,
+)
 from carepolicy.engine.decision.explain import render_decision_text
 from carepolicy.engine.decision.forms import (
     CLAIM_NOTE_WIDTH,
@@ -142,3 +151,15 @@ def test_no_decision_carries_an_authoring_note(
         head, _legend, rest = text.partition("\nSources cited\n")
         for line in (head + rest.partition("\n\n")[2]).splitlines():
             assert not re.search(r"\((?:H|M|L)\)|cms-rules\.md|does not state", line), line
+
+
+def test_claim_note_takes_the_consent_date_of_a_v2_record(policies: PolicySet) -> None:
+    # a version 2 bundle has one consent record per program and no single `consent`
+    example = (ROOT / "policies" / "examples" / "ccm-60-minutes.yaml").read_text(encoding="utf-8")
+    (bundle,) = load_fact_text(example, name="example.yaml", fmt="yaml")
+    assert isinstance(bundle, Bundle)
+    v2 = {key: value for key, value in bundle.data.items() if key != "consent"}
+    v2["consents"] = {"ccm": {**bundle.data["consents"]["ccm"], "date": "2024-11-05"}}
+    decision = evaluate(policies, dataclasses.replace(bundle, data=v2))
+    assert decision.billable
+    assert "consent 2024-11-05" in render_claim_note(decision, v2).splitlines()[0]

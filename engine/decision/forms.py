@@ -154,9 +154,28 @@ def render_claim_note(decision: Decision, facts: Mapping[str, Any]) -> str:
         codes = " ".join(f"{line.code}x{line.units}" for line in decision.billable)
     else:
         codes = "nothing billable"
-    consent = facts.get("consent") or {}
-    consent_date = consent.get("date") if isinstance(consent, Mapping) else None
-    first = f"{decision.month} {codes}; {_minutes(facts, decision)}; consent {consent_date or 'not recorded'}"
+    first = f"{decision.month} {codes}; {_minutes(facts, decision)}; consent {_consent_dates(decision, facts)}"
     lines = textwrap.wrap(_ascii(first), CLAIM_NOTE_WIDTH, break_long_words=True)
     lines += [f"decision {decision.decision_id}", f"policy set {decision.policy_set_hash}"]
     return "\n".join(lines) + "\n"
+
+
+def _consent_dates(decision: Decision, facts: Mapping[str, Any]) -> str:
+    """The consent date of each billed program (v2 `consents`, which a v1 bundle is upgraded to);
+    one date alone when the programs share it, or the single v1 `consent` when there is no record."""
+    programs = decision.context.code_programs if decision.context is not None else {}
+    billed = sorted({programs[line.code] for line in decision.billable if line.code in programs})
+    consents = facts.get("consents")
+    dates: dict[str, str] = {}
+    if isinstance(consents, Mapping):
+        for program in billed:
+            record = consents.get(program)
+            if isinstance(record, Mapping) and record.get("date"):
+                dates[program] = str(record["date"])
+    if not dates:
+        consent = facts.get("consent")
+        date = consent.get("date") if isinstance(consent, Mapping) else None
+        return str(date) if date else "not recorded"
+    if len(set(dates.values())) == 1:
+        return next(iter(dates.values()))
+    return ", ".join(f"{program} {date}" for program, date in dates.items())
