@@ -9,6 +9,7 @@ from .commands.check import check
 from .commands.codes import codes
 from .commands.evaluate import evaluate
 from .commands.schema import schema
+from .commands.switches import switches
 from .commands.test import test
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
@@ -44,6 +45,7 @@ cli.add_command(batch)
 cli.add_command(schema)
 cli.add_command(test)
 cli.add_command(codes)
+cli.add_command(switches)
 
 
 def main() -> None:
