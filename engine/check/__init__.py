@@ -29,6 +29,7 @@ from .stages import (
     check_intervals,
     check_unused,
 )
+from .years import check_years
 
 
 def resolve_names_and_types(ctx: CheckContext) -> list[Diagnostic]:
@@ -51,6 +52,7 @@ STAGES: tuple[Stage, ...] = (
     Stage("check_addons", check_addons),
     Stage("check_conflicts", check_conflicts),
     Stage("check_unused", check_unused),
+    Stage("check_years", check_years),
 )
 
 
