@@ -11,7 +11,7 @@ import json
 import os
 import shlex
 import sys
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -216,20 +216,43 @@ def internal_error(error: BaseException, *, source: str, bundle: str | None) -> 
     return ErrorRecord(bundle, source, (diag,))
 
 
-def read_inputs(paths: Sequence[str]) -> list[Item]:
-    """Every input record of every file, in order; a file that cannot be read is one error record."""
-    from carepolicy.engine import FactError, load_fact_file
+INPUT_FORMAT_HELP = (
+    "How to read the inputs: yaml, json or jsonl (one bundle per line). Default: from each file's extension;"
+    " for `-` (stdin) or a file without one, detected from the first line."
+)
 
-    items: list[Item] = []
+
+def input_format_option(function: Callable[..., Any]) -> Callable[..., Any]:
+    """`--input-format`, defined once for every command that reads fact files."""
+    return click.option(
+        "--input-format",
+        "input_format",
+        type=click.Choice(["yaml", "json", "jsonl"]),
+        default=None,
+        help=INPUT_FORMAT_HELP,
+    )(function)
+
+
+def iter_inputs(paths: Sequence[str], input_format: str | None = None) -> Iterator[Item]:
+    """Every input record of every file, in order, read lazily; a file that cannot be read is one error record.
+
+    Records read before a file-level problem are kept: the error record for the file follows them.
+    """
+    from carepolicy.engine import FactError, iter_records
+
     for path in paths:
         source = "<stdin>" if path == "-" else path
         try:
-            items.extend(load_fact_file(path))
+            yield from iter_records(path, input_format)
         except FactError as error:
-            items.append(ErrorRecord(None, source, error.diagnostics))
+            yield ErrorRecord(None, source, error.diagnostics)
         except Exception as error:  # one unreadable input never stops the others
-            items.append(internal_error(error, source=source, bundle=None))
-    return items
+            yield internal_error(error, source=source, bundle=None)
+
+
+def read_inputs(paths: Sequence[str], input_format: str | None = None) -> list[Item]:
+    """Every input record of every file, in order (held in memory: `iter_inputs` streams)."""
+    return list(iter_inputs(paths, input_format))
 
 
 def decide(item: Item, setup: Setup) -> Record:

@@ -8,6 +8,7 @@ from .commands.batch import batch
 from .commands.check import check
 from .commands.codes import codes
 from .commands.evaluate import evaluate
+from .commands.lsp import lsp
 from .commands.schema import schema
 from .commands.switches import switches
 from .commands.test import test
@@ -46,6 +47,7 @@ cli.add_command(schema)
 cli.add_command(test)
 cli.add_command(codes)
 cli.add_command(switches)
+cli.add_command(lsp)
 
 
 def main() -> None:

@@ -15,7 +15,7 @@ from .api import (
 )
 from .decision.model import Decision, to_json, to_json_obj
 from .diagnostics import Diagnostic, FactError, PolicyError, render_json, render_text
-from .facts.reader import Bundle, BundleError, load_fact_file, load_fact_text
+from .facts.reader import Bundle, BundleError, iter_records, load_fact_file, load_fact_text
 
 __all__ = [
     "Bundle",
@@ -29,6 +29,7 @@ __all__ = [
     "engine_version",
     "evaluate",
     "evaluate_all",
+    "iter_records",
     "load_fact_file",
     "load_fact_text",
     "load_fee_schedule",

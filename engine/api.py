@@ -163,11 +163,27 @@ def check_policies(
 
     The sources returned are the policy files and, when there is one, the reference registry.
     """
-    _root, texts, problems = read_policy_files(directory)
+    _root, texts, unreadable = read_policy_files(directory)
+    if not texts and not unreadable:  # bad input, like a missing folder: nothing to check
+        raise PolicyError([Diagnostic("policy/empty", f"no .policy files under `{directory}`")])
+    return check_texts(texts, read_registry_text(directory), unreadable=unreadable)
+
+
+def check_texts(
+    texts: Iterable[tuple[str, str]],
+    registry_text: tuple[str, str] | None = None,
+    *,
+    unreadable: Iterable[Diagnostic] = (),
+) -> tuple[CheckResult | None, Mapping[str, SourceFile], tuple[Diagnostic, ...]]:
+    """`check_policies` over texts held in memory: (file name, text) pairs and the registry's.
+
+    For callers whose texts are not (yet) on disk, like an editor's unsaved buffers. `unreadable`
+    are the problems of files that could not be read; they are reported with the rest.
+    """
+    texts = list(texts)
     sources = {name: SourceFile(name, text) for name, text in texts}
     parsed: list[s.PolicyFile] = []
-    if not texts and not problems:  # bad input, like a missing folder: nothing to check
-        raise PolicyError([Diagnostic("policy/empty", f"no .policy files under `{directory}`")])
+    problems: list[Diagnostic] = list(unreadable)
     skipped: set[str] = set()  # names declared where a syntax error was: their absence is no news
     for name, text in texts:
         policy, found, blanked = parse_partial(text, name)
@@ -176,7 +192,6 @@ def check_policies(
         if policy is not None:
             parsed.append(policy)
     registry: Registry | None = None
-    registry_text = read_registry_text(directory)
     if registry_text is not None:
         name, text = registry_text
         sources[name] = SourceFile(name, text)

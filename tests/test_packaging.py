@@ -20,7 +20,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 # What a wheel build needs from the repo (copied, so that the build never writes build/ or *.egg-info here)
-BUILD_INPUTS = ("pyproject.toml", "README.md", "engine", "cli", "grammar", "policies")
+BUILD_INPUTS = ("pyproject.toml", "README.md", "engine", "cli", "grammar", "policies", "lsp")
 
 
 def _setuptools_config() -> dict[str, Any]:
@@ -137,6 +137,7 @@ def test_wheel_contents(tmp_path: Path) -> None:
         expect_like(ROOT / "cli" / "commands", "*.py")
     expect_like(ROOT / "policies", "*.policy", recursive=True)
     for required in ("carepolicy/grammar/policy.lark", "carepolicy/engine/facts/schemas/fact-bundle-v1.json",
+                     "carepolicy/engine/facts/schemas/fact-bundle-v2.json",
                      "carepolicy/engine/py.typed", "carepolicy/policies/sources.registry"):
         assert required in names, f"missing from the wheel: {required}"
     top_level = sorted({name.split("/", 1)[0] for name in names})

@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-PACKAGE_FOLDERS = ("engine", "cli", "grammar", "policies")
-RUFF_TARGETS = ("engine", "cli", "tests", "benchmarks")
+PACKAGE_FOLDERS = ("engine", "cli", "grammar", "policies", "lsp")
+RUFF_TARGETS = ("engine", "cli", "tests", "benchmarks", "lsp", "grammar")
 
 
 def _run(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -44,7 +44,7 @@ def test_mypy_strict_is_clean(tmp_path: Path) -> None:
         (tree / folder).symlink_to(ROOT / folder, target_is_directory=True)
     args = ["mypy", "--config-file", str(ROOT / "pyproject.toml"), "--cache-dir", str(tmp_path / "cache"),
             "--strict", "--explicit-package-bases", "--no-color-output", "--no-error-summary",
-            "-p", "carepolicy.engine", "-p", "carepolicy.cli"]
+            "-p", "carepolicy.engine", "-p", "carepolicy.cli", "-p", "carepolicy.grammar", "-p", "carepolicy.lsp"]
     result = _run(args, tmp_path)
     # show paths as in the repo: `carepolicy/engine/api.py:12` -> `engine/api.py:12`
     output = re.sub(r"^carepolicy/", "", result.stdout + result.stderr, flags=re.MULTILINE)

@@ -14,6 +14,7 @@ from ..common import (
     decide,
     fail,
     finish,
+    input_format_option,
     output_stream,
     plural,
     prepare,
@@ -48,6 +49,7 @@ def _progress(items: Sequence[Item]) -> Iterator[Item]:
 )
 @click.option("--switch", "switches", multiple=True, metavar="NAME=OPTION", help=SWITCH_HELP)
 @click.option("--fee-schedule", metavar="CSV", help=FEE_HELP)
+@input_format_option
 def batch(
     inputs: tuple[str, ...],
     output: str,
@@ -55,6 +57,7 @@ def batch(
     explain: bool,
     switches: tuple[str, ...],
     fee_schedule: str | None,
+    input_format: str | None,
 ) -> None:
     """Evaluate every record of every INPUT into one JSON Lines file.
 
@@ -73,7 +76,7 @@ def batch(
     """
     setup = prepare(policies_dir, switches, fee_schedule, trace=explain)
     started = time.perf_counter()
-    items = read_inputs(inputs)
+    items = read_inputs(inputs, input_format)
     failed: list[ErrorRecord] = []
     with output_stream(output) as out:
         try:

@@ -32,6 +32,9 @@ def check(directory: str | None, fmt: str, profile: bool) -> None:
     array on stdout and the summary goes to stderr. The exit status is 1 when there is an error,
     0 when there are only warnings or nothing, 2 when DIR cannot be read.
 
+    Every `assumption` (a rule the reference does not state) is listed too, one info line each on
+    stderr, and counted in the summary: they are not problems, but a reviewer should see them.
+
     \b
     Examples:
       carepolicy check
@@ -54,6 +57,9 @@ def check(directory: str | None, fmt: str, profile: bool) -> None:
     summary = (
         f"{plural(errors, 'error')}, {plural(len(diagnostics) - errors, 'warning')} in {plural(len(sources), 'file')}"
     )
+    assumptions = result.assumptions if result is not None else ()
+    if assumptions:
+        summary += f"; {plural(len(assumptions), 'assumption')}, not CMS rules"
     if fmt == "json":
         click.echo(render_json(diagnostics), nl=False)
         click.echo(summary, err=True)
@@ -61,6 +67,9 @@ def check(directory: str | None, fmt: str, profile: bool) -> None:
         if diagnostics:
             click.echo(render_text(diagnostics, sources, color=use_color(sys.stderr)), err=True, nl=False)
         click.echo(summary)
+    for decl, assumption in assumptions:
+        where = f"{assumption.span.source}:{assumption.span.line}:{assumption.span.column}"
+        click.echo(f"{where}: info[check/assumption]: {decl.kind} `{decl.id}`: {assumption.reason}", err=True)
     if profile:
         click.echo("profile:", err=True)
         stages = result.timings if result is not None else ()

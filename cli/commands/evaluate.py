@@ -9,6 +9,7 @@ from ..common import (
     Record,
     decide,
     finish,
+    input_format_option,
     output_stream,
     prepare,
     read_inputs,
@@ -45,6 +46,7 @@ def _error_line(record: ErrorRecord) -> str:
 @click.option("--switch", "switches", multiple=True, metavar="NAME=OPTION", help=SWITCH_HELP)
 @click.option("--fee-schedule", metavar="CSV", help=FEE_HELP)
 @click.option("--output", "-o", metavar="FILE", help="Write the results to FILE instead of stdout.")
+@input_format_option
 def evaluate(
     files: tuple[str, ...],
     policies_dir: str | None,
@@ -53,14 +55,16 @@ def evaluate(
     switches: tuple[str, ...],
     fee_schedule: str | None,
     output: str | None,
+    input_format: str | None,
 ) -> None:
     """Decide what can be billed for each fact bundle, and say why.
 
-    Reads every bundle of every FILE (YAML, JSON or JSON Lines, by extension; `-` reads YAML from
-    stdin), evaluates it against the policy set and prints one result per input record: the
-    billable codes with allowed amounts and who pays what, every denied code with each reason,
-    citation and policy line, the alternatives that were not chosen, and (with --explain) the
-    trace. A denial is an answer, not an error. A bundle that is not valid is reported on stderr
+    Reads every bundle of every FILE (YAML, JSON or JSON Lines, by extension or --input-format;
+    `-` reads stdin, its format detected when --input-format is not given), evaluates it against
+    the policy set and prints one result per input record: the billable codes with allowed amounts
+    and who pays what, every denied code with each reason, citation and policy line, the
+    alternatives that were not chosen, and (with --explain) the trace. A denial is an answer,
+    not an error. A bundle that is not valid is reported on stderr
     and stands as an error record in the output, the other bundles are still evaluated, and the
     exit status is then 2.
 
@@ -70,11 +74,12 @@ def evaluate(
       carepolicy evaluate --format json --no-explain march.yaml april.json
       carepolicy evaluate --switch complex_ccm_care_plan=relaxed --policies my-policies/ march.yaml
       cat march.yaml | carepolicy evaluate -
+      cat claims.jsonl | carepolicy evaluate --format jsonl -
     """
     from carepolicy.engine.decision.explain import render_decision_text
 
     setup = prepare(policies_dir, switches, fee_schedule, trace=explain)
-    items = read_inputs(files)
+    items = read_inputs(files, input_format)
     status = ExitCode.OK
     records: list[Record] = []
     with output_stream(output) as out:

@@ -73,6 +73,12 @@ class CheckResult:
     def warnings(self) -> tuple[Diagnostic, ...]:
         return tuple(d for d in self.diagnostics if not d.is_error)
 
+    @property
+    def assumptions(self) -> tuple[tuple[s.Declaration, s.Assumption], ...]:
+        """Every `assumption` clause with its declaration, in file and line order (`check` lists them)."""
+        found = [(decl, a) for decl in self.index.declarations() for a in decl.assumptions]
+        return tuple(sorted(found, key=lambda pair: (pair[1].span.source, pair[1].span.line, pair[1].span.column)))
+
 
 def check(
     files: tuple[s.PolicyFile, ...],

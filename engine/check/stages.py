@@ -42,13 +42,14 @@ def check_citations(ctx: CheckContext) -> list[Diagnostic]:
     out: list[Diagnostic] = []
     sources = ctx.index.sources
     for decl in ctx.index.declarations():
-        if not decl.cites:
+        if not decl.cites and not decl.assumptions:
             out.append(
                 Diagnostic(
                     "check/missing-cite",
                     f"{decl.kind} `{decl.id}` has no citation",
                     span=decl.span,
-                    help='add a line `cite TAG "where in the source"` naming a declared source',
+                    help='add a line `cite TAG "where in the source"` naming a declared source, '
+                    'or `assumption "why"` when the reference does not state it',
                 )
             )
         cites = list(decl.cites)

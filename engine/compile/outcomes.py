@@ -3,12 +3,10 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ..decision.model import Reason
-
-if TYPE_CHECKING:  # compile.py imports this module (through codegen_plan.py)
-    from .policy_set import CompiledCode
+from .compiled import CompiledCode
 
 # The trace is recorded compactly while evaluating (tagged tuples that point at compiled
 # conditions) and turned into TraceNode values only when someone reads it (JSON, text). Building

@@ -1,11 +1,10 @@
-"""Checked policy set -> compiled form: closures, reads for the trace, and per-month plans.
+"""Checked policy set -> compiled form: compiled expressions, reads for the trace, month plans.
 
 Compiled once per process. Expressions are compiled by a backend: `codegen` (the default: one
 generated Python function per expression, engine/codegen.py) or `closures` (a tree of closures,
 engine/compile_expr.py); both give the same values, tests/test_codegen.py checks it.
-`CompiledPolicySet.plan(month)` selects what is in effect for a service
-month (declarations whose interval contains the month's last day) and resolves every parameter
-to its value for that day; plans are cached, so a batch of one month pays for selection once.
+The compiled declarations are plain values (compiled.py); `CompiledPolicySet.plan(month)` selects
+what is in effect for a service month (month_plan.py) and caches it.
 """
 
 from __future__ import annotations
@@ -13,7 +12,6 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from decimal import Decimal
 from typing import Any, Protocol
 
 from ..check import CheckResult
@@ -23,9 +21,10 @@ from ..decision.model import Denial, Reason
 from ..language import syntax as s
 from ..source import SourceFile, Span
 from .codegen import CodegenCompiler
-from .codegen_plan import MonthProgram, PlanWriter
-from .expr import CodeSet, ExprCompiler, Fn, month_end
-from .outcomes import RuleOutcome
+from .codegen_plan import PlanWriter
+from .compiled import CompiledCode, CompiledRequirement, CompiledRule, Condition, Header, assumption_text, cite_text
+from .expr import ExprCompiler, Fn
+from .month_plan import MonthPlan, MonthPlanMaker
 
 _MEMO_LIMIT = 100_000  # bounded, so that a stream of odd claim codes cannot grow memory without end
 
@@ -36,152 +35,6 @@ class ExprBackend(Protocol):
 
 BACKENDS: dict[str, Callable[[Resolution], ExprBackend]] = {"codegen": CodegenCompiler, "closures": ExprCompiler}
 DEFAULT_BACKEND = "codegen"
-
-
-def cite_text(cite: s.Cite) -> str:
-    return f"{cite.source}: {cite.locator}" if cite.locator else cite.source
-
-
-@dataclass(frozen=True, slots=True)
-class Condition:
-    """One condition of a `requires` line: a rule reference or a compiled expression."""
-
-    rule: str | None
-    fn: Fn | None
-    expr: s.Expr | None
-    text: str
-    reads: tuple[tuple[str, str, Fn], ...]  # (label, kind, reader) for the trace and for reasons
-    # a threshold's two sides, left text and left type, for "19 of 20 minutes"
-    sides: tuple[Fn, Fn, str, Any] | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class CompiledRequirement:
-    conditions: tuple[Condition, ...]
-    message: str | None
-    span: Span
-    location: str  # file:line, as traces show it
-
-
-@dataclass(frozen=True, slots=True)
-class Header:
-    """What traces and reasons show of a declaration."""
-
-    id: str
-    title: str
-    cites: tuple[str, ...]
-    source: str
-
-
-@dataclass(frozen=True, slots=True)
-class CompiledRule:
-    header: Header
-    requirements: tuple[CompiledRequirement, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class CompiledCode:
-    header: Header
-    decl: s.Code
-    requirements: tuple[CompiledRequirement, ...]
-    bases: tuple[str, ...]
-    units: tuple[Fn, Fn, Fn] | None  # increment, measure, beyond
-    unit_cap: Fn | None
-    measure_text: str
-
-
-@dataclass(frozen=True, slots=True)
-class CompiledExclusion:
-    header: Header
-    subject: frozenset[str]
-    excluded: CodeSet
-    excluded_declared: frozenset[str]
-    who: str
-    subject_order: tuple[str, ...] = ()  # the subject, sorted: the order its codes get reasons in
-
-
-@dataclass(frozen=True, slots=True)
-class CompiledGroup:
-    header: Header
-    codes: tuple[str, ...]
-    scope: str
-
-
-@dataclass(frozen=True, slots=True)
-class CompiledException:
-    header: Header
-    target: str
-    when: Fn | None
-    when_text: str
-
-
-@dataclass(frozen=True, slots=True)
-class CompiledPays:
-    payer: str
-    share: str
-    fraction: Fn | None
-    when: Fn
-    priority: int
-    text: str
-
-
-@dataclass(frozen=True, slots=True)
-class CompiledCostSharing:
-    header: Header
-    deductible: Fn | None
-    deductible_text: str
-    coinsurance: Fn | None
-    pays: tuple[CompiledPays, ...]
-    indeterminate: tuple[tuple[Fn, str, str], ...]
-    reads: tuple[tuple[str, str, Fn], ...]  # every fact, definition and parameter its clauses read
-
-
-@dataclass(frozen=True, slots=True)
-class CompiledPricing:
-    header: Header
-    conversion_factor: str | None
-    not_priced: tuple[tuple[Fn, str, str], ...]
-
-
-@dataclass(frozen=True, slots=True)
-class RvuPrice:
-    table: Header
-    total: Decimal
-
-
-@dataclass(frozen=True, slots=True)
-class MonthPlan:
-    """Everything in effect for one service month, parameters resolved for its last day."""
-
-    month: str
-    as_of: str
-    codes: tuple[CompiledCode, ...]
-    codes_not_in_effect: tuple[tuple[str, str], ...]  # (code, its effective intervals)
-    not_in_effect_denials: tuple[Denial, ...]  # the same for every bundle of the month: built once
-    rules: Mapping[str, CompiledRule]
-    rules_not_in_effect: Mapping[str, Header]
-    not_in_effect_outcomes: Mapping[str, tuple[RuleOutcome, RuleOutcome]]  # untraced, traced
-    preconditions: Mapping[str, tuple[str, ...]]  # program -> ids of its preconditions in effect
-    params: Mapping[str, Any]
-    exclusions: tuple[CompiledExclusion, ...]
-    groups: tuple[CompiledGroup, ...]
-    exceptions: tuple[CompiledException, ...]
-    exception_targets: frozenset[str]  # the ids the exceptions name
-    # for each code: (other code, title, id of the exclusion or None for a group) in declaration
-    # order, every pair that may not be billed together (coding.py's conflicts; built once)
-    conflict_table: Mapping[str, tuple[tuple[str, str, str | None], ...]]
-    cost_sharing: CompiledCostSharing | None
-    pricing: CompiledPricing | None
-    rvus: Mapping[str, RvuPrice]
-    preference: tuple[str, ...]
-    highest_total: bool
-    choose: Header | None
-    rank: Mapping[str, int]  # a code's place in `preference` (codes not in it rank after all)
-    program: MonthProgram | None = None  # the generated rules and codes (codegen backend only)
-
-
-def _in_effect(decl: s.Declaration, day: str) -> bool:
-    return decl.effective is None or decl.effective.contains(day)
 
 
 @dataclass
@@ -259,7 +112,8 @@ class CompiledPolicySet:
         return " ".join(part.strip() for part in lines)
 
     def header(self, decl: s.Declaration) -> Header:
-        return Header(decl.id, decl.title, tuple(cite_text(c) for c in decl.cites), decl.span.location)
+        cites = tuple(cite_text(c) for c in decl.cites) + tuple(assumption_text(a) for a in decl.assumptions)
+        return Header(decl.id, decl.title, cites, decl.span.location)
 
     def reads(self, expr: s.Expr) -> tuple[tuple[str, str, Fn], ...]:
         found: dict[str, tuple[str, str, Fn]] = {}
@@ -358,189 +212,11 @@ class CompiledPolicySet:
     def plan(self, month: str) -> MonthPlan:
         plan = self._plans.get(month)
         if plan is None:
-            plan = self._make_plan(month)
+            plan = MonthPlanMaker(self).make(month)
             if self.backend == "codegen":
                 plan = dataclasses.replace(plan, program=PlanWriter(self, plan, self._generated).program())
             self._plans[month] = plan
         return plan
-
-    def _make_plan(self, month: str) -> MonthPlan:
-        day = month_end(month)
-        index = self.index
-        codes, missing = [], []
-        for code in sorted(self.codes, key=_code_order):
-            live = [c for c in self.codes[code] if _in_effect(c.decl, day)]
-            if live:
-                codes.append(live[0])
-            else:
-                intervals = ", ".join(str(c.decl.effective) for c in self.codes[code])
-                missing.append((code, intervals))
-        rules = {
-            rid: compiled
-            for rid, versions in self.rules.items()
-            for rule, compiled in versions
-            if _in_effect(rule, day)
-        }
-        gates: dict[str, list[str]] = {}
-        for gate, compiled_gate in self.preconditions:
-            if _in_effect(gate, day) and gate.program is not None:
-                rules[gate.id] = compiled_gate
-                gates.setdefault(gate.program, []).append(gate.id)
-        not_in_effect = {rid: versions[0][1].header for rid, versions in self.rules.items() if rid not in rules}
-        params = {}
-        for name, param in index.parameters.items():
-            for value in param.values:
-                if value.effective.contains(day) and isinstance(value.value, s.Literal):
-                    params[name] = value.value.value
-        live_decls = [d for d in index.declarations() if _in_effect(d, day)]
-        choose = self._choose(live_decls)
-        exclusions, groups = tuple(self._exclusions(live_decls)), tuple(self._groups(live_decls))
-        exceptions = tuple(self._exceptions(live_decls))
-        return MonthPlan(
-            month=month,
-            as_of=day,
-            codes=tuple(codes),
-            codes_not_in_effect=tuple(missing),
-            not_in_effect_denials=tuple(
-                Denial(code, (Reason(code, "effective dates", (), "", f"not in effect in {month} (effective {when})"),))
-                for code, when in missing
-            ),
-            rules=rules,
-            rules_not_in_effect=not_in_effect,
-            not_in_effect_outcomes={
-                rule_id: (
-                    RuleOutcome("not in effect", (), None),
-                    RuleOutcome("not in effect", (), ("rule", header, f"not in effect in {month}", ())),
-                )
-                for rule_id, header in not_in_effect.items()
-            },
-            preconditions={program: tuple(ids) for program, ids in gates.items()},
-            params=params,
-            exclusions=exclusions,
-            groups=groups,
-            exceptions=exceptions,
-            exception_targets=frozenset(e.target for e in exceptions),
-            conflict_table=_conflict_table(groups, exclusions),
-            cost_sharing=self._cost_sharing(live_decls),
-            pricing=self._pricing(live_decls),
-            rvus=self._rvus(live_decls),
-            rank={code: i for i, code in enumerate(choose["preference"])},
-            **choose,
-        )
-
-    def _exclusions(self, decls: list[s.Declaration]) -> list[CompiledExclusion]:
-        out = []
-        for decl in decls:
-            if isinstance(decl, s.Exclusion):
-                for clause in decl.clauses:
-                    exact, ranges = self.index.matcher(clause.excluded)
-                    declared = frozenset(c for c in self.codes if c in CodeSet(exact, ranges))
-                    subject = frozenset(self.index.expand(clause.subject))
-                    out.append(
-                        CompiledExclusion(
-                            self.header(decl),
-                            subject,
-                            CodeSet(exact, ranges),
-                            declared,
-                            clause.who,
-                            tuple(sorted(subject)),
-                        )
-                    )
-        return out
-
-    def _groups(self, decls: list[s.Declaration]) -> list[CompiledGroup]:
-        return [
-            CompiledGroup(self.header(d), self.index.expand(g.codes), g.scope)
-            for d in decls
-            if isinstance(d, s.Exclusive)
-            for g in d.groups
-        ]
-
-    def _exceptions(self, decls: list[s.Declaration]) -> list[CompiledException]:
-        return [
-            CompiledException(
-                self.header(d),
-                d.target,
-                self.expr(d.when) if d.when is not None else None,
-                self.text(d.when.span) if d.when is not None else "",
-            )
-            for d in decls
-            if isinstance(d, s.Exception_)
-        ]
-
-    def _cost_sharing(self, decls: list[s.Declaration]) -> CompiledCostSharing | None:
-        for d in decls:
-            if isinstance(d, s.CostSharing):
-                pays = tuple(
-                    CompiledPays(
-                        p.payer,
-                        p.share,
-                        self.expr(p.fraction) if p.fraction is not None else None,
-                        self.expr(p.when),
-                        p.priority or 0,
-                        self.text(p.span),
-                    )
-                    for p in d.pays
-                )
-                reads = {label: (label, kind, fn) for e in s.expressions_of(d) for label, kind, fn in self.reads(e)}
-                return CompiledCostSharing(
-                    self.header(d),
-                    self.expr(d.deductible) if d.deductible is not None else None,
-                    self.text(d.deductible.span) if d.deductible is not None else "",
-                    self.expr(d.coinsurance) if d.coinsurance is not None else None,
-                    pays,
-                    tuple((self.expr(i.when), i.reason, self.text(i.when.span)) for i in d.indeterminate),
-                    tuple(reads[k] for k in sorted(reads)),
-                )
-        return None
-
-    def _pricing(self, decls: list[s.Declaration]) -> CompiledPricing | None:
-        for d in decls:
-            if isinstance(d, s.Pricing):
-                return CompiledPricing(
-                    self.header(d),
-                    d.conversion_factor,
-                    tuple((self.expr(n.when), n.reason, self.text(n.when.span)) for n in d.not_priced),
-                )
-        return None
-
-    def _rvus(self, decls: list[s.Declaration]) -> dict[str, RvuPrice]:
-        return {
-            row.code: RvuPrice(self.header(d), row.total) for d in decls if isinstance(d, s.RvuTable) for row in d.rows
-        }
-
-    def _choose(self, decls: list[s.Declaration]) -> dict[str, Any]:
-        for d in decls:
-            if isinstance(d, s.Choose):
-                return {
-                    "preference": self.index.expand(d.preference),
-                    "highest_total": d.then_highest_total,
-                    "choose": self.header(d),
-                }
-        return {"preference": (), "highest_total": True, "choose": None}
-
-
-def _conflict_table(
-    groups: tuple[CompiledGroup, ...], exclusions: tuple[CompiledExclusion, ...]
-) -> dict[str, tuple[tuple[str, str, str | None], ...]]:
-    """Every pair of codes that may not be billed together, by code, in declaration order (groups,
-    then exclusions): the first entry for a pair names the rule a denial cites. An exclusion that
-    binds only another practitioner's claims never stops two codes of one coding."""
-    table: dict[str, list[tuple[str, str, str | None]]] = {}
-    for group in groups:
-        for a in group.codes:
-            table.setdefault(a, []).extend((b, group.header.title, None) for b in group.codes if b != a)
-    for exclusion in exclusions:
-        if exclusion.who == "another":
-            continue
-        title, rule = exclusion.header.title, exclusion.header.id
-        excluded = sorted(exclusion.excluded_declared)
-        for a in exclusion.subject_order:
-            for b in excluded:
-                if a != b:
-                    table.setdefault(a, []).append((b, title, rule))
-                    table.setdefault(b, []).append((a, title, rule))
-    return {code: tuple(entries) for code, entries in table.items()}
 
 
 def _list_reader(name: str) -> Fn:
@@ -548,8 +224,3 @@ def _list_reader(name: str) -> Fn:
         return len(env.facts.get(name) or ())
 
     return read
-
-
-def _code_order(code: str) -> tuple[int, str]:
-    """Numeric CPT codes first, then HCPCS letter codes: the order decisions list them in."""
-    return (0 if code[0].isdigit() else 1, code)

@@ -14,8 +14,9 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from ..compile.month_plan import MonthPlan
 from ..compile.outcomes import CodeOutcome, Compact
-from ..compile.policy_set import CompiledPolicySet, MonthPlan
+from ..compile.policy_set import CompiledPolicySet
 from ..decision.model import Alternative, Decision, Denial, Line, Reason, Totals, Trace, TraceNode, trace_node_json
 from ..money import ZERO
 from .costs import FeeSchedule, Price, price, pricing_node, share_costs

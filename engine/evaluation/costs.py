@@ -14,8 +14,9 @@ from decimal import Decimal
 from functools import partial
 from typing import Any
 
+from ..compile.compiled import CompiledCostSharing, CompiledPays, CompiledPricing
 from ..compile.expr import UNKNOWN, Env
-from ..compile.policy_set import CompiledCostSharing, CompiledPays, CompiledPricing, MonthPlan
+from ..compile.month_plan import MonthPlan
 from ..decision.model import Read, Shares, TraceNode
 from ..money import ZERO, as_money, round_cents
 

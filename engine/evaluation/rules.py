@@ -11,9 +11,11 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
+from ..compile.compiled import CompiledCode, CompiledRequirement, Condition, Header
 from ..compile.expr import UNKNOWN, Env
+from ..compile.month_plan import MonthPlan
 from ..compile.outcomes import CodeOutcome, Compact, RuleOutcome
-from ..compile.policy_set import CompiledCode, CompiledPolicySet, CompiledRequirement, Condition, Header, MonthPlan
+from ..compile.policy_set import CompiledPolicySet
 from ..decision.model import Read, Reason, TraceNode, json_value, node_json
 from ..language import syntax as s
 from ..language.valuetypes import COUNT, MINUTES, MONEY, NUMBER

@@ -1,6 +1,7 @@
-"""The fact-bundle contract as data: the shipped JSON Schema, its validator, and the fact types.
+"""The fact-bundle contract as data: the shipped JSON Schemas, their validators, and the fact types.
 
-`schemas/fact-bundle-v1.json` is the single source of truth for what a fact bundle may hold. The
+`schemas/fact-bundle-v{1,2}.json` are the single source of truth for what a fact bundle may hold;
+rules read the latest version (a version 1 bundle is upgraded on read, see `upgrade.py`). The
 validator turns jsonschema's errors into our diagnostics (one per problem, pointing at the exact
 JSON path), and `fact_types()` reads the `x-carepolicy-type` annotations so the checker knows the
 type of every fact without a second, hand-kept list.
@@ -39,6 +40,9 @@ from ..language.valuetypes import (
     Type,
     ValueType,
 )
+from . import fast_check
+from .limits import path_of
+from .skeleton import skeleton, values
 
 if TYPE_CHECKING:
     from jsonschema import Draft202012Validator, ValidationError
@@ -47,7 +51,8 @@ Schema = dict[str, Any]
 PathPart = str | int | object  # YAML may give non-string keys (`on:` is the boolean True)
 Problem = tuple[list[PathPart], str]  # where in a bundle, and what is wrong there
 
-_SCHEMA_FILE = "fact-bundle-v1.json"
+VERSIONS = (1, 2)
+LATEST = VERSIONS[-1]  # the version rules read and `fact_types()` describes
 XTYPE = "x-carepolicy-type"
 _SCALARS: dict[str, ValueType] = {
     t.name: t for t in (BOOL, COUNT, NUMBER, MINUTES, MONEY, PERCENT, DATE, MONTH, TEXT, CODE)
@@ -71,31 +76,40 @@ _EXPECTED = {  # what a value of each type looks like, for "expected ..., found 
 _BOOL_KEY_HELP = "YAML reads an unquoted `on`, `off`, `yes` or `no` as true or false; put the key in quotes"
 _QUOTE_CODE_HELP = "put the code in quotes, e.g. `'99490'`, so that YAML keeps it as text"
 _NUMERAL = re.compile(r"\s*[-+]?\d+(\.\d*)?\s*")  # `'20'`: a number written as text
+_YAML_11_NUMBER = re.compile(  # base 60, binary, `_`-grouped: numbers in YAML 1.1, text in YAML 1.2
+    r"[-+]?(?:[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?|0b[01_]+|[0-9][0-9_]*_[0-9_]*(?:\.[0-9_]*)?)"
+)
+_YAML_11_BOOLEANS = ("yes", "no", "on", "off", "y", "n")
+_DATE = re.compile(r"[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])")
 _PATH_NAME = re.compile(r"^[a-zA-Z][a-zA-Z0-9_]*$")  # the keys jsonschema writes as `.key`
 
 
-def _schema_text() -> str:
-    """The shipped schema, read through the import system so that it also works from a wheel."""
+@functools.cache
+def _schema_text(version: int) -> str:
+    """A shipped schema, read through the import system so that it also works from a wheel."""
+    name = f"fact-bundle-v{version}.json"
     try:
-        return (files("carepolicy.engine.facts") / "schemas" / _SCHEMA_FILE).read_text(encoding="utf-8")
+        return (files("carepolicy.engine.facts") / "schemas" / name).read_text(encoding="utf-8")
     except NotADirectoryError:  # 3.11, editable install, engine/ without __init__.py (ecosystem-notes §1)
-        return (Path(__file__).parent / "schemas" / _SCHEMA_FILE).read_text(encoding="utf-8")
+        return (Path(__file__).parent / "schemas" / name).read_text(encoding="utf-8")
 
 
 @functools.cache
-def shared_schema() -> Schema:
-    """The schema, parsed once and shared by this package: read it, never change it."""
-    result: Schema = json.loads(_schema_text())
+def shared_schema(version: int = LATEST) -> Schema:
+    """A schema, parsed once and shared by this package: read it, never change it."""
+    result: Schema = json.loads(_schema_text(version))
     return result
 
 
-def fact_schema() -> Schema:
-    """The fact-bundle JSON Schema, for `carepolicy schema` and other tools (a copy the caller may change)."""
-    return copy.deepcopy(shared_schema())
+def fact_schema(version: int = LATEST) -> Schema:
+    """A fact-bundle JSON Schema, for `carepolicy schema` and other tools (a copy the caller may change)."""
+    if version not in VERSIONS:
+        raise ValueError(f"no fact-bundle version {version}; versions: {', '.join(map(str, VERSIONS))}")
+    return copy.deepcopy(shared_schema(version))
 
 
 @functools.cache
-def _validator() -> Draft202012Validator:
+def _validator(version: int) -> Draft202012Validator:
     """One validator, reused: `jsonschema.validate()` per bundle re-checks the schema and is 40x slower.
 
     The schema is read with `parse_float=Decimal` here, so `multipleOf: 0.01` is Decimal("0.01")
@@ -105,7 +119,7 @@ def _validator() -> Draft202012Validator:
     """
     from jsonschema import Draft202012Validator, FormatChecker  # 70 ms to import: only when validating
 
-    schema = json.loads(_schema_text(), parse_float=decimal.Decimal)
+    schema = json.loads(_schema_text(version), parse_float=decimal.Decimal)
     return Draft202012Validator(schema, format_checker=FormatChecker())
 
 
@@ -176,6 +190,10 @@ def _type_help(xtype: str | None, value: object) -> str | None:
     numeric = xtype in ("count", "minutes", "money", "number")
     if numeric and isinstance(value, str) and _NUMERAL.fullmatch(value):
         return "write it as a plain number, without quotes"
+    if numeric and isinstance(value, str) and _YAML_11_NUMBER.fullmatch(value):
+        return "fact files are YAML 1.2, where this is text (not base 60, binary or `_`-grouped): write the number"
+    if xtype == "boolean" and isinstance(value, str) and value.lower() in _YAML_11_BOOLEANS:
+        return "fact files are YAML 1.2, where only `true` and `false` are booleans"
     return None
 
 
@@ -219,7 +237,7 @@ def _messages(error: ValidationError) -> Iterator[tuple[list[PathPart], str, str
     elif keyword == "multipleOf":
         yield parts, f"`{show(value)}` has more than two decimal places", "amounts of money are in cents"
     elif keyword == "const":
-        tip = f"this engine reads version {rule}"
+        tip = "this engine reads versions " + " and ".join(map(str, VERSIONS)) + " (`fact_bundle: 1` or `2`)"
         yield parts, f"`{show(value)}` is not a supported version", tip
     elif keyword == "uniqueItems" and isinstance(value, list):
         repeated = sorted({show(v) for i, v in enumerate(value) if v in value[:i]})
@@ -228,37 +246,35 @@ def _messages(error: ValidationError) -> Iterator[tuple[list[PathPart], str, str
         yield parts, error.message[:1].lower() + error.message[1:], None
 
 
-def _calendar_errors(schema: Schema, value: object, parts: list[PathPart]) -> Iterator[Problem]:
+def _calendar_errors(schema: Schema, value: object) -> Iterator[Problem]:
     """Dates that have the right shape but do not exist (`2025-02-30`): the pattern cannot see that."""
-    if schema.get(XTYPE) == "date":
-        if isinstance(value, str) and re.fullmatch(schema["pattern"], value):
+    for where, found in values(skeleton(schema, "date", _is_date), value):
+        if isinstance(found, str) and _DATE.fullmatch(found):
             try:
-                datetime.date.fromisoformat(value)
+                datetime.date.fromisoformat(found)
             except ValueError:
-                yield parts, f"`{value}` is not a calendar date"
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            sub = subschema(schema, key)
-            if sub is not None:
-                yield from _calendar_errors(sub, item, [*parts, key])
-    elif isinstance(value, list) and isinstance(schema.get("items"), dict):
-        for i, item in enumerate(value):
-            yield from _calendar_errors(schema["items"], item, [*parts, i])
+                yield path_of(where), f"`{found}` is not a calendar date"
 
 
-def schema_diagnostics(instance: object, *, source: str, bundle: str) -> list[Diagnostic]:
+def _is_date(schema: Mapping[str, Any]) -> bool:
+    return schema.get(XTYPE) == "date"
+
+
+def schema_diagnostics(instance: object, *, source: str, bundle: str, version: int = LATEST) -> list[Diagnostic]:
     """Every problem with one bundle (already a plain JSON-shaped value), as `facts/schema` diagnostics.
 
     Validation runs in a Decimal context that never traps, so a huge amount (whose
     `multipleOf` quotient overflows the precision) is reported instead of crashing the run.
     """
     found: list[tuple[list[PathPart], str, str | None]] = []
-    with decimal.localcontext() as ctx:
-        ctx.prec = 60
-        ctx.traps[decimal.InvalidOperation] = False
-        for error in _validator().iter_errors(instance):
-            found.extend(_messages(error))
-    found.extend((path, message, None) for path, message in _calendar_errors(shared_schema(), instance, []))
+    schema = shared_schema(version)
+    if not fast_check.is_valid(_schema_text(version), schema, instance):  # most bundles stop here
+        with decimal.localcontext() as ctx:
+            ctx.prec = 60
+            ctx.traps[decimal.InvalidOperation] = False
+            for error in _validator(version).iter_errors(instance):
+                found.extend(_messages(error))
+    found.extend((path, message, None) for path, message in _calendar_errors(schema, instance))
     unique = {(json_path(path, instance), message): tip for path, message, tip in found}
     return [
         Diagnostic(code="facts/schema", message=message, fact_path=path, file=source, bundle=bundle, help=tip)

@@ -1,20 +1,21 @@
 """Policy text -> AST, with syntax errors an analyst can act on.
 
 The grammar ships as package data (`carepolicy.grammar/policy.lark`) and is loaded through the
-import system, so it works from a wheel, an editable install or a zip. The LALR parser is built
-once per process (Lark's cache makes later processes start faster).
+import system, so it works from a wheel, an editable install or a zip. The LALR parser is loaded
+once per process from the parse tables shipped beside the grammar (grammar_tables.py says why not
+from Lark's cache).
 """
 
 from __future__ import annotations
 
 import difflib
 import functools
-from importlib.resources import files
 
 from lark import Lark, Token, Tree, UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
 from ..diagnostics import Diagnostic, PolicyError, did_you_mean
 from ..source import SourceFile, Span
+from .grammar_tables import parser
 from .recovery import parse_recovering
 from .syntax import PolicyFile
 from .to_ast import to_ast
@@ -65,8 +66,7 @@ _DECLARATION_KEYWORDS = (
 
 @functools.cache
 def _parser() -> Lark:
-    grammar = files("carepolicy.grammar").joinpath("policy.lark").read_text(encoding="utf-8")
-    return Lark(grammar, parser="lalr", propagate_positions=True, maybe_placeholders=True, cache=True)
+    return parser()
 
 
 def _describe(terminal: str) -> str:

@@ -2,7 +2,8 @@
 
 Built by `to_ast.py` from Lark's parse tree; read by the checker and the compiler. Nothing here
 evaluates anything. Names follow the language's keywords, so `Exclusive` is what the analyst
-wrote as `exclusive`.
+wrote as `exclusive`. The expression nodes live in expressions.py and are re-exported here, so
+every reader imports one module (`from ..language import syntax as s`).
 """
 
 from __future__ import annotations
@@ -12,174 +13,62 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from ..source import Span
-from .valuetypes import ValueType
-
-# ---------------------------------------------------------------- expressions
-
-
-@dataclass(frozen=True, slots=True)
-class Literal:
-    """A typed constant: `20 min`, `$60.49`, `20%`, `2025-01-01`, `2025-03`, `99490`, `true`."""
-
-    value: object  # int, Decimal, str or bool, as documented in valuetypes.py
-    type: ValueType
-    text: str  # as written, for messages and traces
-    span: Span
-
-
-@dataclass(frozen=True, slots=True)
-class Name:
-    """A bare or dotted name: a definition, parameter, switch, fact path, enum value or rule id."""
-
-    parts: tuple[str, ...]
-    span: Span
-
-    @property
-    def dotted(self) -> str:
-        return ".".join(self.parts)
-
-
-@dataclass(frozen=True, slots=True)
-class Binary:
-    """Arithmetic: `+ - * /`."""
-
-    op: str
-    left: Expr
-    right: Expr
-    span: Span
-
-
-@dataclass(frozen=True, slots=True)
-class Negate:
-    operand: Expr
-    span: Span
-
-
-@dataclass(frozen=True, slots=True)
-class Compare:
-    """`= != < <= > >=`."""
-
-    op: str
-    left: Expr
-    right: Expr
-    span: Span
-
-
-@dataclass(frozen=True, slots=True)
-class Logical:
-    """`and` / `or` over two or more operands (three-valued: a missing fact is unknown)."""
-
-    op: str
-    operands: tuple[Expr, ...]
-    span: Span
-
-
-@dataclass(frozen=True, slots=True)
-class Not:
-    operand: Expr
-    span: Span
-
-
-@dataclass(frozen=True, slots=True)
-class Member:
-    """`x in set` / `x not in set`."""
-
-    item: Expr
-    collection: Expr
-    negated: bool
-    span: Span
-
-
-@dataclass(frozen=True, slots=True)
-class Presence:
-    """`x is missing` / `x is present`: never unknown."""
-
-    operand: Expr
-    present: bool
-    span: Span
-
-
-@dataclass(frozen=True, slots=True)
-class Otherwise:
-    """`a otherwise b`: a, or b when a is missing."""
-
-    left: Expr
-    right: Expr
-    span: Span
-
-
-@dataclass(frozen=True, slots=True)
-class Conditional:
-    """`if c then a else b`: a or b; unknown when c is."""
-
-    condition: Expr
-    then: Expr
-    otherwise: Expr
-    span: Span
-
-
-@dataclass(frozen=True, slots=True)
-class CodeRange:
-    """`90951..90970` inside a set of codes."""
-
-    low: str
-    high: str
-    span: Span
-
-
-@dataclass(frozen=True, slots=True)
-class SetLiteral:
-    items: tuple[Expr | CodeRange, ...]
-    span: Span
-
-
-@dataclass(frozen=True, slots=True)
-class Aggregate:
-    """`count chronic_conditions where ...`, `sum time.minutes where ...`, `any ... where ...`.
-
-    Inside `where`, a path that starts with the list's name (`time.service`) reads the current
-    entry of the list.
-    """
-
-    kind: str  # count | sum | any
-    path: Name
-    where: Expr | None
-    span: Span
-
-
-@dataclass(frozen=True, slots=True)
-class Boundary:
-    """`start of M` / `end of M`: the first or last day of a month."""
-
-    which: str
-    operand: Expr
-    span: Span
-
-
-@dataclass(frozen=True, slots=True)
-class Call:
-    """A built-in function: `min(a, b)`, `max(a, b)`."""
-
-    function: str
-    args: tuple[Expr, ...]
-    span: Span
-
-
-Expr = (
-    Literal
-    | Name
-    | Binary
-    | Negate
-    | Compare
-    | Logical
-    | Not
-    | Member
-    | Presence
-    | Otherwise
-    | SetLiteral
-    | Aggregate
-    | Boundary
-    | Call
+from .expressions import (
+    Aggregate as Aggregate,
+)
+from .expressions import (
+    Binary as Binary,
+)
+from .expressions import (
+    Boundary as Boundary,
+)
+from .expressions import (
+    Call as Call,
+)
+from .expressions import (
+    CodeRange as CodeRange,
+)
+from .expressions import (
+    Compare as Compare,
+)
+from .expressions import (
+    Conditional as Conditional,
+)
+from .expressions import (
+    Expr as Expr,
+)
+from .expressions import (
+    Literal as Literal,
+)
+from .expressions import (
+    Logical as Logical,
+)
+from .expressions import (
+    Member as Member,
+)
+from .expressions import (
+    Name as Name,
+)
+from .expressions import (
+    Negate as Negate,
+)
+from .expressions import (
+    Not as Not,
+)
+from .expressions import (
+    Otherwise as Otherwise,
+)
+from .expressions import (
+    Presence as Presence,
+)
+from .expressions import (
+    SetLiteral as SetLiteral,
+)
+from .expressions import (
+    children as children,
+)
+from .expressions import (
+    walk as walk,
 )
 
 # ---------------------------------------------------------------- clauses
@@ -191,6 +80,14 @@ class Cite:
 
     source: str
     locator: str
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class Assumption:
+    """`assumption "reason"`: the declaration states something the reference does not; why it is made."""
+
+    reason: str
     span: Span
 
 
@@ -245,6 +142,7 @@ class Declaration:
     cites: tuple[Cite, ...]
     effective: Interval | None
     span: Span
+    assumptions: tuple[Assumption, ...] = ()
 
     @property
     def kind(self) -> str:
@@ -453,36 +351,6 @@ KIND_NAMES: dict[type, str] = {
     Pricing: "pricing",
     RvuTable: "rvu table",
 }
-
-
-def children(expr: Expr) -> tuple[Expr, ...]:
-    """The direct sub-expressions of `expr` (set items that are code ranges are not expressions)."""
-    if isinstance(expr, Binary | Compare | Otherwise):
-        return (expr.left, expr.right)
-    if isinstance(expr, Logical):
-        return expr.operands
-    if isinstance(expr, Negate | Not | Presence | Boundary):
-        return (expr.operand,)
-    if isinstance(expr, Member):
-        return (expr.item, expr.collection)
-    if isinstance(expr, SetLiteral):
-        return tuple(item for item in expr.items if not isinstance(item, CodeRange))
-    if isinstance(expr, Aggregate):
-        return (expr.path,) if expr.where is None else (expr.path, expr.where)
-    if isinstance(expr, Call):
-        return expr.args
-    if isinstance(expr, Conditional):
-        return (expr.condition, expr.then, expr.otherwise)
-    return ()
-
-
-def walk(expr: Expr) -> Iterator[Expr]:
-    """`expr` and every expression inside it, depth first."""
-    stack = [expr]
-    while stack:
-        node = stack.pop()
-        yield node
-        stack.extend(reversed(children(node)))
 
 
 def expressions_of(decl: Declaration) -> Iterator[Expr]:

@@ -75,6 +75,7 @@ class ToAst(Transformer[Token, Any]):
             "id": ident,
             "title": _unquote(title),
             "cites": tuple(c.value for c in clauses if c.name == "cite"),
+            "assumptions": tuple(c.value for c in clauses if c.name == "assumption"),
             "effective": effective.value if effective else _DEFAULT_INTERVAL,
             "span": self._span(meta),
         }
@@ -104,6 +105,10 @@ class ToAst(Transformer[Token, Any]):
     def cite(self, meta: Meta, tag: Token, locator: Token) -> _Clause:
         span = self._span(meta)
         return _Clause("cite", s.Cite(str(tag), _unquote(locator), span), span)
+
+    def assumption(self, meta: Meta, reason: Token) -> _Clause:
+        span = self._span(meta)
+        return _Clause("assumption", s.Assumption(_unquote(reason), span), span)
 
     def effective(self, meta: Meta, interval: s.Interval) -> _Clause:
         return _Clause("effective", interval, self._span(meta))

@@ -1,0 +1,135 @@
+"""The compiled declarations: what a checked declaration becomes once its expressions are compiled.
+
+Plain frozen values, made by `policy_set.CompiledPolicySet` and read by the month plan
+(`month_plan.py`), the generated code (`codegen_plan.py`) and the evaluation. A data layer with no
+behaviour, so every one of those can import it without importing the compiler.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from ..language import syntax as s
+from ..source import Span
+from .expr import CodeSet, Fn
+
+
+def cite_text(cite: s.Cite) -> str:
+    return f"{cite.source}: {cite.locator}" if cite.locator else cite.source
+
+
+ASSUMPTION_LABEL = "assumption, not a CMS rule"
+
+
+def assumption_text(assumption: s.Assumption) -> str:
+    """How an `assumption` shows among a rule's citations in every decision, trace and denial."""
+    return f"{ASSUMPTION_LABEL}: {assumption.reason}"
+
+
+@dataclass(frozen=True, slots=True)
+class Condition:
+    """One condition of a `requires` line: a rule reference or a compiled expression."""
+
+    rule: str | None
+    fn: Fn | None
+    expr: s.Expr | None
+    text: str
+    reads: tuple[tuple[str, str, Fn], ...]  # (label, kind, reader) for the trace and for reasons
+    # a threshold's two sides, left text and left type, for "19 of 20 minutes"
+    sides: tuple[Fn, Fn, str, Any] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledRequirement:
+    conditions: tuple[Condition, ...]
+    message: str | None
+    span: Span
+    location: str  # file:line, as traces show it
+
+
+@dataclass(frozen=True, slots=True)
+class Header:
+    """What traces and reasons show of a declaration."""
+
+    id: str
+    title: str
+    cites: tuple[str, ...]
+    source: str
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledRule:
+    header: Header
+    requirements: tuple[CompiledRequirement, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledCode:
+    header: Header
+    decl: s.Code
+    requirements: tuple[CompiledRequirement, ...]
+    bases: tuple[str, ...]
+    units: tuple[Fn, Fn, Fn] | None  # increment, measure, beyond
+    unit_cap: Fn | None
+    measure_text: str
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledExclusion:
+    header: Header
+    subject: frozenset[str]
+    excluded: CodeSet
+    excluded_declared: frozenset[str]
+    who: str
+    subject_order: tuple[str, ...] = ()  # the subject, sorted: the order its codes get reasons in
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledGroup:
+    header: Header
+    codes: tuple[str, ...]
+    scope: str
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledException:
+    header: Header
+    target: str
+    when: Fn | None
+    when_text: str
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledPays:
+    payer: str
+    share: str
+    fraction: Fn | None
+    when: Fn
+    priority: int
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledCostSharing:
+    header: Header
+    deductible: Fn | None
+    deductible_text: str
+    coinsurance: Fn | None
+    pays: tuple[CompiledPays, ...]
+    indeterminate: tuple[tuple[Fn, str, str], ...]
+    reads: tuple[tuple[str, str, Fn], ...]  # every fact, definition and parameter its clauses read
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledPricing:
+    header: Header
+    conversion_factor: str | None
+    not_priced: tuple[tuple[Fn, str, str], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class RvuPrice:
+    table: Header
+    total: Decimal

@@ -1,0 +1,286 @@
+"""A month plan: everything of a compiled policy set in effect for one service month.
+
+`MonthPlanMaker.make(month)` selects the declarations whose interval contains the month's last day
+and resolves every parameter to its value for that day. `CompiledPolicySet.plan(month)` calls it
+once per month and caches the plan, so a batch of one month pays for selection once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from ..check.index import PolicyIndex
+from ..decision.model import Denial, Reason
+from ..language import syntax as s
+from ..source import Span
+from .codegen_plan import MonthProgram
+from .compiled import (
+    CompiledCode,
+    CompiledCostSharing,
+    CompiledException,
+    CompiledExclusion,
+    CompiledGroup,
+    CompiledPays,
+    CompiledPricing,
+    CompiledRule,
+    Header,
+    RvuPrice,
+)
+from .expr import CodeSet, Fn, month_end
+from .outcomes import RuleOutcome
+
+
+class PlanSource(Protocol):
+    """What a month plan is made from (a `CompiledPolicySet`; a protocol, so this module need not
+    import the compiler that imports it)."""
+
+    index: PolicyIndex
+    rules: dict[str, list[tuple[s.Rule, CompiledRule]]]
+    codes: dict[str, list[CompiledCode]]
+    preconditions: list[tuple[s.Precondition, CompiledRule]]
+
+    def expr(self, expr: s.Expr) -> Fn: ...
+
+    def text(self, span: Span) -> str: ...
+
+    def header(self, decl: s.Declaration) -> Header: ...
+
+    def reads(self, expr: s.Expr) -> tuple[tuple[str, str, Fn], ...]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class MonthPlan:
+    """Everything in effect for one service month, parameters resolved for its last day."""
+
+    month: str
+    as_of: str
+    codes: tuple[CompiledCode, ...]
+    codes_not_in_effect: tuple[tuple[str, str], ...]  # (code, its effective intervals)
+    not_in_effect_denials: tuple[Denial, ...]  # the same for every bundle of the month: built once
+    rules: Mapping[str, CompiledRule]
+    rules_not_in_effect: Mapping[str, Header]
+    not_in_effect_outcomes: Mapping[str, tuple[RuleOutcome, RuleOutcome]]  # untraced, traced
+    preconditions: Mapping[str, tuple[str, ...]]  # program -> ids of its preconditions in effect
+    params: Mapping[str, Any]
+    exclusions: tuple[CompiledExclusion, ...]
+    groups: tuple[CompiledGroup, ...]
+    exceptions: tuple[CompiledException, ...]
+    exception_targets: frozenset[str]  # the ids the exceptions name
+    # for each code: (other code, title, id of the exclusion or None for a group) in declaration
+    # order, every pair that may not be billed together (coding.py's conflicts; built once)
+    conflict_table: Mapping[str, tuple[tuple[str, str, str | None], ...]]
+    cost_sharing: CompiledCostSharing | None
+    pricing: CompiledPricing | None
+    rvus: Mapping[str, RvuPrice]
+    preference: tuple[str, ...]
+    highest_total: bool
+    choose: Header | None
+    rank: Mapping[str, int]  # a code's place in `preference` (codes not in it rank after all)
+    program: MonthProgram | None = None  # the generated rules and codes (codegen backend only)
+
+
+def _in_effect(decl: s.Declaration, day: str) -> bool:
+    return decl.effective is None or decl.effective.contains(day)
+
+
+class MonthPlanMaker:
+    """Makes the month plans of one compiled set."""
+
+    def __init__(self, compiled: PlanSource) -> None:
+        self.compiled = compiled
+
+    def make(self, month: str) -> MonthPlan:
+        day = month_end(month)
+        index = self.compiled.index
+        codes, missing = [], []
+        for code in sorted(self.compiled.codes, key=_code_order):
+            live = [c for c in self.compiled.codes[code] if _in_effect(c.decl, day)]
+            if live:
+                codes.append(live[0])
+            else:
+                intervals = ", ".join(str(c.decl.effective) for c in self.compiled.codes[code])
+                missing.append((code, intervals))
+        rules = {
+            rid: compiled
+            for rid, versions in self.compiled.rules.items()
+            for rule, compiled in versions
+            if _in_effect(rule, day)
+        }
+        gates: dict[str, list[str]] = {}
+        for gate, compiled_gate in self.compiled.preconditions:
+            if _in_effect(gate, day) and gate.program is not None:
+                rules[gate.id] = compiled_gate
+                gates.setdefault(gate.program, []).append(gate.id)
+        not_in_effect = {
+            rid: versions[0][1].header for rid, versions in self.compiled.rules.items() if rid not in rules
+        }
+        params = {}
+        for name, param in index.parameters.items():
+            for value in param.values:
+                if value.effective.contains(day) and isinstance(value.value, s.Literal):
+                    params[name] = value.value.value
+        live_decls = [d for d in index.declarations() if _in_effect(d, day)]
+        choose = self._choose(live_decls)
+        exclusions, groups = tuple(self._exclusions(live_decls)), tuple(self._groups(live_decls))
+        exceptions = tuple(self._exceptions(live_decls))
+        return MonthPlan(
+            month=month,
+            as_of=day,
+            codes=tuple(codes),
+            codes_not_in_effect=tuple(missing),
+            not_in_effect_denials=tuple(
+                Denial(code, (Reason(code, "effective dates", (), "", f"not in effect in {month} (effective {when})"),))
+                for code, when in missing
+            ),
+            rules=rules,
+            rules_not_in_effect=not_in_effect,
+            not_in_effect_outcomes={
+                rule_id: (
+                    RuleOutcome("not in effect", (), None),
+                    RuleOutcome("not in effect", (), ("rule", header, f"not in effect in {month}", ())),
+                )
+                for rule_id, header in not_in_effect.items()
+            },
+            preconditions={program: tuple(ids) for program, ids in gates.items()},
+            params=params,
+            exclusions=exclusions,
+            groups=groups,
+            exceptions=exceptions,
+            exception_targets=frozenset(e.target for e in exceptions),
+            conflict_table=_conflict_table(groups, exclusions),
+            cost_sharing=self._cost_sharing(live_decls),
+            pricing=self._pricing(live_decls),
+            rvus=self._rvus(live_decls),
+            rank={code: i for i, code in enumerate(choose["preference"])},
+            **choose,
+        )
+
+    def _exclusions(self, decls: list[s.Declaration]) -> list[CompiledExclusion]:
+        out = []
+        for decl in decls:
+            if isinstance(decl, s.Exclusion):
+                for clause in decl.clauses:
+                    exact, ranges = self.compiled.index.matcher(clause.excluded)
+                    declared = frozenset(c for c in self.compiled.codes if c in CodeSet(exact, ranges))
+                    subject = frozenset(self.compiled.index.expand(clause.subject))
+                    out.append(
+                        CompiledExclusion(
+                            self.compiled.header(decl),
+                            subject,
+                            CodeSet(exact, ranges),
+                            declared,
+                            clause.who,
+                            tuple(sorted(subject)),
+                        )
+                    )
+        return out
+
+    def _groups(self, decls: list[s.Declaration]) -> list[CompiledGroup]:
+        return [
+            CompiledGroup(self.compiled.header(d), self.compiled.index.expand(g.codes), g.scope)
+            for d in decls
+            if isinstance(d, s.Exclusive)
+            for g in d.groups
+        ]
+
+    def _exceptions(self, decls: list[s.Declaration]) -> list[CompiledException]:
+        return [
+            CompiledException(
+                self.compiled.header(d),
+                d.target,
+                self.compiled.expr(d.when) if d.when is not None else None,
+                self.compiled.text(d.when.span) if d.when is not None else "",
+            )
+            for d in decls
+            if isinstance(d, s.Exception_)
+        ]
+
+    def _cost_sharing(self, decls: list[s.Declaration]) -> CompiledCostSharing | None:
+        for d in decls:
+            if isinstance(d, s.CostSharing):
+                pays = tuple(
+                    CompiledPays(
+                        p.payer,
+                        p.share,
+                        self.compiled.expr(p.fraction) if p.fraction is not None else None,
+                        self.compiled.expr(p.when),
+                        p.priority or 0,
+                        self.compiled.text(p.span),
+                    )
+                    for p in d.pays
+                )
+                reads = {
+                    label: (label, kind, fn) for e in s.expressions_of(d) for label, kind, fn in self.compiled.reads(e)
+                }
+                return CompiledCostSharing(
+                    self.compiled.header(d),
+                    self.compiled.expr(d.deductible) if d.deductible is not None else None,
+                    self.compiled.text(d.deductible.span) if d.deductible is not None else "",
+                    self.compiled.expr(d.coinsurance) if d.coinsurance is not None else None,
+                    pays,
+                    tuple(
+                        (self.compiled.expr(i.when), i.reason, self.compiled.text(i.when.span)) for i in d.indeterminate
+                    ),
+                    tuple(reads[k] for k in sorted(reads)),
+                )
+        return None
+
+    def _pricing(self, decls: list[s.Declaration]) -> CompiledPricing | None:
+        for d in decls:
+            if isinstance(d, s.Pricing):
+                return CompiledPricing(
+                    self.compiled.header(d),
+                    d.conversion_factor,
+                    tuple(
+                        (self.compiled.expr(n.when), n.reason, self.compiled.text(n.when.span)) for n in d.not_priced
+                    ),
+                )
+        return None
+
+    def _rvus(self, decls: list[s.Declaration]) -> dict[str, RvuPrice]:
+        return {
+            row.code: RvuPrice(self.compiled.header(d), row.total)
+            for d in decls
+            if isinstance(d, s.RvuTable)
+            for row in d.rows
+        }
+
+    def _choose(self, decls: list[s.Declaration]) -> dict[str, Any]:
+        for d in decls:
+            if isinstance(d, s.Choose):
+                return {
+                    "preference": self.compiled.index.expand(d.preference),
+                    "highest_total": d.then_highest_total,
+                    "choose": self.compiled.header(d),
+                }
+        return {"preference": (), "highest_total": True, "choose": None}
+
+
+def _conflict_table(
+    groups: tuple[CompiledGroup, ...], exclusions: tuple[CompiledExclusion, ...]
+) -> dict[str, tuple[tuple[str, str, str | None], ...]]:
+    """Every pair of codes that may not be billed together, by code, in declaration order (groups,
+    then exclusions): the first entry for a pair names the rule a denial cites. An exclusion that
+    binds only another practitioner's claims never stops two codes of one coding."""
+    table: dict[str, list[tuple[str, str, str | None]]] = {}
+    for group in groups:
+        for a in group.codes:
+            table.setdefault(a, []).extend((b, group.header.title, None) for b in group.codes if b != a)
+    for exclusion in exclusions:
+        if exclusion.who == "another":
+            continue
+        title, rule = exclusion.header.title, exclusion.header.id
+        excluded = sorted(exclusion.excluded_declared)
+        for a in exclusion.subject_order:
+            for b in excluded:
+                if a != b:
+                    table.setdefault(a, []).append((b, title, rule))
+                    table.setdefault(b, []).append((a, title, rule))
+    return {code: tuple(entries) for code, entries in table.items()}
+
+
+def _code_order(code: str) -> tuple[int, str]:
+    """Numeric CPT codes first, then HCPCS letter codes: the order decisions list them in."""
+    return (0 if code[0].isdigit() else 1, code)

@@ -1,0 +1,122 @@
+"""One fact bundle: validated against the contract and normalised, or the reasons it cannot be.
+
+Numbers are exact: decimals are `Decimal` from their source text, never via float, because a
+patient's share is computed to the cent. Dates stay ISO strings, like months.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any, cast
+
+from ..diagnostics import Diagnostic, sort_diagnostics
+from .limits import PathPart, Problem, impossible_values, plain_copy
+from .schema import XTYPE, describe, json_path, schema_diagnostics, shared_schema
+from .skeleton import ITEMS, OTHER, skeleton, values
+from .upgrade import bundle_version, upgrade_v1
+
+
+@dataclass(frozen=True, slots=True)
+class Bundle:
+    """One valid fact bundle, ready for evaluation.
+
+    `data` is normalised: money is `Decimal`, `consent.service` is a tuple, lists are tuples, dates
+    and months are ISO strings. Treat it as read-only. `facts_hash` identifies the facts as loaded,
+    so a decision can be traced back to exactly the input it was made from.
+    """
+
+    id: str
+    source: str
+    index: int
+    month: str
+    data: Mapping[str, Any]
+    facts_hash: str
+
+
+@dataclass(frozen=True, slots=True)
+class BundleError:
+    """A bundle that cannot be evaluated, with every problem found in it (sorted, never empty)."""
+
+    id: str
+    source: str
+    index: int
+    diagnostics: tuple[Diagnostic, ...]
+
+
+def validate_bundle(obj: object, *, source: str, index: int) -> Bundle | BundleError:
+    """Check one loaded bundle against the contract and normalise it; never raises for bad facts."""
+    if not isinstance(obj, Mapping):
+        bundle_id = f"#{index + 1}"
+        message = f"expected a fact bundle (a mapping), found {describe(obj)}"
+        diag = Diagnostic("facts/not-a-bundle", message, fact_path="$", file=source, bundle=bundle_id)
+        return BundleError(bundle_id, source, index, (diag,))
+    problems: list[Problem] = []
+    raw = cast("dict[str, Any]", plain_copy(obj, problems))
+    raw_id = raw.get("id")  # from the checked copy: an id too long or not text is never shown
+    bundle_id = raw_id if isinstance(raw_id, str) and raw_id else f"#{index + 1}"
+    diagnostics = [_fact_diagnostic("facts/limit", path, msg, obj, source, bundle_id) for path, msg in problems]
+    version = bundle_version(raw)
+    if not diagnostics:
+        diagnostics.extend(schema_diagnostics(raw, source=source, bundle=bundle_id, version=version))
+    if not diagnostics:
+        money = list(values(skeleton(shared_schema(version), "money", _is_money), raw))
+        found = impossible_values(raw, money)
+        diagnostics.extend(_fact_diagnostic("facts/impossible", p, msg, raw, source, bundle_id) for p, msg in found)
+    if diagnostics:
+        return BundleError(bundle_id, source, index, sort_diagnostics(diagnostics))
+    latest = upgrade_v1(raw) if version == 1 else raw  # v1 stays accepted: read as the v2 it means
+    data = cast("dict[str, Any]", _normalize(skeleton(shared_schema(), "normal", _normal_form), latest))
+    return Bundle(bundle_id, source, index, raw["month"], data, _facts_hash(raw))
+
+
+def _fact_diagnostic(
+    code: str, path: list[PathPart], message: str, root: object, source: str, bundle: str
+) -> Diagnostic:
+    return Diagnostic(code, message, fact_path=json_path(path, root), file=source, bundle=bundle)
+
+
+def _is_money(schema: Mapping[str, Any]) -> bool:
+    return schema.get(XTYPE) == "money"
+
+
+def _normalize(shape: Any, value: object) -> object:
+    """The evaluator's view of a valid bundle: money as Decimal, a service set as a tuple, lists as tuples.
+
+    `shape` is the skeleton of the money and set facts (skeleton.py): plain dict lookups instead of
+    resolving the schema at every node, which cost more than validating the bundle.
+    """
+    kind = type(value)
+    if kind is dict:
+        if type(shape) is dict:
+            other = shape.get(OTHER)
+            return {key: _normalize(shape.get(key, other), item) for key, item in value.items()}  # type: ignore[attr-defined]
+        return {key: _normalize(None, item) for key, item in value.items()}  # type: ignore[attr-defined]
+    if shape == "set":
+        return tuple(cast(list[object], value)) if kind is list else (value,)
+    if kind is list:
+        items = shape.get(ITEMS) if type(shape) is dict else None
+        return tuple(_normalize(items, item) for item in value)  # type: ignore[attr-defined]
+    if shape == "money" and (kind is int or kind is Decimal):
+        return Decimal(value)  # type: ignore[arg-type]
+    return value
+
+
+def _normal_form(schema: Mapping[str, Any]) -> str | None:
+    xtype = schema.get(XTYPE)
+    return xtype if xtype in ("money", "set") else None
+
+
+def _facts_hash(raw: object) -> str:
+    """sha256 of the canonical JSON of the bundle as loaded; Decimals are written as their text."""
+    text = json.dumps(raw, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=_decimal_text)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _decimal_text(value: object) -> str:
+    if isinstance(value, Decimal):
+        return str(value)
+    raise TypeError(f"not JSON: {value!r}")

@@ -1,0 +1,126 @@
+"""JSON and JSON Lines fact files: msgspec decodes (exact decimals), the standard library words errors.
+
+msgspec with `float_hook=Decimal` reads a JSON line about 3.6x faster than `json.loads` and keeps
+every decimal exactly as written; when it refuses a line, the standard library reads it again to
+say where and why (its messages carry a column), and to tell a limit crossed from bad syntax.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import replace
+from decimal import Decimal
+
+import msgspec
+
+from ..diagnostics import FactError
+from .bundle import validate_bundle
+from .limits import MAX_DEPTH, MAX_DIGITS
+from .record_errors import (
+    JSONL_HELP,
+    Line,
+    Record,
+    bundles,
+    fail,
+    invalid,
+    record_error,
+    syntax,
+    too_large,
+    unknown_count,
+    whole,
+)
+
+JSON_DECODER = msgspec.json.Decoder(float_hook=Decimal)  # decimals from their text: money stays exact
+
+
+def json_lines(lines: Iterable[Line], name: str) -> Iterator[Record]:
+    index = 0
+    for number, line in lines:
+        if line is not None and not line.strip():
+            continue
+        yield _json_record(line, name, number, index)
+        index += 1
+
+
+def _json_record(line: bytes | None, name: str, number: int, index: int) -> Record:
+    if line is None:
+        return record_error("facts/limit", too_large("line"), name, number, 1, index)
+    try:
+        obj = JSON_DECODER.decode(line)
+    except RecursionError:
+        return record_error("facts/limit", f"nested more than {MAX_DEPTH} levels deep", name, number, 1, index)
+    except msgspec.DecodeError:
+        return _json_fallback(line, name, number, index)
+    return validate_bundle(obj, source=name, index=index)
+
+
+def _json_fallback(line: bytes, name: str, number: int, index: int) -> Record:
+    """The standard library's reading of what msgspec refused: its errors say where, and why."""
+    try:
+        text = line.rstrip(b"\r\n").decode("utf-8")  # without the line end, an error at the end stays on it
+    except UnicodeDecodeError as exc:
+        return record_error("facts/syntax", f"not UTF-8 text (byte {exc.start + 1})", name, number, 1, index)
+    try:
+        obj = _parse_json(text)
+    except json.JSONDecodeError as exc:
+        return record_error("facts/syntax", invalid("JSON", exc.msg), name, number, exc.colno, index)
+    except (RecursionError, _NestedTooDeep):
+        return record_error("facts/limit", f"nested more than {MAX_DEPTH} levels deep", name, number, 1, index)
+    except ValueError as exc:  # an integer over 4,300 digits
+        return record_error("facts/limit", _digits_message(exc), name, number, 1, index)
+    return validate_bundle(obj, source=name, index=index)
+
+
+class _NestedTooDeep(Exception):
+    pass
+
+
+def _parse_json(text: str) -> object:
+    depth = max(text.count("[", 0, 20_000), text.count("{", 0, 20_000))  # cheap bound before recursing
+    if depth > 4 * MAX_DEPTH and _max_depth(text) > MAX_DEPTH:
+        raise _NestedTooDeep
+    return json.loads(text, parse_float=Decimal, parse_int=_json_int)
+
+
+def _max_depth(text: str) -> int:
+    depth = deepest = 0
+    in_string = escaped = False
+    for char in text:
+        if in_string:
+            escaped, in_string = (False, True) if escaped else (char == "\\", char != '"')
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in "]}":
+            depth -= 1
+    return deepest
+
+
+def _json_int(text: str) -> int:
+    if len(text.lstrip("-").lstrip("0")) > MAX_DIGITS:
+        raise ValueError(f"a number with {len(text.lstrip('-'))} digits")
+    return int(text)
+
+
+def _digits_message(exc: ValueError) -> str:
+    return f"{exc}; fact files allow at most {MAX_DIGITS} digits"
+
+
+def json_document(lines: Iterable[Line], name: str) -> Iterator[Record]:
+    data = whole(lines, name, "JSON")
+    try:
+        text = data.decode("utf-8")
+        document = _parse_json(text)
+    except UnicodeDecodeError as exc:
+        raise fail("facts/io", f"cannot read `{name}`: not UTF-8 text (byte {exc.start + 1})", name) from None
+    except json.JSONDecodeError as exc:
+        diag = syntax(invalid("JSON", exc.msg) + unknown_count(text), name, exc.lineno, exc.colno)
+        raise FactError([replace(diag, help=JSONL_HELP)]) from None
+    except (RecursionError, _NestedTooDeep):
+        raise fail("facts/limit", f"`{name}` is nested more than {MAX_DEPTH} levels deep", name) from None
+    except ValueError as exc:
+        raise fail("facts/limit", _digits_message(exc), name) from None
+    yield from bundles([document], name)

@@ -1,0 +1,158 @@
+"""The limits of a fact record, and the values no patient-month can have.
+
+Each limit is far above anything a real bundle needs and low enough that no single record can
+exhaust memory or time, or reach a number too large to compute with exactly. Every one is reported
+as a clear error on the record that crosses it (docs/reference/fact-limits.md lists them):
+
+- a record (a JSON line or YAML document) of at most `MAX_RECORD_BYTES`; a whole JSON document or
+  YAML list of at most `MAX_DOCUMENT_BYTES` (JSON Lines has no file limit: it is read line by line)
+- nesting at most `MAX_DEPTH` deep (a bundle needs 4)
+- text at most `MAX_TEXT` characters, and only real characters (no lone surrogate such as `\\ud800`,
+  which JSON can spell but UTF-8 cannot write)
+- numbers with at most `MAX_DIGITS` significant digits and below 10^`MAX_DIGITS` (exact as a float
+  too, which the compiled validator relies on)
+
+Values that are well-formed but physically impossible are errors as well: one practitioner's
+minutes in a month beyond the minutes that month has, and an amount of money above `MAX_MONEY`,
+which is beyond any fee of the fee schedule by a factor of hundreds.
+"""
+
+from __future__ import annotations
+
+import calendar
+import re
+from collections.abc import Iterator, Mapping
+from decimal import Decimal
+from typing import Any, cast
+
+MAX_RECORD_BYTES = 1_000_000
+MAX_DOCUMENT_BYTES = 64_000_000
+MAX_DEPTH = 16
+MAX_TEXT = 2_000
+MAX_DIGITS = 15
+MAX_MONEY = Decimal("100000.00")
+MINUTES_PER_DAY = 24 * 60
+
+PathPart = str | int | object
+Problem = tuple[list[PathPart], str]
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_LIMIT = Decimal(10) ** MAX_DIGITS
+_SMALL = 10**MAX_DIGITS
+
+
+def plain_copy(value: object, problems: list[Problem]) -> object:
+    """A JSON-shaped copy of a loaded record, with every limit checked on the way.
+
+    Mappings become dicts, tuples lists, floats the Decimal of their shortest text (`repr`), so a
+    Python caller may pass floats, tuples or an earlier `Bundle.data`. A value over a limit is
+    reported and replaced (by 0, "" or null), so no later check computes with it; nothing below
+    `MAX_DEPTH` is walked, so a deep record costs no more than a shallow one.
+    """
+    return _copy(value, None, 0, problems)
+
+
+Where = tuple[Any, PathPart] | None  # (parent, key): a path built only when a problem is reported
+
+
+def path_of(where: Where) -> list[PathPart]:
+    parts: list[PathPart] = []
+    while where is not None:
+        where, key = where
+        parts.append(key)
+    return parts[::-1]
+
+
+def _copy(value: object, where: Where, depth: int, problems: list[Problem]) -> object:
+    kind = type(value)  # exact types first: this runs on every value of every record
+    if kind is str:
+        return _checked_text(value, where, problems)  # type: ignore[arg-type]
+    if kind is bool or value is None:
+        return value
+    if kind is int and -_SMALL < value < _SMALL:
+        return value
+    if kind is dict or kind is list or isinstance(value, Mapping | list | tuple):
+        if depth >= MAX_DEPTH:
+            problems.append((path_of(where), f"nested more than {MAX_DEPTH} levels deep"))
+            return None
+        if isinstance(value, Mapping):
+            copy: dict[Any, object] = {}
+            for key, item in value.items():
+                if type(key) is str:
+                    key = _checked_text(key, (where, key), problems)
+                copy[key] = _copy(item, (where, key), depth + 1, problems)
+            return copy
+        return [_copy(item, (where, i), depth + 1, problems) for i, item in enumerate(cast(list[object], value))]
+    if isinstance(value, int | float | Decimal) and not isinstance(value, bool):
+        return _checked_number(value, where, problems)
+    if isinstance(value, str):
+        return _checked_text(value, where, problems)
+    return value  # bytes, dates, ...: the schema names what they are
+
+
+def _checked_text(value: str, where: Where, problems: list[Problem]) -> str:
+    if len(value) > MAX_TEXT:
+        problems.append((path_of(where), f"text of {len(value):,} characters; fact files allow at most {MAX_TEXT:,}"))
+        return ""
+    found = None if value.isascii() else _SURROGATE.search(value)
+    if found:
+        code = f"\\u{ord(found.group()):04x}"
+        problems.append((path_of(where), f"text holds `{code}`, half of a UTF-16 pair and not a character"))
+        return ""
+    return value
+
+
+def _checked_number(value: int | float | Decimal, where: Where, problems: list[Problem]) -> object:
+    if isinstance(value, int):
+        # compared, never str()-ed: str() of an int over 4,300 digits raises ValueError
+        if abs(value) >= _LIMIT:
+            message = f"a number of more than {MAX_DIGITS} digits; fact files allow at most {MAX_DIGITS}"
+            problems.append((path_of(where), message))
+            return 0
+        return value
+    number = Decimal(repr(value)) if isinstance(value, float) else value
+    if not number.is_finite():
+        problems.append((path_of(where), f"`{number}` is not a finite number"))
+        return 0
+    digits = number.as_tuple().digits
+    if len(digits) <= MAX_DIGITS and number.adjusted() < MAX_DIGITS:
+        return number
+    significant = len("".join(map(str, digits)).rstrip("0"))  # counted, not normalize()d: that rounds
+    if significant > MAX_DIGITS or number.adjusted() >= MAX_DIGITS:
+        text = str(number) if len(str(number)) <= 40 else str(number)[:37] + "..."
+        why = f"has {significant} significant digits" if significant > MAX_DIGITS else "is too large"
+        problems.append((path_of(where), f"`{text}` {why}; fact files allow at most {MAX_DIGITS} digits"))
+        return 0
+    return number
+
+
+# --- values no patient-month can have -------------------------------------------------------------
+
+
+def month_minutes(month: object) -> int:
+    """The minutes in the service month (31 days' worth when the month is not a valid `YYYY-MM`)."""
+    days = 31
+    if isinstance(month, str) and re.fullmatch(r"[0-9]{4}-(0[1-9]|1[0-2])", month):
+        days = calendar.monthrange(int(month[:4]), int(month[5:]))[1]
+    return days * MINUTES_PER_DAY
+
+
+def impossible_values(bundle: Mapping[str, Any], money_paths: list[tuple[Where, Any]]) -> Iterator[Problem]:
+    """Well-formed values that no real month has: run on a bundle that passed the schema."""
+    for where, amount in money_paths:
+        if isinstance(amount, int | Decimal) and amount > MAX_MONEY:
+            yield path_of(where), f"`{amount}` is more than any fee (at most {MAX_MONEY:,} per amount)"
+    available = month_minutes(bundle.get("month"))
+    totals: dict[str, int] = {}
+    for i, entry in enumerate(bundle.get("time") or ()):
+        if not isinstance(entry, Mapping) or not isinstance(entry.get("minutes"), int):
+            continue
+        who = str(entry.get("practitioner"))
+        before = totals.get(who, 0)
+        totals[who] = before + entry["minutes"]
+        if before <= available < totals[who]:
+            message = (
+                f"practitioner `{who}` has {totals[who]:,} minutes in {bundle.get('month')} up to this entry, "
+                f"more than the {available:,} minutes the month has"
+            )
+            yield ["time", i, "minutes"], message

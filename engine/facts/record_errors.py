@@ -1,0 +1,73 @@
+"""What the fact-file readers share: record types, their error records, and whole-document reading."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+
+from ..diagnostics import Diagnostic, FactError
+from ..source import Span
+from .bundle import Bundle, BundleError, validate_bundle
+from .limits import MAX_DOCUMENT_BYTES, MAX_RECORD_BYTES
+
+Record = Bundle | BundleError
+Line = tuple[int, bytes | None]  # (line number, the line; None when it is over MAX_RECORD_BYTES)
+
+
+JSONL_HELP = "JSON Lines (one bundle per line, `.jsonl`) keeps one bad record from hiding the others"
+
+
+def unknown_count(text: str) -> str:
+    return "; no record of the file was read (how many it holds is unknown)" if text.lstrip()[:1] in ("[", "-") else ""
+
+
+def whole(lines: Iterable[Line], name: str, kind: str) -> bytes:
+    parts: list[bytes] = []
+    size = 0
+    for _number, line in lines:
+        if line is None or size + len(line) > MAX_DOCUMENT_BYTES:
+            message = f"`{name}` is larger than {MAX_DOCUMENT_BYTES:,} bytes, the limit for one {kind} document"
+            raise FactError([Diagnostic("facts/limit", message, file=name, help=JSONL_HELP)])
+        parts.append(line)
+        size += len(line)
+    return b"".join(parts)
+
+
+def bundles(documents: list[object], name: str, start: int = 0) -> Iterator[Record]:
+    """The bundles of parsed documents: a mapping is one, a list holds several."""
+    index = start
+    for document in documents:
+        for item in document if isinstance(document, list) else [document]:
+            yield validate_bundle(item, source=name, index=index)
+            index += 1
+
+
+
+# --- error records --------------------------------------------------------------------------------
+
+
+def invalid(kind: str, problem: str) -> str:
+    return f"invalid {kind}: {problem[:1].lower()}{problem[1:]}"
+
+
+def too_large(what: str) -> str:
+    return f"a {what} of more than {MAX_RECORD_BYTES:,} bytes; fact files allow at most {MAX_RECORD_BYTES:,} per record"
+
+
+def record_error(code: str, message: str, name: str, line: int, column: int, index: int) -> BundleError:
+    bundle_id = f"#{index + 1}"
+    diag = Diagnostic(code, message, span=span(name, line, column), file=name, bundle=bundle_id)
+    return BundleError(bundle_id, name, index, (diag,))
+
+
+def syntax(message: str, name: str, line: int, column: int) -> Diagnostic:
+    return Diagnostic(code="facts/syntax", message=message, span=span(name, line, column), file=name)
+
+
+def span(name: str, line: int, column: int) -> Span:
+    return Span(name, line, column, line, column + 1)
+
+
+def fail(code: str, message: str, name: str) -> FactError:
+    return FactError([Diagnostic(code=code, message=message, file=name or None)])
+
+

@@ -1,0 +1,139 @@
+"""Reading fact files lazily: one `Bundle` or `BundleError` per input record, in order.
+
+`iter_records` holds no more than the record it is on for JSON Lines and YAML streams, so a batch
+over millions of records runs in flat memory, and a record that cannot be read (bad syntax, a limit
+crossed, not UTF-8) becomes that record's `BundleError` while the others are still read. A single
+JSON document or YAML list is read whole (up to `MAX_DOCUMENT_BYTES`); if it cannot be parsed, no
+record of it can be told from another, and `FactError` says so (JSON Lines avoids that: see
+docs/reference/fact-input.md). The formats live in `json_records.py` and `yaml_records.py`.
+"""
+
+from __future__ import annotations
+
+import io
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO, Any
+
+import msgspec
+
+from .json_records import JSON_DECODER, json_document, json_lines
+from .limits import MAX_RECORD_BYTES
+from .record_errors import Line, Record, fail
+from .yaml_records import load_yaml_documents, yaml_stream
+
+__all__ = ["INPUT_FORMATS", "input_format_of", "iter_records", "load_yaml_documents"]
+
+INPUT_FORMATS = ("yaml", "json", "jsonl")
+_EXTENSIONS = {".yaml": "yaml", ".yml": "yaml", ".json": "json", ".jsonl": "jsonl", ".ndjson": "jsonl"}
+
+
+def input_format_of(path: str | Path) -> str | None:
+    """The format an extension names, or None (detect it from the text)."""
+    return _EXTENSIONS.get(Path(path).suffix.lower())
+
+
+def iter_records(
+    source: str | Path | IO[bytes] | IO[str], input_format: str | None = None, *, name: str | None = None
+) -> Iterator[Record]:
+    """Every record of a fact file or stream, read lazily, in order.
+
+    `source` is a path (`-` is standard input), or an open stream (bytes or text). `input_format` is
+    "yaml", "json" or "jsonl"; None takes it from the extension, and detects it from the first line
+    when there is none (stdin, `/dev/fd/63`). Raises `FactError` (on the first `next`, or at the end
+    for a file without records) only when the file as a whole cannot be read.
+    """
+    if input_format is not None and input_format not in INPUT_FORMATS:
+        raise ValueError(f"unknown fact format {input_format!r} (expected 'yaml', 'json' or 'jsonl')")
+    if isinstance(source, str | Path) and str(source) != "-":
+        shown = name or str(source)
+        return _from_path(Path(source), input_format or input_format_of(source), shown)
+    if isinstance(source, str | Path):
+        stream: IO[Any] = sys.stdin
+        shown = name or "<stdin>"
+    else:
+        stream, shown = source, name or getattr(source, "name", None) or "<stream>"
+    return _from_stream(_binary(stream), input_format, str(shown))
+
+
+def _from_path(path: Path, fmt: str | None, name: str) -> Iterator[Record]:
+    try:
+        stream = path.open("rb")
+    except FileNotFoundError:
+        raise fail("facts/io", f"cannot read `{name}`: no such file", name) from None
+    except OSError as exc:
+        raise fail("facts/io", f"cannot read `{name}`: {(exc.strerror or str(exc)).lower()}", name) from None
+    return _closing(stream, _from_stream(stream, fmt, name))
+
+
+def _closing(stream: IO[bytes], records: Iterator[Record]) -> Iterator[Record]:
+    with stream:
+        try:
+            yield from records
+        except OSError as exc:  # e.g. a directory, or a read error half-way
+            raise fail("facts/io", f"cannot read `{stream.name}`: {(exc.strerror or str(exc)).lower()}", "") from None
+
+
+def _binary(stream: IO[Any]) -> IO[bytes]:
+    if isinstance(stream, io.TextIOBase):
+        buffer = getattr(stream, "buffer", None)
+        if buffer is not None:
+            return buffer
+        return io.BytesIO(stream.read().encode("utf-8", "surrogatepass"))
+    return stream
+
+
+def _lines(stream: IO[bytes]) -> Iterator[Line]:
+    """The stream's lines (bytes, `\\n` kept), none longer than a record may be; a BOM is dropped."""
+    number = 0
+    while True:
+        line = stream.readline(MAX_RECORD_BYTES + 1)
+        if not line:
+            return
+        number += 1
+        if number == 1 and line.startswith(b"\xef\xbb\xbf"):  # a byte-order mark from a Windows editor
+            line = line[3:]
+        if len(line) > MAX_RECORD_BYTES and not line.endswith(b"\n"):
+            while line and not line.endswith(b"\n"):  # skip the rest of it without holding it
+                line = stream.readline(MAX_RECORD_BYTES)
+            yield number, None
+        else:
+            yield number, line
+
+
+def _from_stream(stream: IO[bytes], fmt: str | None, name: str) -> Iterator[Record]:
+    lines = _lines(stream)
+    if fmt is None:
+        first = next(lines, None)
+        fmt = _detect(first)
+        lines = _chain(first, lines)
+    count = 0
+    if fmt == "jsonl":
+        records = json_lines(lines, name)
+    elif fmt == "json":
+        records = json_document(lines, name)
+    else:
+        records = yaml_stream(lines, name)
+    for record in records:
+        count += 1
+        yield record
+    if count == 0:
+        raise fail("facts/empty", f"`{name}` holds no fact bundles", name)
+
+
+def _chain(first: Line | None, rest: Iterator[Line]) -> Iterator[Line]:
+    if first is not None:
+        yield first
+    yield from rest
+
+
+def _detect(first: Line | None) -> str:
+    """JSON Lines when the first line is a whole JSON object, JSON when it opens one or a list, else YAML."""
+    text = first[1].strip() if first is not None and first[1] is not None else b""
+    if text.startswith(b"{"):
+        try:
+            return "jsonl" if isinstance(JSON_DECODER.decode(text), dict) else "json"
+        except msgspec.DecodeError:
+            return "json"
+    return "json" if text.startswith(b"[") else "yaml"

@@ -1,0 +1,41 @@
+"""Fact bundle version 1 -> version 2, on read: rules only ever see the latest version.
+
+A version 1 bundle stays valid unchanged: it is validated against the version 1 schema, then
+upgraded here, then read like any version 2 bundle. The upgrade only adds what version 2 says
+differently; every version 1 field keeps its value, so a decision on a version 1 bundle is the
+same as before version 2 existed. New version 2 fields that version 1 cannot state are left out
+(unknown), never invented.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+_CONSENT_FIELDS = ("documented", "practitioner", "date", "method", "revoked")
+
+
+def bundle_version(raw: Mapping[str, Any]) -> int:
+    """The contract version a bundle claims: 2 with `fact_bundle: 2`, else 1 (the key is optional in v1)."""
+    return 2 if raw.get("fact_bundle") == 2 else 1
+
+
+def upgrade_v1(raw: Mapping[str, Any]) -> dict[str, Any]:
+    """A valid version 1 bundle as the version 2 bundle that says the same thing.
+
+    Version 1 has one consent record for every service it lists: it becomes one record per
+    listed service (the same documented/practitioner/date/method/revoked), and `ccm_start`, the
+    one start month version 1 has, becomes each record's `start`. A service not listed gets no
+    record (no consent), as in version 1.
+    """
+    upgraded = dict(raw)
+    upgraded["fact_bundle"] = 2
+    consent = raw.get("consent")
+    if isinstance(consent, Mapping):
+        services = consent.get("service", ())
+        services = [services] if isinstance(services, str) else list(services or ())
+        record = {key: consent[key] for key in _CONSENT_FIELDS if key in consent}
+        if "ccm_start" in raw:
+            record["start"] = raw["ccm_start"]
+        upgraded["consents"] = {service: dict(record) for service in services}
+    return upgraded

@@ -1,0 +1,121 @@
+"""YAML for fact files: the YAML 1.2 core schema, no duplicate keys, no aliases, exact decimals.
+
+PyYAML implements YAML 1.1, whose implicit types change what was written without a word: `035` is
+octal 29, `1:30` is 90 (base 60), `yes`/`on` are true, a repeated key silently replaces the first,
+and an alias bomb of a few hundred bytes expands to gigabytes. Fact files are read instead with the
+YAML 1.2 core schema (https://yaml.org/spec/1.2.2/#103-core-schema), on libyaml's parser:
+
+- `true`/`false` (any of the three casings) are booleans; `yes`, `no`, `on`, `off`, `y`, `n` are text
+- a decimal integer is read in base 10, leading zeros included (`035` is 35, as 1.2 says)
+- `0x23`, `0o17` (1.2 core integers) are refused: no fact is written in hex or octal, so such a value
+  is far more likely a mistake than a number; `0b101`, `1:30`, `1_000` are text (1.2), which the
+  schema then refuses where a number is expected
+- decimals are `Decimal` from their own text (`66.13` stays exactly 66.13), never via float
+- dates stay text (`2025-03-04`), as months do; `<<` is an ordinary key (no merge)
+- a key that appears twice in one mapping is an error naming both lines
+- aliases (`*name`) are refused: a fact file never needs them, and refusing them at the first reuse
+  makes any alias bomb a clear error after reading its text once
+- explicit tags other than the core ones (`!!binary`, `!!timestamp`, `!!set`, ...) are refused
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Hashable
+from decimal import Decimal
+from typing import Any, ClassVar, cast
+
+import yaml
+from yaml.constructor import ConstructorError
+from yaml.nodes import MappingNode, Node, ScalarNode
+
+from .limits import MAX_DIGITS
+
+_CORE_RESOLVERS: list[tuple[str, str, str]] = [  # (tag, regex, first characters)
+    ("tag:yaml.org,2002:null", r"^(?:~|null|Null|NULL|)$", "~nN"),
+    ("tag:yaml.org,2002:bool", r"^(?:true|True|TRUE|false|False|FALSE)$", "tTfF"),
+    ("tag:yaml.org,2002:int", r"^[-+]?[0-9]+$", "-+0123456789"),
+    ("tag:yaml.org,2002:int", r"^0o[0-7]+$|^0x[0-9a-fA-F]+$", "0"),
+    (
+        "tag:yaml.org,2002:float",
+        r"^[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?$|^[-+]?\.(?:inf|Inf|INF)$|^\.(?:nan|NaN|NAN)$",
+        "-+.0123456789",
+    ),
+]
+_REFUSED_TAGS = ("binary", "timestamp", "omap", "pairs", "set")
+
+
+class FactYAMLError(ConstructorError):
+    """A YAML construct that fact files refuse; `code` is the diagnostic code to report it under."""
+
+    def __init__(self, code: str, problem: str, mark: Any, context: str | None = None, context_mark: Any = None):
+        super().__init__(context, context_mark, problem, mark)
+        self.code = code
+
+
+def _int(loader: yaml.SafeLoader, node: yaml.Node) -> int:
+    text = str(loader.construct_scalar(cast(ScalarNode, node)))
+    body = text.lstrip("+-")
+    if body[:2] in ("0x", "0o"):
+        kind = "hexadecimal" if body[1] == "x" else "octal"
+        problem = f"`{text}` is a {kind} number; fact files take decimal numbers (quote it if it is text)"
+        raise FactYAMLError("facts/number", problem, node.start_mark)
+    digits = body.lstrip("0")
+    if len(digits) > MAX_DIGITS:
+        problem = f"a number with {len(digits)} digits; fact files allow at most {MAX_DIGITS}"
+        raise FactYAMLError("facts/limit", problem, node.start_mark)
+    return int(text, 10)
+
+
+def _decimal(loader: yaml.SafeLoader, node: yaml.Node) -> Decimal:
+    """A YAML float as a Decimal, from the scalar's own text: `66.13` stays exactly 66.13."""
+    text = str(loader.construct_scalar(cast(ScalarNode, node)))
+    negative = text.startswith("-")
+    body = text.lstrip("+-")
+    value = Decimal(body[1:]) if body.lower() in (".inf", ".nan") else Decimal(body)  # inf kept: validation names it
+    return -value if negative else value
+
+
+class FactLoader(yaml.CSafeLoader if yaml.__with_libyaml__ else yaml.SafeLoader):  # type: ignore[misc]
+    """libyaml's parser (about 8x faster than PyYAML's) with the fact-file rules above."""
+
+    yaml_implicit_resolvers: ClassVar[dict[Any, list[tuple[str, re.Pattern[str]]]]] = {}
+    yaml_constructors: ClassVar[dict[Any, Any]] = dict(yaml.SafeLoader.yaml_constructors)
+
+    def construct_object(self, node: Node, deep: bool = False) -> Any:
+        # each node is constructed once; seeing one again means an alias refers to it
+        if node in self.constructed_objects or node in self.recursive_objects:
+            raise FactYAMLError(
+                "facts/alias",
+                "an alias refers to the anchor defined here; fact files do not allow aliases (`*name`)",
+                node.start_mark,
+            )
+        return super().construct_object(node, deep=deep)
+
+    def construct_mapping(self, node: Node, deep: bool = False) -> dict[Hashable, Any]:
+        if not isinstance(node, MappingNode):
+            raise FactYAMLError("facts/syntax", f"expected a mapping, found {type(node).__name__}", node.start_mark)
+        mapping: dict[Hashable, Any] = {}
+        seen: dict[Hashable, Any] = {}
+        for key_node, value_node in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if not isinstance(key, Hashable) or isinstance(key, list | dict):
+                raise FactYAMLError("facts/syntax", "a mapping key must be a plain value", key_node.start_mark)
+            if key in seen:
+                first = seen[key]
+                problem = f"key `{key_node.value}` appears twice in one mapping (first on line {first.line + 1})"
+                raise FactYAMLError(
+                    "facts/duplicate-key", problem, key_node.start_mark, f"`{key_node.value}` first set here", first
+                )
+            seen[key] = key_node.start_mark
+            mapping[key] = self.construct_object(value_node, deep=deep)
+        return mapping
+
+
+for _tag, _regex, _first in _CORE_RESOLVERS:
+    # "" is where PyYAML looks for the resolvers of an empty scalar (null)
+    FactLoader.add_implicit_resolver(_tag, re.compile(_regex), [*_first, ""] if "~" in _first else list(_first))
+FactLoader.add_constructor("tag:yaml.org,2002:int", _int)
+FactLoader.add_constructor("tag:yaml.org,2002:float", _decimal)
+for _name in _REFUSED_TAGS:
+    FactLoader.yaml_constructors.pop(f"tag:yaml.org,2002:{_name}", None)

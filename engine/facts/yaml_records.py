@@ -1,0 +1,149 @@
+"""YAML fact files: a stream split at its document markers, each document parsed on its own.
+
+The spec forbids `---` and `...` at the start of a line inside any scalar, so splitting there is
+exact; each document then costs only itself when it cannot be read. A lone document that is a list
+and cannot be parsed is the file's error: none of its records can be told apart.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import replace
+
+import yaml
+
+from ..diagnostics import Diagnostic, FactError
+from .bundle import BundleError
+from .limits import MAX_DEPTH, MAX_DOCUMENT_BYTES, MAX_RECORD_BYTES
+from .record_errors import (
+    JSONL_HELP,
+    Line,
+    Record,
+    bundles,
+    fail,
+    invalid,
+    record_error,
+    span,
+    too_large,
+    unknown_count,
+)
+from .schema import describe
+from .yaml_loader import FactLoader, FactYAMLError
+
+_MARKER = re.compile(rb"^(---|\.\.\.)(?=[ \t\r\n]|$)")
+_TOP_ID = re.compile(r"^id:[ \t]*['\"]?([A-Za-z0-9_.:/@-]{1,100})['\"]?[ \t]*(?:#.*)?$", re.MULTILINE)
+
+
+def _yaml_documents(lines: Iterable[Line]) -> Iterator[tuple[int, list[bytes] | None]]:
+    """(first line, the document's lines, or None when it is over the size limit) per YAML document."""
+    start, size, too_large = 1, 0, False
+    chunk: list[bytes] = []
+    for number, line in lines:
+        marker = line is not None and _MARKER.match(line)
+        if marker and (chunk or too_large):
+            yield start, None if too_large else chunk
+            start, chunk, size, too_large = number, [], 0, False
+        if line is None or too_large or size + len(line) > MAX_DOCUMENT_BYTES:
+            too_large, chunk = True, []
+            continue
+        if marker and marker.group(1) == b"...":  # an explicit end: the next document starts after it
+            yield start, [*chunk, line]
+            start, chunk, size = number + 1, [], 0
+            continue
+        chunk.append(line)
+        size += len(line)
+    if chunk or too_large:
+        yield start, None if too_large else chunk
+
+
+def yaml_stream(lines: Iterable[Line], name: str) -> Iterator[Record]:
+    """Each document parsed on its own; a lone document that cannot be parsed is the file's error."""
+    index = 0
+    pending: tuple[int, list[bytes] | None] | None = None
+    several = False
+    for document in _yaml_documents(lines):
+        if pending is not None:
+            several = True
+            records = list(_yaml_document(*pending, name, index, alone=False))
+            index += len(records)
+            yield from records
+        pending = document
+    if pending is not None:
+        yield from _yaml_document(*pending, name, index, alone=not several)
+
+
+def _yaml_document(start: int, chunk: list[bytes] | None, name: str, index: int, *, alone: bool) -> Iterator[Record]:
+    if chunk is None:
+        yield record_error("facts/limit", too_large("YAML document"), name, start, 1, index)
+        return
+    data = b"".join(chunk)
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = start + data.count(b"\n", 0, exc.start)
+        yield record_error("facts/syntax", f"not UTF-8 text (byte {exc.start + 1})", name, line, 1, index)
+        return
+    try:
+        document = yaml.load(text, Loader=FactLoader)  # FactLoader is a safe loader
+    except (yaml.YAMLError, RecursionError) as exc:
+        diag = _yaml_diagnostic(exc, name, start)
+        is_list = _content_start(text)[:1] in ("-", "[")
+        if alone and is_list:
+            raise FactError([replace(diag, message=diag.message + unknown_count("["), help=JSONL_HELP)]) from None
+        found = _TOP_ID.search(text)
+        bundle_id = found.group(1) if found else f"#{index + 1}"
+        yield BundleError(bundle_id, name, index, (replace(diag, bundle=bundle_id),))
+        return
+    if document is None:  # a document of only comments, or `---` at the end
+        return
+    if isinstance(document, dict) and len(data) > MAX_RECORD_BYTES:
+        yield record_error("facts/limit", too_large("YAML document"), name, start, 1, index)
+        return
+    if alone and not isinstance(document, dict | list):
+        message = f"a fact file holds a mapping or a list of mappings, found {describe(document)}"
+        raise fail("facts/not-a-bundle", message, name)
+    yield from bundles([document], name, index)
+
+
+def _content_start(text: str) -> str:
+    for line in text.splitlines():
+        stripped = line.strip()
+        if stripped and not stripped.startswith(("#", "%")) and not _MARKER.match(stripped.encode()):
+            return stripped
+        if stripped.startswith("---"):
+            rest = stripped[3:].strip()
+            if rest and not rest.startswith("#"):
+                return rest
+    return ""
+
+
+def _yaml_diagnostic(exc: BaseException, name: str, start: int) -> Diagnostic:
+    offset = start - 1
+    if isinstance(exc, RecursionError):
+        return Diagnostic("facts/limit", f"nested more than {MAX_DEPTH} levels deep", file=name)
+    if isinstance(exc, yaml.MarkedYAMLError):
+        mark = exc.problem_mark or exc.context_mark
+        line, column = (mark.line + 1 + offset, mark.column + 1) if mark else (start, 1)
+        code = exc.code if isinstance(exc, FactYAMLError) else "facts/syntax"
+        problem = exc.problem or exc.context or "unreadable"
+        message = problem if isinstance(exc, FactYAMLError) else invalid("YAML", problem)
+        diag = Diagnostic(code=code, message=message, span=span(name, line, column), file=name)
+        if exc.context and exc.context_mark and exc.problem:
+            at = exc.context_mark
+            diag = replace(diag, related=((exc.context, span(name, at.line + 1 + offset, at.column + 1)),))
+        return diag
+    return Diagnostic("facts/syntax", f"invalid YAML: {exc}", file=name, span=span(name, start, 1))
+
+
+def load_yaml_documents(text: str, name: str) -> list[object]:
+    """YAML documents read the way fact bundles are (YAML 1.2, exact decimals); for test files."""
+    documents: list[object] = []
+    lines = iter(enumerate(io.BytesIO(text.encode("utf-8", "surrogatepass")).readlines(), start=1))
+    for start, chunk in _yaml_documents(lines):
+        try:
+            documents.append(yaml.load(b"".join(chunk or []).decode("utf-8"), Loader=FactLoader))
+        except (yaml.YAMLError, RecursionError) as exc:
+            raise FactError([_yaml_diagnostic(exc, name, start)]) from None
+    return documents

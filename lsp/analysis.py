@@ -1,0 +1,112 @@
+"""A policy folder as the editor sees it: the files on disk with the open buffers laid over them.
+
+The same parse and check as `carepolicy check` (engine.api.check_texts), so an editor shows the
+same codes and messages. Navigation (hover, definition, outline) needs declarations even while a
+file does not parse: each file's last text that parsed is kept and indexed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections import defaultdict
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..engine.api import check_texts
+from ..engine.check.index import PolicyIndex, build_index
+from ..engine.diagnostics import Diagnostic, PolicyError
+from ..engine.language import syntax as s
+from ..engine.language.parse import parse_text
+from ..engine.language.registry import REGISTRY_FILE, Registry, parse_registry
+
+POLICY_SUFFIX = ".policy"
+
+
+def policy_folder(path: Path) -> Path:
+    """The folder a policy file is checked with: the nearest one up holding `sources.registry`,
+    else the file's own folder (a policy set is one folder, as for `carepolicy check DIR`)."""
+    for folder in (path.parent, *path.parent.parents):
+        if (folder / REGISTRY_FILE).is_file():
+            return folder
+    return path.parent
+
+
+@dataclass
+class Analysis:
+    """The result of checking one folder: diagnostics by file, and an index for navigation."""
+
+    folder: Path
+    files: tuple[Path, ...]
+    diagnostics: Mapping[str, tuple[Diagnostic, ...]]
+    index: PolicyIndex
+    registry: Registry | None
+    texts: Mapping[str, str]
+
+    def source_title(self, tag: str) -> str | None:
+        """The title of a cited source: the folder's `source` declaration, else the registry's."""
+        declared = self.index.sources.get(tag)
+        if declared is not None:
+            return declared.title
+        entry = self.registry.entries.get(tag) if self.registry else None
+        return entry.title if entry else None
+
+
+@dataclass
+class FolderState:
+    """What is remembered between edits: each file's last good parse (by file name)."""
+
+    last_good: dict[str, s.PolicyFile] = field(default_factory=dict)
+
+
+def _read(path: Path) -> str | None:
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None  # check reports what it can; an unreadable file is not the editor's concern
+
+
+def analyse(folder: Path, overlays: Mapping[str, str], state: FolderState) -> Analysis:
+    """Check `folder` with `overlays` ({absolute file name: buffer text}) replacing disk texts."""
+    on_disk = sorted(p for p in folder.rglob(f"*{POLICY_SUFFIX}") if not _hidden(p, folder))
+    names = {str(p) for p in on_disk} | {n for n in overlays if Path(n).parent == folder or folder in Path(n).parents}
+    texts: dict[str, str] = {}
+    for name in sorted(names):
+        text = overlays.get(name)
+        if text is None:
+            text = _read(Path(name))
+        if text is not None:
+            texts[name] = text
+    registry_path = folder / REGISTRY_FILE
+    registry_text = overlays.get(str(registry_path)) or _read(registry_path)
+    registry_pair = (str(registry_path), registry_text) if registry_text is not None else None
+    try:
+        _result, _sources, found = check_texts(texts.items(), registry_pair)
+    except PolicyError as error:  # the API raises only for input it cannot take at all
+        found = error.diagnostics
+    by_file: dict[str, list[Diagnostic]] = defaultdict(list)
+    for diag in found:
+        where = diag.span.source if diag.span else diag.file
+        if where:
+            by_file[where].append(diag)
+    for name, text in texts.items():
+        with contextlib.suppress(PolicyError):  # a file that does not parse keeps its last good parse
+            state.last_good[name] = parse_text(text, name)
+    for gone in set(state.last_good) - set(texts):
+        del state.last_good[gone]
+    index = build_index(tuple(state.last_good[n] for n in sorted(state.last_good)))
+    registry = parse_registry(*registry_pair)[0] if registry_pair else None
+    return Analysis(
+        folder=folder,
+        files=tuple(Path(n) for n in texts),
+        diagnostics={name: tuple(by_file.get(name, ())) for name in texts} | {
+            name: tuple(diags) for name, diags in by_file.items() if name not in texts
+        },
+        index=index,
+        registry=registry,
+        texts=texts,
+    )
+
+
+def _hidden(path: Path, root: Path) -> bool:
+    return any(part.startswith((".", "_")) for part in path.relative_to(root).parts[:-1])

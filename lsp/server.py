@@ -1,0 +1,179 @@
+"""The Language Server Protocol side of `carepolicy lsp` (pygls, stdio).
+
+Every open, change and save re-checks the document's policy folder with all open buffers laid
+over the disk (about 70 ms for the shipped policies) and publishes diagnostics for every file of
+the folder, so an error that an edit causes in another file shows there too.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from lsprotocol import types as t
+from pygls.lsp.server import LanguageServer
+from pygls.uris import from_fs_path, to_fs_path
+
+from ..engine.api import engine_version
+from ..engine.diagnostics import Diagnostic, Severity
+from ..engine.source import Span
+from . import features
+from .analysis import Analysis, FolderState, analyse, policy_folder
+
+_KINDS = {
+    "keyword": t.CompletionItemKind.Keyword,
+    "declaration": t.CompletionItemKind.Reference,
+    "source": t.CompletionItemKind.Reference,
+    "fact": t.CompletionItemKind.Field,
+    "option": t.CompletionItemKind.EnumMember,
+    "unit": t.CompletionItemKind.Unit,
+}
+_SYMBOLS = {
+    "rule": t.SymbolKind.Function,
+    "precondition": t.SymbolKind.Function,
+    "define": t.SymbolKind.Variable,
+    "parameter": t.SymbolKind.Constant,
+    "switch": t.SymbolKind.Enum,
+    "code": t.SymbolKind.Class,
+    "add-on": t.SymbolKind.Class,
+}
+
+
+class PolicyServer(LanguageServer):
+    def __init__(self) -> None:
+        super().__init__("carepolicy", engine_version(), text_document_sync_kind=t.TextDocumentSyncKind.Full)
+        self.states: dict[Path, FolderState] = {}
+        self.analyses: dict[Path, Analysis] = {}
+
+    def overlays(self) -> dict[str, str]:
+        out: dict[str, str] = {}
+        for uri, document in self.workspace.text_documents.items():
+            path = to_fs_path(uri)
+            if path:
+                out[str(Path(path))] = document.source
+        return out
+
+    def refresh(self, uri: str) -> Analysis | None:
+        path = to_fs_path(uri)
+        if not path:
+            return None
+        folder = policy_folder(Path(path))
+        analysis = analyse(folder, self.overlays(), self.states.setdefault(folder, FolderState()))
+        self.analyses[folder] = analysis
+        for name, diagnostics in analysis.diagnostics.items():
+            self.text_document_publish_diagnostics(
+                t.PublishDiagnosticsParams(uri=from_fs_path(name) or name, diagnostics=[to_lsp(d) for d in diagnostics])
+            )
+        return analysis
+
+    def analysis_for(self, uri: str) -> Analysis | None:
+        path = to_fs_path(uri)
+        if not path:
+            return None
+        return self.analyses.get(policy_folder(Path(path))) or self.refresh(uri)
+
+
+def to_range(span: Span) -> t.Range:
+    """Engine spans are 1-based, end exclusive; the protocol's are 0-based."""
+    start = t.Position(line=max(span.line - 1, 0), character=max(span.column - 1, 0))
+    end = t.Position(line=max(span.end_line - 1, 0), character=max(span.end_column - 1, 0))
+    return t.Range(start=start, end=end)
+
+
+def to_lsp(diag: Diagnostic) -> t.Diagnostic:
+    where = to_range(diag.span) if diag.span else t.Range(start=t.Position(line=0, character=0),
+                                                          end=t.Position(line=0, character=0))
+    message = diag.message + (f"\nhelp: {diag.help}" if diag.help else "")
+    related = [
+        t.DiagnosticRelatedInformation(
+            location=t.Location(uri=from_fs_path(span.source) or span.source, range=to_range(span)), message=label
+        )
+        for label, span in diag.related
+    ]
+    severity = t.DiagnosticSeverity.Error if diag.severity is Severity.ERROR else t.DiagnosticSeverity.Warning
+    return t.Diagnostic(range=where, message=message, severity=severity, code=diag.code, source="carepolicy",
+                        related_information=related or None)
+
+
+def _column(text: str, line: int, utf16: int) -> int:
+    """A protocol column (UTF-16 code units) as a code-point column."""
+    lines = text.splitlines()
+    if not 0 <= line < len(lines):
+        return utf16
+    units = 0
+    for index, char in enumerate(lines[line]):
+        if units >= utf16:
+            return index
+        units += 2 if ord(char) > 0xFFFF else 1
+    return len(lines[line])
+
+
+def build_server() -> PolicyServer:
+    server = PolicyServer()
+
+    @server.feature(t.TEXT_DOCUMENT_DID_OPEN)
+    def did_open(ls: PolicyServer, params: t.DidOpenTextDocumentParams) -> None:
+        ls.refresh(params.text_document.uri)
+
+    @server.feature(t.TEXT_DOCUMENT_DID_CHANGE)
+    def did_change(ls: PolicyServer, params: t.DidChangeTextDocumentParams) -> None:
+        ls.refresh(params.text_document.uri)
+
+    @server.feature(t.TEXT_DOCUMENT_DID_SAVE)
+    def did_save(ls: PolicyServer, params: t.DidSaveTextDocumentParams) -> None:
+        ls.refresh(params.text_document.uri)
+
+    def word(ls: PolicyServer, uri: str, position: t.Position) -> tuple[Analysis, features.Word] | None:
+        analysis = ls.analysis_for(uri)
+        if analysis is None:
+            return None
+        text = ls.workspace.get_text_document(uri).source
+        found = features.word_at(text, position.line, _column(text, position.line, position.character))
+        return (analysis, found) if found else None
+
+    @server.feature(t.TEXT_DOCUMENT_HOVER)
+    def hover(ls: PolicyServer, params: t.HoverParams) -> t.Hover | None:
+        found = word(ls, params.text_document.uri, params.position)
+        if found is None:
+            return None
+        analysis, w = found
+        text = features.hover(analysis, w.text)
+        if text is None:
+            return None
+        where = t.Range(start=t.Position(line=w.line, character=w.start), end=t.Position(line=w.line, character=w.end))
+        return t.Hover(contents=t.MarkupContent(kind=t.MarkupKind.Markdown, value=text), range=where)
+
+    @server.feature(t.TEXT_DOCUMENT_DEFINITION)
+    def definition(ls: PolicyServer, params: t.DefinitionParams) -> t.Location | None:
+        found = word(ls, params.text_document.uri, params.position)
+        span = features.definition(*found[:1], found[1].text) if found else None
+        return t.Location(uri=from_fs_path(span.source) or span.source, range=to_range(span)) if span else None
+
+    @server.feature(t.TEXT_DOCUMENT_COMPLETION, t.CompletionOptions(trigger_characters=[".", " "]))
+    def completion(ls: PolicyServer, params: t.CompletionParams) -> t.CompletionList:
+        analysis = ls.analysis_for(params.text_document.uri)
+        if analysis is None:
+            return t.CompletionList(is_incomplete=False, items=[])
+        lines = ls.workspace.get_text_document(params.text_document.uri).source.splitlines()
+        line = lines[params.position.line] if params.position.line < len(lines) else ""
+        before = line[: _column("\n".join(lines), params.position.line, params.position.character)]
+        items = [t.CompletionItem(label=c.label, kind=_KINDS[c.kind], detail=c.detail)
+                 for c in features.completions(analysis, before)]
+        return t.CompletionList(is_incomplete=False, items=items)
+
+    @server.feature(t.TEXT_DOCUMENT_DOCUMENT_SYMBOL)
+    def outline(ls: PolicyServer, params: t.DocumentSymbolParams) -> list[t.DocumentSymbol]:
+        path = to_fs_path(params.text_document.uri)
+        analysis = ls.analysis_for(params.text_document.uri)
+        if analysis is None or not path:
+            return []
+        return [
+            t.DocumentSymbol(name=sym.name, detail=sym.detail, kind=_SYMBOLS.get(sym.kind, t.SymbolKind.Object),
+                             range=to_range(sym.span), selection_range=to_range(sym.span))
+            for sym in features.symbols(analysis, str(Path(path)))
+        ]
+
+    return server
+
+
+def main() -> None:
+    build_server().start_io()

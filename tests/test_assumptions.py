@@ -1,0 +1,70 @@
+"""`assumption "reason"`: a declaration the reference does not state, labelled wherever it shows.
+
+It stands in for a `cite` (the "every declaration cites" check accepts either), `carepolicy check`
+lists each one, and every decision that quotes the rule labels it "assumption, not a CMS rule".
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from carepolicy.cli.exit_codes import ExitCode
+from carepolicy.cli.main import cli
+from carepolicy.engine import evaluate, load_fact_file, load_policies, to_json_obj
+from click.testing import CliRunner
+
+HERE = Path(__file__).resolve().parent
+SMOKE = (HERE / "fixtures" / "policies" / "smoke.policy").read_text()
+
+
+def _policy_with_assumption(tmp_path: Path) -> Path:
+    text = SMOKE.replace(
+        'rule ccm.patient "Two conditions" cite S7 "x"',
+        'rule ccm.patient "Two conditions"\n  assumption "the reference states no Part B rule for this test"',
+    )
+    assert text != SMOKE
+    (tmp_path / "smoke.policy").write_text(text)
+    return tmp_path
+
+
+def test_check_accepts_an_assumption_instead_of_a_cite_and_lists_it(tmp_path: Path) -> None:
+    folder = _policy_with_assumption(tmp_path)
+    result = CliRunner().invoke(cli, ["check", str(folder)])
+    assert result.exit_code == ExitCode.OK, result.output
+    assert result.stdout == "0 errors, 0 warnings in 1 file; 1 assumption, not CMS rules\n"
+    assert "smoke.policy:20:3: info[check/assumption]: rule `ccm.patient`: the reference states no Part B rule" in (
+        result.stderr
+    )
+
+
+def test_a_declaration_with_neither_cite_nor_assumption_is_an_error(tmp_path: Path) -> None:
+    uncited = SMOKE.replace('rule ccm.patient "Two conditions" cite S7 "x"', 'rule ccm.patient "Two conditions"')
+    (tmp_path / "smoke.policy").write_text(uncited)
+    result = CliRunner().invoke(cli, ["check", str(tmp_path)])
+    assert result.exit_code == ExitCode.POLICY_ERRORS
+    assert "error[check/missing-cite]: rule `ccm.patient` has no citation" in result.stderr
+    assert '`assumption "why"`' in result.stderr
+
+
+def test_decisions_label_the_assumed_rule(tmp_path: Path) -> None:
+    policies = load_policies(_policy_with_assumption(tmp_path))
+    bundles = load_fact_file(HERE / "fixtures" / "facts" / "two.yaml")
+    decision = evaluate(policies, bundles[0])
+    text = str(to_json_obj(decision))
+    assert "assumption, not a CMS rule: the reference states no Part B rule for this test" in text
+    patient_nodes = [
+        n for n in _walk(to_json_obj(decision)["trace"]) if n.get("id") == "ccm.patient" and n["kind"] == "rule"
+    ]
+    assert patient_nodes
+    label = "assumption, not a CMS rule: the reference states no Part B rule for this test"
+    assert all(n["cites"] == [label] for n in patient_nodes)
+
+
+def _walk(nodes: list[dict[str, object]]) -> list[dict[str, object]]:
+    found: list[dict[str, object]] = []
+    for node in nodes:
+        found.append(node)
+        children = node.get("children")
+        if isinstance(children, list):
+            found.extend(_walk(children))
+    return found

@@ -1,0 +1,336 @@
+"""Fact intake that cannot be fooled: YAML 1.2 values, duplicate keys, aliases, limits, one record each.
+
+Each bad input of issue 9 has a test here with its exact outcome: the value as written, or a clear
+error naming the file, the bundle and the place (a line, or a JSON path).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import resource
+import sys
+import time
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from carepolicy.engine import iter_records
+from carepolicy.engine.diagnostics import Diagnostic, FactError
+from carepolicy.engine.facts.reader import Bundle, BundleError, load_fact_file, load_fact_text
+
+BASE = """\
+id: march
+month: 2025-03
+beneficiary: {part_b: true, dual_status: none, medigap_plan: null, deductible_remaining: 0}
+practitioner: {id: P1, kind: physician, new_patient: false, last_visit: 2024-11-02}
+time:
+- {practitioner: P1, by: clinical_staff, minutes: 20, service: ccm}
+"""
+
+
+def read(text: str, fmt: str = "yaml") -> list[Bundle | BundleError]:
+    return load_fact_text(text, name=f"t.{fmt}", fmt=fmt)
+
+
+def bundle(text: str, fmt: str = "yaml") -> Bundle:
+    [result] = read(text, fmt)
+    assert isinstance(result, Bundle), result
+    return result
+
+
+def only_error(text: str, fmt: str = "yaml") -> Diagnostic:
+    [result] = read(text, fmt)
+    assert isinstance(result, BundleError), result
+    [diag] = result.diagnostics
+    return diag
+
+
+# --- YAML 1.2 core schema -----------------------------------------------------------------------
+
+
+def test_leading_zero_is_decimal_as_yaml_1_2_says() -> None:
+    data = bundle(BASE.replace("minutes: 20", "minutes: 035")).data
+    assert data["time"][0]["minutes"] == 35  # YAML 1.1 would read octal 29
+
+
+def test_base_60_is_text_and_refused_where_money_is_expected() -> None:
+    diag = only_error(BASE.replace("deductible_remaining: 0", "deductible_remaining: 1:30"))
+    assert (diag.code, diag.fact_path) == ("facts/schema", "$.beneficiary.deductible_remaining")
+    assert diag.message == "expected an amount of money such as `257.00`, found text `1:30`"
+    assert diag.help is not None
+    assert "YAML 1.2" in diag.help
+
+
+@pytest.mark.parametrize("written", ["0x23", "0o43", "0xFF"])
+def test_hex_and_octal_are_refused(written: str) -> None:
+    diag = only_error(BASE.replace("minutes: 20", f"minutes: {written}"))
+    assert diag.code == "facts/number"
+    assert diag.message.startswith(f"`{written}` is a")
+    assert diag.span is not None
+    assert diag.span.line == 6
+    assert diag.bundle == "march"
+
+
+@pytest.mark.parametrize("written", ["yes", "on", "y", "Off"])
+def test_yes_and_on_are_text_not_booleans(written: str) -> None:
+    diag = only_error(BASE.replace("part_b: true", f"part_b: {written}"))
+    assert (diag.fact_path, diag.message) == ("$.beneficiary.part_b", f"expected true or false, found text `{written}`")
+    assert diag.help == "fact files are YAML 1.2, where only `true` and `false` are booleans"
+
+
+@pytest.mark.parametrize("written", ["true", "True", "TRUE"])
+def test_core_booleans_are_booleans(written: str) -> None:
+    assert bundle(BASE.replace("part_b: true", f"part_b: {written}")).data["beneficiary"]["part_b"] is True
+
+
+def test_grouped_digits_are_text() -> None:
+    diag = only_error(BASE.replace("minutes: 20", "minutes: 1_000"))
+    assert diag.message == "expected a whole number of minutes, found text `1_000`"
+
+
+def test_exponent_decimals_are_numbers_in_yaml_1_2() -> None:
+    data = bundle(BASE.replace("deductible_remaining: 0", "deductible_remaining: 2.57e2")).data
+    assert data["beneficiary"]["deductible_remaining"] == Decimal("257")
+
+
+def test_duplicate_key_names_both_lines() -> None:
+    diag = only_error(BASE.replace("month: 2025-03\n", "month: 2025-03\nmonth: 2025-04\n"))
+    assert diag.code == "facts/duplicate-key"
+    assert diag.message == "key `month` appears twice in one mapping (first on line 2)"
+    assert diag.span is not None
+    assert diag.span.line == 3
+    [(label, first)] = diag.related
+    assert (label, first.line) == ("`month` first set here", 2)
+
+
+def test_duplicate_key_in_a_nested_flow_mapping() -> None:
+    diag = only_error(BASE.replace("part_b: true", "part_b: true, part_b: false"))
+    assert diag.code == "facts/duplicate-key"
+    assert diag.message == "key `part_b` appears twice in one mapping (first on line 3)"
+
+
+def test_alias_is_refused() -> None:
+    text = BASE.replace("practitioner: {", "practitioner: &p {") + "other: *p\n"
+    diag = only_error(text)
+    assert diag.code == "facts/alias"
+    assert diag.span is not None
+    assert diag.span.line == 4  # the anchor the alias refers to
+
+
+BOMB = "month: 2025-03\na: &a [" + ",".join(['"lol"'] * 9) + "]\n" + "".join(
+    f"{b}: &{b} [{','.join([f'*{a}'] * 9)}]\n" for a, b in zip("abcdefgh", "bcdefghi", strict=True)
+)
+
+
+def test_alias_bomb_is_a_clear_error_within_a_second_and_small_memory() -> None:
+    assert len(BOMB) < 400
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    started = time.perf_counter()
+    diag = only_error(BOMB)
+    assert time.perf_counter() - started < 1.0
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 50_000  # KiB
+    assert diag.code == "facts/alias"
+
+
+def test_explicit_timestamp_tag_is_refused() -> None:
+    diag = only_error(BASE.replace("last_visit: 2024-11-02", "last_visit: !!timestamp 2024-11-02"))
+    assert diag.code == "facts/syntax"
+    assert "timestamp" in diag.message
+
+
+def test_month_with_non_ascii_digits_is_refused() -> None:
+    diag = only_error(BASE.replace("2025-03", "２０２５-03"))
+    assert (diag.fact_path, diag.message) == ("$.month", "`２０２５-03` is not a month `YYYY-MM`")
+
+
+def test_date_with_non_ascii_digits_is_refused() -> None:
+    diag = only_error(BASE.replace("2024-11-02", "2024-11-٠٢"))
+    assert diag.fact_path == "$.practitioner.last_visit"
+
+
+# --- limits and impossible values --------------------------------------------------------------
+
+
+def test_minutes_beyond_the_month_are_impossible() -> None:
+    diag = only_error(BASE.replace("minutes: 20", "minutes: 500000"))
+    assert (diag.code, diag.fact_path) == ("facts/impossible", "$.time[0].minutes")
+    assert "500,000 minutes in 2025-03" in diag.message
+    assert "44,640" in diag.message
+
+
+def test_minutes_of_one_practitioner_add_up() -> None:
+    entry = "- {practitioner: P1, by: clinical_staff, minutes: 20200, service: ccm}\n"
+    text = BASE.replace("month: 2025-03", "month: 2025-02") + entry + entry  # February 2025: 40,320 minutes
+    diag = only_error(text)
+    assert diag.fact_path == "$.time[2].minutes"
+    assert "40,420 minutes" in diag.message
+
+
+def test_minutes_of_different_practitioners_do_not_add_up() -> None:
+    entry = "- {practitioner: P2, by: clinical_staff, minutes: 40000, service: ccm}\n"
+    assert bundle(BASE + entry).data["time"][1]["minutes"] == 40000
+
+
+def test_huge_minutes_are_a_limit_error_with_the_line() -> None:
+    diag = only_error(BASE.replace("minutes: 20", "minutes: " + "1" + "0" * 30))
+    assert diag.code == "facts/limit"
+    assert diag.message == "a number with 31 digits; fact files allow at most 15"
+    assert diag.span is not None
+    assert diag.span.line == 6
+
+
+def test_amount_beyond_any_fee_is_impossible() -> None:
+    diag = only_error(BASE + "fee_schedule_override: {'99490': 250000}\n")
+    assert (diag.code, diag.fact_path) == ("facts/impossible", "$.fee_schedule_override['99490']")
+
+
+def test_override_of_1e27_is_a_clear_error() -> None:
+    diag = only_error(BASE + "fee_schedule_override: {'99490': 1.0e27}\n")
+    assert (diag.code, diag.fact_path) == ("facts/limit", "$.fee_schedule_override['99490']")
+    assert diag.message == "`1.0E+27` is too large; fact files allow at most 15 digits"
+
+
+def test_long_text_is_a_limit_error() -> None:
+    diag = only_error(BASE.replace("id: P1", "id: " + "x" * 2001))
+    assert (diag.code, diag.fact_path) == ("facts/limit", "$.practitioner.id")
+
+
+def test_deep_nesting_is_a_limit_error() -> None:
+    diag = only_error(BASE + "extra: " + "[" * 40 + "]" * 40 + "\n")
+    assert diag.code == "facts/limit"
+    assert diag.message == "nested more than 16 levels deep"
+
+
+# --- exactly one record per input record -------------------------------------------------------
+
+GOOD = json.dumps({"month": "2025-03"})
+BAD_LINES = {
+    5: '{"month": "2025-03", "x": ' + "1" * 4400 + "}",
+    6: '{"month": "2025-03", "x": ' + "[" * 500 + "]" * 500 + "}",
+    7: '{"month": "2025-03", "practitioner": {"id": "\\ud800"}}',
+    8: '{"month": "2025-03", "x": ' + "[" * 100_000 + "]" * 100_000 + "}",
+    9: '{"month": "2025-03", "fee_schedule_override": {"99490": 1e27}}',
+}
+
+
+def test_each_bad_json_line_is_its_own_error_record(tmp_path: Path) -> None:
+    lines = [GOOD] * 20_000
+    for number, text in BAD_LINES.items():
+        lines[number - 1] = text
+    path = tmp_path / "big.jsonl"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    records = list(iter_records(path))
+    assert len(records) == 20_000
+    errors = {r.index + 1: r for r in records if isinstance(r, BundleError)}
+    assert sorted(errors) == sorted(BAD_LINES)
+    digits, nested, surrogate, very_deep, huge = (errors[n].diagnostics[0] for n in sorted(BAD_LINES))
+    assert (digits.code, digits.span and digits.span.line) == ("facts/limit", 5)
+    assert digits.message == "a number with 4400 digits; fact files allow at most 15 digits"
+    assert (nested.code, nested.message) == ("facts/limit", "nested more than 16 levels deep")
+    assert (surrogate.code, surrogate.fact_path) == ("facts/limit", "$.practitioner.id")
+    assert surrogate.message == "text holds `\\ud800`, half of a UTF-16 pair and not a character"
+    assert (very_deep.code, very_deep.span and very_deep.span.line) == ("facts/limit", 8)
+    assert (huge.code, huge.fact_path) == ("facts/limit", "$.fee_schedule_override['99490']")
+    assert all(r.source == str(path) for r in records)
+    assert [r.index for r in records] == list(range(20_000))
+
+
+def test_json_line_over_the_record_size_is_its_own_error(tmp_path: Path) -> None:
+    path = tmp_path / "f.jsonl"
+    path.write_text(GOOD + "\n" + '{"month": "2025-03", "x": "' + "a" * 1_000_001 + '"}\n' + GOOD + "\n")
+    first, big, last = iter_records(path)
+    assert isinstance(first, Bundle)
+    assert isinstance(last, Bundle)
+    assert isinstance(big, BundleError)
+    assert big.diagnostics[0].code == "facts/limit"
+    assert big.diagnostics[0].message.startswith("a line of more than 1,000,000 bytes")
+
+
+def test_json_line_not_utf8_is_its_own_error(tmp_path: Path) -> None:
+    path = tmp_path / "f.jsonl"
+    path.write_bytes(GOOD.encode() + b'\n{"id": "\xff"}\n' + GOOD.encode() + b"\n")
+    records = list(iter_records(path))
+    assert [type(r) for r in records] == [Bundle, BundleError, Bundle]
+    assert records[1].diagnostics[0].message == "not UTF-8 text (byte 9)"  # type: ignore[union-attr]
+
+
+def test_yaml_stream_document_errors_stay_in_their_document() -> None:
+    text = "month: 2025-03\n---\nid: two\nmonth: [2025-03\n---\nmonth: 2025-04\n---\nid: x\nid: y\n"
+    first, broken, third, duplicate = read(text)
+    assert isinstance(first, Bundle)
+    assert isinstance(third, Bundle)
+    assert third.month == "2025-04"
+    assert isinstance(broken, BundleError)
+    assert broken.id == "two"
+    [diag] = broken.diagnostics
+    assert diag.code == "facts/syntax"
+    assert diag.span is not None
+    assert diag.span.line >= 4  # lines count from the top of the file, not of the document
+    assert isinstance(duplicate, BundleError)
+    assert duplicate.diagnostics[0].span is not None
+    assert duplicate.diagnostics[0].span.line == 9
+    assert [r.index for r in (first, broken, third, duplicate)] == [0, 1, 2, 3]
+
+
+def test_unparsable_yaml_list_says_the_count_is_unknown() -> None:
+    with pytest.raises(FactError) as caught:
+        read("- month: 2025-03\n- month: [2025-03\n- month: 2025-04\n")
+    [diag] = caught.value.diagnostics
+    assert diag.code == "facts/syntax"
+    assert "no record of the file was read (how many it holds is unknown)" in diag.message
+    assert diag.help is not None
+    assert "JSON Lines" in diag.help
+
+
+def test_unparsable_json_array_says_the_count_is_unknown() -> None:
+    with pytest.raises(FactError) as caught:
+        read('[{"month": "2025-03"}, {"month": ]', "json")
+    assert "how many it holds is unknown" in caught.value.diagnostics[0].message
+
+
+def test_unparsable_single_json_bundle_is_one_record() -> None:
+    with pytest.raises(FactError) as caught:
+        read('{"month": ', "json")
+    assert "unknown" not in caught.value.diagnostics[0].message
+
+
+def test_records_are_read_lazily(tmp_path: Path) -> None:
+    path = tmp_path / "f.jsonl"
+    path.write_text(GOOD + "\n" + GOOD + "\n")
+    with path.open("rb") as stream:
+        records = iter_records(stream, "jsonl", name="f.jsonl")
+        first = next(records)
+        assert isinstance(first, Bundle)
+        assert stream.tell() < path.stat().st_size  # the second line is not read yet
+
+
+# --- formats -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (GOOD + "\n" + GOOD + "\n", 2),  # JSON Lines
+        ('[{"month": "2025-03"},\n {"month": "2025-04"}]\n', 2),  # JSON
+        ('{\n  "month": "2025-03"\n}\n', 1),  # pretty JSON
+        ("month: 2025-03\n---\nmonth: 2025-04\n", 2),  # a YAML stream
+    ],
+)
+def test_stdin_format_is_detected(monkeypatch: pytest.MonkeyPatch, text: str, expected: int) -> None:
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(text.encode())))
+    records = load_fact_file("-")
+    assert len(records) == expected
+    assert all(isinstance(r, Bundle) for r in records)
+
+
+def test_input_format_overrides_the_extension(tmp_path: Path) -> None:
+    path = tmp_path / "f.txt"
+    path.write_text(GOOD + "\n{bad\n")
+    records = load_fact_file(path, "jsonl")
+    assert [type(r) for r in records] == [Bundle, BundleError]
+
+
+def test_json_money_is_exact() -> None:
+    data = bundle('{"month": "2025-03", "fee_schedule_override": {"99490": 66.13}}', "jsonl").data
+    assert data["fee_schedule_override"]["99490"] == Decimal("66.13")

@@ -1,0 +1,173 @@
+"""The engine's import structure: no cycles, and no phase importing a later one.
+
+Imports are read from the source (`ast`), not by importing: module-level imports and those inside
+`if TYPE_CHECKING:` blocks count for cycles (a type-only cycle is still two modules that cannot be
+understood apart); every import, including one inside a function, counts for the layer rule.
+
+The layers, lowest first (docs/explanation/architecture.md). A module may import its own
+sub-package and any lower layer, never a later one, nor a sibling of its own layer:
+
+- base: `source`, `money`, `diagnostics`, and `decision.model`. The decision *model* (Reason,
+  Denial, Decision) is the vocabulary that compile and evaluation build results in, plain data
+  that imports nothing of the engine, so it is a low layer; the *renderers* (`decision.explain`)
+  are at the top. Base modules may import one another (diagnostics reads source's Span).
+- `language` (syntax, parse, to_ast, value types, registry)
+- `facts` and `check` (siblings: both read the language's types, neither reads the other)
+- `compile`
+- `evaluation`
+- `decision` (the renderers)
+- the top-level modules (`api`, `expectations`, `codes_table`, `engine/__init__`)
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+ENGINE = Path(__file__).resolve().parent.parent / "engine"
+
+LAYERS: tuple[tuple[str, ...], ...] = (
+    ("engine.source", "engine.money", "engine.diagnostics", "engine.decision.model"),
+    ("engine.language",),
+    ("engine.facts", "engine.check"),
+    ("engine.compile",),
+    ("engine.evaluation",),
+    ("engine.decision",),
+    ("engine",),
+)
+
+
+def module_name(path: Path) -> str:
+    parts = path.with_suffix("").relative_to(ENGINE.parent).parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+MODULES = {module_name(p): p for p in sorted(ENGINE.rglob("*.py"))}
+
+
+def _targets(module: str, node: ast.Import | ast.ImportFrom) -> list[str]:
+    """The engine modules an import statement loads (a `from package import module` loads the module)."""
+    if isinstance(node, ast.Import):
+        names = [alias.name.removeprefix("carepolicy.") for alias in node.names]
+        return [n for n in names if n in MODULES]
+    if node.level == 0:
+        base = (node.module or "").removeprefix("carepolicy.")
+    else:
+        package = module.split(".") if MODULES[module].name == "__init__.py" else module.split(".")[:-1]
+        package = package[: len(package) - (node.level - 1)]
+        base = ".".join([*package, *([node.module] if node.module else [])])
+    found = [f"{base}.{alias.name}" for alias in node.names if f"{base}.{alias.name}" in MODULES]
+    if len(found) < len(node.names) and base in MODULES:
+        found.append(base)
+    return found
+
+
+def imports(module: str) -> tuple[set[str], set[str]]:
+    """(imports at module level or under TYPE_CHECKING, every import anywhere in the module)."""
+    tree = ast.parse(MODULES[module].read_text(encoding="utf-8"))
+    top: set[str] = set()
+    anywhere: set[str] = set()
+
+    def visit(statements: list[ast.stmt], at_top: bool) -> None:
+        for node in statements:
+            if isinstance(node, ast.Import | ast.ImportFrom):
+                targets = _targets(module, node)
+                anywhere.update(targets)
+                if at_top:
+                    top.update(targets)
+            elif isinstance(node, ast.If):
+                visit(node.body, at_top)  # `if TYPE_CHECKING:` (or any module-level `if`) still counts
+                visit(node.orelse, at_top)
+            elif isinstance(node, ast.Try):
+                for block in (node.body, node.orelse, node.finalbody, *(h.body for h in node.handlers)):
+                    visit(block, at_top)
+            else:
+                for child in ast.iter_child_nodes(node):
+                    if isinstance(child, ast.stmt):
+                        visit([child], False)
+
+    visit(tree.body, True)
+    return top, anywhere
+
+
+GRAPH = {module: imports(module) for module in MODULES}
+
+
+def layer_of(module: str) -> tuple[int, str]:
+    """(rank, the layer entry it belongs to), by the longest matching prefix."""
+    best: tuple[int, str] | None = None
+    for rank, entries in enumerate(LAYERS):
+        for entry in entries:
+            if (module == entry or module.startswith(entry + ".")) and (best is None or len(entry) > len(best[1])):
+                best = (rank, entry)
+    assert best is not None, module
+    return best
+
+
+def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
+    """One import cycle, as the list of modules around it, or None."""
+    state: dict[str, int] = {}  # 1 on the current path, 2 done
+    path: list[str] = []
+
+    def visit(module: str) -> list[str] | None:
+        state[module] = 1
+        path.append(module)
+        for target in sorted(graph.get(module, ())):
+            if state.get(target) == 1:
+                return [*path[path.index(target) :], target]
+            if target not in state and (cycle := visit(target)) is not None:
+                return cycle
+        path.pop()
+        state[module] = 2
+        return None
+
+    for module in sorted(graph):
+        if module not in state and (cycle := visit(module)) is not None:
+            return cycle
+    return None
+
+
+def test_every_engine_module_is_in_a_layer() -> None:
+    assert len(MODULES) > 30
+    for module in MODULES:
+        layer_of(module)
+
+
+def test_the_engine_has_no_import_cycle() -> None:
+    cycle = find_cycle({module: top for module, (top, _) in GRAPH.items()})
+    assert cycle is None, "import cycle: " + " -> ".join(cycle or [])
+
+
+def test_no_module_imports_a_later_phase_or_a_sibling_phase() -> None:
+    wrong = []
+    for module, (_, anywhere) in GRAPH.items():
+        rank, entry = layer_of(module)
+        for target in anywhere:
+            target_rank, target_entry = layer_of(target)
+            sibling = target_rank == rank and target_entry != entry and rank != 0  # base modules may share
+            if target_rank > rank or sibling:
+                wrong.append(f"{module} imports {target}")
+    assert wrong == []
+
+
+def test_the_checks_see_type_checking_imports_and_would_catch_a_cycle() -> None:
+    """The walker itself: a TYPE_CHECKING import counts, and a planted cycle is found."""
+    source = "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from .policy_set import CompiledCode\n"
+    MODULES["engine.compile.planted"] = ENGINE / "compile" / "planted.py"
+    try:
+        planted = ast.parse(source)
+        statement = planted.body[1].body[0]  # type: ignore[attr-defined]
+        assert _targets("engine.compile.planted", statement) == ["engine.compile.policy_set"]
+    finally:
+        del MODULES["engine.compile.planted"]
+    graph = {module: set(top) for module, (top, _) in GRAPH.items()}
+    graph["engine.compile.outcomes"].add("engine.compile.policy_set")  # the cycle this test's history had
+    cycle = find_cycle(graph)
+    assert cycle is not None
+    assert "engine.compile.outcomes" in cycle
+    assert "engine.compile.policy_set" in cycle
+    assert (
+        layer_of("engine.decision.model")[0]
+        < layer_of("engine.compile.outcomes")[0]
+        < layer_of("engine.decision.explain")[0]
+    )

@@ -1,0 +1,172 @@
+"""`carepolicy lsp` driven over stdio as an editor drives it (tests/lsp_client.py speaks the wire).
+
+Positions are found by searching the policy text, not hard-coded, so the tests follow the
+policies as they change: a declared rule id is looked up where another file uses it.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from carepolicy.engine.language.registry import REGISTRY_FILE, normalise_title
+
+from tests.lsp_client import LspClient
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def folder(tmp_path: Path) -> Path:
+    target = tmp_path / "policies"
+    shutil.copytree(ROOT / "policies", target, ignore=shutil.ignore_patterns("tests", "examples", "__*"))
+    return target
+
+
+@pytest.fixture
+def client(tmp_path: Path) -> Iterator[LspClient]:
+    lsp = LspClient(tmp_path)
+    result = lsp.request("initialize", {"processId": None, "rootUri": tmp_path.as_uri(), "capabilities": {}})
+    capabilities = result["capabilities"]
+    assert capabilities["hoverProvider"]
+    assert capabilities["definitionProvider"]
+    assert capabilities["completionProvider"]
+    assert capabilities["documentSymbolProvider"]
+    lsp.notify("initialized", {})
+    yield lsp
+    lsp.close()
+
+
+def open_file(client: LspClient, path: Path, text: str | None = None) -> list[dict[str, object]]:
+    uri = path.as_uri()
+    body = path.read_text(encoding="utf-8") if text is None else text
+    client.notify("textDocument/didOpen",
+                  {"textDocument": {"uri": uri, "languageId": "carepolicy", "version": 1, "text": body}})
+    return client.diagnostics_for(uri)
+
+
+def find(path: Path, pattern: str) -> tuple[int, int]:
+    """0-based (line, column) of the first match of `pattern` in the file."""
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines()):
+        match = re.search(pattern, line)
+        if match:
+            return number, match.start()
+    raise AssertionError(f"`{pattern}` not found in {path.name}")
+
+
+def a_rule_used_elsewhere(folder: Path) -> tuple[str, Path, Path]:
+    """(rule id, the file declaring it, another file requiring it)."""
+    declared = {m.group(1): f for f in sorted(folder.glob("*.policy"))
+                for m in re.finditer(r"^rule (\S+)", f.read_text(encoding="utf-8"), re.MULTILINE)}
+    for user in sorted(folder.glob("*.policy")):
+        for rule, home in declared.items():
+            if home != user and re.search(rf"requires .*\b{re.escape(rule)}\b", user.read_text(encoding="utf-8")):
+                return rule, home, user
+    raise AssertionError("no rule is required from another file")
+
+
+def test_shipped_policies_open_clean(client: LspClient, folder: Path) -> None:
+    for path in sorted(folder.glob("*.policy"))[:3]:
+        errors = [d for d in open_file(client, path) if d.get("severity") == 1]
+        assert errors == [], errors
+
+
+def test_a_typo_lands_on_its_line_and_clears_when_fixed(client: LspClient, folder: Path) -> None:
+    rule, _home, user = a_rule_used_elsewhere(folder)
+    line, _column = find(user, rf"requires .*\b{re.escape(rule)}\b")
+    text = user.read_text(encoding="utf-8")
+    lines = text.splitlines(keepends=True)
+    lines[line] = lines[line].replace(rule, rule + "_typo", 1)
+    broken = "".join(lines)
+    assert open_file(client, user, broken)
+    uri = user.as_uri()
+    client.notify("textDocument/didChange", {"textDocument": {"uri": uri, "version": 2},
+                                             "contentChanges": [{"text": broken}]})
+    diagnostics = client.diagnostics_for(uri)
+    unknown = [d for d in diagnostics if "typo" in str(d["message"])]
+    assert unknown, diagnostics
+    assert unknown[0]["range"]["start"]["line"] == line
+    assert unknown[0]["source"] == "carepolicy"
+    assert str(unknown[0]["code"]).startswith("check/")
+    client.notify("textDocument/didChange", {"textDocument": {"uri": uri, "version": 3},
+                                             "contentChanges": [{"text": text}]})
+    assert [d for d in client.diagnostics_for(uri) if d.get("severity") == 1] == []
+
+
+def test_a_syntax_error_lands_on_its_line(client: LspClient, folder: Path) -> None:
+    path = folder / "ccm.policy"
+    line, _column = find(path, r"^\s+requires ")
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    lines[line] = lines[line].replace("requires", "requires requires", 1)
+    diagnostics = open_file(client, path, "".join(lines))
+    assert diagnostics
+    assert diagnostics[0]["range"]["start"]["line"] == line
+    assert str(diagnostics[0]["code"]).startswith("parse/")
+
+
+def test_hover_on_a_cite_shows_the_source_title(client: LspClient, folder: Path) -> None:
+    path = folder / "common.policy"
+    open_file(client, path)
+    line, column = find(path, r"cite S2\b")
+    result = client.request("textDocument/hover", {"textDocument": {"uri": path.as_uri()},
+                                                   "position": {"line": line, "character": column + 6}})
+    registry = (folder / REGISTRY_FILE).read_text(encoding="utf-8")
+    title = next(row.split("\t", 1)[1] for row in registry.splitlines() if row.startswith("S2\t"))
+    assert "S2" in result["contents"]["value"]
+    assert normalise_title(title.split(",")[0]) in normalise_title(result["contents"]["value"])
+
+
+def test_hover_on_a_rule_shows_title_interval_and_citations(client: LspClient, folder: Path) -> None:
+    rule, _home, user = a_rule_used_elsewhere(folder)
+    open_file(client, user)
+    line, _ = find(user, rf"requires .*\b{re.escape(rule)}\b")
+    column = user.read_text(encoding="utf-8").splitlines()[line].index(rule)
+    result = client.request("textDocument/hover", {"textDocument": {"uri": user.as_uri()},
+                                                   "position": {"line": line, "character": column + 1}})
+    value = result["contents"]["value"]
+    assert f"**rule** `{rule}`" in value
+    assert "effective:" in value
+    assert "cites:" in value or "assumption" in value
+
+
+def test_definition_jumps_to_the_declaration(client: LspClient, folder: Path) -> None:
+    rule, home, user = a_rule_used_elsewhere(folder)
+    open_file(client, user)
+    line, _ = find(user, rf"requires .*\b{re.escape(rule)}\b")
+    column = user.read_text(encoding="utf-8").splitlines()[line].index(rule)
+    result = client.request("textDocument/definition", {"textDocument": {"uri": user.as_uri()},
+                                                        "position": {"line": line, "character": column}})
+    assert result["uri"] == home.as_uri()
+    assert result["range"]["start"]["line"] == find(home, rf"^rule {re.escape(rule)}\b")[0]
+
+
+def test_completion_offers_keywords_names_facts_and_sources(client: LspClient, folder: Path) -> None:
+    path = folder / "ccm.policy"
+    open_file(client, path)
+    line, _ = find(path, r"^\s+requires ")
+    result = client.request("textDocument/completion", {"textDocument": {"uri": path.as_uri()},
+                                                        "position": {"line": line, "character": 2}})
+    labels = {item["label"] for item in result["items"]}
+    assert {"requires", "effective", "cite"} <= labels
+    assert "beneficiary.part_b" in labels
+    rule, _home, _user = a_rule_used_elsewhere(folder)
+    assert rule in labels
+    cite_line, cite_column = find(path, r"cite S\d+")
+    after_cite = client.request("textDocument/completion", {"textDocument": {"uri": path.as_uri()},
+                                                            "position": {"line": cite_line,
+                                                                         "character": cite_column + 5}})
+    cite_labels = {item["label"] for item in after_cite["items"]}
+    assert "S2" in cite_labels
+    assert "requires" not in cite_labels
+
+
+def test_outline_lists_the_declarations_in_order(client: LspClient, folder: Path) -> None:
+    path = folder / "common.policy"
+    open_file(client, path)
+    result = client.request("textDocument/documentSymbol", {"textDocument": {"uri": path.as_uri()}})
+    names = [symbol["name"] for symbol in result]
+    declared = re.findall(r"^(?:rule|define|precondition|code) (\S+)", path.read_text(encoding="utf-8"), re.MULTILINE)
+    assert [n for n in names if n in declared] == declared
