@@ -27,7 +27,26 @@ def _shipped_cases() -> Path:
     help="Run only the cases whose `file::name` contains TEXT (any case); repeat for several.",
 )
 @click.option("-v", "--verbose", is_flag=True, help="Also list the cases that pass (by default only failures).")
-def test(directory: str | None, cases_dir: str | None, keywords: tuple[str, ...], verbose: bool) -> None:
+@click.option(
+    "--coverage",
+    is_flag=True,
+    help="After the cases, list per policy file the rules, codes, parameter values and switch options no case "
+    "reached, and the requirements never seen both met and unmet.",
+)
+@click.option(
+    "--fail-under",
+    type=click.FloatRange(0, 100),
+    metavar="N",
+    help="With --coverage: exit 1 when the total coverage is below N percent.",
+)
+def test(
+    directory: str | None,
+    cases_dir: str | None,
+    keywords: tuple[str, ...],
+    verbose: bool,
+    coverage: bool,
+    fail_under: float | None,
+) -> None:
     """Run the test cases of a policy set and report every failure.
 
     Loads the policy set in DIR (the shipped policies when DIR is left out) and runs every case of
@@ -48,6 +67,7 @@ def test(directory: str | None, cases_dir: str | None, keywords: tuple[str, ...]
       carepolicy test my-policies/ --cases my-policies/regressions/
       carepolicy test -k 99439 -k "ccm.yaml::staff 45"
       carepolicy test -v
+      carepolicy test --coverage --fail-under 80
     """
     from carepolicy.engine import FactError
     from carepolicy.engine.expectations import CaseResult, read_cases, run_cases
@@ -100,4 +120,14 @@ def test(directory: str | None, cases_dir: str | None, keywords: tuple[str, ...]
         for failure in result.failures:
             click.echo(f"    {failure}")
     click.echo(f"{plural(len(cases) - failed, 'case')} passed, {failed} failed")
-    finish(ExitCode.POLICY_ERRORS if failed else ExitCode.OK)
+    below = False
+    if coverage:
+        from carepolicy.engine.coverage import collect, per_file, percent, render
+
+        by_file = per_file(policies, collect(policies, cases))
+        click.echo(render(by_file), nl=False)
+        total = percent(sum(i.covered for i in by_file), sum(i.total for i in by_file))
+        below = fail_under is not None and total < fail_under
+        if below:
+            click.echo(f"coverage {total}% is below --fail-under {fail_under:g}%")
+    finish(ExitCode.POLICY_ERRORS if failed or below else ExitCode.OK)
