@@ -7,6 +7,7 @@ import click
 from .commands.batch import batch
 from .commands.check import check
 from .commands.codes import codes
+from .commands.diff import diff
 from .commands.evaluate import evaluate
 from .commands.lsp import lsp
 from .commands.schema import schema
@@ -47,6 +48,7 @@ cli.add_command(schema)
 cli.add_command(test)
 cli.add_command(codes)
 cli.add_command(switches)
+cli.add_command(diff)
 cli.add_command(lsp)
 
 
