@@ -271,28 +271,33 @@ def decide(item: Item, setup: Setup) -> Record:
         return internal_error(error, source=item.source, bundle=item.id)
 
 
-def record_json_obj(record: Record) -> dict[str, Any]:
+def record_json_obj(record: Record, *, trace: str = "full") -> dict[str, Any]:
     from carepolicy.engine import to_json_obj
 
-    return record.to_json_obj() if isinstance(record, ErrorRecord) else to_json_obj(record)
+    return record.to_json_obj() if isinstance(record, ErrorRecord) else to_json_obj(record, trace=trace)
 
 
-def record_json_line(record: Record) -> str:
+def record_json_line(record: Record, *, trace: str = "full") -> str:
     """One record as one line of JSON (keys sorted, compact, UTF-8): the jsonl and batch form."""
     from carepolicy.engine import to_json
+    from carepolicy.engine.jsontext import canonical_text
 
     if isinstance(record, ErrorRecord):
-        return json.dumps(record.to_json_obj(), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return to_json(record, indent=None)
+        return canonical_text(record.to_json_obj())
+    return to_json(record, indent=None, trace=trace)
 
 
-def records_json_document(records: Sequence[Record]) -> str:
+def records_json_document(records: Sequence[Record], *, trace: str = "full") -> str:
     """The json form: the one record itself, or a list of them when there are several."""
     from carepolicy.engine import to_json
 
     if len(records) == 1 and not isinstance(records[0], ErrorRecord):
-        return to_json(records[0]) + "\n"
-    objs: Any = record_json_obj(records[0]) if len(records) == 1 else [record_json_obj(r) for r in records]
+        return to_json(records[0], trace=trace) + "\n"
+    objs: Any = (
+        record_json_obj(records[0], trace=trace)
+        if len(records) == 1
+        else [record_json_obj(r, trace=trace) for r in records]
+    )
     return json.dumps(objs, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
 

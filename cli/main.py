@@ -9,6 +9,7 @@ from .commands.check import check
 from .commands.codes import codes
 from .commands.diff import diff
 from .commands.evaluate import evaluate
+from .commands.explain import explain
 from .commands.lsp import lsp
 from .commands.schema import schema
 from .commands.switches import switches
@@ -32,18 +33,21 @@ def cli() -> None:
       carepolicy check
       carepolicy evaluate march.yaml
       carepolicy batch bundles.jsonl --output decisions.jsonl
+      carepolicy explain decision.json bundles.jsonl
 
     \b
     Exit status:
       0  success (a decision that denies every code is a success)
       1  `check` found errors in the policies, or a `test` case failed
       2  bad input or usage: a missing or unreadable file, an invalid bundle, a bad option
+      130  `batch` interrupted (SIGINT/SIGTERM): complete lines kept; `--resume` continues
     """
 
 
 cli.add_command(check)
 cli.add_command(evaluate)
 cli.add_command(batch)
+cli.add_command(explain)
 cli.add_command(schema)
 cli.add_command(test)
 cli.add_command(codes)

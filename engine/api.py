@@ -11,6 +11,7 @@ Nothing here prints, exits or reads the environment; the CLI decides all of that
 from __future__ import annotations
 
 import csv
+import dataclasses
 import functools
 import hashlib
 import io
@@ -281,7 +282,7 @@ def evaluate(
         settings = SwitchSettings.of(resolve_switches(policies, switches or {}))  # raises on a bad switch
         if len(policies.settings_cache) < _SETTINGS_LIMIT:
             policies.settings_cache[key] = settings
-    return decide(
+    decision = decide(
         policies.compiled,
         bundle.data,
         bundle_id=bundle.id,
@@ -292,6 +293,7 @@ def evaluate(
         trace=trace,
         version=engine_version(),
     )
+    return dataclasses.replace(decision, notes=bundle.notes) if bundle.notes else decision
 
 
 def evaluate_all(

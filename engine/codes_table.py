@@ -26,12 +26,34 @@ def _thresholds(policies: PolicySet, code: s.Code) -> str:
                     and node.right.type is MINUTES
                 ):
                     found.append(f"{node.op} {node.right.text}")
-    if code.units is not None:
+    if code.units is not None and code.units.once is not None:
+        found.append(f"billed once when {policies.compiled.text(code.units.once.span)}")
+    elif code.units is not None:
         found.append(
             f"+1 unit each full {policies.compiled.text(code.units.increment.span)} "
             f"beyond {policies.compiled.text(code.units.beyond.span)}"
         )
+    if code.unit_count is not None:
+        found.append(f"units = {policies.compiled.text(code.unit_count.span)}")
     return "; ".join(found) or "—"
+
+
+def _cap(policies: PolicySet, code: s.Code) -> str:
+    """`2`, or for conditional caps `1 when A; 2 when B; none otherwise` (the `if` chain they compile to)."""
+    cap = code.unit_cap
+    if cap is None:
+        return "1" if not code.is_addon and code.unit_count is None else "none"
+    if isinstance(cap, s.Literal) and isinstance(cap.value, int):
+        return str(cap.value)
+    parts: list[str] = []
+    while isinstance(cap, s.Conditional) and not isinstance(cap.then, s.Conditional):
+        text = policies.compiled.text
+        parts.append(f"{text(cap.then.span)} when {text(cap.condition.span)}")
+        cap = cap.otherwise
+    if not parts:
+        return policies.compiled.text(cap.span)
+    last = "none" if isinstance(cap, s.Literal) and cap.value is None else policies.compiled.text(cap.span)
+    return "; ".join([*parts, f"{last} otherwise"])
 
 
 def _amount_2025(policies: PolicySet, code: str) -> str:
@@ -55,11 +77,7 @@ def code_table_markdown(policies: PolicySet) -> str:
     for code_id in sorted(policies.checked.index.codes, key=lambda c: (not c[0].isdigit(), c)):
         for code in policies.checked.index.codes[code_id]:
             kind = f"add-on to {', '.join(policies.checked.index.expand(code.bases))}" if code.is_addon else "base"
-            cap = (
-                policies.compiled.text(code.unit_cap.span)
-                if code.unit_cap is not None
-                else ("1" if not code.is_addon else "none")
-            )
+            cap = _cap(policies, code)
             cites = "; ".join(f"{c.source} ({c.locator})" for c in code.cites)
             effective = str(code.effective) if code.effective else "always"
             rows.append(

@@ -8,15 +8,20 @@ Several units of one code are one line, rounded once.
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Context, Decimal
 
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
+# Quantizing needs room for every digit of the result: in the default context (28 digits) an
+# amount of 10**27 dollars or more raises InvalidOperation. Literals are bounded (at most 15
+# digits before the point, engine/language/limits.py) but products of them are not, so rounding
+# gets a context wide enough for any amount arithmetic on them can reach; the value is the same.
+_ROUNDING = Context(prec=200, Emax=10**6, Emin=-(10**6))
 
 
 def round_cents(amount: Decimal) -> Decimal:
     """Round half-up to the cent: 60.487955 -> 60.49, 2.098 -> 2.10, 0.005 -> 0.01."""
-    return amount.quantize(CENT, rounding=ROUND_HALF_UP)
+    return amount.quantize(CENT, rounding=ROUND_HALF_UP, context=_ROUNDING)
 
 
 def as_money(value: object) -> Decimal:

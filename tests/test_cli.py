@@ -357,7 +357,7 @@ def test_policy_tests_without_cases_folder() -> None:
 # --------------------------------------------------------------------------------------------- help
 
 
-@pytest.mark.parametrize("command", ["evaluate", "check", "schema", "batch", "test", "switches", "diff"])
+@pytest.mark.parametrize("command", ["evaluate", "check", "schema", "batch", "explain", "test", "switches", "diff"])
 def test_every_command_help_teaches_with_an_example(command: str) -> None:
     result = run(command, "--help")
     assert result.exit_code == ExitCode.OK
@@ -383,4 +383,5 @@ def test_help_does_not_import_the_engine() -> None:
 
 
 def test_exit_codes_are_the_documented_numbers() -> None:
-    assert [(c.name, int(c)) for c in ExitCode] == [("OK", 0), ("POLICY_ERRORS", 1), ("BAD_INPUT", 2)]
+    assert [(c.name, int(c)) for c in ExitCode] == [("OK", 0), ("POLICY_ERRORS", 1), ("BAD_INPUT", 2),
+                                                    ("INTERRUPTED", 130)]

@@ -17,7 +17,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 ERRORS_PAGE = ROOT / "docs" / "reference" / "errors.md"
-FAMILIES = ("parse", "check", "facts", "policy", "usage", "eval", "fee-schedule", "test")
+FAMILIES = ("parse", "check", "facts", "policy", "usage", "eval", "fee-schedule", "test", "explain", "output")
 # A diagnostic code as the code writes it: a whole quoted string such as "check/unknown-name".
 _ALTERNATIVES = "|".join(map(re.escape, FAMILIES))
 CODE = re.compile(rf"""["'](?P<code>(?:{_ALTERNATIVES})/[a-z]+(?:-[a-z]+)*)["']""")

@@ -334,3 +334,20 @@ def test_input_format_overrides_the_extension(tmp_path: Path) -> None:
 def test_json_money_is_exact() -> None:
     data = bundle('{"month": "2025-03", "fee_schedule_override": {"99490": 66.13}}', "jsonl").data
     assert data["fee_schedule_override"]["99490"] == Decimal("66.13")
+
+
+# --- time dated outside the month -------------------------------------------------------------
+
+
+def test_time_dated_outside_the_month_is_named_in_the_notes() -> None:
+    from carepolicy.engine import evaluate, load_policies, to_json_obj
+
+    text = BASE.replace("service: ccm}", "service: ccm, date: 2025-03-04}") + (
+        "- {practitioner: P1, by: clinical_staff, minutes: 25, service: ccm, date: 2025-04-02}\n"
+    )
+    read_back = bundle(text)
+    note = "time[1] (25 minutes of ccm by `P1`) is dated 2025-04-02, outside the service month 2025-03"
+    assert read_back.notes == (note + ": not counted in the month's minutes",)
+    decision = evaluate(load_policies(), read_back, trace=False)
+    assert to_json_obj(decision)["notes"] == list(read_back.notes)
+    assert bundle(BASE).notes == ()

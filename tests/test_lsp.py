@@ -10,6 +10,7 @@ import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from carepolicy.engine.language.registry import REGISTRY_FILE, normalise_title
@@ -68,6 +69,15 @@ def a_rule_used_elsewhere(folder: Path) -> tuple[str, Path, Path]:
     raise AssertionError("no rule is required from another file")
 
 
+def open_at_a_use(client: LspClient, folder: Path) -> tuple[str, Path, Path, dict[str, Any]]:
+    """Open a file that requires a rule declared elsewhere; the request params at that use."""
+    rule, home, user = a_rule_used_elsewhere(folder)
+    open_file(client, user)
+    line, _ = find(user, rf"requires .*\b{re.escape(rule)}\b")
+    column = user.read_text(encoding="utf-8").splitlines()[line].index(rule)
+    return rule, home, user, {"textDocument": {"uri": user.as_uri()}, "position": {"line": line, "character": column}}
+
+
 def test_shipped_policies_open_clean(client: LspClient, folder: Path) -> None:
     for path in sorted(folder.glob("*.policy"))[:3]:
         errors = [d for d in open_file(client, path) if d.get("severity") == 1]
@@ -120,12 +130,9 @@ def test_hover_on_a_cite_shows_the_source_title(client: LspClient, folder: Path)
 
 
 def test_hover_on_a_rule_shows_title_interval_and_citations(client: LspClient, folder: Path) -> None:
-    rule, _home, user = a_rule_used_elsewhere(folder)
-    open_file(client, user)
-    line, _ = find(user, rf"requires .*\b{re.escape(rule)}\b")
-    column = user.read_text(encoding="utf-8").splitlines()[line].index(rule)
-    result = client.request("textDocument/hover", {"textDocument": {"uri": user.as_uri()},
-                                                   "position": {"line": line, "character": column + 1}})
+    rule, _home, _user, where = open_at_a_use(client, folder)
+    where["position"]["character"] += 1
+    result = client.request("textDocument/hover", where)
     value = result["contents"]["value"]
     assert f"**rule** `{rule}`" in value
     assert "effective:" in value
@@ -133,12 +140,8 @@ def test_hover_on_a_rule_shows_title_interval_and_citations(client: LspClient, f
 
 
 def test_definition_jumps_to_the_declaration(client: LspClient, folder: Path) -> None:
-    rule, home, user = a_rule_used_elsewhere(folder)
-    open_file(client, user)
-    line, _ = find(user, rf"requires .*\b{re.escape(rule)}\b")
-    column = user.read_text(encoding="utf-8").splitlines()[line].index(rule)
-    result = client.request("textDocument/definition", {"textDocument": {"uri": user.as_uri()},
-                                                        "position": {"line": line, "character": column}})
+    rule, home, _user, where = open_at_a_use(client, folder)
+    result = client.request("textDocument/definition", where)
     assert result["uri"] == home.as_uri()
     assert result["range"]["start"]["line"] == find(home, rf"^rule {re.escape(rule)}\b")[0]
 

@@ -75,7 +75,7 @@ cost sharing part_b "Part B" cite S1 "x"
   effective 2025-01-01..2025-12-31
   deductible up to min(beneficiary.deductible_remaining, ded)
   coinsurance 20%
-  medigap pays coinsurance 50% when beneficiary.medigap_plan = K
+  medigap pays coinsurance 50% when beneficiary.medigap_plan is present and beneficiary.medigap_plan = K
   medicaid pays all when beneficiary.dual_status = qmb
   indeterminate when beneficiary.dual_status = full_benefit because "state plan"
 """
@@ -89,7 +89,9 @@ def policies(tmp_path_factory: pytest.TempPathFactory) -> PolicySet:
     return load_policies(folder)
 
 
-def bundle(**changes: Any) -> Bundle:
+def bundle(*, without: tuple[str, ...] = (), **changes: Any) -> Bundle:
+    """The base bundle with `changes` (mappings merged one level deep), then the dotted paths
+    `without` removed."""
     facts: dict[str, Any] = {
         "month": "2025-03",
         "beneficiary": {
@@ -114,6 +116,12 @@ def bundle(**changes: Any) -> Bundle:
             facts[key] = {**facts[key], **value}
         else:
             facts[key] = value
+    for path in without:
+        *outer, last = path.split(".")
+        holder = facts
+        for part in outer:
+            holder = holder[part]
+        holder.pop(last)
     result = validate_bundle(facts, source="test", index=0)
     assert isinstance(result, Bundle), result
     return result
@@ -216,6 +224,26 @@ def test_claim_by_same_practitioner_excludes_range(policies: PolicySet) -> None:
 def test_patient_responsibility(policies: PolicySet, beneficiary: dict[str, Any], expected: str) -> None:
     decision = evaluate(policies, bundle(beneficiary=beneficiary))
     assert decision.patient_responsibility == Decimal(expected)
+
+
+def test_an_unknown_share_leaves_only_what_depends_on_it_unknown(policies: PolicySet) -> None:
+    """No `deductible_remaining`: the deductible is unknown, so the beneficiary's and Medicare's
+    shares are (never taken as 0); a QMB still owes nothing (Medicaid pays all)."""
+
+    def without_deductible_remaining(**beneficiary: Any) -> Bundle:
+        return bundle(beneficiary=beneficiary, without=("beneficiary.deductible_remaining",))
+
+    decision = evaluate(policies, without_deductible_remaining())
+    assert billed(decision) == {"99490": 1}
+    (line,) = decision.billable
+    assert line.allowed == Decimal("60.49")
+    assert line.shares is not None
+    assert (line.shares.beneficiary, line.shares.medicare, line.shares.medigap) == (None, None, Decimal("0"))
+    assert decision.patient_responsibility is None
+    assert decision.totals.note is not None
+    assert "deductible_remaining" in decision.totals.note
+    qmb = evaluate(policies, without_deductible_remaining(dual_status="qmb"))
+    assert qmb.patient_responsibility == Decimal("0.00")
 
 
 def test_indeterminate_cost_sharing_says_why(policies: PolicySet) -> None:

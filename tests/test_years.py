@@ -29,8 +29,8 @@ def test_a_new_conversion_factor_alone_names_every_other_place(tmp_path: Path) -
     assert not [d for d in diagnostics if d.is_error]
     assert all(f"reaches {year}" in d.message for d in warned)
     named = {re.search(r"^(\w+(?: \w+)?) `([^`]+)`", d.message).group(0) for d in warned}  # type: ignore[union-attr]
-    # the pricing and cost-sharing intervals and the deductible all stop a year short
-    assert {"pricing `pfs.national`", "cost sharing `part_b`", "parameter `part_b_deductible`"} <= named, named
+    # the pricing interval and the deductible stop a year short (cost sharing is open-ended now)
+    assert {"pricing `pfs.national`", "parameter `part_b_deductible`"} <= named, named
     assert all(d.help and "adding-a-year" in d.help for d in warned)
 
 

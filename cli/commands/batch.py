@@ -2,39 +2,104 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
+from types import FrameType
 
 import click
 
-from ..common import (
-    ErrorRecord,
-    Item,
-    decide,
-    fail,
-    finish,
-    input_format_option,
-    output_stream,
-    plural,
-    prepare,
-    read_inputs,
-    record_json_line,
-    report,
-)
+from ..batch_input import Work, read_work, record_id
+from ..batch_output import LineWriter, OutputProblem, ResumeProblem, ResumeScan, check_target, partial_path
+from ..common import ErrorRecord, Setup, diagnostic, fail, finish, input_format_option, plural, prepare, report
 from ..exit_codes import ExitCode
-from .evaluate import FEE_HELP, POLICIES_HELP, SWITCH_HELP
+from .evaluate import FEE_HELP, POLICIES_HELP, SWITCH_HELP, trace_form
 
 _SHOWN_ERRORS = 10  # error records whose diagnostics are repeated on stderr; all are in the output
+_PROGRESS_EVERY = 0.5  # seconds between progress lines on a terminal
+
+TRACE_HELP = (
+    "full: every rule, requirement and value read, with titles and citations (~45 kB a line); "
+    "compact: what was evaluated and the values read, with the policy set's hash (~2 kB; "
+    "`carepolicy explain` expands it to the full trace); none: no trace."
+)
+JOBS_HELP = "Worker processes (default: the cores available). The output is the same for any number."
 
 
-def _progress(items: Sequence[Item]) -> Iterator[Item]:
-    """The items, with a progress bar on stderr when it is a terminal."""
-    if not sys.stderr.isatty():
-        yield from items
-        return
-    with click.progressbar(items, label="evaluating", file=sys.stderr, show_pos=True) as bar:
-        yield from bar
+def _cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
+class _Counts:
+    """What the input and the output hold so far (for the summary and for an interruption)."""
+
+    def __init__(self) -> None:
+        self.read = 0
+        self.input_done = False
+        self.errors = 0
+        self.failed: list[ErrorRecord] = []
+
+
+class _Stop:
+    """SIGINT/SIGTERM ask the run to stop at the next record; the lines written so far are kept."""
+
+    def __init__(self) -> None:
+        self.signal: int | None = None
+        self._previous: dict[int, object] = {}
+
+    def __enter__(self) -> _Stop:
+        for number in (signal.SIGINT, signal.SIGTERM):
+            self._previous[number] = signal.signal(number, self._handle)
+        return self
+
+    def _handle(self, number: int, _frame: FrameType | None) -> None:
+        self.signal = number
+
+    def __exit__(self, *_exc: object) -> None:
+        for number, handler in self._previous.items():
+            signal.signal(number, handler)  # type: ignore[arg-type]
+
+
+def _counted(works: Iterator[Work], counts: _Counts) -> Iterator[Work]:
+    for work in works:
+        counts.read += 1
+        yield work
+    counts.input_done = True
+
+
+def _resumed(
+    works: Iterator[Work], scan: ResumeScan, writer: LineWriter, policy_hash: str, form: str, counts: _Counts
+) -> Iterator[Work]:
+    """The records after those already written to the partial output, each written one checked."""
+    for position, line in enumerate(scan, start=1):
+        work = next(works, None)
+        where = f"line {position} of `{scan.path}`"
+        if work is None:
+            raise ResumeProblem(
+                f"cannot resume: {where} has no input record in its place (the inputs hold fewer records)",
+                help="the inputs changed since the partial output was written; run without --resume to start again",
+            )
+        expected = record_id(work)
+        if line.bundle_id != expected:
+            raise ResumeProblem(
+                f"cannot resume: {where} is bundle `{line.bundle_id}`, but input record {position} is `{expected}`",
+                help="the inputs changed since the partial output was written; run without --resume to start again",
+            )
+        if line.trace_form is None:
+            counts.errors += 1
+        elif line.policy_set_hash != policy_hash or line.trace_form != form:
+            written = f"policy set {line.policy_set_hash}, trace {line.trace_form}"
+            raise ResumeProblem(
+                f"cannot resume: {where} was written with {written}; this run uses {policy_hash}, trace {form}",
+                help="resume with the same policies and --trace, or run without --resume to start again",
+            )
+    writer.begin(scan.kept, scan.lines)
+    yield from works
 
 
 @click.command("batch")
@@ -42,10 +107,19 @@ def _progress(items: Sequence[Item]) -> Iterator[Item]:
 @click.option("--output", "-o", required=True, metavar="OUT.jsonl", help="The JSON Lines file to write.")
 @click.option("--policies", "policies_dir", metavar="DIR", help=POLICIES_HELP)
 @click.option(
-    "--explain/--no-explain",
-    default=True,
-    show_default=True,
-    help="Include the trace in each decision; --no-explain is faster and the lines are smaller.",
+    "--trace",
+    "trace",
+    type=click.Choice(["full", "compact", "none"]),
+    default=None,
+    help=TRACE_HELP + "  [default: compact]",
+)
+@click.option("--explain/--no-explain", default=None, help="Same as --trace full / --trace none (older spelling).")
+@click.option("--jobs", "-j", type=click.IntRange(min=1), default=None, metavar="N", help=JOBS_HELP)
+@click.option(
+    "--resume",
+    is_flag=True,
+    help="Continue OUT.jsonl.partial, left by an interrupted run: the records already written are checked, "
+    "by position and bundle id, and skipped.",
 )
 @click.option("--switch", "switches", multiple=True, metavar="NAME=OPTION", help=SWITCH_HELP)
 @click.option("--fee-schedule", metavar="CSV", help=FEE_HELP)
@@ -54,47 +128,135 @@ def batch(
     inputs: tuple[str, ...],
     output: str,
     policies_dir: str | None,
-    explain: bool,
+    trace: str | None,
+    explain: bool | None,
+    jobs: int | None,
+    resume: bool,
     switches: tuple[str, ...],
     fee_schedule: str | None,
     input_format: str | None,
 ) -> None:
     """Evaluate every record of every INPUT into one JSON Lines file.
 
-    For bulk runs: writes exactly one line to OUT.jsonl per input record, in input order, either
-    the decision (as `evaluate --format jsonl` writes it) or an error record
-    {"bundle_id", "source", "error": [diagnostics]} for a record that could not be decided (an
-    input file that cannot be read at all is one error record with bundle_id null). It never stops
-    halfway: even an internal error on one record becomes that record's error record (code
-    eval/internal). Progress (on a terminal) and a summary go to stderr. The exit status is 0 when
-    every record became a decision, 2 otherwise.
+    For claim pipelines: writes exactly one line to OUT.jsonl per input record, in input order,
+    either the decision (as `evaluate --format jsonl` writes it, with the trace chosen by --trace)
+    or an error record {"bundle_id", "source", "error": [diagnostics]} for a record that could not
+    be decided (an input file that cannot be read at all is one error record with bundle_id null).
+    Even an internal or serialisation error on one record becomes that record's error record.
+
+    Memory stays the same whatever the input's size (JSON Lines inputs are read as they are
+    decided). The lines go to OUT.jsonl.partial, renamed to OUT.jsonl when every record is written.
+    SIGINT or SIGTERM stops the run with the complete lines kept, says how many were written, and
+    exits with 130; a full disk keeps the complete lines and exits with 2. Either way `--resume`
+    continues where it stopped. Progress (on a terminal) and a summary go to stderr. The exit
+    status is 0 when every record became a decision, 2 otherwise.
 
     \b
     Examples:
       carepolicy batch claims-2025-03.jsonl --output decisions.jsonl
-      carepolicy batch months/*.yaml --no-explain -o decisions.jsonl --switch complex_ccm_care_plan=relaxed
+      carepolicy batch claims-2025-03.jsonl -o decisions.jsonl --trace full --jobs 2
+      carepolicy batch claims-2025-03.jsonl -o decisions.jsonl --resume
+      carepolicy batch months/*.yaml --trace none -o decisions.jsonl --switch complex_ccm_care_plan=relaxed
     """
-    setup = prepare(policies_dir, switches, fee_schedule, trace=explain)
+    form = trace_form(trace, explain, default="compact")
+    try:
+        check_target(output, inputs)  # before the policies are loaded and any input is read
+        writer = LineWriter(partial_path(output))
+    except OutputProblem as problem:
+        fail("usage/output", problem.message, help=problem.help, file=output)
+    setup = prepare(policies_dir, switches, fee_schedule, trace=form != "none")
+    counts = _Counts()
+    works = _counted(read_work(inputs, input_format), counts)
+    if resume:
+        scan = ResumeScan(writer.path)
+        works = _resumed(works, scan, writer, setup.policies.policy_hash, form, counts)
+    else:
+        writer.begin(0, 0)
     started = time.perf_counter()
-    items = read_inputs(inputs, input_format)
-    failed: list[ErrorRecord] = []
-    with output_stream(output) as out:
-        try:
-            for item in _progress(items):
-                record = decide(item, setup)
-                if isinstance(record, ErrorRecord):
-                    failed.append(record)
-                out.write(record_json_line(record) + "\n")
-        except OSError as error:
-            reason = (error.strerror or str(error)).lower()
-            fail("usage/output", f"cannot write `{output}`: {reason}", file=output)
+    stopped = _run(works, writer, setup, form, jobs or _cores(), counts)
     seconds = time.perf_counter() - started
-    for record in failed[:_SHOWN_ERRORS]:
+    writer.close()
+    if stopped is not None:
+        _interrupted(stopped, writer, counts, output)
+    os.replace(writer.path, output)
+    _summary(counts, writer.written, seconds, output)
+    finish(ExitCode.BAD_INPUT if counts.errors else ExitCode.OK)
+
+
+def _run(works: Iterator[Work], writer: LineWriter, setup: Setup, form: str, jobs: int, counts: _Counts) -> int | None:
+    """Decide and write every record; the signal that stopped the run, or None when it finished."""
+    from ..batch_run import Decider
+
+    progress = _Progress(writer) if sys.stderr.isatty() else None
+    decider = Decider(setup, form, jobs)
+    try:
+        with _Stop() as stop:
+            for done in decider.run(works):
+                writer.add(done.line)
+                if done.error is not None:
+                    counts.errors += 1
+                    if len(counts.failed) < _SHOWN_ERRORS:
+                        counts.failed.append(done.error)
+                if stop.signal is not None:
+                    break
+                if progress is not None:
+                    progress.tick()
+            writer.flush()
+            if progress is not None:
+                progress.end()
+            return stop.signal
+    except OutputProblem as problem:
+        decider.close()
+        writer.close()
+        report([diagnostic("usage/output", problem.message, help=problem.help, file=writer.path)])
+        if not isinstance(problem, ResumeProblem):
+            _written_note(writer, counts)
+        finish(ExitCode.BAD_INPUT)
+    finally:
+        decider.close()
+
+
+def _written_note(writer: LineWriter, counts: _Counts) -> None:
+    if counts.input_done:
+        click.echo(f"{writer.written} of {counts.read} records written to {writer.path}", err=True)
+    else:
+        unknown = "of an unknown number (the input was not read to the end)"
+        click.echo(f"{writer.written} records {unknown} written to {writer.path}", err=True)
+
+
+def _interrupted(number: int, writer: LineWriter, counts: _Counts, output: str) -> None:
+    name = signal.Signals(number).name
+    click.echo(f"\ninterrupted by {name}: ", err=True, nl=False)
+    _written_note(writer, counts)
+    hint = f"hint: run the same command with --resume to continue; {output} is written when it is complete"
+    click.echo(hint, err=True)
+    finish(ExitCode.INTERRUPTED)
+
+
+def _summary(counts: _Counts, written: int, seconds: float, output: str) -> None:
+    for record in counts.failed:
         report(record.diagnostics)
-    if len(failed) > _SHOWN_ERRORS:
-        more = plural(len(failed) - _SHOWN_ERRORS, "more error record")
+    if counts.errors > len(counts.failed):
+        more = plural(counts.errors - len(counts.failed), "more error record")
         click.echo(f"... and {more} in {output}", err=True)
-    rate = f"{len(items) / seconds:.1f}" if seconds > 0 else "∞"
-    counts = f"{plural(len(items) - len(failed), 'decision')}, {plural(len(failed), 'error record')}"
-    click.echo(f"{plural(len(items), 'record')}: {counts} in {seconds:.2f} s ({rate} records/s) -> {output}", err=True)
-    finish(ExitCode.BAD_INPUT if failed else ExitCode.OK)
+    rate = f"{written / seconds:.1f}" if seconds > 0 else "∞"
+    summary = f"{plural(written - counts.errors, 'decision')}, {plural(counts.errors, 'error record')}"
+    click.echo(f"{plural(written, 'record')}: {summary} in {seconds:.2f} s ({rate} records/s) -> {output}", err=True)
+
+
+class _Progress:
+    """One line on stderr, redrawn at most twice a second."""
+
+    def __init__(self, writer: LineWriter) -> None:
+        self.writer = writer
+        self.started = self.shown = time.perf_counter()
+
+    def tick(self) -> None:
+        now = time.perf_counter()
+        if now - self.shown >= _PROGRESS_EVERY:
+            self.shown = now
+            done = self.writer.written + self.writer.pending
+            click.echo(f"\revaluating: {done:,} records ({done / (now - self.started):,.0f}/s)", err=True, nl=False)
+
+    def end(self) -> None:
+        click.echo("\r\x1b[K", err=True, nl=False)

@@ -8,6 +8,7 @@ from ..common import (
     ErrorRecord,
     Record,
     decide,
+    fail,
     finish,
     input_format_option,
     output_stream,
@@ -25,6 +26,18 @@ FEE_HELP = "CSV with a `code` column and `allowed` (money) or `rvu` per row; use
 FORMAT_HELP = "text: the decision for people; json: one JSON document; jsonl: one JSON line per input record."
 
 
+TRACE_CHOICES = ("full", "compact", "none")
+
+
+def trace_form(trace: str | None, explain: bool | None, *, default: str) -> str:
+    """The trace form from --trace and its older spelling --explain/--no-explain (full/none)."""
+    alias = None if explain is None else ("full" if explain else "none")
+    if trace is not None and alias is not None and trace != alias:
+        flag = "--explain" if explain else "--no-explain"
+        fail("usage/option", f"`--trace {trace}` contradicts `{flag}`", help=f"{flag} means --trace {alias}; give one")
+    return trace or alias or default
+
+
 def _error_line(record: ErrorRecord) -> str:
     who = f"Bundle {record.bundle_id}" if record.bundle_id is not None else "File"
     problems = f"{len(record.diagnostics)} problem{'' if len(record.diagnostics) == 1 else 's'}"
@@ -38,11 +51,13 @@ def _error_line(record: ErrorRecord) -> str:
     "--format", "fmt", type=click.Choice(["text", "json", "jsonl"]), default="text", show_default=True, help=FORMAT_HELP
 )
 @click.option(
-    "--explain/--no-explain",
-    default=True,
-    show_default=True,
-    help="Include the trace: every rule, requirement and value read, with its citation.",
+    "--trace",
+    type=click.Choice(TRACE_CHOICES),
+    default=None,
+    help="full: every rule, requirement and value read, with its citation; compact (json, jsonl): what was "
+    "evaluated and the values read (`carepolicy explain` expands it); none: no trace.  [default: full]",
 )
+@click.option("--explain/--no-explain", default=None, help="Same as --trace full / --trace none.")
 @click.option("--switch", "switches", multiple=True, metavar="NAME=OPTION", help=SWITCH_HELP)
 @click.option("--fee-schedule", metavar="CSV", help=FEE_HELP)
 @click.option("--output", "-o", metavar="FILE", help="Write the results to FILE instead of stdout.")
@@ -51,7 +66,8 @@ def evaluate(
     files: tuple[str, ...],
     policies_dir: str | None,
     fmt: str,
-    explain: bool,
+    trace: str | None,
+    explain: bool | None,
     switches: tuple[str, ...],
     fee_schedule: str | None,
     output: str | None,
@@ -78,7 +94,11 @@ def evaluate(
     """
     from carepolicy.engine.decision.explain import render_decision_text
 
-    setup = prepare(policies_dir, switches, fee_schedule, trace=explain)
+    form = trace_form(trace, explain, default="full")
+    if form == "compact" and fmt == "text":
+        hint = "use --format json or jsonl with --trace compact"
+        fail("usage/option", "the text form has no compact trace", help=hint)
+    setup = prepare(policies_dir, switches, fee_schedule, trace=form != "none")
     items = read_inputs(files, input_format)
     status = ExitCode.OK
     records: list[Record] = []
@@ -91,14 +111,14 @@ def evaluate(
             if fmt == "json":
                 records.append(record)
             elif fmt == "jsonl":
-                click.echo(record_json_line(record), file=out)
+                click.echo(record_json_line(record, trace=form), file=out)
             else:
                 text = (
                     _error_line(record)
                     if isinstance(record, ErrorRecord)
-                    else render_decision_text(record, explain=explain)
+                    else render_decision_text(record, explain=form == "full")
                 )
                 click.echo(("\n" if index else "") + text, file=out, nl=False)
         if fmt == "json":
-            click.echo(records_json_document(records), file=out, nl=False)
+            click.echo(records_json_document(records, trace=form), file=out, nl=False)
     finish(status)

@@ -17,9 +17,11 @@ from ..language import syntax as s
 from ..language.registry import Registry
 from ..language.valuetypes import Type
 from .clauses import check_code_lists, check_declaration
+from .depth import check_depth
 from .index import PolicyIndex, build_index
 from .registry import check_registry
 from .resolve import Resolution, Resolver
+from .selections import expand_selections
 from .stages import (
     CheckContext,
     check_addons,
@@ -48,6 +50,7 @@ STAGES: tuple[Stage, ...] = (
     Stage("check_citations", check_citations),
     Stage("check_registry", check_registry),
     Stage("check_cycles", check_cycles),
+    Stage("check_depth", lambda ctx: check_depth(list(ctx.index.declarations()), ctx.resolution)),
     Stage("check_intervals", check_intervals),
     Stage("check_addons", check_addons),
     Stage("check_conflicts", check_conflicts),
@@ -96,6 +99,7 @@ def check(
     if until is not None and until not in names:
         raise ValueError(f"unknown stage {until!r}; stages: {', '.join(names)}")
     started = time.perf_counter()
+    files, expanded = expand_selections(files)
     index = build_index(files)
     resolver = Resolver(index, fact_types)
     for decl in index.declarations():
@@ -103,7 +107,7 @@ def check(
     resolver.report_unsettled()
     ctx = CheckContext(index, resolver.result, registry)
     timings = [("index_and_resolve", time.perf_counter() - started)]
-    found: list[Diagnostic] = []
+    found: list[Diagnostic] = list(expanded)
     for stage in STAGES:
         if stage.name not in skip:
             begun = time.perf_counter()

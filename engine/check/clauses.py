@@ -45,6 +45,18 @@ def _define(resolver: Resolver, decl: s.Declaration) -> None:
     resolver.define_type(decl.id)
 
 
+def _selection(resolver: Resolver, decl: s.Declaration) -> None:
+    """A selection's condition is typed in the scope of its list, as inside `count LIST where ...`."""
+    assert isinstance(decl, s.Selection)
+    based_on = resolver.index.by_id.get(decl.list.parts[0], [])
+    if based_on and isinstance(based_on[0], s.Selection):
+        return  # part of a cycle (reported by expand_selections); nothing to type
+    if len(decl.list.parts) != 1:
+        _error(resolver, "check/type", f"a selection takes a list, not `{decl.list.dotted}`", decl.list.span)
+        return
+    resolver.infer(s.Aggregate("any", decl.list, decl.where, decl.span))
+
+
 def _rule(resolver: Resolver, decl: s.Declaration) -> None:
     assert isinstance(decl, s.Rule)
     _requirements(resolver, decl.requirements)
@@ -90,7 +102,25 @@ def _code(resolver: Resolver, decl: s.Declaration) -> None:
             )
     if decl.unit_cap is not None:
         _want(resolver, decl.unit_cap, (COUNT, NUMBER), "`at most ... units`")
-    if decl.is_addon and decl.units is None:
+    if decl.unit_count is not None:
+        _want(resolver, decl.unit_count, (COUNT, NUMBER), "`units =`")
+        if decl.units is not None:
+            _error(
+                resolver,
+                "check/addon-units",
+                f"`{decl.id}` counts its units twice: `units each full ...` and `units = ...`",
+                decl.unit_count.span,
+                "keep one way of counting units",
+            )
+    if decl.unit_cap is not None and decl.units is None and decl.unit_count is None:
+        _error(
+            resolver,
+            "check/addon-units",
+            f"`{decl.id}` caps units it never counts",
+            decl.unit_cap.span,
+            "a base code is billed once; add `units = N` to bill it several times",
+        )
+    if decl.is_addon and decl.units is None and decl.unit_count is None:
         _error(
             resolver,
             "check/addon-units",
@@ -202,6 +232,7 @@ def _pricing(resolver: Resolver, decl: s.Declaration) -> None:
 
 _CHECKS = {
     s.Define: _define,
+    s.Selection: _selection,
     s.Rule: _rule,
     s.Precondition: _precondition,
     s.Code: _code,

@@ -31,10 +31,13 @@ class PolicyIndex:
     switches: dict[str, s.Switch] = field(default_factory=dict)
     rules: dict[str, list[s.Rule]] = field(default_factory=lambda: defaultdict(list))
     diagnostics: list[Diagnostic] = field(default_factory=list)
+    # declarations whose id was already taken (reported once, by id(), then left out of every
+    # later stage: a `define x` after a `rule x` must not be resolved as the definition `x`)
+    rejected: set[int] = field(default_factory=set)
 
     def declarations(self) -> Iterator[s.Declaration]:
         for policy in self.files:
-            yield from policy.declarations
+            yield from (decl for decl in policy.declarations if id(decl) not in self.rejected)
 
     def of_kind(self, kind: type[s.Declaration]) -> list[s.Declaration]:
         return [d for d in self.declarations() if isinstance(d, kind)]
@@ -115,6 +118,7 @@ def _add(index: PolicyIndex, decl: s.Declaration) -> None:
                 else "ids are global to the policy set; rename one",
             )
         )
+        index.rejected.add(id(decl))
         return
     previous.append(decl)
     if isinstance(decl, s.Code):

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 from ..diagnostics import Diagnostic, did_you_mean
 from ..language import syntax as s
+from ..language.limits import MAX_DEPTH
 from ..language.valuetypes import (
     ANY,
     BOOL,
@@ -81,6 +82,7 @@ class Resolver:
         self._define_types: dict[str, Type] = {}
         self._in_progress: set[str] = set()
         self._names: dict[int, s.Name] = {}
+        self._depth = 0  # nesting of `infer`, through definitions too; bounded (see `infer`)
 
     # ------------------------------------------------------------ diagnostics
     def _error(self, code: str, message: str, node: s.Expr | s.Name, help: str | None = None) -> Type:
@@ -181,8 +183,18 @@ class Resolver:
 
     # ------------------------------------------------------------ expressions
     def infer(self, expr: s.Expr, scope: tuple[tuple[str, RecordType], ...] = (), allow_rule: bool = False) -> Type:
-        """The type of `expr`, recording name resolutions and reporting type errors."""
-        vtype = self._infer(expr, scope, allow_rule)
+        """The type of `expr`, recording name resolutions and reporting type errors.
+
+        Past `MAX_DEPTH` levels (through definitions: one expression is bounded by the parser) the
+        type is `any`, without a word: stage `check_depth` reports the chain, once, where it goes
+        past the limit. The resolver recurses; this keeps it within Python's stack."""
+        if self._depth > MAX_DEPTH:
+            return ANY
+        self._depth += 1
+        try:
+            vtype = self._infer(expr, scope, allow_rule)
+        finally:
+            self._depth -= 1
         self.result.types[id(expr)] = vtype
         return vtype
 

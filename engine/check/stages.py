@@ -11,6 +11,7 @@ from ..diagnostics import Diagnostic, Severity, did_you_mean
 from ..language import syntax as s
 from ..language.registry import Registry
 from ..source import Span
+from .dated import check_clause_dates, clause_reads
 from .index import PolicyIndex
 from .resolve import Resolution
 
@@ -82,31 +83,43 @@ def check_cycles(ctx: CheckContext) -> list[Diagnostic]:
     state: dict[str, int] = {}  # 1 = on the current path, 2 = done
     reported: set[frozenset[str]] = set()
 
-    def visit(node: str, path: list[str]) -> None:
-        state[node] = 1
-        path.append(node)
-        for succ in graph.get(node, ()):
-            if state.get(succ) == 1:
-                cycle = [*path[path.index(succ) :], succ]
-                key = frozenset(cycle)
-                if key not in reported:
-                    reported.add(key)
-                    out.append(
-                        Diagnostic(
-                            "check/cycle",
-                            "definitions depend on themselves: " + " -> ".join(cycle),
-                            span=spans[succ],
-                            help="a definition may not use itself, directly or through others",
-                        )
-                    )
-            elif state.get(succ) is None and succ in graph:
-                visit(succ, path)
-        path.pop()
-        state[node] = 2
+    def report(cycle: list[str]) -> None:
+        key = frozenset(cycle)
+        if key not in reported:
+            reported.add(key)
+            out.append(
+                Diagnostic(
+                    "check/cycle",
+                    "definitions depend on themselves: " + " -> ".join(cycle),
+                    span=spans[cycle[-1]],
+                    help="a definition may not use itself, directly or through others",
+                )
+            )
 
-    for node in sorted(graph):
-        if node not in state:
-            visit(node, [])
+    # Depth first with an explicit stack (a chain of thousands of definitions must not overflow
+    # Python's): each entry is a node and the index of the next successor to look at.
+    for root in sorted(graph):
+        if root in state:
+            continue
+        path: list[str] = [root]
+        state[root] = 1
+        stack: list[tuple[str, int]] = [(root, 0)]
+        while stack:
+            node, next_index = stack[-1]
+            successors = graph.get(node, ())
+            if next_index == len(successors):
+                stack.pop()
+                path.pop()
+                state[node] = 2
+                continue
+            stack[-1] = (node, next_index + 1)
+            succ = successors[next_index]
+            if state.get(succ) == 1:
+                report([*path[path.index(succ) :], succ])
+            elif state.get(succ) is None and succ in graph:
+                state[succ] = 1
+                path.append(succ)
+                stack.append((succ, 0))
     return out
 
 
@@ -173,6 +186,7 @@ def check_intervals(ctx: CheckContext) -> list[Diagnostic]:
                             help="make the intervals meet without overlapping, e.g. ..2024-12-31 and 2025-01-01..",
                         )
                     )
+    out.extend(check_clause_dates(ctx.index.declarations()))
     out.extend(_missing_values(ctx))
     return out
 
@@ -183,6 +197,23 @@ def _overlap_text(a: s.Interval, b: s.Interval) -> str:
     return f"{_show(max(a0, b0))}..{_show(min(a1, b1))}"
 
 
+def _dated_reads(
+    ctx: CheckContext, decl: s.Declaration, reads: dict[str, set[str]]
+) -> list[tuple[tuple[dt.date, dt.date], set[str]]]:
+    """When a declaration reads which parameters: its whole interval, or clause by clause for a
+    cost-sharing block whose clauses carry their own dates (dated.py)."""
+    if isinstance(decl, s.CostSharing):
+
+        def through(name: str) -> set[str]:
+            return {name} if name in ctx.index.parameters else reads.get(_DEFINE_KEY + name, set())
+
+        return [
+            (days, {n for n in names if n in ctx.index.parameters})
+            for days, names in clause_reads(ctx.resolution, decl, through)
+        ]
+    return [(_bounds(decl.effective), reads.get(decl.id, set()) | _direct_parameters(ctx, decl))]
+
+
 def _missing_values(ctx: CheckContext) -> list[Diagnostic]:
     """A parameter read (directly or through definitions) by something in effect needs a value."""
     reads = _parameters_read(ctx)
@@ -190,20 +221,30 @@ def _missing_values(ctx: CheckContext) -> list[Diagnostic]:
     for decl in ctx.index.declarations():
         if isinstance(decl, s.Define | s.Parameter):
             continue  # definitions are checked where they are used, in their users' intervals
-        for name in sorted(reads.get(decl.id, set()) | _direct_parameters(ctx, decl)):
-            param = ctx.index.parameters[name]
-            have = [_bounds(v.effective) for v in param.values]
-            for gap in _gaps(_bounds(decl.effective), have):
-                out.append(
-                    Diagnostic(
-                        "check/missing-value",
-                        f"parameter `{name}` has no value for {_show(gap[0])}..{_show(gap[1])}, "
-                        f"where {decl.kind} `{decl.id}` is in effect and reads it",
-                        span=decl.span,
-                        related=(("parameter declared", param.span),),
-                        help="add a dated `value` line, or limit the user with an `effective` interval",
-                    )
+        for days, names in _dated_reads(ctx, decl, reads):
+            out.extend(_gap_diagnostics(ctx, decl, days, names))
+    return list(dict.fromkeys(out))
+
+
+def _gap_diagnostics(
+    ctx: CheckContext, decl: s.Declaration, days: tuple[dt.date, dt.date], names: set[str]
+) -> list[Diagnostic]:
+    out: list[Diagnostic] = []
+    for name in sorted(names):
+        param = ctx.index.parameters[name]
+        have = [_bounds(v.effective) for v in param.values]
+        for gap in _gaps(days, have):
+            out.append(
+                Diagnostic(
+                    "check/missing-value",
+                    f"parameter `{name}` has no value for {_show(gap[0])}..{_show(gap[1])}, "
+                    f"where {decl.kind} `{decl.id}` is in effect and reads it",
+                    span=decl.span,
+                    related=(("parameter declared", param.span),),
+                    help="add a dated `value` line, or limit the user with an `effective` interval "
+                    "(a cost-sharing clause: `during`)",
                 )
+            )
     return out
 
 
@@ -238,7 +279,12 @@ def _parameters_read(ctx: CheckContext) -> dict[str, set[str]]:
             if used in ctx.index.defines:
                 params |= through(used, frozenset())
         result.setdefault(decl.id, set()).update(params)
+    for name in ctx.index.defines:  # by definition too, for clauses with dates of their own
+        result[_DEFINE_KEY + name] = through(name, frozenset())
     return result
+
+
+_DEFINE_KEY = "\0define "  # no declaration id starts with a NUL
 
 
 # ---------------------------------------------------------------- add-ons

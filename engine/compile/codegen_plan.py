@@ -26,8 +26,8 @@ from .outcomes import MET, CodeOutcome, Compact, RuleOutcome
 # Locals, constants and attributes of the generated rule and code functions, besides those of
 # the expression writer. `ev` is the Evaluation; `_r` reasons, `_m` rules met, `_o` a rule outcome
 # read, `_u` the code outcome being filled, `_us` all of them by code, `_ok` the valid ones, `_t`
-# whether to trace.
-PLAN_LOCALS = frozenset({"ev", "_r", "_m", "_o", "_u", "_us", "_ok", "_t", "_x", "_outcomes"})
+# whether to trace, `_d` whether a precondition denied the code.
+PLAN_LOCALS = frozenset({"ev", "_r", "_m", "_o", "_u", "_us", "_ok", "_t", "_x", "_d", "_outcomes"})
 PLAN_GLOBALS = frozenset({"_RuleOutcome", "_CodeOutcome", "_tuple"})
 PLAN_ATTRIBUTES = frozenset(
     {"env", "_rules", "trace", "rule", "_reason", "overridden_by", "units_of", "code_status"}
@@ -138,26 +138,32 @@ class PlanWriter:
         return self.finish(w, "_carepolicy_codes", "codes of a month plan")
 
     def gated_code(self, w: Writer, code: Any, header: str, gates: tuple[str, ...]) -> None:
-        """`_u` filled in: denied by the first precondition not met, else evaluated (`code_body`)."""
+        """`_u` filled in: denied by the first precondition not met, else evaluated (`code_body`).
+
+        Written flat (`_d` says a gate denied the code), not as nested `else:` blocks: a program
+        may have any number of preconditions, and Python allows only 100 levels of indentation."""
         if not gates:
             self.code_body(w, code, header)
             return
-        gate_id, *rest = gates
-        self.read_rule(w, gate_id)
-        with w.block("if _o.status == 'unmet':"):
-            w.line("_u.reasons.extend(_o.reasons)")
-            w.line("_u.units = 0")
-            result = f"not evaluated: precondition {gate_id} not met"
-            w.line(f"if _t: _u.node = ('code', {header}, {text(result)}, (('ref', {text(gate_id)}),))")
-        with w.block("else:"):
-            self.gated_code(w, code, header, tuple(rest))
+        w.line("_d = False")
+        for gate_id in gates:
+            with w.block("if not _d:"):
+                self.read_rule(w, gate_id)
+                with w.block("if _o.status == 'unmet':"):
+                    w.line("_u.reasons.extend(_o.reasons)")
+                    w.line("_u.units = 0")
+                    result = f"not evaluated: precondition {gate_id} not met"
+                    w.line(f"if _t: _u.node = ('code', {header}, {text(result)}, (('ref', {text(gate_id)}),))")
+                    w.line("_d = True")
+        with w.block("if not _d:"):
+            self.code_body(w, code, header)
 
     def code_body(self, w: Writer, code: Any, header: str) -> None:
         children, _values = self.requirements(w, code.header, code.requirements, header, collect_met=True)
         w.line("_u.reasons = _r")
         w.line("_u.rules_met = _m")
         key = text(code.header.id)
-        if code.units is not None:
+        if code.counts_units:
             w.line("ev.units_of(_u)")
             w.line(f"if _t: _u.node = ('code', {header}, ev.code_status(_u), {children})")
             w.line(f"if not _r and _u.units >= 1: _ok[{key}] = _u")

@@ -74,6 +74,11 @@ class CompiledCode:
     units: tuple[Fn, Fn, Fn] | None  # increment, measure, beyond
     unit_cap: Fn | None
     measure_text: str
+    unit_count: Fn | None = None  # `units = N` (a count), instead of `units each full ...`
+
+    @property
+    def counts_units(self) -> bool:
+        return self.units is not None or self.unit_count is not None
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,6 +7,7 @@ once per month and caches the plan, so a batch of one month pays for selection o
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -150,7 +151,7 @@ class MonthPlanMaker:
             exceptions=exceptions,
             exception_targets=frozenset(e.target for e in exceptions),
             conflict_table=_conflict_table(groups, exclusions),
-            cost_sharing=self._cost_sharing(live_decls),
+            cost_sharing=self._cost_sharing(live_decls, day),
             pricing=self._pricing(live_decls),
             rvus=self._rvus(live_decls),
             rank={code: i for i, code in enumerate(choose["preference"])},
@@ -197,9 +198,21 @@ class MonthPlanMaker:
             if isinstance(d, s.Exception_)
         ]
 
-    def _cost_sharing(self, decls: list[s.Declaration]) -> CompiledCostSharing | None:
-        for d in decls:
-            if isinstance(d, s.CostSharing):
+    def _cost_sharing(self, decls: list[s.Declaration], day: str) -> CompiledCostSharing | None:
+        """The cost-sharing block in effect, with only the clauses whose own dates (`during`) hold."""
+
+        def live(during: s.Interval | None) -> bool:
+            return during is None or during.contains(day)
+
+        for block in decls:
+            if isinstance(block, s.CostSharing):
+                d = dataclasses.replace(
+                    block,
+                    deductible=block.deductible if live(block.deductible_during) else None,
+                    coinsurance=block.coinsurance if live(block.coinsurance_during) else None,
+                    pays=tuple(p for p in block.pays if live(p.during)),
+                    indeterminate=tuple(i for i in block.indeterminate if live(i.during)),
+                )
                 pays = tuple(
                     CompiledPays(
                         p.payer,

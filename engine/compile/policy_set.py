@@ -158,7 +158,10 @@ class CompiledPolicySet:
         measure_text = ""
         if decl.units is not None:
             units = (self.expr(decl.units.increment), self.expr(decl.units.measure), self.expr(decl.units.beyond))
-            measure_text = self.text(decl.units.measure.span)
+            shown = decl.units.once if decl.units.once is not None else decl.units.measure
+            measure_text = self.text(shown.span)
+        elif decl.unit_count is not None:
+            measure_text = self.text(decl.unit_count.span)
         return CompiledCode(
             self.header(decl),
             decl,
@@ -167,6 +170,7 @@ class CompiledPolicySet:
             units,
             self.expr(decl.unit_cap) if decl.unit_cap is not None else None,
             measure_text,
+            self.expr(decl.unit_count) if decl.unit_count is not None else None,
         )
 
     def fixed_reason(self, owner: Header, requirement: CompiledRequirement) -> Reason:

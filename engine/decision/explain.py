@@ -34,6 +34,8 @@ def render_decision_text(decision: Decision, *, explain: bool = True) -> str:
         out.extend(["", "Alternatives (valid, not chosen)"])
         for alternative in decision.alternatives:
             out.extend(_alternative(alternative))
+    if decision.notes:
+        out.extend(["", "Notes", *(f"  {note}" for note in decision.notes)])
     if explain and decision.trace:
         out.extend(["", "Why"])
         for i, node in enumerate(decision.trace):

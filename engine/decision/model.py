@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from ..jsontext import canonical_bytes, canonical_text
+
 DECISION_FORMAT = 1
 
 
@@ -28,13 +30,15 @@ class Reason:
 
 @dataclass(frozen=True, slots=True)
 class Shares:
-    """Who pays what of one line's allowed amount (all rounded, see money.py)."""
+    """Who pays what of one line's allowed amount (all rounded, see money.py). None: cannot be
+    decided (a full-benefit dual's state plan, or a fact or parameter it needs is missing; `note`
+    says which); only what depends on the unknown is None."""
 
-    deductible: Decimal
-    coinsurance: Decimal
-    medicare: Decimal
-    beneficiary: Decimal | None  # None: indeterminate (e.g. a full-benefit dual)
-    medigap: Decimal
+    deductible: Decimal | None
+    coinsurance: Decimal | None
+    medicare: Decimal | None
+    beneficiary: Decimal | None
+    medigap: Decimal | None
     medicaid: Decimal | None
     note: str | None = None
 
@@ -105,16 +109,22 @@ class Trace:
     Behaves as a tuple of top-level TraceNodes (iterate it, index it, compare it).
     """
 
-    __slots__ = ("_build", "_build_json", "_nodes")
+    __slots__ = ("_build", "_build_compact", "_build_json", "_nodes")
 
     def __init__(
         self,
         build: Callable[[], tuple[TraceNode, ...]],
         build_json: Callable[[], list[dict[str, Any]]] | None = None,
+        build_compact: Callable[[], dict[str, Any]] | None = None,
     ) -> None:
         self._build: Callable[[], tuple[TraceNode, ...]] | None = build
         self._build_json = build_json
+        self._build_compact = build_compact
         self._nodes: tuple[TraceNode, ...] | None = None
+
+    def compact(self) -> dict[str, Any] | None:
+        """The compact trace (engine/evaluation/compact.py), or None when this trace cannot give one."""
+        return self._build_compact() if self._build_compact is not None else None
 
     def json(self) -> list[dict[str, Any]]:
         """The trace's JSON form (docs/reference/decision-format.md). Written straight from what
@@ -165,6 +175,7 @@ class Decision:
     alternatives: tuple[Alternative, ...]
     totals: Totals
     trace: Trace | None
+    notes: tuple[str, ...] = ()  # facts read but not counted (e.g. time dated outside the month)
 
     @property
     def patient_responsibility(self) -> Decimal | None:
@@ -233,7 +244,12 @@ def trace_node_json(node: TraceNode) -> dict[str, Any]:
     return obj
 
 
-def to_json_obj(decision: Decision) -> dict[str, Any]:
+TRACE_FORMS = ("full", "compact", "none")
+
+
+def to_json_obj(decision: Decision, *, trace: str = "full") -> dict[str, Any]:
+    """The decision's JSON form; `trace` is "full", "compact" or "none" (a decision made without
+    the trace has none in any form)."""
     totals = decision.totals
     obj: dict[str, Any] = {
         "decision_format": DECISION_FORMAT,
@@ -278,13 +294,28 @@ def to_json_obj(decision: Decision) -> dict[str, Any]:
             "note": totals.note,
         },
         "patient_responsibility": money_text(decision.patient_responsibility),
+        "notes": list(decision.notes),
     }
-    if decision.trace is not None:
-        obj["trace"] = decision.trace.json()
+    if decision.trace is not None and trace != "none":
+        if trace == "compact":
+            compact = decision.trace.compact()
+            if compact is None:
+                raise ValueError("this decision's trace has no compact form")
+            obj["trace"] = compact
+        else:
+            obj["trace"] = decision.trace.json()
     return obj
 
 
-def to_json(decision: Decision, *, indent: int | None = 2) -> str:
+def to_json(decision: Decision, *, indent: int | None = 2, trace: str = "full") -> str:
     """The stable JSON form: keys sorted, fixed separators, money as strings, UTF-8 text."""
-    separators = (",", ": ") if indent else (",", ":")
-    return json.dumps(to_json_obj(decision), indent=indent, sort_keys=True, separators=separators, ensure_ascii=False)
+    if not indent:
+        return canonical_text(to_json_obj(decision, trace=trace))
+    return json.dumps(
+        to_json_obj(decision, trace=trace), indent=indent, sort_keys=True, separators=(",", ": "), ensure_ascii=False
+    )
+
+
+def to_json_bytes(decision: Decision, *, trace: str = "full") -> bytes:
+    """The one-line JSON form as UTF-8 bytes (what `batch` writes, without a decode and encode)."""
+    return canonical_bytes(to_json_obj(decision, trace=trace))

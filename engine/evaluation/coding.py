@@ -19,6 +19,7 @@ from ..compile.outcomes import CodeOutcome, Compact
 from ..compile.policy_set import CompiledPolicySet
 from ..decision.model import Alternative, Decision, Denial, Line, Reason, Totals, Trace, TraceNode, trace_node_json
 from ..money import ZERO
+from .compact import compact_trace
 from .costs import FeeSchedule, Price, price, pricing_node, share_costs
 from .rules import Evaluation
 
@@ -290,13 +291,18 @@ def _totals(lines: tuple[Line, ...], note: str | None) -> Totals:
     shares = [line.shares for line in lines]
     if any(sh is None for sh in shares):
         return Totals(allowed, None, None, None, None, note)
-    medicare = sum((sh.medicare for sh in shares if sh), ZERO)
-    medigap = sum((sh.medigap for sh in shares if sh), ZERO)
+    medicare = _sum_known([sh.medicare for sh in shares if sh])
+    medigap = _sum_known([sh.medigap for sh in shares if sh])
     if any(sh is not None and sh.beneficiary is None for sh in shares):
         return Totals(allowed, medicare, None, medigap, None, note)
     beneficiary = sum((sh.beneficiary for sh in shares if sh and sh.beneficiary is not None), ZERO)
     medicaid = sum((sh.medicaid for sh in shares if sh and sh.medicaid is not None), ZERO)
     return Totals(allowed, medicare, beneficiary, medigap, medicaid, note)
+
+
+def _sum_known(values: list[Decimal | None]) -> Decimal | None:
+    """The sum, or None when any part cannot be decided."""
+    return None if any(v is None for v in values) else sum((v for v in values if v is not None), ZERO)
 
 
 def _trace(
@@ -327,4 +333,5 @@ def _trace(
     return Trace(
         lambda: (*(ev.materialize(node) for node in recorded()), *tail()),
         lambda: [*(ev.trace_json(node) for node in recorded()), *(trace_node_json(node) for node in tail())],
+        lambda: compact_trace(ev, recorded(), tail()),
     )

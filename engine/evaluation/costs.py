@@ -83,18 +83,28 @@ class CostResult:
     node: Callable[[], TraceNode] | None
 
 
-def _winning(applying: Sequence[CompiledPays], payer: str, share: str) -> CompiledPays | None:
-    live = [p for p in applying if p.payer == payer and p.share in (share, "all")]
-    return max(live, key=lambda p: p.priority) if live else None
+def _winning(applying: Sequence[tuple[CompiledPays, Any]], payer: str, share: str) -> tuple[CompiledPays | None, bool]:
+    """The clause that decides what `payer` pays of `share`, and whether that is certain: a clause
+    whose condition is unknown, and that would win were it true, leaves the payer's share unknown."""
+    live = [(p, applied) for p, applied in applying if p.payer == payer and p.share in (share, "all")]
+    held = [p for p, applied in live if applied is True]
+    winner = max(held, key=lambda p: p.priority) if held else None
+    floor = winner.priority if winner is not None else None
+    certain = not any(applied is UNKNOWN and (floor is None or p.priority >= floor) for p, applied in live)
+    return winner, certain
 
 
-def _fraction(clause: CompiledPays | None, env: Env) -> Decimal:
+def _fraction(decided: tuple[CompiledPays | None, bool], env: Env) -> Any:
+    """The share a payer takes (a Decimal), or UNKNOWN."""
+    clause, certain = decided
+    if not certain:
+        return UNKNOWN
     if clause is None:
         return ZERO
     if clause.fraction is None:
         return Decimal(1)
     value = clause.fraction(env)
-    return ZERO if value is UNKNOWN else Decimal(value)
+    return UNKNOWN if value is UNKNOWN else Decimal(value)
 
 
 def share_costs(amounts: Sequence[Decimal | None], plan: MonthPlan, env: Env, *, trace: bool) -> CostResult:
@@ -111,83 +121,116 @@ def share_costs(amounts: Sequence[Decimal | None], plan: MonthPlan, env: Env, *,
         note = f"patient responsibility indeterminate: {undetermined}"
         node = partial(_header_node, sharing, f"indeterminate: {undetermined}") if trace else None
         return CostResult(tuple(shares), note, node)
-    node = partial(_node, sharing, applies, env, plan, "shared") if trace else None
-    return CostResult(tuple(shares), None, node)
+    unknown = next((sh.note for sh in shares if sh is not None and sh.note), None)
+    result = "shared" if unknown is None else f"indeterminate: {unknown}"
+    shared = partial(_node, sharing, applies, env, plan, result) if trace else None
+    return CostResult(tuple(shares), None if unknown is None else f"patient responsibility {unknown}", shared)
 
 
-def _clauses_apply(sharing: CompiledCostSharing, env: Env) -> tuple[bool, ...]:
-    """Whether each `pays` clause applies to this bundle, in clause order."""
-    return tuple(p.when(env) is True for p in sharing.pays)
+def _clauses_apply(sharing: CompiledCostSharing, env: Env) -> tuple[Any, ...]:
+    """Whether each `pays` clause applies to this bundle (True, False or UNKNOWN), in clause order."""
+    return tuple(True if (v := p.when(env)) is True else (UNKNOWN if v is UNKNOWN else False) for p in sharing.pays)
 
 
 def _line_shares(
     sharing: CompiledCostSharing,
     amounts: Sequence[Decimal | None],
-    applies: Sequence[bool],
+    applies: Sequence[Any],
     undetermined: str | None,
     env: Env,
 ) -> list[Shares | None]:
     remaining = _deductible(sharing, env)
     rate = sharing.coinsurance(env) if sharing.coinsurance is not None else ZERO
-    rate = ZERO if rate is UNKNOWN else rate
     payers = _payer_fractions(sharing, applies, env)
+    missing = _missing(sharing, env) if UNKNOWN in (remaining, rate, *payers) else ""
     shares: list[Shares | None] = []
     for amount in amounts:  # in coding order: the deductible is taken line by line
         if amount is None:
             shares.append(None)
             continue
-        deductible = min(remaining, amount)
-        remaining -= deductible
-        coinsurance = round_cents((amount - deductible) * rate)
+        if remaining is UNKNOWN:
+            deductible = coinsurance = UNKNOWN
+        else:
+            deductible = min(remaining, amount)
+            remaining -= deductible
+            coinsurance = UNKNOWN if rate is UNKNOWN else round_cents((amount - deductible) * rate)
         if undetermined is None:
-            shares.append(_split(payers, amount, deductible, coinsurance))
-        else:  # Medicare's share is known; who pays the rest is not
-            medicare = amount - deductible - coinsurance
-            shares.append(Shares(deductible, coinsurance, medicare, None, ZERO, None, undetermined))
+            shares.append(_split(payers, amount, deductible, coinsurance, missing))
+        else:  # Medicare's share is known (when the deductible and coinsurance are); who pays the rest is not
+            medicare = _known(amount - deductible - coinsurance) if UNKNOWN not in (deductible, coinsurance) else None
+            shares.append(Shares(_known(deductible), _known(coinsurance), medicare, None, ZERO, None, undetermined))
     return shares
 
 
-def _deductible(sharing: CompiledCostSharing, env: Env) -> Decimal:
+def _known(value: Any) -> Decimal | None:
+    return None if value is UNKNOWN else value
+
+
+def _missing(sharing: CompiledCostSharing, env: Env) -> str:
+    """Why a share cannot be decided: the facts and parameters the clauses read that are missing."""
+    names = [label for label, _kind, reader in sharing.reads if reader(env) is UNKNOWN]
+    what = ", ".join(f"`{n}`" for n in names) if names else "a value it needs"
+    return f"cannot be decided: missing {what}"
+
+
+def _deductible(sharing: CompiledCostSharing, env: Env) -> Any:
     if sharing.deductible is None:
         return ZERO
     value = sharing.deductible(env)
-    return ZERO if value is UNKNOWN else max(ZERO, as_money(value))
+    return UNKNOWN if value is UNKNOWN else max(ZERO, as_money(value))
 
 
-def _payer_fractions(
-    sharing: CompiledCostSharing, applies: Sequence[bool], env: Env
-) -> tuple[Decimal, Decimal, Decimal | None]:
+def _payer_fractions(sharing: CompiledCostSharing, applies: Sequence[Any], env: Env) -> tuple[Any, Any, Any]:
     """What Medigap pays of the deductible and of the coinsurance, and Medicaid of what is left
-    (None: no Medicaid clause applies). Depends only on the bundle, so read once per decision."""
-    applying = [p for p, applied in zip(sharing.pays, applies, strict=True) if applied]
+    (None: no Medicaid clause applies); any may be UNKNOWN. Read once per decision."""
+    applying = [(p, applied) for p, applied in zip(sharing.pays, applies, strict=True) if applied is not False]
     medigap_deductible = _fraction(_winning(applying, "medigap", "deductible"), env)
     medigap_coinsurance = _fraction(_winning(applying, "medigap", "coinsurance"), env)
     medicaid_deductible = _winning(applying, "medicaid", "deductible")
     medicaid_coinsurance = _winning(applying, "medicaid", "coinsurance")
-    medicaid = None
-    if medicaid_deductible is not None or medicaid_coinsurance is not None:
-        medicaid = max(_fraction(medicaid_deductible, env), _fraction(medicaid_coinsurance, env))
+    medicaid: Any = None
+    if medicaid_deductible[0] is not None or medicaid_coinsurance[0] is not None:
+        fractions = (_fraction(medicaid_deductible, env), _fraction(medicaid_coinsurance, env))
+        medicaid = Decimal(1) if Decimal(1) in fractions else (UNKNOWN if UNKNOWN in fractions else max(fractions))
+    elif not (medicaid_deductible[1] and medicaid_coinsurance[1]):
+        medicaid = UNKNOWN
     return medigap_deductible, medigap_coinsurance, medicaid
 
 
-def _split(
-    payers: tuple[Decimal, Decimal, Decimal | None], amount: Decimal, deductible: Decimal, coinsurance: Decimal
-) -> Shares:
+def _part(value: Any, fraction: Any) -> Any:
+    """`value × fraction`, rounded; 0 when either is 0, even if the other is unknown."""
+    if (fraction is not UNKNOWN and fraction == ZERO) or (value is not UNKNOWN and value == ZERO):
+        return ZERO
+    if value is UNKNOWN or fraction is UNKNOWN:
+        return UNKNOWN
+    return round_cents(value * fraction)
+
+
+def _split(payers: tuple[Any, Any, Any], amount: Decimal, deductible: Any, coinsurance: Any, missing: str) -> Shares:
+    """Who pays what of one line. An unknown value makes only what depends on it unknown: Medicaid
+    paying all (a QMB) still leaves the beneficiary owing nothing."""
     medigap_deductible, medigap_coinsurance, medicaid_fraction = payers
-    medigap = round_cents(deductible * medigap_deductible) + round_cents(coinsurance * medigap_coinsurance)
-    owed = deductible + coinsurance - medigap
-    medicaid = ZERO
+    from_deductible, from_coinsurance = _part(deductible, medigap_deductible), _part(coinsurance, medigap_coinsurance)
+    medigap = UNKNOWN if UNKNOWN in (from_deductible, from_coinsurance) else from_deductible + from_coinsurance
+    owed = UNKNOWN if UNKNOWN in (deductible, coinsurance, medigap) else deductible + coinsurance - medigap
+    medicaid: Any = ZERO
     if medicaid_fraction is not None:
         # Medicaid is the payer of last resort: it takes from what Medigap left the beneficiary.
-        medicaid = round_cents(owed * medicaid_fraction)
-        owed -= medicaid
+        if medicaid_fraction is not UNKNOWN and medicaid_fraction == 1:
+            medicaid, owed = owed, ZERO
+        else:
+            medicaid = _part(owed, medicaid_fraction)
+            owed = UNKNOWN if UNKNOWN in (owed, medicaid) else owed - medicaid
+    medicare = UNKNOWN if UNKNOWN in (deductible, coinsurance) else amount - deductible - coinsurance
+    unknown = UNKNOWN in (deductible, coinsurance, medicare, medigap, medicaid, owed)
     return Shares(
-        deductible=deductible,
-        coinsurance=coinsurance,
-        medicare=amount - deductible - coinsurance,
-        beneficiary=owed,
-        medigap=medigap,
-        medicaid=medicaid,
+        deductible=_known(deductible),
+        coinsurance=_known(coinsurance),
+        medicare=_known(medicare),
+        beneficiary=_known(owed),
+        medigap=_known(medigap),
+        medicaid=_known(medicaid),
+        note=missing if unknown else None,
     )
 
 
@@ -197,7 +240,7 @@ def _header_node(sharing: CompiledCostSharing, result: str) -> TraceNode:
 
 
 def _node(
-    sharing: CompiledCostSharing, applies: Sequence[bool] | None, env: Env, plan: MonthPlan, result: str
+    sharing: CompiledCostSharing, applies: Sequence[Any] | None, env: Env, plan: MonthPlan, result: str
 ) -> TraceNode:
     if applies is None:
         applies = _clauses_apply(sharing, env)
@@ -216,7 +259,7 @@ def _node(
             p.text,
             (),
             sharing.header.source,
-            "applies" if applied else "does not apply",
+            "applies" if applied is True else ("unknown" if applied is UNKNOWN else "does not apply"),
         )
         for p, applied in zip(sharing.pays, applies, strict=True)
     )

@@ -182,7 +182,7 @@ class Evaluation:
         reasons, children, rules_met = self.requirements(code.header, code.requirements)
         outcome.reasons.extend(reasons)
         outcome.rules_met.extend(rules_met)
-        if code.units is not None:
+        if code.counts_units:
             self.units_of(outcome)
         if self.trace:
             outcome.node = self._node("code", code.header, self.code_status(outcome), children=children)
@@ -192,13 +192,16 @@ class Evaluation:
     def code_status(outcome: CodeOutcome) -> str:
         """The result a code's trace node shows, e.g. `valid, 2 units`."""
         status = "valid" if outcome.valid else "not valid"
-        if outcome.code.units is not None and outcome.units:
+        if outcome.code.counts_units and outcome.units:
             status += f", {outcome.units} unit{'s' if outcome.units > 1 else ''}"
         return status
 
     def units_of(self, outcome: CodeOutcome) -> None:
         """How many units of an add-on the minutes give, capped; the next unit's distance as a reason."""
         code = outcome.code
+        if code.unit_count is not None:
+            self._counted_units(outcome, code.unit_count)
+            return
         assert code.units is not None
         env = self.env
         increment_fn, measure_fn, beyond_fn = code.units
@@ -235,12 +238,32 @@ class Evaluation:
         elif cap is None or units < cap:
             needed = beyond + (units + 1) * increment
             text = f"{code.measure_text}: {measure} of {needed}{unit} ({needed - measure} more needed)"
+            if code.decl.units is not None and code.decl.units.once is not None:  # `billed once when C`
+                text = f"not billed: {code.measure_text} does not hold"
             reason = Reason(header.id, header.title, header.cites, header.source, text)
             if units == 0:
                 outcome.reasons.append(reason)
             else:
                 outcome.next_unit = (units + 1, reason)
         outcome.units = int(units)
+
+    def _counted_units(self, outcome: CodeOutcome, count_fn: Any) -> None:
+        """`units = N`: N units, capped by `at most`; none (and a reason) when N is 0 or unknown."""
+        code, header = outcome.code, outcome.code.header
+        count = count_fn(self.env)
+        cap = code.unit_cap(self.env) if code.unit_cap is not None else None
+        if count is UNKNOWN or count < 1:
+            why = "cannot be counted: a fact it needs is missing" if count is UNKNOWN else "is 0: nothing to bill"
+            outcome.units = 0
+            text = f"{code.measure_text} {why}"
+            outcome.reasons.append(Reason(header.id, header.title, header.cites, header.source, text))
+            return
+        units = int(count)
+        if cap is not None and cap is not UNKNOWN and units > cap:
+            text = f"at most {cap} unit{'s' if cap != 1 else ''} per month"
+            outcome.next_unit = (int(cap) + 1, Reason(header.id, header.title, header.cites, header.source, text))
+            units = int(cap)
+        outcome.units = units
 
     # ------------------------------------------------------------ claims
     def claim_conflicts(self) -> dict[str, list[Reason]]:

@@ -7,14 +7,14 @@ patient's share is computed to the cent. Dates stay ISO strings, like months.
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, cast
 
 from ..diagnostics import Diagnostic, sort_diagnostics
-from .limits import PathPart, Problem, impossible_values, plain_copy
+from ..jsontext import canonical_bytes
+from .limits import PathPart, Problem, impossible_values, outside_month_notes, plain_copy
 from .schema import XTYPE, describe, json_path, schema_diagnostics, shared_schema
 from .skeleton import ITEMS, OTHER, skeleton, values
 from .upgrade import bundle_version, upgrade_v1
@@ -35,6 +35,7 @@ class Bundle:
     month: str
     data: Mapping[str, Any]
     facts_hash: str
+    notes: tuple[str, ...] = ()  # what was read but does not count, e.g. time dated outside the month
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,7 +71,8 @@ def validate_bundle(obj: object, *, source: str, index: int) -> Bundle | BundleE
         return BundleError(bundle_id, source, index, sort_diagnostics(diagnostics))
     latest = upgrade_v1(raw) if version == 1 else raw  # v1 stays accepted: read as the v2 it means
     data = cast("dict[str, Any]", _normalize(skeleton(shared_schema(), "normal", _normal_form), latest))
-    return Bundle(bundle_id, source, index, raw["month"], data, _facts_hash(raw))
+    notes = tuple(outside_month_notes(raw))
+    return Bundle(bundle_id, source, index, raw["month"], data, _facts_hash(raw), notes)
 
 
 def _fact_diagnostic(
@@ -112,8 +114,7 @@ def _normal_form(schema: Mapping[str, Any]) -> str | None:
 
 def _facts_hash(raw: object) -> str:
     """sha256 of the canonical JSON of the bundle as loaded; Decimals are written as their text."""
-    text = json.dumps(raw, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=_decimal_text)
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+    return hashlib.sha256(canonical_bytes(raw, default=_decimal_text)).hexdigest()  # orjson: same bytes
 
 
 def _decimal_text(value: object) -> str:

@@ -156,3 +156,19 @@ def impossible_values(bundle: Mapping[str, Any], money_paths: list[tuple[Where, 
                 f"more than the {available:,} minutes the month has"
             )
             yield ["time", i, "minutes"], message
+
+
+def outside_month_notes(bundle: Mapping[str, Any]) -> Iterator[str]:
+    """A note for each time entry dated outside the service month: the rules do not count it.
+
+    Not an error (a practice may export a wider window than the month), but never dropped without
+    a word: the decision's `notes` name each one.
+    """
+    month = bundle.get("month")
+    for i, entry in enumerate(bundle.get("time") or ()):
+        date = entry.get("date") if isinstance(entry, Mapping) else None
+        if isinstance(date, str) and isinstance(month, str) and not date.startswith(month + "-"):
+            who = entry.get("practitioner")
+            what = f"{entry.get('minutes')} minutes of {entry.get('service')} by `{who}`"
+            where = f"time[{i}] ({what}) is dated {date}, outside the service month {month}"
+            yield where + ": not counted in the month's minutes"

@@ -174,6 +174,7 @@ Expr = (
     | Member
     | Presence
     | Otherwise
+    | Conditional
     | SetLiteral
     | Aggregate
     | Boundary

@@ -16,6 +16,7 @@ from lark import Lark, Token, Tree, UnexpectedCharacters, UnexpectedEOF, Unexpec
 from ..diagnostics import Diagnostic, PolicyError, did_you_mean
 from ..source import SourceFile, Span
 from .grammar_tables import parser
+from .limits import check_tree
 from .recovery import parse_recovering
 from .syntax import PolicyFile
 from .to_ast import to_ast
@@ -203,7 +204,11 @@ def parse_partial(text: str, name: str) -> tuple[PolicyFile | None, tuple[Diagno
     recovered = parse_recovering(_parse_tree, _syntax_diagnostic, SourceFile(name, text))
     if recovered.tree is None:
         return None, recovered.errors, recovered.blanked_names
-    policy, problems = to_ast(recovered.tree, name)
+    beyond_limits = check_tree(recovered.tree, name)  # before any recursive walk (limits.py)
+    if any(d.code != "parse/invalid-date" for d in beyond_limits):
+        return None, (*recovered.errors, *beyond_limits), recovered.blanked_names
+    policy, problems = to_ast(recovered.tree, name)  # an impossible date is read as the nearest real one
+    problems = [*beyond_limits, *problems]
     return policy, (*recovered.errors, *problems), recovered.blanked_names
 
 

@@ -162,6 +162,15 @@ class Define(Declaration):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class Selection(Declaration):
+    """`selection month_time "..." = time where ...`: the entries of a fact list (or of another
+    selection) that meet a condition, named once and aggregated like the list itself."""
+
+    list: Name
+    where: Expr
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Rule(Declaration):
     requirements: tuple[Requirement, ...]
 
@@ -180,12 +189,19 @@ class Precondition(Declaration):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Units:
-    """`units each full 20 min of staff_minutes beyond 20 min`."""
+    """`units each full 20 min of staff_minutes beyond 20 min`, or `billed once when CONDITION`.
+
+    `once` is `billed once when C`: one unit when C holds, none otherwise. It is stored as the
+    same arithmetic (`each full 1 of (if C then 1 else 0) beyond 0`), so both expression
+    backends and a vectorised kernel evaluate it unchanged; `once` only changes the words of a
+    denial ("C does not hold" instead of a minutes count).
+    """
 
     increment: Expr
     measure: Expr
     beyond: Expr
     span: Span
+    once: Expr | None = None  # the condition of `billed once when`, for messages and traces
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -197,6 +213,7 @@ class Code(Declaration):
     bases: tuple[CodeRef, ...] = ()
     units: Units | None = None
     unit_cap: Expr | None = None
+    unit_count: Expr | None = None  # `units = N`: N units (a count), e.g. one per service given
 
     @property
     def is_addon(self) -> bool:
@@ -269,6 +286,7 @@ class Pays:
     when: Expr
     priority: int | None
     span: Span
+    during: Interval | None = None  # `during 2024-01-01..2026-12-31`: the clause's own dates
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -276,14 +294,32 @@ class Indeterminate:
     when: Expr
     reason: str
     span: Span
+    during: Interval | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class CostSharing(Declaration):
+    """`cost sharing`: each clause may carry its own dates (`during`), inside the block's `effective`."""
+
     deductible: Expr | None
     coinsurance: Expr | None
     pays: tuple[Pays, ...]
     indeterminate: tuple[Indeterminate, ...]
+    deductible_during: Interval | None = None
+    coinsurance_during: Interval | None = None
+
+    def dated_expressions(self) -> Iterator[tuple[Expr, Interval | None]]:
+        """Each clause's expressions with the clause's own dates (None: the block's)."""
+        if self.deductible is not None:
+            yield self.deductible, self.deductible_during
+        if self.coinsurance is not None:
+            yield self.coinsurance, self.coinsurance_during
+        for pays in self.pays:
+            if pays.fraction is not None:
+                yield pays.fraction, pays.during
+            yield pays.when, pays.during
+        for clause in self.indeterminate:
+            yield clause.when, clause.during
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -338,6 +374,7 @@ class PolicyFile:
 
 KIND_NAMES: dict[type, str] = {
     Define: "define",
+    Selection: "selection",
     Rule: "rule",
     Precondition: "precondition",
     Code: "code",
@@ -357,6 +394,8 @@ def expressions_of(decl: Declaration) -> Iterator[Expr]:
     """The top-level expressions a declaration holds, in source order."""
     if isinstance(decl, Define):
         yield decl.expr
+    elif isinstance(decl, Selection):
+        yield decl.where
     elif isinstance(decl, Rule | Code | Precondition):
         for requirement in decl.requirements:
             yield from requirement.conditions
@@ -365,6 +404,8 @@ def expressions_of(decl: Declaration) -> Iterator[Expr]:
                 yield from (decl.units.increment, decl.units.measure, decl.units.beyond)
             if decl.unit_cap is not None:
                 yield decl.unit_cap
+            if decl.unit_count is not None:
+                yield decl.unit_count
     elif isinstance(decl, Exception_):
         if decl.when is not None:
             yield decl.when

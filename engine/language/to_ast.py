@@ -8,7 +8,6 @@ collected rather than raised, so a file reports all its problems at once.
 from __future__ import annotations
 
 import calendar
-from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -18,7 +17,7 @@ from lark.tree import Meta
 from ..diagnostics import Diagnostic
 from ..source import Span
 from . import syntax as s
-from .valuetypes import BOOL, CALENDAR_SPAN, CODE, DATE, MINUTES, MONEY, MONTH, NUMBER, PERCENT, TEXT
+from .valuetypes import BOOL, CALENDAR_SPAN, CODE, COUNT, DATE, MINUTES, MONEY, MONTH, NUMBER, PERCENT, TEXT
 
 _DEFAULT_INTERVAL = None
 
@@ -120,22 +119,10 @@ class ToAst(Transformer[Token, Any]):
         return s.Interval(None, self._date(end), self._span(meta))
 
     def _date(self, token: Token) -> str:
-        """The token's date or month; one that is not on the calendar (`2025-02-30`) is reported
-        here, with its place, and the nearest real one stands in so the rest can still be checked."""
+        """The token's date or month. One that is not on the calendar (`2025-02-30`) was reported
+        by limits.check_tree; the nearest real one stands in so the rest can still be checked."""
         text = str(token)
         year, month, *day = (int(part) for part in text.split("-"))
-        try:
-            date(year, month, day[0] if day else 1)
-            return text
-        except ValueError:
-            self.diagnostics.append(
-                Diagnostic(
-                    "parse/impossible-date",
-                    f"`{text}` is not a {'date' if day else 'month'} of the calendar",
-                    span=self._span(token),
-                    help="write a real date as YYYY-MM-DD (months 01-12, days as the month has them)",
-                )
-            )
         month = min(max(month, 1), 12)
         if not day:
             return f"{year:04d}-{month:02d}"
@@ -157,8 +144,47 @@ class ToAst(Transformer[Token, Any]):
         span = self._span(meta)
         return _Clause("units", s.Units(increment=increment, measure=measure, beyond=beyond, span=span), span)
 
-    def unit_cap(self, meta: Meta, cap: s.Expr) -> _Clause:
-        return _Clause("at most", cap, self._span(meta))
+    def units_once(self, meta: Meta, condition: s.Expr) -> _Clause:
+        span = self._span(meta)
+        one, zero = s.Literal(1, COUNT, "1", span), s.Literal(0, COUNT, "0", span)
+        measure = s.Conditional(condition, one, zero, condition.span)
+        units = s.Units(increment=one, measure=measure, beyond=zero, span=span, once=condition)
+        return _Clause("units", units, span)
+
+    def unit_cap(self, meta: Meta, cap: s.Expr, when: s.Expr | None = None) -> _Clause:
+        return _Clause("at most", (cap, when), self._span(meta))
+
+    def _unit_cap(self, clauses: list[_Clause], owner: str) -> s.Expr | None:
+        """One cap expression from the `at most` clauses: conditional caps become an `if` chain
+        whose last `else` is the unconditional cap, or no cap (a `None` literal) when there is none."""
+        caps = [c for c in clauses if c.name == "at most"]
+        if not caps:
+            return None
+        if len(caps) == 1 and caps[0].value[1] is None:
+            cap: s.Expr = caps[0].value[0]
+            return cap
+        plain = [c for c in caps if c.value[1] is None]
+        for extra in plain[1:] + ([plain[0]] if plain and plain[0] is not caps[-1] else []):
+            self.diagnostics.append(
+                Diagnostic(
+                    "parse/repeated-clause",
+                    f"{owner} has an `at most` without `when` that is not its last cap",
+                    span=extra.span,
+                    help="give every cap but the last a `when` condition; the first cap whose condition holds applies",
+                )
+            )
+        last = caps[-1]
+        result: s.Expr = (
+            last.value[0] if last.value[1] is None else s.Literal(None, COUNT, "no cap", last.span)
+        )
+        for clause in reversed(caps if last.value[1] is not None else caps[:-1]):
+            cap_expr, when = clause.value
+            if when is not None:
+                result = s.Conditional(when, cap_expr, result, clause.span)
+        return result
+
+    def unit_count(self, meta: Meta, count: s.Expr) -> _Clause:
+        return _Clause("units =", count, self._span(meta))
 
     def one_of(self, meta: Meta, codes: tuple[s.CodeRef, ...], scope: Token) -> _Clause:
         span = self._span(meta)
@@ -183,23 +209,36 @@ class ToAst(Transformer[Token, Any]):
     def default(self, meta: Meta, name: Token) -> _Clause:
         return _Clause("default", str(name), self._span(meta))
 
-    def deductible(self, meta: Meta, expr: s.Expr) -> _Clause:
-        return _Clause("deductible", expr, self._span(meta))
+    def during(self, meta: Meta, interval: s.Interval) -> s.Interval:
+        return interval
 
-    def coinsurance(self, meta: Meta, expr: s.Expr) -> _Clause:
-        return _Clause("coinsurance", expr, self._span(meta))
+    def deductible(self, meta: Meta, expr: s.Expr, during: s.Interval | None) -> _Clause:
+        return _Clause("deductible", (expr, during), self._span(meta))
+
+    def coinsurance(self, meta: Meta, expr: s.Expr, during: s.Interval | None) -> _Clause:
+        return _Clause("coinsurance", (expr, during), self._span(meta))
 
     def pays(
-        self, meta: Meta, payer: Token, share: Token, fraction: s.Expr | None, when: s.Expr, priority: Token | None
+        self,
+        meta: Meta,
+        payer: Token,
+        share: Token,
+        fraction: s.Expr | None,
+        when: s.Expr,
+        priority: Token | None,
+        during: s.Interval | None,
     ) -> _Clause:
         span = self._span(meta)
         prio = int(priority) if priority is not None else None
-        pays = s.Pays(payer=str(payer), share=str(share), fraction=fraction, when=when, priority=prio, span=span)
+        pays = s.Pays(
+            payer=str(payer), share=str(share), fraction=fraction, when=when, priority=prio, span=span, during=during
+        )
         return _Clause("pays", pays, span)
 
-    def indeterminate(self, meta: Meta, when: s.Expr, reason: Token) -> _Clause:
+    def indeterminate(self, meta: Meta, when: s.Expr, reason: Token, during: s.Interval | None) -> _Clause:
         span = self._span(meta)
-        return _Clause("indeterminate", s.Indeterminate(when=when, reason=_unquote(reason), span=span), span)
+        clause = s.Indeterminate(when=when, reason=_unquote(reason), span=span, during=during)
+        return _Clause("indeterminate", clause, span)
 
     def preference(self, meta: Meta, codes: tuple[s.CodeRef, ...]) -> _Clause:
         return _Clause("preference", codes, self._span(meta))
@@ -236,6 +275,11 @@ class ToAst(Transformer[Token, Any]):
         *clauses, expr = rest
         return s.Define(**self._header(meta, str(name), title, list(clauses), f"define `{name}`"), expr=expr)
 
+    def selection_decl(self, meta: Meta, name: Token, title: Token, *rest: Any) -> s.Selection:
+        *clauses, list_path, where = rest
+        head = self._header(meta, str(name), title, list(clauses), f"selection `{name}`")
+        return s.Selection(**head, list=s.Name(tuple(list_path.split(".")), self._span(meta)), where=where)
+
     def rule_decl(self, meta: Meta, ident: str, title: Token, *clauses: _Clause) -> s.Rule:
         head = self._header(meta, ident, title, list(clauses), f"rule `{ident}`")
         return s.Rule(**head, requirements=self._all(list(clauses), "requires"))
@@ -244,8 +288,14 @@ class ToAst(Transformer[Token, Any]):
         owner = f"code `{code}`"
         head = self._header(meta, str(code), title, list(clauses), owner)
         program = self._once(list(clauses), "program", owner)
+        count = self._once(list(clauses), "units =", owner)
+        cap = self._unit_cap(list(clauses), owner)
         return s.Code(
-            **head, program=program.value if program else None, requirements=self._all(list(clauses), "requires")
+            **head,
+            program=program.value if program else None,
+            requirements=self._all(list(clauses), "requires"),
+            unit_count=count.value if count else None,
+            unit_cap=cap,
         )
 
     def addon_decl(
@@ -256,14 +306,18 @@ class ToAst(Transformer[Token, Any]):
         head = self._header(meta, str(code), title, items, owner)
         program = self._once(items, "program", owner)
         units = self._once(items, "units", owner)
-        cap = self._once(items, "at most", owner)
+        cap = self._unit_cap(items, owner)
+        if cap is None and units is not None and units.value.once is not None:
+            cap = s.Literal(1, COUNT, "1", units.span)  # billed once: never a second unit
+        count = self._once(items, "units =", owner)
         return s.Code(
             **head,
             program=program.value if program else None,
             requirements=self._all(items, "requires"),
             bases=bases,
             units=units.value if units else None,
-            unit_cap=cap.value if cap else None,
+            unit_cap=cap,
+            unit_count=count.value if count else None,
         )
 
     def precondition_decl(self, meta: Meta, ident: str, title: Token, *clauses: _Clause) -> s.Precondition:
@@ -319,10 +373,12 @@ class ToAst(Transformer[Token, Any]):
         coinsurance = self._once(items, "coinsurance", owner)
         return s.CostSharing(
             **self._header(meta, ident, title, items, owner),
-            deductible=deductible.value if deductible else None,
-            coinsurance=coinsurance.value if coinsurance else None,
+            deductible=deductible.value[0] if deductible else None,
+            coinsurance=coinsurance.value[0] if coinsurance else None,
             pays=self._all(items, "pays"),
             indeterminate=self._all(items, "indeterminate"),
+            deductible_during=deductible.value[1] if deductible else None,
+            coinsurance_during=coinsurance.value[1] if coinsurance else None,
         )
 
     def choose_decl(self, meta: Meta, ident: str, title: Token, *clauses: _Clause) -> s.Choose:

@@ -1,0 +1,97 @@
+"""The input side of `batch`: every input record, one at a time, never the whole input at once.
+
+Records come from the engine's lazy reader (`engine/facts/records.py`), with one difference for
+JSON Lines: the lines are split here, with the reader's own line splitter and limits, and each is
+handed on undecoded (`RawRecord`) and decoded with the reader's own per-line decoder where it is
+evaluated, in a worker process with `--jobs`. Decoding and validating is most of the cost of a
+record besides evaluation, so this is what lets `--jobs 2` use both cores; the records, their
+errors and their order are exactly those of the reader.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, TypeAlias
+
+from .common import ErrorRecord, Item, internal_error, iter_inputs
+
+if TYPE_CHECKING:
+    from carepolicy.engine import Bundle, BundleError
+
+
+@dataclass(frozen=True, slots=True)
+class RawRecord:
+    """One line of a JSON Lines file, not decoded yet (None: longer than a record may be)."""
+
+    source: str
+    index: int  # the record's place in its file, from 0
+    lineno: int
+    line: bytes | None
+
+
+Work: TypeAlias = "Item | RawRecord"
+
+
+def read_work(paths: Sequence[str], input_format: str | None = None) -> Iterator[Work]:
+    """Every input record of every path, in order; an unreadable file is one error record."""
+    from carepolicy.engine.facts.records import input_format_of
+
+    for path in paths:
+        fmt = input_format or (None if path == "-" else input_format_of(path))
+        if fmt == "jsonl" and path != "-":
+            yield from _json_lines(path)
+        else:
+            yield from iter_inputs([path], input_format)
+
+
+def _json_lines(path: str) -> Iterator[Work]:
+    from carepolicy.engine.facts.records import _lines
+
+    try:
+        stream = Path(path).open("rb")  # noqa: SIM115 — closed below, after the last line
+    except OSError:
+        yield from iter_inputs([path], "jsonl")  # the reader words the error as for any other input
+        return
+    index = 0
+    try:
+        with stream:
+            for number, line in _lines(stream):
+                if line is not None and not line.strip():
+                    continue
+                yield RawRecord(path, index, number, line)
+                index += 1
+    except OSError as error:  # a read error half-way: the records before it stand
+        yield internal_error(error, source=path, bundle=None)
+        return
+    if index == 0:
+        yield _file_error(path, "facts/empty", f"`{path}` holds no fact bundles")
+
+
+def _file_error(path: str, code: str, message: str) -> ErrorRecord:
+    from carepolicy.engine import Diagnostic
+
+    return ErrorRecord(None, path, (Diagnostic(code=code, message=message, file=path),))
+
+
+def decode(record: RawRecord) -> Bundle | BundleError:
+    """One JSON line as a validated bundle, or the error that stands in its place (the reader's own)."""
+    from carepolicy.engine.facts.json_records import _json_record
+
+    return _json_record(record.line, record.source, record.lineno, record.index)
+
+
+def record_id(work: Work) -> str | None:
+    """The bundle id the output line of this record carries (what `--resume` checks): for a JSON
+    line, the id its decoding gives (an id the reader refuses is not the one written)."""
+    from carepolicy.engine import Bundle, BundleError
+
+    if isinstance(work, RawRecord):
+        return decode(work).id
+    if isinstance(work, Bundle | BundleError):
+        return work.id
+    return work.bundle_id
+
+
+__all__ = ["RawRecord", "Work", "decode", "read_work", "record_id"]

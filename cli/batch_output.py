@@ -1,0 +1,188 @@
+"""The output side of `batch`: a partial file beside the target, complete lines only, renamed at the end.
+
+`batch -o OUT` writes to `OUT.partial` and renames it to `OUT` when every record is written, so a
+reader of `OUT` never sees half a run. The file only ever holds complete lines: lines are written
+in large blocks straight to the file descriptor, and when a write fails (a full disk) the file is
+cut back to the end of the last block written whole. After an interruption (a signal, a full
+disk, a crash) `--resume` continues `OUT.partial`: `ResumeScan` reads back the lines already
+written, one at a time, so that each can be checked against the input record in its place.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+import orjson
+
+PARTIAL_SUFFIX = ".partial"
+_BLOCK = 1 << 20  # bytes gathered before one write: few system calls, little memory
+
+
+class OutputProblem(Exception):
+    """The output cannot be written (reported as a usage/output diagnostic, exit 2)."""
+
+    def __init__(self, message: str, *, help: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.help = help
+
+
+class ResumeProblem(OutputProblem):
+    """The partial output does not continue these inputs (it is left as it is)."""
+
+
+def _reason(error: OSError) -> str:
+    return (error.strerror or str(error)).lower()
+
+
+def partial_path(target: str) -> str:
+    return target + PARTIAL_SUFFIX
+
+
+def check_target(target: str, inputs: Sequence[str]) -> None:
+    """Refuse, before any input is read, an output that is an input or cannot be written."""
+    path = Path(target)
+    for name in inputs:
+        if name != "-" and _same_file(path, Path(name)):
+            raise OutputProblem(
+                f"the output `{target}` is the input `{name}`; writing it would destroy the input",
+                help="write the decisions to another file",
+            )
+    if path.is_dir():
+        raise OutputProblem(f"cannot write `{target}`: it is a folder", help="give a file name, e.g. `out.jsonl`")
+    if path.exists() and not os.access(path, os.W_OK):
+        raise OutputProblem(f"cannot write `{target}`: permission denied")
+    folder = path.parent
+    if not folder.is_dir():
+        raise OutputProblem(f"cannot write `{target}`: no folder `{folder}`")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise OutputProblem(f"cannot write `{target}`: the folder `{folder}` is not writable (permission denied)")
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return a.exists() and b.exists() and os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
+class LineWriter:
+    """Complete lines to a file, in blocks; the file never keeps part of a line.
+
+    `written` counts the lines known to be in the file, `pending` those still in the block.
+    """
+
+    def __init__(self, path: str) -> None:
+        """Open (create) `path` without changing it: the first check that the output can be written."""
+        self.path = path
+        try:
+            self._fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o666)
+        except OSError as error:
+            raise OutputProblem(f"cannot write `{path}`: {_reason(error)}") from None
+        self._block: list[bytes] = []
+        self._size = 0
+        self._good = 0  # the file's length up to its last complete line
+        self.written = 0
+        self.pending = 0
+
+    def begin(self, keep: int, lines_kept: int) -> None:
+        """Write after the first `keep` bytes of the file (the `lines_kept` lines of a resumed run)."""
+        try:
+            os.ftruncate(self._fd, keep)
+            os.lseek(self._fd, keep, os.SEEK_SET)
+        except OSError as error:
+            raise OutputProblem(f"cannot write `{self.path}`: {_reason(error)}") from None
+        self._good, self.written = keep, lines_kept
+
+    def add(self, line: bytes) -> None:
+        """One line (ending with a newline)."""
+        self._block.append(line)
+        self._size += len(line)
+        self.pending += 1
+        if self._size >= _BLOCK:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self._block:
+            return
+        data = b"".join(self._block)
+        self._block, self._size = [], 0
+        view = memoryview(data)
+        try:
+            while view:
+                done = os.write(self._fd, view)
+                view = view[done:]
+        except OSError as error:
+            self.pending = 0
+            os.ftruncate(self._fd, self._good)  # frees what was written of the block: room for this
+            os.lseek(self._fd, self._good, os.SEEK_SET)
+            raise OutputProblem(
+                f"cannot write `{self.path}`: {_reason(error)}",
+                help="the file holds only complete lines; make room, then run again with --resume",
+            ) from None
+        self._good += len(data)
+        self.written += self.pending
+        self.pending = 0
+
+    def close(self) -> None:
+        os.close(self._fd)
+
+    def sync(self) -> None:
+        os.fsync(self._fd)
+
+
+@dataclass(frozen=True, slots=True)
+class WrittenLine:
+    """What `--resume` checks of a line already written."""
+
+    bundle_id: str | None
+    policy_set_hash: str | None
+    trace_form: str | None  # "full", "compact", "none", or None for an error record
+
+
+class ResumeScan:
+    """The complete lines of a partial output, one at a time; `kept` bytes and `lines` once done."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.kept = 0
+        self.lines = 0
+
+    def __iter__(self) -> Iterator[WrittenLine]:
+        try:
+            stream: BinaryIO = open(self.path, "rb")  # noqa: SIM115 — closed below
+        except FileNotFoundError:
+            return
+        except OSError as error:
+            raise OutputProblem(f"cannot read `{self.path}` to resume: {_reason(error)}") from None
+        with stream:
+            for line in stream:
+                if not line.endswith(b"\n"):  # the end of a run that was killed mid-write: written again
+                    return
+                yield self._parse(line)
+                self.kept += len(line)
+                self.lines += 1
+
+    def _parse(self, line: bytes) -> WrittenLine:
+        try:
+            obj = orjson.loads(line)
+        except orjson.JSONDecodeError:
+            obj = None
+        if not isinstance(obj, dict) or "bundle_id" not in obj:
+            raise ResumeProblem(
+                f"cannot resume: line {self.lines + 1} of `{self.path}` is not a decision or an error record",
+                help="remove the file, or run without --resume to start again",
+            )
+        bundle_id = obj.get("bundle_id")
+        if "error" in obj:
+            return WrittenLine(bundle_id, None, None)
+        trace = obj.get("trace")
+        form = "none" if trace is None else ("full" if isinstance(trace, list) else "compact")
+        return WrittenLine(bundle_id, obj.get("policy_set_hash"), form)
+
+
+__all__ = ["LineWriter", "OutputProblem", "ResumeProblem", "ResumeScan", "WrittenLine", "check_target", "partial_path"]

@@ -1,0 +1,157 @@
+"""`carepolicy explain`: turn decisions with a compact trace back into decisions with the full trace."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from ..common import Setup, fail, finish, output_stream, plural, prepare, read_inputs
+from ..exit_codes import ExitCode
+from .evaluate import FEE_HELP, POLICIES_HELP
+
+if TYPE_CHECKING:
+    from carepolicy.engine import Bundle, Decision
+
+
+class _Mismatch(Exception):
+    """The decision cannot be expanded with these bundles and policies (exit 2)."""
+
+    def __init__(self, message: str, help: str) -> None:
+        super().__init__(message)
+        self.message, self.help = message, help
+
+
+def _decisions(path: str) -> Iterator[tuple[int, Any]]:
+    """(line number, parsed object) of every decision in a JSON or JSON Lines file."""
+    import orjson
+
+    try:
+        text = sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        reason = error.strerror.lower() if isinstance(error, OSError) and error.strerror else str(error)
+        fail("usage/input", f"cannot read `{path}`: {reason}", file=path)
+    try:  # one JSON document (`evaluate --format json`), possibly indented
+        yield 1, orjson.loads(text)
+        return
+    except orjson.JSONDecodeError:
+        pass
+    for number, line in enumerate(text.split("\n"), start=1):
+        if line.strip():
+            try:
+                yield number, orjson.loads(line)
+            except orjson.JSONDecodeError as error:
+                fail("usage/input", f"line {number} of `{path}` is not JSON: {error}", file=path)
+
+
+def _bundles(path: str) -> dict[str, Bundle]:
+    from carepolicy.engine import Bundle
+
+    found: dict[str, Bundle] = {}
+    for item in read_inputs([path]):
+        if isinstance(item, Bundle):
+            found.setdefault(item.id, item)
+    return found
+
+
+def expand(obj: Any, bundles: dict[str, Bundle], setup: Setup) -> Decision:
+    """The decision `obj` (with a compact trace) decided again, with its trace; checked to be the same."""
+    from carepolicy.engine import evaluate, to_json_obj
+
+    trace = obj.get("trace") if isinstance(obj, dict) else None
+    if not isinstance(trace, dict) or trace.get("form") != "compact":
+        form = "none" if trace is None else "full"
+        raise _Mismatch(f"the decision has no compact trace (trace: {form})", "write it with `--trace compact`")
+    bundle_id, wanted_hash = obj.get("bundle_id"), trace.get("policy_set_hash")
+    if wanted_hash != setup.policies.policy_hash:
+        raise _Mismatch(
+            f"decision `{bundle_id}` was made with policy set {wanted_hash}; these policies are "
+            f"{setup.policies.policy_hash}",
+            "give --policies the folder of the policy set the decision was made with",
+        )
+    bundle = bundles.get(bundle_id) if isinstance(bundle_id, str) else None
+    if bundle is None:
+        raise _Mismatch(f"no valid bundle `{bundle_id}` in the bundle file", "give the file the decision was made from")
+    if bundle.facts_hash != obj.get("facts_hash"):
+        raise _Mismatch(
+            f"bundle `{bundle_id}` is not the one decided: its facts hash is {bundle.facts_hash}, "
+            f"the decision's {obj.get('facts_hash')}",
+            "the facts changed since the decision was made",
+        )
+    switches = obj.get("switches") if isinstance(obj.get("switches"), dict) else {}
+    decision = evaluate(setup.policies, bundle, switches=switches, fee_schedule=setup.fee_schedule, trace=True)
+    if decision.decision_id != obj.get("decision_id"):
+        raise _Mismatch(
+            f"decision `{bundle_id}` was made by carepolicy {obj.get('engine', {}).get('version')} or with "
+            f"another fee schedule (its id is not this run's {decision.decision_id})",
+            "use the same carepolicy version and --fee-schedule as the run that made it",
+        )
+    if to_json_obj(decision, trace="compact") != obj:
+        raise _Mismatch(
+            f"deciding bundle `{bundle_id}` again does not give the decision recorded",
+            "the decision was changed after it was written",
+        )
+    return decision
+
+
+@click.command("explain")
+@click.argument("decision_file", metavar="DECISION")
+@click.argument("bundle_file", metavar="BUNDLE")
+@click.option("--policies", "policies_dir", metavar="DIR", help=POLICIES_HELP)
+@click.option("--fee-schedule", metavar="CSV", help=FEE_HELP)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["jsonl", "text"]),
+    default="jsonl",
+    show_default=True,
+    help="jsonl: each decision as `batch --trace full` writes it; text: the decision for people, with the trace.",
+)
+@click.option("--output", "-o", metavar="FILE", help="Write the results to FILE instead of stdout.")
+def explain(
+    decision_file: str,
+    bundle_file: str,
+    policies_dir: str | None,
+    fee_schedule: str | None,
+    fmt: str,
+    output: str | None,
+) -> None:
+    """Expand decisions with a compact trace into the full trace.
+
+    DECISION holds decisions written with `--trace compact` (a JSON document or JSON Lines, `-`
+    for stdin; error records in it are skipped); BUNDLE is the fact file they were made from (any
+    format). Each decision is decided again from its bundle (found by bundle id) with the same
+    policy set (--policies; its hash must be the one the trace names), switches and fee schedule,
+    checked to give exactly the recorded decision, and written with the full trace: byte for byte
+    the line `batch --trace full` writes.
+    A decision that does not match (other policies, facts or version) is an error, exit 2.
+
+    \b
+    Examples:
+      carepolicy explain decision.json claims-2025-03.jsonl
+      grep '"bundle_id":"pt-1042"' decisions.jsonl | carepolicy explain - claims-2025-03.jsonl --format text
+    """
+    from carepolicy.engine.decision.explain import render_decision_text
+    from carepolicy.engine.decision.model import to_json
+
+    setup = prepare(policies_dir, (), fee_schedule, trace=True)
+    bundles = _bundles(bundle_file)
+    skipped = 0
+    with output_stream(output) as out:
+        for number, obj in _decisions(decision_file):
+            if isinstance(obj, dict) and "error" in obj:  # an error record of a batch: nothing to expand
+                skipped += 1
+                continue
+            try:
+                decision = expand(obj, bundles, setup)
+            except _Mismatch as problem:
+                where = f"{decision_file}:{number}"
+                fail("explain/mismatch", f"{where}: {problem.message}", help=problem.help, file=decision_file)
+            text = to_json(decision, indent=None) + "\n" if fmt == "jsonl" else render_decision_text(decision)
+            out.write(text)
+    if skipped:
+        click.echo(f"note: {plural(skipped, 'error record')} skipped (no decision to explain)", err=True)
+    finish(ExitCode.OK)

@@ -1,0 +1,336 @@
+"""`carepolicy batch` at pipeline volume: streaming output, the same bytes with any --jobs, refusals
+before any input is read, interruptions (SIGTERM, SIGKILL, a full disk) resumed to the same bytes
+as an uninterrupted run, serialisation errors as error records, and `--resume` refusing a partial
+output that does not continue the inputs."""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from carepolicy.cli import batch_output
+from carepolicy.cli.batch_input import RawRecord, decode
+from carepolicy.cli.exit_codes import ExitCode
+from carepolicy.cli.main import cli
+from carepolicy.engine import Bundle, BundleError
+from click.testing import CliRunner, Result
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from tests.test_trace_forms import _bench_module
+
+HERE = Path(__file__).resolve().parent
+SMOKE = ("--policies", str(HERE / "fixtures" / "policies"))
+COMMAND = [sys.executable, "-c", "from carepolicy.cli.main import main; main()"]
+
+
+def run(*args: str) -> Result:
+    return CliRunner().invoke(cli, list(args), catch_exceptions=False)
+
+
+def _number(value: object) -> float:
+    assert isinstance(value, Decimal)
+    return float(value)  # money to the cent: the float's shortest text is the same digits
+
+
+def write_jsonl(path: Path, count: int, seed: int = 11) -> Path:
+    bundles = _bench_module().make_bundles(count, seed)
+    path.write_text("".join(json.dumps(b, default=_number) + "\n" for b in bundles), encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="module")
+def claims(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_jsonl(tmp_path_factory.mktemp("claims") / "claims.jsonl", 1500)
+
+
+@pytest.fixture(scope="module")
+def reference(claims: Path, tmp_path_factory: pytest.TempPathFactory) -> bytes:
+    """The uninterrupted output, one process."""
+    target = tmp_path_factory.mktemp("reference") / "out.jsonl"
+    result = run("batch", str(claims), *SMOKE, "--jobs", "1", "-o", str(target))
+    assert result.exit_code == ExitCode.OK, result.stderr
+    return target.read_bytes()
+
+
+def lines(data: bytes) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in data.decode("utf-8").splitlines()]
+
+
+# --------------------------------------------------------------------------------------------- output
+
+
+def test_one_line_per_record_in_order_and_no_partial_left(claims: Path, reference: bytes, tmp_path: Path) -> None:
+    records = lines(reference)
+    assert len(records) == 1500
+    ids = [json.loads(line)["id"] for line in claims.read_text(encoding="utf-8").splitlines()]
+    assert [r["bundle_id"] for r in records] == ids
+    assert all(r["trace"]["form"] == "compact" for r in records)  # the default trace of batch
+    assert not list(tmp_path.glob("*.partial"))
+
+
+def test_jobs_two_writes_the_bytes_of_jobs_one(claims: Path, reference: bytes, tmp_path: Path) -> None:
+    target = tmp_path / "out.jsonl"
+    result = run("batch", str(claims), *SMOKE, "--jobs", "2", "-o", str(target))
+    assert result.exit_code == ExitCode.OK, result.stderr
+    assert target.read_bytes() == reference
+    assert "1500 records: 1500 decisions, 0 error records" in result.stderr
+
+
+@pytest.mark.parametrize("form", ["full", "none"])
+def test_trace_forms_and_their_old_spellings(claims: Path, tmp_path: Path, form: str) -> None:
+    small = tmp_path / "small.jsonl"
+    small.write_text("".join(claims.read_text(encoding="utf-8").splitlines(keepends=True)[:5]), encoding="utf-8")
+    outputs = []
+    for flag in (("--trace", form), ("--explain",) if form == "full" else ("--no-explain",)):
+        target = tmp_path / f"{flag[0]}.jsonl"
+        assert run("batch", str(small), *SMOKE, *flag, "-o", str(target)).exit_code == ExitCode.OK
+        outputs.append(target.read_bytes())
+    assert outputs[0] == outputs[1]
+    traces = [r.get("trace") for r in lines(outputs[0])]
+    assert all(isinstance(t, list) for t in traces) if form == "full" else all(t is None for t in traces)
+
+
+def test_trace_and_explain_that_disagree_are_a_usage_error(claims: Path, tmp_path: Path) -> None:
+    result = run("batch", str(claims), *SMOKE, "--trace", "compact", "--no-explain", "-o", str(tmp_path / "o"))
+    assert result.exit_code == ExitCode.BAD_INPUT
+    assert "`--trace compact` contradicts `--no-explain`" in result.stderr
+
+
+# --------------------------------------------------------------------------------------------- refusals
+
+
+def test_output_equal_to_an_input_is_refused_and_the_input_untouched(claims: Path, tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    before = claims.read_bytes()
+    link = tmp_path / "link.jsonl"
+    link.symlink_to(claims)
+    monkeypatch.chdir(claims.parent)
+    for output in (str(claims), "./claims.jsonl", str(link)):
+        result = run("batch", "claims.jsonl", *SMOKE, "-o", output)
+        assert result.exit_code == ExitCode.BAD_INPUT
+        assert "error[usage/output]" in result.stderr
+        assert "is the input `claims.jsonl`; writing it would destroy the input" in result.stderr
+    assert claims.read_bytes() == before
+    assert not list(claims.parent.glob("*.partial"))
+
+
+def test_unwritable_output_is_reported_before_any_input_is_read(tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    def never(_paths: object) -> Iterator[object]:
+        raise AssertionError("an input was read")
+
+    monkeypatch.setattr("carepolicy.cli.commands.batch.read_work", never)
+    for target in (tmp_path / "missing" / "out.jsonl", tmp_path):
+        result = run("batch", "nope.jsonl", *SMOKE, "-o", str(target))
+        assert result.exit_code == ExitCode.BAD_INPUT
+        assert "error[usage/output]: cannot write" in result.stderr
+        assert "nope.jsonl" not in result.stderr
+
+
+# --------------------------------------------------------------------------------------------- errors
+
+
+def test_a_record_that_cannot_be_serialised_becomes_its_error_record(tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    from carepolicy.engine.decision import model
+
+    source = tmp_path / "in.jsonl"
+    good = _bench_module().make_bundles(3, 3)
+    source.write_text("".join(json.dumps(b, default=_number) + "\n" for b in good), encoding="utf-8")
+    real = model.to_json_bytes
+
+    def refuse_second(decision: Any, **options: Any) -> bytes:
+        if decision.bundle_id == good[1]["id"]:
+            raise TypeError("Type is not JSON serializable: Fraction")
+        return real(decision, **options)
+
+    monkeypatch.setattr(model, "to_json_bytes", refuse_second)
+    target = tmp_path / "out.jsonl"
+    result = run("batch", str(source), *SMOKE, "-o", str(target))
+    assert result.exit_code == ExitCode.BAD_INPUT
+    first, broken, third = lines(target.read_bytes())
+    assert [first["bundle_id"], third["bundle_id"]] == [good[0]["id"], good[2]["id"]]
+    assert broken["bundle_id"] == good[1]["id"]
+    assert broken["error"][0]["code"] == "output/serialise"
+    assert broken["error"][0]["message"] == (
+        "the decision cannot be written as JSON: TypeError: Type is not JSON serializable: Fraction")
+    assert "3 records: 2 decisions, 1 error record" in result.stderr
+
+
+def test_a_record_that_breaks_the_reader_is_only_its_own_error_record(tmp_path: Path) -> None:
+    source = tmp_path / "in.jsonl"
+    good = _bench_module().make_bundles(2, 3)
+    bad = dict(good[0], id="lone-\ud800-surrogate")  # valid JSON (`\ud800`), but not Unicode text
+    source.write_text("".join(json.dumps(b, default=_number) + "\n" for b in (good[1], bad, good[1])),
+                      encoding="utf-8")
+    target = tmp_path / "out.jsonl"
+    result = run("batch", str(source), *SMOKE, "-o", str(target))
+    assert result.exit_code == ExitCode.BAD_INPUT
+    first, broken, third = lines(target.read_bytes())
+    assert first == third
+    assert first["bundle_id"] == good[1]["id"]
+    assert broken["bundle_id"] == "#2"
+    assert broken["error"]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.text(max_size=80))
+def test_any_line_decodes_to_a_bundle_or_its_error(text: str) -> None:
+    line = text.replace("\n", " ")
+    item = decode(RawRecord("<line>", 4, 5, line))
+    assert isinstance(item, Bundle | BundleError)
+    assert item.index == 4
+    if isinstance(item, BundleError):
+        assert item.diagnostics
+
+
+# --------------------------------------------------------------------------------------------- interruptions
+
+
+def _start(claims: Path, target: Path, *extra: str) -> subprocess.Popen[bytes]:
+    return subprocess.Popen([*COMMAND, "batch", str(claims), *SMOKE, "--jobs", "1", "-o", str(target), *extra],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+
+def _wait_for_lines(process: subprocess.Popen[bytes], partial: Path) -> None:
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and process.poll() is None:
+        if partial.exists() and partial.stat().st_size > 0:
+            return
+        time.sleep(0.01)
+    raise AssertionError("the batch wrote nothing before it ended")
+
+
+@pytest.mark.parametrize("how", [signal.SIGTERM, signal.SIGKILL])
+def test_a_killed_batch_resumes_to_the_bytes_of_an_uninterrupted_run(claims: Path, reference: bytes,
+                                                                       tmp_path: Path, how: signal.Signals) -> None:
+    target = tmp_path / "out.jsonl"
+    partial = tmp_path / "out.jsonl.partial"
+    process = _start(claims, target)
+    _wait_for_lines(process, partial)
+    process.send_signal(how)
+    _out, err = process.communicate(timeout=120)
+    assert not target.exists()
+    kept = partial.read_bytes()
+    assert 0 < len(kept) < len(reference)
+    if how == signal.SIGTERM:
+        assert process.returncode == ExitCode.INTERRUPTED
+        assert kept.endswith(b"\n")  # complete lines only
+        written = kept.count(b"\n")
+        assert f"interrupted by SIGTERM: {written} records of an unknown number" in err.decode()
+        assert "--resume" in err.decode()
+    else:
+        assert process.returncode == -signal.SIGKILL
+    assert reference.startswith(kept[: kept.rfind(b"\n") + 1])
+    resumed = subprocess.run([*COMMAND, "batch", str(claims), *SMOKE, "-o", str(target), "--resume"],
+                             capture_output=True, check=False)
+    assert resumed.returncode == ExitCode.OK, resumed.stderr.decode()
+    assert target.read_bytes() == reference
+    assert not partial.exists()
+
+
+def _enospc_after(limit: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """os.write in the writer fails like a full disk once `limit` bytes are written (after writing part)."""
+    real = os.write
+    written = 0
+
+    def write(fd: int, data: bytes | memoryview) -> int:
+        nonlocal written
+        room = limit - written
+        if room <= 0:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        done = real(fd, bytes(data[:room]))
+        written += done
+        return done
+
+    monkeypatch.setattr(batch_output.os, "write", write)
+
+
+def test_a_full_disk_keeps_complete_lines_and_resumes(claims: Path, reference: bytes, tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    target = tmp_path / "out.jsonl"
+    partial = tmp_path / "out.jsonl.partial"
+    _enospc_after(len(reference) // 2, monkeypatch)  # simulated: a monkeypatched os.write (see the tmpfs test)
+    result = run("batch", str(claims), *SMOKE, "--jobs", "1", "-o", str(target))
+    assert result.exit_code == ExitCode.BAD_INPUT
+    assert "error[usage/output]: cannot write" in result.stderr
+    assert "no space left on device" in result.stderr
+    assert "Traceback" not in result.stderr
+    kept = partial.read_bytes()
+    assert kept.endswith(b"\n")
+    assert reference.startswith(kept)
+    written = kept.count(b"\n")
+    assert f"{written} records of an unknown number (the input was not read to the end) written" in result.stderr
+    monkeypatch.undo()
+    resumed = run("batch", str(claims), *SMOKE, "-o", str(target), "--resume")
+    assert resumed.exit_code == ExitCode.OK, resumed.stderr
+    assert target.read_bytes() == reference
+
+
+def _mount_tiny_tmpfs(where: Path) -> bool:
+    where.mkdir()
+    try:
+        done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(where)],
+                              capture_output=True, check=False)
+    except OSError:
+        return False
+    return done.returncode == 0
+
+
+def test_a_real_full_disk_on_a_tiny_tmpfs(claims: Path, reference: bytes, tmp_path: Path) -> None:
+    disk = tmp_path / "disk"
+    if not _mount_tiny_tmpfs(disk):
+        pytest.skip("mounting a tmpfs is not permitted here; the simulated full disk above still ran")
+    try:
+        target = disk / "out.jsonl"
+        result = run("batch", str(claims), *SMOKE, "--jobs", "1", "-o", str(target))
+        assert result.exit_code == ExitCode.BAD_INPUT
+        assert "no space left on device" in result.stderr
+        kept = (disk / "out.jsonl.partial").read_bytes()
+        assert kept.endswith(b"\n") or kept == b""
+        assert reference.startswith(kept)
+    finally:
+        subprocess.run(["umount", str(disk)], check=False)
+
+
+# --------------------------------------------------------------------------------------------- resume
+
+
+def test_resume_refuses_a_partial_output_of_other_inputs(claims: Path, reference: bytes, tmp_path: Path) -> None:
+    target = tmp_path / "out.jsonl"
+    partial = tmp_path / "out.jsonl.partial"
+    first = reference.split(b"\n", 3)
+    partial.write_bytes(first[0] + b"\n" + first[2] + b"\n")  # line 2 is the third record
+    result = run("batch", str(claims), *SMOKE, "-o", str(target), "--resume")
+    assert result.exit_code == ExitCode.BAD_INPUT
+    second_id = lines(first[2])[0]["bundle_id"]
+    assert f"cannot resume: line 2 of `{partial}` is bundle `{second_id}`, but input record 2 is" in result.stderr
+    assert partial.read_bytes() == first[0] + b"\n" + first[2] + b"\n"  # left as it was
+    assert not target.exists()
+
+
+def test_resume_refuses_another_trace_form(claims: Path, reference: bytes, tmp_path: Path) -> None:
+    target = tmp_path / "out.jsonl"
+    (tmp_path / "out.jsonl.partial").write_bytes(reference.split(b"\n", 1)[0] + b"\n")
+    result = run("batch", str(claims), *SMOKE, "-o", str(target), "--resume", "--trace", "full")
+    assert result.exit_code == ExitCode.BAD_INPUT
+    assert "trace compact; this run uses" in result.stderr
+
+
+def test_resume_without_a_partial_output_starts_from_the_beginning(claims: Path, reference: bytes,
+                                                                   tmp_path: Path) -> None:
+    target = tmp_path / "out.jsonl"
+    result = run("batch", str(claims), *SMOKE, "-o", str(target), "--resume", "--jobs", "1")
+    assert result.exit_code == ExitCode.OK
+    assert target.read_bytes() == reference

@@ -1,0 +1,171 @@
+"""The compact trace and `carepolicy explain`: a compact decision plus its bundle and the same policy
+set give back the full trace byte for byte; anything that does not match is a clear error. Also:
+the orjson path of the canonical JSON writes the bytes of the stdlib path."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from carepolicy.cli.exit_codes import ExitCode
+from carepolicy.cli.main import cli
+from carepolicy.engine import PolicySet, evaluate, load_policies
+from carepolicy.engine.decision.model import to_json_obj
+from carepolicy.engine.facts.reader import Bundle, validate_bundle
+from carepolicy.engine.jsontext import canonical_bytes, stdlib_bytes
+from click.testing import CliRunner, Result
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from tests.test_batch import write_jsonl
+from tests.test_trace_forms import _bench_module
+
+HERE = Path(__file__).resolve().parent
+SMOKE = ("--policies", str(HERE / "fixtures" / "policies"))
+
+
+def run(*args: str, stdin: str | None = None) -> Result:
+    return CliRunner().invoke(cli, list(args), input=stdin, catch_exceptions=False)
+
+
+@pytest.fixture(scope="module")
+def claims(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_jsonl(tmp_path_factory.mktemp("claims") / "claims.jsonl", 80, seed=5)
+
+
+@pytest.fixture(scope="module")
+def outputs(claims: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    folder = tmp_path_factory.mktemp("out")
+    made = {}
+    for form in ("full", "compact"):
+        made[form] = folder / f"{form}.jsonl"
+        result = run("batch", str(claims), "--trace", form, "--jobs", "1", "-o", str(made[form]))
+        assert result.exit_code == ExitCode.OK, result.stderr
+    return made
+
+
+def test_explain_gives_back_the_full_trace_byte_for_byte(claims: Path, outputs: dict[str, Path],
+                                                         tmp_path: Path) -> None:
+    expanded = tmp_path / "expanded.jsonl"
+    result = run("explain", str(outputs["compact"]), str(claims), "-o", str(expanded))
+    assert result.exit_code == ExitCode.OK, result.stderr
+    full = outputs["full"].read_bytes()
+    assert expanded.read_bytes() == full
+    assert full.count(b"\n") == 80
+
+
+def test_the_compact_trace_names_the_policy_set_and_what_was_evaluated(outputs: dict[str, Path]) -> None:
+    compact = [json.loads(line) for line in outputs["compact"].read_text(encoding="utf-8").splitlines()]
+    full = [json.loads(line) for line in outputs["full"].read_text(encoding="utf-8").splitlines()]
+    for small, big in zip(compact, full, strict=True):
+        trace = small.pop("trace")
+        nodes = big.pop("trace")
+        assert small == big  # the decision itself does not depend on the trace form
+        assert trace["form"] == "compact"
+        assert trace["policy_set_hash"] == big["policy_set_hash"]
+        flat = _flatten(nodes)
+        named = {(node["id"], node["result"]) for node in flat if node["kind"] not in ("requirement", "rule ref")}
+        listed = {(rule, result) for result, ids in trace["results"].items() for rule in ids}
+        assert listed <= named
+        letters = "".join({"met": "m", "not met": "n", "unknown": "u"}[n["result"]] for n in flat
+                          if n["kind"] == "requirement")
+        assert trace["requirements"] == letters
+        reads = {read["name"]: read["value"] for node in flat for read in node.get("reads", ())}
+        assert trace["reads"] == reads
+
+
+def _flatten(nodes: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    for node in nodes:
+        out.append(node)
+        out.extend(_flatten(node.get("children", [])))
+    return out
+
+
+def test_explain_one_decision_from_stdin_as_text(claims: Path, outputs: dict[str, Path]) -> None:
+    line = outputs["compact"].read_text(encoding="utf-8").splitlines()[0]
+    result = run("explain", "-", str(claims), "--format", "text", stdin=line)
+    assert result.exit_code == ExitCode.OK, result.stderr
+    assert result.stdout.startswith(f"Bundle {json.loads(line)['bundle_id']} · service month")
+    assert "\nWhy\n" in result.stdout
+
+
+def test_explain_refuses_another_policy_set(claims: Path, outputs: dict[str, Path]) -> None:
+    result = run("explain", str(outputs["compact"]), str(claims), *SMOKE)
+    assert result.exit_code == ExitCode.BAD_INPUT
+    assert "error[explain/mismatch]" in result.stderr
+    assert "was made with policy set" in result.stderr
+    assert result.stdout == ""
+
+
+def test_explain_refuses_changed_facts_and_edited_decisions(claims: Path, outputs: dict[str, Path],
+                                                            tmp_path: Path) -> None:
+    first = json.loads(claims.read_text(encoding="utf-8").splitlines()[0])
+    first["beneficiary"]["part_b"] = not first["beneficiary"]["part_b"]
+    changed = tmp_path / "changed.jsonl"
+    changed.write_text(json.dumps(first) + "\n", encoding="utf-8")
+    line = outputs["compact"].read_text(encoding="utf-8").splitlines()[0]
+    result = run("explain", "-", str(changed), stdin=line)
+    assert result.exit_code == ExitCode.BAD_INPUT
+    assert "is not the one decided: its facts hash is" in result.stderr
+
+    edited = json.loads(line)
+    edited["trace"]["requirements"] = "n" + edited["trace"]["requirements"][1:]
+    if edited["trace"]["requirements"] == json.loads(line)["trace"]["requirements"]:
+        edited["trace"]["requirements"] = "m" + edited["trace"]["requirements"][1:]
+    result = run("explain", "-", str(claims), stdin=json.dumps(edited))
+    assert result.exit_code == ExitCode.BAD_INPUT
+    assert "does not give the decision recorded" in result.stderr
+
+
+def test_explain_refuses_a_decision_without_a_compact_trace(claims: Path, outputs: dict[str, Path]) -> None:
+    line = outputs["full"].read_text(encoding="utf-8").splitlines()[0]
+    result = run("explain", "-", str(claims), stdin=line)
+    assert result.exit_code == ExitCode.BAD_INPUT
+    assert "the decision has no compact trace (trace: full)" in result.stderr
+
+
+def test_evaluate_text_has_no_compact_form(claims: Path) -> None:
+    result = run("evaluate", str(claims), "--trace", "compact")
+    assert result.exit_code == ExitCode.BAD_INPUT
+    assert "error[usage/option]: the text form has no compact trace" in result.stderr
+
+
+# --------------------------------------------------------------------------------------------- canonical JSON
+
+
+@pytest.fixture(scope="module")
+def shipped() -> PolicySet:
+    return load_policies(None)
+
+
+def test_orjson_writes_the_bytes_of_json_dumps_for_generated_decisions(shipped: PolicySet) -> None:
+    raw = _bench_module().make_bundles(150, 9)
+    for index, item in enumerate(raw):
+        bundle = validate_bundle(item, source="<generated>", index=index)
+        assert isinstance(bundle, Bundle)
+        decision = evaluate(shipped, bundle)
+        for form in ("full", "compact", "none"):
+            obj = to_json_obj(decision, trace=form)
+            assert canonical_bytes(obj) == stdlib_bytes(obj)
+
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(JSON_VALUES)
+def test_canonical_bytes_equal_the_stdlib_for_any_json_value(value: object) -> None:
+    try:
+        expected = stdlib_bytes(value)
+    except UnicodeEncodeError:  # a lone surrogate: not text, and neither path may write it
+        with pytest.raises(UnicodeEncodeError):
+            canonical_bytes(value)
+        return
+    assert canonical_bytes(value) == expected
