@@ -45,6 +45,11 @@ def partial_path(target: str) -> str:
 
 def check_target(target: str, inputs: Sequence[str]) -> None:
     """Refuse, before any input is read, an output that is an input or cannot be written."""
+    if target == "-":
+        raise OutputProblem(
+            "batch writes a file, renamed when it is complete; it cannot write to standard output",
+            help="give a file name, or use `carepolicy evaluate --format jsonl` to write to standard output",
+        )
     path = Path(target)
     for name in inputs:
         if name != "-" and _same_file(path, Path(name)):

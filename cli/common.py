@@ -243,7 +243,10 @@ def iter_inputs(paths: Sequence[str], input_format: str | None = None) -> Iterat
     for path in paths:
         source = "<stdin>" if path == "-" else path
         try:
-            yield from iter_records(path, input_format)
+            if path.lower().endswith(".parquet"):
+                yield from _parquet_items(path)
+            else:
+                yield from iter_records(path, input_format)
         except FactError as error:
             yield ErrorRecord(None, source, error.diagnostics)
         except Exception as error:  # one unreadable input never stops the others
@@ -253,6 +256,19 @@ def iter_inputs(paths: Sequence[str], input_format: str | None = None) -> Iterat
 def read_inputs(paths: Sequence[str], input_format: str | None = None) -> list[Item]:
     """Every input record of every file, in order (held in memory: `iter_inputs` streams)."""
     return list(iter_inputs(paths, input_format))
+
+
+def _parquet_items(path: str) -> Iterator[Bundle | BundleError]:
+    """The rows of a Parquet input (carepolicy/parquet.py); only with the `arrow` extra installed."""
+    from carepolicy.engine import FactError
+
+    try:
+        from carepolicy.parquet import read_parquet_items
+    except ImportError:  # this file's error record; the other inputs are still read
+        problem = diagnostic("usage/missing-extra", f"reading `{path}` needs pyarrow, which is not installed",
+                             help="install the Arrow extra: pip install 'carepolicy[arrow]'", file=path)
+        raise FactError([problem]) from None
+    return read_parquet_items(path)
 
 
 def decide(item: Item, setup: Setup) -> Record:

@@ -12,6 +12,7 @@ from .commands.evaluate import evaluate
 from .commands.explain import explain
 from .commands.lsp import lsp
 from .commands.schema import schema
+from .commands.serve import serve
 from .commands.switches import switches
 from .commands.test import test
 
@@ -53,6 +54,7 @@ cli.add_command(test)
 cli.add_command(codes)
 cli.add_command(switches)
 cli.add_command(diff)
+cli.add_command(serve)
 cli.add_command(lsp)
 
 

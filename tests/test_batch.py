@@ -125,6 +125,14 @@ def test_output_equal_to_an_input_is_refused_and_the_input_untouched(claims: Pat
     assert not list(claims.parent.glob("*.partial"))
 
 
+def test_standard_output_is_refused_with_a_hint(claims: Path) -> None:
+    result = run("batch", str(claims), *SMOKE, "-o", "-")
+    assert result.exit_code == ExitCode.BAD_INPUT
+    assert "cannot write to standard output" in result.stderr
+    assert "evaluate --format jsonl" in result.stderr
+    assert result.stdout == ""
+
+
 def test_unwritable_output_is_reported_before_any_input_is_read(tmp_path: Path,
                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     def never(_paths: object) -> Iterator[object]:
@@ -185,9 +193,9 @@ def test_a_record_that_breaks_the_reader_is_only_its_own_error_record(tmp_path: 
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.text(max_size=80))
-def test_any_line_decodes_to_a_bundle_or_its_error(text: str) -> None:
-    line = text.replace("\n", " ")
+@given(st.one_of(st.binary(max_size=80), st.text(max_size=80).map(lambda s: s.encode("utf-8", "surrogatepass"))))
+def test_any_line_decodes_to_a_bundle_or_its_error(raw: bytes) -> None:
+    line = raw.replace(b"\n", b" ") + b"\n"
     item = decode(RawRecord("<line>", 4, 5, line))
     assert isinstance(item, Bundle | BundleError)
     assert item.index == 4

@@ -357,7 +357,9 @@ def test_policy_tests_without_cases_folder() -> None:
 # --------------------------------------------------------------------------------------------- help
 
 
-@pytest.mark.parametrize("command", ["evaluate", "check", "schema", "batch", "explain", "test", "switches", "diff"])
+@pytest.mark.parametrize(
+    "command", ["evaluate", "check", "schema", "batch", "explain", "test", "switches", "diff", "serve"]
+)
 def test_every_command_help_teaches_with_an_example(command: str) -> None:
     result = run(command, "--help")
     assert result.exit_code == ExitCode.OK
@@ -368,7 +370,7 @@ def test_every_command_help_teaches_with_an_example(command: str) -> None:
 def test_group_help_lists_commands_and_exit_codes() -> None:
     result = run("--help")
     assert result.exit_code == ExitCode.OK
-    for command in ("batch", "check", "evaluate", "schema", "test"):
+    for command in ("batch", "check", "evaluate", "schema", "serve", "test"):
         assert f"\n  {command} " in result.stdout
     assert "Exit status:" in result.stdout
     assert "  2  bad input" in result.stdout

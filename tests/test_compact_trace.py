@@ -66,8 +66,12 @@ def test_the_compact_trace_names_the_policy_set_and_what_was_evaluated(outputs: 
         assert trace["form"] == "compact"
         assert trace["policy_set_hash"] == big["policy_set_hash"]
         flat = _flatten(nodes)
-        named = {(node["id"], node["result"]) for node in flat if node["kind"] not in ("requirement", "rule ref")}
+        named = {(node["id"], node["result"]) for node in flat
+                 if node["kind"] not in ("requirement", "rule ref", "choose", "pricing")}
+        skipped = trace["results"].pop("not evaluated: precondition not met", {})
         listed = {(rule, result) for result, ids in trace["results"].items() for rule in ids}
+        listed |= {(code, f"not evaluated: precondition {rule} not met") for rule, codes in skipped.items()
+                   for code in codes}
         assert listed <= named
         letters = "".join({"met": "m", "not met": "n", "unknown": "u"}[n["result"]] for n in flat
                           if n["kind"] == "requirement")

@@ -17,16 +17,17 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 ERRORS_PAGE = ROOT / "docs" / "reference" / "errors.md"
-FAMILIES = ("parse", "check", "facts", "policy", "usage", "eval", "fee-schedule", "test", "explain", "output")
+FAMILIES = ("parse", "check", "facts", "policy", "usage", "eval", "fee-schedule", "test", "explain", "output",
+            "service")
 # A diagnostic code as the code writes it: a whole quoted string such as "check/unknown-name".
 _ALTERNATIVES = "|".join(map(re.escape, FAMILIES))
 CODE = re.compile(rf"""["'](?P<code>(?:{_ALTERNATIVES})/[a-z]+(?:-[a-z]+)*)["']""")
 
 
 def codes_in_source() -> dict[str, list[str]]:
-    """Each diagnostic code used in engine/ and cli/, with the places it appears."""
+    """Each diagnostic code used in engine/, cli/ and carepolicy/, with the places it appears."""
     found: dict[str, list[str]] = {}
-    for folder in ("engine", "cli"):
+    for folder in ("engine", "cli", "carepolicy"):
         for path in sorted((ROOT / folder).rglob("*.py")):
             for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
                 for match in CODE.finditer(line):
@@ -57,7 +58,7 @@ def test_every_diagnostic_code_has_a_section_in_the_errors_page() -> None:
 
 def test_the_errors_page_lists_no_code_that_is_never_used() -> None:
     stale = sorted(documented_codes() - codes_in_source().keys())
-    assert not stale, f"docs/reference/errors.md documents codes that no code in engine/ or cli/ uses: {stale}"
+    assert not stale, f"docs/reference/errors.md documents codes no code in engine/, cli/ or carepolicy/ uses: {stale}"
 
 
 def _mkdocs_build(config: Path, site: Path) -> subprocess.CompletedProcess[str]:

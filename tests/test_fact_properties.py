@@ -11,6 +11,7 @@ The compiled first pass of validation must never call valid what jsonschema call
 
 from __future__ import annotations
 
+import copy
 import json
 from decimal import Decimal
 from typing import Any
@@ -86,7 +87,8 @@ def _mutated(data: st.DataObject) -> dict[str, Any]:
         if data.draw(st.booleans(), label="remove") and isinstance(parent, dict):
             parent.pop(place[-1], None)
         else:
-            parent[place[-1]] = data.draw(st.sampled_from(HOSTILE), label="value")
+            # a copy: mutating inside a shared HOSTILE value (DEEP) could make it contain itself
+            parent[place[-1]] = copy.deepcopy(data.draw(st.sampled_from(HOSTILE), label="value"))
     return bundle
 
 

@@ -121,3 +121,10 @@ def test_yaml_v2_bundle_reads() -> None:
     (bundle,) = load_fact_text(text, name="t.yaml", fmt="yaml")
     assert isinstance(bundle, Bundle)
     assert bundle.data["consents"]["bhi"]["date"] == "2025-01-10"
+
+
+def test_a_v2_bundle_with_only_the_v1_consent_reads_it_per_service() -> None:
+    legacy = {**V1, "fact_bundle": 2}
+    bundle = _read(legacy)
+    assert isinstance(bundle, Bundle)
+    assert set(bundle.data["consents"]) == {"ccm", "bhi"}

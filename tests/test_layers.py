@@ -7,10 +7,11 @@ understood apart); every import, including one inside a function, counts for the
 The layers, lowest first (docs/explanation/architecture.md). A module may import its own
 sub-package and any lower layer, never a later one, nor a sibling of its own layer:
 
-- base: `source`, `money`, `diagnostics`, and `decision.model`. The decision *model* (Reason,
-  Denial, Decision) is the vocabulary that compile and evaluation build results in, plain data
-  that imports nothing of the engine, so it is a low layer; the *renderers* (`decision.explain`)
-  are at the top. Base modules may import one another (diagnostics reads source's Span).
+- base: `source`, `money`, `diagnostics`, `jsontext` (the canonical JSON text), and
+  `decision.model`. The decision *model* (Reason, Denial, Decision) is the vocabulary that compile
+  and evaluation build results in, plain data that imports nothing of the engine, so it is a low
+  layer; the *renderers* (`decision.explain`) are at the top. Base modules may import one another
+  (diagnostics reads source's Span).
 - `language` (syntax, parse, to_ast, value types, registry)
 - `facts` and `check` (siblings: both read the language's types, neither reads the other)
 - `compile`
@@ -27,7 +28,7 @@ from pathlib import Path
 ENGINE = Path(__file__).resolve().parent.parent / "engine"
 
 LAYERS: tuple[tuple[str, ...], ...] = (
-    ("engine.source", "engine.money", "engine.diagnostics", "engine.decision.model"),
+    ("engine.source", "engine.money", "engine.diagnostics", "engine.jsontext", "engine.decision.model"),
     ("engine.language",),
     ("engine.facts", "engine.check"),
     ("engine.compile",),

@@ -20,7 +20,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 # What a wheel build needs from the repo (copied, so that the build never writes build/ or *.egg-info here)
-BUILD_INPUTS = ("pyproject.toml", "README.md", "engine", "cli", "grammar", "policies", "lsp")
+BUILD_INPUTS = ("pyproject.toml", "README.md", "carepolicy", "engine", "cli", "grammar", "policies", "lsp")
 
 
 def _setuptools_config() -> dict[str, Any]:

@@ -104,7 +104,8 @@ def _resumed(
 
 @click.command("batch")
 @click.argument("inputs", nargs=-1, required=True, metavar="INPUT...")
-@click.option("--output", "-o", required=True, metavar="OUT.jsonl", help="The JSON Lines file to write.")
+@click.option("--output", "-o", required=True, metavar="OUT.jsonl",
+              help="The JSON Lines file to write; OUT.parquet writes Parquet (needs the `arrow` extra).")
 @click.option("--policies", "policies_dir", metavar="DIR", help=POLICIES_HELP)
 @click.option(
     "--trace",
@@ -151,17 +152,22 @@ def batch(
     continues where it stopped. Progress (on a terminal) and a summary go to stderr. The exit
     status is 0 when every record became a decision, 2 otherwise.
 
+    Parquet (pip install 'carepolicy[arrow]'): an INPUT ending in .parquet holds one bundle per
+    row (a JSON column `bundle`, or the bundle's own columns); OUT.parquet gets one row per record
+    (decision columns, the trace as JSON) and OUT.lines.parquet one row per billable line.
+
     \b
     Examples:
       carepolicy batch claims-2025-03.jsonl --output decisions.jsonl
       carepolicy batch claims-2025-03.jsonl -o decisions.jsonl --trace full --jobs 2
       carepolicy batch claims-2025-03.jsonl -o decisions.jsonl --resume
       carepolicy batch months/*.yaml --trace none -o decisions.jsonl --switch complex_ccm_care_plan=relaxed
+      carepolicy batch bundles.parquet -o decisions.parquet
     """
     form = trace_form(trace, explain, default="compact")
     try:
         check_target(output, inputs)  # before the policies are loaded and any input is read
-        writer = LineWriter(partial_path(output))
+        writer = _parquet_writer(output) if output.lower().endswith(".parquet") else LineWriter(partial_path(output))
     except OutputProblem as problem:
         fail("usage/output", problem.message, help=problem.help, file=output)
     setup = prepare(policies_dir, switches, fee_schedule, trace=form != "none")
@@ -179,8 +185,21 @@ def batch(
     if stopped is not None:
         _interrupted(stopped, writer, counts, output)
     os.replace(writer.path, output)
+    publish = getattr(writer, "publish", None)  # Parquet: the lines file beside it, moved into place too
+    if publish is not None:
+        publish(output)
     _summary(counts, writer.written, seconds, output)
     finish(ExitCode.BAD_INPUT if counts.errors else ExitCode.OK)
+
+
+def _parquet_writer(output: str) -> LineWriter:
+    """OUT.parquet (and OUT.lines.parquet): the `arrow` extra's writer (carepolicy/parquet.py)."""
+    try:
+        from carepolicy.parquet import ParquetLineWriter
+    except ImportError:
+        fail("usage/missing-extra", f"writing `{output}` needs pyarrow, which is not installed",
+             help="install the Arrow extra: pip install 'carepolicy[arrow]'")
+    return ParquetLineWriter(partial_path(output))
 
 
 def _run(works: Iterator[Work], writer: LineWriter, setup: Setup, form: str, jobs: int, counts: _Counts) -> int | None:

@@ -89,6 +89,7 @@ class CompiledExclusion:
     excluded_declared: frozenset[str]
     who: str
     subject_order: tuple[str, ...] = ()  # the subject, sorted: the order its codes get reasons in
+    any_month: bool = False  # earlier months' claims (prior_claims) rule codes out too
 
 
 @dataclass(frozen=True, slots=True)

@@ -80,6 +80,7 @@ class MonthPlan:
     choose: Header | None
     rank: Mapping[str, int]  # a code's place in `preference` (codes not in it rank after all)
     program: MonthProgram | None = None  # the generated rules and codes (codegen backend only)
+    earlier_claims_matter: bool = False  # an exclusion `in any month` is in effect: read prior_claims
 
 
 def _in_effect(decl: s.Declaration, day: str) -> bool:
@@ -150,6 +151,7 @@ class MonthPlanMaker:
             groups=groups,
             exceptions=exceptions,
             exception_targets=frozenset(e.target for e in exceptions),
+            earlier_claims_matter=any(e.any_month for e in exclusions),
             conflict_table=_conflict_table(groups, exclusions),
             cost_sharing=self._cost_sharing(live_decls, day),
             pricing=self._pricing(live_decls),
@@ -174,6 +176,7 @@ class MonthPlanMaker:
                             declared,
                             clause.who,
                             tuple(sorted(subject)),
+                            clause.any_month,
                         )
                     )
         return out

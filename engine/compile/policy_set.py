@@ -102,7 +102,7 @@ class CompiledPolicySet:
         source = self.sources.get(span.source)
         if source is None or span.line == 0:
             return ""
-        lines = source.text.splitlines()[span.line - 1 : span.end_line]
+        lines = source.lines(span.line, span.end_line)
         if not lines:
             return ""
         if len(lines) == 1:
@@ -182,8 +182,10 @@ class CompiledPolicySet:
         reason = self.fixed_reasons.get(key)
         if reason is None:
             assert requirement.message is not None
-            reason = Reason(owner.id, owner.title, owner.cites, owner.source, requirement.message)
-            self.fixed_reasons[key] = reason
+            made = Reason(owner.id, owner.title, owner.cites, owner.source, requirement.message)
+            # setdefault, not a store: when two threads make it at once both keep the one stored, so
+            # every id in _fixed_ids stays that of a live Reason (a freed one's id could be reused)
+            reason = self.fixed_reasons.setdefault(key, made)
             self._fixed_ids.add(id(reason))
         return reason
 

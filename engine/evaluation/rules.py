@@ -270,6 +270,8 @@ class Evaluation:
         """Codes ruled out by claims already made this month (exclusions, exclusive groups)."""
         claims = self.env.facts.get("other_claims_this_month") or ()
         hits: dict[str, list[Reason]] = {}
+        if self.plan.earlier_claims_matter:
+            self._earlier_claim_conflicts(hits)
         if not claims:
             return hits
         exclusions = self.plan.exclusions
@@ -295,15 +297,27 @@ class Evaluation:
                         hits.setdefault(code, []).append(reason)
         return hits
 
+    def _earlier_claim_conflicts(self, hits: dict[str, list[Reason]]) -> None:
+        """Exclusions `in any month`: claims of earlier months (prior_claims) rule codes out too."""
+        earlier = self.env.facts.get("prior_claims") or ()
+        for exclusion in self.plan.exclusions:
+            if not exclusion.any_month or self.overridden_by(exclusion.header.id) is not None:
+                continue
+            for claim in earlier:
+                if claim.get("code") in exclusion.excluded and self._who(exclusion.who, claim):
+                    reason = self._claim_reason(exclusion.header, claim, f"in {claim.get('month')}")
+                    for code in exclusion.subject_order:
+                        hits.setdefault(code, []).append(reason)
+
     def _who(self, who: str, claim: Mapping[str, Any]) -> bool:
         same = claim.get("practitioner") == self.me
         return who == "any" or (who == "same") == same
 
-    def _claim_reason(self, header: Header, claim: Mapping[str, Any]) -> Reason:
+    def _claim_reason(self, header: Header, claim: Mapping[str, Any], when: str = "this month") -> Reason:
         by = claim.get("practitioner")
         whom = f"the same practitioner ({by})" if by == self.me else f"another practitioner ({by})"
         status = "paid to" if claim.get("status") == "paid" else "claimed by"
-        text = f"{claim.get('code')} already {status} {whom} this month: {header.title}"
+        text = f"{claim.get('code')} already {status} {whom} {when}: {header.title}"
         return Reason(header.id, header.title, header.cites, header.source, text)
 
     # ------------------------------------------------------------ trace

@@ -69,7 +69,9 @@ def validate_bundle(obj: object, *, source: str, index: int) -> Bundle | BundleE
         diagnostics.extend(_fact_diagnostic("facts/impossible", p, msg, raw, source, bundle_id) for p, msg in found)
     if diagnostics:
         return BundleError(bundle_id, source, index, sort_diagnostics(diagnostics))
-    latest = upgrade_v1(raw) if version == 1 else raw  # v1 stays accepted: read as the v2 it means
+    # v1 stays accepted: read as the v2 it means; so is a v2 bundle that gives only v1's `consent`
+    legacy_consent = "consent" in raw and "consents" not in raw
+    latest = upgrade_v1(raw) if version == 1 or legacy_consent else raw
     data = cast("dict[str, Any]", _normalize(skeleton(shared_schema(), "normal", _normal_form), latest))
     notes = tuple(outside_month_notes(raw))
     return Bundle(bundle_id, source, index, raw["month"], data, _facts_hash(raw), notes)

@@ -55,10 +55,11 @@ def _json_record(line: bytes | None, name: str, number: int, index: int) -> Reco
     return validate_bundle(obj, source=name, index=index)
 
 
-def _json_fallback(line: bytes, name: str, number: int, index: int) -> Record:
+def _json_fallback(line: bytes | str, name: str, number: int, index: int) -> Record:
     """The standard library's reading of what msgspec refused: its errors say where, and why."""
+    raw = line.encode("utf-8", "surrogatepass") if isinstance(line, str) else line  # a line given as text
     try:
-        text = line.rstrip(b"\r\n").decode("utf-8")  # without the line end, an error at the end stays on it
+        text = raw.rstrip(b"\r\n").decode("utf-8")  # without the line end, an error at the end stays on it
     except UnicodeDecodeError as exc:
         return record_error("facts/syntax", f"not UTF-8 text (byte {exc.start + 1})", name, number, 1, index)
     try:

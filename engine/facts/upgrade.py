@@ -26,7 +26,8 @@ def upgrade_v1(raw: Mapping[str, Any]) -> dict[str, Any]:
     Version 1 has one consent record for every service it lists: it becomes one record per
     listed service (the same documented/practitioner/date/method/revoked), and `ccm_start`, the
     one start month version 1 has, becomes each record's `start`. A service not listed gets no
-    record (no consent), as in version 1.
+    record (no consent), as in version 1. A version 2 bundle that still gives version 1's single
+    `consent` and no `consents` is read the same way.
     """
     upgraded = dict(raw)
     upgraded["fact_bundle"] = 2
@@ -38,4 +39,9 @@ def upgrade_v1(raw: Mapping[str, Any]) -> dict[str, Any]:
         if "ccm_start" in raw:
             record["start"] = raw["ccm_start"]
         upgraded["consents"] = {service: dict(record) for service in services}
+    period = raw.get("tcm_period")
+    if isinstance(period, Mapping) and "service_periods" not in raw:
+        # Version 1's one TCM period, as a service period; who furnished it and under which code
+        # version 1 does not say, so those stay unknown.
+        upgraded["service_periods"] = ({"service": "tcm", "start": period.get("start"), "end": period.get("end")},)
     return upgraded

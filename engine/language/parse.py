@@ -8,8 +8,11 @@ from Lark's cache).
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import functools
+import gc
+from collections.abc import Iterator
 
 from lark import Lark, Token, Tree, UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
@@ -129,8 +132,9 @@ def _syntax_diagnostic(error: UnexpectedInput, source: SourceFile) -> Diagnostic
             help=help_text,
         )
     assert isinstance(error, UnexpectedEOF)
-    lines = source.text.splitlines() or [""]
-    end = Span(source.name, len(lines), len(lines[-1]) + 1, len(lines), len(lines[-1]) + 2)
+    last = max(source.line_count, 1)
+    width = len(source.line(last))
+    end = Span(source.name, last, width + 1, last, width + 2)
     return Diagnostic(
         "parse/unexpected-end", f"the file ends where {_expected(set(error.expected))} was expected", span=end
     )
@@ -201,15 +205,33 @@ def parse_partial(text: str, name: str) -> tuple[PolicyFile | None, tuple[Diagno
     None only when the file's header (`policy ...`) does not parse.
     """
     text = text.removeprefix("\ufeff")
-    recovered = parse_recovering(_parse_tree, _syntax_diagnostic, SourceFile(name, text))
-    if recovered.tree is None:
-        return None, recovered.errors, recovered.blanked_names
-    beyond_limits = check_tree(recovered.tree, name)  # before any recursive walk (limits.py)
-    if any(d.code != "parse/invalid-date" for d in beyond_limits):
-        return None, (*recovered.errors, *beyond_limits), recovered.blanked_names
-    policy, problems = to_ast(recovered.tree, name)  # an impossible date is read as the nearest real one
+    with _no_cycle_collection():
+        recovered = parse_recovering(_parse_tree, _syntax_diagnostic, SourceFile(name, text))
+        if recovered.tree is None:
+            return None, recovered.errors, recovered.blanked_names
+        beyond_limits = check_tree(recovered.tree, name)  # before any recursive walk (limits.py)
+        if any(d.code != "parse/invalid-date" for d in beyond_limits):
+            return None, (*recovered.errors, *beyond_limits), recovered.blanked_names
+        policy, problems = to_ast(recovered.tree, name)  # an impossible date is read as the nearest real one
     problems = [*beyond_limits, *problems]
     return policy, (*recovered.errors, *problems), recovered.blanked_names
+
+
+@contextlib.contextmanager
+def _no_cycle_collection() -> Iterator[None]:
+    """Pause the cycle collector while a file is parsed and turned into an AST.
+
+    Parsing makes hundreds of thousands of small objects and no garbage cycles worth collecting
+    now; the collector, run again and again as they are allocated, took 40% of the time of a
+    10,000-rule file (4.1 s of CPU for Lark's parse with it, 2.5 s without; to_ast 2.4 s and 1.5 s).
+    Reference counting still frees everything; the collector resumes (if it was on) right after."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def parse_text(text: str, name: str) -> PolicyFile:

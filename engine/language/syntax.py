@@ -240,6 +240,7 @@ class Excludes:
     excluded: tuple[CodeRef, ...]
     who: str  # same | another | any
     span: Span
+    any_month: bool = False  # `... in any month`: earlier months' claims (prior_claims) count too
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -191,10 +191,19 @@ class ToAst(Transformer[Token, Any]):
         return _Clause("one of", s.OneOf(codes=codes, scope=str(scope), span=span), span)
 
     def excludes(
-        self, meta: Meta, subject: tuple[s.CodeRef, ...], excluded: tuple[s.CodeRef, ...], who: Token
+        self,
+        meta: Meta,
+        subject: tuple[s.CodeRef, ...],
+        excluded: tuple[s.CodeRef, ...],
+        who: Token,
+        any_month: bool | None = None,
     ) -> _Clause:
         span = self._span(meta)
-        return _Clause("excludes", s.Excludes(subject=subject, excluded=excluded, who=str(who), span=span), span)
+        clause = s.Excludes(subject=subject, excluded=excluded, who=str(who), span=span, any_month=bool(any_month))
+        return _Clause("excludes", clause, span)
+
+    def any_month(self, meta: Meta) -> bool:
+        return True
 
     def value(
         self, meta: Meta, expr: s.Expr, interval: s.Interval, tag: Token | None, locator: Token | None

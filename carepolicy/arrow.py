@@ -1,0 +1,223 @@
+"""Decisions as Arrow tables: engine-neutral, for Parquet files (`batch`) and Spark (`carepolicy.spark`).
+
+    batches_out = evaluate_arrow_batches(evaluator, batches_in)   # RecordBatch in, RecordBatch out
+
+Input: either a column `bundle` holding one JSON bundle per row (string or binary), or the bundle's
+own columns (`month`, `beneficiary` as a struct, `time` as a list of structs, ...). A table cannot
+tell a null from a missing field, so with columns a null field is left out of the bundle.
+
+Output (DECISIONS, one row per input row, in order; docs/reference/arrow-schema.md): the record's
+position, its bundle id and status, the decision's scalar columns, money as decimal(18, 2), the
+billable lines, denials and alternatives as nested lists, and the trace as JSON text. Nothing is
+lost: `decision_json_obj(row)` rebuilds the CLI's JSON for a row, byte for byte once serialised,
+and `lines_table` flattens the billable lines into one row per line.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+from collections.abc import Iterable, Iterator, Mapping
+from decimal import Decimal
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from carepolicy.cli.common import Record, Setup, record_json_obj
+from carepolicy.engine import Bundle, BundleError, Diagnostic, PolicySet
+from carepolicy.engine.decision.model import money_text
+from carepolicy.engine.facts.reader import validate_bundle
+from carepolicy.evaluator import Evaluator
+
+BUNDLE_COLUMN = "bundle"
+MONEY = pa.decimal128(18, 2)
+_TEXTS = pa.list_(pa.string())
+SHARES = pa.struct([(name, MONEY) for name in ("deductible", "coinsurance", "medicare", "beneficiary", "medigap",
+                                                "medicaid")] + [("note", pa.string())])
+LINE = pa.struct([("code", pa.string()), ("units", pa.int32()), ("practitioner", pa.string()), ("allowed", MONEY),
+                  ("price_source", pa.string()), ("shares", SHARES), ("decided_by", _TEXTS)])
+REASON = pa.struct([("rule", pa.string()), ("title", pa.string()), ("cites", _TEXTS), ("source", pa.string()),
+                    ("reason", pa.string())])
+DENIAL = pa.struct([("code", pa.string()), ("unit", pa.int32()), ("with", pa.string()),
+                    ("reasons", pa.list_(REASON))])
+ALTERNATIVE = pa.struct([("codes", pa.list_(pa.struct([("code", pa.string()), ("units", pa.int32())]))),
+                         ("total_allowed", MONEY), ("patient_responsibility", MONEY), ("why_not", pa.string())])
+_TOTALS = ("allowed", "medicare", "beneficiary", "medigap", "medicaid")
+DECISIONS = pa.schema(
+    [("record", pa.int64()), ("bundle_id", pa.string()), ("source", pa.string()), ("status", pa.string()),
+     ("error", pa.string()), ("decision_format", pa.int32()), ("decision_id", pa.string()),
+     ("engine_name", pa.string()), ("engine_version", pa.string()), ("policy_set_hash", pa.string()),
+     ("facts_hash", pa.string()), ("month", pa.string()), ("switches", pa.map_(pa.string(), pa.string())),
+     ("billable", pa.list_(LINE)), ("denied", pa.list_(DENIAL)), ("alternatives", pa.list_(ALTERNATIVE))]
+    + [(f"total_{name}", MONEY) for name in _TOTALS]
+    + [("totals_note", pa.string()), ("patient_responsibility", MONEY), ("notes", _TEXTS), ("trace", pa.string())]
+)
+
+
+def _compact(value: object) -> str:
+    """JSON as the CLI writes a line: keys sorted, no spaces, UTF-8 text."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+# ------------------------------------------------------------------------------------------ input
+def bundles_from_batches(
+    batches: Iterable[pa.RecordBatch], *, source: str, column: str = BUNDLE_COLUMN, start: int = 0
+) -> Iterator[Bundle | BundleError]:
+    """Each row as the fact reader makes it: a validated Bundle, or the BundleError that says why not.
+
+    Rows are numbered from `start` (a bundle without an id is `#n`, n = its number + 1).
+    """
+    index = start
+    for batch in batches:
+        if column in batch.schema.names:
+            for value in batch.column(column).to_pylist():
+                yield _from_json(value, source, index)
+                index += 1
+        else:
+            for row in batch.to_pylist():
+                yield validate_bundle(_present(row), source=source, index=index)
+                index += 1
+
+
+def _from_json(value: object, source: str, index: int) -> Bundle | BundleError:
+    if isinstance(value, bytes):
+        value = value.decode("utf-8", errors="replace")
+    if not isinstance(value, str):  # a null cell: reported as the reader reports any non-bundle
+        return validate_bundle(value, source=source, index=index)
+    try:
+        obj = json.loads(value, parse_float=Decimal)
+    except json.JSONDecodeError as error:
+        bundle_id = f"#{index + 1}"
+        message = f"invalid JSON: {error.msg[:1].lower()}{error.msg[1:]} (line {error.lineno}, column {error.colno})"
+        return BundleError(bundle_id, source, index, (Diagnostic("facts/syntax", message, file=source,
+                                                                 bundle=bundle_id),))
+    return validate_bundle(obj, source=source, index=index)
+
+
+def _present(value: object) -> object:
+    """A row as a bundle: null fields left out, Arrow dates as ISO text (the contract's form)."""
+    if isinstance(value, dict):
+        return {key: _present(item) for key, item in value.items() if item is not None}
+    if isinstance(value, list):
+        return [_present(item) for item in value]
+    if isinstance(value, datetime.date):
+        return value.isoformat()
+    return value
+
+
+# ------------------------------------------------------------------------------------------ output
+def _money(text: str | None) -> Decimal | None:
+    return None if text is None else Decimal(text)
+
+
+def record_row(record: Record, index: int) -> dict[str, Any]:
+    """One output row (DECISIONS), made from the record's JSON object so the columns are the JSON's values."""
+    return row_from_json_obj(record_json_obj(record), index)
+
+
+def row_from_json_obj(obj: Mapping[str, Any], index: int) -> dict[str, Any]:
+    """One output row from a record's JSON object (a decision or an error record, as `batch` writes it)."""
+    if "error" in obj:
+        return {"record": index, "bundle_id": obj["bundle_id"], "source": obj["source"], "status": "error",
+                "error": _compact(obj["error"])}
+    row: dict[str, Any] = {
+        "record": index, "bundle_id": obj["bundle_id"], "source": None, "status": "decided",
+        "decision_format": obj["decision_format"], "decision_id": obj["decision_id"],
+        "engine_name": obj["engine"]["name"], "engine_version": obj["engine"]["version"],
+        "policy_set_hash": obj["policy_set_hash"], "facts_hash": obj["facts_hash"], "month": obj["month"],
+        "switches": obj["switches"],
+        "billable": [{**line, "allowed": _money(line["allowed"]), "shares": _shares(line["shares"])}
+                     for line in obj["billable"]],
+        "denied": obj["denied"],
+        "alternatives": [{**alt, "total_allowed": _money(alt["total_allowed"]),
+                          "patient_responsibility": _money(alt["patient_responsibility"])}
+                         for alt in obj["alternatives"]],
+        "totals_note": obj["totals"]["note"],
+        "patient_responsibility": _money(obj["patient_responsibility"]),
+        "notes": obj.get("notes"),
+        "trace": _compact(obj["trace"]) if "trace" in obj else None,
+    }
+    row.update({f"total_{name}": _money(obj["totals"][name]) for name in _TOTALS})
+    return row
+
+
+def _shares(shares: dict[str, Any] | None) -> dict[str, Any] | None:
+    return None if shares is None else {k: v if k == "note" else _money(v) for k, v in shares.items()}
+
+
+def records_to_batch(rows: list[dict[str, Any]]) -> pa.RecordBatch:
+    return pa.RecordBatch.from_pylist(rows, schema=DECISIONS)
+
+
+def evaluate_arrow_batches(
+    policies: Evaluator | PolicySet,
+    batches: Iterable[pa.RecordBatch],
+    *,
+    column: str = BUNDLE_COLUMN,
+    source: str = "<arrow>",
+) -> Iterator[pa.RecordBatch]:
+    """One DECISIONS batch per input batch, row for row. A PolicySet is used with its default switches."""
+    evaluator = policies if isinstance(policies, Evaluator) else Evaluator(Setup(policies, {}, None, True))
+    index = 0
+    for batch in batches:
+        rows = []
+        for item in bundles_from_batches([batch], source=source, column=column, start=index):
+            rows.append(record_row(evaluator.decide(item).record, index))
+            index += 1
+        yield records_to_batch(rows)
+
+
+def lines_table(decisions: pa.Table | pa.RecordBatch) -> pa.Table:
+    """One row per billable line: the record, bundle id and month, then the line's own fields."""
+    table = decisions if isinstance(decisions, pa.Table) else pa.Table.from_batches([decisions])
+    billable = table.column("billable").combine_chunks()
+    parents = pc.list_parent_indices(billable)
+    lines = pc.list_flatten(billable)
+    keys = {name: pc.take(table.column(name), parents) for name in ("record", "bundle_id", "month")}
+    fields = {name: lines.field(name) for name in LINE.names}
+    return pa.table({**keys, **fields})
+
+
+# ------------------------------------------------------------------------------------------ back to JSON
+def decision_json_obj(row: Mapping[str, Any]) -> dict[str, Any]:
+    """The CLI's JSON object for one output row (Arrow `to_pylist()` or Spark `Row.asDict(recursive=True)`)."""
+    if row["status"] == "error":
+        return {"bundle_id": row["bundle_id"], "source": row["source"], "error": json.loads(row["error"])}
+    obj: dict[str, Any] = {
+        "decision_format": row["decision_format"], "decision_id": row["decision_id"],
+        "engine": {"name": row["engine_name"], "version": row["engine_version"]},
+        "policy_set_hash": row["policy_set_hash"], "facts_hash": row["facts_hash"], "bundle_id": row["bundle_id"],
+        "month": row["month"], "switches": dict(row["switches"] or {}),
+        "billable": [{**_plain(line), "allowed": money_text(line["allowed"]),
+                      "shares": None if line["shares"] is None else
+                      {k: v if k == "note" else money_text(v) for k, v in _plain(line["shares"]).items()}}
+                     for line in row["billable"]],
+        "denied": [_plain(denial) for denial in row["denied"]],
+        "alternatives": [{**_plain(alt), "total_allowed": money_text(alt["total_allowed"]),
+                          "patient_responsibility": money_text(alt["patient_responsibility"])}
+                         for alt in row["alternatives"]],
+        "totals": {**{name: money_text(row[f"total_{name}"]) for name in _TOTALS}, "note": row["totals_note"]},
+        "patient_responsibility": money_text(row["patient_responsibility"]),
+    }
+    if row["notes"] is not None:
+        obj["notes"] = list(row["notes"])
+    if row["trace"] is not None:
+        obj["trace"] = json.loads(row["trace"])
+    return obj
+
+
+def _plain(value: Any) -> Any:
+    """Spark Rows and Arrow dicts alike as plain dicts and lists."""
+    if hasattr(value, "asDict"):
+        value = value.asDict(recursive=True)
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_plain(item) for item in value]
+    return value
+
+
+def decision_json_line(row: Mapping[str, Any]) -> str:
+    """`decision_json_obj` as the one JSON line `evaluate --format jsonl` writes (without the newline)."""
+    return _compact(decision_json_obj(row))

@@ -1,0 +1,182 @@
+"""The Python API for pipelines: load a policy set once, then decide bundles given as mappings or text.
+
+    import carepolicy
+
+    evaluator = carepolicy.load()                       # shipped policies; raises PolicyError if broken
+    result = evaluator.evaluate({"month": "2025-03", ...})
+    if result.ok:
+        print(result.decision.billable)
+    else:
+        print(result.diagnostics)                       # a bad bundle is a value, never an exception
+    sys.stdout.buffer.write(result.jsonl)               # the bytes `evaluate --format jsonl` writes
+
+Every result is made by the same steps as the command line (validation by the fact reader, the
+decision by `cli.common.decide`, the line by `cli.common.record_json_line`), so the bytes are the
+CLI's bytes by construction, not by imitation; the tests compare them anyway.
+
+Threads: an `Evaluator` may be shared by any number of threads. What they share is the compiled
+policy set, which is read-only except for its caches: the plan of a month (built on the first
+bundle of that month, here under a lock, so that two threads never build the same plan) and small
+memo tables that only ever gain entries equal to what any thread would compute. Results, decisions
+and their lazily built traces belong to the thread that asked for them.
+"""
+
+from __future__ import annotations
+
+import io
+import threading
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from carepolicy.cli.common import ErrorRecord, Record, Setup, decide, record_json_line, record_json_obj
+from carepolicy.engine import (
+    Bundle,
+    BundleError,
+    Decision,
+    Diagnostic,
+    FactError,
+    PolicySet,
+    engine_version,
+    iter_records,
+    load_fee_schedule,
+    load_policies,
+    resolve_switches,
+)
+from carepolicy.engine.facts.reader import validate_bundle
+
+if TYPE_CHECKING:
+    from carepolicy.engine.evaluation.costs import FeeSchedule
+
+__all__ = ["Evaluator", "Result", "load"]
+
+API_SOURCE = "<api>"  # the `source` of a bundle handed in as a mapping, shown in its diagnostics
+
+
+@dataclass(frozen=True, slots=True)
+class Result:
+    """The outcome of one input record: a decision, or the diagnostics that explain why there is none."""
+
+    record: Record
+
+    @property
+    def ok(self) -> bool:
+        """True when the bundle was decided (a decision that denies every code is still ok)."""
+        return not isinstance(self.record, ErrorRecord)
+
+    @property
+    def decision(self) -> Decision | None:
+        return None if isinstance(self.record, ErrorRecord) else self.record
+
+    @property
+    def diagnostics(self) -> tuple[Diagnostic, ...]:
+        """Every problem with the bundle, sorted; empty for a decision."""
+        return self.record.diagnostics if isinstance(self.record, ErrorRecord) else ()
+
+    @property
+    def bundle_id(self) -> str | None:
+        """The bundle's `id` (or `#n`, its position); None only for input that was not readable at all."""
+        return self.record.bundle_id
+
+    @property
+    def jsonl(self) -> bytes:
+        """One line of UTF-8 JSON and its newline: exactly what `evaluate --format jsonl` writes for it."""
+        return (record_json_line(self.record) + "\n").encode("utf-8")
+
+    def to_json_obj(self) -> dict[str, Any]:
+        """The same content as `jsonl`, as Python values (money as strings such as "60.49")."""
+        return record_json_obj(self.record)
+
+
+@dataclass(frozen=True, slots=True)
+class Evaluator:
+    """A loaded policy set with the switches, fee schedule and trace choice of its evaluations."""
+
+    setup: Setup
+    _plan_lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+    _planned: set[str] = field(default_factory=set, repr=False, compare=False)
+
+    @property
+    def policies(self) -> PolicySet:
+        return self.setup.policies
+
+    @property
+    def policy_set_hash(self) -> str:
+        return self.setup.policies.policy_hash
+
+    def describe(self) -> dict[str, Any]:
+        """What this evaluator decides with: hash, engine version, switch settings and options, trace."""
+        policies = self.setup.policies
+        return {
+            "policy_set_hash": policies.policy_hash,
+            "engine_version": engine_version(),
+            "switches": dict(sorted(self.setup.switches.items())),
+            "switch_defaults": dict(sorted(policies.compiled.switch_defaults.items())),
+            "switch_options": {name: list(options) for name, options in sorted(policies.switch_options().items())},
+            "fee_schedule": self.setup.fee_schedule is not None,
+            "trace": self.setup.trace,
+        }
+
+    # ------------------------------------------------------------------ deciding
+    def evaluate(self, bundle: Mapping[str, Any], *, source: str = API_SOURCE, index: int = 0) -> Result:
+        """Decide one bundle given as a mapping (as loaded from JSON or YAML; floats and tuples allowed).
+
+        `source` and `index` only name the bundle in diagnostics (`#1` is the id of a bundle without one).
+        """
+        return self.decide(validate_bundle(bundle, source=source, index=index))
+
+    def evaluate_many(self, bundles: Iterable[Mapping[str, Any]], *, source: str = API_SOURCE) -> Iterator[Result]:
+        """One result per bundle, in order, lazily: a bad bundle never stops the others."""
+        for index, bundle in enumerate(bundles):
+            yield self.evaluate(bundle, source=source, index=index)
+
+    def evaluate_text(self, data: str | bytes, *, fmt: str, source: str = API_SOURCE) -> list[Result]:
+        """Every record of a document in `fmt` ("json", "jsonl" or "yaml"), read as a fact file is."""
+        return list(self.iter_text(data, fmt=fmt, source=source))
+
+    def iter_text(self, data: str | bytes, *, fmt: str, source: str = API_SOURCE) -> Iterator[Result]:
+        """`evaluate_text`, lazily: one result per record as it is read.
+
+        As in `batch`, records read before a problem with the document as a whole are kept, and the
+        problem follows them as one result with bundle_id None.
+        """
+        stream = io.BytesIO(data.encode("utf-8", "surrogatepass") if isinstance(data, str) else data)
+        try:
+            for item in iter_records(stream, fmt, name=source):
+                yield self.decide(item)
+        except FactError as error:
+            yield Result(ErrorRecord(None, source, error.diagnostics))
+
+    def decide(self, item: Bundle | BundleError) -> Result:
+        """The result of a bundle already read by the fact reader (`load_fact_file`, `validate_bundle`)."""
+        if isinstance(item, Bundle) and item.month not in self._planned:
+            self._plan(item.month)
+        return Result(decide(item, self.setup))
+
+    def _plan(self, month: str) -> None:
+        with self._plan_lock:
+            if month not in self._planned:
+                try:
+                    self.setup.policies.compiled.plan(month)
+                except Exception:  # `decide` then reports it as this bundle's internal error
+                    return
+                self._planned.add(month)
+
+
+def load(
+    policies: str | Path | None = None,
+    *,
+    switches: Mapping[str, str] | None = None,
+    fee_schedule: str | Path | None = None,
+    trace: bool = True,
+) -> Evaluator:
+    """Load, check and compile a policy set (the shipped one by default) for evaluating bundles.
+
+    Raises `PolicyError` (with every diagnostic) when the policies have errors, a switch or option is
+    unknown, or the fee schedule is unreadable: those are configuration mistakes, found once here.
+    """
+    policy_set = load_policies(policies)
+    settings = resolve_switches(policy_set, dict(switches or {}))
+    fees: FeeSchedule | None = load_fee_schedule(fee_schedule) if fee_schedule is not None else None
+    return Evaluator(Setup(policy_set, settings, fees, trace))

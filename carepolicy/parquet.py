@@ -1,0 +1,105 @@
+"""Parquet files for `batch`: bundles in, decisions out (needs the `arrow` extra: pip install 'carepolicy[arrow]').
+
+Reading: a `.parquet` input holds one bundle per row, as a JSON column `bundle` or as the bundle's
+own columns (see arrow.py). Writing: `-o OUT.parquet` writes the DECISIONS table (one row per input
+record, docs/reference/arrow-schema.md) to OUT.parquet and the billable lines, one row each, to
+OUT.lines.parquet, from the lines `batch` makes (so --jobs and --trace work as for JSON Lines).
+Both are written in row groups as records arrive, so memory stays bounded.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from carepolicy.cli.batch_output import LineWriter, OutputProblem
+from carepolicy.engine import Bundle, BundleError, Diagnostic, FactError
+
+from .arrow import DECISIONS, bundles_from_batches, lines_table, records_to_batch, row_from_json_obj
+
+ROWS_PER_GROUP = 2048  # rows read and written at a time
+
+
+def is_parquet(path: str) -> bool:
+    return path.lower().endswith(".parquet")
+
+
+def lines_path(path: str | Path) -> Path:
+    """OUT.parquet -> OUT.lines.parquet, beside it (OUT.parquet.partial -> OUT.lines.parquet.partial)."""
+    path = Path(path)
+    stem, found, rest = path.name.rpartition(".parquet")
+    return path.with_name(stem + ".lines.parquet" + rest) if found else path.with_name(path.name + ".lines")
+
+
+def read_parquet_items(path: str) -> Iterator[Bundle | BundleError]:
+    """Every row of a Parquet file as a bundle or the error that stands for it; raises FactError if unreadable."""
+    try:
+        file = pq.ParquetFile(path)
+    except (OSError, pa.ArrowException) as error:
+        reason = error.strerror.lower() if isinstance(error, OSError) and error.strerror else str(error)
+        raise FactError([Diagnostic("facts/io", f"cannot read `{path}`: {reason}", file=path)]) from None
+    if file.metadata.num_rows == 0:
+        raise FactError([Diagnostic("facts/empty", f"`{path}` holds no fact bundles", file=path)])
+    return bundles_from_batches(file.iter_batches(batch_size=ROWS_PER_GROUP), source=path)
+
+
+class ParquetLineWriter(LineWriter):
+    """What `batch` writes its lines with (cli/batch_output.LineWriter), writing Parquet instead.
+
+    Each line (a decision or an error record, as JSON) becomes a row of the DECISIONS table, written
+    in row groups to `path` (OUT.parquet.partial); its billable lines go to the lines file beside it.
+    `publish(output)` moves the lines file into place once `batch` has moved `path` to OUT.parquet.
+    Resuming is not offered: a Parquet file cannot be appended to.
+    """
+
+    def __init__(self, path: str) -> None:  # the parent's file descriptor is not used
+        self.path = path
+        self.written = 0
+        self.pending = 0
+        self._rows: list[dict[str, Any]] = []
+        try:
+            self._decisions = pq.ParquetWriter(path, DECISIONS)
+            empty_lines = lines_table(records_to_batch([]))
+            self._lines = pq.ParquetWriter(lines_path(path), empty_lines.schema)
+        except (OSError, pa.ArrowException) as error:
+            raise OutputProblem(f"cannot write `{path}`: {error}") from None
+
+    def begin(self, keep: int, lines_kept: int) -> None:
+        if keep or lines_kept:
+            raise OutputProblem("a Parquet output cannot be resumed", help="run again without --resume")
+
+    def add(self, line: bytes) -> None:
+        self._rows.append(row_from_json_obj(json.loads(line), self.written + self.pending))
+        self.pending += 1
+        if self.pending >= ROWS_PER_GROUP:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self._rows:
+            return
+        batch = records_to_batch(self._rows)
+        self._rows = []
+        try:
+            self._decisions.write_batch(batch)
+            self._lines.write_table(lines_table(batch))
+        except (OSError, pa.ArrowException) as error:
+            raise OutputProblem(f"cannot write `{self.path}`: {error}") from None
+        self.written += self.pending
+        self.pending = 0
+
+    def close(self) -> None:
+        self.flush()
+        self._decisions.close()
+        self._lines.close()
+
+    def sync(self) -> None:
+        """Nothing to do: Parquet footers are written at close."""
+
+    def publish(self, output: str) -> None:
+        os.replace(lines_path(self.path), lines_path(output))

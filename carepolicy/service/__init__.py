@@ -1,0 +1,1 @@
+"""The HTTP service behind `carepolicy serve` (needs the `serve` extra): see app.py."""

@@ -1,0 +1,199 @@
+"""The HTTP service of `carepolicy serve`: a Starlette app over one loaded `Evaluator`.
+
+Why Starlette and not FastAPI: FastAPI's value is request models and schemas generated from
+pydantic types. Here the request is a fact bundle whose contract is already a JSON Schema with its
+own validator and diagnostics (those of the CLI, which the service must give byte for byte), and
+the response must be the CLI's bytes, so both would be bypassed; Starlette is the layer FastAPI is
+built on, without pydantic. The OpenAPI document is written out in `openapi.py`, with the shipped
+fact-bundle schema as the request schema.
+
+Every response, errors included, carries the policy-set hash and the engine version as headers,
+and every error is a JSON error record (`{"bundle_id", "source", "error": [diagnostics]}`), the
+form `batch` writes; no traceback ever reaches a client.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+import anyio
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from carepolicy.cli.common import ErrorRecord, record_json_line
+from carepolicy.engine import Diagnostic, engine_version
+from carepolicy.evaluator import Evaluator, Result, load
+
+from .limits import JSON_TYPES, JSONL_TYPES, ServiceConfig, nesting_depth
+from .openapi import openapi_document
+
+REQUEST_SOURCE = "<request>"  # the `source` of the posted bundles in their diagnostics
+_INLINE_BYTES = 64 * 1024  # smaller bodies are decided on the event loop: no thread hand-off
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+ASGIApp = Callable[[Scope, Callable[[], Awaitable[Message]], Callable[[Message], Awaitable[None]]], Awaitable[None]]
+
+
+class _Refusal(Exception):
+    """A request refused as a whole (too big, too slow, wrong type): its status and diagnostic."""
+
+    def __init__(self, status: int, code: str, message: str, help: str | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.diagnostic = Diagnostic(code, message, file=REQUEST_SOURCE, help=help)
+
+
+def _error_body(diagnostics: tuple[Diagnostic, ...]) -> bytes:
+    return (record_json_line(ErrorRecord(None, REQUEST_SOURCE, diagnostics)) + "\n").encode("utf-8")
+
+
+def _error_response(status: int, diagnostic: Diagnostic) -> Response:
+    return Response(_error_body((diagnostic,)), status_code=status, media_type="application/json")
+
+
+async def _read_body(request: Request, config: ServiceConfig) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > config.max_body_bytes:
+        raise _too_large(config)
+    chunks: list[bytes] = []
+    size = 0
+    try:
+        with anyio.fail_after(config.read_timeout):
+            async for chunk in request.stream():
+                size += len(chunk)
+                if size > config.max_body_bytes:
+                    raise _too_large(config)
+                chunks.append(chunk)
+    except TimeoutError:
+        raise _Refusal(408, "service/timeout", f"the body was not received within {config.read_timeout:g} s") from None
+    return b"".join(chunks)
+
+
+def _too_large(config: ServiceConfig) -> _Refusal:
+    return _Refusal(
+        413,
+        "service/too-large",
+        f"the request body is larger than {config.max_body_bytes} bytes",
+        help="send fewer bundles per request, or start the service with a larger --max-body",
+    )
+
+
+def _format_of(request: Request) -> str:
+    media = request.headers.get("content-type", "application/json").split(";")[0].strip().lower()
+    if media in JSON_TYPES:
+        return "json"
+    if media in JSONL_TYPES:
+        return "jsonl"
+    raise _Refusal(
+        415,
+        "service/media-type",
+        f"`{media}` is not a fact-bundle format",
+        help="send one bundle as application/json, or many as application/x-ndjson (one per line)",
+    )
+
+
+def _decide_all(evaluator: Evaluator, body: bytes, fmt: str, deadline: float) -> list[Result]:
+    """The results of every record, as `evaluate --format jsonl` makes them; stops at the deadline."""
+    results: list[Result] = []
+    for result in evaluator.iter_text(body, fmt=fmt, source=REQUEST_SOURCE):
+        if time.monotonic() > deadline:
+            raise _Refusal(503, "service/timeout", f"the bundles were not decided within the request timeout "
+                           f"({len(results)} done)", help="send fewer bundles per request")
+        results.append(result)
+    return results
+
+
+def create_app(evaluator: Evaluator, config: ServiceConfig) -> Starlette:
+    """The service for one loaded evaluator (each worker process makes its own)."""
+
+    async def decisions(request: Request) -> Response:
+        fmt = _format_of(request)
+        body = await _read_body(request, config)
+        if nesting_depth(body) > config.max_depth:
+            raise _Refusal(413, "service/too-deep", f"the JSON is nested deeper than {config.max_depth} levels",
+                           help="a fact bundle needs only a few levels; check what is being sent")
+        deadline = time.monotonic() + config.request_timeout
+        if len(body) <= _INLINE_BYTES:
+            results = _decide_all(evaluator, body, fmt, deadline)
+        else:  # a long batch: decided on a worker thread so that health checks are still answered
+            results = await run_in_threadpool(_decide_all, evaluator, body, fmt, deadline)
+        failed = sum(not r.ok for r in results)
+        media = "application/json" if fmt == "json" else "application/x-ndjson"
+        headers = {"x-carepolicy-records": str(len(results)), "x-carepolicy-errors": str(failed)}
+        return Response(b"".join(r.jsonl for r in results), status_code=422 if failed else 200,
+                        media_type=media, headers=headers)
+
+    async def health(request: Request) -> Response:
+        return JSONResponse({"status": "ok", "policy_set_hash": evaluator.policy_set_hash,
+                             "engine_version": engine_version()})
+
+    async def policy_set(request: Request) -> Response:
+        limits = {"max_body_bytes": config.max_body_bytes, "max_depth": config.max_depth,
+                  "read_timeout": config.read_timeout, "request_timeout": config.request_timeout}
+        return JSONResponse({**evaluator.describe(), "limits": limits})
+
+    async def openapi(request: Request) -> Response:
+        return JSONResponse(openapi_document(config))
+
+    async def refused(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, _Refusal)
+        return _error_response(exc.status, exc.diagnostic)
+
+    async def http_error(request: Request, exc: Exception) -> Response:
+        status = exc.status_code if isinstance(exc, HTTPException) else 500
+        message = f"no {request.method} {request.url.path} here" if status in (404, 405) else "request refused"
+        return _error_response(status, Diagnostic("service/route", message, file=REQUEST_SOURCE,
+                                                  help="see GET /v1/openapi.json for what the service offers"))
+
+    async def internal(request: Request, exc: Exception) -> Response:
+        # a bug in carepolicy: the client gets its kind, never the traceback (which stays in the log)
+        diag = Diagnostic("service/internal", f"internal error: {type(exc).__name__}", file=REQUEST_SOURCE,
+                          help="this is a bug in carepolicy; please report it")
+        return _error_response(500, diag)
+
+    routes = [
+        Route("/v1/decisions", decisions, methods=["POST"]),
+        Route("/v1/health", health, methods=["GET"]),
+        Route("/v1/policy-set", policy_set, methods=["GET"]),
+        Route("/v1/openapi.json", openapi, methods=["GET"]),
+    ]
+    handlers: dict[Any, Any] = {_Refusal: refused, HTTPException: http_error, Exception: internal}
+    app = Starlette(routes=routes, exception_handlers=handlers)
+    headers = [(b"x-carepolicy-policy-set-hash", evaluator.policy_set_hash.encode()),
+               (b"x-carepolicy-engine-version", engine_version().encode())]
+    app.add_middleware(_HeadersMiddleware, headers=headers)
+    return app
+
+
+class _HeadersMiddleware:
+    """Adds fixed headers to every response, errors included (plain ASGI: no per-request task)."""
+
+    def __init__(self, app: ASGIApp, headers: list[tuple[bytes, bytes]]) -> None:
+        self.app = app
+        self.headers = headers
+
+    async def __call__(self, scope: Scope, receive: Callable[[], Awaitable[Message]],
+                       send: Callable[[Message], Awaitable[None]]) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", []), *self.headers]
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+def app_from_environment() -> Starlette:
+    """The uvicorn factory each worker process calls: settings from CAREPOLICY_SERVE_CONFIG."""
+    config = ServiceConfig.from_environment()
+    evaluator = load(config.policies, switches=config.switches, fee_schedule=config.fee_schedule, trace=config.trace)
+    return create_app(evaluator, config)

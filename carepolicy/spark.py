@@ -1,0 +1,130 @@
+"""Decisions for a Spark DataFrame of bundles: `decide(df)` (needs the `spark` extra and Java 17+).
+
+    from carepolicy.spark import decide
+    decisions = decide(spark.read.parquet("s3://claims/bundles/"), switches={...})
+    decisions.write.parquet("s3://claims/decisions/")
+
+The engine runs in the executors' Python workers through `DataFrame.mapInArrow`, batch by batch,
+with `carepolicy.arrow.evaluate_arrow_batches`; the result has the DECISIONS schema
+(docs/reference/arrow-schema.md). Only DataFrame methods are used (no SparkContext, RDD or
+broadcast), so the same call works on Spark Connect (Databricks shared clusters, `sc://` remotes).
+
+The policy set is loaded once per executor process, not per task: a process-level cache keyed by
+the settings, which Spark's reused Python workers keep between tasks. The driver loads it first, to
+report policy errors before any task runs, and passes its hash along; an executor that loads a
+different policy set (a policies folder that differs between machines) fails its task with both
+hashes named rather than deciding with other rules.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Mapping
+from typing import TYPE_CHECKING, Any
+
+import pyarrow as pa
+from pyspark.sql.types import (
+    ArrayType,
+    BooleanType,
+    DataType,
+    DecimalType,
+    IntegerType,
+    LongType,
+    MapType,
+    StringType,
+    StructField,
+    StructType,
+)
+
+from .arrow import BUNDLE_COLUMN, DECISIONS, evaluate_arrow_batches
+from .evaluator import Evaluator, load
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame
+
+SPARK_SOURCE = "<spark>"  # the `source` of a row's diagnostics
+_Settings = tuple[str | None, tuple[tuple[str, str], ...], str | None, bool]
+_LOADED: dict[_Settings, Evaluator] = {}
+_LOADING = threading.Lock()
+
+
+def spark_type(arrow_type: pa.DataType) -> DataType:
+    """The Spark type of an Arrow type of the DECISIONS schema."""
+    if pa.types.is_string(arrow_type):
+        return StringType()
+    if pa.types.is_int64(arrow_type):
+        return LongType()
+    if pa.types.is_int32(arrow_type):
+        return IntegerType()
+    if pa.types.is_boolean(arrow_type):
+        return BooleanType()
+    if pa.types.is_decimal(arrow_type):
+        return DecimalType(arrow_type.precision, arrow_type.scale)
+    if pa.types.is_map(arrow_type):
+        return MapType(spark_type(arrow_type.key_type), spark_type(arrow_type.item_type))
+    if pa.types.is_list(arrow_type):
+        return ArrayType(spark_type(arrow_type.value_type))
+    if pa.types.is_struct(arrow_type):
+        return StructType([StructField(f.name, spark_type(f.type)) for f in arrow_type])
+    raise TypeError(f"no Spark type for Arrow type {arrow_type}")
+
+
+DECISIONS_SPARK = StructType([StructField(f.name, spark_type(f.type)) for f in DECISIONS])
+
+
+def executor_evaluator(settings: _Settings, expected_hash: str) -> Evaluator:
+    """This process's evaluator for `settings`, loaded on first use (the process-level cache)."""
+    evaluator = _LOADED.get(settings)
+    if evaluator is None:
+        with _LOADING:
+            evaluator = _LOADED.get(settings)
+            if evaluator is None:
+                policies, switches, fee_schedule, trace = settings
+                evaluator = load(policies, switches=dict(switches), fee_schedule=fee_schedule, trace=trace)
+                _LOADED[settings] = evaluator
+    if evaluator.policy_set_hash != expected_hash:
+        raise RuntimeError(f"this executor loaded policy set {evaluator.policy_set_hash} from "
+                           f"`{settings[0] or 'the shipped policies'}`, the driver {expected_hash}: "
+                           "give every machine the same policies folder")
+    return evaluator
+
+
+def decide(
+    df: DataFrame,
+    *,
+    policies: str | None = None,
+    switches: Mapping[str, str] | None = None,
+    fee_schedule: str | None = None,
+    trace: bool = True,
+    column: str = BUNDLE_COLUMN,
+) -> DataFrame:
+    """A DataFrame of decisions (the DECISIONS schema), one row per row of `df`, in each partition's order.
+
+    `df` holds one bundle per row: as JSON text in `column` (default `bundle`), or, when it has no
+    such column, as the bundle's own columns. `policies` and `fee_schedule` are paths every executor
+    can read (the shipped policies need none). `record` and the `#n` id of a bundle without an id
+    count rows within a partition: give bundles an `id` to join decisions back to them.
+    Raises `PolicyError` on the driver, before any task runs, when the policies or settings are bad.
+    """
+    settings: _Settings = (policies, tuple(sorted((switches or {}).items())), fee_schedule, trace)
+    expected = _driver_hash(settings)  # policy errors surface here, on the driver
+
+    def decide_partition(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        evaluator = executor_evaluator(settings, expected)
+        yield from evaluate_arrow_batches(evaluator, batches, column=column, source=SPARK_SOURCE)
+
+    return df.mapInArrow(decide_partition, DECISIONS_SPARK)
+
+
+def _driver_hash(settings: _Settings) -> str:
+    policies, switches, fee_schedule, trace = settings
+    evaluator = load(policies, switches=dict(switches), fee_schedule=fee_schedule, trace=trace)
+    _LOADED.setdefault(settings, evaluator)  # a local-mode worker in this process reuses it
+    return evaluator.policy_set_hash
+
+
+def decision_rows_json(rows: list[Any]) -> list[str]:
+    """The CLI's JSON line of each collected row (`df.collect()`), for checks and exports."""
+    from .arrow import decision_json_line
+
+    return [decision_json_line(row.asDict(recursive=True)) for row in rows]

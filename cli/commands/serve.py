@@ -1,0 +1,90 @@
+"""`carepolicy serve`: the HTTP service (carepolicy/service/), on uvicorn with one worker per core."""
+
+from __future__ import annotations
+
+import os
+
+import click
+
+from ..common import fail, prepare
+from .evaluate import FEE_HELP, POLICIES_HELP, SWITCH_HELP
+
+_EXTRA_HELP = "install the service's extra: pip install 'carepolicy[serve]'"
+
+
+def _cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+@click.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on; 0.0.0.0 for all.")
+@click.option("--port", default=8080, show_default=True, type=click.IntRange(1, 65535), help="TCP port.")
+@click.option("--workers", type=click.IntRange(1, 256), metavar="N",
+              help="Worker processes, each with its own copy of the policy set  [default: one per core]")
+@click.option("--policies", "policies_dir", metavar="DIR", help=POLICIES_HELP)
+@click.option("--switch", "switches", multiple=True, metavar="NAME=OPTION", help=SWITCH_HELP)
+@click.option("--fee-schedule", metavar="CSV", help=FEE_HELP)
+@click.option("--explain/--no-explain", default=True, show_default=True, help="Include the trace in each decision.")
+@click.option("--max-body", default=8 * 1024 * 1024, show_default=True, type=click.IntRange(1), metavar="BYTES",
+              help="Largest request body; a larger one is answered 413.")
+@click.option("--max-depth", default=32, show_default=True, type=click.IntRange(4), metavar="LEVELS",
+              help="Deepest JSON nesting; a deeper body is answered 413.")
+@click.option("--read-timeout", default=10.0, show_default=True, type=click.FloatRange(0.1), metavar="SECONDS",
+              help="Time to receive a body; a slower one is answered 408.")
+@click.option("--request-timeout", default=30.0, show_default=True, type=click.FloatRange(0.1), metavar="SECONDS",
+              help="Time to decide a request's bundles; a longer one is answered 503.")
+def serve(
+    host: str,
+    port: int,
+    workers: int | None,
+    policies_dir: str | None,
+    switches: tuple[str, ...],
+    fee_schedule: str | None,
+    explain: bool,
+    max_body: int,
+    max_depth: int,
+    read_timeout: float,
+    request_timeout: float,
+) -> None:
+    """Serve decisions over HTTP (needs the `serve` extra: pip install 'carepolicy[serve]').
+
+    POST /v1/decisions takes one bundle (Content-Type: application/json) or many, one per line
+    (application/x-ndjson), and answers with exactly the lines `evaluate --format jsonl` writes:
+    200 when every record was decided, 422 when one or more were not valid bundles (their lines
+    are error records with the CLI's diagnostics), 413 for a body over --max-body or --max-depth.
+    GET /v1/health, GET /v1/policy-set (hash, engine version, switches and defaults) and
+    GET /v1/openapi.json describe the service. Every response has the header
+    x-carepolicy-policy-set-hash. The policy set is checked before the service starts: errors
+    end the command with exit status 2, as in `evaluate`.
+
+    \b
+    Examples:
+      carepolicy serve                                  # 127.0.0.1:8080, one worker per core
+      carepolicy serve --host 0.0.0.0 --port 9000 --workers 4 --no-explain
+      curl -s -H 'content-type: application/json' --data-binary @bundle.json localhost:8080/v1/decisions
+    """
+    try:
+        import uvicorn
+
+        from carepolicy.service.app import app_from_environment, create_app
+        from carepolicy.service.limits import CONFIG_VARIABLE, ServiceConfig
+    except ImportError as error:
+        missing = f"`carepolicy serve` needs `{error.name}`, which is not installed"
+        fail("usage/missing-extra", missing, help=_EXTRA_HELP)
+    from carepolicy.evaluator import Evaluator
+
+    setup = prepare(policies_dir, switches, fee_schedule, trace=explain)  # errors end here, with exit 2
+    config = ServiceConfig(policies_dir, dict(setup.switches), fee_schedule, explain, max_body, max_depth,
+                           read_timeout, request_timeout)
+    count = workers or _cores()
+    click.echo(f"carepolicy serve: policy set {setup.policies.policy_hash}, {count} worker(s), "
+               f"http://{host}:{port}/v1/openapi.json", err=True)
+    if count == 1:  # the policy set already loaded serves; no second load
+        uvicorn.run(create_app(Evaluator(setup), config), host=host, port=port, log_level="warning")
+        return
+    os.environ[CONFIG_VARIABLE] = config.to_environment()  # read by each worker's app factory
+    uvicorn.run(f"{app_from_environment.__module__}:app_from_environment", factory=True, host=host, port=port,
+                workers=count, log_level="warning")

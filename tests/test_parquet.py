@@ -1,0 +1,133 @@
+"""Arrow and Parquet: `batch` reads and writes Parquet, and the decisions round-trip to the CLI's JSON Lines."""
+
+from __future__ import annotations
+
+import json
+import re
+from decimal import Decimal
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from carepolicy.cli.main import cli
+from click.testing import CliRunner
+
+import carepolicy
+from carepolicy.arrow import DECISIONS, LINE, decision_json_line, evaluate_arrow_batches, lines_table
+from carepolicy.parquet import lines_path
+from tests.pipeline_data import INVALID, as_read, dumps, jsonl, mixed_bundles
+
+BUNDLES = mixed_bundles(80, seed=21)
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def batch(*args: str) -> int:
+    result = CliRunner().invoke(cli, ["batch", *args], catch_exceptions=False)
+    return result.exit_code
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The same bundles as JSON Lines and as Parquet (two row groups), each through `batch` both ways."""
+    folder = tmp_path_factory.mktemp("parquet")
+    (folder / "in.jsonl").write_text(jsonl(BUNDLES), encoding="utf-8")
+    pq.write_table(pa.table({"bundle": [dumps(b) for b in BUNDLES]}), folder / "in.parquet", row_group_size=50)
+    assert batch(str(folder / "in.jsonl"), "-o", str(folder / "jsonl.jsonl")) == 2  # the invalid bundles
+    assert batch(str(folder / "in.parquet"), "-o", str(folder / "parquet.parquet")) == 2
+    assert batch(str(folder / "in.parquet"), "-o", str(folder / "parquet.jsonl")) == 2
+    return folder
+
+
+def _same_source(text: str, folder: Path, name: str) -> str:
+    return text.replace(json.dumps(str(folder / name)), '"IN"')
+
+
+def test_parquet_out_round_trips_to_the_jsonl_output(runs: Path) -> None:
+    expected = _same_source((runs / "jsonl.jsonl").read_text(encoding="utf-8"), runs, "in.jsonl").splitlines()
+    table = pq.read_table(runs / "parquet.parquet")
+    assert table.schema.equals(DECISIONS)
+    rows = table.to_pylist()
+    got = [_same_source(decision_json_line(row), runs, "in.parquet") for row in rows]
+    assert got == expected
+    assert [row["record"] for row in rows] == list(range(len(BUNDLES)))
+    assert [row["status"] for row in rows].count("error") == len(INVALID)
+
+
+def test_the_decision_columns_hold_the_decision(runs: Path) -> None:
+    decided = [json.loads(line) for line in (runs / "jsonl.jsonl").read_text(encoding="utf-8").splitlines()]
+    rows = pq.read_table(runs / "parquet.parquet").to_pylist()
+    for obj, row in zip(decided, rows, strict=True):
+        assert row["bundle_id"] == obj["bundle_id"]
+        if "error" in obj:
+            assert json.loads(row["error"]) == _same_errors(obj["error"], row["source"])
+            continue
+        assert row["total_allowed"] == (None if obj["totals"]["allowed"] is None else Decimal(obj["totals"]["allowed"]))
+        assert [line["code"] for line in row["billable"]] == [line["code"] for line in obj["billable"]]
+        assert [d["code"] for d in row["denied"]] == [d["code"] for d in obj["denied"]]
+        assert json.loads(row["trace"]) == obj["trace"]
+
+
+def _same_errors(errors: list[dict[str, object]], source: str) -> list[dict[str, object]]:
+    return [{**e, "file": source} if "file" in e else e for e in errors]
+
+
+def test_the_lines_file_has_one_row_per_billable_line(runs: Path) -> None:
+    decided = [json.loads(line) for line in (runs / "jsonl.jsonl").read_text(encoding="utf-8").splitlines()]
+    expected = [(i, line["code"], line["units"], line["allowed"]) for i, obj in enumerate(decided)
+                for line in obj.get("billable", [])]
+    lines = pq.read_table(lines_path(runs / "parquet.parquet"))
+    assert lines.column_names == ["record", "bundle_id", "month", *LINE.names]
+    got = [(r["record"], r["code"], r["units"], None if r["allowed"] is None else f"{r['allowed']:.2f}")
+           for r in lines.to_pylist()]
+    assert got == expected
+    assert expected, "the generated batch bills nothing: the lines file was not exercised"
+
+
+def test_parquet_in_gives_the_jsonl_in_lines(runs: Path) -> None:
+    from_jsonl = _same_source((runs / "jsonl.jsonl").read_text(encoding="utf-8"), runs, "in.jsonl")
+    from_parquet = _same_source((runs / "parquet.jsonl").read_text(encoding="utf-8"), runs, "in.parquet")
+    assert from_parquet == from_jsonl
+
+
+def test_bundle_columns_instead_of_json() -> None:
+    """A table of the bundle's own columns decides as the JSON does (nulls are absent fields)."""
+    valid = [b for b in as_read(BUNDLES[:30]) if b not in INVALID]
+    simple = [b for b in valid if isinstance(b.get("consent", {}).get("service", []), list)][:6]  # one Arrow type
+    rows_in = pa.array([json.loads(dumps(b), parse_float=float) for b in simple])  # one struct type for all rows
+    table = pa.Table.from_struct_array(rows_in)
+    evaluator = carepolicy.load()
+    decided = evaluate_arrow_batches(evaluator, table.to_batches(max_chunksize=4))
+    rows = pa.Table.from_batches(list(decided)).to_pylist()
+    expected = [r.jsonl.decode().rstrip("\n") for r in evaluator.evaluate_many(simple)]
+    got = [decision_json_line(row) for row in rows]
+    assert [json.loads(g)["billable"] for g in got] == [json.loads(e)["billable"] for e in expected]
+    assert [json.loads(g)["denied"] for g in got] == [json.loads(e)["denied"] for e in expected]
+    assert [json.loads(g)["totals"] for g in got] == [json.loads(e)["totals"] for e in expected]
+
+
+def test_bad_rows_and_files(tmp_path: Path) -> None:
+    evaluator = carepolicy.load()
+    rows = pa.Table.from_batches(list(evaluate_arrow_batches(
+        evaluator, [pa.record_batch({"bundle": ['{"month": "2025-03"', None, "[1]"]})]))).to_pylist()
+    assert [row["status"] for row in rows] == ["error"] * 3
+    assert [json.loads(row["error"])[0]["code"] for row in rows] == ["facts/syntax", "facts/not-a-bundle",
+                                                                    "facts/not-a-bundle"]
+    assert [row["bundle_id"] for row in rows] == ["#1", "#2", "#3"]
+    garbage = tmp_path / "garbage.parquet"
+    garbage.write_bytes(b"not parquet at all")
+    out = tmp_path / "out.jsonl"
+    assert batch(str(garbage), "-o", str(out)) == 2
+    (record,) = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert record["bundle_id"] is None
+    assert record["error"][0]["code"] == "facts/io"
+
+
+def test_the_schema_page_names_every_column() -> None:
+    page = (ROOT / "docs" / "reference" / "arrow-schema.md").read_text(encoding="utf-8")
+    documented = set(re.findall(r"^\| `([a-z_.]+)` \|", page, flags=re.MULTILINE))
+    columns = set(DECISIONS.names) | {f"billable.{name}" for name in LINE.names} | {
+        f"shares.{name}" for name in LINE.field("shares").type.names}
+    assert columns <= documented, sorted(columns - documented)
+    empty = lines_table(pa.RecordBatch.from_pylist([], schema=DECISIONS))
+    assert empty.num_rows == 0

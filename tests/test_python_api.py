@@ -1,0 +1,139 @@
+"""The Python API (`import carepolicy`): the CLI's bytes, errors as values, and many threads at once."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+from carepolicy.cli.main import cli
+from click.testing import CliRunner
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import carepolicy
+from carepolicy.evaluator import Evaluator
+from tests.pipeline_data import INVALID, as_read, jsonl, mixed_bundles
+
+BUNDLES = as_read(mixed_bundles(60))
+
+
+@pytest.fixture(scope="module")
+def evaluator() -> Evaluator:
+    return carepolicy.load()
+
+
+@pytest.fixture(scope="module")
+def cli_output(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, bytes]:
+    """`carepolicy evaluate --format jsonl` of the bundles: the bytes every layer must give."""
+    path = tmp_path_factory.mktemp("api") / "bundles.jsonl"
+    path.write_text(jsonl(BUNDLES), encoding="utf-8")
+    result = CliRunner().invoke(cli, ["evaluate", "--format", "jsonl", str(path)], catch_exceptions=False)
+    assert result.exit_code == 2, result.stderr  # the invalid bundles make it 2
+    return path, result.stdout_bytes
+
+
+def test_mappings_give_the_cli_bytes(evaluator: Evaluator, cli_output: tuple[Path, bytes]) -> None:
+    path, expected = cli_output
+    results = list(evaluator.evaluate_many(BUNDLES, source=str(path)))
+    assert b"".join(r.jsonl for r in results) == expected
+    assert sum(not r.ok for r in results) == len(INVALID)
+
+
+def test_text_gives_the_cli_bytes(evaluator: Evaluator, cli_output: tuple[Path, bytes]) -> None:
+    path, expected = cli_output
+    results = evaluator.evaluate_text(path.read_text(encoding="utf-8"), fmt="jsonl", source=str(path))
+    assert b"".join(r.jsonl for r in results) == expected
+
+
+def test_a_result_is_a_value(evaluator: Evaluator) -> None:
+    good, bad = evaluator.evaluate(BUNDLES[0]), evaluator.evaluate({"id": "x", "month": "2025-13"})
+    assert good.ok
+    assert good.decision is not None
+    assert good.diagnostics == ()
+    assert good.bundle_id == BUNDLES[0]["id"]
+    assert good.to_json_obj() == json.loads(good.jsonl)
+    assert not bad.ok
+    assert bad.decision is None
+    assert [d.code for d in bad.diagnostics] == ["facts/schema"]
+    assert bad.diagnostics[0].fact_path == "$.month"
+    assert json.loads(bad.jsonl)["error"][0]["message"] == "`2025-13` is not a month `YYYY-MM`"
+
+
+def test_unreadable_text_is_one_error_result(evaluator: Evaluator) -> None:
+    (result,) = evaluator.evaluate_text('{"month": ', fmt="json", source="posted")
+    assert not result.ok
+    assert result.bundle_id is None
+    assert result.diagnostics[0].code == "facts/syntax"
+
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=12),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner, max_size=4),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(value=JSON_VALUES)
+def test_any_value_gives_a_result_never_an_exception(evaluator: Evaluator, value: Any) -> None:
+    result = evaluator.evaluate(value)
+    assert json.loads(result.jsonl)  # always one well-formed line
+    assert result.ok == (result.decision is not None)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(bundle=st.sampled_from(BUNDLES[:20]), key=st.sampled_from(["beneficiary", "practitioner", "time", "consent"]),
+       junk=JSON_VALUES)
+def test_a_damaged_bundle_is_an_error_value(evaluator: Evaluator, bundle: dict[str, Any], key: str, junk: Any) -> None:
+    damaged = {**bundle, key: junk}
+    result = evaluator.evaluate(damaged)
+    if not result.ok:
+        assert all(d.code.startswith("facts/") for d in result.diagnostics)
+        assert json.loads(result.jsonl)["error"]
+
+
+def test_threads_share_one_evaluator() -> None:
+    """Eight threads decide the same bundles on one fresh evaluator (so they also race to build each
+    month's plan); every thread gets exactly the bytes of one thread alone."""
+    shared = carepolicy.load()
+    alone = [r.jsonl for r in carepolicy.load().evaluate_many(BUNDLES)]
+    numbered = list(enumerate(BUNDLES))
+    outputs: list[list[bytes]] = []
+    errors: list[BaseException] = []
+    start = threading.Barrier(8)
+
+    def work(offset: int) -> None:
+        try:
+            start.wait()
+            order = numbered[offset:] + numbered[:offset]  # each thread meets the months in another order
+            got = {index: shared.evaluate(bundle, index=index).jsonl for index, bundle in order}
+            outputs.append([got[index] for index in range(len(BUNDLES))])
+        except BaseException as error:  # reported below
+            errors.append(error)
+
+    threads = [threading.Thread(target=work, args=(7 * i,)) for i in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors
+    assert len(outputs) == 8
+    for got in outputs:
+        assert got == alone
+
+
+def test_bad_configuration_raises_policy_error() -> None:
+    with pytest.raises(carepolicy.PolicyError, match="unknown switch"):
+        carepolicy.load(switches={"no_such_switch": "x"})
+
+
+def test_importing_the_package_does_not_load_the_engine() -> None:
+    script = "import sys, carepolicy, carepolicy.cli.main; print('carepolicy.engine' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True, cwd="/tmp")
+    assert result.stdout.strip() == "False"
+    assert "load" in dir(carepolicy)

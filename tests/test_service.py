@@ -1,0 +1,206 @@
+"""`carepolicy serve` over real HTTP on 127.0.0.1: started as a user would, in a subprocess on a free port.
+
+The server runs with two workers (the multi-process path, each worker loading the policy set from
+the settings `serve` passes on) and small limits, so that refusals are cheap to provoke.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from carepolicy.cli.main import cli
+from click.testing import CliRunner
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import carepolicy
+from tests.pipeline_data import INVALID, jsonl, mixed_bundles
+
+MAX_BODY = 200_000
+READ_TIMEOUT = 1.5
+BUNDLES = mixed_bundles(40, seed=5)
+JSONL = "application/x-ndjson"
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[int]:
+    port = _free_port()
+    command = [str(Path(sys.executable).parent / "carepolicy"), "serve", "--port", str(port), "--workers", "2",
+               "--max-body", str(MAX_BODY), "--read-timeout", str(READ_TIMEOUT)]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                if request(port, "GET", "/v1/health")[0] == 200:
+                    break
+            except OSError:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                _, err = process.communicate(timeout=10) if process.poll() is not None else (b"", b"")
+                pytest.fail(f"carepolicy serve did not start: {err.decode(errors='replace')}")
+            time.sleep(0.3)
+        yield port
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def request(port: int, method: str, path: str, body: bytes | None = None, media: str = "application/json",
+            headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    try:
+        connection.request(method, path, body=body, headers={"content-type": media, **(headers or {})})
+        response = connection.getresponse()
+        return response.status, {k.lower(): v for k, v in response.getheaders()}, response.read()
+    finally:
+        connection.close()
+
+
+@pytest.fixture(scope="module")
+def cli_lines(tmp_path_factory: pytest.TempPathFactory) -> list[bytes]:
+    """The CLI's jsonl lines for BUNDLES, with the file name written as the service names a request."""
+    path = tmp_path_factory.mktemp("service") / "bundles.jsonl"
+    path.write_text(jsonl(BUNDLES), encoding="utf-8")
+    result = CliRunner().invoke(cli, ["evaluate", "--format", "jsonl", str(path)], catch_exceptions=False)
+    output = result.stdout_bytes.replace(json.dumps(str(path)).encode(), b'"<request>"')
+    return output.splitlines(keepends=True)
+
+
+def test_one_bundle_gives_the_cli_line(server: int, cli_lines: list[bytes]) -> None:
+    status, headers, body = request(server, "POST", "/v1/decisions", jsonl(BUNDLES[:1]).encode())
+    assert status == 200
+    assert body == cli_lines[0]
+    assert headers["content-type"] == "application/json"
+    assert headers["x-carepolicy-policy-set-hash"] == carepolicy.load().policy_set_hash
+
+
+def test_many_bundles_give_the_cli_bytes_and_422_for_the_invalid(server: int, cli_lines: list[bytes]) -> None:
+    status, headers, body = request(server, "POST", "/v1/decisions", jsonl(BUNDLES).encode(), JSONL)
+    assert status == 422
+    assert body == b"".join(cli_lines)
+    assert headers["x-carepolicy-errors"] == str(len(INVALID))
+    assert headers["x-carepolicy-records"] == str(len(BUNDLES))
+
+
+def test_valid_bundles_only_give_200(server: int, cli_lines: list[bytes]) -> None:
+    status, _, body = request(server, "POST", "/v1/decisions", jsonl(BUNDLES[:3]).encode(), JSONL)
+    assert status == 200
+    assert body == b"".join(cli_lines[:3])
+
+
+def test_an_invalid_bundle_is_422_with_the_cli_diagnostics(server: int, cli_lines: list[bytes]) -> None:
+    index = BUNDLES.index(dict(INVALID[1]))
+    status, _, body = request(server, "POST", "/v1/decisions", jsonl([BUNDLES[index]]).encode())
+    assert status == 422
+    assert body == cli_lines[index]
+    (problem,) = json.loads(body)["error"]
+    assert problem["fact_path"] == "$.beneficiary.colour"
+
+
+def _refusal(status: int, body: bytes) -> str:
+    record = json.loads(body)
+    assert record["bundle_id"] is None
+    assert "Traceback" not in body.decode()
+    code: str = record["error"][0]["code"]
+    return f"{status} {code}"
+
+
+def test_oversize_is_413(server: int) -> None:
+    big = jsonl(BUNDLES * 10).encode()
+    assert len(big) > MAX_BODY
+    assert _refusal(*_status_body(request(server, "POST", "/v1/decisions", big, JSONL))) == "413 service/too-large"
+    # without a Content-Length (chunked), the service counts what arrives
+    connection = http.client.HTTPConnection("127.0.0.1", server, timeout=30)
+    chunks = (big[i:i + 65536] for i in range(0, len(big), 65536))
+    connection.request("POST", "/v1/decisions", body=chunks, headers={"content-type": JSONL}, encode_chunked=True)
+    response = connection.getresponse()
+    assert _refusal(response.status, response.read()) == "413 service/too-large"
+    connection.close()
+
+
+def _status_body(answer: tuple[int, dict[str, str], bytes]) -> tuple[int, bytes]:
+    return answer[0], answer[2]
+
+
+def test_deep_nesting_is_413(server: int) -> None:
+    deep = b'{"month": "2025-03", "x": ' + b"[" * 500 + b"]" * 500 + b"}"
+    assert _refusal(*_status_body(request(server, "POST", "/v1/decisions", deep))) == "413 service/too-deep"
+
+
+def test_other_refusals(server: int) -> None:
+    body = jsonl(BUNDLES[:1]).encode()
+    assert _refusal(*_status_body(request(server, "POST", "/v1/decisions", body, "text/plain"))) == (
+        "415 service/media-type"
+    )
+    assert _refusal(*_status_body(request(server, "GET", "/v1/decisions"))) == "405 service/route"
+    assert _refusal(*_status_body(request(server, "GET", "/nowhere"))) == "404 service/route"
+
+
+def _complete(answer: bytes) -> bool:
+    head, found, body = answer.partition(b"\r\n\r\n")
+    lengths = [line.split(b":", 1)[1] for line in head.lower().split(b"\r\n") if line.startswith(b"content-length:")]
+    return bool(found) and bool(lengths) and len(body) >= int(lengths[0])
+
+
+def test_a_slow_body_is_408(server: int) -> None:
+    with socket.create_connection(("127.0.0.1", server), timeout=30) as raw:
+        raw.sendall(b"POST /v1/decisions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                    b"Content-Length: 100\r\n\r\n{\"month\"")
+        answer = b""
+        while not _complete(answer):
+            chunk = raw.recv(65536)
+            if not chunk:
+                break
+            answer += chunk
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 408")
+    assert json.loads(body)["error"][0]["code"] == "service/timeout"
+
+
+def test_description_endpoints(server: int) -> None:
+    evaluator = carepolicy.load()
+    status, _, body = request(server, "GET", "/v1/policy-set")
+    described = json.loads(body)
+    assert status == 200
+    assert described["policy_set_hash"] == evaluator.policy_set_hash
+    assert described["switches"] == evaluator.describe()["switches"]
+    assert described["limits"]["max_body_bytes"] == MAX_BODY
+    health = json.loads(request(server, "GET", "/v1/health")[2])
+    assert health == {"status": "ok", "policy_set_hash": evaluator.policy_set_hash,
+                      "engine_version": carepolicy.engine_version()}
+    document = json.loads(request(server, "GET", "/v1/openapi.json")[2])
+    assert document["openapi"] == "3.1.0"
+    schemas = document["components"]["schemas"]
+    assert schemas["FactBundleV1"]["required"] == ["month"]
+    assert [v["$ref"].rsplit("/", 1)[1] for v in schemas["FactBundle"]["oneOf"]] == ["FactBundleV1", "FactBundleV2"]
+    assert set(document["paths"]) == {"/v1/decisions", "/v1/health", "/v1/policy-set"}
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(body=st.binary(max_size=300) | st.text(max_size=200).map(str.encode),
+       media=st.sampled_from(["application/json", JSONL]))
+def test_any_body_gets_an_answer_not_a_traceback(server: int, body: bytes, media: str) -> None:
+    status, _, answer = request(server, "POST", "/v1/decisions", body, media)
+    assert status in (200, 413, 422)
+    for line in answer.splitlines():
+        assert isinstance(json.loads(line), dict)

@@ -1,0 +1,71 @@
+"""`carepolicy.spark.decide` in Spark local mode (`local[2]`): every decision equals the in-process one, byte for byte.
+
+One session for the module, a few dozen bundles: Spark's start-up dominates. Spark needs Java
+17+; `.ci/run` installs a headless JRE when `java` is missing, so a missing Java fails this test
+instead of skipping it. The driver binds to 127.0.0.1 only.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+from collections.abc import Iterator
+
+import pyarrow as pa
+import pytest
+from pyspark.sql import SparkSession
+
+import carepolicy
+from carepolicy.spark import DECISIONS_SPARK, decide, decision_rows_json
+from tests.pipeline_data import INVALID, as_read, dumps, mixed_bundles
+
+# the generated bundles and the invalid ones that have an id: `#n` ids count rows per partition
+BUNDLES = [b for b in mixed_bundles(36, seed=33) if "id" in b]
+
+
+@pytest.fixture(scope="module")
+def spark() -> Iterator[SparkSession]:
+    assert shutil.which("java"), "Spark needs Java 17+ on PATH (.ci/run installs openjdk-17-jre-headless)"
+    os.environ["PYSPARK_PYTHON"] = sys.executable  # the workers use this venv, where carepolicy is installed
+    session = (
+        SparkSession.builder.master("local[2]").appName("carepolicy-test")
+        .config("spark.ui.enabled", "false")
+        .config("spark.driver.bindAddress", "127.0.0.1").config("spark.driver.host", "127.0.0.1")
+        .config("spark.sql.shuffle.partitions", "2").config("spark.log.level", "ERROR")
+        .getOrCreate()
+    )
+    yield session
+    session.stop()
+
+
+def test_decisions_equal_the_in_process_bytes(spark: SparkSession) -> None:
+    frame = spark.createDataFrame([(dumps(b),) for b in BUNDLES], "bundle string").repartition(2)
+    decided = decide(frame)
+    assert decided.schema == DECISIONS_SPARK
+    rows = decided.collect()
+    expected = {r.bundle_id: r.jsonl.decode("utf-8").rstrip("\n")
+                for r in carepolicy.load().evaluate_many(as_read(BUNDLES), source="<spark>")}
+    got = dict(zip([row["bundle_id"] for row in rows], decision_rows_json(rows), strict=True))
+    assert got == expected
+    assert len(got) == len(BUNDLES)
+    assert sum(row["status"] == "error" for row in rows) == sum("id" in b for b in INVALID)
+
+
+def test_bundle_columns(spark: SparkSession) -> None:
+    valid = [b for b in as_read(BUNDLES) if b not in INVALID]
+    simple = [b for b in valid if isinstance(b.get("consent", {}).get("service", []), list)][:5]
+    table = pa.Table.from_struct_array(pa.array([json.loads(dumps(b), parse_float=float) for b in simple]))
+    rows = decide(spark.createDataFrame(table)).collect()
+    expected = [json.loads(r.jsonl) for r in carepolicy.load().evaluate_many(simple)]
+    got = [json.loads(line) for line in decision_rows_json(rows)]
+    assert [g["billable"] for g in got] == [e["billable"] for e in expected]
+    assert [g["denied"] for g in got] == [e["denied"] for e in expected]
+    assert all(row["status"] == "decided" for row in rows)
+
+
+def test_bad_settings_fail_on_the_driver(spark: SparkSession) -> None:
+    frame = spark.createDataFrame([("{}",)], "bundle string")
+    with pytest.raises(carepolicy.PolicyError, match="unknown switch"):
+        decide(frame, switches={"no_such_switch": "on"})
