@@ -7,12 +7,14 @@ import click
 from .commands.batch import batch
 from .commands.check import check
 from .commands.codes import codes
+from .commands.diff import diff
 from .commands.evaluate import evaluate
 from .commands.explain import explain
 from .commands.lsp import lsp
 from .commands.report import report
 from .commands.schema import schema
 from .commands.serve import serve
+from .commands.switches import switches
 from .commands.test import test
 from .output import GuardedGroup
 
@@ -53,6 +55,8 @@ cli.add_command(explain)
 cli.add_command(schema)
 cli.add_command(test)
 cli.add_command(codes)
+cli.add_command(switches)
+cli.add_command(diff)
 cli.add_command(serve)
 cli.add_command(report)
 cli.add_command(lsp)

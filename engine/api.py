@@ -25,7 +25,7 @@ from pathlib import Path
 from .check import CheckResult, check
 from .compile.policy_set import DEFAULT_BACKEND, CompiledPolicySet
 from .decision.model import Decision
-from .diagnostics import Diagnostic, PolicyError
+from .diagnostics import Diagnostic, PolicyError, sort_diagnostics
 from .evaluation.coding import SwitchSettings, decide
 from .evaluation.costs import FeeSchedule
 from .evaluation.fee_schedule import COLUMNS as FEE_COLUMNS
@@ -33,9 +33,9 @@ from .evaluation.fee_schedule import FeeEntry, build_fee_schedule
 from .facts.reader import Bundle, BundleError
 from .facts.schema import fact_types
 from .language import syntax as s
-from .language.parse import parse_text
+from .language.parse import parse_partial
 from .language.registry import REGISTRY_FILE, Registry, parse_registry
-from .source import SourceFile
+from .source import SourceFile, Span
 
 _SETTINGS_LIMIT = 1024  # distinct switch settings remembered per policy set
 
@@ -71,25 +71,76 @@ class PolicySet:
         return {name: sw.options for name, sw in self.checked.index.switches.items()}
 
 
-def _policy_files(root: Path | Traversable, prefix: str = "") -> Iterator[tuple[str, str]]:
+def _policy_files(root: Path | Traversable, prefix: str = "") -> Iterator[tuple[str, bytes | OSError]]:
     for entry in sorted(root.iterdir(), key=lambda e: e.name):
         name = f"{prefix}{entry.name}"
         if entry.is_dir() and not entry.name.startswith((".", "_")):
             yield from _policy_files(entry, name + "/")
         elif entry.name.endswith(".policy"):
-            yield name, entry.read_text(encoding="utf-8")
+            try:
+                yield name, entry.read_bytes()
+            except OSError as error:  # reported with the file's name; the other files are still read
+                yield name, error
+
+
+def decode_policy_text(name: str, data: bytes | OSError) -> str | Diagnostic:
+    """A policy file's text (UTF-8, a leading byte-order mark dropped), or why it cannot be read."""
+    if isinstance(data, OSError):
+        reason = data.strerror.lower() if data.strerror else str(data)
+        return Diagnostic("policy/unreadable", f"cannot read `{name}`: {reason}", file=name)
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        before = data[: error.start]
+        line = before.count(b"\n") + 1
+        column = len(before[before.rfind(b"\n") + 1 :].decode("utf-8", errors="replace")) + 1
+        return Diagnostic(
+            "policy/not-utf8",
+            f"byte `0x{data[error.start]:02x}` is not UTF-8",
+            span=Span(name, line, column, line, column + 1),
+            help="save the file as UTF-8 (most editors: 'Save with encoding' or 'Reopen with encoding')",
+        )
+
+
+def read_policy_files(directory: str | Path | None = None) -> tuple[str, list[tuple[str, str]], list[Diagnostic]]:
+    """(display root, [(file name, text)], problems): every readable file, and why the others are not."""
+    if directory is None:
+        root_name, raw = "policies", [(f"policies/{n}", d) for n, d in _policy_files(files("carepolicy.policies"))]
+    else:
+        root = Path(directory)
+        if root.is_file():
+            root_name, raw = str(root.parent), [(str(root), _read_bytes(root))]
+        elif not root.is_dir():
+            raise PolicyError([Diagnostic("policy/not-found", f"no policy folder or file at `{directory}`")])
+        else:
+            root_name, raw = str(root), [(str(root / n), d) for n, d in _policy_files(root)]
+    texts: list[tuple[str, str]] = []
+    problems: list[Diagnostic] = []
+    for name, data in raw:
+        decoded = decode_policy_text(name, data)
+        if isinstance(decoded, Diagnostic):
+            problems.append(decoded)
+        else:
+            texts.append((name, decoded))
+    return root_name, texts, problems
+
+
+def _read_bytes(path: Path) -> bytes | OSError:
+    try:
+        return path.read_bytes()
+    except OSError as error:
+        return error
 
 
 def read_policy_texts(directory: str | Path | None = None) -> tuple[str, list[tuple[str, str]]]:
-    """(display root, [(file name, text)]) of a policy folder, or of the shipped policies."""
-    if directory is None:
-        return "policies", [(f"policies/{n}", t) for n, t in _policy_files(files("carepolicy.policies"))]
-    root = Path(directory)
-    if root.is_file():
-        return str(root.parent), [(str(root), root.read_text(encoding="utf-8"))]
-    if not root.is_dir():
-        raise PolicyError([Diagnostic("policy/not-found", f"no policy folder or file at `{directory}`")])
-    return str(root), [(str(root / n), t) for n, t in _policy_files(root)]
+    """(display root, [(file name, text)]) of a policy folder, or of the shipped policies.
+
+    Raises PolicyError when a file cannot be read or is not UTF-8.
+    """
+    root, texts, problems = read_policy_files(directory)
+    if problems:
+        raise PolicyError(problems)
+    return root, texts
 
 
 def read_registry_text(directory: str | Path | None = None) -> tuple[str, str] | None:
@@ -113,38 +164,63 @@ def check_policies(
 
     The sources returned are the policy files and, when there is one, the reference registry.
     """
-    _root, texts = read_policy_texts(directory)
-    if not texts:  # bad input, like a missing folder: nothing to check
+    _root, texts, unreadable = read_policy_files(directory)
+    if not texts and not unreadable:  # bad input, like a missing folder: nothing to check
         raise PolicyError([Diagnostic("policy/empty", f"no .policy files under `{directory}`")])
-    return check_texts(texts, read_registry_text(directory))
+    return check_texts(texts, read_registry_text(directory), unreadable=unreadable)
 
 
 def check_texts(
-    texts: Iterable[tuple[str, str]], registry_text: tuple[str, str] | None = None
+    texts: Iterable[tuple[str, str]],
+    registry_text: tuple[str, str] | None = None,
+    *,
+    unreadable: Iterable[Diagnostic] = (),
 ) -> tuple[CheckResult | None, Mapping[str, SourceFile], tuple[Diagnostic, ...]]:
     """`check_policies` over texts held in memory: (file name, text) pairs and the registry's.
 
-    For callers whose texts are not (yet) on disk, like an editor's unsaved buffers.
+    For callers whose texts are not (yet) on disk, like an editor's unsaved buffers. `unreadable`
+    are the problems of files that could not be read; they are reported with the rest.
     """
     texts = list(texts)
     sources = {name: SourceFile(name, text) for name, text in texts}
     parsed: list[s.PolicyFile] = []
-    problems: list[Diagnostic] = []
+    problems: list[Diagnostic] = list(unreadable)
+    skipped: set[str] = set()  # names declared where a syntax error was: their absence is no news
     for name, text in texts:
-        try:
-            parsed.append(parse_text(text, name))
-        except PolicyError as error:
-            problems.extend(error.diagnostics)
+        policy, found, blanked = parse_partial(text, name)
+        problems.extend(found)
+        skipped |= blanked
+        if policy is not None:
+            parsed.append(policy)
     registry: Registry | None = None
     if registry_text is not None:
         name, text = registry_text
         sources[name] = SourceFile(name, text)
         registry, malformed = parse_registry(name, text)
-        problems.extend(malformed)  # like a syntax error: nothing is checked against a broken registry
-    if problems:
+        if malformed:  # like a syntax error: nothing is checked against a broken registry
+            return None, sources, tuple(problems + malformed)
+    if not parsed:
         return None, sources, tuple(problems)
     result = check(tuple(parsed), fact_types(), registry=registry)
-    return result, sources, result.diagnostics
+    if not problems:
+        return result, sources, result.diagnostics
+    # Some files did not parse (or not wholly): the rest is still checked, leaving out what only
+    # repeats a syntax error: a name of a skipped declaration is unknown, a definition unused.
+    follow_on = [d for d in result.diagnostics if not _repeats_syntax_error(d, skipped)]
+    return None, sources, sort_diagnostics([*problems, *follow_on])
+
+
+_UNKNOWN_REFERENCE_CODES = frozenset(
+    {"check/unknown-name", "check/unknown-code", "check/unknown-source", "check/unknown-fact"}
+)
+
+
+def _repeats_syntax_error(diagnostic: Diagnostic, skipped: set[str]) -> bool:
+    if diagnostic.code == "check/unused":
+        return True
+    if diagnostic.code not in _UNKNOWN_REFERENCE_CODES:
+        return False
+    return any(f"`{name}`" in diagnostic.message for name in skipped)
 
 
 def load_policies(directory: str | Path | None = None, *, backend: str = DEFAULT_BACKEND) -> PolicySet:

@@ -55,6 +55,7 @@ def check_expectation(decision: Decision, expect: Mapping[str, Any]) -> list[str
     options = [wanted, *(_coding(alt) for alt in expect.get("alternatives") or ())]
     if billed not in options:
         failures.append(f"billable {_show(billed)}; expected {' or '.join(_show(o) for o in options)}")
+        failures.extend(_why_billed_differs(decision, billed, wanted))
     failures.extend(_check_denied(decision, expect.get("denied") or ()))
     for key, what in AMOUNTS.items():
         if key in expect:
@@ -84,6 +85,30 @@ def _check_denied(decision: Decision, denied: Sequence[Mapping[str, Any]]) -> It
             if not any(d.with_code == wanted for d in explained):
                 actual = " and ".join(_denied_how(d.with_code) for d in explained)
                 yield f"{code} is denied {actual}; expected {_denied_how(wanted)}"
+
+
+def _why_billed_differs(decision: Decision, billed: Coding, wanted: Coding) -> Iterator[str]:
+    """The reasons behind a wrong billable set: each missing code's denial, each extra code's units."""
+    billed_units = dict(billed)
+    for code, units in sorted(wanted - billed):
+        denials = [d for d in decision.denied if d.code == code]
+        if code in billed_units:
+            yield f"  {code}: billed ×{billed_units[code]}, expected ×{units}" + "".join(
+                f"; unit {d.unit} denied: {_reasons(d)}" for d in denials if d.unit is not None
+            )
+        elif not denials:
+            yield f"  {code}: neither billed nor denied (is it in effect for {decision.month}?)"
+        for denial in denials:
+            if denial.unit is None and code not in billed_units:
+                how = f"valid, but not chosen with {denial.with_code}" if denial.with_code else "denied"
+                yield f"  {code}: {how}: {_reasons(denial)}"
+    for code, units in sorted(billed - wanted):
+        if code not in dict(wanted):
+            yield f"  {code}: billed ×{units} (every requirement met), not expected"
+
+
+def _reasons(denial: Any) -> str:
+    return "; ".join(f"{r.text} [{r.rule}]" for r in denial.reasons) or "no reason recorded"
 
 
 def _denied_how(with_code: str | None) -> str:
@@ -118,7 +143,7 @@ def _show(coding: Coding) -> str:
 # ---------------------------------------------------------------- policy test files
 
 
-CASE_KEYS = ("name", "facts", "switches", "fee_schedule", "expect")
+CASE_KEYS = ("name", "base", "facts", "switches", "fee_schedule", "expect")
 EXPECT_KEYS = ("billable", "alternatives", "denied", *AMOUNTS)
 
 
@@ -139,19 +164,23 @@ def read_cases(directory: str | Path) -> list[PolicyCase]:
 
     root = Path(directory)
     cases: list[PolicyCase] = []
+    documents: list[tuple[Path, Mapping[str, Any]]] = []
     for path in sorted(root.rglob("*.yaml")):
-        documents = load_yaml_documents(path.read_text(encoding="utf-8"), str(path))
-        document = documents[0] if documents and isinstance(documents[0], dict) else {}
+        loaded = load_yaml_documents(path.read_text(encoding="utf-8"), str(path))
+        documents.append((path, loaded[0] if loaded and isinstance(loaded[0], dict) else {}))
+    bases, base_problems = _bases(documents)
+    for path, document in documents:
         for number, case in enumerate(document.get("cases") or (), start=1):
             file = str(path.relative_to(root.parent) if root.parent != path else path)
             name = str(case.get("name") or f"case {number}")
             expect = case.get("expect") or {}
             fee_schedule, problems = _case_fee_schedule(case.get("fee_schedule"), f"{file}::{name}")
+            facts, facts_problems = _case_facts(case, bases)
             cases.append(
                 PolicyCase(
                     file,
                     name,
-                    case.get("facts") or {},
+                    facts,
                     {str(k): str(v) for k, v in (case.get("switches") or {}).items()},
                     expect,
                     fee_schedule,
@@ -160,10 +189,39 @@ def read_cases(directory: str | Path) -> list[PolicyCase]:
                         *_unknown_keys(expect, EXPECT_KEYS, "expect."),
                         *_bad_amounts(expect),
                         *problems,
+                        *facts_problems,
+                        *base_problems,
                     ),
                 )
             )
     return cases
+
+
+def _bases(documents: Sequence[tuple[Path, Mapping[str, Any]]]) -> tuple[dict[str, Any], tuple[str, ...]]:
+    """Every `bases:` entry of the folder's case files, by name (engine/case_bases.py)."""
+    bases: dict[str, Any] = {}
+    problems: list[str] = []
+    for path, document in documents:
+        for name, facts in (document.get("bases") or {}).items():
+            if name in bases:
+                problems.append(f"bases.{name}: declared twice (again in {path.name}); base names are shared")
+            bases[str(name)] = facts
+    return bases, tuple(problems)
+
+
+def _case_facts(case: Mapping[str, Any], bases: Mapping[str, Any]) -> tuple[Mapping[str, Any], tuple[str, ...]]:
+    from .case_bases import merge
+
+    facts = case.get("facts") or {}
+    if "base" not in case:
+        return facts, ()
+    name = str(case["base"])
+    if name not in bases:
+        from .diagnostics import did_you_mean
+
+        hint = did_you_mean(name, bases) or f"bases: {', '.join(sorted(bases)) or 'none'}"
+        return {}, (f"base: no base bundle `{name}` under `bases:` in the case files ({hint})",)
+    return merge(bases[name], facts), ()
 
 
 def _unknown_keys(mapping: Mapping[str, Any], known: Sequence[str], where: str) -> Iterator[str]:

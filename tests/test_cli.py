@@ -358,7 +358,9 @@ def test_policy_tests_without_cases_folder() -> None:
 # --------------------------------------------------------------------------------------------- help
 
 
-@pytest.mark.parametrize("command", ["evaluate", "check", "schema", "batch", "explain", "test", "serve"])
+@pytest.mark.parametrize(
+    "command", ["evaluate", "check", "schema", "batch", "explain", "test", "switches", "diff", "serve"]
+)
 def test_every_command_help_teaches_with_an_example(command: str) -> None:
     result = run(command, "--help")
     assert result.exit_code == ExitCode.OK

@@ -19,22 +19,55 @@ def _shipped_cases() -> Path:
 @click.command("test")
 @click.argument("directory", required=False, metavar="[DIR]")
 @click.option("--cases", "cases_dir", metavar="CASES_DIR", help="Folder of case files to run instead of DIR/tests.")
-def test(directory: str | None, cases_dir: str | None) -> None:
+@click.option(
+    "-k",
+    "keywords",
+    multiple=True,
+    metavar="TEXT",
+    help="Run only the cases whose `file::name` contains TEXT (any case); repeat for several.",
+)
+@click.option("-v", "--verbose", is_flag=True, help="Also list the cases that pass (by default only failures).")
+@click.option(
+    "--coverage",
+    is_flag=True,
+    help="After the cases, list per policy file the rules, codes, parameter values and switch options no case "
+    "reached, and the requirements never seen both met and unmet.",
+)
+@click.option(
+    "--fail-under",
+    type=click.FloatRange(0, 100),
+    metavar="N",
+    help="With --coverage: exit 1 when the total coverage is below N percent.",
+)
+def test(
+    directory: str | None,
+    cases_dir: str | None,
+    keywords: tuple[str, ...],
+    verbose: bool,
+    coverage: bool,
+    fail_under: float | None,
+) -> None:
     """Run the test cases of a policy set and report every failure.
 
     Loads the policy set in DIR (the shipped policies when DIR is left out) and runs every case of
     every YAML file under DIR/tests (or CASES_DIR). A case file holds `cases:`, each with a `name`,
     the `facts` of one bundle, optional `switches`, an optional `fee_schedule` (`allowed` and/or
     `rvu` by code, priced like --fee-schedule) and an `expect` block shaped like the acceptance
-    scenarios (billable, alternatives, denied, patient_responsibility, allowed). Each case is printed as
-    passed (✔) or failed (✘) with every difference. The exit status is 0 when all cases pass, 1 when
-    any fails, 2 when the policies or the case files cannot be loaded.
+    scenarios (billable, alternatives, denied, patient_responsibility, allowed). A case may name a
+    `base:` bundle (declared under `bases:` in a case file) and give in `facts` only what differs:
+    mappings are merged, lists replaced, "<absent>" removes a key. A failed case (✘) is printed with
+    every difference and, when the billable codes differ, each code's denial reasons and the rules
+    behind them; passes (✔) are listed with -v. The exit status is 0 when all selected cases pass,
+    1 when any fails, 2 when the policies or the case files cannot be loaded or -k selects nothing.
 
     \b
     Examples:
       carepolicy test
       carepolicy test my-policies/
       carepolicy test my-policies/ --cases my-policies/regressions/
+      carepolicy test -k 99439 -k "ccm.yaml::staff 45"
+      carepolicy test -v
+      carepolicy test --coverage --fail-under 80
     """
     from carepolicy.engine import FactError
     from carepolicy.engine.expectations import CaseResult, read_cases, run_cases
@@ -70,6 +103,10 @@ def test(directory: str | None, cases_dir: str | None) -> None:
             help="a case file holds `cases:` (see --help)",
             file=str(folder),
         )
+    if keywords:
+        cases = [c for c in cases if any(k.lower() in f"{c.file}::{c.name}".lower() for k in keywords)]
+        if not cases:
+            fail("test/no-cases", f"no test case matches {' or '.join(repr(k) for k in keywords)}", file=str(folder))
     failed = 0
     for case in cases:
         try:
@@ -77,8 +114,20 @@ def test(directory: str | None, cases_dir: str | None) -> None:
         except Exception as error:  # one broken case must not hide the others
             result = CaseResult(case, (f"internal error: {type(error).__name__}: {error}",))
         failed += not result.passed
+        if result.passed and not verbose:
+            continue
         click.echo(f"{'✔' if result.passed else '✘'} {case.file}::{case.name}")
         for failure in result.failures:
             click.echo(f"    {failure}")
     click.echo(f"{plural(len(cases) - failed, 'case')} passed, {failed} failed")
-    finish(ExitCode.POLICY_ERRORS if failed else ExitCode.OK)
+    below = False
+    if coverage:
+        from carepolicy.engine.coverage import collect, per_file, percent, render
+
+        by_file = per_file(policies, collect(policies, cases))
+        click.echo(render(by_file), nl=False)
+        total = percent(sum(i.covered for i in by_file), sum(i.total for i in by_file))
+        below = fail_under is not None and total < fail_under
+        if below:
+            click.echo(f"coverage {total}% is below --fail-under {fail_under:g}%")
+    finish(ExitCode.POLICY_ERRORS if failed or below else ExitCode.OK)

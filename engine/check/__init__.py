@@ -31,6 +31,7 @@ from .stages import (
     check_intervals,
     check_unused,
 )
+from .years import check_years
 
 
 def resolve_names_and_types(ctx: CheckContext) -> list[Diagnostic]:
@@ -54,6 +55,7 @@ STAGES: tuple[Stage, ...] = (
     Stage("check_addons", check_addons),
     Stage("check_conflicts", check_conflicts),
     Stage("check_unused", check_unused),
+    Stage("check_years", check_years),
 )
 
 

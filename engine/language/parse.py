@@ -9,16 +9,18 @@ from Lark's cache).
 from __future__ import annotations
 
 import contextlib
+import difflib
 import functools
 import gc
 from collections.abc import Iterator
 
-from lark import Lark, Token, UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
+from lark import Lark, Token, Tree, UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
-from ..diagnostics import Diagnostic, PolicyError
+from ..diagnostics import Diagnostic, PolicyError, did_you_mean
 from ..source import SourceFile, Span
 from .grammar_tables import parser
 from .limits import check_tree
+from .recovery import parse_recovering
 from .syntax import PolicyFile
 from .to_ast import to_ast
 
@@ -62,6 +64,7 @@ _DECLARATION_KEYWORDS = (
     "choose coding",
     "pricing",
     "rvu table",
+    "precondition",
 )
 
 
@@ -96,6 +99,14 @@ def _syntax_diagnostic(error: UnexpectedInput, source: SourceFile) -> Diagnostic
     span = Span(source.name, line, column, line, column + 1)
     if isinstance(error, UnexpectedCharacters):
         char = source.text[error.pos_in_stream] if error.pos_in_stream is not None else "?"
+        if char == '"':
+            return Diagnostic(
+                "parse/unterminated-string",
+                "unterminated string: this `\"` has no closing `\"` on its line",
+                span=span,
+                help='a title or reason is one line in double quotes, e.g. "Consent documented"; '
+                'write a `"` inside it as `\\"`',
+            )
         return Diagnostic(
             "parse/unexpected-character",
             f"unexpected character `{char}`",
@@ -111,6 +122,9 @@ def _syntax_diagnostic(error: UnexpectedInput, source: SourceFile) -> Diagnostic
         before = source.text[max(0, (token.start_pos or 0) - 1) : token.start_pos or 0]
         if token.value == "=" and before == "=":
             help_text = "use `=` for equality (not `==`) and the words `and` / `or`"
+        elif token.value in {">", "<"} and before == "=":
+            help_text = f"did you mean `{token.value}=`? (comparisons are written `>=` and `<=`)"
+        help_text = help_text or _did_you_mean_keyword(token, set(expected), source)
         return Diagnostic(
             "parse/unexpected-token",
             f"found {_found(token)} where {_expected(set(expected))} was expected",
@@ -148,6 +162,61 @@ def _hint(token: Token, expected: set[str] | frozenset[str]) -> str | None:
     return None
 
 
+# Units written after a number, and the word each misspelling most likely meant.
+_UNIT_WORDS = ("min", "minute", "minutes", "month", "months", "year", "years")
+
+
+def _keyword_words(expected: set[str]) -> list[str]:
+    """The keywords (plain words) among the terminals the parser would have accepted."""
+    words = []
+    for terminal in expected - {"$END"}:
+        pattern = _parser().get_terminal(terminal).pattern
+        if pattern.type == "str" and pattern.value.replace("-", "").isalpha():
+            words.append(pattern.value)
+        elif pattern.type == "re" and terminal not in _TERMINAL_WORDS:
+            words.extend(w for w in pattern.value.split("(", 1)[-1].split(")")[0].split("|") if w.isalpha())
+        elif terminal in {"AGGREGATE", "BOUNDARY", "SCOPE", "WHO", "PAYER", "SHARE"}:
+            words.extend(pattern.value.split("(", 1)[-1].split(")")[0].split("|"))
+    return words
+
+
+def _did_you_mean_keyword(token: Token, expected: set[str], source: SourceFile) -> str | None:
+    """`efective` -> `effective`, `require` -> `requires`, `20 mins` -> `20 min`."""
+    if token.type != "NAME" or len(str(token.value)) < 3:
+        return None
+    value = str(token.value)
+    before = source.text[: token.start_pos or 0].rstrip(" \t")
+    number = before.split()[-1] if before.split() else ""
+    if number.isdigit():
+        unit = difflib.get_close_matches(value, _UNIT_WORDS, n=1, cutoff=0.6)
+        if unit:
+            return f"did you mean `{number} {unit[0]}`?"
+    return did_you_mean(value, _keyword_words(expected) + list(_DECLARATION_KEYWORDS))
+
+
+def _parse_tree(text: str) -> Tree[Token]:
+    return _parser().parse(text)
+
+
+def parse_partial(text: str, name: str) -> tuple[PolicyFile | None, tuple[Diagnostic, ...], frozenset[str]]:
+    """Every problem of one file, the declarations that parsed, and the names of those that did not.
+
+    A byte-order mark at the start is dropped (editors add it, and it is invisible); the AST is
+    None only when the file's header (`policy ...`) does not parse.
+    """
+    text = text.removeprefix("\ufeff")
+    with _no_cycle_collection():
+        recovered = parse_recovering(_parse_tree, _syntax_diagnostic, SourceFile(name, text))
+        if recovered.tree is None:
+            return None, recovered.errors, recovered.blanked_names
+        beyond_limits = check_tree(recovered.tree, name)  # before any recursive walk (limits.py)
+        if any(d.code != "parse/invalid-date" for d in beyond_limits):
+            return None, (*recovered.errors, *beyond_limits), recovered.blanked_names
+        policy, problems = to_ast(recovered.tree, name)  # an impossible date is read as the nearest real one
+    problems = [*beyond_limits, *problems]
+    return policy, (*recovered.errors, *problems), recovered.blanked_names
+
+
 @contextlib.contextmanager
 def _no_cycle_collection() -> Iterator[None]:
     """Pause the cycle collector while a file is parsed and turned into an AST.
@@ -167,16 +236,7 @@ def _no_cycle_collection() -> Iterator[None]:
 
 def parse_text(text: str, name: str) -> PolicyFile:
     """Parse one policy file's text; raises PolicyError with every problem found."""
-    source = SourceFile(name, text)
-    with _no_cycle_collection():
-        try:
-            tree = _parser().parse(text)
-        except UnexpectedInput as error:
-            raise PolicyError([_syntax_diagnostic(error, source)]) from None
-        beyond_limits = check_tree(tree, name)  # before any recursive walk (limits.py)
-        if beyond_limits:
-            raise PolicyError(beyond_limits)
-        policy, problems = to_ast(tree, name)
-    if problems:
+    policy, problems, _blanked = parse_partial(text, name)
+    if problems or policy is None:
         raise PolicyError(problems)
     return policy

@@ -7,6 +7,7 @@ collected rather than raised, so a file reports all its problems at once.
 
 from __future__ import annotations
 
+import calendar
 from decimal import Decimal
 from typing import Any
 
@@ -112,10 +113,20 @@ class ToAst(Transformer[Token, Any]):
         return _Clause("effective", interval, self._span(meta))
 
     def interval_from(self, meta: Meta, start: Token, _range: Token, end: Token | None = None) -> s.Interval:
-        return s.Interval(str(start), str(end) if end else None, self._span(meta))
+        return s.Interval(self._date(start), self._date(end) if end else None, self._span(meta))
 
     def interval_until(self, meta: Meta, _range: Token, end: Token) -> s.Interval:
-        return s.Interval(None, str(end), self._span(meta))
+        return s.Interval(None, self._date(end), self._span(meta))
+
+    def _date(self, token: Token) -> str:
+        """The token's date or month. One that is not on the calendar (`2025-02-30`) was reported
+        by limits.check_tree; the nearest real one stands in so the rest can still be checked."""
+        text = str(token)
+        year, month, *day = (int(part) for part in text.split("-"))
+        month = min(max(month, 1), 12)
+        if not day:
+            return f"{year:04d}-{month:02d}"
+        return f"{year:04d}-{month:02d}-{min(max(day[0], 1), calendar.monthrange(year, month)[1]):02d}"
 
     def requires(self, meta: Meta, *items: Any) -> _Clause:
         *conditions, message = items
@@ -478,10 +489,10 @@ class ToAst(Transformer[Token, Any]):
         return s.Literal(value, vtype, str(token), self._span(token))
 
     def date(self, meta: Meta, token: Token) -> s.Literal:
-        return self._literal(token, str(token), DATE)
+        return self._literal(token, self._date(token), DATE)
 
     def month(self, meta: Meta, token: Token) -> s.Literal:
-        return self._literal(token, str(token), MONTH)
+        return self._literal(token, self._date(token), MONTH)
 
     def minutes(self, meta: Meta, token: Token) -> s.Literal:
         return self._literal(token, int("".join(ch for ch in str(token) if ch.isdigit())), MINUTES)

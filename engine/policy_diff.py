@@ -1,0 +1,220 @@
+"""Two editions of a policy set, the same bundles: which decisions change, and which declaration
+change caused each (`carepolicy diff`).
+
+The two sets are compared declaration by declaration: each declaration's text (comments and
+spacing aside) under its kind and id, parameter values one by one (by their effective interval),
+switches with their options and default. A changed decision is attributed to the changed
+declarations its traces used (under either edition): the rules, codes, exclusions and pricing its
+trace nodes name, and the parameters, definitions and switches they read; a parameter read
+through a definition counts for that definition. A changed decision that uses no changed
+declaration is listed as unattributed (say, a change the traces do not name).
+"""
+
+from __future__ import annotations
+
+import calendar
+import re
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from .decision.model import Decision, TraceNode
+from .language import syntax as s
+
+UNATTRIBUTED = "(no changed declaration in its trace)"
+
+
+def _declaration_text(decl: s.Declaration, sources: Mapping[str, Any]) -> str:
+    source = sources.get(decl.span.source)
+    if source is None:
+        return repr(decl)
+    lines = source.text.splitlines()[decl.span.line - 1 : decl.span.end_line]
+    return " ".join(" ".join(re.sub(r"#[^\n\"]*$", "", line).split()) for line in lines).strip()
+
+
+def declaration_texts(policies: Any) -> dict[str, tuple[str, str]]:
+    """label -> (the name traces use for it, its normalised text); parameter values one by one."""
+    texts: dict[str, tuple[str, str]] = {}
+    sources = policies.sources
+    for decl in policies.checked.index.declarations():
+        if isinstance(decl, s.Parameter):
+            for value in decl.values:
+                text = sources[value.span.source].line(value.span.line).split("#")[0]
+                texts[f"parameter {decl.id} value effective {value.effective}"] = (decl.id, " ".join(text.split()))
+            continue
+        label = f"{decl.kind} {decl.id}" + (f" effective {decl.effective}" if decl.effective else "")
+        texts[label] = (decl.id, _declaration_text(decl, sources))
+    return texts
+
+
+def changed_declarations(old: Any, new: Any) -> dict[str, str]:
+    """label -> the name a trace would use, for every declaration added, removed or changed."""
+    before, after = declaration_texts(old), declaration_texts(new)
+    return {
+        label: (after.get(label) or before[label])[0]
+        for label in sorted(before.keys() | after.keys())
+        if before.get(label, ("", None))[1] != after.get(label, ("", None))[1]
+    }
+
+
+def _read_names(nodes: Iterable[TraceNode], found: set[str]) -> set[str]:
+    """The parameters, definitions and switches a trace read (pricing names its factor in text)."""
+    for node in nodes:
+        found.update(read.name for read in node.reads)
+        found.update(re.findall(r"× (\w+) \$", node.result))
+        _read_names(node.children, found)
+    return found
+
+
+def _results(nodes: Iterable[TraceNode], found: dict[str, list[str]]) -> dict[str, list[str]]:
+    """Each declaration's verdicts in a trace (rules, codes, requirements, exclusions, pricing...)."""
+    for node in nodes:
+        found.setdefault(node.id.split(":")[0], []).append(node.result)
+        _results(node.children, found)
+    return found
+
+
+def _used_names(before: Decision, after: Decision) -> set[str]:
+    """What a changed decision depends on that changed: declarations whose verdict differs between
+    the two traces, and every value both read (a parameter's change shows as a different figure)."""
+    was, now = _results(before.trace or (), {}), _results(after.trace or (), {})
+    differing = {name for name in was.keys() | now.keys() if was.get(name) != now.get(name)}
+    return differing | _read_names(before.trace or (), set()) | _read_names(after.trace or (), set())
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    billable: tuple[tuple[str, int], ...]
+    denied: tuple[str, ...]
+    allowed: Decimal | None
+    beneficiary: Decimal | None
+
+    @staticmethod
+    def of(decision: Decision) -> Outcome:
+        return Outcome(
+            tuple(sorted((line.code, line.units) for line in decision.billable)),
+            tuple(sorted({d.code for d in decision.denied})),
+            decision.totals.allowed,
+            decision.patient_responsibility,
+        )
+
+    def show(self) -> str:
+        codes = ", ".join(f"{c}×{u}" for c, u in self.billable) or "nothing"
+        return f"{codes}; allowed {_money(self.allowed)}, beneficiary {_money(self.beneficiary)}"
+
+
+def _money(value: Decimal | None) -> str:
+    return "not determined" if value is None else f"${value:.2f}"
+
+
+@dataclass
+class Group:
+    cause: str
+    bundles: list[tuple[str, Outcome, Outcome]] = field(default_factory=list)
+
+    def totals(self) -> dict[str, str | None]:
+        def total(values: Sequence[Decimal | None]) -> str | None:
+            known = [v for v in values if v is not None]
+            return f"{sum(known, Decimal(0)):.2f}" if known else None
+
+        return {
+            "allowed_before": total([b.allowed for _, b, _ in self.bundles]),
+            "allowed_after": total([a.allowed for _, _, a in self.bundles]),
+            "beneficiary_before": total([b.beneficiary for _, b, _ in self.bundles]),
+            "beneficiary_after": total([a.beneficiary for _, _, a in self.bundles]),
+        }
+
+
+def last_day(month: str) -> str:
+    year, number = int(month[:4]), int(month[5:7])
+    return f"{month[:7]}-{calendar.monthrange(year, number)[1]:02d}"
+
+
+def attribute(
+    changed: Mapping[str, str], used: set[str], month: str, behind: Mapping[str, set[str]]
+) -> list[str]:
+    """The changed declarations (labels) a decision's traces used."""
+    names = set(used)
+    for name in used:
+        names |= behind.get(name, set())
+    causes = []
+    for label, name in changed.items():
+        if name not in names:
+            continue
+        interval = label.partition(" effective ")[2]
+        if label.startswith("parameter ") and interval and not _contains(interval, last_day(month)):
+            continue  # a value of another year of a parameter this decision read
+        causes.append(label)
+    return causes
+
+
+def _contains(interval: str, day: str) -> bool:
+    start, _, end = interval.partition("..")
+    return (not start or start <= day) and (not end or day <= end)
+
+
+def diff_decisions(old: Any, new: Any, bundles: Iterable[Any], evaluate: Any) -> tuple[dict[str, Group], int]:
+    """Groups of changed decisions by cause, and how many bundles were compared."""
+    from .coverage import _parameters_behind
+
+    changed = changed_declarations(old, new)
+    behind = {**_parameters_behind(old.checked.index), **_parameters_behind(new.checked.index)}
+    groups: dict[str, Group] = defaultdict(lambda: Group(""))
+    compared = 0
+    for bundle in bundles:
+        compared += 1
+        before, after = evaluate(old, bundle, trace=True), evaluate(new, bundle, trace=True)
+        was, now = Outcome.of(before), Outcome.of(after)
+        if was == now:
+            continue
+        used = _used_names(before, after)
+        for cause in attribute(changed, used, bundle.month, behind) or [UNATTRIBUTED]:
+            group = groups[cause]
+            group.cause = cause
+            group.bundles.append((bundle.id, was, now))
+    return dict(sorted(groups.items())), compared
+
+
+def render_text(groups: Mapping[str, Group], compared: int, changed: Mapping[str, str]) -> str:
+    out = [f"{len(changed)} declarations differ: " + ("; ".join(changed) or "none")]
+    affected = {bundle for group in groups.values() for bundle, _, _ in group.bundles}
+    out.append(f"{len(affected)} of {compared} decisions change")
+    for cause, group in groups.items():
+        totals = group.totals()
+        out.append("")
+        out.append(f"{cause}: {len(group.bundles)} decisions")
+        out.append(
+            f"  allowed {totals['allowed_before']} -> {totals['allowed_after']}, "
+            f"beneficiary {totals['beneficiary_before']} -> {totals['beneficiary_after']}"
+        )
+        for bundle, was, now in group.bundles:
+            out.append(f"  {bundle}: {was.show()}  ->  {now.show()}")
+    return "\n".join(out) + "\n"
+
+
+def to_json_obj(groups: Mapping[str, Group], compared: int, changed: Mapping[str, str]) -> dict[str, Any]:
+    def outcome(o: Outcome) -> dict[str, Any]:
+        return {
+            "billable": [{"code": c, "units": u} for c, u in o.billable],
+            "denied": list(o.denied),
+            "allowed": None if o.allowed is None else f"{o.allowed:.2f}",
+            "beneficiary": None if o.beneficiary is None else f"{o.beneficiary:.2f}",
+        }
+
+    return {
+        "compared": compared,
+        "changed_declarations": list(changed),
+        "groups": [
+            {
+                "cause": cause,
+                "count": len(group.bundles),
+                **group.totals(),
+                "decisions": [
+                    {"bundle_id": b, "before": outcome(was), "after": outcome(now)} for b, was, now in group.bundles
+                ],
+            }
+            for cause, group in groups.items()
+        ],
+    }

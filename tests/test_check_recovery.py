@@ -1,0 +1,104 @@
+"""`check` finds everything in one run: several syntax errors per file, every file checked, and
+input problems (encoding, unreadable files, impossible dates) reported with their place."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from importlib.resources import files
+from pathlib import Path
+
+from carepolicy.cli.exit_codes import ExitCode
+from carepolicy.cli.main import cli
+from carepolicy.engine import check_policies
+from carepolicy.engine.language.parse import parse_partial
+from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+SHIPPED = Path(str(files("carepolicy.policies")))
+
+
+def _copy(tmp_path: Path) -> Path:
+    copy = tmp_path / "policies"
+    shutil.copytree(SHIPPED, copy, ignore=shutil.ignore_patterns("tests", "examples", "__pycache__", "*.py"))
+    return copy
+
+
+def _edit(path: Path, pattern: str, new: str) -> None:
+    """Replace the first match of a regex: the shipped text may change, its keywords will not."""
+    text = path.read_text(encoding="utf-8")
+    edited = re.sub(pattern, new, text, count=1, flags=re.MULTILINE)
+    assert edited != text, pattern
+    path.write_text(edited, encoding="utf-8")
+
+
+def test_a_broken_copy_reports_errors_of_several_files_in_one_run(tmp_path: Path) -> None:
+    copy = _copy(tmp_path)
+    _edit(copy / "ccm.policy", r"^(\s+)requires ", r"\1require ")  # a syntax error
+    _edit(copy / "ccm.policy", r"^(\s+)effective ", r"\1efective ")  # a second one, same file
+    _edit(copy / "pcm.policy", r"^(\s+)requires ", r"\1requires beneficiary.part_bb, ")  # a wrong fact: semantic
+    (copy / "rpm.policy").write_bytes(b"\xef\xbb\xbf" + (copy / "rpm.policy").read_bytes())  # a BOM: fine
+    result = CliRunner().invoke(cli, ["check", str(copy), "--format", "json"], catch_exceptions=False)
+    assert result.exit_code == ExitCode.POLICY_ERRORS
+    found = [(Path(d["file"]).name, d["code"], d.get("help", "")) for d in json.loads(result.stdout)]
+    assert ("ccm.policy", "parse/unexpected-token", "did you mean `requires`?") in found
+    assert ("ccm.policy", "parse/unexpected-token", "did you mean `effective`?") in found
+    assert any(name == "pcm.policy" and code.startswith("check/unknown") for name, code, _ in found), found
+    assert not any(name == "rpm.policy" for name, _, _ in found), found
+    # nothing that merely repeats the syntax errors: no unknown names of the skipped declarations
+    assert not any(code == "check/unknown-name" and name != "pcm.policy" for name, code, _ in found), found
+
+
+def test_an_unreadable_file_is_named_and_the_others_checked(tmp_path: Path) -> None:
+    copy = _copy(tmp_path)
+    (copy / "zz-broken-link.policy").symlink_to(tmp_path / "nowhere.policy")
+    _result, _sources, diagnostics = check_policies(copy)
+    (diag,) = diagnostics
+    assert diag.code == "policy/unreadable"
+    assert diag.file is not None
+    assert diag.file.endswith("zz-broken-link.policy")
+
+
+def test_a_byte_that_is_not_utf8_has_its_line_and_column(tmp_path: Path) -> None:
+    (tmp_path / "a.policy").write_bytes(b'policy a "x"\n  source S1 "caf\xe9"\n')
+    _result, _sources, diagnostics = check_policies(tmp_path)
+    (diag,) = diagnostics
+    assert diag.code == "policy/not-utf8"
+    assert diag.span is not None
+    assert (diag.span.line, diag.span.column) == (2, 17)
+
+
+_PIECES = st.sampled_from(
+    [
+        'policy p "P"\n', '  source S1 "s"\n', 'rule r.a "A"\n', '  cite S1 "x"\n', "  requires ", "beneficiary.part_b",
+        " and ", " = ", "20 min", "$1.00", "2025-02-30", "2025-01-01..", "  effective ", '"', "\n", "(", ")", ",",
+        'code 99490 "C"\n', "require ", "=> ", "\ufeff", "#c\n", "define d \"D\" = ", "mins ",
+    ]
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(_PIECES, max_size=30))
+def test_recovery_never_fails_and_points_inside_the_text(pieces: list[str]) -> None:
+    text = "".join(pieces)
+    _policy, problems, _skipped = parse_partial(text, "gen.policy")
+    lines = text.removeprefix("\ufeff").split("\n")
+    for problem in problems:
+        assert problem.span is not None
+        assert 1 <= problem.span.line <= len(lines) + 1, (problem, text)
+        assert problem.message
+
+
+def test_switches_lists_every_switch_with_options_default_and_citation() -> None:
+    result = CliRunner().invoke(cli, ["switches", "--format", "json"], catch_exceptions=False)
+    assert result.exit_code == ExitCode.OK
+    records = json.loads(result.stdout)
+    by_name = {r["name"]: r for r in records}
+    assert by_name["complex_ccm_care_plan"]["options"] == ["relaxed", "substantial_revision"]
+    assert by_name["complex_ccm_care_plan"]["default"] == "relaxed"
+    assert all(r["cites"] and all(c["source_title"] for c in r["cites"]) for r in records)
+    text = CliRunner().invoke(cli, ["switches"], catch_exceptions=False).stdout
+    assert "options: relaxed*, substantial_revision" in text
+    assert f"{len(records)} switches" in text

@@ -1,0 +1,110 @@
+"""`carepolicy diff`: shipped policies against a copy with one changed amount and one changed
+threshold reports exactly the affected bundles, grouped under those two changes."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from decimal import Decimal
+from importlib.resources import files
+from pathlib import Path
+from typing import Any
+
+from carepolicy.cli.exit_codes import ExitCode
+from carepolicy.cli.main import cli
+from carepolicy.engine import evaluate, load_fact_file, load_policies
+from carepolicy.engine.expectations import read_cases
+from click.testing import CliRunner
+
+SHIPPED = Path(str(files("carepolicy.policies")))
+FACTOR_2025 = r"(parameter conversion_factor .*?value )\$32\.3465( effective 2025)"
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return float(value)
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _sub(path: Path, pattern: str, new: str) -> None:
+    text = path.read_text(encoding="utf-8")
+    edited = re.sub(pattern, new, text, count=1, flags=re.S | re.M)
+    assert edited != text, pattern
+    path.write_text(edited, encoding="utf-8")
+
+
+def test_diff_groups_exactly_the_affected_bundles_under_the_two_changes(tmp_path: Path) -> None:
+    copy = tmp_path / "next"
+    shutil.copytree(SHIPPED, copy, ignore=shutil.ignore_patterns("tests", "examples", "__pycache__", "*.py"))
+    _sub(copy / "fees.policy", FACTOR_2025, r"\g<1>$33.0000\2")
+    _sub(copy / "ccm.policy", r"(code 99490 .*?requires \w*staff_minutes >= )20 min", r"\g<1>25 min")
+    cases = [c for c in read_cases(SHIPPED / "tests") if not c.switches and c.fee_schedule is None]
+    bundles = tmp_path / "bundles.jsonl"
+    bundles.write_text(
+        "".join(json.dumps({**_plain(dict(c.facts)), "id": f"b{i}"}) + "\n" for i, c in enumerate(cases)),
+        encoding="utf-8",
+    )
+    result = CliRunner().invoke(cli, ["diff", str(SHIPPED), str(copy), str(bundles), "--format", "json"])
+    assert result.exit_code == ExitCode.OK, result.output
+    report = json.loads(result.stdout)
+    causes = {g["cause"]: {d["bundle_id"] for d in g["decisions"]} for g in report["groups"]}
+    amount = "parameter conversion_factor value effective 2025-01-01..2025-12-31"
+    threshold = "code 99490 effective 2015-01-01.."
+    assert set(causes) == {amount, threshold}, causes
+
+    # independently: which bundles change, and whether through the billed 99490 or through prices
+    old, new = load_policies(SHIPPED), load_policies(copy)
+    changed, through_99490 = set(), set()
+    for bundle in load_fact_file(bundles):
+        before, after = evaluate(old, bundle, trace=False), evaluate(new, bundle, trace=False)
+        codes = lambda d: sorted((line.code, line.units) for line in d.billable)  # noqa: E731
+        if (codes(before), before.totals.allowed, before.patient_responsibility) != (
+            codes(after), after.totals.allowed, after.patient_responsibility
+        ):
+            changed.add(bundle.id)
+        if codes(before) != codes(after):
+            through_99490.add(bundle.id)
+    assert changed
+    assert causes[amount] | causes[threshold] == changed
+    assert through_99490 <= causes[threshold]
+    assert through_99490
+    assert report["compared"] == len(cases)
+    for group in report["groups"]:
+        assert group["count"] == len(group["decisions"])
+
+
+def test_diff_text_names_the_change_and_the_amounts(tmp_path: Path) -> None:
+    copy = tmp_path / "next"
+    shutil.copytree(SHIPPED, copy, ignore=shutil.ignore_patterns("tests", "examples", "__pycache__", "*.py"))
+    _sub(copy / "fees.policy", FACTOR_2025, r"\g<1>$33.0000\2")
+    example = SHIPPED / "examples" / "month-batch.yaml"
+    result = CliRunner().invoke(cli, ["diff", str(SHIPPED), str(copy), str(example)])
+    assert result.exit_code == ExitCode.OK
+    assert "parameter conversion_factor value effective 2025-01-01..2025-12-31: " in result.stdout
+    assert re.search(r"allowed [0-9.]+ -> [0-9.]+, beneficiary", result.stdout)
+
+
+def test_diff_reads_git_revisions_of_a_policy_folder(tmp_path: Path, monkeypatch: Any) -> None:
+    import subprocess
+
+    repo = tmp_path / "repo"
+    shutil.copytree(SHIPPED, repo / "policies", ignore=shutil.ignore_patterns("tests", "__pycache__", "*.py"))
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.org"]
+    subprocess.run(["git", "init", "-q"], cwd=repo, check=True)
+    subprocess.run([*git, "add", "-A"], cwd=repo, check=True)
+    subprocess.run([*git, "commit", "-qm", "one"], cwd=repo, check=True)
+    _sub(repo / "policies" / "fees.policy", FACTOR_2025, r"\g<1>$33.0000\2")
+    subprocess.run([*git, "commit", "-qam", "two"], cwd=repo, check=True)
+    monkeypatch.chdir(repo)
+    result = CliRunner().invoke(cli, ["diff", "HEAD~1:policies", "HEAD:policies", "policies/examples/month-batch.yaml"])
+    assert result.exit_code == ExitCode.OK, result.output
+    assert "parameter conversion_factor value effective 2025-01-01..2025-12-31: " in result.stdout
+    example = "policies/examples/month-batch.yaml"
+    missing = CliRunner().invoke(cli, ["diff", "HEAD~1:nowhere", "HEAD:policies", example])
+    assert missing.exit_code == ExitCode.BAD_INPUT
+    assert "usage/revision" in missing.stderr
