@@ -12,10 +12,11 @@ import os
 import shutil
 import sys
 from collections.abc import Iterator
+from typing import Any
 
 import pyarrow as pa
 import pytest
-from pyspark.sql import SparkSession
+from pyspark.sql import DataFrame, Row, SparkSession
 
 import carepolicy
 from carepolicy.spark import DECISIONS_SPARK, decide, decision_rows_json
@@ -40,16 +41,22 @@ def spark() -> Iterator[SparkSession]:
     session.stop()
 
 
-def test_decisions_equal_the_in_process_bytes(spark: SparkSession) -> None:
-    frame = spark.createDataFrame([(dumps(b),) for b in BUNDLES], "bundle string").repartition(2)
+def decided_rows_equal_in_process(frame: DataFrame, bundles: list[dict[str, Any]]) -> list[Row]:
+    """`decide(frame)`'s rows, after checking each decision is the in-process one, byte for byte."""
     decided = decide(frame)
     assert decided.schema == DECISIONS_SPARK
     rows = decided.collect()
     expected = {r.bundle_id: r.jsonl.decode("utf-8").rstrip("\n")
-                for r in carepolicy.load().evaluate_many(as_read(BUNDLES), source="<spark>")}
+                for r in carepolicy.load().evaluate_many(as_read(bundles), source="<spark>")}
     got = dict(zip([row["bundle_id"] for row in rows], decision_rows_json(rows), strict=True))
     assert got == expected
-    assert len(got) == len(BUNDLES)
+    assert len(got) == len(bundles)
+    return rows
+
+
+def test_decisions_equal_the_in_process_bytes(spark: SparkSession) -> None:
+    frame = spark.createDataFrame([(dumps(b),) for b in BUNDLES], "bundle string").repartition(2)
+    rows = decided_rows_equal_in_process(frame, BUNDLES)
     assert sum(row["status"] == "error" for row in rows) == sum("id" in b for b in INVALID)
 
 

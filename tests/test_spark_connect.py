@@ -15,9 +15,8 @@ from collections.abc import Iterator
 import pytest
 from pyspark.sql import SparkSession
 
-import carepolicy
-from carepolicy.spark import DECISIONS_SPARK, decide, decision_rows_json
-from tests.pipeline_data import as_read, dumps, mixed_bundles
+from tests.pipeline_data import dumps, mixed_bundles
+from tests.test_spark import decided_rows_equal_in_process
 
 BUNDLES = [b for b in mixed_bundles(12, seed=41) if "id" in b]
 
@@ -35,11 +34,4 @@ def connect() -> Iterator[SparkSession]:
 def test_a_spark_connect_session_decides_like_the_engine_in_process(connect: SparkSession) -> None:
     assert type(connect).__module__.startswith("pyspark.sql.connect"), "not a Spark Connect session"
     frame = connect.createDataFrame([(dumps(b),) for b in BUNDLES], "bundle string")
-    decided = decide(frame)
-    assert decided.schema == DECISIONS_SPARK
-    rows = decided.collect()
-    expected = {r.bundle_id: r.jsonl.decode("utf-8").rstrip("\n")
-                for r in carepolicy.load().evaluate_many(as_read(BUNDLES), source="<spark>")}
-    got = dict(zip([row["bundle_id"] for row in rows], decision_rows_json(rows), strict=True))
-    assert got == expected
-    assert len(got) == len(BUNDLES)
+    assert len(decided_rows_equal_in_process(frame, BUNDLES)) == len(BUNDLES)
