@@ -72,17 +72,49 @@ def _mkdocs_build(config: Path, site: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_mkdocs_build_strict(tmp_path: Path) -> None:
-    result = _mkdocs_build(ROOT / "mkdocs.yml", tmp_path / "site")
+@pytest.fixture(scope="module")
+def built_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    site = tmp_path_factory.mktemp("docs") / "site"
+    result = _mkdocs_build(ROOT / "mkdocs.yml", site)
     if result.returncode != 0:
         pytest.fail(f"`mkdocs build --strict` failed:\n{result.stdout}{result.stderr}", pytrace=False)
-    assert (tmp_path / "site" / "reference" / "errors.html").is_file()
+    return site
+
+
+def test_mkdocs_build_strict(built_site: Path) -> None:
+    assert (built_site / "reference" / "errors.html").is_file()
+
+
+def test_the_build_generates_the_reference_pages(built_site: Path) -> None:
+    # carepolicy/mkdocs_hooks.py: generated during the build from the schemas, the click commands and the policies
+    fields = (built_site / "reference" / "fact-bundle-fields.html").read_text(encoding="utf-8")
+    assert "beneficiary.part_b" in fields
+    assert "fact-bundle-v2.json" in fields
+    options = (built_site / "reference" / "cli-options.html").read_text(encoding="utf-8")
+    assert "--resume" in options
+    assert "--fee-schedule" in options
+    ccm = (built_site / "reference" / "policies" / "ccm.html").read_text(encoding="utf-8")
+    assert "ccm.patient" in ccm
+    assert "99490" in ccm
+    assert "CMS MLN Fact Sheet Chronic Care Management Services" in ccm  # a citation shows its source's title
+    catalogue = (built_site / "reference" / "policies" / "index.html").read_text(encoding="utf-8")
+    assert 'href="ccm.html"' in catalogue
+    home = (built_site / "index.html").read_text(encoding="utf-8")
+    assert "reference/policies/ccm.html" in home  # every catalogue page is in the nav
+
+
+def test_carepolicy_blocks_are_highlighted_by_the_lexer(built_site: Path) -> None:
+    # codehilite finds the lexer through the package's pygments.lexers entry point
+    language = (built_site / "language.html").read_text(encoding="utf-8")
+    assert '<span class="kd">rule</span>' in language
 
 
 def test_mkdocs_build_strict_fails_on_a_broken_link(tmp_path: Path) -> None:
     # the check above is only worth something if the strict build really rejects broken links and anchors
     shutil.copytree(ROOT / "docs", tmp_path / "docs")
     shutil.copy2(ROOT / "mkdocs.yml", tmp_path / "mkdocs.yml")
+    (tmp_path / "carepolicy").mkdir()  # the hook that generates the reference pages, at the path mkdocs.yml names
+    shutil.copy2(ROOT / "carepolicy" / "mkdocs_hooks.py", tmp_path / "carepolicy" / "mkdocs_hooks.py")
     with (tmp_path / "docs" / "index.md").open("a", encoding="utf-8") as page:
         page.write("\nSee [a missing anchor](reference/errors.md#no-such-code).\n")
     result = _mkdocs_build(tmp_path / "mkdocs.yml", tmp_path / "site")
