@@ -62,9 +62,14 @@ def test_a_v1_bundle_without_consent_gets_no_consent_records() -> None:
     assert "consents" not in upgrade_v1(bare)
 
 
+def _as_v2(v1: dict[str, Any]) -> dict[str, Any]:
+    """A version 1 bundle written as version 2: its upgrade, without the version 1 keys v2 refuses."""
+    return {key: value for key, value in upgrade_v1(v1).items() if key not in ("consent", "ccm_start")}
+
+
 def test_a_v1_bundle_is_decided_as_its_upgrade_written_as_v2() -> None:
     policies = load_policies()
-    v1, v2 = _read(V1), _read(upgrade_v1(V1))
+    v1, v2 = _read(V1), _read(_as_v2(V1))
     assert isinstance(v1, Bundle)
     assert isinstance(v2, Bundle)
     one, two = to_json_obj(evaluate(policies, v1)), to_json_obj(evaluate(policies, v2))
@@ -76,7 +81,7 @@ def test_a_v1_bundle_is_decided_as_its_upgrade_written_as_v2() -> None:
 
 
 def test_v2_checks_consent_records() -> None:
-    v2 = upgrade_v1(V1)
+    v2 = _as_v2(V1)
     v2["consents"]["ccm"]["method"] = "telepathy"
     v2["consents"]["xyz"] = {}
     error = _read(v2)
@@ -117,14 +122,28 @@ def test_schema_command_defaults_to_the_latest_and_refuses_other_versions() -> N
 
 
 def test_yaml_v2_bundle_reads() -> None:
-    text = yaml.safe_dump(upgrade_v1(V1))
+    text = yaml.safe_dump(_as_v2(V1))
     (bundle,) = load_fact_text(text, name="t.yaml", fmt="yaml")
     assert isinstance(bundle, Bundle)
     assert bundle.data["consents"]["bhi"]["date"] == "2025-01-10"
 
 
-def test_a_v2_bundle_with_only_the_v1_consent_reads_it_per_service() -> None:
-    legacy = {**V1, "fact_bundle": 2}
-    bundle = _read(legacy)
+@pytest.mark.parametrize(
+    ("key", "hint"), [("consent", "consents.<program>"), ("ccm_start", "consents.<program>.start")]
+)
+def test_v2_refuses_the_v1_single_consent_and_start_naming_the_path_and_the_v2_form(key: str, hint: str) -> None:
+    bundle = {**_as_v2(V1), key: V1[key]}
+    error = _read(bundle)
+    assert isinstance(error, BundleError)
+    (diag,) = error.diagnostics
+    assert diag.fact_path == f"$.{key}"
+    assert diag.message.startswith(f"`{key}`: version 1's")
+    assert hint in (diag.help or "")
+    assert "fact_bundle: 1" in (diag.help or "")
+
+
+def test_a_v1_bundle_keeps_its_single_consent_and_start_read_per_program() -> None:
+    bundle = _read(V1)
     assert isinstance(bundle, Bundle)
     assert set(bundle.data["consents"]) == {"ccm", "bhi"}
+    assert {record["start"] for record in bundle.data["consents"].values()} == {V1["ccm_start"]}

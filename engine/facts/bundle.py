@@ -15,7 +15,7 @@ from typing import Any, cast
 from ..diagnostics import Diagnostic, sort_diagnostics
 from ..jsontext import canonical_bytes
 from .limits import PathPart, Problem, impossible_values, outside_month_notes, plain_copy
-from .schema import XTYPE, describe, json_path, schema_diagnostics, shared_schema
+from .schema import XTYPE, describe, json_path, model_schema, schema_diagnostics, shared_schema
 from .skeleton import ITEMS, OTHER, skeleton, values
 from .upgrade import bundle_version, upgrade_v1
 
@@ -69,10 +69,9 @@ def validate_bundle(obj: object, *, source: str, index: int) -> Bundle | BundleE
         diagnostics.extend(_fact_diagnostic("facts/impossible", p, msg, raw, source, bundle_id) for p, msg in found)
     if diagnostics:
         return BundleError(bundle_id, source, index, sort_diagnostics(diagnostics))
-    # v1 stays accepted: read as the v2 it means; so is a v2 bundle that gives only v1's `consent`
-    legacy_consent = "consent" in raw and "consents" not in raw
-    latest = upgrade_v1(raw) if version == 1 or legacy_consent else raw
-    data = cast("dict[str, Any]", _normalize(skeleton(shared_schema(), "normal", _normal_form), latest))
+    # v1 stays accepted: read as the v2 it means (a v2 bundle giving v1's `consent` was refused above)
+    latest = upgrade_v1(raw) if version == 1 else raw
+    data = cast("dict[str, Any]", _normalize(skeleton(model_schema(), "normal", _normal_form), latest))
     notes = tuple(outside_month_notes(raw))
     return Bundle(bundle_id, source, index, raw["month"], data, _facts_hash(raw), notes)
 

@@ -58,6 +58,9 @@ _SCALARS: dict[str, ValueType] = {
     t.name: t for t in (BOOL, COUNT, NUMBER, MINUTES, MONEY, PERCENT, DATE, MONTH, TEXT, CODE)
 }
 _METADATA = ("id", "fact_bundle")  # describe the bundle itself; rules never read them
+# Version 1 keys a version 2 bundle may not give (v2 states them per program), each with the
+# message and the hint of its error; an upgraded version 1 bundle keeps them (see model_schema).
+V1_ONLY = "x-carepolicy-version-1-keys"
 _EXPECTED = {  # what a value of each type looks like, for "expected ..., found ..." messages
     "boolean": "true or false",
     "count": "a whole number",
@@ -99,6 +102,19 @@ def shared_schema(version: int = LATEST) -> Schema:
     """A schema, parsed once and shared by this package: read it, never change it."""
     result: Schema = json.loads(_schema_text(version))
     return result
+
+
+@functools.cache
+def model_schema() -> Schema:
+    """What rules read: the latest schema, plus the version 1 keys that an upgraded version 1
+    bundle keeps (`consent`, `ccm_start`), so a policy written for version 1 still checks; in a
+    version 2 bundle they are never given, so they read as missing. Shared: never change it."""
+    latest = shared_schema()
+    kept = [key for key in latest.get(V1_ONLY, {}) if key in shared_schema(1)["properties"]]
+    if not kept:
+        return latest
+    properties = {**latest["properties"], **{key: shared_schema(1)["properties"][key] for key in kept}}
+    return {**latest, "properties": properties}
 
 
 def fact_schema(version: int = LATEST) -> Schema:
@@ -208,7 +224,12 @@ def _messages(error: ValidationError) -> Iterator[tuple[list[PathPart], str, str
         parts.append(value)  # point at the offending key itself, not at its mapping
     if keyword == "additionalProperties" and isinstance(value, dict):
         known = schema.get("properties", {})
+        replaced = schema.get(V1_ONLY, {})
         for key in sorted((k for k in value if k not in known), key=str):
+            if isinstance(key, str) and key in replaced:
+                message, tip = replaced[key]
+                yield [*parts, key], f"`{key}`: {message}", tip
+                continue
             tip = _BOOL_KEY_HELP if isinstance(key, bool) else did_you_mean(str(key), known)
             yield [*parts, key], f"unknown key `{show(key)}`", tip
     elif keyword == "required" and isinstance(value, dict):
@@ -286,7 +307,7 @@ def schema_diagnostics(instance: object, *, source: str, bundle: str, version: i
 def _fact_types() -> dict[str, Type]:
     types: dict[str, Type] = {}
     enums: dict[str, EnumType] = {}
-    for name, schema in shared_schema()["properties"].items():
+    for name, schema in model_schema()["properties"].items():
         if name not in _METADATA:
             _collect(name, name, schema, types, enums)
     return types

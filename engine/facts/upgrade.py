@@ -26,8 +26,8 @@ def upgrade_v1(raw: Mapping[str, Any]) -> dict[str, Any]:
     Version 1 has one consent record for every service it lists: it becomes one record per
     listed service (the same documented/practitioner/date/method/revoked), and `ccm_start`, the
     one start month version 1 has, becomes each record's `start`. A service not listed gets no
-    record (no consent), as in version 1. A version 2 bundle that still gives version 1's single
-    `consent` and no `consents` is read the same way.
+    record (no consent), as in version 1. The upgraded bundle keeps `consent` and `ccm_start`
+    for policies written for version 1 (schema.model_schema); a version 2 bundle may not give them.
     """
     upgraded = dict(raw)
     upgraded["fact_bundle"] = 2
