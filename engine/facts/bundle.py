@@ -17,7 +17,7 @@ from ..jsontext import canonical_bytes
 from .limits import PathPart, Problem, impossible_values, outside_month_notes, plain_copy
 from .schema import XTYPE, describe, json_path, schema_diagnostics, shared_schema
 from .skeleton import ITEMS, OTHER, skeleton, values
-from .upgrade import bundle_version, upgrade_v1
+from .upgrade import bundle_version, fold_claims, upgrade_v1
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,7 +71,7 @@ def validate_bundle(obj: object, *, source: str, index: int) -> Bundle | BundleE
         return BundleError(bundle_id, source, index, sort_diagnostics(diagnostics))
     # v1 stays accepted: read as the v2 it means; so is a v2 bundle that gives only v1's `consent`
     legacy_consent = "consent" in raw and "consents" not in raw
-    latest = upgrade_v1(raw) if version == 1 or legacy_consent else raw
+    latest = fold_claims(upgrade_v1(raw) if version == 1 or legacy_consent else raw)
     data = cast("dict[str, Any]", _normalize(skeleton(shared_schema(), "normal", _normal_form), latest))
     notes = tuple(outside_month_notes(raw))
     return Bundle(bundle_id, source, index, raw["month"], data, _facts_hash(raw), notes)
