@@ -28,7 +28,9 @@ def schema(version: str) -> None:
     carepolicy type that rules see (`x-carepolicy-type`). Policies may only read facts the latest
     version declares. A bundle with `fact_bundle: 2` is read as version 2; any other bundle as
     version 1, which stays accepted unchanged and is upgraded on read (its one consent record
-    becomes the same consent for each service it lists). The output is sorted, indented JSON, so
+    becomes the same consent for each service it lists, its `ccm_start` each one's `start`).
+    Version 2 states consent per program only (`consents.<program>`): a version 2 bundle that
+    gives version 1's `consent` or `ccm_start` is refused. The output is sorted, indented JSON, so
     it can be diffed and given to editors or other validators. An unknown version is a usage error
     (exit status 2).
 

@@ -61,7 +61,8 @@ class CompiledPolicySet:
     _generated: dict[tuple[str, tuple[Any, ...]], Any] = field(default_factory=dict)  # see codegen_plan.py
     _fixed_ids: set[int] = field(default_factory=set)  # ids of the fixed_reasons
     # prebuilt outcomes ("met" or "unmet", id of the rule): untraced, traced, the rule; see codegen_plan.py
-    prebuilt_outcomes: dict[tuple[str, int], tuple[Any, Any, CompiledRule]] = field(default_factory=dict)
+    # and ("gate denied", id of the code, id of the gate's outcome): the code's shared outcome, None, the code
+    prebuilt_outcomes: dict[tuple[Any, ...], tuple[Any, Any, Any]] = field(default_factory=dict)
     _shared_denials: dict[tuple[str, int], Denial] = field(default_factory=dict)  # see denial
     context: DecisionContext = field(default_factory=DecisionContext)  # shared by its decisions; made in build
 
