@@ -154,3 +154,15 @@ def test_bad_uses_are_check_errors_with_a_place_and_a_hint(tmp_path: Path, body:
     assert first.span is not None
     assert first.span.line == text.count("\n")
     assert first.help
+
+
+def test_a_template_never_used_is_a_warning(tmp_path: Path) -> None:
+    text = POLICY + '\ndefine spare(p: program) "Never called" cite S1 "x" = consents.p is present\n'
+    (tmp_path / "t.policy").write_text(text, encoding="utf-8")
+    _result, _sources, diagnostics = check_policies(tmp_path)
+    (warning,) = [d for d in diagnostics if "spare" in d.message]
+    assert not warning.is_error
+    assert warning.code == "check/unused"
+    assert warning.help is not None
+    assert "spare(p: program)" in warning.help
+    assert not [d for d in diagnostics if "minutes_of" in d.message]  # used templates are not reported

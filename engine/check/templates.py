@@ -19,7 +19,7 @@ from __future__ import annotations
 import dataclasses
 import re
 
-from ..diagnostics import Diagnostic, did_you_mean
+from ..diagnostics import Diagnostic, Severity, did_you_mean
 from ..language import syntax as s
 from ..language.templates import PARAM_TYPES, DefineTemplate, RuleTemplate, Template, signature
 from ..language.valuetypes import ANY, TEXT
@@ -42,6 +42,7 @@ class _Expander:
         self.instances: dict[str, list[s.Define]] = {}  # template id -> its instances, in first-use order
         self.made: dict[str, s.Define | None] = {}  # instance id -> instance (None while being built)
         self.diagnostics: list[Diagnostic] = []
+        self.used: set[str] = set()  # templates called somewhere (even wrongly: reported there)
         self.broken: set[str] = set()  # templates with an error of their own: their uses are not instantiated
 
     def error(self, code: str, message: str, span: Span, hint: str | None = None) -> None:
@@ -200,6 +201,7 @@ class _Expander:
             if not isinstance(node, s.Call) or node.function not in self.templates:
                 return node
             template = self.templates[node.function]
+            self.used.add(template.id)
             if isinstance(template, RuleTemplate):
                 self.error(
                     "check/template",
@@ -268,6 +270,7 @@ class _Expander:
             if not calls:
                 out.append(requirement)
                 continue
+            self.used.update(c.function for c in calls)
             if len(requirement.conditions) > 1 or requirement.message is not None:
                 self.error(
                     "check/template",
@@ -294,9 +297,20 @@ class _Expander:
             out.extend(self.splice(filled, (*trail, template.id)))
         return tuple(out)
 
+    def mentions_template(self, decl: s.Declaration) -> bool:
+        for expr in s.expressions_of(decl):
+            for node in s.walk(expr):
+                if isinstance(node, s.Call) and node.function in self.templates:
+                    return True
+                if isinstance(node, s.Name) and len(node.parts) == 1 and node.parts[0] in self.templates:
+                    return True
+        return False
+
     def declaration(self, decl: s.Declaration) -> s.Declaration:
         if isinstance(decl, DefineTemplate | RuleTemplate):
             return decl  # checked first, in expand_templates
+        if not self.mentions_template(decl):
+            return decl  # most declarations: nothing to rebuild
         if isinstance(decl, s.Rule | s.Precondition | s.Code):
             decl = dataclasses.replace(decl, requirements=self.splice(decl.requirements, ()))
         rewritten: s.Declaration = _map_decl(decl, lambda e: self.rewrite(e, ()))
@@ -311,6 +325,17 @@ def expand_templates(files: tuple[s.PolicyFile, ...]) -> tuple[tuple[s.PolicyFil
     for template in expander.templates.values():
         expander.check_template(template)
     rewritten = [tuple(expander.declaration(d) for d in policy.declarations) for policy in files]
+    for template in expander.templates.values():
+        if template.id not in expander.used:
+            expander.diagnostics.append(
+                Diagnostic(
+                    "check/unused",
+                    f"{template.kind} template `{template.id}` is never used",
+                    span=template.span,
+                    severity=Severity.WARNING,
+                    help=f"remove it, or use it as {signature(template)}",
+                )
+            )
     out: list[s.PolicyFile] = []
     for policy, decls in zip(files, rewritten, strict=True):
         placed: list[s.Declaration] = []
