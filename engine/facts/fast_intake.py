@@ -64,10 +64,9 @@ def fast_bundle(obj: dict[Any, Any], index: int) -> Fast | None:
             if item is not data.get(key) and type(item) in (dict, list):
                 upgraded[key] = _walk(shape.get(key), item, 1)
         data = upgraded
-    folded = fold_claims(obj)  # every claim in one list, as the precise path reads it (upgrade.fold_claims)
-    if folded is not obj:
-        data = {key: value for key, value in data.items() if key not in ("other_claims_this_month", "prior_claims")}
-        data["claims"] = _walk(shape.get("claims"), folded["claims"], 1)
+    folded = fold_claims(data)  # every claim in one list, after the upgrade, as the precise path does
+    if folded is not data:  # the entries are walked already; the list becomes the tuple lists normalise to
+        data = {**folded, "claims": tuple(folded["claims"])}
     raw_id = obj.get("id")
     bundle_id = raw_id if isinstance(raw_id, str) and raw_id else f"#{index + 1}"
     return bundle_id, obj["month"], data, tuple(outside_month_notes(obj))
