@@ -166,3 +166,18 @@ def test_a_template_never_used_is_a_warning(tmp_path: Path) -> None:
     assert warning.help is not None
     assert "spare(p: program)" in warning.help
     assert not [d for d in diagnostics if "minutes_of" in d.message]  # used templates are not reported
+
+
+def test_traces_keep_the_written_text_of_names_no_template_wrote(tmp_path: Path) -> None:
+    """A selection reads `mine.minutes` as `time.minutes` underneath; the trace still shows `mine`."""
+    text = POLICY.replace(
+        "code 99490",
+        'selection mine "Own time" cite S1 "x" = time where time.practitioner = practitioner.id\n\n'
+        'rule r.any_time "Some own time" cite S1 "x"\n  requires any mine where mine.minutes > 0 min\n\n'
+        "code 99490",
+        1,
+    ).replace("  requires ccm.consent\n", "  requires ccm.consent, r.any_time\n", 1)
+    (tmp_path / "t.policy").write_text(text, encoding="utf-8")
+    shown = to_json(evaluate(load_policies(tmp_path), _bundle()))
+    assert "any mine where mine.minutes > 0 min" in shown
+    assert "any time where" not in shown

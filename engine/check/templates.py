@@ -21,7 +21,7 @@ import re
 
 from ..diagnostics import Diagnostic, Severity, did_you_mean
 from ..language import syntax as s
-from ..language.templates import PARAM_TYPES, DefineTemplate, RuleTemplate, Template, signature
+from ..language.templates import PARAM_TYPES, ArgumentSpan, DefineTemplate, RuleTemplate, Template, signature
 from ..language.valuetypes import ANY, TEXT
 from ..source import Span
 from .selections import _map, _map_decl
@@ -163,7 +163,7 @@ class _Expander:
                 return node
             if len(node.parts) == 1 and bound[node.parts[0]][0] == "text":
                 value = bound[node.parts[0]][1]
-                return s.Literal(value, TEXT, '"' + value.replace('"', '\\"') + '"', node.span)
+                return s.Literal(value, TEXT, '"' + value.replace('"', '\\"') + '"', ArgumentSpan.of(node.span))
             parts = []
             for part in node.parts:
                 kind, value = bound.get(part, ("", part))
@@ -176,7 +176,7 @@ class _Expander:
                     )
                     return s.Literal(None, ANY, node.dotted, node.span)
                 parts.append(value)
-            return s.Name(tuple(parts), node.span)
+            return s.Name(tuple(parts), ArgumentSpan.of(node.span))
 
         return _map(expr, one)
 
@@ -215,7 +215,7 @@ class _Expander:
             instance = self.instantiate(template, node, trail)
             if instance is None:
                 return s.Literal(None, ANY, template.id, node.span)
-            return s.Name((instance,), node.span)
+            return s.Name((instance,), ArgumentSpan.of(node.span))
 
         return _map(expr, one)
 

@@ -22,6 +22,7 @@ from ..decision.citations import public_text, source_table
 from ..decision.context import DecisionContext
 from ..decision.model import Denial, Reason
 from ..language import syntax as s
+from ..language.templates import ArgumentSpan
 from ..source import SourceFile, Span
 from .codegen import CodegenCompiler
 from .codegen_plan import PlanWriter
@@ -138,7 +139,7 @@ class CompiledPolicySet:
         shown = self.text(expr.span)
         swaps: dict[str, str] = {}
         for node in s.walk(expr):
-            if isinstance(node, s.Name | s.Literal):
+            if isinstance(node, s.Name | s.Literal) and isinstance(node.span, ArgumentSpan):
                 actual = node.dotted if isinstance(node, s.Name) else node.text
                 written = self.text(node.span)
                 if written and written != actual:

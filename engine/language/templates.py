@@ -57,6 +57,17 @@ class RuleTemplate(Declaration):
 Template = DefineTemplate | RuleTemplate
 
 
+@dataclass(frozen=True, slots=True)
+class ArgumentSpan(Span):
+    """The span of a name a template's use wrote for it (`consents.p.date` read as
+    `consents.ccm.date`, `f(p)` as `f(ccm)`): traces show such a name as it now reads, every other
+    name as the policy text has it."""
+
+    @classmethod
+    def of(cls, span: Span) -> ArgumentSpan:
+        return cls(span.source, span.line, span.column, span.end_line, span.end_column)
+
+
 def signature(template: Template) -> str:
     """`staff_minutes(p: program)`, for messages."""
     return f"{template.id}({', '.join(f'{p.name}: {p.type}' for p in template.params)})"
