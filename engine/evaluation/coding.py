@@ -147,8 +147,9 @@ def decide(
     ruled_out = ev.claim_conflicts()
     if ruled_out:  # claims already made this month deny more codes
         for code, reasons in ruled_out.items():
-            if code in outcomes:
-                outcomes[code].reasons.extend(reasons)
+            if code in outcomes:  # (a shared, prebuilt outcome is copied before it is changed)
+                outcome = outcomes[code] = outcomes[code].owned()
+                outcome.reasons.extend(reasons)
         valid = {code: outcome for code, outcome in valid.items() if outcome.valid}
     conflicts = _conflicts(plan, valid, ev)
     held = held_claims(ev, valid)
@@ -298,8 +299,8 @@ def _denials(
     denied: list[Denial] = []
     in_coding = set(chosen)
     for code, outcome in outcomes.items():
-        if code not in valid:  # the usual case: denied for its own reasons
-            denied.append(compiled.denial(code, outcome.reasons))
+        if code not in valid:  # the usual case: denied for its own reasons (often prebuilt)
+            denied.append(outcome.denial or compiled.denial(code, outcome.reasons))
             continue
         if code in in_coding:
             if outcome.next_unit is not None:
