@@ -64,9 +64,9 @@ def fast_bundle(obj: dict[Any, Any], index: int) -> Fast | None:
             if item is not data.get(key) and type(item) in (dict, list):
                 upgraded[key] = _walk(shape.get(key), item, 1)
         data = upgraded
-    if "other_claims_this_month" in data or "prior_claims" in data:  # one list of claims, as validate reads it
-        data = dict(fold_claims(data))
-        data["claims"] = tuple(data["claims"])  # the normalised form of a list
+    folded = fold_claims(data)  # every claim in one list, after the upgrade, as the precise path does
+    if folded is not data:  # the entries are walked already; the list becomes the tuple lists normalise to
+        data = {**folded, "claims": tuple(folded["claims"])}
     raw_id = obj.get("id")
     bundle_id = raw_id if isinstance(raw_id, str) and raw_id else f"#{index + 1}"
     return bundle_id, obj["month"], data, tuple(outside_month_notes(obj))
