@@ -125,6 +125,7 @@ def test_pays_most_keeps_the_claim_that_pays_more(policies: PolicySet) -> None:
     denial = next(d for d in decision.denied if d.code == "G0557")
     assert denial.with_code == "99495"
     assert "is kept, as pick.pays chose" in denial.reasons[0].text
+    assert render_decision_text(decision).splitlines()[1].startswith("Nothing to bill: the 99495 claim on file")
     [alternative] = decision.alternatives
     assert alternative.codes == (("G0557", 1),)
     assert alternative.withdraw == ("99495",)

@@ -78,9 +78,14 @@ def answer(decision: Decision) -> str:
 
 
 def first_reason(decision: Decision) -> str:
-    """Why nothing is billable, in one phrase: the reason shared by most denials that matter (the
-    first such on a tie), else the first cause of the codes not considered."""
+    """Why nothing is billable, in one phrase: a code valid on its own but not billed because the
+    strategy kept a claim on file that it bundles says so first; else the reason shared by most
+    denials that matter (the first such on a tie), else the first cause of the codes not considered."""
     matter, skipped, dormant = split_denials(decision, decision.context or EMPTY_CONTEXT)
+    if not decision.billable:  # nothing chosen, so a denial `with` a code is one a kept claim blocks
+        kept = next((d for d in matter if d.with_code is not None and d.reasons), None)
+        if kept is not None:
+            return kept.reasons[0].text
     counts: dict[str, int] = {}
     for denial in matter or skipped:
         for text in dict.fromkeys(r.text for r in denial.reasons):

@@ -92,7 +92,7 @@ def kept_claim_reason(code: str, item: HeldClaim, strategy: str) -> Reason:
     """Why a valid bundling code is not billed: the claim it bundles is kept, as the strategy chose."""
     bundling = item.bundlers[code].header
     text = (
-        f"not billed: the {item.code} claim on file by the same practitioner ({item.claim.get('practitioner')}) "
+        f"the {item.code} claim on file by the same practitioner ({item.claim.get('practitioner')}) "
         f"is kept, as {strategy} chose; {code} would bundle it ({bundling.title})"
     )
     return Reason(bundling.id, bundling.title, bundling.cites, bundling.source, text)
