@@ -42,14 +42,18 @@ REASON = pa.struct([("rule", pa.string()), ("title", pa.string()), ("cites", _TE
 DENIAL = pa.struct([("code", pa.string()), ("unit", pa.int32()), ("with", pa.string()),
                     ("reasons", pa.list_(REASON))])
 ALTERNATIVE = pa.struct([("codes", pa.list_(pa.struct([("code", pa.string()), ("units", pa.int32())]))),
-                         ("total_allowed", MONEY), ("patient_responsibility", MONEY), ("why_not", pa.string())])
+                         ("total_allowed", MONEY), ("patient_responsibility", MONEY), ("why_not", pa.string()),
+                         ("withdraw", _TEXTS)])
+WITHDRAWAL = pa.struct([("code", pa.string()), ("practitioner", pa.string()), ("month", pa.string()),
+                        ("status", pa.string()), ("bundled_into", pa.string()), ("reasons", pa.list_(REASON))])
 _TOTALS = ("allowed", "medicare", "beneficiary", "medigap", "medicaid")
 DECISIONS = pa.schema(
     [("record", pa.int64()), ("bundle_id", pa.string()), ("source", pa.string()), ("status", pa.string()),
      ("error", pa.string()), ("decision_format", pa.int32()), ("decision_id", pa.string()),
      ("engine_name", pa.string()), ("engine_version", pa.string()), ("policy_set_hash", pa.string()),
      ("facts_hash", pa.string()), ("month", pa.string()), ("switches", pa.map_(pa.string(), pa.string())),
-     ("billable", pa.list_(LINE)), ("denied", pa.list_(DENIAL)), ("alternatives", pa.list_(ALTERNATIVE))]
+     ("billable", pa.list_(LINE)), ("denied", pa.list_(DENIAL)), ("alternatives", pa.list_(ALTERNATIVE)),
+     ("withdraw", pa.list_(WITHDRAWAL))]
     + [(f"total_{name}", MONEY) for name in _TOTALS]
     + [("totals_note", pa.string()), ("patient_responsibility", MONEY), ("notes", _TEXTS),
        ("active_programs", _TEXTS), ("sources", pa.string()), ("trace", pa.string())]
@@ -134,6 +138,7 @@ def row_from_json_obj(obj: Mapping[str, Any], index: int) -> dict[str, Any]:
         "alternatives": [{**alt, "total_allowed": _money(alt["total_allowed"]),
                           "patient_responsibility": _money(alt["patient_responsibility"])}
                          for alt in obj["alternatives"]],
+        "withdraw": obj.get("withdraw"),
         "totals_note": obj["totals"]["note"],
         "patient_responsibility": _money(obj["patient_responsibility"]),
         "notes": obj.get("notes"),
@@ -203,6 +208,8 @@ def decision_json_obj(row: Mapping[str, Any]) -> dict[str, Any]:
         "totals": {**{name: money_text(row[f"total_{name}"]) for name in _TOTALS}, "note": row["totals_note"]},
         "patient_responsibility": money_text(row["patient_responsibility"]),
     }
+    if row.get("withdraw") is not None:
+        obj["withdraw"] = [_plain(claim) for claim in row["withdraw"]]
     if row["notes"] is not None:
         obj["notes"] = list(row["notes"])
     if row["active_programs"] is not None:

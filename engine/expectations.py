@@ -5,6 +5,7 @@ An expectation has the shape of `expect:` in shared/acceptance/scenarios.yaml:
     billable: [{code: "99490", units: 1}]          # the chosen coding, or one of `alternatives`
     alternatives: [[{code: ..., units: ...}], ...]
     denied: [{code: "99439", reason: "...", unit: 2, with: "99487"}]
+    withdraw: [{code: "99495"}]                     # claims on file to withdraw (bundling)
     patient_responsibility: 12.10                   # for the `billable` lines
     allowed: 60.49                                  # the total allowed amount of the `billable` lines
 
@@ -57,6 +58,11 @@ def check_expectation(decision: Decision, expect: Mapping[str, Any]) -> list[str
         failures.append(f"billable {_show(billed)}; expected {' or '.join(_show(o) for o in options)}")
         failures.extend(_why_billed_differs(decision, billed, wanted))
     failures.extend(_check_denied(decision, expect.get("denied") or ()))
+    if "withdraw" in expect:  # the claims on file to withdraw, by code (a bundling's)
+        wanted_withdraw = sorted(str(e["code"]) for e in expect["withdraw"] or ())
+        withdrawn = sorted(w.code for w in decision.withdraw)
+        if withdrawn != wanted_withdraw:
+            failures.append(f"withdraw {withdrawn or 'nothing'}; expected {wanted_withdraw or 'nothing'}")
     for key, what in AMOUNTS.items():
         if key in expect:
             expected = None if expect[key] is None else _money(expect[key])
@@ -144,7 +150,7 @@ def _show(coding: Coding) -> str:
 
 
 CASE_KEYS = ("name", "base", "facts", "switches", "fee_schedule", "expect")
-EXPECT_KEYS = ("billable", "alternatives", "denied", *AMOUNTS)
+EXPECT_KEYS = ("billable", "alternatives", "denied", "withdraw", *AMOUNTS)
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,8 +11,10 @@ from ..diagnostics import Diagnostic, did_you_mean
 from ..language import syntax as s
 from ..language.valuetypes import ANY, BOOL, COUNT, MINUTES, MONEY, NUMBER, PERCENT, Type
 from ..source import Span
+from .bundling import check_bundling
 from .index import PolicyIndex
 from .resolve import Ref, Resolver
+from .strategy import check_strategy
 
 
 def check_declaration(resolver: Resolver, decl: s.Declaration) -> None:
@@ -135,12 +137,13 @@ def _exception(resolver: Resolver, decl: s.Declaration) -> None:
     if decl.when is not None:
         _want(resolver, decl.when, (BOOL,), "`when`")
     target = resolver.index.by_id.get(decl.target, [])
-    if not any(isinstance(t, s.Rule | s.Exclusion) for t in target):
-        candidates = [k for k, v in resolver.index.by_id.items() if v and isinstance(v[0], s.Rule | s.Exclusion)]
+    overridable = s.Rule | s.Exclusion | s.Bundling
+    if not any(isinstance(t, overridable) for t in target):
+        candidates = [k for k, v in resolver.index.by_id.items() if v and isinstance(v[0], overridable)]
         _error(
             resolver,
             "check/unknown-name",
-            f"exception `{decl.id}` names `{decl.target}`, which is not a rule or exclusion",
+            f"exception `{decl.id}` names `{decl.target}`, which is not a rule, exclusion or bundling",
             decl.target_span,
             did_you_mean(decl.target, candidates),
         )
@@ -241,6 +244,8 @@ _CHECKS = {
     s.Switch: _switch,
     s.CostSharing: _cost_sharing,
     s.Pricing: _pricing,
+    s.Bundling: check_bundling,
+    s.Choose: check_strategy,
 }
 
 
@@ -281,6 +286,13 @@ def check_code_lists(index: PolicyIndex) -> list[Diagnostic]:
             for clause in decl.clauses:
                 visit(clause.subject, allow_unknown=False)
                 visit(clause.excluded, allow_unknown=True)  # claims may be of codes we never bill
+        elif isinstance(decl, s.Bundling):
+            for bundles in decl.clauses:
+                visit(bundles.subject, allow_unknown=False)
+                visit(bundles.bundled, allow_unknown=True)  # bundled services are claims (TCM), not billed here
         elif isinstance(decl, s.Choose):
             visit(decl.preference, allow_unknown=False)
+            visit(decl.then_preference, allow_unknown=False)
+            for within in decl.within:
+                visit(within.codes, allow_unknown=False)
     return diagnostics

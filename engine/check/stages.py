@@ -330,7 +330,8 @@ def check_addons(ctx: CheckContext) -> list[Diagnostic]:
 def check_conflicts(ctx: CheckContext) -> list[Diagnostic]:
     out: list[Diagnostic] = []
     for kind in (s.CostSharing, s.Choose, s.Pricing):
-        decls = ctx.index.of_kind(kind)
+        # a coding strategy selected by a switch (`when`) stands beside the default one
+        decls = [d for d in ctx.index.of_kind(kind) if not (isinstance(d, s.Choose) and d.when is not None)]
         for i, first in enumerate(decls):
             for second in decls[i + 1 :]:
                 if _bounds_overlap(first.effective, second.effective):

@@ -91,7 +91,11 @@ class CompiledExclusion:
     excluded_declared: frozenset[str]
     who: str
     subject_order: tuple[str, ...] = ()  # the subject, sorted: the order its codes get reasons in
-    any_month: bool = False  # earlier months' claims (prior_claims) rule codes out too
+    any_month: bool = False  # earlier months' claims rule codes out too
+    # a `bundling`: the subject's codes bundle the excluded ones. Never billed together in one
+    # coding, but a bundled claim on file rules nothing out: the coding strategy chooses between
+    # withdrawing it and not billing the bundling code (evaluation/bundling.py)
+    bundles: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -31,6 +31,7 @@ from .compiled import (
 )
 from .expr import CodeSet, Fn, month_end
 from .outcomes import RuleOutcome
+from .strategy import CodingStrategy, compile_strategies
 
 
 class PlanSource(Protocol):
@@ -78,9 +79,11 @@ class MonthPlan:
     preference: tuple[str, ...]
     highest_total: bool
     choose: Header | None
-    rank: Mapping[str, int]  # a code's place in `preference` (codes not in it rank after all)
+    rank: Mapping[str, int]  # a code's place in the default strategy (codes it does not order rank after all)
+    strategies: tuple[CodingStrategy, ...] = ()  # switch-selected first, the default last (compile/strategy.py)
     program: MonthProgram | None = None  # the generated rules and codes (codegen backend only)
-    earlier_claims_matter: bool = False  # an exclusion `in any month` is in effect: read prior_claims
+    earlier_claims_matter: bool = False  # an exclusion `in any month` is in effect: read earlier claims
+    bundles_claims: bool = False  # a `bundling` is in effect: claims on file may be withdrawn
 
 
 def _in_effect(decl: s.Declaration, day: str) -> bool:
@@ -152,11 +155,12 @@ class MonthPlanMaker:
             exceptions=exceptions,
             exception_targets=frozenset(e.target for e in exceptions),
             earlier_claims_matter=any(e.any_month for e in exclusions),
+            bundles_claims=any(e.bundles for e in exclusions),
             conflict_table=_conflict_table(groups, exclusions),
             cost_sharing=self._cost_sharing(live_decls, day),
             pricing=self._pricing(live_decls),
             rvus=self._rvus(live_decls),
-            rank={code: i for i, code in enumerate(choose["preference"])},
+            rank=next((x.rank for x in choose["strategies"] if x.when is None), {}),
             **choose,
         )
 
@@ -179,6 +183,23 @@ class MonthPlanMaker:
                             clause.any_month,
                         )
                     )
+            elif isinstance(decl, s.Bundling):
+                out.extend(self._bundlings(decl))
+        return out
+
+    def _bundlings(self, decl: s.Bundling) -> list[CompiledExclusion]:
+        """A bundling's clauses, as exclusions by the same practitioner that bundle (see CompiledExclusion)."""
+        out = []
+        for clause in decl.clauses:
+            exact, ranges = self.compiled.index.matcher(clause.bundled)
+            declared = frozenset(c for c in self.compiled.codes if c in CodeSet(exact, ranges))
+            subject = frozenset(self.compiled.index.expand(clause.subject))
+            header = self.compiled.header(decl)
+            out.append(
+                CompiledExclusion(
+                    header, subject, CodeSet(exact, ranges), declared, "same", tuple(sorted(subject)), bundles=True
+                )
+            )
         return out
 
     def _groups(self, decls: list[s.Declaration]) -> list[CompiledGroup]:
@@ -264,14 +285,17 @@ class MonthPlanMaker:
         }
 
     def _choose(self, decls: list[s.Declaration]) -> dict[str, Any]:
+        """The default strategy's fields (the `choose coding` without `when`), and every strategy."""
+        strategies = compile_strategies(self.compiled, decls)
         for d in decls:
-            if isinstance(d, s.Choose):
+            if isinstance(d, s.Choose) and d.when is None:
                 return {
                     "preference": self.compiled.index.expand(d.preference),
                     "highest_total": d.then_highest_total,
                     "choose": self.compiled.header(d),
+                    "strategies": strategies,
                 }
-        return {"preference": (), "highest_total": True, "choose": None}
+        return {"preference": (), "highest_total": True, "choose": None, "strategies": strategies}
 
 
 def _conflict_table(

@@ -7,8 +7,9 @@ any batch output, from any version that writes that form.
 
 What it counts, per decision line: the billable lines by code (lines, units, allowed), the money
 totals (allowed, Medicare, beneficiary, Medigap, Medicaid; an amount that is null is counted as
-indeterminate, never as zero), the denials by code, and the denial reasons: each distinct reason
-text once per decision it appears in. Error records are counted and the first ones kept.
+indeterminate, never as zero), the denials by code, the claims on file to withdraw by code, and
+the denial reasons: each distinct reason text once per decision it appears in. Error records are
+counted and the first ones kept.
 """
 
 from __future__ import annotations
@@ -52,6 +53,7 @@ class BatchReport:
     codes: dict[str, CodeCounts] = field(default_factory=dict)
     reasons: dict[str, int] = field(default_factory=dict)  # reason text -> decisions it appears in
     months: dict[str, int] = field(default_factory=dict)
+    withdraw: dict[str, int] = field(default_factory=dict)  # code -> claims on file to withdraw (bundled)
 
     @property
     def records(self) -> int:
@@ -110,6 +112,8 @@ class BatchReport:
                 seen.add(reason["reason"])
         for text in seen:
             self.reasons[text] = self.reasons.get(text, 0) + 1
+        for claim in record.get("withdraw") or ():  # absent in decisions written before bundling
+            self.withdraw[claim["code"]] = self.withdraw.get(claim["code"], 0) + 1
 
     def to_json_obj(self, top: int = 10) -> dict[str, Any]:
         return {
@@ -131,6 +135,7 @@ class BatchReport:
                 for code, c in sorted(self.codes.items())
             },
             "top_denial_reasons": [{"reason": text, "decisions": n} for text, n in self.top_reasons(top)],
+            "claims_to_withdraw": dict(sorted(self.withdraw.items())),
         }
 
 
@@ -174,6 +179,9 @@ def render_report_text(report: BatchReport, *, top: int = 10) -> str:
     out.extend(["", "By code", f"  {'code':<8} {'billed':>8} {'units':>8} {'allowed':>16} {'denied':>8}"])
     for code, c in sorted(report.codes.items()):
         out.append(f"  {code:<8} {c.billed_lines:>8} {c.units:>8} {_money(c.allowed):>16} {c.denied:>8}")
+    if report.withdraw:
+        out.extend(["", "Claims on file to withdraw (bundled into a billed code)"])
+        out.extend(f"  {code:<8} {n:>8}" for code, n in sorted(report.withdraw.items()))
     out.extend(["", f"Top denial reasons (decisions in which each appears; top {top})"])
     out.extend(f"  {n:>8}  {text}" for text, n in report.top_reasons(top))
     if report.error_records:

@@ -14,7 +14,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from .context import EMPTY_CONTEXT, DecisionContext
-from .model import Alternative, Decision, Denial, Line, Reason, Shares, TraceNode
+from .model import Alternative, Decision, Denial, Line, Reason, Shares, TraceNode, Withdrawal
 from .trace_text import render_trace
 
 __all__ = ["first_reason", "render_decision_text", "split_denials"]
@@ -28,6 +28,8 @@ def render_decision_text(decision: Decision, *, explain: bool = False) -> str:
     if changed:
         out.append("Switches not at their default: " + ", ".join(f"{n}={o}" for n, o in changed))
     out.extend(["", *_billable(decision)])
+    if decision.withdraw:
+        out.extend(["", "Withdraw (claims on file that a billed code bundles)", *_withdraw(decision.withdraw)])
     matter, skipped, dormant = split_denials(decision, context)
     if matter:
         out.extend(["", "Denied", *_denied(matter)])
@@ -39,7 +41,8 @@ def render_decision_text(decision: Decision, *, explain: bool = False) -> str:
         out.extend(["", "Notes", *(f"  {note}" for note in decision.notes)])
     if skipped or dormant:
         out.extend(["", "Not considered", *_not_considered(skipped, dormant, decision.month)])
-    cites = [reason.cites for denial in matter for reason in denial.reasons]
+    cites = [reason.cites for claim in decision.withdraw for reason in claim.reasons]
+    cites += [reason.cites for denial in matter for reason in denial.reasons]
     if explain and decision.trace:
         cites.extend(_trace_cites(decision))
     sources = context.sources_of(cites)
@@ -70,13 +73,19 @@ def answer(decision: Decision) -> str:
     allowed = f"allowed {_money(totals.allowed)}" if totals.allowed is not None else f"allowed: {totals.note}"
     share = decision.patient_responsibility
     patient = f"patient owes {_money(share)}" if share is not None else "patient share indeterminate"
-    return f"Bill {codes} (practitioner {decision.billable[0].practitioner}) · {allowed} · {patient}"
+    withdraw = "".join(f" · withdraw the {w.code} claim" for w in decision.withdraw)
+    return f"Bill {codes} (practitioner {decision.billable[0].practitioner}) · {allowed} · {patient}{withdraw}"
 
 
 def first_reason(decision: Decision) -> str:
-    """Why nothing is billable, in one phrase: the reason shared by most denials that matter (the
-    first such on a tie), else the first cause of the codes not considered."""
+    """Why nothing is billable, in one phrase: a code valid on its own but not billed because the
+    strategy kept a claim on file that it bundles says so first; else the reason shared by most
+    denials that matter (the first such on a tie), else the first cause of the codes not considered."""
     matter, skipped, dormant = split_denials(decision, decision.context or EMPTY_CONTEXT)
+    if not decision.billable:  # nothing chosen, so a denial `with` a code is one a kept claim blocks
+        kept = next((d for d in matter if d.with_code is not None and d.reasons), None)
+        if kept is not None:
+            return kept.reasons[0].text
     counts: dict[str, int] = {}
     for denial in matter or skipped:
         for text in dict.fromkeys(r.text for r in denial.reasons):
@@ -232,8 +241,21 @@ def _not_considered(skipped: list[Denial], dormant: list[str], month: str) -> li
     return out
 
 
+def _withdraw(withdraw: tuple[Withdrawal, ...]) -> list[str]:
+    out: list[str] = []
+    for claim in withdraw:
+        status = f", {claim.status}" if claim.status else ""
+        head = f"  {claim.code} (practitioner {claim.practitioner}, {claim.month}{status})"
+        out.extend(f"{head if i == 0 else ' ' * len(head)}  ✘ {_reason(r)}" for i, r in enumerate(claim.reasons))
+    return out
+
+
 def _alternative(alternative: Alternative) -> list[str]:
     codes = " + ".join(f"{code} × {units}" for code, units in alternative.codes) or "nothing"
+    if alternative.withdraw:
+        codes += ", withdrawing the " + ", ".join(alternative.withdraw) + " claim on file"
+    elif not alternative.codes:
+        codes = "nothing"
     total = "not priced" if alternative.total_allowed is None else _money(alternative.total_allowed)
     share = alternative.patient_responsibility
     patient = "indeterminate" if share is None else _money(share)

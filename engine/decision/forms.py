@@ -39,7 +39,8 @@ def render_summary(decision: Decision) -> str:
     allowed = f"allowed ${totals.allowed:.2f}" if totals.allowed is not None else "allowed: not priced"
     share = decision.patient_responsibility
     patient = f"patient ${share:.2f}" if share is not None else "patient: indeterminate"
-    return f"{head} · {codes} · {allowed} · {patient}"
+    withdraw = "".join(f" · withdraw {w.code}" for w in decision.withdraw)
+    return f"{head} · {codes} · {allowed} · {patient}{withdraw}"
 
 
 # --------------------------------------------------------------------------------------------- csv
@@ -68,7 +69,8 @@ CSV_COLUMNS = (
 
 def csv_rows(decision: Decision) -> Iterable[dict[str, str]]:
     """One row per billable line, then one per denied code (status: billable, denied, not
-    considered, not in effect), in the decision's order."""
+    considered, not in effect), in the decision's order, then one per claim on file to withdraw
+    (status: withdraw; `with_code`: the billed code it is bundled into)."""
     base = {"bundle_id": decision.bundle_id, "month": decision.month, "decision_id": decision.decision_id}
     for line in decision.billable:
         yield {**base, **_billable_row(line)}
@@ -76,6 +78,8 @@ def csv_rows(decision: Decision) -> Iterable[dict[str, str]]:
     status = {id(d): "denied" for d in matter} | {id(d): "not considered" for d in skipped}
     for denial in decision.denied:
         yield {**base, **_denied_row(denial, status.get(id(denial), "not in effect"))}
+    for claim in decision.withdraw:  # a claim on file to withdraw: its code, and the bundling's reason
+        yield {**base, **_denied_row(Denial(claim.code, claim.reasons, with_code=claim.bundled_into), "withdraw")}
 
 
 def _billable_row(line: Line) -> dict[str, str]:

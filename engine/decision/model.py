@@ -71,6 +71,20 @@ class Alternative:
     total_allowed: Decimal | None
     patient_responsibility: Decimal | None
     why_not: str
+    withdraw: tuple[str, ...] = ()  # the codes of the claims on file this coding would withdraw
+
+
+@dataclass(frozen=True, slots=True)
+class Withdrawal:
+    """A claim on file that a chosen code bundles: the practitioner withdraws it (or, when it was
+    paid, voids or corrects it), because the chosen code pays for that service already."""
+
+    code: str
+    practitioner: str
+    month: str
+    status: str | None  # as the claim states it (paid, submitted), None when the bundle does not say
+    bundled_into: str  # the chosen code that bundles it
+    reasons: tuple[Reason, ...]  # the bundling declaration, with its cites
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,6 +194,7 @@ class Decision:
     # programs the bundle shows activity in (consent, time recorded, a claim): see coding.active_programs
     active_programs: tuple[str, ...] = ()
     context: DecisionContext | None = None  # shared by every decision of a policy set: see context.py
+    withdraw: tuple[Withdrawal, ...] = ()  # claims on file that the chosen coding bundles
 
     @property
     def patient_responsibility(self) -> Decimal | None:
@@ -286,8 +301,20 @@ def to_json_obj(decision: Decision, *, trace: str = "full") -> dict[str, Any]:
                 "total_allowed": money_text(alt.total_allowed),
                 "patient_responsibility": money_text(alt.patient_responsibility),
                 "why_not": alt.why_not,
+                "withdraw": list(alt.withdraw),
             }
             for alt in decision.alternatives
+        ],
+        "withdraw": [
+            {
+                "code": w.code,
+                "practitioner": w.practitioner,
+                "month": w.month,
+                "status": w.status,
+                "bundled_into": w.bundled_into,
+                "reasons": [_reason(r) for r in w.reasons],
+            }
+            for w in decision.withdraw
         ],
         "totals": {
             "allowed": money_text(totals.allowed),
@@ -317,6 +344,7 @@ def to_json_obj(decision: Decision, *, trace: str = "full") -> dict[str, Any]:
 def _sources(decision: Decision, context: DecisionContext) -> dict[str, Any]:
     """Every source the decision's reasons cite, by tag: the same whatever the form of the trace."""
     cites = [r.cites for d in decision.denied for r in d.reasons]
+    cites += [r.cites for w in decision.withdraw for r in w.reasons]
     return {tag: info.to_json_obj() for tag, info in sorted(context.sources_of(cites).items())}
 
 

@@ -62,6 +62,15 @@ def render_report_html(report: BatchReport, *, top: int = 10, title: str = "care
         f"<td class=n>{_money(c.allowed)}</td><td class=n>{c.denied}</td></tr>"
         for code, c in sorted(report.codes.items())
     )
+    withdraw_rows = "".join(
+        f"<tr><td>{escape(code)}</td><td class=n>{n}</td></tr>" for code, n in sorted(report.withdraw.items())
+    )
+    withdraw = (
+        "<h2>Claims on file to withdraw</h2><p>bundled into a billed code</p>"
+        f"<table><tr><th>code</th><th>claims</th></tr>{withdraw_rows}</table>\n"
+        if report.withdraw
+        else ""
+    )
     reason_rows = "".join(f"<tr><td class=n>{n}</td><td>{escape(text)}</td></tr>" for text, n in reasons)
     error_rows = "".join(
         f"<tr><td>{escape(str(e['bundle_id']))}</td><td>{escape(str(e['source']))}</td>"
@@ -86,7 +95,7 @@ def render_report_html(report: BatchReport, *, top: int = 10, title: str = "care
 <h2>Codes billed</h2>
 {bar_chart("Billed lines by code", codes_billed, label_width=80)}
 <table><tr><th>code</th><th>billed</th><th>units</th><th>allowed</th><th>denied</th></tr>{by_code}</table>
-<h2>Top denial reasons</h2>
+{withdraw}<h2>Top denial reasons</h2>
 {bar_chart(f"Decisions in which each reason appears (top {top})", reasons)}
 <table><tr><th>decisions</th><th>reason</th></tr>{reason_rows}</table>
 {errors}

@@ -9,7 +9,7 @@ are `alternatives`.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -17,12 +17,26 @@ from typing import Any
 from ..compile.month_plan import MonthPlan
 from ..compile.outcomes import CodeOutcome, Compact
 from ..compile.policy_set import CompiledPolicySet
-from ..decision.model import Alternative, Decision, Denial, Line, Reason, Totals, Trace, TraceNode, trace_node_json
+from ..compile.strategy import CodingStrategy
+from ..decision.model import (
+    Alternative,
+    Decision,
+    Denial,
+    Line,
+    Reason,
+    Totals,
+    Trace,
+    TraceNode,
+    Withdrawal,
+    trace_node_json,
+)
 from ..money import ZERO
+from .bundling import HeldClaim, held_claims, kept_claim_reason, withdrawals
 from .claims import codes_claimed_by
 from .compact import compact_trace
 from .costs import FeeSchedule, Price, price, pricing_node, share_costs
 from .rules import Evaluation
+from .strategy import Ranking, select_strategy, strategy_name
 
 ENGINE_NAME = "carepolicy"
 _MAX_SEARCH = 14  # valid codes; beyond this the search keeps the preferred ones (never seen in practice)
@@ -64,24 +78,34 @@ def enumerate_codings(
     conflicts: Mapping[str, Mapping[str, str]],
     claimed_by_me: frozenset[str],
     rank: Mapping[str, int],
+    held: Sequence[str] = (),
 ) -> list[Coding]:
-    """Every coding (see the module docstring); `rank` is each code's place in the preference."""
+    """Every coding (see the module docstring); `rank` is each code's place in the preference.
+
+    `held` names claims on file that valid codes bundle (bundling.py): they take part like codes
+    (first, with their conflicts in `conflicts`), so a coding either keeps a held claim or bills
+    a code that bundles it; they have no base and are never billed."""
     # Base codes first (preferred first), add-ons after: the order lines are billed and the
     # deductible is taken in.
-    order = sorted(valid, key=lambda c: (valid[c].code.decl.is_addon, rank.get(c, len(rank)), c))
-    if not any(conflicts[code] for code in valid):  # the usual month: one coding, nothing to choose
+    order = [
+        *held,
+        *sorted(valid, key=lambda c: (valid[c].code.decl.is_addon, rank.get(c, len(rank)), c)),
+    ]
+    if not any(conflicts[code] for code in order):  # the usual month: one coding, nothing to choose
         everything = set(valid)
         return [
             tuple(
                 c
                 for c in order
-                if not valid[c].code.bases or any(b in everything or b in claimed_by_me for b in valid[c].code.bases)
+                if c not in valid
+                or not valid[c].code.bases
+                or any(b in everything or b in claimed_by_me for b in valid[c].code.bases)
             )
         ]
     order = order[:_MAX_SEARCH]
 
     def supported(code: str, chosen: set[str]) -> bool:
-        bases = valid[code].code.bases
+        bases = valid[code].code.bases if code in valid else ()
         return not bases or any(b in chosen or b in claimed_by_me for b in bases)
 
     def can_add(code: str, chosen: set[str]) -> bool:
@@ -128,27 +152,31 @@ def decide(
                 outcome.reasons.extend(reasons)
         valid = {code: outcome for code, outcome in valid.items() if outcome.valid}
     conflicts = _conflicts(plan, valid, ev)
+    held = held_claims(ev, valid)
+    for name, item in held.items():  # a held claim conflicts with each code that bundles it
+        conflicts[name] = {code: bundling.header.title for code, bundling in item.bundlers.items()}
+        for code, bundling in item.bundlers.items():
+            conflicts[code][name] = bundling.header.title
     claimed_by_me = codes_claimed_by(facts, ev.me) if facts.get("claims") else _NONE
-    codings = enumerate_codings(valid, conflicts, claimed_by_me, plan.rank)
+    strategy = select_strategy(plan, ev.env)
+    codings = enumerate_codings(valid, conflicts, claimed_by_me, strategy.rank, tuple(held))
 
     prices: dict[str, Price] = {code: price(code, plan, ev.env, fee_schedule) for code in valid}
 
     def total(coding: Coding) -> Decimal | None:
-        amounts = [prices[c].amount for c in coding]
+        billed = [c for c in coding if c in valid]
+        amounts = [prices[c].amount for c in billed]
         if any(a is None for a in amounts):
             return None
-        return sum((a * valid[c].units for c, a in zip(coding, amounts, strict=True) if a is not None), ZERO)
+        return sum((a * valid[c].units for c, a in zip(billed, amounts, strict=True) if a is not None), ZERO)
 
-    rank = plan.rank
-    big = len(rank) + 1
+    def claim_price(code: str) -> Decimal | None:
+        return price(code, plan, ev.env, fee_schedule).amount
 
-    def key(coding: Coding) -> tuple[Any, ...]:
-        prefs = (*tuple(sorted(rank.get(c, big) for c in coding)), big)
-        money = -(total(coding) or ZERO) if plan.highest_total else ZERO
-        return (prefs, money, coding)
-
-    ranked = sorted(codings, key=key) if len(codings) > 1 else codings
-    chosen = ranked[0]
+    ranking = Ranking(strategy, total, held, claim_price)
+    ranked = sorted(codings, key=ranking.key) if len(codings) > 1 else codings
+    kept = ranked[0]
+    chosen = tuple(c for c in kept if c in valid)
     amounts = [_allowed(prices[code].amount, valid[code].units) for code in chosen]
     costs = share_costs(amounts, plan, ev.env, trace=trace)
     lines = tuple(
@@ -159,7 +187,7 @@ def decide(
             allowed,
             prices[code].source,
             shares,
-            _decided_by(code, valid, plan, allowed),
+            _decided_by(code, valid, plan, allowed, strategy),
         )
         for code, allowed, shares in zip(chosen, amounts, costs.shares, strict=True)
     )
@@ -168,17 +196,19 @@ def decide(
         if len(ranked) == 1
         else tuple(
             Alternative(
-                tuple((c, valid[c].units) for c in other),
+                tuple((c, valid[c].units) for c in other if c in valid),
                 total(other),
-                _patient_share(other, valid, prices, plan, ev),
-                _why_not(other, chosen, rank, total, plan),
+                _patient_share(tuple(c for c in other if c in valid), valid, prices, plan, ev),
+                ranking.why_not(other, kept),
+                tuple(held[name].code for name in ranking.withdrawn(other)),
             )
             for other in ranked[1:]
         )
     )
-    denied = _denials(compiled, outcomes, plan, chosen, conflicts, valid)
+    withdraw = withdrawals(kept, held)
+    denied = _denials(compiled, outcomes, plan, kept, conflicts, valid, held, strategy_name(strategy))
     totals = _totals(lines, costs.note)
-    trace_nodes = _trace(ev, outcomes, lines, plan, costs.node, chosen) if trace else None
+    trace_nodes = _trace(ev, outcomes, lines, plan, costs.node, chosen, strategy, withdraw) if trace else None
     switch_items = switches.items
     digest = hashlib.sha256(
         "\n".join(
@@ -201,6 +231,7 @@ def decide(
         trace_nodes,
         active_programs=active_programs(compiled, facts, chosen),
         context=compiled.context,
+        withdraw=withdraw,
     )
 
 
@@ -231,13 +262,13 @@ def _allowed(amount: Decimal | None, units: int) -> Decimal | None:
 
 
 def _decided_by(
-    code: str, valid: Mapping[str, CodeOutcome], plan: MonthPlan, allowed: Decimal | None
+    code: str, valid: Mapping[str, CodeOutcome], plan: MonthPlan, allowed: Decimal | None, strategy: CodingStrategy
 ) -> tuple[str, ...]:
     """The ids of the declarations that decided a billable line: the code, its rules, then
     the strategy, pricing and cost sharing that shaped it."""
     decided = [code, *valid[code].rules_met]
-    if plan.choose is not None:
-        decided.append(plan.choose.id)
+    if strategy.header is not None:
+        decided.append(strategy.header.id)
     if plan.pricing is not None:
         decided.append(plan.pricing.header.id)
     if plan.cost_sharing is not None and allowed is not None:
@@ -255,18 +286,6 @@ def _patient_share(
     return sum((sh.beneficiary for sh in result.shares if sh is not None and sh.beneficiary is not None), ZERO)
 
 
-def _why_not(other: Coding, chosen: Coding, rank: Mapping[str, int], total: Any, plan: MonthPlan) -> str:
-    strategy = plan.choose.id if plan.choose else "the default strategy"
-    best_chosen = min(chosen, key=lambda c: rank.get(c, len(rank) + 1), default=None)
-    best_other = min(other, key=lambda c: rank.get(c, len(rank) + 1), default=None)
-    if best_chosen is not None and rank.get(best_chosen, 1 << 30) < rank.get(best_other or "", 1 << 30):
-        return f"{strategy} prefers {best_chosen} to {best_other or 'nothing'} (the code that describes the work done)"
-    mine, theirs = total(chosen), total(other)
-    if mine is not None and theirs is not None and theirs < mine:
-        return f"{strategy}: lower total allowed (${theirs:.2f} < ${mine:.2f})"
-    return f"{strategy}: ranked after the chosen coding"
-
-
 def _denials(
     compiled: CompiledPolicySet,
     outcomes: Mapping[str, CodeOutcome],
@@ -274,6 +293,8 @@ def _denials(
     chosen: Coding,
     conflicts: Mapping[str, Mapping[str, str]],
     valid: Mapping[str, CodeOutcome],
+    held: Mapping[str, HeldClaim],
+    strategy: str,
 ) -> tuple[Denial, ...]:
     denied: list[Denial] = []
     in_coding = set(chosen)
@@ -288,6 +309,10 @@ def _denials(
             continue
         header = outcome.code.header
         blocker = next((c for c in chosen if c in conflicts[code]), None)
+        if blocker is not None and blocker in held:  # a claim on file that this code bundles was kept
+            item = held[blocker]
+            denied.append(Denial(code, (kept_claim_reason(code, item, strategy),), with_code=item.code))
+            continue
         if blocker is not None:
             text = f"not billed with {blocker}, which was chosen: {conflicts[code][blocker]}"
             denied.append(
@@ -337,6 +362,8 @@ def _trace(
     plan: MonthPlan,
     cost_node: Callable[[], TraceNode] | None,
     chosen: Coding,
+    strategy: CodingStrategy,
+    withdraw: tuple[Withdrawal, ...],
 ) -> Trace:
     """The trace, as evaluation recorded it; every node is made only when the trace is read."""
 
@@ -345,9 +372,11 @@ def _trace(
 
     def tail() -> list[TraceNode]:
         nodes: list[TraceNode] = []
-        if plan.choose is not None:
+        if strategy.header is not None:
             result = "chose " + (", ".join(chosen) if chosen else "nothing: no code is valid")
-            choose = plan.choose
+            if withdraw:
+                result += "; withdraw the " + ", ".join(f"{w.code} claim" for w in withdraw) + " on file"
+            choose = strategy.header
             nodes.append(TraceNode("choose", choose.id, choose.title, choose.cites, choose.source, result))
         for line in lines:
             nodes.append(pricing_node(plan.pricing, line.code, Price(line.allowed, line.price_source)))

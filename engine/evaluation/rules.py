@@ -287,6 +287,8 @@ class Evaluation:
         )
         for index, number in pairs:
             exclusion, claim = exclusions[index], claims[number]
+            if exclusion.bundles:  # a bundled claim is withdrawn or kept by the coding strategy (coding.py)
+                continue
             if self._who(exclusion.who, claim) and self.overridden_by(exclusion.header.id) is None:
                 reason = self._claim_reason(exclusion.header, claim)  # the same words for every code it rules out
                 for code in exclusion.subject_order:

@@ -57,6 +57,7 @@ _DECLARATION_KEYWORDS = (
     "add-on",
     "exclusive",
     "exclusion",
+    "bundling",
     "exception",
     "parameter",
     "switch",

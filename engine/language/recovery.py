@@ -24,7 +24,7 @@ MAX_SYNTAX_ERRORS = 25  # a file that is not a policy at all should not print th
 
 # A line that starts a declaration: its keyword, then (group 2) the id it declares.
 _DECLARATION_LINE = re.compile(
-    r"^[ \t]*(define|rule|code|add-on|exclusive|exclusion|exception|parameter|switch|cost[ \t]+sharing"
+    r"^[ \t]*(define|rule|code|add-on|exclusive|exclusion|bundling|exception|parameter|switch|cost[ \t]+sharing"
     r"|choose[ \t]+coding|pricing|rvu[ \t]+table|precondition)[ \t]+([A-Za-z0-9_.\-]+)",
     re.MULTILINE,
 )

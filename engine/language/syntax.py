@@ -249,6 +249,24 @@ class Exclusion(Declaration):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class Bundles:
+    """`G0556..G0558 bundles 99495, 99496 by same practitioner`."""
+
+    subject: tuple[CodeRef, ...]  # the bundling codes
+    bundled: tuple[CodeRef, ...]  # the codes paid as part of them
+    who: str  # same (the checker refuses another and any)
+    span: Span
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Bundling(Declaration):
+    """`bundling ID "title"`: codes paid as part of others; a bundled claim on file is withdrawn
+    or the bundling code is not billed, as the coding strategy chooses."""
+
+    clauses: tuple[Bundles, ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Exception_(Declaration):
     """`exception X to Y`: while in effect (and `when` holds), rule or exclusion Y does not apply."""
 
@@ -324,9 +342,22 @@ class CostSharing(Declaration):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class WithinProgram:
+    """`within program ccm by preference 99487, 99491, 99490`: the order of one program's codes."""
+
+    program: str
+    codes: tuple[CodeRef, ...]
+    span: Span
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Choose(Declaration):
     preference: tuple[CodeRef, ...]
     then_highest_total: bool
+    within: tuple[WithinProgram, ...] = ()
+    highest_first: bool = False  # `by highest total allowed`: pays most, ties by `then by preference`
+    then_preference: tuple[CodeRef, ...] = ()
+    when: Expr | None = None  # `when coding_strategy = pays_most`: a test of switches only
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -381,6 +412,7 @@ KIND_NAMES: dict[type, str] = {
     Code: "code",
     Exclusive: "exclusive",
     Exclusion: "exclusion",
+    Bundling: "bundling",
     Exception_: "exception",
     Parameter: "parameter",
     Switch: "switch",
@@ -407,7 +439,7 @@ def expressions_of(decl: Declaration) -> Iterator[Expr]:
                 yield decl.unit_cap
             if decl.unit_count is not None:
                 yield decl.unit_count
-    elif isinstance(decl, Exception_):
+    elif isinstance(decl, Exception_ | Choose):
         if decl.when is not None:
             yield decl.when
     elif isinstance(decl, Parameter):

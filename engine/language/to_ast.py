@@ -201,6 +201,12 @@ class ToAst(Transformer[Token, Any]):
         clause = s.Excludes(subject=subject, excluded=excluded, who=str(who), span=span, any_month=bool(any_month))
         return _Clause("excludes", clause, span)
 
+    def bundles(
+        self, meta: Meta, subject: tuple[s.CodeRef, ...], bundled: tuple[s.CodeRef, ...], who: Token
+    ) -> _Clause:
+        span = self._span(meta)
+        return _Clause("bundles", s.Bundles(subject=subject, bundled=bundled, who=str(who), span=span), span)
+
     def any_month(self, meta: Meta) -> bool:
         return True
 
@@ -250,6 +256,16 @@ class ToAst(Transformer[Token, Any]):
 
     def preference(self, meta: Meta, codes: tuple[s.CodeRef, ...]) -> _Clause:
         return _Clause("preference", codes, self._span(meta))
+
+    def within_program(self, meta: Meta, program: Token, codes: tuple[s.CodeRef, ...]) -> _Clause:
+        span = self._span(meta)
+        return _Clause("within", s.WithinProgram(program=str(program), codes=codes, span=span), span)
+
+    def highest_first(self, meta: Meta) -> _Clause:
+        return _Clause("highest first", True, self._span(meta))
+
+    def preference_then(self, meta: Meta, codes: tuple[s.CodeRef, ...]) -> _Clause:
+        return _Clause("then preference", codes, self._span(meta))
 
     def highest_total(self, meta: Meta) -> _Clause:
         return _Clause("highest total", True, self._span(meta))
@@ -365,6 +381,10 @@ class ToAst(Transformer[Token, Any]):
         head = self._header(meta, ident, title, list(clauses), f"exclusion `{ident}`")
         return s.Exclusion(**head, clauses=self._all(list(clauses), "excludes"))
 
+    def bundling_decl(self, meta: Meta, ident: str, title: Token, *clauses: _Clause) -> s.Bundling:
+        head = self._header(meta, ident, title, list(clauses), f"bundling `{ident}`")
+        return s.Bundling(**head, clauses=self._all(list(clauses), "bundles"))
+
     def exception_decl(self, meta: Meta, ident: str, target: str, title: Token, *clauses: _Clause) -> s.Exception_:
         owner = f"exception `{ident}`"
         items = list(clauses)
@@ -412,10 +432,16 @@ class ToAst(Transformer[Token, Any]):
         owner = f"choose coding `{ident}`"
         items = list(clauses)
         preference = self._once(items, "preference", owner)
+        then_preference = self._once(items, "then preference", owner)
+        when = self._once(items, "when", owner)
         return s.Choose(
             **self._header(meta, ident, title, items, owner),
             preference=preference.value if preference else (),
             then_highest_total=any(c.name == "highest total" for c in items),
+            within=self._all(items, "within"),
+            highest_first=any(c.name == "highest first" for c in items),
+            then_preference=then_preference.value if then_preference else (),
+            when=when.value if when else None,
         )
 
     def pricing_decl(self, meta: Meta, ident: str, title: Token, *clauses: _Clause) -> s.Pricing:
