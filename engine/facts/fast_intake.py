@@ -64,10 +64,8 @@ def fast_bundle(obj: dict[Any, Any], index: int) -> Fast | None:
             if item is not data.get(key) and type(item) in (dict, list):
                 upgraded[key] = _walk(shape.get(key), item, 1)
         data = upgraded
-    # every claim in one list, after the upgrade, as the precise path does (bundle.validate_bundle:
-    # fold_claims); the entries are already normalised, the list becomes a tuple as _normalize makes it
-    folded = fold_claims(data)
-    if folded is not data:
+    folded = fold_claims(data)  # every claim in one list, after the upgrade, as the precise path does
+    if folded is not data:  # the entries are walked already; the list becomes the tuple lists normalise to
         data = {**folded, "claims": tuple(folded["claims"])}
     raw_id = obj.get("id")
     bundle_id = raw_id if isinstance(raw_id, str) and raw_id else f"#{index + 1}"
