@@ -34,7 +34,8 @@ BUNDLE_COLUMN = "bundle"
 MONEY = pa.decimal128(18, 2)
 _TEXTS = pa.list_(pa.string())
 SHARES = pa.struct([(name, MONEY) for name in ("deductible", "coinsurance", "medicare", "beneficiary", "medigap",
-                                                "medicaid")] + [("note", pa.string())])
+                                                "medicaid", "medicare_after_sequestration")]
+                   + [("note", pa.string())])
 LINE = pa.struct([("code", pa.string()), ("units", pa.int32()), ("practitioner", pa.string()), ("allowed", MONEY),
                   ("price_source", pa.string()), ("shares", SHARES), ("decided_by", _TEXTS)])
 REASON = pa.struct([("rule", pa.string()), ("title", pa.string()), ("cites", _TEXTS), ("source", pa.string()),

@@ -8,6 +8,7 @@ An expectation has the shape of `expect:` in shared/acceptance/scenarios.yaml:
     withdraw: [{code: "99495"}]                     # claims on file to withdraw (bundling)
     patient_responsibility: 12.10                   # for the `billable` lines
     allowed: 60.49                                  # the total allowed amount of the `billable` lines
+    medicare_after_sequestration: 47.42             # Medicare's payment of them after sequestration
 
 A decision passes when its billable set equals `billable` or one of `alternatives`; when it picked
 an alternative, the patient responsibility and the allowed total are compared with the decision's
@@ -71,7 +72,11 @@ def check_expectation(decision: Decision, expect: Mapping[str, Any]) -> list[str
 
 
 # the amounts an expectation may pin, and what a failure calls them
-AMOUNTS = {"patient_responsibility": "patient responsibility", "allowed": "allowed"}
+AMOUNTS = {
+    "patient_responsibility": "patient responsibility",
+    "allowed": "allowed",
+    "medicare_after_sequestration": "Medicare's payment after sequestration",
+}
 
 
 def _check_denied(decision: Decision, denied: Sequence[Mapping[str, Any]]) -> Iterator[str]:
@@ -125,8 +130,12 @@ def _check_amount(
     decision: Decision, billed: Coding, wanted: Coding, key: str, what: str, expected: Decimal | None
 ) -> Iterator[str]:
     """The decision's figure for the expected coding: its own totals, or the matching alternative's."""
-    if billed == wanted:
+    if billed == wanted and key == "medicare_after_sequestration":
+        actual = _after_sequestration(decision)
+    elif billed == wanted:
         actual = decision.patient_responsibility if key == "patient_responsibility" else decision.totals.allowed
+    elif key == "medicare_after_sequestration":
+        actual = None  # alternatives carry no per-line shares
     else:
         matching = [a for a in decision.alternatives if frozenset(a.codes) == wanted]
         if not matching:
@@ -138,6 +147,14 @@ def _check_amount(
     if actual != expected:
         shown = "not determined" if actual is None else f"{actual:.2f}"
         yield f"{what} {shown}; expected {'not determined' if expected is None else f'{expected:.2f}'}"
+
+
+def _after_sequestration(decision: Decision) -> Decimal | None:
+    """The billable lines' Medicare payment after sequestration; None unless every line has one."""
+    figures = [line.shares.medicare_after_sequestration if line.shares else None for line in decision.billable]
+    if not figures or any(f is None for f in figures):
+        return None
+    return sum((f for f in figures if f is not None), Decimal(0))
 
 
 def _show(coding: Coding) -> str:

@@ -20,15 +20,16 @@ from ..exit_codes import ExitCode
     type=click.Choice(["text", "json"]),
     default="text",
     show_default=True,
-    help="text: one block per switch; json: a list of {name, title, options, default, cites, at}.",
+    help="text: one block per switch; json: a list of {name, title, options, default, cites, assumptions, at}.",
 )
 def switches(policies_dir: str | None, fmt: str) -> None:
     """List every switch: the uncertain readings the policies make explicit.
 
     For each switch: its name and title, its options (the default marked with `*`), and every
-    citation with the title of the source it cites, so the reading behind each option can be
-    looked up. Change a switch for one run with `carepolicy evaluate --switch NAME=OPTION`, or in a
-    test case with `switches: {NAME: OPTION}`.
+    citation with the title of the source it cites (or the assumption it makes, where the
+    reference gives no source), so the reading behind each option can be looked up. Change a
+    switch for one run with `carepolicy evaluate --switch NAME=OPTION`, or in a test case with
+    `switches: {NAME: OPTION}`.
 
     \b
     Examples:
@@ -54,6 +55,7 @@ def switches(policies_dir: str | None, fmt: str) -> None:
                     }
                     for cite in switch.cites
                 ],
+                "assumptions": [assumption.reason for assumption in switch.assumptions],
                 "at": str(switch.span),
             }
         )
@@ -68,6 +70,8 @@ def switches(policies_dir: str | None, fmt: str) -> None:
         for cite in switch.cites:
             source = index.sources.get(cite.source)
             click.echo(f"  cite {cite.source} ({source.title if source else 'undeclared'}): {cite.locator}")
+        for assumption in switch.assumptions:
+            click.echo(f"  assumption, not a CMS rule: {assumption.reason}")
         click.echo("")
     click.echo(f"{len(records)} switches; change one with --switch NAME=OPTION")
     finish(ExitCode.OK)

@@ -53,8 +53,9 @@ def test(
     every YAML file under DIR/tests (or CASES_DIR). A case file holds `cases:`, each with a `name`,
     the `facts` of one bundle, optional `switches`, an optional `fee_schedule` (`allowed` and/or
     `rvu` by code, priced like --fee-schedule) and an `expect` block shaped like the acceptance
-    scenarios (billable, alternatives, denied, patient_responsibility, allowed). A case may name a
-    `base:` bundle (declared under `bases:` in a case file) and give in `facts` only what differs:
+    scenarios (billable, alternatives, denied, patient_responsibility, allowed; and
+    medicare_after_sequestration, the billed lines' Medicare payment after sequestration). A case
+    may name a `base:` bundle (declared under `bases:` in a case file) and give in `facts` only what differs:
     mappings are merged, lists replaced, "<absent>" removes a key. A failed case (✘) is printed with
     every difference and, when the billable codes differ, each code's denial reasons and the rules
     behind them; passes (✔) are listed with -v. The exit status is 0 when all selected cases pass,

@@ -21,6 +21,7 @@ from .depth import check_depth
 from .index import PolicyIndex, build_index
 from .registry import check_registry
 from .resolve import Resolution, Resolver
+from .rvu import check_rvu_tables
 from .selections import expand_selections
 from .stages import (
     CheckContext,
@@ -57,6 +58,7 @@ STAGES: tuple[Stage, ...] = (
     Stage("check_conflicts", check_conflicts),
     Stage("check_unused", check_unused),
     Stage("check_years", check_years),
+    Stage("check_rvu_tables", lambda ctx: check_rvu_tables(ctx.index)),
 )
 
 

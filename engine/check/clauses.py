@@ -159,6 +159,14 @@ def _parameter(resolver: Resolver, decl: s.Declaration) -> None:
             decl.span,
             "add `value <amount> effective <start>..<end>`",
         )
+    if decl.unknown_because is not None and not decl.unknown_because.strip():
+        _error(
+            resolver,
+            "check/unknown-reason",
+            f"parameter `{decl.id}`: `otherwise unknown` needs a reason",
+            decl.unknown_span or decl.span,
+            'say why the value is not known, e.g. `otherwise unknown because "§7.3: the 2026 L limit was not found"`',
+        )
     first: Type | None = None
     for value in decl.values:
         if not isinstance(value.value, s.Literal):
@@ -210,6 +218,9 @@ def _cost_sharing(resolver: Resolver, decl: s.Declaration) -> None:
         _want(resolver, pays.when, (BOOL,), "`when`")
     for clause in decl.indeterminate:
         _want(resolver, clause.when, (BOOL,), "`indeterminate when`")
+    if decl.sequestration is not None:
+        _want(resolver, decl.sequestration.rate, (PERCENT,), "`sequestration`")
+        _want(resolver, decl.sequestration.when, (BOOL,), "`sequestration ... when`")
 
 
 def _pricing(resolver: Resolver, decl: s.Declaration) -> None:

@@ -232,6 +232,8 @@ def _gap_diagnostics(
     out: list[Diagnostic] = []
     for name in sorted(names):
         param = ctx.index.parameters[name]
+        if param.unknown_because is not None:
+            continue  # unknown where it has no value, by declaration: only what reads it is undecided
         have = [_bounds(v.effective) for v in param.values]
         for gap in _gaps(days, have):
             out.append(
@@ -242,7 +244,8 @@ def _gap_diagnostics(
                     span=decl.span,
                     related=(("parameter declared", param.span),),
                     help="add a dated `value` line, or limit the user with an `effective` interval "
-                    "(a cost-sharing clause: `during`)",
+                    "(a cost-sharing clause: `during`); a value the reference does not give: "
+                    '`otherwise unknown because "..."` on the parameter',
                 )
             )
     return out

@@ -8,7 +8,9 @@ the symptom ("no conversion factor in effect"). This stage names every place tha
 pointing at the one that reaches further, so the whole procedure (docs/adding-a-year.md) is
 visible in one `check` run. Places that are open-ended (`effective 2024-01-01..`) cover every
 later year and are never reported; `rvu table`s are per-year data whose absence is allowed (a
-line is then "not priced"), so they are not places here.
+line is then "not priced"), so they are not places here; nor are parameters declared `otherwise
+unknown` (the Medigap K/L limits): a year without their value is unknown by declaration, and
+decisions say so.
 """
 
 from __future__ import annotations
@@ -43,6 +45,8 @@ def _last_covered_year(intervals: list[s.Interval]) -> int | None:
 def year_places(ctx: CheckContext) -> list[YearPlace]:
     places: list[YearPlace] = []
     for name, parameter in sorted(ctx.index.parameters.items()):
+        if parameter.unknown_because is not None:
+            continue
         last = _last_covered_year([value.effective for value in parameter.values])
         if last is not None:
             places.append(YearPlace(f"parameter `{name}`", last, parameter.span))

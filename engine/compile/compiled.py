@@ -121,6 +121,9 @@ class CompiledPays:
     when: Fn
     priority: int
     text: str
+    # parameters its condition and share read, directly or through definitions: an unknown one
+    # (`otherwise unknown`) is named, with its reason, where this clause leaves a share undecided
+    parameters: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,6 +135,7 @@ class CompiledCostSharing:
     pays: tuple[CompiledPays, ...]
     indeterminate: tuple[tuple[Fn, str, str], ...]
     reads: tuple[tuple[str, str, Fn], ...]  # every fact, definition and parameter its clauses read
+    sequestration: tuple[Fn, Fn, str] | None = None  # (rate, when, the clause's text)
 
 
 @dataclass(frozen=True, slots=True)

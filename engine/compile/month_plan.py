@@ -75,7 +75,7 @@ class MonthPlan:
     conflict_table: Mapping[str, tuple[tuple[str, str, str | None], ...]]
     cost_sharing: CompiledCostSharing | None
     pricing: CompiledPricing | None
-    rvus: Mapping[str, RvuPrice]
+    rvus: Mapping[str, RvuPrice]  # the non-facility amounts (tables without `setting`, or non_facility)
     preference: tuple[str, ...]
     highest_total: bool
     choose: Header | None
@@ -84,6 +84,9 @@ class MonthPlan:
     program: MonthProgram | None = None  # the generated rules and codes (codegen backend only)
     earlier_claims_matter: bool = False  # an exclusion `in any month` is in effect: read earlier claims
     bundles_claims: bool = False  # a `bundling` is in effect: claims on file may be withdrawn
+    # parameters with no value this month that are declared `otherwise unknown`: name -> the reason
+    unknown_values: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    facility_rvus: Mapping[str, RvuPrice] = dataclasses.field(default_factory=dict)  # `setting facility`
 
 
 def _in_effect(decl: s.Declaration, day: str) -> bool:
@@ -121,11 +124,14 @@ class MonthPlanMaker:
         not_in_effect = {
             rid: versions[0][1].header for rid, versions in self.compiled.rules.items() if rid not in rules
         }
-        params = {}
+        params: dict[str, Any] = {}
+        unknown_values: dict[str, str] = {}
         for name, param in index.parameters.items():
             for value in param.values:
                 if value.effective.contains(day) and isinstance(value.value, s.Literal):
                     params[name] = value.value.value
+            if name not in params and param.unknown_because is not None:
+                unknown_values[name] = param.unknown_because
         live_decls = [d for d in index.declarations() if _in_effect(d, day)]
         choose = self._choose(live_decls)
         exclusions, groups = tuple(self._exclusions(live_decls)), tuple(self._groups(live_decls))
@@ -156,10 +162,12 @@ class MonthPlanMaker:
             exception_targets=frozenset(e.target for e in exceptions),
             earlier_claims_matter=any(e.any_month for e in exclusions),
             bundles_claims=any(e.bundles for e in exclusions),
+            unknown_values=unknown_values,
+            facility_rvus=self._rvus(live_decls, "facility"),
             conflict_table=_conflict_table(groups, exclusions),
             cost_sharing=self._cost_sharing(live_decls, day),
             pricing=self._pricing(live_decls),
-            rvus=self._rvus(live_decls),
+            rvus=self._rvus(live_decls, "non_facility"),
             rank=next((x.rank for x in choose["strategies"] if x.when is None), {}),
             **choose,
         )
@@ -236,7 +244,11 @@ class MonthPlanMaker:
                     coinsurance=block.coinsurance if live(block.coinsurance_during) else None,
                     pays=tuple(p for p in block.pays if live(p.during)),
                     indeterminate=tuple(i for i in block.indeterminate if live(i.during)),
+                    sequestration=block.sequestration
+                    if block.sequestration is not None and live(block.sequestration.during)
+                    else None,
                 )
+                cut = d.sequestration
                 pays = tuple(
                     CompiledPays(
                         p.payer,
@@ -245,6 +257,7 @@ class MonthPlanMaker:
                         self.compiled.expr(p.when),
                         p.priority or 0,
                         self.compiled.text(p.span),
+                        self._parameters(p.when) | (self._parameters(p.fraction) if p.fraction else frozenset()),
                     )
                     for p in d.pays
                 )
@@ -261,8 +274,29 @@ class MonthPlanMaker:
                         (self.compiled.expr(i.when), i.reason, self.compiled.text(i.when.span)) for i in d.indeterminate
                     ),
                     tuple(reads[k] for k in sorted(reads)),
+                    (self.compiled.expr(cut.rate), self.compiled.expr(cut.when), self.compiled.text(cut.span))
+                    if cut is not None
+                    else None,
                 )
         return None
+
+    def _parameters(self, expr: s.Expr) -> frozenset[str]:
+        """The parameters an expression reads, directly or through definitions (by name: a
+        definition's or parameter's name is not a fact's, which is dotted or a list's field)."""
+        index = self.compiled.index
+        found: set[str] = set()
+        seen: set[str] = set()
+        todo = [expr]
+        while todo:
+            for node in s.walk(todo.pop()):
+                if not isinstance(node, s.Name) or node.dotted in seen:
+                    continue
+                seen.add(node.dotted)
+                if node.dotted in index.parameters:
+                    found.add(node.dotted)
+                elif node.dotted in index.defines:
+                    todo.append(index.defines[node.dotted].expr)
+        return frozenset(found)
 
     def _pricing(self, decls: list[s.Declaration]) -> CompiledPricing | None:
         for d in decls:
@@ -276,11 +310,11 @@ class MonthPlanMaker:
                 )
         return None
 
-    def _rvus(self, decls: list[s.Declaration]) -> dict[str, RvuPrice]:
+    def _rvus(self, decls: list[s.Declaration], setting: str) -> dict[str, RvuPrice]:
         return {
             row.code: RvuPrice(self.compiled.header(d), row.total)
             for d in decls
-            if isinstance(d, s.RvuTable)
+            if isinstance(d, s.RvuTable) and d.setting == setting
             for row in d.rows
         }
 

@@ -138,6 +138,8 @@ def shares_text(shares: Shares | None) -> str:
     known = shares.deductible is not None and shares.coinsurance is not None
     cost_sharing = (shares.deductible or 0) + (shares.coinsurance or 0)
     medicare = "indeterminate" if shares.medicare is None else _money(shares.medicare)
+    if shares.medicare_after_sequestration is not None:
+        medicare += f" ({_money(shares.medicare_after_sequestration)} after sequestration)"
     head = f"Medicare pays {medicare}; "
     if known and cost_sharing == 0 and shares.beneficiary is not None:
         return head + "no deductible or coinsurance applies: the patient owes $0.00"

@@ -42,6 +42,9 @@ class Shares:
     medigap: Decimal | None
     medicaid: Decimal | None
     note: str | None = None
+    # Medicare's payment after a `sequestration` clause that applies (money.after_sequestration);
+    # None when none applies, or when Medicare's share is not known (the note says why)
+    medicare_after_sequestration: Decimal | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -242,6 +245,7 @@ def _shares(shares: Shares | None) -> dict[str, Any] | None:
         "beneficiary": money_text(shares.beneficiary),
         "medigap": money_text(shares.medigap),
         "medicaid": money_text(shares.medicaid),
+        "medicare_after_sequestration": money_text(shares.medicare_after_sequestration),
         "note": shares.note,
     }
 

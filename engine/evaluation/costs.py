@@ -8,6 +8,7 @@ rest; Medigap then Medicaid take what their clauses say from the beneficiary's p
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -15,10 +16,10 @@ from functools import partial
 from typing import Any
 
 from ..compile.compiled import CompiledCostSharing, CompiledPays, CompiledPricing
-from ..compile.expr import UNKNOWN, Env
+from ..compile.expr import UNKNOWN, Env, Fn
 from ..compile.month_plan import MonthPlan
 from ..decision.model import Read, Shares, TraceNode
-from ..money import ZERO, as_money, round_cents
+from ..money import ZERO, after_sequestration, as_money, round_cents
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,12 +55,15 @@ def price(code: str, plan: MonthPlan, env: Env, fee_schedule: FeeSchedule | None
         factor = env.define(factor_name) if factor_name in env.defines else plan.params.get(factor_name)
         factor = None if factor is UNKNOWN else factor
     # A user's fee schedule comes before the shipped RVU table, for RVUs as for amounts
-    # (docs/language.md: the file prices lines before the table).
-    rvu = plan.rvus.get(code)
+    # (docs/language.md: the file prices lines before the table). The shipped tables are chosen by
+    # the bundle's place of service: facility amounts only for `facility`, non-facility otherwise
+    # (a bundle that does not say is priced non-facility, as before fact bundle v2).
+    facility = env.facts.get("place_of_service") == "facility"
+    rvu = (plan.facility_rvus if facility else plan.rvus).get(code)
     if fee_schedule is not None and code in fee_schedule.rvus:
         total_rvu, where = fee_schedule.rvus[code], f"fee schedule file {fee_schedule.name} (RVUs)"
     elif rvu is not None:
-        total_rvu, where = rvu.total, f"rvu table {rvu.table.id}"
+        total_rvu, where = rvu.total, f"rvu table {rvu.table.id} ({'facility' if facility else 'non-facility'})"
     else:
         total_rvu, where = None, ""
     if total_rvu is not None and factor is not None:
@@ -67,9 +71,10 @@ def price(code: str, plan: MonthPlan, env: Env, fee_schedule: FeeSchedule | None
         return Price(amount, f"{where}: {total_rvu} RVU × {factor_name} ${factor} = ${amount}")
     if total_rvu is not None:
         return Price(None, f"not priced: no conversion factor in effect for {plan.month}")
+    setting = "facility " if facility else ""
     return Price(
         None,
-        f"not priced: no amount for {code} in {plan.month} in the shipped data; "
+        f"not priced: no {setting}amount for {code} in {plan.month} in the shipped data; "
         "give fee_schedule_override in the bundle or --fee-schedule",
     )
 
@@ -116,7 +121,13 @@ def share_costs(amounts: Sequence[Decimal | None], plan: MonthPlan, env: Env, *,
     # each clause's condition, read once; a month with nothing priced needs them only for the
     # trace, which reads them when it is built (None: not read yet)
     applies = _clauses_apply(sharing, env) if priced else None
-    shares = _line_shares(sharing, amounts, applies or (), undetermined, env) if priced else [None for _ in amounts]
+    shares: list[Shares | None] = (
+        _line_shares(sharing, amounts, applies or (), undetermined, env, plan.unknown_values)
+        if priced
+        else [None for _ in amounts]
+    )
+    if priced and sharing.sequestration is not None:
+        shares = _sequestered(shares, sharing.sequestration, env)
     if undetermined is not None:
         note = f"patient responsibility indeterminate: {undetermined}"
         node = partial(_header_node, sharing, f"indeterminate: {undetermined}") if trace else None
@@ -138,11 +149,12 @@ def _line_shares(
     applies: Sequence[Any],
     undetermined: str | None,
     env: Env,
+    unknown_values: Mapping[str, str],
 ) -> list[Shares | None]:
     remaining = _deductible(sharing, env)
     rate = sharing.coinsurance(env) if sharing.coinsurance is not None else ZERO
     payers = _payer_fractions(sharing, applies, env)
-    missing = _missing(sharing, env) if UNKNOWN in (remaining, rate, *payers) else ""
+    missing = _missing(sharing, applies, env, unknown_values) if UNKNOWN in (remaining, rate, *payers) else ""
     shares: list[Shares | None] = []
     for amount in amounts:  # in coding order: the deductible is taken line by line
         if amount is None:
@@ -162,15 +174,43 @@ def _line_shares(
     return shares
 
 
+def _sequestered(shares: list[Shares | None], clause: tuple[Fn, Fn, str], env: Env) -> list[Shares | None]:
+    """Each line's Medicare payment after the `sequestration` clause, when it applies; the
+    beneficiary's shares are not cut (§7.1). Unknown whether it applies: not given, and the note says so."""
+    rate_of, when, text = clause
+    applies = when(env)
+    if applies is False:
+        return shares
+    rate = rate_of(env) if applies is True else UNKNOWN
+    out: list[Shares | None] = []
+    for line in shares:
+        if line is None:
+            out.append(None)
+        elif rate is UNKNOWN or line.medicare is None:
+            why = f"Medicare's payment after sequestration cannot be decided ({text})"
+            out.append(dataclasses.replace(line, note=line.note or why))
+        else:
+            out.append(dataclasses.replace(line, medicare_after_sequestration=after_sequestration(line.medicare, rate)))
+    return out
+
+
 def _known(value: Any) -> Decimal | None:
     return None if value is UNKNOWN else value
 
 
-def _missing(sharing: CompiledCostSharing, env: Env) -> str:
-    """Why a share cannot be decided: the facts and parameters the clauses read that are missing."""
+def _missing(
+    sharing: CompiledCostSharing, applies: Sequence[Any], env: Env, unknown_values: Mapping[str, str]
+) -> str:
+    """Why a share cannot be decided: the facts and parameters the clauses read that are missing,
+    and the parameters with no value this month (`otherwise unknown`) that an undecided clause reads."""
     names = [label for label, _kind, reader in sharing.reads if reader(env) is UNKNOWN]
     what = ", ".join(f"`{n}`" for n in names) if names else "a value it needs"
-    return f"cannot be decided: missing {what}"
+    undecided = sorted(
+        {name for p, applied in zip(sharing.pays, applies, strict=True) if applied is UNKNOWN for name in p.parameters}
+        & unknown_values.keys()
+    )
+    values = "".join(f"; `{name}` has no value for {env.month}: {unknown_values[name]}" for name in undecided)
+    return f"cannot be decided: missing {what}{values}"
 
 
 def _deductible(sharing: CompiledCostSharing, env: Env) -> Any:
@@ -263,6 +303,11 @@ def _node(
         )
         for p, applied in zip(sharing.pays, applies, strict=True)
     )
+    if sharing.sequestration is not None:
+        _rate, when, text = sharing.sequestration
+        cut = when(env)
+        result = "applies" if cut is True else ("unknown" if cut is UNKNOWN else "does not apply")
+        children += (TraceNode("clause", "sequestration", text, (), sharing.header.source, result),)
     return TraceNode(
         "cost sharing",
         sharing.header.id,

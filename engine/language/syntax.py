@@ -286,6 +286,10 @@ class ParameterValue:
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Parameter(Declaration):
     values: tuple[ParameterValue, ...]
+    # `otherwise unknown because "..."`: in a month none of the values covers, the parameter is
+    # unknown for this reason (None: such a month is a check error where it is read).
+    unknown_because: str | None = None
+    unknown_span: Span | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -309,6 +313,16 @@ class Pays:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class Sequestration:
+    """`sequestration 2% when ...`: a cut of Medicare's payment, not of the beneficiary's shares."""
+
+    rate: Expr  # a percent
+    when: Expr
+    span: Span
+    during: Interval | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Indeterminate:
     when: Expr
     reason: str
@@ -326,6 +340,7 @@ class CostSharing(Declaration):
     indeterminate: tuple[Indeterminate, ...]
     deductible_during: Interval | None = None
     coinsurance_during: Interval | None = None
+    sequestration: Sequestration | None = None
 
     def dated_expressions(self) -> Iterator[tuple[Expr, Interval | None]]:
         """Each clause's expressions with the clause's own dates (None: the block's)."""
@@ -339,6 +354,9 @@ class CostSharing(Declaration):
             yield pays.when, pays.during
         for clause in self.indeterminate:
             yield clause.when, clause.during
+        if self.sequestration is not None:
+            yield self.sequestration.rate, self.sequestration.during
+            yield self.sequestration.when, self.sequestration.during
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -390,6 +408,9 @@ class RvuRow:
 @dataclass(frozen=True, slots=True, kw_only=True)
 class RvuTable(Declaration):
     rows: tuple[RvuRow, ...]
+    # `setting facility | non_facility` (§8.2 gives both amounts); a table without it is non-facility
+    setting: str = "non_facility"
+    setting_span: Span | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -453,6 +474,8 @@ def expressions_of(decl: Declaration) -> Iterator[Expr]:
             yield pays.when
         for clause in decl.indeterminate:
             yield clause.when
+        if decl.sequestration is not None:
+            yield from (decl.sequestration.rate, decl.sequestration.when)
     elif isinstance(decl, Pricing):
         for not_priced in decl.not_priced:
             yield not_priced.when

@@ -217,6 +217,9 @@ class ToAst(Transformer[Token, Any]):
         cite = s.Cite(str(tag), _unquote(locator), self._span(tag)) if tag is not None and locator is not None else None
         return _Clause("value", s.ParameterValue(value=expr, effective=interval, cite=cite, span=span), span)
 
+    def unknown_otherwise(self, meta: Meta, reason: Token) -> _Clause:
+        return _Clause("otherwise unknown", _unquote(reason), self._span(meta))
+
     def options(self, meta: Meta, *names: Token) -> _Clause:
         return _Clause("options", tuple(str(n) for n in names), self._span(meta))
 
@@ -225,6 +228,10 @@ class ToAst(Transformer[Token, Any]):
 
     def during(self, meta: Meta, interval: s.Interval) -> s.Interval:
         return interval
+
+    def sequestration(self, meta: Meta, rate: s.Expr, when: s.Expr, during: s.Interval | None) -> _Clause:
+        span = self._span(meta)
+        return _Clause("sequestration", s.Sequestration(rate=rate, when=when, span=span, during=during), span)
 
     def deductible(self, meta: Meta, expr: s.Expr, during: s.Interval | None) -> _Clause:
         return _Clause("deductible", (expr, during), self._span(meta))
@@ -281,6 +288,9 @@ class ToAst(Transformer[Token, Any]):
         span = self._span(meta)
         row = s.RvuRow(code=str(code), work=Decimal(str(work)), pe=Decimal(str(pe)), mp=Decimal(str(mp)), span=span)
         return _Clause("rvu", row, span)
+
+    def rvu_setting(self, meta: Meta, name: Token) -> _Clause:
+        return _Clause("setting", str(name), self._span(meta))
 
     def code_list(self, meta: Meta, *items: s.CodeRef) -> tuple[s.CodeRef, ...]:
         return items
@@ -398,8 +408,16 @@ class ToAst(Transformer[Token, Any]):
         )
 
     def parameter_decl(self, meta: Meta, name: Token, title: Token, *clauses: _Clause) -> s.Parameter:
-        head = self._header(meta, str(name), title, list(clauses), f"parameter `{name}`")
-        return s.Parameter(**head, values=self._all(list(clauses), "value"))
+        owner = f"parameter `{name}`"
+        items = list(clauses)
+        head = self._header(meta, str(name), title, items, owner)
+        unknown = self._once(items, "otherwise unknown", owner)
+        return s.Parameter(
+            **head,
+            values=self._all(items, "value"),
+            unknown_because=unknown.value if unknown else None,
+            unknown_span=unknown.span if unknown else None,
+        )
 
     def switch_decl(self, meta: Meta, name: Token, title: Token, *clauses: _Clause) -> s.Switch:
         owner = f"switch `{name}`"
@@ -418,6 +436,7 @@ class ToAst(Transformer[Token, Any]):
         items = list(clauses)
         deductible = self._once(items, "deductible", owner)
         coinsurance = self._once(items, "coinsurance", owner)
+        sequestration = self._once(items, "sequestration", owner)
         return s.CostSharing(
             **self._header(meta, ident, title, items, owner),
             deductible=deductible.value[0] if deductible else None,
@@ -426,6 +445,7 @@ class ToAst(Transformer[Token, Any]):
             indeterminate=self._all(items, "indeterminate"),
             deductible_during=deductible.value[1] if deductible else None,
             coinsurance_during=coinsurance.value[1] if coinsurance else None,
+            sequestration=sequestration.value if sequestration else None,
         )
 
     def choose_decl(self, meta: Meta, ident: str, title: Token, *clauses: _Clause) -> s.Choose:
@@ -456,8 +476,16 @@ class ToAst(Transformer[Token, Any]):
         )
 
     def rvu_table_decl(self, meta: Meta, ident: str, title: Token, *clauses: _Clause) -> s.RvuTable:
-        head = self._header(meta, ident, title, list(clauses), f"rvu table `{ident}`")
-        return s.RvuTable(**head, rows=self._all(list(clauses), "rvu"))
+        owner = f"rvu table `{ident}`"
+        items = list(clauses)
+        head = self._header(meta, ident, title, items, owner)
+        setting = self._once(items, "setting", owner)
+        return s.RvuTable(
+            **head,
+            rows=self._all(items, "rvu"),
+            setting=setting.value if setting else "non_facility",
+            setting_span=setting.span if setting else None,
+        )
 
     # ------------------------------------------------------------ expressions
     def aggregate(self, meta: Meta, kind: Token, path: str, where: s.Expr | None) -> s.Aggregate:
