@@ -30,7 +30,8 @@ from .outcomes import MET, CodeOutcome, Compact, RuleOutcome, gate_denied
 PLAN_LOCALS = frozenset({"ev", "_r", "_m", "_o", "_u", "_us", "_ok", "_t", "_x", "_d", "_outcomes"})
 PLAN_GLOBALS = frozenset({"_RuleOutcome", "_CodeOutcome", "_tuple"})
 PLAN_ATTRIBUTES = frozenset(
-    {"env", "_rules", "trace", "rule", "_reason", "overridden_by", "units_of", "code_status"}
+    {"env", "_rules", "trace", "rule", "_reason", "overridden_by", "units_of", "code_status", "plan"}
+    | {"not_in_effect_outcomes"}
     | {"reasons", "status", "rules_met", "units", "node", "extend", "id"}
 )
 PLAN_NAMES = PLAN_LOCALS | PLAN_GLOBALS | PLAN_ATTRIBUTES | {"_carepolicy_rule", "_carepolicy_codes"}
@@ -266,7 +267,11 @@ class PlanWriter:
         w.line("if _o is None:")
         if rule_id in self.plan.rules:  # in effect: call its function directly
             w.line(f"    _o = _outcomes[{key}] = {w.const(self.rule(rule_id)).text}(ev)")
-        else:  # not in effect this month: ev.rule records that
+        elif rule_id in self.plan.not_in_effect_outcomes:
+            # not in effect this month: the plan's outcome, as ev.rule finds it (read from the plan at
+            # run time, not bound as a constant: the month is in its trace, and months share functions)
+            w.line(f"    _o = _outcomes[{key}] = ev.plan.not_in_effect_outcomes[{key}][1 if _t else 0]")
+        else:  # (the checker has made sure a required rule exists: not reached)
             w.line(f"    _o = ev.rule({key})")
 
     def finish(self, w: Writer, name: str, where: str) -> Callable[[Any], Any]:
