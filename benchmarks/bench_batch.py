@@ -15,8 +15,9 @@ the same input is run through it (`--explain` and `--no-explain`, one process) a
 its ratio to that run. With --compare (another install of the current format, e.g. main's), every
 form and job count is run through it right after, and the two outputs are compared byte for byte.
 --rss runs compact/--jobs 1 on the first K records for each K given, for
-peak RSS against input size. The load average (`uptime`) is printed with every figure: the machine
-is shared, so only figures measured together compare. Prints, never asserts.
+peak RSS against input size. For --trace compact it also prints the compact trace's size per
+decision (median, mean, largest, in bytes as written). The load average (`uptime`) is printed with
+every figure: the machine is shared, so only figures measured together compare. Prints, never asserts.
 """
 
 from __future__ import annotations
@@ -95,6 +96,25 @@ def run(command: list[str]) -> tuple[float, int, int]:
     return seconds, peak, process.returncode
 
 
+def compact_sizes(output: Path) -> str:
+    """Median, mean and largest size of the compact traces in `output`, in bytes as written (the
+    canonical JSON of the `trace` value of each line; error records have none)."""
+    import statistics
+
+    from carepolicy.engine.jsontext import canonical_bytes
+
+    sizes = []
+    with output.open("rb") as lines:
+        for line in lines:
+            trace = json.loads(line).get("trace")
+            if isinstance(trace, dict):
+                sizes.append(len(canonical_bytes(trace)))
+    if not sizes:
+        return "compact trace: no decision with a compact trace"
+    return (f"compact trace, bytes per decision over {len(sizes):,}: median {statistics.median(sizes):,.0f}, "
+            f"mean {statistics.mean(sizes):,.0f}, largest {max(sizes):,}")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--records", type=int, default=200_000)
@@ -153,6 +173,8 @@ def main(argv: list[str] | None = None) -> int:
                              out.stat().st_size / args.records, load(), CPU_SECONDS["last"] / args.records * 1000))
                 outputs.append(out)
                 print(rows[-1], flush=True)
+            if form == "compact":
+                print(compact_sizes(outputs[0]), flush=True)
             if len(outputs) == 2:
                 same = outputs[0].read_bytes() == outputs[1].read_bytes()
                 verdict = "byte-identical" if same else "DIFFERENT"

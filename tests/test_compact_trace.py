@@ -11,14 +11,17 @@ from typing import Any
 import pytest
 from carepolicy.cli.exit_codes import ExitCode
 from carepolicy.cli.main import cli
-from carepolicy.engine import PolicySet, evaluate, load_policies
+from carepolicy.engine import PolicySet, evaluate, load_fact_file, load_policies
+from carepolicy.engine.compile.policy_set import CompiledPolicySet
 from carepolicy.engine.decision.model import to_json_obj
+from carepolicy.engine.evaluation.compact import COMPACT_VERSION, DIGITS, _marks, read_values, results_by_position
 from carepolicy.engine.facts.reader import Bundle, validate_bundle
 from carepolicy.engine.jsontext import canonical_bytes, stdlib_bytes
 from click.testing import CliRunner, Result
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tests.goldens import assert_golden
 from tests.test_batch import write_jsonl
 from tests.test_trace_forms import _bench_module
 
@@ -28,6 +31,11 @@ SMOKE = ("--policies", str(HERE / "fixtures" / "policies"))
 
 def run(*args: str, stdin: str | None = None) -> Result:
     return CliRunner().invoke(cli, list(args), input=stdin, catch_exceptions=False)
+
+
+@pytest.fixture(scope="module")
+def shipped() -> PolicySet:
+    return load_policies(None)
 
 
 @pytest.fixture(scope="module")
@@ -56,28 +64,63 @@ def test_explain_gives_back_the_full_trace_byte_for_byte(claims: Path, outputs: 
     assert full.count(b"\n") == 80
 
 
-def test_the_compact_trace_names_the_policy_set_and_what_was_evaluated(outputs: dict[str, Path]) -> None:
+def test_the_compact_trace_names_the_policy_set_and_what_was_evaluated(outputs: dict[str, Path],
+                                                                        shipped: PolicySet) -> None:
+    compiled = shipped.compiled
     compact = [json.loads(line) for line in outputs["compact"].read_text(encoding="utf-8").splitlines()]
     full = [json.loads(line) for line in outputs["full"].read_text(encoding="utf-8").splitlines()]
     for small, big in zip(compact, full, strict=True):
         trace = small.pop("trace")
         nodes = big.pop("trace")
         assert small == big  # the decision itself does not depend on the trace form
-        assert trace["form"] == "compact"
-        assert trace["policy_set_hash"] == big["policy_set_hash"]
-        flat = _flatten(nodes)
-        named = {(node["id"], node["result"]) for node in flat
-                 if node["kind"] not in ("requirement", "rule ref", "choose", "pricing")}
-        skipped = trace["results"].pop("not evaluated: precondition not met", {})
-        listed = {(rule, result) for result, ids in trace["results"].items() for rule in ids}
-        listed |= {(code, f"not evaluated: precondition {rule} not met") for rule, codes in skipped.items()
-                   for code in codes}
-        assert listed <= named
-        letters = "".join({"met": "m", "not met": "n", "unknown": "u"}[n["result"]] for n in flat
-                          if n["kind"] == "requirement")
-        assert trace["requirements"] == letters
-        reads = {read["name"]: read["value"] for node in flat for read in node.get("reads", ())}
-        assert trace["reads"] == reads
+        _same_content(trace, nodes, compiled)
+
+
+def _same_content(trace: dict[str, Any], nodes: list[dict[str, Any]], compiled: CompiledPolicySet) -> None:
+    """Everything the compact trace holds, read back by position, is what the full trace shows."""
+    assert trace["form"] == "compact"
+    assert trace["version"] == COMPACT_VERSION
+    assert trace["policy_set_hash"] == compiled.policy_hash
+    flat = _flatten(nodes)
+    named = {(node["kind"], node["id"]): node["result"] for node in flat if node["kind"] in ("rule", "code")}
+    assert results_by_position(trace, compiled) == named
+    sharing = [node for node in flat if node["kind"] in ("cost sharing", "clause")]
+    listed = [trace["results"][DIGITS.index(mark)] for mark in trace.get("cost_sharing", "")]
+    assert listed == [node["result"] for node in sharing]
+    letters = "".join({"met": "m", "not met": "n", "unknown": "u"}[n["result"]] for n in flat
+                      if n["kind"] == "requirement")
+    assert trace["requirements"] == letters
+    reads = {read["name"]: read["value"] for node in flat for read in node.get("reads", ())}
+    assert read_values(trace, reads) == reads
+    assert len(trace["reads"]) + len(trace.get("missing", ())) <= len(reads)
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.integers(min_value=0, max_value=2**32 - 1))
+def test_the_compact_trace_reads_back_for_generated_bundles(shipped: PolicySet, seed: int) -> None:
+    for index, item in enumerate(_bench_module().make_bundles(4, seed)):
+        bundle = validate_bundle(item, source="<generated>", index=index)
+        assert isinstance(bundle, Bundle)
+        decision = evaluate(shipped, bundle, trace=True)
+        trace = to_json_obj(decision, trace="compact")["trace"]
+        _same_content(json.loads(canonical_bytes(trace)), to_json_obj(decision, trace="full")["trace"],
+                      shipped.compiled)
+
+
+@pytest.mark.parametrize("bundle", ["complex-60-min-moderate-mdm", "missing-consent"])
+def test_compact_trace_matches_golden(bundle: str) -> None:
+    """The form itself, for review: a change to it shows here (and must bump COMPACT_VERSION)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(HERE / "fixtures")
+        policies = load_policies("policies")
+        found = [b for b in load_fact_file("facts/explain.yaml") if isinstance(b, Bundle) and b.id == bundle]
+        trace = to_json_obj(evaluate(policies, found[0], trace=True), trace="compact")["trace"]
+    assert_golden(HERE / "golden" / "compact" / f"{bundle}.json", json.dumps(trace, indent=1, sort_keys=True) + "\n")
+
+
+def test_past_62_distinct_results_positions_are_numbers() -> None:
+    assert _marks([3, -1, 70], 71) == [3, -1, 70]
+    assert _marks([3, -1, 61], 62) == "3.Z"
 
 
 def _flatten(nodes: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -101,6 +144,15 @@ def test_explain_refuses_another_policy_set(claims: Path, outputs: dict[str, Pat
     assert result.exit_code == ExitCode.BAD_INPUT
     assert "error[explain/mismatch]" in result.stderr
     assert "was made with policy set" in result.stderr
+    assert result.stdout == ""
+
+
+def test_explain_refuses_a_compact_trace_of_another_version(claims: Path, outputs: dict[str, Path]) -> None:
+    old = json.loads(outputs["compact"].read_text(encoding="utf-8").splitlines()[0])
+    del old["trace"]["version"]  # version 1 had none
+    result = run("explain", "-", str(claims), stdin=json.dumps(old))
+    assert result.exit_code == ExitCode.BAD_INPUT
+    assert "has a compact trace of version 1; this carepolicy reads version 2" in result.stderr
     assert result.stdout == ""
 
 
@@ -138,11 +190,6 @@ def test_evaluate_text_has_no_compact_form(claims: Path) -> None:
 
 
 # --------------------------------------------------------------------------------------------- canonical JSON
-
-
-@pytest.fixture(scope="module")
-def shipped() -> PolicySet:
-    return load_policies(None)
 
 
 def test_orjson_writes_the_bytes_of_json_dumps_for_generated_decisions(shipped: PolicySet) -> None:

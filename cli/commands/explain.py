@@ -60,12 +60,19 @@ def _bundles(path: str) -> dict[str, Bundle]:
 def expand(obj: Any, bundles: dict[str, Bundle], setup: Setup) -> Decision:
     """The decision `obj` (with a compact trace) decided again, with its trace; checked to be the same."""
     from carepolicy.engine import evaluate, to_json_obj
+    from carepolicy.engine.evaluation.compact import COMPACT_VERSION
 
     trace = obj.get("trace") if isinstance(obj, dict) else None
     if not isinstance(trace, dict) or trace.get("form") != "compact":
         form = "none" if trace is None else "full"
         raise _Mismatch(f"the decision has no compact trace (trace: {form})", "write it with `--trace compact`")
     bundle_id, wanted_hash = obj.get("bundle_id"), trace.get("policy_set_hash")
+    if trace.get("version") != COMPACT_VERSION:
+        raise _Mismatch(
+            f"decision `{bundle_id}` has a compact trace of version {trace.get('version', 1)}; this carepolicy "
+            f"reads version {COMPACT_VERSION}",
+            "expand it with the carepolicy version that wrote it, or decide the bundle again",
+        )
     if wanted_hash != setup.policies.policy_hash:
         raise _Mismatch(
             f"decision `{bundle_id}` was made with policy set {wanted_hash}; these policies are "

@@ -66,6 +66,8 @@ class CompiledPolicySet:
     prebuilt_outcomes: dict[tuple[Any, ...], tuple[Any, Any, Any]] = field(default_factory=dict)
     _shared_denials: dict[tuple[str, int], Denial] = field(default_factory=dict)  # see denial
     context: DecisionContext = field(default_factory=DecisionContext)  # shared by its decisions; made in build
+    # (rule id -> position, code -> position): how the compact trace names them (evaluation/compact.py)
+    trace_positions: tuple[dict[str, int], dict[str, int]] | None = None
 
     # ------------------------------------------------------------ building
     @classmethod

@@ -9,7 +9,7 @@ are `alternatives`.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -34,7 +34,7 @@ from ..money import ZERO
 from .bundling import HeldClaim, held_claims, kept_claim_reason, withdrawals
 from .claims import codes_claimed_by
 from .compact import compact_trace
-from .costs import FeeSchedule, Price, price, pricing_node, share_costs
+from .costs import CostResult, FeeSchedule, Price, price, pricing_node, share_costs
 from .rules import Evaluation
 from .strategy import Ranking, select_strategy, strategy_name
 
@@ -208,7 +208,7 @@ def decide(
     withdraw = withdrawals(kept, held)
     denied = _denials(compiled, outcomes, plan, kept, conflicts, valid, held, strategy_name(strategy))
     totals = _totals(lines, costs.note)
-    trace_nodes = _trace(ev, outcomes, lines, plan, costs.node, chosen, strategy, withdraw) if trace else None
+    trace_nodes = _trace(ev, outcomes, lines, plan, costs, chosen, strategy, withdraw) if trace else None
     switch_items = switches.items
     digest = hashlib.sha256(
         "\n".join(
@@ -360,7 +360,7 @@ def _trace(
     outcomes: Mapping[str, CodeOutcome],
     lines: tuple[Line, ...],
     plan: MonthPlan,
-    cost_node: Callable[[], TraceNode] | None,
+    costs: CostResult,
     chosen: Coding,
     strategy: CodingStrategy,
     withdraw: tuple[Withdrawal, ...],
@@ -380,12 +380,13 @@ def _trace(
             nodes.append(TraceNode("choose", choose.id, choose.title, choose.cites, choose.source, result))
         for line in lines:
             nodes.append(pricing_node(plan.pricing, line.code, Price(line.allowed, line.price_source)))
-        if cost_node is not None:
-            nodes.append(cost_node())
+        if costs.node is not None:
+            nodes.append(costs.node())
         return nodes
 
     return Trace(
         lambda: (*(ev.materialize(node) for node in recorded()), *tail()),
         lambda: [*(ev.trace_json(node) for node in recorded()), *(trace_node_json(node) for node in tail())],
-        lambda: compact_trace(ev, recorded(), tail()),
+        # not tail(): the compact trace leaves out the choice and pricing, and needs no nodes
+        lambda: compact_trace(ev, recorded(), costs.summary() if costs.summary is not None else None),
     )

@@ -86,6 +86,12 @@ class CostResult:
     # The trace node, built only when the trace is read (most of a batch's traces never are
     # turned into nodes: they are written as JSON, or not at all). Everything it reads is immutable.
     node: Callable[[], TraceNode] | None
+    # What the compact trace keeps of that node, without building it (evaluation/compact.py)
+    summary: Callable[[], CostSummary] | None = None
+
+
+# (the cost-sharing node's result then each clause's, the values it read: (name, value or UNKNOWN))
+CostSummary = tuple[list[str], list[tuple[str, Any]]]
 
 
 def _winning(applying: Sequence[tuple[CompiledPays, Any]], payer: str, share: str) -> tuple[CompiledPays | None, bool]:
@@ -130,12 +136,15 @@ def share_costs(amounts: Sequence[Decimal | None], plan: MonthPlan, env: Env, *,
         shares = _sequestered(shares, sharing.sequestration, env)
     if undetermined is not None:
         note = f"patient responsibility indeterminate: {undetermined}"
-        node = partial(_header_node, sharing, f"indeterminate: {undetermined}") if trace else None
-        return CostResult(tuple(shares), note, node)
+        result = f"indeterminate: {undetermined}"
+        node = partial(_header_node, sharing, result) if trace else None
+        header_only: CostSummary = ([result], [])
+        return CostResult(tuple(shares), note, node, (lambda: header_only) if trace else None)
     unknown = next((sh.note for sh in shares if sh is not None and sh.note), None)
     result = "shared" if unknown is None else f"indeterminate: {unknown}"
     shared = partial(_node, sharing, applies, env, plan, result) if trace else None
-    return CostResult(tuple(shares), None if unknown is None else f"patient responsibility {unknown}", shared)
+    summary = partial(_summary, sharing, applies, env, result) if trace else None
+    return CostResult(tuple(shares), None if unknown is None else f"patient responsibility {unknown}", shared, summary)
 
 
 def _clauses_apply(sharing: CompiledCostSharing, env: Env) -> tuple[Any, ...]:
@@ -293,14 +302,7 @@ def _node(
         for label, kind, reader in sharing.reads
     ]
     children = tuple(
-        TraceNode(
-            "clause",
-            f"{p.payer} pays {p.share}",
-            p.text,
-            (),
-            sharing.header.source,
-            "applies" if applied is True else ("unknown" if applied is UNKNOWN else "does not apply"),
-        )
+        TraceNode("clause", f"{p.payer} pays {p.share}", p.text, (), sharing.header.source, _clause_result(applied))
         for p, applied in zip(sharing.pays, applies, strict=True)
     )
     if sharing.sequestration is not None:
@@ -318,6 +320,18 @@ def _node(
         tuple(reads),
         children,
     )
+
+
+def _clause_result(applied: Any) -> str:
+    return "applies" if applied is True else ("unknown" if applied is UNKNOWN else "does not apply")
+
+
+def _summary(sharing: CompiledCostSharing, applies: Sequence[Any] | None, env: Env, result: str) -> CostSummary:
+    """What `_node` would show, as the compact trace keeps it: the results and the values read."""
+    if applies is None:
+        applies = _clauses_apply(sharing, env)
+    reads = [(label, reader(env)) for label, _kind, reader in sharing.reads]
+    return [result, *(_clause_result(applied) for applied in applies)], reads
 
 
 def pricing_node(pricing: CompiledPricing | None, code: str, found: Price) -> TraceNode:
