@@ -28,6 +28,7 @@ trees (spans aside) before returning it, so a formatter bug gives an error, neve
 
 from __future__ import annotations
 
+import bisect
 import dataclasses
 import functools
 from collections.abc import Iterator
@@ -145,6 +146,7 @@ def _start(tree: Tree[Token]) -> int:
 
 
 def _layout(tree: Tree[Token], tokens: list[Token]) -> _Layout:
+    offsets = [int(token.start_pos or 0) for token in tokens]
     starts = {_start(t) for t in _subtrees(tree) if not t.meta.empty}
     kept = {int(c.start_pos or 0) for t in _subtrees(tree) for c in t.children if isinstance(c, Token)}
     prefixes = frozenset(
@@ -162,12 +164,14 @@ def _layout(tree: Tree[Token], tokens: list[Token]) -> _Layout:
             declarations.add(int(child.start_pos or 0))
         elif isinstance(child, Tree) and not child.meta.empty:
             declarations.add(_start(child))
-            clauses.update(_clause_starts(child, tokens))
+            low = bisect.bisect_left(offsets, _start(child))
+            high = bisect.bisect_left(offsets, int(child.meta.end_pos))
+            clauses.update(_clause_starts(child, tokens[low:high]))
     return _Layout(frozenset(declarations), frozenset(clauses), prefixes, frozenset(kept))
 
 
 def _clause_starts(declaration: Tree[Token], tokens: list[Token]) -> Iterator[int]:
-    """Where the clauses of one declaration start (see the module's docstring)."""
+    """Where the clauses of one declaration start (see the module's docstring); `tokens` are its own."""
     kept = {int(c.start_pos or 0) for c in declaration.children if isinstance(c, Token)}
     parts = [c for c in declaration.children if isinstance(c, Tree) and not c.meta.empty]
     first, end = _start(declaration), int(declaration.meta.end_pos)
@@ -186,7 +190,8 @@ def _clause_starts(declaration: Tree[Token], tokens: list[Token]) -> Iterator[in
                 items.append(("tree", _start(parts[part])))
         else:
             items.append(("named" if at in kept else "keyword", at))
-    titles = [i for i, (kind, at) in enumerate(items) if kind == "named" and _is_title(tokens, at)]
+    strings = {int(t.start_pos or 0) for t in tokens if t.type == "STRING"}
+    titles = [i for i, (kind, at) in enumerate(items) if kind == "named" and at in strings]
     head_end = titles[0] if titles else 0
     previous = "named"
     for index, (kind, at) in enumerate(items):
@@ -203,10 +208,6 @@ def _clause_starts(declaration: Tree[Token], tokens: list[Token]) -> Iterator[in
             starts, previous = False, kind
         if starts:
             yield at
-
-
-def _is_title(tokens: list[Token], at: int) -> bool:
-    return any(t.type == "STRING" and t.start_pos == at for t in tokens)
 
 
 def _is_word(token: Token) -> bool:
