@@ -204,6 +204,28 @@ def test_a_record_that_breaks_the_reader_is_only_its_own_error_record(tmp_path: 
     assert broken["error"]
 
 
+@pytest.mark.parametrize(("name", "text"), [
+    ("bad.json", '[{"id": "a", "month": "2025-01"},\n {"id": "b",, }]\n'),
+    ("bad.yaml", "- id: a\n  month: 2025-01\n- id: b\n  month: [\n"),
+])
+def test_an_unparsable_document_is_not_counted_as_one_record(tmp_path: Path, name: str, text: str) -> None:
+    source = tmp_path / name
+    source.write_text(text, encoding="utf-8")
+    good = write_jsonl(tmp_path / "good.jsonl", 2)
+    target = tmp_path / "out.jsonl"
+    result = run("batch", str(good), str(source), *SMOKE, "-o", str(target))
+    assert result.exit_code == ExitCode.BAD_INPUT
+    *decided, unreadable = lines(target.read_bytes())
+    assert len(decided) == 2
+    assert all("error" not in d for d in decided)
+    assert unreadable["bundle_id"] is None
+    assert "no record of the file was read (how many it holds is unknown)" in unreadable["error"][0]["message"]
+    summary = result.stderr.strip().splitlines()[-1]
+    assert summary.startswith("3 output records: 2 decisions, 1 error record (1 input file could not be read, "
+                              "how many records it holds is unknown) in "), summary
+    assert "3 records:" not in result.stderr
+
+
 @settings(max_examples=60, deadline=None)
 @given(st.one_of(st.binary(max_size=80), st.text(max_size=80).map(lambda s: s.encode("utf-8", "surrogatepass"))))
 def test_any_line_decodes_to_a_bundle_or_its_error(raw: bytes) -> None:

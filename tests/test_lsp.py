@@ -172,7 +172,8 @@ def test_outline_lists_the_declarations_in_order(client: LspClient, folder: Path
     open_file(client, path)
     result = client.request("textDocument/documentSymbol", {"textDocument": {"uri": path.as_uri()}})
     names = [symbol["name"] for symbol in result]
-    declared = re.findall(r"^(?:rule|define|precondition|code) (\S+)", path.read_text(encoding="utf-8"), re.MULTILINE)
+    text = path.read_text(encoding="utf-8")
+    declared = re.findall(r"^(?:rule|define|precondition|code) ([\w.]+)", text, re.MULTILINE)
     assert [n for n in names if n in declared] == declared
 
 

@@ -43,6 +43,7 @@ class _Counts:
         self.input_done = False
         self.errors = 0
         self.failed: list[ErrorRecord] = []
+        self.unreadable = 0  # files that could not be read as a whole: one error record, records unknown
 
 
 class _Stop:
@@ -214,6 +215,7 @@ def _run(works: Iterator[Work], writer: LineWriter, setup: Setup, form: str, job
                 writer.add(done.line)
                 if done.error is not None:
                     counts.errors += 1
+                    counts.unreadable += _unreadable_file(done.error)
                     if len(counts.failed) < _SHOWN_ERRORS:
                         counts.failed.append(done.error)
                 if stop.signal is not None:
@@ -260,7 +262,21 @@ def _summary(counts: _Counts, written: int, seconds: float, output: str) -> None
         click.echo(f"... and {more} in {output}", err=True)
     rate = f"{written / seconds:.1f}" if seconds > 0 else "∞"
     summary = f"{plural(written - counts.errors, 'decision')}, {plural(counts.errors, 'error record')}"
+    if counts.unreadable:
+        # one error record stands for a whole file whose records could not be told apart: the
+        # number of input records is not known, and the summary must not claim one per line
+        files = plural(counts.unreadable, "input file")
+        which = "it holds" if counts.unreadable == 1 else "they hold"
+        summary += f" ({files} could not be read, how many records {which} is unknown)"
+        click.echo(f"{plural(written, 'output record')}: {summary} in {seconds:.2f} s -> {output}", err=True)
+        return
     click.echo(f"{plural(written, 'record')}: {summary} in {seconds:.2f} s ({rate} records/s) -> {output}", err=True)
+
+
+def _unreadable_file(error: ErrorRecord) -> int:
+    """1 when the error record stands for a whole file none of whose records was read (an
+    unparsable JSON document or YAML list, an unreadable file), 0 for one record or an empty file."""
+    return int(error.bundle_id is None and all(d.code != "facts/empty" for d in error.diagnostics))
 
 
 class _Progress:

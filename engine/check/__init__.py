@@ -31,6 +31,7 @@ from .stages import (
     check_intervals,
     check_unused,
 )
+from .templates import expand_templates
 from .years import check_years
 
 
@@ -99,6 +100,7 @@ def check(
     if until is not None and until not in names:
         raise ValueError(f"unknown stage {until!r}; stages: {', '.join(names)}")
     started = time.perf_counter()
+    files, instantiated = expand_templates(files)
     files, expanded = expand_selections(files)
     index = build_index(files)
     resolver = Resolver(index, fact_types)
@@ -107,7 +109,7 @@ def check(
     resolver.report_unsettled()
     ctx = CheckContext(index, resolver.result, registry)
     timings = [("index_and_resolve", time.perf_counter() - started)]
-    found: list[Diagnostic] = list(expanded)
+    found: list[Diagnostic] = [*instantiated, *expanded]
     for stage in STAGES:
         if stage.name not in skip:
             begun = time.perf_counter()

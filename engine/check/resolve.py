@@ -72,6 +72,16 @@ class Resolution:
 _PENDING_ENUM = ValueType("enumeration value")
 
 
+# Claim lists a bundle may still give, which are read into the one list `claims` (the fact
+# schema's `x-carepolicy-read-as`): rules read `claims`, so the hint says how to say the same.
+READ_INTO_CLAIMS = {
+    "other_claims_this_month": "claims are one list: read `claims where claims.month = service_month`"
+    " (a bundle's `other_claims_this_month` is read into it)",
+    "prior_claims": "claims are one list: read `claims where claims.month < service_month`"
+    " (a bundle's `prior_claims` is read into it)",
+}
+
+
 class Resolver:
     """Types expressions; one instance per policy set."""
 
@@ -137,7 +147,7 @@ class Resolver:
         is_fact = root in {k.split(".")[0] for k in self.facts}
         code = "check/unknown-fact" if is_fact else "check/unknown-name"
         what = "fact" if is_fact else "name"
-        hint = did_you_mean(dotted, [*self._known_names(), *self.index.rules])
+        hint = READ_INTO_CLAIMS.get(root) or did_you_mean(dotted, [*self._known_names(), *self.index.rules])
         if hint is None:
             hint = "fact paths are listed by `carepolicy schema`" if is_fact else "declare it with `define` or `rule`"
         return self._error(code, f"unknown {what} `{dotted}`", node, hint)
@@ -362,7 +372,9 @@ class Resolver:
         list_name = expr.path.parts[0]
         list_type = self.facts.get(list_name)
         if not isinstance(list_type, ListType):
-            hint = did_you_mean(list_name, [k for k, v in self.facts.items() if isinstance(v, ListType)])
+            hint = READ_INTO_CLAIMS.get(list_name) or did_you_mean(
+                list_name, [k for k, v in self.facts.items() if isinstance(v, ListType)]
+            )
             return self._error("check/unknown-fact", f"`{list_name}` is not a list of the fact bundle", expr.path, hint)
         inner = (*scope, (list_name, list_type.item))
         if expr.where is not None:

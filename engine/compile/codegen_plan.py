@@ -21,7 +21,7 @@ from typing import Any
 
 from .codegen import compile_checked, constants_key
 from .codegen_writer import HOISTED, Writer, text
-from .outcomes import MET, CodeOutcome, Compact, RuleOutcome
+from .outcomes import MET, CodeOutcome, Compact, RuleOutcome, gate_denied
 
 # Locals, constants and attributes of the generated rule and code functions, besides those of
 # the expression writer. `ev` is the Evaluation; `_r` reasons, `_m` rules met, `_o` a rule outcome
@@ -92,6 +92,12 @@ class PlanWriter:
             unmet, unmet_traced = self.unmet_outcomes(rule, *conditions[0])
             w.line(f"if {values[0]} is False:")
             w.line(f"    return {w.const(unmet_traced).text} if _t else {w.const(unmet).text}")
+        elif len(conditions) == 1 and conditions[0][1].rule is not None:
+            # `requires other_rule` alone (a precondition that a consent is on record, say): when the
+            # other rule's outcome was prebuilt, so is this one's
+            for other, mine in self.wrapped_unmet(rule, conditions[0][1].rule):
+                w.line(f"if _o is {w.const(other).text}:")
+                w.line(f"    return {w.const(mine).text}")
         w.line(f"return _RuleOutcome('unmet', _tuple(_r), ('rule', {header}, 'unmet', {children}) if _t else None)")
         return self.finish(w, "_carepolicy_rule", rule.header.source)
 
@@ -105,6 +111,21 @@ class PlanWriter:
             traced = RuleOutcome("unmet", reasons, ("rule", rule.header, "unmet", (child,)))
             found = self.compiled.prebuilt_outcomes[key] = (RuleOutcome("unmet", reasons, None), traced, rule)
         return found[0], found[1]
+
+    def wrapped_unmet(self, rule: Any, other_id: str) -> list[tuple[RuleOutcome, RuleOutcome]]:
+        """For a rule that only requires `other_id`: each prebuilt unmet outcome of that rule (untraced,
+        traced) with this rule's own outcome for it, made once (and kept as this rule's prebuilt pair)."""
+        other = self.plan.rules.get(other_id)
+        found = self.compiled.prebuilt_outcomes.get(("unmet", id(other))) if other is not None else None
+        if found is None:
+            return []
+        key = ("unmet", id(rule))
+        mine = self.compiled.prebuilt_outcomes.get(key)
+        if mine is None:
+            reasons = found[0].reasons
+            traced = RuleOutcome("unmet", reasons, ("rule", rule.header, "unmet", (("ref", other_id),)))
+            mine = self.compiled.prebuilt_outcomes[key] = (RuleOutcome("unmet", reasons, None), traced, rule)
+        return [(found[0], mine[0]), (found[1], mine[1])]
 
     def met_outcomes(self, rule: Any) -> tuple[RuleOutcome, RuleOutcome]:
         """A rule's outcome when met, without and with its trace record (one pair per compiled rule)."""
@@ -132,7 +153,6 @@ class PlanWriter:
         w.line("_ok = {}")
         for code in self.plan.codes:
             header = w.const(code.header).text
-            w.line(f"_u = _us[{text(code.header.id)}] = _CodeOutcome({w.const(code).text})")
             self.gated_code(w, code, header, self.plan.preconditions.get(code.decl.program or "", ()))
         w.line("return _us, _ok")
         return self.finish(w, "_carepolicy_codes", "codes of a month plan")
@@ -142,21 +162,50 @@ class PlanWriter:
 
         Written flat (`_d` says a gate denied the code), not as nested `else:` blocks: a program
         may have any number of preconditions, and Python allows only 100 levels of indentation."""
+        new_outcome = f"_u = _us[{text(code.header.id)}] = _CodeOutcome({w.const(code).text})"
         if not gates:
+            w.line(new_outcome)
             self.code_body(w, code, header)
             return
         w.line("_d = False")
         for gate_id in gates:
             with w.block("if not _d:"):
                 self.read_rule(w, gate_id)
-                with w.block("if _o.status == 'unmet':"):
+                result = f"not evaluated: precondition {gate_id} not met"
+                node = ("code", code.header, result, (("ref", gate_id),))
+                branch = "if"
+                for gate, traced in self.prebuilt_unmet(gate_id):
+                    # the usual denial (no consent, say): the gate's outcome was prebuilt, so is the code's
+                    shared = self.gate_denied(code, gate, node if traced else None)
+                    with w.block(f"{branch} _o is {w.const(gate).text}:"):
+                        w.line(f"_us[{text(code.header.id)}] = {w.const(shared).text}")
+                        w.line("_d = True")
+                    branch = "elif"
+                with w.block(f"{branch} _o.status == 'unmet':"):
+                    w.line(new_outcome)
                     w.line("_u.reasons.extend(_o.reasons)")
                     w.line("_u.units = 0")
-                    result = f"not evaluated: precondition {gate_id} not met"
                     w.line(f"if _t: _u.node = ('code', {header}, {text(result)}, (('ref', {text(gate_id)}),))")
                     w.line("_d = True")
         with w.block("if not _d:"):
+            w.line(new_outcome)
             self.code_body(w, code, header)
+
+    def gate_denied(self, code: Any, gate: RuleOutcome, node: Compact | None) -> CodeOutcome:
+        """One shared outcome per (code, gate outcome), for every month: so that months whose
+        codes are the same share one generated function (its constants are the same objects)."""
+        key = ("gate denied", id(code), id(gate))
+        found = self.compiled.prebuilt_outcomes.get(key)
+        if found is None:  # the code kept too: its id stays its own (the gate outcome is kept already)
+            found = self.compiled.prebuilt_outcomes[key] = (gate_denied(code, gate, node), None, code)
+        shared: CodeOutcome = found[0]
+        return shared
+
+    def prebuilt_unmet(self, gate_id: str) -> list[tuple[RuleOutcome, bool]]:
+        """The prebuilt unmet outcomes of a precondition in effect (untraced, then traced), if it has them."""
+        rule = self.plan.rules.get(gate_id)
+        found = self.compiled.prebuilt_outcomes.get(("unmet", id(rule))) if rule is not None else None
+        return [] if found is None else [(found[0], False), (found[1], True)]
 
     def code_body(self, w: Writer, code: Any, header: str) -> None:
         children, _values = self.requirements(w, code.header, code.requirements, header, collect_met=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..decision.model import Reason
+from ..decision.model import Denial, Reason
 from .compiled import CompiledCode
 
 # The trace is recorded compactly while evaluating (tagged tuples that point at compiled
@@ -31,9 +31,14 @@ class RuleOutcome:
 
 class CodeOutcome:
     """What evaluation found for one code (filled in as it goes; a plain slotted class because
-    one is made for every code of every bundle)."""
+    one is made for every code of every bundle).
 
-    __slots__ = ("code", "next_unit", "node", "reasons", "rules_met", "units")
+    A code denied by a precondition whose outcome was itself prebuilt (a program without consent,
+    say: most codes of most bundles) gets a prebuilt outcome too, shared by every bundle, with its
+    `denial` made once (see `gate_denied`). Such an outcome is never changed: `owned()` gives the
+    copy to change."""
+
+    __slots__ = ("code", "denial", "next_unit", "node", "reasons", "rules_met", "units")
 
     def __init__(self, code: CompiledCode) -> None:
         self.code = code
@@ -42,10 +47,31 @@ class CodeOutcome:
         self.next_unit: tuple[int, Reason] | None = None
         self.rules_met: list[str] = []
         self.node: Compact | None = None
+        self.denial: Denial | None = None  # set only on a shared, prebuilt outcome
 
     @property
     def valid(self) -> bool:
         return not self.reasons and self.units >= 1
+
+    def owned(self) -> CodeOutcome:
+        """This outcome, or a private copy of it when it is a shared prebuilt one (to add reasons to)."""
+        if self.denial is None:
+            return self
+        copy = CodeOutcome(self.code)
+        copy.reasons, copy.units, copy.node = list(self.reasons), self.units, self.node
+        copy.next_unit, copy.rules_met = self.next_unit, list(self.rules_met)
+        return copy
+
+
+def gate_denied(code: CompiledCode, gate: RuleOutcome, node: Compact | None) -> CodeOutcome:
+    """The outcome of a code denied by a precondition with this (prebuilt, unmet) outcome: what
+    `Evaluation.code` makes, made once per month plan and shared by every bundle."""
+    outcome = CodeOutcome(code)
+    outcome.reasons.extend(gate.reasons)
+    outcome.units = 0
+    outcome.node = node
+    outcome.denial = Denial(code.header.id, tuple(gate.reasons))
+    return outcome
 
 
 MET = RuleOutcome("met", (), None)  # a rule met, untraced: the same for every rule (nothing changes one)

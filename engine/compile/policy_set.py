@@ -10,6 +10,7 @@ what is in effect for a service month (month_plan.py) and caches it.
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -60,7 +61,8 @@ class CompiledPolicySet:
     _generated: dict[tuple[str, tuple[Any, ...]], Any] = field(default_factory=dict)  # see codegen_plan.py
     _fixed_ids: set[int] = field(default_factory=set)  # ids of the fixed_reasons
     # prebuilt outcomes ("met" or "unmet", id of the rule): untraced, traced, the rule; see codegen_plan.py
-    prebuilt_outcomes: dict[tuple[str, int], tuple[Any, Any, CompiledRule]] = field(default_factory=dict)
+    # and ("gate denied", id of the code, id of the gate's outcome): the code's shared outcome, None, the code
+    prebuilt_outcomes: dict[tuple[Any, ...], tuple[Any, Any, Any]] = field(default_factory=dict)
     _shared_denials: dict[tuple[str, int], Denial] = field(default_factory=dict)  # see denial
     context: DecisionContext = field(default_factory=DecisionContext)  # shared by its decisions; made in build
 
@@ -98,7 +100,9 @@ class CompiledPolicySet:
             sources=source_table({tag: source.title for tag, source in checked.index.sources.items()}),
             switch_defaults=dict(compiled.switch_defaults),
             code_programs={
-                code: version.program for code, versions in checked.index.codes.items() for version in versions
+                code: version.program
+                for code, versions in checked.index.codes.items()
+                for version in versions
                 if version.program
             },
             # a precondition and the rules it requires: a failed gate's reasons come from either
@@ -127,6 +131,21 @@ class CompiledPolicySet:
         lines[0] = lines[0][span.column - 1 :]
         lines[-1] = lines[-1][: span.end_column - 1]
         return " ".join(part.strip() for part in lines)
+
+    def shown(self, expr: s.Expr) -> str:
+        """The policy text of an expression, as `text`, with a template's parameters read as the
+        arguments of this use (`consents.p.date` in a template, `consents.ccm.date` here)."""
+        shown = self.text(expr.span)
+        swaps: dict[str, str] = {}
+        for node in s.walk(expr):
+            if isinstance(node, s.Name | s.Literal):
+                actual = node.dotted if isinstance(node, s.Name) else node.text
+                written = self.text(node.span)
+                if written and written != actual:
+                    swaps[written] = actual
+        for written in sorted(swaps, key=len, reverse=True):
+            shown = re.sub(rf"(?<![\w.]){re.escape(written)}(?![\w])", swaps[written].replace("\\", "\\\\"), shown)
+        return shown
 
     def header(self, decl: s.Declaration) -> Header:
         title = public_text(decl.title)  # a confidence mark in a title stays in the policy too
@@ -163,10 +182,8 @@ class CompiledPolicySet:
                     sides = None
                     if isinstance(cond, s.Compare) and cond.op in (">=", ">"):
                         left_type = self.resolution.type_of(cond.left)
-                        sides = (self.expr(cond.left), self.expr(cond.right), self.text(cond.left.span), left_type)
-                    conditions.append(
-                        Condition(None, self.expr(cond), cond, self.text(cond.span), self.reads(cond), sides)
-                    )
+                        sides = (self.expr(cond.left), self.expr(cond.right), self.shown(cond.left), left_type)
+                    conditions.append(Condition(None, self.expr(cond), cond, self.shown(cond), self.reads(cond), sides))
             location = f"{requirement.span.source}:{requirement.span.line}"
             out.append(CompiledRequirement(tuple(conditions), requirement.message, requirement.span, location))
         return tuple(out)
@@ -177,9 +194,9 @@ class CompiledPolicySet:
         if decl.units is not None:
             units = (self.expr(decl.units.increment), self.expr(decl.units.measure), self.expr(decl.units.beyond))
             shown = decl.units.once if decl.units.once is not None else decl.units.measure
-            measure_text = self.text(shown.span)
+            measure_text = self.shown(shown)
         elif decl.unit_count is not None:
-            measure_text = self.text(decl.unit_count.span)
+            measure_text = self.shown(decl.unit_count)
         return CompiledCode(
             self.header(decl),
             decl,

@@ -19,6 +19,7 @@ from ..compile.outcomes import CodeOutcome, Compact
 from ..compile.policy_set import CompiledPolicySet
 from ..decision.model import Alternative, Decision, Denial, Line, Reason, Totals, Trace, TraceNode, trace_node_json
 from ..money import ZERO
+from .claims import codes_claimed_by
 from .compact import compact_trace
 from .costs import FeeSchedule, Price, price, pricing_node, share_costs
 from .rules import Evaluation
@@ -122,12 +123,12 @@ def decide(
     ruled_out = ev.claim_conflicts()
     if ruled_out:  # claims already made this month deny more codes
         for code, reasons in ruled_out.items():
-            if code in outcomes:
-                outcomes[code].reasons.extend(reasons)
+            if code in outcomes:  # (a shared, prebuilt outcome is copied before it is changed)
+                outcome = outcomes[code] = outcomes[code].owned()
+                outcome.reasons.extend(reasons)
         valid = {code: outcome for code, outcome in valid.items() if outcome.valid}
     conflicts = _conflicts(plan, valid, ev)
-    claims = facts.get("other_claims_this_month")
-    claimed_by_me = frozenset(c.get("code") for c in claims if c.get("practitioner") == ev.me) if claims else _NONE
+    claimed_by_me = codes_claimed_by(facts, ev.me) if facts.get("claims") else _NONE
     codings = enumerate_codings(valid, conflicts, claimed_by_me, plan.rank)
 
     prices: dict[str, Price] = {code: price(code, plan, ev.env, fee_schedule) for code in valid}
@@ -218,8 +219,8 @@ def active_programs(compiled: CompiledPolicySet, facts: Mapping[str, Any], chose
         if isinstance(entry, Mapping) and isinstance(entry.get("service"), str):
             found.add(entry["service"])
     programs = compiled.context.code_programs
-    for claim in facts.get("other_claims_this_month") or ():
-        if isinstance(claim, Mapping) and claim.get("code") in programs:
+    for claim in facts.get("claims") or ():  # any status: a denied claim still shows activity
+        if claim.get("month") == facts.get("month") and claim.get("code") in programs:
             found.add(programs[claim["code"]])
     found.update(programs[code] for code in chosen if code in programs)
     return tuple(sorted(p for p in found if isinstance(p, str)))
@@ -277,8 +278,8 @@ def _denials(
     denied: list[Denial] = []
     in_coding = set(chosen)
     for code, outcome in outcomes.items():
-        if code not in valid:  # the usual case: denied for its own reasons
-            denied.append(compiled.denial(code, outcome.reasons))
+        if code not in valid:  # the usual case: denied for its own reasons (often prebuilt)
+            denied.append(outcome.denial or compiled.denial(code, outcome.reasons))
             continue
         if code in in_coding:
             if outcome.next_unit is not None:

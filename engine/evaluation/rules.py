@@ -7,7 +7,7 @@ so a denial lists all of them (billing teams fix everything in one pass).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -19,6 +19,7 @@ from ..compile.policy_set import CompiledPolicySet
 from ..decision.model import Read, Reason, TraceNode, json_value, node_json
 from ..language import syntax as s
 from ..language.valuetypes import COUNT, MINUTES, MONEY, NUMBER
+from .claims import claims_on_file
 
 
 def show(value: Any, vtype: Any = None) -> str:
@@ -268,13 +269,15 @@ class Evaluation:
 
     # ------------------------------------------------------------ claims
     def claim_conflicts(self) -> dict[str, list[Reason]]:
-        """Codes ruled out by claims already made this month (exclusions, exclusive groups)."""
-        claims = self.env.facts.get("other_claims_this_month") or ()
+        """Codes ruled out by claims on file (exclusions, exclusive groups): this month's claims,
+        and for exclusions `in any month` earlier months' too. Only claims that count do."""
+        this_month, earlier = claims_on_file(self.env.facts)
         hits: dict[str, list[Reason]] = {}
-        if self.plan.earlier_claims_matter:
-            self._earlier_claim_conflicts(hits)
-        if not claims:
+        if earlier and self.plan.earlier_claims_matter:
+            self._earlier_claim_conflicts(earlier, hits)
+        if not this_month:
             return hits
+        claims = this_month
         exclusions = self.plan.exclusions
         # (exclusion, claim) pairs in declaration order, then claim order: the order reasons are listed in
         pairs = sorted(
@@ -298,9 +301,8 @@ class Evaluation:
                         hits.setdefault(code, []).append(reason)
         return hits
 
-    def _earlier_claim_conflicts(self, hits: dict[str, list[Reason]]) -> None:
-        """Exclusions `in any month`: claims of earlier months (prior_claims) rule codes out too."""
-        earlier = self.env.facts.get("prior_claims") or ()
+    def _earlier_claim_conflicts(self, earlier: Sequence[Mapping[str, Any]], hits: dict[str, list[Reason]]) -> None:
+        """Exclusions `in any month`: claims of earlier months rule codes out too."""
         for exclusion in self.plan.exclusions:
             if not exclusion.any_month or self.overridden_by(exclusion.header.id) is not None:
                 continue

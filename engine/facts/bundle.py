@@ -14,10 +14,11 @@ from typing import Any, cast
 
 from ..diagnostics import Diagnostic, sort_diagnostics
 from ..jsontext import canonical_bytes
+from .fast_intake import fast_bundle
 from .limits import PathPart, Problem, impossible_values, outside_month_notes, plain_copy
 from .schema import XTYPE, describe, json_path, schema_diagnostics, shared_schema
 from .skeleton import ITEMS, OTHER, skeleton, values
-from .upgrade import bundle_version, upgrade_v1
+from .upgrade import bundle_version, fold_claims, upgrade_v1
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +56,17 @@ def validate_bundle(obj: object, *, source: str, index: int) -> Bundle | BundleE
         message = f"expected a fact bundle (a mapping), found {describe(obj)}"
         diag = Diagnostic("facts/not-a-bundle", message, fact_path="$", file=source, bundle=bundle_id)
         return BundleError(bundle_id, source, index, (diag,))
+    if type(obj) is dict:  # the normal path: one walk (fast_intake.py); None when it is not sure
+        fast = fast_bundle(obj, index)
+        if fast is not None:
+            bundle_id, month, data, notes = fast
+            return Bundle(bundle_id, source, index, month, data, _facts_hash(obj), notes)
+    return validate_precisely(obj, source=source, index=index)
+
+
+def validate_precisely(obj: Mapping[Any, Any], *, source: str, index: int) -> Bundle | BundleError:
+    """Every check, one after the other, each wording its errors: the path of any bundle the fast
+    path is not sure of, and the reference the fast path is tested against."""
     problems: list[Problem] = []
     raw = cast("dict[str, Any]", plain_copy(obj, problems))
     raw_id = raw.get("id")  # from the checked copy: an id too long or not text is never shown
@@ -71,7 +83,7 @@ def validate_bundle(obj: object, *, source: str, index: int) -> Bundle | BundleE
         return BundleError(bundle_id, source, index, sort_diagnostics(diagnostics))
     # v1 stays accepted: read as the v2 it means; so is a v2 bundle that gives only v1's `consent`
     legacy_consent = "consent" in raw and "consents" not in raw
-    latest = upgrade_v1(raw) if version == 1 or legacy_consent else raw
+    latest = fold_claims(upgrade_v1(raw) if version == 1 or legacy_consent else raw)
     data = cast("dict[str, Any]", _normalize(skeleton(shared_schema(), "normal", _normal_form), latest))
     notes = tuple(outside_month_notes(raw))
     return Bundle(bundle_id, source, index, raw["month"], data, _facts_hash(raw), notes)

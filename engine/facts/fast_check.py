@@ -28,6 +28,15 @@ def _compiled(schema_text: str) -> Any:
     return jsonschema_rs.Draft202012Validator(json.loads(schema_text))
 
 
+def compiled_valid(schema_text: str, instance: object) -> bool:
+    """The compiled validator's answer alone (False also when it cannot take the value); the caller
+    keeps the integer facts to Python ints (fast_intake.py does, in its walk)."""
+    try:
+        return bool(_compiled(schema_text).is_valid(instance))
+    except (ValueError, TypeError, OverflowError):  # a non-text key, a value it cannot convert
+        return False
+
+
 def is_valid(schema_text: str, schema: Mapping[str, Any], instance: object) -> bool:
     """True when the instance is certainly valid; False means "ask jsonschema" (it may still be valid)."""
     try:

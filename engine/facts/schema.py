@@ -54,6 +54,7 @@ Problem = tuple[list[PathPart], str]  # where in a bundle, and what is wrong the
 VERSIONS = (1, 2)
 LATEST = VERSIONS[-1]  # the version rules read and `fact_types()` describes
 XTYPE = "x-carepolicy-type"
+READ_AS = "x-carepolicy-read-as"  # a fact read into another on read (upgrade.py)
 _SCALARS: dict[str, ValueType] = {
     t.name: t for t in (BOOL, COUNT, NUMBER, MINUTES, MONEY, PERCENT, DATE, MONTH, TEXT, CODE)
 }
@@ -287,9 +288,18 @@ def _fact_types() -> dict[str, Type]:
     types: dict[str, Type] = {}
     enums: dict[str, EnumType] = {}
     for name, schema in shared_schema()["properties"].items():
-        if name not in _METADATA:
+        if name not in _METADATA and READ_AS not in schema:
             _collect(name, name, schema, types, enums)
     return types
+
+
+@functools.cache
+def read_as() -> dict[str, str]:
+    """Facts a bundle may give that rules read under another name (`prior_claims` -> `claims`).
+
+    They are accepted in bundles and folded into the other fact on read (upgrade.py), so a rule
+    cannot name them: one list is the one source of truth."""
+    return {name: schema[READ_AS] for name, schema in shared_schema()["properties"].items() if READ_AS in schema}
 
 
 def fact_types() -> dict[str, Type]:

@@ -45,3 +45,28 @@ def upgrade_v1(raw: Mapping[str, Any]) -> dict[str, Any]:
         # version 1 does not say, so those stay unknown.
         upgraded["service_periods"] = ({"service": "tcm", "start": period.get("start"), "end": period.get("end")},)
     return upgraded
+
+
+def fold_claims(data: Mapping[str, Any]) -> Mapping[str, Any]:
+    """Every claim in one list, `claims`, as rules read it (any version of the bundle).
+
+    `other_claims_this_month` (each entry gets the bundle's month) and `prior_claims` (which carry
+    their month) stay accepted in bundles and are appended, in that order, to the `claims` a
+    version 2 bundle may give; the two old lists are then gone from what rules and the evaluator
+    see, so "already paid", "once per patient" and "claimed by another practitioner this month"
+    all read one list.
+    """
+    this_month = data.get("other_claims_this_month")
+    earlier = data.get("prior_claims")
+    if this_month is None and earlier is None:
+        return data
+    month = data.get("month")
+    folded = dict(data)
+    folded.pop("other_claims_this_month", None)
+    folded.pop("prior_claims", None)
+    folded["claims"] = [
+        *(folded.get("claims") or ()),
+        *({**claim, "month": month} for claim in this_month or ()),
+        *(earlier or ()),
+    ]
+    return folded

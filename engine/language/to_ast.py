@@ -17,6 +17,7 @@ from lark.tree import Meta
 from ..diagnostics import Diagnostic
 from ..source import Span
 from . import syntax as s
+from .templates import DefineTemplate, Param, RuleTemplate
 from .valuetypes import BOOL, CALENDAR_SPAN, CODE, COUNT, DATE, MINUTES, MONEY, MONTH, NUMBER, PERCENT, TEXT
 
 _DEFAULT_INTERVAL = None
@@ -174,9 +175,7 @@ class ToAst(Transformer[Token, Any]):
                 )
             )
         last = caps[-1]
-        result: s.Expr = (
-            last.value[0] if last.value[1] is None else s.Literal(None, COUNT, "no cap", last.span)
-        )
+        result: s.Expr = last.value[0] if last.value[1] is None else s.Literal(None, COUNT, "no cap", last.span)
         for clause in reversed(caps if last.value[1] is not None else caps[:-1]):
             cap_expr, when = clause.value
             if when is not None:
@@ -283,6 +282,25 @@ class ToAst(Transformer[Token, Any]):
     def define_decl(self, meta: Meta, name: Token, title: Token, *rest: Any) -> s.Define:
         *clauses, expr = rest
         return s.Define(**self._header(meta, str(name), title, list(clauses), f"define `{name}`"), expr=expr)
+
+    def define_template_decl(
+        self, meta: Meta, name: Token, params: tuple[Param, ...], title: Token, *rest: Any
+    ) -> DefineTemplate:
+        *clauses, expr = rest
+        head = self._header(meta, str(name), title, list(clauses), f"define `{name}`")
+        return DefineTemplate(**head, params=params, expr=expr)
+
+    def rule_template_decl(
+        self, meta: Meta, name: Token, params: tuple[Param, ...], title: Token, *clauses: _Clause
+    ) -> RuleTemplate:
+        head = self._header(meta, str(name), title, list(clauses), f"rule `{name}`")
+        return RuleTemplate(**head, params=params, requirements=self._all(list(clauses), "requires"))
+
+    def template_params(self, meta: Meta, *params: Param) -> tuple[Param, ...]:
+        return params
+
+    def template_param(self, meta: Meta, name: Token, kind: Token) -> Param:
+        return Param(str(name), str(kind), self._span(meta))
 
     def selection_decl(self, meta: Meta, name: Token, title: Token, *rest: Any) -> s.Selection:
         *clauses, list_path, where = rest

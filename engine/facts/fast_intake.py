@@ -1,0 +1,180 @@
+"""The normal path of a valid bundle: one walk that checks the limits and builds what rules read.
+
+`validate_bundle` used to make three Python walks over every bundle (a checked copy, the skeleton
+checks after validation, the normalised copy) and cost ~150 µs before evaluation. Here a bundle
+that jsonschema-rs finds valid gets one walk that checks every limit on the way (text, digits,
+depth, calendar dates, amounts) and builds the evaluator's view at the same time. It never words an
+error: at anything it is not sure of (a value over a limit, a type it does not expect, a date that
+does not exist, an amount over the maximum, a number where the schema wants a whole number), it
+gives up and the precise path in bundle.py runs from the start, so every error, path and message
+is the precise path's. When it succeeds it gives exactly what the precise path gives: a
+test compares the two over generated and mutated bundles.
+
+Why the one walk is enough: the precise path's checked copy is the value itself when no limit is
+crossed (a decoded JSON line holds only dicts, lists, text, ints, Decimals, booleans and nulls);
+the money and set facts are the same paths in every schema version (version 2 only adds some), and
+in this contract a Decimal is only valid where the schema says money, so a Decimal anywhere else
+sends the bundle to the precise path, which is what keeps `20.0` out of a whole-number fact.
+"""
+
+from __future__ import annotations
+
+import datetime
+import re
+from decimal import Decimal
+from typing import Any
+
+from . import fast_check
+from .limits import MAX_DEPTH, MAX_DIGITS, MAX_MONEY, MAX_TEXT, impossible_values, outside_month_notes
+from .schema import XTYPE, _schema_text, shared_schema
+from .skeleton import ITEMS, OTHER, skeleton
+from .upgrade import bundle_version, upgrade_v1
+
+_SMALL = 10**MAX_DIGITS
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_DATE_SHAPE = re.compile(r"[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])")
+_REAL_DATES: set[str] = set()  # date-shaped texts seen to be real dates: a set lookup after the first
+_MAX_REMEMBERED = 100_000
+_UPGRADED = ("fact_bundle", "consents", "service_periods")  # what upgrade_v1 may add or change
+
+
+class _NotSure(Exception):
+    """Something the fast path does not decide: the precise path reads the bundle instead."""
+
+
+Fast = tuple[str, str, dict[str, Any], tuple[str, ...]]  # (id, month, data, notes)
+
+
+def fast_bundle(obj: dict[Any, Any], index: int) -> Fast | None:
+    """(bundle id, month, evaluator data, notes) of a certainly valid bundle; None: not sure."""
+    version = bundle_version(obj)
+    try:
+        if not fast_check.compiled_valid(_schema_text(version), obj):
+            return None
+        shape = _shape()
+        data = _walk(shape, obj, 0)
+    except _NotSure:
+        return None
+    if any(True for _ in impossible_values(obj, [])):  # minutes beyond the month (money: in the walk)
+        return None
+    if version == 1 or ("consent" in obj and "consents" not in obj):
+        upgraded = upgrade_v1(data)  # the normalised bundle upgrades as the raw one does (tests show it)
+        for key in _UPGRADED:  # normalised as bundle._normalize does: a dict or list walked, else kept
+            item = upgraded.get(key)
+            if item is not data.get(key) and type(item) in (dict, list):
+                upgraded[key] = _walk(shape.get(key), item, 1)
+        data = upgraded
+    raw_id = obj.get("id")
+    bundle_id = raw_id if isinstance(raw_id, str) and raw_id else f"#{index + 1}"
+    return bundle_id, obj["month"], data, tuple(outside_month_notes(obj))
+
+
+def _shape() -> dict[str, Any]:
+    found = skeleton(shared_schema(), "normal", _normal_form)
+    return found if isinstance(found, dict) else {}
+
+
+def _normal_form(schema: Any) -> str | None:
+    xtype = schema.get(XTYPE)
+    return xtype if xtype in ("money", "set") else None
+
+
+def _walk(shape: Any, value: Any, depth: int) -> Any:
+    """The evaluator's view of `value` (as bundle._normalize builds it), every limit checked on the way."""
+    kind = type(value)
+    if kind is dict:
+        if depth >= MAX_DEPTH:
+            raise _NotSure
+        shaped = type(shape) is dict
+        other = shape.get(OTHER) if shaped else None
+        out: dict[str, Any] = {}
+        for key, item in value.items():
+            if type(key) is not str or len(key) > MAX_TEXT or not key.isascii():
+                raise _NotSure
+            part = shape.get(key, other) if shaped else None
+            leaf = type(item)
+            # the common leaves inline, without a call: most values of a bundle are short ASCII text,
+            # booleans and small whole numbers (a text of 10 characters may be a date: checked below, once)
+            if part is None and (
+                (leaf is str and item.isascii() and len(item) <= MAX_TEXT and (len(item) != 10 or item in _REAL_DATES))
+                or leaf is bool
+                or item is None
+                or (leaf is int and -_SMALL < item < _SMALL)
+            ):
+                out[key] = item
+            elif part is None:
+                out[key] = _plain(item, depth + 1)
+            else:
+                out[key] = _walk(part, item, depth + 1)
+        return out
+    if kind is list:
+        if depth >= MAX_DEPTH:
+            raise _NotSure
+        if shape == "set":
+            return tuple([_walk(None, item, depth + 1) for item in value])
+        items = shape.get(ITEMS) if type(shape) is dict else None
+        if items is None:
+            return tuple([_plain(item, depth + 1) for item in value])
+        return tuple([_walk(items, item, depth + 1) for item in value])
+    if kind is str:
+        if len(value) > MAX_TEXT or (not value.isascii() and _SURROGATE.search(value)):
+            raise _NotSure
+        if len(value) == 10 and value not in _REAL_DATES:
+            _check_date(value)
+        return (value,) if shape == "set" else value
+    if kind is bool or value is None:
+        return value
+    if shape == "money":
+        if kind is int and -_SMALL < value <= MAX_MONEY:
+            return Decimal(value)
+        if kind is Decimal and value <= MAX_MONEY and _exact(value):
+            return value
+        raise _NotSure
+    if kind is int and -_SMALL < value < _SMALL and shape is None:
+        return value
+    raise _NotSure  # a Decimal where no money is, a float, a tuple, a date object, ...: the precise path
+
+
+def _plain(value: Any, depth: int) -> Any:
+    """`_walk` where no money or set can be (most of a bundle): no skeleton to look up."""
+    kind = type(value)
+    if kind is dict:
+        if depth >= MAX_DEPTH:
+            raise _NotSure
+        out: dict[str, Any] = {}
+        for key, item in value.items():
+            if type(key) is not str or len(key) > MAX_TEXT or not key.isascii():
+                raise _NotSure
+            leaf = type(item)
+            if (
+                (leaf is str and item.isascii() and len(item) <= MAX_TEXT and (len(item) != 10 or item in _REAL_DATES))
+                or leaf is bool
+                or item is None
+                or (leaf is int and -_SMALL < item < _SMALL)
+            ):
+                out[key] = item
+            else:
+                out[key] = _plain(item, depth + 1)
+        return out
+    if kind is list:
+        if depth >= MAX_DEPTH:
+            raise _NotSure
+        return tuple([_plain(item, depth + 1) for item in value])
+    return _walk(None, value, depth)  # a leaf: checked as anywhere else
+
+
+def _exact(number: Decimal) -> bool:
+    """Within the digit limits, as limits.py checks them (the precise path words any other case)."""
+    return number.is_finite() and len(number.as_tuple().digits) <= MAX_DIGITS and number.adjusted() < MAX_DIGITS
+
+
+def _check_date(text: str) -> None:
+    """A text shaped like a date must be a real one, wherever it is (conservative: the precise path
+    reports it only where the schema holds a date)."""
+    if _DATE_SHAPE.fullmatch(text):
+        try:
+            datetime.date.fromisoformat(text)
+        except ValueError:
+            raise _NotSure from None
+        if len(_REAL_DATES) < _MAX_REMEMBERED:
+            _REAL_DATES.add(text)
