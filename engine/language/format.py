@@ -11,13 +11,15 @@ shipped policy and on policies generated from the grammar):
   after that each child subtree is a *clause* on its own line, indented two spaces, and so is a
   keyword of the declaration's own (`= expr` of a `define`), together with what follows it up to
   the next clause;
-- inside a line tokens are separated by one space, except: none before `,` `)` `}` `.`, none after
+- inside a line tokens are separated by one space, except: none before `,` `:` `)` `}` `.`, none after
   `(` `{` `.`, none between a name and the `(` of a call, none after a prefix operator (unary
   minus), and `..` touches a date or code on either side (`2025-01-01..`, `99202..99205`);
 - a line break the author made inside a clause is kept (one is never added): the continuation
-  line is indented four spaces, two more for each bracket still open;
+  line keeps the author's extra indentation relative to its clause, but at least four spaces in
+  all, two more for each bracket still open;
 - comments are kept, in order: an end-of-line comment stays at the end of its line (two spaces
-  before the `#`), a comment on its own line goes just before what follows it, at its indentation;
+  before the `#`), a comment on its own line goes just before what follows it, at its indentation
+  (at the end of the file: as a clause), or at column 0 if written there;
 - one blank line is kept wherever the author had one or more; none at the start, one newline at
   the end, no trailing spaces, `\\n` line ends, no byte-order mark. Tokens are kept as written.
 
@@ -43,7 +45,7 @@ from .parse import parse_partial
 
 _OPENERS = frozenset("([{")
 _CLOSERS = frozenset(")]}")
-_NO_SPACE_BEFORE = frozenset({",", ")", "]", "}", "."})
+_NO_SPACE_BEFORE = frozenset({",", ")", "]", "}", ".", ":", ";"})
 _NO_SPACE_AFTER = frozenset({"(", "[", "{", "."})
 _RANGE = ".."
 CLAUSE_INDENT = 2
@@ -287,7 +289,10 @@ def _render(text: str, tokens: list[Token], layout: _Layout) -> str:
             out.append(str(token), _spaced(previous, token, layout))
         depth += 1 if token in _OPENERS else -1 if token in _CLOSERS and depth else 0
         previous = token
-    _comments_and_blanks(out, text[int(previous.end_pos or 0) if previous is not None else 0 :], 0, first=False)
+    # Comments after the last token belong to the last declaration: indented as its clauses (unless
+    # written at column 0, as any comment may be).
+    rest = text[int(previous.end_pos or 0) if previous is not None else 0 :]
+    _comments_and_blanks(out, rest, CLAUSE_INDENT, first=False)
     return out.text()
 
 
