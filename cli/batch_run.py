@@ -130,7 +130,7 @@ class Decider:
         pool = self._pool = multiprocessing.get_context("fork").Pool(workers, initializer=_init_worker)
         pending: deque[AsyncResult[list[Done]] | list[Done]] = deque()
         queued = 0  # chunks in `pending` given to the workers
-        most_queued, most_pending = workers * WINDOW_PER_JOB, 2 * self.jobs * WINDOW_PER_JOB
+        most_queued, most_pending = workers * WINDOW_PER_JOB, self.jobs * WINDOW_PER_JOB
         for chunk in _chunks(chain(first, it)):
             while pending and (len(pending) >= most_pending or _ready(pending[0])):
                 done = pending.popleft()

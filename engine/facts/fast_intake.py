@@ -28,7 +28,7 @@ from . import fast_check
 from .limits import MAX_DEPTH, MAX_DIGITS, MAX_MONEY, MAX_TEXT, impossible_values, outside_month_notes
 from .schema import XTYPE, _schema_text, shared_schema
 from .skeleton import ITEMS, OTHER, skeleton
-from .upgrade import bundle_version, upgrade_v1
+from .upgrade import bundle_version, fold_claims, upgrade_v1
 
 _SMALL = 10**MAX_DIGITS
 _SURROGATE = re.compile("[\ud800-\udfff]")
@@ -64,6 +64,9 @@ def fast_bundle(obj: dict[Any, Any], index: int) -> Fast | None:
             if item is not data.get(key) and type(item) in (dict, list):
                 upgraded[key] = _walk(shape.get(key), item, 1)
         data = upgraded
+    folded = fold_claims(data)  # every claim in one list, after the upgrade, as the precise path does
+    if folded is not data:  # the entries are walked already; the list becomes the tuple lists normalise to
+        data = {**folded, "claims": tuple(folded["claims"])}
     raw_id = obj.get("id")
     bundle_id = raw_id if isinstance(raw_id, str) and raw_id else f"#{index + 1}"
     return bundle_id, obj["month"], data, tuple(outside_month_notes(obj))
