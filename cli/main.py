@@ -10,6 +10,7 @@ from .commands.codes import codes
 from .commands.diff import diff
 from .commands.evaluate import evaluate
 from .commands.explain import explain
+from .commands.fmt import fmt
 from .commands.lsp import lsp
 from .commands.report import report
 from .commands.schema import schema
@@ -60,6 +61,7 @@ cli.add_command(diff)
 cli.add_command(serve)
 cli.add_command(report)
 cli.add_command(lsp)
+cli.add_command(fmt)
 
 
 def main() -> None:

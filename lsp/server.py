@@ -14,7 +14,8 @@ from pygls.lsp.server import LanguageServer
 from pygls.uris import from_fs_path, to_fs_path
 
 from ..engine.api import engine_version
-from ..engine.diagnostics import Diagnostic, Severity
+from ..engine.diagnostics import Diagnostic, PolicyError, Severity
+from ..engine.language.format import format_text
 from ..engine.source import Span
 from . import features
 from .analysis import Analysis, FolderState, analyse, policy_folder
@@ -107,6 +108,20 @@ def _column(text: str, line: int, utf16: int) -> int:
     return len(lines[line])
 
 
+def formatting_edits(text: str, name: str) -> list[t.TextEdit] | None:
+    """`carepolicy fmt` for one document: one edit replacing all of it, none when it is already
+    formatted, and None (no edit) when it does not parse: its diagnostics already say why."""
+    try:
+        formatted = format_text(text, name)
+    except PolicyError:
+        return None
+    if formatted == text:
+        return []
+    lines = text.split("\n")
+    end = t.Position(line=len(lines) - 1, character=sum(2 if ord(c) > 0xFFFF else 1 for c in lines[-1]))
+    return [t.TextEdit(range=t.Range(start=t.Position(line=0, character=0), end=end), new_text=formatted)]
+
+
 def build_server() -> PolicyServer:
     server = PolicyServer()
 
@@ -171,6 +186,11 @@ def build_server() -> PolicyServer:
                              range=to_range(sym.span), selection_range=to_range(sym.span))
             for sym in features.symbols(analysis, str(Path(path)))
         ]
+
+    @server.feature(t.TEXT_DOCUMENT_FORMATTING)
+    def formatting(ls: PolicyServer, params: t.DocumentFormattingParams) -> list[t.TextEdit] | None:
+        uri = params.text_document.uri
+        return formatting_edits(ls.workspace.get_text_document(uri).source, to_fs_path(uri) or uri)
 
     return server
 

@@ -360,7 +360,7 @@ def test_policy_tests_without_cases_folder() -> None:
 
 
 @pytest.mark.parametrize(
-    "command", ["evaluate", "check", "schema", "batch", "explain", "test", "switches", "diff", "serve"]
+    "command", ["evaluate", "check", "schema", "batch", "explain", "test", "switches", "diff", "serve", "fmt"]
 )
 def test_every_command_help_teaches_with_an_example(command: str) -> None:
     result = run(command, "--help")

@@ -36,6 +36,7 @@ def client(tmp_path: Path) -> Iterator[LspClient]:
     assert capabilities["definitionProvider"]
     assert capabilities["completionProvider"]
     assert capabilities["documentSymbolProvider"]
+    assert capabilities["documentFormattingProvider"]
     lsp.notify("initialized", {})
     yield lsp
     lsp.close()
@@ -174,3 +175,35 @@ def test_outline_lists_the_declarations_in_order(client: LspClient, folder: Path
     text = path.read_text(encoding="utf-8")
     declared = re.findall(r"^(?:rule|define|precondition|code) ([\w.]+)", text, re.MULTILINE)
     assert [n for n in names if n in declared] == declared
+
+
+def format_request(client: LspClient, path: Path) -> Any:
+    return client.request("textDocument/formatting", {"textDocument": {"uri": path.as_uri()},
+                                                      "options": {"tabSize": 2, "insertSpaces": True}})
+
+
+def test_formatting_replaces_the_document_with_what_fmt_writes(client: LspClient, folder: Path) -> None:
+    path = folder / "ccm.policy"
+    text = path.read_text(encoding="utf-8")
+    open_file(client, path)
+    assert format_request(client, path) == []  # the shipped files are formatted: no edit
+    messy = text.replace("\n  cite ", "\n      cite   ").replace("\n  program ", "\nprogram  ") + "# the end"
+    client.notify("textDocument/didChange", {"textDocument": {"uri": path.as_uri(), "version": 2},
+                                             "contentChanges": [{"text": messy}]})
+    (edit,) = format_request(client, path)
+    lines = messy.split("\n")
+    assert edit["range"] == {"start": {"line": 0, "character": 0},
+                             "end": {"line": len(lines) - 1, "character": len(lines[-1])}}
+    assert edit["newText"] == text + "# the end\n"
+
+
+def test_formatting_a_document_that_does_not_parse_gives_no_edit(client: LspClient, folder: Path) -> None:
+    path = folder / "ccm.policy"
+    broken = path.read_text(encoding="utf-8").replace("requires", "requires requires", 1)
+    assert open_file(client, path, broken)
+    assert format_request(client, path) is None
+    fixed = path.read_text(encoding="utf-8").replace("\n  cite ", "\n cite ", 1)  # the server still formats
+    client.notify("textDocument/didChange", {"textDocument": {"uri": path.as_uri(), "version": 2},
+                                             "contentChanges": [{"text": fixed}]})
+    (edit,) = format_request(client, path)
+    assert edit["newText"] == path.read_text(encoding="utf-8")

@@ -16,7 +16,7 @@ def lsp() -> None:
     check` for the file's policy folder (the nearest folder up holding `sources.registry`, else the
     file's own folder), and offers hover (title, effective interval, citations with the source's
     title, a parameter's values by date), go to definition, completion (keywords, declared names,
-    fact paths, switch options) and the outline of a file.
+    fact paths, switch options), the outline of a file and formatting (as `carepolicy fmt`).
 
     Needs the `lsp` extra: pip install 'carepolicy[lsp]'.
 
