@@ -40,7 +40,7 @@ BASE: dict[str, Any] = {
         {"name": "copd", "icd10": "J44.9", "expected_months": 60, "significant_risk": True},
         {"name": "afib", "icd10": "I48.91", "expected_months": 36, "significant_risk": True},
     ],
-    "consent": {"documented": True, "practitioner": "DR-A", "date": "2024-09-12", "method": "verbal", "service": "ccm"},
+    "consents": {"ccm": {"documented": True, "practitioner": "DR-A", "date": "2024-09-12", "method": "verbal"}},
     "care_plan": {"comprehensive": True, "established_or_substantially_revised_this_month": False},
     "medical_decision_making": "low",
     "time": [{"practitioner": "DR-A", "by": "clinical_staff", "minutes": 23, "service": "ccm"}],
@@ -158,7 +158,7 @@ def test_a_facility_line_without_a_facility_row_is_not_priced_at_the_office_amou
         'parameter cf "CF" cite S1 "x"\n  value $32.3465 effective 2025-01-01..2025-12-31\n'
         'pricing pfs "PFS" cite S1 "x"\n  effective 2025-01-01..2025-12-31\n  allowed = total rvu times cf\n'
         'rvu table office "Office" cite S1 "x"\n  effective 2025-01-01..2025-12-31\n  99490 work 1.00 pe 0.81 mp 0.06\n'
-        'code 99490 "CCM" cite S1 "x"\n  requires consent.documented\n',
+        'code 99490 "CCM" cite S1 "x"\n  requires consents.ccm.documented\n',
         encoding="utf-8",
     )
     policies = load_policies(tmp_path)

@@ -306,10 +306,9 @@ def _node(
         for p, applied in zip(sharing.pays, applies, strict=True)
     )
     if sharing.sequestration is not None:
-        _rate, when, text = sharing.sequestration
-        cut = when(env)
-        result = "applies" if cut is True else ("unknown" if cut is UNKNOWN else "does not apply")
-        children += (TraceNode("clause", "sequestration", text, (), sharing.header.source, result),)
+        _rate, _when, text = sharing.sequestration
+        cut = _sequestration_result(sharing, env)
+        children += (TraceNode("clause", "sequestration", text, (), sharing.header.source, cut),)
     return TraceNode(
         "cost sharing",
         sharing.header.id,
@@ -326,12 +325,21 @@ def _clause_result(applied: Any) -> str:
     return "applies" if applied is True else ("unknown" if applied is UNKNOWN else "does not apply")
 
 
+def _sequestration_result(sharing: CompiledCostSharing, env: Env) -> str:
+    assert sharing.sequestration is not None
+    _rate, when, _text = sharing.sequestration
+    return _clause_result(when(env))
+
+
 def _summary(sharing: CompiledCostSharing, applies: Sequence[Any] | None, env: Env, result: str) -> CostSummary:
     """What `_node` would show, as the compact trace keeps it: the results and the values read."""
     if applies is None:
         applies = _clauses_apply(sharing, env)
     reads = [(label, reader(env)) for label, _kind, reader in sharing.reads]
-    return [result, *(_clause_result(applied) for applied in applies)], reads
+    results = [result, *(_clause_result(applied) for applied in applies)]
+    if sharing.sequestration is not None:  # the last clause, as in `_node`
+        results.append(_sequestration_result(sharing, env))
+    return results, reads
 
 
 def pricing_node(pricing: CompiledPricing | None, code: str, found: Price) -> TraceNode:
