@@ -65,21 +65,22 @@ def policies() -> PolicySet:
     return load_policies()
 
 
-def _places(value: object, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+def value_places(value: object, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    """The path of every value inside a JSON-shaped bundle (keys and list positions), for mutating it."""
     found = [path] if path else []
     if isinstance(value, dict):
         for key, item in value.items():
-            found.extend(_places(item, (*path, key)))
+            found.extend(value_places(item, (*path, key)))
     elif isinstance(value, list):
         for i, item in enumerate(value):
-            found.extend(_places(item, (*path, i)))
+            found.extend(value_places(item, (*path, i)))
     return found
 
 
 def _mutated(data: st.DataObject) -> dict[str, Any]:
     [bundle] = make_bundles(1, data.draw(st.integers(0, 10_000), label="seed"))
     for _ in range(data.draw(st.integers(0, 3), label="mutations")):
-        places = _places(bundle)
+        places = value_places(bundle)
         place = data.draw(st.sampled_from(places), label="place")
         parent: Any = bundle
         for part in place[:-1]:

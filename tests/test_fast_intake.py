@@ -24,6 +24,7 @@ from hypothesis import strategies as st
 
 from benchmarks.bench_evaluate import make_bundles
 from benchmarks.bench_facts import as_json
+from tests.test_fact_properties import value_places
 
 HOSTILE: list[object] = [
     10**15,
@@ -60,17 +61,6 @@ def _same(fast: object, precise: object) -> None:
     assert repr(fast) == repr(precise)
 
 
-def _places(value: object, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-    found = [path] if path else []
-    if isinstance(value, dict):
-        for key, item in value.items():
-            found.extend(_places(item, (*path, key)))
-    elif isinstance(value, list):
-        for i, item in enumerate(value):
-            found.extend(_places(item, (*path, i)))
-    return found
-
-
 def _version_2(bundle: dict[str, Any], keep_consent: bool) -> dict[str, Any]:
     """The same facts as a version 2 bundle (JSON-shaped), with or without v1's `consent`."""
     upgraded = json.loads(json.dumps(as_json(upgrade_v1(bundle))), parse_float=Decimal)
@@ -86,15 +76,21 @@ def test_the_fast_path_is_taken_for_valid_bundles_and_agrees_with_the_precise_on
         if "consent" in refused or "ccm_start" in refused:
             assert fast_bundle(copy.deepcopy(refused), index) is None
             assert isinstance(validate_bundle(copy.deepcopy(refused), source="s", index=index), BundleError)
-            _same(validate_bundle(copy.deepcopy(refused), source="s", index=index),
-                  validate_precisely(copy.deepcopy(refused), source="s", index=index))
+            _same(
+                validate_bundle(copy.deepcopy(refused), source="s", index=index),
+                validate_precisely(copy.deepcopy(refused), source="s", index=index),
+            )
         for form in (bundle, _version_2(bundle, False)):
             line = json.dumps(as_json(form)).encode()
             assert fast_bundle(JSON_DECODER.decode(line), index) is not None, (index, form)
-            _same(validate_bundle(JSON_DECODER.decode(line), source="s", index=index),
-                  validate_precisely(JSON_DECODER.decode(line), source="s", index=index))
-            _same(validate_bundle(copy.deepcopy(form), source="s", index=index),
-                  validate_precisely(copy.deepcopy(form), source="s", index=index))
+            _same(
+                validate_bundle(JSON_DECODER.decode(line), source="s", index=index),
+                validate_precisely(JSON_DECODER.decode(line), source="s", index=index),
+            )
+            _same(
+                validate_bundle(copy.deepcopy(form), source="s", index=index),
+                validate_precisely(copy.deepcopy(form), source="s", index=index),
+            )
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -104,7 +100,7 @@ def test_a_hostile_value_anywhere_gives_the_precise_result(data: st.DataObject) 
     if data.draw(st.booleans(), label="version 2"):
         bundle = _version_2(bundle, data.draw(st.booleans(), label="keep consent"))
     for _ in range(data.draw(st.integers(1, 3), label="mutations")):
-        place = data.draw(st.sampled_from(_places(bundle)), label="place")
+        place = data.draw(st.sampled_from(value_places(bundle)), label="place")
         parent: Any = bundle
         for part in place[:-1]:
             parent = parent[part]
@@ -112,8 +108,10 @@ def test_a_hostile_value_anywhere_gives_the_precise_result(data: st.DataObject) 
             parent.pop(place[-1], None)
         else:
             parent[place[-1]] = copy.deepcopy(data.draw(st.sampled_from(HOSTILE), label="value"))
-    _same(validate_bundle(copy.deepcopy(bundle), source="s", index=3),
-          validate_precisely(copy.deepcopy(bundle), source="s", index=3))
+    _same(
+        validate_bundle(copy.deepcopy(bundle), source="s", index=3),
+        validate_precisely(copy.deepcopy(bundle), source="s", index=3),
+    )
 
 
 def test_whole_amounts_and_a_single_service_are_normalised_as_the_precise_path_does() -> None:
@@ -124,5 +122,7 @@ def test_whole_amounts_and_a_single_service_are_normalised_as_the_precise_path_d
             bundle["consent"]["service"] = "ccm"
         for form in (bundle, _version_2(bundle, False)):
             assert fast_bundle(copy.deepcopy(form), index) is not None
-            _same(validate_bundle(copy.deepcopy(form), source="s", index=index),
-                  validate_precisely(copy.deepcopy(form), source="s", index=index))
+            _same(
+                validate_bundle(copy.deepcopy(form), source="s", index=index),
+                validate_precisely(copy.deepcopy(form), source="s", index=index),
+            )
