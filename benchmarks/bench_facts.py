@@ -1,6 +1,6 @@
 """Benchmark: reading + validating fact bundles, µs per bundle, before and after the fast paths.
 
-    .venv/bin/python benchmarks/bench_facts.py [--bundles N] [--seed S] [--runs R]
+    .venv/bin/python benchmarks/bench_facts.py [--bundles N] [--seed S] [--runs R] [--jsonl FILE]
 
 Writes N generated, schema-valid bundles (bench_evaluate.make_bundles) as JSON Lines and as a YAML
 stream, then reads each file with `iter_records` (read + limits + validation + normalisation) in
@@ -8,10 +8,17 @@ these configurations of the same reader:
 
   stdlib+jsonschema  json.loads(parse_float=Decimal) and jsonschema only: the path before the change
   msgspec+jsonschema msgspec decoding (exact decimals), jsonschema only
-  msgspec+compiled   msgspec decoding, jsonschema-rs first (jsonschema only for invalid bundles): today
+  msgspec+compiled   msgspec decoding, jsonschema-rs first (jsonschema only for invalid bundles)
+  msgspec+typed      msgspec decoding into the schema's types for a JSON line (typed_intake.py)
 
-Each figure is the best of R runs (time.perf_counter), printed, never asserted. State `uptime`
-with any figure you quote: the machine is shared.
+Then the path `batch` takes for each JSON line (`json_records.json_record`, bytes in, `Bundle`
+out), in CPU time per line (time.process_time: other work on a shared machine does not count):
+
+  untyped  msgspec to dicts, jsonschema-rs, fast_intake's walk (before the typed path)
+  typed    msgspec decoding straight into the schema's types (typed_intake.py): today
+
+Each figure is the best of R runs, printed, never asserted. State `uptime` with any figure you
+quote: the machine is shared.
 """
 
 from __future__ import annotations
@@ -43,15 +50,17 @@ class _StdlibDecoder:
 def configured(decoder: str, validator: str) -> Iterator[None]:
     from carepolicy.engine.facts import fast_check, json_records
 
-    saved = (json_records.JSON_DECODER, fast_check.is_valid)
+    saved = (json_records.JSON_DECODER, fast_check.is_valid, json_records.typed_record)
     if decoder == "stdlib":
         json_records.JSON_DECODER = _StdlibDecoder()  # type: ignore[assignment]
     if validator == "jsonschema":
         fast_check.is_valid = lambda *args: False
+    if validator != "typed":  # the untyped paths: every line decoded to dicts first
+        json_records.typed_record = lambda *args: None  # type: ignore[assignment]
     try:
         yield
     finally:
-        json_records.JSON_DECODER, fast_check.is_valid = saved
+        json_records.JSON_DECODER, fast_check.is_valid, json_records.typed_record = saved
 
 
 def as_json(value: object) -> object:
@@ -79,7 +88,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--bundles", type=int, default=5000)
     parser.add_argument("--seed", type=int, default=20250101)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--jsonl", type=Path, help="time only the per-line path, on the first N lines of this file")
     args = parser.parse_args(argv)
+    if args.jsonl:
+        with args.jsonl.open("rb") as stream:
+            lines = [line for _, line in zip(range(args.bundles), stream, strict=False)]
+        print(f"{len(lines):,} lines of {args.jsonl}")
+        print(f"load average: {' '.join(f'{x:.2f}' for x in os.getloadavg())} on {os.cpu_count()} cores")
+        print_line_costs(lines, args.runs)
+        return 0
 
     from carepolicy.engine import Bundle, iter_records
 
@@ -98,7 +115,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"load average: {' '.join(f'{x:.2f}' for x in os.getloadavg())} on {os.cpu_count()} cores")
         print(f"{'configuration':<22}{'µs per bundle':>15}{'bundles/s':>12}")
         baseline = None
-        for decoder, validator in (("stdlib", "jsonschema"), ("msgspec", "jsonschema"), ("msgspec", "compiled")):
+        configurations = (
+            ("stdlib", "jsonschema"), ("msgspec", "jsonschema"), ("msgspec", "compiled"), ("msgspec", "typed")
+        )  # fmt: skip
+        for decoder, validator in configurations:
             with configured(decoder, validator):
                 read_all(jsonl)  # warm: imports, compiled validator
                 seconds = best_of(args.runs, lambda: read_all(jsonl))
@@ -106,7 +126,37 @@ def main(argv: list[str] | None = None) -> int:
             baseline = baseline or per
             name = f"{decoder}+{validator}"
             print(f"{name:<22}{per:>15,.1f}{args.bundles / seconds:>12,.0f}   ({baseline / per:.1f}x)")
+        lines = jsonl.read_bytes().splitlines(keepends=True)
+        print_line_costs(lines, args.runs)
     return 0
+
+
+def print_line_costs(lines: list[bytes], runs: int) -> None:
+    """CPU µs per JSON line of `json_record`, as `batch` calls it, with and without the typed path."""
+    from carepolicy.engine.facts import json_records
+
+    def read_lines() -> int:
+        record = json_records.json_record
+        return sum(1 for number, line in enumerate(lines, 1) if record(line, "bench", number, number - 1))
+
+    print(f"per JSON line as batch reads it (CPU time, best of {runs})")
+    saved = json_records.typed_record
+    baseline = None
+    for name in ("untyped", "typed"):
+        if name == "untyped":
+            json_records.typed_record = lambda *args: None  # type: ignore[assignment]
+        try:
+            read_lines()  # warm: the compiled validator, the typed decoders
+            best = float("inf")
+            for _ in range(runs):
+                started = time.process_time()
+                read_lines()
+                best = min(best, time.process_time() - started)
+        finally:
+            json_records.typed_record = saved
+        per = best / len(lines) * 1e6
+        baseline = baseline or per
+        print(f"{name:<22}{per:>15,.1f}{len(lines) / best:>12,.0f}   ({baseline / per:.1f}x)")
 
 
 if __name__ == "__main__":

@@ -380,16 +380,23 @@ def test_input_format_option_reads_stdin_as_told() -> None:
 
 
 def test_a_bug_while_reading_one_record_spoils_only_that_record(monkeypatch: pytest.MonkeyPatch) -> None:
-    from carepolicy.engine.facts import record_errors
+    from carepolicy.engine.facts import json_records, record_errors
 
     real = record_errors.validate_bundle
+    real_typed = json_records.typed_record
 
     def fails_on_the_second(obj: object, *, source: str, index: int) -> Bundle | BundleError:
         if index == 1:
             raise KeyError("boom")
         return real(obj, source=source, index=index)
 
+    def typed_fails_on_the_second(line: bytes | str, source: str, index: int) -> Bundle | None:
+        if index == 1:  # a bug in the typed path: the untyped path reads the line (and meets the other bug)
+            raise KeyError("typed boom")
+        return real_typed(line, source, index)
+
     monkeypatch.setattr(record_errors, "validate_bundle", fails_on_the_second)
+    monkeypatch.setattr(json_records, "typed_record", typed_fails_on_the_second)
     first, broken, last = read(GOOD + "\n" + GOOD + "\n" + GOOD + "\n", "jsonl")
     assert isinstance(first, Bundle)
     assert isinstance(last, Bundle)

@@ -57,27 +57,42 @@ def fast_bundle(obj: dict[Any, Any], index: int) -> Fast | None:
         return None
     if any(True for _ in impossible_values(obj, [])):  # minutes beyond the month (money: in the walk)
         return None
-    if version == 1:
-        upgraded = upgrade_v1(data)  # the normalised bundle upgrades as the raw one does (tests show it)
-        for key in _UPGRADED:  # normalised as bundle._normalize does: a dict or list walked, else kept
-            item = upgraded.get(key)
-            if item is not data.get(key) and type(item) in (dict, list):
-                upgraded[key] = _walk(shape.get(key), item, 1)
-        data = upgraded
-    folded = fold_claims(data)  # every claim in one list, after the upgrade, as the precise path does
-    if folded is not data:  # the entries are walked already; the list becomes the tuple lists normalise to
-        data = {**folded, "claims": tuple(folded["claims"])}
+    latest = latest_view(version, data)
+    if latest is None:
+        return None
     raw_id = obj.get("id")
     bundle_id = raw_id if isinstance(raw_id, str) and raw_id else f"#{index + 1}"
-    return bundle_id, obj["month"], data, tuple(outside_month_notes(obj))
+    return bundle_id, obj["month"], latest, tuple(outside_month_notes(obj))
+
+
+def latest_view(version: int, data: dict[str, Any], walk: bool = True) -> dict[str, Any] | None:
+    """The evaluator's view of a normalised bundle of `version`, upgraded to the latest version and
+    with every claim in one list, as the precise path builds it (None: not sure). `walk=False`:
+    the caller knows what the upgrade adds holds only plain values (typed_intake.py: a v1
+    `consent` decoded against its schema), so normalising it would only copy it."""
+    if version == 1:
+        upgraded = upgrade_v1(data)  # the normalised bundle upgrades as the raw one does (tests show it)
+        for key in _UPGRADED if walk else ():  # normalised as bundle._normalize does: a dict or list walked
+            item = upgraded.get(key)
+            if item is not data.get(key) and type(item) in (dict, list):
+                try:
+                    upgraded[key] = _walk(_shape().get(key), item, 1)
+                except _NotSure:
+                    return None
+        data = upgraded
+    folded = fold_claims(data)  # every claim in one list, after the upgrade, as the precise path does
+    if folded is not data:  # the entries are normalised already; the list becomes the tuple lists normalise to
+        data = {**folded, "claims": tuple(folded["claims"])}
+    return data
 
 
 def _shape() -> dict[str, Any]:
-    found = skeleton(model_schema(), "normal", _normal_form)
+    found = skeleton(model_schema(), "normal", normal_shape)
     return found if isinstance(found, dict) else {}
 
 
-def _normal_form(schema: Any) -> str | None:
+def normal_shape(schema: Any) -> str | None:
+    """The skeleton mark of what normalising changes: money (to Decimal) and sets (to tuples)."""
     xtype = schema.get(XTYPE)
     return xtype if xtype in ("money", "set") else None
 
@@ -130,7 +145,7 @@ def _walk(shape: Any, value: Any, depth: int) -> Any:
     if shape == "money":
         if kind is int and -_SMALL < value <= MAX_MONEY:
             return Decimal(value)
-        if kind is Decimal and value <= MAX_MONEY and _exact(value):
+        if kind is Decimal and value <= MAX_MONEY and exact(value):
             return value
         raise _NotSure
     if kind is int and -_SMALL < value < _SMALL and shape is None:
@@ -166,7 +181,7 @@ def _plain(value: Any, depth: int) -> Any:
     return _walk(None, value, depth)  # a leaf: checked as anywhere else
 
 
-def _exact(number: Decimal) -> bool:
+def exact(number: Decimal) -> bool:
     """Within the digit limits, as limits.py checks them (the precise path words any other case)."""
     return number.is_finite() and len(number.as_tuple().digits) <= MAX_DIGITS and number.adjusted() < MAX_DIGITS
 

@@ -30,6 +30,7 @@ from .record_errors import (
     unknown_count,
     whole,
 )
+from .typed_intake import typed_record
 
 JSON_DECODER = msgspec.json.Decoder(float_hook=Decimal)  # decimals from their text: money stays exact
 
@@ -47,6 +48,12 @@ def json_record(line: bytes | str | None, name: str, number: int, index: int) ->
     """One JSON line (bytes as read, or text; None: over the record size) as its bundle or its error."""
     if line is None:
         return record_error("facts/limit", too_large("line"), name, number, 1, index)
+    try:
+        typed = typed_record(line, name, index)  # a valid bundle, decoded and checked in C; None: not sure
+    except Exception:  # a bug in the typed path must not lose the line: the untyped path reads it, as before
+        typed = None
+    if typed is not None:
+        return typed
     try:
         obj = JSON_DECODER.decode(line)
     except RecursionError:

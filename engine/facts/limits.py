@@ -20,6 +20,7 @@ which is beyond any fee of the fee schedule by a factor of hundreds.
 from __future__ import annotations
 
 import calendar
+import functools
 import re
 from collections.abc import Iterator, Mapping
 from decimal import Decimal
@@ -136,8 +137,15 @@ def _checked_number(value: int | float | Decimal, where: Where, problems: list[P
 
 def month_minutes(month: object) -> int:
     """The minutes in the service month (31 days' worth when the month is not a valid `YYYY-MM`)."""
+    if type(month) is str and len(month) == 7:  # the only length a `YYYY-MM` has
+        return _month_minutes(month)
+    return 31 * MINUTES_PER_DAY
+
+
+@functools.lru_cache(maxsize=4096)  # bounded: 4,096 texts of 7 characters, under 1 MB
+def _month_minutes(month: str) -> int:
     days = 31
-    if isinstance(month, str) and re.fullmatch(r"[0-9]{4}-(0[1-9]|1[0-2])", month):
+    if re.fullmatch(r"[0-9]{4}-(0[1-9]|1[0-2])", month):
         days = calendar.monthrange(int(month[:4]), int(month[5:]))[1]
     return days * MINUTES_PER_DAY
 
@@ -150,7 +158,7 @@ def impossible_values(bundle: Mapping[str, Any], money_paths: list[tuple[Where, 
     available = month_minutes(bundle.get("month"))
     totals: dict[str, int] = {}
     for i, entry in enumerate(bundle.get("time") or ()):
-        if not isinstance(entry, Mapping) or not isinstance(entry.get("minutes"), int):
+        if not (type(entry) is dict or isinstance(entry, Mapping)) or not isinstance(entry.get("minutes"), int):
             continue
         who = str(entry.get("practitioner"))
         before = totals.get(who, 0)
@@ -171,7 +179,7 @@ def outside_month_notes(bundle: Mapping[str, Any]) -> Iterator[str]:
     """
     month = bundle.get("month")
     for i, entry in enumerate(bundle.get("time") or ()):
-        date = entry.get("date") if isinstance(entry, Mapping) else None
+        date = entry.get("date") if type(entry) is dict or isinstance(entry, Mapping) else None
         if isinstance(date, str) and isinstance(month, str) and not date.startswith(month + "-"):
             who = entry.get("practitioner")
             what = f"{entry.get('minutes')} minutes of {entry.get('service')} by `{who}`"

@@ -1,0 +1,165 @@
+"""The normal path of a JSON line: decoded and checked in one typed pass, in C (msgspec).
+
+The untyped path (decode to dicts, jsonschema-rs, then fast_intake's Python walk over every value)
+cost ~110 µs a line, most of it the walk. Here msgspec decodes the line straight into the types
+typed_model.py builds from the schema: unknown keys, types, enums, patterns, real dates, bounds and
+text lengths are checked during the decode, lists arrive as tuples, and `to_builtins` turns the
+records into the dicts the evaluator reads. What is left in Python touches only the few money and
+set values (skeleton.py finds them) and the month's minutes and notes (limits.py).
+
+It never words an error: a line it is not sure of (refused by a type, an amount it does not take,
+anything unexpected) returns None, and the untyped path reads the line from the start, so every
+error, path and message is that path's. A bundle it accepts is exactly the `Bundle` the untyped
+path gives: the same data, id, notes and facts hash (tests/test_typed_intake.py compares the two
+over generated, mutated and hostile lines). Only one thing differs, and nothing reads it: the keys
+of a fixed record are in the schema's order rather than the line's (the facts hash sorts keys, and
+no output iterates over a record's keys without sorting them).
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+from typing import Any
+
+import msgspec
+
+from .bundle import Bundle, _facts_hash
+from .fast_intake import exact, latest_view, normal_shape
+from .limits import MAX_MONEY, month_minutes, outside_month_notes
+from .schema import shared_schema
+from .skeleton import ITEMS, OTHER, skeleton
+from .typed_model import Unsupported, bundle_type
+
+_NUMBER = msgspec.json.Decoder(float_hook=Decimal)  # as json_records.JSON_DECODER: an amount exactly as written
+_CENT = Decimal("0.01")
+# an amount written plainly: not negative, whole cents, far within the digit limits (limits.py); the
+# same value msgspec gives (int, or the Decimal of the text), without decoding it
+_PLAIN_AMOUNT = re.compile(rb"(?:0|[1-9][0-9]{0,5})(?:\.[0-9]{1,2})?")
+_ABSENT = object()
+
+
+def _decoders() -> dict[int, msgspec.json.Decoder[Any]] | None:
+    try:
+        return {version: msgspec.json.Decoder(bundle_type(version)) for version in (1, 2)}
+    except Unsupported:  # a schema keyword the builder does not translate: every line takes the untyped path
+        return None
+
+
+_DECODERS: dict[int, msgspec.json.Decoder[Any]] | bool | None = False  # built on first use
+
+
+def typed_record(line: bytes | str, source: str, index: int) -> Bundle | None:
+    """The bundle of a JSON line that is certainly valid; None: not sure (the untyped path decides)."""
+    global _DECODERS
+    if _DECODERS is False:
+        _DECODERS = _decoders()
+    if not isinstance(_DECODERS, dict) or type(line) is not bytes:  # a line given as text: the untyped path
+        return None
+    # the two versions are disjoint (`fact_bundle` is 1 or absent, or 2), so the order only saves time
+    order = (2, 1) if b'"fact_bundle":2' in line or b'"fact_bundle": 2' in line else (1, 2)
+    for version in order:
+        try:
+            decoded = _DECODERS[version].decode(line)
+        except (msgspec.DecodeError, UnicodeError, RecursionError):
+            continue
+        return _bundle(version, msgspec.to_builtins(decoded, builtin_types=(msgspec.Raw,)), source, index)
+    return None
+
+
+def _bundle(version: int, raw: dict[str, Any], source: str, index: int) -> Bundle | None:
+    changes: list[tuple[Any, Any, Any]] = []  # (container, key, the evaluator's value), set after hashing
+    if not _settle(_SHAPES[version], raw, changes):
+        return None
+    notes = _month_notes(raw)
+    if notes is None:
+        return None
+    facts_hash = _facts_hash(raw)  # of the values as written: `5` stays 5 here, Decimal("5") below
+    for container, key, value in changes:
+        container[key] = value
+    data = latest_view(version, raw, walk=False)
+    if data is None:
+        return None
+    raw_id = raw.get("id")
+    bundle_id = raw_id if isinstance(raw_id, str) and raw_id else f"#{index + 1}"
+    return Bundle(bundle_id, source, index, raw["month"], data, facts_hash, notes)
+
+
+def _shape(version: int) -> dict[str, Any]:
+    found = skeleton(shared_schema(version), "normal", normal_shape)
+    return found if isinstance(found, dict) else {}
+
+
+_SHAPES = {version: _shape(version) for version in (1, 2)}  # where money and sets are, per version
+
+
+def _month_notes(raw: dict[str, Any]) -> tuple[str, ...] | None:
+    """limits.outside_month_notes, or None where limits.impossible_values finds a problem, in one
+    loop over the time entries: the typed decode made each a dict, its minutes a whole number of at
+    least 0 (so a practitioner's total only grows: over the month at the end iff at some entry) and
+    its date a real date or null."""
+    month = raw["month"]
+    available = month_minutes(month)
+    inside = month + "-"
+    totals: dict[str, int] = {}
+    outside = False
+    for entry in raw.get("time") or ():
+        minutes = entry.get("minutes")
+        if minutes is not None:
+            who = str(entry.get("practitioner"))
+            total = totals[who] = totals.get(who, 0) + minutes
+            if total > available:
+                return None  # the untyped path words it (impossible_values)
+        date = entry.get("date")
+        outside = outside or (date is not None and not date.startswith(inside))
+    return tuple(outside_month_notes(raw)) if outside else ()
+
+
+def _settle(shape: dict[str, Any], node: Any, changes: list[tuple[Any, Any, Any]]) -> bool:
+    """Money decoded (in place: the value as written) and checked, sets checked; the evaluator's
+    value of each (Decimal money, a tuple of services) noted in `changes`. False: not sure."""
+    if type(node) is tuple:
+        items = shape.get(ITEMS)
+        return items is None or all(_settle(items, item, changes) for item in node)
+    if type(node) is not dict:
+        return True
+    other = shape.get(OTHER)
+    # the few keys the skeleton names (a bundle has many more), or every key of a map such as a fee table
+    named = [key for key in shape if key != OTHER and key != ITEMS]
+    for key in named if other is None else [*named, *(key for key in node if key not in named)]:
+        part = shape.get(key, other) if key in named else other
+        value = node.get(key, _ABSENT)
+        if value is _ABSENT:
+            continue
+        if part == "money":
+            amount = money(value)
+            if amount is None:
+                return False
+            node[key] = amount  # replacing a key's value: the dict keeps its keys and their order
+            changes.append((node, key, Decimal(amount)))
+        elif part == "set":
+            if type(value) is tuple and len(set(value)) != len(value):
+                return False  # a service listed twice: the precise path words it
+            changes.append((node, key, value if type(value) is tuple else (value,)))
+        elif type(part) is dict and not _settle(part, value, changes):
+            return False
+    return True
+
+
+def money(raw: Any) -> int | Decimal | None:
+    """An amount as written (int or Decimal) when the schema and the limits certainly take it."""
+    if type(raw) is not msgspec.Raw:
+        return None
+    text = bytes(raw)
+    if _PLAIN_AMOUNT.fullmatch(text):  # most amounts: at most 6 + 2 digits, no sign, no exponent
+        value: int | Decimal = int(text) if b"." not in text else Decimal(text.decode("ascii"))
+        return value if value <= MAX_MONEY else None
+    try:
+        value = _NUMBER.decode(raw)
+    except (msgspec.DecodeError, RecursionError):
+        return None
+    if type(value) is int:
+        return value if 0 <= value <= MAX_MONEY else None
+    if type(value) is Decimal and exact(value) and 0 <= value <= MAX_MONEY and not value % _CENT:
+        return value
+    return None

@@ -1,0 +1,200 @@
+"""The typed path of a JSON line (engine/facts/typed_intake.py) gives exactly what the untyped path gives.
+
+`typed_record` decodes a line against msgspec types built from the schema (typed_model.py) and
+never words an error: for every line it returns either None (the untyped path then decides) or the
+very `Bundle` the untyped path (`JSON_DECODER` + `checked`) and the precise path give, compared by
+value and by type (a tuple is not a list, `Decimal("60")` is not `60`). Keys of a fixed record
+may come in the schema's order instead of the line's, so the comparison sorts keys; the last test
+shows that no output form depends on that order. It must also really be taken for valid lines, or
+the comparisons would prove nothing.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime
+import json
+import random
+from decimal import Decimal
+from typing import Any
+
+import msgspec
+import pytest
+from carepolicy.engine import Bundle, PolicySet, evaluate, load_policies
+from carepolicy.engine.facts import fast_check
+from carepolicy.engine.facts.bundle import validate_precisely
+from carepolicy.engine.facts.json_records import JSON_DECODER, json_record
+from carepolicy.engine.facts.record_errors import checked
+from carepolicy.engine.facts.schema import _schema_text
+from carepolicy.engine.facts.typed_intake import typed_record
+from carepolicy.engine.facts.typed_model import REAL_DATE, bundle_type
+from carepolicy.engine.facts.upgrade import bundle_version, upgrade_v1
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from benchmarks.bench_evaluate import make_bundles
+from benchmarks.bench_facts import as_json
+from cli.commands.evaluate import render_record
+from tests.test_fact_properties import value_places
+from tests.test_fast_intake import HOSTILE as FAST_HOSTILE
+
+HOSTILE: list[object] = [
+    *FAST_HOSTILE,
+    "5",  # text where money belongs: msgspec's Decimal type would take it
+    "ccm\n",  # Python's `$` matches before a final newline
+    "1900-02-29",
+    "2000-02-29",
+    "0000-01-01",
+    "٢٠٢٥-01-01",  # digits `\\d` takes and `[0-9]` does not
+    Decimal("1E+2"),
+    Decimal("-0.0"),
+    Decimal("0.001"),
+    Decimal("99999.99"),
+    -1,
+    {"unknown": 1},
+    ["ccm", "pcm"],
+    "99490",
+]
+
+
+def canonical(value: object) -> object:
+    """`value` with every type kept and dict keys sorted: equal when equal as data, whatever the key order."""
+    if type(value) is dict:
+        return ("dict", sorted((key, canonical(item)) for key, item in value.items()))
+    if type(value) in (tuple, list):
+        return (type(value).__name__, [canonical(item) for item in value])  # type: ignore[union-attr]
+    return (type(value).__name__, repr(value))
+
+
+def _same(typed: Bundle, other: object) -> None:
+    assert isinstance(other, Bundle), other
+    assert typed == other
+    assert canonical(typed.data) == canonical(other.data)
+    assert (typed.id, typed.month, typed.facts_hash) == (other.id, other.month, other.facts_hash)
+    assert typed.notes == other.notes
+
+
+def _line(bundle: dict[str, Any]) -> bytes:
+    return json.dumps(as_json(bundle)).encode()
+
+
+def _version_2(bundle: dict[str, Any]) -> dict[str, Any]:
+    upgraded = json.loads(json.dumps(as_json(upgrade_v1(bundle))), parse_float=Decimal)
+    upgraded.pop("consent", None)
+    upgraded.pop("ccm_start", None)
+    return upgraded
+
+
+def _shuffled(value: Any, rng: random.Random) -> Any:
+    if isinstance(value, dict):
+        items = list(value.items())
+        rng.shuffle(items)
+        return {key: _shuffled(item, rng) for key, item in items}
+    if isinstance(value, list):
+        return [_shuffled(item, rng) for item in value]
+    return value
+
+
+def test_the_shipped_schemas_build_into_types() -> None:
+    for version in (1, 2):
+        assert bundle_type(version) is not None  # raises Unsupported when a keyword is not translated
+
+
+def test_the_typed_path_is_taken_for_valid_lines_and_agrees_with_the_untyped_one() -> None:
+    rng = random.Random(3)
+    for index, bundle in enumerate(make_bundles(300, 17)):
+        for form in (bundle, _version_2(bundle), _shuffled(_version_2(bundle), rng)):
+            line = _line(form)
+            typed = typed_record(line, "s", index)
+            assert typed is not None, (index, form)
+            _same(typed, checked(JSON_DECODER.decode(line), "s", index))
+            _same(typed, validate_precisely(JSON_DECODER.decode(line), source="s", index=index))
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.data())
+def test_a_hostile_line_is_refused_or_read_exactly_as_the_untyped_path_reads_it(data: st.DataObject) -> None:
+    [bundle] = make_bundles(1, data.draw(st.integers(0, 10_000), label="seed"))
+    if data.draw(st.booleans(), label="version 2"):
+        bundle = _version_2(bundle)
+    for _ in range(data.draw(st.integers(0, 3), label="mutations")):
+        place = data.draw(st.sampled_from(value_places(bundle)), label="place")
+        parent: Any = bundle
+        for part in place[:-1]:
+            parent = parent[part]
+        if data.draw(st.booleans(), label="remove") and isinstance(parent, dict):
+            parent.pop(place[-1], None)
+        else:
+            parent[place[-1]] = copy.deepcopy(data.draw(st.sampled_from(HOSTILE), label="value"))
+    try:
+        line = json.dumps(as_json(bundle)).encode("utf-8", "surrogatepass")
+    except ValueError:  # an integer json cannot write: nothing to read
+        return
+    untyped = checked(JSON_DECODER.decode(line), "s", 3) if _decodes(line) else None
+    typed = typed_record(line, "s", 3)
+    if typed is not None:
+        _same(typed, untyped)
+        raw = JSON_DECODER.decode(line)  # jsonschema-rs, which the typed path does without, agrees
+        assert fast_check.compiled_valid(_schema_text(bundle_version(raw)), raw)
+    whole = json_record(line, "s", 1, 3)  # the reader: typed first, else exactly the old path
+    assert whole == (untyped if untyped is not None else whole)
+
+
+def _decodes(line: bytes) -> bool:
+    try:
+        JSON_DECODER.decode(line)
+    except (msgspec.DecodeError, UnicodeError):
+        return False
+    return True
+
+
+@pytest.mark.parametrize("written", ["0", "5", "0.0", "-0.0", "107.20", "1e2", "1.5E1", "99999.99", "100000"])
+def test_an_amount_keeps_its_written_form_in_the_facts_hash(written: str) -> None:
+    [bundle] = make_bundles(1, 5)
+    table = b'"fee_schedule_override": {"99490": ' + written.encode() + b"}, "
+    line = _line(bundle).replace(b'"month"', table + b'"month"', 1)
+    typed = typed_record(line, "s", 0)
+    assert typed is not None
+    _same(typed, checked(JSON_DECODER.decode(line), "s", 0))
+    assert typed.data["fee_schedule_override"]["99490"] == Decimal(written)
+
+
+def test_real_dates_are_exactly_those_the_calendar_has() -> None:
+    import re
+
+    real = re.compile(REAL_DATE)
+    for year in ("0000", "0001", "0004", "1900", "1996", "2000", "2023", "2024", "2100", "2400", "9999"):
+        for month in range(14):
+            for day in range(33):
+                text = f"{year}-{month:02d}-{day:02d}"
+                try:
+                    datetime.date.fromisoformat(text)
+                    exists = True
+                except ValueError:
+                    exists = False
+                assert bool(real.search(text)) is exists, text
+    assert not real.search("2024-01-01\n")
+
+
+@pytest.fixture(scope="module")
+def policies() -> PolicySet:
+    return load_policies()
+
+
+def test_no_output_form_depends_on_the_order_of_a_records_keys(policies: PolicySet) -> None:
+    rng = random.Random(5)
+    for index, bundle in enumerate(make_bundles(25, 23)):
+        for form in (bundle, _version_2(bundle)):
+            line = _line(_shuffled(form, rng))
+            typed = typed_record(line, "s", index)
+            assert typed is not None
+            precise = validate_precisely(JSON_DECODER.decode(line), source="s", index=index)
+            assert isinstance(precise, Bundle)
+            for trace in ("full", "compact", "none"):
+                decisions = [evaluate(policies, b, trace=trace != "none") for b in (typed, precise)]
+                for fmt in ("jsonl", "csv", "summary", "claim-note", "text"):
+                    typed_text, precise_text = (
+                        render_record(d, fmt, index=index, trace=trace, facts=b.data)
+                        for d, b in zip(decisions, (typed, precise), strict=True)
+                    )
+                    assert typed_text == precise_text, (fmt, trace)
