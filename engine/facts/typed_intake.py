@@ -41,9 +41,13 @@ _ABSENT = object()
 
 def _decoders() -> dict[int, msgspec.json.Decoder[Any]] | None:
     try:
+        _PLANS.update(_plans())
         return {version: msgspec.json.Decoder(bundle_type(version)) for version in (1, 2)}
     except Unsupported:  # a schema keyword the builder does not translate: every line takes the untyped path
         return None
+
+
+_PLANS: dict[int, Plan] = {}  # where money and sets are, per version (with the decoders)
 
 
 _DECODERS: dict[int, msgspec.json.Decoder[Any]] | bool | None = False  # built on first use
@@ -69,7 +73,7 @@ def typed_record(line: bytes | str, source: str, index: int) -> Bundle | None:
 
 def _bundle(version: int, raw: dict[str, Any], source: str, index: int) -> Bundle | None:
     changes: list[tuple[Any, Any, Any]] = []  # (container, key, the evaluator's value), set after hashing
-    if not _settle(_SHAPES[version], raw, changes):
+    if not _settle(_PLANS[version], raw, changes):
         return None
     notes = _month_notes(raw)
     if notes is None:
@@ -85,12 +89,27 @@ def _bundle(version: int, raw: dict[str, Any], source: str, index: int) -> Bundl
     return Bundle(bundle_id, source, index, raw["month"], data, facts_hash, notes)
 
 
-def _shape(version: int) -> dict[str, Any]:
-    found = skeleton(shared_schema(version), "normal", normal_shape)
-    return found if isinstance(found, dict) else {}
+# A skeleton (skeleton.py) of where money and sets are, as (the keys it names with their parts, those
+# keys as a set, the part of any other key, the part of a list's items): a part is "money", "set" or
+# another plan. Built once per version, so a bundle costs a few dict lookups.
+Plan = tuple[tuple[tuple[str, Any], ...], frozenset[str], Any, Any]
 
 
-_SHAPES = {version: _shape(version) for version in (1, 2)}  # where money and sets are, per version
+def _plan(shape: Any) -> Plan:
+    if type(shape) is not dict:
+        raise Unsupported("money or a set outside a record")  # a list of amounts: not in the schemas
+    named = tuple((key, _part(part)) for key, part in shape.items() if key not in (OTHER, ITEMS))
+    other = _part(shape[OTHER]) if OTHER in shape else None
+    return named, frozenset(key for key, _ in named), other, _plan(shape[ITEMS]) if ITEMS in shape else None
+
+
+def _part(part: Any) -> Any:
+    return part if part in ("money", "set") else _plan(part)
+
+
+def _plans() -> dict[int, Plan]:
+    shapes = {version: skeleton(shared_schema(version), "normal", normal_shape) for version in (1, 2)}
+    return {version: _plan(shape if isinstance(shape, dict) else {}) for version, shape in shapes.items()}
 
 
 def _month_notes(raw: dict[str, Any]) -> tuple[str, ...] | None:
@@ -115,34 +134,38 @@ def _month_notes(raw: dict[str, Any]) -> tuple[str, ...] | None:
     return tuple(outside_month_notes(raw)) if outside else ()
 
 
-def _settle(shape: dict[str, Any], node: Any, changes: list[tuple[Any, Any, Any]]) -> bool:
+def _settle(plan: Plan, node: Any, changes: list[tuple[Any, Any, Any]]) -> bool:
     """Money decoded (in place: the value as written) and checked, sets checked; the evaluator's
     value of each (Decimal money, a tuple of services) noted in `changes`. False: not sure."""
+    named, names, other, items = plan
     if type(node) is tuple:
-        items = shape.get(ITEMS)
         return items is None or all(_settle(items, item, changes) for item in node)
     if type(node) is not dict:
         return True
-    other = shape.get(OTHER)
-    # the few keys the skeleton names (a bundle has many more), or every key of a map such as a fee table
-    named = [key for key in shape if key != OTHER and key != ITEMS]
-    for key in named if other is None else [*named, *(key for key in node if key not in named)]:
-        part = shape.get(key, other) if key in named else other
-        value = node.get(key, _ABSENT)
-        if value is _ABSENT:
-            continue
-        if part == "money":
-            amount = money(value)
-            if amount is None:
-                return False
-            node[key] = amount  # replacing a key's value: the dict keeps its keys and their order
-            changes.append((node, key, Decimal(amount)))
-        elif part == "set":
-            if type(value) is tuple and len(set(value)) != len(value):
-                return False  # a service listed twice: the precise path words it
-            changes.append((node, key, value if type(value) is tuple else (value,)))
-        elif type(part) is dict and not _settle(part, value, changes):
+    for key, part in named:  # the few keys the plan names (a bundle has many more)
+        if key in node and not _settle_key(part, node, key, changes):
             return False
+    if other is not None:  # every other key of a map, such as a fee table
+        for key in node:
+            if key not in names and not _settle_key(other, node, key, changes):
+                return False
+    return True
+
+
+def _settle_key(part: Any, node: dict[str, Any], key: str, changes: list[tuple[Any, Any, Any]]) -> bool:
+    value = node[key]
+    if part == "money":
+        amount = money(value)
+        if amount is None:
+            return False
+        node[key] = amount  # replacing a key's value: the dict keeps its keys and their order
+        changes.append((node, key, Decimal(amount)))
+    elif part == "set":
+        if type(value) is tuple and len(set(value)) != len(value):
+            return False  # a service listed twice: the precise path words it
+        changes.append((node, key, value if type(value) is tuple else (value,)))
+    else:
+        return _settle(part, value, changes)
     return True
 
 
