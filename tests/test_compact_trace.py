@@ -119,8 +119,10 @@ def test_compact_trace_matches_golden(bundle: str) -> None:
 
 
 def test_past_62_distinct_results_positions_are_numbers() -> None:
-    assert _marks([3, -1, 70], 71) == [3, -1, 70]
-    assert _marks([3, -1, 61], 62) == "3.Z"
+    # _marks takes each result's index + 1, 0 for not evaluated (so that the numbers are bytes)
+    assert _marks([4, 0, 71], 71) == [3, -1, 70]
+    assert _marks([4, 0, 62], 62) == "3.Z"
+    assert _marks([1, 0, 2], 2) == "0.1"
 
 
 def _flatten(nodes: list[dict[str, Any]]) -> list[dict[str, Any]]:
