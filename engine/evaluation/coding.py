@@ -12,7 +12,7 @@ import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeGuard
 
 from ..compile.month_plan import MonthPlan
 from ..compile.outcomes import CodeOutcome, Compact
@@ -85,6 +85,8 @@ def enumerate_codings(
     `held` names claims on file that valid codes bundle (bundling.py): they take part like codes
     (first, with their conflicts in `conflicts`), so a coding either keeps a held claim or bills
     a code that bundles it; they have no base and are never billed."""
+    if not valid and not held:  # most months of most bundles: nothing valid, nothing to choose
+        return [()]
     # Base codes first (preferred first), add-ons after: the order lines are billed and the
     # deductible is taken in.
     order = [
@@ -157,7 +159,7 @@ def decide(
         conflicts[name] = {code: bundling.header.title for code, bundling in item.bundlers.items()}
         for code, bundling in item.bundlers.items():
             conflicts[code][name] = bundling.header.title
-    claimed_by_me = codes_claimed_by(facts, ev.me) if facts.get("claims") else _NONE
+    claimed_by_me = codes_claimed_by(ev.claims_on_file()[0], ev.me) if facts.get("claims") else _NONE
     strategy = select_strategy(plan, ev.env)
     codings = enumerate_codings(valid, conflicts, claimed_by_me, strategy.rank, tuple(held))
 
@@ -210,11 +212,7 @@ def decide(
     totals = _totals(lines, costs.note)
     trace_nodes = _trace(ev, outcomes, lines, plan, costs, chosen, strategy, withdraw) if trace else None
     switch_items = switches.items
-    digest = hashlib.sha256(
-        "\n".join(
-            [version, compiled.policy_hash, facts_hash, switches.text, fee_schedule.digest if fee_schedule else ""]
-        ).encode()
-    ).hexdigest()[:32]
+    digest = _digest(version, compiled.policy_hash, facts_hash, switches.text, fee_schedule)
     return Decision(
         digest,
         ENGINE_NAME,
@@ -235,26 +233,53 @@ def decide(
     )
 
 
+_DIGEST_PREFIXES: dict[tuple[str, str], Any] = {}  # (version, policy hash) -> its hash state; a handful
+
+
+def _digest(version: str, policy_hash: str, facts_hash: str, switches: str, fee_schedule: FeeSchedule | None) -> str:
+    """The decision id: the first 32 hex digits of the SHA-256 of the lines `version`, the policy
+    set's hash, the facts' hash, the switches and the fee schedule's digest. The first two are the
+    same for a whole batch, so their part of the hash is worked out once and copied."""
+    key = (version, policy_hash)
+    prefix = _DIGEST_PREFIXES.get(key)
+    if prefix is None:
+        prefix = hashlib.sha256(f"{version}\n{policy_hash}\n".encode())
+        if len(_DIGEST_PREFIXES) < 64:  # bounded: one entry per policy set loaded in the process
+            _DIGEST_PREFIXES[key] = prefix
+    found = prefix.copy()
+    found.update(f"{facts_hash}\n{switches}\n{fee_schedule.digest if fee_schedule else ''}".encode())
+    return found.hexdigest()[:32]
+
+
 def active_programs(compiled: CompiledPolicySet, facts: Mapping[str, Any], chosen: Coding) -> tuple[str, ...]:
     """The programs the bundle shows activity in: consented to, with time recorded, claimed this
     month or billed now (sorted). The text form shows every denial of these programs in full."""
     found: set[str] = set()
     consents = facts.get("consents")  # v2: one record per program (a v1 bundle is upgraded on read)
-    if isinstance(consents, Mapping):
-        found.update(program for program, record in consents.items() if isinstance(record, Mapping))
+    if _is_mapping(consents):
+        found.update(program for program, record in consents.items() if _is_mapping(record))
     consent = facts.get("consent")
-    if isinstance(consent, Mapping):
+    if _is_mapping(consent):
         services = consent.get("service")
         found.update([services] if isinstance(services, str) else services or ())
     for entry in facts.get("time") or ():
-        if isinstance(entry, Mapping) and isinstance(entry.get("service"), str):
-            found.add(entry["service"])
+        if _is_mapping(entry) and isinstance(service := entry.get("service"), str):
+            found.add(service)
     programs = compiled.context.code_programs
-    for claim in facts.get("claims") or ():  # any status: a denied claim still shows activity
-        if claim.get("month") == facts.get("month") and claim.get("code") in programs:
-            found.add(programs[claim["code"]])
+    claims = facts.get("claims")
+    if claims:
+        month = facts.get("month")
+        for claim in claims:  # any status: a denied claim still shows activity
+            if claim.get("month") == month and claim.get("code") in programs:
+                found.add(programs[claim["code"]])
     found.update(programs[code] for code in chosen if code in programs)
     return tuple(sorted(p for p in found if isinstance(p, str)))
+
+
+def _is_mapping(value: Any) -> TypeGuard[Mapping[str, Any]]:
+    """`isinstance(value, Mapping)`, with the usual case (a decoded JSON object) first: the abstract
+    class test is several times slower than a type check."""
+    return type(value) is dict or isinstance(value, Mapping)
 
 
 def _allowed(amount: Decimal | None, units: int) -> Decimal | None:

@@ -15,11 +15,14 @@ from ..compile.compiled import CompiledCode, CompiledRequirement, Condition, Hea
 from ..compile.expr import UNKNOWN, Env
 from ..compile.month_plan import MonthPlan
 from ..compile.outcomes import CodeOutcome, Compact, RuleOutcome
-from ..compile.policy_set import CompiledPolicySet
+from ..compile.policy_set import CompiledPolicySet, Counted
 from ..decision.model import Read, Reason, TraceNode, json_value, node_json
 from ..language import syntax as s
 from ..language.valuetypes import COUNT, MINUTES, MONEY, NUMBER
 from .claims import claims_on_file
+
+_INT_OR_NONE = (int, type(None))
+_COUNTED = (MINUTES, COUNT, NUMBER, MONEY)  # the types `describe` writes as "19 of 20 minutes (1 more needed)"
 
 
 def show(value: Any, vtype: Any = None) -> str:
@@ -58,6 +61,15 @@ class Evaluation:
         self._rules: dict[str, RuleOutcome] = {}
         self._exception_targets = plan.exception_targets
         self._reads_json: dict[str, dict[str, Any]] = {}
+        self._on_file: tuple[Sequence[Mapping[str, Any]], Sequence[Mapping[str, Any]]] | None = None
+
+    def claims_on_file(self) -> tuple[Sequence[Mapping[str, Any]], Sequence[Mapping[str, Any]]]:
+        """This month's and earlier months' claims that count (claims.py), read once per bundle:
+        the exclusions, the bundlings and the add-ons' bases all ask."""
+        found = self._on_file
+        if found is None:
+            found = self._on_file = claims_on_file(self.env.facts)
+        return found
 
     # ------------------------------------------------------------ exceptions
     def overridden_by(self, target: str) -> Header | None:
@@ -125,11 +137,23 @@ class Evaluation:
     def _reason(self, owner: Header, requirement: CompiledRequirement, condition: Condition, value: Any) -> Reason:
         message = requirement.message
         if message is None:
-            return Reason(owner.id, owner.title, owner.cites, owner.source, self.describe(condition, value))
+            sides = condition.sides
+            if sides is not None and value is not UNKNOWN and sides[3] in _COUNTED:
+                # `minutes >= 20` found false: the words depend only on the two sides, and a batch
+                # meets the same few pairs again and again, so each Reason is made once (see
+                # CompiledPolicySet.described: bounded)
+                left, right = sides[0](self.env), sides[1](self.env)
+                if type(left) is int and type(right) is int and isinstance(condition.expr, s.Compare):
+                    key = (owner.id, id(condition), left, right)
+                    return self.compiled.described(key, lambda: self._described(owner, condition, value))
+            return self._described(owner, condition, value)
         if value is UNKNOWN:  # not "consent obtained after the month" when the date is not recorded
             text = f"{self.not_recorded(condition)}: cannot rule out \"{message}\""
             return Reason(owner.id, owner.title, owner.cites, owner.source, text)
         return self.compiled.fixed_reason(owner, requirement)
+
+    def _described(self, owner: Header, condition: Condition, value: Any) -> Reason:
+        return Reason(owner.id, owner.title, owner.cites, owner.source, self.describe(condition, value))
 
     def reads(self, condition: Condition) -> tuple[Read, ...]:
         env, as_of = self.env, self.plan.as_of
@@ -153,7 +177,7 @@ class Evaluation:
         if condition.sides is not None and isinstance(expr, s.Compare):
             left_fn, right_fn, name, vtype = condition.sides
             left, right = left_fn(self.env), right_fn(self.env)
-            if vtype in (MINUTES, COUNT, NUMBER, MONEY) and left is not UNKNOWN and right is not UNKNOWN:
+            if vtype in _COUNTED and left is not UNKNOWN and right is not UNKNOWN:
                 need = right + (1 if expr.op == ">" and vtype in (MINUTES, COUNT) else 0)
                 unit = " minutes" if vtype is MINUTES else ""
                 return f"{name}: {show(left)} of {show(need)}{unit} ({show(need - left)} more needed)"
@@ -221,12 +245,36 @@ class Evaluation:
                 )
             )
             return
-        units = max(0, (measure - beyond) // increment) if increment else 0
         cap = code.unit_cap(self.env) if code.unit_cap is not None else None
         cap = None if cap is UNKNOWN else cap
+        if type(measure) is int and type(increment) is int and type(beyond) is int and type(cap) in _INT_OR_NONE:
+            # the usual case (minutes): what follows depends only on these four numbers, and a
+            # batch meets the same few again and again, so it is worked out once (bounded: see
+            # CompiledPolicySet.counted)
+            key = (id(code), increment, measure, beyond, cap)
+            self._apply_units(outcome, self.compiled.counted(key, lambda: self._count_units(code, *key[1:])))
+            return
+        self._apply_units(outcome, self._count_units(code, increment, measure, beyond, cap))
+
+    @staticmethod
+    def _apply_units(outcome: CodeOutcome, counted: Counted) -> None:
+        units, next_unit, reason = counted
+        if reason is not None:
+            outcome.reasons.append(reason)
+        outcome.next_unit = next_unit
+        outcome.units = units
+
+    @staticmethod
+    def _count_units(code: CompiledCode, increment: Any, measure: Any, beyond: Any, cap: Any) -> Counted:
+        """(units, the next unit and why it is not billed, a reason that denies the code) for known
+        numbers: what `units_of` sets on an outcome."""
+        header = code.header
+        next_unit: tuple[int, Reason] | None = None
+        denial: Reason | None = None
+        units = max(0, (measure - beyond) // increment) if increment else 0
         unit = " minutes" if isinstance(measure, int) else ""
         if cap is not None and units > cap:
-            outcome.next_unit = (
+            next_unit = (
                 cap + 1,
                 Reason(
                     header.id,
@@ -244,10 +292,10 @@ class Evaluation:
                 text = f"not billed: {code.measure_text} does not hold"
             reason = Reason(header.id, header.title, header.cites, header.source, text)
             if units == 0:
-                outcome.reasons.append(reason)
+                denial = reason
             else:
-                outcome.next_unit = (units + 1, reason)
-        outcome.units = int(units)
+                next_unit = (units + 1, reason)
+        return int(units), next_unit, denial
 
     def _counted_units(self, outcome: CodeOutcome, count_fn: Any) -> None:
         """`units = N`: N units, capped by `at most`; none (and a reason) when N is 0 or unknown."""
@@ -271,7 +319,7 @@ class Evaluation:
     def claim_conflicts(self) -> dict[str, list[Reason]]:
         """Codes ruled out by claims on file (exclusions, exclusive groups): this month's claims,
         and for exclusions `in any month` earlier months' too. Only claims that count do."""
-        this_month, earlier = claims_on_file(self.env.facts)
+        this_month, earlier = self.claims_on_file()
         hits: dict[str, list[Reason]] = {}
         if earlier and self.plan.earlier_claims_matter:
             self._earlier_claim_conflicts(earlier, hits)
