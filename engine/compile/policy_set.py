@@ -261,21 +261,16 @@ class CompiledPolicySet:
         """A code's denial for these reasons. When every reason is a fixed one (see fixed_reason and
         described), the Denial is made once and shared: most denials in a batch are the same few (a
         program without consent, say). Fixed reasons live as long as this set, so their ids stay
-        theirs. Bounded: at most _MEMO_LIMIT shared denials; past that each is made anew."""
-        fixed = self._fixed_ids
-        if len(reasons) == 1:  # the usual case
-            if id(reasons[0]) not in fixed:
-                return Denial(code, (reasons[0],))
-            key: tuple[Any, ...] = (code, id(reasons[0]))
-        elif not reasons or not all(id(reason) in fixed for reason in reasons):
-            return Denial(code, tuple(reasons))
-        else:
-            key = (code, *map(id, reasons))
-        denial = self._shared_denials.get(key)
+        theirs: a key of ids found here names those very objects. Bounded: at most _MEMO_LIMIT
+        shared denials; past that each is made anew."""
+        shared = self._shared_denials
+        key = (code, *map(id, reasons))
+        denial = shared.get(key)
         if denial is None:
             denial = Denial(code, tuple(reasons))
-            if len(self._shared_denials) < _MEMO_LIMIT:
-                self._shared_denials[key] = denial
+            fixed = self._fixed_ids
+            if len(shared) < _MEMO_LIMIT and all(id(reason) in fixed for reason in reasons):
+                shared[key] = denial
         return denial
 
     def exclusions_of_claim(self, plan: MonthPlan, code: Any) -> tuple[int, ...]:

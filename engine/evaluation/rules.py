@@ -40,6 +40,13 @@ def show(value: Any, vtype: Any = None) -> str:
     return str(value)
 
 
+_UNKNOWN_KEY = "\0unknown"  # marks a memo key of an undecided condition (never an int, as the two sides are)
+
+
+def _not_recorded(names: Sequence[str]) -> str:
+    return (", ".join(f"`{n}`" for n in names) + " not recorded") if names else "a fact it needs is not recorded"
+
+
 class Evaluation:
     """One bundle, one month: holds the environment and the memo of rule outcomes."""
 
@@ -135,22 +142,37 @@ class Evaluation:
         return reasons, children, rules_met
 
     def _reason(self, owner: Header, requirement: CompiledRequirement, condition: Condition, value: Any) -> Reason:
+        """Why a condition that did not hold denies: its own words, or words made from its values.
+
+        A batch meets the same few failures again and again (`19 of 20 minutes`, `consents.ccm.date`
+        not recorded), and the words depend only on the values named in the memo's key, so each
+        such Reason is made once and shared (CompiledPolicySet.described: bounded); shared reasons
+        let the denials made of them be shared too (CompiledPolicySet.denial)."""
         message = requirement.message
+        compiled = self.compiled
+        if value is UNKNOWN:  # the words depend only on which of the facts it reads are missing
+            missing = tuple(label for label, _kind, reader in condition.reads if reader(self.env) is UNKNOWN)
+            key: tuple[Any, ...] = (owner.id, id(condition), _UNKNOWN_KEY, missing)
+            return compiled.described(key, lambda: self._unknown_reason(owner, message, condition, missing))
+        if message is not None:  # found false: its own words, the same every time
+            return compiled.fixed_reason(owner, requirement)
+        sides = condition.sides
+        if sides is not None and sides[3] in _COUNTED:  # `minutes >= 20` found false: the two sides' values
+            left, right = sides[0](self.env), sides[1](self.env)
+            if type(left) is int and type(right) is int and isinstance(condition.expr, s.Compare):
+                key = (owner.id, id(condition), left, right)
+                return compiled.described(key, lambda: self._described(owner, condition, value))
+        return self._described(owner, condition, value)
+
+    @staticmethod
+    def _unknown_reason(owner: Header, message: str | None, condition: Condition, missing: tuple[str, ...]) -> Reason:
+        """The reason of a condition that could not be decided, `missing` the facts it lacks."""
+        what = _not_recorded(missing)
         if message is None:
-            sides = condition.sides
-            if sides is not None and value is not UNKNOWN and sides[3] in _COUNTED:
-                # `minutes >= 20` found false: the words depend only on the two sides, and a batch
-                # meets the same few pairs again and again, so each Reason is made once (see
-                # CompiledPolicySet.described: bounded)
-                left, right = sides[0](self.env), sides[1](self.env)
-                if type(left) is int and type(right) is int and isinstance(condition.expr, s.Compare):
-                    key = (owner.id, id(condition), left, right)
-                    return self.compiled.described(key, lambda: self._described(owner, condition, value))
-            return self._described(owner, condition, value)
-        if value is UNKNOWN:  # not "consent obtained after the month" when the date is not recorded
-            text = f"{self.not_recorded(condition)}: cannot rule out \"{message}\""
-            return Reason(owner.id, owner.title, owner.cites, owner.source, text)
-        return self.compiled.fixed_reason(owner, requirement)
+            text = f"{what}, so `{condition.text}` cannot be checked"
+        else:  # not "consent obtained after the month" when the date is not recorded
+            text = f"{what}: cannot rule out \"{message}\""
+        return Reason(owner.id, owner.title, owner.cites, owner.source, text)
 
     def _described(self, owner: Header, condition: Condition, value: Any) -> Reason:
         return Reason(owner.id, owner.title, owner.cites, owner.source, self.describe(condition, value))
@@ -166,8 +188,7 @@ class Evaluation:
 
     def not_recorded(self, condition: Condition) -> str:
         """`consent.date` not recorded: the facts a condition needs that the bundle does not hold."""
-        names = [label for label, _kind, reader in condition.reads if reader(self.env) is UNKNOWN]
-        return (", ".join(f"`{n}`" for n in names) + " not recorded") if names else "a fact it needs is not recorded"
+        return _not_recorded([label for label, _kind, reader in condition.reads if reader(self.env) is UNKNOWN])
 
     def describe(self, condition: Condition, value: Any) -> str:
         """A reason written from the failed condition, e.g. `19 of 20 minutes (1 more needed)`."""
@@ -235,15 +256,9 @@ class Evaluation:
         header = code.header
         if increment is UNKNOWN or measure is UNKNOWN or beyond is UNKNOWN:
             outcome.units = 0
-            outcome.reasons.append(
-                Reason(
-                    header.id,
-                    header.title,
-                    header.cites,
-                    header.source,
-                    f"{code.measure_text} cannot be counted: a fact it needs is missing",
-                )
-            )
+            text = f"{code.measure_text} cannot be counted: a fact it needs is missing"  # the same words each time
+            made = lambda: Reason(header.id, header.title, header.cites, header.source, text)  # noqa: E731
+            outcome.reasons.append(self.compiled.described((header.id, id(code), _UNKNOWN_KEY), made))
             return
         cap = code.unit_cap(self.env) if code.unit_cap is not None else None
         cap = None if cap is UNKNOWN else cap
@@ -367,6 +382,15 @@ class Evaluation:
         return who == "any" or (who == "same") == same
 
     def _claim_reason(self, header: Header, claim: Mapping[str, Any], when: str = "this month") -> Reason:
+        """`99490 already paid to the same practitioner (P1) this month: ...`: made once for its
+        values (CompiledPolicySet.described: bounded) when they are plain text, as they usually are."""
+        code, by, status = claim.get("code"), claim.get("practitioner"), claim.get("status")
+        if type(code) is str and type(by) is str and (status is None or type(status) is str):
+            key = (header.id, id(header), code, by, by == self.me, status, when)
+            return self.compiled.described(key, lambda: self._claim_reason_made(header, claim, when))
+        return self._claim_reason_made(header, claim, when)
+
+    def _claim_reason_made(self, header: Header, claim: Mapping[str, Any], when: str) -> Reason:
         by = claim.get("practitioner")
         whom = f"the same practitioner ({by})" if by == self.me else f"another practitioner ({by})"
         status = "paid to" if claim.get("status") == "paid" else "claimed by"
