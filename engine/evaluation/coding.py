@@ -154,7 +154,7 @@ def decide(
                 outcome.reasons.extend(reasons)
         valid = {code: outcome for code, outcome in valid.items() if outcome.valid}
     conflicts = _conflicts(plan, valid, ev)
-    held = held_claims(ev, valid)
+    held = held_claims(ev, valid) if valid else {}  # (a held claim is one a valid code bundles)
     for name, item in held.items():  # a held claim conflicts with each code that bundles it
         conflicts[name] = {code: bundling.header.title for code, bundling in item.bundlers.items()}
         for code, bundling in item.bundlers.items():
@@ -175,8 +175,8 @@ def decide(
     def claim_price(code: str) -> Decimal | None:
         return price(code, plan, ev.env, fee_schedule).amount
 
-    ranking = Ranking(strategy, total, held, claim_price)
-    ranked = sorted(codings, key=ranking.key) if len(codings) > 1 else codings
+    ranking = Ranking(strategy, total, held, claim_price) if len(codings) > 1 else None  # one coding: nothing to rank
+    ranked = sorted(codings, key=ranking.key) if ranking is not None else codings
     kept = ranked[0]
     chosen = tuple(c for c in kept if c in valid)
     amounts = [_allowed(prices[code].amount, valid[code].units) for code in chosen]
@@ -195,7 +195,7 @@ def decide(
     )
     alternatives = (
         ()
-        if len(ranked) == 1
+        if ranking is None
         else tuple(
             Alternative(
                 tuple((c, valid[c].units) for c in other if c in valid),
