@@ -356,9 +356,17 @@ def _denials(
     return tuple(denied)
 
 
+_NOTHING_BILLED: dict[str | None, Totals] = {}  # note -> the totals of a decision that bills nothing
+
+
 def _totals(lines: tuple[Line, ...], note: str | None) -> Totals:
-    if not lines:
-        return Totals(ZERO, ZERO, ZERO, ZERO, ZERO, note)
+    if not lines:  # most decisions: the same few values (one per note), made once (a frozen value: shared)
+        found = _NOTHING_BILLED.get(note)
+        if found is None:
+            found = Totals(ZERO, ZERO, ZERO, ZERO, ZERO, note)
+            if len(_NOTHING_BILLED) < 1024:  # bounded: a note names a month or a clause's reason
+                _NOTHING_BILLED[note] = found
+        return found
     if any(line.allowed is None for line in lines):
         unpriced = ", ".join(line.code for line in lines if line.allowed is None)
         return Totals(None, None, None, None, None, f"not priced: {unpriced}")
