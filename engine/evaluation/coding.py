@@ -257,7 +257,9 @@ def active_programs(compiled: CompiledPolicySet, facts: Mapping[str, Any], chose
     found: set[str] = set()
     consents = facts.get("consents")  # v2: one record per program (a v1 bundle is upgraded on read)
     if _is_mapping(consents):
-        found.update(program for program, record in consents.items() if _is_mapping(record))
+        for program, record in consents.items():  # (loops, not generators: once per decision)
+            if _is_mapping(record):
+                found.add(program)
     consent = facts.get("consent")
     if _is_mapping(consent):
         services = consent.get("service")
@@ -272,8 +274,10 @@ def active_programs(compiled: CompiledPolicySet, facts: Mapping[str, Any], chose
         for claim in claims:  # any status: a denied claim still shows activity
             if claim.get("month") == month and claim.get("code") in programs:
                 found.add(programs[claim["code"]])
-    found.update(programs[code] for code in chosen if code in programs)
-    return tuple(sorted(p for p in found if isinstance(p, str)))
+    for code in chosen:
+        if code in programs:
+            found.add(programs[code])
+    return tuple(sorted([p for p in found if isinstance(p, str)]))
 
 
 def _is_mapping(value: Any) -> TypeGuard[Mapping[str, Any]]:
@@ -321,7 +325,11 @@ def _denials(
     held: Mapping[str, HeldClaim],
     strategy: str,
 ) -> tuple[Denial, ...]:
-    denied: list[Denial] = []
+    if not valid:  # most decisions: every code denied for its own reasons (most denials shared)
+        denied = [outcome.denial or compiled.denial(code, outcome.reasons) for code, outcome in outcomes.items()]
+        denied.extend(plan.not_in_effect_denials)
+        return tuple(denied)
+    denied = []
     in_coding = set(chosen)
     for code, outcome in outcomes.items():
         if code not in valid:  # the usual case: denied for its own reasons (often prebuilt)
