@@ -168,29 +168,42 @@ class PlanWriter:
             w.line(new_outcome)
             self.code_body(w, code, header)
             return
+        if len(gates) == 1:  # the usual case: one if/elif chain, no `_d` flag to set and test
+            self.gate(w, code, header, gates[0], flag=False)
+            with w.block("else:"):
+                w.line(new_outcome)
+                self.code_body(w, code, header)
+            return
         w.line("_d = False")
         for gate_id in gates:
             with w.block("if not _d:"):
-                self.read_rule(w, gate_id)
-                result = f"not evaluated: precondition {gate_id} not met"
-                node = ("code", code.header, result, (("ref", gate_id),))
-                branch = "if"
-                for gate, traced in self.prebuilt_unmet(gate_id):
-                    # the usual denial (no consent, say): the gate's outcome was prebuilt, so is the code's
-                    shared = self.gate_denied(code, gate, node if traced else None)
-                    with w.block(f"{branch} _o is {w.const(gate).text}:"):
-                        w.line(f"_us[{text(code.header.id)}] = {w.const(shared).text}")
-                        w.line("_d = True")
-                    branch = "elif"
-                with w.block(f"{branch} _o.status == 'unmet':"):
-                    w.line(new_outcome)
-                    w.line("_u.reasons.extend(_o.reasons)")
-                    w.line("_u.units = 0")
-                    w.line(f"if _t: _u.node = ('code', {header}, {text(result)}, (('ref', {text(gate_id)}),))")
-                    w.line("_d = True")
+                self.gate(w, code, header, gate_id, flag=True)
         with w.block("if not _d:"):
             w.line(new_outcome)
             self.code_body(w, code, header)
+
+    def gate(self, w: Writer, code: Any, header: str, gate_id: str, *, flag: bool) -> None:
+        """The `if`/`elif` branches that deny a code when precondition `gate_id` is not met (setting
+        `_d` when `flag`): a prebuilt outcome's shared denial, or a denial made now."""
+        self.read_rule(w, gate_id)
+        result = f"not evaluated: precondition {gate_id} not met"
+        node = ("code", code.header, result, (("ref", gate_id),))
+        branch = "if"
+        for gate, traced in self.prebuilt_unmet(gate_id):
+            # the usual denial (no consent, say): the gate's outcome was prebuilt, so is the code's
+            shared = self.gate_denied(code, gate, node if traced else None)
+            with w.block(f"{branch} _o is {w.const(gate).text}:"):
+                w.line(f"_us[{text(code.header.id)}] = {w.const(shared).text}")
+                if flag:
+                    w.line("_d = True")
+            branch = "elif"
+        with w.block(f"{branch} _o.status == 'unmet':"):
+            w.line(f"_u = _us[{text(code.header.id)}] = _CodeOutcome({w.const(code).text})")
+            w.line("_u.reasons.extend(_o.reasons)")
+            w.line("_u.units = 0")
+            w.line(f"if _t: _u.node = ('code', {header}, {text(result)}, (('ref', {text(gate_id)}),))")
+            if flag:
+                w.line("_d = True")
 
     def gate_denied(self, code: Any, gate: RuleOutcome, node: Compact | None) -> CodeOutcome:
         """One shared outcome per (code, gate outcome), for every month: so that months whose

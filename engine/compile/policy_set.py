@@ -30,6 +30,8 @@ from .compiled import CompiledCode, CompiledRequirement, CompiledRule, Condition
 from .expr import ExprCompiler, Fn
 from .month_plan import MonthPlan, MonthPlanMaker
 
+# an add-on's units for its numbers: (units, the next unit and why it is not billed, a reason denying it)
+Counted = tuple[int, "tuple[int, Reason] | None", "Reason | None"]
 _MEMO_LIMIT = 100_000  # bounded, so that a stream of odd claim codes cannot grow memory without end
 
 
@@ -64,7 +66,9 @@ class CompiledPolicySet:
     # prebuilt outcomes ("met" or "unmet", id of the rule): untraced, traced, the rule; see codegen_plan.py
     # and ("gate denied", id of the code, id of the gate's outcome): the code's shared outcome, None, the code
     prebuilt_outcomes: dict[tuple[Any, ...], tuple[Any, Any, Any]] = field(default_factory=dict)
-    _shared_denials: dict[tuple[str, int], Denial] = field(default_factory=dict)  # see denial
+    _shared_denials: dict[tuple[Any, ...], Denial] = field(default_factory=dict)  # see denial
+    _described: dict[tuple[Any, ...], Reason] = field(default_factory=dict)  # see described
+    _counted: dict[tuple[Any, ...], Counted] = field(default_factory=dict)  # see counted
     context: DecisionContext = field(default_factory=DecisionContext)  # shared by its decisions; made in build
     # (rule id -> position, code -> position): how the compact trace names them (evaluation/compact.py)
     trace_positions: tuple[dict[str, int], dict[str, int]] | None = None
@@ -227,18 +231,46 @@ class CompiledPolicySet:
             self._fixed_ids.add(id(reason))
         return reason
 
+    def described(self, key: tuple[Any, ...], make: Callable[[], Reason]) -> Reason:
+        """The Reason `make` gives, made once per `key` (a failed comparison and the two values it
+        compared: see Evaluation._reason) and kept as long as this set, like the fixed reasons (so
+        that denials made of them can be shared too). Bounded: at most _MEMO_LIMIT are kept; past
+        that each is made anew (the same words; only the sharing stops)."""
+        reason = self._described.get(key)
+        if reason is None:
+            reason = make()
+            if len(self._described) < _MEMO_LIMIT:
+                reason = self._described.setdefault(key, reason)  # (setdefault: see fixed_reason)
+                self._fixed_ids.add(id(reason))
+        return reason
+
+    def counted(self, key: tuple[Any, ...], make: Callable[[], Counted]) -> Counted:
+        """What `make` gives (the units of an add-on for its numbers, the next unit and a reason
+        that denies it: see Evaluation.units_of), made once per `key`; immutable values, so shared.
+        Bounded like `described`."""
+        found = self._counted.get(key)
+        if found is None:
+            found = make()
+            if len(self._counted) < _MEMO_LIMIT:
+                found = self._counted.setdefault(key, found)
+                if found[2] is not None:  # kept as long as this set: its denials may be shared
+                    self._fixed_ids.add(id(found[2]))
+        return found
+
     def denial(self, code: str, reasons: list[Reason]) -> Denial:
-        """A code's denial for these reasons. When the one reason is a fixed one (see fixed_reason),
-        the Denial is made once and shared: most denials in a batch are the same few (a program
-        without consent, say). Fixed reasons live as long as this set, so their ids stay theirs."""
-        if len(reasons) != 1 or id(reasons[0]) not in self._fixed_ids:  # (one reason: the usual case)
-            return Denial(code, tuple(reasons))
-        key = (code, id(reasons[0]))
-        denial = self._shared_denials.get(key)
+        """A code's denial for these reasons. When every reason is a fixed one (see fixed_reason and
+        described), the Denial is made once and shared: most denials in a batch are the same few (a
+        program without consent, say). Fixed reasons live as long as this set, so their ids stay
+        theirs: a key of ids found here names those very objects. Bounded: at most _MEMO_LIMIT
+        shared denials; past that each is made anew."""
+        shared = self._shared_denials
+        key = (code, *map(id, reasons))
+        denial = shared.get(key)
         if denial is None:
-            denial = Denial(code, (reasons[0],))
-            if len(self._shared_denials) < _MEMO_LIMIT:
-                self._shared_denials[key] = denial
+            denial = Denial(code, tuple(reasons))
+            fixed = self._fixed_ids
+            if len(shared) < _MEMO_LIMIT and all(id(reason) in fixed for reason in reasons):
+                shared[key] = denial
         return denial
 
     def exclusions_of_claim(self, plan: MonthPlan, code: Any) -> tuple[int, ...]:

@@ -16,7 +16,6 @@ from typing import Any
 
 from ..compile.compiled import CompiledExclusion
 from ..decision.model import Reason, Withdrawal
-from .claims import claims_on_file
 from .rules import Evaluation
 
 HELD = "claim "  # a held claim's name in a coding: `claim 1` is the first claim of the month
@@ -39,7 +38,9 @@ def held_claims(ev: Evaluation, valid: Iterable[str]) -> dict[str, HeldClaim]:
     """The claims of this month, by the billing practitioner, that a valid code bundles (by name)."""
     if not ev.plan.bundles_claims:
         return {}
-    this_month, _earlier = claims_on_file(ev.env.facts)
+    this_month, _earlier = ev.claims_on_file()
+    if not this_month:  # most bundles: no claim of this month to hold
+        return {}
     valid = set(valid)
     bundlings = [
         b for b in ev.plan.exclusions if b.bundles and b.subject & valid and ev.overridden_by(b.header.id) is None

@@ -50,7 +50,7 @@ def claims_on_file(facts: Mapping[str, Any]) -> tuple[Sequence[Claim], Sequence[
     return this_month, earlier
 
 
-def codes_claimed_by(facts: Mapping[str, Any], practitioner: str) -> frozenset[str]:
-    """The codes this practitioner has on file this month (they support this month's add-ons)."""
-    this_month, _earlier = claims_on_file(facts)
+def codes_claimed_by(this_month: Sequence[Claim], practitioner: str) -> frozenset[str]:
+    """The codes this practitioner has on file this month (they support this month's add-ons),
+    from this month's claims that count (`claims_on_file`)."""
     return frozenset(str(c.get("code")) for c in this_month if c.get("practitioner") == practitioner)

@@ -12,7 +12,7 @@ import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeGuard
 
 from ..compile.month_plan import MonthPlan
 from ..compile.outcomes import CodeOutcome, Compact
@@ -85,6 +85,8 @@ def enumerate_codings(
     `held` names claims on file that valid codes bundle (bundling.py): they take part like codes
     (first, with their conflicts in `conflicts`), so a coding either keeps a held claim or bills
     a code that bundles it; they have no base and are never billed."""
+    if not valid and not held:  # most months of most bundles: nothing valid, nothing to choose
+        return [()]
     # Base codes first (preferred first), add-ons after: the order lines are billed and the
     # deductible is taken in.
     order = [
@@ -152,12 +154,12 @@ def decide(
                 outcome.reasons.extend(reasons)
         valid = {code: outcome for code, outcome in valid.items() if outcome.valid}
     conflicts = _conflicts(plan, valid, ev)
-    held = held_claims(ev, valid)
+    held = held_claims(ev, valid) if valid else {}  # (a held claim is one a valid code bundles)
     for name, item in held.items():  # a held claim conflicts with each code that bundles it
         conflicts[name] = {code: bundling.header.title for code, bundling in item.bundlers.items()}
         for code, bundling in item.bundlers.items():
             conflicts[code][name] = bundling.header.title
-    claimed_by_me = codes_claimed_by(facts, ev.me) if facts.get("claims") else _NONE
+    claimed_by_me = codes_claimed_by(ev.claims_on_file()[0], ev.me) if facts.get("claims") else _NONE
     strategy = select_strategy(plan, ev.env)
     codings = enumerate_codings(valid, conflicts, claimed_by_me, strategy.rank, tuple(held))
 
@@ -173,8 +175,8 @@ def decide(
     def claim_price(code: str) -> Decimal | None:
         return price(code, plan, ev.env, fee_schedule).amount
 
-    ranking = Ranking(strategy, total, held, claim_price)
-    ranked = sorted(codings, key=ranking.key) if len(codings) > 1 else codings
+    ranking = Ranking(strategy, total, held, claim_price) if len(codings) > 1 else None  # one coding: nothing to rank
+    ranked = sorted(codings, key=ranking.key) if ranking is not None else codings
     kept = ranked[0]
     chosen = tuple(c for c in kept if c in valid)
     amounts = [_allowed(prices[code].amount, valid[code].units) for code in chosen]
@@ -193,7 +195,7 @@ def decide(
     )
     alternatives = (
         ()
-        if len(ranked) == 1
+        if ranking is None
         else tuple(
             Alternative(
                 tuple((c, valid[c].units) for c in other if c in valid),
@@ -210,11 +212,7 @@ def decide(
     totals = _totals(lines, costs.note)
     trace_nodes = _trace(ev, outcomes, lines, plan, costs, chosen, strategy, withdraw) if trace else None
     switch_items = switches.items
-    digest = hashlib.sha256(
-        "\n".join(
-            [version, compiled.policy_hash, facts_hash, switches.text, fee_schedule.digest if fee_schedule else ""]
-        ).encode()
-    ).hexdigest()[:32]
+    digest = _digest(version, compiled.policy_hash, facts_hash, switches.text, fee_schedule)
     return Decision(
         digest,
         ENGINE_NAME,
@@ -235,26 +233,57 @@ def decide(
     )
 
 
+_DIGEST_PREFIXES: dict[tuple[str, str], Any] = {}  # (version, policy hash) -> its hash state; a handful
+
+
+def _digest(version: str, policy_hash: str, facts_hash: str, switches: str, fee_schedule: FeeSchedule | None) -> str:
+    """The decision id: the first 32 hex digits of the SHA-256 of the lines `version`, the policy
+    set's hash, the facts' hash, the switches and the fee schedule's digest. The first two are the
+    same for a whole batch, so their part of the hash is worked out once and copied."""
+    key = (version, policy_hash)
+    prefix = _DIGEST_PREFIXES.get(key)
+    if prefix is None:
+        prefix = hashlib.sha256(f"{version}\n{policy_hash}\n".encode())
+        if len(_DIGEST_PREFIXES) < 64:  # bounded: one entry per policy set loaded in the process
+            _DIGEST_PREFIXES[key] = prefix
+    found = prefix.copy()
+    found.update(f"{facts_hash}\n{switches}\n{fee_schedule.digest if fee_schedule else ''}".encode())
+    return found.hexdigest()[:32]
+
+
 def active_programs(compiled: CompiledPolicySet, facts: Mapping[str, Any], chosen: Coding) -> tuple[str, ...]:
     """The programs the bundle shows activity in: consented to, with time recorded, claimed this
     month or billed now (sorted). The text form shows every denial of these programs in full."""
     found: set[str] = set()
     consents = facts.get("consents")  # v2: one record per program (a v1 bundle is upgraded on read)
-    if isinstance(consents, Mapping):
-        found.update(program for program, record in consents.items() if isinstance(record, Mapping))
+    if _is_mapping(consents):
+        for program, record in consents.items():  # (loops, not generators: once per decision)
+            if _is_mapping(record):
+                found.add(program)
     consent = facts.get("consent")
-    if isinstance(consent, Mapping):
+    if _is_mapping(consent):
         services = consent.get("service")
         found.update([services] if isinstance(services, str) else services or ())
     for entry in facts.get("time") or ():
-        if isinstance(entry, Mapping) and isinstance(entry.get("service"), str):
-            found.add(entry["service"])
+        if _is_mapping(entry) and isinstance(service := entry.get("service"), str):
+            found.add(service)
     programs = compiled.context.code_programs
-    for claim in facts.get("claims") or ():  # any status: a denied claim still shows activity
-        if claim.get("month") == facts.get("month") and claim.get("code") in programs:
-            found.add(programs[claim["code"]])
-    found.update(programs[code] for code in chosen if code in programs)
-    return tuple(sorted(p for p in found if isinstance(p, str)))
+    claims = facts.get("claims")
+    if claims:
+        month = facts.get("month")
+        for claim in claims:  # any status: a denied claim still shows activity
+            if claim.get("month") == month and claim.get("code") in programs:
+                found.add(programs[claim["code"]])
+    for code in chosen:
+        if code in programs:
+            found.add(programs[code])
+    return tuple(sorted([p for p in found if isinstance(p, str)]))
+
+
+def _is_mapping(value: Any) -> TypeGuard[Mapping[str, Any]]:
+    """`isinstance(value, Mapping)`, with the usual case (a decoded JSON object) first: the abstract
+    class test is several times slower than a type check."""
+    return type(value) is dict or isinstance(value, Mapping)
 
 
 def _allowed(amount: Decimal | None, units: int) -> Decimal | None:
@@ -296,7 +325,11 @@ def _denials(
     held: Mapping[str, HeldClaim],
     strategy: str,
 ) -> tuple[Denial, ...]:
-    denied: list[Denial] = []
+    if not valid:  # most decisions: every code denied for its own reasons (most denials shared)
+        denied = [outcome.denial or compiled.denial(code, outcome.reasons) for code, outcome in outcomes.items()]
+        denied.extend(plan.not_in_effect_denials)
+        return tuple(denied)
+    denied = []
     in_coding = set(chosen)
     for code, outcome in outcomes.items():
         if code not in valid:  # the usual case: denied for its own reasons (often prebuilt)
@@ -331,9 +364,17 @@ def _denials(
     return tuple(denied)
 
 
+_NOTHING_BILLED: dict[str | None, Totals] = {}  # note -> the totals of a decision that bills nothing
+
+
 def _totals(lines: tuple[Line, ...], note: str | None) -> Totals:
-    if not lines:
-        return Totals(ZERO, ZERO, ZERO, ZERO, ZERO, note)
+    if not lines:  # most decisions: the same few values (one per note), made once (a frozen value: shared)
+        found = _NOTHING_BILLED.get(note)
+        if found is None:
+            found = Totals(ZERO, ZERO, ZERO, ZERO, ZERO, note)
+            if len(_NOTHING_BILLED) < 1024:  # bounded: a note names a month or a clause's reason
+                _NOTHING_BILLED[note] = found
+        return found
     if any(line.allowed is None for line in lines):
         unpriced = ", ".join(line.code for line in lines if line.allowed is None)
         return Totals(None, None, None, None, None, f"not priced: {unpriced}")

@@ -122,8 +122,16 @@ def share_costs(amounts: Sequence[Decimal | None], plan: MonthPlan, env: Env, *,
     sharing = plan.cost_sharing
     if sharing is None:
         return CostResult(tuple(None for _ in amounts), f"no cost-sharing rule is in effect for {plan.month}", None)
-    undetermined = next((reason for when, reason, _text in sharing.indeterminate if when(env) is True), None)
-    priced = any(amount is not None for amount in amounts)
+    undetermined = None
+    for when, reason, _text in sharing.indeterminate:  # (loops, not generators: once per decision)
+        if when(env) is True:
+            undetermined = reason
+            break
+    priced = False
+    for amount in amounts:
+        if amount is not None:
+            priced = True
+            break
     # each clause's condition, read once; a month with nothing priced needs them only for the
     # trace, which reads them when it is built (None: not read yet)
     applies = _clauses_apply(sharing, env) if priced else None

@@ -8,36 +8,21 @@ so a denial lists all of them (billing teams fix everything in one pass).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from decimal import Decimal
 from typing import Any
 
 from ..compile.compiled import CompiledCode, CompiledRequirement, Condition, Header
 from ..compile.expr import UNKNOWN, Env
 from ..compile.month_plan import MonthPlan
 from ..compile.outcomes import CodeOutcome, Compact, RuleOutcome
-from ..compile.policy_set import CompiledPolicySet
+from ..compile.policy_set import CompiledPolicySet, Counted
 from ..decision.model import Read, Reason, TraceNode, json_value, node_json
-from ..language import syntax as s
-from ..language.valuetypes import COUNT, MINUTES, MONEY, NUMBER
 from .claims import claims_on_file
+from .reasons import UNKNOWN_KEY, ReasonWriter
+
+_INT_OR_NONE = (int, type(None))  # the types of an add-on's cap whose units are memoised (units_of)
 
 
-def show(value: Any, vtype: Any = None) -> str:
-    """A value as the language writes it, for reasons and the text trace."""
-    if value is UNKNOWN:
-        return "missing"
-    if value is True or value is False:
-        return str(value).lower()
-    if type(value) is int:  # the usual case (minutes, counts), first
-        return f"{value} min" if vtype is MINUTES else str(value)
-    if vtype is MONEY and isinstance(value, Decimal):
-        return f"${value:.2f}"
-    if isinstance(value, frozenset | set | tuple | list):
-        return "{" + ", ".join(sorted(str(v) for v in value)) + "}"
-    return str(value)
-
-
-class Evaluation:
+class Evaluation(ReasonWriter):
     """One bundle, one month: holds the environment and the memo of rule outcomes."""
 
     def __init__(
@@ -58,6 +43,15 @@ class Evaluation:
         self._rules: dict[str, RuleOutcome] = {}
         self._exception_targets = plan.exception_targets
         self._reads_json: dict[str, dict[str, Any]] = {}
+        self._on_file: tuple[Sequence[Mapping[str, Any]], Sequence[Mapping[str, Any]]] | None = None
+
+    def claims_on_file(self) -> tuple[Sequence[Mapping[str, Any]], Sequence[Mapping[str, Any]]]:
+        """This month's and earlier months' claims that count (claims.py), read once per bundle:
+        the exclusions, the bundlings and the add-ons' bases all ask."""
+        found = self._on_file
+        if found is None:
+            found = self._on_file = claims_on_file(self.env.facts)
+        return found
 
     # ------------------------------------------------------------ exceptions
     def overridden_by(self, target: str) -> Header | None:
@@ -122,15 +116,6 @@ class Evaluation:
                     children.append(("requirement", owner, condition, requirement.location, value))
         return reasons, children, rules_met
 
-    def _reason(self, owner: Header, requirement: CompiledRequirement, condition: Condition, value: Any) -> Reason:
-        message = requirement.message
-        if message is None:
-            return Reason(owner.id, owner.title, owner.cites, owner.source, self.describe(condition, value))
-        if value is UNKNOWN:  # not "consent obtained after the month" when the date is not recorded
-            text = f"{self.not_recorded(condition)}: cannot rule out \"{message}\""
-            return Reason(owner.id, owner.title, owner.cites, owner.source, text)
-        return self.compiled.fixed_reason(owner, requirement)
-
     def reads(self, condition: Condition) -> tuple[Read, ...]:
         env, as_of = self.env, self.plan.as_of
         return tuple(
@@ -139,26 +124,6 @@ class Evaluation:
             )
             for label, kind, reader in condition.reads
         )
-
-    def not_recorded(self, condition: Condition) -> str:
-        """`consent.date` not recorded: the facts a condition needs that the bundle does not hold."""
-        names = [label for label, _kind, reader in condition.reads if reader(self.env) is UNKNOWN]
-        return (", ".join(f"`{n}`" for n in names) + " not recorded") if names else "a fact it needs is not recorded"
-
-    def describe(self, condition: Condition, value: Any) -> str:
-        """A reason written from the failed condition, e.g. `19 of 20 minutes (1 more needed)`."""
-        if value is UNKNOWN:
-            return f"{self.not_recorded(condition)}, so `{condition.text}` cannot be checked"
-        expr = condition.expr
-        if condition.sides is not None and isinstance(expr, s.Compare):
-            left_fn, right_fn, name, vtype = condition.sides
-            left, right = left_fn(self.env), right_fn(self.env)
-            if vtype in (MINUTES, COUNT, NUMBER, MONEY) and left is not UNKNOWN and right is not UNKNOWN:
-                need = right + (1 if expr.op == ">" and vtype in (MINUTES, COUNT) else 0)
-                unit = " minutes" if vtype is MINUTES else ""
-                return f"{name}: {show(left)} of {show(need)}{unit} ({show(need - left)} more needed)"
-        values = ", ".join(f"{label} = {show(reader(self.env))}" for label, _kind, reader in condition.reads)
-        return f"`{condition.text}` does not hold" + (f" ({values})" if values else "")
 
     # ------------------------------------------------------------ codes
     def codes(self) -> tuple[dict[str, CodeOutcome], dict[str, CodeOutcome]]:
@@ -211,22 +176,40 @@ class Evaluation:
         header = code.header
         if increment is UNKNOWN or measure is UNKNOWN or beyond is UNKNOWN:
             outcome.units = 0
-            outcome.reasons.append(
-                Reason(
-                    header.id,
-                    header.title,
-                    header.cites,
-                    header.source,
-                    f"{code.measure_text} cannot be counted: a fact it needs is missing",
-                )
-            )
+            text = f"{code.measure_text} cannot be counted: a fact it needs is missing"  # the same words each time
+            made = lambda: Reason(header.id, header.title, header.cites, header.source, text)  # noqa: E731
+            outcome.reasons.append(self.compiled.described((header.id, id(code), UNKNOWN_KEY), made))
             return
-        units = max(0, (measure - beyond) // increment) if increment else 0
         cap = code.unit_cap(self.env) if code.unit_cap is not None else None
         cap = None if cap is UNKNOWN else cap
+        if type(measure) is int and type(increment) is int and type(beyond) is int and type(cap) in _INT_OR_NONE:
+            # the usual case (minutes): what follows depends only on these four numbers, and a
+            # batch meets the same few again and again, so it is worked out once (bounded: see
+            # CompiledPolicySet.counted)
+            key = (id(code), increment, measure, beyond, cap)
+            self._apply_units(outcome, self.compiled.counted(key, lambda: self._count_units(code, *key[1:])))
+            return
+        self._apply_units(outcome, self._count_units(code, increment, measure, beyond, cap))
+
+    @staticmethod
+    def _apply_units(outcome: CodeOutcome, counted: Counted) -> None:
+        units, next_unit, reason = counted
+        if reason is not None:
+            outcome.reasons.append(reason)
+        outcome.next_unit = next_unit
+        outcome.units = units
+
+    @staticmethod
+    def _count_units(code: CompiledCode, increment: Any, measure: Any, beyond: Any, cap: Any) -> Counted:
+        """(units, the next unit and why it is not billed, a reason that denies the code) for known
+        numbers: what `units_of` sets on an outcome."""
+        header = code.header
+        next_unit: tuple[int, Reason] | None = None
+        denial: Reason | None = None
+        units = max(0, (measure - beyond) // increment) if increment else 0
         unit = " minutes" if isinstance(measure, int) else ""
         if cap is not None and units > cap:
-            outcome.next_unit = (
+            next_unit = (
                 cap + 1,
                 Reason(
                     header.id,
@@ -244,10 +227,10 @@ class Evaluation:
                 text = f"not billed: {code.measure_text} does not hold"
             reason = Reason(header.id, header.title, header.cites, header.source, text)
             if units == 0:
-                outcome.reasons.append(reason)
+                denial = reason
             else:
-                outcome.next_unit = (units + 1, reason)
-        outcome.units = int(units)
+                next_unit = (units + 1, reason)
+        return int(units), next_unit, denial
 
     def _counted_units(self, outcome: CodeOutcome, count_fn: Any) -> None:
         """`units = N`: N units, capped by `at most`; none (and a reason) when N is 0 or unknown."""
@@ -271,7 +254,7 @@ class Evaluation:
     def claim_conflicts(self) -> dict[str, list[Reason]]:
         """Codes ruled out by claims on file (exclusions, exclusive groups): this month's claims,
         and for exclusions `in any month` earlier months' too. Only claims that count do."""
-        this_month, earlier = claims_on_file(self.env.facts)
+        this_month, earlier = self.claims_on_file()
         hits: dict[str, list[Reason]] = {}
         if earlier and self.plan.earlier_claims_matter:
             self._earlier_claim_conflicts(earlier, hits)
@@ -317,13 +300,6 @@ class Evaluation:
     def _who(self, who: str, claim: Mapping[str, Any]) -> bool:
         same = claim.get("practitioner") == self.me
         return who == "any" or (who == "same") == same
-
-    def _claim_reason(self, header: Header, claim: Mapping[str, Any], when: str = "this month") -> Reason:
-        by = claim.get("practitioner")
-        whom = f"the same practitioner ({by})" if by == self.me else f"another practitioner ({by})"
-        status = "paid to" if claim.get("status") == "paid" else "claimed by"
-        text = f"{claim.get('code')} already {status} {whom} {when}: {header.title}"
-        return Reason(header.id, header.title, header.cites, header.source, text)
 
     # ------------------------------------------------------------ trace
     def _node(self, kind: str, header: Header, result: str, children: list[Compact] | None = None) -> Compact | None:
