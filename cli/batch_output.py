@@ -110,11 +110,11 @@ class LineWriter:
             raise OutputProblem(f"cannot write `{self.path}`: {_reason(error)}") from None
         self._good, self.written = keep, lines_kept
 
-    def add(self, line: bytes) -> None:
-        """One line (ending with a newline)."""
-        self._block.append(line)
-        self._size += len(line)
-        self.pending += 1
+    def add(self, lines: bytes, count: int = 1) -> None:
+        """`count` complete lines (each ending with a newline)."""
+        self._block.append(lines)
+        self._size += len(lines)
+        self.pending += count
         if self._size >= _BLOCK:
             self.flush()
 

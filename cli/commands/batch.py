@@ -212,12 +212,12 @@ def _run(works: Iterator[Work], writer: LineWriter, setup: Setup, form: str, job
     try:
         with _Stop() as stop:
             for done in decider.run(works):
-                writer.add(done.line)
-                if done.error is not None:
+                writer.add(done.line, done.count)
+                for error in done.errors:
                     counts.errors += 1
-                    counts.unreadable += _unreadable_file(done.error)
+                    counts.unreadable += _unreadable_file(error)
                     if len(counts.failed) < _SHOWN_ERRORS:
-                        counts.failed.append(done.error)
+                        counts.failed.append(error)
                 if stop.signal is not None:
                     break
                 if progress is not None:
