@@ -1,18 +1,19 @@
-"""The worker processes of `batch --jobs N`: N forked deciders, this process only hands out and writes.
+"""The worker processes of `batch --jobs N`: N forked deciders; this process hands out and keeps order.
 
-Each worker gets chunks of records over its own pipe and sends back, per chunk, the chunk's output
-lines joined into one `bytes` and the error records among them (usually none): one message per
-chunk, not one object per record, so this process spends a few microseconds per record on the
-hand-over and the workers have the cores (measured in docs/explanation/performance.md). Results
-come back per worker in the order its chunks were sent, and this process yields them in input
-order, with at most `WINDOW_PER_JOB` chunks per worker in flight: memory stays bounded whatever
-the input's size (jobs x WINDOW_PER_JOB x CHUNK records' lines at most).
+This process reads the input and sends each worker chunks of records over its own pipe (at most
+`WINDOW_PER_JOB` chunks in flight per worker). A worker decides a chunk into one block of lines
+and then, when the output is a JSON Lines file, writes the block to the output file itself, at
+the offset this process gives it once every block before it is written: the blocks go to the file
+one at a time and in input order, so the file always holds the lines of the records before some
+point, as with one process. This process only learns, per chunk, how many lines it holds and its
+error records: it neither receives nor writes the ~23 kB lines (measured in
+docs/explanation/performance.md). For another writer (Parquet) the worker sends the block back
+instead. Memory stays bounded whatever the input's size: jobs x WINDOW_PER_JOB chunks' lines.
 
-No threads in this process: it waits on the pipes itself, so nothing competes with it for the
-interpreter lock while it writes. A worker reads its pipe in a thread of its own, so a chunk sent
-to it never waits for it to finish deciding the one before: this process can block in a send only
-until that thread has read it, and the worker never waits for this process while that thread
-reads, so neither can wait for the other forever.
+No threads in this process: it waits on the pipes itself. A worker reads its pipe in a thread of
+its own (which also writes its blocks), so a chunk or a turn to write sent to it never waits for
+it to finish deciding: this process can block in a send only until that thread has read it, and
+that thread never waits for this process, so neither can wait for the other forever.
 """
 
 from __future__ import annotations
@@ -29,48 +30,84 @@ from collections.abc import Callable, Iterator
 from multiprocessing import get_context
 from multiprocessing.connection import Connection, wait
 from multiprocessing.process import BaseProcess
-from typing import TypeAlias
+from typing import Any, TypeAlias
 
 from .batch_input import Work
-from .batch_output import OutputProblem
+from .batch_output import LineWriter, OutputProblem
 from .common import ErrorRecord
 
 Chunk: TypeAlias = list[Work]
 Result: TypeAlias = tuple[bytes, int, tuple[ErrorRecord, ...]]  # joined lines, how many, the error records
 Decide: TypeAlias = Callable[[Chunk], Result]
 
-WINDOW_PER_JOB = 3  # chunks in flight per worker: one being decided, the next ones already there
+WINDOW_PER_JOB = 4  # chunks per worker sent and not yet written: one being decided, the next already there
+_HEADER = struct.Struct("!QQ")  # a message's lines' length (0: none), its pickled note's length
 
 
 class WorkerLost(OutputProblem):
-    """A worker process ended before it sent back a chunk (killed, out of memory)."""
+    """A worker process ended before its chunks were done (killed, out of memory)."""
 
 
-_HEADER = struct.Struct("!QQ")  # a result's lines' length, its (count, errors) pickle's length
+# --------------------------------------------------------------------------------------------- a worker
 
 
-def _serve(tasks: Connection, decide: Decide) -> None:
-    """A worker: decide every chunk received until None, and send back each result."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles ^C and ends the workers
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    inbox: queue.SimpleQueue[Chunk | None] = queue.SimpleQueue()  # bounded by the parent's window
+class _Serve:
+    """A worker's loop: decide every chunk received; write (or send back) each block when told."""
 
-    def receive() -> None:
-        while True:
-            chunk = tasks.recv()
-            inbox.put(chunk)
-            if chunk is None:
-                return
+    def __init__(self, tasks: Connection, decide: Decide, output: int | None) -> None:
+        self.tasks, self.decide, self.output = tasks, decide, output
+        self.inbox: queue.SimpleQueue[Chunk | None] = queue.SimpleQueue()  # bounded by the parent's window
+        self.blocks: deque[bytes] = deque()  # decided, not written yet (at most the window)
+        self.sending = threading.Lock()  # both threads send: one message at a time
+        self.results = socket.socket(fileno=os.dup(tasks.fileno()))
 
-    threading.Thread(target=receive, daemon=True).start()
-    results = socket.socket(fileno=os.dup(tasks.fileno()))  # the same pipe: one send per result
-    while (chunk := inbox.get()) is not None:
-        lines, count, errors = decide(chunk)
-        about = pickle.dumps((count, errors))
-        results.sendall(_HEADER.pack(len(lines), len(about)) + about)
-        results.sendall(lines)
-    results.close()
-    tasks.close()
+    def __call__(self) -> None:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles ^C and ends the workers
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        threading.Thread(target=self._receive, daemon=True).start()
+        while (chunk := self.inbox.get()) is not None:
+            lines, count, errors = self.decide(chunk)
+            if self.output is None:
+                self._send(("decided", count, errors, len(lines)), lines)
+            else:
+                self.blocks.append(lines)
+                self._send(("decided", count, errors, len(lines)))
+
+    def _receive(self) -> None:
+        try:
+            while True:
+                message = self.tasks.recv()
+                if message is None or message[0] == "chunk":
+                    self.inbox.put(None if message is None else message[1])
+                    if message is None:
+                        return
+                else:  # ("write", offset): the oldest block's turn
+                    self._write(self.blocks.popleft(), message[1])
+        except (EOFError, OSError):  # the parent is gone (killed): nothing left to do for it
+            os._exit(1)
+
+    def _write(self, block: bytes, offset: int) -> None:
+        assert self.output is not None
+        view = memoryview(block)
+        try:
+            while view:
+                done = os.pwrite(self.output, view, offset)
+                view, offset = view[done:], offset + done
+        except OSError as error:
+            self._send(("failed", error.errno, error.strerror))
+            return
+        self._send(("written",))
+
+    def _send(self, note: tuple[Any, ...], lines: bytes = b"") -> None:
+        about = pickle.dumps(note)
+        with self.sending:
+            self.results.sendall(_HEADER.pack(len(lines), len(about)) + about)
+            if lines:
+                self.results.sendall(lines)
+
+
+def _serve(tasks: Connection, decide: Decide, output: int | None) -> None:
+    _Serve(tasks, decide, output)()
 
 
 def _receive_exactly(source: socket.socket, size: int) -> bytes:
@@ -88,27 +125,31 @@ def _receive_exactly(source: socket.socket, size: int) -> bytes:
 
 
 class _Worker:
-    def __init__(self, decide: Decide) -> None:
+    def __init__(self, decide: Decide, output: int | None) -> None:
         context = get_context("fork")  # the policy set is loaded once, before the fork, and inherited
         self.connection, theirs = context.Pipe(duplex=True)
-        self.process: BaseProcess = context.Process(target=_serve, args=(theirs, decide), daemon=True)
+        self.process: BaseProcess = context.Process(target=_serve, args=(theirs, decide, output), daemon=True)
         self.process.start()
         theirs.close()
         self._results = socket.socket(fileno=os.dup(self.connection.fileno()))
-        self.in_flight: deque[int] = deque()  # the chunk numbers sent to it, oldest first
+        self.in_flight: deque[int] = deque()  # the chunks sent to it and not decided yet, oldest first
+        self.unwritten = 0  # blocks it has decided and holds until their turn to be written
 
-    def receive(self) -> Result:
+    def load(self) -> int:
+        return len(self.in_flight) + self.unwritten
+
+    def receive(self) -> tuple[tuple[Any, ...], bytes]:
         try:
             size, about_size = _HEADER.unpack(_receive_exactly(self._results, _HEADER.size))
-            count, errors = pickle.loads(_receive_exactly(self._results, about_size))
-            lines = _receive_exactly(self._results, size)
+            note = pickle.loads(_receive_exactly(self._results, about_size))
+            lines = _receive_exactly(self._results, size) if size else b""
         except (EOFError, OSError, struct.error):
             self.process.join(5)
             raise WorkerLost(
                 f"a worker process ended unexpectedly (exit status {self.process.exitcode})",
                 help="the file holds only complete lines; run again with --resume to continue",
             ) from None
-        return lines, count, errors
+        return note, lines
 
     def end(self) -> None:
         self.process.join()
@@ -116,41 +157,79 @@ class _Worker:
         self.connection.close()
 
 
-class WorkerPool:
-    """`jobs` forked workers deciding chunks; `results` yields them in the order of the chunks."""
+# --------------------------------------------------------------------------------------------- the pool
 
-    def __init__(self, jobs: int, decide: Decide) -> None:
-        self._workers: list[_Worker] = []
-        for _ in range(jobs):
-            self._workers.append(_Worker(decide))
+
+class WorkerPool:
+    """`jobs` forked workers deciding chunks; `results` yields their results in the chunks' order.
+
+    With a `writer` (JSON Lines) the workers write the lines themselves, in order, and a result's
+    lines are empty (`writer.written` counts them); without one the lines come back in the result.
+    """
+
+    def __init__(self, jobs: int, decide: Decide, writer: LineWriter | None) -> None:
+        self._writer = writer
+        output = None if writer is None else writer.fileno()
+        self._workers = [_Worker(decide, output) for _ in range(jobs)]
+        self._complete: dict[int, Result] = {}  # ready to yield: at most the window
+        self._decided: dict[int, tuple[_Worker, int, int, tuple[ErrorRecord, ...]]] = {}  # not written yet
+        self._to_write = 0  # the next chunk to write: blocks go to the file one at a time, in order
+        self._writing = False
 
     def results(self, chunks: Iterator[Chunk]) -> Iterator[Result]:
-        done: dict[int, Result] = {}  # chunks back before the ones ahead of them (bounded by the window)
-        sent = written = 0
+        sent = done = 0
         exhausted = False
         by_connection = {worker.connection: worker for worker in self._workers}
         while True:
             while not exhausted:
-                worker = min(self._workers, key=lambda w: len(w.in_flight))
-                if len(worker.in_flight) >= WINDOW_PER_JOB:
+                worker = min(self._workers, key=_Worker.load)
+                if worker.load() >= WINDOW_PER_JOB:
                     break
                 chunk = next(chunks, None)
                 if chunk is None:
                     exhausted = True
                     break
-                worker.connection.send(chunk)
+                worker.connection.send(("chunk", chunk))
                 worker.in_flight.append(sent)
                 sent += 1
-            if written == sent:
+            if done == sent:
                 return
-            while written not in done:
-                busy = [worker.connection for worker in self._workers if worker.in_flight]
-                for ready in wait(busy):
-                    worker = by_connection[ready]  # type: ignore[index]
-                    done[worker.in_flight.popleft()] = worker.receive()
-            while written in done:
-                yield done.pop(written)
-                written += 1
+            while done not in self._complete:
+                for ready in wait([w.connection for w in self._workers if w.load()]):
+                    self._hear(by_connection[ready])  # type: ignore[index]
+            yield self._complete.pop(done)
+            done += 1
+
+    def _hear(self, worker: _Worker) -> None:
+        note, lines = worker.receive()
+        if note[0] == "decided":
+            _, count, errors, size = note
+            number = worker.in_flight.popleft()
+            if self._writer is None:
+                self._complete[number] = (lines, count, errors)
+                return
+            self._decided[number] = (worker, size, count, errors)
+            worker.unwritten += 1
+        else:  # ("written",) or ("failed", errno, reason): the block of chunk `_to_write`
+            assert self._writer is not None
+            assert self._writing
+            number, self._writing = self._to_write, False
+            _, size, count, errors = self._decided.pop(number)
+            worker.unwritten -= 1
+            if note[0] == "failed":
+                self._writer.fail(OSError(note[1], note[2]))
+            self._writer.committed(size, count)
+            self._complete[number] = (b"", count, errors)
+            self._to_write += 1
+        self._turn()
+
+    def _turn(self) -> None:
+        """The worker holding the next block in order writes it, when no block is being written."""
+        if self._writer is None or self._writing or self._to_write not in self._decided:
+            return
+        worker = self._decided[self._to_write][0]
+        worker.connection.send(("write", self._writer.end()))  # its oldest block is that one
+        self._writing = True
 
     def finish(self) -> None:
         """End the workers once every result is in (`results` has ended): each is told to stop."""
@@ -161,12 +240,19 @@ class WorkerPool:
         self._workers = []
 
     def close(self) -> None:
-        """End the workers now (after an interruption or an error); nothing when they have finished."""
+        """End the workers now (after an interruption or an error); nothing when they have finished.
+
+        A block cut off mid-write is cut from the file: it holds only the lines counted as written.
+        """
+        if not self._workers:
+            return
         for worker in self._workers:
             worker.process.terminate()
         for worker in self._workers:
             worker.end()
         self._workers = []
+        if self._writer is not None:
+            self._writer.cut_to_written()
 
 
 __all__ = ["WINDOW_PER_JOB", "WorkerLost", "WorkerPool"]

@@ -18,6 +18,7 @@ from itertools import chain, islice
 from typing import TYPE_CHECKING
 
 from .batch_input import RawRecord, Work, decode
+from .batch_output import LineWriter
 from .batch_pool import WorkerPool
 from .common import ErrorRecord, Setup, decide, internal_error
 
@@ -105,11 +106,13 @@ class Decider:
     """Decides records in input order; `close()` ends the workers (also after an interruption).
 
     `run` yields `Done` items in input order: one per record with one job, one per chunk of
-    records (their lines joined) with more.
+    records (their lines joined) with more; with a `writer`, a chunk's lines are already in the
+    file and its `Done` holds only their count and error records.
     """
 
-    def __init__(self, setup: Setup, trace_form: str, jobs: int) -> None:
-        self.setup, self.trace_form, self.jobs = setup, trace_form, jobs
+    def __init__(self, setup: Setup, trace_form: str, jobs: int, writer: LineWriter | None = None) -> None:
+        """`writer`: the JSON Lines file the workers write their lines to themselves (see batch_pool.py)."""
+        self.setup, self.trace_form, self.jobs, self.writer = setup, trace_form, jobs, writer
         self._pool: WorkerPool | None = None
 
     def run(self, works: Iterable[Work]) -> Iterator[Done]:
@@ -122,9 +125,9 @@ class Decider:
             return
         global _SETUP
         _SETUP = (self.setup, self.trace_form)
-        # `jobs` workers decide; this process only reads, hands out and writes (a few microseconds
-        # a record), so it takes little of the cores from them (see batch_pool.py)
-        pool = self._pool = WorkerPool(self.jobs, decide_chunk)
+        # `jobs` workers decide (and write); this process only reads and hands out (a few
+        # microseconds a record), so it takes little of the cores from them (see batch_pool.py)
+        pool = self._pool = WorkerPool(self.jobs, decide_chunk, self.writer)
         for lines, count, errors in pool.results(_chunks(chain(first, it))):
             yield Done(lines, errors, count)
         pool.finish()

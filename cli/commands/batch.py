@@ -208,11 +208,13 @@ def _run(works: Iterator[Work], writer: LineWriter, setup: Setup, form: str, job
     from ..batch_run import Decider
 
     progress = _Progress(writer) if sys.stderr.isatty() else None
-    decider = Decider(setup, form, jobs)
+    # workers write a JSON Lines file themselves; Parquet rows are built and written here
+    decider = Decider(setup, form, jobs, writer if type(writer) is LineWriter else None)
     try:
         with _Stop() as stop:
             for done in decider.run(works):
-                writer.add(done.line, done.count)
+                if done.line:  # empty: a chunk the workers wrote (and `writer.written` counts)
+                    writer.add(done.line, done.count)
                 for error in done.errors:
                     counts.errors += 1
                     counts.unreadable += _unreadable_file(error)
