@@ -123,12 +123,18 @@ class Decider:
             for work in chain(first, it):
                 yield decide_one(work, setup, form)
             return
+        # the first chunk is decided here, before the fork: the month plans it generates (a few
+        # hundred ms of CPU at first use) are then inherited by every worker, not made again in each
+        for work in first[:CHUNK]:
+            yield decide_one(work, self.setup, self.trace_form)
+        if self.writer is not None:
+            self.writer.flush()  # the workers write after the lines already in the file
         global _SETUP
         _SETUP = (self.setup, self.trace_form)
         # `jobs` workers decide (and write); this process only reads and hands out (a few
         # microseconds a record), so it takes little of the cores from them (see batch_pool.py)
         pool = self._pool = WorkerPool(self.jobs, decide_chunk, self.writer)
-        for lines, count, errors in pool.results(_chunks(chain(first, it))):
+        for lines, count, errors in pool.results(_chunks(chain(first[CHUNK:], it))):
             yield Done(lines, errors, count)
         pool.finish()
         self._pool = None
