@@ -141,10 +141,12 @@ def compact_sizes(output: Path) -> str:
 def print_job_ratios(rows: list[tuple[str, float, int, float, str, float]]) -> None:
     """For each --jobs N > 1 row: its wall-clock ratio to --jobs 1 (meaningful only on idle cores),
     and the ratio the CPU figures allow when each process gets a core: CPU(1 job) / (CPU(N jobs) / N)."""
-    by_name = {name: (rate, cpu) for name, rate, _peak, _per, _when, cpu in rows}
-    for name, (rate, cpu) in by_name.items():
+    last_one: dict[str, tuple[float, float]] = {}  # the latest --jobs 1 row of each install and form
+    for name, rate, _peak, _per, _when, cpu in rows:
         head, _, jobs = name.rpartition(" --jobs ")
-        one = by_name.get(f"{head} --jobs 1")
+        if jobs == "1":
+            last_one[head] = (rate, cpu)
+        one = last_one.get(head)
         if jobs != "1" and one is not None:
             print(f"{name}: {rate / one[0]:.2f}x --jobs 1 by the wall clock; "
                   f"{one[1] / (cpu / int(jobs)):.2f}x by CPU (each process on a core of its own)")
@@ -255,7 +257,7 @@ def main(argv: list[str] | None = None) -> int:
             out.unlink()
             print(rows[-1], flush=True)
     installs = [("", wrapped(command[0]))] + ([("compared: ", wrapped(args.compare))] if args.compare else [])
-    parents: dict[str, float] = {}  # CPU s / 1,000 of the main process alone, by row name
+    parents: dict[int, float] = {}  # CPU s / 1,000 of the main process alone, by row
     for form in args.forms.split(","):
         for jobs in args.jobs.split(","):
             outputs = []
@@ -266,7 +268,7 @@ def main(argv: list[str] | None = None) -> int:
                 name = f"{label}--trace {form} --jobs {jobs}"
                 rows.append((name, args.records / seconds, peak,
                              out.stat().st_size / args.records, load(), CPU_SECONDS["last"] / args.records * 1000))
-                parents[name] = CPU_SECONDS["parent"] / args.records * 1000
+                parents[len(rows) - 1] = CPU_SECONDS["parent"] / args.records * 1000
                 outputs.append(out)
                 print(rows[-1], flush=True)
             if form == "compact":
@@ -281,12 +283,12 @@ def main(argv: list[str] | None = None) -> int:
     print("| run | decisions/s | × before, same trace | CPU s / 1,000 | of it the main process | peak RSS "
           "| bytes/decision | load |")
     print("|---|---|---|---|---|---|---|---|")
-    for name, rate, peak, per, when, cpu in rows:
+    for number, (name, rate, peak, per, when, cpu) in enumerate(rows):
         form = "full" if ("full" in name or ("--explain" in name and "no-" not in name)) else "none"
         ratio = f"{rate / base[form]:.1f}" if base and ("compact" not in name) else "—"
         if "compact" in name and "full" in base:
             ratio = f"{rate / base['full']:.1f} (vs full)"
-        parent = f"{parents[name]:.3f}" if name in parents else "—"
+        parent = f"{parents[number]:.3f}" if number in parents else "—"
         print(f"| {name} | {rate:,.0f} | {ratio} | {cpu:.3f} | {parent} | {peak / 1024:,.0f} MB | {per:,.0f} "
               f"| {when} |")
     print_job_ratios(rows)
