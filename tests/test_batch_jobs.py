@@ -103,7 +103,7 @@ def _works(picks: list[int], pool: list[bytes]) -> Iterator[Work]:
 
 
 @settings(max_examples=12, deadline=None)
-@given(picks=st.lists(st.integers(min_value=0, max_value=9), max_size=40),
+@given(picks=st.lists(st.integers(min_value=0, max_value=9), min_size=16, max_size=48),  # > jobs x chunk: the pool runs
        chunk=st.integers(min_value=1, max_value=5), jobs=st.integers(min_value=2, max_value=3))
 def test_the_hand_over_keeps_every_line_in_order(setup: Setup, pool_of_lines: list[bytes], tmp_path_factory:
                                                  pytest.TempPathFactory, picks: list[int], chunk: int,
