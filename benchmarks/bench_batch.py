@@ -138,18 +138,20 @@ def compact_sizes(output: Path) -> str:
             f"mean {statistics.mean(sizes):,.0f}, largest {max(sizes):,}")
 
 
-def print_job_ratios(rows: list[tuple[str, float, int, float, str, float]]) -> None:
+def print_job_ratios(rows: list[tuple[str, float, int, float, str, float]], parents: dict[int, float]) -> None:
     """For each --jobs N > 1 row: its wall-clock ratio to --jobs 1 (meaningful only on idle cores),
-    and the ratio the CPU figures allow when each process gets a core: CPU(1 job) / (CPU(N jobs) / N)."""
+    and the ratio its CPU figures allow with a core per process: CPU(1 job) / max(the main
+    process's CPU, all the CPU / N), as neither the main process nor the whole can go faster."""
     last_one: dict[str, tuple[float, float]] = {}  # the latest --jobs 1 row of each install and form
-    for name, rate, _peak, _per, _when, cpu in rows:
+    for number, (name, rate, _peak, _per, _when, cpu) in enumerate(rows):
         head, _, jobs = name.rpartition(" --jobs ")
         if jobs == "1":
             last_one[head] = (rate, cpu)
         one = last_one.get(head)
         if jobs != "1" and one is not None:
+            bound = max(parents.get(number, 0.0), cpu / int(jobs))
             print(f"{name}: {rate / one[0]:.2f}x --jobs 1 by the wall clock; "
-                  f"{one[1] / (cpu / int(jobs)):.2f}x by CPU (each process on a core of its own)")
+                  f"{one[1] / bound:.2f}x by CPU (each process on a core of its own)")
 
 
 def loop_overhead(path: Path, records: int) -> None:
@@ -291,7 +293,7 @@ def main(argv: list[str] | None = None) -> int:
         parent = f"{parents[number]:.3f}" if number in parents else "—"
         print(f"| {name} | {rate:,.0f} | {ratio} | {cpu:.3f} | {parent} | {peak / 1024:,.0f} MB | {per:,.0f} "
               f"| {when} |")
-    print_job_ratios(rows)
+    print_job_ratios(rows, parents)
     if args.loop:
         loop_overhead(main_input, args.loop)
     if sizes:
