@@ -74,11 +74,31 @@ def _tree_rss_kb(pid: int) -> int:
 
 
 CPU_SECONDS: dict[str, float] = {}  # user+sys of the last run of each row (the process and its workers)
+PARENT_MARK = b"bench-parent-cpu="
+# the command as the entry script runs it, and at its exit the CPU of this process alone (the
+# workers of --jobs excluded): what the process that reads, hands out and keeps order costs
+WRAPPED = (
+    "import atexit, os, resource, sys\n"
+    "def _cpu():\n"
+    "    u = resource.getrusage(resource.RUSAGE_SELF)\n"
+    f"    os.write(2, b'\\n{PARENT_MARK.decode()}' + repr(u.ru_utime + u.ru_stime).encode() + b'\\n')\n"
+    "atexit.register(_cpu)\n"
+    "sys.argv[0] = 'carepolicy'\n"
+    "from carepolicy.cli.main import main\n"
+    "main()\n"
+)
+
+
+def wrapped(program: str) -> list[str]:
+    """`program` (a `carepolicy` entry script) run by the Python beside it, reporting its own CPU."""
+    python = Path(program).parent / "python"
+    return [str(python), "-c", WRAPPED] if python.exists() else [program]
 
 
 def run(command: list[str]) -> tuple[float, int, int]:
     """(seconds, peak tree RSS in kB, exit status) of one run; its user+sys CPU seconds, workers
-    included (they are waited for), in CPU_SECONDS["last"]: less sensitive to load than the wall clock."""
+    included (they are waited for), in CPU_SECONDS["last"]: less sensitive to load than the wall clock;
+    that of the main process alone in CPU_SECONDS["parent"] (NaN when the command does not report it)."""
     started = time.perf_counter()
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     peak = 0
@@ -91,8 +111,11 @@ def run(command: list[str]) -> tuple[float, int, int]:
     seconds = time.perf_counter() - started
     process.returncode = os.waitstatus_to_exitcode(status)
     CPU_SECONDS["last"] = usage.ru_utime + usage.ru_stime
+    err = process.stderr.read() if process.stderr else b""
+    marks = [line for line in err.splitlines() if line.startswith(PARENT_MARK)]
+    CPU_SECONDS["parent"] = float(marks[-1][len(PARENT_MARK):]) if marks else float("nan")
     if process.returncode not in (0, 2):
-        sys.stderr.write(process.stderr.read().decode() if process.stderr else "")
+        sys.stderr.write(err.decode())
     return seconds, peak, process.returncode
 
 
@@ -115,6 +138,78 @@ def compact_sizes(output: Path) -> str:
             f"mean {statistics.mean(sizes):,.0f}, largest {max(sizes):,}")
 
 
+def print_job_ratios(rows: list[tuple[str, float, int, float, str, float]], parents: dict[int, float]) -> None:
+    """For each --jobs N > 1 row: its wall-clock ratio to --jobs 1 (meaningful only on idle cores),
+    and the ratio its CPU figures allow with a core per process: CPU(1 job) / max(the main
+    process's CPU, all the CPU / N), as neither the main process nor the whole can go faster."""
+    last_one: dict[str, tuple[float, float]] = {}  # the latest --jobs 1 row of each install and form
+    for number, (name, rate, _peak, _per, _when, cpu) in enumerate(rows):
+        head, _, jobs = name.rpartition(" --jobs ")
+        if jobs == "1":
+            last_one[head] = (rate, cpu)
+        one = last_one.get(head)
+        if jobs != "1" and one is not None:
+            bound = max(parents.get(number, 0.0), cpu / int(jobs))
+            print(f"{name}: {rate / one[0]:.2f}x --jobs 1 by the wall clock; "
+                  f"{one[1] / bound:.2f}x by CPU (each process on a core of its own)")
+
+
+def loop_overhead(path: Path, records: int) -> None:
+    """CPU µs per record of `batch --jobs 1` around deciding: the real loop (reading, counting, the
+    writer) with `decide_one` replaced by a fixed line of a compact decision's size; and its parts."""
+    from carepolicy.cli import batch_run
+    from carepolicy.cli.batch_input import read_work
+    from carepolicy.cli.batch_output import LineWriter
+    from carepolicy.cli.commands import batch
+
+    part = path.with_name(f"loop-{records}.jsonl")
+    with path.open("rb") as full, part.open("wb") as out:
+        for _ in range(records):
+            out.write(full.readline())
+    target = str(path.with_name("loop-out.jsonl"))
+    line = b"x" * 23_000 + b"\n"
+    fixed = batch_run.Done(line)
+    real = batch_run.decide_one
+    batch_run.decide_one = lambda _work, _setup, _form: fixed  # type: ignore[assignment, misc]
+
+    def whole() -> int:
+        writer = LineWriter(target)
+        writer.begin(0, 0)
+        counts = batch._Counts()
+        batch._run(batch._counted(read_work([str(part)]), counts), writer, None, "compact", 1, counts)  # type: ignore[arg-type]
+        writer.close()
+        return counts.read
+
+    def reading() -> int:
+        return sum(1 for _ in read_work([str(part)]))
+
+    def writing() -> int:
+        writer = LineWriter(target)
+        writer.begin(0, 0)
+        for _ in range(records):
+            writer.add(line)
+        writer.flush()
+        writer.close()
+        return records
+
+    print(f"\nthe loop of `batch --jobs 1` around deciding, CPU µs per record, best of 3 ({records:,} records)\n")
+    print("| part | µs / record | load |")
+    print("|---|---|---|")
+    try:
+        for name, step in (("whole loop (decide_one replaced by a 23 kB line)", whole),
+                           ("reading (read_work)", reading), ("writing 23 kB lines (LineWriter)", writing)):
+            best = float("inf")
+            for _ in range(3):
+                started = time.process_time()
+                count = step()
+                best = min(best, (time.process_time() - started) / count * 1e6)
+            print(f"| {name} | {best:.2f} | {load()} |", flush=True)
+    finally:
+        batch_run.decide_one = real
+        Path(target).unlink(missing_ok=True)
+        part.unlink()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--records", type=int, default=200_000)
@@ -123,6 +218,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--baseline", help="the `carepolicy` command of the version to compare with")
     parser.add_argument("--compare", help="another `carepolicy` (e.g. a venv of main) run with the same options")
     parser.add_argument("--rss", default="", help="record counts for the RSS-against-size runs, e.g. 20000,200000")
+    parser.add_argument("--loop", type=int, default=0, metavar="N",
+                        help="also measure, in this process, the batch loop around deciding on N records")
     parser.add_argument("--keep", help="folder for the input and outputs (default: a temporary folder)")
     args = parser.parse_args(argv)
     command = [str(Path(sys.executable).parent / "carepolicy")]
@@ -161,7 +258,8 @@ def main(argv: list[str] | None = None) -> int:
                          CPU_SECONDS["last"] / args.records * 1000))
             out.unlink()
             print(rows[-1], flush=True)
-    installs = [("", command)] + ([("compared: ", [args.compare])] if args.compare else [])
+    installs = [("", wrapped(command[0]))] + ([("compared: ", wrapped(args.compare))] if args.compare else [])
+    parents: dict[int, float] = {}  # CPU s / 1,000 of the main process alone, by row
     for form in args.forms.split(","):
         for jobs in args.jobs.split(","):
             outputs = []
@@ -169,8 +267,10 @@ def main(argv: list[str] | None = None) -> int:
                 out = folder / f"out-{form}-{jobs}-{len(outputs)}.jsonl"
                 argv_run = [*program, "batch", str(main_input), "--trace", form, "--jobs", jobs, "-o", str(out)]
                 seconds, peak, _status = run(argv_run)
-                rows.append((f"{label}--trace {form} --jobs {jobs}", args.records / seconds, peak,
+                name = f"{label}--trace {form} --jobs {jobs}"
+                rows.append((name, args.records / seconds, peak,
                              out.stat().st_size / args.records, load(), CPU_SECONDS["last"] / args.records * 1000))
+                parents[len(rows) - 1] = CPU_SECONDS["parent"] / args.records * 1000
                 outputs.append(out)
                 print(rows[-1], flush=True)
             if form == "compact":
@@ -182,14 +282,20 @@ def main(argv: list[str] | None = None) -> int:
             for out in outputs:
                 out.unlink()
     print(f"\nJSONL -> JSONL, {args.records:,} generated bundles, end to end (start-up and policy load included)\n")
-    print("| run | decisions/s | × before, same trace | CPU s / 1,000 | peak RSS | bytes/decision | load |")
-    print("|---|---|---|---|---|---|---|")
-    for name, rate, peak, per, when, cpu in rows:
+    print("| run | decisions/s | × before, same trace | CPU s / 1,000 | of it the main process | peak RSS "
+          "| bytes/decision | load |")
+    print("|---|---|---|---|---|---|---|---|")
+    for number, (name, rate, peak, per, when, cpu) in enumerate(rows):
         form = "full" if ("full" in name or ("--explain" in name and "no-" not in name)) else "none"
         ratio = f"{rate / base[form]:.1f}" if base and ("compact" not in name) else "—"
         if "compact" in name and "full" in base:
             ratio = f"{rate / base['full']:.1f} (vs full)"
-        print(f"| {name} | {rate:,.0f} | {ratio} | {cpu:.3f} | {peak / 1024:,.0f} MB | {per:,.0f} | {when} |")
+        parent = f"{parents[number]:.3f}" if number in parents else "—"
+        print(f"| {name} | {rate:,.0f} | {ratio} | {cpu:.3f} | {parent} | {peak / 1024:,.0f} MB | {per:,.0f} "
+              f"| {when} |")
+    print_job_ratios(rows, parents)
+    if args.loop:
+        loop_overhead(main_input, args.loop)
     if sizes:
         print("\npeak RSS against input size (--trace compact --jobs 1)\n")
         print("| records | decisions/s | peak RSS | load |")

@@ -74,9 +74,10 @@ class ParquetLineWriter(LineWriter):
         if keep or lines_kept:
             raise OutputProblem("a Parquet output cannot be resumed", help="run again without --resume")
 
-    def add(self, line: bytes) -> None:
-        self._rows.append(row_from_json_obj(json.loads(line), self.written + self.pending))
-        self.pending += 1
+    def add(self, lines: bytes, count: int = 1) -> None:
+        for line in lines.split(b"\n")[:count] if count > 1 else (lines,):  # --jobs: a chunk's lines joined
+            self._rows.append(row_from_json_obj(json.loads(line), self.written + self.pending))
+            self.pending += 1
         if self.pending >= ROWS_PER_GROUP:
             self.flush()
 

@@ -11,9 +11,8 @@ errors and their order are exactly those of the reader.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeAlias
+from typing import TYPE_CHECKING, NamedTuple, TypeAlias
 
 from .common import ErrorRecord, Item, internal_error, iter_inputs
 
@@ -21,12 +20,15 @@ if TYPE_CHECKING:
     from carepolicy.engine import Bundle, BundleError
 
 
-@dataclass(frozen=True, slots=True)
-class RawRecord:
-    """One line of a JSON Lines file, not decoded yet (None: longer than a record may be)."""
+class RawRecord(NamedTuple):
+    """One line of a JSON Lines file, not decoded yet (None: longer than a record may be).
+
+    A named tuple, not a dataclass: made for every input line, and pickled to the `--jobs`
+    workers, it costs a third as much either way (measured in docs/explanation/performance.md).
+    """
 
     source: str
-    index: int  # the record's place in its file, from 0
+    index: int  # type: ignore[assignment]  # the record's place in its file, from 0 (tuple.index is never used)
     lineno: int
     line: bytes | None
 

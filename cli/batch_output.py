@@ -14,7 +14,7 @@ import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, NoReturn
 
 import orjson
 
@@ -110,11 +110,11 @@ class LineWriter:
             raise OutputProblem(f"cannot write `{self.path}`: {_reason(error)}") from None
         self._good, self.written = keep, lines_kept
 
-    def add(self, line: bytes) -> None:
-        """One line (ending with a newline)."""
-        self._block.append(line)
-        self._size += len(line)
-        self.pending += 1
+    def add(self, lines: bytes, count: int = 1) -> None:
+        """`count` complete lines (each ending with a newline)."""
+        self._block.append(lines)
+        self._size += len(lines)
+        self.pending += count
         if self._size >= _BLOCK:
             self.flush()
 
@@ -129,16 +129,38 @@ class LineWriter:
                 done = os.write(self._fd, view)
                 view = view[done:]
         except OSError as error:
-            self.pending = 0
-            os.ftruncate(self._fd, self._good)  # frees what was written of the block: room for this
-            os.lseek(self._fd, self._good, os.SEEK_SET)
-            raise OutputProblem(
-                f"cannot write `{self.path}`: {_reason(error)}",
-                help="the file holds only complete lines; make room, then run again with --resume",
-            ) from None
-        self._good += len(data)
-        self.written += self.pending
+            self.fail(error)
+        self.committed(len(data), self.pending)
         self.pending = 0
+
+    def fail(self, error: OSError) -> NoReturn:
+        """A write failed (a full disk): cut the file back to its complete lines, and say so."""
+        self.pending = 0
+        self.cut_to_written()  # frees what was written of the block: room for this
+        raise OutputProblem(
+            f"cannot write `{self.path}`: {_reason(error)}",
+            help="the file holds only complete lines; make room, then run again with --resume",
+        ) from None
+
+    # `batch --jobs` workers write their blocks themselves (cli/batch_pool.py), at `end()`, one at
+    # a time and in order; this process counts them with `committed`.
+
+    def fileno(self) -> int:
+        return self._fd
+
+    def end(self) -> int:
+        """Where the next block goes: the end of the complete lines written."""
+        return self._good
+
+    def committed(self, size: int, lines: int) -> None:
+        """`lines` complete lines, `size` bytes, are now in the file after `end()`."""
+        self._good += size
+        self.written += lines
+
+    def cut_to_written(self) -> None:
+        """Drop whatever follows the complete lines counted (a block cut off mid-write)."""
+        os.ftruncate(self._fd, self._good)
+        os.lseek(self._fd, self._good, os.SEEK_SET)
 
     def close(self) -> None:
         os.close(self._fd)

@@ -2,41 +2,44 @@
 
 Each record becomes exactly one output line: its decision, or the error record that stands in its
 place (a record that cannot be decoded, validated, evaluated or serialised). With `--jobs N > 1`
-the records go in chunks to N - 1 worker processes and this one, which decides a chunk itself
-whenever the workers have `WINDOW_PER_JOB` chunks each in flight; the results are written in input
-order, with a bounded number of chunks pending, so memory stays bounded whatever the input's size.
-The workers are forked from the process that loaded the policy set, so each has it loaded once,
-and the output is byte for byte the output of `--jobs 1` (same code, same order).
+the records go in chunks of `CHUNK` to N worker processes (batch_pool.py) and come back as one
+joined block of lines per chunk, yielded in input order, with a bounded number of chunks pending,
+so memory stays bounded whatever the input's size. The workers are forked from the process that
+loaded the policy set, so each has it loaded once, and the output is byte for byte the output of
+`--jobs 1` (the same `decide_one` on every record, the same order).
 """
 
 from __future__ import annotations
 
 import json
-import multiprocessing
-import signal
-from collections import deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from itertools import chain, islice
-from multiprocessing.pool import AsyncResult, Pool
 from typing import TYPE_CHECKING
 
 from .batch_input import RawRecord, Work, decode
+from .batch_output import LineWriter
+from .batch_pool import WorkerPool
 from .common import ErrorRecord, Setup, decide, internal_error
 
 if TYPE_CHECKING:
     from carepolicy.engine import Decision
 
 CHUNK = 64  # records per task sent to a worker: large enough that the hand-over costs little
-WINDOW_PER_JOB = 4  # chunks in flight per worker
 
 
 @dataclass(frozen=True, slots=True)
 class Done:
-    """One record's output line, and its error record when it has no decision."""
+    """Output lines in input order (one record's, or a chunk's joined) and the error records among them."""
 
     line: bytes
-    error: ErrorRecord | None
+    errors: tuple[ErrorRecord, ...] = ()
+    count: int = 1  # how many lines `line` holds
+
+    @property
+    def error(self) -> ErrorRecord | None:
+        """The one record's error record (a chunk: its first)."""
+        return self.errors[0] if self.errors else None
 
 
 def decide_one(work: Work, setup: Setup, trace_form: str) -> Done:
@@ -48,16 +51,16 @@ def decide_one(work: Work, setup: Setup, trace_form: str) -> Done:
     except Exception as error:  # a reader bug on one record must not lose the others
         assert isinstance(work, RawRecord)
         failed = internal_error(error, source=work.source, bundle=f"#{work.index + 1}")
-        return Done(error_line(failed), failed)
+        return Done(error_line(failed), (failed,))
     record = decide(item, setup)
     if isinstance(record, ErrorRecord):
-        return Done(error_line(record), record)
+        return Done(error_line(record), (record,))
     try:
-        return Done(to_json_bytes(record, trace=trace_form) + b"\n", None)
+        return Done(to_json_bytes(record, trace=trace_form) + b"\n")
     except (TypeError, ValueError, OverflowError, RecursionError) as error:  # UnicodeEncodeError is a ValueError
         source = item.source if isinstance(item, Bundle) else "<input>"
         failed = _serialise_error(error, record, source)
-        return Done(error_line(failed), failed)
+        return Done(error_line(failed), (failed,))
 
 
 def _serialise_error(error: BaseException, decision: Decision, source: str) -> ErrorRecord:
@@ -80,20 +83,17 @@ def error_line(record: ErrorRecord) -> bytes:
         return json.dumps(obj, sort_keys=True, separators=(",", ":")).encode("ascii") + b"\n"
 
 
-# --------------------------------------------------------------------------------------------- workers
+# --------------------------------------------------------------------------------------------- chunks
 
-_WORKER: tuple[Setup, str] | None = None  # set in the parent before the fork: inherited, never pickled
-
-
-def _init_worker() -> None:
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles ^C and ends the pool
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+_SETUP: tuple[Setup, str] | None = None  # set before the workers are forked: inherited, never pickled
 
 
-def _decide_chunk(chunk: list[Work]) -> list[Done]:
-    assert _WORKER is not None
-    setup, form = _WORKER
-    return [decide_one(work, setup, form) for work in chunk]
+def decide_chunk(chunk: list[Work]) -> tuple[bytes, int, tuple[ErrorRecord, ...]]:
+    """A worker's task: the chunk's lines joined (one message back, not one per record)."""
+    assert _SETUP is not None
+    setup, form = _SETUP
+    done = [decide_one(work, setup, form) for work in chunk]
+    return b"".join(d.line for d in done), len(done), tuple(d.error for d in done if d.error is not None)
 
 
 def _chunks(works: Iterable[Work]) -> Iterator[list[Work]]:
@@ -102,56 +102,47 @@ def _chunks(works: Iterable[Work]) -> Iterator[list[Work]]:
         yield chunk
 
 
-def _ready(done: AsyncResult[list[Done]] | list[Done]) -> bool:
-    return isinstance(done, list) or done.ready()
-
-
 class Decider:
-    """Decides records in input order; `close()` ends the workers (also after an interruption)."""
+    """Decides records in input order; `close()` ends the workers (also after an interruption).
 
-    def __init__(self, setup: Setup, trace_form: str, jobs: int) -> None:
-        self.setup, self.trace_form, self.jobs = setup, trace_form, jobs
-        self._pool: Pool | None = None
+    `run` yields `Done` items in input order: one per record with one job, one per chunk of
+    records (their lines joined) with more; with a `writer`, a chunk's lines are already in the
+    file and its `Done` holds only their count and error records.
+    """
+
+    def __init__(self, setup: Setup, trace_form: str, jobs: int, writer: LineWriter | None = None) -> None:
+        """`writer`: the JSON Lines file the workers write their lines to themselves (see batch_pool.py)."""
+        self.setup, self.trace_form, self.jobs, self.writer = setup, trace_form, jobs, writer
+        self._pool: WorkerPool | None = None
 
     def run(self, works: Iterable[Work]) -> Iterator[Done]:
         it = iter(works)
         first = list(islice(it, self.jobs * CHUNK)) if self.jobs > 1 else []
-        if len(first) < self.jobs * CHUNK:  # one process (or an input too small to share): no pool
+        if len(first) < self.jobs * CHUNK:  # one process (or an input too small to share): no workers
+            setup, form = self.setup, self.trace_form
             for work in chain(first, it):
-                yield decide_one(work, self.setup, self.trace_form)
+                yield decide_one(work, setup, form)
             return
-        global _WORKER
-        _WORKER = (self.setup, self.trace_form)
-        # jobs - 1 workers, and this process decides too: on a machine with as many cores as jobs,
-        # a parent that only waited would leave one core to three processes (measured: 1.55x
-        # with two workers, see the commit). It keeps the workers' queues full and decides a chunk
-        # itself whenever they are; the output stays in input order, as with --jobs 1.
-        workers = self.jobs - 1
-        pool = self._pool = multiprocessing.get_context("fork").Pool(workers, initializer=_init_worker)
-        pending: deque[AsyncResult[list[Done]] | list[Done]] = deque()
-        queued = 0  # chunks in `pending` given to the workers
-        most_queued, most_pending = workers * WINDOW_PER_JOB, self.jobs * WINDOW_PER_JOB
-        for chunk in _chunks(chain(first, it)):
-            while pending and (len(pending) >= most_pending or _ready(pending[0])):
-                done = pending.popleft()
-                if not isinstance(done, list):
-                    queued -= 1
-                    done = done.get()
-                yield from done
-            if queued < most_queued:
-                pending.append(pool.apply_async(_decide_chunk, (chunk,)))
-                queued += 1
-            else:
-                pending.append([decide_one(work, self.setup, self.trace_form) for work in chunk])
-        while pending:
-            done = pending.popleft()
-            yield from done if isinstance(done, list) else done.get()
+        # the first chunk is decided here, before the fork: the month plans it generates (a few
+        # hundred ms of CPU at first use) are then inherited by every worker, not made again in each
+        for work in first[:CHUNK]:
+            yield decide_one(work, self.setup, self.trace_form)
+        if self.writer is not None:
+            self.writer.flush()  # the workers write after the lines already in the file
+        global _SETUP
+        _SETUP = (self.setup, self.trace_form)
+        # `jobs` workers decide (and write); this process only reads and hands out (a few
+        # microseconds a record), so it takes little of the cores from them (see batch_pool.py)
+        pool = self._pool = WorkerPool(self.jobs, decide_chunk, self.writer)
+        for lines, count, errors in pool.results(_chunks(chain(first[CHUNK:], it))):
+            yield Done(lines, errors, count)
+        pool.finish()
+        self._pool = None
 
     def close(self) -> None:
         if self._pool is not None:
-            self._pool.terminate()
-            self._pool.join()
+            self._pool.close()
             self._pool = None
 
 
-__all__ = ["CHUNK", "Decider", "Done", "decide_one", "error_line"]
+__all__ = ["CHUNK", "Decider", "Done", "decide_chunk", "decide_one", "error_line"]

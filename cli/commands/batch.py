@@ -208,16 +208,18 @@ def _run(works: Iterator[Work], writer: LineWriter, setup: Setup, form: str, job
     from ..batch_run import Decider
 
     progress = _Progress(writer) if sys.stderr.isatty() else None
-    decider = Decider(setup, form, jobs)
+    # workers write a JSON Lines file themselves; Parquet rows are built and written here
+    decider = Decider(setup, form, jobs, writer if type(writer) is LineWriter else None)
     try:
         with _Stop() as stop:
             for done in decider.run(works):
-                writer.add(done.line)
-                if done.error is not None:
+                if done.line:  # empty: a chunk the workers wrote (and `writer.written` counts)
+                    writer.add(done.line, done.count)
+                for error in done.errors:
                     counts.errors += 1
-                    counts.unreadable += _unreadable_file(done.error)
+                    counts.unreadable += _unreadable_file(error)
                     if len(counts.failed) < _SHOWN_ERRORS:
-                        counts.failed.append(done.error)
+                        counts.failed.append(error)
                 if stop.signal is not None:
                     break
                 if progress is not None:

@@ -1,0 +1,271 @@
+"""The worker processes of `batch --jobs N`: N forked deciders; this process hands out and keeps order.
+
+This process reads the input and sends each worker chunks of records over its own pipe (at most
+`WINDOW_PER_JOB` chunks in flight per worker). A worker decides a chunk into one block of lines
+and then, when the output is a JSON Lines file, writes the block to the output file itself, at
+the offset this process gives it once every block before it is written: the blocks go to the file
+one at a time and in input order, so the file always holds the lines of the records before some
+point, as with one process. This process only learns, per chunk, how many lines it holds and its
+error records: it neither receives nor writes the ~23 kB lines (measured in
+docs/explanation/performance.md). For another writer (Parquet) the worker sends the block back
+instead. Memory stays bounded whatever the input's size: jobs x WINDOW_PER_JOB chunks' lines.
+
+No threads in this process: it waits on the pipes itself. A worker reads its pipe in a thread of
+its own (which also writes its blocks), so a chunk or a turn to write sent to it never waits for
+it to finish deciding: this process can block in a send only until that thread has read it, and
+that thread never waits for this process, so neither can wait for the other forever.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import queue
+import signal
+import socket
+import struct
+import sys
+import threading
+from collections import deque
+from collections.abc import Callable, Iterator
+from multiprocessing import get_context
+from multiprocessing.connection import Connection, wait
+from multiprocessing.process import BaseProcess
+from typing import Any, TypeAlias
+
+from .batch_input import Work
+from .batch_output import LineWriter, OutputProblem
+from .common import ErrorRecord
+
+Chunk: TypeAlias = list[Work]
+Result: TypeAlias = tuple[bytes, int, tuple[ErrorRecord, ...]]  # joined lines, how many, the error records
+Decide: TypeAlias = Callable[[Chunk], Result]
+
+WINDOW_PER_JOB = 4  # chunks per worker sent and not yet written: one being decided, the next already there
+_HEADER = struct.Struct("!QQ")  # a message's lines' length (0: none), its pickled note's length
+
+
+class WorkerLost(OutputProblem):
+    """A worker process ended before its chunks were done (killed, out of memory)."""
+
+
+# --------------------------------------------------------------------------------------------- a worker
+
+
+class _Serve:
+    """A worker's loop: decide every chunk received; write (or send back) each block when told."""
+
+    def __init__(self, tasks: Connection, decide: Decide, output: int | None) -> None:
+        self.tasks, self.decide, self.output = tasks, decide, output
+        self.inbox: queue.SimpleQueue[Chunk | None] = queue.SimpleQueue()  # bounded by the parent's window
+        self.blocks: deque[bytes] = deque()  # decided, not written yet (at most the window)
+        self.sending = threading.Lock()  # both threads send: one message at a time
+        self.results = socket.socket(fileno=os.dup(tasks.fileno()))
+
+    def __call__(self) -> None:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles ^C and ends the workers
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        # the reader thread waits for the interpreter lock while the main thread decides, and the
+        # turns to write pass through it one block at a time: hand it over within 0.5 ms, not 5
+        sys.setswitchinterval(0.0005)
+        threading.Thread(target=self._receive, daemon=True).start()
+        while (chunk := self.inbox.get()) is not None:
+            lines, count, errors = self.decide(chunk)
+            if self.output is None:
+                self._send(("decided", count, errors, len(lines)), lines)
+            else:
+                self.blocks.append(lines)
+                self._send(("decided", count, errors, len(lines)))
+
+    def _receive(self) -> None:
+        try:
+            while True:
+                message = self.tasks.recv()
+                if message is None or message[0] == "chunk":
+                    self.inbox.put(None if message is None else message[1])
+                    if message is None:
+                        return
+                else:  # ("write", offset): the oldest block's turn
+                    self._write(self.blocks.popleft(), message[1])
+        except (EOFError, OSError):  # the parent is gone (killed): nothing left to do for it
+            os._exit(1)
+
+    def _write(self, block: bytes, offset: int) -> None:
+        assert self.output is not None
+        view = memoryview(block)
+        try:
+            while view:
+                done = os.pwrite(self.output, view, offset)
+                view, offset = view[done:], offset + done
+        except OSError as error:
+            self._send(("failed", error.errno, error.strerror))
+            return
+        self._send(("written",))
+
+    def _send(self, note: tuple[Any, ...], lines: bytes = b"") -> None:
+        about = pickle.dumps(note)
+        with self.sending:
+            self.results.sendall(_HEADER.pack(len(lines), len(about)) + about)
+            if lines:
+                self.results.sendall(lines)
+
+
+def _serve(tasks: Connection, decide: Decide, output: int | None) -> None:
+    _Serve(tasks, decide, output)()
+
+
+def _receive_exactly(source: socket.socket, size: int) -> bytes:
+    """`size` bytes, received straight into one `bytes` (a signal can cut a receive short)."""
+    data = source.recv(size, socket.MSG_WAITALL)
+    if len(data) == size:
+        return data
+    parts = [data]
+    while size > (got := sum(map(len, parts))):
+        part = source.recv(size - got, socket.MSG_WAITALL)
+        if not part:
+            raise EOFError
+        parts.append(part)
+    return b"".join(parts)
+
+
+class _Worker:
+    def __init__(self, decide: Decide, output: int | None) -> None:
+        context = get_context("fork")  # the policy set is loaded once, before the fork, and inherited
+        self.connection, theirs = context.Pipe(duplex=True)
+        self.process: BaseProcess = context.Process(target=_serve, args=(theirs, decide, output), daemon=True)
+        self.process.start()
+        theirs.close()
+        self._results = socket.socket(fileno=os.dup(self.connection.fileno()))
+        self.in_flight: deque[int] = deque()  # the chunks sent to it and not decided yet, oldest first
+        self.unwritten = 0  # blocks it has decided and holds until their turn to be written
+
+    def load(self) -> int:
+        return len(self.in_flight) + self.unwritten
+
+    def send(self, message: tuple[str, Any] | None) -> None:
+        try:
+            self.connection.send(message)
+        except OSError:  # a broken pipe: it has ended
+            raise self._lost() from None
+
+    def receive(self) -> tuple[tuple[Any, ...], bytes]:
+        try:
+            size, about_size = _HEADER.unpack(_receive_exactly(self._results, _HEADER.size))
+            note = pickle.loads(_receive_exactly(self._results, about_size))
+            lines = _receive_exactly(self._results, size) if size else b""
+        except (EOFError, OSError, struct.error):
+            raise self._lost() from None
+        return note, lines
+
+    def _lost(self) -> WorkerLost:
+        self.process.join(5)
+        return WorkerLost(
+            f"a worker process ended unexpectedly (exit status {self.process.exitcode})",
+            help="the file holds only complete lines; run again with --resume to continue",
+        )
+
+    def end(self) -> None:
+        self.process.join()
+        self._results.close()
+        self.connection.close()
+
+
+# --------------------------------------------------------------------------------------------- the pool
+
+
+class WorkerPool:
+    """`jobs` forked workers deciding chunks; `results` yields their results in the chunks' order.
+
+    With a `writer` (JSON Lines) the workers write the lines themselves, in order, and a result's
+    lines are empty (`writer.written` counts them); without one the lines come back in the result.
+    """
+
+    def __init__(self, jobs: int, decide: Decide, writer: LineWriter | None) -> None:
+        self._writer = writer
+        output = None if writer is None else writer.fileno()
+        self._workers = [_Worker(decide, output) for _ in range(jobs)]
+        self._complete: dict[int, Result] = {}  # ready to yield: at most the window
+        self._decided: dict[int, tuple[_Worker, int, int, tuple[ErrorRecord, ...]]] = {}  # not written yet
+        self._to_write = 0  # the next chunk to write: blocks go to the file one at a time, in order
+        self._writing = False
+
+    def results(self, chunks: Iterator[Chunk]) -> Iterator[Result]:
+        sent = done = 0
+        exhausted = False
+        by_connection = {worker.connection: worker for worker in self._workers}
+        while True:
+            while not exhausted:
+                worker = min(self._workers, key=_Worker.load)
+                if worker.load() >= WINDOW_PER_JOB:
+                    break
+                chunk = next(chunks, None)
+                if chunk is None:
+                    exhausted = True
+                    break
+                worker.send(("chunk", chunk))
+                worker.in_flight.append(sent)
+                sent += 1
+            if done == sent:
+                return
+            while done not in self._complete:
+                for ready in wait([w.connection for w in self._workers if w.load()]):
+                    self._hear(by_connection[ready])  # type: ignore[index]
+            yield self._complete.pop(done)
+            done += 1
+
+    def _hear(self, worker: _Worker) -> None:
+        note, lines = worker.receive()
+        if note[0] == "decided":
+            _, count, errors, size = note
+            number = worker.in_flight.popleft()
+            if self._writer is None:
+                self._complete[number] = (lines, count, errors)
+                return
+            self._decided[number] = (worker, size, count, errors)
+            worker.unwritten += 1
+        else:  # ("written",) or ("failed", errno, reason): the block of chunk `_to_write`
+            assert self._writer is not None
+            assert self._writing
+            number, self._writing = self._to_write, False
+            _, size, count, errors = self._decided.pop(number)
+            worker.unwritten -= 1
+            if note[0] == "failed":
+                self._writer.fail(OSError(note[1], note[2]))
+            self._writer.committed(size, count)
+            self._complete[number] = (b"", count, errors)
+            self._to_write += 1
+        self._turn()
+
+    def _turn(self) -> None:
+        """The worker holding the next block in order writes it, when no block is being written."""
+        if self._writer is None or self._writing or self._to_write not in self._decided:
+            return
+        worker = self._decided[self._to_write][0]
+        worker.send(("write", self._writer.end()))  # its oldest block is that one
+        self._writing = True
+
+    def finish(self) -> None:
+        """End the workers once every result is in (`results` has ended): each is told to stop."""
+        for worker in self._workers:
+            worker.send(None)
+        for worker in self._workers:
+            worker.end()
+        self._workers = []
+
+    def close(self) -> None:
+        """End the workers now (after an interruption or an error); nothing when they have finished.
+
+        A block cut off mid-write is cut from the file: it holds only the lines counted as written.
+        """
+        if not self._workers:
+            return
+        for worker in self._workers:
+            worker.process.terminate()
+        for worker in self._workers:
+            worker.end()
+        self._workers = []
+        if self._writer is not None:
+            self._writer.cut_to_written()
+
+
+__all__ = ["WINDOW_PER_JOB", "WorkerLost", "WorkerPool"]

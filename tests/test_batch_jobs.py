@@ -1,0 +1,232 @@
+"""`batch --jobs N`: the workers' hand-over (cli/batch_pool.py) gives the bytes of one process.
+
+The workers decide chunks of records and write their blocks of lines to the output themselves,
+one at a time and in input order; these tests hold that to the output of `--jobs 1` for every
+trace form, with error records among the decisions, for any mix of lines and chunk size
+(hypothesis), and through the ways a run ends early: SIGTERM, a full disk met by a worker, a
+worker that dies. Each leaves only complete lines, counted as the message says, and `--resume`
+then gives the bytes of an uninterrupted run.
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import signal
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from carepolicy.cli import batch_run
+from carepolicy.cli.batch_input import RawRecord, Work
+from carepolicy.cli.batch_output import LineWriter
+from carepolicy.cli.batch_run import Decider
+from carepolicy.cli.common import Setup, prepare
+from carepolicy.cli.exit_codes import ExitCode
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from tests.test_batch import COMMAND, SMOKE, _number, _wait_for_lines, lines, run
+from tests.test_trace_forms import _bench_module
+
+HERE = Path(__file__).resolve().parent
+BAD_LINES = [
+    b"{not json\n",  # a decoding error
+    b'{"id": "no-month"}\n',  # a validation error
+    b"   \n",  # blank: skipped, no output line
+    b'{"id": "lone-\\ud800-surrogate", "month": "2025-01"}\n',  # an id that is not Unicode text
+]
+
+
+def _good_lines(count: int, seed: int = 5) -> list[bytes]:
+    bundles = _bench_module().make_bundles(count, seed)
+    return [(json.dumps(b, default=_number) + "\n").encode() for b in bundles]
+
+
+@pytest.fixture(scope="module")
+def mixed(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """200 bundles with a bad line after every 23rd: error records fall inside the chunks."""
+    out: list[bytes] = []
+    for number, line in enumerate(_good_lines(200)):
+        out.append(line)
+        if number % 23 == 7:
+            out.append(BAD_LINES[number % len(BAD_LINES)])
+    path = tmp_path_factory.mktemp("mixed") / "mixed.jsonl"
+    path.write_bytes(b"".join(out))
+    return path
+
+
+@pytest.mark.parametrize("form", ["compact", "full", "none"])
+def test_any_jobs_write_the_bytes_of_one_job_with_error_records_among_them(mixed: Path, tmp_path: Path,
+                                                                           form: str) -> None:
+    outputs, summaries = [], []
+    for jobs in ("1", "2", "3"):
+        target = tmp_path / f"out-{jobs}.jsonl"
+        result = run("batch", str(mixed), *SMOKE, "--trace", form, "--jobs", jobs, "-o", str(target))
+        assert result.exit_code == ExitCode.BAD_INPUT, result.stderr  # the bad lines are error records
+        outputs.append(target.read_bytes())
+        summaries.append(result.stderr.strip().splitlines()[-1].split(" in ")[0])
+        assert not list(tmp_path.glob("*.partial"))
+    assert outputs[1] == outputs[0]
+    assert outputs[2] == outputs[0]
+    assert summaries == [summaries[0]] * 3
+    records = lines(outputs[0])
+    errors = [r for r in records if "error" in r]
+    assert len(records) == 200 + 7  # 9 bad lines, of which 2 are blank (no output line)
+    assert len(errors) == 7
+    assert summaries[0] == "207 records: 200 decisions, 7 error records"
+
+
+# --------------------------------------------------------------------------------------------- the hand-over
+
+
+@pytest.fixture(scope="module")
+def setup() -> Setup:
+    return prepare(str(HERE / "fixtures" / "policies"), (), None, trace=True)
+
+
+@pytest.fixture(scope="module")
+def pool_of_lines() -> list[bytes]:
+    return _good_lines(6, seed=9) + BAD_LINES
+
+
+def _works(picks: list[int], pool: list[bytes]) -> Iterator[Work]:
+    index = 0
+    for number, pick in enumerate(picks, start=1):
+        line = pool[pick]
+        if line.strip():
+            yield RawRecord("<mix>", index, number, line)
+            index += 1
+
+
+@settings(max_examples=12, deadline=None)
+@given(picks=st.lists(st.integers(min_value=0, max_value=9), min_size=16, max_size=48),  # > jobs x chunk: the pool runs
+       chunk=st.integers(min_value=1, max_value=5), jobs=st.integers(min_value=2, max_value=3))
+def test_the_hand_over_keeps_every_line_in_order(setup: Setup, pool_of_lines: list[bytes], tmp_path_factory:
+                                                 pytest.TempPathFactory, picks: list[int], chunk: int,
+                                                 jobs: int) -> None:
+    """Workers writing the file, workers sending the lines back (Parquet), and one process agree."""
+    expected = b"".join(done.line for done in Decider(setup, "compact", 1).run(_works(picks, pool_of_lines)))
+    original = batch_run.CHUNK
+    batch_run.CHUNK = chunk  # small chunks: many hand-overs, and the pool starts on a few records
+    try:
+        back = Decider(setup, "compact", jobs)
+        returned = b"".join(done.line for done in back.run(_works(picks, pool_of_lines)))
+        back.close()
+        path = tmp_path_factory.mktemp("handover") / "out.jsonl"
+        writer = LineWriter(str(path))
+        writer.begin(0, 0)
+        direct = Decider(setup, "compact", jobs, writer)
+        counted = 0
+        for done in direct.run(_works(picks, pool_of_lines)):
+            counted += done.count
+            if done.line:
+                writer.add(done.line, done.count)
+        direct.close()
+        writer.flush()
+        writer.close()
+    finally:
+        batch_run.CHUNK = original
+    assert returned == expected
+    assert path.read_bytes() == expected
+    assert counted == writer.written == expected.count(b"\n")
+
+
+# --------------------------------------------------------------------------------------------- early ends
+
+
+def _reference(claims: Path, tmp_path: Path) -> bytes:
+    target = tmp_path / "reference.jsonl"
+    assert run("batch", str(claims), *SMOKE, "--jobs", "1", "-o", str(target)).exit_code == ExitCode.OK
+    return target.read_bytes()
+
+
+@pytest.fixture(scope="module")
+def claims(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("claims") / "claims.jsonl"
+    path.write_bytes(b"".join(_good_lines(1500, seed=11)))
+    return path
+
+
+@pytest.fixture(scope="module")
+def reference(claims: Path, tmp_path_factory: pytest.TempPathFactory) -> bytes:
+    return _reference(claims, tmp_path_factory.mktemp("reference"))
+
+
+def _resumes_to(reference: bytes, claims: Path, target: Path) -> None:
+    resumed = run("batch", str(claims), *SMOKE, "--jobs", "2", "-o", str(target), "--resume")
+    assert resumed.exit_code == ExitCode.OK, resumed.stderr
+    assert target.read_bytes() == reference
+
+
+def test_sigterm_with_two_jobs_keeps_complete_lines_and_resumes(claims: Path, reference: bytes,
+                                                                tmp_path: Path) -> None:
+    target, partial = tmp_path / "out.jsonl", tmp_path / "out.jsonl.partial"
+    process = subprocess.Popen([*COMMAND, "batch", str(claims), *SMOKE, "--jobs", "2", "-o", str(target)],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    _wait_for_lines(process, partial)
+    process.send_signal(signal.SIGTERM)
+    _out, err = process.communicate(timeout=120)
+    assert process.returncode == ExitCode.INTERRUPTED, err.decode()
+    kept = partial.read_bytes()
+    assert kept.endswith(b"\n")
+    assert reference.startswith(kept)
+    written = kept.count(b"\n")
+    assert f"interrupted by SIGTERM: {written} records of an unknown number" in err.decode()
+    _resumes_to(reference, claims, target)
+
+
+def test_a_full_disk_met_by_a_worker_keeps_complete_lines_and_resumes(claims: Path, reference: bytes,
+                                                                      tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    limit = len(reference) // 2
+    real = os.pwrite
+
+    def pwrite(fd: int, data: Any, offset: int) -> int:  # forked workers inherit it: a disk that fills up
+        room = limit - offset
+        if room <= 0:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        return real(fd, bytes(data[:room]), offset)
+
+    monkeypatch.setattr(os, "pwrite", pwrite)
+    target, partial = tmp_path / "out.jsonl", tmp_path / "out.jsonl.partial"
+    result = run("batch", str(claims), *SMOKE, "--jobs", "2", "-o", str(target))
+    monkeypatch.undo()
+    assert result.exit_code == ExitCode.BAD_INPUT
+    assert "no space left on device" in result.stderr
+    assert "Traceback" not in result.stderr
+    kept = partial.read_bytes()
+    assert 0 < len(kept) <= limit
+    assert kept.endswith(b"\n")
+    assert reference.startswith(kept)
+    written = kept.count(b"\n")
+    assert f"{written} records of an unknown number" in result.stderr
+    _resumes_to(reference, claims, target)
+
+
+def test_a_worker_that_dies_is_a_clear_error_and_the_run_resumes(claims: Path, reference: bytes, tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    real = batch_run.decide_chunk
+
+    def dies_on_the_fifth_chunk(chunk: list[Work]) -> tuple[bytes, int, tuple[Any, ...]]:
+        first = chunk[0]
+        if isinstance(first, RawRecord) and first.index == 4 * batch_run.CHUNK:
+            os._exit(9)  # as if killed: no message, no clean-up
+        return real(chunk)
+
+    monkeypatch.setattr(batch_run, "decide_chunk", dies_on_the_fifth_chunk)
+    target, partial = tmp_path / "out.jsonl", tmp_path / "out.jsonl.partial"
+    result = run("batch", str(claims), *SMOKE, "--jobs", "2", "-o", str(target))
+    monkeypatch.undo()
+    assert result.exit_code == ExitCode.BAD_INPUT
+    assert "a worker process ended unexpectedly (exit status 9)" in result.stderr
+    assert "--resume" in result.stderr
+    assert "Traceback" not in result.stderr
+    kept = partial.read_bytes()
+    assert kept.endswith(b"\n") or kept == b""
+    assert reference.startswith(kept)
+    assert kept.count(b"\n") <= 4 * batch_run.CHUNK
+    _resumes_to(reference, claims, target)
