@@ -32,7 +32,7 @@ from .month_plan import MonthPlan, MonthPlanMaker
 
 # an add-on's units for its numbers: (units, the next unit and why it is not billed, a reason denying it)
 Counted = tuple[int, "tuple[int, Reason] | None", "Reason | None"]
-_MEMO_LIMIT = 100_000  # bounded, so that a stream of odd claim codes cannot grow memory without end
+_MEMO_LIMIT = 10_000  # bounded, so that a stream of odd claim codes cannot grow memory without end
 
 
 class ExprBackend(Protocol):
