@@ -77,19 +77,23 @@ def value_places(value: object, path: tuple[Any, ...] = ()) -> list[tuple[Any, .
     return found
 
 
-def _mutated(data: st.DataObject) -> dict[str, Any]:
-    [bundle] = make_bundles(1, data.draw(st.integers(0, 10_000), label="seed"))
-    for _ in range(data.draw(st.integers(0, 3), label="mutations")):
-        places = value_places(bundle)
-        place = data.draw(st.sampled_from(places), label="place")
+def mutate(data: st.DataObject, bundle: dict[str, Any], hostile: list[object], least: int = 0) -> None:
+    """Between `least` and 3 times: remove a value of `bundle` or put one of `hostile` in its place."""
+    for _ in range(data.draw(st.integers(least, 3), label="mutations")):
+        place = data.draw(st.sampled_from(value_places(bundle)), label="place")
         parent: Any = bundle
         for part in place[:-1]:
             parent = parent[part]
         if data.draw(st.booleans(), label="remove") and isinstance(parent, dict):
             parent.pop(place[-1], None)
         else:
-            # a copy: mutating inside a shared HOSTILE value (DEEP) could make it contain itself
-            parent[place[-1]] = copy.deepcopy(data.draw(st.sampled_from(HOSTILE), label="value"))
+            # a copy: mutating inside a shared hostile value (DEEP) could make it contain itself
+            parent[place[-1]] = copy.deepcopy(data.draw(st.sampled_from(hostile), label="value"))
+
+
+def _mutated(data: st.DataObject) -> dict[str, Any]:
+    [bundle] = make_bundles(1, data.draw(st.integers(0, 10_000), label="seed"))
+    mutate(data, bundle, HOSTILE)
     return bundle
 
 

@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 
 from benchmarks.bench_evaluate import make_bundles
 from benchmarks.bench_facts import as_json
-from tests.test_fact_properties import value_places
+from tests.test_fact_properties import mutate
 
 HOSTILE: list[object] = [
     10**15,
@@ -99,15 +99,7 @@ def test_a_hostile_value_anywhere_gives_the_precise_result(data: st.DataObject) 
     [bundle] = make_bundles(1, data.draw(st.integers(0, 10_000), label="seed"))
     if data.draw(st.booleans(), label="version 2"):
         bundle = _version_2(bundle, data.draw(st.booleans(), label="keep consent"))
-    for _ in range(data.draw(st.integers(1, 3), label="mutations")):
-        place = data.draw(st.sampled_from(value_places(bundle)), label="place")
-        parent: Any = bundle
-        for part in place[:-1]:
-            parent = parent[part]
-        if data.draw(st.booleans(), label="remove") and isinstance(parent, dict):
-            parent.pop(place[-1], None)
-        else:
-            parent[place[-1]] = copy.deepcopy(data.draw(st.sampled_from(HOSTILE), label="value"))
+    mutate(data, bundle, HOSTILE, least=1)
     _same(
         validate_bundle(copy.deepcopy(bundle), source="s", index=3),
         validate_precisely(copy.deepcopy(bundle), source="s", index=3),

@@ -11,7 +11,6 @@ the comparisons would prove nothing.
 
 from __future__ import annotations
 
-import copy
 import datetime
 import json
 import random
@@ -35,7 +34,7 @@ from hypothesis import strategies as st
 from benchmarks.bench_evaluate import make_bundles
 from benchmarks.bench_facts import as_json
 from cli.commands.evaluate import render_record
-from tests.test_fact_properties import value_places
+from tests.test_fact_properties import mutate
 from tests.test_fast_intake import HOSTILE as FAST_HOSTILE
 
 HOSTILE: list[object] = [
@@ -117,15 +116,7 @@ def test_a_hostile_line_is_refused_or_read_exactly_as_the_untyped_path_reads_it(
     [bundle] = make_bundles(1, data.draw(st.integers(0, 10_000), label="seed"))
     if data.draw(st.booleans(), label="version 2"):
         bundle = _version_2(bundle)
-    for _ in range(data.draw(st.integers(0, 3), label="mutations")):
-        place = data.draw(st.sampled_from(value_places(bundle)), label="place")
-        parent: Any = bundle
-        for part in place[:-1]:
-            parent = parent[part]
-        if data.draw(st.booleans(), label="remove") and isinstance(parent, dict):
-            parent.pop(place[-1], None)
-        else:
-            parent[place[-1]] = copy.deepcopy(data.draw(st.sampled_from(HOSTILE), label="value"))
+    mutate(data, bundle, HOSTILE)
     try:
         line = json.dumps(as_json(bundle)).encode("utf-8", "surrogatepass")
     except ValueError:  # an integer json cannot write: nothing to read
