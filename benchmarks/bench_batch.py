@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -116,7 +117,13 @@ def run(command: list[str]) -> tuple[float, int, int]:
     CPU_SECONDS["parent"] = float(marks[-1][len(PARENT_MARK):]) if marks else float("nan")
     if process.returncode not in (0, 2):
         sys.stderr.write(err.decode())
+    text = err.decode(errors="replace")
+    said = [line for line in text.splitlines() if line.strip() and not line.startswith("bench-")]
+    LAST_ERROR[:] = said[-1:]
     return seconds, peak, process.returncode
+
+
+LAST_ERROR: list[str] = []  # the last line the last run wrote to stderr (why it failed, when it did)
 
 
 def compact_sizes(output: Path) -> str:
@@ -300,9 +307,20 @@ def main(argv: list[str] | None = None) -> int:
         print("\npeak RSS against input size (--trace compact --jobs 1)\n")
         print("| records | decisions/s | peak RSS | load |")
         print("|---|---|---|---|")
+        per_line = max(row[3] for row in rows)  # bytes a decision, the largest of the runs above
         for k in sizes:
             out = folder / f"rss-{k}.jsonl"
-            seconds, peak, _status = run([*command, "batch", str(subset(k)), "--jobs", "1", "-o", str(out)])
+            needed, free = k * per_line * 1.05, shutil.disk_usage(folder).free
+            if needed > free:  # a run that fills the disk measures nothing (and stops other work)
+                print(f"| {k:,} | not run: its output needs ~{needed / 1e9:,.1f} GB, {free / 1e9:,.1f} GB free in "
+                      f"{folder} (--keep DIR on a larger disk) | — | {load()} |", flush=True)
+                continue
+            seconds, peak, status = run([*command, "batch", str(subset(k)), "--jobs", "1", "-o", str(out)])
+            if not out.exists():
+                out.with_name(out.name + ".partial").unlink(missing_ok=True)
+                print(f"| {k:,} | failed (exit {status}: {' '.join(LAST_ERROR)}) | {peak / 1024:,.0f} MB until then "
+                      f"| {load()} |", flush=True)
+                continue
             out.unlink()
             print(f"| {k:,} | {k / seconds:,.0f} | {peak / 1024:,.0f} MB | {load()} |", flush=True)
     return 0
