@@ -162,6 +162,22 @@ def _resumes_to(reference: bytes, claims: Path, target: Path) -> None:
     assert target.read_bytes() == reference
 
 
+def _stopped_by(message: str, claims: Path, reference: bytes, tmp_path: Path,
+                monkeypatch: pytest.MonkeyPatch) -> tuple[Any, bytes]:
+    """Run `batch --jobs 2` with the failure `monkeypatch` set up; it must stop with `message` and
+    no traceback, keeping only complete lines of the reference. (The run and the lines kept.)"""
+    target, partial = tmp_path / "out.jsonl", tmp_path / "out.jsonl.partial"
+    result = run("batch", str(claims), *SMOKE, "--jobs", "2", "-o", str(target))
+    monkeypatch.undo()
+    assert result.exit_code == ExitCode.BAD_INPUT
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+    kept = partial.read_bytes()
+    assert kept.endswith(b"\n") or kept == b""
+    assert reference.startswith(kept)
+    return result, kept
+
+
 def test_sigterm_with_two_jobs_keeps_complete_lines_and_resumes(claims: Path, reference: bytes,
                                                                 tmp_path: Path) -> None:
     target, partial = tmp_path / "out.jsonl", tmp_path / "out.jsonl.partial"
@@ -192,19 +208,11 @@ def test_a_full_disk_met_by_a_worker_keeps_complete_lines_and_resumes(claims: Pa
         return real(fd, bytes(data[:room]), offset)
 
     monkeypatch.setattr(os, "pwrite", pwrite)
-    target, partial = tmp_path / "out.jsonl", tmp_path / "out.jsonl.partial"
-    result = run("batch", str(claims), *SMOKE, "--jobs", "2", "-o", str(target))
-    monkeypatch.undo()
-    assert result.exit_code == ExitCode.BAD_INPUT
-    assert "no space left on device" in result.stderr
-    assert "Traceback" not in result.stderr
-    kept = partial.read_bytes()
+    result, kept = _stopped_by("no space left on device", claims, reference, tmp_path, monkeypatch)
     assert 0 < len(kept) <= limit
-    assert kept.endswith(b"\n")
-    assert reference.startswith(kept)
     written = kept.count(b"\n")
     assert f"{written} records of an unknown number" in result.stderr
-    _resumes_to(reference, claims, target)
+    _resumes_to(reference, claims, tmp_path / "out.jsonl")
 
 
 def test_a_worker_that_dies_is_a_clear_error_and_the_run_resumes(claims: Path, reference: bytes, tmp_path: Path,
@@ -218,15 +226,8 @@ def test_a_worker_that_dies_is_a_clear_error_and_the_run_resumes(claims: Path, r
         return real(chunk)
 
     monkeypatch.setattr(batch_run, "decide_chunk", dies_on_the_fifth_chunk)
-    target, partial = tmp_path / "out.jsonl", tmp_path / "out.jsonl.partial"
-    result = run("batch", str(claims), *SMOKE, "--jobs", "2", "-o", str(target))
-    monkeypatch.undo()
-    assert result.exit_code == ExitCode.BAD_INPUT
-    assert "a worker process ended unexpectedly (exit status 9)" in result.stderr
+    message = "a worker process ended unexpectedly (exit status 9)"
+    result, kept = _stopped_by(message, claims, reference, tmp_path, monkeypatch)
     assert "--resume" in result.stderr
-    assert "Traceback" not in result.stderr
-    kept = partial.read_bytes()
-    assert kept.endswith(b"\n") or kept == b""
-    assert reference.startswith(kept)
     assert kept.count(b"\n") <= 4 * batch_run.CHUNK
-    _resumes_to(reference, claims, target)
+    _resumes_to(reference, claims, tmp_path / "out.jsonl")
