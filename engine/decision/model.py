@@ -225,7 +225,7 @@ def json_value(value: Any) -> Any:
         return [json_value(v) for v in value]
     if isinstance(value, dict):
         return {str(k): json_value(v) for k, v in value.items()}
-    if value is None or isinstance(value, (bool, int, str)):
+    if isinstance(value, (bool, int, str)):  # subclasses (an IntEnum, say): the exact types are above
         return value
     return repr(value)  # UNKNOWN and code sets print as the language writes them
 

@@ -14,7 +14,7 @@ from typing import Any, cast
 
 from ..diagnostics import Diagnostic, sort_diagnostics
 from ..jsontext import canonical_bytes
-from .fast_intake import fast_bundle
+from .fast_intake import bundle_id_of, fast_bundle
 from .limits import PathPart, Problem, impossible_values, outside_month_notes, plain_copy
 from .schema import XTYPE, describe, json_path, model_schema, schema_diagnostics, shared_schema
 from .skeleton import ITEMS, OTHER, skeleton, values
@@ -69,8 +69,7 @@ def validate_precisely(obj: Mapping[Any, Any], *, source: str, index: int) -> Bu
     path is not sure of, and the reference the fast path is tested against."""
     problems: list[Problem] = []
     raw = cast("dict[str, Any]", plain_copy(obj, problems))
-    raw_id = raw.get("id")  # from the checked copy: an id too long or not text is never shown
-    bundle_id = raw_id if isinstance(raw_id, str) and raw_id else f"#{index + 1}"
+    bundle_id = bundle_id_of(raw, index)  # from the checked copy: an id too long or not text is never shown
     diagnostics = [_fact_diagnostic("facts/limit", path, msg, obj, source, bundle_id) for path, msg in problems]
     version = bundle_version(raw)
     if not diagnostics:

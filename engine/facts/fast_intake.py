@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import datetime
 import re
+from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
@@ -60,9 +61,13 @@ def fast_bundle(obj: dict[Any, Any], index: int) -> Fast | None:
     latest = latest_view(version, data)
     if latest is None:
         return None
-    raw_id = obj.get("id")
-    bundle_id = raw_id if isinstance(raw_id, str) and raw_id else f"#{index + 1}"
-    return bundle_id, obj["month"], latest, tuple(outside_month_notes(obj))
+    return bundle_id_of(obj, index), obj["month"], latest, tuple(outside_month_notes(obj))
+
+
+def bundle_id_of(bundle: Mapping[str, Any], index: int) -> str:
+    """The bundle's `id`, or its position in its file (`#1` for the first) when it has none that is text."""
+    raw_id = bundle.get("id")
+    return raw_id if isinstance(raw_id, str) and raw_id else f"#{index + 1}"
 
 
 def latest_view(version: int, data: dict[str, Any], walk: bool = True) -> dict[str, Any] | None:

@@ -30,9 +30,8 @@ from .record_errors import (
     unknown_count,
     whole,
 )
+from .typed_intake import JSON_DECODER as JSON_DECODER  # the one exact decoder; named here too, where lines are read
 from .typed_intake import typed_record
-
-JSON_DECODER = msgspec.json.Decoder(float_hook=Decimal)  # decimals from their text: money stays exact
 
 
 def json_lines(lines: Iterable[Line], name: str) -> Iterator[Record]:

@@ -25,13 +25,13 @@ from typing import Any
 import msgspec
 
 from .bundle import Bundle, _facts_hash
-from .fast_intake import exact, latest_view, normal_shape
+from .fast_intake import bundle_id_of, exact, latest_view, normal_shape
 from .limits import MAX_MONEY, month_minutes, outside_month_notes
 from .schema import shared_schema
 from .skeleton import ITEMS, OTHER, skeleton
 from .typed_model import Unsupported, bundle_type
 
-_NUMBER = msgspec.json.Decoder(float_hook=Decimal)  # as json_records.JSON_DECODER: an amount exactly as written
+JSON_DECODER = msgspec.json.Decoder(float_hook=Decimal)  # decimals from their text: money stays exact
 _CENT = Decimal("0.01")
 # an amount written plainly: not negative, whole cents, far within the digit limits (limits.py); the
 # same value msgspec gives (int, or the Decimal of the text), without decoding it
@@ -84,9 +84,7 @@ def _bundle(version: int, raw: dict[str, Any], source: str, index: int) -> Bundl
     data = latest_view(version, raw, walk=False)
     if data is None:
         return None
-    raw_id = raw.get("id")
-    bundle_id = raw_id if isinstance(raw_id, str) and raw_id else f"#{index + 1}"
-    return Bundle(bundle_id, source, index, raw["month"], data, facts_hash, notes)
+    return Bundle(bundle_id_of(raw, index), source, index, raw["month"], data, facts_hash, notes)
 
 
 # A skeleton (skeleton.py) of where money and sets are, as (the keys it names with their parts, those
@@ -178,7 +176,7 @@ def money(raw: Any) -> int | Decimal | None:
         value: int | Decimal = int(text) if b"." not in text else Decimal(text.decode("ascii"))
         return value if value <= MAX_MONEY else None
     try:
-        value = _NUMBER.decode(raw)
+        value = JSON_DECODER.decode(raw)
     except (msgspec.DecodeError, RecursionError):
         return None
     if type(value) is int:
