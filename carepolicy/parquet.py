@@ -58,6 +58,8 @@ class ParquetLineWriter(LineWriter):
     Resuming is not offered: a Parquet file cannot be appended to.
     """
 
+    workers_write = False  # rows are built and written here, from the lines the workers send back
+
     def __init__(self, path: str) -> None:  # the parent's file descriptor is not used
         self.path = path
         self.written = 0

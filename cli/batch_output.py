@@ -14,7 +14,7 @@ import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, NoReturn
+from typing import BinaryIO, ClassVar, NoReturn
 
 import orjson
 
@@ -87,6 +87,10 @@ class LineWriter:
 
     `written` counts the lines known to be in the file, `pending` those still in the block.
     """
+
+    # the file is the lines as bytes, so `batch --jobs` workers may write their blocks to it
+    # themselves (cli/batch_pool.py); a writer that turns lines into something else says False
+    workers_write: ClassVar[bool] = True
 
     def __init__(self, path: str) -> None:
         """Open (create) `path` without changing it: the first check that the output can be written."""

@@ -209,7 +209,7 @@ def _run(works: Iterator[Work], writer: LineWriter, setup: Setup, form: str, job
 
     progress = _Progress(writer) if sys.stderr.isatty() else None
     # workers write a JSON Lines file themselves; Parquet rows are built and written here
-    decider = Decider(setup, form, jobs, writer if type(writer) is LineWriter else None)
+    decider = Decider(setup, form, jobs, writer if writer.workers_write else None)
     try:
         with _Stop() as stop:
             for done in decider.run(works):
