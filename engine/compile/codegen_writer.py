@@ -23,7 +23,8 @@ HELPER_NAMES = frozenset(
     {"_UNKNOWN", "_MISSING", "_EMPTY", "_isinstance", "_dict", "_min", "_max", "_sum"}
     | {"_shift_months", "_month_start", "_month_end", "_divide"}
 )
-HOISTED = ("facts", "params", "switches", "memo", "items", "month")  # `_facts = env.facts`, read once per call
+# `_facts = env.facts`, read once per call
+HOISTED = ("facts", "params", "switches", "memo", "items", "month", "defines")
 ATTRIBUTES = frozenset({*HOISTED, "compute", "get", "pop", "append"})
 FIXED_NAMES = frozenset({*HELPER_NAMES, *(f"_{a}" for a in HOISTED), *ATTRIBUTES, "env", "_carepolicy_expr"})
 NUMBERED = re.compile(r"_[veK][0-9]+")  # locals, list entries, constants
@@ -76,6 +77,8 @@ class Writer:
         self.constants: dict[str, Any] = {}
         self.hoisted: set[str] = set()
         self.scopes: list[dict[tuple[str, ...], Atom]] = [{}]
+        # list name -> the local holding the entry a `where` is looking at (see _aggregate)
+        self.entries: dict[str, str] = {}
 
     # ------------------------------------------------------------ building blocks
     def line(self, code: str) -> None:
@@ -163,8 +166,8 @@ class Writer:
         key = text(ref.target)
         if ref.kind == "define":
             value = self.assign(f"{self.env('memo')}.get({key}, _MISSING)")
-            self.line(f"if {value.text} is _MISSING:")
-            self.line(f"    {value.text} = env.compute({key})")
+            self.line(f"if {value.text} is _MISSING:")  # as env.compute, without its call
+            self.line(f"    {value.text} = {self.env('memo')}[{key}] = {self.env('defines')}[{key}](env)")
             return value
         if ref.kind == "parameter":
             return self.assign(f"{self.env('params')}.get({key}, _UNKNOWN)")
@@ -175,7 +178,7 @@ class Writer:
         if ref.kind == "fact":
             return self.read(ref.path)
         if ref.kind == "item":
-            return self.none_is_unknown(self.assign(f"{self.env('items')}[{key}].get({text(ref.path[0])})"))
+            return self.item(ref.target, ref.path[0])
         if ref.kind == "enum":
             return self.literal(ref.target)
         raise AssertionError(f"a rule reference is compiled by the rule compiler, not here: {ref.target}")
@@ -193,6 +196,21 @@ class Writer:
         parent = self.env("facts") if len(path) == 1 else self.container(path[:-1]).text
         value = self.assign(f"{parent}.get({text(path[-1])})")
         self.scopes[-1][path] = value
+        return self.none_is_unknown(value)
+
+    def item(self, list_name: str, field: str) -> Atom:
+        """A field of the entry a `where` is looking at (missing or None: UNKNOWN). Read from the
+        loop's own local, once per block: the entry does not change while the `where` looks at it
+        (a `where` too deep to write inline reads it from `env.items`, where the loop put it)."""
+        entry = self.entries.get(list_name)
+        if entry is None:
+            return self.none_is_unknown(self.assign(f"{self.env('items')}[{text(list_name)}].get({text(field)})"))
+        key = ("\0item", entry, field)  # the entry's local in the key: a nested loop over the same list has its own
+        seen = self.scopes[-1].get(key)
+        if seen is not None:
+            return seen
+        value = self.assign(f"{entry}.get({text(field)})")
+        self.scopes[-1][key] = value
         return self.none_is_unknown(value)
 
     def container(self, prefix: tuple[str, ...]) -> Atom:
@@ -333,7 +351,14 @@ class Writer:
         with self.block(f"for {entry} in {self.env('facts')}.get({key}) or ():"):
             self.line(f"{items}[{key}] = {entry}")
             if expr.where is not None:  # an entry whose condition is unknown is not counted
-                self.line(f"if {self.var(self.expr(expr.where))} is not True:")
+                outer = self.entries.get(parts[0])
+                self.entries[parts[0]] = entry
+                where = self.var(self.expr(expr.where))
+                if outer is None:
+                    del self.entries[parts[0]]
+                else:
+                    self.entries[parts[0]] = outer
+                self.line(f"if {where} is not True:")
                 self.line("    continue")
             if expr.kind == "count":
                 self.line(f"{chosen.text} += 1")

@@ -153,14 +153,64 @@ def decide(
                 outcome = outcomes[code] = outcomes[code].owned()
                 outcome.reasons.extend(reasons)
         valid = {code: outcome for code, outcome in valid.items() if outcome.valid}
+    strategy = select_strategy(plan, ev.env)
+    # most decisions: no code is valid, so there is nothing to choose, price or withdraw
+    kept, chosen, lines, alternatives, withdraw, conflicts, held, costs = (
+        _choose(ev, valid, strategy, fee_schedule) if valid else _NOTHING_CHOSEN
+    )
+    if costs is None:  # (nothing priced: cost sharing still says whether it could be decided)
+        costs = share_costs((), plan, ev.env, trace=trace)
+    denied = _denials(compiled, outcomes, plan, kept, conflicts, valid, held, strategy)
+    totals = _totals(lines, costs.note)
+    trace_nodes = _trace(ev, outcomes, lines, plan, costs, chosen, strategy, withdraw) if trace else None
+    digest = _digest(version, compiled.policy_hash, facts_hash, switches.text, fee_schedule)
+    return Decision(
+        digest,
+        ENGINE_NAME,
+        version,
+        compiled.policy_hash,
+        facts_hash,
+        bundle_id,
+        month,
+        switches.items,
+        lines,
+        denied,
+        alternatives,
+        totals,
+        trace_nodes,
+        active_programs=active_programs(compiled, facts, chosen),
+        context=compiled.context,
+        withdraw=withdraw,
+    )
+
+
+# (kept, chosen, lines, alternatives, withdraw, conflicts, held, costs): what `_choose` decides
+Chosen = tuple[
+    Coding,
+    Coding,
+    tuple[Line, ...],
+    tuple[Alternative, ...],
+    tuple[Withdrawal, ...],
+    dict[str, dict[str, str]],
+    dict[str, HeldClaim],
+    CostResult | None,
+]
+_NOTHING_CHOSEN: Chosen = ((), (), (), (), (), {}, {}, None)  # never changed: read only
+
+
+def _choose(
+    ev: Evaluation, valid: dict[str, CodeOutcome], strategy: CodingStrategy, fee_schedule: FeeSchedule | None
+) -> Chosen:
+    """With some code valid: the codings, the one the strategy keeps, its lines, priced and shared,
+    the alternatives and the claims it withdraws."""
+    plan, trace = ev.plan, ev.trace
     conflicts = _conflicts(plan, valid, ev)
-    held = held_claims(ev, valid) if valid else {}  # (a held claim is one a valid code bundles)
+    held = held_claims(ev, valid)  # (a held claim is one a valid code bundles)
     for name, item in held.items():  # a held claim conflicts with each code that bundles it
         conflicts[name] = {code: bundling.header.title for code, bundling in item.bundlers.items()}
         for code, bundling in item.bundlers.items():
             conflicts[code][name] = bundling.header.title
-    claimed_by_me = codes_claimed_by(ev.claims_on_file()[0], ev.me) if facts.get("claims") else _NONE
-    strategy = select_strategy(plan, ev.env)
+    claimed_by_me = codes_claimed_by(ev.claims_on_file()[0], ev.me) if ev.env.facts.get("claims") else _NONE
     codings = enumerate_codings(valid, conflicts, claimed_by_me, strategy.rank, tuple(held))
 
     prices: dict[str, Price] = {code: price(code, plan, ev.env, fee_schedule) for code in valid}
@@ -207,30 +257,7 @@ def decide(
             for other in ranked[1:]
         )
     )
-    withdraw = withdrawals(kept, held)
-    denied = _denials(compiled, outcomes, plan, kept, conflicts, valid, held, strategy_name(strategy))
-    totals = _totals(lines, costs.note)
-    trace_nodes = _trace(ev, outcomes, lines, plan, costs, chosen, strategy, withdraw) if trace else None
-    switch_items = switches.items
-    digest = _digest(version, compiled.policy_hash, facts_hash, switches.text, fee_schedule)
-    return Decision(
-        digest,
-        ENGINE_NAME,
-        version,
-        compiled.policy_hash,
-        facts_hash,
-        bundle_id,
-        month,
-        switch_items,
-        lines,
-        denied,
-        alternatives,
-        totals,
-        trace_nodes,
-        active_programs=active_programs(compiled, facts, chosen),
-        context=compiled.context,
-        withdraw=withdraw,
-    )
+    return kept, chosen, lines, alternatives, withdrawals(kept, held), conflicts, held, costs
 
 
 _DIGEST_PREFIXES: dict[tuple[str, str], Any] = {}  # (version, policy hash) -> its hash state; a handful
@@ -251,22 +278,23 @@ def _digest(version: str, policy_hash: str, facts_hash: str, switches: str, fee_
     return found.hexdigest()[:32]
 
 
+_ACTIVE: dict[frozenset[str], tuple[str, ...]] = {}  # a set of programs -> it sorted; bounded below
+
+
 def active_programs(compiled: CompiledPolicySet, facts: Mapping[str, Any], chosen: Coding) -> tuple[str, ...]:
     """The programs the bundle shows activity in: consented to, with time recorded, claimed this
     month or billed now (sorted). The text form shows every denial of these programs in full."""
-    found: set[str] = set()
+    found: set[Any] = set()
     consents = facts.get("consents")  # v2: one record per program (a v1 bundle is upgraded on read)
     if _is_mapping(consents):
-        for program, record in consents.items():  # (loops, not generators: once per decision)
-            if _is_mapping(record):
-                found.add(program)
+        found.update([program for program, record in consents.items() if _is_mapping(record)])
     consent = facts.get("consent")
     if _is_mapping(consent):
         services = consent.get("service")
         found.update([services] if isinstance(services, str) else services or ())
-    for entry in facts.get("time") or ():
-        if _is_mapping(entry) and isinstance(service := entry.get("service"), str):
-            found.add(service)
+    time = facts.get("time")
+    if time:
+        found.update([s for entry in time if _is_mapping(entry) and isinstance(s := entry.get("service"), str)])
     programs = compiled.context.code_programs
     claims = facts.get("claims")
     if claims:
@@ -277,7 +305,15 @@ def active_programs(compiled: CompiledPolicySet, facts: Mapping[str, Any], chose
     for code in chosen:
         if code in programs:
             found.add(programs[code])
-    return tuple(sorted([p for p in found if isinstance(p, str)]))
+    # A batch meets the same few sets of programs again and again: each sorted once. Bounded: a
+    # set of names from the policies and the facts; past 1,024 kept each is sorted anew.
+    key = frozenset(found)
+    shown = _ACTIVE.get(key)
+    if shown is None:
+        shown = tuple(sorted([p for p in found if isinstance(p, str)]))
+        if len(_ACTIVE) < 1024:
+            _ACTIVE[key] = shown
+    return shown
 
 
 def _is_mapping(value: Any) -> TypeGuard[Mapping[str, Any]]:
@@ -323,7 +359,7 @@ def _denials(
     conflicts: Mapping[str, Mapping[str, str]],
     valid: Mapping[str, CodeOutcome],
     held: Mapping[str, HeldClaim],
-    strategy: str,
+    strategy: CodingStrategy,
 ) -> tuple[Denial, ...]:
     if not valid:  # most decisions: every code denied for its own reasons (most denials shared)
         denied = [outcome.denial or compiled.denial(code, outcome.reasons) for code, outcome in outcomes.items()]
@@ -344,7 +380,7 @@ def _denials(
         blocker = next((c for c in chosen if c in conflicts[code]), None)
         if blocker is not None and blocker in held:  # a claim on file that this code bundles was kept
             item = held[blocker]
-            denied.append(Denial(code, (kept_claim_reason(code, item, strategy),), with_code=item.code))
+            denied.append(Denial(code, (kept_claim_reason(code, item, strategy_name(strategy)),), with_code=item.code))
             continue
         if blocker is not None:
             text = f"not billed with {blocker}, which was chosen: {conflicts[code][blocker]}"
