@@ -24,7 +24,7 @@ HELPER_NAMES = frozenset(
     | {"_shift_months", "_month_start", "_month_end", "_divide"}
 )
 # `_facts = env.facts`, read once per call
-HOISTED = ("facts", "params", "switches", "memo", "items", "month", "defines")
+HOISTED = ("facts", "params", "switches", "memo", "items", "month", "defines", "month_first", "month_last")
 ATTRIBUTES = frozenset({*HOISTED, "compute", "get", "pop", "append"})
 FIXED_NAMES = frozenset({*HELPER_NAMES, *(f"_{a}" for a in HOISTED), *ATTRIBUTES, "env", "_carepolicy_expr"})
 NUMBERED = re.compile(r"_[veK][0-9]+")  # locals, list entries, constants
@@ -331,7 +331,11 @@ class Writer:
         return self.guarded(f"-{value.text}", value)
 
     def _boundary(self, expr: s.Boundary) -> Atom:
-        value = self.expr(expr.operand)
+        operand = expr.operand
+        if isinstance(operand, s.Name) and self.resolution.ref(operand).kind == "builtin":
+            # `start of service_month` and `end of service_month`: worked out once per bundle (Env)
+            return Atom(self.env("month_first" if expr.which == "start" else "month_last"))
+        value = self.expr(operand)
         helper = "_month_start" if expr.which == "start" else "_month_end"
         return self.guarded(f"{helper}({value.text})", value)
 

@@ -12,6 +12,7 @@ handled by three-valued `and` / `or` / `not` (see docs/language.md).
 from __future__ import annotations
 
 import calendar
+import functools
 import operator
 from collections.abc import Callable, Mapping
 from decimal import Decimal
@@ -42,7 +43,7 @@ UNKNOWN: Any = _Unknown()
 class Env:
     """What one evaluation reads: the bundle's facts, the month's plan, memoised definitions."""
 
-    __slots__ = ("defines", "facts", "items", "memo", "month", "params", "switches")
+    __slots__ = ("defines", "facts", "items", "memo", "month", "month_first", "month_last", "params", "switches")
 
     def __init__(
         self,
@@ -59,6 +60,8 @@ class Env:
         self.defines = defines
         self.memo: dict[str, Any] = {}
         self.items: dict[str, Mapping[str, Any]] = {}
+        # `start of service_month`, `end of service_month`: read by many conditions of every bundle
+        self.month_first, self.month_last = (UNKNOWN, UNKNOWN) if month is UNKNOWN else _month_bounds(month)
 
     def define(self, name: str) -> Any:
         try:
@@ -119,6 +122,11 @@ def shift_months(value: str, months: int) -> str:
         return shifted
     day = min(int(value[8:10]), calendar.monthrange(new_year, new_mon + 1)[1])
     return f"{shifted}-{day:02d}"
+
+
+@functools.lru_cache(maxsize=4096)  # bounded; a batch spans a few dozen months
+def _month_bounds(month: str) -> tuple[str, str]:
+    return month_start(month), month_end(month)
 
 
 # ---------------------------------------------------------------- the compiler
