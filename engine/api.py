@@ -11,7 +11,6 @@ Nothing here prints, exits or reads the environment; the CLI decides all of that
 from __future__ import annotations
 
 import csv
-import dataclasses
 import functools
 import hashlib
 import io
@@ -282,7 +281,7 @@ def evaluate(
         settings = SwitchSettings.of(resolve_switches(policies, switches or {}))  # raises on a bad switch
         if len(policies.settings_cache) < _SETTINGS_LIMIT:
             policies.settings_cache[key] = settings
-    decision = decide(
+    return decide(
         policies.compiled,
         bundle.data,
         bundle_id=bundle.id,
@@ -292,8 +291,8 @@ def evaluate(
         fee_schedule=fee_schedule,
         trace=trace,
         version=engine_version(),
+        notes=bundle.notes,  # (given to the constructor: dataclasses.replace would build it twice)
     )
-    return dataclasses.replace(decision, notes=bundle.notes) if bundle.notes else decision
 
 
 def evaluate_all(

@@ -142,6 +142,7 @@ def decide(
     fee_schedule: FeeSchedule | None,
     trace: bool,
     version: str,
+    notes: tuple[str, ...] = (),
 ) -> Decision:
     plan = compiled.plan(month)
     ev = Evaluation(compiled, plan, facts, switches.values, trace=trace)
@@ -178,6 +179,7 @@ def decide(
         alternatives,
         totals,
         trace_nodes,
+        notes=notes,
         active_programs=active_programs(compiled, facts, chosen),
         context=compiled.context,
         withdraw=withdraw,
@@ -362,7 +364,8 @@ def _denials(
     strategy: CodingStrategy,
 ) -> tuple[Denial, ...]:
     if not valid:  # most decisions: every code denied for its own reasons (most denials shared)
-        denied = [outcome.denial or compiled.denial(code, outcome.reasons) for code, outcome in outcomes.items()]
+        denial = compiled.denial
+        denied = [outcome.denial or denial(code, outcome.reasons) for code, outcome in outcomes.items()]
         denied.extend(plan.not_in_effect_denials)
         return tuple(denied)
     denied = []
