@@ -288,8 +288,8 @@ class Evaluation(ReasonWriter):
 
     def _earlier_claim_conflicts(self, earlier: Sequence[Mapping[str, Any]], hits: dict[str, list[Reason]]) -> None:
         """Exclusions `in any month`: claims of earlier months rule codes out too."""
-        for exclusion in self.plan.exclusions:
-            if not exclusion.any_month or self.overridden_by(exclusion.header.id) is not None:
+        for exclusion in self.plan.any_month_exclusions:  # (picked out of the plan's exclusions once per plan)
+            if self.overridden_by(exclusion.header.id) is not None:
                 continue
             for claim in earlier:
                 if claim.get("code") in exclusion.excluded and self._who(exclusion.who, claim):
