@@ -57,6 +57,7 @@ class PlanWriter:
         self.cache = cache  # generated functions by (source, constants), shared by every month
         self.rules: dict[str, RuleFn] = {}
         self.overridable = {e.target for e in plan.exceptions}
+        self.gate_locals: dict[str, str] = {}  # precondition id -> the local holding its outcome (see gated_code)
 
     def program(self) -> MonthProgram:
         rules = {rule_id: self.rule(rule_id) for rule_id in self.plan.rules}
@@ -152,6 +153,7 @@ class PlanWriter:
         w.line("_t = ev.trace")
         w.line("_us = {}")
         w.line("_ok = {}")
+        self.gate_locals = {}
         for code in self.plan.codes:
             header = w.const(code.header).text
             self.gated_code(w, code, header, self.plan.preconditions.get(code.decl.program or "", ()))
@@ -169,7 +171,16 @@ class PlanWriter:
             self.code_body(w, code, header)
             return
         if len(gates) == 1:  # the usual case: one if/elif chain, no `_d` flag to set and test
-            self.gate(w, code, header, gates[0], flag=False)
+            # Read once, by the first code of its program (a statement every bundle runs, so the
+            # local is set for the codes after it), then the local: the outcome is memoised anyway.
+            held = self.gate_locals.get(gates[0])
+            if held is None:
+                self.read_rule(w, gates[0])
+                held = self.gate_locals[gates[0]] = w.fresh("_v")
+                w.line(f"{held} = _o")
+            else:
+                w.line(f"_o = {held}")
+            self.gate(w, code, header, gates[0], flag=False, read=False)
             with w.block("else:"):
                 w.line(new_outcome)
                 self.code_body(w, code, header)
@@ -182,10 +193,12 @@ class PlanWriter:
             w.line(new_outcome)
             self.code_body(w, code, header)
 
-    def gate(self, w: Writer, code: Any, header: str, gate_id: str, *, flag: bool) -> None:
+    def gate(self, w: Writer, code: Any, header: str, gate_id: str, *, flag: bool, read: bool = True) -> None:
         """The `if`/`elif` branches that deny a code when precondition `gate_id` is not met (setting
-        `_d` when `flag`): a prebuilt outcome's shared denial, or a denial made now."""
-        self.read_rule(w, gate_id)
+        `_d` when `flag`): a prebuilt outcome's shared denial, or a denial made now. `_o` is read
+        first unless `read` is False (the caller has set it)."""
+        if read:
+            self.read_rule(w, gate_id)
         result = f"not evaluated: precondition {gate_id} not met"
         node = ("code", code.header, result, (("ref", gate_id),))
         branch = "if"
