@@ -77,7 +77,8 @@ class Writer:
         self.constants: dict[str, Any] = {}
         self.hoisted: set[str] = set()
         self.scopes: list[dict[tuple[str, ...], Atom]] = [{}]
-        # list name -> the local holding the entry a `where` is looking at (see _aggregate)
+        # list name -> the local holding the entry its loop's `where` is looking at, while nothing
+        # that could replace or remove `env.items[list]` has been written since (see `item`)
         self.entries: dict[str, str] = {}
 
     # ------------------------------------------------------------ building blocks
@@ -153,6 +154,7 @@ class Writer:
     # ------------------------------------------------------------ expressions
     def expr(self, expr: s.Expr) -> Atom:
         if self.depth > _MAX_DEPTH:  # too deep to nest further: call a generated function of its own
+            self.entries.clear()  # (it may hold a loop over the same list: see `item`)
             return self.assign(f"{self.const(self.subfunction(expr)).text}(env)")
         method = getattr(self, "_" + type(expr).__name__.lower())
         atom: Atom = method(expr)
@@ -165,6 +167,7 @@ class Writer:
         ref = self.resolution.ref(expr)
         key = text(ref.target)
         if ref.kind == "define":
+            self.entries.clear()  # a definition may hold a loop over the same list (see `item`)
             value = self.assign(f"{self.env('memo')}.get({key}, _MISSING)")
             self.line(f"if {value.text} is _MISSING:")  # as env.compute, without its call
             self.line(f"    {value.text} = {self.env('memo')}[{key}] = {self.env('defines')}[{key}](env)")
@@ -199,13 +202,16 @@ class Writer:
         return self.none_is_unknown(value)
 
     def item(self, list_name: str, field: str) -> Atom:
-        """A field of the entry a `where` is looking at (missing or None: UNKNOWN). Read from the
-        loop's own local, once per block: the entry does not change while the `where` looks at it
-        (a `where` too deep to write inline reads it from `env.items`, where the loop put it)."""
+        """A field of the entry a `where` is looking at (a missing or None value is UNKNOWN).
+
+        Read from the loop's own local, once per block, until something is written that could run
+        another loop over the same list (a nested one, a definition, a function of its own): that
+        loop removes `env.items[list]` when it ends, and from there on the field is read from
+        `env.items` as before (so that the generated code does exactly what compile_expr does)."""
         entry = self.entries.get(list_name)
         if entry is None:
             return self.none_is_unknown(self.assign(f"{self.env('items')}[{text(list_name)}].get({text(field)})"))
-        key = ("\0item", entry, field)  # the entry's local in the key: a nested loop over the same list has its own
+        key = ("\0item", entry, field)  # a key no path can be: path parts are identifiers
         seen = self.scopes[-1].get(key)
         if seen is not None:
             return seen
@@ -355,13 +361,14 @@ class Writer:
         with self.block(f"for {entry} in {self.env('facts')}.get({key}) or ():"):
             self.line(f"{items}[{key}] = {entry}")
             if expr.where is not None:  # an entry whose condition is unknown is not counted
-                outer = self.entries.get(parts[0])
-                self.entries[parts[0]] = entry
+                # Inside, only this loop's entry is read from its local (an outer loop's entry from
+                # `env.items`). After it, an outer loop's entry is still read from its local unless
+                # this loop was over the same list (it removed that entry) or its `where` wrote
+                # something that could have run such a loop (it cleared `self.entries`).
+                outer, self.entries = self.entries, {parts[0]: entry}
                 where = self.var(self.expr(expr.where))
-                if outer is None:
-                    del self.entries[parts[0]]
-                else:
-                    self.entries[parts[0]] = outer
+                kept = parts[0] in self.entries
+                self.entries = {name: local for name, local in outer.items() if name != parts[0]} if kept else {}
                 self.line(f"if {where} is not True:")
                 self.line("    continue")
             if expr.kind == "count":
