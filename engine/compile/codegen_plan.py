@@ -30,7 +30,7 @@ from .outcomes import MET, CodeOutcome, Compact, RuleOutcome, gate_denied
 PLAN_LOCALS = frozenset({"ev", "_r", "_m", "_o", "_u", "_us", "_ok", "_t", "_x", "_d", "_outcomes"})
 PLAN_GLOBALS = frozenset({"_RuleOutcome", "_CodeOutcome", "_tuple"})
 PLAN_ATTRIBUTES = frozenset(
-    {"env", "_rules", "trace", "rule", "_reason", "overridden_by", "units_of", "code_status", "plan"}
+    {"env", "_rules", "trace", "rule", "_reason", "overridden_by", "units_of", "count_units", "code_status", "plan"}
     | {"not_in_effect_outcomes"}
     | {"reasons", "status", "rules_met", "units", "node", "extend", "id"}
 )
@@ -239,7 +239,15 @@ class PlanWriter:
         w.line("_u.reasons = _r")
         w.line("_u.rules_met = _m")
         key = text(code.header.id)
-        if code.counts_units:
+        if code.counts_units and code.unit_count is None and code.decl.units is not None:
+            # `units each INCREMENT of MEASURE beyond BEYOND`: the three values written inline, in
+            # the order Evaluation.units_of reads them (it then counts: count_units)
+            units = code.decl.units
+            values = [w.expr(units.increment).text, w.expr(units.measure).text, w.expr(units.beyond).text]
+            w.line(f"ev.count_units(_u, {', '.join(values)})")
+            w.line(f"if _t: _u.node = ('code', {header}, ev.code_status(_u), {children})")
+            w.line(f"if not _r and _u.units >= 1: _ok[{key}] = _u")
+        elif code.counts_units:
             w.line("ev.units_of(_u)")
             w.line(f"if _t: _u.node = ('code', {header}, ev.code_status(_u), {children})")
             w.line(f"if not _r and _u.units >= 1: _ok[{key}] = _u")

@@ -172,7 +172,12 @@ class Evaluation(ReasonWriter):
         assert code.units is not None
         env = self.env
         increment_fn, measure_fn, beyond_fn = code.units
-        increment, measure, beyond = increment_fn(env), measure_fn(env), beyond_fn(env)
+        self.count_units(outcome, increment_fn(env), measure_fn(env), beyond_fn(env))
+
+    def count_units(self, outcome: CodeOutcome, increment: Any, measure: Any, beyond: Any) -> None:
+        """`units_of` for the values of the code's `units each ... of ... beyond ...` (the generated
+        codes function works them out inline, and calls this)."""
+        code = outcome.code
         header = code.header
         if increment is UNKNOWN or measure is UNKNOWN or beyond is UNKNOWN:
             outcome.units = 0
