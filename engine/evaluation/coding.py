@@ -288,15 +288,17 @@ def active_programs(compiled: CompiledPolicySet, facts: Mapping[str, Any], chose
     month or billed now (sorted). The text form shows every denial of these programs in full."""
     found: set[Any] = set()
     consents = facts.get("consents")  # v2: one record per program (a v1 bundle is upgraded on read)
-    if _is_mapping(consents):
-        found.update([program for program, record in consents.items() if _is_mapping(record)])
+    if _is_mapping(consents):  # (the type tests written out: once per program and entry of every bundle)
+        found.update([p for p, record in consents.items() if type(record) is dict or isinstance(record, Mapping)])
     consent = facts.get("consent")
     if _is_mapping(consent):
         services = consent.get("service")
         found.update([services] if isinstance(services, str) else services or ())
     time = facts.get("time")
     if time:
-        found.update([s for entry in time if _is_mapping(entry) and isinstance(s := entry.get("service"), str)])
+        found.update(
+            [s for e in time if (type(e) is dict or isinstance(e, Mapping)) and isinstance(s := e.get("service"), str)]
+        )
     programs = compiled.context.code_programs
     claims = facts.get("claims")
     if claims:
