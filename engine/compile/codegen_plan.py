@@ -21,7 +21,7 @@ from typing import Any
 
 from .codegen import compile_checked, constants_key
 from .codegen_writer import HOISTED, Writer, text
-from .outcomes import MET, CodeOutcome, Compact, RuleOutcome, gate_denied
+from .outcomes import MET, CodeOutcome, Compact, RuleOutcome, SharedRecord, gate_denied
 
 # Locals, constants and attributes of the generated rule and code functions, besides those of
 # the expression writer. `ev` is the Evaluation; `_r` reasons, `_m` rules met, `_o` a rule outcome
@@ -110,7 +110,7 @@ class PlanWriter:
         if found is None:
             reasons = (self.compiled.fixed_reason(rule.header, requirement),)
             child = ("requirement", rule.header, condition, requirement.location, False)
-            traced = RuleOutcome("unmet", reasons, ("rule", rule.header, "unmet", (child,)))
+            traced = RuleOutcome("unmet", reasons, SharedRecord(("rule", rule.header, "unmet", (child,))))
             found = self.compiled.prebuilt_outcomes[key] = (RuleOutcome("unmet", reasons, None), traced, rule)
         return found[0], found[1]
 
@@ -125,7 +125,7 @@ class PlanWriter:
         mine = self.compiled.prebuilt_outcomes.get(key)
         if mine is None:
             reasons = found[0].reasons
-            traced = RuleOutcome("unmet", reasons, ("rule", rule.header, "unmet", (("ref", other_id),)))
+            traced = RuleOutcome("unmet", reasons, SharedRecord(("rule", rule.header, "unmet", (("ref", other_id),))))
             mine = self.compiled.prebuilt_outcomes[key] = (RuleOutcome("unmet", reasons, None), traced, rule)
         return [(found[0], mine[0]), (found[1], mine[1])]
 
@@ -141,7 +141,7 @@ class PlanWriter:
                         held.append(("ref", condition.rule))
                     else:
                         held.append(("requirement", rule.header, condition, requirement.location, True))
-            traced = RuleOutcome("met", (), ("rule", rule.header, "met", tuple(held)))
+            traced = RuleOutcome("met", (), SharedRecord(("rule", rule.header, "met", tuple(held))))
             found = self.compiled.prebuilt_outcomes[key] = (MET, traced, rule)  # the rule kept: its id stays its
         return found[0], found[1]
 
@@ -200,7 +200,7 @@ class PlanWriter:
         if read:
             self.read_rule(w, gate_id)
         result = f"not evaluated: precondition {gate_id} not met"
-        node = ("code", code.header, result, (("ref", gate_id),))
+        node = SharedRecord(("code", code.header, result, (("ref", gate_id),)))
         branch = "if"
         for gate, traced in self.prebuilt_unmet(gate_id):
             # the usual denial (no consent, say): the gate's outcome was prebuilt, so is the code's

@@ -16,6 +16,22 @@ from .compiled import CompiledCode
 Compact = tuple[Any, ...]
 
 
+class SharedRecord(tuple[Any, ...]):
+    """A trace record made once and shared by every bundle whose outcome it is: the records of
+    codegen_plan's prebuilt outcomes (a rule met, a precondition unmet, a code it denies). A record
+    like any other to everything that reads the trace; the compact trace also keeps what it makes
+    of one in `compact` (evaluation/compact.py: the results, letters and names read, the same for
+    every bundle; not the values read, which are the bundle's). Bounded: one per prebuilt record,
+    and those live as long as the policy set."""
+
+    compact: Any
+
+    def __new__(cls, items: tuple[Any, ...]) -> SharedRecord:
+        record = super().__new__(cls, items)
+        record.compact = None
+        return record
+
+
 class RuleOutcome:
     """What evaluation found for one rule. A plain slotted class, not a frozen dataclass: one is
     made for every rule of every bundle, and a frozen dataclass's __init__ costs twice as much.

@@ -1,0 +1,95 @@
+"""The compact trace as it was first written (a walk over every record of the decision, each
+value read and folded afterwards): the oracle that tests/test_compact_parts.py holds the product's
+faster algorithm (engine/evaluation/compact.py, parts cached on shared records) to, byte for byte.
+Kept here, not in the product."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from carepolicy.engine.compile.expr import UNKNOWN
+from carepolicy.engine.compile.outcomes import Compact
+from carepolicy.engine.decision.model import json_value
+from carepolicy.engine.evaluation.compact import COMPACT_FORM, COMPACT_VERSION, MISSING, _marks, positions
+from carepolicy.engine.evaluation.costs import CostSummary
+from carepolicy.engine.evaluation.rules import Evaluation
+
+
+def oracle_compact_trace(ev: Evaluation, recorded: list[Compact], cost: CostSummary | None) -> dict[str, Any]:
+    rule_at, code_at = positions(ev.compiled)
+    numbers: dict[str, int] = {}
+    rules = [0] * len(rule_at)
+    codes = [0] * len(code_at)
+    letters: list[str] = []
+    reads: dict[str, Any] = {}
+    stack: list[Compact] = []
+    for top in recorded:
+        stack.append(top)
+        while stack:
+            node = stack.pop()
+            tag = node[0]
+            if tag == "requirement":
+                value = node[4]
+                letters.append("m" if value is True else ("u" if value is UNKNOWN else "n"))
+                for label, _kind, reader in node[2].reads:
+                    if label not in reads:
+                        read = reader(ev.env)
+                        kind = type(read)
+                        if kind is int or kind is str or kind is bool:
+                            reads[label] = read
+                        else:
+                            reads[label] = MISSING if read is UNKNOWN else json_value(read)
+            elif tag != "ref":
+                result = node[2]
+                number = numbers.get(result)
+                if number is None:
+                    number = numbers[result] = len(numbers) + 1
+                if tag == "rule":
+                    rules[rule_at[node[1].id]] = number
+                else:
+                    codes[code_at[node[1].id]] = number
+                stack += node[3][::-1]
+    sharing: list[int] = []
+    if cost is not None:
+        cost_results, cost_reads = cost
+        for result in cost_results:
+            number = numbers.get(result)
+            if number is None:
+                number = numbers[result] = len(numbers) + 1
+            sharing.append(number)
+        for label, read in cost_reads:
+            if label not in reads:
+                reads[label] = MISSING if read is UNKNOWN else json_value(read)
+    results = list(numbers)
+    out: dict[str, Any] = {
+        "form": COMPACT_FORM,
+        "version": COMPACT_VERSION,
+        "policy_set_hash": ev.compiled.policy_hash,
+        "results": results,
+        "rules": _marks(rules, len(results)),
+        "codes": _marks(codes, len(results)),
+        "requirements": "".join(letters),
+    }
+    if sharing:
+        out["cost_sharing"] = _marks(sharing, len(results))
+    out["reads"], missing = _oracle_fold_reads(reads)
+    if missing:
+        out["missing"] = missing
+    return out
+
+
+def _oracle_fold_reads(reads: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    records = {name: value for name, value in reads.items() if type(value) is dict}
+    kept: dict[str, Any] = {}
+    missing: list[str] = []
+    for name, value in reads.items():
+        if records:
+            parent, _dot, key = name.rpartition(".")
+            record = records.get(parent)
+            if record is not None and (record[key] == value if key in record else value == MISSING):
+                continue
+        if type(value) is str and value == MISSING:
+            missing.append(name)
+        else:
+            kept[name] = value
+    return kept, missing
