@@ -84,8 +84,10 @@ def main() -> None:
     for form in args.forms.split(","):
         setup = prepare(None, [], None, trace=form != "none")
         old, new, size = measure(raw, args.warm, form, setup)
-        print(f"  --trace {form:<8} old construction {old:6.1f}   kept pieces {new:6.1f}   ({new / old:.2f}×, "
-              f"{size:,} bytes a line)")
+        print(
+            f"  --trace {form:<8} old construction {old:6.1f}   kept pieces {new:6.1f}   ({new / old:.2f}×, "
+            f"{size:,} bytes a line)"
+        )
     print(load())
 
 
