@@ -36,6 +36,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
         "engine.decision.model",
         "engine.decision.citations",
         "engine.decision.context",
+        "engine.decision.json_pieces",  # kept canonical pieces of the decision line (orjson); base like the model
         "engine.jsontext",  # the canonical JSON text of decisions (orjson); imports nothing of the engine
     ),
     ("engine.language",),

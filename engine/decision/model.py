@@ -8,12 +8,19 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import reduce
+from itertools import chain
+from operator import attrgetter, itemgetter, or_
 from typing import Any
+
+import orjson
+from orjson import Fragment
 
 from ..jsontext import canonical_bytes, canonical_text
 from .context import DecisionContext
+from .json_pieces import DenialWritten, ReasonWritten, cites_mask, denial_written
 
 DECISION_FORMAT = 1
 
@@ -27,6 +34,9 @@ class Reason:
     cites: tuple[str, ...]
     source: str  # file:line of the rule
     text: str
+    # this reason's JSON in canonical bytes, written on first use and freed with the reason: a
+    # function of the fields above, so outside equality, hashing and repr (see json_pieces.py)
+    written: ReasonWritten | None = field(default=None, init=False, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +76,7 @@ class Denial:
     reasons: tuple[Reason, ...]
     unit: int | None = None  # a further unit of a billable add-on
     with_code: str | None = None  # valid on its own, but not with this chosen code
+    written: DenialWritten | None = field(default=None, init=False, compare=False, repr=False)  # as Reason's
 
 
 @dataclass(frozen=True, slots=True)
@@ -277,17 +288,38 @@ TRACE_FORMS = ("full", "compact", "none")
 
 def to_json_obj(decision: Decision, *, trace: str = "full") -> dict[str, Any]:
     """The decision's JSON form; `trace` is "full", "compact" or "none" (a decision made without
-    the trace has none in any form)."""
-    totals = decision.totals
-    obj: dict[str, Any] = {
-        "decision_format": DECISION_FORMAT,
-        "decision_id": decision.decision_id,
-        "engine": {"name": decision.engine, "version": decision.engine_version},
-        "policy_set_hash": decision.policy_set_hash,
-        "facts_hash": decision.facts_hash,
-        "bundle_id": decision.bundle_id,
-        "month": decision.month,
-        "switches": dict(decision.switches),
+    the trace has none in any form). Every call makes new dicts and lists: the caller may change them."""
+    obj = _plain_fields(decision)
+    obj["denied"] = [
+        {"code": d.code, "unit": d.unit, "with": d.with_code, "reasons": [_reason(r) for r in d.reasons]}
+        for d in decision.denied
+    ]
+    obj["withdraw"] = _withdraw(decision)
+    if decision.context is not None:
+        obj["sources"] = _sources(decision, decision.context)
+    _add_trace(obj, decision, trace)
+    return obj
+
+
+def _plain_fields(decision: Decision) -> dict[str, Any]:
+    """The members other than denied, withdraw, sources and trace: few, and different per record."""
+    return _fields_before_denied(decision) | _fields_after_denied(decision)
+
+
+def _fields_before_denied(decision: Decision) -> dict[str, Any]:
+    """The plain members whose keys sort before "denied" (to_json_bytes writes them apart)."""
+    return {
+        "active_programs": list(decision.active_programs),
+        "alternatives": [
+            {
+                "codes": [{"code": c, "units": u} for c, u in alt.codes],
+                "total_allowed": money_text(alt.total_allowed),
+                "patient_responsibility": money_text(alt.patient_responsibility),
+                "why_not": alt.why_not,
+                "withdraw": list(alt.withdraw),
+            }
+            for alt in decision.alternatives
+        ],
         "billable": [
             {
                 "code": line.code,
@@ -300,31 +332,22 @@ def to_json_obj(decision: Decision, *, trace: str = "full") -> dict[str, Any]:
             }
             for line in decision.billable
         ],
-        "denied": [
-            {"code": d.code, "unit": d.unit, "with": d.with_code, "reasons": [_reason(r) for r in d.reasons]}
-            for d in decision.denied
-        ],
-        "alternatives": [
-            {
-                "codes": [{"code": c, "units": u} for c, u in alt.codes],
-                "total_allowed": money_text(alt.total_allowed),
-                "patient_responsibility": money_text(alt.patient_responsibility),
-                "why_not": alt.why_not,
-                "withdraw": list(alt.withdraw),
-            }
-            for alt in decision.alternatives
-        ],
-        "withdraw": [
-            {
-                "code": w.code,
-                "practitioner": w.practitioner,
-                "month": w.month,
-                "status": w.status,
-                "bundled_into": w.bundled_into,
-                "reasons": [_reason(r) for r in w.reasons],
-            }
-            for w in decision.withdraw
-        ],
+        "bundle_id": decision.bundle_id,
+        "decision_format": DECISION_FORMAT,
+        "decision_id": decision.decision_id,
+    }
+
+
+def _fields_after_denied(decision: Decision) -> dict[str, Any]:
+    totals = decision.totals
+    return {
+        "engine": {"name": decision.engine, "version": decision.engine_version},
+        "facts_hash": decision.facts_hash,
+        "month": decision.month,
+        "notes": list(decision.notes),
+        "patient_responsibility": money_text(decision.patient_responsibility),
+        "policy_set_hash": decision.policy_set_hash,
+        "switches": dict(decision.switches),
         "totals": {
             "allowed": money_text(totals.allowed),
             "medicare": money_text(totals.medicare),
@@ -333,12 +356,24 @@ def to_json_obj(decision: Decision, *, trace: str = "full") -> dict[str, Any]:
             "medicaid": money_text(totals.medicaid),
             "note": totals.note,
         },
-        "patient_responsibility": money_text(decision.patient_responsibility),
-        "notes": list(decision.notes),
     }
-    obj["active_programs"] = list(decision.active_programs)
-    if decision.context is not None:
-        obj["sources"] = _sources(decision, decision.context)
+
+
+def _withdraw(decision: Decision) -> list[dict[str, Any]]:
+    return [
+        {
+            "code": w.code,
+            "practitioner": w.practitioner,
+            "month": w.month,
+            "status": w.status,
+            "bundled_into": w.bundled_into,
+            "reasons": [_reason(r) for r in w.reasons],
+        }
+        for w in decision.withdraw
+    ]
+
+
+def _add_trace(obj: dict[str, Any], decision: Decision, trace: str) -> None:
     if decision.trace is not None and trace != "none":
         if trace == "compact":
             compact = decision.trace.compact()
@@ -347,7 +382,6 @@ def to_json_obj(decision: Decision, *, trace: str = "full") -> dict[str, Any]:
             obj["trace"] = compact
         else:
             obj["trace"] = decision.trace.json()
-    return obj
 
 
 def _sources(decision: Decision, context: DecisionContext) -> dict[str, Any]:
@@ -366,6 +400,43 @@ def to_json(decision: Decision, *, indent: int | None = 2, trace: str = "full") 
     )
 
 
+_written = attrgetter("written")
+_first = itemgetter(0)
+_second = itemgetter(1)
+
+
 def to_json_bytes(decision: Decision, *, trace: str = "full") -> bytes:
-    """The one-line JSON form as UTF-8 bytes (what `batch` writes, without a decode and encode)."""
-    return canonical_bytes(to_json_obj(decision, trace=trace))
+    """The one-line JSON form as UTF-8 bytes (what `batch` writes): the bytes of
+    `canonical_bytes(to_json_obj(decision, trace=trace))`, with the denials and sources written from
+    pieces kept between decisions (json_pieces.py, DecisionContext.sources_json).
+
+    The line is joined once: the members before "denied" (keys sorted, as orjson writes them, the
+    closing brace left off), the denials' kept parts, then the members after it (the opening brace
+    left off), so the ~20 kB of denials are copied once (not into a list's bytes, then the line)."""
+    context = decision.context
+    if context is None:
+        return canonical_bytes(to_json_obj(decision, trace=trace))
+    try:
+        denied = decision.denied
+        written = list(map(_written, denied))  # in C: each denial's bytes as kept on it
+        if None in written:  # the denials not written before (~3 a record) are written here
+            written = [w if w is not None else denial_written(d) for d, w in zip(denied, written, strict=True)]
+        mask = reduce(or_, map(_second, written), 0)  # the tags they cite
+        after = _fields_after_denied(decision)
+        after["withdraw"] = _withdraw(decision)  # rare (a claim on file that a chosen code bundles)
+        for withdrawal in decision.withdraw:
+            for reason in withdrawal.reasons:
+                mask |= cites_mask(reason.cites)
+        after["sources"] = Fragment(context.sources_json(mask))
+        _add_trace(after, decision, trace)
+        before = orjson.dumps(_fields_before_denied(decision), option=orjson.OPT_SORT_KEYS)
+        closing = orjson.dumps(after, option=orjson.OPT_SORT_KEYS)
+        line: list[bytes | memoryview] = [memoryview(before)[:-1], b',"denied":[']
+        line.extend(chain.from_iterable(map(_first, written)))  # each denial's parts and a ","
+        if written:
+            line[-1] = line[-1][:-1]  # the last denial's "," (see json_pieces.DenialWritten)
+        line.append(b"],")
+        line.append(memoryview(closing)[1:])
+        return b"".join(line)
+    except orjson.JSONEncodeError:  # what orjson refuses, written as canonical_bytes writes it
+        return canonical_bytes(to_json_obj(decision, trace=trace))

@@ -1,0 +1,199 @@
+"""Pieces of a decision's JSON line kept between decisions, already written in canonical form.
+
+Evaluation shares its `Reason` and `Denial` objects between records (the bounded memos of
+compile/policy_set.py): a batch's ~33 denials per record are nearly all the same few thousand
+objects. So `to_json_bytes` writes each denial once, as the parts of its canonical JSON, keeps the
+parts on the denial, and joins the parts of a record's denials into the line. They are the bytes
+orjson writes for the denial's JSON object (keys sorted, the same separators), so the line is
+byte-identical to writing the whole object.
+
+Where the parts are kept: on the objects themselves (`Reason.written`, `Denial.written`, fields
+outside equality and hashing). They are a pure function of the object's fields, so they can never
+go stale, and they are freed with the object: the ~3 denials per record made fresh take theirs
+with them, and the shared ones are as many as the memos keep (10,000 each). (A previous try kept
+each denial's bytes in a table by identity: 211 MB, as the fresh denials churned it; a table by
+identity also has to hold its objects, so that an id is not reused.)
+
+Why parts, not each denial's bytes: the parts repeat. A reason is in many denials, and every denial
+of one code shares its `{"code":…,"reasons":[`. So a denial keeps a tuple of references (~100
+bytes) and a reason its bytes (~500). Measured with tracemalloc after 20,000 records: whole bytes
+per denial, 15 MB for 10,400 denials; the parts, 1.8 MB (and 2.9 MB for 5,900 reasons). Every kept
+piece is a concatenation of exactly its size: orjson's own results keep a 4 kB buffer (23 MB for
+the 5,900 reasons kept as orjson returned them).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable
+from functools import reduce
+from operator import or_
+from typing import Any, Protocol
+
+import orjson
+
+from .citations import cite_tag, is_assumption
+
+__all__ = ["DenialWritten", "ReasonWritten", "cites_mask", "denial_written", "mask_tags", "reason_written", "tag_mask"]
+
+# (a reason's JSON object in canonical bytes; the tags it cites as a tag mask)
+ReasonWritten = tuple[bytes, int]
+# (the parts of a denial's JSON object and the "," after it, in order: joined, a list of denials
+# has one "," too many, after its last; the tags its reasons cite as a tag mask)
+DenialWritten = tuple[tuple[bytes, ...], int]
+
+# Each cite tag has a bit, so that the tags of a record's ~33 denials are collected by or-ing ~33
+# ints (in C: functools.reduce) rather than by adding ~300 strings to a set. Never cleared (masks
+# kept on objects refer to it); it grows only with the distinct tags of the policies loaded in the
+# process (94 for the shipped library), each tag a short string.
+_BIT_OF_TAG: dict[str, int] = {}
+_TAG_OF_BIT: list[str] = []  # the tag of bit i, at index i
+_NEW_TAGS = threading.Lock()  # two threads must not give two tags the same bit
+
+
+def tag_mask(tags: Iterable[str]) -> int:
+    """The mask of some tags (see _BIT_OF_TAG)."""
+    mask = 0
+    for tag in tags:
+        bit = _BIT_OF_TAG.get(tag)
+        if bit is None:
+            with _NEW_TAGS:
+                bit = _BIT_OF_TAG.get(tag)
+                if bit is None:
+                    bit = _BIT_OF_TAG[tag] = 1 << len(_TAG_OF_BIT)
+                    _TAG_OF_BIT.append(tag)
+        mask |= bit
+    return mask
+
+
+# the mask of a tuple of cites: the shipped library has ~60 distinct tuples; bounded all the same
+_MASK_OF_CITES: dict[tuple[str, ...], int] = {}
+
+
+def cites_mask(cites: tuple[str, ...]) -> int:
+    """The mask of the tags of some cites (an `assumption` is no source: DecisionContext.tags)."""
+    found = _MASK_OF_CITES.get(cites)
+    if found is None:
+        found = tag_mask(cite_tag(c) for c in cites if not is_assumption(c))
+        if len(_MASK_OF_CITES) < _PARTS_LIMIT:  # (bounded like the parts below)
+            _MASK_OF_CITES[cites] = found
+    return found
+
+
+def mask_tags(mask: int) -> list[str]:
+    """The tags of a mask, in the order of their bits."""
+    tags = []
+    while mask:
+        low = mask & -mask
+        tags.append(_TAG_OF_BIT[low.bit_length() - 1])
+        mask ^= low
+    return tags
+
+
+class ReasonShape(Protocol):
+    """What a denial's reason shows (decision.model.Reason; a protocol so that this base module
+    needs nothing of the model, which imports it)."""
+
+    @property
+    def rule(self) -> str: ...
+    @property
+    def title(self) -> str: ...
+    @property
+    def cites(self) -> tuple[str, ...]: ...
+    @property
+    def source(self) -> str: ...
+    @property
+    def text(self) -> str: ...
+    @property
+    def written(self) -> ReasonWritten | None: ...
+
+
+class DenialShape(Protocol):
+    @property
+    def code(self) -> str: ...
+    @property
+    def reasons(self) -> tuple[ReasonShape, ...]: ...
+    @property
+    def unit(self) -> int | None: ...
+    @property
+    def with_code(self) -> str | None: ...
+    @property
+    def written(self) -> DenialWritten | None: ...
+
+
+def reason_written(reason: ReasonShape) -> ReasonWritten:
+    """The reason's JSON object (`model._reason`) in canonical bytes, written from parts:
+    `{"cites":[…],"reason":` + its words + `,"rule":…,"source":…,"title":…}`, and the tags it cites
+    (those of DecisionContext.tags), written once and kept on the reason. Raises
+    orjson.JSONEncodeError for what orjson cannot write (the caller then writes the line the old way)."""
+    written = reason.written
+    if written is None:
+        # (a concatenation: orjson's own result would keep its 4 kB buffer, measured with tracemalloc)
+        text = (
+            _cites_part(reason.cites) + orjson.dumps(reason.text) + _rule_part(reason.rule, reason.source, reason.title)
+        )
+        written = (text, cites_mask(reason.cites))
+        object.__setattr__(reason, "written", written)  # a cache outside equality: see the module
+    return written
+
+
+def denial_written(denial: DenialShape) -> DenialWritten:
+    """The denial's JSON object (as `model.to_json_obj` writes it) as its canonical parts and a ",":
+    `{"code":…,"reasons":[`, the reasons' bytes with "," between, `],"unit":…,"with":…},`, and
+    the tags its reasons cite (what `sources` lists: see DecisionContext.sources_of), kept on it."""
+    written = denial.written
+    if written is None:
+        reasons = [r.written or reason_written(r) for r in denial.reasons]
+        parts: list[bytes] = [_code_part(denial.code)]
+        for number, (reason_bytes, _mask) in enumerate(reasons):
+            if number:
+                parts.append(b",")
+            parts.append(reason_bytes)
+        parts.append(_unit_part(denial.unit, denial.with_code))
+        written = (tuple(parts), reduce(or_, [r[1] for r in reasons], 0))
+        object.__setattr__(denial, "written", written)
+    return written
+
+
+# The parts shared by many reasons and denials, each written once: by cites, by rule (with its
+# source and title), by code, by unit and with-code. Bounded by what the policies declare (and by
+# _PARTS_LIMIT each, past which a part is written anew each time).
+_CITES_PARTS: dict[tuple[str, ...], bytes] = {}
+_RULE_PARTS: dict[tuple[str, str, str], bytes] = {}
+_CODE_PARTS: dict[str, bytes] = {}
+_UNIT_PARTS: dict[tuple[type, int | None, str | None], bytes] = {}  # (the type: True == 1, but not as JSON)
+_PARTS_LIMIT = 4_096
+
+
+def _kept(table: dict[Any, bytes], key: Any, part: bytes) -> bytes:
+    if len(table) < _PARTS_LIMIT:
+        table[key] = part
+    return part
+
+
+def _cites_part(cites: tuple[str, ...]) -> bytes:
+    found = _CITES_PARTS.get(cites)
+    return found or _kept(_CITES_PARTS, cites, b'{"cites":' + orjson.dumps(list(cites)) + b',"reason":')
+
+
+def _rule_part(rule: str, source: str, title: str) -> bytes:
+    key = (rule, source, title)
+    found = _RULE_PARTS.get(key)
+    if found is None:
+        found = b',"rule":' + orjson.dumps(rule) + b',"source":' + orjson.dumps(source)
+        found = _kept(_RULE_PARTS, key, found + b',"title":' + orjson.dumps(title) + b"}")
+    return found
+
+
+def _code_part(code: str) -> bytes:
+    found = _CODE_PARTS.get(code)
+    return found or _kept(_CODE_PARTS, code, b'{"code":' + orjson.dumps(code) + b',"reasons":[')
+
+
+def _unit_part(unit: int | None, with_code: str | None) -> bytes:
+    key = (type(unit), unit, with_code)
+    found = _UNIT_PARTS.get(key)
+    if found is None:
+        found = b'],"unit":' + orjson.dumps(unit) + b',"with":' + orjson.dumps(with_code) + b"},"
+        found = _kept(_UNIT_PARTS, key, found)
+    return found
