@@ -2,6 +2,7 @@
 (printed, never asserted).
 
     .venv/bin/python benchmarks/bench_line.py [--records N] [--warm W] [--input in.jsonl] [--forms none,compact,full]
+    .venv/bin/python benchmarks/bench_line.py --trace-alone      # the full trace's writing alone
 
 Reads the bundles as `batch` does (one JSON line each, `cli.batch_input.decode`), decides each one
 and writes it at once, as `batch` does, so that each write finds the CPU caches as the stream
@@ -11,6 +12,9 @@ reasons and sources from the pieces kept on the shared objects: engine/decision/
 So both halves see the same load, the same decisions' mix and the same warm-up; the first W
 records are not counted. CPU µs per record (`time.process_time`), with the load average: the
 machine is shared, only figures of one run compare.
+With --trace-alone, only the full trace is written, the same way: the dict path (`Trace.json()`,
+serialised whole) against the kept templates of the shared records (`Trace.json_pieces()`,
+engine/evaluation/full_trace.py), each serialised by orjson as `to_json_bytes` does.
 Bundles: the first W + N lines of --input (default /work/bench/in-200000.jsonl if present), or
 generated ones (bench_evaluate's generator).
 """
@@ -23,6 +27,8 @@ import sys
 import time
 from itertools import islice
 from pathlib import Path
+
+import orjson
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
@@ -52,7 +58,17 @@ def lines(count: int, source: str | None) -> list[bytes]:
     return [json.dumps(item).encode() for item in make_bundles(count, 20250101)]
 
 
-def measure(raw: list[bytes], warm: int, form: str, setup: Setup) -> tuple[float, float, int]:
+def write_trace(decision: Decision, pieces: int) -> bytes:
+    """The full trace alone: from dicts (`pieces` 0) or from the kept templates (1)."""
+    assert decision.trace is not None
+    if pieces:
+        return orjson.dumps(decision.trace.json_pieces(), option=orjson.OPT_SORT_KEYS)
+    return canonical_bytes(decision.trace.json())
+
+
+def measure(
+    raw: list[bytes], warm: int, form: str, setup: Setup, trace_alone: bool = False
+) -> tuple[float, float, int]:
     """(old µs, new µs, bytes) per record, over the records after the first `warm`."""
     spent = [0.0, 0.0]
     counted = [0, 0]
@@ -63,7 +79,10 @@ def measure(raw: list[bytes], warm: int, form: str, setup: Setup) -> tuple[float
         assert isinstance(decision, Decision)
         half = index % 2
         started = clock()
-        out = to_json_bytes(decision, trace=form) if half else canonical_bytes(to_json_obj(decision, trace=form))
+        if trace_alone:
+            out = write_trace(decision, half)
+        else:
+            out = to_json_bytes(decision, trace=form) if half else canonical_bytes(to_json_obj(decision, trace=form))
         took = clock() - started
         if index >= warm:
             spent[half] += took
@@ -78,9 +97,18 @@ def main() -> None:
     parser.add_argument("--warm", type=int, default=3000)
     parser.add_argument("--input", help="a JSON Lines file of bundles")
     parser.add_argument("--forms", default="none,compact,full")
+    parser.add_argument("--trace-alone", action="store_true", help="time the full trace's writing alone")
     args = parser.parse_args()
     raw = lines(args.records + args.warm, args.input)
     print(f"{args.records} records after {args.warm}, CPU µs per record written in the stream ({load()})")
+    if args.trace_alone:
+        old, new, size = measure(raw, args.warm, "full", prepare(None, [], None, trace=True), trace_alone=True)
+        print(
+            f"  the full trace alone: dicts {old:6.1f}   kept templates {new:6.1f}   ({new / old:.2f}×, "
+            f"{size:,} bytes a trace)"
+        )
+        print(load())
+        return
     for form in args.forms.split(","):
         setup = prepare(None, [], None, trace=form != "none")
         old, new, size = measure(raw, args.warm, form, setup)

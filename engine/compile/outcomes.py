@@ -21,14 +21,20 @@ class SharedRecord(tuple[Any, ...]):
     codegen_plan's prebuilt outcomes (a rule met, a precondition unmet, a code it denies). A record
     like any other to everything that reads the trace; the compact trace also keeps what it makes
     of one in `compact` (evaluation/compact.py: the results, letters and names read, the same for
-    every bundle; not the values read, which are the bundle's). Bounded: one per prebuilt record,
-    and those live as long as the policy set."""
+    every bundle; not the values read, which are the bundle's), and the full trace its canonical
+    bytes cut at the values read and the refs in `full`, and the bytes of a ref to it in `as_ref`
+    (evaluation/full_trace.py). Bounded: one per prebuilt record, and those live as long as the
+    policy set."""
 
     compact: Any
+    full: Any
+    as_ref: bytes | None
 
     def __new__(cls, items: tuple[Any, ...]) -> SharedRecord:
         record = super().__new__(cls, items)
         record.compact = None
+        record.full = None
+        record.as_ref = None
         return record
 
 

@@ -138,17 +138,19 @@ class Trace:
     Behaves as a tuple of top-level TraceNodes (iterate it, index it, compare it).
     """
 
-    __slots__ = ("_build", "_build_compact", "_build_json", "_nodes")
+    __slots__ = ("_build", "_build_compact", "_build_json", "_build_pieces", "_nodes")
 
     def __init__(
         self,
         build: Callable[[], tuple[TraceNode, ...]],
         build_json: Callable[[], list[dict[str, Any]]] | None = None,
         build_compact: Callable[[], dict[str, Any]] | None = None,
+        build_pieces: Callable[[], list[Any]] | None = None,
     ) -> None:
         self._build: Callable[[], tuple[TraceNode, ...]] | None = build
         self._build_json = build_json
         self._build_compact = build_compact
+        self._build_pieces = build_pieces
         self._nodes: tuple[TraceNode, ...] | None = None
 
     def compact(self) -> dict[str, Any] | None:
@@ -161,6 +163,14 @@ class Trace:
         if self._build_json is not None and self._nodes is None:
             return self._build_json()
         return [trace_node_json(node) for node in self.nodes]
+
+    def json_pieces(self) -> list[Any]:
+        """What `json()` gives, for orjson only: some records as `orjson.Fragment`s of their canonical
+        bytes (evaluation/full_trace.py). Used by `to_json_bytes` alone; may raise
+        `orjson.JSONEncodeError` for what orjson refuses (the caller then writes `json()`)."""
+        if self._build_pieces is not None and self._nodes is None:
+            return self._build_pieces()
+        return self.json()
 
     @property
     def nodes(self) -> tuple[TraceNode, ...]:
@@ -428,7 +438,10 @@ def to_json_bytes(decision: Decision, *, trace: str = "full") -> bytes:
             for reason in withdrawal.reasons:
                 mask |= cites_mask(reason.cites)
         after["sources"] = Fragment(context.sources_json(mask))
-        _add_trace(after, decision, trace)
+        if trace == "full" and decision.trace is not None:  # shared records from their kept bytes
+            after["trace"] = decision.trace.json_pieces()
+        else:
+            _add_trace(after, decision, trace)
         before = orjson.dumps(_fields_before_denied(decision), option=orjson.OPT_SORT_KEYS)
         closing = orjson.dumps(after, option=orjson.OPT_SORT_KEYS)
         line: list[bytes | memoryview] = [memoryview(before)[:-1], b',"denied":[']

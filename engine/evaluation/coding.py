@@ -35,6 +35,7 @@ from .bundling import HeldClaim, held_claims, kept_claim_reason, withdrawals
 from .claims import codes_claimed_by
 from .compact import compact_trace
 from .costs import CostResult, FeeSchedule, Price, price, pricing_node, share_costs
+from .full_trace import full_pieces
 from .rules import Evaluation
 from .strategy import Ranking, select_strategy, strategy_name
 
@@ -471,4 +472,5 @@ def _trace(
         lambda: [*(ev.trace_json(node) for node in recorded()), *(trace_node_json(node) for node in tail())],
         # not tail(): the compact trace leaves out the choice and pricing, and needs no nodes
         lambda: compact_trace(ev, recorded(), costs.summary() if costs.summary is not None else None),
+        lambda: full_pieces(ev, recorded(), tail()),
     )

@@ -69,6 +69,12 @@ class Evaluation(ReasonWriter):
             outcome = self._rules[rule_id] = self._evaluate_rule(rule_id)
         return outcome
 
+    def rule_record(self, rule_id: str) -> Compact:
+        """The trace record of a rule evaluated (what a `ref` to it points at)."""
+        node = self._rules[rule_id].node
+        assert node is not None
+        return node
+
     def rule_nodes(self) -> list[Compact]:
         """The trace of every rule evaluated, in the order first needed (each rule once)."""
         return [o.node for o in self._rules.values() if o.node is not None]
