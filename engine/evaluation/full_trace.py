@@ -83,7 +83,11 @@ def _read_bytes(ev: Evaluation, name: bytes, entry: tuple[str, str, Any]) -> byt
     """The bytes of `Evaluation._read_json(entry)`: `{"as_of"?,"name","value"}`, keys sorted."""
     _label, kind, reader = entry
     value = reader(ev.env)
-    value = orjson.dumps("missing" if value is UNKNOWN else json_value(value), option=_SORTED)
+    known = type(value)
+    if known is bool or known is int or known is str or value is None:  # the usual values: as json_value leaves them
+        value = orjson.dumps(value)
+    else:
+        value = orjson.dumps("missing" if value is UNKNOWN else json_value(value), option=_SORTED)
     if kind == "parameter":
         return b'{"as_of":' + orjson.dumps(ev.plan.as_of) + b"," + name + value + b"}"
     return b"{" + name + value + b"}"
