@@ -46,13 +46,18 @@ def _number(value: object) -> float:
     return float(value)  # cents: the float's shortest text is the same digits
 
 
+def json_line(bundle: object) -> str:
+    """One generated bundle as a JSON line (money written as the plain number a pipeline sends)."""
+    return json.dumps(bundle, default=_number)
+
+
 def write_input(path: Path, count: int) -> None:
     import random
 
     rng = random.Random(SEED)
     with path.open("w", encoding="utf-8") as out:
         for number in range(count):
-            out.write(json.dumps(make_bundle(rng, number), default=_number) + "\n")
+            out.write(json_line(make_bundle(rng, number)) + "\n")
 
 
 def load() -> str:

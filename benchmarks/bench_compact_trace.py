@@ -38,9 +38,10 @@ def lines_of(path: str | None, count: int) -> list[bytes]:
     if path is not None:
         with open(path, "rb") as file:
             return [line for _, line in zip(range(count), file, strict=False)]
+    from benchmarks.bench_batch import json_line
     from benchmarks.bench_evaluate import make_bundles
 
-    return [canonical_bytes(bundle) for bundle in make_bundles(count, 20250101)]
+    return [json_line(bundle).encode() for bundle in make_bundles(count, 20250101)]
 
 
 def main() -> None:

@@ -15,8 +15,8 @@ machine is shared, only figures of one run compare.
 With --trace-alone, only the full trace is written, the same way: the dict path (`Trace.json()`,
 serialised whole) against the kept templates of the shared records (`Trace.json_pieces()`,
 engine/evaluation/full_trace.py), each serialised by orjson as `to_json_bytes` does.
-Bundles: the first W + N lines of --input (default /work/bench/in-200000.jsonl if present), or
-generated ones (bench_evaluate's generator).
+Bundles: the first W + N lines of --input, or generated ones (bench_batch's JSON lines of
+bench_evaluate's generator, seed 20250101).
 """
 
 from __future__ import annotations
@@ -38,24 +38,19 @@ from carepolicy.cli.common import Setup, decide, prepare  # noqa: E402
 from carepolicy.engine.decision.model import Decision, to_json_bytes, to_json_obj  # noqa: E402
 from carepolicy.engine.jsontext import canonical_bytes  # noqa: E402
 
-DEFAULT_INPUT = Path("/work/bench/in-200000.jsonl")
-
 
 def load() -> str:
     return "load " + " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
 def lines(count: int, source: str | None) -> list[bytes]:
-    if source is None and DEFAULT_INPUT.exists():
-        source = str(DEFAULT_INPUT)
     if source is not None:
         with open(source, "rb") as handle:
             return [line.rstrip(b"\n") for line in islice(handle, count)]
-    import json
-
+    from bench_batch import json_line
     from bench_evaluate import make_bundles
 
-    return [json.dumps(item).encode() for item in make_bundles(count, 20250101)]
+    return [json_line(item).encode() for item in make_bundles(count, 20250101)]
 
 
 def write_trace(decision: Decision, pieces: int) -> bytes:

@@ -68,6 +68,12 @@ def check_target(target: str, inputs: Sequence[str]) -> None:
         )
     if path.exists() and not os.access(path, os.W_OK):
         raise OutputProblem(f"cannot write `{target}`: permission denied")
+    partial = Path(partial_path(target))
+    if partial.exists() and not partial.is_file():  # opening a pipe to write would wait for a reader forever
+        raise OutputProblem(
+            f"cannot write `{partial}`: it is not a regular file (a device or a pipe)",
+            help=f"batch writes the lines to `{partial}` and renames it to `{target}` when complete; remove it",
+        )
     folder = path.parent
     if not folder.is_dir():
         raise OutputProblem(f"cannot write `{target}`: no folder `{folder}`")

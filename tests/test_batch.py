@@ -137,6 +137,38 @@ def test_a_device_or_pipe_as_output_is_refused_and_left_as_it_is(claims: Path, t
     assert not list(tmp_path.glob("*.partial"))
 
 
+@pytest.mark.parametrize("kind", ["a link to /dev/null", "a pipe"])
+def test_a_partial_output_that_is_a_device_or_pipe_is_refused(claims: Path, tmp_path: Path, kind: str) -> None:
+    target = tmp_path / "decisions.jsonl"
+    partial = tmp_path / "decisions.jsonl.partial"
+    if kind == "a pipe":
+        os.mkfifo(partial)  # opened to write, it would wait for a reader forever
+    else:
+        partial.symlink_to("/dev/null")  # it cannot be truncated: this was a traceback
+    result = run("batch", str(claims), *SMOKE, "-o", str(target))
+    assert result.exit_code == ExitCode.BAD_INPUT
+    assert f"cannot write `{partial}`: it is not a regular file (a device or a pipe)" in result.stderr
+    assert "remove it" in result.stderr
+    assert partial.is_symlink() or stat.S_ISFIFO(partial.stat().st_mode)
+    assert not target.exists()
+
+
+def test_an_output_that_cannot_be_moved_into_place_says_where_the_lines_are(
+    claims: Path, reference: bytes, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def refuse(_source: object, _target: object) -> None:
+        raise OSError(errno.EXDEV, "Invalid cross-device link")
+
+    monkeypatch.setattr("carepolicy.cli.commands.batch.os.replace", refuse)
+    target = tmp_path / "decisions.jsonl"
+    result = run("batch", str(claims), *SMOKE, "--jobs", "1", "-o", str(target))
+    assert result.exit_code == ExitCode.BAD_INPUT
+    partial = f"{target}.partial"
+    assert f"cannot move the finished output `{partial}` to `{target}`: invalid cross-device link" in result.stderr
+    assert f"records are in `{partial}`" in result.stderr
+    assert Path(partial).read_bytes() == reference  # every line kept, nothing lost
+
+
 def test_standard_output_is_refused_with_a_hint(claims: Path) -> None:
     result = run("batch", str(claims), *SMOKE, "-o", "-")
     assert result.exit_code == ExitCode.BAD_INPUT

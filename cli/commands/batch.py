@@ -178,17 +178,27 @@ def batch(
         scan = ResumeScan(writer.path)
         works = _resumed(works, scan, writer, setup.policies.policy_hash, form, counts)
     else:
-        writer.begin(0, 0)
+        try:
+            writer.begin(0, 0)
+        except OutputProblem as problem:  # e.g. the partial file cannot be truncated (a device, a pipe)
+            writer.close()
+            fail("usage/output", problem.message, help=problem.help or "give -o a regular file on a writable disk",
+                 file=writer.path)
     started = time.perf_counter()
     stopped = _run(works, writer, setup, form, jobs or _cores(), counts)
     seconds = time.perf_counter() - started
     writer.close()
     if stopped is not None:
         _interrupted(stopped, writer, counts, output)
-    os.replace(writer.path, output)
-    publish = getattr(writer, "publish", None)  # Parquet: the lines file beside it, moved into place too
-    if publish is not None:
-        publish(output)
+    try:
+        os.replace(writer.path, output)
+        publish = getattr(writer, "publish", None)  # Parquet: the lines file beside it, moved into place too
+        if publish is not None:
+            publish(output)
+    except OSError as error:  # every line is written: say where they are rather than lose them in a traceback
+        reason = (error.strerror or str(error)).lower()
+        fail("usage/output", f"cannot move the finished output `{writer.path}` to `{output}`: {reason}",
+             help=f"all {writer.written} records are in `{writer.path}`; move it into place yourself", file=output)
     _summary(counts, writer.written, seconds, output)
     finish(ExitCode.BAD_INPUT if counts.errors else ExitCode.OK)
 
