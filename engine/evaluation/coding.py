@@ -35,7 +35,7 @@ from .bundling import HeldClaim, held_claims, kept_claim_reason, withdrawals
 from .claims import codes_claimed_by
 from .compact import compact_trace
 from .costs import CostResult, FeeSchedule, Price, price, pricing_node, share_costs
-from .full_trace import full_pieces
+from .full_trace import cost_sharing_json, full_pieces
 from .rules import Evaluation
 from .strategy import Ranking, select_strategy, strategy_name
 
@@ -453,7 +453,7 @@ def _trace(
     def recorded() -> list[Compact]:  # every rule and code record (evaluation is over: none is added)
         return [*ev.rule_nodes(), *(o.node for o in outcomes.values() if o.node is not None)]
 
-    def tail() -> list[TraceNode]:
+    def tail(cost_node: bool = True) -> list[TraceNode]:
         nodes: list[TraceNode] = []
         if strategy.header is not None:
             result = "chose " + (", ".join(chosen) if chosen else "nothing: no code is valid")
@@ -463,14 +463,23 @@ def _trace(
             nodes.append(TraceNode("choose", choose.id, choose.title, choose.cites, choose.source, result))
         for line in lines:
             nodes.append(pricing_node(plan.pricing, line.code, Price(line.allowed, line.price_source)))
-        if costs.node is not None:
+        if costs.node is not None and cost_node:
             nodes.append(costs.node())
         return nodes
+
+    def pieces() -> list[Any]:  # the cost-sharing node written from its summary: no TraceNodes built
+        out = full_pieces(ev, recorded(), tail(cost_node=False))
+        if costs.node is not None:
+            if costs.summary is not None and plan.cost_sharing is not None:
+                out.append(cost_sharing_json(plan.cost_sharing, costs.summary(), plan.as_of))
+            else:
+                out.append(trace_node_json(costs.node()))
+        return out
 
     return Trace(
         lambda: (*(ev.materialize(node) for node in recorded()), *tail()),
         lambda: [*(ev.trace_json(node) for node in recorded()), *(trace_node_json(node) for node in tail())],
         # not tail(): the compact trace leaves out the choice and pricing, and needs no nodes
         lambda: compact_trace(ev, recorded(), costs.summary() if costs.summary is not None else None),
-        lambda: full_pieces(ev, recorded(), tail()),
+        pieces,
     )
