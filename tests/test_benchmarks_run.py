@@ -22,6 +22,7 @@ ROOT = Path(__file__).resolve().parents[1]
 RUNS = [
     ("bench_compact_trace.py", ["--records", "30", "--warm", "5"], "the two give the same compact traces: True"),
     ("bench_line.py", ["--records", "30", "--warm", "6", "--forms", "compact"], "kept pieces"),
+    ("bench_line.py", ["--records", "30", "--warm", "6", "--trace-alone"], "kept templates"),
     ("bench_evaluate_stream.py", ["--records", "30", "--warm", "5", "--runs", "1"], "in the stream:"),
     ("bench_write.py", ["--records", "30"], "bytes per line"),
     ("bench_facts.py", ["--bundles", "30", "--runs", "1"], "typed"),
@@ -31,7 +32,7 @@ RUNS = [
 ]
 
 
-@pytest.mark.parametrize(("script", "args", "expected"), RUNS, ids=[run[0] for run in RUNS])
+@pytest.mark.parametrize(("script", "args", "expected"), RUNS, ids=[f"{run[0]} {' '.join(run[1])}" for run in RUNS])
 def test_benchmark_runs_and_reports(script: str, args: list[str], expected: str, tmp_path: Path) -> None:
     if script == "bench_batch.py":
         args = [*args, "--keep", str(tmp_path)]
