@@ -28,7 +28,7 @@ sys.path.insert(0, str(ROOT))  # tests/compact_oracle.py and benchmarks/bench_ev
 from carepolicy.cli.batch_input import RawRecord, decode  # noqa: E402
 from carepolicy.cli.common import decide, prepare  # noqa: E402
 from carepolicy.engine.decision import model  # noqa: E402
-from carepolicy.engine.evaluation import coding  # noqa: E402
+from carepolicy.engine.evaluation import decision_parts  # noqa: E402
 from carepolicy.engine.jsontext import canonical_bytes  # noqa: E402
 
 from tests.compact_oracle import oracle_compact_trace  # noqa: E402
@@ -54,13 +54,13 @@ def main() -> None:
     setup = prepare(None, [], None, trace=True)
     lines = lines_of(args.input, args.records + args.warm)
     calls: list[tuple[Any, list[Any], Any]] = []
-    made = coding.compact_trace
+    made = decision_parts.compact_trace
 
     def kept(ev: Any, recorded: list[Any], cost: Any) -> dict[str, Any]:
         calls.append((ev, recorded, cost))
         return made(ev, recorded, cost)
 
-    coding.compact_trace = kept  # the arguments kept, for the second measurement
+    decision_parts.compact_trace = kept  # the arguments kept, for the second measurement
     clock = time.process_time
     stages = dict.fromkeys(("intake", "evaluate", "compact trace", "rest of to_json_obj", "canonical bytes"), 0.0)
     for number, line in enumerate(lines):
@@ -81,7 +81,7 @@ def main() -> None:
                 stages[stage] += spent
         if number < args.warm or len(calls) > 2 * 2000:
             calls.clear()
-    coding.compact_trace = made
+    decision_parts.compact_trace = made
     print(f"in the stream, {args.records} records after {args.warm} to warm, CPU µs a record:")
     for stage, spent in stages.items():
         print(f"  {stage:22} {spent / args.records * 1e6:8.1f}")

@@ -18,7 +18,7 @@ from carepolicy.engine.compile.compiled import Condition, Header
 from carepolicy.engine.compile.expr import UNKNOWN
 from carepolicy.engine.compile.outcomes import Compact, SharedRecord
 from carepolicy.engine.decision.model import to_json_obj
-from carepolicy.engine.evaluation import coding, compact
+from carepolicy.engine.evaluation import compact, decision_parts
 from carepolicy.engine.facts.reader import validate_bundle
 from carepolicy.engine.jsontext import canonical_bytes
 from hypothesis import HealthCheck, given, settings
@@ -46,7 +46,7 @@ def spied(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[Args]]:
         return compact.compact_trace(ev, recorded, cost)
 
     with monkeypatch.context() as patch:
-        patch.setattr(coding, "compact_trace", spy)
+        patch.setattr(decision_parts, "compact_trace", spy)
         yield calls
 
 
