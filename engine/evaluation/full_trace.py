@@ -32,6 +32,7 @@ from orjson import Fragment
 from ..compile.expr import UNKNOWN
 from ..compile.outcomes import Compact, SharedRecord
 from ..decision.model import TraceNode, json_value, node_json, trace_node_json
+from .record_json import Entry, record_json, ref_json
 
 if TYPE_CHECKING:
     from ..compile.compiled import CompiledCostSharing
@@ -136,10 +137,7 @@ def _ref_bytes(ev: Evaluation, rule_id: str) -> bytes:
 
 
 def _ref_of(node: Compact) -> bytes:
-    header = node[1]
-    written: bytes = orjson.dumps(
-        node_json("rule ref", header.id, header.title, (), header.source, node[2]), option=_SORTED
-    )
+    written: bytes = orjson.dumps(ref_json(node), option=_SORTED)
     return written
 
 
@@ -152,25 +150,14 @@ def _template(record: SharedRecord) -> Template | None:
         holes.append((name, what))
         return f"{_MARKER}{len(holes) - 1}\x00"
 
-    def walk(node: Compact) -> Any:  # Evaluation.trace_json, with a marker for each hole
-        tag = node[0]
-        if tag == "requirement":
-            _tag, owner, condition, location, value = node
-            result = "met" if value is True else ("unknown" if value is UNKNOWN else "not met")
-            obj = node_json("requirement", owner.id, condition.text, (), location, result)
-            if condition.reads:
-                obj["reads"] = [hole(b'"name":' + orjson.dumps(e[0]) + b',"value":', e) for e in condition.reads]
-            return obj
-        if tag == "ref":
-            return hole(None, node[1])
-        kind, header, result, children = node
-        obj = node_json(kind, header.id, header.title, header.cites, header.source, result)
-        if children:
-            obj["children"] = [walk(child) for child in children]
-        return obj
+    def read_hole(entry: Entry) -> str:
+        return hole(b'"name":' + orjson.dumps(entry[0]) + b',"value":', entry)
+
+    def ref_hole(rule_id: str) -> str:
+        return hole(None, rule_id)
 
     try:
-        text = orjson.dumps(walk(record), option=_SORTED)
+        text = orjson.dumps(record_json(record, read_hole, ref_hole), option=_SORTED)
     except orjson.JSONEncodeError:
         return None
     if text.count(_MARKER_BYTES) != len(holes):  # policy text that looks like a marker: no template

@@ -15,9 +15,10 @@ from ..compile.expr import UNKNOWN, Env
 from ..compile.month_plan import MonthPlan
 from ..compile.outcomes import CodeOutcome, Compact, RuleOutcome
 from ..compile.policy_set import CompiledPolicySet, Counted
-from ..decision.model import Read, Reason, TraceNode, json_value, node_json
+from ..decision.model import Read, Reason, TraceNode, json_value
 from .claims import claims_on_file
 from .reasons import UNKNOWN_KEY, ReasonWriter
+from .record_json import record_json, ref_json
 
 _INT_OR_NONE = (int, type(None))  # the types of an add-on's cap whose units are memoised (units_of)
 
@@ -344,24 +345,12 @@ class Evaluation(ReasonWriter):
 
         Serialising traces is the main cost of a batch with explanations, so this skips the
         TraceNode values; the trace golden tests hold the two forms to the same bytes."""
-        tag = node[0]
-        if tag == "requirement":
-            _tag, owner, condition, location, value = node
-            result = "met" if value is True else ("unknown" if value is UNKNOWN else "not met")
-            obj = node_json("requirement", owner.id, condition.text, (), location, result)
-            if condition.reads:
-                obj["reads"] = [self._read_json(entry) for entry in condition.reads]
-            return obj
-        if tag == "ref":
-            outcome = self._rules[node[1]]
-            assert outcome.node is not None
-            header = outcome.node[1]
-            return node_json("rule ref", header.id, header.title, (), header.source, outcome.node[2])
-        kind, header, result, children = node
-        obj = node_json(kind, header.id, header.title, header.cites, header.source, result)
-        if children:
-            obj["children"] = [self.trace_json(child) for child in children]
-        return obj
+        written: dict[str, Any] = record_json(node, self._read_json, self._ref_json)
+        return written
+
+    def _ref_json(self, rule_id: str) -> dict[str, Any]:
+        node = self.rule_record(rule_id)
+        return ref_json(node)
 
     def _read_json(self, entry: tuple[str, str, Any]) -> dict[str, Any]:
         label, kind, reader = entry
