@@ -12,8 +12,8 @@ anything unexpected) returns None, and the untyped path reads the line from the 
 error, path and message is that path's. A bundle it accepts is exactly the `Bundle` the untyped
 path gives: the same data, id, notes and facts hash (tests/test_typed_intake.py compares the two
 over generated, mutated and hostile lines). Only one thing differs, and nothing reads it: the keys
-of a fixed record are in the schema's order rather than the line's (the facts hash sorts keys, and
-no output iterates over a record's keys without sorting them).
+of a fixed record are in sorted order rather than the line's (the facts hash sorts keys, and no
+output iterates over a record's keys without sorting them).
 """
 
 from __future__ import annotations
@@ -127,18 +127,20 @@ def _month_notes(raw: dict[str, Any]) -> tuple[str, ...] | None:
     its date a real date or null."""
     month = raw["month"]
     available = month_minutes(month)
-    inside = month + "-"
     totals: dict[str, int] = {}
     outside = False
     for entry in raw.get("time") or ():
         minutes = entry.get("minutes")
         if minutes is not None:
-            who = str(entry.get("practitioner"))
+            who = entry.get("practitioner")
+            if type(who) is not str:
+                who = str(who)  # as impossible_values counts it: an entry without one is `None`'s
             total = totals[who] = totals.get(who, 0) + minutes
             if total > available:
                 return None  # the untyped path words it (impossible_values)
-        date = entry.get("date")
-        outside = outside or (date is not None and not date.startswith(inside))
+        if not outside:
+            date = entry.get("date")  # a real `YYYY-MM-DD`: inside the month iff it starts with it
+            outside = date is not None and date[:7] != month
     return tuple(outside_month_notes(raw)) if outside else ()
 
 
@@ -153,17 +155,23 @@ def _settle(plan: Plan, node: Any, changes: list[tuple[Any, Any, Any]]) -> bool:
         return True
     for key, part in named:  # the few keys the plan names (a bundle has many more)
         value = node.get(key, _ABSENT)
-        if value is not _ABSENT and not _settle_one(part, node, key, value, changes):
+        if value is _ABSENT:
+            continue
+        if type(part) is tuple:
+            if not _settle(part, value, changes):
+                return False
+        elif not _leaf(part, node, key, value, changes):
             return False
     if other is not None:  # every other key of a map, such as a fee table
         for key, value in node.items():
-            if key not in names and not _settle_one(other, node, key, value, changes):
+            if key in names:
+                continue
+            if type(other) is tuple:
+                if not _settle(other, value, changes):
+                    return False
+            elif not _leaf(other, node, key, value, changes):
                 return False
     return True
-
-
-def _settle_one(part: Any, node: dict[str, Any], key: str, value: Any, changes: list[tuple[Any, Any, Any]]) -> bool:
-    return _settle(part, value, changes) if type(part) is tuple else _leaf(part, node, key, value, changes)
 
 
 def _leaf(part: str, node: dict[str, Any], key: str, value: Any, changes: list[tuple[Any, Any, Any]]) -> bool:

@@ -145,11 +145,14 @@ def _record(schema: Mapping[str, Any], name: str) -> Any:
         required = set(schema.get("required", ()))
         if not required <= set(properties):
             raise Unsupported(f"{name}: a required key that is not a property")
+        # the fields in the order of their keys, so a record's dict comes sorted: the facts hash
+        # sorts every dict's keys, and orjson sorts a sorted one in a single pass
+        keys = sorted(properties)
         fields: list[tuple[str, Any] | tuple[str, Any, Any]] = []
-        for i, (key, sub) in enumerate(properties.items()):
-            kind = _model(sub, f"{name}_{key}")
+        for i, key in enumerate(keys):
+            kind = _model(properties[key], f"{name}_{key}")
             fields.append((f"f{i}", kind) if key in required else (f"f{i}", kind, msgspec.UNSET))
-        rename = {f"f{i}": key for i, key in enumerate(properties)}
+        rename = {f"f{i}": key for i, key in enumerate(keys)}
         # gc=False: a decoded record holds no cycles; kw_only: required fields may follow optional ones
         return msgspec.defstruct(name, fields, rename=rename, forbid_unknown_fields=True, kw_only=True, gc=False)
     names = schema.get("propertyNames")
