@@ -150,6 +150,28 @@ def test_an_amount_keeps_its_written_form_in_the_facts_hash(written: str) -> Non
     assert typed.data["fee_schedule_override"]["99490"] == Decimal(written)
 
 
+@settings(max_examples=150, deadline=None)
+@given(
+    st.integers(0, 1_999_999),
+    st.one_of(st.none(), st.from_regex(r"[0-9]{1,3}", fullmatch=True)),
+    st.sampled_from(["", "e0", "E-2", "e1", "E+1"]),
+)
+def test_any_written_amount_is_hashed_and_read_as_the_untyped_path_does(
+    whole: int, fraction: str | None, exponent: str
+) -> None:
+    written = f"{whole}" + (f".{fraction}" if fraction is not None else "") + exponent
+    [bundle] = make_bundles(1, 7)
+    table = b'"fee_schedule_override": {"99490": ' + written.encode() + b"}, "
+    line = _line(bundle).replace(b'"month"', table + b'"month"', 1)
+    typed = typed_record(line, "s", 0)
+    untyped = checked(JSON_DECODER.decode(line), "s", 0)
+    if typed is not None:
+        _same(typed, untyped)
+    plain = not exponent and whole <= 100_000 and (fraction is None or len(fraction) <= 2)
+    if plain and (whole < 100_000 or not (fraction or "").strip("0")):
+        assert typed is not None, written  # an amount written plainly takes the typed path
+
+
 def test_a_date_is_taken_exactly_when_the_schema_and_the_calendar_take_it_and_kept_as_written() -> None:
     import re
 
