@@ -239,3 +239,28 @@ def test_kept_pieces_change_no_equality_and_no_object_the_caller_gets() -> None:
     obj["sources"]["S1"]["title"] = "changed"
     assert to_json_bytes(decision, trace="none") == before
     assert b'"sources":{"S1":{"address":null,"title":"Title"}}' in before
+
+
+def test_kept_engine_switches_and_totals_follow_each_decision() -> None:
+    """The engine and switches are kept for the last ones written (the switches by identity), the
+    totals on the Totals: a decision with others (or equal ones in a new tuple) still gets its own."""
+    context = DecisionContext(sources={})
+    shared_totals = Totals(Decimal("0.00"), Decimal("0.00"), None, None, None, "a note")
+    switches_a = (("mode", "strict"), ("other", "x"))
+    switches_b = (("mode", "lenient"),)
+    switches_a_again = tuple(pair for pair in switches_a)  # equal, another tuple
+    cases = [
+        ("carepolicy", "1", switches_a),
+        ("carepolicy", "2", switches_b),
+        ("other", "2", switches_a_again),
+        ("carepolicy", "1", ()),
+        ("carepolicy", "1", switches_a),
+    ]
+    for engine, version, switches in cases * 2:
+        decision = Decision(
+            "d", engine, version, "p", "f", "b", "2026-01", switches, (), (), (), shared_totals, None, context=context
+        )
+        assert to_json_bytes(decision, trace="none") == canonical_bytes(to_json_obj(decision, trace="none"))
+    assert shared_totals.written is not None  # kept on the Totals, outside its equality
+    assert shared_totals == Totals(Decimal("0.00"), Decimal("0.00"), None, None, None, "a note")
+    assert "written" not in repr(shared_totals)

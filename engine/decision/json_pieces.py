@@ -34,7 +34,18 @@ import orjson
 
 from .citations import cite_tag, is_assumption
 
-__all__ = ["DenialWritten", "ReasonWritten", "cites_mask", "denial_written", "mask_tags", "reason_written", "tag_mask"]
+__all__ = [
+    "DenialWritten",
+    "ReasonWritten",
+    "cites_mask",
+    "denial_written",
+    "engine_json",
+    "exact_bytes",
+    "mask_tags",
+    "reason_written",
+    "switches_json",
+    "tag_mask",
+]
 
 # (a reason's JSON object in canonical bytes; the tags it cites as a tag mask)
 ReasonWritten = tuple[bytes, int]
@@ -197,3 +208,37 @@ def _unit_part(unit: int | None, with_code: str | None) -> bytes:
         found = b'],"unit":' + orjson.dumps(unit) + b',"with":' + orjson.dumps(with_code) + b"},"
         found = _kept(_UNIT_PARTS, key, found)
     return found
+
+
+def exact_bytes(written: bytes) -> bytes:
+    """A copy of exactly its size of what orjson wrote, to be kept (orjson's own result keeps the
+    buffer it was written in: see the module; `b"" + written` would be the same object)."""
+    return written[:1] + written[1:]
+
+
+# The last engine and switches written, with their bytes: a batch's decisions share them (the
+# switches by identity: the setup's one tuple). One entry each, replaced (not grown) by another.
+_ENGINE: tuple[str, str, bytes] = ("", "", b"")
+_SWITCHES: tuple[tuple[tuple[str, str], ...], bytes] = ((), b"{}")
+
+
+def engine_json(name: str, version: str) -> bytes:
+    """The decision's `engine` member, `{"name":…,"version":…}`, in canonical bytes."""
+    global _ENGINE
+    kept = _ENGINE  # (one read: another thread may replace it meanwhile)
+    if kept[0] == name and kept[1] == version and kept[2]:
+        return kept[2]
+    written = exact_bytes(orjson.dumps({"name": name, "version": version}, option=orjson.OPT_SORT_KEYS))
+    _ENGINE = (name, version, written)
+    return written
+
+
+def switches_json(switches: tuple[tuple[str, str], ...]) -> bytes:
+    """The decision's `switches` member (a dict of the pairs) in canonical bytes."""
+    global _SWITCHES
+    kept = _SWITCHES
+    if kept[0] is switches:
+        return kept[1]
+    written = exact_bytes(orjson.dumps(dict(switches), option=orjson.OPT_SORT_KEYS))
+    _SWITCHES = (switches, written)
+    return written

@@ -20,7 +20,15 @@ from orjson import Fragment
 
 from ..jsontext import canonical_bytes, canonical_text
 from .context import DecisionContext
-from .json_pieces import DenialWritten, ReasonWritten, cites_mask, denial_written
+from .json_pieces import (
+    DenialWritten,
+    ReasonWritten,
+    cites_mask,
+    denial_written,
+    engine_json,
+    exact_bytes,
+    switches_json,
+)
 
 DECISION_FORMAT = 1
 
@@ -109,6 +117,10 @@ class Totals:
     medigap: Decimal | None
     medicaid: Decimal | None
     note: str | None
+    # the canonical bytes of the `totals` and `patient_responsibility` members, written on first use
+    # (most decisions bill nothing and share one Totals: decision_parts.decision_totals); a function
+    # of the fields above, so outside equality, hashing and repr, as Reason.written
+    written: tuple[bytes, bytes] | None = field(default=None, init=False, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -349,7 +361,6 @@ def _fields_before_denied(decision: Decision) -> dict[str, Any]:
 
 
 def _fields_after_denied(decision: Decision) -> dict[str, Any]:
-    totals = decision.totals
     return {
         "engine": {"name": decision.engine, "version": decision.engine_version},
         "facts_hash": decision.facts_hash,
@@ -358,14 +369,41 @@ def _fields_after_denied(decision: Decision) -> dict[str, Any]:
         "patient_responsibility": money_text(decision.patient_responsibility),
         "policy_set_hash": decision.policy_set_hash,
         "switches": dict(decision.switches),
-        "totals": {
-            "allowed": money_text(totals.allowed),
-            "medicare": money_text(totals.medicare),
-            "beneficiary": money_text(totals.beneficiary),
-            "medigap": money_text(totals.medigap),
-            "medicaid": money_text(totals.medicaid),
-            "note": totals.note,
-        },
+        "totals": _totals(decision.totals),
+    }
+
+
+def _totals(totals: Totals) -> dict[str, Any]:
+    return {
+        "allowed": money_text(totals.allowed),
+        "medicare": money_text(totals.medicare),
+        "beneficiary": money_text(totals.beneficiary),
+        "medigap": money_text(totals.medigap),
+        "medicaid": money_text(totals.medicaid),
+        "note": totals.note,
+    }
+
+
+def _after_pieces(decision: Decision) -> dict[str, Any]:
+    """`_fields_after_denied` for orjson, the members the same for many decisions as kept
+    `Fragment`s of their canonical bytes: the engine and the switches (the same for a whole batch),
+    the totals and patient responsibility (kept on the Totals). Byte-identical (orjson copies a
+    Fragment's bytes as they are); may raise orjson.JSONEncodeError as `orjson.dumps` would."""
+    totals = decision.totals
+    written = totals.written
+    if written is None:
+        totals_bytes = orjson.dumps(_totals(totals), option=orjson.OPT_SORT_KEYS)
+        written = (exact_bytes(totals_bytes), exact_bytes(orjson.dumps(money_text(totals.beneficiary))))
+        object.__setattr__(totals, "written", written)  # a cache outside equality: see Totals
+    return {
+        "engine": Fragment(engine_json(decision.engine, decision.engine_version)),
+        "facts_hash": decision.facts_hash,
+        "month": decision.month,
+        "notes": list(decision.notes),
+        "patient_responsibility": Fragment(written[1]),
+        "policy_set_hash": decision.policy_set_hash,
+        "switches": Fragment(switches_json(decision.switches)),
+        "totals": Fragment(written[0]),
     }
 
 
@@ -432,7 +470,7 @@ def to_json_bytes(decision: Decision, *, trace: str = "full") -> bytes:
         if None in written:  # the denials not written before (~3 a record) are written here
             written = [w if w is not None else denial_written(d) for d, w in zip(denied, written, strict=True)]
         mask = reduce(or_, map(_second, written), 0)  # the tags they cite
-        after = _fields_after_denied(decision)
+        after = _after_pieces(decision)
         after["withdraw"] = _withdraw(decision)  # rare (a claim on file that a chosen code bundles)
         for withdrawal in decision.withdraw:
             for reason in withdrawal.reasons:
