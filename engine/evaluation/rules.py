@@ -199,7 +199,8 @@ class Evaluation(ReasonWriter):
             # batch meets the same few again and again, so it is worked out once (bounded: see
             # CompiledPolicySet.counted)
             key = (id(code), increment, measure, beyond, cap)
-            self._apply_units(outcome, self.compiled.counted(key, lambda: self._count_units(code, *key[1:])))
+            found = self.compiled._counted.get(key)  # the usual case, read first: no closure made for it
+            self._apply_units(outcome, found or self.compiled.counted(key, lambda: self._count_units(code, *key[1:])))
             return
         self._apply_units(outcome, self._count_units(code, increment, measure, beyond, cap))
 
