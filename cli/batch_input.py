@@ -10,7 +10,7 @@ errors and their order are exactly those of the reader.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple, TypeAlias
 
@@ -79,9 +79,20 @@ def _file_error(path: str, code: str, message: str) -> ErrorRecord:
 
 def decode(record: RawRecord) -> Bundle | BundleError:
     """One JSON line as a validated bundle, or the error that stands in its place (the reader's own)."""
-    from carepolicy.engine.facts.json_records import _json_record
+    read = _READ_LINE[0] if _READ_LINE else _read_line()
+    return read(record.line, record.source, record.lineno, record.index)
 
-    return _json_record(record.line, record.source, record.lineno, record.index)
+
+# The reader's per-line decoder, imported on first use (it brings msgspec and the schemas, which
+# `--help` does not need) and kept: an import statement on every line cost ~2 us a record.
+_READ_LINE: list[Callable[[bytes | None, str, int, int], Bundle | BundleError]] = []
+
+
+def _read_line() -> Callable[[bytes | None, str, int, int], Bundle | BundleError]:
+    from carepolicy.engine.facts.json_records import json_record
+
+    _READ_LINE.append(json_record)
+    return json_record
 
 
 def record_id(work: Work) -> str | None:

@@ -24,9 +24,9 @@ from carepolicy.engine.facts import fast_check
 from carepolicy.engine.facts.bundle import validate_precisely
 from carepolicy.engine.facts.json_records import JSON_DECODER, json_record
 from carepolicy.engine.facts.record_errors import checked
-from carepolicy.engine.facts.schema import _schema_text
+from carepolicy.engine.facts.schema import _schema_text, shared_schema
 from carepolicy.engine.facts.typed_intake import typed_record
-from carepolicy.engine.facts.typed_model import REAL_DATE, bundle_type
+from carepolicy.engine.facts.typed_model import bundle_type
 from carepolicy.engine.facts.upgrade import bundle_version, upgrade_v1
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -150,21 +150,73 @@ def test_an_amount_keeps_its_written_form_in_the_facts_hash(written: str) -> Non
     assert typed.data["fee_schedule_override"]["99490"] == Decimal(written)
 
 
-def test_real_dates_are_exactly_those_the_calendar_has() -> None:
+@settings(max_examples=150, deadline=None)
+@given(
+    st.integers(0, 1_999_999),
+    st.one_of(st.none(), st.from_regex(r"[0-9]{1,3}", fullmatch=True)),
+    st.sampled_from(["", "e0", "E-2", "e1", "E+1"]),
+)
+def test_any_written_amount_is_hashed_and_read_as_the_untyped_path_does(
+    whole: int, fraction: str | None, exponent: str
+) -> None:
+    written = f"{whole}" + (f".{fraction}" if fraction is not None else "") + exponent
+    [bundle] = make_bundles(1, 7)
+    table = b'"fee_schedule_override": {"99490": ' + written.encode() + b"}, "
+    line = _line(bundle).replace(b'"month"', table + b'"month"', 1)
+    typed = typed_record(line, "s", 0)
+    untyped = checked(JSON_DECODER.decode(line), "s", 0)
+    if typed is not None:
+        _same(typed, untyped)
+    plain = not exponent and whole <= 100_000 and (fraction is None or len(fraction) <= 2)
+    if plain and (whole < 100_000 or not (fraction or "").strip("0")):
+        assert typed is not None, written  # an amount written plainly takes the typed path
+
+
+def test_a_date_is_taken_exactly_when_the_schema_and_the_calendar_take_it_and_kept_as_written() -> None:
     import re
 
-    real = re.compile(REAL_DATE)
+    pattern = re.compile(shared_schema(1)["properties"]["consent"]["properties"]["date"]["pattern"])
+    dates = msgspec.json.Decoder(datetime.date)
     for year in ("0000", "0001", "0004", "1900", "1996", "2000", "2023", "2024", "2100", "2400", "9999"):
         for month in range(14):
             for day in range(33):
                 text = f"{year}-{month:02d}-{day:02d}"
                 try:
                     datetime.date.fromisoformat(text)
-                    exists = True
+                    exists = bool(pattern.search(text))
                 except ValueError:
                     exists = False
-                assert bool(real.search(text)) is exists, text
-    assert not real.search("2024-01-01\n")
+                try:
+                    written = msgspec.to_builtins(dates.decode(json.dumps(text)))
+                except msgspec.ValidationError:
+                    written = None
+                assert written == (text if exists else None), text
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(st.text(max_size=14), st.from_regex(r"[0-9٢+ -]{4}-[0-9]{1,2}-[0-9]{1,3}[T Z\n]?", fullmatch=True)))
+def test_no_other_text_is_taken_as_a_date(text: str) -> None:
+    import re
+
+    pattern = re.compile(shared_schema(1)["properties"]["consent"]["properties"]["date"]["pattern"][:-1] + r"\Z")
+    try:
+        written = msgspec.to_builtins(msgspec.json.Decoder(datetime.date).decode(json.dumps(text)))
+    except msgspec.ValidationError:
+        return
+    assert written == text
+    assert pattern.search(text)
+    datetime.date.fromisoformat(text)  # a real date
+
+
+def test_a_pattern_of_plain_words_takes_exactly_those_words() -> None:
+    [bundle] = make_bundles(1, 5)  # version 1: `consent.service` is one service or a list of them
+    cases = (("ccm", True), ("rtm", True), ("ccm\n", False), ("CCM", False), ("cc", False), ("xccm", False))
+    for written, taken in cases:
+        bundle["consent"] = {"documented": True, "practitioner": "P1", "date": "2025-01-10", "service": written}
+        typed = typed_record(_line(bundle), "s", 0)
+        assert (typed is not None) is taken, written
+        if taken:
+            _same(typed, checked(JSON_DECODER.decode(_line(bundle)), "s", 0))
 
 
 @pytest.fixture(scope="module")

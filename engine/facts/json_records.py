@@ -62,9 +62,6 @@ def json_record(line: bytes | str | None, name: str, number: int, index: int) ->
     return checked(obj, name, index)
 
 
-_json_record = json_record  # the name cli/batch_input.py imports
-
-
 def _json_fallback(line: bytes | str, name: str, number: int, index: int) -> Record:
     """The standard library's reading of what msgspec refused: its errors say where, and why."""
     raw = line.encode("utf-8", "surrogatepass") if isinstance(line, str) else line  # a line given as text

@@ -12,24 +12,27 @@ anything unexpected) returns None, and the untyped path reads the line from the 
 error, path and message is that path's. A bundle it accepts is exactly the `Bundle` the untyped
 path gives: the same data, id, notes and facts hash (tests/test_typed_intake.py compares the two
 over generated, mutated and hostile lines). Only one thing differs, and nothing reads it: the keys
-of a fixed record are in the schema's order rather than the line's (the facts hash sorts keys, and
-no output iterates over a record's keys without sorting them).
+of a fixed record are in sorted order rather than the line's (the facts hash sorts keys, and no
+output iterates over a record's keys without sorting them).
 """
 
 from __future__ import annotations
 
 import re
 from decimal import Decimal
+from hashlib import sha256
 from typing import Any
 
 import msgspec
+import orjson
 
-from .bundle import Bundle, _facts_hash
-from .fast_intake import bundle_id_of, exact, latest_view, normal_shape
+from .bundle import Bundle
+from .fast_intake import bundle_id_of, exact, normal_shape
 from .limits import MAX_MONEY, month_minutes, outside_month_notes
 from .schema import shared_schema
 from .skeleton import ITEMS, OTHER, skeleton
 from .typed_model import Unsupported, bundle_type
+from .upgrade import fold_claims_in_place, upgrade_v1_in_place
 
 JSON_DECODER = msgspec.json.Decoder(float_hook=Decimal)  # decimals from their text: money stays exact
 _CENT = Decimal("0.01")
@@ -60,8 +63,10 @@ def typed_record(line: bytes | str, source: str, index: int) -> Bundle | None:
         _DECODERS = _decoders()
     if not isinstance(_DECODERS, dict) or type(line) is not bytes:  # a line given as text: the untyped path
         return None
-    # the two versions are disjoint (`fact_bundle` is 1 or absent, or 2), so the order only saves time
-    order = (2, 1) if b'"fact_bundle":2' in line or b'"fact_bundle": 2' in line else (1, 2)
+    # the two versions are disjoint (`fact_bundle` is 1 or absent, or 2), so the order only saves
+    # time; find(), not `in`: on bytes, `in` first tries the text as an int and words an error
+    at = line.find(b'"fact_bundle"')
+    order = (2, 1) if at >= 0 and line[at + 13 : at + 20].replace(b" ", b"").startswith(b":2") else (1, 2)
     for version in order:
         try:
             decoded = _DECODERS[version].decode(line)
@@ -78,13 +83,18 @@ def _bundle(version: int, raw: dict[str, Any], source: str, index: int) -> Bundl
     notes = _month_notes(raw)
     if notes is None:
         return None
-    facts_hash = _facts_hash(raw)  # of the values as written: `5` stays 5 here, Decimal("5") below
+    try:  # bundle._facts_hash, with each amount already its text (an orjson Fragment): no call back
+        facts_hash = sha256(orjson.dumps(raw, option=orjson.OPT_SORT_KEYS)).hexdigest()
+    except orjson.JSONEncodeError:  # what bundle._facts_hash would write otherwise: the untyped path decides
+        return None
     for container, key, value in changes:
         container[key] = value
-    data = latest_view(version, raw, walk=False)
-    if data is None:
-        return None
-    return Bundle(bundle_id_of(raw, index), source, index, raw["month"], data, facts_hash, notes)
+    # the evaluator's view (fast_intake.latest_view), made in place: `raw` is this call's own
+    if version == 1:
+        upgrade_v1_in_place(raw)
+    if fold_claims_in_place(raw):
+        raw["claims"] = tuple(raw["claims"])  # the tuple a list is normalised to
+    return Bundle(bundle_id_of(raw, index), source, index, raw["month"], raw, facts_hash, notes)
 
 
 # A skeleton (skeleton.py) of where money and sets are, as (the keys it names with their parts, those
@@ -117,18 +127,20 @@ def _month_notes(raw: dict[str, Any]) -> tuple[str, ...] | None:
     its date a real date or null."""
     month = raw["month"]
     available = month_minutes(month)
-    inside = month + "-"
     totals: dict[str, int] = {}
     outside = False
     for entry in raw.get("time") or ():
         minutes = entry.get("minutes")
         if minutes is not None:
-            who = str(entry.get("practitioner"))
+            who = entry.get("practitioner")
+            if type(who) is not str:
+                who = str(who)  # as impossible_values counts it: an entry without one is `None`'s
             total = totals[who] = totals.get(who, 0) + minutes
             if total > available:
                 return None  # the untyped path words it (impossible_values)
-        date = entry.get("date")
-        outside = outside or (date is not None and not date.startswith(inside))
+        if not outside:
+            date = entry.get("date")  # a real `YYYY-MM-DD`: inside the month iff it starts with it
+            outside = date is not None and date[:7] != month
     return tuple(outside_month_notes(raw)) if outside else ()
 
 
@@ -136,51 +148,67 @@ def _settle(plan: Plan, node: Any, changes: list[tuple[Any, Any, Any]]) -> bool:
     """Money decoded (in place: the value as written) and checked, sets checked; the evaluator's
     value of each (Decimal money, a tuple of services) noted in `changes`. False: not sure."""
     named, names, other, items = plan
-    if type(node) is tuple:
+    kind = type(node)
+    if kind is tuple:
         return items is None or all(_settle(items, item, changes) for item in node)
-    if type(node) is not dict:
+    if kind is not dict:
         return True
     for key, part in named:  # the few keys the plan names (a bundle has many more)
-        if key in node and not _settle_key(part, node, key, changes):
+        value = node.get(key, _ABSENT)
+        if value is _ABSENT:
+            continue
+        if type(part) is tuple:
+            if not _settle(part, value, changes):
+                return False
+        elif not _leaf(part, node, key, value, changes):
             return False
     if other is not None:  # every other key of a map, such as a fee table
-        for key in node:
-            if key not in names and not _settle_key(other, node, key, changes):
+        for key, value in node.items():
+            if key in names:
+                continue
+            if type(other) is tuple:
+                if not _settle(other, value, changes):
+                    return False
+            elif not _leaf(other, node, key, value, changes):
                 return False
     return True
 
 
-def _settle_key(part: Any, node: dict[str, Any], key: str, changes: list[tuple[Any, Any, Any]]) -> bool:
-    value = node[key]
+def _leaf(part: str, node: dict[str, Any], key: str, value: Any, changes: list[tuple[Any, Any, Any]]) -> bool:
+    """One amount or set of `node[key]` (`value`), settled as `_settle` says."""
     if part == "money":
         amount = money(value)
         if amount is None:
             return False
-        node[key] = amount  # replacing a key's value: the dict keeps its keys and their order
-        changes.append((node, key, Decimal(amount)))
-    elif part == "set":
-        if type(value) is tuple and len(set(value)) != len(value):
-            return False  # a service listed twice: the precise path words it
-        changes.append((node, key, value if type(value) is tuple else (value,)))
-    else:
-        return _settle(part, value, changes)
+        node[key] = amount[0]  # replacing a key's value while iterating: the dict keeps its keys and order
+        changes.append((node, key, amount[1]))
+        return True
+    if type(value) is tuple and len(set(value)) != len(value):  # a set
+        return False  # a service listed twice: the precise path words it
+    changes.append((node, key, value if type(value) is tuple else (value,)))
     return True
 
 
-def money(raw: Any) -> int | Decimal | None:
-    """An amount as written (int or Decimal) when the schema and the limits certainly take it."""
+def money(raw: Any) -> tuple[int | orjson.Fragment, Decimal] | None:
+    """An amount the schema and the limits certainly take, as (what the facts hash writes for it,
+    the evaluator's Decimal). The first is the amount as written: the int, or, as bundle._facts_hash
+    writes a Decimal, its text as a JSON string."""
     if type(raw) is not msgspec.Raw:
         return None
     text = bytes(raw)
     if _PLAIN_AMOUNT.fullmatch(text):  # most amounts: at most 6 + 2 digits, no sign, no exponent
-        value: int | Decimal = int(text) if b"." not in text else Decimal(text.decode("ascii"))
-        return value if value <= MAX_MONEY else None
+        if text.isdigit():  # a whole number (isdigit on bytes: ASCII digits only)
+            whole = int(text)
+            return (whole, Decimal(whole)) if whole <= MAX_MONEY else None
+        # the Decimal of a plain text has that very text: `107.20` stays `107.20`
+        cents = Decimal(text.decode("ascii"))
+        return (orjson.Fragment(b'"%s"' % text), cents) if cents <= MAX_MONEY else None
     try:
         value = JSON_DECODER.decode(raw)
     except (msgspec.DecodeError, RecursionError):
         return None
     if type(value) is int:
-        return value if 0 <= value <= MAX_MONEY else None
+        return (value, Decimal(value)) if 0 <= value <= MAX_MONEY else None
     if type(value) is Decimal and exact(value) and 0 <= value <= MAX_MONEY and not value % _CENT:
-        return value
+        return orjson.Fragment(b'"%s"' % str(value).encode("ascii")), value
     return None

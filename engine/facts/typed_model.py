@@ -9,7 +9,12 @@ all (tests/test_typed_intake.py shows that the shipped schemas build).
 
 What is stricter than the schema, on purpose (the precise path decides those bundles):
 - a pattern's final `$` is `\\Z` (Python's `$` also matches before a final newline);
-- a date (`x-carepolicy-type: date`) must be a real calendar date, in the pattern itself;
+- a date (`x-carepolicy-type: date`) is msgspec's `datetime.date`, parsed in C: exactly
+  `YYYY-MM-DD` in ASCII digits and a real calendar date (years 0001-9999), which `to_builtins`
+  writes back as the very same text (tests/test_typed_intake.py holds it to the schema's pattern
+  and `datetime.date.fromisoformat` over every day of several centuries' worth of years);
+- a pattern that is only a choice of plain words (`^(ccm|pcm)$`) is a `Literal` of those words:
+  the same texts, looked up rather than searched;
 - text is at most `MAX_TEXT` characters and whole numbers stay below 10^`MAX_DIGITS` (limits.py);
 - money is `msgspec.Raw`, decoded and checked afterwards (typed_intake.py): msgspec's `Decimal`
   type would also take text such as `"5"`, which the schema refuses.
@@ -17,7 +22,9 @@ What is stricter than the schema, on purpose (the precise path decides those bun
 
 from __future__ import annotations
 
+import datetime
 import functools
+import re
 from collections.abc import Mapping
 from typing import Annotated, Any, Literal, Union
 
@@ -28,19 +35,15 @@ from .schema import XTYPE, shared_schema
 
 _LARGEST = 10**MAX_DIGITS - 1
 _ANNOTATIONS = frozenset({"title", "description", "$schema", "$id"})
-# the schemas' date patterns: every text REAL_DATE takes, each of them takes (`\\d` more besides)
+# the schemas' date patterns: every text msgspec's `datetime.date` takes, each of them takes (`\\d`
+# more besides)
 _DATE_PATTERNS = (
     "^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$",
     "^\\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\\d|3[01])$",
 )
-# Exactly the dates `datetime.date.fromisoformat` takes in that shape: years 0001-9999, 29 February
-# only in leap years (a multiple of 4 but not of 100, or of 400). tests/test_typed_intake.py
-# compares the two over every day of several centuries' worth of years.
-_LEAP_YEAR = "(?:[0-9]{2}(?:0[48]|[2468][048]|[13579][26])|(?:[02468][048]|[13579][26])00)"
-REAL_DATE = (
-    r"^(?!0000)(?:[0-9]{4}-(?:(?:0[13578]|1[02])-(?:0[1-9]|[12][0-9]|3[01])|(?:0[469]|11)-(?:0[1-9]|[12][0-9]|30)"
-    r"|02-(?:0[1-9]|1[0-9]|2[0-8]))|" + _LEAP_YEAR + r"-02-29)\Z"
-)
+_DATE_LENGTH = 10  # YYYY-MM-DD
+# a pattern that is only a choice of plain words, anchored at both ends (after `$` became `\\Z`)
+_WORDS = re.compile(r"\^(?:\(([0-9A-Za-z_]+(?:\|[0-9A-Za-z_]+)*)\)|([0-9A-Za-z_]+))\\Z")
 
 
 class Unsupported(Exception):
@@ -113,13 +116,23 @@ def _one(kind: str, schema: Mapping[str, Any], name: str) -> Any:
 
 def _text(schema: Mapping[str, Any], name: str) -> Any:
     pattern = schema.get("pattern")
+    length = min(schema.get("maxLength", MAX_TEXT), MAX_TEXT)
     if schema.get(XTYPE) == "date":
         if pattern not in _DATE_PATTERNS:
             raise Unsupported(f"{name}: a date with another pattern")
-        pattern = REAL_DATE
-    elif isinstance(pattern, str) and pattern.endswith("$") and not pattern.endswith("\\$"):
+        # msgspec's own date (see the top): the pattern and a real calendar date, checked in C
+        # without calling a regex per date (which cost about a microsecond each)
+        if length < _DATE_LENGTH:
+            raise Unsupported(f"{name}: a date shorter than a date")
+        return datetime.date
+    if isinstance(pattern, str) and pattern.endswith("$") and not pattern.endswith("\\$"):
         pattern = pattern[:-1] + r"\Z"
-    length = min(schema.get("maxLength", MAX_TEXT), MAX_TEXT)
+    words = _WORDS.fullmatch(pattern) if isinstance(pattern, str) else None
+    if words is not None:  # `^(ccm|pcm)$`: the few texts it takes, looked up in C rather than searched
+        options = tuple(word for word in (words.group(1) or words.group(2)).split("|") if len(word) <= length)
+        if not options:
+            raise Unsupported(f"{name}: no text the pattern takes is short enough")
+        return Literal[options]
     if pattern is None:
         return Annotated[str, msgspec.Meta(max_length=length)]
     return Annotated[str, msgspec.Meta(max_length=length, pattern=pattern)]
@@ -132,11 +145,14 @@ def _record(schema: Mapping[str, Any], name: str) -> Any:
         required = set(schema.get("required", ()))
         if not required <= set(properties):
             raise Unsupported(f"{name}: a required key that is not a property")
+        # the fields in the order of their keys, so a record's dict comes sorted: the facts hash
+        # sorts every dict's keys, and orjson sorts a sorted one in a single pass
+        keys = sorted(properties)
         fields: list[tuple[str, Any] | tuple[str, Any, Any]] = []
-        for i, (key, sub) in enumerate(properties.items()):
-            kind = _model(sub, f"{name}_{key}")
+        for i, key in enumerate(keys):
+            kind = _model(properties[key], f"{name}_{key}")
             fields.append((f"f{i}", kind) if key in required else (f"f{i}", kind, msgspec.UNSET))
-        rename = {f"f{i}": key for i, key in enumerate(properties)}
+        rename = {f"f{i}": key for i, key in enumerate(keys)}
         # gc=False: a decoded record holds no cycles; kw_only: required fields may follow optional ones
         return msgspec.defstruct(name, fields, rename=rename, forbid_unknown_fields=True, kw_only=True, gc=False)
     names = schema.get("propertyNames")

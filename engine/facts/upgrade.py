@@ -30,21 +30,27 @@ def upgrade_v1(raw: Mapping[str, Any]) -> dict[str, Any]:
     for policies written for version 1 (schema.model_schema); a version 2 bundle may not give them.
     """
     upgraded = dict(raw)
-    upgraded["fact_bundle"] = 2
-    consent = raw.get("consent")
-    if isinstance(consent, Mapping):
+    upgrade_v1_in_place(upgraded)
+    return upgraded
+
+
+def upgrade_v1_in_place(bundle: dict[str, Any]) -> None:
+    """`upgrade_v1` without the copy, for a caller that owns the dict (the typed intake): it only
+    reads keys it never writes, so upgrading in place gives the same keys, values and order."""
+    bundle["fact_bundle"] = 2
+    consent = bundle.get("consent")
+    if type(consent) is dict or isinstance(consent, Mapping):  # the exact type first: an ABC check costs more
         services = consent.get("service", ())
         services = [services] if isinstance(services, str) else list(services or ())
         record = {key: consent[key] for key in _CONSENT_FIELDS if key in consent}
-        if "ccm_start" in raw:
-            record["start"] = raw["ccm_start"]
-        upgraded["consents"] = {service: dict(record) for service in services}
-    period = raw.get("tcm_period")
-    if isinstance(period, Mapping) and "service_periods" not in raw:
+        if "ccm_start" in bundle:
+            record["start"] = bundle["ccm_start"]
+        bundle["consents"] = {service: dict(record) for service in services}
+    period = bundle.get("tcm_period")
+    if (type(period) is dict or isinstance(period, Mapping)) and "service_periods" not in bundle:
         # Version 1's one TCM period, as a service period; who furnished it and under which code
         # version 1 does not say, so those stay unknown.
-        upgraded["service_periods"] = ({"service": "tcm", "start": period.get("start"), "end": period.get("end")},)
-    return upgraded
+        bundle["service_periods"] = ({"service": "tcm", "start": period.get("start"), "end": period.get("end")},)
 
 
 def fold_claims(data: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -56,17 +62,25 @@ def fold_claims(data: Mapping[str, Any]) -> Mapping[str, Any]:
     see, so "already paid", "once per patient" and "claimed by another practitioner this month"
     all read one list.
     """
+    if data.get("other_claims_this_month") is None and data.get("prior_claims") is None:
+        return data
+    folded = dict(data)
+    fold_claims_in_place(folded)
+    return folded
+
+
+def fold_claims_in_place(data: dict[str, Any]) -> bool:
+    """`fold_claims` without the copy (True: there was something to fold)."""
     this_month = data.get("other_claims_this_month")
     earlier = data.get("prior_claims")
     if this_month is None and earlier is None:
-        return data
+        return False
     month = data.get("month")
-    folded = dict(data)
-    folded.pop("other_claims_this_month", None)
-    folded.pop("prior_claims", None)
-    folded["claims"] = [
-        *(folded.get("claims") or ()),
+    data.pop("other_claims_this_month", None)
+    data.pop("prior_claims", None)
+    data["claims"] = [
+        *(data.get("claims") or ()),
         *({**claim, "month": month} for claim in this_month or ()),
         *(earlier or ()),
     ]
-    return folded
+    return True
