@@ -61,6 +61,11 @@ class PolicySet:
     settings_cache: dict[tuple[tuple[str, str], ...], SwitchSettings] = field(
         default_factory=dict, compare=False, repr=False
     )
+    # the switches last evaluated with (a copy) and their settings: a batch passes the same ones
+    # for every bundle, and comparing them is cheaper than sorting them (see `evaluate`)
+    last_settings: list[tuple[dict[str, str], SwitchSettings]] = field(
+        default_factory=list, compare=False, repr=False
+    )
 
     @property
     def warnings(self) -> tuple[Diagnostic, ...]:
@@ -275,12 +280,7 @@ def evaluate(
     trace: bool = True,
 ) -> Decision:
     """Decide one validated bundle. Raises nothing for a valid bundle: denials are answers."""
-    key = tuple(sorted(switches.items())) if switches else ()
-    settings = policies.settings_cache.get(key)
-    if settings is None:
-        settings = SwitchSettings.of(resolve_switches(policies, switches or {}))  # raises on a bad switch
-        if len(policies.settings_cache) < _SETTINGS_LIMIT:
-            policies.settings_cache[key] = settings
+    settings = _settings(policies, switches)
     return decide(
         policies.compiled,
         bundle.data,
@@ -293,6 +293,22 @@ def evaluate(
         version=engine_version(),
         notes=bundle.notes,  # (given to the constructor: dataclasses.replace would build it twice)
     )
+
+
+def _settings(policies: PolicySet, switches: Mapping[str, str] | None) -> SwitchSettings:
+    """The resolved settings of these switch overrides, checked once per distinct overrides."""
+    overrides = switches or {}
+    last = policies.last_settings[0] if policies.last_settings else None
+    if last is not None and last[0] == overrides:  # the usual case: the same switches as the bundle before
+        return last[1]
+    key = tuple(sorted(overrides.items()))
+    settings = policies.settings_cache.get(key)
+    if settings is None:
+        settings = SwitchSettings.of(resolve_switches(policies, overrides))  # raises on a bad switch
+        if len(policies.settings_cache) < _SETTINGS_LIMIT:
+            policies.settings_cache[key] = settings
+    policies.last_settings[:] = [(dict(overrides), settings)]  # (one entry, replaced whole)
+    return settings
 
 
 def evaluate_all(

@@ -350,6 +350,19 @@ class Writer:
         helper = "_min" if expr.function == "min" else "_max"
         return self.guarded(f"{helper}([{', '.join(a.text for a in args)}])", *args)
 
+    def read_ahead(self, where: s.Expr) -> None:
+        """The facts a loop's `where` reads, read once before the loop instead of once per entry
+        (`practitioner.id` in `time.practitioner = practitioner.id`): they are the same for every
+        entry, and the loop finds them in its scope (`read`). Reading a fact does nothing but give
+        its value (no memo, no `env.items`, never an error), so one the loop would not have read
+        changes nothing."""
+        lists = {id(node.path) for node in s.walk(where) if isinstance(node, s.Aggregate)}
+        for node in s.walk(where):
+            if isinstance(node, s.Name) and id(node) not in lists:
+                ref = self.resolution.refs.get(id(node))
+                if ref is not None and ref.kind == "fact":
+                    self.read(ref.path)
+
     def _aggregate(self, expr: s.Aggregate) -> Atom:
         """count / any / sum over a fact list; `env.items` holds the entry `where` is looking at."""
         parts = expr.path.parts
@@ -357,6 +370,8 @@ class Writer:
         if expr.kind not in ("count", "any"):
             assert len(parts) > 1, "a sum reads a field of the entries"
         chosen = self.assign({"count": "0", "any": "False"}.get(expr.kind, "[]"), known=True)
+        if expr.where is not None:
+            self.read_ahead(expr.where)
         entry, items = self.fresh("_e"), self.env("items")
         with self.block(f"for {entry} in {self.env('facts')}.get({key}) or ():"):
             self.line(f"{items}[{key}] = {entry}")

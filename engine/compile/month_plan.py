@@ -84,6 +84,7 @@ class MonthPlan:
     program: MonthProgram | None = None  # the generated rules and codes (codegen backend only)
     earlier_claims_matter: bool = False  # an exclusion `in any month` is in effect: read earlier claims
     any_month_exclusions: tuple[CompiledExclusion, ...] = ()  # those exclusions, in declaration order
+    any_month_indexes: tuple[int, ...] = ()  # their places in `exclusions` (CompiledPolicySet.exclusions_of_claim)
     bundles_claims: bool = False  # a `bundling` is in effect: claims on file may be withdrawn
     # parameters with no value this month that are declared `otherwise unknown`: name -> the reason
     unknown_values: Mapping[str, str] = dataclasses.field(default_factory=dict)
@@ -163,6 +164,7 @@ class MonthPlanMaker:
             exception_targets=frozenset(e.target for e in exceptions),
             earlier_claims_matter=any(e.any_month for e in exclusions),
             any_month_exclusions=tuple(e for e in exclusions if e.any_month),
+            any_month_indexes=tuple(i for i, e in enumerate(exclusions) if e.any_month),
             bundles_claims=any(e.bundles for e in exclusions),
             unknown_values=unknown_values,
             facility_rvus=self._rvus(live_decls, "facility"),

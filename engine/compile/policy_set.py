@@ -264,7 +264,8 @@ class CompiledPolicySet:
         theirs: a key of ids found here names those very objects. Bounded: at most _MEMO_LIMIT
         shared denials; past that each is made anew."""
         shared = self._shared_denials
-        key = (code, *map(id, reasons))
+        # (one reason is the usual case: its key made without the iterator)
+        key = (code, id(reasons[0])) if len(reasons) == 1 else (code, *map(id, reasons))
         denial = shared.get(key)
         if denial is None:
             denial = Denial(code, tuple(reasons))

@@ -199,7 +199,8 @@ class Evaluation(ReasonWriter):
             # batch meets the same few again and again, so it is worked out once (bounded: see
             # CompiledPolicySet.counted)
             key = (id(code), increment, measure, beyond, cap)
-            self._apply_units(outcome, self.compiled.counted(key, lambda: self._count_units(code, *key[1:])))
+            found = self.compiled._counted.get(key)  # the usual case, read first: no closure made for it
+            self._apply_units(outcome, found or self.compiled.counted(key, lambda: self._count_units(code, *key[1:])))
             return
         self._apply_units(outcome, self._count_units(code, increment, measure, beyond, cap))
 
@@ -300,11 +301,16 @@ class Evaluation(ReasonWriter):
 
     def _earlier_claim_conflicts(self, earlier: Sequence[Mapping[str, Any]], hits: dict[str, list[Reason]]) -> None:
         """Exclusions `in any month`: claims of earlier months rule codes out too."""
-        for exclusion in self.plan.any_month_exclusions:  # (picked out of the plan's exclusions once per plan)
+        plan, compiled = self.plan, self.compiled
+        # which exclusions each claim's code is in, from the set's memo (a range test per claim and
+        # exclusion otherwise): claim codes repeat across bundles
+        matched = [compiled.exclusions_of_claim(plan, claim.get("code")) for claim in earlier]
+        # (picked out of the plan's exclusions once per plan)
+        for index, exclusion in zip(plan.any_month_indexes, plan.any_month_exclusions, strict=True):
             if self.overridden_by(exclusion.header.id) is not None:
                 continue
-            for claim in earlier:
-                if claim.get("code") in exclusion.excluded and self._who(exclusion.who, claim):
+            for claim, found in zip(earlier, matched, strict=True):
+                if index in found and self._who(exclusion.who, claim):
                     reason = self._claim_reason(exclusion.header, claim, f"in {claim.get('month')}")
                     for code in exclusion.subject_order:
                         hits.setdefault(code, []).append(reason)
