@@ -231,26 +231,27 @@ class CompiledPolicySet:
             self._fixed_ids.add(id(reason))
         return reason
 
-    def described(self, key: tuple[Any, ...], make: Callable[[], Reason]) -> Reason:
-        """The Reason `make` gives, made once per `key` (a failed comparison and the two values it
-        compared: see Evaluation._reason) and kept as long as this set, like the fixed reasons (so
+    def described(self, key: tuple[Any, ...], make: Callable[..., Reason], *args: Any) -> Reason:
+        """The Reason `make(*args)` gives, made once per `key` (a failed comparison and the two
+        values it compared: see Evaluation._reason) and kept as long as this set, like the fixed reasons (so
         that denials made of them can be shared too). Bounded: at most _MEMO_LIMIT are kept; past
-        that each is made anew (the same words; only the sharing stops)."""
+        that each is made anew (the same words; only the sharing stops). The maker and its arguments
+        are passed, not a closure: the usual call finds its key and builds nothing."""
         reason = self._described.get(key)
         if reason is None:
-            reason = make()
+            reason = make(*args)
             if len(self._described) < _MEMO_LIMIT:
                 reason = self._described.setdefault(key, reason)  # (setdefault: see fixed_reason)
                 self._fixed_ids.add(id(reason))
         return reason
 
-    def counted(self, key: tuple[Any, ...], make: Callable[[], Counted]) -> Counted:
-        """What `make` gives (the units of an add-on for its numbers, the next unit and a reason
+    def counted(self, key: tuple[Any, ...], make: Callable[..., Counted], *args: Any) -> Counted:
+        """What `make(*args)` gives (the units of an add-on for its numbers, the next unit and a reason
         that denies it: see Evaluation.units_of), made once per `key`; immutable values, so shared.
         Bounded like `described`."""
         found = self._counted.get(key)
         if found is None:
-            found = make()
+            found = make(*args)
             if len(self._counted) < _MEMO_LIMIT:
                 found = self._counted.setdefault(key, found)
                 if found[2] is not None:  # kept as long as this set: its denials may be shared

@@ -65,8 +65,7 @@ class ReasonWriter:
         if value is UNKNOWN:  # the words depend only on which of the facts it reads are missing
             missing = tuple(label for label, _kind, reader in condition.reads if reader(self.env) is UNKNOWN)
             key: tuple[Any, ...] = (owner.id, id(condition), UNKNOWN_KEY, missing)
-            found = compiled._described.get(key)  # the usual case, read first: no closure made for it
-            return found or compiled.described(key, lambda: self._unknown_reason(owner, message, condition, missing))
+            return compiled.described(key, self._unknown_reason, owner, message, condition, missing)
         if message is not None:  # found false: its own words, the same every time
             return compiled.fixed_reason(owner, requirement)
         sides = condition.sides
@@ -74,8 +73,7 @@ class ReasonWriter:
             left, right = sides[0](self.env), sides[1](self.env)
             if type(left) is int and type(right) is int and isinstance(condition.expr, s.Compare):
                 key = (owner.id, id(condition), left, right)
-                found = compiled._described.get(key)  # (as above)
-                return found or compiled.described(key, lambda: self._described(owner, condition, value))
+                return compiled.described(key, self._described, owner, condition, value)
         return self._described(owner, condition, value)
 
     @staticmethod
@@ -116,8 +114,7 @@ class ReasonWriter:
         code, by, status = claim.get("code"), claim.get("practitioner"), claim.get("status")
         if type(code) is str and type(by) is str and (status is None or type(status) is str):
             key = (header.id, id(header), code, by, by == self.me, status, when)
-            found = self.compiled._described.get(key)  # the usual case, read first: no closure made for it
-            return found or self.compiled.described(key, lambda: self._claim_reason_made(header, claim, when))
+            return self.compiled.described(key, self._claim_reason_made, header, claim, when)
         return self._claim_reason_made(header, claim, when)
 
     def _claim_reason_made(self, header: Header, claim: Mapping[str, Any], when: str) -> Reason:

@@ -189,8 +189,10 @@ class Evaluation(ReasonWriter):
         if increment is UNKNOWN or measure is UNKNOWN or beyond is UNKNOWN:
             outcome.units = 0
             text = f"{code.measure_text} cannot be counted: a fact it needs is missing"  # the same words each time
-            made = lambda: Reason(header.id, header.title, header.cites, header.source, text)  # noqa: E731
-            outcome.reasons.append(self.compiled.described((header.id, id(code), UNKNOWN_KEY), made))
+            unknown_key = (header.id, id(code), UNKNOWN_KEY)
+            outcome.reasons.append(
+                self.compiled.described(unknown_key, Reason, header.id, header.title, header.cites, header.source, text)
+            )
             return
         cap = code.unit_cap(self.env) if code.unit_cap is not None else None
         cap = None if cap is UNKNOWN else cap
@@ -199,8 +201,7 @@ class Evaluation(ReasonWriter):
             # batch meets the same few again and again, so it is worked out once (bounded: see
             # CompiledPolicySet.counted)
             key = (id(code), increment, measure, beyond, cap)
-            found = self.compiled._counted.get(key)  # the usual case, read first: no closure made for it
-            self._apply_units(outcome, found or self.compiled.counted(key, lambda: self._count_units(code, *key[1:])))
+            self._apply_units(outcome, self.compiled.counted(key, self._count_units, code, *key[1:]))
             return
         self._apply_units(outcome, self._count_units(code, increment, measure, beyond, cap))
 
