@@ -27,7 +27,7 @@ sys.path.insert(0, str(ROOT))  # tests/compact_oracle.py and benchmarks/bench_ev
 
 from carepolicy.cli.batch_input import RawRecord, decode  # noqa: E402
 from carepolicy.cli.common import decide, prepare  # noqa: E402
-from carepolicy.engine.decision import model  # noqa: E402
+from carepolicy.engine.decision import json_form  # noqa: E402
 from carepolicy.engine.evaluation import decision_parts  # noqa: E402
 from carepolicy.engine.jsontext import canonical_bytes  # noqa: E402
 
@@ -71,7 +71,7 @@ def main() -> None:
         decided = clock()
         decision.trace.compact()
         traced = clock()
-        obj = model.to_json_obj(decision, trace="compact")  # (makes the compact trace again)
+        obj = json_form.to_json_obj(decision, trace="compact")  # (makes the compact trace again)
         objected = clock()
         canonical_bytes(obj)
         done = clock()

@@ -48,7 +48,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from carepolicy.cli.batch_input import RawRecord, decode
     from carepolicy.cli.common import decide, prepare
-    from carepolicy.engine.decision import model
+    from carepolicy.engine.decision import json_form
     from carepolicy.engine.jsontext import canonical_bytes
 
     wanted = args.records + args.warm
@@ -80,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
         started = clock()
         decision = decide(record, setup)
         in_stream += clock() - started
-        canonical_bytes(model.to_json_obj(decision, trace="compact"))
+        canonical_bytes(json_form.to_json_obj(decision, trace="compact"))
 
     print(f"evaluate (cli.common.decide, trace recorded), {count:,} records after {args.warm:,} warm; {load()}")
     print(f"  tight loop, best of {args.runs}:  {best / count * 1e6:7.1f} µs CPU per record")

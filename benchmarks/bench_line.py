@@ -35,7 +35,8 @@ sys.path.insert(0, str(HERE))
 
 from carepolicy.cli.batch_input import RawRecord, decode  # noqa: E402
 from carepolicy.cli.common import Setup, decide, prepare  # noqa: E402
-from carepolicy.engine.decision.model import Decision, to_json_bytes, to_json_obj  # noqa: E402
+from carepolicy.engine.decision.json_form import to_json_bytes, to_json_obj  # noqa: E402
+from carepolicy.engine.decision.model import Decision  # noqa: E402
 from carepolicy.engine.jsontext import canonical_bytes  # noqa: E402
 
 

@@ -31,7 +31,7 @@ sys.path.insert(0, str(HERE))
 
 from bench_evaluate import make_bundles  # noqa: E402
 from carepolicy.engine import Bundle, Decision, evaluate, load_policies  # noqa: E402
-from carepolicy.engine.decision.model import to_json_bytes, to_json_obj  # noqa: E402
+from carepolicy.engine.decision.json_form import to_json_bytes, to_json_obj  # noqa: E402
 from carepolicy.engine.facts.bundle import validate_bundle  # noqa: E402
 
 

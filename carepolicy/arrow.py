@@ -26,7 +26,7 @@ import pyarrow.compute as pc
 
 from carepolicy.cli.common import Record, Setup, record_json_obj
 from carepolicy.engine import Bundle, BundleError, Diagnostic, PolicySet
-from carepolicy.engine.decision.model import money_text
+from carepolicy.engine.decision.json_form import money_text
 from carepolicy.engine.facts.reader import validate_bundle
 from carepolicy.evaluator import Evaluator
 

@@ -44,7 +44,7 @@ class Done:
 
 def decide_one(work: Work, setup: Setup, trace_form: str) -> Done:
     from carepolicy.engine import Bundle
-    from carepolicy.engine.decision.model import to_json_bytes
+    from carepolicy.engine.decision.json_form import to_json_bytes
 
     try:
         item = decode(work) if isinstance(work, RawRecord) else work

@@ -13,7 +13,8 @@ from .api import (
     load_policies,
     resolve_switches,
 )
-from .decision.model import Decision, to_json, to_json_obj
+from .decision.json_form import to_json, to_json_obj
+from .decision.model import Decision
 from .diagnostics import Diagnostic, FactError, PolicyError, render_json, render_text
 from .facts.reader import Bundle, BundleError, iter_records, load_fact_file, load_fact_text
 

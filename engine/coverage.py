@@ -17,7 +17,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, fields, is_dataclass
 from typing import Any
 
-from .decision.model import TraceNode
+from .decision.trace_nodes import TraceNode
 from .language import syntax as s
 
 

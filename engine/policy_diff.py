@@ -20,7 +20,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from .decision.model import Decision, TraceNode
+from .decision.model import Decision
+from .decision.trace_nodes import TraceNode
 from .language import syntax as s
 
 UNATTRIBUTED = "(no changed declaration in its trace)"

@@ -9,7 +9,7 @@ from typing import Any
 
 from carepolicy.engine.compile.expr import UNKNOWN
 from carepolicy.engine.compile.outcomes import Compact
-from carepolicy.engine.decision.model import json_value
+from carepolicy.engine.decision.trace_nodes import json_value
 from carepolicy.engine.evaluation.compact import COMPACT_FORM, COMPACT_VERSION, MISSING, _marks, positions
 from carepolicy.engine.evaluation.costs import CostSummary
 from carepolicy.engine.evaluation.rules import Evaluation

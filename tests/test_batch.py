@@ -195,19 +195,19 @@ def test_unwritable_output_is_reported_before_any_input_is_read(tmp_path: Path,
 
 def test_a_record_that_cannot_be_serialised_becomes_its_error_record(tmp_path: Path,
                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
-    from carepolicy.engine.decision import model
+    from carepolicy.engine.decision import json_form
 
     source = tmp_path / "in.jsonl"
     good = _bench_module().make_bundles(3, 3)
     source.write_text("".join(json.dumps(b, default=_number) + "\n" for b in good), encoding="utf-8")
-    real = model.to_json_bytes
+    real = json_form.to_json_bytes
 
     def refuse_second(decision: Any, **options: Any) -> bytes:
         if decision.bundle_id == good[1]["id"]:
             raise TypeError("Type is not JSON serializable: Fraction")
         return real(decision, **options)
 
-    monkeypatch.setattr(model, "to_json_bytes", refuse_second)
+    monkeypatch.setattr(json_form, "to_json_bytes", refuse_second)
     target = tmp_path / "out.jsonl"
     result = run("batch", str(source), *SMOKE, "-o", str(target))
     assert result.exit_code == ExitCode.BAD_INPUT

@@ -7,7 +7,7 @@ from decimal import Decimal
 from typing import Any
 
 from carepolicy.engine.compile.expr import UNKNOWN
-from carepolicy.engine.decision.model import json_value
+from carepolicy.engine.decision.trace_nodes import json_value
 from carepolicy.engine.evaluation.compact import DIGITS, NOT_EVALUATED, _marks
 from hypothesis import given, settings
 from hypothesis import strategies as st

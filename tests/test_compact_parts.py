@@ -17,7 +17,7 @@ from carepolicy.engine import Bundle, PolicySet, evaluate, load_policies
 from carepolicy.engine.compile.compiled import Condition, Header
 from carepolicy.engine.compile.expr import UNKNOWN
 from carepolicy.engine.compile.outcomes import Compact, SharedRecord
-from carepolicy.engine.decision.model import to_json_obj
+from carepolicy.engine.decision.json_form import to_json_obj
 from carepolicy.engine.evaluation import compact, decision_parts
 from carepolicy.engine.facts.reader import validate_bundle
 from carepolicy.engine.jsontext import canonical_bytes

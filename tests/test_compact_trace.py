@@ -13,7 +13,7 @@ from carepolicy.cli.exit_codes import ExitCode
 from carepolicy.cli.main import cli
 from carepolicy.engine import PolicySet, evaluate, load_fact_file, load_policies
 from carepolicy.engine.compile.policy_set import CompiledPolicySet
-from carepolicy.engine.decision.model import to_json_obj
+from carepolicy.engine.decision.json_form import to_json_obj
 from carepolicy.engine.evaluation.compact import COMPACT_VERSION, DIGITS, _marks, read_values, results_by_position
 from carepolicy.engine.facts.reader import Bundle, validate_bundle
 from carepolicy.engine.jsontext import canonical_bytes, stdlib_bytes

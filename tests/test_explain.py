@@ -15,7 +15,8 @@ from carepolicy.engine import Bundle, Decision, evaluate, load_fact_file, load_p
 from carepolicy.engine.decision.citations import source_info
 from carepolicy.engine.decision.context import DecisionContext
 from carepolicy.engine.decision.explain import render_decision_text
-from carepolicy.engine.decision.model import Alternative, Denial, Line, Read, Reason, Shares, Totals, TraceNode
+from carepolicy.engine.decision.model import Alternative, Denial, Line, Reason, Shares, Totals
+from carepolicy.engine.decision.trace_nodes import Read, TraceNode
 
 from tests.goldens import assert_golden
 

@@ -13,20 +13,8 @@ import pytest
 from carepolicy.engine import PolicySet, evaluate, load_policies
 from carepolicy.engine.decision.citations import SourceInfo
 from carepolicy.engine.decision.context import DecisionContext
-from carepolicy.engine.decision.model import (
-    DECISION_FORMAT,
-    Decision,
-    Denial,
-    Line,
-    Reason,
-    Shares,
-    Totals,
-    Withdrawal,
-    _shares,
-    money_text,
-    to_json_bytes,
-    to_json_obj,
-)
+from carepolicy.engine.decision.json_form import DECISION_FORMAT, _shares, money_text, to_json_bytes, to_json_obj
+from carepolicy.engine.decision.model import Decision, Denial, Line, Reason, Shares, Totals, Withdrawal
 from carepolicy.engine.facts.reader import Bundle, validate_bundle
 from carepolicy.engine.jsontext import canonical_bytes, stdlib_bytes
 from hypothesis import given, settings

@@ -7,10 +7,11 @@ understood apart); every import, including one inside a function, counts for the
 The layers, lowest first (docs/explanation/architecture.md). A module may import its own
 sub-package and any lower layer, never a later one, nor a sibling of its own layer:
 
-- base: `source`, `money`, `diagnostics`, and `decision.model`. The decision *model* (Reason,
-  Denial, Decision) is the vocabulary that compile and evaluation build results in, plain data
-  that imports nothing of the engine, so it is a low layer; the *renderers* (`decision.explain`)
-  are at the top. Base modules may import one another (diagnostics reads source's Span). The
+- base: `source`, `money`, `diagnostics`, and `decision.model` with `decision.trace_nodes`. The
+  decision *model* (Reason, Denial, Decision) and the trace's nodes (TraceNode, Read, Trace) are
+  the vocabulary that compile and evaluation build results in, plain data that imports nothing of
+  the engine, so a low layer; the *renderers* (`decision.explain`, and `decision.json_form`, the
+  decision's JSON) are at the top. Base modules may import one another (diagnostics reads source's Span). The
   decision's `citations` (cite texts without authoring notes, source titles) and `context` (what
   every decision of a policy set shares) are base too: plain data that compile builds.
 - `language` (syntax, parse, to_ast, value types, registry)
@@ -34,6 +35,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
         "engine.money",
         "engine.diagnostics",
         "engine.decision.model",
+        "engine.decision.trace_nodes",  # the trace's nodes and their JSON form; below the model, which imports it
         "engine.decision.citations",
         "engine.decision.context",
         "engine.decision.json_pieces",  # kept canonical pieces of the decision line (orjson); base like the model

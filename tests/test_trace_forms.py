@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from carepolicy.engine import PolicySet, evaluate, load_policies
-from carepolicy.engine.decision.model import trace_node_json
+from carepolicy.engine.decision.trace_nodes import trace_node_json
 from carepolicy.engine.facts.reader import Bundle, validate_bundle
 
 ROOT = Path(__file__).resolve().parents[1]

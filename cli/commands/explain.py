@@ -142,7 +142,7 @@ def explain(
       grep '"bundle_id":"pt-1042"' decisions.jsonl | carepolicy explain - claims-2025-03.jsonl --format text
     """
     from carepolicy.engine.decision.explain import render_decision_text
-    from carepolicy.engine.decision.model import to_json
+    from carepolicy.engine.decision.json_form import to_json
 
     setup = prepare(policies_dir, (), fee_schedule, trace=True)
     bundles = _bundles(bundle_file)

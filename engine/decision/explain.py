@@ -14,7 +14,8 @@ from __future__ import annotations
 from decimal import Decimal
 
 from .context import EMPTY_CONTEXT, DecisionContext
-from .model import Alternative, Decision, Denial, Line, Reason, Shares, TraceNode, Withdrawal
+from .model import Alternative, Decision, Denial, Line, Reason, Shares, Withdrawal
+from .trace_nodes import TraceNode
 from .trace_text import render_trace
 
 __all__ = ["first_reason", "render_decision_text", "split_denials"]

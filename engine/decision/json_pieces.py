@@ -133,7 +133,7 @@ class DenialShape(Protocol):
 
 
 def reason_written(reason: ReasonShape) -> ReasonWritten:
-    """The reason's JSON object (`model._reason`) in canonical bytes, written from parts:
+    """The reason's JSON object (`json_form._reason`) in canonical bytes, written from parts:
     `{"cites":[…],"reason":` + its words + `,"rule":…,"source":…,"title":…}`, and the tags it cites
     (those of DecisionContext.tags), written once and kept on the reason. Raises
     orjson.JSONEncodeError for what orjson cannot write (the caller then writes the line the old way)."""
@@ -149,7 +149,7 @@ def reason_written(reason: ReasonShape) -> ReasonWritten:
 
 
 def denial_written(denial: DenialShape) -> DenialWritten:
-    """The denial's JSON object (as `model.to_json_obj` writes it) as its canonical parts and a ",":
+    """The denial's JSON object (as `json_form.to_json_obj` writes it) as its canonical parts and a ",":
     `{"code":…,"reasons":[`, the reasons' bytes with "," between, `],"unit":…,"with":…},`, and
     the tags its reasons cite (what `sources` lists: see DecisionContext.sources_of), kept on it."""
     written = denial.written

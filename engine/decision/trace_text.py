@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from .model import Read, TraceNode
+from .trace_nodes import Read, TraceNode
 
 __all__ = ["render_trace"]
 

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..compile.expr import UNKNOWN
 from ..compile.outcomes import Compact, SharedRecord
-from ..decision.model import json_value
+from ..decision.trace_nodes import json_value
 
 if TYPE_CHECKING:
     from ..compile.policy_set import CompiledPolicySet

@@ -18,7 +18,8 @@ from typing import Any
 from ..compile.compiled import CompiledCostSharing, CompiledPays, CompiledPricing
 from ..compile.expr import UNKNOWN, Env, Fn
 from ..compile.month_plan import MonthPlan
-from ..decision.model import Read, Shares, TraceNode
+from ..decision.model import Shares
+from ..decision.trace_nodes import Read, TraceNode
 from ..money import ZERO, after_sequestration, as_money, round_cents
 
 

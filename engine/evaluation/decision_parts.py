@@ -12,7 +12,8 @@ from ..compile.month_plan import MonthPlan
 from ..compile.outcomes import CodeOutcome, Compact
 from ..compile.policy_set import CompiledPolicySet
 from ..compile.strategy import CodingStrategy
-from ..decision.model import Denial, Line, Reason, Totals, Trace, TraceNode, Withdrawal, trace_node_json
+from ..decision.model import Denial, Line, Reason, Totals, Withdrawal
+from ..decision.trace_nodes import Trace, TraceNode, trace_node_json
 from ..money import ZERO
 from .bundling import HeldClaim, kept_claim_reason
 from .compact import compact_trace

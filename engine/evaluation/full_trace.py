@@ -31,7 +31,7 @@ from orjson import Fragment
 
 from ..compile.expr import UNKNOWN
 from ..compile.outcomes import Compact, SharedRecord
-from ..decision.model import TraceNode, json_value, node_json, trace_node_json
+from ..decision.trace_nodes import TraceNode, json_value, node_json, trace_node_json
 from .record_json import Entry, record_json, ref_json
 
 if TYPE_CHECKING:

@@ -10,7 +10,7 @@ from typing import Any
 
 from ..compile.expr import UNKNOWN
 from ..compile.outcomes import Compact
-from ..decision.model import node_json
+from ..decision.trace_nodes import node_json
 
 Entry = tuple[str, str, Any]  # a value read: (label, kind, reader)
 

@@ -15,7 +15,8 @@ from ..compile.expr import UNKNOWN, Env
 from ..compile.month_plan import MonthPlan
 from ..compile.outcomes import CodeOutcome, Compact, RuleOutcome
 from ..compile.policy_set import CompiledPolicySet, Counted
-from ..decision.model import Read, Reason, TraceNode, json_value
+from ..decision.model import Reason
+from ..decision.trace_nodes import Read, TraceNode, json_value
 from .claims import claims_on_file
 from .reasons import UNKNOWN_KEY, ReasonWriter
 from .record_json import record_json, ref_json
