@@ -1,25 +1,23 @@
-"""What the commands share: reporting diagnostics, loading the policy set, and output records.
+"""What the commands share: loading the policy set, reading inputs, and output records.
 
-Every function that can fail on user input reports the diagnostics on stderr and ends the command
-with `ExitCode.BAD_INPUT`; none lets a traceback through for bad input. The engine is imported inside
-the functions so that importing this module (for `--help`) stays cheap.
+Every function that can fail on user input reports the diagnostics on stderr (reporting.py) and
+ends the command with `ExitCode.BAD_INPUT`; none lets a traceback through for bad input. The engine
+is imported inside the functions so that importing this module (for `--help`) stays cheap.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import shlex
-import sys
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn, TextIO, TypeAlias
+from typing import TYPE_CHECKING, Any, NoReturn, TypeAlias
 
 import click
 
 from .exit_codes import ExitCode
 from .output import output_stream as output_stream  # re-exported: commands import it from here too
+from .reporting import diagnostic, report
 
 if TYPE_CHECKING:
     from carepolicy.engine import Bundle, BundleError, Decision, Diagnostic, PolicySet
@@ -30,46 +28,6 @@ if TYPE_CHECKING:
 def finish(code: ExitCode) -> NoReturn:
     """End the command with `code` (click turns this into the process exit status)."""
     raise click.exceptions.Exit(int(code))
-
-
-def use_color(stream: TextIO) -> bool:
-    """Colour only on a terminal, and never when NO_COLOR is set (https://no-color.org)."""
-    isatty = getattr(stream, "isatty", None)
-    return "NO_COLOR" not in os.environ and callable(isatty) and bool(isatty())
-
-
-def report(diagnostics: Iterable[Diagnostic], sources: Mapping[str, SourceFile] | None = None) -> None:
-    """Diagnostics to stderr, in the one rendering the engine defines."""
-    from carepolicy.engine import render_text
-
-    items = list(diagnostics)
-    if not items:
-        return
-    shown = dict(sources or {})
-    shown.update({k: v for k, v in fact_sources(items).items() if k not in shown})
-    click.echo(render_text(items, shown, color=use_color(sys.stderr)), err=True, nl=False)
-
-
-def fact_sources(diagnostics: Iterable[Diagnostic]) -> dict[str, SourceFile]:
-    """The text of the fact files that diagnostics point into, so the rendering can quote the line."""
-    from carepolicy.engine.source import SourceFile
-
-    found: dict[str, SourceFile] = {}
-    for diag in diagnostics:
-        name = diag.span.source if diag.span is not None else None
-        if name is None or name in found or name.startswith("<") or name.endswith(".policy"):
-            continue
-        try:
-            found[name] = SourceFile(name, Path(name).read_text(encoding="utf-8-sig"))
-        except (OSError, ValueError):
-            continue
-    return found
-
-
-def diagnostic(code: str, message: str, *, help: str | None = None, file: str | None = None) -> Diagnostic:
-    from carepolicy.engine import Diagnostic
-
-    return Diagnostic(code, message, file=file, help=help)
 
 
 def fail(code: str, message: str, *, help: str | None = None, file: str | None = None) -> NoReturn:

@@ -18,6 +18,7 @@ from typing import NoReturn, TextIO
 import click
 
 from .exit_codes import ExitCode
+from .reporting import diagnostic, report
 
 # errors that mean "this output cannot be written"; any other OSError is not ours to explain
 _WRITE_ERRORS = frozenset(
@@ -41,8 +42,6 @@ def _silence_stdout() -> None:
 
 def cannot_write(target: str, error: OSError, *, file: str | None = None) -> NoReturn:
     """Report that `target` cannot be written and end the command with BAD_INPUT (exit 2)."""
-    from .common import diagnostic, report
-
     if target == "standard output":
         _silence_stdout()
     report([diagnostic("usage/output", f"cannot write {target}: {_reason(error)}", file=file)])

@@ -184,3 +184,44 @@ def test_the_checks_see_type_checking_imports_and_would_catch_a_cycle() -> None:
         < layer_of("engine.compile.outcomes")[0]
         < layer_of("engine.decision.explain")[0]
     )
+
+
+# --------------------------------------------------------------------------------------------- cli
+
+CLI = ENGINE.parent / "cli"
+
+
+def cli_graph() -> dict[str, set[str]]:
+    """The cli's modules and the cli modules each imports, counting every import, even one inside a
+    function: a command module may import lazily for `--help` speed, but never to dodge a cycle."""
+    names = {}
+    for path in sorted(CLI.rglob("*.py")):
+        parts = path.with_suffix("").relative_to(ENGINE.parent).parts
+        names[".".join(parts[:-1] if parts[-1] == "__init__" else parts)] = path
+    graph: dict[str, set[str]] = {}
+    for module, path in names.items():
+        found: set[str] = set()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(node, ast.ImportFrom):
+                continue
+            if node.level == 0:
+                base = (node.module or "").removeprefix("carepolicy.")
+            else:
+                package = module.split(".") if path.name == "__init__.py" else module.split(".")[:-1]
+                package = package[: len(package) - (node.level - 1)]
+                base = ".".join([*package, *([node.module] if node.module else [])])
+            found.update(f"{base}.{alias.name}" for alias in node.names if f"{base}.{alias.name}" in names)
+            if base in names:
+                found.add(base)
+        graph[module] = found
+    return graph
+
+
+def test_the_cli_has_no_import_cycle_not_even_inside_a_function() -> None:
+    graph = cli_graph()
+    assert {"cli.common", "cli.output", "cli.reporting"} <= set(graph)
+    assert graph["cli.output"] >= {"cli.reporting"}
+    cycle = find_cycle(graph)
+    assert cycle is None, "import cycle in cli/: " + " -> ".join(cycle or [])
+    graph["cli.output"].add("cli.common")  # the circle this test's history had (output's cannot_write)
+    assert find_cycle(graph) is not None

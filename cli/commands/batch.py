@@ -13,8 +13,9 @@ import click
 
 from ..batch_input import Work, read_work, record_id
 from ..batch_output import LineWriter, OutputProblem, ResumeProblem, ResumeScan, check_target, partial_path
-from ..common import ErrorRecord, Setup, diagnostic, fail, finish, input_format_option, plural, prepare, report
+from ..common import ErrorRecord, Setup, fail, finish, input_format_option, plural, prepare
 from ..exit_codes import ExitCode
+from ..reporting import diagnostic, report
 from .evaluate import FEE_HELP, POLICIES_HELP, SWITCH_HELP, trace_form
 
 _SHOWN_ERRORS = 10  # error records whose diagnostics are repeated on stderr; all are in the output

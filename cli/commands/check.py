@@ -7,8 +7,9 @@ import time
 
 import click
 
-from ..common import fail, finish, plural, report, use_color
+from ..common import fail, finish, plural
 from ..exit_codes import ExitCode
+from ..reporting import report, use_color
 
 
 @click.command("check")

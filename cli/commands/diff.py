@@ -9,8 +9,9 @@ from pathlib import Path
 
 import click
 
-from ..common import fail, finish, load_policy_set, read_inputs, report
+from ..common import fail, finish, load_policy_set, read_inputs
 from ..exit_codes import ExitCode
+from ..reporting import report
 
 
 def _materialise(spec: str, workdir: Path) -> str:

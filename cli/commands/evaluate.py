@@ -18,10 +18,10 @@ from ..common import (
     read_inputs,
     record_json_line,
     records_json_document,
-    report,
 )
 from ..exit_codes import ExitCode
 from ..output import output_stream
+from ..reporting import report
 
 POLICIES_HELP = "Policy folder (or one .policy file) to use instead of the shipped policies."
 SWITCH_HELP = "Choose an option of a policy switch; repeat for several. Unknown names and options are errors."

@@ -11,8 +11,9 @@ from pathlib import Path
 
 import click
 
-from ..common import fail, finish, plural, report
+from ..common import fail, finish, plural
 from ..exit_codes import ExitCode
+from ..reporting import report
 
 STDIN = "-"
 

@@ -6,8 +6,9 @@ from pathlib import Path
 
 import click
 
-from ..common import fail, finish, load_policy_set, plural, report
+from ..common import fail, finish, load_policy_set, plural
 from ..exit_codes import ExitCode
+from ..reporting import report
 
 
 def _shipped_cases() -> Path:
