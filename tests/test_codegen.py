@@ -1,4 +1,4 @@
-"""The generated-code backend (engine/codegen.py) against the closure backend (engine/compile_expr.py).
+"""The generated-code backend (engine/compile/codegen.py) against the closure backend (engine/compile/expr.py).
 
 The two must agree exactly: the same value (or the same exception) for every expression and every
 fact bundle, the same side effects on `env.memo` / `env.items`, and byte-identical decisions. The
@@ -24,8 +24,9 @@ from carepolicy.engine.check.resolve import Ref, Resolution
 from carepolicy.engine.compile.codegen import CodegenCompiler, source_of
 from carepolicy.engine.compile.codegen_plan import PLAN_NAMES
 from carepolicy.engine.compile.codegen_writer import FIXED_NAMES, NUMBERED
-from carepolicy.engine.compile.expr import UNKNOWN, CodeSet, Env, ExprCompiler, Fn
+from carepolicy.engine.compile.expr import ExprCompiler
 from carepolicy.engine.compile.policy_set import CompiledPolicySet
+from carepolicy.engine.compile.runtime import UNKNOWN, CodeSet, Env, Fn
 from carepolicy.engine.facts.reader import validate_bundle
 from carepolicy.engine.language import syntax as s
 from carepolicy.engine.language.valuetypes import CALENDAR_SPAN

@@ -1,7 +1,7 @@
 """Checked expressions -> one generated Python function each (the default expression backend).
 
 `CodegenCompiler.compile(expr)` returns a function `f(env) -> value` with exactly the semantics of
-`ExprCompiler.compile(expr)` (compile_expr.py): three-valued logic, `UNKNOWN` propagation, the
+`ExprCompiler.compile(expr)` (expr.py): three-valued logic, `UNKNOWN` propagation, the
 same evaluation order and short-circuits, the same `env.memo` / `env.items` side effects. It is
 one flat function instead of a tree of closures, so a condition costs one Python call instead of
 one per node. codegen_writer.py writes the source; this module compiles it. `ExprCompiler` stays
@@ -37,7 +37,7 @@ from typing import Any
 from ..check.resolve import Resolution
 from ..language import syntax as s
 from .codegen_writer import FIXED_NAMES, HELPER_NAMES, NUMBERED, Writer
-from .expr import UNKNOWN, CodeSet, Fn, _divide, month_end, month_start, shift_months
+from .runtime import UNKNOWN, CodeSet, Fn, _divide, month_end, month_start, shift_months
 
 _MISSING = object()  # a definition not yet in `env.memo`
 _month_end_of = functools.lru_cache(maxsize=4096)(month_end)

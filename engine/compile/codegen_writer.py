@@ -17,7 +17,8 @@ from typing import Any
 from ..check.resolve import Resolution
 from ..language import syntax as s
 from ..language.valuetypes import CALENDAR_SPAN
-from .expr import UNKNOWN, CodeSet, constant_of, partition_set
+from .compile_time import constant_of, partition_set
+from .runtime import UNKNOWN, CodeSet
 
 HELPER_NAMES = frozenset(
     {"_UNKNOWN", "_MISSING", "_EMPTY", "_isinstance", "_dict", "_min", "_max", "_sum"}
