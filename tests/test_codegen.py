@@ -31,7 +31,7 @@ from carepolicy.engine.facts.reader import validate_bundle
 from carepolicy.engine.language import syntax as s
 from carepolicy.engine.language.valuetypes import CALENDAR_SPAN
 from carepolicy.engine.source import Span
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from benchmarks.bench_evaluate import make_bundles
@@ -543,6 +543,23 @@ def build(b: Builder, spec: Any) -> Any:
     facts=FACTS,
     params=st.fixed_dictionaries({}, optional={"p": SCALARS}),
     switch=st.sampled_from(["on", "off"]),
+)
+# Found by hypothesis: a loop without `where` over the list an outer loop's `where` is looking at
+# removes that entry from `env.items`; the closures then fail reading `item.n` (KeyError), and the
+# generated code must too, not read the outer entry from its local (AttributeError on a str entry).
+@example(
+    tree=("agg", "count", ("cmp", "=", ("agg", "count", None), ("call", "min", [("item", "n")]))),
+    d1=("set", []),
+    facts={"a": None, "L": "x"},
+    params={},
+    switch="on",
+)
+@example(
+    tree=("agg", "count", ("cmp", "=", ("agg", "count", None), ("call", "min", [("item", "n")]))),
+    d1=("set", []),
+    facts={"a": None, "L": [{"n": 1}]},
+    params={},
+    switch="on",
 )
 def test_random_expressions_agree_with_the_closures(
     tree: Any, d1: Any, facts: dict[str, Any], params: dict[str, Any], switch: str

@@ -394,6 +394,9 @@ class Writer:
             else:
                 self.line(f"{chosen.text}.append({entry})")
         self.line(f"{items}.pop({key}, None)")
+        # that removed an outer loop's entry of the same list too (a loop without `where` has not
+        # touched `self.entries` above): from here on it is read from `env.items`, as expr.py does
+        self.entries.pop(parts[0], None)
         if expr.kind in ("count", "any"):
             return chosen
         values = self.assign("[]")  # read after the loop, as compile_expr does (it matters if one fails)
