@@ -22,8 +22,8 @@ import pytest
 from carepolicy.engine import Bundle, PolicySet, evaluate, load_policies, to_json
 from carepolicy.engine.check.resolve import Ref, Resolution
 from carepolicy.engine.compile.codegen import CodegenCompiler, source_of
+from carepolicy.engine.compile.codegen_names import FIXED_NAMES, NUMBERED
 from carepolicy.engine.compile.codegen_plan import PLAN_NAMES
-from carepolicy.engine.compile.codegen_writer import FIXED_NAMES, NUMBERED
 from carepolicy.engine.compile.expr import ExprCompiler
 from carepolicy.engine.compile.policy_set import CompiledPolicySet
 from carepolicy.engine.compile.runtime import UNKNOWN, CodeSet, Env, Fn

@@ -11,13 +11,13 @@ Why the `exec` below is safe: no policy text ever becomes code.
 
 - Every name that comes from policy text (fact keys, definitions, parameters, switches, list and
   field names, enumeration values) is written only as the `repr()` of an exact `str`, which Python
-  reads back as that string literal and nothing else (`codegen_writer.text`).
+  reads back as that string literal and nothing else (`codegen_names.text`).
 - Literal values are written with `repr()` only for exact `bool`, `str`, `None` and small `int`.
   Every other value (`Decimal`, code sets, nested generated functions) is bound in the namespace
   under a name the generator invents (`_K3`) and never rendered as source.
 - The only identifiers in the source are invented by the generator: `env`, the helpers below,
   locals such as `_facts` and `_v1` / `_e2`, constants `_K3`, and a fixed set of attribute names
-  (`codegen_writer.FIXED_NAMES`, `NUMBERED`). Each is checked (`str.isidentifier`,
+  (`codegen_names.FIXED_NAMES`, `NUMBERED`). Each is checked (`str.isidentifier`,
   `keyword.iskeyword`, that list) before it is written, and after `compile()` every name the code
   object uses is checked against the same list again.
 - The code runs in a fresh namespace holding only the helpers and its constants, with empty
@@ -36,7 +36,8 @@ from typing import Any
 
 from ..check.resolve import Resolution
 from ..language import syntax as s
-from .codegen_writer import FIXED_NAMES, HELPER_NAMES, NUMBERED, Writer
+from .codegen_names import FIXED_NAMES, HELPER_NAMES, NUMBERED
+from .codegen_writer import Writer
 from .runtime import UNKNOWN, CodeSet, Fn, _divide, month_end, month_start, shift_months
 
 _MISSING = object()  # a definition not yet in `env.memo`
