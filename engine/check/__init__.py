@@ -28,7 +28,8 @@ from .intervals import check_intervals
 from .overlaps import check_addons, check_conflicts
 from .references import check_citations, check_cycles, check_unused
 from .registry import check_registry
-from .resolve import Resolution, Resolver
+from .resolution import Resolution
+from .resolve import Resolver
 from .rvu import check_rvu_tables
 from .selections import expand_selections
 from .templates import expand_templates

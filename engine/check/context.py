@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from ..language import syntax as s
 from ..language.registry import Registry
 from .index import PolicyIndex
-from .resolve import Resolution
+from .resolution import Resolution
 
 
 @dataclass

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator
 
 from ..diagnostics import Diagnostic
 from ..language import syntax as s
-from .resolve import Resolution
+from .resolution import Resolution
 
 _MIN, _MAX = dt.date.min, dt.date.max
 
