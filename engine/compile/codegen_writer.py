@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from ..check.resolve import Resolution
+from ..check.resolution import Resolution
 from ..language import syntax as s
 from ..language.valuetypes import CALENDAR_SPAN
 from .codegen_names import HOISTED, text

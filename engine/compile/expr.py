@@ -18,7 +18,7 @@ import operator
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from ..check.resolve import Resolution
+from ..check.resolution import Resolution
 from ..language import syntax as s
 from ..language.valuetypes import CALENDAR_SPAN
 from .compile_time import constant_of, partition_set
