@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..check.resolve import Resolution
+from ..check.resolution import Resolution
 from ..language import syntax as s
 from ..language.valuetypes import MONTH
 
