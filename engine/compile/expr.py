@@ -1,7 +1,7 @@
 """Checked expressions -> Python closures (no `eval`, no generated source): the reference backend.
 
 Each expression becomes a function `f(env) -> value`. Closures were chosen over generated code
-for the first version (docs/explanation/performance.md has the figures): they build in
+for the first version (docs/explanation/performance-history.md has the figures): they build in
 milliseconds, give ordinary tracebacks, and leave no user text anywhere near `exec`; expression
 evaluation is not where most of a decision's time goes today. The generated backend (codegen.py)
 is the default now; this one stays as the oracle tests/test_codegen.py compares it against
