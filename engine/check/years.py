@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from ..diagnostics import Diagnostic, Severity
 from ..language import syntax as s
 from ..source import Span
-from .stages import CheckContext
+from .context import CheckContext
 
 YEAR_PAGE = "docs/adding-a-year.md"
 

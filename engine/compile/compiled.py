@@ -14,7 +14,7 @@ from typing import Any
 from ..decision.citations import public_cite
 from ..language import syntax as s
 from ..source import Span
-from .expr import CodeSet, Fn
+from .runtime import CodeSet, Fn
 
 
 def cite_text(cite: s.Cite) -> str:
