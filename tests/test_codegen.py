@@ -352,6 +352,27 @@ def test_aggregates_count_only_entries_whose_condition_holds() -> None:
     assert run(b, s.Aggregate("count", b.fact("time"), None, SPAN), {}) == 0
 
 
+def test_an_inner_loop_over_the_same_list_gives_the_outer_loop_its_entry_back() -> None:
+    """`count time where (count time) >= 1 and time.minutes > 10`: after the inner loop ends, `time`
+    is the outer loop's entry again (lexical scope), in both backends; also when the inner loop runs
+    inside a definition that the outer `where` reads first (through the memo)."""
+    b = Builder()
+    facts = {"time": ({"minutes": 5}, {"minutes": 20}, {"minutes": 30})}
+    inner = s.Compare(">=", s.Aggregate("count", b.fact("time"), None, SPAN), b.lit(1), SPAN)
+    over = s.Compare(">", b.item("time", "minutes"), b.lit(10), SPAN)
+    direct = s.Aggregate("count", b.fact("time"), s.Logical("and", (inner, over), SPAN), SPAN)
+    assert run(b, direct, facts) == 2
+    summed = s.Aggregate("sum", s.Name(("time", "minutes"), SPAN), s.Logical("and", (inner, over), SPAN), SPAN)
+    assert run(b, summed, facts) == 50
+    total = s.Aggregate("sum", s.Name(("time", "minutes"), SPAN), None, SPAN)
+    five_times = s.Binary("*", b.item("time", "minutes"), b.lit(5), SPAN)
+    above_a_fifth = s.Compare(">", five_times, b.name("define", "t"), SPAN)
+    some_time = s.Compare(">", b.name("define", "t"), b.lit(0), SPAN)
+    first_the_definition = s.Logical("and", (some_time, above_a_fifth), SPAN)
+    through_a_definition = s.Aggregate("count", b.fact("time"), first_the_definition, SPAN)
+    assert run(b, through_a_definition, facts, defines={"t": total}) == 2  # 20 * 5 and 30 * 5 exceed 55
+
+
 def test_definitions_are_read_through_the_memo_once() -> None:
     b = Builder()
     calls = []
@@ -545,8 +566,8 @@ def build(b: Builder, spec: Any) -> Any:
     switch=st.sampled_from(["on", "off"]),
 )
 # Found by hypothesis: a loop without `where` over the list an outer loop's `where` is looking at
-# removes that entry from `env.items`; the closures then fail reading `item.n` (KeyError), and the
-# generated code must too, not read the outer entry from its local (AttributeError on a str entry).
+# once removed that entry from `env.items` (the closures then failed reading `item.n` with KeyError,
+# while the generated code read the entry from its local). Every loop now puts the outer entry back.
 @example(
     tree=("agg", "count", ("cmp", "=", ("agg", "count", None), ("call", "min", [("item", "n")]))),
     d1=("set", []),

@@ -276,14 +276,17 @@ class Writer(StatementWriter):
         chosen = self.assign({"count": "0", "any": "False"}.get(expr.kind, "[]"), known=True)
         if expr.where is not None:
             self.read_ahead(expr.where)
-        entry, items = self.fresh("_e"), self.env("items")
+        entry, items, outer_entry = self.fresh("_e"), self.env("items"), self.fresh("_e")
+        # an enclosing loop's entry of the same list is put back after this loop, as expr.py does
+        self.line(f"{outer_entry} = {items}.get({key})")
         with self.block(f"for {entry} in {self.env('facts')}.get({key}) or ():"):
             self.line(f"{items}[{key}] = {entry}")
             if expr.where is not None:  # an entry whose condition is unknown is not counted
                 # Inside, only this loop's entry is read from its local (an outer loop's entry from
                 # `env.items`). After it, an outer loop's entry is still read from its local unless
-                # this loop was over the same list (it removed that entry) or its `where` wrote
-                # something that could have run such a loop (it cleared `self.entries`).
+                # this loop was over the same list or its `where` wrote something that could have
+                # run such a loop (it cleared `self.entries`): then from `env.items`, where every
+                # loop puts the entry it found back when it ends.
                 outer, self.entries = self.entries, {parts[0]: entry}
                 where = self.var(self.expr(expr.where))
                 kept = parts[0] in self.entries
@@ -296,10 +299,10 @@ class Writer(StatementWriter):
                 self.line(f"{chosen.text} = True")  # every entry is still visited, as expr.py does
             else:
                 self.line(f"{chosen.text}.append({entry})")
-        self.line(f"{items}.pop({key}, None)")
-        # that removed an outer loop's entry of the same list too (a loop without `where` has not
-        # touched `self.entries` above): from here on it is read from `env.items`, as expr.py does
-        self.entries.pop(parts[0], None)
+        self.line(f"if {outer_entry} is None:")
+        self.line(f"    {items}.pop({key}, None)")
+        self.line("else:")
+        self.line(f"    {items}[{key}] = {outer_entry}")
         if expr.kind in ("count", "any"):
             return chosen
         values = self.assign("[]")  # read after the loop, as expr.py does (it matters if one fails)

@@ -264,11 +264,17 @@ class ExprCompiler:
 
         def entries(env: Env) -> list[Mapping[str, Any]]:
             chosen = []
+            # An enclosing loop over the same list (in this `where`, or one whose `where` made a
+            # definition run this loop) gets its entry back afterwards: `item` reads it from here.
+            outer = env.items.get(list_name)
             for entry in env.facts.get(list_name) or ():
                 env.items[list_name] = entry
                 if where(env) is True:  # an entry whose condition is unknown is not counted
                     chosen.append(entry)
-            env.items.pop(list_name, None)
+            if outer is None:
+                env.items.pop(list_name, None)
+            else:
+                env.items[list_name] = outer
             return chosen
 
         if expr.kind == "count":
