@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from ..diagnostics import Diagnostic, Severity, did_you_mean
 from ..language import syntax as s
+from ..language.clauses import Interval
 from ..language.registry import Registry
 from ..source import Span
 from .dated import check_clause_dates, clause_reads
@@ -128,7 +129,7 @@ def check_cycles(ctx: CheckContext) -> list[Diagnostic]:
 _MIN, _MAX = dt.date.min, dt.date.max
 
 
-def _bounds(interval: s.Interval | None) -> tuple[dt.date, dt.date]:
+def _bounds(interval: Interval | None) -> tuple[dt.date, dt.date]:
     if interval is None:
         return _MIN, _MAX
     start = dt.date.fromisoformat(interval.start) if interval.start else _MIN
@@ -191,7 +192,7 @@ def check_intervals(ctx: CheckContext) -> list[Diagnostic]:
     return out
 
 
-def _overlap_text(a: s.Interval, b: s.Interval) -> str:
+def _overlap_text(a: Interval, b: Interval) -> str:
     a0, a1 = _bounds(a)
     b0, b1 = _bounds(b)
     return f"{_show(max(a0, b0))}..{_show(min(a1, b1))}"
@@ -353,7 +354,7 @@ def check_conflicts(ctx: CheckContext) -> list[Diagnostic]:
     return out
 
 
-def _bounds_overlap(a: s.Interval | None, b: s.Interval | None) -> bool:
+def _bounds_overlap(a: Interval | None, b: Interval | None) -> bool:
     a0, a1 = _bounds(a)
     b0, b1 = _bounds(b)
     return a0 <= b1 and b0 <= a1

@@ -13,6 +13,7 @@ from lark.tree import Meta
 
 from ..diagnostics import Diagnostic
 from . import syntax as s
+from .clauses import CodeRef
 from .templates import DefineTemplate, Param, RuleTemplate
 from .to_ast_base import AstBuilder, Clause, unquote
 from .valuetypes import COUNT
@@ -126,7 +127,7 @@ class DeclarationBuilder(AstBuilder):
         )
 
     def addon_decl(
-        self, meta: Meta, code: Token, bases: tuple[s.CodeRef, ...], title: Token, *clauses: Clause
+        self, meta: Meta, code: Token, bases: tuple[CodeRef, ...], title: Token, *clauses: Clause
     ) -> s.Code:
         owner = f"add-on `{code}`"
         items = list(clauses)

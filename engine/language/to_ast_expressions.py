@@ -9,6 +9,7 @@ from lark import Token, v_args
 from lark.tree import Meta
 
 from . import syntax as s
+from .clauses import CodeRef
 from .to_ast_base import AstBuilder, unquote
 from .valuetypes import BOOL, CALENDAR_SPAN, CODE, DATE, MINUTES, MONEY, MONTH, NUMBER, PERCENT, TEXT
 
@@ -76,10 +77,10 @@ class ExpressionBuilder(AstBuilder):
     def boundary(self, meta: Meta, which: Token, operand: s.Expr) -> s.Boundary:
         return s.Boundary(str(which), operand, self._span(meta))
 
-    def set_lit(self, meta: Meta, *items: s.Expr | s.CodeRef) -> s.SetLiteral:
+    def set_lit(self, meta: Meta, *items: s.Expr | CodeRef) -> s.SetLiteral:
         converted: list[s.Expr | s.CodeRange] = []
         for item in items:
-            if isinstance(item, s.CodeRef):
+            if isinstance(item, CodeRef):
                 converted.append(s.CodeRange(item.low, item.high, item.span))
             else:
                 converted.append(item)
