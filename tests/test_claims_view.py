@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 from carepolicy.engine import PolicyError, PolicySet, evaluate, load_policies
-from carepolicy.engine.check.resolve import READ_INTO_CLAIMS
+from carepolicy.engine.check.names import READ_INTO_CLAIMS
 from carepolicy.engine.facts.reader import Bundle, BundleError, validate_bundle
 from carepolicy.engine.facts.schema import read_as
 

@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 from carepolicy.engine import Bundle, PolicySet, evaluate, load_policies, to_json
-from carepolicy.engine.check.resolve import Ref, Resolution
+from carepolicy.engine.check.resolution import Ref, Resolution
 from carepolicy.engine.compile.codegen import CodegenCompiler, source_of
 from carepolicy.engine.compile.codegen_plan import PLAN_NAMES
 from carepolicy.engine.compile.codegen_writer import FIXED_NAMES, NUMBERED

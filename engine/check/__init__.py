@@ -4,6 +4,10 @@ Each stage is a small function that returns diagnostics; all problems are report
 A stage whose input is broken by an earlier stage's errors still runs when it can (names that did
 not resolve are typed `any` and never reported twice). `check(..., until="check_cycles")` stops
 early, for tests and tools. The stage list is data, so `carepolicy check --profile` can time it.
+
+Each stage lives in a module named for what it checks: `references` (citations, cycles, unused
+names), `intervals` (with `dated` for clauses with dates of their own), `overlaps` (add-ons,
+conflicts), `registry`, `depth`, `years`, `rvu`. They all read a `CheckContext` (`context`).
 """
 
 from __future__ import annotations
@@ -18,21 +22,17 @@ from ..language.clauses import Assumption
 from ..language.registry import Registry
 from ..language.valuetypes import Type
 from .clauses import check_code_lists, check_declaration
+from .context import CheckContext
 from .depth import check_depth
 from .index import PolicyIndex, build_index
+from .intervals import check_intervals
+from .overlaps import check_addons, check_conflicts
+from .references import check_citations, check_cycles, check_unused
 from .registry import check_registry
-from .resolve import Resolution, Resolver
+from .resolution import Resolution
+from .resolve import Resolver
 from .rvu import check_rvu_tables
 from .selections import expand_selections
-from .stages import (
-    CheckContext,
-    check_addons,
-    check_citations,
-    check_conflicts,
-    check_cycles,
-    check_intervals,
-    check_unused,
-)
 from .templates import expand_templates
 from .years import check_years
 

@@ -14,7 +14,8 @@ from ..language.valuetypes import ANY, BOOL, COUNT, MINUTES, MONEY, NUMBER, PERC
 from ..source import Span
 from .bundling import check_bundling
 from .index import PolicyIndex
-from .resolve import Ref, Resolver
+from .resolution import Ref
+from .resolve import Resolver
 from .strategy import check_strategy
 
 

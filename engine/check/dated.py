@@ -1,8 +1,8 @@
 """Clauses with dates of their own (`during`, inside a cost-sharing block): their intervals are
 real and inside the block's, and the parameters each clause reads have values for its dates only.
 
-Kept apart from stages.py so that a clause's dates are checked the way a declaration's are without
-growing that module; `stages._missing_values` asks `clause_reads` what each clause reads, when.
+Kept apart from intervals.py so that a clause's dates are checked the way a declaration's are without
+growing that module; `intervals._missing_values` asks `clause_reads` what each clause reads, when.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 from ..diagnostics import Diagnostic
 from ..language import syntax as s
 from ..language.clauses import Interval
-from .resolve import Resolution
+from .resolution import Resolution
 
 _MIN, _MAX = dt.date.min, dt.date.max
 

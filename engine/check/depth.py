@@ -15,7 +15,7 @@ from __future__ import annotations
 from ..diagnostics import Diagnostic
 from ..language import syntax as s
 from ..language.limits import MAX_DEPTH
-from .resolve import Resolution
+from .resolution import Resolution
 
 RULE_WEIGHT = 3
 Node = tuple[str, str]  # ("define" | "rule" | another declaration kind, id)

@@ -12,7 +12,7 @@ from ..diagnostics import Diagnostic, did_you_mean
 from ..language import syntax as s
 from ..language.registry import normalise_title
 from ..source import Span
-from .stages import CheckContext
+from .context import CheckContext
 
 
 def _cited_at(ctx: CheckContext) -> dict[str, list[tuple[str, Span]]]:

@@ -21,7 +21,7 @@ from ..diagnostics import Diagnostic, Severity
 from ..language import syntax as s
 from ..language.clauses import Interval
 from ..source import Span
-from .stages import CheckContext
+from .context import CheckContext
 
 YEAR_PAGE = "docs/adding-a-year.md"
 

@@ -34,7 +34,7 @@ from decimal import Decimal
 from types import CodeType, MappingProxyType
 from typing import Any
 
-from ..check.resolve import Resolution
+from ..check.resolution import Resolution
 from ..language import syntax as s
 from .codegen_writer import FIXED_NAMES, HELPER_NAMES, NUMBERED, Writer
 from .expr import UNKNOWN, CodeSet, Fn, _divide, month_end, month_start, shift_months

@@ -18,7 +18,7 @@ from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import Any
 
-from ..check.resolve import Resolution
+from ..check.resolution import Resolution
 from ..language import syntax as s
 from ..language.valuetypes import CALENDAR_SPAN, MONTH
 

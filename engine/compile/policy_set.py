@@ -17,7 +17,7 @@ from typing import Any, Protocol
 
 from ..check import CheckResult
 from ..check.index import PolicyIndex
-from ..check.resolve import Resolution
+from ..check.resolution import Resolution
 from ..decision.citations import public_text, source_table
 from ..decision.context import DecisionContext
 from ..decision.model import Denial, Reason

@@ -1,0 +1,147 @@
+"""Check stage `check_intervals`: every `effective` interval is real, a parameter's dated values do
+not overlap, and every parameter has a value on each day something in effect reads it (directly,
+or through definitions; a cost-sharing clause with dates of its own, clause by clause: dated.py).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from ..diagnostics import Diagnostic
+from ..language import syntax as s
+from ..language.clauses import Interval
+from .context import CheckContext, names_used
+from .dated import check_clause_dates, clause_reads
+from .days import day_gaps, interval_bounds, show_day
+
+
+def check_intervals(ctx: CheckContext) -> list[Diagnostic]:
+    out: list[Diagnostic] = []
+    for decl in ctx.index.declarations():
+        if decl.effective is not None:
+            start, end = interval_bounds(decl.effective)
+            if start > end:
+                out.append(
+                    Diagnostic(
+                        "check/interval",
+                        f"effective interval {decl.effective} ends before it starts",
+                        span=decl.effective.span,
+                    )
+                )
+    for param in ctx.index.parameters.values():
+        values = list(param.values)
+        for i, first in enumerate(values):
+            for second in values[i + 1 :]:
+                if first.effective.overlaps(second.effective):
+                    both = _overlap_text(first.effective, second.effective)
+                    out.append(
+                        Diagnostic(
+                            "check/overlapping-values",
+                            f"parameter `{param.id}` has two values for {both}",
+                            span=second.span,
+                            related=(("other value", first.span),),
+                            help="make the intervals meet without overlapping, e.g. ..2024-12-31 and 2025-01-01..",
+                        )
+                    )
+    out.extend(check_clause_dates(ctx.index.declarations()))
+    out.extend(_missing_values(ctx))
+    return out
+
+
+def _overlap_text(a: Interval, b: Interval) -> str:
+    a0, a1 = interval_bounds(a)
+    b0, b1 = interval_bounds(b)
+    return f"{show_day(max(a0, b0))}..{show_day(min(a1, b1))}"
+
+
+def _dated_reads(
+    ctx: CheckContext, decl: s.Declaration, reads: dict[str, set[str]]
+) -> list[tuple[tuple[dt.date, dt.date], set[str]]]:
+    """When a declaration reads which parameters: its whole interval, or clause by clause for a
+    cost-sharing block whose clauses carry their own dates (dated.py)."""
+    if isinstance(decl, s.CostSharing):
+
+        def through(name: str) -> set[str]:
+            return {name} if name in ctx.index.parameters else reads.get(_DEFINE_KEY + name, set())
+
+        return [
+            (days, {n for n in names if n in ctx.index.parameters})
+            for days, names in clause_reads(ctx.resolution, decl, through)
+        ]
+    return [(interval_bounds(decl.effective), reads.get(decl.id, set()) | _direct_parameters(ctx, decl))]
+
+
+def _missing_values(ctx: CheckContext) -> list[Diagnostic]:
+    """A parameter read (directly or through definitions) by something in effect needs a value."""
+    reads = _parameters_read(ctx)
+    out: list[Diagnostic] = []
+    for decl in ctx.index.declarations():
+        if isinstance(decl, s.Define | s.Parameter):
+            continue  # definitions are checked where they are used, in their users' intervals
+        for days, names in _dated_reads(ctx, decl, reads):
+            out.extend(_gap_diagnostics(ctx, decl, days, names))
+    return list(dict.fromkeys(out))
+
+
+def _gap_diagnostics(
+    ctx: CheckContext, decl: s.Declaration, days: tuple[dt.date, dt.date], names: set[str]
+) -> list[Diagnostic]:
+    out: list[Diagnostic] = []
+    for name in sorted(names):
+        param = ctx.index.parameters[name]
+        if param.unknown_because is not None:
+            continue  # unknown where it has no value, by declaration: only what reads it is undecided
+        have = [interval_bounds(v.effective) for v in param.values]
+        for gap in day_gaps(days, have):
+            out.append(
+                Diagnostic(
+                    "check/missing-value",
+                    f"parameter `{name}` has no value for {show_day(gap[0])}..{show_day(gap[1])}, "
+                    f"where {decl.kind} `{decl.id}` is in effect and reads it",
+                    span=decl.span,
+                    related=(("parameter declared", param.span),),
+                    help="add a dated `value` line, or limit the user with an `effective` interval "
+                    "(a cost-sharing clause: `during`); a value the reference does not give: "
+                    '`otherwise unknown because "..."` on the parameter',
+                )
+            )
+    return out
+
+
+def _direct_parameters(ctx: CheckContext, decl: s.Declaration) -> set[str]:
+    return {n for n in names_used(ctx, decl) if n in ctx.index.parameters}
+
+
+def _parameters_read(ctx: CheckContext) -> dict[str, set[str]]:
+    """For each define and rule: parameters it reads through definitions (not through rules,
+    which carry their own effective interval)."""
+    memo: dict[str, set[str]] = {}
+
+    def through(name: str, seen: frozenset[str]) -> set[str]:
+        if name in memo:
+            return memo[name]
+        define = ctx.index.defines.get(name)
+        if define is None or name in seen:
+            return set()
+        found: set[str] = set()
+        for used in names_used(ctx, define):
+            if used in ctx.index.parameters:
+                found.add(used)
+            elif used in ctx.index.defines:
+                found |= through(used, seen | {name})
+        memo[name] = found
+        return found
+
+    result: dict[str, set[str]] = {}
+    for decl in ctx.index.declarations():
+        params: set[str] = set()
+        for used in names_used(ctx, decl):
+            if used in ctx.index.defines:
+                params |= through(used, frozenset())
+        result.setdefault(decl.id, set()).update(params)
+    for name in ctx.index.defines:  # by definition too, for clauses with dates of their own
+        result[_DEFINE_KEY + name] = through(name, frozenset())
+    return result
+
+
+_DEFINE_KEY = "\0define "  # no declaration id starts with a NUL

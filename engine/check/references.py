@@ -1,0 +1,134 @@
+"""Check stages about what refers to what: `check_citations` (every declaration cites a declared
+source), `check_cycles` (no definition uses itself) and `check_unused` (every definition,
+parameter, switch, rule and source is used). Each is a small function
+`(CheckContext) -> list[Diagnostic]`.
+"""
+
+from __future__ import annotations
+
+from ..diagnostics import Diagnostic, Severity, did_you_mean
+from ..language import syntax as s
+from ..source import Span
+from .context import CheckContext, names_used
+
+# ---------------------------------------------------------------- citations
+
+
+def check_citations(ctx: CheckContext) -> list[Diagnostic]:
+    out: list[Diagnostic] = []
+    sources = ctx.index.sources
+    for decl in ctx.index.declarations():
+        if not decl.cites and not decl.assumptions:
+            out.append(
+                Diagnostic(
+                    "check/missing-cite",
+                    f"{decl.kind} `{decl.id}` has no citation",
+                    span=decl.span,
+                    help='add a line `cite TAG "where in the source"` naming a declared source, '
+                    'or `assumption "why"` when the reference does not state it',
+                )
+            )
+        cites = list(decl.cites)
+        if isinstance(decl, s.Parameter):
+            cites.extend(v.cite for v in decl.values if v.cite is not None)
+        for cite in cites:
+            if cite.source not in sources:
+                out.append(
+                    Diagnostic(
+                        "check/unknown-source",
+                        f"`{cite.source}` is not a declared source",
+                        span=cite.span,
+                        help=did_you_mean(cite.source, sources) or 'declare it with `source TAG "title"`',
+                    )
+                )
+    return out
+
+
+# ---------------------------------------------------------------- cycles
+
+
+def check_cycles(ctx: CheckContext) -> list[Diagnostic]:
+    graph: dict[str, list[str]] = {}
+    spans: dict[str, Span] = {}
+    for decl in ctx.index.declarations():
+        if isinstance(decl, s.Define | s.Rule | s.Precondition):
+            graph.setdefault(decl.id, []).extend(sorted(names_used(ctx, decl)))
+            spans.setdefault(decl.id, decl.span)
+    out: list[Diagnostic] = []
+    state: dict[str, int] = {}  # 1 = on the current path, 2 = done
+    reported: set[frozenset[str]] = set()
+
+    def report(cycle: list[str]) -> None:
+        key = frozenset(cycle)
+        if key not in reported:
+            reported.add(key)
+            out.append(
+                Diagnostic(
+                    "check/cycle",
+                    "definitions depend on themselves: " + " -> ".join(cycle),
+                    span=spans[cycle[-1]],
+                    help="a definition may not use itself, directly or through others",
+                )
+            )
+
+    # Depth first with an explicit stack (a chain of thousands of definitions must not overflow
+    # Python's): each entry is a node and the index of the next successor to look at.
+    for root in sorted(graph):
+        if root in state:
+            continue
+        path: list[str] = [root]
+        state[root] = 1
+        stack: list[tuple[str, int]] = [(root, 0)]
+        while stack:
+            node, next_index = stack[-1]
+            successors = graph.get(node, ())
+            if next_index == len(successors):
+                stack.pop()
+                path.pop()
+                state[node] = 2
+                continue
+            stack[-1] = (node, next_index + 1)
+            succ = successors[next_index]
+            if state.get(succ) == 1:
+                report([*path[path.index(succ) :], succ])
+            elif state.get(succ) is None and succ in graph:
+                state[succ] = 1
+                path.append(succ)
+                stack.append((succ, 0))
+    return out
+
+
+# ---------------------------------------------------------------- unused
+
+
+def check_unused(ctx: CheckContext) -> list[Diagnostic]:
+    used = set(ctx.resolution.uses)
+    for decl in ctx.index.declarations():
+        if isinstance(decl, s.Exception_):
+            used.add(decl.target)
+    cited = {c.source for d in ctx.index.declarations() for c in d.cites}
+    cited |= {v.cite.source for p in ctx.index.parameters.values() for v in p.values if v.cite}
+    out: list[Diagnostic] = []
+    for decl in ctx.index.declarations():
+        if isinstance(decl, s.Define | s.Parameter | s.Switch | s.Rule) and decl.id not in used:
+            out.append(
+                Diagnostic(
+                    "check/unused",
+                    f"{decl.kind} `{decl.id}` is never used",
+                    span=decl.span,
+                    severity=Severity.WARNING,
+                    help="remove it, or require it where it applies",
+                )
+            )
+    for tag, source in ctx.index.sources.items():
+        if tag not in cited:
+            out.append(
+                Diagnostic(
+                    "check/unused",
+                    f"source `{tag}` is never cited",
+                    span=source.span,
+                    severity=Severity.WARNING,
+                    help="remove it, or cite it where it applies",
+                )
+            )
+    return out
