@@ -24,7 +24,7 @@ class RawRecord(NamedTuple):
     """One line of a JSON Lines file, not decoded yet (None: longer than a record may be).
 
     A named tuple, not a dataclass: made for every input line, and pickled to the `--jobs`
-    workers, it costs a third as much either way (measured in docs/explanation/performance.md).
+    workers, it costs a third as much either way (measured in docs/explanation/performance-history.md).
     """
 
     source: str

@@ -7,7 +7,7 @@ the offset this process gives it once every block before it is written: the bloc
 one at a time and in input order, so the file always holds the lines of the records before some
 point, as with one process. This process only learns, per chunk, how many lines it holds and its
 error records: it neither receives nor writes the ~23 kB lines (measured in
-docs/explanation/performance.md). For another writer (Parquet) the worker sends the block back
+docs/explanation/performance-history.md). For another writer (Parquet) the worker sends the block back
 instead. Memory stays bounded whatever the input's size: jobs x WINDOW_PER_JOB chunks' lines.
 
 No threads in this process: it waits on the pipes itself. A worker reads its pipe in a thread of

@@ -8,7 +8,7 @@ shipped data gives (RVU × conversion factor for December 2025, "not priced" oth
 from __future__ import annotations
 
 from .api import PolicySet
-from .compile.expr import Env
+from .compile.runtime import Env
 from .evaluation.costs import price
 from .language import syntax as s
 from .language.valuetypes import MINUTES

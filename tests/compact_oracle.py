@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from carepolicy.engine.compile.expr import UNKNOWN
 from carepolicy.engine.compile.outcomes import Compact
+from carepolicy.engine.compile.runtime import UNKNOWN
 from carepolicy.engine.decision.model import json_value
 from carepolicy.engine.evaluation.compact import COMPACT_FORM, COMPACT_VERSION, MISSING, _marks, positions
 from carepolicy.engine.evaluation.costs import CostSummary

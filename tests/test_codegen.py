@@ -1,4 +1,4 @@
-"""The generated-code backend (engine/codegen.py) against the closure backend (engine/compile_expr.py).
+"""The generated-code backend (engine/compile/codegen.py) against the closure backend (engine/compile/expr.py).
 
 The two must agree exactly: the same value (or the same exception) for every expression and every
 fact bundle, the same side effects on `env.memo` / `env.items`, and byte-identical decisions. The
@@ -22,15 +22,16 @@ import pytest
 from carepolicy.engine import Bundle, PolicySet, evaluate, load_policies, to_json
 from carepolicy.engine.check.resolution import Ref, Resolution
 from carepolicy.engine.compile.codegen import CodegenCompiler, source_of
+from carepolicy.engine.compile.codegen_names import FIXED_NAMES, NUMBERED
 from carepolicy.engine.compile.codegen_plan import PLAN_NAMES
-from carepolicy.engine.compile.codegen_writer import FIXED_NAMES, NUMBERED
-from carepolicy.engine.compile.expr import UNKNOWN, CodeSet, Env, ExprCompiler, Fn
+from carepolicy.engine.compile.expr import ExprCompiler
 from carepolicy.engine.compile.policy_set import CompiledPolicySet
+from carepolicy.engine.compile.runtime import UNKNOWN, CodeSet, Env, Fn
 from carepolicy.engine.facts.reader import validate_bundle
 from carepolicy.engine.language import syntax as s
 from carepolicy.engine.language.valuetypes import CALENDAR_SPAN
 from carepolicy.engine.source import Span
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from benchmarks.bench_evaluate import make_bundles
@@ -542,6 +543,23 @@ def build(b: Builder, spec: Any) -> Any:
     facts=FACTS,
     params=st.fixed_dictionaries({}, optional={"p": SCALARS}),
     switch=st.sampled_from(["on", "off"]),
+)
+# Found by hypothesis: a loop without `where` over the list an outer loop's `where` is looking at
+# removes that entry from `env.items`; the closures then fail reading `item.n` (KeyError), and the
+# generated code must too, not read the outer entry from its local (AttributeError on a str entry).
+@example(
+    tree=("agg", "count", ("cmp", "=", ("agg", "count", None), ("call", "min", [("item", "n")]))),
+    d1=("set", []),
+    facts={"a": None, "L": "x"},
+    params={},
+    switch="on",
+)
+@example(
+    tree=("agg", "count", ("cmp", "=", ("agg", "count", None), ("call", "min", [("item", "n")]))),
+    d1=("set", []),
+    facts={"a": None, "L": [{"n": 1}]},
+    params={},
+    switch="on",
 )
 def test_random_expressions_agree_with_the_closures(
     tree: Any, d1: Any, facts: dict[str, Any], params: dict[str, Any], switch: str

@@ -6,7 +6,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from carepolicy.engine.compile.expr import UNKNOWN
+from carepolicy.engine.compile.runtime import UNKNOWN
 from carepolicy.engine.decision.model import json_value
 from carepolicy.engine.evaluation.compact import DIGITS, NOT_EVALUATED, _marks
 from hypothesis import given, settings

@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 from carepolicy.engine import Bundle, PolicySet, evaluate, load_policies
 from carepolicy.engine.compile.compiled import Condition, Header
-from carepolicy.engine.compile.expr import UNKNOWN
 from carepolicy.engine.compile.outcomes import Compact, SharedRecord
+from carepolicy.engine.compile.runtime import UNKNOWN
 from carepolicy.engine.decision.model import to_json_obj
 from carepolicy.engine.evaluation import compact, decision_parts
 from carepolicy.engine.facts.reader import validate_bundle

@@ -18,7 +18,8 @@ from typing import Any
 import pytest
 from carepolicy.engine import Bundle, PolicySet, load_policies
 from carepolicy.engine.compile.codegen import CodegenCompiler
-from carepolicy.engine.compile.expr import UNKNOWN, Env, ExprCompiler, month_end, month_start
+from carepolicy.engine.compile.expr import ExprCompiler
+from carepolicy.engine.compile.runtime import UNKNOWN, Env, month_end, month_start
 from carepolicy.engine.evaluation import coding
 from carepolicy.engine.evaluation.costs import share_costs
 from carepolicy.engine.evaluation.rules import Evaluation

@@ -15,8 +15,8 @@ import orjson
 import pytest
 from carepolicy.engine import Bundle, PolicySet, evaluate, load_policies
 from carepolicy.engine.compile.compiled import Condition, Header
-from carepolicy.engine.compile.expr import UNKNOWN
 from carepolicy.engine.compile.outcomes import Compact, RuleOutcome, SharedRecord
+from carepolicy.engine.compile.runtime import UNKNOWN
 from carepolicy.engine.decision.model import to_json_bytes, to_json_obj
 from carepolicy.engine.evaluation import full_trace
 from carepolicy.engine.evaluation.rules import Evaluation

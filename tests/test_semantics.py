@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from carepolicy.engine import Decision, PolicySet, evaluate, load_policies, to_json
-from carepolicy.engine.compile.expr import month_end, shift_months
+from carepolicy.engine.compile.runtime import month_end, shift_months
 from carepolicy.engine.facts.reader import Bundle, validate_bundle
 from carepolicy.engine.money import round_cents
 from hypothesis import given

@@ -1,7 +1,7 @@
 """Checked expressions -> one generated Python function each (the default expression backend).
 
 `CodegenCompiler.compile(expr)` returns a function `f(env) -> value` with exactly the semantics of
-`ExprCompiler.compile(expr)` (compile_expr.py): three-valued logic, `UNKNOWN` propagation, the
+`ExprCompiler.compile(expr)` (expr.py): three-valued logic, `UNKNOWN` propagation, the
 same evaluation order and short-circuits, the same `env.memo` / `env.items` side effects. It is
 one flat function instead of a tree of closures, so a condition costs one Python call instead of
 one per node. codegen_writer.py writes the source; this module compiles it. `ExprCompiler` stays
@@ -11,13 +11,13 @@ Why the `exec` below is safe: no policy text ever becomes code.
 
 - Every name that comes from policy text (fact keys, definitions, parameters, switches, list and
   field names, enumeration values) is written only as the `repr()` of an exact `str`, which Python
-  reads back as that string literal and nothing else (`codegen_writer.text`).
+  reads back as that string literal and nothing else (`codegen_names.text`).
 - Literal values are written with `repr()` only for exact `bool`, `str`, `None` and small `int`.
   Every other value (`Decimal`, code sets, nested generated functions) is bound in the namespace
   under a name the generator invents (`_K3`) and never rendered as source.
 - The only identifiers in the source are invented by the generator: `env`, the helpers below,
   locals such as `_facts` and `_v1` / `_e2`, constants `_K3`, and a fixed set of attribute names
-  (`codegen_writer.FIXED_NAMES`, `NUMBERED`). Each is checked (`str.isidentifier`,
+  (`codegen_names.FIXED_NAMES`, `NUMBERED`). Each is checked (`str.isidentifier`,
   `keyword.iskeyword`, that list) before it is written, and after `compile()` every name the code
   object uses is checked against the same list again.
 - The code runs in a fresh namespace holding only the helpers and its constants, with empty
@@ -36,8 +36,9 @@ from typing import Any
 
 from ..check.resolution import Resolution
 from ..language import syntax as s
-from .codegen_writer import FIXED_NAMES, HELPER_NAMES, NUMBERED, Writer
-from .expr import UNKNOWN, CodeSet, Fn, _divide, month_end, month_start, shift_months
+from .codegen_names import FIXED_NAMES, HELPER_NAMES, NUMBERED
+from .codegen_writer import Writer
+from .runtime import UNKNOWN, CodeSet, Fn, _divide, month_end, month_start, shift_months
 
 _MISSING = object()  # a definition not yet in `env.memo`
 _month_end_of = functools.lru_cache(maxsize=4096)(month_end)

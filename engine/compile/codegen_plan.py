@@ -8,7 +8,7 @@ condition's expression written inline (codegen_writer.py) and every requirement 
 and the same compact trace records; tests/test_codegen.py compares whole decisions of the two.
 
 The safety rules of codegen.py hold here unchanged: no policy text becomes code. Ids and file
-locations are written only as `repr()` strings (`codegen_writer.text`); headers, conditions and
+locations are written only as `repr()` strings (`codegen_names.text`); headers, conditions and
 fixed reasons are bound as invented constants (`_K7`); the only other names are the fixed ones
 in `PLAN_NAMES`, and `check_names` checks the compiled code against them.
 """
@@ -20,7 +20,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from .codegen import compile_checked, constants_key
-from .codegen_writer import HOISTED, Writer, text
+from .codegen_names import HOISTED, text
+from .codegen_writer import Writer
 from .outcomes import MET, CodeOutcome, Compact, RuleOutcome, SharedRecord, gate_denied
 
 # Locals, constants and attributes of the generated rule and code functions, besides those of

@@ -1,67 +1,32 @@
 """The source writer of the generated backend: one checked expression -> the text of one function.
 
-Used by codegen.py, which compiles and checks what this writes; the rules that keep policy text out
-of the code (names only as `repr()` strings, literals through `literal`) are enforced here, where
-the text is made, by `identifier` and `text`. Each method mirrors the `ExprCompiler` method of the
-same name in compile_expr.py, whose semantics it reproduces statement by statement.
+Used by codegen.py, which compiles and checks what this writes. The rules that keep policy text
+out of the code are enforced where the text is made: names only as `repr()` strings (`text`) and
+invented identifiers only (`identifier`, both in codegen_names.py), literals through `literal`
+(codegen_statements.py). Each method mirrors the `ExprCompiler` method of the same name in
+expr.py, whose semantics it reproduces statement by statement.
 """
 
 from __future__ import annotations
 
-import keyword
-import re
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import Any
 
 from ..check.resolution import Resolution
 from ..language import syntax as s
 from ..language.valuetypes import CALENDAR_SPAN
-from .expr import UNKNOWN, CodeSet, constant_of, partition_set
+from .codegen_names import HOISTED, text
+from .codegen_statements import Atom, StatementWriter
+from .compile_time import constant_of, partition_set
+from .runtime import CodeSet
 
-HELPER_NAMES = frozenset(
-    {"_UNKNOWN", "_MISSING", "_EMPTY", "_isinstance", "_dict", "_min", "_max", "_sum"}
-    | {"_shift_months", "_month_start", "_month_end", "_divide"}
-)
-# `_facts = env.facts`, read once per call
-HOISTED = ("facts", "params", "switches", "memo", "items", "month", "defines", "month_first", "month_last")
-ATTRIBUTES = frozenset({*HOISTED, "compute", "get", "pop", "append"})
-FIXED_NAMES = frozenset({*HELPER_NAMES, *(f"_{a}" for a in HOISTED), *ATTRIBUTES, "env", "_carepolicy_expr"})
-NUMBERED = re.compile(r"_[veK][0-9]+")  # locals, list entries, constants
 _COMPARE = {"=": "==", "!=": "!=", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
-_ARITHMETIC = {"+": "+", "-": "-", "*": "*"}  # any other operator divides, as in compile_expr
+_ARITHMETIC = {"+": "+", "-": "-", "*": "*"}  # any other operator divides, as in expr.py
 _MAX_DEPTH = 24  # deeper blocks go to a function of their own (Python allows 100 levels)
-_SMALL_INT = 10**15
 
 
-def identifier(name: str) -> str:
-    """An identifier the generator invented, checked before it is written into source."""
-    invented = name in FIXED_NAMES or NUMBERED.fullmatch(name) is not None
-    if not (invented and name.isidentifier() and not keyword.iskeyword(name)):
-        raise AssertionError(f"not a generated identifier: {name!r}")
-    return name
-
-
-def text(value: object) -> str:
-    """A string from policy text (a name, a key), as a string literal: never as code."""
-    if type(value) is not str:
-        raise AssertionError(f"expected a str, found {type(value).__name__}")
-    return repr(value)
-
-
-class Atom:
-    """A value the generated code can read any number of times: a local, a constant or a literal."""
-
-    __slots__ = ("known", "literal", "text")
-
-    def __init__(self, text: str, *, known: bool = False, literal: bool = False) -> None:
-        self.text = text
-        self.known = known  # never UNKNOWN, so `is _UNKNOWN` tests can be left out
-        self.literal = literal  # a literal in the source: `x is ...` on it would be a SyntaxWarning
-
-
-class Writer:
-    """The body of one generated function, written one statement at a time.
+class Writer(StatementWriter):
+    """What each kind of expression writes, into the body of one generated function.
 
     `subfunction` compiles an expression too deeply nested to write inline into a function of its
     own (the generated code then calls it). Fact reads already made on every path to the current
@@ -69,73 +34,12 @@ class Writer:
     """
 
     def __init__(self, resolution: Resolution, subfunction: Callable[[s.Expr], Any]) -> None:
+        super().__init__()
         self.resolution = resolution
         self.subfunction = subfunction
-        self.lines: list[str] = []
-        self.depth = 1
-        self.count = 0
-        self.constants: dict[str, Any] = {}
-        self.hoisted: set[str] = set()
-        self.scopes: list[dict[tuple[str, ...], Atom]] = [{}]
         # list name -> the local holding the entry its loop's `where` is looking at, while nothing
         # that could replace or remove `env.items[list]` has been written since (see `item`)
         self.entries: dict[str, str] = {}
-
-    # ------------------------------------------------------------ building blocks
-    def line(self, code: str) -> None:
-        self.lines.append("    " * self.depth + code)
-
-    @contextmanager
-    def block(self, header: str) -> Iterator[None]:
-        """The statements written inside run under `header` (an `if` / `elif` / `else` / `for` line)."""
-        self.line(header)
-        self.depth += 1
-        self.scopes.append(dict(self.scopes[-1]))
-        try:
-            yield
-        finally:
-            self.scopes.pop()
-            self.depth -= 1
-
-    def fresh(self, prefix: str) -> str:
-        self.count += 1
-        return identifier(f"{prefix}{self.count}")
-
-    def const(self, value: Any) -> Atom:
-        name = self.fresh("_K")
-        self.constants[name] = value
-        return Atom(name, known=value is not UNKNOWN)
-
-    def env(self, attribute: str) -> str:
-        self.hoisted.add(attribute)
-        return identifier(f"_{attribute}")
-
-    def assign(self, code: str, *, known: bool = False) -> Atom:
-        name = self.fresh("_v")
-        self.line(f"{name} = {code}")
-        return Atom(name, known=known)
-
-    def var(self, atom: Atom) -> str:
-        """A local holding the atom, for `is` tests (a literal is first copied into one)."""
-        return self.assign(atom.text, known=atom.known).text if atom.literal else atom.text
-
-    def literal(self, value: object) -> Atom:
-        if value is None or type(value) in (bool, str) or (type(value) is int and abs(value) < _SMALL_INT):
-            code = repr(value)
-            return Atom(f"({code})" if code.startswith("-") else code, known=True, literal=True)
-        return self.const(value)  # Decimal and anything else: bound by name, never rendered
-
-    def guarded(self, code: str, *atoms: Atom, known: bool = True) -> Atom:
-        """`code`, or UNKNOWN when any of `atoms` is (the rule of every operator)."""
-        test = " or ".join(f"{a.text} is _UNKNOWN" for a in atoms if not a.known)
-        if not test:
-            return self.assign(code, known=known)
-        return self.assign(f"_UNKNOWN if {test} else {code}")
-
-    def none_is_unknown(self, atom: Atom) -> Atom:
-        self.line(f"if {atom.text} is None:")
-        self.line(f"    {atom.text} = _UNKNOWN")
-        return atom
 
     def constant(self, expr: s.Expr) -> tuple[Any] | None:
         return constant_of(self.resolution, expr)
@@ -187,7 +91,7 @@ class Writer:
         raise AssertionError(f"a rule reference is compiled by the rule compiler, not here: {ref.target}")
 
     def read(self, path: tuple[str, ...]) -> Atom:
-        """A fact path, as compile_expr's `_read_path` reads it (a missing or None value is UNKNOWN).
+        """A fact path, as expr.py's `_read_path` reads it (a missing or None value is UNKNOWN).
 
         The facts of a validated bundle are a dict, so, as read1 / read2 do, `facts` itself is not
         tested. The dicts on the way are read once per block (`container`): `consent.date` after
@@ -207,7 +111,7 @@ class Writer:
         Read from the loop's own local, once per block, until something is written that could run
         another loop over the same list (a nested one, a definition, a function of its own): that
         loop removes `env.items[list]` when it ends, and from there on the field is read from
-        `env.items` as before (so that the generated code does exactly what compile_expr does)."""
+        `env.items` as before (so that the generated code does exactly what expr.py does)."""
         entry = self.entries.get(list_name)
         if entry is None:
             return self.none_is_unknown(self.assign(f"{self.env('items')}[{text(list_name)}].get({text(field)})"))
@@ -237,7 +141,7 @@ class Writer:
     def _compare(self, expr: s.Compare) -> Atom:
         left, op = self.expr(expr.left), _COMPARE[expr.op]
         constant = self.constant(expr.right)
-        if constant is not None:  # compile_expr does not test a constant right side for UNKNOWN
+        if constant is not None:  # expr.py does not test a constant right side for UNKNOWN
             right = self.literal(constant[0])
             right.known = True
         else:
@@ -248,7 +152,7 @@ class Writer:
         """`and`: False at the first False (later operands not evaluated), else UNKNOWN if any was."""
         stop, keep = ("False", "True") if expr.op == "and" else ("True", "False")
         result = self.assign(keep)
-        if not expr.operands:  # (the parser never makes one) as compile_expr: `and` of nothing holds
+        if not expr.operands:  # (the parser never makes one) as expr.py: `and` of nothing holds
             result.known = True
             return result
         first, *rest = expr.operands
@@ -316,7 +220,7 @@ class Writer:
         exact, ranges, dynamic = partition_set(self.resolution, expr)
         if not dynamic:
             return self.const(CodeSet(exact, ranges) if ranges else exact)
-        values = [self.expr(item).text for item in dynamic]  # as compile_expr: ranges are dropped here
+        values = [self.expr(item).text for item in dynamic]  # as expr.py: ranges are dropped here
         return self.assign(f"{self.const(exact).text} | {{{', '.join(values)}}}", known=True)
 
     def _binary(self, expr: s.Binary) -> Atom:
@@ -325,7 +229,7 @@ class Writer:
         if right_type is CALENDAR_SPAN or left_type is CALENDAR_SPAN:
             sign = -1 if expr.op == "-" else 1
             day_expr, span_expr = (expr.left, expr.right) if right_type is CALENDAR_SPAN else (expr.right, expr.left)
-            day, months = self.expr(day_expr), self.expr(span_expr)  # in this order, as compile_expr
+            day, months = self.expr(day_expr), self.expr(span_expr)  # in this order, as expr.py
             return self.guarded(f"_shift_months({day.text}, {sign} * {months.text})", day)
         left, right = self.expr(expr.left), self.expr(expr.right)
         op = _ARITHMETIC.get(expr.op)
@@ -389,13 +293,16 @@ class Writer:
             if expr.kind == "count":
                 self.line(f"{chosen.text} += 1")
             elif expr.kind == "any":
-                self.line(f"{chosen.text} = True")  # every entry is still visited, as compile_expr does
+                self.line(f"{chosen.text} = True")  # every entry is still visited, as expr.py does
             else:
                 self.line(f"{chosen.text}.append({entry})")
         self.line(f"{items}.pop({key}, None)")
+        # that removed an outer loop's entry of the same list too (a loop without `where` has not
+        # touched `self.entries` above): from here on it is read from `env.items`, as expr.py does
+        self.entries.pop(parts[0], None)
         if expr.kind in ("count", "any"):
             return chosen
-        values = self.assign("[]")  # read after the loop, as compile_expr does (it matters if one fails)
+        values = self.assign("[]")  # read after the loop, as expr.py does (it matters if one fails)
         with self.block(f"for {entry} in {chosen.text}:"):
             self.line(f"{values.text}.append({entry}.get({text(parts[1])}) or 0)")
         return self.assign(f"_sum({values.text}, 0)", known=True)

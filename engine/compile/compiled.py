@@ -15,7 +15,7 @@ from ..decision.citations import public_cite
 from ..language import syntax as s
 from ..language.clauses import Assumption, Cite
 from ..source import Span
-from .expr import CodeSet, Fn
+from .runtime import CodeSet, Fn
 
 
 def cite_text(cite: Cite) -> str:

@@ -1,133 +1,28 @@
-"""Checked expressions -> Python closures (no `eval`, no generated source).
+"""Checked expressions -> Python closures (no `eval`, no generated source): the reference backend.
 
 Each expression becomes a function `f(env) -> value`. Closures were chosen over generated code
-for the first version (docs/explanation/performance.md has the figures): they build in
+for the first version (docs/explanation/performance-history.md has the figures): they build in
 milliseconds, give ordinary tracebacks, and leave no user text anywhere near `exec`; expression
-evaluation is not where most of a decision's time goes today.
+evaluation is not where most of a decision's time goes today. The generated backend (codegen.py)
+is the default now; this one stays as the oracle tests/test_codegen.py compares it against
+(`backend="closures"`).
 
-Missing facts evaluate to `UNKNOWN`, which propagates through comparisons and arithmetic and is
-handled by three-valued `and` / `or` / `not` (see docs/language.md).
+The values the closures compute with (`UNKNOWN`, `Env`, code sets, calendar arithmetic) are in
+runtime.py, shared with the generated code; what both backends work out when compiling is in
+compile_time.py. Missing facts evaluate to `UNKNOWN` (see runtime.py and docs/language.md).
 """
 
 from __future__ import annotations
 
-import calendar
-import functools
 import operator
 from collections.abc import Callable, Mapping
-from decimal import Decimal
 from typing import Any
 
 from ..check.resolution import Resolution
 from ..language import syntax as s
-from ..language.valuetypes import CALENDAR_SPAN, MONTH
-
-
-class _Unknown:
-    """The value of a missing fact; never equal to anything, never true or false."""
-
-    _instance: _Unknown | None = None
-
-    def __new__(cls) -> _Unknown:
-        if cls._instance is None:
-            cls._instance = super().__new__(cls)
-        return cls._instance
-
-    def __repr__(self) -> str:
-        return "unknown"
-
-
-UNKNOWN: Any = _Unknown()
-
-
-class Env:
-    """What one evaluation reads: the bundle's facts, the month's plan, memoised definitions."""
-
-    __slots__ = ("defines", "facts", "items", "memo", "month", "month_first", "month_last", "params", "switches")
-
-    def __init__(
-        self,
-        facts: Mapping[str, Any],
-        month: str,
-        params: Mapping[str, Any],
-        switches: Mapping[str, str],
-        defines: Mapping[str, Fn],
-    ) -> None:
-        self.facts = facts
-        self.month = month
-        self.params = params
-        self.switches = switches
-        self.defines = defines
-        self.memo: dict[str, Any] = {}
-        self.items: dict[str, Mapping[str, Any]] = {}
-        # `start of service_month`, `end of service_month`: read by many conditions of every bundle
-        self.month_first, self.month_last = (UNKNOWN, UNKNOWN) if month is UNKNOWN else _month_bounds(month)
-
-    def define(self, name: str) -> Any:
-        try:
-            return self.memo[name]
-        except KeyError:
-            return self.compute(name)
-
-    def compute(self, name: str) -> Any:
-        """Evaluate a definition not yet in the memo, and remember it (generated code has already
-        looked in the memo: going through `define` would raise and catch a KeyError each time)."""
-        value = self.memo[name] = self.defines[name](self)
-        return value
-
-
-Fn = Callable[[Env], Any]
-
-
-class CodeSet:
-    """Exact codes plus ranges (`90951..90970`), for `in` tests against claim codes."""
-
-    __slots__ = ("exact", "ranges")
-
-    def __init__(self, exact: frozenset[str], ranges: tuple[tuple[str, str], ...]) -> None:
-        self.exact = exact
-        self.ranges = ranges
-
-    def __contains__(self, code: object) -> bool:
-        if code in self.exact:
-            return True
-        return isinstance(code, str) and any(
-            len(code) == len(lo) and lo <= code <= hi and code[0].isdigit() == lo[0].isdigit() for lo, hi in self.ranges
-        )
-
-    def __repr__(self) -> str:
-        parts = sorted(self.exact) + [f"{lo}..{hi}" for lo, hi in self.ranges]
-        return "{" + ", ".join(parts) + "}"
-
-
-# ---------------------------------------------------------------- calendar helpers (ISO strings)
-
-
-def month_start(month: str) -> str:
-    return f"{month}-01"
-
-
-def month_end(month: str) -> str:
-    year, mon = int(month[:4]), int(month[5:7])
-    return f"{month}-{calendar.monthrange(year, mon)[1]:02d}"
-
-
-def shift_months(value: str, months: int) -> str:
-    """Move a date (`YYYY-MM-DD`) or month (`YYYY-MM`) by whole months; days clamp to month end."""
-    year, mon = int(value[:4]), int(value[5:7])
-    total = year * 12 + (mon - 1) + months
-    new_year, new_mon = divmod(total, 12)
-    shifted = f"{new_year:04d}-{new_mon + 1:02d}"
-    if len(value) == 7:
-        return shifted
-    day = min(int(value[8:10]), calendar.monthrange(new_year, new_mon + 1)[1])
-    return f"{shifted}-{day:02d}"
-
-
-@functools.lru_cache(maxsize=4096)  # bounded; a batch spans a few dozen months
-def _month_bounds(month: str) -> tuple[str, str]:
-    return month_start(month), month_end(month)
-
+from ..language.valuetypes import CALENDAR_SPAN
+from .compile_time import constant_of, partition_set
+from .runtime import UNKNOWN, CodeSet, Env, Fn, _divide, month_end, month_start, shift_months
 
 # ---------------------------------------------------------------- the compiler
 
@@ -167,36 +62,6 @@ def _read_path(path: tuple[str, ...]) -> Fn:
         return UNKNOWN if value is None else value
 
     return read_n
-
-
-def constant_of(resolution: Resolution, expr: s.Expr) -> tuple[Any] | None:
-    """`(value,)` when `expr` is a literal or an enumeration value (known when compiling), else None.
-    Shared by both backends, which treat a constant right side of a comparison specially."""
-    if isinstance(expr, s.Literal):
-        return (expr.value,)
-    if isinstance(expr, s.Name) and resolution.ref(expr).kind == "enum":
-        return (expr.dotted,)
-    return None
-
-
-def partition_set(
-    resolution: Resolution, expr: s.SetLiteral
-) -> tuple[frozenset[Any], tuple[tuple[str, str], ...], list[s.Expr]]:
-    """A set literal's exact members and code ranges (known when compiling), and the items that
-    must be evaluated per bundle (a set with any of those drops its ranges, in both backends)."""
-    exact: set[Any] = set()
-    ranges: list[tuple[str, str]] = []
-    dynamic: list[s.Expr] = []
-    for item in expr.items:
-        if isinstance(item, s.CodeRange):
-            ranges.append((item.low, item.high))
-        elif isinstance(item, s.Literal):
-            exact.add(item.value)
-        elif isinstance(item, s.Name) and resolution.ref(item).kind == "enum":
-            exact.add(item.dotted)
-        else:
-            dynamic.append(item)
-    return frozenset(exact), tuple(ranges), dynamic
 
 
 class ExprCompiler:
@@ -413,12 +278,3 @@ class ExprCompiler:
         assert field is not None
         return lambda env: sum((e.get(field) or 0 for e in entries(env)), 0)
 
-
-def _divide(a: Any, b: Any) -> Any:
-    if isinstance(a, int) and isinstance(b, int):
-        return Decimal(a) / Decimal(b) if b else UNKNOWN
-    return a / b if b else UNKNOWN
-
-
-def is_month_type(resolution: Resolution, expr: s.Expr) -> bool:
-    return resolution.type_of(expr) is MONTH

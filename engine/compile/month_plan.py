@@ -30,8 +30,8 @@ from .compiled import (
     Header,
     RvuPrice,
 )
-from .expr import CodeSet, Fn, month_end
 from .outcomes import RuleOutcome
+from .runtime import CodeSet, Fn, month_end
 from .strategy import CodingStrategy, compile_strategies
 
 

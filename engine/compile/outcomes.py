@@ -11,7 +11,7 @@ from .compiled import CompiledCode
 # The trace is recorded compactly while evaluating (tagged tuples that point at compiled
 # conditions) and turned into TraceNode values only when someone reads it (JSON, text). Building
 # hundreds of frozen nodes per bundle cost more than evaluating the rules; see
-# docs/explanation/performance.md. Nothing is lost: the facts are immutable and the definitions
+# docs/explanation/performance-history.md. Nothing is lost: the facts are immutable and the definitions
 # memoised, so the values a condition read are the same when they are read back.
 Compact = tuple[Any, ...]
 

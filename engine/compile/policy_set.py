@@ -1,8 +1,8 @@
 """Checked policy set -> compiled form: compiled expressions, reads for the trace, month plans.
 
 Compiled once per process. Expressions are compiled by a backend: `codegen` (the default: one
-generated Python function per expression, engine/codegen.py) or `closures` (a tree of closures,
-engine/compile_expr.py); both give the same values, tests/test_codegen.py checks it.
+generated Python function per expression, codegen.py) or `closures` (a tree of closures, expr.py);
+both give the same values, tests/test_codegen.py checks it.
 The compiled declarations are plain values (compiled.py); `CompiledPolicySet.plan(month)` selects
 what is in effect for a service month (month_plan.py) and caches it.
 """
@@ -28,8 +28,9 @@ from ..source import SourceFile, Span
 from .codegen import CodegenCompiler
 from .codegen_plan import PlanWriter
 from .compiled import CompiledCode, CompiledRequirement, CompiledRule, Condition, Header, assumption_text, cite_text
-from .expr import ExprCompiler, Fn
+from .expr import ExprCompiler
 from .month_plan import MonthPlan, MonthPlanMaker
+from .runtime import Fn
 
 # an add-on's units for its numbers: (units, the next unit and why it is not billed, a reason denying it)
 Counted = tuple[int, "tuple[int, Reason] | None", "Reason | None"]

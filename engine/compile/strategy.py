@@ -16,7 +16,7 @@ from ..check.index import PolicyIndex
 from ..language import syntax as s
 from ..source import Span
 from .compiled import Header
-from .expr import Fn
+from .runtime import Fn
 
 
 class StrategySource(Protocol):

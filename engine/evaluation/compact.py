@@ -27,8 +27,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from ..compile.expr import UNKNOWN
 from ..compile.outcomes import Compact, SharedRecord
+from ..compile.runtime import UNKNOWN
 from ..decision.model import json_value
 
 if TYPE_CHECKING:

@@ -16,8 +16,8 @@ from functools import partial
 from typing import Any
 
 from ..compile.compiled import CompiledCostSharing, CompiledPays, CompiledPricing
-from ..compile.expr import UNKNOWN, Env, Fn
 from ..compile.month_plan import MonthPlan
+from ..compile.runtime import UNKNOWN, Env, Fn
 from ..decision.model import Read, Shares, TraceNode
 from ..money import ZERO, after_sequestration, as_money, round_cents
 

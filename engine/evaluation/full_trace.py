@@ -29,8 +29,8 @@ from typing import TYPE_CHECKING, Any
 import orjson
 from orjson import Fragment
 
-from ..compile.expr import UNKNOWN
 from ..compile.outcomes import Compact, SharedRecord
+from ..compile.runtime import UNKNOWN
 from ..decision.model import TraceNode, json_value, node_json, trace_node_json
 from .record_json import Entry, record_json, ref_json
 

@@ -15,8 +15,8 @@ from decimal import Decimal
 from typing import Any
 
 from ..compile.compiled import CompiledRequirement, Condition, Header
-from ..compile.expr import UNKNOWN, Env
 from ..compile.policy_set import CompiledPolicySet
+from ..compile.runtime import UNKNOWN, Env
 from ..decision.model import Reason
 from ..language import syntax as s
 from ..language.valuetypes import COUNT, MINUTES, MONEY, NUMBER

@@ -8,8 +8,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from ..compile.expr import UNKNOWN
 from ..compile.outcomes import Compact
+from ..compile.runtime import UNKNOWN
 from ..decision.model import node_json
 
 Entry = tuple[str, str, Any]  # a value read: (label, kind, reader)

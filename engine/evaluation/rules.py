@@ -11,10 +11,10 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ..compile.compiled import CompiledCode, CompiledRequirement, Condition, Header
-from ..compile.expr import UNKNOWN, Env
 from ..compile.month_plan import MonthPlan
 from ..compile.outcomes import CodeOutcome, Compact, RuleOutcome
 from ..compile.policy_set import CompiledPolicySet, Counted
+from ..compile.runtime import UNKNOWN, Env
 from ..decision.model import Read, Reason, TraceNode, json_value
 from .claims import claims_on_file
 from .reasons import UNKNOWN_KEY, ReasonWriter

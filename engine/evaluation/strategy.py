@@ -13,8 +13,8 @@ from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import Any
 
-from ..compile.expr import Env
 from ..compile.month_plan import MonthPlan
+from ..compile.runtime import Env
 from ..compile.strategy import DEFAULT_STRATEGY, CodingStrategy
 from ..money import ZERO
 from .bundling import HeldClaim
