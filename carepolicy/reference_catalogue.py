@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from .engine.api import check_policies
 from .engine.diagnostics import render_text
 from .engine.language import syntax as s
+from .engine.language.clauses import Interval
 from .engine.source import SourceFile
 from .reference_markdown import cell, fence
 
@@ -28,7 +29,7 @@ class CataloguePage:
     markdown: str
 
 
-def _interval(interval: s.Interval | None) -> str:
+def _interval(interval: Interval | None) -> str:
     if interval is None:
         return "always"
     return f"{interval.start or '…'} to {interval.end or 'open end'}"

@@ -19,6 +19,7 @@ from typing import Any
 
 from .decision.trace_nodes import TraceNode
 from .language import syntax as s
+from .language.clauses import Requirement
 
 
 @dataclass
@@ -136,7 +137,7 @@ def collect(policies: Any, cases: Sequence[Any]) -> Reached:
     return reached
 
 
-def _requirements(decl: s.Declaration) -> tuple[s.Requirement, ...]:
+def _requirements(decl: s.Declaration) -> tuple[Requirement, ...]:
     return tuple(getattr(decl, "requirements", ()))
 
 

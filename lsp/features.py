@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from ..engine.facts.schema import fact_types
 from ..engine.language import syntax as s
+from ..engine.language.clauses import Cite, Interval
 from ..engine.source import Span
 from ..grammar.keywords import keywords, unit_words
 from .analysis import Analysis
@@ -43,13 +44,13 @@ def declarations_named(analysis: Analysis, name: str) -> list[s.Declaration]:
     return list(analysis.index.by_id.get(name, ()))
 
 
-def _interval(interval: s.Interval | None) -> str:
+def _interval(interval: Interval | None) -> str:
     if interval is None:
         return "always"
     return f"{interval.start or ''}..{interval.end or ''}"
 
 
-def _cite_lines(analysis: Analysis, cites: tuple[s.Cite, ...]) -> Iterator[str]:
+def _cite_lines(analysis: Analysis, cites: tuple[Cite, ...]) -> Iterator[str]:
     for cite in cites:
         title = analysis.source_title(cite.source) or "source not declared"
         yield f"- `{cite.source}`: {title}  \n  {cite.locator}"

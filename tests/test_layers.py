@@ -14,7 +14,7 @@ sub-package and any lower layer, never a later one, nor a sibling of its own lay
   decision's JSON) are at the top. Base modules may import one another (diagnostics reads source's Span). The
   decision's `citations` (cite texts without authoring notes, source titles) and `context` (what
   every decision of a policy set shares) are base too: plain data that compile builds.
-- `language` (syntax, parse, to_ast, value types, registry)
+- `language` (syntax, clauses, expressions, parse, to_ast, value types, registry)
 - `facts` and `check` (siblings: both read the language's types, neither reads the other)
 - `compile`
 - `evaluation`

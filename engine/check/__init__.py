@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 from ..diagnostics import Diagnostic, sort_diagnostics
 from ..language import syntax as s
+from ..language.clauses import Assumption
 from ..language.registry import Registry
 from ..language.valuetypes import Type
 from .clauses import check_code_lists, check_declaration
@@ -80,7 +81,7 @@ class CheckResult:
         return tuple(d for d in self.diagnostics if not d.is_error)
 
     @property
-    def assumptions(self) -> tuple[tuple[s.Declaration, s.Assumption], ...]:
+    def assumptions(self) -> tuple[tuple[s.Declaration, Assumption], ...]:
         """Every `assumption` clause with its declaration, in file and line order (`check` lists them)."""
         found = [(decl, a) for decl in self.index.declarations() for a in decl.assumptions]
         return tuple(sorted(found, key=lambda pair: (pair[1].span.source, pair[1].span.line, pair[1].span.column)))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from ..diagnostics import Diagnostic, did_you_mean
 from ..language import syntax as s
+from ..language.clauses import CodeRef, Requirement
 from ..language.valuetypes import ANY, BOOL, COUNT, MINUTES, MONEY, NUMBER, PERCENT, Type
 from ..source import Span
 from .bundling import check_bundling
@@ -37,7 +38,7 @@ def _want(resolver: Resolver, expr: s.Expr, wanted: tuple[Type, ...], what: str,
         _error(resolver, "check/type", f"{what} needs {names}, but this is {vtype}", expr.span)
 
 
-def _requirements(resolver: Resolver, requirements: tuple[s.Requirement, ...]) -> None:
+def _requirements(resolver: Resolver, requirements: tuple[Requirement, ...]) -> None:
     for requirement in requirements:
         for condition in requirement.conditions:
             _want(resolver, condition, (BOOL,), "`requires`", allow_rule=True)
@@ -267,7 +268,7 @@ def check_code_lists(index: PolicyIndex) -> list[Diagnostic]:
     diagnostics: list[Diagnostic] = []
     programs = index.programs()
 
-    def visit(refs: tuple[s.CodeRef, ...], allow_unknown: bool) -> None:
+    def visit(refs: tuple[CodeRef, ...], allow_unknown: bool) -> None:
         for ref in refs:
             if ref.kind == "program" and ref.low not in programs:
                 diagnostics.append(

@@ -12,12 +12,13 @@ from collections.abc import Callable, Iterator
 
 from ..diagnostics import Diagnostic
 from ..language import syntax as s
+from ..language.clauses import Interval
 from .resolution import Resolution
 
 _MIN, _MAX = dt.date.min, dt.date.max
 
 
-def day_bounds(interval: s.Interval | None) -> tuple[dt.date, dt.date] | None:
+def day_bounds(interval: Interval | None) -> tuple[dt.date, dt.date] | None:
     """The first and last day of an interval (open ends as the extreme dates); None when a date
     of it does not exist (reported by `check_clause_dates`)."""
     if interval is None:

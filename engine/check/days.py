@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import datetime as dt
 
-from ..language import syntax as s
+from ..language.clauses import Interval
 
 _MIN, _MAX = dt.date.min, dt.date.max
 
 
-def interval_bounds(interval: s.Interval | None) -> tuple[dt.date, dt.date]:
+def interval_bounds(interval: Interval | None) -> tuple[dt.date, dt.date]:
     if interval is None:
         return _MIN, _MAX
     start = dt.date.fromisoformat(interval.start) if interval.start else _MIN

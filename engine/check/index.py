@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from ..diagnostics import Diagnostic
 from ..language import syntax as s
+from ..language.clauses import CodeRef, Interval
 
 
 def code_in_range(code: str, low: str, high: str) -> bool:
@@ -45,7 +46,7 @@ class PolicyIndex:
     def programs(self) -> set[str]:
         return {c.program for versions in self.codes.values() for c in versions if c.program}
 
-    def expand(self, refs: Iterable[s.CodeRef]) -> tuple[str, ...]:
+    def expand(self, refs: Iterable[CodeRef]) -> tuple[str, ...]:
         """The codes a code list stands for, in the order written, without repeats.
 
         A range keeps also codes the policy set does not declare (`90951..90970` matches a claim of
@@ -61,7 +62,7 @@ class PolicyIndex:
                 out.extend(sorted(c for c in self.codes if code_in_range(c, ref.low, ref.high)))
         return tuple(dict.fromkeys(out))
 
-    def matcher(self, refs: Iterable[s.CodeRef]) -> tuple[frozenset[str], tuple[tuple[str, str], ...]]:
+    def matcher(self, refs: Iterable[CodeRef]) -> tuple[frozenset[str], tuple[tuple[str, str], ...]]:
         """Exact codes plus ranges, for matching claims that may name undeclared codes."""
         exact: set[str] = set()
         ranges: list[tuple[str, str]] = []
@@ -133,7 +134,7 @@ def _add(index: PolicyIndex, decl: s.Declaration) -> None:
         index.rules[decl.id].append(decl)
 
 
-def _overlap(a: s.Interval | None, b: s.Interval | None) -> bool:
+def _overlap(a: Interval | None, b: Interval | None) -> bool:
     if a is None or b is None:
         return True
     return a.overlaps(b)

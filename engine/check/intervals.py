@@ -9,6 +9,7 @@ import datetime as dt
 
 from ..diagnostics import Diagnostic
 from ..language import syntax as s
+from ..language.clauses import Interval
 from .context import CheckContext, names_used
 from .dated import check_clause_dates, clause_reads
 from .days import day_gaps, interval_bounds, show_day
@@ -47,7 +48,7 @@ def check_intervals(ctx: CheckContext) -> list[Diagnostic]:
     return out
 
 
-def _overlap_text(a: s.Interval, b: s.Interval) -> str:
+def _overlap_text(a: Interval, b: Interval) -> str:
     a0, a1 = interval_bounds(a)
     b0, b1 = interval_bounds(b)
     return f"{show_day(max(a0, b0))}..{show_day(min(a1, b1))}"

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from ..diagnostics import Diagnostic
 from ..language import syntax as s
+from ..language.clauses import Interval
 from .context import CheckContext
 from .days import day_gaps, interval_bounds, show_day
 
@@ -74,7 +75,7 @@ def check_conflicts(ctx: CheckContext) -> list[Diagnostic]:
     return out
 
 
-def _bounds_overlap(a: s.Interval | None, b: s.Interval | None) -> bool:
+def _bounds_overlap(a: Interval | None, b: Interval | None) -> bool:
     a0, a1 = interval_bounds(a)
     b0, b1 = interval_bounds(b)
     return a0 <= b1 and b0 <= a1

@@ -21,6 +21,7 @@ import re
 
 from ..diagnostics import Diagnostic, Severity, did_you_mean
 from ..language import syntax as s
+from ..language.clauses import Requirement
 from ..language.templates import PARAM_TYPES, ArgumentSpan, DefineTemplate, RuleTemplate, Template, signature
 from ..language.valuetypes import ANY, TEXT
 from ..source import Span
@@ -258,9 +259,9 @@ class _Expander:
         kind, value = argument
         return value if kind == "program" else '"' + value + '"'
 
-    def splice(self, requirements: tuple[s.Requirement, ...], trail: tuple[str, ...]) -> tuple[s.Requirement, ...]:
+    def splice(self, requirements: tuple[Requirement, ...], trail: tuple[str, ...]) -> tuple[Requirement, ...]:
         """`requires T(args)` -> T's requirements, filled in; every other requirement unchanged."""
-        out: list[s.Requirement] = []
+        out: list[Requirement] = []
         for requirement in requirements:
             calls = [
                 c

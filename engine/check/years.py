@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 from ..diagnostics import Diagnostic, Severity
 from ..language import syntax as s
+from ..language.clauses import Interval
 from ..source import Span
 from .context import CheckContext
 
@@ -34,7 +35,7 @@ class YearPlace:
     span: Span
 
 
-def _last_covered_year(intervals: list[s.Interval]) -> int | None:
+def _last_covered_year(intervals: list[Interval]) -> int | None:
     """The last year whose 31 December some interval contains; None when one is open-ended."""
     if any(i.end is None for i in intervals):
         return None

@@ -13,11 +13,12 @@ from typing import Any
 
 from ..decision.citations import public_cite
 from ..language import syntax as s
+from ..language.clauses import Assumption, Cite
 from ..source import Span
 from .runtime import CodeSet, Fn
 
 
-def cite_text(cite: s.Cite) -> str:
+def cite_text(cite: Cite) -> str:
     """A cite as decisions show it: authoring notes and confidence marks stay in the policy."""
     return public_cite(cite.source, cite.locator) if cite.locator else cite.source
 
@@ -25,7 +26,7 @@ def cite_text(cite: s.Cite) -> str:
 ASSUMPTION_LABEL = "assumption, not a CMS rule"
 
 
-def assumption_text(assumption: s.Assumption) -> str:
+def assumption_text(assumption: Assumption) -> str:
     """How an `assumption` shows among a rule's citations in every decision, trace and denial."""
     return f"{ASSUMPTION_LABEL}: {assumption.reason}"
 

@@ -15,6 +15,7 @@ from typing import Any, Protocol
 from ..check.index import PolicyIndex
 from ..decision.model import Denial, Reason
 from ..language import syntax as s
+from ..language.clauses import Interval
 from ..source import Span
 from .codegen_plan import MonthProgram
 from .compiled import (
@@ -237,7 +238,7 @@ class MonthPlanMaker:
     def _cost_sharing(self, decls: list[s.Declaration], day: str) -> CompiledCostSharing | None:
         """The cost-sharing block in effect, with only the clauses whose own dates (`during`) hold."""
 
-        def live(during: s.Interval | None) -> bool:
+        def live(during: Interval | None) -> bool:
             return during is None or during.contains(day)
 
         for block in decls:

@@ -22,6 +22,7 @@ from ..decision.citations import public_text, source_table
 from ..decision.context import DecisionContext
 from ..decision.model import Denial, Reason
 from ..language import syntax as s
+from ..language.clauses import Requirement
 from ..language.templates import ArgumentSpan
 from ..source import SourceFile, Span
 from .codegen import CodegenCompiler
@@ -178,7 +179,7 @@ class CompiledPolicySet:
             found.setdefault(node.dotted, (node.dotted, ref.kind, self.expr(node)))
         return tuple(found[k] for k in sorted(found))
 
-    def requirements(self, requirements: tuple[s.Requirement, ...]) -> tuple[CompiledRequirement, ...]:
+    def requirements(self, requirements: tuple[Requirement, ...]) -> tuple[CompiledRequirement, ...]:
         out = []
         for requirement in requirements:
             conditions = []

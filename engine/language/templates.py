@@ -13,8 +13,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..source import Span
+from .clauses import Requirement
 from .expressions import Expr
-from .syntax import Declaration, Requirement
+from .syntax import Declaration
 
 # What a parameter may stand for: a program (`ccm`; a value, or one part of a fact path such as
 # `consents.p.date`) or a quoted text (for messages and titles: `"no consent to {name}"`).
