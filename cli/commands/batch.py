@@ -22,9 +22,10 @@ _SHOWN_ERRORS = 10  # error records whose diagnostics are repeated on stderr; al
 _PROGRESS_EVERY = 0.5  # seconds between progress lines on a terminal
 
 TRACE_HELP = (
-    "full: every rule, requirement and value read, with titles and citations (~45 kB a line); "
-    "compact: what was evaluated and the values read, with the policy set's hash (~2 kB; "
-    "`carepolicy explain` expands it to the full trace); none: no trace."
+    "full: every rule, requirement and value read, with titles and citations (~37 kB of trace; "
+    "a line ~58 kB); compact: what was evaluated and the values read, with the policy set's hash "
+    "(~1.8 kB of trace, a line ~23 kB; `carepolicy explain` expands it to the full trace); none: "
+    "no trace (a line ~21 kB, nearly all of it the denials and their reasons)."
 )
 JOBS_HELP = "Worker processes (default: the cores available). The output is the same for any number."
 
