@@ -245,7 +245,8 @@ def main(argv: list[str] | None = None) -> int:
         write_input(source, count)
         print(f"generated {count:,} bundles ({source.stat().st_size / count:,.0f} bytes each) "
               f"in {time.perf_counter() - started:.1f} s")
-    print(f"machine: {os.cpu_count()} CPUs, Python {sys.version.split()[0]}")
+    # the interpreter's build moves the figures by ~1.2x (docs/explanation/performance.md#which-python)
+    print(f"machine: {os.cpu_count()} CPUs, Python {sys.version.split()[0]} at {sys.executable}")
 
     def subset(k: int) -> Path:
         if k == count:
