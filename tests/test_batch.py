@@ -312,6 +312,9 @@ def test_a_killed_batch_resumes_to_the_bytes_of_an_uninterrupted_run(claims: Pat
     assert resumed.returncode == ExitCode.OK, resumed.stderr.decode()
     assert target.read_bytes() == reference
     assert not partial.exists()
+    # the summary tells the lines kept from those decided now (and its rate is of the latter)
+    lines_kept, total = kept.count(b"\n"), reference.count(b"\n")
+    assert f"({lines_kept} kept from the partial output, {total - lines_kept} decided now)" in resumed.stderr.decode()
 
 
 def _enospc_after(limit: int, monkeypatch: pytest.MonkeyPatch) -> None:

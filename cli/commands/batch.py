@@ -46,6 +46,7 @@ class _Counts:
         self.errors = 0
         self.failed: list[ErrorRecord] = []
         self.unreadable = 0  # files that could not be read as a whole: one error record, records unknown
+        self.kept = 0  # `--resume`: the lines of the partial output kept as they were (not decided again)
 
 
 class _Stop:
@@ -102,6 +103,7 @@ def _resumed(
                 help="resume with the same policies and --trace, or run without --resume to start again",
             )
     writer.begin(scan.kept, scan.lines)
+    counts.kept = scan.lines
     yield from works
 
 
@@ -274,8 +276,12 @@ def _summary(counts: _Counts, written: int, seconds: float, output: str) -> None
     if counts.errors > len(counts.failed):
         more = plural(counts.errors - len(counts.failed), "more error record")
         click.echo(f"... and {more} in {output}", err=True)
-    rate = f"{written / seconds:.1f}" if seconds > 0 else "∞"
+    # the rate is of the records decided by this run: those kept by `--resume` took no time here
+    decided = written - counts.kept
+    rate = f"{decided / seconds:.1f}" if seconds > 0 else "∞"
     summary = f"{plural(written - counts.errors, 'decision')}, {plural(counts.errors, 'error record')}"
+    if counts.kept:
+        summary += f" ({counts.kept} kept from the partial output, {decided} decided now)"
     if counts.unreadable:
         # one error record stands for a whole file whose records could not be told apart: the
         # number of input records is not known, and the summary must not claim one per line
