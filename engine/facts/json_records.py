@@ -14,7 +14,10 @@ from decimal import Decimal
 
 import msgspec
 
-from ..diagnostics import FactError
+from ..diagnostics import Diagnostic, FactError
+from .bundle import BundleError
+from .fast_intake import bundle_id_of
+from .json_keys import Duplicate, duplicates, has_duplicate, line_and_column
 from .limits import MAX_DEPTH, MAX_DIGITS
 from .record_errors import (
     JSONL_HELP,
@@ -25,6 +28,7 @@ from .record_errors import (
     fail,
     invalid,
     record_error,
+    span,
     syntax,
     too_large,
     unknown_count,
@@ -59,7 +63,8 @@ def json_record(line: bytes | str | None, name: str, number: int, index: int) ->
         return record_error("facts/limit", f"nested more than {MAX_DEPTH} levels deep", name, number, 1, index)
     except (msgspec.DecodeError, UnicodeError):  # UnicodeError: text holding a lone surrogate
         return _json_fallback(line, name, number, index)
-    return checked(obj, name, index)
+    text = line if isinstance(line, str) else line.decode("utf-8")  # (msgspec read it: UTF-8)
+    return _repeated_key(obj, text, name, number, index) or checked(obj, name, index)
 
 
 def _json_fallback(line: bytes | str, name: str, number: int, index: int) -> Record:
@@ -77,7 +82,43 @@ def _json_fallback(line: bytes | str, name: str, number: int, index: int) -> Rec
         return record_error("facts/limit", f"nested more than {MAX_DEPTH} levels deep", name, number, 1, index)
     except ValueError as exc:  # an integer over 4,300 digits
         return record_error("facts/limit", _digits_message(exc), name, number, 1, index)
-    return checked(obj, name, index)
+    return _repeated_key(obj, text, name, number, index) or checked(obj, name, index)
+
+
+def _repeated_key(obj: object, text: str, name: str, number: int, index: int) -> BundleError | None:
+    """The error record of a line that sets a key twice in one object (None: it does not)."""
+    if not has_duplicate(text):
+        return None
+    return duplicate_error(duplicates(text)[0], obj, text, name, index, number - 1)
+
+
+def duplicate_error(
+    found: Duplicate, obj: object, text: str, name: str, index: int, lines_before: int | None
+) -> BundleError:
+    """`found` as the `facts/duplicate-key` error record of the bundle `obj` (read with the last
+    value kept). `text` starts on line `lines_before + 1` of the file `name`; None: it is a value
+    in a table (Arrow, Parquet), and the columns are the value's own."""
+    line, column = line_and_column(text, found.again)
+    first_line, first_column = line_and_column(text, found.first)
+    if first_line != line and lines_before is not None:
+        where = f"line {first_line + lines_before}"
+    else:
+        where = f"column {first_column}" + (" of the value" if lines_before is None else "")
+    bundle_id = bundle_id_of(obj, index) if isinstance(obj, dict) else f"#{index + 1}"
+    diag = Diagnostic(
+        "facts/duplicate-key",
+        f"key `{found.key}` appears twice in one object (first at {where})",
+        fact_path=found.fact_path,
+        file=name,
+        bundle=bundle_id,
+        help="keep the one value that is meant: a JSON reader would keep the last without a word",
+    )
+    if lines_before is not None:
+        first = span(name, first_line + lines_before, first_column)
+        diag = replace(
+            diag, span=span(name, line + lines_before, column), related=((f"`{found.key}` first set here", first),)
+        )
+    return BundleError(bundle_id, name, index, (diag,))
 
 
 class _NestedTooDeep(Exception):
@@ -131,4 +172,20 @@ def json_document(lines: Iterable[Line], name: str) -> Iterator[Record]:
         raise fail("facts/limit", f"`{name}` is nested more than {MAX_DEPTH} levels deep", name) from None
     except ValueError as exc:
         raise fail("facts/limit", _digits_message(exc), name) from None
-    yield from bundles([document], name)
+    if not has_duplicate(text):
+        yield from bundles([document], name)
+        return
+    # a key set twice spoils only the bundle it is in: the first such key of each is its error
+    items = document if isinstance(document, list) else [document]
+    spoilt: dict[int, Duplicate] = {}
+    for found in duplicates(text):
+        position = found.path[0] if isinstance(document, list) and found.path else 0
+        if isinstance(position, int):
+            spoilt.setdefault(position, found)
+    for position, item in enumerate(items):
+        found_in = spoilt.get(position)
+        yield (
+            checked(item, name, position)
+            if found_in is None
+            else duplicate_error(found_in, item, text, name, position, 0)
+        )

@@ -28,6 +28,7 @@ import orjson
 
 from .bundle import Bundle
 from .fast_intake import bundle_id_of, exact, normal_shape
+from .json_keys import surely_unique
 from .limits import MAX_MONEY, month_minutes, outside_month_notes
 from .schema import shared_schema
 from .skeleton import ITEMS, OTHER, skeleton
@@ -72,11 +73,11 @@ def typed_record(line: bytes | str, source: str, index: int) -> Bundle | None:
             decoded = _DECODERS[version].decode(line)
         except (msgspec.DecodeError, UnicodeError, RecursionError):
             continue
-        return _bundle(version, msgspec.to_builtins(decoded, builtin_types=(msgspec.Raw,)), source, index)
+        return _bundle(version, msgspec.to_builtins(decoded, builtin_types=(msgspec.Raw,)), line, source, index)
     return None
 
 
-def _bundle(version: int, raw: dict[str, Any], source: str, index: int) -> Bundle | None:
+def _bundle(version: int, raw: dict[str, Any], line: bytes, source: str, index: int) -> Bundle | None:
     changes: list[tuple[Any, Any, Any]] = []  # (container, key, the evaluator's value), set after hashing
     if not _settle(_PLANS[version], raw, changes):
         return None
@@ -84,9 +85,12 @@ def _bundle(version: int, raw: dict[str, Any], source: str, index: int) -> Bundl
     if notes is None:
         return None
     try:  # bundle._facts_hash, with each amount already its text (an orjson Fragment): no call back
-        facts_hash = sha256(orjson.dumps(raw, option=orjson.OPT_SORT_KEYS)).hexdigest()
+        canonical = orjson.dumps(raw, option=orjson.OPT_SORT_KEYS)
     except orjson.JSONEncodeError:  # what bundle._facts_hash would write otherwise: the untyped path decides
         return None
+    if not surely_unique(line, canonical):  # a key set twice, or not sure: the untyped path finds it
+        return None
+    facts_hash = sha256(canonical).hexdigest()
     for container, key, value in changes:
         container[key] = value
     # the evaluator's view (fast_intake.latest_view), made in place: `raw` is this call's own
