@@ -62,11 +62,13 @@ def test_base_60_is_text_and_refused_where_money_is_expected() -> None:
     assert "YAML 1.2" in diag.help
 
 
-@pytest.mark.parametrize("written", ["0x23", "0o43", "0xFF"])
-def test_hex_and_octal_are_refused(written: str) -> None:
+@pytest.mark.parametrize(
+    ("written", "kind"), [("0x23", "a hexadecimal"), ("0o43", "an octal"), ("0xFF", "a hexadecimal")]
+)
+def test_hex_and_octal_are_refused(written: str, kind: str) -> None:
     diag = only_error(BASE.replace("minutes: 20", f"minutes: {written}"))
     assert diag.code == "facts/number"
-    assert diag.message.startswith(f"`{written}` is a")
+    assert diag.message.startswith(f"`{written}` is {kind} number;")
     assert diag.span is not None
     assert diag.span.line == 6
     assert diag.bundle == "march"

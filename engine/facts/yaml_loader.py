@@ -57,8 +57,8 @@ def _int(loader: yaml.SafeLoader, node: yaml.Node) -> int:
     text = str(loader.construct_scalar(cast(ScalarNode, node)))
     body = text.lstrip("+-")
     if body[:2] in ("0x", "0o"):
-        kind = "hexadecimal" if body[1] == "x" else "octal"
-        problem = f"`{text}` is a {kind} number; fact files take decimal numbers (quote it if it is text)"
+        kind = "a hexadecimal" if body[1] == "x" else "an octal"
+        problem = f"`{text}` is {kind} number; fact files take decimal numbers (quote it if it is text)"
         raise FactYAMLError("facts/number", problem, node.start_mark)
     digits = body.lstrip("0")
     if len(digits) > MAX_DIGITS:
