@@ -126,6 +126,20 @@ def test_output_equal_to_an_input_is_refused_and_the_input_untouched(claims: Pat
     assert not list(claims.parent.glob("*.partial"))
 
 
+def test_more_than_four_jobs_a_core_is_refused_before_anything_is_read(claims: Path, tmp_path: Path) -> None:
+    cores = len(os.sched_getaffinity(0))
+    target = tmp_path / "out.jsonl"
+    too_many = run("batch", str(claims), *SMOKE, "-o", str(target), "--jobs", str(4 * cores + 1))
+    assert too_many.exit_code == ExitCode.BAD_INPUT
+    assert f"error[usage/jobs]: --jobs {4 * cores + 1} would start {4 * cores + 1} processes on {cores} core" in (
+        too_many.stderr
+    )
+    assert f"help: use at most {4 * cores}:" in too_many.stderr
+    assert not list(tmp_path.iterdir())  # no output, not even a partial one
+    at_the_bound = run("batch", str(claims), *SMOKE, "-o", str(target), "--jobs", str(4 * cores))
+    assert at_the_bound.exit_code == ExitCode.OK, at_the_bound.stderr
+
+
 def test_a_device_or_pipe_as_output_is_refused_and_left_as_it_is(claims: Path, tmp_path: Path) -> None:
     # the finished output is renamed over the target: on /dev/full that replaced the device
     pipe = tmp_path / "decisions.fifo"

@@ -27,7 +27,10 @@ TRACE_HELP = (
     "(~1.8 kB of trace, a line ~23 kB; `carepolicy explain` expands it to the full trace); none: "
     "no trace (a line ~21 kB, nearly all of it the denials and their reasons)."
 )
-JOBS_HELP = "Worker processes (default: the cores available). The output is the same for any number."
+JOBS_HELP = (
+    "Worker processes (default: the cores available; at most 4 a core). The output is the same for any number."
+)
+JOBS_PER_CORE = 4  # beyond this, workers only add memory (each holds its own policy set and month plans)
 
 
 def _cores() -> int:
@@ -170,6 +173,11 @@ def batch(
       carepolicy batch bundles.parquet -o decisions.parquet
     """
     form = trace_form(trace, explain, default="compact")
+    cores = _cores()
+    if jobs is not None and jobs > JOBS_PER_CORE * cores:
+        fail("usage/jobs", f"--jobs {jobs} would start {jobs} processes on {plural(cores, 'core')}",
+             help=f"use at most {JOBS_PER_CORE * cores}: more workers than cores are no faster, and each one "
+                  "holds its own copy of the policies in memory")
     try:
         check_target(output, inputs)  # before the policies are loaded and any input is read
         writer = _parquet_writer(output) if output.lower().endswith(".parquet") else LineWriter(partial_path(output))
@@ -189,7 +197,7 @@ def batch(
             fail("usage/output", problem.message, help=problem.help or "give -o a regular file on a writable disk",
                  file=writer.path)
     started = time.perf_counter()
-    stopped = _run(works, writer, setup, form, jobs or _cores(), counts)
+    stopped = _run(works, writer, setup, form, jobs or cores, counts)
     seconds = time.perf_counter() - started
     writer.close()
     if stopped is not None:
