@@ -414,3 +414,20 @@ def test_a_json_line_given_as_text_is_read_like_bytes(line: str) -> None:
     item = json_record(line, "<line>", 5, 4)
     assert item.index == 4
     assert isinstance(item, Bundle) == (line == '{"month": "2025-03"}')
+
+
+def test_json_guessed_from_the_first_line_says_how_to_name_yaml() -> None:
+    flow = b"{id: a, month: 2025-03}\n"  # a YAML flow mapping starts like JSON
+    with pytest.raises(FactError) as guessed:
+        list(iter_records(io.BytesIO(flow)))
+    [diag] = guessed.value.diagnostics
+    assert diag.code == "facts/syntax"
+    assert diag.help is not None
+    assert "give the format: --input-format yaml" in diag.help
+    assert diag.help.endswith("keeps one bad record from hiding the others")  # the JSON Lines hint kept
+    with pytest.raises(FactError) as named:  # the format given: nothing was guessed
+        list(iter_records(io.BytesIO(flow), "json"))
+    assert "--input-format" not in (named.value.diagnostics[0].help or "")
+    [bundle] = iter_records(io.BytesIO(flow), "yaml")
+    assert isinstance(bundle, Bundle)
+    assert bundle.month == "2025-03"

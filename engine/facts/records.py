@@ -13,11 +13,13 @@ from __future__ import annotations
 import io
 import sys
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import IO, Any
 
 import msgspec
 
+from ..diagnostics import FactError
 from .json_records import JSON_DECODER, json_document, json_lines
 from .limits import MAX_RECORD_BYTES
 from .record_errors import Line, Record, fail
@@ -104,6 +106,7 @@ def _lines(stream: IO[bytes]) -> Iterator[Line]:
 
 def _from_stream(stream: IO[bytes], fmt: str | None, name: str) -> Iterator[Record]:
     lines = _lines(stream)
+    detected = fmt is None
     if fmt is None:
         first = next(lines, None)
         fmt = _detect(first)
@@ -112,7 +115,7 @@ def _from_stream(stream: IO[bytes], fmt: str | None, name: str) -> Iterator[Reco
     if fmt == "jsonl":
         records = json_lines(lines, name)
     elif fmt == "json":
-        records = json_document(lines, name)
+        records = _said_detected(json_document(lines, name)) if detected else json_document(lines, name)
     else:
         records = yaml_stream(lines, name)
     for record in records:
@@ -126,6 +129,25 @@ def _chain(first: Line | None, rest: Iterator[Line]) -> Iterator[Line]:
     if first is not None:
         yield first
     yield from rest
+
+
+DETECTED_JSON_HELP = (
+    "the format was taken from the first line, which starts like JSON; "
+    "if the file is YAML (a `{...}` flow mapping), give the format: --input-format yaml"
+)
+
+
+def _said_detected(records: Iterator[Record]) -> Iterator[Record]:
+    """A JSON document's syntax error, when JSON was only guessed from the first line: the help
+    says so, and how to name the format (YAML's flow mappings start with `{` too)."""
+    try:
+        yield from records
+    except FactError as error:
+        if [d.code for d in error.diagnostics] != ["facts/syntax"]:
+            raise
+        first = error.diagnostics[0]
+        hint = f"{DETECTED_JSON_HELP}. {first.help}" if first.help else DETECTED_JSON_HELP
+        raise FactError([replace(first, help=hint)]) from None
 
 
 def _detect(first: Line | None) -> str:
