@@ -5,6 +5,7 @@ Each test states one rule of docs/language.md and checks the engine keeps it.
 
 from __future__ import annotations
 
+import dataclasses
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -305,3 +306,27 @@ def test_base_line_comes_before_its_addon_and_takes_the_deductible_first(policie
     assert first is not None
     assert second is not None
     assert (first.deductible, second.deductible) == (Decimal("50"), Decimal("0"))
+
+
+def test_every_node_typed_by_the_checker_outlives_its_entry() -> None:
+    """The checker keys types by node identity (`id()`): each key must be a node still alive (in
+    the policy files' AST, or made by the checker and kept, such as a selection's condition typed
+    as an `any`), or a node made later could reuse the id and be handed a stale type."""
+    checked = load_policies().checked
+    alive: set[int] = set()
+
+    def walk(value: object) -> None:
+        if dataclasses.is_dataclass(value) and not isinstance(value, type):
+            if id(value) not in alive:
+                alive.add(id(value))
+                for item in dataclasses.fields(value):
+                    walk(getattr(value, item.name))
+        elif isinstance(value, tuple | list):
+            for item in value:
+                walk(item)
+
+    walk(checked.index.files)
+    walk(checked.resolution.made)
+    assert checked.resolution.made  # the shipped policies have selections
+    stray = set(checked.resolution.types) - alive
+    assert not stray, f"{len(stray)} types keyed by the id of a node no longer alive"

@@ -58,7 +58,9 @@ def _selection(resolver: Resolver, decl: s.Declaration) -> None:
     if len(decl.list.parts) != 1:
         _error(resolver, "check/type", f"a selection takes a list, not `{decl.list.dotted}`", decl.list.span)
         return
-    resolver.infer(s.Aggregate("any", decl.list, decl.where, decl.span))
+    condition = s.Aggregate("any", decl.list, decl.where, decl.span)
+    resolver.result.made.append(condition)  # its types stay keyed by its id: it must outlive them
+    resolver.infer(condition)
 
 
 def _rule(resolver: Resolver, decl: s.Declaration) -> None:

@@ -31,6 +31,10 @@ class Resolution:
     types: dict[int, Type] = field(default_factory=dict)
     uses: set[str] = field(default_factory=set)  # ids of defines/parameters/switches/rules used
     diagnostics: list[Diagnostic] = field(default_factory=list)
+    # nodes made by the checker itself and typed (a selection's condition as an `any` aggregate):
+    # kept alive as long as the entries keyed by their ids, so that no later node can reuse an id
+    # and be given their type
+    made: list[s.Expr] = field(default_factory=list)
 
     def ref(self, node: s.Name) -> Ref:
         return self.refs[id(node)]
