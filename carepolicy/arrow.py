@@ -27,8 +27,7 @@ import pyarrow.compute as pc
 from carepolicy.cli.common import Record, Setup, record_json_obj
 from carepolicy.engine import Bundle, BundleError, Diagnostic, PolicySet
 from carepolicy.engine.decision.json_form import money_text
-from carepolicy.engine.facts.json_keys import duplicates, has_duplicate
-from carepolicy.engine.facts.json_records import duplicate_error
+from carepolicy.engine.facts.json_records import repeated_key
 from carepolicy.engine.facts.reader import validate_bundle
 from carepolicy.evaluator import Evaluator
 
@@ -100,9 +99,8 @@ def _from_json(value: object, source: str, index: int) -> Bundle | BundleError:
         message = f"invalid JSON: {error.msg[:1].lower()}{error.msg[1:]} (line {error.lineno}, column {error.colno})"
         return BundleError(bundle_id, source, index, (Diagnostic("facts/syntax", message, file=source,
                                                                  bundle=bundle_id),))
-    if has_duplicate(value):  # json.loads kept the last of the two values: refused, as in a JSON file
-        return duplicate_error(duplicates(value)[0], obj, value, source, index, None)
-    return validate_bundle(obj, source=source, index=index)
+    # json.loads kept the last of a key set twice: refused, as in a JSON file
+    return repeated_key(obj, value, source, index, None) or validate_bundle(obj, source=source, index=index)
 
 
 def _present(value: object) -> object:

@@ -68,18 +68,6 @@ class Duplicate:
     first: int  # the offset in the text of the first key's opening quote
     again: int  # and of the second's
 
-    @property
-    def fact_path(self) -> str:
-        """The JSON path of the key set twice, as fact diagnostics write it (`$.beneficiary.part_b`)."""
-        return json_path((*self.path, self.key))
-
-
-def json_path(parts: tuple[str | int, ...]) -> str:
-    written = ["$"]
-    for part in parts:
-        written.append(f"[{part}]" if isinstance(part, int) else f".{part}")
-    return "".join(written)
-
 
 class _Open:
     """An object or list open at this point of the scan."""

@@ -34,6 +34,7 @@ from .record_errors import (
     unknown_count,
     whole,
 )
+from .schema import json_path
 from .typed_intake import JSON_DECODER as JSON_DECODER  # the one exact decoder; named here too, where lines are read
 from .typed_intake import typed_record
 
@@ -64,7 +65,7 @@ def json_record(line: bytes | str | None, name: str, number: int, index: int) ->
     except (msgspec.DecodeError, UnicodeError):  # UnicodeError: text holding a lone surrogate
         return _json_fallback(line, name, number, index)
     text = line if isinstance(line, str) else line.decode("utf-8")  # (msgspec read it: UTF-8)
-    return _repeated_key(obj, text, name, number, index) or checked(obj, name, index)
+    return repeated_key(obj, text, name, index, number - 1) or checked(obj, name, index)
 
 
 def _json_fallback(line: bytes | str, name: str, number: int, index: int) -> Record:
@@ -82,22 +83,23 @@ def _json_fallback(line: bytes | str, name: str, number: int, index: int) -> Rec
         return record_error("facts/limit", f"nested more than {MAX_DEPTH} levels deep", name, number, 1, index)
     except ValueError as exc:  # an integer over 4,300 digits
         return record_error("facts/limit", _digits_message(exc), name, number, 1, index)
-    return _repeated_key(obj, text, name, number, index) or checked(obj, name, index)
+    return repeated_key(obj, text, name, index, number - 1) or checked(obj, name, index)
 
 
-def _repeated_key(obj: object, text: str, name: str, number: int, index: int) -> BundleError | None:
-    """The error record of a line that sets a key twice in one object (None: it does not)."""
+def repeated_key(obj: object, text: str, name: str, index: int, lines_before: int | None) -> BundleError | None:
+    """The error record of the bundle `obj`, decoded from `text`, when `text` sets a key twice in
+    one object (None: it does not). See `duplicate_error` for `lines_before`."""
     if not has_duplicate(text):
         return None
-    return duplicate_error(duplicates(text)[0], obj, text, name, index, number - 1)
+    return duplicate_error(duplicates(text)[0], obj, obj, text, name, index, lines_before)
 
 
 def duplicate_error(
-    found: Duplicate, obj: object, text: str, name: str, index: int, lines_before: int | None
+    found: Duplicate, obj: object, root: object, text: str, name: str, index: int, lines_before: int | None
 ) -> BundleError:
     """`found` as the `facts/duplicate-key` error record of the bundle `obj` (read with the last
-    value kept). `text` starts on line `lines_before + 1` of the file `name`; None: it is a value
-    in a table (Arrow, Parquet), and the columns are the value's own."""
+    value kept), inside `root`, what `text` decoded to. `text` starts on line `lines_before + 1` of
+    the file `name`; None: it is a value in a table (Arrow, Parquet), and the columns are its own."""
     line, column = line_and_column(text, found.again)
     first_line, first_column = line_and_column(text, found.first)
     if first_line != line and lines_before is not None:
@@ -108,7 +110,7 @@ def duplicate_error(
     diag = Diagnostic(
         "facts/duplicate-key",
         f"key `{found.key}` appears twice in one object (first at {where})",
-        fact_path=found.fact_path,
+        fact_path=json_path((*found.path, found.key), root),
         file=name,
         bundle=bundle_id,
         help="keep the one value that is meant: a JSON reader would keep the last without a word",
@@ -187,5 +189,5 @@ def json_document(lines: Iterable[Line], name: str) -> Iterator[Record]:
         yield (
             checked(item, name, position)
             if found_in is None
-            else duplicate_error(found_in, item, text, name, position, 0)
+            else duplicate_error(found_in, item, document, text, name, position, 0)
         )
