@@ -267,6 +267,26 @@ def test_not_priced_rather_than_invented(policies: PolicySet) -> None:
     assert override.billable[0].allowed == Decimal("66.13")
 
 
+def test_a_qmb_owes_nothing_of_a_line_that_is_not_priced(policies: PolicySet) -> None:
+    """A line that is not priced (an RHC/FQHC line here) has no shares to compute, but Medicaid
+    paying all (a QMB, cms-rules.md §7.2) leaves the beneficiary owing nothing of it, whatever its
+    amount; anyone else's share stays undecided."""
+    qmb = evaluate(policies, bundle(practitioner={"kind": "fqhc"}, beneficiary={"dual_status": "qmb"}))
+    (line,) = qmb.billable
+    assert line.allowed is None
+    assert line.shares is not None
+    assert line.shares.beneficiary == Decimal("0")
+    assert qmb.patient_responsibility == Decimal("0.00")
+    assert (qmb.totals.allowed, qmb.totals.medicare, qmb.totals.medicaid) == (None, None, None)
+    assert qmb.totals.note is not None
+    assert qmb.totals.note.startswith("not priced")
+    other = evaluate(policies, bundle(practitioner={"kind": "fqhc"}))
+    assert other.billable[0].shares is None
+    assert other.patient_responsibility is None
+    undecided = evaluate(policies, bundle(practitioner={"kind": "fqhc"}, beneficiary={"dual_status": "full_benefit"}))
+    assert undecided.patient_responsibility is None
+
+
 def test_same_input_gives_byte_identical_output(policies: PolicySet) -> None:
     first = to_json(evaluate(policies, bundle(time=minutes(75))))
     second = to_json(evaluate(policies, bundle(time=minutes(75))))

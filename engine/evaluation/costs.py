@@ -128,19 +128,14 @@ def share_costs(amounts: Sequence[Decimal | None], plan: MonthPlan, env: Env, *,
         if when(env) is True:
             undetermined = reason
             break
-    priced = False
-    for amount in amounts:
-        if amount is not None:
-            priced = True
-            break
-    # each clause's condition, read once; a month with nothing priced needs them only for the
-    # trace, which reads them when it is built (None: not read yet)
-    applies = _clauses_apply(sharing, env) if priced else None
+    # each clause's condition, read once; a month that bills nothing needs them only for the
+    # trace, which reads them when it is built (None: not read yet). A line that is not priced
+    # still reads them: Medicaid paying all (a QMB) leaves the beneficiary owing nothing of it.
+    applies = _clauses_apply(sharing, env) if amounts else None
     shares: list[Shares | None] = (
-        _line_shares(sharing, amounts, applies or (), undetermined, env, plan.unknown_values)
-        if priced
-        else [None for _ in amounts]
+        _line_shares(sharing, amounts, applies, undetermined, env, plan.unknown_values) if applies is not None else []
     )
+    priced = any(amount is not None for amount in amounts)
     if priced and sharing.sequestration is not None:
         shares = _sequestered(shares, sharing.sequestration, env)
     if undetermined is not None:
@@ -176,7 +171,7 @@ def _line_shares(
     shares: list[Shares | None] = []
     for amount in amounts:  # in coding order: the deductible is taken line by line
         if amount is None:
-            shares.append(None)
+            shares.append(_unpriced(payers, undetermined))
             continue
         if remaining is UNKNOWN:
             deductible = coinsurance = UNKNOWN
@@ -190,6 +185,16 @@ def _line_shares(
             medicare = _known(amount - deductible - coinsurance) if UNKNOWN not in (deductible, coinsurance) else None
             shares.append(Shares(_known(deductible), _known(coinsurance), medicare, None, ZERO, None, undetermined))
     return shares
+
+
+def _unpriced(payers: tuple[Any, Any, Any], undetermined: str | None) -> Shares | None:
+    """A line that is not priced: who pays what of it cannot be computed, except that when
+    Medicaid certainly pays all of the beneficiary's part (a QMB, §7.2) the beneficiary owes
+    nothing of it, whatever the amount. None otherwise (not computed)."""
+    medicaid = payers[2]
+    if undetermined is None and medicaid is not None and medicaid is not UNKNOWN and medicaid == 1:
+        return Shares(deductible=None, coinsurance=None, medicare=None, beneficiary=ZERO, medigap=None, medicaid=None)
+    return None
 
 
 def _sequestered(shares: list[Shares | None], clause: tuple[Fn, Fn, str], env: Env) -> list[Shares | None]:

@@ -86,7 +86,10 @@ def decision_totals(lines: tuple[Line, ...], note: str | None) -> Totals:
         return found
     if any(line.allowed is None for line in lines):
         unpriced = ", ".join(line.code for line in lines if line.allowed is None)
-        return Totals(None, None, None, None, None, f"not priced: {unpriced}")
+        # what the beneficiary owes is still known when every line says so (a QMB owes nothing)
+        owed = [line.shares.beneficiary if line.shares is not None else None for line in lines]
+        beneficiary = None if any(v is None for v in owed) else sum((v for v in owed if v is not None), ZERO)
+        return Totals(None, None, beneficiary, None, None, f"not priced: {unpriced}")
     allowed = sum((line.allowed for line in lines if line.allowed is not None), ZERO)
     shares = [line.shares for line in lines]
     if any(sh is None for sh in shares):
