@@ -25,9 +25,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from carepolicy.cli.common import Record, Setup, record_json_obj
-from carepolicy.engine import Bundle, BundleError, Diagnostic, PolicySet
+from carepolicy.engine import Bundle, BundleError, PolicySet
 from carepolicy.engine.decision.json_form import money_text
-from carepolicy.engine.facts.json_records import repeated_key
+from carepolicy.engine.facts.json_records import json_value
 from carepolicy.engine.facts.reader import validate_bundle
 from carepolicy.evaluator import Evaluator
 
@@ -92,15 +92,7 @@ def _from_json(value: object, source: str, index: int) -> Bundle | BundleError:
         value = value.decode("utf-8", errors="replace")
     if not isinstance(value, str):  # a null cell: reported as the reader reports any non-bundle
         return validate_bundle(value, source=source, index=index)
-    try:
-        obj = json.loads(value, parse_float=Decimal)
-    except json.JSONDecodeError as error:
-        bundle_id = f"#{index + 1}"
-        message = f"invalid JSON: {error.msg[:1].lower()}{error.msg[1:]} (line {error.lineno}, column {error.colno})"
-        return BundleError(bundle_id, source, index, (Diagnostic("facts/syntax", message, file=source,
-                                                                 bundle=bundle_id),))
-    # json.loads kept the last of a key set twice: refused, as in a JSON file
-    return repeated_key(obj, value, source, index, None) or validate_bundle(obj, source=source, index=index)
+    return json_value(value, source, index)  # as a JSON line is read: its limits, its errors
 
 
 def _present(value: object) -> object:

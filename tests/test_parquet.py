@@ -131,3 +131,28 @@ def test_the_schema_page_names_every_column() -> None:
     assert columns <= documented, sorted(columns - documented)
     empty = lines_table(pa.RecordBatch.from_pylist([], schema=DECISIONS))
     assert empty.num_rows == 0
+
+
+def _decided(cells: list[object], kind: pa.DataType | None = None) -> list[dict[str, object]]:
+    """`evaluate_arrow_batches` over one batch of a `bundle` column holding `cells` (strings by default)."""
+    batch = pa.record_batch({"bundle": pa.array(cells, kind or pa.string())})
+    return pa.Table.from_batches(list(evaluate_arrow_batches(carepolicy.load(), [batch]))).to_pylist()
+
+
+def _errors(rows: list[dict[str, object]]) -> list[tuple[str, str]]:
+    return [
+        (d["code"], d["message"]) for row in rows if row["status"] == "error" for d in json.loads(str(row["error"]))
+    ]
+
+
+def test_a_json_value_over_a_limit_is_its_rows_error_as_in_json_lines() -> None:
+    """Nesting and digits that the standard library's JSON reader cannot take (a RecursionError, a
+    ValueError) are the row's error record, worded as for a JSON line, and the other rows decide."""
+    good = dumps(BUNDLES[0])
+    rows = _decided(["[" * 5000 + "]" * 5000, '{"month":"2025-03","n":' + "9" * 5000 + "}", good])
+    assert [row["status"] for row in rows] == ["error", "error", "decided"]
+    assert _errors(rows) == [
+        ("facts/limit", "nested more than 16 levels deep"),
+        ("facts/limit", "a number with 5000 digits; fact files allow at most 15 digits"),
+    ]
+    assert [row["bundle_id"] for row in rows] == ["#1", "#2", BUNDLES[0]["id"]]

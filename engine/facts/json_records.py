@@ -86,6 +86,26 @@ def _json_fallback(line: bytes | str, name: str, number: int, index: int) -> Rec
     return repeated_key(obj, text, name, index, number - 1) or checked(obj, name, index)
 
 
+def json_value(text: str, name: str, index: int) -> Record:
+    """A JSON value of a table's column (Arrow, Parquet) read as a JSON line is, with the same limits
+    and errors; a table has no lines, so an error says where it is in the value instead of a span."""
+    try:
+        obj = _parse_json(text)
+    except json.JSONDecodeError as exc:
+        where = f" (line {exc.lineno}, column {exc.colno})"
+        return _value_error("facts/syntax", invalid("JSON", exc.msg) + where, name, index)
+    except (RecursionError, _NestedTooDeep):
+        return _value_error("facts/limit", f"nested more than {MAX_DEPTH} levels deep", name, index)
+    except ValueError as exc:  # an integer over 4,300 digits
+        return _value_error("facts/limit", _digits_message(exc), name, index)
+    return repeated_key(obj, text, name, index, None) or checked(obj, name, index)
+
+
+def _value_error(code: str, message: str, name: str, index: int) -> BundleError:
+    bundle_id = f"#{index + 1}"
+    return BundleError(bundle_id, name, index, (Diagnostic(code, message, file=name, bundle=bundle_id),))
+
+
 def repeated_key(obj: object, text: str, name: str, index: int, lines_before: int | None) -> BundleError | None:
     """The error record of the bundle `obj`, decoded from `text`, when `text` sets a key twice in
     one object (None: it does not). See `duplicate_error` for `lines_before`."""
