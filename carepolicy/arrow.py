@@ -88,9 +88,7 @@ def bundles_from_batches(
 
 
 def _from_json(value: object, source: str, index: int) -> Bundle | BundleError:
-    if isinstance(value, bytes):
-        value = value.decode("utf-8", errors="replace")
-    if not isinstance(value, str):  # a null cell: reported as the reader reports any non-bundle
+    if not isinstance(value, str | bytes):  # a null cell: reported as the reader reports any non-bundle
         return validate_bundle(value, source=source, index=index)
     return json_value(value, source, index)  # as a JSON line is read: its limits, its errors
 

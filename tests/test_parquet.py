@@ -156,3 +156,15 @@ def test_a_json_value_over_a_limit_is_its_rows_error_as_in_json_lines() -> None:
         ("facts/limit", "a number with 5000 digits; fact files allow at most 15 digits"),
     ]
     assert [row["bundle_id"] for row in rows] == ["#1", "#2", BUNDLES[0]["id"]]
+
+
+def test_a_binary_json_value_that_is_not_utf8_is_its_rows_error() -> None:
+    """Bytes that are not UTF-8 are refused as in a JSON line, never read with a replacement character
+    (the bundle `\\ufffdb000000` was decided)."""
+    good = dumps(BUNDLES[0]).encode()
+    spoilt = good.replace(b'"id":"', b'"id":"\xff', 1)
+    rows = _decided([spoilt, good], pa.binary())
+    assert [row["status"] for row in rows] == ["error", "decided"]
+    byte = spoilt.index(b"\xff") + 1
+    assert _errors(rows) == [("facts/syntax", f"not UTF-8 text (byte {byte})")]
+    assert [row["bundle_id"] for row in rows] == ["#1", BUNDLES[0]["id"]]

@@ -86,9 +86,14 @@ def _json_fallback(line: bytes | str, name: str, number: int, index: int) -> Rec
     return repeated_key(obj, text, name, index, number - 1) or checked(obj, name, index)
 
 
-def json_value(text: str, name: str, index: int) -> Record:
-    """A JSON value of a table's column (Arrow, Parquet) read as a JSON line is, with the same limits
-    and errors; a table has no lines, so an error says where it is in the value instead of a span."""
+def json_value(value: str | bytes, name: str, index: int) -> Record:
+    """A JSON value of a table's column (Arrow, Parquet; bytes from a binary one) read as a JSON line
+    is, with the same limits and errors; a table has no lines, so an error says where it is in the
+    value instead of a span."""
+    try:
+        text = value if isinstance(value, str) else value.decode("utf-8")
+    except UnicodeDecodeError as exc:  # never read with replacement characters: that changes the facts
+        return _value_error("facts/syntax", f"not UTF-8 text (byte {exc.start + 1})", name, index)
     try:
         obj = _parse_json(text)
     except json.JSONDecodeError as exc:
