@@ -168,3 +168,15 @@ def test_a_binary_json_value_that_is_not_utf8_is_its_rows_error() -> None:
     byte = spoilt.index(b"\xff") + 1
     assert _errors(rows) == [("facts/syntax", f"not UTF-8 text (byte {byte})")]
     assert [row["bundle_id"] for row in rows] == ["#1", BUNDLES[0]["id"]]
+
+
+def test_a_json_value_over_the_record_size_is_its_rows_error() -> None:
+    """A cell of more than 1,000,000 bytes is refused as a JSON line of that size is (it was decided)."""
+    good = dumps(BUNDLES[0])
+    padded = dumps({**BUNDLES[0], "time": [{**BUNDLES[0]["time"][0], "minutes": 0}] * 10_500})  # valid, but large
+    assert len(padded) > 1_000_000
+    rows = _decided([padded, good])
+    assert [row["status"] for row in rows] == ["error", "decided"]
+    assert _errors(rows) == [
+        ("facts/limit", "a value of more than 1,000,000 bytes; fact files allow at most 1,000,000 per record")
+    ]

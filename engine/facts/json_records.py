@@ -18,7 +18,7 @@ from ..diagnostics import Diagnostic, FactError
 from .bundle import BundleError
 from .fast_intake import bundle_id_of
 from .json_keys import Duplicate, duplicates, has_duplicate, line_and_column
-from .limits import MAX_DEPTH, MAX_DIGITS
+from .limits import MAX_DEPTH, MAX_DIGITS, MAX_RECORD_BYTES
 from .record_errors import (
     JSONL_HELP,
     Line,
@@ -90,6 +90,8 @@ def json_value(value: str | bytes, name: str, index: int) -> Record:
     """A JSON value of a table's column (Arrow, Parquet; bytes from a binary one) read as a JSON line
     is, with the same limits and errors; a table has no lines, so an error says where it is in the
     value instead of a span."""
+    if _over_record_size(value):
+        return _value_error("facts/limit", too_large("value"), name, index)
     try:
         text = value if isinstance(value, str) else value.decode("utf-8")
     except UnicodeDecodeError as exc:  # never read with replacement characters: that changes the facts
@@ -104,6 +106,13 @@ def json_value(value: str | bytes, name: str, index: int) -> Record:
     except ValueError as exc:  # an integer over 4,300 digits
         return _value_error("facts/limit", _digits_message(exc), name, index)
     return repeated_key(obj, text, name, index, None) or checked(obj, name, index)
+
+
+def _over_record_size(value: str | bytes) -> bool:
+    """More bytes than a JSON line may have, counted in UTF-8 (text is encoded only when it could be)."""
+    if isinstance(value, bytes) or len(value) > MAX_RECORD_BYTES:
+        return len(value) > MAX_RECORD_BYTES
+    return len(value) * 4 > MAX_RECORD_BYTES and len(value.encode("utf-8", "surrogatepass")) > MAX_RECORD_BYTES
 
 
 def _value_error(code: str, message: str, name: str, index: int) -> BundleError:
