@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 from decimal import Decimal
 from pathlib import Path
@@ -180,3 +181,19 @@ def test_a_json_value_over_the_record_size_is_its_rows_error() -> None:
     assert _errors(rows) == [
         ("facts/limit", "a value of more than 1,000,000 bytes; fact files allow at most 1,000,000 per record")
     ]
+
+
+def test_an_error_record_holding_a_lone_surrogate_is_written(tmp_path: Path) -> None:
+    """A message quoting `"\\ud800"` (a JSON escape no UTF-8 text can hold), or a file name that is not
+    UTF-8, is written escaped, as the JSON Lines output writes it, not a UnicodeEncodeError that
+    stopped `batch` with a traceback."""
+    (row,) = _decided(['"\\ud800"'])
+    assert json.loads(str(row["error"]))[0]["message"] == "expected a fact bundle (a mapping), found text `\ud800`"
+    source = tmp_path / os.fsdecode(b"in\xff.jsonl")
+    source.write_text('"\\ud800"\n', encoding="utf-8")
+    out = tmp_path / "out.parquet"
+    assert batch(str(source), "-o", str(out)) == 2
+    (written,) = pq.read_table(out).to_pylist()
+    assert written["source"] == str(tmp_path / "in\\udcff.jsonl")
+    (diag,) = json.loads(written["error"])
+    assert (diag["file"], diag["message"]) == (str(source), "expected a fact bundle (a mapping), found text `\ud800`")
