@@ -32,6 +32,7 @@ from carepolicy.engine.facts.reader import validate_bundle
 from carepolicy.evaluator import Evaluator
 
 BUNDLE_COLUMN = "bundle"
+_TEXT_TYPES = (pa.string(), pa.large_string(), *([pa.string_view()] if hasattr(pa, "string_view") else []))
 MONEY = pa.decimal128(18, 2)
 _TEXTS = pa.list_(pa.string())
 SHARES = pa.struct([(name, MONEY) for name in ("deductible", "coinsurance", "medicare", "beneficiary", "medigap",
@@ -78,13 +79,23 @@ def bundles_from_batches(
     index = start
     for batch in batches:
         if column in batch.schema.names:
-            for value in batch.column(column).to_pylist():
+            for value in _json_cells(batch.column(column)):
                 yield _from_json(value, source, index)
                 index += 1
         else:
             for row in batch.to_pylist():
                 yield validate_bundle(_present(row), source=source, index=index)
                 index += 1
+
+
+def _json_cells(array: pa.Array) -> list[object]:
+    """The cells of a JSON column, text as its bytes: a Parquet writer need not check that a string
+    is UTF-8, and each cell is decoded on its own (`json_value`), so one that is not is its row's
+    error rather than a UnicodeDecodeError for the whole batch."""
+    kind = array.type.value_type if pa.types.is_dictionary(array.type) else array.type
+    if kind in _TEXT_TYPES:
+        array = array.cast(pa.large_binary())
+    return array.to_pylist()  # type: ignore[no-any-return]
 
 
 def _from_json(value: object, source: str, index: int) -> Bundle | BundleError:

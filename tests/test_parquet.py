@@ -197,3 +197,22 @@ def test_an_error_record_holding_a_lone_surrogate_is_written(tmp_path: Path) -> 
     assert written["source"] == str(tmp_path / "in\\udcff.jsonl")
     (diag,) = json.loads(written["error"])
     assert (diag["file"], diag["message"]) == (str(source), "expected a fact bundle (a mapping), found text `\ud800`")
+
+
+@pytest.mark.parametrize("form", ["string", "large_string", "dictionary"])
+def test_a_text_cell_that_is_not_utf8_is_its_rows_error(tmp_path: Path, form: str) -> None:
+    """Parquet writers need not check that a string column is UTF-8: the cell that is not is its
+    row's error, as a JSON line that is not UTF-8 is; the whole file was one `eval/internal` record
+    (UnicodeDecodeError), every other row lost."""
+    cells = [dumps(b).encode() for b in BUNDLES[:3]]
+    cells[1] = cells[1].replace(b'"id":"', b'"id":"\xff', 1)
+    column = pa.array(cells, pa.binary()).view(pa.string())
+    column = column.dictionary_encode() if form == "dictionary" else column.cast(pa.type_for_alias(form))
+    path = tmp_path / "in.parquet"
+    pq.write_table(pa.table({"bundle": column}), path)
+    out = tmp_path / "out.jsonl"
+    assert batch(str(path), "-o", str(out)) == 2
+    lines = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert [line["bundle_id"] for line in lines] == [BUNDLES[0]["id"], "#2", BUNDLES[2]["id"]]
+    byte = cells[1].index(b"\xff") + 1
+    assert [(e["code"], e["message"]) for e in lines[1]["error"]] == [("facts/syntax", f"not UTF-8 text (byte {byte})")]
