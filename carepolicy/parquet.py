@@ -24,6 +24,7 @@ from carepolicy.engine import Bundle, BundleError, Diagnostic, FactError
 from .arrow import DECISIONS, bundles_from_batches, lines_table, records_to_batch, row_from_json_obj
 
 ROWS_PER_GROUP = 2048  # rows read and written at a time
+_DAMAGED = "the file is damaged: write it again from its source"
 
 
 def is_parquet(path: str) -> bool:
@@ -42,11 +43,36 @@ def read_parquet_items(path: str) -> Iterator[Bundle | BundleError]:
     try:
         file = pq.ParquetFile(path)
     except (OSError, pa.ArrowException) as error:
-        reason = error.strerror.lower() if isinstance(error, OSError) and error.strerror else str(error)
-        raise FactError([Diagnostic("facts/io", f"cannot read `{path}`: {reason}", file=path)]) from None
+        raise FactError([Diagnostic("facts/io", f"cannot read `{path}`: {_reason(error)}", file=path)]) from None
     if file.metadata.num_rows == 0:
         raise FactError([Diagnostic("facts/empty", f"`{path}` holds no fact bundles", file=path)])
-    return bundles_from_batches(file.iter_batches(batch_size=ROWS_PER_GROUP), source=path)
+    return _row_groups(file, path)
+
+
+def _row_groups(file: pq.ParquetFile, path: str) -> Iterator[Bundle | BundleError]:
+    """The rows a row group at a time: one that cannot be read (a damaged page) is a `facts/io` error
+    record for each of its rows not read, and the row groups after it are still read."""
+    start = 0
+    for group in range(file.num_row_groups):
+        end = start + file.metadata.row_group(group).num_rows
+        index = start
+        try:
+            batches = file.iter_batches(batch_size=ROWS_PER_GROUP, row_groups=[group])
+            for item in bundles_from_batches(batches, source=path, start=start):
+                yield item
+                index += 1
+        except (OSError, pa.ArrowException) as error:
+            message = f"cannot read row group {group + 1} of `{path}` (rows {start + 1} to {end}): {_reason(error)}"
+            for row in range(index, end):
+                diag = Diagnostic("facts/io", message, file=path, bundle=f"#{row + 1}", help=_DAMAGED)
+                yield BundleError(f"#{row + 1}", path, row, (diag,))
+        start = end
+
+
+def _reason(error: Exception) -> str:
+    """Why a read failed, on one line (Arrow's messages can span several)."""
+    reason = error.strerror.lower() if isinstance(error, OSError) and error.strerror else str(error)
+    return " ".join(reason.split())
 
 
 class ParquetLineWriter(LineWriter):

@@ -216,3 +216,27 @@ def test_a_text_cell_that_is_not_utf8_is_its_rows_error(tmp_path: Path, form: st
     assert [line["bundle_id"] for line in lines] == [BUNDLES[0]["id"], "#2", BUNDLES[2]["id"]]
     byte = cells[1].index(b"\xff") + 1
     assert [(e["code"], e["message"]) for e in lines[1]["error"]] == [("facts/syntax", f"not UTF-8 text (byte {byte})")]
+
+
+def test_a_damaged_row_group_is_an_error_record_for_each_of_its_rows(tmp_path: Path) -> None:
+    """A row group whose page cannot be read gives one `facts/io` record for each of its rows, and
+    the row groups before and after it are decided: the whole file was one `eval/internal` record
+    ("this is a bug in carepolicy"), every row lost."""
+    path = tmp_path / "in.parquet"
+    pq.write_table(pa.table({"bundle": [dumps(b) for b in BUNDLES[:9]]}), path, row_group_size=3)
+    chunk = pq.ParquetFile(path).metadata.row_group(1).column(0)
+    data = bytearray(path.read_bytes())
+    start = chunk.dictionary_page_offset or chunk.data_page_offset
+    data[start : start + 12] = bytes(b ^ 0xFF for b in data[start : start + 12])  # the page header
+    path.write_bytes(bytes(data))
+    out = tmp_path / "out.jsonl"
+    assert batch(str(path), "-o", str(out)) == 2
+    lines = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    ids = [b.get("id", f"#{i + 1}") for i, b in enumerate(BUNDLES[:9])]
+    assert [line["bundle_id"] for line in lines] == [*ids[:3], "#4", "#5", "#6", *ids[6:]]
+    assert all("error" not in line for line in lines[:3] + lines[6:])
+    for line in lines[3:6]:
+        (diag,) = line["error"]
+        assert diag["code"] == "facts/io"
+        assert diag["message"].startswith(f"cannot read row group 2 of `{path}` (rows 4 to 6): Couldn't deserialize")
+        assert diag["help"] == "the file is damaged: write it again from its source"
