@@ -19,16 +19,17 @@ import datetime
 import json
 from collections.abc import Iterable, Iterator, Mapping
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from carepolicy.cli.common import Record, Setup, record_json_obj
-from carepolicy.engine import Bundle, BundleError, PolicySet
+from carepolicy.engine import Bundle, BundleError, Diagnostic, PolicySet
 from carepolicy.engine.decision.json_form import money_text
 from carepolicy.engine.facts.json_records import json_value
 from carepolicy.engine.facts.reader import validate_bundle
+from carepolicy.engine.facts.schema import json_path
 from carepolicy.evaluator import Evaluator
 
 BUNDLE_COLUMN = "bundle"
@@ -83,9 +84,46 @@ def bundles_from_batches(
                 yield _from_json(value, source, index)
                 index += 1
         else:
-            for row in batch.to_pylist():
-                yield validate_bundle(_present(row), source=source, index=index)
+            for row in _table_rows(batch):
+                if isinstance(row, _Unreadable):
+                    yield row.error(source, index)
+                else:
+                    yield validate_bundle(_present(row), source=source, index=index)
                 index += 1
+
+
+class _Unreadable(NamedTuple):
+    """A row with a cell Python cannot hold: text that is not UTF-8, a date past year 9,999."""
+
+    column: str
+    problem: Exception
+
+    def error(self, source: str, index: int) -> BundleError:
+        bundle_id = f"#{index + 1}"
+        if isinstance(self.problem, UnicodeDecodeError):  # worded as for a JSON line
+            code, message = "facts/syntax", f"not UTF-8 text (byte {self.problem.start + 1})"
+        else:
+            code, message = "facts/schema", f"a value Python cannot hold: {self.problem}"
+        diag = Diagnostic(code, message, fact_path=json_path([self.column], {}), file=source, bundle=bundle_id)
+        return BundleError(bundle_id, source, index, (diag,))
+
+
+def _table_rows(batch: pa.RecordBatch) -> list[object]:
+    """The batch's rows as dicts; one that cannot be converted is the `_Unreadable` of its first
+    such column, so that only its own row is an error."""
+    try:
+        return batch.to_pylist()  # type: ignore[no-any-return]
+    except (ValueError, OverflowError):  # a UnicodeDecodeError is a ValueError
+        return [_table_row(batch.slice(i, 1)) for i in range(batch.num_rows)]
+
+
+def _table_row(row: pa.RecordBatch) -> object:
+    for name, column in zip(row.schema.names, row.columns, strict=True):
+        try:
+            column.to_pylist()
+        except (ValueError, OverflowError) as problem:
+            return _Unreadable(name, problem)
+    return row.to_pylist()[0]
 
 
 def _json_cells(array: pa.Array) -> list[object]:

@@ -240,3 +240,22 @@ def test_a_damaged_row_group_is_an_error_record_for_each_of_its_rows(tmp_path: P
         assert diag["code"] == "facts/io"
         assert diag["message"].startswith(f"cannot read row group 2 of `{path}` (rows 4 to 6): Couldn't deserialize")
         assert diag["help"] == "the file is damaged: write it again from its source"
+
+
+def test_a_bundle_column_cell_python_cannot_hold_is_its_rows_error() -> None:
+    """With the bundle's own columns, a cell that is not UTF-8 text or a date past year 9,999 is its
+    row's error record, the other rows decided: the batch's conversion raised, and the whole batch
+    (in `batch`, the whole file) was lost."""
+    good = {"month": "2025-03", "beneficiary": {"part_b": True}}
+    table = pa.Table.from_pylist([{**good, "id": "a"}, {**good, "id": "b"}, {**good, "id": "c"}])
+    ids = pa.array([b"a", b"\xffb", b"c"], pa.binary()).view(pa.string())
+    dates = pa.array([None, None, 2**31 - 1], pa.date32())
+    table = table.set_column(table.schema.get_field_index("id"), "id", ids).append_column("ccm_start", dates)
+    rows = pa.Table.from_batches(list(evaluate_arrow_batches(carepolicy.load(), table.to_batches()))).to_pylist()
+    assert [(row["bundle_id"], row["status"]) for row in rows] == [("a", "decided"), ("#2", "error"), ("#3", "error")]
+    errors = [json.loads(str(row["error"])) for row in rows[1:]]
+    overflow = "days=2147483647; must have magnitude <= 999999999"  # Python's words
+    assert [(e["code"], e["fact_path"], e["message"]) for (e,) in errors] == [
+        ("facts/syntax", "$.id", "not UTF-8 text (byte 1)"),
+        ("facts/schema", "$.ccm_start", f"a value Python cannot hold: {overflow}"),
+    ]
