@@ -79,7 +79,13 @@ def bundles_from_batches(
     """
     index = start
     for batch in batches:
-        if column in batch.schema.names:
+        names = batch.schema.names
+        repeated = next((name for i, name in enumerate(names) if name in names[:i]), None)
+        if repeated is not None:  # a key set twice in every row: refused, as in JSON
+            for _ in range(batch.num_rows):
+                yield _repeated_column(repeated, repeated != column, source, index)
+                index += 1
+        elif column in names:
             for value in _json_cells(batch.column(column)):
                 yield _from_json(value, source, index)
                 index += 1
@@ -90,6 +96,14 @@ def bundles_from_batches(
                 else:
                     yield validate_bundle(_present(row), source=source, index=index)
                 index += 1
+
+
+def _repeated_column(name: str, is_fact: bool, source: str, index: int) -> BundleError:
+    bundle_id = f"#{index + 1}"
+    help = "keep the one column that is meant: a table reader would keep the last"
+    diag = Diagnostic("facts/duplicate-key", f"column `{name}` appears twice in the table", file=source,
+                      fact_path=json_path([name], {}) if is_fact else None, bundle=bundle_id, help=help)
+    return BundleError(bundle_id, source, index, (diag,))
 
 
 class _Unreadable(NamedTuple):

@@ -259,3 +259,23 @@ def test_a_bundle_column_cell_python_cannot_hold_is_its_rows_error() -> None:
         ("facts/syntax", "$.id", "not UTF-8 text (byte 1)"),
         ("facts/schema", "$.ccm_start", f"a value Python cannot hold: {overflow}"),
     ]
+
+
+def test_a_column_name_given_twice_is_an_error_for_every_row(tmp_path: Path) -> None:
+    """Two `month` columns are a key set twice in every row, refused as in JSON: the row read the last
+    (a March bundle decided as April without a word). Two `bundle` columns raised a KeyError."""
+    months = pa.table([pa.array(["2025-03"] * 2), pa.array(["2025-04"] * 2)], names=["month", "month"])
+    path = tmp_path / "in.parquet"
+    pq.write_table(months, path)
+    out = tmp_path / "out.jsonl"
+    assert batch(str(path), "-o", str(out)) == 2
+    lines = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert [line["bundle_id"] for line in lines] == ["#1", "#2"]
+    expected = ("facts/duplicate-key", "$.month", "column `month` appears twice in the table")
+    assert [(e["code"], e["fact_path"], e["message"]) for line in lines for e in line["error"]] == [expected] * 2
+    assert lines[0]["error"][0]["help"] == "keep the one column that is meant: a table reader would keep the last"
+    twice = pa.record_batch([pa.array([dumps(BUNDLES[0])])] * 2, names=["bundle", "bundle"])
+    (row,) = pa.Table.from_batches(list(evaluate_arrow_batches(carepolicy.load(), [twice]))).to_pylist()
+    (diag,) = json.loads(row["error"])
+    assert (diag["code"], diag["message"]) == ("facts/duplicate-key", "column `bundle` appears twice in the table")
+    assert "fact_path" not in diag  # the JSON column is not a fact
