@@ -180,8 +180,8 @@ def record_row(record: Record, index: int) -> dict[str, Any]:
 def row_from_json_obj(obj: Mapping[str, Any], index: int) -> dict[str, Any]:
     """One output row from a record's JSON object (a decision or an error record, as `batch` writes it)."""
     if "error" in obj:
-        return {"record": index, "bundle_id": obj["bundle_id"], "source": _utf8(obj["source"]), "status": "error",
-                "error": _utf8(_compact(obj["error"]))}
+        return {"record": index, "bundle_id": _utf8(obj["bundle_id"]), "source": _utf8(obj["source"]),
+                "status": "error", "error": _utf8(_compact(obj["error"]))}
     row: dict[str, Any] = {
         "record": index, "bundle_id": obj["bundle_id"], "source": None, "status": "decided",
         "decision_format": obj["decision_format"], "decision_id": obj["decision_id"],
@@ -208,8 +208,8 @@ def row_from_json_obj(obj: Mapping[str, Any], index: int) -> dict[str, Any]:
 
 def _utf8(text: str | None) -> str | None:
     """Text an Arrow string can hold: a lone surrogate (a JSON escape such as `\\ud800` quoted in a
-    message, a file name that is not UTF-8) as its escape, as the JSON Lines output writes it; in
-    the `error` column's JSON that escape reads back as the same character."""
+    message or kept as an id, a file name that is not UTF-8) as its escape, as the JSON Lines
+    output writes it; in the `error` column's JSON that escape reads back as the same character."""
     if text is None or text.isascii():
         return text
     return text.encode("utf-8", "backslashreplace").decode("utf-8")

@@ -279,3 +279,12 @@ def test_a_column_name_given_twice_is_an_error_for_every_row(tmp_path: Path) -> 
     (diag,) = json.loads(row["error"])
     assert (diag["code"], diag["message"]) == ("facts/duplicate-key", "column `bundle` appears twice in the table")
     assert "fact_path" not in diag  # the JSON column is not a fact
+
+
+def test_an_error_records_bundle_id_holding_a_lone_surrogate_is_written() -> None:
+    """A bundle refused for a repeated key keeps the id it was given, even `"\\ud800"`: escaped in the
+    `bundle_id` column as in the error's JSON, not a UnicodeEncodeError for the batch."""
+    (row,) = _decided(['{"id":"\\ud800","id":"\\ud800","month":"2025-03"}'])
+    assert row["bundle_id"] == "\\ud800"
+    (diag,) = json.loads(str(row["error"]))
+    assert (diag["code"], diag["bundle"]) == ("facts/duplicate-key", "\ud800")
