@@ -151,6 +151,17 @@ def test_date_with_non_ascii_digits_is_refused() -> None:
     assert diag.fact_path == "$.practitioner.last_visit"
 
 
+@pytest.mark.parametrize("field", ["start", "end"])
+def test_a_service_period_date_with_non_ascii_digits_is_refused(field: str) -> None:
+    """Version 2's period dates were the one date pattern written `\\d`, which takes any digit: a TCM
+    period from `٢٠١٩-08-01` was read, never matched a month, and CCM was billed inside it."""
+    period = {"service": "tcm", "start": "2019-08-01", "end": "2019-08-29"} | {field: "٢٠١٩-08-01"}
+    text = json.dumps({"fact_bundle": 2, "month": "2019-08", "service_periods": [period]}, ensure_ascii=False)
+    diag = only_error(text, "json")
+    assert diag.fact_path == f"$.service_periods[0].{field}"
+    assert diag.message == "`٢٠١٩-08-01` is not a date `YYYY-MM-DD`"
+
+
 # --- limits and impossible values --------------------------------------------------------------
 
 

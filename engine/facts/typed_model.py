@@ -35,12 +35,8 @@ from .schema import XTYPE, shared_schema
 
 _LARGEST = 10**MAX_DIGITS - 1
 _ANNOTATIONS = frozenset({"title", "description", "$schema", "$id"})
-# the schemas' date patterns: every text msgspec's `datetime.date` takes, each of them takes (`\\d`
-# more besides)
-_DATE_PATTERNS = (
-    "^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$",
-    "^\\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\\d|3[01])$",
-)
+# the schemas' date pattern: every text msgspec's `datetime.date` takes, it takes
+_DATE_PATTERNS = ("^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$",)
 _DATE_LENGTH = 10  # YYYY-MM-DD
 # a pattern that is only a choice of plain words, anchored at both ends (after `$` became `\\Z`)
 _WORDS = re.compile(r"\^(?:\(([0-9A-Za-z_]+(?:\|[0-9A-Za-z_]+)*)\)|([0-9A-Za-z_]+))\\Z")
