@@ -93,6 +93,12 @@ def json_value(value: str | bytes, name: str, index: int) -> Record:
     if _over_record_size(value):
         return _value_error("facts/limit", too_large("value"), name, index)
     try:
+        typed = typed_record(value, name, index)  # as in json_record: a valid bundle, decoded and checked in C
+    except Exception:  # a bug in the typed path must not lose the row: the untyped path reads it
+        typed = None
+    if typed is not None:
+        return typed
+    try:
         text = value if isinstance(value, str) else value.decode("utf-8")
     except UnicodeDecodeError as exc:  # never read with replacement characters: that changes the facts
         return _value_error("facts/syntax", f"not UTF-8 text (byte {exc.start + 1})", name, index)
