@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple, TypeAlias
 
-from .common import ErrorRecord, Item, internal_error, iter_inputs
+from .common import ErrorRecord, Item, iter_inputs
 
 if TYPE_CHECKING:
     from carepolicy.engine import Bundle, BundleError
@@ -64,17 +64,23 @@ def _json_lines(path: str) -> Iterator[Work]:
                     continue
                 yield RawRecord(path, index, number, line)
                 index += 1
-    except OSError as error:  # a read error half-way: the records before it stand
-        yield internal_error(error, source=path, bundle=None)
+    except OSError as error:  # a read error half-way (a failing disk): the records before it stand
+        reason = (error.strerror or str(error)).lower()
+        yield _file_error(path, "facts/io", f"cannot read `{path}` after record {index}: {reason}", _AFTER_READ_ERROR)
         return
     if index == 0:
         yield _file_error(path, "facts/empty", f"`{path}` holds no fact bundles")
 
 
-def _file_error(path: str, code: str, message: str) -> ErrorRecord:
+_AFTER_READ_ERROR = (
+    "the records before it are decided, the rest of the file is not: run the batch again once the file reads"
+)
+
+
+def _file_error(path: str, code: str, message: str, help_text: str | None = None) -> ErrorRecord:
     from carepolicy.engine import Diagnostic
 
-    return ErrorRecord(None, path, (Diagnostic(code=code, message=message, file=path),))
+    return ErrorRecord(None, path, (Diagnostic(code=code, message=message, file=path, help=help_text),))
 
 
 def decode(record: RawRecord) -> Bundle | BundleError:

@@ -250,6 +250,35 @@ def test_a_record_that_breaks_the_reader_is_only_its_own_error_record(tmp_path: 
     assert broken["error"]
 
 
+def test_a_read_error_half_way_keeps_the_records_before_it_and_says_it_is_not_a_bug(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from carepolicy.engine.facts import records
+
+    source = write_jsonl(tmp_path / "in.jsonl", 3)
+    reader = records._lines
+
+    def failing_after_two(stream: Any) -> Iterator[Any]:
+        for number, item in enumerate(reader(stream)):
+            if number == 2:
+                raise OSError(5, "Input/output error")
+            yield item
+
+    monkeypatch.setattr(records, "_lines", failing_after_two)
+    target = tmp_path / "out.jsonl"
+    result = run("batch", str(source), *SMOKE, "-o", str(target))
+    assert result.exit_code == ExitCode.BAD_INPUT
+    *decided, error = lines(target.read_bytes())
+    assert [d["bundle_id"] for d in decided] == [b["id"] for b in map(json.loads, source.read_text().splitlines()[:2])]
+    assert error["bundle_id"] is None
+    assert error["error"] == [{
+        "code": "facts/io", "file": str(source), "severity": "error",
+        "message": f"cannot read `{source}` after record 2: input/output error",
+        "help": ("the records before it are decided, the rest of the file is not: "
+                 "run the batch again once the file reads"),
+    }]
+    assert "how many records it holds is unknown" in result.stderr
+
+
 @pytest.mark.parametrize(("name", "text"), [
     ("bad.json", '[{"id": "a", "month": "2025-01"},\n {"id": "b",, }]\n'),
     ("bad.yaml", "- id: a\n  month: 2025-01\n- id: b\n  month: [\n"),
