@@ -18,6 +18,8 @@ from typing import BinaryIO, ClassVar, NoReturn
 
 import orjson
 
+from .output import same_file
+
 PARTIAL_SUFFIX = ".partial"
 _BLOCK = 1 << 20  # bytes gathered before one write: few system calls, little memory
 
@@ -52,7 +54,7 @@ def check_target(target: str, inputs: Sequence[str]) -> None:
         )
     path = Path(target)
     for name in inputs:
-        if name != "-" and _same_file(path, Path(name)):
+        if name != "-" and same_file(target, name):
             raise OutputProblem(
                 f"the output `{target}` is the input `{name}`; writing it would destroy the input",
                 help="write the decisions to another file",
@@ -79,13 +81,6 @@ def check_target(target: str, inputs: Sequence[str]) -> None:
         raise OutputProblem(f"cannot write `{target}`: no folder `{folder}`")
     if not os.access(folder, os.W_OK | os.X_OK):
         raise OutputProblem(f"cannot write `{target}`: the folder `{folder}` is not writable (permission denied)")
-
-
-def _same_file(a: Path, b: Path) -> bool:
-    try:
-        return a.exists() and b.exists() and os.path.samefile(a, b)
-    except OSError:
-        return False
 
 
 class LineWriter:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import errno
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import NoReturn, TextIO
 
@@ -52,10 +52,27 @@ def is_write_error(error: OSError) -> bool:
     return error.errno in _WRITE_ERRORS
 
 
+def same_file(a: str, b: str) -> bool:
+    """Whether two paths name one existing file (also through a symlink or another spelling)."""
+    try:
+        return os.path.exists(a) and os.path.exists(b) and os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
+def refuse_input(target: str, inputs: Sequence[str]) -> None:
+    """End the command with `usage/output` when the output `target` is one of the `inputs`."""
+    for name in inputs:
+        if name != "-" and same_file(target, name):
+            message = f"the output `{target}` is the input `{name}`; writing it would destroy the input"
+            report([diagnostic("usage/output", message, help="write the results to another file", file=target)])
+            raise click.exceptions.Exit(int(ExitCode.BAD_INPUT))
+
+
 @contextmanager
-def output_stream(path: str | None) -> Iterator[TextIO]:
+def output_stream(path: str | None, inputs: Sequence[str] = ()) -> Iterator[TextIO]:
     """stdout, or the --output file (UTF-8, `\\n` line ends); one that cannot be opened, written or
-    closed ends the command with `usage/output` and exit status 2."""
+    closed, or that is one of the `inputs`, ends the command with `usage/output` and exit status 2."""
     if path is None or path == "-":
         try:
             yield sys.stdout
@@ -65,6 +82,7 @@ def output_stream(path: str | None) -> Iterator[TextIO]:
                 raise
             cannot_write("standard output", error)
         return
+    refuse_input(path, inputs)  # opening it would empty it
     try:
         stream = open(path, "w", encoding="utf-8", newline="\n")  # noqa: SIM115 — closed below
     except OSError as error:

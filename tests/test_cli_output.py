@@ -84,3 +84,28 @@ def test_output_in_a_folder_that_does_not_exist(tmp_path: Path) -> None:
     _assert_clear_error(result, f"`{target}`: no such file or directory")
     result = _carepolicy("batch", "--policies", "policies", "facts/two.yaml", "-o", str(target))
     _assert_clear_error(result, f"`{target}`: no folder")
+
+
+@pytest.mark.parametrize("command", ["evaluate", "explain", "report"])
+def test_an_output_that_is_an_input_is_refused_and_the_input_kept(command: str, tmp_path: Path) -> None:
+    facts = tmp_path / "two.yaml"
+    facts.write_bytes((FIXTURES / "facts" / "two.yaml").read_bytes())
+    decisions = tmp_path / "decisions.jsonl"
+    compact = ("--format", "jsonl", "--trace", "compact")
+    made = _carepolicy("evaluate", "--policies", "policies", *compact, str(facts), "-o", str(decisions))
+    assert made.returncode == 0, made.stderr
+    args = {
+        "evaluate": ("evaluate", "--policies", "policies", str(facts)),
+        "explain": ("explain", "--policies", "policies", str(decisions), str(facts)),
+        "report": ("report", str(decisions)),
+    }[command]
+    target = facts if command == "evaluate" else decisions
+    before = target.read_bytes()
+    other_spelling = f"{tmp_path}/./{target.name}"  # the same file by another path
+    result = _carepolicy(*args, "-o", other_spelling)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr == (
+        f"{other_spelling}: error[usage/output]: the output `{other_spelling}` is the input `{target}`;"
+        " writing it would destroy the input\n  help: write the results to another file\n"
+    )
+    assert target.read_bytes() == before

@@ -81,7 +81,7 @@ def report(decisions: str, fmt: str, top: int, output: str | None) -> None:
         )
     except (OSError, UnicodeDecodeError) as error:
         fail("report/io", f"cannot read `{decisions}`: {error}", file=decisions)
-    with output_stream(output) as out:
+    with output_stream(output, (decisions,)) as out:
         if fmt == "html":
             out.write(render_report_html(result, top=top))
         elif fmt == "json":
