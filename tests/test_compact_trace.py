@@ -178,6 +178,27 @@ def test_explain_refuses_changed_facts_and_edited_decisions(claims: Path, output
     assert "does not give the decision recorded" in result.stderr
 
 
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        ({"engine": None, "decision_id": "0" * 32}, "was made by carepolicy None or with another fee schedule"),
+        ({"switches": {"no_such_switch": "on"}}, ": unknown switch `no_such_switch`"),
+        ({"switches": {"complex_ccm_care_plan": 5}}, ": `5` is not an option of switch `complex_ccm_care_plan`"),
+    ],
+    ids=["engine-not-a-mapping", "unknown-switch", "switch-option-not-text"],
+)
+def test_explain_refuses_a_hand_edited_decision_without_a_traceback(
+    claims: Path, outputs: dict[str, Path], edit: dict[str, Any], message: str
+) -> None:
+    edited = json.loads(outputs["compact"].read_text(encoding="utf-8").splitlines()[0])
+    edited.update(edit)
+    result = run("explain", "-", str(claims), stdin=json.dumps(edited))
+    assert result.exit_code == ExitCode.BAD_INPUT
+    assert result.stderr.startswith(f"-: error[explain/mismatch]: -:1: decision `{edited['bundle_id']}`")
+    assert message in result.stderr
+    assert result.stdout == ""
+
+
 def test_explain_refuses_a_decision_without_a_compact_trace(claims: Path, outputs: dict[str, Path]) -> None:
     line = outputs["full"].read_text(encoding="utf-8").splitlines()[0]
     result = run("explain", "-", str(claims), stdin=line)

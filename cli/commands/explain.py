@@ -59,7 +59,7 @@ def _bundles(path: str) -> dict[str, Bundle]:
 
 def expand(obj: Any, bundles: dict[str, Bundle], setup: Setup) -> Decision:
     """The decision `obj` (with a compact trace) decided again, with its trace; checked to be the same."""
-    from carepolicy.engine import evaluate, to_json_obj
+    from carepolicy.engine import PolicyError, evaluate, to_json_obj
     from carepolicy.engine.evaluation.compact import COMPACT_VERSION
 
     trace = obj.get("trace") if isinstance(obj, dict) else None
@@ -89,10 +89,16 @@ def expand(obj: Any, bundles: dict[str, Bundle], setup: Setup) -> Decision:
             "the facts changed since the decision was made",
         )
     switches = obj.get("switches") if isinstance(obj.get("switches"), dict) else {}
-    decision = evaluate(setup.policies, bundle, switches=switches, fee_schedule=setup.fee_schedule, trace=True)
+    try:
+        decision = evaluate(setup.policies, bundle, switches=switches, fee_schedule=setup.fee_schedule, trace=True)
+    except PolicyError as error:  # switches these policies do not have: the line was edited
+        problem = error.diagnostics[0].message if error.diagnostics else "its switches are not valid"
+        raise _Mismatch(f"decision `{bundle_id}`: {problem}", "the decision was changed after it was written") from None
+    engine = obj.get("engine")
+    version = engine.get("version") if isinstance(engine, dict) else None
     if decision.decision_id != obj.get("decision_id"):
         raise _Mismatch(
-            f"decision `{bundle_id}` was made by carepolicy {obj.get('engine', {}).get('version')} or with "
+            f"decision `{bundle_id}` was made by carepolicy {version} or with "
             f"another fee schedule (its id is not this run's {decision.decision_id})",
             "use the same carepolicy version and --fee-schedule as the run that made it",
         )
