@@ -178,6 +178,24 @@ def test_explain_refuses_changed_facts_and_edited_decisions(claims: Path, output
     assert "does not give the decision recorded" in result.stderr
 
 
+def test_explain_reads_the_json_list_evaluate_writes_for_several_bundles(claims: Path, tmp_path: Path) -> None:
+    two = tmp_path / "two.jsonl"
+    two.write_text("".join(claims.read_text(encoding="utf-8").splitlines(keepends=True)[:2]), encoding="utf-8")
+    listed = run("evaluate", str(two), "--format", "json", "--trace", "compact")
+    assert listed.exit_code == ExitCode.OK, listed.stderr
+    assert isinstance(json.loads(listed.stdout), list)
+    lines = run("evaluate", str(two), "--format", "jsonl", "--trace", "compact")
+    from_list = run("explain", "-", str(two), stdin=listed.stdout)
+    assert from_list.exit_code == ExitCode.OK, from_list.stderr
+    assert from_list.stdout == run("explain", "-", str(two), stdin=lines.stdout).stdout
+    assert from_list.stdout == run("evaluate", str(two), "--format", "jsonl", "--trace", "full").stdout
+    edited = json.loads(listed.stdout)
+    edited[1]["facts_hash"] = "0" * 64
+    result = run("explain", "-", str(two), stdin=json.dumps(edited))
+    assert result.exit_code == ExitCode.BAD_INPUT
+    assert f"error[explain/mismatch]: - $[1]: bundle `{edited[1]['bundle_id']}` is not the one decided" in result.stderr
+
+
 @pytest.mark.parametrize(
     ("edit", "message"),
     [

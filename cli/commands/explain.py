@@ -25,8 +25,9 @@ class _Mismatch(Exception):
         self.message, self.help = message, help
 
 
-def _decisions(path: str) -> Iterator[tuple[int, Any]]:
-    """(line number, parsed object) of every decision in a JSON or JSON Lines file."""
+def _decisions(path: str) -> Iterator[tuple[str, Any]]:
+    """(where, parsed object) of every decision in a JSON or JSON Lines file: `path:line`, or
+    `path $[i]` for the items of a JSON list (`evaluate --format json` of several bundles)."""
     import orjson
 
     try:
@@ -35,14 +36,19 @@ def _decisions(path: str) -> Iterator[tuple[int, Any]]:
         reason = error.strerror.lower() if isinstance(error, OSError) and error.strerror else str(error)
         fail("usage/input", f"cannot read `{path}`: {reason}", file=path)
     try:  # one JSON document (`evaluate --format json`), possibly indented
-        yield 1, orjson.loads(text)
-        return
+        document = orjson.loads(text)
     except orjson.JSONDecodeError:
         pass
+    else:
+        if isinstance(document, list):
+            yield from ((f"{path} $[{index}]", item) for index, item in enumerate(document))
+        else:
+            yield f"{path}:1", document
+        return
     for number, line in enumerate(text.split("\n"), start=1):
         if line.strip():
             try:
-                yield number, orjson.loads(line)
+                yield f"{path}:{number}", orjson.loads(line)
             except orjson.JSONDecodeError as error:
                 fail("usage/input", f"line {number} of `{path}` is not JSON: {error}", file=path)
 
@@ -134,8 +140,8 @@ def explain(
 ) -> None:
     """Expand decisions with a compact trace into the full trace.
 
-    DECISION holds decisions written with `--trace compact` (a JSON document or JSON Lines, `-`
-    for stdin; error records in it are skipped); BUNDLE is the fact file they were made from (any
+    DECISION holds decisions written with `--trace compact` (a JSON document, a JSON list of them
+    or JSON Lines, `-` for stdin; error records in it are skipped); BUNDLE is the fact file they were made from (any
     format). Each decision is decided again from its bundle (found by bundle id) with the same
     policy set (--policies; its hash must be the one the trace names), switches and fee schedule,
     checked to give exactly the recorded decision, and written with the full trace: byte for byte
@@ -154,14 +160,13 @@ def explain(
     bundles = _bundles(bundle_file)
     skipped = 0
     with output_stream(output, (decision_file, bundle_file)) as out:
-        for number, obj in _decisions(decision_file):
+        for where, obj in _decisions(decision_file):
             if isinstance(obj, dict) and "error" in obj:  # an error record of a batch: nothing to expand
                 skipped += 1
                 continue
             try:
                 decision = expand(obj, bundles, setup)
             except _Mismatch as problem:
-                where = f"{decision_file}:{number}"
                 fail("explain/mismatch", f"{where}: {problem.message}", help=problem.help, file=decision_file)
             if fmt == "jsonl":
                 text = to_json(decision, indent=None) + "\n"
