@@ -196,6 +196,19 @@ def test_explain_reads_the_json_list_evaluate_writes_for_several_bundles(claims:
     assert f"error[explain/mismatch]: - $[1]: bundle `{edited[1]['bundle_id']}` is not the one decided" in result.stderr
 
 
+def test_explain_says_when_the_bundle_file_cannot_be_read(outputs: dict[str, Path], tmp_path: Path) -> None:
+    line = outputs["compact"].read_text(encoding="utf-8").splitlines()[0]
+    missing = tmp_path / "no-such.jsonl"
+    result = run("explain", "-", str(missing), stdin=line)
+    assert result.exit_code == ExitCode.BAD_INPUT
+    assert result.stderr == f"{missing}: error[facts/io]: cannot read `{missing}`: no such file\n"
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("", encoding="utf-8")
+    result = run("explain", "-", str(empty), stdin=line)
+    assert result.exit_code == ExitCode.BAD_INPUT
+    assert result.stderr == f"{empty}: error[facts/empty]: `{empty}` holds no fact bundles\n"
+
+
 @pytest.mark.parametrize(
     ("edit", "message"),
     [

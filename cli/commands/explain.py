@@ -9,8 +9,9 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from ..common import Setup, fail, finish, output_stream, plural, prepare, read_inputs
+from ..common import ErrorRecord, Setup, fail, finish, output_stream, plural, prepare, read_inputs
 from ..exit_codes import ExitCode
+from ..reporting import report
 from .evaluate import FEE_HELP, POLICIES_HELP
 
 if TYPE_CHECKING:
@@ -54,10 +55,14 @@ def _decisions(path: str) -> Iterator[tuple[str, Any]]:
 
 
 def _bundles(path: str) -> dict[str, Bundle]:
+    """The valid bundles of the bundle file by id; a file that cannot be read ends the command."""
     from carepolicy.engine import Bundle
 
     found: dict[str, Bundle] = {}
     for item in read_inputs([path]):
+        if isinstance(item, ErrorRecord):  # the file as a whole (missing, empty, not parsed)
+            report(item.diagnostics)
+            finish(ExitCode.BAD_INPUT)
         if isinstance(item, Bundle):
             found.setdefault(item.id, item)
     return found
