@@ -108,3 +108,23 @@ def test_diff_reads_git_revisions_of_a_policy_folder(tmp_path: Path, monkeypatch
     missing = CliRunner().invoke(cli, ["diff", "HEAD~1:nowhere", "HEAD:policies", example])
     assert missing.exit_code == ExitCode.BAD_INPUT
     assert "usage/revision" in missing.stderr
+
+
+def test_diff_reads_two_folders_of_one_revision_apart(tmp_path: Path, monkeypatch: Any) -> None:
+    """Each edition is written to its own temp folder: the files of one never join the other's."""
+    import subprocess
+
+    repo = tmp_path / "repo"
+    shutil.copytree(SHIPPED, repo / "policies", ignore=shutil.ignore_patterns("tests", "__pycache__", "*.py"))
+    shutil.copytree(Path(__file__).parent / "fixtures" / "policies", repo / "smoke")
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.org"]
+    subprocess.run(["git", "init", "-q"], cwd=repo, check=True)
+    subprocess.run([*git, "add", "-A"], cwd=repo, check=True)
+    subprocess.run([*git, "commit", "-qm", "one"], cwd=repo, check=True)
+    monkeypatch.chdir(repo)
+    example = "policies/examples/month-batch.yaml"
+    by_folder = CliRunner().invoke(cli, ["diff", "policies", "smoke", example])
+    assert by_folder.exit_code == ExitCode.OK, by_folder.output
+    by_revision = CliRunner().invoke(cli, ["diff", "HEAD:policies", "HEAD:smoke", example])
+    assert by_revision.exit_code == ExitCode.OK, by_revision.output
+    assert by_revision.stdout == by_folder.stdout

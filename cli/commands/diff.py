@@ -64,8 +64,8 @@ def diff(old: str, new: str, bundles: tuple[str, ...], fmt: str) -> None:
     from carepolicy.engine.policy_diff import changed_declarations, diff_decisions, render_text, to_json_obj
 
     with tempfile.TemporaryDirectory(prefix="carepolicy-diff-") as workdir:
-        before = load_policy_set(_materialise(old, Path(workdir)))
-        after = load_policy_set(_materialise(new, Path(workdir)))
+        before = load_policy_set(_materialise(old, Path(workdir) / "old"))  # apart: both may name one revision
+        after = load_policy_set(_materialise(new, Path(workdir) / "new"))
     items = read_inputs(list(bundles))
     bad = [item for item in items if not isinstance(item, Bundle)]
     for item in bad:
