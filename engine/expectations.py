@@ -182,15 +182,13 @@ class PolicyCase:
 
 
 def read_cases(directory: str | Path) -> list[PolicyCase]:
-    """Every case of every `*.yaml` under `directory` (sorted, so runs are reproducible)."""
-    from .facts.reader import load_yaml_documents
+    """Every case of every `*.yaml` under `directory` (sorted, so runs are reproducible); a file
+    that is not one mapping of `cases:` raises `FactError` (case_files.py)."""
+    from .case_files import case_document
 
     root = Path(directory)
     cases: list[PolicyCase] = []
-    documents: list[tuple[Path, Mapping[str, Any]]] = []
-    for path in sorted(root.rglob("*.yaml")):
-        loaded = load_yaml_documents(path.read_text(encoding="utf-8"), str(path))
-        documents.append((path, loaded[0] if loaded and isinstance(loaded[0], dict) else {}))
+    documents = [(path, case_document(path)) for path in sorted(root.rglob("*.yaml"))]
     bases, base_problems = _bases(documents)
     for path, document in documents:
         for number, case in enumerate(document.get("cases") or (), start=1):

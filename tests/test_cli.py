@@ -356,6 +356,43 @@ def test_policy_tests_without_cases_folder() -> None:
     assert "error[test/not-found]" in result.stderr
 
 
+CASE = "- name: one\n  facts: {id: x, month: 2025-03}\n  expect: {billable: []}\n"
+SHAPE_HELP = (
+    "  help: a case file holds `cases:`, a list of {name, facts, switches, expect} (see `carepolicy test --help`)\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "stderr"),
+    [
+        (f"cases:\n{CASE}---\ncases:\n{CASE}", "error[test/cases]: `{file}` holds 2 YAML documents; a case file holds"
+         " one\n  help: put all the cases in the one `cases:` list, or in files of their own\n"),
+        (CASE, "$: error[test/cases]: expected a mapping with `cases:`, found a list\n" + SHAPE_HELP),
+        ("cases:\n  one: {facts: {}}\n", "$.cases: error[test/cases]: expected a list of cases, found a mapping\n"
+         + SHAPE_HELP),
+        ("cases:\n- just text\n", "$.cases[0]: error[test/cases]: expected a case (a mapping), found text `just text`\n"
+         + SHAPE_HELP),
+        (CASE.replace("- name", "cases:\n- switches: [a]\n  name"),
+         "$.cases[0].switches: error[test/cases]: expected a mapping, found a list\n" + SHAPE_HELP),
+    ],
+    ids=["two-documents", "a-list", "cases-a-mapping", "case-text", "switches-a-list"],
+)
+def test_a_case_file_of_another_shape_is_named_not_skipped(text: str, stderr: str, tmp_path: Path) -> None:
+    file = tmp_path / "cases.yaml"
+    file.write_text(text, encoding="utf-8")
+    result = run("test", "policies", "--cases", str(tmp_path))
+    assert result.exit_code == ExitCode.BAD_INPUT
+    assert result.stderr == f"{file}: " + stderr.replace("{file}", str(file))
+
+
+def test_a_case_file_not_in_utf8_is_named(tmp_path: Path) -> None:
+    file = tmp_path / "cases.yaml"
+    file.write_bytes(f"cases:\n{CASE}".encode("utf-16"))
+    result = run("test", "policies", "--cases", str(tmp_path))
+    assert result.exit_code == ExitCode.BAD_INPUT
+    assert result.stderr == f"{file}: error[test/cases]: not UTF-8 text (byte 1)\n  help: save the file as UTF-8\n"
+
+
 # --------------------------------------------------------------------------------------------- help
 
 
