@@ -213,3 +213,11 @@ def test_fmt_of_a_missing_path_is_bad_input() -> None:
     code, _out, err = fmt("no/such/place.policy")
     assert code == 2
     assert "error[policy/not-found]" in err
+
+
+def test_fmt_of_a_folder_without_policy_files_is_bad_input(tmp_path: Path) -> None:
+    (tmp_path / "notes.txt").write_text("not a policy\n", encoding="utf-8")
+    for args in ((str(tmp_path),), ("--check", "--policies", str(tmp_path))):
+        code, out, err = fmt(*args)
+        assert (code, out) == (2, "")
+        assert err == f"carepolicy: error[policy/empty]: no .policy files under `{tmp_path}`\n"

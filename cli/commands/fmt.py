@@ -57,7 +57,8 @@ def fmt(paths: tuple[str, ...], policies_dir: str | None, check_only: bool, show
     Exit status:
       0  every file is formatted (or was rewritten)
       1  --check or --diff: some file would change (listed on stdout)
-      2  a file does not parse or cannot be read (it is left as it was)
+      2  a file does not parse or cannot be read (it is left as it was), or a folder
+         holds no .policy file
     """
     from carepolicy.engine import PolicyError
     from carepolicy.engine.api import decode_policy_text
@@ -115,6 +116,8 @@ def _inputs(paths: tuple[str, ...], policies_dir: str | None) -> Iterator[tuple[
         root = Path(path)
         if root.is_dir():
             found = sorted(p for p in root.rglob("*.policy") if not _hidden(p.relative_to(root)))
+            if not found:  # as `check` says: a wrong folder must not pass `fmt --check`
+                fail("policy/empty", f"no .policy files under `{path}`")
         else:
             found = [root]
         for file in found:
