@@ -209,6 +209,22 @@ def test_explain_says_when_the_bundle_file_cannot_be_read(outputs: dict[str, Pat
     assert result.stderr == f"{empty}: error[facts/empty]: `{empty}` holds no fact bundles\n"
 
 
+def test_explain_drops_a_byte_order_mark_and_names_a_file_not_in_utf8(
+    claims: Path, outputs: dict[str, Path], tmp_path: Path
+) -> None:
+    line = outputs["compact"].read_bytes().split(b"\n")[0] + b"\n"
+    marked = tmp_path / "marked.jsonl"
+    marked.write_bytes(b"\xef\xbb\xbf" + line)  # as a Windows editor saves it
+    result = run("explain", str(marked), str(claims))
+    assert result.exit_code == ExitCode.OK, result.stderr
+    assert result.stdout == run("explain", "-", str(claims), stdin=line.decode("utf-8")).stdout
+    wide = tmp_path / "wide.jsonl"
+    wide.write_bytes(line.decode("utf-8").encode("utf-16"))
+    result = run("explain", str(wide), str(claims))
+    assert result.exit_code == ExitCode.BAD_INPUT
+    assert result.stderr == f"{wide}: error[usage/input]: cannot read `{wide}`: not UTF-8 text (byte 1)\n"
+
+
 @pytest.mark.parametrize(
     ("edit", "message"),
     [

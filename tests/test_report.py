@@ -160,3 +160,19 @@ def test_report_of_a_line_that_is_not_a_record_is_a_clear_error(tmp_path: Path) 
     missing = CliRunner().invoke(cli, ["report", str(tmp_path / "none.jsonl")], catch_exceptions=False)
     assert missing.exit_code == 2
     assert "error[report/io]" in missing.stderr
+
+
+def test_report_drops_a_byte_order_mark_and_names_a_file_not_in_utf8(batch: Path, tmp_path: Path) -> None:
+    first = batch.read_bytes().split(b"\n")[0] + b"\n"
+    plain, marked = tmp_path / "plain.jsonl", tmp_path / "marked.jsonl"
+    plain.write_bytes(first)
+    marked.write_bytes(b"\xef\xbb\xbf" + first)  # as a Windows editor saves it
+    assert _run(str(marked)) == _run(str(plain))
+    wide = tmp_path / "wide.jsonl"
+    wide.write_bytes(first.decode("utf-8").encode("utf-16"))
+    result = CliRunner().invoke(cli, ["report", str(wide)], catch_exceptions=False)
+    assert result.exit_code == 2
+    assert result.stderr == (
+        f"{wide}: error[report/io]: cannot read `{wide}`: not UTF-8 text\n"
+        "  help: a batch output is UTF-8 JSON Lines; give the file `carepolicy batch` wrote\n"
+    )

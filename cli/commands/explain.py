@@ -31,11 +31,12 @@ def _decisions(path: str) -> Iterator[tuple[str, Any]]:
     `path $[i]` for the items of a JSON list (`evaluate --format json` of several bundles)."""
     import orjson
 
-    try:
-        text = sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as error:
-        reason = error.strerror.lower() if isinstance(error, OSError) and error.strerror else str(error)
-        fail("usage/input", f"cannot read `{path}`: {reason}", file=path)
+    try:  # a byte-order mark (a Windows editor's) is dropped, as the fact files' is
+        text = sys.stdin.read().removeprefix("\ufeff") if path == "-" else Path(path).read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as error:
+        fail("usage/input", f"cannot read `{path}`: not UTF-8 text (byte {error.start + 1})", file=path)
+    except OSError as error:
+        fail("usage/input", f"cannot read `{path}`: {(error.strerror or str(error)).lower()}", file=path)
     try:  # one JSON document (`evaluate --format json`), possibly indented
         document = orjson.loads(text)
     except orjson.JSONDecodeError:

@@ -14,6 +14,7 @@ from ..exit_codes import ExitCode
 from ..output import output_stream
 
 FORMATS = ("text", "html", "json")
+UTF8_HELP = "a batch output is UTF-8 JSON Lines; give the file `carepolicy batch` wrote"
 
 
 def _lines(stream: TextIO, size: int | None) -> Iterator[str]:
@@ -65,7 +66,8 @@ def report(decisions: str, fmt: str, top: int, output: str | None) -> None:
     from carepolicy.engine.decision.report_html import render_report_html
 
     try:
-        stream = sys.stdin if decisions == "-" else open(decisions, encoding="utf-8")  # noqa: SIM115
+        # a byte-order mark (a Windows editor's) is dropped, as the fact files' is
+        stream = sys.stdin if decisions == "-" else open(decisions, encoding="utf-8-sig")  # noqa: SIM115
     except OSError as error:
         fail("report/io", f"cannot read `{decisions}`: {(error.strerror or str(error)).lower()}", file=decisions)
     size = None if decisions == "-" else os.path.getsize(decisions)
@@ -79,8 +81,10 @@ def report(decisions: str, fmt: str, top: int, output: str | None) -> None:
             file=decisions,
             help="give the JSON Lines file that `carepolicy batch` wrote (one decision or error record a line)",
         )
-    except (OSError, UnicodeDecodeError) as error:
-        fail("report/io", f"cannot read `{decisions}`: {error}", file=decisions)
+    except UnicodeDecodeError:
+        fail("report/io", f"cannot read `{decisions}`: not UTF-8 text", file=decisions, help=UTF8_HELP)
+    except OSError as error:
+        fail("report/io", f"cannot read `{decisions}`: {(error.strerror or str(error)).lower()}", file=decisions)
     with output_stream(output, (decisions,)) as out:
         if fmt == "html":
             out.write(render_report_html(result, top=top))
