@@ -325,10 +325,13 @@ def load_fee_schedule(path: str | Path) -> FeeSchedule:
     The values are checked, and the digest made, by `build_fee_schedule` (fee_schedule.py), as for
     the `fee_schedule:` of a policy case.
     """
-    try:
-        text = Path(path).read_text(encoding="utf-8")
+    try:  # utf-8-sig: a spreadsheet's "CSV UTF-8" starts with a byte-order mark, which is no part of `code`
+        text = Path(path).read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as error:
-        reason = error.strerror.lower() if isinstance(error, OSError) and error.strerror else str(error)
+        if isinstance(error, UnicodeDecodeError):
+            reason = f"not UTF-8 text (byte {error.start + 1})"
+        else:
+            reason = (error.strerror or str(error)).lower()
         raise PolicyError(
             [Diagnostic("fee-schedule/unreadable", f"cannot read fee schedule `{path}`: {reason}", file=str(path))]
         ) from None

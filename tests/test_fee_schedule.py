@@ -57,6 +57,17 @@ def test_csv_and_case_build_the_same_schedule(tmp_path: Path) -> None:
     assert build_fee_schedule("other name", entries).digest != from_csv.digest  # the name is shown in decisions
 
 
+def test_a_csv_saved_with_a_byte_order_mark_is_read(tmp_path: Path) -> None:
+    csv = tmp_path / "fees.csv"
+    csv.write_bytes(b"\xef\xbb\xbfcode,allowed\r\n99490,66.13\r\n")  # a spreadsheet's "CSV UTF-8"
+    assert load_fee_schedule(csv).amounts == {"99490": Decimal("66.13")}
+    csv.write_bytes("code,allowed\n99490,66.13\n".encode("utf-16"))  # a spreadsheet's "Unicode text"
+    with pytest.raises(PolicyError) as error:
+        load_fee_schedule(csv)
+    (problem,) = error.value.diagnostics
+    assert problem.message == f"cannot read fee schedule `{csv}`: not UTF-8 text (byte 1)"
+
+
 @pytest.mark.parametrize(
     ("row", "message"),
     [
