@@ -225,6 +225,20 @@ def test_explain_drops_a_byte_order_mark_and_names_a_file_not_in_utf8(
     assert result.stderr == f"{wide}: error[usage/input]: cannot read `{wide}`: not UTF-8 text (byte 1)\n"
 
 
+def test_explain_of_no_decisions_is_an_error_not_an_empty_success(claims: Path) -> None:
+    result = run("explain", "-", str(claims), stdin="")  # a grep that matched nothing
+    assert result.exit_code == ExitCode.BAD_INPUT
+    assert result.stdout == ""
+    assert result.stderr == (
+        "-: error[usage/input]: `-` holds no decisions\n"
+        "  help: give the decisions `evaluate --trace compact` or `batch --trace compact` wrote\n"
+    )
+    error_record = json.dumps({"bundle_id": "x", "source": "a.jsonl", "error": []})
+    result = run("explain", "-", str(claims), stdin=error_record)
+    assert result.exit_code == ExitCode.BAD_INPUT
+    assert result.stderr.startswith("note: 1 error record skipped (no decision to explain)\n-: error[usage/input]")
+
+
 @pytest.mark.parametrize(
     ("edit", "message"),
     [

@@ -18,6 +18,9 @@ if TYPE_CHECKING:
     from carepolicy.engine import Bundle, Decision
 
 
+NO_DECISIONS_HELP = "give the decisions `evaluate --trace compact` or `batch --trace compact` wrote"
+
+
 class _Mismatch(Exception):
     """The decision cannot be expanded with these bundles and policies (exit 2)."""
 
@@ -147,12 +150,13 @@ def explain(
     """Expand decisions with a compact trace into the full trace.
 
     DECISION holds decisions written with `--trace compact` (a JSON document, a JSON list of them
-    or JSON Lines, `-` for stdin; error records in it are skipped); BUNDLE is the fact file they were made from (any
-    format). Each decision is decided again from its bundle (found by bundle id) with the same
-    policy set (--policies; its hash must be the one the trace names), switches and fee schedule,
-    checked to give exactly the recorded decision, and written with the full trace: byte for byte
-    the line `batch --trace full` writes.
-    A decision that does not match (other policies, facts or version) is an error, exit 2.
+    or JSON Lines, `-` for stdin; error records in it are skipped); BUNDLE is the fact file they
+    were made from (any format). Each decision is decided again from its bundle (found by bundle
+    id) with the same policy set (--policies; its hash must be the one the trace names), switches
+    and fee schedule, checked to give exactly the recorded decision, and written with the full
+    trace: byte for byte the line `batch --trace full` writes. A decision that does not match
+    (other policies, facts or version) is an error, exit 2, and so is a DECISION that holds no
+    decision at all (an empty file, or only error records).
 
     \b
     Examples:
@@ -164,7 +168,7 @@ def explain(
 
     setup = prepare(policies_dir, (), fee_schedule, trace=True)
     bundles = _bundles(bundle_file)
-    skipped = 0
+    skipped = expanded = 0
     with output_stream(output, (decision_file, bundle_file)) as out:
         for where, obj in _decisions(decision_file):
             if isinstance(obj, dict) and "error" in obj:  # an error record of a batch: nothing to expand
@@ -179,6 +183,9 @@ def explain(
             else:
                 text = render_decision_text(decision, explain=True)
             out.write(text)
+            expanded += 1
     if skipped:
         click.echo(f"note: {plural(skipped, 'error record')} skipped (no decision to explain)", err=True)
+    if not expanded:  # e.g. a grep that matched no line: an empty output would look like success
+        fail("usage/input", f"`{decision_file}` holds no decisions", help=NO_DECISIONS_HELP, file=decision_file)
     finish(ExitCode.OK)
