@@ -151,14 +151,20 @@ def read_registry_text(directory: str | Path | None = None) -> tuple[str, str] |
     """(file name, text) of the reference registry beside the policies, or None when there is none.
 
     The registry is the file `sources.registry` in the policy folder (for a single policy file, in
-    its folder); the shipped policies have one. See engine/registry.py.
+    its folder); the shipped policies have one. See engine/registry.py. Raises `PolicyError` when it
+    cannot be read or is not UTF-8.
     """
     if directory is None:
         shipped = files("carepolicy.policies") / REGISTRY_FILE
         return (f"policies/{REGISTRY_FILE}", shipped.read_text(encoding="utf-8")) if shipped.is_file() else None
     root = Path(directory)
     path = (root.parent if root.is_file() else root) / REGISTRY_FILE
-    return (str(path), path.read_text(encoding="utf-8")) if path.is_file() else None
+    if not path.is_file():
+        return None
+    text = decode_policy_text(str(path), _read_bytes(path))  # as a policy file: a byte-order mark dropped
+    if isinstance(text, Diagnostic):
+        raise PolicyError([text])
+    return str(path), text
 
 
 def check_policies(

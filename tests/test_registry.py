@@ -13,7 +13,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from carepolicy.engine import check_policies
+from carepolicy.engine import PolicyError, check_policies
 from carepolicy.engine.language.registry import REGISTRY_FILE, normalise_title, parse_registry
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -147,3 +147,17 @@ def test_a_malformed_registry_names_file_and_line(tmp_path: Path) -> None:
     assert problem.code == "policy/registry"
     assert problem.span is not None
     assert (problem.span.source, problem.span.line) == (str(registry), number)
+
+
+def test_a_registry_is_read_as_a_policy_file_is(tmp_path: Path) -> None:
+    folder = _copy_of_shipped_policies(tmp_path)
+    registry = folder / REGISTRY_FILE
+    text = registry.read_bytes()
+    registry.write_bytes(b"\xef\xbb\xbf" + text)  # a byte-order mark, as a Windows editor saves it
+    assert [d.code for d in check_policies(folder)[2] if d.is_error] == []
+    registry.write_bytes(text.replace(b"\n", b"\n\xe9", 1))  # Latin-1 on line 2
+    with pytest.raises(PolicyError) as error:
+        check_policies(folder)
+    (problem,) = error.value.diagnostics
+    assert (problem.code, problem.message) == ("policy/not-utf8", "byte `0xe9` is not UTF-8")
+    assert str(problem.span) == f"{registry}:2:1"
