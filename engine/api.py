@@ -95,12 +95,13 @@ def decode_policy_text(name: str, data: bytes | OSError) -> str | Diagnostic:
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
-        before = data[: error.start]
+        text = bytes(error.object)  # after a byte-order mark: `start` counts from there
+        before = text[: error.start]
         line = before.count(b"\n") + 1
         column = len(before[before.rfind(b"\n") + 1 :].decode("utf-8", errors="replace")) + 1
         return Diagnostic(
             "policy/not-utf8",
-            f"byte `0x{data[error.start]:02x}` is not UTF-8",
+            f"byte `0x{text[error.start]:02x}` is not UTF-8",
             span=Span(name, line, column, line, column + 1),
             help="save the file as UTF-8 (most editors: 'Save with encoding' or 'Reopen with encoding')",
         )

@@ -70,6 +70,15 @@ def test_a_byte_that_is_not_utf8_has_its_line_and_column(tmp_path: Path) -> None
     assert (diag.span.line, diag.span.column) == (2, 17)
 
 
+def test_after_a_byte_order_mark_the_byte_that_is_not_utf8_is_the_one_named(tmp_path: Path) -> None:
+    (tmp_path / "a.policy").write_bytes(b'\xef\xbb\xbfpolicy a "x"\n  source S1 "caf\xe9"\n')
+    _result, _sources, diagnostics = check_policies(tmp_path)
+    (diag,) = diagnostics
+    assert diag.message == "byte `0xe9` is not UTF-8"
+    assert diag.span is not None
+    assert (diag.span.line, diag.span.column) == (2, 17)  # the mark is no column
+
+
 _PIECES = st.sampled_from(
     [
         'policy p "P"\n', '  source S1 "s"\n', 'rule r.a "A"\n', '  cite S1 "x"\n', "  requires ", "beneficiary.part_b",
