@@ -34,6 +34,16 @@ def test_fail_under_fails_above_the_figure_and_passes_below() -> None:
     assert low.exit_code == ExitCode.OK
 
 
+def test_fail_under_without_coverage_is_a_usage_error_not_a_gate_that_never_runs() -> None:
+    result = CliRunner().invoke(cli, ["test", "--fail-under", "100"], catch_exceptions=False)
+    assert result.exit_code == ExitCode.BAD_INPUT
+    assert result.stdout == ""
+    assert result.stderr == (
+        "carepolicy: error[usage/option]: --fail-under applies to --coverage\n"
+        "  help: add --coverage, or leave --fail-under out\n"
+    )
+
+
 def test_fewer_cases_reach_less() -> None:
     all_cases = CliRunner().invoke(cli, ["test", "--coverage"]).stdout
     some = CliRunner().invoke(cli, ["test", "--coverage", "-k", "rpm.yaml"]).stdout

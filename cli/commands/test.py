@@ -74,6 +74,8 @@ def test(
     from carepolicy.engine import FactError
     from carepolicy.engine.expectations import CaseResult, read_cases, run_cases
 
+    if fail_under is not None and not coverage:  # a CI gate that would silently not run
+        fail("usage/option", "--fail-under applies to --coverage", help="add --coverage, or leave --fail-under out")
     if cases_dir is not None:
         folder = Path(cases_dir)
     else:
