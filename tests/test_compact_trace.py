@@ -239,6 +239,18 @@ def test_explain_of_no_decisions_is_an_error_not_an_empty_success(claims: Path) 
     assert result.stderr.startswith("note: 1 error record skipped (no decision to explain)\n-: error[usage/input]")
 
 
+def test_explain_finds_each_of_two_bundles_with_one_id_by_its_facts(claims: Path, tmp_path: Path) -> None:
+    first = json.loads(claims.read_text(encoding="utf-8").splitlines()[0])
+    corrected = {**first, "beneficiary": {**first["beneficiary"], "part_b": not first["beneficiary"]["part_b"]}}
+    twice = tmp_path / "twice.jsonl"  # a bundle and its correction, one id (batch decides both)
+    twice.write_text(json.dumps(first) + "\n" + json.dumps(corrected) + "\n", encoding="utf-8")
+    compact = run("evaluate", str(twice), "--format", "jsonl", "--trace", "compact")
+    assert compact.exit_code == ExitCode.OK, compact.stderr
+    result = run("explain", "-", str(twice), stdin=compact.stdout)
+    assert result.exit_code == ExitCode.OK, result.stderr
+    assert result.stdout == run("evaluate", str(twice), "--format", "jsonl", "--trace", "full").stdout
+
+
 @pytest.mark.parametrize(
     ("edit", "message"),
     [

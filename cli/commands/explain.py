@@ -58,21 +58,22 @@ def _decisions(path: str) -> Iterator[tuple[str, Any]]:
                 fail("usage/input", f"line {number} of `{path}` is not JSON: {error}", file=path)
 
 
-def _bundles(path: str) -> dict[str, Bundle]:
-    """The valid bundles of the bundle file by id; a file that cannot be read ends the command."""
+def _bundles(path: str) -> dict[str, list[Bundle]]:
+    """The valid bundles of the bundle file by id (an id may come again, as `batch` allows); a file
+    that cannot be read ends the command."""
     from carepolicy.engine import Bundle
 
-    found: dict[str, Bundle] = {}
+    found: dict[str, list[Bundle]] = {}
     for item in read_inputs([path]):
         if isinstance(item, ErrorRecord):  # the file as a whole (missing, empty, not parsed)
             report(item.diagnostics)
             finish(ExitCode.BAD_INPUT)
         if isinstance(item, Bundle):
-            found.setdefault(item.id, item)
+            found.setdefault(item.id, []).append(item)
     return found
 
 
-def expand(obj: Any, bundles: dict[str, Bundle], setup: Setup) -> Decision:
+def expand(obj: Any, bundles: dict[str, list[Bundle]], setup: Setup) -> Decision:
     """The decision `obj` (with a compact trace) decided again, with its trace; checked to be the same."""
     from carepolicy.engine import PolicyError, evaluate, to_json_obj
     from carepolicy.engine.evaluation.compact import COMPACT_VERSION
@@ -94,7 +95,9 @@ def expand(obj: Any, bundles: dict[str, Bundle], setup: Setup) -> Decision:
             f"{setup.policies.policy_hash}",
             "give --policies the folder of the policy set the decision was made with",
         )
-    bundle = bundles.get(bundle_id) if isinstance(bundle_id, str) else None
+    same_id = bundles.get(bundle_id, []) if isinstance(bundle_id, str) else []
+    # of the bundles with this id, the one decided (by its facts), else the first, to say how it differs
+    bundle = next((b for b in same_id if b.facts_hash == obj.get("facts_hash")), same_id[0] if same_id else None)
     if bundle is None:
         raise _Mismatch(f"no valid bundle `{bundle_id}` in the bundle file", "give the file the decision was made from")
     if bundle.facts_hash != obj.get("facts_hash"):
