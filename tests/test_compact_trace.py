@@ -189,6 +189,8 @@ def test_explain_reads_the_json_list_evaluate_writes_for_several_bundles(claims:
     assert from_list.exit_code == ExitCode.OK, from_list.stderr
     assert from_list.stdout == run("explain", "-", str(two), stdin=lines.stdout).stdout
     assert from_list.stdout == run("evaluate", str(two), "--format", "jsonl", "--trace", "full").stdout
+    as_text = run("explain", "-", str(two), "--format", "text", stdin=listed.stdout)
+    assert as_text.stdout == run("evaluate", str(two), "--explain").stdout  # a blank line between the two
     edited = json.loads(listed.stdout)
     edited[1]["facts_hash"] = "0" * 64
     result = run("explain", "-", str(two), stdin=json.dumps(edited))

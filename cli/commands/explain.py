@@ -183,8 +183,8 @@ def explain(
                 fail("explain/mismatch", f"{where}: {problem.message}", help=problem.help, file=decision_file)
             if fmt == "jsonl":
                 text = to_json(decision, indent=None) + "\n"
-            else:
-                text = render_decision_text(decision, explain=True)
+            else:  # as `evaluate --explain` shows decisions: a blank line between two
+                text = ("\n" if expanded else "") + render_decision_text(decision, explain=True)
             out.write(text)
             expanded += 1
     if skipped:
