@@ -274,6 +274,15 @@ def test_explain_refuses_a_hand_edited_decision_without_a_traceback(
     assert result.stdout == ""
 
 
+def test_explain_of_a_line_that_is_not_an_object_says_so(claims: Path) -> None:
+    result = run("explain", "-", str(claims), stdin='["not", "a decision"]\n"text"\n')
+    assert result.exit_code == ExitCode.BAD_INPUT
+    assert result.stderr == (
+        "-: error[explain/mismatch]: -:1: expected a decision (a JSON object), found a list\n"
+        "  help: give the decisions `evaluate --trace compact` or `batch --trace compact` wrote\n"
+    )
+
+
 def test_explain_refuses_a_decision_without_a_compact_trace(claims: Path, outputs: dict[str, Path]) -> None:
     line = outputs["full"].read_text(encoding="utf-8").splitlines()[0]
     result = run("explain", "-", str(claims), stdin=line)

@@ -78,7 +78,11 @@ def expand(obj: Any, bundles: dict[str, list[Bundle]], setup: Setup) -> Decision
     from carepolicy.engine import PolicyError, evaluate, to_json_obj
     from carepolicy.engine.evaluation.compact import COMPACT_VERSION
 
-    trace = obj.get("trace") if isinstance(obj, dict) else None
+    if not isinstance(obj, dict):
+        from carepolicy.engine.facts.schema import describe
+
+        raise _Mismatch(f"expected a decision (a JSON object), found {describe(obj)}", NO_DECISIONS_HELP)
+    trace = obj.get("trace")
     if not isinstance(trace, dict) or trace.get("form") != "compact":
         form = "none" if trace is None else "full"
         raise _Mismatch(f"the decision has no compact trace (trace: {form})", "write it with `--trace compact`")
