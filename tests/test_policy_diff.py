@@ -128,3 +128,28 @@ def test_diff_reads_two_folders_of_one_revision_apart(tmp_path: Path, monkeypatc
     by_revision = CliRunner().invoke(cli, ["diff", "HEAD:policies", "HEAD:smoke", example])
     assert by_revision.exit_code == ExitCode.OK, by_revision.output
     assert by_revision.stdout == by_folder.stdout
+
+
+def test_the_errors_of_a_revision_name_its_files_not_a_temp_folder(tmp_path: Path, monkeypatch: Any) -> None:
+    import subprocess
+
+    repo = tmp_path / "repo"
+    shutil.copytree(Path(__file__).parent / "fixtures" / "policies", repo / "smoke")
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.org"]
+    subprocess.run(["git", "init", "-q"], cwd=repo, check=True)
+    subprocess.run([*git, "add", "-A"], cwd=repo, check=True)
+    subprocess.run([*git, "commit", "-qm", "one"], cwd=repo, check=True)
+    with (repo / "smoke" / "smoke.policy").open("a", encoding="utf-8") as text:
+        text.write('rule broken "x"\n  requires\n')
+    lines = (repo / "smoke" / "smoke.policy").read_text(encoding="utf-8").count("\n")
+    subprocess.run([*git, "commit", "-qam", "two"], cwd=repo, check=True)
+    monkeypatch.chdir(repo)
+    example = str(SHIPPED / "examples" / "month-batch.yaml")
+    result = CliRunner().invoke(cli, ["diff", "HEAD~1:smoke", "HEAD:smoke", example])
+    assert result.exit_code == ExitCode.BAD_INPUT
+    assert result.stderr.startswith(f"HEAD:smoke/smoke.policy:{lines}:3: error[parse/unexpected-token]: ")
+    assert f"\n{lines:>4} |   requires\n" in result.stderr  # the line is quoted
+    assert result.stderr.endswith(
+        "hint: the policy set at `HEAD:smoke` has errors; `carepolicy check` on a checkout of it shows them\n"
+    )
+    assert "carepolicy-diff-" not in result.stderr

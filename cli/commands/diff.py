@@ -5,13 +5,19 @@ from __future__ import annotations
 import json
 import subprocess
 import tempfile
+from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from ..common import fail, finish, load_policy_set, read_inputs
+from ..common import fail, finish, load_policy_set, plural, policy_sources, read_inputs
 from ..exit_codes import ExitCode
 from ..reporting import report
+
+if TYPE_CHECKING:
+    from carepolicy.engine import Diagnostic, PolicySet
+    from carepolicy.engine.source import Span
 
 
 def _materialise(spec: str, workdir: Path) -> str:
@@ -39,6 +45,49 @@ def _materialise(spec: str, workdir: Path) -> str:
     return str(target)
 
 
+def _load(spec: str, workdir: Path) -> PolicySet:
+    """The policy set of a folder, or of `REV:PATH`; the errors of a revision name its files as
+    `REV:PATH/FILE`, not by the temp folder they were written to (gone when the command ends)."""
+    from carepolicy.engine import PolicyError, load_policies
+
+    folder = _materialise(spec, workdir)
+    if folder == spec:
+        return load_policy_set(spec)
+    revision, _, path = spec.partition(":")
+    shown = f"{revision}:{path.strip('/') or '.'}"
+    try:
+        policies = load_policies(folder)
+    except PolicyError as error:
+        sources = {
+            _renamed(name, folder, shown): replace(text, name=_renamed(name, folder, shown))
+            for name, text in policy_sources(folder).items()
+        }
+        report([_moved(d, folder, shown) for d in error.diagnostics], sources)
+        click.echo(
+            f"hint: the policy set at `{spec}` has errors; `carepolicy check` on a checkout of it shows them", err=True
+        )
+        finish(ExitCode.BAD_INPUT)
+    if policies.warnings:
+        click.echo(f"note: the policy set at `{spec}` has {plural(len(policies.warnings), 'warning')}", err=True)
+    return policies
+
+
+def _renamed(name: str, folder: str, shown: str) -> str:
+    return shown + name[len(folder) :] if name.startswith(folder) else name
+
+
+def _moved(diag: Diagnostic, folder: str, shown: str) -> Diagnostic:
+    def span(at: Span) -> Span:
+        return replace(at, source=_renamed(at.source, folder, shown))
+
+    return replace(
+        diag,
+        span=span(diag.span) if diag.span else None,
+        file=_renamed(diag.file, folder, shown) if diag.file else None,
+        related=tuple((label, span(at)) for label, at in diag.related),
+    )
+
+
 @click.command("diff")
 @click.argument("old", metavar="OLD")
 @click.argument("new", metavar="NEW")
@@ -64,8 +113,8 @@ def diff(old: str, new: str, bundles: tuple[str, ...], fmt: str) -> None:
     from carepolicy.engine.policy_diff import changed_declarations, diff_decisions, render_text, to_json_obj
 
     with tempfile.TemporaryDirectory(prefix="carepolicy-diff-") as workdir:
-        before = load_policy_set(_materialise(old, Path(workdir) / "old"))  # apart: both may name one revision
-        after = load_policy_set(_materialise(new, Path(workdir) / "new"))
+        before = _load(old, Path(workdir) / "old")  # apart: both may name one revision
+        after = _load(new, Path(workdir) / "new")
     items = read_inputs(list(bundles))
     bad = [item for item in items if not isinstance(item, Bundle)]
     for item in bad:
