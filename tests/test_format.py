@@ -221,3 +221,17 @@ def test_fmt_of_a_folder_without_policy_files_is_bad_input(tmp_path: Path) -> No
         code, out, err = fmt(*args)
         assert (code, out) == (2, "")
         assert err == f"carepolicy: error[policy/empty]: no .policy files under `{tmp_path}`\n"
+
+
+def test_fmt_formats_the_file_a_symlink_names_and_keeps_the_link(tmp_path: Path) -> None:
+    messy = (HERE / "fixtures" / "format" / "messy.policy").read_text(encoding="utf-8")
+    shared = tmp_path / "shared.policy"
+    shared.write_text(messy, encoding="utf-8")
+    (tmp_path / "set").mkdir()
+    link = tmp_path / "set" / "common.policy"
+    link.symlink_to(shared)
+    code, _out, err = fmt(str(tmp_path / "set"))
+    assert code == 0, err
+    assert link.is_symlink()
+    assert shared.read_text(encoding="utf-8") == format_text(messy, str(link))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["set", "shared.policy"]  # no temporary left

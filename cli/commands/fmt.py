@@ -43,7 +43,7 @@ def fmt(paths: tuple[str, ...], policies_dir: str | None, check_only: bool, show
 
     A file that does not parse is reported (file:line:col, as `check` does) and left untouched; the
     other files are still formatted. Files are replaced atomically (a temporary file beside, then a
-    rename), and only when their text changes.
+    rename), and only when their text changes; for a symlink, the file it names (the link stays).
 
     \b
     Examples:
@@ -132,7 +132,10 @@ def _hidden(relative: Path) -> bool:
 
 
 def _replace(path: Path, text: str) -> None:
-    """Write `text` to `path` atomically: a temporary file in the same folder, renamed over it."""
+    """Write `text` to `path` atomically: a temporary file in the same folder, renamed over it.
+
+    A symlink is followed: the file it names is replaced, and the link stays a link."""
+    path = path.resolve()
     mode = path.stat().st_mode & 0o7777
     handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
