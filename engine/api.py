@@ -349,9 +349,10 @@ def load_fee_schedule(path: str | Path) -> FeeSchedule:
             [
                 Diagnostic(
                     "fee-schedule/columns",
-                    f"`{path}` needs a `code` column and `allowed` or `rvu`",
+                    f"`{path}` needs a `code` column and `allowed` or `rvu`; its header is "
+                    + (", ".join(f"`{name}`" for name in reader.fieldnames or ()) or "empty"),
                     file=str(path),
-                    help="e.g. a header line `code,allowed` then `99490,66.13`",
+                    help="e.g. a header line `code,allowed` then `99490,66.13` (names in lower case)",
                 )
             ]
         )

@@ -69,6 +69,19 @@ def test_a_csv_saved_with_a_byte_order_mark_is_read(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
+    ("header", "found"), [("Code,Allowed", "`Code`, `Allowed`"), ("code;allowed", "`code;allowed`"), ("", "empty")]
+)
+def test_a_csv_without_the_columns_names_the_ones_it_has(tmp_path: Path, header: str, found: str) -> None:
+    csv = tmp_path / "fees.csv"
+    csv.write_text(f"{header}\n" if header else "", encoding="utf-8")
+    with pytest.raises(PolicyError) as error:
+        load_fee_schedule(csv)
+    (problem,) = error.value.diagnostics
+    assert problem.message == f"`{csv}` needs a `code` column and `allowed` or `rvu`; its header is {found}"
+    assert problem.help == "e.g. a header line `code,allowed` then `99490,66.13` (names in lower case)"
+
+
+@pytest.mark.parametrize(
     ("row", "message"),
     [
         ("99490,abc", "line 2: `abc` is not a number"),
