@@ -109,3 +109,16 @@ def test_an_output_that_is_an_input_is_refused_and_the_input_kept(command: str, 
         " writing it would destroy the input\n  help: write the results to another file\n"
     )
     assert target.read_bytes() == before
+
+
+def test_an_output_that_is_the_fee_schedule_or_the_policy_file_is_refused(tmp_path: Path) -> None:
+    fees = tmp_path / "fees.csv"
+    fees.write_bytes((FIXTURES / "fees.csv").read_bytes())
+    policy = tmp_path / "smoke.policy"
+    policy.write_bytes((FIXTURES / "policies" / "smoke.policy").read_bytes())
+    for flag, target in (("--fee-schedule", fees), ("--policies", policy)):
+        before = target.read_bytes()
+        result = _carepolicy("evaluate", flag, str(target), "facts/two.yaml", "-o", str(target))
+        assert result.returncode == 2, result.stderr
+        assert f"error[usage/output]: the output `{target}` is the input `{target}`" in result.stderr
+        assert target.read_bytes() == before

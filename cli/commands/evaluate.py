@@ -121,7 +121,7 @@ def evaluate(
     items = read_inputs(files, input_format)
     status = ExitCode.OK
     records: list[Record] = []
-    with output_stream(output, files) as out:
+    with output_stream(output, (*files, *filter(None, (fee_schedule, policies_dir)))) as out:
         for index, item in enumerate(items):
             record = decide(item, setup)
             if isinstance(record, ErrorRecord):

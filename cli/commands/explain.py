@@ -176,7 +176,7 @@ def explain(
     setup = prepare(policies_dir, (), fee_schedule, trace=True)
     bundles = _bundles(bundle_file)
     skipped = expanded = 0
-    with output_stream(output, (decision_file, bundle_file)) as out:
+    with output_stream(output, (decision_file, bundle_file, *filter(None, (fee_schedule, policies_dir)))) as out:
         for where, obj in _decisions(decision_file):
             if isinstance(obj, dict) and "error" in obj:  # an error record of a batch: nothing to expand
                 skipped += 1
