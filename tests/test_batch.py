@@ -126,6 +126,16 @@ def test_output_equal_to_an_input_is_refused_and_the_input_untouched(claims: Pat
     assert not list(claims.parent.glob("*.partial"))
 
 
+def test_output_equal_to_the_fee_schedule_is_refused_and_the_schedule_untouched(claims: Path, tmp_path: Path) -> None:
+    fees = tmp_path / "fees.csv"
+    fees.write_text("code,allowed\n99490,60.49\n", encoding="utf-8")
+    before = fees.read_bytes()
+    result = run("batch", str(claims), *SMOKE, "--fee-schedule", str(fees), "-o", str(fees))
+    assert result.exit_code == ExitCode.BAD_INPUT
+    assert f"the output `{fees}` is the input `{fees}`; writing it would destroy the input" in result.stderr
+    assert fees.read_bytes() == before
+
+
 def test_more_than_four_jobs_a_core_is_refused_before_anything_is_read(claims: Path, tmp_path: Path) -> None:
     cores = len(os.sched_getaffinity(0))
     target = tmp_path / "out.jsonl"

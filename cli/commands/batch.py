@@ -179,7 +179,8 @@ def batch(
              help=f"use at most {JOBS_PER_CORE * cores}: more workers than cores are no faster, and each one "
                   "holds its own copy of the policies in memory")
     try:
-        check_target(output, inputs)  # before the policies are loaded and any input is read
+        # before the policies are loaded and any input is read; the fee schedule and a policies file are inputs too
+        check_target(output, (*inputs, *filter(None, (fee_schedule, policies_dir))))
         writer = _parquet_writer(output) if output.lower().endswith(".parquet") else LineWriter(partial_path(output))
     except OutputProblem as problem:
         fail("usage/output", problem.message, help=problem.help, file=output)
