@@ -43,7 +43,11 @@ def _reason(error: BaseException) -> str:
 
 
 def plural(count: int, noun: str) -> str:
-    return f"{count} {noun}{'' if count == 1 else 's'}"
+    """engine.diagnostics.plural, imported when first used: importing the engine at this module's
+    import would cost every command, `--help` included, ~0.3 s."""
+    from carepolicy.engine.diagnostics import plural as engine_plural
+
+    return engine_plural(count, noun)
 
 
 # --------------------------------------------------------------------------------------------- setup

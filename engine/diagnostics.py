@@ -141,3 +141,8 @@ def did_you_mean(name: str, candidates: Iterable[str]) -> str | None:
 
     close = difflib.get_close_matches(name, sorted(set(candidates)), n=1, cutoff=0.6)
     return f"did you mean `{close[0]}`?" if close else None
+
+
+def plural(count: int, noun: str) -> str:
+    """`1 record`, `2 records`: the count with its noun, for every summary and message."""
+    return f"{count} {noun}{'' if count == 1 else 's'}"

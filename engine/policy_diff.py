@@ -22,6 +22,7 @@ from typing import Any
 
 from .decision.model import Decision
 from .decision.trace_nodes import TraceNode
+from .diagnostics import plural
 from .language import syntax as s
 
 UNATTRIBUTED = "(no changed declaration in its trace)"
@@ -179,13 +180,14 @@ def diff_decisions(old: Any, new: Any, bundles: Iterable[Any], evaluate: Any) ->
 
 
 def render_text(groups: Mapping[str, Group], compared: int, changed: Mapping[str, str]) -> str:
-    out = [f"{len(changed)} declarations differ: " + ("; ".join(changed) or "none")]
+    verb = "differs" if len(changed) == 1 else "differ"
+    out = [f"{plural(len(changed), 'declaration')} {verb}: " + ("; ".join(changed) or "none")]
     affected = {bundle for group in groups.values() for bundle, _, _ in group.bundles}
     out.append(f"{len(affected)} of {compared} decisions change")
     for cause, group in groups.items():
         totals = group.totals()
         out.append("")
-        out.append(f"{cause}: {len(group.bundles)} decisions")
+        out.append(f"{cause}: {plural(len(group.bundles), 'decision')}")
         out.append(
             f"  allowed {totals['allowed_before']} -> {totals['allowed_after']}, "
             f"beneficiary {totals['beneficiary_before']} -> {totals['beneficiary_after']}"

@@ -87,6 +87,8 @@ def test_diff_text_names_the_change_and_the_amounts(tmp_path: Path) -> None:
     assert result.exit_code == ExitCode.OK
     assert "parameter conversion_factor value effective 2025-01-01..2025-12-31: " in result.stdout
     assert re.search(r"allowed [0-9.]+ -> [0-9.]+, beneficiary", result.stdout)
+    assert result.stdout.startswith("1 declaration differs: ")  # one change: the singular, both words
+    assert re.search(r"^[^\n]+: (1 decision|[0-9]+ decisions)$", result.stdout, re.MULTILINE)
 
 
 def test_diff_reads_git_revisions_of_a_policy_folder(tmp_path: Path, monkeypatch: Any) -> None:
