@@ -442,3 +442,28 @@ def test_json_guessed_from_the_first_line_says_how_to_name_yaml() -> None:
     [bundle] = iter_records(io.BytesIO(flow), "yaml")
     assert isinstance(bundle, Bundle)
     assert bundle.month == "2025-03"
+
+
+@pytest.mark.parametrize("fmt", ["yaml", "json", "jsonl"])
+@pytest.mark.parametrize(("encoding", "name"), [("utf-16", "UTF-16"), ("utf-32", "UTF-32")])
+def test_a_file_saved_as_utf_16_or_32_says_so(tmp_path: Path, fmt: str, encoding: str, name: str) -> None:
+    path = tmp_path / f"bundle.{fmt}"
+    text = "month: 2025-03\n" if fmt == "yaml" else '{"month": "2025-03"}\n'
+    path.write_bytes(text.encode(encoding))  # Python's utf-16 and utf-32 write a byte-order mark first
+    expected = f"not UTF-8 text (byte 1): it is {name} (it starts with a {name} byte-order mark); save it as UTF-8"
+    if fmt == "json":  # a JSON document: the file is the unit
+        with pytest.raises(FactError) as raised:
+            load_fact_file(path)
+        assert [d.message for d in raised.value.diagnostics] == [f"cannot read `{path}`: {expected}"]
+        return
+    first = load_fact_file(path)[0]
+    assert isinstance(first, BundleError)
+    assert first.diagnostics[0].message == expected
+
+
+def test_a_file_not_utf_8_without_a_mark_gives_the_byte_only(tmp_path: Path) -> None:
+    path = tmp_path / "latin.yaml"
+    path.write_bytes("month: 2025-03\nid: caf\xe9\n".encode("latin-1"))
+    [record] = load_fact_file(path)
+    assert isinstance(record, BundleError)
+    assert record.diagnostics[0].message == "not UTF-8 text (byte 23)"

@@ -27,6 +27,7 @@ from .record_errors import (
     checked,
     fail,
     invalid,
+    not_utf8,
     record_error,
     span,
     syntax,
@@ -74,7 +75,7 @@ def _json_fallback(line: bytes | str, name: str, number: int, index: int) -> Rec
     try:
         text = raw.rstrip(b"\r\n").decode("utf-8")  # without the line end, an error at the end stays on it
     except UnicodeDecodeError as exc:
-        return record_error("facts/syntax", f"not UTF-8 text (byte {exc.start + 1})", name, number, 1, index)
+        return record_error("facts/syntax", not_utf8(raw, exc), name, number, 1, index)
     try:
         obj = _parse_json(text)
     except json.JSONDecodeError as exc:
@@ -101,7 +102,7 @@ def json_value(value: str | bytes, name: str, index: int) -> Record:
     try:
         text = value if isinstance(value, str) else value.decode("utf-8")
     except UnicodeDecodeError as exc:  # never read with replacement characters: that changes the facts
-        return _value_error("facts/syntax", f"not UTF-8 text (byte {exc.start + 1})", name, index)
+        return _value_error("facts/syntax", not_utf8(value, exc), name, index)
     try:
         obj = _parse_json(text)
     except json.JSONDecodeError as exc:
@@ -206,7 +207,7 @@ def json_document(lines: Iterable[Line], name: str) -> Iterator[Record]:
         text = data.decode("utf-8")
         document = _parse_json(text)
     except UnicodeDecodeError as exc:
-        raise fail("facts/io", f"cannot read `{name}`: not UTF-8 text (byte {exc.start + 1})", name) from None
+        raise fail("facts/io", f"cannot read `{name}`: {not_utf8(data, exc)}", name) from None
     except json.JSONDecodeError as exc:
         diag = syntax(invalid("JSON", exc.msg) + unknown_count(text), name, exc.lineno, exc.colno)
         raise FactError([replace(diag, help=JSONL_HELP)]) from None

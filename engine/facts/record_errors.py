@@ -16,6 +16,25 @@ Line = tuple[int, bytes | None]  # (line number, the line; None when it is over 
 JSONL_HELP = "JSON Lines (one bundle per line, `.jsonl`) keeps one bad record from hiding the others"
 
 
+# byte-order marks of the encodings a fact file is most often saved in by mistake (UTF-32 first:
+# its little-endian mark begins with UTF-16's)
+_OTHER_ENCODINGS = (
+    (b"\xff\xfe\x00\x00", "UTF-32"),
+    (b"\x00\x00\xfe\xff", "UTF-32"),
+    (b"\xff\xfe", "UTF-16"),
+    (b"\xfe\xff", "UTF-16"),
+)
+
+
+def not_utf8(data: bytes, error: UnicodeDecodeError) -> str:
+    """`not UTF-8 text (byte N)`, and what the text is when its first bytes say so (a UTF-16 file)."""
+    message = f"not UTF-8 text (byte {error.start + 1})"
+    for mark, encoding in _OTHER_ENCODINGS:
+        if data.startswith(mark):
+            return f"{message}: it is {encoding} (it starts with a {encoding} byte-order mark); save it as UTF-8"
+    return message
+
+
 def unknown_count(text: str) -> str:
     return "; no record of the file was read (how many it holds is unknown)" if text.lstrip()[:1] in ("[", "-") else ""
 

@@ -24,6 +24,7 @@ from .record_errors import (
     bundles,
     fail,
     invalid,
+    not_utf8,
     record_error,
     span,
     too_large,
@@ -83,7 +84,7 @@ def _yaml_document(start: int, chunk: list[bytes] | None, name: str, index: int,
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = start + data.count(b"\n", 0, exc.start)
-        yield record_error("facts/syntax", f"not UTF-8 text (byte {exc.start + 1})", name, line, 1, index)
+        yield record_error("facts/syntax", not_utf8(data, exc), name, line, 1, index)
         return
     try:
         document = yaml.load(text, Loader=FactLoader)  # FactLoader is a safe loader
