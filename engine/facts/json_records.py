@@ -102,7 +102,7 @@ def json_value(value: str | bytes, name: str, index: int) -> Record:
     try:
         text = value if isinstance(value, str) else value.decode("utf-8")
     except UnicodeDecodeError as exc:  # never read with replacement characters: that changes the facts
-        return _value_error("facts/syntax", not_utf8(value, exc), name, index)
+        return _value_error("facts/syntax", not_utf8(exc.object, exc), name, index)
     try:
         obj = _parse_json(text)
     except json.JSONDecodeError as exc:
