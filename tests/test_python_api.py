@@ -71,6 +71,20 @@ def test_unreadable_text_is_one_error_result(evaluator: Evaluator) -> None:
     assert result.diagnostics[0].code == "facts/syntax"
 
 
+def test_a_key_that_is_not_text_is_named_and_written(evaluator: Evaluator) -> None:
+    """A key that is half a UTF-16 pair (JSON can spell it `\\ud800`, UTF-8 cannot write it) is an
+    error value whose line is UTF-8: the diagnostics spell the key as JSON does."""
+    given = evaluator.evaluate({"month": "2025-03", "\ud800": 1})
+    (read,) = evaluator.evaluate_text('{"month": "2025-03", "beneficiary": {"\\udfff": 1}}', fmt="json")
+    (twice,) = evaluator.evaluate_text('{"month": "2025-03", "\\ud800": 1, "\\ud800": 2}\n', fmt="jsonl")
+    assert [(d.code, d.fact_path) for d in given.diagnostics] == [("facts/limit", "$['\\\\ud800']")]
+    assert [(d.code, d.fact_path) for d in read.diagnostics] == [("facts/limit", "$.beneficiary['\\\\udfff']")]
+    assert [(d.code, d.fact_path) for d in twice.diagnostics] == [("facts/duplicate-key", "$['\\\\ud800']")]
+    assert twice.diagnostics[0].message == "key `\\ud800` appears twice in one object (first at column 22)"
+    for result in (given, read, twice):
+        assert json.loads(result.jsonl.decode("utf-8"))["error"] == result.to_json_obj()["error"]
+
+
 JSON_VALUES = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=12),
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner, max_size=4),

@@ -117,6 +117,15 @@ def test_an_invalid_bundle_is_422_with_the_cli_diagnostics(server: int, cli_line
     assert problem["fact_path"] == "$.beneficiary.colour"
 
 
+def test_a_key_that_is_not_text_is_422(server: int) -> None:
+    """`\\ud800` is a JSON key but not text UTF-8 can write: the bundle's error names it as JSON spells it."""
+    body = b'{"month": "2025-03", "\\ud800": 1}'
+    status, _, answer = request(server, "POST", "/v1/decisions", body)
+    assert status == 422
+    (problem,) = json.loads(answer.decode("utf-8"))["error"]
+    assert (problem["code"], problem["fact_path"]) == ("facts/limit", "$['\\\\ud800']")
+
+
 def _refusal(status: int, body: bytes) -> str:
     record = json.loads(body)
     assert record["bundle_id"] is None

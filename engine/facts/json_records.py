@@ -35,7 +35,7 @@ from .record_errors import (
     unknown_count,
     whole,
 )
-from .schema import json_path
+from .schema import json_path, show
 from .typed_intake import JSON_DECODER as JSON_DECODER  # the one exact decoder; named here too, where lines are read
 from .typed_intake import typed_record
 
@@ -150,7 +150,7 @@ def duplicate_error(
     bundle_id = bundle_id_of(obj, index) if isinstance(obj, dict) else f"#{index + 1}"
     diag = Diagnostic(
         "facts/duplicate-key",
-        f"key `{found.key}` appears twice in one object (first at {where})",
+        f"key `{show(found.key)}` appears twice in one object (first at {where})",
         fact_path=json_path((*found.path, found.key), root),
         file=name,
         bundle=bundle_id,
@@ -158,9 +158,8 @@ def duplicate_error(
     )
     if lines_before is not None:
         first = span(name, first_line + lines_before, first_column)
-        diag = replace(
-            diag, span=span(name, line + lines_before, column), related=((f"`{found.key}` first set here", first),)
-        )
+        related = ((f"`{show(found.key)}` first set here", first),)
+        diag = replace(diag, span=span(name, line + lines_before, column), related=related)
     return BundleError(bundle_id, name, index, (diag,))
 
 

@@ -183,6 +183,8 @@ def show(value: object) -> str:
     if isinstance(value, list | tuple):
         return "[…]"
     text = str(value)
+    if not text.isascii():  # half a UTF-16 pair (JSON's `\\ud800`) is not text UTF-8 can write: spelled so
+        text = text.encode("utf-8", "backslashreplace").decode("utf-8")
     return text if len(text) <= 60 else text[:57] + "..."
 
 
