@@ -260,6 +260,20 @@ def test_json_line_over_the_record_size_is_its_own_error(tmp_path: Path) -> None
     assert big.diagnostics[0].message.startswith("a line of more than 1,000,000 bytes")
 
 
+def test_a_json_document_on_one_line_may_be_larger_than_a_record(tmp_path: Path) -> None:
+    """Every JSON writer puts a whole document on one line: its limit is the document's, not a record's."""
+    bundles = [{"id": f"b{i}", "month": "2025-03", "beneficiary": {"part_b": True}} for i in range(20_000)]
+    path = tmp_path / "f.json"
+    path.write_text(json.dumps(bundles))
+    assert path.stat().st_size > 1_000_000
+    records = list(iter_records(path))
+    assert all(isinstance(r, Bundle) for r in records)
+    assert [r.id for r in records if isinstance(r, Bundle)] == [b["id"] for b in bundles]
+    (long,) = load_fact_text(json.dumps({"month": "2025-03", "id": "x" * 1_000_000}), name="long", fmt="json")
+    assert isinstance(long, BundleError)  # the bundle's own error, not the document's
+    assert long.diagnostics[0].message == "text of 1,000,000 characters; fact files allow at most 2,000"
+
+
 def test_json_line_not_utf8_is_its_own_error(tmp_path: Path) -> None:
     path = tmp_path / "f.jsonl"
     path.write_bytes(GOOD.encode() + b'\n{"id": "\xff"}\n' + GOOD.encode() + b"\n")

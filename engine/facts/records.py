@@ -21,7 +21,7 @@ import msgspec
 
 from ..diagnostics import FactError
 from .json_records import JSON_DECODER, json_document, json_lines
-from .limits import MAX_RECORD_BYTES
+from .limits import MAX_DOCUMENT_BYTES, MAX_RECORD_BYTES
 from .record_errors import Line, Record, fail
 from .yaml_records import load_yaml_documents, yaml_stream
 
@@ -86,26 +86,27 @@ def _binary(stream: IO[Any]) -> IO[bytes]:
     return stream
 
 
-def _lines(stream: IO[bytes]) -> Iterator[Line]:
-    """The stream's lines (bytes, `\\n` kept), none longer than a record may be; a BOM is dropped."""
+def _lines(stream: IO[bytes], longest: int = MAX_RECORD_BYTES) -> Iterator[Line]:
+    """The stream's lines (bytes, `\\n` kept), None for one longer than `longest`; a BOM is dropped."""
     number = 0
     while True:
-        line = stream.readline(MAX_RECORD_BYTES + 1)
+        line = stream.readline(longest + 1)
         if not line:
             return
         number += 1
         if number == 1 and line.startswith(b"\xef\xbb\xbf"):  # a byte-order mark from a Windows editor
             line = line[3:]
-        if len(line) > MAX_RECORD_BYTES and not line.endswith(b"\n"):
+        if len(line) > longest and not line.endswith(b"\n"):
             while line and not line.endswith(b"\n"):  # skip the rest of it without holding it
-                line = stream.readline(MAX_RECORD_BYTES)
+                line = stream.readline(longest)
             yield number, None
         else:
             yield number, line
 
 
 def _from_stream(stream: IO[bytes], fmt: str | None, name: str) -> Iterator[Record]:
-    lines = _lines(stream)
+    # a JSON document is often one line (what every JSON writer makes): its limit is the document's
+    lines = _lines(stream, MAX_DOCUMENT_BYTES if fmt == "json" else MAX_RECORD_BYTES)
     detected = fmt is None
     if fmt is None:
         first = next(lines, None)
