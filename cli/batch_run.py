@@ -11,7 +11,6 @@ loaded the policy set, so each has it loaded once, and the output is byte for by
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from itertools import chain, islice
@@ -20,7 +19,7 @@ from typing import TYPE_CHECKING
 from .batch_input import RawRecord, Work, decode
 from .batch_output import LineWriter
 from .batch_pool import WorkerPool
-from .common import ErrorRecord, Setup, decide, internal_error
+from .common import ErrorRecord, Setup, decide, internal_error, record_json_line
 
 if TYPE_CHECKING:
     from carepolicy.engine import Decision
@@ -74,13 +73,7 @@ def _serialise_error(error: BaseException, decision: Decision, source: str) -> E
 
 def error_line(record: ErrorRecord) -> bytes:
     """An error record's line; one that is not Unicode text (a lone surrogate in an id) is escaped."""
-    from carepolicy.engine.jsontext import canonical_bytes
-
-    obj = record.to_json_obj()
-    try:
-        return canonical_bytes(obj) + b"\n"
-    except ValueError:
-        return json.dumps(obj, sort_keys=True, separators=(",", ":")).encode("ascii") + b"\n"
+    return (record_json_line(record) + "\n").encode("utf-8")
 
 
 # --------------------------------------------------------------------------------------------- chunks

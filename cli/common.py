@@ -261,7 +261,11 @@ def record_json_line(record: Record, *, trace: str = "full") -> str:
     from carepolicy.engine.jsontext import canonical_text
 
     if isinstance(record, ErrorRecord):
-        return canonical_text(record.to_json_obj())
+        obj = record.to_json_obj()
+        try:
+            return canonical_text(obj)
+        except ValueError:  # not Unicode text (a lone surrogate in an id or a file name): escaped
+            return json.dumps(obj, sort_keys=True, separators=(",", ":"))
     return to_json(record, indent=None, trace=trace)
 
 

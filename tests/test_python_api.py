@@ -85,6 +85,16 @@ def test_a_key_that_is_not_text_is_named_and_written(evaluator: Evaluator) -> No
         assert json.loads(result.jsonl.decode("utf-8"))["error"] == result.to_json_obj()["error"]
 
 
+def test_a_source_that_is_not_text_is_escaped_as_batch_writes_it(evaluator: Evaluator) -> None:
+    """A file name Python read from bytes that are not UTF-8 holds a lone surrogate (`\\udcff`):
+    the error record's line escapes it, as `batch` writes it, instead of raising."""
+    result = evaluator.evaluate({"month": "2025-13"}, source="claims-\udcff.json")
+    line = result.jsonl
+    assert line.isascii()
+    assert b'"source":"claims-\\udcff.json"' in line
+    assert json.loads(line) == result.to_json_obj()
+
+
 JSON_VALUES = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=12),
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner, max_size=4),
