@@ -14,7 +14,7 @@ import csv
 import functools
 import hashlib
 import io
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import metadata
 from importlib.resources import files
@@ -342,8 +342,19 @@ def load_fee_schedule(path: str | Path) -> FeeSchedule:
         raise PolicyError(
             [Diagnostic("fee-schedule/unreadable", f"cannot read fee schedule `{path}`: {reason}", file=str(path))]
         ) from None
-    reader = csv.DictReader(io.StringIO(text))
-    fields = set(reader.fieldnames or ())
+    reader = csv.DictReader(io.StringIO(text), strict=True)
+    header: Sequence[str] | None = None
+    rows: list[dict[str | None, str | None]] = []
+    try:
+        header = reader.fieldnames or ()
+        rows.extend(reader)
+    except csv.Error as error:  # a quote never closed (it would take in every later row), a huge cell
+        line = 1 if header is None else len(rows) + 2
+        reason = f"line {line}: {error}"
+        raise PolicyError(
+            [Diagnostic("fee-schedule/unreadable", f"cannot read fee schedule `{path}`: {reason}", file=str(path))]
+        ) from None
+    fields = set(header)
     if "code" not in fields or not fields & set(FEE_COLUMNS):
         raise PolicyError(
             [
@@ -358,7 +369,7 @@ def load_fee_schedule(path: str | Path) -> FeeSchedule:
         )
     entries = [
         FeeEntry(column, row.get("code") or "", raw, f"line {number}")
-        for number, row in enumerate(reader, start=2)
+        for number, row in enumerate(rows, start=2)
         for column in FEE_COLUMNS
         if (raw := (row.get(column) or "").strip())  # an empty cell gives no value for that column
     ]

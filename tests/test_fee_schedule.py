@@ -101,6 +101,25 @@ def test_csv_values_are_checked(tmp_path: Path, row: str, message: str) -> None:
     assert [d.message for d in error.value.diagnostics] == [message]
 
 
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ('code,allowed\n99490,60.49\n"99491,12.00\n99492,13.00\n', "line 3: unexpected end of data"),
+        ("code,allowed\n99490," + "1" * 200_000 + "\n", "line 2: field larger than field limit (131072)"),
+        ('"code,allowed\n99490,60.49\n', "line 1: unexpected end of data"),
+    ],
+)
+def test_csv_that_is_not_csv_is_refused(tmp_path: Path, text: str, message: str) -> None:
+    """A quote never closed would read every later row as one cell (a schedule silently emptied)."""
+    csv = tmp_path / "fees.csv"
+    csv.write_text(text, encoding="utf-8")
+    with pytest.raises(PolicyError) as error:
+        load_fee_schedule(csv)
+    assert [(d.code, d.message) for d in error.value.diagnostics] == [
+        ("fee-schedule/unreadable", f"cannot read fee schedule `{csv}`: {message}")
+    ]
+
+
 def expect(more: str) -> str:
     return f"  expect: {{billable: [{{code: '99490'}}], {more}}}\n"
 
