@@ -20,6 +20,7 @@ from importlib import metadata
 from importlib.resources import files
 from importlib.resources.abc import Traversable
 from pathlib import Path
+from typing import Any
 
 from .check import CheckResult, check
 from .compile.policy_set import DEFAULT_BACKEND, CompiledPolicySet
@@ -28,7 +29,7 @@ from .diagnostics import Diagnostic, PolicyError, sort_diagnostics
 from .evaluation.coding import SwitchSettings, decide
 from .evaluation.costs import FeeSchedule
 from .evaluation.fee_schedule import COLUMNS as FEE_COLUMNS
-from .evaluation.fee_schedule import FeeEntry, build_fee_schedule
+from .evaluation.fee_schedule import FeeEntry, build_fee_schedule, misplaced_cells
 from .facts.reader import Bundle, BundleError
 from .facts.schema import fact_types
 from .language import syntax as s
@@ -344,7 +345,7 @@ def load_fee_schedule(path: str | Path) -> FeeSchedule:
         ) from None
     reader = csv.DictReader(io.StringIO(text), strict=True)
     header: Sequence[str] | None = None
-    rows: list[dict[str | None, str | None]] = []
+    rows: list[dict[str | None, Any]] = []  # cells are text; the cells past the header's, a list under None
     try:
         header = reader.fieldnames or ()
         rows.extend(reader)
@@ -367,6 +368,8 @@ def load_fee_schedule(path: str | Path) -> FeeSchedule:
                 )
             ]
         )
+    if problems := misplaced_cells(str(path), header, rows):
+        raise PolicyError(problems)
     entries = [
         FeeEntry(column, row.get("code") or "", raw, f"line {number}")
         for number, row in enumerate(rows, start=2)

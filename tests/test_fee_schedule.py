@@ -91,6 +91,7 @@ def test_a_csv_without_the_columns_names_the_ones_it_has(tmp_path: Path, header:
         ("99490,60.499", "line 2: `60.499` has more than two decimal places"),
         ("9949,60.49", "line 2: `9949` is not a billing code"),
         ("99490,60.49\n99490,61.00", "line 3: a second `allowed` for 99490 (the first is at line 2)"),
+        ("99490,66,13", "line 2: 3 cells, but the header names 2 columns"),  # a decimal comma: not 66.00
     ],
 )
 def test_csv_values_are_checked(tmp_path: Path, row: str, message: str) -> None:
@@ -99,6 +100,18 @@ def test_csv_values_are_checked(tmp_path: Path, row: str, message: str) -> None:
     with pytest.raises(PolicyError) as error:
         load_fee_schedule(csv)
     assert [d.message for d in error.value.diagnostics] == [message]
+
+
+def test_a_column_named_twice_is_refused(tmp_path: Path) -> None:
+    csv = tmp_path / "fees.csv"
+    csv.write_text("code,allowed,allowed\n99490,66.13,70.00\n", encoding="utf-8")  # one of them would be lost
+    with pytest.raises(PolicyError) as error:
+        load_fee_schedule(csv)
+    assert [(d.code, d.message) for d in error.value.diagnostics] == [
+        ("fee-schedule/columns", f"`{csv}` names the column `allowed` twice")
+    ]
+    csv.write_text("code,allowed,,\n99490,66.13,,\n99491,12.00, ,,\n", encoding="utf-8")  # a spreadsheet's export
+    assert load_fee_schedule(csv).amounts == {"99490": Decimal("66.13"), "99491": Decimal("12.00")}
 
 
 @pytest.mark.parametrize(

@@ -19,9 +19,10 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 from ..diagnostics import Diagnostic, PolicyError
 from .costs import FeeSchedule
@@ -83,6 +84,28 @@ def build_fee_schedule(name: str, entries: Iterable[FeeEntry]) -> FeeSchedule:
     if problems:
         raise PolicyError(problems)
     return FeeSchedule(name, values["allowed"], values["rvu"], _digest(name, values))
+
+
+def misplaced_cells(name: str, header: Sequence[str], rows: Iterable[Mapping[str | None, Any]]) -> list[Diagnostic]:
+    """The CSV's cells without a column of their own (csv.DictReader rows: the cells past the header's
+    are a list under None): a row with more cells than the header (a decimal comma, `66,13`, would be
+    read as 66.00) and a column named twice (the last would win) would lose a cell without a word.
+    Empty cells and unnamed columns past the data, as spreadsheets export them, lose nothing."""
+    problems = [
+        Diagnostic("fee-schedule/columns", f"`{name}` names the column `{column}` twice", file=name)
+        for column in sorted({column for column in header if column and header.count(column) > 1})
+    ]
+    problems += [
+        Diagnostic(
+            "fee-schedule/columns",
+            f"line {number}: {len(header) + len(row[None])} cells, but the header names {len(header)} columns",
+            file=name,
+            help="write amounts with a decimal point (66.13), and quote a cell that holds a comma",
+        )
+        for number, row in enumerate(rows, start=2)
+        if any(cell.strip() for cell in row.get(None) or ())  # (empty cells past the header lose nothing)
+    ]
+    return problems
 
 
 def _code(value: object) -> str | None:
