@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 
 import carepolicy
 from carepolicy.service.limits import nesting_depth
-from tests.pipeline_data import INVALID, jsonl, mixed_bundles
+from tests.pipeline_data import INVALID, dumps, jsonl, mixed_bundles
 
 MAX_BODY = 200_000
 READ_TIMEOUT = 1.5
@@ -107,6 +107,14 @@ def test_valid_bundles_only_give_200(server: int, cli_lines: list[bytes]) -> Non
     status, _, body = request(server, "POST", "/v1/decisions", jsonl(BUNDLES[:3]).encode(), JSONL)
     assert status == 200
     assert body == b"".join(cli_lines[:3])
+
+
+def test_a_json_list_of_bundles_is_answered_as_json_lines(server: int, cli_lines: list[bytes]) -> None:
+    """A list is one JSON document but several decisions: the answer says it is JSON Lines, which it is."""
+    body = ("[" + ",".join(dumps(b) for b in BUNDLES[:3]) + "]").encode()
+    status, headers, answer = request(server, "POST", "/v1/decisions", body)
+    assert (status, headers["content-type"], headers["x-carepolicy-records"]) == (200, JSONL, "3")
+    assert answer == b"".join(cli_lines[:3])
 
 
 def test_an_invalid_bundle_is_422_with_the_cli_diagnostics(server: int, cli_lines: list[bytes]) -> None:

@@ -124,7 +124,8 @@ def create_app(evaluator: Evaluator, config: ServiceConfig) -> Starlette:
         else:  # a long batch: decided on a worker thread so that health checks are still answered
             results = await run_in_threadpool(_decide_all, evaluator, body, fmt, deadline)
         failed = sum(not r.ok for r in results)
-        media = "application/json" if fmt == "json" else "application/x-ndjson"
+        # one JSON value for one bundle; a JSON list of bundles gets a line each, as JSON Lines does
+        media = "application/json" if fmt == "json" and len(results) == 1 else "application/x-ndjson"
         headers = {"x-carepolicy-records": str(len(results)), "x-carepolicy-errors": str(failed)}
         return Response(b"".join(r.jsonl for r in results), status_code=422 if failed else 200,
                         media_type=media, headers=headers)

@@ -42,7 +42,8 @@ def openapi_document(config: ServiceConfig) -> dict[str, Any]:
     versions = {f"FactBundleV{version}": _bundle_schema(version) for version in VERSIONS}
     lines = {"type": "string", "description": "JSON Lines: one fact bundle (a JSON object) per line"}
     decided = {
-        "description": "every record decided; the body is one JSON line per record, in request order",
+        "description": "every record decided; the body is one JSON line per record, in request order "
+        "(application/json for one bundle, application/x-ndjson for several)",
         "headers": _HASH_HEADER,
         "content": {
             "application/json": {"schema": {"$ref": "#/components/schemas/Decision"}},
