@@ -34,9 +34,10 @@ def after_sequestration(medicare: Decimal, rate: Decimal) -> Decimal:
 
 
 def as_money(value: object) -> Decimal:
-    """A fact or literal as money, exactly (`0.0` from YAML is already a Decimal)."""
+    """A fact or literal as money, exactly (`0.0` from YAML is already a Decimal); `-0.0`, which is
+    not below zero and so a valid amount, as 0.0, so that no amount is written `-0.00`."""
     if isinstance(value, Decimal):
-        return value
+        return value.copy_abs() if value.is_zero() else value
     if isinstance(value, int):
         return Decimal(value)
     raise TypeError(f"not money: {value!r}")

@@ -75,6 +75,17 @@ def only_line(policies: PolicySet, facts: Bundle, **options: Any) -> Any:
     return decision, decision.billable[0]
 
 
+def test_a_negative_zero_override_is_priced_as_zero(shipped: PolicySet) -> None:
+    """`-0.0` (what float arithmetic gives for 0 x -1) is not below zero, so it is a valid amount:
+    it prices the line at 0.00, never `-0.00`, in every field the decision writes."""
+    facts = validate_bundle({**BASE, "fee_schedule_override": {"99490": Decimal("-0.0")}}, source="test", index=0)
+    assert isinstance(facts, Bundle)
+    decision, line = only_line(shipped, facts)
+    assert line.allowed is not None
+    assert (line.allowed, line.allowed.is_signed()) == (0, False)
+    assert '"-0.00"' not in to_json(decision, indent=None)  # allowed, coinsurance, totals
+
+
 # ------------------------------------------------------------------ Medigap K/L limits
 def test_a_limit_with_no_value_leaves_only_the_medigap_share_undecided(shipped: PolicySet) -> None:
     facts = bundle(
