@@ -182,6 +182,7 @@ def test_other_refusals(server: int) -> None:
         "415 service/media-type"
     )
     assert _refusal(*_status_body(request(server, "GET", "/v1/decisions"))) == "405 service/route"
+    assert request(server, "PUT", "/v1/decisions", body)[1]["allow"] == "POST"  # a 405 says what is allowed
     assert _refusal(*_status_body(request(server, "GET", "/nowhere"))) == "404 service/route"
 
 

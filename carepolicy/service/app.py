@@ -149,8 +149,11 @@ def create_app(evaluator: Evaluator, config: ServiceConfig) -> Starlette:
     async def http_error(request: Request, exc: Exception) -> Response:
         status = exc.status_code if isinstance(exc, HTTPException) else 500
         message = f"no {request.method} {request.url.path} here" if status in (404, 405) else "request refused"
-        return _error_response(status, Diagnostic("service/route", message, file=REQUEST_SOURCE,
-                                                  help="see GET /v1/openapi.json for what the service offers"))
+        response = _error_response(status, Diagnostic("service/route", message, file=REQUEST_SOURCE,
+                                                      help="see GET /v1/openapi.json for what the service offers"))
+        if isinstance(exc, HTTPException) and exc.headers:  # a 405's `Allow`: the methods the path takes
+            response.headers.update(exc.headers)
+        return response
 
     async def internal(request: Request, exc: Exception) -> Response:
         # a bug in carepolicy: the client gets its kind, never the traceback (which stays in the log)
