@@ -6,6 +6,7 @@ the settings `serve` passes on) and small limits, so that refusals are cheap to 
 
 from __future__ import annotations
 
+import asyncio
 import http.client
 import json
 import socket
@@ -14,6 +15,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from carepolicy.cli.main import cli
@@ -184,6 +186,37 @@ def test_other_refusals(server: int) -> None:
     assert _refusal(*_status_body(request(server, "GET", "/v1/decisions"))) == "405 service/route"
     assert request(server, "PUT", "/v1/decisions", body)[1]["allow"] == "POST"  # a 405 says what is allowed
     assert _refusal(*_status_body(request(server, "GET", "/nowhere"))) == "404 service/route"
+
+
+def test_an_internal_error_is_500_with_the_headers_of_every_response(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A bug is answered by Starlette's outermost layer, past the middleware that adds the headers
+    to every other response: the handler adds them itself. (In process: no input is known to fail.)"""
+    from carepolicy.service import app as service_app
+
+    def fail(*args: object) -> list[carepolicy.Result]:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(service_app, "_decide_all", fail)
+    evaluator = carepolicy.load()
+    application = service_app.create_app(evaluator, service_app.ServiceConfig())
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b'{"month": "2025-03"}', "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    scope = {"type": "http", "method": "POST", "path": "/v1/decisions", "raw_path": b"/v1/decisions",
+             "query_string": b"", "root_path": "", "headers": [(b"content-type", b"application/json")],
+             "scheme": "http", "http_version": "1.1", "server": ("127.0.0.1", 80), "client": ("127.0.0.1", 1)}
+    with pytest.raises(RuntimeError):  # re-raised after the answer, for the server's log
+        asyncio.run(application(scope, receive, send))  # type: ignore[arg-type]
+    headers = dict(sent[0]["headers"])
+    assert sent[0]["status"] == 500
+    assert headers[b"x-carepolicy-policy-set-hash"] == evaluator.policy_set_hash.encode()
+    assert headers[b"x-carepolicy-engine-version"] == carepolicy.engine_version().encode()
+    assert json.loads(sent[1]["body"])["error"][0]["code"] == "service/internal"
 
 
 def _complete(answer: bytes) -> bool:

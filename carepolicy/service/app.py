@@ -53,8 +53,8 @@ def _error_body(diagnostics: tuple[Diagnostic, ...]) -> bytes:
     return (record_json_line(ErrorRecord(None, REQUEST_SOURCE, diagnostics)) + "\n").encode("utf-8")
 
 
-def _error_response(status: int, diagnostic: Diagnostic) -> Response:
-    return Response(_error_body((diagnostic,)), status_code=status, media_type="application/json")
+def _error_response(status: int, diagnostic: Diagnostic, headers: dict[str, str] | None = None) -> Response:
+    return Response(_error_body((diagnostic,)), status_code=status, media_type="application/json", headers=headers)
 
 
 async def _read_body(request: Request, config: ServiceConfig) -> bytes:
@@ -155,11 +155,14 @@ def create_app(evaluator: Evaluator, config: ServiceConfig) -> Starlette:
             response.headers.update(exc.headers)
         return response
 
+    fixed = {"x-carepolicy-policy-set-hash": evaluator.policy_set_hash, "x-carepolicy-engine-version": engine_version()}
+
     async def internal(request: Request, exc: Exception) -> Response:
-        # a bug in carepolicy: the client gets its kind, never the traceback (which stays in the log)
+        # a bug in carepolicy: the client gets its kind, never the traceback (which stays in the log).
+        # Starlette answers it outside every middleware, so the fixed headers are added here.
         diag = Diagnostic("service/internal", f"internal error: {type(exc).__name__}", file=REQUEST_SOURCE,
                           help="this is a bug in carepolicy; please report it")
-        return _error_response(500, diag)
+        return _error_response(500, diag, fixed)
 
     routes = [
         Route("/v1/decisions", decisions, methods=["POST"]),
@@ -169,9 +172,7 @@ def create_app(evaluator: Evaluator, config: ServiceConfig) -> Starlette:
     ]
     handlers: dict[Any, Any] = {_Refusal: refused, HTTPException: http_error, Exception: internal}
     app = Starlette(routes=routes, exception_handlers=handlers)
-    headers = [(b"x-carepolicy-policy-set-hash", evaluator.policy_set_hash.encode()),
-               (b"x-carepolicy-engine-version", engine_version().encode())]
-    app.add_middleware(_HeadersMiddleware, headers=headers)
+    app.add_middleware(_HeadersMiddleware, headers=[(name.encode(), value.encode()) for name, value in fixed.items()])
     return app
 
 
