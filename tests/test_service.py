@@ -7,6 +7,7 @@ the settings `serve` passes on) and small limits, so that refusals are cheap to 
 from __future__ import annotations
 
 import asyncio
+import gzip
 import http.client
 import json
 import socket
@@ -185,6 +186,8 @@ def test_other_refusals(server: int) -> None:
     )
     assert _refusal(*_status_body(request(server, "GET", "/v1/decisions"))) == "405 service/route"
     assert request(server, "PUT", "/v1/decisions", body)[1]["allow"] == "POST"  # a 405 says what is allowed
+    packed = request(server, "POST", "/v1/decisions", gzip.compress(body), headers={"content-encoding": "gzip"})
+    assert _refusal(*_status_body(packed)) == "415 service/media-type"  # not `facts/io: not UTF-8 text`
     assert _refusal(*_status_body(request(server, "GET", "/nowhere"))) == "404 service/route"
 
 

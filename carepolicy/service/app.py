@@ -85,6 +85,10 @@ def _too_large(config: ServiceConfig) -> _Refusal:
 
 
 def _format_of(request: Request) -> str:
+    encoding = request.headers.get("content-encoding", "identity").strip().lower()
+    if encoding not in ("", "identity"):  # not decoded here: the bytes would read as text that is not UTF-8
+        raise _Refusal(415, "service/media-type", f"the body is `{encoding}`-encoded, which the service does not "
+                       "decode", help="send the body as it is, without a Content-Encoding")
     media = request.headers.get("content-type", "application/json").split(";")[0].strip().lower()
     if media in JSON_TYPES:
         return "json"
