@@ -260,6 +260,22 @@ def test_json_line_over_the_record_size_is_its_own_error(tmp_path: Path) -> None
     assert big.diagnostics[0].message.startswith("a line of more than 1,000,000 bytes")
 
 
+def test_a_long_integer_in_a_json_document_spoils_only_its_bundle() -> None:
+    """As in JSON Lines: a number over the digit limit is its bundle's error, with its path; the
+    document's other bundles are read. (Only one too long for Python's int, 4,300 digits, is the
+    document's error.)"""
+    long = '{"month": "2025-03", "time": [{"minutes": 10000000000000000}]}'
+    first, spoilt, last = load_fact_text(f"[{GOOD}, {long}, {GOOD}]", name="d.json", fmt="json")
+    assert isinstance(first, Bundle)
+    assert isinstance(last, Bundle)
+    assert isinstance(spoilt, BundleError)
+    assert [(d.code, d.fact_path, d.message) for d in spoilt.diagnostics] == [
+        ("facts/limit", "$.time[0].minutes", "a number of more than 15 digits; fact files allow at most 15")
+    ]
+    with pytest.raises(FactError, match="a number with 4301 digits; fact files allow at most 15 digits"):
+        load_fact_text(f"[{GOOD}, " + "1" * 4301 + "]", name="d.json", fmt="json")
+
+
 def test_a_json_document_on_one_line_may_be_larger_than_a_record(tmp_path: Path) -> None:
     """Every JSON writer puts a whole document on one line: its limit is the document's, not a record's."""
     bundles = [{"id": f"b{i}", "month": "2025-03", "beneficiary": {"part_b": True}} for i in range(20_000)]

@@ -163,6 +163,9 @@ def duplicate_error(
     return BundleError(bundle_id, name, index, (diag,))
 
 
+_INT_DIGITS = 4_300  # the longest integer text Python converts by default (sys.get_int_max_str_digits)
+
+
 class _NestedTooDeep(Exception):
     pass
 
@@ -191,7 +194,10 @@ def _max_depth(text: str) -> int:
 
 
 def _json_int(text: str) -> int:
-    if len(text.lstrip("-").lstrip("0")) > MAX_DIGITS:
+    """The int of `text`, but not past Python's own limit (it would raise ValueError there, and the
+    cost grows with the square of the length). One over the fact limit, MAX_DIGITS, is kept: the
+    limits then refuse it on its own bundle, with its path, and the rest of a document is read."""
+    if len(text.lstrip("-").lstrip("0")) > _INT_DIGITS:
         raise ValueError(f"a number with {len(text.lstrip('-'))} digits")
     return int(text)
 
