@@ -276,6 +276,19 @@ def test_a_long_integer_in_a_json_document_spoils_only_its_bundle() -> None:
         load_fact_text(f"[{GOOD}, " + "1" * 4301 + "]", name="d.json", fmt="json")
 
 
+def test_a_deep_bundle_in_a_long_json_document_spoils_only_its_bundle() -> None:
+    """However many bundles come before it: a bundle nested past the limit is its own error, with
+    its path. (Only nesting the parser should not recurse into is the document's error.)"""
+    good = '{"month": "2025-03", "beneficiary": {"part_b": true}}'
+    deep = '{"month": "2025-03", "x": ' + "[" * 18 + "]" * 18 + "}"
+    records = load_fact_text("[" + ", ".join([good] * 40 + [deep] + [good] * 40) + "]", name="d.json", fmt="json")
+    assert [type(r) for r in records] == [Bundle] * 40 + [BundleError] + [Bundle] * 40
+    (problem,) = records[40].diagnostics  # type: ignore[union-attr]
+    assert (problem.code, problem.fact_path) == ("facts/limit", "$.x" + "[0]" * 15)
+    with pytest.raises(FactError, match="nested more than 16 levels deep"):
+        load_fact_text("[" + good + ", " + "[" * 65 + "]" * 65 + "]", name="d.json", fmt="json")
+
+
 def test_a_json_document_on_one_line_may_be_larger_than_a_record(tmp_path: Path) -> None:
     """Every JSON writer puts a whole document on one line: its limit is the document's, not a record's."""
     bundles = [{"id": f"b{i}", "month": "2025-03", "beneficiary": {"part_b": True}} for i in range(20_000)]

@@ -164,6 +164,7 @@ def duplicate_error(
 
 
 _INT_DIGITS = 4_300  # the longest integer text Python converts by default (sys.get_int_max_str_digits)
+_PARSE_DEPTH = 4 * MAX_DEPTH  # a document nested deeper is refused whole, before the parser recurses
 
 
 class _NestedTooDeep(Exception):
@@ -171,8 +172,10 @@ class _NestedTooDeep(Exception):
 
 
 def _parse_json(text: str) -> object:
+    """The document, unless it nests deeper than the parser should recurse: nesting past MAX_DEPTH
+    but within _PARSE_DEPTH is read, and the limits refuse it on its own bundle, with its path."""
     depth = max(text.count("[", 0, 20_000), text.count("{", 0, 20_000))  # cheap bound before recursing
-    if depth > 4 * MAX_DEPTH and _max_depth(text) > MAX_DEPTH:
+    if depth > _PARSE_DEPTH and _max_depth(text) > _PARSE_DEPTH:
         raise _NestedTooDeep
     return json.loads(text, parse_float=Decimal, parse_int=_json_int)
 
