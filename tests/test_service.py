@@ -222,6 +222,19 @@ def test_an_internal_error_is_500_with_the_headers_of_every_response(monkeypatch
     assert json.loads(sent[1]["body"])["error"][0]["code"] == "service/internal"
 
 
+@pytest.mark.parametrize("option", ["--read-timeout", "--request-timeout"])
+def test_a_timeout_that_is_not_a_number_is_refused(option: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`nan` passes a range check (no comparison with it is true): it would make every request a
+    500 (the read deadline) or never time out (the request deadline)."""
+    import uvicorn
+
+    started: list[object] = []
+    monkeypatch.setattr(uvicorn, "run", lambda *args, **kwargs: started.append(args))
+    result = CliRunner().invoke(cli, ["serve", "--workers", "1", option, "nan"])
+    assert (result.exit_code, started) == (2, [])
+    assert f"Invalid value for '{option}': nan is not a number of seconds" in result.output
+
+
 def _complete(answer: bytes) -> bool:
     head, found, body = answer.partition(b"\r\n\r\n")
     lengths = [line.split(b":", 1)[1] for line in head.lower().split(b"\r\n") if line.startswith(b"content-length:")]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 
 import click
@@ -10,6 +11,13 @@ from ..common import fail, prepare
 from .evaluate import FEE_HELP, POLICIES_HELP, SWITCH_HELP
 
 _EXTRA_HELP = "install the service's extra: pip install 'carepolicy[serve]'"
+
+
+def _seconds(ctx: click.Context, param: click.Parameter, value: float) -> float:
+    """A timeout that is a number: `nan` passes FloatRange (no comparison with it is true)."""
+    if math.isnan(value):
+        raise click.BadParameter(f"{value} is not a number of seconds", ctx=ctx, param=param)
+    return value
 
 
 def _cores() -> int:
@@ -33,9 +41,9 @@ def _cores() -> int:
 @click.option("--max-depth", default=32, show_default=True, type=click.IntRange(4), metavar="LEVELS",
               help="Deepest JSON nesting; a deeper body is answered 413.")
 @click.option("--read-timeout", default=10.0, show_default=True, type=click.FloatRange(0.1), metavar="SECONDS",
-              help="Time to receive a body; a slower one is answered 408.")
+              callback=_seconds, help="Time to receive a body; a slower one is answered 408.")
 @click.option("--request-timeout", default=30.0, show_default=True, type=click.FloatRange(0.1), metavar="SECONDS",
-              help="Time to decide a request's bundles; a longer one is answered 503.")
+              callback=_seconds, help="Time to decide a request's bundles; a longer one is answered 503.")
 def serve(
     host: str,
     port: int,
