@@ -37,6 +37,7 @@ from carepolicy.engine import (
     Decision,
     Diagnostic,
     FactError,
+    PolicyError,
     PolicySet,
     engine_version,
     iter_records,
@@ -176,6 +177,9 @@ def load(
     Raises `PolicyError` (with every diagnostic) when the policies have errors, a switch or option is
     unknown, or the fee schedule is unreadable: those are configuration mistakes, found once here.
     """
+    if not isinstance(trace, bool):  # `trace="none"`, the CLI's word, would be true: full traces
+        message = f"`trace` is True or False, not `{trace!r}`"
+        raise PolicyError([Diagnostic("usage/option", message, help="trace=False leaves the trace out (--trace none)")])
     policy_set = load_policies(policies)
     settings = resolve_switches(policy_set, dict(switches or {}))
     fees: FeeSchedule | None = load_fee_schedule(fee_schedule) if fee_schedule is not None else None

@@ -156,6 +156,13 @@ def test_bad_configuration_raises_policy_error() -> None:
         carepolicy.load(switches={"no_such_switch": "x"})
 
 
+@pytest.mark.parametrize("trace", ["none", "compact", None])
+def test_a_trace_that_is_not_true_or_false_is_a_policy_error(trace: Any) -> None:
+    """`trace="none"` (the CLI's word) would be true, and every decision would carry the full trace."""
+    with pytest.raises(carepolicy.PolicyError, match=f"`trace` is True or False, not `{trace!r}`"):
+        carepolicy.load(trace=trace)
+
+
 def test_importing_the_package_does_not_load_the_engine() -> None:
     script = "import sys, carepolicy, carepolicy.cli.main; print('carepolicy.engine' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True, cwd="/tmp")
