@@ -298,6 +298,8 @@ def test_a_json_document_on_one_line_may_be_larger_than_a_record(tmp_path: Path)
     records = list(iter_records(path))
     assert all(isinstance(r, Bundle) for r in records)
     assert [r.id for r in records if isinstance(r, Bundle)] == [b["id"] for b in bundles]
+    flow = load_fact_text(json.dumps(bundles), name="flow.yaml", fmt="yaml")  # a YAML flow list: the same
+    assert [r.id for r in flow if isinstance(r, Bundle)] == [b["id"] for b in bundles]
     (long,) = load_fact_text(json.dumps({"month": "2025-03", "id": "x" * 1_000_000}), name="long", fmt="json")
     assert isinstance(long, BundleError)  # the bundle's own error, not the document's
     assert long.diagnostics[0].message == "text of 1,000,000 characters; fact files allow at most 2,000"

@@ -105,8 +105,8 @@ def _lines(stream: IO[bytes], longest: int = MAX_RECORD_BYTES) -> Iterator[Line]
 
 
 def _from_stream(stream: IO[bytes], fmt: str | None, name: str) -> Iterator[Record]:
-    # a JSON document is often one line (what every JSON writer makes): its limit is the document's
-    lines = _lines(stream, MAX_DOCUMENT_BYTES if fmt == "json" else MAX_RECORD_BYTES)
+    # a JSON document (or a YAML flow list) is often one line: its limit is the document's
+    lines = _lines(stream, MAX_DOCUMENT_BYTES if fmt in ("json", "yaml") else MAX_RECORD_BYTES)
     detected = fmt is None
     if fmt is None:
         first = next(lines, None)
