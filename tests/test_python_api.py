@@ -64,6 +64,23 @@ def test_a_result_is_a_value(evaluator: Evaluator) -> None:
     assert json.loads(bad.jsonl)["error"][0]["message"] == "`2025-13` is not a month `YYYY-MM`"
 
 
+class _Float64(float):
+    """A float as numpy's float64 is one: a float subclass whose repr is not its number (`np.float64(66.13)`)."""
+
+    def __repr__(self) -> str:
+        return f"np.float64({float.__repr__(self)})"
+
+
+def test_a_float_subclass_is_read_as_its_number(evaluator: Evaluator) -> None:
+    """A float from a DataFrame is a numpy float64: money given so is the decimal of its shortest
+    text, as for a float (before: InvalidOperation from `Decimal("np.float64(66.13)")`)."""
+    as_float = evaluator.evaluate({**BUNDLES[0], "fee_schedule_override": {"99490": 66.13}})
+    as_float64 = evaluator.evaluate({**BUNDLES[0], "fee_schedule_override": {"99490": _Float64(66.13)}})
+    assert as_float64.jsonl == as_float.jsonl
+    late = evaluator.evaluate({**BUNDLES[0], "fee_schedule_override": {"99490": _Float64(66.133)}})
+    assert [d.message for d in late.diagnostics] == ["`66.133` has more than two decimal places"]
+
+
 def test_unreadable_text_is_one_error_result(evaluator: Evaluator) -> None:
     (result,) = evaluator.evaluate_text('{"month": ', fmt="json", source="posted")
     assert not result.ok

@@ -116,7 +116,9 @@ def _checked_number(value: int | float | Decimal, where: Where, problems: list[P
             problems.append((path_of(where), message))
             return 0
         return value
-    number = Decimal(repr(value)) if isinstance(value, float) else value
+    # a float's shortest text: float.__repr__, as a subclass's own repr need not be its number
+    # (numpy's float64, what a DataFrame gives, is `np.float64(66.13)`)
+    number = Decimal(float.__repr__(value)) if isinstance(value, float) else value
     if not number.is_finite():
         problems.append((path_of(where), f"`{number}` is not a finite number"))
         return 0
