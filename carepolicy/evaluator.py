@@ -45,7 +45,7 @@ from carepolicy.engine import (
     load_policies,
     resolve_switches,
 )
-from carepolicy.engine.facts.reader import validate_bundle
+from carepolicy.engine.facts.record_errors import checked
 
 if TYPE_CHECKING:
     from carepolicy.engine.evaluation.costs import FeeSchedule
@@ -125,7 +125,7 @@ class Evaluator:
 
         `source` and `index` only name the bundle in diagnostics (`#1` is the id of a bundle without one).
         """
-        return self.decide(validate_bundle(bundle, source=source, index=index))
+        return self.decide(checked(bundle, source, index))  # what the reader raises: this bundle's error
 
     def evaluate_many(self, bundles: Iterable[Mapping[str, Any]], *, source: str = API_SOURCE) -> Iterator[Result]:
         """One result per bundle, in order, lazily: a bad bundle never stops the others."""

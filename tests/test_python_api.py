@@ -81,6 +81,18 @@ def test_a_float_subclass_is_read_as_its_number(evaluator: Evaluator) -> None:
     assert [d.message for d in late.diagnostics] == ["`66.133` has more than two decimal places"]
 
 
+def test_a_value_the_reader_trips_on_is_an_error_value(evaluator: Evaluator) -> None:
+    """A mapping from a DataFrame holds numpy ints, which are neither ints nor JSON: reading one
+    fails inside the reader. As in a fact file, that bundle is an error value (facts/internal) and
+    the bundles after it are still decided: `evaluate_many` must not stop at it."""
+    numpy = pytest.importorskip("numpy")
+    bad = {**BUNDLES[0], "beneficiary": {**BUNDLES[0]["beneficiary"], "deductible_remaining": numpy.int64(0)}}
+    results = list(evaluator.evaluate_many([BUNDLES[0], bad, BUNDLES[0]]))
+    assert [r.ok for r in results] == [True, False, True]
+    assert [d.code for d in results[1].diagnostics] == ["facts/internal"]
+    assert json.loads(results[1].jsonl)["bundle_id"] == "#2"
+
+
 def test_unreadable_text_is_one_error_result(evaluator: Evaluator) -> None:
     (result,) = evaluator.evaluate_text('{"month": ', fmt="json", source="posted")
     assert not result.ok
