@@ -193,3 +193,17 @@ def test_with_names_why_a_code_is_denied(policies: PolicySet, tmp_path: Path) ->
         "september_30 null": ("G0511 is denied only because 99490 was chosen; expected on its own",),
         "september_30 '99490'": (),
     }
+
+
+class _Float64(float):
+    """As numpy's float64 is: a float subclass whose repr is not its number."""
+
+    def __repr__(self) -> str:
+        return f"np.float64({float.__repr__(self)})"
+
+
+def test_a_float_subclass_in_a_fee_schedule_is_read_as_its_number() -> None:
+    plain = build_fee_schedule("fees", [FeeEntry("allowed", "99490", 66.13, "x")])
+    subclass = build_fee_schedule("fees", [FeeEntry("allowed", "99490", _Float64(66.13), "x")])
+    assert subclass.digest == plain.digest
+    assert subclass == plain

@@ -122,7 +122,7 @@ def _number(value: object) -> tuple[Decimal | None, str]:
     if isinstance(value, Decimal | int):
         number = Decimal(value)
     elif isinstance(value, float):  # a Python caller's float: its shortest text, as facts.py does
-        number = Decimal(repr(value))
+        number = Decimal(float.__repr__(value))  # not repr(): numpy's float64 writes `np.float64(66.13)`
     elif isinstance(value, str) and _DECIMAL.fullmatch(value.strip()):
         number = Decimal(value.strip())
     else:
