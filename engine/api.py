@@ -10,17 +10,14 @@ Nothing here prints, exits or reads the environment; the CLI decides all of that
 
 from __future__ import annotations
 
-import csv
 import functools
 import hashlib
-import io
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from importlib import metadata
 from importlib.resources import files
 from importlib.resources.abc import Traversable
 from pathlib import Path
-from typing import Any
 
 from .check import CheckResult, check
 from .compile.policy_set import DEFAULT_BACKEND, CompiledPolicySet
@@ -28,8 +25,7 @@ from .decision.model import Decision
 from .diagnostics import Diagnostic, PolicyError, sort_diagnostics
 from .evaluation.coding import SwitchSettings, decide
 from .evaluation.costs import FeeSchedule
-from .evaluation.fee_schedule import COLUMNS as FEE_COLUMNS
-from .evaluation.fee_schedule import FeeEntry, build_fee_schedule, misplaced_cells
+from .evaluation.fee_schedule import load_fee_schedule as load_fee_schedule  # public here, as before
 from .facts.reader import Bundle, BundleError
 from .facts.schema import fact_types
 from .language import syntax as s
@@ -325,55 +321,3 @@ def evaluate_all(
     """Exactly one output per input: a Decision, or the BundleError that explains why there is none."""
     for item in items:
         yield item if isinstance(item, BundleError) else evaluate(policies, item, **options)  # type: ignore[arg-type]
-
-
-def load_fee_schedule(path: str | Path) -> FeeSchedule:
-    """A CSV with a `code` column and either `allowed` (money) or `rvu` (total RVUs) per row.
-
-    The values are checked, and the digest made, by `build_fee_schedule` (fee_schedule.py), as for
-    the `fee_schedule:` of a policy case.
-    """
-    try:  # utf-8-sig: a spreadsheet's "CSV UTF-8" starts with a byte-order mark, which is no part of `code`
-        text = Path(path).read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as error:
-        if isinstance(error, UnicodeDecodeError):
-            reason = f"not UTF-8 text (byte {error.start + 1})"
-        else:
-            reason = (error.strerror or str(error)).lower()
-        raise PolicyError(
-            [Diagnostic("fee-schedule/unreadable", f"cannot read fee schedule `{path}`: {reason}", file=str(path))]
-        ) from None
-    reader = csv.DictReader(io.StringIO(text), strict=True)
-    header: Sequence[str] | None = None
-    rows: list[dict[str | None, Any]] = []  # cells are text; the cells past the header's, a list under None
-    try:
-        header = reader.fieldnames or ()
-        rows.extend(reader)
-    except csv.Error as error:  # a quote never closed (it would take in every later row), a huge cell
-        line = 1 if header is None else len(rows) + 2
-        reason = f"line {line}: {error}"
-        raise PolicyError(
-            [Diagnostic("fee-schedule/unreadable", f"cannot read fee schedule `{path}`: {reason}", file=str(path))]
-        ) from None
-    fields = set(header)
-    if "code" not in fields or not fields & set(FEE_COLUMNS):
-        raise PolicyError(
-            [
-                Diagnostic(
-                    "fee-schedule/columns",
-                    f"`{path}` needs a `code` column and `allowed` or `rvu`; its header is "
-                    + (", ".join(f"`{name}`" for name in reader.fieldnames or ()) or "empty"),
-                    file=str(path),
-                    help="e.g. a header line `code,allowed` then `99490,66.13` (names in lower case)",
-                )
-            ]
-        )
-    if problems := misplaced_cells(str(path), header, rows):
-        raise PolicyError(problems)
-    entries = [
-        FeeEntry(column, row.get("code") or "", raw, f"line {number}")
-        for number, row in enumerate(rows, start=2)
-        for column in FEE_COLUMNS
-        if (raw := (row.get(column) or "").strip())  # an empty cell gives no value for that column
-    ]
-    return build_fee_schedule(str(path), entries)

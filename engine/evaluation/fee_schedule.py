@@ -2,7 +2,7 @@
 
 A fee schedule gives, per billing code, an `allowed` amount (money, whole cents) or the total `rvu`
 (priced with the conversion factor in effect, docs/language.md "Pricing"). It comes from a CSV
-(`--fee-schedule`, `load_fee_schedule` in api.py) or from a policy case's `fee_schedule:`
+(`--fee-schedule`, `load_fee_schedule` below) or from a policy case's `fee_schedule:`
 (expectations.py). Both hand their entries, as written, to `build_fee_schedule`, so both accept
 and refuse exactly the same values:
 
@@ -17,11 +17,14 @@ canonical order, so the same schedule, however it was written down, gives the sa
 
 from __future__ import annotations
 
+import csv
 import hashlib
+import io
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 from ..diagnostics import Diagnostic, PolicyError
@@ -151,3 +154,55 @@ def _digest(name: str, values: dict[str, dict[str, Decimal]]) -> str:
     entries = (f"{column}\t{code}\t{values[column][code]}" for column in COLUMNS for code in sorted(values[column]))
     lines = [name, *entries]
     return hashlib.sha256("\n".join(lines).encode("utf-8")).hexdigest()[:16]
+
+
+def load_fee_schedule(path: str | Path) -> FeeSchedule:
+    """A CSV with a `code` column and either `allowed` (money) or `rvu` (total RVUs) per row.
+
+    The values are checked, and the digest made, by `build_fee_schedule` (fee_schedule.py), as for
+    the `fee_schedule:` of a policy case.
+    """
+    try:  # utf-8-sig: a spreadsheet's "CSV UTF-8" starts with a byte-order mark, which is no part of `code`
+        text = Path(path).read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as error:
+        if isinstance(error, UnicodeDecodeError):
+            reason = f"not UTF-8 text (byte {error.start + 1})"
+        else:
+            reason = (error.strerror or str(error)).lower()
+        raise PolicyError(
+            [Diagnostic("fee-schedule/unreadable", f"cannot read fee schedule `{path}`: {reason}", file=str(path))]
+        ) from None
+    reader = csv.DictReader(io.StringIO(text), strict=True)
+    header: Sequence[str] | None = None
+    rows: list[dict[str | None, Any]] = []  # cells are text; the cells past the header's, a list under None
+    try:
+        header = reader.fieldnames or ()
+        rows.extend(reader)
+    except csv.Error as error:  # a quote never closed (it would take in every later row), a huge cell
+        line = 1 if header is None else len(rows) + 2
+        reason = f"line {line}: {error}"
+        raise PolicyError(
+            [Diagnostic("fee-schedule/unreadable", f"cannot read fee schedule `{path}`: {reason}", file=str(path))]
+        ) from None
+    fields = set(header)
+    if "code" not in fields or not fields & set(COLUMNS):
+        raise PolicyError(
+            [
+                Diagnostic(
+                    "fee-schedule/columns",
+                    f"`{path}` needs a `code` column and `allowed` or `rvu`; its header is "
+                    + (", ".join(f"`{name}`" for name in reader.fieldnames or ()) or "empty"),
+                    file=str(path),
+                    help="e.g. a header line `code,allowed` then `99490,66.13` (names in lower case)",
+                )
+            ]
+        )
+    if problems := misplaced_cells(str(path), header, rows):
+        raise PolicyError(problems)
+    entries = [
+        FeeEntry(column, row.get("code") or "", raw, f"line {number}")
+        for number, row in enumerate(rows, start=2)
+        for column in COLUMNS
+        if (raw := (row.get(column) or "").strip())  # an empty cell gives no value for that column
+    ]
+    return build_fee_schedule(str(path), entries)
