@@ -189,6 +189,12 @@ def test_other_refusals(server: int) -> None:
     packed = request(server, "POST", "/v1/decisions", gzip.compress(body), headers={"content-encoding": "gzip"})
     assert _refusal(*_status_body(packed)) == "415 service/media-type"  # not `facts/io: not UTF-8 text`
     assert _refusal(*_status_body(request(server, "GET", "/nowhere"))) == "404 service/route"
+    # a trailing slash is another path: a 404 that says so, not a redirect with an empty body
+    assert _refusal(*_status_body(request(server, "POST", "/v1/decisions/", body))) == "404 service/route"
+    # a query parameter is never ignored: `?trace=compact` would be answered with the full trace
+    status, _headers, answer = request(server, "POST", "/v1/decisions?trace=compact&trace=none", body)
+    assert _refusal(status, answer) == "400 service/query"
+    assert json.loads(answer)["error"][0]["message"] == "the service takes no query parameters; found `trace`"
 
 
 def test_an_internal_error_is_500_with_the_headers_of_every_response(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -117,6 +117,11 @@ def create_app(evaluator: Evaluator, config: ServiceConfig) -> Starlette:
     """The service for one loaded evaluator (each worker process makes its own)."""
 
     async def decisions(request: Request) -> Response:
+        if request.query_params:  # e.g. `?trace=compact`: never ignored, which would answer another question
+            names = ", ".join(f"`{name}`" for name in dict.fromkeys(request.query_params.keys()))
+            raise _Refusal(400, "service/query", f"the service takes no query parameters; found {names}",
+                           help="the trace, switches and fee schedule are set when the service starts "
+                                "(carepolicy serve --explain, --switch, --fee-schedule)")
         fmt = _format_of(request)
         body = await _read_body(request, config)
         if nesting_depth(body) > config.max_depth:
@@ -176,6 +181,7 @@ def create_app(evaluator: Evaluator, config: ServiceConfig) -> Starlette:
     ]
     handlers: dict[Any, Any] = {_Refusal: refused, HTTPException: http_error, Exception: internal}
     app = Starlette(routes=routes, exception_handlers=handlers)
+    app.router.redirect_slashes = False  # `/v1/decisions/` is a 404 that says so, not a 307 with an empty body
     app.add_middleware(_HeadersMiddleware, headers=[(name.encode(), value.encode()) for name, value in fixed.items()])
     return app
 

@@ -71,6 +71,7 @@ def openapi_document(config: ServiceConfig) -> dict[str, Any]:
                     },
                     "responses": {
                         "200": decided,
+                        "400": _error("a query parameter was given: the service takes none"),
                         "408": _error("the body did not arrive within the read timeout"),
                         "413": _error(f"the body is over {config.max_body_bytes} bytes, or nested deeper than "
                                       f"{config.max_depth} levels"),
