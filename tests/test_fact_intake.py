@@ -91,6 +91,27 @@ def test_grouped_digits_are_text() -> None:
     assert diag.message == "expected a whole number of minutes, found text `1_000`"
 
 
+@pytest.mark.parametrize(("written", "found", "whole"), [("25.0", "25.0", "25"), ("2.5e1", "25", "25"),
+                                                       ("1e2", "1E+2", "100")])
+@pytest.mark.parametrize("fmt", ["yaml", "jsonl"])
+def test_whole_minutes_written_as_a_decimal_say_how_to_write_them(written: str, found: str, whole: str,
+                                                                  fmt: str) -> None:
+    text = BASE.replace("minutes: 20", f"minutes: {written}")
+    if fmt == "jsonl":  # BASE as one JSON line, the minutes as written
+        text = ('{"id": "march", "month": "2025-03", "beneficiary": {"part_b": true, "dual_status": "none", '
+                '"medigap_plan": null, "deductible_remaining": 0}, "practitioner": {"id": "P1", "kind": "physician", '
+                '"new_patient": false, "last_visit": "2024-11-02"}, "time": [{"practitioner": "P1", '
+                f'"by": "clinical_staff", "minutes": {written}, "service": "ccm"}}]}}\n')
+    diag = only_error(text, fmt)
+    assert diag.message == f"expected a whole number of minutes, found `{found}`"
+    assert diag.help == f"it is written with a decimal point or an exponent: write it as `{whole}`"
+
+
+def test_minutes_with_a_fraction_get_no_such_help() -> None:
+    diag = only_error(BASE.replace("minutes: 20", "minutes: 25.5"))
+    assert (diag.message, diag.help) == ("expected a whole number of minutes, found `25.5`", None)
+
+
 def test_exponent_decimals_are_numbers_in_yaml_1_2() -> None:
     data = bundle(BASE.replace("deductible_remaining: 0", "deductible_remaining: 2.57e2")).data
     assert data["beneficiary"]["deductible_remaining"] == Decimal("257")
@@ -512,3 +533,4 @@ def test_a_file_not_utf_8_without_a_mark_gives_the_byte_only(tmp_path: Path) -> 
     [record] = load_fact_file(path)
     assert isinstance(record, BundleError)
     assert record.diagnostics[0].message == "not UTF-8 text (byte 23)"
+

@@ -207,6 +207,10 @@ def _type_help(xtype: str | None, value: object) -> str | None:
     if xtype == "code" and isinstance(value, int) and not isinstance(value, bool):
         return _QUOTE_CODE_HELP
     numeric = xtype in ("count", "minutes", "money", "number")
+    whole = xtype in ("count", "minutes")
+    if whole and isinstance(value, decimal.Decimal) and value.is_finite() and value == value.to_integral_value():
+        # `25.0`, `2.5e1`, `1e2`: the value is whole, the way it is written is not
+        return f"it is written with a decimal point or an exponent: write it as `{int(value)}`"
     if numeric and isinstance(value, str) and _NUMERAL.fullmatch(value):
         return "write it as a plain number, without quotes"
     if numeric and isinstance(value, str) and _YAML_11_NUMBER.fullmatch(value):
