@@ -188,7 +188,8 @@ def test_an_error_record_holding_a_lone_surrogate_is_written(tmp_path: Path) -> 
     UTF-8, is written escaped, as the JSON Lines output writes it, not a UnicodeEncodeError that
     stopped `batch` with a traceback."""
     (row,) = _decided(['"\\ud800"'])
-    assert json.loads(str(row["error"]))[0]["message"] == "expected a fact bundle (a mapping), found text `\ud800`"
+    # the message spells the half pair as JSON does (`\\ud800`, six characters), as every fact message does
+    assert json.loads(str(row["error"]))[0]["message"] == "expected a fact bundle (a mapping), found text `\\ud800`"
     source = tmp_path / os.fsdecode(b"in\xff.jsonl")
     source.write_text('"\\ud800"\n', encoding="utf-8")
     out = tmp_path / "out.parquet"
@@ -196,7 +197,7 @@ def test_an_error_record_holding_a_lone_surrogate_is_written(tmp_path: Path) -> 
     (written,) = pq.read_table(out).to_pylist()
     assert written["source"] == str(tmp_path / "in\\udcff.jsonl")
     (diag,) = json.loads(written["error"])
-    assert (diag["file"], diag["message"]) == (str(source), "expected a fact bundle (a mapping), found text `\ud800`")
+    assert (diag["file"], diag["message"]) == (str(source), "expected a fact bundle (a mapping), found text `\\ud800`")
 
 
 @pytest.mark.parametrize("form", ["string", "large_string", "dictionary"])
