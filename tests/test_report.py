@@ -160,6 +160,13 @@ def test_report_of_a_line_that_is_not_a_record_is_a_clear_error(tmp_path: Path) 
     missing = CliRunner().invoke(cli, ["report", str(tmp_path / "none.jsonl")], catch_exceptions=False)
     assert missing.exit_code == 2
     assert "error[report/io]" in missing.stderr
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("", encoding="utf-8")
+    for args, name in (([str(empty)], str(empty)), (["-"], "-")):  # an empty file, an empty stdin
+        nothing = CliRunner().invoke(cli, ["report", *args], input="", catch_exceptions=False)
+        assert nothing.exit_code == 2
+        assert f"error[report/input]: `{name}` holds no records" in nothing.stderr
+        assert nothing.stdout == ""
 
 
 def test_report_drops_a_byte_order_mark_and_names_a_file_not_in_utf8(batch: Path, tmp_path: Path) -> None:

@@ -85,6 +85,13 @@ def report(decisions: str, fmt: str, top: int, output: str | None) -> None:
         fail("report/io", f"cannot read `{decisions}`: not UTF-8 text", file=decisions, help=UTF8_HELP)
     except OSError as error:
         fail("report/io", f"cannot read `{decisions}`: {(error.strerror or str(error)).lower()}", file=decisions)
+    if not result.records:  # an empty file or stdin (a grep that matched nothing): no report of nothing
+        fail(
+            "report/input",
+            f"`{decisions}` holds no records",
+            file=decisions,
+            help="give the JSON Lines file that `carepolicy batch` wrote (one decision or error record a line)",
+        )
     with output_stream(output, (decisions,)) as out:
         if fmt == "html":
             out.write(render_report_html(result, top=top))
