@@ -105,6 +105,31 @@ def test_a_limit_with_no_value_leaves_only_the_medigap_share_undecided(shipped: 
     assert decision.patient_responsibility is None
 
 
+def test_the_note_names_only_facts_the_undecided_share_depends_on(shipped: PolicySet) -> None:
+    # Plan L: only the Plan C/F clause reads `medicare_eligible_before_2020` (cms-rules.md §7.3:
+    # only C and F cover the deductible), and it certainly does not apply: the note does not name it.
+    facts = bundle(
+        month="2026-03",
+        practitioner={"last_visit": "2025-11-14"},
+        beneficiary={"medigap_plan": "L", "out_of_pocket_ytd": 5000.0},
+        fee_schedule_override={"99490": 60.0},
+    )
+    _decision, line = only_line(shipped, facts)
+    assert "medicare_eligible_before_2020" not in line.shares.note
+    assert "`medigap_l_limit_reached`" in line.shares.note
+    # Plan F: the clause that reads it is the one left undecided, so the note names it
+    facts = bundle(beneficiary={"medigap_plan": "F", "deductible_remaining": 100.0})
+    _decision, line = only_line(shipped, facts)
+    assert line.shares.note == "cannot be decided: missing `beneficiary.medicare_eligible_before_2020`"
+    # Plan G with no deductible figure: the deductible is what is missing, nothing else
+    raw = copy.deepcopy(BASE)
+    raw["beneficiary"] = {"part_b": True, "dual_status": "none", "medigap_plan": "G"}
+    facts = validate_bundle(raw, source="test", index=0)
+    assert isinstance(facts, Bundle), facts
+    _decision, line = only_line(shipped, facts)
+    assert line.shares.note == "cannot be decided: missing `beneficiary.deductible_remaining`"
+
+
 def test_the_bundle_flag_decides_over_an_unknown_limit(shipped: PolicySet) -> None:
     facts = bundle(
         month="2026-03",

@@ -125,6 +125,9 @@ class CompiledPays:
     # parameters its condition and share read, directly or through definitions: an unknown one
     # (`otherwise unknown`) is named, with its reason, where this clause leaves a share undecided
     parameters: frozenset[str] = frozenset()
+    # the labels (of CompiledCostSharing.reads) its condition and share read: a missing one is
+    # named only where this clause leaves a share undecided
+    reads: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,6 +140,9 @@ class CompiledCostSharing:
     indeterminate: tuple[tuple[Fn, str, str], ...]
     reads: tuple[tuple[str, str, Fn], ...]  # every fact, definition and parameter its clauses read
     sequestration: tuple[Fn, Fn, str] | None = None  # (rate, when, the clause's text)
+    # the labels the deductible and the coinsurance clauses read (named when that amount is unknown)
+    deductible_reads: frozenset[str] = frozenset()
+    coinsurance_reads: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)

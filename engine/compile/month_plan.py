@@ -263,6 +263,7 @@ class MonthPlanMaker:
                         p.priority or 0,
                         self.compiled.text(p.span),
                         self._parameters(p.when) | (self._parameters(p.fraction) if p.fraction else frozenset()),
+                        self._labels(p.when) | (self._labels(p.fraction) if p.fraction else frozenset()),
                     )
                     for p in d.pays
                 )
@@ -282,8 +283,14 @@ class MonthPlanMaker:
                     (self.compiled.expr(cut.rate), self.compiled.expr(cut.when), self.compiled.text(cut.span))
                     if cut is not None
                     else None,
+                    self._labels(d.deductible) if d.deductible is not None else frozenset(),
+                    self._labels(d.coinsurance) if d.coinsurance is not None else frozenset(),
                 )
         return None
+
+    def _labels(self, expr: s.Expr) -> frozenset[str]:
+        """The labels of what an expression reads (as CompiledCostSharing.reads names them)."""
+        return frozenset(label for label, _kind, _fn in self.compiled.reads(expr))
 
     def _parameters(self, expr: s.Expr) -> frozenset[str]:
         """The parameters an expression reads, directly or through definitions (by name: a

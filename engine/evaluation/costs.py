@@ -167,7 +167,7 @@ def _line_shares(
     remaining = _deductible(sharing, env)
     rate = sharing.coinsurance(env) if sharing.coinsurance is not None else ZERO
     payers = _payer_fractions(sharing, applies, env)
-    missing = _missing(sharing, applies, env, unknown_values) if UNKNOWN in (remaining, rate, *payers) else ""
+    missing = _missing(sharing, applies, env, unknown_values, remaining, rate) if UNKNOWN in (remaining, rate, *payers) else ""
     shares: list[Shares | None] = []
     for amount in amounts:  # in coding order: the deductible is taken line by line
         if amount is None:
@@ -222,11 +222,28 @@ def _known(value: Any) -> Decimal | None:
 
 
 def _missing(
-    sharing: CompiledCostSharing, applies: Sequence[Any], env: Env, unknown_values: Mapping[str, str]
+    sharing: CompiledCostSharing,
+    applies: Sequence[Any],
+    env: Env,
+    unknown_values: Mapping[str, str],
+    remaining: Any,
+    rate: Any,
 ) -> str:
-    """Why a share cannot be decided: the facts and parameters the clauses read that are missing,
-    and the parameters with no value this month (`otherwise unknown`) that an undecided clause reads."""
-    names = [label for label, _kind, reader in sharing.reads if reader(env) is UNKNOWN]
+    """Why a share cannot be decided: the missing facts and parameters that the undecided parts
+    read (the deductible or coinsurance when unknown, a clause whose condition is unknown, or one
+    that applies and whose share is unknown), and the parameters with no value this month
+    (`otherwise unknown`) that an undecided clause reads. A fact only a clause that certainly does
+    not apply reads is not named: it cannot change the answer (Plan L does not hang on
+    `medicare_eligible_before_2020`, which only the Plan C/F clause reads)."""
+    undecided_reads: set[str] = set()
+    if remaining is UNKNOWN:
+        undecided_reads |= sharing.deductible_reads
+    if rate is UNKNOWN:
+        undecided_reads |= sharing.coinsurance_reads
+    for p, applied in zip(sharing.pays, applies, strict=True):
+        if applied is UNKNOWN or (applied is True and p.fraction is not None and p.fraction(env) is UNKNOWN):
+            undecided_reads |= p.reads
+    names = [label for label, _kind, reader in sharing.reads if label in undecided_reads and reader(env) is UNKNOWN]
     what = ", ".join(f"`{n}`" for n in names) if names else "a value it needs"
     undecided = sorted(
         {name for p, applied in zip(sharing.pays, applies, strict=True) if applied is UNKNOWN for name in p.parameters}
