@@ -147,3 +147,44 @@ def test_a_v1_bundle_keeps_its_single_consent_and_start_read_per_program() -> No
     assert isinstance(bundle, Bundle)
     assert set(bundle.data["consents"]) == {"ccm", "bhi"}
     assert {record["start"] for record in bundle.data["consents"].values()} == {V1["ccm_start"]}
+
+
+# A 2019 month: before 2020 CCM is not billed during the practitioner's TCM period (cms-rules.md §3.3).
+_TCM_2019: dict[str, Any] = {
+    **V1,
+    "month": "2019-06",
+    "practitioner": {"id": "P1", "kind": "physician", "new_patient": False, "last_visit": "2019-05-10"},
+    "consent": {**V1["consent"], "date": "2019-01-10"},
+    "ccm_start": "2019-01",
+    "time": [{"practitioner": "P1", "by": "clinical_staff", "minutes": 25, "service": "ccm", "date": "2019-06-18"}],
+    "tcm_period": {"start": "2019-06-03", "end": "2019-07-02"},
+}
+
+
+@pytest.mark.parametrize("fmt", ["json", "jsonl", "yaml"])
+def test_a_v2_bundle_giving_tcm_period_is_read_as_its_service_period(fmt: str) -> None:
+    # v2's schema accepts `tcm_period`; rules read `service_periods`, so the period was dropped
+    # without a word and the 2019 CCM month inside it was billed.
+    policies = load_policies()
+    v2 = _as_v2(_TCM_2019)
+    v2.pop("service_periods")
+    assert v2["tcm_period"] and v2["fact_bundle"] == 2
+    text = yaml.safe_dump(v2) if fmt == "yaml" else json.dumps(v2)
+    (bundle,) = load_fact_text(text, name=f"t.{fmt}", fmt=fmt)
+    assert isinstance(bundle, Bundle), bundle
+    assert bundle.data["service_periods"] == ({"service": "tcm", "start": "2019-06-03", "end": "2019-07-02"},)
+    decision = evaluate(policies, bundle)
+    assert decision.billable == ()
+    (v1,) = load_fact_text(json.dumps(_TCM_2019), name="t.json", fmt="json")
+    assert isinstance(v1, Bundle)
+    assert [d.code for d in decision.denied] == [d.code for d in evaluate(policies, v1).denied]
+
+
+def test_a_v2_tcm_period_also_listed_in_service_periods_is_read_once() -> None:
+    v2 = _as_v2(_TCM_2019)
+    assert v2["service_periods"][0]["start"] == "2019-06-03"
+    v2["service_periods"] = [{**v2["service_periods"][0], "practitioner": "P1", "code": "99495"}]
+    bundle = _read(v2)
+    assert isinstance(bundle, Bundle)
+    assert len(bundle.data["service_periods"]) == 1
+    assert bundle.data["service_periods"][0]["practitioner"] == "P1"

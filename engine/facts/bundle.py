@@ -18,7 +18,7 @@ from .fast_intake import bundle_id_of, fast_bundle
 from .limits import PathPart, Problem, impossible_values, outside_month_notes, plain_copy
 from .schema import XTYPE, describe, json_path, model_schema, schema_diagnostics, shared_schema
 from .skeleton import ITEMS, OTHER, skeleton, values
-from .upgrade import bundle_version, fold_claims, upgrade_v1
+from .upgrade import bundle_version, fold_claims, fold_tcm_period, upgrade_v1
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,7 +81,7 @@ def validate_precisely(obj: Mapping[Any, Any], *, source: str, index: int) -> Bu
     if diagnostics:
         return BundleError(bundle_id, source, index, sort_diagnostics(diagnostics))
     # v1 stays accepted: read as the v2 it means (a v2 bundle giving v1's `consent` was refused above)
-    latest = fold_claims(upgrade_v1(raw) if version == 1 else raw)
+    latest = fold_claims(fold_tcm_period(upgrade_v1(raw) if version == 1 else raw))
     data = cast("dict[str, Any]", _normalize(skeleton(model_schema(), "normal", _normal_form), latest))
     notes = tuple(outside_month_notes(raw))
     return Bundle(bundle_id, source, index, raw["month"], data, _facts_hash(raw), notes)

@@ -29,7 +29,7 @@ from . import fast_check
 from .limits import MAX_DEPTH, MAX_DIGITS, MAX_MONEY, MAX_TEXT, impossible_values, outside_month_notes
 from .schema import XTYPE, _schema_text, model_schema
 from .skeleton import ITEMS, OTHER, skeleton
-from .upgrade import bundle_version, fold_claims, upgrade_v1
+from .upgrade import bundle_version, fold_claims, fold_tcm_period, upgrade_v1
 
 _SMALL = 10**MAX_DIGITS
 _SURROGATE = re.compile("[\ud800-\udfff]")
@@ -85,6 +85,7 @@ def latest_view(version: int, data: dict[str, Any], walk: bool = True) -> dict[s
                 except _NotSure:
                     return None
         data = upgraded
+    data = fold_tcm_period(data)  # v2's `tcm_period` as a service period, as the precise path does (plain values)
     folded = fold_claims(data)  # every claim in one list, after the upgrade, as the precise path does
     if folded is not data:  # the entries are normalised already; the list becomes the tuple lists normalise to
         data = {**folded, "claims": tuple(folded["claims"])}

@@ -33,7 +33,7 @@ from .limits import MAX_MONEY, month_minutes, outside_month_notes
 from .schema import shared_schema
 from .skeleton import ITEMS, OTHER, skeleton
 from .typed_model import Unsupported, bundle_type
-from .upgrade import fold_claims_in_place, upgrade_v1_in_place
+from .upgrade import fold_claims_in_place, fold_tcm_period_in_place, upgrade_v1_in_place
 
 JSON_DECODER = msgspec.json.Decoder(float_hook=Decimal)  # decimals from their text: money stays exact
 _CENT = Decimal("0.01")
@@ -96,6 +96,7 @@ def _bundle(version: int, raw: dict[str, Any], line: bytes, source: str, index: 
     # the evaluator's view (fast_intake.latest_view), made in place: `raw` is this call's own
     if version == 1:
         upgrade_v1_in_place(raw)
+    fold_tcm_period_in_place(raw)  # v2's `tcm_period` as a service period, as the precise path does
     if fold_claims_in_place(raw):
         raw["claims"] = tuple(raw["claims"])  # the tuple a list is normalised to
     return Bundle(bundle_id_of(raw, index), source, index, raw["month"], raw, facts_hash, notes)

@@ -46,11 +46,44 @@ def upgrade_v1_in_place(bundle: dict[str, Any]) -> None:
         if "ccm_start" in bundle:
             record["start"] = bundle["ccm_start"]
         bundle["consents"] = {service: dict(record) for service in services}
-    period = bundle.get("tcm_period")
-    if (type(period) is dict or isinstance(period, Mapping)) and "service_periods" not in bundle:
-        # Version 1's one TCM period, as a service period; who furnished it and under which code
-        # version 1 does not say, so those stay unknown.
-        bundle["service_periods"] = ({"service": "tcm", "start": period.get("start"), "end": period.get("end")},)
+    fold_tcm_period_in_place(bundle)
+
+
+def fold_tcm_period(data: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The bundle's `tcm_period` (any version) as one `tcm` entry of `service_periods`, as rules
+    read it. A version 2 bundle may still give `tcm_period` (its schema accepts it): rules read
+    only `service_periods`, so a period given the old way was dropped without a word and a
+    pre-2020 CCM month inside it was billed. Nothing is added when the same period is listed."""
+    if not _tcm_period_to_fold(data):
+        return data
+    folded = dict(data)
+    fold_tcm_period_in_place(folded)
+    return folded
+
+
+def _tcm_period_to_fold(data: Mapping[str, Any]) -> dict[str, Any] | None:
+    period = data.get("tcm_period")
+    if not (type(period) is dict or isinstance(period, Mapping)):
+        return None
+    # Who furnished it and under which code `tcm_period` does not say, so those stay unknown.
+    entry = {"service": "tcm", "start": period.get("start"), "end": period.get("end")}
+    for listed in data.get("service_periods") or ():
+        if (
+            isinstance(listed, Mapping)
+            and listed.get("service") == "tcm"
+            and (listed.get("start"), listed.get("end")) == (entry["start"], entry["end"])
+        ):
+            return None
+    return entry
+
+
+def fold_tcm_period_in_place(bundle: dict[str, Any]) -> bool:
+    """`fold_tcm_period` without the copy (True: a period was added)."""
+    entry = _tcm_period_to_fold(bundle)
+    if entry is None:
+        return False
+    bundle["service_periods"] = (*(bundle.get("service_periods") or ()), entry)
+    return True
 
 
 def fold_claims(data: Mapping[str, Any]) -> Mapping[str, Any]:
