@@ -100,3 +100,27 @@ def test_no_initiating_visit_is_no_visit_not_a_visit_not_recorded(policies: Poli
         "new patient or not seen within 12 months before CCM starts, and no qualifying initiating visit",
         "no CCM initiating visit by this practitioner this month to attach to",
     ]
+
+
+@pytest.mark.parametrize(("program", "code"), [("ccm", "99490"), ("bhi", "99484")])
+def test_minutes_dated_before_the_consent_are_named_as_such(policies: PolicySet, program: str, code: str) -> None:
+    consent = _consent(program)
+    consent[program]["date"] = "2025-05-20"
+    denied = _decide(
+        policies,
+        month="2025-05",
+        consents=consent,
+        time=[{"practitioner": "P1", "by": "clinical_staff", "minutes": 25, "service": program, "date": "2025-05-05"}],
+    )
+    name = program.upper()
+    assert any(f"minutes of {name} dated before the {name} consent" in r for r in denied[code])
+
+
+def test_minutes_after_the_consent_add_no_such_words(policies: PolicySet) -> None:
+    denied = _decide(
+        policies,
+        month="2025-05",
+        consents=_consent("bhi"),
+        time=[{"practitioner": "P1", "by": "clinical_staff", "minutes": 19, "service": "bhi", "date": "2025-05-05"}],
+    )
+    assert denied["99484"] == ["bhi_staff_minutes: 19 of 20 minutes (1 more needed)"]
