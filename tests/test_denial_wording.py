@@ -124,3 +124,16 @@ def test_minutes_after_the_consent_add_no_such_words(policies: PolicySet) -> Non
         time=[{"practitioner": "P1", "by": "clinical_staff", "minutes": 19, "service": "bhi", "date": "2025-05-05"}],
     )
     assert denied["99484"] == ["bhi_staff_minutes: 19 of 20 minutes (1 more needed)"]
+
+
+def test_a_claim_that_names_no_practitioner_is_not_said_to_be_by_none(policies: PolicySet) -> None:
+    denied = _decide(
+        policies,
+        month="2025-05",
+        consents=_consent("ccm"),
+        time=[{"practitioner": "P1", "by": "clinical_staff", "minutes": 25, "service": "ccm"}],
+        claims=[{"code": "99490", "month": "2025-05"}],
+    )
+    (reason,) = denied["99490"]
+    assert "None" not in reason
+    assert reason.startswith("99490 already claimed by a practitioner the claim does not name this month: ")

@@ -119,7 +119,10 @@ class ReasonWriter:
 
     def _claim_reason_made(self, header: Header, claim: Mapping[str, Any], when: str) -> Reason:
         by = claim.get("practitioner")
-        whom = f"the same practitioner ({by})" if by == self.me else f"another practitioner ({by})"
+        if by is None:  # `practitioner` is optional on a claim: not "another practitioner (None)"
+            whom = "a practitioner the claim does not name"
+        else:
+            whom = f"the same practitioner ({by})" if by == self.me else f"another practitioner ({by})"
         status = "paid to" if claim.get("status") == "paid" else "claimed by"
         text = f"{claim.get('code')} already {status} {whom} {when}: {header.title}"
         return Reason(header.id, header.title, header.cites, header.source, text)
