@@ -73,7 +73,9 @@ def test_minutes_claimed_for_another_service_are_named_as_such(policies: PolicyS
         policies,
         month="2025-05",
         consents=_consent("ccm", "rpm"),
-        time=[{"practitioner": "P1", "by": "clinical_staff", "minutes": 25, "service": "ccm", "also_claimed_for": "rpm"}],
+        time=[
+            {"practitioner": "P1", "by": "clinical_staff", "minutes": 25, "service": "ccm", "also_claimed_for": "rpm"}
+        ],
         rpm={"device_days": 20, "interactive_communication": True},
     )
     assert any("already counted toward the service they were recorded for" in r for r in denied["99457"])

@@ -168,7 +168,8 @@ def test_a_v2_bundle_giving_tcm_period_is_read_as_its_service_period(fmt: str) -
     policies = load_policies()
     v2 = _as_v2(_TCM_2019)
     v2.pop("service_periods")
-    assert v2["tcm_period"] and v2["fact_bundle"] == 2
+    assert v2["tcm_period"]
+    assert v2["fact_bundle"] == 2
     text = yaml.safe_dump(v2) if fmt == "yaml" else json.dumps(v2)
     (bundle,) = load_fact_text(text, name=f"t.{fmt}", fmt=fmt)
     assert isinstance(bundle, Bundle), bundle

@@ -167,7 +167,8 @@ def _line_shares(
     remaining = _deductible(sharing, env)
     rate = sharing.coinsurance(env) if sharing.coinsurance is not None else ZERO
     payers = _payer_fractions(sharing, applies, env)
-    missing = _missing(sharing, applies, env, unknown_values, remaining, rate) if UNKNOWN in (remaining, rate, *payers) else ""
+    undecided = UNKNOWN in (remaining, rate, *payers)
+    missing = _missing(sharing, applies, env, unknown_values, remaining, rate) if undecided else ""
     shares: list[Shares | None] = []
     for amount in amounts:  # in coding order: the deductible is taken line by line
         if amount is None:

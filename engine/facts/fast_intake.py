@@ -85,7 +85,9 @@ def latest_view(version: int, data: dict[str, Any], walk: bool = True) -> dict[s
                 except _NotSure:
                     return None
         data = upgraded
-    data = fold_tcm_period(data)  # v2's `tcm_period` as a service period, as the precise path does (plain values)
+    periods = fold_tcm_period(data)  # v2's `tcm_period` as a service period, as the precise path does (plain values)
+    if periods is not data:
+        data = dict(periods)
     folded = fold_claims(data)  # every claim in one list, after the upgrade, as the precise path does
     if folded is not data:  # the entries are normalised already; the list becomes the tuple lists normalise to
         data = {**folded, "claims": tuple(folded["claims"])}
