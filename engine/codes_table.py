@@ -25,7 +25,9 @@ def _thresholds(policies: PolicySet, code: s.Code) -> str:
                     and isinstance(node.right, s.Literal)
                     and node.right.type is MINUTES
                 ):
-                    found.append(f"{node.op} {node.right.text}")
+                    threshold = f"{node.op} {node.right.text}"
+                    if threshold not in found:  # one threshold, however many requirements restate it
+                        found.append(threshold)
     if code.units is not None and code.units.once is not None:
         found.append(f"billed once when {policies.compiled.text(code.units.once.span)}")
     elif code.units is not None:

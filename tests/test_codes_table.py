@@ -38,3 +38,10 @@ def test_2025_amount_reproduces_the_reference(policies: PolicySet, code: str, am
         pytest.fail(f"{code} is priced in cms-rules.md §8.2 but not declared in the policies")
     row = next(line for line in code_table_markdown(policies).splitlines() if line.startswith(f"| {code} |"))
     assert f"${Decimal(amount):.2f}" in row
+
+
+def test_a_threshold_restated_in_a_requirement_is_listed_once(policies: PolicySet) -> None:
+    # 99490 states `ccm_staff_minutes >= 20 min` twice: once as the threshold, once with the words
+    # for minutes dated before the consent; the table shows the threshold once.
+    row = next(line for line in code_table_markdown(policies).splitlines() if line.startswith("| 99490 |"))
+    assert row.split(" | ")[4] == ">= 20 min"
