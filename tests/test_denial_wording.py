@@ -139,3 +139,20 @@ def test_a_claim_that_names_no_practitioner_is_not_said_to_be_by_none(policies: 
     (reason,) = denied["99490"]
     assert "None" not in reason
     assert reason.startswith("99490 already claimed by a practitioner the claim does not name this month: ")
+
+
+def test_rpm_minutes_also_claimed_for_ccm_are_named_as_such_on_99490(policies: PolicySet) -> None:
+    denied = _decide(
+        policies,
+        month="2025-05",
+        consents=_consent("ccm", "rpm"),
+        time=[
+            {"practitioner": "P1", "by": "clinical_staff", "minutes": 25, "service": "rpm", "also_claimed_for": "ccm"}
+        ],
+        rpm={"device_days": 20, "interactive_communication": True},
+    )
+    assert denied["99490"] == [
+        "ccm_staff_minutes: 0 of 20 minutes (20 more needed)",
+        "the minutes also claimed for CCM are already counted toward the service they were recorded for "
+        "(time is never counted twice)",
+    ]
