@@ -113,3 +113,22 @@ def test_switches_lists_every_switch_with_options_default_and_citation() -> None
     text = CliRunner().invoke(cli, ["switches"], catch_exceptions=False).stdout
     assert "options: relaxed*, substantial_revision" in text
     assert f"{len(records)} switches" in text
+
+
+def test_a_keyword_with_letters_after_it_is_named_with_the_keyword_meant() -> None:
+    """`values`, `defaults`, `effectives`: the lexer reads the keyword, then a name, so the parser
+    stumbles one word later; the diagnostic points at the misspelt word and names the keyword."""
+    header = 'policy p "P"\n  source S1 "s"\n'
+    cases = {
+        'parameter f "F"\n  cite S1 "x"\n  values $1.00 effective 2025-01-01..\n': ("values", 5, 3, "value"),
+        'switch c "C"\n  cite S1 "x"\n  options {a, b}\n  defaults a\n': ("defaults", 6, 3, "default"),
+        'rule r.a "A"\n  cites S1 "x"\n': ("cites", 4, 3, "cite"),
+        'rule r.a "A"\n  cite S1 "x"\n  effectives 2025-01-01..\n': ("effectives", 5, 3, "effective"),
+    }
+    for text, (word, line, column, keyword) in cases.items():
+        _policy, problems, _skipped = parse_partial(header + text, "t.policy")
+        (problem,) = problems
+        assert problem.span is not None
+        assert (problem.span.line, problem.span.column, problem.span.end_column) == (line, column, column + len(word))
+        assert f"`{word}`" in problem.message, problem.message
+        assert problem.help == f"did you mean `{keyword}`?", problem.help

@@ -115,6 +115,9 @@ def _syntax_diagnostic(error: UnexpectedInput, source: SourceFile) -> Diagnostic
             help="names use letters, digits and `_`; titles go in double quotes; comments start with `#`",
         )
     if isinstance(error, UnexpectedToken):
+        glued = _glued_keyword(error, source)
+        if glued is not None:
+            return glued
         expected = error.accepts or error.expected
         token = error.token
         width = len(str(token.value)) if token.type != "$END" else 1
@@ -161,6 +164,47 @@ def _hint(token: Token, expected: set[str] | frozenset[str]) -> str | None:
     if value in _DECLARATION_KEYWORDS or value in {"cost", "choose", "rvu"}:
         return "the declaration above is incomplete; finish it before starting a new one"
     return None
+
+
+def _glued_keyword(error: UnexpectedToken, source: SourceFile) -> Diagnostic | None:
+    """`values`, `defaults`, `effectives`: where only keywords may stand, the lexer reads the keyword
+    and then the letters after it as a name, so the parser stumbles a word later. Point at the whole
+    word instead, and name the keyword meant."""
+    text = source.text
+    for token in (error.token, *(error.token_history or ())[-1:]):
+        start = getattr(token, "start_pos", None)
+        if not isinstance(token, Token) or token.type == "$END" or not start:
+            continue  # the end of the file, or a token at the very start
+        if not (text[start - 1].isalpha() and str(token.value)[:1].isalnum()):
+            continue  # not letters glued to the word before
+        begin = start
+        while begin > 0 and (text[begin - 1].isalnum() or text[begin - 1] in "_-"):
+            begin -= 1
+        end = start
+        while end < len(text) and (text[end].isalnum() or text[end] == "_"):
+            end += 1
+        if text[begin:start] not in _all_keywords():
+            continue
+        word = text[begin:end]
+        line = text.count("\n", 0, begin) + 1
+        column = begin - (text.rfind("\n", 0, begin) + 1) + 1
+        return Diagnostic(
+            "parse/unexpected-token",
+            f"`{word}` is not a keyword (it reads as `{text[begin:start]}` followed by `{text[start:end]}`)",
+            span=Span(source.name, line, column, line, column + len(word)),
+            help=did_you_mean(word, _all_keywords()) or f"did you mean `{text[begin:start]}`?",
+        )
+    return None
+
+
+@functools.cache
+def _all_keywords() -> frozenset[str]:
+    """Every keyword of the grammar (`value`, `requires`, `add-on`...)."""
+    return frozenset(
+        t.pattern.value
+        for t in _parser().terminals
+        if t.pattern.type == "str" and t.pattern.value.replace("-", "").isalpha()
+    )
 
 
 # Units written after a number, and the word each misspelling most likely meant.
