@@ -132,3 +132,15 @@ def test_a_keyword_with_letters_after_it_is_named_with_the_keyword_meant() -> No
         assert (problem.span.line, problem.span.column, problem.span.end_column) == (line, column, column + len(word))
         assert f"`{word}`" in problem.message, problem.message
         assert problem.help == f"did you mean `{keyword}`?", problem.help
+
+
+def test_a_parameter_skipped_for_a_syntax_error_leaves_no_type_error_where_it_is_read(tmp_path: Path) -> None:
+    """`conversion_factor` is read in an `if` branch; its declaration, skipped for a misspelt
+    `valeu`, makes the name unknown there: that repeats the syntax error, and is left out, not
+    reported as "`if` gives money on one branch and enumeration value on the other"."""
+    copy = _copy(tmp_path)
+    _edit(copy / "fees.policy", r"^(\s+)value \$33\.4009", r"\1valeu $33.4009")
+    _result, _sources, diagnostics = check_policies(copy)
+    assert [(d.code, d.help) for d in diagnostics if d.is_error] == [
+        ("parse/unexpected-token", "did you mean `value`?")
+    ], [d.message for d in diagnostics]

@@ -77,6 +77,7 @@ class Resolver(NameResolver):
             return BOOL
         if isinstance(expr, s.Otherwise):
             left, right = self.infer(expr.left, scope), self.infer(expr.right, scope)
+            left, right = self._beside(expr.left, left, right), self._beside(expr.right, right, left)
             if not comparable(left, right):
                 return self._error(
                     "check/type", f"`otherwise` joins {left} and {right}; both sides need one type", expr
@@ -85,6 +86,7 @@ class Resolver(NameResolver):
         if isinstance(expr, s.Conditional):
             self._expect_bool(expr.condition, scope, "`if`")
             then, otherwise = self.infer(expr.then, scope), self.infer(expr.otherwise, scope)
+            then, otherwise = self._beside(expr.then, then, otherwise), self._beside(expr.otherwise, otherwise, then)
             if not comparable(then, otherwise):
                 return self._error("check/type", f"`if` gives {then} on one branch and {otherwise} on the other", expr)
             return then if then is not ANY else otherwise
@@ -104,6 +106,14 @@ class Resolver(NameResolver):
         if isinstance(expr, s.SetLiteral):
             return self._set(expr, scope, None)
         raise AssertionError(f"unhandled expression {type(expr).__name__}")
+
+    def _beside(self, expr: s.Expr, vtype: Type, other: Type) -> Type:
+        """A bare word (a pending enumeration value) beside a value of type `other` (the other branch
+        of `if`, side of `otherwise`, operand, argument): a value of `other`'s enumeration, or else
+        an unknown name with its did-you-mean, never a type error about an "enumeration value"."""
+        if vtype is not PENDING_ENUM or other is PENDING_ENUM:
+            return vtype
+        return self._settle_enum(expr, other)
 
     def _expect_bool(self, expr: s.Expr, scope: tuple[tuple[str, RecordType], ...], where: str) -> None:
         vtype = self.infer(expr, scope)
@@ -173,6 +183,9 @@ class Resolver(NameResolver):
 
     def _binary(self, expr: s.Binary, scope: tuple[tuple[str, RecordType], ...]) -> Type:
         left, right = self.infer(expr.left, scope), self.infer(expr.right, scope)
+        # arithmetic takes no enumeration value: a bare word in it is an unknown name
+        left = self._beside(expr.left, left, right if right is not PENDING_ENUM else NUMBER)
+        right = self._beside(expr.right, right, left)
         if ANY in (left, right):
             return ANY
         result = _ARITHMETIC.get((left, expr.op, right))
@@ -216,6 +229,8 @@ class Resolver(NameResolver):
                 did_you_mean(expr.function, FUNCTIONS),
             )
         types = [self.infer(arg, scope) for arg in expr.args]
+        known = next((t for t in types if t is not PENDING_ENUM), NUMBER)  # `min`, `max` take numbers
+        types = [self._beside(arg, vtype, known) for arg, vtype in zip(expr.args, types, strict=True)]
         first = types[0]
         for other, arg in zip(types[1:], expr.args[1:], strict=True):
             if not comparable(first, other):
