@@ -30,6 +30,18 @@ def check_intervals(ctx: CheckContext) -> list[Diagnostic]:
                 )
     for param in ctx.index.parameters.values():
         values = list(param.values)
+        for value in values:
+            start, end = interval_bounds(value.effective)
+            if start > end:
+                out.append(
+                    Diagnostic(
+                        "check/interval",
+                        f"effective interval {value.effective} of a value of parameter `{param.id}` "
+                        "ends before it starts",
+                        span=value.effective.span,
+                        help="write the earlier day first, e.g. 2026-01-01..2026-12-31",
+                    )
+                )
         for i, first in enumerate(values):
             for second in values[i + 1 :]:
                 if first.effective.overlaps(second.effective):
