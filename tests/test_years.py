@@ -37,3 +37,30 @@ def test_a_new_conversion_factor_alone_names_every_other_place(tmp_path: Path) -
 def test_the_shipped_policies_reach_the_same_last_year_everywhere() -> None:
     _result, _sources, diagnostics = check_policies()
     assert not [d for d in diagnostics if d.code == "check/year-incomplete"]
+
+
+def test_a_cost_sharing_clause_dated_with_a_yearly_parameter_is_a_place(tmp_path: Path) -> None:
+    """The new year added everywhere docs/adding-a-year.md names, except the `during` of the clause
+    that reads the deductible: that clause would silently stop applying in the new year."""
+    copy = tmp_path / "policies"
+    shutil.copytree(SHIPPED, copy, ignore=shutil.ignore_patterns("tests", "examples", "__pycache__", "*.py"))
+    _, _, before = check_policies(copy)
+    assert not [d for d in before if d.code == "check/year-incomplete"]
+    fees, cost_sharing = copy / "fees.policy", copy / "cost_sharing.policy"
+    for path in (fees, cost_sharing):
+        text = path.read_text(encoding="utf-8")
+        text = re.sub(
+            r"^(\s+value \$[0-9.]+ effective )2026-01-01\.\.2026-12-31(.*)$",
+            lambda m: f"{m[0]}\n{m[1]}2027-01-01..2027-12-31{m[2]}",
+            text,
+            flags=re.M,
+        )
+        text = re.sub(r"^(\s+effective 20\d\d-\d\d-\d\d\.\.)2026-12-31$", r"\g<1>2027-12-31", text, flags=re.M)
+        path.write_text(text, encoding="utf-8")
+    _result, sources, diagnostics = check_policies(copy)
+    assert not [d for d in diagnostics if d.is_error], [d.message for d in diagnostics if d.is_error]
+    (warned,) = [d for d in diagnostics if d.code == "check/year-incomplete"]
+    assert warned.span is not None
+    assert Path(warned.span.source).name == "cost_sharing.policy"
+    assert "(`during 2024-01-01..2026-12-31`) stops at 2026" in warned.message
+    assert "during" in sources[warned.span.source].line(warned.span.line)
