@@ -5,7 +5,8 @@ The two sets are compared declaration by declaration: each declaration's text (c
 spacing aside) under its kind and id, parameter values one by one (by their effective interval),
 switches with their options and default. A changed decision is attributed to the changed
 declarations its traces used (under either edition): the rules, codes, exclusions and pricing its
-trace nodes name, and the parameters, definitions and switches they read; a parameter read
+trace nodes name, the RVU tables their prices came from, and the parameters, definitions and
+switches they read; a parameter read
 through a definition counts for that definition. A changed decision that uses no changed
 declaration is listed as unattributed (say, a change the traces do not name).
 """
@@ -62,10 +63,12 @@ def changed_declarations(old: Any, new: Any) -> dict[str, str]:
 
 
 def _read_names(nodes: Iterable[TraceNode], found: set[str]) -> set[str]:
-    """The parameters, definitions and switches a trace read (pricing names its factor in text)."""
+    """The parameters, definitions and switches a trace read (pricing names its factor and its RVU
+    table in text)."""
     for node in nodes:
         found.update(read.name for read in node.reads)
         found.update(re.findall(r"× (\w+) \$", node.result))
+        found.update(re.findall(r"\brvu table ([\w.]+)", node.result))
         _read_names(node.children, found)
     return found
 

@@ -155,3 +155,17 @@ def test_the_errors_of_a_revision_name_its_files_not_a_temp_folder(tmp_path: Pat
         "hint: the policy set at `HEAD:smoke` has errors; `carepolicy check` on a checkout of it shows them\n"
     )
     assert "carepolicy-diff-" not in result.stderr
+
+
+def test_a_changed_rvu_is_attributed_to_its_rvu_table(tmp_path: Path) -> None:
+    """The pricing trace names the RVU table it read (`rvu table pfs.national_2025 (non-facility):
+    1.87 RVU × ...`): a changed RVU is that table's change, not "(no changed declaration in its trace)"."""
+    copy = tmp_path / "next"
+    shutil.copytree(SHIPPED, copy, ignore=shutil.ignore_patterns("tests", "examples", "__pycache__", "*.py"))
+    _sub(copy / "fees.policy", r"(rvu table pfs\.national_2025 .*?^\s+99490 work 1\.00 pe )0\.81", r"\g<1>0.18")
+    example = SHIPPED / "examples" / "ccm-60-minutes.yaml"
+    result = CliRunner().invoke(cli, ["diff", str(SHIPPED), str(copy), str(example), "--format", "json"])
+    assert result.exit_code == ExitCode.OK, result.output
+    report = json.loads(result.stdout)
+    assert report["changed_declarations"] == ["rvu table pfs.national_2025 effective 2025-01-01..2025-12-31"]
+    assert [g["cause"] for g in report["groups"]] == report["changed_declarations"]
