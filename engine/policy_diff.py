@@ -191,9 +191,10 @@ def render_text(groups: Mapping[str, Group], compared: int, changed: Mapping[str
         totals = group.totals()
         out.append("")
         out.append(f"{cause}: {plural(len(group.bundles), 'decision')}")
+        shown = {key: "not determined" if total is None else total for key, total in totals.items()}
         out.append(
-            f"  allowed {totals['allowed_before']} -> {totals['allowed_after']}, "
-            f"beneficiary {totals['beneficiary_before']} -> {totals['beneficiary_after']}"
+            f"  allowed {shown['allowed_before']} -> {shown['allowed_after']}, "
+            f"beneficiary {shown['beneficiary_before']} -> {shown['beneficiary_after']}"
         )
         for bundle, was, now in group.bundles:
             out.append(f"  {bundle}: {was.show()}  ->  {now.show()}")

@@ -169,3 +169,23 @@ def test_a_changed_rvu_is_attributed_to_its_rvu_table(tmp_path: Path) -> None:
     report = json.loads(result.stdout)
     assert report["changed_declarations"] == ["rvu table pfs.national_2025 effective 2025-01-01..2025-12-31"]
     assert [g["cause"] for g in report["groups"]] == report["changed_declarations"]
+
+
+def test_diff_text_says_not_determined_for_amounts_an_edition_does_not_give(tmp_path: Path) -> None:
+    """A 2026 line is not priced by the shipped set (no 2026 RVUs); a copy with a 2026 table prices
+    it. The group's totals read like its lines: `allowed not determined -> $...`, never `None`."""
+    copy = tmp_path / "next"
+    shutil.copytree(SHIPPED, copy, ignore=shutil.ignore_patterns("tests", "examples", "__pycache__", "*.py"))
+    with (copy / "fees.policy").open("a", encoding="utf-8") as fees:
+        fees.write(
+            '\nrvu table pfs.national_2026 "CY2026 RVUs"\n  cite S1 "x"\n  setting non_facility\n'
+            "  effective 2026-01-01..2026-12-31\n  99490 work 1.00 pe 0.81 mp 0.06\n  99439 work 0.70 pe 0.68 mp 0.04\n"
+        )
+    example = tmp_path / "2026.yaml"
+    text = (SHIPPED / "examples" / "ccm-60-minutes.yaml").read_text(encoding="utf-8")
+    example.write_text(re.sub(r"\b2024-", "2025-", re.sub(r"\b2025-", "2026-", text)), encoding="utf-8")
+    result = CliRunner().invoke(cli, ["diff", str(SHIPPED), str(copy), str(example)])
+    assert result.exit_code == ExitCode.OK, result.output
+    assert "1 of 1 decisions change" in result.stdout, result.stdout
+    assert "None" not in result.stdout
+    assert re.search(r"^  allowed not determined -> [0-9]+\.[0-9]{2}, beneficiary", result.stdout, re.M), result.stdout
