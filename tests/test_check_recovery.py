@@ -144,3 +144,22 @@ def test_a_parameter_skipped_for_a_syntax_error_leaves_no_type_error_where_it_is
     assert [(d.code, d.help) for d in diagnostics if d.is_error] == [
         ("parse/unexpected-token", "did you mean `value`?")
     ], [d.message for d in diagnostics]
+
+
+def test_a_date_or_amount_written_the_office_way_gets_the_form_the_language_takes() -> None:
+    """`03/01/2026`, `2026-3-1` and `$7,060.00` are how dates and amounts are written elsewhere;
+    the help gives the same value as the language writes it."""
+    header = 'policy p "P"\n  source S1 "s"\nparameter f "F"\n  cite S1 "x"\n'
+    cases = {
+        "  value $1.00 effective 03/01/2026..\n": "write dates as YYYY-MM-DD: `2026-03-01`",
+        "  value $1.00 effective 2026-3-1..\n": "write dates as YYYY-MM-DD: `2026-03-01`",
+        "  value $1.00 effective 2026-01-01..12/31/2026\n": "write dates as YYYY-MM-DD: `2026-12-31`",
+        "  value $7,060.00 effective 2026-01-01..\n": "write numbers without a thousands separator: `$7060.00`",
+        "  value $1,234,567.5 effective 2026-01-01..\n": "write numbers without a thousands separator: `$1234567.5`",
+    }
+    for text, hint in cases.items():
+        _policy, problems, _skipped = parse_partial(header + text, "t.policy")
+        (problem,) = problems
+        assert problem.span is not None
+        assert problem.span.line == 5
+        assert problem.help == hint, (text, problem.message, problem.help)

@@ -12,6 +12,7 @@ import contextlib
 import difflib
 import functools
 import gc
+import re
 from collections.abc import Iterator
 
 from lark import Lark, Token, Tree, UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
@@ -128,6 +129,7 @@ def _syntax_diagnostic(error: UnexpectedInput, source: SourceFile) -> Diagnostic
             help_text = "use `=` for equality (not `==`) and the words `and` / `or`"
         elif token.value in {">", "<"} and before == "=":
             help_text = f"did you mean `{token.value}=`? (comparisons are written `>=` and `<=`)"
+        help_text = help_text or _written_elsewhere(token, set(expected), source)
         help_text = help_text or _did_you_mean_keyword(token, set(expected), source)
         return Diagnostic(
             "parse/unexpected-token",
@@ -194,6 +196,34 @@ def _glued_keyword(error: UnexpectedToken, source: SourceFile) -> Diagnostic | N
             span=Span(source.name, line, column, line, column + len(word)),
             help=did_you_mean(word, _all_keywords()) or f"did you mean `{text[begin:start]}`?",
         )
+    return None
+
+
+_US_DATE = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})")
+_SHORT_DATE = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})(?!\d)")
+_GROUPED = re.compile(r"\$?\d{1,3}(,\d{3})+(\.\d+)?")
+
+
+def _written_elsewhere(token: Token, expected: set[str], source: SourceFile) -> str | None:
+    """A date or an amount written as in an office document (`03/01/2026`, `2026-3-1`,
+    `$7,060.00`): the same value as the language writes it."""
+    start = token.start_pos or 0
+    if "DATE" in expected:
+        us, short = _US_DATE.match(source.text, start), _SHORT_DATE.match(source.text, start)
+        if us:
+            year, month, day = us[3], us[1], us[2]
+        elif short:
+            year, month, day = short[1], short[2], short[3]
+        else:
+            return None
+        return f"write dates as YYYY-MM-DD: `{year}-{int(month):02d}-{int(day):02d}`"
+    if token.value == ",":
+        begin = start
+        while begin > 0 and (source.text[begin - 1].isdigit() or source.text[begin - 1] in "$,."):
+            begin -= 1
+        grouped = _GROUPED.match(source.text, begin)
+        if grouped and grouped.start() < start < grouped.end():
+            return f"write numbers without a thousands separator: `{grouped[0].replace(',', '')}`"
     return None
 
 
