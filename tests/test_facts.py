@@ -356,3 +356,22 @@ def test_scalar_or_empty_file_raises(text: str, code: str) -> None:
     with pytest.raises(FactError) as caught:
         load(text)
     assert caught.value.diagnostics[0].code == code
+
+
+def test_a_tab_in_yaml_indentation_is_named_in_the_help() -> None:
+    """An editor that indents with a tab: YAML's "found character that cannot start any token"
+    under an invisible character; the help says it is a tab, and what to write instead."""
+    from carepolicy.engine.facts.yaml_records import load_yaml_documents
+
+    text = "month: 2025-03\nbeneficiary:\n\tpart_b: true\nid: x\n"
+    [record] = load(text)
+    assert isinstance(record, BundleError)
+    [diag] = record.diagnostics
+    with pytest.raises(FactError) as caught:  # a policy test case file is read the same way
+        load_yaml_documents("cases:\n- name: a\n  facts:\n\tmonth: 2025-03\n", "t.yaml")
+    [case_diag] = caught.value.diagnostics
+    for found, line in ((diag, 3), (case_diag, 4)):
+        assert found.code == "facts/syntax"
+        assert found.span is not None
+        assert (found.span.line, found.span.column) == (line, 1)
+        assert found.help == "this line is indented with a tab: YAML indents with spaces only; replace the tab"

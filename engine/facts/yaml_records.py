@@ -89,10 +89,11 @@ def _yaml_document(start: int, chunk: list[bytes] | None, name: str, index: int,
     try:
         document = yaml.load(text, Loader=FactLoader)  # FactLoader is a safe loader
     except (yaml.YAMLError, RecursionError) as exc:
-        diag = _yaml_diagnostic(exc, name, start)
+        diag = _yaml_diagnostic(exc, name, start, text)
         is_list = _content_start(text)[:1] in ("-", "[")
         if alone and is_list:
-            raise FactError([replace(diag, message=diag.message + unknown_count("["), help=JSONL_HELP)]) from None
+            message = diag.message + unknown_count("[")
+            raise FactError([replace(diag, message=message, help=diag.help or JSONL_HELP)]) from None
         found = _TOP_ID.search(text)
         bundle_id = found.group(1) if found else f"#{index + 1}"
         yield BundleError(bundle_id, name, index, (replace(diag, bundle=bundle_id),))
@@ -120,7 +121,10 @@ def _content_start(text: str) -> str:
     return ""
 
 
-def _yaml_diagnostic(exc: BaseException, name: str, start: int) -> Diagnostic:
+TAB_HELP = "this line is indented with a tab: YAML indents with spaces only; replace the tab"
+
+
+def _yaml_diagnostic(exc: BaseException, name: str, start: int, text: str) -> Diagnostic:
     offset = start - 1
     if isinstance(exc, RecursionError):
         return Diagnostic("facts/limit", f"nested more than {MAX_DEPTH} levels deep", file=name)
@@ -131,6 +135,9 @@ def _yaml_diagnostic(exc: BaseException, name: str, start: int) -> Diagnostic:
         problem = exc.problem or exc.context or "unreadable"
         message = problem if isinstance(exc, FactYAMLError) else invalid("YAML", problem)
         diag = Diagnostic(code=code, message=message, span=span(name, line, column), file=name)
+        lines = text.split("\n")
+        if mark and mark.line < len(lines) and lines[mark.line][mark.column : mark.column + 1] == "\t":
+            diag = replace(diag, help=TAB_HELP)  # the character YAML cannot read is invisible: say what it is
         if exc.context and exc.context_mark and exc.problem:
             at = exc.context_mark
             diag = replace(diag, related=((exc.context, span(name, at.line + 1 + offset, at.column + 1)),))
@@ -144,7 +151,8 @@ def load_yaml_documents(text: str, name: str) -> list[object]:
     lines = iter(enumerate(io.BytesIO(text.encode("utf-8", "surrogatepass")).readlines(), start=1))
     for start, chunk in _yaml_documents(lines):
         try:
-            documents.append(yaml.load(b"".join(chunk or []).decode("utf-8"), Loader=FactLoader))
+            document = b"".join(chunk or []).decode("utf-8")
+            documents.append(yaml.load(document, Loader=FactLoader))
         except (yaml.YAMLError, RecursionError) as exc:
-            raise FactError([_yaml_diagnostic(exc, name, start)]) from None
+            raise FactError([_yaml_diagnostic(exc, name, start, document)]) from None
     return documents
