@@ -129,24 +129,34 @@ def _denied_how(with_code: str | None) -> str:
 def _check_amount(
     decision: Decision, billed: Coding, wanted: Coding, key: str, what: str, expected: Decimal | None
 ) -> Iterator[str]:
-    """The decision's figure for the expected coding: its own totals, or the matching alternative's."""
-    if billed == wanted and key == "medicare_after_sequestration":
-        actual = _after_sequestration(decision)
-    elif billed == wanted:
-        actual = decision.patient_responsibility if key == "patient_responsibility" else decision.totals.allowed
-    elif key == "medicare_after_sequestration":
-        actual = None  # alternatives carry no per-line shares
+    """The decision's figure for the expected coding: its own totals, or the matching alternative's.
+    With none for it (another coding billed, not an alternative), the failure says so, with the
+    billed coding's figure beside it."""
+    matching = [a for a in decision.alternatives if frozenset(a.codes) == wanted]
+    if billed != wanted and (key == "medicare_after_sequestration" or not matching):
+        # alternatives carry no per-line shares, so no figure after sequestration either
+        if expected is not None:
+            own = f"the billed {_show(billed)} has {_shown(_own_amount(decision, key))}"
+            yield f"{what} of {_show(wanted)} not known: not billed ({own}); expected {_shown(expected)}"
+        return
+    if billed == wanted:
+        actual = _own_amount(decision, key)
+    elif key == "patient_responsibility":
+        actual = matching[0].patient_responsibility
     else:
-        matching = [a for a in decision.alternatives if frozenset(a.codes) == wanted]
-        if not matching:
-            actual = None
-        elif key == "patient_responsibility":
-            actual = matching[0].patient_responsibility
-        else:
-            actual = matching[0].total_allowed
+        actual = matching[0].total_allowed
     if actual != expected:
-        shown = "not determined" if actual is None else f"{actual:.2f}"
-        yield f"{what} {shown}; expected {'not determined' if expected is None else f'{expected:.2f}'}"
+        yield f"{what} {_shown(actual)}; expected {_shown(expected)}"
+
+
+def _own_amount(decision: Decision, key: str) -> Decimal | None:
+    if key == "medicare_after_sequestration":
+        return _after_sequestration(decision)
+    return decision.patient_responsibility if key == "patient_responsibility" else decision.totals.allowed
+
+
+def _shown(amount: Decimal | None) -> str:
+    return "not determined" if amount is None else f"{amount:.2f}"
 
 
 def _after_sequestration(decision: Decision) -> Decimal | None:

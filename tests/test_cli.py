@@ -348,6 +348,8 @@ def test_policy_tests_report_failures() -> None:
     assert result.exit_code == ExitCode.POLICY_ERRORS
     assert "✘ failing_cases/wrong.yaml::ccm-staff-21-min" in result.stdout
     assert "    billable {99490×1}; expected {99439×1, 99490×1}" in result.stdout
+    # the amount of a coding that was not billed is not known: said in words, with the billed one's
+    assert "not known: not billed (the billed {99490×1} has 12.10); expected 21.29" in result.stdout
 
 
 def test_policy_tests_without_cases_folder() -> None:
