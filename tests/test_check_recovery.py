@@ -163,3 +163,21 @@ def test_a_date_or_amount_written_the_office_way_gets_the_form_the_language_take
         assert problem.span is not None
         assert problem.span.line == 5
         assert problem.help == hint, (text, problem.message, problem.help)
+
+
+def test_a_citation_without_its_where_is_shown_on_its_own_line() -> None:
+    """`cite S115` (or `from S116`) without the quoted place in the source: the parser only finds
+    out on the next line (or two lines down, past a blank one); the error stays on the citation."""
+    header = 'policy p "P"\n  source S1 "s"\n'
+    cases = {
+        'parameter f "F"\n  cite S1\n  value $1.00 effective 2025-01-01..\n': (4, 8, 10, "cite"),
+        'parameter f "F"\n  cite S1 "x"\n  value $1 effective 2025-01-01.. from S1\n\nrule r "A"': (5, 40, 42, "from"),
+        'parameter f "F"\n  cite "x"\n': (4, 8, 11, "cite"),
+    }
+    for text, (line, column, end, keyword) in cases.items():
+        _policy, problems, _skipped = parse_partial(header + text, "t.policy")
+        (problem,) = problems
+        assert problem.span is not None
+        assert (problem.span.line, problem.span.column, problem.span.end_column) == (line, column, end), problem
+        assert problem.help is not None
+        assert f'`{keyword} TAG "where in the source"`' in problem.help, problem.help

@@ -12,7 +12,6 @@ import contextlib
 import difflib
 import functools
 import gc
-import re
 from collections.abc import Iterator
 
 from lark import Lark, Token, Tree, UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
@@ -21,6 +20,7 @@ from ..diagnostics import Diagnostic, PolicyError, did_you_mean
 from ..source import SourceFile, Span
 from .grammar_tables import parser
 from .limits import check_tree
+from .parse_hints import citation_syntax, glued_keyword, written_elsewhere
 from .recovery import parse_recovering
 from .syntax import PolicyFile
 from .to_ast import to_ast
@@ -116,9 +116,9 @@ def _syntax_diagnostic(error: UnexpectedInput, source: SourceFile) -> Diagnostic
             help="names use letters, digits and `_`; titles go in double quotes; comments start with `#`",
         )
     if isinstance(error, UnexpectedToken):
-        glued = _glued_keyword(error, source)
-        if glued is not None:
-            return glued
+        early = glued_keyword(error, source, _all_keywords()) or citation_syntax(error, source)
+        if early is not None:
+            return early
         expected = error.accepts or error.expected
         token = error.token
         width = len(str(token.value)) if token.type != "$END" else 1
@@ -129,7 +129,7 @@ def _syntax_diagnostic(error: UnexpectedInput, source: SourceFile) -> Diagnostic
             help_text = "use `=` for equality (not `==`) and the words `and` / `or`"
         elif token.value in {">", "<"} and before == "=":
             help_text = f"did you mean `{token.value}=`? (comparisons are written `>=` and `<=`)"
-        help_text = help_text or _written_elsewhere(token, set(expected), source)
+        help_text = help_text or written_elsewhere(token, set(expected), source)
         help_text = help_text or _did_you_mean_keyword(token, set(expected), source)
         return Diagnostic(
             "parse/unexpected-token",
@@ -165,65 +165,6 @@ def _hint(token: Token, expected: set[str] | frozenset[str]) -> str | None:
         return "use `=` for equality and the words `and` / `or`"
     if value in _DECLARATION_KEYWORDS or value in {"cost", "choose", "rvu"}:
         return "the declaration above is incomplete; finish it before starting a new one"
-    return None
-
-
-def _glued_keyword(error: UnexpectedToken, source: SourceFile) -> Diagnostic | None:
-    """`values`, `defaults`, `effectives`: where only keywords may stand, the lexer reads the keyword
-    and then the letters after it as a name, so the parser stumbles a word later. Point at the whole
-    word instead, and name the keyword meant."""
-    text = source.text
-    for token in (error.token, *(error.token_history or ())[-1:]):
-        start = getattr(token, "start_pos", None)
-        if not isinstance(token, Token) or token.type == "$END" or not start:
-            continue  # the end of the file, or a token at the very start
-        if not (text[start - 1].isalpha() and str(token.value)[:1].isalnum()):
-            continue  # not letters glued to the word before
-        begin = start
-        while begin > 0 and (text[begin - 1].isalnum() or text[begin - 1] in "_-"):
-            begin -= 1
-        end = start
-        while end < len(text) and (text[end].isalnum() or text[end] == "_"):
-            end += 1
-        if text[begin:start] not in _all_keywords():
-            continue
-        word = text[begin:end]
-        line = text.count("\n", 0, begin) + 1
-        column = begin - (text.rfind("\n", 0, begin) + 1) + 1
-        return Diagnostic(
-            "parse/unexpected-token",
-            f"`{word}` is not a keyword (it reads as `{text[begin:start]}` followed by `{text[start:end]}`)",
-            span=Span(source.name, line, column, line, column + len(word)),
-            help=did_you_mean(word, _all_keywords()) or f"did you mean `{text[begin:start]}`?",
-        )
-    return None
-
-
-_US_DATE = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})")
-_SHORT_DATE = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})(?!\d)")
-_GROUPED = re.compile(r"\$?\d{1,3}(,\d{3})+(\.\d+)?")
-
-
-def _written_elsewhere(token: Token, expected: set[str], source: SourceFile) -> str | None:
-    """A date or an amount written as in an office document (`03/01/2026`, `2026-3-1`,
-    `$7,060.00`): the same value as the language writes it."""
-    start = token.start_pos or 0
-    if "DATE" in expected:
-        us, short = _US_DATE.match(source.text, start), _SHORT_DATE.match(source.text, start)
-        if us:
-            year, month, day = us[3], us[1], us[2]
-        elif short:
-            year, month, day = short[1], short[2], short[3]
-        else:
-            return None
-        return f"write dates as YYYY-MM-DD: `{year}-{int(month):02d}-{int(day):02d}`"
-    if token.value == ",":
-        begin = start
-        while begin > 0 and (source.text[begin - 1].isdigit() or source.text[begin - 1] in "$,."):
-            begin -= 1
-        grouped = _GROUPED.match(source.text, begin)
-        if grouped and grouped.start() < start < grouped.end():
-            return f"write numbers without a thousands separator: `{grouped[0].replace(',', '')}`"
     return None
 
 
