@@ -171,7 +171,7 @@ def _parameter(resolver: Resolver, decl: s.Declaration) -> None:
             decl.unknown_span or decl.span,
             'say why the value is not known, e.g. `otherwise unknown because "§7.3: the 2026 L limit was not found"`',
         )
-    first: Type | None = None
+    usual = resolver.parameter_type(decl.id)
     for value in decl.values:
         if not isinstance(value.value, s.Literal):
             _error(
@@ -182,10 +182,18 @@ def _parameter(resolver: Resolver, decl: s.Declaration) -> None:
             )
             continue
         vtype = resolver.infer(value.value)
-        if first is None:
-            first = vtype
-        elif vtype != first and {vtype, first} != {COUNT, NUMBER}:
-            _error(resolver, "check/type", f"parameter `{decl.id}` mixes {first} and {vtype} values", value.span)
+        if vtype != usual and {vtype, usual} != {COUNT, NUMBER}:
+            message = f"parameter `{decl.id}` mixes {usual} and {vtype} values: this one is {vtype}"
+            _error(resolver, "check/type", message, value.span, _value_unit_hint(usual, value.value))
+
+
+def _value_unit_hint(usual: Type, literal: s.Literal) -> str | None:
+    """A number among values with a unit: the same number with the unit the others have."""
+    if literal.type is not NUMBER:
+        return None
+    units: dict[Type, str] = {MONEY: f"${literal.text}", MINUTES: f"{literal.text} min", PERCENT: f"{literal.text}%"}
+    written = units.get(usual)
+    return f"write it with its unit, like the other values: `{written}`" if written else None
 
 
 def _switch(resolver: Resolver, decl: s.Declaration) -> None:

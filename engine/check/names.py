@@ -151,11 +151,10 @@ class NameResolver:
         return vtype
 
     def parameter_type(self, name: str) -> Type:
-        values = self.index.parameters[name].values
-        for value in values:
-            if isinstance(value.value, s.Literal):
-                return value.value.type
-        return ANY
+        """The type most of its literal values have (the first, on a tie): one value written without
+        its unit is then the one reported (check_parameter), not every other."""
+        types = [v.value.type for v in self.index.parameters[name].values if isinstance(v.value, s.Literal)]
+        return max(types, key=lambda t: (types.count(t), -types.index(t))) if types else ANY
 
     def infer(self, expr: s.Expr, scope: tuple[tuple[str, RecordType], ...] = (), allow_rule: bool = False) -> Type:
         """The type of `expr`: given by `resolve.Resolver`, the only class that is instantiated."""
