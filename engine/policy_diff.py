@@ -55,11 +55,21 @@ def declaration_texts(policies: Any) -> dict[str, tuple[str, str]]:
 def changed_declarations(old: Any, new: Any) -> dict[str, str]:
     """label -> the name a trace would use, for every declaration added, removed or changed."""
     before, after = declaration_texts(old), declaration_texts(new)
-    return {
+    changed = {
         label: (after.get(label) or before[label])[0]
         for label in sorted(before.keys() | after.keys())
         if before.get(label, ("", None))[1] != after.get(label, ("", None))[1]
     }
+    # A declaration whose `effective` moved (`pricing pfs.national` to a new year) is one change,
+    # not one removed and one added; parameter values stay one by one, each its own year.
+    for key in {label.partition(" effective ")[0] for label in changed if not label.startswith("parameter ")}:
+        same = [label for label in changed if label.partition(" effective ")[0] == key]
+        gone, added = [la for la in same if la not in after], [la for la in same if la not in before]
+        if len(gone) == 1 and len(added) == 1:
+            name = changed.pop(gone[0])
+            del changed[added[0]]
+            changed[f"{added[0]} (was {gone[0].partition(' effective ')[2]})"] = name
+    return dict(sorted(changed.items()))
 
 
 def _read_names(nodes: Iterable[TraceNode], found: set[str]) -> set[str]:

@@ -189,3 +189,17 @@ def test_diff_text_says_not_determined_for_amounts_an_edition_does_not_give(tmp_
     assert "1 of 1 decisions change" in result.stdout, result.stdout
     assert "None" not in result.stdout
     assert re.search(r"^  allowed not determined -> [0-9]+\.[0-9]{2}, beneficiary", result.stdout, re.M), result.stdout
+
+
+def test_a_moved_effective_interval_is_one_changed_declaration(tmp_path: Path) -> None:
+    """Moving the end of `pricing pfs.national` (as docs/adding-a-year.md does, here the other way)
+    changes one declaration: it is listed once, with its old interval, not removed and added."""
+    copy = tmp_path / "next"
+    shutil.copytree(SHIPPED, copy, ignore=shutil.ignore_patterns("tests", "examples", "__pycache__", "*.py"))
+    _sub(copy / "fees.policy", r"(pricing pfs\.national .*?effective 2024-01-01\.\.)2026-12-31", r"\g<1>2025-12-31")
+    example = SHIPPED / "examples" / "month-batch.yaml"
+    result = CliRunner().invoke(cli, ["diff", str(SHIPPED), str(copy), str(example), "--format", "json"])
+    assert result.exit_code == ExitCode.OK, result.output
+    assert json.loads(result.stdout)["changed_declarations"] == [
+        "pricing pfs.national effective 2024-01-01..2025-12-31 (was 2024-01-01..2026-12-31)"
+    ]
