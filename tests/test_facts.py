@@ -375,3 +375,20 @@ def test_a_tab_in_yaml_indentation_is_named_in_the_help() -> None:
         assert found.span is not None
         assert (found.span.line, found.span.column) == (line, 1)
         assert found.help == "this line is indented with a tab: YAML indents with spaces only; replace the tab"
+
+
+def test_an_unclosed_quote_is_named_where_it_opens() -> None:
+    """`option: "non_qp` without its closing quote: YAML reads on to the next `"`, lines below, and
+    stumbles there; the help names the line that opened the quote."""
+    from carepolicy.engine.facts.yaml_records import load_yaml_documents
+
+    text = (
+        "cases:\n- name: a\n  switches:\n    qualifying_apm_participant: \"non_qp\n  facts:\n"
+        "    month: 2025-03\n    consents: {\"ccm\": {\"documented\": true}}\n"
+    )
+    with pytest.raises(FactError) as caught:
+        load_yaml_documents(text, "t.yaml")
+    [diag] = caught.value.diagnostics
+    assert diag.code == "facts/syntax"
+    assert diag.help is not None
+    assert diag.help.startswith('line 4 opens a `"` that it does not close'), diag.help

@@ -122,6 +122,17 @@ def _content_start(text: str) -> str:
 
 
 TAB_HELP = "this line is indented with a tab: YAML indents with spaces only; replace the tab"
+QUOTE_HELP = 'YAML reads on to the next `"`, lines below; close the quote on its line'
+
+
+def _unclosed_quote(lines: list[str], first: int, last: int) -> int | None:
+    """The first line in [first, last) with an odd number of double quotes (`\\"` aside), outside
+    comments: a quote opened and not closed, which YAML carries on to a later line."""
+    for number in range(first, min(last, len(lines))):
+        line = lines[number].replace('\\"', "")
+        if not line.lstrip().startswith("#") and line.count('"') % 2:
+            return number
+    return None
 
 
 def _yaml_diagnostic(exc: BaseException, name: str, start: int, text: str) -> Diagnostic:
@@ -138,6 +149,11 @@ def _yaml_diagnostic(exc: BaseException, name: str, start: int, text: str) -> Di
         lines = text.split("\n")
         if mark and mark.line < len(lines) and lines[mark.line][mark.column : mark.column + 1] == "\t":
             diag = replace(diag, help=TAB_HELP)  # the character YAML cannot read is invisible: say what it is
+        elif mark and exc.context_mark and exc.context_mark.line < mark.line:
+            opened = _unclosed_quote(lines, exc.context_mark.line, mark.line)
+            if opened is not None:
+                help_text = f'line {opened + 1 + offset} opens a `"` that it does not close: {QUOTE_HELP}'
+                diag = replace(diag, help=help_text)
         if exc.context and exc.context_mark and exc.problem:
             at = exc.context_mark
             diag = replace(diag, related=((exc.context, span(name, at.line + 1 + offset, at.column + 1)),))
