@@ -181,3 +181,10 @@ def test_a_citation_without_its_where_is_shown_on_its_own_line() -> None:
         assert (problem.span.line, problem.span.column, problem.span.end_column) == (line, column, end), problem
         assert problem.help is not None
         assert f'`{keyword} TAG "where in the source"`' in problem.help, problem.help
+
+
+def test_a_decimal_comma_gets_the_decimal_point() -> None:
+    text = 'policy p "P"\n  source S1 "s"\nrvu table t "T"\n  cite S1 "x"\n  99490 work 1,00 pe 0.81 mp 0.06\n'
+    _policy, problems, _skipped = parse_partial(text, "t.policy")
+    (problem,) = problems
+    assert problem.help == "write decimals with a point: `1.00`", problem

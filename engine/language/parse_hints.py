@@ -83,12 +83,13 @@ def token_span(source: SourceFile, token: Token) -> Span:
 
 _US_DATE = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})")
 _SHORT_DATE = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})(?!\d)")
+_DECIMAL_COMMA = re.compile(r"(\$?\d+),(\d+)(?![\d,])")
 _GROUPED = re.compile(r"\$?\d{1,3}(,\d{3})+(\.\d+)?")
 
 
 def written_elsewhere(token: Token, expected: set[str], source: SourceFile) -> str | None:
     """A date or an amount written as in an office document (`03/01/2026`, `2026-3-1`,
-    `$7,060.00`): the same value as the language writes it."""
+    `$7,060.00`, a decimal comma `1,00`): the same value as the language writes it."""
     start = token.start_pos or 0
     if "DATE" in expected:
         us, short = _US_DATE.match(source.text, start), _SHORT_DATE.match(source.text, start)
@@ -106,4 +107,7 @@ def written_elsewhere(token: Token, expected: set[str], source: SourceFile) -> s
         grouped = _GROUPED.match(source.text, begin)
         if grouped and grouped.start() < start < grouped.end():
             return f"write numbers without a thousands separator: `{grouped[0].replace(',', '')}`"
+        decimal = _DECIMAL_COMMA.match(source.text, begin)
+        if decimal and decimal.end() == start + 1 + len(decimal[2]):
+            return f"write decimals with a point: `{decimal[1]}.{decimal[2]}`"
     return None
