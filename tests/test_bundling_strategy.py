@@ -292,3 +292,14 @@ def test_the_withdrawal_survives_compact_trace_and_explain(tmp_path: Path) -> No
     result = CliRunner().invoke(cli, ["explain", str(tmp_path / "compact.jsonl"), str(claims), "-o", str(expanded)])
     assert result.exit_code == ExitCode.OK, result.output
     assert expanded.read_bytes() == lines["full"]
+
+
+def test_a_misspelt_program_on_a_code_is_pointed_at_not_moved_to_a_line_that_does_not_exist() -> None:
+    """`program ccmm` on code 99490: the `within program ccm` line that ranks it says so; its help
+    named a `within program ccmm` line that does not exist. It names the code's `program` instead."""
+    codes = CODES.replace("program ccm\n", "program ccmm\n") + 'code 99491 "CCM" cite S1 "x"\n  program ccm\n'
+    found = check(codes + 'choose coding c "C" cite S1 "x"\n  within program ccm by preference 99490\n')
+    [(code, _line, message, hint)] = found
+    assert code == "check/strategy"
+    assert "`99490` is not a code of program `ccm`" in message
+    assert hint == "code `99490` says `program ccmm` (t.policy:5): did you mean `program ccm` there?", hint

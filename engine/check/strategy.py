@@ -84,8 +84,21 @@ def _check_within(resolver: Resolver, decl: s.Choose, owner: str, report: Report
                 report(
                     f"{owner}: `{code}` is not a code of program `{within.program}`",
                     within.span,
-                    f"move it to the `within program {versions[0].program}` line" if versions[0].program else None,
+                    _elsewhere(versions[0], within.program, {w.program for w in decl.within}),
                 )
             where = seen_codes.setdefault(code, f"`within program {within.program}`")
             if where != f"`within program {within.program}`":
                 report(f"{owner} ranks `{code}` twice (also in {where})", within.span, "name each code once")
+
+
+def _elsewhere(code: s.Code, ranked_in: str, ordered: set[str]) -> str | None:
+    """Where a code ranked in another program's line belongs: that program's `within` line, or,
+    when there is none, the code's own `program` clause (a misspelt program makes a new one)."""
+    if code.program is None:
+        return None
+    if code.program in ordered:
+        return f"move it to the `within program {code.program}` line"
+    says = f"code `{code.id}` says `program {code.program}` ({code.span.source}:{code.span.line})"
+    if did_you_mean(code.program, [ranked_in]):
+        return f"{says}: did you mean `program {ranked_in}` there?"
+    return f"{says}: rank it on a `within program {code.program}` line"
