@@ -6,8 +6,11 @@ parameter, switch, rule and source is used). Each is a small function
 
 from __future__ import annotations
 
+import dataclasses
+
 from ..diagnostics import Diagnostic, Severity, did_you_mean
 from ..language import syntax as s
+from ..language.clauses import CodeRef
 from ..source import Span
 from .context import CheckContext, names_used
 
@@ -120,6 +123,7 @@ def check_unused(ctx: CheckContext) -> list[Diagnostic]:
                     help="remove it, or require it where it applies",
                 )
             )
+    out.extend(_programs_of_one_misspelt_code(ctx))
     for tag, source in ctx.index.sources.items():
         if tag not in cited:
             out.append(
@@ -132,3 +136,39 @@ def check_unused(ctx: CheckContext) -> list[Diagnostic]:
                 )
             )
     return out
+
+
+def _programs_of_one_misspelt_code(ctx: CheckContext) -> list[Diagnostic]:
+    """A program of one code that nothing names (no precondition, code list or coding order),
+    spelt like another program: `program rpmm` made a program of its own, and the code escapes
+    its real program's preconditions, exclusions and coding order, silently."""
+    named = {d.program for d in ctx.index.of_kind(s.Precondition) if isinstance(d, s.Precondition) and d.program}
+    for decl in ctx.index.declarations():
+        named |= {ref.low for ref in _code_refs(decl) if ref.kind == "program"}
+    programs = ctx.index.programs()
+    out: list[Diagnostic] = []
+    for program in sorted(programs - named):
+        codes = [c for versions in ctx.index.codes.values() for c in versions if c.program == program]
+        meant = did_you_mean(program, programs - {program})
+        if meant and len({c.id for c in codes}) == 1:
+            out.append(
+                Diagnostic(
+                    "check/unused",
+                    f"program `{program}` has one code, `{codes[0].id}`, and nothing names the program",
+                    span=codes[0].span,
+                    severity=Severity.WARNING,
+                    help=f"{meant} (a code outside its program escapes the program's preconditions and exclusions)",
+                )
+            )
+    return out
+
+
+def _code_refs(node: object) -> list[CodeRef]:
+    """The code-list items of a declaration's clauses (expressions hold none)."""
+    if isinstance(node, CodeRef):
+        return [node]
+    if isinstance(node, tuple):
+        return [ref for item in node for ref in _code_refs(item)]
+    if dataclasses.is_dataclass(node) and not isinstance(node, s.Expr | type):
+        return [ref for f in dataclasses.fields(node) for ref in _code_refs(getattr(node, f.name))]
+    return []
