@@ -64,3 +64,31 @@ def test_a_cost_sharing_clause_dated_with_a_yearly_parameter_is_a_place(tmp_path
     assert Path(warned.span.source).name == "cost_sharing.policy"
     assert "(`during 2024-01-01..2026-12-31`) stops at 2026" in warned.message
     assert "during" in sources[warned.span.source].line(warned.span.line)
+
+
+def test_the_new_year_case_of_adding_a_year_passes_on_a_copy_with_that_year(tmp_path: Path) -> None:
+    """docs/adding-a-year.md step 4 shows the case to add for a new conversion factor; with the
+    walkthrough's 2027 factor ($34.0000) it passes, as written (dates near the month included)."""
+    import textwrap
+
+    from carepolicy.engine import load_policies
+    from carepolicy.engine.expectations import read_cases, run_cases
+
+    copy = tmp_path / "policies"
+    shutil.copytree(SHIPPED, copy, ignore=shutil.ignore_patterns("examples", "__pycache__", "*.py"))
+    for path in (copy / "fees.policy", copy / "cost_sharing.policy"):
+        text = re.sub(
+            r"^(\s+value \$[0-9.]+ effective )2026-01-01\.\.2026-12-31(.*)$",
+            lambda m: f"{m[0]}\n{m[1]}2027-01-01..2027-12-31{m[2]}",
+            path.read_text(encoding="utf-8"),
+            flags=re.M,
+        )
+        text = re.sub(r"^(\s+(?:effective|during) \S+\.\.)2026-12-31$", r"\g<1>2027-12-31", text, flags=re.M)
+        text = text.replace("value $33.4009 effective 2027", "value $34.0000 effective 2027")
+        path.write_text(text, encoding="utf-8")
+    page = (Path(__file__).resolve().parent.parent / "docs" / "adding-a-year.md").read_text(encoding="utf-8")
+    example = textwrap.dedent(re.search(r"```yaml\n(.*?)```", page, re.S)[1])  # type: ignore[index]
+    (copy / "tests" / "year.yaml").write_text("cases:\n" + example, encoding="utf-8")
+    [case] = [c for c in read_cases(copy / "tests") if c.file.endswith("year.yaml")]
+    [result] = run_cases(load_policies(copy), [case])
+    assert result.passed, result.failures
