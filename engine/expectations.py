@@ -136,8 +136,9 @@ def _check_amount(
     if billed != wanted and (key == "medicare_after_sequestration" or not matching):
         # alternatives carry no per-line shares, so no figure after sequestration either
         if expected is not None:
-            own = f"the billed {_show(billed)} has {_shown(_own_amount(decision, key))}"
-            yield f"{what} of {_show(wanted)} not known: not billed ({own}); expected {_shown(expected)}"
+            why = f"not billed (the billed {_show(billed)} has {_shown(_own_amount(decision, key))})"
+            why = why if billed else "nothing was billed"
+            yield f"{what} of {_show(wanted)} not known: {why}; expected {_shown(expected)}"
         return
     if billed == wanted:
         actual = _own_amount(decision, key)

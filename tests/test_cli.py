@@ -428,3 +428,10 @@ def test_help_does_not_import_the_engine() -> None:
 def test_exit_codes_are_the_documented_numbers() -> None:
     assert [(c.name, int(c)) for c in ExitCode] == [("OK", 0), ("POLICY_ERRORS", 1), ("BAD_INPUT", 2),
                                                     ("INTERRUPTED", 130)]
+
+
+def test_a_failed_case_that_billed_nothing_says_so_for_its_amounts(tmp_path: Path) -> None:
+    text = (FIXTURES / "failing_cases" / "wrong.yaml").read_text(encoding="utf-8")
+    (tmp_path / "nothing.yaml").write_text(text.replace("minutes: 21", "minutes: 5"), encoding="utf-8")
+    result = run("test", "policies", "--cases", str(tmp_path))
+    assert "patient responsibility of {99439×1, 99490×1} not known: nothing was billed; expected 21.29" in result.stdout
