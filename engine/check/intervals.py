@@ -9,7 +9,7 @@ import datetime as dt
 
 from ..diagnostics import Diagnostic
 from ..language import syntax as s
-from ..language.clauses import Interval
+from ..language.clauses import Interval, ParameterValue
 from .context import CheckContext, names_used
 from .dated import check_clause_dates, clause_reads
 from .days import day_gaps, interval_bounds, show_day
@@ -105,11 +105,28 @@ def _gap_diagnostics(
             continue  # unknown where it has no value, by declaration: only what reads it is undecided
         have = [interval_bounds(v.effective) for v in param.values]
         for gap in day_gaps(days, have):
+            message = (
+                f"parameter `{name}` has no value for {show_day(gap[0])}..{show_day(gap[1])}, "
+                f"where {decl.kind} `{decl.id}` is in effect and reads it"
+            )
+            between = _values_around(param, gap)
+            if between is not None:  # a gap between two of its values: the fix is on their lines
+                before, after = between
+                out.append(
+                    Diagnostic(
+                        "check/missing-value",
+                        message,
+                        span=after.span,
+                        related=(("the value before", before.span), (f"read by {decl.kind} `{decl.id}`", decl.span)),
+                        help=f"make the values meet: start this one on {show_day(gap[0])}, "
+                        f"or end the one before on {show_day(gap[1])}",
+                    )
+                )
+                continue
             out.append(
                 Diagnostic(
                     "check/missing-value",
-                    f"parameter `{name}` has no value for {show_day(gap[0])}..{show_day(gap[1])}, "
-                    f"where {decl.kind} `{decl.id}` is in effect and reads it",
+                    message,
                     span=decl.span,
                     related=(("parameter declared", param.span),),
                     help="add a dated `value` line, or limit the user with an `effective` interval "
@@ -118,6 +135,14 @@ def _gap_diagnostics(
                 )
             )
     return out
+
+
+def _values_around(param: s.Parameter, gap: tuple[dt.date, dt.date]) -> tuple[ParameterValue, ParameterValue] | None:
+    """The values just before and just after a gap, when it lies between two of them."""
+    one_day = dt.timedelta(days=1)
+    before = [v for v in param.values if interval_bounds(v.effective)[1] == gap[0] - one_day]
+    after = [v for v in param.values if interval_bounds(v.effective)[0] == gap[1] + one_day]
+    return (before[0], after[0]) if before and after else None
 
 
 def _direct_parameters(ctx: CheckContext, decl: s.Declaration) -> set[str]:
