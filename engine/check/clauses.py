@@ -40,8 +40,29 @@ def _want(resolver: Resolver, expr: s.Expr, wanted: tuple[Type, ...], what: str,
 
 def _requirements(resolver: Resolver, requirements: tuple[Requirement, ...]) -> None:
     for requirement in requirements:
+        split: set[int] = set()  # conditions that are the two halves of a number like `1,000`
+        for first, second in zip(requirement.conditions, requirement.conditions[1:], strict=False):
+            joined = _thousands_split(first, second)
+            if joined is not None:
+                split |= {id(first), id(second)}
+                message = f"`{joined[0]}` is read as two requirements, split at its `,`"
+                help_text = f"write numbers without a thousands separator: `{joined[1]}`"
+                _error(resolver, "check/type", message, second.span, help_text)
         for condition in requirement.conditions:
-            _want(resolver, condition, (BOOL,), "`requires`", allow_rule=True)
+            if id(condition) not in split:
+                _want(resolver, condition, (BOOL,), "`requires`", allow_rule=True)
+
+
+def _thousands_split(first: s.Expr, second: s.Expr) -> tuple[str, str] | None:
+    """`requires x >= 1,000 min`: the comma that separates requirements split a number; the
+    number as written and as it should be, or None."""
+    if not (isinstance(first, s.Compare) and isinstance(first.right, s.Literal) and isinstance(second, s.Literal)):
+        return None
+    head, tail = first.right, second
+    adjacent = tail.span.line == head.span.end_line and tail.span.column == head.span.end_column + 1
+    if not adjacent or not head.text.lstrip("$").isdigit() or not tail.text[:3].isdigit() or tail.text[3:4].isdigit():
+        return None
+    return f"{head.text},{tail.text}", f"{head.text}{tail.text}"
 
 
 def _define(resolver: Resolver, decl: s.Declaration) -> None:
