@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from .decision.model import Decision
+from .diagnostics import Diagnostic
 from .evaluation.costs import FeeSchedule
 
 Coding = frozenset[tuple[str, int]]
@@ -309,7 +310,7 @@ def _case_fee_schedule(raw: Any, name: str) -> tuple[FeeSchedule | None, tuple[s
     try:
         return build_fee_schedule(name, entries), ()
     except PolicyError as error:
-        return None, tuple(d.message + (f" ({d.help})" if d.help else "") for d in error.diagnostics)
+        return None, tuple(_with_help(d) for d in error.diagnostics)
 
 
 @dataclass(frozen=True, slots=True)
@@ -339,7 +340,7 @@ def run_cases(policies: Any, cases: Sequence[PolicyCase]) -> list[CaseResult]:
             continue
         bundle = validate_bundle(case.facts, source=case.file, index=0)
         if isinstance(bundle, BundleError):
-            failures = tuple(f"{d.fact_path}: {d.message}" for d in bundle.diagnostics)
+            failures = tuple(f"{d.fact_path}: {_with_help(d)}" for d in bundle.diagnostics)
         else:
             try:
                 decision = evaluate(
@@ -347,6 +348,11 @@ def run_cases(policies: Any, cases: Sequence[PolicyCase]) -> list[CaseResult]:
                 )
                 failures = tuple(check_expectation(decision, case.expect))
             except PolicyError as error:
-                failures = tuple(d.message for d in error.diagnostics)
+                failures = tuple(_with_help(d) for d in error.diagnostics)
         results.append(CaseResult(case, failures))
     return results
+
+
+def _with_help(diagnostic: Diagnostic) -> str:
+    """A problem of a case in one line: its message, and its help (`did you mean ...?`) after it."""
+    return diagnostic.message + (f" ({diagnostic.help})" if diagnostic.help else "")

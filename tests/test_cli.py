@@ -15,6 +15,7 @@ import re
 import shlex
 import subprocess
 import sys
+from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
@@ -435,3 +436,15 @@ def test_a_failed_case_that_billed_nothing_says_so_for_its_amounts(tmp_path: Pat
     (tmp_path / "nothing.yaml").write_text(text.replace("minutes: 21", "minutes: 5"), encoding="utf-8")
     result = run("test", "policies", "--cases", str(tmp_path))
     assert "patient responsibility of {99439×1, 99490×1} not known: nothing was billed; expected 21.29" in result.stdout
+
+
+def test_a_case_with_a_misspelt_switch_or_fact_value_shows_the_did_you_mean(tmp_path: Path) -> None:
+    """The help of a case's switch or fact problem is shown, as `evaluate --switch` shows it."""
+    text = (FIXTURES / "failing_cases" / "wrong.yaml").read_text(encoding="utf-8")
+    first = text.index("  expect:")
+    (tmp_path / "switch.yaml").write_text(text[:first] + "  switches: {unit_cap_99437: nocap}\n" + text[first:])
+    (tmp_path / "fact.yaml").write_text(text.replace("by: clinical_staff", "by: clinical_stuff"), encoding="utf-8")
+    shipped = str(files("carepolicy.policies"))  # the fixture policies have no switches
+    result = run("test", shipped, "--cases", str(tmp_path))
+    assert "`nocap` is not an option of switch `unit_cap_99437` (options: no_cap, one_unit, two_units)" in result.stdout
+    assert "is not one of `clinical_staff`, `billing_practitioner`, `non_clinical_staff` (did you mean" in result.stdout
