@@ -27,6 +27,7 @@ from .evaluation.coding import SwitchSettings, decide
 from .evaluation.costs import FeeSchedule
 from .evaluation.fee_schedule import load_fee_schedule as load_fee_schedule  # public here, as before
 from .facts.reader import Bundle, BundleError
+from .facts.record_errors import utf16_or_32
 from .facts.schema import fact_types
 from .language import syntax as s
 from .language.parse import parse_partial
@@ -96,9 +97,11 @@ def decode_policy_text(name: str, data: bytes | OSError) -> str | Diagnostic:
         before = text[: error.start]
         line = before.count(b"\n") + 1
         column = len(before[before.rfind(b"\n") + 1 :].decode("utf-8", errors="replace")) + 1
+        encoding = utf16_or_32(data)
         return Diagnostic(
             "policy/not-utf8",
-            f"byte `0x{text[error.start]:02x}` is not UTF-8",
+            f"byte `0x{text[error.start]:02x}` is not UTF-8"
+            + (f": the file is {encoding} (it starts with a {encoding} byte-order mark)" if encoding else ""),
             span=Span(name, line, column, line, column + 1),
             help="save the file as UTF-8 (most editors: 'Save with encoding' or 'Reopen with encoding')",
         )

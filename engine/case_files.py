@@ -14,6 +14,7 @@ from typing import Any
 
 from .diagnostics import Diagnostic, FactError
 from .facts.reader import load_yaml_documents
+from .facts.record_errors import not_utf8, utf16_or_32
 from .facts.schema import describe
 
 SHAPE_HELP = "a case file holds `cases:`, a list of {name, facts, switches, expect} (see `carepolicy test --help`)"
@@ -26,7 +27,8 @@ def case_document(path: Path) -> Mapping[str, Any]:
     try:
         text = path.read_bytes().decode("utf-8")
     except UnicodeDecodeError as error:
-        raise _problem(name, None, f"not UTF-8 text (byte {error.start + 1})", "save the file as UTF-8") from None
+        said = utf16_or_32(error.object)  # the message then says how to save it
+        raise _problem(name, None, not_utf8(error.object, error), None if said else "save the file as UTF-8") from None
     except OSError as error:
         raise _problem(name, None, f"cannot read `{name}`: {(error.strerror or str(error)).lower()}", None) from None
     documents = [d for d in load_yaml_documents(text, name) if d is not None]

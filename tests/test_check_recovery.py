@@ -70,6 +70,15 @@ def test_a_byte_that_is_not_utf8_has_its_line_and_column(tmp_path: Path) -> None
     assert (diag.span.line, diag.span.column) == (2, 17)
 
 
+def test_a_policy_file_saved_as_utf16_says_so(tmp_path: Path) -> None:
+    (tmp_path / "a.policy").write_bytes('policy a "x"\n'.encode("utf-16"))
+    _result, _sources, diagnostics = check_policies(tmp_path)
+    (diag,) = diagnostics
+    assert diag.message == "byte `0xff` is not UTF-8: the file is UTF-16 (it starts with a UTF-16 byte-order mark)"
+    assert diag.help is not None
+    assert diag.help.startswith("save the file as UTF-8")
+
+
 def test_after_a_byte_order_mark_the_byte_that_is_not_utf8_is_the_one_named(tmp_path: Path) -> None:
     (tmp_path / "a.policy").write_bytes(b'\xef\xbb\xbfpolicy a "x"\n  source S1 "caf\xe9"\n')
     _result, _sources, diagnostics = check_policies(tmp_path)

@@ -393,7 +393,11 @@ def test_a_case_file_not_in_utf8_is_named(tmp_path: Path) -> None:
     file.write_bytes(f"cases:\n{CASE}".encode("utf-16"))
     result = run("test", "policies", "--cases", str(tmp_path))
     assert result.exit_code == ExitCode.BAD_INPUT
-    assert result.stderr == f"{file}: error[test/cases]: not UTF-8 text (byte 1)\n  help: save the file as UTF-8\n"
+    assert result.stderr == (f"{file}: error[test/cases]: not UTF-8 text (byte 1): it is UTF-16 "
+                             "(it starts with a UTF-16 byte-order mark); save it as UTF-8\n")
+    file.write_bytes(b"cases:\n  - name: caf\xe9\n")  # Latin-1: no mark to tell, the help says what to do
+    result = run("test", "policies", "--cases", str(tmp_path))
+    assert result.stderr == f"{file}: error[test/cases]: not UTF-8 text (byte 21)\n  help: save the file as UTF-8\n"
 
 
 # --------------------------------------------------------------------------------------------- help

@@ -224,7 +224,8 @@ def test_explain_drops_a_byte_order_mark_and_names_a_file_not_in_utf8(
     wide.write_bytes(line.decode("utf-8").encode("utf-16"))
     result = run("explain", str(wide), str(claims))
     assert result.exit_code == ExitCode.BAD_INPUT
-    assert result.stderr == f"{wide}: error[usage/input]: cannot read `{wide}`: not UTF-8 text (byte 1)\n"
+    assert result.stderr == (f"{wide}: error[usage/input]: cannot read `{wide}`: not UTF-8 text (byte 1): it is UTF-16 "
+                             "(it starts with a UTF-16 byte-order mark); save it as UTF-8\n")
 
 
 def test_explain_of_no_decisions_is_an_error_not_an_empty_success(claims: Path) -> None:

@@ -65,7 +65,8 @@ def test_a_csv_saved_with_a_byte_order_mark_is_read(tmp_path: Path) -> None:
     with pytest.raises(PolicyError) as error:
         load_fee_schedule(csv)
     (problem,) = error.value.diagnostics
-    assert problem.message == f"cannot read fee schedule `{csv}`: not UTF-8 text (byte 1)"
+    assert problem.message == (f"cannot read fee schedule `{csv}`: not UTF-8 text (byte 1): it is UTF-16 "
+                               "(it starts with a UTF-16 byte-order mark); save it as UTF-8")
 
 
 @pytest.mark.parametrize(

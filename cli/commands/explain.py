@@ -37,7 +37,9 @@ def _decisions(path: str) -> Iterator[tuple[str, Any]]:
     try:  # a byte-order mark (a Windows editor's) is dropped, as the fact files' is
         text = sys.stdin.read().removeprefix("\ufeff") if path == "-" else Path(path).read_text(encoding="utf-8-sig")
     except UnicodeDecodeError as error:
-        fail("usage/input", f"cannot read `{path}`: not UTF-8 text (byte {error.start + 1})", file=path)
+        from carepolicy.engine.facts.record_errors import not_utf8
+
+        fail("usage/input", f"cannot read `{path}`: {not_utf8(error.object, error)}", file=path)
     except OSError as error:
         fail("usage/input", f"cannot read `{path}`: {(error.strerror or str(error)).lower()}", file=path)
     try:  # one JSON document (`evaluate --format json`), possibly indented

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from ..diagnostics import Diagnostic, PolicyError
+from ..facts.record_errors import not_utf8
 from .costs import FeeSchedule
 
 COLUMNS = ("allowed", "rvu")
@@ -166,7 +167,7 @@ def load_fee_schedule(path: str | Path) -> FeeSchedule:
         text = Path(path).read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as error:
         if isinstance(error, UnicodeDecodeError):
-            reason = f"not UTF-8 text (byte {error.start + 1})"
+            reason = not_utf8(error.object, error)
         else:
             reason = (error.strerror or str(error)).lower()
         raise PolicyError(

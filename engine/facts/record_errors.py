@@ -26,12 +26,20 @@ _OTHER_ENCODINGS = (
 )
 
 
+def utf16_or_32(data: bytes) -> str | None:
+    """"UTF-16" or "UTF-32" when `data` starts with that encoding's byte-order mark, else None."""
+    for mark, encoding in _OTHER_ENCODINGS:
+        if data.startswith(mark):
+            return encoding
+    return None
+
+
 def not_utf8(data: bytes, error: UnicodeDecodeError) -> str:
     """`not UTF-8 text (byte N)`, and what the text is when its first bytes say so (a UTF-16 file)."""
     message = f"not UTF-8 text (byte {error.start + 1})"
-    for mark, encoding in _OTHER_ENCODINGS:
-        if data.startswith(mark):
-            return f"{message}: it is {encoding} (it starts with a {encoding} byte-order mark); save it as UTF-8"
+    encoding = utf16_or_32(data)
+    if encoding:
+        return f"{message}: it is {encoding} (it starts with a {encoding} byte-order mark); save it as UTF-8"
     return message
 
 
