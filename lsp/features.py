@@ -28,9 +28,18 @@ class Word:
     end: int
 
 
+def lines_of(text: str) -> list[str]:
+    """A text's lines as the parser counts them, and the protocol (but for a lone `\\r`): each ended
+    by `\\n` or `\\r\\n`.
+
+    Not `str.splitlines`, which also ends a line at U+2028, U+0085, a form feed and others: one in
+    a comment or title would shift every line below it."""
+    return [line.removesuffix("\r") for line in text.split("\n")]
+
+
 def word_at(text: str, line: int, column: int) -> Word | None:
     """The name, code or tag under (line, column), dots included (`eligibility.part_b`)."""
-    lines = text.splitlines()
+    lines = lines_of(text)
     if not 0 <= line < len(lines):
         return None
     for match in _WORD.finditer(lines[line]):
@@ -91,7 +100,7 @@ def _expr_text(analysis: Analysis, expr: s.Expr) -> str:
     text = analysis.texts.get(span.source)
     if text is None:
         return "(value)"
-    lines = text.splitlines()
+    lines = lines_of(text)
     if span.line != span.end_line or not 0 < span.line <= len(lines):
         return "(value)"
     return lines[span.line - 1][span.column - 1 : span.end_column - 1]

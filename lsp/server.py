@@ -97,7 +97,7 @@ def to_lsp(diag: Diagnostic) -> t.Diagnostic:
 
 def _column(text: str, line: int, utf16: int) -> int:
     """A protocol column (UTF-16 code units) as a code-point column."""
-    lines = text.splitlines()
+    lines = features.lines_of(text)
     if not 0 <= line < len(lines):
         return utf16
     units = 0
@@ -168,9 +168,10 @@ def build_server() -> PolicyServer:
         analysis = ls.analysis_for(params.text_document.uri)
         if analysis is None:
             return t.CompletionList(is_incomplete=False, items=[])
-        lines = ls.workspace.get_text_document(params.text_document.uri).source.splitlines()
+        text = ls.workspace.get_text_document(params.text_document.uri).source
+        lines = features.lines_of(text)
         line = lines[params.position.line] if params.position.line < len(lines) else ""
-        before = line[: _column("\n".join(lines), params.position.line, params.position.character)]
+        before = line[: _column(text, params.position.line, params.position.character)]
         items = [t.CompletionItem(label=c.label, kind=_KINDS[c.kind], detail=c.detail)
                  for c in features.completions(analysis, before)]
         return t.CompletionList(is_incomplete=False, items=items)

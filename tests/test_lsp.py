@@ -207,3 +207,18 @@ def test_formatting_a_document_that_does_not_parse_gives_no_edit(client: LspClie
                                              "contentChanges": [{"text": fixed}]})
     (edit,) = format_request(client, path)
     assert edit["newText"] == path.read_text(encoding="utf-8")
+
+
+def test_a_line_separator_inside_a_comment_does_not_shift_the_lines(client: LspClient, folder: Path) -> None:
+    """A line ends at `\\n` (or `\\r\\n`), for the parser and for the protocol: U+2028, U+0085 or a form
+    feed in a comment or title does not end one, so hover and definition below it find their word."""
+    rule, home, _user = a_rule_used_elsewhere(folder)
+    text = home.read_text(encoding="utf-8").replace("\n", "\n# pasted\u2028from a PDF\x85page\x0cbreak\n", 1)
+    home.write_text(text, encoding="utf-8")
+    assert [d for d in open_file(client, home, text) if d.get("severity") == 1] == []
+    line = next(n for n, row in enumerate(text.split("\n")) if row.startswith(f"rule {rule} "))
+    where = {"textDocument": {"uri": home.as_uri()}, "position": {"line": line, "character": 6}}
+    assert f"**rule** `{rule}`" in client.request("textDocument/hover", where)["contents"]["value"]
+    assert client.request("textDocument/definition", where)["range"]["start"]["line"] == line
+    labels = {item["label"] for item in client.request("textDocument/completion", where)["items"]}
+    assert "requires" in labels
