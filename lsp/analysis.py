@@ -23,6 +23,20 @@ from ..engine.language.registry import REGISTRY_FILE, Registry, parse_registry
 POLICY_SUFFIX = ".policy"
 
 
+def lines_of(text: str) -> list[str]:
+    """A text's lines as the parser counts them, and the protocol (but for a lone `\\r`): each ended
+    by `\\n` or `\\r\\n`.
+
+    Not `str.splitlines`, which also ends a line at U+2028, U+0085, a form feed and others: one in
+    a comment or title would shift every line below it."""
+    return [line.removesuffix("\r") for line in text.split("\n")]
+
+
+def utf16_units(line: str, column: int) -> int:
+    """A code-point column of `line` in UTF-16 code units, as the protocol counts columns."""
+    return column + sum(1 for char in line[:column] if ord(char) > 0xFFFF)
+
+
 def policy_folder(path: Path) -> Path:
     """The folder a policy file is checked with: the nearest one up holding `sources.registry`,
     else the file's own folder (a policy set is one folder, as for `carepolicy check DIR`)."""
@@ -42,6 +56,16 @@ class Analysis:
     index: PolicyIndex
     registry: Registry | None
     texts: Mapping[str, str]
+    _lines: dict[str, list[str] | None] = field(default_factory=dict, repr=False, compare=False)
+
+    def utf16_column(self, source: str, line: int, column: int) -> int:
+        """A 0-based code-point column of a 0-based line of a file in the folder, in UTF-16 code
+        units (an emoji is one character to the engine, two units to the protocol)."""
+        if source not in self._lines:  # split once per file, and not at all when it is ASCII
+            text = self.texts.get(source)
+            self._lines[source] = None if text is None or text.isascii() else lines_of(text)
+        lines = self._lines[source]
+        return utf16_units(lines[line], column) if lines is not None and 0 <= line < len(lines) else column
 
     def source_title(self, tag: str) -> str | None:
         """The title of a cited source: the folder's `source` declaration, else the registry's."""

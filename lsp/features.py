@@ -15,7 +15,7 @@ from ..engine.language import syntax as s
 from ..engine.language.clauses import Cite, Interval
 from ..engine.source import Span
 from ..grammar.keywords import keywords, unit_words
-from .analysis import Analysis
+from .analysis import Analysis, lines_of
 
 _WORD = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.\-]*")
 
@@ -26,15 +26,6 @@ class Word:
     line: int
     start: int
     end: int
-
-
-def lines_of(text: str) -> list[str]:
-    """A text's lines as the parser counts them, and the protocol (but for a lone `\\r`): each ended
-    by `\\n` or `\\r\\n`.
-
-    Not `str.splitlines`, which also ends a line at U+2028, U+0085, a form feed and others: one in
-    a comment or title would shift every line below it."""
-    return [line.removesuffix("\r") for line in text.split("\n")]
 
 
 def word_at(text: str, line: int, column: int) -> Word | None:

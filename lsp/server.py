@@ -18,7 +18,7 @@ from ..engine.diagnostics import Diagnostic, PolicyError, Severity
 from ..engine.language.format import format_text
 from ..engine.source import Span
 from . import features
-from .analysis import Analysis, FolderState, analyse, policy_folder
+from .analysis import Analysis, FolderState, analyse, lines_of, policy_folder, utf16_units
 
 _KINDS = {
     "keyword": t.CompletionItemKind.Keyword,
@@ -62,7 +62,8 @@ class PolicyServer(LanguageServer):
         self.analyses[folder] = analysis
         for name, diagnostics in analysis.diagnostics.items():
             self.text_document_publish_diagnostics(
-                t.PublishDiagnosticsParams(uri=from_fs_path(name) or name, diagnostics=[to_lsp(d) for d in diagnostics])
+                t.PublishDiagnosticsParams(uri=from_fs_path(name) or name,
+                                           diagnostics=[to_lsp(d, analysis) for d in diagnostics])
             )
         return analysis
 
@@ -73,20 +74,25 @@ class PolicyServer(LanguageServer):
         return self.analyses.get(policy_folder(Path(path))) or self.refresh(uri)
 
 
-def to_range(span: Span) -> t.Range:
-    """Engine spans are 1-based, end exclusive; the protocol's are 0-based."""
-    start = t.Position(line=max(span.line - 1, 0), character=max(span.column - 1, 0))
-    end = t.Position(line=max(span.end_line - 1, 0), character=max(span.end_column - 1, 0))
-    return t.Range(start=start, end=end)
+def to_range(span: Span, analysis: Analysis) -> t.Range:
+    """Engine spans are 1-based, end exclusive, in code points; the protocol's are 0-based, in
+    UTF-16 code units."""
+
+    def position(line: int, column: int) -> t.Position:
+        line, column = max(line - 1, 0), max(column - 1, 0)
+        return t.Position(line=line, character=analysis.utf16_column(span.source, line, column))
+
+    return t.Range(start=position(span.line, span.column), end=position(span.end_line, span.end_column))
 
 
-def to_lsp(diag: Diagnostic) -> t.Diagnostic:
-    where = to_range(diag.span) if diag.span else t.Range(start=t.Position(line=0, character=0),
+def to_lsp(diag: Diagnostic, analysis: Analysis) -> t.Diagnostic:
+    where = to_range(diag.span, analysis) if diag.span else t.Range(start=t.Position(line=0, character=0),
                                                           end=t.Position(line=0, character=0))
     message = diag.message + (f"\nhelp: {diag.help}" if diag.help else "")
     related = [
         t.DiagnosticRelatedInformation(
-            location=t.Location(uri=from_fs_path(span.source) or span.source, range=to_range(span)), message=label
+            location=t.Location(uri=from_fs_path(span.source) or span.source, range=to_range(span, analysis)),
+            message=label,
         )
         for label, span in diag.related
     ]
@@ -97,7 +103,7 @@ def to_lsp(diag: Diagnostic) -> t.Diagnostic:
 
 def _column(text: str, line: int, utf16: int) -> int:
     """A protocol column (UTF-16 code units) as a code-point column."""
-    lines = features.lines_of(text)
+    lines = lines_of(text)
     if not 0 <= line < len(lines):
         return utf16
     units = 0
@@ -154,14 +160,21 @@ def build_server() -> PolicyServer:
         text = features.hover(analysis, w.text)
         if text is None:
             return None
-        where = t.Range(start=t.Position(line=w.line, character=w.start), end=t.Position(line=w.line, character=w.end))
+        line = lines_of(ls.workspace.get_text_document(params.text_document.uri).source)[w.line]
+        where = t.Range(start=t.Position(line=w.line, character=utf16_units(line, w.start)),
+                        end=t.Position(line=w.line, character=utf16_units(line, w.end)))
         return t.Hover(contents=t.MarkupContent(kind=t.MarkupKind.Markdown, value=text), range=where)
 
     @server.feature(t.TEXT_DOCUMENT_DEFINITION)
     def definition(ls: PolicyServer, params: t.DefinitionParams) -> t.Location | None:
         found = word(ls, params.text_document.uri, params.position)
-        span = features.definition(*found[:1], found[1].text) if found else None
-        return t.Location(uri=from_fs_path(span.source) or span.source, range=to_range(span)) if span else None
+        if found is None:
+            return None
+        analysis, w = found
+        span = features.definition(analysis, w.text)
+        if span is None:
+            return None
+        return t.Location(uri=from_fs_path(span.source) or span.source, range=to_range(span, analysis))
 
     @server.feature(t.TEXT_DOCUMENT_COMPLETION, t.CompletionOptions(trigger_characters=[".", " "]))
     def completion(ls: PolicyServer, params: t.CompletionParams) -> t.CompletionList:
@@ -169,7 +182,7 @@ def build_server() -> PolicyServer:
         if analysis is None:
             return t.CompletionList(is_incomplete=False, items=[])
         text = ls.workspace.get_text_document(params.text_document.uri).source
-        lines = features.lines_of(text)
+        lines = lines_of(text)
         line = lines[params.position.line] if params.position.line < len(lines) else ""
         before = line[: _column(text, params.position.line, params.position.character)]
         items = [t.CompletionItem(label=c.label, kind=_KINDS[c.kind], detail=c.detail)
@@ -184,7 +197,7 @@ def build_server() -> PolicyServer:
             return []
         return [
             t.DocumentSymbol(name=sym.name, detail=sym.detail, kind=_SYMBOLS.get(sym.kind, t.SymbolKind.Object),
-                             range=to_range(sym.span), selection_range=to_range(sym.span))
+                             range=to_range(sym.span, analysis), selection_range=to_range(sym.span, analysis))
             for sym in features.symbols(analysis, str(Path(path)))
         ]
 

@@ -222,3 +222,31 @@ def test_a_line_separator_inside_a_comment_does_not_shift_the_lines(client: LspC
     assert client.request("textDocument/definition", where)["range"]["start"]["line"] == line
     labels = {item["label"] for item in client.request("textDocument/completion", where)["items"]}
     assert "requires" in labels
+
+
+def test_columns_after_an_emoji_are_counted_in_utf16_code_units(client: LspClient, tmp_path: Path) -> None:
+    """An emoji is one character to the engine and two UTF-16 code units to the protocol: every
+    range the server sends (diagnostic, hover, definition) counts the units."""
+    path = tmp_path / "emoji" / "p.policy"
+    path.parent.mkdir()
+    text = 'policy p "P"\n\nrule a.one "One 😀" requires a.two\n\nrule a.two "Two 😀😀" requires a.thre\n'
+    path.write_text(text, encoding="utf-8")
+    lines = text.split("\n")
+
+    def units(line: int, column: int) -> int:  # a code-point column of a line in UTF-16 code units
+        return len(lines[line][:column].encode("utf-16-le")) // 2
+
+    unknown = [d for d in open_file(client, path) if "a.thre" in str(d["message"])]
+    assert unknown, "no diagnostic for the unknown name"
+    start = lines[4].index("a.thre")
+    assert unknown[0]["range"]["start"] == {"line": 4, "character": units(4, start)}
+    assert unknown[0]["range"]["end"] == {"line": 4, "character": units(4, start + len("a.thre"))}
+    use = lines[2].rindex("a.two")
+    where = {"textDocument": {"uri": path.as_uri()}, "position": {"line": 2, "character": units(2, use) + 1}}
+    hover = client.request("textDocument/hover", where)
+    assert "**rule** `a.two`" in hover["contents"]["value"]
+    assert hover["range"]["start"]["character"] == units(2, use)
+    assert hover["range"]["end"]["character"] == units(2, use + len("a.two"))
+    definition = client.request("textDocument/definition", where)
+    assert definition["range"]["start"] == {"line": 4, "character": 0}
+    assert definition["range"]["end"] == {"line": 4, "character": units(4, len(lines[4]))}
