@@ -8,9 +8,12 @@ the folder, so an error that an edit causes in another file shows there too.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from lsprotocol import types as t
+from pygls.exceptions import JsonRpcException
 from pygls.lsp.server import LanguageServer
+from pygls.protocol import LanguageServerProtocol
 from pygls.uris import from_fs_path, to_fs_path
 
 from ..engine.api import engine_version
@@ -39,9 +42,23 @@ _SYMBOLS = {
 }
 
 
+class _Protocol(LanguageServerProtocol):
+    """pygls's protocol, but a request whose params it cannot read (a negative line, a missing
+    field) is answered with the error; pygls only logged it, and the editor waited for ever."""
+
+    def structure_message(self, data: dict[str, Any]) -> Any:
+        try:
+            return super().structure_message(data)
+        except JsonRpcException as error:
+            if "id" in data and "method" in data:
+                self._send_response(data["id"], error=error.to_response_error())
+            raise
+
+
 class PolicyServer(LanguageServer):
     def __init__(self) -> None:
-        super().__init__("carepolicy", engine_version(), text_document_sync_kind=t.TextDocumentSyncKind.Full)
+        super().__init__("carepolicy", engine_version(), text_document_sync_kind=t.TextDocumentSyncKind.Full,
+                         protocol_cls=_Protocol)
         self.states: dict[Path, FolderState] = {}
         self.analyses: dict[Path, Analysis] = {}
 

@@ -60,14 +60,18 @@ class LspClient:
         stdin.flush()
 
     def request(self, method: str, params: dict[str, Any]) -> Any:
+        reply = self.reply(method, params)
+        assert "error" not in reply, reply["error"]
+        return reply["result"]
+
+    def reply(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
+        """The whole response to a request: its `result`, or its `error`."""
         self.next_id += 1
         ident = self.next_id
         with self.lock:
             box = self.responses.setdefault(ident, queue.Queue())
         self._send({"jsonrpc": "2.0", "id": ident, "method": method, "params": params})
-        reply = box.get(timeout=TIMEOUT)
-        assert "error" not in reply, reply["error"]
-        return reply["result"]
+        return box.get(timeout=TIMEOUT)
 
     def notify(self, method: str, params: dict[str, Any]) -> None:
         self._send({"jsonrpc": "2.0", "method": method, "params": params})

@@ -250,3 +250,15 @@ def test_columns_after_an_emoji_are_counted_in_utf16_code_units(client: LspClien
     definition = client.request("textDocument/definition", where)
     assert definition["range"]["start"] == {"line": 4, "character": 0}
     assert definition["range"]["end"] == {"line": 4, "character": units(4, len(lines[4]))}
+
+
+@pytest.mark.parametrize("position", [{"line": -1, "character": 0}, {"line": 0}, {"line": 0, "character": "two"}])
+def test_a_request_with_params_the_protocol_does_not_allow_gets_an_error(
+    client: LspClient, folder: Path, position: dict[str, Any]
+) -> None:
+    """Every request is answered, or the editor waits for ever: here with InvalidParams."""
+    path = folder / "ccm.policy"
+    open_file(client, path)
+    reply = client.reply("textDocument/hover", {"textDocument": {"uri": path.as_uri()}, "position": position})
+    assert reply["error"]["code"] == -32602, reply
+    assert client.request("textDocument/documentSymbol", {"textDocument": {"uri": path.as_uri()}})
