@@ -7,6 +7,7 @@ the folder, so an error that an edit causes in another file shows there too.
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -61,6 +62,7 @@ class PolicyServer(LanguageServer):
                          protocol_cls=_Protocol)
         self.states: dict[Path, FolderState] = {}
         self.analyses: dict[Path, Analysis] = {}
+        self.shut_down = False  # the editor asked `shutdown`: `exit` then ends with status 0
 
     def overlays(self) -> dict[str, str]:
         out: dict[str, str] = {}
@@ -156,6 +158,10 @@ def build_server() -> PolicyServer:
     def did_change(ls: PolicyServer, params: t.DidChangeTextDocumentParams) -> None:
         ls.refresh(params.text_document.uri)
 
+    @server.feature(t.SHUTDOWN)
+    def shutdown(ls: PolicyServer, params: None) -> None:
+        ls.shut_down = True
+
     @server.feature(t.TEXT_DOCUMENT_DID_SAVE)
     def did_save(ls: PolicyServer, params: t.DidSaveTextDocumentParams) -> None:
         ls.refresh(params.text_document.uri)
@@ -227,4 +233,7 @@ def build_server() -> PolicyServer:
 
 
 def main() -> None:
-    build_server().start_io()
+    server = build_server()
+    server.start_io()
+    if sys.stdout.closed:  # the editor sent `exit`: pygls closed standard output and dropped the status
+        raise SystemExit(0 if server.shut_down else 1)

@@ -262,3 +262,20 @@ def test_a_request_with_params_the_protocol_does_not_allow_gets_an_error(
     reply = client.reply("textDocument/hover", {"textDocument": {"uri": path.as_uri()}, "position": position})
     assert reply["error"]["code"] == -32602, reply
     assert client.request("textDocument/documentSymbol", {"textDocument": {"uri": path.as_uri()}})
+
+
+@pytest.mark.parametrize(("shutdown", "status"), [(True, 0), (False, 1)])
+def test_exit_ends_the_server_with_the_status_the_protocol_asks(tmp_path: Path, shutdown: bool, status: int) -> None:
+    """`exit` after `shutdown` ends the process with status 0, without one with 1; quietly either way."""
+    lsp = LspClient(tmp_path)
+    lsp.request("initialize", {"processId": None, "rootUri": tmp_path.as_uri(), "capabilities": {}})
+    lsp.notify("initialized", {})
+    if shutdown:
+        lsp.request("shutdown", {})
+    lsp.notify("exit", {})
+    try:
+        assert lsp.process.wait(timeout=10) == status
+    finally:
+        lsp.process.kill()
+        lsp.log.close()
+    assert "Traceback" not in (tmp_path / "lsp-stderr.log").read_text(encoding="utf-8")
