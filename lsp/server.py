@@ -62,6 +62,7 @@ class PolicyServer(LanguageServer):
                          protocol_cls=_Protocol)
         self.states: dict[Path, FolderState] = {}
         self.analyses: dict[Path, Analysis] = {}
+        self.published: dict[Path, set[str]] = {}  # the files each folder's diagnostics were sent for
         self.shut_down = False  # the editor asked `shutdown`: `exit` then ends with status 0
 
     def overlays(self) -> dict[str, str]:
@@ -79,7 +80,9 @@ class PolicyServer(LanguageServer):
         folder = policy_folder(Path(path))
         analysis = analyse(folder, self.overlays(), self.states.setdefault(folder, FolderState()))
         self.analyses[folder] = analysis
-        for name, diagnostics in analysis.diagnostics.items():
+        gone = self.published.get(folder, set()) - set(analysis.diagnostics)  # closed unsaved, or deleted
+        self.published[folder] = set(analysis.diagnostics)
+        for name, diagnostics in [*analysis.diagnostics.items(), *((name, ()) for name in sorted(gone))]:
             self.text_document_publish_diagnostics(
                 t.PublishDiagnosticsParams(uri=from_fs_path(name) or name,
                                            diagnostics=[to_lsp(d, analysis) for d in diagnostics])
@@ -161,6 +164,10 @@ def build_server() -> PolicyServer:
     @server.feature(t.SHUTDOWN)
     def shutdown(ls: PolicyServer, params: None) -> None:
         ls.shut_down = True
+
+    @server.feature(t.TEXT_DOCUMENT_DID_CLOSE)
+    def did_close(ls: PolicyServer, params: t.DidCloseTextDocumentParams) -> None:
+        ls.refresh(params.text_document.uri)  # its unsaved text is gone: the file on disk counts again
 
     @server.feature(t.TEXT_DOCUMENT_DID_SAVE)
     def did_save(ls: PolicyServer, params: t.DidSaveTextDocumentParams) -> None:

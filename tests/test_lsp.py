@@ -279,3 +279,23 @@ def test_exit_ends_the_server_with_the_status_the_protocol_asks(tmp_path: Path, 
         lsp.process.kill()
         lsp.log.close()
     assert "Traceback" not in (tmp_path / "lsp-stderr.log").read_text(encoding="utf-8")
+
+
+def test_closing_an_unsaved_buffer_checks_the_folder_again_without_it(client: LspClient, folder: Path) -> None:
+    """Closing a buffer without saving drops its text: the other files' diagnostics and navigation
+    are those of the file on disk again, and a new file that was never saved loses its diagnostics."""
+    rule, home, user = a_rule_used_elsewhere(folder)
+    assert [d for d in open_file(client, user) if d.get("severity") == 1] == []
+    unsaved = "\n\n\n" + home.read_text(encoding="utf-8").replace(f"rule {rule} ", f"rule {rule}_renamed ", 1)
+    open_file(client, home, unsaved)
+    assert [d for d in client.diagnostics_for(user.as_uri()) if rule in str(d["message"])]
+    draft = folder / "draft.policy"  # never saved
+    assert open_file(client, draft, 'policy draft "Draft"\nrule d.x "X" requires nothing_declared\n')
+    client.notify("textDocument/didClose", {"textDocument": {"uri": home.as_uri()}})
+    while [d for d in client.diagnostics_for(user.as_uri()) if d.get("severity") == 1]:
+        pass  # published before the close; the check after it has no error (or this times out)
+    _rule, _home, _user, where = open_at_a_use(client, folder)
+    assert client.request("textDocument/definition", where)["range"]["start"]["line"] == find(home, f"^rule {rule} ")[0]
+    client.notify("textDocument/didClose", {"textDocument": {"uri": draft.as_uri()}})
+    while client.diagnostics_for(draft.as_uri()):
+        pass
