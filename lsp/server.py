@@ -2,11 +2,13 @@
 
 Every open, change and save re-checks the document's policy folder with all open buffers laid
 over the disk (about 70 ms for the shipped policies) and publishes diagnostics for every file of
-the folder, so an error that an edit causes in another file shows there too.
+the folder, so an error that an edit causes in another file shows there too. Changes that come
+faster than they are checked are checked once, as the last of them.
 """
 
 from __future__ import annotations
 
+import asyncio
 import sys
 from pathlib import Path
 from typing import Any
@@ -32,6 +34,9 @@ _KINDS = {
     "option": t.CompletionItemKind.EnumMember,
     "unit": t.CompletionItemKind.Unit,
 }
+# How long a change waits before its check: one typed meanwhile replaces it (a check of a large
+# folder takes seconds, and the editor's requests wait behind every check still queued).
+CHANGE_SETTLE_SECONDS = 0.05
 _SYMBOLS = {
     "rule": t.SymbolKind.Function,
     "precondition": t.SymbolKind.Function,
@@ -158,8 +163,11 @@ def build_server() -> PolicyServer:
         ls.refresh(params.text_document.uri)
 
     @server.feature(t.TEXT_DOCUMENT_DID_CHANGE)
-    def did_change(ls: PolicyServer, params: t.DidChangeTextDocumentParams) -> None:
-        ls.refresh(params.text_document.uri)
+    async def did_change(ls: PolicyServer, params: t.DidChangeTextDocumentParams) -> None:
+        await asyncio.sleep(CHANGE_SETTLE_SECONDS)  # the messages that came meanwhile are read
+        uri = params.text_document.uri
+        if ls.workspace.get_text_document(uri).version == params.text_document.version:
+            ls.refresh(uri)  # else a later change (or the close) checks it
 
     @server.feature(t.SHUTDOWN)
     def shutdown(ls: PolicyServer, params: None) -> None:

@@ -299,3 +299,19 @@ def test_closing_an_unsaved_buffer_checks_the_folder_again_without_it(client: Ls
     client.notify("textDocument/didClose", {"textDocument": {"uri": draft.as_uri()}})
     while client.diagnostics_for(draft.as_uri()):
         pass
+
+
+def test_changes_sent_faster_than_they_are_checked_are_checked_once(client: LspClient, folder: Path) -> None:
+    """Each check takes a while (seconds for a large folder): changes that arrive meanwhile are
+    checked together, as the last of them, instead of one check each while the editor waits."""
+    path = folder / "ccm.policy"
+    text = path.read_text(encoding="utf-8")
+    open_file(client, path)
+    for version in range(2, 22):
+        typo = "\nrule x.typo \"Typo\"\n  requires no_such_name\n" if version == 21 else ""
+        client.notify("textDocument/didChange", {"textDocument": {"uri": path.as_uri(), "version": version},
+                                                 "contentChanges": [{"text": text + "#" * version + typo}]})
+    checks = 1
+    while not [d for d in client.diagnostics_for(path.as_uri()) if "no_such_name" in str(d["message"])]:
+        checks += 1
+    assert checks < 10, f"{checks} checks for 20 changes"
