@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..engine.api import check_texts
+from ..engine.api import check_texts, decode_policy_text
 from ..engine.check.index import PolicyIndex, build_index
 from ..engine.diagnostics import Diagnostic, PolicyError
 from ..engine.language import syntax as s
@@ -87,7 +87,16 @@ def _read(path: Path) -> str | None:
     try:
         return path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError):
-        return None  # check reports what it can; an unreadable file is not the editor's concern
+        return None  # no registry, or one check cannot read: the folder is checked without it
+
+
+def _read_policy(path: Path) -> str | Diagnostic:
+    """A policy file's text, or why it cannot be read (policy/not-utf8 at the byte), as check says."""
+    try:
+        data: bytes | OSError = path.read_bytes()
+    except OSError as error:
+        data = error
+    return decode_policy_text(str(path), data)
 
 
 def analyse(folder: Path, overlays: Mapping[str, str], state: FolderState) -> Analysis:
@@ -95,17 +104,19 @@ def analyse(folder: Path, overlays: Mapping[str, str], state: FolderState) -> An
     on_disk = sorted(p for p in folder.rglob(f"*{POLICY_SUFFIX}") if not _hidden(p, folder))
     names = {str(p) for p in on_disk} | {n for n in overlays if Path(n).parent == folder or folder in Path(n).parents}
     texts: dict[str, str] = {}
+    unreadable: list[Diagnostic] = []
     for name in sorted(names):
         text = overlays.get(name)
-        if text is None:
-            text = _read(Path(name))
-        if text is not None:
-            texts[name] = text
+        read = _read_policy(Path(name)) if text is None else text
+        if isinstance(read, Diagnostic):
+            unreadable.append(read)
+        else:
+            texts[name] = read
     registry_path = folder / REGISTRY_FILE
     registry_text = overlays.get(str(registry_path)) or _read(registry_path)
     registry_pair = (str(registry_path), registry_text) if registry_text is not None else None
     try:
-        _result, _sources, found = check_texts(texts.items(), registry_pair)
+        _result, _sources, found = check_texts(texts.items(), registry_pair, unreadable=unreadable)
     except PolicyError as error:  # the API raises only for input it cannot take at all
         found = error.diagnostics
     by_file: dict[str, list[Diagnostic]] = defaultdict(list)

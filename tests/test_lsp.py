@@ -315,3 +315,13 @@ def test_changes_sent_faster_than_they_are_checked_are_checked_once(client: LspC
     while not [d for d in client.diagnostics_for(path.as_uri()) if "no_such_name" in str(d["message"])]:
         checks += 1
     assert checks < 10, f"{checks} checks for 20 changes"
+
+
+def test_a_file_on_disk_that_is_not_utf8_gets_the_diagnostic_check_gives(client: LspClient, folder: Path) -> None:
+    """`carepolicy check` says policy/not-utf8 at the byte; the editor said nothing about that file,
+    and showed only the unknown names its declarations left in the others."""
+    common = folder / "common.policy"
+    common.write_bytes(common.read_bytes().replace(b"\n", b"\n# caf\xe9\n", 1))
+    open_file(client, folder / "ccm.policy")
+    (diagnostic,) = [d for d in client.diagnostics_for(common.as_uri()) if d["code"] == "policy/not-utf8"]
+    assert diagnostic["range"]["start"] == {"line": 1, "character": 5}
