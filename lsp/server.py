@@ -72,8 +72,8 @@ class PolicyServer(LanguageServer):
 
     def overlays(self) -> dict[str, str]:
         out: dict[str, str] = {}
-        for uri, document in self.workspace.text_documents.items():
-            path = to_fs_path(uri)
+        for document in self.workspace.text_documents.values():
+            path = to_fs_path(document.uri)  # as the editor sent it: the keys are unescaped (`#` cut the path)
             if path:
                 out[str(Path(path))] = document.source
         return out

@@ -325,3 +325,12 @@ def test_a_file_on_disk_that_is_not_utf8_gets_the_diagnostic_check_gives(client:
     open_file(client, folder / "ccm.policy")
     (diagnostic,) = [d for d in client.diagnostics_for(common.as_uri()) if d["code"] == "policy/not-utf8"]
     assert diagnostic["range"]["start"] == {"line": 1, "character": 5}
+
+
+def test_a_buffer_in_a_folder_whose_name_needs_escaping_is_checked(client: LspClient, folder: Path) -> None:
+    """`Policies #2 100%` is `Policies%20%232%20100%25` in a URI: the buffer's text is what is checked."""
+    odd = folder.rename(folder.parent / "Policies #2 100%")
+    path = odd / "ccm.policy"
+    broken = path.read_text(encoding="utf-8").replace("requires", "requires requires", 1)
+    diagnostics = open_file(client, path, broken)
+    assert [d for d in diagnostics if str(d["code"]).startswith("parse/")], diagnostics
