@@ -81,13 +81,33 @@ def test_a_float_subclass_is_read_as_its_number(evaluator: Evaluator) -> None:
     assert [d.message for d in late.diagnostics] == ["`66.133` has more than two decimal places"]
 
 
-def test_a_value_the_reader_trips_on_is_an_error_value(evaluator: Evaluator) -> None:
-    """A mapping from a DataFrame holds numpy ints, which are neither ints nor JSON: reading one
-    fails inside the reader. As in a fact file, that bundle is an error value (facts/internal) and
-    the bundles after it are still decided: `evaluate_many` must not stop at it."""
+def test_numpy_integers_are_read_as_their_numbers(evaluator: Evaluator) -> None:
+    """A mapping from a DataFrame holds numpy ints (`numbers.Integral`, not `int`): each is read as
+    its exact int, as a float64 is read as its number; a numpy bool is no bool, and is named by its
+    type (its repr, `np.True_`, is no value of a fact file)."""
     numpy = pytest.importorskip("numpy")
-    bad = {**BUNDLES[0], "beneficiary": {**BUNDLES[0]["beneficiary"], "deductible_remaining": numpy.int64(0)}}
-    results = list(evaluator.evaluate_many([BUNDLES[0], bad, BUNDLES[0]]))
+    plain = evaluator.evaluate(BUNDLES[0])
+    beneficiary = BUNDLES[0]["beneficiary"]
+    given = evaluator.evaluate({**BUNDLES[0], "beneficiary": {**beneficiary, "deductible_remaining": numpy.int64(0)}})
+    assert given.jsonl == plain.jsonl
+    flag = evaluator.evaluate({**BUNDLES[0], "beneficiary": {**beneficiary, "part_b": numpy.bool_(True)}})
+    assert [d.message for d in flag.diagnostics] == ["expected true or false, found a `numpy.bool` value"]
+
+
+def test_a_value_the_reader_trips_on_is_an_error_value(evaluator: Evaluator, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Whatever reading one mapping raises (a bug) is that bundle's error value (facts/internal),
+    and the bundles after it are still decided: `evaluate_many` must not stop at it."""
+    from carepolicy.engine.facts import record_errors
+
+    reader = record_errors.validate_bundle
+
+    def tripping(obj: Any, **options: Any) -> Any:
+        if obj.get("id") == "trips":
+            raise TypeError("not JSON: a value the reader cannot take")
+        return reader(obj, **options)
+
+    monkeypatch.setattr(record_errors, "validate_bundle", tripping)
+    results = list(evaluator.evaluate_many([BUNDLES[0], {**BUNDLES[0], "id": "trips"}, BUNDLES[0]]))
     assert [r.ok for r in results] == [True, False, True]
     assert [d.code for d in results[1].diagnostics] == ["facts/internal"]
     assert json.loads(results[1].jsonl)["bundle_id"] == "#2"

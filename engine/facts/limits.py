@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import calendar
 import functools
+import numbers
 import re
 from collections.abc import Iterator, Mapping
 from decimal import Decimal
@@ -91,6 +92,8 @@ def _copy(value: object, where: Where, depth: int, problems: list[Problem]) -> o
         return [_copy(item, (where, i), depth + 1, problems) for i, item in enumerate(cast(list[object], value))]
     if isinstance(value, int | float | Decimal) and not isinstance(value, bool):
         return _checked_number(value, where, problems)
+    if isinstance(value, numbers.Integral):  # numpy's int64, what a DataFrame row holds: its exact int
+        return _checked_number(int(value), where, problems)
     if isinstance(value, str):
         return _checked_text(value, where, problems)
     return value  # bytes, dates, ...: the schema names what they are

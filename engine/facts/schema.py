@@ -196,6 +196,9 @@ def describe(value: object) -> str:
         return "a list"
     if isinstance(value, str):
         return f"text `{show(value)}`"
+    if not isinstance(value, int | float | decimal.Decimal | bool | None):  # a Python caller's object
+        kind = type(value)  # named by its type: its repr may be anything (an address, a numpy wrapper)
+        return f"a `{kind.__module__}.{kind.__qualname__}` value"
     return f"`{show(value)}`"
 
 
