@@ -18,7 +18,7 @@ from typing import BinaryIO, ClassVar, NoReturn
 
 import orjson
 
-from .output import same_file
+from .output import overwritten_input
 
 PARTIAL_SUFFIX = ".partial"
 _BLOCK = 1 << 20  # bytes gathered before one write: few system calls, little memory
@@ -53,12 +53,9 @@ def check_target(target: str, inputs: Sequence[str]) -> None:
             help="give a file name, or use `carepolicy evaluate --format jsonl` to write to standard output",
         )
     path = Path(target)
-    for name in inputs:
-        if name != "-" and same_file(target, name):
-            raise OutputProblem(
-                f"the output `{target}` is the input `{name}`; writing it would destroy the input",
-                help="write the decisions to another file",
-            )
+    overwritten = overwritten_input(target, inputs)
+    if overwritten is not None:
+        raise OutputProblem(overwritten, help="write the decisions to another file")
     if path.is_dir():
         raise OutputProblem(f"cannot write `{target}`: it is a folder", help="give a file name, e.g. `out.jsonl`")
     if path.exists() and not path.is_file():

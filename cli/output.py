@@ -60,13 +60,20 @@ def same_file(a: str, b: str) -> bool:
         return False
 
 
-def refuse_input(target: str, inputs: Sequence[str]) -> None:
-    """End the command with `usage/output` when the output `target` is one of the `inputs`."""
+def overwritten_input(target: str, inputs: Sequence[str]) -> str | None:
+    """Why writing `target` would destroy one of the `inputs` (the same file, under any path), or None."""
     for name in inputs:
         if name != "-" and same_file(target, name):
-            message = f"the output `{target}` is the input `{name}`; writing it would destroy the input"
-            report([diagnostic("usage/output", message, help="write the results to another file", file=target)])
-            raise click.exceptions.Exit(int(ExitCode.BAD_INPUT))
+            return f"the output `{target}` is the input `{name}`; writing it would destroy the input"
+    return None
+
+
+def refuse_input(target: str, inputs: Sequence[str]) -> None:
+    """End the command with `usage/output` when the output `target` is one of the `inputs`."""
+    message = overwritten_input(target, inputs)
+    if message is not None:
+        report([diagnostic("usage/output", message, help="write the results to another file", file=target)])
+        raise click.exceptions.Exit(int(ExitCode.BAD_INPUT))
 
 
 @contextmanager
