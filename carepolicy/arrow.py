@@ -29,6 +29,7 @@ from carepolicy.engine import Bundle, BundleError, Diagnostic, PolicySet
 from carepolicy.engine.decision.json_form import money_text
 from carepolicy.engine.facts.json_records import json_value
 from carepolicy.engine.facts.reader import validate_bundle
+from carepolicy.engine.facts.record_errors import not_utf8
 from carepolicy.engine.facts.schema import json_path
 from carepolicy.evaluator import Evaluator
 
@@ -115,7 +116,7 @@ class _Unreadable(NamedTuple):
     def error(self, source: str, index: int) -> BundleError:
         bundle_id = f"#{index + 1}"
         if isinstance(self.problem, UnicodeDecodeError):  # worded as for a JSON line
-            code, message = "facts/syntax", f"not UTF-8 text (byte {self.problem.start + 1})"
+            code, message = "facts/syntax", not_utf8(self.problem.object, self.problem)
         else:
             code, message = "facts/schema", f"a value Python cannot hold: {self.problem}"
         diag = Diagnostic(code, message, fact_path=json_path([self.column], {}), file=source, bundle=bundle_id)
