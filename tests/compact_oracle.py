@@ -10,7 +10,14 @@ from typing import Any
 from carepolicy.engine.compile.outcomes import Compact
 from carepolicy.engine.compile.runtime import UNKNOWN
 from carepolicy.engine.decision.trace_nodes import json_value
-from carepolicy.engine.evaluation.compact import COMPACT_FORM, COMPACT_VERSION, MISSING, _marks, positions
+from carepolicy.engine.evaluation.compact import (
+    COMPACT_FORM,
+    COMPACT_VERSION,
+    MISSING,
+    _marks,
+    positions,
+    read_positions,
+)
 from carepolicy.engine.evaluation.costs import CostSummary
 from carepolicy.engine.evaluation.rules import Evaluation
 
@@ -72,24 +79,20 @@ def oracle_compact_trace(ev: Evaluation, recorded: list[Compact], cost: CostSumm
     }
     if sharing:
         out["cost_sharing"] = _marks(sharing, len(results))
-    out["reads"], missing = _oracle_fold_reads(reads)
-    if missing:
-        out["missing"] = missing
+    letters = {name: _oracle_letter(name, value, reads) for name, value in reads.items()}
+    names = list(read_positions(ev.compiled))  # in position order
+    out["read"] = "".join(letters.get(name, ".") for name in names)
+    out["values"] = [reads[name] for name in names if letters.get(name) == "v"]
+    outside = {name: value for name, value in reads.items() if name not in names and letters[name] != "i"}
+    if outside:
+        out["reads"] = outside
     return out
 
 
-def _oracle_fold_reads(reads: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
-    records = {name: value for name, value in reads.items() if type(value) is dict}
-    kept: dict[str, Any] = {}
-    missing: list[str] = []
-    for name, value in reads.items():
-        if records:
-            parent, _dot, key = name.rpartition(".")
-            record = records.get(parent)
-            if record is not None and (record[key] == value if key in record else value == MISSING):
-                continue
-        if type(value) is str and value == MISSING:
-            missing.append(name)
-        else:
-            kept[name] = value
-    return kept, missing
+def _oracle_letter(name: str, value: Any, reads: dict[str, Any]) -> str:
+    """`i` inside a record read whole (when the record gives this value back), `m` missing, else `v`."""
+    parent, _dot, key = name.rpartition(".")
+    record = reads.get(parent)
+    if type(record) is dict and (record[key] == value if key in record else value == MISSING):
+        return "i"
+    return "m" if type(value) is str and value == MISSING else "v"

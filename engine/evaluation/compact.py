@@ -2,34 +2,41 @@
 
 The full trace repeats, for every rule and requirement, its title, citations and source line:
 text that is the same for every bundle and is in the policy set. The compact trace keeps only what
-this bundle made of it, and names the policy set by its hash, so that a rule or code can be named
-by its position in that policy set instead of its id. With the bundle and the same policy set,
-`carepolicy explain` turns it back into the full trace, byte for byte (it decides the bundle again
-and checks that it gives this record). Form, version 2 (docs/reference/decision-format.md):
+this bundle made of it, and names the policy set by its hash, so that a rule, a code and a value
+read can be named by its position in that policy set instead of its name. With the bundle and the
+same policy set, `carepolicy explain` turns it back into the full trace, byte for byte (it decides
+the bundle again and checks that it gives this record). Form, version 3
+(docs/reference/decision-format.md):
 
-    {"form": "compact", "version": 2, "policy_set_hash": "…",
+    {"form": "compact", "version": 3, "policy_set_hash": "…",
      "results": ["met", "unmet", …],    the distinct results, in the order the trace first shows them
      "rules": "01.1…", "codes": "..3…", one character per rule (preconditions first) and per code of
                                         the policy set, in its order: the result's index in `results`
                                         (0-9, a-z, A-Z), `.` when it was not evaluated
      "cost_sharing": "43333",           the cost-sharing node's result, then each clause's, likewise
      "requirements": "mmnu…",           one letter per requirement node, in trace order
-     "reads": {"name": value, …},       every value read, once per name, except those below
-     "missing": ["name", …]}            names read but not recorded in the bundle (value "missing")
+     "read": "..v.mi…",                 one letter per name the policy set's conditions and cost
+                                        sharing can read (`read_names`, sorted): `v` its value is the
+                                        next of `values`, `m` missing (not in the bundle), `i` inside
+                                        a record read whole (its value is that record's), `.` not read
+     "values": [v, …],                  the values of the names marked `v`, in the same order
+     "reads": {"name": value, …}}       only a name outside that list (none with the shipped policies)
 
-A value inside a record that was read whole (`consents.ccm.date` beside `consents.ccm`) is left
-out: `read_values` gives it back. Version 1 listed every id under its result: 2.75 kB median on
-the benchmark bundles, 1.3 kB of it rule ids; by position it is one byte a rule.
+Version 1 listed every id under its result (2.75 kB median on the benchmark bundles, 1.3 kB of
+it rule ids); version 2 named each value read (median 1.94 kB, 42% over 2 kB, largest 3.0 kB);
+by position, version 3 is median 1.14 kB, largest 1.6 kB (20,000 benchmark bundles).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Set as AbstractSet
 from typing import TYPE_CHECKING, Any
 
 from ..compile.outcomes import Compact, SharedRecord
 from ..compile.runtime import UNKNOWN
 from ..decision.trace_nodes import json_value
+from ..language import syntax as s
 
 if TYPE_CHECKING:
     from ..compile.policy_set import CompiledPolicySet
@@ -37,7 +44,7 @@ if TYPE_CHECKING:
     from .rules import Evaluation
 
 COMPACT_FORM = "compact"
-COMPACT_VERSION = 2
+COMPACT_VERSION = 3
 DIGITS = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
 NOT_EVALUATED = "."
 MISSING = "missing"
@@ -52,6 +59,33 @@ def positions(compiled: CompiledPolicySet) -> tuple[dict[str, int], dict[str, in
         rules = {rule_id: index for index, rule_id in enumerate(dict.fromkeys(rule_ids))}
         found = compiled.trace_positions = (rules, {code: index for index, code in enumerate(compiled.codes)})
     return found
+
+
+def read_positions(compiled: CompiledPolicySet) -> dict[str, int]:
+    """Name -> position among `read_names`. Made once per policy set."""
+    found = compiled.read_positions
+    if found is None:
+        found = compiled.read_positions = {name: index for index, name in enumerate(read_names(compiled))}
+    return found
+
+
+def read_names(compiled: CompiledPolicySet) -> list[str]:
+    """Every name a condition of a rule, code or precondition (any version) or a cost-sharing
+    clause (any date) can read, sorted: the names a compact trace's `read` letters stand for. A
+    superset of what one month's plan reads is harmless (those letters stay `.`); a name read but
+    not here would still be kept, by name, in `reads`."""
+    names: set[str] = set()
+    requirements = [rule.requirements for _gate, rule in compiled.preconditions]
+    requirements += [rule.requirements for versions in compiled.rules.values() for _decl, rule in versions]
+    requirements += [code.requirements for versions in compiled.codes.values() for code in versions]
+    for group in requirements:
+        for requirement in group:
+            for condition in requirement.conditions:
+                names.update(label for label, _kind, _reader in condition.reads)
+    for block in compiled.index.of_kind(s.CostSharing):
+        for expr in s.expressions_of(block):
+            names.update(label for label, _kind, _reader in compiled.reads(expr))
+    return sorted(names)
 
 
 # What one record of the trace (a rule or a code, with the records under it) gives the compact
@@ -79,7 +113,6 @@ def compact_trace(ev: Evaluation, recorded: Iterable[Compact], cost: CostSummary
     columns: Columns = ([0] * len(rule_at), [0] * len(code_at))
     letters: list[str] = []
     reads: dict[str, Any] = {}  # every value read, once per name, in trace order
-    missing: list[str] = []  # the names among them read as `missing`, in the same order
     records: dict[str, dict[str, Any]] = {}  # those read whole as a record
     env = ev.env
     entries: Iterable[tuple[str, str, Callable[[Any], Any]]]
@@ -118,17 +151,12 @@ def compact_trace(ev: Evaluation, recorded: Iterable[Compact], cost: CostSummary
             if label not in reads:
                 read = reader(env)
                 kind = type(read)
-                if kind is int or kind is bool:
+                if kind is int or kind is bool or kind is str:
                     reads[label] = read
-                elif kind is str:
-                    reads[label] = read
-                    if read == MISSING:
-                        missing.append(label)
                 elif read is UNKNOWN:
                     reads[label] = MISSING
-                    missing.append(label)
                 else:
-                    _read_value(label, json_value(read), reads, missing, records)
+                    _read_value(label, json_value(read), reads, records)
 
     sharing: list[int] = []
     if cost is not None:  # the choice and pricing are in the decision; cost sharing is one node
@@ -140,7 +168,7 @@ def compact_trace(ev: Evaluation, recorded: Iterable[Compact], cost: CostSummary
             sharing.append(number)
         for label, read in cost_reads:
             if label not in reads:
-                _read_value(label, MISSING if read is UNKNOWN else json_value(read), reads, missing, records)
+                _read_value(label, MISSING if read is UNKNOWN else json_value(read), reads, records)
     results = list(numbers)
     out: dict[str, Any] = {
         "form": COMPACT_FORM,
@@ -153,27 +181,51 @@ def compact_trace(ev: Evaluation, recorded: Iterable[Compact], cost: CostSummary
     }
     if sharing:
         out["cost_sharing"] = _marks(sharing, len(results))
-    if records:
-        _fold_reads(reads, records)
-    if missing:
-        missing = [name for name in missing if name in reads] if records else missing  # less those folded
-        for name in missing:
-            del reads[name]
-    out["reads"] = reads
-    if missing:
-        out["missing"] = missing
+    _by_position(reads, _folded(reads, records) if records else _NONE, read_positions(ev.compiled), out)
     return out
 
 
-def _read_value(
-    label: str, value: Any, reads: dict[str, Any], missing: list[str], records: dict[str, dict[str, Any]]
-) -> None:
-    """`value` (as JSON) read for `label`: kept, and noted when it is `missing` or a whole record."""
+def _read_value(label: str, value: Any, reads: dict[str, Any], records: dict[str, dict[str, Any]]) -> None:
+    """`value` (as JSON) read for `label`: kept, and noted when it is a whole record."""
     reads[label] = value
     if type(value) is dict:
         records[label] = value
-    elif type(value) is str and value == MISSING:
-        missing.append(label)
+
+
+_NONE: frozenset[str] = frozenset()
+_V, _M, _I = ord("v"), ord("m"), ord("i")
+_UNREAD: dict[int, bytes] = {}  # length -> that many `.`, the letters of a trace that read nothing
+
+
+def _by_position(reads: dict[str, Any], folded: AbstractSet[str], at: dict[str, int], out: dict[str, Any]) -> None:
+    """`read`, `values` (and `reads`, for a name not in `at`) of the values read, into `out`."""
+    unread = _UNREAD.get(len(at))
+    if unread is None:
+        unread = _UNREAD[len(at)] = b"." * len(at)
+    letters = bytearray(unread)
+    placed: list[tuple[int, Any]] = []
+    outside: dict[str, Any] = {}
+    for name, value in reads.items():
+        position = at.get(name)
+        if position is None:  # (a name read_names does not list: kept by name)
+            if name not in folded:
+                outside[name] = value
+        elif name in folded:
+            letters[position] = _I
+        elif type(value) is str and value == MISSING:
+            letters[position] = _M
+        else:
+            letters[position] = _V
+            placed.append((position, value))
+    placed.sort(key=_first)
+    out["read"] = letters.decode("ascii")
+    out["values"] = [value for _position, value in placed]
+    if outside:
+        out["reads"] = outside
+
+
+def _first(pair: tuple[int, Any]) -> int:
+    return pair[0]
 
 
 def _part(top: Compact, rule_at: dict[str, int], code_at: dict[str, int]) -> Part:
@@ -225,11 +277,12 @@ def _marks(numbers: list[int], distinct: int) -> str | list[int]:
     return bytes(numbers).translate(_MARK_OF_BYTE).decode("ascii")
 
 
-def _fold_reads(reads: dict[str, Any], records: dict[str, dict[str, Any]]) -> None:
-    """Leaves out of `reads` each value inside a record read whole, when reading it back from the
-    record gives this value: a key the record has, or `missing` for one it lacks."""
+def _folded(reads: dict[str, Any], records: dict[str, dict[str, Any]]) -> set[str]:
+    """The names of `reads` whose value is inside a record read whole, when reading it back from
+    the record gives this value: a key the record has, or `missing` for one it lacks."""
     parents = _PARENTS
-    for name, value in list(reads.items()):
+    folded: set[str] = set()
+    for name, value in reads.items():
         found = parents.get(name)
         if found is None:
             parent, _dot, key = name.rpartition(".")
@@ -240,7 +293,8 @@ def _fold_reads(reads: dict[str, Any], records: dict[str, dict[str, Any]]) -> No
         if record is not None:
             key = found[1]
             if record[key] == value if key in record else value == MISSING:
-                del reads[name]
+                folded.add(name)
+    return folded
 
 
 # name read -> (the name of the record it is in, its key): `name.rpartition(".")`, kept because the
@@ -253,26 +307,32 @@ _PARENTS_LIMIT = 20_000
 # ------------------------------------------------------------------------------------- reading it back
 
 
-def read_values(trace: Mapping[str, Any], names: Iterable[str]) -> dict[str, Any]:
-    """The value of each of `names` read, as the full trace shows it: kept, missing, or inside a
-    record read whole. (`names` are the names the policy set's conditions read: a value left out
-    because it is inside a record is named nowhere else in the compact trace.)"""
-    reads: dict[str, Any] = dict(trace["reads"])
-    reads.update(dict.fromkeys(trace.get("missing", ()), MISSING))
+def read_values(trace: Mapping[str, Any], compiled: CompiledPolicySet) -> dict[str, Any]:
+    """The value of every name read, as the full trace shows it: kept, missing, or inside a
+    record read whole; by name, in the order of `read_names`, then those kept by name."""
+    names = read_names(compiled)
+    values = iter(trace["values"])
+    out: dict[str, Any] = {}
+    inside: list[str] = []
+    for name, letter in zip(names, trace["read"], strict=True):
+        if letter == "v":
+            out[name] = next(values)
+        elif letter == "m":
+            out[name] = MISSING
+        elif letter == "i":
+            inside.append(name)
+    out.update(trace.get("reads", {}))
 
     def look_up(name: str) -> Any:
-        if name in reads:
-            return reads[name]
+        if name in out:
+            return out[name]
         parent, _dot, key = name.rpartition(".")
-        record = look_up(parent) if parent else None
-        return record.get(key, MISSING) if isinstance(record, dict) else None
+        record = look_up(parent)
+        return record.get(key, MISSING)
 
-    out: dict[str, Any] = {}
-    for name in names:
-        value = look_up(name)
-        if value is not None:
-            out[name] = value
-    return out
+    for name in inside:
+        out[name] = look_up(name)
+    return {name: out[name] for name in [*names, *trace.get("reads", {})] if name in out}
 
 
 def results_by_position(trace: Mapping[str, Any], compiled: CompiledPolicySet) -> dict[tuple[str, str], str]:
