@@ -79,20 +79,21 @@ def oracle_compact_trace(ev: Evaluation, recorded: list[Compact], cost: CostSumm
     }
     if sharing:
         out["cost_sharing"] = _marks(sharing, len(results))
-    letters = {name: _oracle_letter(name, value, reads) for name, value in reads.items()}
-    names = list(read_positions(ev.compiled))  # in position order
-    out["read"] = "".join(letters.get(name, ".") for name in names)
-    out["values"] = [reads[name] for name in names if letters.get(name) == "v"]
-    outside = {name: value for name, value in reads.items() if name not in names and letters[name] != "i"}
+    at, _inside = read_positions(ev.compiled)
+    folded = [name for name, value in reads.items() if name in at and _oracle_inside(name, value, reads)]
+    listed = [name for name in reads if name in at and name not in folded]
+    out["read"] = [at[name] for name in listed]
+    out["values"] = [reads[name] for name in listed]
+    if folded:
+        out["inside"] = sorted(at[name] for name in folded)
+    outside = {name: value for name, value in reads.items() if name not in at}
     if outside:
         out["reads"] = outside
     return out
 
 
-def _oracle_letter(name: str, value: Any, reads: dict[str, Any]) -> str:
-    """`i` inside a record read whole (when the record gives this value back), `m` missing, else `v`."""
+def _oracle_inside(name: str, value: Any, reads: dict[str, Any]) -> bool:
+    """Inside a record read whole, which gives this value back (a key it lacks: `missing`)."""
     parent, _dot, key = name.rpartition(".")
     record = reads.get(parent)
-    if type(record) is dict and (record[key] == value if key in record else value == MISSING):
-        return "i"
-    return "m" if type(value) is str and value == MISSING else "v"
+    return type(record) is dict and (record[key] == value if key in record else value == MISSING)

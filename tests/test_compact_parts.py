@@ -181,7 +181,7 @@ def test_compact_traces_of_generated_record_trees_are_the_oracles(
     compiled = SimpleNamespace(
         trace_positions=({r: i for i, r in enumerate(RULES)}, {c: i for i, c in enumerate(CODES)}),
         # positions for some of the names only: the others are kept by name, in `reads`
-        read_positions={label: i for i, label in enumerate(sorted(LABELS)[::2])},
+        read_positions=compact.read_table(sorted(LABELS)[::2]),
         policy_hash="h",
     )
     ev: Any = SimpleNamespace(compiled=compiled, env=None)

@@ -74,8 +74,9 @@ class CompiledPolicySet:
     context: DecisionContext = field(default_factory=DecisionContext)  # shared by its decisions; made in build
     # (rule id -> position, code -> position): how the compact trace names them (evaluation/compact.py)
     trace_positions: tuple[dict[str, int], dict[str, int]] | None = None
-    # label -> position among every label a condition or the cost sharing can read (compact.py)
-    read_positions: dict[str, int] | None = None
+    # (label -> position among every label a condition or the cost sharing can read, label -> the
+    # (label, key) pairs one level inside it): how the compact trace names the values read
+    read_positions: tuple[dict[str, int], dict[str, tuple[tuple[str, str], ...]]] | None = None
 
     # ------------------------------------------------------------ building
     @classmethod

@@ -15,11 +15,13 @@ the bundle again and checks that it gives this record). Form, version 3
                                         (0-9, a-z, A-Z), `.` when it was not evaluated
      "cost_sharing": "43333",           the cost-sharing node's result, then each clause's, likewise
      "requirements": "mmnu…",           one letter per requirement node, in trace order
-     "read": "..v.mi…",                 one letter per name the policy set's conditions and cost
-                                        sharing can read (`read_names`, sorted): `v` its value is the
-                                        next of `values`, `m` missing (not in the bundle), `i` inside
-                                        a record read whole (its value is that record's), `.` not read
-     "values": [v, …],                  the values of the names marked `v`, in the same order
+     "read": [0, 1, 7, …],              the position of each name read, in trace order, among the
+                                        names the policy set's conditions and cost sharing can read
+                                        (`read_names`, sorted)
+     "values": [v, …],                  the value read for each of them (`"missing"`: not in the bundle)
+     "inside": [12, …],                 positions (ascending) of the names read whose value is inside a
+                                        record read whole (`consent.date` beside `consent`): left out
+                                        of `values`, the record has it
      "reads": {"name": value, …}}       only a name outside that list (none with the shipped policies)
 
 Version 1 listed every id under its result (2.75 kB median on the benchmark bundles, 1.3 kB of
@@ -30,7 +32,6 @@ by position, version 3 is median 1.14 kB, largest 1.6 kB (20,000 benchmark bundl
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from collections.abc import Set as AbstractSet
 from typing import TYPE_CHECKING, Any
 
 from ..compile.outcomes import Compact, SharedRecord
@@ -61,19 +62,34 @@ def positions(compiled: CompiledPolicySet) -> tuple[dict[str, int], dict[str, in
     return found
 
 
-def read_positions(compiled: CompiledPolicySet) -> dict[str, int]:
-    """Name -> position among `read_names`. Made once per policy set."""
+# How a compact trace names the values read: the position of each name in `read_names`, and the
+# names listed one level inside each name (`consent` -> ("consent.date", "date"), …), for the values
+# left out because they are inside a record read whole.
+ReadTable = tuple[dict[str, int], dict[str, tuple[tuple[str, str], ...]]]
+
+
+def read_positions(compiled: CompiledPolicySet) -> ReadTable:
+    """The read table of `read_names`. Made once per policy set."""
     found = compiled.read_positions
     if found is None:
-        found = compiled.read_positions = {name: index for index, name in enumerate(read_names(compiled))}
+        found = compiled.read_positions = read_table(read_names(compiled))
     return found
+
+
+def read_table(names: list[str]) -> ReadTable:
+    inside: dict[str, list[tuple[str, str]]] = {}
+    for name in names:
+        parent, dot, key = name.rpartition(".")
+        if dot:
+            inside.setdefault(parent, []).append((name, key))
+    return {name: index for index, name in enumerate(names)}, {k: tuple(v) for k, v in inside.items()}
 
 
 def read_names(compiled: CompiledPolicySet) -> list[str]:
     """Every name a condition of a rule, code or precondition (any version) or a cost-sharing
     clause (any date) can read, sorted: the names a compact trace's `read` letters stand for. A
-    superset of what one month's plan reads is harmless (those letters stay `.`); a name read but
-    not here would still be kept, by name, in `reads`."""
+    superset of what one month's plan reads is harmless (its position is never used); a name read
+    but not here would still be kept, by name, in `reads`."""
     names: set[str] = set()
     requirements = [rule.requirements for _gate, rule in compiled.preconditions]
     requirements += [rule.requirements for versions in compiled.rules.values() for _decl, rule in versions]
@@ -181,7 +197,7 @@ def compact_trace(ev: Evaluation, recorded: Iterable[Compact], cost: CostSummary
     }
     if sharing:
         out["cost_sharing"] = _marks(sharing, len(results))
-    _by_position(reads, _folded(reads, records) if records else _NONE, read_positions(ev.compiled), out)
+    _by_position(reads, records, read_positions(ev.compiled), out)
     return out
 
 
@@ -192,40 +208,45 @@ def _read_value(label: str, value: Any, reads: dict[str, Any], records: dict[str
         records[label] = value
 
 
-_NONE: frozenset[str] = frozenset()
-_V, _M, _I = ord("v"), ord("m"), ord("i")
-_UNREAD: dict[int, bytes] = {}  # length -> that many `.`, the letters of a trace that read nothing
+def _by_position(
+    reads: dict[str, Any], records: dict[str, dict[str, Any]], table: ReadTable, out: dict[str, Any]
+) -> None:
+    """`read`, `values`, `inside` (and `reads`, for a name the table does not list) into `out`.
+
+    Made with C calls (map, dict.copy, list) but for the few values inside a record: one Python step
+    per value read cost ~25 µs a record (a mask of letters, the values sorted by position)."""
+    at, inside_of = table
+    written = reads  # the values that go into `values`: all but those inside a record read whole
+    folded = _folded(reads, records, inside_of) if records else ()
+    if folded:
+        written = reads.copy()
+        for name in folded:
+            del written[name]
+    try:
+        numbers = list(map(at.__getitem__, written))
+    except KeyError:  # a name read_names does not list: kept by name (none with the shipped policies)
+        out["reads"] = {name: value for name, value in written.items() if name not in at}
+        written = {name: value for name, value in written.items() if name in at}
+        numbers = list(map(at.__getitem__, written))
+    out["read"] = numbers
+    out["values"] = list(written.values())
+    if folded:
+        out["inside"] = sorted(map(at.__getitem__, folded))
 
 
-def _by_position(reads: dict[str, Any], folded: AbstractSet[str], at: dict[str, int], out: dict[str, Any]) -> None:
-    """`read`, `values` (and `reads`, for a name not in `at`) of the values read, into `out`."""
-    unread = _UNREAD.get(len(at))
-    if unread is None:
-        unread = _UNREAD[len(at)] = b"." * len(at)
-    letters = bytearray(unread)
-    placed: list[tuple[int, Any]] = []
-    outside: dict[str, Any] = {}
-    for name, value in reads.items():
-        position = at.get(name)
-        if position is None:  # (a name read_names does not list: kept by name)
-            if name not in folded:
-                outside[name] = value
-        elif name in folded:
-            letters[position] = _I
-        elif type(value) is str and value == MISSING:
-            letters[position] = _M
-        else:
-            letters[position] = _V
-            placed.append((position, value))
-    placed.sort(key=_first)
-    out["read"] = letters.decode("ascii")
-    out["values"] = [value for _position, value in placed]
-    if outside:
-        out["reads"] = outside
-
-
-def _first(pair: tuple[int, Any]) -> int:
-    return pair[0]
+def _folded(
+    reads: dict[str, Any], records: dict[str, dict[str, Any]], inside_of: dict[str, tuple[tuple[str, str], ...]]
+) -> list[str]:
+    """The names read whose value is inside a record read whole, when reading it back from the
+    record gives this value: a key the record has, or `missing` for one it lacks."""
+    folded: list[str] = []
+    for parent, record in records.items():
+        for name, key in inside_of.get(parent, ()):
+            if name in reads:
+                value = reads[name]
+                if record[key] == value if key in record else value == MISSING:
+                    folded.append(name)
+    return folded
 
 
 def _part(top: Compact, rule_at: dict[str, int], code_at: dict[str, int]) -> Part:
@@ -277,62 +298,27 @@ def _marks(numbers: list[int], distinct: int) -> str | list[int]:
     return bytes(numbers).translate(_MARK_OF_BYTE).decode("ascii")
 
 
-def _folded(reads: dict[str, Any], records: dict[str, dict[str, Any]]) -> set[str]:
-    """The names of `reads` whose value is inside a record read whole, when reading it back from
-    the record gives this value: a key the record has, or `missing` for one it lacks."""
-    parents = _PARENTS
-    folded: set[str] = set()
-    for name, value in reads.items():
-        found = parents.get(name)
-        if found is None:
-            parent, _dot, key = name.rpartition(".")
-            found = (parent, key)
-            if len(parents) < _PARENTS_LIMIT:
-                parents[name] = found
-        record = records.get(found[0])
-        if record is not None:
-            key = found[1]
-            if record[key] == value if key in record else value == MISSING:
-                folded.add(name)
-    return folded
-
-
-# name read -> (the name of the record it is in, its key): `name.rpartition(".")`, kept because the
-# same few hundred names of a policy set are read by every bundle. Bounded: past _PARENTS_LIMIT
-# names (a process that loads many policy sets) the others are split each time.
-_PARENTS: dict[str, tuple[str, str]] = {}
-_PARENTS_LIMIT = 20_000
-
-
 # ------------------------------------------------------------------------------------- reading it back
 
 
 def read_values(trace: Mapping[str, Any], compiled: CompiledPolicySet) -> dict[str, Any]:
-    """The value of every name read, as the full trace shows it: kept, missing, or inside a
-    record read whole; by name, in the order of `read_names`, then those kept by name."""
+    """The value of every name read, as the full trace shows it: kept (or `missing`), or inside a
+    record read whole; by name."""
     names = read_names(compiled)
-    values = iter(trace["values"])
-    out: dict[str, Any] = {}
-    inside: list[str] = []
-    for name, letter in zip(names, trace["read"], strict=True):
-        if letter == "v":
-            out[name] = next(values)
-        elif letter == "m":
-            out[name] = MISSING
-        elif letter == "i":
-            inside.append(name)
+    out: dict[str, Any] = {
+        names[position]: value for position, value in zip(trace["read"], trace["values"], strict=True)
+    }
     out.update(trace.get("reads", {}))
 
     def look_up(name: str) -> Any:
         if name in out:
             return out[name]
         parent, _dot, key = name.rpartition(".")
-        record = look_up(parent)
-        return record.get(key, MISSING)
+        return look_up(parent).get(key, MISSING)
 
-    for name in inside:
-        out[name] = look_up(name)
-    return {name: out[name] for name in [*names, *trace.get("reads", {})] if name in out}
+    for position in trace.get("inside", ()):
+        out[names[position]] = look_up(names[position])
+    return out
 
 
 def results_by_position(trace: Mapping[str, Any], compiled: CompiledPolicySet) -> dict[tuple[str, str], str]:
