@@ -117,10 +117,20 @@ def test_the_note_names_only_facts_the_undecided_share_depends_on(shipped: Polic
     _decision, line = only_line(shipped, facts)
     assert "medicare_eligible_before_2020" not in line.shares.note
     assert "`medigap_l_limit_reached`" in line.shares.note
-    # Plan F: the clause that reads it is the one left undecided, so the note names it
+    # Plan G without a dual status: the Medicaid clause that reads it is the one left undecided,
+    # so the note names it (and nothing the Medigap clauses read)
+    raw = copy.deepcopy(BASE)
+    raw["beneficiary"] = {"part_b": True, "medigap_plan": "G", "deductible_remaining": 100.0}
+    facts = validate_bundle(raw, source="test", index=0)
+    assert isinstance(facts, Bundle), facts
+    _decision, line = only_line(shipped, facts)
+    assert line.shares.note == "cannot be decided: missing `beneficiary.dual_status`"
+    # Plan F without `medicare_eligible_before_2020`: decided, since only people eligible before
+    # 2020 may hold C or F (§7.3), so the plan covers the deductible
     facts = bundle(beneficiary={"medigap_plan": "F", "deductible_remaining": 100.0})
     _decision, line = only_line(shipped, facts)
-    assert line.shares.note == "cannot be decided: missing `beneficiary.medicare_eligible_before_2020`"
+    assert line.shares.note is None
+    assert (line.shares.medigap, line.shares.beneficiary) == (Decimal("60.49"), Decimal("0.00"))
     # Plan G with no deductible figure: the deductible is what is missing, nothing else
     raw = copy.deepcopy(BASE)
     raw["beneficiary"] = {"part_b": True, "dual_status": "none", "medigap_plan": "G"}
