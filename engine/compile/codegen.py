@@ -37,6 +37,7 @@ from typing import Any
 from ..check.resolution import Resolution
 from ..language import syntax as s
 from .codegen_names import FIXED_NAMES, HELPER_NAMES, NUMBERED
+from .codegen_selections import selection_source
 from .codegen_writer import Writer
 from .runtime import UNKNOWN, CodeSet, Fn, _divide, month_end, month_start, shift_months
 
@@ -132,14 +133,34 @@ class CodegenCompiler:
         self.resolution = resolution
         # the same source with the same constants is compiled once (a fact read in many conditions)
         self._cache: dict[tuple[str, tuple[Any, ...]], Fn] = {}
+        # the ids of the conditions tested once per bundle (codegen_selections.py; set by the
+        # compiled policy set, which sees every expression), and the function of each by id
+        self.selections: frozenset[int] = frozenset()
+        self._selection_fns: dict[int, tuple[s.Expr, Fn]] = {}
 
     @property
     def functions(self) -> int:
         """How many functions were generated and compiled."""
         return len(self._cache)
 
+    def writer(self) -> Writer:
+        """A writer for one generated function of this compiler's policy set."""
+        return Writer(self.resolution, self.compile, self.selections, self.selection)
+
+    def selection(self, condition: s.Expr, list_name: str) -> Fn:
+        """The function that tests `condition` on every entry of `list_name` once per bundle
+        (codegen_selections.py), made once per condition (the condition kept: its id stays its own)."""
+        found = self._selection_fns.get(id(condition))
+        if found is None:
+            writer = self.writer()  # (a condition may start with another kept one)
+            source = selection_source(writer, list_name, condition)
+            where = f"{condition.span.source}:{condition.span.line}"
+            fn: Fn = compile_checked(source, "_carepolicy_expr", where, writer.constants)
+            found = self._selection_fns[id(condition)] = (condition, fn)
+        return found[1]
+
     def compile(self, expr: s.Expr) -> Fn:
-        writer = Writer(self.resolution, self.compile)
+        writer = self.writer()
         source = writer.function(expr)
         key = (source, constants_key(writer.constants))
         cached = self._cache.get(key)

@@ -17,7 +17,7 @@ HELPER_NAMES = frozenset(
     | {"_shift_months", "_month_start", "_month_end", "_divide"}
 )
 # `_facts = env.facts`, read once per call
-HOISTED = ("facts", "params", "switches", "memo", "items", "month", "defines", "month_first", "month_last")
+HOISTED = ("facts", "params", "switches", "memo", "items", "month", "defines", "month_first", "month_last", "selected")
 ATTRIBUTES = frozenset({*HOISTED, "compute", "get", "pop", "append"})
 FIXED_NAMES = frozenset({*HELPER_NAMES, *(f"_{a}" for a in HOISTED), *ATTRIBUTES, "env", "_carepolicy_expr"})
 NUMBERED = re.compile(r"_[veK][0-9]+")  # locals, list entries, constants

@@ -74,7 +74,7 @@ class PlanWriter:
         return written
 
     def write_rule(self, rule_id: str, rule: Any) -> RuleFn:
-        w = Writer(self.compiled.resolution, self.compiled.expr)
+        w = self.compiled.writer()
         header = w.const(rule.header).text
         w.line("_t = ev.trace")
         if rule_id in self.overridable:  # as Evaluation._evaluate_rule: an exception may switch it off
@@ -150,7 +150,7 @@ class PlanWriter:
     def codes(self) -> CodesFn:
         """One function for all the plan's codes, in order: each code's outcome, as `Evaluation.code`
         makes it. One call per bundle instead of one per code (most codes stop at a precondition)."""
-        w = Writer(self.compiled.resolution, self.compiled.expr)
+        w = self.compiled.writer()
         w.line("_t = ev.trace")
         w.line("_us = {}")
         w.line("_ok = {}")

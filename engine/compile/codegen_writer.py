@@ -16,6 +16,7 @@ from ..check.resolution import Resolution
 from ..language import syntax as s
 from ..language.valuetypes import CALENDAR_SPAN
 from .codegen_names import HOISTED, text
+from .codegen_selections import kept_condition, selected_loop
 from .codegen_statements import Atom, StatementWriter
 from .compile_time import constant_of, partition_set
 from .runtime import CodeSet
@@ -33,10 +34,20 @@ class Writer(StatementWriter):
     block are reused (`scopes`): facts do not change while a bundle is evaluated.
     """
 
-    def __init__(self, resolution: Resolution, subfunction: Callable[[s.Expr], Any]) -> None:
+    def __init__(
+        self,
+        resolution: Resolution,
+        subfunction: Callable[[s.Expr], Any],
+        selections: frozenset[int] = frozenset(),
+        selection: Callable[[s.Expr, str], Any] | None = None,
+    ) -> None:
         super().__init__()
         self.resolution = resolution
         self.subfunction = subfunction
+        # conditions tested once per bundle (codegen_selections.py): their ids, and what gives the
+        # generated function that tests one on a list's entries
+        self.selections = selections
+        self.selection = selection
         # list name -> the local holding the entry its loop's `where` is looking at, while nothing
         # that could replace or remove `env.items[list]` has been written since (see `item`)
         self.entries: dict[str, str] = {}
@@ -274,6 +285,8 @@ class Writer(StatementWriter):
         if expr.kind not in ("count", "any"):
             assert len(parts) > 1, "a sum reads a field of the entries"
         chosen = self.assign({"count": "0", "any": "False"}.get(expr.kind, "[]"), known=True)
+        if expr.where is not None and self.selection is not None and self._selected(expr, chosen):
+            return self._total(expr, chosen)
         if expr.where is not None:
             self.read_ahead(expr.where)
         entry, items, outer_entry = self.fresh("_e"), self.env("items"), self.fresh("_e")
@@ -303,9 +316,36 @@ class Writer(StatementWriter):
         self.line(f"    {items}.pop({key}, None)")
         self.line("else:")
         self.line(f"    {items}[{key}] = {outer_entry}")
+        return self._total(expr, chosen)
+
+    def _total(self, expr: s.Aggregate, chosen: Atom) -> Atom:
+        """An aggregate's value once its loop has run: the count or `any` itself, or the sum of the
+        field over the entries chosen."""
         if expr.kind in ("count", "any"):
             return chosen
+        entry = self.fresh("_e")
         values = self.assign("[]")  # read after the loop, as expr.py does (it matters if one fails)
         with self.block(f"for {entry} in {chosen.text}:"):
-            self.line(f"{values.text}.append({entry}.get({text(parts[1])}) or 0)")
+            self.line(f"{values.text}.append({entry}.get({text(expr.path.parts[1])}) or 0)")
         return self.assign(f"_sum({values.text}, 0)", known=True)
+
+    def _selected(self, expr: s.Aggregate, chosen: Atom) -> bool:
+        """The loop of an aggregate whose condition (or its first part) is tested once per bundle
+        (codegen_selections.py); False, and nothing written, for any other aggregate."""
+        assert expr.where is not None
+        split = kept_condition(self, expr.where, whole=True)
+        if split is None:
+            return False
+
+        def choose(entry: str, value: str) -> None:  # an entry the whole `where` holds for
+            self.line(f"if {value} is not True:")
+            self.line("    continue")
+            if expr.kind == "count":
+                self.line(f"{chosen.text} += 1")
+            elif expr.kind == "any":
+                self.line(f"{chosen.text} = True")
+            else:
+                self.line(f"{chosen.text}.append({entry})")
+
+        selected_loop(self, expr.path.parts[0], *split, choose)
+        return True

@@ -27,6 +27,8 @@ from ..language.templates import ArgumentSpan
 from ..source import SourceFile, Span
 from .codegen import CodegenCompiler
 from .codegen_plan import PlanWriter
+from .codegen_selections import shared_conditions
+from .codegen_writer import Writer
 from .compiled import CompiledCode, CompiledRequirement, CompiledRule, Condition, Header, assumption_text, cite_text
 from .expr import ExprCompiler
 from .month_plan import MonthPlan, MonthPlanMaker
@@ -93,6 +95,9 @@ class CompiledPolicySet:
             raise ValueError(f"unknown expression backend `{backend}` (expected one of {', '.join(sorted(BACKENDS))})")
         compiled = cls(checked.index, checked.resolution, sources, policy_hash, backend=backend)
         compiled._compiler = BACKENDS[backend](checked.resolution)
+        if isinstance(compiled._compiler, CodegenCompiler):  # conditions tested once per bundle
+            expressions = (e for d in checked.index.declarations() for e in s.expressions_of(d))
+            compiled._compiler.selections = shared_conditions(checked.resolution, expressions)
         for name, define in checked.index.defines.items():
             compiled.defines[name] = compiled.expr(define.expr)
         for gate in checked.index.of_kind(s.Precondition):
@@ -129,6 +134,12 @@ class CompiledPolicySet:
     def expr(self, expr: s.Expr) -> Fn:
         assert self._compiler is not None
         return self._compiler.compile(expr)
+
+    def writer(self) -> Writer:
+        """A source writer for a month plan's generated functions (codegen_plan.py)."""
+        if isinstance(self._compiler, CodegenCompiler):
+            return self._compiler.writer()
+        return Writer(self.resolution, self.expr)
 
     def text(self, span: Span) -> str:
         """The policy text of a span, on one line, for traces and reasons."""

@@ -39,7 +39,9 @@ UNKNOWN: Any = _Unknown()
 class Env:
     """What one evaluation reads: the bundle's facts, the month's plan, memoised definitions."""
 
-    __slots__ = ("defines", "facts", "items", "memo", "month", "month_first", "month_last", "params", "switches")
+    __slots__ = (
+        "defines", "facts", "items", "memo", "month", "month_first", "month_last", "params", "selected", "switches"
+    )
 
     def __init__(
         self,
@@ -56,6 +58,9 @@ class Env:
         self.defines = defines
         self.memo: dict[str, Any] = {}
         self.items: dict[str, Mapping[str, Any]] = {}
+        # a selection's entries and their values, by the generated function that finds them
+        # (codegen_selections.py): the same for the whole bundle, so found once
+        self.selected: dict[Any, list[tuple[Mapping[str, Any], Any]]] = {}
         # `start of service_month`, `end of service_month`: read by many conditions of every bundle
         self.month_first, self.month_last = (UNKNOWN, UNKNOWN) if month is UNKNOWN else _month_bounds(month)
 
