@@ -83,9 +83,14 @@ class Writer(StatementWriter):
         key = text(ref.target)
         if ref.kind == "define":
             self.entries.clear()  # a definition may hold a loop over the same list (see `item`)
+            # read once per block, as facts are (`read`): once in `env.memo`, a value stays there
+            seen = self.scopes[-1].get(("\0define", ref.target))  # (no path can be this key)
+            if seen is not None:
+                return seen
             value = self.assign(f"{self.env('memo')}.get({key}, _MISSING)")
             self.line(f"if {value.text} is _MISSING:")  # as env.compute, without its call
             self.line(f"    {value.text} = {self.env('memo')}[{key}] = {self.env('defines')}[{key}](env)")
+            self.scopes[-1][("\0define", ref.target)] = value
             return value
         if ref.kind == "parameter":
             return self.assign(f"{self.env('params')}.get({key}, _UNKNOWN)")
