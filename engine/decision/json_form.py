@@ -218,7 +218,8 @@ def to_json_bytes(decision: Decision, *, trace: str = "full") -> bytes:
     try:
         denied = decision.denied
         written = list(map(_written, denied))  # in C: each denial's bytes as kept on it
-        if None in written:  # the denials not written before (~3 a record) are written here
+        if not all(written):  # the denials not written before (~4 a record) are written here (a
+            # kept one is a non-empty tuple: `all` tests each in C, where `None in` compares them)
             written = [w if w is not None else denial_written(d) for d, w in zip(denied, written, strict=True)]
         mask = reduce(or_, map(_second, written), 0)  # the tags they cite
         after = _after_pieces(decision)
