@@ -2,7 +2,9 @@
 
 `MonthPlanMaker.make(month)` selects the declarations whose interval contains the month's last day
 and resolves every parameter to its value for that day. `CompiledPolicySet.plan(month)` calls it
-once per month and caches the plan, so a batch of one month pays for selection once.
+once per month and caches the plan, so a batch of one month pays for selection once. What the
+month prices and shares costs with (`pricing`, RVU tables, `cost sharing`) is compiled by
+month_payment.py.
 """
 
 from __future__ import annotations
@@ -15,7 +17,6 @@ from typing import Any, Protocol
 from ..check.index import PolicyIndex
 from ..decision.model import Denial, Reason
 from ..language import syntax as s
-from ..language.clauses import Interval
 from ..source import Span
 from .codegen_plan import MonthProgram
 from .compiled import (
@@ -24,12 +25,12 @@ from .compiled import (
     CompiledException,
     CompiledExclusion,
     CompiledGroup,
-    CompiledPays,
     CompiledPricing,
     CompiledRule,
     Header,
     RvuPrice,
 )
+from .month_payment import compile_cost_sharing, compile_pricing, compile_rvus
 from .outcomes import RuleOutcome
 from .runtime import CodeSet, Fn, month_end
 from .strategy import CodingStrategy, compile_strategies
@@ -168,11 +169,11 @@ class MonthPlanMaker:
             any_month_indexes=tuple(i for i, e in enumerate(exclusions) if e.any_month),
             bundles_claims=any(e.bundles for e in exclusions),
             unknown_values=unknown_values,
-            facility_rvus=self._rvus(live_decls, "facility"),
+            facility_rvus=compile_rvus(self.compiled, live_decls, "facility"),
             conflict_table=_conflict_table(groups, exclusions),
-            cost_sharing=self._cost_sharing(live_decls, day),
-            pricing=self._pricing(live_decls),
-            rvus=self._rvus(live_decls, "non_facility"),
+            cost_sharing=compile_cost_sharing(self.compiled, live_decls, day),
+            pricing=compile_pricing(self.compiled, live_decls),
+            rvus=compile_rvus(self.compiled, live_decls, "non_facility"),
             rank=next((x.rank for x in choose["strategies"] if x.when is None), {}),
             **choose,
         )
@@ -234,101 +235,6 @@ class MonthPlanMaker:
             for d in decls
             if isinstance(d, s.Exception_)
         ]
-
-    def _cost_sharing(self, decls: list[s.Declaration], day: str) -> CompiledCostSharing | None:
-        """The cost-sharing block in effect, with only the clauses whose own dates (`during`) hold."""
-
-        def live(during: Interval | None) -> bool:
-            return during is None or during.contains(day)
-
-        for block in decls:
-            if isinstance(block, s.CostSharing):
-                d = dataclasses.replace(
-                    block,
-                    deductible=block.deductible if live(block.deductible_during) else None,
-                    coinsurance=block.coinsurance if live(block.coinsurance_during) else None,
-                    pays=tuple(p for p in block.pays if live(p.during)),
-                    indeterminate=tuple(i for i in block.indeterminate if live(i.during)),
-                    sequestration=block.sequestration
-                    if block.sequestration is not None and live(block.sequestration.during)
-                    else None,
-                )
-                cut = d.sequestration
-                pays = tuple(
-                    CompiledPays(
-                        p.payer,
-                        p.share,
-                        self.compiled.expr(p.fraction) if p.fraction is not None else None,
-                        self.compiled.expr(p.when),
-                        p.priority or 0,
-                        self.compiled.text(p.span),
-                        self._parameters(p.when) | (self._parameters(p.fraction) if p.fraction else frozenset()),
-                        self._labels(p.when) | (self._labels(p.fraction) if p.fraction else frozenset()),
-                    )
-                    for p in d.pays
-                )
-                reads = {
-                    label: (label, kind, fn) for e in s.expressions_of(d) for label, kind, fn in self.compiled.reads(e)
-                }
-                return CompiledCostSharing(
-                    self.compiled.header(d),
-                    self.compiled.expr(d.deductible) if d.deductible is not None else None,
-                    self.compiled.text(d.deductible.span) if d.deductible is not None else "",
-                    self.compiled.expr(d.coinsurance) if d.coinsurance is not None else None,
-                    pays,
-                    tuple(
-                        (self.compiled.expr(i.when), i.reason, self.compiled.text(i.when.span)) for i in d.indeterminate
-                    ),
-                    tuple(reads[k] for k in sorted(reads)),
-                    (self.compiled.expr(cut.rate), self.compiled.expr(cut.when), self.compiled.text(cut.span))
-                    if cut is not None
-                    else None,
-                    self._labels(d.deductible) if d.deductible is not None else frozenset(),
-                    self._labels(d.coinsurance) if d.coinsurance is not None else frozenset(),
-                )
-        return None
-
-    def _labels(self, expr: s.Expr) -> frozenset[str]:
-        """The labels of what an expression reads (as CompiledCostSharing.reads names them)."""
-        return frozenset(label for label, _kind, _fn in self.compiled.reads(expr))
-
-    def _parameters(self, expr: s.Expr) -> frozenset[str]:
-        """The parameters an expression reads, directly or through definitions (by name: a
-        definition's or parameter's name is not a fact's, which is dotted or a list's field)."""
-        index = self.compiled.index
-        found: set[str] = set()
-        seen: set[str] = set()
-        todo = [expr]
-        while todo:
-            for node in s.walk(todo.pop()):
-                if not isinstance(node, s.Name) or node.dotted in seen:
-                    continue
-                seen.add(node.dotted)
-                if node.dotted in index.parameters:
-                    found.add(node.dotted)
-                elif node.dotted in index.defines:
-                    todo.append(index.defines[node.dotted].expr)
-        return frozenset(found)
-
-    def _pricing(self, decls: list[s.Declaration]) -> CompiledPricing | None:
-        for d in decls:
-            if isinstance(d, s.Pricing):
-                return CompiledPricing(
-                    self.compiled.header(d),
-                    d.conversion_factor,
-                    tuple(
-                        (self.compiled.expr(n.when), n.reason, self.compiled.text(n.when.span)) for n in d.not_priced
-                    ),
-                )
-        return None
-
-    def _rvus(self, decls: list[s.Declaration], setting: str) -> dict[str, RvuPrice]:
-        return {
-            row.code: RvuPrice(self.compiled.header(d), row.total)
-            for d in decls
-            if isinstance(d, s.RvuTable) and d.setting == setting
-            for row in d.rows
-        }
 
     def _choose(self, decls: list[s.Declaration]) -> dict[str, Any]:
         """The default strategy's fields (the `choose coding` without `when`), and every strategy."""
