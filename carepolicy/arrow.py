@@ -30,7 +30,7 @@ from carepolicy.engine.decision.json_form import money_text
 from carepolicy.engine.facts.json_records import json_value
 from carepolicy.engine.facts.reader import validate_bundle
 from carepolicy.engine.facts.record_errors import not_utf8
-from carepolicy.engine.facts.schema import json_path
+from carepolicy.engine.facts.schema_messages import json_path
 from carepolicy.evaluator import Evaluator
 
 BUNDLE_COLUMN = "bundle"

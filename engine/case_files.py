@@ -15,7 +15,7 @@ from typing import Any
 from .diagnostics import Diagnostic, FactError
 from .facts.reader import load_yaml_documents
 from .facts.record_errors import not_utf8, utf16_or_32
-from .facts.schema import describe
+from .facts.schema_messages import describe
 
 SHAPE_HELP = "a case file holds `cases:`, a list of {name, facts, switches, expect} (see `carepolicy test --help`)"
 MAPPINGS = ("switches", "expect")  # facts and fee_schedule of another shape fail their case, with the reason

@@ -21,7 +21,8 @@ from carepolicy.engine import Bundle, BundleError, PolicySet, evaluate, load_pol
 from carepolicy.engine.facts import fast_check
 from carepolicy.engine.facts.limits import plain_copy
 from carepolicy.engine.facts.reader import load_fact_text, validate_bundle
-from carepolicy.engine.facts.schema import _schema_text, _validator, shared_schema
+from carepolicy.engine.facts.schema import _schema_text, shared_schema
+from carepolicy.engine.facts.schema_messages import _validator
 from carepolicy.engine.facts.upgrade import bundle_version
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st

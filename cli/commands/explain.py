@@ -81,7 +81,7 @@ def expand(obj: Any, bundles: dict[str, list[Bundle]], setup: Setup) -> Decision
     from carepolicy.engine.evaluation.compact import COMPACT_VERSION
 
     if not isinstance(obj, dict):
-        from carepolicy.engine.facts.schema import describe
+        from carepolicy.engine.facts.schema_messages import describe
 
         raise _Mismatch(f"expected a decision (a JSON object), found {describe(obj)}", NO_DECISIONS_HELP)
     trace = obj.get("trace")

@@ -16,7 +16,8 @@ from ..diagnostics import Diagnostic, sort_diagnostics
 from ..jsontext import canonical_bytes
 from .fast_intake import bundle_id_of, fast_bundle
 from .limits import PathPart, Problem, impossible_values, outside_month_notes, plain_copy
-from .schema import XTYPE, describe, json_path, model_schema, schema_diagnostics, shared_schema
+from .schema import XTYPE, model_schema, shared_schema
+from .schema_messages import describe, json_path, schema_diagnostics
 from .skeleton import ITEMS, OTHER, skeleton, values
 from .upgrade import bundle_version, fold_claims, fold_tcm_period, upgrade_v1
 

@@ -35,7 +35,7 @@ from .record_errors import (
     unknown_count,
     whole,
 )
-from .schema import json_path, show
+from .schema_messages import json_path, show
 from .typed_intake import JSON_DECODER as JSON_DECODER  # the one exact decoder; named here too, where lines are read
 from .typed_intake import typed_record
 

@@ -30,7 +30,7 @@ from .record_errors import (
     too_large,
     unknown_count,
 )
-from .schema import describe
+from .schema_messages import describe
 from .yaml_loader import FactLoader, FactYAMLError
 
 _MARKER = re.compile(rb"^(---|\.\.\.)(?=[ \t\r\n]|$)")
