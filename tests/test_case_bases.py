@@ -15,7 +15,7 @@ from typing import Any
 from carepolicy.cli.exit_codes import ExitCode
 from carepolicy.cli.main import cli
 from carepolicy.engine.case_bases import ABSENT, difference, merge
-from carepolicy.engine.expectations import read_cases
+from carepolicy.engine.policy_cases import read_cases
 from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from carepolicy.engine import PolicyError, PolicySet, load_fee_schedule, load_policies
 from carepolicy.engine.evaluation.fee_schedule import FeeEntry, build_fee_schedule
-from carepolicy.engine.expectations import read_cases, run_cases
+from carepolicy.engine.policy_cases import read_cases, run_cases
 
 CASE = """\
 - name: {name}

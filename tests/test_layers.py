@@ -19,7 +19,7 @@ sub-package and any lower layer, never a later one, nor a sibling of its own lay
 - `compile`
 - `evaluation`
 - `decision` (the renderers)
-- the top-level modules (`api`, `expectations`, `codes_table`, `engine/__init__`)
+- the top-level modules (`api`, `expectations`, `policy_cases`, `codes_table`, `engine/__init__`)
 """
 
 from __future__ import annotations

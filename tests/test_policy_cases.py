@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 from carepolicy.engine import PolicySet, check_policies, load_policies, render_text
-from carepolicy.engine.expectations import PolicyCase, read_cases, run_cases
 from carepolicy.engine.language.syntax import Literal
+from carepolicy.engine.policy_cases import PolicyCase, read_cases, run_cases
 
 # Another policy folder's cases can be run instead (tests/test_case_bases.py breaks a rule in a copy
 # and expects this module to fail with a readable reason).

@@ -14,7 +14,7 @@ from typing import Any
 from carepolicy.cli.exit_codes import ExitCode
 from carepolicy.cli.main import cli
 from carepolicy.engine import evaluate, load_fact_file, load_policies
-from carepolicy.engine.expectations import read_cases
+from carepolicy.engine.policy_cases import read_cases
 from click.testing import CliRunner
 
 SHIPPED = Path(str(files("carepolicy.policies")))

@@ -72,7 +72,7 @@ def test_the_new_year_case_of_adding_a_year_passes_on_a_copy_with_that_year(tmp_
     import textwrap
 
     from carepolicy.engine import load_policies
-    from carepolicy.engine.expectations import read_cases, run_cases
+    from carepolicy.engine.policy_cases import read_cases, run_cases
 
     copy = tmp_path / "policies"
     shutil.copytree(SHIPPED, copy, ignore=shutil.ignore_patterns("examples", "__pycache__", "*.py"))

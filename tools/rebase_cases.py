@@ -22,7 +22,7 @@ from typing import Any
 
 import yaml
 from carepolicy.engine.case_bases import difference
-from carepolicy.engine.expectations import read_cases
+from carepolicy.engine.policy_cases import read_cases
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -72,7 +72,7 @@ def test(
       carepolicy test --coverage --fail-under 80
     """
     from carepolicy.engine import FactError
-    from carepolicy.engine.expectations import CaseResult, read_cases, run_cases
+    from carepolicy.engine.policy_cases import CaseResult, read_cases, run_cases
 
     if fail_under is not None and not coverage:  # a CI gate that would silently not run
         fail("usage/option", "--fail-under applies to --coverage", help="add --coverage, or leave --fail-under out")

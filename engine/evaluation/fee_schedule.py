@@ -3,7 +3,7 @@
 A fee schedule gives, per billing code, an `allowed` amount (money, whole cents) or the total `rvu`
 (priced with the conversion factor in effect, docs/language.md "Pricing"). It comes from a CSV
 (`--fee-schedule`, `load_fee_schedule` below) or from a policy case's `fee_schedule:`
-(expectations.py). Both hand their entries, as written, to `build_fee_schedule`, so both accept
+(policy_cases.py). Both hand their entries, as written, to `build_fee_schedule`, so both accept
 and refuse exactly the same values:
 
 - a value is a number: an int, a Decimal (the YAML loader reads `1.87` exactly, engine/facts.py) or
