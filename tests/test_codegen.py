@@ -342,6 +342,32 @@ def test_and_or_stop_at_the_deciding_operand() -> None:
     assert run(b, s.Conditional(b.lit(True), b.lit(1), explodes, SPAN)) == 1
 
 
+def test_and_or_of_comparisons_agree_in_every_case_and_test_them_in_place() -> None:
+    """The comparisons of an `and` / `or` (alone, `otherwise true` / `otherwise false`, first or
+    later, the same one twice) are tested where they are written, without a local each, and give
+    the closures' value for every mix of present, missing and mistyped facts."""
+    b = Builder()
+    a, c = s.Compare(">=", b.fact("a"), b.lit(20), SPAN), s.Compare("=", b.fact("c"), b.fact("d"), SPAN)
+    operands = [a, c, s.Otherwise(c, b.lit(True), SPAN), s.Otherwise(a, b.lit(False), SPAN)]
+    member = s.Member(b.fact("c"), b.lit(frozenset({1})), False, SPAN)
+    operands += [s.Presence(b.fact("a"), True, SPAN), s.Not(c, SPAN), member]
+    values = ({}, {"a": 25, "c": 1, "d": 1}, {"a": 3, "c": 1, "d": 2}, {"a": 20, "d": 1}, {"c": 1, "d": 1})
+    results = set()
+    for op in ("and", "or"):
+        for first in operands:
+            for second in operands:
+                expr = s.Logical(op, (first, second, a), SPAN)
+                results.update(repr(run(b, expr, facts)) for facts in values)  # (`run` compares the two)
+    assert results == {"True", "False", "unknown"}
+    with pytest.raises(RuntimeError, match="TypeError"):  # a mistyped fact fails alike
+        run(b, s.Logical("and", (c, a), SPAN), {"a": "x", "c": 1, "d": 1})
+    source = source_of(b.both(s.Logical("or", (a, s.Logical("and", (c, a), SPAN)), SPAN))[0]) or ""
+    assert source.count("_UNKNOWN if") == 2  # the first operand of each: assigned as its result
+    assert "elif not (_v1 >= 20):" in source  # a later one: tested in place, without a local
+    source = source_of(b.both(s.Logical("or", (s.Not(a, SPAN), s.Not(a, SPAN)), SPAN))[0]) or ""
+    assert source.count(">= 20") == 1  # the same comparison in the same block: worked out once
+
+
 def test_aggregates_count_only_entries_whose_condition_holds() -> None:
     b = Builder()
     over = s.Compare(">", b.item("time", "minutes"), b.lit(10), SPAN)

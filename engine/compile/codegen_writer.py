@@ -147,8 +147,12 @@ class Writer(StatementWriter):
         seen = self.scopes[-1].get(key)
         if seen is not None:
             return seen
-        parent = self.env("facts") if len(prefix) == 1 else self.container(prefix[:-1]).text
-        value = self.assign(f"{parent}.get({text(prefix[-1])})")
+        read = self.scopes[-1].get(prefix)  # the value there, read already (UNKNOWN for None: not a dict either)
+        if read is not None:
+            value = self.assign(read.text)
+        else:
+            parent = self.env("facts") if len(prefix) == 1 else self.container(prefix[:-1]).text
+            value = self.assign(f"{parent}.get({text(prefix[-1])})")
         self.line(f"if not _isinstance({value.text}, _dict):")
         self.line(f"    {value.text} = _EMPTY")
         self.scopes[-1][key] = value
@@ -162,25 +166,46 @@ class Writer(StatementWriter):
             right.known = True
         else:
             right = self.expr(expr.right)
-        return self.guarded(f"{left.text} {op} {right.text}", left, right)
+        return self.guarded(f"{left.text} {op} {right.text}", left, right, boolean=True)
 
     def _logical(self, expr: s.Logical) -> Atom:
         """`and`: False at the first False (later operands not evaluated), else UNKNOWN if any was."""
         stop, keep = ("False", "True") if expr.op == "and" else ("True", "False")
-        result = self.assign(keep)
         if not expr.operands:  # (the parser never makes one) as expr.py: `and` of nothing holds
-            result.known = True
+            result = self.assign(keep, known=True)
+            result.boolean = True
             return result
         first, *rest = expr.operands
-        known = self._operand(first, result, stop)
+        value = self.expr(first)
+        if value.boolean:  # True, False or UNKNOWN: the result after the first operand is its value
+            parts = self.inline(value)  # (a comparison just written: assigned to the result itself)
+            result = self.assign(value.rhs() if parts is not None else value.text)
+            known = value.known
+        else:
+            result = self.assign(keep)
+            known = self._test(value, result, stop)
         for operand in rest:  # flat, not nested: each later operand runs only while the result is open
             with self.block(f"if {result.text} is not {stop}:"):
                 known = self._operand(operand, result, stop) and known
-        result.known = known
+        result.known, result.boolean = known, True
         return result
 
     def _operand(self, operand: s.Expr, result: Atom, stop: str) -> bool:
-        value = self.expr(operand)
+        return self._test(self.expr(operand), result, stop)
+
+    def _test(self, value: Atom, result: Atom, stop: str) -> bool:
+        """`result` set to `stop` if the operand's `value` is `stop`, to UNKNOWN if it is UNKNOWN."""
+        parts = self.inline(value)
+        if parts is not None:  # a comparison just written: tested as it is, without a local
+            guard, code, fallback = parts
+            if guard is not None and fallback == "_UNKNOWN":  # UNKNOWN exactly when the guard holds
+                self.line(f"if {guard}:")
+                self.line(f"    {result.text} = _UNKNOWN")
+                self.line(f"elif {self.holds((None, code, fallback), stop)}:")
+            else:
+                self.line(f"if {self.holds(parts, stop)}:")
+            self.line(f"    {result.text} = {stop}")
+            return value.known
         name = self.var(value)
         self.line(f"if {name} is {stop}:")
         self.line(f"    {result.text} = {stop}")
@@ -191,23 +216,32 @@ class Writer(StatementWriter):
 
     def _not(self, expr: s.Not) -> Atom:
         value = self.expr(expr.operand)
-        return self.guarded(f"not {value.text}", value)
+        return self.guarded(f"not {value.text}", value, boolean=True)
 
     def _member(self, expr: s.Member) -> Atom:
         item, collection = self.expr(expr.item), self.expr(expr.collection)
         op = "not in" if expr.negated else "in"
-        return self.guarded(f"{item.text} {op} {collection.text}", item, collection)
+        return self.guarded(f"{item.text} {op} {collection.text}", item, collection, boolean=True)
 
     def _presence(self, expr: s.Presence) -> Atom:
         value = self.expr(expr.operand)
         if value.known:
             return self.literal(expr.present)
-        return self.assign(f"{value.text} is {'not ' if expr.present else ''}_UNKNOWN", known=True)
+        return self.guarded(f"{value.text} is {'not ' if expr.present else ''}_UNKNOWN", boolean=True)
 
     def _otherwise(self, expr: s.Otherwise) -> Atom:
         left = self.expr(expr.left)
         if left.known:  # never missing: the right side is never evaluated
             return left
+        constant = self.constant(expr.right)
+        if constant is not None and type(constant[0]) is bool and left.guard is not None and left.boolean:
+            parts = self.inline(left)  # `x >= y otherwise true`: one conditional expression
+            if parts is not None:
+                guard, code, _ = parts
+                result = self.assign(f"{constant[0]!r} if {guard} else {code}", known=True)
+                result.guard, result.value, result.fallback, result.boolean = guard, code, repr(constant[0]), True
+                self.last = result
+                return result
         result = self.assign(left.text)
         with self.block(f"if {result.text} is _UNKNOWN:"):
             right = self.expr(expr.right)
@@ -290,6 +324,7 @@ class Writer(StatementWriter):
         if expr.kind not in ("count", "any"):
             assert len(parts) > 1, "a sum reads a field of the entries"
         chosen = self.assign({"count": "0", "any": "False"}.get(expr.kind, "[]"), known=True)
+        chosen.boolean = expr.kind == "any"
         if expr.where is not None and self.selection is not None and self._selected(expr, chosen):
             return self._total(expr, chosen)
         if expr.where is not None:
@@ -306,10 +341,15 @@ class Writer(StatementWriter):
                 # run such a loop (it cleared `self.entries`): then from `env.items`, where every
                 # loop puts the entry it found back when it ends.
                 outer, self.entries = self.entries, {parts[0]: entry}
-                where = self.var(self.expr(expr.where))
+                value = self.expr(expr.where)
+                test = self.inline(value)
+                where = self.var(value) if test is None else ""
                 kept = parts[0] in self.entries
                 self.entries = {name: local for name, local in outer.items() if name != parts[0]} if kept else {}
-                self.line(f"if {where} is not True:")
+                if test is None:
+                    self.line(f"if {where} is not True:")
+                else:  # a comparison just written: tested as it is, without a local
+                    self.line(f"if not ({self.holds(test, 'True')}):")
                 self.line("    continue")
             if expr.kind == "count":
                 self.line(f"{chosen.text} += 1")
