@@ -48,7 +48,7 @@ from carepolicy.engine import (
 from carepolicy.engine.facts.record_errors import checked
 
 if TYPE_CHECKING:
-    from carepolicy.engine.evaluation.costs import FeeSchedule
+    from carepolicy.engine.evaluation.pricing import FeeSchedule
 
 __all__ = ["Evaluator", "Result", "load"]
 

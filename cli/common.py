@@ -22,7 +22,7 @@ from .reporting import diagnostic, report
 
 if TYPE_CHECKING:
     from carepolicy.engine import Bundle, BundleError, Decision, Diagnostic, PolicySet
-    from carepolicy.engine.evaluation.costs import FeeSchedule
+    from carepolicy.engine.evaluation.pricing import FeeSchedule
     from carepolicy.engine.source import SourceFile
 
 

@@ -24,8 +24,8 @@ from .compile.policy_set import DEFAULT_BACKEND, CompiledPolicySet
 from .decision.model import Decision
 from .diagnostics import Diagnostic, PolicyError, sort_diagnostics
 from .evaluation.coding import SwitchSettings, decide
-from .evaluation.costs import FeeSchedule
 from .evaluation.fee_schedule import load_fee_schedule as load_fee_schedule  # public here, as before
+from .evaluation.pricing import FeeSchedule
 from .facts.reader import Bundle, BundleError
 from .facts.record_errors import utf16_or_32
 from .facts.schema import fact_types

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from .api import PolicySet
 from .compile.runtime import Env
-from .evaluation.costs import price
+from .evaluation.pricing import price
 from .language import syntax as s
 from .language.valuetypes import MINUTES
 

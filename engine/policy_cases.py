@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from .diagnostics import Diagnostic
-from .evaluation.costs import FeeSchedule
+from .evaluation.pricing import FeeSchedule
 from .expectations import AMOUNTS, check_expectation
 
 CASE_KEYS = ("name", "base", "facts", "switches", "fee_schedule", "expect")

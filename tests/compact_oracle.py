@@ -18,7 +18,7 @@ from carepolicy.engine.evaluation.compact import (
     positions,
     read_positions,
 )
-from carepolicy.engine.evaluation.costs import CostSummary
+from carepolicy.engine.evaluation.cost_sharing_trace import CostSummary
 from carepolicy.engine.evaluation.rules import Evaluation
 
 

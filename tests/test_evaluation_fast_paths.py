@@ -21,7 +21,7 @@ from carepolicy.engine.compile.codegen import CodegenCompiler
 from carepolicy.engine.compile.expr import ExprCompiler
 from carepolicy.engine.compile.runtime import UNKNOWN, Env, month_end, month_start
 from carepolicy.engine.evaluation import coding
-from carepolicy.engine.evaluation.costs import share_costs
+from carepolicy.engine.evaluation.cost_sharing import share_costs
 from carepolicy.engine.evaluation.rules import Evaluation
 from carepolicy.engine.evaluation.strategy import select_strategy
 from carepolicy.engine.facts.reader import validate_bundle

@@ -1,7 +1,7 @@
 """Stage `check_rvu_tables`: what an `rvu table`'s setting says, and that one code has one amount.
 
 §8.2 gives two totals per code, non-facility and facility; a table says which it holds with
-`setting facility` or `setting non_facility` (the default). Pricing (engine/evaluation/costs.py)
+`setting facility` or `setting non_facility` (the default). Pricing (engine/evaluation/pricing.py)
 picks the table of the bundle's `place_of_service`, so a setting that is neither word would never
 be read, and two tables of one setting in effect on the same day that both list a code would leave
 the amount to declaration order. Both are errors here, where the text is.

@@ -2,7 +2,7 @@
 
 `MonthPlanMaker.make` (month_plan.py) selects the declarations in effect for a month; the ones
 that price a line and split what it costs between Medicare, the patient and other payers are
-compiled here, for the evaluation's money step (evaluation/costs.py). They are apart from the
+compiled here, for the evaluation's money step (evaluation/pricing.py and cost_sharing.py). They are apart from the
 selection of codes, rules and claim conflicts because a cost-sharing block has clauses with dates
 of their own (`during`): only those that hold on the month's last day are kept.
 """

@@ -27,8 +27,9 @@ from ..decision.model import (
 from ..money import ZERO
 from .bundling import HeldClaim, held_claims, withdrawals
 from .claims import codes_claimed_by
-from .costs import CostResult, FeeSchedule, Price, price, share_costs
+from .cost_sharing import CostResult, share_costs
 from .decision_parts import decision_totals, decision_trace, denials
+from .pricing import FeeSchedule, Price, price
 from .rules import Evaluation
 from .strategy import Ranking, select_strategy
 

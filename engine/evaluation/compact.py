@@ -41,7 +41,7 @@ from ..language import syntax as s
 
 if TYPE_CHECKING:
     from ..compile.policy_set import CompiledPolicySet
-    from .costs import CostSummary
+    from .cost_sharing_trace import CostSummary
     from .rules import Evaluation
 
 COMPACT_FORM = "compact"
@@ -118,7 +118,7 @@ Columns = tuple[list[int], list[int]]  # by position, each result's number (inde
 
 def compact_trace(ev: Evaluation, recorded: Iterable[Compact], cost: CostSummary | None) -> dict[str, Any]:
     """The compact form of the trace made of `recorded` (rules and codes) then the cost sharing
-    (`costs._node` as `costs._summary` gives it: no nodes are built). The choice and the pricing
+    (`cost_sharing_node` as `cost_summary` gives it: no nodes are built). The choice and the pricing
     nodes are left out: the decision's billable lines and their `price_source` say the same.
 
     Most records of a decision (~39 of ~47 on the benchmark bundles) are shared by every bundle

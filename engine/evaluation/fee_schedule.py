@@ -29,7 +29,7 @@ from typing import Any
 
 from ..diagnostics import Diagnostic, PolicyError
 from ..facts.record_errors import not_utf8
-from .costs import FeeSchedule
+from .pricing import FeeSchedule
 
 COLUMNS = ("allowed", "rvu")
 _CODE = re.compile(r"[0-9A-Z]{5}")  # the fact bundle's code pattern (fee_schedule_override)

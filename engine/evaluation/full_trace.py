@@ -36,7 +36,7 @@ from .record_json import Entry, record_json, ref_json
 
 if TYPE_CHECKING:
     from ..compile.compiled import CompiledCostSharing
-    from .costs import CostSummary
+    from .cost_sharing_trace import CostSummary
     from .rules import Evaluation
 
 _SORTED = orjson.OPT_SORT_KEYS
@@ -83,8 +83,8 @@ def full_pieces(ev: Evaluation, recorded: Iterable[Compact], tail: Iterable[Trac
 
 
 def cost_sharing_json(sharing: CompiledCostSharing, summary: CostSummary, as_of: str | None) -> dict[str, Any]:
-    """The cost-sharing node's JSON, as `trace_node_json(costs._node(...))` gives it, from what the
-    compact trace keeps of it (`costs._summary`: its results and the values read), without building
+    """The cost-sharing node's JSON, as `trace_node_json(cost_sharing_node(...))` gives it, from what the
+    compact trace keeps of it (`cost_summary`: its results and the values read), without building
     the node and its clauses' TraceNodes (~35 µs a record). A header-only summary (the sharing
     indeterminate) gives the header-only node."""
     results, reads = summary
@@ -98,7 +98,7 @@ def cost_sharing_json(sharing: CompiledCostSharing, summary: CostSummary, as_of:
                 read["as_of"] = as_of
             written.append(read)
         obj["reads"] = written
-    if len(results) > 1:  # the clauses' results, then the sequestration clause's (as costs._node)
+    if len(results) > 1:  # the clauses' results, then the sequestration clause's (as cost_sharing_node)
         source = header.source
         children = [
             node_json("clause", f"{pays.payer} pays {pays.share}", pays.text, (), source, result)

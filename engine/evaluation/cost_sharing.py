@@ -1,9 +1,8 @@
-"""Allowed amounts and who pays what, line by line (the arithmetic of docs/language.md).
+"""Who pays what of each priced line (the cost-sharing arithmetic of docs/language.md).
 
-Allowed amount of a line, in this order: the bundle's `fee_schedule_override`, a fee schedule
-file (`--fee-schedule`), the RVU table in effect × the conversion factor. Otherwise the line is
-not priced, and says why. Shares: deductible first (in coding order), then coinsurance of the
-rest; Medigap then Medicaid take what their clauses say from the beneficiary's part.
+Shares: deductible first (in coding order), then coinsurance of the rest; Medigap then Medicaid
+take what their clauses say from the beneficiary's part; a `sequestration` clause cuts Medicare's
+payment. The trace of it (its node, or what the compact trace keeps): cost_sharing_trace.py.
 """
 
 from __future__ import annotations
@@ -15,69 +14,13 @@ from decimal import Decimal
 from functools import partial
 from typing import Any
 
-from ..compile.compiled import CompiledCostSharing, CompiledPays, CompiledPricing
+from ..compile.compiled import CompiledCostSharing, CompiledPays
 from ..compile.month_plan import MonthPlan
 from ..compile.runtime import UNKNOWN, Env, Fn
 from ..decision.model import Shares
-from ..decision.trace_nodes import Read, TraceNode
+from ..decision.trace_nodes import TraceNode
 from ..money import ZERO, after_sequestration, as_money, round_cents
-
-
-@dataclass(frozen=True, slots=True)
-class FeeSchedule:
-    """A user-supplied fee schedule: allowed amounts, or total RVUs priced with the conversion factor."""
-
-    name: str
-    amounts: Mapping[str, Decimal]
-    rvus: Mapping[str, Decimal]
-    digest: str
-
-
-@dataclass(frozen=True, slots=True)
-class Price:
-    amount: Decimal | None  # per unit, already rounded
-    source: str
-
-
-def price(code: str, plan: MonthPlan, env: Env, fee_schedule: FeeSchedule | None) -> Price:
-    pricing = plan.pricing
-    if pricing is not None:
-        for when, reason, _text in pricing.not_priced:
-            if when(env) is True:
-                return Price(None, f"not priced: {reason}")
-    override = env.facts.get("fee_schedule_override") or {}
-    if code in override:
-        return Price(as_money(override[code]), "fee_schedule_override in the bundle")
-    if fee_schedule is not None and code in fee_schedule.amounts:
-        return Price(fee_schedule.amounts[code], f"fee schedule file {fee_schedule.name}")
-    factor_name = pricing.conversion_factor if pricing is not None else None
-    factor = None
-    if factor_name:  # a parameter, or a definition (e.g. the QP or non-QP factor by a switch)
-        factor = env.define(factor_name) if factor_name in env.defines else plan.params.get(factor_name)
-        factor = None if factor is UNKNOWN else factor
-    # A user's fee schedule comes before the shipped RVU table, for RVUs as for amounts
-    # (docs/language.md: the file prices lines before the table). The shipped tables are chosen by
-    # the bundle's place of service: facility amounts only for `facility`, non-facility otherwise
-    # (a bundle that does not say is priced non-facility, as before fact bundle v2).
-    facility = env.facts.get("place_of_service") == "facility"
-    rvu = (plan.facility_rvus if facility else plan.rvus).get(code)
-    if fee_schedule is not None and code in fee_schedule.rvus:
-        total_rvu, where = fee_schedule.rvus[code], f"fee schedule file {fee_schedule.name} (RVUs)"
-    elif rvu is not None:
-        total_rvu, where = rvu.total, f"rvu table {rvu.table.id} ({'facility' if facility else 'non-facility'})"
-    else:
-        total_rvu, where = None, ""
-    if total_rvu is not None and factor is not None:
-        amount = round_cents(total_rvu * factor)
-        return Price(amount, f"{where}: {total_rvu} RVU × {factor_name} ${factor} = ${amount}")
-    if total_rvu is not None:
-        return Price(None, f"not priced: no conversion factor in effect for {plan.month}")
-    setting = "facility " if facility else ""
-    return Price(
-        None,
-        f"not priced: no {setting}amount for {code} in {plan.month} in the shipped data; "
-        "give fee_schedule_override in the bundle or --fee-schedule",
-    )
+from .cost_sharing_trace import CostSummary, clauses_apply, cost_sharing_node, cost_summary, header_node
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,10 +32,6 @@ class CostResult:
     node: Callable[[], TraceNode] | None
     # What the compact trace keeps of that node, without building it (evaluation/compact.py)
     summary: Callable[[], CostSummary] | None = None
-
-
-# (the cost-sharing node's result then each clause's, the values it read: (name, value or UNKNOWN))
-CostSummary = tuple[list[str], list[tuple[str, Any]]]
 
 
 def _winning(applying: Sequence[tuple[CompiledPays, Any]], payer: str, share: str) -> tuple[CompiledPays | None, bool]:
@@ -131,7 +70,7 @@ def share_costs(amounts: Sequence[Decimal | None], plan: MonthPlan, env: Env, *,
     # each clause's condition, read once; a month that bills nothing needs them only for the
     # trace, which reads them when it is built (None: not read yet). A line that is not priced
     # still reads them: Medicaid paying all (a QMB) leaves the beneficiary owing nothing of it.
-    applies = _clauses_apply(sharing, env) if amounts else None
+    applies = clauses_apply(sharing, env) if amounts else None
     shares: list[Shares | None] = (
         _line_shares(sharing, amounts, applies, undetermined, env, plan.unknown_values) if applies is not None else []
     )
@@ -141,19 +80,14 @@ def share_costs(amounts: Sequence[Decimal | None], plan: MonthPlan, env: Env, *,
     if undetermined is not None:
         note = f"patient responsibility indeterminate: {undetermined}"
         result = f"indeterminate: {undetermined}"
-        node = partial(_header_node, sharing, result) if trace else None
+        node = partial(header_node, sharing, result) if trace else None
         header_only: CostSummary = ([result], [])
         return CostResult(tuple(shares), note, node, (lambda: header_only) if trace else None)
     unknown = next((sh.note for sh in shares if sh is not None and sh.note), None)
     result = "shared" if unknown is None else f"indeterminate: {unknown}"
-    shared = partial(_node, sharing, applies, env, plan, result) if trace else None
-    summary = partial(_summary, sharing, applies, env, result) if trace else None
+    shared = partial(cost_sharing_node, sharing, applies, env, plan, result) if trace else None
+    summary = partial(cost_summary, sharing, applies, env, result) if trace else None
     return CostResult(tuple(shares), None if unknown is None else f"patient responsibility {unknown}", shared, summary)
-
-
-def _clauses_apply(sharing: CompiledCostSharing, env: Env) -> tuple[Any, ...]:
-    """Whether each `pays` clause applies to this bundle (True, False or UNKNOWN), in clause order."""
-    return tuple(True if (v := p.when(env)) is True else (UNKNOWN if v is UNKNOWN else False) for p in sharing.pays)
 
 
 def _line_shares(
@@ -313,79 +247,3 @@ def _split(payers: tuple[Any, Any, Any], amount: Decimal, deductible: Any, coins
         medicaid=_known(medicaid),
         note=missing if unknown else None,
     )
-
-
-def _header_node(sharing: CompiledCostSharing, result: str) -> TraceNode:
-    header = sharing.header
-    return TraceNode("cost sharing", header.id, header.title, header.cites, header.source, result)
-
-
-def _node(
-    sharing: CompiledCostSharing, applies: Sequence[Any] | None, env: Env, plan: MonthPlan, result: str
-) -> TraceNode:
-    if applies is None:
-        applies = _clauses_apply(sharing, env)
-    reads = [
-        Read(
-            label,
-            "missing" if (value := reader(env)) is UNKNOWN else value,
-            plan.as_of if kind == "parameter" else None,
-        )
-        for label, kind, reader in sharing.reads
-    ]
-    children = tuple(
-        TraceNode("clause", f"{p.payer} pays {p.share}", p.text, (), sharing.header.source, _clause_result(applied))
-        for p, applied in zip(sharing.pays, applies, strict=True)
-    )
-    if sharing.sequestration is not None:
-        _rate, _when, text = sharing.sequestration
-        cut = _sequestration_result(sharing, env)
-        children += (TraceNode("clause", "sequestration", text, (), sharing.header.source, cut),)
-    return TraceNode(
-        "cost sharing",
-        sharing.header.id,
-        sharing.header.title,
-        sharing.header.cites,
-        sharing.header.source,
-        result,
-        tuple(reads),
-        children,
-    )
-
-
-def _clause_result(applied: Any) -> str:
-    return "applies" if applied is True else ("unknown" if applied is UNKNOWN else "does not apply")
-
-
-def _sequestration_result(sharing: CompiledCostSharing, env: Env) -> str:
-    assert sharing.sequestration is not None
-    _rate, when, _text = sharing.sequestration
-    return _clause_result(when(env))
-
-
-def _summary(sharing: CompiledCostSharing, applies: Sequence[Any] | None, env: Env, result: str) -> CostSummary:
-    """What `_node` would show, as the compact trace keeps it: the results and the values read."""
-    if applies is None:
-        applies = _clauses_apply(sharing, env)
-    reads = [(label, reader(env)) for label, _kind, reader in sharing.reads]
-    results = [result, *(_clause_result(applied) for applied in applies)]
-    if sharing.sequestration is not None:  # the last clause, as in `_node`
-        results.append(_sequestration_result(sharing, env))
-    return results, reads
-
-
-def pricing_node(pricing: CompiledPricing | None, code: str, found: Price) -> TraceNode:
-    if pricing is None:
-        return TraceNode("pricing", code, "allowed amount", (), "", found.source)
-    return TraceNode(
-        "pricing",
-        f"{pricing.header.id}:{code}",
-        pricing.header.title,
-        pricing.header.cites,
-        pricing.header.source,
-        found.source,
-    )
-
-
-def read_value(value: Any) -> Any:
-    return "missing" if value is UNKNOWN else value

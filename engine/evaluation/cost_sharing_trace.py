@@ -1,0 +1,81 @@
+"""The cost-sharing block's trace: its node (each clause's result and the values it read), built
+only when a trace is read, and what the compact trace keeps of it without building the node
+(`cost_summary`, read by compact.py and full_trace.py). The arithmetic: cost_sharing.py.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from ..compile.compiled import CompiledCostSharing
+from ..compile.month_plan import MonthPlan
+from ..compile.runtime import UNKNOWN, Env
+from ..decision.trace_nodes import Read, TraceNode
+
+# (the cost-sharing node's result then each clause's, the values it read: (name, value or UNKNOWN))
+CostSummary = tuple[list[str], list[tuple[str, Any]]]
+
+
+def clauses_apply(sharing: CompiledCostSharing, env: Env) -> tuple[Any, ...]:
+    """Whether each `pays` clause applies to this bundle (True, False or UNKNOWN), in clause order."""
+    return tuple(True if (v := p.when(env)) is True else (UNKNOWN if v is UNKNOWN else False) for p in sharing.pays)
+
+
+def header_node(sharing: CompiledCostSharing, result: str) -> TraceNode:
+    header = sharing.header
+    return TraceNode("cost sharing", header.id, header.title, header.cites, header.source, result)
+
+
+def cost_sharing_node(
+    sharing: CompiledCostSharing, applies: Sequence[Any] | None, env: Env, plan: MonthPlan, result: str
+) -> TraceNode:
+    if applies is None:
+        applies = clauses_apply(sharing, env)
+    reads = [
+        Read(
+            label,
+            "missing" if (value := reader(env)) is UNKNOWN else value,
+            plan.as_of if kind == "parameter" else None,
+        )
+        for label, kind, reader in sharing.reads
+    ]
+    children = tuple(
+        TraceNode("clause", f"{p.payer} pays {p.share}", p.text, (), sharing.header.source, _clause_result(applied))
+        for p, applied in zip(sharing.pays, applies, strict=True)
+    )
+    if sharing.sequestration is not None:
+        _rate, _when, text = sharing.sequestration
+        cut = _sequestration_result(sharing, env)
+        children += (TraceNode("clause", "sequestration", text, (), sharing.header.source, cut),)
+    return TraceNode(
+        "cost sharing",
+        sharing.header.id,
+        sharing.header.title,
+        sharing.header.cites,
+        sharing.header.source,
+        result,
+        tuple(reads),
+        children,
+    )
+
+
+def _clause_result(applied: Any) -> str:
+    return "applies" if applied is True else ("unknown" if applied is UNKNOWN else "does not apply")
+
+
+def _sequestration_result(sharing: CompiledCostSharing, env: Env) -> str:
+    assert sharing.sequestration is not None
+    _rate, when, _text = sharing.sequestration
+    return _clause_result(when(env))
+
+
+def cost_summary(sharing: CompiledCostSharing, applies: Sequence[Any] | None, env: Env, result: str) -> CostSummary:
+    """What `cost_sharing_node` would show, as the compact trace keeps it: the results and the values read."""
+    if applies is None:
+        applies = clauses_apply(sharing, env)
+    reads = [(label, reader(env)) for label, _kind, reader in sharing.reads]
+    results = [result, *(_clause_result(applied) for applied in applies)]
+    if sharing.sequestration is not None:  # the last clause, as in `cost_sharing_node`
+        results.append(_sequestration_result(sharing, env))
+    return results, reads
