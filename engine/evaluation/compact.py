@@ -89,9 +89,8 @@ def read_table(names: list[str]) -> ReadTable:
 def read_names(compiled: CompiledPolicySet) -> list[str]:
     """Every name a condition of a rule, code or precondition (any version) or a cost-sharing
     clause (any date) can read, sorted: the names a compact trace's `read` and `inside` positions
-    stand for. A
-    superset of what one month's plan reads is harmless (its position is never used); a name read
-    but not here would still be kept, by name, in `reads`."""
+    stand for. A superset of what one month's plan reads is harmless (its position is never
+    used); a name read but not here would still be kept, by name, in `reads`."""
     names: set[str] = set()
     requirements = [rule.requirements for _gate, rule in compiled.preconditions]
     requirements += [rule.requirements for versions in compiled.rules.values() for _decl, rule in versions]
