@@ -31,6 +31,11 @@ def _plain(value: Any) -> Any:
     return value
 
 
+def _copy_shipped(target: Path) -> None:
+    """The shipped policy files alone (no cases, examples or Python), to edit for a diff."""
+    shutil.copytree(SHIPPED, target, ignore=shutil.ignore_patterns("tests", "examples", "__pycache__", "*.py"))
+
+
 def _sub(path: Path, pattern: str, new: str) -> None:
     text = path.read_text(encoding="utf-8")
     edited = re.sub(pattern, new, text, count=1, flags=re.S | re.M)
@@ -40,7 +45,7 @@ def _sub(path: Path, pattern: str, new: str) -> None:
 
 def test_diff_groups_exactly_the_affected_bundles_under_the_two_changes(tmp_path: Path) -> None:
     copy = tmp_path / "next"
-    shutil.copytree(SHIPPED, copy, ignore=shutil.ignore_patterns("tests", "examples", "__pycache__", "*.py"))
+    _copy_shipped(copy)
     _sub(copy / "fees.policy", FACTOR_2025, r"\g<1>$33.0000\2")
     _sub(copy / "ccm.policy", r"(code 99490 .*?requires \w*staff_minutes >= )20 min", r"\g<1>25 min")
     cases = [c for c in read_cases(SHIPPED / "tests") if not c.switches and c.fee_schedule is None]
@@ -80,7 +85,7 @@ def test_diff_groups_exactly_the_affected_bundles_under_the_two_changes(tmp_path
 
 def test_diff_text_names_the_change_and_the_amounts(tmp_path: Path) -> None:
     copy = tmp_path / "next"
-    shutil.copytree(SHIPPED, copy, ignore=shutil.ignore_patterns("tests", "examples", "__pycache__", "*.py"))
+    _copy_shipped(copy)
     _sub(copy / "fees.policy", FACTOR_2025, r"\g<1>$33.0000\2")
     example = SHIPPED / "examples" / "month-batch.yaml"
     result = CliRunner().invoke(cli, ["diff", str(SHIPPED), str(copy), str(example)])
@@ -161,7 +166,7 @@ def test_a_changed_rvu_is_attributed_to_its_rvu_table(tmp_path: Path) -> None:
     """The pricing trace names the RVU table it read (`rvu table pfs.national_2025 (non-facility):
     1.87 RVU × ...`): a changed RVU is that table's change, not "(no changed declaration in its trace)"."""
     copy = tmp_path / "next"
-    shutil.copytree(SHIPPED, copy, ignore=shutil.ignore_patterns("tests", "examples", "__pycache__", "*.py"))
+    _copy_shipped(copy)
     _sub(copy / "fees.policy", r"(rvu table pfs\.national_2025 .*?^\s+99490 work 1\.00 pe )0\.81", r"\g<1>0.18")
     example = SHIPPED / "examples" / "ccm-60-minutes.yaml"
     result = CliRunner().invoke(cli, ["diff", str(SHIPPED), str(copy), str(example), "--format", "json"])
@@ -175,7 +180,7 @@ def test_diff_text_says_not_determined_for_amounts_an_edition_does_not_give(tmp_
     """A 2026 line is not priced by the shipped set (no 2026 RVUs); a copy with a 2026 table prices
     it. The group's totals read like its lines: `allowed not determined -> $...`, never `None`."""
     copy = tmp_path / "next"
-    shutil.copytree(SHIPPED, copy, ignore=shutil.ignore_patterns("tests", "examples", "__pycache__", "*.py"))
+    _copy_shipped(copy)
     with (copy / "fees.policy").open("a", encoding="utf-8") as fees:
         fees.write(
             '\nrvu table pfs.national_2026 "CY2026 RVUs"\n  cite S1 "x"\n  setting non_facility\n'
@@ -195,7 +200,7 @@ def test_a_moved_effective_interval_is_one_changed_declaration(tmp_path: Path) -
     """Moving the end of `pricing pfs.national` (as docs/adding-a-year.md does, here the other way)
     changes one declaration: it is listed once, with its old interval, not removed and added."""
     copy = tmp_path / "next"
-    shutil.copytree(SHIPPED, copy, ignore=shutil.ignore_patterns("tests", "examples", "__pycache__", "*.py"))
+    _copy_shipped(copy)
     _sub(copy / "fees.policy", r"(pricing pfs\.national .*?effective 2024-01-01\.\.)2026-12-31", r"\g<1>2025-12-31")
     example = SHIPPED / "examples" / "month-batch.yaml"
     result = CliRunner().invoke(cli, ["diff", str(SHIPPED), str(copy), str(example), "--format", "json"])
