@@ -15,7 +15,11 @@ YAML 1.2 core schema (https://yaml.org/spec/1.2.2/#103-core-schema), on libyaml'
 - a key that appears twice in one mapping is an error naming both lines
 - aliases (`*name`) are refused: a fact file never needs them, and refusing them at the first reuse
   makes any alias bomb a clear error after reading its text once
-- explicit tags other than the core ones (`!!binary`, `!!timestamp`, `!!set`, ...) are refused
+- explicit tags other than the core ones (`!!binary`, `!!timestamp`, `!!set`, ...) are refused, and a
+  core tag takes only what YAML 1.2 writes for it: `!!int 1:30`, `!!int 1_000`, `!!float ٢١`,
+  `!!bool yes`, `!!null x` are errors of their record, never a value that was not written (Python's
+  own `int()` and `Decimal()` would take digit groups and non-ASCII digits, PyYAML's `!!bool` takes
+  `yes` and `on`)
 """
 
 from __future__ import annotations
@@ -43,6 +47,10 @@ _CORE_RESOLVERS: list[tuple[str, str, str]] = [  # (tag, regex, first characters
     ),
 ]
 _REFUSED_TAGS = ("binary", "timestamp", "omap", "pairs", "set")
+# what each core tag takes, as YAML 1.2 writes it (an explicit tag skips the resolvers above)
+_WRITTEN = {tag: re.compile(regex) for tag, regex, _first in _CORE_RESOLVERS if tag.endswith(("null", "bool"))}
+_DECIMAL_INT = re.compile(r"[-+]?[0-9]+")  # ASCII digits: [0-9], not \d
+_FLOAT = re.compile(_CORE_RESOLVERS[-1][1])
 
 
 class FactYAMLError(ConstructorError):
@@ -60,6 +68,9 @@ def _int(loader: yaml.SafeLoader, node: yaml.Node) -> int:
         kind = "a hexadecimal" if body[1] == "x" else "an octal"
         problem = f"`{text}` is {kind} number; fact files take decimal numbers (quote it if it is text)"
         raise FactYAMLError("facts/number", problem, node.start_mark)
+    if not _DECIMAL_INT.fullmatch(text):  # only an explicit `!!int` gets here with other text
+        problem = f"`{text}` is tagged `!!int` but is not a whole number in decimal digits"
+        raise FactYAMLError("facts/number", problem, node.start_mark)
     digits = body.lstrip("0")
     if len(digits) > MAX_DIGITS:
         problem = f"a number with {len(digits)} digits; fact files allow at most {MAX_DIGITS}"
@@ -70,10 +81,30 @@ def _int(loader: yaml.SafeLoader, node: yaml.Node) -> int:
 def _decimal(loader: yaml.SafeLoader, node: yaml.Node) -> Decimal:
     """A YAML float as a Decimal, from the scalar's own text: `66.13` stays exactly 66.13."""
     text = str(loader.construct_scalar(cast(ScalarNode, node)))
+    if not _FLOAT.fullmatch(text):  # only an explicit `!!float` gets here with other text
+        problem = f"`{text}` is tagged `!!float` but is not a number as YAML 1.2 writes one"
+        raise FactYAMLError("facts/number", problem, node.start_mark)
     negative = text.startswith("-")
     body = text.lstrip("+-")
     value = Decimal(body[1:]) if body.lower() in (".inf", ".nan") else Decimal(body)  # inf kept: validation names it
     return -value if negative else value
+
+
+def _core_value(kind: str, values: dict[str, object]) -> Any:
+    """The constructor of `!!bool` or `!!null`: only the texts YAML 1.2 reads as that."""
+    written = _WRITTEN[f"tag:yaml.org,2002:{kind}"]
+
+    def construct(loader: yaml.SafeLoader, node: yaml.Node) -> object:
+        text = str(loader.construct_scalar(cast(ScalarNode, node)))
+        if not written.fullmatch(text):
+            problem = f"`{text}` is tagged `!!{kind}`, but YAML 1.2 reads only {_SPELLED[kind]} as that"
+            raise FactYAMLError("facts/syntax", problem, node.start_mark)
+        return values.get(text.lower())
+
+    return construct
+
+
+_SPELLED = {"bool": "`true` and `false`", "null": "`null`, `~` and nothing"}
 
 
 class FactLoader(yaml.CSafeLoader if yaml.__with_libyaml__ else yaml.SafeLoader):  # type: ignore[misc]
@@ -117,5 +148,7 @@ for _tag, _regex, _first in _CORE_RESOLVERS:
     FactLoader.add_implicit_resolver(_tag, re.compile(_regex), [*_first, ""] if "~" in _first else list(_first))
 FactLoader.add_constructor("tag:yaml.org,2002:int", _int)
 FactLoader.add_constructor("tag:yaml.org,2002:float", _decimal)
+FactLoader.add_constructor("tag:yaml.org,2002:bool", _core_value("bool", {"true": True, "false": False}))
+FactLoader.add_constructor("tag:yaml.org,2002:null", _core_value("null", {}))
 for _name in _REFUSED_TAGS:
     FactLoader.yaml_constructors.pop(f"tag:yaml.org,2002:{_name}", None)

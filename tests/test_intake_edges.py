@@ -1,0 +1,97 @@
+"""Fact intake probed as a hostile claim pipeline would: the forms that got past the first round.
+
+Explicit YAML tags whose text is not what YAML 1.2 writes for them, document markers and directives
+in a YAML stream, numbers too small to be exact, and format detection on standard input. Each has
+its exact outcome: the value as written, or a clear error of its own record.
+"""
+
+from __future__ import annotations
+
+import pytest
+from carepolicy.engine.facts.reader import Bundle, BundleError, load_fact_text
+
+BASE = """\
+id: march
+month: 2025-03
+beneficiary: {part_b: true, dual_status: none, medigap_plan: null, deductible_remaining: 0}
+practitioner: {id: P1, kind: physician, new_patient: false, last_visit: 2024-11-02}
+time:
+- {practitioner: P1, by: clinical_staff, minutes: 20, service: ccm}
+"""
+
+
+def read(text: str, fmt: str = "yaml") -> list[Bundle | BundleError]:
+    return load_fact_text(text, name=f"t.{fmt}", fmt=fmt)
+
+
+# --- explicit tags take only what YAML 1.2 writes ---------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "code", "message"),
+    [
+        # each raised ValueError, InvalidOperation or KeyError out of the reader: the file was lost
+        ("minutes: 20", "minutes: !!int 1:30", "facts/number",
+         "`1:30` is tagged `!!int` but is not a whole number in decimal digits"),
+        ("minutes: 20", "minutes: !!int ''", "facts/number",
+         "`` is tagged `!!int` but is not a whole number in decimal digits"),
+        ("minutes: 20", "minutes: !!int 1e3", "facts/number",
+         "`1e3` is tagged `!!int` but is not a whole number in decimal digits"),
+        ("deductible_remaining: 0", "deductible_remaining: !!float 1:30", "facts/number",
+         "`1:30` is tagged `!!float` but is not a number as YAML 1.2 writes one"),
+        ("part_b: true", "part_b: !!bool maybe", "facts/syntax",
+         "`maybe` is tagged `!!bool`, but YAML 1.2 reads only `true` and `false` as that"),
+        # each was read as a value: Python's int() and Decimal() take digit groups and any digits,
+        # PyYAML's !!bool takes YAML 1.1's yes/on, and !!null took any text
+        ("minutes: 20", "minutes: !!int 1_000", "facts/number",
+         "`1_000` is tagged `!!int` but is not a whole number in decimal digits"),
+        ("minutes: 20", "minutes: !!int ٢١", "facts/number",
+         "`٢١` is tagged `!!int` but is not a whole number in decimal digits"),
+        ("minutes: 20", "minutes: !!int ' 21 '", "facts/number",
+         "` 21 ` is tagged `!!int` but is not a whole number in decimal digits"),
+        ("deductible_remaining: 0", "deductible_remaining: !!float 1_0.5", "facts/number",
+         "`1_0.5` is tagged `!!float` but is not a number as YAML 1.2 writes one"),
+        ("deductible_remaining: 0", "deductible_remaining: !!float ٢١.٥", "facts/number",
+         "`٢١.٥` is tagged `!!float` but is not a number as YAML 1.2 writes one"),
+        ("part_b: true", "part_b: !!bool yes", "facts/syntax",
+         "`yes` is tagged `!!bool`, but YAML 1.2 reads only `true` and `false` as that"),
+        ("part_b: true", "part_b: !!bool 'on'", "facts/syntax",
+         "`on` is tagged `!!bool`, but YAML 1.2 reads only `true` and `false` as that"),
+        ("medigap_plan: null", "medigap_plan: !!null G", "facts/syntax",
+         "`G` is tagged `!!null`, but YAML 1.2 reads only `null`, `~` and nothing as that"),
+    ],
+)
+def test_a_core_tag_on_text_it_does_not_take_is_an_error_of_its_document(old: str, new: str, code: str,
+                                                                          message: str) -> None:
+    spoilt = BASE.replace("id: march", "id: spoilt").replace(old, new)
+    assert spoilt != BASE.replace("id: march", "id: spoilt")
+    first, bad, last = read(f"{BASE}---\n{spoilt}---\n{BASE.replace('march', 'april')}")
+    assert isinstance(first, Bundle)
+    assert isinstance(last, Bundle)
+    assert isinstance(bad, BundleError)
+    [diag] = bad.diagnostics
+    assert (diag.code, diag.message, bad.id) == (code, message, "spoilt")
+    assert diag.span is not None
+    assert diag.span.line == BASE.count("\n") + 1 + next(
+        n for n, line in enumerate(spoilt.splitlines(), start=1) if new in line
+    )
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "path", "value"),
+    [
+        ("minutes: 20", "minutes: !!int '21'", ("time", 0, "minutes"), 21),
+        ("minutes: 20", "minutes: !!int 025", ("time", 0, "minutes"), 25),
+        ("part_b: true", "part_b: !!bool TRUE", ("beneficiary", "part_b"), True),
+        ("medigap_plan: null", "medigap_plan: !!null ~", ("beneficiary", "medigap_plan"), None),
+    ],
+)
+def test_a_core_tag_on_what_yaml_1_2_writes_for_it_is_that_value(old: str, new: str, path: tuple[str | int, ...],
+                                                                  value: object) -> None:
+    [result] = read(BASE.replace(old, new))
+    assert isinstance(result, Bundle), result
+    found: object = result.data
+    for part in path:
+        found = found[part]  # type: ignore[index]
+    assert found == value
+    assert type(found) is type(value)
