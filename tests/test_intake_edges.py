@@ -95,3 +95,59 @@ def test_a_core_tag_on_what_yaml_1_2_writes_for_it_is_that_value(old: str, new: 
         found = found[part]  # type: ignore[index]
     assert found == value
     assert type(found) is type(value)
+
+
+# --- a YAML stream: one record per document, whatever marks its ends --------------------------------
+
+APRIL = BASE.replace("march", "april").replace("2025-03", "2025-04")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        f"{BASE}...\n---\n{APRIL}...\n",  # each `...` was a document of its own: four records for two
+        f"{BASE}...\n{APRIL}",  # a document may start right after `...`
+        f"%YAML 1.2\n---\n{BASE}---\n{APRIL}",  # the directive was a document of its own
+        f"{BASE}...\n%YAML 1.2\n# the second\n---\n{APRIL}",
+        f"# a header\n---\n{BASE}---\n# nothing here\n---\n{APRIL}---\n# a trailing comment\n",
+        f"{BASE}...\n%YAML 1.2\n",  # a directive with no document after it is no record
+    ],
+)
+def test_document_ends_and_directives_give_one_record_per_document(text: str) -> None:
+    records = read(text)
+    assert [r.id for r in records] == ["march", "april"][: len(records)]
+    assert all(isinstance(r, Bundle) for r in records), records
+    assert len(records) == (1 if text.endswith("%YAML 1.2\n") else 2)
+
+
+def test_a_tag_handle_declared_before_the_document_is_the_documents() -> None:
+    """`%TAG !e! tag:yaml.org,2002:` names a handle for the document after it: the two were read
+    apart, and the document's `!e!int` was then an undefined handle."""
+    [record] = read("%TAG !e! tag:yaml.org,2002:\n---\n" + BASE.replace("minutes: 20", "minutes: !e!int 21"))
+    assert isinstance(record, Bundle), record
+    assert record.data["time"][0]["minutes"] == 21
+
+
+@pytest.mark.parametrize("version", ["1.1", "1.0"])
+def test_a_document_declaring_yaml_1_1_is_refused_not_read_as_1_2(version: str) -> None:
+    """The writer of `%YAML 1.1` meant `025` as octal 21 and `yes` as true; reading it as 1.2 gives
+    25 and text: neither is what was meant, so the document is an error, with its line."""
+    text = f"{BASE}...\n%YAML {version}\n---\n{APRIL.replace('minutes: 20', 'minutes: 025')}"
+    first, second = read(text)
+    assert isinstance(first, Bundle)
+    assert isinstance(second, BundleError)
+    [diag] = second.diagnostics
+    assert (second.id, diag.code) == ("april", "facts/syntax")
+    assert diag.message.startswith(f"the document declares YAML {version}; fact files are read as YAML 1.2")
+    assert diag.span is not None
+    assert diag.span.line == BASE.count("\n") + 2
+
+
+def test_an_unreadable_list_in_a_stream_says_its_count_is_unknown() -> None:
+    listed = "".join("- " + line[0:] + "\n" if n == 0 else "  " + line + "\n"
+                     for n, line in enumerate(APRIL.replace("minutes: 20", "minutes: [20").splitlines()))
+    first, spoilt = read(f"{BASE}---\n{listed}")
+    assert isinstance(first, Bundle)
+    assert isinstance(spoilt, BundleError)
+    [diag] = spoilt.diagnostics
+    assert diag.message.endswith("; no bundle of this document's list was read (how many it holds is unknown)")

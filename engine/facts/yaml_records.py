@@ -38,25 +38,35 @@ _TOP_ID = re.compile(r"^id:[ \t]*['\"]?([A-Za-z0-9_.:/@-]{1,100})['\"]?[ \t]*(?:
 
 
 def _yaml_documents(lines: Iterable[Line]) -> Iterator[tuple[int, list[bytes] | None]]:
-    """(first line, the document's lines, or None when it is over the size limit) per YAML document."""
+    """(first line, the document's lines, or None when it is over the size limit) per YAML document.
+
+    A document ends before a `---` line or with a `...` line (kept in it). Directives (`%YAML`,
+    `%TAG`) and comments before a `---` belong to the document that `---` starts: split from it,
+    a directive was a document of its own (an error record for no input record) and the document
+    lost its tag handles."""
     start, size, too_large = 1, 0, False
     chunk: list[bytes] = []
     for number, line in lines:
-        marker = line is not None and _MARKER.match(line)
-        if marker and (chunk or too_large):
+        found = line is not None and _MARKER.match(line)
+        marker = found.group(1) if found else None
+        if marker == b"---" and (too_large or not _prologue_only(chunk)):
             yield start, None if too_large else chunk
             start, chunk, size, too_large = number, [], 0, False
         if line is None or too_large or size + len(line) > MAX_DOCUMENT_BYTES:
             too_large, chunk = True, []
-            continue
-        if marker and marker.group(1) == b"...":  # an explicit end: the next document starts after it
-            yield start, [*chunk, line]
-            start, chunk, size = number + 1, [], 0
-            continue
-        chunk.append(line)
-        size += len(line)
-    if chunk or too_large:
+        else:
+            chunk.append(line)
+            size += len(line)
+        if marker == b"...":  # an explicit end: the next document starts after it
+            yield start, None if too_large else chunk
+            start, chunk, size, too_large = number + 1, [], 0, False
+    if too_large or not _prologue_only(chunk):  # (only comments or directives at the end: no record)
         yield start, None if too_large else chunk
+
+
+def _prologue_only(chunk: list[bytes]) -> bool:
+    """Whether `chunk` holds only blank lines, comments and directives: what may precede `---`."""
+    return all(not (stripped := line.strip()) or stripped[:1] in (b"#", b"%") for line in chunk)
 
 
 def yaml_stream(lines: Iterable[Line], name: str) -> Iterator[Record]:
@@ -87,6 +97,9 @@ def _yaml_document(start: int, chunk: list[bytes] | None, name: str, index: int,
         yield record_error("facts/syntax", not_utf8(data, exc), name, line, 1, index)
         return
     try:
+        declared = _declared_version(text, name)
+        if declared is not None:
+            raise declared
         document = yaml.load(text, Loader=FactLoader)  # FactLoader is a safe loader
     except (yaml.YAMLError, RecursionError) as exc:
         diag = _yaml_diagnostic(exc, name, start, text)
@@ -94,6 +107,9 @@ def _yaml_document(start: int, chunk: list[bytes] | None, name: str, index: int,
         if alone and is_list:
             message = diag.message + unknown_count("[")
             raise FactError([replace(diag, message=message, help=diag.help or JSONL_HELP)]) from None
+        if is_list:  # one error record stands for the list's bundles: say that their number is unknown
+            diag = replace(diag, message=diag.message + "; no bundle of this document's list was read (how many "
+                           "it holds is unknown)", help=diag.help or JSONL_HELP)
         found = _TOP_ID.search(text)
         bundle_id = found.group(1) if found else f"#{index + 1}"
         yield BundleError(bundle_id, name, index, (replace(diag, bundle=bundle_id),))
@@ -107,6 +123,22 @@ def _yaml_document(start: int, chunk: list[bytes] | None, name: str, index: int,
         message = f"a fact file holds a mapping or a list of mappings, found {describe(document)}"
         raise fail("facts/not-a-bundle", message, name)
     yield from bundles([document], name, index)
+
+
+def _declared_version(text: str, name: str) -> FactYAMLError | None:
+    """The error for a `%YAML` directive of another version than 1.2: the writer said that `025` is
+    21 and `yes` is true (YAML 1.1), which fact files do not read that way; None when there is none."""
+    if "%YAML" not in text:
+        return None
+    for number, line in enumerate(text.split("\n")):
+        if line.startswith("---"):  # directives come before the document's start
+            return None
+        version = line.split()[1:2] if line.startswith("%YAML") else None
+        if version is not None and version != ["1.2"]:
+            problem = (f"the document declares YAML {' '.join(version) or '(no version)'}; fact files are read as "
+                       "YAML 1.2, where `025` is 25 and `yes` is text: remove the directive or write `%YAML 1.2`")
+            return FactYAMLError("facts/syntax", problem, yaml.Mark(name, 0, number, 0, None, 0))
+    return None
 
 
 def _content_start(text: str) -> str:
