@@ -7,6 +7,8 @@ its exact outcome: the value as written, or a clear error of its own record.
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
 from carepolicy.engine.facts.reader import Bundle, BundleError, load_fact_text
 
@@ -151,3 +153,33 @@ def test_an_unreadable_list_in_a_stream_says_its_count_is_unknown() -> None:
     assert isinstance(spoilt, BundleError)
     [diag] = spoilt.diagnostics
     assert diag.message.endswith("; no bundle of this document's list was read (how many it holds is unknown)")
+
+
+# --- numbers too close to zero to be exact ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("fmt", ["yaml", "jsonl"])
+@pytest.mark.parametrize(("written", "shown", "places"), [("1e-9999999", "1E-9999999", "9,999,999"),
+                                                          ("1e-2000000", "1E-2000000", "2,000,000"),
+                                                          ("1e-400", "1E-400", "400"), ("2.5e-16", "2.5E-16", "17")])
+def test_an_amount_with_more_decimal_places_than_the_limit_is_a_limit_error(fmt: str, written: str, shown: str,
+                                                                           places: str) -> None:
+    """`1e-9999999` as money was decided as a deductible of 0.00: as a float it is 0 (what the
+    compiled validator saw), and as a Decimal its remainder in cents fell below the smallest
+    Decimal and checked as 0 (`1e-400` was refused: "more than two decimal places")."""
+    text = BASE.replace("deductible_remaining: 0", f"deductible_remaining: {written}")
+    if fmt == "jsonl":
+        text = ('{"id": "march", "month": "2025-03", "beneficiary": {"part_b": true, "dual_status": "none", '
+                f'"medigap_plan": null, "deductible_remaining": {written}}}}}\n')
+    [record] = read(text, fmt)
+    assert isinstance(record, BundleError), record
+    [diag] = record.diagnostics
+    assert (diag.code, diag.fact_path) == ("facts/limit", "$.beneficiary.deductible_remaining")
+    assert diag.message == f"`{shown}` has {places} decimal places; fact files allow at most 15"
+
+
+@pytest.mark.parametrize("written", ["0.000000000000000000000", "0e-9999999", "1.00000000000000000000"])
+def test_a_zero_or_trailing_zeros_past_the_places_limit_are_the_number_written(written: str) -> None:
+    [record] = read(BASE.replace("deductible_remaining: 0", f"deductible_remaining: {written}"))
+    assert isinstance(record, Bundle), record
+    assert record.data["beneficiary"]["deductible_remaining"] == Decimal(written)

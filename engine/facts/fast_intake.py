@@ -191,7 +191,10 @@ def _plain(value: Any, depth: int) -> Any:
 
 def exact(number: Decimal) -> bool:
     """Within the digit limits, as limits.py checks them (the precise path words any other case)."""
-    return number.is_finite() and len(number.as_tuple().digits) <= MAX_DIGITS and number.adjusted() < MAX_DIGITS
+    if not number.is_finite():
+        return False
+    _sign, digits, exponent = number.as_tuple()
+    return len(digits) <= MAX_DIGITS and number.adjusted() < MAX_DIGITS and exponent >= -MAX_DIGITS  # type: ignore[operator]
 
 
 def _check_date(text: str) -> None:

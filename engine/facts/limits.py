@@ -9,8 +9,10 @@ as a clear error on the record that crosses it (docs/reference/fact-limits.md li
 - nesting at most `MAX_DEPTH` deep (a bundle needs 4)
 - text at most `MAX_TEXT` characters, and only real characters (no lone surrogate such as `\\ud800`,
   which JSON can spell but UTF-8 cannot write)
-- numbers with at most `MAX_DIGITS` significant digits and below 10^`MAX_DIGITS` (exact as a float
-  too, which the compiled validator relies on)
+- numbers with at most `MAX_DIGITS` significant digits, below 10^`MAX_DIGITS` and with at most
+  `MAX_DIGITS` decimal places (exact as a float too, which the compiled validator relies on; and a
+  number such as `1e-9999999` is neither: as a float it is 0, and as a Decimal it checked as a whole
+  number of cents, its remainder below the smallest Decimal there is)
 
 Values that are well-formed but physically impossible are errors as well: one practitioner's
 minutes in a month beyond the minutes that month has, and an amount of money above `MAX_MONEY`,
@@ -125,14 +127,20 @@ def _checked_number(value: int | float | Decimal, where: Where, problems: list[P
     if not number.is_finite():
         problems.append((path_of(where), f"`{number}` is not a finite number"))
         return 0
-    digits = number.as_tuple().digits
-    if len(digits) <= MAX_DIGITS and number.adjusted() < MAX_DIGITS:
+    _sign, digits, exponent = number.as_tuple()
+    if len(digits) <= MAX_DIGITS and number.adjusted() < MAX_DIGITS and exponent >= -MAX_DIGITS:  # type: ignore[operator]
         return number
-    significant = len("".join(map(str, digits)).rstrip("0"))  # counted, not normalize()d: that rounds
+    kept = "".join(map(str, digits)).rstrip("0")  # counted, not normalize()d: that rounds
+    significant = len(kept)
+    places = -exponent - (len(digits) - significant)  # type: ignore[operator]  # the zeros at the end aside
+    text = str(number) if len(str(number)) <= 40 else str(number)[:37] + "..."
     if significant > MAX_DIGITS or number.adjusted() >= MAX_DIGITS:
-        text = str(number) if len(str(number)) <= 40 else str(number)[:37] + "..."
         why = f"has {significant} significant digits" if significant > MAX_DIGITS else "is too large"
         problems.append((path_of(where), f"`{text}` {why}; fact files allow at most {MAX_DIGITS} digits"))
+        return 0
+    if kept and places > MAX_DIGITS:
+        message = f"`{text}` has {places:,} decimal places; fact files allow at most {MAX_DIGITS}"
+        problems.append((path_of(where), message))
         return 0
     return number
 
