@@ -181,7 +181,7 @@ def internal_error(error: BaseException, *, source: str, bundle: str | None) -> 
 
 INPUT_FORMAT_HELP = (
     "How to read the inputs: yaml, json or jsonl (one bundle per line). Default: from each file's extension;"
-    " for `-` (stdin) or a file without one, detected from the first line."
+    " for `-` (stdin) or a file without one, detected from the first line that is not blank."
 )
 
 

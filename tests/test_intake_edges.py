@@ -7,10 +7,13 @@ its exact outcome: the value as written, or a clear error of its own record.
 
 from __future__ import annotations
 
+import io
+import json
+import sys
 from decimal import Decimal
 
 import pytest
-from carepolicy.engine.facts.reader import Bundle, BundleError, load_fact_text
+from carepolicy.engine.facts.reader import Bundle, BundleError, load_fact_file, load_fact_text
 
 BASE = """\
 id: march
@@ -183,3 +186,44 @@ def test_a_zero_or_trailing_zeros_past_the_places_limit_are_the_number_written(w
     [record] = read(BASE.replace("deductible_remaining: 0", f"deductible_remaining: {written}"))
     assert isinstance(record, Bundle), record
     assert record.data["beneficiary"]["deductible_remaining"] == Decimal(written)
+
+
+# --- standard input: the format detected from the first line that holds something ------------------
+
+ONE = {"month": "2025-03", "beneficiary": {"part_b": True, "dual_status": "none", "medigap_plan": None,
+                                           "deductible_remaining": 0}}
+
+
+def _stdin(monkeypatch: pytest.MonkeyPatch, data: bytes) -> list[Bundle | BundleError]:
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(data)))
+    return load_fact_file("-")
+
+
+@pytest.mark.parametrize("before", ["\n", "\n  \n\t\r\n", "\ufeff\n"])
+def test_blank_lines_before_json_lines_do_not_make_them_yaml(monkeypatch: pytest.MonkeyPatch, before: str) -> None:
+    """A blank first line was detected as YAML: four JSON lines became one YAML error record."""
+    lines = "".join(json.dumps({**ONE, "id": f"r{n}"}) + "\n" for n in range(4))
+    records = _stdin(monkeypatch, (before + lines + "{broken\n").encode())
+    assert [r.id for r in records] == ["r0", "r1", "r2", "r3", "#5"]
+    assert [type(r) for r in records] == [Bundle] * 4 + [BundleError]
+    [diag] = records[4].diagnostics
+    assert diag.span is not None
+    assert diag.span.line == before.count("\n") + 5
+
+
+def test_a_json_list_on_one_line_longer_than_a_record_is_detected_as_json(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The first line was read with a record's limit (1,000,000 bytes): a longer one-line JSON list was
+    a line too long, detected as YAML, and its bundles one error record "over the record size"."""
+    bundles = [{**ONE, "id": f"r{n}", "note": "x" * 1_000} for n in range(1_200)]
+    data = ("\n" + json.dumps(bundles) + "\n").encode()
+    assert len(data) > 1_000_000
+    records = _stdin(monkeypatch, data)
+    assert len(records) == 1_200
+    assert all(isinstance(r, BundleError) and r.diagnostics[0].fact_path == "$.note" for r in records)
+
+
+def test_a_first_json_line_over_the_record_size_is_its_own_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    big = json.dumps({**ONE, "id": "big", "pad": "x" * 1_000_001})
+    records = _stdin(monkeypatch, (big + "\n" + json.dumps({**ONE, "id": "next"}) + "\n").encode())
+    assert [type(r) for r in records] == [BundleError, Bundle]
+    assert records[0].diagnostics[0].message.startswith("a line of more than 1,000,000 bytes")

@@ -43,7 +43,7 @@ def iter_records(
 
     `source` is a path (`-` is standard input), or an open stream (bytes or text). `input_format` is
     "yaml", "json" or "jsonl"; None takes it from the extension, and detects it from the first line
-    when there is none (stdin, `/dev/fd/63`). Raises `FactError` (on the first `next`, or at the end
+    that is not blank when there is none (stdin, `/dev/fd/63`). Raises `FactError` (on the first `next`, or at the end
     for a file without records) only when the file as a whole cannot be read.
     """
     if input_format is not None and input_format not in INPUT_FORMATS:
@@ -86,9 +86,9 @@ def _binary(stream: IO[Any]) -> IO[bytes]:
     return stream
 
 
-def _lines(stream: IO[bytes], longest: int = MAX_RECORD_BYTES) -> Iterator[Line]:
-    """The stream's lines (bytes, `\\n` kept), None for one longer than `longest`; a BOM is dropped."""
-    number = 0
+def _lines(stream: IO[bytes], longest: int = MAX_RECORD_BYTES, number: int = 0) -> Iterator[Line]:
+    """The stream's lines (bytes, `\\n` kept), None for one longer than `longest`; a BOM is dropped.
+    `number`: the lines already read from the stream (they were the first lines)."""
     while True:
         line = stream.readline(longest + 1)
         if not line:
@@ -104,14 +104,16 @@ def _lines(stream: IO[bytes], longest: int = MAX_RECORD_BYTES) -> Iterator[Line]
             yield number, line
 
 
+# a JSON document (or a YAML flow list) is often one line: its limit is the document's
+_LIMITS = {"json": MAX_DOCUMENT_BYTES, "yaml": MAX_DOCUMENT_BYTES, "jsonl": MAX_RECORD_BYTES}
+
+
 def _from_stream(stream: IO[bytes], fmt: str | None, name: str) -> Iterator[Record]:
-    # a JSON document (or a YAML flow list) is often one line: its limit is the document's
-    lines = _lines(stream, MAX_DOCUMENT_BYTES if fmt in ("json", "yaml") else MAX_RECORD_BYTES)
     detected = fmt is None
     if fmt is None:
-        first = next(lines, None)
-        fmt = _detect(first)
-        lines = _chain(first, lines)
+        fmt, lines = _detected(stream)
+    else:
+        lines = _lines(stream, _LIMITS[fmt])
     count = 0
     if fmt == "jsonl":
         records = json_lines(lines, name)
@@ -126,7 +128,29 @@ def _from_stream(stream: IO[bytes], fmt: str | None, name: str) -> Iterator[Reco
         raise fail("facts/empty", f"`{name}` holds no fact bundles", name)
 
 
-def _chain(first: Line | None, rest: Iterator[Line]) -> Iterator[Line]:
+def _detected(stream: IO[bytes]) -> tuple[str, Iterator[Line]]:
+    """The format of a stream, from its first line that is not blank, and all its lines.
+
+    That line is read with the limit of a whole document: a JSON list on one line of more than a
+    record's bytes was a line too long, and so detected as YAML. Blank lines before it (held as a
+    count, not as text) are blank lines of any format."""
+    blanks = 0
+    first: Line | None = None
+    for first in _lines(stream, MAX_DOCUMENT_BYTES):
+        if first[1] is None or first[1].strip():
+            break
+        blanks += 1
+    else:
+        first = None
+    fmt = _detect(first)
+    if fmt == "jsonl" and first is not None and len((first[1] or b"").rstrip(b"\r\n")) > MAX_RECORD_BYTES:
+        first = (first[0], None)  # a JSON line over the record size: its record's error, as any other line
+    read = blanks + (first is not None)
+    return fmt, _chain(blanks, first, _lines(stream, _LIMITS[fmt], read))
+
+
+def _chain(blanks: int, first: Line | None, rest: Iterator[Line]) -> Iterator[Line]:
+    yield from ((number, b"\n") for number in range(1, blanks + 1))
     if first is not None:
         yield first
     yield from rest
