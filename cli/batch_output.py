@@ -56,6 +56,11 @@ def check_target(target: str, inputs: Sequence[str]) -> None:
     overwritten = overwritten_input(target, inputs)
     if overwritten is not None:
         raise OutputProblem(overwritten, help="write the decisions to another file")
+    # the lines go to OUT.partial first: that one must not be an input either (nor a link to one)
+    overwritten = overwritten_input(partial_path(target), inputs, what="partial output")
+    if overwritten is not None:
+        help_text = f"batch writes the lines to `{partial_path(target)}` and renames it to `{target}` when complete"
+        raise OutputProblem(overwritten, help=help_text + "; write the decisions to another file")
     if path.is_dir():
         raise OutputProblem(f"cannot write `{target}`: it is a folder", help="give a file name, e.g. `out.jsonl`")
     if path.exists() and not path.is_file():

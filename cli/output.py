@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import errno
 import os
+import stat
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -60,11 +61,23 @@ def same_file(a: str, b: str) -> bool:
         return False
 
 
-def overwritten_input(target: str, inputs: Sequence[str]) -> str | None:
-    """Why writing `target` would destroy one of the `inputs` (the same file, under any path), or None."""
+def is_standard_input(path: str) -> bool:
+    """Whether `path` is the file standard input reads (`cmd - -o x < x`), under any name."""
+    try:
+        here, there = os.fstat(sys.stdin.fileno()), os.stat(path)
+    except (OSError, ValueError, AttributeError):  # no such file, or stdin is no file (closed, a test's)
+        return False
+    return stat.S_ISREG(here.st_mode) and (here.st_dev, here.st_ino) == (there.st_dev, there.st_ino)
+
+
+def overwritten_input(target: str, inputs: Sequence[str], *, what: str = "output") -> str | None:
+    """Why writing `target` would destroy one of the `inputs` (the same file, under any path, or
+    the file standard input is when an input is `-`), or None. `what` names the target."""
     for name in inputs:
         if name != "-" and same_file(target, name):
-            return f"the output `{target}` is the input `{name}`; writing it would destroy the input"
+            return f"the {what} `{target}` is the input `{name}`; writing it would destroy the input"
+        if name == "-" and is_standard_input(target):
+            return f"the {what} `{target}` is the file standard input reads (`-`); writing it would destroy the input"
     return None
 
 
