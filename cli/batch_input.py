@@ -101,16 +101,4 @@ def _read_line() -> Callable[[bytes | None, str, int, int], Bundle | BundleError
     return json_record
 
 
-def record_id(work: Work) -> str | None:
-    """The bundle id the output line of this record carries (what `--resume` checks): for a JSON
-    line, the id its decoding gives (an id the reader refuses is not the one written)."""
-    from carepolicy.engine import Bundle, BundleError
-
-    if isinstance(work, RawRecord):
-        return decode(work).id
-    if isinstance(work, Bundle | BundleError):
-        return work.id
-    return work.bundle_id
-
-
-__all__ = ["RawRecord", "Work", "decode", "read_work", "record_id"]
+__all__ = ["RawRecord", "Work", "decode", "read_work"]

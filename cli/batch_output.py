@@ -4,19 +4,15 @@
 reader of `OUT` never sees half a run. The file only ever holds complete lines: lines are written
 in large blocks straight to the file descriptor, and when a write fails (a full disk) the file is
 cut back to the end of the last block written whole. After an interruption (a signal, a full
-disk, a crash) `--resume` continues `OUT.partial`: `ResumeScan` reads back the lines already
-written, one at a time, so that each can be checked against the input record in its place.
+disk, a crash) `--resume` continues `OUT.partial` (batch_resume.py checks the lines already there).
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from pathlib import Path
-from typing import BinaryIO, ClassVar, NoReturn
-
-import orjson
+from typing import ClassVar, NoReturn
 
 from .output import overwritten_input
 
@@ -37,7 +33,7 @@ class ResumeProblem(OutputProblem):
     """The partial output does not continue these inputs (it is left as it is)."""
 
 
-def _reason(error: OSError) -> str:
+def reason(error: OSError) -> str:
     return (error.strerror or str(error)).lower()
 
 
@@ -101,7 +97,7 @@ class LineWriter:
         try:
             self._fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o666)
         except OSError as error:
-            raise OutputProblem(f"cannot write `{path}`: {_reason(error)}") from None
+            raise OutputProblem(f"cannot write `{path}`: {reason(error)}") from None
         self._block: list[bytes] = []
         self._size = 0
         self._good = 0  # the file's length up to its last complete line
@@ -114,7 +110,7 @@ class LineWriter:
             os.ftruncate(self._fd, keep)
             os.lseek(self._fd, keep, os.SEEK_SET)
         except OSError as error:
-            raise OutputProblem(f"cannot write `{self.path}`: {_reason(error)}") from None
+            raise OutputProblem(f"cannot write `{self.path}`: {reason(error)}") from None
         self._good, self.written = keep, lines_kept
 
     def add(self, lines: bytes, count: int = 1) -> None:
@@ -145,7 +141,7 @@ class LineWriter:
         self.pending = 0
         self.cut_to_written()  # frees what was written of the block: room for this
         raise OutputProblem(
-            f"cannot write `{self.path}`: {_reason(error)}",
+            f"cannot write `{self.path}`: {reason(error)}",
             help="the file holds only complete lines; make room, then run again with --resume",
         ) from None
 
@@ -176,54 +172,4 @@ class LineWriter:
         os.fsync(self._fd)
 
 
-@dataclass(frozen=True, slots=True)
-class WrittenLine:
-    """What `--resume` checks of a line already written."""
-
-    bundle_id: str | None
-    policy_set_hash: str | None
-    trace_form: str | None  # "full", "compact", "none", or None for an error record
-
-
-class ResumeScan:
-    """The complete lines of a partial output, one at a time; `kept` bytes and `lines` once done."""
-
-    def __init__(self, path: str) -> None:
-        self.path = path
-        self.kept = 0
-        self.lines = 0
-
-    def __iter__(self) -> Iterator[WrittenLine]:
-        try:
-            stream: BinaryIO = open(self.path, "rb")  # noqa: SIM115 — closed below
-        except FileNotFoundError:
-            return
-        except OSError as error:
-            raise OutputProblem(f"cannot read `{self.path}` to resume: {_reason(error)}") from None
-        with stream:
-            for line in stream:
-                if not line.endswith(b"\n"):  # the end of a run that was killed mid-write: written again
-                    return
-                yield self._parse(line)
-                self.kept += len(line)
-                self.lines += 1
-
-    def _parse(self, line: bytes) -> WrittenLine:
-        try:
-            obj = orjson.loads(line)
-        except orjson.JSONDecodeError:
-            obj = None
-        if not isinstance(obj, dict) or "bundle_id" not in obj:
-            raise ResumeProblem(
-                f"cannot resume: line {self.lines + 1} of `{self.path}` is not a decision or an error record",
-                help="remove the file, or run without --resume to start again",
-            )
-        bundle_id = obj.get("bundle_id")
-        if "error" in obj:
-            return WrittenLine(bundle_id, None, None)
-        trace = obj.get("trace")
-        form = "none" if trace is None else ("full" if isinstance(trace, list) else "compact")
-        return WrittenLine(bundle_id, obj.get("policy_set_hash"), form)
-
-
-__all__ = ["LineWriter", "OutputProblem", "ResumeProblem", "ResumeScan", "WrittenLine", "check_target", "partial_path"]
+__all__ = ["LineWriter", "OutputProblem", "ResumeProblem", "check_target", "partial_path", "reason"]

@@ -23,7 +23,7 @@ from .check import CheckResult, check
 from .compile.policy_set import DEFAULT_BACKEND, CompiledPolicySet
 from .decision.model import Decision
 from .diagnostics import Diagnostic, PolicyError, sort_diagnostics
-from .evaluation.coding import SwitchSettings, decide
+from .evaluation.coding import SwitchSettings, decide, decision_digest
 from .evaluation.fee_schedule import load_fee_schedule as load_fee_schedule  # public here, as before
 from .evaluation.pricing import FeeSchedule
 from .facts.reader import Bundle, BundleError
@@ -300,6 +300,19 @@ def evaluate(
         version=engine_version(),
         notes=bundle.notes,  # (given to the constructor: dataclasses.replace would build it twice)
     )
+
+
+def decision_id(
+    policies: PolicySet,
+    bundle: Bundle,
+    *,
+    switches: Mapping[str, str] | None = None,
+    fee_schedule: FeeSchedule | None = None,
+) -> str:
+    """The `decision_id` that `evaluate` gives `bundle` with these settings, without deciding it:
+    what `batch --resume` checks each line already written against."""
+    settings = _settings(policies, switches)
+    return decision_digest(engine_version(), policies.policy_hash, bundle.facts_hash, settings.text, fee_schedule)
 
 
 def _settings(policies: PolicySet, switches: Mapping[str, str] | None) -> SwitchSettings:

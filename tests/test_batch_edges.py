@@ -81,3 +81,80 @@ def test_standard_input_from_another_file_is_read(claims: Path, tmp_path: Path) 
     assert done.returncode == ExitCode.OK, done.stderr.decode()
     written = [json.loads(line)["bundle_id"] for line in (tmp_path / "x.jsonl").read_text().splitlines()]
     assert written == [json.loads(line)["id"] for line in claims.read_text().splitlines()]
+
+
+# --------------------------------------------------------------------------------------------- resume
+
+
+def _partial_of(inputs: Path, tmp_path: Path, *options: str, lines: int = 10) -> Path:
+    """A partial output holding the first `lines` lines of a batch over `inputs` with `options`."""
+    done = tmp_path / "done.jsonl"
+    result = run("batch", str(inputs), *options, "--jobs", "1", "-o", str(done))
+    assert result.exit_code in (ExitCode.OK, ExitCode.BAD_INPUT), result.stderr
+    partial = tmp_path / "out.jsonl.partial"
+    partial.write_bytes(b"".join(done.read_bytes().splitlines(keepends=True)[:lines]))
+    return partial
+
+
+def _changed(claims: Path, tmp_path: Path, position: int, change: dict[str, object]) -> Path:
+    """`claims` with record `position` (from 1) changed, its id kept."""
+    rows = [json.loads(line) for line in claims.read_text().splitlines()]
+    rows[position - 1].update(change)
+    path = tmp_path / "changed.jsonl"
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    return path
+
+
+def test_resume_refuses_lines_decided_from_other_facts_under_the_same_ids(claims: Path, tmp_path: Path) -> None:
+    """A corrected export of the same month keeps its ids: its stale decisions were kept, exit 0."""
+    partial = _partial_of(claims, tmp_path, *SMOKE)
+    before = partial.read_bytes()
+    first = json.loads(claims.read_text().splitlines()[3])
+    corrected = _changed(claims, tmp_path, 4, {"beneficiary": {**first["beneficiary"], "part_b": False}})
+    result = run("batch", str(corrected), *SMOKE, "-o", str(tmp_path / "out.jsonl"), "--resume")
+    assert result.exit_code == ExitCode.BAD_INPUT
+    assert (f"cannot resume: line 4 of `{partial}` was decided from other facts than input record 4 "
+            f"(`{first['id']}`) holds") in result.stderr
+    assert partial.read_bytes() == before  # left as it was
+    assert not (tmp_path / "out.jsonl").exists()
+
+
+@pytest.mark.parametrize(
+    ("written_with", "resumed_with"),
+    [
+        (("--switch", "apcm_communication_technology=separately_billable"), ()),
+        ((), ("--switch", "apcm_communication_technology=separately_billable")),
+        (("--fee-schedule", str(HERE / "fixtures" / "fees.csv")), ()),
+    ],
+)
+def test_resume_refuses_lines_decided_with_other_switches_or_fees(claims: Path, tmp_path: Path,
+                                                                  written_with: tuple[str, ...],
+                                                                  resumed_with: tuple[str, ...]) -> None:
+    """The policy set and trace form were checked, not the switches or the fee schedule: the file
+    mixed two settings without a word (`decision_id` covers both, and the engine version)."""
+    partial = _partial_of(claims, tmp_path, *written_with, lines=3)
+    result = run("batch", str(claims), *resumed_with, "-o", str(tmp_path / "out.jsonl"), "--resume")
+    assert result.exit_code == ExitCode.BAD_INPUT
+    assert (f"cannot resume: line 1 of `{partial}` was decided with other switches, another fee schedule or "
+            "another engine version than this run's") in result.stderr
+
+
+def test_resume_refuses_an_error_record_of_a_record_now_valid(claims: Path, tmp_path: Path) -> None:
+    broken = _changed(claims, tmp_path, 2, {"month": "2025-13"})
+    partial = _partial_of(broken, tmp_path, *SMOKE, lines=5)
+    assert b'"code":"facts/schema"' in partial.read_bytes().splitlines()[1]
+    result = run("batch", str(claims), *SMOKE, "-o", str(tmp_path / "out.jsonl"), "--resume")
+    assert result.exit_code == ExitCode.BAD_INPUT
+    assert f"cannot resume: line 2 of `{partial}` is the error record of an input that was not a valid bundle" \
+        in result.stderr
+
+
+def test_resume_keeps_error_records_of_records_still_invalid(claims: Path, tmp_path: Path) -> None:
+    broken = _changed(claims, tmp_path, 2, {"month": "2025-13"})
+    reference = tmp_path / "reference.jsonl"
+    assert run("batch", str(broken), *SMOKE, "--jobs", "1", "-o", str(reference)).exit_code == ExitCode.BAD_INPUT
+    _partial_of(broken, tmp_path, *SMOKE, lines=5)
+    result = run("batch", str(broken), *SMOKE, "--jobs", "1", "-o", str(tmp_path / "out.jsonl"), "--resume")
+    assert result.exit_code == ExitCode.BAD_INPUT  # (one error record)
+    assert "(5 kept from the partial output, 35 decided now)" in result.stderr
+    assert (tmp_path / "out.jsonl").read_bytes() == reference.read_bytes()

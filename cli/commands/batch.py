@@ -11,8 +11,9 @@ from types import FrameType
 
 import click
 
-from ..batch_input import Work, read_work, record_id
-from ..batch_output import LineWriter, OutputProblem, ResumeProblem, ResumeScan, check_target, partial_path
+from ..batch_input import Work, read_work
+from ..batch_output import LineWriter, OutputProblem, ResumeProblem, check_target, partial_path
+from ..batch_resume import ResumeScan, kept_lines
 from ..common import ErrorRecord, Setup, fail, finish, input_format_option, plural, prepare
 from ..exit_codes import ExitCode
 from ..reporting import diagnostic, report
@@ -80,31 +81,10 @@ def _counted(works: Iterator[Work], counts: _Counts) -> Iterator[Work]:
 
 
 def _resumed(
-    works: Iterator[Work], scan: ResumeScan, writer: LineWriter, policy_hash: str, form: str, counts: _Counts
+    works: Iterator[Work], scan: ResumeScan, writer: LineWriter, setup: Setup, form: str, counts: _Counts
 ) -> Iterator[Work]:
     """The records after those already written to the partial output, each written one checked."""
-    for position, line in enumerate(scan, start=1):
-        work = next(works, None)
-        where = f"line {position} of `{scan.path}`"
-        if work is None:
-            raise ResumeProblem(
-                f"cannot resume: {where} has no input record in its place (the inputs hold fewer records)",
-                help="the inputs changed since the partial output was written; run without --resume to start again",
-            )
-        expected = record_id(work)
-        if line.bundle_id != expected:
-            raise ResumeProblem(
-                f"cannot resume: {where} is bundle `{line.bundle_id}`, but input record {position} is `{expected}`",
-                help="the inputs changed since the partial output was written; run without --resume to start again",
-            )
-        if line.trace_form is None:
-            counts.errors += 1
-        elif line.policy_set_hash != policy_hash or line.trace_form != form:
-            written = f"policy set {line.policy_set_hash}, trace {line.trace_form}"
-            raise ResumeProblem(
-                f"cannot resume: {where} was written with {written}; this run uses {policy_hash}, trace {form}",
-                help="resume with the same policies and --trace, or run without --resume to start again",
-            )
+    counts.errors += sum(kept_lines(works, scan, setup, form))  # (True: an error record)
     writer.begin(scan.kept, scan.lines)
     counts.kept = scan.lines
     yield from works
@@ -127,8 +107,8 @@ def _resumed(
 @click.option(
     "--resume",
     is_flag=True,
-    help="Continue OUT.jsonl.partial, left by an interrupted run: the records already written are checked, "
-    "by position and bundle id, and skipped.",
+    help="Continue OUT.jsonl.partial, left by an interrupted run: the records already written are checked "
+    "(position, bundle id, facts and decision id) and skipped.",
 )
 @click.option("--switch", "switches", multiple=True, metavar="NAME=OPTION", help=SWITCH_HELP)
 @click.option("--fee-schedule", metavar="CSV", help=FEE_HELP)
@@ -189,7 +169,7 @@ def batch(
     works = _counted(read_work(inputs, input_format), counts)
     if resume:
         scan = ResumeScan(writer.path)
-        works = _resumed(works, scan, writer, setup.policies.policy_hash, form, counts)
+        works = _resumed(works, scan, writer, setup, form, counts)
     else:
         try:
             writer.begin(0, 0)

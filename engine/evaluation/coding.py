@@ -159,7 +159,7 @@ def decide(
     denied = denials(compiled, outcomes, plan, kept, conflicts, valid, held, strategy)
     totals = decision_totals(lines, costs.note)
     trace_nodes = decision_trace(ev, outcomes, lines, plan, costs, chosen, strategy, withdraw) if trace else None
-    digest = _digest(version, compiled.policy_hash, facts_hash, switches.text, fee_schedule)
+    digest = decision_digest(version, compiled.policy_hash, facts_hash, switches.text, fee_schedule)
     return Decision(
         digest,
         ENGINE_NAME,
@@ -260,7 +260,9 @@ def _choose(
 _DIGEST_PREFIXES: dict[tuple[str, str], Any] = {}  # (version, policy hash) -> its hash state; a handful
 
 
-def _digest(version: str, policy_hash: str, facts_hash: str, switches: str, fee_schedule: FeeSchedule | None) -> str:
+def decision_digest(
+    version: str, policy_hash: str, facts_hash: str, switches: str, fee_schedule: FeeSchedule | None
+) -> str:
     """The decision id: the first 32 hex digits of the SHA-256 of the lines `version`, the policy
     set's hash, the facts' hash, the switches and the fee schedule's digest. The first two are the
     same for a whole batch, so their part of the hash is worked out once and copied."""

@@ -1,0 +1,130 @@
+"""`batch --resume`: the lines of a partial output, each checked against the input record in its place.
+
+A line is kept only if this run would write it: the same bundle id at the same position, and for
+a decision the same policy set and trace form, the same facts (`facts_hash`) and the same
+`decision_id`, which also covers the switches, the fee schedule and the engine version. Ids alone
+were not enough: a corrected export of the same month keeps its ids, and its stale decisions were
+kept without a word. An error record is kept while its record is still not a valid bundle (an
+error record of a valid one, an evaluation error, is kept as it was).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, BinaryIO
+
+import orjson
+
+from .batch_input import RawRecord, Work, decode
+from .batch_output import OutputProblem, ResumeProblem, reason
+
+if TYPE_CHECKING:
+    from .common import Setup
+
+CHANGED_INPUTS = "the inputs changed since the partial output was written; run without --resume to start again"
+CHANGED_SETTINGS = "resume with the same policies, --trace, --switch and --fee-schedule, or run without --resume"
+
+
+@dataclass(frozen=True, slots=True)
+class WrittenLine:
+    """What `--resume` checks of a line already written."""
+
+    bundle_id: str | None
+    policy_set_hash: str | None
+    trace_form: str | None  # "full", "compact", "none", or None for an error record
+    facts_hash: str | None = None
+    decision_id: str | None = None
+    error_codes: tuple[str, ...] = ()  # an error record's diagnostic codes
+
+
+class ResumeScan:
+    """The complete lines of a partial output, one at a time; `kept` bytes and `lines` once done."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.kept = 0
+        self.lines = 0
+
+    def __iter__(self) -> Iterator[WrittenLine]:
+        try:
+            stream: BinaryIO = open(self.path, "rb")  # noqa: SIM115 — closed below
+        except FileNotFoundError:
+            return
+        except OSError as error:
+            raise OutputProblem(f"cannot read `{self.path}` to resume: {reason(error)}") from None
+        with stream:
+            for line in stream:
+                if not line.endswith(b"\n"):  # the end of a run that was killed mid-write: written again
+                    return
+                yield self._parse(line)
+                self.kept += len(line)
+                self.lines += 1
+
+    def _parse(self, line: bytes) -> WrittenLine:
+        try:
+            obj = orjson.loads(line)
+        except orjson.JSONDecodeError:
+            obj = None
+        if not isinstance(obj, dict) or "bundle_id" not in obj:
+            raise ResumeProblem(
+                f"cannot resume: line {self.lines + 1} of `{self.path}` is not a decision or an error record",
+                help="remove the file, or run without --resume to start again",
+            )
+        bundle_id = obj.get("bundle_id")
+        if "error" in obj:
+            errors = obj["error"] if isinstance(obj["error"], list) else []
+            return WrittenLine(bundle_id, None, None, error_codes=tuple(str(e.get("code")) for e in errors
+                                                                         if isinstance(e, dict)))
+        trace = obj.get("trace")
+        form = "none" if trace is None else ("full" if isinstance(trace, list) else "compact")
+        return WrittenLine(bundle_id, obj.get("policy_set_hash"), form, obj.get("facts_hash"), obj.get("decision_id"))
+
+
+def kept_lines(works: Iterator[Work], scan: ResumeScan, setup: Setup, form: str) -> Iterator[bool]:
+    """For each line of the partial output, checked against the record `works` has in its place:
+    whether it is an error record. Raises `ResumeProblem` at the first line this run would not
+    write; at the end, `works` is at the first record still to decide."""
+    from carepolicy.engine import Bundle
+    from carepolicy.engine.api import decision_id
+
+    from .common import ErrorRecord
+
+    policies = setup.policies
+    for position, line in enumerate(scan, start=1):
+        work = next(works, None)
+        where = f"line {position} of `{scan.path}`"
+        if work is None:
+            raise ResumeProblem(
+                f"cannot resume: {where} has no input record in its place (the inputs hold fewer records)",
+                help=CHANGED_INPUTS,
+            )
+        item = decode(work) if isinstance(work, RawRecord) else work
+        expected = item.bundle_id if isinstance(item, ErrorRecord) else item.id
+        if line.bundle_id != expected:
+            raise ResumeProblem(
+                f"cannot resume: {where} is bundle `{line.bundle_id}`, but input record {position} is `{expected}`",
+                help=CHANGED_INPUTS,
+            )
+        if line.trace_form is None:  # an error record
+            if isinstance(item, Bundle) and any(code.startswith("facts/") for code in line.error_codes):
+                raise ResumeProblem(f"cannot resume: {where} is the error record of an input that was not a valid "
+                                    f"bundle, but input record {position} (`{expected}`) is one", help=CHANGED_INPUTS)
+        elif line.policy_set_hash != policies.policy_hash or line.trace_form != form:
+            written = f"policy set {line.policy_set_hash}, trace {line.trace_form}"
+            now = f"{policies.policy_hash}, trace {form}"
+            raise ResumeProblem(f"cannot resume: {where} was written with {written}; this run uses {now}",
+                                help=CHANGED_SETTINGS)
+        elif not isinstance(item, Bundle):
+            raise ResumeProblem(f"cannot resume: {where} is a decision, but input record {position} (`{expected}`) "
+                                "is not a valid bundle", help=CHANGED_INPUTS)
+        elif line.facts_hash != item.facts_hash:
+            raise ResumeProblem(f"cannot resume: {where} was decided from other facts than input record {position} "
+                                f"(`{expected}`) holds", help=CHANGED_INPUTS)
+        elif line.decision_id != decision_id(policies, item, switches=setup.switches, fee_schedule=setup.fee_schedule):
+            raise ResumeProblem(f"cannot resume: {where} was decided with other switches, another fee schedule or "
+                                "another engine version than this run's", help=CHANGED_SETTINGS)
+        yield line.trace_form is None
+
+
+__all__ = ["ResumeScan", "WrittenLine", "kept_lines"]
