@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
-from .source import SourceFile, Span
+from .source import LineSource, Span
 
 
 class Severity(StrEnum):
@@ -80,18 +80,26 @@ def _header(diag: Diagnostic) -> str:
     return f"{where}: {diag.severity.value}[{diag.code}]: {diag.message}"
 
 
-def _snippet(span: Span, source: SourceFile | None) -> list[str]:
+_QUOTED = 160  # characters of a long line quoted around the span: a JSON line may be a megabyte
+
+
+def _snippet(span: Span, source: LineSource | None) -> list[str]:
     if source is None:
         return []
     text = source.line(span.line)
     if not text:
         return []
     width = max(1, (span.end_column - span.column) if span.end_line == span.line else len(text) - span.column + 1)
+    column = span.column
+    if len(text) > _QUOTED:  # a window around the span, each cut end marked
+        start = max(0, min(column - 1 - _QUOTED // 2, len(text) - _QUOTED))
+        text = ("…" if start else "") + text[start : start + _QUOTED] + ("…" if start + _QUOTED < len(text) else "")
+        column, width = column - start + (1 if start else 0), min(width, _QUOTED)
     gutter = f"{span.line:>4} | "
-    return [gutter + text, " " * len(gutter) + " " * (span.column - 1) + "^" * width]
+    return [gutter + text, " " * len(gutter) + " " * (column - 1) + "^" * width]
 
 
-def render_text(diagnostics: Iterable[Diagnostic], sources: Mapping[str, SourceFile], *, color: bool = False) -> str:
+def render_text(diagnostics: Iterable[Diagnostic], sources: Mapping[str, LineSource], *, color: bool = False) -> str:
     """Human form: `file:line:col: error[CODE]: message`, the source line with a caret, then help."""
     out: list[str] = []
     for diag in diagnostics:

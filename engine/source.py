@@ -7,6 +7,7 @@ at a file, line and column.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Protocol
 
 
 def _line_starts(text: str) -> tuple[int, ...]:
@@ -16,6 +17,12 @@ def _line_starts(text: str) -> tuple[int, ...]:
         starts.append(at + 1)
         at = text.find("\n", at + 1)
     return tuple(starts)
+
+
+class LineSource(Protocol):
+    """What quoting a span needs of a source: its lines, by 1-based number ('' when unknown)."""
+
+    def line(self, number: int) -> str: ...
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import tracemalloc
 from pathlib import Path
 
 import pytest
@@ -158,3 +159,48 @@ def test_resume_keeps_error_records_of_records_still_invalid(claims: Path, tmp_p
     assert result.exit_code == ExitCode.BAD_INPUT  # (one error record)
     assert "(5 kept from the partial output, 35 decided now)" in result.stderr
     assert (tmp_path / "out.jsonl").read_bytes() == reference.read_bytes()
+
+
+# --------------------------------------------------------------------------------------------- the summary
+
+
+def test_quoting_an_error_line_reads_that_line_not_the_whole_input(tmp_path: Path) -> None:
+    """The summary quoted an error record's line by reading its whole input file: one bad line at the
+    end of a 163 MB input took the batch's peak from 64 MB to 368 MB (a 2,000,000-record input would
+    need gigabytes at the very end of the run). Now only the lines quoted are kept, each in part."""
+    from carepolicy.cli.reporting import fact_sources
+    from carepolicy.engine import Diagnostic
+    from carepolicy.engine.source import Span
+
+    path = tmp_path / "in.jsonl"
+    line = '{"id": "x", "month": "2025-03", "pad": "' + "p" * 1_500 + '"}\n'
+    with path.open("w") as out:
+        out.writelines(line for _ in range(20_000))
+        out.write('{"id": "last", bad\n')
+    assert path.stat().st_size > 30_000_000
+    diag = Diagnostic("facts/syntax", "invalid JSON", span=Span(str(path), 20_001, 13, 20_001, 14), file=str(path))
+    tracemalloc.start()
+    try:
+        sources = fact_sources([diag])
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert sources[str(path)].line(20_001) == '{"id": "last", bad'
+    assert sources[str(path)].line(20_000) == ""  # not asked for, not kept
+    assert peak < 1_000_000
+
+
+def test_a_long_line_is_quoted_as_a_window_around_the_span() -> None:
+    from carepolicy.engine import Diagnostic, render_text
+    from carepolicy.engine.source import SourceFile, Span
+
+    text = "".join(f"{n:07d}," for n in range(200_000))  # 1.6 MB on one line
+    column = 1_234_567
+    diag = Diagnostic("facts/syntax", "here", span=Span("t.jsonl", 1, column, 1, column + 1))
+    header, quoted, caret = render_text([diag], {"t.jsonl": SourceFile("t.jsonl", text)}).splitlines()
+    assert header == "t.jsonl:1:1234567: error[facts/syntax]: here"
+    assert len(quoted) < 200
+    assert quoted.startswith("   1 | …")
+    assert quoted.endswith("…")
+    assert caret.strip() == "^"
+    assert quoted[caret.index("^")] == text[column - 1]

@@ -16,7 +16,7 @@ from ..batch_output import LineWriter, OutputProblem, ResumeProblem, check_targe
 from ..batch_resume import ResumeScan, kept_lines
 from ..common import ErrorRecord, Setup, fail, finish, input_format_option, plural, prepare
 from ..exit_codes import ExitCode
-from ..reporting import diagnostic, report
+from ..reporting import diagnostic, fact_sources, report
 from .evaluate import FEE_HELP, POLICIES_HELP, SWITCH_HELP, trace_form
 
 _SHOWN_ERRORS = 10  # error records whose diagnostics are repeated on stderr; all are in the output
@@ -260,8 +260,9 @@ def _interrupted(number: int, writer: LineWriter, counts: _Counts, output: str) 
 
 
 def _summary(counts: _Counts, written: int, seconds: float, output: str) -> None:
+    sources = fact_sources(d for record in counts.failed for d in record.diagnostics)  # one pass per file
     for record in counts.failed:
-        report(record.diagnostics)
+        report(record.diagnostics, sources)
     if counts.errors > len(counts.failed):
         more = plural(counts.errors - len(counts.failed), "more error record")
         click.echo(f"... and {more} in {output}", err=True)
