@@ -8,9 +8,13 @@ outcome, and no input is ever overwritten.
 
 from __future__ import annotations
 
+import errno
 import json
+import os
+import signal
 import subprocess
 import sys
+import time
 import tracemalloc
 from pathlib import Path
 
@@ -204,3 +208,44 @@ def test_a_long_line_is_quoted_as_a_window_around_the_span() -> None:
     assert quoted.endswith("…")
     assert caret.strip() == "^"
     assert quoted[caret.index("^")] == text[column - 1]
+
+
+# --------------------------------------------------------------------------------------------- signals
+
+
+def _writer_once_read(pipe: Path, process: subprocess.Popen[bytes]) -> int:
+    """The write end of `pipe`, once `process` has opened it to read (ENXIO until then)."""
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and process.poll() is None:
+        try:
+            return os.open(pipe, os.O_WRONLY | os.O_NONBLOCK)
+        except OSError as error:
+            if error.errno != errno.ENXIO:
+                raise
+            time.sleep(0.01)
+    raise AssertionError("the batch never opened the fee schedule")
+
+
+@pytest.mark.parametrize("how", [signal.SIGTERM, signal.SIGINT])
+def test_a_signal_while_the_run_is_set_up_exits_130_and_keeps_the_partial_output(claims: Path, tmp_path: Path,
+                                                                                 how: signal.Signals) -> None:
+    """Loading the policies takes about a second. A signal then ended the run with click's "Aborted!"
+    and exit 1 (SIGINT) or with no word at all, killed (SIGTERM, exit -15), not as documented. The
+    fee schedule here is a pipe that no one writes, so the setup waits there until the signal."""
+    fees = tmp_path / "fees.csv"
+    os.mkfifo(fees)
+    partial = tmp_path / "out.jsonl.partial"
+    partial.write_bytes(b'{"bundle_id":"earlier","error":[],"source":"x"}\n')  # an earlier run's lines
+    process = subprocess.Popen([*COMMAND, "batch", str(claims), *SMOKE, "--fee-schedule", str(fees),
+                                "-o", str(tmp_path / "out.jsonl")], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    writer = _writer_once_read(fees, process)
+    try:
+        process.send_signal(how)
+        _out, err = process.communicate(timeout=120)
+    finally:
+        os.close(writer)
+    assert process.returncode == ExitCode.INTERRUPTED, err.decode()
+    assert err.decode().startswith(f"\ninterrupted by {how.name}: 0 records of an unknown number")
+    assert "--resume" in err.decode()
+    assert "Traceback" not in err.decode()
+    assert partial.read_bytes() == b'{"bundle_id":"earlier","error":[],"source":"x"}\n'  # not emptied

@@ -53,11 +53,20 @@ class _Counts:
         self.kept = 0  # `--resume`: the lines of the partial output kept as they were (not decided again)
 
 
+class _Interrupted(BaseException):  # as KeyboardInterrupt: no `except Exception` may swallow it
+    """A signal while the run is being set up (the policies loading): nothing to finish, stop at once."""
+
+
 class _Stop:
-    """SIGINT/SIGTERM ask the run to stop at the next record; the lines written so far are kept."""
+    """SIGINT/SIGTERM ask the run to stop at the next record; the lines written so far are kept.
+
+    While `immediate` (the setup: loading the policies takes about a second) a signal stops at once,
+    so that it too ends with exit 130 and the count of lines written, not with click's "Aborted!"
+    (exit 1) or, for SIGTERM, no word at all (killed, exit -15)."""
 
     def __init__(self) -> None:
         self.signal: int | None = None
+        self.immediate = True
         self._previous: dict[int, object] = {}
 
     def __enter__(self) -> _Stop:
@@ -67,6 +76,8 @@ class _Stop:
 
     def _handle(self, number: int, _frame: FrameType | None) -> None:
         self.signal = number
+        if self.immediate:
+            raise _Interrupted
 
     def __exit__(self, *_exc: object) -> None:
         for number, handler in self._previous.items():
@@ -164,21 +175,25 @@ def batch(
         writer = _parquet_writer(output) if output.lower().endswith(".parquet") else LineWriter(partial_path(output))
     except OutputProblem as problem:
         fail("usage/output", problem.message, help=problem.help, file=output)
-    setup = prepare(policies_dir, switches, fee_schedule, trace=form != "none")
     counts = _Counts()
-    works = _counted(read_work(inputs, input_format), counts)
-    if resume:
-        scan = ResumeScan(writer.path)
-        works = _resumed(works, scan, writer, setup, form, counts)
-    else:
+    with _Stop() as stop:
         try:
-            writer.begin(0, 0)
-        except OutputProblem as problem:  # e.g. the partial file cannot be truncated (a device, a pipe)
-            writer.close()
-            fail("usage/output", problem.message, help=problem.help or "give -o a regular file on a writable disk",
-                 file=writer.path)
-    started = time.perf_counter()
-    stopped = _run(works, writer, setup, form, jobs or cores, counts)
+            setup = prepare(policies_dir, switches, fee_schedule, trace=form != "none")
+            works = _counted(read_work(inputs, input_format), counts)
+            if resume:
+                works = _resumed(works, ResumeScan(writer.path), writer, setup, form, counts)
+            else:
+                try:
+                    writer.begin(0, 0)
+                except OutputProblem as problem:  # e.g. the partial file cannot be truncated (a device, a pipe)
+                    writer.close()
+                    fail("usage/output", problem.message, file=writer.path,
+                         help=problem.help or "give -o a regular file on a writable disk")
+            stop.immediate = False
+        except _Interrupted:
+            _interrupted(stop.signal or signal.SIGINT, writer, counts, output)
+        started = time.perf_counter()
+        stopped = _run(works, writer, setup, form, jobs or cores, counts, stop)
     seconds = time.perf_counter() - started
     writer.close()
     if stopped is not None:
@@ -206,7 +221,8 @@ def _parquet_writer(output: str) -> LineWriter:
     return ParquetLineWriter(partial_path(output))
 
 
-def _run(works: Iterator[Work], writer: LineWriter, setup: Setup, form: str, jobs: int, counts: _Counts) -> int | None:
+def _run(works: Iterator[Work], writer: LineWriter, setup: Setup, form: str, jobs: int, counts: _Counts,
+         stop: _Stop) -> int | None:
     """Decide and write every record; the signal that stopped the run, or None when it finished."""
     from ..batch_run import Decider
 
@@ -214,23 +230,22 @@ def _run(works: Iterator[Work], writer: LineWriter, setup: Setup, form: str, job
     # workers write a JSON Lines file themselves; Parquet rows are built and written here
     decider = Decider(setup, form, jobs, writer if writer.workers_write else None)
     try:
-        with _Stop() as stop:
-            for done in decider.run(works):
-                if done.line:  # empty: a chunk the workers wrote (and `writer.written` counts)
-                    writer.add(done.line, done.count)
-                for error in done.errors:
-                    counts.errors += 1
-                    counts.unreadable += _unreadable_file(error)
-                    if len(counts.failed) < _SHOWN_ERRORS:
-                        counts.failed.append(error)
-                if stop.signal is not None:
-                    break
-                if progress is not None:
-                    progress.tick()
-            writer.flush()
+        for done in decider.run(works):
+            if done.line:  # empty: a chunk the workers wrote (and `writer.written` counts)
+                writer.add(done.line, done.count)
+            for error in done.errors:
+                counts.errors += 1
+                counts.unreadable += _unreadable_file(error)
+                if len(counts.failed) < _SHOWN_ERRORS:
+                    counts.failed.append(error)
+            if stop.signal is not None:
+                break
             if progress is not None:
-                progress.end()
-            return stop.signal
+                progress.tick()
+        writer.flush()
+        if progress is not None:
+            progress.end()
+        return stop.signal
     except OutputProblem as problem:
         decider.close()
         writer.close()
