@@ -57,7 +57,7 @@ def decide_one(work: Work, setup: Setup, trace_form: str) -> Done:
         return Done(error_line(record), (record,))
     try:
         return Done(json_form.to_json_bytes(record, trace=trace_form) + b"\n")
-    except (TypeError, ValueError, OverflowError, RecursionError) as error:  # UnicodeEncodeError is a ValueError
+    except Exception as error:  # TypeError, ValueError (a lone surrogate), ... or a bug in a writer: one record's
         source = item.source if isinstance(item, engine.Bundle) else "<input>"
         failed = _serialise_error(error, record, source)
         return Done(error_line(failed), (failed,))

@@ -249,3 +249,35 @@ def test_a_signal_while_the_run_is_set_up_exits_130_and_keeps_the_partial_output
     assert "--resume" in err.decode()
     assert "Traceback" not in err.decode()
     assert partial.read_bytes() == b'{"bundle_id":"earlier","error":[],"source":"x"}\n'  # not emptied
+
+
+# --------------------------------------------------------------------------------------------- one line each
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_any_exception_while_writing_a_decision_is_that_records_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                      jobs: str) -> None:
+    """Only TypeError, ValueError, OverflowError and RecursionError were caught: a KeyError from a
+    trace writer ended the batch with a traceback (exit 1) and a partial output. (Record 150 of 200:
+    with --jobs 2, a worker's; the first 64 are decided before the workers start.)"""
+    from carepolicy.engine.decision import json_form
+
+    source = write_jsonl(tmp_path / "in.jsonl", 200)
+    real = json_form.to_json_bytes
+    failing = json.loads(source.read_text().splitlines()[149])["id"]
+
+    def broken(decision: object, **options: object) -> bytes:
+        if getattr(decision, "bundle_id", None) == failing:
+            raise KeyError("a trace node")
+        return real(decision, **options)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(json_form, "to_json_bytes", broken)
+    target = tmp_path / "out.jsonl"
+    result = run("batch", str(source), *SMOKE, "--jobs", jobs, "-o", str(target))
+    assert result.exit_code == ExitCode.BAD_INPUT
+    written = [json.loads(line) for line in target.read_text().splitlines()]
+    ids = [json.loads(line)["id"] for line in source.read_text().splitlines()]
+    assert [line["bundle_id"] for line in written] == ids
+    assert written[149]["error"][0]["code"] == "output/serialise"
+    assert written[149]["error"][0]["message"] == "the decision cannot be written as JSON: KeyError: 'a trace node'"
+    assert [n for n, line in enumerate(written) if "error" in line] == [149]
