@@ -227,3 +227,47 @@ def test_a_first_json_line_over_the_record_size_is_its_own_error(monkeypatch: py
     records = _stdin(monkeypatch, (big + "\n" + json.dumps({**ONE, "id": "next"}) + "\n").encode())
     assert [type(r) for r in records] == [BundleError, Bundle]
     assert records[0].diagnostics[0].message.startswith("a line of more than 1,000,000 bytes")
+
+
+# --- a YAML list: one bad item spoils only itself ---------------------------------------------------
+
+
+def _listed(*documents: str) -> str:
+    return "".join("- " + "\n  ".join(document.rstrip("\n").splitlines()) + "\n" for document in documents)
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "code"),
+    [
+        ("by: clinical_staff,", "by: clinical_staff, by: non_clinical_staff,", "facts/duplicate-key"),
+        ("minutes: 20", "minutes: 0x14", "facts/number"),
+        ("minutes: 20", "minutes: 1" + "0" * 30, "facts/limit"),
+        ("minutes: 20", "minutes: !!int 1_000", "facts/number"),
+        ("last_visit: 2024-11-02", "last_visit: !!timestamp 2024-11-02", "facts/syntax"),
+    ],
+)
+def test_an_item_of_a_yaml_list_that_cannot_be_constructed_spoils_only_itself(old: str, new: str, code: str) -> None:
+    """The docs say a duplicate key refuses only its bundle; in a YAML list it lost the whole file
+    ("no record of the file was read"), as did a refused number or tag, while a JSON list kept its
+    other bundles. Each item is now constructed on its own."""
+    spoilt = BASE.replace("march", "spoilt").replace(old, new)
+    assert spoilt != BASE.replace("march", "spoilt")
+    first, bad, last = read(_listed(BASE, spoilt, APRIL))
+    assert isinstance(first, Bundle)
+    assert isinstance(last, Bundle)
+    assert (last.id, last.index) == ("april", 2)
+    assert isinstance(bad, BundleError)
+    [diag] = bad.diagnostics
+    assert (bad.id, bad.index, diag.code, diag.bundle) == ("spoilt", 1, code, "spoilt")
+    assert diag.span is not None
+    assert diag.span.line == BASE.count("\n") + next(n for n, line in enumerate(spoilt.splitlines(), 1) if new in line)
+
+
+def test_an_alias_from_one_item_of_a_list_to_another_is_refused() -> None:
+    """Each item constructed on its own must still see a node an earlier item constructed."""
+    text = _listed(BASE.replace("practitioner: {", "practitioner: &p {"), APRIL.replace(
+        "practitioner: {id: P1, kind: physician, new_patient: false, last_visit: 2024-11-02}", "practitioner: *p"))
+    first, second = read(text)
+    assert isinstance(first, Bundle)
+    assert isinstance(second, BundleError)
+    assert second.diagnostics[0].code == "facts/alias"

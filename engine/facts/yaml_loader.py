@@ -26,12 +26,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Hashable
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, ClassVar, cast
 
 import yaml
 from yaml.constructor import ConstructorError
-from yaml.nodes import MappingNode, Node, ScalarNode
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from .limits import MAX_DIGITS
 
@@ -107,21 +108,74 @@ def _core_value(kind: str, values: dict[str, object]) -> Any:
 _SPELLED = {"bool": "`true` and `false`", "null": "`null`, `~` and nothing"}
 
 
+@dataclass(frozen=True, slots=True)
+class ItemError:
+    """An item of a top-level list that cannot be constructed, and the `id` it shows (if any)."""
+
+    error: yaml.YAMLError | RecursionError
+    bundle_id: str | None
+
+
+_ID = re.compile(r"[A-Za-z0-9_.:/@-]{1,100}")  # an id shown for an item that cannot be read (as yaml_records shows one)
+
+
+def _shown_id(node: Node) -> str | None:
+    if isinstance(node, MappingNode):
+        for key, value in node.value:
+            if isinstance(key, ScalarNode) and key.value == "id" and isinstance(value, ScalarNode):
+                return value.value if _ID.fullmatch(value.value) else None
+    return None
+
+
+def load_document(text: str) -> object:
+    """One YAML document of a fact file, as `yaml.load(text, Loader=FactLoader)` reads it, except
+    that a top-level list has each item constructed on its own: an item that cannot be (a duplicate
+    key, an alias, a refused number or tag) is an `ItemError` in its place, and the other bundles
+    of the list are read. (A syntax error still spoils the whole document: nothing is composed.)"""
+    loader = FactLoader(text)
+    try:
+        node = loader.get_single_node()
+        if isinstance(node, SequenceNode) and node.tag == "tag:yaml.org,2002:seq":
+            return [loader.construct_item(item) for item in node.value]
+        return None if node is None else loader.construct_document(node)
+    finally:
+        loader.dispose()
+
+
 class FactLoader(yaml.CSafeLoader if yaml.__with_libyaml__ else yaml.SafeLoader):  # type: ignore[misc]
     """libyaml's parser (about 8x faster than PyYAML's) with the fact-file rules above."""
 
     yaml_implicit_resolvers: ClassVar[dict[Any, list[tuple[str, re.Pattern[str]]]]] = {}
     yaml_constructors: ClassVar[dict[Any, Any]] = dict(yaml.SafeLoader.yaml_constructors)
 
+    def __init__(self, stream: Any) -> None:
+        super().__init__(stream)
+        self._earlier: set[Node] = set()
+
     def construct_object(self, node: Node, deep: bool = False) -> Any:
-        # each node is constructed once; seeing one again means an alias refers to it
-        if node in self.constructed_objects or node in self.recursive_objects:
+        # each node is constructed once; seeing one again means an alias refers to it (`_earlier`:
+        # those of the items of a list constructed before this one, see `load_document`)
+        if node in self.constructed_objects or node in self.recursive_objects or node in self._earlier:
             raise FactYAMLError(
                 "facts/alias",
                 "an alias refers to the anchor defined here; fact files do not allow aliases (`*name`)",
                 node.start_mark,
             )
-        return super().construct_object(node, deep=deep)
+        data = super().construct_object(node, deep=deep)
+        self._earlier.add(node)
+        return data
+
+    def construct_item(self, node: Node) -> object:
+        """One item of a top-level list, or the `ItemError` that stands in its place."""
+        try:
+            return self.construct_document(node)
+        except (yaml.YAMLError, RecursionError) as error:
+            # what construct_document resets when it ends well, and the generators of the item left
+            self.state_generators: list[Any] = []
+            self.constructed_objects: dict[Node, Any] = {}
+            self.recursive_objects: dict[Node, None] = {}
+            self.deep_construct = False
+            return ItemError(error, _shown_id(node))
 
     def construct_mapping(self, node: Node, deep: bool = False) -> dict[Hashable, Any]:
         if not isinstance(node, MappingNode):

@@ -21,7 +21,7 @@ from .record_errors import (
     JSONL_HELP,
     Line,
     Record,
-    bundles,
+    checked,
     fail,
     invalid,
     not_utf8,
@@ -31,7 +31,7 @@ from .record_errors import (
     unknown_count,
 )
 from .schema_messages import describe
-from .yaml_loader import FactLoader, FactYAMLError
+from .yaml_loader import FactLoader, FactYAMLError, ItemError, load_document
 
 _MARKER = re.compile(rb"^(---|\.\.\.)(?=[ \t\r\n]|$)")
 _TOP_ID = re.compile(r"^id:[ \t]*['\"]?([A-Za-z0-9_.:/@-]{1,100})['\"]?[ \t]*(?:#.*)?$", re.MULTILINE)
@@ -100,7 +100,7 @@ def _yaml_document(start: int, chunk: list[bytes] | None, name: str, index: int,
         declared = _declared_version(text, name)
         if declared is not None:
             raise declared
-        document = yaml.load(text, Loader=FactLoader)  # FactLoader is a safe loader
+        document = load_document(text)  # FactLoader's: a safe loader
     except (yaml.YAMLError, RecursionError) as exc:
         diag = _yaml_diagnostic(exc, name, start, text)
         is_list = _content_start(text)[:1] in ("-", "[")
@@ -122,7 +122,13 @@ def _yaml_document(start: int, chunk: list[bytes] | None, name: str, index: int,
     if alone and not isinstance(document, dict | list):
         message = f"a fact file holds a mapping or a list of mappings, found {describe(document)}"
         raise fail("facts/not-a-bundle", message, name)
-    yield from bundles([document], name, index)
+    for position, item in enumerate(document if isinstance(document, list) else [document], start=index):
+        if isinstance(item, ItemError):  # an item of the list that cannot be read: its own error record
+            bundle_id = item.bundle_id or f"#{position + 1}"
+            diag = replace(_yaml_diagnostic(item.error, name, start, text), bundle=bundle_id)
+            yield BundleError(bundle_id, name, position, (diag,))
+        else:
+            yield checked(item, name, position)
 
 
 def _declared_version(text: str, name: str) -> FactYAMLError | None:
