@@ -64,6 +64,18 @@ def test_a_partial_output_linked_to_an_input_is_refused_and_the_input_kept(claim
     assert source.read_bytes() == claims.read_bytes()
 
 
+def test_an_input_that_is_the_parquet_lines_output_is_refused_and_kept(claims: Path, tmp_path: Path) -> None:
+    """`batch -o out.parquet` also writes out.lines.parquet: given as an input (a glob over a folder
+    of earlier runs), it was replaced by the new lines table at the end of the run."""
+    target = tmp_path / "out.parquet"
+    assert run("batch", str(claims), *SMOKE, "-o", str(target)).exit_code == ExitCode.OK
+    earlier = (tmp_path / "out.lines.parquet").read_bytes()
+    result = run("batch", str(tmp_path / "out.lines.parquet"), str(claims), *SMOKE, "-o", str(target))
+    assert result.exit_code == ExitCode.BAD_INPUT
+    assert f"the billable-lines output `{tmp_path / 'out.lines.parquet'}` is the input" in result.stderr
+    assert (tmp_path / "out.lines.parquet").read_bytes() == earlier
+
+
 @pytest.mark.parametrize("command", [["batch", "-"], ["evaluate", "--format", "jsonl", "-"]])
 def test_standard_input_read_from_the_output_file_is_refused(claims: Path, tmp_path: Path,
                                                              command: list[str]) -> None:

@@ -16,6 +16,7 @@ from ..batch_output import LineWriter, OutputProblem, ResumeProblem, check_targe
 from ..batch_resume import ResumeScan, kept_lines
 from ..common import ErrorRecord, Setup, fail, finish, input_format_option, plural, prepare
 from ..exit_codes import ExitCode
+from ..output import overwritten_input
 from ..reporting import diagnostic, fact_sources, report
 from .evaluate import FEE_HELP, POLICIES_HELP, SWITCH_HELP, trace_form
 
@@ -171,8 +172,10 @@ def batch(
                   "holds its own copy of the policies in memory")
     try:
         # before the policies are loaded and any input is read; the fee schedule and a policies file are inputs too
-        check_target(output, (*inputs, *filter(None, (fee_schedule, policies_dir))))
-        writer = _parquet_writer(output) if output.lower().endswith(".parquet") else LineWriter(partial_path(output))
+        read = (*inputs, *filter(None, (fee_schedule, policies_dir)))
+        check_target(output, read)
+        parquet = output.lower().endswith(".parquet")
+        writer = _parquet_writer(output, read) if parquet else LineWriter(partial_path(output))
     except OutputProblem as problem:
         fail("usage/output", problem.message, help=problem.help, file=output)
     counts = _Counts()
@@ -211,13 +214,17 @@ def batch(
     finish(ExitCode.BAD_INPUT if counts.errors else ExitCode.OK)
 
 
-def _parquet_writer(output: str) -> LineWriter:
+def _parquet_writer(output: str, read: tuple[str, ...]) -> LineWriter:
     """OUT.parquet (and OUT.lines.parquet): the `arrow` extra's writer (carepolicy/parquet.py)."""
     try:
-        from carepolicy.parquet import ParquetLineWriter
+        from carepolicy.parquet import ParquetLineWriter, lines_path
     except ImportError:
         fail("usage/missing-extra", f"writing `{output}` needs pyarrow, which is not installed",
              help="install the Arrow extra: pip install 'carepolicy[arrow]'")
+    for side in (lines_path(output), lines_path(partial_path(output))):  # written too, and the first replaced
+        overwritten = overwritten_input(str(side), read, what="billable-lines output")
+        if overwritten is not None:
+            raise OutputProblem(overwritten, help="write the decisions to another file")
     return ParquetLineWriter(partial_path(output))
 
 
