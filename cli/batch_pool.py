@@ -46,7 +46,17 @@ _HEADER = struct.Struct("!QQ")  # a message's lines' length (0: none), its pickl
 
 
 class WorkerLost(OutputProblem):
-    """A worker process ended before its chunks were done (killed, out of memory)."""
+    """A worker process ended before its chunks were done (killed, out of memory).
+
+    `signal`: SIGINT or SIGTERM when that ended it. A signal to the whole process group (Ctrl-C in a
+    shell, `docker stop`, systemd) reaches the workers too, and SIGTERM ends them: the run was
+    interrupted, as if this process alone had been signalled, and says so (exit 130), rather than
+    reporting a lost worker (exit 2)."""
+
+    def __init__(self, message: str, *, help: str | None = None, exitcode: int | None = None) -> None:
+        super().__init__(message, help=help)
+        stopped = -exitcode if exitcode is not None and exitcode < 0 else None
+        self.signal = stopped if stopped in (signal.SIGINT, signal.SIGTERM) else None
 
 
 # --------------------------------------------------------------------------------------------- a worker
@@ -162,6 +172,7 @@ class _Worker:
         return WorkerLost(
             f"a worker process ended unexpectedly (exit status {self.process.exitcode})",
             help="the file holds only complete lines; run again with --resume to continue",
+            exitcode=self.process.exitcode,
         )
 
     def end(self) -> None:

@@ -293,3 +293,29 @@ def test_any_exception_while_writing_a_decision_is_that_records_error(tmp_path: 
     assert written[149]["error"][0]["code"] == "output/serialise"
     assert written[149]["error"][0]["message"] == "the decision cannot be written as JSON: KeyError: 'a trace node'"
     assert [n for n, line in enumerate(written) if "error" in line] == [149]
+
+
+def test_a_signal_to_the_process_group_during_jobs_2_is_an_interruption(tmp_path: Path) -> None:
+    """Ctrl-C in a shell, `docker stop` or systemd signal the whole process group. SIGTERM then ended
+    the workers too, and the run reported "a worker process ended unexpectedly (exit status -15)",
+    exit 2 (bad input), instead of an interruption (exit 130) with the count written."""
+    source = write_jsonl(tmp_path / "in.jsonl", 1_500)
+    reference = tmp_path / "reference.jsonl"
+    assert run("batch", str(source), *SMOKE, "--jobs", "1", "-o", str(reference)).exit_code == ExitCode.OK
+    target, partial = tmp_path / "out.jsonl", tmp_path / "out.jsonl.partial"
+    process = subprocess.Popen([*COMMAND, "batch", str(source), *SMOKE, "--jobs", "2", "-o", str(target)],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+    deadline = time.monotonic() + 120
+    while (not partial.exists() or partial.read_bytes().count(b"\n") <= 64) and process.poll() is None:
+        assert time.monotonic() < deadline
+        time.sleep(0.005)  # past the first chunk, decided before the workers start: they are writing
+    os.killpg(process.pid, signal.SIGTERM)
+    _out, err = process.communicate(timeout=120)
+    kept = partial.read_bytes()
+    written = kept.count(b"\n")
+    assert process.returncode == ExitCode.INTERRUPTED, err.decode()
+    assert f"interrupted by SIGTERM: {written} records" in err.decode()
+    assert reference.read_bytes().startswith(kept)
+    resumed = run("batch", str(source), *SMOKE, "--jobs", "2", "-o", str(target), "--resume")
+    assert resumed.exit_code == ExitCode.OK
+    assert target.read_bytes() == reference.read_bytes()

@@ -255,6 +255,10 @@ def _run(works: Iterator[Work], writer: LineWriter, setup: Setup, form: str, job
         return stop.signal
     except OutputProblem as problem:
         decider.close()
+        ended_by = getattr(problem, "signal", None)  # a worker ended by SIGINT/SIGTERM (batch_pool.WorkerLost)
+        if ended_by is not None:
+            writer.flush()
+            return stop.signal or int(ended_by)
         writer.close()
         report([diagnostic("usage/output", problem.message, help=problem.help, file=writer.path)])
         if not isinstance(problem, ResumeProblem):
