@@ -13,6 +13,7 @@ import sys
 from decimal import Decimal
 
 import pytest
+from carepolicy.engine.diagnostics import FactError
 from carepolicy.engine.facts.reader import Bundle, BundleError, load_fact_file, load_fact_text
 
 BASE = """\
@@ -271,3 +272,17 @@ def test_an_alias_from_one_item_of_a_list_to_another_is_refused() -> None:
     assert isinstance(first, Bundle)
     assert isinstance(second, BundleError)
     assert second.diagnostics[0].code == "facts/alias"
+
+
+@pytest.mark.parametrize("value", ["9" * 5_000, "[" * 600 + "]" * 600])
+def test_a_json_list_that_cannot_be_parsed_for_a_limit_says_its_count_is_unknown(value: str) -> None:
+    """An integer too long for Python or nesting too deep to parse stops the whole list (nothing is
+    parsed), as a syntax error does: the message now says so too, and recommends JSON Lines."""
+    text = "[" + json.dumps(ONE) + ', {"month": "2025-03", "x": ' + value + "}]"
+    with pytest.raises(FactError) as raised:
+        read(text, "json")
+    [diag] = raised.value.diagnostics
+    assert diag.code == "facts/limit"
+    assert diag.message.endswith("; no record of the file was read (how many it holds is unknown)")
+    assert diag.help is not None
+    assert diag.help.startswith("JSON Lines")

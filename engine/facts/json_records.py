@@ -219,10 +219,12 @@ def json_document(lines: Iterable[Line], name: str) -> Iterator[Record]:
     except json.JSONDecodeError as exc:
         diag = syntax(invalid("JSON", exc.msg) + unknown_count(text), name, exc.lineno, exc.colno)
         raise FactError([replace(diag, help=JSONL_HELP)]) from None
-    except (RecursionError, _NestedTooDeep):
-        raise fail("facts/limit", f"`{name}` is nested more than {MAX_DEPTH} levels deep", name) from None
+    except (RecursionError, _NestedTooDeep):  # (not parsed: the file's records cannot be told apart, as above)
+        message = f"`{name}` is nested more than {MAX_DEPTH} levels deep" + unknown_count(text)
+        raise FactError([Diagnostic("facts/limit", message, file=name, help=JSONL_HELP)]) from None
     except ValueError as exc:
-        raise fail("facts/limit", _digits_message(exc), name) from None
+        message = _digits_message(exc) + unknown_count(text)
+        raise FactError([Diagnostic("facts/limit", message, file=name, help=JSONL_HELP)]) from None
     if not has_duplicate(text):
         yield from bundles([document], name)
         return
