@@ -69,7 +69,7 @@ def withdrawals(chosen: Iterable[str], held: Mapping[str, HeldClaim]) -> tuple[W
         if name in chosen:
             continue
         into = next((code for code in chosen if code in item.bundlers), None)
-        if into is None:  # kept: only a search cut short (coding._MAX_SEARCH) leaves it out
+        if into is None:  # kept: only a search cut short (codings._MAX_SEARCH) leaves it out
             continue
         bundling = item.bundlers[into].header
         status = item.claim.get("status")

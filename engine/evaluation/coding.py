@@ -1,15 +1,11 @@
-"""From valid codes to a decision: enumerate the valid codings, choose one, price it, explain it.
-
-A coding is a maximal set of valid codes with no two in one `exclusive` group or in a same/any
-`exclusion`, where every add-on has one of its base codes (in the set, or already claimed this
-month by the same practitioner). The `choose coding` strategy of the month picks one; the rest
-are `alternatives`.
+"""From valid codes to a decision: enumerate the valid codings (codings.py), choose one, price it,
+explain it. The `choose coding` strategy of the month picks one coding; the rest are `alternatives`.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, TypeGuard
@@ -27,6 +23,7 @@ from ..decision.model import (
 from ..money import ZERO
 from .bundling import HeldClaim, held_claims, withdrawals
 from .claims import codes_claimed_by
+from .codings import Coding, enumerate_codings
 from .cost_sharing import CostResult, share_costs
 from .decision_parts import decision_totals, decision_trace, denials
 from .pricing import FeeSchedule, Price, price
@@ -34,9 +31,6 @@ from .rules import Evaluation
 from .strategy import Ranking, select_strategy
 
 ENGINE_NAME = "carepolicy"
-_MAX_SEARCH = 14  # valid codes; beyond this the search keeps the preferred ones (never seen in practice)
-
-Coding = tuple[str, ...]
 _NONE: frozenset[str] = frozenset()
 
 
@@ -66,64 +60,6 @@ def _conflicts(plan: MonthPlan, valid: Mapping[str, CodeOutcome], ev: Evaluation
             if b in valid and b not in mine and (exclusion is None or ev.overridden_by(exclusion) is None):
                 mine[b] = title
     return pairs
-
-
-def enumerate_codings(
-    valid: Mapping[str, CodeOutcome],
-    conflicts: Mapping[str, Mapping[str, str]],
-    claimed_by_me: frozenset[str],
-    rank: Mapping[str, int],
-    held: Sequence[str] = (),
-) -> list[Coding]:
-    """Every coding (see the module docstring); `rank` is each code's place in the preference.
-
-    `held` names claims on file that valid codes bundle (bundling.py): they take part like codes
-    (first, with their conflicts in `conflicts`), so a coding either keeps a held claim or bills
-    a code that bundles it; they have no base and are never billed."""
-    if not valid and not held:  # most months of most bundles: nothing valid, nothing to choose
-        return [()]
-    # Base codes first (preferred first), add-ons after: the order lines are billed and the
-    # deductible is taken in.
-    order = [
-        *held,
-        *sorted(valid, key=lambda c: (valid[c].code.decl.is_addon, rank.get(c, len(rank)), c)),
-    ]
-    if not any(conflicts[code] for code in order):  # the usual month: one coding, nothing to choose
-        everything = set(valid)
-        return [
-            tuple(
-                c
-                for c in order
-                if c not in valid
-                or not valid[c].code.bases
-                or any(b in everything or b in claimed_by_me for b in valid[c].code.bases)
-            )
-        ]
-    order = order[:_MAX_SEARCH]
-
-    def supported(code: str, chosen: set[str]) -> bool:
-        bases = valid[code].code.bases if code in valid else ()
-        return not bases or any(b in chosen or b in claimed_by_me for b in bases)
-
-    def can_add(code: str, chosen: set[str]) -> bool:
-        return not any(other in chosen for other in conflicts[code])
-
-    found: list[Coding] = []
-
-    def search(i: int, chosen: set[str]) -> None:
-        if i == len(order):
-            if all(supported(c, chosen) for c in chosen) and not any(
-                c not in chosen and can_add(c, chosen) and supported(c, chosen | {c}) for c in order
-            ):
-                found.append(tuple(c for c in order if c in chosen))
-            return
-        code = order[i]
-        if can_add(code, chosen):
-            search(i + 1, chosen | {code})
-        search(i + 1, chosen)
-
-    search(0, set())
-    return found or [()]
 
 
 def decide(
