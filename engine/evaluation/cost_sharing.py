@@ -101,7 +101,7 @@ def _line_shares(
     remaining = _deductible(sharing, env)
     rate = sharing.coinsurance(env) if sharing.coinsurance is not None else ZERO
     payers = _payer_fractions(sharing, applies, env)
-    undecided = UNKNOWN in (remaining, rate, *payers)
+    undecided = _any_unknown(remaining, rate, *payers)
     missing = _missing(sharing, applies, env, unknown_values, remaining, rate) if undecided else ""
     shares: list[Shares | None] = []
     for amount in amounts:  # in coding order: the deductible is taken line by line
@@ -117,7 +117,7 @@ def _line_shares(
         if undetermined is None:
             shares.append(_split(payers, amount, deductible, coinsurance, missing))
         else:  # Medicare's share is known (when the deductible and coinsurance are); who pays the rest is not
-            medicare = _known(amount - deductible - coinsurance) if UNKNOWN not in (deductible, coinsurance) else None
+            medicare = None if _any_unknown(deductible, coinsurance) else _known(amount - deductible - coinsurance)
             shares.append(Shares(_known(deductible), _known(coinsurance), medicare, None, ZERO, None, undetermined))
     return shares
 
@@ -150,6 +150,16 @@ def _sequestered(shares: list[Shares | None], clause: tuple[Fn, Fn, str], env: E
         else:
             out.append(dataclasses.replace(line, medicare_after_sequestration=after_sequestration(line.medicare, rate)))
     return out
+
+
+def _any_unknown(*values: Any) -> bool:
+    """Whether any of the values is UNKNOWN. Tested by identity, which is what `UNKNOWN in values`
+    comes to, without its `==`: a Decimal compared with UNKNOWN asks whether UNKNOWN is a
+    `numbers.Rational`, an abstract class's test in Python, for every Decimal of every line."""
+    for value in values:  # noqa: SIM110 — a loop: any() over a generator takes three times as long here
+        if value is UNKNOWN:
+            return True
+    return False
 
 
 def _known(value: Any) -> Decimal | None:
@@ -226,8 +236,8 @@ def _split(payers: tuple[Any, Any, Any], amount: Decimal, deductible: Any, coins
     paying all (a QMB) still leaves the beneficiary owing nothing."""
     medigap_deductible, medigap_coinsurance, medicaid_fraction = payers
     from_deductible, from_coinsurance = _part(deductible, medigap_deductible), _part(coinsurance, medigap_coinsurance)
-    medigap = UNKNOWN if UNKNOWN in (from_deductible, from_coinsurance) else from_deductible + from_coinsurance
-    owed = UNKNOWN if UNKNOWN in (deductible, coinsurance, medigap) else deductible + coinsurance - medigap
+    medigap = UNKNOWN if _any_unknown(from_deductible, from_coinsurance) else from_deductible + from_coinsurance
+    owed = UNKNOWN if _any_unknown(deductible, coinsurance, medigap) else deductible + coinsurance - medigap
     medicaid: Any = ZERO
     if medicaid_fraction is not None:
         # Medicaid is the payer of last resort: it takes from what Medigap left the beneficiary.
@@ -235,9 +245,9 @@ def _split(payers: tuple[Any, Any, Any], amount: Decimal, deductible: Any, coins
             medicaid, owed = owed, ZERO
         else:
             medicaid = _part(owed, medicaid_fraction)
-            owed = UNKNOWN if UNKNOWN in (owed, medicaid) else owed - medicaid
-    medicare = UNKNOWN if UNKNOWN in (deductible, coinsurance) else amount - deductible - coinsurance
-    unknown = UNKNOWN in (deductible, coinsurance, medicare, medigap, medicaid, owed)
+            owed = UNKNOWN if _any_unknown(owed, medicaid) else owed - medicaid
+    medicare = UNKNOWN if _any_unknown(deductible, coinsurance) else amount - deductible - coinsurance
+    unknown = _any_unknown(deductible, coinsurance, medicare, medigap, medicaid, owed)
     return Shares(
         deductible=_known(deductible),
         coinsurance=_known(coinsurance),
