@@ -2,9 +2,11 @@
 
 A batch meets the same few failed comparisons (`19 of 20 minutes`), add-on unit counts and
 denials again and again, so `CompiledPolicySet.described`, `counted` and `denial` make each once
-and share it (engine/compile/policy_set.py). Here decisions made with those memos warm are held to
-the bytes of decisions made with them off (`_MEMO_LIMIT` 0: nothing is kept, every value is made
-anew, as before the memos), and the memos are held to their bound.
+and share it (engine/compile/policy_set.py); a cost-sharing block keeps the clauses that decide
+each payer by the clauses' results (`CompiledCostSharing.winners`). Here decisions made with those
+memos warm are held to the bytes of decisions made with them off (`_MEMO_LIMIT` 0: nothing is kept,
+every value is made anew, as before the memos; the block's payers forgotten), and the memos are
+held to their bound.
 """
 
 from __future__ import annotations
@@ -50,7 +52,11 @@ def bundle_of(raw: dict[str, Any]) -> Bundle:
 
 
 def decided_anew(policies: PolicySet, bundle: Bundle, trace: bool, monkeypatch: pytest.MonkeyPatch) -> str:
-    """The decision with every memo off: nothing kept, so every reason and count is made now."""
+    """The decision with every memo off: nothing kept, so every reason and count is made now (and
+    the cost-sharing blocks' payers, kept by clause results, are forgotten first)."""
+    plan = policies.compiled.plan(bundle.month)
+    if plan.cost_sharing is not None:
+        plan.cost_sharing.winners.clear()
     with monkeypatch.context() as patch:
         patch.setattr(policy_set, "_MEMO_LIMIT", 0)
         return to_json(evaluate(policies, bundle, trace=trace), indent=None)

@@ -7,7 +7,7 @@ behaviour, so every one of those can import it without importing the compiler.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
@@ -143,6 +143,9 @@ class CompiledCostSharing:
     # the labels the deductible and the coinsurance clauses read (named when that amount is unknown)
     deductible_reads: frozenset[str] = frozenset()
     coinsurance_reads: frozenset[str] = frozenset()
+    # the clauses that decide each payer's shares, by what each `pays` clause's condition gave
+    # (evaluation/cost_sharing.py, `_winners`): a memo, outside equality, hashing and repr
+    winners: dict[tuple[Any, ...], Any] = field(default_factory=dict, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)

@@ -93,7 +93,7 @@ def share_costs(amounts: Sequence[Decimal | None], plan: MonthPlan, env: Env, *,
 def _line_shares(
     sharing: CompiledCostSharing,
     amounts: Sequence[Decimal | None],
-    applies: Sequence[Any],
+    applies: tuple[Any, ...],
     undetermined: str | None,
     env: Env,
     unknown_values: Mapping[str, str],
@@ -205,14 +205,13 @@ def _deductible(sharing: CompiledCostSharing, env: Env) -> Any:
     return UNKNOWN if value is UNKNOWN else max(ZERO, as_money(value))
 
 
-def _payer_fractions(sharing: CompiledCostSharing, applies: Sequence[Any], env: Env) -> tuple[Any, Any, Any]:
+def _payer_fractions(sharing: CompiledCostSharing, applies: tuple[Any, ...], env: Env) -> tuple[Any, Any, Any]:
     """What Medigap pays of the deductible and of the coinsurance, and Medicaid of what is left
     (None: no Medicaid clause applies); any may be UNKNOWN. Read once per decision."""
-    applying = [(p, applied) for p, applied in zip(sharing.pays, applies, strict=True) if applied is not False]
-    medigap_deductible = _fraction(_winning(applying, "medigap", "deductible"), env)
-    medigap_coinsurance = _fraction(_winning(applying, "medigap", "coinsurance"), env)
-    medicaid_deductible = _winning(applying, "medicaid", "deductible")
-    medicaid_coinsurance = _winning(applying, "medicaid", "coinsurance")
+    winners = sharing.winners.get(applies) or _winners(sharing, applies)
+    medigap_deductible, medigap_coinsurance, medicaid_deductible, medicaid_coinsurance = winners
+    medigap_deductible = _fraction(medigap_deductible, env)
+    medigap_coinsurance = _fraction(medigap_coinsurance, env)
     medicaid: Any = None
     if medicaid_deductible[0] is not None or medicaid_coinsurance[0] is not None:
         fractions = (_fraction(medicaid_deductible, env), _fraction(medicaid_coinsurance, env))
@@ -220,6 +219,23 @@ def _payer_fractions(sharing: CompiledCostSharing, applies: Sequence[Any], env: 
     elif not (medicaid_deductible[1] and medicaid_coinsurance[1]):
         medicaid = UNKNOWN
     return medigap_deductible, medigap_coinsurance, medicaid
+
+
+_PAYER_SHARES = (
+    ("medigap", "deductible"),
+    ("medigap", "coinsurance"),
+    ("medicaid", "deductible"),
+    ("medicaid", "coinsurance"),
+)
+
+
+def _winners(sharing: CompiledCostSharing, applies: tuple[Any, ...]) -> tuple[tuple[CompiledPays | None, bool], ...]:
+    """`_winning` for each payer and share of `_PAYER_SHARES`. They depend only on which clauses
+    apply (`applies`), and a batch meets the same few of those again and again: each is worked out
+    once and kept on the block (bounded: three results a clause, and a block has a few clauses)."""
+    applying = [(p, applied) for p, applied in zip(sharing.pays, applies, strict=True) if applied is not False]
+    found = sharing.winners[applies] = tuple(_winning(applying, payer, share) for payer, share in _PAYER_SHARES)
+    return found
 
 
 def _part(value: Any, fraction: Any) -> Any:
