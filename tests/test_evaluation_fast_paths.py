@@ -2,7 +2,10 @@
 
 - `coding.decide` skips choosing, pricing and withdrawing when no code is valid (most decisions):
   its prebuilt `_NOTHING_CHOSEN` and cost sharing of nothing must be what `_choose` works out for
-  an empty set of valid codes.
+  an empty set of valid codes; untraced, the cost sharing of nothing is a value made once per
+  note, which must be what the traced way works out.
+- A decision's cost sharing reads the bundle once (`CostSharer`) for the chosen coding and every
+  alternative: each must be shared as sharing it alone shares it.
 - Generated `where` clauses read an entry's fields from the loop's own local, once per block, until
   something that could run another loop over the same list is written (a nested loop, a
   definition): then from `env.items`, exactly as the closures do, failures included.
@@ -21,7 +24,7 @@ from carepolicy.engine.compile.codegen import CodegenCompiler
 from carepolicy.engine.compile.expr import ExprCompiler
 from carepolicy.engine.compile.runtime import UNKNOWN, Env, month_end, month_start
 from carepolicy.engine.evaluation import coding
-from carepolicy.engine.evaluation.cost_sharing import share_costs
+from carepolicy.engine.evaluation.cost_sharing import CostSharer, share_costs
 from carepolicy.engine.evaluation.rules import Evaluation
 from carepolicy.engine.evaluation.strategy import select_strategy
 from carepolicy.engine.facts.reader import validate_bundle
@@ -65,6 +68,32 @@ def test_nothing_valid_is_what_choosing_among_nothing_gives(policies: PolicySet,
         assert nothing.summary is not None
         assert costs.summary is not None
         assert nothing.summary() == costs.summary()
+    # untraced, sharing nothing gives a value made once per note; traced, it is worked out
+    worked_out = share_costs((), plan, ev.env, trace=True)
+    assert (nothing.shares, nothing.note) == (worked_out.shares, worked_out.note)
+
+
+AMOUNTS = st.lists(st.one_of(st.none(), st.decimals("0.00", "250.00", places=2)), max_size=3)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(seed=st.integers(0, 2**32), codings=st.lists(AMOUNTS, min_size=1, max_size=4), trace=st.booleans())
+def test_one_sharer_shares_each_coding_as_sharing_it_alone_does(
+    policies: PolicySet, seed: int, codings: list[list[Any]], trace: bool
+) -> None:
+    # a decision shares the chosen coding's lines, then each alternative's, with one CostSharer
+    compiled = policies.compiled
+    bundle = bundle_of(make_bundle(random.Random(seed), 0))
+    plan = compiled.plan(bundle.month)
+    sharer = CostSharer(plan, Evaluation(compiled, plan, bundle.data, compiled.switch_defaults, trace=trace).env)
+    for amounts in codings:
+        fresh = Evaluation(compiled, plan, bundle.data, compiled.switch_defaults, trace=trace).env
+        alone = share_costs(amounts, plan, fresh, trace=trace)
+        shared = sharer.share(amounts, trace=trace)
+        assert (shared.shares, shared.note) == (alone.shares, alone.note)
+        if trace and alone.summary is not None:
+            assert shared.summary is not None
+            assert shared.summary() == alone.summary()
 
 
 ENTRY = st.fixed_dictionaries({}, optional={"n": st.one_of(st.none(), st.integers(0, 4)), "k": st.sampled_from("ab")})

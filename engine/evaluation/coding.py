@@ -24,7 +24,8 @@ from ..money import ZERO
 from .bundling import HeldClaim, held_claims, withdrawals
 from .claims import codes_claimed_by
 from .codings import Coding, enumerate_codings
-from .cost_sharing import CostResult, share_costs
+from .cost_sharing import CostSharer, share_costs
+from .cost_sharing_trace import CostResult
 from .decision_parts import decision_totals, decision_trace, denials
 from .pricing import FeeSchedule, Price, price
 from .rules import Evaluation
@@ -163,7 +164,8 @@ def _choose(
     kept = ranked[0]
     chosen = tuple(c for c in kept if c in valid)
     amounts = [_allowed(prices[code].amount, valid[code].units) for code in chosen]
-    costs = share_costs(amounts, plan, ev.env, trace=trace)
+    sharer = CostSharer(plan, ev.env)  # (the alternatives' lines are shared with what it reads)
+    costs = sharer.share(amounts, trace=trace)
     lines = tuple(
         Line(
             code,
@@ -183,7 +185,7 @@ def _choose(
             Alternative(
                 tuple((c, valid[c].units) for c in other if c in valid),
                 total(other),
-                _patient_share(tuple(c for c in other if c in valid), valid, prices, plan, ev),
+                _patient_share(tuple(c for c in other if c in valid), valid, prices, sharer),
                 ranking.why_not(other, kept),
                 tuple(held[name].code for name in ranking.withdrawn(other)),
             )
@@ -279,10 +281,10 @@ def _decided_by(
 
 
 def _patient_share(
-    coding: Coding, valid: Mapping[str, CodeOutcome], prices: Mapping[str, Price], plan: MonthPlan, ev: Evaluation
+    coding: Coding, valid: Mapping[str, CodeOutcome], prices: Mapping[str, Price], sharer: CostSharer
 ) -> Decimal | None:
     amounts = [_allowed(prices[code].amount, valid[code].units) for code in coding]
-    result = share_costs(amounts, plan, ev.env, trace=False)
+    result = sharer.share(amounts, trace=False)
     if any(sh is None or sh.beneficiary is None for sh in result.shares):
         return None
     return sum((sh.beneficiary for sh in result.shares if sh is not None and sh.beneficiary is not None), ZERO)

@@ -2,36 +2,22 @@
 
 Shares: deductible first (in coding order), then coinsurance of the rest; Medigap then Medicaid
 take what their clauses say from the beneficiary's part; a `sequestration` clause cuts Medicare's
-payment. The trace of it (its node, or what the compact trace keeps): cost_sharing_trace.py.
+payment. What a decision keeps of it (`CostResult`) and its trace: cost_sharing_trace.py.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
-from functools import partial
 from typing import Any
 
 from ..compile.compiled import CompiledCostSharing, CompiledPays
 from ..compile.month_plan import MonthPlan
 from ..compile.runtime import UNKNOWN, Env, Fn
 from ..decision.model import Shares
-from ..decision.trace_nodes import TraceNode
 from ..money import ZERO, after_sequestration, as_money, round_cents
-from .cost_sharing_trace import CostSummary, clauses_apply, cost_sharing_node, cost_summary, header_node
-
-
-@dataclass(frozen=True, slots=True)
-class CostResult:
-    shares: tuple[Shares | None, ...]
-    note: str | None
-    # The trace node, built only when the trace is read (most of a batch's traces never are
-    # turned into nodes: they are written as JSON, or not at all). Everything it reads is immutable.
-    node: Callable[[], TraceNode] | None
-    # What the compact trace keeps of that node, without building it (evaluation/compact.py)
-    summary: Callable[[], CostSummary] | None = None
+from .cost_sharing_trace import CostResult, clauses_apply, cost_result
 
 
 def _winning(applying: Sequence[tuple[CompiledPays, Any]], payer: str, share: str) -> tuple[CompiledPays | None, bool]:
@@ -59,50 +45,102 @@ def _fraction(decided: tuple[CompiledPays | None, bool], env: Env) -> Any:
 
 
 def share_costs(amounts: Sequence[Decimal | None], plan: MonthPlan, env: Env, *, trace: bool) -> CostResult:
+    """Who pays what of each line (`amounts`, in coding order), with the note and trace of it."""
+    if amounts:
+        return CostSharer(plan, env).share(amounts, trace=trace)
+    # most decisions bill nothing: no shares, only whether they could be decided (and the trace)
     sharing = plan.cost_sharing
     if sharing is None:
-        return CostResult(tuple(None for _ in amounts), f"no cost-sharing rule is in effect for {plan.month}", None)
-    undetermined = None
-    for when, reason, _text in sharing.indeterminate:  # (loops, not generators: once per decision)
+        return CostResult((), f"no cost-sharing rule is in effect for {plan.month}", None)
+    undetermined = _undetermined(sharing, env)
+    return cost_result(sharing, [], undetermined, None, plan, env) if trace else _nothing_shared(undetermined)
+
+
+# What every line's shares are worked out from: which `pays` clauses apply, the deductible left,
+# the coinsurance rate, what each payer takes (`_payer_fractions`), and why a share cannot be decided
+Basis = tuple[tuple[Any, ...], Any, Any, tuple[Any, Any, Any], str]
+
+
+class CostSharer:
+    """The cost sharing of one decision. Whether it can be decided (`undetermined`), what every
+    line's shares are worked out from (`basis`) and whether the sequestration clause cuts Medicare's
+    payment (`cut`) are the bundle's, whatever the lines: each is read once, then shared by the
+    chosen coding's lines and by each alternative's (coding.py)."""
+
+    __slots__ = ("_basis", "_cut", "env", "plan", "sharing", "undetermined")
+
+    def __init__(self, plan: MonthPlan, env: Env) -> None:
+        self.plan = plan
+        self.env = env
+        self.sharing = plan.cost_sharing
+        self.undetermined = _undetermined(self.sharing, env) if self.sharing is not None else None
+        self._basis: Basis | None = None  # (read when the first line is shared)
+        self._cut: tuple[Any, Any] | None = None  # (read when the first priced line is shared)
+
+    def share(self, amounts: Sequence[Decimal | None], *, trace: bool) -> CostResult:
+        sharing, plan, undetermined = self.sharing, self.plan, self.undetermined
+        if sharing is None:
+            return CostResult(tuple(None for _ in amounts), f"no cost-sharing rule is in effect for {plan.month}", None)
+        # each clause's condition, read once; a month that bills nothing needs them only for the
+        # trace, which reads them when it is built (None: not read yet). A line that is not priced
+        # still reads them: Medicaid paying all (a QMB) leaves the beneficiary owing nothing of it.
+        basis = self.basis() if amounts else None
+        shares: list[Shares | None] = _line_shares(amounts, basis, undetermined) if basis is not None else []
+        priced = any(amount is not None for amount in amounts)
+        if priced and sharing.sequestration is not None:
+            shares = _sequestered(shares, self.cut(sharing.sequestration), sharing.sequestration[2])
+        applies = basis[0] if basis is not None else None
+        return cost_result(sharing, shares, undetermined, applies, plan, self.env if trace else None)
+
+    def basis(self) -> Basis:
+        """What every line's shares are worked out from (the block is in effect), read once."""
+        if self._basis is None:
+            sharing, env = self.sharing, self.env
+            assert sharing is not None
+            applies = clauses_apply(sharing, env)
+            remaining = _deductible(sharing, env)
+            rate = sharing.coinsurance(env) if sharing.coinsurance is not None else ZERO
+            payers = _payer_fractions(sharing, applies, env)
+            undecided = _any_unknown(remaining, rate, *payers)
+            missing = _missing(sharing, applies, env, self.plan.unknown_values, remaining, rate) if undecided else ""
+            self._basis = (applies, remaining, rate, payers, missing)
+        return self._basis
+
+    def cut(self, clause: tuple[Fn, Fn, str]) -> tuple[Any, Any]:
+        """Whether the sequestration clause applies (True, False or UNKNOWN), and its rate when it does."""
+        if self._cut is None:
+            rate_of, when, _text = clause
+            applies = when(self.env)
+            self._cut = (applies, rate_of(self.env) if applies is True else UNKNOWN)
+        return self._cut
+
+
+def _undetermined(sharing: CompiledCostSharing, env: Env) -> str | None:
+    """Why the shares cannot be decided at all (an `indeterminate` clause that holds), or None."""
+    for when, reason, _text in sharing.indeterminate:  # (a loop, not a generator: once per decision)
         if when(env) is True:
-            undetermined = reason
-            break
-    # each clause's condition, read once; a month that bills nothing needs them only for the
-    # trace, which reads them when it is built (None: not read yet). A line that is not priced
-    # still reads them: Medicaid paying all (a QMB) leaves the beneficiary owing nothing of it.
-    applies = clauses_apply(sharing, env) if amounts else None
-    shares: list[Shares | None] = (
-        _line_shares(sharing, amounts, applies, undetermined, env, plan.unknown_values) if applies is not None else []
-    )
-    priced = any(amount is not None for amount in amounts)
-    if priced and sharing.sequestration is not None:
-        shares = _sequestered(shares, sharing.sequestration, env)
-    if undetermined is not None:
-        note = f"patient responsibility indeterminate: {undetermined}"
-        result = f"indeterminate: {undetermined}"
-        node = partial(header_node, sharing, result) if trace else None
-        header_only: CostSummary = ([result], [])
-        return CostResult(tuple(shares), note, node, (lambda: header_only) if trace else None)
-    unknown = next((sh.note for sh in shares if sh is not None and sh.note), None)
-    result = "shared" if unknown is None else f"indeterminate: {unknown}"
-    shared = partial(cost_sharing_node, sharing, applies, env, plan, result) if trace else None
-    summary = partial(cost_summary, sharing, applies, env, result) if trace else None
-    return CostResult(tuple(shares), None if unknown is None else f"patient responsibility {unknown}", shared, summary)
+            return reason
+    return None
 
 
-def _line_shares(
-    sharing: CompiledCostSharing,
-    amounts: Sequence[Decimal | None],
-    applies: tuple[Any, ...],
-    undetermined: str | None,
-    env: Env,
-    unknown_values: Mapping[str, str],
-) -> list[Shares | None]:
-    remaining = _deductible(sharing, env)
-    rate = sharing.coinsurance(env) if sharing.coinsurance is not None else ZERO
-    payers = _payer_fractions(sharing, applies, env)
-    undecided = _any_unknown(remaining, rate, *payers)
-    missing = _missing(sharing, applies, env, unknown_values, remaining, rate) if undecided else ""
+_NOTHING_SHARED: dict[str | None, CostResult] = {}  # why the shares are indeterminate (or None) -> sharing nothing
+
+
+def _nothing_shared(undetermined: str | None) -> CostResult:
+    """What sharing the costs of no line gives, untraced: no shares, and the note when the shares
+    are indeterminate. The same few values for a whole batch (one per reason), so each is made once
+    (a frozen value: shared). Bounded: a reason is a policy's text."""
+    found = _NOTHING_SHARED.get(undetermined)
+    if found is None:
+        note = None if undetermined is None else f"patient responsibility indeterminate: {undetermined}"
+        found = CostResult((), note, None)
+        if len(_NOTHING_SHARED) < 1024:
+            _NOTHING_SHARED[undetermined] = found
+    return found
+
+
+def _line_shares(amounts: Sequence[Decimal | None], basis: Basis, undetermined: str | None) -> list[Shares | None]:
+    _applies, remaining, rate, payers, missing = basis
     shares: list[Shares | None] = []
     for amount in amounts:  # in coding order: the deductible is taken line by line
         if amount is None:
@@ -132,14 +170,13 @@ def _unpriced(payers: tuple[Any, Any, Any], undetermined: str | None) -> Shares 
     return None
 
 
-def _sequestered(shares: list[Shares | None], clause: tuple[Fn, Fn, str], env: Env) -> list[Shares | None]:
-    """Each line's Medicare payment after the `sequestration` clause, when it applies; the
-    beneficiary's shares are not cut (§7.1). Unknown whether it applies: not given, and the note says so."""
-    rate_of, when, text = clause
-    applies = when(env)
+def _sequestered(shares: list[Shares | None], cut: tuple[Any, Any], text: str) -> list[Shares | None]:
+    """Each line's Medicare payment after the `sequestration` clause, when it applies (`cut`:
+    whether it does, and its rate); the beneficiary's shares are not cut (§7.1). Unknown whether it
+    applies: not given, and the note says so."""
+    applies, rate = cut
     if applies is False:
         return shares
-    rate = rate_of(env) if applies is True else UNKNOWN
     out: list[Shares | None] = []
     for line in shares:
         if line is None:

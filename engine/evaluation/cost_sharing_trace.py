@@ -1,20 +1,60 @@
-"""The cost-sharing block's trace: its node (each clause's result and the values it read), built
-only when a trace is read, and what the compact trace keeps of it without building the node
-(`cost_summary`, read by compact.py and full_trace.py). The arithmetic: cost_sharing.py.
+"""What sharing a decision's costs gives (`CostResult`: the shares, their note) and the block's
+trace: its node (each clause's result and the values it read), built only when a trace is read, and
+what the compact trace keeps of it without building the node (`cost_summary`, read by compact.py and
+full_trace.py). The arithmetic: cost_sharing.py.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from ..compile.compiled import CompiledCostSharing
 from ..compile.month_plan import MonthPlan
 from ..compile.runtime import UNKNOWN, Env
+from ..decision.model import Shares
 from ..decision.trace_nodes import Read, TraceNode
 
 # (the cost-sharing node's result then each clause's, the values it read: (name, value or UNKNOWN))
 CostSummary = tuple[list[str], list[tuple[str, Any]]]
+
+
+@dataclass(frozen=True, slots=True)
+class CostResult:
+    shares: tuple[Shares | None, ...]
+    note: str | None
+    # The trace node, built only when the trace is read (most of a batch's traces never are
+    # turned into nodes: they are written as JSON, or not at all). Everything it reads is immutable.
+    node: Callable[[], TraceNode] | None
+    # What the compact trace keeps of that node, without building it (evaluation/compact.py)
+    summary: Callable[[], CostSummary] | None = None
+
+
+def cost_result(
+    sharing: CompiledCostSharing,
+    shares: list[Shares | None],
+    undetermined: str | None,
+    applies: tuple[Any, ...] | None,
+    plan: MonthPlan,
+    traced: Env | None,
+) -> CostResult:
+    """The shares with their note, and (when `traced`, the bundle's Env) the trace's node and summary."""
+    if undetermined is not None:
+        result = f"indeterminate: {undetermined}"
+        note = f"patient responsibility {result}"
+        if traced is None:
+            return CostResult(tuple(shares), note, None)
+        header_only: CostSummary = ([result], [])
+        return CostResult(tuple(shares), note, partial(header_node, sharing, result), lambda: header_only)
+    unknown = next((sh.note for sh in shares if sh is not None and sh.note), None)
+    if traced is None:
+        return CostResult(tuple(shares), None if unknown is None else f"patient responsibility {unknown}", None)
+    result = "shared" if unknown is None else f"indeterminate: {unknown}"
+    node = partial(cost_sharing_node, sharing, applies, traced, plan, result)
+    summary = partial(cost_summary, sharing, applies, traced, result)
+    return CostResult(tuple(shares), None if unknown is None else f"patient responsibility {unknown}", node, summary)
 
 
 def clauses_apply(sharing: CompiledCostSharing, env: Env) -> tuple[Any, ...]:

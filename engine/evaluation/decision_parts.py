@@ -17,7 +17,7 @@ from ..decision.trace_nodes import Trace, TraceNode, trace_node_json
 from ..money import ZERO
 from .bundling import HeldClaim, kept_claim_reason
 from .compact import compact_trace
-from .cost_sharing import CostResult
+from .cost_sharing_trace import CostResult
 from .full_trace import cost_sharing_json, full_pieces
 from .pricing import Price, pricing_node
 from .rules import Evaluation
