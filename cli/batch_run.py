@@ -56,7 +56,7 @@ def decide_one(work: Work, setup: Setup, trace_form: str) -> Done:
     if isinstance(record, ErrorRecord):
         return Done(error_line(record), (record,))
     try:
-        return Done(json_form.to_json_bytes(record, trace=trace_form) + b"\n")
+        return Done(json_form.to_json_bytes(record, trace=trace_form, end=b"\n"))
     except Exception as error:  # TypeError, ValueError (a lone surrogate), ... or a bug in a writer: one record's
         source = item.source if isinstance(item, engine.Bundle) else "<input>"
         failed = _serialise_error(error, record, source)

@@ -206,6 +206,7 @@ def test_the_line_is_the_old_construction_for_awkward_decisions(made: tuple[Deci
                     to_json_bytes(decision, trace="none")
                 continue
             assert to_json_bytes(decision, trace="none") == expected
+            assert to_json_bytes(decision, trace="none", end=b"\n") == expected + b"\n"  # batch's line end
 
 
 def test_kept_pieces_change_no_equality_and_no_object_the_caller_gets() -> None:

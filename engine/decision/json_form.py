@@ -204,17 +204,18 @@ _first = itemgetter(0)
 _second = itemgetter(1)
 
 
-def to_json_bytes(decision: Decision, *, trace: str = "full") -> bytes:
+def to_json_bytes(decision: Decision, *, trace: str = "full", end: bytes = b"") -> bytes:
     """The one-line JSON form as UTF-8 bytes (what `batch` writes): the bytes of
     `canonical_bytes(to_json_obj(decision, trace=trace))`, with the denials and sources written from
-    pieces kept between decisions (json_pieces.py, DecisionContext.sources_json).
+    pieces kept between decisions (json_pieces.py, DecisionContext.sources_json), then `end`.
 
     The line is joined once: the members before "denied" (keys sorted, as orjson writes them, the
     closing brace left off), the denials' kept parts, then the members after it (the opening brace
-    left off), so the ~20 kB of denials are copied once (not into a list's bytes, then the line)."""
+    left off), so the ~20 kB of denials are copied once (not into a list's bytes, then the line).
+    `end` (batch's newline) is joined with them for the same reason: `line + b"\n"` copies the line."""
     context = decision.context
     if context is None:
-        return canonical_bytes(to_json_obj(decision, trace=trace))
+        return canonical_bytes(to_json_obj(decision, trace=trace)) + end
     try:
         denied = decision.denied
         written = list(map(_written, denied))  # in C: each denial's bytes as kept on it
@@ -240,6 +241,7 @@ def to_json_bytes(decision: Decision, *, trace: str = "full") -> bytes:
             line[-1] = line[-1][:-1]  # the last denial's "," (see json_pieces.DenialWritten)
         line.append(b"],")
         line.append(memoryview(closing)[1:])
+        line.append(end)
         return b"".join(line)
     except orjson.JSONEncodeError:  # what orjson refuses, written as canonical_bytes writes it
-        return canonical_bytes(to_json_obj(decision, trace=trace))
+        return canonical_bytes(to_json_obj(decision, trace=trace)) + end
