@@ -98,7 +98,7 @@ class LineWriter:
             self._fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o666)
         except OSError as error:
             raise OutputProblem(f"cannot write `{path}`: {reason(error)}") from None
-        self._block: list[bytes] = []
+        self._block: list[bytes | memoryview] = []
         self._size = 0
         self._good = 0  # the file's length up to its last complete line
         self.written = 0
@@ -124,16 +124,13 @@ class LineWriter:
     def flush(self) -> None:
         if not self._block:
             return
-        data = b"".join(self._block)
+        block, size = self._block, self._size
         self._block, self._size = [], 0
-        view = memoryview(data)
         try:
-            while view:
-                done = os.write(self._fd, view)
-                view = view[done:]
+            _write_all(self._fd, block)
         except OSError as error:
             self.fail(error)
-        self.committed(len(data), self.pending)
+        self.committed(size, self.pending)
         self.pending = 0
 
     def fail(self, error: OSError) -> NoReturn:
@@ -170,6 +167,23 @@ class LineWriter:
 
     def sync(self) -> None:
         os.fsync(self._fd)
+
+
+_PIECES = 512  # buffers per writev call: within every system's IOV_MAX (1,024 on Linux and macOS)
+
+
+def _write_all(fd: int, pieces: list[bytes | memoryview]) -> None:
+    """Every byte of `pieces`, in order. writev gathers them in the kernel: joining the block first
+    copied each ~23 kB line once more (b"".join, ~1 µs a line). A short write goes on where it
+    stopped; `pieces` is the caller's own list and is changed."""
+    start = 0
+    while start < len(pieces):
+        done = os.writev(fd, pieces[start : start + _PIECES])
+        while start < len(pieces) and done >= len(pieces[start]):  # the pieces written whole
+            done -= len(pieces[start])
+            start += 1
+        if done:  # a piece written in part: the rest of it is next
+            pieces[start] = memoryview(pieces[start])[done:]
 
 
 __all__ = ["LineWriter", "OutputProblem", "ResumeProblem", "check_target", "partial_path", "reason"]

@@ -13,7 +13,7 @@ import stat
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -371,27 +371,55 @@ def test_a_killed_batch_resumes_to_the_bytes_of_an_uninterrupted_run(claims: Pat
 
 
 def _enospc_after(limit: int, monkeypatch: pytest.MonkeyPatch) -> None:
-    """os.write in the writer fails like a full disk once `limit` bytes are written (after writing part)."""
+    """os.writev in the writer fails like a full disk once `limit` bytes are written (after writing part)."""
     real = os.write
     written = 0
 
-    def write(fd: int, data: bytes | memoryview) -> int:
+    def writev(fd: int, buffers: Sequence[bytes | memoryview]) -> int:
         nonlocal written
         room = limit - written
         if room <= 0:
             raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
-        done = real(fd, bytes(data[:room]))
+        done = real(fd, b"".join(buffers)[:room])
         written += done
         return done
 
-    monkeypatch.setattr(batch_output.os, "write", write)
+    monkeypatch.setattr(batch_output.os, "writev", writev)
+
+
+@pytest.mark.parametrize("most", [None, 1, 7, 4_000])
+def test_the_writer_writes_every_byte_once_in_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                    most: int | None) -> None:
+    """More lines than one writev call takes (`_PIECES`), and writes that stop short after `most`
+    bytes, within a line or after several: the file is the lines, each once, in order."""
+    real = os.writev
+    calls = 0
+
+    def short(fd: int, buffers: Sequence[bytes | memoryview]) -> int:
+        nonlocal calls
+        calls += 1
+        assert len(buffers) <= batch_output._PIECES
+        return real(fd, buffers) if most is None else os.write(fd, b"".join(buffers)[:most])
+
+    monkeypatch.setattr(batch_output.os, "writev", short)
+    path = tmp_path / "out.jsonl"
+    writer = batch_output.LineWriter(str(path))
+    writer.begin(0, 0)
+    lines = [b"%d %s\n" % (i, b"x" * (i % 37)) for i in range(2 * batch_output._PIECES + 5)]
+    for line in lines:
+        writer.add(line)
+    writer.flush()
+    writer.close()
+    assert path.read_bytes() == b"".join(lines)
+    assert writer.written == len(lines)
+    assert calls >= (3 if most is None else len(b"".join(lines)) // most)
 
 
 def test_a_full_disk_keeps_complete_lines_and_resumes(claims: Path, reference: bytes, tmp_path: Path,
                                                        monkeypatch: pytest.MonkeyPatch) -> None:
     target = tmp_path / "out.jsonl"
     partial = tmp_path / "out.jsonl.partial"
-    _enospc_after(len(reference) // 2, monkeypatch)  # simulated: a monkeypatched os.write (see the tmpfs test)
+    _enospc_after(len(reference) // 2, monkeypatch)  # simulated: a monkeypatched os.writev (see the tmpfs test)
     result = run("batch", str(claims), *SMOKE, "--jobs", "1", "-o", str(target))
     assert result.exit_code == ExitCode.BAD_INPUT
     assert "error[usage/output]: cannot write" in result.stderr
