@@ -14,6 +14,7 @@ from carepolicy.engine import PolicySet, evaluate, load_policies
 from carepolicy.engine.decision.citations import SourceInfo
 from carepolicy.engine.decision.context import DecisionContext
 from carepolicy.engine.decision.json_form import DECISION_FORMAT, _shares, money_text, to_json_bytes, to_json_obj
+from carepolicy.engine.decision.json_pieces import mask_tags, tag_mask
 from carepolicy.engine.decision.model import Decision, Denial, Line, Reason, Shares, Totals, Withdrawal
 from carepolicy.engine.facts.reader import Bundle, validate_bundle
 from carepolicy.engine.jsontext import canonical_bytes, stdlib_bytes
@@ -253,3 +254,15 @@ def test_kept_engine_switches_and_totals_follow_each_decision() -> None:
     assert shared_totals.written is not None  # kept on the Totals, outside its equality
     assert shared_totals == Totals(Decimal("0.00"), Decimal("0.00"), None, None, None, "a note")
     assert "written" not in repr(shared_totals)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.sampled_from([f"mask-test-{i}" for i in range(70)]), max_size=40))
+def test_a_mask_gives_back_its_tags_in_the_order_of_their_bits(tags: list[str]) -> None:
+    # 70 tags of their own (besides the library's): masks of many bytes, bytes read more than once
+    mask = tag_mask(tags)
+    found = mask_tags(mask)
+    assert sorted(found) == sorted(set(tags))
+    bits = [tag_mask([tag]) for tag in found]
+    assert bits == sorted(bits)
+    assert sum(bits) == mask
