@@ -107,20 +107,28 @@ class Trace:
 # ---------------------------------------------------------------- JSON
 
 
+_LEAVES = frozenset({str, bool, int, type(None)})  # the types json_value gives back as they are
+
+
 def json_value(value: Any) -> Any:
     # the usual leaves first, by exact type; then isinstance with tuples of types, not `set |
     # frozenset`: a union is a new object each time it is evaluated (measured with callgrind)
     kind = type(value)
     if kind is str or kind is bool or kind is int or value is None:
         return value
+    # a record (the usual value that is not a leaf: a consent read whole), before the isinstance
+    # tests; inside it, a leaf is kept without a call, and `str(k)` of a str key is the key itself
+    # (json_value of a record of four leaves: 11,200 instructions before, 7,300 so; callgrind)
+    if kind is dict:
+        return {k if type(k) is str else str(k): v if type(v) in _LEAVES else json_value(v) for k, v in value.items()}
     if isinstance(value, Decimal):
         return str(value)
     if isinstance(value, (frozenset, set)):
         return sorted(json_value(v) for v in value)
     if isinstance(value, (tuple, list)):
-        return [json_value(v) for v in value]
+        return [v if type(v) in _LEAVES else json_value(v) for v in value]
     if isinstance(value, dict):
-        return {str(k): json_value(v) for k, v in value.items()}
+        return {k if type(k) is str else str(k): v if type(v) in _LEAVES else json_value(v) for k, v in value.items()}
     if isinstance(value, (bool, int, str)):  # subclasses (an IntEnum, say): the exact types are above
         return value
     return repr(value)  # UNKNOWN and code sets print as the language writes them
