@@ -21,15 +21,17 @@ from typing import Any
 
 from .codegen import compile_checked, constants_key
 from .codegen_names import HOISTED, text
+from .codegen_shared import SharedOutcomes
 from .codegen_writer import Writer
-from .outcomes import MET, CodeOutcome, Compact, RuleOutcome, SharedRecord, gate_denied
+from .outcomes import CodeOutcome, RuleOutcome, share_record
 
 # Locals, constants and attributes of the generated rule and code functions, besides those of
 # the expression writer. `ev` is the Evaluation; `_r` reasons, `_m` rules met, `_o` a rule outcome
 # read, `_u` the code outcome being filled, `_us` all of them by code, `_ok` the valid ones, `_t`
-# whether to trace, `_d` whether a precondition denied the code.
-PLAN_LOCALS = frozenset({"ev", "_r", "_m", "_o", "_u", "_us", "_ok", "_t", "_x", "_d", "_outcomes"})
-PLAN_GLOBALS = frozenset({"_RuleOutcome", "_CodeOutcome", "_tuple"})
+# whether to trace, `_d` whether a precondition denied the code, `_k` and `_n` a trace record's key
+# and the record (see `traced`).
+PLAN_LOCALS = frozenset({"ev", "_r", "_m", "_o", "_u", "_us", "_ok", "_t", "_x", "_d", "_k", "_n", "_outcomes"})
+PLAN_GLOBALS = frozenset({"_RuleOutcome", "_CodeOutcome", "_tuple", "_share"})
 PLAN_ATTRIBUTES = frozenset(
     {"env", "_rules", "trace", "rule", "_reason", "overridden_by", "units_of", "count_units", "code_status", "plan"}
     | {"not_in_effect_outcomes"}
@@ -49,7 +51,7 @@ class MonthProgram:
     codes: CodesFn
 
 
-class PlanWriter:
+class PlanWriter(SharedOutcomes):
     """Writes the functions of one month plan (a `CompiledPolicySet` and its `MonthPlan`)."""
 
     def __init__(self, compiled: Any, plan: Any, cache: dict[tuple[str, tuple[Any, ...]], Any]) -> None:
@@ -81,7 +83,9 @@ class PlanWriter:
             w.line(f"_x = ev.overridden_by({text(rule_id)})")
             w.line("if _x is not None:")
             w.line("    _x = 'does not apply: exception ' + _x.id")
-            w.line(f"    return _RuleOutcome('overridden', (), ('rule', {header}, _x, ()) if _t else None)")
+            records = w.const(self.shared_records(rule)).text
+            record = f"{records}.get((_x,)) or _share({records}, (_x,), ('rule', {header}, _x, ()))"
+            w.line(f"    return _RuleOutcome('overridden', (), ({record}) if _t else None)")
         children, values = self.requirements(w, rule.header, rule.requirements, header, collect_met=False)
         # Met, every condition held (each value True, each required rule without reasons): the
         # outcome and its trace record are the same for every bundle, so they are made once.
@@ -101,50 +105,11 @@ class PlanWriter:
             for other, mine in self.wrapped_unmet(rule, conditions[0][1].rule):
                 w.line(f"if _o is {w.const(other).text}:")
                 w.line(f"    return {w.const(mine).text}")
-        w.line(f"return _RuleOutcome('unmet', _tuple(_r), ('rule', {header}, 'unmet', {children}) if _t else None)")
+        w.line("_n = None")
+        with w.block("if _t:"):
+            self.traced(w, rule, "rule", header, "'unmet'", children, values)
+        w.line("return _RuleOutcome('unmet', _tuple(_r), _n)")
         return self.finish(w, "_carepolicy_rule", rule.header.source)
-
-    def unmet_outcomes(self, rule: Any, requirement: Any, condition: Any) -> tuple[RuleOutcome, RuleOutcome]:
-        """The outcome of a one-condition rule whose condition is false, without and with its trace."""
-        key = ("unmet", id(rule))
-        found = self.compiled.prebuilt_outcomes.get(key)
-        if found is None:
-            reasons = (self.compiled.fixed_reason(rule.header, requirement),)
-            child = ("requirement", rule.header, condition, requirement.location, False)
-            traced = RuleOutcome("unmet", reasons, SharedRecord(("rule", rule.header, "unmet", (child,))))
-            found = self.compiled.prebuilt_outcomes[key] = (RuleOutcome("unmet", reasons, None), traced, rule)
-        return found[0], found[1]
-
-    def wrapped_unmet(self, rule: Any, other_id: str) -> list[tuple[RuleOutcome, RuleOutcome]]:
-        """For a rule that only requires `other_id`: each prebuilt unmet outcome of that rule (untraced,
-        traced) with this rule's own outcome for it, made once (and kept as this rule's prebuilt pair)."""
-        other = self.plan.rules.get(other_id)
-        found = self.compiled.prebuilt_outcomes.get(("unmet", id(other))) if other is not None else None
-        if found is None:
-            return []
-        key = ("unmet", id(rule))
-        mine = self.compiled.prebuilt_outcomes.get(key)
-        if mine is None:
-            reasons = found[0].reasons
-            traced = RuleOutcome("unmet", reasons, SharedRecord(("rule", rule.header, "unmet", (("ref", other_id),))))
-            mine = self.compiled.prebuilt_outcomes[key] = (RuleOutcome("unmet", reasons, None), traced, rule)
-        return [(found[0], mine[0]), (found[1], mine[1])]
-
-    def met_outcomes(self, rule: Any) -> tuple[RuleOutcome, RuleOutcome]:
-        """A rule's outcome when met, without and with its trace record (one pair per compiled rule)."""
-        key = ("met", id(rule))
-        found = self.compiled.prebuilt_outcomes.get(key)
-        if found is None:
-            held: list[Compact] = []
-            for requirement in rule.requirements:
-                for condition in requirement.conditions:
-                    if condition.rule is not None:
-                        held.append(("ref", condition.rule))
-                    else:
-                        held.append(("requirement", rule.header, condition, requirement.location, True))
-            traced = RuleOutcome("met", (), SharedRecord(("rule", rule.header, "met", tuple(held))))
-            found = self.compiled.prebuilt_outcomes[key] = (MET, traced, rule)  # the rule kept: its id stays its
-        return found[0], found[1]
 
     # ------------------------------------------------------------ the codes
     def codes(self) -> CodesFn:
@@ -200,8 +165,7 @@ class PlanWriter:
         first unless `read` is False (the caller has set it)."""
         if read:
             self.read_rule(w, gate_id)
-        result = f"not evaluated: precondition {gate_id} not met"
-        node = SharedRecord(("code", code.header, result, (("ref", gate_id),)))
+        node = self.gate_record(code, gate_id)
         branch = "if"
         for gate, traced in self.prebuilt_unmet(gate_id):
             # the usual denial (no consent, say): the gate's outcome was prebuilt, so is the code's
@@ -215,28 +179,12 @@ class PlanWriter:
             w.line(f"_u = _us[{text(code.header.id)}] = _CodeOutcome({w.const(code).text})")
             w.line("_u.reasons.extend(_o.reasons)")
             w.line("_u.units = 0")
-            w.line(f"if _t: _u.node = ('code', {header}, {text(result)}, (('ref', {text(gate_id)}),))")
+            w.line(f"if _t: _u.node = {w.const(node).text}")
             if flag:
                 w.line("_d = True")
 
-    def gate_denied(self, code: Any, gate: RuleOutcome, node: Compact | None) -> CodeOutcome:
-        """One shared outcome per (code, gate outcome), for every month: so that months whose
-        codes are the same share one generated function (its constants are the same objects)."""
-        key = ("gate denied", id(code), id(gate))
-        found = self.compiled.prebuilt_outcomes.get(key)
-        if found is None:  # the code kept too: its id stays its own (the gate outcome is kept already)
-            found = self.compiled.prebuilt_outcomes[key] = (gate_denied(code, gate, node), None, code)
-        shared: CodeOutcome = found[0]
-        return shared
-
-    def prebuilt_unmet(self, gate_id: str) -> list[tuple[RuleOutcome, bool]]:
-        """The prebuilt unmet outcomes of a precondition in effect (untraced, then traced), if it has them."""
-        rule = self.plan.rules.get(gate_id)
-        found = self.compiled.prebuilt_outcomes.get(("unmet", id(rule))) if rule is not None else None
-        return [] if found is None else [(found[0], False), (found[1], True)]
-
     def code_body(self, w: Writer, code: Any, header: str) -> None:
-        children, _values = self.requirements(w, code.header, code.requirements, header, collect_met=True)
+        children, values = self.requirements(w, code.header, code.requirements, header, collect_met=True)
         w.line("_u.reasons = _r")
         w.line("_u.rules_met = _m")
         key = text(code.header.id)
@@ -244,17 +192,18 @@ class PlanWriter:
             # `units each INCREMENT of MEASURE beyond BEYOND`: the three values written inline, in
             # the order Evaluation.units_of reads them (it then counts: count_units)
             units = code.decl.units
-            values = [w.expr(units.increment).text, w.expr(units.measure).text, w.expr(units.beyond).text]
-            w.line(f"ev.count_units(_u, {', '.join(values)})")
-            w.line(f"if _t: _u.node = ('code', {header}, ev.code_status(_u), {children})")
-            w.line(f"if not _r and _u.units >= 1: _ok[{key}] = _u")
+            amounts = [w.expr(units.increment).text, w.expr(units.measure).text, w.expr(units.beyond).text]
+            w.line(f"ev.count_units(_u, {', '.join(amounts)})")
+            status = "ev.code_status(_u)"
         elif code.counts_units:
             w.line("ev.units_of(_u)")
-            w.line(f"if _t: _u.node = ('code', {header}, ev.code_status(_u), {children})")
-            w.line(f"if not _r and _u.units >= 1: _ok[{key}] = _u")
+            status = "ev.code_status(_u)"
         else:  # ev.code_status, for a code without units (its units stay 1)
-            w.line(f"if _t: _u.node = ('code', {header}, 'not valid' if _r else 'valid', {children})")
-            w.line(f"if not _r: _ok[{key}] = _u")
+            status = "'not valid' if _r else 'valid'"
+        with w.block("if _t:"):
+            self.traced(w, code, "code", header, status, children, values)
+            w.line("_u.node = _n")
+        w.line(f"if not _r and _u.units >= 1: _ok[{key}] = _u" if code.counts_units else f"if not _r: _ok[{key}] = _u")
 
     # ------------------------------------------------------------ requirements
     def requirements(
@@ -319,5 +268,6 @@ class PlanWriter:
         fn: Callable[[Any], Any] | None = self.cache.get(key)
         if fn is None:
             constants = {**w.constants, "_RuleOutcome": RuleOutcome, "_CodeOutcome": CodeOutcome, "_tuple": tuple}
+            constants["_share"] = share_record
             fn = self.cache[key] = compile_checked(source, name, where, constants, extra_names=PLAN_NAMES)
         return fn

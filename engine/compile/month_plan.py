@@ -31,7 +31,7 @@ from .compiled import (
     RvuPrice,
 )
 from .month_payment import compile_cost_sharing, compile_pricing, compile_rvus
-from .outcomes import RuleOutcome
+from .outcomes import RuleOutcome, SharedRecord
 from .runtime import CodeSet, Fn, month_end
 from .strategy import CodingStrategy, compile_strategies
 
@@ -44,6 +44,7 @@ class PlanSource(Protocol):
     rules: dict[str, list[tuple[s.Rule, CompiledRule]]]
     codes: dict[str, list[CompiledCode]]
     preconditions: list[tuple[s.Precondition, CompiledRule]]
+    backend: str
 
     def expr(self, expr: s.Expr) -> Fn: ...
 
@@ -104,6 +105,7 @@ class MonthPlanMaker:
         self.compiled = compiled
 
     def make(self, month: str) -> MonthPlan:
+        shared = SharedRecord if self.compiled.backend == "codegen" else tuple
         day = month_end(month)
         index = self.compiled.index
         codes, missing = [], []
@@ -154,7 +156,9 @@ class MonthPlanMaker:
             not_in_effect_outcomes={
                 rule_id: (
                     RuleOutcome("not in effect", (), None),
-                    RuleOutcome("not in effect", (), ("rule", header, f"not in effect in {month}", ())),
+                    # the same record for every bundle of the month: for the codegen backend a
+                    # shared record, whose compact and full trace are made once (outcomes.py)
+                    RuleOutcome("not in effect", (), shared(("rule", header, f"not in effect in {month}", ()))),
                 )
                 for rule_id, header in not_in_effect.items()
             },

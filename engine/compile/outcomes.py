@@ -18,13 +18,15 @@ Compact = tuple[Any, ...]
 
 class SharedRecord(tuple[Any, ...]):
     """A trace record made once and shared by every bundle whose outcome it is: the records of
-    codegen_plan's prebuilt outcomes (a rule met, a precondition unmet, a code it denies). A record
-    like any other to everything that reads the trace; the compact trace also keeps what it makes
-    of one in `compact` (evaluation/compact.py: the results, letters and names read, the same for
-    every bundle; not the values read, which are the bundle's), and the full trace its canonical
-    bytes cut at the values read and the refs in `full`, and the bytes of a ref to it in `as_ref`
-    (evaluation/full_trace.py). Bounded: one per prebuilt record, and those live as long as the
-    policy set."""
+    codegen_plan's prebuilt outcomes (a rule met, a precondition unmet, a code it denies), the
+    records the generated code shares between bundles alike (`share_record`), and a month plan's
+    records of the rules not in effect. A record like any other to everything that reads the
+    trace; the compact trace also keeps what it makes of one in `compact` (evaluation/compact.py:
+    the results, letters and names read, the same for every bundle; not the values read, which
+    are the bundle's), and the full trace its canonical bytes cut at the values read and the refs
+    in `full`, and the bytes of a ref to it in `as_ref` (evaluation/full_trace.py). Bounded: one
+    per prebuilt record, `SHARED_PER_OWNER` per rule or code, and those live as long as the
+    policy set (a month plan's, as long as the plan)."""
 
     compact: Any
     full: Any
@@ -36,6 +38,18 @@ class SharedRecord(tuple[Any, ...]):
         record.full = None
         record.as_ref = None
         return record
+
+
+SHARED_PER_OWNER = 64  # bound on the records `share_record` keeps for one rule or code (~10 on the benchmark bundles)
+
+
+def share_record(records: dict[tuple[Any, ...], SharedRecord], key: tuple[Any, ...], record: Compact) -> Compact:
+    """`record` (a rule's or code's trace record, of one bundle) as the shared record of `key` in
+    `records`, for later bundles with the same key (codegen_shared.py `traced`); itself, unshared,
+    once `records` is full."""
+    if len(records) >= SHARED_PER_OWNER:
+        return record
+    return records.setdefault(key, SharedRecord(record))  # (two threads at once: both get the one kept)
 
 
 class RuleOutcome:
