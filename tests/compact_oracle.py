@@ -58,7 +58,8 @@ def oracle_compact_trace(ev: Evaluation, recorded: list[Compact], cost: CostSumm
                 stack += node[3][::-1]
     sharing: list[int] = []
     if cost is not None:
-        cost_results, cost_reads = cost
+        cost_results, cost_entries, cost_values = cost
+        cost_reads = [(entry[0], value) for entry, value in zip(cost_entries, cost_values, strict=True)]
         for result in cost_results:
             number = numbers.get(result)
             if number is None:
@@ -79,7 +80,7 @@ def oracle_compact_trace(ev: Evaluation, recorded: list[Compact], cost: CostSumm
     }
     if sharing:
         out["cost_sharing"] = _marks(sharing, len(results))
-    at, _inside = read_positions(ev.compiled)
+    at = read_positions(ev.compiled)[0]
     folded = [name for name, value in reads.items() if name in at and _oracle_inside(name, value, reads)]
     listed = [name for name in reads if name in at and name not in folded]
     out["read"] = [at[name] for name in listed]

@@ -103,6 +103,32 @@ def test_shared_records_keep_their_part_and_bundles_share_it(backends: dict[str,
     assert all(type(node) is tuple for node in _decided(backends["closures"], monkeypatch))
 
 
+def test_a_part_table_naming_too_many_results_is_replaced(backends: dict[str, PolicySet],
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """Past `_MAX_RESULTS` results, the policy set's part table is replaced by a new one: every
+    shared record's part is made again with it, and the compact traces are still the oracle's."""
+    bundles = [validate_bundle(make_bundle(random.Random(7), n), source="<generated>", index=n) for n in range(4)]
+    decided = []
+    for bundle in bundles:
+        assert isinstance(bundle, Bundle)
+        with spied(monkeypatch) as calls:
+            to_json_obj(evaluate(backends["codegen"], bundle, trace=True), trace="compact")
+        decided += calls
+    compiled = decided[0][0].compiled
+    before = compiled.compact_table
+    assert before is not None
+    assert len(before.names) > 1
+    monkeypatch.setattr(compact, "_MAX_RESULTS", 1)
+    for ev, recorded, cost in decided:
+        made = compact.compact_trace(ev, recorded, cost)
+        assert made == oracle_compact_trace(ev, recorded, cost)
+        assert canonical_bytes(made) == canonical_bytes(oracle_compact_trace(ev, recorded, cost))
+    assert compiled.compact_table is not before
+    shared = [node for _ev, recorded, _cost in decided for node in recorded if type(node) is SharedRecord]
+    assert shared
+    assert all(node.compact[0] is not before for node in shared)
+
+
 def _decided(policies: PolicySet, monkeypatch: pytest.MonkeyPatch) -> list[Compact]:
     bundle = validate_bundle(make_bundle(random.Random(3), 0), source="<generated>", index=0)
     assert isinstance(bundle, Bundle)
@@ -168,7 +194,8 @@ def trees(draw: st.DrawFn) -> tuple[list[Compact], dict[str, Any], Any]:
     cost = None
     if draw(st.booleans()):
         cost_labels = draw(st.lists(st.sampled_from(LABELS), max_size=4, unique=True))
-        cost = (draw(st.lists(RESULTS, min_size=1, max_size=3)), [(label, values[label]) for label in cost_labels])
+        entries = tuple((label, "fact", reader_of(values[label])) for label in cost_labels)
+        cost = (draw(st.lists(RESULTS, min_size=1, max_size=3)), entries, [values[label] for label in cost_labels])
     return records, values, cost
 
 
@@ -183,6 +210,7 @@ def test_compact_traces_of_generated_record_trees_are_the_oracles(
         # positions for some of the names only: the others are kept by name, in `reads`
         read_positions=compact.read_table(sorted(LABELS)[::2]),
         policy_hash="h",
+        compact_table=None,
     )
     ev: Any = SimpleNamespace(compiled=compiled, env=None)
     expected = oracle_compact_trace(ev, records, cost)

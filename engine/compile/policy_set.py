@@ -77,8 +77,11 @@ class CompiledPolicySet:
     # (rule id -> position, code -> position): how the compact trace names them (evaluation/compact.py)
     trace_positions: tuple[dict[str, int], dict[str, int]] | None = None
     # (label -> position among every label a condition or the cost sharing can read, label -> the
-    # (label, key) pairs one level inside it): how the compact trace names the values read
-    read_positions: tuple[dict[str, int], dict[str, tuple[tuple[str, str], ...]]] | None = None
+    # (label, key) pairs one level inside it, the plans made with them): how the compact trace
+    # names the values read (evaluation/compact_reads.py)
+    read_positions: tuple[dict[str, int], dict[str, tuple[tuple[str, str], ...]], dict[Any, Any]] | None = None
+    # what the compact trace's parts of its records are made with (evaluation/compact.py `PartTable`)
+    compact_table: Any = None
 
     # ------------------------------------------------------------ building
     @classmethod

@@ -31,13 +31,19 @@ by position, version 3 is median 1.26 kB, largest 1.84 kB (200,000 benchmark bun
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Mapping, Sequence
+from itertools import repeat
+from operator import call
+from threading import Lock
 from typing import TYPE_CHECKING, Any
 
 from ..compile.outcomes import Compact, SharedRecord
 from ..compile.runtime import UNKNOWN
-from ..decision.trace_nodes import json_value
-from ..language import syntax as s
+from .compact_reads import MISSING as MISSING  # these four live in compact_reads; named here as before
+from .compact_reads import Reader, new_plan, write_reads
+from .compact_reads import read_names as read_names
+from .compact_reads import read_positions as read_positions
+from .compact_reads import read_table as read_table
 
 if TYPE_CHECKING:
     from ..compile.policy_set import CompiledPolicySet
@@ -48,7 +54,6 @@ COMPACT_FORM = "compact"
 COMPACT_VERSION = 3
 DIGITS = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
 NOT_EVALUATED = "."
-MISSING = "missing"
 
 
 def positions(compiled: CompiledPolicySet) -> tuple[dict[str, int], dict[str, int]]:
@@ -62,199 +67,140 @@ def positions(compiled: CompiledPolicySet) -> tuple[dict[str, int], dict[str, in
     return found
 
 
-# How a compact trace names the values read: the position of each name in `read_names`, and the
-# names listed one level inside each name (`consent` -> ("consent.date", "date"), …), for the values
-# left out because they are inside a record read whole.
-ReadTable = tuple[dict[str, int], dict[str, tuple[tuple[str, str], ...]]]
+class PartTable:
+    """What the parts of one policy set are made with: the positions of its rules and codes, and
+    an id (a small int) for each result a part names, so that a decision numbers its results by
+    list index, not by a dict of strings. Replaced by a new one (every part is then made again)
+    when it holds too many results: a shared record keeps its part, and that names its table."""
+
+    __slots__ = ("code_at", "ids", "lock", "names", "readers", "rule_at")
+
+    def __init__(self, rule_at: dict[str, int], code_at: dict[str, int]) -> None:
+        self.rule_at = rule_at
+        self.code_at = code_at
+        self.ids: dict[str, int] = {}  # result -> its id
+        self.names: list[str] = []  # id -> its result
+        self.lock = Lock()  # two threads must not give one result two ids
+        self.readers: dict[str, Reader] = {}  # name -> the first reader of it a part met
+
+    def id_of(self, result: str) -> int:
+        found = self.ids.get(result)
+        if found is None:
+            with self.lock:
+                found = self.ids.get(result)
+                if found is None:
+                    found = self.ids[result] = len(self.names)
+                    self.names.append(result)
+        return found
 
 
-def read_positions(compiled: CompiledPolicySet) -> ReadTable:
-    """The read table of `read_names`. Made once per policy set."""
-    found = compiled.read_positions
-    if found is None:
-        found = compiled.read_positions = read_table(read_names(compiled))
-    return found
-
-
-def read_table(names: list[str]) -> ReadTable:
-    """(name -> its position, name -> the (name, key) pairs one level inside it) of `names`."""
-    inside: dict[str, list[tuple[str, str]]] = {}
-    for name in names:
-        parent, dot, key = name.rpartition(".")
-        if dot:
-            inside.setdefault(parent, []).append((name, key))
-    return {name: index for index, name in enumerate(names)}, {k: tuple(v) for k, v in inside.items()}
-
-
-def read_names(compiled: CompiledPolicySet) -> list[str]:
-    """Every name a condition of a rule, code or precondition (any version) or a cost-sharing
-    clause (any date) can read, sorted: the names a compact trace's `read` and `inside` positions
-    stand for. A superset of what one month's plan reads is harmless (its position is never
-    used); a name read but not here would still be kept, by name, in `reads`."""
-    names: set[str] = set()
-    requirements = [rule.requirements for _gate, rule in compiled.preconditions]
-    requirements += [rule.requirements for versions in compiled.rules.values() for _decl, rule in versions]
-    requirements += [code.requirements for versions in compiled.codes.values() for code in versions]
-    for group in requirements:
-        for requirement in group:
-            for condition in requirement.conditions:
-                names.update(label for label, _kind, _reader in condition.reads)
-    for block in compiled.index.of_kind(s.CostSharing):
-        for expr in s.expressions_of(block):
-            names.update(label for label, _kind, _reader in compiled.reads(expr))
-    return sorted(names)
-
+_MAX_RESULTS = 4096  # the results a table names before it is replaced (~100 on the benchmark bundles)
 
 # What one record of the trace (a rule or a code, with the records under it) gives the compact
 # trace, but the values read: the same for every bundle that records it. Made once for a shared
-# record (outcomes.SharedRecord, kept on it), anew for a deeper record of a bundle's own.
+# record (outcomes.SharedRecord, kept on it), anew for a record of the bundle's own.
 Part = tuple[
-    dict[str, int],  # the rule positions it was made with (the policy set's own dict: checked by identity)
-    tuple[tuple[bool, int, str], ...],  # (a code?, its position, its result) per rule or code, in trace order
+    PartTable,  # the table it was made with (checked by identity)
+    int,  # the record's slot: its rule's position, or the number of rules + its code's position
+    int,  # its result's id
     str,  # one letter per requirement, in trace order
-    tuple[tuple[str, str, Callable[[Any], Any]], ...],  # (name, kind, reader) of each name read, once
+    tuple[str, ...],  # the names read, each once, in trace order (their readers: `PartTable.readers`)
+    tuple[tuple[int, int], ...],  # (slot, result id) of each record under it, in trace order (none today)
 ]
-Columns = tuple[list[int], list[int]]  # by position, each result's number (index + 1) or 0: rules, codes
 
 
-def compact_trace(ev: Evaluation, recorded: Iterable[Compact], cost: CostSummary | None) -> dict[str, Any]:
+def compact_trace(ev: Evaluation, recorded: Sequence[Compact], cost: CostSummary | None) -> dict[str, Any]:
     """The compact form of the trace made of `recorded` (rules and codes) then the cost sharing
     (`cost_sharing_node` as `cost_summary` gives it: no nodes are built). The choice and the pricing
     nodes are left out: the decision's billable lines and their `price_source` say the same.
 
-    Most records of a decision (~39 of ~47 on the benchmark bundles) are shared by every bundle
-    (outcomes.SharedRecord): each gives its part, made once (results, letters, names read), and
-    only the values read are the bundle's own. The others are read here, one loop each."""
-    rule_at, code_at = positions(ev.compiled)
-    numbers: dict[str, int] = {}  # result -> its index in `results`, plus 1
-    columns: Columns = ([0] * len(rule_at), [0] * len(code_at))
+    Each record gives its part (result, letters, names read); nearly all the records of the
+    codegen backend are shared by every bundle alike (outcomes.SharedRecord), and theirs is made
+    once. Only the values read are the bundle's own; what the names read give is planned once per
+    sequence of names (compact_reads.py). One pass over the records, a few steps each."""
+    compiled = ev.compiled
+    table: PartTable | None = compiled.compact_table
+    if table is None or len(table.names) > _MAX_RESULTS:
+        table = compiled.compact_table = PartTable(*positions(compiled))
+    names_of = table.names
+    numbers = [0] * len(names_of)  # by result id: its index in `results` plus 1, 0 until it is met
+    results: list[str] = []  # the distinct results, in the order the trace first shows them
+    column = [0] * (len(table.rule_at) + len(table.code_at))  # by slot: its result's number (0: not evaluated)
     letters: list[str] = []
-    reads: dict[str, Any] = {}  # every value read, once per name, in trace order
-    records: dict[str, dict[str, Any]] = {}  # those read whole as a record
-    env = ev.env
-    entries: Iterable[tuple[str, str, Callable[[Any], Any]]]
+    labels: list[str] = []  # each record's names read, in trace order
     for node in recorded:
         if type(node) is SharedRecord:
             part: Part | None = node.compact
-            if part is None or part[0] is not rule_at:
-                part = node.compact = _part(node, rule_at, code_at)
-            for is_code, position, result in part[1]:
-                number = numbers.get(result)
-                if number is None:
-                    number = numbers[result] = len(numbers) + 1
-                columns[is_code][position] = number  # evaluated once a decision (later uses are refs)
-            letters.append(part[2])
-            entries = part[3]
-        else:  # a record of the bundle's own: a rule or code, with requirements and refs under it
-            result = node[2]
-            number = numbers.get(result)
-            if number is None:
-                number = numbers[result] = len(numbers) + 1
-            if node[0] == "rule":
-                columns[False][rule_at[node[1].id]] = number
-            else:
-                columns[True][code_at[node[1].id]] = number
-            pending: list[tuple[str, str, Callable[[Any], Any]]] = []
-            for child in node[3]:
-                tag = child[0]
-                if tag == "requirement":
-                    value = child[4]
-                    letters.append("m" if value is True else ("u" if value is UNKNOWN else "n"))
-                    pending += child[2].reads
-                elif tag != "ref":  # a ref: the rule itself is listed where it was first evaluated
-                    pending += _take(_part(child, rule_at, code_at), numbers, columns, letters)  # (none today)
-            entries = pending
-        for label, _kind, reader in entries:
-            if label not in reads:
-                read = reader(env)
-                kind = type(read)
-                if kind is int or kind is bool or kind is str:
-                    reads[label] = read
-                elif read is UNKNOWN:
-                    reads[label] = MISSING
-                else:
-                    _read_value(label, json_value(read), reads, records)
-
+            if part is None or part[0] is not table:
+                part = node.compact = _part(node, table)
+        else:  # a record of the bundle's own (the closures backend's; codegen's past a bound)
+            part = _part(node, table)
+        _table, slot, result, marks, names, more = part
+        try:
+            number = numbers[result]
+        except IndexError:  # a result named since this decision began (by a part made now, or by
+            numbers += [0] * (len(names_of) - len(numbers))  # another thread): numbered from here
+            number = 0
+        if not number:
+            results.append(names_of[result])
+            number = numbers[result] = len(results)
+        column[slot] = number  # evaluated once a decision (later uses are refs)
+        if more:  # records under it (none today)
+            numbers += [0] * (len(names_of) - len(numbers))
+            for slot, result in more:
+                number = numbers[result]
+                if not number:
+                    results.append(names_of[result])
+                    number = numbers[result] = len(results)
+                column[slot] = number
+        if marks:
+            letters.append(marks)
+        if names:
+            labels += names
     sharing: list[int] = []
-    if cost is not None:  # the choice and pricing are in the decision; cost sharing is one node
-        cost_results, cost_reads = cost
-        for result in cost_results:
-            number = numbers.get(result)
-            if number is None:
-                number = numbers[result] = len(numbers) + 1
-            sharing.append(number)
-        for label, read in cost_reads:
-            if label not in reads:
-                _read_value(label, MISSING if read is UNKNOWN else json_value(read), reads, records)
-    results = list(numbers)
+    cost_results, cost_entries, cost_values = cost if cost is not None else ((), (), [])
+    ids = table.ids
+    for name in cost_results:  # the choice and pricing are in the decision; cost sharing is one node
+        known = ids.get(name)
+        if known is None or known >= len(numbers):
+            known = table.id_of(name)
+            numbers += [0] * (len(names_of) - len(numbers))
+        number = numbers[known]
+        if not number:
+            results.append(name)
+            number = numbers[known] = len(results)
+        sharing.append(number)
+    rule_count = len(table.rule_at)
+    written = _marks(column, len(results))  # the rules' marks, then the codes'
     out: dict[str, Any] = {
         "form": COMPACT_FORM,
         "version": COMPACT_VERSION,
-        "policy_set_hash": ev.compiled.policy_hash,
+        "policy_set_hash": compiled.policy_hash,
         "results": results,
-        "rules": _marks(columns[False], len(results)),
-        "codes": _marks(columns[True], len(results)),
+        "rules": written[:rule_count],
+        "codes": written[rule_count:],
         "requirements": "".join(letters),
     }
     if sharing:
         out["cost_sharing"] = _marks(sharing, len(results))
-    _by_position(reads, records, read_positions(ev.compiled), out)
+    reads = read_positions(compiled)
+    key = (tuple(labels), cost_entries)
+    plan = reads[2].get(key)
+    if plan is None:
+        plan = new_plan(reads, key, table.readers)
+    values = list(map(call, plan.readers, repeat(ev.env)))  # one call per distinct name
+    if plan.cost_take is not None:
+        values += plan.cost_take(cost_values)
+    write_reads(plan, values, reads, out)
     return out
 
 
-def _read_value(label: str, value: Any, reads: dict[str, Any], records: dict[str, dict[str, Any]]) -> None:
-    """`value` (as JSON) read for `label`: kept, and noted when it is a whole record."""
-    reads[label] = value
-    if type(value) is dict:
-        records[label] = value
-
-
-def _by_position(
-    reads: dict[str, Any], records: dict[str, dict[str, Any]], table: ReadTable, out: dict[str, Any]
-) -> None:
-    """`read`, `values`, `inside` (and `reads`, for a name the table does not list) into `out`.
-
-    Made with C calls (map, dict.copy, list) but for the few values inside a record: one Python step
-    per value read cost ~25 µs a record (a mask of letters, the values sorted by position)."""
-    at, inside_of = table
-    written = reads  # the values that go into `values`: all but those inside a record read whole
-    folded = _folded(reads, records, inside_of) if records else ()
-    if folded:
-        written = reads.copy()
-        for name in folded:
-            del written[name]
-    try:
-        numbers = list(map(at.__getitem__, written))
-    except KeyError:  # a name read_names does not list: kept by name (none with the shipped policies)
-        out["reads"] = {name: value for name, value in written.items() if name not in at}
-        written = {name: value for name, value in written.items() if name in at}
-        numbers = list(map(at.__getitem__, written))
-    out["read"] = numbers
-    out["values"] = list(written.values())
-    if folded:
-        out["inside"] = sorted(map(at.__getitem__, folded))
-
-
-def _folded(
-    reads: dict[str, Any], records: dict[str, dict[str, Any]], inside_of: dict[str, tuple[tuple[str, str], ...]]
-) -> list[str]:
-    """The names read whose value is inside a record read whole, when reading it back from the
-    record gives this value: a key the record has, or `missing` for one it lacks."""
-    folded: list[str] = []
-    for parent, record in records.items():
-        for name, key in inside_of.get(parent, ()):
-            if name in reads:
-                value = reads[name]
-                if record[key] == value if key in record else value == MISSING:
-                    folded.append(name)
-    return folded
-
-
-def _part(top: Compact, rule_at: dict[str, int], code_at: dict[str, int]) -> Part:
+def _part(top: Compact, table: PartTable) -> Part:
     """What `top` and the records under it give the compact trace, in trace order (depth first)."""
-    marks: list[tuple[bool, int, str]] = []
+    slots: list[tuple[int, int]] = []
     letters: list[str] = []
-    entries: dict[str, tuple[str, str, Callable[[Any], Any]]] = {}
+    names: dict[str, None] = {}
+    rule_at, code_at, readers = table.rule_at, table.code_at, table.readers
     stack = [top]
     while stack:
         node = stack.pop()
@@ -262,28 +208,17 @@ def _part(top: Compact, rule_at: dict[str, int], code_at: dict[str, int]) -> Par
         if tag == "requirement":
             value = node[4]
             letters.append("m" if value is True else ("u" if value is UNKNOWN else "n"))
-            for entry in node[2].reads:
-                entries.setdefault(entry[0], entry)
+            for label, _kind, reader in node[2].reads:
+                names[label] = None
+                readers.setdefault(label, reader)
         elif tag != "ref":  # a ref: the rule itself is listed where it was first evaluated
-            is_code = tag != "rule"
-            marks.append((is_code, (code_at if is_code else rule_at)[node[1].id], node[2]))
+            slot = rule_at[node[1].id] if tag == "rule" else len(rule_at) + code_at[node[1].id]
+            slots.append((slot, table.id_of(node[2])))
             children = node[3]
             if children:
                 stack += children[::-1]  # a reversed tuple: list += takes it whole (reversed() is an iterator)
-    return rule_at, tuple(marks), "".join(letters), tuple(entries.values())
-
-
-def _take(
-    part: Part, numbers: dict[str, int], columns: Columns, letters: list[str]
-) -> tuple[tuple[str, str, Callable[[Any], Any]], ...]:
-    """A part's results and letters added to the decision's (as compact_trace does inline); its reads."""
-    for is_code, position, result in part[1]:
-        number = numbers.get(result)
-        if number is None:
-            number = numbers[result] = len(numbers) + 1
-        columns[is_code][position] = number
-    letters.append(part[2])
-    return part[3]
+    (slot, result), *more = slots
+    return table, slot, result, "".join(letters), tuple(names), tuple(more)
 
 
 # byte -> its mark: 0 -> NOT_EVALUATED, 1-62 -> DIGITS (a result's index + 1)

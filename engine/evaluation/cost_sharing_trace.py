@@ -17,8 +17,9 @@ from ..compile.runtime import UNKNOWN, Env
 from ..decision.model import Shares
 from ..decision.trace_nodes import Read, TraceNode
 
-# (the cost-sharing node's result then each clause's, the values it read: (name, value or UNKNOWN))
-CostSummary = tuple[list[str], list[tuple[str, Any]]]
+# (the cost-sharing node's result then each clause's; what it reads, `CompiledCostSharing.reads`
+# itself, or () for a header-only node; the value of each, or UNKNOWN)
+CostSummary = tuple[list[str], tuple[tuple[str, str, Any], ...], list[Any]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,7 +47,7 @@ def cost_result(
         note = f"patient responsibility {result}"
         if traced is None:
             return CostResult(tuple(shares), note, None)
-        header_only: CostSummary = ([result], [])
+        header_only: CostSummary = ([result], (), [])
         return CostResult(tuple(shares), note, partial(header_node, sharing, result), lambda: header_only)
     unknown = next((sh.note for sh in shares if sh is not None and sh.note), None)
     if traced is None:
@@ -114,8 +115,8 @@ def cost_summary(sharing: CompiledCostSharing, applies: Sequence[Any] | None, en
     """What `cost_sharing_node` would show, as the compact trace keeps it: the results and the values read."""
     if applies is None:
         applies = clauses_apply(sharing, env)
-    reads = [(label, reader(env)) for label, _kind, reader in sharing.reads]
+    values = [reader(env) for _label, _kind, reader in sharing.reads]
     results = [result, *(_clause_result(applied) for applied in applies)]
     if sharing.sequestration is not None:  # the last clause, as in `cost_sharing_node`
         results.append(_sequestration_result(sharing, env))
-    return results, reads
+    return results, sharing.reads, values

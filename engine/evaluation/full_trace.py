@@ -87,12 +87,12 @@ def cost_sharing_json(sharing: CompiledCostSharing, summary: CostSummary, as_of:
     compact trace keeps of it (`cost_summary`: its results and the values read), without building
     the node and its clauses' TraceNodes (~35 µs a record). A header-only summary (the sharing
     indeterminate) gives the header-only node."""
-    results, reads = summary
+    results, entries, values = summary
     header = sharing.header
     obj = node_json("cost sharing", header.id, header.title, header.cites, header.source, results[0])
-    if reads:
+    if entries:
         written = []
-        for (label, kind, _reader), (_label, value) in zip(sharing.reads, reads, strict=True):
+        for (label, kind, _reader), value in zip(entries, values, strict=True):
             read = {"name": label, "value": "missing" if value is UNKNOWN else json_value(value)}
             if kind == "parameter" and as_of:  # trace_node_json leaves out an as_of that is empty
                 read["as_of"] = as_of
