@@ -95,8 +95,9 @@ def _bundle(version: int, raw: dict[str, Any], line: bytes, source: str, index: 
         container[key] = value
     # the evaluator's view (fast_intake.latest_view), made in place: `raw` is this call's own
     if version == 1:
-        upgrade_v1_in_place(raw)
-    fold_tcm_period_in_place(raw)  # v2's `tcm_period` as a service period, as the precise path does
+        upgrade_v1_in_place(raw)  # (which folds `tcm_period` too)
+    else:
+        fold_tcm_period_in_place(raw)  # v2's `tcm_period` as a service period, as the precise path does
     if fold_claims_in_place(raw):
         raw["claims"] = tuple(raw["claims"])  # the tuple a list is normalised to
     return Bundle(bundle_id_of(raw, index), source, index, raw["month"], raw, facts_hash, notes)

@@ -41,11 +41,11 @@ def upgrade_v1_in_place(bundle: dict[str, Any]) -> None:
     consent = bundle.get("consent")
     if type(consent) is dict or isinstance(consent, Mapping):  # the exact type first: an ABC check costs more
         services = consent.get("service", ())
-        services = [services] if isinstance(services, str) else list(services or ())
+        services = (services,) if isinstance(services, str) else services or ()
         record = {key: consent[key] for key in _CONSENT_FIELDS if key in consent}
         if "ccm_start" in bundle:
             record["start"] = bundle["ccm_start"]
-        bundle["consents"] = {service: dict(record) for service in services}
+        bundle["consents"] = {service: record.copy() for service in services}
     fold_tcm_period_in_place(bundle)
 
 
@@ -63,7 +63,8 @@ def fold_tcm_period(data: Mapping[str, Any]) -> Mapping[str, Any]:
 
 def _tcm_period_to_fold(data: Mapping[str, Any]) -> dict[str, Any] | None:
     period = data.get("tcm_period")
-    if not (type(period) is dict or isinstance(period, Mapping)):
+    # most bundles have none: `is None` first, as the ABC check of `isinstance` costs more
+    if period is None or not (type(period) is dict or isinstance(period, Mapping)):
         return None
     # Who furnished it and under which code `tcm_period` does not say, so those stay unknown.
     entry = {"service": "tcm", "start": period.get("start"), "end": period.get("end")}
