@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
+from .printable import printable
 from .source import LineSource, Span
 
 
@@ -103,17 +104,17 @@ def render_text(diagnostics: Iterable[Diagnostic], sources: Mapping[str, LineSou
     """Human form: `file:line:col: error[CODE]: message`, the source line with a caret, then help."""
     out: list[str] = []
     for diag in diagnostics:
-        header = _header(diag)
+        header = printable(_header(diag))  # (a bundle id or a quoted value may hold any character)
         if color:
             tint = "\x1b[31m" if diag.is_error else "\x1b[33m"
             header = f"{tint}{header}\x1b[0m"
         out.append(header)
         if diag.span is not None:
-            out.extend(_snippet(diag.span, sources.get(diag.span.source)))
+            out.extend(printable(line) for line in _snippet(diag.span, sources.get(diag.span.source)))
         for label, span in diag.related:
-            out.append(f"  note: {label} at {span}")
+            out.append(printable(f"  note: {label} at {span}"))
         if diag.help:
-            out.append(f"  help: {diag.help}")
+            out.append(printable(f"  help: {diag.help}"))
     return "\n".join(out) + ("\n" if out else "")
 
 

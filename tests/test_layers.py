@@ -7,7 +7,7 @@ understood apart); every import, including one inside a function, counts for the
 The layers, lowest first (docs/explanation/architecture.md). A module may import its own
 sub-package and any lower layer, never a later one, nor a sibling of its own layer:
 
-- base: `source`, `money`, `diagnostics`, and `decision.model` with `decision.trace_nodes`. The
+- base: `source`, `money`, `diagnostics`, `printable`, and `decision.model` with `decision.trace_nodes`. The
   decision *model* (Reason, Denial, Decision) and the trace's nodes (TraceNode, Read, Trace) are
   the vocabulary that compile and evaluation build results in, plain data that imports nothing of
   the engine, so a low layer; the *renderers* (`decision.explain`, and `decision.json_form`, the
@@ -40,6 +40,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
         "engine.decision.context",
         "engine.decision.json_pieces",  # kept canonical pieces of the decision line (orjson); base like the model
         "engine.jsontext",  # the canonical JSON text of decisions (orjson); imports nothing of the engine
+        "engine.printable",  # outside text made safe for a terminal; imports nothing
     ),
     ("engine.language",),
     ("engine.facts", "engine.check"),

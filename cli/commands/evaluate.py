@@ -51,9 +51,11 @@ def trace_form(trace: str | None, explain: bool | None, *, default: str) -> str:
 
 
 def _error_line(record: ErrorRecord) -> str:
+    from carepolicy.engine.printable import printable  # (the engine is imported when first used)
+
     who = f"Bundle {record.bundle_id}" if record.bundle_id is not None else "File"
     problems = f"{len(record.diagnostics)} problem{'' if len(record.diagnostics) == 1 else 's'}"
-    return f"{who} · not evaluated: {problems} in {record.source} (details on stderr)\n"
+    return printable(f"{who} · not evaluated: {problems} in {record.source} (details on stderr)") + "\n"
 
 
 @click.command("evaluate")

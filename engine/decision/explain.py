@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from ..printable import printable_lines
 from .context import EMPTY_CONTEXT, DecisionContext
 from .model import Alternative, Decision, Denial, Line, Reason, Shares, Withdrawal
 from .trace_nodes import TraceNode
@@ -54,7 +55,7 @@ def render_decision_text(decision: Decision, *, explain: bool = False) -> str:
     out.extend(["", footer + ("" if explain else " · --explain shows why")])
     if explain and decision.trace:
         out.extend(["", "Why", *render_trace(decision.trace)])
-    return "\n".join(out) + "\n"
+    return printable_lines(out) + "\n"  # (ids, names and values are the bundle's: any character)
 
 
 # --------------------------------------------------------------------------------------------- answer
