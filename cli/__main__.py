@@ -1,5 +1,5 @@
 """`python -m carepolicy.cli`: the same as the `carepolicy` command."""
 
-from .main import main
+from .entry import main
 
 main()

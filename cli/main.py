@@ -1,4 +1,4 @@
-"""The `carepolicy` command group and the `main()` entry point (pyproject: carepolicy.cli.main:main)."""
+"""The `carepolicy` command group and `main()`, which runs it (the console script is cli/entry.py)."""
 
 from __future__ import annotations
 
