@@ -141,6 +141,7 @@ def test_the_shipped_consent_rules_are_one_template_each(tmp_path: Path) -> None
         ("requires consent_for(ccm, ccm)", "takes a quoted text"),
         ("requires minutes_of >= 1 min", "`minutes_of` takes arguments"),
         ('requires consent_for(ccm, "CCM") or true', "on a line of its own"),
+        ("requires (count minutes_of) >= 1", "`minutes_of` takes arguments"),  # (was a crash: a fuzz find)
     ],
 )
 def test_bad_uses_are_check_errors_with_a_place_and_a_hint(tmp_path: Path, body: str, expected: str) -> None:
@@ -154,6 +155,19 @@ def test_bad_uses_are_check_errors_with_a_place_and_a_hint(tmp_path: Path, body:
     assert first.span is not None
     assert first.span.line == text.count("\n")
     assert first.help
+
+
+def test_a_template_that_counts_its_text_parameter_is_a_check_error_in_the_template(tmp_path: Path) -> None:
+    counting = 'define count_of(t: text) "Counts a text" cite S1 "x" = count t\n'
+    text = POLICY + "\n" + counting + '\nrule r.bad "Bad use" cite S1 "x"\n  requires count_of("x") >= 1\n'
+    (tmp_path / "t.policy").write_text(text, encoding="utf-8")
+    _result, _sources, diagnostics = check_policies(tmp_path)  # (was a crash: `count` of a text)
+    (error,) = [d for d in diagnostics if d.is_error]
+    assert error.code == "check/template"
+    assert error.message == '`count` needs a fact list, not the text "x" (a parameter of `count_of`)'
+    assert error.span is not None
+    assert (error.span.line, error.span.column) == (text.count("\n") - 3, counting.index("count t") + 1)
+    assert error.help
 
 
 def test_a_template_never_used_is_a_warning(tmp_path: Path) -> None:

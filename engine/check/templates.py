@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from typing import cast
 
 from ..diagnostics import Diagnostic, Severity, did_you_mean
 from ..language import syntax as s
@@ -27,6 +28,7 @@ from ..language.valuetypes import ANY, TEXT
 from ..source import Span
 from .selections import _map, _map_decl
 
+_TEXT_HINT = "a program parameter can stand in a fact path (`consents.p.date`); a text only in messages"
 _PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
@@ -160,6 +162,12 @@ class _Expander:
     # ------------------------------------------------------------ substitution
     def substitute(self, expr: s.Expr, bound: dict[str, tuple[str, str]], template: Template) -> s.Expr:
         def one(node: s.Expr) -> s.Expr:
+            # `count p` of a text parameter: its value (a Literal) took the list's place
+            if isinstance(node, s.Aggregate) and isinstance(path := cast(s.Expr, node.path), s.Literal):
+                if path.type is not ANY:  # (ANY: a placeholder, its error reported)
+                    what = f"`{node.kind}` needs a fact list, not the text {path.text} (a parameter of `{template.id}`)"
+                    self.error("check/template", what, node.span, _TEXT_HINT)
+                return s.Literal(None, ANY, node.kind, node.span)
             if not isinstance(node, s.Name) or not any(part in bound for part in node.parts):
                 return node
             if len(node.parts) == 1 and bound[node.parts[0]][0] == "text":
@@ -173,7 +181,7 @@ class _Expander:
                         "check/template",
                         f"text parameter `{part}` of `{template.id}` cannot be part of a name (`{node.dotted}`)",
                         node.span,
-                        "a program parameter can stand in a fact path (`consents.p.date`); a text only in messages",
+                        _TEXT_HINT,
                     )
                     return s.Literal(None, ANY, node.dotted, node.span)
                 parts.append(value)
@@ -190,6 +198,8 @@ class _Expander:
         """Calls of definition templates -> references to their instances; misuses reported."""
 
         def one(node: s.Expr) -> s.Expr:
+            if isinstance(node, s.Aggregate) and isinstance(path := cast(s.Expr, node.path), s.Literal):
+                return path  # `count T` of a template `T`: the placeholder of its error stands for it all
             if isinstance(node, s.Name) and len(node.parts) == 1 and node.parts[0] in self.templates:
                 template = self.templates[node.parts[0]]
                 self.error(
