@@ -284,8 +284,17 @@ class CompiledPolicySet:
         theirs: a key of ids found here names those very objects. Bounded: at most _MEMO_LIMIT
         shared denials; past that each is made anew."""
         shared = self._shared_denials
-        # (one reason is the usual case: its key made without the iterator)
-        key = (code, id(reasons[0])) if len(reasons) == 1 else (code, *map(id, reasons))
+        # (one to three reasons, the usual cases: the key made without the iterator, which costs
+        # more than the ids themselves)
+        count = len(reasons)
+        if count == 1:
+            key: tuple[Any, ...] = (code, id(reasons[0]))
+        elif count == 2:
+            key = (code, id(reasons[0]), id(reasons[1]))
+        elif count == 3:
+            key = (code, id(reasons[0]), id(reasons[1]), id(reasons[2]))
+        else:
+            key = (code, *map(id, reasons))
         denial = shared.get(key)
         if denial is None:
             denial = Denial(code, tuple(reasons))
