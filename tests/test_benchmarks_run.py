@@ -23,6 +23,7 @@ RUNS = [
     ("bench_compact_trace.py", ["--records", "30", "--warm", "5"], "the two give the same compact traces: True"),
     ("bench_line.py", ["--records", "30", "--warm", "6", "--forms", "compact"], "kept pieces"),
     ("bench_line.py", ["--records", "30", "--warm", "6", "--trace-alone"], "kept templates"),
+    ("bench_stages.py", ["--records", "30", "--warm", "6"], "  full "),
     ("bench_evaluate_stream.py", ["--records", "30", "--warm", "5", "--runs", "1"], "in the stream:"),
     ("bench_write.py", ["--records", "30"], "bytes per line"),
     ("bench_facts.py", ["--bundles", "30", "--runs", "1"], "typed"),
