@@ -4,8 +4,10 @@ Valid bundles come from the benchmark generator (seeded); hypothesis then puts a
 a random place (huge, negative, non-finite, deep, wrong type, a lone surrogate, a non-ASCII month)
 or removes a key. Every record must end as a Bundle or a BundleError (never an exception), every
 error must name its file, bundle and place, and every decision must keep the invariants: money
->= 0, the shares of a line add up to its allowed amount, units positive, no code both billable and
-denied (a denied further unit of a billable add-on names its unit), and the same bytes twice.
+>= 0, the shares of a line add up to its allowed amount, units positive and within the code's cap
+(its `at most ... units` as the month's plan gives it; one unit for a code that counts none), no code
+both billable and denied (a denied further unit of a billable add-on names its unit), and the same
+bytes twice.
 The compiled first pass of validation must never call valid what jsonschema calls invalid.
 """
 
@@ -17,7 +19,8 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from carepolicy.engine import Bundle, BundleError, PolicySet, evaluate, load_policies, to_json
+from carepolicy.engine import Bundle, BundleError, Decision, PolicySet, evaluate, load_policies, to_json
+from carepolicy.engine.compile.runtime import Env
 from carepolicy.engine.facts import fast_check
 from carepolicy.engine.facts.limits import plain_copy
 from carepolicy.engine.facts.reader import load_fact_text, validate_bundle
@@ -106,6 +109,8 @@ def _check_invariants(policies: PolicySet, bundle: Bundle) -> None:
     billable = {line.code for line in decision.billable}
     for line in decision.billable:
         assert line.units >= 1
+        cap = _unit_cap(policies, decision, bundle, line.code)
+        assert cap is None or line.units <= cap, f"{line.code}: {line.units} units, at most {cap}"
         if line.allowed is None:
             continue
         assert line.allowed >= 0
@@ -118,6 +123,20 @@ def _check_invariants(policies: PolicySet, bundle: Bundle) -> None:
     for denial in decision.denied:
         if denial.code in billable:
             assert denial.unit is not None, f"{denial.code} is both billable and denied"
+
+
+def _unit_cap(policies: PolicySet, decision: Decision, bundle: Bundle, code: str) -> int | None:
+    """The most units `code` may have in the decision's month: its `at most` (evaluated as the
+    evaluator does, with the bundle's facts and the decision's switches), 1 for a code that counts
+    no units, None when nothing caps it."""
+    compiled = policies.compiled
+    plan = compiled.plan(decision.month)
+    [declared] = [c for c in plan.codes if c.header.id == code]
+    if declared.unit_cap is None:
+        return None if declared.counts_units else 1
+    env = Env(bundle.data, plan.month, plan.params, dict(decision.switches), compiled.defines)
+    cap = declared.unit_cap(env)
+    return cap if type(cap) is int else None
 
 
 def _check_error(result: BundleError) -> None:
