@@ -492,3 +492,9 @@ def test_resume_without_a_partial_output_starts_from_the_beginning(claims: Path,
     result = run("batch", str(claims), *SMOKE, "-o", str(target), "--resume", "--jobs", "1")
     assert result.exit_code == ExitCode.OK
     assert target.read_bytes() == reference
+    note = f"note: no complete line in `{target}.partial` to resume from; every record is decided"
+    assert note in result.stderr
+    again = run("batch", str(claims), *SMOKE, "-o", str(target), "--resume", "--jobs", "1")  # finished: again
+    assert again.exit_code == ExitCode.OK
+    assert note in again.stderr
+    assert target.read_bytes() == reference
