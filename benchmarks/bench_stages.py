@@ -23,35 +23,21 @@ others leave them (a stage timed in a loop of its own looks faster than it is in
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
-from itertools import islice
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
+from bench_line import lines as read_lines  # noqa: E402  (the same bundles as bench_line.py)
+from bench_line import load  # noqa: E402
 from carepolicy.cli.batch_input import RawRecord, decode  # noqa: E402
 from carepolicy.cli.common import ErrorRecord, decide, prepare  # noqa: E402
 from carepolicy.engine.decision.json_form import to_json_bytes  # noqa: E402
 
 STAGES = ("intake", "decide", "line")
 TARGETS = {"compact": 10_000, "full": 5_000}  # issue 9: decisions a second, one process
-
-
-def load() -> str:
-    return "load " + " ".join(f"{x:.2f}" for x in os.getloadavg())
-
-
-def read_lines(count: int, source: str | None) -> list[bytes]:
-    if source is not None:
-        with open(source, "rb") as handle:
-            return [line.rstrip(b"\n") for line in islice(handle, count)]
-    from bench_batch import json_line
-    from bench_evaluate import make_bundles
-
-    return [json_line(item).encode() for item in make_bundles(count, 20250101)]
 
 
 def measure(raw: list[bytes], warm: int, form: str) -> tuple[dict[str, float], int]:
