@@ -97,7 +97,7 @@ def _resumed(
 ) -> Iterator[Work]:
     """The records after those already written to the partial output, each written one checked."""
     counts.errors += sum(kept_lines(works, scan, setup, form))  # (True: an error record)
-    if not scan.lines:  # (a finished run leaves no partial file: resuming it decides everything again)
+    if not scan.lines:  # no partial output, or nothing complete in it (a finished run renamed its own)
         click.echo(f"note: no complete line in `{scan.path}` to resume from; every record is decided", err=True)
     writer.begin(scan.kept, scan.lines)
     counts.kept = scan.lines
