@@ -10,6 +10,7 @@ of their own (`during`): only those that hold on the month's last day are kept.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from typing import Protocol
 
 from ..check.index import PolicyIndex
@@ -34,11 +35,11 @@ class PaymentSource(Protocol):
     def reads(self, expr: s.Expr) -> tuple[tuple[str, str, Fn], ...]: ...
 
 
-def compile_cost_sharing(source: PaymentSource, decls: list[s.Declaration], day: str) -> CompiledCostSharing | None:
-    """The cost-sharing block in effect, with only the clauses whose own dates (`during`) hold."""
-
-    def live(during: Interval | None) -> bool:
-        return during is None or during.contains(day)
+def compile_cost_sharing(
+    source: PaymentSource, decls: list[s.Declaration], live: Callable[[Interval | None], bool]
+) -> CompiledCostSharing | None:
+    """The cost-sharing block in effect, with only the clauses whose own dates (`during`) hold on
+    the month's last day (`live`: the plan's date tests, periods.py; None is undated)."""
 
     for block in decls:
         if isinstance(block, s.CostSharing):

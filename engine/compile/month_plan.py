@@ -1,16 +1,17 @@
 """A month plan: everything of a compiled policy set in effect for one service month.
 
 `MonthPlanMaker.make(month)` selects the declarations whose interval contains the month's last day
-and resolves every parameter to its value for that day. `CompiledPolicySet.plan(month)` calls it
-once per month and caches the plan, so a batch of one month pays for selection once. What the
-month prices and shares costs with (`pricing`, RVU tables, `cost sharing`) is compiled by
-month_payment.py.
+and resolves every parameter to its value for that day. `CompiledPolicySet.plan(month)` keeps a
+plan per month, and makes one only once per period: a month whose last day passes the date tests
+of a plan already made takes that plan's content with its own words (`for_month`; periods.py).
+What the month prices and shares costs with (`pricing`, RVU tables, `cost sharing`) is compiled
+by month_payment.py.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -32,6 +33,7 @@ from .compiled import (
 )
 from .month_payment import compile_cost_sharing, compile_pricing, compile_rvus
 from .outcomes import RuleOutcome, SharedRecord
+from .periods import DayTests
 from .runtime import CodeSet, Fn, month_end
 from .strategy import CodingStrategy, compile_strategies
 
@@ -94,23 +96,19 @@ class MonthPlan:
     facility_rvus: Mapping[str, RvuPrice] = dataclasses.field(default_factory=dict)  # `setting facility`
 
 
-def _in_effect(decl: s.Declaration, day: str) -> bool:
-    return decl.effective is None or decl.effective.contains(day)
-
-
 class MonthPlanMaker:
     """Makes the month plans of one compiled set."""
 
     def __init__(self, compiled: PlanSource) -> None:
         self.compiled = compiled
 
-    def make(self, month: str) -> MonthPlan:
-        shared = SharedRecord if self.compiled.backend == "codegen" else tuple
-        day = month_end(month)
-        index = self.compiled.index
+    def make(self, month: str) -> tuple[MonthPlan, DayTests]:
+        """The month's plan, and the date tests it was made of (periods.py: a month that passes
+        them alike takes this plan's content, `for_month`)."""
+        in_effect = DayTests(month_end(month))
         codes, missing = [], []
         for code in sorted(self.compiled.codes, key=_code_order):
-            live = [c for c in self.compiled.codes[code] if _in_effect(c.decl, day)]
+            live = [c for c in self.compiled.codes[code] if in_effect(c.decl.effective)]
             if live:
                 codes.append(live[0])
             else:
@@ -120,11 +118,11 @@ class MonthPlanMaker:
             rid: compiled
             for rid, versions in self.compiled.rules.items()
             for rule, compiled in versions
-            if _in_effect(rule, day)
+            if in_effect(rule.effective)
         }
         gates: dict[str, list[str]] = {}
         for gate, compiled_gate in self.compiled.preconditions:
-            if _in_effect(gate, day) and gate.program is not None:
+            if in_effect(gate.effective) and gate.program is not None:
                 rules[gate.id] = compiled_gate
                 gates.setdefault(gate.program, []).append(gate.id)
         not_in_effect = {
@@ -132,36 +130,21 @@ class MonthPlanMaker:
         }
         params: dict[str, Any] = {}
         unknown_values: dict[str, str] = {}
-        for name, param in index.parameters.items():
+        for name, param in self.compiled.index.parameters.items():
             for value in param.values:
-                if value.effective.contains(day) and isinstance(value.value, s.Literal):
+                if in_effect(value.effective) and isinstance(value.value, s.Literal):
                     params[name] = value.value.value
             if name not in params and param.unknown_because is not None:
                 unknown_values[name] = param.unknown_because
-        live_decls = [d for d in index.declarations() if _in_effect(d, day)]
+        live_decls = [d for d in self.compiled.index.declarations() if in_effect(d.effective)]
         choose = self._choose(live_decls)
         exclusions, groups = tuple(self._exclusions(live_decls)), tuple(self._groups(live_decls))
         exceptions = tuple(self._exceptions(live_decls))
-        return MonthPlan(
-            month=month,
-            as_of=day,
+        plan = MonthPlan(
             codes=tuple(codes),
             codes_not_in_effect=tuple(missing),
-            not_in_effect_denials=tuple(
-                Denial(code, (Reason(code, "effective dates", (), "", f"not in effect in {month} (effective {when})"),))
-                for code, when in missing
-            ),
             rules=rules,
             rules_not_in_effect=not_in_effect,
-            not_in_effect_outcomes={
-                rule_id: (
-                    RuleOutcome("not in effect", (), None),
-                    # the same record for every bundle of the month: for the codegen backend a
-                    # shared record, whose compact and full trace are made once (outcomes.py)
-                    RuleOutcome("not in effect", (), shared(("rule", header, f"not in effect in {month}", ()))),
-                )
-                for rule_id, header in not_in_effect.items()
-            },
             preconditions={program: tuple(ids) for program, ids in gates.items()},
             params=params,
             exclusions=exclusions,
@@ -175,12 +158,44 @@ class MonthPlanMaker:
             unknown_values=unknown_values,
             facility_rvus=compile_rvus(self.compiled, live_decls, "facility"),
             conflict_table=_conflict_table(groups, exclusions),
-            cost_sharing=compile_cost_sharing(self.compiled, live_decls, day),
+            cost_sharing=compile_cost_sharing(self.compiled, live_decls, in_effect),
             pricing=compile_pricing(self.compiled, live_decls),
             rvus=compile_rvus(self.compiled, live_decls, "non_facility"),
             rank=next((x.rank for x in choose["strategies"] if x.when is None), {}),
             **choose,
+            **self._month_words(month, missing, not_in_effect),
         )
+        return plan, in_effect
+
+    def for_month(self, plan: MonthPlan, month: str) -> MonthPlan:
+        """`plan`'s content for another month whose last day passes the same date tests: only the
+        month, its last day and the words that name the month are its own (the generated
+        functions read the not-in-effect outcomes from the plan at run time, so they are shared)."""
+        words = self._month_words(month, plan.codes_not_in_effect, plan.rules_not_in_effect)
+        return dataclasses.replace(plan, **words)
+
+    def _month_words(
+        self, month: str, missing: Sequence[tuple[str, str]], not_in_effect: Mapping[str, Header]
+    ) -> dict[str, Any]:
+        """What names the month: the month, its last day, and what is not in effect in it."""
+        shared = SharedRecord if self.compiled.backend == "codegen" else tuple
+        return {
+            "month": month,
+            "as_of": month_end(month),
+            "not_in_effect_denials": tuple(
+                Denial(code, (Reason(code, "effective dates", (), "", f"not in effect in {month} (effective {when})"),))
+                for code, when in missing
+            ),
+            "not_in_effect_outcomes": {
+                rule_id: (
+                    RuleOutcome("not in effect", (), None),
+                    # the same record for every bundle of the month: for the codegen backend a
+                    # shared record, whose compact and full trace are made once (outcomes.py)
+                    RuleOutcome("not in effect", (), shared(("rule", header, f"not in effect in {month}", ()))),
+                )
+                for rule_id, header in not_in_effect.items()
+            },
+        }
 
     def _exclusions(self, decls: list[s.Declaration]) -> list[CompiledExclusion]:
         out = []

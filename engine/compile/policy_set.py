@@ -32,7 +32,8 @@ from .codegen_writer import Writer
 from .compiled import CompiledCode, CompiledRequirement, CompiledRule, Condition, Header, assumption_text, cite_text
 from .expr import ExprCompiler
 from .month_plan import MonthPlan, MonthPlanMaker
-from .runtime import Fn
+from .periods import DayTests
+from .runtime import Fn, month_end
 
 # an add-on's units for its numbers: (units, the next unit and why it is not billed, a reason denying it)
 Counted = tuple[int, "tuple[int, Reason] | None", "Reason | None"]
@@ -63,6 +64,7 @@ class CompiledPolicySet:
     backend: str = DEFAULT_BACKEND
     _compiler: ExprBackend | None = None
     _plans: dict[str, MonthPlan] = field(default_factory=dict)
+    _periods: list[tuple[DayTests, MonthPlan]] = field(default_factory=list)  # a plan made, per period
     _claim_matches: dict[tuple[str, Any], tuple[int, ...]] = field(default_factory=dict)
     fixed_reasons: dict[tuple[str, int], Reason] = field(default_factory=dict)  # see fixed_reason
     _generated: dict[tuple[str, tuple[Any, ...]], Any] = field(default_factory=dict)  # see codegen_plan.py
@@ -318,10 +320,21 @@ class CompiledPolicySet:
     def plan(self, month: str) -> MonthPlan:
         plan = self._plans.get(month)
         if plan is None:
-            plan = MonthPlanMaker(self).make(month)
-            if self.backend == "codegen":
-                plan = dataclasses.replace(plan, program=PlanWriter(self, plan, self._generated).program())
-            self._plans[month] = plan
+            plan = self._plans[month] = self._new_plan(month)
+        return plan
+
+    def _new_plan(self, month: str) -> MonthPlan:
+        """A month's plan: the content of a plan made for another month of the same period (its
+        last day passes that plan's date tests alike, periods.py), else made and generated anew."""
+        maker = MonthPlanMaker(self)
+        day = month_end(month)
+        for tests, made in self._periods:
+            if tests.same_on(day):
+                return maker.for_month(made, month)
+        plan, tests = maker.make(month)
+        if self.backend == "codegen":
+            plan = dataclasses.replace(plan, program=PlanWriter(self, plan, self._generated).program())
+        self._periods.append((tests, plan))
         return plan
 
 
