@@ -17,19 +17,18 @@ every argument is a program or a quoted text known when the policies are read.
 from __future__ import annotations
 
 import dataclasses
-import re
 from typing import cast
 
 from ..diagnostics import Diagnostic, Severity, did_you_mean
 from ..language import syntax as s
 from ..language.clauses import Requirement
-from ..language.templates import PARAM_TYPES, ArgumentSpan, DefineTemplate, RuleTemplate, Template, signature
+from ..language.templates import ArgumentSpan, DefineTemplate, RuleTemplate, Template, signature
 from ..language.valuetypes import ANY, TEXT
 from ..source import Span
 from .selections import _map, _map_decl
+from .template_checks import PLACEHOLDER, template_problems
 
 _TEXT_HINT = "a program parameter can stand in a fact path (`consents.p.date`); a text only in messages"
-_PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
 class _Expander:
@@ -50,72 +49,6 @@ class _Expander:
 
     def error(self, code: str, message: str, span: Span, hint: str | None = None) -> None:
         self.diagnostics.append(Diagnostic(code, message, span=span, help=hint))
-
-    # ------------------------------------------------------------ templates themselves
-    def check_template(self, template: Template) -> None:
-        seen: set[str] = set()
-        for param in template.params:
-            if param.type not in PARAM_TYPES:
-                self.error(
-                    "check/template",
-                    f"parameter `{param.name}` of `{template.id}` has unknown type `{param.type}`",
-                    param.span,
-                    did_you_mean(param.type, PARAM_TYPES) or f"the types are: {', '.join(PARAM_TYPES)}",
-                )
-            if param.name in seen:
-                self.error(
-                    "check/template",
-                    f"parameter `{param.name}` is declared twice in `{template.id}`",
-                    param.span,
-                    "give each parameter its own name",
-                )
-            seen.add(param.name)
-        self.check_program_values(template)
-        names = {p.name for p in template.params}
-        texts = [template.title]
-        if isinstance(template, RuleTemplate):
-            texts.extend(r.message for r in template.requirements if r.message is not None)
-        for text in texts:
-            for unknown in sorted({m for m in _PLACEHOLDER.findall(text) if m not in names}):
-                self.error(
-                    "check/template",
-                    f"`{{{unknown}}}` in `{template.id}` is not one of its parameters",
-                    template.span,
-                    did_you_mean(unknown, sorted(names)) or f"its parameters are: {', '.join(sorted(names))}",
-                )
-
-    def check_program_values(self, template: Template) -> None:
-        """A program parameter standing alone is a program name: it may be compared (`= p`,
-        `in {p}`) or passed on to another template, never computed with (`p + 1 min`)."""
-        programs = {p.name for p in template.params if p.type == "program"}
-        if not programs:
-            return
-        bodies = (
-            [template.expr]
-            if isinstance(template, DefineTemplate)
-            else [c for r in template.requirements for c in r.conditions]
-        )
-        allowed: set[int] = set()
-        for body in bodies:
-            for node in s.walk(body):
-                if isinstance(node, s.Compare) and node.op in ("=", "!="):
-                    allowed.update((id(node.left), id(node.right)))
-                elif isinstance(node, s.Member):
-                    allowed.update((id(node.item), id(node.collection)))
-                elif isinstance(node, s.SetLiteral):
-                    allowed.update(id(item) for item in node.items)
-                elif isinstance(node, s.Call) and node.function in self.templates:
-                    allowed.update(id(arg) for arg in node.args)
-            for node in s.walk(body):
-                if isinstance(node, s.Name) and node.parts in {(p,) for p in programs} and id(node) not in allowed:
-                    self.broken.add(template.id)
-                    self.error(
-                        "check/template",
-                        f"program parameter `{node.dotted}` of `{template.id}` cannot be computed with",
-                        node.span,
-                        f"compare it (`time.service = {node.dotted}`), use it in a fact path "
-                        f"(`consents.{node.dotted}.date`) or pass it to another template",
-                    )
 
     # ------------------------------------------------------------ arguments
     def bind(self, template: Template, call: s.Call) -> dict[str, tuple[str, str]] | None:
@@ -191,7 +124,7 @@ class _Expander:
 
     @staticmethod
     def fill(text: str, bound: dict[str, tuple[str, str]]) -> str:
-        return _PLACEHOLDER.sub(lambda m: bound[m.group(1)][1] if m.group(1) in bound else m.group(0), text)
+        return PLACEHOLDER.sub(lambda m: bound[m.group(1)][1] if m.group(1) in bound else m.group(0), text)
 
     # ------------------------------------------------------------ uses
     def rewrite(self, expr: s.Expr, trail: tuple[str, ...]) -> s.Expr:
@@ -334,7 +267,10 @@ def expand_templates(files: tuple[s.PolicyFile, ...]) -> tuple[tuple[s.PolicyFil
     if not expander.templates:
         return files, []
     for template in expander.templates.values():
-        expander.check_template(template)
+        problems, broken = template_problems(template, expander.templates)
+        expander.diagnostics += problems
+        if broken:
+            expander.broken.add(template.id)
     rewritten = [tuple(expander.declaration(d) for d in policy.declarations) for policy in files]
     for template in expander.templates.values():
         if template.id not in expander.used:
