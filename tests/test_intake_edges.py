@@ -274,3 +274,43 @@ def test_a_json_list_that_cannot_be_parsed_for_a_limit_says_its_count_is_unknown
     assert diag.message.endswith("; no record of the file was read (how many it holds is unknown)")
     assert diag.help is not None
     assert diag.help.startswith("JSON Lines")
+
+
+# --- standard input: JSON Lines whose first line is a bad record -------------------------------------
+
+
+@pytest.mark.parametrize(
+    "first",
+    [
+        '{"id": "cut", "month": "2025-03",',  # a line cut short: a complete object never closes
+        '{"id": "big", "month": "2025-03", "minutes": ' + "9" * 5_000 + "}",  # an integer over 4,300 digits
+        '{"id": "\\ud800", "month": "2025-03"}',  # a lone surrogate
+        '{"id": "late", "month": "2025-03"} {"x": 1}',  # two objects on one line
+    ],
+)
+def test_json_lines_whose_first_line_is_bad_are_still_read_line_by_line(monkeypatch: pytest.MonkeyPatch,
+                                                                         first: str) -> None:
+    """The first line decided the format: one that did not decode as an object made the stream one
+    JSON document, and its one syntax error stood for every record (3 records, 1 output)."""
+    lines = "".join(json.dumps({**ONE, "id": f"r{n}"}) + "\n" for n in range(3))
+    records = _stdin(monkeypatch, (first + "\n" + lines).encode())
+    assert [r.id for r in records[1:]] == ["r0", "r1", "r2"]
+    assert [type(r) for r in records] == [BundleError, Bundle, Bundle, Bundle]
+
+
+def test_a_first_line_that_is_not_utf8_spoils_only_itself(monkeypatch: pytest.MonkeyPatch) -> None:
+    lines = "".join(json.dumps({**ONE, "id": f"r{n}"}) + "\n" for n in range(2))
+    records = _stdin(monkeypatch, b'{"id": "caf\xe9", "month": "2025-03"}\n' + lines.encode())
+    assert [type(r) for r in records] == [BundleError, Bundle, Bundle]
+    assert records[0].diagnostics[0].message == "not UTF-8 text (byte 12)"
+
+
+def test_one_yaml_flow_mapping_and_pretty_json_are_still_detected_as_before(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A lone first line that does not decode is still JSON (it may be a YAML flow mapping: the help
+    says how to name the format); a JSON document opened on the first line is one record."""
+    with pytest.raises(FactError) as raised:
+        _stdin(monkeypatch, b"{id: a, month: 2025-03}\n")
+    assert "--input-format yaml" in (raised.value.diagnostics[0].help or "")
+    pretty = b'{"id": "p", "month": "2025-03",\n "beneficiary": {"part_b": true}}\n'
+    [record] = _stdin(monkeypatch, pretty)
+    assert record.id == "p"

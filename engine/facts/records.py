@@ -129,30 +129,45 @@ def _from_stream(stream: IO[bytes], fmt: str | None, name: str) -> Iterator[Reco
 
 
 def _detected(stream: IO[bytes]) -> tuple[str, Iterator[Line]]:
-    """The format of a stream, from its first line that is not blank, and all its lines.
+    """The format of a stream, from its first line that is not blank (and, when that line opens an
+    object but is not one, the next: see below), and all its lines.
 
     That line is read with the limit of a whole document: a JSON list on one line of more than a
     record's bytes was a line too long, and so detected as YAML. Blank lines before it (held as a
     count, not as text) are blank lines of any format."""
     blanks = 0
     first: Line | None = None
-    for first in _lines(stream, MAX_DOCUMENT_BYTES):
+    lines = _lines(stream, MAX_DOCUMENT_BYTES)
+    for first in lines:
         if first[1] is None or first[1].strip():
             break
         blanks += 1
     else:
         first = None
     fmt = _detect(first)
-    if fmt == "jsonl" and first is not None and len((first[1] or b"").rstrip(b"\r\n")) > MAX_RECORD_BYTES:
-        first = (first[0], None)  # a JSON line over the record size: its record's error, as any other line
-    read = blanks + (first is not None)
-    return fmt, _chain(blanks, first, _lines(stream, _LIMITS[fmt], read))
+    held = [] if first is None else [first]
+    if fmt == "json" and first is not None and first[1] is not None and first[1].lstrip().startswith(b"{"):
+        # a first line that opens an object but is not one whole object: a JSON document, or JSON
+        # Lines whose first record is bad (cut short, not UTF-8, a lone surrogate, ...). The next
+        # line that holds something tells them apart: one that opens an object at its very start
+        # is the next record (a JSON document's nested values are indented, and its members are
+        # keys, which cannot open with `{`)
+        for line in lines:
+            held.append(line)
+            if line[1] is None or line[1].strip():
+                break
+        if len(held) > 1 and (held[-1][1] or b"").startswith(b"{"):
+            fmt = "jsonl"
+    if fmt == "jsonl":  # a JSON line over the record size: its record's error, as any other line
+        held = [(number, None if len((line or b"").rstrip(b"\r\n")) > MAX_RECORD_BYTES else line)
+                for number, line in held]
+    read = blanks + len(held)
+    return fmt, _chain(blanks, held, _lines(stream, _LIMITS[fmt], read))
 
 
-def _chain(blanks: int, first: Line | None, rest: Iterator[Line]) -> Iterator[Line]:
+def _chain(blanks: int, held: list[Line], rest: Iterator[Line]) -> Iterator[Line]:
     yield from ((number, b"\n") for number in range(1, blanks + 1))
-    if first is not None:
-        yield first
+    yield from held
     yield from rest
 
 
