@@ -147,6 +147,36 @@ def test_an_unreadable_list_in_a_stream_says_its_count_is_unknown() -> None:
     assert diag.message.endswith("; no bundle of this document's list was read (how many it holds is unknown)")
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        f"# exported by an old Mac tool\n{BASE}---\n{APRIL}".replace("\n", "\r"),  # was "holds no fact bundles"
+        f"{BASE}---\n{APRIL}".replace("\n", "\r"),  # one error record for two documents
+        f"# first\n{BASE}".replace("\n", "\r") + f"\n---\n{APRIL}",  # a CR document before a LF one
+        f"{BASE}---\r\n{APRIL}".replace("\n", "\r\n"),  # CRLF, as before
+    ],
+)
+def test_a_carriage_return_ends_a_line_of_a_yaml_stream_as_it_does_for_yaml(text: str) -> None:
+    """YAML 1.2 breaks lines at CR, LF and CRLF; the stream was split at LF only, so a document
+    written with CR line ends was one line: a comment (no record at all), or with its `---` unseen,
+    two documents one error record ("expected a single document in the stream")."""
+    records = read(text)
+    assert [r.id for r in records] == ["march", "april"]
+    assert all(isinstance(r, Bundle) for r in records), records
+
+
+def test_the_lines_of_a_yaml_document_with_cr_line_ends_are_counted_as_yaml_counts_them() -> None:
+    spoilt = APRIL.replace("minutes: 20", "minutes: 0x14")
+    first, second = read(f"{BASE}---\n{spoilt}".replace("\n", "\r"))
+    assert isinstance(first, Bundle)
+    assert isinstance(second, BundleError)
+    [diag] = second.diagnostics
+    assert (second.id, diag.code) == ("april", "facts/number")
+    assert diag.span is not None
+    assert diag.span.line == BASE.count("\n") + 1 + spoilt.splitlines().index(
+        next(line for line in spoilt.splitlines() if "0x14" in line)) + 1
+
+
 # --- numbers too close to zero to be exact ---------------------------------------------------------
 
 

@@ -34,7 +34,26 @@ from .schema_messages import describe
 from .yaml_loader import FactLoader, FactYAMLError, ItemError, load_document
 
 _MARKER = re.compile(rb"^(---|\.\.\.)(?=[ \t\r\n]|$)")
+_BREAK = re.compile(r"\r\n|\r|\n")  # YAML 1.2's line breaks (b-break): CRLF, CR, LF
 _TOP_ID = re.compile(r"^id:[ \t]*['\"]?([A-Za-z0-9_.:/@-]{1,100})['\"]?[ \t]*(?:#.*)?$", re.MULTILINE)
+
+
+def _yaml_lines(lines: Iterable[Line]) -> Iterator[Line]:
+    """The lines as YAML breaks them, numbered as YAML counts them: at LF, CRLF and also a lone CR
+    (the file is read in lines that end at LF). Without it, a document written with CR line ends
+    was one line: read as a comment when it started with one (no record), and with its `---`
+    unseen, two documents were one error record."""
+    extra = 0  # the lone CRs so far: each started a line
+    for number, line in lines:
+        if line is None or b"\r" not in line:
+            yield number + extra, line
+            continue
+        end = 2 if line.endswith(b"\r\n") else 1 if line.endswith((b"\r", b"\n")) else 0
+        parts = line[: len(line) - end].split(b"\r")
+        for part in parts[:-1]:
+            yield number + extra, part + b"\r"
+            extra += 1
+        yield number + extra, parts[-1] + line[len(line) - end :]
 
 
 def _yaml_documents(lines: Iterable[Line]) -> Iterator[tuple[int, list[bytes] | None]]:
@@ -74,7 +93,7 @@ def yaml_stream(lines: Iterable[Line], name: str) -> Iterator[Record]:
     index = 0
     pending: tuple[int, list[bytes] | None] | None = None
     several = False
-    for document in _yaml_documents(lines):
+    for document in _yaml_documents(_yaml_lines(lines)):
         if pending is not None:
             several = True
             records = list(_yaml_document(*pending, name, index, alone=False))
@@ -93,7 +112,7 @@ def _yaml_document(start: int, chunk: list[bytes] | None, name: str, index: int,
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        line = start + data.count(b"\n", 0, exc.start)
+        line = start + len(_BREAK.findall(data[: exc.start].decode("latin-1")))
         yield record_error("facts/syntax", not_utf8(data, exc), name, line, 1, index)
         return
     try:
@@ -110,7 +129,7 @@ def _yaml_document(start: int, chunk: list[bytes] | None, name: str, index: int,
         if is_list:  # one error record stands for the list's bundles: say that their number is unknown
             diag = replace(diag, message=diag.message + "; no bundle of this document's list was read (how many "
                            "it holds is unknown)", help=diag.help or JSONL_HELP)
-        found = _TOP_ID.search(text)
+        found = _TOP_ID.search(text.replace("\r", "\n"))  # (`$` is before a LF only)
         bundle_id = found.group(1) if found else f"#{index + 1}"
         yield BundleError(bundle_id, name, index, (replace(diag, bundle=bundle_id),))
         return
@@ -136,7 +155,7 @@ def _declared_version(text: str, name: str) -> FactYAMLError | None:
     21 and `yes` is true (YAML 1.1), which fact files do not read that way; None when there is none."""
     if "%YAML" not in text:
         return None
-    for number, line in enumerate(text.split("\n")):
+    for number, line in enumerate(_BREAK.split(text)):
         if line.startswith("---"):  # directives come before the document's start
             return None
         version = line.split()[1:2] if line.startswith("%YAML") else None
@@ -184,7 +203,7 @@ def _yaml_diagnostic(exc: BaseException, name: str, start: int, text: str) -> Di
         problem = exc.problem or exc.context or "unreadable"
         message = problem if isinstance(exc, FactYAMLError) else invalid("YAML", problem)
         diag = Diagnostic(code=code, message=message, span=span(name, line, column), file=name)
-        lines = text.split("\n")
+        lines = _BREAK.split(text)
         if mark and mark.line < len(lines) and lines[mark.line][mark.column : mark.column + 1] == "\t":
             diag = replace(diag, help=TAB_HELP)  # the character YAML cannot read is invisible: say what it is
         elif mark and exc.context_mark and exc.context_mark.line < mark.line:
@@ -203,7 +222,7 @@ def load_yaml_documents(text: str, name: str) -> list[object]:
     """YAML documents read the way fact bundles are (YAML 1.2, exact decimals); for test files."""
     documents: list[object] = []
     lines = iter(enumerate(io.BytesIO(text.encode("utf-8", "surrogatepass")).readlines(), start=1))
-    for start, chunk in _yaml_documents(lines):
+    for start, chunk in _yaml_documents(_yaml_lines(lines)):
         try:
             document = b"".join(chunk or []).decode("utf-8")
             documents.append(yaml.load(document, Loader=FactLoader))
