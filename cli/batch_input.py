@@ -49,6 +49,7 @@ def read_work(paths: Sequence[str], input_format: str | None = None) -> Iterator
 
 
 def _json_lines(path: str) -> Iterator[Work]:
+    from carepolicy.engine.facts.json_records import other_encoding
     from carepolicy.engine.facts.records import _lines
 
     try:
@@ -62,6 +63,10 @@ def _json_lines(path: str) -> Iterator[Work]:
             for number, line in _lines(stream):
                 if line is not None and not line.strip():
                     continue
+                spoilt = other_encoding(line, path, number) if index == 0 else None
+                if spoilt is not None:  # saved as UTF-16 or 32: the file is one error record, as the reader says
+                    yield spoilt
+                    return
                 yield RawRecord(path, index, number, line)
                 index += 1
     except OSError as error:  # a read error half-way (a failing disk): the records before it stand

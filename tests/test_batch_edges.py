@@ -295,6 +295,21 @@ def test_any_exception_while_writing_a_decision_is_that_records_error(tmp_path: 
     assert [n for n, line in enumerate(written) if "error" in line] == [149]
 
 
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-32"])
+def test_json_lines_saved_as_utf_16_are_one_error_record_in_batch_too(tmp_path: Path, encoding: str) -> None:
+    """batch splits JSON Lines itself: 20 records saved as UTF-16 were 21 error lines (the NUL byte
+    left of each line break started the next line, and was a line of its own at the end)."""
+    source = write_jsonl(tmp_path / "in.jsonl", 20)
+    source.write_bytes(source.read_text(encoding="utf-8").encode(encoding))
+    target = tmp_path / "out.jsonl"
+    result = run("batch", str(source), *SMOKE, "-o", str(target))
+    assert result.exit_code == ExitCode.BAD_INPUT
+    [line] = [json.loads(line) for line in target.read_text().splitlines()]
+    [error] = line["error"]
+    assert error["message"].endswith("save it as UTF-8")
+    assert "how many records it holds is unknown" in error["help"]
+
+
 def test_a_signal_to_the_process_group_during_jobs_2_is_an_interruption(tmp_path: Path) -> None:
     """Ctrl-C in a shell, `docker stop` or systemd signal the whole process group. SIGTERM then ended
     the workers too, and the run reported "a worker process ended unexpectedly (exit status -15)",

@@ -6,6 +6,7 @@ error naming the file, the bundle and the place (a line, or a JSON path).
 
 from __future__ import annotations
 
+import codecs
 import io
 import json
 import resource
@@ -523,3 +524,20 @@ def test_a_file_not_utf_8_without_a_mark_gives_the_byte_only(tmp_path: Path) -> 
     assert isinstance(record, BundleError)
     assert record.diagnostics[0].message == "not UTF-8 text (byte 23)"
 
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-be", "utf-32", "utf-32-le"])
+def test_json_lines_saved_as_utf_16_or_32_are_one_error_record_not_one_a_piece(tmp_path: Path, encoding: str) -> None:
+    """Split at UTF-8's line break, a UTF-16LE or UTF-32 file has the rest of each break (NUL bytes)
+    at the start of the next line and one more piece at the end: three records were four error
+    records. The file is one error record, as a YAML file in that encoding is."""
+    path = tmp_path / "bundles.jsonl"
+    lines = "".join(json.dumps({"id": f"r{n}", "month": "2025-03"}) + "\n" for n in range(3))
+    mark = {"utf-16-be": codecs.BOM_UTF16_BE, "utf-32-le": codecs.BOM_UTF32_LE}.get(encoding, b"")
+    path.write_bytes(mark + lines.encode(encoding))
+    [record] = load_fact_file(path)
+    assert isinstance(record, BundleError)
+    [diag] = record.diagnostics
+    assert "(it starts with a UTF-" in diag.message
+    assert diag.help is not None
+    assert "how many records it holds is unknown" in diag.help

@@ -33,6 +33,7 @@ from .record_errors import (
     syntax,
     too_large,
     unknown_count,
+    utf16_or_32,
     whole,
 )
 from .schema_messages import json_path, show
@@ -45,8 +46,30 @@ def json_lines(lines: Iterable[Line], name: str) -> Iterator[Record]:
     for number, line in lines:
         if line is not None and not line.strip():
             continue
+        spoilt = other_encoding(line, name, number) if index == 0 else None
+        if spoilt is not None:
+            yield spoilt
+            return
         yield json_record(line, name, number, index)
         index += 1
+
+
+def other_encoding(line: bytes | None, name: str, number: int) -> BundleError | None:
+    """The one error record of JSON Lines saved as UTF-16 or UTF-32, given its first line (which
+    starts with that byte-order mark), or None: a file in UTF-8. Split at UTF-8's line break, each
+    line of such a file would be an error record of its own, and the NUL bytes after the last break
+    one more, so the file stands as one record, as in YAML (`batch` splits lines itself: it asks too)."""
+    if line is None or not utf16_or_32(line):
+        return None
+    try:
+        line.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        message = not_utf8(line, exc)
+    else:  # (never: no byte-order mark of UTF-16 or UTF-32 is UTF-8)
+        message = f"it is {utf16_or_32(line)}; save it as UTF-8"
+    how_many = "the file stands as one record: how many records it holds is unknown until it is saved as UTF-8"
+    diag = Diagnostic("facts/syntax", message, span=span(name, number, 1), file=name, bundle="#1", help=how_many)
+    return BundleError("#1", name, 0, (diag,))
 
 
 def json_record(line: bytes | str | None, name: str, number: int, index: int) -> Record:
