@@ -16,6 +16,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+import yaml
 from carepolicy.engine import iter_records
 from carepolicy.engine.diagnostics import Diagnostic, FactError
 from carepolicy.engine.facts.reader import Bundle, BundleError, load_fact_file, load_fact_text
@@ -194,6 +195,31 @@ def test_minutes_of_one_practitioner_add_up() -> None:
 def test_minutes_of_different_practitioners_do_not_add_up() -> None:
     entry = "- {practitioner: P2, by: clinical_staff, minutes: 40000, service: ccm}\n"
     assert bundle(BASE + entry).data["time"][1]["minutes"] == 40000
+
+
+@pytest.mark.parametrize("fmt", ["yaml", "jsonl"])
+def test_minutes_dated_in_another_month_count_against_that_month_not_the_service_month(fmt: str) -> None:
+    """An entry dated outside the service month is not counted in it (the notes say so), but its
+    minutes were added to the service month's: a valid export of February and March was refused
+    with "P1 has 44,700 minutes in 2025-03" for 60 minutes in March."""
+    entries = [
+        {"practitioner": "P1", "by": "clinical_staff", "minutes": 40_000, "service": "ccm", "date": "2025-02-10"},
+        {"practitioner": "P1", "by": "clinical_staff", "minutes": 4_700, "service": "ccm", "date": "2025-03-04"},
+    ]
+    facts = {"id": "march", "month": "2025-03", "time": entries}
+    text = json.dumps(facts) + "\n" if fmt == "jsonl" else yaml.safe_dump(facts)
+    read_back = bundle(text, fmt)
+    assert [e["minutes"] for e in read_back.data["time"]] == [40_000, 4_700]
+    [note] = read_back.notes
+    assert note.startswith("time[0] (40000 minutes of ccm by `P1`) is dated 2025-02-10, outside the service month")
+    # what no month can have is still refused, in the month it is dated in: February has 40,320 minutes
+    entries.append({**entries[0], "minutes": 321, "date": "2025-02-11"})
+    text = json.dumps(facts) + "\n" if fmt == "jsonl" else yaml.safe_dump(facts)
+    diag = only_error(text, fmt)
+    assert (diag.code, diag.fact_path) == ("facts/impossible", "$.time[2].minutes")
+    assert diag.message == (
+        "practitioner `P1` has 40,321 minutes in 2025-02 up to this entry, more than the 40,320 minutes the month has"
+    )
 
 
 def test_huge_minutes_are_a_limit_error_with_the_line() -> None:

@@ -164,24 +164,35 @@ def _month_minutes(month: str) -> int:
 
 
 def impossible_values(bundle: Mapping[str, Any], money_paths: list[tuple[Where, Any]]) -> Iterator[Problem]:
-    """Well-formed values that no real month has: run on a bundle that passed the schema."""
+    """Well-formed values that no real month has: run on a bundle that passed the schema.
+
+    A practitioner's minutes are added up per month: those of the entries dated in it (and of the
+    undated ones, in the service month), against the minutes that month has."""
     for where, amount in money_paths:
         if isinstance(amount, int | Decimal) and amount > MAX_MONEY:
             yield path_of(where), f"`{amount}` is more than any fee (at most {MAX_MONEY:,} per amount)"
-    available = month_minutes(bundle.get("month"))
-    totals: dict[str, int] = {}
+    service_month = bundle.get("month")
+    totals: dict[tuple[str, object], int] = {}  # (practitioner, month): the minutes so far
     for i, entry in enumerate(bundle.get("time") or ()):
         if not (type(entry) is dict or isinstance(entry, Mapping)) or not isinstance(entry.get("minutes"), int):
             continue
         who = str(entry.get("practitioner"))
-        before = totals.get(who, 0)
-        totals[who] = before + entry["minutes"]
-        if before <= available < totals[who]:
+        month = entry_month(entry.get("date"), service_month)
+        available = month_minutes(month)
+        before = totals.get((who, month), 0)
+        total = totals[who, month] = before + entry["minutes"]
+        if before <= available < total:
             message = (
-                f"practitioner `{who}` has {totals[who]:,} minutes in {bundle.get('month')} up to this entry, "
+                f"practitioner `{who}` has {total:,} minutes in {month} up to this entry, "
                 f"more than the {available:,} minutes the month has"
             )
             yield ["time", i, "minutes"], message
+
+
+def entry_month(date: object, service_month: object) -> object:
+    """The month a time entry's minutes were spent in: its date's (an entry dated outside the service
+    month is not counted in it, see `outside_month_notes`), or the service month when it has none."""
+    return date[:7] if isinstance(date, str) and len(date) == 10 else service_month
 
 
 def outside_month_notes(bundle: Mapping[str, Any]) -> Iterator[str]:

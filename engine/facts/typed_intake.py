@@ -133,20 +133,21 @@ def _month_notes(raw: dict[str, Any]) -> tuple[str, ...] | None:
     its date a real date or null."""
     month = raw["month"]
     available = month_minutes(month)
-    totals: dict[str, int] = {}
+    totals: dict[object, int] = {}  # practitioner (in the month), or (practitioner, month) (outside it)
     outside = False
     for entry in raw.get("time") or ():
+        date = entry.get("date")  # a real `YYYY-MM-DD`: inside the month iff it starts with it
+        inside = date is None or date[:7] == month
         minutes = entry.get("minutes")
         if minutes is not None:
             who = entry.get("practitioner")
             if type(who) is not str:
                 who = str(who)  # as impossible_values counts it: an entry without one is `None`'s
-            total = totals[who] = totals.get(who, 0) + minutes
-            if total > available:
+            key = who if inside else (who, date[:7])  # as impossible_values adds them up: per month
+            total = totals[key] = totals.get(key, 0) + minutes
+            if total > (available if inside else month_minutes(date[:7])):
                 return None  # the untyped path words it (impossible_values)
-        if not outside:
-            date = entry.get("date")  # a real `YYYY-MM-DD`: inside the month iff it starts with it
-            outside = date is not None and date[:7] != month
+        outside = outside or not inside
     return tuple(outside_month_notes(raw)) if outside else ()
 
 
