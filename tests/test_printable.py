@@ -86,3 +86,14 @@ def test_evaluate_reports_an_invalid_bundle_with_such_an_id_escaped(tmp_path: Pa
     assert f"Bundle {SHOWN_ID} · not evaluated: 1 problem" in result.output
     assert f"bundle `{SHOWN_ID}`: $.month: error[facts/schema]" in result.output
     assert not _unsafe(result.output.replace("\n", ""))
+
+
+def test_the_summary_form_shows_such_an_id_escaped_on_its_one_line(tmp_path: Path) -> None:
+    """`--format summary` is one line per bundle: the raw id's line break made two, and its escape
+    sequence reached the terminal."""
+    result = CliRunner().invoke(cli, ["evaluate", "--format", "summary", str(_evil_file(tmp_path, "2025-03"))],
+                                catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    [line] = result.output.splitlines()
+    assert line.startswith(f"{SHOWN_ID} · 2025-03")
+    assert not _unsafe(line)

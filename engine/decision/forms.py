@@ -14,6 +14,7 @@ from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from typing import Any
 
+from ..printable import printable
 from .context import EMPTY_CONTEXT
 from .explain import first_reason, split_denials
 from .model import Decision, Denial, Line
@@ -29,11 +30,12 @@ def _money(value: Decimal | None) -> str:
 
 
 def render_summary(decision: Decision) -> str:
-    """One line: id · month · billed codes and units · allowed · patient share (or why nothing)."""
-    head = f"{decision.bundle_id} · {decision.month}"
+    """One line: id · month · billed codes and units · allowed · patient share (or why nothing); the
+    id and the reason, which may quote the bundle's text, made printable (engine/printable.py)."""
+    head = f"{printable(decision.bundle_id)} · {decision.month}"
     if not decision.billable:
         reason = first_reason(decision)
-        return f"{head} · nothing billable" + (f": {reason}" if reason else "")
+        return f"{head} · nothing billable" + (f": {printable(reason)}" if reason else "")
     codes = ", ".join(f"{line.code} × {line.units}" for line in decision.billable)
     totals = decision.totals
     allowed = f"allowed ${totals.allowed:.2f}" if totals.allowed is not None else "allowed: not priced"
