@@ -344,3 +344,21 @@ def test_one_yaml_flow_mapping_and_pretty_json_are_still_detected_as_before(monk
     pretty = b'{"id": "p", "month": "2025-03",\n "beneficiary": {"part_b": true}}\n'
     [record] = _stdin(monkeypatch, pretty)
     assert record.id == "p"
+
+
+@pytest.mark.parametrize(("char", "shown"), [("\x85", "U+0085"), ("\u2028", "U+2028"), ("\u2029", "U+2029")])
+def test_a_yaml_1_1_line_break_in_the_text_is_refused_not_read_as_a_break(char: str, shown: str) -> None:
+    """NEL, LS and PS are line breaks to YAML 1.1 (and to libyaml) and text to YAML 1.2: a name
+    written `foo<NEL>bar` was read as `foo bar`, and `id: a<LS>month: 2025-04` as two keys."""
+    spoilt = BASE.replace("id: march", "id: spoilt").replace("practitioner: {id: P1,", f"practitioner: {{id: P{char}1,")
+    first, second = read(f"{BASE}---\n{spoilt}")
+    assert isinstance(first, Bundle)
+    assert isinstance(second, BundleError)
+    [diag] = second.diagnostics
+    assert (second.id, diag.code) == ("spoilt", "facts/syntax")
+    assert diag.message.startswith(f"the text holds {shown}")
+    assert diag.span is not None
+    assert (diag.span.line, diag.span.column) == (BASE.count("\n") + 1 + 4, 21)  # the character itself
+    [escaped] = read(BASE.replace("id: march", f'id: "march\\{"N" if char == chr(0x85) else "L"}"'))
+    assert isinstance(escaped, Bundle)  # an escape in a double-quoted text is that character, as written
+    assert escaped.id == "march" + ("\x85" if char == "\x85" else "\u2028")

@@ -35,6 +35,8 @@ from .yaml_loader import FactLoader, FactYAMLError, ItemError, load_document
 
 _MARKER = re.compile(rb"^(---|\.\.\.)(?=[ \t\r\n]|$)")
 _BREAK = re.compile(r"\r\n|\r|\n")  # YAML 1.2's line breaks (b-break): CRLF, CR, LF
+_OTHER_BREAK = re.compile("[\x85\u2028\u2029]")  # YAML 1.1's other line breaks: text in YAML 1.2
+_BREAK_NAMES = {"\x85": "a next-line character", "\u2028": "a line separator", "\u2029": "a paragraph separator"}
 _TOP_ID = re.compile(r"^id:[ \t]*['\"]?([A-Za-z0-9_.:/@-]{1,100})['\"]?[ \t]*(?:#.*)?$", re.MULTILINE)
 
 
@@ -116,7 +118,7 @@ def _yaml_document(start: int, chunk: list[bytes] | None, name: str, index: int,
         yield record_error("facts/syntax", not_utf8(data, exc), name, line, 1, index)
         return
     try:
-        declared = _declared_version(text, name)
+        declared = _declared_version(text, name) or _other_break(text, name)
         if declared is not None:
             raise declared
         document = load_document(text)  # FactLoader's: a safe loader
@@ -164,6 +166,22 @@ def _declared_version(text: str, name: str) -> FactYAMLError | None:
                        "YAML 1.2, where `025` is 25 and `yes` is text: remove the directive or write `%YAML 1.2`")
             return FactYAMLError("facts/syntax", problem, yaml.Mark(name, 0, number, 0, None, 0))
     return None
+
+
+def _other_break(text: str, name: str) -> FactYAMLError | None:
+    """The error for NEL, LS or PS in the text, or None. YAML 1.1 (and libyaml, which the loader
+    parses with) breaks lines there, YAML 1.2 reads them as text: `foo<NEL>bar` was read as
+    `foo bar`. Either reading may be the wrong one, so the document is refused; written as an
+    escape in a double-quoted text (`"\\L"`, `"\\u2028"`), the character is read as written."""
+    found = _OTHER_BREAK.search(text) if not text.isascii() else None
+    if found is None:
+        return None
+    char, at = found.group(), found.start()
+    before = list(_BREAK.finditer(text, 0, at))
+    line, column = len(before), at - (before[-1].end() if before else 0)
+    problem = (f"the text holds U+{ord(char):04X} ({_BREAK_NAMES[char]}), a line break to YAML 1.1 and text to "
+               f"YAML 1.2; write it as the escape `\\u{ord(char):04x}` in a double-quoted text, or remove it")
+    return FactYAMLError("facts/syntax", problem, yaml.Mark(name, at, line, column, None, 0))
 
 
 def _content_start(text: str) -> str:
