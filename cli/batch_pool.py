@@ -39,9 +39,11 @@ from .common import ErrorRecord
 
 Chunk: TypeAlias = list[Work]
 Result: TypeAlias = tuple[bytes, int, tuple[ErrorRecord, ...]]  # joined lines, how many, the error records
-Decide: TypeAlias = Callable[[Chunk], Result]
+Decided: TypeAlias = tuple[list[bytes], int, tuple[ErrorRecord, ...]]  # a chunk's lines, how many, its errors
+Decide: TypeAlias = Callable[[Chunk], Decided]
 
 WINDOW_PER_JOB = 4  # chunks per worker sent and not yet written: one being decided, the next already there
+_IOV_MAX = 1024  # the buffers one pwritev takes (POSIX's minimum is 16; Linux's is 1024)
 _HEADER = struct.Struct("!QQ")  # a message's lines' length (0: none), its pickled note's length
 
 
@@ -68,7 +70,7 @@ class _Serve:
     def __init__(self, tasks: Connection, decide: Decide, output: int | None) -> None:
         self.tasks, self.decide, self.output = tasks, decide, output
         self.inbox: queue.SimpleQueue[Chunk | None] = queue.SimpleQueue()  # bounded by the parent's window
-        self.blocks: deque[bytes] = deque()  # decided, not written yet (at most the window)
+        self.blocks: deque[list[bytes]] = deque()  # decided, not written yet (at most the window)
         self.sending = threading.Lock()  # both threads send: one message at a time
         self.results = socket.socket(fileno=os.dup(tasks.fileno()))
 
@@ -81,11 +83,12 @@ class _Serve:
         threading.Thread(target=self._receive, daemon=True).start()
         while (chunk := self.inbox.get()) is not None:
             lines, count, errors = self.decide(chunk)
+            size = sum(map(len, lines))
             if self.output is None:
-                self._send(("decided", count, errors, len(lines)), lines)
+                self._send(("decided", count, errors, size), b"".join(lines))
             else:
                 self.blocks.append(lines)
-                self._send(("decided", count, errors, len(lines)))
+                self._send(("decided", count, errors, size))
 
     def _receive(self) -> None:
         try:
@@ -100,13 +103,21 @@ class _Serve:
         except (EOFError, OSError):  # the parent is gone (killed): nothing left to do for it
             os._exit(1)
 
-    def _write(self, block: bytes, offset: int) -> None:
+    def _write(self, block: list[bytes], offset: int) -> None:
+        """The block's lines at `offset`, by `pwritev` from the lines themselves: joining a chunk's
+        ~23 kB lines first was 1.6% of a worker's instructions a record (callgrind, session 17)."""
         assert self.output is not None
-        view = memoryview(block)
+        views = [memoryview(line) for line in block if line]
+        first = 0  # the first line not wholly written
         try:
-            while view:
-                done = os.pwrite(self.output, view, offset)
-                view, offset = view[done:], offset + done
+            while first < len(views):
+                done = os.pwritev(self.output, views[first : first + _IOV_MAX], offset)
+                offset += done
+                while first < len(views) and done >= len(views[first]):
+                    done -= len(views[first])
+                    first += 1
+                if done:  # a line cut short (a full disk writes what fits, then fails)
+                    views[first] = views[first][done:]
         except OSError as error:
             self._send(("failed", error.errno, error.strerror))
             return

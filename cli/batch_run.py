@@ -96,12 +96,13 @@ def error_line(record: ErrorRecord) -> bytes:
 _SETUP: tuple[Setup, str] | None = None  # set before the workers are forked: inherited, never pickled
 
 
-def decide_chunk(chunk: list[Work]) -> tuple[bytes, int, tuple[ErrorRecord, ...]]:
-    """A worker's task: the chunk's lines joined (one message back, not one per record)."""
+def decide_chunk(chunk: list[Work]) -> tuple[list[bytes], int, tuple[ErrorRecord, ...]]:
+    """A worker's task: the chunk's lines (one message back, not one per record; the worker writes
+    them as they are, batch_pool.py), how many, and its error records."""
     assert _SETUP is not None
     setup, form = _SETUP
     done = [decide_one(work, setup, form) for work in chunk]
-    return b"".join(d.line for d in done), len(done), tuple(d.error for d in done if d.error is not None)
+    return [d.line for d in done], len(done), tuple(d.error for d in done if d.error is not None)
 
 
 def _chunks(works: Iterable[Work]) -> Iterator[list[Work]]:

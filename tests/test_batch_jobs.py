@@ -207,7 +207,11 @@ def test_a_full_disk_met_by_a_worker_keeps_complete_lines_and_resumes(claims: Pa
             raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
         return real(fd, bytes(data[:room]), offset)
 
+    def pwritev(fd: int, buffers: Any, offset: int) -> int:  # the workers write a block's lines with it
+        return pwrite(fd, b"".join(buffers), offset)  # what fits, then ENOSPC
+
     monkeypatch.setattr(os, "pwrite", pwrite)
+    monkeypatch.setattr(os, "pwritev", pwritev)
     result, kept = _stopped_by("no space left on device", claims, reference, tmp_path, monkeypatch)
     assert 0 < len(kept) <= limit
     written = kept.count(b"\n")
@@ -219,7 +223,7 @@ def test_a_worker_that_dies_is_a_clear_error_and_the_run_resumes(claims: Path, r
                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     real = batch_run.decide_chunk
 
-    def dies_on_the_fifth_chunk(chunk: list[Work]) -> tuple[bytes, int, tuple[Any, ...]]:
+    def dies_on_the_fifth_chunk(chunk: list[Work]) -> tuple[list[bytes], int, tuple[Any, ...]]:
         first = chunk[0]
         if isinstance(first, RawRecord) and first.index == 4 * batch_run.CHUNK:
             os._exit(9)  # as if killed: no message, no clean-up
@@ -231,3 +235,37 @@ def test_a_worker_that_dies_is_a_clear_error_and_the_run_resumes(claims: Path, r
     assert "--resume" in result.stderr
     assert kept.count(b"\n") <= 4 * batch_run.CHUNK
     _resumes_to(reference, claims, tmp_path / "out.jsonl")
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    block=st.lists(st.binary(max_size=40), max_size=12),
+    cuts=st.lists(st.integers(min_value=1, max_value=50), min_size=1, max_size=40),
+    offset=st.integers(min_value=0, max_value=30),
+)
+def test_a_block_written_in_pieces_lands_whole_at_its_offset(block: list[bytes], cuts: list[int], offset: int) -> None:
+    """A worker writes a block's lines with `pwritev`, which may write less than asked (a signal,
+    a pipe, a nearly full disk): what it did not write is written next, from where it stopped."""
+    import tempfile
+
+    from carepolicy.cli import batch_pool
+
+    sizes = iter(cuts * 100)
+    real = os.pwrite
+
+    def short_pwritev(fd: int, buffers: Any, at: int) -> int:
+        return real(fd, b"".join(bytes(b) for b in buffers)[: next(sizes)], at)
+
+    notes: list[tuple[Any, ...]] = []
+    serve = object.__new__(batch_pool._Serve)  # only what _write reads: the file and the reply
+    with tempfile.TemporaryFile() as file:
+        file.write(b"#" * offset)
+        file.flush()
+        serve.output = file.fileno()
+        serve._send = lambda note, lines=b"": notes.append(note)  # type: ignore[method-assign]
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(os, "pwritev", short_pwritev)
+            serve._write(block, offset)
+        file.seek(0)
+        assert file.read() == b"#" * offset + b"".join(block)
+    assert notes == [("written",)]
