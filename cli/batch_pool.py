@@ -27,7 +27,7 @@ import struct
 import sys
 import threading
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from multiprocessing import get_context
 from multiprocessing.connection import Connection, wait
 from multiprocessing.process import BaseProcess
@@ -131,7 +131,9 @@ class _Serve:
                 self.results.sendall(lines)
 
 
-def _serve(tasks: Connection, decide: Decide, output: int | None) -> None:
+def _serve(tasks: Connection, decide: Decide, output: int | None, parents: list[Connection | socket.socket]) -> None:
+    for end in parents:  # the parent's ends, inherited by the fork: with them closed, its death is our pipe's end
+        end.close()
     _Serve(tasks, decide, output)()
 
 
@@ -150,10 +152,17 @@ def _receive_exactly(source: socket.socket, size: int) -> bytes:
 
 
 class _Worker:
-    def __init__(self, decide: Decide, output: int | None) -> None:
+    _results: socket.socket  # this process's end of the pipe, to receive on (a copy of `connection`'s)
+
+    def __init__(self, decide: Decide, output: int | None, earlier: Sequence[_Worker] = ()) -> None:
         context = get_context("fork")  # the policy set is loaded once, before the fork, and inherited
         self.connection, theirs = context.Pipe(duplex=True)
-        self.process: BaseProcess = context.Process(target=_serve, args=(theirs, decide, output), daemon=True)
+        # the fork copies this process's end of this worker's pipe and of the `earlier` workers'
+        # pipes; the worker closes them, or it never reads the end of its pipe when this process is
+        # killed (SIGKILL, out of memory), and waits forever (holding stderr open)
+        parents = [self.connection, *(end for worker in earlier for end in (worker.connection, worker._results))]
+        self.process: BaseProcess = context.Process(target=_serve, args=(theirs, decide, output, parents),
+                                                    daemon=True)
         self.process.start()
         theirs.close()
         self._results = socket.socket(fileno=os.dup(self.connection.fileno()))
@@ -205,7 +214,9 @@ class WorkerPool:
     def __init__(self, jobs: int, decide: Decide, writer: LineWriter | None) -> None:
         self._writer = writer
         output = None if writer is None else writer.fileno()
-        self._workers = [_Worker(decide, output) for _ in range(jobs)]
+        self._workers: list[_Worker] = []
+        for _ in range(jobs):
+            self._workers.append(_Worker(decide, output, self._workers))
         self._complete: dict[int, Result] = {}  # ready to yield: at most the window
         self._decided: dict[int, tuple[_Worker, int, int, tuple[ErrorRecord, ...]]] = {}  # not written yet
         self._to_write = 0  # the next chunk to write: blocks go to the file one at a time, in order

@@ -15,6 +15,7 @@ import json
 import os
 import signal
 import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -269,3 +270,43 @@ def test_a_block_written_in_pieces_lands_whole_at_its_offset(block: list[bytes],
         file.seek(0)
         assert file.read() == b"#" * offset + b"".join(block)
     assert notes == [("written",)]
+
+
+def test_the_workers_end_when_the_parent_is_killed_and_the_run_resumes(claims: Path, reference: bytes,
+                                                                       tmp_path: Path) -> None:
+    """SIGKILL (or the OOM killer) ends the parent without a word to its workers. Each worker had
+    inherited the parent's end of its own pipe (and of the earlier workers'), so none ever read the
+    end of its pipe: they waited forever, each with a policy set in memory, holding the parent's
+    stderr open (`batch ... 2>&1 | tee log` never ended)."""
+    target, partial = tmp_path / "out.jsonl", tmp_path / "out.jsonl.partial"
+    process = subprocess.Popen([*COMMAND, "batch", str(claims), *SMOKE, "--jobs", "2", "-o", str(target)],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 120
+        while (not partial.exists() or partial.read_bytes().count(b"\n") <= 64) and process.poll() is None:
+            assert time.monotonic() < deadline
+            time.sleep(0.005)  # past the first chunk, decided before the workers start: they are writing
+        assert process.poll() is None, "the batch ended before it could be killed"
+        process.kill()
+        process.wait()
+        while _group_alive(process.pid):  # the workers, if any is left
+            assert time.monotonic() < deadline, "the workers outlived the parent"
+            time.sleep(0.01)
+    finally:
+        if _group_alive(process.pid):
+            os.killpg(process.pid, signal.SIGKILL)  # the workers left behind, not to outlive the test
+    assert reference.startswith(partial.read_bytes()[: partial.read_bytes().rfind(b"\n") + 1])
+    _resumes_to(reference, claims, target)
+
+
+def _group_alive(group: int) -> bool:
+    """Whether a process of the process group `group` still runs (a zombie, ended and waiting for
+    PID 1 to reap it, does not: some containers' PID 1 never does)."""
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):  # ended meanwhile
+            continue
+        if int(fields[2]) == group and fields[0] != "Z":
+            return True
+    return False
