@@ -263,6 +263,28 @@ def test_a_signal_while_the_run_is_set_up_exits_130_and_keeps_the_partial_output
     assert partial.read_bytes() == b'{"bundle_id":"earlier","error":[],"source":"x"}\n'  # not emptied
 
 
+@pytest.mark.parametrize("how", [signal.SIGTERM, signal.SIGINT])
+def test_a_signal_after_the_last_line_still_moves_the_output_into_place(claims: Path, tmp_path: Path,
+                                                                         how: signal.Signals) -> None:
+    """The handlers were put back as soon as the last record was written, before the partial file
+    was renamed: a signal then killed the finished run without a word (SIGTERM, exit -15) or ended
+    it with click's "Aborted!" (SIGINT, exit 1), every line written and the output never moved into
+    place. (The signal is sent here just before the rename.)"""
+    reference = tmp_path / "reference.jsonl"
+    assert run("batch", str(claims), *SMOKE, "-o", str(reference)).exit_code == ExitCode.OK
+    target = tmp_path / "out.jsonl"
+    late = (f"import os; real = os.replace\n"
+            f"def replace(a, b, **k):\n    os.kill(os.getpid(), {int(how)}); return real(a, b, **k)\n"
+            f"os.replace = replace\n"
+            f"from carepolicy.cli.main import main; main()")
+    done = subprocess.run([sys.executable, "-c", late, "batch", str(claims), *SMOKE, "-o", str(target)],
+                          capture_output=True, check=False)
+    assert done.returncode == ExitCode.OK, done.stderr.decode()
+    assert target.read_bytes() == reference.read_bytes()
+    assert not (tmp_path / "out.jsonl.partial").exists()
+    assert "40 records: 40 decisions, 0 error records" in done.stderr.decode()
+
+
 # --------------------------------------------------------------------------------------------- one line each
 
 

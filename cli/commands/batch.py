@@ -199,10 +199,19 @@ def batch(
             _interrupted(stop.signal or signal.SIGINT, writer, counts, output)
         started = time.perf_counter()
         stopped = _run(works, writer, setup, form, jobs or cores, counts, stop)
-    seconds = time.perf_counter() - started
-    writer.close()
-    if stopped is not None:
-        _interrupted(stopped, writer, counts, output)
+        # still under `_Stop`: a signal from here on finds every line written and changes nothing (it
+        # killed the finished run, SIGTERM, or aborted it, SIGINT, before the output was moved into place)
+        seconds = time.perf_counter() - started
+        writer.close()
+        if stopped is not None:
+            _interrupted(stopped, writer, counts, output)
+        _publish(writer, output)
+        _summary(counts, writer.written, seconds, output)
+    finish(ExitCode.BAD_INPUT if counts.errors else ExitCode.OK)
+
+
+def _publish(writer: LineWriter, output: str) -> None:
+    """Move the finished output into place."""
     try:
         os.replace(writer.path, output)
         publish = getattr(writer, "publish", None)  # Parquet: the lines file beside it, moved into place too
@@ -212,8 +221,6 @@ def batch(
         reason = (error.strerror or str(error)).lower()
         fail("usage/output", f"cannot move the finished output `{writer.path}` to `{output}`: {reason}",
              help=f"all {writer.written} records are in `{writer.path}`; move it into place yourself", file=output)
-    _summary(counts, writer.written, seconds, output)
-    finish(ExitCode.BAD_INPUT if counts.errors else ExitCode.OK)
 
 
 def _parquet_writer(output: str, read: tuple[str, ...]) -> LineWriter:
