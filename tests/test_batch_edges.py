@@ -16,6 +16,7 @@ import subprocess
 import sys
 import time
 import tracemalloc
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -98,6 +99,32 @@ def test_standard_input_from_another_file_is_read(claims: Path, tmp_path: Path) 
     assert done.returncode == ExitCode.OK, done.stderr.decode()
     written = [json.loads(line)["bundle_id"] for line in (tmp_path / "x.jsonl").read_text().splitlines()]
     assert written == [json.loads(line)["id"] for line in claims.read_text().splitlines()]
+
+
+def _stdin_closed() -> None:
+    os.close(0)
+
+
+def _stdin_write_only() -> None:
+    os.dup2(os.open(os.devnull, os.O_WRONLY), 0)
+
+
+@pytest.mark.parametrize("stdin", [_stdin_closed, _stdin_write_only], ids=["closed", "write-only"])
+def test_standard_input_that_cannot_be_read_is_its_error_record_not_a_bug(tmp_path: Path,
+                                                                           stdin: Callable[[], None]) -> None:
+    """`batch - -o x <&-` (and a standard input open only for writing) wrote an eval/internal error
+    record, "internal error: AttributeError: 'NoneType' object has no attribute 'readline'" (or
+    "OSError: [Errno 9] Bad file descriptor") with "this is a bug in carepolicy", for an input that
+    cannot be read: a facts/io error, as for a file that cannot be read."""
+    target = tmp_path / "x.jsonl"
+    done = subprocess.run([*COMMAND, "batch", "-", *SMOKE, "-o", str(target)], preexec_fn=stdin,
+                          capture_output=True, check=False)
+    assert done.returncode == ExitCode.BAD_INPUT, done.stderr.decode()
+    [record] = [json.loads(line) for line in target.read_text().splitlines()]
+    assert record["bundle_id"] is None
+    assert [e["code"] for e in record["error"]] == ["facts/io"]
+    assert record["error"][0]["message"].startswith("cannot read `<stdin>`: ")
+    assert "bug" not in done.stderr.decode()
 
 
 # --------------------------------------------------------------------------------------------- resume

@@ -52,11 +52,20 @@ def iter_records(
         shown = name or str(source)
         return _from_path(Path(source), input_format or input_format_of(source), shown)
     if isinstance(source, str | Path):
-        stream: IO[Any] = sys.stdin
-        shown = name or "<stdin>"
-    else:
-        stream, shown = source, name or getattr(source, "name", None) or "<stream>"
-    return _from_stream(_binary(stream), input_format, str(shown))
+        return _from_stdin(name or "<stdin>", input_format)
+    shown = name or getattr(source, "name", None) or "<stream>"
+    return _from_stream(_binary(source), input_format, str(shown))
+
+
+def _from_stdin(name: str, fmt: str | None) -> Iterator[Record]:
+    """Standard input's records; closed (`cmd <&-`: no `sys.stdin` at all) or not readable (open
+    for writing only), it is a file that cannot be read (facts/io), as for a path."""
+    if sys.stdin is None:
+        raise fail("facts/io", f"cannot read `{name}`: standard input is closed", name)
+    try:
+        yield from _from_stream(_binary(sys.stdin), fmt, name)
+    except OSError as exc:
+        raise fail("facts/io", f"cannot read `{name}`: {(exc.strerror or str(exc)).lower()}", name) from None
 
 
 def _from_path(path: Path, fmt: str | None, name: str) -> Iterator[Record]:
