@@ -85,6 +85,7 @@ class ParquetLineWriter(LineWriter):
     """
 
     workers_write = False  # rows are built and written here, from the lines the workers send back
+    resumable = False
 
     def __init__(self, path: str) -> None:  # the parent's file descriptor is not used
         self.path = path

@@ -90,6 +90,8 @@ class LineWriter:
     # the file is the lines as bytes, so `batch --jobs` workers may write their blocks to it
     # themselves (cli/batch_pool.py); a writer that turns lines into something else says False
     workers_write: ClassVar[bool] = True
+    # whether `--resume` can continue the file (a Parquet file cannot be appended to)
+    resumable: ClassVar[bool] = True
 
     def __init__(self, path: str) -> None:
         """Open (create) `path` without changing it: the first check that the output can be written."""

@@ -290,6 +290,36 @@ def test_a_signal_while_the_run_is_set_up_exits_130_and_keeps_the_partial_output
     assert partial.read_bytes() == b'{"bundle_id":"earlier","error":[],"source":"x"}\n'  # not emptied
 
 
+def test_a_parquet_output_is_not_offered_to_resume_and_resume_leaves_it_as_it_is(claims: Path,
+                                                                                   tmp_path: Path) -> None:
+    """A Parquet output cannot be resumed (a Parquet file cannot be appended to), but an interrupted
+    Parquet run said "run the same command with --resume to continue", and `--resume` then emptied
+    the partial file, said "no complete line in `out.parquet.partial` to resume from" of a file
+    holding every row written so far, and decided every record again."""
+    pytest.importorskip("pyarrow")
+    fees = tmp_path / "fees.csv"
+    os.mkfifo(fees)
+    target, partial = tmp_path / "out.parquet", tmp_path / "out.parquet.partial"
+    process = subprocess.Popen([*COMMAND, "batch", str(claims), *SMOKE, "--fee-schedule", str(fees),
+                                "-o", str(target)], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    writer = _writer_once_read(fees, process)
+    try:
+        process.send_signal(signal.SIGINT)
+        _out, err = process.communicate(timeout=120)
+    finally:
+        os.close(writer)
+    assert process.returncode == ExitCode.INTERRUPTED, err.decode()
+    assert "--resume" not in err.decode()
+    assert "a Parquet output cannot be resumed" in err.decode()
+    kept = b"rows an interrupted run wrote"
+    partial.write_bytes(kept)
+    result = run("batch", str(claims), *SMOKE, "-o", str(target), "--resume")
+    assert result.exit_code == ExitCode.BAD_INPUT
+    assert "error[usage/output]: a Parquet output cannot be resumed" in result.stderr
+    assert partial.read_bytes() == kept
+    assert not target.exists()
+
+
 @pytest.mark.parametrize("how", [signal.SIGTERM, signal.SIGINT])
 def test_a_signal_after_the_last_line_still_moves_the_output_into_place(claims: Path, tmp_path: Path,
                                                                          how: signal.Signals) -> None:

@@ -32,6 +32,7 @@ TRACE_HELP = (
 JOBS_HELP = (
     "Worker processes (default: the cores available; at most 4 a core). The output is the same for any number."
 )
+NOT_RESUMABLE = "a Parquet output cannot be resumed (a Parquet file cannot be appended to)"
 JOBS_PER_CORE = 4  # beyond this, workers only add memory (each holds its own policy set and month plans)
 
 
@@ -177,6 +178,8 @@ def batch(
         read = (*inputs, *filter(None, (fee_schedule, policies_dir)))
         check_target(output, read)
         parquet = output.lower().endswith(".parquet")
+        if parquet and resume:  # before the writer is made: it would empty the partial file
+            raise OutputProblem(NOT_RESUMABLE, help="run the same command without --resume")
         writer = _parquet_writer(output, read) if parquet else LineWriter(partial_path(output))
     except OutputProblem as problem:
         fail("usage/output", problem.message, help=problem.help, file=output)
@@ -269,7 +272,9 @@ def _run(works: Iterator[Work], writer: LineWriter, setup: Setup, form: str, job
             writer.flush()
             return stop.signal or int(ended_by)
         writer.close()
-        report([diagnostic("usage/output", problem.message, help=problem.help, file=writer.path)])
+        # (a lost worker's help offers --resume: not for Parquet)
+        help_text = problem.help if writer.resumable else f"{NOT_RESUMABLE}: run the same command again"
+        report([diagnostic("usage/output", problem.message, help=help_text, file=writer.path)])
         if not isinstance(problem, ResumeProblem):
             _written_note(writer, counts)
         finish(ExitCode.BAD_INPUT)
@@ -289,7 +294,10 @@ def _interrupted(number: int, writer: LineWriter, counts: _Counts, output: str) 
     name = signal.Signals(number).name
     click.echo(f"\ninterrupted by {name}: ", err=True, nl=False)
     _written_note(writer, counts)
-    hint = f"hint: run the same command with --resume to continue; {output} is written when it is complete"
+    if writer.resumable:
+        hint = f"hint: run the same command with --resume to continue; {output} is written when it is complete"
+    else:
+        hint = f"hint: {NOT_RESUMABLE}: run the same command again; {output} is written when it is complete"
     click.echo(hint, err=True)
     finish(ExitCode.INTERRUPTED)
 
