@@ -125,8 +125,14 @@ class ParquetLineWriter(LineWriter):
 
     def close(self) -> None:
         self.flush()
-        self._decisions.close()
-        self._lines.close()
+        failed: list[Exception] = []
+        for writer in (self._decisions, self._lines):  # the footers are written here: a full disk too
+            try:
+                writer.close()
+            except (OSError, pa.ArrowException) as error:
+                failed.append(error)
+        if failed:
+            raise OutputProblem(f"cannot write `{self.path}`: {failed[0]}")
 
     def sync(self) -> None:
         """Nothing to do: Parquet footers are written at close."""

@@ -289,3 +289,26 @@ def test_an_error_records_bundle_id_holding_a_lone_surrogate_is_written() -> Non
     assert row["bundle_id"] == "\\ud800"
     (diag,) = json.loads(str(row["error"]))
     assert (diag["code"], diag["bundle"]) == ("facts/duplicate-key", "\ud800")
+
+
+def test_a_full_disk_when_the_parquet_footer_is_written_is_the_outputs_error(tmp_path: Path,
+                                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """A Parquet file's footer is written when it is closed, after the last row group. A full disk
+    then was caught as a failed write to standard output: "cannot write standard output: error
+    writing bytes to file", naming neither the file nor the records."""
+    source = tmp_path / "in.jsonl"
+    source.write_text(jsonl(BUNDLES[:5]), encoding="utf-8")
+    real = pq.ParquetWriter.close
+
+    def close(writer: pq.ParquetWriter) -> None:
+        real(writer)
+        raise OSError(28, "Error writing bytes to file. Detail: [errno 28] No space left on device")
+
+    monkeypatch.setattr(pq.ParquetWriter, "close", close)
+    out = tmp_path / "out.parquet"
+    result = CliRunner().invoke(cli, ["batch", str(source), "-o", str(out)], catch_exceptions=False)
+    assert result.exit_code == 2
+    assert "standard output" not in result.stderr
+    assert f"error[usage/output]: cannot write `{out}.partial`: " in result.stderr
+    assert "no space left on device" in result.stderr.lower()
+    assert not out.exists()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import sys
@@ -205,7 +206,11 @@ def batch(
         # still under `_Stop`: a signal from here on finds every line written and changes nothing (it
         # killed the finished run, SIGTERM, or aborted it, SIGINT, before the output was moved into place)
         seconds = time.perf_counter() - started
-        writer.close()
+        try:
+            writer.close()
+        except OutputProblem as problem:  # Parquet: the footers are written at close (a full disk there too)
+            fail("usage/output", problem.message, file=writer.path,
+                 help=f"make room, then run the same command again; {NOT_RESUMABLE}")
         if stopped is not None:
             _interrupted(stopped, writer, counts, output)
         _publish(writer, output)
@@ -271,7 +276,8 @@ def _run(works: Iterator[Work], writer: LineWriter, setup: Setup, form: str, job
         if ended_by is not None:
             writer.flush()
             return stop.signal or int(ended_by)
-        writer.close()
+        with contextlib.suppress(OutputProblem):  # (Parquet's footers: the problem is the one reported here)
+            writer.close()
         # (a lost worker's help offers --resume: not for Parquet)
         help_text = problem.help if writer.resumable else f"{NOT_RESUMABLE}: run the same command again"
         report([diagnostic("usage/output", problem.message, help=help_text, file=writer.path)])
