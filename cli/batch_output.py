@@ -43,6 +43,13 @@ def partial_path(target: str) -> str:
 
 def check_target(target: str, inputs: Sequence[str]) -> None:
     """Refuse, before any input is read, an output that is an input or cannot be written."""
+    try:
+        _check_target(target, inputs)
+    except OSError as error:  # a probe the system refuses: a name too long (`OUT.partial` is longer)
+        raise OutputProblem(f"cannot write `{error.filename or target}`: {reason(error)}") from None
+
+
+def _check_target(target: str, inputs: Sequence[str]) -> None:
     if target == "-":
         raise OutputProblem(
             "batch writes a file, renamed when it is complete; it cannot write to standard output",

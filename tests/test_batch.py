@@ -214,6 +214,18 @@ def test_unwritable_output_is_reported_before_any_input_is_read(tmp_path: Path,
         assert "nope.jsonl" not in result.stderr
 
 
+@pytest.mark.parametrize("length", [255, 300])  # the partial file's name too long; the output's own too
+def test_an_output_name_too_long_is_a_usage_error_not_a_traceback(claims: Path, tmp_path: Path, length: int) -> None:
+    """`-o` with a name of 249 to 255 bytes: `OUT.partial` is longer than a file name may be, and
+    probing it raised "OSError: [Errno 36] File name too long" out of the command (exit 1)."""
+    target = tmp_path / ("a" * (length - len(".jsonl")) + ".jsonl")
+    result = run("batch", str(claims), *SMOKE, "-o", str(target))
+    assert result.exit_code == ExitCode.BAD_INPUT
+    assert "error[usage/output]: cannot write" in result.stderr
+    assert "file name too long" in result.stderr
+    assert not list(tmp_path.iterdir())
+
+
 # --------------------------------------------------------------------------------------------- errors
 
 
