@@ -14,9 +14,10 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 import tracemalloc
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -288,6 +289,39 @@ def test_a_signal_while_the_run_is_set_up_exits_130_and_keeps_the_partial_output
     assert "--resume" in err.decode()
     assert "Traceback" not in err.decode()
     assert partial.read_bytes() == b'{"bundle_id":"earlier","error":[],"source":"x"}\n'  # not emptied
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_a_signal_while_the_input_is_awaited_stops_the_run(claims: Path, tmp_path: Path,
+                                                           monkeypatch: pytest.MonkeyPatch, jobs: str) -> None:
+    """`producer | batch - -o out`: with the producer idle, batch waits in a read of its input, and
+    a signal only set a flag that the next record would see: ^C or SIGTERM did not stop the run
+    until the producer wrote again or ended (and then said the whole input was read). Here the input
+    is 3 records, then a SIGINT, then a wait for a record that does not come."""
+    from carepolicy.cli.batch_input import RawRecord
+
+    lines = claims.read_bytes().splitlines(keepends=True)[:3]
+
+    def idle_producer(_paths: object, _format: object = None) -> Iterator[RawRecord]:
+        for index, line in enumerate(lines):
+            yield RawRecord(str(claims), index, index + 1, line)
+        os.kill(os.getpid(), signal.SIGINT)
+        threading.Event().wait(60)  # (the producer, idle; without the fix, the run ends after this)
+
+    monkeypatch.setattr("carepolicy.cli.commands.batch.read_work", idle_producer)
+    target = tmp_path / "out.jsonl"
+    result = run("batch", "-", *SMOKE, "--jobs", jobs, "-o", str(target))
+    assert result.exit_code == ExitCode.INTERRUPTED, result.stderr
+    written = 3 if jobs == "1" else 0  # --jobs 2 gathers 2 x 64 records before it decides the first
+    unknown = "of an unknown number (the input was not read to the end)"
+    assert f"interrupted by SIGINT: {written} records {unknown}" in result.stderr
+    monkeypatch.undo()
+    expected = b""
+    if written:
+        (tmp_path / "three.jsonl").write_bytes(b"".join(lines))
+        assert run("batch", str(tmp_path / "three.jsonl"), *SMOKE, "-o", str(tmp_path / "ref.jsonl")).exit_code == 0
+        expected = (tmp_path / "ref.jsonl").read_bytes()
+    assert (tmp_path / "out.jsonl.partial").read_bytes() == expected
 
 
 def test_a_parquet_output_is_not_offered_to_resume_and_resume_leaves_it_as_it_is(claims: Path,

@@ -87,6 +87,22 @@ class _Stop:
             signal.signal(number, handler)  # type: ignore[arg-type]
 
 
+def _awaited(works: Iterator[Work], stop: _Stop) -> Iterator[Work]:
+    """The input records, read with a signal stopping the run at once while the next one is read:
+    an idle pipe (`producer | batch -`) or FIFO may wait for ever, and no line is being written then."""
+    while True:
+        if stop.signal is not None:  # (with --jobs the input is read ahead: not one more record)
+            raise _Interrupted
+        stop.immediate = True
+        try:
+            work = next(works, None)
+        finally:
+            stop.immediate = False
+        if work is None:
+            return
+        yield work
+
+
 def _counted(works: Iterator[Work], counts: _Counts) -> Iterator[Work]:
     for work in works:
         counts.read += 1
@@ -188,7 +204,7 @@ def batch(
     with _Stop() as stop:
         try:
             setup = prepare(policies_dir, switches, fee_schedule, trace=form != "none")
-            works = _counted(read_work(inputs, input_format), counts)
+            works = _counted(_awaited(read_work(inputs, input_format), stop), counts)
             if resume:
                 works = _resumed(works, ResumeScan(writer.path), writer, setup, form, counts)
             else:
@@ -269,6 +285,9 @@ def _run(works: Iterator[Work], writer: LineWriter, setup: Setup, form: str, job
         writer.flush()
         if progress is not None:
             progress.end()
+        return stop.signal
+    except _Interrupted:  # while the input was awaited: the lines decided so far are written
+        writer.flush()
         return stop.signal
     except OutputProblem as problem:
         decider.close()
