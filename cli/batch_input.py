@@ -42,7 +42,8 @@ def read_work(paths: Sequence[str], input_format: str | None = None) -> Iterator
 
     for path in paths:
         fmt = input_format or (None if path == "-" else input_format_of(path))
-        if fmt == "jsonl" and path != "-":
+        # (a `.parquet` file is Parquet whatever --input-format says: iter_inputs reads it as such)
+        if fmt == "jsonl" and path != "-" and not path.lower().endswith(".parquet"):
             yield from _json_lines(path)
         else:
             yield from iter_inputs([path], input_format)

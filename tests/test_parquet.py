@@ -91,6 +91,16 @@ def test_parquet_in_gives_the_jsonl_in_lines(runs: Path) -> None:
     assert from_parquet == from_jsonl
 
 
+@pytest.mark.parametrize("form", ["jsonl", "json", "yaml"])
+def test_an_input_format_does_not_change_how_a_parquet_input_is_read(runs: Path, tmp_path: Path, form: str) -> None:
+    """A `.parquet` input is read as Parquet whatever `--input-format` says (it names the text
+    formats), as `evaluate` reads it. `batch --input-format jsonl` read the file's bytes as JSON
+    Lines instead: an error record for every "line" of the binary file, no decision."""
+    out = tmp_path / "out.jsonl"
+    assert batch(str(runs / "in.parquet"), "--input-format", form, "-o", str(out)) == 2
+    assert out.read_bytes() == (runs / "parquet.jsonl").read_bytes()
+
+
 def test_bundle_columns_instead_of_json() -> None:
     """A table of the bundle's own columns decides as the JSON does (nulls are absent fields)."""
     valid = [b for b in as_read(BUNDLES[:30]) if b not in INVALID]
