@@ -10,6 +10,7 @@ disk, a crash) `--resume` continues `OUT.partial` (batch_resume.py checks the li
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Sequence
 from pathlib import Path
 from typing import ClassVar, NoReturn
@@ -50,7 +51,7 @@ def check_target(target: str, inputs: Sequence[str]) -> None:
 
 
 def _check_target(target: str, inputs: Sequence[str]) -> None:
-    if target == "-":
+    if target == "-" or _is_standard_output(target):
         raise OutputProblem(
             "batch writes a file, renamed when it is complete; it cannot write to standard output",
             help="give a file name, or use `carepolicy evaluate --format jsonl` to write to standard output",
@@ -86,6 +87,23 @@ def _check_target(target: str, inputs: Sequence[str]) -> None:
         raise OutputProblem(f"cannot write `{target}`: no folder `{folder}`")
     if not os.access(folder, os.W_OK | os.X_OK):
         raise OutputProblem(f"cannot write `{target}`: the folder `{folder}` is not writable (permission denied)")
+
+
+def _is_standard_output(path: str) -> bool:
+    """Whether `path` is, under another name, the regular file standard output (or error) writes to:
+    `-o /dev/stdout > file`. Renamed over, that name (a symlink) would become a regular file."""
+    try:
+        there = os.stat(path)
+    except OSError:  # no such file (yet)
+        return False
+    for fd in (1, 2):
+        try:
+            here = os.fstat(fd)
+        except OSError:  # closed
+            continue
+        if stat.S_ISREG(here.st_mode) and (here.st_dev, here.st_ino) == (there.st_dev, there.st_ino):
+            return True
+    return False
 
 
 class LineWriter:

@@ -201,6 +201,25 @@ def test_standard_output_is_refused_with_a_hint(claims: Path) -> None:
     assert result.stdout == ""
 
 
+@pytest.mark.skipif(not Path("/proc/self/fd/1").exists(), reason="needs /proc/self/fd")
+def test_standard_output_under_another_name_is_refused_and_left_as_it_is(claims: Path, tmp_path: Path) -> None:
+    """`batch x -o /dev/stdout > file` (/dev/stdout: a symlink to /proc/self/fd/1): with standard
+    output a regular file, the target passed every check, and the finished output was renamed over
+    the symlink: the file stayed empty and, as root, /dev/stdout itself became a regular file. (A
+    symlink of the test's own stands for /dev/stdout.)"""
+    link = tmp_path / "stdout"
+    link.symlink_to("/proc/self/fd/1")
+    redirected = tmp_path / "redirected.txt"
+    with redirected.open("wb") as stdout:
+        done = subprocess.run([*COMMAND, "batch", str(claims), *SMOKE, "-o", str(link)], stdout=stdout,
+                              stderr=subprocess.PIPE, check=False)
+    assert done.returncode == ExitCode.BAD_INPUT, done.stderr.decode()
+    assert "cannot write to standard output" in done.stderr.decode()
+    assert link.is_symlink()
+    assert redirected.read_bytes() == b""
+    assert not (tmp_path / "stdout.partial").exists()
+
+
 def test_unwritable_output_is_reported_before_any_input_is_read(tmp_path: Path,
                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     def never(_paths: object) -> Iterator[object]:
