@@ -10,11 +10,9 @@ error record of a valid one, an evaluation error, is kept as it was).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, BinaryIO
-
-import orjson
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from .batch_input import RawRecord, Work, decode
 from .batch_output import OutputProblem, ResumeProblem, reason
@@ -47,6 +45,8 @@ class ResumeScan:
         self.lines = 0
 
     def __iter__(self) -> Iterator[WrittenLine]:
+        from carepolicy.engine.jsontext import loads  # (orjson, or json.loads for a lone surrogate escaped)
+
         try:
             stream: BinaryIO = open(self.path, "rb")  # noqa: SIM115 — closed below
         except FileNotFoundError:
@@ -57,14 +57,14 @@ class ResumeScan:
             for line in stream:
                 if not line.endswith(b"\n"):  # the end of a run that was killed mid-write: written again
                     return
-                yield self._parse(line)
+                yield self._parse(line, loads)
                 self.kept += len(line)
                 self.lines += 1
 
-    def _parse(self, line: bytes) -> WrittenLine:
+    def _parse(self, line: bytes, loads: Callable[[bytes], Any]) -> WrittenLine:
         try:
-            obj = orjson.loads(line)
-        except orjson.JSONDecodeError:
+            obj = loads(line)
+        except ValueError:
             obj = None
         if not isinstance(obj, dict) or "bundle_id" not in obj:
             raise ResumeProblem(

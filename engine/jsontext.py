@@ -36,3 +36,20 @@ def stdlib_bytes(obj: Any, default: Callable[[Any], Any] | None = None) -> bytes
 
 def canonical_text(obj: Any, default: Callable[[Any], Any] | None = None) -> str:
     return canonical_bytes(obj, default).decode("utf-8")
+
+
+def loads(text: bytes | str) -> Any:
+    """JSON text as Python values (orjson). What orjson refuses and JSON allows, a lone surrogate
+    escaped (`"in\\udcff.jsonl"`: the error record of a file whose name is not UTF-8, as
+    `json.dumps` writes it), is read with `json.loads`; text that is not JSON raises orjson's error."""
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError as error:
+        try:
+            return json.loads(text, parse_constant=_not_json)
+        except ValueError:
+            raise error from None
+
+
+def _not_json(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")

@@ -205,6 +205,30 @@ def test_resume_keeps_error_records_of_records_still_invalid(claims: Path, tmp_p
     assert (tmp_path / "out.jsonl").read_bytes() == reference.read_bytes()
 
 
+def test_the_lines_of_an_input_whose_name_is_not_utf8_are_read_back(claims: Path, tmp_path: Path) -> None:
+    """An error record names its file; a name that is not UTF-8 (`in\\xff.jsonl`) is written as the JSON
+    escape of a lone surrogate (`in\\udcff.jsonl`), which JSON allows and orjson and msgspec refuse.
+    `--resume` then refused batch's own partial output ("line 2 ... is not a decision or an error
+    record"), `explain` its output ("is not JSON") and `report` the same."""
+    broken = _changed(claims, tmp_path, 2, {"month": "2025-13"})
+    source = tmp_path / os.fsdecode(b"in\xff.jsonl")
+    broken.rename(source)
+    reference = tmp_path / "reference.jsonl"
+    assert run("batch", str(source), *SMOKE, "--jobs", "1", "-o", str(reference)).exit_code == ExitCode.BAD_INPUT
+    assert b"in\\udcff.jsonl" in reference.read_bytes().splitlines()[1]
+    _partial_of(source, tmp_path, *SMOKE, lines=5)
+    result = run("batch", str(source), *SMOKE, "--jobs", "1", "-o", str(tmp_path / "out.jsonl"), "--resume")
+    assert result.exit_code == ExitCode.BAD_INPUT, result.stderr  # (one error record)
+    assert "(5 kept from the partial output, 35 decided now)" in result.stderr
+    assert (tmp_path / "out.jsonl").read_bytes() == reference.read_bytes()
+    explained = run("explain", str(reference), str(source), *SMOKE, "-o", str(tmp_path / "full.jsonl"))
+    assert explained.exit_code == ExitCode.OK, explained.stderr
+    assert len((tmp_path / "full.jsonl").read_bytes().splitlines()) == 39
+    reported = run("report", str(reference), "--format", "json")
+    assert reported.exit_code == ExitCode.OK, reported.stderr
+    assert json.loads(reported.stdout)["error_records"] == 1
+
+
 # --------------------------------------------------------------------------------------------- the summary
 
 

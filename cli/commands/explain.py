@@ -33,6 +33,7 @@ def _decisions(path: str) -> Iterator[tuple[str, Any]]:
     """(where, parsed object) of every decision in a JSON or JSON Lines file: `path:line`, or
     `path $[i]` for the items of a JSON list (`evaluate --format json` of several bundles)."""
     import orjson
+    from carepolicy.engine.jsontext import loads  # (a lone surrogate escaped too: a file name not UTF-8)
 
     try:  # a byte-order mark (a Windows editor's) is dropped, as the fact files' is
         text = sys.stdin.read().removeprefix("\ufeff") if path == "-" else Path(path).read_text(encoding="utf-8-sig")
@@ -43,7 +44,7 @@ def _decisions(path: str) -> Iterator[tuple[str, Any]]:
     except OSError as error:
         fail("usage/input", f"cannot read `{path}`: {(error.strerror or str(error)).lower()}", file=path)
     try:  # one JSON document (`evaluate --format json`), possibly indented
-        document = orjson.loads(text)
+        document = loads(text)
     except orjson.JSONDecodeError:
         pass
     else:
@@ -55,7 +56,7 @@ def _decisions(path: str) -> Iterator[tuple[str, Any]]:
     for number, line in enumerate(text.split("\n"), start=1):
         if line.strip():
             try:
-                yield f"{path}:{number}", orjson.loads(line)
+                yield f"{path}:{number}", loads(line)
             except orjson.JSONDecodeError as error:
                 fail("usage/input", f"line {number} of `{path}` is not JSON: {error}", file=path)
 

@@ -21,6 +21,8 @@ from typing import Any
 
 import msgspec
 
+from ..jsontext import loads
+
 __all__ = ["BatchReport", "ReportError", "read_report", "render_report_text"]
 
 MONEY_FIELDS = ("allowed", "medicare", "beneficiary", "medigap", "medicaid")
@@ -139,6 +141,17 @@ class BatchReport:
         }
 
 
+def _escaped(value: Any) -> Any:
+    """`value` with each lone surrogate spelled as its escape (`\\udcff`): the report is UTF-8 text."""
+    if isinstance(value, str):
+        return value.encode("utf-8", "backslashreplace").decode("utf-8")
+    if isinstance(value, list):
+        return [_escaped(item) for item in value]
+    if isinstance(value, dict):
+        return {_escaped(key): _escaped(item) for key, item in value.items()}
+    return value
+
+
 def read_report(lines: Iterable[str], *, name: str) -> BatchReport:
     """Count every line of a batch output; raises ReportError naming the first line that is not one."""
     report = BatchReport()
@@ -146,7 +159,13 @@ def read_report(lines: Iterable[str], *, name: str) -> BatchReport:
         if not line or line.isspace():  # isspace stops at the first character of a record
             continue
         try:
-            record = _DECODE(line)
+            try:
+                record = _DECODE(line)
+            except msgspec.DecodeError as error:  # perhaps a lone surrogate escaped (a file name not UTF-8)
+                try:
+                    record = _escaped(loads(line))
+                except ValueError:
+                    raise error from None
             if not isinstance(record, dict):
                 raise TypeError("not a JSON object")
             report.add(record)
