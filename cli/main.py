@@ -66,4 +66,29 @@ cli.add_command(fmt)
 
 def main() -> None:
     """The console-script entry point."""
+    _open_closed_streams()
     cli.main(prog_name="carepolicy")
+
+
+def _open_closed_streams() -> None:
+    """A standard stream closed when the command starts (`cmd 2>&-`, a daemon's) is /dev/null.
+
+    Else the first file the command opens takes its descriptor (`batch`'s output took 2, and what is
+    written to standard error would go into it), and Python's `sys.stdout`/`sys.stderr` are None,
+    which the commands write to and flush. (A closed standard input stays `sys.stdin` None: reading
+    it is the input's facts/io error.)"""
+    import os
+    import sys
+
+    for fd in (0, 1, 2):  # in order: `os.open` takes the lowest free descriptor, this one
+        try:
+            os.fstat(fd)
+        except OSError:
+            null = os.open(os.devnull, os.O_RDWR)
+            if null != fd:
+                os.dup2(null, fd)
+                os.close(null)
+    if sys.stdout is None:
+        sys.stdout = open(1, "w", closefd=False)  # noqa: SIM115 — the process's own, never closed
+    if sys.stderr is None:
+        sys.stderr = open(2, "w", errors="backslashreplace", closefd=False)  # noqa: SIM115

@@ -128,6 +128,32 @@ def test_standard_input_that_cannot_be_read_is_its_error_record_not_a_bug(tmp_pa
     assert "bug" not in done.stderr.decode()
 
 
+def _stdout_closed() -> None:
+    os.close(1)
+
+
+def _stderr_closed() -> None:
+    os.close(2)
+
+
+@pytest.mark.parametrize("closing", [_stdout_closed, _stderr_closed], ids=["stdout", "stderr"])
+def test_a_closed_standard_stream_is_not_taken_by_the_output(claims: Path, tmp_path: Path,
+                                                             closing: Callable[[], None]) -> None:
+    """`batch ... 2>&-` (a daemon's, cron's): the partial output was opened as descriptor 2, and the
+    run ended at once with exit 1, nothing decided (Python's `sys.stderr` is None, and what is
+    written to descriptor 2 would have gone into the output). `1>&-`: the output was written, then
+    "AttributeError: 'NoneType' object has no attribute 'flush'", exit 1. A closed stream is now
+    /dev/null."""
+    reference = tmp_path / "reference.jsonl"
+    assert run("batch", str(claims), *SMOKE, "-o", str(reference)).exit_code == ExitCode.OK
+    target = tmp_path / "out.jsonl"
+    done = subprocess.run([*COMMAND, "batch", str(claims), *SMOKE, "-o", str(target)], preexec_fn=closing,
+                          stdin=subprocess.DEVNULL, capture_output=closing is _stdout_closed, check=False)
+    assert done.returncode == ExitCode.OK, done.stderr
+    assert target.read_bytes() == reference.read_bytes()
+    assert not done.stderr or b"Traceback" not in done.stderr
+
+
 # --------------------------------------------------------------------------------------------- resume
 
 
