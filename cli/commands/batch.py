@@ -270,24 +270,22 @@ def _run(works: Iterator[Work], writer: LineWriter, setup: Setup, form: str, job
     # workers write a JSON Lines file themselves; Parquet rows are built and written here
     decider = Decider(setup, form, jobs, writer if writer.workers_write else None)
     try:
-        for done in decider.run(works):
-            if done.line:  # empty: a chunk the workers wrote (and `writer.written` counts)
-                writer.add(done.line, done.count)
-            for error in done.errors:
-                counts.errors += 1
-                counts.unreadable += _unreadable_file(error)
-                if len(counts.failed) < _SHOWN_ERRORS:
-                    counts.failed.append(error)
-            if stop.signal is not None:
-                break
-            if progress is not None:
-                progress.tick()
+        with contextlib.suppress(_Interrupted):  # a signal while the input was awaited: as the `break` below
+            for done in decider.run(works):
+                if done.line:  # empty: a chunk the workers wrote (and `writer.written` counts)
+                    writer.add(done.line, done.count)
+                for error in done.errors:
+                    counts.errors += 1
+                    counts.unreadable += _unreadable_file(error)
+                    if len(counts.failed) < _SHOWN_ERRORS:
+                        counts.failed.append(error)
+                if stop.signal is not None:
+                    break
+                if progress is not None:
+                    progress.tick()
         writer.flush()
         if progress is not None:
             progress.end()
-        return stop.signal
-    except _Interrupted:  # while the input was awaited: the lines decided so far are written
-        writer.flush()
         return stop.signal
     except OutputProblem as problem:
         decider.close()
