@@ -9,6 +9,7 @@ Both are written in row groups as records arrive, so memory stays bounded.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from collections.abc import Iterator
@@ -122,6 +123,16 @@ class ParquetLineWriter(LineWriter):
             raise OutputProblem(f"cannot write `{self.path}`: {error}") from None
         self.written += self.pending
         self.pending = 0
+
+    def abandon(self) -> None:
+        """Remove both files, made by this run (a Parquet output is never resumed): nothing was
+        decided (see LineWriter.abandon)."""
+        for writer in (self._decisions, self._lines):
+            with contextlib.suppress(OSError, pa.ArrowException):
+                writer.close()
+        for path in (self.path, lines_path(self.path)):
+            with contextlib.suppress(OSError):
+                os.unlink(path)
 
     def close(self) -> None:
         self.flush()

@@ -9,6 +9,7 @@ disk, a crash) `--resume` continues `OUT.partial` (batch_resume.py checks the li
 
 from __future__ import annotations
 
+import contextlib
 import os
 import stat
 from collections.abc import Sequence
@@ -121,8 +122,13 @@ class LineWriter:
     def __init__(self, path: str) -> None:
         """Open (create) `path` without changing it: the first check that the output can be written."""
         self.path = path
+        self._created = False  # whether this run made the file (see `abandon`)
         try:
-            self._fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o666)
+            try:
+                self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+                self._created = True
+            except FileExistsError:  # an earlier run's partial file: kept as it is until `begin`
+                self._fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o666)
         except OSError as error:
             raise OutputProblem(f"cannot write `{path}`: {reason(error)}") from None
         self._block: list[bytes | memoryview] = []
@@ -191,6 +197,16 @@ class LineWriter:
 
     def close(self) -> None:
         os.close(self._fd)
+
+    def abandon(self) -> None:
+        """Close the file and, when this run made it and nothing was written to it, remove it: a
+        usage error found after the output was opened (an unknown switch, policies with errors)
+        leaves no empty partial file behind. An earlier run's partial file is left as it is."""
+        self.close()
+        if self._created and not self.written and not self.pending:
+            with contextlib.suppress(OSError):
+                if os.stat(self.path).st_size == 0:
+                    os.unlink(self.path)
 
     def sync(self) -> None:
         os.fsync(self._fd)

@@ -497,3 +497,27 @@ def test_a_signal_to_the_process_group_during_jobs_2_is_an_interruption(tmp_path
     resumed = run("batch", str(source), *SMOKE, "--jobs", "2", "-o", str(target), "--resume")
     assert resumed.exit_code == ExitCode.OK
     assert target.read_bytes() == reference.read_bytes()
+
+
+# --------------------------------------------------------------------------------------------- usage errors
+
+
+@pytest.mark.parametrize("suffix", [".jsonl", ".parquet"])
+def test_a_usage_error_after_the_output_is_opened_leaves_no_partial_file(
+    claims: Path, tmp_path: Path, suffix: str
+) -> None:
+    """The output is opened first (an unwritable one is reported before anything is read); an
+    unknown switch is found after, when the policies load: the empty partial file went unremoved."""
+    result = run("batch", str(claims), *SMOKE, "--switch", "no_such_switch=on", "-o", str(tmp_path / f"out{suffix}"))
+    assert result.exit_code == ExitCode.BAD_INPUT
+    assert "unknown switch `no_such_switch`" in result.stderr
+    assert sorted(path.name for path in tmp_path.iterdir()) == []
+
+
+def test_a_usage_error_keeps_an_earlier_runs_partial_file(claims: Path, tmp_path: Path) -> None:
+    partial = tmp_path / "out.jsonl.partial"
+    for kept in (b"", b'{"bundle_id": "a"}\n'):  # an earlier run's, empty or not: `--resume` may want it
+        partial.write_bytes(kept)
+        result = run("batch", str(claims), *SMOKE, "--switch", "no_such_switch=on", "-o", str(tmp_path / "out.jsonl"))
+        assert result.exit_code == ExitCode.BAD_INPUT
+        assert partial.read_bytes() == kept

@@ -203,7 +203,11 @@ def batch(
     counts = _Counts()
     with _Stop() as stop:
         try:
-            setup = prepare(policies_dir, switches, fee_schedule, trace=form != "none")
+            try:
+                setup = prepare(policies_dir, switches, fee_schedule, trace=form != "none")
+            except click.exceptions.Exit:  # a usage error (reported): no empty partial file left behind
+                writer.abandon()
+                raise
             works = _counted(_awaited(read_work(inputs, input_format), stop), counts)
             if resume:
                 works = _resumed(works, ResumeScan(writer.path), writer, setup, form, counts)
