@@ -521,3 +521,15 @@ def test_a_usage_error_keeps_an_earlier_runs_partial_file(claims: Path, tmp_path
         result = run("batch", str(claims), *SMOKE, "--switch", "no_such_switch=on", "-o", str(tmp_path / "out.jsonl"))
         assert result.exit_code == ExitCode.BAD_INPUT
         assert partial.read_bytes() == kept
+
+
+def test_an_output_that_is_a_symlink_is_replaced_and_its_target_left(claims: Path, tmp_path: Path) -> None:
+    """As docs/reference/cli.md says: the finished file is renamed over `-o`, the link itself."""
+    target, link = tmp_path / "target.jsonl", tmp_path / "link.jsonl"
+    target.write_bytes(b"kept\n")
+    link.symlink_to(target)
+    result = run("batch", str(claims), *SMOKE, "-o", str(link))
+    assert result.exit_code == ExitCode.OK, result.stderr
+    assert not link.is_symlink()
+    assert len(link.read_bytes().splitlines()) == 40
+    assert target.read_bytes() == b"kept\n"
