@@ -31,6 +31,7 @@ from carepolicy.engine.facts.json_records import json_value
 from carepolicy.engine.facts.reader import validate_bundle
 from carepolicy.engine.facts.record_errors import not_utf8
 from carepolicy.engine.facts.schema_messages import json_path
+from carepolicy.engine.printable import utf8_text
 from carepolicy.evaluator import Evaluator
 
 BUNDLE_COLUMN = "bundle"
@@ -211,9 +212,7 @@ def _utf8(text: str | None) -> str | None:
     """Text an Arrow string can hold: a lone surrogate (a JSON escape such as `\\ud800` quoted in a
     message or kept as an id, a file name that is not UTF-8) as its escape, as the JSON Lines
     output writes it; in the `error` column's JSON that escape reads back as the same character."""
-    if text is None or text.isascii():
-        return text
-    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return None if text is None else utf8_text(text)
 
 
 def _shares(shares: dict[str, Any] | None) -> dict[str, Any] | None:

@@ -28,3 +28,11 @@ def printable(text: str) -> str:
 def printable_lines(lines: list[str]) -> str:
     """The lines made printable, each on its own: a line break inside a line is shown, not kept."""
     return "\n".join(printable(line) for line in lines)
+
+
+def utf8_text(text: str) -> str:
+    """`text` as UTF-8 can hold it: a lone surrogate (JSON's `\\ud800` read back, or a file name that
+    is not UTF-8, `\\udcff`) spelled as its escape, as JSON writes it; any other text unchanged."""
+    if text.isascii():  # nearly always: no copy
+        return text
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")

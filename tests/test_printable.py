@@ -97,3 +97,12 @@ def test_the_summary_form_shows_such_an_id_escaped_on_its_one_line(tmp_path: Pat
     [line] = result.output.splitlines()
     assert line.startswith(f"{SHOWN_ID} · 2025-03")
     assert not _unsafe(line)
+
+
+def test_utf8_text_spells_a_lone_surrogate_as_its_escape_and_keeps_other_text() -> None:
+    from carepolicy.engine.printable import utf8_text
+
+    assert utf8_text("in\udcff.jsonl") == "in\\udcff.jsonl"
+    assert utf8_text("plain") == "plain"
+    assert utf8_text("Zoë ✓") == "Zoë ✓"
+    assert utf8_text("a\ud800b").encode("utf-8") == b"a\\ud800b"

@@ -22,6 +22,7 @@ from typing import Any
 import msgspec
 
 from ..jsontext import loads
+from ..printable import utf8_text
 
 __all__ = ["BatchReport", "ReportError", "read_report", "render_report_text"]
 
@@ -144,7 +145,7 @@ class BatchReport:
 def _escaped(value: Any) -> Any:
     """`value` with each lone surrogate spelled as its escape (`\\udcff`): the report is UTF-8 text."""
     if isinstance(value, str):
-        return value.encode("utf-8", "backslashreplace").decode("utf-8")
+        return utf8_text(value)
     if isinstance(value, list):
         return [_escaped(item) for item in value]
     if isinstance(value, dict):

@@ -21,6 +21,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ..diagnostics import Diagnostic, did_you_mean
+from ..printable import utf8_text
 from . import fast_check
 from .limits import path_of
 from .schema import LATEST, V1_ONLY, VERSIONS, XTYPE, PathPart, Schema, _schema_text, shared_schema
@@ -106,8 +107,7 @@ def show(value: object) -> str:
     if isinstance(value, list | tuple):
         return "[…]"
     text = str(value)
-    if not text.isascii():  # half a UTF-16 pair (JSON's `\\ud800`) is not text UTF-8 can write: spelled so
-        text = text.encode("utf-8", "backslashreplace").decode("utf-8")
+    text = utf8_text(text)  # half a UTF-16 pair (JSON's `\\ud800`) is not text UTF-8 can write: spelled so
     return text if len(text) <= 60 else text[:57] + "..."
 
 
