@@ -12,7 +12,7 @@ from pathlib import Path
 
 from carepolicy.cli.main import cli
 from carepolicy.engine.diagnostics import Diagnostic, render_text
-from carepolicy.engine.printable import printable, printable_lines
+from carepolicy.engine.printable import printable, printable_lines, utf8_text
 from click.testing import CliRunner
 from hypothesis import given
 from hypothesis import strategies as st
@@ -100,8 +100,6 @@ def test_the_summary_form_shows_such_an_id_escaped_on_its_one_line(tmp_path: Pat
 
 
 def test_utf8_text_spells_a_lone_surrogate_as_its_escape_and_keeps_other_text() -> None:
-    from carepolicy.engine.printable import utf8_text
-
     assert utf8_text("in\udcff.jsonl") == "in\\udcff.jsonl"
     assert utf8_text("plain") == "plain"
     assert utf8_text("Zoë ✓") == "Zoë ✓"
