@@ -30,12 +30,14 @@ RUNS = [
     ("bench_check.py", ["--rules", "20", "--bundles", "10"], "first decision"),
     ("bench_fmt.py", ["--rules", "20"], "format_text"),
     ("bench_batch.py", ["--records", "40", "--forms", "compact,none", "--jobs", "1"], "| --trace none --jobs 1 |"),
+    # 300 records: more than two chunks of 64, so that --jobs 2 starts its workers
+    ("bench_jobs.py", ["--records", "300", "--forms", "none", "--pairs", "1"], "--trace none: by the wall clock"),
 ]
 
 
 @pytest.mark.parametrize(("script", "args", "expected"), RUNS, ids=[f"{run[0]} {' '.join(run[1])}" for run in RUNS])
 def test_benchmark_runs_and_reports(script: str, args: list[str], expected: str, tmp_path: Path) -> None:
-    if script == "bench_batch.py":
+    if script in ("bench_batch.py", "bench_jobs.py"):
         args = [*args, "--keep", str(tmp_path)]
     result = subprocess.run(
         [sys.executable, str(ROOT / "benchmarks" / script), *args],
