@@ -20,6 +20,7 @@ script, not a test: it prints figures and asserts nothing about speed.
 from __future__ import annotations
 
 import argparse
+import calendar
 import gc
 import os
 import platform
@@ -178,7 +179,10 @@ def make_bundle(rng: random.Random, number: int) -> dict[str, Any]:
         start = _day(rng, _month_before(month, rng.randint(0, 1)))
         bundle["tcm_period"] = {"start": start, "end": _day(rng, month)}
     if rng.random() < (0.9 if focus == "rpm" else 0.2):
-        bundle["rpm"] = {"device_days": rng.randint(0, 31), "interactive_communication": chance(0.8)}
+        # drawn from 0-31 as before (the same random stream), then no more than the month's days,
+        # which intake refuses as impossible (session 18): 0.6% of the bundles changed (no rule reads it)
+        days = min(rng.randint(0, 31), calendar.monthrange(int(month[:4]), int(month[5:]))[1])
+        bundle["rpm"] = {"device_days": days, "interactive_communication": chance(0.8)}
     if rng.random() < (0.5 if focus == "bhi" else 0.1):
         bundle["cocm"] = {"first_month": rng.random() < 0.3, "psychiatric_consultant": rng.random() < 0.8}
     if rng.random() < 0.15:

@@ -235,6 +235,21 @@ def test_amount_beyond_any_fee_is_impossible() -> None:
     assert (diag.code, diag.fact_path) == ("facts/impossible", "$.fee_schedule_override['99490']")
 
 
+@pytest.mark.parametrize("fmt", ["yaml", "jsonl"])  # JSON Lines: the typed path, which must refuse it too
+@pytest.mark.parametrize(("month", "days", "allowed"), [("2025-02", 29, 28), ("2024-02", 30, 29), ("2025-04", 31, 30)])
+def test_more_device_days_than_the_month_has_is_impossible(fmt: str, month: str, days: int, allowed: int) -> None:
+    """The schema allows 0-31 days of RPM device data; February 2025 has 28. One day more is refused
+    with the days the month has; as many as it has is a bundle."""
+    facts = {"id": "rpm", "month": month, "rpm": {"device_days": days, "interactive_communication": True}}
+    text = json.dumps(facts) + "\n" if fmt == "jsonl" else yaml.safe_dump(facts)
+    diag = only_error(text, fmt)
+    assert (diag.code, diag.fact_path) == ("facts/impossible", "$.rpm.device_days")
+    assert diag.message == f"{days} days of device data in {month}, which has {allowed} days"
+    facts["rpm"]["device_days"] = allowed  # type: ignore[index]
+    text = json.dumps(facts) + "\n" if fmt == "jsonl" else yaml.safe_dump(facts)
+    assert bundle(text, fmt).data["rpm"]["device_days"] == allowed
+
+
 def test_override_of_1e27_is_a_clear_error() -> None:
     diag = only_error(BASE + "fee_schedule_override: {'99490': 1.0e27}\n")
     assert (diag.code, diag.fact_path) == ("facts/limit", "$.fee_schedule_override['99490']")

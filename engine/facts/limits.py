@@ -167,7 +167,8 @@ def impossible_values(bundle: Mapping[str, Any], money_paths: list[tuple[Where, 
     """Well-formed values that no real month has: run on a bundle that passed the schema.
 
     A practitioner's minutes are added up per month: those of the entries dated in it (and of the
-    undated ones, in the service month), against the minutes that month has."""
+    undated ones, in the service month), against the minutes that month has; the days of device
+    data (`rpm.device_days`) against the days of the service month."""
     for where, amount in money_paths:
         if isinstance(amount, int | Decimal) and amount > MAX_MONEY:
             yield path_of(where), f"`{amount}` is more than any fee (at most {MAX_MONEY:,} per amount)"
@@ -187,6 +188,18 @@ def impossible_values(bundle: Mapping[str, Any], money_paths: list[tuple[Where, 
                 f"more than the {available:,} minutes the month has"
             )
             yield ["time", i, "minutes"], message
+    rpm = bundle.get("rpm")
+    days = rpm.get("device_days") if type(rpm) is dict or isinstance(rpm, Mapping) else None
+    if type(days) is int and days > (in_month := month_minutes(service_month) // MINUTES_PER_DAY):
+        yield ["rpm", "device_days"], f"{days} days of device data in {service_month}, which has {in_month} days"
+
+
+def device_days_possible(raw: Mapping[str, Any]) -> bool:
+    """Whether `rpm.device_days` (when given: an int of 0-31, as the schema has it) fits in the
+    service month: February has no 30th day of data. The typed path's test; impossible_values words it."""
+    rpm = raw.get("rpm")
+    days = rpm.get("device_days") if rpm else None
+    return days is None or days * MINUTES_PER_DAY <= month_minutes(raw.get("month"))
 
 
 def entry_month(date: object, service_month: object) -> object:

@@ -29,7 +29,7 @@ import orjson
 from .bundle import Bundle
 from .fast_intake import bundle_id_of, exact, normal_shape
 from .json_keys import surely_unique
-from .limits import MAX_MONEY, month_minutes, outside_month_notes
+from .limits import MAX_MONEY, device_days_possible, month_minutes, outside_month_notes
 from .schema import shared_schema
 from .skeleton import ITEMS, OTHER, skeleton
 from .typed_model import Unsupported, bundle_type
@@ -132,6 +132,8 @@ def _month_notes(raw: dict[str, Any]) -> tuple[str, ...] | None:
     least 0 (so a practitioner's total only grows: over the month at the end iff at some entry) and
     its date a real date or null."""
     month = raw["month"]
+    if not device_days_possible(raw):
+        return None  # the untyped path words it (impossible_values)
     available = month_minutes(month)
     totals: dict[object, int] = {}  # practitioner (in the month), or (practitioner, month) (outside it)
     outside = False
