@@ -17,7 +17,7 @@ from .commands.schema import schema
 from .commands.serve import serve
 from .commands.switches import switches
 from .commands.test import test
-from .output import GuardedGroup
+from .output import GuardedGroup, forgiving_stderr
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
@@ -76,7 +76,7 @@ def _open_closed_streams() -> None:
     Else the first file the command opens takes its descriptor (`batch`'s output took 2, and what is
     written to standard error would go into it), and Python's `sys.stdout`/`sys.stderr` are None,
     which the commands write to and flush. (A closed standard input stays `sys.stdin` None: reading
-    it is the input's facts/io error.)"""
+    it is the input's facts/io error.) Standard error becomes a ForgivingStderr either way."""
     import os
     import sys
 
@@ -90,5 +90,6 @@ def _open_closed_streams() -> None:
                 os.close(null)
     if sys.stdout is None:
         sys.stdout = open(1, "w", closefd=False)  # noqa: SIM115 — the process's own, never closed
-    if sys.stderr is None:
-        sys.stderr = open(2, "w", errors="backslashreplace", closefd=False)  # noqa: SIM115
+    if sys.stderr is not None:
+        sys.stderr.flush()
+    sys.stderr = forgiving_stderr()  # a failed write to it cannot end the command (output.py)

@@ -9,6 +9,7 @@ and exit status 2, never a traceback.
 from __future__ import annotations
 
 import errno
+import io
 import os
 import stat
 import sys
@@ -39,6 +40,47 @@ def _silence_stdout() -> None:
         os.close(devnull)
     except (OSError, ValueError, AttributeError):  # no real file descriptor (e.g. under a test runner)
         pass
+
+
+class ForgivingStderr(io.TextIOWrapper):
+    """Standard error that cannot end a command: a write that fails (`2>/dev/full`, a closed pipe
+    or terminal) silences it (/dev/null from then on) instead of raising.
+
+    Standard error carries the summary, the progress and the diagnostics; where it cannot be
+    written they are lost either way, but the results are not: `batch 2>/dev/full` wrote every line
+    and renamed the output, then the summary's failed write was reported as "cannot write standard
+    output" (to standard error, failing again) and the command exited 1 with the interpreter's
+    dump of the error. The exit status is the command's own, as with any other stream of logs."""
+
+    def write(self, text: str) -> int:
+        try:
+            return super().write(text)
+        except OSError as error:
+            if not is_write_error(error):
+                raise
+            self._silence()
+            return len(text)
+
+    def flush(self) -> None:
+        try:
+            super().flush()
+        except OSError as error:
+            if not is_write_error(error):
+                raise
+            self._silence()
+
+    def _silence(self) -> None:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, self.fileno())
+        os.close(devnull)
+        super().flush()  # what the failed write left in the buffer goes to /dev/null now
+
+
+def forgiving_stderr() -> ForgivingStderr:
+    """Standard error (descriptor 2) as a ForgivingStderr, line-buffered as Python's own."""
+    encoding = getattr(sys.stderr, "encoding", None) or "utf-8"
+    raw = open(2, "wb", closefd=False)  # noqa: SIM115 — the process's own, never closed
+    return ForgivingStderr(raw, encoding=encoding, errors="backslashreplace", line_buffering=True)
 
 
 def cannot_write(target: str, error: OSError, *, file: str | None = None) -> NoReturn:

@@ -8,6 +8,7 @@ EFBIG, as a write to `/dev/full` fails with ENOSPC, without depending on that de
 
 from __future__ import annotations
 
+import os
 import resource
 import signal
 import subprocess
@@ -122,3 +123,47 @@ def test_an_output_that_is_the_fee_schedule_or_the_policy_file_is_refused(tmp_pa
         assert result.returncode == 2, result.stderr
         assert f"error[usage/output]: the output `{target}` is the input `{target}`" in result.stderr
         assert target.read_bytes() == before
+
+
+def _stderr_nobody_reads() -> int:
+    """The write end of a pipe whose read end is closed: every write to it fails (EPIPE)."""
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    return write_end
+
+
+@pytest.mark.parametrize(("facts", "status"), [("facts/two.yaml", 0), ("facts/mixed.yaml", 2)])
+def test_batch_whose_stderr_cannot_be_written_keeps_its_results_and_its_exit_status(
+    facts: str, status: int, tmp_path: Path
+) -> None:
+    """Standard error carries only the summary and the progress: when it cannot be written, the
+    output is still complete and the exit status still the run's own (0: every record decided, 2:
+    error records). It was "cannot write standard output" (on standard error, failing again) and
+    exit 1 with the interpreter's dump of the error, though every line had been written."""
+    expected = tmp_path / "expected.jsonl"
+    normal = _carepolicy("batch", "--policies", "policies", facts, "-o", str(expected))
+    assert normal.returncode == status, normal.stderr
+    target = tmp_path / "out.jsonl"
+    stderr = _stderr_nobody_reads()
+    try:
+        result = subprocess.run(
+            [sys.executable, "-m", "carepolicy.cli", "batch", "--policies", "policies", facts, "-o", str(target)],
+            cwd=FIXTURES, stdout=subprocess.PIPE, stderr=stderr, text=True, check=False,
+        )
+    finally:
+        os.close(stderr)
+    assert result.returncode == status
+    assert target.read_bytes() == expected.read_bytes()
+    assert not target.with_name(target.name + ".partial").exists()
+
+
+def test_an_error_whose_stderr_cannot_be_written_still_exits_2(tmp_path: Path) -> None:
+    stderr = _stderr_nobody_reads()
+    try:
+        result = subprocess.run(
+            [sys.executable, "-m", "carepolicy.cli", "evaluate", "--policies", "policies", str(tmp_path / "none.yaml")],
+            cwd=FIXTURES, stdout=subprocess.PIPE, stderr=stderr, text=True, check=False,
+        )
+    finally:
+        os.close(stderr)
+    assert result.returncode == 2
