@@ -14,7 +14,7 @@ import click
 
 from ..batch_input import Work, read_work
 from ..batch_output import LineWriter, OutputProblem, ResumeProblem, check_target, partial_path
-from ..batch_resume import ResumeScan, kept_lines
+from ..batch_resume import ResumeScan, complete_lines, kept_lines
 from ..common import ErrorRecord, Setup, fail, finish, input_format_option, plural, prepare
 from ..exit_codes import ExitCode
 from ..output import overwritten_input
@@ -47,13 +47,16 @@ def _cores() -> int:
 class _Counts:
     """What the input and the output hold so far (for the summary and for an interruption)."""
 
-    def __init__(self) -> None:
+    def __init__(self, resume: bool) -> None:
         self.read = 0
         self.input_done = False
         self.errors = 0
         self.failed: list[ErrorRecord] = []
         self.unreadable = 0  # files that could not be read as a whole: one error record, records unknown
         self.kept = 0  # `--resume`: the lines of the partial output kept as they were (not decided again)
+        # `--resume` until the partial output is taken over (its lines checked, the writer begun):
+        # the file is as the earlier run left it, and holds its lines, not the writer's count (0)
+        self.as_left = resume
 
 
 class _Interrupted(BaseException):  # as KeyboardInterrupt: no `except Exception` may swallow it
@@ -118,7 +121,7 @@ def _resumed(
     if not scan.lines:  # no partial output, or nothing complete in it (a finished run renamed its own)
         click.echo(f"note: no complete line in `{scan.path}` to resume from; every record is decided", err=True)
     writer.begin(scan.kept, scan.lines)
-    counts.kept = scan.lines
+    counts.kept, counts.as_left = scan.lines, False
     yield from works
 
 
@@ -200,7 +203,7 @@ def batch(
         writer = _parquet_writer(output, read) if parquet else LineWriter(partial_path(output))
     except OutputProblem as problem:
         fail("usage/output", problem.message, help=problem.help, file=output)
-    counts = _Counts()
+    counts = _Counts(resume)
     with _Stop() as stop:
         try:
             try:
@@ -310,11 +313,14 @@ def _run(works: Iterator[Work], writer: LineWriter, setup: Setup, form: str, job
 
 
 def _written_note(writer: LineWriter, counts: _Counts) -> None:
-    if counts.input_done:
-        click.echo(f"{writer.written} of {counts.read} records written to {writer.path}", err=True)
+    written = complete_lines(writer.path) if counts.as_left else writer.written
+    if written is None:
+        click.echo(f"{writer.path} is left as the earlier run wrote it", err=True)
+    elif counts.input_done:
+        click.echo(f"{written} of {counts.read} records written to {writer.path}", err=True)
     else:
         unknown = "of an unknown number (the input was not read to the end)"
-        click.echo(f"{writer.written} records {unknown} written to {writer.path}", err=True)
+        click.echo(f"{written} records {unknown} written to {writer.path}", err=True)
 
 
 def _interrupted(number: int, writer: LineWriter, counts: _Counts, output: str) -> None:

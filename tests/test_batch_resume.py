@@ -1,0 +1,102 @@
+"""`batch --resume` and the partial output an earlier run left: what an interruption says of it,
+and which of its lines are kept."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from carepolicy.cli.batch_input import Work
+from carepolicy.cli.batch_input import read_work as real_read_work
+from carepolicy.cli.exit_codes import ExitCode
+from carepolicy.cli.main import cli
+from click.testing import CliRunner, Result
+
+from tests.test_batch import write_jsonl
+from tests.test_batch_edges import _writer_once_read
+
+HERE = Path(__file__).resolve().parent
+SMOKE = ("--policies", str(HERE / "fixtures" / "policies"))
+COMMAND = [sys.executable, "-c", "from carepolicy.cli.main import main; main()"]
+UNKNOWN = "of an unknown number (the input was not read to the end)"
+
+
+def run(*args: str) -> Result:
+    return CliRunner().invoke(cli, list(args), catch_exceptions=False)
+
+
+@pytest.fixture(scope="module")
+def claims(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_jsonl(tmp_path_factory.mktemp("claims") / "claims.jsonl", 40)
+
+
+@pytest.fixture(scope="module")
+def reference(claims: Path, tmp_path_factory: pytest.TempPathFactory) -> bytes:
+    target = tmp_path_factory.mktemp("reference") / "out.jsonl"
+    result = run("batch", str(claims), *SMOKE, "--jobs", "1", "-o", str(target))
+    assert result.exit_code == ExitCode.OK, result.stderr
+    return target.read_bytes()
+
+
+def _first_lines(reference: bytes, count: int) -> bytes:
+    return b"".join(reference.splitlines(keepends=True)[:count])
+
+
+# --------------------------------------------------------------------------------------------- interrupted
+
+
+def test_a_signal_while_the_partial_output_is_checked_counts_the_lines_it_holds(
+        claims: Path, reference: bytes, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`--resume` reads the input records in the place of the partial output's lines to check
+    them; a SIGINT then said "0 records ... written" of a file that holds 10 lines."""
+    partial = tmp_path / "out.jsonl.partial"
+    kept = _first_lines(reference, 10)
+    partial.write_bytes(kept)
+
+    def interrupted_at_the_third(paths: tuple[str, ...], input_format: str | None = None) -> Iterator[Work]:
+        for index, work in enumerate(real_read_work(paths, input_format)):
+            if index == 3:  # the partial output's lines 1-3 are checked
+                os.kill(os.getpid(), signal.SIGINT)
+            yield work
+
+    monkeypatch.setattr("carepolicy.cli.commands.batch.read_work", interrupted_at_the_third)
+    target = tmp_path / "out.jsonl"
+    result = run("batch", str(claims), *SMOKE, "--jobs", "1", "-o", str(target), "--resume")
+    assert result.exit_code == ExitCode.INTERRUPTED, result.stderr
+    assert f"interrupted by SIGINT: 10 records {UNKNOWN} written to {partial}" in result.stderr
+    assert partial.read_bytes() == kept  # as it was
+    monkeypatch.undo()
+    resumed = run("batch", str(claims), *SMOKE, "--jobs", "1", "-o", str(target), "--resume")
+    assert resumed.exit_code == ExitCode.OK, resumed.stderr
+    assert "(10 kept from the partial output, 30 decided now)" in resumed.stderr
+    assert target.read_bytes() == reference
+
+
+@pytest.mark.parametrize("how", [signal.SIGTERM, signal.SIGINT])
+def test_a_signal_while_a_resumed_run_is_set_up_counts_the_lines_the_partial_output_holds(
+        claims: Path, reference: bytes, tmp_path: Path, how: signal.Signals) -> None:
+    """A signal while the policies load (here: a fee schedule that is a pipe no one writes) said
+    "0 records ... written" of a partial output holding 7 complete lines (and part of an eighth)."""
+    fees = tmp_path / "fees.csv"
+    os.mkfifo(fees)
+    partial = tmp_path / "out.jsonl.partial"
+    held = _first_lines(reference, 7) + reference.splitlines(keepends=True)[7][:100]
+    partial.write_bytes(held)
+    process = subprocess.Popen([*COMMAND, "batch", str(claims), *SMOKE, "--fee-schedule", str(fees),
+                                "-o", str(tmp_path / "out.jsonl"), "--resume"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    writer = _writer_once_read(fees, process)
+    try:
+        process.send_signal(how)
+        _out, err = process.communicate(timeout=120)
+    finally:
+        os.close(writer)
+    assert process.returncode == ExitCode.INTERRUPTED, err.decode()
+    assert err.decode().startswith(f"\ninterrupted by {how.name}: 7 records {UNKNOWN} written to {partial}")
+    assert "--resume" in err.decode()
+    assert partial.read_bytes() == held
