@@ -6,6 +6,14 @@ a decision the same policy set and trace form, the same facts (`facts_hash`) and
 were not enough: a corrected export of the same month keeps its ids, and its stale decisions were
 kept without a word. An error record is kept while its record is still not a valid bundle (an
 error record of a valid one, an evaluation error, is kept as it was).
+
+Those checks read the line's JSON, not its bytes: a partial output rewritten by another tool (CRLF
+line ends, white space) passed them, and was kept in the finished file as the tool left it. So a
+line must also be as batch writes it, as far as that can be seen without deciding it again: a JSON
+object from its first byte to the LF that ends it, with no carriage return or tab anywhere (the
+compact JSON batch writes escapes both inside strings and puts no white space between tokens). The
+first line that is not is decided again, with every line after it, as an unfinished last line is:
+the finished file is then the bytes of an uninterrupted run, and nothing the inputs hold is lost.
 """
 
 from __future__ import annotations
@@ -37,12 +45,14 @@ class WrittenLine:
 
 
 class ResumeScan:
-    """The complete lines of a partial output, one at a time; `kept` bytes and `lines` once done."""
+    """The complete lines of a partial output, one at a time; `kept` bytes and `lines` once done,
+    and `rewritten`: why the line after them is not as batch writes it (None: it is the end)."""
 
     def __init__(self, path: str) -> None:
         self.path = path
         self.kept = 0
         self.lines = 0
+        self.rewritten: str | None = None
 
     def __iter__(self) -> Iterator[WrittenLine]:
         from carepolicy.engine.jsontext import loads  # (orjson, or json.loads for a lone surrogate escaped)
@@ -57,7 +67,14 @@ class ResumeScan:
             for line in stream:
                 if not line.endswith(b"\n"):  # the end of a run that was killed mid-write: written again
                     return
-                yield self._parse(line, loads)
+                if b"\r" in line:  # before the parse: two lines joined by a lone CR are not JSON
+                    self.rewritten = "a carriage return; batch ends a line with LF alone"
+                    return
+                written = self._parse(line, loads)
+                if line[:1] != b"{" or line[-2:] != b"}\n" or b"\t" in line:
+                    self.rewritten = "white space around or inside its JSON, which batch does not write"
+                    return
+                yield written
                 self.kept += len(line)
                 self.lines += 1
 

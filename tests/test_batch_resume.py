@@ -7,7 +7,7 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -100,3 +100,41 @@ def test_a_signal_while_a_resumed_run_is_set_up_counts_the_lines_the_partial_out
     assert err.decode().startswith(f"\ninterrupted by {how.name}: 7 records {UNKNOWN} written to {partial}")
     assert "--resume" in err.decode()
     assert partial.read_bytes() == held
+
+
+# --------------------------------------------------------------------------------------------- lines kept
+
+
+def _crlf(line: bytes) -> bytes:
+    return line.replace(b"\n", b"\r\n")
+
+
+@pytest.mark.parametrize(
+    ("rewritten", "first_redone", "why"),
+    [
+        (lambda n, line: _crlf(line), 1, "a carriage return"),  # the whole file through a CRLF tool
+        (lambda n, line: _crlf(line) if n >= 6 else line, 6, "a carriage return"),  # its end only
+        (lambda n, line: line[:-1] + b" \n" if n == 4 else line, 4, "white space around"),
+        (lambda n, line: b"\t" + line if n == 7 else line, 7, "white space around"),
+    ],
+)
+def test_a_kept_line_not_as_batch_writes_it_is_written_again_with_the_lines_after_it(
+        claims: Path, reference: bytes, tmp_path: Path, rewritten: Callable[[int, bytes], bytes],
+        first_redone: int, why: str) -> None:
+    """The lines were checked by id and hashes, not bytes: a partial output rewritten with CRLF
+    line ends was kept as it was, and the finished file was not the bytes of an uninterrupted run."""
+    partial = tmp_path / "out.jsonl.partial"
+    lines = reference.splitlines(keepends=True)[:10]
+    partial.write_bytes(b"".join(rewritten(n, line) for n, line in enumerate(lines, start=1)))
+    target = tmp_path / "out.jsonl"
+    result = run("batch", str(claims), *SMOKE, "--jobs", "1", "-o", str(target), "--resume")
+    assert result.exit_code == ExitCode.OK, result.stderr
+    assert target.read_bytes() == reference
+    assert (f"note: line {first_redone} of `{partial}` is not as batch writes it ({why}"
+            in result.stderr.replace("\n", " "))
+    kept = first_redone - 1
+    if kept:
+        assert f"({kept} kept from the partial output, {40 - kept} decided now)" in result.stderr
+    else:
+        assert "kept from the partial output" not in result.stderr
+    assert "no complete line" not in result.stderr

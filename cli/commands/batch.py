@@ -118,7 +118,10 @@ def _resumed(
 ) -> Iterator[Work]:
     """The records after those already written to the partial output, each written one checked."""
     counts.errors += sum(kept_lines(works, scan, setup, form))  # (True: an error record)
-    if not scan.lines:  # no partial output, or nothing complete in it (a finished run renamed its own)
+    if scan.rewritten is not None:  # (the lines before it are kept)
+        click.echo(f"note: line {scan.lines + 1} of `{scan.path}` is not as batch writes it ({scan.rewritten}); "
+                   "it and the lines after it are decided again", err=True)
+    elif not scan.lines:  # no partial output, or nothing complete in it (a finished run renamed its own)
         click.echo(f"note: no complete line in `{scan.path}` to resume from; every record is decided", err=True)
     writer.begin(scan.kept, scan.lines)
     counts.kept, counts.as_left = scan.lines, False
@@ -143,7 +146,8 @@ def _resumed(
     "--resume",
     is_flag=True,
     help="Continue OUT.jsonl.partial, left by an interrupted run: the records already written are checked "
-    "(position, bundle id, facts and decision id) and skipped.",
+    "(position, bundle id, facts and decision id) and skipped; from a line not as batch writes it (CRLF "
+    "line ends, white space) on, the records are decided again.",
 )
 @click.option("--switch", "switches", multiple=True, metavar="NAME=OPTION", help=SWITCH_HELP)
 @click.option("--fee-schedule", metavar="CSV", help=FEE_HELP)
