@@ -241,7 +241,7 @@ def batch(
         if stopped is not None:
             _interrupted(stopped, writer, counts, output)
         _publish(writer, output)
-        _summary(counts, writer.written, seconds, output)
+        _summary(counts, writer.written, seconds, output, input_format)
     finish(ExitCode.BAD_INPUT if counts.errors else ExitCode.OK)
 
 
@@ -339,8 +339,9 @@ def _interrupted(number: int, writer: LineWriter, counts: _Counts, output: str) 
     finish(ExitCode.INTERRUPTED)
 
 
-def _summary(counts: _Counts, written: int, seconds: float, output: str) -> None:
-    sources = fact_sources(d for record in counts.failed for d in record.diagnostics)  # one pass per file
+def _summary(counts: _Counts, written: int, seconds: float, output: str, input_format: str | None) -> None:
+    failed = (d for record in counts.failed for d in record.diagnostics)
+    sources = fact_sources(failed, input_format=input_format)  # one pass per file
     for record in counts.failed:
         report(record.diagnostics, sources)
     if counts.errors > len(counts.failed):

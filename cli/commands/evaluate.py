@@ -127,7 +127,7 @@ def evaluate(
         for index, item in enumerate(items):
             record = decide(item, setup)
             if isinstance(record, ErrorRecord):
-                report(record.diagnostics)
+                report(record.diagnostics, input_format=input_format)
                 status = ExitCode.BAD_INPUT
             if fmt == "json":
                 records.append(record)
