@@ -172,6 +172,7 @@ def loop_overhead(path: Path, records: int) -> None:
     writer) with `decide_one` replaced by a fixed line of a compact decision's size; and its parts."""
     from carepolicy.cli import batch_run
     from carepolicy.cli.batch_input import read_work
+    from carepolicy.cli.batch_notes import Counts
     from carepolicy.cli.batch_output import LineWriter
     from carepolicy.cli.commands import batch
 
@@ -188,8 +189,11 @@ def loop_overhead(path: Path, records: int) -> None:
     def whole() -> int:
         writer = LineWriter(target)
         writer.begin(0, 0)
-        counts = batch._Counts()
-        batch._run(batch._counted(read_work([str(part)]), counts), writer, None, "compact", 1, counts)  # type: ignore[arg-type]
+        counts = Counts(resume=False)
+        stop = batch._Stop()
+        stop.immediate = False  # as once the run is set up
+        batch._run(batch._counted(read_work([str(part)]), counts), writer, None, "compact", 1, counts,  # type: ignore[arg-type]
+                   stop)
         writer.close()
         return counts.read
 

@@ -30,6 +30,7 @@ RUNS = [
     ("bench_check.py", ["--rules", "20", "--bundles", "10"], "first decision"),
     ("bench_fmt.py", ["--rules", "20"], "format_text"),
     ("bench_batch.py", ["--records", "40", "--forms", "compact,none", "--jobs", "1"], "| --trace none --jobs 1 |"),
+    ("bench_batch.py", ["--records", "40", "--forms", "none", "--jobs", "1", "--loop", "30"], "| whole loop"),
     # 300 records: more than two chunks of 64, so that --jobs 2 starts its workers
     ("bench_jobs.py", ["--records", "300", "--forms", "none", "--pairs", "1"], "--trace none: by the wall clock"),
 ]

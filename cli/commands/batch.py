@@ -13,16 +13,23 @@ from types import FrameType
 import click
 
 from ..batch_input import Work, read_work
+from ..batch_notes import (
+    NOT_RESUMABLE,
+    SHOWN_ERRORS,
+    Counts,
+    Progress,
+    interrupted,
+    summary,
+    unreadable_file,
+    written_note,
+)
 from ..batch_output import LineWriter, OutputProblem, ResumeProblem, check_target, partial_path
-from ..batch_resume import ResumeScan, complete_lines, kept_lines
-from ..common import ErrorRecord, Setup, fail, finish, input_format_option, plural, prepare
+from ..batch_resume import ResumeScan, kept_lines
+from ..common import Setup, fail, finish, input_format_option, plural, prepare
 from ..exit_codes import ExitCode
 from ..output import overwritten_input
-from ..reporting import diagnostic, fact_sources, report
+from ..reporting import diagnostic, report
 from .evaluate import FEE_HELP, POLICIES_HELP, SWITCH_HELP, trace_form
-
-_SHOWN_ERRORS = 10  # error records whose diagnostics are repeated on stderr; all are in the output
-_PROGRESS_EVERY = 0.5  # seconds between progress lines on a terminal
 
 TRACE_HELP = (
     "full: every rule, requirement and value read, with titles and citations (~37 kB of trace; "
@@ -33,7 +40,6 @@ TRACE_HELP = (
 JOBS_HELP = (
     "Worker processes (default: the cores available; at most 4 a core). The output is the same for any number."
 )
-NOT_RESUMABLE = "a Parquet output cannot be resumed (a Parquet file cannot be appended to)"
 JOBS_PER_CORE = 4  # beyond this, workers only add memory (each holds its own policy set and month plans)
 
 
@@ -42,21 +48,6 @@ def _cores() -> int:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # not Linux
         return os.cpu_count() or 1
-
-
-class _Counts:
-    """What the input and the output hold so far (for the summary and for an interruption)."""
-
-    def __init__(self, resume: bool) -> None:
-        self.read = 0
-        self.input_done = False
-        self.errors = 0
-        self.failed: list[ErrorRecord] = []
-        self.unreadable = 0  # files that could not be read as a whole: one error record, records unknown
-        self.kept = 0  # `--resume`: the lines of the partial output kept as they were (not decided again)
-        # `--resume` until the partial output is taken over (its lines checked, the writer begun):
-        # the file is as the earlier run left it, and holds its lines, not the writer's count (0)
-        self.as_left = resume
 
 
 class _Interrupted(BaseException):  # as KeyboardInterrupt: no `except Exception` may swallow it
@@ -106,7 +97,7 @@ def _awaited(works: Iterator[Work], stop: _Stop) -> Iterator[Work]:
         yield work
 
 
-def _counted(works: Iterator[Work], counts: _Counts) -> Iterator[Work]:
+def _counted(works: Iterator[Work], counts: Counts) -> Iterator[Work]:
     for work in works:
         counts.read += 1
         yield work
@@ -114,7 +105,7 @@ def _counted(works: Iterator[Work], counts: _Counts) -> Iterator[Work]:
 
 
 def _resumed(
-    works: Iterator[Work], scan: ResumeScan, writer: LineWriter, setup: Setup, form: str, counts: _Counts
+    works: Iterator[Work], scan: ResumeScan, writer: LineWriter, setup: Setup, form: str, counts: Counts
 ) -> Iterator[Work]:
     """The records after those already written to the partial output, each written one checked."""
     counts.errors += sum(kept_lines(works, scan, setup, form))  # (True: an error record)
@@ -207,7 +198,7 @@ def batch(
         writer = _parquet_writer(output, read) if parquet else LineWriter(partial_path(output))
     except OutputProblem as problem:
         fail("usage/output", problem.message, help=problem.help, file=output)
-    counts = _Counts(resume)
+    counts = Counts(resume)
     with _Stop() as stop:
         try:
             try:
@@ -227,7 +218,7 @@ def batch(
                          help=problem.help or "give -o a regular file on a writable disk")
             stop.immediate = False
         except _Interrupted:
-            _interrupted(stop.signal or signal.SIGINT, writer, counts, output)
+            interrupted(stop.signal or signal.SIGINT, writer, counts, output)
         started = time.perf_counter()
         stopped = _run(works, writer, setup, form, jobs or cores, counts, stop)
         # still under `_Stop`: a signal from here on finds every line written and changes nothing (it
@@ -239,9 +230,9 @@ def batch(
             fail("usage/output", problem.message, file=writer.path,
                  help=f"make room, then run the same command again; {NOT_RESUMABLE}")
         if stopped is not None:
-            _interrupted(stopped, writer, counts, output)
+            interrupted(stopped, writer, counts, output)
         _publish(writer, output)
-        _summary(counts, writer.written, seconds, output, input_format)
+        summary(counts, writer.written, seconds, output, input_format)
     finish(ExitCode.BAD_INPUT if counts.errors else ExitCode.OK)
 
 
@@ -272,12 +263,12 @@ def _parquet_writer(output: str, read: tuple[str, ...]) -> LineWriter:
     return ParquetLineWriter(partial_path(output))
 
 
-def _run(works: Iterator[Work], writer: LineWriter, setup: Setup, form: str, jobs: int, counts: _Counts,
+def _run(works: Iterator[Work], writer: LineWriter, setup: Setup, form: str, jobs: int, counts: Counts,
          stop: _Stop) -> int | None:
     """Decide and write every record; the signal that stopped the run, or None when it finished."""
     from ..batch_run import Decider
 
-    progress = _Progress(writer) if sys.stderr.isatty() else None
+    progress = Progress(writer) if sys.stderr.isatty() else None
     # workers write a JSON Lines file themselves; Parquet rows are built and written here
     decider = Decider(setup, form, jobs, writer if writer.workers_write else None)
     try:
@@ -287,8 +278,8 @@ def _run(works: Iterator[Work], writer: LineWriter, setup: Setup, form: str, job
                     writer.add(done.line, done.count)
                 for error in done.errors:
                     counts.errors += 1
-                    counts.unreadable += _unreadable_file(error)
-                    if len(counts.failed) < _SHOWN_ERRORS:
+                    counts.unreadable += unreadable_file(error)
+                    if len(counts.failed) < SHOWN_ERRORS:
                         counts.failed.append(error)
                 if stop.signal is not None:
                     break
@@ -310,79 +301,7 @@ def _run(works: Iterator[Work], writer: LineWriter, setup: Setup, form: str, job
         help_text = problem.help if writer.resumable else f"{NOT_RESUMABLE}: run the same command again"
         report([diagnostic("usage/output", problem.message, help=help_text, file=writer.path)])
         if not isinstance(problem, ResumeProblem):
-            _written_note(writer, counts)
+            written_note(writer, counts)
         finish(ExitCode.BAD_INPUT)
     finally:
         decider.close()
-
-
-def _written_note(writer: LineWriter, counts: _Counts) -> None:
-    written = complete_lines(writer.path) if counts.as_left else writer.written
-    if written is None:
-        click.echo(f"{writer.path} is left as the earlier run wrote it", err=True)
-    elif counts.input_done:
-        click.echo(f"{written} of {counts.read} records written to {writer.path}", err=True)
-    else:
-        unknown = "of an unknown number (the input was not read to the end)"
-        click.echo(f"{written} records {unknown} written to {writer.path}", err=True)
-
-
-def _interrupted(number: int, writer: LineWriter, counts: _Counts, output: str) -> None:
-    name = signal.Signals(number).name
-    click.echo(f"\ninterrupted by {name}: ", err=True, nl=False)
-    _written_note(writer, counts)
-    if writer.resumable:
-        hint = f"hint: run the same command with --resume to continue; {output} is written when it is complete"
-    else:
-        hint = f"hint: {NOT_RESUMABLE}: run the same command again; {output} is written when it is complete"
-    click.echo(hint, err=True)
-    finish(ExitCode.INTERRUPTED)
-
-
-def _summary(counts: _Counts, written: int, seconds: float, output: str, input_format: str | None) -> None:
-    failed = (d for record in counts.failed for d in record.diagnostics)
-    sources = fact_sources(failed, input_format=input_format)  # one pass per file
-    for record in counts.failed:
-        report(record.diagnostics, sources)
-    if counts.errors > len(counts.failed):
-        more = plural(counts.errors - len(counts.failed), "more error record")
-        click.echo(f"... and {more} in {output}", err=True)
-    # the rate is of the records decided by this run: those kept by `--resume` took no time here
-    decided = written - counts.kept
-    rate = f"{decided / seconds:.1f}" if seconds > 0 else "∞"
-    summary = f"{plural(written - counts.errors, 'decision')}, {plural(counts.errors, 'error record')}"
-    if counts.kept:
-        summary += f" ({counts.kept} kept from the partial output, {decided} decided now)"
-    if counts.unreadable:
-        # one error record stands for a whole file whose records could not be told apart: the
-        # number of input records is not known, and the summary must not claim one per line
-        files = plural(counts.unreadable, "input file")
-        which = "it holds" if counts.unreadable == 1 else "they hold"
-        summary += f" ({files} could not be read, how many records {which} is unknown)"
-        click.echo(f"{plural(written, 'output record')}: {summary} in {seconds:.2f} s -> {output}", err=True)
-        return
-    click.echo(f"{plural(written, 'record')}: {summary} in {seconds:.2f} s ({rate} records/s) -> {output}", err=True)
-
-
-def _unreadable_file(error: ErrorRecord) -> int:
-    """1 when the error record stands for a whole file none of whose records was read (an
-    unparsable JSON document or YAML list, an unreadable file), 0 for one record or an empty file."""
-    return int(error.bundle_id is None and all(d.code != "facts/empty" for d in error.diagnostics))
-
-
-class _Progress:
-    """One line on stderr, redrawn at most twice a second."""
-
-    def __init__(self, writer: LineWriter) -> None:
-        self.writer = writer
-        self.started = self.shown = time.perf_counter()
-
-    def tick(self) -> None:
-        now = time.perf_counter()
-        if now - self.shown >= _PROGRESS_EVERY:
-            self.shown = now
-            done = self.writer.written + self.writer.pending
-            click.echo(f"\revaluating: {done:,} records ({done / (now - self.started):,.0f}/s)", err=True, nl=False)
-
-    def end(self) -> None:
-        click.echo("\r\x1b[K", err=True, nl=False)

@@ -1,0 +1,107 @@
+"""What `carepolicy batch` says on standard error: the counts it keeps for that, the summary, the
+note of what an interrupted or failed run wrote, and the progress line. Split from
+commands/batch.py, which runs the batch."""
+
+from __future__ import annotations
+
+import signal
+import time
+
+import click
+
+from .batch_output import LineWriter
+from .batch_resume import complete_lines
+from .common import ErrorRecord, finish, plural
+from .exit_codes import ExitCode
+from .reporting import fact_sources, report
+
+SHOWN_ERRORS = 10  # error records whose diagnostics are repeated on stderr; all are in the output
+PROGRESS_EVERY = 0.5  # seconds between progress lines on a terminal
+NOT_RESUMABLE = "a Parquet output cannot be resumed (a Parquet file cannot be appended to)"
+
+
+class Counts:
+    """What the input and the output hold so far (for the summary and for an interruption)."""
+
+    def __init__(self, resume: bool) -> None:
+        self.read = 0
+        self.input_done = False
+        self.errors = 0
+        self.failed: list[ErrorRecord] = []
+        self.unreadable = 0  # files that could not be read as a whole: one error record, records unknown
+        self.kept = 0  # `--resume`: the lines of the partial output kept as they were (not decided again)
+        # `--resume` until the partial output is taken over (its lines checked, the writer begun):
+        # the file is as the earlier run left it, and holds its lines, not the writer's count (0)
+        self.as_left = resume
+
+
+def written_note(writer: LineWriter, counts: Counts) -> None:
+    written = complete_lines(writer.path) if counts.as_left else writer.written
+    if written is None:
+        click.echo(f"{writer.path} is left as the earlier run wrote it", err=True)
+    elif counts.input_done:
+        click.echo(f"{written} of {counts.read} records written to {writer.path}", err=True)
+    else:
+        unknown = "of an unknown number (the input was not read to the end)"
+        click.echo(f"{written} records {unknown} written to {writer.path}", err=True)
+
+
+def interrupted(number: int, writer: LineWriter, counts: Counts, output: str) -> None:
+    name = signal.Signals(number).name
+    click.echo(f"\ninterrupted by {name}: ", err=True, nl=False)
+    written_note(writer, counts)
+    if writer.resumable:
+        hint = f"hint: run the same command with --resume to continue; {output} is written when it is complete"
+    else:
+        hint = f"hint: {NOT_RESUMABLE}: run the same command again; {output} is written when it is complete"
+    click.echo(hint, err=True)
+    finish(ExitCode.INTERRUPTED)
+
+
+def summary(counts: Counts, written: int, seconds: float, output: str, input_format: str | None) -> None:
+    failed = (d for record in counts.failed for d in record.diagnostics)
+    sources = fact_sources(failed, input_format=input_format)  # one pass per file
+    for record in counts.failed:
+        report(record.diagnostics, sources)
+    if counts.errors > len(counts.failed):
+        more = plural(counts.errors - len(counts.failed), "more error record")
+        click.echo(f"... and {more} in {output}", err=True)
+    # the rate is of the records decided by this run: those kept by `--resume` took no time here
+    decided = written - counts.kept
+    rate = f"{decided / seconds:.1f}" if seconds > 0 else "∞"
+    summary = f"{plural(written - counts.errors, 'decision')}, {plural(counts.errors, 'error record')}"
+    if counts.kept:
+        summary += f" ({counts.kept} kept from the partial output, {decided} decided now)"
+    if counts.unreadable:
+        # one error record stands for a whole file whose records could not be told apart: the
+        # number of input records is not known, and the summary must not claim one per line
+        files = plural(counts.unreadable, "input file")
+        which = "it holds" if counts.unreadable == 1 else "they hold"
+        summary += f" ({files} could not be read, how many records {which} is unknown)"
+        click.echo(f"{plural(written, 'output record')}: {summary} in {seconds:.2f} s -> {output}", err=True)
+        return
+    click.echo(f"{plural(written, 'record')}: {summary} in {seconds:.2f} s ({rate} records/s) -> {output}", err=True)
+
+
+def unreadable_file(error: ErrorRecord) -> int:
+    """1 when the error record stands for a whole file none of whose records was read (an
+    unparsable JSON document or YAML list, an unreadable file), 0 for one record or an empty file."""
+    return int(error.bundle_id is None and all(d.code != "facts/empty" for d in error.diagnostics))
+
+
+class Progress:
+    """One line on stderr, redrawn at most twice a second."""
+
+    def __init__(self, writer: LineWriter) -> None:
+        self.writer = writer
+        self.started = self.shown = time.perf_counter()
+
+    def tick(self) -> None:
+        now = time.perf_counter()
+        if now - self.shown >= PROGRESS_EVERY:
+            self.shown = now
+            done = self.writer.written + self.writer.pending
+            click.echo(f"\revaluating: {done:,} records ({done / (now - self.started):,.0f}/s)", err=True, nl=False)
+
+    def end(self) -> None:
+        click.echo("\r\x1b[K", err=True, nl=False)
