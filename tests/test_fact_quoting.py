@@ -83,5 +83,8 @@ def test_a_json_document_counts_a_lone_cr_as_white_space_not_a_line_end(tmp_path
     result = run("evaluate", str(path), *SMOKE)
     assert result.exit_code == ExitCode.BAD_INPUT
     assert f"{path}:1:" in result.stderr
-    quoted, _caret = _quoted(result.stderr, 1)  # (the CRs in it shown as escapes: they are not text)
+    quoted, caret = _quoted(result.stderr, 1)  # (the CRs in it shown as escapes: they are not text)
     assert quoted == r'{"id": "march",\x0d"month": "2025-03",\x0d"beneficiary": 0x14}'
+    # the caret under the error (the `x`: JSON reads the number 0, then expects a comma), after the
+    # two CRs' escapes: it stood 6 columns to the left, under the characters' count
+    assert caret[len("   1 | ") :].index("^") == quoted.index("0x14") + 1
