@@ -189,7 +189,7 @@ def loop_overhead(path: Path, records: int) -> None:
     def whole() -> int:
         writer = LineWriter(target)
         writer.begin(0, 0)
-        counts = Counts(resume=False)
+        counts = Counts(as_left=False)
         stop = batch._Stop()
         stop.immediate = False  # as once the run is set up
         batch._run(batch._counted(read_work([str(part)]), counts), writer, None, "compact", 1, counts,  # type: ignore[arg-type]

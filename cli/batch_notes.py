@@ -23,16 +23,17 @@ NOT_RESUMABLE = "a Parquet output cannot be resumed (a Parquet file cannot be ap
 class Counts:
     """What the input and the output hold so far (for the summary and for an interruption)."""
 
-    def __init__(self, resume: bool) -> None:
+    def __init__(self, as_left: bool) -> None:
         self.read = 0
         self.input_done = False
         self.errors = 0
         self.failed: list[ErrorRecord] = []
         self.unreadable = 0  # files that could not be read as a whole: one error record, records unknown
         self.kept = 0  # `--resume`: the lines of the partial output kept as they were (not decided again)
-        # `--resume` until the partial output is taken over (its lines checked, the writer begun):
-        # the file is as the earlier run left it, and holds its lines, not the writer's count (0)
-        self.as_left = resume
+        # an earlier run's partial output (`--resume`, or a run that will start it anew), until the
+        # run takes it over (its lines checked, or emptied: the writer begun): the file is as that
+        # run left it, and holds its lines, not the writer's count (0)
+        self.as_left = as_left
 
 
 def written_note(writer: LineWriter, counts: Counts) -> None:
@@ -43,7 +44,7 @@ def written_note(writer: LineWriter, counts: Counts) -> None:
         click.echo(f"{written} of {counts.read} records written to {writer.path}", err=True)
     else:
         unknown = "of an unknown number (the input was not read to the end)"
-        click.echo(f"{written} records {unknown} written to {writer.path}", err=True)
+        click.echo(f"{plural(written, 'record')} {unknown} written to {writer.path}", err=True)
 
 
 def interrupted(number: int, writer: LineWriter, counts: Counts, output: str) -> None:

@@ -198,6 +198,11 @@ class LineWriter:
     def close(self) -> None:
         os.close(self._fd)
 
+    @property
+    def found(self) -> bool:
+        """Whether the file was there before this run (an earlier run's partial output)."""
+        return not self._created
+
     def abandon(self) -> None:
         """Close the file and, when this run made it and nothing was written to it, remove it: a
         usage error found after the output was opened (an unknown switch, policies with errors)

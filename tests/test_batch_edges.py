@@ -335,7 +335,8 @@ def test_a_signal_while_the_run_is_set_up_exits_130_and_keeps_the_partial_output
     finally:
         os.close(writer)
     assert process.returncode == ExitCode.INTERRUPTED, err.decode()
-    assert err.decode().startswith(f"\ninterrupted by {how.name}: 0 records of an unknown number")
+    # the earlier run's line, which this run had not started anew yet (it said "0 records")
+    assert err.decode().startswith(f"\ninterrupted by {how.name}: 1 record of an unknown number")
     assert "--resume" in err.decode()
     assert "Traceback" not in err.decode()
     assert partial.read_bytes() == b'{"bundle_id":"earlier","error":[],"source":"x"}\n'  # not emptied

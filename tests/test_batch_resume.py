@@ -77,18 +77,21 @@ def test_a_signal_while_the_partial_output_is_checked_counts_the_lines_it_holds(
     assert target.read_bytes() == reference
 
 
+@pytest.mark.parametrize("resume", [("--resume",), ()], ids=["resume", "anew"])
 @pytest.mark.parametrize("how", [signal.SIGTERM, signal.SIGINT])
 def test_a_signal_while_a_resumed_run_is_set_up_counts_the_lines_the_partial_output_holds(
-        claims: Path, reference: bytes, tmp_path: Path, how: signal.Signals) -> None:
+        claims: Path, reference: bytes, tmp_path: Path, how: signal.Signals, resume: tuple[str, ...]) -> None:
     """A signal while the policies load (here: a fee schedule that is a pipe no one writes) said
-    "0 records ... written" of a partial output holding 7 complete lines (and part of an eighth)."""
+    "0 records ... written" of a partial output holding 7 complete lines (and part of an eighth).
+    So did a run without --resume, which starts the partial output anew only once it is set up:
+    until then the file is the earlier run's, which --resume still continues."""
     fees = tmp_path / "fees.csv"
     os.mkfifo(fees)
     partial = tmp_path / "out.jsonl.partial"
     held = _first_lines(reference, 7) + reference.splitlines(keepends=True)[7][:100]
     partial.write_bytes(held)
     process = subprocess.Popen([*COMMAND, "batch", str(claims), *SMOKE, "--fee-schedule", str(fees),
-                                "-o", str(tmp_path / "out.jsonl"), "--resume"],
+                                "-o", str(tmp_path / "out.jsonl"), *resume],
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     writer = _writer_once_read(fees, process)
     try:

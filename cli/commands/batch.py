@@ -198,7 +198,7 @@ def batch(
         writer = _parquet_writer(output, read) if parquet else LineWriter(partial_path(output))
     except OutputProblem as problem:
         fail("usage/output", problem.message, help=problem.help, file=output)
-    counts = Counts(resume)
+    counts = Counts(as_left=resume or (writer.resumable and writer.found))
     with _Stop() as stop:
         try:
             try:
