@@ -97,10 +97,15 @@ def _snippet(span: Span, source: LineSource | None) -> list[str]:
         text = ("…" if start else "") + text[start : start + _QUOTED] + ("…" if start + _QUOTED < len(text) else "")
         column, width = column - start + (1 if start else 0), min(width, _QUOTED)
     gutter = f"{span.line:>4} | "
-    # the line is shown with its control characters as escapes (`\x0d` for a CR in a JSON line):
-    # the caret goes under what the span's characters became, not under their count
-    before, under = printable(text[: column - 1]), printable(text[column - 1 : column - 1 + width])
-    return [gutter + printable(text), " " * len(gutter) + " " * len(before) + "^" * max(1, len(under))]
+    # the line is shown with its control characters as escapes (`\x0d` for a CR in a JSON line)
+    # and a tab as four spaces (a terminal would take it to its next tab stop, which the caret line
+    # cannot follow): the caret goes under what the span's characters became, not their count
+    before, under = _shown(text[: column - 1]), _shown(text[column - 1 : column - 1 + width])
+    return [gutter + _shown(text), " " * len(gutter) + " " * len(before) + "^" * max(1, len(under))]
+
+
+def _shown(text: str) -> str:
+    return printable(text).replace("\t", "    ")
 
 
 def render_text(diagnostics: Iterable[Diagnostic], sources: Mapping[str, LineSource], *, color: bool = False) -> str:
