@@ -124,7 +124,7 @@ def create_app(evaluator: Evaluator, config: ServiceConfig) -> Starlette:
                                 "(carepolicy serve --explain, --switch, --fee-schedule)")
         fmt = _format_of(request)
         body = await _read_body(request, config)
-        if nesting_depth(body) > config.max_depth:
+        if nesting_depth(body, lines=fmt == "jsonl") > config.max_depth:
             raise _Refusal(413, "service/too-deep", f"the JSON is nested deeper than {config.max_depth} levels",
                            help="a fact bundle needs only a few levels; check what is being sent")
         deadline = time.monotonic() + config.request_timeout

@@ -19,11 +19,11 @@ JSONL_TYPES = frozenset(
 )
 JSON_TYPES = frozenset({"application/json"})
 
-# a string (skipped) or one bracket. A string ends at its closing quote or, unclosed, at the end
-# of its line (a JSON string holds no raw newline), so each byte is matched once and an unclosed
-# quote cannot hide the lines after it. (Without the line end, each unclosed quote of `"\\"\\"...`
-# scanned to the end of the body: quadratic, 4 s for 32 kB.)
-_BRACKETS = re.compile(rb'"(?:[^"\\\n]|\\.)*"?|[\[\]{}]')
+# a string (skipped), one bracket, or a line end. A string ends at its closing quote or, unclosed,
+# at the end of its line (a JSON string holds no raw newline), so each byte is matched once and an
+# unclosed quote cannot hide the lines after it. (Without the line end, each unclosed quote of
+# `"\\"\\"...` scanned to the end of the body: quadratic, 4 s for 32 kB.)
+_BRACKETS = re.compile(rb'"(?:[^"\\\n]|\\.)*"?|[\[\]{}\n]')
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,11 +51,14 @@ class ServiceConfig:
         return cls(**values)
 
 
-def nesting_depth(body: bytes) -> int:
+def nesting_depth(body: bytes, *, lines: bool = False) -> int:
     """The deepest nesting of JSON arrays and objects in `body`, brackets inside strings not counted.
 
     Runs before parsing: Python's JSON parser recurses once per level, so a body of a million `[`
     would otherwise end in a RecursionError. Unbalanced input is left to the parser to report.
+    With `lines` (JSON Lines) each line is counted alone, as it is read: the brackets a truncated
+    record leaves open must not add up, line after line, to a depth that refuses the whole body.
+    A surplus of closing brackets counts as depth 0, so that it cannot hide nesting after it.
     """
     depth = deepest = 0
     for match in _BRACKETS.finditer(body):
@@ -64,5 +67,7 @@ def nesting_depth(body: bytes) -> int:
             depth += 1
             deepest = max(deepest, depth)
         elif token in (b"]", b"}"):
-            depth -= 1
+            depth = max(depth - 1, 0)
+        elif token == b"\n" and lines:
+            depth = 0
     return deepest

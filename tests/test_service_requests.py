@@ -1,0 +1,89 @@
+"""The service's answers to awkward requests, in process: the app is called as uvicorn calls it.
+
+No server is started (tests/test_service.py has the one over real HTTP): each request is a list of
+ASGI messages, so a body cut short, a client that leaves, or the thread a body is decided on can be
+set up exactly, with nothing timed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+import carepolicy
+from carepolicy.evaluator import Evaluator
+from carepolicy.service import app as service_app
+from carepolicy.service.limits import ServiceConfig, nesting_depth
+from tests.pipeline_data import dumps, mixed_bundles
+
+JSONL = "application/x-ndjson"
+VALID = [bundle for bundle in mixed_bundles(3, seed=7) if "colour" not in str(bundle)][:2]
+
+
+@pytest.fixture(scope="module")
+def evaluator() -> Evaluator:
+    return carepolicy.load()
+
+
+class Answer:
+    def __init__(self, messages: list[dict[str, Any]]) -> None:
+        self.messages = messages
+        starts = [m for m in messages if m["type"] == "http.response.start"]
+        self.status: int | None = starts[0]["status"] if starts else None
+        self.headers = {k.decode(): v.decode() for k, v in starts[0]["headers"]} if starts else {}
+        self.body = b"".join(m.get("body", b"") for m in messages if m["type"] == "http.response.body")
+
+    def lines(self) -> list[dict[str, Any]]:
+        return [json.loads(line) for line in self.body.splitlines()]
+
+
+def call(evaluator: Evaluator, body: bytes | list[bytes], media: str = "application/json",
+         method: str = "POST", path: str = "/v1/decisions", disconnect: bool = False,
+         config: ServiceConfig | None = None) -> Answer:
+    """One request to a fresh app; `body` as one message or as chunks; `disconnect`: the client
+    leaves after the chunks, before the body is complete."""
+    app = service_app.create_app(evaluator, config or ServiceConfig())
+    chunks = [body] if isinstance(body, bytes) else body
+    incoming: Iterator[dict[str, Any]] = iter(
+        [{"type": "http.request", "body": chunk, "more_body": disconnect or i < len(chunks) - 1}
+         for i, chunk in enumerate(chunks)] + [{"type": "http.disconnect"}]
+    )
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return next(incoming, {"type": "http.disconnect"})
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    scope = {"type": "http", "method": method, "path": path, "raw_path": path.encode(), "query_string": b"",
+             "root_path": "", "headers": [(b"content-type", media.encode())], "scheme": "http",
+             "http_version": "1.1", "server": ("127.0.0.1", 80), "client": ("127.0.0.1", 1)}
+    asyncio.run(app(scope, receive, send))  # type: ignore[arg-type]
+    return Answer(sent)
+
+
+def test_truncated_lines_do_not_add_up_to_a_deep_body(evaluator: Evaluator) -> None:
+    """Each JSON line is read alone, so the brackets a cut-off line leaves open close nothing on the
+    next: eleven truncated records of depth 3 are eleven error records, not a body `nested deeper
+    than 32 levels` refused whole with the valid records around them."""
+    cut = b'{"month": "2025-03", "time": [{"minutes": 3\n'
+    body = dumps(VALID[0]).encode() + b"\n" + cut * 11 + dumps(VALID[1]).encode() + b"\n"
+    answer = call(evaluator, body, JSONL)
+    assert answer.status == 422
+    lines = answer.lines()
+    assert len(lines) == 13
+    assert [line.get("bundle_id") for line in (lines[0], lines[-1])] == [VALID[0]["id"], VALID[1]["id"]]
+    assert {line["error"][0]["code"] for line in lines[1:-1]} == {"facts/syntax"}
+
+
+def test_the_depth_of_json_lines_is_that_of_the_deepest_line() -> None:
+    assert nesting_depth(b"[[[\n[[[\n", lines=True) == 3
+    assert nesting_depth(b"[[[\n[[[\n") == 6  # one JSON document may span lines
+    # closing brackets a line has too many of hide nothing that follows
+    assert nesting_depth(b"]]]]" + b"[" * 40, lines=True) == 40
+    assert nesting_depth(b"]]]]\n" + b"[" * 40) == 40
