@@ -87,3 +87,12 @@ def test_the_depth_of_json_lines_is_that_of_the_deepest_line() -> None:
     # closing brackets a line has too many of hide nothing that follows
     assert nesting_depth(b"]]]]" + b"[" * 40, lines=True) == 40
     assert nesting_depth(b"]]]]\n" + b"[" * 40) == 40
+
+
+def test_a_client_that_leaves_mid_body_is_no_internal_error(evaluator: Evaluator) -> None:
+    """A client that closes the connection before its body is complete (a timeout on its side) is
+    not a bug in carepolicy: no `service/internal` answer, no exception for the server to log as an
+    error with a traceback; there is no one left to answer."""
+    answer = call(evaluator, [b'{"month": "2025-03", ', b'"beneficiary": '], disconnect=True)
+    assert b"service/internal" not in answer.body
+    assert answer.status != 500

@@ -22,7 +22,7 @@ import anyio
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
@@ -123,7 +123,10 @@ def create_app(evaluator: Evaluator, config: ServiceConfig) -> Starlette:
                            help="the trace, switches and fee schedule are set when the service starts "
                                 "(carepolicy serve --explain, --switch, --fee-schedule)")
         fmt = _format_of(request)
-        body = await _read_body(request, config)
+        try:
+            body = await _read_body(request, config)
+        except ClientDisconnect:  # gone mid-body (a timeout on its side): not a bug, and no one to answer
+            return Response(status_code=400)  # (never sent: the server drops what is sent after a disconnect)
         if nesting_depth(body, lines=fmt == "jsonl") > config.max_depth:
             raise _Refusal(413, "service/too-deep", f"the JSON is nested deeper than {config.max_depth} levels",
                            help="a fact bundle needs only a few levels; check what is being sent")
