@@ -24,11 +24,13 @@ and their lazily built traces belong to the thread that asked for them.
 from __future__ import annotations
 
 import io
+import operator
+import os
 import threading
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, SupportsIndex
 
 from carepolicy.cli.common import ErrorRecord, Record, Setup, decide, record_json_line, record_json_obj
 from carepolicy.engine import (
@@ -53,6 +55,7 @@ if TYPE_CHECKING:
 __all__ = ["Evaluator", "Result", "load"]
 
 API_SOURCE = "<api>"  # the `source` of a bundle handed in as a mapping, shown in its diagnostics
+Source = str | os.PathLike[str]  # a name shown in diagnostics: text, or a path (shown as its text)
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,28 +123,33 @@ class Evaluator:
         }
 
     # ------------------------------------------------------------------ deciding
-    def evaluate(self, bundle: Mapping[str, Any], *, source: str = API_SOURCE, index: int = 0) -> Result:
+    def evaluate(self, bundle: Mapping[str, Any], *, source: Source = API_SOURCE, index: int = 0) -> Result:
         """Decide one bundle given as a mapping (as loaded from JSON or YAML; floats and tuples allowed).
 
         `source` and `index` only name the bundle in diagnostics (`#1` is the id of a bundle without one).
+        A `source` that is not text or a path, or an `index` that is not a whole number from 0, raises
+        TypeError: the caller's mistake, refused on every call rather than only with a bad bundle.
         """
-        return self.decide(checked(bundle, source, index))  # what the reader raises: this bundle's error
+        return self.decide(checked(bundle, _source_name(source), _position(index)))  # raised: the bundle's error
 
-    def evaluate_many(self, bundles: Iterable[Mapping[str, Any]], *, source: str = API_SOURCE) -> Iterator[Result]:
+    def evaluate_many(self, bundles: Iterable[Mapping[str, Any]], *, source: Source = API_SOURCE) -> Iterator[Result]:
         """One result per bundle, in order, lazily: a bad bundle never stops the others."""
-        for index, bundle in enumerate(bundles):
-            yield self.evaluate(bundle, source=source, index=index)
+        name = _source_name(source)  # checked now, not at the first bundle
+        return (self.evaluate(bundle, source=name, index=index) for index, bundle in enumerate(bundles))
 
-    def evaluate_text(self, data: str | bytes, *, fmt: str, source: str = API_SOURCE) -> list[Result]:
+    def evaluate_text(self, data: str | bytes, *, fmt: str, source: Source = API_SOURCE) -> list[Result]:
         """Every record of a document in `fmt` ("json", "jsonl" or "yaml"), read as a fact file is."""
         return list(self.iter_text(data, fmt=fmt, source=source))
 
-    def iter_text(self, data: str | bytes, *, fmt: str, source: str = API_SOURCE) -> Iterator[Result]:
+    def iter_text(self, data: str | bytes, *, fmt: str, source: Source = API_SOURCE) -> Iterator[Result]:
         """`evaluate_text`, lazily: one result per record as it is read.
 
         As in `batch`, records read before a problem with the document as a whole are kept, and the
         problem follows them as one result with bundle_id None.
         """
+        return self._iter_text(data, fmt, _source_name(source))  # the name checked now, not at the first record
+
+    def _iter_text(self, data: str | bytes, fmt: str, source: str) -> Iterator[Result]:
         stream = io.BytesIO(data.encode("utf-8", "surrogatepass") if isinstance(data, str) else data)
         try:
             for item in iter_records(stream, fmt, name=source):
@@ -163,6 +171,37 @@ class Evaluator:
                 except Exception:  # `decide` then reports it as this bundle's internal error
                     return
                 self._planned.add(month)
+
+
+def _source_name(source: object) -> str:
+    """`source` as the text diagnostics show: a path's text (what `evaluate_text` and the CLI show).
+
+    Anything else would be written into the error record as it is (`"file": 123`), or fail to be
+    written at all (bytes, None) when `.jsonl` is asked for, and only for a bundle that is bad."""
+    if isinstance(source, str):
+        return source
+    name = os.fspath(source) if isinstance(source, os.PathLike) else None
+    if not isinstance(name, str):
+        raise TypeError(f"`source` names the bundles in diagnostics: text or a path, not `{_shown(source)}`")
+    return name
+
+
+def _position(index: object) -> int:
+    """`index` as the position it names (`#1` is index 0); numpy's integers too, never a bool or a float."""
+    position = -1
+    if isinstance(index, SupportsIndex) and not isinstance(index, bool):
+        position = operator.index(index)
+    if position < 0:
+        raise TypeError(f"`index` is the bundle's position, a whole number from 0, not `{_shown(index)}`")
+    return position
+
+
+def _shown(value: object) -> str:
+    try:
+        text = repr(value)
+    except Exception:  # a value whose repr fails is still named
+        text = f"a {type(value).__name__}"
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def load(

@@ -144,6 +144,43 @@ def test_a_source_that_is_not_text_is_escaped_as_batch_writes_it(evaluator: Eval
     assert json.loads(line) == result.to_json_obj()
 
 
+
+def test_a_source_given_as_a_path_names_the_bundle_as_its_text(evaluator: Evaluator, tmp_path: Path) -> None:
+    """A pipeline passes the file it read the mapping from: the error line names it, as `evaluate_text`
+    and the CLI do. (It raised TypeError, and only when a bundle was bad: at `.jsonl`, after the good
+    bundles were written.)"""
+    path = tmp_path / "claims.json"
+    given = evaluator.evaluate({"month": "2025-13"}, source=path)
+    (read,) = evaluator.evaluate_text('{"month": "2025-13"}', fmt="json", source=path)
+    assert given.jsonl == read.jsonl
+    assert json.loads(given.jsonl)["source"] == str(path)
+    assert [d.file for d in given.diagnostics] == [str(path)]
+
+
+@pytest.mark.parametrize(("options", "message"), [
+    ({"source": None}, "`source` names the bundles in diagnostics: text or a path, not `None`"),
+    ({"source": 123}, "`source` names the bundles in diagnostics: text or a path, not `123`"),
+    ({"source": b"claims.json"}, "`source` names the bundles in diagnostics: text or a path, not `b'claims.json'`"),
+    ({"index": True}, "`index` is the bundle's position, a whole number from 0, not `True`"),
+    ({"index": 1.5}, "`index` is the bundle's position, a whole number from 0, not `1.5`"),
+    ({"index": "3"}, "`index` is the bundle's position, a whole number from 0, not `'3'`"),
+    ({"index": -1}, "`index` is the bundle's position, a whole number from 0, not `-1`"),
+])
+def test_a_source_or_index_of_another_kind_is_refused_at_once(evaluator: Evaluator, options: dict[str, Any],
+                                                              message: str) -> None:
+    """Not a bundle's error (the bundle may be fine) but the caller's: refused on every call, good
+    bundle or bad, rather than written as `"file": 123`, a bundle `#2.5`, or raised at `.jsonl`."""
+    for bundle in ({"month": "2025-03"}, {"month": "2025-13"}):
+        with pytest.raises(TypeError) as raised:
+            evaluator.evaluate(bundle, **options)
+        assert str(raised.value) == message
+    if "source" in options:
+        with pytest.raises(TypeError, match="`source` names the bundles"):
+            evaluator.evaluate_many([{"month": "2025-03"}], source=options["source"])  # before the first bundle
+        with pytest.raises(TypeError, match="`source` names the bundles"):
+            evaluator.evaluate_text('{"month": "2025-03"}', fmt="json", source=options["source"])
+
+
 JSON_VALUES = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=12),
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner, max_size=4),
