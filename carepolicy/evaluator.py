@@ -219,6 +219,9 @@ def load(
     if not isinstance(trace, bool):  # `trace="none"`, the CLI's word, would be true: full traces
         message = f"`trace` is True or False, not `{trace!r}`"
         raise PolicyError([Diagnostic("usage/option", message, help="trace=False leaves the trace out (--trace none)")])
+    if switches is not None and not isinstance(switches, Mapping):  # `dict()` would take pairs, or fail on text
+        message = f"`switches` maps switch names to options, not `{_shown(switches)}`"
+        raise PolicyError([Diagnostic("usage/switch", message, help='switches={"name": "option"}')])
     policy_set = load_policies(policies)
     settings = resolve_switches(policy_set, dict(switches or {}))
     fees: FeeSchedule | None = load_fee_schedule(fee_schedule) if fee_schedule is not None else None

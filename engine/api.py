@@ -18,6 +18,7 @@ from importlib import metadata
 from importlib.resources import files
 from importlib.resources.abc import Traversable
 from pathlib import Path
+from typing import Any
 
 from .check import CheckResult, check
 from .compile.policy_set import DEFAULT_BACKEND, CompiledPolicySet
@@ -255,6 +256,7 @@ def load_policies(directory: str | Path | None = None, *, backend: str = DEFAULT
 
 def resolve_switches(policies: PolicySet, overrides: Mapping[str, str]) -> dict[str, str]:
     """The switch settings for an evaluation: defaults, then overrides (each checked)."""
+    _check_switch_types(overrides)
     options = policies.switch_options()
     settings = dict(policies.compiled.switch_defaults)
     problems = []
@@ -276,6 +278,18 @@ def resolve_switches(policies: PolicySet, overrides: Mapping[str, str]) -> dict[
     if problems:
         raise PolicyError(problems)
     return settings
+
+
+def _check_switch_types(overrides: Mapping[Any, Any]) -> None:
+    """Names and options are text: anything else (from a caller's dict, not the CLI) is a usage
+    error like an unknown name, not a TypeError from sorting names of mixed types."""
+    problems = [
+        Diagnostic("usage/switch", f"a switch is named by text and set to an option's text, not `{name!r}: {value!r}`")
+        for name, value in overrides.items()
+        if not isinstance(name, str) or not isinstance(value, str)
+    ]
+    if problems:
+        raise PolicyError(problems)
 
 
 def evaluate(
@@ -321,6 +335,7 @@ def _settings(policies: PolicySet, switches: Mapping[str, str] | None) -> Switch
     last = policies.last_settings[0] if policies.last_settings else None
     if last is not None and last[0] == overrides:  # the usual case: the same switches as the bundle before
         return last[1]
+    _check_switch_types(overrides)  # (before sorting: names of mixed types cannot be)
     key = tuple(sorted(overrides.items()))
     settings = policies.settings_cache.get(key)
     if settings is None:

@@ -242,6 +242,22 @@ def test_bad_configuration_raises_policy_error() -> None:
         carepolicy.load(switches={"no_such_switch": "x"})
 
 
+NOT_TEXT = "a switch is named by text and set to an option's text, not "
+
+
+@pytest.mark.parametrize(("switches", "message"), [
+    ({None: "relaxed"}, NOT_TEXT + "`None: 'relaxed'`"),
+    ({1: "relaxed", "complex_ccm_care_plan": "relaxed"}, NOT_TEXT + "`1: 'relaxed'`"),
+    ({"complex_ccm_care_plan": None}, NOT_TEXT + "`'complex_ccm_care_plan': None`"),
+    ("complex_ccm_care_plan=relaxed", "`switches` maps switch names to options, not `'complex_ccm_care_plan=relaxed'`"),
+])
+def test_switches_that_are_not_text_are_a_policy_error(switches: Any, message: str) -> None:
+    """A configuration mistake, reported as the others are: not a TypeError from sorting the names."""
+    with pytest.raises(carepolicy.PolicyError) as raised:
+        carepolicy.load(switches=switches)
+    assert [(d.code, d.message) for d in raised.value.diagnostics] == [("usage/switch", message)]
+
+
 @pytest.mark.parametrize("trace", ["none", "compact", None])
 def test_a_trace_that_is_not_true_or_false_is_a_policy_error(trace: Any) -> None:
     """`trace="none"` (the CLI's word) would be true, and every decision would carry the full trace."""
