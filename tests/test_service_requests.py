@@ -133,3 +133,19 @@ def finishing_order(evaluator: Evaluator, body: bytes, media: str) -> list[str]:
 
     asyncio.run(both())
     return finished
+
+
+@pytest.mark.parametrize(("body", "media"), [
+    (b'{"month": "2025-13"}', "application/json"),
+    (b'{"month": "2025-13"}\n{"month": "2025-03"}\n', JSONL),
+    (b'{"month": "2025-03"}', "application/json"),
+    (b'{"month": "2025-03"}\n{"month": "2025-03"}\n', JSONL),
+    (b'{"month": "2025-03"}', "text/plain"),
+])
+def test_the_openapi_document_describes_each_answer(evaluator: Evaluator, body: bytes, media: str) -> None:
+    """A client generated from the description must expect the content type each status comes with:
+    one bad bundle is answered 422 with one JSON error record (application/json), not JSON Lines."""
+    document = json.loads(call(evaluator, b"", method="GET", path="/v1/openapi.json").body)
+    answer = call(evaluator, body, media)
+    described = document["paths"]["/v1/decisions"]["post"]["responses"][str(answer.status)]
+    assert answer.headers["content-type"] in described["content"]

@@ -78,9 +78,14 @@ def openapi_document(config: ServiceConfig) -> dict[str, Any]:
                         "415": _error("the content type is neither JSON nor JSON Lines, or the body is compressed"),
                         "422": {
                             "description": "at least one record is not a valid bundle: its line is an error record "
-                            "with the CLI's diagnostics; the other records are still decided",
+                            "with the CLI's diagnostics; the other records are still decided (application/json "
+                            "for one bundle, application/x-ndjson for several, as for 200)",
                             "headers": _HASH_HEADER,
-                            "content": {"application/x-ndjson": {"schema": {"type": "string"}}},
+                            "content": {
+                                "application/json": {"schema": {"$ref": "#/components/schemas/ErrorRecord"}},
+                                "application/x-ndjson": {"schema": {"type": "string", "description":
+                                                                    "one Decision or ErrorRecord per line"}},
+                            },
                         },
                         "503": _error("the bundles were not decided within the request timeout"),
                     },
