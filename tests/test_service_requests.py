@@ -149,3 +149,23 @@ def test_the_openapi_document_describes_each_answer(evaluator: Evaluator, body: 
     answer = call(evaluator, body, media)
     described = document["paths"]["/v1/decisions"]["post"]["responses"][str(answer.status)]
     assert answer.headers["content-type"] in described["content"]
+
+
+@pytest.mark.parametrize("media", ["application/json; charset=iso-8859-1", "application/x-ndjson; charset=utf-16",
+                                   'application/json; charset="windows-1252"'])
+def test_a_body_declared_in_another_charset_is_refused(evaluator: Evaluator, media: str) -> None:
+    """The service reads UTF-8 only (as JSON is exchanged): a body declared in another character set
+    is refused as such, not read as UTF-8 regardless (Latin-1 `Ã©` would be read as `é`)."""
+    answer = call(evaluator, '{"month": "2025-03", "id": "JosÃ©"}'.encode("latin-1"), media)
+    assert answer.status == 415
+    (problem,) = answer.lines()[0]["error"]
+    assert problem["code"] == "service/media-type"
+    charset = media.split("=")[1].strip('"')
+    assert problem["message"] == f"the body is declared `{charset}`; the service reads only UTF-8"
+
+
+@pytest.mark.parametrize("media", ["application/json; charset=utf-8", "application/json;charset=UTF-8",
+                                   'application/x-ndjson; charset="utf8"', "application/json; version=1"])
+def test_a_body_declared_utf8_is_read(evaluator: Evaluator, media: str) -> None:
+    answer = call(evaluator, b'{"month": "2025-03"}\n', media)
+    assert (answer.status, answer.headers["x-carepolicy-records"]) == (200, "1")

@@ -89,7 +89,14 @@ def _format_of(request: Request) -> str:
     if encoding not in ("", "identity"):  # not decoded here: the bytes would read as text that is not UTF-8
         raise _Refusal(415, "service/media-type", f"the body is `{encoding}`-encoded, which the service does not "
                        "decode", help="send the body as it is, without a Content-Encoding")
-    media = request.headers.get("content-type", "application/json").split(";")[0].strip().lower()
+    media, *parameters = request.headers.get("content-type", "application/json").split(";")
+    media = media.strip().lower()
+    for name, _, value in (parameter.partition("=") for parameter in parameters):
+        charset = value.strip().strip('"')
+        # read as UTF-8 regardless, Latin-1's `Ã©` would be `é`: a changed value, not an error
+        if name.strip().lower() == "charset" and charset.lower() not in ("utf-8", "utf8"):
+            raise _Refusal(415, "service/media-type", f"the body is declared `{charset[:40]}`; the service reads only "
+                           "UTF-8", help="send the body as UTF-8 (and say `charset=utf-8`, or no charset)")
     if media in JSON_TYPES:
         return "json"
     if media in JSONL_TYPES:

@@ -75,7 +75,8 @@ def openapi_document(config: ServiceConfig) -> dict[str, Any]:
                         "408": _error("the body did not arrive within the read timeout"),
                         "413": _error(f"the body is over {config.max_body_bytes} bytes, or nested deeper than "
                                       f"{config.max_depth} levels"),
-                        "415": _error("the content type is neither JSON nor JSON Lines, or the body is compressed"),
+                        "415": _error("the content type is neither JSON nor JSON Lines, its charset is not UTF-8, "
+                                      "or the body is compressed"),
                         "422": {
                             "description": "at least one record is not a valid bundle: its line is an error record "
                             "with the CLI's diagnostics; the other records are still decided (application/json "
