@@ -202,7 +202,7 @@ def test_an_internal_error_is_500_with_the_headers_of_every_response(monkeypatch
     to every other response: the handler adds them itself. (In process: no input is known to fail.)"""
     from carepolicy.service import app as service_app
 
-    def fail(*args: object) -> list[carepolicy.Result]:
+    def fail(*args: object) -> tuple[list[bytes], int]:
         raise RuntimeError("a bug")
 
     monkeypatch.setattr(service_app, "_decide_all", fail)

@@ -169,3 +169,26 @@ def test_a_body_declared_in_another_charset_is_refused(evaluator: Evaluator, med
 def test_a_body_declared_utf8_is_read(evaluator: Evaluator, media: str) -> None:
     answer = call(evaluator, b'{"month": "2025-03"}\n', media)
     assert (answer.status, answer.headers["x-carepolicy-records"]) == (200, "1")
+
+
+def test_writing_the_answer_counts_in_the_request_timeout(evaluator: Evaluator,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """A decision's line (its trace, built lazily, and its JSON) is most of the work: about four
+    fifths with the trace. So it is made within --request-timeout, and off the event loop with the
+    decision. Here each line takes 10 s of a clock that nothing else moves: five bundles are 50 s,
+    over a 30 s timeout, and the answer is the 503 that says so, not 200 after 50 s."""
+    clock = [0.0]
+    written = carepolicy.Result.jsonl
+
+    def slow_line(result: carepolicy.Result) -> bytes:
+        clock[0] += 10.0
+        line: bytes = written.__get__(result)
+        return line
+
+    monkeypatch.setattr(service_app, "monotonic", lambda: clock[0])
+    monkeypatch.setattr(carepolicy.Result, "jsonl", property(slow_line))
+    answer = call(evaluator, b'{"month": "2025-03"}\n' * 5, JSONL)
+    assert answer.status == 503
+    (problem,) = answer.lines()[0]["error"]
+    assert (problem["code"], problem["message"]) == (
+        "service/timeout", "the bundles were not decided within the request timeout (3 done)")
