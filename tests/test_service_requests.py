@@ -41,16 +41,19 @@ class Answer:
         return [json.loads(line) for line in self.body.splitlines()]
 
 
-def call(evaluator: Evaluator, body: bytes | list[bytes], media: str = "application/json",
-         method: str = "POST", path: str = "/v1/decisions", disconnect: bool = False) -> Answer:
-    """One request to a fresh app; `body` as one message or as chunks; `disconnect`: the client
-    leaves after the chunks, before the body is complete."""
+def call(evaluator: Evaluator, body: bytes | list[bytes], media: str | list[str] = "application/json",
+         method: str = "POST", path: str = "/v1/decisions", disconnect: bool = False,
+         headers: tuple[tuple[str, str], ...] = ()) -> Answer:
+    """One request to a fresh app; `body` as one message or as chunks; `media`: the Content-Type
+    (a list: one header each); `disconnect`: the client leaves after the chunks, before the body is
+    complete."""
     app = service_app.create_app(evaluator, ServiceConfig())
-    return asyncio.run(exchange(app, method, path, body, media, disconnect))
+    return asyncio.run(exchange(app, method, path, body, media, disconnect, headers))
 
 
-async def exchange(app: Any, method: str, path: str, body: bytes | list[bytes], media: str = "application/json",
-                   disconnect: bool = False) -> Answer:
+async def exchange(app: Any, method: str, path: str, body: bytes | list[bytes],
+                   media: str | list[str] = "application/json", disconnect: bool = False,
+                   headers: tuple[tuple[str, str], ...] = ()) -> Answer:
     chunks = [body] if isinstance(body, bytes) else body
     incoming: Iterator[dict[str, Any]] = iter(
         [{"type": "http.request", "body": chunk, "more_body": disconnect or i < len(chunks) - 1}
@@ -65,7 +68,9 @@ async def exchange(app: Any, method: str, path: str, body: bytes | list[bytes], 
         sent.append(message)
 
     scope = {"type": "http", "method": method, "path": path, "raw_path": path.encode(), "query_string": b"",
-             "root_path": "", "headers": [(b"content-type", media.encode())], "scheme": "http",
+             "root_path": "", "scheme": "http",
+             "headers": [(b"content-type", kind.encode()) for kind in ([media] if isinstance(media, str) else media)]
+             + [(name.encode(), value.encode()) for name, value in headers],
              "http_version": "1.1", "server": ("127.0.0.1", 80), "client": ("127.0.0.1", 1)}
     await app(scope, receive, send)
     return Answer(sent)
@@ -192,3 +197,18 @@ def test_writing_the_answer_counts_in_the_request_timeout(evaluator: Evaluator,
     (problem,) = answer.lines()[0]["error"]
     assert (problem["code"], problem["message"]) == (
         "service/timeout", "the bundles were not decided within the request timeout (3 done)")
+
+
+@pytest.mark.parametrize(("media", "headers"), [
+    (["application/json", "text/plain"], ()),
+    ("application/json", (("content-encoding", "identity"), ("content-encoding", "gzip"))),
+])
+def test_a_header_sent_twice_is_read_whole(evaluator: Evaluator, media: str | list[str],
+                                           headers: tuple[tuple[str, str], ...]) -> None:
+    """HTTP reads a header sent twice as one, its values joined by a comma: a second Content-Type
+    or Content-Encoding is not left unread (a gzip body read as text; a body of two types read as
+    the first), whichever order they come in."""
+    body = b'{"month": "2025-03"}'
+    swapped = media[::-1] if isinstance(media, list) else media
+    answers = [call(evaluator, body, media, headers=headers), call(evaluator, body, swapped, headers=headers[::-1])]
+    assert [(a.status, a.lines()[0]["error"][0]["code"]) for a in answers] == [(415, "service/media-type")] * 2

@@ -84,12 +84,18 @@ def _too_large(config: ServiceConfig) -> _Refusal:
     )
 
 
+def _header(request: Request, name: str, default: str) -> str:
+    """A header's value, as HTTP reads one sent more than once: all its values, joined by a comma
+    (`headers.get` gives the first only: a second Content-Encoding, `gzip`, would go unread)."""
+    return ", ".join(request.headers.getlist(name)) or default
+
+
 def _format_of(request: Request) -> str:
-    encoding = request.headers.get("content-encoding", "identity").strip().lower()
+    encoding = _header(request, "content-encoding", "identity").strip().lower()
     if encoding not in ("", "identity"):  # not decoded here: the bytes would read as text that is not UTF-8
         raise _Refusal(415, "service/media-type", f"the body is `{encoding}`-encoded, which the service does not "
                        "decode", help="send the body as it is, without a Content-Encoding")
-    media, *parameters = request.headers.get("content-type", "application/json").split(";")
+    media, *parameters = _header(request, "content-type", "application/json").split(";")
     media = media.strip().lower()
     for name, _, value in (parameter.partition("=") for parameter in parameters):
         charset = value.strip().strip('"')
