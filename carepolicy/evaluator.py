@@ -147,9 +147,11 @@ class Evaluator:
         As in `batch`, records read before a problem with the document as a whole are kept, and the
         problem follows them as one result with bundle_id None.
         """
-        return self._iter_text(data, fmt, _source_name(source))  # the name checked now, not at the first record
+        if not isinstance(data, str | bytes | bytearray | memoryview):  # None would read as an empty document
+            raise TypeError(f"`data` is the text of a document (str or bytes), not `{_shown(data)}`")
+        return self._iter_text(data, fmt, _source_name(source))  # checked now, not at the first record
 
-    def _iter_text(self, data: str | bytes, fmt: str, source: str) -> Iterator[Result]:
+    def _iter_text(self, data: str | bytes | bytearray | memoryview, fmt: str, source: str) -> Iterator[Result]:
         stream = io.BytesIO(data.encode("utf-8", "surrogatepass") if isinstance(data, str) else data)
         try:
             for item in iter_records(stream, fmt, name=source):

@@ -242,6 +242,17 @@ def test_bad_configuration_raises_policy_error() -> None:
         carepolicy.load(switches={"no_such_switch": "x"})
 
 
+
+@pytest.mark.parametrize("data", [None, 5, {"month": "2025-03"}, ["{}"]])
+def test_text_that_is_not_text_is_a_type_error(evaluator: Evaluator, data: Any) -> None:
+    """`None` (a NULL column) was read as an empty document, a `facts/syntax` result as if the text
+    were bad JSON; a mapping belongs in `evaluate`. Each is the caller's mistake, said as such."""
+    with pytest.raises(TypeError, match=r"^`data` is the text of a document \(str or bytes\), not "):
+        evaluator.evaluate_text(data, fmt="json")
+    with pytest.raises(TypeError, match=r"^`data` is the text of a document"):
+        evaluator.iter_text(data, fmt="jsonl")  # at the call, not at the first record
+
+
 NOT_TEXT = "a switch is named by text and set to an option's text, not "
 
 
