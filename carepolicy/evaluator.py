@@ -47,6 +47,7 @@ from carepolicy.engine import (
     load_policies,
     resolve_switches,
 )
+from carepolicy.engine.compile.policy_set import PLANS_KEPT
 from carepolicy.engine.facts.record_errors import checked
 
 if TYPE_CHECKING:
@@ -168,6 +169,8 @@ class Evaluator:
     def _plan(self, month: str) -> None:
         with self._plan_lock:
             if month not in self._planned:
+                if len(self._planned) >= PLANS_KEPT:  # as the plans are: bounded (a month let go is remade)
+                    self._planned.clear()
                 try:
                     self.setup.policies.compiled.plan(month)
                 except Exception:  # `decide` then reports it as this bundle's internal error

@@ -237,6 +237,21 @@ def test_threads_share_one_evaluator() -> None:
         assert got == alone
 
 
+def test_the_months_an_evaluator_keeps_plans_for_are_bounded() -> None:
+    """A client chooses the months: 1,200 distinct ones (a request of 24 kB to the service) kept a
+    plan each, about 8 kB, for as long as the process lived; 120,000 (0001-01 to 9999-12) were a
+    gigabyte. The plans kept are bounded like every other memo table, and a month decided again
+    after its plan was let go is decided exactly as before."""
+    evaluator = carepolicy.load(trace=False)
+    first = evaluator.evaluate({"month": "3000-01"}).jsonl
+    for year in range(3000, 3100):
+        for month in range(1, 13):
+            assert evaluator.evaluate({"month": f"{year}-{month:02d}"}).ok
+    assert len(evaluator.policies.compiled._plans) <= 1_024
+    assert len(evaluator._planned) <= 1_024
+    assert evaluator.evaluate({"month": "3000-01"}).jsonl == first
+
+
 def test_bad_configuration_raises_policy_error() -> None:
     with pytest.raises(carepolicy.PolicyError, match="unknown switch"):
         carepolicy.load(switches={"no_such_switch": "x"})

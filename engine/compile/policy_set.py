@@ -38,6 +38,9 @@ from .runtime import Fn, month_end
 # an add-on's units for its numbers: (units, the next unit and why it is not billed, a reason denying it)
 Counted = tuple[int, "tuple[int, Reason] | None", "Reason | None"]
 _MEMO_LIMIT = 10_000  # bounded, so that a stream of odd claim codes cannot grow memory without end
+# month plans kept: the bundles choose the months (a service's client could name 120,000, 8 kB of
+# plan each), and a month of a period seen before is remade in microseconds (see `_new_plan`)
+PLANS_KEPT = 1_024
 
 
 class ExprBackend(Protocol):
@@ -320,6 +323,10 @@ class CompiledPolicySet:
     def plan(self, month: str) -> MonthPlan:
         plan = self._plans.get(month)
         if plan is None:
+            if len(self._plans) >= PLANS_KEPT:
+                # all at once, one step for a thread reading meanwhile. The first plan of each period
+                # stays in _periods, so the ids that prebuilt outcomes are keyed by stay their own.
+                self._plans.clear()
             plan = self._plans[month] = self._new_plan(month)
         return plan
 
