@@ -281,12 +281,13 @@ def resolve_switches(policies: PolicySet, overrides: Mapping[str, str]) -> dict[
 
 
 def _check_switch_types(overrides: Mapping[Any, Any]) -> None:
-    """Names and options are text: anything else (from a caller's dict, not the CLI) is a usage
-    error like an unknown name, not a TypeError from sorting names of mixed types."""
+    """Switches are named by text: a name of another type (from a caller's dict, not the CLI) is a
+    usage error like an unknown name, not a TypeError from sorting names of mixed types. (An option
+    of another type is `not an option of switch ...`, said below.)"""
     problems = [
-        Diagnostic("usage/switch", f"a switch is named by text and set to an option's text, not `{name!r}: {value!r}`")
-        for name, value in overrides.items()
-        if not isinstance(name, str) or not isinstance(value, str)
+        Diagnostic("usage/switch", f"a switch is named by text, not `{name!r}`", help="switches={\"name\": \"option\"}")
+        for name in overrides
+        if not isinstance(name, str)
     ]
     if problems:
         raise PolicyError(problems)
