@@ -43,29 +43,37 @@ class Answer:
 
 def call(evaluator: Evaluator, body: bytes | list[bytes], media: str | list[str] = "application/json",
          method: str = "POST", path: str = "/v1/decisions", disconnect: bool = False,
-         headers: tuple[tuple[str, str], ...] = ()) -> Answer:
+         headers: tuple[tuple[str, str], ...] = (), leaves: bool = False) -> Answer:
     """One request to a fresh app; `body` as one message or as chunks; `media`: the Content-Type
     (a list: one header each); `disconnect`: the client leaves after the chunks, before the body is
-    complete."""
+    complete; `leaves`: it leaves once the body is sent, before the answer."""
     app = service_app.create_app(evaluator, ServiceConfig())
-    return asyncio.run(exchange(app, method, path, body, media, disconnect, headers))
+    return asyncio.run(exchange(app, method, path, body, media, disconnect, headers, leaves))
 
 
 async def exchange(app: Any, method: str, path: str, body: bytes | list[bytes],
                    media: str | list[str] = "application/json", disconnect: bool = False,
-                   headers: tuple[tuple[str, str], ...] = ()) -> Answer:
+                   headers: tuple[tuple[str, str], ...] = (), leaves: bool = False) -> Answer:
     chunks = [body] if isinstance(body, bytes) else body
     incoming: Iterator[dict[str, Any]] = iter(
         [{"type": "http.request", "body": chunk, "more_body": disconnect or i < len(chunks) - 1}
-         for i, chunk in enumerate(chunks)] + [{"type": "http.disconnect"}]
+         for i, chunk in enumerate(chunks)]
     )
     sent: list[dict[str, Any]] = []
+    answered = asyncio.Event()
 
     async def receive() -> dict[str, Any]:
-        return next(incoming, {"type": "http.disconnect"})
+        message = next(incoming, None)
+        if message is not None:
+            return message
+        if not (disconnect or leaves):  # as a server does: the client stays until it is answered
+            await answered.wait()
+        return {"type": "http.disconnect"}
 
     async def send(message: dict[str, Any]) -> None:
         sent.append(message)
+        if message["type"] == "http.response.body" and not message.get("more_body"):
+            answered.set()
 
     scope = {"type": "http", "method": method, "path": path, "raw_path": path.encode(), "query_string": b"",
              "root_path": "", "scheme": "http",
@@ -212,3 +220,23 @@ def test_a_header_sent_twice_is_read_whole(evaluator: Evaluator, media: str | li
     swapped = media[::-1] if isinstance(media, list) else media
     answers = [call(evaluator, body, media, headers=headers), call(evaluator, body, swapped, headers=headers[::-1])]
     assert [(a.status, a.lines()[0]["error"][0]["code"]) for a in answers] == [(415, "service/media-type")] * 2
+
+
+def test_a_client_that_leaves_before_its_answer_stops_the_work(evaluator: Evaluator,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """A client that gives up (its own timeout) and sends again must not leave the service deciding
+    for no one, up to --request-timeout each time: the bundles left are not decided."""
+    decided: list[object] = []
+    decide = Evaluator.decide
+
+    def counted(self: Evaluator, item: Any) -> carepolicy.Result:
+        decided.append(item)
+        return decide(self, item)
+
+    monkeypatch.setattr(Evaluator, "decide", counted)
+    body = b'{"month": "2025-03"}\n' * 2_000
+    call(evaluator, body, JSONL, leaves=True)
+    assert 0 < len(decided) < 1_000
+    decided.clear()
+    answer = call(evaluator, body, JSONL)  # a client that stays is answered in full
+    assert (answer.status, len(decided), answer.headers["x-carepolicy-records"]) == (200, 2_000, "2000")

@@ -14,6 +14,7 @@ form `batch` writes; no traceback ever reaches a client.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Awaitable, Callable, MutableMapping
 from time import monotonic
 from typing import Any
@@ -128,13 +129,21 @@ def _one_record(body: bytes, fmt: str) -> bool:
     return not body.lstrip(b" \t\r\n\xef\xbb\xbf").startswith(b"[")  # (a byte-order mark, if any, first)
 
 
-def _decide_all(evaluator: Evaluator, body: bytes, fmt: str, deadline: float) -> tuple[list[bytes], int]:
+class _Gone(Exception):
+    """The client closed the connection: there is no one to answer."""
+
+
+def _decide_all(evaluator: Evaluator, body: bytes, fmt: str, deadline: float,
+                gone: threading.Event | None = None) -> tuple[list[bytes], int]:
     """The lines `evaluate --format jsonl` writes for every record, and how many are errors; stops
-    at the deadline. A line is made here, not when the answer is sent: building a decision's trace
-    (lazily) and its JSON is most of the work, which must be within the deadline, and off the loop."""
+    at the deadline, or when the client is `gone`. A line is made here, not when the answer is sent:
+    building a decision's trace (lazily) and its JSON is most of the work, which must be within the
+    deadline, and off the loop."""
     lines: list[bytes] = []
     failed = 0
     for result in evaluator.iter_text(body, fmt=fmt, source=REQUEST_SOURCE):
+        if gone is not None and gone.is_set():
+            raise _Gone
         line = result.jsonl
         if monotonic() > deadline:
             raise _Refusal(503, "service/timeout", f"the bundles were not decided within the request timeout "
@@ -142,6 +151,31 @@ def _decide_all(evaluator: Evaluator, body: bytes, fmt: str, deadline: float) ->
         lines.append(line)
         failed += not result.ok
     return lines, failed
+
+
+async def _decide_in_thread(request: Request, evaluator: Evaluator, body: bytes, fmt: str,
+                            deadline: float) -> tuple[list[bytes], int]:
+    """`_decide_all` on a worker thread, stopped when the client leaves meanwhile: one that gave up
+    (its own timeout) and sent again must not leave the service deciding for no one."""
+    gone = threading.Event()
+
+    async def watch() -> None:
+        # with the body read, the next message is the disconnect (the server sends it once answered)
+        if (await request.receive())["type"] == "http.disconnect":
+            gone.set()
+
+    answer: tuple[list[bytes], int] = ([], 0)
+    failure: Exception | None = None
+    async with anyio.create_task_group() as group:
+        group.start_soon(watch)
+        try:
+            answer = await run_in_threadpool(_decide_all, evaluator, body, fmt, deadline, gone)
+        except Exception as error:  # raised below, as itself: inside the group anyio wraps it in an ExceptionGroup
+            failure = error
+        group.cancel_scope.cancel()
+    if failure is not None:
+        raise failure
+    return answer
 
 
 def create_app(evaluator: Evaluator, config: ServiceConfig) -> Starlette:
@@ -165,7 +199,10 @@ def create_app(evaluator: Evaluator, config: ServiceConfig) -> Starlette:
         if _one_record(body, fmt):
             lines, failed = _decide_all(evaluator, body, fmt, deadline)
         else:  # a batch: decided on a worker thread so that health checks are still answered
-            lines, failed = await run_in_threadpool(_decide_all, evaluator, body, fmt, deadline)
+            try:
+                lines, failed = await _decide_in_thread(request, evaluator, body, fmt, deadline)
+            except _Gone:
+                return Response(status_code=400)  # (never sent, as above)
         # one JSON value for one bundle; a JSON list of bundles gets a line each, as JSON Lines does
         media = "application/json" if fmt == "json" and len(lines) == 1 else "application/x-ndjson"
         headers = {"x-carepolicy-records": str(len(lines)), "x-carepolicy-errors": str(failed)}
