@@ -17,6 +17,7 @@ from typing import Any
 import orjson
 
 _SORTED = orjson.OPT_SORT_KEYS
+TOO_DEEP = "depth limit exceeded"  # orjson's words for JSON nested deeper than it reads (1,024 levels)
 
 
 def canonical_bytes(obj: Any, default: Callable[[Any], Any] | None = None) -> bytes:
@@ -41,7 +42,8 @@ def canonical_text(obj: Any, default: Callable[[Any], Any] | None = None) -> str
 def loads(text: bytes | str) -> Any:
     """JSON text as Python values (orjson). What orjson refuses and JSON allows, a lone surrogate
     escaped (`"in\\udcff.jsonl"`: the error record of a file whose name is not UTF-8, as
-    `json.dumps` writes it), is read with `json.loads`; text that is not JSON raises orjson's error."""
+    `json.dumps` writes it), is read with `json.loads`; text that is not JSON raises orjson's error,
+    and so does JSON nested deeper than orjson reads (`json.loads` would recurse until RecursionError)."""
     try:
         return orjson.loads(text)
     except orjson.JSONDecodeError as error:
@@ -49,6 +51,8 @@ def loads(text: bytes | str) -> Any:
             return json.loads(text, parse_constant=_not_json)
         except ValueError:
             raise error from None
+        except RecursionError:  # nested past Python's recursion limit: refused as orjson refuses it, not a traceback
+            raise (error if str(error).startswith(TOO_DEEP) else orjson.JSONDecodeError(TOO_DEEP, "", 0)) from None
 
 
 def _not_json(name: str) -> Any:

@@ -21,7 +21,7 @@ from typing import Any
 
 import msgspec
 
-from ..jsontext import loads
+from ..jsontext import TOO_DEEP, loads
 from ..printable import utf8_text
 
 __all__ = ["BatchReport", "ReportError", "read_report", "render_report_text"]
@@ -165,8 +165,10 @@ def read_report(lines: Iterable[str], *, name: str) -> BatchReport:
             except msgspec.DecodeError as error:  # perhaps a lone surrogate escaped (a file name not UTF-8)
                 try:
                     record = _escaped(loads(line))
-                except ValueError:
-                    raise error from None
+                except ValueError as fallback:  # (orjson's word for nesting too deep, else msgspec's)
+                    raise (fallback if str(fallback).startswith(TOO_DEEP) else error) from None
+            except RecursionError:  # nested past Python's recursion limit: orjson says how deep is too deep
+                record = _escaped(loads(line))
             if not isinstance(record, dict):
                 raise TypeError("not a JSON object")
             report.add(record)
