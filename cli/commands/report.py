@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import sys
 from collections.abc import Callable, Iterator
@@ -66,8 +67,10 @@ def report(decisions: str, fmt: str, top: int, output: str | None) -> None:
     from carepolicy.engine.decision.report_html import render_report_html
 
     try:
-        # a byte-order mark (a Windows editor's) is dropped, as the fact files' is
-        stream = sys.stdin if decisions == "-" else open(decisions, encoding="utf-8-sig")  # noqa: SIM115
+        # a byte-order mark (a Windows editor's) is dropped, as the fact files' is; stdin is read as
+        # bytes decoded here too, not as the locale's text (bytes not in UTF-8 became surrogates)
+        stream = (io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8-sig") if decisions == "-"
+                  else open(decisions, encoding="utf-8-sig"))  # noqa: SIM115
     except OSError as error:
         fail("report/io", f"cannot read `{decisions}`: {(error.strerror or str(error)).lower()}", file=decisions)
     size = None if decisions == "-" else os.path.getsize(decisions)

@@ -3,7 +3,9 @@
 The input is streamed: one line is read, counted and dropped, so a report over millions of
 decisions holds only the counters (by code, by reason) and the first few error records. It reads
 the documented JSON form (docs/reference/decision-format.md), not engine objects, so it reports on
-any batch output, from any version that writes that form.
+any batch output, from any version that writes that form; a line not in that form (a field
+missing, or of another type) stops the report at that line, rather than being counted as what it
+is not.
 
 What it counts, per decision line: the billable lines by code (lines, units, allowed), the money
 totals (allowed, Medicare, beneficiary, Medigap, Medicaid; an amount that is null is counted as
@@ -17,9 +19,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
+from msgspec import UNSET, UnsetType
 
 from ..jsontext import TOO_DEEP, loads
 from ..printable import utf8_text
@@ -28,9 +31,64 @@ __all__ = ["BatchReport", "ReportError", "read_report", "render_report_text"]
 
 MONEY_FIELDS = ("allowed", "medicare", "beneficiary", "medigap", "medicaid")
 _KEPT_ERRORS = 20
-# msgspec decodes a decision line about 3x faster than json (the report's cost is almost all
-# decoding); money fields are strings in the decision format, so no number is read as a float.
-_DECODE = msgspec.json.Decoder().decode
+
+# The fields the report reads, with the types the decision format gives them: a line is decoded
+# into these (msgspec, about 3x faster than json, and it skips the fields not read), so a value of
+# another type is refused at its line and JSON path rather than counted as something it is not
+# (`true` as $1.00, 1.7 units as 1, a `null` month as a month named `None`). Money is text with two
+# decimals, never a JSON number, which would pass through a binary float.
+_MONEY_PATTERN = r"^-?[0-9]+\.[0-9]{2}\Z"
+Money = Annotated[str, msgspec.Meta(pattern=_MONEY_PATTERN)]
+_MONEY_WORDS = (f"`str` matching regex {_MONEY_PATTERN!r}", 'money (text with two decimals, such as "60.49")')
+
+
+class _Line(msgspec.Struct):
+    code: str
+    units: Annotated[int, msgspec.Meta(ge=0)]
+    allowed: Money | None
+
+
+class _Totals(msgspec.Struct):
+    allowed: Money | None
+    medicare: Money | None
+    beneficiary: Money | None
+    medigap: Money | None
+    medicaid: Money | None
+
+
+class _Reason(msgspec.Struct):
+    reason: str
+
+
+class _Denial(msgspec.Struct):
+    code: str
+    reasons: list[_Reason]
+
+
+class _Claim(msgspec.Struct):
+    code: str
+
+
+class _Problem(msgspec.Struct):
+    code: str | None = None
+    message: str = ""
+
+
+class Record(msgspec.Struct):
+    """A line: an error record when it has `error`, else a decision (which needs the fields below it)."""
+
+    error: list[_Problem] | UnsetType = UNSET
+    bundle_id: str | None = None
+    source: str | None = None
+    month: str | UnsetType = UNSET
+    billable: list[_Line] | UnsetType = UNSET
+    totals: _Totals | UnsetType = UNSET
+    denied: list[_Denial] | UnsetType = UNSET
+    withdraw: list[_Claim] | None = None  # absent in decisions written before bundling
+
+
+_DECISION_FIELDS = ("month", "billable", "totals", "denied")
+_DECODE = msgspec.json.Decoder(Record).decode
 
 
 class ReportError(ValueError):
@@ -65,58 +123,61 @@ class BatchReport:
     def top_reasons(self, count: int = 10) -> list[tuple[str, int]]:
         return sorted(self.reasons.items(), key=lambda item: (-item[1], item[0]))[:count]
 
-    def add(self, record: dict[str, Any]) -> None:
-        if "error" in record:
-            self._add_error(record)
-        else:
-            self._add_decision(record)
+    def add(self, record: Record) -> None:
+        if not isinstance(record.error, UnsetType):
+            self._add_error(record, record.error)
+            return
+        month, billable, totals, denied = record.month, record.billable, record.totals, record.denied
+        if (isinstance(month, UnsetType) or isinstance(billable, UnsetType) or isinstance(totals, UnsetType)
+                or isinstance(denied, UnsetType)):
+            missing = next(name for name in _DECISION_FIELDS if getattr(record, name) is UNSET)
+            raise ReportError(f"missing field '{missing}'")
+        self._add_decision(month, billable, totals, denied, record.withdraw or ())
 
-    def _add_error(self, record: dict[str, Any]) -> None:
+    def _add_error(self, record: Record, problems: list[_Problem]) -> None:
         self.error_records += 1
         if len(self.errors) < _KEPT_ERRORS:
-            problems = record.get("error") or [{}]
+            problems = problems or [_Problem()]
             self.errors.append(
                 {
-                    "bundle_id": record.get("bundle_id"),
-                    "source": record.get("source"),
-                    "codes": sorted({str(p.get("code")) for p in problems}),
-                    "message": str(problems[0].get("message", "")),
+                    "bundle_id": record.bundle_id,
+                    "source": record.source,
+                    "codes": sorted({str(p.code) for p in problems}),
+                    "message": problems[0].message,
                 }
             )
 
-    def _add_decision(self, record: dict[str, Any]) -> None:
+    def _add_decision(self, month: str, billable: list[_Line], totals: _Totals, denied: list[_Denial],
+                      withdraw: Iterable[_Claim]) -> None:
         self.decisions += 1
-        month = str(record["month"])
         self.months[month] = self.months.get(month, 0) + 1
-        billable = record["billable"]
         if billable:
             self.with_billable += 1
         for line in billable:
-            counts = self.codes.setdefault(line["code"], CodeCounts())
+            counts = self.codes.setdefault(line.code, CodeCounts())
             counts.billed_lines += 1
-            counts.units += int(line["units"])
-            if line["allowed"] is not None:
-                counts.allowed += Decimal(line["allowed"])
-        totals = record["totals"]
+            counts.units += line.units
+            if line.allowed is not None:
+                counts.allowed += Decimal(line.allowed)
         for name in MONEY_FIELDS:
-            value = totals.get(name)
+            value = getattr(totals, name)
             if value is None:
                 self.indeterminate[name] += 1
             else:
                 self.totals[name] += Decimal(value)
         seen: set[str] = set()
         codes = self.codes
-        for denial in record["denied"]:
-            of_code = codes.get(denial["code"])
+        for denial in denied:
+            of_code = codes.get(denial.code)
             if of_code is None:
-                of_code = codes[denial["code"]] = CodeCounts()
+                of_code = codes[denial.code] = CodeCounts()
             of_code.denied += 1
-            for reason in denial["reasons"]:
-                seen.add(reason["reason"])
+            for reason in denial.reasons:
+                seen.add(reason.reason)
         for text in seen:
             self.reasons[text] = self.reasons.get(text, 0) + 1
-        for claim in record.get("withdraw") or ():  # absent in decisions written before bundling
-            self.withdraw[claim["code"]] = self.withdraw.get(claim["code"], 0) + 1
+        for claim in withdraw:
+            self.withdraw[claim.code] = self.withdraw.get(claim.code, 0) + 1
 
     def to_json_obj(self, top: int = 10) -> dict[str, Any]:
         return {
@@ -153,6 +214,38 @@ def _escaped(value: Any) -> Any:
     return value
 
 
+def _fallback(line: str) -> Record:
+    """A line msgspec cannot decode: a lone surrogate escaped (an error record naming a file whose
+    name is not UTF-8), which json reads, or nesting past the recursion limit, which orjson refuses."""
+    parsed = loads(line)
+    if not isinstance(parsed, dict):
+        raise ValueError("not a JSON object")
+    # only the fields read are kept and walked: the others may nest as deep as orjson allows (1,024),
+    # deeper than Python's recursion limit
+    kept = {key: parsed[key] for key in Record.__struct_fields__ if key in parsed}
+    try:
+        return msgspec.convert(_escaped(kept), Record)
+    except RecursionError:
+        raise ValueError(TOO_DEEP) from None
+
+
+def _record(line: str) -> Record:
+    try:
+        return _DECODE(line)
+    except msgspec.ValidationError as error:  # the line is JSON, of another form (a field's type, say)
+        if " - at `" not in str(error):  # the line itself is of another type: `Expected `object`, got `array``
+            raise ValueError("not a JSON object") from None
+        raise ValueError(str(error).replace(*_MONEY_WORDS)) from None
+    except (msgspec.DecodeError, RecursionError) as error:
+        try:
+            return _fallback(line)
+        except msgspec.ValidationError as invalid:
+            raise ValueError(str(invalid).replace(*_MONEY_WORDS)) from None
+        except ValueError as fallback:  # (orjson's word for nesting too deep, else msgspec's)
+            deep = isinstance(error, RecursionError) or str(fallback).startswith(TOO_DEEP)
+            raise (fallback if deep else error) from None
+
+
 def read_report(lines: Iterable[str], *, name: str) -> BatchReport:
     """Count every line of a batch output; raises ReportError naming the first line that is not one."""
     report = BatchReport()
@@ -160,20 +253,9 @@ def read_report(lines: Iterable[str], *, name: str) -> BatchReport:
         if not line or line.isspace():  # isspace stops at the first character of a record
             continue
         try:
-            try:
-                record = _DECODE(line)
-            except msgspec.DecodeError as error:  # perhaps a lone surrogate escaped (a file name not UTF-8)
-                try:
-                    record = _escaped(loads(line))
-                except ValueError as fallback:  # (orjson's word for nesting too deep, else msgspec's)
-                    raise (fallback if str(fallback).startswith(TOO_DEEP) else error) from None
-            except RecursionError:  # nested past Python's recursion limit: orjson says how deep is too deep
-                record = _escaped(loads(line))
-            if not isinstance(record, dict):
-                raise TypeError("not a JSON object")
-            report.add(record)
-        except (ValueError, TypeError, KeyError, ArithmeticError, msgspec.DecodeError) as error:
-            what = f"missing field {error}" if isinstance(error, KeyError) else str(error).splitlines()[0]
+            report.add(_record(line))
+        except ValueError as error:  # (a ReportError, a msgspec error: both are ValueErrors)
+            what = str(error).splitlines()[0]
             raise ReportError(f"{name}:{number}: not a decision or an error record ({what})") from None
     return report
 
