@@ -35,8 +35,10 @@ def _decisions(path: str) -> Iterator[tuple[str, Any]]:
     import orjson
     from carepolicy.engine.jsontext import loads  # (a lone surrogate escaped too: a file name not UTF-8)
 
-    try:  # a byte-order mark (a Windows editor's) is dropped, as the fact files' is
-        text = sys.stdin.read().removeprefix("\ufeff") if path == "-" else Path(path).read_text(encoding="utf-8-sig")
+    try:  # a byte-order mark (a Windows editor's) is dropped, as the fact files' is; stdin is decoded
+        # here too, not read as the locale's text (where a byte not in UTF-8 becomes a surrogate)
+        data = sys.stdin.buffer.read() if path == "-" else Path(path).read_bytes()
+        text = data.decode("utf-8-sig").replace("\r\n", "\n").replace("\r", "\n")  # (as text mode reads line ends)
     except UnicodeDecodeError as error:
         from carepolicy.engine.facts.record_errors import not_utf8
 
@@ -80,6 +82,7 @@ def expand(obj: Any, bundles: dict[str, list[Bundle]], setup: Setup) -> Decision
     """The decision `obj` (with a compact trace) decided again, with its trace; checked to be the same."""
     from carepolicy.engine import PolicyError, evaluate, to_json_obj
     from carepolicy.engine.evaluation.compact import COMPACT_VERSION
+    from carepolicy.engine.jsontext import canonical_bytes
 
     if not isinstance(obj, dict):
         from carepolicy.engine.facts.schema_messages import describe
@@ -127,7 +130,10 @@ def expand(obj: Any, bundles: dict[str, list[Bundle]], setup: Setup) -> Decision
             f"another fee schedule (its id is not this run's {decision.decision_id})",
             "use the same carepolicy version and --fee-schedule as the run that made it",
         )
-    if to_json_obj(decision, trace="compact") != obj:
+    recorded = to_json_obj(decision, trace="compact")
+    # as JSON, not only as Python values, where 1 == 1.0 == True: an edit to `"units": 1.0` or `true`
+    # is an edit (compared as text only once equal as values: the line may nest deeper than JSON writes)
+    if recorded != obj or canonical_bytes(recorded) != canonical_bytes(obj):
         raise _Mismatch(
             f"deciding bundle `{bundle_id}` again does not give the decision recorded",
             "the decision was changed after it was written",

@@ -1,0 +1,99 @@
+"""`carepolicy explain` given compact decisions that were edited after they were written.
+
+explain decides each bundle again and checks that this gives exactly the decision recorded. It
+compared the two as Python values, where `1 == 1.0 == True`: a decision edited to `"units": 1.0`,
+`"units": true`, `"decision_format": true` or a trace `"version": 3.0` passed as unchanged and was
+expanded without a word. It now compares the JSON text itself. Also: a DECISION on standard input
+is decoded as UTF-8 bytes, as a file is, so bytes not in UTF-8 are named as such.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from carepolicy.cli.exit_codes import ExitCode
+from carepolicy.cli.main import cli
+from click.testing import CliRunner, Result
+
+from tests.test_batch import write_jsonl
+
+MISMATCH = "does not give the decision recorded"
+
+
+def run(*args: str, stdin: str | bytes | None = None) -> Result:
+    return CliRunner().invoke(cli, list(args), input=stdin, catch_exceptions=False)
+
+
+@pytest.fixture(scope="module")
+def claims(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_jsonl(tmp_path_factory.mktemp("claims") / "claims.jsonl", 12, seed=5)
+
+
+@pytest.fixture(scope="module")
+def billed(claims: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """A compact decision (as `batch` writes it) with a billable line."""
+    out = tmp_path_factory.mktemp("out") / "compact.jsonl"
+    result = run("batch", str(claims), "--jobs", "1", "-o", str(out))
+    assert result.exit_code == ExitCode.OK, result.stderr
+    decisions = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    return next(d for d in decisions if d["billable"] and d["billable"][0]["units"] == 1)
+
+
+def _edit(decision: dict[str, Any], path: tuple[str | int, ...], value: object) -> str:
+    edited = json.loads(json.dumps(decision))
+    target = edited
+    for key in path[:-1]:
+        target = target[key]
+    assert target[path[-1]] == value  # equal as a Python value: that is the point
+    target[path[-1]] = value
+    return json.dumps(edited)
+
+
+EDITS = [
+    (("billable", 0, "units"), 1.0),
+    (("billable", 0, "units"), True),
+    (("decision_format",), True),
+    (("decision_format",), 1.0),
+    (("trace", "version"), 3.0),
+]
+
+
+@pytest.mark.parametrize(("path", "value"), EDITS, ids=[f"{'.'.join(map(str, p))}={v!r}" for p, v in EDITS])
+def test_a_value_edited_to_one_python_calls_equal_is_refused(claims: Path, billed: dict[str, Any],
+                                                             path: tuple[str | int, ...], value: object) -> None:
+    result = run("explain", "-", str(claims), stdin=_edit(billed, path, value))
+    assert result.exit_code == ExitCode.BAD_INPUT
+    assert result.stderr.startswith(f"-: error[explain/mismatch]: -:1: deciding bundle `{billed['bundle_id']}` "
+                                    f"again {MISMATCH}\n")
+    assert result.stdout == ""
+
+
+def test_the_unedited_decision_and_its_indented_form_are_expanded(claims: Path, billed: dict[str, Any]) -> None:
+    """The control: the same decision, unedited, expands; so does it indented (as `evaluate
+    --format json` writes one), whose text differs from the line but whose JSON does not."""
+    line = run("explain", "-", str(claims), stdin=json.dumps(billed))
+    assert line.exit_code == ExitCode.OK, line.stderr
+    indented = run("explain", "-", str(claims), stdin=json.dumps(billed, indent=2))
+    assert indented.exit_code == ExitCode.OK, indented.stderr
+    assert indented.stdout == line.stdout
+    assert json.loads(line.stdout)["billable"] == billed["billable"]
+
+
+def test_standard_input_not_in_utf8_is_named_as_a_file_is(claims: Path, billed: dict[str, Any],
+                                                          tmp_path: Path) -> None:
+    """Standard input was read as the locale's text: a byte not in UTF-8 became a surrogate, reported
+    as `line 2 of - is not JSON: str is not valid UTF-8: surrogates not allowed`."""
+    data = json.dumps(billed).encode("utf-8") + b'\n{"bundle_id": "caf\xe9"}\n'
+    result = run("explain", "-", str(claims), stdin=data)
+    assert result.exit_code == ExitCode.BAD_INPUT
+    assert result.stderr.startswith("-: error[usage/input]: cannot read `-`: not UTF-8 text (byte ")
+    assert result.stdout == ""
+    as_file = tmp_path / "decisions.jsonl"
+    as_file.write_bytes(data)
+    from_file = run("explain", str(as_file), str(claims))
+    assert from_file.stderr.replace(str(as_file), "-") == result.stderr
+    marked = run("explain", "-", str(claims), stdin=b"\xef\xbb\xbf" + json.dumps(billed).encode("utf-8"))
+    assert marked.exit_code == ExitCode.OK, marked.stderr
