@@ -17,14 +17,14 @@ from __future__ import annotations
 
 import datetime
 import json
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from decimal import Decimal
 from typing import Any, NamedTuple
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from carepolicy.cli.common import Record, Setup, record_json_obj
+from carepolicy.cli.common import ErrorRecord, Record, Setup, record_json_obj
 from carepolicy.engine import Bundle, BundleError, Diagnostic, PolicySet
 from carepolicy.engine.decision.json_form import money_text
 from carepolicy.engine.facts.json_records import json_value
@@ -223,6 +223,47 @@ def records_to_batch(rows: list[dict[str, Any]]) -> pa.RecordBatch:
     return pa.RecordBatch.from_pylist(rows, schema=DECISIONS)
 
 
+_UNFIT = (pa.ArrowException, OverflowError, TypeError, ValueError)
+_MONEY_BEYOND = Decimal(10) ** 16  # decimal(18, 2) holds up to 9,999,999,999,999,999.99
+UNFIT_HELP = ("no real price is this large: check the prices given (a `--fee-schedule` amount?); "
+              "JSON Lines output holds any amount")
+
+
+def decisions_batch(rows: list[dict[str, Any]],
+                    source_of: Callable[[int], str]) -> tuple[pa.RecordBatch, list[ErrorRecord]]:
+    """The DECISIONS batch of `rows`, and the error records standing in it for rows the table cannot
+    hold: a decision with an amount beyond decimal(18, 2) (a fee schedule's absurd price; JSON has no
+    such bound) becomes its record's error row (`output/serialise`, as a decision that JSON cannot
+    hold does), and the other rows are kept. `source_of(record)` names a record's input."""
+    try:
+        return records_to_batch(rows), []
+    except _UNFIT:
+        pass  # (a rare batch: its rows are tried one at a time)
+    fitted, refused = [], []
+    for row in rows:
+        try:
+            records_to_batch([row])
+        except _UNFIT as problem:
+            amount = _beyond(row)
+            why = (f"{type(problem).__name__}: {problem}" if amount is None else
+                   f"the amount {amount} is beyond the table's money type, decimal(18, 2)")
+            source = source_of(row["record"])
+            message = f"the decision cannot be written as a row of the decisions table: {why}"
+            diag = Diagnostic("output/serialise", message, file=source, bundle=row["bundle_id"], help=UNFIT_HELP)
+            refused.append(ErrorRecord(row["bundle_id"], source, (diag,)))
+            row = record_row(refused[-1], row["record"])
+        fitted.append(row)
+    return records_to_batch(fitted), refused
+
+
+def _beyond(value: object) -> Decimal | None:
+    """The first amount of a row decimal(18, 2) cannot hold, if any."""
+    if isinstance(value, Decimal):
+        return value if abs(value) >= _MONEY_BEYOND else None
+    items = value.values() if isinstance(value, dict) else value if isinstance(value, list) else ()
+    return next((found for item in items if (found := _beyond(item)) is not None), None)
+
+
 def evaluate_arrow_batches(
     policies: Evaluator | PolicySet,
     batches: Iterable[pa.RecordBatch],
@@ -238,7 +279,7 @@ def evaluate_arrow_batches(
         for item in bundles_from_batches([batch], source=source, column=column, start=index):
             rows.append(record_row(evaluator.decide(item).record, index))
             index += 1
-        yield records_to_batch(rows)
+        yield decisions_batch(rows, lambda _record: source)[0]
 
 
 def lines_table(decisions: pa.Table | pa.RecordBatch) -> pa.Table:

@@ -9,10 +9,11 @@ Both are written in row groups as records arrive, so memory stays bounded.
 
 from __future__ import annotations
 
+import bisect
 import contextlib
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,9 +21,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from carepolicy.cli.batch_output import LineWriter, OutputProblem
+from carepolicy.cli.common import ErrorRecord
 from carepolicy.engine import Bundle, BundleError, Diagnostic, FactError
 
-from .arrow import DECISIONS, bundles_from_batches, lines_table, records_to_batch, row_from_json_obj
+from .arrow import DECISIONS, bundles_from_batches, decisions_batch, lines_table, records_to_batch, row_from_json_obj
 
 ROWS_PER_GROUP = 2048  # rows read and written at a time
 _DAMAGED = "the file is damaged: write it again from its source"
@@ -88,11 +90,16 @@ class ParquetLineWriter(LineWriter):
     workers_write = False  # rows are built and written here, from the lines the workers send back
     resumable = False
 
-    def __init__(self, path: str) -> None:  # the parent's file descriptor is not used
-        self.path = path
+    def __init__(self, path: str, refused: Callable[[ErrorRecord], None] = lambda _record: None) -> None:
+        """`refused` hears of each decision written as an error row instead (see `arrow.decisions_batch`)."""
+        self.path = path  # (the parent's file descriptor is not used)
         self.written = 0
         self.pending = 0
         self._rows: list[dict[str, Any]] = []
+        self._refused = refused
+        self._read = 0  # the records read so far, and where each input's run of them starts (`read_from`)
+        self._starts: list[int] = []
+        self._sources: list[str] = []
         try:
             self._decisions = pq.ParquetWriter(path, DECISIONS)
             empty_lines = lines_table(records_to_batch([]))
@@ -111,10 +118,22 @@ class ParquetLineWriter(LineWriter):
         if self.pending >= ROWS_PER_GROUP:
             self.flush()
 
+    def read_from(self, source: str) -> None:
+        """The input of the next record read: the source of its error row, should its decision not fit."""
+        if not self._sources or self._sources[-1] != source:
+            self._starts.append(self._read)
+            self._sources.append(source)
+        self._read += 1
+
+    def _source_of(self, record: int) -> str:
+        return self._sources[bisect.bisect_right(self._starts, record) - 1] if self._sources else "<input>"
+
     def flush(self) -> None:
         if not self._rows:
             return
-        batch = records_to_batch(self._rows)
+        batch, refused = decisions_batch(self._rows, self._source_of)
+        for record in refused:
+            self._refused(record)
         self._rows = []
         try:
             self._decisions.write_batch(batch)

@@ -7,7 +7,8 @@ import os
 import signal
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from functools import partial
 from types import FrameType
 
 import click
@@ -97,11 +98,21 @@ def _awaited(works: Iterator[Work], stop: _Stop) -> Iterator[Work]:
         yield work
 
 
-def _counted(works: Iterator[Work], counts: Counts) -> Iterator[Work]:
+def _counted(works: Iterator[Work], counts: Counts, read_from: Callable[[str], None] | None) -> Iterator[Work]:
+    """The records, counted; `read_from` (Parquet's writer) hears each one's input."""
     for work in works:
         counts.read += 1
+        if read_from is not None:
+            read_from(work.source)
         yield work
     counts.input_done = True
+
+
+def _count_error(counts: Counts, error: ErrorRecord) -> None:
+    counts.errors += 1
+    counts.unreadable += unreadable_file(error)
+    if len(counts.failed) < SHOWN_ERRORS:
+        counts.failed.append(error)
 
 
 def _resumed(
@@ -195,10 +206,11 @@ def batch(
         parquet = output.lower().endswith(".parquet")
         if parquet and resume:  # before the writer is made: it would empty the partial file
             raise OutputProblem(NOT_RESUMABLE, help="run the same command without --resume")
-        writer = _parquet_writer(output, read) if parquet else LineWriter(partial_path(output))
+        counts = Counts(as_left=resume)
+        writer = _parquet_writer(output, read, counts) if parquet else LineWriter(partial_path(output))
     except OutputProblem as problem:
         fail("usage/output", problem.message, help=problem.help, file=output)
-    counts = Counts(as_left=resume or (writer.resumable and writer.found))
+    counts.as_left = resume or (writer.resumable and writer.found)
     with _Stop() as stop:
         try:
             try:
@@ -206,7 +218,8 @@ def batch(
             except click.exceptions.Exit:  # a usage error (reported): no empty partial file left behind
                 writer.abandon()
                 raise
-            works = _counted(_awaited(read_work(inputs, input_format), stop), counts)
+            read_from = getattr(writer, "read_from", None)  # Parquet: the input of each row, for its error row
+            works = _counted(_awaited(read_work(inputs, input_format), stop), counts, read_from)
             if resume:
                 works = _resumed(works, ResumeScan(writer.path), writer, setup, form, counts)
             else:
@@ -249,8 +262,9 @@ def _publish(writer: LineWriter, output: str) -> None:
              help=f"all {writer.written} records are in `{writer.path}`; move it into place yourself", file=output)
 
 
-def _parquet_writer(output: str, read: tuple[str, ...]) -> LineWriter:
-    """OUT.parquet (and OUT.lines.parquet): the `arrow` extra's writer (carepolicy/parquet.py)."""
+def _parquet_writer(output: str, read: tuple[str, ...], counts: Counts) -> LineWriter:
+    """OUT.parquet (and OUT.lines.parquet): the `arrow` extra's writer (carepolicy/parquet.py). A
+    decision it writes as an error row (one the table cannot hold) is counted as an error record."""
     try:
         from carepolicy.parquet import ParquetLineWriter, lines_path
     except ImportError:
@@ -260,7 +274,7 @@ def _parquet_writer(output: str, read: tuple[str, ...]) -> LineWriter:
         overwritten = overwritten_input(str(side), read, what="billable-lines output")
         if overwritten is not None:
             raise OutputProblem(overwritten, help="write the decisions to another file")
-    return ParquetLineWriter(partial_path(output))
+    return ParquetLineWriter(partial_path(output), refused=partial(_count_error, counts))
 
 
 def _run(works: Iterator[Work], writer: LineWriter, setup: Setup, form: str, jobs: int, counts: Counts,
@@ -277,10 +291,7 @@ def _run(works: Iterator[Work], writer: LineWriter, setup: Setup, form: str, job
                 if done.line:  # empty: a chunk the workers wrote (and `writer.written` counts)
                     writer.add(done.line, done.count)
                 for error in done.errors:
-                    counts.errors += 1
-                    counts.unreadable += unreadable_file(error)
-                    if len(counts.failed) < SHOWN_ERRORS:
-                        counts.failed.append(error)
+                    _count_error(counts, error)
                 if stop.signal is not None:
                     break
                 if progress is not None:
