@@ -338,7 +338,10 @@ def _settings(policies: PolicySet, switches: Mapping[str, str] | None) -> Switch
         return last[1]
     _check_switch_types(overrides)  # (before sorting: names of mixed types cannot be)
     key = tuple(sorted(overrides.items()))
-    settings = policies.settings_cache.get(key)
+    try:
+        settings = policies.settings_cache.get(key)
+    except TypeError:  # an option that is no text and cannot be a key (a list read from an edited JSON decision)
+        return SwitchSettings.of(resolve_switches(policies, overrides))  # raises, saying which option is wrong
     if settings is None:
         settings = SwitchSettings.of(resolve_switches(policies, overrides))  # raises on a bad switch
         if len(policies.settings_cache) < _SETTINGS_LIMIT:

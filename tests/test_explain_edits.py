@@ -97,3 +97,17 @@ def test_standard_input_not_in_utf8_is_named_as_a_file_is(claims: Path, billed: 
     assert from_file.stderr.replace(str(as_file), "-") == result.stderr
     marked = run("explain", "-", str(claims), stdin=b"\xef\xbb\xbf" + json.dumps(billed).encode("utf-8"))
     assert marked.exit_code == ExitCode.OK, marked.stderr
+
+
+@pytest.mark.parametrize("option", [["relaxed"], {"relaxed": True}], ids=["a-list", "an-object"])
+def test_a_switch_edited_to_a_list_or_an_object_is_refused(claims: Path, billed: dict[str, Any],
+                                                           option: object) -> None:
+    """Text and numbers were refused (`5` is not an option); a list or an object ended with a
+    TypeError traceback (`unhashable type`), from the cache of resolved switch settings."""
+    name = sorted(billed["switches"])[0]
+    edited = json.loads(json.dumps(billed))
+    edited["switches"][name] = option
+    result = run("explain", "-", str(claims), stdin=json.dumps(edited))
+    assert result.exit_code == ExitCode.BAD_INPUT
+    assert result.stderr.startswith(f"-: error[explain/mismatch]: -:1: decision `{billed['bundle_id']}`: ")
+    assert f"is not an option of switch `{name}`" in result.stderr
