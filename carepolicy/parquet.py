@@ -35,10 +35,12 @@ def is_parquet(path: str) -> bool:
 
 
 def lines_path(path: str | Path) -> Path:
-    """OUT.parquet -> OUT.lines.parquet, beside it (OUT.parquet.partial -> OUT.lines.parquet.partial)."""
+    """OUT.parquet -> OUT.lines.parquet, beside it (OUT.parquet.partial -> OUT.lines.parquet.partial);
+    the suffix in any case, as `batch` reads it (OUT.PARQUET -> OUT.lines.PARQUET)."""
     path = Path(path)
-    stem, found, rest = path.name.rpartition(".parquet")
-    return path.with_name(stem + ".lines.parquet" + rest) if found else path.with_name(path.name + ".lines")
+    name = path.name
+    at = name.lower().rfind(".parquet")
+    return path.with_name(name[:at] + ".lines" + name[at:] if at >= 0 else name + ".lines")
 
 
 def read_parquet_items(path: str) -> Iterator[Bundle | BundleError]:

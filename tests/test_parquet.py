@@ -85,6 +85,18 @@ def test_the_lines_file_has_one_row_per_billable_line(runs: Path) -> None:
     assert expected, "the generated batch bills nothing: the lines file was not exercised"
 
 
+@pytest.mark.parametrize("name", ["OUT.PARQUET", "OUT.Parquet"])
+def test_an_output_named_in_capitals_gets_its_lines_file_named_as_the_page_says(runs: Path, tmp_path: Path,
+                                                                                 name: str) -> None:
+    """`-o OUT.PARQUET` is Parquet (the suffix is read in any case), but its lines file was written
+    as `OUT.PARQUET.lines`, a name no Parquet reader globs, not `OUT.lines.PARQUET` beside it."""
+    assert batch(str(runs / "in.jsonl"), "-o", str(tmp_path / name)) == 2
+    stem, suffix = name.split(".")
+    assert sorted(path.name for path in tmp_path.iterdir()) == sorted([name, f"{stem}.lines.{suffix}"])
+    expected = pq.read_table(lines_path(runs / "parquet.parquet"))
+    assert pq.read_table(tmp_path / f"{stem}.lines.{suffix}").equals(expected)
+
+
 def test_parquet_in_gives_the_jsonl_in_lines(runs: Path) -> None:
     from_jsonl = _same_source((runs / "jsonl.jsonl").read_text(encoding="utf-8"), runs, "in.jsonl")
     from_parquet = _same_source((runs / "parquet.jsonl").read_text(encoding="utf-8"), runs, "in.parquet")
