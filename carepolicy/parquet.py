@@ -48,7 +48,8 @@ def read_parquet_items(path: str) -> Iterator[Bundle | BundleError]:
     try:
         file = pq.ParquetFile(path)
     except (OSError, pa.ArrowException) as error:
-        raise FactError([Diagnostic("facts/io", f"cannot read `{path}`: {_reason(error)}", file=path)]) from None
+        message = f"cannot read `{path}`: {_reason(error)}"
+        raise FactError([Diagnostic("facts/io", message, file=path, help=_text_help(path))]) from None
     if file.metadata.num_rows == 0:
         raise FactError([Diagnostic("facts/empty", f"`{path}` holds no fact bundles", file=path)])
     return _row_groups(file, path)
@@ -72,6 +73,19 @@ def _row_groups(file: pq.ParquetFile, path: str) -> Iterator[Bundle | BundleErro
                 diag = Diagnostic("facts/io", message, file=path, bundle=f"#{row + 1}", help=_DAMAGED)
                 yield BundleError(f"#{row + 1}", path, row, (diag,))
         start = end
+
+
+def _text_help(path: str) -> str | None:
+    """A way forward for a `.parquet` file that holds JSON text (an export named wrongly): the name
+    decides the format, and `--input-format` does not change it."""
+    try:
+        with open(path, "rb") as stream:
+            start = stream.read(64).lstrip(b"\xef\xbb\xbf \t\r\n")
+    except OSError:
+        return None
+    if not start.startswith((b"{", b"[")):
+        return None
+    return "it holds JSON text, not Parquet: name it `.jsonl` (one bundle a line) or `.json` to read it as such"
 
 
 def _reason(error: Exception) -> str:

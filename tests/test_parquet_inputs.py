@@ -1,0 +1,125 @@
+"""Hostile Parquet inputs to `batch`, as a claim pipeline meets them: one output record per input
+row whatever the columns hold, the same bytes with `--jobs 2`, and a way forward for a JSON file
+named `.parquet` (its name decides its format, and `--input-format` does not change it)."""
+
+from __future__ import annotations
+
+import datetime
+import json
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from carepolicy.cli.exit_codes import ExitCode
+from carepolicy.cli.main import cli
+from click.testing import CliRunner, Result
+
+from tests.test_batch import write_jsonl
+
+HERE = Path(__file__).resolve().parent
+SMOKE = ("--policies", str(HERE / "fixtures" / "policies"))
+
+
+def run(*args: str) -> Result:
+    return CliRunner().invoke(cli, list(args), catch_exceptions=False)
+
+
+def _records(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+
+
+def _hostile_tables(good: list[str]) -> dict[str, pa.Table]:
+    """Tables of 3 rows each whose columns are of the wrong type, missing, null, nested or huge."""
+    three = good[:3]
+    month = pa.array(["2025-03"] * 3)
+    return {
+        "bundle-as-integers": pa.table({"bundle": pa.array([1, 2, 3])}),
+        "bundle-all-null": pa.table({"bundle": pa.array([None] * 3, pa.string())}),
+        "bundle-as-structs": pa.table({"bundle": pa.array([{"a": 1}] * 3)}),
+        "bundle-as-dates": pa.table({"bundle": pa.array([datetime.date(2025, 3, 1)] * 3)}),
+        "bundle-huge-and-good": pa.table({"bundle": ["x" * 2_000_000, *three[1:]]}),
+        "month-as-integers": pa.table({"month": pa.array([202503] * 3), "id": ["a", "b", "c"]}),
+        "no-month": pa.table({"id": ["a", "b", "c"]}),
+        "month-as-timestamps": pa.table({"month": pa.array([datetime.datetime(2025, 3, 1)] * 3)}),
+        "beneficiary-as-a-map": pa.table({"month": month, "beneficiary": pa.array(
+            [[("part_b", "true")]] * 3, pa.map_(pa.string(), pa.string()))}),
+        "time-as-nested-lists": pa.table({"month": month, "time": pa.array([[[1]]] * 3)}),
+        "struct-fields-named-twice": pa.table({"month": month, "beneficiary": pa.StructArray.from_arrays(
+            [pa.array([True] * 3), pa.array([False] * 3)], names=["part_b", "part_b"])}),
+        "a-float32-amount": pa.table({"month": month, "beneficiary": pa.array(
+            [{"deductible_remaining": 1.1}] * 3, pa.struct([("deductible_remaining", pa.float32())]))}),
+        "an-id-of-2-MB": pa.table({"month": month, "id": ["y" * 2_000_000, "b", "c"]}),
+    }
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    made = tmp_path_factory.mktemp("hostile")
+    good = write_jsonl(made / "good.jsonl", 160, seed=9).read_text(encoding="utf-8").splitlines()
+    for name, table in _hostile_tables(good).items():
+        pq.write_table(table, made / f"{name}.parquet")
+    # the good rows and the hostile ones interleaved, in row groups of 7: enough rows for two workers
+    cells: list[str | None] = [cell if i % 9 else None for i, cell in enumerate(good)]
+    cells[5] = good[5][: len(good[5]) // 2]
+    pq.write_table(pa.table({"bundle": cells}), made / "mixed.parquet", row_group_size=7)
+    pq.write_table(pa.table({"bundle": pa.array([], pa.string())}), made / "no-rows.parquet")
+    return made
+
+
+@pytest.mark.parametrize("name", sorted(_hostile_tables([""] * 3)))
+def test_each_hostile_row_is_one_error_record_or_decision(folder: Path, tmp_path: Path, name: str) -> None:
+    source = folder / f"{name}.parquet"
+    out = tmp_path / "out.jsonl"
+    result = run("batch", str(source), *SMOKE, "--jobs", "1", "-o", str(out))
+    assert result.exit_code == ExitCode.BAD_INPUT, result.stderr  # each table holds at least one bad row
+    assert "Traceback" not in result.stderr
+    records = _records(out)
+    assert len(records) == pq.ParquetFile(source).metadata.num_rows
+    for record in records:
+        if "error" in record:
+            assert record["source"] == str(source)
+            assert all(problem["code"].startswith("facts/") for problem in record["error"])
+
+
+def test_jobs_two_writes_the_same_bytes_over_hostile_rows(folder: Path, tmp_path: Path) -> None:
+    for suffix in ("jsonl", "parquet"):
+        made = []
+        for jobs in ("1", "2"):
+            out = tmp_path / f"out-{jobs}.{suffix}"
+            result = run("batch", str(folder / "mixed.parquet"), *SMOKE, "--jobs", jobs, "-o", str(out))
+            assert result.exit_code == ExitCode.BAD_INPUT, result.stderr
+            assert "160 records: 141 decisions, 19 error records" in result.stderr
+            made.append(out.read_bytes())
+        assert made[0] == made[1]
+
+
+def test_a_file_of_no_rows_is_one_error_record(folder: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out.jsonl"
+    assert run("batch", str(folder / "no-rows.parquet"), *SMOKE, "-o", str(out)).exit_code == ExitCode.BAD_INPUT
+    (record,) = _records(out)
+    assert record["error"][0]["code"] == "facts/empty"
+
+
+@pytest.mark.parametrize("start", [b"", b"\xef\xbb\xbf", b"\n  "], ids=["plain", "byte-order-mark", "blank-first"])
+def test_json_lines_named_parquet_says_how_to_read_them(folder: Path, tmp_path: Path, start: bytes) -> None:
+    named = tmp_path / "export.parquet"
+    named.write_bytes(start + (folder / "good.jsonl").read_bytes())
+    out = tmp_path / "out.jsonl"
+    result = run("batch", str(named), *SMOKE, "--input-format", "jsonl", "-o", str(out))
+    assert result.exit_code == ExitCode.BAD_INPUT
+    (record,) = _records(out)
+    (problem,) = record["error"]
+    assert problem["code"] == "facts/io"
+    assert problem["help"] == ("it holds JSON text, not Parquet: name it `.jsonl` (one bundle a line) or `.json` "
+                               "to read it as such")
+
+
+def test_a_damaged_file_that_is_not_json_gets_no_such_advice(tmp_path: Path) -> None:
+    damaged = tmp_path / "damaged.parquet"
+    damaged.write_bytes(b"PAR1" + b"\x00" * 40)
+    out = tmp_path / "out.jsonl"
+    assert run("batch", str(damaged), *SMOKE, "-o", str(out)).exit_code == ExitCode.BAD_INPUT
+    (record,) = _records(out)
+    assert "help" not in record["error"][0]
