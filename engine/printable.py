@@ -3,9 +3,10 @@
 A fact bundle may carry any character in a string: an id with an escape sequence (`\\x1b[2J`
 clears the screen), a bell, a line break that forges a second line of output, or a bidirectional
 override that shows text in another order than it is (the "Trojan source" characters). The human
-forms (diagnostics, the decision's text) show each such character as a visible escape instead,
-`\\x1b` or `\\u202e`, so what a biller or an analyst reads is what the input holds. The JSON forms
-need nothing: JSON escapes control characters itself (and the other ones are harmless there).
+forms (diagnostics, the decision's text, the batch report's text) show each such character as a
+visible escape instead, `\\x1b` or `\\u202e`, so what a biller or an analyst reads is what the input
+holds. The JSON forms need nothing: JSON escapes control characters itself (and the other ones are
+harmless there).
 """
 
 from __future__ import annotations

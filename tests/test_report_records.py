@@ -155,3 +155,17 @@ def test_standard_input_drops_a_byte_order_mark_and_names_bytes_not_in_utf8(deci
         "-: error[report/io]: cannot read `-`: not UTF-8 text\n"
         "  help: a batch output is UTF-8 JSON Lines; give the file `carepolicy batch` wrote\n"
     )
+
+
+def test_the_text_form_shows_control_characters_from_the_input_as_escapes(tmp_path: Path) -> None:
+    """An id or a message may hold any character (batch writes the error record of a bundle whose id
+    is `a\\x1b[2J...` as it is): the text report wrote them raw, so a terminal cleared its screen, a
+    line break forged a line, and U+202E showed the text reversed. Every other human form escapes them."""
+    hostile = "a\x1b[2Jb\u202ec\nforged line"
+    record = dict(ERROR_RECORD, bundle_id=hostile, error=[{"code": "facts/schema", "message": f"bad `{hostile}`"}])
+    result = run(str(_write(tmp_path / "decisions.jsonl", [record])))
+    assert result.exit_code == ExitCode.OK, result.stderr
+    assert all(line.isprintable() for line in result.stdout.splitlines())
+    shown = "a\\x1b[2Jb\\u202ec\\x0aforged line"
+    assert f"  {shown} in in.jsonl: facts/schema: bad `{shown}`\n" in result.stdout
+    assert "\nforged line" not in result.stdout

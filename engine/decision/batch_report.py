@@ -25,7 +25,7 @@ import msgspec
 from msgspec import UNSET, UnsetType
 
 from ..jsontext import TOO_DEEP, loads
-from ..printable import utf8_text
+from ..printable import printable_lines, utf8_text
 
 __all__ = ["BatchReport", "ReportError", "read_report", "render_report_text"]
 
@@ -294,4 +294,5 @@ def render_report_text(report: BatchReport, *, top: int = 10) -> str:
         for error in report.errors:
             who = error["bundle_id"] if error["bundle_id"] is not None else "(whole file)"
             out.append(f"  {who} in {error['source']}: {', '.join(error['codes'])}: {error['message']}")
-    return "\n".join(out) + "\n"
+    # ids, file names, messages and reasons are the input's: any character, shown as an escape
+    return printable_lines(out) + "\n"
