@@ -169,3 +169,18 @@ def test_the_text_form_shows_control_characters_from_the_input_as_escapes(tmp_pa
     shown = "a\\x1b[2Jb\\u202ec\\x0aforged line"
     assert f"  {shown} in in.jsonl: facts/schema: bad `{shown}`\n" in result.stdout
     assert "\nforged line" not in result.stdout
+
+
+def test_a_parquet_output_is_named_as_such(tmp_path: Path) -> None:
+    """`batch -o OUT.parquet` writes Parquet; given to `report`, it was `not UTF-8 text` with the
+    help to give the file `carepolicy batch` wrote, which it is."""
+    out = tmp_path / "decisions.parquet"
+    made = CliRunner().invoke(cli, ["batch", str(EXAMPLE), "-o", str(out)], catch_exceptions=False)
+    assert made.exit_code == ExitCode.OK, made.stderr
+    result = run(str(out))
+    assert result.exit_code == ExitCode.BAD_INPUT
+    assert result.stderr == (
+        f"{out}: error[report/io]: cannot read `{out}`: it is a Parquet file; report reads JSON Lines\n"
+        "  help: run `carepolicy batch` with `-o DECISIONS.jsonl` for the report; a Parquet row reads back as the "
+        "JSON line with carepolicy.arrow.decision_json_line\n"
+    )

@@ -16,6 +16,16 @@ from ..output import output_stream
 
 FORMATS = ("text", "html", "json")
 UTF8_HELP = "a batch output is UTF-8 JSON Lines; give the file `carepolicy batch` wrote"
+PARQUET_HELP = ("run `carepolicy batch` with `-o DECISIONS.jsonl` for the report; a Parquet row reads back as the "
+                "JSON line with carepolicy.arrow.decision_json_line")
+
+
+def _is_parquet(path: str) -> bool:
+    try:
+        with open(path, "rb") as stream:
+            return stream.read(4) == b"PAR1"  # (a Parquet file's magic number)
+    except OSError:
+        return False
 
 
 def _lines(stream: TextIO, size: int | None) -> Iterator[str]:
@@ -85,6 +95,9 @@ def report(decisions: str, fmt: str, top: int, output: str | None) -> None:
             help="give the JSON Lines file that `carepolicy batch` wrote (one decision or error record a line)",
         )
     except UnicodeDecodeError:
+        if _is_parquet(decisions):  # what `batch -o OUT.parquet` wrote: the help above would send the user back to it
+            fail("report/io", f"cannot read `{decisions}`: it is a Parquet file; report reads JSON Lines",
+                 file=decisions, help=PARQUET_HELP)
         fail("report/io", f"cannot read `{decisions}`: not UTF-8 text", file=decisions, help=UTF8_HELP)
     except OSError as error:
         fail("report/io", f"cannot read `{decisions}`: {(error.strerror or str(error)).lower()}", file=decisions)
