@@ -12,6 +12,9 @@ at). A line is now a decision or an error record in the documented form
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -184,3 +187,14 @@ def test_a_parquet_output_is_named_as_such(tmp_path: Path) -> None:
         "  help: run `carepolicy batch` with `-o DECISIONS.jsonl` for the report; a Parquet row reads back as the "
         "JSON line with carepolicy.arrow.decision_json_line\n"
     )
+
+
+def test_a_closed_standard_input_is_named_not_a_traceback() -> None:
+    """`report - <&-`: "TypeError: 'NoneType' object does not support the context manager protocol"
+    (and `explain - BUNDLE <&-` an AttributeError); `evaluate` and `batch` said it was closed."""
+    command = [sys.executable, "-c", "from carepolicy.cli.main import main; main()"]
+    bundles = str(EXAMPLE)
+    for args, code in ((["report", "-"], "report/io"), (["explain", "-", bundles], "usage/input")):
+        done = subprocess.run([*command, *args], preexec_fn=lambda: os.close(0), capture_output=True, check=False)
+        assert done.returncode == ExitCode.BAD_INPUT, done.stderr.decode()
+        assert done.stderr.decode() == f"-: error[{code}]: cannot read `-`: standard input is closed\n"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -37,6 +38,8 @@ def _decisions(path: str) -> Iterator[tuple[str, Any]]:
 
     try:  # a byte-order mark (a Windows editor's) is dropped, as the fact files' is; stdin is decoded
         # here too, not read as the locale's text (where a byte not in UTF-8 becomes a surrogate)
+        if path == "-" and sys.stdin is None:  # `<&-`: as the fact readers word it
+            raise OSError(errno.EBADF, "standard input is closed")
         data = sys.stdin.buffer.read() if path == "-" else Path(path).read_bytes()
         text = data.decode("utf-8-sig").replace("\r\n", "\n").replace("\r", "\n")  # (as text mode reads line ends)
     except UnicodeDecodeError as error:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import io
 import os
 import sys
@@ -79,6 +80,8 @@ def report(decisions: str, fmt: str, top: int, output: str | None) -> None:
     try:
         # a byte-order mark (a Windows editor's) is dropped, as the fact files' is; stdin is read as
         # bytes decoded here too, not as the locale's text (bytes not in UTF-8 became surrogates)
+        if decisions == "-" and sys.stdin is None:  # `<&-`: as the fact readers word it
+            raise OSError(errno.EBADF, "standard input is closed")
         stream = (io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8-sig") if decisions == "-"
                   else open(decisions, encoding="utf-8-sig"))  # noqa: SIM115
     except OSError as error:
