@@ -111,3 +111,15 @@ def test_a_switch_edited_to_a_list_or_an_object_is_refused(claims: Path, billed:
     assert result.exit_code == ExitCode.BAD_INPUT
     assert result.stderr.startswith(f"-: error[explain/mismatch]: -:1: decision `{billed['bundle_id']}`: ")
     assert f"is not an option of switch `{name}`" in result.stderr
+
+
+def test_decisions_and_bundles_both_from_standard_input_is_a_usage_error(billed: dict[str, Any]) -> None:
+    """`explain - -` read the decision as a bundle file (an invalid bundle, left out), then found
+    standard input empty: "`-` holds no decisions", of a decision it had been given."""
+    result = run("explain", "-", "-", stdin=json.dumps(billed))
+    assert result.exit_code == ExitCode.BAD_INPUT
+    assert result.stderr == (
+        "-: error[usage/input]: DECISION and BUNDLE are both standard input (`-`)\n"
+        "  help: give one of them as a file: the decisions from stdin and the bundle file by name, or the other way\n"
+    )
+    assert result.stdout == ""

@@ -185,6 +185,9 @@ def explain(
     from carepolicy.engine.decision.explain import render_decision_text
     from carepolicy.engine.decision.json_form import to_json
 
+    if decision_file == bundle_file == "-":  # the bundles would read the decisions as bundles, and find none
+        fail("usage/input", "DECISION and BUNDLE are both standard input (`-`)", file="-",
+             help="give one of them as a file: the decisions from stdin and the bundle file by name, or the other way")
     setup = prepare(policies_dir, (), fee_schedule, trace=True)
     bundles = _bundles(bundle_file)
     skipped = expanded = 0
