@@ -184,4 +184,12 @@ class ParquetLineWriter(LineWriter):
         """Nothing to do: Parquet footers are written at close."""
 
     def publish(self, output: str) -> None:
-        os.replace(lines_path(self.path), lines_path(output))
+        """Move the lines file into place (the decisions are already at `output`)."""
+        partial, lines = lines_path(self.path), lines_path(output)
+        try:
+            os.replace(partial, lines)
+        except OSError as error:
+            reason = (error.strerror or str(error)).lower()
+            raise OutputProblem(f"cannot move the finished billable lines `{partial}` to `{lines}`: {reason}",
+                                help=f"the decisions are in `{output}`, the billable lines in `{partial}`; "
+                                "move it into place yourself") from None

@@ -123,3 +123,42 @@ def test_a_damaged_file_that_is_not_json_gets_no_such_advice(tmp_path: Path) -> 
     assert run("batch", str(damaged), *SMOKE, "-o", str(out)).exit_code == ExitCode.BAD_INPUT
     (record,) = _records(out)
     assert "help" not in record["error"][0]
+
+
+def test_a_folder_where_the_lines_file_goes_is_refused_before_anything_is_read(folder: Path, tmp_path: Path) -> None:
+    """Spark writes "parquet" folders: one named OUT.lines.parquet was found only at the end, after
+    OUT.parquet was moved into place, and the message named the wrong files ("cannot move
+    `OUT.parquet.partial` to `OUT.parquet`: is a directory; all records are in OUT.parquet.partial",
+    which no longer existed); the lines file stayed `.partial`."""
+    (tmp_path / "out.lines.parquet").mkdir()
+    out = tmp_path / "out.parquet"
+    result = run("batch", str(folder / "good.jsonl"), *SMOKE, "-o", str(out))
+    assert result.exit_code == ExitCode.BAD_INPUT
+    assert result.stderr.startswith(f"{out}: error[usage/output]: cannot write `{tmp_path / 'out.lines.parquet'}`: "
+                                    "it is a folder\n")
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["out.lines.parquet"]
+
+
+def test_a_lines_file_that_cannot_be_moved_into_place_is_named(folder: Path, tmp_path: Path,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+
+    replace = os.replace
+
+    def refuse_the_lines(source: str, target: str) -> None:  # the decisions are moved, the lines refused
+        if ".lines." in str(source):
+            raise PermissionError(13, "Permission denied")
+        replace(source, target)
+
+    monkeypatch.setattr(os, "replace", refuse_the_lines)
+    out = tmp_path / "out.parquet"
+    result = run("batch", str(folder / "good.jsonl"), *SMOKE, "-o", str(out))
+    assert result.exit_code == ExitCode.BAD_INPUT
+    lines, partial = tmp_path / "out.lines.parquet", tmp_path / "out.lines.parquet.partial"
+    assert result.stderr == (
+        f"{out}: error[usage/output]: cannot move the finished billable lines `{partial}` to `{lines}`: "
+        "permission denied\n"
+        f"  help: the decisions are in `{out}`, the billable lines in `{partial}`; move it into place yourself\n"
+    )
+    assert out.exists()
+    assert pq.read_table(partial).num_rows > 0

@@ -26,7 +26,7 @@ from ..batch_notes import (
 )
 from ..batch_output import LineWriter, OutputProblem, ResumeProblem, check_target, partial_path
 from ..batch_resume import ResumeScan, kept_lines
-from ..common import Setup, fail, finish, input_format_option, plural, prepare
+from ..common import ErrorRecord, Setup, fail, finish, input_format_option, plural, prepare
 from ..exit_codes import ExitCode
 from ..output import overwritten_input
 from ..reporting import diagnostic, report
@@ -253,13 +253,16 @@ def _publish(writer: LineWriter, output: str) -> None:
     """Move the finished output into place."""
     try:
         os.replace(writer.path, output)
-        publish = getattr(writer, "publish", None)  # Parquet: the lines file beside it, moved into place too
-        if publish is not None:
-            publish(output)
     except OSError as error:  # every line is written: say where they are rather than lose them in a traceback
         reason = (error.strerror or str(error)).lower()
         fail("usage/output", f"cannot move the finished output `{writer.path}` to `{output}`: {reason}",
              help=f"all {writer.written} records are in `{writer.path}`; move it into place yourself", file=output)
+    publish = getattr(writer, "publish", None)  # Parquet: the lines file beside it, moved into place too
+    if publish is not None:
+        try:
+            publish(output)
+        except OutputProblem as problem:
+            fail("usage/output", problem.message, help=problem.help, file=output)
 
 
 def _parquet_writer(output: str, read: tuple[str, ...], counts: Counts) -> LineWriter:
@@ -274,6 +277,11 @@ def _parquet_writer(output: str, read: tuple[str, ...], counts: Counts) -> LineW
         overwritten = overwritten_input(str(side), read, what="billable-lines output")
         if overwritten is not None:
             raise OutputProblem(overwritten, help="write the decisions to another file")
+        if side.exists() and not side.is_file():  # a Spark "parquet" folder: found only at the end otherwise
+            kind = "a folder" if side.is_dir() else "not a regular file (a device or a pipe)"
+            raise OutputProblem(f"cannot write `{side}`: it is {kind}",
+                                help=f"batch writes the billable lines of `{output}` there; remove it or "
+                                "write the decisions to another file")
     return ParquetLineWriter(partial_path(output), refused=partial(_count_error, counts))
 
 
