@@ -192,7 +192,7 @@ def loop_overhead(path: Path, records: int) -> None:
         counts = Counts(as_left=False)
         stop = batch._Stop()
         stop.immediate = False  # as once the run is set up
-        batch._run(batch._counted(read_work([str(part)]), counts), writer, None, "compact", 1, counts,  # type: ignore[arg-type]
+        batch._run(batch._counted(read_work([str(part)]), counts, None), writer, None, "compact", 1, counts,  # type: ignore[arg-type]
                    stop)
         writer.close()
         return counts.read
