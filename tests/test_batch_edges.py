@@ -342,6 +342,34 @@ def test_a_signal_while_the_run_is_set_up_exits_130_and_keeps_the_partial_output
     assert partial.read_bytes() == b'{"bundle_id":"earlier","error":[],"source":"x"}\n'  # not emptied
 
 
+def test_a_second_signal_while_the_interruption_is_reported_changes_nothing(
+        claims: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """^C twice while the policies load: the first stopped the run at once, and the second, while
+    the note of the first was written (it counts the lines of the earlier partial output, which can
+    take seconds for gigabytes), stopped it again: a `_Interrupted` traceback, exit 1, no hint."""
+    from carepolicy.cli import batch_notes
+
+    partial = tmp_path / "out.jsonl.partial"
+    partial.write_bytes(b'{"bundle_id":"earlier","error":[],"source":"x"}\n')  # an earlier run's line
+    real_count = batch_notes.complete_lines
+
+    def counted_under_a_second_signal(path: str) -> int | None:
+        os.kill(os.getpid(), signal.SIGINT)
+        return real_count(path)
+
+    def interrupted_while_set_up(*_args: object, **_options: object) -> None:
+        os.kill(os.getpid(), signal.SIGINT)
+        raise AssertionError("the signal did not stop the setup")
+
+    monkeypatch.setattr(batch_notes, "complete_lines", counted_under_a_second_signal)
+    monkeypatch.setattr("carepolicy.cli.commands.batch.prepare", interrupted_while_set_up)
+    result = run("batch", str(claims), *SMOKE, "-o", str(tmp_path / "out.jsonl"))
+    assert result.exit_code == ExitCode.INTERRUPTED, result.stderr
+    assert result.stderr.startswith("\ninterrupted by SIGINT: 1 record of an unknown number")
+    assert "hint: run the same command with --resume" in result.stderr
+    assert partial.read_bytes() == b'{"bundle_id":"earlier","error":[],"source":"x"}\n'
+
+
 @pytest.mark.parametrize("jobs", ["1", "2"])
 def test_a_signal_while_the_input_is_awaited_stops_the_run(claims: Path, tmp_path: Path,
                                                            monkeypatch: pytest.MonkeyPatch, jobs: str) -> None:

@@ -75,6 +75,7 @@ class _Stop:
     def _handle(self, number: int, _frame: FrameType | None) -> None:
         self.signal = number
         if self.immediate:
+            self.immediate = False  # one stop: a second signal (^C twice) while it is reported is only noted
             raise _Interrupted
 
     def __exit__(self, *_exc: object) -> None:
