@@ -434,6 +434,36 @@ def test_a_parquet_output_is_not_offered_to_resume_and_resume_leaves_it_as_it_is
 
 
 @pytest.mark.parametrize("how", [signal.SIGTERM, signal.SIGINT])
+def test_a_signal_while_the_parquet_writer_is_imported_exits_130(claims: Path, tmp_path: Path,
+                                                                 how: signal.Signals) -> None:
+    """batch's handlers were put in place only after the output was opened, and opening a Parquet
+    output imports pyarrow (half a second): a signal then ended the run with click's "Aborted!"
+    (SIGINT, exit 1) or with no word at all (SIGTERM, killed, exit -15). (Sent here as the writer's
+    module is imported.)"""
+    pytest.importorskip("pyarrow")
+    target, partial = tmp_path / "out.parquet", tmp_path / "out.parquet.partial"
+    during_the_import = (
+        "import os, sys\n"
+        "class Importing:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        f"        if name == 'carepolicy.parquet':\n            os.kill(os.getpid(), {int(how)})\n"
+        "        return None\n"
+        "sys.meta_path.insert(0, Importing())\n"
+        "from carepolicy.cli.main import main; main()"
+    )
+    done = subprocess.run([sys.executable, "-c", during_the_import, "batch", str(claims), *SMOKE, "-o", str(target)],
+                          capture_output=True, check=False, timeout=120)
+    err = done.stderr.decode()
+    assert done.returncode == ExitCode.INTERRUPTED, err
+    assert err.startswith(f"\ninterrupted by {how.name}: 0 records of an unknown number"), err
+    assert f"written to {partial}" in err
+    assert "a Parquet output cannot be resumed" in err
+    assert "Aborted!" not in err
+    assert "Traceback" not in err
+    assert not target.exists()
+
+
+@pytest.mark.parametrize("how", [signal.SIGTERM, signal.SIGINT])
 def test_a_signal_after_the_last_line_still_moves_the_output_into_place(claims: Path, tmp_path: Path,
                                                                          how: signal.Signals) -> None:
     """The handlers were put back as soon as the last record was written, before the partial file

@@ -58,19 +58,28 @@ class _Interrupted(BaseException):  # as KeyboardInterrupt: no `except Exception
 class _Stop:
     """SIGINT/SIGTERM ask the run to stop at the next record; the lines written so far are kept.
 
-    While `immediate` (the setup: loading the policies takes about a second) a signal stops at once,
-    so that it too ends with exit 130 and the count of lines written, not with click's "Aborted!"
-    (exit 1) or, for SIGTERM, no word at all (killed, exit -15)."""
+    The handlers are in place before the output is checked: until `now()` a signal is only noted, while
+    the output is checked and opened (for Parquet, importing pyarrow and the engine: 0.3 s, in which a signal
+    ended the run with click's "Aborted!", exit 1, or for SIGTERM with no word at all, exit -15).
+    From `now()` on, while `immediate` (the setup: loading the policies takes about a second; an input
+    awaited), a signal stops at once, so that it too ends with exit 130 and the count of lines written."""
 
     def __init__(self) -> None:
         self.signal: int | None = None
-        self.immediate = True
+        self.immediate = False
         self._previous: dict[int, object] = {}
 
     def __enter__(self) -> _Stop:
         for number in (signal.SIGINT, signal.SIGTERM):
             self._previous[number] = signal.signal(number, self._handle)
         return self
+
+    def now(self) -> None:
+        """From here on a signal stops at once; one noted before (while the output was opened) does now."""
+        self.immediate = True
+        if self.signal is not None:
+            self.immediate = False
+            raise _Interrupted
 
     def _handle(self, number: int, _frame: FrameType | None) -> None:
         self.signal = number
@@ -200,20 +209,21 @@ def batch(
         fail("usage/jobs", f"--jobs {jobs} would start {jobs} processes on {plural(cores, 'core')}",
              help=f"use at most {JOBS_PER_CORE * cores}: more workers than cores are no faster, and each one "
                   "holds its own copy of the policies in memory")
-    try:
-        # before the policies are loaded and any input is read; the fee schedule and a policies file are inputs too
-        read = (*inputs, *filter(None, (fee_schedule, policies_dir)))
-        check_target(output, read)
-        parquet = output.lower().endswith(".parquet")
-        if parquet and resume:  # before the writer is made: it would empty the partial file
-            raise OutputProblem(NOT_RESUMABLE, help="run the same command without --resume")
-        counts = Counts(as_left=resume)
-        writer = _parquet_writer(output, read, counts) if parquet else LineWriter(partial_path(output))
-    except OutputProblem as problem:
-        fail("usage/output", problem.message, help=problem.help, file=output)
-    counts.as_left = resume or (writer.resumable and writer.found)
     with _Stop() as stop:
         try:
+            # before the policies are loaded and any input is read; the fee schedule and a policies file are inputs too
+            read = (*inputs, *filter(None, (fee_schedule, policies_dir)))
+            check_target(output, read)
+            parquet = output.lower().endswith(".parquet")
+            if parquet and resume:  # before the writer is made: it would empty the partial file
+                raise OutputProblem(NOT_RESUMABLE, help="run the same command without --resume")
+            counts = Counts(as_left=resume)
+            writer = _parquet_writer(output, read, counts) if parquet else LineWriter(partial_path(output))
+        except OutputProblem as problem:
+            fail("usage/output", problem.message, help=problem.help, file=output)
+        counts.as_left = resume or (writer.resumable and writer.found)
+        try:
+            stop.now()  # (a signal while the output was opened: noted, and heard now)
             try:
                 setup = prepare(policies_dir, switches, fee_schedule, trace=form != "none")
             except click.exceptions.Exit:  # a usage error (reported): no empty partial file left behind
