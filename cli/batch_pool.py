@@ -45,6 +45,7 @@ Decide: TypeAlias = Callable[[Chunk], Decided]
 WINDOW_PER_JOB = 4  # chunks per worker sent and not yet written: one being decided, the next already there
 _IOV_MAX = 1024  # the buffers one pwritev takes (POSIX's minimum is 16; Linux's is 1024)
 _HEADER = struct.Struct("!QQ")  # a message's lines' length (0: none), its pickled note's length
+_SIGNALS = frozenset({signal.SIGINT, signal.SIGTERM})  # blocked from the fork until a worker's handlers are set
 
 
 class WorkerLost(OutputProblem):
@@ -77,6 +78,7 @@ class _Serve:
     def __call__(self) -> None:
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles ^C and ends the workers
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, _SIGNALS)  # (blocked by the fork: see _Worker)
         # the reader thread waits for the interpreter lock while the main thread decides, and the
         # turns to write pass through it one block at a time: hand it over within 0.5 ms, not 5
         sys.setswitchinterval(0.0005)
@@ -163,7 +165,15 @@ class _Worker:
         parents = [self.connection, *(end for worker in earlier for end in (worker.connection, worker._results))]
         self.process: BaseProcess = context.Process(target=_serve, args=(theirs, decide, output, parents),
                                                     daemon=True)
-        self.process.start()
+        # forked with the parent's handlers (batch's, which only note a signal) until it sets its own: a
+        # SIGTERM in between (the pool closed as the run stops while the workers start) was noted and
+        # dropped, and the worker then served for ever, the parent waiting in its join. Blocked, the
+        # signals wait for the worker's handlers; the parent's own wait the few ms of the fork.
+        blocked = signal.pthread_sigmask(signal.SIG_BLOCK, _SIGNALS)
+        try:
+            self.process.start()
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
         theirs.close()
         self._results = socket.socket(fileno=os.dup(self.connection.fileno()))
         self.in_flight: deque[int] = deque()  # the chunks sent to it and not decided yet, oldest first

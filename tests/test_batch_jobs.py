@@ -299,6 +299,39 @@ def test_the_workers_end_when_the_parent_is_killed_and_the_run_resumes(claims: P
     _resumes_to(reference, claims, target)
 
 
+def test_a_worker_terminated_while_it_starts_ends(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A worker is forked with batch's handlers, which only note a signal, and sets its own once it
+    runs. A SIGTERM in between (the pool is closed at once when ^C comes as the workers are forked)
+    was noted and dropped; the worker then waited for chunks for ever, and the pool's `close()` in
+    its join (batch hung). Here the worker waits, before it runs, until its SIGTERM is sent."""
+    from carepolicy.cli import batch_pool
+    from carepolicy.cli.commands.batch import _Stop
+
+    sent, told = os.pipe()
+    real_serve = batch_pool._serve
+
+    def once_terminated(*args: Any) -> None:  # in the worker, before it sets its handlers
+        os.read(sent, 1)
+        real_serve(*args)
+
+    def decide(_chunk: list[Work]) -> tuple[list[bytes], int, tuple[Any, ...]]:
+        raise AssertionError("no chunk is sent")
+
+    monkeypatch.setattr(batch_pool, "_serve", once_terminated)
+    with _Stop():  # as in batch: a signal is only noted
+        pool = batch_pool.WorkerPool(1, decide, None)
+    [worker] = pool._workers
+    try:
+        worker.process.terminate()
+        os.write(told, b"x")
+        worker.process.join(60)
+        assert worker.process.exitcode == -signal.SIGTERM
+    finally:
+        pool.close()
+        os.close(sent)
+        os.close(told)
+
+
 def _group_alive(group: int) -> bool:
     """Whether a process of the process group `group` still runs (a zombie, ended and waiting for
     PID 1 to reap it, does not: some containers' PID 1 never does)."""
