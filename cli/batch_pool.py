@@ -34,7 +34,7 @@ from multiprocessing.process import BaseProcess
 from typing import Any, TypeAlias
 
 from .batch_input import Work
-from .batch_output import LineWriter, OutputProblem
+from .batch_output import LineWriter, OutputProblem, reason
 from .common import ErrorRecord
 
 Chunk: TypeAlias = list[Work]
@@ -225,8 +225,14 @@ class WorkerPool:
         self._writer = writer
         output = None if writer is None else writer.fileno()
         self._workers: list[_Worker] = []
-        for _ in range(jobs):
-            self._workers.append(_Worker(decide, output, self._workers))
+        try:
+            for _ in range(jobs):
+                self._workers.append(_Worker(decide, output, self._workers))
+        except OSError as error:  # a fork refused (a limit on processes, no memory): was a traceback, exit 1
+            self.close()
+            raise OutputProblem(f"cannot start {jobs} worker processes: {reason(error)}",
+                                help="the file holds only complete lines; run again with --resume, with fewer "
+                                "--jobs (--jobs 1 starts none)") from None
         self._complete: dict[int, Result] = {}  # ready to yield: at most the window
         self._decided: dict[int, tuple[_Worker, int, int, tuple[ErrorRecord, ...]]] = {}  # not written yet
         self._to_write = 0  # the next chunk to write: blocks go to the file one at a time, in order

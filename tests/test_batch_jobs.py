@@ -238,6 +238,29 @@ def test_a_worker_that_dies_is_a_clear_error_and_the_run_resumes(claims: Path, r
     _resumes_to(reference, claims, tmp_path / "out.jsonl")
 
 
+def test_workers_that_cannot_be_started_are_a_clear_error_and_the_run_resumes(
+        claims: Path, reference: bytes, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A fork refused (a limit on processes: EAGAIN; no memory) was an OSError traceback, exit 1,
+    and the worker already started was left to notice its parent had gone."""
+    real_fork = os.fork
+    forks = 0
+
+    def second_refused() -> int:
+        nonlocal forks
+        forks += 1
+        if forks == 2:
+            raise BlockingIOError(errno.EAGAIN, os.strerror(errno.EAGAIN))
+        return real_fork()
+
+    monkeypatch.setattr(os, "fork", second_refused)
+    message = "cannot start 2 worker processes: resource temporarily unavailable"
+    result, kept = _stopped_by(message, claims, reference, tmp_path, monkeypatch)
+    assert "--resume" in result.stderr
+    assert kept.count(b"\n") == batch_run.CHUNK  # the first chunk, decided before the workers start
+    assert f"{batch_run.CHUNK} records of an unknown number" in result.stderr
+    _resumes_to(reference, claims, tmp_path / "out.jsonl")
+
+
 @settings(max_examples=60, deadline=None)
 @given(
     block=st.lists(st.binary(max_size=40), max_size=12),
