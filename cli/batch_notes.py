@@ -91,10 +91,11 @@ def unreadable_file(error: ErrorRecord) -> int:
 
 
 class Progress:
-    """One line on stderr, redrawn at most twice a second."""
+    """One line on stderr, redrawn at most twice a second: the records written, and the rate of
+    those decided by this run (as the summary's: the lines `--resume` kept took no time here)."""
 
-    def __init__(self, writer: LineWriter) -> None:
-        self.writer = writer
+    def __init__(self, writer: LineWriter, counts: Counts) -> None:
+        self.writer, self.counts = writer, counts
         self.started = self.shown = time.perf_counter()
 
     def tick(self) -> None:
@@ -102,7 +103,8 @@ class Progress:
         if now - self.shown >= PROGRESS_EVERY:
             self.shown = now
             done = self.writer.written + self.writer.pending
-            click.echo(f"\revaluating: {done:,} records ({done / (now - self.started):,.0f}/s)", err=True, nl=False)
+            rate = (done - self.counts.kept) / (now - self.started)
+            click.echo(f"\revaluating: {done:,} records ({rate:,.0f}/s)", err=True, nl=False)
 
     def end(self) -> None:
         click.echo("\r\x1b[K", err=True, nl=False)

@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -141,3 +142,21 @@ def test_a_kept_line_not_as_batch_writes_it_is_written_again_with_the_lines_afte
     else:
         assert "kept from the partial output" not in result.stderr
     assert "no complete line" not in result.stderr
+
+
+def test_the_progress_rate_is_of_the_records_decided_now(capsys: pytest.CaptureFixture[str]) -> None:
+    """On a terminal the progress line's rate counted the lines `--resume` kept, as the summary's
+    once did: 10,000 kept and 1,000 decided in 100 s showed 110/s."""
+    from types import SimpleNamespace
+    from typing import cast
+
+    from carepolicy.cli.batch_notes import Counts, Progress
+    from carepolicy.cli.batch_output import LineWriter
+
+    counts = Counts(as_left=False)
+    counts.kept = 10_000
+    writer = cast(LineWriter, SimpleNamespace(written=10_960, pending=40))
+    progress = Progress(writer, counts)
+    progress.started = progress.shown = time.perf_counter() - 100.0
+    progress.tick()
+    assert capsys.readouterr().err == "\revaluating: 11,000 records (10/s)"

@@ -301,7 +301,7 @@ def _run(works: Iterator[Work], writer: LineWriter, setup: Setup, form: str, job
     """Decide and write every record; the signal that stopped the run, or None when it finished."""
     from ..batch_run import Decider
 
-    progress = Progress(writer) if sys.stderr.isatty() else None
+    progress = Progress(writer, counts) if sys.stderr.isatty() else None
     # workers write a JSON Lines file themselves; Parquet rows are built and written here
     decider = Decider(setup, form, jobs, writer if writer.workers_write else None)
     try:
