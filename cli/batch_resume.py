@@ -4,8 +4,9 @@ A line is kept only if this run would write it: the same bundle id at the same p
 a decision the same policy set and trace form, the same facts (`facts_hash`) and the same
 `decision_id`, which also covers the switches, the fee schedule and the engine version. Ids alone
 were not enough: a corrected export of the same month keeps its ids, and its stale decisions were
-kept without a word. An error record is kept while its record is still not a valid bundle (an
-error record of a valid one, an evaluation error, is kept as it was).
+kept without a word. An error record of a record still not a valid bundle is kept only if it is the
+one this run writes (known without deciding: a corrected record invalid in another way kept its
+stale diagnostics); an error record of a valid one, an evaluation error, is kept as it was.
 
 Those checks read the line's JSON, not its bytes: a partial output rewritten by another tool (CRLF
 line ends, white space) passed them, and was kept in the finished file as the tool left it. So a
@@ -42,6 +43,7 @@ class WrittenLine:
     facts_hash: str | None = None
     decision_id: str | None = None
     error_codes: tuple[str, ...] = ()  # an error record's diagnostic codes
+    text: bytes = b""  # an error record's line, as written
 
 
 class ResumeScan:
@@ -91,8 +93,8 @@ class ResumeScan:
         bundle_id = obj.get("bundle_id")
         if "error" in obj:
             errors = obj["error"] if isinstance(obj["error"], list) else []
-            return WrittenLine(bundle_id, None, None, error_codes=tuple(str(e.get("code")) for e in errors
-                                                                         if isinstance(e, dict)))
+            codes = tuple(str(e.get("code")) for e in errors if isinstance(e, dict))
+            return WrittenLine(bundle_id, None, None, error_codes=codes, text=line)
         trace = obj.get("trace")
         form = "none" if trace is None else ("full" if isinstance(trace, list) else "compact")
         return WrittenLine(bundle_id, obj.get("policy_set_hash"), form, obj.get("facts_hash"), obj.get("decision_id"))
@@ -121,7 +123,8 @@ def kept_lines(works: Iterator[Work], scan: ResumeScan, setup: Setup, form: str)
     from carepolicy.engine import Bundle
     from carepolicy.engine.api import decision_id
 
-    from .common import ErrorRecord
+    from .batch_run import error_line
+    from .common import ErrorRecord, decide
 
     policies = setup.policies
     for position, line in enumerate(scan, start=1):
@@ -143,6 +146,12 @@ def kept_lines(works: Iterator[Work], scan: ResumeScan, setup: Setup, form: str)
             if isinstance(item, Bundle) and any(code.startswith("facts/") for code in line.error_codes):
                 raise ResumeProblem(f"cannot resume: {where} is the error record of an input that was not a valid "
                                     f"bundle, but input record {position} (`{expected}`) is one", help=CHANGED_INPUTS)
+            elif not isinstance(item, Bundle):  # still not valid: the same error record, or the input changed
+                record = decide(item, setup)  # (no evaluation: the error record `decide_one` writes for it)
+                assert isinstance(record, ErrorRecord)
+                if line.text != error_line(record):  # a corrected record invalid in another way: stale diagnostics
+                    raise ResumeProblem(f"cannot resume: {where} is not the error record of input record {position} "
+                                        f"(`{expected}`) as it is now: its diagnostics differ", help=CHANGED_INPUTS)
         elif line.policy_set_hash != policies.policy_hash or line.trace_form != form:
             written = f"policy set {line.policy_set_hash}, trace {line.trace_form}"
             now = f"{policies.policy_hash}, trace {form}"

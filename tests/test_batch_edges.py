@@ -231,6 +231,21 @@ def test_resume_keeps_error_records_of_records_still_invalid(claims: Path, tmp_p
     assert (tmp_path / "out.jsonl").read_bytes() == reference.read_bytes()
 
 
+def test_resume_refuses_an_error_record_of_a_record_now_invalid_in_another_way(claims: Path, tmp_path: Path) -> None:
+    """A corrected export whose record is still not a valid bundle, for another reason: its stale
+    error record was kept, and the finished file was not what a run over the corrected export writes."""
+    partial = _partial_of(_changed(claims, tmp_path, 2, {"month": "2025-13"}), tmp_path, *SMOKE, lines=5)
+    before = partial.read_bytes()
+    corrected = _changed(claims, tmp_path, 2, {"month": "March 2025"})  # (the same file name: the same source)
+    result = run("batch", str(corrected), *SMOKE, "-o", str(tmp_path / "out.jsonl"), "--resume")
+    assert result.exit_code == ExitCode.BAD_INPUT
+    first = json.loads(claims.read_text().splitlines()[1])["id"]
+    assert (f"cannot resume: line 2 of `{partial}` is not the error record of input record 2 (`{first}`) as it "
+            "is now: its diagnostics differ") in result.stderr.replace("\n", " ")
+    assert partial.read_bytes() == before  # left as it was
+    assert not (tmp_path / "out.jsonl").exists()
+
+
 def test_the_lines_of_an_input_whose_name_is_not_utf8_are_read_back(claims: Path, tmp_path: Path) -> None:
     """An error record names its file; a name that is not UTF-8 (`in\\xff.jsonl`) is written as the JSON
     escape of a lone surrogate (`in\\udcff.jsonl`), which JSON allows and orjson and msgspec refuse.
