@@ -383,6 +383,30 @@ def test_yaml_stream_document_errors_stay_in_their_document() -> None:
     assert [r.index for r in (first, broken, third, duplicate)] == [0, 1, 2, 3]
 
 
+@pytest.mark.parametrize("listed", [False, True], ids=["bundle", "list"])
+def test_a_duplicate_key_in_a_later_document_names_the_first_line_of_the_file(listed: bool) -> None:
+    """The message named the first key's line in its own document (`first on line 3` for a key on
+    line 9 of the file), while the span and the note below it counted from the top of the file."""
+    second = BASE.replace("month: 2025-03\n", "month: 2025-03\nmonth: 2025-04\n")
+    if listed:  # the same bundle as the one item of a list: each item is constructed on its own
+        second = "".join(("- " if n == 0 else "  ") + line + "\n" for n, line in enumerate(second.splitlines()))
+    records = read(BASE + "---\n" + second)  # BASE: lines 1-6, `---`: 7, the two `month`: 9, 10
+    assert isinstance(records[0], Bundle)
+    diag = only_error_of(records[1])
+    assert diag.code == "facts/duplicate-key"
+    assert diag.message == "key `month` appears twice in one mapping (first on line 9)"
+    assert diag.span is not None
+    assert diag.span.line == 10
+    [(label, first)] = diag.related
+    assert (label, first.line) == ("`month` first set here", 9)
+
+
+def only_error_of(record: Bundle | BundleError) -> Diagnostic:
+    assert isinstance(record, BundleError), record
+    [diag] = record.diagnostics
+    return diag
+
+
 def test_unparsable_yaml_list_says_the_count_is_unknown() -> None:
     with pytest.raises(FactError) as caught:
         read("- month: 2025-03\n- month: [2025-03\n- month: 2025-04\n")

@@ -62,6 +62,19 @@ class FactYAMLError(ConstructorError):
         self.code = code
 
 
+class DuplicateKey(FactYAMLError):
+    """A key set twice in one mapping. Its message names the line of the first, counted in the text
+    the loader was given (one document of a file): `worded` counts it in the file."""
+
+    def __init__(self, key: str, mark: Any, first: Any) -> None:
+        self.key, self.first_line = key, first.line + 1
+        super().__init__("facts/duplicate-key", self.worded(0), mark, f"`{key}` first set here", first)
+
+    def worded(self, lines_before: int) -> str:
+        """The message, with the first key's line counted after `lines_before` lines of the file."""
+        return f"key `{self.key}` appears twice in one mapping (first on line {self.first_line + lines_before})"
+
+
 def _int(loader: yaml.SafeLoader, node: yaml.Node) -> int:
     text = str(loader.construct_scalar(cast(ScalarNode, node)))
     body = text.lstrip("+-")
@@ -187,11 +200,7 @@ class FactLoader(yaml.CSafeLoader if yaml.__with_libyaml__ else yaml.SafeLoader)
             if not isinstance(key, Hashable) or isinstance(key, list | dict):
                 raise FactYAMLError("facts/syntax", "a mapping key must be a plain value", key_node.start_mark)
             if key in seen:
-                first = seen[key]
-                problem = f"key `{key_node.value}` appears twice in one mapping (first on line {first.line + 1})"
-                raise FactYAMLError(
-                    "facts/duplicate-key", problem, key_node.start_mark, f"`{key_node.value}` first set here", first
-                )
+                raise DuplicateKey(key_node.value, key_node.start_mark, seen[key])
             seen[key] = key_node.start_mark
             mapping[key] = self.construct_object(value_node, deep=deep)
         return mapping

@@ -31,7 +31,7 @@ from .record_errors import (
     unknown_count,
 )
 from .schema_messages import describe
-from .yaml_loader import FactLoader, FactYAMLError, ItemError, load_document
+from .yaml_loader import DuplicateKey, FactLoader, FactYAMLError, ItemError, load_document
 
 _MARKER = re.compile(rb"^(---|\.\.\.)(?=[ \t\r\n]|$)")
 _BREAK = re.compile(r"\r\n|\r|\n")  # YAML 1.2's line breaks (b-break): CRLF, CR, LF
@@ -219,7 +219,10 @@ def _yaml_diagnostic(exc: BaseException, name: str, start: int, text: str) -> Di
         line, column = (mark.line + 1 + offset, mark.column + 1) if mark else (start, 1)
         code = exc.code if isinstance(exc, FactYAMLError) else "facts/syntax"
         problem = exc.problem or exc.context or "unreadable"
-        message = problem if isinstance(exc, FactYAMLError) else invalid("YAML", problem)
+        if isinstance(exc, DuplicateKey):  # its message names a line: of the file, as the span's
+            message = exc.worded(offset)
+        else:
+            message = problem if isinstance(exc, FactYAMLError) else invalid("YAML", problem)
         diag = Diagnostic(code=code, message=message, span=span(name, line, column), file=name)
         lines = _BREAK.split(text)
         if mark and mark.line < len(lines) and lines[mark.line][mark.column : mark.column + 1] == "\t":
