@@ -401,6 +401,15 @@ def test_a_duplicate_key_in_a_later_document_names_the_first_line_of_the_file(li
     assert (label, first.line) == ("`month` first set here", 9)
 
 
+def test_a_duplicate_key_gets_no_help_about_a_quote_between_the_two() -> None:
+    """The help that names a line opening a `"` it does not close is for a syntax error, where YAML
+    read on to a later line. A duplicate key is read as written: a plain text holding one `"`
+    (`5" tall`) between the two keys got that help, which sent the reader to a line that is fine."""
+    diag = only_error(BASE.replace("month: 2025-03\n", 'month: 2025-03\nnote: a 5" tall\nmonth: 2025-04\n'))
+    assert diag.code == "facts/duplicate-key"
+    assert diag.help is None
+
+
 def only_error_of(record: Bundle | BundleError) -> Diagnostic:
     assert isinstance(record, BundleError), record
     [diag] = record.diagnostics

@@ -227,7 +227,9 @@ def _yaml_diagnostic(exc: BaseException, name: str, start: int, text: str) -> Di
         lines = _BREAK.split(text)
         if mark and mark.line < len(lines) and lines[mark.line][mark.column : mark.column + 1] == "\t":
             diag = replace(diag, help=TAB_HELP)  # the character YAML cannot read is invisible: say what it is
-        elif mark and exc.context_mark and exc.context_mark.line < mark.line:
+        elif mark and exc.context_mark and exc.context_mark.line < mark.line and not isinstance(exc, FactYAMLError):
+            # (a syntax error, where YAML may have read on from a quote left open: a FactYAMLError
+            # is of a document that parsed, whose quotes were all closed)
             opened = _unclosed_quote(lines, exc.context_mark.line, mark.line)
             if opened is not None:
                 help_text = f'line {opened + 1 + offset} opens a `"` that it does not close: {QUOTE_HELP}'
