@@ -401,6 +401,17 @@ def test_a_duplicate_key_in_a_later_document_names_the_first_line_of_the_file(li
     assert (label, first.line) == ("`month` first set here", 9)
 
 
+def test_a_document_marker_after_a_byte_order_mark_starts_a_document() -> None:
+    """`cat march.yaml april.yaml`, each saved with a byte-order mark by a Windows editor: YAML 1.2
+    allows one at the start of any document of a stream, but the `---` after it was not seen as a
+    marker, and the two bundles were one document (one error record for two input records)."""
+    april = BASE.replace("id: march", "id: april").replace("month: 2025-03", "month: 2025-04")
+    march_, april_ = read("\ufeff---\n" + BASE + "\ufeff---\n" + april)
+    assert isinstance(march_, Bundle), march_
+    assert isinstance(april_, Bundle), april_
+    assert [(r.id, r.month, r.index) for r in (march_, april_)] == [("march", "2025-03", 0), ("april", "2025-04", 1)]
+
+
 def test_a_duplicate_key_gets_no_help_about_a_quote_between_the_two() -> None:
     """The help that names a line opening a `"` it does not close is for a syntax error, where YAML
     read on to a later line. A duplicate key is read as written: a plain text holding one `"`

@@ -34,6 +34,7 @@ from .schema_messages import describe
 from .yaml_loader import DuplicateKey, FactLoader, FactYAMLError, ItemError, load_document
 
 _MARKER = re.compile(rb"^(---|\.\.\.)(?=[ \t\r\n]|$)")
+_BOM = b"\xef\xbb\xbf"
 _BREAK = re.compile(r"\r\n|\r|\n")  # YAML 1.2's line breaks (b-break): CRLF, CR, LF
 _OTHER_BREAK = re.compile("[\x85\u2028\u2029]")  # YAML 1.1's other line breaks: text in YAML 1.2
 _BREAK_NAMES = {"\x85": "a next-line character", "\u2028": "a line separator", "\u2029": "a paragraph separator"}
@@ -68,6 +69,8 @@ def _yaml_documents(lines: Iterable[Line]) -> Iterator[tuple[int, list[bytes] | 
     start, size, too_large = 1, 0, False
     chunk: list[bytes] = []
     for number, line in lines:
+        if line is not None and line.startswith(_BOM) and _MARKER.match(line[3:]):
+            line = line[3:]  # YAML 1.2: a byte-order mark may open any document (`cat a.yaml b.yaml`)
         found = line is not None and _MARKER.match(line)
         marker = found.group(1) if found else None
         if marker == b"---" and (too_large or not _prologue_only(chunk)):
