@@ -7,9 +7,11 @@ of output, or show text in another order than it is (engine/printable.py says wh
 from __future__ import annotations
 
 import json
+import os
 import unicodedata
 from pathlib import Path
 
+import pytest
 from carepolicy.cli.main import cli
 from carepolicy.engine.diagnostics import Diagnostic, render_text
 from carepolicy.engine.printable import printable, printable_lines, utf8_text
@@ -104,3 +106,25 @@ def test_utf8_text_spells_a_lone_surrogate_as_its_escape_and_keeps_other_text() 
     assert utf8_text("plain") == "plain"
     assert utf8_text("Zoë ✓") == "Zoë ✓"
     assert utf8_text("a\ud800b").encode("utf-8") == b"a\\ud800b"
+
+
+@pytest.mark.parametrize("fmt", ["text", "json", "jsonl", "summary", "csv", "claim-note"])
+def test_evaluate_writes_error_records_whose_id_or_file_is_not_utf8_text(tmp_path: Path, fmt: str) -> None:
+    """A bundle refused for a repeated key keeps the id it was given, even `"\\ud800"`, and an error
+    record names its file, whose name need not be UTF-8 (`in\\xff.jsonl`). Every form but jsonl wrote
+    them raw and the command ended with a UnicodeEncodeError traceback; each now spells them as
+    JSON escapes them (`\\ud800`, `\\udcff`), as `batch` does."""
+    source = tmp_path / os.fsdecode(b"in\xff.jsonl")
+    source.write_text('{"id":"\\ud800","id":"\\ud800","month":"2025-03"}\n{"month":"2025-13"}\n', encoding="utf-8")
+    target = tmp_path / "out"
+    result = CliRunner().invoke(cli, ["evaluate", "--format", fmt, "-o", str(target), str(source)],
+                                catch_exceptions=False)
+    assert result.exit_code == 2, result.output
+    written = target.read_text(encoding="utf-8")
+    assert "\\ud800" in written
+    if fmt in ("json", "jsonl"):  # the records themselves: read back, the id and the file are as given
+        records = json.loads(written) if fmt == "json" else [json.loads(line) for line in written.splitlines()]
+        assert [r["bundle_id"] for r in records] == ["\ud800", "#2"]
+        assert {r["source"] for r in records} == {str(source)}
+    elif fmt != "csv":  # (a CSV row names no file)
+        assert "in\\udcff.jsonl" in written

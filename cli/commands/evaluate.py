@@ -114,6 +114,7 @@ def evaluate(
       cat claims.jsonl | carepolicy evaluate --format jsonl -
     """
     from carepolicy.engine import Bundle
+    from carepolicy.engine.printable import utf8_text
 
     form = trace_form(trace, explain, default="full" if fmt in ("json", "jsonl") else "none")
     if form == "compact" and fmt not in ("json", "jsonl"):
@@ -133,9 +134,11 @@ def evaluate(
                 records.append(record)
             else:
                 facts = item.data if isinstance(item, Bundle) else {}
-                out.write(render_record(record, fmt, index=index, trace=form, facts=facts))
+                # utf8_text: an error record may name a file or an id that is not UTF-8 text (a lone
+                # surrogate: `in\xff.yaml`, `"id": "\ud800"`), spelled as JSON escapes it
+                out.write(utf8_text(render_record(record, fmt, index=index, trace=form, facts=facts)))
         if fmt == "json":
-            out.write(records_json_document(records, trace=form))
+            out.write(utf8_text(records_json_document(records, trace=form)))
     finish(status)
 
 
