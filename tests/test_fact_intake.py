@@ -312,6 +312,33 @@ def test_json_line_over_the_record_size_is_its_own_error(tmp_path: Path) -> None
     assert big.diagnostics[0].message.startswith("a line of more than 1,000,000 bytes")
 
 
+def _padded(size: int) -> str:
+    """GOOD, a valid bundle, padded with spaces (JSON white space) to `size` bytes."""
+    return GOOD[:-1] + " " * (size - len(GOOD)) + "}"
+
+
+@pytest.mark.parametrize("size", [999_999, 1_000_000, 1_500_000])
+def test_a_long_first_line_after_a_byte_order_mark_is_one_record(tmp_path: Path, size: int) -> None:
+    """The first line was read in part (the limit's bytes, the byte-order mark among them), the mark
+    dropped, and the part taken for the whole line: a first record of 999,999 or 1,000,000 bytes, or
+    any over the limit, became two error records (two syntax errors), one more than the input has."""
+    from carepolicy.cli.batch_input import RawRecord, read_work
+
+    path = tmp_path / "bom.jsonl"
+    path.write_bytes(codecs.BOM_UTF8 + (_padded(size) + "\n" + GOOD + "\n").encode())
+    first, last = iter_records(path)
+    assert isinstance(last, Bundle)
+    assert last.index == 1
+    if size <= 1_000_000:
+        assert isinstance(first, Bundle), first
+    else:
+        assert isinstance(first, BundleError)
+        assert [(d.code, d.span and d.span.line) for d in first.diagnostics] == [("facts/limit", 1)]
+    works = list(read_work([str(path)]))  # batch splits JSON Lines itself, with the reader's splitter
+    assert [(w.index, w.lineno, w.line is None) for w in works if isinstance(w, RawRecord)] == [
+        (0, 1, size > 1_000_000), (1, 2, False)]
+
+
 def test_a_long_integer_in_a_json_document_spoils_only_its_bundle() -> None:
     """As in JSON Lines: a number over the digit limit is its bundle's error, with its path; the
     document's other bundles are read. (Only one too long for Python's int, 4,300 digits, is the

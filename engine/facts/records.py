@@ -99,7 +99,9 @@ def _lines(stream: IO[bytes], longest: int = MAX_RECORD_BYTES, number: int = 0) 
     """The stream's lines (bytes, `\\n` kept), None for one longer than `longest`; a BOM is dropped.
     `number`: the lines already read from the stream (they were the first lines)."""
     while True:
-        line = stream.readline(longest + 1)
+        # one byte over the limit, and on the first line a BOM (3 bytes): a first line read only in
+        # part (no LF at its end) is then still over the limit once its BOM is dropped
+        line = stream.readline(longest + (4 if number == 0 else 1))
         if not line:
             return
         number += 1
