@@ -339,6 +339,19 @@ def test_a_long_first_line_after_a_byte_order_mark_is_one_record(tmp_path: Path,
         (0, 1, size > 1_000_000), (1, 2, False)]
 
 
+@pytest.mark.parametrize("end", ["\n", "\r\n"], ids=["LF", "CRLF"])
+def test_a_json_line_of_the_record_size_is_read_whatever_its_line_end(tmp_path: Path, end: str) -> None:
+    """A record may have 1,000,000 bytes, its line end aside: with LF it was read, with CRLF (a
+    Windows export) the CR was counted in it and it was `a line of more than 1,000,000 bytes`."""
+    path = tmp_path / "f.jsonl"
+    path.write_bytes((_padded(1_000_000) + end + _padded(1_000_001) + end + GOOD + end).encode())
+    fits, over, last = iter_records(path)
+    assert isinstance(fits, Bundle), fits
+    assert isinstance(over, BundleError)
+    assert [(d.code, d.span and d.span.line) for d in over.diagnostics] == [("facts/limit", 2)]
+    assert isinstance(last, Bundle)
+
+
 def test_a_long_integer_in_a_json_document_spoils_only_its_bundle() -> None:
     """As in JSON Lines: a number over the digit limit is its bundle's error, with its path; the
     document's other bundles are read. (Only one too long for Python's int, 4,300 digits, is the

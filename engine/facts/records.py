@@ -96,18 +96,20 @@ def _binary(stream: IO[Any]) -> IO[bytes]:
 
 
 def _lines(stream: IO[bytes], longest: int = MAX_RECORD_BYTES, number: int = 0) -> Iterator[Line]:
-    """The stream's lines (bytes, `\\n` kept), None for one longer than `longest`; a BOM is dropped.
-    `number`: the lines already read from the stream (they were the first lines)."""
+    """The stream's lines (bytes, `\\n` kept), None for one longer than `longest` bytes without its
+    line end (LF or CRLF); a BOM is dropped. `number`: the lines already read from the stream (they
+    were the first lines)."""
     while True:
-        # one byte over the limit, and on the first line a BOM (3 bytes): a first line read only in
-        # part (no LF at its end) is then still over the limit once its BOM is dropped
-        line = stream.readline(longest + (4 if number == 0 else 1))
+        # the longest line with a CRLF, and on the first line a BOM (3 bytes): a line read only in
+        # part (no LF at its end) is then longer than `longest` even once its BOM is dropped
+        line = stream.readline(longest + (5 if number == 0 else 2))
         if not line:
             return
         number += 1
         if number == 1 and line.startswith(b"\xef\xbb\xbf"):  # a byte-order mark from a Windows editor
             line = line[3:]
-        if len(line) > longest and not line.endswith(b"\n"):
+        end = 2 if line.endswith(b"\r\n") else 1 if line.endswith(b"\n") else 0
+        if len(line) - end > longest:
             while line and not line.endswith(b"\n"):  # skip the rest of it without holding it
                 line = stream.readline(longest)
             yield number, None
