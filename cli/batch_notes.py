@@ -29,6 +29,7 @@ class Counts:
         self.errors = 0
         self.failed: list[ErrorRecord] = []
         self.unreadable = 0  # files that could not be read as a whole: one error record, records unknown
+        self.untold = 0  # other error records that stand for records not told apart, how many unknown
         self.kept = 0  # `--resume`: the lines of the partial output kept as they were (not decided again)
         # an earlier run's partial output (`--resume`, or a run that will start it anew), until the
         # run takes it over (its lines checked, or emptied: the writer begun): the file is as that
@@ -73,12 +74,19 @@ def summary(counts: Counts, written: int, seconds: float, output: str, input_for
     summary = f"{plural(written - counts.errors, 'decision')}, {plural(counts.errors, 'error record')}"
     if counts.kept:
         summary += f" ({counts.kept} kept from the partial output, {decided} decided now)"
-    if counts.unreadable:
-        # one error record stands for a whole file whose records could not be told apart: the
-        # number of input records is not known, and the summary must not claim one per line
-        files = plural(counts.unreadable, "input file")
-        which = "it holds" if counts.unreadable == 1 else "they hold"
-        summary += f" ({files} could not be read, how many records {which} is unknown)"
+    if counts.unreadable or counts.untold:
+        # one error record stands for a whole file, or a YAML list, whose records could not be told
+        # apart: the number of input records is not known, and the summary must not claim one per line
+        unknown = []
+        if counts.unreadable:
+            which = "it holds" if counts.unreadable == 1 else "they hold"
+            unknown.append(f"{plural(counts.unreadable, 'input file')} could not be read, how many records {which} "
+                           "is unknown")
+        if counts.untold:
+            stand = "stands" if counts.untold == 1 else "stand"
+            unknown.append(f"{plural(counts.untold, 'error record')} {stand} for records that could not be told "
+                           "apart, how many is unknown")
+        summary += f" ({'; '.join(unknown)})"
         click.echo(f"{plural(written, 'output record')}: {summary} in {seconds:.2f} s -> {output}", err=True)
         return
     click.echo(f"{plural(written, 'record')}: {summary} in {seconds:.2f} s ({rate} records/s) -> {output}", err=True)
@@ -88,6 +96,16 @@ def unreadable_file(error: ErrorRecord) -> int:
     """1 when the error record stands for a whole file none of whose records was read (an
     unparsable JSON document or YAML list, an unreadable file), 0 for one record or an empty file."""
     return int(error.bundle_id is None and all(d.code != "facts/empty" for d in error.diagnostics))
+
+
+def untold(error: ErrorRecord) -> int:
+    """1 when the error record, in the place of a record of its file, says that it stands for records
+    that could not be told apart, how many unknown (a YAML stream's document that is a list and
+    cannot be parsed, JSON Lines saved as UTF-16), 0 otherwise."""
+    from carepolicy.engine.facts.record_errors import HOW_MANY_UNKNOWN
+
+    return int(error.bundle_id is not None
+               and any(HOW_MANY_UNKNOWN in f"{d.message} {d.help or ''}" for d in error.diagnostics))
 
 
 class Progress:

@@ -342,6 +342,31 @@ def test_an_unparsable_document_is_not_counted_as_one_record(tmp_path: Path, nam
     assert "3 records:" not in result.stderr
 
 
+@pytest.mark.parametrize(("name", "content"), [
+    ("stream.yaml", b"id: a\nmonth: 2025-01\n---\n- id: b\n  month: 2025-01\n- id: c\n  month: [\n"),
+    ("utf16.jsonl", '{"id": "a", "month": "2025-01"}\n{"id": "b", "month": "2025-01"}\n'.encode("utf-16")),
+], ids=["yaml-stream-list", "jsonl-utf16"])
+def test_an_error_record_whose_record_count_is_unknown_is_not_counted_as_one_record(
+        tmp_path: Path, name: str, content: bytes) -> None:
+    """A YAML stream's document that is a list and cannot be parsed, and JSON Lines saved as UTF-16,
+    are each one error record whose message says how many records it stands for is unknown; the
+    summary still counted each as one record (`3 records: 2 decisions, 1 error record`)."""
+    source = tmp_path / name
+    source.write_bytes(content)
+    good = write_jsonl(tmp_path / "good.jsonl", 2)
+    target = tmp_path / "out.jsonl"
+    result = run("batch", str(good), str(source), *SMOKE, "-o", str(target))
+    assert result.exit_code == ExitCode.BAD_INPUT
+    written = lines(target.read_bytes())
+    errors = [line for line in written if "error" in line]
+    assert len(errors) == 1
+    summary = result.stderr.strip().splitlines()[-1]
+    total = len(written)
+    assert summary.startswith(f"{total} output records: {total - 1} decisions, 1 error record (1 error record "
+                              "stands for records that could not be told apart, how many is unknown) in "), summary
+    assert f"{total} records:" not in result.stderr
+
+
 @settings(max_examples=60, deadline=None)
 @given(st.one_of(st.binary(max_size=80), st.text(max_size=80).map(lambda s: s.encode("utf-8", "surrogatepass"))))
 def test_any_line_decodes_to_a_bundle_or_its_error(raw: bytes) -> None:

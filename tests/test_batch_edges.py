@@ -544,7 +544,7 @@ def test_json_lines_saved_as_utf_16_are_one_error_record_in_batch_too(tmp_path: 
     [line] = [json.loads(line) for line in target.read_text().splitlines()]
     [error] = line["error"]
     assert error["message"].endswith("save it as UTF-8")
-    assert "how many records it holds is unknown" in error["help"]
+    assert "how many it holds is unknown" in error["help"]
 
 
 def test_a_signal_to_the_process_group_during_jobs_2_is_an_interruption(tmp_path: Path) -> None:

@@ -665,4 +665,4 @@ def test_json_lines_saved_as_utf_16_or_32_are_one_error_record_not_one_a_piece(t
     [diag] = record.diagnostics
     assert "(it starts with a UTF-" in diag.message
     assert diag.help is not None
-    assert "how many records it holds is unknown" in diag.help
+    assert "how many it holds is unknown" in diag.help

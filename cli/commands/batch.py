@@ -22,6 +22,7 @@ from ..batch_notes import (
     interrupted,
     summary,
     unreadable_file,
+    untold,
     written_note,
 )
 from ..batch_output import LineWriter, OutputProblem, ResumeProblem, check_target, partial_path
@@ -121,6 +122,7 @@ def _counted(works: Iterator[Work], counts: Counts, read_from: Callable[[str], N
 def _count_error(counts: Counts, error: ErrorRecord) -> None:
     counts.errors += 1
     counts.unreadable += unreadable_file(error)
+    counts.untold += untold(error)
     if len(counts.failed) < SHOWN_ERRORS:
         counts.failed.append(error)
 

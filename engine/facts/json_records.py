@@ -20,6 +20,7 @@ from .fast_intake import bundle_id_of
 from .json_keys import Duplicate, duplicates, has_duplicate, line_and_column
 from .limits import MAX_DEPTH, MAX_DIGITS, MAX_RECORD_BYTES
 from .record_errors import (
+    HOW_MANY_UNKNOWN,
     JSONL_HELP,
     Line,
     Record,
@@ -67,7 +68,7 @@ def other_encoding(line: bytes | None, name: str, number: int) -> BundleError | 
         message = not_utf8(line, exc)
     else:  # (never: no byte-order mark of UTF-16 or UTF-32 is UTF-8)
         message = f"it is {utf16_or_32(line)}; save it as UTF-8"
-    how_many = "the file stands as one record: how many records it holds is unknown until it is saved as UTF-8"
+    how_many = f"the file stands as one record: {HOW_MANY_UNKNOWN} until it is saved as UTF-8"
     diag = Diagnostic("facts/syntax", message, span=span(name, number, 1), file=name, bundle="#1", help=how_many)
     return BundleError("#1", name, 0, (diag,))
 

@@ -43,8 +43,13 @@ def not_utf8(data: bytes, error: UnicodeDecodeError) -> str:
     return message
 
 
+# said by an error record that stands for records that could not be told apart (`batch`'s summary
+# then does not count it as one record: cli/batch_notes.py looks for it)
+HOW_MANY_UNKNOWN = "how many it holds is unknown"
+
+
 def unknown_count(text: str) -> str:
-    return "; no record of the file was read (how many it holds is unknown)" if text.lstrip()[:1] in ("[", "-") else ""
+    return f"; no record of the file was read ({HOW_MANY_UNKNOWN})" if text.lstrip()[:1] in ("[", "-") else ""
 
 
 def whole(lines: Iterable[Line], name: str, kind: str) -> bytes:

@@ -18,6 +18,7 @@ from ..diagnostics import Diagnostic, FactError
 from .bundle import BundleError
 from .limits import MAX_DEPTH, MAX_DOCUMENT_BYTES, MAX_RECORD_BYTES
 from .record_errors import (
+    HOW_MANY_UNKNOWN,
     JSONL_HELP,
     Line,
     Record,
@@ -132,8 +133,8 @@ def _yaml_document(start: int, chunk: list[bytes] | None, name: str, index: int,
             message = diag.message + unknown_count("[")
             raise FactError([replace(diag, message=message, help=diag.help or JSONL_HELP)]) from None
         if is_list:  # one error record stands for the list's bundles: say that their number is unknown
-            diag = replace(diag, message=diag.message + "; no bundle of this document's list was read (how many "
-                           "it holds is unknown)", help=diag.help or JSONL_HELP)
+            diag = replace(diag, message=f"{diag.message}; no bundle of this document's list was read "
+                           f"({HOW_MANY_UNKNOWN})", help=diag.help or JSONL_HELP)
         found = _TOP_ID.search(text.replace("\r", "\n"))  # (`$` is before a LF only)
         bundle_id = found.group(1) if found else f"#{index + 1}"
         yield BundleError(bundle_id, name, index, (replace(diag, bundle=bundle_id),))
