@@ -267,6 +267,18 @@ def test_deep_nesting_is_a_limit_error() -> None:
     assert diag.message == "nested more than 16 levels deep"
 
 
+@pytest.mark.parametrize("shape", ["flow", "stream"])
+def test_yaml_nested_deeper_than_the_parser_goes_is_a_limit_error(shape: str) -> None:
+    """libyaml stops at 1,000 levels: that was `facts/syntax` (`invalid YAML: exceeded maximum nesting
+    depth`), where fact-input.md says that crossing a limit, nesting included, is `facts/limit`."""
+    deep = BASE + "extra: " + "[" * 2_000 + "]" * 2_000 + "\n"
+    records = read(deep if shape == "flow" else BASE + "---\n" + deep)
+    diag = only_error_of(records[-1])
+    assert (diag.code, diag.message) == ("facts/limit", "nested more than 16 levels deep")
+    assert diag.span is not None
+    assert diag.span.line == (7 if shape == "flow" else 14)
+
+
 # --- exactly one record per input record -------------------------------------------------------
 
 GOOD = json.dumps({"month": "2025-03"})

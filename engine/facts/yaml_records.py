@@ -200,6 +200,7 @@ def _content_start(text: str) -> str:
     return ""
 
 
+_PARSER_DEPTH = "exceeded maximum nesting depth"  # libyaml's problem past 1,000 levels (PyYAML's: a RecursionError)
 TAB_HELP = "this line is indented with a tab: YAML indents with spaces only; replace the tab"
 QUOTE_HELP = 'YAML reads on to the next `"`, lines below; close the quote on its line'
 
@@ -225,6 +226,8 @@ def _yaml_diagnostic(exc: BaseException, name: str, start: int, text: str) -> Di
         problem = exc.problem or exc.context or "unreadable"
         if isinstance(exc, DuplicateKey):  # its message names a line: of the file, as the span's
             message = exc.worded(offset)
+        elif problem == _PARSER_DEPTH:  # libyaml's own limit, far past the limit of a record
+            code, message = "facts/limit", f"nested more than {MAX_DEPTH} levels deep"
         else:
             message = problem if isinstance(exc, FactYAMLError) else invalid("YAML", problem)
         diag = Diagnostic(code=code, message=message, span=span(name, line, column), file=name)
