@@ -101,7 +101,7 @@ def unreadable_file(error: ErrorRecord) -> int:
 def untold(error: ErrorRecord) -> int:
     """1 when the error record, in the place of a record of its file, says that it stands for records
     that could not be told apart, how many unknown (a YAML stream's document that is a list and
-    cannot be parsed, JSON Lines saved as UTF-16), 0 otherwise."""
+    cannot be parsed, a file saved as UTF-16 or compressed), 0 otherwise."""
     from carepolicy.engine.facts.record_errors import HOW_MANY_UNKNOWN
 
     return int(error.bundle_id is not None

@@ -9,6 +9,7 @@ outcome, and no input is ever overwritten.
 from __future__ import annotations
 
 import errno
+import gzip
 import json
 import os
 import signal
@@ -545,6 +546,26 @@ def test_json_lines_saved_as_utf_16_are_one_error_record_in_batch_too(tmp_path: 
     [error] = line["error"]
     assert error["message"].endswith("save it as UTF-8")
     assert "how many it holds is unknown" in error["help"]
+
+
+@pytest.mark.parametrize("name", ["in.jsonl", "in.jsonl.gz"])
+def test_json_lines_compressed_with_gzip_are_one_error_record_that_says_so(tmp_path: Path, name: str) -> None:
+    """A gzip-compressed export (named `.jsonl`, or `.jsonl.gz`, whose format is then detected) was
+    read as text: as JSON Lines each LF byte of the compressed data ended a "line", and 300 records
+    were some hundred error records of `not UTF-8 text`, none saying why. The file is one error
+    record that says it is gzip-compressed, and the summary does not count it as one record."""
+    plain = write_jsonl(tmp_path / "plain.jsonl", 300)
+    source = tmp_path / name
+    source.write_bytes(gzip.compress(plain.read_bytes()))
+    assert source.read_bytes().count(b"\n") > 1  # (the compressed bytes hold several "lines")
+    target = tmp_path / "out.jsonl"
+    result = run("batch", str(source), *SMOKE, "-o", str(target))
+    assert result.exit_code == ExitCode.BAD_INPUT
+    [line] = [json.loads(line) for line in target.read_text().splitlines()]
+    [error] = line["error"]
+    assert error["message"].startswith("not UTF-8 text (byte 2): it is gzip-compressed; decompress it")
+    assert "how many it holds is unknown until it is decompressed" in error["help"]
+    assert "1 output record: 0 decisions, 1 error record (1 error record stands for records" in result.stderr
 
 
 def test_a_signal_to_the_process_group_during_jobs_2_is_an_interruption(tmp_path: Path) -> None:

@@ -20,7 +20,6 @@ from .fast_intake import bundle_id_of
 from .json_keys import Duplicate, duplicates, has_duplicate, line_and_column
 from .limits import MAX_DEPTH, MAX_DIGITS, MAX_RECORD_BYTES
 from .record_errors import (
-    HOW_MANY_UNKNOWN,
     JSONL_HELP,
     Line,
     Record,
@@ -34,7 +33,7 @@ from .record_errors import (
     syntax,
     too_large,
     unknown_count,
-    utf16_or_32,
+    unknown_until,
     whole,
 )
 from .schema_messages import json_path, show
@@ -56,19 +55,20 @@ def json_lines(lines: Iterable[Line], name: str) -> Iterator[Record]:
 
 
 def other_encoding(line: bytes | None, name: str, number: int) -> BundleError | None:
-    """The one error record of JSON Lines saved as UTF-16 or UTF-32, given its first line (which
-    starts with that byte-order mark), or None: a file in UTF-8. Split at UTF-8's line break, each
-    line of such a file would be an error record of its own, and the NUL bytes after the last break
-    one more, so the file stands as one record, as in YAML (`batch` splits lines itself: it asks too)."""
-    if line is None or not utf16_or_32(line):
+    """The one error record of JSON Lines saved as UTF-16 or UTF-32, or compressed (gzip), given its
+    first line (which starts with that byte-order mark or magic number), or None: a file in UTF-8.
+    Split at UTF-8's line break, each line of such a file would be an error record of its own (the
+    NUL bytes after the last break one more, each LF byte of compressed data one), so the file
+    stands as one record, as in YAML (`batch` splits lines itself: it asks too)."""
+    how_many = None if line is None else unknown_until(line)
+    if line is None or how_many is None:
         return None
     try:
         line.decode("utf-8")
     except UnicodeDecodeError as exc:
         message = not_utf8(line, exc)
-    else:  # (never: no byte-order mark of UTF-16 or UTF-32 is UTF-8)
-        message = f"it is {utf16_or_32(line)}; save it as UTF-8"
-    how_many = f"the file stands as one record: {HOW_MANY_UNKNOWN} until it is saved as UTF-8"
+    else:  # (never: no byte-order mark of UTF-16 or UTF-32, nor gzip's magic number, is UTF-8)
+        message = "not UTF-8 text"
     diag = Diagnostic("facts/syntax", message, span=span(name, number, 1), file=name, bundle="#1", help=how_many)
     return BundleError("#1", name, 0, (diag,))
 

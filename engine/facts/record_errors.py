@@ -34,18 +34,45 @@ def utf16_or_32(data: bytes) -> str | None:
     return None
 
 
+# said by an error record that stands for records that could not be told apart (`batch`'s summary
+# then does not count it as one record: cli/batch_notes.py looks for it)
+HOW_MANY_UNKNOWN = "how many it holds is unknown"
+
+
+# the magic numbers of the compressions an export is most often saved with (`claims.jsonl` that is
+# gzip's output, or `claims.jsonl.gz`): read as text, each LF byte of the data ends a "line"
+_COMPRESSIONS = ((b"\x1f\x8b", "gzip"), (b"\x28\xb5\x2f\xfd", "zstd"), (b"\xfd7zXZ\x00", "xz"))
+
+
+def compressed(data: bytes) -> str | None:
+    """"gzip", "zstd" or "xz" when `data` starts with that compression's magic number, else None."""
+    for magic, kind in _COMPRESSIONS:
+        if data.startswith(magic):
+            return kind
+    return None
+
+
 def not_utf8(data: bytes, error: UnicodeDecodeError) -> str:
-    """`not UTF-8 text (byte N)`, and what the text is when its first bytes say so (a UTF-16 file)."""
+    """`not UTF-8 text (byte N)`, and what the text is when its first bytes say so (a UTF-16 file,
+    a compressed one)."""
     message = f"not UTF-8 text (byte {error.start + 1})"
     encoding = utf16_or_32(data)
     if encoding:
         return f"{message}: it is {encoding} (it starts with a {encoding} byte-order mark); save it as UTF-8"
+    kind = compressed(data)
+    if kind:
+        return f"{message}: it is {kind}-compressed; decompress it first (`{kind} -dc FILE | carepolicy ... -`)"
     return message
 
 
-# said by an error record that stands for records that could not be told apart (`batch`'s summary
-# then does not count it as one record: cli/batch_notes.py looks for it)
-HOW_MANY_UNKNOWN = "how many it holds is unknown"
+def unknown_until(data: bytes) -> str | None:
+    """The help of a file that stands as one error record because it is not UTF-8 text as a whole
+    (UTF-16, compressed): how many records it holds is unknown until it is; None for other text."""
+    if utf16_or_32(data):
+        return f"the file stands as one record: {HOW_MANY_UNKNOWN} until it is saved as UTF-8"
+    if compressed(data):
+        return f"the file stands as one record: {HOW_MANY_UNKNOWN} until it is decompressed"
+    return None
 
 
 def unknown_count(text: str) -> str:

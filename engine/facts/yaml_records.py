@@ -30,6 +30,7 @@ from .record_errors import (
     span,
     too_large,
     unknown_count,
+    unknown_until,
 )
 from .schema_messages import describe
 from .yaml_loader import DuplicateKey, FactLoader, FactYAMLError, ItemError, load_document
@@ -119,7 +120,9 @@ def _yaml_document(start: int, chunk: list[bytes] | None, name: str, index: int,
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = start + len(_BREAK.findall(data[: exc.start].decode("latin-1")))
-        yield record_error("facts/syntax", not_utf8(data, exc), name, line, 1, index)
+        error = record_error("facts/syntax", not_utf8(data, exc), name, line, 1, index)
+        how_many = unknown_until(data)  # (UTF-16, compressed: the document's records cannot be told apart)
+        yield error if how_many is None else replace(error, diagnostics=(replace(error.diagnostics[0], help=how_many),))
         return
     try:
         declared = _declared_version(text, name) or _other_break(text, name)
