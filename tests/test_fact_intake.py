@@ -464,6 +464,20 @@ def test_a_document_marker_after_a_byte_order_mark_starts_a_document() -> None:
     assert [(r.id, r.month, r.index) for r in (march_, april_)] == [("march", "2025-03", 0), ("april", "2025-04", 1)]
 
 
+@pytest.mark.parametrize("char", ["\x00", "\x1b"])
+def test_a_control_character_in_yaml_is_shown_at_its_line_and_column(char: str) -> None:
+    """A character YAML does not allow (a NUL byte: a file zero-filled after a crash) was reported at
+    the first line of its document, column 1, in PyYAML's words for its own string: `unacceptable
+    character #x0000: ...\\n  in "<unicode string>", position 20`."""
+    records = read(BASE + "---\nid: b\nmonth: 2025-03" + char + "\n")  # line 9 of the file
+    diag = only_error_of(records[1])
+    code = f"U+{ord(char):04X}"
+    assert (diag.code, diag.message) == ("facts/syntax", f"invalid YAML: unacceptable character {code} "
+                                         "(control characters are not allowed)")
+    assert diag.span is not None
+    assert (diag.span.line, diag.span.column) == (9, 15)
+
+
 def test_a_duplicate_key_gets_no_help_about_a_quote_between_the_two() -> None:
     """The help that names a line opening a `"` it does not close is for a syntax error, where YAML
     read on to a later line. A duplicate key is read as written: a plain text holding one `"`

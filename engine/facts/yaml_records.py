@@ -248,6 +248,13 @@ def _yaml_diagnostic(exc: BaseException, name: str, start: int, text: str) -> Di
             at = exc.context_mark
             diag = replace(diag, related=((exc.context, span(name, at.line + 1 + offset, at.column + 1)),))
         return diag
+    if isinstance(exc, yaml.reader.ReaderError) and isinstance(exc.character, int):
+        # a character YAML does not allow (a NUL byte, an escape): shown where it is, not as PyYAML
+        # words it (`position 20` of `"<unicode string>"`, the document's text)
+        before = list(_BREAK.finditer(text, 0, exc.position))
+        line, column = start + len(before), exc.position - (before[-1].end() if before else 0) + 1
+        message = f"invalid YAML: unacceptable character U+{exc.character:04X} ({exc.reason})"
+        return Diagnostic("facts/syntax", message, file=name, span=span(name, line, column))
     return Diagnostic("facts/syntax", f"invalid YAML: {exc}", file=name, span=span(name, start, 1))
 
 
