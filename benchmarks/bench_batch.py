@@ -23,7 +23,7 @@ every figure: the machine is shared, so only figures measured together compare. 
 from __future__ import annotations
 
 import argparse
-import filecmp
+import hashlib
 import json
 import os
 import shutil
@@ -99,13 +99,29 @@ WRAPPED = (
 def wrapped(program: str) -> list[str]:
     """`program` (a `carepolicy` entry script) run by the Python beside it, reporting its own CPU."""
     python = Path(program).parent / "python"
-    return [str(python), "-c", WRAPPED] if python.exists() else [program]
+    # -P: not the current folder first on the path, where a checkout's `carepolicy/` would shadow
+    # the top-level package of the install measured (as --compare ran from a checkout did)
+    return [str(python), "-P", "-c", WRAPPED] if python.exists() else [program]
+
+
+def digest(output: Path) -> str:
+    """The output's SHA-256, and the file removed: an output kept while the next run writes its own
+    made that run 10-25% slower on this virtual machine (its page cache grew into memory the host had
+    not backed yet, 0.2 → 1.1 s of system time for 20,000 records), so every run writes into the same
+    freed pages, and outputs are compared by their digests."""
+    sha = hashlib.sha256()
+    with output.open("rb") as file:
+        while block := file.read(1 << 20):
+            sha.update(block)
+    output.unlink()
+    return sha.hexdigest()
 
 
 def run(command: list[str]) -> tuple[float, int, int]:
     """(seconds, peak tree RSS in kB, exit status) of one run; its user+sys CPU seconds, workers
     included (they are waited for), in CPU_SECONDS["last"]: less sensitive to load than the wall clock;
     that of the main process alone in CPU_SECONDS["parent"] (NaN when the command does not report it)."""
+    os.sync()  # the last run's output written out first, not while this run goes
     started = time.perf_counter()
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     peak = 0
@@ -280,7 +296,7 @@ def main(argv: list[str] | None = None) -> int:
     parents: dict[int, float] = {}  # CPU s / 1,000 of the main process alone, by row
     for form in args.forms.split(","):
         for jobs in args.jobs.split(","):
-            outputs = []
+            outputs: list[str] = []  # their digests
             for label, program in installs:  # one after the other, so both see the same load
                 out = folder / f"out-{form}-{jobs}-{len(outputs)}.jsonl"
                 argv_run = [*program, "batch", str(main_input), "--trace", form, "--jobs", jobs, "-o", str(out)]
@@ -289,17 +305,13 @@ def main(argv: list[str] | None = None) -> int:
                 rows.append((name, args.records / seconds, peak,
                              out.stat().st_size / args.records, load(), CPU_SECONDS["last"] / args.records * 1000))
                 parents[len(rows) - 1] = CPU_SECONDS["parent"] / args.records * 1000
-                outputs.append(out)
+                if form == "compact" and not outputs:
+                    print(compact_sizes(out), flush=True)
+                outputs.append(digest(out))
                 print(rows[-1], flush=True)
-            if form == "compact":
-                print(compact_sizes(outputs[0]), flush=True)
             if len(outputs) == 2:
-                # compared a block at a time: two full-trace outputs of 200,000 records are 2 x 12.8 GB
-                same = filecmp.cmp(outputs[0], outputs[1], shallow=False)
-                verdict = "byte-identical" if same else "DIFFERENT"
+                verdict = "byte-identical" if outputs[0] == outputs[1] else "DIFFERENT"
                 print(f"--trace {form} --jobs {jobs}: output {verdict} to the compared", flush=True)
-            for out in outputs:
-                out.unlink()
     print(f"\nJSONL -> JSONL, {args.records:,} generated bundles, end to end (start-up and policy load included)\n")
     print("| run | decisions/s | × before, same trace | CPU s / 1,000 | of it the main process | peak RSS "
           "| bytes/decision | load |")
