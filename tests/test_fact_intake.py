@@ -692,3 +692,32 @@ def test_json_lines_saved_as_utf_16_or_32_are_one_error_record_not_one_a_piece(t
     assert "(it starts with a UTF-" in diag.message
     assert diag.help is not None
     assert "how many it holds is unknown" in diag.help
+
+
+@pytest.mark.parametrize("suffix", [".jsonl", ".yaml", ".json"])
+def test_a_read_error_half_way_names_the_file(tmp_path: Path, suffix: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A disk that fails after the first block (EIO) was a facts/io error with no file: the
+    diagnostic's file was empty, so batch's error record and stderr named none."""
+    path = tmp_path / f"claims{suffix}"
+    path.write_bytes(b"x" * 10)
+    real_open = Path.open
+
+    class Failing(io.BufferedReader):
+        def readline(self, size: int | None = -1) -> bytes:
+            raise OSError(5, "Input/output error")
+
+        def read(self, size: int | None = -1) -> bytes:
+            raise OSError(5, "Input/output error")
+
+    def failing_open(self: Path, mode: str = "r", *args: object, **kwargs: object) -> object:
+        if self == path:
+            return Failing(io.FileIO(str(path), "rb"))
+        return real_open(self, mode, *args, **kwargs)  # type: ignore[call-overload]
+
+    monkeypatch.setattr(Path, "open", failing_open)
+    with pytest.raises(FactError) as raised:
+        list(iter_records(path))
+    (diagnostic,) = raised.value.diagnostics
+    assert diagnostic.code == "facts/io"
+    assert diagnostic.file == str(path)
+    assert diagnostic.message == f"cannot read `{path}`: input/output error"

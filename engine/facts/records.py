@@ -75,15 +75,15 @@ def _from_path(path: Path, fmt: str | None, name: str) -> Iterator[Record]:
         raise fail("facts/io", f"cannot read `{name}`: no such file", name) from None
     except OSError as exc:
         raise fail("facts/io", f"cannot read `{name}`: {(exc.strerror or str(exc)).lower()}", name) from None
-    return _closing(stream, _from_stream(stream, fmt, name))
+    return _closing(stream, _from_stream(stream, fmt, name), name)
 
 
-def _closing(stream: IO[bytes], records: Iterator[Record]) -> Iterator[Record]:
+def _closing(stream: IO[bytes], records: Iterator[Record], name: str) -> Iterator[Record]:
     with stream:
         try:
             yield from records
-        except OSError as exc:  # e.g. a directory, or a read error half-way
-            raise fail("facts/io", f"cannot read `{stream.name}`: {(exc.strerror or str(exc)).lower()}", "") from None
+        except OSError as exc:  # e.g. a directory, or a read error half-way: named as every facts/io is
+            raise fail("facts/io", f"cannot read `{name}`: {(exc.strerror or str(exc)).lower()}", name) from None
 
 
 def _binary(stream: IO[Any]) -> IO[bytes]:
