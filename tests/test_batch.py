@@ -55,13 +55,18 @@ def claims(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return write_jsonl(tmp_path_factory.mktemp("claims") / "claims.jsonl", 1500)
 
 
-@pytest.fixture(scope="module")
-def reference(claims: Path, tmp_path_factory: pytest.TempPathFactory) -> bytes:
-    """The uninterrupted output, one process."""
-    target = tmp_path_factory.mktemp("reference") / "out.jsonl"
+def uninterrupted_output(claims: Path, folder: Path) -> bytes:
+    """What `batch CLAIMS --jobs 1` writes, uninterrupted (to FOLDER/out.jsonl)."""
+    target = folder / "out.jsonl"
     result = run("batch", str(claims), *SMOKE, "--jobs", "1", "-o", str(target))
     assert result.exit_code == ExitCode.OK, result.stderr
     return target.read_bytes()
+
+
+@pytest.fixture(scope="module")
+def reference(claims: Path, tmp_path_factory: pytest.TempPathFactory) -> bytes:
+    """The uninterrupted output, one process."""
+    return uninterrupted_output(claims, tmp_path_factory.mktemp("reference"))
 
 
 def lines(data: bytes) -> list[dict[str, Any]]:

@@ -332,29 +332,36 @@ def _writer_once_read(pipe: Path, process: subprocess.Popen[bytes]) -> int:
     raise AssertionError("the batch never opened the fee schedule")
 
 
-@pytest.mark.parametrize("how", [signal.SIGTERM, signal.SIGINT])
-def test_a_signal_while_the_run_is_set_up_exits_130_and_keeps_the_partial_output(claims: Path, tmp_path: Path,
-                                                                                 how: signal.Signals) -> None:
-    """Loading the policies takes about a second. A signal then ended the run with click's "Aborted!"
-    and exit 1 (SIGINT) or with no word at all, killed (SIGTERM, exit -15), not as documented. The
-    fee schedule here is a pipe that no one writes, so the setup waits there until the signal."""
-    fees = tmp_path / "fees.csv"
+def interrupted_in_setup(claims: Path, out: Path, how: signal.Signals, *options: str) -> tuple[int, str]:
+    """(exit status, stderr) of `batch CLAIMS -o OUT` sent `how` while it is set up: its fee schedule
+    is a pipe that no one writes, so the setup waits there until the signal."""
+    fees = out.parent / "fees.csv"
     os.mkfifo(fees)
-    partial = tmp_path / "out.jsonl.partial"
-    partial.write_bytes(b'{"bundle_id":"earlier","error":[],"source":"x"}\n')  # an earlier run's lines
     process = subprocess.Popen([*COMMAND, "batch", str(claims), *SMOKE, "--fee-schedule", str(fees),
-                                "-o", str(tmp_path / "out.jsonl")], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                                "-o", str(out), *options], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     writer = _writer_once_read(fees, process)
     try:
         process.send_signal(how)
         _out, err = process.communicate(timeout=120)
     finally:
         os.close(writer)
-    assert process.returncode == ExitCode.INTERRUPTED, err.decode()
+    return process.returncode, err.decode()
+
+
+@pytest.mark.parametrize("how", [signal.SIGTERM, signal.SIGINT])
+def test_a_signal_while_the_run_is_set_up_exits_130_and_keeps_the_partial_output(claims: Path, tmp_path: Path,
+                                                                                 how: signal.Signals) -> None:
+    """Loading the policies takes about a second. A signal then ended the run with click's "Aborted!"
+    and exit 1 (SIGINT) or with no word at all, killed (SIGTERM, exit -15), not as documented. The
+    fee schedule here is a pipe that no one writes, so the setup waits there until the signal."""
+    partial = tmp_path / "out.jsonl.partial"
+    partial.write_bytes(b'{"bundle_id":"earlier","error":[],"source":"x"}\n')  # an earlier run's lines
+    status, err = interrupted_in_setup(claims, tmp_path / "out.jsonl", how)
+    assert status == ExitCode.INTERRUPTED, err
     # the earlier run's line, which this run had not started anew yet (it said "0 records")
-    assert err.decode().startswith(f"\ninterrupted by {how.name}: 1 record of an unknown number")
-    assert "--resume" in err.decode()
-    assert "Traceback" not in err.decode()
+    assert err.startswith(f"\ninterrupted by {how.name}: 1 record of an unknown number")
+    assert "--resume" in err
+    assert "Traceback" not in err
     assert partial.read_bytes() == b'{"bundle_id":"earlier","error":[],"source":"x"}\n'  # not emptied
 
 

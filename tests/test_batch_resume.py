@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -18,12 +16,11 @@ from carepolicy.cli.exit_codes import ExitCode
 from carepolicy.cli.main import cli
 from click.testing import CliRunner, Result
 
-from tests.test_batch import write_jsonl
-from tests.test_batch_edges import _writer_once_read
+from tests.test_batch import uninterrupted_output, write_jsonl
+from tests.test_batch_edges import interrupted_in_setup
 
 HERE = Path(__file__).resolve().parent
 SMOKE = ("--policies", str(HERE / "fixtures" / "policies"))
-COMMAND = [sys.executable, "-c", "from carepolicy.cli.main import main; main()"]
 UNKNOWN = "of an unknown number (the input was not read to the end)"
 
 
@@ -38,10 +35,7 @@ def claims(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def reference(claims: Path, tmp_path_factory: pytest.TempPathFactory) -> bytes:
-    target = tmp_path_factory.mktemp("reference") / "out.jsonl"
-    result = run("batch", str(claims), *SMOKE, "--jobs", "1", "-o", str(target))
-    assert result.exit_code == ExitCode.OK, result.stderr
-    return target.read_bytes()
+    return uninterrupted_output(claims, tmp_path_factory.mktemp("reference"))
 
 
 def _first_lines(reference: bytes, count: int) -> bytes:
@@ -86,23 +80,13 @@ def test_a_signal_while_a_resumed_run_is_set_up_counts_the_lines_the_partial_out
     "0 records ... written" of a partial output holding 7 complete lines (and part of an eighth).
     So did a run without --resume, which starts the partial output anew only once it is set up:
     until then the file is the earlier run's, which --resume still continues."""
-    fees = tmp_path / "fees.csv"
-    os.mkfifo(fees)
     partial = tmp_path / "out.jsonl.partial"
     held = _first_lines(reference, 7) + reference.splitlines(keepends=True)[7][:100]
     partial.write_bytes(held)
-    process = subprocess.Popen([*COMMAND, "batch", str(claims), *SMOKE, "--fee-schedule", str(fees),
-                                "-o", str(tmp_path / "out.jsonl"), *resume],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    writer = _writer_once_read(fees, process)
-    try:
-        process.send_signal(how)
-        _out, err = process.communicate(timeout=120)
-    finally:
-        os.close(writer)
-    assert process.returncode == ExitCode.INTERRUPTED, err.decode()
-    assert err.decode().startswith(f"\ninterrupted by {how.name}: 7 records {UNKNOWN} written to {partial}")
-    assert "--resume" in err.decode()
+    status, err = interrupted_in_setup(claims, tmp_path / "out.jsonl", how, *resume)
+    assert status == ExitCode.INTERRUPTED, err
+    assert err.startswith(f"\ninterrupted by {how.name}: 7 records {UNKNOWN} written to {partial}")
+    assert "--resume" in err
     assert partial.read_bytes() == held
 
 
