@@ -106,7 +106,7 @@ def wrapped(program: str) -> list[str]:
 
 def digest(output: Path) -> str:
     """The output's SHA-256, and the file removed: an output kept while the next run writes its own
-    made that run 10-25% slower on this virtual machine (its page cache grew into memory the host had
+    made that run 8-25% slower on this virtual machine (its page cache grew into memory the host had
     not backed yet, 0.2 → 1.1 s of system time for 20,000 records), so every run writes into the same
     freed pages, and outputs are compared by their digests."""
     sha = hashlib.sha256()
