@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import bisect
 import contextlib
+import errno
 import json
 import os
 from collections.abc import Callable, Iterator
@@ -20,6 +21,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from carepolicy.cli.batch_notes import PARQUET_FULL_DISK_HELP
 from carepolicy.cli.batch_output import LineWriter, OutputProblem
 from carepolicy.cli.common import ErrorRecord
 from carepolicy.engine import Bundle, BundleError, Diagnostic, FactError
@@ -94,6 +96,17 @@ def _reason(error: Exception) -> str:
     return " ".join(reason.split())
 
 
+def _write_problem(path: str, error: Exception) -> OutputProblem:
+    """A write that failed, worded as the JSON Lines writer words it. Arrow's OSError carries its own
+    text (`Error writing bytes to file. Detail: [errno 28] No space left on device`): the system's
+    words for the errno are given instead, and a full disk gets its help."""
+    if not isinstance(error, OSError) or not error.errno:
+        return OutputProblem(f"cannot write `{path}`: {_reason(error)}")
+    full = error.errno in (errno.ENOSPC, errno.EDQUOT)
+    return OutputProblem(f"cannot write `{path}`: {os.strerror(error.errno).lower()}",
+                         help=PARQUET_FULL_DISK_HELP if full else None)
+
+
 class ParquetLineWriter(LineWriter):
     """What `batch` writes its lines with (cli/batch_output.LineWriter), writing Parquet instead.
 
@@ -155,7 +168,7 @@ class ParquetLineWriter(LineWriter):
             self._decisions.write_batch(batch)
             self._lines.write_table(lines_table(batch))
         except (OSError, pa.ArrowException) as error:
-            raise OutputProblem(f"cannot write `{self.path}`: {error}") from None
+            raise _write_problem(self.path, error) from None
         self.written += self.pending
         self.pending = 0
 
@@ -178,7 +191,7 @@ class ParquetLineWriter(LineWriter):
             except (OSError, pa.ArrowException) as error:
                 failed.append(error)
         if failed:
-            raise OutputProblem(f"cannot write `{self.path}`: {failed[0]}")
+            raise _write_problem(self.path, failed[0])
 
     def sync(self) -> None:
         """Nothing to do: Parquet footers are written at close."""

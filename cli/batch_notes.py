@@ -18,6 +18,7 @@ from .reporting import fact_sources, report
 SHOWN_ERRORS = 10  # error records whose diagnostics are repeated on stderr; all are in the output
 PROGRESS_EVERY = 0.5  # seconds between progress lines on a terminal
 NOT_RESUMABLE = "a Parquet output cannot be resumed (a Parquet file cannot be appended to)"
+PARQUET_FULL_DISK_HELP = f"make room, then run the same command again; {NOT_RESUMABLE}"
 
 
 class Counts:

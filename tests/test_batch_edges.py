@@ -508,6 +508,36 @@ def test_a_signal_after_the_last_line_still_moves_the_output_into_place(claims: 
     assert "40 records: 40 decisions, 0 error records" in done.stderr.decode()
 
 
+@pytest.mark.parametrize("step", ["write_batch", "close"])
+def test_a_full_disk_under_a_parquet_output_is_worded_as_under_a_jsonl_one(claims: Path, tmp_path: Path,
+                                                                         monkeypatch: pytest.MonkeyPatch,
+                                                                         step: str) -> None:
+    """Arrow raises a full disk as OSError(ENOSPC, "Error writing bytes to file. Detail: [errno 28] No
+    space left on device") (as writing to /dev/full does). The message repeated Arrow's text after
+    `[Errno 28]`, and a full disk met while rows were written had no "make room" in its help; both
+    now say `no space left on device`, with the help a full disk gets at the footers."""
+    pq = pytest.importorskip("pyarrow.parquet")
+    real = getattr(pq.ParquetWriter, step)
+    failed: list[bool] = []
+
+    def full(self: object, *args: object) -> object:
+        if not failed:  # once: the other file's close and the clean-up go on as they would
+            failed.append(True)
+            raise OSError(errno.ENOSPC, "Error writing bytes to file. Detail: [errno 28] No space left on device")
+        return real(self, *args)
+
+    monkeypatch.setattr(pq.ParquetWriter, step, full)
+    result = run("batch", str(claims), *SMOKE, "--jobs", "1", "-o", str(tmp_path / "out.parquet"))
+    assert result.exit_code == ExitCode.BAD_INPUT
+    partial = tmp_path / "out.parquet.partial"
+    assert result.stderr.startswith(
+        f"{partial}: error[usage/output]: cannot write `{partial}`: no space left on device\n"
+        "  help: make room, then run the same command again; a Parquet output cannot be resumed "
+        "(a Parquet file cannot be appended to)\n"), result.stderr
+    assert "Errno" not in result.stderr
+    assert "Traceback" not in result.stderr
+
+
 # --------------------------------------------------------------------------------------------- one line each
 
 

@@ -16,6 +16,7 @@ import click
 from ..batch_input import Work, read_work
 from ..batch_notes import (
     NOT_RESUMABLE,
+    PARQUET_FULL_DISK_HELP,
     SHOWN_ERRORS,
     Counts,
     Progress,
@@ -253,8 +254,7 @@ def batch(
         try:
             writer.close()
         except OutputProblem as problem:  # Parquet: the footers are written at close (a full disk there too)
-            fail("usage/output", problem.message, file=writer.path,
-                 help=f"make room, then run the same command again; {NOT_RESUMABLE}")
+            fail("usage/output", problem.message, file=writer.path, help=PARQUET_FULL_DISK_HELP)
         if stopped is not None:
             interrupted(stopped, writer, counts, output)
         _publish(writer, output)
@@ -329,8 +329,9 @@ def _run(works: Iterator[Work], writer: LineWriter, setup: Setup, form: str, job
             return stop.signal or int(ended_by)
         with contextlib.suppress(OutputProblem):  # (Parquet's footers: the problem is the one reported here)
             writer.close()
-        # (a lost worker's help offers --resume: not for Parquet)
-        help_text = problem.help if writer.resumable else f"{NOT_RESUMABLE}: run the same command again"
+        # (a lost worker's help offers --resume: not for Parquet, whose writer words a full disk's help)
+        parquet_full = problem.help == PARQUET_FULL_DISK_HELP
+        help_text = problem.help if writer.resumable or parquet_full else f"{NOT_RESUMABLE}: run the same command again"
         report([diagnostic("usage/output", problem.message, help=help_text, file=writer.path)])
         if not isinstance(problem, ResumeProblem):
             written_note(writer, counts)
