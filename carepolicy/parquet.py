@@ -131,10 +131,13 @@ class ParquetLineWriter(LineWriter):
         self._sources: list[str] = []
         try:
             self._decisions = pq.ParquetWriter(path, DECISIONS)
-            empty_lines = lines_table(records_to_batch([]))
-            self._lines = pq.ParquetWriter(lines_path(path), empty_lines.schema)
         except (OSError, pa.ArrowException) as error:
-            raise OutputProblem(f"cannot write `{path}`: {error}") from None
+            raise _write_problem(path, error) from None
+        try:
+            self._lines = pq.ParquetWriter(lines_path(path), lines_table(records_to_batch([])).schema)
+        except (OSError, pa.ArrowException) as error:
+            self._decisions.close()
+            raise _write_problem(str(lines_path(path)), error) from None
 
     def begin(self, keep: int, lines_kept: int) -> None:
         if keep or lines_kept:

@@ -9,6 +9,7 @@ outcome, and no input is ever overwritten.
 from __future__ import annotations
 
 import errno
+import gc
 import gzip
 import json
 import os
@@ -517,6 +518,7 @@ def test_a_full_disk_under_a_parquet_output_is_worded_as_under_a_jsonl_one(claim
     `[Errno 28]`, and a full disk met while rows were written had no "make room" in its help; both
     now say `no space left on device`, with the help a full disk gets at the footers."""
     pq = pytest.importorskip("pyarrow.parquet")
+    gc.collect()  # an earlier test's writer, collected later, would close through the fake first
     real = getattr(pq.ParquetWriter, step)
     failed: list[bool] = []
 
@@ -535,6 +537,54 @@ def test_a_full_disk_under_a_parquet_output_is_worded_as_under_a_jsonl_one(claim
         "  help: make room, then run the same command again; a Parquet output cannot be resumed "
         "(a Parquet file cannot be appended to)\n"), result.stderr
     assert "Errno" not in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_a_parquet_close_failing_for_another_reason_does_not_say_make_room(claims: Path, tmp_path: Path,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """The footers failing with an I/O error (not a full disk) got the full disk's "make room"."""
+    pq = pytest.importorskip("pyarrow.parquet")
+    gc.collect()  # an earlier test's writer, collected later, would close through the fake first
+    real = pq.ParquetWriter.close
+    failed: list[bool] = []
+
+    def broken(self: object) -> object:
+        if not failed:
+            failed.append(True)
+            raise OSError(errno.EIO, "Error writing bytes to file. Detail: [errno 5] Input/output error")
+        return real(self)
+
+    monkeypatch.setattr(pq.ParquetWriter, "close", broken)
+    result = run("batch", str(claims), *SMOKE, "--jobs", "1", "-o", str(tmp_path / "out.parquet"))
+    assert result.exit_code == ExitCode.BAD_INPUT
+    partial = tmp_path / "out.parquet.partial"
+    assert result.stderr.startswith(
+        f"{partial}: error[usage/output]: cannot write `{partial}`: input/output error\n"
+        "  help: a Parquet output cannot be resumed (a Parquet file cannot be appended to): run the same "
+        "command again\n"), result.stderr
+
+
+@pytest.mark.parametrize("which", [0, 1])  # the decisions file, then the lines file
+def test_a_parquet_output_that_cannot_be_opened_is_worded_as_the_system_words_it(
+        claims: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, which: int) -> None:
+    """Arrow's own text ("Failed to open local file ... Detail: [errno 13] Permission denied") was
+    the message, and it named the decisions file when the lines file could not be opened."""
+    pq = pytest.importorskip("pyarrow.parquet")
+    real = pq.ParquetWriter.__init__
+    opened: list[object] = []
+
+    def refuse(self: object, where: object, *args: object, **kwargs: object) -> None:
+        opened.append(where)
+        if len(opened) == which + 1:
+            raise OSError(errno.EACCES, f"Failed to open local file '{where}'. Detail: [errno 13] Permission denied")
+        real(self, where, *args, **kwargs)
+
+    monkeypatch.setattr(pq.ParquetWriter, "__init__", refuse)
+    result = run("batch", str(claims), *SMOKE, "--jobs", "1", "-o", str(tmp_path / "out.parquet"))
+    assert result.exit_code == ExitCode.BAD_INPUT
+    refused = [tmp_path / "out.parquet.partial", tmp_path / "out.lines.parquet.partial"][which]
+    assert f"cannot write `{refused}`: permission denied\n" in result.stderr, result.stderr
+    assert "Detail" not in result.stderr
     assert "Traceback" not in result.stderr
 
 

@@ -254,7 +254,8 @@ def batch(
         try:
             writer.close()
         except OutputProblem as problem:  # Parquet: the footers are written at close (a full disk there too)
-            fail("usage/output", problem.message, file=writer.path, help=PARQUET_FULL_DISK_HELP)
+            fail("usage/output", problem.message, file=writer.path,
+                 help=problem.help or f"{NOT_RESUMABLE}: run the same command again")
         if stopped is not None:
             interrupted(stopped, writer, counts, output)
         _publish(writer, output)
