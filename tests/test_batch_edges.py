@@ -509,6 +509,23 @@ def test_a_signal_after_the_last_line_still_moves_the_output_into_place(claims: 
     assert "40 records: 40 decisions, 0 error records" in done.stderr.decode()
 
 
+def _parquet_writer_fails_once(monkeypatch: pytest.MonkeyPatch, step: str, error: OSError) -> None:
+    """Arrow's ParquetWriter.STEP raises ERROR once (as Arrow raises a failed write); the other
+    file's close and the clean-up then go on as they would."""
+    pq = pytest.importorskip("pyarrow.parquet")
+    gc.collect()  # an earlier test's writer, collected later, would close through the fake first
+    real = getattr(pq.ParquetWriter, step)
+    failed: list[bool] = []
+
+    def fail_once(self: object, *args: object) -> object:
+        if not failed:
+            failed.append(True)
+            raise error
+        return real(self, *args)
+
+    monkeypatch.setattr(pq.ParquetWriter, step, fail_once)
+
+
 @pytest.mark.parametrize("step", ["write_batch", "close"])
 def test_a_full_disk_under_a_parquet_output_is_worded_as_under_a_jsonl_one(claims: Path, tmp_path: Path,
                                                                          monkeypatch: pytest.MonkeyPatch,
@@ -517,18 +534,8 @@ def test_a_full_disk_under_a_parquet_output_is_worded_as_under_a_jsonl_one(claim
     space left on device") (as writing to /dev/full does). The message repeated Arrow's text after
     `[Errno 28]`, and a full disk met while rows were written had no "make room" in its help; both
     now say `no space left on device`, with the help a full disk gets at the footers."""
-    pq = pytest.importorskip("pyarrow.parquet")
-    gc.collect()  # an earlier test's writer, collected later, would close through the fake first
-    real = getattr(pq.ParquetWriter, step)
-    failed: list[bool] = []
-
-    def full(self: object, *args: object) -> object:
-        if not failed:  # once: the other file's close and the clean-up go on as they would
-            failed.append(True)
-            raise OSError(errno.ENOSPC, "Error writing bytes to file. Detail: [errno 28] No space left on device")
-        return real(self, *args)
-
-    monkeypatch.setattr(pq.ParquetWriter, step, full)
+    _parquet_writer_fails_once(monkeypatch, step, OSError(
+        errno.ENOSPC, "Error writing bytes to file. Detail: [errno 28] No space left on device"))
     result = run("batch", str(claims), *SMOKE, "--jobs", "1", "-o", str(tmp_path / "out.parquet"))
     assert result.exit_code == ExitCode.BAD_INPUT
     partial = tmp_path / "out.parquet.partial"
@@ -543,18 +550,8 @@ def test_a_full_disk_under_a_parquet_output_is_worded_as_under_a_jsonl_one(claim
 def test_a_parquet_close_failing_for_another_reason_does_not_say_make_room(claims: Path, tmp_path: Path,
                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
     """The footers failing with an I/O error (not a full disk) got the full disk's "make room"."""
-    pq = pytest.importorskip("pyarrow.parquet")
-    gc.collect()  # an earlier test's writer, collected later, would close through the fake first
-    real = pq.ParquetWriter.close
-    failed: list[bool] = []
-
-    def broken(self: object) -> object:
-        if not failed:
-            failed.append(True)
-            raise OSError(errno.EIO, "Error writing bytes to file. Detail: [errno 5] Input/output error")
-        return real(self)
-
-    monkeypatch.setattr(pq.ParquetWriter, "close", broken)
+    _parquet_writer_fails_once(monkeypatch, "close", OSError(
+        errno.EIO, "Error writing bytes to file. Detail: [errno 5] Input/output error"))
     result = run("batch", str(claims), *SMOKE, "--jobs", "1", "-o", str(tmp_path / "out.parquet"))
     assert result.exit_code == ExitCode.BAD_INPUT
     partial = tmp_path / "out.parquet.partial"
