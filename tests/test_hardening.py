@@ -210,3 +210,14 @@ cost sharing part_b "Part B" cite S1 "x"
 """
     )
     assert run({"t.policy": text}) == 6
+
+
+@pytest.mark.parametrize("effective", ["2025-01-01..", "..2025-12-31"])
+def test_a_parameter_valued_from_a_day_on_read_by_a_rule_in_effect_always(effective: str) -> None:
+    """The gap then starts on the first day a date can hold (or ends on the last), and the checker
+    looked for the value the day before it (after it): an OverflowError (found by the fuzz run with
+    1,200 mutated policy sets, seed 2020)."""
+    text = (HEADER + f'parameter p "P"\n  value 5 effective {effective} from S1 "x"\n'
+            'rule r "R" cite S1 "x"\n  requires 3 < p\n' + CODE)
+    found = only(text, "check/missing-value")
+    assert "`p`" in found.message

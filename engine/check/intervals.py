@@ -138,10 +138,11 @@ def _gap_diagnostics(
 
 
 def _values_around(param: s.Parameter, gap: tuple[dt.date, dt.date]) -> tuple[ParameterValue, ParameterValue] | None:
-    """The values just before and just after a gap, when it lies between two of them."""
+    """The values just before and just after a gap, when it lies between two of them. Days are
+    compared by their difference: a gap from the first day a date holds has no day before it."""
     one_day = dt.timedelta(days=1)
-    before = [v for v in param.values if interval_bounds(v.effective)[1] == gap[0] - one_day]
-    after = [v for v in param.values if interval_bounds(v.effective)[0] == gap[1] + one_day]
+    before = [v for v in param.values if gap[0] - interval_bounds(v.effective)[1] == one_day]
+    after = [v for v in param.values if interval_bounds(v.effective)[0] - gap[1] == one_day]
     return (before[0], after[0]) if before and after else None
 
 
