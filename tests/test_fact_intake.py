@@ -721,3 +721,26 @@ def test_a_read_error_half_way_names_the_file(tmp_path: Path, suffix: str, monke
     assert diagnostic.code == "facts/io"
     assert diagnostic.file == str(path)
     assert diagnostic.message == f"cannot read `{path}`: input/output error"
+
+
+@pytest.mark.parametrize("fmt", ["yaml", "jsonl"])  # JSON Lines: the typed path counts them too
+def test_entries_without_a_practitioner_are_not_the_practitioner_named_none(fmt: str) -> None:
+    """Each practitioner's minutes are added up apart: the entries without a practitioner were
+    counted as those of a practitioner named "None" (`str(None)`), so 30,000 minutes of each were
+    refused as 60,000 minutes of one."""
+    entries = [
+        {"by": "clinical_staff", "minutes": 30_000, "service": "ccm"},
+        {"practitioner": "None", "by": "clinical_staff", "minutes": 30_000, "service": "ccm"},
+    ]
+    facts = {"id": "apart", "month": "2025-03", "time": entries}
+    text = json.dumps(facts) + "\n" if fmt == "jsonl" else yaml.safe_dump(facts)
+    assert [e["minutes"] for e in bundle(text, fmt).data["time"]] == [30_000, 30_000]
+    # the entries without a practitioner are still added up together, and said so
+    entries.append({"by": "non_clinical_staff", "minutes": 15_000, "service": "ccm"})
+    text = json.dumps(facts) + "\n" if fmt == "jsonl" else yaml.safe_dump(facts)
+    diag = only_error(text, fmt)
+    assert (diag.code, diag.fact_path) == ("facts/impossible", "$.time[2].minutes")
+    assert diag.message == (
+        "the entries without a practitioner have 45,000 minutes in 2025-03 up to this entry, "
+        "more than the 44,640 minutes the month has"
+    )

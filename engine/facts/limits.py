@@ -173,18 +173,20 @@ def impossible_values(bundle: Mapping[str, Any], money_paths: list[tuple[Where, 
         if isinstance(amount, int | Decimal) and amount > MAX_MONEY:
             yield path_of(where), f"`{amount}` is more than any fee (at most {MAX_MONEY:,} per amount)"
     service_month = bundle.get("month")
-    totals: dict[tuple[str, object], int] = {}  # (practitioner, month): the minutes so far
+    totals: dict[tuple[object, object], int] = {}  # (practitioner, month): the minutes so far
     for i, entry in enumerate(bundle.get("time") or ()):
         if not (type(entry) is dict or isinstance(entry, Mapping)) or not isinstance(entry.get("minutes"), int):
             continue
-        who = str(entry.get("practitioner"))
-        month = entry_month(entry.get("date"), service_month)
+        who = entry.get("practitioner")  # None: the entries without one (not the practitioner "None")
+        key = (who if type(who) is str or who is None else str(who), entry_month(entry.get("date"), service_month))
+        month = key[1]
         available = month_minutes(month)
-        before = totals.get((who, month), 0)
-        total = totals[who, month] = before + entry["minutes"]
+        before = totals.get(key, 0)
+        total = totals[key] = before + entry["minutes"]
         if before <= available < total:
+            whose = f"practitioner `{who}` has" if who is not None else "the entries without a practitioner have"
             message = (
-                f"practitioner `{who}` has {total:,} minutes in {month} up to this entry, "
+                f"{whose} {total:,} minutes in {month} up to this entry, "
                 f"more than the {available:,} minutes the month has"
             )
             yield ["time", i, "minutes"], message

@@ -142,10 +142,8 @@ def _month_notes(raw: dict[str, Any]) -> tuple[str, ...] | None:
         inside = date is None or date[:7] == month
         minutes = entry.get("minutes")
         if minutes is not None:
-            who = entry.get("practitioner")
-            if type(who) is not str:
-                who = str(who)  # as impossible_values counts it: an entry without one is `None`'s
-            key = who if inside else (who, date[:7])  # as impossible_values adds them up: per month
+            who = entry.get("practitioner")  # None: the entries without one, not the text "None"
+            key = who if inside else (who, date[:7])  # per month, as impossible_values adds them up
             total = totals[key] = totals.get(key, 0) + minutes
             if total > (available if inside else month_minutes(date[:7])):
                 return None  # the untyped path words it (impossible_values)
