@@ -204,7 +204,8 @@ def test_explain_reads_the_json_list_evaluate_writes_for_several_bundles(claims:
     edited[1]["facts_hash"] = "0" * 64
     result = run("explain", "-", str(two), stdin=json.dumps(edited))
     assert result.exit_code == ExitCode.BAD_INPUT
-    assert f"error[explain/mismatch]: - $[1]: bundle `{edited[1]['bundle_id']}` is not the one decided" in result.stderr
+    assert result.stderr.startswith(f"-: bundle `{edited[1]['bundle_id']}`: $[1].facts_hash: error[explain/mismatch]: "
+                                    f"bundle `{edited[1]['bundle_id']}` is not the one decided")
 
 
 def test_explain_says_when_the_bundle_file_cannot_be_read(outputs: dict[str, Path], tmp_path: Path) -> None:
@@ -264,22 +265,25 @@ def test_explain_finds_each_of_two_bundles_with_one_id_by_its_facts(claims: Path
 
 
 @pytest.mark.parametrize(
-    ("edit", "message"),
+    ("edit", "path", "message"),
     [
-        ({"engine": None, "decision_id": "0" * 32}, "was made by carepolicy None or with another fee schedule"),
-        ({"switches": {"no_such_switch": "on"}}, ": unknown switch `no_such_switch`"),
-        ({"switches": {"complex_ccm_care_plan": 5}}, ": `5` is not an option of switch `complex_ccm_care_plan`"),
+        ({"engine": None, "decision_id": "0" * 32}, "decision_id",
+         "was made by carepolicy `null` or with another fee schedule"),
+        ({"switches": {"no_such_switch": "on"}}, "switches", ": unknown switch `no_such_switch`"),
+        ({"switches": {"complex_ccm_care_plan": 5}}, "switches",
+         ": `5` is not an option of switch `complex_ccm_care_plan`"),
     ],
     ids=["engine-not-a-mapping", "unknown-switch", "switch-option-not-text"],
 )
 def test_explain_refuses_a_hand_edited_decision_without_a_traceback(
-    claims: Path, outputs: dict[str, Path], edit: dict[str, Any], message: str
+    claims: Path, outputs: dict[str, Path], edit: dict[str, Any], path: str, message: str
 ) -> None:
     edited = json.loads(outputs["compact"].read_text(encoding="utf-8").splitlines()[0])
     edited.update(edit)
     result = run("explain", "-", str(claims), stdin=json.dumps(edited))
     assert result.exit_code == ExitCode.BAD_INPUT
-    assert result.stderr.startswith(f"-: error[explain/mismatch]: -:1: decision `{edited['bundle_id']}`")
+    assert result.stderr.startswith(f"-: bundle `{edited['bundle_id']}`: $.{path}: error[explain/mismatch]: decision "
+                                    f"`{edited['bundle_id']}`")
     assert message in result.stderr
     assert result.stdout == ""
 
@@ -288,7 +292,7 @@ def test_explain_of_a_line_that_is_not_an_object_says_so(claims: Path) -> None:
     result = run("explain", "-", str(claims), stdin='["not", "a decision"]\n"text"\n')
     assert result.exit_code == ExitCode.BAD_INPUT
     assert result.stderr == (
-        "-: error[explain/mismatch]: -:1: expected a decision (a JSON object), found a list\n"
+        "-:1: $: error[explain/mismatch]: expected a decision (a JSON object), found a list\n"
         "  help: give the decisions `evaluate --trace compact` or `batch --trace compact` wrote\n"
     )
 

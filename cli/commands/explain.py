@@ -6,7 +6,7 @@ import errno
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple, NoReturn
 
 import click
 
@@ -19,20 +19,31 @@ if TYPE_CHECKING:
     from carepolicy.engine import Bundle, Decision
 
 
+EDITED_HELP = "the decision was changed after it was written"
 NO_DECISIONS_HELP = "give the decisions `evaluate --trace compact` or `batch --trace compact` wrote"
 
 
 class _Mismatch(Exception):
-    """The decision cannot be expanded with these bundles and policies (exit 2)."""
+    """The decision cannot be expanded with these bundles and policies (exit 2), at a JSON path of it."""
 
-    def __init__(self, message: str, help: str) -> None:
+    def __init__(self, message: str, help: str, parts: tuple[str | int, ...] = ()) -> None:
         super().__init__(message)
-        self.message, self.help = message, help
+        self.message, self.help, self.parts = message, help, parts
 
 
-def _decisions(path: str) -> Iterator[tuple[str, Any]]:
-    """(where, parsed object) of every decision in a JSON or JSON Lines file: `path:line`, or
-    `path $[i]` for the items of a JSON list (`evaluate --format json` of several bundles)."""
+class _Decision(NamedTuple):
+    """A decision read from DECISION: the file (`path:line` for a JSON line), the JSON path of its
+    root (`$[1]` for an item of a JSON list), the value read and the text it was read from."""
+
+    file: str
+    root: tuple[int, ...]
+    obj: Any
+    repeated: tuple[str | int, ...] | None  # the path of a key set twice in it (the second time)
+
+
+def _decisions(path: str) -> Iterator[_Decision]:
+    """Every decision of a JSON or JSON Lines file: a JSON document (the items of a JSON list, as
+    `evaluate --format json` writes several), else one decision a line."""
     import orjson
     from carepolicy.engine.jsontext import loads  # (a lone surrogate escaped too: a file name not UTF-8)
 
@@ -53,17 +64,30 @@ def _decisions(path: str) -> Iterator[tuple[str, Any]]:
     except orjson.JSONDecodeError:
         pass
     else:
+        repeated = _repeated_keys(text)
         if isinstance(document, list):
-            yield from ((f"{path} $[{index}]", item) for index, item in enumerate(document))
+            for index, item in enumerate(document):
+                mine = next((parts[1:] for parts in repeated if parts[0] == index), None)
+                yield _Decision(path, (index,), item, mine)
         else:
-            yield f"{path}:1", document
+            yield _Decision(path, (), document, repeated[0] if repeated else None)
         return
-    for number, line in enumerate(text.split("\n"), start=1):
+    lines = text.split("\n")
+    for number, line in enumerate(lines, start=1):
         if line.strip():
             try:
-                yield f"{path}:{number}", loads(line)
+                obj = loads(line)
             except orjson.JSONDecodeError as error:
-                fail("usage/input", f"line {number} of `{path}` is not JSON: {error}", file=path)
+                # the last line, without its line end, ending too soon: cut short, not edited
+                cut = number == len(lines) and str(error).startswith("unexpected end of data")
+                help = CUT_HELP if cut else NO_DECISIONS_HELP
+                fail("usage/input", f"line {number} of `{path}` is not JSON: {error}", file=path, help=help)
+            repeated = _repeated_keys(line)
+            yield _Decision(f"{path}:{number}", (), obj, repeated[0] if repeated else None)
+
+
+CUT_HELP = ("the last line has no line end: it may be cut short (a batch still running, or interrupted: "
+            "its `.partial` output); give the lines before it, or the finished output")
 
 
 def _bundles(path: str) -> dict[str, list[Bundle]]:
@@ -81,67 +105,125 @@ def _bundles(path: str) -> dict[str, list[Bundle]]:
     return found
 
 
+def _field(obj: dict[str, Any], parts: tuple[str, ...], wanted: str, help: str) -> str:
+    """The text at `parts` of the decision; anything else (no such key, `null`, a number) is a mismatch there."""
+    from carepolicy.engine.facts.schema_messages import describe
+
+    value: Any = obj
+    for part in parts:
+        value = value.get(part, _ABSENT) if isinstance(value, dict) else _ABSENT
+    if isinstance(value, str):
+        return value
+    raise _Mismatch(f"expected {wanted}, found {'nothing' if value is _ABSENT else describe(value)}", help, parts)
+
+
+_ABSENT = object()
+
+
+def _repeated_keys(text: str) -> list[tuple[str | int, ...]]:
+    """The JSON path of each key set twice in one object of `text`, the second time. Such a decision
+    is refused, as a fact file is: a JSON reader keeps the last value without a word, so the
+    decision checked need not be the one another program reads from the line."""
+    from carepolicy.engine.facts.json_keys import duplicates, has_duplicate
+
+    return [(*found.path, found.key) for found in duplicates(text)] if has_duplicate(text) else []
+
+
+def _refuse_repeated(parts: tuple[str | int, ...]) -> NoReturn:
+    from carepolicy.engine.facts.schema_messages import show
+
+    raise _Mismatch(f"key `{show(parts[-1])}` appears twice in one object",
+                    "keep the one value that is meant: a JSON reader would keep the last without a word", parts)
+
+
 def expand(obj: Any, bundles: dict[str, list[Bundle]], setup: Setup) -> Decision:
     """The decision `obj` (with a compact trace) decided again, with its trace; checked to be the same."""
     from carepolicy.engine import PolicyError, evaluate, to_json_obj
+    from carepolicy.engine.decision.json_diff import difference_text, first_difference
     from carepolicy.engine.evaluation.compact import COMPACT_VERSION
-    from carepolicy.engine.jsontext import canonical_bytes
+    from carepolicy.engine.facts.schema_messages import describe
 
     if not isinstance(obj, dict):
-        from carepolicy.engine.facts.schema_messages import describe
-
         raise _Mismatch(f"expected a decision (a JSON object), found {describe(obj)}", NO_DECISIONS_HELP)
     trace = obj.get("trace")
-    if not isinstance(trace, dict) or trace.get("form") != "compact":
+    if trace is None or isinstance(trace, list):  # (`--trace none` writes no trace, `full` a list of nodes)
         form = "none" if trace is None else "full"
-        raise _Mismatch(f"the decision has no compact trace (trace: {form})", "write it with `--trace compact`")
-    bundle_id, wanted_hash = obj.get("bundle_id"), trace.get("policy_set_hash")
-    if trace.get("version") != COMPACT_VERSION:
+        raise _Mismatch(f"the decision has no compact trace (trace: {form})", "write it with `--trace compact`",
+                        ("trace",))
+    if not isinstance(trace, dict) or trace.get("form") != "compact":
+        found = describe(trace) if not isinstance(trace, dict) else f"`form` {describe(trace.get('form'))}"
+        raise _Mismatch(f"expected a compact trace (an object with `form` `compact`), found {found}",
+                        "write it with `--trace compact`", ("trace",))
+    bundle_id = _field(obj, ("bundle_id",), "the id of the bundle decided (text)", NO_DECISIONS_HELP)
+    version = trace.get("version", 1)  # (version 1 wrote none)
+    if type(version) is not int:  # (not `3.0`, `"3"` or `true`, which Python would take for a number)
+        raise _Mismatch(f"expected the version of the compact trace (a whole number), found {describe(version)}",
+                        EDITED_HELP, ("trace", "version"))
+    if version != COMPACT_VERSION:
         raise _Mismatch(
-            f"decision `{bundle_id}` has a compact trace of version {trace.get('version', 1)}; this carepolicy "
-            f"reads version {COMPACT_VERSION}",
-            "expand it with the carepolicy version that wrote it, or decide the bundle again",
-        )
+            f"decision `{bundle_id}` has a compact trace of version {version}; "
+            f"this carepolicy reads version {COMPACT_VERSION}",
+            "expand it with the carepolicy version that wrote it, or decide the bundle again", ("trace", "version"))
+    wanted_hash = _field(obj, ("trace", "policy_set_hash"), "the hash of a policy set (text)",
+                         EDITED_HELP)
     if wanted_hash != setup.policies.policy_hash:
         raise _Mismatch(
             f"decision `{bundle_id}` was made with policy set {wanted_hash}; these policies are "
             f"{setup.policies.policy_hash}",
-            "give --policies the folder of the policy set the decision was made with",
-        )
-    same_id = bundles.get(bundle_id, []) if isinstance(bundle_id, str) else []
+            "give --policies the folder of the policy set the decision was made with", ("trace", "policy_set_hash"))
+    facts_hash = _field(obj, ("facts_hash",), "the hash of the facts decided (text)",
+                        EDITED_HELP)
+    same_id = bundles.get(bundle_id, [])
     # of the bundles with this id, the one decided (by its facts), else the first, to say how it differs
-    bundle = next((b for b in same_id if b.facts_hash == obj.get("facts_hash")), same_id[0] if same_id else None)
+    bundle = next((b for b in same_id if b.facts_hash == facts_hash), same_id[0] if same_id else None)
     if bundle is None:
-        raise _Mismatch(f"no valid bundle `{bundle_id}` in the bundle file", "give the file the decision was made from")
-    if bundle.facts_hash != obj.get("facts_hash"):
+        raise _Mismatch(f"no valid bundle `{bundle_id}` in the bundle file", "give the file the decision was made from",
+                        ("bundle_id",))
+    if bundle.facts_hash != facts_hash:
         raise _Mismatch(
             f"bundle `{bundle_id}` is not the one decided: its facts hash is {bundle.facts_hash}, "
-            f"the decision's {obj.get('facts_hash')}",
-            "the facts changed since the decision was made",
-        )
+            f"the decision's {facts_hash}",
+            "the facts changed since the decision was made", ("facts_hash",))
     switches = obj.get("switches") if isinstance(obj.get("switches"), dict) else {}
+    for name, option in switches.items():  # (text and numbers the engine words; a list or mapping not as Python)
+        if isinstance(option, list | dict):
+            raise _Mismatch(f"expected an option of switch `{name}` (text), found {describe(option)}", EDITED_HELP,
+                            ("switches", name))
     try:
         decision = evaluate(setup.policies, bundle, switches=switches, fee_schedule=setup.fee_schedule, trace=True)
     except PolicyError as error:  # switches these policies do not have: the line was edited
         problem = error.diagnostics[0].message if error.diagnostics else "its switches are not valid"
-        raise _Mismatch(f"decision `{bundle_id}`: {problem}", "the decision was changed after it was written") from None
+        raise _Mismatch(f"decision `{bundle_id}`: {problem}", EDITED_HELP,
+                        ("switches",)) from None
+    recorded_id = _field(obj, ("decision_id",), "the decision's id (text)", EDITED_HELP)
     engine = obj.get("engine")
-    version = engine.get("version") if isinstance(engine, dict) else None
-    if decision.decision_id != obj.get("decision_id"):
+    made_by = engine.get("version") if isinstance(engine, dict) else None
+    if decision.decision_id != recorded_id:
+        made_by = made_by if isinstance(made_by, str) else describe(made_by)
         raise _Mismatch(
-            f"decision `{bundle_id}` was made by carepolicy {version} or with "
+            f"decision `{bundle_id}` was made by carepolicy {made_by} or with "
             f"another fee schedule (its id is not this run's {decision.decision_id})",
-            "use the same carepolicy version and --fee-schedule as the run that made it",
-        )
-    recorded = to_json_obj(decision, trace="compact")
-    # as JSON, not only as Python values, where 1 == 1.0 == True: an edit to `"units": 1.0` or `true`
-    # is an edit (compared as text only once equal as values: the line may nest deeper than JSON writes)
-    if recorded != obj or canonical_bytes(recorded) != canonical_bytes(obj):
+            "use the same carepolicy version and --fee-schedule as the run that made it", ("decision_id",))
+    # compared as JSON, not as Python values, where 1 == 1.0 == True: an edit to `"units": 1.0` or
+    # `true` is an edit; the first place that differs is named
+    difference = first_difference(obj, to_json_obj(decision, trace="compact"))
+    if difference is not None:
         raise _Mismatch(
-            f"deciding bundle `{bundle_id}` again does not give the decision recorded",
-            "the decision was changed after it was written",
-        )
+            f"deciding bundle `{bundle_id}` again does not give the decision recorded: {difference_text(difference)}",
+            EDITED_HELP, difference.parts)
     return decision
+
+
+def _refuse(read: _Decision, problem: _Mismatch) -> NoReturn:
+    """The mismatch as one diagnostic: the file (and line), the bundle, the JSON path, what is wrong."""
+    from carepolicy.engine import Diagnostic
+    from carepolicy.engine.facts.schema_messages import json_path
+
+    bundle = read.obj.get("bundle_id") if isinstance(read.obj, dict) else None
+    report([Diagnostic("explain/mismatch", problem.message, file=read.file, help=problem.help,
+                       bundle=bundle if isinstance(bundle, str) else None,
+                       fact_path=json_path((*read.root, *problem.parts), [read.obj] if read.root else read.obj))])
+    finish(ExitCode.BAD_INPUT)
 
 
 @click.command("explain")
@@ -192,14 +274,16 @@ def explain(
     bundles = _bundles(bundle_file)
     skipped = expanded = 0
     with output_stream(output, (decision_file, bundle_file, *filter(None, (fee_schedule, policies_dir)))) as out:
-        for where, obj in _decisions(decision_file):
-            if isinstance(obj, dict) and "error" in obj:  # an error record of a batch: nothing to expand
+        for read in _decisions(decision_file):
+            if isinstance(read.obj, dict) and "error" in read.obj:  # an error record of a batch: nothing to expand
                 skipped += 1
                 continue
             try:
-                decision = expand(obj, bundles, setup)
+                if read.repeated is not None:
+                    _refuse_repeated(read.repeated)
+                decision = expand(read.obj, bundles, setup)
             except _Mismatch as problem:
-                fail("explain/mismatch", f"{where}: {problem.message}", help=problem.help, file=decision_file)
+                _refuse(read, problem)
             if fmt == "jsonl":
                 text = to_json(decision, indent=None) + "\n"
             else:  # as `evaluate --explain` shows decisions: a blank line between two
