@@ -180,6 +180,7 @@ def test_report_drops_a_byte_order_mark_and_names_a_file_not_in_utf8(batch: Path
     result = CliRunner().invoke(cli, ["report", str(wide)], catch_exceptions=False)
     assert result.exit_code == 2
     assert result.stderr == (
-        f"{wide}: error[report/io]: cannot read `{wide}`: not UTF-8 text\n"
+        f"{wide}: error[report/io]: cannot read `{wide}`: line 1 is not UTF-8 text (byte 1): it is UTF-16 (it starts "
+        "with a UTF-16 byte-order mark); save it as UTF-8\n"
         "  help: a batch output is UTF-8 JSON Lines; give the file `carepolicy batch` wrote\n"
     )

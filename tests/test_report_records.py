@@ -155,7 +155,7 @@ def test_standard_input_drops_a_byte_order_mark_and_names_bytes_not_in_utf8(deci
     latin = run("-", stdin=line.encode("utf-8") + b'{"bundle_id": "caf\xe9"}\n')
     assert latin.exit_code == ExitCode.BAD_INPUT
     assert latin.stderr == (
-        "-: error[report/io]: cannot read `-`: not UTF-8 text\n"
+        "-: error[report/io]: cannot read `-`: line 2 is not UTF-8 text (byte 19)\n"
         "  help: a batch output is UTF-8 JSON Lines; give the file `carepolicy batch` wrote\n"
     )
 

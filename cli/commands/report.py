@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import errno
-import io
 import os
 import sys
 from collections.abc import Callable, Iterator
-from typing import TextIO
+from typing import BinaryIO
 
 import click
 
@@ -29,7 +28,26 @@ def _is_parquet(path: str) -> bool:
         return False
 
 
-def _lines(stream: TextIO, size: int | None) -> Iterator[str]:
+class _NotUtf8(Exception):
+    """Line `number` of the input is not UTF-8 text."""
+
+    def __init__(self, number: int, data: bytes, error: UnicodeDecodeError) -> None:
+        super().__init__(number)
+        self.number, self.data, self.error = number, data, error
+
+
+def _text(lines: Iterator[bytes]) -> Iterator[str]:
+    """Each line as text: a byte-order mark (a Windows editor's) dropped from the first, as the fact
+    files' is; one that is not UTF-8 raises _NotUtf8 with its number, so the report can name it.
+    Lines end at LF alone, as `batch` writes them and `batch --resume` counts them."""
+    for number, data in enumerate(lines, start=1):
+        try:
+            yield (data.removeprefix(b"\xef\xbb\xbf") if number == 1 else data).decode("utf-8")
+        except UnicodeDecodeError as error:
+            raise _NotUtf8(number, data, error) from None
+
+
+def _lines(stream: BinaryIO, size: int | None) -> Iterator[bytes]:
     """The lines of the input, with a progress bar on stderr when it is a terminal and the input big."""
     if not sys.stderr.isatty() or size is None or size < 1_000_000:
         yield from stream
@@ -37,7 +55,7 @@ def _lines(stream: TextIO, size: int | None) -> Iterator[str]:
     with click.progressbar(length=size, label="reading", file=sys.stderr) as bar:
         update: Callable[[int], None] = bar.update
         for line in stream:
-            update(len(line.encode("utf-8")))
+            update(len(line))
             yield line
 
 
@@ -78,30 +96,34 @@ def report(decisions: str, fmt: str, top: int, output: str | None) -> None:
     from carepolicy.engine.decision.report_html import render_report_html
 
     try:
-        # a byte-order mark (a Windows editor's) is dropped, as the fact files' is; stdin is read as
-        # bytes decoded here too, not as the locale's text (bytes not in UTF-8 became surrogates)
+        # stdin is read as bytes decoded here too, as a file is, not as the locale's text (bytes
+        # not in UTF-8 became surrogates)
         if decisions == "-" and sys.stdin is None:  # `<&-`: as the fact readers word it
             raise OSError(errno.EBADF, "standard input is closed")
-        stream = (io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8-sig") if decisions == "-"
-                  else open(decisions, encoding="utf-8-sig"))  # noqa: SIM115
+        stream = sys.stdin.buffer if decisions == "-" else open(decisions, "rb")  # noqa: SIM115
     except OSError as error:
         fail("report/io", f"cannot read `{decisions}`: {(error.strerror or str(error)).lower()}", file=decisions)
     size = None if decisions == "-" else os.path.getsize(decisions)
     try:
         with stream:
-            result = read_report(_lines(stream, size), name=decisions)
+            result = read_report(_text(_lines(stream, size)), name=decisions)
     except ReportError as error:
         fail(
             "report/input",
             str(error),
             file=decisions,
-            help="give the JSON Lines file that `carepolicy batch` wrote (one decision or error record a line)",
+            help=error.help or "give the JSON Lines file that `carepolicy batch` wrote (one decision or error record "
+            "a line)",
         )
-    except UnicodeDecodeError:
+    except _NotUtf8 as problem:
+        from carepolicy.engine.facts.record_errors import not_utf8
+
         if _is_parquet(decisions):  # what `batch -o OUT.parquet` wrote: the help above would send the user back to it
             fail("report/io", f"cannot read `{decisions}`: it is a Parquet file; report reads JSON Lines",
                  file=decisions, help=PARQUET_HELP)
-        fail("report/io", f"cannot read `{decisions}`: not UTF-8 text", file=decisions, help=UTF8_HELP)
+        why = not_utf8(problem.data, problem.error)  # (byte N of the line; UTF-16 or compressed, if it is)
+        fail("report/io", f"cannot read `{decisions}`: line {problem.number} is {why}", file=decisions,
+             help=UTF8_HELP)
     except OSError as error:
         fail("report/io", f"cannot read `{decisions}`: {(error.strerror or str(error)).lower()}", file=decisions)
     if not result.records:  # an empty file or stdin (a grep that matched nothing): no report of nothing

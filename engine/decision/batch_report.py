@@ -79,6 +79,8 @@ class Record(msgspec.Struct):
 
     error: list[_Problem] | UnsetType = UNSET
     bundle_id: str | None = None
+    decision_format: int | UnsetType = UNSET  # (every decision has it; a line made by hand may not)
+    policy_set_hash: str | UnsetType = UNSET
     source: str | None = None
     month: str | UnsetType = UNSET
     billable: list[_Line] | UnsetType = UNSET
@@ -91,8 +93,20 @@ _DECISION_FIELDS = ("month", "billable", "totals", "denied")
 _DECODE = msgspec.json.Decoder(Record).decode
 
 
+DECISION_FORMAT = 1  # the version of the decision format this report reads (decision-format.md)
+
+
 class ReportError(ValueError):
-    """A line that is neither a decision nor an error record (the message names the line)."""
+    """A line that is neither a decision nor an error record (the message names the line); `help`
+    says what to do when it is more specific than "give the file batch wrote"."""
+
+    def __init__(self, message: str, help: str | None = None) -> None:
+        super().__init__(message)
+        self.help = help
+
+
+CUT_HELP = ("the last line has no line end: the output of a batch still running, or interrupted "
+            "(`OUT.jsonl.partial`); finish it with `carepolicy batch --resume`, or report on the lines before it")
 
 
 @dataclass
@@ -115,6 +129,7 @@ class BatchReport:
     reasons: dict[str, int] = field(default_factory=dict)  # reason text -> decisions it appears in
     months: dict[str, int] = field(default_factory=dict)
     withdraw: dict[str, int] = field(default_factory=dict)  # code -> claims on file to withdraw (bundled)
+    policy_sets: dict[str, int] = field(default_factory=dict)  # policy set hash -> decisions made with it
 
     @property
     def records(self) -> int:
@@ -132,6 +147,12 @@ class BatchReport:
                 or isinstance(denied, UnsetType)):
             missing = next(name for name in _DECISION_FIELDS if getattr(record, name) is UNSET)
             raise ReportError(f"missing field '{missing}'")
+        if record.decision_format is not UNSET and record.decision_format != DECISION_FORMAT:
+            # another version of the format: its fields may mean other things, so none is counted
+            raise ReportError(f"decision format {record.decision_format} at `$.decision_format`; this carepolicy "
+                              f"reads format {DECISION_FORMAT}")
+        if not isinstance(record.policy_set_hash, UnsetType):
+            self.policy_sets[record.policy_set_hash] = self.policy_sets.get(record.policy_set_hash, 0) + 1
         self._add_decision(month, billable, totals, denied, record.withdraw or ())
 
     def _add_error(self, record: Record, problems: list[_Problem]) -> None:
@@ -200,7 +221,14 @@ class BatchReport:
             },
             "top_denial_reasons": [{"reason": text, "decisions": n} for text, n in self.top_reasons(top)],
             "claims_to_withdraw": dict(sorted(self.withdraw.items())),
+            "policy_sets": dict(sorted(self.policy_sets.items())),
         }
+
+    def mixed_policy_sets(self) -> str | None:
+        """A warning when the decisions were made with more than one policy set: the totals add them."""
+        count = len(self.policy_sets)
+        return (f"the decisions were made with {count} policy sets: the counts and totals add them together"
+                if count > 1 else None)
 
 
 def _escaped(value: Any) -> Any:
@@ -256,7 +284,11 @@ def read_report(lines: Iterable[str], *, name: str) -> BatchReport:
             report.add(_record(line))
         except ValueError as error:  # (a ReportError, a msgspec error: both are ValueErrors)
             what = str(error).splitlines()[0]
-            raise ReportError(f"{name}:{number}: not a decision or an error record ({what})") from None
+            # the last line (only it can lack its line end), ending before its JSON does: cut short
+            cut = not line.endswith("\n") and ("truncated" in what or "end of data" in what)
+            what = "the line ends before its JSON does" if cut else what
+            help = CUT_HELP if cut else getattr(error, "help", None)
+            raise ReportError(f"{name}:{number}: not a decision or an error record ({what})", help) from None
     return report
 
 
@@ -273,6 +305,8 @@ def render_report_text(report: BatchReport, *, top: int = 10) -> str:
         f"{report.records} records: {report.decisions} decisions ({report.with_billable} with something to bill),"
         f" {report.error_records} error records",
         f"service months: {months}",
+        f"policy sets: {', '.join(f'{h} ({n})' for h, n in sorted(report.policy_sets.items())) or 'none'}",
+        *([f"note: {mixed}"] if (mixed := report.mixed_policy_sets()) else []),
         "",
         "Totals over the billable lines",
     ]

@@ -1,7 +1,10 @@
 """The batch report as one self-contained HTML page: inline CSS and inline SVG charts, no script,
 no font, no image and no link to anything outside the page, so it opens offline and can be mailed.
 
-Every text that comes from the input is escaped (html.escape), including in the SVG.
+Every text that comes from the input is escaped (html.escape), including in the SVG, after its
+control and bidirectional characters are shown as escapes (`\x1b`, `\u202e`), as the text form
+shows them: a NUL is not allowed in HTML, and a right-to-left override would turn the rest of a
+cell around (an id or a reason reading as another).
 """
 
 from __future__ import annotations
@@ -9,6 +12,7 @@ from __future__ import annotations
 from decimal import Decimal
 from html import escape
 
+from ..printable import printable
 from .batch_report import MONEY_FIELDS, BatchReport
 
 __all__ = ["render_report_html"]
@@ -26,6 +30,11 @@ def _money(value: Decimal) -> str:
     return f"${value:,.2f}"
 
 
+def _text(value: str) -> str:
+    """Text from the input, as HTML: its invisible and control characters shown, then escaped."""
+    return escape(printable(value))
+
+
 def bar_chart(title: str, items: list[tuple[str, int]], *, label_width: int = 260) -> str:
     """A horizontal bar chart as inline SVG: one bar per item, the count at its end."""
     row, width = 22, 640
@@ -37,8 +46,8 @@ def bar_chart(title: str, items: list[tuple[str, int]], *, label_width: int = 26
         length = round((width - label_width - 60) * count / biggest)
         short = label if len(label) <= 42 else label[:41] + "…"
         bars.append(
-            f'<text x="{label_width - 6}" y="{y + 14}" text-anchor="end"><title>{escape(label)}</title>'
-            f"{escape(short)}</text>"
+            f'<text x="{label_width - 6}" y="{y + 14}" text-anchor="end"><title>{_text(label)}</title>'
+            f"{_text(short)}</text>"
             f'<rect x="{label_width}" y="{y + 2}" width="{max(length, 1)}" height="{row - 6}" fill="#4a7ab5"/>'
             f'<text x="{label_width + length + 6}" y="{y + 14}">{count}</text>'
         )
@@ -58,12 +67,12 @@ def render_report_html(report: BatchReport, *, top: int = 10, title: str = "care
         for name in MONEY_FIELDS
     )
     by_code = "".join(
-        f"<tr><td>{escape(code)}</td><td class=n>{c.billed_lines}</td><td class=n>{c.units}</td>"
+        f"<tr><td>{_text(code)}</td><td class=n>{c.billed_lines}</td><td class=n>{c.units}</td>"
         f"<td class=n>{_money(c.allowed)}</td><td class=n>{c.denied}</td></tr>"
         for code, c in sorted(report.codes.items())
     )
     withdraw_rows = "".join(
-        f"<tr><td>{escape(code)}</td><td class=n>{n}</td></tr>" for code, n in sorted(report.withdraw.items())
+        f"<tr><td>{_text(code)}</td><td class=n>{n}</td></tr>" for code, n in sorted(report.withdraw.items())
     )
     withdraw = (
         "<h2>Claims on file to withdraw</h2><p>bundled into a billed code</p>"
@@ -71,10 +80,10 @@ def render_report_html(report: BatchReport, *, top: int = 10, title: str = "care
         if report.withdraw
         else ""
     )
-    reason_rows = "".join(f"<tr><td class=n>{n}</td><td>{escape(text)}</td></tr>" for text, n in reasons)
+    reason_rows = "".join(f"<tr><td class=n>{n}</td><td>{_text(text)}</td></tr>" for text, n in reasons)
     error_rows = "".join(
-        f"<tr><td>{escape(str(e['bundle_id']))}</td><td>{escape(str(e['source']))}</td>"
-        f"<td>{escape(', '.join(e['codes']))}</td><td>{escape(e['message'])}</td></tr>"
+        f"<tr><td>{_text(str(e['bundle_id']))}</td><td>{_text(str(e['source']))}</td>"
+        f"<td>{_text(', '.join(e['codes']))}</td><td>{_text(e['message'])}</td></tr>"
         for e in report.errors
     )
     errors = (
@@ -83,13 +92,16 @@ def render_report_html(report: BatchReport, *, top: int = 10, title: str = "care
         if report.error_records
         else "<h2>Error records</h2><p>none</p>"
     )
-    months = ", ".join(f"{escape(m)} ({n})" for m, n in sorted(report.months.items())) or "none"
+    months = ", ".join(f"{_text(m)} ({n})" for m, n in sorted(report.months.items())) or "none"
+    policy_sets = ", ".join(f"{_text(h)} ({n})" for h, n in sorted(report.policy_sets.items())) or "none"
+    mixed = report.mixed_policy_sets()
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>{escape(title)}</title><style>{_STYLE}</style></head>
 <body>
 <h1>{escape(title)}</h1>
 <p>{report.records} records: {report.decisions} decisions ({report.with_billable} with something to bill),
-{report.error_records} error records. Service months: {months}.</p>
+{report.error_records} error records. Service months: {months}. Policy sets: {policy_sets}.</p>
+{f"<p><strong>Note:</strong> {escape(mixed)}.</p>" if mixed else ""}
 <h2>Totals over the billable lines</h2>
 <table>{totals}</table>
 <h2>Codes billed</h2>
