@@ -119,6 +119,10 @@ def describe(value: object) -> str:
         return "a list"
     if isinstance(value, str):
         return f"text `{show(value)}`"
+    if isinstance(value, bytes | bytearray):  # a binary column of a table (Arrow, Parquet), or a caller's bytes
+        return "binary data, not text"
+    if isinstance(value, datetime.time | datetime.timedelta):  # a table's time-of-day or duration column
+        return "a time of day" if isinstance(value, datetime.time) else "a duration"
     if not isinstance(value, int | float | decimal.Decimal | bool | None):  # a Python caller's object
         kind = type(value)  # named by its type: its repr may be anything (an address, a numpy wrapper)
         return f"a `{kind.__module__}.{kind.__qualname__}` value"

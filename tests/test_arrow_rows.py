@@ -1,0 +1,76 @@
+"""Arrow batches of awkward rows, as a claim pipeline's tables give them: one output row per input
+row, always, and a row that is not a bundle is that row's error, worded in the table's terms.
+
+Before, a cell of a type no fact has was named by its Python class: a binary column (a Parquet
+writer that stores text without the UTF8 annotation) said "found a `builtins.bytes` value", a
+time64 column "a `datetime.time` value", a duration column "a `datetime.timedelta` value".
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+from typing import Any
+
+import pyarrow as pa
+import pytest
+from carepolicy.engine import PolicySet, load_policies
+
+from benchmarks.bench_evaluate import make_bundles
+from benchmarks.bench_facts import as_json
+from carepolicy.arrow import evaluate_arrow_batches
+
+
+@pytest.fixture(scope="module")
+def policies() -> PolicySet:
+    return load_policies(None)
+
+
+@pytest.fixture(scope="module")
+def bundle() -> dict[str, Any]:
+    made: dict[str, Any] = as_json(make_bundles(1, 7)[0])
+    return made
+
+
+def _rows(policies: PolicySet, batches: list[pa.RecordBatch]) -> list[dict[str, Any]]:
+    return [row for out in evaluate_arrow_batches(policies, batches) for row in out.to_pylist()]
+
+
+@pytest.mark.parametrize(
+    ("cells", "found"),
+    [
+        (pa.array([b"2025-03"], pa.binary()), "binary data, not text"),
+        (pa.array([b"2025-03"], pa.binary(7)), "binary data, not text"),
+        (pa.array([datetime.time(10, 30)], pa.time64("us")), "a time of day"),
+        (pa.array([datetime.timedelta(days=31)], pa.duration("s")), "a duration"),
+    ],
+    ids=["binary", "fixed-size-binary", "time64", "duration"],
+)
+def test_a_cell_of_a_type_no_fact_has_is_named_in_the_tables_terms(
+    policies: PolicySet, bundle: dict[str, Any], cells: pa.Array, found: str
+) -> None:
+    table = pa.Table.from_pylist([bundle]).to_batches()[0]
+    batch = table.set_column(table.schema.get_field_index("month"), "month", cells)
+    [row] = _rows(policies, [batch])
+    assert row["status"] == "error"
+    [problem] = json.loads(row["error"])
+    assert (problem["fact_path"], problem["message"]) == ("$.month", f"expected a month `YYYY-MM`, found {found}")
+    assert "builtins" not in row["error"]
+    assert "datetime." not in row["error"]
+
+
+def test_every_input_row_has_its_output_row_whatever_it_holds(policies: PolicySet, bundle: dict[str, Any]) -> None:
+    good = json.dumps(bundle)
+    cells = [good, None, '{"id": "cut", "month": "2025-', "[1, 2]", "x" * 2_000_000, good.replace("{", "{ ", 1)]
+    batches = [
+        pa.record_batch({"bundle": pa.array(cells[:3])}),
+        pa.record_batch({"bundle": pa.array([], pa.string())}),  # an empty batch gives an empty one
+        pa.record_batch({"bundle": pa.array(cells[3:], pa.large_string())}),
+    ]
+    out = list(evaluate_arrow_batches(policies, batches))
+    assert [b.num_rows for b in out] == [3, 0, 3]
+    rows = [row for b in out for row in b.to_pylist()]
+    assert [row["record"] for row in rows] == list(range(len(cells)))
+    assert [row["status"] for row in rows] == ["decided", "error", "error", "error", "error", "decided"]
+    codes = [json.loads(row["error"])[0]["code"] for row in rows if row["status"] == "error"]
+    assert codes == ["facts/not-a-bundle", "facts/syntax", "facts/not-a-bundle", "facts/limit"]
