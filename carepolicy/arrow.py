@@ -3,8 +3,9 @@
     batches_out = evaluate_arrow_batches(evaluator, batches_in)   # RecordBatch in, RecordBatch out
 
 Input: either a column `bundle` holding one JSON bundle per row (string or binary), or the bundle's
-own columns (`month`, `beneficiary` as a struct, `time` as a list of structs, ...). A table cannot
-tell a null from a missing field, so with columns a null field is left out of the bundle.
+own columns (`month`, `beneficiary` as a struct, `time` as a list of structs, ...), which a struct
+column `bundle` may also hold. A table cannot tell a null from a missing field, so with columns a
+null field is left out of the bundle.
 
 Output (DECISIONS, one row per input row, in order; docs/reference/arrow-schema.md): the record's
 position, its bundle id and status, the decision's scalar columns, money as decimal(18, 2), the
@@ -88,8 +89,8 @@ def bundles_from_batches(
                 yield _repeated_column(repeated, repeated != column, source, index)
                 index += 1
         elif column in names:
-            for value in _json_cells(batch.column(column)):
-                yield _from_json(value, source, index)
+            for value in _json_cells(batch.column(column), column):
+                yield value.error(source, index) if isinstance(value, _Unreadable) else _from_json(value, source, index)
                 index += 1
         else:
             for row in _table_rows(batch):
@@ -113,6 +114,7 @@ class _Unreadable(NamedTuple):
 
     column: str
     problem: Exception
+    whole: bool = False  # the cell is the bundle (a struct `bundle` column), not one of its fields
 
     def error(self, source: str, index: int) -> BundleError:
         bundle_id = f"#{index + 1}"
@@ -120,7 +122,10 @@ class _Unreadable(NamedTuple):
             code, message = "facts/syntax", not_utf8(self.problem.object, self.problem)
         else:
             code, message = "facts/schema", f"a value Python cannot hold: {self.problem}"
-        diag = Diagnostic(code, message, fact_path=json_path([self.column], {}), file=source, bundle=bundle_id)
+        if self.whole:
+            message = f"column `{self.column}`: {message}"
+        path = None if self.whole else json_path([self.column], {})
+        diag = Diagnostic(code, message, fact_path=path, file=source, bundle=bundle_id)
         return BundleError(bundle_id, source, index, (diag,))
 
 
@@ -142,17 +147,30 @@ def _table_row(row: pa.RecordBatch) -> object:
     return row.to_pylist()[0]
 
 
-def _json_cells(array: pa.Array) -> list[object]:
+def _json_cells(array: pa.Array, column: str) -> list[object]:
     """The cells of a JSON column, text as its bytes: a Parquet writer need not check that a string
     is UTF-8, and each cell is decoded on its own (`json_value`), so one that is not is its row's
-    error rather than a UnicodeDecodeError for the whole batch."""
+    error rather than a UnicodeDecodeError for the whole batch. A column of another type (a struct,
+    from `spark.read.json` say) whose cell Python cannot hold is that cell's `_Unreadable`."""
     kind = array.type.value_type if pa.types.is_dictionary(array.type) else array.type
     if kind in _TEXT_TYPES:
         array = array.cast(pa.large_binary())
-    return array.to_pylist()  # type: ignore[no-any-return]
+    try:
+        return array.to_pylist()  # type: ignore[no-any-return]
+    except (ValueError, OverflowError):  # (a rare batch: its cells are converted one at a time)
+        return [_cell(array, i, column) for i in range(len(array))]
+
+
+def _cell(array: pa.Array, i: int, column: str) -> object:
+    try:
+        return array[i].as_py()
+    except (ValueError, OverflowError) as problem:
+        return _Unreadable(column, problem, whole=True)
 
 
 def _from_json(value: object, source: str, index: int) -> Bundle | BundleError:
+    if isinstance(value, dict):  # a struct column: the bundle's own columns, nested (nulls left out, dates as text)
+        return validate_bundle(_present(value), source=source, index=index)
     if not isinstance(value, str | bytes):  # a null cell: reported as the reader reports any non-bundle
         return validate_bundle(value, source=source, index=index)
     return json_value(value, source, index)  # as a JSON line is read: its limits, its errors

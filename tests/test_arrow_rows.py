@@ -74,3 +74,28 @@ def test_every_input_row_has_its_output_row_whatever_it_holds(policies: PolicySe
     assert [row["status"] for row in rows] == ["decided", "error", "error", "error", "error", "decided"]
     codes = [json.loads(row["error"])[0]["code"] for row in rows if row["status"] == "error"]
     assert codes == ["facts/not-a-bundle", "facts/syntax", "facts/not-a-bundle", "facts/limit"]
+
+
+def test_a_struct_bundle_column_is_read_as_the_bundles_own_columns(policies: PolicySet, bundle: dict[str, Any]) -> None:
+    """A `bundle` column that is a struct (as `spark.read.json` makes one, with a null for each field a
+    row does not have): its dates were refused as "a `datetime.date` value" and its nulls as values."""
+    dated = json.loads(json.dumps(bundle))
+    dated["practitioner"]["last_visit"] = datetime.date(2024, 3, 28)
+    dated["practitioner"]["specialty"] = None
+    own = _rows(policies, [pa.Table.from_pylist([dated]).to_batches()[0]])
+    nested = _rows(policies, [pa.record_batch({"bundle": pa.array([dated])})])
+    assert nested[0]["status"] == "decided", nested[0]["error"]
+    assert nested == own
+
+
+def test_a_struct_bundle_cell_python_cannot_hold_is_its_rows_error(policies: PolicySet, bundle: dict[str, Any]) -> None:
+    """A date32 past year 9,999 in one row of a struct `bundle` column raised OverflowError out of
+    evaluate_arrow_batches, and every row of the batch was lost."""
+    months = pa.array([2_932_897 + 10, 20_000], pa.date32())  # (20,000 days: 2024-10-04, not a month)
+    cells = pa.StructArray.from_arrays([pa.array(["far", "near"]), months], ["id", "month"])
+    rows = _rows(policies, [pa.record_batch({"bundle": cells})])
+    assert [row["record"] for row in rows] == [0, 1]
+    first, second = (json.loads(row["error"])[0] for row in rows)
+    assert first["code"] == "facts/schema"
+    assert first["message"] == "column `bundle`: a value Python cannot hold: date value out of range"
+    assert (second["bundle"], second["fact_path"]) == ("near", "$.month")
