@@ -184,7 +184,8 @@ def expand(obj: Any, bundles: dict[str, list[Bundle]], setup: Setup) -> Decision
             f"bundle `{bundle_id}` is not the one decided: its facts hash is {bundle.facts_hash}, "
             f"the decision's {facts_hash}",
             "the facts changed since the decision was made", ("facts_hash",))
-    switches = obj.get("switches") if isinstance(obj.get("switches"), dict) else {}
+    recorded_switches = obj.get("switches")
+    switches: dict[str, Any] = recorded_switches if isinstance(recorded_switches, dict) else {}
     for name, option in switches.items():  # (text and numbers the engine words; a list or mapping not as Python)
         if isinstance(option, list | dict):
             raise _Mismatch(f"expected an option of switch `{name}` (text), found {describe(option)}", EDITED_HELP,
