@@ -11,6 +11,7 @@ then gives the bytes of an uninterrupted run.
 from __future__ import annotations
 
 import errno
+import itertools
 import json
 import os
 import signal
@@ -274,7 +275,7 @@ def test_a_block_written_in_pieces_lands_whole_at_its_offset(block: list[bytes],
 
     from carepolicy.cli import batch_pool
 
-    sizes = iter(cuts * 100)
+    sizes = itertools.cycle(cuts)  # (`iter(cuts * 100)` ran out: cuts=[1] and a block over 100 bytes)
     real = os.pwrite
 
     def short_pwritev(fd: int, buffers: Any, at: int) -> int:
