@@ -76,7 +76,7 @@ def _header(diag: Diagnostic) -> str:
     if diag.span is not None:
         where = str(diag.span)
     else:
-        parts = [p for p in (diag.file, diag.bundle and f"bundle `{diag.bundle}`", diag.fact_path) if p]
+        parts = [p for p in (diag.file, diag.bundle is not None and f"bundle `{diag.bundle}`", diag.fact_path) if p]
         where = ": ".join(parts) if parts else "carepolicy"
     return f"{where}: {diag.severity.value}[{diag.code}]: {diag.message}"
 

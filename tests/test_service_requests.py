@@ -10,9 +10,12 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
+from carepolicy.cli.main import cli
+from click.testing import CliRunner
 
 import carepolicy
 from carepolicy.evaluator import Evaluator
@@ -240,3 +243,19 @@ def test_a_client_that_leaves_before_its_answer_stops_the_work(evaluator: Evalua
     decided.clear()
     answer = call(evaluator, body, JSONL)  # a client that stays is answered in full
     assert (answer.status, len(decided), answer.headers["x-carepolicy-records"]) == (200, 2_000, "2000")
+
+
+def test_an_empty_id_is_echoed_as_the_empty_string_it_is(evaluator: Evaluator, tmp_path: Path) -> None:
+    """`"id": ""` is an id, if a poor one: the caller joins answers back on it, and `#1` is not what
+    it sent. A decision and an error record echo it alike, and `batch` (the same reader) does too."""
+    body = b'{"month": "2025-03", "id": ""}\n{"month": "2025-13", "id": ""}\n{"month": "2025-03"}\n'
+    answer = call(evaluator, body, JSONL)
+    assert [line["bundle_id"] for line in answer.lines()] == ["", "", "#3"]
+    assert answer.lines()[1]["error"][0]["bundle"] == ""
+    path = tmp_path / "ids.jsonl"
+    path.write_bytes(body)
+    result = CliRunner().invoke(cli, ["batch", str(path), "-o", str(tmp_path / "out.jsonl")])
+    assert result.exit_code == 2  # one record is not a valid bundle
+    assert [json.loads(line)["bundle_id"] for line in (tmp_path / "out.jsonl").read_bytes().splitlines()] == [
+        "", "", "#3"]
+    assert f"{path}: bundle ``: $.month: error[facts/schema]" in result.stderr

@@ -65,9 +65,11 @@ def fast_bundle(obj: dict[Any, Any], index: int) -> Fast | None:
 
 
 def bundle_id_of(bundle: Mapping[str, Any], index: int) -> str:
-    """The bundle's `id`, or its position in its file (`#1` for the first) when it has none that is text."""
+    """The bundle's `id`, or its position in its file (`#1` for the first) when it has none that is text.
+
+    An empty id is an id: the caller joins answers back on what it sent, and `#1` is not that."""
     raw_id = bundle.get("id")
-    return raw_id if isinstance(raw_id, str) and raw_id else f"#{index + 1}"
+    return raw_id if isinstance(raw_id, str) else f"#{index + 1}"
 
 
 def latest_view(version: int, data: dict[str, Any], walk: bool = True) -> dict[str, Any] | None:
