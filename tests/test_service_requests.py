@@ -8,6 +8,7 @@ set up exactly, with nothing timed.
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -259,3 +260,52 @@ def test_an_empty_id_is_echoed_as_the_empty_string_it_is(evaluator: Evaluator, t
     assert [json.loads(line)["bundle_id"] for line in (tmp_path / "out.jsonl").read_bytes().splitlines()] == [
         "", "", "#3"]
     assert f"{path}: bundle ``: $.month: error[facts/schema]" in result.stderr
+
+
+HUGE_EXPONENT = b"1e" + b"9" * 22  # past the exponent a Decimal holds (18 digits): Decimal() raises InvalidOperation
+
+
+def test_a_number_too_long_to_read_is_its_records_error_as_in_batch(evaluator: Evaluator, tmp_path: Path) -> None:
+    """A number whose exponent no Decimal holds raised InvalidOperation out of the reader: the whole
+    request was a 500 (`internal error: InvalidOperation`), and `batch` made the line an internal
+    error (a bug, it said). It is a number too long to read, as an integer over 4,300 digits is:
+    that record's `facts/limit` error, worded as batch words it, and the other lines are decided."""
+    spoilt = b'{"month": "2025-03", "id": "b", "time": [{"minutes": ' + HUGE_EXPONENT + b"}]}\n"
+    body = b'{"month": "2025-03", "id": "a"}\n' + spoilt + b'{"month": "2025-03", "id": "c"}\n'
+    answer = call(evaluator, body, JSONL)
+    assert (answer.status, answer.headers["x-carepolicy-records"], answer.headers["x-carepolicy-errors"]) == (
+        422, "3", "1")
+    first, error, last = answer.lines()
+    assert (first["bundle_id"], last["bundle_id"]) == ("a", "c")
+    (problem,) = error["error"]
+    assert (problem["code"], problem["line"], problem["message"]) == (
+        "facts/limit", 2, "a number with a 22-digit exponent; fact files allow at most 15 digits")
+    path = tmp_path / "huge.jsonl"
+    path.write_bytes(body)
+    CliRunner().invoke(cli, ["batch", str(path), "-o", str(tmp_path / "out.jsonl")])
+    written = (tmp_path / "out.jsonl").read_bytes().replace(json.dumps(str(path)).encode(), b'"<request>"')
+    assert written.splitlines()[1] == answer.body.splitlines()[1]  # the reader's diagnostic, byte for byte
+
+
+@pytest.mark.parametrize(("text", "fmt"), [
+    (b'[{"month": "2025-03", "n": ' + HUGE_EXPONENT + b"}]", "json"),
+    (b'month: "2025-03"\ntime:\n  - minutes: ' + HUGE_EXPONENT + b"\n---\nmonth: \"2025-03\"\n", "yaml"),
+    (b'{"month": "2025-03", "n": ' + HUGE_EXPONENT + b'}\n{"month": "2025-03"}\n', None),  # detected (stdin)
+])
+def test_a_number_too_long_to_read_is_a_limit_in_every_format(text: bytes, fmt: str | None) -> None:
+    """The same number in a JSON document (which, as a 4,300-digit integer, cannot be read at all),
+    in a YAML stream (its document alone) and on standard input's first line (detected as JSON
+    Lines, as a line holding such an integer is): a `facts/limit` error, never InvalidOperation."""
+    results = carepolicy.load().evaluate_text(text, fmt=fmt or "jsonl") if fmt else None
+    if fmt is None:
+        from carepolicy.engine import iter_records
+
+        records = list(iter_records(io.BytesIO(text), None, name="<stdin>"))
+        assert [type(r).__name__ for r in records] == ["BundleError", "Bundle"]
+        messages = [d.message for d in records[0].diagnostics]  # type: ignore[union-attr]
+    else:
+        assert results is not None
+        messages = [d.message for d in results[0].diagnostics]
+        assert [r.ok for r in results[1:]] == [True] * (len(results) - 1)
+    assert len(messages) == 1
+    assert messages[0].startswith("a number with a 22-digit exponent; fact files allow at most 15")

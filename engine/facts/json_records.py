@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Iterator
 from dataclasses import replace
-from decimal import Decimal
 
 import msgspec
 
@@ -18,7 +17,7 @@ from ..diagnostics import Diagnostic, FactError
 from .bundle import BundleError
 from .fast_intake import bundle_id_of
 from .json_keys import Duplicate, duplicates, has_duplicate, line_and_column
-from .limits import MAX_DEPTH, MAX_DIGITS, MAX_RECORD_BYTES
+from .limits import MAX_DEPTH, MAX_RECORD_BYTES, digits_message, read_decimal
 from .record_errors import (
     JSONL_HELP,
     Line,
@@ -87,8 +86,8 @@ def json_record(line: bytes | str | None, name: str, number: int, index: int) ->
         obj = JSON_DECODER.decode(line)
     except RecursionError:
         return record_error("facts/limit", f"nested more than {MAX_DEPTH} levels deep", name, number, 1, index)
-    except (msgspec.DecodeError, UnicodeError):  # UnicodeError: text holding a lone surrogate
-        return _json_fallback(line, name, number, index)
+    except (msgspec.DecodeError, UnicodeError, ArithmeticError):  # UnicodeError: text holding a lone surrogate;
+        return _json_fallback(line, name, number, index)  # ArithmeticError: an exponent no Decimal holds
     text = line if isinstance(line, str) else line.decode("utf-8")  # (msgspec read it: UTF-8)
     return repeated_key(obj, text, name, index, number - 1) or checked(obj, name, index)
 
@@ -106,8 +105,8 @@ def _json_fallback(line: bytes | str, name: str, number: int, index: int) -> Rec
         return record_error("facts/syntax", invalid("JSON", exc.msg), name, number, exc.colno, index)
     except (RecursionError, _NestedTooDeep):
         return record_error("facts/limit", f"nested more than {MAX_DEPTH} levels deep", name, number, 1, index)
-    except ValueError as exc:  # an integer over 4,300 digits
-        return record_error("facts/limit", _digits_message(exc), name, number, 1, index)
+    except ValueError as exc:  # an integer over 4,300 digits, or an exponent no Decimal holds
+        return record_error("facts/limit", digits_message(exc), name, number, 1, index)
     return repeated_key(obj, text, name, index, number - 1) or checked(obj, name, index)
 
 
@@ -134,8 +133,8 @@ def json_value(value: str | bytes, name: str, index: int) -> Record:
         return _value_error("facts/syntax", invalid("JSON", exc.msg) + where, name, index)
     except (RecursionError, _NestedTooDeep):
         return _value_error("facts/limit", f"nested more than {MAX_DEPTH} levels deep", name, index)
-    except ValueError as exc:  # an integer over 4,300 digits
-        return _value_error("facts/limit", _digits_message(exc), name, index)
+    except ValueError as exc:  # an integer over 4,300 digits, or an exponent no Decimal holds
+        return _value_error("facts/limit", digits_message(exc), name, index)
     return repeated_key(obj, text, name, index, None) or checked(obj, name, index)
 
 
@@ -201,7 +200,7 @@ def _parse_json(text: str) -> object:
     depth = max(text.count("[", 0, 20_000), text.count("{", 0, 20_000))  # cheap bound before recursing
     if depth > _PARSE_DEPTH and _max_depth(text) > _PARSE_DEPTH:
         raise _NestedTooDeep
-    return json.loads(text, parse_float=Decimal, parse_int=_json_int)
+    return json.loads(text, parse_float=read_decimal, parse_int=_json_int)
 
 
 def _max_depth(text: str) -> int:
@@ -229,10 +228,6 @@ def _json_int(text: str) -> int:
     return int(text)
 
 
-def _digits_message(exc: ValueError) -> str:
-    return f"{exc}; fact files allow at most {MAX_DIGITS} digits"
-
-
 def json_document(lines: Iterable[Line], name: str) -> Iterator[Record]:
     data = whole(lines, name, "JSON")
     try:
@@ -247,7 +242,7 @@ def json_document(lines: Iterable[Line], name: str) -> Iterator[Record]:
         message = f"`{name}` is nested more than {MAX_DEPTH} levels deep" + unknown_count(text)
         raise FactError([Diagnostic("facts/limit", message, file=name, help=JSONL_HELP)]) from None
     except ValueError as exc:
-        message = _digits_message(exc) + unknown_count(text)
+        message = digits_message(exc) + unknown_count(text)
         raise FactError([Diagnostic("facts/limit", message, file=name, help=JSONL_HELP)]) from None
     if not has_duplicate(text):
         yield from bundles([document], name)

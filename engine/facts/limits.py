@@ -148,6 +148,23 @@ def _checked_number(value: int | float | Decimal, where: Where, problems: list[P
 # --- values no patient-month can have -------------------------------------------------------------
 
 
+def read_decimal(text: str) -> Decimal:
+    """The Decimal a reader makes of a number's text, or ValueError, as for an integer too long to
+    read, when its exponent is past what a Decimal holds (`1e` and 19 digits or more): Decimal raises
+    InvalidOperation, an ArithmeticError no reader expected, so the line was an internal error in
+    `batch` and a 500 for the whole request in `serve`."""
+    try:
+        return Decimal(text)
+    except ArithmeticError:
+        exponent = text.lower().partition("e")[2].lstrip("+-").lstrip("0")
+        raise ValueError(f"a number with a {len(exponent)}-digit exponent") from None
+
+
+def digits_message(exc: ValueError) -> str:
+    """The words of a number too long to read (`read_decimal`, or an integer over 4,300 digits)."""
+    return f"{exc}; fact files allow at most {MAX_DIGITS} digits"
+
+
 def month_minutes(month: object) -> int:
     """The minutes in the service month (31 days' worth when the month is not a valid `YYYY-MM`)."""
     if type(month) is str and len(month) == 7:  # the only length a `YYYY-MM` has

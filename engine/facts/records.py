@@ -209,6 +209,6 @@ def _detect(first: Line | None) -> str:
     if text.startswith(b"{"):
         try:
             return "jsonl" if isinstance(JSON_DECODER.decode(text), dict) else "json"
-        except msgspec.DecodeError:
+        except (msgspec.DecodeError, ArithmeticError):  # (an exponent no Decimal holds: not read, as bad syntax)
             return "json"
     return "json" if text.startswith(b"[") else "yaml"

@@ -34,7 +34,7 @@ import yaml
 from yaml.constructor import ConstructorError
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from .limits import MAX_DIGITS
+from .limits import MAX_DIGITS, digits_message, read_decimal
 
 _CORE_RESOLVERS: list[tuple[str, str, str]] = [  # (tag, regex, first characters)
     ("tag:yaml.org,2002:null", r"^(?:~|null|Null|NULL|)$", "~nN"),
@@ -100,7 +100,13 @@ def _decimal(loader: yaml.SafeLoader, node: yaml.Node) -> Decimal:
         raise FactYAMLError("facts/number", problem, node.start_mark)
     negative = text.startswith("-")
     body = text.lstrip("+-")
-    value = Decimal(body[1:]) if body.lower() in (".inf", ".nan") else Decimal(body)  # inf kept: validation names it
+    if body.lower() in (".inf", ".nan"):
+        value = Decimal(body[1:])  # kept: validation names it
+    else:
+        try:
+            value = read_decimal(body)
+        except ValueError as exc:  # an exponent no Decimal holds: this document's error, as in JSON its line's
+            raise FactYAMLError("facts/limit", digits_message(exc), node.start_mark) from None
     return -value if negative else value
 
 
