@@ -70,7 +70,10 @@ def validate_precisely(obj: Mapping[Any, Any], *, source: str, index: int) -> Bu
     path is not sure of, and the reference the fast path is tested against."""
     problems: list[Problem] = []
     raw = cast("dict[str, Any]", plain_copy(obj, problems))
-    bundle_id = bundle_id_of(raw, index)  # from the checked copy: an id too long or not text is never shown
+    # from the checked copy, where an id over a limit (too long, a lone surrogate) is replaced by "":
+    # such an id is never shown, and is not the empty id a bundle may give
+    spoilt = any(path == ["id"] for path, _ in problems)
+    bundle_id = f"#{index + 1}" if spoilt else bundle_id_of(raw, index)
     diagnostics = [_fact_diagnostic("facts/limit", path, msg, obj, source, bundle_id) for path, msg in problems]
     version = bundle_version(raw)
     if not diagnostics:
