@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, NamedTuple, TypeAlias
+from typing import IO, TYPE_CHECKING, NamedTuple, TypeAlias
 
 from .common import ErrorRecord, Item, iter_inputs
 
@@ -50,9 +50,6 @@ def read_work(paths: Sequence[str], input_format: str | None = None) -> Iterator
 
 
 def _json_lines(path: str) -> Iterator[Work]:
-    from carepolicy.engine.facts.json_records import other_encoding
-    from carepolicy.engine.facts.records import _lines
-
     try:
         stream = Path(path).open("rb")  # noqa: SIM115 — closed below, after the last line
     except OSError:
@@ -61,21 +58,33 @@ def _json_lines(path: str) -> Iterator[Work]:
     index = 0
     try:
         with stream:
-            for number, line in _lines(stream):
-                if line is not None and not line.strip():
-                    continue
-                spoilt = other_encoding(line, path, number) if index == 0 else None
-                if spoilt is not None:  # saved as UTF-16 or 32: the file is one error record, as the reader says
-                    yield spoilt
-                    return
-                yield RawRecord(path, index, number, line)
-                index += 1
+            for work in json_line_work(stream, path):
+                index += isinstance(work, RawRecord)
+                yield work
     except OSError as error:  # a read error half-way (a failing disk): the records before it stand
         reason = (error.strerror or str(error)).lower()
         yield _file_error(path, "facts/io", f"cannot read `{path}` after record {index}: {reason}", _AFTER_READ_ERROR)
-        return
+
+
+def json_line_work(stream: IO[bytes], name: str) -> Iterator[Work]:
+    """The lines of a JSON Lines stream as `RawRecord`s, split by the reader's own splitter and
+    limits; a stream in UTF-16 or 32 is one error record, and one without records too, as the
+    reader says. (`carepolicy serve` reads a request's body with it, as batch reads a file.)"""
+    from carepolicy.engine.facts.json_records import other_encoding
+    from carepolicy.engine.facts.records import _lines
+
+    index = 0
+    for number, line in _lines(stream):
+        if line is not None and not line.strip():
+            continue
+        spoilt = other_encoding(line, name, number) if index == 0 else None
+        if spoilt is not None:  # saved as UTF-16 or 32: the file is one error record, as the reader says
+            yield spoilt
+            return
+        yield RawRecord(name, index, number, line)
+        index += 1
     if index == 0:
-        yield _file_error(path, "facts/empty", f"`{path}` holds no fact bundles")
+        yield _file_error(name, "facts/empty", f"`{name}` holds no fact bundles")
 
 
 _AFTER_READ_ERROR = (
@@ -107,4 +116,4 @@ def _read_line() -> Callable[[bytes | None, str, int, int], Bundle | BundleError
     return json_record
 
 
-__all__ = ["RawRecord", "Work", "decode", "read_work"]
+__all__ = ["RawRecord", "Work", "decode", "json_line_work", "read_work"]

@@ -59,7 +59,7 @@ def decide_one(work: Work, setup: Setup, trace_form: str) -> Done:
         return Done(json_form.to_json_bytes(record, trace=trace_form, end=b"\n"))
     except Exception as error:  # TypeError, ValueError (a lone surrogate), ... or a bug in a writer: one record's
         source = item.source if isinstance(item, engine.Bundle) else "<input>"
-        failed = _serialise_error(error, record, source)
+        failed = serialise_error(error, record, source)
         return Done(error_line(failed), (failed,))
 
 
@@ -77,7 +77,8 @@ def _modules() -> tuple[ModuleType, ModuleType]:
     return _MODULES[0]
 
 
-def _serialise_error(error: BaseException, decision: Decision, source: str) -> ErrorRecord:
+def serialise_error(error: BaseException, decision: Decision, source: str) -> ErrorRecord:
+    """The error record of a decision that cannot be written as JSON (`carepolicy serve` uses it too)."""
     failed = internal_error(error, source=source, bundle=decision.bundle_id)
     diag = failed.diagnostics[0]
     from dataclasses import replace
@@ -154,4 +155,4 @@ class Decider:
             self._pool = None
 
 
-__all__ = ["CHUNK", "Decider", "Done", "decide_chunk", "decide_one", "error_line"]
+__all__ = ["CHUNK", "Decider", "Done", "decide_chunk", "decide_one", "error_line", "serialise_error"]

@@ -202,10 +202,10 @@ def test_an_internal_error_is_500_with_the_headers_of_every_response(monkeypatch
     to every other response: the handler adds them itself. (In process: no input is known to fail.)"""
     from carepolicy.service import app as service_app
 
-    def fail(*args: object) -> tuple[list[bytes], int]:
+    def fail(*args: object) -> object:
         raise RuntimeError("a bug")
 
-    monkeypatch.setattr(service_app, "_decide_all", fail)
+    monkeypatch.setattr(service_app, "answer_lines", fail)
     evaluator = carepolicy.load()
     application = service_app.create_app(evaluator, service_app.ServiceConfig())
     sent: list[dict[str, Any]] = []

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import io
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +20,7 @@ from click.testing import CliRunner
 
 import carepolicy
 from carepolicy.evaluator import Evaluator
+from carepolicy.service import answers
 from carepolicy.service import app as service_app
 from carepolicy.service.limits import ServiceConfig, nesting_depth
 from tests.pipeline_data import dumps, mixed_bundles
@@ -47,17 +48,20 @@ class Answer:
 
 def call(evaluator: Evaluator, body: bytes | list[bytes], media: str | list[str] = "application/json",
          method: str = "POST", path: str = "/v1/decisions", disconnect: bool = False,
-         headers: tuple[tuple[str, str], ...] = (), leaves: bool = False) -> Answer:
+         headers: tuple[tuple[str, str], ...] = (), leaves: bool = False, leaves_after: int | None = None,
+         config: ServiceConfig | None = None) -> Answer:
     """One request to a fresh app; `body` as one message or as chunks; `media`: the Content-Type
     (a list: one header each); `disconnect`: the client leaves after the chunks, before the body is
-    complete; `leaves`: it leaves once the body is sent, before the answer."""
-    app = service_app.create_app(evaluator, ServiceConfig())
-    return asyncio.run(exchange(app, method, path, body, media, disconnect, headers, leaves))
+    complete; `leaves`: it leaves once the body is sent, before the answer; `leaves_after`: once
+    that many pieces of the answer's body have arrived."""
+    app = service_app.create_app(evaluator, config or ServiceConfig())
+    return asyncio.run(exchange(app, method, path, body, media, disconnect, headers, leaves, leaves_after))
 
 
 async def exchange(app: Any, method: str, path: str, body: bytes | list[bytes],
                    media: str | list[str] = "application/json", disconnect: bool = False,
-                   headers: tuple[tuple[str, str], ...] = (), leaves: bool = False) -> Answer:
+                   headers: tuple[tuple[str, str], ...] = (), leaves: bool = False,
+                   leaves_after: int | None = None) -> Answer:
     chunks = [body] if isinstance(body, bytes) else body
     incoming: Iterator[dict[str, Any]] = iter(
         [{"type": "http.request", "body": chunk, "more_body": disconnect or i < len(chunks) - 1}
@@ -65,6 +69,7 @@ async def exchange(app: Any, method: str, path: str, body: bytes | list[bytes],
     )
     sent: list[dict[str, Any]] = []
     answered = asyncio.Event()
+    pieces = [0]
 
     async def receive() -> dict[str, Any]:
         message = next(incoming, None)
@@ -76,8 +81,10 @@ async def exchange(app: Any, method: str, path: str, body: bytes | list[bytes],
 
     async def send(message: dict[str, Any]) -> None:
         sent.append(message)
-        if message["type"] == "http.response.body" and not message.get("more_body"):
-            answered.set()
+        if message["type"] == "http.response.body":
+            pieces[0] += 1
+            if not message.get("more_body") or pieces[0] == leaves_after:
+                answered.set()
 
     scope = {"type": "http", "method": method, "path": path, "raw_path": path.encode(), "query_string": b"",
              "root_path": "", "scheme": "http",
@@ -193,7 +200,9 @@ def test_writing_the_answer_counts_in_the_request_timeout(evaluator: Evaluator,
     """A decision's line (its trace, built lazily, and its JSON) is most of the work: about four
     fifths with the trace. So it is made within --request-timeout, and off the event loop with the
     decision. Here each line takes 10 s of a clock that nothing else moves: five bundles are 50 s,
-    over a 30 s timeout, and the answer is the 503 that says so, not 200 after 50 s."""
+    over a 30 s timeout. The answer is streamed, its status sent before its first line, so the
+    bundles not started within the timeout are not decided but still answered, each with the
+    `service/timeout` error record that says so (one line per record), not with a 200 after 50 s."""
     clock = [0.0]
     written = carepolicy.Result.jsonl
 
@@ -203,12 +212,17 @@ def test_writing_the_answer_counts_in_the_request_timeout(evaluator: Evaluator,
         return line
 
     monkeypatch.setattr(service_app, "monotonic", lambda: clock[0])
+    monkeypatch.setattr(answers, "monotonic", lambda: clock[0])
     monkeypatch.setattr(carepolicy.Result, "jsonl", property(slow_line))
-    answer = call(evaluator, b'{"month": "2025-03"}\n' * 5, JSONL)
-    assert answer.status == 503
-    (problem,) = answer.lines()[0]["error"]
+    body = b"".join(b'{"month": "2025-03", "id": "b%d"}\n' % n for n in range(5))
+    answer = call(evaluator, body, JSONL)
+    lines = answer.lines()
+    assert [line["bundle_id"] for line in lines] == ["b0", "b1", "b2", "b3", "b4"]
+    assert ["error" in line for line in lines] == [False, False, False, True, True]
+    (problem,) = lines[3]["error"]
     assert (problem["code"], problem["message"]) == (
-        "service/timeout", "the bundles were not decided within the request timeout (3 done)")
+        "service/timeout", "not decided within the request timeout (3 decided before it)")
+    assert clock[0] == 30.0  # the two bundles past the deadline were not decided
 
 
 @pytest.mark.parametrize(("media", "headers"), [
@@ -229,7 +243,10 @@ def test_a_header_sent_twice_is_read_whole(evaluator: Evaluator, media: str | li
 def test_a_client_that_leaves_before_its_answer_stops_the_work(evaluator: Evaluator,
                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     """A client that gives up (its own timeout) and sends again must not leave the service deciding
-    for no one, up to --request-timeout each time: the bundles left are not decided."""
+    for no one, up to --request-timeout each time: the bundles left are not decided. Whether it
+    leaves while the records are read (before the answer starts) or once the first lines have
+    arrived, at most the chunk under way is decided (a decision with its trace is ~40 kB, a chunk
+    64 kB), not the 2,000."""
     decided: list[object] = []
     decide = Evaluator.decide
 
@@ -240,10 +257,16 @@ def test_a_client_that_leaves_before_its_answer_stops_the_work(evaluator: Evalua
     monkeypatch.setattr(Evaluator, "decide", counted)
     body = b'{"month": "2025-03"}\n' * 2_000
     call(evaluator, body, JSONL, leaves=True)
-    assert 0 < len(decided) < 1_000
+    assert len(decided) < 10
+    decided.clear()
+    answer = call(evaluator, body, JSONL, leaves_after=1)
+    assert answer.status == 200
+    assert answer.lines()[0]["bundle_id"] == "#1"  # the first chunk was sent, whole lines
+    assert 0 < len(decided) < 10
     decided.clear()
     answer = call(evaluator, body, JSONL)  # a client that stays is answered in full
     assert (answer.status, len(decided), answer.headers["x-carepolicy-records"]) == (200, 2_000, "2000")
+    assert len(answer.lines()) == 2_000
 
 
 def test_an_empty_id_is_echoed_as_the_empty_string_it_is(evaluator: Evaluator, tmp_path: Path) -> None:
@@ -309,3 +332,151 @@ def test_a_number_too_long_to_read_is_a_limit_in_every_format(text: bytes, fmt: 
         assert [r.ok for r in results[1:]] == [True] * (len(results) - 1)
     assert len(messages) == 1
     assert messages[0].startswith("a number with a 22-digit exponent; fact files allow at most 15")
+
+
+DEEP = b'{"month": "2025-03", "id": "deep", "x": ' + b"[" * 40 + b"]" * 40 + b"}\n"
+
+
+def test_a_json_line_too_deep_is_its_records_error_not_a_413(evaluator: Evaluator, tmp_path: Path) -> None:
+    """One line nested past --max-depth (32) refused the whole request 413, losing every record with
+    it. Each line is its own record: the reader, which refuses a line nested deeper than 16 levels
+    without recursing, gives it the error record batch gives it, and the other lines are decided.
+    (A JSON document, parsed whole, is still refused whole: test_service.test_deep_nesting_is_413.)"""
+    flood = b"[" * 200_000 + b"\n"  # no recursion, however deep: the reader's line error
+    body = dumps(VALID[0]).encode() + b"\n" + DEEP + flood + dumps(VALID[1]).encode() + b"\n"
+    answer = call(evaluator, body, JSONL)
+    assert (answer.status, answer.headers["x-carepolicy-records"], answer.headers["x-carepolicy-errors"]) == (
+        422, "4", "2")
+    lines = answer.lines()
+    assert [line["bundle_id"] for line in lines] == [VALID[0]["id"], "deep", "#3", VALID[1]["id"]]
+    assert [(e["code"], e["message"]) for line in lines[1:3] for e in line["error"]] == [
+        ("facts/limit", "nested more than 16 levels deep")] * 2
+    path = tmp_path / "deep.jsonl"
+    path.write_bytes(body)
+    CliRunner().invoke(cli, ["batch", str(path), "-o", str(tmp_path / "out.jsonl")])
+    written = (tmp_path / "out.jsonl").read_bytes().replace(json.dumps(str(path)).encode(), b'"<request>"')
+    assert written.splitlines()[1:3] == answer.body.splitlines()[1:3]
+
+
+def test_a_stricter_max_depth_makes_a_deeper_line_its_records_error(evaluator: Evaluator) -> None:
+    """With --max-depth below the reader's own 16, a line nested deeper than it is refused as that
+    record's error, in the reader's words with the service's limit, and the other lines decided."""
+    nested = b'{"month": "2025-03", "id": "nested", "x": [[[[[[[[1]]]]]]]]}\n'  # 9 levels
+    body = dumps(VALID[0]).encode() + b"\n" + nested + dumps(VALID[1]).encode() + b"\n"
+    answer = call(evaluator, body, JSONL, config=ServiceConfig(max_depth=8))
+    lines = answer.lines()
+    assert (answer.status, [line["bundle_id"] for line in lines]) == (422, [VALID[0]["id"], "#2", VALID[1]["id"]])
+    (problem,) = lines[1]["error"]
+    assert (problem["code"], problem["line"]) == ("facts/limit", 2)
+    assert problem["message"] == "nested more than 8 levels deep"
+    assert ["error" in line for line in lines] == [False, True, False]
+    refused = call(evaluator, b"[" + nested.strip() + b"]", config=ServiceConfig(max_depth=8))
+    assert (refused.status, refused.lines()[0]["error"][0]["code"]) == (413, "service/too-deep")  # a document
+
+
+async def streamed(app: Any, body: bytes, on_body: Callable[[bytes], None]) -> int:
+    """A JSON Lines request whose answer is handed to `on_body` piece by piece as it arrives, not
+    kept (a client reading as it comes); the status."""
+    done = asyncio.Event()
+    messages = iter([{"type": "http.request", "body": body, "more_body": False}])
+    status = [0]
+
+    async def receive() -> dict[str, Any]:
+        message = next(messages, None)
+        if message is None:
+            await done.wait()
+            return {"type": "http.disconnect"}
+        return message
+
+    async def send(message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.start":
+            status[0] = message["status"]
+        if message["type"] == "http.response.body":
+            on_body(message["body"])
+            if not message.get("more_body"):
+                done.set()
+
+    scope = {"type": "http", "method": "POST", "path": "/v1/decisions", "raw_path": b"/v1/decisions",
+             "query_string": b"", "root_path": "", "scheme": "http", "headers": [(b"content-type", JSONL.encode())],
+             "http_version": "1.1", "server": ("127.0.0.1", 80), "client": ("127.0.0.1", 1)}
+    await app(scope, receive, send)
+    return status[0]
+
+
+def test_the_answer_is_streamed_as_it_is_decided(evaluator: Evaluator, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The answer was built whole before its first byte was sent: up to 2,000 times the request
+    (a minimal bundle's decision with its trace is ~40 kB). It is sent as it is decided: the first
+    lines leave before the last bundle is decided, in many pieces, each of whole lines."""
+    decided: list[object] = []
+    decide = Evaluator.decide
+
+    def counted(self: Evaluator, item: Any) -> carepolicy.Result:
+        decided.append(item)
+        return decide(self, item)
+
+    monkeypatch.setattr(Evaluator, "decide", counted)
+    pieces: list[tuple[int, bytes]] = []  # each piece, and how many bundles were decided when it came
+    app = service_app.create_app(evaluator, ServiceConfig())
+    status = asyncio.run(streamed(app, b'{"month": "2025-03"}\n' * 100, lambda b: pieces.append((len(decided), b))))
+    assert status == 200
+    assert pieces[0][0] < 10  # the first lines were sent with ~90 bundles still to decide
+    sent = [piece for _, piece in pieces if piece]
+    assert len(sent) > 10
+    assert all(piece.endswith(b"\n") for piece in sent)
+    assert [json.loads(line)["bundle_id"] for line in b"".join(sent).splitlines()] == [f"#{n}" for n in range(1, 101)]
+
+
+def test_the_memory_held_is_a_chunk_not_the_answer(evaluator: Evaluator) -> None:
+    """Measured with tracemalloc over a request of 300 minimal bundles (an answer of ~12 MB): the
+    peak of what the service allocates is a small part of the answer, which it never holds whole.
+    (Built whole, the answer was held twice: its lines, then their join.)"""
+    import tracemalloc
+
+    body = b'{"month": "2025-03"}\n' * 300
+    app = service_app.create_app(evaluator, ServiceConfig())
+    received = [0]
+
+    def count(piece: bytes) -> None:
+        received[0] += len(piece)
+
+    asyncio.run(streamed(app, body, count))  # once first: the month's plan and caches are made, and kept
+    received[0] = 0
+    tracemalloc.start()
+    try:
+        asyncio.run(streamed(app, body, count))
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert received[0] > 10_000_000
+    assert peak < received[0] / 8, (peak, received[0])
+
+
+def test_a_failure_while_the_answer_is_sent_is_that_records_error(evaluator: Evaluator,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """Once the status is sent, nothing can turn the answer into a 500: a record whose line cannot
+    be read (a reader bug) or written (a writer bug) is that record's error record, as in batch
+    (eval/internal, output/serialise), and the records after it are still answered, one line each."""
+    from carepolicy.cli import batch_input
+
+    read_line = batch_input.decode
+    written = carepolicy.Result.jsonl
+
+    def fragile_decode(record: batch_input.RawRecord) -> Any:
+        if record.index == 1:
+            raise RuntimeError("a reader bug")
+        return read_line(record)
+
+    def fragile_line(result: carepolicy.Result) -> bytes:
+        if result.bundle_id == "#3":
+            raise ValueError("a writer bug")
+        line: bytes = written.__get__(result)
+        return line
+
+    monkeypatch.setattr(answers, "decode", fragile_decode)
+    monkeypatch.setattr(carepolicy.Result, "jsonl", property(fragile_line))
+    answer = call(evaluator, b'{"month": "2025-03"}\n' * 5, JSONL)
+    lines = answer.lines()
+    assert [line["bundle_id"] for line in lines] == ["#1", "#2", "#3", "#4", "#5"]
+    assert [line["error"][0]["code"] if "error" in line else None for line in lines] == [
+        None, "eval/internal", "output/serialise", None, None]
+    assert lines[1]["error"][0]["message"] == "internal error: RuntimeError: a reader bug"

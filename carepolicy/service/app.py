@@ -14,8 +14,10 @@ form `batch` writes; no traceback ever reaches a client.
 
 from __future__ import annotations
 
+import logging
 import threading
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, MutableMapping
+from functools import partial
 from time import monotonic
 from typing import Any
 
@@ -24,20 +26,23 @@ from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect, Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
+from carepolicy.cli.batch_input import Work
 from carepolicy.cli.common import ErrorRecord, record_json_line
 from carepolicy.engine import Diagnostic, engine_version
 from carepolicy.evaluator import Evaluator, load
 
+from .answers import REQUEST_SOURCE, answer_lines, chunks, is_error, read, request_work
 from .limits import JSON_TYPES, JSONL_TYPES, ServiceConfig, nesting_depth
 from .openapi import openapi_document
 
-REQUEST_SOURCE = "<request>"  # the `source` of the posted bundles in their diagnostics
+JSONL_MEDIA = "application/x-ndjson"
 _INLINE_BYTES = 64 * 1024  # one bundle this small is decided on the event loop: no thread hand-off
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
+_log = logging.getLogger("carepolicy.serve")
 ASGIApp = Callable[[Scope, Callable[[], Awaitable[Message]], Callable[[Message], Awaitable[None]]], Awaitable[None]]
 
 
@@ -133,30 +138,26 @@ class _Gone(Exception):
     """The client closed the connection: there is no one to answer."""
 
 
-def _decide_all(evaluator: Evaluator, body: bytes, fmt: str, deadline: float,
-                gone: threading.Event | None = None) -> tuple[list[bytes], int]:
-    """The lines `evaluate --format jsonl` writes for every record, and how many are errors; stops
-    at the deadline, or when the client is `gone`. A line is made here, not when the answer is sent:
-    building a decision's trace (lazily) and its JSON is most of the work, which must be within the
-    deadline, and off the loop."""
-    lines: list[bytes] = []
-    failed = 0
-    for result in evaluator.iter_text(body, fmt=fmt, source=REQUEST_SOURCE):
-        if gone is not None and gone.is_set():
+def _tally(body: bytes, fmt: str, max_depth: int, deadline: float, gone: threading.Event) -> tuple[int, int]:
+    """How many records `body` holds, and how many are not valid bundles: read, not decided, before
+    the answer starts, since its status (200 or 422) and these counts go before its first line.
+    Reading is a few per cent of the work of a record; the answer reads each record again rather
+    than hold them all."""
+    records = errors = 0
+    for work in request_work(body, fmt, max_depth):
+        if gone.is_set():
             raise _Gone
-        line = result.jsonl
         if monotonic() > deadline:
-            raise _Refusal(503, "service/timeout", f"the bundles were not decided within the request timeout "
-                           f"({len(lines)} done)", help="send fewer bundles per request")
-        lines.append(line)
-        failed += not result.ok
-    return lines, failed
+            raise _Refusal(503, "service/timeout", f"the bundles were not read within the request timeout "
+                           f"({records} read)", help="send fewer bundles per request")
+        records += 1
+        errors += is_error(read(work))
+    return records, errors
 
 
-async def _decide_in_thread(request: Request, evaluator: Evaluator, body: bytes, fmt: str,
-                            deadline: float) -> tuple[list[bytes], int]:
-    """`_decide_all` on a worker thread, stopped when the client leaves meanwhile: one that gave up
-    (its own timeout) and sent again must not leave the service deciding for no one."""
+async def _in_thread(request: Request, work: Callable[[threading.Event], tuple[int, int]]) -> tuple[int, int]:
+    """`work` on a worker thread, told (by the event it is given) when the client leaves meanwhile:
+    one that gave up (its own timeout) and sent again must not leave the service working for no one."""
     gone = threading.Event()
 
     async def watch() -> None:
@@ -164,18 +165,35 @@ async def _decide_in_thread(request: Request, evaluator: Evaluator, body: bytes,
         if (await request.receive())["type"] == "http.disconnect":
             gone.set()
 
-    answer: tuple[list[bytes], int] = ([], 0)
+    answer: tuple[int, int] = (0, 0)
     failure: Exception | None = None
     async with anyio.create_task_group() as group:
         group.start_soon(watch)
         try:
-            answer = await run_in_threadpool(_decide_all, evaluator, body, fmt, deadline, gone)
+            answer = await run_in_threadpool(work, gone)
         except Exception as error:  # raised below, as itself: inside the group anyio wraps it in an ExceptionGroup
             failure = error
         group.cancel_scope.cancel()
     if failure is not None:
         raise failure
     return answer
+
+
+async def _streamed(evaluator: Evaluator, works: Iterator[Work], deadline: float) -> AsyncIterator[bytes]:
+    """The answer's lines, decided and written on worker threads a chunk at a time, and sent as they
+    come: the memory held is a chunk, not the answer (up to 2,000 times the request with the trace).
+    A client that leaves is no longer read for (Starlette stops the stream): the work stops with the
+    chunk under way. Every record's failure is its own error record (answers.py); a failure of the
+    stream itself, after the status was sent, ends the answer with one error record that says so."""
+    pieces = chunks(answer_lines(evaluator, works, deadline))
+    try:
+        while (chunk := await anyio.to_thread.run_sync(next, pieces, None)) is not None:
+            yield chunk
+    except Exception as error:  # a bug: logged with its traceback; the client gets its kind
+        _log.exception("carepolicy serve: the answer stopped part-way")
+        yield _error_body((Diagnostic("service/internal", f"internal error: {type(error).__name__}; the records "
+                                      "after the last line above were not answered", file=REQUEST_SOURCE,
+                                      help="this is a bug in carepolicy; please report it"),))
 
 
 def create_app(evaluator: Evaluator, config: ServiceConfig) -> Starlette:
@@ -192,21 +210,27 @@ def create_app(evaluator: Evaluator, config: ServiceConfig) -> Starlette:
             body = await _read_body(request, config)
         except ClientDisconnect:  # gone mid-body (a timeout on its side): not a bug, and no one to answer
             return Response(status_code=400)  # (never sent: the server drops what is sent after a disconnect)
-        if nesting_depth(body, lines=fmt == "jsonl") > config.max_depth:
+        # a JSON document is parsed whole: refused whole. In JSON Lines a line is its own record (answers.py)
+        if fmt == "json" and nesting_depth(body) > config.max_depth:
             raise _Refusal(413, "service/too-deep", f"the JSON is nested deeper than {config.max_depth} levels",
                            help="a fact bundle needs only a few levels; check what is being sent")
         deadline = monotonic() + config.request_timeout
-        if _one_record(body, fmt):
-            lines, failed = _decide_all(evaluator, body, fmt, deadline)
-        else:  # a batch: decided on a worker thread so that health checks are still answered
-            try:
-                lines, failed = await _decide_in_thread(request, evaluator, body, fmt, deadline)
-            except _Gone:
-                return Response(status_code=400)  # (never sent, as above)
+        if _one_record(body, fmt):  # decided here, on the loop: its line is the whole answer
+            lines = list(answer_lines(evaluator, request_work(body, fmt, config.max_depth), deadline))
+            failed = sum(line.failed for line in lines)
+            media = "application/json" if fmt == "json" and len(lines) == 1 else JSONL_MEDIA
+            headers = {"x-carepolicy-records": str(len(lines)), "x-carepolicy-errors": str(failed)}
+            return Response(b"".join(line.data for line in lines), status_code=422 if failed else 200,
+                            media_type=media, headers=headers)
+        try:  # a batch: read, then decided, on worker threads so that health checks are still answered
+            records, failed = await _in_thread(request, partial(_tally, body, fmt, config.max_depth, deadline))
+        except _Gone:
+            return Response(status_code=400)  # (never sent, as above)
         # one JSON value for one bundle; a JSON list of bundles gets a line each, as JSON Lines does
-        media = "application/json" if fmt == "json" and len(lines) == 1 else "application/x-ndjson"
-        headers = {"x-carepolicy-records": str(len(lines)), "x-carepolicy-errors": str(failed)}
-        return Response(b"".join(lines), status_code=422 if failed else 200, media_type=media, headers=headers)
+        media = "application/json" if fmt == "json" and records == 1 else JSONL_MEDIA
+        headers = {"x-carepolicy-records": str(records), "x-carepolicy-errors": str(failed)}
+        answer = _streamed(evaluator, request_work(body, fmt, config.max_depth), deadline)
+        return StreamingResponse(answer, status_code=422 if failed else 200, media_type=media, headers=headers)
 
     async def health(request: Request) -> Response:
         return JSONResponse({"status": "ok", "policy_set_hash": evaluator.policy_set_hash,

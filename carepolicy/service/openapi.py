@@ -42,8 +42,9 @@ def openapi_document(config: ServiceConfig) -> dict[str, Any]:
     versions = {f"FactBundleV{version}": _bundle_schema(version) for version in VERSIONS}
     lines = {"type": "string", "description": "JSON Lines: one fact bundle (a JSON object) per line"}
     decided = {
-        "description": "every record decided; the body is one JSON line per record, in request order "
-        "(application/json for one bundle, application/x-ndjson for several)",
+        "description": "every record is a valid bundle; the body is one JSON line per record, in request "
+        "order, sent as each is decided (application/json for one bundle, application/x-ndjson for several). "
+        "A bundle not reached within the request timeout is a service/timeout error record in its place",
         "headers": _HASH_HEADER,
         "content": {
             "application/json": {"schema": {"$ref": "#/components/schemas/Decision"}},
@@ -73,8 +74,9 @@ def openapi_document(config: ServiceConfig) -> dict[str, Any]:
                         "200": decided,
                         "400": _error("a query parameter was given: the service takes none"),
                         "408": _error("the body did not arrive within the read timeout"),
-                        "413": _error(f"the body is over {config.max_body_bytes} bytes, or nested deeper than "
-                                      f"{config.max_depth} levels"),
+                        "413": _error(f"the body is over {config.max_body_bytes} bytes, or is a JSON document "
+                                      f"nested deeper than {config.max_depth} levels (in JSON Lines, a line "
+                                      "nested deeper is that record's error record)"),
                         "415": _error("the content type is neither JSON nor JSON Lines, its charset is not UTF-8, "
                                       "or the body is compressed"),
                         "422": {
@@ -88,7 +90,9 @@ def openapi_document(config: ServiceConfig) -> dict[str, Any]:
                                                                     "one Decision or ErrorRecord per line"}},
                             },
                         },
-                        "503": _error("the bundles were not decided within the request timeout"),
+                        "503": _error("the records could not even be read within the request timeout (nothing "
+                                      "was sent: past the first line, a bundle not decided in time is a "
+                                      "service/timeout error record)"),
                     },
                 }
             },

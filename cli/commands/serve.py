@@ -39,11 +39,13 @@ def _cores() -> int:
 @click.option("--max-body", default=8 * 1024 * 1024, show_default=True, type=click.IntRange(1), metavar="BYTES",
               help="Largest request body; a larger one is answered 413.")
 @click.option("--max-depth", default=32, show_default=True, type=click.IntRange(4), metavar="LEVELS",
-              help="Deepest JSON nesting; a deeper body is answered 413.")
+              help="Deepest JSON nesting; a deeper JSON document is answered 413, a deeper JSON Lines line is "
+                   "that record's error record.")
 @click.option("--read-timeout", default=10.0, show_default=True, type=click.FloatRange(0.1), metavar="SECONDS",
               callback=_seconds, help="Time to receive a body; a slower one is answered 408.")
 @click.option("--request-timeout", default=30.0, show_default=True, type=click.FloatRange(0.1), metavar="SECONDS",
-              callback=_seconds, help="Time to decide a request's bundles; a longer one is answered 503.")
+              callback=_seconds, help="Time to decide a request's bundles; a bundle not reached within it is "
+                                      "answered with a service/timeout error record.")
 def serve(
     host: str,
     port: int,
@@ -60,9 +62,10 @@ def serve(
     """Serve decisions over HTTP (needs the `serve` extra: pip install 'carepolicy[serve]').
 
     POST /v1/decisions takes one bundle (Content-Type: application/json) or many, one per line
-    (application/x-ndjson), and answers with exactly the lines `evaluate --format jsonl` writes:
-    200 when every record was decided, 422 when one or more were not valid bundles (their lines
-    are error records with the CLI's diagnostics), 413 for a body over --max-body or --max-depth.
+    (application/x-ndjson), and answers with exactly the lines `evaluate --format jsonl` writes,
+    one per record, sent as they are decided: 200 when every record is a valid bundle, 422 when
+    one or more are not (their lines are error records with the CLI's diagnostics), 413 for a
+    body over --max-body or a JSON document over --max-depth.
     GET /v1/health, GET /v1/policy-set (hash, engine version, switches and defaults) and
     GET /v1/openapi.json describe the service. Every response has the header
     x-carepolicy-policy-set-hash. The policy set is checked before the service starts: errors
