@@ -86,7 +86,8 @@ async def exchange(app: Any, method: str, path: str, body: bytes | list[bytes],
             if not message.get("more_body") or pieces[0] == leaves_after:
                 answered.set()
 
-    scope = {"type": "http", "method": method, "path": path, "raw_path": path.encode(), "query_string": b"",
+    path, _, query = path.partition("?")
+    scope = {"type": "http", "method": method, "path": path, "raw_path": path.encode(), "query_string": query.encode(),
              "root_path": "", "scheme": "http",
              "headers": [(b"content-type", kind.encode()) for kind in ([media] if isinstance(media, str) else media)]
              + [(name.encode(), value.encode()) for name, value in headers],
@@ -480,3 +481,24 @@ def test_a_failure_while_the_answer_is_sent_is_that_records_error(evaluator: Eva
     assert [line["error"][0]["code"] if "error" in line else None for line in lines] == [
         None, "eval/internal", "output/serialise", None, None]
     assert lines[1]["error"][0]["message"] == "internal error: RuntimeError: a reader bug"
+
+
+@pytest.mark.parametrize(("media", "encoding", "path", "shown"), [
+    ("application/" + "x" * 10_000, None, "/v1/decisions", "`application/xxxxxxxxxxxxxxxxxxxxxxxxxxxx…` is not"),
+    ("application/json; charset=" + "x" * 10_000, None, "/v1/decisions", "declared `xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx…`"),
+    ("application/json", "x" * 10_000, "/v1/decisions", "`xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx…`-encoded"),
+    ("application/json", None, "/v1/decisions?" + "k" * 60_000 + "=1", "found `kkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkk…`"),
+    ("application/json", None, "/v1/decisions?" + "&".join(f"k{n}=1" for n in range(3_000)),
+     "found `k0`, `k1`, `k2`, `k3`, `k4` and 2,995 more"),
+    ("application/json", None, "/v1/" + "p" * 60_000, "no POST /v1/pppppppppppppppppppppppppppppppppppp… here"),
+])
+def test_what_a_client_sent_is_echoed_short(evaluator: Evaluator, media: str, encoding: str | None, path: str,
+                                             shown: str) -> None:
+    """A refusal names what it refuses, but a hostile header, query or path was echoed whole: a
+    60 kB query name came back as a 60 kB message (3,000 names as a list of 3,000). Each is now
+    shown by its first 40 characters, and a list of query names by its first five."""
+    headers = (("content-encoding", encoding),) if encoding else ()
+    answer = call(evaluator, b'{"month": "2025-03"}', media, path=path, headers=headers)
+    (problem,) = answer.lines()[0]["error"]
+    assert shown in problem["message"]
+    assert len(answer.body) < 1_000

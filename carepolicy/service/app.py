@@ -39,6 +39,7 @@ from .limits import JSON_TYPES, JSONL_TYPES, ServiceConfig, nesting_depth
 from .openapi import openapi_document
 
 JSONL_MEDIA = "application/x-ndjson"
+_SHOWN, _LISTED = 40, 5  # characters of a client's text an error echoes; query names it lists
 _INLINE_BYTES = 64 * 1024  # one bundle this small is decided on the event loop: no thread hand-off
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -96,19 +97,30 @@ def _header(request: Request, name: str, default: str) -> str:
     return ", ".join(request.headers.getlist(name)) or default
 
 
+def _shown(text: str) -> str:
+    """What a client sent (a header, a query name, a path) as an error echoes it: enough to know it
+    by, never all of it (a 60 kB query name was a 60 kB message)."""
+    return text if len(text) <= _SHOWN else text[:_SHOWN] + "…"
+
+
+def _listed(names: list[str]) -> str:
+    shown = ", ".join(f"`{_shown(name)}`" for name in names[:_LISTED])
+    return shown if len(names) <= _LISTED else f"{shown} and {len(names) - _LISTED:,} more"
+
+
 def _format_of(request: Request) -> str:
     encoding = _header(request, "content-encoding", "identity").strip().lower()
     if encoding not in ("", "identity"):  # not decoded here: the bytes would read as text that is not UTF-8
-        raise _Refusal(415, "service/media-type", f"the body is `{encoding}`-encoded, which the service does not "
-                       "decode", help="send the body as it is, without a Content-Encoding")
+        raise _Refusal(415, "service/media-type", f"the body is `{_shown(encoding)}`-encoded, which the service "
+                       "does not decode", help="send the body as it is, without a Content-Encoding")
     media, *parameters = _header(request, "content-type", "application/json").split(";")
     media = media.strip().lower()
     for name, _, value in (parameter.partition("=") for parameter in parameters):
         charset = value.strip().strip('"')
         # read as UTF-8 regardless, Latin-1's `Ã©` would be `é`: a changed value, not an error
         if name.strip().lower() == "charset" and charset.lower() not in ("utf-8", "utf8"):
-            raise _Refusal(415, "service/media-type", f"the body is declared `{charset[:40]}`; the service reads only "
-                           "UTF-8", help="send the body as UTF-8 (and say `charset=utf-8`, or no charset)")
+            raise _Refusal(415, "service/media-type", f"the body is declared `{_shown(charset)}`; the service reads "
+                           "only UTF-8", help="send the body as UTF-8 (and say `charset=utf-8`, or no charset)")
     if media in JSON_TYPES:
         return "json"
     if media in JSONL_TYPES:
@@ -116,7 +128,7 @@ def _format_of(request: Request) -> str:
     raise _Refusal(
         415,
         "service/media-type",
-        f"`{media}` is not a fact-bundle format",
+        f"`{_shown(media)}` is not a fact-bundle format",
         help="send one bundle as application/json, or many as application/x-ndjson (one per line)",
     )
 
@@ -201,7 +213,7 @@ def create_app(evaluator: Evaluator, config: ServiceConfig) -> Starlette:
 
     async def decisions(request: Request) -> Response:
         if request.query_params:  # e.g. `?trace=compact`: never ignored, which would answer another question
-            names = ", ".join(f"`{name}`" for name in dict.fromkeys(request.query_params.keys()))
+            names = _listed(list(dict.fromkeys(request.query_params.keys())))
             raise _Refusal(400, "service/query", f"the service takes no query parameters; found {names}",
                            help="the trace, switches and fee schedule are set when the service starts "
                                 "(carepolicy serve --explain, --switch, --fee-schedule)")
@@ -250,7 +262,7 @@ def create_app(evaluator: Evaluator, config: ServiceConfig) -> Starlette:
 
     async def http_error(request: Request, exc: Exception) -> Response:
         status = exc.status_code if isinstance(exc, HTTPException) else 500
-        message = f"no {request.method} {request.url.path} here" if status in (404, 405) else "request refused"
+        message = f"no {request.method} {_shown(request.url.path)} here" if status in (404, 405) else "request refused"
         response = _error_response(status, Diagnostic("service/route", message, file=REQUEST_SOURCE,
                                                       help="see GET /v1/openapi.json for what the service offers"))
         if isinstance(exc, HTTPException) and exc.headers:  # a 405's `Allow`: the methods the path takes
