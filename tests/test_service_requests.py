@@ -502,3 +502,28 @@ def test_what_a_client_sent_is_echoed_short(evaluator: Evaluator, media: str, en
     (problem,) = answer.lines()[0]["error"]
     assert shown in problem["message"]
     assert len(answer.body) < 1_000
+
+
+def test_a_failure_of_the_stream_itself_ends_it_with_an_error_record(evaluator: Evaluator,
+                                                                      monkeypatch: pytest.MonkeyPatch,
+                                                                      caplog: pytest.LogCaptureFixture) -> None:
+    """A bug past the first line (not in one record: answers.py makes those the record's own line)
+    cannot be a 500, the status being sent: the answer ends with one `service/internal` error record
+    saying the records after the last line were not answered, and the traceback goes to the log."""
+    real_chunks = service_app.chunks
+
+    def breaking(lines: Iterator[Any]) -> Iterator[bytes]:
+        pieces = real_chunks(lines)
+        yield next(pieces)
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(service_app, "chunks", breaking)
+    answer = call(evaluator, b'{"month": "2025-03"}\n' * 20, JSONL)
+    assert answer.status == 200
+    *decided, last = answer.lines()
+    assert decided
+    assert all("error" not in line for line in decided)
+    assert (last["bundle_id"], last["error"][0]["code"]) == (None, "service/internal")
+    assert last["error"][0]["message"] == (
+        "internal error: RuntimeError; the records after the last line above were not answered")
+    assert "RuntimeError: a bug" in caplog.text
