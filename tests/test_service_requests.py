@@ -87,11 +87,12 @@ async def exchange(app: Any, method: str, path: str, body: bytes | list[bytes],
                 answered.set()
 
     path, _, query = path.partition("?")
+    version = "1.0" if ("x-test-http-version", "1.0") in headers else "1.1"  # (a header of the test only)
     scope = {"type": "http", "method": method, "path": path, "raw_path": path.encode(), "query_string": query.encode(),
              "root_path": "", "scheme": "http",
              "headers": [(b"content-type", kind.encode()) for kind in ([media] if isinstance(media, str) else media)]
              + [(name.encode(), value.encode()) for name, value in headers],
-             "http_version": "1.1", "server": ("127.0.0.1", 80), "client": ("127.0.0.1", 1)}
+             "http_version": version, "server": ("127.0.0.1", 80), "client": ("127.0.0.1", 1)}
     await app(scope, receive, send)
     return Answer(sent)
 
@@ -485,9 +486,9 @@ def test_a_failure_while_the_answer_is_sent_is_that_records_error(evaluator: Eva
 
 @pytest.mark.parametrize(("media", "encoding", "path", "shown"), [
     ("application/" + "x" * 10_000, None, "/v1/decisions", "`application/xxxxxxxxxxxxxxxxxxxxxxxxxxxx…` is not"),
-    ("application/json; charset=" + "x" * 10_000, None, "/v1/decisions", "declared `xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx…`"),
+    ("application/json; charset=" + "x" * 10_000, None, "/v1/decisions", "declared `" + "x" * 40 + "…`"),
     ("application/json", "x" * 10_000, "/v1/decisions", "`xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx…`-encoded"),
-    ("application/json", None, "/v1/decisions?" + "k" * 60_000 + "=1", "found `kkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkk…`"),
+    ("application/json", None, "/v1/decisions?" + "k" * 60_000 + "=1", "found `" + "k" * 40 + "…`"),
     ("application/json", None, "/v1/decisions?" + "&".join(f"k{n}=1" for n in range(3_000)),
      "found `k0`, `k1`, `k2`, `k3`, `k4` and 2,995 more"),
     ("application/json", None, "/v1/" + "p" * 60_000, "no POST /v1/pppppppppppppppppppppppppppppppppppp… here"),
@@ -527,3 +528,17 @@ def test_a_failure_of_the_stream_itself_ends_it_with_an_error_record(evaluator: 
     assert last["error"][0]["message"] == (
         "internal error: RuntimeError; the records after the last line above were not answered")
     assert "RuntimeError: a bug" in caplog.text
+
+
+def test_an_http_10_client_is_told_it_cannot_receive_a_streamed_answer(evaluator: Evaluator) -> None:
+    """uvicorn's httptools protocol (the one `serve` runs) frames a body of unknown length in chunks
+    whatever the request's version, and an HTTP/1.0 client cannot read chunks: it got the answer
+    with the chunk sizes in it. An answer of several records, streamed, is refused to it with a 505
+    that says so; one bundle (a whole answer, with its length) is still answered."""
+    http10 = (("x-test-http-version", "1.0"),)
+    answer = call(evaluator, b'{"month": "2025-03"}\n' * 2, JSONL, headers=http10)
+    (problem,) = answer.lines()[0]["error"]
+    assert (answer.status, problem["code"]) == (505, "service/http-version")
+    assert problem["message"] == "an answer of several records is streamed in chunks, which HTTP/1.0 cannot receive"
+    one = call(evaluator, b'{"month": "2025-03"}', headers=http10)
+    assert (one.status, one.headers["x-carepolicy-records"]) == (200, "1")

@@ -234,6 +234,9 @@ def create_app(evaluator: Evaluator, config: ServiceConfig) -> Starlette:
             headers = {"x-carepolicy-records": str(len(lines)), "x-carepolicy-errors": str(failed)}
             return Response(b"".join(line.data for line in lines), status_code=422 if failed else 200,
                             media_type=media, headers=headers)
+        if request.scope.get("http_version") == "1.0":  # uvicorn's httptools frames a stream in chunks regardless
+            raise _Refusal(505, "service/http-version", "an answer of several records is streamed in chunks, which "
+                           "HTTP/1.0 cannot receive", help="send the request as HTTP/1.1, or one bundle per request")
         try:  # a batch: read, then decided, on worker threads so that health checks are still answered
             records, failed = await _in_thread(request, partial(_tally, body, fmt, config.max_depth, deadline))
         except _Gone:
