@@ -31,8 +31,9 @@ def evaluator() -> Evaluator:
     return carepolicy.load()
 
 
-def test_writing_the_answer_counts_in_the_request_timeout(evaluator: Evaluator,
-                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+def test_writing_the_answer_counts_in_the_request_timeout(
+    evaluator: Evaluator, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A decision's line (its trace, built lazily, and its JSON) is most of the work: about four
     fifths with the trace. So it is made within --request-timeout, and off the event loop with the
     decision. Here each line takes 10 s of a clock that nothing else moves: five bundles are 50 s,
@@ -57,7 +58,9 @@ def test_writing_the_answer_counts_in_the_request_timeout(evaluator: Evaluator,
     assert ["error" in line for line in lines] == [False, False, False, True, True]
     (problem,) = lines[3]["error"]
     assert (problem["code"], problem["message"]) == (
-        "service/timeout", "not decided within the request timeout (3 decided before it)")
+        "service/timeout",
+        "not decided within the request timeout (3 decided before it)",
+    )
     assert clock[0] == 30.0  # the two bundles past the deadline were not decided
 
 
@@ -73,7 +76,10 @@ def test_an_empty_id_is_echoed_as_the_empty_string_it_is(evaluator: Evaluator, t
     result = CliRunner().invoke(cli, ["batch", str(path), "-o", str(tmp_path / "out.jsonl")])
     assert result.exit_code == 2  # one record is not a valid bundle
     assert [json.loads(line)["bundle_id"] for line in (tmp_path / "out.jsonl").read_bytes().splitlines()] == [
-        "", "", "#3"]
+        "",
+        "",
+        "#3",
+    ]
     assert f"{path}: bundle ``: $.month: error[facts/schema]" in result.stderr
 
 
@@ -89,12 +95,18 @@ def test_a_number_too_long_to_read_is_its_records_error_as_in_batch(evaluator: E
     body = b'{"month": "2025-03", "id": "a"}\n' + spoilt + b'{"month": "2025-03", "id": "c"}\n'
     answer = call(evaluator, body, JSONL)
     assert (answer.status, answer.headers["x-carepolicy-records"], answer.headers["x-carepolicy-errors"]) == (
-        422, "3", "1")
+        422,
+        "3",
+        "1",
+    )
     first, error, last = answer.lines()
     assert (first["bundle_id"], last["bundle_id"]) == ("a", "c")
     (problem,) = error["error"]
     assert (problem["code"], problem["line"], problem["message"]) == (
-        "facts/limit", 2, "a number with a 22-digit exponent; fact files allow at most 15 digits")
+        "facts/limit",
+        2,
+        "a number with a 22-digit exponent; fact files allow at most 15 digits",
+    )
     path = tmp_path / "huge.jsonl"
     path.write_bytes(body)
     CliRunner().invoke(cli, ["batch", str(path), "-o", str(tmp_path / "out.jsonl")])
@@ -102,11 +114,14 @@ def test_a_number_too_long_to_read_is_its_records_error_as_in_batch(evaluator: E
     assert written.splitlines()[1] == answer.body.splitlines()[1]  # the reader's diagnostic, byte for byte
 
 
-@pytest.mark.parametrize(("text", "fmt"), [
-    (b'[{"month": "2025-03", "n": ' + HUGE_EXPONENT + b"}]", "json"),
-    (b'month: "2025-03"\ntime:\n  - minutes: ' + HUGE_EXPONENT + b"\n---\nmonth: \"2025-03\"\n", "yaml"),
-    (b'{"month": "2025-03", "n": ' + HUGE_EXPONENT + b'}\n{"month": "2025-03"}\n', None),  # detected (stdin)
-])
+@pytest.mark.parametrize(
+    ("text", "fmt"),
+    [
+        (b'[{"month": "2025-03", "n": ' + HUGE_EXPONENT + b"}]", "json"),
+        (b'month: "2025-03"\ntime:\n  - minutes: ' + HUGE_EXPONENT + b'\n---\nmonth: "2025-03"\n', "yaml"),
+        (b'{"month": "2025-03", "n": ' + HUGE_EXPONENT + b'}\n{"month": "2025-03"}\n', None),  # detected (stdin)
+    ],
+)
 def test_a_number_too_long_to_read_is_a_limit_in_every_format(text: bytes, fmt: str | None) -> None:
     """The same number in a JSON document (which, as a 4,300-digit integer, cannot be read at all),
     in a YAML stream (its document alone) and on standard input's first line (detected as JSON
@@ -138,11 +153,15 @@ def test_a_json_line_too_deep_is_its_records_error_not_a_413(evaluator: Evaluato
     body = dumps(VALID[0]).encode() + b"\n" + DEEP + flood + dumps(VALID[1]).encode() + b"\n"
     answer = call(evaluator, body, JSONL)
     assert (answer.status, answer.headers["x-carepolicy-records"], answer.headers["x-carepolicy-errors"]) == (
-        422, "4", "2")
+        422,
+        "4",
+        "2",
+    )
     lines = answer.lines()
     assert [line["bundle_id"] for line in lines] == [VALID[0]["id"], "deep", "#3", VALID[1]["id"]]
     assert [(e["code"], e["message"]) for line in lines[1:3] for e in line["error"]] == [
-        ("facts/limit", "nested more than 16 levels deep")] * 2
+        ("facts/limit", "nested more than 16 levels deep")
+    ] * 2
     path = tmp_path / "deep.jsonl"
     path.write_bytes(body)
     CliRunner().invoke(cli, ["batch", str(path), "-o", str(tmp_path / "out.jsonl")])
@@ -188,9 +207,19 @@ async def streamed(app: Any, body: bytes, on_body: Callable[[bytes], None]) -> i
             if not message.get("more_body"):
                 done.set()
 
-    scope = {"type": "http", "method": "POST", "path": "/v1/decisions", "raw_path": b"/v1/decisions",
-             "query_string": b"", "root_path": "", "scheme": "http", "headers": [(b"content-type", JSONL.encode())],
-             "http_version": "1.1", "server": ("127.0.0.1", 80), "client": ("127.0.0.1", 1)}
+    scope = {
+        "type": "http",
+        "method": "POST",
+        "path": "/v1/decisions",
+        "raw_path": b"/v1/decisions",
+        "query_string": b"",
+        "root_path": "",
+        "scheme": "http",
+        "headers": [(b"content-type", JSONL.encode())],
+        "http_version": "1.1",
+        "server": ("127.0.0.1", 80),
+        "client": ("127.0.0.1", 1),
+    }
     await app(scope, receive, send)
     return status[0]
 
@@ -243,8 +272,9 @@ def test_the_memory_held_is_a_chunk_not_the_answer(evaluator: Evaluator) -> None
     assert peak < received[0] / 8, (peak, received[0])
 
 
-def test_a_failure_while_the_answer_is_sent_is_that_records_error(evaluator: Evaluator,
-                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_failure_while_the_answer_is_sent_is_that_records_error(
+    evaluator: Evaluator, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Once the status is sent, nothing can turn the answer into a 500: a record whose line cannot
     be read (a reader bug) or written (a writer bug) is that record's error record, as in batch
     (eval/internal, output/serialise), and the records after it are still answered, one line each."""
@@ -270,13 +300,18 @@ def test_a_failure_while_the_answer_is_sent_is_that_records_error(evaluator: Eva
     lines = answer.lines()
     assert [line["bundle_id"] for line in lines] == ["#1", "#2", "#3", "#4", "#5"]
     assert [line["error"][0]["code"] if "error" in line else None for line in lines] == [
-        None, "eval/internal", "output/serialise", None, None]
+        None,
+        "eval/internal",
+        "output/serialise",
+        None,
+        None,
+    ]
     assert lines[1]["error"][0]["message"] == "internal error: RuntimeError: a reader bug"
 
 
-def test_a_failure_of_the_stream_itself_ends_it_with_an_error_record(evaluator: Evaluator,
-                                                                      monkeypatch: pytest.MonkeyPatch,
-                                                                      caplog: pytest.LogCaptureFixture) -> None:
+def test_a_failure_of_the_stream_itself_ends_it_with_an_error_record(
+    evaluator: Evaluator, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
     """A bug past the first line (not in one record: answers.py makes those the record's own line)
     cannot be a 500, the status being sent: the answer ends with one `service/internal` error record
     saying the records after the last line were not answered, and the traceback goes to the log."""
@@ -295,5 +330,6 @@ def test_a_failure_of_the_stream_itself_ends_it_with_an_error_record(evaluator: 
     assert all("error" not in line for line in decided)
     assert (last["bundle_id"], last["error"][0]["code"]) == (None, "service/internal")
     assert last["error"][0]["message"] == (
-        "internal error: RuntimeError; the records after the last line above were not answered")
+        "internal error: RuntimeError; the records after the last line above were not answered"
+    )
     assert "RuntimeError: a bug" in caplog.text
