@@ -257,15 +257,21 @@ def test_what_a_client_sent_is_echoed_short(evaluator: Evaluator, media: str, en
     assert len(answer.body) < 1_000
 
 
-def test_an_http_10_client_is_told_it_cannot_receive_a_streamed_answer(evaluator: Evaluator) -> None:
+def test_an_http_10_client_gets_the_whole_answer_with_its_length(evaluator: Evaluator) -> None:
     """uvicorn's httptools protocol (the one `serve` runs) frames a body of unknown length in chunks
     whatever the request's version, and an HTTP/1.0 client cannot read chunks: it got the answer
-    with the chunk sizes in it. An answer of several records, streamed, is refused to it with a 505
-    that says so; one bundle (a whole answer, with its length) is still answered."""
+    with the chunk sizes in it (and then a 505, which refused every batch sent through a proxy that
+    speaks HTTP/1.0 upstream, as nginx does by default). It gets the whole answer, with its length,
+    one line per record, the same lines an HTTP/1.1 client is streamed."""
     http10 = (("x-test-http-version", "1.0"),)
-    answer = call(evaluator, b'{"month": "2025-03"}\n' * 2, JSONL, headers=http10)
-    (problem,) = answer.lines()[0]["error"]
-    assert (answer.status, problem["code"]) == (505, "service/http-version")
-    assert problem["message"] == "an answer of several records is streamed in chunks, which HTTP/1.0 cannot receive"
+    body = b'{"month": "2025-03"}\n{"month": "2025-13"}\n{"month": "2025-03"}\n'
+    answer = call(evaluator, body, JSONL, headers=http10)
+    streamed = call(evaluator, body, JSONL)
+    assert answer.status == streamed.status == 422
+    assert answer.body == streamed.body
+    assert [line["bundle_id"] for line in answer.lines()] == ["#1", "#2", "#3"]
+    assert answer.headers["content-length"] == str(len(answer.body))
+    assert "content-length" not in streamed.headers
+    assert (answer.headers["x-carepolicy-records"], answer.headers["x-carepolicy-errors"]) == ("3", "1")
     one = call(evaluator, b'{"month": "2025-03"}', headers=http10)
     assert (one.status, one.headers["x-carepolicy-records"]) == (200, "1")

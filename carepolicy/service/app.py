@@ -19,7 +19,7 @@ import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, MutableMapping
 from functools import partial
 from time import monotonic
-from typing import Any
+from typing import Any, TypeVar
 
 import anyio
 from starlette.applications import Starlette
@@ -34,7 +34,7 @@ from carepolicy.cli.common import ErrorRecord, record_json_line
 from carepolicy.engine import Diagnostic, engine_version
 from carepolicy.evaluator import Evaluator, load
 
-from .answers import REQUEST_SOURCE, answer_lines, chunks, is_error, read, request_work
+from .answers import REQUEST_SOURCE, Line, answer_lines, chunks, is_error, read, request_work
 from .limits import JSON_TYPES, JSONL_TYPES, ServiceConfig, nesting_depth
 from .openapi import openapi_document
 
@@ -44,6 +44,7 @@ _INLINE_BYTES = 64 * 1024  # one bundle this small is decided on the event loop:
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
 _log = logging.getLogger("carepolicy.serve")
+_T = TypeVar("_T")
 ASGIApp = Callable[[Scope, Callable[[], Awaitable[Message]], Callable[[Message], Awaitable[None]]], Awaitable[None]]
 
 
@@ -167,7 +168,27 @@ def _tally(body: bytes, fmt: str, max_depth: int, deadline: float, gone: threadi
     return records, errors
 
 
-async def _in_thread(request: Request, work: Callable[[threading.Event], tuple[int, int]]) -> tuple[int, int]:
+def _whole(evaluator: Evaluator, body: bytes, fmt: str, max_depth: int, deadline: float,
+           gone: threading.Event) -> list[Line]:
+    """Every line of the answer, for a client that cannot be sent a stream (HTTP/1.0)."""
+    lines = []
+    for line in answer_lines(evaluator, request_work(body, fmt, max_depth), deadline):
+        if gone.is_set():
+            raise _Gone
+        lines.append(line)
+    return lines
+
+
+def _answer(lines: list[Line], fmt: str) -> Response:
+    """A whole answer, with its length: one JSON value for one bundle sent as JSON, else JSON Lines."""
+    failed = sum(line.failed for line in lines)
+    media = "application/json" if fmt == "json" and len(lines) == 1 else JSONL_MEDIA
+    headers = {"x-carepolicy-records": str(len(lines)), "x-carepolicy-errors": str(failed)}
+    return Response(b"".join(line.data for line in lines), status_code=422 if failed else 200,
+                    media_type=media, headers=headers)
+
+
+async def _in_thread(request: Request, work: Callable[[threading.Event], _T]) -> _T:
     """`work` on a worker thread, told (by the event it is given) when the client leaves meanwhile:
     one that gave up (its own timeout) and sent again must not leave the service working for no one."""
     gone = threading.Event()
@@ -177,18 +198,18 @@ async def _in_thread(request: Request, work: Callable[[threading.Event], tuple[i
         if (await request.receive())["type"] == "http.disconnect":
             gone.set()
 
-    answer: tuple[int, int] = (0, 0)
+    answer: list[_T] = []  # (a list: `work` may return anything)
     failure: Exception | None = None
     async with anyio.create_task_group() as group:
         group.start_soon(watch)
         try:
-            answer = await run_in_threadpool(work, gone)
+            answer.append(await run_in_threadpool(work, gone))
         except Exception as error:  # raised below, as itself: inside the group anyio wraps it in an ExceptionGroup
             failure = error
         group.cancel_scope.cancel()
     if failure is not None:
         raise failure
-    return answer
+    return answer[0]
 
 
 async def _streamed(evaluator: Evaluator, works: Iterator[Work], deadline: float) -> AsyncIterator[bytes]:
@@ -228,15 +249,15 @@ def create_app(evaluator: Evaluator, config: ServiceConfig) -> Starlette:
                            help="a fact bundle needs only a few levels; check what is being sent")
         deadline = monotonic() + config.request_timeout
         if _one_record(body, fmt):  # decided here, on the loop: its line is the whole answer
-            lines = list(answer_lines(evaluator, request_work(body, fmt, config.max_depth), deadline))
-            failed = sum(line.failed for line in lines)
-            media = "application/json" if fmt == "json" and len(lines) == 1 else JSONL_MEDIA
-            headers = {"x-carepolicy-records": str(len(lines)), "x-carepolicy-errors": str(failed)}
-            return Response(b"".join(line.data for line in lines), status_code=422 if failed else 200,
-                            media_type=media, headers=headers)
-        if request.scope.get("http_version") == "1.0":  # uvicorn's httptools frames a stream in chunks regardless
-            raise _Refusal(505, "service/http-version", "an answer of several records is streamed in chunks, which "
-                           "HTTP/1.0 cannot receive", help="send the request as HTTP/1.1, or one bundle per request")
+            return _answer(list(answer_lines(evaluator, request_work(body, fmt, config.max_depth), deadline)), fmt)
+        if request.scope.get("http_version") == "1.0":  # uvicorn's httptools frames a stream in chunks whatever
+            # the version (uvicorn PR #1360), which HTTP/1.0 cannot read, and nginx speaks 1.0 to its upstream
+            # unless told otherwise: such a client gets the whole answer, with its length, held in memory
+            try:
+                lines = await _in_thread(request, partial(_whole, evaluator, body, fmt, config.max_depth, deadline))
+            except _Gone:
+                return Response(status_code=400)  # (never sent, as above)
+            return _answer(lines, fmt)
         try:  # a batch: read, then decided, on worker threads so that health checks are still answered
             records, failed = await _in_thread(request, partial(_tally, body, fmt, config.max_depth, deadline))
         except _Gone:

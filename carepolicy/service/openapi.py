@@ -90,8 +90,6 @@ def openapi_document(config: ServiceConfig) -> dict[str, Any]:
                                                                     "one Decision or ErrorRecord per line"}},
                             },
                         },
-                        "505": _error("HTTP/1.0 asked for several records: their answer is streamed in chunks, "
-                                      "which HTTP/1.0 cannot receive (one bundle is answered)"),
                         "503": _error("the records could not even be read within the request timeout (nothing "
                                       "was sent: past the first line, a bundle not decided in time is a "
                                       "service/timeout error record)"),
