@@ -69,12 +69,16 @@ def validate_precisely(obj: Mapping[Any, Any], *, source: str, index: int) -> Bu
     """Every check, one after the other, each wording its errors: the path of any bundle the fast
     path is not sure of, and the reference the fast path is tested against."""
     problems: list[Problem] = []
-    raw = cast("dict[str, Any]", plain_copy(obj, problems))
+    unreadable: list[Problem] = []  # a caller's mapping that raised when read (facts/io)
+    copied = plain_copy(obj, problems, unreadable)
+    raw = cast("dict[str, Any]", copied if isinstance(copied, dict) else {})  # (None: `obj` itself was unreadable)
     # from the checked copy, where an id over a limit (too long, a lone surrogate) is replaced by "":
     # such an id is never shown, and is not the empty id a bundle may give
     spoilt = any(path == ["id"] for path, _ in problems)
     bundle_id = f"#{index + 1}" if spoilt else bundle_id_of(raw, index)
-    diagnostics = [_fact_diagnostic("facts/limit", path, msg, obj, source, bundle_id) for path, msg in problems]
+    # paths are found in the copy, not in `obj`: a caller's mapping is read once (a second reading may raise)
+    diagnostics = [_fact_diagnostic("facts/limit", path, msg, raw, source, bundle_id) for path, msg in problems]
+    diagnostics.extend(_fact_diagnostic("facts/io", path, msg, raw, source, bundle_id) for path, msg in unreadable)
     version = bundle_version(raw)
     if not diagnostics:
         diagnostics.extend(schema_diagnostics(raw, source=source, bundle=bundle_id, version=version))

@@ -26,7 +26,7 @@ from decimal import Decimal
 from typing import Any
 
 from . import fast_check
-from .limits import MAX_DEPTH, MAX_DIGITS, MAX_MONEY, MAX_TEXT, impossible_values, outside_month_notes
+from .limits import MAX_DEPTH, MAX_DIGITS, MAX_MONEY, MAX_TEXT, MAX_VALUES, impossible_values, outside_month_notes
 from .schema import XTYPE, _schema_text, model_schema
 from .skeleton import ITEMS, OTHER, skeleton
 from .upgrade import bundle_version, fold_claims, fold_tcm_period, upgrade_v1
@@ -53,7 +53,7 @@ def fast_bundle(obj: dict[Any, Any], index: int) -> Fast | None:
         if not fast_check.compiled_valid(_schema_text(version), obj):
             return None
         shape = _shape()
-        data = _walk(shape, obj, 0)
+        data = _walk(shape, obj, 0, [MAX_VALUES])
     except _NotSure:
         return None
     if any(True for _ in impossible_values(obj, [])):  # minutes beyond the month (money: in the walk)
@@ -83,7 +83,7 @@ def latest_view(version: int, data: dict[str, Any], walk: bool = True) -> dict[s
             item = upgraded.get(key)
             if item is not data.get(key) and type(item) in (dict, list):
                 try:
-                    upgraded[key] = _walk(_shape().get(key), item, 1)
+                    upgraded[key] = _walk(_shape().get(key), item, 1, [MAX_VALUES])
                 except _NotSure:
                     return None
         data = upgraded
@@ -107,11 +107,14 @@ def normal_shape(schema: Any) -> str | None:
     return xtype if xtype in ("money", "set") else None
 
 
-def _walk(shape: Any, value: Any, depth: int) -> Any:
-    """The evaluator's view of `value` (as bundle._normalize builds it), every limit checked on the way."""
+def _walk(shape: Any, value: Any, depth: int, left: list[int]) -> Any:
+    """The evaluator's view of `value` (as bundle._normalize builds it), every limit checked on the way;
+    `left` holds how many more values (list items, mapping entries) the bundle may have (MAX_VALUES):
+    counted per container, as limits.plain_copy counts them."""
     kind = type(value)
     if kind is dict:
-        if depth >= MAX_DEPTH:
+        left[0] -= len(value)
+        if depth >= MAX_DEPTH or left[0] < 0:
             raise _NotSure
         shaped = type(shape) is dict
         other = shape.get(OTHER) if shaped else None
@@ -131,19 +134,20 @@ def _walk(shape: Any, value: Any, depth: int) -> Any:
             ):
                 out[key] = item
             elif part is None:
-                out[key] = _plain(item, depth + 1)
+                out[key] = _plain(item, depth + 1, left)
             else:
-                out[key] = _walk(part, item, depth + 1)
+                out[key] = _walk(part, item, depth + 1, left)
         return out
     if kind is list:
-        if depth >= MAX_DEPTH:
+        left[0] -= len(value)
+        if depth >= MAX_DEPTH or left[0] < 0:
             raise _NotSure
         if shape == "set":
-            return tuple([_walk(None, item, depth + 1) for item in value])
+            return tuple([_walk(None, item, depth + 1, left) for item in value])
         items = shape.get(ITEMS) if type(shape) is dict else None
         if items is None:
-            return tuple([_plain(item, depth + 1) for item in value])
-        return tuple([_walk(items, item, depth + 1) for item in value])
+            return tuple([_plain(item, depth + 1, left) for item in value])
+        return tuple([_walk(items, item, depth + 1, left) for item in value])
     if kind is str:
         if len(value) > MAX_TEXT or (not value.isascii() and _SURROGATE.search(value)):
             raise _NotSure
@@ -163,11 +167,12 @@ def _walk(shape: Any, value: Any, depth: int) -> Any:
     raise _NotSure  # a Decimal where no money is, a float, a tuple, a date object, ...: the precise path
 
 
-def _plain(value: Any, depth: int) -> Any:
+def _plain(value: Any, depth: int, left: list[int]) -> Any:
     """`_walk` where no money or set can be (most of a bundle): no skeleton to look up."""
     kind = type(value)
     if kind is dict:
-        if depth >= MAX_DEPTH:
+        left[0] -= len(value)
+        if depth >= MAX_DEPTH or left[0] < 0:
             raise _NotSure
         out: dict[str, Any] = {}
         for key, item in value.items():
@@ -182,13 +187,14 @@ def _plain(value: Any, depth: int) -> Any:
             ):
                 out[key] = item
             else:
-                out[key] = _plain(item, depth + 1)
+                out[key] = _plain(item, depth + 1, left)
         return out
     if kind is list:
-        if depth >= MAX_DEPTH:
+        left[0] -= len(value)
+        if depth >= MAX_DEPTH or left[0] < 0:
             raise _NotSure
-        return tuple([_plain(item, depth + 1) for item in value])
-    return _walk(None, value, depth)  # a leaf: checked as anywhere else
+        return tuple([_plain(item, depth + 1, left) for item in value])
+    return _walk(None, value, depth, left)  # a leaf: checked as anywhere else
 
 
 def exact(number: Decimal) -> bool:

@@ -7,6 +7,9 @@ as a clear error on the record that crosses it (docs/reference/fact-limits.md li
 - a record (a JSON line or YAML document) of at most `MAX_RECORD_BYTES`; a whole JSON document or
   YAML list of at most `MAX_DOCUMENT_BYTES` (JSON Lines has no file limit: it is read line by line)
 - nesting at most `MAX_DEPTH` deep (a bundle needs 4)
+- at most `MAX_VALUES` values (list items and mapping entries) in one bundle: what a record of
+  `MAX_RECORD_BYTES` can hold at most, for the bundles that have no size of their own (a mapping
+  given to the Python API, one of a JSON document or a YAML list)
 - text at most `MAX_TEXT` characters, and only real characters (no lone surrogate such as `\\ud800`,
   which JSON can spell but UTF-8 cannot write)
 - numbers with at most `MAX_DIGITS` significant digits, below 10^`MAX_DIGITS` and with at most
@@ -23,6 +26,7 @@ from __future__ import annotations
 
 import calendar
 import functools
+import math
 import numbers
 import re
 from collections.abc import Iterator, Mapping
@@ -35,6 +39,10 @@ MAX_DEPTH = 16
 MAX_TEXT = 2_000
 MAX_DIGITS = 15
 MAX_MONEY = Decimal("100000.00")
+# list items and mapping entries in one bundle: no record of MAX_RECORD_BYTES holds more (each takes
+# two bytes of JSON at least, `0,`); a bundle with no size of its own (one of a JSON document or a YAML
+# list, which may be up to MAX_DOCUMENT_BYTES, or a mapping handed to the Python API) is held to it
+MAX_VALUES = MAX_RECORD_BYTES // 2
 MINUTES_PER_DAY = 24 * 60
 
 PathPart = str | int | object
@@ -45,15 +53,50 @@ _LIMIT = Decimal(10) ** MAX_DIGITS
 _SMALL = 10**MAX_DIGITS
 
 
-def plain_copy(value: object, problems: list[Problem]) -> object:
+def plain_copy(value: object, problems: list[Problem], unreadable: list[Problem] | None = None) -> object:
     """A JSON-shaped copy of a loaded record, with every limit checked on the way.
 
     Mappings become dicts, tuples lists, floats the Decimal of their shortest text (`repr`), so a
-    Python caller may pass floats, tuples or an earlier `Bundle.data`. A value over a limit is
-    reported and replaced (by 0, "" or null), so no later check computes with it; nothing below
-    `MAX_DEPTH` is walked, so a deep record costs no more than a shallow one.
+    Python caller may pass floats, tuples or an earlier `Bundle.data`; a subclass of str or int
+    (an enum member) becomes the plain text or int it holds, as its own `str` or `format` may say
+    something else. A value over a limit is reported and replaced (by 0, "" or null), so no later
+    check computes with it; nothing below `MAX_DEPTH` is walked, and no more than `MAX_VALUES`
+    values are read, so a deep or huge record (or a mapping that never ends) costs no more than
+    one at the limit. A caller's mapping whose reading raises is reported in `unreadable` (in
+    `problems` without it) and read as null.
     """
-    return _copy(value, None, 0, problems)
+    return _copy(value, None, 0, _Copying(problems, problems if unreadable is None else unreadable))
+
+
+class Foreign:
+    """A value or key of a type no fact file holds (bytes, a date object, a Fraction, a caller's own
+    class), as the checked copy holds it: of no JSON type, so the schema refuses it where it stands,
+    and named by its type (and a number or bytes by its repr), never by the caller's own repr or str,
+    which may raise or say anything (jsonschema words its errors with repr)."""
+
+    __slots__ = ("kind", "text")
+
+    def __init__(self, value: object) -> None:
+        self.kind = type(value)
+        self.text = f"<{self.kind.__module__}.{self.kind.__qualname__}>"
+        if self.kind in (bytes, bytearray, int, float, complex):  # repr of these is theirs, not a caller's
+            try:
+                text = repr(value)  # (an int of more than 4,300 digits has none)
+            except ValueError:
+                return
+            self.text = text if len(text) <= 60 else text[:57] + "..."
+
+    def __repr__(self) -> str:
+        return self.text
+
+
+class _Copying:
+    """What one copy shares: the problems found, and how many more values it may read."""
+
+    __slots__ = ("left", "problems", "unreadable")
+
+    def __init__(self, problems: list[Problem], unreadable: list[Problem]) -> None:
+        self.problems, self.unreadable, self.left = problems, unreadable, MAX_VALUES
 
 
 Where = tuple[Any, PathPart] | None  # (parent, key): a path built only when a problem is reported
@@ -67,38 +110,115 @@ def path_of(where: Where) -> list[PathPart]:
     return parts[::-1]
 
 
-def _copy(value: object, where: Where, depth: int, problems: list[Problem]) -> object:
+def _copy(value: object, where: Where, depth: int, state: _Copying) -> object:
     kind = type(value)  # exact types first: this runs on every value of every record
     if kind is str:
-        return _checked_text(value, where, problems)  # type: ignore[arg-type]
+        return _checked_text(value, where, state.problems)  # type: ignore[arg-type]
     if kind is bool or value is None:
         return value
     if kind is int and -_SMALL < value < _SMALL:
         return value
     if kind is dict or kind is list or isinstance(value, Mapping | list | tuple):
         if depth >= MAX_DEPTH:
-            problems.append((path_of(where), f"nested more than {MAX_DEPTH} levels deep"))
+            state.problems.append((path_of(where), f"nested more than {MAX_DEPTH} levels deep"))
             return None
         if isinstance(value, Mapping):
-            copy: dict[Any, object] = {}
-            for key, item in value.items():
-                if type(key) is str and (len(key) > MAX_TEXT or not key.isascii()):
-                    key = _checked_text(key, (where, key), problems)
-                leaf = type(item)  # the common leaves inline: a call per value was most of the cost
-                plain_text = leaf is str and len(item) <= MAX_TEXT and item.isascii()
-                if plain_text or leaf is bool or item is None or (leaf is int and -_SMALL < item < _SMALL):
-                    copy[key] = item
-                else:
-                    copy[key] = _copy(item, (where, key), depth + 1, problems)
-            return copy
-        return [_copy(item, (where, i), depth + 1, problems) for i, item in enumerate(cast(list[object], value))]
+            return _copy_mapping(value, where, depth, state)
+        items = cast(list[object], value)
+        if not _counted(len(items), where, state):
+            return []
+        return [_copy(item, (where, i), depth + 1, state) for i, item in enumerate(items)]
+    return _leaf(value, where, state)
+
+
+def _copy_mapping(value: Mapping[Any, Any], where: Where, depth: int, state: _Copying) -> object:
+    entries = value.items() if type(value) is dict else _entries(value, where, state)
+    if entries is None or (type(value) is dict and not _counted(len(value), where, state)):
+        return None if entries is None else {}
+    copy: dict[Any, object] = {}
+    for key, item in entries:
+        if type(key) is not str:
+            key = _key(key)
+        if type(key) is str and (len(key) > MAX_TEXT or not key.isascii()):
+            key = _checked_text(key, (where, key), state.problems)
+        leaf = type(item)  # the common leaves inline: a call per value was most of the cost
+        plain_text = leaf is str and len(item) <= MAX_TEXT and item.isascii()
+        if plain_text or leaf is bool or item is None or (leaf is int and -_SMALL < item < _SMALL):
+            copy[key] = item
+        else:
+            copy[key] = _copy(item, (where, key), depth + 1, state)
+    return copy
+
+
+def _entries(value: Mapping[Any, Any], where: Where, state: _Copying) -> list[tuple[Any, Any]] | None:
+    """The entries of a mapping that is no dict (a caller's own), each read once and counted as it
+    is read: its `__len__` need not be its length, nor its keys end. None: reading it raised, or it
+    holds more values than are left (each said)."""
+    entries: list[tuple[Any, Any]] = []
+    try:
+        for key in value:
+            if not _counted(1, where, state):
+                return None
+            entries.append((key, value[key]))
+    except Exception as error:  # the caller's code, raising: this mapping's problem, not a bug here
+        state.unreadable.append((path_of(where), f"reading this mapping raised {_raised(error)}"))
+        return None
+    return entries
+
+
+def _raised(error: Exception) -> str:
+    try:
+        said = str(error)
+    except Exception:  # an exception whose text raises in turn
+        said = ""
+    said = said if len(said) <= 200 else said[:197] + "..."
+    return f"{type(error).__name__}: {said}" if said else type(error).__name__
+
+
+def _counted(count: int, where: Where, state: _Copying) -> bool:
+    """Whether `count` more values may be read; the first time not, said once (at this place)."""
+    if count <= state.left:
+        state.left -= count
+        return True
+    if state.left >= 0:
+        message = (
+            f"more than {MAX_VALUES:,} values (list items and mapping entries) in one bundle, "
+            f"more than a record of {MAX_RECORD_BYTES:,} bytes can hold"
+        )
+        state.problems.append((path_of(where), message))
+        state.left = -1
+    return False
+
+
+def _key(key: object) -> object:
+    """A key that is not plain text, as the copy holds it: a str subclass's text; a boolean, null or
+    a number kept (YAML's `on:` and `99490:`, named so in messages); anything else a `Foreign`."""
+    if isinstance(key, str):
+        return str.__str__(key)
+    if key is None or type(key) is bool or (type(key) is int and -_SMALL < key < _SMALL):
+        return key
+    if type(key) is float and math.isfinite(key):
+        return key
+    return Foreign(key)
+
+
+def _leaf(value: object, where: Where, state: _Copying) -> object:
+    """A value that is neither a container nor plain text, a small int, a boolean or null."""
+    if isinstance(value, str):  # a subclass (an enum member): the text it holds
+        return _checked_text(str.__str__(value), where, state.problems)
     if isinstance(value, int | float | Decimal) and not isinstance(value, bool):
-        return _checked_number(value, where, problems)
-    if isinstance(value, numbers.Integral):  # numpy's int64, what a DataFrame row holds: its exact int
-        return _checked_number(int(value), where, problems)
-    if isinstance(value, str):
-        return _checked_text(value, where, problems)
-    return value  # bytes, dates, ...: the schema names what they are
+        if isinstance(value, int):  # a subclass (an IntEnum member): the int it holds
+            value = int.__int__(value)
+        elif isinstance(value, Decimal) and type(value) is not Decimal:
+            value = Decimal(value)
+        return _checked_number(value, where, state.problems)
+    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
+        try:  # numpy's int64, what a DataFrame row holds: its exact int
+            number = int(value)
+        except Exception:  # a caller's Integral whose int() raises: named by its type
+            return Foreign(value)
+        return _checked_number(int.__int__(number), where, state.problems)
+    return Foreign(value)  # bytes, dates, numpy's bool, a Fraction...: the schema names their type
 
 
 def _checked_text(value: str, where: Where, problems: list[Problem]) -> str:

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 from ..diagnostics import Diagnostic, did_you_mean
 from ..printable import utf8_text
 from . import fast_check
-from .limits import path_of
+from .limits import Foreign, path_of
 from .schema import LATEST, V1_ONLY, VERSIONS, XTYPE, PathPart, Schema, _schema_text, shared_schema
 from .skeleton import skeleton, values
 
@@ -112,21 +112,27 @@ def show(value: object) -> str:
 
 
 def describe(value: object) -> str:
-    """A found value in words: `a list`, text `abc`, `5`."""
+    """A found value in words: `a list`, text `abc`, `5`; a value of another type by its type (a
+    `Foreign` stands in the checked copy for a caller's value of a type no fact has: by the type it was)."""
+    if isinstance(value, Foreign):
+        return _described_type(value.kind)
     if isinstance(value, dict):
         return "a mapping"
     if isinstance(value, list):
         return "a list"
     if isinstance(value, str):
         return f"text `{show(value)}`"
-    if isinstance(value, bytes | bytearray):  # a binary column of a table (Arrow, Parquet), or a caller's bytes
-        return "binary data, not text"
-    if isinstance(value, datetime.time | datetime.timedelta):  # a table's time-of-day or duration column
-        return "a time of day" if isinstance(value, datetime.time) else "a duration"
     if not isinstance(value, int | float | decimal.Decimal | bool | None):  # a Python caller's object
-        kind = type(value)  # named by its type: its repr may be anything (an address, a numpy wrapper)
-        return f"a `{kind.__module__}.{kind.__qualname__}` value"
+        return _described_type(type(value))  # named by its type: its repr may be anything (an address, a numpy wrapper)
     return f"`{show(value)}`"
+
+
+def _described_type(kind: type) -> str:
+    if issubclass(kind, bytes | bytearray):  # a binary column of a table (Arrow, Parquet), or a caller's bytes
+        return "binary data, not text"
+    if issubclass(kind, datetime.time | datetime.timedelta):  # a table's time-of-day or duration column
+        return "a time of day" if issubclass(kind, datetime.time) else "a duration"
+    return f"a `{kind.__module__}.{kind.__qualname__}` value"
 
 
 def _one_of(values: Sequence[object]) -> str:
