@@ -13,6 +13,7 @@ import dataclasses
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any, Protocol
 
 from ..check import CheckResult
@@ -121,15 +122,17 @@ class CompiledPolicySet:
             compiled.codes[code] = [compiled.code(decl) for decl in code_versions]
         for name, switch in checked.index.switches.items():
             compiled.switch_defaults[name] = switch.default or (switch.options[0] if switch.options else "")
+        # read-only views: every decision holds this context, and a caller changing one decision's
+        # `context.code_programs` changed what every later evaluation computed
         compiled.context = DecisionContext(
-            sources=source_table({tag: source.title for tag, source in checked.index.sources.items()}),
-            switch_defaults=dict(compiled.switch_defaults),
-            code_programs={
+            sources=MappingProxyType(source_table({tag: s.title for tag, s in checked.index.sources.items()})),
+            switch_defaults=MappingProxyType(dict(compiled.switch_defaults)),
+            code_programs=MappingProxyType({
                 code: version.program
                 for code, versions in checked.index.codes.items()
                 for version in versions
                 if version.program
-            },
+            }),
             # a precondition and the rules it requires: a failed gate's reasons come from either
             gates=frozenset(
                 name

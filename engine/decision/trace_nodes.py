@@ -134,6 +134,15 @@ def json_value(value: Any) -> Any:
     return repr(value)  # UNKNOWN and code sets print as the language writes them
 
 
+def fresh_json(value: Any) -> Any:
+    """A copy of what `json_value` gave, its dicts and lists new (leaves are immutable)."""
+    if type(value) is dict:
+        return {k: v if type(v) in _LEAVES else fresh_json(v) for k, v in value.items()}
+    if type(value) is list:
+        return [v if type(v) in _LEAVES else fresh_json(v) for v in value]
+    return value
+
+
 def node_json(kind: str, node_id: str, title: str, cites: tuple[str, ...], source: str, result: str) -> dict[str, Any]:
     """The fields every trace node has, in its JSON form (shared by both ways the trace is written)."""
     return {"kind": kind, "id": node_id, "title": title, "cites": list(cites), "source": source, "result": result}

@@ -17,7 +17,7 @@ from ..compile.outcomes import CodeOutcome, Compact, RuleOutcome
 from ..compile.policy_set import CompiledPolicySet
 from ..compile.runtime import UNKNOWN, Env
 from ..decision.model import Reason
-from ..decision.trace_nodes import Read, TraceNode, json_value
+from ..decision.trace_nodes import Read, TraceNode, fresh_json, json_value
 from .claims import claims_on_file
 from .reasons import ReasonWriter
 from .record_json import record_json, ref_json
@@ -275,4 +275,7 @@ class Evaluation(ReasonWriter, UnitCounter):
             if kind == "parameter":
                 found["as_of"] = self.plan.as_of
             self._reads_json[label] = found
+        value = found["value"]
+        if type(value) is dict or type(value) is list:  # (a record read whole): each output its own, as
+            return {**found, "value": fresh_json(value)}  # to_json_obj promises; the cache is not the caller's
         return dict(found)
