@@ -26,6 +26,7 @@ from __future__ import annotations
 import io
 import operator
 import os
+import sys
 import threading
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -49,6 +50,7 @@ from carepolicy.engine import (
 )
 from carepolicy.engine.compile.policy_set import PLANS_KEPT
 from carepolicy.engine.facts.record_errors import checked
+from carepolicy.engine.facts.records import INPUT_FORMATS
 
 if TYPE_CHECKING:
     from carepolicy.engine.evaluation.pricing import FeeSchedule
@@ -134,26 +136,41 @@ class Evaluator:
         return self.decide(checked(bundle, _source_name(source), _position(index)))  # raised: the bundle's error
 
     def evaluate_many(self, bundles: Iterable[Mapping[str, Any]], *, source: Source = API_SOURCE) -> Iterator[Result]:
-        """One result per bundle, in order, lazily: a bad bundle never stops the others."""
+        """One result per bundle, in order, lazily: a bad bundle never stops the others.
+
+        `bundles` that is one bundle (a mapping) or text raises TypeError at the call: iterated, it
+        would be its keys or characters, each a result `expected a fact bundle`. What the iterable
+        itself raises (a generator whose source fails) is the caller's, and is raised by `next` as
+        it is, after the results of the bundles before it: no result stands for it.
+        """
         name = _source_name(source)  # checked now, not at the first bundle
+        if isinstance(bundles, Mapping | str | bytes | bytearray | memoryview) or not isinstance(bundles, Iterable):
+            what = "one bundle: use `evaluate`" if isinstance(bundles, Mapping) else f"not `{_shown(bundles)}`"
+            raise TypeError(f"`bundles` is an iterable of bundles (mappings), {what}")
         return (self.evaluate(bundle, source=name, index=index) for index, bundle in enumerate(bundles))
 
-    def evaluate_text(self, data: str | bytes, *, fmt: str, source: Source = API_SOURCE) -> list[Result]:
-        """Every record of a document in `fmt` ("json", "jsonl" or "yaml"), read as a fact file is."""
+    def evaluate_text(self, data: str | bytes, *, fmt: str | None, source: Source = API_SOURCE) -> list[Result]:
+        """Every record of a document in `fmt` ("json", "jsonl" or "yaml"; None: told from its text,
+        as for standard input), read as a fact file is."""
         return list(self.iter_text(data, fmt=fmt, source=source))
 
-    def iter_text(self, data: str | bytes, *, fmt: str, source: Source = API_SOURCE) -> Iterator[Result]:
+    def iter_text(self, data: str | bytes, *, fmt: str | None, source: Source = API_SOURCE) -> Iterator[Result]:
         """`evaluate_text`, lazily: one result per record as it is read.
 
         As in `batch`, records read before a problem with the document as a whole are kept, and the
-        problem follows them as one result with bundle_id None.
+        problem follows them as one result with bundle_id None. A `data`, `fmt` or `source` of
+        another kind raises at the call, not at the first record.
         """
         if not isinstance(data, str | bytes | bytearray | memoryview):  # None would read as an empty document
             raise TypeError(f"`data` is the text of a document (str or bytes), not `{_shown(data)}`")
-        return self._iter_text(data, fmt, _source_name(source))  # checked now, not at the first record
+        if fmt is not None and fmt not in INPUT_FORMATS:
+            message = f"`fmt` is 'json', 'jsonl', 'yaml' or None (told from the text), not `{_shown(fmt)}`"
+            raise TypeError(message) if not isinstance(fmt, str) else ValueError(message)
+        return self._iter_text(data, fmt, _source_name(source))
 
-    def _iter_text(self, data: str | bytes | bytearray | memoryview, fmt: str, source: str) -> Iterator[Result]:
-        stream = io.BytesIO(data.encode("utf-8", "surrogatepass") if isinstance(data, str) else data)
+    def _iter_text(self, data: str | bytes | bytearray | memoryview, fmt: str | None, source: str) -> Iterator[Result]:
+        # str.encode, not data.encode: a subclass's own encode may give other bytes
+        stream = io.BytesIO(str.encode(data, "utf-8", "surrogatepass") if isinstance(data, str) else data)
         try:
             for item in iter_records(stream, fmt, name=source):
                 yield self.decide(item)
@@ -184,7 +201,7 @@ def _source_name(source: object) -> str:
     Anything else would be written into the error record as it is (`"file": 123`), or fail to be
     written at all (bytes, None) when `.jsonl` is asked for, and only for a bundle that is bad."""
     if isinstance(source, str):
-        return source
+        return str.__str__(source)  # a subclass's text, as a plain str (its own str() may say else)
     name = os.fspath(source) if isinstance(source, os.PathLike) else None
     if not isinstance(name, str):
         raise TypeError(f"`source` names the bundles in diagnostics: text or a path, not `{_shown(source)}`")
@@ -192,10 +209,13 @@ def _source_name(source: object) -> str:
 
 
 def _position(index: object) -> int:
-    """`index` as the position it names (`#1` is index 0); numpy's integers too, never a bool or a float."""
+    """`index` as the position it names (`#1` is index 0); numpy's integers too, never a bool or a
+    float, nor a number past `sys.maxsize` (one of more than 4,300 digits cannot even be written)."""
     position = -1
     if isinstance(index, SupportsIndex) and not isinstance(index, bool):
         position = operator.index(index)
+    if position > sys.maxsize:
+        raise TypeError(f"`index` is the bundle's position, a whole number from 0 to {sys.maxsize:,}, not a larger one")
     if position < 0:
         raise TypeError(f"`index` is the bundle's position, a whole number from 0, not `{_shown(index)}`")
     return position
