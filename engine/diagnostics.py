@@ -8,9 +8,11 @@ no final period, user input in backticks, one line; advice goes in `help`.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
+from itertools import cycle
 
 from .printable import printable
 from .source import LineSource, Span
@@ -39,17 +41,30 @@ class Diagnostic:
     def is_error(self) -> bool:
         return self.severity is Severity.ERROR
 
-    def sort_key(self) -> tuple[str, int, int, str, str, str]:
+    def sort_key(self) -> tuple[str, int, int, _Natural, _Natural, str]:
         span = self.span
         where = span.source if span else (self.file or "")
         return (
             where,
             span.line if span else 0,
             span.column if span else 0,
-            self.bundle or "",
-            self.fact_path or "",
+            _natural(self.bundle or ""),
+            _natural(self.fact_path or ""),
             self.code + self.message,
         )
+
+
+# A text's sort key with its runs of digits compared as numbers: `$.time[2]` before `$.time[10]`,
+# bundle `#9` before `#10` (as text, `$.time[10000]` came second of 80,000). re.split with a group
+# puts the digit runs at the odd places, so two keys always compare text with text, int with int;
+# the text itself comes after them, so that `a07` and `a7` still have an order.
+_Natural = tuple[tuple[str | int, ...], str]
+_DIGITS = re.compile(r"([0-9]+)")
+
+
+def _natural(text: str) -> _Natural:
+    parts = _DIGITS.split(text)
+    return tuple(int(part) if odd else part for odd, part in zip(cycle((False, True)), parts)), text
 
 
 class PolicyError(Exception):

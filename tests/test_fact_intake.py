@@ -744,3 +744,24 @@ def test_entries_without_a_practitioner_are_not_the_practitioner_named_none(fmt:
         "the entries without a practitioner have 45,000 minutes in 2025-03 up to this entry, "
         "more than the 44,640 minutes the month has"
     )
+
+
+def test_problems_are_listed_in_the_order_of_their_paths_and_at_most_a_hundred() -> None:
+    """Paths were sorted as text: of 80,000 unknown keys, `$.time[10000]` came second and
+    `$.time[9]` last, and all 80,000 were listed (an 11.7 MB error line). The first 100 by index
+    are listed, then one problem that counts the rest."""
+    facts = {"id": "many", "month": "2025-03", "time": [{"zz": 1} for _ in range(1_200)]}  # (no YAML aliases)
+    for fmt, text in (("jsonl", json.dumps(facts) + "\n"), ("yaml", yaml.safe_dump(facts))):
+        [record] = list(iter_records(io.BytesIO(text.encode()), fmt, name="many"))
+        assert isinstance(record, BundleError)
+        paths = [d.fact_path for d in record.diagnostics]
+        assert paths == [f"$.time[{i}].zz" for i in range(100)] + ["$"]
+        last = record.diagnostics[-1]
+        assert (last.code, last.bundle) == ("facts/limit", "many")
+        assert last.message == (
+            "1,100 more problems in this bundle are not listed; an error record lists at most 100 for one bundle"
+        )
+    few = {"id": "few", "month": "2025-03", "time": [{"zz": 1}] * 12}
+    [record] = list(iter_records(io.BytesIO((json.dumps(few) + "\n").encode()), "jsonl", name="few"))
+    assert isinstance(record, BundleError)
+    assert [d.fact_path for d in record.diagnostics] == [f"$.time[{i}].zz" for i in range(12)]

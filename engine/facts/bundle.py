@@ -15,7 +15,7 @@ from typing import Any, cast
 from ..diagnostics import Diagnostic, sort_diagnostics
 from ..jsontext import canonical_bytes
 from .fast_intake import bundle_id_of, fast_bundle
-from .limits import PathPart, Problem, impossible_values, outside_month_notes, plain_copy
+from .limits import MAX_DIAGNOSTICS, PathPart, Problem, impossible_values, outside_month_notes, plain_copy
 from .schema import XTYPE, model_schema, shared_schema
 from .schema_messages import describe, json_path, schema_diagnostics
 from .skeleton import ITEMS, OTHER, skeleton, values
@@ -87,12 +87,24 @@ def validate_precisely(obj: Mapping[Any, Any], *, source: str, index: int) -> Bu
         found = impossible_values(raw, money)
         diagnostics.extend(_fact_diagnostic("facts/impossible", p, msg, raw, source, bundle_id) for p, msg in found)
     if diagnostics:
-        return BundleError(bundle_id, source, index, sort_diagnostics(diagnostics))
+        return BundleError(bundle_id, source, index, _listed(sort_diagnostics(diagnostics), source, bundle_id))
     # v1 stays accepted: read as the v2 it means (a v2 bundle giving v1's `consent` was refused above)
     latest = fold_claims(fold_tcm_period(upgrade_v1(raw) if version == 1 else raw))
     data = cast("dict[str, Any]", _normalize(skeleton(model_schema(), "normal", _normal_form), latest))
     notes = tuple(outside_month_notes(raw))
     return Bundle(bundle_id, source, index, raw["month"], data, _facts_hash(raw), notes)
+
+
+def _listed(diagnostics: tuple[Diagnostic, ...], source: str, bundle: str) -> tuple[Diagnostic, ...]:
+    """The first MAX_DIAGNOSTICS problems (in path order), and one that counts those left out."""
+    if len(diagnostics) <= MAX_DIAGNOSTICS:
+        return diagnostics
+    more = len(diagnostics) - MAX_DIAGNOSTICS
+    message = (f"{more:,} more problems in this bundle are not listed; "
+               f"an error record lists at most {MAX_DIAGNOSTICS} for one bundle")
+    hint = "fix the problems listed (the others are often the same one, repeated), then read the bundle again"
+    left_out = Diagnostic("facts/limit", message, fact_path="$", file=source, bundle=bundle, help=hint)
+    return (*diagnostics[:MAX_DIAGNOSTICS], left_out)
 
 
 def _fact_diagnostic(

@@ -10,6 +10,7 @@ as a clear error on the record that crosses it (docs/reference/fact-limits.md li
 - at most `MAX_VALUES` values (list items and mapping entries) in one bundle: what a record of
   `MAX_RECORD_BYTES` can hold at most, for the bundles that have no size of their own (a mapping
   given to the Python API, one of a JSON document or a YAML list)
+- at most `MAX_DIAGNOSTICS` problems listed for one bundle: one more says how many were left out
 - text at most `MAX_TEXT` characters, and only real characters (no lone surrogate such as `\\ud800`,
   which JSON can spell but UTF-8 cannot write)
 - numbers with at most `MAX_DIGITS` significant digits, below 10^`MAX_DIGITS` and with at most
@@ -43,6 +44,9 @@ MAX_MONEY = Decimal("100000.00")
 # two bytes of JSON at least, `0,`); a bundle with no size of its own (one of a JSON document or a YAML
 # list, which may be up to MAX_DOCUMENT_BYTES, or a mapping handed to the Python API) is held to it
 MAX_VALUES = MAX_RECORD_BYTES // 2
+# the problems an error record lists for one bundle: a bundle of 80,000 entries with one unknown key
+# each had 80,000 (an error line of 11.7 MB, 80,000 lines on stderr); the rest are counted in one more
+MAX_DIAGNOSTICS = 100
 MINUTES_PER_DAY = 24 * 60
 
 PathPart = str | int | object
