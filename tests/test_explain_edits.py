@@ -130,3 +130,36 @@ def test_decisions_and_bundles_both_from_standard_input_is_a_usage_error(billed:
         "  help: give one of them as a file: the decisions from stdin and the bundle file by name, or the other way\n"
     )
     assert result.stdout == ""
+
+
+def test_json_lines_are_expanded_as_they_are_read(claims: Path, tmp_path: Path) -> None:
+    """DECISION was read whole before the first decision was expanded: a whole batch output held
+    about 160 kB a decision (377 MB for 2,000; the file's text three times over). JSON Lines is
+    now read a line at a time: the first decision of a pipe is written while the third line is
+    awaited (the second is read first: a file of one line is a document of one decision), and a
+    line that is not JSON, met later, stops the command with the ones before it written."""
+    import subprocess
+    import sys
+    import time
+
+    compact = tmp_path / "compact.jsonl"
+    assert run("batch", str(claims), "--jobs", "1", "-o", str(compact)).exit_code == ExitCode.OK
+    first, second = compact.read_bytes().splitlines(keepends=True)[:2]
+    out = tmp_path / "full.jsonl"
+    command = [sys.executable, "-m", "carepolicy.cli", "explain", "-", str(claims), "-o", str(out)]
+    with subprocess.Popen(command, stdin=subprocess.PIPE, stderr=subprocess.PIPE) as process:
+        assert process.stdin is not None
+        process.stdin.write(first + second)
+        process.stdin.flush()
+        waited = time.monotonic() + 60
+        while not out.exists() or not out.read_bytes().endswith(b"\n"):  # the first line, whole
+            assert process.poll() is None, "it ended before EOF"
+            assert time.monotonic() < waited, "nothing was expanded before EOF"
+            time.sleep(0.05)
+        assert process.poll() is None  # written while stdin is still open
+        process.stdin.write(b'{"bundle_id": \n')
+        process.stdin.close()
+        assert process.wait(timeout=60) == ExitCode.BAD_INPUT
+        assert process.stderr is not None
+        assert "line 3 of `-` is not JSON" in process.stderr.read().decode()
+    assert out.read_bytes().count(b"\n") == 2

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import errno
-import sys
-from collections.abc import Iterator
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
 from ..common import ErrorRecord, Setup, fail, finish, output_stream, plural, prepare, read_inputs
 from ..exit_codes import ExitCode
+from ..explain_input import NO_DECISIONS_HELP, ReadDecision, read_decisions
 from ..reporting import report
 from .evaluate import FEE_HELP, POLICIES_HELP
 
@@ -20,7 +17,6 @@ if TYPE_CHECKING:
 
 
 EDITED_HELP = "the decision was changed after it was written"
-NO_DECISIONS_HELP = "give the decisions `evaluate --trace compact` or `batch --trace compact` wrote"
 
 
 class _Mismatch(Exception):
@@ -29,65 +25,6 @@ class _Mismatch(Exception):
     def __init__(self, message: str, help: str, parts: tuple[str | int, ...] = ()) -> None:
         super().__init__(message)
         self.message, self.help, self.parts = message, help, parts
-
-
-class _Decision(NamedTuple):
-    """A decision read from DECISION: the file (`path:line` for a JSON line), the JSON path of its
-    root (`$[1]` for an item of a JSON list), the value read and the text it was read from."""
-
-    file: str
-    root: tuple[int, ...]
-    obj: Any
-    repeated: tuple[str | int, ...] | None  # the path of a key set twice in it (the second time)
-
-
-def _decisions(path: str) -> Iterator[_Decision]:
-    """Every decision of a JSON or JSON Lines file: a JSON document (the items of a JSON list, as
-    `evaluate --format json` writes several), else one decision a line."""
-    import orjson
-    from carepolicy.engine.jsontext import loads  # (a lone surrogate escaped too: a file name not UTF-8)
-
-    try:  # a byte-order mark (a Windows editor's) is dropped, as the fact files' is; stdin is decoded
-        # here too, not read as the locale's text (where a byte not in UTF-8 becomes a surrogate)
-        if path == "-" and sys.stdin is None:  # `<&-`: as the fact readers word it
-            raise OSError(errno.EBADF, "standard input is closed")
-        data = sys.stdin.buffer.read() if path == "-" else Path(path).read_bytes()
-        text = data.decode("utf-8-sig").replace("\r\n", "\n").replace("\r", "\n")  # (as text mode reads line ends)
-    except UnicodeDecodeError as error:
-        from carepolicy.engine.facts.record_errors import not_utf8
-
-        fail("usage/input", f"cannot read `{path}`: {not_utf8(error.object, error)}", file=path)
-    except OSError as error:
-        fail("usage/input", f"cannot read `{path}`: {(error.strerror or str(error)).lower()}", file=path)
-    try:  # one JSON document (`evaluate --format json`), possibly indented
-        document = loads(text)
-    except orjson.JSONDecodeError:
-        pass
-    else:
-        repeated = _repeated_keys(text)
-        if isinstance(document, list):
-            for index, item in enumerate(document):
-                mine = next((parts[1:] for parts in repeated if parts[0] == index), None)
-                yield _Decision(path, (index,), item, mine)
-        else:
-            yield _Decision(path, (), document, repeated[0] if repeated else None)
-        return
-    lines = text.split("\n")
-    for number, line in enumerate(lines, start=1):
-        if line.strip():
-            try:
-                obj = loads(line)
-            except orjson.JSONDecodeError as error:
-                # the last line, without its line end, ending too soon: cut short, not edited
-                cut = number == len(lines) and str(error).startswith("unexpected end of data")
-                help = CUT_HELP if cut else NO_DECISIONS_HELP
-                fail("usage/input", f"line {number} of `{path}` is not JSON: {error}", file=path, help=help)
-            repeated = _repeated_keys(line)
-            yield _Decision(f"{path}:{number}", (), obj, repeated[0] if repeated else None)
-
-
-CUT_HELP = ("the last line has no line end: it may be cut short (a batch still running, or interrupted: "
-            "its `.partial` output); give the lines before it, or the finished output")
 
 
 def _bundles(path: str) -> dict[str, list[Bundle]]:
@@ -118,15 +55,6 @@ def _field(obj: dict[str, Any], parts: tuple[str, ...], wanted: str, help: str) 
 
 
 _ABSENT = object()
-
-
-def _repeated_keys(text: str) -> list[tuple[str | int, ...]]:
-    """The JSON path of each key set twice in one object of `text`, the second time. Such a decision
-    is refused, as a fact file is: a JSON reader keeps the last value without a word, so the
-    decision checked need not be the one another program reads from the line."""
-    from carepolicy.engine.facts.json_keys import duplicates, has_duplicate
-
-    return [(*found.path, found.key) for found in duplicates(text)] if has_duplicate(text) else []
 
 
 def _refuse_repeated(parts: tuple[str | int, ...]) -> NoReturn:
@@ -215,7 +143,7 @@ def expand(obj: Any, bundles: dict[str, list[Bundle]], setup: Setup) -> Decision
     return decision
 
 
-def _refuse(read: _Decision, problem: _Mismatch) -> NoReturn:
+def _refuse(read: ReadDecision, problem: _Mismatch) -> NoReturn:
     """The mismatch as one diagnostic: the file (and line), the bundle, the JSON path, what is wrong."""
     from carepolicy.engine import Diagnostic
     from carepolicy.engine.facts.schema_messages import json_path
@@ -275,7 +203,7 @@ def explain(
     bundles = _bundles(bundle_file)
     skipped = expanded = 0
     with output_stream(output, (decision_file, bundle_file, *filter(None, (fee_schedule, policies_dir)))) as out:
-        for read in _decisions(decision_file):
+        for read in read_decisions(decision_file):
             if isinstance(read.obj, dict) and "error" in read.obj:  # an error record of a batch: nothing to expand
                 skipped += 1
                 continue
@@ -290,6 +218,7 @@ def explain(
             else:  # as `evaluate --explain` shows decisions: a blank line between two
                 text = ("\n" if expanded else "") + render_decision_text(decision, explain=True)
             out.write(text)
+            out.flush()  # each decision as it is expanded: a pipe's reader need not wait for the end
             expanded += 1
     if skipped:
         click.echo(f"note: {plural(skipped, 'error record')} skipped (no decision to explain)", err=True)
