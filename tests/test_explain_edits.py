@@ -32,13 +32,18 @@ def claims(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return write_jsonl(tmp_path_factory.mktemp("claims") / "claims.jsonl", 12, seed=5)
 
 
+def compact_decisions(claims: Path, folder: Path) -> list[dict[str, Any]]:
+    """The decisions `batch` writes for `claims` (with the compact trace, its default)."""
+    out = folder / "compact.jsonl"
+    result = run("batch", str(claims), "--jobs", "1", "-o", str(out))
+    assert result.exit_code == ExitCode.OK, result.stderr
+    return [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+
+
 @pytest.fixture(scope="module")
 def billed(claims: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """A compact decision (as `batch` writes it) with a billable line."""
-    out = tmp_path_factory.mktemp("out") / "compact.jsonl"
-    result = run("batch", str(claims), "--jobs", "1", "-o", str(out))
-    assert result.exit_code == ExitCode.OK, result.stderr
-    decisions = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    decisions = compact_decisions(claims, tmp_path_factory.mktemp("out"))
     return next(d for d in decisions if d["billable"] and d["billable"][0]["units"] == 1)
 
 

@@ -18,17 +18,13 @@ from typing import Any
 
 import pytest
 from carepolicy.cli.exit_codes import ExitCode
-from carepolicy.cli.main import cli
 from carepolicy.engine.decision.json_diff import MISSING, Difference, difference_text, first_difference
-from click.testing import CliRunner, Result
+from click.testing import Result
 
 from tests.test_batch import write_jsonl
+from tests.test_explain_edits import compact_decisions, run
 
 EDITED = "  help: the decision was changed after it was written\n"
-
-
-def run(*args: str, stdin: str | bytes | None = None) -> Result:
-    return CliRunner().invoke(cli, list(args), input=stdin, catch_exceptions=False)
 
 
 @pytest.fixture(scope="module")
@@ -38,11 +34,7 @@ def claims(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def decision(claims: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    out = tmp_path_factory.mktemp("out") / "compact.jsonl"
-    result = run("batch", str(claims), "--jobs", "1", "-o", str(out))
-    assert result.exit_code == ExitCode.OK, result.stderr
-    made: dict[str, Any] = json.loads(out.read_text(encoding="utf-8").splitlines()[0])
-    return made
+    return compact_decisions(claims, tmp_path_factory.mktemp("out"))[0]
 
 
 def _explain_line(claims: Path, tmp_path: Path, line: str, decision: dict[str, Any]) -> Result:

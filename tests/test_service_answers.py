@@ -23,7 +23,7 @@ from carepolicy.service import answers
 from carepolicy.service import app as service_app
 from carepolicy.service.limits import ServiceConfig
 from tests.pipeline_data import dumps
-from tests.test_service_requests import JSONL, VALID, call
+from tests.test_service_requests import JSONL, VALID, call, count_decisions
 
 
 @pytest.fixture(scope="module")
@@ -228,14 +228,7 @@ def test_the_answer_is_streamed_as_it_is_decided(evaluator: Evaluator, monkeypat
     """The answer was built whole before its first byte was sent: up to 2,000 times the request
     (a minimal bundle's decision with its trace is ~40 kB). It is sent as it is decided: the first
     lines leave before the last bundle is decided, in many pieces, each of whole lines."""
-    decided: list[object] = []
-    decide = Evaluator.decide
-
-    def counted(self: Evaluator, item: Any) -> carepolicy.Result:
-        decided.append(item)
-        return decide(self, item)
-
-    monkeypatch.setattr(Evaluator, "decide", counted)
+    decided = count_decisions(monkeypatch)
     pieces: list[tuple[int, bytes]] = []  # each piece, and how many bundles were decided when it came
     app = service_app.create_app(evaluator, ServiceConfig())
     status = asyncio.run(streamed(app, b'{"month": "2025-03"}\n' * 100, lambda b: pieces.append((len(decided), b))))

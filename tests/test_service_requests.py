@@ -92,6 +92,19 @@ async def exchange(app: Any, method: str, path: str, body: bytes | list[bytes],
     return Answer(sent)
 
 
+def count_decisions(monkeypatch: pytest.MonkeyPatch) -> list[object]:
+    """The bundles Evaluator.decide is given from now on (in this test), in order."""
+    decided: list[object] = []
+    decide = Evaluator.decide
+
+    def counted(self: Evaluator, item: Any) -> carepolicy.Result:
+        decided.append(item)
+        return decide(self, item)
+
+    monkeypatch.setattr(Evaluator, "decide", counted)
+    return decided
+
+
 def test_truncated_lines_do_not_add_up_to_a_deep_body(evaluator: Evaluator) -> None:
     """Each JSON line is read alone, so the brackets a cut-off line leaves open close nothing on the
     next: eleven truncated records of depth 3 are eleven error records, not a body `nested deeper
@@ -214,14 +227,7 @@ def test_a_client_that_leaves_before_its_answer_stops_the_work(evaluator: Evalua
     leaves while the records are read (before the answer starts) or once the first lines have
     arrived, at most the chunk under way is decided (a decision with its trace is ~40 kB, a chunk
     64 kB), not the 2,000."""
-    decided: list[object] = []
-    decide = Evaluator.decide
-
-    def counted(self: Evaluator, item: Any) -> carepolicy.Result:
-        decided.append(item)
-        return decide(self, item)
-
-    monkeypatch.setattr(Evaluator, "decide", counted)
+    decided = count_decisions(monkeypatch)
     body = b'{"month": "2025-03"}\n' * 2_000
     call(evaluator, body, JSONL, leaves=True)
     assert len(decided) < 10
