@@ -15,15 +15,32 @@ from __future__ import annotations
 _CONTROLS = [c for c in range(0x20) if c != 0x09] + [0x7F] + list(range(0x80, 0xA0))
 # invisible characters that change how the text around them is shown or broken into lines
 _FORMATTING = [0x200E, 0x200F, 0x2028, 0x2029, *range(0x202A, 0x202F), *range(0x2066, 0x206A), 0xFEFF]
+# invisible characters with no use in an id or a name: `P1\u200b` would read as `P1`, another
+# practitioner shown as this one (the zero-width space, the word joiner and the invisible math
+# operators, and the tag characters that hide ASCII text). The joiners (U+200C, U+200D) and the soft
+# hyphen are kept: scripts and emoji need them.
+_FORMATTING += [0x200B, *range(0x2060, 0x2065), 0xE0001, *range(0xE0020, 0xE0080)]
 
-_ESCAPES: dict[int, str] = {c: f"\\x{c:02x}" for c in _CONTROLS} | {c: f"\\u{c:04x}" for c in _FORMATTING}
+_ESCAPES: dict[int, str] = {c: f"\\x{c:02x}" for c in _CONTROLS} | {
+    c: f"\\u{c:04x}" if c <= 0xFFFF else f"\\U{c:08x}" for c in _FORMATTING  # (as Python spells them)
+}
+
+# the separator the one-line forms put between their fields (summary; the text form's first lines)
+FIELD_SEPARATOR = "·"
 
 
-def printable(text: str) -> str:
-    """`text` with every control or invisible formatting character shown as its escape (one line)."""
-    if text.isprintable():  # nearly always: one C scan, no copy (a tab, too, takes the slow path)
-        return text
-    return text.translate(_ESCAPES)
+def printable(text: str, *, separators: str = "") -> str:
+    """`text` with every control or invisible formatting character shown as its escape (one line).
+
+    `separators`: characters the form itself puts between its fields (the ` · ` of the summary and
+    of the text form's first lines), also shown as escapes (`\\u00b7`), so that text from a bundle
+    cannot forge a field: an id `a · 2025-03 · 99490 × 1` is not read as a bundle `a` billing 99490.
+    """
+    if text.isprintable() and not (separators and any(c in text for c in separators)):
+        return text  # nearly always: one C scan, no copy (a tab, too, takes the slow path)
+    if not separators:
+        return text.translate(_ESCAPES)
+    return text.translate(_ESCAPES | {ord(c): f"\\u{ord(c):04x}" for c in separators})
 
 
 def printable_lines(lines: list[str]) -> str:

@@ -51,9 +51,11 @@ def trace_form(trace: str | None, explain: bool | None, *, default: str) -> str:
 
 
 def _error_line(record: ErrorRecord) -> str:
-    from carepolicy.engine.printable import printable  # (the engine is imported when first used)
+    from carepolicy.engine.printable import FIELD_SEPARATOR, printable  # (the engine is imported when first used)
 
-    who = f"Bundle {record.bundle_id}" if record.bundle_id is not None else "File"
+    # (the id's `·` escaped too: in the summary form `a · 2025-03 · 99490 × 1` would read as an answer)
+    shown = None if record.bundle_id is None else printable(record.bundle_id, separators=FIELD_SEPARATOR)
+    who = f"Bundle {shown}" if shown is not None else "File"
     problems = f"{len(record.diagnostics)} problem{'' if len(record.diagnostics) == 1 else 's'}"
     return printable(f"{who} · not evaluated: {problems} in {record.source} (details on stderr)") + "\n"
 

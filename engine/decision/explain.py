@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from ..printable import printable_lines
+from ..printable import FIELD_SEPARATOR, printable, printable_lines
 from .context import EMPTY_CONTEXT, DecisionContext
 from .model import Alternative, Decision, Denial, Line, Reason, Shares, Withdrawal
 from .trace_nodes import TraceNode
@@ -25,7 +25,10 @@ __all__ = ["first_reason", "render_decision_text", "split_denials"]
 def render_decision_text(decision: Decision, *, explain: bool = False) -> str:
     """The answer, the denials that matter, what was not considered, sources; the trace if `explain`."""
     context = decision.context or EMPTY_CONTEXT
-    out: list[str] = [f"Bundle {decision.bundle_id} · service month {decision.month}", answer(decision)]
+    # the bundle's text in the lines whose fields ` · ` separates shows a `·` as `\u00b7`: an id
+    # `a · service month 2025-04` is not read as another month (printable_lines does the rest)
+    bundle = printable(decision.bundle_id, separators=FIELD_SEPARATOR)
+    out: list[str] = [f"Bundle {bundle} · service month {decision.month}", answer(decision)]
     changed = [(n, o) for n, o in decision.switches if context.switch_defaults.get(n, o) != o]
     if changed:
         out.append("Switches not at their default: " + ", ".join(f"{n}={o}" for n, o in changed))
@@ -70,13 +73,14 @@ def answer(decision: Decision) -> str:
     totals = decision.totals
     if not decision.billable:
         reason = first_reason(decision)
-        return "Nothing to bill" + (f": {reason}" if reason else "")
+        return "Nothing to bill" + (f": {printable(reason, separators=FIELD_SEPARATOR)}" if reason else "")
     codes = ", ".join(f"{line.code} × {line.units}" for line in decision.billable)
     allowed = f"allowed {_money(totals.allowed)}" if totals.allowed is not None else f"allowed: {totals.note}"
     share = decision.patient_responsibility
     patient = f"patient owes {_money(share)}" if share is not None else "patient share indeterminate"
     withdraw = "".join(f" · withdraw the {w.code} claim" for w in decision.withdraw)
-    return f"Bill {codes} (practitioner {decision.billable[0].practitioner}) · {allowed} · {patient}{withdraw}"
+    practitioner = printable(decision.billable[0].practitioner, separators=FIELD_SEPARATOR)
+    return f"Bill {codes} (practitioner {practitioner}) · {allowed} · {patient}{withdraw}"
 
 
 def first_reason(decision: Decision) -> str:
@@ -219,7 +223,8 @@ def _denied(denials: list[Denial]) -> list[str]:
 def _reason(reason: Reason) -> str:
     tags = ", ".join(dict.fromkeys(c.partition(":")[0] for c in reason.cites))
     where = " · ".join(part for part in (reason.source, tags) if part)
-    return reason.text + (f"  [{where}]" if where else "")
+    # (a reason may quote the bundle's text: its `·` must not forge the ` · ` of the policy line's cites)
+    return printable(reason.text, separators=FIELD_SEPARATOR) + (f"  [{where}]" if where else "")
 
 
 def _not_considered(skipped: list[Denial], dormant: list[str], month: str) -> list[str]:

@@ -14,12 +14,20 @@ from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from typing import Any
 
-from ..printable import printable
+from ..printable import FIELD_SEPARATOR, printable
 from .context import EMPTY_CONTEXT
 from .explain import first_reason, split_denials
 from .model import Decision, Denial, Line
 
-__all__ = ["CLAIM_NOTE_WIDTH", "CSV_COLUMNS", "csv_rows", "render_claim_note", "render_csv", "render_summary"]
+__all__ = [
+    "CLAIM_NOTE_WIDTH",
+    "CSV_COLUMNS",
+    "csv_rows",
+    "csv_text_cell",
+    "render_claim_note",
+    "render_csv",
+    "render_summary",
+]
 
 
 def _money(value: Decimal | None) -> str:
@@ -31,11 +39,12 @@ def _money(value: Decimal | None) -> str:
 
 def render_summary(decision: Decision) -> str:
     """One line: id · month · billed codes and units · allowed · patient share (or why nothing); the
-    id and the reason, which may quote the bundle's text, made printable (engine/printable.py)."""
-    head = f"{printable(decision.bundle_id)} · {decision.month}"
+    id and the reason, which may quote the bundle's text, made printable (engine/printable.py), a `·`
+    in them too, so that an id `a · 2025-03 · 99490 × 1` does not read as a bundle billing 99490."""
+    head = f"{printable(decision.bundle_id, separators=FIELD_SEPARATOR)} · {decision.month}"
     if not decision.billable:
         reason = first_reason(decision)
-        return f"{head} · nothing billable" + (f": {printable(reason)}" if reason else "")
+        return f"{head} · nothing billable" + (f": {printable(reason, separators=FIELD_SEPARATOR)}" if reason else "")
     codes = ", ".join(f"{line.code} × {line.units}" for line in decision.billable)
     totals = decision.totals
     allowed = f"allowed ${totals.allowed:.2f}" if totals.allowed is not None else "allowed: not priced"
@@ -116,13 +125,37 @@ def _denied_row(denial: Denial, status: str) -> dict[str, str]:
     }
 
 
+# the columns of numbers this form writes itself (units, money): written as they are, so that a
+# spreadsheet reads them as numbers (a negative amount keeps its `-`)
+_NUMBER_COLUMNS = frozenset(
+    ("units", "denied_unit", "allowed", "medicare", "medicare_after_sequestration", "patient", "deductible",
+     "coinsurance", "medigap", "medicaid")
+)
+# a cell that starts with one of these is run as a formula by Excel and LibreOffice (`=cmd|' /C
+# calc'!A0`, OWASP "CSV injection"); the quote is there so that the guard can be undone unambiguously
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "'")
+
+
+def csv_text_cell(text: str) -> str:
+    """A text cell as the CSV holds it: made printable (a bundle's text may hold any character: an
+    escape sequence, a bidirectional override, a line break that splits the row for a line-based
+    tool), and a `'` put in front when it starts as a formula would, or with a `'` itself, so that
+    reading it back is one rule: a text cell that starts with `'` lost exactly that one `'`."""
+    shown = printable(text)
+    return "'" + shown if shown.startswith(_FORMULA_STARTS) else shown
+
+
 def render_csv(rows: Iterable[Mapping[str, str]], *, header: bool = True) -> str:
-    """RFC 4180: CRLF line ends, fields quoted when they hold a comma, quote or line break."""
+    """RFC 4180: CRLF line ends, fields quoted when they hold a comma or a quote; every text cell as
+    `csv_text_cell` writes it (the one place: the error rows of the CLI are written here too)."""
     buffer = io.StringIO(newline="")
     writer = csv.DictWriter(buffer, fieldnames=CSV_COLUMNS, lineterminator="\r\n", restval="")
     if header:
         writer.writeheader()
-    writer.writerows(rows)
+    writer.writerows(
+        {column: value if column in _NUMBER_COLUMNS else csv_text_cell(value) for column, value in row.items()}
+        for row in rows
+    )
     return buffer.getvalue()
 
 
