@@ -15,7 +15,8 @@ from typing import Any, cast
 from ..diagnostics import Diagnostic, sort_diagnostics
 from ..jsontext import canonical_bytes
 from .fast_intake import bundle_id_of, fast_bundle
-from .limits import MAX_DIAGNOSTICS, PathPart, Problem, impossible_values, outside_month_notes, plain_copy
+from .impossible import impossible_values, outside_month_notes
+from .limits import MAX_DIAGNOSTICS, PathPart, Problem, plain_copy
 from .schema import XTYPE, model_schema, shared_schema
 from .schema_messages import describe, json_path, schema_diagnostics
 from .skeleton import ITEMS, OTHER, skeleton, values

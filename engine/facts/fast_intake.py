@@ -26,7 +26,8 @@ from decimal import Decimal
 from typing import Any
 
 from . import fast_check
-from .limits import MAX_DEPTH, MAX_DIGITS, MAX_MONEY, MAX_TEXT, MAX_VALUES, impossible_values, outside_month_notes
+from .impossible import impossible_values, outside_month_notes
+from .limits import MAX_DEPTH, MAX_DIGITS, MAX_MONEY, MAX_TEXT, MAX_VALUES
 from .schema import XTYPE, _schema_text, model_schema
 from .skeleton import ITEMS, OTHER, skeleton
 from .upgrade import bundle_version, fold_claims, fold_tcm_period, upgrade_v1

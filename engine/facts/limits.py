@@ -18,19 +18,16 @@ as a clear error on the record that crosses it (docs/reference/fact-limits.md li
   number such as `1e-9999999` is neither: as a float it is 0, and as a Decimal it checked as a whole
   number of cents, its remainder below the smallest Decimal there is)
 
-Values that are well-formed but physically impossible are errors as well: one practitioner's
-minutes in a month beyond the minutes that month has, and an amount of money above `MAX_MONEY`,
-which is beyond any fee of the fee schedule by a factor of hundreds.
+Values that are well-formed but physically impossible are errors as well (impossible.py), with
+`MAX_MONEY` and `MINUTES_PER_DAY` from here.
 """
 
 from __future__ import annotations
 
-import calendar
-import functools
 import math
 import numbers
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any, cast
 
@@ -287,81 +284,3 @@ def read_decimal(text: str) -> Decimal:
 def digits_message(exc: ValueError) -> str:
     """The words of a number too long to read (`read_decimal`, or an integer over 4,300 digits)."""
     return f"{exc}; fact files allow at most {MAX_DIGITS} digits"
-
-
-def month_minutes(month: object) -> int:
-    """The minutes in the service month (31 days' worth when the month is not a valid `YYYY-MM`)."""
-    if type(month) is str and len(month) == 7:  # the only length a `YYYY-MM` has
-        return _month_minutes(month)
-    return 31 * MINUTES_PER_DAY
-
-
-@functools.lru_cache(maxsize=4096)  # bounded: 4,096 texts of 7 characters, under 1 MB
-def _month_minutes(month: str) -> int:
-    days = 31
-    if re.fullmatch(r"[0-9]{4}-(0[1-9]|1[0-2])", month):
-        days = calendar.monthrange(int(month[:4]), int(month[5:]))[1]
-    return days * MINUTES_PER_DAY
-
-
-def impossible_values(bundle: Mapping[str, Any], money_paths: list[tuple[Where, Any]]) -> Iterator[Problem]:
-    """Well-formed values that no real month has: run on a bundle that passed the schema.
-
-    A practitioner's minutes are added up per month: those of the entries dated in it (and of the
-    undated ones, in the service month), against the minutes that month has; the days of device
-    data (`rpm.device_days`) against the days of the service month."""
-    for where, amount in money_paths:
-        if isinstance(amount, int | Decimal) and amount > MAX_MONEY:
-            yield path_of(where), f"`{amount}` is more than any fee (at most {MAX_MONEY:,} per amount)"
-    service_month = bundle.get("month")
-    totals: dict[tuple[object, object], int] = {}  # (practitioner, month): the minutes so far
-    for i, entry in enumerate(bundle.get("time") or ()):
-        if not (type(entry) is dict or isinstance(entry, Mapping)) or not isinstance(entry.get("minutes"), int):
-            continue
-        who = entry.get("practitioner")  # None: the entries without one (not the practitioner "None")
-        key = (who if type(who) is str or who is None else str(who), entry_month(entry.get("date"), service_month))
-        month = key[1]
-        available = month_minutes(month)
-        before = totals.get(key, 0)
-        total = totals[key] = before + entry["minutes"]
-        if before <= available < total:
-            whose = f"practitioner `{who}` has" if who is not None else "the entries without a practitioner have"
-            message = (
-                f"{whose} {total:,} minutes in {month} up to this entry, "
-                f"more than the {available:,} minutes the month has"
-            )
-            yield ["time", i, "minutes"], message
-    rpm = bundle.get("rpm")
-    days = rpm.get("device_days") if type(rpm) is dict or isinstance(rpm, Mapping) else None
-    if type(days) is int and days > (in_month := month_minutes(service_month) // MINUTES_PER_DAY):
-        yield ["rpm", "device_days"], f"{days} days of device data in {service_month}, which has {in_month} days"
-
-
-def device_days_possible(raw: Mapping[str, Any]) -> bool:
-    """Whether `rpm.device_days` (when given: an int of 0-31, as the schema has it) fits in the
-    service month: February has no 30th day of data. The typed path's test; impossible_values words it."""
-    rpm = raw.get("rpm")
-    days = rpm.get("device_days") if rpm else None
-    return days is None or days * MINUTES_PER_DAY <= month_minutes(raw.get("month"))
-
-
-def entry_month(date: object, service_month: object) -> object:
-    """The month a time entry's minutes were spent in: its date's (an entry dated outside the service
-    month is not counted in it, see `outside_month_notes`), or the service month when it has none."""
-    return date[:7] if isinstance(date, str) and len(date) == 10 else service_month
-
-
-def outside_month_notes(bundle: Mapping[str, Any]) -> Iterator[str]:
-    """A note for each time entry dated outside the service month: the rules do not count it.
-
-    Not an error (a practice may export a wider window than the month), but never dropped without
-    a word: the decision's `notes` name each one.
-    """
-    month = bundle.get("month")
-    for i, entry in enumerate(bundle.get("time") or ()):
-        date = entry.get("date") if type(entry) is dict or isinstance(entry, Mapping) else None
-        if isinstance(date, str) and isinstance(month, str) and not date.startswith(month + "-"):
-            who = entry.get("practitioner")
-            what = f"{entry.get('minutes')} minutes of {entry.get('service')} by `{who}`"
-            where = f"time[{i}] ({what}) is dated {date}, outside the service month {month}"
-            yield where + ": not counted in the month's minutes"

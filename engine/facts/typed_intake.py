@@ -5,7 +5,7 @@ cost ~110 µs a line, most of it the walk. Here msgspec decodes the line straigh
 typed_model.py builds from the schema: unknown keys, types, enums, patterns, real dates, bounds and
 text lengths are checked during the decode, lists arrive as tuples, and `to_builtins` turns the
 records into the dicts the evaluator reads. What is left in Python touches only the few money and
-set values (skeleton.py finds them) and the month's minutes and notes (limits.py).
+set values (skeleton.py finds them) and the month's minutes and notes (impossible.py).
 
 It never words an error: a line it is not sure of (refused by a type, an amount it does not take,
 anything unexpected) returns None, and the untyped path reads the line from the start, so every
@@ -28,8 +28,9 @@ import orjson
 
 from .bundle import Bundle
 from .fast_intake import bundle_id_of, exact, normal_shape
+from .impossible import device_days_possible, month_minutes, outside_month_notes
 from .json_keys import surely_unique
-from .limits import MAX_MONEY, device_days_possible, month_minutes, outside_month_notes
+from .limits import MAX_MONEY
 from .schema import shared_schema
 from .skeleton import ITEMS, OTHER, skeleton
 from .typed_model import Unsupported, bundle_type
@@ -127,7 +128,7 @@ def _plans() -> dict[int, Plan]:
 
 
 def _month_notes(raw: dict[str, Any]) -> tuple[str, ...] | None:
-    """limits.outside_month_notes, or None where limits.impossible_values finds a problem, in one
+    """impossible.outside_month_notes, or None where impossible.impossible_values finds a problem, in one
     loop over the time entries: the typed decode made each a dict, its minutes a whole number of at
     least 0 (so a practitioner's total only grows: over the month at the end iff at some entry) and
     its date a real date or null."""
