@@ -38,7 +38,6 @@ class ReadDecision(NamedTuple):
 
 class _Line(NamedTuple):
     number: int
-    offset: int  # of its first byte in the file
     data: bytes
     last: bool  # the file's last line, with no line end after it
 
@@ -94,9 +93,10 @@ def _lines(path: str, stream: IO[bytes]) -> Iterator[_Line]:
             content = raw[:-1] if raw.endswith(b"\n") else raw
             if raw.endswith(b"\n") and content.endswith(b"\r"):
                 content = content[:-1]
-            at = offset + (3 if not offset and content.startswith(b"\xef\xbb\xbf") else 0)
-            if at != offset:
+            bom = not offset and content.startswith(b"\xef\xbb\xbf")  # a Windows editor's, dropped
+            if bom:
                 content = content[3:]
+            at = offset + 3 * bom  # where `content` starts in the file, to name a byte not in UTF-8
             pieces = content.split(b"\r")
             for index, piece in enumerate(pieces):
                 number += 1
@@ -104,7 +104,7 @@ def _lines(path: str, stream: IO[bytes]) -> Iterator[_Line]:
                     piece.decode("utf-8")
                 except UnicodeDecodeError as error:
                     _not_utf8(path, start, at, error)
-                yield _Line(number, at, piece, not raw.endswith(b"\n") and index == len(pieces) - 1)
+                yield _Line(number, piece, not raw.endswith(b"\n") and index == len(pieces) - 1)
                 at += len(piece) + 1
             offset += len(raw)
     except OSError as error:
@@ -165,7 +165,7 @@ def _document(path: str, data: bytes) -> Iterator[ReadDecision]:
     lines = text.split("\n")
     for number, line in enumerate(lines, start=1):
         if line.strip():
-            yield _json_line(path, _Line(number, 0, line.encode("utf-8"), number == len(lines)))
+            yield _json_line(path, _Line(number, line.encode("utf-8"), number == len(lines)))
 
 
 def repeated_keys(text: str | bytes) -> list[tuple[str | int, ...]]:
