@@ -192,6 +192,24 @@ def test_a_huge_or_endless_bundle_is_refused_at_the_limit_quickly(evaluator: Eva
     assert _errors(spread) == [("facts/limit", "$.time[79993]", limit)]
 
 
+def test_a_bundle_that_contains_itself_is_one_error_at_the_cycle(evaluator: Evaluator) -> None:
+    """A dict holding itself, or a list holding itself, gave one `nested more than 16 levels deep`
+    error for every path down to the limit (103 for this bundle, most of them not listed); the
+    cycle is one error at the place it closes. A value met twice but never inside itself is no cycle."""
+    from carepolicy.engine.facts.limits import CYCLE
+
+    looped = {**GOOD, "time": [dict(entry) for entry in GOOD["time"]]}
+    looped["extra"] = looped
+    looped["time"].append(looped["time"])
+    assert _errors(evaluator.evaluate(looped)) == [
+        ("facts/limit", "$.extra", CYCLE),
+        ("facts/limit", f"$.time[{len(GOOD['time'])}]", CYCLE),
+    ]
+    shared = dict(GOOD["time"][0])
+    twice = {**GOOD, "time": [shared, shared]}
+    assert evaluator.evaluate(twice).ok
+
+
 def _values(value: object) -> int:
     """List items and mapping entries, as the limit counts them."""
     if isinstance(value, dict):

@@ -94,10 +94,16 @@ class Foreign:
 class _Copying:
     """What one copy shares: the problems found, and how many more values it may read."""
 
-    __slots__ = ("left", "problems", "unreadable")
+    __slots__ = ("inside", "left", "problems", "unreadable")
 
     def __init__(self, problems: list[Problem], unreadable: list[Problem]) -> None:
         self.problems, self.unreadable, self.left = problems, unreadable, MAX_VALUES
+        # the ids of the mappings and lists being copied, outermost first: one met again inside
+        # itself is a cycle, said once at the first repeat rather than at every path down to MAX_DEPTH
+        self.inside: set[int] = set()
+
+
+CYCLE = "contains itself: this mapping or list is also one of the values it is inside (JSON has no such value)"
 
 
 Where = tuple[Any, PathPart] | None  # (parent, key): a path built only when a problem is reported
@@ -123,12 +129,20 @@ def _copy(value: object, where: Where, depth: int, state: _Copying) -> object:
         if depth >= MAX_DEPTH:
             state.problems.append((path_of(where), f"nested more than {MAX_DEPTH} levels deep"))
             return None
-        if isinstance(value, Mapping):
-            return _copy_mapping(value, where, depth, state)
-        items = cast(list[object], value)
-        if not _counted(len(items), where, state):
-            return []
-        return [_copy(item, (where, i), depth + 1, state) for i, item in enumerate(items)]
+        ident = id(value)
+        if ident in state.inside:
+            state.problems.append((path_of(where), CYCLE))
+            return None
+        state.inside.add(ident)
+        try:
+            if isinstance(value, Mapping):
+                return _copy_mapping(value, where, depth, state)
+            items = cast(list[object], value)
+            if not _counted(len(items), where, state):
+                return []
+            return [_copy(item, (where, i), depth + 1, state) for i, item in enumerate(items)]
+        finally:
+            state.inside.discard(ident)
     return _leaf(value, where, state)
 
 
