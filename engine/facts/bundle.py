@@ -7,6 +7,7 @@ patient's share is computed to the cent. Dates stay ISO strings, like months.
 from __future__ import annotations
 
 import hashlib
+import itertools
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
@@ -16,7 +17,7 @@ from ..diagnostics import Diagnostic, sort_diagnostics
 from ..jsontext import canonical_bytes
 from .fast_intake import bundle_id_of, fast_bundle
 from .impossible import impossible_values, outside_month_notes
-from .limits import MAX_DIAGNOSTICS, PathPart, Problem, plain_copy
+from .limits import LOOKED_FOR, MAX_DIAGNOSTICS, PathPart, Problem, plain_copy
 from .schema import XTYPE, model_schema, shared_schema
 from .schema_messages import describe, json_path, schema_diagnostics
 from .skeleton import ITEMS, OTHER, skeleton, values
@@ -77,15 +78,18 @@ def validate_precisely(obj: Mapping[Any, Any], *, source: str, index: int) -> Bu
     # such an id is never shown, and is not the empty id a bundle may give
     spoilt = any(path == ["id"] for path, _ in problems)
     bundle_id = f"#{index + 1}" if spoilt else bundle_id_of(raw, index)
-    # paths are found in the copy, not in `obj`: a caller's mapping is read once (a second reading may raise)
-    diagnostics = [_fact_diagnostic("facts/limit", path, msg, raw, source, bundle_id) for path, msg in problems]
-    diagnostics.extend(_fact_diagnostic("facts/io", path, msg, raw, source, bundle_id) for path, msg in unreadable)
+    # paths are found in the copy, not in `obj`: a caller's mapping is read once (a second reading may
+    # raise); of each kind of problem, the first LOOKED_FOR found are all that are worded (_listed)
+    diagnostics = [_fact_diagnostic("facts/limit", p, msg, raw, source, bundle_id) for p, msg in problems[:LOOKED_FOR]]
+    diagnostics.extend(
+        _fact_diagnostic("facts/io", path, msg, raw, source, bundle_id) for path, msg in unreadable[:LOOKED_FOR]
+    )
     version = bundle_version(raw)
     if not diagnostics:
-        diagnostics.extend(schema_diagnostics(raw, source=source, bundle=bundle_id, version=version))
+        diagnostics.extend(schema_diagnostics(raw, source=source, bundle=bundle_id, version=version, most=LOOKED_FOR))
     if not diagnostics:
         money = list(values(skeleton(shared_schema(version), "money", _is_money), raw))
-        found = impossible_values(raw, money)
+        found = itertools.islice(impossible_values(raw, money), LOOKED_FOR)
         diagnostics.extend(_fact_diagnostic("facts/impossible", p, msg, raw, source, bundle_id) for p, msg in found)
     if diagnostics:
         return BundleError(bundle_id, source, index, _listed(sort_diagnostics(diagnostics), source, bundle_id))
@@ -97,12 +101,14 @@ def validate_precisely(obj: Mapping[Any, Any], *, source: str, index: int) -> Bu
 
 
 def _listed(diagnostics: tuple[Diagnostic, ...], source: str, bundle: str) -> tuple[Diagnostic, ...]:
-    """The first MAX_DIAGNOSTICS problems (in path order), and one that counts those left out."""
+    """The first MAX_DIAGNOSTICS problems found (in path order), and one that says others were.
+
+    Looking stopped at the first past them (LOOKED_FOR), so how many others there are is not known:
+    the message says so rather than give a count that would be a guess."""
     if len(diagnostics) <= MAX_DIAGNOSTICS:
         return diagnostics
-    more = len(diagnostics) - MAX_DIAGNOSTICS
-    message = (f"{more:,} more problems in this bundle are not listed; "
-               f"an error record lists at most {MAX_DIAGNOSTICS} for one bundle")
+    message = (f"more problems in this bundle are not listed: an error record lists at most {MAX_DIAGNOSTICS} "
+               f"for one bundle, and reading it stops at problem {LOOKED_FOR}, so the others are not counted")
     hint = "fix the problems listed (the others are often the same one, repeated), then read the bundle again"
     left_out = Diagnostic("facts/limit", message, fact_path="$", file=source, bundle=bundle, help=hint)
     return (*diagnostics[:MAX_DIAGNOSTICS], left_out)
