@@ -3,34 +3,31 @@
 Compiled once per process. Expressions are compiled by a backend: `codegen` (the default: one
 generated Python function per expression, codegen.py) or `closures` (a tree of closures, expr.py);
 both give the same values, tests/test_codegen.py checks it.
-The compiled declarations are plain values (compiled.py); `CompiledPolicySet.plan(month)` selects
-what is in effect for a service month (month_plan.py) and caches it.
+The compiled declarations are plain values (compiled.py), each made as declarations.py says;
+`CompiledPolicySet.plan(month)` selects what is in effect for a service month (month_plan.py) and
+caches it.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, Protocol
+from typing import Any
 
 from ..check import CheckResult
-from ..check.index import PolicyIndex
 from ..check.resolution import Resolution
-from ..decision.citations import public_text, source_table
+from ..decision.citations import source_table
 from ..decision.context import DecisionContext
 from ..decision.model import Denial, Reason
 from ..language import syntax as s
-from ..language.clauses import Requirement
-from ..language.templates import ArgumentSpan
-from ..source import SourceFile, Span
+from ..source import SourceFile
 from .codegen import CodegenCompiler
 from .codegen_plan import PlanWriter
 from .codegen_selections import shared_conditions
-from .codegen_writer import Writer
-from .compiled import CompiledCode, CompiledRequirement, CompiledRule, Condition, Header, assumption_text, cite_text
+from .compiled import CompiledCode, CompiledRequirement, CompiledRule, Header
+from .declarations import DeclarationCompiler, ExprBackend
 from .expr import ExprCompiler
 from .month_plan import MonthPlan, MonthPlanMaker
 from .periods import DayTests
@@ -43,22 +40,17 @@ _MEMO_LIMIT = 10_000  # bounded, so that a stream of odd claim codes cannot grow
 # plan each), and a month of a period seen before is remade in microseconds (see `_new_plan`)
 PLANS_KEPT = 1_024
 
-
-class ExprBackend(Protocol):
-    def compile(self, expr: s.Expr) -> Fn: ...
-
-
 BACKENDS: dict[str, Callable[[Resolution], ExprBackend]] = {"codegen": CodegenCompiler, "closures": ExprCompiler}
 DEFAULT_BACKEND = "codegen"
 
 
 @dataclass
-class CompiledPolicySet:
-    """The compiled form of a checked policy set; `plan(month)` selects by service month."""
+class CompiledPolicySet(DeclarationCompiler):
+    """The compiled form of a checked policy set; `plan(month)` selects by service month.
 
-    index: PolicyIndex
-    resolution: Resolution
-    sources: Mapping[str, SourceFile]
+    How each declaration is compiled (`expr`, `header`, `requirements`, `code`, `text`...) is
+    declarations.py; here, the whole set built, what its decisions share, and its month plans."""
+
     policy_hash: str
     defines: dict[str, Fn] = field(default_factory=dict)
     rules: dict[str, list[tuple[s.Rule, CompiledRule]]] = field(default_factory=dict)
@@ -66,7 +58,6 @@ class CompiledPolicySet:
     switch_defaults: dict[str, str] = field(default_factory=dict)
     preconditions: list[tuple[s.Precondition, CompiledRule]] = field(default_factory=list)
     backend: str = DEFAULT_BACKEND
-    _compiler: ExprBackend | None = None
     _plans: dict[str, MonthPlan] = field(default_factory=dict)
     _periods: list[tuple[DayTests, MonthPlan]] = field(default_factory=list)  # a plan made, per period
     _claim_matches: dict[tuple[str, Any], tuple[int, ...]] = field(default_factory=dict)
@@ -141,106 +132,6 @@ class CompiledPolicySet:
             ),
         )
         return compiled
-
-    def expr(self, expr: s.Expr) -> Fn:
-        assert self._compiler is not None
-        return self._compiler.compile(expr)
-
-    def writer(self) -> Writer:
-        """A source writer for a month plan's generated functions (codegen_plan.py)."""
-        if isinstance(self._compiler, CodegenCompiler):
-            return self._compiler.writer()
-        return Writer(self.resolution, self.expr)
-
-    def text(self, span: Span) -> str:
-        """The policy text of a span, on one line, for traces and reasons."""
-        source = self.sources.get(span.source)
-        if source is None or span.line == 0:
-            return ""
-        lines = source.lines(span.line, span.end_line)
-        if not lines:
-            return ""
-        if len(lines) == 1:
-            return lines[0][span.column - 1 : span.end_column - 1].strip()
-        lines[0] = lines[0][span.column - 1 :]
-        lines[-1] = lines[-1][: span.end_column - 1]
-        return " ".join(part.strip() for part in lines)
-
-    def shown(self, expr: s.Expr) -> str:
-        """The policy text of an expression, as `text`, with a template's parameters read as the
-        arguments of this use (`consents.p.date` in a template, `consents.ccm.date` here)."""
-        shown = self.text(expr.span)
-        swaps: dict[str, str] = {}
-        for node in s.walk(expr):
-            if isinstance(node, s.Name | s.Literal) and isinstance(node.span, ArgumentSpan):
-                actual = node.dotted if isinstance(node, s.Name) else node.text
-                written = self.text(node.span)
-                if written and written != actual:
-                    swaps[written] = actual
-        for written in sorted(swaps, key=len, reverse=True):
-            shown = re.sub(rf"(?<![\w.]){re.escape(written)}(?![\w])", swaps[written].replace("\\", "\\\\"), shown)
-        return shown
-
-    def header(self, decl: s.Declaration) -> Header:
-        title = public_text(decl.title)  # a confidence mark in a title stays in the policy too
-        cites = tuple(cite_text(c) for c in decl.cites) + tuple(assumption_text(a) for a in decl.assumptions)
-        return Header(decl.id, title, cites, decl.span.location)
-
-    def reads(self, expr: s.Expr) -> tuple[tuple[str, str, Fn], ...]:
-        found: dict[str, tuple[str, str, Fn]] = {}
-        inside_lists: set[int] = set()
-        for node in s.walk(expr):
-            if isinstance(node, s.Aggregate):
-                list_name = node.path.parts[0]
-                found.setdefault(list_name, (list_name, "list", _list_reader(list_name)))
-                if node.where is not None:
-                    inside_lists.update(id(n) for n in s.walk(node.where))
-                inside_lists.add(id(node.path))
-            if not isinstance(node, s.Name) or id(node) in inside_lists:
-                continue
-            ref = self.resolution.refs.get(id(node))
-            if ref is None or ref.kind in ("enum", "rule", "item"):
-                continue
-            found.setdefault(node.dotted, (node.dotted, ref.kind, self.expr(node)))
-        return tuple(found[k] for k in sorted(found))
-
-    def requirements(self, requirements: tuple[Requirement, ...]) -> tuple[CompiledRequirement, ...]:
-        out = []
-        for requirement in requirements:
-            conditions = []
-            for cond in requirement.conditions:
-                ref = self.resolution.refs.get(id(cond)) if isinstance(cond, s.Name) else None
-                if ref is not None and ref.kind == "rule":
-                    conditions.append(Condition(ref.target, None, None, ref.target, ()))
-                else:
-                    sides = None
-                    if isinstance(cond, s.Compare) and cond.op in (">=", ">"):
-                        left_type = self.resolution.type_of(cond.left)
-                        sides = (self.expr(cond.left), self.expr(cond.right), self.shown(cond.left), left_type)
-                    conditions.append(Condition(None, self.expr(cond), cond, self.shown(cond), self.reads(cond), sides))
-            location = f"{requirement.span.source}:{requirement.span.line}"
-            out.append(CompiledRequirement(tuple(conditions), requirement.message, requirement.span, location))
-        return tuple(out)
-
-    def code(self, decl: s.Code) -> CompiledCode:
-        units = None
-        measure_text = ""
-        if decl.units is not None:
-            units = (self.expr(decl.units.increment), self.expr(decl.units.measure), self.expr(decl.units.beyond))
-            shown = decl.units.once if decl.units.once is not None else decl.units.measure
-            measure_text = self.shown(shown)
-        elif decl.unit_count is not None:
-            measure_text = self.shown(decl.unit_count)
-        return CompiledCode(
-            self.header(decl),
-            decl,
-            self.requirements(decl.requirements),
-            self.index.expand(decl.bases),
-            units,
-            self.expr(decl.unit_cap) if decl.unit_cap is not None else None,
-            measure_text,
-            self.expr(decl.unit_count) if decl.unit_count is not None else None,
-        )
 
     def fixed_reason(self, owner: Header, requirement: CompiledRequirement) -> Reason:
         """The reason of a requirement with its own words (`requires ... "message"`), made once.
@@ -347,9 +238,3 @@ class CompiledPolicySet:
         self._periods.append((tests, plan))
         return plan
 
-
-def _list_reader(name: str) -> Fn:
-    def read(env: Any) -> Any:
-        return len(env.facts.get(name) or ())
-
-    return read

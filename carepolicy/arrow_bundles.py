@@ -1,0 +1,139 @@
+"""Arrow rows as fact bundles: the input side of `carepolicy.arrow` (Parquet files in `batch`, Spark).
+
+Input: either a column `bundle` holding one JSON bundle per row (string or binary), or the bundle's
+own columns (`month`, `beneficiary` as a struct, `time` as a list of structs, ...), which a struct
+column `bundle` may also hold. A table cannot tell a null from a missing field, so with columns a
+null field is left out of the bundle. Each row becomes what the fact reader makes of a record (a
+Bundle, or the BundleError that says why not): a cell that cannot be read is the error of its row.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Iterable, Iterator
+from typing import NamedTuple
+
+import pyarrow as pa
+
+from carepolicy.engine import Bundle, BundleError, Diagnostic
+from carepolicy.engine.facts.json_records import json_value
+from carepolicy.engine.facts.reader import validate_bundle
+from carepolicy.engine.facts.record_errors import not_utf8
+from carepolicy.engine.facts.schema_messages import json_path
+
+BUNDLE_COLUMN = "bundle"
+_TEXT_TYPES = (pa.string(), pa.large_string(), *([pa.string_view()] if hasattr(pa, "string_view") else []))
+
+
+def bundles_from_batches(
+    batches: Iterable[pa.RecordBatch], *, source: str, column: str = BUNDLE_COLUMN, start: int = 0
+) -> Iterator[Bundle | BundleError]:
+    """Each row as the fact reader makes it: a validated Bundle, or the BundleError that says why not.
+
+    Rows are numbered from `start` (a bundle without an id is `#n`, n = its number + 1).
+    """
+    index = start
+    for batch in batches:
+        names = batch.schema.names
+        repeated = next((name for i, name in enumerate(names) if name in names[:i]), None)
+        if repeated is not None:  # a key set twice in every row: refused, as in JSON
+            for _ in range(batch.num_rows):
+                yield _repeated_column(repeated, repeated != column, source, index)
+                index += 1
+        elif column in names:
+            for value in _json_cells(batch.column(column), column):
+                yield value.error(source, index) if isinstance(value, _Unreadable) else _from_json(value, source, index)
+                index += 1
+        else:
+            for row in _table_rows(batch):
+                if isinstance(row, _Unreadable):
+                    yield row.error(source, index)
+                else:
+                    yield validate_bundle(_present(row), source=source, index=index)
+                index += 1
+
+
+def _repeated_column(name: str, is_fact: bool, source: str, index: int) -> BundleError:
+    bundle_id = f"#{index + 1}"
+    help = "keep the one column that is meant: a table reader would keep the last"
+    diag = Diagnostic("facts/duplicate-key", f"column `{name}` appears twice in the table", file=source,
+                      fact_path=json_path([name], {}) if is_fact else None, bundle=bundle_id, help=help)
+    return BundleError(bundle_id, source, index, (diag,))
+
+
+class _Unreadable(NamedTuple):
+    """A row with a cell Python cannot hold: text that is not UTF-8, a date past year 9,999."""
+
+    column: str
+    problem: Exception
+    whole: bool = False  # the cell is the bundle (a struct `bundle` column), not one of its fields
+
+    def error(self, source: str, index: int) -> BundleError:
+        bundle_id = f"#{index + 1}"
+        if isinstance(self.problem, UnicodeDecodeError):  # worded as for a JSON line
+            code, message = "facts/syntax", not_utf8(self.problem.object, self.problem)
+        else:
+            code, message = "facts/schema", f"a value Python cannot hold: {self.problem}"
+        if self.whole:
+            message = f"column `{self.column}`: {message}"
+        path = None if self.whole else json_path([self.column], {})
+        diag = Diagnostic(code, message, fact_path=path, file=source, bundle=bundle_id)
+        return BundleError(bundle_id, source, index, (diag,))
+
+
+def _table_rows(batch: pa.RecordBatch) -> list[object]:
+    """The batch's rows as dicts; one that cannot be converted is the `_Unreadable` of its first
+    such column, so that only its own row is an error."""
+    try:
+        return batch.to_pylist()  # type: ignore[no-any-return]
+    except (ValueError, OverflowError):  # a UnicodeDecodeError is a ValueError
+        return [_table_row(batch.slice(i, 1)) for i in range(batch.num_rows)]
+
+
+def _table_row(row: pa.RecordBatch) -> object:
+    for name, column in zip(row.schema.names, row.columns, strict=True):
+        try:
+            column.to_pylist()
+        except (ValueError, OverflowError) as problem:
+            return _Unreadable(name, problem)
+    return row.to_pylist()[0]
+
+
+def _json_cells(array: pa.Array, column: str) -> list[object]:
+    """The cells of a JSON column, text as its bytes: a Parquet writer need not check that a string
+    is UTF-8, and each cell is decoded on its own (`json_value`), so one that is not is its row's
+    error rather than a UnicodeDecodeError for the whole batch. A column of another type (a struct,
+    from `spark.read.json` say) whose cell Python cannot hold is that cell's `_Unreadable`."""
+    kind = array.type.value_type if pa.types.is_dictionary(array.type) else array.type
+    if kind in _TEXT_TYPES:
+        array = array.cast(pa.large_binary())
+    try:
+        return array.to_pylist()  # type: ignore[no-any-return]
+    except (ValueError, OverflowError):  # (a rare batch: its cells are converted one at a time)
+        return [_cell(array, i, column) for i in range(len(array))]
+
+
+def _cell(array: pa.Array, i: int, column: str) -> object:
+    try:
+        return array[i].as_py()
+    except (ValueError, OverflowError) as problem:
+        return _Unreadable(column, problem, whole=True)
+
+
+def _from_json(value: object, source: str, index: int) -> Bundle | BundleError:
+    if isinstance(value, dict):  # a struct column: the bundle's own columns, nested (nulls left out, dates as text)
+        return validate_bundle(_present(value), source=source, index=index)
+    if not isinstance(value, str | bytes):  # a null cell: reported as the reader reports any non-bundle
+        return validate_bundle(value, source=source, index=index)
+    return json_value(value, source, index)  # as a JSON line is read: its limits, its errors
+
+
+def _present(value: object) -> object:
+    """A row as a bundle: null fields left out, Arrow dates as ISO text (the contract's form)."""
+    if isinstance(value, dict):
+        return {key: _present(item) for key, item in value.items() if item is not None}
+    if isinstance(value, list):
+        return [_present(item) for item in value]
+    if isinstance(value, datetime.date):
+        return value.isoformat()
+    return value
