@@ -573,6 +573,29 @@ def test_time_dated_outside_the_month_is_named_in_the_notes() -> None:
     assert bundle(BASE).notes == ()
 
 
+def test_time_dated_outside_the_month_is_named_up_to_the_cap_and_the_rest_counted() -> None:
+    """A bundle that carries a year's export (here 3,000 entries of other months) wrote one note per
+    entry into its decision; the first MAX_NOTES are named, one more note counts the others exactly,
+    on the fast path (JSON Lines) and the precise one (YAML) alike."""
+    from carepolicy.engine.facts.limits import MAX_NOTES
+
+    other = [f"- {{practitioner: P1, by: clinical_staff, minutes: 1, service: ccm, date: 2025-04-{1 + i % 28:02d}}}\n"
+             for i in range(3_000)]
+    text = BASE + "".join(other)
+    as_json = json.dumps(yaml.safe_load(text), default=str)
+    for read_back in (bundle(text), bundle(as_json, "jsonl")):
+        assert len(read_back.notes) == MAX_NOTES + 1
+        assert read_back.notes[0].startswith("time[1] (1 minutes of ccm by `P1`) is dated 2025-04-01,")
+        assert read_back.notes[MAX_NOTES - 1].startswith(f"time[{MAX_NOTES}] ")
+        assert read_back.notes[-1] == (
+            f"{3_000 - MAX_NOTES:,} more time entries are dated outside the service month 2025-03: not counted "
+            f"in the month's minutes (a decision names at most {MAX_NOTES} of them)"
+        )
+    exactly = bundle(BASE + "".join(other[:MAX_NOTES]))
+    assert len(exactly.notes) == MAX_NOTES
+    assert "more time entries" not in exactly.notes[-1]
+
+
 # --- the command line ----------------------------------------------------------------------------
 
 

@@ -16,7 +16,7 @@ from collections.abc import Iterator, Mapping
 from decimal import Decimal
 from typing import Any
 
-from .limits import MAX_MONEY, MINUTES_PER_DAY, Problem, Where, path_of
+from .limits import MAX_MONEY, MAX_NOTES, MINUTES_PER_DAY, Problem, Where, path_of
 
 
 def month_minutes(month: object) -> int:
@@ -85,13 +85,20 @@ def outside_month_notes(bundle: Mapping[str, Any]) -> Iterator[str]:
     """A note for each time entry dated outside the service month: the rules do not count it.
 
     Not an error (a practice may export a wider window than the month), but never dropped without
-    a word: the decision's `notes` name each one.
+    a word: the decision's `notes` name each one, the first `MAX_NOTES`, and count the rest.
     """
     month = bundle.get("month")
+    named = 0
     for i, entry in enumerate(bundle.get("time") or ()):
         date = entry.get("date") if type(entry) is dict or isinstance(entry, Mapping) else None
         if isinstance(date, str) and isinstance(month, str) and not date.startswith(month + "-"):
+            named += 1
+            if named > MAX_NOTES:  # counted, not named: the count is exact, the entries are in the bundle
+                continue
             who = entry.get("practitioner")
             what = f"{entry.get('minutes')} minutes of {entry.get('service')} by `{who}`"
             where = f"time[{i}] ({what}) is dated {date}, outside the service month {month}"
             yield where + ": not counted in the month's minutes"
+    if named > MAX_NOTES:
+        yield (f"{named - MAX_NOTES:,} more time entries are dated outside the service month {month}: not counted "
+               f"in the month's minutes (a decision names at most {MAX_NOTES} of them)")

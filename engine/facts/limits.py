@@ -2,7 +2,7 @@
 
 Each limit is far above anything a real bundle needs and low enough that no single record can
 exhaust memory or time, or reach a number too large to compute with exactly. Every one is reported
-as a clear error on the record that crosses it (docs/reference/fact-limits.md lists them):
+as a clear error on the record that crosses it (docs/reference/fact-input.md, Limits, lists them):
 
 - a record (a JSON line or YAML document) of at most `MAX_RECORD_BYTES`; a whole JSON document or
   YAML list of at most `MAX_DOCUMENT_BYTES` (JSON Lines has no file limit: it is read line by line)
@@ -48,6 +48,10 @@ MAX_DIAGNOSTICS = 100
 # looking for a bundle's problems stops at the first past the cap: it is enough to say that some are
 # not listed, and counting the 80,000 of that bundle took 2.4 s of a record that lists 100
 LOOKED_FOR = MAX_DIAGNOSTICS + 1
+# the time entries dated outside the service month a decision names one by one (impossible.py
+# outside_month_notes); one more note counts the rest. A year's export in each bundle of 80,000
+# entries wrote 80,000 notes into every decision of it
+MAX_NOTES = 100
 MINUTES_PER_DAY = 24 * 60
 
 PathPart = str | int | object
