@@ -196,9 +196,6 @@ class ParquetLineWriter(LineWriter):
         if failed:
             raise _write_problem(self.path, failed[0])
 
-    def sync(self) -> None:
-        """Nothing to do: Parquet footers are written at close."""
-
     def publish(self, output: str) -> None:
         """Move the lines file into place (the decisions are already at `output`)."""
         partial, lines = lines_path(self.path), lines_path(output)

@@ -213,9 +213,6 @@ class LineWriter:
                 if os.stat(self.path).st_size == 0:
                     os.unlink(self.path)
 
-    def sync(self) -> None:
-        os.fsync(self._fd)
-
 
 _PIECES = 512  # buffers per writev call: within every system's IOV_MAX (1,024 on Linux and macOS)
 
