@@ -253,14 +253,17 @@ def test_two_default_strategies_conflict_but_a_switch_selected_one_does_not() ->
 def test_the_shipped_per_program_order_is_the_former_flat_list() -> None:
     """coding.work_done was one flat list; its per-program form ranks every code as the list did,
     with the RPM and RTM programs (each at one place: no `within` line) before G0511, so an
-    RHC/FQHC in the 2025 transition bills the individual RPM/RTM codes rather than G0511."""
+    RHC/FQHC in the 2025 transition bills the individual RPM/RTM codes rather than G0511. The APCM
+    behavioral-health add-ons rank after the APCM levels, so an APCM month bills them rather than
+    the standalone 99484/99492/99493 (policies/tests/apcm.yaml)."""
     policies = load_policies(None)
     index = policies.checked.index
     [work_done] = [d for d in index.of_kind(s.Choose) if d.id == "coding.work_done"]
     assert isinstance(work_done, s.Choose)
-    flat = ["G0558", "G0557", "G0556", "99487", "99491", "99490", "99424", "99426", "G2064", "G2065"]
+    flat = ["G0558", "G0557", "G0556", "G0568", "G0569", "G0570", "99487", "99491", "99490", "99424", "99426"]
+    flat += ["G2064", "G2065"]
     expected = {code: place for place, code in enumerate(flat)}
-    expected.update({"99457": 10, "99458": 10, "98980": 11, "G0511": 12})
+    expected.update({"99457": 13, "99458": 13, "98980": 14, "G0511": 15})
     assert flatten_rank(index, work_done) == expected
 
 
