@@ -6,6 +6,9 @@ crossed, not UTF-8) becomes that record's `BundleError` while the others are sti
 JSON document or YAML list is read whole (up to `MAX_DOCUMENT_BYTES`); if it cannot be parsed, no
 record of it can be told from another, and `FactError` says so (JSON Lines avoids that: see
 docs/reference/fact-input.md). The formats live in `json_records.py` and `yaml_records.py`.
+
+`placed_json_lines` reads JSON Lines as `iter_records` does and says where each record's line is, so
+that one record can be read again from its place (`json_line_at`) without holding the others.
 """
 
 from __future__ import annotations
@@ -13,19 +16,28 @@ from __future__ import annotations
 import io
 import sys
 from collections.abc import Iterator
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import IO, Any
 
 import msgspec
 
 from ..diagnostics import FactError
-from .json_records import JSON_DECODER, json_document, json_lines
+from .json_records import JSON_DECODER, json_document, json_lines, json_record, other_encoding
 from .limits import MAX_DOCUMENT_BYTES, MAX_RECORD_BYTES
 from .record_errors import Line, Record, fail
 from .yaml_records import load_yaml_documents, yaml_stream
 
-__all__ = ["INPUT_FORMATS", "input_format_of", "iter_records", "load_yaml_documents"]
+__all__ = [
+    "INPUT_FORMATS",
+    "LinePlace",
+    "detected_format",
+    "input_format_of",
+    "iter_records",
+    "json_line_at",
+    "load_yaml_documents",
+    "placed_json_lines",
+]
 
 INPUT_FORMATS = ("yaml", "json", "jsonl")
 _EXTENSIONS = {".yaml": "yaml", ".yml": "yaml", ".json": "json", ".jsonl": "jsonl", ".ndjson": "jsonl"}
@@ -69,13 +81,17 @@ def _from_stdin(name: str, fmt: str | None) -> Iterator[Record]:
 
 
 def _from_path(path: Path, fmt: str | None, name: str) -> Iterator[Record]:
+    stream = _open(path, name)
+    return _closing(stream, _from_stream(stream, fmt, name), name)
+
+
+def _open(path: Path, name: str) -> IO[bytes]:
     try:
-        stream = path.open("rb")
+        return path.open("rb")
     except FileNotFoundError:
         raise fail("facts/io", f"cannot read `{name}`: no such file", name) from None
     except OSError as exc:
         raise fail("facts/io", f"cannot read `{name}`: {(exc.strerror or str(exc)).lower()}", name) from None
-    return _closing(stream, _from_stream(stream, fmt, name), name)
 
 
 def _closing(stream: IO[bytes], records: Iterator[Record], name: str) -> Iterator[Record]:
@@ -212,3 +228,61 @@ def _detect(first: Line | None) -> str:
         except (msgspec.DecodeError, ArithmeticError):  # (an exponent no Decimal holds: not read, as bad syntax)
             return "json"
     return "json" if text.startswith(b"[") else "yaml"
+
+
+# --------------------------------------------------------------------------------------------- places
+
+
+@dataclass(frozen=True, slots=True)
+class LinePlace:
+    """Where a JSON line is in its file: the `length` bytes at `offset` (after a byte-order mark)
+    are the line as it was read, its line end included; `number` is its line number."""
+
+    offset: int
+    length: int
+    number: int
+
+
+def placed_json_lines(path: str | Path, name: str | None = None) -> Iterator[tuple[Record, LinePlace | None]]:
+    """Every record of the JSON Lines file at `path`, as `iter_records(path, "jsonl")` reads them,
+    each with the place of its line (None: a line over the record size, or the first line of a file
+    in another encoding, which are never a bundle). Raises `FactError` as `iter_records` does."""
+    shown = name or str(path)
+    stream = _open(Path(path), shown)
+    with stream:
+        try:
+            yield from _placed(stream, shown)
+        except OSError as exc:  # (a directory, or a read error half-way), worded as `_closing` words it
+            raise fail("facts/io", f"cannot read `{shown}`: {(exc.strerror or str(exc)).lower()}", shown) from None
+
+
+def _placed(stream: IO[bytes], name: str) -> Iterator[tuple[Record, LinePlace | None]]:
+    # json_lines (json_records.py) with the places: a change to one is a change to the other (a
+    # test reads files of every kind of line both ways)
+    index = 0  # as json_lines counts records: every line that holds something
+    for number, line in _lines(stream, MAX_RECORD_BYTES):
+        if line is not None and not line.strip():
+            continue
+        spoilt = other_encoding(line, name, number) if index == 0 else None
+        if spoilt is not None:
+            yield spoilt, None
+            return
+        # `_lines` has read exactly this line when it yields one it kept (a BOM of line 1 dropped
+        # from `line`, not from the file): it ends where the stream is now
+        place = None if line is None else LinePlace(stream.tell() - len(line), len(line), number)
+        yield json_record(line, name, number, index), place
+        index += 1
+    if index == 0:
+        raise fail("facts/empty", f"`{name}` holds no fact bundles", name)
+
+
+def json_line_at(stream: IO[bytes], name: str, place: LinePlace, index: int) -> Record:
+    """The record of the line at `place` of `stream` (seekable), read again as `placed_json_lines`
+    read it; `index` is the record's (`Bundle.index`), which names a bundle without an id."""
+    stream.seek(place.offset)
+    return json_record(stream.read(place.length), name, place.number, index)
+
+
+def detected_format(stream: IO[bytes]) -> str:
+    """The format `iter_records` takes a stream without a format to be in (reads its first lines)."""
+    return _detected(stream)[0]
