@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+from contextlib import closing
 from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
-from ..common import ErrorRecord, Setup, fail, finish, output_stream, plural, prepare, read_inputs
+from ..common import Setup, fail, finish, output_stream, plural, prepare
 from ..exit_codes import ExitCode
+from ..explain_bundles import Bundles, open_bundles
 from ..explain_input import NO_DECISIONS_HELP, ReadDecision, read_decisions
 from ..reporting import report
 from .evaluate import FEE_HELP, POLICIES_HELP
 
 if TYPE_CHECKING:
-    from carepolicy.engine import Bundle, Decision
+    from carepolicy.engine import Decision
 
 
 EDITED_HELP = "the decision was changed after it was written"
@@ -25,21 +27,6 @@ class _Mismatch(Exception):
     def __init__(self, message: str, help: str, parts: tuple[str | int, ...] = ()) -> None:
         super().__init__(message)
         self.message, self.help, self.parts = message, help, parts
-
-
-def _bundles(path: str) -> dict[str, list[Bundle]]:
-    """The valid bundles of the bundle file by id (an id may come again, as `batch` allows); a file
-    that cannot be read ends the command."""
-    from carepolicy.engine import Bundle
-
-    found: dict[str, list[Bundle]] = {}
-    for item in read_inputs([path]):
-        if isinstance(item, ErrorRecord):  # the file as a whole (missing, empty, not parsed)
-            report(item.diagnostics)
-            finish(ExitCode.BAD_INPUT)
-        if isinstance(item, Bundle):
-            found.setdefault(item.id, []).append(item)
-    return found
 
 
 def _field(obj: dict[str, Any], parts: tuple[str, ...], wanted: str, help: str) -> str:
@@ -64,7 +51,7 @@ def _refuse_repeated(parts: tuple[str | int, ...]) -> NoReturn:
                     "keep the one value that is meant: a JSON reader would keep the last without a word", parts)
 
 
-def expand(obj: Any, bundles: dict[str, list[Bundle]], setup: Setup) -> Decision:
+def expand(obj: Any, bundles: Bundles, setup: Setup) -> Decision:
     """The decision `obj` (with a compact trace) decided again, with its trace; checked to be the same."""
     from carepolicy.engine import PolicyError, evaluate, to_json_obj
     from carepolicy.engine.decision.json_diff import difference_text, first_difference
@@ -101,9 +88,8 @@ def expand(obj: Any, bundles: dict[str, list[Bundle]], setup: Setup) -> Decision
             "give --policies the folder of the policy set the decision was made with", ("trace", "policy_set_hash"))
     facts_hash = _field(obj, ("facts_hash",), "the hash of the facts decided (text)",
                         EDITED_HELP)
-    same_id = bundles.get(bundle_id, [])
     # of the bundles with this id, the one decided (by its facts), else the first, to say how it differs
-    bundle = next((b for b in same_id if b.facts_hash == facts_hash), same_id[0] if same_id else None)
+    bundle = bundles.find(bundle_id, facts_hash)
     if bundle is None:
         raise _Mismatch(f"no valid bundle `{bundle_id}` in the bundle file", "give the file the decision was made from",
                         ("bundle_id",))
@@ -181,7 +167,8 @@ def explain(
 
     DECISION holds decisions written with `--trace compact` (a JSON document, a JSON list of them
     or JSON Lines, `-` for stdin; error records in it are skipped); BUNDLE is the fact file they
-    were made from (any format). Each decision is decided again from its bundle (found by bundle
+    were made from (any format: a JSON Lines file is read in step with the decisions, not held;
+    others are read whole). Each decision is decided again from its bundle (found by bundle
     id) with the same policy set (--policies; its hash must be the one the trace names), switches
     and fee schedule, checked to give exactly the recorded decision, and written with the full
     trace: byte for byte the line `batch --trace full` writes. A decision that does not match
@@ -200,9 +187,10 @@ def explain(
         fail("usage/input", "DECISION and BUNDLE are both standard input (`-`)", file="-",
              help="give one of them as a file: the decisions from stdin and the bundle file by name, or the other way")
     setup = prepare(policies_dir, (), fee_schedule, trace=True)
-    bundles = _bundles(bundle_file)
+    bundles = open_bundles(bundle_file)  # (a JSON Lines file is read in step with the decisions: explain_bundles.py)
     skipped = expanded = 0
-    with output_stream(output, (decision_file, bundle_file, *filter(None, (fee_schedule, policies_dir)))) as out:
+    inputs = (decision_file, bundle_file, *filter(None, (fee_schedule, policies_dir)))
+    with closing(bundles), output_stream(output, inputs) as out:
         for read in read_decisions(decision_file):
             if isinstance(read.obj, dict) and "error" in read.obj:  # an error record of a batch: nothing to expand
                 skipped += 1
