@@ -14,6 +14,7 @@ import functools
 import os
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 from carepolicy.cli.main import cli
@@ -235,3 +236,54 @@ def test_fmt_formats_the_file_a_symlink_names_and_keeps_the_link(tmp_path: Path)
     assert link.is_symlink()
     assert shared.read_text(encoding="utf-8") == format_text(messy, str(link))
     assert sorted(p.name for p in tmp_path.iterdir()) == ["set", "shared.policy"]  # no temporary left
+
+
+def test_fmt_leaves_a_read_only_file_as_it_was_and_formats_the_others(tmp_path: Path) -> None:
+    """The rename fmt writes with would replace a read-only file all the same (even as a user who
+    may not write it): it is reported and left, as a file that does not parse is."""
+    messy = (HERE / "fixtures" / "format" / "messy.policy").read_text(encoding="utf-8")
+    locked, other = tmp_path / "a.policy", tmp_path / "b.policy"
+    locked.write_text(messy, encoding="utf-8")
+    other.write_text(messy, encoding="utf-8")
+    locked.chmod(0o444)
+    code, out, err = fmt(str(tmp_path))
+    assert (code, out) == (2, "")
+    assert err == (
+        f"{locked}: error[usage/output]: cannot write `{locked}`: the file is read-only\n"
+        f"  help: make it writable (`chmod u+w {locked}`) to format it, or leave it out\n"
+        "1 file reformatted, 0 unchanged, 1 not formatted (errors above)\n"
+    )
+    assert locked.read_text(encoding="utf-8") == messy
+    assert other.read_text(encoding="utf-8") == format_text(messy, str(other))
+    assert fmt("--check", str(locked))[0] == 1  # --check writes nothing: a read-only file is no problem
+
+
+def test_fmt_names_a_file_it_cannot_write_and_formats_the_others(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A folder that cannot be written ended the run with `cannot write standard output`, the
+    files after it not formatted and no summary."""
+    import errno
+    import tempfile
+
+    messy = (HERE / "fixtures" / "format" / "messy.policy").read_text(encoding="utf-8")
+    (tmp_path / "locked").mkdir()
+    locked, other = tmp_path / "locked" / "a.policy", tmp_path / "b.policy"
+    locked.write_text(messy, encoding="utf-8")
+    other.write_text(messy, encoding="utf-8")
+    real_mkstemp = tempfile.mkstemp
+
+    def mkstemp(*args: Any, **kwargs: Any) -> tuple[int, str]:
+        if kwargs.get("dir") == locked.parent:  # as for a folder its user may not write
+            raise PermissionError(errno.EACCES, "Permission denied")
+        return real_mkstemp(*args, **kwargs)
+
+    monkeypatch.setattr(tempfile, "mkstemp", mkstemp)
+    code, out, err = fmt(str(locked), str(other))
+    assert (code, out) == (2, "")
+    assert err == (
+        f"{locked}: error[usage/output]: cannot write `{locked}`: permission denied\n"
+        "1 file reformatted, 0 unchanged, 1 not formatted (errors above)\n"
+    )
+    assert locked.read_text(encoding="utf-8") == messy
+    assert other.read_text(encoding="utf-8") == format_text(messy, str(other))

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import difflib
 import os
+import stat
 import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -15,7 +17,11 @@ from ..common import fail, finish, plural
 from ..exit_codes import ExitCode
 from ..reporting import report
 
+if TYPE_CHECKING:
+    from carepolicy.engine import Diagnostic
+
 STDIN = "-"
+_ANY_WRITE = stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH
 
 
 @click.command("fmt")
@@ -41,9 +47,10 @@ def fmt(paths: tuple[str, ...], policies_dir: str | None, check_only: bool, show
     lines indented at least two spaces deeper. Formatting never changes what a file means: the
     formatted text is parsed again and must give the same rules, or nothing is written.
 
-    A file that does not parse is reported (file:line:col, as `check` does) and left untouched; the
-    other files are still formatted. Files are replaced atomically (a temporary file beside, then a
-    rename), and only when their text changes; for a symlink, the file it names (the link stays).
+    A file that does not parse is reported (file:line:col, as `check` does) and left untouched, and so
+    is a file that cannot be written (read-only); the other files are still formatted. Files are
+    replaced atomically (a temporary file beside, then a rename), and only when their text changes;
+    for a symlink, the file it names (the link stays).
 
     \b
     Examples:
@@ -57,8 +64,8 @@ def fmt(paths: tuple[str, ...], policies_dir: str | None, check_only: bool, show
     Exit status:
       0  every file is formatted (or was rewritten)
       1  --check or --diff: some file would change (listed on stdout)
-      2  a file does not parse or cannot be read (it is left as it was), or a folder
-         holds no .policy file
+      2  a file does not parse, cannot be read, or cannot be written (read-only, or
+         its folder is): it is left as it was; or a folder holds no .policy file
     """
     from carepolicy.engine import PolicyError
     from carepolicy.engine.api import decode_policy_text
@@ -91,7 +98,11 @@ def fmt(paths: tuple[str, ...], policies_dir: str | None, check_only: bool, show
         elif check_only:
             click.echo(f"would reformat {name}")
         elif name != STDIN:
-            _replace(Path(name), formatted)
+            problem = _write(Path(name), formatted)
+            if problem is not None:
+                report([problem])
+                changed.pop()
+                bad += 1
     verb = "reformatted" if write else "would be reformatted"
     summary = f"{plural(len(changed), 'file')} {verb}, {unchanged} unchanged"
     if bad:
@@ -129,6 +140,28 @@ def _inputs(paths: tuple[str, ...], policies_dir: str | None) -> Iterator[tuple[
 
 def _hidden(relative: Path) -> bool:
     return any(part.startswith((".", "_")) for part in relative.parts[:-1])
+
+
+def _write(path: Path, text: str) -> Diagnostic | None:
+    """Replace the file at `path` with `text`, or say why it cannot be: the other files are still
+    formatted. A read-only file is left as it was (the rename would replace it all the same)."""
+    from ..reporting import diagnostic
+
+    name = str(path)
+    try:
+        target = path.resolve()
+        if not target.stat().st_mode & _ANY_WRITE or not os.access(target, os.W_OK):
+            return diagnostic(
+                "usage/output",
+                f"cannot write `{name}`: the file is read-only",
+                help=f"make it writable (`chmod u+w {name}`) to format it, or leave it out",
+                file=name,
+            )
+        _replace(target, text)
+    except OSError as error:
+        reason = (error.strerror or str(error)).lower()
+        return diagnostic("usage/output", f"cannot write `{name}`: {reason}", file=name)
+    return None
 
 
 def _replace(path: Path, text: str) -> None:
