@@ -287,3 +287,17 @@ def test_fmt_names_a_file_it_cannot_write_and_formats_the_others(
     )
     assert locked.read_text(encoding="utf-8") == messy
     assert other.read_text(encoding="utf-8") == format_text(messy, str(other))
+
+
+def test_fmt_drops_a_byte_order_mark_and_check_lists_a_file_that_has_one(tmp_path: Path) -> None:
+    """The layout has no byte-order mark, but fmt compared its text with the file's once decoding
+    had dropped the mark: `--check` passed such a file and fmt left the mark in it."""
+    tidy = 'policy p "P"\n\nrule a "b"\n  requires c\n'
+    marked = tmp_path / "a.policy"
+    marked.write_bytes(b"\xef\xbb\xbf" + tidy.encode())
+    assert fmt("--check", str(marked))[:2] == (1, f"would reformat {marked}\n")
+    assert marked.read_bytes() == b"\xef\xbb\xbf" + tidy.encode()
+    code, _out, err = fmt(str(marked))
+    assert (code, err) == (0, "1 file reformatted, 0 unchanged\n")
+    assert marked.read_bytes() == tidy.encode()
+    assert fmt("--check", str(marked))[:2] == (0, "")

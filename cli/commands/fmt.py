@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import difflib
 import os
 import stat
@@ -88,6 +89,8 @@ def fmt(paths: tuple[str, ...], policies_dir: str | None, check_only: bool, show
             continue
         if name == STDIN and write:
             click.echo(formatted, nl=False)
+        if isinstance(data, bytes) and data.startswith(codecs.BOM_UTF8):  # decoding dropped it; so does the layout
+            text = "\ufeff" + text
         if formatted == text:
             unchanged += 1
             continue
