@@ -2,8 +2,9 @@
 
 A case file holds one mapping: `cases:` (a list of mappings) and optionally `bases:` (a mapping).
 Anything else is a `test/cases` error naming the file and the JSON path, as a fact diagnostic does:
-a second document, a list at the top, or a case that is text would otherwise be skipped without a
-word (its cases never run) or fail with the name of a Python exception.
+a second document, a list at the top, another key (`case:` for `cases:`) or a case that is text
+would otherwise be skipped without a word (its cases never run) or fail with the name of a Python
+exception.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from .facts.record_errors import not_utf8, utf16_or_32
 from .facts.schema_messages import describe
 
 SHAPE_HELP = "a case file holds `cases:`, a list of {name, facts, switches, expect} (see `carepolicy test --help`)"
+FILE_KEYS = ("cases", "bases")
 MAPPINGS = ("switches", "expect")  # facts and fee_schedule of another shape fail their case, with the reason
 
 
@@ -38,6 +40,12 @@ def case_document(path: Path) -> Mapping[str, Any]:
     document = documents[0] if documents else {}
     if not isinstance(document, dict):
         raise _problem(name, "$", f"expected a mapping with `cases:`, found {describe(document)}")
+    for key in document:
+        if key not in FILE_KEYS:  # `case:` for `cases:`: the file's cases would never run
+            from .diagnostics import did_you_mean
+
+            hint = did_you_mean(str(key), FILE_KEYS) or "a case file holds `cases:` and, optionally, `bases:`"
+            raise _problem(name, f"$.{key}", f"unknown key `{key}`", hint)
     _expect(name, document, "cases", list, "a list of cases")
     _expect(name, document, "bases", dict, "a mapping of base bundles by name")
     for index, case in enumerate(document.get("cases") or ()):

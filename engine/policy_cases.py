@@ -38,13 +38,14 @@ class PolicyCase:
 
 
 def read_cases(directory: str | Path) -> list[PolicyCase]:
-    """Every case of every `*.yaml` under `directory` (sorted, so runs are reproducible); a file
+    """Every case of every `*.yaml` or `*.yml` under `directory` (sorted, so runs are reproducible); a file
     that is not one mapping of `cases:` raises `FactError` (case_files.py)."""
     from .case_files import case_document
 
     root = Path(directory)
     cases: list[PolicyCase] = []
-    documents = [(path, case_document(path)) for path in sorted(root.rglob("*.yaml"))]
+    paths = sorted(p for pattern in ("*.yaml", "*.yml") for p in root.rglob(pattern))
+    documents = [(path, case_document(path)) for path in paths]
     bases, base_problems = _bases(documents)
     for path, document in documents:
         for number, case in enumerate(document.get("cases") or (), start=1):

@@ -377,8 +377,11 @@ SHAPE_HELP = (
          + SHAPE_HELP),
         (CASE.replace("- name", "cases:\n- switches: [a]\n  name"),
          "$.cases[0].switches: error[test/cases]: expected a mapping, found a list\n" + SHAPE_HELP),
+        (f"case:\n{CASE}", "$.case: error[test/cases]: unknown key `case`\n  help: did you mean `cases`?\n"),
+        (f"cases:\n{CASE}notes: x\n", "$.notes: error[test/cases]: unknown key `notes`\n"
+         "  help: a case file holds `cases:` and, optionally, `bases:`\n"),
     ],
-    ids=["two-documents", "a-list", "cases-a-mapping", "case-text", "switches-a-list"],
+    ids=["two-documents", "a-list", "cases-a-mapping", "case-text", "switches-a-list", "case-for-cases", "another-key"],
 )
 def test_a_case_file_of_another_shape_is_named_not_skipped(text: str, stderr: str, tmp_path: Path) -> None:
     file = tmp_path / "cases.yaml"
@@ -386,6 +389,15 @@ def test_a_case_file_of_another_shape_is_named_not_skipped(text: str, stderr: st
     result = run("test", "policies", "--cases", str(tmp_path))
     assert result.exit_code == ExitCode.BAD_INPUT
     assert result.stderr == f"{file}: " + stderr.replace("{file}", str(file))
+
+
+def test_a_yml_case_file_runs_as_a_yaml_one(tmp_path: Path) -> None:
+    """`new-year.yml` was skipped without a word: its cases never ran, and `test` passed."""
+    text = (FIXTURES / "failing_cases" / "wrong.yaml").read_text(encoding="utf-8")
+    (tmp_path / "wrong.yml").write_text(text, encoding="utf-8")
+    result = run("test", "policies", "--cases", str(tmp_path))
+    assert result.exit_code == ExitCode.POLICY_ERRORS
+    assert f"✘ {tmp_path.name}/wrong.yml::ccm-staff-21-min" in result.stdout
 
 
 def test_a_case_file_not_in_utf8_is_named(tmp_path: Path) -> None:

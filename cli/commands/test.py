@@ -51,7 +51,7 @@ def test(
     """Run the test cases of a policy set and report every failure.
 
     Loads the policy set in DIR (the shipped policies when DIR is left out) and runs every case of
-    every YAML file under DIR/tests (or CASES_DIR). A case file holds `cases:`, each with a `name`,
+    every YAML file (.yaml or .yml) under DIR/tests (or CASES_DIR). A case file holds `cases:`, each with a `name`,
     the `facts` of one bundle, optional `switches`, an optional `fee_schedule` (`allowed` and/or
     `rvu` by code, priced like --fee-schedule) and an `expect` block shaped like the acceptance
     scenarios (billable, alternatives, denied, patient_responsibility, allowed; and
