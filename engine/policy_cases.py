@@ -48,10 +48,12 @@ def read_cases(directory: str | Path) -> list[PolicyCase]:
     documents = [(path, case_document(path)) for path in paths]
     bases, base_problems = _bases(documents)
     for path, document in documents:
+        numbers: dict[str, int] = {}
         for number, case in enumerate(document.get("cases") or (), start=1):
             file = str(path.relative_to(root.parent) if root.parent != path else path)
             name = str(case.get("name") or f"case {number}")
             expect = case.get("expect") or {}
+            first = numbers.setdefault(name, number)
             fee_schedule, problems = _case_fee_schedule(case.get("fee_schedule"), f"{file}::{name}")
             facts, facts_problems = _case_facts(case, bases)
             cases.append(
@@ -63,12 +65,14 @@ def read_cases(directory: str | Path) -> list[PolicyCase]:
                     expect,
                     fee_schedule,
                     (
+                        *_same_name(name, first, number),
                         *_unknown_keys(case, CASE_KEYS, ""),
                         *_unknown_keys(expect, EXPECT_KEYS, "expect."),
                         *_bad_amounts(expect),
                         *problems,
                         *facts_problems,
                         *base_problems,
+                        *_no_expectation(case),
                     ),
                 )
             )
@@ -100,6 +104,18 @@ def _case_facts(case: Mapping[str, Any], bases: Mapping[str, Any]) -> tuple[Mapp
         hint = did_you_mean(name, bases) or f"bases: {', '.join(sorted(bases)) or 'none'}"
         return {}, (f"base: no base bundle `{name}` under `bases:` in the case files ({hint})",)
     return merge(bases[name], facts), ()
+
+
+def _same_name(name: str, first: int, number: int) -> Iterator[str]:
+    """Two cases of one file with one name: the report and `-k` could not tell them apart."""
+    if first != number:
+        yield f"name: case {first} of this file is also called `{name}`; give each case its own name"
+
+
+def _no_expectation(case: Mapping[str, Any]) -> Iterator[str]:
+    """A case without `expect` would pass whatever the decision."""
+    if not case.get("expect"):
+        yield "expect: missing; a case checks what its `expect` says (at least `billable:`, `[]` for nothing)"
 
 
 def _unknown_keys(mapping: Mapping[str, Any], known: Sequence[str], where: str) -> Iterator[str]:

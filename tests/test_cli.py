@@ -400,6 +400,23 @@ def test_a_yml_case_file_runs_as_a_yaml_one(tmp_path: Path) -> None:
     assert f"✘ {tmp_path.name}/wrong.yml::ccm-staff-21-min" in result.stdout
 
 
+def test_two_cases_of_one_name_and_a_case_without_expect_fail(tmp_path: Path) -> None:
+    """The second `one` ran and was reported as `one` too, and a case with no `expect` passed
+    whatever the decision."""
+    (tmp_path / "cases.yaml").write_text(f"cases:\n{CASE}{CASE}- name: two\n  facts: {{id: y, month: 2025-03}}\n")
+    result = run("test", "policies", "--cases", str(tmp_path), "-v")
+    assert result.exit_code == ExitCode.POLICY_ERRORS
+    folder = tmp_path.name
+    assert result.stdout == (
+        f"✔ {folder}/cases.yaml::one\n"
+        f"✘ {folder}/cases.yaml::one\n"
+        "    name: case 1 of this file is also called `one`; give each case its own name\n"
+        f"✘ {folder}/cases.yaml::two\n"
+        "    expect: missing; a case checks what its `expect` says (at least `billable:`, `[]` for nothing)\n"
+        "1 case passed, 2 failed\n"
+    )
+
+
 def test_a_case_file_not_in_utf8_is_named(tmp_path: Path) -> None:
     file = tmp_path / "cases.yaml"
     file.write_bytes(f"cases:\n{CASE}".encode("utf-16"))
