@@ -208,3 +208,24 @@ def test_a_moved_effective_interval_is_one_changed_declaration(tmp_path: Path) -
     assert json.loads(result.stdout)["changed_declarations"] == [
         "pricing pfs.national effective 2024-01-01..2025-12-31 (was 2024-01-01..2026-12-31)"
     ]
+
+
+def test_a_revision_git_cannot_read_says_why(tmp_path: Path, monkeypatch: Any) -> None:
+    """Without git on PATH, `diff HEAD~1:policies ...` ended in a FileNotFoundError traceback; a
+    revision git refused was `no policy files`, whatever git had said."""
+    example = str(SHIPPED / "examples" / "month-batch.yaml")
+    monkeypatch.chdir(tmp_path)  # no repository here, nor above it
+    monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(tmp_path.parent))
+    result = CliRunner().invoke(cli, ["diff", "HEAD:policies", str(SHIPPED), example])
+    assert result.exit_code == ExitCode.BAD_INPUT
+    assert result.stderr == (
+        "carepolicy: error[usage/revision]: no policy files at `HEAD:policies` (git: not a git repository"
+        " (or any of the parent directories): .git)\n  help: give a folder, or REV:PATH such as HEAD~1:policies\n"
+    )
+    monkeypatch.setenv("PATH", str(tmp_path))  # no git to run
+    result = CliRunner().invoke(cli, ["diff", "HEAD:policies", str(SHIPPED), example])
+    assert result.exit_code == ExitCode.BAD_INPUT
+    assert result.stderr == (
+        "carepolicy: error[usage/revision]: cannot read `HEAD:policies`: git cannot be run: no such file or directory\n"
+        "  help: install git, or check the revision out into a folder (`git worktree add`) and give the folder\n"
+    )

@@ -20,6 +20,10 @@ if TYPE_CHECKING:
     from carepolicy.engine.source import Span
 
 
+_POLICY_FILES = (".policy", "sources.registry")
+_REVISION_HELP = "give a folder, or REV:PATH such as HEAD~1:policies"
+
+
 def _materialise(spec: str, workdir: Path) -> str:
     """A folder as given, or `REV:PATH` of the git repository here, written out as plain files.
 
@@ -29,20 +33,29 @@ def _materialise(spec: str, workdir: Path) -> str:
         return spec
     revision, _, path = spec.partition(":")
     path = path.strip("/") or "."
-    listing = subprocess.run(
-        ["git", "ls-tree", "-r", "--name-only", revision, "--", path], capture_output=True, text=True, check=False
-    )
-    names = [n for n in listing.stdout.splitlines() if n.endswith((".policy", "sources.registry"))]
+    listing = _git(spec, "ls-tree", "-r", "--name-only", revision, "--", path)
+    names = [n for n in listing.stdout.decode("utf-8", "replace").splitlines() if n.endswith(_POLICY_FILES)]
     if listing.returncode != 0 or not names:
-        hint = "give a folder, or REV:PATH such as HEAD~1:policies"
-        fail("usage/revision", f"no policy files at `{spec}`", help=hint)
+        said = listing.stderr.decode("utf-8", "replace").strip().splitlines()
+        why = f" (git: {said[-1].removeprefix('fatal: ')})" if listing.returncode != 0 and said else ""
+        fail("usage/revision", f"no policy files at `{spec}`{why}", help=_REVISION_HELP)
     target = workdir / revision.replace("/", "_")
     for name in names:
-        shown = subprocess.run(["git", "show", f"{revision}:{name}"], capture_output=True, check=False)
+        shown = _git(spec, "show", f"{revision}:{name}")
         relative = Path(name).relative_to(path) if path != "." else Path(name)
         (target / relative).parent.mkdir(parents=True, exist_ok=True)
         (target / relative).write_bytes(shown.stdout)
     return str(target)
+
+
+def _git(spec: str, *arguments: str) -> subprocess.CompletedProcess[bytes]:
+    """`git ARGUMENTS`, its output captured; git that cannot be run at all ends the command."""
+    try:
+        return subprocess.run(["git", *arguments], capture_output=True, check=False)
+    except OSError as error:  # no git on PATH
+        reason = (error.strerror or str(error)).lower()
+        help = "install git, or check the revision out into a folder (`git worktree add`) and give the folder"
+        fail("usage/revision", f"cannot read `{spec}`: git cannot be run: {reason}", help=help)
 
 
 def _load(spec: str, workdir: Path) -> PolicySet:
