@@ -29,12 +29,27 @@ from .language import syntax as s
 UNATTRIBUTED = "(no changed declaration in its trace)"
 
 
-def _declaration_text(decl: s.Declaration, sources: Mapping[str, Any]) -> str:
-    source = sources.get(decl.span.source)
+_STRING_OR_COMMENT = re.compile(r'"(?:[^"\\\n]|\\.)*"|#.*')
+
+
+def _without_comment(line: str) -> str:
+    """A line of policy text without its comment: a `#` in a string is not one, and a comment may
+    hold a `"` (`# the "old" reading`), as the grammar reads them."""
+    comment = next((m for m in _STRING_OR_COMMENT.finditer(line) if m.group().startswith("#")), None)
+    return line if comment is None else line[: comment.start()]
+
+
+def _span_text(span: Any, sources: Mapping[str, Any]) -> str | None:
+    """The lines of a span, comments and spacing aside (None for a source not at hand)."""
+    source = sources.get(span.source)
     if source is None:
-        return repr(decl)
-    lines = source.text.splitlines()[decl.span.line - 1 : decl.span.end_line]
-    return " ".join(" ".join(re.sub(r"#[^\n\"]*$", "", line).split()) for line in lines).strip()
+        return None
+    return " ".join(" ".join(_without_comment(line).split()) for line in source.lines(span.line, span.end_line)).strip()
+
+
+def _declaration_text(decl: s.Declaration, sources: Mapping[str, Any]) -> str:
+    text = _span_text(decl.span, sources)
+    return repr(decl) if text is None else text
 
 
 def declaration_texts(policies: Any) -> dict[str, tuple[str, str]]:
@@ -44,8 +59,8 @@ def declaration_texts(policies: Any) -> dict[str, tuple[str, str]]:
     for decl in policies.checked.index.declarations():
         if isinstance(decl, s.Parameter):
             for value in decl.values:
-                text = sources[value.span.source].line(value.span.line).split("#")[0]
-                texts[f"parameter {decl.id} value effective {value.effective}"] = (decl.id, " ".join(text.split()))
+                text = _span_text(value.span, sources) or repr(value)
+                texts[f"parameter {decl.id} value effective {value.effective}"] = (decl.id, text)
             continue
         label = f"{decl.kind} {decl.id}" + (f" effective {decl.effective}" if decl.effective else "")
         texts[label] = (decl.id, _declaration_text(decl, sources))

@@ -229,3 +229,22 @@ def test_a_revision_git_cannot_read_says_why(tmp_path: Path, monkeypatch: Any) -
         "carepolicy: error[usage/revision]: cannot read `HEAD:policies`: git cannot be run: no such file or directory\n"
         "  help: install git, or check the revision out into a folder (`git worktree add`) and give the folder\n"
     )
+
+
+def test_comments_are_aside_also_with_a_quote_and_a_hash_in_a_string_is_text(tmp_path: Path) -> None:
+    """A comment with a `"` in it (`# the "old" reading`) counted as a change of its declaration,
+    and a parameter value's text was cut at its first `#`, even one inside its quoted source, so
+    an edit after it went unseen."""
+    from carepolicy.engine.policy_diff import changed_declarations
+
+    old, new = tmp_path / "old", tmp_path / "new"
+    _copy_shipped(old)
+    _sub(old / "fees.policy", r'(value \$32\.3465 effective 2025-01-01\.\..*? from S113 "§8\.1: CY2025)"', r'\1 #1"')
+    shutil.copytree(old, new)
+    _sub(new / "pcm.policy", r"^  requires ccm\.scope_of_service$", '  requires ccm.scope_of_service  # see "S60"')
+    _sub(new / "pcm.policy", r"^  # The base's patient (.*)$", r'  # The "base" patient \1')
+    assert changed_declarations(load_policies(old), load_policies(new)) == {}
+    _sub(new / "fees.policy", r'(from S113 "§8\.1: CY2025) #1"', r'\1 #2"')
+    assert list(changed_declarations(load_policies(old), load_policies(new))) == [
+        "parameter conversion_factor value effective 2025-01-01..2025-12-31"
+    ]
