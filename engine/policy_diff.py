@@ -68,7 +68,8 @@ def declaration_texts(policies: Any) -> dict[str, tuple[str, str]]:
 
 
 def changed_declarations(old: Any, new: Any) -> dict[str, str]:
-    """label -> the name a trace would use, for every declaration added, removed or changed."""
+    """label -> the name a trace would use, for every declaration added (`... (new)`), removed
+    (`... (removed)`) or changed."""
     before, after = declaration_texts(old), declaration_texts(new)
     changed = {
         label: (after.get(label) or before[label])[0]
@@ -84,7 +85,12 @@ def changed_declarations(old: Any, new: Any) -> dict[str, str]:
             name = changed.pop(gone[0])
             del changed[added[0]]
             changed[f"{added[0]} (was {gone[0].partition(' effective ')[2]})"] = name
-    return dict(sorted(changed.items()))
+    # Said of a declaration (or parameter value) that only one edition has: a new year's value
+    # reads `(new)`, not as if an existing value had changed.
+    only = dict.fromkeys(before.keys() - after.keys(), " (removed)")
+    only |= dict.fromkeys(after.keys() - before.keys(), " (new)")
+    marked = {label + only.get(label, ""): name for label, name in changed.items()}
+    return dict(sorted(marked.items()))
 
 
 def _read_names(nodes: Iterable[TraceNode], found: set[str]) -> set[str]:
@@ -173,7 +179,7 @@ def attribute(
     for label, name in changed.items():
         if name not in names:
             continue
-        interval = label.partition(" effective ")[2]
+        interval = label.partition(" effective ")[2].partition(" (")[0]
         if label.startswith("parameter ") and interval and not _contains(interval, last_day(month)):
             continue  # a value of another year of a parameter this decision read
         causes.append(label)
@@ -209,7 +215,8 @@ def diff_decisions(old: Any, new: Any, bundles: Iterable[Any], evaluate: Any) ->
 
 def render_text(groups: Mapping[str, Group], compared: int, changed: Mapping[str, str]) -> str:
     verb = "differs" if len(changed) == 1 else "differ"
-    out = [f"{plural(len(changed), 'declaration')} {verb}: " + ("; ".join(changed) or "none")]
+    out = [f"{plural(len(changed), 'declaration')} {verb}" + (":" if changed else "")]
+    out += [f"  {label}" for label in changed]  # one a line: a new year changes a dozen
     affected = {bundle for group in groups.values() for bundle, _, _ in group.bundles}
     out.append(f"{len(affected)} of {compared} decisions change")
     for cause, group in groups.items():

@@ -92,7 +92,7 @@ def test_diff_text_names_the_change_and_the_amounts(tmp_path: Path) -> None:
     assert result.exit_code == ExitCode.OK
     assert "parameter conversion_factor value effective 2025-01-01..2025-12-31: " in result.stdout
     assert re.search(r"allowed [0-9.]+ -> [0-9.]+, beneficiary", result.stdout)
-    assert result.stdout.startswith("1 declaration differs: ")  # one change: the singular, both words
+    assert result.stdout.startswith("1 declaration differs:\n  parameter conversion_factor")  # the singular
     assert re.search(r"^[^\n]+: (1 decision|[0-9]+ decisions)$", result.stdout, re.MULTILINE)
 
 
@@ -248,3 +248,33 @@ def test_comments_are_aside_also_with_a_quote_and_a_hash_in_a_string_is_text(tmp
     assert list(changed_declarations(load_policies(old), load_policies(new))) == [
         "parameter conversion_factor value effective 2025-01-01..2025-12-31"
     ]
+
+
+def test_diff_names_each_kind_of_change_one_a_line(tmp_path: Path) -> None:
+    """Every construct changed at once (a rule added, one removed, one edited, a parameter value
+    changed and one added for a new year, an interval moved, a switch's default, a comment): the
+    header named them all on one line joined by `;`, a new value as if an existing one had
+    changed. Golden: tests/golden/diff/each-construct.txt."""
+    from tests.goldens import assert_golden
+
+    old, new = tmp_path / "old", tmp_path / "new"
+    _copy_shipped(old)
+    shutil.copytree(old, new)
+    rule = '\nrule diff.{0} "A rule only the {1} edition has"\n  cite S2 "§2.1"\n  requires beneficiary.part_b\n'
+    with (old / "ccm.policy").open("a", encoding="utf-8") as text:
+        text.write(rule.format("gone", "old"))
+    with (new / "ccm.policy").open("a", encoding="utf-8") as text:
+        text.write(rule.format("added", "new"))
+    _sub(new / "fees.policy", FACTOR_2025, r"\g<1>$33.0000\2")
+    year = r'\1\n  value $34.0000 effective 2027-01-01..2027-12-31 from S116 "CY2027"'
+    _sub(new / "fees.policy", r"^(  value \$33\.4009 effective 2026[^\n]*)$", year)
+    _sub(new / "fees.policy", r"(pricing pfs\.national .*?effective 2024-01-01\.\.)2026-12-31", r"\g<1>2025-12-31")
+    _sub(new / "switches.policy", r"^(switch complex_ccm_care_plan .*?default )relaxed", r"\1substantial_revision")
+    _sub(new / "pcm.policy", r"pcm_qualifying_conditions >= 1", "pcm_qualifying_conditions >= 2")
+    _sub(new / "ccm.policy", r"^(rule ccm\.patient [^\n]*)$", r'\1  # the "patient" of §2.1')  # a comment: no change
+    example = SHIPPED / "examples" / "month-batch.yaml"
+    result = CliRunner().invoke(cli, ["diff", str(old), str(new), str(example)])
+    assert result.exit_code == ExitCode.OK, result.output
+    assert_golden(Path(__file__).parent / "golden" / "diff" / "each-construct.txt", result.stdout)
+    again = CliRunner().invoke(cli, ["diff", str(old), str(new), str(example)])
+    assert again.stdout == result.stdout
