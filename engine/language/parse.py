@@ -20,7 +20,7 @@ from ..diagnostics import Diagnostic, PolicyError, did_you_mean
 from ..source import SourceFile, Span
 from .grammar_tables import parser
 from .limits import check_tree
-from .parse_hints import citation_syntax, glued_keyword, written_elsewhere
+from .parse_hints import citation_syntax, glued_keyword, lookalike_help, written_elsewhere
 from .recovery import parse_recovering
 from .syntax import PolicyFile
 from .to_ast import to_ast
@@ -113,7 +113,8 @@ def _syntax_diagnostic(error: UnexpectedInput, source: SourceFile) -> Diagnostic
             "parse/unexpected-character",
             f"unexpected character `{char}`",
             span=span,
-            help="names use letters, digits and `_`; titles go in double quotes; comments start with `#`",
+            help=lookalike_help(char)
+            or "names use letters, digits and `_`; titles go in double quotes; comments start with `#`",
         )
     if isinstance(error, UnexpectedToken):
         early = glued_keyword(error, source, _all_keywords()) or citation_syntax(error, source)

@@ -111,3 +111,46 @@ def written_elsewhere(token: Token, expected: set[str], source: SourceFile) -> s
         if decimal and decimal.end() == start + 1 + len(decimal[2]):
             return f"write decimals with a point: `{decimal[1]}.{decimal[2]}`"
     return None
+
+
+# Characters an office program or a keyboard layout puts where the grammar has plain ASCII: each
+# with what to type instead. Non-ASCII text is fine inside titles, reasons and comments only.
+_LOOKALIKES = {
+    **dict.fromkeys("“”„‟″«»", ('a typographic quote', 'straight double quotes: "like this"')),
+    **dict.fromkeys("‘’‚‛′", ("a typographic apostrophe", 'straight double quotes around a title: "like this"')),
+    "≥": ("a `≥` sign", "`>=`"),
+    "≤": ("a `≤` sign", "`<=`"),
+    "≠": ("a `≠` sign", "`!=`"),
+    "×": ("a multiplication sign", "`*`"),
+    "÷": ("a division sign", "`/`"),
+    **dict.fromkeys("–—―−‐‑", ("a dash", "`..` between the ends of a range (`2025-01-01..2025-12-31`), `-` for minus")),
+    **dict.fromkeys("\u00a0\u2007\u202f\u2009\u200a\u2002\u2003", ("an invisible no-break space", "a plain space")),
+    **dict.fromkeys("\u200b\u200c\u200d\u2060\ufeff", ("an invisible zero-width character", "nothing: delete it")),
+}
+# Letters of other scripts drawn as Latin ones: `pcm.cоnsent` with a Cyrillic `о` is another name.
+_LATIN_TWINS = dict(
+    zip(
+        "аеорсухіјѕԁһӏАВЕКМНОРСТХІЈЅΑΒΕΖΗΙΚΜΝΟΡΤΥΧοικνρτυχ",
+        "aeopcyxijsdhlABEKMHOPCTXIJSABEZHIKMNOPTYXoikvptux",
+        strict=True,
+    )
+)
+
+
+def lookalike_help(char: str) -> str | None:
+    """What to type instead of a character that only looks like one the grammar knows, or None."""
+    import unicodedata
+
+    if char.isascii():
+        return None
+    if char in _LOOKALIKES:
+        what, instead = _LOOKALIKES[char]
+        return f"this is {what} (U+{ord(char):04X}); write {instead}"
+    name = unicodedata.name(char, "")
+    latin = _LATIN_TWINS.get(char) or "".join(c for c in unicodedata.normalize("NFKD", char) if c.isascii())
+    if latin and (latin.isalnum() or latin == "_"):
+        return (
+            f"this is U+{ord(char):04X} {name}".rstrip() + f", not the letter `{latin}`: names use only the letters"
+            f" a-z and A-Z, digits and `_`; type `{latin}` instead"
+        )
+    return None
