@@ -74,11 +74,20 @@ class PolicySet:
         return {name: sw.options for name, sw in self.checked.index.switches.items()}
 
 
-def _policy_files(root: Path | Traversable, prefix: str = "") -> Iterator[tuple[str, bytes | OSError]]:
+def _policy_files(
+    root: Path | Traversable, prefix: str = "", within: frozenset[Path] = frozenset()
+) -> Iterator[tuple[str, bytes | OSError]]:
+    """Every `.policy` file under `root`, sorted; a link to a folder is followed, but not one back
+    to a folder it is in (`self -> .`), which would read the same files again and again."""
+    if isinstance(root, Path):
+        real = root.resolve()
+        if real in within:
+            return
+        within = within | {real}
     for entry in sorted(root.iterdir(), key=lambda e: e.name):
         name = f"{prefix}{entry.name}"
         if entry.is_dir() and not entry.name.startswith((".", "_")):
-            yield from _policy_files(entry, name + "/")
+            yield from _policy_files(entry, name + "/", within)
         elif entry.name.endswith(".policy"):
             try:
                 yield name, entry.read_bytes()

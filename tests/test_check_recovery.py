@@ -61,6 +61,20 @@ def test_an_unreadable_file_is_named_and_the_others_checked(tmp_path: Path) -> N
     assert diag.file.endswith("zz-broken-link.policy")
 
 
+def test_a_link_back_to_a_folder_it_is_in_is_not_followed_again(tmp_path: Path) -> None:
+    """`shared -> ..` in a policy folder read every file again under `shared/shared/...` until the
+    path was too long: 41 copies of each file, every declaration a duplicate of itself (and a link
+    to a folder holding much more seemed to hang). A link to another folder is still followed."""
+    copy = _copy(tmp_path)
+    (copy / "self").symlink_to(".")
+    (copy / "more").mkdir()
+    (copy / "more" / "up").symlink_to("..")
+    _result, sources, diagnostics = check_policies(copy)
+    assert [d for d in diagnostics if d.is_error] == []
+    read = sorted(Path(name).name for name in sources if name.endswith(".policy"))
+    assert read == sorted(p.name for p in SHIPPED.glob("*.policy"))  # each once
+
+
 def test_a_byte_that_is_not_utf8_has_its_line_and_column(tmp_path: Path) -> None:
     (tmp_path / "a.policy").write_bytes(b'policy a "x"\n  source S1 "caf\xe9"\n')
     _result, _sources, diagnostics = check_policies(tmp_path)
