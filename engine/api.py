@@ -74,20 +74,30 @@ class PolicySet:
         return {name: sw.options for name, sw in self.checked.index.switches.items()}
 
 
-def _policy_files(
+def policy_files(
     root: Path | Traversable, prefix: str = "", within: frozenset[Path] = frozenset()
 ) -> Iterator[tuple[str, bytes | OSError]]:
-    """Every `.policy` file under `root`, sorted; a link to a folder is followed, but not one back
-    to a folder it is in (`self -> .`), which would read the same files again and again."""
+    """(name under `root`, bytes or the error reading them) of every `.policy` file under `root`,
+    sorted: `check` and `fmt` read the same files. Sub-folders starting with `.` or `_` are left
+    out; a link to a folder is followed, but not one back to a folder it is in (`self -> .`),
+    which would read the same files again and again. A sub-folder that cannot be listed is one
+    error, under its own name; `root` itself raises."""
     if isinstance(root, Path):
         real = root.resolve()
         if real in within:
             return
         within = within | {real}
-    for entry in sorted(root.iterdir(), key=lambda e: e.name):
+    try:
+        entries = sorted(root.iterdir(), key=lambda e: e.name)
+    except OSError as error:
+        if not prefix:
+            raise
+        yield prefix.removesuffix("/"), error  # its files would otherwise be left out without a word
+        return
+    for entry in entries:
         name = f"{prefix}{entry.name}"
         if entry.is_dir() and not entry.name.startswith((".", "_")):
-            yield from _policy_files(entry, name + "/", within)
+            yield from policy_files(entry, name + "/", within)
         elif entry.name.endswith(".policy"):
             try:
                 yield name, entry.read_bytes()
@@ -120,7 +130,7 @@ def decode_policy_text(name: str, data: bytes | OSError) -> str | Diagnostic:
 def read_policy_files(directory: str | Path | None = None) -> tuple[str, list[tuple[str, str]], list[Diagnostic]]:
     """(display root, [(file name, text)], problems): every readable file, and why the others are not."""
     if directory is None:
-        root_name, raw = "policies", [(f"policies/{n}", d) for n, d in _policy_files(files("carepolicy.policies"))]
+        root_name, raw = "policies", [(f"policies/{n}", d) for n, d in policy_files(files("carepolicy.policies"))]
     else:
         root = Path(directory)
         if root.is_file():
@@ -128,7 +138,7 @@ def read_policy_files(directory: str | Path | None = None) -> tuple[str, list[tu
         elif not root.is_dir():
             raise PolicyError([Diagnostic("policy/not-found", f"no policy folder or file at `{directory}`")])
         else:
-            root_name, raw = str(root), [(str(root / n), d) for n, d in _policy_files(root)]
+            root_name, raw = str(root), [(str(root / n), d) for n, d in policy_files(root)]
     texts: list[tuple[str, str]] = []
     problems: list[Diagnostic] = []
     for name, data in raw:

@@ -8,7 +8,9 @@ import re
 import shutil
 from importlib.resources import files
 from pathlib import Path
+from typing import Any
 
+import pytest
 from carepolicy.cli.exit_codes import ExitCode
 from carepolicy.cli.main import cli
 from carepolicy.engine import check_policies
@@ -73,6 +75,53 @@ def test_a_link_back_to_a_folder_it_is_in_is_not_followed_again(tmp_path: Path) 
     assert [d for d in diagnostics if d.is_error] == []
     read = sorted(Path(name).name for name in sources if name.endswith(".policy"))
     assert read == sorted(p.name for p in SHIPPED.glob("*.policy"))  # each once
+
+
+def test_a_sub_folder_that_cannot_be_read_is_named_and_the_others_checked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One sub-folder without read permission stopped the whole check with `cannot read the
+    policies at DIR`, not saying which folder (and `fmt --check` passed it without a word)."""
+    copy = _copy(tmp_path)
+    (copy / "drafts").mkdir()
+    shutil.move(copy / "rpm.policy", copy / "drafts" / "rpm.policy")
+    _no_listing(monkeypatch, copy / "drafts")
+    result = CliRunner().invoke(cli, ["check", str(copy), "--format", "json"])
+    assert result.exit_code == ExitCode.POLICY_ERRORS
+    found = json.loads(result.stdout)
+    unreadable = {
+        "code": "policy/unreadable",
+        "file": str(copy / "drafts"),
+        "message": f"cannot read `{copy / 'drafts'}`: permission denied",
+        "severity": "error",
+    }
+    assert unreadable in found
+    assert any(d["code"].startswith("check/") for d in found)  # the other files are checked
+    formatted = CliRunner().invoke(cli, ["fmt", "--check", str(copy)])
+    assert (formatted.exit_code, formatted.stdout) == (2, "")
+    said = f"{copy / 'drafts'}: error[policy/unreadable]: cannot read `{copy / 'drafts'}`: permission denied\n"
+    assert said in formatted.stderr
+
+
+def _no_listing(monkeypatch: pytest.MonkeyPatch, folder: Path) -> None:
+    """`folder` cannot be listed, as for a user without its read permission (the tests run as root)."""
+    import errno
+    import os
+
+    real_iterdir, real_scandir = Path.iterdir, os.scandir
+
+    def iterdir(self: Path) -> Any:
+        if self == folder:
+            raise PermissionError(errno.EACCES, "Permission denied", str(self))
+        return real_iterdir(self)
+
+    def scandir(path: Any = ".") -> Any:
+        if Path(path) == folder:
+            raise PermissionError(errno.EACCES, "Permission denied", str(path))
+        return real_scandir(path)
+
+    monkeypatch.setattr(Path, "iterdir", iterdir)
+    monkeypatch.setattr(os, "scandir", scandir)
 
 
 def test_a_byte_that_is_not_utf8_has_its_line_and_column(tmp_path: Path) -> None:

@@ -118,6 +118,8 @@ def _inputs(paths: tuple[str, ...], policies_dir: str | None) -> Iterator[tuple[
     """(name, bytes or the error reading them) of every file to format, in order."""
     from importlib.resources import files
 
+    from carepolicy.engine.api import policy_files
+
     if not paths:
         paths = (policies_dir or str(files("carepolicy.policies")),)
     missing = [p for p in paths if p != STDIN and not Path(p).exists()]
@@ -128,21 +130,19 @@ def _inputs(paths: tuple[str, ...], policies_dir: str | None) -> Iterator[tuple[
             yield STDIN, sys.stdin.buffer.read() if hasattr(sys.stdin, "buffer") else sys.stdin.read().encode()
             continue
         root = Path(path)
-        if root.is_dir():
-            found = sorted(p for p in root.rglob("*.policy") if not _hidden(p.relative_to(root)))
-            if not found:  # as `check` says: a wrong folder must not pass `fmt --check`
-                fail("policy/empty", f"no .policy files under `{path}`")
-        else:
-            found = [root]
-        for file in found:
+        if not root.is_dir():
             try:
-                yield str(file), file.read_bytes()
+                yield path, root.read_bytes()
             except OSError as error:
-                yield str(file), error
-
-
-def _hidden(relative: Path) -> bool:
-    return any(part.startswith((".", "_")) for part in relative.parts[:-1])
+                yield path, error
+            continue
+        try:  # the files `check` reads: a sub-folder that cannot be read is an error, not skipped
+            found = [(str(root / name), data) for name, data in policy_files(root)]
+        except OSError as error:
+            found = [(path, error)]
+        if not found:  # as `check` says: a wrong folder must not pass `fmt --check`
+            fail("policy/empty", f"no .policy files under `{path}`")
+        yield from found
 
 
 def _write(path: Path, text: str) -> Diagnostic | None:
