@@ -433,13 +433,24 @@ def test_a_case_file_not_in_utf8_is_named(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    "command", ["evaluate", "check", "schema", "batch", "explain", "test", "switches", "diff", "serve", "fmt"]
+    "command", ["evaluate", "check", "schema", "batch", "explain", "test", "switches", "diff", "serve", "fmt", "codes"]
 )
 def test_every_command_help_teaches_with_an_example(command: str) -> None:
     result = run(command, "--help")
     assert result.exit_code == ExitCode.OK
     assert "Examples:" in result.stdout
     assert re.search(rf"^ +carepolicy {command}\b", result.stdout, re.MULTILINE), result.stdout
+
+
+@pytest.mark.parametrize(
+    ("command", "codes"),
+    [("check", "012"), ("test", "012"), ("fmt", "012"), ("diff", "02"), ("codes", "02"), ("switches", "02")],
+)
+def test_the_help_of_each_analyst_command_says_its_exit_codes(command: str, codes: str) -> None:
+    """check, test and diff said theirs in a sentence in the middle of a paragraph, codes and
+    switches not at all; each now ends with the block fmt had."""
+    block = run(command, "--help").stdout.partition("\n  Exit status:\n")[2].partition("\n\n")[0]
+    assert [line.split()[0] for line in block.splitlines() if line.startswith("    ") and line[4] != " "] == list(codes)
 
 
 def test_group_help_lists_commands_and_exit_codes() -> None:

@@ -30,8 +30,7 @@ def check(directory: str | None, fmt: str, profile: bool) -> None:
     check on the whole set, then reports all errors and warnings at once, each pointing at a file,
     line and column with the line quoted. Text diagnostics go to stderr and the summary line
     ("N errors, M warnings in K files") to stdout; with --format json the diagnostics are a JSON
-    array on stdout and the summary goes to stderr. The exit status is 1 when there is an error,
-    0 when there are only warnings or nothing, 2 when DIR cannot be read.
+    array on stdout and the summary goes to stderr.
 
     Every `assumption` (a rule the reference does not state) is listed too, one info line each on
     stderr, and counted in the summary: they are not problems, but a reviewer should see them.
@@ -41,6 +40,12 @@ def check(directory: str | None, fmt: str, profile: bool) -> None:
       carepolicy check
       carepolicy check my-policies/ --format json > diagnostics.json
       carepolicy check --profile
+
+    \b
+    Exit status:
+      0  no error (warnings and assumptions are not errors)
+      1  the policies have an error
+      2  DIR does not exist, cannot be read, or holds no .policy file
     """
     from carepolicy.engine import PolicyError, check_policies, render_json, render_text
 

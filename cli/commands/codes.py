@@ -23,6 +23,11 @@ def codes(policies_dir: str | None) -> None:
     Examples:
       carepolicy codes > docs/codes.md
       carepolicy codes --policies my-policies/
+
+    \b
+    Exit status:
+      0  printed
+      2  the policy folder does not exist or has errors (`carepolicy check` shows them)
     """
     from carepolicy.engine.codes_table import code_table_markdown
 

@@ -114,13 +114,18 @@ def diff(old: str, new: str, bundles: tuple[str, ...], fmt: str) -> None:
     read with `git show` into a temp folder, never executed). Every bundle of the BUNDLES files is
     decided under both; each decision whose billable codes, denied codes, allowed total or
     beneficiary share differs is listed under the changed declaration (rule, code, parameter
-    value, switch...) its trace used, with counts and totals before and after. The exit status is
-    0 (also when decisions change), 2 for bad input.
+    value, switch...) its trace used, with counts and totals before and after.
 
     \b
     Examples:
       carepolicy diff policies/ next-year/ policies/examples/month-batch.yaml
       carepolicy diff HEAD~1:policies policies/ bundles.jsonl --format json
+
+    \b
+    Exit status:
+      0  the changes are listed (also when decisions change: a change is an answer)
+      2  bad input: OLD or NEW does not load (errors, a revision git cannot read), or a
+         bundle is not valid
     """
     from carepolicy.engine import Bundle, evaluate
     from carepolicy.engine.policy_diff import changed_declarations, diff_decisions, render_text, to_json_obj

@@ -36,6 +36,11 @@ def switches(policies_dir: str | None, fmt: str) -> None:
       carepolicy switches
       carepolicy switches --format json
       carepolicy evaluate march.yaml --switch complex_ccm_care_plan=substantial_revision
+
+    \b
+    Exit status:
+      0  printed
+      2  the policy folder does not exist or has errors (`carepolicy check` shows them)
     """
     policies = load_policy_set(policies_dir)
     index = policies.checked.index

@@ -59,8 +59,7 @@ def test(
     may name a `base:` bundle (declared under `bases:` in a case file) and give in `facts` only what differs:
     mappings are merged, lists replaced, "<absent>" removes a key. A failed case (✘) is printed with
     every difference and, when the billable codes differ, each code's denial reasons and the rules
-    behind them; passes (✔) are listed with -v. The exit status is 0 when all selected cases pass,
-    1 when any fails, 2 when the policies or the case files cannot be loaded or -k selects nothing.
+    behind them; passes (✔) are listed with -v.
 
     \b
     Examples:
@@ -70,6 +69,12 @@ def test(
       carepolicy test -k 99439 -k "ccm.yaml::staff 45"
       carepolicy test -v
       carepolicy test --coverage --fail-under 80
+
+    \b
+    Exit status:
+      0  every selected case passes
+      1  a case fails, or the coverage is below --fail-under
+      2  the policies have errors, a case file cannot be read, or -k selects nothing
     """
     from carepolicy.engine import FactError
     from carepolicy.engine.policy_cases import CaseResult, read_cases, run_cases
