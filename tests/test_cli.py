@@ -353,6 +353,22 @@ def test_policy_tests_report_failures() -> None:
     assert "not known: not billed (the billed {99490×1} has 12.10); expected 21.29" in result.stdout
 
 
+def test_check_of_a_file_that_is_not_a_rule_file_says_so(tmp_path: Path) -> None:
+    """`carepolicy check tests/ccm.yaml` (or `fmt policies/*`, the registry with the rules) said
+    only "found `cases` where `policy` was expected"."""
+    cases = tmp_path / "ccm.yaml"
+    cases.write_text(f"cases:\n{CASE}", encoding="utf-8")
+    result = run("check", str(cases))
+    assert result.exit_code == ExitCode.POLICY_ERRORS
+    assert result.stderr == (
+        f"{cases}:1:1: error[parse/unexpected-token]: found `cases` where `policy` was expected\n"
+        "   1 | cases:\n"
+        "       ^^^^^\n"
+        f"  help: `{cases}` is not a rule file (they end in `.policy`): give a .policy file, or the folder"
+        " that holds them\n"
+    )
+
+
 def test_policy_tests_without_cases_folder() -> None:
     result = run("test", "bad_policies")
     assert result.exit_code == ExitCode.BAD_INPUT

@@ -125,8 +125,8 @@ def _syntax_diagnostic(error: UnexpectedInput, source: SourceFile) -> Diagnostic
         width = len(str(token.value)) if token.type != "$END" else 1
         span = Span(source.name, line, column, line, column + width)
         help_text = _hint(token, expected)
-        if token.type == "$END" and not _has_words(source.text):
-            help_text = _NO_HEADER
+        if set(expected) == {"POLICY"}:  # the file's first word: no header
+            help_text = _not_a_policy_file(source.name) or _NO_HEADER
         before = source.text[max(0, (token.start_pos or 0) - 1) : token.start_pos or 0]
         if token.value == "=" and before == "=":
             help_text = "use `=` for equality (not `==`) and the words `and` / `or`"
@@ -149,12 +149,14 @@ def _syntax_diagnostic(error: UnexpectedInput, source: SourceFile) -> Diagnostic
     )
 
 
-_NO_HEADER = 'the file holds no declaration: a policy file starts with `policy NAME "title"`, e.g. `policy ccm "CCM"`'
+_NO_HEADER = 'a policy file starts with its header, `policy NAME "title"`, e.g. `policy ccm "CCM"`'
 
 
-def _has_words(text: str) -> bool:
-    """Whether a text holds anything but white space and comments."""
-    return any(line.strip() and not line.lstrip().startswith("#") for line in text.splitlines())
+def _not_a_policy_file(name: str) -> str | None:
+    """Said of a file that is not a rule file at all (`fmt policies/*` names the registry, too)."""
+    if name.endswith(".policy") or name in {"-", "<stdin>"}:
+        return None
+    return f"`{name}` is not a rule file (they end in `.policy`): give a .policy file, or the folder that holds them"
 
 
 def _hint(token: Token, expected: set[str] | frozenset[str]) -> str | None:
