@@ -36,6 +36,48 @@ def _coding(entries: Sequence[Mapping[str, Any]] | None) -> Coding:
     return frozenset((str(e["code"]), int(e.get("units", 1))) for e in entries or ())
 
 
+_LINE = '{code: "99490", units: 1}'
+_SHAPES = {
+    "billable": f"a list of billed lines, as in `billable: [{_LINE}]` (`[]` for nothing)",
+    "alternatives": f"a list of codings, each a list of lines, as in `alternatives: [[{_LINE}]]`",
+    "denied": 'a list of denied codes, as in `denied: [{code: "99439", reason: "..."}]`',
+    "withdraw": 'a list of claims, as in `withdraw: [{code: "99495"}]`',
+}
+
+
+def expectation_problems(expect: Mapping[str, Any]) -> Iterator[str]:
+    """Why an expectation cannot be compared as written (a list written as text, a line without its
+    code, units that are not a whole number): its case fails with these, not with a Python error."""
+    for key, shape in _SHAPES.items():
+        value = expect.get(key)
+        if value is None:
+            continue
+        codings = value if key == "alternatives" else [value]
+        if not isinstance(value, list) or (key == "alternatives" and not all(isinstance(c, list) for c in codings)):
+            yield f"expect.{key}: expected {shape}, found {_described(value)}"
+            continue
+        for entry in (entry for coding in codings for entry in coding):
+            number = "unit" if key == "denied" else "units"
+            if not isinstance(entry, Mapping) or entry.get("code") is None:
+                example = shape.partition("as in ")[2]
+                yield f"expect.{key}: each entry is a mapping with a `code`, as in {example}; found {_described(entry)}"
+            elif entry.get(number) is not None and not _whole(entry[number]):
+                written = f"`{number}: {entry[number]}` of {entry['code']}"
+                yield f"expect.{key}: {written} is not a whole number of units (1 or more)"
+
+
+def _whole(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 1
+
+
+def _described(value: Any) -> str:
+    if isinstance(value, Mapping):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    return f"`{value}`"
+
+
 def _money(value: Any) -> Decimal:
     return Decimal(str(value)).quantize(Decimal("0.01"))
 
@@ -75,13 +117,14 @@ def _check_denied(decision: Decision, denied: Sequence[Mapping[str, Any]]) -> It
     for entry in denied:
         code = str(entry["code"])
         unit = entry.get("unit")
+        reason = f" ({entry['reason']})" if entry.get("reason") else ""
         if unit is None and code in units:
-            yield f"{code} is billed but should be denied ({entry.get('reason', '')})"
+            yield f"{code} is billed but should be denied{reason}"
         elif unit is not None and units.get(code, 0) >= int(unit):
             yield f"{code} unit {unit} is billed but should be denied"
         explained = [d for d in decision.denied if d.code == code and (unit is None or d.unit in (None, int(unit)))]
         if not explained or not any(d.reasons for d in explained):
-            yield f"{code} is not explained under `denied` (expected: {entry.get('reason', '')})"
+            yield f"{code} is not among the decision's denials" + (f" (expected: {entry['reason']})" if reason else "")
         elif "with" in entry:
             wanted = None if entry["with"] is None else str(entry["with"])
             if not any(d.with_code == wanted for d in explained):

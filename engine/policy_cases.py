@@ -20,7 +20,7 @@ from typing import Any
 
 from .diagnostics import Diagnostic
 from .evaluation.pricing import FeeSchedule
-from .expectations import AMOUNTS, check_expectation
+from .expectations import AMOUNTS, check_expectation, expectation_problems
 
 CASE_KEYS = ("name", "base", "facts", "switches", "fee_schedule", "expect")
 EXPECT_KEYS = ("billable", "alternatives", "denied", "withdraw", *AMOUNTS)
@@ -69,6 +69,7 @@ def read_cases(directory: str | Path) -> list[PolicyCase]:
                         *_unknown_keys(case, CASE_KEYS, ""),
                         *_unknown_keys(expect, EXPECT_KEYS, "expect."),
                         *_bad_amounts(expect),
+                        *expectation_problems(expect),
                         *problems,
                         *facts_problems,
                         *base_problems,

@@ -433,6 +433,40 @@ def test_two_cases_of_one_name_and_a_case_without_expect_fail(tmp_path: Path) ->
     )
 
 
+def test_an_expect_of_another_shape_fails_its_case_with_the_shape_it_needs(tmp_path: Path) -> None:
+    """`billable: "99490"`, a line written as text, `units: two`, `denied: 99490`: each case failed
+    with `internal error: TypeError: string indices must be integers, not 'str'` and the like; a
+    denied code without a reason was `not explained under denied (expected: )`."""
+    facts = "  facts: {id: x, month: 2025-03}\n"
+    expects = [
+        "{billable: '99490'}",
+        "{billable: ['99490']}",
+        "{billable: [{code: '99490', units: two}]}",
+        "{billable: [], denied: '99490'}",
+        "{billable: [], alternatives: 5}",
+        "{billable: [], withdraw: [{units: 1}]}",
+        "{billable: [], denied: [{code: '99999'}]}",
+    ]
+    cases = "".join(f"- name: c{i}\n{facts}  expect: {e}\n" for i, e in enumerate(expects))
+    (tmp_path / "cases.yaml").write_text(f"cases:\n{cases}", encoding="utf-8")
+    result = run("test", "policies", "--cases", str(tmp_path))
+    assert result.exit_code == ExitCode.POLICY_ERRORS
+    line = '`billable: [{code: "99490", units: 1}]` (`[]` for nothing)'
+    assert result.stdout.replace(f"{tmp_path.name}/cases.yaml::", "") == (
+        f"✘ c0\n    expect.billable: expected a list of billed lines, as in {line}, found `99490`\n"
+        f"✘ c1\n    expect.billable: each entry is a mapping with a `code`, as in {line}; found `99490`\n"
+        "✘ c2\n    expect.billable: `units: two` of 99490 is not a whole number of units (1 or more)\n"
+        "✘ c3\n    expect.denied: expected a list of denied codes, as in"
+        ' `denied: [{code: "99439", reason: "..."}]`, found `99490`\n'
+        "✘ c4\n    expect.alternatives: expected a list of codings, each a list of lines, as in"
+        ' `alternatives: [[{code: "99490", units: 1}]]`, found `5`\n'
+        "✘ c5\n    expect.withdraw: each entry is a mapping with a `code`, as in `withdraw: [{code: \"99495\"}]`;"
+        " found a mapping\n"
+        "✘ c6\n    99999 is not among the decision's denials\n"
+        "0 cases passed, 7 failed\n"
+    )
+
+
 def test_a_case_file_not_in_utf8_is_named(tmp_path: Path) -> None:
     file = tmp_path / "cases.yaml"
     file.write_bytes(f"cases:\n{CASE}".encode("utf-16"))
