@@ -106,18 +106,18 @@ def _add(index: PolicyIndex, decl: s.Declaration) -> None:
         same_kind_split = isinstance(decl, _SPLITTABLE) and type(other) is type(decl)
         if same_kind_split and not _overlap(decl.effective, other.effective):
             continue
+        if not same_kind_split:
+            message, help = f"{decl.kind} `{decl.id}` and {other.kind} `{other.id}` have the same id", _RENAME
+        elif decl.effective is None and other.effective is None:  # a copy pasted, or one id used twice
+            message = f"{decl.kind} `{decl.id}` is declared twice, and neither has an `effective` interval"
+            help = "remove the copy, or rename one; versions of one id need `effective` intervals that do not overlap"
+        else:
+            intervals = " and ".join(_shown(i) for i in (other.effective, decl.effective))
+            message = f"{decl.kind} `{decl.id}` is declared twice with overlapping effective intervals ({intervals})"
+            help = "give each declaration its own id, or make their effective intervals not overlap"
         code = "check/conflict" if same_kind_split else "check/duplicate-id"
-        what = "overlapping effective intervals" if same_kind_split else "the same id"
         index.diagnostics.append(
-            Diagnostic(
-                code,
-                f"{decl.kind} `{decl.id}` and {other.kind} `{other.id}` have {what}",
-                span=decl.span,
-                related=(("other declaration", other.span),),
-                help="give each declaration its own id, or make their effective intervals not overlap"
-                if same_kind_split
-                else "ids are global to the policy set; rename one",
-            )
+            Diagnostic(code, message, span=decl.span, related=(("other declaration", other.span),), help=help)
         )
         index.rejected.add(id(decl))
         return
@@ -132,6 +132,13 @@ def _add(index: PolicyIndex, decl: s.Declaration) -> None:
         index.switches[decl.id] = decl
     elif isinstance(decl, s.Rule):
         index.rules[decl.id].append(decl)
+
+
+_RENAME = "ids are global to the policy set; rename one"
+
+
+def _shown(interval: Interval | None) -> str:
+    return "no `effective`: always" if interval is None else f"`{interval}`"
 
 
 def _overlap(a: Interval | None, b: Interval | None) -> bool:
