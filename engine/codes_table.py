@@ -71,7 +71,9 @@ def _amount_2025(policies: PolicySet, code: str) -> str:
     return f"${found.amount:.2f}" if found.amount is not None else "not priced"
 
 
-def code_table_markdown(policies: PolicySet) -> str:
+def code_table_markdown(policies: PolicySet, folder: str | None = None) -> str:
+    """The table of every code of `policies`, read from `folder` (None: the shipped policies,
+    whose table is docs/codes.md)."""
     rows = [
         "| Code | Title | Effective | Kind | Threshold | Unit cap | 2025 national (non-facility) | Sources |",
         "|---|---|---|---|---|---|---|---|",
@@ -86,10 +88,13 @@ def code_table_markdown(policies: PolicySet) -> str:
                 f"| {code.id} | {code.title} | {effective} | {kind} | {_thresholds(policies, code)} | {cap} | "
                 f"{_amount_2025(policies, code.id)} | {cites} |"
             )
+    if folder is None:
+        origin, rvus = "`policies/` by `carepolicy codes` (tests/test_codes_table.py keeps it current)", "the shipped"
+    else:
+        origin, rvus = f"`{folder}` by `carepolicy codes --policies {folder}`", "its"
     intro = (
-        "# Codes the policy library knows\n\nGenerated from `policies/` by `carepolicy codes` "
-        "(tests/test_codes_table.py keeps it current). Amounts are CY2025 national non-facility "
-        "allowed amounts computed from the shipped RVUs × conversion factor; real claims are "
-        "locality-adjusted.\n\n"
+        f"# Codes the policy library knows\n\nGenerated from {origin}. Amounts are CY2025 national"
+        f" non-facility allowed amounts computed from {rvus} RVUs × conversion factor; real claims are"
+        " locality-adjusted.\n\n"
     )
     return intro + "\n".join(row.replace("\n", " ") for row in rows) + "\n"

@@ -4,6 +4,7 @@ must reproduce the national non-facility amounts of cms-rules.md §8.2 to the ce
 from __future__ import annotations
 
 from decimal import Decimal
+from importlib.resources import files
 from pathlib import Path
 
 import pytest
@@ -45,3 +46,23 @@ def test_a_threshold_restated_in_a_requirement_is_listed_once(policies: PolicySe
     # for minutes dated before the consent; the table shows the threshold once.
     row = next(line for line in code_table_markdown(policies).splitlines() if line.startswith("| 99490 |"))
     assert row.split(" | ")[4] == ">= 20 min"
+
+
+def test_codes_of_another_folder_name_it(tmp_path: Path) -> None:
+    """`codes --policies my-policies/` said it was generated from `policies/`, kept current by a
+    test of this repository."""
+    import shutil
+
+    from carepolicy.cli.main import cli
+    from click.testing import CliRunner
+
+    shipped = Path(str(files("carepolicy.policies")))
+    copy = tmp_path / "my-policies"
+    shutil.copytree(shipped, copy, ignore=shutil.ignore_patterns("tests", "examples", "__pycache__", "*.py"))
+    result = CliRunner().invoke(cli, ["codes", "--policies", str(copy)])
+    assert result.exit_code == 0, result.output
+    intro = result.stdout.split("\n\n")[1]
+    assert intro == (
+        f"Generated from `{copy}` by `carepolicy codes --policies {copy}`. Amounts are CY2025 national"
+        " non-facility allowed amounts computed from its RVUs × conversion factor; real claims are locality-adjusted."
+    )

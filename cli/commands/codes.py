@@ -31,5 +31,5 @@ def codes(policies_dir: str | None) -> None:
     """
     from carepolicy.engine.codes_table import code_table_markdown
 
-    click.echo(code_table_markdown(load_policy_set(policies_dir)), nl=False)
+    click.echo(code_table_markdown(load_policy_set(policies_dir), policies_dir), nl=False)
     finish(ExitCode.OK)
