@@ -84,7 +84,11 @@ def changed_declarations(old: Any, new: Any) -> dict[str, str]:
         if len(gone) == 1 and len(added) == 1:
             name = changed.pop(gone[0])
             del changed[added[0]]
-            changed[f"{added[0]} (was {gone[0].partition(' effective ')[2]})"] = name
+            was, now = gone[0].partition(" effective ")[2], added[0].partition(" effective ")[2]
+            edited = before[gone[0]][1].replace(f"effective {was}", "") != after[added[0]][1].replace(
+                f"effective {now}", ""
+            )
+            changed[f"{added[0]} (was {was}{'; and edited' if edited else ''})"] = name
     # Said of a declaration (or parameter value) that only one edition has: a new year's value
     # reads `(new)`, not as if an existing value had changed.
     only = dict.fromkeys(before.keys() - after.keys(), " (removed)")
@@ -179,9 +183,13 @@ def attribute(
     for label, name in changed.items():
         if name not in names:
             continue
-        interval = label.partition(" effective ")[2].partition(" (")[0]
-        if label.startswith("parameter ") and interval and not _contains(interval, last_day(month)):
+        interval, _, note = label.partition(" effective ")[2].partition(" (")
+        day = last_day(month)
+        if label.startswith("parameter ") and interval and not _contains(interval, day):
             continue  # a value of another year of a parameter this decision read
+        was = note.removeprefix("was ").removesuffix(")")
+        if note.startswith("was ") and ";" not in note and _contains(interval, day) == _contains(was, day):
+            continue  # only its interval moved, and not across this month: in effect (or not) in both
         causes.append(label)
     return causes
 

@@ -278,3 +278,30 @@ def test_diff_names_each_kind_of_change_one_a_line(tmp_path: Path) -> None:
     assert_golden(Path(__file__).parent / "golden" / "diff" / "each-construct.txt", result.stdout)
     again = CliRunner().invoke(cli, ["diff", str(old), str(new), str(example)])
     assert again.stdout == result.stdout
+
+
+def test_a_moved_interval_is_a_cause_only_where_the_move_changes_what_is_in_effect(tmp_path: Path) -> None:
+    """The next-year walkthrough moves `pricing pfs.national` to end in 2027. A 2025 decision that
+    changed through its own 2025 value was listed under the moved pricing too, though the pricing
+    is in effect in 2025 in both editions. Only a move that is all that changed is set aside so:
+    one also edited says `; and edited` and stays a cause."""
+    new = tmp_path / "next"
+    _copy_shipped(new)
+    value = r'\1\n  value $34.0000 effective 2027-01-01..2027-12-31 from S116 "CY2027"'
+    _sub(new / "fees.policy", r"^(  value \$33\.4009 effective 2026[^\n]*)$", value)
+    _sub(new / "fees.policy", r"^(  value \$33\.5675 effective 2026[^\n]*)$", value.replace("34.0000", "34.1000"))
+    _sub(new / "fees.policy", r"(pricing pfs\.national .*?effective 2024-01-01\.\.)2026-12-31", r"\g<1>2027-12-31")
+    _sub(new / "fees.policy", FACTOR_2025, r"\g<1>$33.0000\2")
+    example = str(SHIPPED / "examples" / "month-batch.yaml")
+
+    def causes() -> dict[str, list[str]]:
+        result = CliRunner().invoke(cli, ["diff", str(SHIPPED), str(new), example, "--format", "json"])
+        assert result.exit_code == ExitCode.OK, result.output
+        return {g["cause"]: sorted(d["bundle_id"] for d in g["decisions"]) for g in json.loads(result.stdout)["groups"]}
+
+    factor = "parameter conversion_factor value effective 2025-01-01..2025-12-31"
+    priced = ["complex-ccm-90-minutes", "qmb-apcm-level-3"]
+    assert causes() == {factor: priced}
+    _sub(new / "fees.policy", r"^(pricing pfs\.national )\"[^\"]*\"", r'\1"National allowed amount, edited"')
+    edited = "pricing pfs.national effective 2024-01-01..2027-12-31 (was 2024-01-01..2026-12-31; and edited)"
+    assert causes() == {factor: priced, edited: priced}
