@@ -124,6 +124,23 @@ def _no_listing(monkeypatch: pytest.MonkeyPatch, folder: Path) -> None:
     monkeypatch.setattr(os, "scandir", scandir)
 
 
+def test_a_file_left_out_whole_brings_no_follow_on_errors_in_the_others(tmp_path: Path) -> None:
+    """One number beyond the limits (or a broken header) leaves the whole file out; its codes,
+    rules and program were then unknown in every other file: 24 follow-on errors above the one
+    that mattered, which came last."""
+    copy = _copy(tmp_path)
+    _edit(copy / "pcm.policy", r"at most 2 units", "at most 99999999999999999999999 units")
+    result = CliRunner().invoke(cli, ["check", str(copy), "--format", "json"])
+    assert result.exit_code == ExitCode.POLICY_ERRORS
+    assert [(Path(d["file"]).name, d["code"]) for d in json.loads(result.stdout)] == [
+        ("pcm.policy", "parse/number-too-long")
+    ]
+    _edit(copy / "pcm.policy", r"at most 99999999999999999999999 units", "at most 2 units")
+    _edit(copy / "pcm.policy", r'^policy pcm "', 'policy pcm title "')
+    result = CliRunner().invoke(cli, ["check", str(copy), "--format", "json"])
+    assert {Path(d["file"]).name for d in json.loads(result.stdout)} == {"pcm.policy"}
+
+
 def test_a_byte_that_is_not_utf8_has_its_line_and_column(tmp_path: Path) -> None:
     (tmp_path / "a.policy").write_bytes(b'policy a "x"\n  source S1 "caf\xe9"\n')
     _result, _sources, diagnostics = check_policies(tmp_path)

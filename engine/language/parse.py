@@ -21,7 +21,7 @@ from ..source import SourceFile, Span
 from .grammar_tables import parser
 from .limits import check_tree
 from .parse_hints import citation_syntax, glued_keyword, lookalike_help, written_elsewhere
-from .recovery import parse_recovering
+from .recovery import declared_names, parse_recovering
 from .syntax import PolicyFile
 from .to_ast import to_ast
 
@@ -236,11 +236,11 @@ def parse_partial(text: str, name: str) -> tuple[PolicyFile | None, tuple[Diagno
     text = text.removeprefix("\ufeff")
     with _no_cycle_collection():
         recovered = parse_recovering(_parse_tree, _syntax_diagnostic, SourceFile(name, text))
-        if recovered.tree is None:
-            return None, recovered.errors, recovered.blanked_names
+        if recovered.tree is None:  # the header did not parse: the whole file is left out
+            return None, recovered.errors, declared_names(text)
         beyond_limits = check_tree(recovered.tree, name)  # before any recursive walk (limits.py)
-        if any(d.code != "parse/invalid-date" for d in beyond_limits):
-            return None, (*recovered.errors, *beyond_limits), recovered.blanked_names
+        if any(d.code != "parse/invalid-date" for d in beyond_limits):  # the whole file is left out
+            return None, (*recovered.errors, *beyond_limits), declared_names(text)
         policy, problems = to_ast(recovered.tree, name)  # an impossible date is read as the nearest real one
     problems = [*beyond_limits, *problems]
     return policy, (*recovered.errors, *problems), recovered.blanked_names

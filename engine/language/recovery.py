@@ -29,6 +29,7 @@ _DECLARATION_LINE = re.compile(
     re.MULTILINE,
 )
 _SOURCE_LINE = re.compile(r"^[ \t]*source[ \t]+([A-Za-z0-9_]+)", re.MULTILINE)
+_PROGRAM_LINE = re.compile(r"^[ \t]*program[ \t]+([A-Za-z_][A-Za-z0-9_]*)", re.MULTILINE)  # a code's program
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,9 +68,12 @@ def _unfinished_above(error: Diagnostic, text: str, start: int, source: SourceFi
 
 
 def declared_names(text: str) -> frozenset[str]:
-    """The ids and source tags a piece of policy text declares (read loosely: it may not parse)."""
-    return frozenset(m[2] for m in _DECLARATION_LINE.finditer(text)) | frozenset(
-        m[1] for m in _SOURCE_LINE.finditer(text)
+    """The ids, source tags and programs a piece of policy text declares (read loosely: it may not
+    parse)."""
+    return (
+        frozenset(m[2] for m in _DECLARATION_LINE.finditer(text))
+        | frozenset(m[1] for m in _SOURCE_LINE.finditer(text))
+        | frozenset(m[1] for m in _PROGRAM_LINE.finditer(text))
     )
 
 
