@@ -15,8 +15,6 @@ import hashlib
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from importlib import metadata
-from importlib.resources import files
-from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any
 
@@ -28,12 +26,16 @@ from .evaluation.coding import SwitchSettings, decide, decision_digest
 from .evaluation.fee_schedule import load_fee_schedule as load_fee_schedule  # public here, as before
 from .evaluation.pricing import FeeSchedule
 from .facts.reader import Bundle, BundleError
-from .facts.record_errors import utf16_or_32
 from .facts.schema import fact_types
 from .language import syntax as s
 from .language.parse import parse_partial
-from .language.registry import REGISTRY_FILE, Registry, parse_registry
-from .source import SourceFile, Span
+from .language.registry import Registry, parse_registry
+from .policy_folder import decode_policy_text as decode_policy_text  # public here, as before
+from .policy_folder import policy_files as policy_files
+from .policy_folder import read_policy_files as read_policy_files
+from .policy_folder import read_policy_texts as read_policy_texts
+from .policy_folder import read_registry_text as read_registry_text
+from .source import SourceFile
 
 _SETTINGS_LIMIT = 1024  # distinct switch settings remembered per policy set
 
@@ -72,120 +74,6 @@ class PolicySet:
 
     def switch_options(self) -> dict[str, tuple[str, ...]]:
         return {name: sw.options for name, sw in self.checked.index.switches.items()}
-
-
-def policy_files(
-    root: Path | Traversable, prefix: str = "", within: frozenset[Path] = frozenset()
-) -> Iterator[tuple[str, bytes | OSError]]:
-    """(name under `root`, bytes or the error reading them) of every `.policy` file under `root`,
-    sorted: `check` and `fmt` read the same files. Sub-folders starting with `.` or `_` are left
-    out; a link to a folder is followed, but not one back to a folder it is in (`self -> .`),
-    which would read the same files again and again. A sub-folder that cannot be listed is one
-    error, under its own name; `root` itself raises."""
-    if isinstance(root, Path):
-        real = root.resolve()
-        if real in within:
-            return
-        within = within | {real}
-    try:
-        entries = sorted(root.iterdir(), key=lambda e: e.name)
-    except OSError as error:
-        if not prefix:
-            raise
-        yield prefix.removesuffix("/"), error  # its files would otherwise be left out without a word
-        return
-    for entry in entries:
-        name = f"{prefix}{entry.name}"
-        if entry.is_dir() and not entry.name.startswith((".", "_")):
-            yield from policy_files(entry, name + "/", within)
-        elif entry.name.endswith(".policy"):
-            try:
-                yield name, entry.read_bytes()
-            except OSError as error:  # reported with the file's name; the other files are still read
-                yield name, error
-
-
-def decode_policy_text(name: str, data: bytes | OSError) -> str | Diagnostic:
-    """A policy file's text (UTF-8, a leading byte-order mark dropped), or why it cannot be read."""
-    if isinstance(data, OSError):
-        reason = data.strerror.lower() if data.strerror else str(data)
-        return Diagnostic("policy/unreadable", f"cannot read `{name}`: {reason}", file=name)
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        text = bytes(error.object)  # after a byte-order mark: `start` counts from there
-        before = text[: error.start]
-        line = before.count(b"\n") + 1
-        column = len(before[before.rfind(b"\n") + 1 :].decode("utf-8", errors="replace")) + 1
-        encoding = utf16_or_32(data)
-        return Diagnostic(
-            "policy/not-utf8",
-            f"byte `0x{text[error.start]:02x}` is not UTF-8"
-            + (f": the file is {encoding} (it starts with a {encoding} byte-order mark)" if encoding else ""),
-            span=Span(name, line, column, line, column + 1),
-            help="save the file as UTF-8 (most editors: 'Save with encoding' or 'Reopen with encoding')",
-        )
-
-
-def read_policy_files(directory: str | Path | None = None) -> tuple[str, list[tuple[str, str]], list[Diagnostic]]:
-    """(display root, [(file name, text)], problems): every readable file, and why the others are not."""
-    if directory is None:
-        root_name, raw = "policies", [(f"policies/{n}", d) for n, d in policy_files(files("carepolicy.policies"))]
-    else:
-        root = Path(directory)
-        if root.is_file():
-            root_name, raw = str(root.parent), [(str(root), _read_bytes(root))]
-        elif not root.is_dir():
-            raise PolicyError([Diagnostic("policy/not-found", f"no policy folder or file at `{directory}`")])
-        else:
-            root_name, raw = str(root), [(str(root / n), d) for n, d in policy_files(root)]
-    texts: list[tuple[str, str]] = []
-    problems: list[Diagnostic] = []
-    for name, data in raw:
-        decoded = decode_policy_text(name, data)
-        if isinstance(decoded, Diagnostic):
-            problems.append(decoded)
-        else:
-            texts.append((name, decoded))
-    return root_name, texts, problems
-
-
-def _read_bytes(path: Path) -> bytes | OSError:
-    try:
-        return path.read_bytes()
-    except OSError as error:
-        return error
-
-
-def read_policy_texts(directory: str | Path | None = None) -> tuple[str, list[tuple[str, str]]]:
-    """(display root, [(file name, text)]) of a policy folder, or of the shipped policies.
-
-    Raises PolicyError when a file cannot be read or is not UTF-8.
-    """
-    root, texts, problems = read_policy_files(directory)
-    if problems:
-        raise PolicyError(problems)
-    return root, texts
-
-
-def read_registry_text(directory: str | Path | None = None) -> tuple[str, str] | None:
-    """(file name, text) of the reference registry beside the policies, or None when there is none.
-
-    The registry is the file `sources.registry` in the policy folder (for a single policy file, in
-    its folder); the shipped policies have one. See engine/registry.py. Raises `PolicyError` when it
-    cannot be read or is not UTF-8.
-    """
-    if directory is None:
-        shipped = files("carepolicy.policies") / REGISTRY_FILE
-        return (f"policies/{REGISTRY_FILE}", shipped.read_text(encoding="utf-8")) if shipped.is_file() else None
-    root = Path(directory)
-    path = (root.parent if root.is_file() else root) / REGISTRY_FILE
-    if not path.is_file():
-        return None
-    text = decode_policy_text(str(path), _read_bytes(path))  # as a policy file: a byte-order mark dropped
-    if isinstance(text, Diagnostic):
-        raise PolicyError([text])
-    return str(path), text
 
 
 def check_policies(

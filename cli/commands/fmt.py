@@ -69,8 +69,8 @@ def fmt(paths: tuple[str, ...], policies_dir: str | None, check_only: bool, show
          its folder is): it is left as it was; or a folder holds no .policy file
     """
     from carepolicy.engine import PolicyError
-    from carepolicy.engine.api import decode_policy_text
     from carepolicy.engine.language.format import format_text
+    from carepolicy.engine.policy_folder import decode_policy_text
     from carepolicy.engine.source import SourceFile
 
     write = not (check_only or show_diff)
@@ -118,7 +118,7 @@ def _inputs(paths: tuple[str, ...], policies_dir: str | None) -> Iterator[tuple[
     """(name, bytes or the error reading them) of every file to format, in order."""
     from importlib.resources import files
 
-    from carepolicy.engine.api import policy_files
+    from carepolicy.engine.policy_folder import policy_files
 
     if not paths:
         paths = (policies_dir or str(files("carepolicy.policies")),)
