@@ -120,3 +120,82 @@ def test_mkdocs_build_strict_fails_on_a_broken_link(tmp_path: Path) -> None:
     result = _mkdocs_build(tmp_path / "mkdocs.yml", tmp_path / "site")
     assert result.returncode != 0, "mkdocs --strict accepted a link to a missing anchor"
     assert "no-such-code" in result.stderr + result.stdout
+
+
+# --- the tutorial: every command it shows prints what it shows ------------------------------------
+
+TUTORIAL = ROOT / "docs" / "tutorial.md"
+_FENCE = re.compile(r"^```(\w+)\n(.*?)^```", re.MULTILINE | re.DOTALL)
+# a decision id covers the engine version (a release changes every one); the rest is compared as shown
+_DECISION_ID = re.compile(r"\bdecision [0-9a-f]{32}\b")
+
+
+def _tutorial_blocks() -> list[tuple[str, str]]:
+    return _FENCE.findall(TUTORIAL.read_text(encoding="utf-8"))
+
+
+def _the_block(language: str, start: str) -> str:
+    found = [body for lang, body in _tutorial_blocks() if lang == language and body.startswith(start)]
+    assert len(found) == 1, f"docs/tutorial.md: expected one ```{language} block starting {start!r}, found {len(found)}"
+    return found[0]
+
+
+def _assert_shows(shown: str, printed: str, what: str) -> None:
+    """`printed` is `shown`, a line that is only `  ...` standing for any lines left out."""
+    shown, printed = _DECISION_ID.sub("decision <id>", shown), _DECISION_ID.sub("decision <id>", printed)
+    pattern = "".join(".*?" if line == "  ..." else re.escape(line) + "\n"
+                      for line in shown.splitlines())
+    assert re.fullmatch(pattern, printed, flags=re.DOTALL), (
+        f"docs/tutorial.md shows for {what}:\n{shown}\nbut it prints:\n{printed}")
+
+
+def test_the_tutorial_prints_what_it_shows(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # "Every command and output below was run as shown": each `$ carepolicy ...` transcript of the
+    # tutorial, run in order on the files it has the reader create and edit
+    from carepolicy.cli.main import cli
+    from click.testing import CliRunner
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("NO_COLOR", "1")
+    (tmp_path / "my-policies" / "tests").mkdir(parents=True)
+    policy = tmp_path / "my-policies" / "ccm.policy"
+    policy.write_text(_the_block("carepolicy", "# my-policies/ccm.policy"), encoding="utf-8")
+    march = tmp_path / "march.yaml"
+    march.write_text(_the_block("yaml", "id: mrs-lopez-2025-03"), encoding="utf-8")
+    cases = tmp_path / "my-policies" / "tests" / "ccm.yaml"
+    cases.write_text(_the_block("yaml", "cases:"), encoding="utf-8")
+    transcripts = [body for lang, body in _tutorial_blocks() if lang == "text" and body.startswith("$ carepolicy ")]
+    assert len(transcripts) == 6, [t.splitlines()[0] for t in transcripts]
+
+    def replace(path: Path, old: str, new: str) -> None:
+        text = path.read_text(encoding="utf-8")
+        assert text.count(old) == 1, f"{path.name}: {old!r}"
+        path.write_text(text.replace(old, new), encoding="utf-8")
+
+    def run(transcript: str, expected_status: int) -> None:
+        command, _, shown = transcript.partition("\n")
+        result = CliRunner().invoke(cli, command.split()[2:], catch_exceptions=False)
+        _assert_shows(shown, result.stderr + result.stdout, command)
+        assert result.exit_code == expected_status, (command, result.exit_code)
+
+    run(transcripts[0], 1)  # the gap the checker finds
+    fixed_pricing = _the_block("carepolicy", "pricing pfs.national")
+    replace(policy, fixed_pricing.replace("  effective 2025-01-01..2025-12-31\n", ""), fixed_pricing)
+    run(transcripts[1], 0)
+    # the typos it shows: `consent.documentd`, and `20` without its unit
+    typos = _the_block("text", "my-policies/ccm.policy:19:12")
+    replace(policy, "consent.documented else", "consent.documentd else")
+    replace(policy, "staff_minutes >= 20 min", "staff_minutes >= 20")
+    result = CliRunner().invoke(cli, ["check", "my-policies"], catch_exceptions=False)
+    _assert_shows(typos, result.stderr, "the typos")
+    replace(policy, "consent.documentd else", "consent.documented else")
+    replace(policy, "staff_minutes >= 20\n", "staff_minutes >= 20 min\n")
+    run(transcripts[2], 0)  # 19 minutes, with --explain
+    replace(march, "minutes: 7, service: ccm, date: '2025-03-19'", "minutes: 8, service: ccm, date: '2025-03-19'")
+    run(transcripts[3], 0)  # "Log one more minute"
+    run(transcripts[4], 1)  # the wrong expectation
+    replace(cases, '    - {practitioner: P1, by: non_clinical_staff, minutes: 45, service: ccm}\n  expect:\n'
+                   '    billable: [{code: "99490", units: 1}]\n',
+            '    - {practitioner: P1, by: non_clinical_staff, minutes: 45, service: ccm}\n'
+            + _the_block("yaml", "  expect:"))
+    run(transcripts[5], 0)
