@@ -13,6 +13,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import click
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -199,3 +200,69 @@ def test_the_tutorial_prints_what_it_shows(tmp_path: Path, monkeypatch: pytest.M
             '    - {practitioner: P1, by: non_clinical_staff, minutes: 45, service: ccm}\n'
             + _the_block("yaml", "  expect:"))
     run(transcripts[5], 0)
+
+
+# --- command options: what the pages say each command takes is what it takes --------------------
+
+CLI_PAGE = ROOT / "docs" / "reference" / "cli.md"
+OPTION = re.compile(r"(?<![\w-])(--?[a-zA-Z][\w-]*)")
+SHARED = "Options shared by evaluate and batch"
+PLUS_SHARED = "plus [the shared options](#options-shared-by-evaluate-and-batch)."
+
+
+def _commands() -> dict[str, click.Command]:
+    from carepolicy.cli.main import cli
+
+    return dict(cli.commands)
+
+
+def _options_of(command: click.Command) -> set[str]:
+    found = {"-h", "--help"}
+    for parameter in command.params:
+        found.update(parameter.opts)
+        found.update(parameter.secondary_opts)
+    return found
+
+
+def _cli_page_sections() -> dict[str, str]:
+    text = CLI_PAGE.read_text(encoding="utf-8")
+    sections = re.finditer(r"^## ([^\n]+)\n(.*?)(?=^## |\Z)", text, re.MULTILINE | re.DOTALL)
+    return {match[1]: match[2] for match in sections}
+
+
+def _documented_options(section: str) -> set[str]:
+    """The options of a section's usage block and of the first column of its option tables."""
+    usage = re.search(r"^```text\n(.*?)^```", section, re.MULTILINE | re.DOTALL)
+    cells = re.findall(r"^\|((?:[^|\\\n]|\\.)*)\|", section, re.MULTILINE)  # a `\|` stays in its cell
+    in_cells = {option for cell in cells for option in OPTION.findall(cell)}
+    return set(OPTION.findall(usage[1] if usage else "")) | in_cells
+
+
+def test_the_cli_reference_gives_each_command_the_options_it_has() -> None:
+    commands = _commands()
+    sections = _cli_page_sections()
+    text = CLI_PAGE.read_text(encoding="utf-8")
+    overview = re.match(r".*?\n\|[^\n]*\n\|---[^\n]*\n((?:\|[^\n]*\n)+)", text, re.DOTALL)
+    assert overview, "docs/reference/cli.md: no table of commands at the top"
+    listed = set(re.findall(r"^\| \[?`([a-z-]+)`", overview[1], re.MULTILINE))
+    assert listed == commands.keys(), (
+        f"the table of commands at the top of docs/reference/cli.md (one table, no blank line in it) lists "
+        f"{sorted(listed - commands.keys())} that are not commands and misses {sorted(commands.keys() - listed)}")
+    shared = _documented_options(sections[SHARED])
+    problems = []
+    for name, command in sorted(commands.items()):
+        if name not in sections:
+            problems.append(f"`carepolicy {name}` has no `## {name}` section")
+            continue
+        has, documented = _options_of(command), _documented_options(sections[name])
+        takes_shared = PLUS_SHARED in sections[name]
+        problems += [f"## {name} documents {option}, which `carepolicy {name}` does not take"
+                     for option in sorted(documented - has)]
+        problems += [f"## {name} says it takes the shared options, but `carepolicy {name}` has no {option}"
+                     for option in sorted(shared - has) if takes_shared]
+        available = documented | (shared if takes_shared else set())
+        problems += [f"`carepolicy {name}` takes {'/'.join(parameter.opts)}, which ## {name} does not document"
+                     for parameter in command.params
+                     if isinstance(parameter, click.Option) and not parameter.hidden
+                     and not set(parameter.opts + parameter.secondary_opts) & available]
+    assert not problems, "docs/reference/cli.md:\n" + "\n".join(problems)
