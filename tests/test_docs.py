@@ -266,3 +266,50 @@ def test_the_cli_reference_gives_each_command_the_options_it_has() -> None:
                      if isinstance(parameter, click.Option) and not parameter.hidden
                      and not set(parameter.opts + parameter.secondary_opts) & available]
     assert not problems, "docs/reference/cli.md:\n" + "\n".join(problems)
+
+
+def _invocations(text: str, names: str) -> list[tuple[int, str, str]]:
+    """(line, command, what follows it) for each `carepolicy COMMAND ...` of a page.
+
+    In a code block: every `carepolicy COMMAND` on a line, up to a pipe, `&&`, `;`, a redirection or
+    a comment, and the lines of a usage block that continue it (`   [--switch ...]`). Elsewhere: a
+    code span that is a command line, `carepolicy batch --resume` or `batch --trace full`."""
+    found: list[tuple[int, str, str]] = []
+    in_block, command = False, ""
+    for number, line in enumerate(text.splitlines(), start=1):
+        if line.lstrip().startswith("```"):
+            in_block, command = not in_block, ""
+        elif in_block:
+            matches = list(re.finditer(rf"carepolicy ({names})\b([^|;&#>]*)", line))
+            found += [(number, match[1], match[2]) for match in matches]
+            if matches:
+                command = matches[-1][1]
+            elif command and re.match(r"\s+\[", line):
+                found.append((number, command, line))
+            else:
+                command = ""
+        else:
+            found += [(number, match[1], match[2])
+                      for match in re.finditer(rf"`(?:carepolicy )?({names})((?: [^`]*)?)`", line)]
+    return found
+
+
+def test_every_option_the_pages_give_a_command_is_one_it_has() -> None:
+    # README.md, every page and every command's --help examples: a renamed or removed option
+    # left in a command line, `carepolicy batch --jobs 2` or `evaluate --format jsonl`
+    commands = _commands()
+    names = "|".join(sorted(commands, key=len, reverse=True))
+    texts = {str(path.relative_to(ROOT)): path.read_text(encoding="utf-8")
+             for path in [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]}
+    for name, command in commands.items():  # the examples of its --help: a block of command lines
+        examples = [line for line in (command.help or "").splitlines() if line.lstrip().startswith("carepolicy ")]
+        texts[f"carepolicy {name} --help"] = "\n".join(["```", *examples, "```"])
+    seen, wrong = 0, []
+    for where, text in texts.items():
+        for number, name, rest in _invocations(text, names):
+            for option in OPTION.findall(rest):
+                seen += 1
+                if option not in _options_of(commands[name]):
+                    wrong.append(f"{where}:{number}: `carepolicy {name}` has no {option}: {name}{rest}")
+    assert seen > 100, f"only {seen} options found in the pages: the scan no longer finds the command lines"
+    assert not wrong, "\n".join(wrong)
