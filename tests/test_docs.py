@@ -62,6 +62,15 @@ def test_the_errors_page_lists_no_code_that_is_never_used() -> None:
     assert not stale, f"docs/reference/errors.md documents codes no code in engine/, cli/ or carepolicy/ uses: {stale}"
 
 
+def test_the_errors_page_lists_every_family() -> None:
+    # the table of families at the top, and a `## family/: ...` section for each
+    text = ERRORS_PAGE.read_text(encoding="utf-8")
+    in_table = set(re.findall(r"^\| `([a-z-]+)/` \|", text, flags=re.MULTILINE))
+    sections = set(re.findall(r"^## ([a-z-]+)/: ", text, flags=re.MULTILINE))
+    assert in_table == set(FAMILIES), f"the table of families: {sorted(in_table)}; the code's: {sorted(FAMILIES)}"
+    assert sections == set(FAMILIES), f"the family sections: {sorted(sections)}; the code's: {sorted(FAMILIES)}"
+
+
 def _mkdocs_build(config: Path, site: Path) -> subprocess.CompletedProcess[str]:
     # not --quiet: it hides warnings from the counter that --strict aborts on, so nothing would fail
     env = dict(os.environ)
