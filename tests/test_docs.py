@@ -322,3 +322,39 @@ def test_every_option_the_pages_give_a_command_is_one_it_has() -> None:
                     wrong.append(f"{where}:{number}: `carepolicy {name}` has no {option}: {name}{rest}")
     assert seen > 100, f"only {seen} options found in the pages: the scan no longer finds the command lines"
     assert not wrong, "\n".join(wrong)
+
+
+_HEAD = re.compile(r"^(?P<file>[\w-]+)(?:/[\w./-]+)?\.policy:\d+:\d+: (?:error|warning)\[", re.MULTILINE)
+
+
+def _diagnostics(text: str) -> dict[str, list[str]]:
+    """Each diagnostic of a text form by its first line, with the lines under it."""
+    found: dict[str, list[str]] = {}
+    for piece in re.split(r"(?=^[^\s].*?\.policy:\d+:\d+: )", text, flags=re.MULTILINE):
+        head, *lines = piece.splitlines() or [""]
+        found[head] = lines
+    return found
+
+
+def test_the_errors_page_shows_the_diagnostics_the_checker_gives() -> None:
+    # a diagnostic the page shows for a file that has a golden under tests/golden/diagnostics/
+    # (which test_diagnostics_golden keeps current) is one of the golden's: its first line, and
+    # each line the page shows under it (it may leave some out), as the checker writes them
+    golden = ROOT / "tests" / "golden" / "diagnostics"
+    text = ERRORS_PAGE.read_text(encoding="utf-8")
+    compared, wrong = 0, []
+    for block in re.findall(r"^```text\n(.*?)^```", text, flags=re.MULTILINE | re.DOTALL):
+        for head, lines in _diagnostics(block).items():
+            name = _HEAD.match(head)
+            path = golden / f"{name['file']}.diagnostics.txt" if name else None
+            if path is None or not path.is_file():
+                continue
+            compared += 1
+            given = _diagnostics(path.read_text(encoding="utf-8"))
+            if head not in given:
+                wrong.append(f"{head}\n  {path.relative_to(ROOT)} has no such diagnostic:\n    " + "\n    ".join(given))
+            else:
+                wrong += [f"{head}\n  shows {line!r}, which {path.relative_to(ROOT)} does not have under it"
+                          for line in lines if line not in given[head]]
+    assert compared >= 25, f"only {compared} examples have a golden: the file names no longer match"
+    assert not wrong, "docs/reference/errors.md:\n" + "\n".join(wrong)
