@@ -358,3 +358,28 @@ def test_the_errors_page_shows_the_diagnostics_the_checker_gives() -> None:
                           for line in lines if line not in given[head]]
     assert compared >= 25, f"only {compared} examples have a golden: the file names no longer match"
     assert not wrong, "docs/reference/errors.md:\n" + "\n".join(wrong)
+
+
+def test_the_output_forms_page_shows_the_forms_the_goldens_hold() -> None:
+    # the text, summary and claim-note examples of docs/reference/output-forms.md are the shipped
+    # examples' forms, which test_forms keeps in tests/golden/forms/ (ids and hashes aside)
+    page = (ROOT / "docs" / "reference" / "output-forms.md").read_text(encoding="utf-8")
+    golden = ROOT / "tests" / "golden" / "forms"
+
+    def masked(text: str) -> str:
+        text = re.sub(r"\bdecision (?:[0-9a-f]{32}|<decision id>)", "decision <decision id>", text)
+        return re.sub(r"\bpolicy set (?:[0-9a-f]{32}|<policy set hash>)", "policy set <policy set hash>", text)
+
+    def shown(start: str) -> str:
+        found = [block for block in re.findall(r"^```text\n(.*?)^```", page, flags=re.MULTILINE | re.DOTALL)
+                 if block.startswith(start)]
+        assert len(found) == 1, f"docs/reference/output-forms.md: no one ```text block starting {start!r}"
+        return masked(found[0])
+
+    def held(*names: str) -> str:
+        return masked("".join((golden / name).read_text(encoding="utf-8") for name in names))
+
+    assert shown("Bundle example-ccm-60-minutes") == held("example-ccm-60-minutes.txt")
+    assert shown("complex-ccm-90-minutes ·") == held(
+        "complex-ccm-90-minutes.summary.txt", "qmb-apcm-level-3.summary.txt", "consent-missing.summary.txt")
+    assert shown("2025-03 99490x1 99439x2") == held("example-ccm-60-minutes.claim-note.txt")
