@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -159,6 +160,18 @@ def _assert_shows(shown: str, printed: str, what: str) -> None:
         f"docs/tutorial.md shows for {what}:\n{shown}\nbut it prints:\n{printed}")
 
 
+def _write_the_tutorials_files(folder: Path) -> tuple[Path, Path, Path]:
+    """The policy file, the bundle and the case file the tutorial has the reader create, as first written."""
+    (folder / "my-policies" / "tests").mkdir(parents=True)
+    policy = folder / "my-policies" / "ccm.policy"
+    policy.write_text(_the_block("carepolicy", "# my-policies/ccm.policy"), encoding="utf-8")
+    march = folder / "march.yaml"
+    march.write_text(_the_block("yaml", "id: mrs-lopez-2025-03"), encoding="utf-8")
+    cases = folder / "my-policies" / "tests" / "ccm.yaml"
+    cases.write_text(_the_block("yaml", "cases:"), encoding="utf-8")
+    return policy, march, cases
+
+
 def test_the_tutorial_prints_what_it_shows(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # "Every command and output below was run as shown": each `$ carepolicy ...` transcript of the
     # tutorial, run in order on the files it has the reader create and edit
@@ -167,13 +180,7 @@ def test_the_tutorial_prints_what_it_shows(tmp_path: Path, monkeypatch: pytest.M
 
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("NO_COLOR", "1")
-    (tmp_path / "my-policies" / "tests").mkdir(parents=True)
-    policy = tmp_path / "my-policies" / "ccm.policy"
-    policy.write_text(_the_block("carepolicy", "# my-policies/ccm.policy"), encoding="utf-8")
-    march = tmp_path / "march.yaml"
-    march.write_text(_the_block("yaml", "id: mrs-lopez-2025-03"), encoding="utf-8")
-    cases = tmp_path / "my-policies" / "tests" / "ccm.yaml"
-    cases.write_text(_the_block("yaml", "cases:"), encoding="utf-8")
+    policy, march, cases = _write_the_tutorials_files(tmp_path)
     transcripts = [body for lang, body in _tutorial_blocks() if lang == "text" and body.startswith("$ carepolicy ")]
     assert len(transcripts) == 6, [t.splitlines()[0] for t in transcripts]
 
@@ -383,3 +390,30 @@ def test_the_output_forms_page_shows_the_forms_the_goldens_hold() -> None:
     assert shown("complex-ccm-90-minutes ·") == held(
         "complex-ccm-90-minutes.summary.txt", "qmb-apcm-level-3.summary.txt", "consent-missing.summary.txt")
     assert shown("2025-03 99490x1 99439x2") == held("example-ccm-60-minutes.claim-note.txt")
+
+
+def test_the_decision_format_example_is_the_tutorials_decision(tmp_path: Path,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    # docs/reference/decision-format.md shows the tutorial's 19-minute bundle as decided by the
+    # tutorial's policies (with the pricing fix of its step 2), without the trace
+    from carepolicy.cli.main import cli
+    from click.testing import CliRunner
+
+    monkeypatch.chdir(tmp_path)
+    policy, _march, _cases = _write_the_tutorials_files(tmp_path)
+    fixed_pricing = _the_block("carepolicy", "pricing pfs.national")
+    text = policy.read_text(encoding="utf-8")
+    policy.write_text(text.replace(fixed_pricing.replace("  effective 2025-01-01..2025-12-31\n", ""), fixed_pricing),
+                      encoding="utf-8")
+    result = CliRunner().invoke(cli, ["evaluate", "--policies", "my-policies", "--format", "json", "--trace", "none",
+                                      "march.yaml"], catch_exceptions=False)
+    assert result.exit_code == 0, result.stderr
+    decided = json.loads(result.stdout)
+    page = (ROOT / "docs" / "reference" / "decision-format.md").read_text(encoding="utf-8")
+    example = re.search(r"^## An example\n.*?^```json\n(.*?)^```", page, flags=re.MULTILINE | re.DOTALL)
+    assert example, "docs/reference/decision-format.md has no ```json block under `## An example`"
+    shown = json.loads(example[1])
+    for varies in ("decision_id", "engine"):  # they cover the engine version, which a release changes
+        shown.pop(varies)
+        decided.pop(varies)
+    assert shown == decided
