@@ -9,7 +9,7 @@ class ExitCode(IntEnum):
     """What a `carepolicy` process tells its caller."""
 
     OK = 0  # success; a denial is an answer, so it is a success too
-    POLICY_ERRORS = 1  # `check` found errors in the policy text, or a `test` case failed
+    POLICY_ERRORS = 1  # `check` found policy errors, a `test` case failed, or `fmt --check`/`--diff` found changes
     BAD_INPUT = 2  # bad input or usage: a missing or unreadable file, a bad bundle, a bad option
     INTERRUPTED = 130  # `batch` stopped by SIGINT or SIGTERM: the complete lines are kept, --resume continues
 

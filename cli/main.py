@@ -43,7 +43,8 @@ def cli() -> None:
     \b
     Exit status:
       0  success (a decision that denies every code is a success)
-      1  `check` found errors in the policies, or a `test` case failed
+      1  `check` found errors in the policies, a `test` case failed (or coverage is under
+         --fail-under), or `fmt --check`/`--diff` found a file to reformat
       2  bad input or usage: a missing or unreadable file, an invalid bundle, a bad option
       130  `batch` interrupted (SIGINT/SIGTERM): complete lines kept; `--resume` continues
     """

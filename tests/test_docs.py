@@ -417,3 +417,11 @@ def test_the_decision_format_example_is_the_tutorials_decision(tmp_path: Path,
         shown.pop(varies)
         decided.pop(varies)
     assert shown == decided
+
+
+def test_the_exit_status_table_lists_every_exit_code() -> None:
+    from carepolicy.cli.exit_codes import ExitCode
+
+    section = _cli_page_sections()["Exit status"]
+    listed = set(re.findall(r"^\| `(\d+)` \| `([A-Z_]+)` \|", section, flags=re.MULTILINE))
+    assert listed == {(str(code.value), code.name) for code in ExitCode}, sorted(listed)
