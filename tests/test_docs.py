@@ -446,3 +446,20 @@ def test_every_rule_block_of_the_pages_parses() -> None:
             parsed += 1
     assert parsed >= 25, parsed
     assert not wrong, "\n".join(wrong)
+
+
+def test_the_report_json_keys_are_the_ones_the_cli_reference_lists(tmp_path: Path) -> None:
+    from carepolicy.cli.main import cli
+    from click.testing import CliRunner
+
+    decisions = tmp_path / "decisions.jsonl"
+    bundles = str(ROOT / "policies" / "examples" / "month-batch.yaml")
+    made = CliRunner().invoke(cli, ["evaluate", "--format", "jsonl", "--trace", "none", "-o", str(decisions), bundles])
+    assert made.exit_code == 0, made.stderr
+    result = CliRunner().invoke(cli, ["report", "--format", "json", str(decisions)])
+    assert result.exit_code == 0, result.stderr
+    row = re.search(r"^\| `--format json` \|([^\n]*)$", _cli_page_sections()["report"], flags=re.MULTILINE)
+    assert row, "docs/reference/cli.md: no `--format json` row under ## report"
+    keys_listed = re.search(r"\(keys ([^)]*)\)", row[1])
+    assert keys_listed, row[1]
+    assert set(re.findall(r"`(\w+)`", keys_listed[1])) == set(json.loads(result.stdout))
