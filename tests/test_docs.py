@@ -463,3 +463,20 @@ def test_the_report_json_keys_are_the_ones_the_cli_reference_lists(tmp_path: Pat
     keys_listed = re.search(r"\(keys ([^)]*)\)", row[1])
     assert keys_listed, row[1]
     assert set(re.findall(r"`(\w+)`", keys_listed[1])) == set(json.loads(result.stdout))
+
+
+def test_the_python_api_table_names_the_parameters_the_functions_take() -> None:
+    # a call written with the names docs/guides/python-api.md gives (`evaluate_text(data=...)`) works
+    import inspect
+
+    import carepolicy
+    from carepolicy.evaluator import Evaluator
+
+    page = (ROOT / "docs" / "guides" / "python-api.md").read_text(encoding="utf-8")
+    rows = re.findall(r"^\| `(carepolicy\.load|Evaluator\.\w+)\(([^)]*)\)` \|", page, flags=re.MULTILINE)
+    assert len(rows) >= 5, rows
+    for name, shown in rows:
+        function = carepolicy.load if name == "carepolicy.load" else getattr(Evaluator, name.split(".")[1])
+        takes = [parameter for parameter in inspect.signature(function).parameters if parameter != "self"]
+        listed = [part.split("=")[0].strip() for part in shown.split(",") if part.strip() not in ("", "*")]
+        assert listed == takes, f"{name}: the page gives ({shown}), the function takes {takes}"
