@@ -12,6 +12,7 @@ import contextlib
 import difflib
 import functools
 import gc
+import re
 from collections.abc import Iterator
 
 from lark import Lark, Token, Tree, UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
@@ -234,6 +235,9 @@ def parse_partial(text: str, name: str) -> tuple[PolicyFile | None, tuple[Diagno
     None only when the file's header (`policy ...`) does not parse.
     """
     text = text.removeprefix("\ufeff")
+    lone = _LONE_CR.search(text)
+    if lone is not None:  # the whole file is left out: read on, a comment would hide every line after it
+        return None, (_lone_cr_diagnostic(text, lone.start(), name),), declared_names(text.replace("\r", "\n"))
     with _no_cycle_collection():
         recovered = parse_recovering(_parse_tree, _syntax_diagnostic, SourceFile(name, text))
         if recovered.tree is None:  # the header did not parse: the whole file is left out
@@ -244,6 +248,24 @@ def parse_partial(text: str, name: str) -> tuple[PolicyFile | None, tuple[Diagno
         policy, problems = to_ast(recovered.tree, name)  # an impossible date is read as the nearest real one
     problems = [*beyond_limits, *problems]
     return policy, (*recovered.errors, *problems), recovered.blanked_names
+
+
+# a carriage return not followed by a line feed: the line end of classic Mac OS (CR alone). Lines
+# end at LF (the grammar's, and CRLF's), so such a file is one line, and its first comment runs to
+# its end: every declaration after it vanished without a word
+_LONE_CR = re.compile("\r(?!\n)")
+
+
+def _lone_cr_diagnostic(text: str, at: int, name: str) -> Diagnostic:
+    line = text.count("\n", 0, at) + 1
+    column = at - (text.rfind("\n", 0, at) + 1) + 1
+    return Diagnostic(
+        "parse/line-ends",
+        "a carriage return that does not end a line with a line feed (the line ends of classic Mac OS); "
+        "lines of a rule file end with LF or CRLF, so the file is left out",
+        span=Span(name, line, column, line, column + 1),
+        help="save the file with LF (or CRLF) line ends: most editors have a setting for line endings",
+    )
 
 
 @contextlib.contextmanager
