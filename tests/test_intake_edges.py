@@ -362,3 +362,20 @@ def test_a_yaml_1_1_line_break_in_the_text_is_refused_not_read_as_a_break(char: 
     [escaped] = read(BASE.replace("id: march", f'id: "march\\{"N" if char == chr(0x85) else "L"}"'))
     assert isinstance(escaped, Bundle)  # an escape in a double-quoted text is that character, as written
     assert escaped.id == "march" + ("\x85" if char == "\x85" else "\u2028")
+
+
+def test_json_lines_ended_by_a_carriage_return_alone_say_so_and_that_their_count_is_unknown() -> None:
+    """A JSON Lines file saved with classic Mac OS line ends (CR alone) is one line: its records are
+    one error record, `invalid JSON: extra data`, which said nothing of why nor that the records
+    after the first are in it; the help says both. A CR at the end of a line (CRLF) is no problem."""
+    record = json.dumps(json.loads(json.dumps({"id": "a", "month": "2025-03"})))
+    [error] = read("\r".join([record, record.replace('"a"', '"b"'), record.replace('"a"', '"c"')]) + "\r", "jsonl")
+    assert isinstance(error, BundleError)
+    [diag] = error.diagnostics
+    assert (diag.code, diag.message, diag.span and diag.span.column) == ("facts/syntax", "invalid JSON: extra data",
+                                                                         len(record) + 2)
+    assert diag.help is not None
+    assert diag.help.startswith("its lines end with a carriage return alone (classic Mac OS)")
+    assert "how many it holds is not counted" in diag.help
+    crlf = read("\r\n".join([record, record.replace('"a"', '"b"')]) + "\r\n", "jsonl")
+    assert [type(item) for item in crlf] == [Bundle, Bundle]

@@ -92,6 +92,12 @@ def json_record(line: bytes | str | None, name: str, number: int, index: int) ->
     return repeated_key(obj, text, name, index, number - 1) or checked(obj, name, index)
 
 
+# the help of a line holding records one after another with a carriage return between them
+_CR_ALONE = ("its lines end with a carriage return alone (classic Mac OS): JSON Lines ends each line with "
+             "LF or CRLF, so every record after the first on this line is in this one error record, "
+             "and how many it holds is not counted; save the file with LF line ends")
+
+
 def _json_fallback(line: bytes | str, name: str, number: int, index: int) -> Record:
     """The standard library's reading of what msgspec refused: its errors say where, and why."""
     raw = line.encode("utf-8", "surrogatepass") if isinstance(line, str) else line  # a line given as text
@@ -102,7 +108,10 @@ def _json_fallback(line: bytes | str, name: str, number: int, index: int) -> Rec
     try:
         obj = _parse_json(text)
     except json.JSONDecodeError as exc:
-        return record_error("facts/syntax", invalid("JSON", exc.msg), name, number, exc.colno, index)
+        error = record_error("facts/syntax", invalid("JSON", exc.msg), name, number, exc.colno, index)
+        if exc.msg == "Extra data" and text[: exc.pos].rstrip(" \t").endswith("\r"):  # CR alone between records
+            error = replace(error, diagnostics=(replace(error.diagnostics[0], help=_CR_ALONE),))
+        return error
     except (RecursionError, _NestedTooDeep):
         return record_error("facts/limit", f"nested more than {MAX_DEPTH} levels deep", name, number, 1, index)
     except ValueError as exc:  # an integer over 4,300 digits, or an exponent no Decimal holds
