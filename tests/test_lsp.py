@@ -334,3 +334,21 @@ def test_a_buffer_in_a_folder_whose_name_needs_escaping_is_checked(client: LspCl
     broken = path.read_text(encoding="utf-8").replace("requires", "requires requires", 1)
     diagnostics = open_file(client, path, broken)
     assert [d for d in diagnostics if str(d["code"]).startswith("parse/")], diagnostics
+
+
+def test_columns_stay_utf16_when_the_editor_offers_utf8_first(tmp_path: Path) -> None:
+    """Neovim and Helix offer `positionEncodings: [utf-8, utf-32, utf-16]`; every column the server
+    sends and reads counts UTF-16 code units, so it must answer that it picked utf-16, or the
+    editor reads a column after `é` or an emoji as bytes and marks the wrong characters."""
+    lsp = LspClient(tmp_path)
+    try:
+        result = lsp.request("initialize", {"processId": None, "rootUri": tmp_path.as_uri(), "capabilities": {
+            "general": {"positionEncodings": ["utf-8", "utf-32", "utf-16"]}}})
+        assert result["capabilities"].get("positionEncoding", "utf-16") == "utf-16"
+        lsp.notify("initialized", {})
+        path = tmp_path / "p.policy"
+        text = 'policy p "P"\nrule a.b "Café 😀" requires a.thre\n'
+        (unknown,) = [d for d in open_file(lsp, path, text) if d["code"] == "check/unknown-name"]
+        assert unknown["range"]["start"] == {"line": 1, "character": len('rule a.b "Café 😀" requires ') + 1}
+    finally:
+        lsp.close()
