@@ -9,6 +9,7 @@ faster than they are checked are checked once, as the last of them.
 from __future__ import annotations
 
 import asyncio
+import re
 import sys
 from collections.abc import Generator
 from pathlib import Path
@@ -151,6 +152,10 @@ def _column(text: str, line: int, utf16: int) -> int:
     return len(lines[line])
 
 
+# Where the protocol ends a line: also at a lone `\r`, which the parser reads as a space.
+_EDITOR_LINE_END = re.compile(r"\r\n|\r|\n")
+
+
 def formatting_edits(text: str, name: str) -> list[t.TextEdit] | None:
     """`carepolicy fmt` for one document: one edit replacing all of it, none when it is already
     formatted, and None (no edit) when it does not parse: its diagnostics already say why."""
@@ -160,8 +165,8 @@ def formatting_edits(text: str, name: str) -> list[t.TextEdit] | None:
         return None
     if formatted == text:
         return []
-    lines = text.split("\n")
-    end = t.Position(line=len(lines) - 1, character=sum(2 if ord(c) > 0xFFFF else 1 for c in lines[-1]))
+    lines = _EDITOR_LINE_END.split(text)  # the editor's lines: the edit must reach its last one
+    end = t.Position(line=len(lines) - 1, character=utf16_units(lines[-1], len(lines[-1])))
     return [t.TextEdit(range=t.Range(start=t.Position(line=0, character=0), end=end), new_text=formatted)]
 
 

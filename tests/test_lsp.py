@@ -352,3 +352,16 @@ def test_columns_stay_utf16_when_the_editor_offers_utf8_first(tmp_path: Path) ->
         assert unknown["range"]["start"] == {"line": 1, "character": len('rule a.b "Café 😀" requires ') + 1}
     finally:
         lsp.close()
+
+
+def test_formatting_replaces_all_lines_of_a_file_with_lone_carriage_returns(client: LspClient, tmp_path: Path) -> None:
+    """A lone `\\r` ends a line for the protocol (old Mac files, text pasted from some tools): the
+    edit must end at the editor's last line, or the editor keeps every line after the first and
+    the formatted text is inserted before them: the document doubles."""
+    path = tmp_path / "mac" / "p.policy"
+    path.parent.mkdir()
+    text = 'policy p "P"\r\rrule a.b "B"\r  assumption "x"\r  requires true\r'
+    open_file(client, path, text)
+    (edit,) = format_request(client, path)
+    assert edit["range"] == {"start": {"line": 0, "character": 0}, "end": {"line": 5, "character": 0}}
+    assert edit["newText"] == 'policy p "P"\n\nrule a.b "B"\n  assumption "x"\n  requires true\n'
