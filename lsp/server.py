@@ -16,9 +16,10 @@ from pathlib import Path
 from typing import Any
 
 from lsprotocol import types as t
-from pygls.exceptions import JsonRpcException
+from pygls.exceptions import JsonRpcException, JsonRpcInvalidRequest
 from pygls.lsp.server import LanguageServer
 from pygls.protocol import LanguageServerProtocol, lsp_method
+from pygls.protocol.json_rpc import RPCMessage, RPCRequest
 from pygls.uris import from_fs_path, to_fs_path
 
 from ..engine.api import engine_version
@@ -61,6 +62,15 @@ class _Protocol(LanguageServerProtocol):
             if "id" in data and "method" in data:
                 self._send_response(data["id"], error=error.to_response_error())
             raise
+
+    def handle_message(self, message: RPCMessage) -> None:
+        """pygls, but a request after `shutdown` is answered with InvalidRequest, as the protocol asks:
+        pygls dropped it, and the editor waited for its answer for ever."""
+        if self._shutdown and isinstance(message, RPCRequest) and message.method != t.EXIT:
+            error = JsonRpcInvalidRequest(f"the server is shutting down: `{message.method}` is not answered")
+            self._send_response(message.id, error=error.to_response_error())
+            return
+        super().handle_message(message)
 
     @lsp_method(t.INITIALIZE)
     def lsp_initialize(self, params: t.InitializeParams) -> Generator[Any, Any, t.InitializeResult]:

@@ -365,3 +365,21 @@ def test_formatting_replaces_all_lines_of_a_file_with_lone_carriage_returns(clie
     (edit,) = format_request(client, path)
     assert edit["range"] == {"start": {"line": 0, "character": 0}, "end": {"line": 5, "character": 0}}
     assert edit["newText"] == 'policy p "P"\n\nrule a.b "B"\n  assumption "x"\n  requires true\n'
+
+
+def test_a_request_after_shutdown_is_answered_with_an_error(tmp_path: Path) -> None:
+    """After `shutdown` the protocol wants requests answered with InvalidRequest; pygls dropped
+    them unanswered, so a hover still on its way when the editor closed waited for ever."""
+    lsp = LspClient(tmp_path)
+    try:
+        lsp.request("initialize", {"processId": None, "rootUri": tmp_path.as_uri(), "capabilities": {}})
+        lsp.notify("initialized", {})
+        lsp.request("shutdown", {})
+        reply = lsp.reply("textDocument/hover", {"textDocument": {"uri": (tmp_path / "p.policy").as_uri()},
+                                                 "position": {"line": 0, "character": 0}})
+        assert reply["error"]["code"] == -32600, reply
+        lsp.notify("exit", {})
+        assert lsp.process.wait(timeout=10) == 0
+    finally:
+        lsp.process.kill()
+        lsp.log.close()
