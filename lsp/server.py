@@ -115,6 +115,14 @@ class PolicyServer(LanguageServer):
             )
         return analysis
 
+    def text_of(self, uri: str) -> str | None:
+        """The document's text: the editor's buffer, else (never opened) the file on disk; None when
+        there is no readable file, so the request is answered empty rather than with an error."""
+        try:
+            return self.workspace.get_text_document(uri).source
+        except (OSError, UnicodeDecodeError):
+            return None
+
     def analysis_for(self, uri: str) -> Analysis | None:
         path = to_fs_path(uri)
         if not path:
@@ -207,10 +215,10 @@ def build_server() -> PolicyServer:
         ls.refresh(params.text_document.uri)
 
     def word(ls: PolicyServer, uri: str, position: t.Position) -> tuple[Analysis, features.Word] | None:
-        analysis = ls.analysis_for(uri)
-        if analysis is None:
+        text = ls.text_of(uri)
+        analysis = ls.analysis_for(uri) if text is not None else None
+        if text is None or analysis is None:
             return None
-        text = ls.workspace.get_text_document(uri).source
         found = features.word_at(text, position.line, _column(text, position.line, position.character))
         return (analysis, found) if found else None
 
@@ -223,7 +231,7 @@ def build_server() -> PolicyServer:
         text = features.hover(analysis, w.text)
         if text is None:
             return None
-        line = lines_of(ls.workspace.get_text_document(params.text_document.uri).source)[w.line]
+        line = lines_of(ls.text_of(params.text_document.uri) or "")[w.line]
         where = t.Range(start=t.Position(line=w.line, character=utf16_units(line, w.start)),
                         end=t.Position(line=w.line, character=utf16_units(line, w.end)))
         return t.Hover(contents=t.MarkupContent(kind=t.MarkupKind.Markdown, value=text), range=where)
@@ -241,10 +249,10 @@ def build_server() -> PolicyServer:
 
     @server.feature(t.TEXT_DOCUMENT_COMPLETION, t.CompletionOptions(trigger_characters=[".", " "]))
     def completion(ls: PolicyServer, params: t.CompletionParams) -> t.CompletionList:
-        analysis = ls.analysis_for(params.text_document.uri)
-        if analysis is None:
+        text = ls.text_of(params.text_document.uri)
+        analysis = ls.analysis_for(params.text_document.uri) if text is not None else None
+        if text is None or analysis is None:
             return t.CompletionList(is_incomplete=False, items=[])
-        text = ls.workspace.get_text_document(params.text_document.uri).source
         lines = lines_of(text)
         line = lines[params.position.line] if params.position.line < len(lines) else ""
         before = line[: _column(text, params.position.line, params.position.character)]
@@ -267,7 +275,8 @@ def build_server() -> PolicyServer:
     @server.feature(t.TEXT_DOCUMENT_FORMATTING)
     def formatting(ls: PolicyServer, params: t.DocumentFormattingParams) -> list[t.TextEdit] | None:
         uri = params.text_document.uri
-        return formatting_edits(ls.workspace.get_text_document(uri).source, to_fs_path(uri) or uri)
+        text = ls.text_of(uri)
+        return formatting_edits(text, to_fs_path(uri) or uri) if text is not None else None
 
     return server
 

@@ -383,3 +383,24 @@ def test_a_request_after_shutdown_is_answered_with_an_error(tmp_path: Path) -> N
     finally:
         lsp.process.kill()
         lsp.log.close()
+
+
+@pytest.mark.parametrize("content", [None, b'policy p "Caf\xe9"\n'], ids=["missing", "not-utf8"])
+def test_requests_for_a_document_not_open_and_not_readable_are_answered_empty(
+    client: LspClient, tmp_path: Path, content: bytes | None
+) -> None:
+    """A request about a document the editor never opened (or one deleted and closed) is read from
+    disk; when there is no file, or it is not UTF-8, the answer is empty, not an internal error
+    carrying a Python traceback for the editor to show."""
+    path = tmp_path / "gone" / "p.policy"
+    path.parent.mkdir()
+    if content is not None:
+        path.write_bytes(content)
+    document = {"uri": path.as_uri()}
+    at = {"textDocument": document, "position": {"line": 0, "character": 1}}
+    assert client.request("textDocument/hover", at) is None
+    assert client.request("textDocument/definition", at) is None
+    assert client.request("textDocument/completion", at)["items"] == []
+    assert client.request("textDocument/formatting", {"textDocument": document,
+                                                      "options": {"tabSize": 2, "insertSpaces": True}}) is None
+    assert client.request("textDocument/documentSymbol", {"textDocument": document}) == []
