@@ -8,6 +8,7 @@ file does not parse: each file's last text that parsed is kept and indexed.
 from __future__ import annotations
 
 import contextlib
+import re
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -30,6 +31,30 @@ def lines_of(text: str) -> list[str]:
     Not `str.splitlines`, which also ends a line at U+2028, U+0085, a form feed and others: one in
     a comment or title would shift every line below it."""
     return [line.removesuffix("\r") for line in text.split("\n")]
+
+
+# Where the protocol ends a line: also at a lone `\r`, which the parser reads as a space.
+EDITOR_LINE_END = re.compile(r"\r\n|\r|\n")
+
+
+def offset_of(text: str, line: int, utf16: int) -> int:
+    """The index in `text` of a protocol position (0-based line, column in UTF-16 code units),
+    taken as an editor takes one: a line past the last is the end of the text, a column past the
+    end of its line is that end (never a character of the next line)."""
+    start = 0
+    for _ in range(line):
+        found = EDITOR_LINE_END.search(text, start)
+        if found is None:
+            return len(text)
+        start = found.end()
+    found = EDITOR_LINE_END.search(text, start)
+    end = found.start() if found else len(text)
+    units = 0
+    for index in range(start, end):
+        if units >= utf16:
+            return index
+        units += 2 if ord(text[index]) > 0xFFFF else 1
+    return end
 
 
 def utf16_units(line: str, column: int) -> int:

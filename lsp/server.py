@@ -9,7 +9,6 @@ faster than they are checked are checked once, as the last of them.
 from __future__ import annotations
 
 import asyncio
-import re
 import sys
 from collections.abc import Generator
 from pathlib import Path
@@ -27,7 +26,16 @@ from ..engine.diagnostics import Diagnostic, PolicyError, Severity
 from ..engine.language.format import format_text
 from ..engine.source import Span
 from . import features
-from .analysis import Analysis, FolderState, analyse, lines_of, policy_folder, utf16_units
+from .analysis import (
+    EDITOR_LINE_END,
+    Analysis,
+    FolderState,
+    analyse,
+    lines_of,
+    offset_of,
+    policy_folder,
+    utf16_units,
+)
 
 _KINDS = {
     "keyword": t.CompletionItemKind.Keyword,
@@ -71,6 +79,25 @@ class _Protocol(LanguageServerProtocol):
             self._send_response(message.id, error=error.to_response_error())
             return
         super().handle_message(message)
+
+    @lsp_method(t.TEXT_DOCUMENT_DID_CHANGE)
+    def lsp_text_document__did_change(self, params: t.DidChangeTextDocumentParams) -> Generator[Any, Any, None]:
+        """pygls, but a change with a range is applied at its range: the server asks for whole
+        texts, and pygls then took any change's text for the whole document, so a client sending
+        ranges anyway had its buffer replaced by the snippet it inserted."""
+        document = self.workspace.get_text_document(params.text_document.uri)
+        text = document.source
+        for change in params.content_changes:
+            if isinstance(change, t.TextDocumentContentChangePartial):
+                start, end = (offset_of(text, p.line, p.character) for p in (change.range.start, change.range.end))
+                text = text[: min(start, end)] + change.text + text[max(start, end) :]
+            else:
+                text = change.text
+        self.workspace.put_text_document(t.TextDocumentItem(
+            uri=params.text_document.uri, language_id=document.language_id or "carepolicy",
+            version=params.text_document.version, text=text))
+        if (handler := self.fm.features.get(t.TEXT_DOCUMENT_DID_CHANGE)) is not None:
+            yield handler, (params,), None
 
     @lsp_method(t.INITIALIZE)
     def lsp_initialize(self, params: t.InitializeParams) -> Generator[Any, Any, t.InitializeResult]:
@@ -170,10 +197,6 @@ def _column(text: str, line: int, utf16: int) -> int:
     return len(lines[line])
 
 
-# Where the protocol ends a line: also at a lone `\r`, which the parser reads as a space.
-_EDITOR_LINE_END = re.compile(r"\r\n|\r|\n")
-
-
 def formatting_edits(text: str, name: str) -> list[t.TextEdit] | None:
     """`carepolicy fmt` for one document: one edit replacing all of it, none when it is already
     formatted, and None (no edit) when it does not parse: its diagnostics already say why."""
@@ -183,7 +206,7 @@ def formatting_edits(text: str, name: str) -> list[t.TextEdit] | None:
         return None
     if formatted == text:
         return []
-    lines = _EDITOR_LINE_END.split(text)  # the editor's lines: the edit must reach its last one
+    lines = EDITOR_LINE_END.split(text)  # the editor's lines: the edit must reach its last one
     end = t.Position(line=len(lines) - 1, character=utf16_units(lines[-1], len(lines[-1])))
     return [t.TextEdit(range=t.Range(start=t.Position(line=0, character=0), end=end), new_text=formatted)]
 

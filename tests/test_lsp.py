@@ -404,3 +404,23 @@ def test_requests_for_a_document_not_open_and_not_readable_are_answered_empty(
     assert client.request("textDocument/formatting", {"textDocument": document,
                                                       "options": {"tabSize": 2, "insertSpaces": True}}) is None
     assert client.request("textDocument/documentSymbol", {"textDocument": document}) == []
+
+
+def test_a_change_with_a_range_is_applied_where_it_says(client: LspClient, tmp_path: Path) -> None:
+    """The server asks for whole texts, but an editor that sends ranges anyway (or a plugin that
+    edits the buffer) must not have the buffer replaced by the inserted snippet: each range is
+    applied in turn, columns in UTF-16 code units, a range past the end meaning the end."""
+    path = tmp_path / "ranged" / "p.policy"
+    path.parent.mkdir()
+    open_file(client, path, 'policy p "P"\nrule a.b "😀" requires a.thre\n')
+    column = len('rule a.b "😀" requires a.') + 1  # UTF-16 code units: the emoji is two
+    client.notify("textDocument/didChange", {"textDocument": {"uri": path.as_uri(), "version": 2}, "contentChanges": [
+        {"range": {"start": {"line": 1, "character": column}, "end": {"line": 1, "character": column + 4}},
+         "text": "four"},
+        {"range": {"start": {"line": 9, "character": 3}, "end": {"line": 12, "character": 0}}, "text": "# end\n"},
+    ]})
+    (unknown,) = [d for d in client.diagnostics_for(path.as_uri()) if d["code"] == "check/unknown-name"]
+    assert "`a.four`" in unknown["message"]
+    assert unknown["range"]["start"] == {"line": 1, "character": column - 2}
+    (edit,) = format_request(client, path)
+    assert edit["newText"] == 'policy p "P"\n\nrule a.b "😀"\n  requires a.four\n# end\n'
