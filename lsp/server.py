@@ -9,10 +9,12 @@ faster than they are checked are checked once, as the last of them.
 from __future__ import annotations
 
 import asyncio
+import logging
 import sys
 from collections.abc import Generator
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 from lsprotocol import types as t
 from pygls.exceptions import JsonRpcException, JsonRpcInvalidRequest
@@ -37,6 +39,7 @@ from .analysis import (
     utf16_units,
 )
 
+logger = logging.getLogger(__name__)
 _KINDS = {
     "keyword": t.CompletionItemKind.Keyword,
     "declaration": t.CompletionItemKind.Reference,
@@ -85,6 +88,9 @@ class _Protocol(LanguageServerProtocol):
         """pygls, but a change with a range is applied at its range: the server asks for whole
         texts, and pygls then took any change's text for the whole document, so a client sending
         ranges anyway had its buffer replaced by the snippet it inserted."""
+        if unquote(params.text_document.uri) not in self.workspace.text_documents:  # pygls's keys
+            logger.warning("change to a document that is not open, ignored: %s", params.text_document.uri)
+            return  # nothing to apply it to (pygls raised KeyError, shown to the user as a popup)
         document = self.workspace.get_text_document(params.text_document.uri)
         text = document.source
         for change in params.content_changes:

@@ -424,3 +424,26 @@ def test_a_change_with_a_range_is_applied_where_it_says(client: LspClient, tmp_p
     assert unknown["range"]["start"] == {"line": 1, "character": column - 2}
     (edit,) = format_request(client, path)
     assert edit["newText"] == 'policy p "P"\n\nrule a.b "😀"\n  requires a.four\n# end\n'
+
+
+def test_a_change_to_a_document_never_opened_is_ignored_quietly(client: LspClient, tmp_path: Path) -> None:
+    """A didChange for a document the server was never told about (a client bug, or one lost to a
+    restart) has nothing to apply to: it is dropped, without an `Error in server: KeyError` popup,
+    and it does not make the file on disk an open buffer."""
+    folder = tmp_path / "never"
+    folder.mkdir()
+    ghost, other = folder / "ghost.policy", folder / "other.policy"
+    ghost.write_text('policy g "G"\n', encoding="utf-8")
+    client.notify("textDocument/didChange", {"textDocument": {"uri": ghost.as_uri(), "version": 2},
+                                             "contentChanges": [{"text": "policy broken ("}]})
+    client.notify("textDocument/didOpen", {"textDocument": {"uri": other.as_uri(), "languageId": "carepolicy",
+                                                            "version": 1, "text": 'policy o "O"\n'}})
+    seen = []
+    while True:
+        message = client.notifications.get(timeout=30)
+        seen.append(message["method"])
+        if message["method"] == "textDocument/publishDiagnostics" and message["params"]["uri"] == ghost.as_uri():
+            assert message["params"]["diagnostics"] == []  # checked as it is on disk
+        if message["method"] == "textDocument/publishDiagnostics" and message["params"]["uri"] == other.as_uri():
+            break
+    assert "window/showMessage" not in seen, seen
