@@ -90,7 +90,11 @@ class Analysis:
             text = self.texts.get(source)
             self._lines[source] = None if text is None or text.isascii() else lines_of(text)
         lines = self._lines[source]
-        return utf16_units(lines[line], column) if lines is not None and 0 <= line < len(lines) else column
+        if lines is None or not 0 <= line < len(lines):
+            return column
+        if line == 0 and lines[0].startswith("\ufeff"):  # a buffer's byte-order mark: the engine skips it
+            column += 1
+        return utf16_units(lines[line], column)
 
     def source_title(self, tag: str) -> str | None:
         """The title of a cited source: the folder's `source` declaration, else the registry's."""

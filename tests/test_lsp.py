@@ -447,3 +447,27 @@ def test_a_change_to_a_document_never_opened_is_ignored_quietly(client: LspClien
         if message["method"] == "textDocument/publishDiagnostics" and message["params"]["uri"] == other.as_uri():
             break
     assert "window/showMessage" not in seen, seen
+
+
+def test_columns_on_the_first_line_of_a_buffer_that_starts_with_a_byte_order_mark(
+    client: LspClient, tmp_path: Path
+) -> None:
+    """A buffer may keep a leading U+FEFF (the byte-order mark of a file saved by Notepad): the
+    engine counts columns after it, the editor counts it as the line's first character."""
+    path = tmp_path / "bom" / "p.policy"
+    path.parent.mkdir()
+    text = '\ufeffpolicy p "P" rule a.b "B" requires a.thre\n'
+    (unknown,) = [d for d in open_file(client, path, text) if d["code"] == "check/unknown-name"]
+    start = text.index("a.thre")
+    assert unknown["range"] == {"start": {"line": 0, "character": start},
+                                "end": {"line": 0, "character": start + len("a.thre")}}
+
+
+def test_the_diagnostic_of_an_empty_buffer_lies_inside_it(client: LspClient, tmp_path: Path) -> None:
+    """An empty file has one empty line: the error `found the end of the file` is at its start,
+    not one character past it."""
+    path = tmp_path / "empty" / "p.policy"
+    path.parent.mkdir()
+    (diagnostic,) = open_file(client, path, "")
+    assert diagnostic["code"] == "parse/unexpected-token"
+    assert diagnostic["range"] == {"start": {"line": 0, "character": 0}, "end": {"line": 0, "character": 0}}
