@@ -86,15 +86,16 @@ class Analysis:
     def utf16_column(self, source: str, line: int, column: int) -> int:
         """A 0-based code-point column of a 0-based line of a file in the folder, in UTF-16 code
         units (an emoji is one character to the engine, two units to the protocol)."""
-        if source not in self._lines:  # split once per file, and not at all when it is ASCII
+        if source not in self._lines:  # split once per file
             text = self.texts.get(source)
-            self._lines[source] = None if text is None or text.isascii() else lines_of(text)
+            self._lines[source] = None if text is None else lines_of(text)
         lines = self._lines[source]
         if lines is None or not 0 <= line < len(lines):
             return column
         if line == 0 and lines[0].startswith("\ufeff"):  # a buffer's byte-order mark: the engine skips it
             column += 1
-        return utf16_units(lines[line], column)
+        # Never past the line's end: an error at the end of an empty file is marked one past it.
+        return utf16_units(lines[line], min(column, len(lines[line])))
 
     def source_title(self, tag: str) -> str | None:
         """The title of a cited source: the folder's `source` declaration, else the registry's."""
