@@ -8,6 +8,7 @@ file does not parse: each file's last text that parsed is kept and indexed.
 from __future__ import annotations
 
 import contextlib
+import os
 import re
 from collections import defaultdict
 from collections.abc import Mapping
@@ -131,7 +132,7 @@ def _read_policy(path: Path) -> str | Diagnostic:
 
 def analyse(folder: Path, overlays: Mapping[str, str], state: FolderState) -> Analysis:
     """Check `folder` with `overlays` ({absolute file name: buffer text}) replacing disk texts."""
-    on_disk = sorted(p for p in folder.rglob(f"*{POLICY_SUFFIX}") if not _hidden(p, folder))
+    on_disk = _policy_files(folder)
     names = {str(p) for p in on_disk} | {n for n in overlays if Path(n).parent == folder or folder in Path(n).parents}
     texts: dict[str, str] = {}
     unreadable: list[Diagnostic] = []
@@ -173,5 +174,13 @@ def analyse(folder: Path, overlays: Mapping[str, str], state: FolderState) -> An
     )
 
 
-def _hidden(path: Path, root: Path) -> bool:
-    return any(part.startswith((".", "_")) for part in path.relative_to(root).parts[:-1])
+def _policy_files(folder: Path) -> list[Path]:
+    """Every `.policy` file below `folder` that check reads: none in a folder whose name starts with
+    `.` or `_`, and such a folder is not entered (a `.git` or `.venv` would be walked on every
+    keystroke). A folder that vanishes while it is listed is passed over (os.walk's default), where
+    Path.rglob raised and failed the whole check."""
+    found: list[Path] = []
+    for root, folders, names in os.walk(folder):
+        folders[:] = sorted(name for name in folders if not name.startswith((".", "_")))
+        found += (Path(root) / name for name in names if name.endswith(POLICY_SUFFIX))
+    return sorted(found)
