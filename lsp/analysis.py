@@ -133,7 +133,9 @@ def _read_policy(path: Path) -> str | Diagnostic:
 def analyse(folder: Path, overlays: Mapping[str, str], state: FolderState) -> Analysis:
     """Check `folder` with `overlays` ({absolute file name: buffer text}) replacing disk texts."""
     on_disk = _policy_files(folder)
-    names = {str(p) for p in on_disk} | {n for n in overlays if Path(n).parent == folder or folder in Path(n).parents}
+    names = {str(p) for p in on_disk} | {  # an open registry (or other file) is not a policy to parse
+        n for n in overlays if n.endswith(POLICY_SUFFIX) and folder in Path(n).parents
+    }
     texts: dict[str, str] = {}
     unreadable: list[Diagnostic] = []
     for name in sorted(names):

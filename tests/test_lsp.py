@@ -471,3 +471,29 @@ def test_the_diagnostic_of_an_empty_buffer_lies_inside_it(client: LspClient, tmp
     (diagnostic,) = open_file(client, path, "")
     assert diagnostic["code"] == "parse/unexpected-token"
     assert diagnostic["range"] == {"start": {"line": 0, "character": 0}, "end": {"line": 0, "character": 0}}
+
+
+def test_an_open_registry_buffer_is_read_as_the_registry_not_as_a_policy(client: LspClient, folder: Path) -> None:
+    """An editor that also sends `sources.registry` (so that a source added there counts before it
+    is saved) must have it read as the registry only: it was also parsed as a policy file, which
+    gave it the error "found `S1` where `policy` was expected"."""
+    registry, sources, ccm = folder / REGISTRY_FILE, folder / "sources.policy", folder / "ccm.policy"
+    title = "A source added in the editor"
+    texts = {
+        registry: registry.read_text(encoding="utf-8") + f"S999\t{title}\n",
+        sources: re.sub(r"^(  source S1 .*)$", rf'\1\n  source S999 "{title}"', sources.read_text(encoding="utf-8"),
+                        count=1, flags=re.MULTILINE),
+        ccm: ccm.read_text(encoding="utf-8").replace("  cite S2 ", '  cite S999 "new"\n  cite S2 ', 1),
+    }
+    latest: dict[str, list[dict[str, Any]]] = {}
+    for path, text in texts.items():
+        client.notify("textDocument/didOpen", {"textDocument": {"uri": path.as_uri(), "languageId": "carepolicy",
+                                                                "version": 1, "text": text}})
+        latest.pop(ccm.as_uri(), None)
+        while ccm.as_uri() not in latest:  # ccm.policy is published by every check of the folder
+            message = client.notifications.get(timeout=30)
+            if message["method"] == "textDocument/publishDiagnostics":
+                latest[message["params"]["uri"]] = message["params"]["diagnostics"]
+    errors = {uri.rsplit("/", 1)[1]: [d["message"] for d in found if d.get("severity") == 1]
+              for uri, found in latest.items()}
+    assert {name: found for name, found in errors.items() if found} == {}
