@@ -136,7 +136,9 @@ class PolicyServer(LanguageServer):
         path = to_fs_path(uri)
         if not path:
             return None
-        folder = policy_folder(Path(path))
+        return self.check_folder(policy_folder(Path(path)))
+
+    def check_folder(self, folder: Path) -> Analysis:
         analysis = analyse(folder, self.overlays(), self.states.setdefault(folder, FolderState()))
         self.analyses[folder] = analysis
         gone = self.published.get(folder, set()) - set(analysis.diagnostics)  # closed unsaved, or deleted
@@ -238,6 +240,14 @@ def build_server() -> PolicyServer:
     @server.feature(t.TEXT_DOCUMENT_DID_CLOSE)
     def did_close(ls: PolicyServer, params: t.DidCloseTextDocumentParams) -> None:
         ls.refresh(params.text_document.uri)  # its unsaved text is gone: the file on disk counts again
+
+    @server.feature(t.WORKSPACE_DID_CHANGE_WATCHED_FILES)
+    def watched_files_changed(ls: PolicyServer, params: t.DidChangeWatchedFilesParams) -> None:
+        """Policy or registry files changed on disk (a git checkout, another program, a file deleted):
+        each folder the server checks that holds one is checked again, not at the next edit."""
+        changed = [Path(path) for change in params.changes if (path := to_fs_path(change.uri))]
+        for folder in sorted(f for f in ls.analyses if any(f in path.parents for path in changed)):
+            ls.check_folder(folder)
 
     @server.feature(t.TEXT_DOCUMENT_DID_SAVE)
     def did_save(ls: PolicyServer, params: t.DidSaveTextDocumentParams) -> None:

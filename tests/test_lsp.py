@@ -497,3 +497,15 @@ def test_an_open_registry_buffer_is_read_as_the_registry_not_as_a_policy(client:
     errors = {uri.rsplit("/", 1)[1]: [d["message"] for d in found if d.get("severity") == 1]
               for uri, found in latest.items()}
     assert {name: found for name, found in errors.items() if found} == {}
+
+
+def test_a_file_changed_on_disk_is_checked_again_when_the_editor_says_so(client: LspClient, folder: Path) -> None:
+    """The VS Code extension reports `.policy` and registry files changed on disk (a git checkout,
+    a save from another program, a file deleted in the explorer): the folder is checked again, so
+    the open files show what the change did; the server ignored the notice until the next edit."""
+    rule, home, user = a_rule_used_elsewhere(folder)
+    assert [d for d in open_file(client, user) if d.get("severity") == 1] == []
+    home.write_text(home.read_text(encoding="utf-8").replace(f"rule {rule} ", f"rule {rule}_renamed ", 1),
+                    encoding="utf-8")
+    client.notify("workspace/didChangeWatchedFiles", {"changes": [{"uri": home.as_uri(), "type": 2}]})
+    assert [d for d in client.diagnostics_for(user.as_uri()) if f"`{rule}`" in str(d["message"])]
