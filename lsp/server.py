@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import sys
 from collections.abc import Generator
 from pathlib import Path
@@ -293,9 +294,17 @@ def build_server() -> PolicyServer:
         if text is None or analysis is None:
             return t.CompletionList(is_incomplete=False, items=[])
         lines = lines_of(text)
-        line = lines[params.position.line] if params.position.line < len(lines) else ""
-        before = line[: _column(text, params.position.line, params.position.character)]
-        items = [t.CompletionItem(label=c.label, kind=_KINDS[c.kind], detail=c.detail)
+        number = params.position.line
+        line = lines[number] if number < len(lines) else ""
+        before = line[: _column(text, number, params.position.character)]
+        # What an item replaces: the whole name before the cursor, dots and dashes included (an
+        # editor's own word ends at `.`, and `beneficiary.pa` became `beneficiary.beneficiary.part_b`).
+        typed = re.search(r"[A-Za-z0-9_][A-Za-z0-9_.\-]*$", before)
+        start = typed.start() if typed else len(before)
+        where = t.Range(start=t.Position(line=number, character=utf16_units(line, start)),
+                        end=t.Position(line=number, character=utf16_units(line, len(before))))
+        items = [t.CompletionItem(label=c.label, kind=_KINDS[c.kind], detail=c.detail,
+                                  text_edit=t.TextEdit(range=where, new_text=c.label) if number < len(lines) else None)
                  for c in features.completions(analysis, before)]
         return t.CompletionList(is_incomplete=False, items=items)
 

@@ -509,3 +509,20 @@ def test_a_file_changed_on_disk_is_checked_again_when_the_editor_says_so(client:
                     encoding="utf-8")
     client.notify("workspace/didChangeWatchedFiles", {"changes": [{"uri": home.as_uri(), "type": 2}]})
     assert [d for d in client.diagnostics_for(user.as_uri()) if f"`{rule}`" in str(d["message"])]
+
+
+def test_a_completion_replaces_the_whole_dotted_name_before_the_cursor(client: LspClient, tmp_path: Path) -> None:
+    """Without an edit range from the server an editor replaces its own word before the cursor; where
+    that ends at `.` (Neovim's default `iskeyword`) only `pa` of `beneficiary.pa` was replaced, giving
+    `beneficiary.beneficiary.part_b`. Each item says what it replaces (columns in UTF-16 units)."""
+    path = tmp_path / "complete" / "p.policy"
+    path.parent.mkdir()
+    line = 'rule a.b "😀" requires beneficiary.pa'
+    open_file(client, path, f'policy p "P"\n{line}\n')
+    end = len(line) + 1  # the emoji is two code units
+    result = client.request("textDocument/completion", {"textDocument": {"uri": path.as_uri()},
+                                                        "position": {"line": 1, "character": end}})
+    (item,) = [i for i in result["items"] if i["label"] == "beneficiary.part_b"]
+    assert item["textEdit"] == {"range": {"start": {"line": 1, "character": end - len("beneficiary.pa")},
+                                          "end": {"line": 1, "character": end}},
+                                "newText": "beneficiary.part_b"}
