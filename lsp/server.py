@@ -18,7 +18,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from lsprotocol import types as t
-from pygls.exceptions import JsonRpcException, JsonRpcInvalidRequest
+from pygls.exceptions import JsonRpcException, JsonRpcInvalidRequest, JsonRpcServerNotInitialized
 from pygls.lsp.server import LanguageServer
 from pygls.protocol import LanguageServerProtocol, lsp_method
 from pygls.protocol.json_rpc import RPCMessage, RPCRequest
@@ -76,11 +76,20 @@ class _Protocol(LanguageServerProtocol):
             raise
 
     def handle_message(self, message: RPCMessage) -> None:
-        """pygls, but a request after `shutdown` is answered with InvalidRequest, as the protocol asks:
-        pygls dropped it, and the editor waited for its answer for ever."""
+        """pygls, but as the protocol asks: a request after `shutdown` is answered with InvalidRequest
+        (pygls dropped it, and the editor waited for its answer for ever), one before `initialize`
+        with ServerNotInitialized, and a notification before `initialize` is dropped."""
         if self._shutdown and isinstance(message, RPCRequest) and message.method != t.EXIT:
             error = JsonRpcInvalidRequest(f"the server is shutting down: `{message.method}` is not answered")
             self._send_response(message.id, error=error.to_response_error())
+            return
+        method = getattr(message, "method", None)
+        if self._workspace is None and method is not None and method not in (t.INITIALIZE, t.EXIT):
+            # Before `initialize` there is no workspace: pygls failed with an internal error (a
+            # traceback for a request, an `Error in server` popup for a notification).
+            if isinstance(message, RPCRequest):  # the protocol's answer; a notification is dropped
+                refused = JsonRpcServerNotInitialized("the server is not initialized: send `initialize` first")
+                self._send_response(message.id, error=refused.to_response_error())
             return
         super().handle_message(message)
 

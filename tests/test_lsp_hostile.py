@@ -261,3 +261,21 @@ def test_a_completion_replaces_the_whole_dotted_name_before_the_cursor(client: L
     assert item["textEdit"] == {"range": {"start": {"line": 1, "character": end - len("beneficiary.pa")},
                                           "end": {"line": 1, "character": end}},
                                 "newText": "beneficiary.part_b"}
+
+
+def test_a_request_before_initialize_is_answered_with_server_not_initialized(tmp_path: Path) -> None:
+    """Before `initialize` the protocol wants requests answered with ServerNotInitialized (-32002)
+    and notifications dropped; the server answered an internal error carrying a Python traceback
+    (`The workspace is not available`) and showed an `Error in server` popup for a notification."""
+    lsp = LspClient(tmp_path)
+    try:
+        path = tmp_path / "p.policy"
+        lsp.notify("textDocument/didOpen", {"textDocument": {"uri": path.as_uri(), "languageId": "carepolicy",
+                                                             "version": 1, "text": 'policy p "P"\n'}})
+        reply = lsp.reply("textDocument/hover", {"textDocument": {"uri": path.as_uri()},
+                                                 "position": {"line": 0, "character": 0}})
+        assert reply["error"] == {"code": -32002, "message": "the server is not initialized: send `initialize` first"}
+        lsp.request("initialize", {"processId": None, "rootUri": tmp_path.as_uri(), "capabilities": {}})
+        assert lsp.notifications.empty(), lsp.notifications.get()
+    finally:
+        lsp.close()
