@@ -89,17 +89,17 @@ def test_columns_stay_utf16_when_the_editor_offers_utf8_first(tmp_path: Path) ->
         lsp.close()
 
 
-def test_formatting_replaces_all_lines_of_a_file_with_lone_carriage_returns(client: LspClient, tmp_path: Path) -> None:
-    """A lone `\\r` ends a line for the protocol (old Mac files, text pasted from some tools): the
-    edit must end at the editor's last line, or the editor keeps every line after the first and
-    the formatted text is inserted before them: the document doubles."""
+def test_a_file_with_lone_carriage_returns_says_so_and_is_not_formatted(client: LspClient, tmp_path: Path) -> None:
+    """A lone `\r` ends a line for the protocol (old Mac files, text pasted from some tools), not for
+    the grammar: the file is `parse/line-ends` at the first one (the end of the editor's first line),
+    and gets no formatting edit. Formatting it once ended the edit on the first line, and the editor
+    kept every line after it: the document doubled."""
     path = tmp_path / "mac" / "p.policy"
     path.parent.mkdir()
     text = 'policy p "P"\r\rrule a.b "B"\r  assumption "x"\r  requires true\r'
-    open_file(client, path, text)
-    (edit,) = format_request(client, path)
-    assert edit["range"] == {"start": {"line": 0, "character": 0}, "end": {"line": 5, "character": 0}}
-    assert edit["newText"] == 'policy p "P"\n\nrule a.b "B"\n  assumption "x"\n  requires true\n'
+    (line_ends,) = [d for d in open_file(client, path, text) if d["code"] == "parse/line-ends"]
+    assert line_ends["range"]["start"] == {"line": 0, "character": len('policy p "P"')}
+    assert format_request(client, path) is None
 
 
 def test_a_request_after_shutdown_is_answered_with_an_error(tmp_path: Path) -> None:
