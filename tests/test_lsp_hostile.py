@@ -50,6 +50,7 @@ def test_listing_skips_hidden_folders_and_passes_over_one_that_vanishes(
     skips (`.git`, `.venv`, `_build`) are not entered at all: they were walked on every keystroke
     and their files dropped afterwards."""
     (tmp_path / "p.policy").write_text('policy p "P"\n', encoding="utf-8")
+    (tmp_path / REGISTRY_FILE).write_text("# a policy set: its subfolders are checked with it\n", encoding="utf-8")
     for name in ("drafts", ".git", "_build"):
         (tmp_path / name).mkdir()
     (tmp_path / "sub").mkdir()
@@ -69,6 +70,24 @@ def test_listing_skips_hidden_folders_and_passes_over_one_that_vanishes(
     assert [p.relative_to(tmp_path).as_posix() for p in analysis.files] == ["p.policy", "sub/q.policy"]
     assert "drafts" in entered
     assert not {".git", "_build"} & set(entered)
+
+
+def test_a_draft_outside_any_policy_set_is_checked_without_its_folders_subfolders(tmp_path: Path) -> None:
+    """A draft saved where no `sources.registry` is found up the tree (/tmp, the home folder) is
+    checked with the `.policy` files of its own folder only: the whole tree below was walked and
+    checked on every change (32 s before the first diagnostics of a draft in /tmp, with diagnostics
+    for 1,261 unrelated files). With a registry, the folder is a policy set, subfolders and all."""
+    (tmp_path / "draft.policy").write_text('policy d "D"\n', encoding="utf-8")
+    (tmp_path / "other.policy").write_text('policy o "O"\n', encoding="utf-8")
+    (tmp_path / "project" / "deep").mkdir(parents=True)
+    (tmp_path / "project" / "deep" / "q.policy").write_text("not a policy\n", encoding="utf-8")
+    overlay = {str(tmp_path / "project" / "open.policy"): 'policy x "X"\n'}  # a buffer of a subfolder
+    draft = analyse(tmp_path, overlay, FolderState())
+    assert [p.relative_to(tmp_path).as_posix() for p in draft.files] == ["draft.policy", "other.policy"]
+    (tmp_path / REGISTRY_FILE).write_text("# a policy set\n", encoding="utf-8")
+    whole = analyse(tmp_path, overlay, FolderState())
+    assert [p.relative_to(tmp_path).as_posix() for p in whole.files] == [
+        "draft.policy", "other.policy", "project/deep/q.policy", "project/open.policy"]
 
 
 def test_columns_stay_utf16_when_the_editor_offers_utf8_first(tmp_path: Path) -> None:
