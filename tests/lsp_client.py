@@ -96,3 +96,22 @@ class LspClient:
 
 def _carepolicy() -> str:
     return str(Path(sys.executable).parent / "carepolicy")
+
+
+def copy_of_policies(tmp_path: Path) -> Path:
+    """The shipped policy folder copied under `tmp_path` (without its cases and examples): a folder
+    the tests may change."""
+    import shutil
+
+    target = tmp_path / "policies"
+    root = Path(__file__).resolve().parent.parent
+    shutil.copytree(root / "policies", target, ignore=shutil.ignore_patterns("tests", "examples", "__*"))
+    return target
+
+
+def initialised(tmp_path: Path) -> tuple[LspClient, dict[str, Any]]:
+    """A server started in `tmp_path`, past `initialize` and `initialized`, and the capabilities it gave."""
+    lsp = LspClient(tmp_path)
+    result = lsp.request("initialize", {"processId": None, "rootUri": tmp_path.as_uri(), "capabilities": {}})
+    lsp.notify("initialized", {})
+    return lsp, result["capabilities"]

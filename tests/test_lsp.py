@@ -7,7 +7,6 @@ policies as they change: a declared rule id is looked up where another file uses
 from __future__ import annotations
 
 import re
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,29 +14,24 @@ from typing import Any
 import pytest
 from carepolicy.engine.language.registry import REGISTRY_FILE, normalise_title
 
-from tests.lsp_client import LspClient
+from tests.lsp_client import LspClient, copy_of_policies, initialised
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture
 def folder(tmp_path: Path) -> Path:
-    target = tmp_path / "policies"
-    shutil.copytree(ROOT / "policies", target, ignore=shutil.ignore_patterns("tests", "examples", "__*"))
-    return target
+    return copy_of_policies(tmp_path)
 
 
 @pytest.fixture
 def client(tmp_path: Path) -> Iterator[LspClient]:
-    lsp = LspClient(tmp_path)
-    result = lsp.request("initialize", {"processId": None, "rootUri": tmp_path.as_uri(), "capabilities": {}})
-    capabilities = result["capabilities"]
+    lsp, capabilities = initialised(tmp_path)
     assert capabilities["hoverProvider"]
     assert capabilities["definitionProvider"]
     assert capabilities["completionProvider"]
     assert capabilities["documentSymbolProvider"]
     assert capabilities["documentFormattingProvider"]
-    lsp.notify("initialized", {})
     yield lsp
     lsp.close()
 

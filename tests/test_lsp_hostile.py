@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,23 +19,18 @@ import pytest
 from carepolicy.engine.language.registry import REGISTRY_FILE
 from carepolicy.lsp.analysis import FolderState, analyse
 
-from tests.lsp_client import LspClient
-from tests.test_lsp import ROOT, a_rule_used_elsewhere, format_request, open_file
+from tests.lsp_client import LspClient, copy_of_policies, initialised
+from tests.test_lsp import a_rule_used_elsewhere, format_request, open_file
 
 
 @pytest.fixture
 def folder(tmp_path: Path) -> Path:
-    """A copy of the shipped policy folder, as tests/test_lsp.py makes one."""
-    target = tmp_path / "policies"
-    shutil.copytree(ROOT / "policies", target, ignore=shutil.ignore_patterns("tests", "examples", "__*"))
-    return target
+    return copy_of_policies(tmp_path)
 
 
 @pytest.fixture
 def client(tmp_path: Path) -> Iterator[LspClient]:
-    lsp = LspClient(tmp_path)
-    lsp.request("initialize", {"processId": None, "rootUri": tmp_path.as_uri(), "capabilities": {}})
-    lsp.notify("initialized", {})
+    lsp, _capabilities = initialised(tmp_path)
     yield lsp
     lsp.close()
 
