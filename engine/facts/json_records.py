@@ -41,15 +41,22 @@ from .typed_intake import typed_record
 
 
 def json_lines(lines: Iterable[Line], name: str) -> Iterator[Record]:
+    for record, _read in lined_json_records(lines, name):
+        yield record
+
+
+def lined_json_records(lines: Iterable[Line], name: str) -> Iterator[tuple[Record, Line | None]]:
+    """The records of JSON Lines, each with the line it was read from (None: the first line of a
+    file in another encoding, which stands for the whole file); a blank line is no record."""
     index = 0
     for number, line in lines:
         if line is not None and not line.strip():
             continue
         spoilt = other_encoding(line, name, number) if index == 0 else None
         if spoilt is not None:
-            yield spoilt
+            yield spoilt, None
             return
-        yield json_record(line, name, number, index)
+        yield json_record(line, name, number, index), (number, line)
         index += 1
 
 

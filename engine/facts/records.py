@@ -23,7 +23,7 @@ from typing import IO, Any
 import msgspec
 
 from ..diagnostics import FactError
-from .json_records import JSON_DECODER, json_document, json_lines, json_record, other_encoding
+from .json_records import JSON_DECODER, json_document, json_lines, json_record, lined_json_records
 from .limits import MAX_DOCUMENT_BYTES, MAX_RECORD_BYTES
 from .record_errors import Line, Record, fail
 from .yaml_records import load_yaml_documents, yaml_stream
@@ -257,22 +257,15 @@ def placed_json_lines(path: str | Path, name: str | None = None) -> Iterator[tup
 
 
 def _placed(stream: IO[bytes], name: str) -> Iterator[tuple[Record, LinePlace | None]]:
-    # json_lines (json_records.py) with the places: a change to one is a change to the other (a
-    # test reads files of every kind of line both ways)
-    index = 0  # as json_lines counts records: every line that holds something
-    for number, line in _lines(stream, MAX_RECORD_BYTES):
-        if line is not None and not line.strip():
-            continue
-        spoilt = other_encoding(line, name, number) if index == 0 else None
-        if spoilt is not None:
-            yield spoilt, None
-            return
+    records = 0
+    for record, read in lined_json_records(_lines(stream, MAX_RECORD_BYTES), name):
+        records += 1
+        line = None if read is None else read[1]
         # `_lines` has read exactly this line when it yields one it kept (a BOM of line 1 dropped
-        # from `line`, not from the file): it ends where the stream is now
-        place = None if line is None else LinePlace(stream.tell() - len(line), len(line), number)
-        yield json_record(line, name, number, index), place
-        index += 1
-    if index == 0:
+        # from `line`, not from the file), and nothing more until the next: it ends where the stream is now
+        place = None if read is None or line is None else LinePlace(stream.tell() - len(line), len(line), read[0])
+        yield record, place
+    if not records:
         raise fail("facts/empty", f"`{name}` holds no fact bundles", name)
 
 
