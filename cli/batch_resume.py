@@ -9,16 +9,17 @@ one this run writes (known without deciding: a corrected record invalid in anoth
 stale diagnostics); an error record of a valid one, an evaluation error, is kept as it was.
 
 Those checks read the line's JSON, not its bytes: a partial output rewritten by another tool (CRLF
-line ends, white space) passed them, and was kept in the finished file as the tool left it. So a
-line must also be as batch writes it, as far as that can be seen without deciding it again: a JSON
-object from its first byte to the LF that ends it, with no carriage return or tab anywhere (the
-compact JSON batch writes escapes both inside strings and puts no white space between tokens). The
-first line that is not is decided again, with every line after it, as an unfinished last line is:
-the finished file is then the bytes of an uninterrupted run, and nothing the inputs hold is lost.
+line ends, white space, keys reordered, non-ASCII escaped) passed them, and was kept in the
+finished file as the tool left it. So a line must also be the bytes batch writes for what it holds:
+its canonical JSON (engine/jsontext.py) and LF, written again from the parsed line and compared
+(~25 µs a line of the benchmark's). The first line that is not is decided again, with every line
+after it, as an unfinished last line is: the finished file is then the bytes of an uninterrupted
+run, and nothing the inputs hold is lost.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, BinaryIO
@@ -72,15 +73,16 @@ class ResumeScan:
                 if b"\r" in line:  # before the parse: two lines joined by a lone CR are not JSON
                     self.rewritten = "a carriage return; batch ends a line with LF alone"
                     return
-                written = self._parse(line, loads)
-                if line[:1] != b"{" or line[-2:] != b"}\n" or b"\t" in line:
-                    self.rewritten = "white space around or inside its JSON, which batch does not write"
+                written, obj = self._parse(line, loads)
+                if _as_batch_writes(obj) != line:
+                    self.rewritten = ("its JSON written otherwise: white space, keys in another order or "
+                                      "escapes, which batch does not write")
                     return
                 yield written
                 self.kept += len(line)
                 self.lines += 1
 
-    def _parse(self, line: bytes, loads: Callable[[bytes], Any]) -> WrittenLine:
+    def _parse(self, line: bytes, loads: Callable[[bytes], Any]) -> tuple[WrittenLine, dict[str, Any]]:
         try:
             obj = loads(line)
         except ValueError:
@@ -94,10 +96,23 @@ class ResumeScan:
         if "error" in obj:
             errors = obj["error"] if isinstance(obj["error"], list) else []
             codes = tuple(str(e.get("code")) for e in errors if isinstance(e, dict))
-            return WrittenLine(bundle_id, None, None, error_codes=codes, text=line)
+            return WrittenLine(bundle_id, None, None, error_codes=codes, text=line), obj
         trace = obj.get("trace")
         form = "none" if trace is None else ("full" if isinstance(trace, list) else "compact")
-        return WrittenLine(bundle_id, obj.get("policy_set_hash"), form, obj.get("facts_hash"), obj.get("decision_id"))
+        hashes = obj.get("policy_set_hash"), form, obj.get("facts_hash"), obj.get("decision_id")
+        return WrittenLine(bundle_id, *hashes), obj
+
+
+def _as_batch_writes(obj: dict[str, Any]) -> bytes:
+    """The line batch writes for what a line holds: its canonical JSON (the bytes of a decision, as
+    json_form.to_json_bytes is held to; of an error record, as error_line writes it, with a lone
+    surrogate escaped) and LF. A line that is not these bytes was written by something else."""
+    from carepolicy.engine.jsontext import canonical_bytes
+
+    try:
+        return canonical_bytes(obj) + b"\n"
+    except ValueError:  # not Unicode text (a lone surrogate): batch wrote it ASCII-escaped
+        return (json.dumps(obj, sort_keys=True, separators=(",", ":")) + "\n").encode("ascii")
 
 
 def complete_lines(path: str) -> int | None:

@@ -3,6 +3,7 @@ and which of its lines are kept."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import time
@@ -97,13 +98,31 @@ def _crlf(line: bytes) -> bytes:
     return line.replace(b"\n", b"\r\n")
 
 
+def _spaced(line: bytes) -> bytes:  # Python's json.dumps with its default separators: `, ` and `: `
+    return json.dumps(json.loads(line), sort_keys=True, ensure_ascii=False).encode() + b"\n"
+
+
+def _unsorted(line: bytes) -> bytes:  # the same members, the keys in reverse order
+    obj = json.loads(line)
+    return json.dumps(dict(reversed(obj.items())), separators=(",", ":"), ensure_ascii=False).encode() + b"\n"
+
+
+def _escaped(line: bytes) -> bytes:  # a character written as a \u escape: the same JSON, other bytes
+    assert b'"bundle_id":' in line
+    return line.replace(b'"bundle_id":', b'"\\u0062undle_id":', 1)
+
+
 @pytest.mark.parametrize(
     ("rewritten", "first_redone", "why"),
     [
         (lambda n, line: _crlf(line), 1, "a carriage return"),  # the whole file through a CRLF tool
         (lambda n, line: _crlf(line) if n >= 6 else line, 6, "a carriage return"),  # its end only
-        (lambda n, line: line[:-1] + b" \n" if n == 4 else line, 4, "white space around"),
-        (lambda n, line: b"\t" + line if n == 7 else line, 7, "white space around"),
+        (lambda n, line: line[:-1] + b" \n" if n == 4 else line, 4, "its JSON written otherwise"),
+        (lambda n, line: b"\t" + line if n == 7 else line, 7, "its JSON written otherwise"),
+        # rewritten by a JSON tool: these passed the checks of braces, CR and tab, and were kept as written
+        (lambda n, line: _spaced(line) if n >= 3 else line, 3, "its JSON written otherwise"),
+        (lambda n, line: _unsorted(line) if n == 5 else line, 5, "its JSON written otherwise"),
+        (lambda n, line: _escaped(line) if n >= 2 else line, 2, "its JSON written otherwise"),
     ],
 )
 def test_a_kept_line_not_as_batch_writes_it_is_written_again_with_the_lines_after_it(
