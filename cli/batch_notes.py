@@ -32,6 +32,10 @@ class Counts:
         self.unreadable = 0  # files that could not be read as a whole: one error record, records unknown
         self.untold = 0  # other error records that stand for records not told apart, how many unknown
         self.kept = 0  # `--resume`: the lines of the partial output kept as they were (not decided again)
+        # the input files that hold no records (facts/empty): no output line, as they have no record
+        # (a line for one shifted every record after it and was counted as a record), said on stderr
+        self.empty: list[ErrorRecord] = []
+        self.padding = 0  # error records of a line that is only padding (NUL, DOS end-of-file bytes): no record
         # an earlier run's partial output (`--resume`, or a run that will start it anew), until the
         # run takes it over (its lines checked, or emptied: the writer begun): the file is as that
         # run left it, and holds its lines, not the writer's count (0)
@@ -66,6 +70,8 @@ def summary(counts: Counts, written: int, seconds: float, output: str, input_for
     sources = fact_sources(failed, input_format=input_format)  # one pass per file
     for record in counts.failed:
         report(record.diagnostics, sources)
+    for record in counts.empty:
+        report(record.diagnostics)
     if counts.errors > len(counts.failed):
         more = plural(counts.errors - len(counts.failed), "more error record")
         click.echo(f"... and {more} in {output}", err=True)
@@ -75,10 +81,18 @@ def summary(counts: Counts, written: int, seconds: float, output: str, input_for
     summary = f"{plural(written - counts.errors, 'decision')}, {plural(counts.errors, 'error record')}"
     if counts.kept:
         summary += f" ({counts.kept} kept from the partial output, {decided} decided now)"
-    if counts.unreadable or counts.untold:
+    if counts.empty:
+        holds, them = ("holds", "it") if len(counts.empty) == 1 else ("hold", "them")
+        summary += f" ({plural(len(counts.empty), 'input file')} {holds} no records: no line is written for {them})"
+    if counts.unreadable or counts.untold or counts.padding:
         # one error record stands for a whole file, or a YAML list, whose records could not be told
-        # apart: the number of input records is not known, and the summary must not claim one per line
+        # apart: the number of input records is not known, and the summary must not claim one per line;
+        # one of a file's padding stands for none
         unknown = []
+        if counts.padding:
+            stand = "stands" if counts.padding == 1 else "stand"
+            unknown.append(f"{plural(counts.padding, 'error record')} {stand} for no input record, only padding "
+                           "(NUL or DOS end-of-file bytes)")
         if counts.unreadable:
             which = "it holds" if counts.unreadable == 1 else "they hold"
             unknown.append(f"{plural(counts.unreadable, 'input file')} could not be read, how many records {which} "
@@ -91,6 +105,18 @@ def summary(counts: Counts, written: int, seconds: float, output: str, input_for
         click.echo(f"{plural(written, 'output record')}: {summary} in {seconds:.2f} s -> {output}", err=True)
         return
     click.echo(f"{plural(written, 'record')}: {summary} in {seconds:.2f} s ({rate} records/s) -> {output}", err=True)
+
+
+def holds_no_records(error: ErrorRecord) -> bool:
+    """Whether the error record is of an input file without records (empty, only comments, no rows)."""
+    return error.bundle_id is None and all(d.code == "facts/empty" for d in error.diagnostics)
+
+
+def padding_only(error: ErrorRecord) -> int:
+    """1 when the error record is of a line that is no record at all, only padding (record_errors.padding)."""
+    from carepolicy.engine.facts.record_errors import STANDS_FOR_NONE
+
+    return int(any(STANDS_FOR_NONE in (d.help or "") for d in error.diagnostics))
 
 
 def unreadable_file(error: ErrorRecord) -> int:

@@ -5,12 +5,22 @@ end-of-file byte, NUL padding). Each has one exact outcome, counted as what it i
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+from typing import Any
+
 import pytest
+from carepolicy.cli.exit_codes import ExitCode
+from carepolicy.cli.main import cli
 from carepolicy.engine.facts import yaml_records
 from carepolicy.engine.facts.limits import MAX_RECORD_BYTES
 from carepolicy.engine.facts.reader import Bundle, BundleError
+from carepolicy.engine.facts.record_errors import STANDS_FOR_NONE
+from click.testing import CliRunner, Result
 
 from tests.intake_data import BASE, read
+from tests.test_batch import write_jsonl
+from tests.test_batch_edges import SMOKE
 
 _TOO_LARGE = (f"a YAML document of more than {MAX_RECORD_BYTES:,} bytes; fact files allow at most "
               f"{MAX_RECORD_BYTES:,} per record")
@@ -54,3 +64,75 @@ def test_a_yaml_list_over_a_records_size_is_still_read_as_its_bundles() -> None:
     records = read(item * count)
     assert len(records) == count
     assert all(isinstance(record, Bundle) for record in records)
+
+
+# --------------------------------------------------------------------------------------------- batch
+
+
+def run(*args: str) -> Result:
+    return CliRunner().invoke(cli, list(args), catch_exceptions=False)
+
+
+@pytest.fixture(scope="module")
+def claims(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_jsonl(tmp_path_factory.mktemp("claims") / "claims.jsonl", 3)
+
+
+def _lines(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in path.read_bytes().splitlines()]
+
+
+@pytest.mark.parametrize(("name", "text"), [("empty.jsonl", b""), ("blank.jsonl", b"\n\n"),
+                                            ("comments.yaml", b"# nothing yet\n---\n"), ("-", b"")])
+def test_an_input_without_records_writes_no_line_and_is_said(claims: Path, tmp_path: Path, name: str,
+                                                             text: bytes) -> None:
+    """An empty file was one error record (`holds no fact bundles`), counted as `1 record`, and
+    every record after it was one line further down than its place in the inputs. It has no
+    record, so no line; stderr says so and the exit status is 2 (an empty export is seldom meant)."""
+    empty = tmp_path / name
+    if name != "-":
+        empty.write_bytes(text)
+    out = tmp_path / "out.jsonl"
+    result = CliRunner().invoke(cli, ["batch", str(claims), name if name == "-" else str(empty), str(claims),
+                                      *SMOKE, "--trace", "none", "-o", str(out)], input=text)
+    assert result.exit_code == ExitCode.BAD_INPUT
+    assert [line["bundle_id"] for line in _lines(out)] == ["b000000", "b000001", "b000002"] * 2
+    shown = "<stdin>" if name == "-" else str(empty)
+    assert f"error[facts/empty]: `{shown}` holds no fact bundles" in result.stderr
+    assert "6 records: 6 decisions, 0 error records (1 input file holds no records: no line is written for it)" \
+        in result.stderr
+
+
+@pytest.mark.parametrize(("tail", "message"), [
+    (b"\x1a", "a DOS end-of-file byte (Ctrl-Z, 0x1A), not a record"),
+    (b"\x1a\r\n", "a DOS end-of-file byte (Ctrl-Z, 0x1A), not a record"),
+    (b"\x00" * 4096, "NUL padding (only 0x00 bytes), not a record"),
+    (b"\x00" * (MAX_RECORD_BYTES + 10), "NUL padding (only 0x00 bytes), not a record"),  # was "a line of more than"
+])
+def test_padding_at_the_end_of_json_lines_is_one_error_record_that_says_what_it_is(
+        claims: Path, tmp_path: Path, tail: bytes, message: str) -> None:
+    """A DOS end-of-file byte or a preallocated file's NUL tail was `invalid JSON: expecting value`
+    (or `a line of more than 1,000,000 bytes`), counted as a record. It is one error record at its
+    line that says what it is, and the summary counts it as no input record."""
+    padded = tmp_path / "padded.jsonl"
+    padded.write_bytes(claims.read_bytes() + tail)
+    out = tmp_path / "out.jsonl"
+    for jobs in ("1", "2"):
+        result = run("batch", str(padded), *SMOKE, "--trace", "none", "--jobs", jobs, "-o", str(out))
+        assert result.exit_code == ExitCode.BAD_INPUT
+        *decisions, error = _lines(out)
+        assert [line["bundle_id"] for line in decisions] == ["b000000", "b000001", "b000002"]
+        [diag] = error["error"]
+        assert (diag["code"], diag["message"], diag["line"], error["bundle_id"]) == ("facts/syntax", message, 4, "#4")
+        assert STANDS_FOR_NONE in diag["help"]
+        assert ("4 output records: 3 decisions, 1 error record (1 error record stands for no input record, only "
+                "padding (NUL or DOS end-of-file bytes))") in result.stderr
+
+
+def test_a_dos_end_of_file_byte_right_after_a_record_is_named_in_its_error() -> None:
+    [error] = read(json.dumps({"id": "a", "month": "2025-03"}) + "\x1a", "jsonl")
+    assert isinstance(error, BundleError)
+    [diag] = error.diagnostics
+    assert diag.message == "invalid JSON: extra data"
+    assert diag.help == ("the line's record ends before column 32; after it is a DOS end-of-file byte (0x1A): "
+                         "remove it")

@@ -95,11 +95,14 @@ def test_jobs_two_writes_the_same_bytes_over_hostile_rows(folder: Path, tmp_path
         assert made[0] == made[1]
 
 
-def test_a_file_of_no_rows_is_one_error_record(folder: Path, tmp_path: Path) -> None:
+def test_a_file_of_no_rows_writes_no_line_and_is_said(folder: Path, tmp_path: Path) -> None:
+    """It holds no record, so no line (it was an error record, counted as a record); stderr says so."""
     out = tmp_path / "out.jsonl"
-    assert run("batch", str(folder / "no-rows.parquet"), *SMOKE, "-o", str(out)).exit_code == ExitCode.BAD_INPUT
-    (record,) = _records(out)
-    assert record["error"][0]["code"] == "facts/empty"
+    result = run("batch", str(folder / "no-rows.parquet"), *SMOKE, "-o", str(out))
+    assert result.exit_code == ExitCode.BAD_INPUT
+    assert _records(out) == []
+    assert "error[facts/empty]" in result.stderr
+    assert "(1 input file holds no records: no line is written for it)" in result.stderr
 
 
 @pytest.mark.parametrize("start", [b"", b"\xef\xbb\xbf", b"\n  "], ids=["plain", "byte-order-mark", "blank-first"])

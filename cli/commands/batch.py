@@ -20,7 +20,9 @@ from ..batch_notes import (
     SHOWN_ERRORS,
     Counts,
     Progress,
+    holds_no_records,
     interrupted,
+    padding_only,
     summary,
     unreadable_file,
     untold,
@@ -111,8 +113,12 @@ def _awaited(works: Iterator[Work], stop: _Stop) -> Iterator[Work]:
 
 
 def _counted(works: Iterator[Work], counts: Counts, read_from: Callable[[str], None] | None) -> Iterator[Work]:
-    """The records, counted; `read_from` (Parquet's writer) hears each one's input."""
+    """The records, counted; `read_from` (Parquet's writer) hears each one's input. A file without
+    records has no line: it is kept for the summary and the exit status, never silent."""
     for work in works:
+        if isinstance(work, ErrorRecord) and holds_no_records(work):
+            counts.empty.append(work)
+            continue
         counts.read += 1
         if read_from is not None:
             read_from(work.source)
@@ -124,6 +130,7 @@ def _count_error(counts: Counts, error: ErrorRecord) -> None:
     counts.errors += 1
     counts.unreadable += unreadable_file(error)
     counts.untold += untold(error)
+    counts.padding += padding_only(error)
     if len(counts.failed) < SHOWN_ERRORS:
         counts.failed.append(error)
 
@@ -184,7 +191,8 @@ def batch(
     For claim pipelines: writes exactly one line to OUT.jsonl per input record, in input order,
     either the decision (as `evaluate --format jsonl` writes it, with the trace chosen by --trace)
     or an error record {"bundle_id", "source", "error": [diagnostics]} for a record that could not
-    be decided (an input file that cannot be read at all is one error record with bundle_id null).
+    be decided (an input file that cannot be read at all is one error record with bundle_id null;
+    one without records, empty, has no line and is said on stderr).
     Even an internal or serialisation error on one record becomes that record's error record.
 
     Memory stays the same whatever the input's size (JSON Lines inputs are read as they are
@@ -192,7 +200,7 @@ def batch(
     SIGINT or SIGTERM stops the run with the complete lines kept, says how many were written, and
     exits with 130; a full disk keeps the complete lines and exits with 2. Either way `--resume`
     continues where it stopped. Progress (on a terminal) and a summary go to stderr. The exit
-    status is 0 when every record became a decision, 2 otherwise.
+    status is 0 when every record became a decision and every input held records, 2 otherwise.
 
     Parquet (pip install 'carepolicy[arrow]'): an INPUT ending in .parquet holds one bundle per
     row (a JSON column `bundle`, or the bundle's own columns); OUT.parquet gets one row per record
@@ -260,7 +268,7 @@ def batch(
             interrupted(stopped, writer, counts, output)
         _publish(writer, output)
         summary(counts, writer.written, seconds, output, input_format)
-    finish(ExitCode.BAD_INPUT if counts.errors else ExitCode.OK)
+    finish(ExitCode.BAD_INPUT if counts.errors or counts.empty else ExitCode.OK)
 
 
 def _publish(writer: LineWriter, output: str) -> None:

@@ -27,6 +27,7 @@ from .record_errors import (
     fail,
     invalid,
     not_utf8,
+    padding,
     record_error,
     span,
     syntax,
@@ -108,6 +109,10 @@ _CR_ALONE = ("its lines end with a carriage return alone (classic Mac OS): JSON 
 def _json_fallback(line: bytes | str, name: str, number: int, index: int) -> Record:
     """The standard library's reading of what msgspec refused: its errors say where, and why."""
     raw = line.encode("utf-8", "surrogatepass") if isinstance(line, str) else line  # a line given as text
+    padded = padding(raw)
+    if padded is not None:  # (read as JSON: `invalid JSON: expecting value`, shown as `\x00\x00...`)
+        error = record_error("facts/syntax", padded[0], name, number, 1, index)
+        return replace(error, diagnostics=(replace(error.diagnostics[0], help=padded[1]),))
     try:
         text = raw.rstrip(b"\r\n").decode("utf-8")  # without the line end, an error at the end stays on it
     except UnicodeDecodeError as exc:
@@ -118,6 +123,10 @@ def _json_fallback(line: bytes | str, name: str, number: int, index: int) -> Rec
         error = record_error("facts/syntax", invalid("JSON", exc.msg), name, number, exc.colno, index)
         if exc.msg == "Extra data" and text[: exc.pos].rstrip(" \t").endswith("\r"):  # CR alone between records
             error = replace(error, diagnostics=(replace(error.diagnostics[0], help=_CR_ALONE),))
+        elif exc.msg == "Extra data" and padding(text[exc.pos :].encode()):  # a record, then padding on its line
+            what = "a DOS end-of-file byte (0x1A)" if "\x00" not in text[exc.pos :] else "NUL padding"
+            help_text = f"the line's record ends before column {exc.colno}; after it is {what}: remove it"
+            error = replace(error, diagnostics=(replace(error.diagnostics[0], help=help_text),))
         return error
     except (RecursionError, _NestedTooDeep):
         return record_error("facts/limit", f"nested more than {MAX_DEPTH} levels deep", name, number, 1, index)

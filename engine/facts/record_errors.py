@@ -39,6 +39,27 @@ def utf16_or_32(data: bytes) -> str | None:
 HOW_MANY_UNKNOWN = "how many it holds is unknown"
 
 
+# said by the error record of a line that is no record at all, only the padding old tools and
+# preallocated files leave (`batch`'s summary counts it as no input record: cli/batch_notes.py)
+STANDS_FOR_NONE = "this error record stands for no input record"
+_DOS_EOF, _NUL = b"\x1a", b"\x00"
+
+
+def padding(line: bytes) -> tuple[str, str] | None:
+    """(message, help) when `line`, its line end and blanks aside, is only DOS end-of-file bytes
+    (Ctrl-Z, 0x1A) or only NUL bytes (with 0x1A among them, if any), else None."""
+    body = line.strip(b" \t\r\n")
+    if not body or body.strip(_DOS_EOF + _NUL):
+        return None
+    if not body.strip(_DOS_EOF):
+        return ("a DOS end-of-file byte (Ctrl-Z, 0x1A), not a record",
+                f"old DOS and Windows tools end a text file with it; {STANDS_FOR_NONE}: remove it "
+                "(JSON holds no raw 0x1A byte: `tr -d '\\032'` removes only these)")
+    return ("NUL padding (only 0x00 bytes), not a record",
+            "the unwritten rest of a preallocated file, or of a write that did not finish: records meant to "
+            f"be here may be missing, check what wrote the file; {STANDS_FOR_NONE}")
+
+
 # the magic numbers of the compressions an export is most often saved with (`claims.jsonl` that is
 # gzip's output, or `claims.jsonl.gz`): read as text, each LF byte of the data ends a "line"
 _COMPRESSIONS = ((b"\x1f\x8b", "gzip"), (b"\x28\xb5\x2f\xfd", "zstd"), (b"\xfd7zXZ\x00", "xz"))

@@ -126,9 +126,13 @@ def _lines(stream: IO[bytes], longest: int = MAX_RECORD_BYTES, number: int = 0) 
             line = line[3:]
         end = 2 if line.endswith(b"\r\n") else 1 if line.endswith(b"\n") else 0
         if len(line) - end > longest:
+            # a preallocated file's NUL tail is one long "line": kept as one NUL byte (and its line
+            # end), so that it is said to be padding, not a line too long, without holding it
+            padded = not line.rstrip(b"\r\n").strip(b"\x00\x1a")
             while line and not line.endswith(b"\n"):  # skip the rest of it without holding it
                 line = stream.readline(longest)
-            yield number, None
+                padded = padded and not line.rstrip(b"\r\n").strip(b"\x00\x1a")
+            yield number, b"\x00" + line[len(line.rstrip(b"\r\n")):] if padded else None
         else:
             yield number, line
 
