@@ -136,3 +136,24 @@ def test_a_dos_end_of_file_byte_right_after_a_record_is_named_in_its_error() -> 
     assert diag.message == "invalid JSON: extra data"
     assert diag.help == ("the line's record ends before column 32; after it is a DOS end-of-file byte (0x1A): "
                          "remove it")
+
+
+@pytest.mark.parametrize("name", ["cr.jsonl", "cr-export", "-"])
+def test_json_lines_with_cr_line_ends_are_one_error_record_not_counted_as_one_record(
+        claims: Path, tmp_path: Path, name: str) -> None:
+    """Its help said why; but `batch` counted it as `1 record`, and without an extension (or on
+    stdin) the file was detected as a JSON document: refused whole, with a help to try YAML."""
+    text = claims.read_bytes().replace(b"\n", b"\r")
+    source = tmp_path / name
+    source.write_bytes(text)
+    out = tmp_path / "out.jsonl"
+    result = CliRunner().invoke(cli, ["batch", name if name == "-" else str(source), *SMOKE, "-o", str(out)],
+                                input=text)
+    assert result.exit_code == ExitCode.BAD_INPUT
+    [error] = _lines(out)
+    assert error["bundle_id"] == "#1"
+    [diag] = error["error"]
+    assert diag["message"] == "invalid JSON: extra data"
+    assert diag["help"].startswith("its lines end with a carriage return alone (classic Mac OS)")
+    assert ("1 output record: 0 decisions, 1 error record (1 error record stands for records that could not be "
+            "told apart, how many is unknown)") in result.stderr

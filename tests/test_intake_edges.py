@@ -376,6 +376,6 @@ def test_json_lines_ended_by_a_carriage_return_alone_say_so_and_that_their_count
                                                                          len(record) + 2)
     assert diag.help is not None
     assert diag.help.startswith("its lines end with a carriage return alone (classic Mac OS)")
-    assert "how many it holds is not counted" in diag.help
+    assert "how many it holds is unknown" in diag.help
     crlf = read("\r\n".join([record, record.replace('"a"', '"b"')]) + "\r\n", "jsonl")
     assert [type(item) for item in crlf] == [Bundle, Bundle]

@@ -19,6 +19,7 @@ from .fast_intake import bundle_id_of
 from .json_keys import Duplicate, duplicates, has_duplicate, line_and_column
 from .limits import MAX_DEPTH, MAX_RECORD_BYTES, digits_message, read_decimal
 from .record_errors import (
+    HOW_MANY_UNKNOWN,
     JSONL_HELP,
     Line,
     Record,
@@ -102,8 +103,9 @@ def json_record(line: bytes | str | None, name: str, number: int, index: int) ->
 
 # the help of a line holding records one after another with a carriage return between them
 _CR_ALONE = ("its lines end with a carriage return alone (classic Mac OS): JSON Lines ends each line with "
-             "LF or CRLF, so every record after the first on this line is in this one error record, "
-             "and how many it holds is not counted; save the file with LF line ends")
+             f"LF or CRLF, so every record after the first on this line is in this one error record, "
+             f"and {HOW_MANY_UNKNOWN} (`batch`'s summary does not count it as one); save the file with LF "
+             "line ends")
 
 
 def _json_fallback(line: bytes | str, name: str, number: int, index: int) -> Record:

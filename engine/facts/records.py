@@ -227,8 +227,12 @@ def _detect(first: Line | None) -> str:
     """JSON Lines when the first line is a whole JSON object, JSON when it opens one or a list, else YAML."""
     text = first[1].strip() if first is not None and first[1] is not None else b""
     if text.startswith(b"{"):
+        # JSON Lines whose lines end with CR alone are one "line": its first record, up to the first
+        # CR, tells them from a JSON document (one read as such was refused whole, with a help
+        # that said to try YAML, and counted as a file that could not be read)
+        head = text.split(b"\r", 1)[0]
         try:
-            return "jsonl" if isinstance(JSON_DECODER.decode(text), dict) else "json"
+            return "jsonl" if isinstance(JSON_DECODER.decode(head), dict) else "json"
         except (msgspec.DecodeError, ArithmeticError):  # (an exponent no Decimal holds: not read, as bad syntax)
             return "json"
     return "json" if text.startswith(b"[") else "yaml"
