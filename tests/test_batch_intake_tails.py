@@ -5,6 +5,7 @@ end-of-file byte, NUL padding). Each has one exact outcome, counted as what it i
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 from typing import Any
@@ -12,10 +13,12 @@ from typing import Any
 import pytest
 from carepolicy.cli.exit_codes import ExitCode
 from carepolicy.cli.main import cli
+from carepolicy.engine.diagnostics import FactError
 from carepolicy.engine.facts import yaml_records
 from carepolicy.engine.facts.limits import MAX_RECORD_BYTES
 from carepolicy.engine.facts.reader import Bundle, BundleError
 from carepolicy.engine.facts.record_errors import STANDS_FOR_NONE
+from carepolicy.engine.facts.records import iter_records
 from click.testing import CliRunner, Result
 
 from tests.intake_data import BASE, read
@@ -157,3 +160,53 @@ def test_json_lines_with_cr_line_ends_are_one_error_record_not_counted_as_one_re
     assert diag["help"].startswith("its lines end with a carriage return alone (classic Mac OS)")
     assert ("1 output record: 0 decisions, 1 error record (1 error record stands for records that could not be "
             "told apart, how many is unknown)") in result.stderr
+
+
+def _records(data: bytes, fmt: str) -> list[Bundle | BundleError]:
+    return list(iter_records(io.BytesIO(data), fmt, name=f"t.{fmt}"))
+
+
+def _listed_yaml(*ids: str) -> bytes:
+    return "".join("- " + BASE.replace("march", name).replace("\n", "\n  ").rstrip() + "\n" for name in ids).encode()
+
+
+@pytest.mark.parametrize(("fmt", "tail", "message"), [
+    ("yaml", b"\x1a", "a DOS end-of-file byte (Ctrl-Z, 0x1A), not a record"),
+    ("yaml", b"\x1a\r\n\n", "a DOS end-of-file byte (Ctrl-Z, 0x1A), not a record"),
+    ("yaml", b"\x00" * 512, "NUL padding (only 0x00 bytes), not a record"),
+    ("json", b"\x1a", "a DOS end-of-file byte (Ctrl-Z, 0x1A), not a record"),
+    ("json", b"\x00" * 512, "NUL padding (only 0x00 bytes), not a record"),
+])
+def test_padding_after_a_json_document_or_yaml_list_spoils_none_of_its_records(fmt: str, tail: bytes,
+                                                                                message: str) -> None:
+    """The whole file was refused (`unacceptable character U+001A`, `invalid JSON: extra data`; no
+    record read) for bytes that are no part of it; its records are read, and the padding is one
+    error record after them, at its line, as in JSON Lines."""
+    bundles = _listed_yaml("a", "b") if fmt == "yaml" else json.dumps([{"id": "a"}, {"id": "b"}]).encode() + b"\n"
+    *records, padded = _records(bundles + tail, fmt)
+    assert [record.id for record in records] == ["a", "b"]
+    assert isinstance(padded, BundleError)
+    assert padded.id == "#3"
+    [diag] = padded.diagnostics
+    assert (diag.code, diag.message) == ("facts/syntax", message)
+    assert diag.span is not None
+    assert (diag.span.line, diag.span.column) == (bundles.count(b"\n") + 1, 1)
+    assert diag.help is not None
+    assert STANDS_FOR_NONE in diag.help
+
+
+def test_a_yaml_list_that_is_not_utf8_says_that_its_count_is_unknown() -> None:
+    """Alone, it was one error record counted as one record (`1 record: 0 decisions, 1 error
+    record`), standing for every bundle of the list; in a stream, it did not say it stood for several."""
+    listed = _listed_yaml("a", "b").replace(b"id: b", b"id: b\xff")
+    with pytest.raises(FactError) as alone:
+        _records(listed, "yaml")
+    [diag] = alone.value.diagnostics
+    byte = listed.index(b"\xff") + 1
+    assert diag.message == (f"not UTF-8 text (byte {byte}); no record of the file was read "
+                            "(how many it holds is unknown)")
+    *before, error = _records(BASE.encode() + b"---\n" + listed, "yaml")
+    assert [record.id for record in before] == ["march"]
+    assert isinstance(error, BundleError)
+    assert error.diagnostics[0].message.endswith(
+        "; no bundle of this document's list was read (how many it holds is unknown)")

@@ -29,6 +29,8 @@ from .record_errors import (
     invalid,
     not_utf8,
     padding,
+    padding_error,
+    padding_tail,
     record_error,
     span,
     syntax,
@@ -111,10 +113,9 @@ _CR_ALONE = ("its lines end with a carriage return alone (classic Mac OS): JSON 
 def _json_fallback(line: bytes | str, name: str, number: int, index: int) -> Record:
     """The standard library's reading of what msgspec refused: its errors say where, and why."""
     raw = line.encode("utf-8", "surrogatepass") if isinstance(line, str) else line  # a line given as text
-    padded = padding(raw)
+    padded = padding_error(raw, name, number, 1, index)
     if padded is not None:  # (read as JSON: `invalid JSON: expecting value`, shown as `\x00\x00...`)
-        error = record_error("facts/syntax", padded[0], name, number, 1, index)
-        return replace(error, diagnostics=(replace(error.diagnostics[0], help=padded[1]),))
+        return padded
     try:
         text = raw.rstrip(b"\r\n").decode("utf-8")  # without the line end, an error at the end stays on it
     except UnicodeDecodeError as exc:
@@ -257,6 +258,21 @@ def _json_int(text: str) -> int:
 
 def json_document(lines: Iterable[Line], name: str) -> Iterator[Record]:
     data = whole(lines, name, "JSON")
+    end = padding_tail(data)
+    count = 0
+    for record in _json_document(data[:end], name):
+        count += 1
+        yield record
+    if end < len(data):  # the records are read, and the padding after them is said as what it is
+        first = len(data) - len(data[end:].lstrip(b" \t\r\n"))  # its first byte
+        line = data.count(b"\n", 0, first) + 1
+        column = first - data.rfind(b"\n", 0, first)
+        padded = padding_error(data[end:], name, line, column, count)
+        assert padded is not None  # (padding_tail found padding there)
+        yield padded
+
+
+def _json_document(data: bytes, name: str) -> Iterator[Record]:
     try:
         text = data.decode("utf-8")
         document = _parse_json(text)

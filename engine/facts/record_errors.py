@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from dataclasses import replace
 
 from ..diagnostics import Diagnostic, FactError
 from ..source import Span
@@ -54,10 +55,27 @@ def padding(line: bytes) -> tuple[str, str] | None:
     if not body.strip(_DOS_EOF):
         return ("a DOS end-of-file byte (Ctrl-Z, 0x1A), not a record",
                 f"old DOS and Windows tools end a text file with it; {STANDS_FOR_NONE}: remove it "
-                "(JSON holds no raw 0x1A byte: `tr -d '\\032'` removes only these)")
+                "(JSON and YAML hold no raw 0x1A byte: `tr -d '\\032'` removes only these)")
     return ("NUL padding (only 0x00 bytes), not a record",
             "the unwritten rest of a preallocated file, or of a write that did not finish: records meant to "
             f"be here may be missing, check what wrote the file; {STANDS_FOR_NONE}")
+
+
+def padding_error(data: bytes, name: str, line: int, column: int, index: int) -> BundleError | None:
+    """The error record of `data` when it is only padding (see `padding`), else None."""
+    padded = padding(data)
+    if padded is None:
+        return None
+    error = record_error("facts/syntax", padded[0], name, line, column, index)
+    return replace(error, diagnostics=(replace(error.diagnostics[0], help=padded[1]),))
+
+
+def padding_tail(data: bytes) -> int:
+    """Where the padding that ends `data` starts (NUL and DOS end-of-file bytes, with blanks and line
+    ends among them), or len(data): none. A JSON document or YAML stream followed by it was refused
+    whole (`unacceptable character`, `extra data`): none of its records was read."""
+    body = len(data.rstrip(b" \t\r\n" + _DOS_EOF + _NUL))
+    return body if padding(data[body:]) else len(data)
 
 
 # the magic numbers of the compressions an export is most often saved with (`claims.jsonl` that is

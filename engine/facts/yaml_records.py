@@ -26,6 +26,8 @@ from .record_errors import (
     fail,
     invalid,
     not_utf8,
+    padding,
+    padding_error,
     record_error,
     span,
     too_large,
@@ -113,11 +115,15 @@ def _prologue_only(chunk: list[bytes]) -> bool:
 
 
 def yaml_stream(lines: Iterable[Line], name: str) -> Iterator[Record]:
-    """Each document parsed on its own; a lone document that cannot be parsed is the file's error."""
+    """Each document parsed on its own; a lone document that cannot be parsed is the file's error.
+    Padding at the end (NUL or DOS end-of-file bytes on lines of their own) is one error record of
+    its own, after the documents' records: in the last document, it made that document (a whole
+    list) unreadable for bytes that are no part of it."""
     index = 0
     pending: tuple[int, list[bytes] | None] | None = None
     several = False
-    for document in _yaml_documents(_yaml_lines(lines)):
+    tail: list[Line] = []
+    for document in _yaml_documents(_yaml_lines(_padding_held(lines, tail))):
         if pending is not None:
             several = True
             records = list(_yaml_document(*pending, name, index, alone=False))
@@ -125,7 +131,27 @@ def yaml_stream(lines: Iterable[Line], name: str) -> Iterator[Record]:
             yield from records
         pending = document
     if pending is not None:
-        yield from _yaml_document(*pending, name, index, alone=not several)
+        for record in _yaml_document(*pending, name, index, alone=not several):
+            index += 1
+            yield record
+    if tail:
+        padded = padding_error(b"".join(line or b"" for _number, line in tail), name, tail[0][0], 1, index)
+        if padded is not None:
+            yield padded
+
+
+def _padding_held(lines: Iterable[Line], tail: list[Line]) -> Iterator[Line]:
+    """The lines, but not those at the end that are only padding (and blank lines after it): those
+    are put in `tail` once every line is read."""
+    held: list[Line] = []
+    for number, line in lines:
+        if line is not None and (padding(line) or (held and not line.strip())):
+            held.append((number, line))
+            continue
+        yield from held
+        held.clear()
+        yield number, line
+    tail.extend(held)
 
 
 def _yaml_document(start: int, chunk: list[bytes] | None, name: str, index: int, *, alone: bool) -> Iterator[Record]:
@@ -139,7 +165,15 @@ def _yaml_document(start: int, chunk: list[bytes] | None, name: str, index: int,
         line = start + len(_BREAK.findall(data[: exc.start].decode("latin-1")))
         error = record_error("facts/syntax", not_utf8(data, exc), name, line, 1, index)
         how_many = unknown_until(data)  # (UTF-16, compressed: the document's records cannot be told apart)
-        yield error if how_many is None else replace(error, diagnostics=(replace(error.diagnostics[0], help=how_many),))
+        diag = error.diagnostics[0] if how_many is None else replace(error.diagnostics[0], help=how_many)
+        if how_many is None and _content_start(data.decode("utf-8", "replace"))[:1] in ("-", "["):
+            # a list, as one that cannot be parsed: its bundles cannot be told apart (it was counted as one)
+            if alone:
+                raise FactError([replace(diag, bundle=None, message=diag.message + unknown_count("["),
+                                         help=JSONL_HELP)]) from None
+            diag = replace(diag, message=f"{diag.message}; no bundle of this document's list was read "
+                           f"({HOW_MANY_UNKNOWN})", help=JSONL_HELP)
+        yield replace(error, diagnostics=(diag,))
         return
     try:
         declared = _declared_version(text, name) or _other_break(text, name)
