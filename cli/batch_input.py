@@ -70,11 +70,12 @@ def json_line_work(stream: IO[bytes], name: str) -> Iterator[Work]:
     """The lines of a JSON Lines stream as `RawRecord`s, split by the reader's own splitter and
     limits; a stream in UTF-16 or 32 is one error record, and one without records too, as the
     reader says. (`carepolicy serve` reads a request's body with it, as batch reads a file.)"""
-    from carepolicy.engine.facts.json_records import other_encoding
+    from carepolicy.engine.facts.json_records import other_encoding, without_mark
     from carepolicy.engine.facts.records import _lines
 
     index = 0
-    for number, line in _lines(stream):
+    for number, read in _lines(stream):
+        line = without_mark(read)
         if line is not None and not line.strip():
             continue
         spoilt = other_encoding(line, name, number) if index == 0 else None

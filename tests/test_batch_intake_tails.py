@@ -18,7 +18,7 @@ from carepolicy.engine.facts import yaml_records
 from carepolicy.engine.facts.limits import MAX_RECORD_BYTES
 from carepolicy.engine.facts.reader import Bundle, BundleError
 from carepolicy.engine.facts.record_errors import STANDS_FOR_NONE
-from carepolicy.engine.facts.records import iter_records
+from carepolicy.engine.facts.records import iter_records, json_line_at, placed_json_lines
 from click.testing import CliRunner, Result
 
 from tests.intake_data import BASE, read
@@ -210,3 +210,22 @@ def test_a_yaml_list_that_is_not_utf8_says_that_its_count_is_unknown() -> None:
     assert isinstance(error, BundleError)
     assert error.diagnostics[0].message.endswith(
         "; no bundle of this document's list was read (how many it holds is unknown)")
+
+
+def test_json_lines_joined_from_files_that_each_start_with_a_byte_order_mark_are_read(claims: Path,
+                                                                                      tmp_path: Path) -> None:
+    """`cat a.jsonl b.jsonl` of Windows exports: the first record of every file but the first was an
+    error record (`unexpected UTF-8 BOM (decode using utf-8-sig)`). Each is read, in batch too, and
+    read again from its place as it was read."""
+    mark = b"\xef\xbb\xbf"
+    joined = tmp_path / "joined.jsonl"
+    joined.write_bytes(mark + claims.read_bytes() + mark + claims.read_bytes())
+    out = tmp_path / "out.jsonl"
+    result = run("batch", str(joined), *SMOKE, "--trace", "none", "-o", str(out))
+    assert result.exit_code == ExitCode.OK, result.stderr
+    assert [line["bundle_id"] for line in _lines(out)] == ["b000000", "b000001", "b000002"] * 2
+    with joined.open("rb") as stream:
+        for record, place in placed_json_lines(joined):
+            assert place is not None
+            assert isinstance(record, Bundle)
+            assert json_line_at(stream, str(joined), place, record.index) == record

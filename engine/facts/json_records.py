@@ -53,7 +53,8 @@ def lined_json_records(lines: Iterable[Line], name: str) -> Iterator[tuple[Recor
     """The records of JSON Lines, each with the line it was read from (None: the first line of a
     file in another encoding, which stands for the whole file); a blank line is no record."""
     index = 0
-    for number, line in lines:
+    for number, read in lines:
+        line = without_mark(read)
         if line is not None and not line.strip():
             continue
         spoilt = other_encoding(line, name, number) if index == 0 else None
@@ -62,6 +63,14 @@ def lined_json_records(lines: Iterable[Line], name: str) -> Iterator[tuple[Recor
             return
         yield json_record(line, name, number, index), (number, line)
         index += 1
+
+
+def without_mark(line: bytes | None) -> bytes | None:
+    """A JSON line without the UTF-8 byte-order mark it starts with, if any: JSON Lines files from a
+    Windows tool each start with one, and joined (`cat a.jsonl b.jsonl`) the first record of each
+    but the first was an error (`unexpected UTF-8 BOM (decode using utf-8-sig)`). No JSON text is
+    changed: a line starts outside any string, where a mark is no character of the record."""
+    return line[3:] if line is not None and line.startswith(b"\xef\xbb\xbf") else line
 
 
 def other_encoding(line: bytes | None, name: str, number: int) -> BundleError | None:
