@@ -50,6 +50,8 @@ def read_work(paths: Sequence[str], input_format: str | None = None) -> Iterator
 
 
 def _json_lines(path: str) -> Iterator[Work]:
+    from carepolicy.engine.facts.records import cut_short, opened_size
+
     try:
         stream = Path(path).open("rb")  # noqa: SIM115 — closed below, after the last line
     except OSError:
@@ -58,9 +60,13 @@ def _json_lines(path: str) -> Iterator[Work]:
     index = 0
     try:
         with stream:
+            size = opened_size(stream)
             for work in json_line_work(stream, path):
                 index += isinstance(work, RawRecord)
                 yield work
+            cut = cut_short(stream, size, path)
+            if cut is not None:
+                yield _file_error(path, "facts/io", cut, _AFTER_READ_ERROR)
     except OSError as error:  # a read error half-way (a failing disk): the records before it stand
         reason = (error.strerror or str(error)).lower()
         yield _file_error(path, "facts/io", f"cannot read `{path}` after record {index}: {reason}", _AFTER_READ_ERROR)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -229,3 +230,35 @@ def test_json_lines_joined_from_files_that_each_start_with_a_byte_order_mark_are
             assert place is not None
             assert isinstance(record, Bundle)
             assert json_line_at(stream, str(joined), place, record.index) == record
+
+
+def test_a_file_cut_short_while_it_is_read_says_so_after_the_records_read(claims: Path, tmp_path: Path) -> None:
+    """Truncated (or rewritten shorter) while `batch` read it, a file ended where it then ended: cut at
+    a line's end, the run ended well (exit 0), one line per record of a file no longer the one
+    given. The records read stand, and one error record says the file was cut, how many records
+    past it unknown, in the reader and in batch's own JSON Lines splitter."""
+    from carepolicy.cli.batch_input import RawRecord, read_work
+    from carepolicy.cli.common import ErrorRecord
+
+    cut_to = b"0123456789"
+    for fmt in ("jsonl", "yaml"):
+        path = tmp_path / f"cut.{fmt}"
+        path.write_bytes(claims.read_bytes() if fmt == "jsonl" else _listed_yaml("a", "b") + b"---\n" + BASE.encode())
+        size = path.stat().st_size
+        records = iter_records(path)
+        assert isinstance(next(records), Bundle)
+        os.truncate(path, len(cut_to))
+        with pytest.raises(FactError) as cut:
+            list(records)
+        [diag] = cut.value.diagnostics
+        assert (diag.code, diag.message) == ("facts/io", f"cannot read `{path}` to its end: it was cut to "
+                                             f"{len(cut_to):,} bytes while it was read ({size:,} bytes when it "
+                                             "was opened); the records after that are not read, how many is unknown")
+    path.write_bytes(claims.read_bytes())
+    works = read_work([str(path)], "jsonl")
+    assert isinstance(next(works), RawRecord)
+    os.truncate(path, len(cut_to))
+    *_read, error = works
+    assert isinstance(error, ErrorRecord)
+    assert error.bundle_id is None
+    assert error.diagnostics[0].message.startswith(f"cannot read `{path}` to its end: it was cut to {len(cut_to):,}")

@@ -14,6 +14,8 @@ that one record can be read again from its place (`json_line_at`) without holdin
 from __future__ import annotations
 
 import io
+import os
+import stat
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
@@ -97,9 +99,34 @@ def _open(path: Path, name: str) -> IO[bytes]:
 def _closing(stream: IO[bytes], records: Iterator[Record], name: str) -> Iterator[Record]:
     with stream:
         try:
+            size = opened_size(stream)
             yield from records
         except OSError as exc:  # e.g. a directory, or a read error half-way: named as every facts/io is
             raise fail("facts/io", f"cannot read `{name}`: {(exc.strerror or str(exc)).lower()}", name) from None
+        cut = cut_short(stream, size, name)
+        if cut is not None:
+            raise fail("facts/io", cut, name)
+
+
+def opened_size(stream: IO[bytes]) -> int | None:
+    """The size of a regular file, as it is opened (None: a pipe, a device, a stream without a file)."""
+    try:
+        status = os.fstat(stream.fileno())
+    except (OSError, ValueError, io.UnsupportedOperation):
+        return None
+    return status.st_size if stat.S_ISREG(status.st_mode) else None
+
+
+def cut_short(stream: IO[bytes], size: int | None, name: str) -> str | None:
+    """What to say when the file ended, once read, before the size it had when opened: it was cut
+    short (truncated, rewritten) while it was read, and the records past its new end were not read,
+    how many unknown; at a line's end, nothing else showed it (the run ended well, one record a line
+    of a file that was no longer the one given). None: it was read to its end."""
+    now = None if size is None else opened_size(stream)  # (its size now: a reader may stop early on purpose)
+    if size is None or now is None or now >= size:
+        return None
+    return (f"cannot read `{name}` to its end: it was cut to {now:,} bytes while it was read "
+            f"({size:,} bytes when it was opened); the records after that are not read, how many is unknown")
 
 
 def _binary(stream: IO[Any]) -> IO[bytes]:
