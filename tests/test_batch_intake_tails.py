@@ -262,3 +262,18 @@ def test_a_file_cut_short_while_it_is_read_says_so_after_the_records_read(claims
     assert isinstance(error, ErrorRecord)
     assert error.bundle_id is None
     assert error.diagnostics[0].message.startswith(f"cannot read `{path}` to its end: it was cut to {len(cut_to):,}")
+
+
+def test_json_lines_read_as_yaml_are_one_error_record_that_says_so_and_is_not_counted_as_one(claims: Path,
+                                                                                              tmp_path: Path) -> None:
+    """`--input-format yaml` on JSON Lines: one error record for every line, which said only `did
+    not find expected <document start>` and was counted as `1 record`."""
+    out = tmp_path / "out.jsonl"
+    result = run("batch", str(claims), "--input-format", "yaml", *SMOKE, "-o", str(out))
+    [error] = _lines(out)
+    [diag] = error["error"]
+    assert diag["message"] == ("invalid YAML: did not find expected <document start>: the document holds more "
+                               "than one value (how many it holds is unknown)")
+    assert diag["help"].startswith("its lines look like JSON Lines, one JSON object a line: read them with "
+                                   "--input-format jsonl")
+    assert "1 output record: 0 decisions, 1 error record (1 error record stands for records" in result.stderr

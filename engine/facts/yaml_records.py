@@ -189,6 +189,11 @@ def _yaml_document(start: int, chunk: list[bytes] | None, name: str, index: int,
         if is_list:  # one error record stands for the list's bundles: say that their number is unknown
             diag = replace(diag, message=f"{diag.message}; no bundle of this document's list was read "
                            f"({HOW_MANY_UNKNOWN})", help=diag.help or JSONL_HELP)
+        elif _DOCUMENT_START in diag.message and _content_start(text)[:1] == "{":
+            # JSON Lines given as YAML (`--input-format yaml`): one error record for all its lines,
+            # which said only `did not find expected <document start>` and was counted as one record
+            diag = replace(diag, message=f"{diag.message}: the document holds more than one value "
+                           f"({HOW_MANY_UNKNOWN})", help=_JSON_LINES_HELP)
         found = _TOP_ID.search(text.replace("\r", "\n"))  # (`$` is before a LF only)
         bundle_id = found.group(1) if found else f"#{index + 1}"
         yield BundleError(bundle_id, name, index, (replace(diag, bundle=bundle_id),))
@@ -254,6 +259,9 @@ def _content_start(text: str) -> str:
     return ""
 
 
+_DOCUMENT_START = "did not find expected <document start>"  # libyaml's problem after a whole top-level value
+_JSON_LINES_HELP = ("its lines look like JSON Lines, one JSON object a line: read them with --input-format jsonl "
+                    "(the `.jsonl` extension says so too)")
 _PARSER_DEPTH = "exceeded maximum nesting depth"  # libyaml's problem past 1,000 levels (PyYAML's: a RecursionError)
 TAB_HELP = "this line is indented with a tab: YAML indents with spaces only; replace the tab"
 QUOTE_HELP = 'YAML reads on to the next `"`, lines below; close the quote on its line'
