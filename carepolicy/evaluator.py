@@ -51,6 +51,7 @@ from carepolicy.engine import (
 from carepolicy.engine.compile.policy_set import PLANS_KEPT
 from carepolicy.engine.facts.record_errors import checked
 from carepolicy.engine.facts.records import INPUT_FORMATS
+from carepolicy.text_surrogates import named, named_error, surrogates
 
 if TYPE_CHECKING:
     from carepolicy.engine.evaluation.pricing import FeeSchedule
@@ -171,11 +172,16 @@ class Evaluator:
     def _iter_text(self, data: str | bytes | bytearray | memoryview, fmt: str | None, source: str) -> Iterator[Result]:
         # str.encode, not data.encode: a subclass's own encode may give other bytes
         stream = io.BytesIO(str.encode(data, "utf-8", "surrogatepass") if isinstance(data, str) else data)
+        # a lone surrogate of a str is named as the caller sees it (a character), not by the byte
+        # of its "surrogatepass" encoding that the reader refuses
+        found = surrogates(str.__str__(data)) if isinstance(data, str) else []
+        text = str.__str__(data) if found else ""
         try:
             for item in iter_records(stream, fmt, name=source):
-                yield self.decide(item)
+                yield self.decide(named_error(item, found, text) if found and isinstance(item, BundleError) else item)
         except FactError as error:
-            yield Result(ErrorRecord(None, source, error.diagnostics))
+            diagnostics = named(tuple(error.diagnostics), found, text)
+            yield Result(ErrorRecord(None, source, diagnostics))
 
     def decide(self, item: Bundle | BundleError) -> Result:
         """The result of a bundle already read by the fact reader (`load_fact_file`, `validate_bundle`)."""
