@@ -91,8 +91,9 @@ def test_a_decision_of_another_format_version_is_not_counted(line: str, tmp_path
 def test_decisions_of_several_policy_sets_are_counted_apart_and_noted(line: str, tmp_path: Path) -> None:
     decision: dict[str, Any] = json.loads(line)
     other = dict(decision, policy_set_hash="0" * 32)
+    again = dict(decision, bundle_id="another")  # (the same line twice is one decision: test_report_repeats.py)
     path = tmp_path / "decisions.jsonl"
-    path.write_text("".join(json.dumps(d) + "\n" for d in (decision, decision, other)), encoding="utf-8")
+    path.write_text("".join(json.dumps(d) + "\n" for d in (decision, again, other)), encoding="utf-8")
     counts = json.loads(run(str(path), "--format", "json").stdout)
     assert counts["policy_sets"] == {"0" * 32: 1, decision["policy_set_hash"]: 2}
     text = run(str(path)).stdout

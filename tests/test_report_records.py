@@ -93,8 +93,10 @@ def test_a_decision_with_a_value_of_another_type_is_refused_at_its_line_and_fiel
 
 
 def test_the_unedited_decision_is_counted(decision: dict[str, Any], tmp_path: Path) -> None:
-    """The control for the refusals above: the same lines, unedited, are a report."""
-    result = run(str(_write(tmp_path / "decisions.jsonl", [decision, decision])), "--format", "json")
+    """The control for the refusals above: the same lines, unedited, are a report (the second of
+    another bundle: the same line twice is one decision, test_report_repeats.py)."""
+    second = dict(decision, bundle_id="second")
+    result = run(str(_write(tmp_path / "decisions.jsonl", [decision, second])), "--format", "json")
     assert result.exit_code == ExitCode.OK, result.stderr
     counts = json.loads(result.stdout)
     assert counts["totals"]["allowed"] == "304.70"

@@ -77,11 +77,13 @@ def report(decisions: str, fmt: str, top: int, output: str | None) -> None:
     """Summarise a batch output: counts and amounts by code, top denial reasons, error records, totals.
 
     Reads DECISIONS.jsonl as `carepolicy batch` (or `evaluate --format jsonl`) writes it, one
-    record a line, streaming it (memory does not grow with the number of decisions). Reports the
+    record a line, streaming it (two 16-byte digests are kept per record). Reports the
     records, decisions and error records; the totals of the billable lines (allowed, Medicare,
     beneficiary, Medigap, Medicaid; an indeterminate amount is counted apart, never as zero); for
     each code the billed lines, units, allowed amount and denials; the denial reasons by the number
-    of decisions they appear in; and the first error records. `--format html` writes one page with
+    of decisions they appear in; and the first error records. A record read again (the same
+    bundle_id and decision_id: an output concatenated twice) is counted once, with a warning that
+    says how many and names the first few ids. `--format html` writes one page with
     inline SVG charts (codes billed, denial reasons) that opens offline. `-` reads stdin. A progress
     bar shows on a terminal for inputs over 1 MB.
 

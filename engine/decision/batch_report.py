@@ -1,7 +1,8 @@
 """A report over a batch of decisions (the JSON Lines that `carepolicy batch` writes).
 
 The input is streamed: one line is read, counted and dropped, so a report over millions of
-decisions holds only the counters (by code, by reason) and the first few error records. It reads
+decisions holds only the counters (by code, by reason), the first few error records and a 16-byte
+digest per record, to count a record read twice once (report_repeats.py). It reads
 the documented JSON form (docs/reference/decision-format.md), not engine objects, so it reports on
 any batch output, from any version that writes that form; a line not in that form (a field
 missing, or of another type) stops the report at that line, rather than being counted as what it
@@ -26,6 +27,7 @@ from msgspec import UNSET, UnsetType
 
 from ..jsontext import TOO_DEEP, loads
 from ..printable import printable_lines, utf8_text
+from .report_repeats import Repeats
 
 __all__ = ["BatchReport", "ReportError", "read_report", "render_report_text"]
 
@@ -79,6 +81,7 @@ class Record(msgspec.Struct):
 
     error: list[_Problem] | UnsetType = UNSET
     bundle_id: str | None = None
+    decision_id: str | None = None  # (with bundle_id, what tells a decision counted twice: report_repeats.py)
     decision_format: int | UnsetType = UNSET  # (every decision has it; a line made by hand may not)
     policy_set_hash: str | UnsetType = UNSET
     source: str | None = None
@@ -130,6 +133,7 @@ class BatchReport:
     months: dict[str, int] = field(default_factory=dict)
     withdraw: dict[str, int] = field(default_factory=dict)  # code -> claims on file to withdraw (bundled)
     policy_sets: dict[str, int] = field(default_factory=dict)  # policy set hash -> decisions made with it
+    repeats: Repeats = field(default_factory=Repeats)  # records counted once although read again
 
     @property
     def records(self) -> int:
@@ -138,9 +142,11 @@ class BatchReport:
     def top_reasons(self, count: int = 10) -> list[tuple[str, int]]:
         return sorted(self.reasons.items(), key=lambda item: (-item[1], item[0]))[:count]
 
-    def add(self, record: Record) -> None:
+    def add(self, record: Record, line: str = "") -> None:
+        """Count `record` (read from `line`), unless it repeats one counted already."""
         if not isinstance(record.error, UnsetType):
-            self._add_error(record, record.error)
+            if not self.repeats.error_seen(record.bundle_id, line):
+                self._add_error(record, record.error)
             return
         month, billable, totals, denied = record.month, record.billable, record.totals, record.denied
         if (isinstance(month, UnsetType) or isinstance(billable, UnsetType) or isinstance(totals, UnsetType)
@@ -151,6 +157,9 @@ class BatchReport:
             # another version of the format: its fields may mean other things, so none is counted
             raise ReportError(f"decision format {record.decision_format} at `$.decision_format`; this carepolicy "
                               f"reads format {DECISION_FORMAT}")
+        policy_set = "" if isinstance(record.policy_set_hash, UnsetType) else record.policy_set_hash
+        if self.repeats.decision_seen(record.bundle_id, record.decision_id, policy_set, month, line):
+            return  # (checked after the form: a repeated line of another form still stops the report)
         if not isinstance(record.policy_set_hash, UnsetType):
             self.policy_sets[record.policy_set_hash] = self.policy_sets.get(record.policy_set_hash, 0) + 1
         self._add_decision(month, billable, totals, denied, record.withdraw or ())
@@ -222,6 +231,7 @@ class BatchReport:
             "top_denial_reasons": [{"reason": text, "decisions": n} for text, n in self.top_reasons(top)],
             "claims_to_withdraw": dict(sorted(self.withdraw.items())),
             "policy_sets": dict(sorted(self.policy_sets.items())),
+            **self.repeats.to_json_obj(),
         }
 
     def mixed_policy_sets(self) -> str | None:
@@ -281,7 +291,7 @@ def read_report(lines: Iterable[str], *, name: str) -> BatchReport:
         if not line or line.isspace():  # isspace stops at the first character of a record
             continue
         try:
-            report.add(_record(line))
+            report.add(_record(line), line)
         except ValueError as error:  # (a ReportError, a msgspec error: both are ValueErrors)
             what = str(error).splitlines()[0]
             # the last line (only it can lack its line end), ending before its JSON does: cut short
@@ -307,6 +317,7 @@ def render_report_text(report: BatchReport, *, top: int = 10) -> str:
         f"service months: {months}",
         f"policy sets: {', '.join(f'{h} ({n})' for h, n in sorted(report.policy_sets.items())) or 'none'}",
         *([f"note: {mixed}"] if (mixed := report.mixed_policy_sets()) else []),
+        *(f"WARNING: {said}" for said in report.repeats.warnings()),
         "",
         "Totals over the billable lines",
     ]
