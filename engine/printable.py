@@ -43,6 +43,22 @@ def printable(text: str, *, separators: str = "") -> str:
     return text.translate(_ESCAPES | {ord(c): f"\\u{ord(c):04x}" for c in separators})
 
 
+# an id longer than this is shortened in the human forms (text, summary, CSV, the report's error
+# records): its first ID_HEAD and last ID_TAIL characters, and a marker with its length. The end is
+# kept as well as the start: ids of one export often share a long prefix and differ at the end (a
+# sequence number), so the start alone would make them all look alike. The JSON forms keep it whole.
+ID_SHOWN = 64
+ID_HEAD, ID_TAIL = 40, 20
+
+
+def shortened_id(text: str) -> str:
+    """`text` as the human forms show an id: whole up to ID_SHOWN characters; else its start, `…`,
+    its end and `(2,000 characters, shortened)`. Not yet printable: `printable` it after."""
+    if len(text) <= ID_SHOWN:
+        return text
+    return f"{text[:ID_HEAD]}…{text[-ID_TAIL:]} ({len(text):,} characters, shortened)"
+
+
 def printable_lines(lines: list[str]) -> str:
     """The lines made printable, each on its own: a line break inside a line is shown, not kept."""
     return "\n".join(printable(line) for line in lines)

@@ -51,10 +51,15 @@ def trace_form(trace: str | None, explain: bool | None, *, default: str) -> str:
 
 
 def _error_line(record: ErrorRecord) -> str:
-    from carepolicy.engine.printable import FIELD_SEPARATOR, printable  # (the engine is imported when first used)
+    from carepolicy.engine.printable import (  # (the engine is imported when first used)
+        FIELD_SEPARATOR,
+        printable,
+        shortened_id,
+    )
 
     # (the id's `·` escaped too: in the summary form `a · 2025-03 · 99490 × 1` would read as an answer)
-    shown = None if record.bundle_id is None else printable(record.bundle_id, separators=FIELD_SEPARATOR)
+    bundle_id = record.bundle_id
+    shown = None if bundle_id is None else printable(shortened_id(bundle_id), separators=FIELD_SEPARATOR)
     who = f"Bundle {shown}" if shown is not None else "File"
     problems = f"{len(record.diagnostics)} problem{'' if len(record.diagnostics) == 1 else 's'}"
     return printable(f"{who} · not evaluated: {problems} in {record.source} (details on stderr)") + "\n"
@@ -165,8 +170,10 @@ def render_record(record: Record, fmt: str, *, index: int, trace: str, facts: Ma
 
 
 def _csv_error_row(record: ErrorRecord) -> dict[str, str]:
+    from carepolicy.engine.printable import shortened_id
+
     return {
-        "bundle_id": record.bundle_id or "",
+        "bundle_id": shortened_id(record.bundle_id or ""),
         "status": "error",
         "reasons": "; ".join(d.message for d in record.diagnostics),
         "rules": "; ".join(dict.fromkeys(d.code for d in record.diagnostics)),

@@ -26,7 +26,7 @@ import msgspec
 from msgspec import UNSET, UnsetType
 
 from ..jsontext import TOO_DEEP, loads
-from ..printable import printable_lines, utf8_text
+from ..printable import printable_lines, shortened_id, utf8_text
 from .report_repeats import Repeats
 
 __all__ = ["BatchReport", "ReportError", "read_report", "render_report_text"]
@@ -337,7 +337,7 @@ def render_report_text(report: BatchReport, *, top: int = 10) -> str:
         shown = len(report.errors)
         out.extend(["", f"Error records ({report.error_records}; the first {shown} shown)"])
         for error in report.errors:
-            who = error["bundle_id"] if error["bundle_id"] is not None else "(whole file)"
+            who = shortened_id(error["bundle_id"]) if error["bundle_id"] is not None else "(whole file)"
             out.append(f"  {who} in {error['source']}: {', '.join(error['codes'])}: {error['message']}")
     # ids, file names, messages and reasons are the input's: any character, shown as an escape
     return printable_lines(out) + "\n"

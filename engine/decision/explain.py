@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from ..printable import FIELD_SEPARATOR, printable, printable_lines
+from ..printable import FIELD_SEPARATOR, printable, printable_lines, shortened_id
 from .context import EMPTY_CONTEXT, DecisionContext
 from .model import Alternative, Decision, Denial, Line, Reason, Shares, Withdrawal
 from .trace_nodes import TraceNode
@@ -27,7 +27,7 @@ def render_decision_text(decision: Decision, *, explain: bool = False) -> str:
     context = decision.context or EMPTY_CONTEXT
     # the bundle's text in the lines whose fields ` · ` separates shows a `·` as `\u00b7`: an id
     # `a · service month 2025-04` is not read as another month (printable_lines does the rest)
-    bundle = printable(decision.bundle_id, separators=FIELD_SEPARATOR)
+    bundle = printable(shortened_id(decision.bundle_id), separators=FIELD_SEPARATOR)
     out: list[str] = [f"Bundle {bundle} · service month {decision.month}", answer(decision)]
     changed = [(n, o) for n, o in decision.switches if context.switch_defaults.get(n, o) != o]
     if changed:
@@ -79,7 +79,7 @@ def answer(decision: Decision) -> str:
     share = decision.patient_responsibility
     patient = f"patient owes {_money(share)}" if share is not None else "patient share indeterminate"
     withdraw = "".join(f" · withdraw the {w.code} claim" for w in decision.withdraw)
-    practitioner = printable(decision.billable[0].practitioner, separators=FIELD_SEPARATOR)
+    practitioner = printable(shortened_id(decision.billable[0].practitioner), separators=FIELD_SEPARATOR)
     return f"Bill {codes} (practitioner {practitioner}) · {allowed} · {patient}{withdraw}"
 
 
@@ -254,7 +254,7 @@ def _withdraw(withdraw: tuple[Withdrawal, ...]) -> list[str]:
     out: list[str] = []
     for claim in withdraw:
         status = f", {claim.status}" if claim.status else ""
-        head = f"  {claim.code} (practitioner {claim.practitioner}, {claim.month}{status})"
+        head = f"  {claim.code} (practitioner {shortened_id(claim.practitioner)}, {claim.month}{status})"
         out.extend(f"{head if i == 0 else ' ' * len(head)}  ✘ {_reason(r)}" for i, r in enumerate(claim.reasons))
     return out
 

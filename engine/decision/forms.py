@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from typing import Any
 
-from ..printable import FIELD_SEPARATOR, printable
+from ..printable import FIELD_SEPARATOR, printable, shortened_id
 from .context import EMPTY_CONTEXT
 from .explain import first_reason, split_denials
 from .model import Decision, Denial, Line
@@ -41,7 +41,7 @@ def render_summary(decision: Decision) -> str:
     """One line: id · month · billed codes and units · allowed · patient share (or why nothing); the
     id and the reason, which may quote the bundle's text, made printable (engine/printable.py), a `·`
     in them too, so that an id `a · 2025-03 · 99490 × 1` does not read as a bundle billing 99490."""
-    head = f"{printable(decision.bundle_id, separators=FIELD_SEPARATOR)} · {decision.month}"
+    head = f"{printable(shortened_id(decision.bundle_id), separators=FIELD_SEPARATOR)} · {decision.month}"
     if not decision.billable:
         reason = first_reason(decision)
         return f"{head} · nothing billable" + (f": {printable(reason, separators=FIELD_SEPARATOR)}" if reason else "")
@@ -83,7 +83,8 @@ def csv_rows(decision: Decision) -> Iterable[dict[str, str]]:
     """One row per billable line, then one per denied code (status: billable, denied, not
     considered, not in effect), in the decision's order, then one per claim on file to withdraw
     (status: withdraw; `with_code`: the billed code it is bundled into)."""
-    base = {"bundle_id": decision.bundle_id, "month": decision.month, "decision_id": decision.decision_id}
+    # (a long id shortened, as in the text form; the decision_id beside it finds the exact one)
+    base = {"bundle_id": shortened_id(decision.bundle_id), "month": decision.month, "decision_id": decision.decision_id}
     for line in decision.billable:
         yield {**base, **_billable_row(line)}
     matter, skipped, _dormant = split_denials(decision, decision.context or EMPTY_CONTEXT)

@@ -12,7 +12,7 @@ from __future__ import annotations
 from decimal import Decimal
 from html import escape
 
-from ..printable import printable
+from ..printable import printable, shortened_id
 from .batch_report import MONEY_FIELDS, BatchReport
 
 __all__ = ["render_report_html"]
@@ -82,7 +82,7 @@ def render_report_html(report: BatchReport, *, top: int = 10, title: str = "care
     )
     reason_rows = "".join(f"<tr><td class=n>{n}</td><td>{_text(text)}</td></tr>" for text, n in reasons)
     error_rows = "".join(
-        f"<tr><td>{_text(str(e['bundle_id']))}</td><td>{_text(str(e['source']))}</td>"
+        f"<tr><td>{_text(shortened_id(str(e['bundle_id'])))}</td><td>{_text(str(e['source']))}</td>"
         f"<td>{_text(', '.join(e['codes']))}</td><td>{_text(e['message'])}</td></tr>"
         for e in report.errors
     )

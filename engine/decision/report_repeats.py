@@ -21,6 +21,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from hashlib import blake2b
 
+from ..printable import shortened_id
+
 SHOWN = 5  # the ids named; the rest are counted
 
 
@@ -115,6 +117,6 @@ def _note(ids: list[str], named: set[bytes], bundle_id: str) -> bool:
 
 
 def _named(ids: list[str], count: int) -> str:
-    shown = ", ".join(ids)
+    shown = ", ".join(map(shortened_id, ids))  # (the JSON form names them whole)
     more = f" and {count - len(ids):,} more" if count > len(ids) else ""
     return f"{'id' if count == 1 else f'{count:,} ids'}: {shown}{more}"
