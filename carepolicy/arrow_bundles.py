@@ -11,15 +11,16 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Iterable, Iterator
-from typing import NamedTuple
 
 import pyarrow as pa
 
 from carepolicy.engine import Bundle, BundleError, Diagnostic
 from carepolicy.engine.facts.json_records import json_value
+from carepolicy.engine.facts.limits import MAX_TEXT
 from carepolicy.engine.facts.reader import validate_bundle
-from carepolicy.engine.facts.record_errors import not_utf8
 from carepolicy.engine.facts.schema_messages import json_path
+
+from .arrow_cells import Unreadable, located
 
 BUNDLE_COLUMN = "bundle"
 _TEXT_TYPES = (pa.string(), pa.large_string(), *([pa.string_view()] if hasattr(pa, "string_view") else []))
@@ -42,11 +43,11 @@ def bundles_from_batches(
                 index += 1
         elif column in names:
             for value in _json_cells(batch.column(column), column):
-                yield value.error(source, index) if isinstance(value, _Unreadable) else _from_json(value, source, index)
+                yield value.error(source, index) if isinstance(value, Unreadable) else _from_json(value, source, index)
                 index += 1
         else:
             for row in _table_rows(batch):
-                if isinstance(row, _Unreadable):
+                if isinstance(row, Unreadable):
                     yield row.error(source, index)
                 else:
                     yield validate_bundle(_present(row), source=source, index=index)
@@ -61,29 +62,9 @@ def _repeated_column(name: str, is_fact: bool, source: str, index: int) -> Bundl
     return BundleError(bundle_id, source, index, (diag,))
 
 
-class _Unreadable(NamedTuple):
-    """A row with a cell Python cannot hold: text that is not UTF-8, a date past year 9,999."""
-
-    column: str
-    problem: Exception
-    whole: bool = False  # the cell is the bundle (a struct `bundle` column), not one of its fields
-
-    def error(self, source: str, index: int) -> BundleError:
-        bundle_id = f"#{index + 1}"
-        if isinstance(self.problem, UnicodeDecodeError):  # worded as for a JSON line
-            code, message = "facts/syntax", not_utf8(self.problem.object, self.problem)
-        else:
-            code, message = "facts/schema", f"a value Python cannot hold: {self.problem}"
-        if self.whole:
-            message = f"column `{self.column}`: {message}"
-        path = None if self.whole else json_path([self.column], {})
-        diag = Diagnostic(code, message, fact_path=path, file=source, bundle=bundle_id)
-        return BundleError(bundle_id, source, index, (diag,))
-
-
 def _table_rows(batch: pa.RecordBatch) -> list[object]:
-    """The batch's rows as dicts; one that cannot be converted is the `_Unreadable` of its first
-    such column, so that only its own row is an error."""
+    """The batch's rows as dicts; one that cannot be converted is the `Unreadable` of its first
+    such value (arrow_cells.py), so that only its own row is an error."""
     try:
         return batch.to_pylist()  # type: ignore[no-any-return]
     except (ValueError, OverflowError):  # a UnicodeDecodeError is a ValueError
@@ -95,15 +76,36 @@ def _table_row(row: pa.RecordBatch) -> object:
         try:
             column.to_pylist()
         except (ValueError, OverflowError) as problem:
-            return _Unreadable(name, problem)
+            return located(column, name, problem, bundle_id=_row_id(row))
     return row.to_pylist()[0]
+
+
+def _row_id(row: pa.RecordBatch) -> str | None:
+    """The `id` of a one-row batch when it is text that can be read (it names the row's error)."""
+    return _id_of(row.column("id")) if "id" in row.schema.names else None
+
+
+def _struct_id(cell: pa.Array) -> str | None:
+    """The `id` field of a one-row struct `bundle` column, as `_row_id`."""
+    kind = cell.type
+    if not pa.types.is_struct(kind) or kind.get_field_index("id") < 0:
+        return None
+    return _id_of(cell.flatten()[kind.get_field_index("id")])
+
+
+def _id_of(column: pa.Array) -> str | None:
+    try:
+        value = column.to_pylist()[0]
+    except (ValueError, OverflowError):
+        return None
+    return value if isinstance(value, str) and 0 < len(value) <= MAX_TEXT and value.isprintable() else None
 
 
 def _json_cells(array: pa.Array, column: str) -> list[object]:
     """The cells of a JSON column, text as its bytes: a Parquet writer need not check that a string
     is UTF-8, and each cell is decoded on its own (`json_value`), so one that is not is its row's
     error rather than a UnicodeDecodeError for the whole batch. A column of another type (a struct,
-    from `spark.read.json` say) whose cell Python cannot hold is that cell's `_Unreadable`."""
+    from `spark.read.json` say) whose cell Python cannot hold is that cell's `Unreadable`."""
     kind = array.type.value_type if pa.types.is_dictionary(array.type) else array.type
     if kind in _TEXT_TYPES:
         array = array.cast(pa.large_binary())
@@ -117,7 +119,8 @@ def _cell(array: pa.Array, i: int, column: str) -> object:
     try:
         return array[i].as_py()
     except (ValueError, OverflowError) as problem:
-        return _Unreadable(column, problem, whole=True)
+        cell = array.slice(i, 1)
+        return located(cell, column, problem, whole=True, bundle_id=_struct_id(cell))
 
 
 def _from_json(value: object, source: str, index: int) -> Bundle | BundleError:

@@ -97,5 +97,9 @@ def test_a_struct_bundle_cell_python_cannot_hold_is_its_rows_error(policies: Pol
     assert [row["record"] for row in rows] == [0, 1]
     first, second = (json.loads(row["error"])[0] for row in rows)
     assert first["code"] == "facts/schema"
-    assert first["message"] == "column `bundle`: a value Python cannot hold: date value out of range"
+    assert first["message"] == (  # (it was "a value Python cannot hold: date value out of range", at no path)
+        "column `bundle`, row 1: date out of range: 2,932,907 days from 1970-01-01 (about year 10,000, column type "
+        "date32[day]); dates are accepted from 0001-01-01 to 9999-12-31 (the years Python's datetime holds)"
+    )
+    assert (first["bundle"], first["fact_path"]) == ("far", "$.month")
     assert (second["bundle"], second["fact_path"]) == ("near", "$.month")

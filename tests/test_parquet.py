@@ -275,12 +275,15 @@ def test_a_bundle_column_cell_python_cannot_hold_is_its_rows_error() -> None:
     dates = pa.array([None, None, 2**31 - 1], pa.date32())
     table = table.set_column(table.schema.get_field_index("id"), "id", ids).append_column("ccm_start", dates)
     rows = pa.Table.from_batches(list(evaluate_arrow_batches(carepolicy.load(), table.to_batches()))).to_pylist()
-    assert [(row["bundle_id"], row["status"]) for row in rows] == [("a", "decided"), ("#2", "error"), ("#3", "error")]
+    assert [(row["bundle_id"], row["status"]) for row in rows] == [("a", "decided"), ("#2", "error"), ("c", "error")]
     errors = [json.loads(str(row["error"])) for row in rows[1:]]
-    overflow = "days=2147483647; must have magnitude <= 999999999"  # Python's words
+    # (the date was "a value Python cannot hold: days=2147483647; must have magnitude <= 999999999")
+    far = ("column `ccm_start`, row 3: date out of range: 2,147,483,647 days from 1970-01-01 (about year 5,881,581, "
+           "column type date32[day]); dates are accepted from 0001-01-01 to 9999-12-31 (the years Python's datetime "
+           "holds)")
     assert [(e["code"], e["fact_path"], e["message"]) for (e,) in errors] == [
-        ("facts/syntax", "$.id", "not UTF-8 text (byte 1)"),
-        ("facts/schema", "$.ccm_start", f"a value Python cannot hold: {overflow}"),
+        ("facts/syntax", "$.id", "column `id`, row 2: not UTF-8 text (byte 1)"),
+        ("facts/schema", "$.ccm_start", far),
     ]
 
 
