@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from itertools import cycle
 
-from .printable import printable
+from .printable import printable, shortened_id
 from .source import LineSource, Span
 
 
@@ -91,7 +91,9 @@ def _header(diag: Diagnostic) -> str:
     if diag.span is not None:
         where = str(diag.span)
     else:
-        parts = [p for p in (diag.file, diag.bundle is not None and f"bundle `{diag.bundle}`", diag.fact_path) if p]
+        # (an id of up to 2,000 characters shortened, as in the decision's text form; JSON keeps it whole)
+        bundle = diag.bundle is not None and f"bundle `{shortened_id(diag.bundle)}`"
+        parts = [p for p in (diag.file, bundle, diag.fact_path) if p]
         where = ": ".join(parts) if parts else "carepolicy"
     return f"{where}: {diag.severity.value}[{diag.code}]: {diag.message}"
 

@@ -78,3 +78,15 @@ def test_the_json_forms_keep_long_ids_exact(facts_file: Path) -> None:
     decision = json.loads(_run(facts_file, "json"))
     assert decision["bundle_id"] == BUNDLE
     assert decision["billable"][0]["practitioner"] == PRACTITIONER
+
+
+def test_a_diagnostic_on_stderr_names_a_long_bundle_id_shortened(tmp_path: Path) -> None:
+    """The `bundle `...`` of an error on stderr was the whole id: a 2,084-character line."""
+    path = tmp_path / "bad.jsonl"
+    path.write_text(json.dumps({"id": BUNDLE, "month": "2025-13"}) + "\n", encoding="utf-8")
+    result = CliRunner().invoke(cli, ["evaluate", "--format", "jsonl", str(path)], catch_exceptions=False)
+    assert result.exit_code == 2
+    assert json.loads(result.stdout)["bundle_id"] == BUNDLE  # the JSON form: whole
+    (header,) = [line for line in result.stderr.splitlines() if "error[facts/schema]" in line]
+    assert f"bundle `{shortened_id(BUNDLE)}`: $.month: error[facts/schema]" in header
+    assert len(header) < 250
