@@ -20,7 +20,7 @@ from carepolicy.engine.facts.limits import MAX_TEXT
 from carepolicy.engine.facts.reader import validate_bundle
 from carepolicy.engine.facts.schema_messages import json_path
 
-from .arrow_cells import Unreadable, located
+from .arrow_cells import Unreadable, any_partial_day, has_date64, located, partial_day
 
 BUNDLE_COLUMN = "bundle"
 _TEXT_TYPES = (pa.string(), pa.large_string(), *([pa.string_view()] if hasattr(pa, "string_view") else []))
@@ -65,10 +65,12 @@ def _repeated_column(name: str, is_fact: bool, source: str, index: int) -> Bundl
 def _table_rows(batch: pa.RecordBatch) -> list[object]:
     """The batch's rows as dicts; one that cannot be converted is the `Unreadable` of its first
     such value (arrow_cells.py), so that only its own row is an error."""
-    try:
-        return batch.to_pylist()  # type: ignore[no-any-return]
-    except (ValueError, OverflowError):  # a UnicodeDecodeError is a ValueError
-        return [_table_row(batch.slice(i, 1)) for i in range(batch.num_rows)]
+    if not any(has_date64(column.type) and any_partial_day(column) for column in batch.columns):
+        try:
+            return batch.to_pylist()  # type: ignore[no-any-return]
+        except (ValueError, OverflowError):  # a UnicodeDecodeError is a ValueError
+            pass
+    return [_table_row(batch.slice(i, 1)) for i in range(batch.num_rows)]
 
 
 def _table_row(row: pa.RecordBatch) -> object:
@@ -77,6 +79,9 @@ def _table_row(row: pa.RecordBatch) -> object:
             column.to_pylist()
         except (ValueError, OverflowError) as problem:
             return located(column, name, problem, bundle_id=_row_id(row))
+        partial = partial_day(column, name, bundle_id=_row_id(row)) if has_date64(column.type) else None
+        if partial is not None:
+            return partial
     return row.to_pylist()[0]
 
 
@@ -109,18 +114,22 @@ def _json_cells(array: pa.Array, column: str) -> list[object]:
     kind = array.type.value_type if pa.types.is_dictionary(array.type) else array.type
     if kind in _TEXT_TYPES:
         array = array.cast(pa.large_binary())
-    try:
-        return array.to_pylist()  # type: ignore[no-any-return]
-    except (ValueError, OverflowError):  # (a rare batch: its cells are converted one at a time)
-        return [_cell(array, i, column) for i in range(len(array))]
+    if not (has_date64(kind) and any_partial_day(array)):  # (a date64 of part of a day: said cell by cell)
+        try:
+            return array.to_pylist()  # type: ignore[no-any-return]
+        except (ValueError, OverflowError):  # (a rare batch: its cells are converted one at a time)
+            pass
+    return [_cell(array, i, column) for i in range(len(array))]
 
 
 def _cell(array: pa.Array, i: int, column: str) -> object:
+    cell = array.slice(i, 1)
     try:
-        return array[i].as_py()
+        value = array[i].as_py()
     except (ValueError, OverflowError) as problem:
-        cell = array.slice(i, 1)
         return located(cell, column, problem, whole=True, bundle_id=_struct_id(cell))
+    partial = partial_day(cell, column, whole=True, bundle_id=_struct_id(cell)) if has_date64(cell.type) else None
+    return value if partial is None else partial
 
 
 def _from_json(value: object, source: str, index: int) -> Bundle | BundleError:

@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from carepolicy.engine import BundleError, Diagnostic
 from carepolicy.engine.facts.record_errors import not_utf8
@@ -50,6 +51,13 @@ class Unreadable:
         if isinstance(self.problem, UnicodeDecodeError):  # worded as for a JSON line
             return "facts/syntax", not_utf8(self.problem.object, self.problem)
         kind, raw = self.kind, self.raw
+        if isinstance(self.problem, PartialDay) and raw is not None:
+            into = raw % _PER_DAY["ms"]
+            return "facts/schema", (
+                f"a date64 value of {raw:,} milliseconds from 1970-01-01 is not a whole day ({into:,} ms into "
+                f"the day, which a date would drop); dates are whole days: write it as a date32 date, or as a "
+                f"timestamp where a time of day is meant"
+            )
         if kind is not None and raw is not None and pa.types.is_timestamp(kind):
             unit = kind.unit
             days = raw / _PER_DAY[unit]
@@ -66,6 +74,75 @@ class Unreadable:
             )
         of = f" of type {kind}" if kind is not None else ""
         return "facts/schema", f"a value{of} Python cannot hold ({_reason(self.problem)})"
+
+
+class PartialDay(ValueError):
+    """A date64 value that is not a whole number of days: Python's date keeps the day and silently
+    drops the rest (Arrow does not check it: its date64 is milliseconds, meant to be whole days)."""
+
+
+def has_date64(kind: pa.DataType) -> bool:
+    """Whether a column of this type holds a date64 anywhere (in a struct, list or dictionary)."""
+    if pa.types.is_date64(kind):
+        return True
+    if pa.types.is_dictionary(kind):
+        return has_date64(kind.value_type)
+    if pa.types.is_struct(kind):
+        return any(has_date64(field.type) for field in kind)
+    if _is_list(kind):
+        return has_date64(kind.value_type)
+    return False
+
+
+def any_partial_day(array: pa.Array) -> bool:
+    """Whether any date64 value in `array` (of any number of rows) is not a whole day: checked in
+    Arrow, so that a batch of whole days is converted at once, not row by row."""
+    kind = array.type
+    if pa.types.is_dictionary(kind):
+        return any_partial_day(array.dictionary_decode())
+    if pa.types.is_date64(kind):
+        stored = array.cast(pa.int64())
+        whole = pc.multiply(pc.divide(stored, _PER_DAY["ms"]), _PER_DAY["ms"])  # (integer division)
+        return bool(pc.any(pc.not_equal(stored, whole)).as_py())
+    if pa.types.is_struct(kind):
+        return any(any_partial_day(child) for child in array.flatten())
+    if _is_list(kind):
+        return any_partial_day(array.flatten())
+    return False
+
+
+def partial_day(column: pa.Array, name: str, *, whole: bool = False, bundle_id: str | None = None) -> Unreadable | None:
+    """The `Unreadable` of the first date64 value of a one-row `column` that is not a whole day."""
+    found = _off_day(column, ())
+    if found is None:
+        return None
+    parts, leaf = found
+    return Unreadable(name, PartialDay(), whole, parts, leaf.type, _raw(leaf), bundle_id)
+
+
+def _off_day(array: pa.Array, parts: tuple[Part, ...]) -> tuple[tuple[Part, ...], pa.Array] | None:
+    kind = array.type
+    if pa.types.is_dictionary(kind):
+        return _off_day(array.dictionary_decode(), parts)
+    if pa.types.is_date64(kind):
+        raw = _raw(array)
+        return (parts, array) if raw is not None and raw % _PER_DAY["ms"] else None
+    if pa.types.is_struct(kind):
+        for field, child in zip(kind, array.flatten(), strict=True):
+            found = _off_day(child, (*parts, field.name))
+            if found is not None:
+                return found
+    elif _is_list(kind) and array[0].is_valid:
+        values = array[0].values
+        for i in range(len(values)):
+            found = _off_day(values.slice(i, 1), (*parts, i))
+            if found is not None:
+                return found
+    return None
+
+
+def _is_list(kind: pa.DataType) -> bool:
+    return bool(pa.types.is_list(kind) or pa.types.is_large_list(kind) or pa.types.is_fixed_size_list(kind))
 
 
 def _reason(problem: Exception) -> str:
@@ -113,7 +190,7 @@ def _first(array: pa.Array, parts: tuple[Part, ...]) -> tuple[tuple[Part, ...], 
             found = _first(child, (*parts, field.name))
             if found is not None:
                 return found
-    elif pa.types.is_list(kind) or pa.types.is_large_list(kind) or pa.types.is_fixed_size_list(kind):
+    elif _is_list(kind):
         values = array[0].values
         for i in range(0 if values is None else len(values)):
             found = _first(values.slice(i, 1), (*parts, i))

@@ -73,3 +73,30 @@ def test_a_struct_bundle_column_names_the_path_inside_the_bundle_and_the_rows_id
     (_first, second) = _errors(pa.record_batch({"bundle": cells}))
     assert second[:2] == ("far", "$.ccm_start")
     assert second[2].startswith("column `bundle`, row 2: timestamp out of range: 9,000,000,000,000,000,000 seconds")
+
+
+DAY_MS = 86_400_000
+
+
+def test_a_date64_that_is_not_a_whole_day_is_its_rows_error_not_a_dropped_time() -> None:
+    """A date64 cell of 86,400,005 ms became the date 1970-01-02 with its 5 ms dropped, without a word
+    (Arrow does not check that a date64 is whole days; Python's date keeps the day only)."""
+    consent = pa.StructArray.from_arrays([pa.array([DAY_MS * 20_000, DAY_MS + 5], pa.date64())], ["date"])
+    (first, second) = _errors(_rows(consent=consent))
+    assert first == ("a", None, "decided")  # (a whole day: read as the date it is)
+    assert second == ("b", "$.consent.date", (
+        "column `consent`, row 2: a date64 value of 86,400,005 milliseconds from 1970-01-01 is not a whole day "
+        "(5 ms into the day, which a date would drop); dates are whole days: write it as a date32 date, or as a "
+        "timestamp where a time of day is meant"))
+
+
+def test_a_date64_in_a_list_of_a_struct_bundle_column_is_found_at_its_path() -> None:
+    entry = pa.struct([("minutes", pa.int64()), ("date", pa.date64())])
+    time = pa.array([[{"minutes": 5, "date": DAY_MS}], [{"minutes": 5, "date": DAY_MS}, {"minutes": 5, "date": 7}]],
+                    pa.list_(entry))
+    cells = pa.StructArray.from_arrays([pa.array(["ok", "odd"]), pa.array(["2025-03"] * 2), time],
+                                       ["id", "month", "time"])
+    (first, second) = _errors(pa.record_batch({"bundle": cells}))
+    assert first == ("ok", None, "decided")
+    assert second[:2] == ("odd", "$.time[1].date")
+    assert second[2].startswith("column `bundle`, row 2: a date64 value of 7 milliseconds from 1970-01-01")
