@@ -262,6 +262,39 @@ def test_a_slow_body_is_408(server: int) -> None:
     assert json.loads(body)["error"][0]["code"] == "service/timeout"
 
 
+def _read_until_closed(port: int, request: bytes) -> tuple[bytes, dict[str, str], bytes]:
+    """What a raw HTTP request is answered, read until the server closes: status line, headers, body."""
+    with socket.create_connection(("127.0.0.1", port), timeout=60) as raw:
+        raw.sendall(request)
+        answer = b""
+        while chunk := raw.recv(1 << 20):
+            answer += chunk
+    head, _, body = answer.partition(b"\r\n\r\n")
+    status, *fields = head.split(b"\r\n")
+    return status, {k.strip().lower(): v.strip() for k, _, v in (f.decode().partition(":") for f in fields)}, body
+
+
+def test_an_http_10_client_reads_the_answer_an_http_11_client_is_streamed(server: int) -> None:
+    """Over a real uvicorn (httptools) and a raw socket: an HTTP/1.0 client cannot read chunks, and
+    httptools sends them to it whatever its version, so its answer (here ~1.6 MB, past the 1 MiB it
+    is held in memory, so spooled to a file) comes whole, with its length, then the connection
+    closes; the bytes are those an HTTP/1.1 client is streamed, one line per record."""
+    body = jsonl(BUNDLES).encode()
+    status, headers, answer = _read_until_closed(server, b"POST /v1/decisions HTTP/1.0\r\nHost: x\r\n"
+                                                 b"Content-Type: application/x-ndjson\r\nContent-Length: "
+                                                 + str(len(body)).encode() + b"\r\n\r\n" + body)
+    streamed_status, streamed_headers, streamed = request(server, "POST", "/v1/decisions", body, JSONL)
+    assert status.startswith(b"HTTP/1.1 422")  # (uvicorn names its own version; 1.0 clients read it)
+    assert streamed_status == 422
+    assert "content-length" not in streamed_headers
+    assert "transfer-encoding" not in headers
+    assert headers["content-length"] == str(len(answer))
+    assert len(answer) > 1024 * 1024
+    assert answer == streamed
+    assert answer.count(b"\n") == len(BUNDLES)
+    assert (headers["x-carepolicy-records"], headers["x-carepolicy-errors"]) == (str(len(BUNDLES)), str(len(INVALID)))
+
+
 def test_description_endpoints(server: int) -> None:
     evaluator = carepolicy.load()
     status, _, body = request(server, "GET", "/v1/policy-set")

@@ -185,9 +185,9 @@ def test_a_stricter_max_depth_makes_a_deeper_line_its_records_error(evaluator: E
     assert (refused.status, refused.lines()[0]["error"][0]["code"]) == (413, "service/too-deep")  # a document
 
 
-async def streamed(app: Any, body: bytes, on_body: Callable[[bytes], None]) -> int:
-    """A JSON Lines request whose answer is handed to `on_body` piece by piece as it arrives, not
-    kept (a client reading as it comes); the status."""
+async def streamed(app: Any, body: bytes, on_body: Callable[[bytes], None], version: str = "1.1") -> int:
+    """A JSON Lines request (HTTP `version`) whose answer is handed to `on_body` piece by piece as it
+    arrives, not kept (a client reading as it comes); the status."""
     done = asyncio.Event()
     messages = iter([{"type": "http.request", "body": body, "more_body": False}])
     status = [0]
@@ -216,7 +216,7 @@ async def streamed(app: Any, body: bytes, on_body: Callable[[bytes], None]) -> i
         "root_path": "",
         "scheme": "http",
         "headers": [(b"content-type", JSONL.encode())],
-        "http_version": "1.1",
+        "http_version": version,
         "server": ("127.0.0.1", 80),
         "client": ("127.0.0.1", 1),
     }
@@ -263,6 +263,41 @@ def test_the_memory_held_is_a_chunk_not_the_answer(evaluator: Evaluator) -> None
         tracemalloc.stop()
     assert received[0] > 10_000_000
     assert peak < received[0] / 8, (peak, received[0])
+
+
+def test_an_http_10_answer_is_spooled_not_held(evaluator: Evaluator, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An HTTP/1.0 client cannot be streamed chunks (service/whole.py), so its answer was built in
+    memory whole, then joined: 300 minimal bundles (~12 MB of answer) peaked at twice the answer.
+    It is spooled to a temporary file past SPOOL_BYTES and read back a piece at a time: the peak is
+    a small part of the answer, the answer is the one an HTTP/1.1 client is streamed, and the file
+    is closed once it is sent."""
+    import hashlib
+    import tracemalloc
+
+    from carepolicy.service import whole
+
+    body = b'{"month": "2025-03"}\n' * 300
+    app = service_app.create_app(evaluator, ServiceConfig())
+    streamed_11: list[bytes] = []
+    asyncio.run(streamed(app, body, streamed_11.append))  # once first: the month's plan and caches are kept
+    files: list[Any] = []
+    spool = whole.spool
+    monkeypatch.setattr(whole, "spool", lambda *args: files.append(spool(*args)) or files[-1])
+    monkeypatch.setattr(service_app, "spool", whole.spool)
+    received = hashlib.sha256()  # (not kept: the client's copy would be in the peak)
+    tracemalloc.start()
+    try:
+        status = asyncio.run(streamed(app, body, received.update, version="1.0"))
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    answer = b"".join(streamed_11)
+    assert status == 200
+    assert received.digest() == hashlib.sha256(answer).digest()
+    assert len(answer) > 10_000_000
+    assert peak < len(answer) / 8, (peak, len(answer))
+    (spooled,) = files
+    assert spooled.file.closed
 
 
 def test_a_failure_while_the_answer_is_sent_is_that_records_error(

@@ -29,6 +29,10 @@ REQUEST_SOURCE = "<request>"  # the `source` of the posted bundles in their diag
 CHUNK_BYTES = 64 * 1024  # lines are handed to the event loop in chunks of about this size (see `chunks`)
 
 
+class Gone(Exception):
+    """The client closed the connection: there is no one to answer."""
+
+
 class Line(NamedTuple):
     """One record's line of the answer, and whether it is an error record."""
 

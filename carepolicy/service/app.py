@@ -34,11 +34,11 @@ from carepolicy.cli.common import ErrorRecord, record_json_line
 from carepolicy.engine import Diagnostic, engine_version
 from carepolicy.evaluator import Evaluator, load
 
-from .answers import REQUEST_SOURCE, Line, answer_lines, chunks, is_error, read, request_work
+from .answers import REQUEST_SOURCE, Gone, answer_lines, chunks, is_error, read, request_work
 from .limits import JSON_TYPES, JSONL_TYPES, ServiceConfig, nesting_depth
 from .openapi import openapi_document
+from .whole import JSONL_MEDIA, lines_response, spool, spooled_response
 
-JSONL_MEDIA = "application/x-ndjson"
 _SHOWN, _LISTED = 40, 5  # characters of a client's text an error echoes; query names it lists
 _INLINE_BYTES = 64 * 1024  # one bundle this small is decided on the event loop: no thread hand-off
 Scope = MutableMapping[str, Any]
@@ -147,10 +147,6 @@ def _one_record(body: bytes, fmt: str) -> bool:
     return not body.lstrip(b" \t\r\n\xef\xbb\xbf").startswith(b"[")  # (a byte-order mark, if any, first)
 
 
-class _Gone(Exception):
-    """The client closed the connection: there is no one to answer."""
-
-
 def _tally(body: bytes, fmt: str, max_depth: int, deadline: float, gone: threading.Event) -> tuple[int, int]:
     """How many records `body` holds, and how many are not valid bundles: read, not decided, before
     the answer starts, since its status (200 or 422) and these counts go before its first line.
@@ -159,33 +155,13 @@ def _tally(body: bytes, fmt: str, max_depth: int, deadline: float, gone: threadi
     records = errors = 0
     for work in request_work(body, fmt, max_depth):
         if gone.is_set():
-            raise _Gone
+            raise Gone
         if monotonic() > deadline:
             raise _Refusal(503, "service/timeout", f"the bundles were not read within the request timeout "
                            f"({records} read)", help="send fewer bundles per request")
         records += 1
         errors += is_error(read(work))
     return records, errors
-
-
-def _whole(evaluator: Evaluator, body: bytes, fmt: str, max_depth: int, deadline: float,
-           gone: threading.Event) -> list[Line]:
-    """Every line of the answer, for a client that cannot be sent a stream (HTTP/1.0)."""
-    lines = []
-    for line in answer_lines(evaluator, request_work(body, fmt, max_depth), deadline):
-        if gone.is_set():
-            raise _Gone
-        lines.append(line)
-    return lines
-
-
-def _answer(lines: list[Line], fmt: str) -> Response:
-    """A whole answer, with its length: one JSON value for one bundle sent as JSON, else JSON Lines."""
-    failed = sum(line.failed for line in lines)
-    media = "application/json" if fmt == "json" and len(lines) == 1 else JSONL_MEDIA
-    headers = {"x-carepolicy-records": str(len(lines)), "x-carepolicy-errors": str(failed)}
-    return Response(b"".join(line.data for line in lines), status_code=422 if failed else 200,
-                    media_type=media, headers=headers)
 
 
 async def _in_thread(request: Request, work: Callable[[threading.Event], _T]) -> _T:
@@ -249,18 +225,19 @@ def create_app(evaluator: Evaluator, config: ServiceConfig) -> Starlette:
                            help="a fact bundle needs only a few levels; check what is being sent")
         deadline = monotonic() + config.request_timeout
         if _one_record(body, fmt):  # decided here, on the loop: its line is the whole answer
-            return _answer(list(answer_lines(evaluator, request_work(body, fmt, config.max_depth), deadline)), fmt)
-        if request.scope.get("http_version") == "1.0":  # uvicorn's httptools frames a stream in chunks whatever
-            # the version (uvicorn PR #1360), which HTTP/1.0 cannot read, and nginx speaks 1.0 to its upstream
-            # unless told otherwise: such a client gets the whole answer, with its length, held in memory
+            return lines_response(list(answer_lines(evaluator, request_work(body, fmt, config.max_depth), deadline)),
+                                  fmt)
+        if request.scope.get("http_version") == "1.0":  # HTTP/1.0 has no chunks, and uvicorn's httptools sends
+            # chunks to it all the same (whole.py): the whole answer, with its length, spooled past 1 MiB to a file
             try:
-                lines = await _in_thread(request, partial(_whole, evaluator, body, fmt, config.max_depth, deadline))
-            except _Gone:
+                spooled = await _in_thread(request, partial(spool, evaluator, request_work(body, fmt, config.max_depth),
+                                                            deadline))
+            except Gone:
                 return Response(status_code=400)  # (never sent, as above)
-            return _answer(lines, fmt)
+            return spooled_response(spooled, fmt)
         try:  # a batch: read, then decided, on worker threads so that health checks are still answered
             records, failed = await _in_thread(request, partial(_tally, body, fmt, config.max_depth, deadline))
-        except _Gone:
+        except Gone:
             return Response(status_code=400)  # (never sent, as above)
         # one JSON value for one bundle; a JSON list of bundles gets a line each, as JSON Lines does
         media = "application/json" if fmt == "json" and records == 1 else JSONL_MEDIA
