@@ -205,6 +205,40 @@ def test_a_body_declared_utf8_is_read(evaluator: Evaluator, media: str) -> None:
     assert (answer.status, answer.headers["x-carepolicy-records"]) == (200, "1")
 
 
+THREE = b'{"month": "2025-03"}\n{"month": "2025-13"}\n{"month": "2025-03"}\n'
+A_LIST = b'[\n  {"month": "2025-03"},\n  {"month": "2025-13"}\n]\n'
+
+
+@pytest.mark.parametrize("media", ["", " ", "; charset=utf-8", []])  # ([]: no Content-Type at all)
+@pytest.mark.parametrize(("body", "declared"), [(THREE, JSONL), (A_LIST, "application/json"),
+                                                (b'\xef\xbb\xbf{"month": "2025-03"}', JSONL)])
+def test_a_body_without_a_content_type_is_read_as_evaluate_reads_stdin(evaluator: Evaluator, media: str | list[str],
+                                                                        body: bytes, declared: str) -> None:
+    """An empty Content-Type (or none) was read as JSON: three JSON Lines were one document that could
+    not be parsed, answered with one error record for three bundles. The format is detected from the
+    body as `evaluate -` detects its standard input's (one whole object on a line: JSON Lines), and the
+    answer is the declared format's."""
+    answer = call(evaluator, body, media)
+    expected = call(evaluator, body, declared)
+    assert (answer.status, answer.headers["content-type"]) == (expected.status, expected.headers["content-type"])
+    assert answer.body == expected.body
+    assert answer.headers["x-carepolicy-records"] == str(body.count(b'"month"'))
+
+
+@pytest.mark.parametrize("body", [b"month: 2025-03\n", b"", b"\n\n", b"\xff\xfe{"])
+@pytest.mark.parametrize("media", ["", []])
+def test_a_body_without_a_content_type_that_is_not_json_is_415(evaluator: Evaluator, body: bytes,
+                                                               media: str | list[str]) -> None:
+    """What `evaluate -` would read as YAML (or nothing) the service does not read: refused with the
+    types it takes, not read as a JSON document that cannot be parsed."""
+    answer = call(evaluator, body, media)
+    assert answer.status == 415
+    (problem,) = answer.lines()[0]["error"]
+    assert problem["code"] == "service/media-type"
+    assert "no Content-Type" in problem["message"]
+    assert "application/x-ndjson" in problem["help"]
+
+
 @pytest.mark.parametrize(("media", "headers"), [
     (["application/json", "text/plain"], ()),
     ("application/json", (("content-encoding", "identity"), ("content-encoding", "gzip"))),

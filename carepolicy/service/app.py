@@ -14,6 +14,7 @@ form `batch` writes; no traceback ever reaches a client.
 
 from __future__ import annotations
 
+import io
 import logging
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, MutableMapping
@@ -32,6 +33,7 @@ from starlette.routing import Route
 from carepolicy.cli.batch_input import Work
 from carepolicy.cli.common import ErrorRecord, record_json_line
 from carepolicy.engine import Diagnostic, engine_version
+from carepolicy.engine.facts.records import detected_format
 from carepolicy.evaluator import Evaluator, load
 
 from .answers import REQUEST_SOURCE, Gone, answer_lines, chunks, is_error, read, request_work
@@ -40,6 +42,7 @@ from .openapi import openapi_document
 from .whole import JSONL_MEDIA, lines_response, spool, spooled_response
 
 _SHOWN, _LISTED = 40, 5  # characters of a client's text an error echoes; query names it lists
+_TYPES_HELP = "send one bundle as application/json, or many as application/x-ndjson (one per line)"
 _INLINE_BYTES = 64 * 1024  # one bundle this small is decided on the event loop: no thread hand-off
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -109,12 +112,14 @@ def _listed(names: list[str]) -> str:
     return shown if len(names) <= _LISTED else f"{shown} and {len(names) - _LISTED:,} more"
 
 
-def _format_of(request: Request) -> str:
+def _format_of(request: Request) -> str | None:
+    """"json" or "jsonl" as the Content-Type says; None when it says nothing (absent, or empty, as
+    some clients send it): then the body says (`_detected`)."""
     encoding = _header(request, "content-encoding", "identity").strip().lower()
     if encoding not in ("", "identity"):  # not decoded here: the bytes would read as text that is not UTF-8
         raise _Refusal(415, "service/media-type", f"the body is `{_shown(encoding)}`-encoded, which the service "
                        "does not decode", help="send the body as it is, without a Content-Encoding")
-    media, *parameters = _header(request, "content-type", "application/json").split(";")
+    media, *parameters = _header(request, "content-type", "").split(";")
     media = media.strip().lower()
     for name, _, value in (parameter.partition("=") for parameter in parameters):
         charset = value.strip().strip('"')
@@ -122,16 +127,25 @@ def _format_of(request: Request) -> str:
         if name.strip().lower() == "charset" and charset.lower() not in ("utf-8", "utf8"):
             raise _Refusal(415, "service/media-type", f"the body is declared `{_shown(charset)}`; the service reads "
                            "only UTF-8", help="send the body as UTF-8 (and say `charset=utf-8`, or no charset)")
+    if not media:
+        return None
     if media in JSON_TYPES:
         return "json"
     if media in JSONL_TYPES:
         return "jsonl"
-    raise _Refusal(
-        415,
-        "service/media-type",
-        f"`{_shown(media)}` is not a fact-bundle format",
-        help="send one bundle as application/json, or many as application/x-ndjson (one per line)",
-    )
+    raise _Refusal(415, "service/media-type", f"`{_shown(media)}` is not a fact-bundle format", help=_TYPES_HELP)
+
+
+def _detected(body: bytes) -> str:
+    """The format of a body sent without a Content-Type, detected as `evaluate -` detects its
+    standard input's: an empty header was read as JSON, so JSON Lines of several bundles were one
+    document that could not be parsed, a single error record for them all. What `evaluate -` would
+    read as YAML the service does not read: refused, naming the types it takes."""
+    fmt = detected_format(io.BytesIO(body))
+    if fmt not in ("json", "jsonl"):
+        raise _Refusal(415, "service/media-type", "the request has no Content-Type, and its body does not start "
+                       "as JSON or JSON Lines (`{` or `[`)", help=_TYPES_HELP)
+    return fmt
 
 
 def _one_record(body: bytes, fmt: str) -> bool:
@@ -214,11 +228,12 @@ def create_app(evaluator: Evaluator, config: ServiceConfig) -> Starlette:
             raise _Refusal(400, "service/query", f"the service takes no query parameters; found {names}",
                            help="the trace, switches and fee schedule are set when the service starts "
                                 "(carepolicy serve --explain, --switch, --fee-schedule)")
-        fmt = _format_of(request)
+        declared = _format_of(request)
         try:
             body = await _read_body(request, config)
         except ClientDisconnect:  # gone mid-body (a timeout on its side): not a bug, and no one to answer
             return Response(status_code=400)  # (never sent: the server drops what is sent after a disconnect)
+        fmt = declared or _detected(body)
         # a JSON document is parsed whole: refused whole. In JSON Lines a line is its own record (answers.py)
         if fmt == "json" and nesting_depth(body) > config.max_depth:
             raise _Refusal(413, "service/too-deep", f"the JSON is nested deeper than {config.max_depth} levels",

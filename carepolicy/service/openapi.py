@@ -77,8 +77,8 @@ def openapi_document(config: ServiceConfig) -> dict[str, Any]:
                         "413": _error(f"the body is over {config.max_body_bytes} bytes, or is a JSON document "
                                       f"nested deeper than {config.max_depth} levels (in JSON Lines, a line "
                                       "nested deeper is that record's error record)"),
-                        "415": _error("the content type is neither JSON nor JSON Lines, its charset is not UTF-8, "
-                                      "or the body is compressed"),
+                        "415": _error("the content type is neither JSON nor JSON Lines (without one, the body does "
+                                      "not start as either), its charset is not UTF-8, or the body is compressed"),
                         "422": {
                             "description": "at least one record is not a valid bundle: its line is an error record "
                             "with the CLI's diagnostics; the other records are still decided (application/json "
