@@ -242,22 +242,20 @@ def create_app(evaluator: Evaluator, config: ServiceConfig) -> Starlette:
         if _one_record(body, fmt):  # decided here, on the loop: its line is the whole answer
             return lines_response(list(answer_lines(evaluator, request_work(body, fmt, config.max_depth), deadline)),
                                   fmt)
-        if request.scope.get("http_version") == "1.0":  # HTTP/1.0 has no chunks, and uvicorn's httptools sends
-            # chunks to it all the same (whole.py): the whole answer, with its length, spooled past 1 MiB to a file
-            try:
-                spooled = await _in_thread(request, partial(spool, evaluator, request_work(body, fmt, config.max_depth),
-                                                            deadline))
-            except Gone:
-                return Response(status_code=400)  # (never sent, as above)
-            return spooled_response(spooled, fmt)
-        try:  # a batch: read, then decided, on worker threads so that health checks are still answered
+        works = partial(request_work, body, fmt, config.max_depth)
+        try:  # a batch: read, then decided, on worker threads so that health checks are still answered.
+            # Read first whatever the HTTP version: unread, a body of records too many to read in time
+            # was a 503 in HTTP/1.1 and, in HTTP/1.0, an answer that took as long as they took to read
             records, failed = await _in_thread(request, partial(_tally, body, fmt, config.max_depth, deadline))
+            if request.scope.get("http_version") == "1.0":  # HTTP/1.0 has no chunks, and uvicorn's httptools
+                # sends chunks to it all the same (whole.py): the whole answer with its length, spooled past 1 MiB
+                return spooled_response(await _in_thread(request, partial(spool, evaluator, works(), deadline)), fmt)
         except Gone:
             return Response(status_code=400)  # (never sent, as above)
         # one JSON value for one bundle; a JSON list of bundles gets a line each, as JSON Lines does
         media = "application/json" if fmt == "json" and records == 1 else JSONL_MEDIA
         headers = {"x-carepolicy-records": str(records), "x-carepolicy-errors": str(failed)}
-        answer = _streamed(evaluator, request_work(body, fmt, config.max_depth), deadline)
+        answer = _streamed(evaluator, works(), deadline)
         return StreamingResponse(answer, status_code=422 if failed else 200, media_type=media, headers=headers)
 
     async def health(request: Request) -> Response:
