@@ -225,7 +225,7 @@ def test_a_body_without_a_content_type_is_read_as_evaluate_reads_stdin(evaluator
     assert answer.headers["x-carepolicy-records"] == str(body.count(b'"month"'))
 
 
-@pytest.mark.parametrize("body", [b"month: 2025-03\n", b"", b"\n\n", b"\xff\xfe{"])
+@pytest.mark.parametrize("body", [b"month: 2025-03\n", b"\n\n", b"\xff\xfe{"])
 @pytest.mark.parametrize("media", ["", []])
 def test_a_body_without_a_content_type_that_is_not_json_is_415(evaluator: Evaluator, body: bytes,
                                                                media: str | list[str]) -> None:
@@ -329,3 +329,15 @@ def test_an_http_10_batch_too_many_to_read_in_time_is_503_as_in_http_11(evaluato
         assert answer.status == 503
         (problem,) = answer.lines()[0]["error"]
         assert problem["code"] == "service/timeout"
+
+
+@pytest.mark.parametrize("media", ["application/json", JSONL, []])
+def test_an_empty_body_is_refused_as_empty(evaluator: Evaluator, media: str | list[str]) -> None:
+    """A body sent with neither a Content-Length nor chunks is no body to HTTP: it was read as JSON
+    and answered `invalid JSON: expecting value` at line 1, column 1 (JSON Lines: `holds no fact
+    bundles`), which blamed JSON the client had sent. It is a 400 that says the body is empty."""
+    answer = call(evaluator, b"", media)
+    assert answer.status == 400
+    (problem,) = answer.lines()[0]["error"]
+    assert (problem["code"], problem["message"]) == ("service/empty-body", "the request has no body")
+    assert "Content-Length" in problem["help"]

@@ -233,6 +233,10 @@ def create_app(evaluator: Evaluator, config: ServiceConfig) -> Starlette:
             body = await _read_body(request, config)
         except ClientDisconnect:  # gone mid-body (a timeout on its side): not a bug, and no one to answer
             return Response(status_code=400)  # (never sent: the server drops what is sent after a disconnect)
+        if not body:  # e.g. sent with neither a Content-Length nor chunks: HTTP reads no body then, and the
+            # reader's words for nothing (`invalid JSON: expecting value` at 1:1) blamed JSON that was sent
+            raise _Refusal(400, "service/empty-body", "the request has no body", help="send the bundles as the "
+                           "body, with its Content-Length (or chunked): without either, what follows is not a body")
         fmt = declared or _detected(body)
         # a JSON document is parsed whole: refused whole. In JSON Lines a line is its own record (answers.py)
         if fmt == "json" and nesting_depth(body) > config.max_depth:

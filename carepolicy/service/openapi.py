@@ -72,7 +72,7 @@ def openapi_document(config: ServiceConfig) -> dict[str, Any]:
                     },
                     "responses": {
                         "200": decided,
-                        "400": _error("a query parameter was given: the service takes none"),
+                        "400": _error("a query parameter was given (the service takes none), or the body is empty"),
                         "408": _error("the body did not arrive within the read timeout"),
                         "413": _error(f"the body is over {config.max_body_bytes} bytes, or is a JSON document "
                                       f"nested deeper than {config.max_depth} levels (in JSON Lines, a line "
