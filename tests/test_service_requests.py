@@ -254,6 +254,19 @@ def test_a_header_sent_twice_is_read_whole(evaluator: Evaluator, media: str | li
     assert [(a.status, a.lines()[0]["error"][0]["code"]) for a in answers] == [(415, "service/media-type")] * 2
 
 
+@pytest.mark.parametrize("coding", ["gzip, chunked", "deflate,chunked", "GZIP"])
+def test_a_transfer_coding_other_than_chunks_is_refused(evaluator: Evaluator, coding: str) -> None:
+    """`Transfer-Encoding: gzip, chunked`: uvicorn undoes the chunks and hands on the rest, still
+    compressed, which was read as the body's text (a body whose bytes were not compressed after all
+    was decided as if the header were not there). Refused, as a Content-Encoding is."""
+    answer = call(evaluator, b'{"month": "2025-03"}', headers=(("transfer-encoding", coding),))
+    assert answer.status == 415
+    (problem,) = answer.lines()[0]["error"]
+    assert problem["code"] == "service/media-type"
+    assert f"`{coding.lower().replace(',chunked', '').replace(', chunked', '')}`-encoded" in problem["message"]
+    assert call(evaluator, b'{"month": "2025-03"}', headers=(("transfer-encoding", "chunked"),)).status == 200
+
+
 def test_a_client_that_leaves_before_its_answer_stops_the_work(evaluator: Evaluator,
                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     """A client that gives up (its own timeout) and sends again must not leave the service deciding

@@ -116,9 +116,15 @@ def _format_of(request: Request) -> str | None:
     """"json" or "jsonl" as the Content-Type says; None when it says nothing (absent, or empty, as
     some clients send it): then the body says (`_detected`)."""
     encoding = _header(request, "content-encoding", "identity").strip().lower()
-    if encoding not in ("", "identity"):  # not decoded here: the bytes would read as text that is not UTF-8
+    # a transfer coding besides chunks (`gzip, chunked`): uvicorn undoes the chunks only, and the rest
+    # was read as the body's text
+    transfer = (coding.strip() for coding in _header(request, "transfer-encoding", "").lower().split(","))
+    encoding = encoding if encoding not in ("", "identity") else ", ".join(
+        coding for coding in transfer if coding not in ("", "chunked", "identity"))
+    if encoding:  # not decoded here: the bytes would read as text that is not UTF-8
         raise _Refusal(415, "service/media-type", f"the body is `{_shown(encoding)}`-encoded, which the service "
-                       "does not decode", help="send the body as it is, without a Content-Encoding")
+                       "does not decode", help="send the body as it is, without a Content-Encoding (or a "
+                       "Transfer-Encoding other than chunked)")
     media, *parameters = _header(request, "content-type", "").split(";")
     media = media.strip().lower()
     for name, _, value in (parameter.partition("=") for parameter in parameters):
