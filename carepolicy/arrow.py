@@ -177,9 +177,22 @@ def evaluate_arrow_batches(
     for batch in batches:
         rows = []
         for item in bundles_from_batches([batch], source=source, column=column, start=index):
-            rows.append(record_row(evaluator.decide(item).record, index))
+            rows.append(_decided_row(evaluator.decide(item).record, index, source))
             index += 1
         yield decisions_batch(rows, lambda _record: source)[0]
+
+
+def _decided_row(record: Record, index: int, source: str) -> dict[str, Any]:
+    """The record's row; a decision whose JSON form fails (a bug in a writer) is its `output/serialise`
+    error row, as `batch` makes it its error record: one row must not end the batch (a Spark task)."""
+    try:
+        return record_row(record, index)
+    except Exception as error:
+        if isinstance(record, ErrorRecord):
+            raise  # (an error record's JSON is plain text and lists: nothing here can fail)
+        from carepolicy.cli.batch_run import serialise_error
+
+        return record_row(serialise_error(error, record, source), index)
 
 
 def lines_table(decisions: pa.Table | pa.RecordBatch) -> pa.Table:

@@ -108,3 +108,30 @@ def test_evaluate_arrow_batches_gives_the_row_its_error(inputs: tuple[Path, Path
             assert json.loads(row["error"])[0]["code"] == "output/serialise"
             assert row["source"] == "<arrow>"
     assert lines_table(batch).num_rows == sum(len(row["billable"] or ()) for row in rows)
+
+
+def test_a_decision_that_cannot_be_written_is_its_rows_error_not_the_end_of_the_batch(
+        inputs: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    """`batch` makes a decision whose JSON form fails (a bug in a writer) its record's error record;
+    `evaluate_arrow_batches` let the exception out, so one such decision failed the whole batch,
+    and in Spark (`decide`) the task and then the job. Now the row is its `output/serialise` error row."""
+    import carepolicy.engine
+
+    claims, _fees = inputs
+    cells = claims.read_text(encoding="utf-8").splitlines()[:5]
+    failing = json.loads(cells[2])["id"]
+    real = carepolicy.engine.to_json_obj
+
+    def broken(decision: Any, **options: Any) -> dict[str, Any]:
+        if decision.bundle_id == failing:
+            raise KeyError("a trace node")
+        return real(decision, **options)
+
+    monkeypatch.setattr(carepolicy.engine, "to_json_obj", broken)
+    (batch,) = evaluate_arrow_batches(carepolicy.load(), [pa.record_batch({"bundle": cells})])
+    rows = batch.to_pylist()
+    assert [row["bundle_id"] for row in rows] == [json.loads(cell)["id"] for cell in cells]
+    assert [row["status"] for row in rows] == ["decided", "decided", "error", "decided", "decided"]
+    (problem,) = json.loads(rows[2]["error"])
+    assert (problem["code"], problem["file"], problem["bundle"]) == ("output/serialise", "<arrow>", failing)
+    assert problem["message"] == "the decision cannot be written as JSON: KeyError: 'a trace node'"
