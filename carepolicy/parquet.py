@@ -126,6 +126,7 @@ class ParquetLineWriter(LineWriter):
         self.pending = 0
         self._rows: list[dict[str, Any]] = []
         self._refused = refused
+        self.removed: str | None = None  # what a failed write removed (see `_discard`), for stderr
         self._read = 0  # the records read so far, and where each input's run of them starts (`read_from`)
         self._starts: list[int] = []
         self._sources: list[str] = []
@@ -171,6 +172,7 @@ class ParquetLineWriter(LineWriter):
             self._decisions.write_batch(batch)
             self._lines.write_table(lines_table(batch))
         except (OSError, pa.ArrowException) as error:
+            self._discard()
             raise _write_problem(self.path, error) from None
         self.written += self.pending
         self.pending = 0
@@ -194,7 +196,15 @@ class ParquetLineWriter(LineWriter):
             except (OSError, pa.ArrowException) as error:
                 failed.append(error)
         if failed:
+            self._discard()
             raise _write_problem(self.path, failed[0])
+
+    def _discard(self) -> None:
+        """After a failed write (a full disk): the files have no footer, so no reader can open them,
+        and a Parquet output is not resumed; kept, they would only hold the room the help asks for."""
+        self.abandon()
+        self.removed = (f"{self.path} and {lines_path(self.path)} are removed: a Parquet file cut short "
+                        "cannot be read, nor resumed")
 
     def publish(self, output: str) -> None:
         """Move the lines file into place (the decisions are already at `output`)."""

@@ -43,6 +43,10 @@ class Counts:
 
 
 def written_note(writer: LineWriter, counts: Counts) -> None:
+    removed = getattr(writer, "removed", None)  # Parquet: the files a failed write cut short, removed
+    if removed:
+        click.echo(removed, err=True)
+        return
     written = complete_lines(writer.path) if counts.as_left else writer.written
     if written is None:
         click.echo(f"{writer.path} is left as the earlier run wrote it", err=True)

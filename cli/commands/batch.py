@@ -262,8 +262,10 @@ def batch(
         try:
             writer.close()
         except OutputProblem as problem:  # Parquet: the footers are written at close (a full disk there too)
-            fail("usage/output", problem.message, file=writer.path,
-                 help=problem.help or f"{NOT_RESUMABLE}: run the same command again")
+            report([diagnostic("usage/output", problem.message, file=writer.path,
+                               help=problem.help or f"{NOT_RESUMABLE}: run the same command again")])
+            written_note(writer, counts)
+            finish(ExitCode.BAD_INPUT)
         if stopped is not None:
             interrupted(stopped, writer, counts, output)
         _publish(writer, output)

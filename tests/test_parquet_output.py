@@ -1,0 +1,48 @@
+"""What `batch -o OUT.parquet` leaves on disk when it cannot finish: a Parquet file cannot be resumed,
+and one whose footer was never written cannot even be read."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+from carepolicy.cli.exit_codes import ExitCode
+from carepolicy.cli.main import cli
+from click.testing import CliRunner, Result
+
+from tests.test_batch import write_jsonl
+
+HERE = Path(__file__).resolve().parent
+SMOKE = ("--policies", str(HERE / "fixtures" / "policies"))
+FULL = OSError(28, "Error writing bytes to file. Detail: [errno 28] No space left on device")
+
+
+def run(*args: str) -> Result:
+    return CliRunner().invoke(cli, list(args), catch_exceptions=False)
+
+
+@pytest.mark.parametrize("fails", ["write_batch", "close"])
+def test_a_full_disk_removes_the_partial_files_it_made_unreadable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                  fails: str) -> None:
+    """A full disk left OUT.parquet.partial and OUT.lines.parquet.partial behind: no footer, so no
+    reader can open them, `--resume` is refused for Parquet, and they held the very room the help
+    asked to make ("make room, then run the same command again"; 1 MB on a 1 MB disk). They are
+    removed now, and stderr says so instead of counting records "written" to a file that is gone."""
+    source = write_jsonl(tmp_path / "in.jsonl", 5, seed=4)
+    real = getattr(pq.ParquetWriter, fails)
+
+    def full(writer: pq.ParquetWriter, *args: object, **kwargs: object) -> None:
+        real(writer, *args, **kwargs)
+        raise FULL
+
+    monkeypatch.setattr(pq.ParquetWriter, fails, full)
+    out = tmp_path / "out.parquet"
+    result = run("batch", str(source), *SMOKE, "-o", str(out))
+    assert result.exit_code == ExitCode.BAD_INPUT
+    assert "Traceback" not in result.stderr
+    assert f"error[usage/output]: cannot write `{out}.partial`: no space left on device" in result.stderr
+    assert "written to" not in result.stderr
+    assert (f"{out}.partial and {tmp_path / 'out.lines.parquet.partial'} are removed: a Parquet file cut short "
+            "cannot be read, nor resumed") in result.stderr
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["in.jsonl"]
