@@ -112,7 +112,7 @@ class ParquetLineWriter(LineWriter):
 
     Each line (a decision or an error record, as JSON) becomes a row of the DECISIONS table, written
     in row groups to `path` (OUT.parquet.partial); its billable lines go to the lines file beside it.
-    `publish(output)` moves the lines file into place once `batch` has moved `path` to OUT.parquet.
+    `publish(output)` moves the lines file into place; `batch` then moves `path` to OUT.parquet.
     Resuming is not offered: a Parquet file cannot be appended to.
     """
 
@@ -207,12 +207,14 @@ class ParquetLineWriter(LineWriter):
                         "cannot be read, nor resumed")
 
     def publish(self, output: str) -> None:
-        """Move the lines file into place (the decisions are already at `output`)."""
+        """Move the lines file into place, before `batch` moves `path` to OUT.parquet: a pipeline waits
+        for OUT.parquet, and a new one must never stand beside an earlier run's lines (a crash, or
+        a move refused, between the two moves). When this move fails, nothing is moved."""
         partial, lines = lines_path(self.path), lines_path(output)
         try:
             os.replace(partial, lines)
         except OSError as error:
             reason = (error.strerror or str(error)).lower()
             raise OutputProblem(f"cannot move the finished billable lines `{partial}` to `{lines}`: {reason}",
-                                help=f"the decisions are in `{output}`, the billable lines in `{partial}`; "
-                                "move it into place yourself") from None
+                                help=f"nothing was moved: the decisions are in `{self.path}`, the billable lines in "
+                                f"`{partial}`; move the lines to `{lines}`, then the decisions to `{output}`") from None

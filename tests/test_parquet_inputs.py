@@ -142,26 +142,52 @@ def test_a_folder_where_the_lines_file_goes_is_refused_before_anything_is_read(f
     assert sorted(path.name for path in tmp_path.iterdir()) == ["out.lines.parquet"]
 
 
-def test_a_lines_file_that_cannot_be_moved_into_place_is_named(folder: Path, tmp_path: Path,
-                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_lines_file_that_cannot_be_moved_into_place_leaves_the_earlier_pair_as_it_was(
+        folder: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The decisions were moved into place first and the billable lines after them: when the second
+    move failed, OUT.parquet was this run's and OUT.lines.parquet still the earlier run's, a pair that
+    does not belong together (and a crash between the two moves left the same). The lines are moved
+    first now, so a new OUT.parquet always has its own lines beside it; when they cannot be moved,
+    nothing is, and the earlier run's pair is left as it was."""
     import os
 
+    out, lines = tmp_path / "out.parquet", tmp_path / "out.lines.parquet"
+    assert run("batch", str(folder / "mixed.parquet"), *SMOKE, "-o", str(out)).exit_code == ExitCode.BAD_INPUT
+    earlier = out.read_bytes(), lines.read_bytes()
     replace = os.replace
 
-    def refuse_the_lines(source: str, target: str) -> None:  # the decisions are moved, the lines refused
+    def refuse_the_lines(source: str, target: str) -> None:
         if ".lines." in str(source):
             raise PermissionError(13, "Permission denied")
         replace(source, target)
 
     monkeypatch.setattr(os, "replace", refuse_the_lines)
-    out = tmp_path / "out.parquet"
     result = run("batch", str(folder / "good.jsonl"), *SMOKE, "-o", str(out))
     assert result.exit_code == ExitCode.BAD_INPUT
-    lines, partial = tmp_path / "out.lines.parquet", tmp_path / "out.lines.parquet.partial"
+    partial, lines_partial = tmp_path / "out.parquet.partial", tmp_path / "out.lines.parquet.partial"
     assert result.stderr == (
-        f"{out}: error[usage/output]: cannot move the finished billable lines `{partial}` to `{lines}`: "
+        f"{out}: error[usage/output]: cannot move the finished billable lines `{lines_partial}` to `{lines}`: "
         "permission denied\n"
-        f"  help: the decisions are in `{out}`, the billable lines in `{partial}`; move it into place yourself\n"
+        f"  help: nothing was moved: the decisions are in `{partial}`, the billable lines in `{lines_partial}`; "
+        f"move the lines to `{lines}`, then the decisions to `{out}`\n"
     )
-    assert out.exists()
-    assert pq.read_table(partial).num_rows > 0
+    assert (out.read_bytes(), lines.read_bytes()) == earlier
+    assert pq.read_table(partial).num_rows == 160
+    assert pq.read_table(lines_partial).num_rows > 0
+
+
+def test_the_lines_file_is_in_place_before_the_decisions_are(folder: Path, tmp_path: Path,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """OUT.parquet is what a pipeline waits for: its billable lines are beside it when it appears."""
+    import os
+
+    moved: list[str] = []
+    replace = os.replace
+
+    def noted(source: str, target: str) -> None:
+        moved.append(Path(target).name)
+        replace(source, target)
+
+    monkeypatch.setattr(os, "replace", noted)
+    assert run("batch", str(folder / "good.jsonl"), *SMOKE, "-o", str(tmp_path / "out.parquet")).exit_code == 0
+    assert moved == ["out.lines.parquet", "out.parquet"]

@@ -274,19 +274,21 @@ def batch(
 
 
 def _publish(writer: LineWriter, output: str) -> None:
-    """Move the finished output into place."""
-    try:
-        os.replace(writer.path, output)
-    except OSError as error:  # every line is written: say where they are rather than lose them in a traceback
-        reason = (error.strerror or str(error)).lower()
-        fail("usage/output", f"cannot move the finished output `{writer.path}` to `{output}`: {reason}",
-             help=f"all {writer.written} records are in `{writer.path}`; move it into place yourself", file=output)
-    publish = getattr(writer, "publish", None)  # Parquet: the lines file beside it, moved into place too
+    """Move the finished output into place (Parquet: the billable lines first, see ParquetLineWriter.publish)."""
+    publish = getattr(writer, "publish", None)
     if publish is not None:
         try:
             publish(output)
         except OutputProblem as problem:
             fail("usage/output", problem.message, help=problem.help, file=output)
+    try:
+        os.replace(writer.path, output)
+    except OSError as error:  # every line is written: say where they are rather than lose them in a traceback
+        reason = (error.strerror or str(error)).lower()
+        moved = "" if publish is None else " (the billable lines are already in place, beside it)"
+        fail("usage/output", f"cannot move the finished output `{writer.path}` to `{output}`: {reason}",
+             help=f"all {writer.written} records are in `{writer.path}`; move it into place yourself{moved}",
+             file=output)
 
 
 def _parquet_writer(output: str, read: tuple[str, ...], counts: Counts) -> LineWriter:
