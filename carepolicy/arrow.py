@@ -168,18 +168,32 @@ def evaluate_arrow_batches(
     policies: Evaluator | PolicySet,
     batches: Iterable[pa.RecordBatch],
     *,
-    column: str = BUNDLE_COLUMN,
+    column: str | None = None,
     source: str = "<arrow>",
 ) -> Iterator[pa.RecordBatch]:
-    """One DECISIONS batch per input batch, row for row. A PolicySet is used with its default switches."""
+    """One DECISIONS batch per input batch, row for row. A PolicySet is used with its default switches.
+
+    The JSON is read from `column`, default `bundle` (without one the batch holds the bundle's own
+    columns); a `column` named that a batch does not have raises ValueError, as a bad setting: read
+    as bundle columns, every row would be an error that does not name the mistake."""
     evaluator = policies if isinstance(policies, Evaluator) else Evaluator(Setup(policies, {}, None, True))
     index = 0
     for batch in batches:
+        if column is not None:
+            missing_column(column, batch.schema.names, "the batch")
         rows = []
-        for item in bundles_from_batches([batch], source=source, column=column, start=index):
+        for item in bundles_from_batches([batch], source=source, column=column or BUNDLE_COLUMN, start=index):
             rows.append(_decided_row(evaluator.decide(item).record, index, source))
             index += 1
         yield decisions_batch(rows, lambda _record: source)[0]
+
+
+def missing_column(column: str, names: list[str], what: str) -> None:
+    """Raise ValueError when `column`, named as the JSON column, is not among `names`."""
+    if column not in names:
+        have = ", ".join(f"`{name}`" for name in names) or "none"
+        raise ValueError(f"no column `{column}` in {what} (its columns: {have}): name the column that "
+                         "holds the JSON bundles, or leave `column` out to read the bundle's own columns")
 
 
 def _decided_row(record: Record, index: int, source: str) -> dict[str, Any]:

@@ -36,7 +36,7 @@ from pyspark.sql.types import (
     StructType,
 )
 
-from .arrow import BUNDLE_COLUMN, DECISIONS, evaluate_arrow_batches
+from .arrow import DECISIONS, evaluate_arrow_batches, missing_column
 from .evaluator import Evaluator, load
 
 if TYPE_CHECKING:
@@ -96,16 +96,19 @@ def decide(
     switches: Mapping[str, str] | None = None,
     fee_schedule: str | None = None,
     trace: bool = True,
-    column: str = BUNDLE_COLUMN,
+    column: str | None = None,
 ) -> DataFrame:
     """A DataFrame of decisions (the DECISIONS schema), one row per row of `df`, in each partition's order.
 
     `df` holds one bundle per row: as JSON text in `column` (default `bundle`), or, when it has no
-    such column, as the bundle's own columns. `policies` and `fee_schedule` are paths every executor
-    can read (the shipped policies need none). `record` and the `#n` id of a bundle without an id
-    count rows within a partition: give bundles an `id` to join decisions back to them.
+    such column, as the bundle's own columns; a `column` named that `df` lacks raises ValueError
+    here. `policies` and `fee_schedule` are paths every executor can read (the shipped policies
+    need none). `record` and the `#n` id of a bundle without an id count rows within a partition:
+    give bundles an `id` to join decisions back to them.
     Raises `PolicyError` on the driver, before any task runs, when the policies or settings are bad.
     """
+    if column is not None:
+        missing_column(column, df.columns, "the DataFrame")
     settings: _Settings = (policies, tuple(sorted((switches or {}).items())), fee_schedule, trace)
     expected = _driver_hash(settings)  # policy errors surface here, on the driver
 

@@ -103,3 +103,15 @@ def test_a_struct_bundle_cell_python_cannot_hold_is_its_rows_error(policies: Pol
     )
     assert (first["bundle"], first["fact_path"]) == ("far", "$.month")
     assert (second["bundle"], second["fact_path"]) == ("near", "$.month")
+
+
+def test_a_json_column_named_that_the_batch_does_not_have_is_refused(policies: PolicySet,
+                                                                     bundle: dict[str, Any]) -> None:
+    """`column="json"` on a batch whose JSON column is `value` (what `spark.read.text` names it) read
+    the batch as the bundle's own columns instead: every row an error row, "missing required key
+    `month`" and "unknown key `value`", with nothing naming the mistake. A column named must be there."""
+    batch = pa.record_batch({"value": [json.dumps(bundle)]})
+    with pytest.raises(ValueError, match=r"^no column `json` in the batch \(its columns: `value`\)"):
+        list(evaluate_arrow_batches(policies, [batch], column="json"))
+    (row,) = [r for out in evaluate_arrow_batches(policies, [batch], column="value") for r in out.to_pylist()]
+    assert row["status"] == "decided"

@@ -76,3 +76,12 @@ def test_bad_settings_fail_on_the_driver(spark: SparkSession) -> None:
     frame = spark.createDataFrame([("{}",)], "bundle string")
     with pytest.raises(carepolicy.PolicyError, match="unknown switch"):
         decide(frame, switches={"no_such_switch": "on"})
+
+
+def test_a_json_column_the_frame_does_not_have_fails_on_the_driver(spark: SparkSession) -> None:
+    """A `column=` the DataFrame lacks made every row an error row (the frame read as bundle columns)."""
+    frame = spark.createDataFrame([(dumps(BUNDLES[0]),)], "value string")
+    with pytest.raises(ValueError, match=r"^no column `json` in the DataFrame \(its columns: `value`\)"):
+        decide(frame, column="json")
+    (row,) = decide(frame, column="value").collect()
+    assert row["status"] == "decided"
