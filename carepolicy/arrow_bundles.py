@@ -65,6 +65,10 @@ def _repeated_column(name: str, is_fact: bool, source: str, index: int) -> Bundl
 def _table_rows(batch: pa.RecordBatch) -> list[object]:
     """The batch's rows as dicts; one that cannot be converted is the `Unreadable` of its first
     such value (arrow_cells.py), so that only its own row is an error."""
+    given = batch.columns
+    columns = [_shortest_floats(column) for column in given]
+    if any(new is not old for new, old in zip(columns, given, strict=True)):  # (no columns: the rows stay)
+        batch = pa.RecordBatch.from_arrays(columns, names=batch.schema.names)
     if not any(has_date64(column.type) and any_partial_day(column) for column in batch.columns):
         try:
             return batch.to_pylist()  # type: ignore[no-any-return]
@@ -112,14 +116,52 @@ def _json_cells(array: pa.Array, column: str) -> list[object]:
     error rather than a UnicodeDecodeError for the whole batch. A column of another type (a struct,
     from `spark.read.json` say) whose cell Python cannot hold is that cell's `Unreadable`."""
     kind = array.type.value_type if pa.types.is_dictionary(array.type) else array.type
-    if kind in _TEXT_TYPES:
-        array = array.cast(pa.large_binary())
+    array = array.cast(pa.large_binary()) if kind in _TEXT_TYPES else _shortest_floats(array)
     if not (has_date64(kind) and any_partial_day(array)):  # (a date64 of part of a day: said cell by cell)
         try:
             return array.to_pylist()  # type: ignore[no-any-return]
         except (ValueError, OverflowError):  # (a rare batch: its cells are converted one at a time)
             pass
     return [_cell(array, i, column) for i in range(len(array))]
+
+
+def _shortest_floats(array: pa.Array) -> pa.Array:
+    """`array` with each float32 in it (nested too) as the float64 of the float32's shortest text:
+    66.1 kept as a float32 is 66.09999847412109, whose shortest text as a float64 (how a float is
+    read) is 66.0999984741211, a value the table never meant: an amount refused for its decimal
+    places, or kept so. Read through text, it is 66.1. Another float's or a type Arrow cannot cast
+    so is left as it is (a float16's text is not its shortest)."""
+    as_text = _float32s_as(array.type, pa.string())
+    if as_text is None:
+        return array
+    try:
+        return array.cast(as_text).cast(_float32s_as(array.type, pa.float64()))
+    except pa.ArrowException:
+        return array
+
+
+def _float32s_as(kind: pa.DataType, to: pa.DataType) -> pa.DataType | None:
+    """`kind` with each float32 in it as `to`; None when it holds none."""
+    if pa.types.is_float32(kind):
+        return to
+    if pa.types.is_struct(kind):
+        fields = [kind.field(i) for i in range(kind.num_fields)]
+        changed = [_float32s_as(field.type, to) for field in fields]
+        if all(item is None for item in changed):
+            return None
+        return pa.struct([field.with_type(item or field.type) for field, item in zip(fields, changed, strict=True)])
+    if pa.types.is_map(kind):
+        item = _float32s_as(kind.item_type, to)
+        return None if item is None else pa.map_(kind.key_type, item)
+    if pa.types.is_list(kind) or pa.types.is_large_list(kind) or pa.types.is_fixed_size_list(kind):
+        value = _float32s_as(kind.value_type, to)
+        if value is None:
+            return None
+        field = kind.value_field.with_type(value)
+        if pa.types.is_fixed_size_list(kind):
+            return pa.list_(field, kind.list_size)
+        return pa.large_list(field) if pa.types.is_large_list(kind) else pa.list_(field)
+    return None
 
 
 def _cell(array: pa.Array, i: int, column: str) -> object:

@@ -115,3 +115,27 @@ def test_a_json_column_named_that_the_batch_does_not_have_is_refused(policies: P
         list(evaluate_arrow_batches(policies, [batch], column="json"))
     (row,) = [r for out in evaluate_arrow_batches(policies, [batch], column="value") for r in out.to_pylist()]
     assert row["status"] == "decided"
+
+
+@pytest.mark.parametrize("nested", [False, True], ids=["own-columns", "struct-bundle-column"])
+def test_a_float32_cell_is_read_as_its_shortest_text(policies: PolicySet, bundle: dict[str, Any], nested: bool) -> None:
+    """A float32 cell holding 66.1 (Spark's FloatType, a pandas frame downcast) was widened to the
+    float64 66.09999847412109 and read, as any float, as its shortest text, 66.0999984741211: a
+    deductible the bundle never had, refused for its decimal places. It is the float32's own
+    shortest text now, `66.1`, as in the JSON bundle: the same facts, the same decision."""
+    marked = json.loads(json.dumps(bundle))
+    marked["beneficiary"]["deductible_remaining"] = "@amount"
+    text = json.dumps(marked).replace('"@amount"', "66.1")
+    table = pa.Table.from_pylist([json.loads(text)]).combine_chunks()
+    beneficiary = table.column("beneficiary").chunk(0)
+    names = beneficiary.type.names
+    narrowed = pa.StructArray.from_arrays(
+        [beneficiary.field(name).cast(pa.float32()) if name == "deductible_remaining" else beneficiary.field(name)
+         for name in names], names=names)
+    table = table.set_column(table.schema.get_field_index("beneficiary"), "beneficiary", narrowed)
+    own = table.to_batches()[0]
+    cells = pa.record_batch({"bundle": own.to_struct_array()}) if nested else own
+    (row,) = _rows(policies, [cells])
+    (expected,) = _rows(policies, [pa.record_batch({"bundle": [text]})])
+    assert expected["status"] == row["status"] == "decided", row["error"]
+    assert (row["facts_hash"], row["trace"]) == (expected["facts_hash"], expected["trace"])

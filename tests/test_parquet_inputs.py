@@ -48,8 +48,10 @@ def _hostile_tables(good: list[str]) -> dict[str, pa.Table]:
         "time-as-nested-lists": pa.table({"month": month, "time": pa.array([[[1]]] * 3)}),
         "struct-fields-named-twice": pa.table({"month": month, "beneficiary": pa.StructArray.from_arrays(
             [pa.array([True] * 3), pa.array([False] * 3)], names=["part_b", "part_b"])}),
+        # 1.1 reads as its float32's shortest text (1.1, decided); 1.125, three decimal places, is refused
         "a-float32-amount": pa.table({"month": month, "beneficiary": pa.array(
-            [{"deductible_remaining": 1.1}] * 3, pa.struct([("deductible_remaining", pa.float32())]))}),
+            [{"deductible_remaining": amount} for amount in (1.1, 1.125, 1.1)],
+            pa.struct([("deductible_remaining", pa.float32())]))}),
         "an-id-of-2-MB": pa.table({"month": month, "id": ["y" * 2_000_000, "b", "c"]}),
     }
 
