@@ -188,6 +188,6 @@ def _present(value: object) -> object:
         return {key: _present(item) for key, item in value.items() if item is not None}
     if isinstance(value, list):
         return [_present(item) for item in value]
-    if isinstance(value, datetime.date):
-        return value.isoformat()
+    if isinstance(value, datetime.date) and not isinstance(value, datetime.datetime):
+        return value.isoformat()  # (a timestamp is no date: its ISO text, offset and all, would pass as text)
     return value

@@ -139,3 +139,19 @@ def test_a_float32_cell_is_read_as_its_shortest_text(policies: PolicySet, bundle
     (expected,) = _rows(policies, [pa.record_batch({"bundle": [text]})])
     assert expected["status"] == row["status"] == "decided", row["error"]
     assert (row["facts_hash"], row["trace"]) == (expected["facts_hash"], expected["trace"])
+
+
+@pytest.mark.parametrize("zone", [None, "UTC", "America/New_York"])
+def test_a_timestamp_cell_is_its_rows_error_not_text(policies: PolicySet, bundle: dict[str, Any],
+                                                     zone: str | None) -> None:
+    """A timestamp cell was written into the bundle as its ISO text, offset and all: as an `id` (any
+    text field) it was kept, "2025-03-01T00:00:00-05:00", text the table never held, and which
+    depends on the column's time zone; as a date it was refused for that text. A timestamp is named
+    as what it is, in every field, as a time of day or a duration is."""
+    moment = datetime.datetime(2025, 3, 1, 5, 0, tzinfo=datetime.UTC if zone else None)
+    table = pa.Table.from_pylist([bundle]).to_batches()[0]
+    batch = table.set_column(table.schema.get_field_index("id"), "id", pa.array([moment], pa.timestamp("us", zone)))
+    [row] = _rows(policies, [batch])
+    assert row["status"] == "error"
+    [problem] = json.loads(row["error"])
+    assert (problem["fact_path"], problem["message"]) == ("$.id", "expected text, found a timestamp")

@@ -146,6 +146,8 @@ def describe(value: object) -> str:
 def _described_type(kind: type) -> str:
     if issubclass(kind, bytes | bytearray):  # a binary column of a table (Arrow, Parquet), or a caller's bytes
         return "binary data, not text"
+    if issubclass(kind, datetime.datetime):  # a table's timestamp column (not a date, whose text is its value)
+        return "a timestamp"
     if issubclass(kind, datetime.time | datetime.timedelta):  # a table's time-of-day or duration column
         return "a time of day" if issubclass(kind, datetime.time) else "a duration"
     return f"a `{kind.__module__}.{kind.__qualname__}` value"
