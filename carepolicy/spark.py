@@ -10,10 +10,11 @@ with `carepolicy.arrow.evaluate_arrow_batches`; the result has the DECISIONS sch
 broadcast), so the same call works on Spark Connect (Databricks shared clusters, `sc://` remotes).
 
 The policy set is loaded once per executor process, not per task: a process-level cache keyed by
-the settings, which Spark's reused Python workers keep between tasks. The driver loads it first, to
-report policy errors before any task runs, and passes its hash along; an executor that loads a
-different policy set (a policies folder that differs between machines) fails its task with both
-hashes named rather than deciding with other rules.
+the settings, which Spark's reused Python workers keep between tasks and jobs. The driver loads it
+first, to report policy errors before any task runs, and passes along its hash and the fee
+schedule's digest; a worker whose cached evaluator is not that (files changed since its last job)
+loads them again, and one that still loads different files (a policies folder or fee schedule
+that differs between machines) fails its task with both named rather than deciding with other rules.
 """
 
 from __future__ import annotations
@@ -72,21 +73,34 @@ def spark_type(arrow_type: pa.DataType) -> DataType:
 DECISIONS_SPARK = StructType([StructField(f.name, spark_type(f.type)) for f in DECISIONS])
 
 
-def executor_evaluator(settings: _Settings, expected_hash: str) -> Evaluator:
-    """This process's evaluator for `settings`, loaded on first use (the process-level cache)."""
+def executor_evaluator(settings: _Settings, expected: str) -> Evaluator:
+    """This process's evaluator for `settings`, loaded on first use (the process-level cache).
+
+    `expected` is the driver's `identity` of what decides. A cached evaluator that is not it was
+    loaded by an earlier job from files that have changed since (a notebook's next `decide` after
+    the fee schedule or the policies were edited): the files are loaded again. Only an evaluator
+    just loaded that is still not the driver's (a machine whose files differ) fails the task."""
     evaluator = _LOADED.get(settings)
-    if evaluator is None:
+    if evaluator is None or identity(evaluator) != expected:
         with _LOADING:
             evaluator = _LOADED.get(settings)
-            if evaluator is None:
+            if evaluator is None or identity(evaluator) != expected:
                 policies, switches, fee_schedule, trace = settings
                 evaluator = load(policies, switches=dict(switches), fee_schedule=fee_schedule, trace=trace)
                 _LOADED[settings] = evaluator
-    if evaluator.policy_set_hash != expected_hash:
-        raise RuntimeError(f"this executor loaded policy set {evaluator.policy_set_hash} from "
-                           f"`{settings[0] or 'the shipped policies'}`, the driver {expected_hash}: "
-                           "give every machine the same policies folder")
+    if identity(evaluator) != expected:
+        raise RuntimeError(f"this executor loaded {identity(evaluator)} from `{settings[0] or 'the shipped policies'}`"
+                           f"{f' and `{settings[2]}`' if settings[2] else ''}, the driver {expected}: "
+                           "give every machine the same policies folder and fee schedule")
     return evaluator
+
+
+def identity(evaluator: Evaluator) -> str:
+    """What decides, in a few words: the policy set's hash, and the fee schedule's digest (the
+    policy set's hash does not cover the fee schedule, which prices the lines)."""
+    fees = evaluator.setup.fee_schedule
+    name = f"policy set {evaluator.policy_set_hash}"
+    return name if fees is None else f"{name} with fee schedule {fees.digest}"
 
 
 def decide(
@@ -120,10 +134,11 @@ def decide(
 
 
 def _driver_hash(settings: _Settings) -> str:
+    """The `identity` of the files as they are now, loaded on the driver (their errors raised here)."""
     policies, switches, fee_schedule, trace = settings
     evaluator = load(policies, switches=dict(switches), fee_schedule=fee_schedule, trace=trace)
-    _LOADED.setdefault(settings, evaluator)  # a local-mode worker in this process reuses it
-    return evaluator.policy_set_hash
+    _LOADED[settings] = evaluator  # a local-mode worker in this process reuses it (not an earlier job's)
+    return identity(evaluator)
 
 
 def decision_rows_json(rows: list[Any]) -> list[str]:

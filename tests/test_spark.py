@@ -12,6 +12,8 @@ import os
 import shutil
 import sys
 from collections.abc import Iterator
+from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
@@ -19,7 +21,7 @@ import pytest
 from pyspark.sql import DataFrame, Row, SparkSession
 
 import carepolicy
-from carepolicy.spark import DECISIONS_SPARK, decide, decision_rows_json
+from carepolicy.spark import _LOADED, DECISIONS_SPARK, _driver_hash, decide, decision_rows_json, executor_evaluator
 from tests.pipeline_data import INVALID, as_read, dumps, mixed_bundles
 
 # the generated bundles and the invalid ones that have an id: `#n` ids count rows per partition
@@ -85,3 +87,24 @@ def test_a_json_column_the_frame_does_not_have_fails_on_the_driver(spark: SparkS
         decide(frame, column="json")
     (row,) = decide(frame, column="value").collect()
     assert row["status"] == "decided"
+
+
+def test_an_executor_loads_the_files_again_when_they_changed_since_its_last_job(tmp_path: Path) -> None:
+    """Python workers outlive a job (a notebook's next `decide`), and their cache was keyed by the
+    settings, file names only: after the fee schedule at the same path changed, the next job priced
+    with the old amounts, silently (the policy set's hash, all the driver passed on, does not cover
+    the fee schedule); after the policies folder changed, every task failed, saying the machines
+    differ. The driver now passes the fee schedule's digest too, and a worker whose cached evaluator
+    is not the driver's loads the files again; only a machine that still differs fails its task."""
+    fees = tmp_path / "fees.csv"
+    fees.write_text("code,allowed\n99490,11.11\n", encoding="utf-8")
+    settings: Any = (None, (), str(fees), False)
+    first = executor_evaluator(settings, _driver_hash(settings))
+    fees.write_text("code,allowed\n99490,22.22\n", encoding="utf-8")
+    expected = _driver_hash(settings)
+    _LOADED[settings] = first  # the worker's cache, as its last job left it (the driver is another process)
+    again = executor_evaluator(settings, expected)
+    assert again.setup.fee_schedule is not None
+    assert again.setup.fee_schedule.amounts == {"99490": Decimal("22.22")}
+    with pytest.raises(RuntimeError, match="give every machine the same policies folder and fee schedule"):
+        executor_evaluator(settings, expected.replace(expected[-4:], "0000"))
