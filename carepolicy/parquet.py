@@ -130,19 +130,34 @@ class ParquetLineWriter(LineWriter):
         self._read = 0  # the records read so far, and where each input's run of them starts (`read_from`)
         self._starts: list[int] = []
         self._sources: list[str] = []
-        try:
-            self._decisions = pq.ParquetWriter(path, DECISIONS)
-        except (OSError, pa.ArrowException) as error:
-            raise _write_problem(path, error) from None
-        try:
-            self._lines = pq.ParquetWriter(lines_path(path), lines_table(records_to_batch([])).schema)
-        except (OSError, pa.ArrowException) as error:
-            self._decisions.close()
-            raise _write_problem(str(lines_path(path)), error) from None
+        self._writers: list[pq.ParquetWriter] = []  # the decisions' and the lines', from `begin`
+        # the files are opened here only to check that they can be written: an earlier run's are
+        # emptied when this run begins, not before (a usage error while the policies load leaves them)
+        self._made: list[str] = []  # the files this run made, or took over: removed by `abandon`
+        for target in (path, str(lines_path(path))):
+            try:
+                descriptor = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+                self._made.append(target)
+            except FileExistsError:
+                try:
+                    descriptor = os.open(target, os.O_WRONLY)
+                except OSError as error:
+                    self.abandon()
+                    raise _write_problem(target, error) from None
+            except OSError as error:
+                self.abandon()
+                raise _write_problem(target, error) from None
+            os.close(descriptor)
 
     def begin(self, keep: int, lines_kept: int) -> None:
         if keep or lines_kept:
             raise OutputProblem("a Parquet output cannot be resumed", help="run again without --resume")
+        self._made = [self.path, str(lines_path(self.path))]
+        for target, schema in ((self.path, DECISIONS), (self._made[1], lines_table(records_to_batch([])).schema)):
+            try:
+                self._writers.append(pq.ParquetWriter(target, schema))
+            except (OSError, pa.ArrowException) as error:
+                raise _write_problem(target, error) from None
 
     def add(self, lines: bytes, count: int = 1) -> None:
         for line in lines.split(b"\n")[:count] if count > 1 else (lines,):  # --jobs: a chunk's lines joined
@@ -168,9 +183,10 @@ class ParquetLineWriter(LineWriter):
         for record in refused:
             self._refused(record)
         self._rows = []
+        decisions, lines = self._writers
         try:
-            self._decisions.write_batch(batch)
-            self._lines.write_table(lines_table(batch))
+            decisions.write_batch(batch)
+            lines.write_table(lines_table(batch))
         except (OSError, pa.ArrowException) as error:
             self._discard()
             raise _write_problem(self.path, error) from None
@@ -178,19 +194,19 @@ class ParquetLineWriter(LineWriter):
         self.pending = 0
 
     def abandon(self) -> None:
-        """Remove both files, made by this run (a Parquet output is never resumed): nothing was
-        decided (see LineWriter.abandon)."""
-        for writer in (self._decisions, self._lines):
+        """Remove the files this run made or began (a Parquet output is never resumed): nothing was
+        decided (see LineWriter.abandon). An earlier run's files not yet begun are left as they were."""
+        for writer in self._writers:
             with contextlib.suppress(OSError, pa.ArrowException):
                 writer.close()
-        for path in (self.path, lines_path(self.path)):
+        for path in self._made:
             with contextlib.suppress(OSError):
                 os.unlink(path)
 
     def close(self) -> None:
         self.flush()
         failed: list[Exception] = []
-        for writer in (self._decisions, self._lines):  # the footers are written here: a full disk too
+        for writer in self._writers:  # the footers are written here: a full disk too
             try:
                 writer.close()
             except (OSError, pa.ArrowException) as error:

@@ -46,3 +46,27 @@ def test_a_full_disk_removes_the_partial_files_it_made_unreadable(tmp_path: Path
     assert (f"{out}.partial and {tmp_path / 'out.lines.parquet.partial'} are removed: a Parquet file cut short "
             "cannot be read, nor resumed") in result.stderr
     assert sorted(path.name for path in tmp_path.iterdir()) == ["in.jsonl"]
+
+
+def test_a_usage_error_leaves_an_earlier_runs_partial_files_as_they_were(tmp_path: Path) -> None:
+    """The page says a usage error found while the policies load (an unknown `--switch`) leaves an
+    earlier run's partial output as it was. A Parquet run emptied OUT.parquet.partial and its lines
+    file when it opened them, and then removed them: the rows an interrupted run had written (a
+    signal leaves them closed and readable) were lost to a typo. They are opened for writing only
+    when the run begins now; files the run made itself are still removed."""
+    source = write_jsonl(tmp_path / "in.jsonl", 5, seed=4)
+    out = tmp_path / "out.parquet"
+    partial, lines = tmp_path / "out.parquet.partial", tmp_path / "out.lines.parquet.partial"
+    for path, text in ((partial, b"rows an interrupted run wrote"), (lines, b"and their lines")):
+        path.write_bytes(text)
+    result = run("batch", str(source), *SMOKE, "-o", str(out), "--switch", "no_such_switch=on")
+    assert result.exit_code == ExitCode.BAD_INPUT
+    assert "error[usage/switch]" in result.stderr
+    assert (partial.read_bytes(), lines.read_bytes()) == (b"rows an interrupted run wrote", b"and their lines")
+    partial.unlink()
+    lines.unlink()
+    assert run("batch", str(source), *SMOKE, "-o", str(out), "--switch", "no_such_switch=on").exit_code == 2
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["in.jsonl"]
+    assert run("batch", str(source), *SMOKE, "-o", str(out)).exit_code == ExitCode.OK
+    assert pq.read_table(out).num_rows == 5
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["in.jsonl", "out.lines.parquet", "out.parquet"]
