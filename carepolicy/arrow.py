@@ -224,7 +224,9 @@ def lines_table(decisions: pa.Table | pa.RecordBatch) -> pa.Table:
 def decision_json_obj(row: Mapping[str, Any]) -> dict[str, Any]:
     """The CLI's JSON object for one output row (Arrow `to_pylist()` or Spark `Row.asDict(recursive=True)`)."""
     if row["status"] == "error":
-        return {"bundle_id": row["bundle_id"], "source": row["source"], "error": json.loads(row["error"])}
+        error = json.loads(row["error"])
+        return {"bundle_id": _unescaped(row["bundle_id"], error, "bundle"),
+                "source": _unescaped(row["source"], error, "file"), "error": error}
     obj: dict[str, Any] = {
         "decision_format": row["decision_format"], "decision_id": row["decision_id"],
         "engine": {"name": row["engine_name"], "version": row["engine_version"]},
@@ -254,6 +256,15 @@ def decision_json_obj(row: Mapping[str, Any]) -> dict[str, Any]:
     return obj
 
 
+def _unescaped(text: str | None, error: list[dict[str, Any]], key: str) -> str | None:
+    """An error row's `bundle_id` or `source` as the record had it: a lone surrogate it held is an
+    escape in the column (`_utf8`), and the diagnostics, exact JSON, name the same id or file."""
+    named = {diag.get(key) for diag in error}
+    if len(named) == 1 and isinstance(original := named.pop(), str) and _utf8(original) == text:
+        return original
+    return text
+
+
 def _plain(value: Any) -> Any:
     """Spark Rows and Arrow dicts alike as plain dicts and lists."""
     if hasattr(value, "asDict"):
@@ -266,5 +277,12 @@ def _plain(value: Any) -> Any:
 
 
 def decision_json_line(row: Mapping[str, Any]) -> str:
-    """`decision_json_obj` as the one JSON line `evaluate --format jsonl` writes (without the newline)."""
-    return _compact(decision_json_obj(row))
+    """`decision_json_obj` as the one JSON line `evaluate --format jsonl` writes (without the newline);
+    one that is not Unicode text (a lone surrogate in an error row) is escaped, as the CLI writes it."""
+    obj = decision_json_obj(row)
+    text = _compact(obj)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return json.dumps(obj, sort_keys=True, separators=(",", ":"))
+    return text

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime
 import json
+from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
@@ -155,3 +156,25 @@ def test_a_timestamp_cell_is_its_rows_error_not_text(policies: PolicySet, bundle
     assert row["status"] == "error"
     [problem] = json.loads(row["error"])
     assert (problem["fact_path"], problem["message"]) == ("$.id", "expected text, found a timestamp")
+
+
+def test_an_error_row_holding_a_lone_surrogate_rebuilds_the_clis_line(bundle: dict[str, Any], tmp_path: Path) -> None:
+    """A bundle refused with the id `"\\ud800"` (a JSON escape, not a character) has it escaped in the
+    `bundle_id` column, as an Arrow string must. `decision_json_line` gave that column's text back
+    (`"\\\\ud800"`, another id) in a line holding the error's own unpaired surrogate, a string no
+    UTF-8 file can take: writing it raised UnicodeEncodeError. It rebuilds `batch`'s line now."""
+    import pyarrow.parquet as pq
+    from carepolicy.cli.main import cli
+    from click.testing import CliRunner
+
+    from carepolicy.arrow import decision_json_line
+
+    source = tmp_path / "in.parquet"
+    pq.write_table(pa.table({"bundle": ['{"id":"\\ud800","id":"\\ud800","month":"2025-03"}', json.dumps(bundle)]}),
+                   source)
+    for out in ("out.jsonl", "out.parquet"):
+        assert CliRunner().invoke(cli, ["batch", str(source), "-o", str(tmp_path / out)]).exit_code == 2
+    rows = pq.read_table(tmp_path / "out.parquet").to_pylist()
+    assert rows[0]["bundle_id"] == "\\ud800"
+    rebuilt = b"".join(decision_json_line(row).encode("utf-8") + b"\n" for row in rows)
+    assert rebuilt == (tmp_path / "out.jsonl").read_bytes()
