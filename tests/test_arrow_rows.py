@@ -178,3 +178,11 @@ def test_an_error_row_holding_a_lone_surrogate_rebuilds_the_clis_line(bundle: di
     assert rows[0]["bundle_id"] == "\\ud800"
     rebuilt = b"".join(decision_json_line(row).encode("utf-8") + b"\n" for row in rows)
     assert rebuilt == (tmp_path / "out.jsonl").read_bytes()
+
+
+def test_a_batch_of_rows_without_columns_has_an_error_row_for_each(policies: PolicySet) -> None:
+    """Three rows and no column (`df.select()`): three rows out, each missing its month."""
+    batch = pa.record_batch({"a": [1, 2, 3]}).select([])
+    rows = _rows(policies, [batch])
+    assert [row["record"] for row in rows] == [0, 1, 2]
+    assert {json.loads(row["error"])[0]["message"] for row in rows} == {"missing required key `month`"}
