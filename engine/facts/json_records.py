@@ -21,6 +21,7 @@ from .limits import MAX_DEPTH, MAX_RECORD_BYTES, digits_message, read_decimal
 from .record_errors import (
     HOW_MANY_UNKNOWN,
     JSONL_HELP,
+    LINE_SEPARATORS,
     Line,
     Record,
     bundles,
@@ -32,11 +33,13 @@ from .record_errors import (
     padding_error,
     padding_tail,
     record_error,
+    separator_help,
     span,
     syntax,
     too_large,
     unknown_count,
     unknown_until,
+    unmarked_utf16,
     whole,
 )
 from .schema_messages import json_path, show
@@ -75,12 +78,21 @@ def without_mark(line: bytes | None) -> bytes | None:
 
 def other_encoding(line: bytes | None, name: str, number: int) -> BundleError | None:
     """The one error record of JSON Lines saved as UTF-16 or UTF-32, or compressed (gzip), given its
-    first line (which starts with that byte-order mark or magic number), or None: a file in UTF-8.
+    first line (which starts with that byte-order mark or magic number, or is UTF-16 without a
+    mark: NUL bytes beside ASCII ones), or None: a file in UTF-8.
     Split at UTF-8's line break, each line of such a file would be an error record of its own (the
     NUL bytes after the last break one more, each LF byte of compressed data one), so the file
     stands as one record, as in YAML (`batch` splits lines itself: it asks too)."""
-    how_many = None if line is None else unknown_until(line)
-    if line is None or how_many is None:
+    if line is None:
+        return None
+    order = unmarked_utf16(line)
+    if order is not None:  # (as with a mark, but nothing fails to decode: each line was `expecting value`)
+        message = f"not UTF-8 text: it looks like UTF-16 ({order}) without a byte-order mark; save it as UTF-8"
+        how_many = f"the file stands as one record: {HOW_MANY_UNKNOWN} until it is saved as UTF-8"
+        diag = Diagnostic("facts/syntax", message, span=span(name, number, 1), file=name, bundle="#1", help=how_many)
+        return BundleError("#1", name, 0, (diag,))
+    how_many = unknown_until(line)
+    if how_many is None:
         return None
     try:
         line.decode("utf-8")
@@ -135,6 +147,9 @@ def _json_fallback(line: bytes | str, name: str, number: int, index: int) -> Rec
         error = record_error("facts/syntax", invalid("JSON", exc.msg), name, number, exc.colno, index)
         if exc.msg == "Extra data" and text[: exc.pos].rstrip(" \t").endswith("\r"):  # CR alone between records
             error = replace(error, diagnostics=(replace(error.diagnostics[0], help=_CR_ALONE),))
+        elif text[exc.pos : exc.pos + 1] in LINE_SEPARATORS:  # a line break JSON Lines does not know
+            help_text = separator_help(text, exc.pos, exc.colno, exc.msg == "Extra data")
+            error = replace(error, diagnostics=(replace(error.diagnostics[0], help=help_text),))
         elif exc.msg == "Extra data" and padding(text[exc.pos :].encode()):  # a record, then padding on its line
             what = "a DOS end-of-file byte (0x1A)" if "\x00" not in text[exc.pos :] else "NUL padding"
             help_text = f"the line's record ends before column {exc.colno}; after it is {what}: remove it"

@@ -35,9 +35,41 @@ def utf16_or_32(data: bytes) -> str | None:
     return None
 
 
+def unmarked_utf16(line: bytes) -> str | None:
+    """"LE" or "BE" when the first line of a file is UTF-16 text of ASCII characters without a
+    byte-order mark (a NUL byte after, or before, each of its first characters: `{\\x00"\\x00`), else
+    None. Its NUL bytes are UTF-8 too, so no decoding fails: each line was only `expecting value`."""
+    pairs = [line[i : i + 2] for i in range(0, min(len(line.rstrip(b"\r\n")), 16) - 1, 2)]
+    if len(pairs) < 2:
+        return None
+    if all(0 < pair[0] < 0x80 and pair[1] == 0 for pair in pairs):
+        return "LE"
+    if all(pair[0] == 0 and 0 < pair[1] < 0x80 for pair in pairs):
+        return "BE"
+    return None
+
+
 # said by an error record that stands for records that could not be told apart (`batch`'s summary
 # then does not count it as one record: cli/batch_notes.py looks for it)
 HOW_MANY_UNKNOWN = "how many it holds is unknown"
+
+
+# what str.splitlines and many editors take for a line break, but JSON does not (LF and CR are
+# JSON's whitespace): a line holding one is refused at it, which said only `extra data`
+LINE_SEPARATORS = {"\u2028": "U+2028 LINE SEPARATOR", "\u2029": "U+2029 PARAGRAPH SEPARATOR",
+               "\x85": "U+0085 NEXT LINE", "\x0b": "a vertical tab (U+000B)", "\x0c": "a form feed (U+000C)",
+               "\x1c": "U+001C FILE SEPARATOR", "\x1d": "U+001D GROUP SEPARATOR", "\x1e": "U+001E RECORD SEPARATOR"}
+
+
+def separator_help(text: str, pos: int, column: int, after_record: bool) -> str:
+    """The help of a line refused at a character other tools take for a line break (`after_record`:
+    where the line's record ended, so what follows it may be more records)."""
+    said = (f"at column {column} is {LINE_SEPARATORS[text[pos]]}, which JSON does not allow outside a string: "
+            "JSON Lines ends a line with LF (or CRLF) only")
+    if not after_record or not text[pos + 1 :].strip():
+        return f"{said}; remove it"
+    return (f"{said}, so anything after it on this line is in this one error record, and {HOW_MANY_UNKNOWN} "
+            "(`batch`'s summary does not count it as one); end each record's line with LF")
 
 
 # said by the error record of a line that is no record at all, only the padding old tools and

@@ -1,0 +1,81 @@
+"""Fact intake that was refused without a word of why: JSON Lines in UTF-16 without a byte-order
+mark, a Unicode line separator on a JSON line, an Arrow cell whose error named no column, a folder
+given to `batch`, a Python `datetime.date`. Each error now says what it found and what to do.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import pytest
+from carepolicy.cli.exit_codes import ExitCode
+from carepolicy.engine.facts.json_records import json_record
+from carepolicy.engine.facts.reader import BundleError
+from carepolicy.engine.facts.records import iter_records
+
+from tests.test_batch import write_jsonl
+from tests.test_batch_edges import SMOKE, run
+
+_RECORD = '{"id":"a","month":"2025-03"}'
+
+
+@pytest.mark.parametrize(("encoding", "order"), [("utf-16-le", "LE"), ("utf-16-be", "BE")])
+def test_json_lines_in_utf_16_without_a_mark_are_one_error_record_that_says_so(encoding: str, order: str) -> None:
+    """Without a byte-order mark nothing fails to decode (a NUL byte is UTF-8 too): three records
+    were four error records of `expecting value`, none saying why. As with a mark, the file is one
+    error record, which names the encoding and says its record count is unknown."""
+    data = "".join(json.dumps({"id": f"r{n}", "month": "2025-03"}) + "\n" for n in range(3)).encode(encoding)
+    [record] = iter_records(io.BytesIO(data), "jsonl")
+    assert isinstance(record, BundleError)
+    [diag] = record.diagnostics
+    assert diag.message == f"not UTF-8 text: it looks like UTF-16 ({order}) without a byte-order mark; save it as UTF-8"
+    assert diag.help == "the file stands as one record: how many it holds is unknown until it is saved as UTF-8"
+
+
+def test_json_lines_in_utf_16_without_a_mark_are_one_uncounted_error_record_in_batch(tmp_path: Path) -> None:
+    source = write_jsonl(tmp_path / "in.jsonl", 20)
+    source.write_bytes(source.read_text(encoding="utf-8").encode("utf-16-le"))
+    good = write_jsonl(tmp_path / "good.jsonl", 2)
+    target = tmp_path / "out.jsonl"
+    result = run("batch", str(good), str(source), *SMOKE, "-o", str(target))
+    assert result.exit_code == ExitCode.BAD_INPUT
+    written = [json.loads(line) for line in target.read_text().splitlines()]
+    [error] = [line["error"][0] for line in written if "error" in line]
+    assert "looks like UTF-16 (LE) without a byte-order mark" in error["message"]
+    summary = result.stderr.strip().splitlines()[-1]
+    assert summary.startswith(f"{len(written)} output records: 2 decisions, 1 error record (1 error record "
+                              "stands for records that could not be told apart, how many is unknown) in "), summary
+
+
+@pytest.mark.parametrize("line", [_RECORD + "\u2028\n", _RECORD + "\u2028\r\n", "\u2028" + _RECORD + "\n"])
+def test_a_unicode_line_separator_on_a_json_line_is_named(line: str) -> None:
+    """U+2028 after the record was `invalid JSON: extra data` at its column, and nothing more."""
+    record = json_record(line.encode("utf-8"), "f.jsonl", 3, 2)
+    assert isinstance(record, BundleError)
+    [diag] = record.diagnostics
+    column = line.index("\u2028") + 1
+    assert diag.help == (f"at column {column} is U+2028 LINE SEPARATOR, which JSON does not allow outside a string: "
+                         "JSON Lines ends a line with LF (or CRLF) only; remove it")
+    assert diag.span is not None
+    assert (diag.span.line, diag.span.column) == (3, column)
+
+
+@pytest.mark.parametrize(("char", "name"), [("\u2029", "U+2029 PARAGRAPH SEPARATOR"), ("\x85", "U+0085 NEXT LINE"),
+                                            ("\x0c", "a form feed (U+000C)")])
+def test_records_joined_by_a_unicode_separator_are_one_error_record_of_unknown_count(char: str, name: str) -> None:
+    record = json_record(f"{_RECORD}{char}{_RECORD}\n".encode(), "f.jsonl", 1, 0)
+    assert isinstance(record, BundleError)
+    [diag] = record.diagnostics
+    assert diag.message == "invalid JSON: extra data"
+    assert diag.help is not None
+    assert diag.help.startswith(f"at column {len(_RECORD) + 1} is {name}, which JSON does not allow outside a "
+                                "string: JSON Lines ends a line with LF (or CRLF) only, so anything after it")
+    assert "how many it holds is unknown" in diag.help
+
+
+def test_a_line_separator_inside_a_string_is_text() -> None:
+    record = json_record('{"id":"a\u2028b","month":"2025-03"}\n'.encode(), "f.jsonl", 1, 0)
+    assert not isinstance(record, BundleError)
+    assert record.id == "a\u2028b"
