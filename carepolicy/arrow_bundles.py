@@ -43,6 +43,8 @@ def bundles_from_batches(
                 index += 1
         elif column in names:
             for value in _json_cells(batch.column(column), column):
+                if isinstance(value, bytes) and not value.isascii():  # (checked first: said at its column)
+                    value = _utf8_or_unreadable(value, column)
                 yield value.error(source, index) if isinstance(value, Unreadable) else _from_json(value, source, index)
                 index += 1
         else:
@@ -125,6 +127,16 @@ def _json_cells(array: pa.Array, column: str) -> list[object]:
     return [_cell(array, i, column) for i in range(len(array))]
 
 
+def _utf8_or_unreadable(value: bytes, column: str) -> bytes | Unreadable:
+    """A JSON cell's bytes, or its `Unreadable` when they are not UTF-8: read as a JSON line, the
+    error said only `not UTF-8 text (byte 1)`, naming neither the column nor the row."""
+    try:
+        value.decode("utf-8")
+    except UnicodeDecodeError as problem:
+        return Unreadable(column, problem, whole=True)
+    return value
+
+
 def _shortest_floats(array: pa.Array) -> pa.Array:
     """`array` with each float32 in it (nested too) as the float64 of the float32's shortest text:
     66.1 kept as a float32 is 66.09999847412109, whose shortest text as a float64 (how a float is
@@ -144,6 +156,8 @@ def _float32s_as(kind: pa.DataType, to: pa.DataType) -> pa.DataType | None:
     """`kind` with each float32 in it as `to`; None when it holds none."""
     if pa.types.is_float32(kind):
         return to
+    if pa.types.is_dictionary(kind):  # (a dictionary-encoded float32 column: cast to its plain values)
+        return _float32s_as(kind.value_type, to)
     if pa.types.is_struct(kind):
         fields = [kind.field(i) for i in range(kind.num_fields)]
         changed = [_float32s_as(field.type, to) for field in fields]

@@ -7,14 +7,17 @@ from __future__ import annotations
 
 import io
 import json
+from decimal import Decimal
 from pathlib import Path
 
+import pyarrow as pa
 import pytest
 from carepolicy.cli.exit_codes import ExitCode
 from carepolicy.engine.facts.json_records import json_record
 from carepolicy.engine.facts.reader import BundleError
 from carepolicy.engine.facts.records import iter_records
 
+from carepolicy.arrow_bundles import bundles_from_batches
 from tests.test_batch import write_jsonl
 from tests.test_batch_edges import SMOKE, run
 
@@ -79,3 +82,40 @@ def test_a_line_separator_inside_a_string_is_text() -> None:
     record = json_record('{"id":"a\u2028b","month":"2025-03"}\n'.encode(), "f.jsonl", 1, 0)
     assert not isinstance(record, BundleError)
     assert record.id == "a\u2028b"
+
+
+def _arrow_errors(batch: pa.RecordBatch) -> list[tuple[str | None, str, str | None]]:
+    return [(d.fact_path, d.message, d.bundle) for row in bundles_from_batches([batch], source="t.parquet")
+            if isinstance(row, BundleError) for d in row.diagnostics]
+
+
+def test_a_json_bundle_cell_that_is_not_utf_8_names_its_column_and_row() -> None:
+    """It said only `not UTF-8 text (byte 26)`: of which column, which row, it did not say."""
+    cells = [_RECORD.encode(), b'{"month":"2025-03","id":"\xff"}']
+    batch = pa.record_batch({"bundle": pa.array(cells, pa.binary())})
+    assert _arrow_errors(batch) == [(None, "column `bundle`, row 2: not UTF-8 text (byte 26)", "#2")]
+
+
+_MONEY_64 = pa.struct([("deductible_remaining", pa.float64())])
+
+
+def test_a_dictionary_encoded_float32_cell_is_read_as_its_shortest_text() -> None:
+    """A dictionary-encoded float32 column escaped the float32 fix: 25.1 was refused as
+    `25.100000381469727 has 17 significant digits`, digits the table never held."""
+    money = pa.StructArray.from_arrays([pa.array([25.1], pa.float32()).dictionary_encode()],
+                                       names=["deductible_remaining"])
+    rows = list(bundles_from_batches([pa.record_batch({"month": ["2025-03"], "id": ["x"], "beneficiary": money})],
+                                     source="t.parquet"))
+    assert not isinstance(rows[0], BundleError), rows[0]
+    assert rows[0].data["beneficiary"]["deductible_remaining"] == Decimal("25.1")
+
+
+def test_a_float_refused_for_its_digits_says_to_use_a_decimal_column() -> None:
+    money = pa.array([{"deductible_remaining": 25.100000381469727}], _MONEY_64)
+    batch = pa.record_batch({"month": ["2025-03"], "id": ["x"], "beneficiary": money})
+    [(path, message, _bundle)] = _arrow_errors(batch)
+    assert path == "$.beneficiary.deductible_remaining"
+    assert message == ("`25.100000381469727` has 17 significant digits; fact files allow at most 15 digits; the value "
+                       "is a binary float, which holds no exact decimal: give amounts as decimals (a decimal column "
+                       "in Arrow or Parquet, a Decimal in Python)")
+

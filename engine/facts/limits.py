@@ -256,6 +256,12 @@ def _checked_text(value: str, where: Where, problems: list[Problem]) -> str:
     return value
 
 
+# said of a float refused for its digits: the digits are the binary float's, not the amount's (a
+# float column's 25.1 stored as 25.100000381469727), so only a decimal type carries the amount meant
+_FLOAT_HINT = ("; the value is a binary float, which holds no exact decimal: give amounts as decimals (a "
+               "decimal column in Arrow or Parquet, a Decimal in Python)")
+
+
 def _checked_number(value: int | float | Decimal, where: Where, problems: list[Problem]) -> object:
     if isinstance(value, int):
         # compared, never str()-ed: str() of an int over 4,300 digits raises ValueError
@@ -279,11 +285,12 @@ def _checked_number(value: int | float | Decimal, where: Where, problems: list[P
     text = str(number) if len(str(number)) <= 40 else str(number)[:37] + "..."
     if significant > MAX_DIGITS or number.adjusted() >= MAX_DIGITS:
         why = f"has {significant} significant digits" if significant > MAX_DIGITS else "is too large"
-        problems.append((path_of(where), f"`{text}` {why}; fact files allow at most {MAX_DIGITS} digits"))
+        floated = _FLOAT_HINT if isinstance(value, float) and significant > MAX_DIGITS else ""
+        problems.append((path_of(where), f"`{text}` {why}; fact files allow at most {MAX_DIGITS} digits{floated}"))
         return 0
     if kept and places > MAX_DIGITS:
         message = f"`{text}` has {places:,} decimal places; fact files allow at most {MAX_DIGITS}"
-        problems.append((path_of(where), message))
+        problems.append((path_of(where), message + (_FLOAT_HINT if isinstance(value, float) else "")))
         return 0
     return number
 
