@@ -8,6 +8,7 @@ is imported inside the functions so that importing this module (for `--help`) st
 from __future__ import annotations
 
 import json
+import os
 import shlex
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -205,6 +206,9 @@ def iter_inputs(paths: Sequence[str], input_format: str | None = None) -> Iterat
 
     for path in paths:
         source = "<stdin>" if path == "-" else path
+        if path != "-" and os.path.isdir(path):
+            yield ErrorRecord(None, path, (_folder_problem(path),))
+            continue
         try:
             if path.lower().endswith(".parquet"):
                 yield from _parquet_items(path)
@@ -214,6 +218,23 @@ def iter_inputs(paths: Sequence[str], input_format: str | None = None) -> Iterat
             yield ErrorRecord(None, source, error.diagnostics)
         except Exception as error:  # one unreadable input never stops the others
             yield internal_error(error, source=source, bundle=None)
+
+
+def _folder_problem(path: str) -> Diagnostic:
+    """A folder given as an input: said as "is a directory" (Arrow's words for a `.parquet` one were
+    its own), with the files to pass instead. Folders are not read: which of their files are records
+    (Spark's `_SUCCESS`, `.crc` files beside its `part-*.parquet`) is for the caller to say."""
+    try:
+        names = [entry.name for _, entry in zip(range(1000), os.scandir(path), strict=False)]
+    except OSError:
+        names = []
+    kind = next((end for end in (".parquet", ".jsonl", ".json", ".yaml") if any(n.endswith(end) for n in names)), None)
+    if kind == ".parquet":
+        help = (f"a folder of Parquet files (Spark writes part-*.parquet files into one): pass its files, "
+                f"`{os.path.join(path, '*.parquet')}`; folders are not read")
+    else:
+        help = f"pass the files in it, e.g. `{os.path.join(path, '*' + (kind or '.jsonl'))}`; folders are not read"
+    return diagnostic("facts/io", f"cannot read `{path}`: is a directory", help=help, file=path)
 
 
 def read_inputs(paths: Sequence[str], input_format: str | None = None) -> list[Item]:

@@ -119,3 +119,21 @@ def test_a_float_refused_for_its_digits_says_to_use_a_decimal_column() -> None:
                        "is a binary float, which holds no exact decimal: give amounts as decimals (a decimal column "
                        "in Arrow or Parquet, a Decimal in Python)")
 
+
+@pytest.mark.parametrize(("files", "pattern"), [(["part-00000.parquet", "_SUCCESS"], "*.parquet"), ([], "*.jsonl")])
+def test_a_folder_given_to_batch_says_to_pass_its_files(tmp_path: Path, files: list[str], pattern: str) -> None:
+    """A Spark output folder (`out.parquet/part-*.parquet`) was `cannot read ...: Cannot open for
+    reading: path '...' is a directory`, in Arrow's words, with no help; another folder the same
+    without the Arrow words. Neither said what to pass instead."""
+    folder = tmp_path / "out.parquet"
+    folder.mkdir()
+    for name in files:
+        (folder / name).write_bytes(b"")
+    target = tmp_path / "decisions.jsonl"
+    result = run("batch", str(folder), *SMOKE, "-o", str(target))
+    assert result.exit_code == ExitCode.BAD_INPUT
+    [line] = [json.loads(line) for line in target.read_text().splitlines()]
+    [error] = line["error"]
+    assert error["message"] == f"cannot read `{folder}`: is a directory"
+    assert f"`{folder / pattern}`; folders are not read" in error["help"]
+    assert ("Spark writes part-*.parquet" in error["help"]) == bool(files)
