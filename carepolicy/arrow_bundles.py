@@ -10,7 +10,7 @@ Bundle, or the BundleError that says why not): a cell that cannot be read is the
 from __future__ import annotations
 
 import datetime
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 
 import pyarrow as pa
 
@@ -18,6 +18,7 @@ from carepolicy.engine import Bundle, BundleError, Diagnostic
 from carepolicy.engine.facts.json_records import json_value
 from carepolicy.engine.facts.limits import MAX_TEXT
 from carepolicy.engine.facts.reader import validate_bundle
+from carepolicy.engine.facts.schema import VERSIONS, shared_schema
 from carepolicy.engine.facts.schema_messages import json_path
 
 from .arrow_cells import Unreadable, any_partial_day, has_date64, located, partial_day
@@ -54,6 +55,17 @@ def bundles_from_batches(
                 else:
                     yield validate_bundle(_present(row), source=source, index=index)
                 index += 1
+
+
+def unread_fact_columns(names: Sequence[str], column: str = BUNDLE_COLUMN) -> list[str]:
+    """The columns beside a `column` of bundles that are named as a top-level fact (`month`, `id`):
+    never read, as no column beside it is (the bundle holds the facts). Tables keep such columns for
+    joins and partitions, so they are not refused; `batch` notes them, as a value that differs from
+    the bundle's would otherwise pass unseen."""
+    if column not in names:
+        return []
+    facts = {key for version in VERSIONS for key in shared_schema(version)["properties"]}
+    return [name for name in names if name != column and name in facts]
 
 
 def _repeated_column(name: str, is_fact: bool, source: str, index: int) -> BundleError:

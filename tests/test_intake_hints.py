@@ -137,3 +137,28 @@ def test_a_folder_given_to_batch_says_to_pass_its_files(tmp_path: Path, files: l
     assert error["message"] == f"cannot read `{folder}`: is a directory"
     assert f"`{folder / pattern}`; folders are not read" in error["help"]
     assert ("Spark writes part-*.parquet" in error["help"]) == bool(files)
+
+
+def test_a_fact_named_column_beside_the_bundle_column_is_noted_once_and_not_read(tmp_path: Path) -> None:
+    """A `month` column beside `bundle` was never read, without a word: a table whose `month`
+    differed from its bundles' was decided by the bundles' alone. It still is (other columns are
+    kept for joins, so not refused), and batch says once, on stderr, that the column is not read."""
+    import pyarrow.parquet as pq
+
+    bundles = [json.loads(line) for line in write_jsonl(tmp_path / "in.jsonl", 3).read_text().splitlines()]
+    cells = [json.dumps(b) for b in bundles]
+    plain, extra = tmp_path / "plain.parquet", tmp_path / "extra.parquet"
+    pq.write_table(pa.table({"bundle": cells}), plain)
+    pq.write_table(pa.table({"customer": ["c"] * 3, "bundle": cells, "month": ["1999-01"] * 3, "id": ["x"] * 3}),
+                   extra, row_group_size=1)
+    expected = run("batch", str(plain), *SMOKE, "-o", str(tmp_path / "plain.jsonl"))
+    result = run("batch", str(extra), *SMOKE, "-o", str(tmp_path / "extra.jsonl"))
+    assert result.exit_code == expected.exit_code == ExitCode.OK
+    notes = [line for line in result.stderr.splitlines() if line.startswith("note:")]
+    assert notes == [f"note: `{extra}`: columns `month`, `id` not read: the `bundle` column holds each row's facts, "
+                     "and the other columns are ignored"]
+    assert "note:" not in expected.stderr
+    decided = [{k: v for k, v in json.loads(line).items() if k != "source"}
+               for line in (tmp_path / "extra.jsonl").read_text().splitlines()]
+    assert decided == [{k: v for k, v in json.loads(line).items() if k != "source"}
+                       for line in (tmp_path / "plain.jsonl").read_text().splitlines()]
