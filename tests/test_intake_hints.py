@@ -5,6 +5,7 @@ given to `batch`, a Python `datetime.date`. Each error now says what it found an
 
 from __future__ import annotations
 
+import datetime
 import io
 import json
 from decimal import Decimal
@@ -162,3 +163,37 @@ def test_a_fact_named_column_beside_the_bundle_column_is_noted_once_and_not_read
                for line in (tmp_path / "extra.jsonl").read_text().splitlines()]
     assert decided == [{k: v for k, v in json.loads(line).items() if k != "source"}
                        for line in (tmp_path / "plain.jsonl").read_text().splitlines()]
+
+
+def test_a_python_date_where_a_date_is_wanted_is_read_as_its_iso_text() -> None:
+    """`datetime.date(2026, 5, 15)` was refused (`found a datetime.date value`), though an Arrow date
+    cell is read as its `YYYY-MM-DD` text. It is read so now, where the schema wants a date, giving
+    the same line byte for byte; elsewhere (an id) it is still refused."""
+    import carepolicy
+    from tests.test_python_api_hostile import GOOD
+
+    evaluator = carepolicy.load()
+    dated = json.loads(json.dumps(GOOD, default=str))
+    dated["practitioner"]["last_visit"] = datetime.date(2026, 5, 15)
+    dated["consent"]["date"] = datetime.date(2024, 10, 17)
+    dated["time"][0]["date"] = datetime.date(2026, 7, 6)
+    expected = evaluator.evaluate(GOOD)
+    result = evaluator.evaluate(dated)
+    assert expected.ok, expected.diagnostics
+    assert result.jsonl == expected.jsonl
+    named = evaluator.evaluate({**GOOD, "id": datetime.date(2026, 5, 15)})
+    refused = [(d.fact_path, d.message) for d in named.diagnostics]
+    assert refused == [("$.id", "expected text, found a `datetime.date` value")]
+
+
+def test_a_python_datetime_where_a_date_is_wanted_is_refused_with_a_help() -> None:
+    import carepolicy
+    from tests.test_python_api_hostile import GOOD
+
+    timed = json.loads(json.dumps(GOOD, default=str))
+    timed["practitioner"]["last_visit"] = datetime.datetime(2026, 5, 15, 9, 30)
+    [diag] = carepolicy.load().evaluate(timed).diagnostics
+    assert (diag.fact_path, diag.message) == ("$.practitioner.last_visit",
+                                              "expected a date `YYYY-MM-DD` or null, found a timestamp")
+    assert diag.help is not None
+    assert diag.help.startswith("a date is a whole day, and a timestamp's day depends on its time zone")

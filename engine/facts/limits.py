@@ -25,12 +25,15 @@ Values that are well-formed but physically impossible are errors as well (imposs
 
 from __future__ import annotations
 
+import datetime
 import math
 import numbers
 import re
 from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any, cast
+
+from .schema import wants_date
 
 MAX_RECORD_BYTES = 1_000_000
 MAX_DOCUMENT_BYTES = 64_000_000
@@ -241,7 +244,9 @@ def _leaf(value: object, where: Where, state: _Copying) -> object:
         except Exception:  # a caller's Integral whose int() raises: named by its type
             return Foreign(value)
         return _checked_number(int.__int__(number), where, state.problems)
-    return Foreign(value)  # bytes, dates, numpy's bool, a Fraction...: the schema names their type
+    if isinstance(value, datetime.date) and not isinstance(value, datetime.datetime) and wants_date(path_of(where)):
+        return datetime.date.isoformat(value)  # exact, as an Arrow date is read; a datetime's time is not a date's
+    return Foreign(value)  # bytes, timestamps, numpy's bool, a Fraction...: the schema names their type
 
 
 def _checked_text(value: str, where: Where, problems: list[Problem]) -> str:

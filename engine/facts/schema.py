@@ -98,6 +98,20 @@ def subschema(schema: Schema, key: PathPart) -> Schema | None:
     return found
 
 
+def wants_date(path: list[PathPart]) -> bool:
+    """Whether the value at `path` in a bundle is a date in some version's schema: there a Python
+    caller's `datetime.date` is read as its `YYYY-MM-DD` text, as an Arrow date is (limits.py)."""
+    for version in VERSIONS:
+        node: Schema | None = shared_schema(version)
+        for part in path:
+            if node is None:
+                break
+            node = node.get("items") if isinstance(part, int) and node.get("type") == "array" else subschema(node, part)
+        if node is not None and node.get(XTYPE) == DATE.name:
+            return True
+    return False
+
+
 @functools.cache
 def _fact_types() -> dict[str, Type]:
     types: dict[str, Type] = {}

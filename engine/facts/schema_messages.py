@@ -171,7 +171,16 @@ def _type_help(xtype: str | None, value: object) -> str | None:
         return "fact files are YAML 1.2, where this is text (not base 60, binary or `_`-grouped): write the number"
     if xtype == "boolean" and isinstance(value, str) and value.lower() in _YAML_11_BOOLEANS:
         return "fact files are YAML 1.2, where only `true` and `false` are booleans"
+    if xtype == "date" and isinstance(value, Foreign) and issubclass(value.kind, datetime.datetime):
+        return _TIMESTAMP_DATE_HELP
     return None
+
+
+# a timestamp (a Python datetime, an Arrow timestamp cell) where a date is wanted: not read as its
+# day, which depends on the time zone it is taken in
+_TIMESTAMP_DATE_HELP = ("a date is a whole day, and a timestamp's day depends on its time zone: give the date "
+                        "in the zone you mean (a `datetime.date`, `.date()` of a datetime; an Arrow date column; "
+                        "or `YYYY-MM-DD` text)")
 
 
 def _messages(error: ValidationError) -> Iterator[tuple[list[PathPart], str, str | None]]:
