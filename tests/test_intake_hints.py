@@ -14,6 +14,7 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 from carepolicy.cli.exit_codes import ExitCode
+from carepolicy.engine.diagnostics import FactError
 from carepolicy.engine.facts.json_records import json_record
 from carepolicy.engine.facts.reader import BundleError
 from carepolicy.engine.facts.records import iter_records
@@ -36,6 +37,15 @@ def test_json_lines_in_utf_16_without_a_mark_are_one_error_record_that_says_so(e
     [diag] = record.diagnostics
     assert diag.message == f"not UTF-8 text: it looks like UTF-16 ({order}) without a byte-order mark; save it as UTF-8"
     assert diag.help == "the file stands as one record: how many it holds is unknown until it is saved as UTF-8"
+
+
+@pytest.mark.parametrize("text", ['{"id": "a", "month": "2025-03"}\n', '[\n  {"id": "a", "month": "2025-03"}\n]\n'])
+def test_a_json_document_in_utf_16_without_a_mark_says_so(text: str) -> None:
+    """It was `invalid JSON: expecting property name enclosed in double quotes` (a NUL byte is UTF-8)."""
+    with pytest.raises(FactError) as raised:
+        list(iter_records(io.BytesIO(text.encode("utf-16-be")), "json", name="in.json"))
+    assert [d.message for d in raised.value.diagnostics] == [
+        "cannot read `in.json`: not UTF-8 text: it looks like UTF-16 (BE) without a byte-order mark; save it as UTF-8"]
 
 
 def test_json_lines_in_utf_16_without_a_mark_are_one_uncounted_error_record_in_batch(tmp_path: Path) -> None:

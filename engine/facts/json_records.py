@@ -40,6 +40,7 @@ from .record_errors import (
     unknown_count,
     unknown_until,
     unmarked_utf16,
+    unmarked_utf16_message,
     whole,
 )
 from .schema_messages import json_path, show
@@ -87,7 +88,7 @@ def other_encoding(line: bytes | None, name: str, number: int) -> BundleError | 
         return None
     order = unmarked_utf16(line)
     if order is not None:  # (as with a mark, but nothing fails to decode: each line was `expecting value`)
-        message = f"not UTF-8 text: it looks like UTF-16 ({order}) without a byte-order mark; save it as UTF-8"
+        message = unmarked_utf16_message(order)
         how_many = f"the file stands as one record: {HOW_MANY_UNKNOWN} until it is saved as UTF-8"
         diag = Diagnostic("facts/syntax", message, span=span(name, number, 1), file=name, bundle="#1", help=how_many)
         return BundleError("#1", name, 0, (diag,))
@@ -297,6 +298,9 @@ def json_document(lines: Iterable[Line], name: str) -> Iterator[Record]:
 
 
 def _json_document(data: bytes, name: str) -> Iterator[Record]:
+    order = unmarked_utf16(data)
+    if order is not None:  # (its NUL bytes decode: the parser said only `expecting property name`)
+        raise fail("facts/io", f"cannot read `{name}`: {unmarked_utf16_message(order)}", name)
     try:
         text = data.decode("utf-8")
         document = _parse_json(text)

@@ -49,6 +49,10 @@ def unmarked_utf16(line: bytes) -> str | None:
     return None
 
 
+def unmarked_utf16_message(order: str) -> str:
+    return f"not UTF-8 text: it looks like UTF-16 ({order}) without a byte-order mark; save it as UTF-8"
+
+
 # said by an error record that stands for records that could not be told apart (`batch`'s summary
 # then does not count it as one record: cli/batch_notes.py looks for it)
 HOW_MANY_UNKNOWN = "how many it holds is unknown"
