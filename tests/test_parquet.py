@@ -183,13 +183,13 @@ def test_a_json_value_over_a_limit_is_its_rows_error_as_in_json_lines() -> None:
 
 def test_a_binary_json_value_that_is_not_utf8_is_its_rows_error() -> None:
     """Bytes that are not UTF-8 are refused as in a JSON line, never read with a replacement character
-    (the bundle `\\ufffdb000000` was decided)."""
+    (the bundle `\\ufffdb000000` was decided), and the error names the column and row."""
     good = dumps(BUNDLES[0]).encode()
     spoilt = good.replace(b'"id":"', b'"id":"\xff', 1)
     rows = _decided([spoilt, good], pa.binary())
     assert [row["status"] for row in rows] == ["error", "decided"]
     byte = spoilt.index(b"\xff") + 1
-    assert _errors(rows) == [("facts/syntax", f"not UTF-8 text (byte {byte})")]
+    assert _errors(rows) == [("facts/syntax", f"column `bundle`, row 1: not UTF-8 text (byte {byte})")]
     assert [row["bundle_id"] for row in rows] == ["#1", BUNDLES[0]["id"]]
 
 
