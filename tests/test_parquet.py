@@ -238,7 +238,8 @@ def test_a_text_cell_that_is_not_utf8_is_its_rows_error(tmp_path: Path, form: st
     lines = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
     assert [line["bundle_id"] for line in lines] == [BUNDLES[0]["id"], "#2", BUNDLES[2]["id"]]
     byte = cells[1].index(b"\xff") + 1
-    assert [(e["code"], e["message"]) for e in lines[1]["error"]] == [("facts/syntax", f"not UTF-8 text (byte {byte})")]
+    said = f"column `bundle`, row 2: not UTF-8 text (byte {byte})"
+    assert [(e["code"], e["message"]) for e in lines[1]["error"]] == [("facts/syntax", said)]
 
 
 def test_a_damaged_row_group_is_an_error_record_for_each_of_its_rows(tmp_path: Path) -> None:

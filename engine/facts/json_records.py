@@ -89,8 +89,8 @@ def other_encoding(line: bytes | None, name: str, number: int) -> BundleError | 
     order = unmarked_utf16(line)
     if order is not None:  # (as with a mark, but nothing fails to decode: each line was `expecting value`)
         message = unmarked_utf16_message(order)
-        how_many = f"the file stands as one record: {HOW_MANY_UNKNOWN} until it is saved as UTF-8"
-        diag = Diagnostic("facts/syntax", message, span=span(name, number, 1), file=name, bundle="#1", help=how_many)
+        saved = f"the file stands as one record: {HOW_MANY_UNKNOWN} until it is saved as UTF-8"
+        diag = Diagnostic("facts/syntax", message, span=span(name, number, 1), file=name, bundle="#1", help=saved)
         return BundleError("#1", name, 0, (diag,))
     how_many = unknown_until(line)
     if how_many is None:
