@@ -4,7 +4,10 @@ Reading: a `.parquet` input holds one bundle per row, as a JSON column `bundle` 
 own columns (see arrow.py). Writing: `-o OUT.parquet` writes the DECISIONS table (one row per input
 record, docs/reference/arrow-schema.md) to OUT.parquet and the billable lines, one row each, to
 OUT.lines.parquet, from the lines `batch` makes (so --jobs and --trace work as for JSON Lines).
-Both are written in row groups as records arrive, so memory stays bounded.
+Both are written in row groups as records arrive, so memory stays bounded: each 64 lines become
+an Arrow batch as they come (a parsed line is about seven times its JSON), and a row group of
+decisions is written at 2,048 rows or 16 MB of the lines' JSON, whichever comes first. The billable
+lines (a few hundred bytes a decision) are written in row groups of 2,048 decisions' lines.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from typing import Any
 
 import click
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from carepolicy.cli.batch_notes import PARQUET_FULL_DISK_HELP
@@ -30,7 +34,13 @@ from carepolicy.engine import Bundle, BundleError, Diagnostic, FactError
 from .arrow import DECISIONS, bundles_from_batches, decisions_batch, lines_table, records_to_batch, row_from_json_obj
 from .arrow_bundles import BUNDLE_COLUMN, unread_fact_columns
 
-ROWS_PER_GROUP = 2048  # rows read and written at a time
+ROWS_PER_GROUP = 2048  # rows read at a time, and at most in a row group written
+# a row group written also ends once its lines' JSON reaches BYTES_PER_GROUP (checked every
+# ROWS_PER_BATCH rows): 2,048 rows of `--trace full` are ~120 MB of JSON, held twice (as Arrow,
+# and joined into the group's one batch) while the group is written. Both bounds count rows and
+# JSON bytes, never what arrives when, so the row groups are the same for any --jobs.
+BYTES_PER_GROUP = 16 << 20
+ROWS_PER_BATCH = 64  # lines held parsed (as Python objects) before they become an Arrow batch
 _DAMAGED = "the file is damaged: write it again from its source"
 
 
@@ -131,7 +141,11 @@ class ParquetLineWriter(LineWriter):
         self.path = path  # (the parent's file descriptor is not used)
         self.written = 0
         self.pending = 0
-        self._rows: list[dict[str, Any]] = []
+        self._rows: list[dict[str, Any]] = []  # at most ROWS_PER_BATCH, parsed
+        self._batches: list[pa.RecordBatch] = []  # the row group's rows so far, as Arrow
+        self._group_bytes = 0  # the JSON bytes of the lines in the row group so far
+        self._lines: list[pa.Table] = []  # the billable lines of the decisions written, not yet theirs
+        self._lines_upto = 0  # the records whose billable lines are written
         self._refused = refused
         self.removed: str | None = None  # what a failed write removed (see `_discard`), for stderr
         self._read = 0  # the records read so far, and where each input's run of them starts (`read_from`)
@@ -156,11 +170,15 @@ class ParquetLineWriter(LineWriter):
                 raise _write_problem(target, error) from None
             os.close(descriptor)
 
+    @property
+    def _lines_schema(self) -> pa.Schema:
+        return lines_table(records_to_batch([])).schema
+
     def begin(self, keep: int, lines_kept: int) -> None:
         if keep or lines_kept:
             raise OutputProblem("a Parquet output cannot be resumed", help="run again without --resume")
         self._made = [self.path, str(lines_path(self.path))]
-        for target, schema in ((self.path, DECISIONS), (self._made[1], lines_table(records_to_batch([])).schema)):
+        for target, schema in ((self.path, DECISIONS), (self._made[1], self._lines_schema)):
             try:
                 self._writers.append(pq.ParquetWriter(target, schema))
             except (OSError, pa.ArrowException) as error:
@@ -170,8 +188,21 @@ class ParquetLineWriter(LineWriter):
         for line in lines.split(b"\n")[:count] if count > 1 else (lines,):  # --jobs: a chunk's lines joined
             self._rows.append(row_from_json_obj(json.loads(line), self.written + self.pending))
             self.pending += 1
-        if self.pending >= ROWS_PER_GROUP:
-            self.flush()
+            self._group_bytes += len(line) - line.endswith(b"\n")  # (a chunk's lines come without theirs)
+            if len(self._rows) >= ROWS_PER_BATCH:
+                self._to_arrow()
+                if self.pending >= ROWS_PER_GROUP or self._group_bytes >= BYTES_PER_GROUP:
+                    self._write_group()
+
+    def _to_arrow(self) -> None:
+        """The parsed rows as an Arrow batch, a fraction of their size as Python objects."""
+        if not self._rows:
+            return
+        batch, refused = decisions_batch(self._rows, self._source_of)
+        self._rows = []
+        self._batches.append(batch)
+        for record in refused:
+            self._refused(record)
 
     def read_from(self, source: str) -> None:
         """The input of the next record read: the source of its error row, should its decision not fit."""
@@ -184,21 +215,46 @@ class ParquetLineWriter(LineWriter):
         return self._sources[bisect.bisect_right(self._starts, record) - 1] if self._sources else "<input>"
 
     def flush(self) -> None:
-        if not self._rows:
+        """Write every row held: the decisions, then the billable lines of every decision written."""
+        self._write_group()
+        self._write_lines(self.written)
+
+    def _write_group(self) -> None:
+        """Write the decisions held as one row group (one batch: a group written as many small
+        batches would be paged, and so encoded, by where they were cut)."""
+        self._to_arrow()
+        if not self._batches:
             return
-        batch, refused = decisions_batch(self._rows, self._source_of)
-        for record in refused:
-            self._refused(record)
-        self._rows = []
-        decisions, lines = self._writers
+        batch = self._batches[0] if len(self._batches) == 1 else pa.concat_batches(self._batches)
+        self._batches, self._group_bytes = [], 0
         try:
-            decisions.write_batch(batch)
-            lines.write_table(lines_table(batch))
+            self._writers[0].write_batch(batch)
         except (OSError, pa.ArrowException) as error:
             self._discard()
             raise _write_problem(self.path, error) from None
         self.written += self.pending
         self.pending = 0
+        self._lines.append(lines_table(batch))
+        boundary = self._lines_upto + ROWS_PER_GROUP
+        if self.written >= boundary:  # (a group holds at most ROWS_PER_GROUP rows: one boundary)
+            self._write_lines(boundary)
+
+    def _write_lines(self, upto: int) -> None:
+        """The billable lines of the records before `upto` (and after those written), as one row
+        group: a few rows a decision, so tying them to the decisions' smaller groups only made
+        the lines file larger (twice as large with `--trace full`)."""
+        if upto <= self._lines_upto:
+            return
+        held = pa.concat_tables(self._lines) if self._lines else self._lines_schema.empty_table()
+        count = pc.sum(pc.less(held.column("record"), upto)).as_py() or 0
+        rest = held.slice(count)
+        self._lines = [rest] if rest.num_rows else []
+        self._lines_upto = upto
+        try:
+            self._writers[1].write_table(held.slice(0, count).combine_chunks())
+        except (OSError, pa.ArrowException) as error:
+            self._discard()
+            raise _write_problem(self.path, error) from None
 
     def abandon(self) -> None:
         """Remove the files this run made or began (a Parquet output is never resumed): nothing was
