@@ -5,7 +5,9 @@ pydantic types. Here the request is a fact bundle whose contract is already a JS
 own validator and diagnostics (those of the CLI, which the service must give byte for byte), and
 the response must be the CLI's bytes, so both would be bypassed; Starlette is the layer FastAPI is
 built on, without pydantic. The OpenAPI document is written out in `openapi.py`, with the shipped
-fact-bundle schema as the request schema.
+fact-bundle schema as the request schema. Here a request is routed and answered; what is read of it
+before any bundle is (its body, its format) and its refusals as a whole are in `request_intake.py`,
+its answer's lines are made in `answers.py`, and an answer sent whole is in `whole.py`.
 
 Every response, errors included, carries the policy-set hash and the engine version as headers,
 and every error is a JSON error record (`{"bundle_id", "source", "error": [diagnostics]}`), the
@@ -14,7 +16,6 @@ form `batch` writes; no traceback ever reaches a client.
 
 from __future__ import annotations
 
-import io
 import logging
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, MutableMapping
@@ -31,127 +32,21 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from carepolicy.cli.batch_input import Work
-from carepolicy.cli.common import ErrorRecord, record_json_line
 from carepolicy.engine import Diagnostic, engine_version
-from carepolicy.engine.facts.records import detected_format
 from carepolicy.evaluator import Evaluator, load
 
 from .answers import REQUEST_SOURCE, Gone, answer_lines, chunks, is_error, read, request_work
-from .limits import JSON_TYPES, JSONL_TYPES, ServiceConfig, nesting_depth
+from .limits import ServiceConfig, nesting_depth
 from .openapi import openapi_document
+from .request_intake import Refusal, body_format, declared_format, error_body, error_response, listed, read_body, shown
 from .whole import JSONL_MEDIA, lines_response, spool, spooled_response
 
-_SHOWN, _LISTED = 40, 5  # characters of a client's text an error echoes; query names it lists
-_TYPES_HELP = "send one bundle as application/json, or many as application/x-ndjson (one per line)"
 _INLINE_BYTES = 64 * 1024  # one bundle this small is decided on the event loop: no thread hand-off
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
 _log = logging.getLogger("carepolicy.serve")
 _T = TypeVar("_T")
 ASGIApp = Callable[[Scope, Callable[[], Awaitable[Message]], Callable[[Message], Awaitable[None]]], Awaitable[None]]
-
-
-class _Refusal(Exception):
-    """A request refused as a whole (too big, too slow, wrong type): its status and diagnostic."""
-
-    def __init__(self, status: int, code: str, message: str, help: str | None = None) -> None:
-        super().__init__(message)
-        self.status = status
-        self.diagnostic = Diagnostic(code, message, file=REQUEST_SOURCE, help=help)
-
-
-def _error_body(diagnostics: tuple[Diagnostic, ...]) -> bytes:
-    return (record_json_line(ErrorRecord(None, REQUEST_SOURCE, diagnostics)) + "\n").encode("utf-8")
-
-
-def _error_response(status: int, diagnostic: Diagnostic, headers: dict[str, str] | None = None) -> Response:
-    return Response(_error_body((diagnostic,)), status_code=status, media_type="application/json", headers=headers)
-
-
-async def _read_body(request: Request, config: ServiceConfig) -> bytes:
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > config.max_body_bytes:
-        raise _too_large(config)
-    chunks: list[bytes] = []
-    size = 0
-    try:
-        with anyio.fail_after(config.read_timeout):
-            async for chunk in request.stream():
-                size += len(chunk)
-                if size > config.max_body_bytes:
-                    raise _too_large(config)
-                chunks.append(chunk)
-    except TimeoutError:
-        raise _Refusal(408, "service/timeout", f"the body was not received within {config.read_timeout:g} s") from None
-    return b"".join(chunks)
-
-
-def _too_large(config: ServiceConfig) -> _Refusal:
-    return _Refusal(
-        413,
-        "service/too-large",
-        f"the request body is larger than {config.max_body_bytes} bytes",
-        help="send fewer bundles per request, or start the service with a larger --max-body",
-    )
-
-
-def _header(request: Request, name: str, default: str) -> str:
-    """A header's value, as HTTP reads one sent more than once: all its values, joined by a comma
-    (`headers.get` gives the first only: a second Content-Encoding, `gzip`, would go unread)."""
-    return ", ".join(request.headers.getlist(name)) or default
-
-
-def _shown(text: str) -> str:
-    """What a client sent (a header, a query name, a path) as an error echoes it: enough to know it
-    by, never all of it (a 60 kB query name was a 60 kB message)."""
-    return text if len(text) <= _SHOWN else text[:_SHOWN] + "…"
-
-
-def _listed(names: list[str]) -> str:
-    shown = ", ".join(f"`{_shown(name)}`" for name in names[:_LISTED])
-    return shown if len(names) <= _LISTED else f"{shown} and {len(names) - _LISTED:,} more"
-
-
-def _format_of(request: Request) -> str | None:
-    """"json" or "jsonl" as the Content-Type says; None when it says nothing (absent, or empty, as
-    some clients send it): then the body says (`_detected`)."""
-    encoding = _header(request, "content-encoding", "identity").strip().lower()
-    # a transfer coding besides chunks (`gzip, chunked`): uvicorn undoes the chunks only, and the rest
-    # was read as the body's text
-    transfer = (coding.strip() for coding in _header(request, "transfer-encoding", "").lower().split(","))
-    encoding = encoding if encoding not in ("", "identity") else ", ".join(
-        coding for coding in transfer if coding not in ("", "chunked", "identity"))
-    if encoding:  # not decoded here: the bytes would read as text that is not UTF-8
-        raise _Refusal(415, "service/media-type", f"the body is `{_shown(encoding)}`-encoded, which the service "
-                       "does not decode", help="send the body as it is, without a Content-Encoding (or a "
-                       "Transfer-Encoding other than chunked)")
-    media, *parameters = _header(request, "content-type", "").split(";")
-    media = media.strip().lower()
-    for name, _, value in (parameter.partition("=") for parameter in parameters):
-        charset = value.strip().strip('"')
-        # read as UTF-8 regardless, Latin-1's `Ã©` would be `é`: a changed value, not an error
-        if name.strip().lower() == "charset" and charset.lower() not in ("utf-8", "utf8"):
-            raise _Refusal(415, "service/media-type", f"the body is declared `{_shown(charset)}`; the service reads "
-                           "only UTF-8", help="send the body as UTF-8 (and say `charset=utf-8`, or no charset)")
-    if not media:
-        return None
-    if media in JSON_TYPES:
-        return "json"
-    if media in JSONL_TYPES:
-        return "jsonl"
-    raise _Refusal(415, "service/media-type", f"`{_shown(media)}` is not a fact-bundle format", help=_TYPES_HELP)
-
-
-def _detected(body: bytes) -> str:
-    """The format of a body sent without a Content-Type, detected as `evaluate -` detects its
-    standard input's: an empty header was read as JSON, so JSON Lines of several bundles were one
-    document that could not be parsed, a single error record for them all. What `evaluate -` would
-    read as YAML the service does not read: refused, naming the types it takes."""
-    fmt = detected_format(io.BytesIO(body))
-    if fmt not in ("json", "jsonl"):
-        raise _Refusal(415, "service/media-type", "the request has no Content-Type, and its body does not start "
-                       "as JSON or JSON Lines (`{` or `[`)", help=_TYPES_HELP)
-    return fmt
 
 
 def _one_record(body: bytes, fmt: str) -> bool:
@@ -177,8 +72,8 @@ def _tally(body: bytes, fmt: str, max_depth: int, deadline: float, gone: threadi
         if gone.is_set():
             raise Gone
         if monotonic() > deadline:
-            raise _Refusal(503, "service/timeout", f"the bundles were not read within the request timeout "
-                           f"({records} read)", help="send fewer bundles per request")
+            raise Refusal(503, "service/timeout", f"the bundles were not read within the request timeout "
+                          f"({records} read)", help="send fewer bundles per request")
         records += 1
         errors += is_error(read(work))
     return records, errors
@@ -220,7 +115,7 @@ async def _streamed(evaluator: Evaluator, works: Iterator[Work], deadline: float
             yield chunk
     except Exception as error:  # a bug: logged with its traceback; the client gets its kind
         _log.exception("carepolicy serve: the answer stopped part-way")
-        yield _error_body((Diagnostic("service/internal", f"internal error: {type(error).__name__}; the records "
+        yield error_body((Diagnostic("service/internal", f"internal error: {type(error).__name__}; the records "
                                       "after the last line above were not answered", file=REQUEST_SOURCE,
                                       help="this is a bug in carepolicy; please report it"),))
 
@@ -230,24 +125,24 @@ def create_app(evaluator: Evaluator, config: ServiceConfig) -> Starlette:
 
     async def decisions(request: Request) -> Response:
         if request.query_params:  # e.g. `?trace=compact`: never ignored, which would answer another question
-            names = _listed(list(dict.fromkeys(request.query_params.keys())))
-            raise _Refusal(400, "service/query", f"the service takes no query parameters; found {names}",
-                           help="the trace, switches and fee schedule are set when the service starts "
-                                "(carepolicy serve --explain, --switch, --fee-schedule)")
-        declared = _format_of(request)
+            names = listed(list(dict.fromkeys(request.query_params.keys())))
+            raise Refusal(400, "service/query", f"the service takes no query parameters; found {names}",
+                          help="the trace, switches and fee schedule are set when the service starts "
+                               "(carepolicy serve --explain, --switch, --fee-schedule)")
+        declared = declared_format(request)
         try:
-            body = await _read_body(request, config)
+            body = await read_body(request, config)
         except ClientDisconnect:  # gone mid-body (a timeout on its side): not a bug, and no one to answer
             return Response(status_code=400)  # (never sent: the server drops what is sent after a disconnect)
         if not body:  # e.g. sent with neither a Content-Length nor chunks: HTTP reads no body then, and the
             # reader's words for nothing (`invalid JSON: expecting value` at 1:1) blamed JSON that was sent
-            raise _Refusal(400, "service/empty-body", "the request has no body", help="send the bundles as the "
-                           "body, with its Content-Length (or chunked): without either, what follows is not a body")
-        fmt = declared or _detected(body)
+            raise Refusal(400, "service/empty-body", "the request has no body", help="send the bundles as the "
+                          "body, with its Content-Length (or chunked): without either, what follows is not a body")
+        fmt = declared or body_format(body)
         # a JSON document is parsed whole: refused whole. In JSON Lines a line is its own record (answers.py)
         if fmt == "json" and nesting_depth(body) > config.max_depth:
-            raise _Refusal(413, "service/too-deep", f"the JSON is nested deeper than {config.max_depth} levels",
-                           help="a fact bundle needs only a few levels; check what is being sent")
+            raise Refusal(413, "service/too-deep", f"the JSON is nested deeper than {config.max_depth} levels",
+                          help="a fact bundle needs only a few levels; check what is being sent")
         deadline = monotonic() + config.request_timeout
         if _one_record(body, fmt):  # decided here, on the loop: its line is the whole answer
             return lines_response(list(answer_lines(evaluator, request_work(body, fmt, config.max_depth), deadline)),
@@ -281,13 +176,13 @@ def create_app(evaluator: Evaluator, config: ServiceConfig) -> Starlette:
         return JSONResponse(openapi_document(config))
 
     async def refused(request: Request, exc: Exception) -> Response:
-        assert isinstance(exc, _Refusal)
-        return _error_response(exc.status, exc.diagnostic)
+        assert isinstance(exc, Refusal)
+        return error_response(exc.status, exc.diagnostic)
 
     async def http_error(request: Request, exc: Exception) -> Response:
         status = exc.status_code if isinstance(exc, HTTPException) else 500
-        message = f"no {request.method} {_shown(request.url.path)} here" if status in (404, 405) else "request refused"
-        response = _error_response(status, Diagnostic("service/route", message, file=REQUEST_SOURCE,
+        message = f"no {request.method} {shown(request.url.path)} here" if status in (404, 405) else "request refused"
+        response = error_response(status, Diagnostic("service/route", message, file=REQUEST_SOURCE,
                                                       help="see GET /v1/openapi.json for what the service offers"))
         if isinstance(exc, HTTPException) and exc.headers:  # a 405's `Allow`: the methods the path takes
             response.headers.update(exc.headers)
@@ -300,7 +195,7 @@ def create_app(evaluator: Evaluator, config: ServiceConfig) -> Starlette:
         # Starlette answers it outside every middleware, so the fixed headers are added here.
         diag = Diagnostic("service/internal", f"internal error: {type(exc).__name__}", file=REQUEST_SOURCE,
                           help="this is a bug in carepolicy; please report it")
-        return _error_response(500, diag, fixed)
+        return error_response(500, diag, fixed)
 
     routes = [
         Route("/v1/decisions", decisions, methods=["POST"]),
@@ -308,7 +203,7 @@ def create_app(evaluator: Evaluator, config: ServiceConfig) -> Starlette:
         Route("/v1/policy-set", policy_set, methods=["GET"]),
         Route("/v1/openapi.json", openapi, methods=["GET"]),
     ]
-    handlers: dict[Any, Any] = {_Refusal: refused, HTTPException: http_error, Exception: internal}
+    handlers: dict[Any, Any] = {Refusal: refused, HTTPException: http_error, Exception: internal}
     app = Starlette(routes=routes, exception_handlers=handlers)
     app.router.redirect_slashes = False  # `/v1/decisions/` is a 404 that says so, not a 307 with an empty body
     app.add_middleware(_HeadersMiddleware, headers=[(name.encode(), value.encode()) for name, value in fixed.items()])
