@@ -190,6 +190,7 @@ def loop_overhead(path: Path, records: int) -> None:
     from carepolicy.cli.batch_input import read_work
     from carepolicy.cli.batch_notes import Counts
     from carepolicy.cli.batch_output import LineWriter
+    from carepolicy.cli.batch_signals import Stop
     from carepolicy.cli.commands import batch
 
     part = path.with_name(f"loop-{records}.jsonl")
@@ -206,7 +207,7 @@ def loop_overhead(path: Path, records: int) -> None:
         writer = LineWriter(target)
         writer.begin(0, 0)
         counts = Counts(as_left=False)
-        stop = batch._Stop()
+        stop = Stop()
         stop.immediate = False  # as once the run is set up
         batch._run(batch._counted(read_work([str(part)]), counts, None), writer, None, "compact", 1, counts,  # type: ignore[arg-type]
                    stop)

@@ -329,7 +329,7 @@ def test_a_worker_terminated_while_it_starts_ends(monkeypatch: pytest.MonkeyPatc
     was noted and dropped; the worker then waited for chunks for ever, and the pool's `close()` in
     its join (batch hung). Here the worker waits, before it runs, until its SIGTERM is sent."""
     from carepolicy.cli import batch_pool
-    from carepolicy.cli.commands.batch import _Stop
+    from carepolicy.cli.batch_signals import Stop
 
     sent, told = os.pipe()
     real_serve = batch_pool._serve
@@ -342,7 +342,7 @@ def test_a_worker_terminated_while_it_starts_ends(monkeypatch: pytest.MonkeyPatc
         raise AssertionError("no chunk is sent")
 
     monkeypatch.setattr(batch_pool, "_serve", once_terminated)
-    with _Stop():  # as in batch: a signal is only noted
+    with Stop():  # as in batch: a signal is only noted
         pool = batch_pool.WorkerPool(1, decide, None)
     [worker] = pool._workers
     try:

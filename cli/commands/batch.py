@@ -9,7 +9,6 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from functools import partial
-from types import FrameType
 
 import click
 
@@ -30,6 +29,7 @@ from ..batch_notes import (
 )
 from ..batch_output import LineWriter, OutputProblem, ResumeProblem, check_target, partial_path
 from ..batch_resume import ResumeScan, kept_lines
+from ..batch_signals import Interrupted, Stop, awaited
 from ..common import ErrorRecord, Setup, fail, finish, input_format_option, plural, prepare
 from ..exit_codes import ExitCode
 from ..output import overwritten_input
@@ -53,63 +53,6 @@ def _cores() -> int:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # not Linux
         return os.cpu_count() or 1
-
-
-class _Interrupted(BaseException):  # as KeyboardInterrupt: no `except Exception` may swallow it
-    """A signal while the run is being set up (the policies loading): nothing to finish, stop at once."""
-
-
-class _Stop:
-    """SIGINT/SIGTERM ask the run to stop at the next record; the lines written so far are kept.
-
-    The handlers are in place before the output is checked: until `now()` a signal is only noted, while
-    the output is checked and opened (for Parquet, importing pyarrow and the engine: 0.3 s, in which a signal
-    ended the run with click's "Aborted!", exit 1, or for SIGTERM with no word at all, exit -15).
-    From `now()` on, while `immediate` (the setup: loading the policies takes about a second; an input
-    awaited), a signal stops at once, so that it too ends with exit 130 and the count of lines written."""
-
-    def __init__(self) -> None:
-        self.signal: int | None = None
-        self.immediate = False
-        self._previous: dict[int, object] = {}
-
-    def __enter__(self) -> _Stop:
-        for number in (signal.SIGINT, signal.SIGTERM):
-            self._previous[number] = signal.signal(number, self._handle)
-        return self
-
-    def now(self) -> None:
-        """From here on a signal stops at once; one noted before (while the output was opened) does now."""
-        self.immediate = True
-        if self.signal is not None:
-            self.immediate = False
-            raise _Interrupted
-
-    def _handle(self, number: int, _frame: FrameType | None) -> None:
-        self.signal = number
-        if self.immediate:
-            self.immediate = False  # one stop: a second signal (^C twice) while it is reported is only noted
-            raise _Interrupted
-
-    def __exit__(self, *_exc: object) -> None:
-        for number, handler in self._previous.items():
-            signal.signal(number, handler)  # type: ignore[arg-type]
-
-
-def _awaited(works: Iterator[Work], stop: _Stop) -> Iterator[Work]:
-    """The input records, read with a signal stopping the run at once while the next one is read:
-    an idle pipe (`producer | batch -`) or FIFO may wait for ever, and no line is being written then."""
-    while True:
-        if stop.signal is not None:  # (with --jobs the input is read ahead: not one more record)
-            raise _Interrupted
-        stop.immediate = True
-        try:
-            work = next(works, None)
-        finally:
-            stop.immediate = False
-        if work is None:
-            return
-        yield work
 
 
 def _counted(works: Iterator[Work], counts: Counts, read_from: Callable[[str], None] | None) -> Iterator[Work]:
@@ -220,7 +163,7 @@ def batch(
         fail("usage/jobs", f"--jobs {jobs} would start {jobs} processes on {plural(cores, 'core')}",
              help=f"use at most {JOBS_PER_CORE * cores}: more workers than cores are no faster, and each one "
                   "holds its own copy of the policies in memory")
-    with _Stop() as stop:
+    with Stop() as stop:
         try:
             # before the policies are loaded and any input is read; the fee schedule and a policies file are inputs too
             read = (*inputs, *filter(None, (fee_schedule, policies_dir)))
@@ -241,7 +184,7 @@ def batch(
                 writer.abandon()
                 raise
             read_from = getattr(writer, "read_from", None)  # Parquet: the input of each row, for its error row
-            works = _counted(_awaited(read_work(inputs, input_format), stop), counts, read_from)
+            works = _counted(awaited(read_work(inputs, input_format), stop), counts, read_from)
             if resume:
                 works = _resumed(works, ResumeScan(writer.path), writer, setup, form, counts)
             else:
@@ -252,11 +195,11 @@ def batch(
                     fail("usage/output", problem.message, file=writer.path,
                          help=problem.help or "give -o a regular file on a writable disk")
             stop.immediate = False
-        except _Interrupted:
+        except Interrupted:
             interrupted(stop.signal or signal.SIGINT, writer, counts, output)
         started = time.perf_counter()
         stopped = _run(works, writer, setup, form, jobs or cores, counts, stop)
-        # still under `_Stop`: a signal from here on finds every line written and changes nothing (it
+        # still under `Stop`: a signal from here on finds every line written and changes nothing (it
         # killed the finished run, SIGTERM, or aborted it, SIGINT, before the output was moved into place)
         seconds = time.perf_counter() - started
         try:
@@ -312,7 +255,7 @@ def _parquet_writer(output: str, read: tuple[str, ...], counts: Counts) -> LineW
 
 
 def _run(works: Iterator[Work], writer: LineWriter, setup: Setup, form: str, jobs: int, counts: Counts,
-         stop: _Stop) -> int | None:
+         stop: Stop) -> int | None:
     """Decide and write every record; the signal that stopped the run, or None when it finished."""
     from ..batch_run import Decider
 
@@ -320,7 +263,7 @@ def _run(works: Iterator[Work], writer: LineWriter, setup: Setup, form: str, job
     # workers write a JSON Lines file themselves; Parquet rows are built and written here
     decider = Decider(setup, form, jobs, writer if writer.workers_write else None)
     try:
-        with contextlib.suppress(_Interrupted):  # a signal while the input was awaited: as the `break` below
+        with contextlib.suppress(Interrupted):  # a signal while the input was awaited: as the `break` below
             for done in decider.run(works):
                 if done.line:  # empty: a chunk the workers wrote (and `writer.written` counts)
                     writer.add(done.line, done.count)
