@@ -8,7 +8,8 @@ as before (it is what `evaluate` writes for a few bundles). Which of the two a f
 its first line that holds something: a JSON object alone on it is JSON Lines (or, when no other
 line holds anything, a document of one decision); anything else is a document. Line ends are read
 as text mode reads them (LF, CRLF, and a CR alone each end a line), as they were when the file was
-read whole; a byte not in UTF-8 is named by its place in the file.
+read whole; a byte not in UTF-8 is named by its place in the file. A Parquet file (`batch -o
+OUT.parquet`) is read a row group at a time, each row rebuilt as the JSON line batch writes for it.
 """
 
 from __future__ import annotations
@@ -47,6 +48,11 @@ def read_decisions(path: str) -> Iterator[ReadDecision]:
     line that is not JSON, ends the command (usage/input)."""
     if path == "-" and sys.stdin is None:  # `<&-`: as the fact readers word it
         _cannot_read(path, OSError(errno.EBADF, "standard input is closed"))
+    if path != "-" and path.lower().endswith(".parquet"):  # read as text, it was `not UTF-8 text (byte 8)`
+        from .explain_parquet import parquet_decisions
+
+        yield from (ReadDecision(where, (), obj, None) for where, obj in parquet_decisions(path))
+        return
     try:
         stream = sys.stdin.buffer if path == "-" else Path(path).open("rb")  # noqa: SIM115 — closed below
     except OSError as error:

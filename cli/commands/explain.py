@@ -165,10 +165,10 @@ def explain(
 ) -> None:
     """Expand decisions with a compact trace into the full trace.
 
-    DECISION holds decisions written with `--trace compact` (a JSON document, a JSON list of them
-    or JSON Lines, `-` for stdin; error records in it are skipped); BUNDLE is the fact file they
-    were made from (any format: a JSON Lines file is read in step with the decisions, not held;
-    others are read whole). Each decision is decided again from its bundle (found by bundle
+    DECISION holds decisions written with `--trace compact` (a JSON document, a JSON list of them,
+    JSON Lines, `-` for stdin, or batch's OUT.parquet; error records in it are skipped); BUNDLE is
+    the fact file they were made from (any format: a JSON Lines file is read in step with the
+    decisions, not held; others are read whole). Each decision is decided again from its bundle (found by bundle
     id) with the same policy set (--policies; its hash must be the one the trace names), switches
     and fee schedule, checked to give exactly the recorded decision, and written with the full
     trace: byte for byte the line `batch --trace full` writes. A decision that does not match

@@ -1,0 +1,71 @@
+"""The decisions of a Parquet output of `batch` (`-o OUT.parquet`), as `carepolicy explain` reads them.
+
+Each row is rebuilt as the JSON line batch writes for that record (`carepolicy.arrow.decision_json_line`,
+which gives back exactly that line) and read as such a line is, so a row is expanded, refused or
+skipped (an error row) as its line would be. Read a row group at a time, a few hundred rows at
+once, so the memory held does not grow with the file. Given as text, a Parquet file was refused
+as `not UTF-8 text (byte 8)`, which said nothing of what to do.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any, NoReturn
+
+from .common import fail
+
+if TYPE_CHECKING:
+    import pyarrow.parquet as pq
+
+ROWS_AT_ONCE = 256  # a compact row is ~20 kB: a few MB held at a time
+PARQUET_HELP = "give the decisions `batch -o OUT.parquet --trace compact` wrote (or its JSON Lines output)"
+
+
+def parquet_decisions(path: str) -> Iterator[tuple[str, Any]]:
+    """(`path` and the row's number, the decision's JSON value) for each row of the file."""
+    try:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+    except ImportError:
+        fail("usage/missing-extra", f"reading `{path}` needs pyarrow, which is not installed", file=path,
+             help="install the Arrow extra: pip install 'carepolicy[arrow]'")
+    try:
+        stream = open(path, "rb")  # noqa: SIM115 — closed below; opened here to word a missing file as a file
+    except OSError as error:
+        _unreadable(path, error)
+    with stream:
+        try:
+            file = pq.ParquetFile(stream)
+        except (OSError, pa.ArrowException) as error:
+            stream.seek(0)
+            text = stream.read(64).lstrip(b"\xef\xbb\xbf \t\r\n").startswith((b"{", b"["))
+            _unreadable(path, error, "it holds JSON text, not Parquet: name it `.jsonl` or `.json`" if text else None)
+        yield from _rows(path, file)
+
+
+def _rows(path: str, file: pq.ParquetFile) -> Iterator[tuple[str, Any]]:
+    import pyarrow as pa
+    from carepolicy.engine.jsontext import loads
+
+    from carepolicy.arrow import decision_json_line
+
+    missing = [name for name in ("status", "decision_id", "bundle_id", "trace") if name not in file.schema_arrow.names]
+    if missing:  # e.g. the bundles' Parquet file given as DECISION
+        fail("usage/input", f"`{path}` is not a decision table `batch` wrote: it has no column `{missing[0]}`",
+             file=path, help=PARQUET_HELP)
+    number = 0
+    try:
+        for batch in file.iter_batches(batch_size=ROWS_AT_ONCE):
+            for row in batch.to_pylist():
+                number += 1
+                yield f"{path}:row {number}", loads(decision_json_line(row))
+    except (OSError, pa.ArrowException) as error:
+        _unreadable(path, error)
+    except KeyError as error:  # a column of the decision table that this file does not have
+        fail("usage/input", f"`{path}` is not a decision table `batch` wrote: row {number} has no column "
+             f"`{error.args[0]}`", file=path, help=PARQUET_HELP)
+
+
+def _unreadable(path: str, error: Exception, help: str | None = None) -> NoReturn:
+    reason = error.strerror.lower() if isinstance(error, OSError) and error.strerror else str(error)
+    fail("usage/input", f"cannot read `{path}`: {' '.join(reason.split())}", file=path, help=help or PARQUET_HELP)

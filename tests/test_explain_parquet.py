@@ -1,0 +1,74 @@
+"""`carepolicy explain` given the Parquet output of `batch` (`-o OUT.parquet`) as DECISION.
+
+It read DECISION as JSON text only: a Parquet output, the table a pipeline keeps, was refused as
+`cannot read `OUT.parquet`: not UTF-8 text (byte 8)`, with no way forward. Each row is now rebuilt
+as the line batch writes for it (`carepolicy.arrow.decision_json_line`) and expanded as that line
+is: byte for byte what `batch --trace full` writes, error rows skipped, an edit named by its row.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from carepolicy.cli.exit_codes import ExitCode
+
+from tests.test_batch import write_jsonl
+from tests.test_explain_edits import run
+
+
+@pytest.fixture(scope="module")
+def claims(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = write_jsonl(tmp_path_factory.mktemp("claims") / "claims.jsonl", 6, seed=11)
+    lines = path.read_text(encoding="utf-8").splitlines()
+    lines[2] = json.dumps({**json.loads(lines[2]), "month": "2025-13"})  # an error record, in both outputs
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def _batch(claims: Path, out: Path, *trace: str) -> Path:
+    result = run("batch", str(claims), "--jobs", "1", *trace, "-o", str(out))
+    assert result.exit_code == ExitCode.BAD_INPUT, result.stderr  # (the one error record)
+    return out
+
+
+def test_a_parquet_output_is_expanded_row_by_row_as_its_json_lines_would_be(claims: Path, tmp_path: Path) -> None:
+    decisions = _batch(claims, tmp_path / "decisions.parquet")
+    full = _batch(claims, tmp_path / "full.jsonl", "--trace", "full").read_text(encoding="utf-8").splitlines(True)
+    result = run("explain", str(decisions), str(claims))
+    assert result.exit_code == ExitCode.OK, result.stderr
+    assert result.stdout == "".join(line for line in full if '"error":' not in line)
+    assert len(full) == 6
+    assert result.stdout.count("\n") == 5
+    assert "note: 1 error record skipped" in result.stderr
+
+
+def test_an_edited_row_is_named_by_its_row(claims: Path, tmp_path: Path) -> None:
+    table = pq.read_table(_batch(claims, tmp_path / "decisions.parquet"))
+    ids = table.column("decision_id").to_pylist()
+    ids[3] = "0" * 32
+    edited = tmp_path / "edited.parquet"
+    pq.write_table(table.set_column(table.schema.get_field_index("decision_id"), "decision_id", pa.array(ids)), edited)
+    result = run("explain", str(edited), str(claims))
+    assert result.exit_code == ExitCode.BAD_INPUT
+    assert result.stderr.startswith(f"{edited}:row 4: bundle `")
+    assert "$.decision_id: error[explain/mismatch]" in result.stderr
+    assert result.stdout.count("\n") == 2  # rows 1 and 2 (row 3 is the error row, skipped)
+
+
+def test_a_parquet_file_that_is_not_a_decision_table_is_named_so(claims: Path, tmp_path: Path) -> None:
+    bundles = tmp_path / "bundles.parquet"
+    pq.write_table(pa.table({"bundle": claims.read_text(encoding="utf-8").splitlines()}), bundles)
+    result = run("explain", str(bundles), str(claims))
+    assert result.exit_code == ExitCode.BAD_INPUT
+    assert f"`{bundles}` is not a decision table `batch` wrote: it has no column `status`" in result.stderr
+    text = tmp_path / "text.parquet"
+    text.write_text('{"bundle_id": "a"}\n', encoding="utf-8")
+    result = run("explain", str(text), str(claims))
+    assert result.exit_code == ExitCode.BAD_INPUT
+    assert "it holds JSON text, not Parquet: name it `.jsonl` or `.json`" in result.stderr
+    result = run("explain", str(tmp_path / "missing.parquet"), str(claims))
+    assert f"cannot read `{tmp_path / 'missing.parquet'}`: no such file or directory" in result.stderr
