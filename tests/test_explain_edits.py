@@ -168,3 +168,39 @@ def test_json_lines_are_expanded_as_they_are_read(claims: Path, tmp_path: Path) 
         assert process.stderr is not None
         assert "line 3 of `-` is not JSON" in process.stderr.read().decode()
     assert out.read_bytes().count(b"\n") == 2
+
+
+def test_a_switch_edited_to_another_option_is_named_at_its_path(claims: Path, billed: dict[str, Any]) -> None:
+    """A switch edited to another of its options gives another decision id: that was reported at
+    `$.decision_id` as made "by carepolicy 0.1.0 or with another fee schedule", the version being
+    this one, and the edit itself not named. The option the id was made with is found."""
+    edited = json.loads(json.dumps(billed))
+    assert edited["switches"]["coding_strategy"] == "work_done"
+    edited["switches"]["coding_strategy"] = "pays_most"
+    result = run("explain", "-", str(claims), stdin=json.dumps(edited))
+    assert result.exit_code == ExitCode.BAD_INPUT
+    assert result.stderr == (
+        f"-: bundle `{billed['bundle_id']}`: $.switches.coding_strategy: error[explain/mismatch]: decision "
+        f"`{billed['bundle_id']}` has switch `coding_strategy` set to `pays_most`, but its id is that of the decision "
+        "made with `work_done`\n  help: the decision was changed after it was written\n")
+
+
+def test_a_fee_schedule_given_or_left_out_is_named_as_the_cause(claims: Path, billed: dict[str, Any],
+                                                                tmp_path: Path) -> None:
+    """The same version, facts and policies: only the fee schedule (or an edit) changes the id. It
+    was "made by carepolicy 0.1.0 or with another fee schedule" whether one was given or not."""
+    fees = tmp_path / "fees.csv"
+    fees.write_text("code,allowed\n99490,10.00\n", encoding="utf-8")
+    result = run("explain", "-", str(claims), "--fee-schedule", str(fees), stdin=json.dumps(billed))
+    assert result.exit_code == ExitCode.BAD_INPUT
+    assert f"$.decision_id: error[explain/mismatch]: decision `{billed['bundle_id']}` was made without a fee " \
+           f"schedule; this run has `{fees}`\n  help: run explain without --fee-schedule\n" in result.stderr
+    priced = run("evaluate", "-", "--format", "jsonl", "--trace", "compact", "--fee-schedule", str(fees),
+                 stdin=next(line for line in claims.read_text(encoding="utf-8").splitlines()
+                            if json.loads(line)["id"] == billed["bundle_id"]))
+    assert priced.exit_code == ExitCode.OK, priced.stderr
+    result = run("explain", "-", str(claims), stdin=priced.stdout)
+    assert result.exit_code == ExitCode.BAD_INPUT
+    assert "was made with a fee schedule, which this run has not, or its switches or id were edited" in result.stderr
+    assert "help: give --fee-schedule the fee schedule of the run that made it" in result.stderr
+    assert run("explain", "-", str(claims), "--fee-schedule", str(fees), stdin=priced.stdout).exit_code == ExitCode.OK

@@ -15,7 +15,8 @@ from ..reporting import report
 from .evaluate import FEE_HELP, POLICIES_HELP
 
 if TYPE_CHECKING:
-    from carepolicy.engine import Decision
+    from carepolicy.engine import Bundle, Decision
+    from carepolicy.engine.evaluation.pricing import FeeSchedule
 
 
 EDITED_HELP = "the decision was changed after it was written"
@@ -53,7 +54,7 @@ def _refuse_repeated(parts: tuple[str | int, ...]) -> NoReturn:
 
 def expand(obj: Any, bundles: Bundles, setup: Setup) -> Decision:
     """The decision `obj` (with a compact trace) decided again, with its trace; checked to be the same."""
-    from carepolicy.engine import PolicyError, evaluate, to_json_obj
+    from carepolicy.engine import PolicyError, engine_version, evaluate, to_json_obj
     from carepolicy.engine.decision.json_diff import difference_text, first_difference
     from carepolicy.engine.evaluation.compact import COMPACT_VERSION
     from carepolicy.engine.facts.schema_messages import describe
@@ -114,6 +115,8 @@ def expand(obj: Any, bundles: Bundles, setup: Setup) -> Decision:
     engine = obj.get("engine")
     made_by = engine.get("version") if isinstance(engine, dict) else None
     if decision.decision_id != recorded_id:
+        if made_by == engine_version():  # not the version: the fee schedule, or a switch edited
+            raise _another_id(bundle_id, recorded_id, decision.decision_id, bundle, switches, setup)
         made_by = made_by if isinstance(made_by, str) else describe(made_by)
         raise _Mismatch(
             f"decision `{bundle_id}` was made by carepolicy {made_by} or with "
@@ -127,6 +130,33 @@ def expand(obj: Any, bundles: Bundles, setup: Setup) -> Decision:
             f"deciding bundle `{bundle_id}` again does not give the decision recorded: {difference_text(difference)}",
             EDITED_HELP, difference.parts)
     return decision
+
+
+def _another_id(bundle_id: str, recorded_id: str, this_id: str, bundle: Bundle, switches: dict[str, Any],
+                setup: Setup) -> _Mismatch:
+    """Why a decision made by this version has another id than deciding it again gives: its id is
+    a digest of the facts, policies, switches and fee schedule, the first two already checked. A
+    switch edited to another of its options was blamed on the fee schedule, at `$.decision_id`:
+    each other option of each switch, and no fee schedule, are tried for the id recorded."""
+    from carepolicy.engine.api import decision_id
+
+    def made_with(overrides: dict[str, Any], fee_schedule: FeeSchedule | None) -> bool:
+        return decision_id(setup.policies, bundle, switches=overrides, fee_schedule=fee_schedule) == recorded_id
+
+    for name, option in switches.items():
+        for other in setup.policies.switch_options().get(name, ()):
+            if other != option and made_with({**switches, name: other}, setup.fee_schedule):
+                return _Mismatch(f"decision `{bundle_id}` has switch `{name}` set to `{option}`, but its id is "
+                                 f"that of the decision made with `{other}`", EDITED_HELP, ("switches", name))
+    edited = f"or its switches or id were edited (its id is not this run's {this_id})"
+    if setup.fee_schedule is None:
+        return _Mismatch(f"decision `{bundle_id}` was made with a fee schedule, which this run has not, {edited}",
+                         "give --fee-schedule the fee schedule of the run that made it", ("decision_id",))
+    if made_with(switches, None):
+        return _Mismatch(f"decision `{bundle_id}` was made without a fee schedule; this run has "
+                         f"`{setup.fee_schedule.name}`", "run explain without --fee-schedule", ("decision_id",))
+    return _Mismatch(f"decision `{bundle_id}` was made with another fee schedule than `{setup.fee_schedule.name}`, "
+                     f"{edited}", "give --fee-schedule the fee schedule of the run that made it", ("decision_id",))
 
 
 def _refuse(read: ReadDecision, problem: _Mismatch) -> NoReturn:
