@@ -2,9 +2,10 @@
 
 Each row is rebuilt as the JSON line batch writes for that record (`carepolicy.arrow.decision_json_line`,
 which gives back exactly that line) and read as such a line is, so a row is expanded, refused or
-skipped (an error row) as its line would be. Read a row group at a time, a few hundred rows at
-once, so the memory held does not grow with the file. Given as text, a Parquet file was refused
-as `not UTF-8 text (byte 8)`, which said nothing of what to do.
+skipped (an error row) as its line would be. Arrow reads a row group at a time (batch writes
+2,048 rows a group), handed on a few hundred rows at once, so the memory held does not grow with
+the file (measured: 217 MB for 2,000 rows, 230 MB for 6,000; JSON Lines, 54 MB). Given as text,
+a Parquet file was refused as `not UTF-8 text (byte 8)`, which said nothing of what to do.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from .common import fail
 if TYPE_CHECKING:
     import pyarrow.parquet as pq
 
-ROWS_AT_ONCE = 256  # a compact row is ~20 kB: a few MB held at a time
+ROWS_AT_ONCE = 256  # rows made Python values at once (a compact row is ~20 kB)
 PARQUET_HELP = "give the decisions `batch -o OUT.parquet --trace compact` wrote (or its JSON Lines output)"
 
 
