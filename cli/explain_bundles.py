@@ -36,9 +36,14 @@ if TYPE_CHECKING:
 
 
 class Bundles(Protocol):
+    path: str
+
     def find(self, bundle_id: str, facts_hash: str) -> Bundle | None:
         """Of the valid bundles with this id, one with this facts hash (the one decided), else the
         first in the file (to say how it differs), else None."""
+
+    def invalid(self, bundle_id: str) -> bool:
+        """Whether the file holds a bundle with this id that is not valid (asked once `find` found none)."""
 
     def close(self) -> None:
         """Let go of the file."""
@@ -55,18 +60,25 @@ class Held:
     """Every valid bundle of the file, by id (an id may come again, as `batch` allows)."""
 
     def __init__(self, path: str) -> None:
-        from carepolicy.engine import Bundle
+        from carepolicy.engine import Bundle, BundleError
 
+        self.path = path
         self.by_id: dict[str, list[Bundle]] = {}
+        self.invalid_ids: set[str] = set()
         for item in iter_inputs([path]):
             if isinstance(item, ErrorRecord):  # the file as a whole (missing, empty, not parsed)
                 _end(item.diagnostics)
             if isinstance(item, Bundle):
                 self.by_id.setdefault(item.id, []).append(item)
+            elif isinstance(item, BundleError):
+                self.invalid_ids.add(item.id)
 
     def find(self, bundle_id: str, facts_hash: str) -> Bundle | None:
         same_id = self.by_id.get(bundle_id, [])
         return next((b for b in same_id if b.facts_hash == facts_hash), same_id[0] if same_id else None)
+
+    def invalid(self, bundle_id: str) -> bool:
+        return bundle_id in self.invalid_ids
 
     def close(self) -> None:
         pass
@@ -94,6 +106,9 @@ class InStep:
                 return bundle
         return self.index.find(bundle_id, facts_hash)
 
+    def invalid(self, bundle_id: str) -> bool:
+        return self.index is not None and bundle_id in self.index.invalid_ids
+
     def close(self) -> None:
         self._records.close()  # (closes the file, when it was not read to its end)
         if self.index is not None:
@@ -109,7 +124,8 @@ class Index:
         self.first: dict[str, int] = {}  # id -> the number of its first bundle in `places`
         self.again: dict[str, list[int]] = {}  # id -> its other bundles, for an id that comes again
         self.places = array("q")  # the offset, length, line number and record index of each
-        for bundle, place in _valid(path):
+        self.invalid_ids: set[str] = set()  # the ids of the bundles that are not valid, to say so
+        for bundle, place in _valid(path, self.invalid_ids):
             assert place is not None  # (a bundle's line is never over the record size)
             number = len(self.places) // 4
             self.places.extend((place.offset, place.length, place.number, bundle.index))
@@ -169,16 +185,19 @@ def _json_lines_file(path: str) -> bool:
     return True
 
 
-def _valid(path: str) -> Generator[tuple[Bundle, LinePlace | None], None, None]:
-    """The valid bundles of a JSON Lines file, each with its line's place; the file as a whole not
-    read (facts/io, facts/empty) ends the command, as `Held` ends it."""
-    from carepolicy.engine import Bundle, FactError
+def _valid(path: str, invalid_ids: set[str] | None = None) -> Generator[tuple[Bundle, LinePlace | None], None, None]:
+    """The valid bundles of a JSON Lines file, each with its line's place (and the ids of the others
+    added to `invalid_ids`); the file as a whole not read (facts/io, facts/empty) ends the command,
+    as `Held` ends it."""
+    from carepolicy.engine import Bundle, BundleError, FactError
     from carepolicy.engine.facts.records import placed_json_lines
 
     try:
         for record, place in placed_json_lines(path):
             if isinstance(record, Bundle):
                 yield record, place
+            elif isinstance(record, BundleError) and invalid_ids is not None:
+                invalid_ids.add(record.id)
     except FactError as error:
         _end(error.diagnostics)
     except Exception as error:  # as iter_inputs words a reader's bug

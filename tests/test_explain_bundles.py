@@ -98,7 +98,26 @@ def test_an_id_not_in_the_bundle_file_is_refused_after_the_decisions_before_it(
     assert stdout == "".join(full[:3])
     assert stderr == (
         f"{tmp_path / 'decisions.jsonl'}:4: bundle `{missing}`: $.bundle_id: error[explain/mismatch]: "
-        f"no valid bundle `{missing}` in the bundle file\n  help: give the file the decision was made from\n")
+        f"no valid bundle `{missing}` in `{fewer}`\n  help: give the file the decision was made from\n")
+
+
+@pytest.mark.parametrize("suffix", [".jsonl", ".json"], ids=["in-step", "held"])
+def test_a_bundle_that_is_no_longer_valid_is_named_so_with_its_file(
+    claims: Path, outputs: tuple[list[str], list[str]], tmp_path: Path, suffix: str
+) -> None:
+    """A bundle edited since into one that is not valid was "no valid bundle `b` in the bundle
+    file", help "give the file the decision was made from": the file given was that file."""
+    compact, _full = outputs
+    bundles = [json.loads(line) for line in claims.read_text(encoding="utf-8").splitlines()]
+    bundles[3]["month"] = "2025-13"
+    spoilt = tmp_path / f"spoilt{suffix}"
+    text = "".join(json.dumps(b) + "\n" for b in bundles) if suffix == ".jsonl" else json.dumps(bundles)
+    spoilt.write_text(text, encoding="utf-8")
+    code, _stdout, stderr = _explain(tmp_path, compact[:5], spoilt)
+    assert code == ExitCode.BAD_INPUT
+    assert stderr.endswith(
+        f"$.bundle_id: error[explain/mismatch]: bundle `{bundles[3]['id']}` of `{spoilt}` is not valid, so it is "
+        f"not the bundle decided\n  help: see its errors with `carepolicy evaluate {spoilt}`\n")
 
 
 def test_of_two_bundles_with_one_id_the_decided_one_is_found_and_else_the_first_is_named(

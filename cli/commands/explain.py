@@ -92,8 +92,11 @@ def expand(obj: Any, bundles: Bundles, setup: Setup) -> Decision:
     # of the bundles with this id, the one decided (by its facts), else the first, to say how it differs
     bundle = bundles.find(bundle_id, facts_hash)
     if bundle is None:
-        raise _Mismatch(f"no valid bundle `{bundle_id}` in the bundle file", "give the file the decision was made from",
-                        ("bundle_id",))
+        if bundles.invalid(bundle_id):  # "give the file the decision was made from" sent one looking for another
+            raise _Mismatch(f"bundle `{bundle_id}` of `{bundles.path}` is not valid, so it is not the bundle "
+                            "decided", f"see its errors with `carepolicy evaluate {bundles.path}`", ("bundle_id",))
+        raise _Mismatch(f"no valid bundle `{bundle_id}` in `{bundles.path}`",
+                        "give the file the decision was made from", ("bundle_id",))
     if bundle.facts_hash != facts_hash:
         raise _Mismatch(
             f"bundle `{bundle_id}` is not the one decided: its facts hash is {bundle.facts_hash}, "
