@@ -143,7 +143,9 @@ def _json_line(path: str, line: _Line) -> ReadDecision:
     except orjson.JSONDecodeError as error:
         # the last line, without its line end, ending too soon: cut short, not edited
         cut = line.last and str(error).startswith("unexpected end of data")
-        fail("usage/input", f"line {line.number} of `{path}` is not JSON: {error}", file=path,
+        # orjson says `line 1 column 18384` of the line alone: of line 30, that read as another line
+        where = f" at column {error.colno}" if error.doc else ""
+        fail("usage/input", f"line {line.number} of `{path}` is not JSON: {error.msg}{where}", file=path,
              help=CUT_HELP if cut else NO_DECISIONS_HELP)
     return ReadDecision(f"{path}:{line.number}", (), obj, _first_repeated(text))
 

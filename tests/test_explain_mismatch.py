@@ -196,7 +196,9 @@ def test_a_last_line_cut_short_says_it_may_be_an_unfinished_output(claims: Path,
     line = json.dumps(decision)
     result = run("explain", "-", str(claims), stdin=line + "\n" + line[:300])  # as a running batch's .partial
     assert result.exit_code == ExitCode.BAD_INPUT
-    assert result.stderr.startswith("-: error[usage/input]: line 2 of `-` is not JSON: unexpected end of data")
+    # the column of that line: orjson's `line 1 column 301` named another line
+    assert result.stderr.startswith("-: error[usage/input]: line 2 of `-` is not JSON: unexpected end of data at "
+                                    "column 301\n")
     assert "  help: the last line has no line end: it may be cut short (a batch still running" in result.stderr
     edited = run("explain", "-", str(claims), stdin=line + "\n" + "{nope}\n")  # not cut: a line that is not JSON
     assert "cut short" not in edited.stderr
