@@ -159,8 +159,8 @@ def _document(path: str, data: bytes) -> Iterator[ReadDecision]:
     text = data.decode("utf-8")  # (each line was decoded already: this cannot fail)
     try:  # one JSON document (`evaluate --format json`), possibly indented
         document = loads(text)
-    except orjson.JSONDecodeError:
-        pass
+    except orjson.JSONDecodeError as error:
+        _not_a_document(path, text, error)
     else:
         repeated = repeated_keys(text)
         if isinstance(document, list):
@@ -174,6 +174,30 @@ def _document(path: str, data: bytes) -> Iterator[ReadDecision]:
     for number, line in enumerate(lines, start=1):
         if line.strip():
             yield _json_line(path, _Line(number, line.encode("utf-8"), number == len(lines)))
+
+
+def _not_a_document(path: str, text: str, error: ValueError) -> None:
+    """A document whose first line is not JSON alone (`[`, an indented decision's `{`) and that
+    fails past that line is refused where it fails, at its line and column: read line by line, an
+    indented list cut short was `line 1 is not JSON: unexpected end of data at column 2`, of its
+    `[`. Anything else is read line by line, each line refused as itself (lines of JSON)."""
+    import orjson
+
+    if not isinstance(error, orjson.JSONDecodeError) or not error.doc:  # (nested too deep: said of its line)
+        return
+    lines = text.split("\n")
+    number = next((n for n, line in enumerate(lines, start=1) if line.strip()), 1)
+    try:
+        orjson.loads(lines[number - 1])
+    except orjson.JSONDecodeError:
+        if error.lineno <= number:  # it fails on its first line: as that line
+            return
+    else:
+        return
+    cut = error.msg.startswith("unexpected end of data")
+    fail("usage/input", f"`{path}` is not JSON: {error.msg} at line {error.lineno}, column {error.colno}", file=path,
+         help="the file ends before its JSON does: it may be cut short; give the whole file" if cut
+         else NO_DECISIONS_HELP)
 
 
 def repeated_keys(text: str | bytes) -> list[tuple[str | int, ...]]:

@@ -204,6 +204,25 @@ def test_a_last_line_cut_short_says_it_may_be_an_unfinished_output(claims: Path,
     assert "cut short" not in edited.stderr
 
 
+def test_an_indented_json_list_cut_short_is_named_where_it_ends(claims: Path, decision: dict[str, Any],
+                                                                 tmp_path: Path) -> None:
+    """An indented list (as `evaluate --format json` writes several) cut short was read line by line
+    once not JSON as a whole, and refused as `line 1 is not JSON: unexpected end of data at column
+    2`, of its `[`: the document is refused where it ends, and said to be perhaps cut short."""
+    text = json.dumps([decision, decision], indent=2)
+    cut = text[: len(text) - 40]
+    path = tmp_path / "decisions.json"
+    path.write_text(cut, encoding="utf-8")
+    result = run("explain", str(path), str(claims))
+    assert result.exit_code == ExitCode.BAD_INPUT
+    last = cut.rsplit("\n", 1)[1]
+    assert result.stderr == (
+        f"{path}: error[usage/input]: `{path}` is not JSON: unexpected end of data at line {cut.count(chr(10)) + 1}, "
+        f"column {len(last) + 1}\n"
+        "  help: the file ends before its JSON does: it may be cut short; give the whole file\n")
+    assert result.stdout == ""
+
+
 def test_first_difference_compares_json_not_python_values() -> None:
     assert first_difference({"a": [1, 2]}, {"a": [1, 2]}) is None
     assert first_difference({"a": [1, True]}, {"a": [1, 1]}) == Difference(("a", 1), True, 1)
