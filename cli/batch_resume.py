@@ -19,7 +19,6 @@ run, and nothing the inputs hold is lost.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, BinaryIO
@@ -107,12 +106,9 @@ def _as_batch_writes(obj: dict[str, Any]) -> bytes:
     """The line batch writes for what a line holds: its canonical JSON (the bytes of a decision, as
     json_form.to_json_bytes is held to; of an error record, as error_line writes it, with a lone
     surrogate escaped) and LF. A line that is not these bytes was written by something else."""
-    from carepolicy.engine.jsontext import canonical_bytes
+    from carepolicy.engine.jsontext import escaped_bytes
 
-    try:
-        return canonical_bytes(obj) + b"\n"
-    except ValueError:  # not Unicode text (a lone surrogate): batch wrote it ASCII-escaped
-        return (json.dumps(obj, sort_keys=True, separators=(",", ":")) + "\n").encode("ascii")
+    return escaped_bytes(obj) + b"\n"
 
 
 def complete_lines(path: str) -> int | None:

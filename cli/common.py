@@ -292,14 +292,10 @@ def record_json_obj(record: Record, *, trace: str = "full") -> dict[str, Any]:
 def record_json_line(record: Record, *, trace: str = "full") -> str:
     """One record as one line of JSON (keys sorted, compact, UTF-8): the jsonl and batch form."""
     from carepolicy.engine import to_json
-    from carepolicy.engine.jsontext import canonical_text
+    from carepolicy.engine.jsontext import escaped_bytes
 
-    if isinstance(record, ErrorRecord):
-        obj = record.to_json_obj()
-        try:
-            return canonical_text(obj)
-        except ValueError:  # not Unicode text (a lone surrogate in an id or a file name): escaped
-            return json.dumps(obj, sort_keys=True, separators=(",", ":"))
+    if isinstance(record, ErrorRecord):  # (a lone surrogate in an id or a file name: escaped)
+        return escaped_bytes(record.to_json_obj()).decode("utf-8")
     return to_json(record, indent=None, trace=trace)
 
 

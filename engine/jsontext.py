@@ -29,6 +29,16 @@ def canonical_bytes(obj: Any, default: Callable[[Any], Any] | None = None) -> by
         return stdlib_bytes(obj, default)
 
 
+def escaped_bytes(obj: Any) -> bytes:
+    """`canonical_bytes(obj)`, or, for an `obj` holding text that is not Unicode (a lone surrogate,
+    which no UTF-8 file can hold), the same JSON with every non-ASCII character as a `\\u` escape:
+    the one line `batch` can write for it (an error record of a file whose name is not UTF-8)."""
+    try:
+        return canonical_bytes(obj)
+    except ValueError:  # (UnicodeEncodeError)
+        return json.dumps(obj, sort_keys=True, separators=(",", ":")).encode("ascii")
+
+
 def stdlib_bytes(obj: Any, default: Callable[[Any], Any] | None = None) -> bytes:
     """The same text through `json.dumps` (the reference the orjson path is tested against)."""
     text = json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=default)
