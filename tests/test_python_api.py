@@ -293,3 +293,18 @@ def test_importing_the_package_does_not_load_the_engine() -> None:
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True, cwd="/tmp")
     assert result.stdout.strip() == "False"
     assert "load" in dir(carepolicy)
+
+
+def test_the_peers_adapter_imports_resolve() -> None:
+    """shared/peers' carepolicy adapter imports the reader's names from the facts package and the
+    engine's from `carepolicy.engine`; they are the reader's own, and a misspelt name still fails."""
+    import carepolicy.engine.facts as facts
+    from carepolicy.engine import evaluate, load_policies, to_json
+    from carepolicy.engine.facts import Bundle, BundleError, validate_bundle
+    from carepolicy.engine.facts import bundle as bundle_module
+
+    assert (Bundle, BundleError, validate_bundle) == (
+        bundle_module.Bundle, bundle_module.BundleError, bundle_module.validate_bundle)
+    assert all(callable(fn) for fn in (evaluate, load_policies, to_json))
+    with pytest.raises(AttributeError, match="no attribute 'Bundles'"):
+        facts.Bundles  # noqa: B018  (the lookup is the test)
