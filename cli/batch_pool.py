@@ -9,6 +9,8 @@ point, as with one process. This process only learns, per chunk, how many lines 
 error records: it neither receives nor writes the ~23 kB lines (measured in
 docs/explanation/performance-history.md). For another writer (Parquet) the worker sends the block back
 instead. Memory stays bounded whatever the input's size: jobs x WINDOW_PER_JOB chunks' lines.
+After a signal, `salvage` has the blocks already decided and next in order written (not waiting for
+any still being decided): the file then holds every record decided before some point, as with one.
 
 No threads in this process: it waits on the pipes itself. A worker reads its pipe in a thread of
 its own (which also writes its blocks), so a chunk or a turn to write sent to it never waits for
@@ -18,6 +20,7 @@ that thread never waits for this process, so neither can wait for the other fore
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pickle
 import queue
@@ -237,11 +240,12 @@ class WorkerPool:
         self._decided: dict[int, tuple[_Worker, int, int, tuple[ErrorRecord, ...]]] = {}  # not written yet
         self._to_write = 0  # the next chunk to write: blocks go to the file one at a time, in order
         self._writing = False
+        self._done = 0  # the next result to yield
+        self._by_connection = {worker.connection: worker for worker in self._workers}
 
     def results(self, chunks: Iterator[Chunk]) -> Iterator[Result]:
-        sent = done = 0
+        sent = 0
         exhausted = False
-        by_connection = {worker.connection: worker for worker in self._workers}
         while True:
             while not exhausted:
                 worker = min(self._workers, key=_Worker.load)
@@ -254,13 +258,37 @@ class WorkerPool:
                 worker.send(("chunk", chunk))
                 worker.in_flight.append(sent)
                 sent += 1
-            if done == sent:
+            if self._done == sent:
                 return
-            while done not in self._complete:
+            while self._done not in self._complete:
                 for ready in wait([w.connection for w in self._workers if w.load()]):
-                    self._hear(by_connection[ready])  # type: ignore[index]
-            yield self._complete.pop(done)
-            done += 1
+                    self._hear(self._by_connection[ready])  # type: ignore[index]
+            # counted before it is yielded: a run that stops here (a signal) leaves `salvage` the next one
+            self._done += 1
+            yield self._complete.pop(self._done - 1)
+
+    def salvage(self) -> Iterator[Result]:
+        """After a signal (`results` left where it was): the results next in order whose chunks are
+        decided already, their blocks written first; no chunk still being decided is waited for.
+
+        The workers decide while this process waits for more input (a slow producer, a FIFO), and
+        only this process tells them to write: their blocks, next in order, were dropped although
+        every line before them was written. They hold the blocks, so writing them takes only the
+        writes. A write that fails (a full disk, cut back to the complete lines) or a worker lost
+        ends the salvage: the lines written so far stand."""
+        with contextlib.suppress(OutputProblem):
+            while self._workers:
+                if self._writing:  # the block being written: its worker says "written" without deciding more
+                    self._hear(self._decided[self._to_write][0])
+                    continue
+                ready = wait([w.connection for w in self._workers if w.load()], timeout=0)
+                if not ready:  # every note already sent is heard: the rest are still being decided
+                    break
+                for connection in ready:
+                    self._hear(self._by_connection[connection])  # type: ignore[index]
+        while self._done in self._complete:
+            self._done += 1
+            yield self._complete.pop(self._done - 1)
 
     def _hear(self, worker: _Worker) -> None:
         note, lines = worker.receive()

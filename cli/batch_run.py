@@ -149,6 +149,14 @@ class Decider:
         pool.finish()
         self._pool = None
 
+    def salvage(self) -> Iterator[Done]:
+        """After a signal stopped `run`: the chunks next in order the workers have decided already
+        (written, with a `writer`), not those still being decided (WorkerPool.salvage). With one
+        process there are none: each record is written as soon as it is decided."""
+        if self._pool is not None:
+            for lines, count, errors in self._pool.salvage():
+                yield Done(lines, errors, count)
+
     def close(self) -> None:
         if self._pool is not None:
             self._pool.close()

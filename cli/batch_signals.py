@@ -1,6 +1,8 @@
 """How `carepolicy batch` hears SIGINT and SIGTERM: a stop at the next record once lines are being
 written (the lines written so far kept, for `--resume`), and a stop at once while nothing is: while
-the run is set up, and while the next input record is awaited.
+the run is set up, and while the next input record is awaited from a pipe or FIFO. Whether the run
+stopped so is complete after all (the signal came once every record was written) is decided in
+commands/batch.py.
 
 Kept apart from commands/batch.py, which runs the command: the handlers' states (noted, immediate)
 and their hand-over read in one place.
@@ -8,8 +10,11 @@ and their hand-over read in one place.
 
 from __future__ import annotations
 
+import os
 import signal
-from collections.abc import Iterator
+import stat
+import sys
+from collections.abc import Iterator, Sequence
 from types import FrameType
 
 from .batch_input import Work
@@ -56,17 +61,42 @@ class Stop:
             signal.signal(number, handler)  # type: ignore[arg-type]
 
 
-def awaited(works: Iterator[Work], stop: Stop) -> Iterator[Work]:
-    """The input records, read with a signal stopping the run at once while the next one is read:
-    an idle pipe (`producer | batch -`) or FIFO may wait for ever, and no line is being written then."""
-    while True:
-        if stop.signal is not None:  # (with --jobs the input is read ahead: not one more record)
-            raise Interrupted
-        stop.immediate = True
+def may_wait(inputs: Sequence[str]) -> bool:
+    """Whether a read of these inputs may wait for ever: one is a pipe, a FIFO, a terminal or a
+    socket (standard input too), or standard input cannot be told. A regular file's read returns."""
+    for path in inputs:
         try:
+            mode = os.fstat(sys.stdin.fileno()).st_mode if path == "-" else os.stat(path).st_mode
+        except (OSError, ValueError, AttributeError):  # no such file: its error record comes at once
+            if path == "-":  # standard input closed, or not a file descriptor: as a pipe
+                return True
+            continue
+        if stat.S_ISFIFO(mode) or stat.S_ISCHR(mode) or stat.S_ISSOCK(mode):
+            return True
+    return False
+
+
+def awaited(works: Iterator[Work], stop: Stop, wait: bool = True) -> Iterator[Work]:
+    """The input records, read with a signal stopping the run at once while the next one is read
+    when the read may wait for ever (`wait`): an idle pipe (`producer | batch -`) or FIFO, while no
+    line is being written. Then the end of the input is known only if a read found it.
+
+    From regular files (not `wait`) a read is never cut short: a signal in it is noted, and once one
+    is, one more read says whether the input has ended. A signal as the last record was decided, or
+    in the read that found the end, so leaves a run with every record written, and it is complete
+    (commands/batch.py), as the same run is with `--jobs`, which reads ahead."""
+    while True:
+        # (set before the signal is looked at: one noted between the two would not stop the read)
+        stop.immediate = wait
+        try:
+            noted = stop.signal is not None
+            if noted and wait:  # (with --jobs the input is read ahead: not one more record)
+                raise Interrupted
             work = next(works, None)
         finally:
             stop.immediate = False
         if work is None:
             return
+        if noted:  # the input goes on: this record is not decided
+            raise Interrupted
         yield work

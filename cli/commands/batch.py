@@ -9,6 +9,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from functools import partial
+from typing import TYPE_CHECKING
 
 import click
 
@@ -29,12 +30,15 @@ from ..batch_notes import (
 )
 from ..batch_output import LineWriter, OutputProblem, ResumeProblem, check_target, partial_path
 from ..batch_resume import ResumeScan, kept_lines
-from ..batch_signals import Interrupted, Stop, awaited
+from ..batch_signals import Interrupted, Stop, awaited, may_wait
 from ..common import ErrorRecord, Setup, fail, finish, input_format_option, plural, prepare
 from ..exit_codes import ExitCode
 from ..output import overwritten_input
 from ..reporting import diagnostic, report
 from .evaluate import FEE_HELP, POLICIES_HELP, SWITCH_HELP, trace_form
+
+if TYPE_CHECKING:
+    from ..batch_run import Done
 
 TRACE_HELP = (
     "full: every rule, requirement and value read, with titles and citations (~37 kB of trace; "
@@ -141,9 +145,10 @@ def batch(
     Memory stays the same whatever the input's size (JSON Lines inputs are read as they are
     decided). The lines go to OUT.jsonl.partial, renamed to OUT.jsonl when every record is written.
     SIGINT or SIGTERM stops the run with the complete lines kept, says how many were written, and
-    exits with 130; a full disk keeps the complete lines and exits with 2. Either way `--resume`
-    continues where it stopped. Progress (on a terminal) and a summary go to stderr. The exit
-    status is 0 when every record became a decision and every input held records, 2 otherwise.
+    exits with 130 (one that comes once every record is written only adds a note); a full disk
+    keeps the complete lines and exits with 2. Either way `--resume` continues where it stopped.
+    Progress (on a terminal) and a summary go to stderr. The exit status is 0 when every record
+    became a decision and every input held records, 2 otherwise.
 
     Parquet (pip install 'carepolicy[arrow]'): an INPUT ending in .parquet holds one bundle per
     row (a JSON column `bundle`, or the bundle's own columns); OUT.parquet gets one row per record
@@ -184,7 +189,7 @@ def batch(
                 writer.abandon()
                 raise
             read_from = getattr(writer, "read_from", None)  # Parquet: the input of each row, for its error row
-            works = _counted(awaited(read_work(inputs, input_format), stop), counts, read_from)
+            works = _counted(awaited(read_work(inputs, input_format), stop, may_wait(inputs)), counts, read_from)
             if resume:
                 works = _resumed(works, ResumeScan(writer.path), writer, setup, form, counts)
             else:
@@ -202,6 +207,10 @@ def batch(
         # still under `Stop`: a signal from here on finds every line written and changes nothing (it
         # killed the finished run, SIGTERM, or aborted it, SIGINT, before the output was moved into place)
         seconds = time.perf_counter() - started
+        # the one rule for a run a signal stopped: complete (the input read to its end and a line
+        # written for every record) it is finished as any other, else it is interrupted. A signal
+        # once the last line was written left a complete OUT.partial unmoved, exit 130.
+        complete = counts.input_done and writer.written == counts.read
         try:
             writer.close()
         except OutputProblem as problem:  # Parquet: the footers are written at close (a full disk there too)
@@ -209,8 +218,11 @@ def batch(
                                help=problem.help or f"{NOT_RESUMABLE}: run the same command again")])
             written_note(writer, counts)
             finish(ExitCode.BAD_INPUT)
-        if stopped is not None:
+        if stopped is not None and not complete:
             interrupted(stopped, writer, counts, output)
+        if stopped is not None:
+            name = signal.Signals(stopped).name
+            click.echo(f"note: {name} came once every record was written: the run is complete", err=True)
         _publish(writer, output)
         summary(counts, writer.written, seconds, output, input_format)
     finish(ExitCode.BAD_INPUT if counts.errors or counts.empty else ExitCode.OK)
@@ -254,6 +266,14 @@ def _parquet_writer(output: str, read: tuple[str, ...], counts: Counts) -> LineW
     return ParquetLineWriter(partial_path(output), refused=partial(_count_error, counts))
 
 
+def _take(done: Done, writer: LineWriter, counts: Counts) -> None:
+    """As `_run`'s loop takes each item (written there as it is, a call a record costs in that loop)."""
+    if done.line:  # empty: a chunk the workers wrote (and `writer.written` counts)
+        writer.add(done.line, done.count)
+    for error in done.errors:
+        _count_error(counts, error)
+
+
 def _run(works: Iterator[Work], writer: LineWriter, setup: Setup, form: str, jobs: int, counts: Counts,
          stop: Stop) -> int | None:
     """Decide and write every record; the signal that stopped the run, or None when it finished."""
@@ -273,9 +293,17 @@ def _run(works: Iterator[Work], writer: LineWriter, setup: Setup, form: str, job
                     break
                 if progress is not None:
                     progress.tick()
+        if stop.signal is not None:  # the lines the workers have decided, next in order, are kept too
+            for done in decider.salvage():
+                _take(done, writer, counts)
         writer.flush()
         if progress is not None:
             progress.end()
+        if stop.signal is not None and not counts.input_done and writer.written == counts.read:
+            # every record read is written: one more read (from files only, see `awaited`) says
+            # whether that is all of them, and the run complete
+            with contextlib.suppress(Interrupted):
+                next(works, None)
         return stop.signal
     except OutputProblem as problem:
         decider.close()
