@@ -16,6 +16,7 @@ and `lines_table` flattens the billable lines into one row per line.
 from __future__ import annotations
 
 import json
+import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from decimal import Decimal
 from typing import Any
@@ -32,7 +33,9 @@ from carepolicy.evaluator import Evaluator
 # the input side (rows as fact bundles) lives in arrow_bundles.py; named here too, where callers
 # (parquet.py, spark.py, the tests) have always found them
 from .arrow_bundles import BUNDLE_COLUMN as BUNDLE_COLUMN
+from .arrow_bundles import UnreadColumnsWarning as UnreadColumnsWarning
 from .arrow_bundles import bundles_from_batches as bundles_from_batches
+from .arrow_bundles import unread_columns_note
 
 MONEY = pa.decimal128(18, 2)
 _TEXTS = pa.list_(pa.string())
@@ -175,12 +178,27 @@ def evaluate_arrow_batches(
 
     The JSON is read from `column`, default `bundle` (without one the batch holds the bundle's own
     columns); a `column` named that a batch does not have raises ValueError, as a bad setting: read
-    as bundle columns, every row would be an error that does not name the mistake."""
+    as bundle columns, every row would be an error that does not name the mistake. Columns beside
+    it named as facts (`month`, `id`) are not read: an `UnreadColumnsWarning` says so, once for
+    each batch whose columns differ from the batch before it (`batch` notes them on stderr)."""
     evaluator = policies if isinstance(policies, Evaluator) else Evaluator(Setup(policies, {}, None, True))
+    yield from decided_batches(evaluator, batches, column=column, source=source, noted=True)
+
+
+def decided_batches(evaluator: Evaluator, batches: Iterable[pa.RecordBatch], *, column: str | None, source: str,
+                    noted: bool) -> Iterator[pa.RecordBatch]:
+    """`evaluate_arrow_batches`, with the warning on columns not read only when `noted`: Spark's
+    `decide` warns on the driver, where it is seen, not again in each task."""
     index = 0
+    names: list[str] | None = None
     for batch in batches:
         if column is not None:
             missing_column(column, batch.schema.names, "the batch")
+        if noted and batch.schema.names != names:
+            names = batch.schema.names
+            note = unread_columns_note(names, "the batch", column or BUNDLE_COLUMN)
+            if note is not None:  # (stack: this generator, evaluate_arrow_batches, the caller's `next`)
+                warnings.warn(note, UnreadColumnsWarning, stacklevel=3)
         rows = []
         for item in bundles_from_batches([batch], source=source, column=column or BUNDLE_COLUMN, start=index):
             rows.append(_decided_row(evaluator.decide(item).record, index, source))

@@ -18,10 +18,11 @@ from carepolicy.engine import Bundle, BundleError, Diagnostic
 from carepolicy.engine.facts.json_records import json_value
 from carepolicy.engine.facts.limits import MAX_TEXT
 from carepolicy.engine.facts.reader import validate_bundle
+from carepolicy.engine.facts.record_errors import placed
 from carepolicy.engine.facts.schema import VERSIONS, shared_schema
 from carepolicy.engine.facts.schema_messages import json_path
 
-from .arrow_cells import Unreadable, any_partial_day, has_date64, located, partial_day
+from .arrow_cells import Unreadable, any_partial_day, cell_place, has_date64, located, partial_day
 
 BUNDLE_COLUMN = "bundle"
 _TEXT_TYPES = (pa.string(), pa.large_string(), *([pa.string_view()] if hasattr(pa, "string_view") else []))
@@ -46,7 +47,10 @@ def bundles_from_batches(
             for value in _json_cells(batch.column(column), column):
                 if isinstance(value, bytes) and not value.isascii():  # (checked first: said at its column)
                     value = _utf8_or_unreadable(value, column)
-                yield value.error(source, index) if isinstance(value, Unreadable) else _from_json(value, source, index)
+                if isinstance(value, Unreadable):
+                    yield value.error(source, index)
+                else:
+                    yield _from_json(value, source, index, cell_place(column, index))
                 index += 1
         else:
             for row in _table_rows(batch):
@@ -60,12 +64,29 @@ def bundles_from_batches(
 def unread_fact_columns(names: Sequence[str], column: str = BUNDLE_COLUMN) -> list[str]:
     """The columns beside a `column` of bundles that are named as a top-level fact (`month`, `id`):
     never read, as no column beside it is (the bundle holds the facts). Tables keep such columns for
-    joins and partitions, so they are not refused; `batch` notes them, as a value that differs from
-    the bundle's would otherwise pass unseen."""
+    joins and partitions, so they are not refused; they are noted (`unread_columns_note`), as a value
+    that differs from the bundle's would otherwise pass unseen."""
     if column not in names:
         return []
     facts = {key for version in VERSIONS for key in shared_schema(version)["properties"]}
     return [name for name in names if name != column and name in facts]
+
+
+class UnreadColumnsWarning(UserWarning):
+    """The Python API's and Spark's form of `batch`'s note on fact-named columns beside the JSON
+    column (`unread_columns_note`): a warning, as the rows' decisions are as without those columns."""
+
+
+def unread_columns_note(names: Sequence[str], what: str, column: str = BUNDLE_COLUMN) -> str | None:
+    """The note on the columns of `what` (a Parquet file, the batch, the DataFrame) with these `names`
+    that are named as facts beside the JSON `column` and not read, or None when there are none: one
+    text for `batch` (on stderr), `evaluate_arrow_batches` and Spark's `decide` (as a warning)."""
+    unread = unread_fact_columns(names, column)
+    if not unread:
+        return None
+    named = ", ".join(f"`{name}`" for name in unread)
+    return (f"{what}: {'column' if len(unread) == 1 else 'columns'} {named} not read: the `{column}` column "
+            "holds each row's facts, and the other columns are ignored")
 
 
 def _repeated_column(name: str, is_fact: bool, source: str, index: int) -> BundleError:
@@ -200,12 +221,15 @@ def _cell(array: pa.Array, i: int, column: str) -> object:
     return value if partial is None else partial
 
 
-def _from_json(value: object, source: str, index: int) -> Bundle | BundleError:
+def _from_json(value: object, source: str, index: int, where: str) -> Bundle | BundleError:
+    """The bundle of a `bundle` cell; `where` (its column and row) starts each error of the cell
+    itself (its JSON text, a null), as it does an `Unreadable`'s: `invalid JSON: expecting value`
+    named neither. An error of a fact in the bundle is said at its fact path."""
     if isinstance(value, dict):  # a struct column: the bundle's own columns, nested (nulls left out, dates as text)
         return validate_bundle(_present(value), source=source, index=index)
     if not isinstance(value, str | bytes):  # a null cell: reported as the reader reports any non-bundle
-        return validate_bundle(value, source=source, index=index)
-    return json_value(value, source, index)  # as a JSON line is read: its limits, its errors
+        return placed(validate_bundle(value, source=source, index=index), where)
+    return json_value(value, source, index, where)  # as a JSON line is read: its limits, its errors
 
 
 def _present(value: object) -> object:

@@ -42,7 +42,7 @@ class Unreadable:
         code, what = self._said()
         inside = list(self.parts) if self.whole else [self.column, *self.parts]
         path = json_path(inside, _skeleton(inside)) if inside else None
-        where = f"column `{self.column}`, row {index + 1}"
+        where = cell_place(self.column, index)
         help = None if code == "facts/syntax" else "write the value again from its source, or leave it null"
         diag = Diagnostic(code, f"{where}: {what}", fact_path=path, file=source, bundle=bundle_id, help=help)
         return BundleError(bundle_id, source, index, (diag,))
@@ -74,6 +74,12 @@ class Unreadable:
             )
         of = f" of type {kind}" if kind is not None else ""
         return "facts/schema", f"a value{of} Python cannot hold ({_reason(self.problem)})"
+
+
+def cell_place(column: str, index: int) -> str:
+    """Where a table cell is, as each error of one says first: ``column `bundle`, row 3`` (rows
+    counted from 1 across the whole input, as a bundle without an id is named `#3`)."""
+    return f"column `{column}`, row {index + 1}"
 
 
 class PartialDay(ValueError):

@@ -32,7 +32,7 @@ from carepolicy.cli.common import ErrorRecord
 from carepolicy.engine import Bundle, BundleError, Diagnostic, FactError
 
 from .arrow import DECISIONS, bundles_from_batches, decisions_batch, lines_table, records_to_batch, row_from_json_obj
-from .arrow_bundles import BUNDLE_COLUMN, unread_fact_columns
+from .arrow_bundles import unread_columns_note
 
 ROWS_PER_GROUP = 2048  # rows read at a time, and at most in a row group written
 # a row group written also ends once its lines' JSON reaches BYTES_PER_GROUP (checked every
@@ -66,11 +66,9 @@ def read_parquet_items(path: str) -> Iterator[Bundle | BundleError]:
         raise FactError([Diagnostic("facts/io", message, file=path, help=_text_help(path))]) from None
     if file.metadata.num_rows == 0:
         raise FactError([Diagnostic("facts/empty", f"`{path}` holds no fact bundles", file=path)])
-    unread = unread_fact_columns(file.schema_arrow.names)
-    if unread:  # a note, once a file: the rows are read as ever, from the bundle column
-        named = ", ".join(f"`{name}`" for name in unread)
-        click.echo(f"note: `{path}`: {'column' if len(unread) == 1 else 'columns'} {named} not read: the "
-                   f"`{BUNDLE_COLUMN}` column holds each row's facts, and the other columns are ignored", err=True)
+    note = unread_columns_note(file.schema_arrow.names, f"`{path}`")
+    if note is not None:  # once a file: the rows are read as ever, from the bundle column
+        click.echo(f"note: {note}", err=True)
     return _row_groups(file, path)
 
 

@@ -5,7 +5,7 @@
     decisions.write.parquet("s3://claims/decisions/")
 
 The engine runs in the executors' Python workers through `DataFrame.mapInArrow`, batch by batch,
-with `carepolicy.arrow.evaluate_arrow_batches`; the result has the DECISIONS schema
+with `carepolicy.arrow.evaluate_arrow_batches`'s own loop; the result has the DECISIONS schema
 (docs/reference/arrow-schema.md). Only DataFrame methods are used (no SparkContext, RDD or
 broadcast), so the same call works on Spark Connect (Databricks shared clusters, `sc://` remotes).
 
@@ -20,6 +20,7 @@ that differs between machines) fails its task with both named rather than decidi
 from __future__ import annotations
 
 import threading
+import warnings
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -37,7 +38,8 @@ from pyspark.sql.types import (
     StructType,
 )
 
-from .arrow import DECISIONS, evaluate_arrow_batches, missing_column
+from .arrow import DECISIONS, decided_batches, missing_column
+from .arrow_bundles import BUNDLE_COLUMN, UnreadColumnsWarning, unread_columns_note
 from .evaluator import Evaluator, load
 
 if TYPE_CHECKING:
@@ -121,14 +123,18 @@ def decide(
     give bundles an `id` to join decisions back to them.
     Raises `PolicyError` on the driver, before any task runs, when the policies or settings are bad.
     """
+    names = df.columns
     if column is not None:
-        missing_column(column, df.columns, "the DataFrame")
+        missing_column(column, names, "the DataFrame")
+    note = unread_columns_note(names, "the DataFrame", column or BUNDLE_COLUMN)
+    if note is not None:  # on the driver, where it is seen (the executors do not warn again)
+        warnings.warn(note, UnreadColumnsWarning, stacklevel=2)
     settings: _Settings = (policies, tuple(sorted((switches or {}).items())), fee_schedule, trace)
     expected = _driver_hash(settings)  # policy errors surface here, on the driver
 
     def decide_partition(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         evaluator = executor_evaluator(settings, expected)
-        yield from evaluate_arrow_batches(evaluator, batches, column=column, source=SPARK_SOURCE)
+        yield from decided_batches(evaluator, batches, column=column, source=SPARK_SOURCE, noted=False)
 
     return df.mapInArrow(decide_partition, DECISIONS_SPARK)
 

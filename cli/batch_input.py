@@ -76,7 +76,8 @@ def json_line_work(stream: IO[bytes], name: str) -> Iterator[Work]:
     """The lines of a JSON Lines stream as `RawRecord`s, split by the reader's own splitter and
     limits; a stream in UTF-16 or 32 is one error record, and one without records too, as the
     reader says. (`carepolicy serve` reads a request's body with it, as batch reads a file.)"""
-    from carepolicy.engine.facts.json_records import other_encoding, without_mark
+    from carepolicy.engine.facts.json_records import without_mark
+    from carepolicy.engine.facts.record_errors import other_encoding
     from carepolicy.engine.facts.records import _lines
 
     index = 0

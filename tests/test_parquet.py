@@ -175,8 +175,8 @@ def test_a_json_value_over_a_limit_is_its_rows_error_as_in_json_lines() -> None:
     rows = _decided(["[" * 5000 + "]" * 5000, '{"month":"2025-03","n":' + "9" * 5000 + "}", good])
     assert [row["status"] for row in rows] == ["error", "error", "decided"]
     assert _errors(rows) == [
-        ("facts/limit", "nested more than 16 levels deep"),
-        ("facts/limit", "a number with 5000 digits; fact files allow at most 15 digits"),
+        ("facts/limit", "column `bundle`, row 1: nested more than 16 levels deep"),
+        ("facts/limit", "column `bundle`, row 2: a number with 5000 digits; fact files allow at most 15 digits"),
     ]
     assert [row["bundle_id"] for row in rows] == ["#1", "#2", BUNDLES[0]["id"]]
 
@@ -201,7 +201,8 @@ def test_a_json_value_over_the_record_size_is_its_rows_error() -> None:
     rows = _decided([padded, good])
     assert [row["status"] for row in rows] == ["error", "decided"]
     assert _errors(rows) == [
-        ("facts/limit", "a value of more than 1,000,000 bytes; fact files allow at most 1,000,000 per record")
+        ("facts/limit",
+         "column `bundle`, row 1: a value of more than 1,000,000 bytes; fact files allow at most 1,000,000 per record")
     ]
 
 
@@ -211,7 +212,8 @@ def test_an_error_record_holding_a_lone_surrogate_is_written(tmp_path: Path) -> 
     stopped `batch` with a traceback."""
     (row,) = _decided(['"\\ud800"'])
     # the message spells the half pair as JSON does (`\\ud800`, six characters), as every fact message does
-    assert json.loads(str(row["error"]))[0]["message"] == "expected a fact bundle (a mapping), found text `\\ud800`"
+    said = "column `bundle`, row 1: expected a fact bundle (a mapping), found text `\\ud800`"
+    assert json.loads(str(row["error"]))[0]["message"] == said
     source = tmp_path / os.fsdecode(b"in\xff.jsonl")
     source.write_text('"\\ud800"\n', encoding="utf-8")
     out = tmp_path / "out.parquet"

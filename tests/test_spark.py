@@ -11,6 +11,7 @@ import json
 import os
 import shutil
 import sys
+import warnings
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -21,6 +22,7 @@ import pytest
 from pyspark.sql import DataFrame, Row, SparkSession
 
 import carepolicy
+from carepolicy.arrow import UnreadColumnsWarning
 from carepolicy.spark import _LOADED, DECISIONS_SPARK, _driver_hash, decide, decision_rows_json, executor_evaluator
 from tests.pipeline_data import INVALID, as_read, dumps, mixed_bundles
 
@@ -87,6 +89,23 @@ def test_a_json_column_the_frame_does_not_have_fails_on_the_driver(spark: SparkS
         decide(frame, column="json")
     (row,) = decide(frame, column="value").collect()
     assert row["status"] == "decided"
+
+
+def test_a_json_cell_error_names_its_column_and_row_and_fact_named_columns_are_warned_of(spark: SparkSession) -> None:
+    """A cell's JSON error said neither column nor row (`invalid JSON: expecting value (line 1,
+    column 9)`), and a `month` column beside `bundle` was ignored without a word (`batch` noted it).
+    The error names both; `decide` warns on the driver with `batch`'s note, and the executors do not."""
+    good = dumps(BUNDLES[0])
+    frame = spark.createDataFrame([(good, "1999-01"), ('{"id": ', "1999-01")], "bundle string, month string")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        rows = decide(frame.coalesce(1)).collect()  # (one partition: rows are counted within it)
+    assert [(w.category, str(w.message)) for w in caught] == [(
+        UnreadColumnsWarning, "the DataFrame: column `month` not read: the `bundle` column holds each row's facts, "
+        "and the other columns are ignored")]
+    assert [row["status"] for row in rows] == ["decided", "error"]
+    assert [d["message"] for d in json.loads(rows[1]["error"])] == [
+        "column `bundle`, row 2: invalid JSON: expecting value (line 1, column 8)"]
 
 
 def test_an_executor_loads_the_files_again_when_they_changed_since_its_last_job(tmp_path: Path) -> None:

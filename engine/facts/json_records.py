@@ -29,16 +29,17 @@ from .record_errors import (
     fail,
     invalid,
     not_utf8,
+    other_encoding,
     padding,
     padding_error,
     padding_tail,
+    placed,
     record_error,
     separator_help,
     span,
     syntax,
     too_large,
     unknown_count,
-    unknown_until,
     unmarked_utf16,
     unmarked_utf16_message,
     whole,
@@ -75,34 +76,6 @@ def without_mark(line: bytes | None) -> bytes | None:
     but the first was an error (`unexpected UTF-8 BOM (decode using utf-8-sig)`). No JSON text is
     changed: a line starts outside any string, where a mark is no character of the record."""
     return line[3:] if line is not None and line.startswith(b"\xef\xbb\xbf") else line
-
-
-def other_encoding(line: bytes | None, name: str, number: int) -> BundleError | None:
-    """The one error record of JSON Lines saved as UTF-16 or UTF-32, or compressed (gzip), given its
-    first line (which starts with that byte-order mark or magic number, or is UTF-16 without a
-    mark: NUL bytes beside ASCII ones), or None: a file in UTF-8.
-    Split at UTF-8's line break, each line of such a file would be an error record of its own (the
-    NUL bytes after the last break one more, each LF byte of compressed data one), so the file
-    stands as one record, as in YAML (`batch` splits lines itself: it asks too)."""
-    if line is None:
-        return None
-    order = unmarked_utf16(line)
-    if order is not None:  # (as with a mark, but nothing fails to decode: each line was `expecting value`)
-        message = unmarked_utf16_message(order)
-        saved = f"the file stands as one record: {HOW_MANY_UNKNOWN} until it is saved as UTF-8"
-        diag = Diagnostic("facts/syntax", message, span=span(name, number, 1), file=name, bundle="#1", help=saved)
-        return BundleError("#1", name, 0, (diag,))
-    how_many = unknown_until(line)
-    if how_many is None:
-        return None
-    try:
-        line.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        message = not_utf8(line, exc)
-    else:  # (never: no byte-order mark of UTF-16 or UTF-32, nor gzip's magic number, is UTF-8)
-        message = "not UTF-8 text"
-    diag = Diagnostic("facts/syntax", message, span=span(name, number, 1), file=name, bundle="#1", help=how_many)
-    return BundleError("#1", name, 0, (diag,))
 
 
 def json_record(line: bytes | str | None, name: str, number: int, index: int) -> Record:
@@ -163,12 +136,14 @@ def _json_fallback(line: bytes | str, name: str, number: int, index: int) -> Rec
     return repeated_key(obj, text, name, index, number - 1) or checked(obj, name, index)
 
 
-def json_value(value: str | bytes, name: str, index: int) -> Record:
+def json_value(value: str | bytes, name: str, index: int, where: str | None = None) -> Record:
     """A JSON value of a table's column (Arrow, Parquet; bytes from a binary one) read as a JSON line
     is, with the same limits and errors; a table has no lines, so an error says where it is in the
-    value instead of a span."""
+    value instead of a span. `where` (the cell's column and row) starts the message of each error of
+    the value's own text: its syntax, size and nesting, a key set twice, a value that is no bundle.
+    An error of a fact in it is said at its fact path, as in any format."""
     if _over_record_size(value):
-        return _value_error("facts/limit", too_large("value"), name, index)
+        return _value_error("facts/limit", too_large("value"), name, index, where)
     try:
         typed = typed_record(value, name, index)  # as in json_record: a valid bundle, decoded and checked in C
     except Exception:  # a bug in the typed path must not lose the row: the untyped path reads it
@@ -178,17 +153,21 @@ def json_value(value: str | bytes, name: str, index: int) -> Record:
     try:
         text = value if isinstance(value, str) else value.decode("utf-8")
     except UnicodeDecodeError as exc:  # never read with replacement characters: that changes the facts
-        return _value_error("facts/syntax", not_utf8(exc.object, exc), name, index)
+        return _value_error("facts/syntax", not_utf8(exc.object, exc), name, index, where)
     try:
         obj = _parse_json(text)
     except json.JSONDecodeError as exc:
-        where = f" (line {exc.lineno}, column {exc.colno})"
-        return _value_error("facts/syntax", invalid("JSON", exc.msg) + where, name, index)
+        at = f" (line {exc.lineno}, column {exc.colno})"
+        return _value_error("facts/syntax", invalid("JSON", exc.msg) + at, name, index, where)
     except (RecursionError, _NestedTooDeep):
-        return _value_error("facts/limit", f"nested more than {MAX_DEPTH} levels deep", name, index)
+        return _value_error("facts/limit", f"nested more than {MAX_DEPTH} levels deep", name, index, where)
     except ValueError as exc:  # an integer over 4,300 digits, or an exponent no Decimal holds
-        return _value_error("facts/limit", digits_message(exc), name, index)
-    return repeated_key(obj, text, name, index, None) or checked(obj, name, index)
+        return _value_error("facts/limit", digits_message(exc), name, index, where)
+    repeated = repeated_key(obj, text, name, index, None)
+    if repeated is not None:
+        return placed(repeated, where)
+    record = checked(obj, name, index)
+    return record if isinstance(obj, dict) else placed(record, where)  # (not a mapping: the value's error)
 
 
 def _over_record_size(value: str | bytes) -> bool:
@@ -198,8 +177,9 @@ def _over_record_size(value: str | bytes) -> bool:
     return len(value) * 4 > MAX_RECORD_BYTES and len(value.encode("utf-8", "surrogatepass")) > MAX_RECORD_BYTES
 
 
-def _value_error(code: str, message: str, name: str, index: int) -> BundleError:
+def _value_error(code: str, message: str, name: str, index: int, where: str | None) -> BundleError:
     bundle_id = f"#{index + 1}"
+    message = message if where is None else f"{where}: {message}"
     return BundleError(bundle_id, name, index, (Diagnostic(code, message, file=name, bundle=bundle_id),))
 
 

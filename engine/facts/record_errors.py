@@ -150,6 +150,37 @@ def unknown_until(data: bytes) -> str | None:
     return None
 
 
+def other_encoding(line: bytes | None, name: str, number: int) -> BundleError | None:
+    """The one error record of a JSON Lines file or a YAML stream saved as UTF-16 or UTF-32, or
+    compressed (gzip, zstd, xz), given its first line that is not blank (which starts with that
+    byte-order mark or magic number, or is UTF-16 without a mark: NUL bytes beside ASCII ones), or
+    None: a file in UTF-8.
+    Split at UTF-8's line break, each line of such a file would be an error record of its own (the
+    NUL bytes after the last break one more, each LF byte of compressed data one); a YAML stream in
+    little-endian UTF-16 or 32 was its document's error and then `NUL padding` for the NUL bytes
+    after its last LF (and without a mark, its error was `unacceptable character U+0000`). So the
+    file stands as one record (`batch` splits JSON Lines itself: it asks too)."""
+    if line is None:
+        return None
+    order = unmarked_utf16(line)
+    if order is not None:  # (as with a mark, but nothing fails to decode: each line was `expecting value`)
+        message = unmarked_utf16_message(order)
+        saved = f"the file stands as one record: {HOW_MANY_UNKNOWN} until it is saved as UTF-8"
+        diag = Diagnostic("facts/syntax", message, span=span(name, number, 1), file=name, bundle="#1", help=saved)
+        return BundleError("#1", name, 0, (diag,))
+    how_many = unknown_until(line)
+    if how_many is None:
+        return None
+    try:
+        line.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        message = not_utf8(line, exc)
+    else:  # (never: no byte-order mark of UTF-16 or UTF-32, nor gzip's magic number, is UTF-8)
+        message = "not UTF-8 text"
+    diag = Diagnostic("facts/syntax", message, span=span(name, number, 1), file=name, bundle="#1", help=how_many)
+    return BundleError("#1", name, 0, (diag,))
+
+
 def unknown_count(text: str) -> str:
     return f"; no record of the file was read ({HOW_MANY_UNKNOWN})" if text.lstrip()[:1] in ("[", "-") else ""
 
@@ -203,6 +234,15 @@ def record_error(code: str, message: str, name: str, line: int, column: int, ind
     bundle_id = f"#{index + 1}"
     diag = Diagnostic(code, message, span=span(name, line, column), file=name, bundle=bundle_id)
     return BundleError(bundle_id, name, index, (diag,))
+
+
+def placed(record: Record, where: str | None) -> Record:
+    """`record`, when it is an error record, with `where` (a table cell's column and row) before the
+    message of each of its diagnostics; a bundle, or `where` None, as it is."""
+    if where is None or not isinstance(record, BundleError):
+        return record
+    diagnostics = tuple(replace(diag, message=f"{where}: {diag.message}") for diag in record.diagnostics)
+    return replace(record, diagnostics=diagnostics)
 
 
 def syntax(message: str, name: str, line: int, column: int) -> Diagnostic:

@@ -11,6 +11,7 @@ import io
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import replace
+from itertools import chain
 
 import yaml
 
@@ -26,6 +27,7 @@ from .record_errors import (
     fail,
     invalid,
     not_utf8,
+    other_encoding,
     padding,
     padding_error,
     record_error,
@@ -119,11 +121,21 @@ def yaml_stream(lines: Iterable[Line], name: str) -> Iterator[Record]:
     Padding at the end (NUL or DOS end-of-file bytes on lines of their own) is one error record of
     its own, after the documents' records: in the last document, it made that document (a whole
     list) unreadable for bytes that are no part of it."""
+    read = iter(lines)
+    first: list[Line] = []
+    for number, line in read:  # the first line that is not blank tells a file in another encoding
+        first.append((number, line))
+        if line is None or line.strip():
+            spoilt = other_encoding(line, name, number)
+            if spoilt is not None:  # (UTF-16, 32, compressed: the file is one error record, as in JSON Lines)
+                yield spoilt
+                return
+            break
     index = 0
     pending: tuple[int, list[bytes] | None] | None = None
     several = False
     tail: list[Line] = []
-    for document in _yaml_documents(_yaml_lines(_padding_held(lines, tail))):
+    for document in _yaml_documents(_yaml_lines(_padding_held(chain(first, read), tail))):
         if pending is not None:
             several = True
             records = list(_yaml_document(*pending, name, index, alone=False))
