@@ -82,8 +82,10 @@ def record_row(record: Record, index: int) -> dict[str, Any]:
     return row_from_json_obj(record_json_obj(record), index)
 
 
-def row_from_json_obj(obj: Mapping[str, Any], index: int) -> dict[str, Any]:
-    """One output row from a record's JSON object (a decision or an error record, as `batch` writes it)."""
+def row_from_json_obj(obj: Mapping[str, Any], index: int,
+                      text: Callable[[object], str] = _compact) -> dict[str, Any]:
+    """One output row from a record's JSON object (a decision or an error record, as `batch` writes it);
+    `text(value)` writes a decision's `sources` and `trace` as `_compact` does (arrow_lines.compact_text)."""
     if "error" in obj:
         return {"record": index, "bundle_id": _utf8(obj["bundle_id"]), "source": _utf8(obj["source"]),
                 "status": "error", "error": _utf8(_compact(obj["error"]))}
@@ -104,8 +106,8 @@ def row_from_json_obj(obj: Mapping[str, Any], index: int) -> dict[str, Any]:
         "patient_responsibility": _money(obj["patient_responsibility"]),
         "notes": obj.get("notes"),
         "active_programs": obj.get("active_programs"),
-        "sources": _compact(obj["sources"]) if "sources" in obj else None,
-        "trace": _compact(obj["trace"]) if "trace" in obj else None,
+        "sources": text(obj["sources"]) if "sources" in obj else None,
+        "trace": text(obj["trace"]) if "trace" in obj else None,
     }
     row.update({f"total_{name}": _money(obj["totals"][name]) for name in _TOTALS})
     return row

@@ -33,6 +33,7 @@ from carepolicy.engine import Bundle, BundleError, Diagnostic, FactError
 
 from .arrow import DECISIONS, bundles_from_batches, decisions_batch, lines_table, records_to_batch, row_from_json_obj
 from .arrow_bundles import unread_columns_note
+from .arrow_lines import split_row, with_denials
 
 ROWS_PER_GROUP = 2048  # rows read at a time, and at most in a row group written
 # a row group written also ends once its lines' JSON reaches BYTES_PER_GROUP (checked every
@@ -139,7 +140,9 @@ class ParquetLineWriter(LineWriter):
         self.path = path  # (the parent's file descriptor is not used)
         self.written = 0
         self.pending = 0
-        self._rows: list[dict[str, Any]] = []  # at most ROWS_PER_BATCH, parsed
+        self._rows: list[dict[str, Any]] = []  # at most ROWS_PER_BATCH, parsed (but their denials)
+        self._denials: list[bytes] = []  # each row's denials as JSON (arrow_lines.split_row)
+        self._held: list[bytes] = []  # the rows' lines: parsed whole should Arrow refuse the denials
         self._batches: list[pa.RecordBatch] = []  # the row group's rows so far, as Arrow
         self._group_bytes = 0  # the JSON bytes of the lines in the row group so far
         self._lines: list[pa.Table] = []  # the billable lines of the decisions written, not yet theirs
@@ -184,7 +187,10 @@ class ParquetLineWriter(LineWriter):
 
     def add(self, lines: bytes, count: int = 1) -> None:
         for line in lines.split(b"\n")[:count] if count > 1 else (lines,):  # --jobs: a chunk's lines joined
-            self._rows.append(row_from_json_obj(json.loads(line), self.written + self.pending))
+            row, denials = split_row(line, self.written + self.pending)
+            self._rows.append(row)
+            self._denials.append(denials)
+            self._held.append(line)
             self.pending += 1
             self._group_bytes += len(line) - line.endswith(b"\n")  # (a chunk's lines come without theirs)
             if len(self._rows) >= ROWS_PER_BATCH:
@@ -197,7 +203,13 @@ class ParquetLineWriter(LineWriter):
         if not self._rows:
             return
         batch, refused = decisions_batch(self._rows, self._source_of)
-        self._rows = []
+        made = with_denials(batch, self._denials)
+        if made is None:  # (rare: see with_denials) the lines parsed whole, as they all were once
+            first = self._rows[0]["record"]
+            rows = [row_from_json_obj(json.loads(line), first + at) for at, line in enumerate(self._held)]
+            made, refused = decisions_batch(rows, self._source_of)
+        batch = made
+        self._rows, self._denials, self._held = [], [], []
         self._batches.append(batch)
         for record in refused:
             self._refused(record)
