@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/bench_batch.py [--records N] [--forms full,compact,none] [--jobs 1,2]
         [--baseline /path/to/old/venv/bin/carepolicy] [--compare /path/to/main/venv/bin/carepolicy]
-        [--rss 20000,200000,1000000]
+        [--rss 20000,200000,1000000] [--parquet]
 
 Generates N schema-valid bundles (the generator of bench_evaluate.py, seed 20250101) into one
 JSON Lines file, then runs the real command in a subprocess for every trace form and job count and
@@ -15,9 +15,11 @@ the same input is run through it (`--explain` and `--no-explain`, one process) a
 its ratio to that run. With --compare (another install of the current format, e.g. main's), every
 form and job count is run through it right after, and the two outputs are compared byte for byte.
 --rss runs compact/--jobs 1 on the first K records for each K given, for
-peak RSS against input size. For --trace compact it also prints the compact trace's size per
-decision (median, mean, largest, in bytes as written). The load average (`uptime`) is printed with
-every figure: the machine is shared, so only figures measured together compare. Prints, never asserts.
+peak RSS against input size. --parquet also runs every form and job count with `-o OUT.parquet`
+(this install only), right after its JSON Lines run, and prints its CPU against that run's. For
+--trace compact it also prints the compact trace's size per decision (median, mean, largest, in
+bytes as written). The load average (`uptime`) is printed with every figure: the machine is
+shared, so only figures measured together compare. Prints, never asserts.
 """
 
 from __future__ import annotations
@@ -244,6 +246,20 @@ def loop_overhead(path: Path, records: int) -> None:
         part.unlink()
 
 
+def parquet_row(program: list[str], source: Path, form: str, jobs: str, folder: Path,
+                records: int) -> tuple[str, float, int, float, str, float]:
+    """One run of `batch -o OUT.parquet` (the decisions and OUT.lines.parquet), as a row of the table;
+    its bytes per decision are those of both files."""
+    out = folder / f"out-{form}-{jobs}.parquet"
+    lines = folder / f"out-{form}-{jobs}.lines.parquet"
+    seconds, peak, _status = run([*program, "batch", str(source), "--trace", form, "--jobs", jobs, "-o", str(out)])
+    size = out.stat().st_size + lines.stat().st_size
+    out.unlink()
+    lines.unlink()
+    return (f"-o .parquet --trace {form} --jobs {jobs}", records / seconds, peak, size / records, load(),
+            CPU_SECONDS["last"] / records * 1000)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--records", type=int, default=200_000)
@@ -255,6 +271,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--loop", type=int, default=0, metavar="N",
                         help="also measure, in this process, the batch loop around deciding on N records")
     parser.add_argument("--keep", help="folder for the input and outputs (default: a temporary folder)")
+    parser.add_argument("--parquet", action="store_true",
+                        help="also write each form and job count as Parquet (-o OUT.parquet), after its JSON Lines run")
     args = parser.parse_args(argv)
     command = [str(Path(sys.executable).parent / "carepolicy")]
     folder = Path(args.keep or tempfile.mkdtemp(prefix="bench-batch-"))
@@ -313,7 +331,14 @@ def main(argv: list[str] | None = None) -> int:
             if len(outputs) == 2:
                 verdict = "byte-identical" if outputs[0] == outputs[1] else "DIFFERENT"
                 print(f"--trace {form} --jobs {jobs}: output {verdict} to the compared", flush=True)
-    print(f"\nJSONL -> JSONL, {args.records:,} generated bundles, end to end (start-up and policy load included)\n")
+            if args.parquet:
+                jsonl_cpu = rows[-len(installs)][5]  # this install's JSON Lines run, just before
+                rows.append(parquet_row(installs[0][1], main_input, form, jobs, folder, args.records))
+                print(rows[-1], flush=True)
+                print(f"--trace {form} --jobs {jobs}: Parquet takes {rows[-1][5] / jsonl_cpu:.2f}x the CPU of "
+                      f"JSON Lines", flush=True)
+    into = "JSONL and Parquet" if args.parquet else "JSONL"
+    print(f"\nJSONL -> {into}, {args.records:,} generated bundles, end to end (start-up and policy load included)\n")
     print("| run | decisions/s | × before, same trace | CPU s / 1,000 | of it the main process | peak RSS "
           "| bytes/decision | load |")
     print("|---|---|---|---|---|---|---|---|")

@@ -123,6 +123,17 @@ def _write_problem(path: str, error: Exception) -> OutputProblem:
                          help=PARQUET_FULL_DISK_HELP if full else None)
 
 
+def use_system_pool() -> None:
+    """Arrow's allocations from here on from the system allocator (malloc), not its own pool
+    (mimalloc), unless ARROW_DEFAULT_MEMORY_POOL names one. The pool held freed memory the system
+    allocator reuses: the writer fed 3,000 compact lines peaked at 206-212 MB with mimalloc and
+    171-172 MB with the system pool, and took 285 instead of 322 CPU µs a line (medians of three
+    alternating runs; mimalloc gave pages back and faulted them in again: 0.3-0.4 s of system
+    time against 0.15 s for 5,000 records). The arrays made before keep the pool they came from."""
+    if not os.environ.get("ARROW_DEFAULT_MEMORY_POOL"):
+        pa.set_memory_pool(pa.system_memory_pool())
+
+
 class ParquetLineWriter(LineWriter):
     """What `batch` writes its lines with (cli/batch_output.LineWriter), writing Parquet instead.
 
@@ -137,6 +148,7 @@ class ParquetLineWriter(LineWriter):
 
     def __init__(self, path: str, refused: Callable[[ErrorRecord], None] = lambda _record: None) -> None:
         """`refused` hears of each decision written as an error row instead (see `arrow.decisions_batch`)."""
+        use_system_pool()
         self.path = path  # (the parent's file descriptor is not used)
         self.written = 0
         self.pending = 0

@@ -31,6 +31,8 @@ RUNS = [
     ("bench_fmt.py", ["--rules", "20"], "format_text"),
     ("bench_batch.py", ["--records", "40", "--forms", "compact,none", "--jobs", "1"], "| --trace none --jobs 1 |"),
     ("bench_batch.py", ["--records", "40", "--forms", "none", "--jobs", "1", "--loop", "30"], "| whole loop"),
+    ("bench_batch.py", ["--records", "40", "--forms", "none", "--jobs", "1", "--parquet"],
+     "| -o .parquet --trace none --jobs 1 |"),
     # 300 records: more than two chunks of 64, so that --jobs 2 starts its workers
     ("bench_jobs.py", ["--records", "300", "--forms", "none", "--pairs", "1"], "--trace none: by the wall clock"),
 ]
