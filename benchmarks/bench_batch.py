@@ -334,6 +334,7 @@ def main(argv: list[str] | None = None) -> int:
             if args.parquet:
                 jsonl_cpu = rows[-len(installs)][5]  # this install's JSON Lines run, just before
                 rows.append(parquet_row(installs[0][1], main_input, form, jobs, folder, args.records))
+                parents[len(rows) - 1] = CPU_SECONDS["parent"] / args.records * 1000
                 print(rows[-1], flush=True)
                 print(f"--trace {form} --jobs {jobs}: Parquet takes {rows[-1][5] / jsonl_cpu:.2f}x the CPU of "
                       f"JSON Lines", flush=True)

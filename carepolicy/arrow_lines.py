@@ -3,9 +3,10 @@
 A decision line (the JSON `batch` writes) is ~23 kB with `--trace compact`, ~21 kB of it the
 denials. Parsed whole with `json.loads` and handed to `RecordBatch.from_pylist`, the denials'
 dicts and lists were most of the Parquet writer's time (benchmark bundles, 20,000 records:
-`batch -o OUT.parquet` took 2.2x the CPU of `-o OUT.jsonl`). Here the denials are cut out of
-the line as JSON text and read by Arrow's own JSON reader, straight into the `denied` column; the
-rest of the line (~2 kB and the trace) is parsed by orjson and made a row as before.
+`batch -o OUT.parquet` took 2.5-2.7x the CPU of `-o OUT.jsonl`). Here the denials are cut out of
+the line as JSON text and read, 64 rows at a time, by Arrow's own JSON reader straight into the
+`denied` column; the rest of the line (~2 kB, the sources and the trace) is decoded by msgspec
+and made a row as before, its sources and trace written back to text by orjson.
 
 The cut relies on how `engine/decision/json_form.to_json_bytes` (and `canonical_bytes`) write a
 decision: keys sorted, no spaces, so its members run `..., "decision_id", "denied", "engine", ...`,
@@ -62,14 +63,14 @@ def compact_text(value: object) -> str:
 
 
 def split_row(line: bytes | memoryview, index: int) -> tuple[dict[str, Any], bytes]:
-    """The row of a decision line, and its denials as one line of JSON for `denied_column` (with the
+    """The row of a decision line, and its denials as one line of JSON for `with_denials` (with the
     row's `denied` null); a line not cut so (see above) is the row parsed whole, and NO_DENIALS."""
     data = bytes(line)
     start = data.find(_DENIED_KEY)
     end = data.find(_AFTER_DENIED, start) if start > 0 else -1
     if end > 0:
         denials = data[start + len(_DENIED_KEY) - 1 : end + 1]
-        if b"\\u" not in denials:  # (a lone surrogate, which JSON's reader would not refuse, as Arrow must)
+        if b"\\u" not in denials:  # an escape may be a lone surrogate: the row parsed whole refuses it as before
             try:
                 obj = _FLOATLESS.decode(data[:start] + data[end + 1 :])
             except (msgspec.DecodeError, _Float):

@@ -5,7 +5,8 @@ own columns (see arrow.py). Writing: `-o OUT.parquet` writes the DECISIONS table
 record, docs/reference/arrow-schema.md) to OUT.parquet and the billable lines, one row each, to
 OUT.lines.parquet, from the lines `batch` makes (so --jobs and --trace work as for JSON Lines).
 Both are written in row groups as records arrive, so memory stays bounded: each 64 lines become
-an Arrow batch as they come (a parsed line is about seven times its JSON), and a row group of
+an Arrow batch as they come (their denials read by Arrow's JSON reader, the rest parsed: see
+arrow_lines.py; a line parsed whole is about seven times its JSON), and a row group of
 decisions is written at 2,048 rows or 16 MB of the lines' JSON, whichever comes first. The billable
 lines (a few hundred bytes a decision) are written in row groups of 2,048 decisions' lines.
 """
