@@ -9,7 +9,8 @@ its first line that holds something: a JSON object alone on it is JSON Lines (or
 line holds anything, a document of one decision); anything else is a document. Line ends are read
 as text mode reads them (LF, CRLF, and a CR alone each end a line), as they were when the file was
 read whole; a byte not in UTF-8 is named by its place in the file. A Parquet file (`batch -o
-OUT.parquet`) is read a row group at a time, each row rebuilt as the JSON line batch writes for it.
+OUT.parquet`) is read a few rows at a time (explain_parquet.py), each row rebuilt as the JSON line
+batch writes for it.
 """
 
 from __future__ import annotations
@@ -29,12 +30,14 @@ CUT_HELP = ("the last line has no line end: it may be cut short (a batch still r
 
 class ReadDecision(NamedTuple):
     """A decision read from DECISION: the file (`path:line` for a JSON line), the JSON path of its
-    root (`$[1]` for an item of a JSON list), the value read, and the path of a key set twice in it."""
+    root (`$[1]` for an item of a JSON list), the value read, the path of a key set twice in it, and
+    the bytes of its line (an error record is written through as read when they are canonical)."""
 
     file: str
     root: tuple[int, ...]
     obj: Any
     repeated: tuple[str | int, ...] | None  # the path of a key set twice in it (the second time)
+    text: bytes | None = None  # its line (without the line end); None for an item of a JSON document
 
 
 class _Line(NamedTuple):
@@ -51,7 +54,7 @@ def read_decisions(path: str) -> Iterator[ReadDecision]:
     if path != "-" and path.lower().endswith(".parquet"):  # read as text, it was `not UTF-8 text (byte 8)`
         from .explain_parquet import parquet_decisions
 
-        yield from (ReadDecision(where, (), obj, None) for where, obj in parquet_decisions(path))
+        yield from (ReadDecision(where, (), obj, None, line) for where, obj, line in parquet_decisions(path))
         return
     try:
         stream = sys.stdin.buffer if path == "-" else Path(path).open("rb")  # noqa: SIM115 — closed below
@@ -78,9 +81,9 @@ def _from_stream(path: str, stream: IO[bytes]) -> Iterator[ReadDecision]:
         return
     after = next((line for line in lines if line.data.strip()), None)
     if after is None:  # a document of one decision, on one line
-        yield ReadDecision(path, (), obj, _first_repeated(first.data))
+        yield ReadDecision(path, (), obj, _first_repeated(first.data), first.data)
         return
-    yield ReadDecision(f"{path}:{first.number}", (), obj, _first_repeated(first.data))
+    yield ReadDecision(f"{path}:{first.number}", (), obj, _first_repeated(first.data), first.data)
     yield _json_line(path, after)
     for line in lines:  # then every line, one at a time
         if line.data.strip():
@@ -147,7 +150,7 @@ def _json_line(path: str, line: _Line) -> ReadDecision:
         where = f" at column {error.colno}" if error.doc else ""
         fail("usage/input", f"line {line.number} of `{path}` is not JSON: {error.msg}{where}", file=path,
              help=CUT_HELP if cut else NO_DECISIONS_HELP)
-    return ReadDecision(f"{path}:{line.number}", (), obj, _first_repeated(text))
+    return ReadDecision(f"{path}:{line.number}", (), obj, _first_repeated(text), line.data)
 
 
 def _document(path: str, data: bytes) -> Iterator[ReadDecision]:

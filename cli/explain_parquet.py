@@ -2,10 +2,17 @@
 
 Each row is rebuilt as the JSON line batch writes for that record (`carepolicy.arrow.decision_json_line`,
 which gives back exactly that line) and read as such a line is, so a row is expanded, refused or
-skipped (an error row) as its line would be. Arrow reads a row group at a time (batch writes
-2,048 rows a group), handed on a few hundred rows at once, so the memory held does not grow with
-the file (measured: 217 MB for 2,000 rows, 230 MB for 6,000; JSON Lines, 54 MB). Given as text,
-a Parquet file was refused as `not UTF-8 text (byte 8)`, which said nothing of what to do.
+written through (an error row) as its line would be. Given as text, a Parquet file was refused as
+`not UTF-8 text (byte 8)`, which said nothing of what to do.
+
+Rows are read in slices of `ROWS_AT_ONCE`, one column chunk streamed through a small buffer
+(`buffer_size`) rather than read whole, nothing read ahead (`pre_buffer=False`), on this thread
+(`use_threads=False`: decoding the columns on a pool of threads held more, 215 against 181 MiB
+in one measurement), and without the
+`record` column, which the JSON line does not hold. Read with Arrow's defaults (whole column chunks,
+256 rows at once, a thread per column), `explain` of a 20,000-row output peaked at 241,900 kB, and
+the memory grew with the row group (only reading one file rewritten with one group of 5,000, 20,000
+or 60,000 rows: 200, 225, 255 MiB); now 159,708 kB, and 147-159 MiB for those three (docs/reference/cli.md#explain).
 """
 
 from __future__ import annotations
@@ -18,12 +25,14 @@ from .common import fail
 if TYPE_CHECKING:
     import pyarrow.parquet as pq
 
-ROWS_AT_ONCE = 256  # rows made Python values at once (a compact row is ~20 kB)
+ROWS_AT_ONCE = 32  # rows decoded and made Python values at once (a compact row is ~20 kB)
+READ_BUFFER = 1 << 16  # bytes of a column chunk read at once; 0 (Arrow's default) read each chunk whole
+UNUSED = frozenset({"record"})  # the input record's number: not in the JSON line
 PARQUET_HELP = "give the decisions `batch -o OUT.parquet --trace compact` wrote (or its JSON Lines output)"
 
 
-def parquet_decisions(path: str) -> Iterator[tuple[str, Any]]:
-    """(`path` and the row's number, the decision's JSON value) for each row of the file."""
+def parquet_decisions(path: str) -> Iterator[tuple[str, Any, bytes]]:
+    """(`path` and the row's number, the decision's JSON value, its JSON line) for each row of the file."""
     try:
         import pyarrow as pa
         import pyarrow.parquet as pq
@@ -36,7 +45,7 @@ def parquet_decisions(path: str) -> Iterator[tuple[str, Any]]:
         _unreadable(path, error)
     with stream:
         try:
-            file = pq.ParquetFile(stream)
+            file = pq.ParquetFile(stream, buffer_size=READ_BUFFER, pre_buffer=False)
         except (OSError, pa.ArrowException) as error:
             stream.seek(0)
             text = stream.read(64).lstrip(b"\xef\xbb\xbf \t\r\n").startswith((b"{", b"["))
@@ -44,7 +53,7 @@ def parquet_decisions(path: str) -> Iterator[tuple[str, Any]]:
         yield from _rows(path, file)
 
 
-def _rows(path: str, file: pq.ParquetFile) -> Iterator[tuple[str, Any]]:
+def _rows(path: str, file: pq.ParquetFile) -> Iterator[tuple[str, Any, bytes]]:
     import pyarrow as pa
     from carepolicy.engine.jsontext import loads
 
@@ -54,12 +63,14 @@ def _rows(path: str, file: pq.ParquetFile) -> Iterator[tuple[str, Any]]:
     if missing:  # e.g. the bundles' Parquet file given as DECISION
         fail("usage/input", f"`{path}` is not a decision table `batch` wrote: it has no column `{missing[0]}`",
              file=path, help=PARQUET_HELP)
+    columns = [name for name in file.schema_arrow.names if name not in UNUSED]
     number = 0
     try:
-        for batch in file.iter_batches(batch_size=ROWS_AT_ONCE):
+        for batch in file.iter_batches(batch_size=ROWS_AT_ONCE, columns=columns, use_threads=False):
             for row in batch.to_pylist():
                 number += 1
-                yield f"{path}:row {number}", loads(decision_json_line(row))
+                line = decision_json_line(row).encode("utf-8")  # (a lone surrogate is escaped: ASCII)
+                yield f"{path}:row {number}", loads(line), line
     except (OSError, pa.ArrowException) as error:
         _unreadable(path, error)
     except KeyError as error:  # a column of the decision table that this file does not have

@@ -176,7 +176,7 @@ def test_explain_refuses_changed_facts_and_edited_decisions(claims: Path, output
     line = outputs["compact"].read_text(encoding="utf-8").splitlines()[0]
     result = run("explain", "-", str(changed), stdin=line)
     assert result.exit_code == ExitCode.BAD_INPUT
-    assert "is not the one decided: its facts hash is" in result.stderr
+    assert "is not the one decided: its facts hash, computed now from the bundle, is" in result.stderr
 
     edited = json.loads(line)
     edited["trace"]["requirements"] = "n" + edited["trace"]["requirements"][1:]
@@ -249,7 +249,10 @@ def test_explain_of_no_decisions_is_an_error_not_an_empty_success(claims: Path) 
     error_record = json.dumps({"bundle_id": "x", "source": "a.jsonl", "error": []})
     result = run("explain", "-", str(claims), stdin=error_record)
     assert result.exit_code == ExitCode.BAD_INPUT
-    assert result.stderr.startswith("note: 1 error record skipped (no decision to explain)\n-: error[usage/input]")
+    # written through, as batch writes it (keys sorted, no spaces): one record out for each in (still exit 2)
+    assert result.stdout == '{"bundle_id":"x","error":[],"source":"a.jsonl"}\n'
+    assert result.stderr.startswith("note: 1 error record written through (no decision to explain; 1 written again as "
+                                    "batch writes JSON, not as read)\n-: error[usage/input]")
 
 
 def test_explain_finds_each_of_two_bundles_with_one_id_by_its_facts(claims: Path, tmp_path: Path) -> None:

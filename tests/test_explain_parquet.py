@@ -3,7 +3,7 @@
 It read DECISION as JSON text only: a Parquet output, the table a pipeline keeps, was refused as
 `cannot read `OUT.parquet`: not UTF-8 text (byte 8)`, with no way forward. Each row is now rebuilt
 as the line batch writes for it (`carepolicy.arrow.decision_json_line`) and expanded as that line
-is: byte for byte what `batch --trace full` writes, error rows skipped, an edit named by its row.
+is: byte for byte what `batch --trace full` writes, error rows included, an edit named by its row.
 """
 
 from __future__ import annotations
@@ -40,10 +40,9 @@ def test_a_parquet_output_is_expanded_row_by_row_as_its_json_lines_would_be(clai
     full = _batch(claims, tmp_path / "full.jsonl", "--trace", "full").read_text(encoding="utf-8").splitlines(True)
     result = run("explain", str(decisions), str(claims))
     assert result.exit_code == ExitCode.OK, result.stderr
-    assert result.stdout == "".join(line for line in full if '"error":' not in line)
+    assert result.stdout == "".join(full)  # the error row written through, in its place
     assert len(full) == 6
-    assert result.stdout.count("\n") == 5
-    assert "note: 1 error record skipped" in result.stderr
+    assert "note: 1 error record written through" in result.stderr
 
 
 def test_an_edited_row_is_named_by_its_row(claims: Path, tmp_path: Path) -> None:
@@ -56,7 +55,7 @@ def test_an_edited_row_is_named_by_its_row(claims: Path, tmp_path: Path) -> None
     assert result.exit_code == ExitCode.BAD_INPUT
     assert result.stderr.startswith(f"{edited}:row 4: bundle `")
     assert "$.decision_id: error[explain/mismatch]" in result.stderr
-    assert result.stdout.count("\n") == 2  # rows 1 and 2 (row 3 is the error row, skipped)
+    assert result.stdout.count("\n") == 3  # rows 1 and 2, and row 3, the error row, written through
 
 
 def test_a_parquet_file_that_is_not_a_decision_table_is_named_so(claims: Path, tmp_path: Path) -> None:

@@ -10,6 +10,7 @@ import click
 from ..common import Setup, fail, finish, output_stream, plural, prepare
 from ..exit_codes import ExitCode
 from ..explain_bundles import Bundles, open_bundles
+from ..explain_errors import error_record_text, is_error_record, passed_through, shape_problem
 from ..explain_input import NO_DECISIONS_HELP, ReadDecision, read_decisions
 from ..reporting import report
 from .evaluate import FEE_HELP, POLICIES_HELP
@@ -20,6 +21,13 @@ if TYPE_CHECKING:
 
 
 EDITED_HELP = "the decision was changed after it was written"
+# Both said "the facts changed", which sent a biller to look for a corrected claim when the line
+# itself may have been edited: a hash alone cannot tell which of the two files changed.
+OTHER_FACTS_HELP = ("either the bundle was changed after the decision was made, or the decision's `facts_hash` "
+                    "or `bundle_id` was edited: the two hashes cannot tell which; give the bundle file the decision "
+                    "was made from, or decide the bundle again")
+UNKNOWN_ID_HELP = ("give the bundle file the decision was made from; if it is that file, the decision's "
+                   "`bundle_id` was edited")
 
 
 class _Mismatch(Exception):
@@ -95,13 +103,12 @@ def expand(obj: Any, bundles: Bundles, setup: Setup) -> Decision:
         if bundles.invalid(bundle_id):  # "give the file the decision was made from" sent one looking for another
             raise _Mismatch(f"bundle `{bundle_id}` of `{bundles.path}` is not valid, so it is not the bundle "
                             "decided", f"see its errors with `carepolicy evaluate {bundles.path}`", ("bundle_id",))
-        raise _Mismatch(f"no valid bundle `{bundle_id}` in `{bundles.path}`",
-                        "give the file the decision was made from", ("bundle_id",))
-    if bundle.facts_hash != facts_hash:
+        raise _Mismatch(f"no bundle in `{bundles.path}` has the id `{bundle_id}` that the decision names",
+                        UNKNOWN_ID_HELP, ("bundle_id",))
+    if bundle.facts_hash != facts_hash:  # the bundle's facts, hashed now, are not the ones the decision records
         raise _Mismatch(
-            f"bundle `{bundle_id}` is not the one decided: its facts hash is {bundle.facts_hash}, "
-            f"the decision's {facts_hash}",
-            "the facts changed since the decision was made", ("facts_hash",))
+            f"bundle `{bundle_id}` is not the one decided: its facts hash, computed now from the bundle, is "
+            f"{bundle.facts_hash}; the decision records {facts_hash}", OTHER_FACTS_HELP, ("facts_hash",))
     recorded_switches = obj.get("switches")
     switches: dict[str, Any] = recorded_switches if isinstance(recorded_switches, dict) else {}
     for name, option in switches.items():  # (text and numbers the engine words; a list or mapping not as Python)
@@ -162,6 +169,17 @@ def _another_id(bundle_id: str, recorded_id: str, this_id: str, bundle: Bundle, 
                      f"{edited}", "give --fee-schedule the fee schedule of the run that made it", ("decision_id",))
 
 
+def _error_record(read: ReadDecision, fmt: str) -> tuple[str, bool]:
+    """What an error record is written as (its JSON line, or its text form), and whether that is
+    the line read; one that is not of an error record's shape is a mismatch."""
+    problem = shape_problem(read.obj)
+    if problem is not None:
+        raise _Mismatch(problem[0], "the error record was changed after batch wrote it", problem[1])
+    if fmt == "jsonl":
+        return passed_through(read)
+    return error_record_text(read.obj), True
+
+
 def _refuse(read: ReadDecision, problem: _Mismatch) -> NoReturn:
     """The mismatch as one diagnostic: the file (and line), the bundle, the JSON path, what is wrong."""
     from carepolicy.engine import Diagnostic
@@ -199,14 +217,15 @@ def explain(
     """Expand decisions with a compact trace into the full trace.
 
     DECISION holds decisions written with `--trace compact` (a JSON document, a JSON list of them,
-    JSON Lines, `-` for stdin, or batch's OUT.parquet; error records in it are skipped); BUNDLE is
+    JSON Lines, `-` for stdin, or batch's OUT.parquet; each error record in it is written through in
+    its place, so the output has one record for each record of DECISION); BUNDLE is
     the fact file they were made from (any format: a JSON Lines file is read in step with the
     decisions, not held; others are read whole). Each decision is decided again from its bundle (found by bundle
     id) with the same policy set (--policies; its hash must be the one the trace names), switches
     and fee schedule, checked to give exactly the recorded decision, and written with the full
     trace: byte for byte the line `batch --trace full` writes. A decision that does not match
     (other policies, facts or version) is an error, exit 2, and so is a DECISION that holds no
-    decision at all (an empty file, or only error records).
+    decision at all (an empty file, or only error records, which are still written through).
 
     \b
     Examples:
@@ -221,28 +240,31 @@ def explain(
              help="give one of them as a file: the decisions from stdin and the bundle file by name, or the other way")
     setup = prepare(policies_dir, (), fee_schedule, trace=True)
     bundles = open_bundles(bundle_file)  # (a JSON Lines file is read in step with the decisions: explain_bundles.py)
-    skipped = expanded = 0
+    errors = rewritten = expanded = 0
     inputs = (decision_file, bundle_file, *filter(None, (fee_schedule, policies_dir)))
     with closing(bundles), output_stream(output, inputs) as out:
         for read in read_decisions(decision_file):
-            if isinstance(read.obj, dict) and "error" in read.obj:  # an error record of a batch: nothing to expand
-                skipped += 1
-                continue
+            gap = "\n" if fmt == "text" and errors + expanded else ""  # as `evaluate` shows records: a blank line
             try:
                 if read.repeated is not None:
                     _refuse_repeated(read.repeated)
-                decision = expand(read.obj, bundles, setup)
+                if is_error_record(read.obj):  # a batch's record with no decision: written through, in its place
+                    text, as_read = _error_record(read, fmt)
+                    errors, rewritten = errors + 1, rewritten + (not as_read)
+                else:
+                    decision = expand(read.obj, bundles, setup)
+                    text = to_json(decision, indent=None) + "\n" if fmt == "jsonl" else render_decision_text(
+                        decision, explain=True)
+                    expanded += 1
             except _Mismatch as problem:
                 _refuse(read, problem)
-            if fmt == "jsonl":
-                text = to_json(decision, indent=None) + "\n"
-            else:  # as `evaluate --explain` shows decisions: a blank line between two
-                text = ("\n" if expanded else "") + render_decision_text(decision, explain=True)
-            out.write(text)
-            out.flush()  # each decision as it is expanded: a pipe's reader need not wait for the end
-            expanded += 1
-    if skipped:
-        click.echo(f"note: {plural(skipped, 'error record')} skipped (no decision to explain)", err=True)
+            out.write(gap + text)
+            out.flush()  # each record as it is written: a pipe's reader need not wait for the end
+    if errors:
+        again = f"; {rewritten} written again as batch writes JSON, not as read" if rewritten else ""
+        click.echo(f"note: {plural(errors, 'error record')} written through (no decision to explain{again})",
+                   err=True)
     if not expanded:  # e.g. a grep that matched no line: an empty output would look like success
-        fail("usage/input", f"`{decision_file}` holds no decisions", help=NO_DECISIONS_HELP, file=decision_file)
+        only = f", only {plural(errors, 'error record')} (written through)" if errors else ""
+        fail("usage/input", f"`{decision_file}` holds no decisions{only}", help=NO_DECISIONS_HELP, file=decision_file)
     finish(ExitCode.OK)
