@@ -239,6 +239,8 @@ class ParquetLineWriter(LineWriter):
 
     def flush(self) -> None:
         """Write every row held: the decisions, then the billable lines of every decision written."""
+        if self.removed is not None:  # a failed write removed the files and closed their writers
+            return
         self._write_group()
         self._write_lines(self.written)
 
@@ -290,6 +292,8 @@ class ParquetLineWriter(LineWriter):
                 os.unlink(path)
 
     def close(self) -> None:
+        if self.removed is not None:  # (batch closes the output after the failed write it reports)
+            return
         self.flush()
         failed: list[Exception] = []
         for writer in self._writers:  # the footers are written here: a full disk too

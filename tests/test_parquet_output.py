@@ -70,3 +70,34 @@ def test_a_usage_error_leaves_an_earlier_runs_partial_files_as_they_were(tmp_pat
     assert run("batch", str(source), *SMOKE, "-o", str(out)).exit_code == ExitCode.OK
     assert pq.read_table(out).num_rows == 5
     assert sorted(path.name for path in tmp_path.iterdir()) == ["in.jsonl", "out.lines.parquet", "out.parquet"]
+
+
+def test_a_full_disk_after_a_row_group_was_written_is_no_traceback(tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """A real full disk (a 300 kB tmpfs) met while the second row group was written: the files were
+    removed and their writers closed, then the run's cleanup closed the output again, which wrote
+    the billable lines of the first group to a closed writer: pyarrow's `assert self.is_open`, a
+    traceback and exit 1. A test that fails the very first write never wrote a group before it."""
+    import carepolicy.parquet as parquet_module
+
+    # a group is cut by its bytes (16 MB, ~960 decisions with the trace) before its rows (2,048),
+    # so the billable lines of the groups written wait for the 2,048th row: here, after 2 rows
+    monkeypatch.setattr(parquet_module, "BYTES_PER_GROUP", 1)
+    monkeypatch.setattr(parquet_module, "ROWS_PER_BATCH", 2)
+    source = write_jsonl(tmp_path / "in.jsonl", 12, seed=4)
+    real = pq.ParquetWriter.write_batch
+    calls: list[int] = []
+
+    def second_fails(writer: pq.ParquetWriter, *args: object, **kwargs: object) -> None:
+        calls.append(1)
+        if len(calls) == 2:
+            raise FULL
+        real(writer, *args, **kwargs)
+
+    monkeypatch.setattr(pq.ParquetWriter, "write_batch", second_fails)
+    out = tmp_path / "out.parquet"
+    result = CliRunner().invoke(cli, ["batch", str(source), *SMOKE, "-o", str(out), "--jobs", "1"])
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    assert result.exit_code == ExitCode.BAD_INPUT
+    assert f"error[usage/output]: cannot write `{out}.partial`: no space left on device" in result.stderr
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["in.jsonl"]
