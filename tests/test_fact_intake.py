@@ -789,3 +789,28 @@ def test_problems_are_listed_in_the_order_of_their_paths_and_at_most_a_hundred()
     [record] = list(iter_records(io.BytesIO((json.dumps(few) + "\n").encode()), "jsonl", name="few"))
     assert isinstance(record, BundleError)
     assert [d.fact_path for d in record.diagnostics] == [f"$.time[{i}].zz" for i in range(12)]
+
+
+def test_a_number_too_long_to_read_is_pointed_at_where_it_starts(tmp_path: Path) -> None:
+    """An integer of 4,301 digits (or an exponent no Decimal holds) was reported at column 1 of its
+    JSON line, and with no place at all in a JSON document or a table's JSON cell: the parser's
+    ValueError carries no position. The error now points at the number itself."""
+    prefix = '{"month": "2025-03", "id": "x:1", "time": [{"minutes": '
+    path = tmp_path / "f.jsonl"
+    path.write_text(GOOD + "\n" + prefix + "9" * 4301 + "}]}\n" + prefix + "1e99999999999999999999}]}\n",
+                    encoding="utf-8")
+    _good, digits, exponent = iter_records(path)
+    for record in (digits, exponent):
+        assert isinstance(record, BundleError)
+        [diag] = record.diagnostics
+        assert diag.code == "facts/limit"
+        assert diag.span is not None
+        assert (diag.span.column, diag.span.line) == (len(prefix) + 1, record.index + 1)
+    document = tmp_path / "f.json"
+    document.write_text("[\n" + GOOD + ",\n" + prefix + "-" + "9" * 4301 + "}]}\n]\n", encoding="utf-8")
+    with pytest.raises(FactError) as raised:
+        list(iter_records(document))
+    [diag] = raised.value.diagnostics
+    assert diag.span is not None
+    assert (diag.span.line, diag.span.column) == (3, len(prefix) + 1)
+    assert diag.message.startswith("a number with 4301 digits; fact files allow at most 15 digits")

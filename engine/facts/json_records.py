@@ -8,6 +8,7 @@ say where and why (its messages carry a column), and to tell a limit crossed fro
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import replace
 
@@ -132,7 +133,7 @@ def _json_fallback(line: bytes | str, name: str, number: int, index: int) -> Rec
     except (RecursionError, _NestedTooDeep):
         return record_error("facts/limit", f"nested more than {MAX_DEPTH} levels deep", name, number, 1, index)
     except ValueError as exc:  # an integer over 4,300 digits, or an exponent no Decimal holds
-        return record_error("facts/limit", digits_message(exc), name, number, 1, index)
+        return record_error("facts/limit", digits_message(exc), name, number, _number_place(text)[1], index)
     return repeated_key(obj, text, name, index, number - 1) or checked(obj, name, index)
 
 
@@ -162,7 +163,8 @@ def json_value(value: str | bytes, name: str, index: int, where: str | None = No
     except (RecursionError, _NestedTooDeep):
         return _value_error("facts/limit", f"nested more than {MAX_DEPTH} levels deep", name, index, where)
     except ValueError as exc:  # an integer over 4,300 digits, or an exponent no Decimal holds
-        return _value_error("facts/limit", digits_message(exc), name, index, where)
+        line, column = _number_place(text)
+        return _value_error("facts/limit", f"{digits_message(exc)} (line {line}, column {column})", name, index, where)
     repeated = repeated_key(obj, text, name, index, None)
     if repeated is not None:
         return placed(repeated, where)
@@ -252,6 +254,20 @@ def _max_depth(text: str) -> int:
     return deepest
 
 
+# a number the parser cannot read (`_json_int`, `read_decimal`), where a value starts: its ValueError
+# carries no place, and the error stood at column 1 of its line (a JSON document's at none)
+_UNREADABLE = re.compile(rf"[:\[,][ \t\r\n]*(-?(?:[0-9]{{{_INT_DIGITS + 1},}}|[0-9][0-9.]*[eE][-+]?[0-9]{{19,}}))")
+
+
+def _number_place(text: str) -> tuple[int, int]:
+    """The line and column (from 1) of the first number too long to read in `text`, else 1, 1."""
+    found = _UNREADABLE.search(text)
+    if found is None:
+        return 1, 1
+    at = found.start(1)
+    return text.count("\n", 0, at) + 1, at - text.rfind("\n", 0, at)
+
+
 def _json_int(text: str) -> int:
     """The int of `text`, but not past Python's own limit (it would raise ValueError there, and the
     cost grows with the square of the length). One over the fact limit, MAX_DIGITS, is kept: the
@@ -294,7 +310,8 @@ def _json_document(data: bytes, name: str) -> Iterator[Record]:
         raise FactError([Diagnostic("facts/limit", message, file=name, help=JSONL_HELP)]) from None
     except ValueError as exc:
         message = digits_message(exc) + unknown_count(text)
-        raise FactError([Diagnostic("facts/limit", message, file=name, help=JSONL_HELP)]) from None
+        place = span(name, *_number_place(text))
+        raise FactError([Diagnostic("facts/limit", message, span=place, file=name, help=JSONL_HELP)]) from None
     if not has_duplicate(text):
         yield from bundles([document], name)
         return
