@@ -208,3 +208,28 @@ def test_a_float_subclass_in_a_fee_schedule_is_read_as_its_number() -> None:
     subclass = build_fee_schedule("fees", [FeeEntry("allowed", "99490", _Float64(66.13), "x")])
     assert subclass.digest == plain.digest
     assert subclass == plain
+
+
+@pytest.mark.parametrize(
+    ("column", "value", "message"),
+    [
+        ("allowed", "100000.01", "line 2: `100000.01` is more than any fee (at most 100,000.00)"),
+        ("allowed", "1" + "0" * 40, "line 2: `1" + "0" * 40 + "` is more than any fee (at most 100,000.00)"),
+        ("allowed", "1" + "0" * 5000, "line 2: `1" + "0" * 56 + "...` is more than any fee (at most 100,000.00)"),
+        ("rvu", "3000.01", "line 2: `3000.01` is more RVUs than any code has (at most 3,000)"),
+        ("rvu", "99999999999999", "line 2: `99999999999999` is more RVUs than any code has (at most 3,000)"),
+        ("rvu", "1." + "1" * 40, "line 2: `1." + "1" * 40 + "` has more than 15 decimal places"),
+        ("allowed", "60.49" + "0" * 30 + "1", "line 2: `60.49" + "0" * 30 + "1` has more than two decimal places"),
+    ],
+)
+def test_csv_values_beyond_any_fee_are_refused(tmp_path: Path, column: str, value: str, message: str) -> None:
+    """A fee_schedule_override above $100,000 is an impossible fact, but the same amount in a
+    `--fee-schedule` CSV was priced: `allowed` 10^40 billed $10^40 with exit 0, and 10^5000 made
+    every decision an eval/internal error (decimal.InvalidOperation); 10^14 RVUs billed $3.2e15."""
+    csv = tmp_path / "fees.csv"
+    csv.write_text(f"code,{column}\n99490,{value}\n", encoding="utf-8")
+    with pytest.raises(PolicyError) as error:
+        load_fee_schedule(csv)
+    assert [d.message for d in error.value.diagnostics] == [message]
+    csv.write_text(f"code,{column}\n99490,{'100000.00' if column == 'allowed' else '3000'}\n", encoding="utf-8")
+    assert load_fee_schedule(csv) is not None

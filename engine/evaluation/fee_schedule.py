@@ -28,11 +28,15 @@ from pathlib import Path
 from typing import Any
 
 from ..diagnostics import Diagnostic, PolicyError
+from ..facts.limits import MAX_DIGITS, MAX_MONEY
 from ..facts.record_errors import not_utf8
 from .pricing import FeeSchedule
 
 COLUMNS = ("allowed", "rvu")
 _CODE = re.compile(r"[0-9A-Z]{5}")  # the fact bundle's code pattern (fee_schedule_override)
+# The most RVUs a code may have: about $100,000 (MAX_MONEY, the most any amount of a fact bundle may
+# be) at today's conversion factor (~$33); the largest codes of the physician fee schedule have a few hundred
+MAX_RVU = Decimal(3000)
 _DECIMAL = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)")  # plain decimal text: `66.13`, `1.87`, `2`
 
 
@@ -78,6 +82,10 @@ def build_fee_schedule(name: str, entries: Iterable[FeeEntry]) -> FeeSchedule:
                 f"`{_show(entry.value)}` has more than two decimal places",
                 help="an allowed amount is money, in whole cents",
             )
+            continue
+        beyond = _beyond(entry.column, amount)
+        if beyond is not None:  # priced as written, 10^40 was billed, and 10^5000 an internal error
+            problem("fee-schedule/value", entry, f"`{_show(entry.value)}` {beyond}")
             continue
         earlier = first_at.get((entry.column, code))
         if earlier is not None:
@@ -138,9 +146,25 @@ def _number(value: object) -> tuple[Decimal | None, str]:
     return number, ""
 
 
+def _beyond(column: str, amount: Decimal) -> str | None:
+    """Why a value no fee schedule can hold is refused, as a fact bundle's amounts are."""
+    if column == "allowed" and amount > MAX_MONEY:
+        return f"is more than any fee (at most {MAX_MONEY:,})"
+    if column == "rvu" and amount > MAX_RVU:
+        return f"is more RVUs than any code has (at most {MAX_RVU:,})"
+    if _decimal_places(amount) > MAX_DIGITS:
+        return f"has more than {MAX_DIGITS} decimal places"
+    return None
+
+
 def _decimal_places(number: Decimal) -> int:
-    exponent = number.normalize().as_tuple().exponent  # `60.490` has two places, like `60.49`
-    return -exponent if isinstance(exponent, int) and exponent < 0 else 0
+    """`60.490` has two places, like `60.49`. Counted, not normalize()d: that rounds to 28 digits,
+    so `60.49` with 30 zeros and a 1 after it had two places, and was kept."""
+    _sign, digits, exponent = number.as_tuple()
+    text = "".join(map(str, digits))
+    if not isinstance(exponent, int) or exponent >= 0 or not text.strip("0"):
+        return 0
+    return max(-exponent - (len(text) - len(text.rstrip("0"))), 0)
 
 
 def _show(value: object) -> str:
@@ -148,7 +172,8 @@ def _show(value: object) -> str:
         return "null"
     if isinstance(value, bool):
         return "true" if value else "false"
-    return str(value).strip() if isinstance(value, str | int | float | Decimal) else type(value).__name__
+    text = str(value).strip() if isinstance(value, str | int | float | Decimal) else type(value).__name__
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def _digest(name: str, values: dict[str, dict[str, Decimal]]) -> str:
