@@ -207,3 +207,27 @@ def test_a_python_datetime_where_a_date_is_wanted_is_refused_with_a_help() -> No
                                               "expected a date `YYYY-MM-DD` or null, found a timestamp")
     assert diag.help is not None
     assert diag.help.startswith("a date is a whole day, and a timestamp's day depends on its time zone")
+
+
+@pytest.mark.parametrize(
+    ("line", "path", "found"),
+    [
+        ("id: 00123", "$.id", "`123`"),  # an MRN with leading zeros: YAML 1.2 reads the number 123
+        ("id: 123", "$.id", "`123`"),
+        ("practitioner: {id: 0012, kind: physician, new_patient: false, last_visit: 2024-11-02}",
+         "$.practitioner.id", "`12`"),
+    ],
+)
+def test_a_number_where_text_is_expected_says_to_quote_it(line: str, path: str, found: str) -> None:
+    """`id: 00123` was refused as `expected text, found `123`` with no help: the message shows the
+    number YAML read, not the `00123` written, and nothing said that quotes keep it as text."""
+    from tests.intake_data import BASE, read
+
+    key = line.split(":")[0]
+    text = "\n".join(line if row.startswith(f"{key}:") else row for row in BASE.splitlines()) + "\n"
+    [record] = read(text)
+    assert isinstance(record, BundleError)
+    [diag] = record.diagnostics
+    assert (diag.fact_path, diag.message) == (path, f"expected text, found {found}")
+    assert diag.help == ("put the text in quotes as it is written, e.g. `'00123'`: unquoted, it is a number, "
+                         "and a number has no leading zeros")

@@ -49,6 +49,8 @@ _EXPECTED = {  # what a value of each type looks like, for "expected ..., found 
 }
 _BOOL_KEY_HELP = "YAML reads an unquoted `on`, `off`, `yes` or `no` as true or false; put the key in quotes"
 _QUOTE_CODE_HELP = "put the code in quotes, e.g. `'99490'`, so that YAML keeps it as text"
+_QUOTE_TEXT_HELP = ("put the text in quotes as it is written, e.g. `'00123'`: unquoted, it is a number, "
+                    "and a number has no leading zeros")
 _NUMERAL = re.compile(r"\s*[-+]?\d+(\.\d*)?\s*")  # `'20'`: a number written as text
 _YAML_11_NUMBER = re.compile(  # base 60, binary, `_`-grouped: numbers in YAML 1.1, text in YAML 1.2
     r"[-+]?(?:[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?|0b[01_]+|[0-9][0-9_]*_[0-9_]*(?:\.[0-9_]*)?)"
@@ -160,6 +162,8 @@ def _one_of(values: Sequence[object]) -> str:
 def _type_help(xtype: str | None, value: object) -> str | None:
     if xtype == "code" and isinstance(value, int) and not isinstance(value, bool):
         return _QUOTE_CODE_HELP
+    if xtype == "text" and isinstance(value, int | decimal.Decimal) and not isinstance(value, bool):
+        return _QUOTE_TEXT_HELP  # an id such as an MRN, `00123`, shown as the number read: `123`
     numeric = xtype in ("count", "minutes", "money", "number")
     whole = xtype in ("count", "minutes")
     if whole and isinstance(value, decimal.Decimal) and value.is_finite() and value == value.to_integral_value():
