@@ -118,9 +118,27 @@ def overwritten_input(target: str, inputs: Sequence[str], *, what: str = "output
     for name in inputs:
         if name != "-" and same_file(target, name):
             return f"the {what} `{target}` is the input `{name}`; writing it would destroy the input"
+        if name != "-" and _read_with_policies(target, name):
+            return (f"the {what} `{target}` is a file of the policy folder `{name}` (a `.policy` file or "
+                    f"`{_REGISTRY_FILE}`); writing it would change the policies")
         if name == "-" and is_standard_input(target):
             return f"the {what} `{target}` is the file standard input reads (`-`); writing it would destroy the input"
     return None
+
+
+# engine.language.registry.REGISTRY_FILE, not imported: the engine is loaded on first use
+_REGISTRY_FILE = "sources.registry"
+
+
+def _read_with_policies(target: str, folder: str) -> bool:
+    """Whether `target` is a file the policies are read from in `folder` (the only input that is a
+    folder is `--policies`): a `.policy` file or the registry, at any depth, there already or not.
+    Only files equal to an input were refused: `evaluate --policies pol -o pol/ccm.policy` wrote
+    its decisions over a policy, exit 0, and the next run found a policy set with errors."""
+    if not (target.endswith(".policy") or os.path.basename(target) == _REGISTRY_FILE) or not os.path.isdir(folder):
+        return False
+    inside, root = os.path.realpath(target), os.path.realpath(folder)
+    return os.path.commonpath([inside, root]) == root
 
 
 def refuse_input(target: str, inputs: Sequence[str]) -> None:

@@ -714,3 +714,36 @@ def test_an_output_that_is_a_symlink_is_replaced_and_its_target_left(claims: Pat
     assert not link.is_symlink()
     assert len(link.read_bytes().splitlines()) == 40
     assert target.read_bytes() == b"kept\n"
+
+
+@pytest.mark.parametrize("command", ["batch", "evaluate"])
+@pytest.mark.parametrize("target", ["smoke.policy", "deeper/new.policy", "sources.registry"])
+def test_an_output_in_the_policy_folder_that_would_be_a_policy_file_is_refused(tmp_path: Path, command: str,
+                                                                             target: str) -> None:
+    """`evaluate --policies pol -o pol/ccm.policy` and `batch` alike overwrote a policy file with
+    decisions (exit 0), and the next run found a policy set with errors: an output equal to an
+    input file was refused, but one inside the `--policies` folder was not. A `.policy` file or the
+    registry there, existing or new, is now a usage error before anything is written."""
+    import shutil
+
+    folder = tmp_path / "pol"
+    shutil.copytree(HERE / "fixtures" / "policies", folder)
+    (folder / "deeper").mkdir()
+    before = {path: path.read_bytes() for path in folder.rglob("*") if path.is_file()}
+    source = write_jsonl(tmp_path / "in.jsonl", 2, seed=4)
+    out = folder / target
+    extra = ["--format", "jsonl"] if command == "evaluate" else []
+    result = CliRunner().invoke(cli, [command, str(source), "--policies", str(folder), *extra, "-o", str(out)])
+    assert result.exit_code == ExitCode.BAD_INPUT, result.output
+    assert "error[usage/output]" in result.stderr
+    assert f"is a file of the policy folder `{folder}`" in result.stderr
+    assert {path: path.read_bytes() for path in folder.rglob("*") if path.is_file()} == before
+    assert CliRunner().invoke(cli, [command, str(source), "--policies", str(folder), *extra,
+                                    "-o", str(folder / "decisions.jsonl")]).exit_code == ExitCode.OK
+
+
+def test_the_registry_name_refused_as_an_output_is_the_one_the_policies_are_read_with() -> None:
+    from carepolicy.cli import output
+    from carepolicy.engine.language.registry import REGISTRY_FILE
+
+    assert output._REGISTRY_FILE == REGISTRY_FILE
