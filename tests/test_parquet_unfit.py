@@ -1,11 +1,13 @@
 """A decision the decisions table cannot hold: one record's error row, never the end of the run.
 
 Money in the DECISIONS table is decimal(18, 2): at most 9,999,999,999,999,999.99. A decision is not
-bounded so: a `--fee-schedule` with an absurd `allowed` (no limit is set on one) prices a line
-beyond it. The JSON Lines output holds that decision; `batch -o OUT.parquet` ended with an Arrow
-traceback (exit 1) and left two partial files, and `evaluate_arrow_batches` raised. Now, as a
-decision that cannot be written as JSON is, the record's row is its error row (`output/serialise`),
-counted as an error record; every other row is the decision JSON Lines has.
+bounded so by its type: a `--fee-schedule` with an absurd `allowed` priced a line beyond it. Such
+amounts are refused now (at most $100,000), so these tests lift that limit, as the only way left to
+make such a decision: the table must still take one, should one come. The JSON Lines output holds
+that decision; `batch -o OUT.parquet` ended with an Arrow traceback (exit 1) and left two partial
+files, and `evaluate_arrow_batches` raised. Now, as a decision that cannot be written as JSON is,
+the record's row is its error row (`output/serialise`), counted as an error record; every other
+row is the decision JSON Lines has.
 """
 
 from __future__ import annotations
@@ -42,6 +44,15 @@ def inputs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     fees = folder / "fees.csv"
     fees.write_text("code,allowed\n" + "".join(f"{code},{HUGE}\n" for code in CODES), encoding="utf-8")
     return write_jsonl(folder / "claims.jsonl", RECORDS, seed=3), fees
+
+
+@pytest.fixture(autouse=True)
+def _fees_unlimited(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A fee schedule's values beyond any fee are refused (fee_schedule._beyond): lifted here, as the
+    only way to make a decision the table cannot hold. (--jobs workers are forked: they inherit it.)"""
+    from carepolicy.engine.evaluation import fee_schedule
+
+    monkeypatch.setattr(fee_schedule, "_beyond", lambda _column, _amount: None)
 
 
 def _too_large(value: Any) -> bool:
