@@ -105,7 +105,7 @@ _SPOILT = [
     ("[1, 2]", "facts/not-a-bundle", "$", "expected a fact bundle (a mapping), found a list"),
     ("[" * 100 + "]" * 100, "facts/limit", None, "nested more than 16 levels deep"),
     ('{"month":"2025-03","n":' + "9" * 5000 + "}", "facts/limit", None,
-     "a number with 5000 digits; fact files allow at most 15 digits"),
+     "a number with 5000 digits; fact files allow at most 15 digits (line 1, column 24)"),
     (None, "facts/not-a-bundle", "$", "expected a fact bundle (a mapping), found `null`"),
     ('{"a": 1} x', "facts/syntax", None, "invalid JSON: extra data (line 1, column 10)"),
 ]
