@@ -35,7 +35,8 @@ from .pricing import FeeSchedule
 COLUMNS = ("allowed", "rvu")
 _CODE = re.compile(r"[0-9A-Z]{5}")  # the fact bundle's code pattern (fee_schedule_override)
 # The most RVUs a code may have: about $100,000 (MAX_MONEY, the most any amount of a fact bundle may
-# be) at today's conversion factor (~$33); the largest codes of the physician fee schedule have a few hundred
+# be) at a conversion factor near $33. A sanity limit of this engine's intake (an assumption), not a
+# CMS rule: the reference (shared/domain/cms-rules.md) states no bound on RVUs
 MAX_RVU = Decimal(3000)
 _DECIMAL = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)")  # plain decimal text: `66.13`, `1.87`, `2`
 
@@ -151,7 +152,7 @@ def _beyond(column: str, amount: Decimal) -> str | None:
     if column == "allowed" and amount > MAX_MONEY:
         return f"is more than any fee (at most {MAX_MONEY:,})"
     if column == "rvu" and amount > MAX_RVU:
-        return f"is more RVUs than any code has (at most {MAX_RVU:,})"
+        return f"is more RVUs than this engine accepts for a code (at most {MAX_RVU:,})"
     if _decimal_places(amount) > MAX_DIGITS:
         return f"has more than {MAX_DIGITS} decimal places"
     return None
