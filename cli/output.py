@@ -173,7 +173,31 @@ def output_stream(path: str | None, inputs: Sequence[str] = ()) -> Iterator[Text
     except OSError as error:  # raised by a write in the body, or by the flush when closing
         if not is_write_error(error):
             raise
+        _cut_to_complete_lines(path)
         cannot_write(f"`{path}`", error, file=path)
+
+
+def _cut_to_complete_lines(path: str) -> None:
+    """Drop the line a failed write cut short (a full disk), so the file holds only whole lines: a
+    JSON Lines reader of it would otherwise stop at, or misread, the last one. Best effort: a file
+    that cannot be opened again stays as it is (the error is reported either way)."""
+    try:
+        with open(path, "r+b") as file:
+            end = file.seek(0, os.SEEK_END)
+            keep = end
+            while keep > 0:
+                start = max(0, keep - 65536)
+                file.seek(start)
+                block = file.read(keep - start)
+                newline = block.rfind(b"\n")
+                if newline >= 0:
+                    keep = start + newline + 1
+                    break
+                keep = start
+            if keep < end:
+                file.truncate(keep)
+    except OSError:
+        pass
 
 
 class GuardedGroup(click.Group):

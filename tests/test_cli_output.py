@@ -167,3 +167,22 @@ def test_an_error_whose_stderr_cannot_be_written_still_exits_2(tmp_path: Path) -
     finally:
         os.close(stderr)
     assert result.returncode == 2
+
+
+def test_a_line_a_full_disk_cut_short_is_dropped(tmp_path: Path) -> None:
+    """`evaluate -o` writes as it goes (no file renamed at the end, as `batch`'s): a full disk in the
+    middle of the second of two lines leaves only the first, whole, not part of the second."""
+    def room_for_9000_bytes() -> None:
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (9000, 9000))
+
+    target = tmp_path / "out.jsonl"
+    args = ("evaluate", "--policies", "policies", "--format", "jsonl", "facts/two.yaml")
+    whole = _carepolicy(*args)
+    lines = whole.stdout.encode("utf-8").splitlines(keepends=True)
+    assert len(lines) == 2 and len(lines[0]) < 9000 < len(lines[0]) + len(lines[1])  # the limit cuts line 2
+    result = subprocess.run(
+        [sys.executable, "-m", "carepolicy.cli", *args, "-o", str(target)], cwd=FIXTURES, capture_output=True,
+        text=True, check=False, preexec_fn=room_for_9000_bytes)
+    _assert_clear_error(result, f"`{target}`: file too large")
+    assert target.read_bytes() == lines[0]
