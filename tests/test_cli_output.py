@@ -180,7 +180,8 @@ def test_a_line_a_full_disk_cut_short_is_dropped(tmp_path: Path) -> None:
     args = ("evaluate", "--policies", "policies", "--format", "jsonl", "facts/two.yaml")
     whole = _carepolicy(*args)
     lines = whole.stdout.encode("utf-8").splitlines(keepends=True)
-    assert len(lines) == 2 and len(lines[0]) < 9000 < len(lines[0]) + len(lines[1])  # the limit cuts line 2
+    assert len(lines) == 2
+    assert len(lines[0]) < 9000 < len(lines[0]) + len(lines[1])  # the limit cuts line 2
     result = subprocess.run(
         [sys.executable, "-m", "carepolicy.cli", *args, "-o", str(target)], cwd=FIXTURES, capture_output=True,
         text=True, check=False, preexec_fn=room_for_9000_bytes)
