@@ -52,6 +52,16 @@ def plural(count: int, noun: str) -> str:
     return engine_plural(count, noun)
 
 
+def error_heading(bundle_id: str | None, problems: int, source: str) -> str:
+    """How the text forms head an error record (`evaluate`, `explain --format text`): `Bundle X ·
+    not evaluated: 2 problems in SOURCE`; the caller makes the whole line printable. The id's `·`
+    is escaped here: in the summary form `a · 2025-03 · 99490 × 1` would read as an answer."""
+    from carepolicy.engine.printable import FIELD_SEPARATOR, printable, shortened_id
+
+    who = "File" if bundle_id is None else f"Bundle {printable(shortened_id(bundle_id), separators=FIELD_SEPARATOR)}"
+    return f"{who} · not evaluated: {plural(problems, 'problem')} in {source}"
+
+
 # --------------------------------------------------------------------------------------------- setup
 
 

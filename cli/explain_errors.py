@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
+from .common import error_heading
 from .explain_input import ReadDecision
 
 ERROR_KEYS = ("bundle_id", "source", "error")
@@ -72,12 +73,10 @@ def passed_through(read: ReadDecision) -> Passed:
 def error_record_text(obj: dict[str, Any]) -> str:
     """The error record for people, as `evaluate` shows one, with its problems under it (an explain
     reports nothing on stderr for it: the problems were reported when batch wrote it)."""
-    from carepolicy.engine.printable import FIELD_SEPARATOR, printable, printable_lines, shortened_id, utf8_text
+    from carepolicy.engine.printable import printable_lines, utf8_text
 
-    bundle_id, problems = obj["bundle_id"], obj["error"]
-    who = "File" if bundle_id is None else f"Bundle {printable(shortened_id(bundle_id), separators=FIELD_SEPARATOR)}"
-    count = f"{len(problems)} problem{'' if len(problems) == 1 else 's'}"
-    out = [f"{who} · not evaluated: {count} in {obj['source']}"]
+    problems = obj["error"]
+    out = [error_heading(obj["bundle_id"], len(problems), obj["source"])]
     for problem in problems:
         severity = problem.get("severity")
         out.append(f"  {severity if isinstance(severity, str) else 'error'}[{problem['code']}]: {problem['message']}")

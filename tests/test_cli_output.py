@@ -187,3 +187,12 @@ def test_a_line_a_full_disk_cut_short_is_dropped(tmp_path: Path) -> None:
         text=True, check=False, preexec_fn=room_for_9000_bytes)
     _assert_clear_error(result, f"`{target}`: file too large")
     assert target.read_bytes() == lines[0]
+
+
+def test_the_output_guard_names_the_registry_file_the_engine_reads() -> None:
+    """cli/output.py keeps its own copy of the registry's file name (importing the engine there
+    would cost every command its start-up): the copy must be the name the policies are read from."""
+    from carepolicy.cli import output
+    from carepolicy.engine.language.registry import REGISTRY_FILE
+
+    assert output._REGISTRY_FILE == REGISTRY_FILE  # noqa: SLF001  (the private copy is what is checked)

@@ -11,6 +11,7 @@ from ..common import (
     ErrorRecord,
     Record,
     decide,
+    error_heading,
     fail,
     finish,
     input_format_option,
@@ -51,18 +52,10 @@ def trace_form(trace: str | None, explain: bool | None, *, default: str) -> str:
 
 
 def _error_line(record: ErrorRecord) -> str:
-    from carepolicy.engine.printable import (  # (the engine is imported when first used)
-        FIELD_SEPARATOR,
-        printable,
-        shortened_id,
-    )
+    from carepolicy.engine.printable import printable  # (the engine is imported when first used)
 
-    # (the id's `·` escaped too: in the summary form `a · 2025-03 · 99490 × 1` would read as an answer)
-    bundle_id = record.bundle_id
-    shown = None if bundle_id is None else printable(shortened_id(bundle_id), separators=FIELD_SEPARATOR)
-    who = f"Bundle {shown}" if shown is not None else "File"
-    problems = f"{len(record.diagnostics)} problem{'' if len(record.diagnostics) == 1 else 's'}"
-    return printable(f"{who} · not evaluated: {problems} in {record.source} (details on stderr)") + "\n"
+    heading = error_heading(record.bundle_id, len(record.diagnostics), record.source)
+    return printable(f"{heading} (details on stderr)") + "\n"
 
 
 @click.command("evaluate")
