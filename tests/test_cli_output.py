@@ -195,4 +195,4 @@ def test_the_output_guard_names_the_registry_file_the_engine_reads() -> None:
     from carepolicy.cli import output
     from carepolicy.engine.language.registry import REGISTRY_FILE
 
-    assert output._REGISTRY_FILE == REGISTRY_FILE  # noqa: SLF001  (the private copy is what is checked)
+    assert output._REGISTRY_FILE == REGISTRY_FILE  # (the private copy is what is checked)
