@@ -102,7 +102,7 @@ def test_many_bundles_give_the_cli_bytes_and_422_for_the_invalid(server: int, cl
     status, headers, body = request(server, "POST", "/v1/decisions", jsonl(BUNDLES).encode(), JSONL)
     assert status == 422
     assert body == b"".join(cli_lines)
-    assert headers["x-carepolicy-errors"] == str(len(INVALID))
+    assert headers["x-carepolicy-invalid"] == str(len(INVALID))
     assert headers["x-carepolicy-records"] == str(len(BUNDLES))
 
 

@@ -94,7 +94,7 @@ def test_a_number_too_long_to_read_is_its_records_error_as_in_batch(evaluator: E
     spoilt = b'{"month": "2025-03", "id": "b", "time": [{"minutes": ' + HUGE_EXPONENT + b"}]}\n"
     body = b'{"month": "2025-03", "id": "a"}\n' + spoilt + b'{"month": "2025-03", "id": "c"}\n'
     answer = call(evaluator, body, JSONL)
-    assert (answer.status, answer.headers["x-carepolicy-records"], answer.headers["x-carepolicy-errors"]) == (
+    assert (answer.status, answer.headers["x-carepolicy-records"], answer.headers["x-carepolicy-invalid"]) == (
         422,
         "3",
         "1",
@@ -152,7 +152,7 @@ def test_a_json_line_too_deep_is_its_records_error_not_a_413(evaluator: Evaluato
     flood = b"[" * 200_000 + b"\n"  # no recursion, however deep: the reader's line error
     body = dumps(VALID[0]).encode() + b"\n" + DEEP + flood + dumps(VALID[1]).encode() + b"\n"
     answer = call(evaluator, body, JSONL)
-    assert (answer.status, answer.headers["x-carepolicy-records"], answer.headers["x-carepolicy-errors"]) == (
+    assert (answer.status, answer.headers["x-carepolicy-records"], answer.headers["x-carepolicy-invalid"]) == (
         422,
         "4",
         "2",

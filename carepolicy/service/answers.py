@@ -34,10 +34,12 @@ class Gone(Exception):
 
 
 class Line(NamedTuple):
-    """One record's line of the answer, and whether it is an error record."""
+    """One record's line of the answer, whether it is an error record, and whether it is that of a
+    record that is not a valid bundle (known when it is read: before a streamed answer's headers)."""
 
     data: bytes
     failed: bool
+    invalid: bool = False
 
 
 def request_work(body: bytes, fmt: str, max_depth: int) -> Iterator[Work]:
@@ -88,14 +90,15 @@ def is_error(item: Item) -> bool:
 def decided(evaluator: Evaluator, item: Item) -> Line:
     """The record's line: its decision, or the error record that stands in its place."""
     if isinstance(item, ErrorRecord):
-        return Line(error_line(item), True)
+        return Line(error_line(item), True, True)
     result = evaluator.decide(item)  # an engine bug is already the record's eval/internal error here
+    invalid = isinstance(item, BundleError)
     try:
-        return Line(result.jsonl, not result.ok)
+        return Line(result.jsonl, not result.ok, invalid)
     except Exception as error:  # the decision cannot be written (a bug in a writer): as in batch
         assert result.decision is not None  # (an error record is always written)
         source = item.source if isinstance(item, Bundle) else REQUEST_SOURCE
-        return Line(error_line(serialise_error(error, result.decision, source)), True)
+        return Line(error_line(serialise_error(error, result.decision, source)), True, invalid)
 
 
 def answer_lines(evaluator: Evaluator, works: Iterator[Work], deadline: float) -> Iterator[Line]:

@@ -151,17 +151,21 @@ def create_app(evaluator: Evaluator, config: ServiceConfig) -> Starlette:
         try:  # a batch: read, then decided, on worker threads so that health checks are still answered.
             # Read first whatever the HTTP version: unread, a body of records too many to read in time
             # was a 503 in HTTP/1.1 and, in HTTP/1.0, an answer that took as long as they took to read
-            records, failed = await _in_thread(request, partial(_tally, body, fmt, config.max_depth, deadline))
+            records, invalid = await _in_thread(request, partial(_tally, body, fmt, config.max_depth, deadline))
             if request.scope.get("http_version") == "1.0":  # HTTP/1.0 has no chunks, and uvicorn's httptools
                 # sends chunks to it all the same (whole.py): the whole answer with its length, spooled past 1 MiB
-                return spooled_response(await _in_thread(request, partial(spool, evaluator, works(), deadline)), fmt)
+                whole = partial(spool, evaluator, works(), deadline, config.max_spool_bytes)
+                return spooled_response(await _in_thread(request, whole), fmt)
         except Gone:
             return Response(status_code=400)  # (never sent, as above)
-        # one JSON value for one bundle; a JSON list of bundles gets a line each, as JSON Lines does
+        # one JSON value for one bundle; a JSON list of bundles gets a line each, as JSON Lines does.
+        # No `x-carepolicy-errors`: sent before the first decision, it could count only the invalid
+        # records, and was short of the error records found later (a timeout, a bug). A count sent
+        # under the name of what it counts is one a pipeline can check its lines against
         media = "application/json" if fmt == "json" and records == 1 else JSONL_MEDIA
-        headers = {"x-carepolicy-records": str(records), "x-carepolicy-errors": str(failed)}
+        headers = {"x-carepolicy-records": str(records), "x-carepolicy-invalid": str(invalid)}
         answer = _streamed(evaluator, works(), deadline)
-        return StreamingResponse(answer, status_code=422 if failed else 200, media_type=media, headers=headers)
+        return StreamingResponse(answer, status_code=422 if invalid else 200, media_type=media, headers=headers)
 
     async def health(request: Request) -> Response:
         return JSONResponse({"status": "ok", "policy_set_hash": evaluator.policy_set_hash,
@@ -169,7 +173,8 @@ def create_app(evaluator: Evaluator, config: ServiceConfig) -> Starlette:
 
     async def policy_set(request: Request) -> Response:
         limits = {"max_body_bytes": config.max_body_bytes, "max_depth": config.max_depth,
-                  "read_timeout": config.read_timeout, "request_timeout": config.request_timeout}
+                  "read_timeout": config.read_timeout, "request_timeout": config.request_timeout,
+                  "max_spool_bytes": config.max_spool_bytes}
         return JSONResponse({**evaluator.describe(), "limits": limits})
 
     async def openapi(request: Request) -> Response:

@@ -38,6 +38,7 @@ class ServiceConfig:
     max_depth: int = 32  # 413 above this nesting of JSON arrays and objects (a bundle needs 4)
     read_timeout: float = 10.0  # seconds to receive the whole body (408 after)
     request_timeout: float = 30.0  # seconds of evaluation per request (503 after, nothing half-written)
+    max_spool_bytes: int = 1024**3  # 507 above this: the disk an HTTP/1.0 answer (sent whole) may take
 
     def to_environment(self) -> str:
         return json.dumps(asdict(self), sort_keys=True)

@@ -22,6 +22,16 @@ _HASH_HEADER = {
     "x-carepolicy-engine-version": {"description": "the engine version", "schema": {"type": "string"}},
 }
 
+_COUNT_HEADERS = {
+    **_HASH_HEADER,
+    "x-carepolicy-records": {"description": "the number of records, so of lines", "schema": {"type": "string"}},
+    "x-carepolicy-invalid": {"description": "the records that are not valid bundles (their lines are facts/ error "
+                             "records)", "schema": {"type": "string"}},
+    "x-carepolicy-errors": {"description": "every error record of the answer; not sent with a streamed answer "
+                            "(several records over HTTP/1.1), whose headers go before its first decision: count "
+                            "its lines with an `error` key", "schema": {"type": "string"}},
+}
+
 
 def _error(description: str) -> dict[str, Any]:
     return {
@@ -45,7 +55,7 @@ def openapi_document(config: ServiceConfig) -> dict[str, Any]:
         "description": "every record is a valid bundle; the body is one JSON line per record, in request "
         "order, sent as each is decided (application/json for one bundle, application/x-ndjson for several). "
         "A bundle not reached within the request timeout is a service/timeout error record in its place",
-        "headers": _HASH_HEADER,
+        "headers": _COUNT_HEADERS,
         "content": {
             "application/json": {"schema": {"$ref": "#/components/schemas/Decision"}},
             "application/x-ndjson": {"schema": {"type": "string", "description": "one Decision per line"}},
@@ -83,7 +93,7 @@ def openapi_document(config: ServiceConfig) -> dict[str, Any]:
                             "description": "at least one record is not a valid bundle: its line is an error record "
                             "with the CLI's diagnostics; the other records are still decided (application/json "
                             "for one bundle, application/x-ndjson for several, as for 200)",
-                            "headers": _HASH_HEADER,
+                            "headers": _COUNT_HEADERS,
                             "content": {
                                 "application/json": {"schema": {"$ref": "#/components/schemas/ErrorRecord"}},
                                 "application/x-ndjson": {"schema": {"type": "string", "description":
@@ -93,6 +103,9 @@ def openapi_document(config: ServiceConfig) -> dict[str, Any]:
                         "503": _error("the records could not even be read within the request timeout (nothing "
                                       "was sent: past the first line, a bundle not decided in time is a "
                                       "service/timeout error record)"),
+                        "507": _error(f"the answer to an HTTP/1.0 request (sent whole, so written to a temporary "
+                                      f"file first) is over --max-spool ({config.max_spool_bytes} bytes), or the "
+                                      "service's temporary storage could not hold it (nothing was sent)"),
                     },
                 }
             },

@@ -8,10 +8,18 @@ does), frames every response without a Content-Length in chunks whatever the req
 turns that off). So such a client gets the whole answer with its Content-Length, and the answer,
 up to 2,000 times the request, is spooled: held in memory up to SPOOL_BYTES, then written to a
 temporary file (unlinked as it is made) and read back in pieces as it is sent.
+
+A spooled answer is limited by --max-spool: the request's own limits allowed gigabytes (8 MiB of
+minimal bundles decided for 30 s at ~1,900 a second, ~42 kB each with the trace). One over it, or
+one the disk cannot hold (full, its temporary folder gone or unwritable), is found before the
+headers are sent, so it is a 507 with its error record, and the file is closed, which frees its
+space (it was unlinked as it was made).
 """
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import tempfile
 import threading
 from collections.abc import AsyncIterator, Iterator
@@ -25,9 +33,13 @@ from carepolicy.cli.batch_input import Work
 from carepolicy.evaluator import Evaluator
 
 from .answers import CHUNK_BYTES, Gone, Line, answer_lines
+from .request_intake import Refusal
 
 JSONL_MEDIA = "application/x-ndjson"
 SPOOL_BYTES = 1024 * 1024  # an answer larger than this goes to a temporary file, not the memory
+_log = logging.getLogger("carepolicy.serve")
+_SPOOL_HELP = ("send the request over HTTP/1.1, whose answer is streamed and needs no disk (behind nginx: "
+               "proxy_http_version 1.1), or fewer bundles per request")
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,45 +50,68 @@ class Spooled:
     size: int
     records: int
     failed: int
+    invalid: int
 
 
-def spool(evaluator: Evaluator, works: Iterator[Work], deadline: float, gone: threading.Event) -> Spooled:
-    """Every line of the answer, decided and written to a spooled file (on a worker thread)."""
+def spool(evaluator: Evaluator, works: Iterator[Work], deadline: float, limit: int, gone: threading.Event) -> Spooled:
+    """Every line of the answer, decided and written to a spooled file of at most `limit` bytes
+    (--max-spool), on a worker thread."""
     file: IO[bytes] = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)  # noqa: SIM115 (closed as it is sent)
-    records = failed = 0
+    records = failed = invalid = size = 0
     try:
         for line in answer_lines(evaluator, works, deadline):
             if gone.is_set():
                 raise Gone
-            file.write(line.data)
             records += 1
+            size += len(line.data)
+            if size > limit:  # checked before the line is written: the file never passes the limit
+                raise _over(limit, records)
+            file.write(line.data)
             failed += line.failed
-        size = file.tell()
+            invalid += line.invalid
         file.seek(0)
-    except BaseException:
-        file.close()
+    except BaseException as error:
+        with contextlib.suppress(OSError):  # (closing flushes what is buffered: on a full disk, it fails too)
+            file.close()
+        if isinstance(error, OSError):  # the file's write, or its making when it rolls over to the disk
+            raise _unwritable(error) from None
         raise
-    return Spooled(file, size, records, failed)
+    return Spooled(file, size, records, failed, invalid)
 
 
-def _headers(fmt: str, records: int, failed: int) -> tuple[str, dict[str, str]]:
+def _unwritable(error: OSError) -> Refusal:
+    # the operator's log names the folder; the client is told what to do, not the service's paths
+    _log.warning("carepolicy serve: an HTTP/1.0 answer could not be spooled in %s: %s",
+                 error.filename or tempfile.gettempdir(), error.strerror or error)
+    return Refusal(507, "service/spool", "the whole answer an HTTP/1.0 request gets could not be written to "
+                   f"the service's temporary storage: {error.strerror or type(error).__name__}",
+                   help=_SPOOL_HELP)
+
+
+def _over(limit: int, records: int) -> Refusal:
+    return Refusal(507, "service/spool", f"the whole answer an HTTP/1.0 request gets is over --max-spool "
+                   f"({limit} bytes) at its record {records}", help=_SPOOL_HELP)
+
+
+def _headers(fmt: str, records: int, failed: int, invalid: int) -> tuple[str, dict[str, str]]:
     # one JSON value for one bundle sent as JSON, else JSON Lines. Built before its headers, a whole
-    # answer counts every error record it has (a streamed one, only those known before its first line)
+    # answer counts every error record it has; a streamed one only the invalid records (app.py)
     media = "application/json" if fmt == "json" and records == 1 else JSONL_MEDIA
-    return media, {"x-carepolicy-records": str(records), "x-carepolicy-errors": str(failed)}
+    return media, {"x-carepolicy-records": str(records), "x-carepolicy-invalid": str(invalid),
+                   "x-carepolicy-errors": str(failed)}
 
 
 def lines_response(lines: list[Line], fmt: str) -> Response:
     """A small whole answer (one bundle, decided on the event loop), with its length."""
     failed = sum(line.failed for line in lines)
-    media, headers = _headers(fmt, len(lines), failed)
+    media, headers = _headers(fmt, len(lines), failed, sum(line.invalid for line in lines))
     return Response(b"".join(line.data for line in lines), status_code=422 if failed else 200,
                     media_type=media, headers=headers)
 
 
 def spooled_response(spooled: Spooled, fmt: str) -> Response:
     """A spooled answer, with its length, read back a piece at a time as it is sent."""
-    media, headers = _headers(fmt, spooled.records, spooled.failed)
+    media, headers = _headers(fmt, spooled.records, spooled.failed, spooled.invalid)
     headers["content-length"] = str(spooled.size)
     return StreamingResponse(_read_back(spooled.file), status_code=422 if spooled.failed else 200,
                              media_type=media, headers=headers)

@@ -46,6 +46,9 @@ def _cores() -> int:
 @click.option("--request-timeout", default=30.0, show_default=True, type=click.FloatRange(0.1), metavar="SECONDS",
               callback=_seconds, help="Time to decide a request's bundles; a bundle not reached within it is "
                                       "answered with a service/timeout error record.")
+@click.option("--max-spool", default=1024**3, show_default=True, type=click.IntRange(1), metavar="BYTES",
+              help="Largest answer to an HTTP/1.0 request, which is sent whole and so written to a temporary "
+                   "file first; a larger one is answered 507. (HTTP/1.1 answers are streamed: no limit.)")
 def serve(
     host: str,
     port: int,
@@ -58,6 +61,7 @@ def serve(
     max_depth: int,
     read_timeout: float,
     request_timeout: float,
+    max_spool: int,
 ) -> None:
     """Serve decisions over HTTP (needs the `serve` extra: pip install 'carepolicy[serve]').
 
@@ -65,7 +69,8 @@ def serve(
     (application/x-ndjson), and answers with exactly the lines `evaluate --format jsonl` writes,
     one per record, sent as they are decided: 200 when every record is a valid bundle, 422 when
     one or more are not (their lines are error records with the CLI's diagnostics), 413 for a
-    body over --max-body or a JSON document over --max-depth.
+    body over --max-body or a JSON document over --max-depth. An HTTP/1.0 answer, which cannot be
+    streamed, is sent whole, written to a temporary file first: 507 past --max-spool.
     GET /v1/health, GET /v1/policy-set (hash, engine version, switches and defaults) and
     GET /v1/openapi.json describe the service. Every response has the header
     x-carepolicy-policy-set-hash. The policy set is checked before the service starts: errors
@@ -89,7 +94,7 @@ def serve(
 
     setup = prepare(policies_dir, switches, fee_schedule, trace=explain)  # errors end here, with exit 2
     config = ServiceConfig(policies_dir, dict(setup.switches), fee_schedule, explain, max_body, max_depth,
-                           read_timeout, request_timeout)
+                           read_timeout, request_timeout, max_spool)
     count = workers or _cores()
     click.echo(f"carepolicy serve: policy set {setup.policies.policy_hash}, {count} worker(s), "
                f"http://{host}:{port}/v1/openapi.json", err=True)
