@@ -15,6 +15,11 @@ its canonical JSON (engine/jsontext.py) and LF, written again from the parsed li
 (~25 µs a line of the benchmark's). The first line that is not is decided again, with every line
 after it, as an unfinished last line is: the finished file is then the bytes of an uninterrupted
 run, and nothing the inputs hold is lost.
+
+A line edited by hand and written back canonical passes all of those. The values a decision
+echoes of its input and of the run (`month`; `decision_format`, `engine`, `switches`) are checked
+too (a dict compare a line); what it computes (codes, amounts, reasons, trace) is not: only
+deciding it again could, the work `--resume` skips. docs/reference/cli.md says so.
 """
 
 from __future__ import annotations
@@ -31,6 +36,8 @@ if TYPE_CHECKING:
 
 CHANGED_INPUTS = "the inputs changed since the partial output was written; run without --resume to start again"
 CHANGED_SETTINGS = "resume with the same policies, --trace, --switch and --fee-schedule, or run without --resume"
+EDITED = ("the line was changed after batch wrote it: cut the partial output before it to have it and the lines "
+          "after it decided again, or run without --resume")
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +51,8 @@ class WrittenLine:
     decision_id: str | None = None
     error_codes: tuple[str, ...] = ()  # an error record's diagnostic codes
     text: bytes = b""  # an error record's line, as written
+    month: object = None  # a decision's month, echoed from its input record
+    run: tuple[object, ...] = ()  # a decision's decision_format, engine and switches: the run's
 
 
 class ResumeScan:
@@ -99,7 +108,8 @@ class ResumeScan:
         trace = obj.get("trace")
         form = "none" if trace is None else ("full" if isinstance(trace, list) else "compact")
         hashes = obj.get("policy_set_hash"), form, obj.get("facts_hash"), obj.get("decision_id")
-        return WrittenLine(bundle_id, *hashes), obj
+        run = obj.get("decision_format"), obj.get("engine"), obj.get("switches")
+        return WrittenLine(bundle_id, *hashes, month=obj.get("month"), run=run), obj
 
 
 def _as_batch_writes(obj: dict[str, Any]) -> bytes:
@@ -131,13 +141,16 @@ def kept_lines(works: Iterator[Work], scan: ResumeScan, setup: Setup, form: str)
     """For each line of the partial output, checked against the record `works` has in its place:
     whether it is an error record. Raises `ResumeProblem` at the first line this run would not
     write; at the end, `works` is at the first record still to decide."""
-    from carepolicy.engine import Bundle
+    from carepolicy.engine import Bundle, engine_version
     from carepolicy.engine.api import decision_id
+    from carepolicy.engine.decision.json_form import DECISION_FORMAT
+    from carepolicy.engine.evaluation.coding import ENGINE_NAME
 
     from .batch_run import error_line
     from .common import ErrorRecord, decide
 
     policies = setup.policies
+    run = DECISION_FORMAT, {"name": ENGINE_NAME, "version": engine_version()}, dict(setup.switches)
     for position, line in enumerate(scan, start=1):
         work = next(works, None)
         where = f"line {position} of `{scan.path}`"
@@ -177,6 +190,14 @@ def kept_lines(works: Iterator[Work], scan: ResumeScan, setup: Setup, form: str)
         elif line.decision_id != decision_id(policies, item, switches=setup.switches, fee_schedule=setup.fee_schedule):
             raise ResumeProblem(f"cannot resume: {where} was decided with other switches, another fee schedule or "
                                 "another engine version than this run's", help=CHANGED_SETTINGS)
+        # its facts and settings are this run's (the hashes above): a value it echoes of them that is
+        # not was edited since. (What the decision computes could be checked only by deciding it again)
+        elif line.month != item.month:
+            raise ResumeProblem(f"cannot resume: {where} gives month `{line.month}`, but it was decided from input "
+                                f"record {position} (`{expected}`), of month `{item.month}`", help=EDITED)
+        elif line.run != run:
+            raise ResumeProblem(f"cannot resume: {where} lists other switches, another engine or another "
+                                "decision_format than the run that decided it", help=EDITED)
         yield line.trace_form is None
 
 

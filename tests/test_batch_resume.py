@@ -163,3 +163,70 @@ def test_the_progress_rate_is_of_the_records_decided_now(capsys: pytest.CaptureF
     progress.started = progress.shown = time.perf_counter() - 100.0
     progress.tick()
     assert capsys.readouterr().err == "\revaluating: 11,000 records (10/s)"
+
+
+# ------------------------------------------------------------------------------------------ edited lines
+
+
+def _edited(line: bytes, change: dict[str, object]) -> bytes:
+    """`line` with `change` made, written back as batch writes a line (canonical JSON and LF)."""
+    from carepolicy.engine.jsontext import escaped_bytes
+
+    return escaped_bytes({**json.loads(line), **change}) + b"\n"
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"month": "2025-04"}, "month"),
+        ({"facts_hash": "0" * 64}, "facts"),
+        ({"engine": {"name": "carepolicy", "version": "9.9.9"}}, "engine"),
+        ({"decision_format": 2}, "decision_format"),
+    ],
+)
+def test_a_line_whose_echoed_value_was_edited_is_refused_naming_it(
+        claims: Path, reference: bytes, tmp_path: Path, change: dict[str, object], field: str) -> None:
+    """A line edited by hand and written back canonical, its id and position kept, passed every check
+    but the facts' hash and the decision_id: a decision labelled with another month (or engine, or
+    decision format) than the one it was decided for was kept in the finished file. Each value a
+    line echoes from its input record or from the run is checked against it; the line is named."""
+    lines = reference.splitlines(keepends=True)[:10]
+    lines[3] = _edited(lines[3], change)
+    partial = tmp_path / "out.jsonl.partial"
+    partial.write_bytes(b"".join(lines))
+    result = run("batch", str(claims), *SMOKE, "--jobs", "1", "-o", str(tmp_path / "out.jsonl"), "--resume")
+    assert result.exit_code == ExitCode.BAD_INPUT
+    said = result.stderr.replace("\n", " ")
+    assert f"cannot resume: line 4 of `{partial}`" in said
+    assert field in said
+    assert partial.read_bytes() == b"".join(lines)  # left as it was
+    assert not (tmp_path / "out.jsonl").exists()
+
+
+def test_a_line_whose_switches_were_edited_is_refused(claims: Path, reference: bytes, tmp_path: Path) -> None:
+    """The `switches` a decision lists are the run's (its decision_id covers the run's, not the
+    line's): an edited one was kept."""
+    lines = reference.splitlines(keepends=True)[:10]
+    switches = json.loads(lines[6])["switches"]  # (the test policies have none: one is added)
+    lines[6] = _edited(lines[6], {"switches": {**switches, "made_up": "edited"}})
+    partial = tmp_path / "out.jsonl.partial"
+    partial.write_bytes(b"".join(lines))
+    result = run("batch", str(claims), *SMOKE, "--jobs", "1", "-o", str(tmp_path / "out.jsonl"), "--resume")
+    assert result.exit_code == ExitCode.BAD_INPUT
+    assert f"cannot resume: line 7 of `{partial}` lists other switches" in result.stderr.replace("\n", " ")
+
+
+def test_an_edited_outcome_is_kept_as_documented(claims: Path, reference: bytes, tmp_path: Path) -> None:
+    """What a decision computes (its codes, amounts, reasons, trace) can be checked only by deciding
+    it again, the work --resume skips: an edited amount is kept. docs/reference/cli.md says so; this
+    pins what it says."""
+    lines = reference.splitlines(keepends=True)[:10]
+    totals = json.loads(lines[2])["totals"]
+    lines[2] = _edited(lines[2], {"totals": {**totals, "allowed": "999.99"}})
+    (tmp_path / "out.jsonl.partial").write_bytes(b"".join(lines))
+    target = tmp_path / "out.jsonl"
+    result = run("batch", str(claims), *SMOKE, "--jobs", "1", "-o", str(target), "--resume")
+    assert result.exit_code == ExitCode.OK, result.stderr
+    finished = target.read_bytes().splitlines(keepends=True)
+    assert finished[2] == lines[2]
+    assert b"".join(finished[3:]) == b"".join(reference.splitlines(keepends=True)[3:])
