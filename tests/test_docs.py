@@ -377,9 +377,10 @@ def test_the_output_forms_page_shows_the_forms_the_goldens_hold() -> None:
         text = re.sub(r"\bdecision (?:[0-9a-f]{32}|<decision id>)", "decision <decision id>", text)
         return re.sub(r"\bpolicy set (?:[0-9a-f]{32}|<policy set hash>)", "policy set <policy set hash>", text)
 
-    def shown(start: str) -> str:
+    def shown(start: str, *, notes: bool = False) -> str:
+        # (the claim note of the example with a note starts as the example's: its `Notes` tells them apart)
         found = [block for block in re.findall(r"^```text\n(.*?)^```", page, flags=re.MULTILINE | re.DOTALL)
-                 if block.startswith(start)]
+                 if block.startswith(start) and ("\nNotes\n" in block) == notes]
         assert len(found) == 1, f"docs/reference/output-forms.md: no one ```text block starting {start!r}"
         return masked(found[0])
 
@@ -390,6 +391,13 @@ def test_the_output_forms_page_shows_the_forms_the_goldens_hold() -> None:
     assert shown("complex-ccm-90-minutes ·") == held(
         "complex-ccm-90-minutes.summary.txt", "qmb-apcm-level-3.summary.txt", "consent-missing.summary.txt")
     assert shown("2025-03 99490x1 99439x2") == held("example-ccm-60-minutes.claim-note.txt")
+    # the forms of the example with a time entry dated outside the month (tests/test_form_notes.py)
+    assert shown("time-outside-month ·") == held("time-outside-month.summary.txt")
+    assert shown("2025-03 99490x1 99439x2", notes=True) == held("time-outside-month.claim-note.txt")
+    assert shown("Notes\n") in held("time-outside-month.txt")
+    [csv_row] = [block for block in re.findall(r"^```text\n(.*?)^```", page, flags=re.MULTILINE | re.DOTALL)
+                 if block.startswith("time-outside-month,")]
+    assert csv_row in held("time-outside-month.csv")  # (read_text reads its CRLF as a line end)
 
 
 def test_the_decision_format_example_is_the_tutorials_decision(tmp_path: Path,

@@ -30,7 +30,8 @@ FEE_HELP = "CSV with a `code` column and `allowed` (money) or `rvu` per row; use
 FORMAT_HELP = (
     "text: the decision for people (the answer first, one screen); json: one JSON document; jsonl: one"
     " JSON line per input record; summary: one line per bundle; csv: one row per billable or denied"
-    " code (RFC 4180); claim-note: the note a claim carries (lines of at most 80 characters)."
+    " code, and per note (RFC 4180); claim-note: the note a claim carries (lines of at most 80"
+    " characters). Every form shows the decision's notes (e.g. time dated outside the month)."
 )
 FORMATS = ("text", "json", "jsonl", "summary", "csv", "claim-note")
 EXPLAIN_HELP = (  # --explain is --trace full, --no-explain --trace none

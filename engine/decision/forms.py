@@ -22,6 +22,7 @@ from .model import Decision, Denial, Line
 __all__ = [
     "CLAIM_NOTE_WIDTH",
     "CSV_COLUMNS",
+    "SUMMARY_NOTES",
     "csv_rows",
     "csv_text_cell",
     "render_claim_note",
@@ -38,20 +39,38 @@ def _money(value: Decimal | None) -> str:
 
 
 def render_summary(decision: Decision) -> str:
-    """One line: id · month · billed codes and units · allowed · patient share (or why nothing); the
-    id and the reason, which may quote the bundle's text, made printable (engine/printable.py), a `·`
-    in them too, so that an id `a · 2025-03 · 99490 × 1` does not read as a bundle billing 99490."""
+    """One line: id · month · billed codes and units · allowed · patient share (or why nothing),
+    then the decision's notes (`_summary_notes`); the id, the reason and the notes, which may quote
+    the bundle's text, made printable (engine/printable.py), a `·` in them too, so that an id
+    `a · 2025-03 · 99490 × 1` does not read as a bundle billing 99490."""
     head = f"{printable(shortened_id(decision.bundle_id), separators=FIELD_SEPARATOR)} · {decision.month}"
     if not decision.billable:
         reason = first_reason(decision)
-        return f"{head} · nothing billable" + (f": {printable(reason, separators=FIELD_SEPARATOR)}" if reason else "")
+        said = f": {printable(reason, separators=FIELD_SEPARATOR)}" if reason else ""
+        return f"{head} · nothing billable{said}" + _summary_notes(decision)
     codes = ", ".join(f"{line.code} × {line.units}" for line in decision.billable)
     totals = decision.totals
     allowed = f"allowed ${totals.allowed:.2f}" if totals.allowed is not None else "allowed: not priced"
     share = decision.patient_responsibility
     patient = f"patient ${share:.2f}" if share is not None else "patient: indeterminate"
     withdraw = "".join(f" · withdraw {w.code}" for w in decision.withdraw)
-    return f"{head} · {codes} · {allowed} · {patient}{withdraw}"
+    return f"{head} · {codes} · {allowed} · {patient}{withdraw}" + _summary_notes(decision)
+
+
+SUMMARY_NOTES = 3  # the notes a summary line names; it counts the rest (the text form lists them all)
+
+
+def _summary_notes(decision: Decision) -> str:
+    """The decision's notes as the line's last field: ` · note: ...`, ` · 2 notes: ...; ...`, or the
+    first few and a count. Without it a biller reading only the summary never learns that (say)
+    45 minutes dated outside the month were not counted; the line stays one line, so not all."""
+    notes = decision.notes
+    if not notes:
+        return ""
+    shown = "; ".join(printable(note, separators=FIELD_SEPARATOR) for note in notes[:SUMMARY_NOTES])
+    more = len(notes) - SUMMARY_NOTES
+    rest = f"; and {more} more (the text form lists them)" if more > 0 else ""
+    return f" · {'note' if len(notes) == 1 else f'{len(notes)} notes'}: {shown}{rest}"
 
 
 # --------------------------------------------------------------------------------------------- csv
@@ -82,7 +101,9 @@ CSV_COLUMNS = (
 def csv_rows(decision: Decision) -> Iterable[dict[str, str]]:
     """One row per billable line, then one per denied code (status: billable, denied, not
     considered, not in effect), in the decision's order, then one per claim on file to withdraw
-    (status: withdraw; `with_code`: the billed code it is bundled into)."""
+    (status: withdraw; `with_code`: the billed code it is bundled into), then one per note (status:
+    note; the note in `reasons`): a row, not a column, so that the columns stay as they were and a
+    note is not repeated on every row of its decision."""
     # (a long id shortened, as in the text form; the decision_id beside it finds the exact one)
     base = {"bundle_id": shortened_id(decision.bundle_id), "month": decision.month, "decision_id": decision.decision_id}
     for line in decision.billable:
@@ -93,6 +114,8 @@ def csv_rows(decision: Decision) -> Iterable[dict[str, str]]:
         yield {**base, **_denied_row(denial, status.get(id(denial), "not in effect"))}
     for claim in decision.withdraw:  # a claim on file to withdraw: its code, and the bundling's reason
         yield {**base, **_denied_row(Denial(claim.code, claim.reasons, with_code=claim.bundled_into), "withdraw")}
+    for note in decision.notes:  # facts read but not counted (time dated outside the month)
+        yield {**base, "status": "note", "reasons": note}
 
 
 def _billable_row(line: Line) -> dict[str, str]:
@@ -190,7 +213,8 @@ def render_claim_note(decision: Decision, facts: Mapping[str, Any]) -> str:
 
     The first line stands alone in the claim's one NTE segment: month, codes and units, minutes,
     consent date. The decision id and the policy-set hash follow, one per line, so the claim can be
-    traced back to this decision.
+    traced back to this decision. Then, when the decision has notes, `Notes` and each note, wrapped
+    and indented: the minutes of line 1 leave out the time a note names, and the note says why.
     """
     if decision.billable:
         codes = " ".join(f"{line.code}x{line.units}" for line in decision.billable)
@@ -199,6 +223,11 @@ def render_claim_note(decision: Decision, facts: Mapping[str, Any]) -> str:
     first = f"{decision.month} {codes}; {_minutes(facts, decision)}; consent {_consent_dates(decision, facts)}"
     lines = textwrap.wrap(_ascii(first), CLAIM_NOTE_WIDTH, break_long_words=True)
     lines += [f"decision {decision.decision_id}", f"policy set {decision.policy_set_hash}"]
+    if decision.notes:
+        lines.append("Notes")
+        for note in decision.notes:  # (`: ` is a clause break in a note; `:` is an X12 delimiter)
+            lines += textwrap.wrap(_ascii(note.replace(": ", "; ")), CLAIM_NOTE_WIDTH, initial_indent="  ",
+                                   subsequent_indent="    ", break_long_words=True)
     return "\n".join(lines) + "\n"
 
 
