@@ -15,7 +15,7 @@ import msgspec
 import orjson
 import pyarrow as pa
 from carepolicy.engine import iter_records
-from carepolicy.engine.facts.json_keys import duplicates, has_duplicate, surely_unique
+from carepolicy.engine.facts.json_keys import duplicates, has_duplicate, surely_unique, unique_by_count
 from carepolicy.engine.facts.reader import Bundle, BundleError, load_fact_text
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
@@ -126,3 +126,17 @@ def test_the_cheap_test_never_calls_a_repeated_key_unique(text: str) -> None:
     canonical = orjson.dumps(decoded, option=orjson.OPT_SORT_KEYS)
     if repeated:
         assert not surely_unique(text.encode(), canonical)
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_json_text())
+@example('{"a":1,"a":"\\u003a"}')  # a `\u003a` decodes to the colon the dropped pair took
+@example('{"a":1,"a":1}')  # the same value twice is a repeated key too
+def test_the_count_of_colons_never_calls_a_repeated_key_unique(text: str) -> None:
+    # `report`'s test of a line of any origin: sound (never `True` with a repeat), and exact on
+    # the lines it decides (`True` for every line without a repeat and without a `\u` escape)
+    repeated = bool(duplicates(text))
+    if repeated:
+        assert not unique_by_count(text)
+    elif "\\u" not in text:
+        assert unique_by_count(text)

@@ -121,3 +121,77 @@ def test_the_html_page_shows_control_and_bidirectional_characters_as_escapes(lin
     shown = "x&lt;/td&gt;&lt;script&gt;alert(1)&lt;/script&gt;\\u202e\\x00\\x1b[2J&quot;"
     assert f"<td>{shown}</td>" in page  # the error record's id, source, codes and message
     assert f"<title>{shown}</title>" in page  # the reason in the chart
+
+
+# --- a key set twice ------------------------------------------------------------------------------
+#
+# Before: `{"bundle_id": "a", ..., "bundle_id": "b"}` was counted as bundle "b" without a word (every
+# JSON reader keeps the last value). Batch never writes such a line; a hand-edited or foreign one
+# may, and the report refuses it at its line, as any line not in the decision format.
+
+REPEATED_HELP = ("  help: keep the one value that is meant (a JSON reader would keep the last without a word); "
+                 "`carepolicy batch` never writes a key twice: the line was edited or made elsewhere\n")
+
+
+def _refused(path: Path, number: int, said: str) -> None:
+    for fmt in ("text", "json", "html"):
+        result = run(str(path), "--format", fmt)
+        assert result.exit_code == ExitCode.BAD_INPUT, result.stdout
+        assert result.stderr == (
+            f"{path}: error[report/input]: {path}:{number}: not a decision or an error record ({said})\n"
+            + REPEATED_HELP
+        )
+        assert result.stdout == ""
+
+
+def test_a_decision_that_sets_its_bundle_id_twice_is_refused_at_its_line(line: str, tmp_path: Path) -> None:
+    twice = '{"bundle_id":"a",' + line[1:]  # the line's own `bundle_id` comes later: the last one wins
+    assert json.loads(twice)["bundle_id"] == "example-ccm-60-minutes"
+    again = twice.index('"bundle_id"', 2) + 1
+    path = tmp_path / "decisions.jsonl"
+    path.write_text(f"{line}\n{twice}\n{line}\n", encoding="utf-8")
+    _refused(path, 2, f"key `bundle_id` appears twice in one object: `$.bundle_id`, columns 2 and {again}")
+    good = tmp_path / "good.jsonl"  # the same lines without the repeat: counted
+    good.write_text(f"{line}\n{line.replace('example-ccm', 'another-ccm')}\n", encoding="utf-8")
+    assert json.loads(run(str(good), "--format", "json").stdout)["decisions"] == 2
+
+
+def test_a_key_set_twice_inside_the_totals_is_named_by_its_path(line: str, tmp_path: Path) -> None:
+    totals = line.index('"totals":{') + len('"totals":{')
+    twice = line[:totals] + '"allowed":"1.00",' + line[totals:]
+    path = tmp_path / "decisions.jsonl"
+    path.write_text(twice + "\n", encoding="utf-8")
+    again = twice.index('"allowed"', totals + 2) + 1
+    said = f"key `allowed` appears twice in one object: `$.totals.allowed`, columns {totals + 1} and {again}"
+    _refused(path, 1, said)
+
+
+def test_a_key_set_twice_in_a_denial_s_reason_is_named_by_its_path(line: str, tmp_path: Path) -> None:
+    # (a `\u` escape in the line: the exact test, not the count of colons, finds it)
+    decision = json.loads(line)
+    decision["denied"][0]["reasons"][0]["reason"] = "caf\u00e9 \u2014 \u003a"
+    text = json.dumps(decision)  # ASCII: `\u00e9`, `\u2014`
+    assert "\\u" in text
+    twice = text.replace('"reason": ', '"reason": "first", "reason": ', 1)
+    path = tmp_path / "decisions.jsonl"
+    path.write_text(twice + "\n", encoding="utf-8")
+    first = twice.index('"reason"') + 1
+    again = twice.index('"reason"', first) + 1
+    said = f"key `reason` appears twice in one object: `$.denied[0].reasons[0].reason`, columns {first} and {again}"
+    _refused(path, 1, said)
+
+
+def test_an_error_record_that_sets_a_key_twice_is_refused_too(tmp_path: Path) -> None:
+    error = '{"bundle_id":"b1","source":"in.jsonl","source":"other.jsonl","error":[{"code":"facts/x","message":"m"}]}'
+    path = tmp_path / "decisions.jsonl"
+    path.write_text(error + "\n", encoding="utf-8")
+    _refused(path, 1, "key `source` appears twice in one object: `$.source`, columns 19 and 39")
+
+
+def test_a_line_that_is_not_json_is_named_as_such_not_as_a_repeat(tmp_path: Path) -> None:
+    path = tmp_path / "decisions.jsonl"
+    path.write_text('{"bundle_id":"a","bundle_id":\n', encoding="utf-8")
+    result = run(str(path))
+    assert result.exit_code == ExitCode.BAD_INPUT
+    assert "appears twice" not in result.stderr
+    assert f"{path}:1: not a decision or an error record (" in result.stderr

@@ -83,7 +83,8 @@ def report(decisions: str, fmt: str, top: int, output: str | None) -> None:
     each code the billed lines, units, allowed amount and denials; the denial reasons by the number
     of decisions they appear in; and the first error records. A record read again (the same
     bundle_id and decision_id: an output concatenated twice) is counted once, with a warning that
-    says how many and names the first few ids. `--format html` writes one page with
+    says how many and names the first few ids. A line that is not a record, or that sets a key
+    twice in one object, stops the report with an error naming it. `--format html` writes one page with
     inline SVG charts (codes billed, denial reasons) that opens offline. `-` reads stdin. A progress
     bar shows on a terminal for inputs over 1 MB.
 

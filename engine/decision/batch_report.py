@@ -5,8 +5,8 @@ decisions holds only the counters (by code, by reason), the first few error reco
 digest per record, to count a record read twice once (report_repeats.py). It reads
 the documented JSON form (docs/reference/decision-format.md), not engine objects, so it reports on
 any batch output, from any version that writes that form; a line not in that form (a field
-missing, or of another type) stops the report at that line, rather than being counted as what it
-is not.
+missing, or of another type, or a key set twice in one object, which a JSON reader would read as
+its last value) stops the report at that line, rather than being counted as what it is not.
 
 What it counts, per decision line: the billable lines by code (lines, units, allowed), the money
 totals (allowed, Medicare, beneficiary, Medigap, Medicaid; an amount that is null is counted as
@@ -25,6 +25,8 @@ from typing import Annotated, Any
 import msgspec
 from msgspec import UNSET, UnsetType
 
+from ..facts.json_keys import duplicates, has_duplicate, unique_by_count
+from ..facts.schema_messages import json_path, show
 from ..jsontext import TOO_DEEP, loads
 from ..printable import printable_lines, shortened_id, utf8_text
 from .report_repeats import Repeats
@@ -284,6 +286,22 @@ def _record(line: str) -> Record:
             raise (fallback if deep else error) from None
 
 
+REPEATED_KEY_HELP = ("keep the one value that is meant (a JSON reader would keep the last without a word); "
+                     "`carepolicy batch` never writes a key twice: the line was edited or made elsewhere")
+
+
+def _refuse_repeated_key(line: str) -> None:
+    """A ReportError when `line` sets a key twice in one object (`{"bundle_id": "a", "bundle_id":
+    "b"}`): every JSON reader keeps the last value without a word, so the record counted need not
+    be the one the line's maker meant; refused like any line not in the decision format."""
+    if unique_by_count(line) or not has_duplicate(line):
+        return
+    found = duplicates(line)[0]
+    where = json_path((*found.path, found.key), loads(line))
+    raise ReportError(f"key `{show(found.key)}` appears twice in one object: `{where}`, columns {found.first + 1} "
+                      f"and {found.again + 1}", REPEATED_KEY_HELP)
+
+
 def read_report(lines: Iterable[str], *, name: str) -> BatchReport:
     """Count every line of a batch output; raises ReportError naming the first line that is not one."""
     report = BatchReport()
@@ -291,7 +309,9 @@ def read_report(lines: Iterable[str], *, name: str) -> BatchReport:
         if not line or line.isspace():  # isspace stops at the first character of a record
             continue
         try:
-            report.add(_record(line), line)
+            record = _record(line)
+            _refuse_repeated_key(line)  # (after the form: a line not JSON at all says that first)
+            report.add(record, line)
         except ValueError as error:  # (a ReportError, a msgspec error: both are ValueErrors)
             what = str(error).splitlines()[0]
             # the last line (only it can lack its line end), ending before its JSON does: cut short

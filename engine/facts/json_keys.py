@@ -19,6 +19,8 @@ import json
 import re
 from dataclasses import dataclass
 
+import orjson
+
 # the tokens that matter for keys: strings, brackets, colons and commas (numbers and words skipped)
 _TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[{}\[\]:,]', re.DOTALL)
 
@@ -35,6 +37,26 @@ def surely_unique(line: bytes, canonical: bytes) -> bool:
     repeated. (About 3 µs for a 1.6 kB line; a line with a backslash is read by the untyped path,
     which checks exactly.)"""
     return b"\\" not in line and line.count(b":") == canonical.count(b":")
+
+
+def unique_by_count(text: str) -> bool:
+    """True only when `text` sets no key twice in any object: its colons against those of orjson's
+    writing of what it decodes to. For a JSON line of any origin (`report` reads lines it did not
+    write), where `surely_unique` needs the canonical bytes the caller made.
+
+    Why it is sound: decoding keeps the last of two equal keys and drops the other pair, colon and
+    all; it adds no colon, as long as `text` holds no `\\u` escape (`\\u003a` is a colon once
+    decoded): every other escape decodes to a character that is not a colon, and orjson writes a
+    colon in a text as a colon. In doubt (a `\\u` in the line, a value orjson does not read or
+    write, such as an integer beyond 64 bits) False: `has_duplicate` then says exactly. About 90 µs
+    for a 23 kB decision line, where `has_duplicate` takes 135 µs."""
+    if "\\u" in text:
+        return False
+    try:
+        canonical = orjson.dumps(orjson.loads(text))
+    except (orjson.JSONDecodeError, orjson.JSONEncodeError):
+        return False
+    return canonical.count(b":") == text.count(":")
 
 
 class _Repeated(Exception):
