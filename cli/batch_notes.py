@@ -42,7 +42,11 @@ class Counts:
         self.as_left = as_left
 
 
-def written_note(writer: LineWriter, counts: Counts) -> None:
+UNSEEN_END = "(the end of the input was not seen: the signal came while the next record was awaited)"
+
+
+def written_note(writer: LineWriter, counts: Counts, awaiting: bool = False) -> None:
+    """How many records the output holds; `awaiting`: a signal stopped the read of the next record."""
     removed = getattr(writer, "removed", None)  # Parquet: the files a failed write cut short, removed
     if removed:
         click.echo(removed, err=True)
@@ -53,15 +57,23 @@ def written_note(writer: LineWriter, counts: Counts) -> None:
     elif counts.input_done:
         click.echo(f"{written} of {counts.read} records written to {writer.path}", err=True)
     else:
-        unknown = "of an unknown number (the input was not read to the end)"
+        unknown = f"of an unknown number {UNSEEN_END if awaiting else '(the input was not read to the end)'}"
         click.echo(f"{plural(written, 'record')} {unknown} written to {writer.path}", err=True)
 
 
-def interrupted(number: int, writer: LineWriter, counts: Counts, output: str) -> None:
+def interrupted(number: int, writer: LineWriter, counts: Counts, output: str, awaiting: bool = False) -> None:
+    """Say what a run a signal stopped wrote, and exit 130. `awaiting`: the signal stopped a read of
+    a pipe or FIFO that may have waited for ever; whether more records would have come is not
+    known (a producer that ends then may have been ended by the same signal, its output cut short),
+    so the run is not complete, and the hint says what `--resume` does if there was no more."""
     name = signal.Signals(number).name
     click.echo(f"\ninterrupted by {name}: ", err=True, nl=False)
-    written_note(writer, counts)
-    if writer.resumable:
+    written_note(writer, counts, awaiting)
+    if writer.resumable and awaiting and not counts.as_left:
+        hint = (f"hint: run the same command with --resume to continue, given the whole input again: the lines "
+                f"written are checked, the records after them decided, and {output} is written when the input "
+                "ends (at once, if there was no more)")
+    elif writer.resumable:
         hint = f"hint: run the same command with --resume to continue; {output} is written when it is complete"
     else:
         hint = f"hint: {NOT_RESUMABLE}: run the same command again; {output} is written when it is complete"

@@ -9,8 +9,8 @@ point, as with one process. This process only learns, per chunk, how many lines 
 error records: it neither receives nor writes the ~23 kB lines (measured in
 docs/explanation/performance-history.md). For another writer (Parquet) the worker sends the block back
 instead. Memory stays bounded whatever the input's size: jobs x WINDOW_PER_JOB chunks' lines.
-After a signal, `salvage` has the blocks already decided and next in order written (not waiting for
-any still being decided): the file then holds every record decided before some point, as with one.
+After a signal, `salvage` has every record read decided and written in order (a bounded wait: the
+chunks in flight, and those read and not yet sent): the file then holds them all, as with one process.
 
 No threads in this process: it waits on the pipes itself. A worker reads its pipe in a thread of
 its own (which also writes its blocks), so a chunk or a turn to write sent to it never waits for
@@ -31,6 +31,7 @@ import sys
 import threading
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager
 from multiprocessing import get_context
 from multiprocessing.connection import Connection, wait
 from multiprocessing.process import BaseProcess
@@ -54,10 +55,9 @@ _SIGNALS = frozenset({signal.SIGINT, signal.SIGTERM})  # blocked from the fork u
 class WorkerLost(OutputProblem):
     """A worker process ended before its chunks were done (killed, out of memory).
 
-    `signal`: SIGINT or SIGTERM when that ended it. A signal to the whole process group (Ctrl-C in a
-    shell, `docker stop`, systemd) reaches the workers too, and SIGTERM ends them: the run was
-    interrupted, as if this process alone had been signalled, and says so (exit 130), rather than
-    reporting a lost worker (exit 2)."""
+    `signal`: SIGINT or SIGTERM when that ended it (the workers ignore both, see _Serve, so only
+    one sent before a worker set its handlers could): the run was interrupted, and says so (exit
+    130), rather than reporting a lost worker (exit 2)."""
 
     def __init__(self, message: str, *, help: str | None = None, exitcode: int | None = None) -> None:
         super().__init__(message, help=help)
@@ -79,8 +79,10 @@ class _Serve:
         self.results = socket.socket(fileno=os.dup(tasks.fileno()))
 
     def __call__(self) -> None:
-        signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles ^C and ends the workers
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        # the parent handles ^C and SIGTERM and ends the workers (`close`): a signal to the process group
+        # (systemd, `kill -TERM -- -PGID`) leaves them their chunks to finish (SIGTERM ended them with them)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
         signal.pthread_sigmask(signal.SIG_UNBLOCK, _SIGNALS)  # (blocked by the fork: see _Worker)
         # the reader thread waits for the interpreter lock while the main thread decides, and the
         # turns to write pass through it one block at a time: hand it over within 0.5 ms, not 5
@@ -168,10 +170,9 @@ class _Worker:
         parents = [self.connection, *(end for worker in earlier for end in (worker.connection, worker._results))]
         self.process: BaseProcess = context.Process(target=_serve, args=(theirs, decide, output, parents),
                                                     daemon=True)
-        # forked with the parent's handlers (batch's, which only note a signal) until it sets its own: a
-        # SIGTERM in between (the pool closed as the run stops while the workers start) was noted and
-        # dropped, and the worker then served for ever, the parent waiting in its join. Blocked, the
-        # signals wait for the worker's handlers; the parent's own wait the few ms of the fork.
+        # forked with the parent's handlers (batch's, which note a signal, or stop a read) until it
+        # sets its own: blocked, the signals wait for the worker's handlers (which ignore them); the
+        # parent's own wait the few ms of the fork.
         blocked = signal.pthread_sigmask(signal.SIG_BLOCK, _SIGNALS)
         try:
             self.process.start()
@@ -241,10 +242,10 @@ class WorkerPool:
         self._to_write = 0  # the next chunk to write: blocks go to the file one at a time, in order
         self._writing = False
         self._done = 0  # the next result to yield
+        self._sent = 0  # the chunks sent to the workers
         self._by_connection = {worker.connection: worker for worker in self._workers}
 
     def results(self, chunks: Iterator[Chunk]) -> Iterator[Result]:
-        sent = 0
         exhausted = False
         while True:
             while not exhausted:
@@ -255,40 +256,42 @@ class WorkerPool:
                 if chunk is None:
                     exhausted = True
                     break
-                worker.send(("chunk", chunk))
-                worker.in_flight.append(sent)
-                sent += 1
-            if self._done == sent:
+                self._send(worker, chunk)
+            if self._done == self._sent:
                 return
-            while self._done not in self._complete:
-                for ready in wait([w.connection for w in self._workers if w.load()]):
-                    self._hear(self._by_connection[ready])  # type: ignore[index]
-            # counted before it is yielded: a run that stops here (a signal) leaves `salvage` the next one
-            self._done += 1
-            yield self._complete.pop(self._done - 1)
+            yield from self._next(contextlib.nullcontext)
 
-    def salvage(self) -> Iterator[Result]:
-        """After a signal (`results` left where it was): the results next in order whose chunks are
-        decided already, their blocks written first; no chunk still being decided is waited for.
+    def salvage(self, held: Sequence[Chunk], waiting: Callable[[], AbstractContextManager[None]]) -> Iterator[Result]:
+        """After a signal (`results` left where it was, or cut short in a read of the input): the
+        results of every chunk sent, and of `held` (the records read and not yet sent), in order.
 
         The workers decide while this process waits for more input (a slow producer, a FIFO), and
-        only this process tells them to write: their blocks, next in order, were dropped although
-        every line before them was written. They hold the blocks, so writing them takes only the
-        writes. A write that fails (a full disk, cut back to the complete lines) or a worker lost
-        ends the salvage: the lines written so far stand."""
-        with contextlib.suppress(OutputProblem):
-            while self._workers:
-                if self._writing:  # the block being written: its worker says "written" without deciding more
-                    self._hear(self._decided[self._to_write][0])
-                    continue
-                ready = wait([w.connection for w in self._workers if w.load()], timeout=0)
-                if not ready:  # every note already sent is heard: the rest are still being decided
-                    break
-                for connection in ready:
-                    self._hear(self._by_connection[connection])  # type: ignore[index]
-        while self._done in self._complete:
-            self._done += 1
-            yield self._complete.pop(self._done - 1)
+        only this process tells them to write: every record read is written, as with one process.
+        The wait is bounded: the chunks sent are at most WINDOW_PER_JOB a worker, and those the
+        workers decided already take only the writes. `waiting()` is around each wait (a second
+        signal there ends the salvage: `close` then cuts the file to the lines counted). A write
+        that fails (a full disk: the file is cut back to its complete lines) or a worker lost is
+        raised, as it would be without a signal."""
+        for chunk in held:  # (beyond the window by at most the chunk being read: bounded too)
+            self._send(min(self._workers, key=_Worker.load), chunk)
+        while self._done < self._sent:
+            yield from self._next(waiting)
+
+    def _send(self, worker: _Worker, chunk: Chunk) -> None:
+        worker.send(("chunk", chunk))
+        worker.in_flight.append(self._sent)
+        self._sent += 1
+
+    def _next(self, waiting: Callable[[], AbstractContextManager[None]]) -> Iterator[Result]:
+        """The next result in order, once its chunk is decided (and written)."""
+        while self._done not in self._complete:
+            with waiting():
+                ready = wait([w.connection for w in self._workers if w.load()])
+            for connection in ready:
+                self._hear(self._by_connection[connection])  # type: ignore[index]
+        # counted before it is yielded: a run that stops here (a signal) leaves `salvage` the next one
+        self._done += 1
+        yield self._complete.pop(self._done - 1)
 
     def _hear(self, worker: _Worker) -> None:
         note, lines = worker.receive()
@@ -337,7 +340,7 @@ class WorkerPool:
         if not self._workers:
             return
         for worker in self._workers:
-            worker.process.terminate()
+            worker.process.kill()  # (SIGKILL: they ignore SIGTERM)
         for worker in self._workers:
             worker.end()
         self._workers = []

@@ -11,8 +11,10 @@ loaded the policy set, so each has it loaded once, and the output is byte for by
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
-from itertools import chain, islice
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import AbstractContextManager
+from itertools import islice
 from types import ModuleType
 from typing import TYPE_CHECKING, NamedTuple
 
@@ -106,56 +108,82 @@ def decide_chunk(chunk: list[Work]) -> tuple[list[bytes], int, tuple[ErrorRecord
     return [d.line for d in done], len(done), tuple(d.error for d in done if d.error is not None)
 
 
-def _chunks(works: Iterable[Work]) -> Iterator[list[Work]]:
-    it = iter(works)
-    while chunk := list(islice(it, CHUNK)):
-        yield chunk
-
-
 class Decider:
     """Decides records in input order; `close()` ends the workers (also after an interruption).
 
     `run` yields `Done` items in input order: one per record with one job, one per chunk of
     records (their lines joined) with more; with a `writer`, a chunk's lines are already in the
-    file and its `Done` holds only their count and error records.
+    file and its `Done` holds only their count and error records. The records it has read and not
+    yet decided or handed to a worker it holds (`_held`): a signal while it waits for the next one
+    (an idle pipe) leaves them there, and `salvage` decides them.
     """
 
     def __init__(self, setup: Setup, trace_form: str, jobs: int, writer: LineWriter | None = None) -> None:
         """`writer`: the JSON Lines file the workers write their lines to themselves (see batch_pool.py)."""
         self.setup, self.trace_form, self.jobs, self.writer = setup, trace_form, jobs, writer
         self._pool: WorkerPool | None = None
+        self._held: deque[Work] = deque()
 
     def run(self, works: Iterable[Work]) -> Iterator[Done]:
         it = iter(works)
-        first = list(islice(it, self.jobs * CHUNK)) if self.jobs > 1 else []
-        if len(first) < self.jobs * CHUNK:  # one process (or an input too small to share): no workers
-            setup, form = self.setup, self.trace_form
-            for work in chain(first, it):
+        setup, form = self.setup, self.trace_form
+        if self.jobs == 1:
+            for work in it:
                 yield decide_one(work, setup, form)
+            return
+        held = self._held
+        for work in islice(it, self.jobs * CHUNK):  # (one at a time: a signal in a read leaves those read)
+            held.append(work)
+        if len(held) < self.jobs * CHUNK:  # an input too small to share: no workers
+            while held:
+                yield decide_one(held.popleft(), setup, form)
             return
         # the first chunk is decided here, before the fork: the month plans it generates (a few
         # hundred ms of CPU at first use) are then inherited by every worker, not made again in each
-        for work in first[:CHUNK]:
-            yield decide_one(work, self.setup, self.trace_form)
+        while len(held) > (self.jobs - 1) * CHUNK:
+            yield decide_one(held.popleft(), setup, form)
         if self.writer is not None:
             self.writer.flush()  # the workers write after the lines already in the file
         global _SETUP
-        _SETUP = (self.setup, self.trace_form)
+        _SETUP = (setup, form)
         # `jobs` workers decide (and write); this process only reads and hands out (a few
         # microseconds a record), so it takes little of the cores from them (see batch_pool.py)
         pool = self._pool = WorkerPool(self.jobs, decide_chunk, self.writer)
-        for lines, count, errors in pool.results(_chunks(chain(first[CHUNK:], it))):
+        for lines, count, errors in pool.results(self._chunks(it)):
             yield Done(lines, errors, count)
         pool.finish()
         self._pool = None
 
-    def salvage(self) -> Iterator[Done]:
-        """After a signal stopped `run`: the chunks next in order the workers have decided already
-        (written, with a `writer`), not those still being decided (WorkerPool.salvage). With one
-        process there are none: each record is written as soon as it is decided."""
-        if self._pool is not None:
-            for lines, count, errors in self._pool.salvage():
-                yield Done(lines, errors, count)
+    def _chunks(self, works: Iterator[Work]) -> Iterator[list[Work]]:
+        """The records held, then those read, in chunks of CHUNK; a record read is held until its
+        chunk is handed out, so one a signal found in a read after it is not lost."""
+        held = self._held
+        while True:
+            for work in islice(works, max(0, CHUNK - len(held))):
+                held.append(work)
+            if not held:
+                return
+            yield [held.popleft() for _ in range(min(CHUNK, len(held)))]
+
+    def salvage(self, waiting: Callable[[], AbstractContextManager[None]]) -> Iterator[Done]:
+        """After a signal stopped `run`: every record it read and has not yet yielded, decided, in
+        order. With workers, the chunks they hold (written, with a `writer`), and the records held
+        here, handed to them first (WorkerPool.salvage); before they start, the records held are
+        decided here (fewer than jobs x CHUNK). With one process there are none: each record is
+        written as soon as it is decided. `waiting()` is around every wait: a second signal there
+        stops the salvage (the lines written so far stand)."""
+        held = self._held
+        if self._pool is None:
+            setup, form = self.setup, self.trace_form
+            while held:
+                work = held.popleft()
+                with waiting():
+                    done = decide_one(work, setup, form)
+                yield done
+            return
+        chunks = [[held.popleft() for _ in range(min(CHUNK, len(held)))] for _ in range(-(-len(held) // CHUNK))]
+        for lines, count, errors in self._pool.salvage(chunks, waiting):
+            yield Done(lines, errors, count)
 
     def close(self) -> None:
         if self._pool is not None:

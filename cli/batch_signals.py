@@ -15,6 +15,7 @@ import signal
 import stat
 import sys
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from types import FrameType
 
 from .batch_input import Work
@@ -35,7 +36,9 @@ class Stop:
 
     def __init__(self) -> None:
         self.signal: int | None = None
+        self.heard = 0  # signals heard: after the first, the records read are still written (`again`)
         self.immediate = False
+        self.awaiting = False  # the run stopped while the next input record was awaited (see `awaited`)
         self._previous: dict[int, object] = {}
 
     def __enter__(self) -> Stop:
@@ -50,8 +53,23 @@ class Stop:
             self.immediate = False
             raise Interrupted
 
+    @contextmanager
+    def again(self) -> Iterator[None]:
+        """A wait in which a second signal stops at once (raises `Interrupted`): after the first,
+        the records read are decided and written (with --jobs, the chunks the workers hold: a few
+        chunks' time), and ^C twice cuts that short. One heard before the wait stops it as it begins."""
+        self.immediate = True
+        try:
+            if self.heard > 1:
+                self.immediate = False
+                raise Interrupted
+            yield
+        finally:
+            self.immediate = False
+
     def _handle(self, number: int, _frame: FrameType | None) -> None:
         self.signal = number
+        self.heard += 1
         if self.immediate:
             self.immediate = False  # one stop: a second signal (^C twice) while it is reported is only noted
             raise Interrupted
@@ -93,6 +111,9 @@ def awaited(works: Iterator[Work], stop: Stop, wait: bool = True) -> Iterator[Wo
             if noted and wait:  # (with --jobs the input is read ahead: not one more record)
                 raise Interrupted
             work = next(works, None)
+        except Interrupted:
+            stop.awaiting = wait
+            raise
         finally:
             stop.immediate = False
         if work is None:

@@ -15,6 +15,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -68,6 +69,13 @@ elif AT == "end of input":  # the read that finds the input's end
         yield from real_read(paths, input_format)
         os.kill(MAIN, HOW)
     command.read_work = read_work
+elif AT == "read":  # no hook for the signal: the test sends it once enough records are read
+    real_read = command.read_work
+    def read_work(paths, input_format=None):
+        for work in real_read(paths, input_format):
+            yield work
+            mark("read 1")  # (once the record is handed on and the next one asked for)
+    command.read_work = read_work
 elif AT == "after the last record":  # every record decided and handed on; the run not yet ended
     real_run = batch_run.Decider.run
     def run(self, works):
@@ -75,23 +83,86 @@ elif AT == "after the last record":  # every record decided and handed on; the r
         os.kill(MAIN, HOW)
     batch_run.Decider.run = run
 
+ROOM = int(os.environ.get("CAREPOLICY_TEST_ROOM", "-1"))
+if ROOM >= 0:  # a disk that fills up once ROOM bytes are in the output (the workers inherit it)
+    import errno
+    real_pwritev, real_writev = os.pwritev, os.writev
+    def pwritev(fd, buffers, offset):
+        data = b"".join(buffers)
+        if offset + len(data) <= ROOM:
+            return real_pwritev(fd, [data], offset)
+        if offset >= ROOM:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        return real_pwritev(fd, [data[:ROOM - offset]], offset)  # what fits, then ENOSPC
+    def writev(fd, buffers):  # (this process writes the first chunk, and with --jobs 1 every line)
+        done = pwritev(fd, buffers, os.lseek(fd, 0, os.SEEK_CUR))
+        os.lseek(fd, done, os.SEEK_CUR)
+        return done
+    os.pwritev, os.writev = pwritev, writev
+
+HOLD = int(os.environ.get("CAREPOLICY_TEST_HOLD", "-1"))
+if HOLD >= 0:  # the worker given the chunk from record HOLD on decides it once $MARKS.release exists
+    import time
+    real_chunk = batch_run.decide_chunk
+    def decide_chunk(chunk):
+        if chunk[0].index == HOLD:
+            mark("held")
+            while not os.path.exists(MARKS + ".release"):
+                time.sleep(0.01)
+        return real_chunk(chunk)
+    batch_run.decide_chunk = decide_chunk
+    real_salvage = batch_pool.WorkerPool.salvage
+    def salvage(self, *args):
+        mark("salvage")
+        yield from real_salvage(self, *args)
+    batch_pool.WorkerPool.salvage = salvage
+
 from carepolicy.cli.main import main
 main()
 """
 
 
 def _batch(marks: Path, *args: str, at: str = "", how: int = signal.SIGINT, last: int = -1,
-           stdin: int | None = None, stderr: int | None = None) -> subprocess.Popen[bytes]:
+           stdin: int | None = None, stderr: int | None = None, group: bool = False,
+           **more: int) -> subprocess.Popen[bytes]:
+    """`more`: ROOM (bytes before the disk is full), HOLD (the record whose chunk a worker holds)."""
     env = {**os.environ, "CAREPOLICY_TEST_MARKS": str(marks), "CAREPOLICY_TEST_AT": at,
-           "CAREPOLICY_TEST_SIGNAL": str(int(how)), "CAREPOLICY_TEST_LAST": str(last)}
+           "CAREPOLICY_TEST_SIGNAL": str(int(how)), "CAREPOLICY_TEST_LAST": str(last),
+           **{f"CAREPOLICY_TEST_{name}": str(value) for name, value in more.items()}}
     return subprocess.Popen([sys.executable, "-c", PRELUDE, "batch", *args, *SMOKE], env=env, stdin=stdin,
-                            stdout=subprocess.DEVNULL, stderr=stderr if stderr is not None else subprocess.PIPE)
+                            stdout=subprocess.DEVNULL, stderr=stderr if stderr is not None else subprocess.PIPE,
+                            start_new_session=group)  # (group: a process group of its own, to signal)
 
 
-def _decided(marks: Path) -> int:
+def _decided(marks: Path, what: str = "decided") -> int:
+    """How many records the marks say are `what` ("decided", "read")."""
     if not marks.exists():
         return 0
-    return sum(int(line.split()[1]) for line in marks.read_text().splitlines() if line.startswith("decided "))
+    return sum(int(line.split()[1]) for line in marks.read_text().splitlines() if line.startswith(f"{what} "))
+
+
+def _marked(marks: Path, text: str) -> bool:
+    return marks.exists() and text in marks.read_text().splitlines()
+
+
+def _wait_until(ready: Callable[[], bool], process: subprocess.Popen[bytes], err: Path) -> None:
+    """Until `ready()` (a mark the run wrote); the run must not end meanwhile."""
+    deadline = time.monotonic() + 120
+    while not ready():
+        assert process.poll() is None, err.read_text()
+        assert time.monotonic() < deadline, err.read_text()
+        time.sleep(0.005)
+
+
+def _resumed_from(source: Path, target: Path, jobs: str, kept: int) -> bytes:
+    """`batch - --resume` from the whole input (a producer run again): the finished output."""
+    with open(source, "rb") as whole:
+        resumed = subprocess.run([sys.executable, "-c", "from carepolicy.cli.main import main; main()", "batch",
+                                  "-", *SMOKE, "--jobs", jobs, "-o", str(target), "--resume"],
+                                 stdin=whole, capture_output=True, check=False)
+    assert resumed.returncode == ExitCode.OK, resumed.stderr.decode()
+    assert f"({kept} kept from the partial output, {SOURCE_RECORDS - kept} decided now)" in resumed.stderr.decode()
+    return target.read_bytes()
 
 
 @pytest.fixture(scope="module")
@@ -177,7 +248,9 @@ def test_a_signal_before_the_end_of_a_pipe_is_seen_is_an_interruption(source: Pa
                                                                         tmp_path: Path) -> None:
     """From a pipe the end of the input is known only once a read finds it, and a read may wait for
     ever: a signal in that read stops the run (130), with every record read written, and the
-    output is not moved into place: `--resume` finishes it."""
+    output is not moved into place: `--resume` finishes it. The note said only "the input was not
+    read to the end" and "--resume to continue", as though records were left: it now says that the
+    end was not seen, and that --resume, given the input again, finishes at once if there was no more."""
     target, partial, marks = tmp_path / "out.jsonl", tmp_path / "out.jsonl.partial", tmp_path / "marks"
     with open(source, "rb") as whole:
         process = _batch(marks, "-", "--jobs", "1", "-o", str(target), at="end of input", stdin=whole.fileno())
@@ -192,6 +265,141 @@ def test_a_signal_before_the_end_of_a_pipe_is_seen_is_an_interruption(source: Pa
     _out, err = process.communicate(timeout=120)
     producer.wait(timeout=60)
     assert process.returncode == ExitCode.INTERRUPTED, err.decode()
-    assert f"interrupted by SIGINT: {SOURCE_RECORDS} records of an unknown number" in err.decode()
+    # what is known, no more: every record read is written, the end was not seen (the producer may
+    # have been ended by the same ^C, its output cut short: the end it then gives is not trusted)
+    assert f"interrupted by SIGINT: {SOURCE_RECORDS} records of an unknown number {AWAITED} written" in err.decode()
+    assert "given the whole input again" in err.decode()
+    assert "is written when the input ends (at once, if there was no more)" in err.decode()
     assert partial.read_bytes() == reference
     assert not target.exists()
+    assert _resumed_from(source, target, "1", SOURCE_RECORDS) == reference  # (nothing decided again)
+
+
+AWAITED = "(the end of the input was not seen: the signal came while the next record was awaited)"
+
+
+@pytest.mark.parametrize(("jobs", "fed"), [("1", 100), ("2", 100), ("1", 300), ("2", 300), ("4", 300)])
+def test_every_record_read_from_an_idle_producer_is_written(source: Path, reference: bytes, tmp_path: Path,
+                                                            jobs: str, fed: int) -> None:
+    """`producer | batch - --jobs N`, the producer idle after `fed` records. With --jobs 1 every
+    record read was written; with --jobs N the records read ahead and not yet handed to a worker
+    were dropped: all 100 (fewer than the N x 64 gathered before the workers start) or the 44 of
+    the chunk being gathered (300 = 4 x 64 + 44), and the chunks still being decided. Every record
+    read is written now, whatever --jobs, and `--resume` goes on to the bytes of an uninterrupted run."""
+    target, partial, marks, err = tmp_path / "out.jsonl", tmp_path / "out.jsonl.partial", tmp_path / "marks", \
+        tmp_path / "err"
+    fed_lines = b"".join(source.read_bytes().splitlines(keepends=True)[:fed])
+    with open(err, "wb") as errors:
+        process = _batch(marks, "-", "--jobs", jobs, "-o", str(target), at="read", stdin=subprocess.PIPE,
+                         stderr=errors.fileno())
+    assert process.stdin is not None
+    try:
+        process.stdin.write(fed_lines)
+        process.stdin.flush()
+        _wait_until(lambda: _decided(marks, "read") >= fed, process, err)  # it waits for the next one
+        process.send_signal(signal.SIGINT)
+        status = process.wait(timeout=120)
+    finally:
+        process.stdin.close()
+    stderr = err.read_text()
+    assert status == ExitCode.INTERRUPTED, stderr
+    assert f"interrupted by SIGINT: {fed} records of an unknown number {AWAITED} written" in stderr
+    assert partial.read_bytes() == b"".join(reference.splitlines(keepends=True)[:fed])
+    assert not target.exists()
+    assert _resumed_from(source, target, jobs, fed) == reference
+
+
+def test_a_full_disk_while_the_records_read_are_written_is_the_full_disk(source: Path, reference: bytes,
+                                                                          tmp_path: Path) -> None:
+    """The disk fills up as the chunks the workers decided are written after a SIGINT: that was
+    reported as the interruption (exit 130), as though the lines had been written. It is the full
+    disk, as without a signal: usage/output, exit 2, the file cut back to its complete lines."""
+    target, partial, marks, err = tmp_path / "out.jsonl", tmp_path / "out.jsonl.partial", tmp_path / "marks", \
+        tmp_path / "err"
+    lines = reference.splitlines(keepends=True)
+    room = len(b"".join(lines[:150]))  # the chunk of records 128-191 is cut short
+    with open(err, "wb") as errors:
+        process = _batch(marks, "-", "--jobs", "2", "-o", str(target), stdin=subprocess.PIPE,
+                         stderr=errors.fileno(), ROOM=room)
+    assert process.stdin is not None
+    try:
+        process.stdin.write(b"".join(source.read_bytes().splitlines(keepends=True)[:FED]))
+        process.stdin.flush()
+        _wait_until(lambda: _decided(marks) >= FED, process, err)
+        process.send_signal(signal.SIGINT)
+        status = process.wait(timeout=120)
+    finally:
+        process.stdin.close()
+    stderr = err.read_text()
+    assert status == ExitCode.BAD_INPUT, stderr
+    assert "error[usage/output]: cannot write" in stderr
+    assert "no space left on device" in stderr
+    assert "interrupted" not in stderr
+    assert "128 records of an unknown number" in stderr
+    assert partial.read_bytes() == b"".join(lines[:128])
+    assert not target.exists()
+    assert _resumed_from(source, target, "2", 128) == reference
+
+
+@pytest.mark.parametrize("then", ["the chunk is decided", "a second signal"])
+def test_a_signal_waits_for_the_chunks_being_decided_and_a_second_stops_at_once(
+        source: Path, reference: bytes, tmp_path: Path, then: str) -> None:
+    """After a SIGINT the chunks sent to the workers are decided and written (the wait is a few
+    chunks' time); here a worker holds the chunk of records 192-255 until the test releases it.
+    Released, every record read is written; a second SIGINT instead stops the run at once, with the
+    lines of the chunks before it."""
+    target, partial, marks, err = tmp_path / "out.jsonl", tmp_path / "out.jsonl.partial", tmp_path / "marks", \
+        tmp_path / "err"
+    with open(err, "wb") as errors:
+        process = _batch(marks, "-", "--jobs", "2", "-o", str(target), at="read", stdin=subprocess.PIPE,
+                         stderr=errors.fileno(), HOLD=192)
+    assert process.stdin is not None
+    try:
+        process.stdin.write(b"".join(source.read_bytes().splitlines(keepends=True)[:FED]))
+        process.stdin.flush()
+        _wait_until(lambda: _decided(marks, "read") >= FED and _marked(marks, "held"), process, err)
+        process.send_signal(signal.SIGINT)
+        _wait_until(lambda: _marked(marks, "salvage"), process, err)
+        if then == "a second signal":
+            process.send_signal(signal.SIGINT)
+        else:
+            Path(f"{marks}.release").touch()
+        status = process.wait(timeout=120)
+    finally:
+        process.stdin.close()
+    stderr = err.read_text()
+    assert status == ExitCode.INTERRUPTED, stderr
+    # (released: every record read; at a second signal, the chunks before the one held, as far as
+    # they were written by then: the decided chunks' writes are not waited for either)
+    written = partial.read_bytes().count(b"\n")
+    assert written == FED if then == "the chunk is decided" else written in (64, 128, 192)
+    assert f"interrupted by SIGINT: {written} records of an unknown number {AWAITED} written" in stderr
+    assert partial.read_bytes() == b"".join(reference.splitlines(keepends=True)[:written])
+    assert _resumed_from(source, target, "2", written) == reference
+
+
+def test_a_sigterm_to_the_process_group_writes_the_blocks_the_workers_hold(source: Path, reference: bytes,
+                                                                           tmp_path: Path) -> None:
+    """`systemctl stop`, `docker stop` of a shell, `kill -TERM -- -PGID` signal every process of the
+    group. SIGTERM ended the workers, and with them the chunks they had decided and not yet been
+    told to write: the run kept only the 64 records decided before the workers started. They leave
+    SIGTERM to this process now, as ^C, which ends them once every record read is written."""
+    target, partial, marks, err = tmp_path / "out.jsonl", tmp_path / "out.jsonl.partial", tmp_path / "marks", \
+        tmp_path / "err"
+    with open(err, "wb") as errors:
+        process = _batch(marks, "-", "--jobs", "2", "-o", str(target), stdin=subprocess.PIPE,
+                         stderr=errors.fileno(), group=True)
+    assert process.stdin is not None
+    try:
+        process.stdin.write(b"".join(source.read_bytes().splitlines(keepends=True)[:FED]))
+        process.stdin.flush()
+        _wait_until(lambda: _decided(marks) >= FED, process, err)
+        os.killpg(process.pid, signal.SIGTERM)
+        status = process.wait(timeout=120)
+    finally:
+        process.stdin.close()
+    stderr = err.read_text()
+    assert status == ExitCode.INTERRUPTED, stderr
+    assert f"interrupted by SIGTERM: {FED} records of an unknown number {AWAITED} written" in stderr
+    assert partial.read_bytes() == b"".join(reference.splitlines(keepends=True)[:FED])
+    assert _resumed_from(source, target, "2", FED) == reference

@@ -219,7 +219,7 @@ def batch(
             written_note(writer, counts)
             finish(ExitCode.BAD_INPUT)
         if stopped is not None and not complete:
-            interrupted(stopped, writer, counts, output)
+            interrupted(stopped, writer, counts, output, stop.awaiting)
         if stopped is not None:
             name = signal.Signals(stopped).name
             click.echo(f"note: {name} came once every record was written: the run is complete", err=True)
@@ -293,9 +293,10 @@ def _run(works: Iterator[Work], writer: LineWriter, setup: Setup, form: str, job
                     break
                 if progress is not None:
                     progress.tick()
-        if stop.signal is not None:  # the lines the workers have decided, next in order, are kept too
-            for done in decider.salvage():
-                _take(done, writer, counts)
+        if stop.signal is not None:  # every record read is decided and written (a second signal: at once)
+            with contextlib.suppress(Interrupted):
+                for done in decider.salvage(stop.again):
+                    _take(done, writer, counts)
         writer.flush()
         if progress is not None:
             progress.end()
