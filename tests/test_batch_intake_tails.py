@@ -87,12 +87,16 @@ def _lines(path: Path) -> list[dict[str, Any]]:
 
 
 @pytest.mark.parametrize(("name", "text"), [("empty.jsonl", b""), ("blank.jsonl", b"\n\n"),
-                                            ("comments.yaml", b"# nothing yet\n---\n"), ("-", b"")])
+                                            ("comments.yaml", b"# nothing yet\n---\n"), ("-", b""),
+                                            ("empty.json", b""), ("blank.json", b" \n\t\r\n"),
+                                            ("marked.json", b"\xef\xbb\xbf\n")])
 def test_an_input_without_records_writes_no_line_and_is_said(claims: Path, tmp_path: Path, name: str,
                                                              text: bytes) -> None:
     """An empty file was one error record (`holds no fact bundles`), counted as `1 record`, and
     every record after it was one line further down than its place in the inputs. It has no
-    record, so no line; stderr says so and the exit status is 2 (an empty export is seldom meant)."""
+    record, so no line; stderr says so and the exit status is 2 (an empty export is seldom meant).
+    An empty (or blank) `.json` file was still one error record, `invalid JSON: expecting value`
+    at 1:1, blaming JSON that was never written: it holds no records, as an empty `.yaml` does."""
     empty = tmp_path / name
     if name != "-":
         empty.write_bytes(text)
@@ -277,3 +281,16 @@ def test_json_lines_read_as_yaml_are_one_error_record_that_says_so_and_is_not_co
     assert diag["help"].startswith("its lines look like JSON Lines, one JSON object a line: read them with "
                                    "--input-format jsonl")
     assert "1 output record: 0 decisions, 1 error record (1 error record stands for records" in result.stderr
+
+
+@pytest.mark.parametrize("text", [b"", b"\n \n"])
+def test_empty_standard_input_read_as_json_writes_no_line(claims: Path, tmp_path: Path, text: bytes) -> None:
+    """`--input-format json` on an empty stdin said `invalid JSON: expecting value` and wrote an error
+    record, where every other format (and the format detected) says it holds no fact bundles."""
+    out = tmp_path / "out.jsonl"
+    result = CliRunner().invoke(cli, ["batch", "-", *SMOKE, "--trace", "none", "--input-format", "json",
+                                      "-o", str(out)], input=text)
+    assert result.exit_code == ExitCode.BAD_INPUT
+    assert out.read_bytes() == b""
+    assert "error[facts/empty]: `<stdin>` holds no fact bundles" in result.stderr
+    assert "expecting value" not in result.stderr

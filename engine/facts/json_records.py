@@ -281,7 +281,10 @@ def json_document(lines: Iterable[Line], name: str) -> Iterator[Record]:
     data = whole(lines, name, "JSON")
     end = padding_tail(data)
     count = 0
-    for record in _json_document(data[:end], name):
+    # a document of only blanks (an empty export named `.json`) holds no records: `facts/empty`, as an
+    # empty YAML or JSON Lines file, where parsing it said `invalid JSON: expecting value` at 1:1
+    body = data[:end] if data[:end].strip(b" \t\r\n") else b""
+    for record in _json_document(body, name) if body else ():
         count += 1
         yield record
     if end < len(data):  # the records are read, and the padding after them is said as what it is
