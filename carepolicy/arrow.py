@@ -19,6 +19,7 @@ import json
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from decimal import Decimal
+from os import PathLike
 from typing import Any
 
 import pyarrow as pa
@@ -28,7 +29,7 @@ from carepolicy.cli.common import ErrorRecord, Record, Setup, record_json_obj
 from carepolicy.engine import Diagnostic, PolicySet
 from carepolicy.engine.decision.json_form import money_text
 from carepolicy.engine.printable import utf8_text
-from carepolicy.evaluator import Evaluator
+from carepolicy.evaluator import Evaluator, source_name
 
 # the input side (rows as fact bundles) lives in arrow_bundles.py; named here too, where callers
 # (parquet.py, spark.py, the tests) have always found them
@@ -171,20 +172,37 @@ def _beyond(value: object) -> Decimal | None:
 
 def evaluate_arrow_batches(
     policies: Evaluator | PolicySet,
-    batches: Iterable[pa.RecordBatch],
+    batches: Iterable[pa.RecordBatch] | pa.Table | pa.RecordBatch,
     *,
     column: str | None = None,
-    source: str = "<arrow>",
+    source: str | PathLike[str] = "<arrow>",
 ) -> Iterator[pa.RecordBatch]:
     """One DECISIONS batch per input batch, row for row. A PolicySet is used with its default switches.
 
+    `batches` are record batches (or tables, read as their batches); a table or one batch given
+    alone is read as its batches too. `source` (text or a path) names the rows' input in their
+    errors; one of another type raises TypeError here, at the call, not at the first error row.
     The JSON is read from `column`, default `bundle` (without one the batch holds the bundle's own
     columns); a `column` named that a batch does not have raises ValueError, as a bad setting: read
     as bundle columns, every row would be an error that does not name the mistake. Columns beside
     it named as facts (`month`, `id`) are not read: an `UnreadColumnsWarning` says so, once for
     each batch whose columns differ from the batch before it (`batch` notes them on stderr)."""
     evaluator = policies if isinstance(policies, Evaluator) else Evaluator(Setup(policies, {}, None, True))
-    yield from decided_batches(evaluator, batches, column=column, source=source, noted=True)
+    name = source_name(source)  # (an int or bytes failed only at the first error row, its error record written)
+    given = batches.to_batches() if isinstance(batches, pa.Table) else [batches] if isinstance(
+        batches, pa.RecordBatch) else batches  # (iterated, either would be its columns)
+    return decided_batches(evaluator, _record_batches(iter(given)), column=column, source=name, noted=True)
+
+
+def _record_batches(batches: Iterator[object]) -> Iterator[pa.RecordBatch]:
+    """The batches, each a RecordBatch or a Table: anything else (a JSON text, a dict) failed on its
+    first attribute (`'str' object has no attribute 'schema'`), and is refused by its type instead."""
+    for number, batch in enumerate(batches, 1):
+        if not isinstance(batch, pa.RecordBatch | pa.Table):
+            raise TypeError(f"`batches` holds Arrow record batches (or tables); item {number} is a "
+                            f"`{type(batch).__name__}`: make a batch of the bundles, "
+                            "`pa.record_batch({'bundle': texts})`")
+        yield batch
 
 
 def decided_batches(evaluator: Evaluator, batches: Iterable[pa.RecordBatch], *, column: str | None, source: str,
@@ -199,8 +217,8 @@ def decided_batches(evaluator: Evaluator, batches: Iterable[pa.RecordBatch], *, 
         if noted and batch.schema.names != names:
             names = batch.schema.names
             note = unread_columns_note(names, "the batch", column or BUNDLE_COLUMN)
-            if note is not None:  # (stack: this generator, evaluate_arrow_batches, the caller's `next`)
-                warnings.warn(note, UnreadColumnsWarning, stacklevel=3)
+            if note is not None:  # (stack: this generator, the caller's `next`)
+                warnings.warn(note, UnreadColumnsWarning, stacklevel=2)
         rows = []
         for item in bundles_from_batches([batch], source=source, column=column or BUNDLE_COLUMN, start=index):
             rows.append(_decided_row(evaluator.decide(item).record, index, source))

@@ -134,7 +134,7 @@ class Evaluator:
         A `source` that is not text or a path, or an `index` that is not a whole number from 0, raises
         TypeError: the caller's mistake, refused on every call rather than only with a bad bundle.
         """
-        return self.decide(checked(bundle, _source_name(source), _position(index)))  # raised: the bundle's error
+        return self.decide(checked(bundle, source_name(source), _position(index)))  # raised: the bundle's error
 
     def evaluate_many(self, bundles: Iterable[Mapping[str, Any]], *, source: Source = API_SOURCE) -> Iterator[Result]:
         """One result per bundle, in order, lazily: a bad bundle never stops the others.
@@ -144,7 +144,7 @@ class Evaluator:
         itself raises (a generator whose source fails) is the caller's, and is raised by `next` as
         it is, after the results of the bundles before it: no result stands for it.
         """
-        name = _source_name(source)  # checked now, not at the first bundle
+        name = source_name(source)  # checked now, not at the first bundle
         if isinstance(bundles, Mapping | str | bytes | bytearray | memoryview) or not isinstance(bundles, Iterable):
             what = "one bundle: use `evaluate`" if isinstance(bundles, Mapping) else f"not `{_shown(bundles)}`"
             raise TypeError(f"`bundles` is an iterable of bundles (mappings), {what}")
@@ -167,7 +167,7 @@ class Evaluator:
         if fmt is not None and fmt not in INPUT_FORMATS:
             message = f"`fmt` is 'json', 'jsonl', 'yaml' or None (told from the text), not `{_shown(fmt)}`"
             raise TypeError(message) if not isinstance(fmt, str) else ValueError(message)
-        return self._iter_text(data, fmt, _source_name(source))
+        return self._iter_text(data, fmt, source_name(source))
 
     def _iter_text(self, data: str | bytes | bytearray | memoryview, fmt: str | None, source: str) -> Iterator[Result]:
         # str.encode, not data.encode: a subclass's own encode may give other bytes
@@ -201,7 +201,7 @@ class Evaluator:
                 self._planned.add(month)
 
 
-def _source_name(source: object) -> str:
+def source_name(source: object) -> str:
     """`source` as the text diagnostics show: a path's text (what `evaluate_text` and the CLI show).
 
     Anything else would be written into the error record as it is (`"file": 123`), or fail to be

@@ -186,3 +186,42 @@ def test_a_batch_of_rows_without_columns_has_an_error_row_for_each(policies: Pol
     rows = _rows(policies, [batch])
     assert [row["record"] for row in rows] == [0, 1, 2]
     assert {json.loads(row["error"])[0]["message"] for row in rows} == {"missing required key `month`"}
+
+
+def test_a_path_as_source_names_the_error_rows(policies: PolicySet, tmp_path: Path) -> None:
+    """`source=Path(...)` (the Parquet file the batches came from) raised AttributeError at the first
+    error row, after the batches before it: the run ended on a row that was only bad input."""
+    batch = pa.record_batch({"bundle": [None]})
+    [out] = evaluate_arrow_batches(policies, [batch], source=tmp_path / "in.parquet")
+    [row] = out.to_pylist()
+    assert row["source"] == str(tmp_path / "in.parquet")
+    assert json.loads(row["error"])[0]["file"] == str(tmp_path / "in.parquet")
+
+
+@pytest.mark.parametrize("source", [123, b"in.parquet", None])
+def test_a_source_that_is_not_text_is_refused_at_the_call(policies: PolicySet, source: object) -> None:
+    """A `source` that is not text or a path raised only at the first error row (AttributeError,
+    or `bytes is not JSON serializable`), however many rows were decided before it. It is refused
+    at the call, as `Evaluator.evaluate_many` refuses it, before any row is decided."""
+    with pytest.raises(TypeError, match="`source` names the bundles in diagnostics: text or a path"):
+        evaluate_arrow_batches(policies, [pa.record_batch({"bundle": [None]})], source=source)  # type: ignore[arg-type]
+
+
+def test_a_table_or_one_batch_given_as_the_batches_is_read_as_its_batches(policies: PolicySet,
+                                                                           bundle: dict[str, Any]) -> None:
+    """A `pa.Table` given as `batches` was iterated as its columns (AttributeError: 'ChunkedArray'
+    object has no attribute 'schema'); one RecordBatch, as its columns too. Each is read as batches."""
+    text = json.dumps(bundle)
+    table = pa.Table.from_batches([pa.record_batch({"bundle": [text, None]}), pa.record_batch({"bundle": [text]})])
+    out = list(evaluate_arrow_batches(policies, table))
+    assert [batch.num_rows for batch in out] == [2, 1]
+    assert [row["status"] for batch in out for row in batch.to_pylist()] == ["decided", "error", "decided"]
+    [one] = evaluate_arrow_batches(policies, pa.record_batch({"bundle": [text]}))
+    assert one.column("status").to_pylist() == ["decided"]
+
+
+def test_an_item_that_is_not_a_batch_is_refused_by_name(policies: PolicySet, bundle: dict[str, Any]) -> None:
+    """A list of JSON texts (or of dicts) given as `batches` raised AttributeError: 'str' object has
+    no attribute 'schema'. It is a TypeError that says what the batches are, and what was given."""
+    with pytest.raises(TypeError, match=r"`batches` holds Arrow record batches \(or tables\); item 1 is a `str`"):
+        list(evaluate_arrow_batches(policies, [json.dumps(bundle)]))  # type: ignore[list-item]
