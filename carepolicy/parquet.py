@@ -94,15 +94,25 @@ def _row_groups(file: pq.ParquetFile, path: str) -> Iterator[Bundle | BundleErro
         start = end
 
 
+_CUT_SHORT = ("it starts as a Parquet file, but its end, where Parquet keeps the index of its rows, cannot be "
+              "read: the file was cut short (a copy, upload or write that did not finish) or damaged there, and "
+              "none of its rows can be read without it: copy or write it again from its source")
+
+
 def _text_help(path: str) -> str | None:
-    """A way forward for a `.parquet` file that holds JSON text (an export named wrongly): the name
-    decides the format, and `--input-format` does not change it."""
+    """A way forward for a `.parquet` file that cannot be opened: one that holds JSON text (an export
+    named wrongly; the name decides the format, and `--input-format` does not change it), or one
+    that starts as Parquet (its magic number) and so lost or spoilt its footer: Arrow said only
+    `Parquet magic bytes not found in footer. Either the file is corrupted or this is not a parquet
+    file.`, not that a file cut short has no row that can be read (JSON Lines keeps its first lines)."""
     try:
         with open(path, "rb") as stream:
-            start = stream.read(64).lstrip(b"\xef\xbb\xbf \t\r\n")
+            head = stream.read(64)
     except OSError:
         return None
-    if not start.startswith((b"{", b"[")):
+    if head.startswith(b"PAR1"):
+        return _CUT_SHORT
+    if not head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith((b"{", b"[")):
         return None
     return "it holds JSON text, not Parquet: name it `.jsonl` (one bundle a line) or `.json` to read it as such"
 

@@ -121,13 +121,39 @@ def test_json_lines_named_parquet_says_how_to_read_them(folder: Path, tmp_path: 
                                "to read it as such")
 
 
+CUT_SHORT_HELP = ("it starts as a Parquet file, but its end, where Parquet keeps the index of its rows, cannot be "
+                  "read: the file was cut short (a copy, upload or write that did not finish) or damaged there, and "
+                  "none of its rows can be read without it: copy or write it again from its source")
+
+
 def test_a_damaged_file_that_is_not_json_gets_no_such_advice(tmp_path: Path) -> None:
+    """No JSON advice for a file that starts as Parquet: the help says its end cannot be read."""
     damaged = tmp_path / "damaged.parquet"
     damaged.write_bytes(b"PAR1" + b"\x00" * 40)
     out = tmp_path / "out.jsonl"
     assert run("batch", str(damaged), *SMOKE, "-o", str(out)).exit_code == ExitCode.BAD_INPUT
     (record,) = _records(out)
-    assert "help" not in record["error"][0]
+    assert record["error"][0]["help"] == CUT_SHORT_HELP
+
+
+@pytest.mark.parametrize("kept", [0.5, 0.99])
+def test_a_file_cut_short_is_one_error_record_that_says_so(folder: Path, tmp_path: Path, kept: float) -> None:
+    """A Parquet file cut short (an interrupted copy) has lost its footer, and with it every row: its
+    one error record said only Arrow's `Parquet magic bytes not found in footer. Either the file is
+    corrupted or this is not a parquet file.`, with no way forward and no word that none of its rows
+    was read. The help says so; the inputs after it are decided as ever."""
+    data = (folder / "mixed.parquet").read_bytes()
+    cut = tmp_path / "cut.parquet"
+    cut.write_bytes(data[:int(len(data) * kept)])
+    for out in (tmp_path / "out.jsonl", tmp_path / "out.parquet"):
+        result = run("batch", str(cut), str(folder / "good.jsonl"), *SMOKE, "-o", str(out))
+        assert result.exit_code == ExitCode.BAD_INPUT
+        assert f"help: {CUT_SHORT_HELP}" in result.stderr
+    first, *rest = _records(tmp_path / "out.jsonl")
+    [problem] = first["error"]
+    assert (first["bundle_id"], problem["code"], problem["help"]) == (None, "facts/io", CUT_SHORT_HELP)
+    assert len(rest) == 160
+    assert all("error" not in record for record in rest)
 
 
 def test_a_folder_where_the_lines_file_goes_is_refused_before_anything_is_read(folder: Path, tmp_path: Path) -> None:
