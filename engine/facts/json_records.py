@@ -17,6 +17,7 @@ import msgspec
 from ..diagnostics import Diagnostic, FactError
 from .bundle import BundleError
 from .fast_intake import bundle_id_of
+from .format_hints import YAML_AS_JSON_LINES, document_help, helped, list_line, yaml_like
 from .json_keys import Duplicate, duplicates, has_duplicate, line_and_column
 from .limits import MAX_DEPTH, MAX_RECORD_BYTES, digits_message, read_decimal
 from .record_errors import (
@@ -96,7 +97,7 @@ def json_record(line: bytes | str | None, name: str, number: int, index: int) ->
     except (msgspec.DecodeError, UnicodeError, ArithmeticError):  # UnicodeError: text holding a lone surrogate;
         return _json_fallback(line, name, number, index)  # ArithmeticError: an exponent no Decimal holds
     text = line if isinstance(line, str) else line.decode("utf-8")  # (msgspec read it: UTF-8)
-    return repeated_key(obj, text, name, index, number - 1) or checked(obj, name, index)
+    return repeated_key(obj, text, name, index, number - 1) or list_line(checked(obj, name, index), obj)
 
 
 # the help of a line holding records one after another with a carriage return between them
@@ -129,12 +130,14 @@ def _json_fallback(line: bytes | str, name: str, number: int, index: int) -> Rec
             what = "a DOS end-of-file byte (0x1A)" if "\x00" not in text[exc.pos :] else "NUL padding"
             help_text = f"the line's record ends before column {exc.colno}; after it is {what}: remove it"
             error = replace(error, diagnostics=(replace(error.diagnostics[0], help=help_text),))
+        elif yaml_like(text):  # (YAML given as JSON Lines: each of its lines an error that said only this)
+            error = helped(error, YAML_AS_JSON_LINES)
         return error
     except (RecursionError, _NestedTooDeep):
         return record_error("facts/limit", f"nested more than {MAX_DEPTH} levels deep", name, number, 1, index)
     except ValueError as exc:  # an integer over 4,300 digits, or an exponent no Decimal holds
         return record_error("facts/limit", digits_message(exc), name, number, _number_place(text)[1], index)
-    return repeated_key(obj, text, name, index, number - 1) or checked(obj, name, index)
+    return repeated_key(obj, text, name, index, number - 1) or list_line(checked(obj, name, index), obj)
 
 
 def json_value(value: str | bytes, name: str, index: int, where: str | None = None) -> Record:
@@ -307,7 +310,7 @@ def _json_document(data: bytes, name: str) -> Iterator[Record]:
         raise fail("facts/io", f"cannot read `{name}`: {not_utf8(data, exc)}", name) from None
     except json.JSONDecodeError as exc:
         diag = syntax(invalid("JSON", exc.msg) + unknown_count(text), name, exc.lineno, exc.colno)
-        raise FactError([replace(diag, help=JSONL_HELP)]) from None
+        raise FactError([replace(diag, help=document_help(text, exc))]) from None
     except (RecursionError, _NestedTooDeep):  # (not parsed: the file's records cannot be told apart, as above)
         message = f"`{name}` is nested more than {MAX_DEPTH} levels deep" + unknown_count(text)
         raise FactError([Diagnostic("facts/limit", message, file=name, help=JSONL_HELP)]) from None

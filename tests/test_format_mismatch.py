@@ -1,0 +1,89 @@
+"""An input read in the wrong format (`--input-format`, or an extension that does not say what the
+file holds), as a claim pipeline meets it: YAML given to `--input-format jsonl` or `json`, JSON Lines
+given to `json`, a JSON list given to `jsonl`. Each error said only what the parser found
+(`invalid JSON: expecting value`), or, for YAML read as one JSON document, advised JSON Lines; the
+help now names the format the text looks like and how to read it so. The records are as before:
+one error record per JSON line, one for a JSON document that cannot be parsed."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+from carepolicy.cli.main import cli
+from carepolicy.engine.diagnostics import FactError
+from carepolicy.engine.facts.reader import BundleError
+from carepolicy.engine.facts.records import iter_records
+from click.testing import CliRunner
+
+from tests.test_batch_edges import SMOKE
+
+_BUNDLES = [{"id": "a", "month": "2025-03", "beneficiary": {"part_b": True}}, {"id": "b", "month": "2025-04"}]
+YAML_TEXT = yaml.safe_dump(_BUNDLES, sort_keys=False).encode()
+MAPPING_TEXT = yaml.safe_dump(_BUNDLES[0], sort_keys=False).encode()
+JSON_LINES = b"".join(json.dumps(bundle).encode() + b"\n" for bundle in _BUNDLES)
+YAML_AS_JSON_LINES = ("this line looks like YAML, not a JSON object: if the input is YAML, read it with "
+                      "--input-format yaml (the `.yaml` extension says so too)")
+YAML_AS_JSON = ("it looks like YAML, not JSON: read it with --input-format yaml "
+                "(the `.yaml` extension says so too)")
+LINES_AS_JSON = ("it looks like JSON Lines, one JSON object a line: read it with --input-format jsonl "
+                 "(the `.jsonl` extension says so too)")
+LIST_AS_JSON_LINES = ("a JSON list on one line: a JSON Lines line holds one bundle; a list of bundles is a JSON "
+                      "document: read it with --input-format json (the `.json` extension says so too)")
+
+
+@pytest.mark.parametrize("text", [YAML_TEXT, MAPPING_TEXT, b"---\n" + MAPPING_TEXT], ids=["list", "mapping", "marked"])
+def test_yaml_read_as_json_lines_says_each_line_looks_like_yaml(text: bytes) -> None:
+    records = list(iter_records(io.BytesIO(text), "jsonl"))
+    assert len(records) == len(text.splitlines())  # (one error record a line, as ever)
+    for record in records:
+        assert isinstance(record, BundleError)
+        [diag] = record.diagnostics
+        assert diag.message == "invalid JSON: expecting value"
+        assert diag.help == YAML_AS_JSON_LINES
+
+
+@pytest.mark.parametrize("text", [YAML_TEXT, MAPPING_TEXT], ids=["list", "mapping"])
+def test_yaml_read_as_one_json_document_says_it_looks_like_yaml(text: bytes) -> None:
+    """Its help was `JSON Lines (one bundle per line, .jsonl) keeps one bad record from hiding the
+    others`: advice for JSON, given to a file that holds none."""
+    with pytest.raises(FactError) as raised:
+        list(iter_records(io.BytesIO(text), "json"))
+    [diag] = raised.value.diagnostics
+    assert diag.message.startswith("invalid JSON: expecting value")
+    assert diag.help == YAML_AS_JSON
+
+
+def test_json_lines_read_as_one_json_document_says_they_look_like_json_lines() -> None:
+    with pytest.raises(FactError) as raised:
+        list(iter_records(io.BytesIO(JSON_LINES), "json"))
+    [diag] = raised.value.diagnostics
+    assert diag.span is not None
+    assert (diag.message, diag.span.line, diag.help) == ("invalid JSON: extra data", 2, LINES_AS_JSON)
+
+
+@pytest.mark.parametrize("line", [json.dumps(_BUNDLES), "[]"])
+def test_a_json_list_read_as_json_lines_says_how_to_read_a_list(line: str) -> None:
+    [record] = iter_records(io.BytesIO(line.encode() + b"\n"), "jsonl")
+    assert isinstance(record, BundleError)
+    [diag] = record.diagnostics
+    assert (diag.code, diag.message) == ("facts/not-a-bundle", "expected a fact bundle (a mapping), found a list")
+    assert diag.help == LIST_AS_JSON_LINES
+
+
+def test_a_bad_json_line_that_is_not_yaml_gets_no_such_help() -> None:
+    records = list(iter_records(io.BytesIO(b'{"id": "a", "month": \n[1, 2\n3\n'), "jsonl"))
+    assert [record.diagnostics[0].help for record in records if isinstance(record, BundleError)] == [None] * 3
+
+
+def test_batch_of_yaml_on_stdin_read_as_json_lines_says_so(tmp_path: Path) -> None:
+    out = tmp_path / "out.jsonl"
+    result = CliRunner().invoke(cli, ["batch", "-", *SMOKE, "--input-format", "jsonl", "-o", str(out)],
+                                input=YAML_TEXT)
+    assert f"help: {YAML_AS_JSON_LINES}" in result.stderr
+    records = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert len(records) == len(YAML_TEXT.splitlines())
+    assert {record["error"][0]["help"] for record in records} == {YAML_AS_JSON_LINES}
