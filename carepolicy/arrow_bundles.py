@@ -44,11 +44,14 @@ def bundles_from_batches(
                 yield _repeated_column(repeated, repeated != column, source, index)
                 index += 1
         elif column in names:
+            maps = _is_map(batch.column(column).type)
             for value in _json_cells(batch.column(column), column):
                 if isinstance(value, bytes) and not value.isascii():  # (checked first: said at its column)
                     value = _utf8_or_unreadable(value, column)
                 if isinstance(value, Unreadable):
                     yield value.error(source, index)
+                elif maps and value is not None:
+                    yield _map_cell(source, index, cell_place(column, index))
                 else:
                     yield _from_json(value, source, index, cell_place(column, index))
                 index += 1
@@ -94,6 +97,23 @@ def _repeated_column(name: str, is_fact: bool, source: str, index: int) -> Bundl
     help = "keep the one column that is meant: a table reader would keep the last"
     diag = Diagnostic("facts/duplicate-key", f"column `{name}` appears twice in the table", file=source,
                       fact_path=json_path([name], {}) if is_fact else None, bundle=bundle_id, help=help)
+    return BundleError(bundle_id, source, index, (diag,))
+
+
+def _is_map(kind: pa.DataType) -> bool:
+    return pa.types.is_map(kind.value_type if pa.types.is_dictionary(kind) else kind)
+
+
+_MAP_HELP = "give each bundle as JSON text (Spark: `to_json`) or as a struct column, its fields named as the facts"
+
+
+def _map_cell(source: str, index: int, where: str) -> BundleError:
+    """A cell of a map column of bundles (Spark's `from_json(..., MapType)`): Arrow gives it as a list
+    of key-value pairs, which was `found a list`. A map is not read as a bundle: its keys are
+    one type, its values another (all text, say), and it may hold a key twice."""
+    bundle_id = f"#{index + 1}"
+    message = f"{where}: expected a fact bundle (a mapping), found a map (key-value pairs), which is not read as one"
+    diag = Diagnostic("facts/not-a-bundle", message, file=source, fact_path="$", bundle=bundle_id, help=_MAP_HELP)
     return BundleError(bundle_id, source, index, (diag,))
 
 

@@ -225,3 +225,19 @@ def test_an_item_that_is_not_a_batch_is_refused_by_name(policies: PolicySet, bun
     no attribute 'schema'. It is a TypeError that says what the batches are, and what was given."""
     with pytest.raises(TypeError, match=r"`batches` holds Arrow record batches \(or tables\); item 1 is a `str`"):
         list(evaluate_arrow_batches(policies, [json.dumps(bundle)]))  # type: ignore[list-item]
+
+
+def test_a_map_bundle_column_says_it_is_a_map(policies: PolicySet) -> None:
+    """A `bundle` column of maps (Spark's `from_json(..., MapType)`) said `found a list`: Arrow gives a
+    map's cell as a list of pairs. It says it found a map, and how to give the bundle instead."""
+    cells = pa.array([[("month", "2025-03")], None, []], pa.map_(pa.string(), pa.string()))
+    rows = _rows(policies, [pa.record_batch({"bundle": cells})])
+    assert [row["status"] for row in rows] == ["error"] * 3
+    [first], [null], [empty] = (json.loads(row["error"]) for row in rows)
+    assert first["message"] == ("column `bundle`, row 1: expected a fact bundle (a mapping), found a map "
+                                "(key-value pairs), which is not read as one")
+    assert first["code"] == "facts/not-a-bundle"
+    assert first["help"] == ("give each bundle as JSON text (Spark: `to_json`) or as a struct column, its fields "
+                             "named as the facts")
+    assert null["message"] == "column `bundle`, row 2: expected a fact bundle (a mapping), found `null`"
+    assert empty["message"].startswith("column `bundle`, row 3: expected a fact bundle (a mapping), found a map")
