@@ -101,7 +101,7 @@ def _repeated_column(name: str, is_fact: bool, source: str, index: int) -> Bundl
 
 
 def _is_map(kind: pa.DataType) -> bool:
-    return pa.types.is_map(kind.value_type if pa.types.is_dictionary(kind) else kind)
+    return bool(pa.types.is_map(kind.value_type if pa.types.is_dictionary(kind) else kind))
 
 
 _MAP_HELP = "give each bundle as JSON text (Spark: `to_json`) or as a struct column, its fields named as the facts"
