@@ -16,7 +16,7 @@ import pyarrow as pa
 
 from carepolicy.engine import Bundle, BundleError, Diagnostic
 from carepolicy.engine.facts.json_records import json_value
-from carepolicy.engine.facts.limits import MAX_TEXT
+from carepolicy.engine.facts.limits import MAX_DEPTH, MAX_TEXT
 from carepolicy.engine.facts.reader import validate_bundle
 from carepolicy.engine.facts.record_errors import placed
 from carepolicy.engine.facts.schema import VERSIONS, shared_schema
@@ -37,31 +37,84 @@ def bundles_from_batches(
     """
     index = start
     for batch in batches:
-        names = batch.schema.names
-        repeated = next((name for i, name in enumerate(names) if name in names[:i]), None)
-        if repeated is not None:  # a key set twice in every row: refused, as in JSON
-            for _ in range(batch.num_rows):
-                yield _repeated_column(repeated, repeated != column, source, index)
-                index += 1
-        elif column in names:
-            maps = _is_map(batch.column(column).type)
-            for value in _json_cells(batch.column(column), column):
-                if isinstance(value, bytes) and not value.isascii():  # (checked first: said at its column)
-                    value = _utf8_or_unreadable(value, column)
-                if isinstance(value, Unreadable):
-                    yield value.error(source, index)
-                elif maps and value is not None:
-                    yield _map_cell(source, index, cell_place(column, index))
-                else:
-                    yield _from_json(value, source, index, cell_place(column, index))
-                index += 1
+        yield from _guarded(batch, source, column, index)
+        index += batch.num_rows
+
+
+def _guarded(batch: pa.RecordBatch, source: str, column: str, start: int) -> Iterator[Bundle | BundleError]:
+    """The batch's rows (`_batch_rows`); what raises while they are read (a bug, or a RecursionError
+    on a type nested deeper than Python recurses) is not the end of the batch, whose other rows
+    had no output: the rows not yet read are read again one at a time, and a row that raises
+    alone is its own error."""
+    done = 0
+    try:
+        for item in _batch_rows(batch, source, column, start):
+            yield item
+            done += 1
+    except Exception as error:
+        if batch.num_rows == 1 and done == 0:
+            names = batch.schema.names
+            named = column if column in names else None
+            if named is None and isinstance(error, RecursionError) and names:  # (the deepest column failed)
+                named = max(names, key=lambda name: _depth(batch.schema.field(name).type))
+            yield _unread_row(error, source, start, named)
+            return
+        for row in range(done, batch.num_rows):
+            yield from _guarded(batch.slice(row, 1), source, column, start + row)
+
+
+def _depth(kind: pa.DataType) -> int:
+    """How deep a type nests (1: not nested), counted without recursion: it is the recursion that failed."""
+    deepest, stack = 0, [(kind, 1)]
+    while stack:
+        kind, depth = stack.pop()
+        deepest = max(deepest, depth)
+        if pa.types.is_dictionary(kind):
+            stack.append((kind.value_type, depth))
         else:
-            for row in _table_rows(batch):
-                if isinstance(row, Unreadable):
-                    yield row.error(source, index)
-                else:
-                    yield validate_bundle(_present(row), source=source, index=index)
-                index += 1
+            stack.extend((kind.field(i).type, depth + 1) for i in range(kind.num_fields))
+    return deepest
+
+
+def _unread_row(error: Exception, source: str, index: int, column: str | None) -> BundleError:
+    bundle_id = f"#{index + 1}"
+    where = cell_place(column, index) if column is not None else f"row {index + 1}"
+    if isinstance(error, RecursionError):
+        code, help = "facts/limit", None
+        message = f"{where}: nested too deeply to be read (a bundle nests at most {MAX_DEPTH} levels)"
+    else:
+        code, help = "facts/internal", "this is a bug in carepolicy; please report it with the row that caused it"
+        message = f"{where}: internal error while reading: {type(error).__name__}: {error}".rstrip(": ")[:300]
+    return BundleError(bundle_id, source, index, (Diagnostic(code, message, file=source, bundle=bundle_id, help=help),))
+
+
+def _batch_rows(batch: pa.RecordBatch, source: str, column: str, start: int) -> Iterator[Bundle | BundleError]:
+    index = start
+    names = batch.schema.names
+    repeated = next((name for i, name in enumerate(names) if name in names[:i]), None)
+    if repeated is not None:  # a key set twice in every row: refused, as in JSON
+        for _ in range(batch.num_rows):
+            yield _repeated_column(repeated, repeated != column, source, index)
+            index += 1
+    elif column in names:
+        maps = _is_map(batch.column(column).type)
+        for value in _json_cells(batch.column(column), column):
+            if isinstance(value, bytes) and not value.isascii():  # (checked first: said at its column)
+                value = _utf8_or_unreadable(value, column)
+            if isinstance(value, Unreadable):
+                yield value.error(source, index)
+            elif maps and value is not None:
+                yield _map_cell(source, index, cell_place(column, index))
+            else:
+                yield _from_json(value, source, index, cell_place(column, index))
+            index += 1
+    else:
+        for row in _table_rows(batch):
+            if isinstance(row, Unreadable):
+                yield row.error(source, index)
+            else:
+                yield validate_bundle(_present(row), source=source, index=index)
+            index += 1
 
 
 def unread_fact_columns(names: Sequence[str], column: str = BUNDLE_COLUMN) -> list[str]:

@@ -241,3 +241,48 @@ def test_a_map_bundle_column_says_it_is_a_map(policies: PolicySet) -> None:
                              "named as the facts")
     assert null["message"] == "column `bundle`, row 2: expected a fact bundle (a mapping), found `null`"
     assert empty["message"].startswith("column `bundle`, row 3: expected a fact bundle (a mapping), found a map")
+
+
+def _nested(depth: int) -> tuple[pa.DataType, object]:
+    kind: pa.DataType = pa.int64()
+    value: object = 1
+    for _ in range(depth):
+        kind, value = pa.list_(kind), [value]
+    return kind, value
+
+
+@pytest.mark.parametrize("name", ["month", "bundle"])
+def test_a_column_nested_past_pythons_recursion_is_its_rows_error(policies: PolicySet, bundle: dict[str, Any],
+                                                                   name: str) -> None:
+    """A list nested 1,200 deep (a type Arrow holds, and Spark may make) raised RecursionError out of
+    `evaluate_arrow_batches`: the batch, and the batches after it, had no output. Each of its rows
+    is its error (the type itself is past reading: a null row too); the batches around it are decided."""
+    kind, value = _nested(1200)
+    batch = pa.record_batch({name: pa.array([value, None], kind)})
+    errors = [json.loads(row["error"])[0] for row in _rows(policies, [batch])]
+    assert [(error["code"], error["message"]) for error in errors] == [
+        ("facts/limit", f"column `{name}`, row {row}: nested too deeply to be read (a bundle nests at most 16 levels)")
+        for row in (1, 2)]
+    good = pa.record_batch({"bundle": [json.dumps(bundle)]})
+    assert [row["status"] for row in _rows(policies, [good, batch, good])] == ["decided", "error", "error", "decided"]
+
+
+def test_a_bug_while_one_row_is_read_is_that_rows_error(policies: PolicySet, bundle: dict[str, Any],
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """`validate_bundle` raising on one row of bundle columns (a bug) ended the whole batch; it is
+    that row's `facts/internal` error, and the rows around it are decided."""
+    from carepolicy import arrow_bundles
+
+    real = arrow_bundles.validate_bundle
+
+    def failing(value: object, **kwargs: Any) -> Any:
+        if isinstance(value, dict) and value.get("id") == "boom":
+            raise RuntimeError("a bug")
+        return real(value, **kwargs)
+
+    monkeypatch.setattr(arrow_bundles, "validate_bundle", failing)
+    rows = _rows(policies, [pa.Table.from_pylist([bundle, {**bundle, "id": "boom"}, bundle]).to_batches()[0]])
+    assert [row["status"] for row in rows] == ["decided", "error", "decided"]
+    [error] = json.loads(rows[1]["error"])
+    assert error["code"] == "facts/internal"
+    assert error["message"] == "row 2: internal error while reading: RuntimeError: a bug"
