@@ -102,15 +102,17 @@ _CUT_SHORT = ("it starts as a Parquet file, but its end, where Parquet keeps the
 def _text_help(path: str) -> str | None:
     """A way forward for a `.parquet` file that cannot be opened: one that holds JSON text (an export
     named wrongly; the name decides the format, and `--input-format` does not change it), or one
-    that starts as Parquet (its magic number) and so lost or spoilt its footer: Arrow said only
+    that starts as Parquet (its magic number) and does not end so, having lost its footer: Arrow said only
     `Parquet magic bytes not found in footer. Either the file is corrupted or this is not a parquet
     file.`, not that a file cut short has no row that can be read (JSON Lines keeps its first lines)."""
     try:
         with open(path, "rb") as stream:
             head = stream.read(64)
+            stream.seek(max(0, os.fstat(stream.fileno()).st_size - 4))
+            tail = stream.read(4)
     except OSError:
         return None
-    if head.startswith(b"PAR1"):
+    if head.startswith(b"PAR1") and tail != b"PAR1":  # (one that ends as Parquet was refused for another reason)
         return _CUT_SHORT
     if not head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith((b"{", b"[")):
         return None

@@ -219,3 +219,21 @@ def test_the_lines_file_is_in_place_before_the_decisions_are(folder: Path, tmp_p
     monkeypatch.setattr(os, "replace", noted)
     assert run("batch", str(folder / "good.jsonl"), *SMOKE, "-o", str(tmp_path / "out.parquet")).exit_code == 0
     assert moved == ["out.lines.parquet", "out.parquet"]
+
+
+def test_a_whole_file_refused_for_its_schema_gets_no_cut_short_help(tmp_path: Path) -> None:
+    """A file that ends as Parquet (its footer there) but whose schema Arrow refuses (nested past
+    100 levels) is not cut short: the help must not say so."""
+    kind: pa.DataType = pa.int64()
+    value: object = 1
+    for _ in range(120):
+        kind, value = pa.list_(kind), [value]
+    deep = tmp_path / "deep.parquet"
+    pq.write_table(pa.table({"month": pa.array([value], kind)}), deep)
+    out = tmp_path / "out.jsonl"
+    result = run("batch", str(deep), *SMOKE, "-o", str(out))
+    assert result.exit_code == ExitCode.BAD_INPUT
+    [record] = _records(out)
+    [problem] = record["error"]
+    assert "too deeply nested" in problem["message"]
+    assert "help" not in problem
