@@ -31,6 +31,8 @@ YAML_AS_JSON = ("it looks like YAML, not JSON: read it with --input-format yaml 
                 "(the `.yaml` extension says so too)")
 LINES_AS_JSON = ("it looks like JSON Lines, one JSON object a line: read it with --input-format jsonl "
                  "(the `.jsonl` extension says so too)")
+PARQUET_NOTE = ("it is a Parquet file (it starts with `PAR1`), which is read only from a file whose name ends "
+                "in `.parquet`: give it that name")
 LIST_AS_JSON_LINES = ("a JSON list on one line: a JSON Lines line holds one bundle; a list of bundles is a JSON "
                       "document: read it with --input-format json (the `.json` extension says so too)")
 
@@ -87,3 +89,22 @@ def test_batch_of_yaml_on_stdin_read_as_json_lines_says_so(tmp_path: Path) -> No
     records = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
     assert len(records) == len(YAML_TEXT.splitlines())
     assert {record["error"][0]["help"] for record in records} == {YAML_AS_JSON_LINES}
+
+
+@pytest.mark.parametrize("fmt", [None, "jsonl", "json", "yaml"])
+def test_parquet_on_standard_input_is_one_error_record_that_says_what_it_is(tmp_path: Path, fmt: str | None) -> None:
+    """Parquet bytes piped to `batch -` (or in a file not named `.parquet`) said only `not UTF-8 text
+    (byte 8)`, and read as JSON Lines were one error record for each LF byte of the file. It is one
+    error record that says it is Parquet, and how to have it read."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = tmp_path / "bundles.parquet"
+    pq.write_table(pa.table({"bundle": [json.dumps(bundle) for bundle in _BUNDLES] * 50}), table)
+    out = tmp_path / "out.jsonl"
+    given = ["--input-format", fmt] if fmt else []
+    result = CliRunner().invoke(cli, ["batch", "-", *SMOKE, *given, "-o", str(out)], input=table.read_bytes())
+    [record] = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    [problem] = record["error"]
+    assert problem["message"].endswith(PARQUET_NOTE), problem
+    assert PARQUET_NOTE in result.stderr

@@ -119,6 +119,11 @@ def padding_tail(data: bytes) -> int:
 _COMPRESSIONS = ((b"\x1f\x8b", "gzip"), (b"\x28\xb5\x2f\xfd", "zstd"), (b"\xfd7zXZ\x00", "xz"))
 
 
+# a Parquet file piped to stdin, or named otherwise (`batch` reads Parquet only from a `.parquet` file)
+PARQUET_NOTE = ("it is a Parquet file (it starts with `PAR1`), which is read only from a file whose name ends "
+                "in `.parquet`: give it that name")
+
+
 def compressed(data: bytes) -> str | None:
     """"gzip", "zstd" or "xz" when `data` starts with that compression's magic number, else None."""
     for magic, kind in _COMPRESSIONS:
@@ -137,6 +142,8 @@ def not_utf8(data: bytes, error: UnicodeDecodeError) -> str:
     kind = compressed(data)
     if kind:
         return f"{message}: it is {kind}-compressed; decompress it first (`{kind} -dc FILE | carepolicy ... -`)"
+    if data.startswith(b"PAR1"):
+        return f"{message}: {PARQUET_NOTE}"
     return message
 
 
@@ -147,6 +154,8 @@ def unknown_until(data: bytes) -> str | None:
         return f"the file stands as one record: {HOW_MANY_UNKNOWN} until it is saved as UTF-8"
     if compressed(data):
         return f"the file stands as one record: {HOW_MANY_UNKNOWN} until it is decompressed"
+    if data.startswith(b"PAR1"):  # (read as text, each LF byte of its data ended a "line": an error record each)
+        return f"the file stands as one record: {HOW_MANY_UNKNOWN} until it is read as Parquet"
     return None
 
 
@@ -175,8 +184,8 @@ def other_encoding(line: bytes | None, name: str, number: int) -> BundleError | 
         line.decode("utf-8")
     except UnicodeDecodeError as exc:
         message = not_utf8(line, exc)
-    else:  # (never: no byte-order mark of UTF-16 or UTF-32, nor gzip's magic number, is UTF-8)
-        message = "not UTF-8 text"
+    else:  # (never a byte-order mark of UTF-16 or UTF-32, nor gzip's magic number; a Parquet file's first line may be)
+        message = f"not text: {PARQUET_NOTE}" if line.startswith(b"PAR1") else "not UTF-8 text"
     diag = Diagnostic("facts/syntax", message, span=span(name, number, 1), file=name, bundle="#1", help=how_many)
     return BundleError("#1", name, 0, (diag,))
 
