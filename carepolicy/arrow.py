@@ -29,7 +29,7 @@ from carepolicy.cli.common import ErrorRecord, Record, Setup, record_json_obj
 from carepolicy.engine import Diagnostic, PolicySet
 from carepolicy.engine.decision.json_form import money_text
 from carepolicy.engine.printable import utf8_text
-from carepolicy.evaluator import Evaluator, source_name
+from carepolicy.evaluator import Evaluator, shown, source_name
 
 # the input side (rows as fact bundles) lives in arrow_bundles.py; named here too, where callers
 # (parquet.py, spark.py, the tests) have always found them
@@ -187,6 +187,9 @@ def evaluate_arrow_batches(
     as bundle columns, every row would be an error that does not name the mistake. Columns beside
     it named as facts (`month`, `id`) are not read: an `UnreadColumnsWarning` says so, once for
     each batch whose columns differ from the batch before it (`batch` notes them on stderr)."""
+    if not isinstance(policies, Evaluator | PolicySet):  # (each row was an `eval/internal` error, said to be a bug)
+        raise TypeError(f"`policies` is an Evaluator (`carepolicy.load()`) or a PolicySet, not `{shown(policies)}`: "
+                        "load them first, `carepolicy.load(folder)` (no folder: the shipped policies)")
     evaluator = policies if isinstance(policies, Evaluator) else Evaluator(Setup(policies, {}, None, True))
     name = source_name(source)  # (an int or bytes failed only at the first error row, its error record written)
     given = batches.to_batches() if isinstance(batches, pa.Table) else [batches] if isinstance(

@@ -146,7 +146,7 @@ class Evaluator:
         """
         name = source_name(source)  # checked now, not at the first bundle
         if isinstance(bundles, Mapping | str | bytes | bytearray | memoryview) or not isinstance(bundles, Iterable):
-            what = "one bundle: use `evaluate`" if isinstance(bundles, Mapping) else f"not `{_shown(bundles)}`"
+            what = "one bundle: use `evaluate`" if isinstance(bundles, Mapping) else f"not `{shown(bundles)}`"
             raise TypeError(f"`bundles` is an iterable of bundles (mappings), {what}")
         return (self.evaluate(bundle, source=name, index=index) for index, bundle in enumerate(bundles))
 
@@ -163,9 +163,9 @@ class Evaluator:
         another kind raises at the call, not at the first record.
         """
         if not isinstance(data, str | bytes | bytearray | memoryview):  # None would read as an empty document
-            raise TypeError(f"`data` is the text of a document (str or bytes), not `{_shown(data)}`")
+            raise TypeError(f"`data` is the text of a document (str or bytes), not `{shown(data)}`")
         if fmt is not None and fmt not in INPUT_FORMATS:
-            message = f"`fmt` is 'json', 'jsonl', 'yaml' or None (told from the text), not `{_shown(fmt)}`"
+            message = f"`fmt` is 'json', 'jsonl', 'yaml' or None (told from the text), not `{shown(fmt)}`"
             raise TypeError(message) if not isinstance(fmt, str) else ValueError(message)
         return self._iter_text(data, fmt, source_name(source))
 
@@ -210,7 +210,7 @@ def source_name(source: object) -> str:
         return str.__str__(source)  # a subclass's text, as a plain str (its own str() may say else)
     name = os.fspath(source) if isinstance(source, os.PathLike) else None
     if not isinstance(name, str):
-        raise TypeError(f"`source` names the bundles in diagnostics: text or a path, not `{_shown(source)}`")
+        raise TypeError(f"`source` names the bundles in diagnostics: text or a path, not `{shown(source)}`")
     return name
 
 
@@ -223,11 +223,11 @@ def _position(index: object) -> int:
     if position > sys.maxsize:
         raise TypeError(f"`index` is the bundle's position, a whole number from 0 to {sys.maxsize:,}, not a larger one")
     if position < 0:
-        raise TypeError(f"`index` is the bundle's position, a whole number from 0, not `{_shown(index)}`")
+        raise TypeError(f"`index` is the bundle's position, a whole number from 0, not `{shown(index)}`")
     return position
 
 
-def _shown(value: object) -> str:
+def shown(value: object) -> str:
     try:
         text = repr(value)
     except Exception:  # a value whose repr fails is still named
@@ -251,7 +251,7 @@ def load(
         message = f"`trace` is True or False, not `{trace!r}`"
         raise PolicyError([Diagnostic("usage/option", message, help="trace=False leaves the trace out (--trace none)")])
     if switches is not None and not isinstance(switches, Mapping):  # `dict()` would take pairs, or fail on text
-        message = f"`switches` maps switch names to options, not `{_shown(switches)}`"
+        message = f"`switches` maps switch names to options, not `{shown(switches)}`"
         raise PolicyError([Diagnostic("usage/switch", message, help='switches={"name": "option"}')])
     policy_set = load_policies(policies)
     settings = resolve_switches(policy_set, dict(switches or {}))

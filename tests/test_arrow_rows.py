@@ -286,3 +286,13 @@ def test_a_bug_while_one_row_is_read_is_that_rows_error(policies: PolicySet, bun
     [error] = json.loads(rows[1]["error"])
     assert error["code"] == "facts/internal"
     assert error["message"] == "row 2: internal error while reading: RuntimeError: a bug"
+
+
+@pytest.mark.parametrize("given", ["policies", None, 5])
+def test_policies_that_are_not_loaded_are_refused_at_the_call(given: object, bundle: dict[str, Any]) -> None:
+    """A policies folder's path (or None, for the shipped ones) given as `policies` made every row an
+    `eval/internal` error, `'str' object has no attribute 'last_settings'`, whose help called it a
+    bug in carepolicy. It is a TypeError at the call that says how to load them."""
+    batch = pa.record_batch({"bundle": [json.dumps(bundle)]})
+    with pytest.raises(TypeError, match=r"`policies` is an Evaluator \(`carepolicy.load\(\)`\) or a PolicySet, not"):
+        evaluate_arrow_batches(given, [batch])  # type: ignore[arg-type]
