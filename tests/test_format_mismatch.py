@@ -108,3 +108,23 @@ def test_parquet_on_standard_input_is_one_error_record_that_says_what_it_is(tmp_
     [problem] = record["error"]
     assert problem["message"].endswith(PARQUET_NOTE), problem
     assert PARQUET_NOTE in result.stderr
+
+
+TRAILING_COMMA = "JSON allows no comma after the last item of a list or object (a trailing comma): remove it"
+
+
+@pytest.mark.parametrize("text", [b'[{"id": "a", "month": "2025-03"},]', b'[{"id": "a", "month": "2025-03",}]',
+                                  b'[\n  {"id": "a", "month": "2025-03"},\n]\n'])
+def test_a_trailing_comma_in_a_json_document_is_named(text: bytes) -> None:
+    """`[{...},]` said `invalid JSON: expecting value` (and `{..., }` `expecting property name
+    enclosed in double quotes`) at the closing bracket, and advised JSON Lines."""
+    with pytest.raises(FactError) as raised:
+        list(iter_records(io.BytesIO(text), "json"))
+    [diag] = raised.value.diagnostics
+    assert diag.help == TRAILING_COMMA
+
+
+def test_a_trailing_comma_on_a_json_line_is_named() -> None:
+    [record] = iter_records(io.BytesIO(b'{"id": "a", "month": "2025-03",}\n'), "jsonl")
+    assert isinstance(record, BundleError)
+    assert record.diagnostics[0].help == TRAILING_COMMA

@@ -28,6 +28,15 @@ LIST_AS_JSON_LINES = ("a JSON list on one line: a JSON Lines line holds one bund
                       "document: read it with --input-format json (the `.json` extension says so too)")
 
 
+TRAILING_COMMA = "JSON allows no comma after the last item of a list or object (a trailing comma): remove it"
+
+
+def trailing_comma(text: str, error: json.JSONDecodeError) -> bool:
+    """Whether the parser stopped at a `]` or `}` right after a comma (blanks between): its words were
+    `expecting value` or `expecting property name enclosed in double quotes`."""
+    return text[error.pos:error.pos + 1] in ("]", "}") and text[:error.pos].rstrip(" \t\r\n").endswith(",")
+
+
 def yaml_like(line: str) -> bool:
     """Whether a line that is not JSON reads as a line of YAML."""
     return _YAML_LINE.fullmatch(line.strip()) is not None
@@ -37,6 +46,8 @@ def document_help(text: str, error: json.JSONDecodeError) -> str:
     """The help of a JSON document that cannot be parsed: YAML's or JSON Lines' way to read it when
     it looks like either, else the advice to keep records apart as JSON Lines."""
     first = next((line for line in text.splitlines() if line.strip()), "")
+    if trailing_comma(text, error):
+        return TRAILING_COMMA
     if yaml_like(first):
         return YAML_AS_JSON
     after = text[error.pos:]

@@ -17,7 +17,15 @@ import msgspec
 from ..diagnostics import Diagnostic, FactError
 from .bundle import BundleError
 from .fast_intake import bundle_id_of
-from .format_hints import YAML_AS_JSON_LINES, document_help, helped, list_line, yaml_like
+from .format_hints import (
+    TRAILING_COMMA,
+    YAML_AS_JSON_LINES,
+    document_help,
+    helped,
+    list_line,
+    trailing_comma,
+    yaml_like,
+)
 from .json_keys import Duplicate, duplicates, has_duplicate, line_and_column
 from .limits import MAX_DEPTH, MAX_RECORD_BYTES, digits_message, read_decimal
 from .record_errors import (
@@ -130,6 +138,8 @@ def _json_fallback(line: bytes | str, name: str, number: int, index: int) -> Rec
             what = "a DOS end-of-file byte (0x1A)" if "\x00" not in text[exc.pos :] else "NUL padding"
             help_text = f"the line's record ends before column {exc.colno}; after it is {what}: remove it"
             error = replace(error, diagnostics=(replace(error.diagnostics[0], help=help_text),))
+        elif trailing_comma(text, exc):
+            error = helped(error, TRAILING_COMMA)
         elif yaml_like(text):  # (YAML given as JSON Lines: each of its lines an error that said only this)
             error = helped(error, YAML_AS_JSON_LINES)
         return error
