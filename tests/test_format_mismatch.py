@@ -33,8 +33,9 @@ LINES_AS_JSON = ("it looks like JSON Lines, one JSON object a line: read it with
                  "(the `.jsonl` extension says so too)")
 PARQUET_NOTE = ("it is a Parquet file (it starts with `PAR1`), which is read only from a file whose name ends "
                 "in `.parquet`: give it that name")
-LIST_AS_JSON_LINES = ("a JSON list on one line: a JSON Lines line holds one bundle; a list of bundles is a JSON "
-                      "document: read it with --input-format json (the `.json` extension says so too)")
+LIST_AS_JSON_LINES = ("a JSON Lines line holds one bundle, not a list of them: write each on a line of its own, "
+                      "or read a file that is one JSON list with --input-format json (the `.json` extension says "
+                      "so too)")
 
 
 @pytest.mark.parametrize("text", [YAML_TEXT, MAPPING_TEXT, b"---\n" + MAPPING_TEXT], ids=["list", "mapping", "marked"])

@@ -24,8 +24,9 @@ YAML_AS_JSON_LINES = ("this line looks like YAML, not a JSON object: if the inpu
 YAML_AS_JSON = "it looks like YAML, not JSON: read it with --input-format yaml (the `.yaml` extension says so too)"
 LINES_AS_JSON = ("it looks like JSON Lines, one JSON object a line: read it with --input-format jsonl "
                  "(the `.jsonl` extension says so too)")
-LIST_AS_JSON_LINES = ("a JSON list on one line: a JSON Lines line holds one bundle; a list of bundles is a JSON "
-                      "document: read it with --input-format json (the `.json` extension says so too)")
+LIST_AS_JSON_LINES = ("a JSON Lines line holds one bundle, not a list of them: write each on a line of its own, "
+                      "or read a file that is one JSON list with --input-format json (the `.json` extension says "
+                      "so too)")
 
 
 TRAILING_COMMA = "JSON allows no comma after the last item of a list or object (a trailing comma): remove it"
