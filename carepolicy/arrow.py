@@ -198,14 +198,18 @@ def evaluate_arrow_batches(
 
 
 def _record_batches(batches: Iterator[object]) -> Iterator[pa.RecordBatch]:
-    """The batches, each a RecordBatch or a Table: anything else (a JSON text, a dict) failed on its
-    first attribute (`'str' object has no attribute 'schema'`), and is refused by its type instead."""
+    """The batches; a Table among them as its batches (its columns are chunked, which the reading
+    of a row's columns does not take). Anything else (a JSON text, a dict) failed on its first
+    attribute (`'str' object has no attribute 'schema'`), and is refused by its type instead."""
     for number, batch in enumerate(batches, 1):
-        if not isinstance(batch, pa.RecordBatch | pa.Table):
+        if isinstance(batch, pa.Table):
+            yield from batch.to_batches()
+        elif isinstance(batch, pa.RecordBatch):
+            yield batch
+        else:
             raise TypeError(f"`batches` holds Arrow record batches (or tables); item {number} is a "
                             f"`{type(batch).__name__}`: make a batch of the bundles, "
                             "`pa.record_batch({'bundle': texts})`")
-        yield batch
 
 
 def decided_batches(evaluator: Evaluator, batches: Iterable[pa.RecordBatch], *, column: str | None, source: str,

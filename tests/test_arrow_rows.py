@@ -296,3 +296,11 @@ def test_policies_that_are_not_loaded_are_refused_at_the_call(given: object, bun
     batch = pa.record_batch({"bundle": [json.dumps(bundle)]})
     with pytest.raises(TypeError, match=r"`policies` is an Evaluator \(`carepolicy.load\(\)`\) or a PolicySet, not"):
         evaluate_arrow_batches(given, [batch])  # type: ignore[arg-type]
+
+
+def test_a_table_among_the_batches_is_read_as_its_batches(policies: PolicySet) -> None:
+    """A `pa.Table` item among `batches` was read as a batch, but its columns are chunked: a float32
+    column (read through its text) made each row a `facts/internal` error. It is read as its batches."""
+    kind = pa.struct([("deductible_remaining", pa.float32())])
+    table = pa.table({"month": ["2025-03"], "beneficiary": pa.array([{"deductible_remaining": 1.1}], kind)})
+    assert [row["status"] for row in _rows(policies, [table, table.to_batches()[0]])] == ["decided", "decided"]
