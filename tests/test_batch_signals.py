@@ -15,8 +15,9 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 from carepolicy.cli.exit_codes import ExitCode
@@ -154,6 +155,27 @@ def _wait_until(ready: Callable[[], bool], process: subprocess.Popen[bytes], err
         time.sleep(0.005)
 
 
+def _feed_then(source: Path, err: Path, marks: Path, args: Sequence[str], *, fed: int = FED,
+               ready: Callable[[], bool], stop: Callable[[subprocess.Popen[bytes]], None],
+               **options: Any) -> tuple[int, str]:
+    """`producer | batch - ARGS`: the first `fed` records of `source` written to the run's stdin and
+    the pipe left open (an idle producer); once `ready()`, `stop(process)` (a signal). The exit
+    status and stderr. The pipe is closed only after the run ends: an end of the input before the
+    signal would end the run."""
+    with open(err, "wb") as errors:
+        process = _batch(marks, "-", *args, stdin=subprocess.PIPE, stderr=errors.fileno(), **options)
+    assert process.stdin is not None
+    try:
+        process.stdin.write(b"".join(source.read_bytes().splitlines(keepends=True)[:fed]))
+        process.stdin.flush()
+        _wait_until(ready, process, err)
+        stop(process)
+        status = process.wait(timeout=120)
+    finally:
+        process.stdin.close()
+    return status, err.read_text()
+
+
 def _resumed_from(source: Path, target: Path, jobs: str, kept: int) -> bytes:
     """`batch - --resume` from the whole input (a producer run again): the finished output."""
     with open(source, "rb") as whole:
@@ -189,34 +211,15 @@ def test_a_signal_while_a_slow_producer_is_awaited_writes_every_record_decided(
     started (the 256 the workers held were dropped). Every one is written now, as with --jobs 1,
     and `--resume` goes on to the bytes of an uninterrupted run."""
     target, partial, marks = tmp_path / "out.jsonl", tmp_path / "out.jsonl.partial", tmp_path / "marks"
-    fed = b"".join(source.read_bytes().splitlines(keepends=True)[:FED])
-    with open(tmp_path / "err", "wb") as err:
-        process = _batch(marks, "-", "--jobs", jobs, "-o", str(target), stdin=subprocess.PIPE, stderr=err.fileno())
-    assert process.stdin is not None
-    try:
-        process.stdin.write(fed)
-        process.stdin.flush()  # and the producer falls idle: the pipe stays open
-        deadline = time.monotonic() + 120
-        while _decided(marks) < FED:  # every record fed is decided (and its note sent, with workers)
-            assert process.poll() is None, (tmp_path / "err").read_text()
-            assert time.monotonic() < deadline
-            time.sleep(0.005)
-        process.send_signal(signal.SIGINT)
-        status = process.wait(timeout=120)
-    finally:
-        process.stdin.close()  # (only now: an end of the input before the signal would end the run)
-    stderr = (tmp_path / "err").read_text()
+    # every record fed is decided (and its note sent, with workers), then the signal
+    status, stderr = _feed_then(source, tmp_path / "err", marks, ["--jobs", jobs, "-o", str(target)],
+                                ready=lambda: _decided(marks) >= FED,
+                                stop=lambda process: process.send_signal(signal.SIGINT))
     assert status == ExitCode.INTERRUPTED, stderr
     assert f"interrupted by SIGINT: {FED} records of an unknown number" in stderr
     assert partial.read_bytes() == b"".join(reference.splitlines(keepends=True)[:FED])
     assert not target.exists()  # an output that is not complete is never moved into place
-    with open(source, "rb") as whole:
-        resumed = subprocess.run([sys.executable, "-c", "from carepolicy.cli.main import main; main()", "batch",
-                                  "-", *SMOKE, "--jobs", jobs, "-o", str(target), "--resume"],
-                                 stdin=whole, capture_output=True, check=False)
-    assert resumed.returncode == ExitCode.OK, resumed.stderr.decode()
-    assert f"({FED} kept from the partial output, {SOURCE_RECORDS - FED} decided now)" in resumed.stderr.decode()
-    assert target.read_bytes() == reference
+    assert _resumed_from(source, target, jobs, FED) == reference
     assert not partial.exists()
 
 
@@ -288,20 +291,9 @@ def test_every_record_read_from_an_idle_producer_is_written(source: Path, refere
     read is written now, whatever --jobs, and `--resume` goes on to the bytes of an uninterrupted run."""
     target, partial, marks, err = tmp_path / "out.jsonl", tmp_path / "out.jsonl.partial", tmp_path / "marks", \
         tmp_path / "err"
-    fed_lines = b"".join(source.read_bytes().splitlines(keepends=True)[:fed])
-    with open(err, "wb") as errors:
-        process = _batch(marks, "-", "--jobs", jobs, "-o", str(target), at="read", stdin=subprocess.PIPE,
-                         stderr=errors.fileno())
-    assert process.stdin is not None
-    try:
-        process.stdin.write(fed_lines)
-        process.stdin.flush()
-        _wait_until(lambda: _decided(marks, "read") >= fed, process, err)  # it waits for the next one
-        process.send_signal(signal.SIGINT)
-        status = process.wait(timeout=120)
-    finally:
-        process.stdin.close()
-    stderr = err.read_text()
+    status, stderr = _feed_then(source, err, marks, ["--jobs", jobs, "-o", str(target)], at="read", fed=fed,
+                                ready=lambda: _decided(marks, "read") >= fed,  # it waits for the next one
+                                stop=lambda process: process.send_signal(signal.SIGINT))
     assert status == ExitCode.INTERRUPTED, stderr
     assert f"interrupted by SIGINT: {fed} records of an unknown number {AWAITED} written" in stderr
     assert partial.read_bytes() == b"".join(reference.splitlines(keepends=True)[:fed])
@@ -318,19 +310,9 @@ def test_a_full_disk_while_the_records_read_are_written_is_the_full_disk(source:
         tmp_path / "err"
     lines = reference.splitlines(keepends=True)
     room = len(b"".join(lines[:150]))  # the chunk of records 128-191 is cut short
-    with open(err, "wb") as errors:
-        process = _batch(marks, "-", "--jobs", "2", "-o", str(target), stdin=subprocess.PIPE,
-                         stderr=errors.fileno(), ROOM=room)
-    assert process.stdin is not None
-    try:
-        process.stdin.write(b"".join(source.read_bytes().splitlines(keepends=True)[:FED]))
-        process.stdin.flush()
-        _wait_until(lambda: _decided(marks) >= FED, process, err)
-        process.send_signal(signal.SIGINT)
-        status = process.wait(timeout=120)
-    finally:
-        process.stdin.close()
-    stderr = err.read_text()
+    status, stderr = _feed_then(source, err, marks, ["--jobs", "2", "-o", str(target)], ROOM=room,
+                                ready=lambda: _decided(marks) >= FED,
+                                stop=lambda process: process.send_signal(signal.SIGINT))
     assert status == ExitCode.BAD_INPUT, stderr
     assert "error[usage/output]: cannot write" in stderr
     assert "no space left on device" in stderr
@@ -350,24 +332,17 @@ def test_a_signal_waits_for_the_chunks_being_decided_and_a_second_stops_at_once(
     lines of the chunks before it."""
     target, partial, marks, err = tmp_path / "out.jsonl", tmp_path / "out.jsonl.partial", tmp_path / "marks", \
         tmp_path / "err"
-    with open(err, "wb") as errors:
-        process = _batch(marks, "-", "--jobs", "2", "-o", str(target), at="read", stdin=subprocess.PIPE,
-                         stderr=errors.fileno(), HOLD=192)
-    assert process.stdin is not None
-    try:
-        process.stdin.write(b"".join(source.read_bytes().splitlines(keepends=True)[:FED]))
-        process.stdin.flush()
-        _wait_until(lambda: _decided(marks, "read") >= FED and _marked(marks, "held"), process, err)
+
+    def stop(process: subprocess.Popen[bytes]) -> None:
         process.send_signal(signal.SIGINT)
         _wait_until(lambda: _marked(marks, "salvage"), process, err)
         if then == "a second signal":
             process.send_signal(signal.SIGINT)
         else:
             Path(f"{marks}.release").touch()
-        status = process.wait(timeout=120)
-    finally:
-        process.stdin.close()
-    stderr = err.read_text()
+
+    status, stderr = _feed_then(source, err, marks, ["--jobs", "2", "-o", str(target)], at="read", HOLD=192,
+                                ready=lambda: _decided(marks, "read") >= FED and _marked(marks, "held"), stop=stop)
     assert status == ExitCode.INTERRUPTED, stderr
     # (released: every record read; at a second signal, the chunks before the one held, as far as
     # they were written by then: the decided chunks' writes are not waited for either)
@@ -386,19 +361,9 @@ def test_a_sigterm_to_the_process_group_writes_the_blocks_the_workers_hold(sourc
     SIGTERM to this process now, as ^C, which ends them once every record read is written."""
     target, partial, marks, err = tmp_path / "out.jsonl", tmp_path / "out.jsonl.partial", tmp_path / "marks", \
         tmp_path / "err"
-    with open(err, "wb") as errors:
-        process = _batch(marks, "-", "--jobs", "2", "-o", str(target), stdin=subprocess.PIPE,
-                         stderr=errors.fileno(), group=True)
-    assert process.stdin is not None
-    try:
-        process.stdin.write(b"".join(source.read_bytes().splitlines(keepends=True)[:FED]))
-        process.stdin.flush()
-        _wait_until(lambda: _decided(marks) >= FED, process, err)
-        os.killpg(process.pid, signal.SIGTERM)
-        status = process.wait(timeout=120)
-    finally:
-        process.stdin.close()
-    stderr = err.read_text()
+    status, stderr = _feed_then(source, err, marks, ["--jobs", "2", "-o", str(target)], group=True,
+                                ready=lambda: _decided(marks) >= FED,
+                                stop=lambda process: os.killpg(process.pid, signal.SIGTERM))
     assert status == ExitCode.INTERRUPTED, stderr
     assert f"interrupted by SIGTERM: {FED} records of an unknown number {AWAITED} written" in stderr
     assert partial.read_bytes() == b"".join(reference.splitlines(keepends=True)[:FED])
