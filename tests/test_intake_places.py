@@ -99,15 +99,15 @@ def test_evaluate_gives_one_error_for_yaml_in_utf_16_without_a_mark(tmp_path: Pa
 _GOOD = '{"id":"g","month":"2025-03","beneficiary":{"part_b":true}}'
 # (cell, code, fact path, message after `column `c`, row n: `); the JSON's own errors
 _SPOILT = [
-    ('{"id": "a", "month": ', "facts/syntax", None, "invalid JSON: expecting value (line 1, column 22)"),
+    ('{"id": "a", "month": ', "facts/syntax", None, "invalid JSON: expecting value (line 1, column 22 of the cell)"),
     ('{"id":"b","id":"c"}', "facts/duplicate-key", "$.id",
-     "key `id` appears twice in one object (first at column 2 of the value)"),
+     "key `id` appears twice in one object (first at line 1, column 2 of the cell)"),
     ("[1, 2]", "facts/not-a-bundle", "$", "expected a fact bundle (a mapping), found a list"),
     ("[" * 100 + "]" * 100, "facts/limit", None, "nested more than 16 levels deep"),
     ('{"month":"2025-03","n":' + "9" * 5000 + "}", "facts/limit", None,
-     "a number with 5000 digits; fact files allow at most 15 digits (line 1, column 24)"),
+     "a number with 5000 digits; fact files allow at most 15 digits (line 1, column 24 of the cell)"),
     (None, "facts/not-a-bundle", "$", "expected a fact bundle (a mapping), found `null`"),
-    ('{"a": 1} x', "facts/syntax", None, "invalid JSON: extra data (line 1, column 10)"),
+    ('{"a": 1} x', "facts/syntax", None, "invalid JSON: extra data (line 1, column 10 of the cell)"),
 ]
 
 

@@ -79,7 +79,7 @@ def test_a_json_value_in_an_arrow_table_is_refused_too() -> None:
     good, spoilt = bundles_from_batches(table.to_batches(), source="t.parquet")
     assert isinstance(good, Bundle)
     diag = _error(spoilt)
-    assert diag.message.endswith("of the value)")
+    assert diag.message.endswith("of the cell)")
     assert diag.span is None
 
 

@@ -177,7 +177,7 @@ def test_a_json_value_over_a_limit_is_its_rows_error_as_in_json_lines() -> None:
     assert _errors(rows) == [
         ("facts/limit", "column `bundle`, row 1: nested more than 16 levels deep"),
         ("facts/limit", "column `bundle`, row 2: a number with 5000 digits; fact files allow at most 15 digits"
-                        " (line 1, column 24)"),
+                        " (line 1, column 24 of the cell)"),
     ]
     assert [row["bundle_id"] for row in rows] == ["#1", "#2", BUNDLES[0]["id"]]
 

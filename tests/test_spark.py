@@ -105,7 +105,7 @@ def test_a_json_cell_error_names_its_column_and_row_and_fact_named_columns_are_w
         "and the other columns are ignored")]
     assert [row["status"] for row in rows] == ["decided", "error"]
     assert [d["message"] for d in json.loads(rows[1]["error"])] == [
-        "column `bundle`, row 2: invalid JSON: expecting value (line 1, column 8)"]
+        "column `bundle`, row 2: invalid JSON: expecting value (line 1, column 8 of the cell)"]
 
 
 def test_an_executor_loads_the_files_again_when_they_changed_since_its_last_job(tmp_path: Path) -> None:

@@ -171,18 +171,24 @@ def json_value(value: str | bytes, name: str, index: int, where: str | None = No
     try:
         obj = _parse_json(text)
     except json.JSONDecodeError as exc:
-        at = f" (line {exc.lineno}, column {exc.colno})"
-        return _value_error("facts/syntax", invalid("JSON", exc.msg) + at, name, index, where)
+        message = f"{invalid('JSON', exc.msg)} ({in_cell(exc.lineno, exc.colno)})"
+        return _value_error("facts/syntax", message, name, index, where)
     except (RecursionError, _NestedTooDeep):
         return _value_error("facts/limit", f"nested more than {MAX_DEPTH} levels deep", name, index, where)
     except ValueError as exc:  # an integer over 4,300 digits, or an exponent no Decimal holds
         line, column = _number_place(text)
-        return _value_error("facts/limit", f"{digits_message(exc)} (line {line}, column {column})", name, index, where)
+        return _value_error("facts/limit", f"{digits_message(exc)} ({in_cell(line, column)})", name, index, where)
     repeated = repeated_key(obj, text, name, index, None)
     if repeated is not None:
         return placed(repeated, where)
     record = checked(obj, name, index)
     return record if isinstance(obj, dict) else placed(record, where)  # (not a mapping: the value's error)
+
+
+def in_cell(line: int, column: int) -> str:
+    """Where in a table cell's JSON text an error is: its line and column are the cell's own, which a
+    bare `(line 1, column 22)` did not say (a reader looked for line 1 of the Parquet file)."""
+    return f"line {line}, column {column} of the cell"
 
 
 def _over_record_size(value: str | bytes) -> bool:
@@ -217,7 +223,7 @@ def duplicate_error(
     if first_line != line and lines_before is not None:
         where = f"line {first_line + lines_before}"
     else:
-        where = f"column {first_column}" + (" of the value" if lines_before is None else "")
+        where = f"column {first_column}" if lines_before is not None else in_cell(first_line, first_column)
     bundle_id = bundle_id_of(obj, index) if isinstance(obj, dict) else f"#{index + 1}"
     diag = Diagnostic(
         "facts/duplicate-key",
