@@ -11,6 +11,7 @@ errors and their order are exactly those of the reader.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
+from itertools import chain
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, NamedTuple, TypeAlias
 
@@ -77,18 +78,19 @@ def json_line_work(stream: IO[bytes], name: str) -> Iterator[Work]:
     limits; a stream in UTF-16 or 32 is one error record, and one without records too, as the
     reader says. (`carepolicy serve` reads a request's body with it, as batch reads a file.)"""
     from carepolicy.engine.facts.json_records import without_mark
-    from carepolicy.engine.facts.record_errors import other_encoding
+    from carepolicy.engine.facts.record_errors import file_start, other_encoding
     from carepolicy.engine.facts.records import _lines
 
+    held, rest = file_start(_lines(stream))
+    spoilt = other_encoding(held, name)
+    if spoilt is not None:  # saved as UTF-16 or 32: the file is one error record, as the reader says
+        yield spoilt
+        return
     index = 0
-    for number, read in _lines(stream):
+    for number, read in chain(held, rest):
         line = without_mark(read)
         if line is not None and not line.strip():
             continue
-        spoilt = other_encoding(line, name, number) if index == 0 else None
-        if spoilt is not None:  # saved as UTF-16 or 32: the file is one error record, as the reader says
-            yield spoilt
-            return
         yield RawRecord(name, index, number, line)
         index += 1
     if index == 0:

@@ -11,6 +11,7 @@ import json
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import replace
+from itertools import chain
 
 import msgspec
 
@@ -37,6 +38,7 @@ from .record_errors import (
     bundles,
     checked,
     fail,
+    file_start,
     invalid,
     not_utf8,
     other_encoding,
@@ -67,15 +69,16 @@ def json_lines(lines: Iterable[Line], name: str) -> Iterator[Record]:
 def lined_json_records(lines: Iterable[Line], name: str) -> Iterator[tuple[Record, Line | None]]:
     """The records of JSON Lines, each with the line it was read from (None: the first line of a
     file in another encoding, which stands for the whole file); a blank line is no record."""
+    held, rest = file_start(lines)  # (a file in another encoding is told by its first bytes)
+    spoilt = other_encoding(held, name)
+    if spoilt is not None:
+        yield spoilt, None
+        return
     index = 0
-    for number, read in lines:
+    for number, read in chain(held, rest):
         line = without_mark(read)
         if line is not None and not line.strip():
             continue
-        spoilt = other_encoding(line, name, number) if index == 0 else None
-        if spoilt is not None:
-            yield spoilt, None
-            return
         yield json_record(line, name, number, index), (number, line)
         index += 1
 

@@ -35,16 +35,33 @@ def utf16_or_32(data: bytes) -> str | None:
     return None
 
 
-def unmarked_utf16(line: bytes) -> str | None:
-    """"LE" or "BE" when the first line of a file is UTF-16 text of ASCII characters without a
-    byte-order mark (a NUL byte after, or before, each of its first characters: `{\\x00"\\x00`), else
-    None. Its NUL bytes are UTF-8 too, so no decoding fails: each line was only `expecting value`."""
-    pairs = [line[i : i + 2] for i in range(0, min(len(line.rstrip(b"\r\n")), 16) - 1, 2)]
-    if len(pairs) < 2:
+# the code units of a line end in UTF-16 (LF, CR; little- and big-endian), skipped when its byte
+# order is told: a file that starts with a blank line (`\n` then a bundle) starts with one, and the
+# pattern of its NUL bytes is that of the text after it
+_UTF16_BREAKS = frozenset((b"\n\x00", b"\r\x00", b"\x00\n", b"\x00\r"))
+_UNITS_TOLD = 8  # the code units of text (line ends aside) that tell the byte order
+
+
+def unmarked_utf16(start: bytes) -> str | None:
+    """"LE" or "BE" when `start`, the first bytes of a file, are UTF-16 text of ASCII characters
+    without a byte-order mark (a NUL byte after, or before, each character: `{\\x00"\\x00`), else
+    None. Its code units are read from the file's first byte, its line ends skipped: split at each
+    LF byte, a little-endian file that starts with a blank line has a second line that starts with
+    the NUL byte of the LF (`\\x00{\\x00"...`, which looked big-endian), and a big-endian one has a
+    first line `\\x00\\n` (too short to tell: then nothing was said). Its NUL bytes are UTF-8 too, so
+    no decoding fails: each line was only `expecting value`."""
+    units: list[bytes] = []
+    for at in range(0, len(start) - 1, 2):
+        unit = start[at : at + 2]
+        if unit not in _UTF16_BREAKS:
+            units.append(unit)
+            if len(units) == _UNITS_TOLD:
+                break
+    if len(units) < 2:
         return None
-    if all(0 < pair[0] < 0x80 and pair[1] == 0 for pair in pairs):
+    if all(0 < unit[0] < 0x80 and unit[1] == 0 for unit in units):
         return "LE"
-    if all(pair[0] == 0 and 0 < pair[1] < 0x80 for pair in pairs):
+    if all(unit[0] == 0 and 0 < unit[1] < 0x80 for unit in units):
         return "BE"
     return None
 
@@ -159,24 +176,49 @@ def unknown_until(data: bytes) -> str | None:
     return None
 
 
-def other_encoding(line: bytes | None, name: str, number: int) -> BundleError | None:
+# the lines read at most to find a file's first that holds more than blanks, line ends and NUL
+# bytes: a blank line of UTF-16 is `\x00\n` once split at LF bytes (bounded: those lines are held)
+_START_LINES = 64
+
+
+def file_start(lines: Iterable[Line]) -> tuple[list[Line], Iterator[Line]]:
+    """The first lines of a file, up to its first that holds more than blanks, line ends and NUL
+    bytes (or `_START_LINES` of them), and an iterator over the lines after them: what
+    `other_encoding` reads, before any line is read as a record (chain the two to read them all)."""
+    read = iter(lines)
+    held: list[Line] = []
+    for number, line in read:
+        held.append((number, line))
+        if line is None or line.removeprefix(_UTF8_MARK).translate(None, _NUL).strip() or len(held) == _START_LINES:
+            break
+    return held, read
+
+
+_UTF8_MARK = b"\xef\xbb\xbf"
+
+
+def other_encoding(held: list[Line], name: str) -> BundleError | None:
     """The one error record of a JSON Lines file or a YAML stream saved as UTF-16 or UTF-32, or
-    compressed (gzip, zstd, xz), given its first line that is not blank (which starts with that
-    byte-order mark or magic number, or is UTF-16 without a mark: NUL bytes beside ASCII ones), or
-    None: a file in UTF-8.
+    compressed (gzip, zstd, xz), given its first lines (`file_start`): its first line that is not
+    blank starts with that byte-order mark or magic number, or the file's first bytes are UTF-16
+    without a mark (NUL bytes beside ASCII ones, read from the file's first byte); or None: a file
+    in UTF-8.
     Split at UTF-8's line break, each line of such a file would be an error record of its own (the
     NUL bytes after the last break one more, each LF byte of compressed data one); a YAML stream in
     little-endian UTF-16 or 32 was its document's error and then `NUL padding` for the NUL bytes
     after its last LF (and without a mark, its error was `unacceptable character U+0000`). So the
     file stands as one record (`batch` splits JSON Lines itself: it asks too)."""
-    if line is None:
-        return None
-    order = unmarked_utf16(line)
+    start = b"".join(line for _number, line in held if line is not None)
+    order = unmarked_utf16(start)
     if order is not None:  # (as with a mark, but nothing fails to decode: each line was `expecting value`)
         message = unmarked_utf16_message(order)
         saved = f"the file stands as one record: {HOW_MANY_UNKNOWN} until it is saved as UTF-8"
-        diag = Diagnostic("facts/syntax", message, span=span(name, number, 1), file=name, bundle="#1", help=saved)
+        diag = Diagnostic("facts/syntax", message, span=span(name, held[0][0], 1), file=name, bundle="#1", help=saved)
         return BundleError("#1", name, 0, (diag,))
+    number, line = next(((n, read) for n, read in held if read is None or read.removeprefix(_UTF8_MARK).strip()),
+                        (0, None))
+    if line is None:
+        return None
     how_many = unknown_until(line)
     if how_many is None:
         return None

@@ -25,6 +25,7 @@ from .record_errors import (
     Record,
     checked,
     fail,
+    file_start,
     invalid,
     not_utf8,
     other_encoding,
@@ -121,16 +122,11 @@ def yaml_stream(lines: Iterable[Line], name: str) -> Iterator[Record]:
     Padding at the end (NUL or DOS end-of-file bytes on lines of their own) is one error record of
     its own, after the documents' records: in the last document, it made that document (a whole
     list) unreadable for bytes that are no part of it."""
-    read = iter(lines)
-    first: list[Line] = []
-    for number, line in read:  # the first line that is not blank tells a file in another encoding
-        first.append((number, line))
-        if line is None or line.strip():
-            spoilt = other_encoding(line, name, number)
-            if spoilt is not None:  # (UTF-16, 32, compressed: the file is one error record, as in JSON Lines)
-                yield spoilt
-                return
-            break
+    first, read = file_start(lines)  # the file's first bytes tell a file in another encoding
+    spoilt = other_encoding(first, name)
+    if spoilt is not None:  # (UTF-16, 32, compressed: the file is one error record, as in JSON Lines)
+        yield spoilt
+        return
     index = 0
     pending: tuple[int, list[bytes] | None] | None = None
     several = False
