@@ -40,6 +40,7 @@ def utf16_or_32(data: bytes) -> str | None:
 # pattern of its NUL bytes is that of the text after it
 _UTF16_BREAKS = frozenset((b"\n\x00", b"\r\x00", b"\x00\n", b"\x00\r"))
 _UNITS_TOLD = 8  # the code units of text (line ends aside) that tell the byte order
+_BYTES_TOLD = 1024  # and the bytes looked at for them: _START_LINES blank lines of CRLF are 256
 
 
 def unmarked_utf16(start: bytes) -> str | None:
@@ -51,7 +52,7 @@ def unmarked_utf16(start: bytes) -> str | None:
     first line `\\x00\\n` (too short to tell: then nothing was said). Its NUL bytes are UTF-8 too, so
     no decoding fails: each line was only `expecting value`."""
     units: list[bytes] = []
-    for at in range(0, len(start) - 1, 2):
+    for at in range(0, min(len(start), _BYTES_TOLD) - 1, 2):  # (a whole JSON document may be given)
         unit = start[at : at + 2]
         if unit not in _UTF16_BREAKS:
             units.append(unit)
