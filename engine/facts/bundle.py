@@ -17,6 +17,7 @@ from ..diagnostics import Diagnostic, sort_diagnostics
 from ..jsontext import canonical_bytes
 from .fast_intake import bundle_id_of, fast_bundle
 from .impossible import impossible_values, outside_month_notes
+from .limit_help import limit_help
 from .limits import LOOKED_FOR, MAX_DIAGNOSTICS, PathPart, Problem, plain_copy
 from .schema import XTYPE, model_schema, shared_schema
 from .schema_messages import describe, json_path, schema_diagnostics
@@ -117,7 +118,8 @@ def _listed(diagnostics: tuple[Diagnostic, ...], source: str, bundle: str) -> tu
 def _fact_diagnostic(
     code: str, path: list[PathPart], message: str, root: object, source: str, bundle: str
 ) -> Diagnostic:
-    return Diagnostic(code, message, fact_path=json_path(path, root), file=source, bundle=bundle)
+    help_text = limit_help(message) if code == "facts/limit" else None
+    return Diagnostic(code, message, fact_path=json_path(path, root), file=source, bundle=bundle, help=help_text)
 
 
 def _is_money(schema: Mapping[str, Any]) -> bool:

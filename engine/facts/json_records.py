@@ -28,6 +28,7 @@ from .format_hints import (
     yaml_like,
 )
 from .json_keys import Duplicate, duplicates, has_duplicate, line_and_column
+from .limit_help import limit_help
 from .limits import MAX_DEPTH, MAX_RECORD_BYTES, digits_message, read_decimal
 from .record_errors import (
     HOW_MANY_UNKNOWN,
@@ -203,8 +204,10 @@ def _over_record_size(value: str | bytes) -> bool:
 
 def _value_error(code: str, message: str, name: str, index: int, where: str | None) -> BundleError:
     bundle_id = f"#{index + 1}"
+    help_text = limit_help(message) if code == "facts/limit" else None
     message = message if where is None else f"{where}: {message}"
-    return BundleError(bundle_id, name, index, (Diagnostic(code, message, file=name, bundle=bundle_id),))
+    diag = Diagnostic(code, message, file=name, bundle=bundle_id, help=help_text)
+    return BundleError(bundle_id, name, index, (diag,))
 
 
 def repeated_key(obj: object, text: str, name: str, index: int, lines_before: int | None) -> BundleError | None:

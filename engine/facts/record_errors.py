@@ -8,6 +8,7 @@ from dataclasses import replace
 from ..diagnostics import Diagnostic, FactError
 from ..source import Span
 from .bundle import Bundle, BundleError, validate_bundle
+from .limit_help import DOCUMENT_HELP, limit_help
 from .limits import MAX_DOCUMENT_BYTES, MAX_RECORD_BYTES
 
 Record = Bundle | BundleError
@@ -243,7 +244,7 @@ def whole(lines: Iterable[Line], name: str, kind: str) -> bytes:
     for _number, line in lines:
         if line is None or size + len(line) > MAX_DOCUMENT_BYTES:
             message = f"`{name}` is larger than {MAX_DOCUMENT_BYTES:,} bytes, the limit for one {kind} document"
-            raise FactError([Diagnostic("facts/limit", message, file=name, help=JSONL_HELP)])
+            raise FactError([Diagnostic("facts/limit", message, file=name, help=DOCUMENT_HELP)])
         parts.append(line)
         size += len(line)
     return b"".join(parts)
@@ -284,7 +285,8 @@ def too_large(what: str) -> str:
 
 def record_error(code: str, message: str, name: str, line: int, column: int, index: int) -> BundleError:
     bundle_id = f"#{index + 1}"
-    diag = Diagnostic(code, message, span=span(name, line, column), file=name, bundle=bundle_id)
+    help_text = limit_help(message) if code == "facts/limit" else None
+    diag = Diagnostic(code, message, span=span(name, line, column), file=name, bundle=bundle_id, help=help_text)
     return BundleError(bundle_id, name, index, (diag,))
 
 

@@ -17,6 +17,7 @@ import yaml
 
 from ..diagnostics import Diagnostic, FactError
 from .bundle import BundleError
+from .limit_help import DEPTH_HELP, limit_help
 from .limits import MAX_DEPTH, MAX_DOCUMENT_BYTES, MAX_RECORD_BYTES
 from .record_errors import (
     HOW_MANY_UNKNOWN,
@@ -288,7 +289,7 @@ def _unclosed_quote(lines: list[str], first: int, last: int) -> int | None:
 def _yaml_diagnostic(exc: BaseException, name: str, start: int, text: str) -> Diagnostic:
     offset = start - 1
     if isinstance(exc, RecursionError):
-        return Diagnostic("facts/limit", f"nested more than {MAX_DEPTH} levels deep", file=name)
+        return Diagnostic("facts/limit", f"nested more than {MAX_DEPTH} levels deep", file=name, help=DEPTH_HELP)
     if isinstance(exc, yaml.MarkedYAMLError):
         mark = exc.problem_mark or exc.context_mark
         line, column = (mark.line + 1 + offset, mark.column + 1) if mark else (start, 1)
@@ -300,7 +301,8 @@ def _yaml_diagnostic(exc: BaseException, name: str, start: int, text: str) -> Di
             code, message = "facts/limit", f"nested more than {MAX_DEPTH} levels deep"
         else:
             message = problem if isinstance(exc, FactYAMLError) else invalid("YAML", problem)
-        diag = Diagnostic(code=code, message=message, span=span(name, line, column), file=name)
+        help_text = limit_help(message) if code == "facts/limit" else None
+        diag = Diagnostic(code=code, message=message, span=span(name, line, column), file=name, help=help_text)
         lines = _BREAK.split(text)
         if mark and mark.line < len(lines) and lines[mark.line][mark.column : mark.column + 1] == "\t":
             diag = replace(diag, help=TAB_HELP)  # the character YAML cannot read is invisible: say what it is
