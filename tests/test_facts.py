@@ -258,7 +258,7 @@ def test_number_written_as_text_gets_a_hint() -> None:
 
 def test_yaml_infinity_is_not_money() -> None:
     diag = by_path(errors(BASE.replace("66.13", ".inf")), "$.fee_schedule_override['99490']")
-    assert diag.message == "`Infinity` is not a finite number"
+    assert diag.message == "`.inf` is not a finite number"  # as written, not the Decimal's `Infinity`
 
 
 # --- several bundles in a file ------------------------------------------------------------------

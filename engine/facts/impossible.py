@@ -16,7 +16,7 @@ from collections.abc import Iterator, Mapping
 from decimal import Decimal
 from typing import Any
 
-from .limits import MAX_MONEY, MAX_NOTES, MINUTES_PER_DAY, Problem, Where, path_of
+from .limits import MAX_MONEY, MAX_NOTES, MINUTES_PER_DAY, Problem, Where, path_of, shortened
 
 
 def month_minutes(month: object) -> int:
@@ -42,7 +42,7 @@ def impossible_values(bundle: Mapping[str, Any], money_paths: list[tuple[Where, 
     data (`rpm.device_days`) against the days of the service month."""
     for where, amount in money_paths:
         if isinstance(amount, int | Decimal) and amount > MAX_MONEY:
-            yield path_of(where), f"`{amount}` is more than any fee (at most {MAX_MONEY:,} per amount)"
+            yield path_of(where), f"`{shortened(str(amount))}` is more than any fee (at most {MAX_MONEY:,} per amount)"
     service_month = bundle.get("month")
     totals: dict[tuple[object, object], int] = {}  # (practitioner, month): the minutes so far
     for i, entry in enumerate(bundle.get("time") or ()):

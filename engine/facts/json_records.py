@@ -16,7 +16,7 @@ from itertools import chain
 import msgspec
 
 from ..diagnostics import Diagnostic, FactError
-from .bundle import BundleError
+from .bundle import Bundle, BundleError
 from .fast_intake import bundle_id_of
 from .format_hints import (
     TRAILING_COMMA,
@@ -60,6 +60,7 @@ from .record_errors import (
 from .schema_messages import json_path, show
 from .typed_intake import JSON_DECODER as JSON_DECODER  # the one exact decoder; named here too, where lines are read
 from .typed_intake import typed_record
+from .written import as_written, in_document, json_spelling
 
 
 def json_lines(lines: Iterable[Line], name: str) -> Iterator[Record]:
@@ -109,7 +110,14 @@ def json_record(line: bytes | str | None, name: str, number: int, index: int) ->
     except (msgspec.DecodeError, UnicodeError, ArithmeticError):  # UnicodeError: text holding a lone surrogate;
         return _json_fallback(line, name, number, index)  # ArithmeticError: an exponent no Decimal holds
     text = line if isinstance(line, str) else line.decode("utf-8")  # (msgspec read it: UTF-8)
-    return repeated_key(obj, text, name, index, number - 1) or list_line(checked(obj, name, index), obj)
+    return _finished(obj, text, name, number, index)
+
+
+def _finished(obj: object, text: str, name: str, number: int, index: int) -> Record:
+    """A decoded line's record: a key set twice, else the bundle checked (a JSON list on the line
+    says how lists are read); an error record quotes its numbers as the line wrote them."""
+    record = repeated_key(obj, text, name, index, number - 1) or list_line(checked(obj, name, index), obj)
+    return record if type(record) is Bundle else as_written(record, obj, json_spelling(text))
 
 
 # the help of a line holding records one after another with a carriage return between them
@@ -151,7 +159,7 @@ def _json_fallback(line: bytes | str, name: str, number: int, index: int) -> Rec
         return record_error("facts/limit", f"nested more than {MAX_DEPTH} levels deep", name, number, 1, index)
     except ValueError as exc:  # an integer over 4,300 digits, or an exponent no Decimal holds
         return record_error("facts/limit", digits_message(exc), name, number, _number_place(text)[1], index)
-    return repeated_key(obj, text, name, index, number - 1) or list_line(checked(obj, name, index), obj)
+    return _finished(obj, text, name, number, index)
 
 
 def json_value(value: str | bytes, name: str, index: int, where: str | None = None) -> Record:
@@ -186,7 +194,9 @@ def json_value(value: str | bytes, name: str, index: int, where: str | None = No
     if repeated is not None:
         return placed(repeated, where)
     record = checked(obj, name, index)
-    return record if isinstance(obj, dict) else placed(record, where)  # (not a mapping: the value's error)
+    if not isinstance(obj, dict):
+        return placed(record, where)  # (not a mapping: the value's error)
+    return record if type(record) is Bundle else as_written(record, obj, json_spelling(text))
 
 
 def in_cell(line: int, column: int) -> str:
@@ -340,8 +350,10 @@ def _json_document(data: bytes, name: str) -> Iterator[Record]:
         message = digits_message(exc) + unknown_count(text)
         place = span(name, *_number_place(text))
         raise FactError([Diagnostic("facts/limit", message, span=place, file=name, help=JSONL_HELP)]) from None
+    spelling = json_spelling(text)  # (the text read again only for an error record: its numbers as written)
     if not has_duplicate(text):
-        yield from bundles([document], name)
+        for record in bundles([document], name):
+            yield record if type(record) is Bundle else in_document(record, document, spelling)
         return
     # a key set twice spoils only the bundle it is in: the first such key of each is its error
     items = document if isinstance(document, list) else [document]
@@ -353,7 +365,7 @@ def _json_document(data: bytes, name: str) -> Iterator[Record]:
     for position, item in enumerate(items):
         found_in = spoilt.get(position)
         yield (
-            checked(item, name, position)
+            in_document(checked(item, name, position), document, spelling)
             if found_in is None
             else duplicate_error(found_in, item, document, text, name, position, 0)
         )

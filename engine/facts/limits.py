@@ -279,7 +279,7 @@ def _checked_number(value: int | float | Decimal, where: Where, problems: list[P
     # (numpy's float64, what a DataFrame gives, is `np.float64(66.13)`)
     number = Decimal(float.__repr__(value)) if isinstance(value, float) else value
     if not number.is_finite():
-        problems.append((path_of(where), f"`{number}` is not a finite number"))
+        problems.append((path_of(where), f"`{_quoted(value)}` is not a finite number"))
         return 0
     _sign, digits, exponent = number.as_tuple()
     if len(digits) <= MAX_DIGITS and number.adjusted() < MAX_DIGITS and exponent >= -MAX_DIGITS:  # type: ignore[operator]
@@ -287,7 +287,7 @@ def _checked_number(value: int | float | Decimal, where: Where, problems: list[P
     kept = "".join(map(str, digits)).rstrip("0")  # counted, not normalize()d: that rounds
     significant = len(kept)
     places = -exponent - (len(digits) - significant)  # type: ignore[operator]  # the zeros at the end aside
-    text = str(number) if len(str(number)) <= 40 else str(number)[:37] + "..."
+    text = _quoted(value)
     if significant > MAX_DIGITS or number.adjusted() >= MAX_DIGITS:
         why = f"has {significant} significant digits" if significant > MAX_DIGITS else "is too large"
         floated = _FLOAT_HINT if isinstance(value, float) and significant > MAX_DIGITS else ""
@@ -298,6 +298,18 @@ def _checked_number(value: int | float | Decimal, where: Where, problems: list[P
         problems.append((path_of(where), message + (_FLOAT_HINT if isinstance(value, float) else "")))
         return 0
     return number
+
+
+def _quoted(value: int | float | Decimal) -> str:
+    """A refused number as its message quotes it: as the value is written, a float by Python's own
+    text (`1e+27`, not its Decimal's `1E+27`). A number of a text input (JSON, YAML) is quoted by its
+    own text in the file once its error record is made (written.py)."""
+    return shortened(float.__repr__(value) if isinstance(value, float) else str(value))
+
+
+def shortened(text: str) -> str:
+    """A value's text as a message quotes it: whole up to 60 characters, else its first 57 and `...`."""
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 # --- values no patient-month can have -------------------------------------------------------------

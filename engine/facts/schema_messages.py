@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 from ..diagnostics import Diagnostic, did_you_mean
 from ..printable import utf8_text
 from . import fast_check
-from .limits import Foreign, path_of
+from .limits import Foreign, path_of, shortened
 from .schema import LATEST, V1_ONLY, VERSIONS, XTYPE, PathPart, Schema, _schema_text, shared_schema
 from .skeleton import skeleton, values
 
@@ -126,7 +126,7 @@ def show(value: object) -> str:
         return "[…]"
     text = str(value)
     text = utf8_text(text)  # half a UTF-16 pair (JSON's `\\ud800`) is not text UTF-8 can write: spelled so
-    return text if len(text) <= 60 else text[:57] + "..."
+    return shortened(text)
 
 
 def describe(value: object) -> str:

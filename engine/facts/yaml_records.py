@@ -16,7 +16,7 @@ from itertools import chain
 import yaml
 
 from ..diagnostics import Diagnostic, FactError
-from .bundle import BundleError
+from .bundle import Bundle, BundleError
 from .limit_help import DEPTH_HELP, limit_help
 from .limits import MAX_DEPTH, MAX_DOCUMENT_BYTES, MAX_RECORD_BYTES
 from .record_errors import (
@@ -39,6 +39,7 @@ from .record_errors import (
     unknown_until,
 )
 from .schema_messages import describe
+from .written import Spelling, as_written, yaml_spelling
 from .yaml_loader import DuplicateKey, FactLoader, FactYAMLError, ItemError, load_document
 
 _MARKER = re.compile(rb"^(---|\.\.\.)(?=[ \t\r\n]|$)")
@@ -215,13 +216,18 @@ def _yaml_document(start: int, chunk: list[bytes] | None, name: str, index: int,
     if alone and not isinstance(document, dict | list):
         message = f"a fact file holds a mapping or a list of mappings, found {describe(document)}"
         raise fail("facts/not-a-bundle", message, name)
+    spelling: Spelling | None = None
     for position, item in enumerate(document if isinstance(document, list) else [document], start=index):
         if isinstance(item, ItemError):  # an item of the list that cannot be read: its own error record
             bundle_id = item.bundle_id or f"#{position + 1}"
             diag = replace(_yaml_diagnostic(item.error, name, start, text), bundle=bundle_id)
             yield BundleError(bundle_id, name, position, (diag,))
         else:
-            yield checked(item, name, position)
+            record = checked(item, name, position)
+            if type(record) is not Bundle:  # (its numbers quoted as written: the document composed again)
+                spelling = spelling or yaml_spelling(text)
+                record = as_written(record, item, spelling, (position - index,) if isinstance(document, list) else ())
+            yield record
 
 
 def _declared_version(text: str, name: str) -> FactYAMLError | None:
