@@ -212,15 +212,16 @@ def test_a_python_datetime_where_a_date_is_wanted_is_refused_with_a_help() -> No
 @pytest.mark.parametrize(
     ("line", "path", "found"),
     [
-        ("id: 00123", "$.id", "`123`"),  # an MRN with leading zeros: YAML 1.2 reads the number 123
+        ("id: 00123", "$.id", "`00123`"),  # an MRN with leading zeros: YAML 1.2 reads the number 123
         ("id: 123", "$.id", "`123`"),
         ("practitioner: {id: 0012, kind: physician, new_patient: false, last_visit: 2024-11-02}",
-         "$.practitioner.id", "`12`"),
+         "$.practitioner.id", "`0012`"),
     ],
 )
 def test_a_number_where_text_is_expected_says_to_quote_it(line: str, path: str, found: str) -> None:
-    """`id: 00123` was refused as `expected text, found `123`` with no help: the message shows the
-    number YAML read, not the `00123` written, and nothing said that quotes keep it as text."""
+    """`id: 00123` was refused as `expected text, found `123`` with no help: the message showed the
+    number YAML read, not the `00123` written, and nothing said that quotes keep it as text. It now
+    quotes the scalar as written (tests/test_written_numbers.py), and the help says to quote it."""
     from tests.intake_data import BASE, read
 
     key = line.split(":")[0]

@@ -163,7 +163,7 @@ def _type_help(xtype: str | None, value: object) -> str | None:
     if xtype == "code" and isinstance(value, int) and not isinstance(value, bool):
         return _QUOTE_CODE_HELP
     if xtype == "text" and isinstance(value, int | decimal.Decimal) and not isinstance(value, bool):
-        return _QUOTE_TEXT_HELP  # an id such as an MRN, `00123`, shown as the number read: `123`
+        return _QUOTE_TEXT_HELP  # an id such as an MRN, `00123`: YAML reads the number 123
     numeric = xtype in ("count", "minutes", "money", "number")
     whole = xtype in ("count", "minutes")
     if whole and isinstance(value, decimal.Decimal) and value.is_finite() and value == value.to_integral_value():
