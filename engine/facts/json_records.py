@@ -8,7 +8,6 @@ say where and why (its messages carry a column), and to tell a limit crossed fro
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterable, Iterator
 from dataclasses import replace
 from itertools import chain
@@ -28,8 +27,9 @@ from .format_hints import (
     yaml_like,
 )
 from .json_keys import Duplicate, duplicates, has_duplicate, line_and_column
+from .json_parse import NestedTooDeep, number_place, parse_json
 from .limit_help import limit_help
-from .limits import MAX_DEPTH, MAX_RECORD_BYTES, digits_message, read_decimal
+from .limits import MAX_DEPTH, MAX_RECORD_BYTES, digits_message
 from .record_errors import (
     HOW_MANY_UNKNOWN,
     JSONL_HELP,
@@ -138,7 +138,7 @@ def _json_fallback(line: bytes | str, name: str, number: int, index: int) -> Rec
     except UnicodeDecodeError as exc:
         return record_error("facts/syntax", not_utf8(raw, exc), name, number, 1, index)
     try:
-        obj = _parse_json(text)
+        obj = parse_json(text)
     except json.JSONDecodeError as exc:
         error = record_error("facts/syntax", invalid("JSON", exc.msg), name, number, exc.colno, index)
         if exc.msg == "Extra data" and text[: exc.pos].rstrip(" \t").endswith("\r"):  # CR alone between records
@@ -155,10 +155,10 @@ def _json_fallback(line: bytes | str, name: str, number: int, index: int) -> Rec
         elif yaml_like(text):  # (YAML given as JSON Lines: each of its lines an error that said only this)
             error = helped(error, YAML_AS_JSON_LINES)
         return error
-    except (RecursionError, _NestedTooDeep):
+    except (RecursionError, NestedTooDeep):
         return record_error("facts/limit", f"nested more than {MAX_DEPTH} levels deep", name, number, 1, index)
     except ValueError as exc:  # an integer over 4,300 digits, or an exponent no Decimal holds
-        return record_error("facts/limit", digits_message(exc), name, number, _number_place(text)[1], index)
+        return record_error("facts/limit", digits_message(exc), name, number, number_place(text)[1], index)
     return _finished(obj, text, name, number, index)
 
 
@@ -181,14 +181,14 @@ def json_value(value: str | bytes, name: str, index: int, where: str | None = No
     except UnicodeDecodeError as exc:  # never read with replacement characters: that changes the facts
         return _value_error("facts/syntax", not_utf8(exc.object, exc), name, index, where)
     try:
-        obj = _parse_json(text)
+        obj = parse_json(text)
     except json.JSONDecodeError as exc:
         message = f"{invalid('JSON', exc.msg)} ({in_cell(exc.lineno, exc.colno)})"
         return _value_error("facts/syntax", message, name, index, where)
-    except (RecursionError, _NestedTooDeep):
+    except (RecursionError, NestedTooDeep):
         return _value_error("facts/limit", f"nested more than {MAX_DEPTH} levels deep", name, index, where)
     except ValueError as exc:  # an integer over 4,300 digits, or an exponent no Decimal holds
-        line, column = _number_place(text)
+        line, column = number_place(text)
         return _value_error("facts/limit", f"{digits_message(exc)} ({in_cell(line, column)})", name, index, where)
     repeated = repeated_key(obj, text, name, index, None)
     if repeated is not None:
@@ -256,62 +256,6 @@ def duplicate_error(
     return BundleError(bundle_id, name, index, (diag,))
 
 
-_INT_DIGITS = 4_300  # the longest integer text Python converts by default (sys.get_int_max_str_digits)
-_PARSE_DEPTH = 4 * MAX_DEPTH  # a document nested deeper is refused whole, before the parser recurses
-
-
-class _NestedTooDeep(Exception):
-    pass
-
-
-def _parse_json(text: str) -> object:
-    """The document, unless it nests deeper than the parser should recurse: nesting past MAX_DEPTH
-    but within _PARSE_DEPTH is read, and the limits refuse it on its own bundle, with its path."""
-    depth = max(text.count("[", 0, 20_000), text.count("{", 0, 20_000))  # cheap bound before recursing
-    if depth > _PARSE_DEPTH and _max_depth(text) > _PARSE_DEPTH:
-        raise _NestedTooDeep
-    return json.loads(text, parse_float=read_decimal, parse_int=_json_int)
-
-
-def _max_depth(text: str) -> int:
-    depth = deepest = 0
-    in_string = escaped = False
-    for char in text:
-        if in_string:
-            escaped, in_string = (False, True) if escaped else (char == "\\", char != '"')
-        elif char == '"':
-            in_string = True
-        elif char in "[{":
-            depth += 1
-            deepest = max(deepest, depth)
-        elif char in "]}":
-            depth -= 1
-    return deepest
-
-
-# a number the parser cannot read (`_json_int`, `read_decimal`), where a value starts: its ValueError
-# carries no place, and the error stood at column 1 of its line (a JSON document's at none)
-_UNREADABLE = re.compile(rf"[:\[,][ \t\r\n]*(-?(?:[0-9]{{{_INT_DIGITS + 1},}}|[0-9][0-9.]*[eE][-+]?[0-9]{{19,}}))")
-
-
-def _number_place(text: str) -> tuple[int, int]:
-    """The line and column (from 1) of the first number too long to read in `text`, else 1, 1."""
-    found = _UNREADABLE.search(text)
-    if found is None:
-        return 1, 1
-    at = found.start(1)
-    return text.count("\n", 0, at) + 1, at - text.rfind("\n", 0, at)
-
-
-def _json_int(text: str) -> int:
-    """The int of `text`, but not past Python's own limit (it would raise ValueError there, and the
-    cost grows with the square of the length). One over the fact limit, MAX_DIGITS, is kept: the
-    limits then refuse it on its own bundle, with its path, and the rest of a document is read."""
-    if len(text.lstrip("-").lstrip("0")) > _INT_DIGITS:
-        raise ValueError(f"a number with {len(text.lstrip('-'))} digits")
-    return int(text)
-
-
 def json_document(lines: Iterable[Line], name: str) -> Iterator[Record]:
     data = whole(lines, name, "JSON")
     end = padding_tail(data)
@@ -337,18 +281,18 @@ def _json_document(data: bytes, name: str) -> Iterator[Record]:
         raise fail("facts/io", f"cannot read `{name}`: {unmarked_utf16_message(order)}", name)
     try:
         text = data.decode("utf-8")
-        document = _parse_json(text)
+        document = parse_json(text)
     except UnicodeDecodeError as exc:
         raise fail("facts/io", f"cannot read `{name}`: {not_utf8(data, exc)}", name) from None
     except json.JSONDecodeError as exc:
         diag = syntax(invalid("JSON", exc.msg) + unknown_count(text), name, exc.lineno, exc.colno)
         raise FactError([replace(diag, help=document_help(text, exc))]) from None
-    except (RecursionError, _NestedTooDeep):  # (not parsed: the file's records cannot be told apart, as above)
+    except (RecursionError, NestedTooDeep):  # (not parsed: the file's records cannot be told apart, as above)
         message = f"`{name}` is nested more than {MAX_DEPTH} levels deep" + unknown_count(text)
         raise FactError([Diagnostic("facts/limit", message, file=name, help=JSONL_HELP)]) from None
     except ValueError as exc:
         message = digits_message(exc) + unknown_count(text)
-        place = span(name, *_number_place(text))
+        place = span(name, *number_place(text))
         raise FactError([Diagnostic("facts/limit", message, span=place, file=name, help=JSONL_HELP)]) from None
     spelling = json_spelling(text)  # (the text read again only for an error record: its numbers as written)
     if not has_duplicate(text):
