@@ -145,12 +145,14 @@ def kept_lines(works: Iterator[Work], scan: ResumeScan, setup: Setup, form: str)
     from carepolicy.engine.api import decision_id
     from carepolicy.engine.decision.json_form import DECISION_FORMAT
     from carepolicy.engine.evaluation.coding import ENGINE_NAME
+    from carepolicy.engine.jsontext import escaped_bytes
 
     from .batch_run import error_line
     from .common import ErrorRecord, decide
 
     policies = setup.policies
     run = DECISION_FORMAT, {"name": ENGINE_NAME, "version": engine_version()}, dict(setup.switches)
+    written_run = escaped_bytes(run)
     for position, line in enumerate(scan, start=1):
         work = next(works, None)
         where = f"line {position} of `{scan.path}`"
@@ -195,7 +197,7 @@ def kept_lines(works: Iterator[Work], scan: ResumeScan, setup: Setup, form: str)
         elif line.month != item.month:
             raise ResumeProblem(f"cannot resume: {where} gives month `{line.month}`, but it was decided from input "
                                 f"record {position} (`{expected}`), of month `{item.month}`", help=EDITED)
-        elif line.run != run:
+        elif line.run != run or escaped_bytes(line.run) != written_run:  # (as JSON: `true` == 1 in Python)
             raise ResumeProblem(f"cannot resume: {where} lists other switches, another engine or another "
                                 "decision_format than the run that decided it", help=EDITED)
         yield line.trace_form is None

@@ -182,6 +182,7 @@ def _edited(line: bytes, change: dict[str, object]) -> bytes:
         ({"facts_hash": "0" * 64}, "facts"),
         ({"engine": {"name": "carepolicy", "version": "9.9.9"}}, "engine"),
         ({"decision_format": 2}, "decision_format"),
+        ({"decision_format": True}, "decision_format"),  # (equal to 1 in Python, not in JSON)
     ],
 )
 def test_a_line_whose_echoed_value_was_edited_is_refused_naming_it(
