@@ -21,25 +21,17 @@ import pytest
 from carepolicy.cli import explain_parquet
 from carepolicy.cli.exit_codes import ExitCode
 
-from tests.test_batch import write_jsonl
 from tests.test_explain_edits import run
+from tests.test_explain_parquet import batch_with_errors, claims_with_errors
 
 
 @pytest.fixture(scope="module")
 def claims(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Six bundles, the third made invalid and a line that is not JSON after it: two error records."""
-    path = write_jsonl(tmp_path_factory.mktemp("claims") / "claims.jsonl", 6, seed=13)
-    lines = path.read_text(encoding="utf-8").splitlines()
-    lines[2] = json.dumps({**json.loads(lines[2]), "month": "2025-13"})
-    lines.insert(4, "not json")
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return path
+    return claims_with_errors(tmp_path_factory.mktemp("claims"), 13, not_json=True)
 
 
-def _batch(claims: Path, out: Path, *options: str) -> Path:
-    result = run("batch", str(claims), "--jobs", "1", *options, "-o", str(out))
-    assert result.exit_code == ExitCode.BAD_INPUT, result.stderr  # (the two error records)
-    return out
+_batch = batch_with_errors
 
 
 @pytest.fixture(scope="module")

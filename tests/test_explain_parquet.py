@@ -20,19 +20,31 @@ from tests.test_batch import write_jsonl
 from tests.test_explain_edits import run
 
 
-@pytest.fixture(scope="module")
-def claims(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = write_jsonl(tmp_path_factory.mktemp("claims") / "claims.jsonl", 6, seed=11)
+def claims_with_errors(folder: Path, seed: int, *, not_json: bool = False) -> Path:
+    """Six bundles, the third made invalid (an error record, in every output); with `not_json`, a
+    line that is not JSON after it too (a second)."""
+    path = write_jsonl(folder / "claims.jsonl", 6, seed=seed)
     lines = path.read_text(encoding="utf-8").splitlines()
-    lines[2] = json.dumps({**json.loads(lines[2]), "month": "2025-13"})  # an error record, in both outputs
+    lines[2] = json.dumps({**json.loads(lines[2]), "month": "2025-13"})
+    if not_json:
+        lines.insert(4, "not json")
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
 
 
-def _batch(claims: Path, out: Path, *trace: str) -> Path:
-    result = run("batch", str(claims), "--jobs", "1", *trace, "-o", str(out))
-    assert result.exit_code == ExitCode.BAD_INPUT, result.stderr  # (the one error record)
+def batch_with_errors(claims: Path, out: Path, *options: str) -> Path:
+    """`batch` of `claims` to `out`, one job: exit 2, for its error records."""
+    result = run("batch", str(claims), "--jobs", "1", *options, "-o", str(out))
+    assert result.exit_code == ExitCode.BAD_INPUT, result.stderr
     return out
+
+
+@pytest.fixture(scope="module")
+def claims(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return claims_with_errors(tmp_path_factory.mktemp("claims"), 11)
+
+
+_batch = batch_with_errors
 
 
 def test_a_parquet_output_is_expanded_row_by_row_as_its_json_lines_would_be(claims: Path, tmp_path: Path) -> None:
