@@ -10,15 +10,19 @@ errors and their order are exactly those of the reader.
 
 from __future__ import annotations
 
+import io
+import os
+import stat
 from collections.abc import Callable, Iterator, Sequence
 from itertools import chain
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, NamedTuple, TypeAlias
+from typing import IO, TYPE_CHECKING, Literal, NamedTuple, TypeAlias, overload
 
 from .common import ErrorRecord, Item, iter_inputs
 
 if TYPE_CHECKING:
     from carepolicy.engine import Bundle, BundleError
+    from carepolicy.engine.facts.record_errors import Line
 
 
 class RawRecord(NamedTuple):
@@ -34,23 +38,63 @@ class RawRecord(NamedTuple):
     line: bytes | None
 
 
-Work: TypeAlias = "Item | RawRecord"
+class RawLines(NamedTuple):
+    """Consecutive lines of a JSON Lines file, each one record, not split yet: `batch --jobs`
+    reads a regular file a block at a time and hands a worker the block, which splits it
+    (`records_of`). Read line by line, this process spent ~9 µs a record on the lines it then only
+    handed on, a core's share that the workers waited for (docs/explanation/performance-history.md).
+
+    Each line of `data` ends with LF, starts with `{`, and is at most `BLOCK_BYTES` long: no blank
+    line, byte-order mark, NUL padding or line over the limit, which the line reader words (a
+    block that holds one goes line by line)."""
+
+    source: str
+    index: int  # type: ignore[assignment]  # the first record's place in its file, from 0
+    lineno: int  # the first record's line number
+    data: bytes
+    count: int  # type: ignore[assignment]  # how many lines `data` holds
 
 
-def read_work(paths: Sequence[str], input_format: str | None = None) -> Iterator[Work]:
-    """Every input record of every path, in order; an unreadable file is one error record."""
+Work: TypeAlias = "Item | RawRecord"  # one record, as `decide_one` takes it
+Read: TypeAlias = "Work | RawLines"  # what the input gives: a record, or with `blocks` a run of them
+
+
+def records_of(work: Read) -> Iterator[Work]:
+    """The records a work item holds: a RawLines' lines, each as its RawRecord; any other, itself."""
+    if type(work) is not RawLines:
+        yield work  # type: ignore[misc]  # (not RawLines: an Item or a RawRecord)
+        return
+    source, index, lineno = work.source, work.index, work.lineno
+    for offset, line in enumerate(io.BytesIO(work.data)):  # (split in C, each line with its LF)
+        yield RawRecord(source, index + offset, lineno + offset, line)
+
+
+def records_in(work: Read) -> int:
+    return work.count if type(work) is RawLines else 1
+
+
+@overload
+def read_work(paths: Sequence[str], input_format: str | None = None, *,
+              blocks: Literal[False] = False) -> Iterator[Work]: ...
+@overload
+def read_work(paths: Sequence[str], input_format: str | None = None, *, blocks: bool) -> Iterator[Read]: ...
+def read_work(paths: Sequence[str], input_format: str | None = None, *, blocks: bool = False) -> Iterator[Read]:
+    """Every input record of every path, in order; an unreadable file is one error record.
+
+    `blocks`: a regular JSON Lines file's ordinary lines come as `RawLines` of up to `BLOCK_RECORDS`
+    (for `--jobs`, whose workers split them; not for `--resume`, which checks records one by one)."""
     from carepolicy.engine.facts.records import input_format_of
 
     for path in paths:
         fmt = input_format or (None if path == "-" else input_format_of(path))
         # (a `.parquet` file is Parquet whatever --input-format says: iter_inputs reads it as such)
         if fmt == "jsonl" and path != "-" and not path.lower().endswith(".parquet"):
-            yield from _json_lines(path)
+            yield from _json_lines(path, blocks)
         else:
             yield from iter_inputs([path], input_format)
 
 
-def _json_lines(path: str) -> Iterator[Work]:
+def _json_lines(path: str, blocks: bool = False) -> Iterator[Read]:
     from carepolicy.engine.facts.records import cut_short, opened_size
 
     try:
@@ -62,8 +106,10 @@ def _json_lines(path: str) -> Iterator[Work]:
     try:
         with stream:
             size = opened_size(stream)
-            for work in json_line_work(stream, path):
-                index += isinstance(work, RawRecord)
+            # (not a FIFO named as a file: a read of a block would wait for the whole block)
+            regular = blocks and stat.S_ISREG(os.fstat(stream.fileno()).st_mode)
+            for work in json_line_work(stream, path, blocks=regular):
+                index += records_in(work) if isinstance(work, RawRecord | RawLines) else 0
                 yield work
             cut = cut_short(stream, size, path)
             if cut is not None:
@@ -73,10 +119,16 @@ def _json_lines(path: str) -> Iterator[Work]:
         yield _file_error(path, "facts/io", f"cannot read `{path}` after record {index}: {reason}", _AFTER_READ_ERROR)
 
 
-def json_line_work(stream: IO[bytes], name: str) -> Iterator[Work]:
+@overload
+def json_line_work(stream: IO[bytes], name: str, *, blocks: Literal[False] = False) -> Iterator[Work]: ...
+@overload
+def json_line_work(stream: IO[bytes], name: str, *, blocks: bool) -> Iterator[Read]: ...
+def json_line_work(stream: IO[bytes], name: str, *, blocks: bool = False) -> Iterator[Read]:
     """The lines of a JSON Lines stream as `RawRecord`s, split by the reader's own splitter and
     limits; a stream in UTF-16 or 32 is one error record, and one without records too, as the
-    reader says. (`carepolicy serve` reads a request's body with it, as batch reads a file.)"""
+    reader says. (`carepolicy serve` reads a request's body with it, as batch reads a file.)
+    `blocks` (a regular file, seekable): after its first lines, runs of ordinary lines come as
+    `RawLines` (`_line_blocks`), and the others line by line, as ever."""
     from carepolicy.engine.facts.json_records import without_mark
     from carepolicy.engine.facts.record_errors import file_start, other_encoding
     from carepolicy.engine.facts.records import _lines
@@ -87,14 +139,71 @@ def json_line_work(stream: IO[bytes], name: str) -> Iterator[Work]:
         yield spoilt
         return
     index = 0
-    for number, read in chain(held, rest):
-        line = without_mark(read)
+    # the first lines are read one by one (a BOM, blank lines, the encoding checked above)
+    lines = chain(held, _line_blocks(stream, held[-1][0]) if blocks and held else rest)
+    for read in lines:
+        if isinstance(read, RawLines):
+            yield read._replace(source=name, index=index)
+            index += read.count
+            continue
+        number, line = read
+        line = without_mark(line)
         if line is not None and not line.strip():
             continue
         yield RawRecord(name, index, number, line)
         index += 1
     if index == 0:
         yield _file_error(name, "facts/empty", f"`{name}` holds no fact bundles")
+
+
+BLOCK_BYTES = 1 << 19  # read at a time by `_line_blocks`: ~320 lines of the benchmark's bundles
+BLOCK_RECORDS = 64  # lines at most in one RawLines: a worker's chunk (batch_run.CHUNK)
+
+
+def _line_blocks(stream: IO[bytes], number: int) -> Iterator[Line | RawLines]:
+    """The lines of a regular file after its first `number`, as `_lines` gives them, but each run
+    of ordinary lines (see RawLines) as RawLines of up to BLOCK_RECORDS (`source` and `index` set by
+    the caller). A line that is not ordinary comes as (number, line), as `_lines` gives it. One
+    that may be over the limit (and the last, without its LF) `_lines` itself reads, from where it
+    starts: only `_lines` words a line over the limit, and it never holds one."""
+    from carepolicy.engine.facts.limits import MAX_RECORD_BYTES
+    from carepolicy.engine.facts.records import _lines
+
+    # a complete line in `carry + data` is at most this plus BLOCK_BYTES: never over the limit
+    longest_carry = MAX_RECORD_BYTES - BLOCK_BYTES
+    carry = b""
+    at = stream.tell()  # the file offset where `carry` starts
+    while data := stream.read(BLOCK_BYTES):
+        text = carry + data if carry else data
+        complete = text.rfind(b"\n") + 1  # the lines before it are complete
+        start = first = count = 0  # the line looked at; the block's first line, and how many it has
+        while start < complete:
+            end = text.find(b"\n", start) + 1
+            if text.startswith(b"{", start):
+                count += 1
+                if count == BLOCK_RECORDS:
+                    yield RawLines("", 0, number + 1, text[first:end], count)
+                    number, first, count = number + count, end, 0
+            else:  # blank, a byte-order mark, NUL padding, not an object: the line reader's ways
+                if count:
+                    yield RawLines("", 0, number + 1, text[first:start], count)
+                    number, count = number + count, 0
+                number += 1
+                yield number, text[start:end]
+                first = end
+            start = end
+        if count:
+            yield RawLines("", 0, number + 1, text[first:complete], count)
+            number += count
+        carry, at = text[complete:], at + complete
+        if len(carry) > longest_carry:  # a line that may be over the limit: read by `_lines`
+            stream.seek(at)
+            read = next(_lines(stream, MAX_RECORD_BYTES, number))
+            yield read
+            number, carry, at = read[0], b"", stream.tell()
+    if carry:  # the last line, without its LF
+        stream.seek(at)
+        yield from _lines(stream, MAX_RECORD_BYTES, number)
 
 
 _AFTER_READ_ERROR = (
@@ -126,4 +235,7 @@ def _read_line() -> Callable[[bytes | None, str, int, int], Bundle | BundleError
     return json_record
 
 
-__all__ = ["RawRecord", "Work", "decode", "json_line_work", "read_work"]
+__all__ = [
+    "BLOCK_RECORDS", "RawLines", "RawRecord", "Read", "Work", "decode", "json_line_work", "read_work", "records_in",
+    "records_of",
+]

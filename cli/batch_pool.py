@@ -1,14 +1,15 @@
 """The worker processes of `batch --jobs N`: N forked deciders; this process hands out and keeps order.
 
 This process reads the input and sends each worker chunks of records over its own pipe (at most
-`WINDOW_PER_JOB` chunks in flight per worker). A worker decides a chunk into one block of lines
+`IN_FLIGHT_PER_JOB` chunks sent and not yet decided per worker, and `HELD_PER_JOB` not yet
+written). A worker decides a chunk into one block of lines
 and then, when the output is a JSON Lines file, writes the block to the output file itself, at
 the offset this process gives it once every block before it is written: the blocks go to the file
 one at a time and in input order, so the file always holds the lines of the records before some
 point, as with one process. This process only learns, per chunk, how many lines it holds and its
 error records: it neither receives nor writes the ~23 kB lines (measured in
 docs/explanation/performance-history.md). For another writer (Parquet) the worker sends the block back
-instead. Memory stays bounded whatever the input's size: jobs x WINDOW_PER_JOB chunks' lines.
+instead. Memory stays bounded whatever the input's size: jobs x HELD_PER_JOB chunks' lines.
 After a signal, `salvage` has every record read decided and written in order (a bounded wait: the
 chunks in flight, and those read and not yet sent): the file then holds them all, as with one process.
 
@@ -24,6 +25,7 @@ import contextlib
 import os
 import pickle
 import queue
+import select
 import signal
 import socket
 import struct
@@ -33,20 +35,24 @@ from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from multiprocessing import get_context
-from multiprocessing.connection import Connection, wait
+from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from typing import Any, TypeAlias
 
-from .batch_input import Work
+from .batch_input import Read
 from .batch_output import LineWriter, OutputProblem, reason
 from .common import ErrorRecord
 
-Chunk: TypeAlias = list[Work]
+Chunk: TypeAlias = list[Read]
 Result: TypeAlias = tuple[bytes, int, tuple[ErrorRecord, ...]]  # joined lines, how many, the error records
 Decided: TypeAlias = tuple[list[bytes], int, tuple[ErrorRecord, ...]]  # a chunk's lines, how many, its errors
 Decide: TypeAlias = Callable[[Chunk], Decided]
 
-WINDOW_PER_JOB = 4  # chunks per worker sent and not yet written: one being decided, the next already there
+IN_FLIGHT_PER_JOB = 3  # chunks per worker sent and not yet decided: one being decided, the next already there
+# decided chunks a worker may hold until their turn to be written. Counted apart from those in
+# flight: counted together (a window of 4, sessions 13-24), a worker whose blocks waited for a
+# slower one's earlier chunk stopped getting chunks, and waited too (up to a tenth of its time)
+HELD_PER_JOB = 12
 _IOV_MAX = 1024  # the buffers one pwritev takes (POSIX's minimum is 16; Linux's is 1024)
 _HEADER = struct.Struct("!QQ")  # a message's lines' length (0: none), its pickled note's length
 _SIGNALS = frozenset({signal.SIGINT, signal.SIGTERM})  # blocked from the fork until a worker's handlers are set
@@ -183,8 +189,9 @@ class _Worker:
         self.in_flight: deque[int] = deque()  # the chunks sent to it and not decided yet, oldest first
         self.unwritten = 0  # blocks it has decided and holds until their turn to be written
 
-    def load(self) -> int:
-        return len(self.in_flight) + self.unwritten
+    def room(self) -> int:
+        """How many more chunks it may be sent now (0: none until it decides or writes one)."""
+        return min(IN_FLIGHT_PER_JOB - len(self.in_flight), HELD_PER_JOB - self.unwritten - len(self.in_flight))
 
     def send(self, message: tuple[str, Any] | None) -> None:
         try:
@@ -218,6 +225,10 @@ class _Worker:
 # --------------------------------------------------------------------------------------------- the pool
 
 
+def _in_flight(worker: _Worker) -> int:
+    return len(worker.in_flight)
+
+
 class WorkerPool:
     """`jobs` forked workers deciding chunks; `results` yields their results in the chunks' order.
 
@@ -243,15 +254,21 @@ class WorkerPool:
         self._writing = False
         self._done = 0  # the next result to yield
         self._sent = 0  # the chunks sent to the workers
-        self._by_connection = {worker.connection: worker for worker in self._workers}
+        # one poll object for the run: multiprocessing's `wait` made and filled a selector at each
+        # wait, two a chunk (~1 µs a record of this process's time)
+        self._poll = select.poll()
+        self._by_fileno = {worker.connection.fileno(): worker for worker in self._workers}
+        for fileno in self._by_fileno:
+            self._poll.register(fileno, select.POLLIN)
 
     def results(self, chunks: Iterator[Chunk]) -> Iterator[Result]:
         exhausted = False
         while True:
             while not exhausted:
-                worker = min(self._workers, key=_Worker.load)
-                if worker.load() >= WINDOW_PER_JOB:
+                ready = [worker for worker in self._workers if worker.room() > 0]
+                if not ready:
                     break
+                worker = min(ready, key=_in_flight)  # the one to run out of chunks first
                 chunk = next(chunks, None)
                 if chunk is None:
                     exhausted = True
@@ -267,13 +284,13 @@ class WorkerPool:
 
         The workers decide while this process waits for more input (a slow producer, a FIFO), and
         only this process tells them to write: every record read is written, as with one process.
-        The wait is bounded: the chunks sent are at most WINDOW_PER_JOB a worker, and those the
+        The wait is bounded: the chunks sent are at most IN_FLIGHT_PER_JOB a worker, and those the
         workers decided already take only the writes. `waiting()` is around each wait (a second
         signal there ends the salvage: `close` then cuts the file to the lines counted). A write
         that fails (a full disk: the file is cut back to its complete lines) or a worker lost is
         raised, as it would be without a signal."""
         for chunk in held:  # (beyond the window by at most the chunk being read: bounded too)
-            self._send(min(self._workers, key=_Worker.load), chunk)
+            self._send(min(self._workers, key=_in_flight), chunk)
         while self._done < self._sent:
             yield from self._next(waiting)
 
@@ -286,9 +303,9 @@ class WorkerPool:
         """The next result in order, once its chunk is decided (and written)."""
         while self._done not in self._complete:
             with waiting():
-                ready = wait([w.connection for w in self._workers if w.load()])
-            for connection in ready:
-                self._hear(self._by_connection[connection])  # type: ignore[index]
+                ready = self._poll.poll()
+            for fileno, _event in ready:  # (a worker with nothing to send is readable only once it has ended:
+                self._hear(self._by_fileno[fileno])  # `receive` then raises WorkerLost, as a send to it would)
         # counted before it is yielded: a run that stops here (a signal) leaves `salvage` the next one
         self._done += 1
         yield self._complete.pop(self._done - 1)
@@ -348,4 +365,4 @@ class WorkerPool:
             self._writer.cut_to_written()
 
 
-__all__ = ["WINDOW_PER_JOB", "WorkerLost", "WorkerPool"]
+__all__ = ["HELD_PER_JOB", "IN_FLIGHT_PER_JOB", "WorkerLost", "WorkerPool"]

@@ -14,11 +14,10 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager
-from itertools import islice
 from types import ModuleType
 from typing import TYPE_CHECKING, NamedTuple
 
-from .batch_input import RawRecord, Work, decode
+from .batch_input import BLOCK_RECORDS, RawLines, RawRecord, Read, Work, decode, records_in, records_of
 from .batch_output import LineWriter
 from .batch_pool import WorkerPool
 from .common import ErrorRecord, Setup, decide, internal_error, record_json_line
@@ -26,7 +25,7 @@ from .common import ErrorRecord, Setup, decide, internal_error, record_json_line
 if TYPE_CHECKING:
     from carepolicy.engine import Decision
 
-CHUNK = 64  # records per task sent to a worker: large enough that the hand-over costs little
+CHUNK = BLOCK_RECORDS  # records per task sent to a worker: large enough that the hand-over costs little
 
 
 class Done(NamedTuple):
@@ -99,12 +98,12 @@ def error_line(record: ErrorRecord) -> bytes:
 _SETUP: tuple[Setup, str] | None = None  # set before the workers are forked: inherited, never pickled
 
 
-def decide_chunk(chunk: list[Work]) -> tuple[list[bytes], int, tuple[ErrorRecord, ...]]:
+def decide_chunk(chunk: list[Read]) -> tuple[list[bytes], int, tuple[ErrorRecord, ...]]:
     """A worker's task: the chunk's lines (one message back, not one per record; the worker writes
     them as they are, batch_pool.py), how many, and its error records."""
     assert _SETUP is not None
     setup, form = _SETUP
-    done = [decide_one(work, setup, form) for work in chunk]
+    done = [decide_one(record, setup, form) for work in chunk for record in records_of(work)]
     return [d.line for d in done], len(done), tuple(d.error for d in done if d.error is not None)
 
 
@@ -122,26 +121,29 @@ class Decider:
         """`writer`: the JSON Lines file the workers write their lines to themselves (see batch_pool.py)."""
         self.setup, self.trace_form, self.jobs, self.writer = setup, trace_form, jobs, writer
         self._pool: WorkerPool | None = None
-        self._held: deque[Work] = deque()
+        self._held: deque[Read] = deque()
 
-    def run(self, works: Iterable[Work]) -> Iterator[Done]:
+    def run(self, works: Iterable[Read]) -> Iterator[Done]:
         it = iter(works)
         setup, form = self.setup, self.trace_form
         if self.jobs == 1:
             for work in it:
-                yield decide_one(work, setup, form)
+                for record in records_of(work):
+                    yield decide_one(record, setup, form)
             return
         held = self._held
-        for work in islice(it, self.jobs * CHUNK):  # (one at a time: a signal in a read leaves those read)
-            held.append(work)
+        for work in it:  # (one at a time: a signal in a read leaves those read)
+            held.extend(records_of(work))  # (decided here, before the workers start: one by one)
+            if len(held) >= self.jobs * CHUNK:
+                break
         if len(held) < self.jobs * CHUNK:  # an input too small to share: no workers
             while held:
-                yield decide_one(held.popleft(), setup, form)
+                yield decide_one(self._held_record(), setup, form)
             return
         # the first chunk is decided here, before the fork: the month plans it generates (a few
         # hundred ms of CPU at first use) are then inherited by every worker, not made again in each
-        while len(held) > (self.jobs - 1) * CHUNK:
-            yield decide_one(held.popleft(), setup, form)
+        for _ in range(CHUNK):
+            yield decide_one(self._held_record(), setup, form)
         if self.writer is not None:
             self.writer.flush()  # the workers write after the lines already in the file
         global _SETUP
@@ -154,16 +156,31 @@ class Decider:
         pool.finish()
         self._pool = None
 
-    def _chunks(self, works: Iterator[Work]) -> Iterator[list[Work]]:
-        """The records held, then those read, in chunks of CHUNK; a record read is held until its
-        chunk is handed out, so one a signal found in a read after it is not lost."""
+    def _held_record(self) -> Work:
+        work = self._held.popleft()
+        assert not isinstance(work, RawLines)  # (before the workers start, held one record at a time)
+        return work
+
+    def _chunks(self, works: Iterator[Read]) -> Iterator[list[Read]]:
+        """The records held, then those read, in chunks of CHUNK records (a block of lines goes
+        whole: a chunk may hold up to 2 x CHUNK - 1); a record read is held until its chunk is
+        handed out, so one a signal found in a read after it is not lost."""
         held = self._held
         while True:
-            for work in islice(works, max(0, CHUNK - len(held))):
+            count = sum(map(records_in, held))  # (a few items: what the last chunk left)
+            for work in works if count < CHUNK else ():
                 held.append(work)
+                count += records_in(work)
+                if count >= CHUNK:
+                    break
             if not held:
                 return
-            yield [held.popleft() for _ in range(min(CHUNK, len(held)))]
+            chunk: list[Read] = []
+            taken = 0
+            while held and taken < CHUNK:
+                chunk.append(work := held.popleft())
+                taken += records_in(work)
+            yield chunk
 
     def salvage(self, waiting: Callable[[], AbstractContextManager[None]]) -> Iterator[Done]:
         """After a signal stopped `run`: every record it read and has not yet yielded, decided, in
@@ -177,9 +194,10 @@ class Decider:
             setup, form = self.setup, self.trace_form
             while held:
                 work = held.popleft()
-                with waiting():
-                    done = decide_one(work, setup, form)
-                yield done
+                for record in records_of(work):
+                    with waiting():
+                        done = decide_one(record, setup, form)
+                    yield done
             return
         chunks = [[held.popleft() for _ in range(min(CHUNK, len(held)))] for _ in range(-(-len(held) // CHUNK))]
         for lines, count, errors in self._pool.salvage(chunks, waiting):

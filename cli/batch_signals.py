@@ -18,7 +18,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from types import FrameType
 
-from .batch_input import Work
+from .batch_input import Read
 
 
 class Interrupted(BaseException):  # as KeyboardInterrupt: no `except Exception` may swallow it
@@ -94,7 +94,7 @@ def may_wait(inputs: Sequence[str]) -> bool:
     return False
 
 
-def awaited(works: Iterator[Work], stop: Stop, wait: bool = True) -> Iterator[Work]:
+def awaited(works: Iterator[Read], stop: Stop, wait: bool = True) -> Iterator[Read]:
     """The input records, read with a signal stopping the run at once while the next one is read
     when the read may wait for ever (`wait`): an idle pipe (`producer | batch -`) or FIFO, while no
     line is being written. Then the end of the input is known only if a read found it.

@@ -6,6 +6,7 @@ output that does not continue the inputs."""
 from __future__ import annotations
 
 import errno
+import io
 import json
 import os
 import signal
@@ -227,7 +228,7 @@ def test_standard_output_under_another_name_is_refused_and_left_as_it_is(claims:
 
 def test_unwritable_output_is_reported_before_any_input_is_read(tmp_path: Path,
                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
-    def never(_paths: object) -> Iterator[object]:
+    def never(_paths: object, *_args: object, **_options: object) -> Iterator[object]:
         raise AssertionError("an input was read")
 
     monkeypatch.setattr("carepolicy.cli.commands.batch.read_work", never)
@@ -296,22 +297,42 @@ def test_a_record_that_breaks_the_reader_is_only_its_own_error_record(tmp_path: 
     assert broken["error"]
 
 
+class _FailingReader(io.BufferedReader):
+    """A file whose bytes from `fail_at` on cannot be read (a bad sector): a read there is EIO."""
+
+    fail_at = 0
+
+    def _room(self, size: int | None) -> int:
+        left = self.fail_at - self.tell()
+        if left <= 0:
+            raise OSError(errno.EIO, "Input/output error")
+        return left if size is None or size < 0 else min(size, left)
+
+    def read(self, size: int | None = -1) -> bytes:
+        return super().read(self._room(size))
+
+    def readline(self, size: int | None = -1) -> bytes:
+        return super().readline(self._room(size))
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])  # read line by line; in blocks for the workers
 def test_a_read_error_half_way_keeps_the_records_before_it_and_says_it_is_not_a_bug(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from carepolicy.engine.facts import records
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, jobs: str) -> None:
+    from carepolicy.cli import batch_input
 
     source = write_jsonl(tmp_path / "in.jsonl", 3)
-    reader = records._lines
+    _FailingReader.fail_at = sum(map(len, source.read_bytes().splitlines(keepends=True)[:2]))
 
-    def failing_after_two(stream: Any) -> Iterator[Any]:
-        for number, item in enumerate(reader(stream)):
-            if number == 2:
-                raise OSError(5, "Input/output error")
-            yield item
+    class FailingPath:
+        def __init__(self, path: str) -> None:
+            self.path = path
 
-    monkeypatch.setattr(records, "_lines", failing_after_two)
+        def open(self, _mode: str) -> io.BufferedReader:
+            return _FailingReader(io.FileIO(self.path, "rb"))
+
+    monkeypatch.setattr(batch_input, "Path", FailingPath)
     target = tmp_path / "out.jsonl"
-    result = run("batch", str(source), *SMOKE, "-o", str(target))
+    result = run("batch", str(source), *SMOKE, "--jobs", jobs, "-o", str(target))
     assert result.exit_code == ExitCode.BAD_INPUT
     *decided, error = lines(target.read_bytes())
     assert [d["bundle_id"] for d in decided] == [b["id"] for b in map(json.loads, source.read_text().splitlines()[:2])]

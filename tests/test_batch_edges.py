@@ -409,7 +409,7 @@ def test_a_signal_while_the_input_is_awaited_stops_the_run(claims: Path, tmp_pat
 
     lines = claims.read_bytes().splitlines(keepends=True)[:3]
 
-    def idle_producer(_paths: object, _format: object = None) -> Iterator[RawRecord]:
+    def idle_producer(_paths: object, _format: object = None, **_options: object) -> Iterator[RawRecord]:
         for index, line in enumerate(lines):
             yield RawRecord(str(claims), index, index + 1, line)
         os.kill(os.getpid(), signal.SIGINT)

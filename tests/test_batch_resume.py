@@ -54,8 +54,9 @@ def test_a_signal_while_the_partial_output_is_checked_counts_the_lines_it_holds(
     kept = _first_lines(reference, 10)
     partial.write_bytes(kept)
 
-    def interrupted_at_the_third(paths: tuple[str, ...], input_format: str | None = None) -> Iterator[Work]:
-        for index, work in enumerate(real_read_work(paths, input_format)):
+    def interrupted_at_the_third(paths: tuple[str, ...], input_format: str | None = None,
+                                 **options: bool) -> Iterator[Work]:
+        for index, work in enumerate(real_read_work(paths, input_format, **options)):
             if index == 3:  # the partial output's lines 1-3 are checked
                 os.kill(os.getpid(), signal.SIGINT)
             yield work

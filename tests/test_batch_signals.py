@@ -66,16 +66,17 @@ if AT == "last decision":  # the last record is being decided (this process: --j
     batch_run.decide_one = decide_one
 elif AT == "end of input":  # the read that finds the input's end
     real_read = command.read_work
-    def read_work(paths, input_format=None):
-        yield from real_read(paths, input_format)
+    def read_work(paths, input_format=None, **options):
+        yield from real_read(paths, input_format, **options)
         os.kill(MAIN, HOW)
     command.read_work = read_work
 elif AT == "read":  # no hook for the signal: the test sends it once enough records are read
+    from carepolicy.cli.batch_input import records_in
     real_read = command.read_work
-    def read_work(paths, input_format=None):
-        for work in real_read(paths, input_format):
+    def read_work(paths, input_format=None, **options):
+        for work in real_read(paths, input_format, **options):
             yield work
-            mark("read 1")  # (once the record is handed on and the next one asked for)
+            mark(f"read {records_in(work)}")  # (once the records are handed on and the next asked for)
     command.read_work = read_work
 elif AT == "after the last record":  # every record decided and handed on; the run not yet ended
     real_run = batch_run.Decider.run

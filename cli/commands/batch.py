@@ -9,11 +9,12 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from functools import partial
+from itertools import chain
 from typing import TYPE_CHECKING
 
 import click
 
-from ..batch_input import Work, read_work
+from ..batch_input import Read, Work, read_work, records_in, records_of
 from ..batch_notes import (
     NOT_RESUMABLE,
     PARQUET_FULL_DISK_HELP,
@@ -59,14 +60,14 @@ def _cores() -> int:
         return os.cpu_count() or 1
 
 
-def _counted(works: Iterator[Work], counts: Counts, read_from: Callable[[str], None] | None) -> Iterator[Work]:
+def _counted(works: Iterator[Read], counts: Counts, read_from: Callable[[str], None] | None) -> Iterator[Read]:
     """The records, counted; `read_from` (Parquet's writer) hears each one's input. A file without
     records has no line: it is kept for the summary and the exit status, never silent."""
     for work in works:
         if isinstance(work, ErrorRecord) and holds_no_records(work):
             counts.empty.append(work)
             continue
-        counts.read += 1
+        counts.read += records_in(work)
         if read_from is not None:
             read_from(work.source)
         yield work
@@ -83,9 +84,10 @@ def _count_error(counts: Counts, error: ErrorRecord) -> None:
 
 
 def _resumed(
-    works: Iterator[Work], scan: ResumeScan, writer: LineWriter, setup: Setup, form: str, counts: Counts
+    reads: Iterator[Read], scan: ResumeScan, writer: LineWriter, setup: Setup, form: str, counts: Counts
 ) -> Iterator[Work]:
     """The records after those already written to the partial output, each written one checked."""
+    works = chain.from_iterable(map(records_of, reads))  # (read line by line: one record a read)
     counts.errors += sum(kept_lines(works, scan, setup, form))  # (True: an error record)
     if scan.rewritten is not None:  # (the lines before it are kept)
         click.echo(f"note: line {scan.lines + 1} of `{scan.path}` is not as batch writes it ({scan.rewritten}); "
@@ -189,7 +191,11 @@ def batch(
                 writer.abandon()
                 raise
             read_from = getattr(writer, "read_from", None)  # Parquet: the input of each row, for its error row
-            works = _counted(awaited(read_work(inputs, input_format), stop, may_wait(inputs)), counts, read_from)
+            # with workers writing JSON Lines, a regular file's lines go to them in blocks (not for
+            # --resume, which checks the records already written one by one)
+            blocks = (jobs or cores) > 1 and writer.workers_write and not resume
+            works = read_work(inputs, input_format, blocks=blocks)
+            works = _counted(awaited(works, stop, may_wait(inputs)), counts, read_from)
             if resume:
                 works = _resumed(works, ResumeScan(writer.path), writer, setup, form, counts)
             else:
@@ -274,7 +280,7 @@ def _take(done: Done, writer: LineWriter, counts: Counts) -> None:
         _count_error(counts, error)
 
 
-def _run(works: Iterator[Work], writer: LineWriter, setup: Setup, form: str, jobs: int, counts: Counts,
+def _run(works: Iterator[Read], writer: LineWriter, setup: Setup, form: str, jobs: int, counts: Counts,
          stop: Stop) -> int | None:
     """Decide and write every record; the signal that stopped the run, or None when it finished."""
     from ..batch_run import Decider
