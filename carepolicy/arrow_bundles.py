@@ -20,7 +20,7 @@ from carepolicy.engine.facts.limits import MAX_DEPTH, MAX_TEXT
 from carepolicy.engine.facts.reader import validate_bundle
 from carepolicy.engine.facts.record_errors import placed
 from carepolicy.engine.facts.schema import VERSIONS, shared_schema
-from carepolicy.engine.facts.schema_messages import json_path
+from carepolicy.engine.facts.schema_messages import TableInterval, TableMap, json_path
 
 from .arrow_cells import Unreadable, any_partial_day, cell_place, has_date64, located, partial_day
 
@@ -97,7 +97,8 @@ def _batch_rows(batch: pa.RecordBatch, source: str, column: str, start: int) -> 
             yield _repeated_column(repeated, repeated != column, source, index)
             index += 1
     elif column in names:
-        maps = _is_map(batch.column(column).type)
+        kind = batch.column(column).type
+        maps = _is_map(kind)
         for value in _json_cells(batch.column(column), column):
             if isinstance(value, bytes) and not value.isascii():  # (checked first: said at its column)
                 value = _utf8_or_unreadable(value, column)
@@ -106,14 +107,15 @@ def _batch_rows(batch: pa.RecordBatch, source: str, column: str, start: int) -> 
             elif maps and value is not None:
                 yield _map_cell(source, index, cell_place(column, index))
             else:
-                yield _from_json(value, source, index, cell_place(column, index))
+                yield _from_json(value, kind, source, index, cell_place(column, index))
             index += 1
     else:
+        row_type = pa.struct(list(batch.schema))
         for row in _table_rows(batch):
             if isinstance(row, Unreadable):
                 yield row.error(source, index)
             else:
-                yield validate_bundle(_present(row), source=source, index=index)
+                yield validate_bundle(_present(row, row_type), source=source, index=index)
             index += 1
 
 
@@ -294,23 +296,49 @@ def _cell(array: pa.Array, i: int, column: str) -> object:
     return value if partial is None else partial
 
 
-def _from_json(value: object, source: str, index: int, where: str) -> Bundle | BundleError:
+def _from_json(value: object, kind: pa.DataType, source: str, index: int, where: str) -> Bundle | BundleError:
     """The bundle of a `bundle` cell; `where` (its column and row) starts each error of the cell
     itself (its JSON text, a null), as it does an `Unreadable`'s: `invalid JSON: expecting value`
     named neither. An error of a fact in the bundle is said at its fact path."""
     if isinstance(value, dict):  # a struct column: the bundle's own columns, nested (nulls left out, dates as text)
-        return validate_bundle(_present(value), source=source, index=index)
-    if not isinstance(value, str | bytes):  # a null cell: reported as the reader reports any non-bundle
-        return placed(validate_bundle(value, source=source, index=index), where)
+        return validate_bundle(_present(value, kind), source=source, index=index)
+    if not isinstance(value, str | bytes):  # a null cell (or an interval): reported as any non-bundle
+        return placed(validate_bundle(_present(value, kind), source=source, index=index), where)
     return json_value(value, source, index, where)  # as a JSON line is read: its limits, its errors
 
 
-def _present(value: object) -> object:
-    """A row as a bundle: null fields left out, Arrow dates as ISO text (the contract's form)."""
+def _present(value: object, kind: pa.DataType | None) -> object:
+    """A row as a bundle: null fields left out, Arrow dates as ISO text (the contract's form), and a
+    map or an interval (`kind`, the value's Arrow type, says which) as the `TableValue` that names
+    it: Python holds a map as a list of key-value pairs and an interval as a tuple, both of which an
+    error called `a list`. Without a type (a struct with a field name twice), values are as read."""
+    if kind is not None and pa.types.is_dictionary(kind):
+        kind = kind.value_type
+    if value is None:
+        return None
+    if kind is not None and pa.types.is_map(kind):
+        return TableMap()
+    if kind is not None and pa.types.is_interval(kind):
+        return TableInterval()
     if isinstance(value, dict):
-        return {key: _present(item) for key, item in value.items() if item is not None}
+        return {key: _present(item, _field_type(kind, key)) for key, item in value.items() if item is not None}
     if isinstance(value, list):
-        return [_present(item) for item in value]
+        item_type = kind.value_type if kind is not None and _is_list(kind) else None
+        return [_present(item, item_type) for item in value]
     if isinstance(value, datetime.date) and not isinstance(value, datetime.datetime):
         return value.isoformat()  # (a timestamp is no date: its ISO text, offset and all, would pass as text)
     return value
+
+
+def _field_type(kind: pa.DataType | None, name: str) -> pa.DataType | None:
+    """The type of a struct's field `name`; None when it is not one field (named twice, or no struct)."""
+    if kind is None or not pa.types.is_struct(kind):
+        return None
+    index = kind.get_field_index(name)
+    return None if index < 0 else kind.field(index).type
+
+
+def _is_list(kind: pa.DataType) -> bool:
+    return bool(pa.types.is_list(kind) or pa.types.is_large_list(kind) or pa.types.is_fixed_size_list(kind)
+                or getattr(pa.types, "is_list_view", lambda _: False)(kind)
+                or getattr(pa.types, "is_large_list_view", lambda _: False)(kind))

@@ -145,7 +145,32 @@ def describe(value: object) -> str:
     return f"`{show(value)}`"
 
 
+class TableValue:
+    """Stands for a table's value of a kind no fact is and Python holds as another kind (the Arrow
+    readers put it in a bundle): a map cell is a list of key-value pairs, an interval a tuple, which
+    a message called `a list`. Each subclass says what the value was, and what to give instead."""
+
+    __slots__ = ()
+    words = "a table value"
+    help: str | None = None
+
+
+class TableMap(TableValue):
+    __slots__ = ()
+    words = "a map (key-value pairs)"
+    help = ("a map is not read as a mapping or a list: give a mapping as a struct column (its fields named "
+            "as the facts), a list as a list column, or the bundle as JSON text")
+
+
+class TableInterval(TableValue):
+    __slots__ = ()
+    words = "an interval (months, days and nanoseconds)"
+    help = "no fact is an interval: give minutes as a whole number, dates as `YYYY-MM-DD` text or a date column"
+
+
 def _described_type(kind: type) -> str:
+    if issubclass(kind, TableValue):
+        return kind.words
     if issubclass(kind, bytes | bytearray):  # a binary column of a table (Arrow, Parquet), or a caller's bytes
         return "binary data, not text"
     if issubclass(kind, datetime.datetime):  # a table's timestamp column (not a date, whose text is its value)
@@ -177,6 +202,8 @@ def _type_help(xtype: str | None, value: object) -> str | None:
         return "fact files are YAML 1.2, where only `true` and `false` are booleans"
     if xtype == "date" and isinstance(value, Foreign) and issubclass(value.kind, datetime.datetime):
         return _TIMESTAMP_DATE_HELP
+    if isinstance(value, Foreign) and issubclass(value.kind, TableValue):
+        return value.kind.help
     return None
 
 
