@@ -11,6 +11,7 @@ import io
 import json
 from pathlib import Path
 
+import pyarrow as pa
 import pytest
 import yaml
 from carepolicy.cli.main import cli
@@ -19,6 +20,7 @@ from carepolicy.engine.facts.reader import BundleError
 from carepolicy.engine.facts.records import iter_records
 from click.testing import CliRunner
 
+from carepolicy.arrow_bundles import bundles_from_batches
 from tests.test_batch_edges import SMOKE
 
 _BUNDLES = [{"id": "a", "month": "2025-03", "beneficiary": {"part_b": True}}, {"id": "b", "month": "2025-04"}]
@@ -129,3 +131,15 @@ def test_a_trailing_comma_on_a_json_line_is_named() -> None:
     [record] = iter_records(io.BytesIO(b'{"id": "a", "month": "2025-03",}\n'), "jsonl")
     assert isinstance(record, BundleError)
     assert record.diagnostics[0].help == TRAILING_COMMA
+
+
+@pytest.mark.parametrize("cell", ['{"id": "a", "month": "2025-03",}', '{"month": "2025-03", "time": [{"minutes": 5},]}',
+                                  b'{"id": "a",\n "month": "2025-03",\n}'])
+def test_a_trailing_comma_in_a_json_cell_of_a_table_is_named(cell: str | bytes) -> None:
+    """A JSON bundle in a Parquet or Arrow string (or binary) cell is read as a JSON line is, but its
+    syntax error had no help: the trailing comma that a JSON line names was `expecting value` only."""
+    [record] = bundles_from_batches([pa.record_batch({"bundle": [cell]})], source="in.parquet")
+    assert isinstance(record, BundleError)
+    [diag] = record.diagnostics
+    assert diag.message.startswith("column `bundle`, row 1: invalid JSON: expecting"), diag.message
+    assert diag.help == TRAILING_COMMA

@@ -184,7 +184,8 @@ def json_value(value: str | bytes, name: str, index: int, where: str | None = No
         obj = parse_json(text)
     except json.JSONDecodeError as exc:
         message = f"{invalid('JSON', exc.msg)} ({in_cell(exc.lineno, exc.colno)})"
-        return _value_error("facts/syntax", message, name, index, where)
+        error = _value_error("facts/syntax", message, name, index, where)
+        return helped(error, TRAILING_COMMA) if trailing_comma(text, exc) else error  # (as a JSON line's)
     except (RecursionError, NestedTooDeep):
         return _value_error("facts/limit", f"nested more than {MAX_DEPTH} levels deep", name, index, where)
     except ValueError as exc:  # an integer over 4,300 digits, or an exponent no Decimal holds
