@@ -156,6 +156,41 @@ def test_a_file_cut_short_is_one_error_record_that_says_so(folder: Path, tmp_pat
     assert all("error" not in record for record in rest)
 
 
+BAD_FOOTER_HELP = ("it starts and ends as a Parquet file, but the index of its rows that Parquet keeps at its end "
+                   "(the footer) cannot be read: the file is damaged there or a part of it is missing (a copy, upload "
+                   "or write that went wrong), and none of its rows can be read without it: copy or write it again "
+                   "from its source")
+
+
+def _damaged_footer(data: bytes, how: str) -> bytes:
+    """`data` (a whole Parquet file) with its footer damaged `how`, its PAR1 at both ends kept."""
+    size = int.from_bytes(data[-8:-4], "little")  # the footer's length, before the closing PAR1
+    start = len(data) - 8 - size
+    if how == "garbled":
+        return data[:start] + b"\xff" * 20 + data[start + 20:]
+    if how == "zeroed":
+        return data[:start] + b"\x00" * size + data[-8:]
+    return data[:10] + data[-8:]  # "middle lost": its footer's length now past the start of the file
+
+
+@pytest.mark.parametrize("how", ["garbled", "zeroed", "middle lost"])
+def test_a_file_with_a_damaged_footer_is_one_error_record_that_says_so(folder: Path, tmp_path: Path, how: str) -> None:
+    """A file that starts and ends with PAR1 but whose footer cannot be read said only Arrow's
+    `Couldn't deserialize thrift: ...` (or `Parquet file size is 18 bytes, smaller than the size
+    reported by footer's (382bytes)`), with no help, where a file cut short has one."""
+    damaged = tmp_path / "damaged.parquet"
+    damaged.write_bytes(_damaged_footer((folder / "mixed.parquet").read_bytes(), how))
+    out = tmp_path / "out.jsonl"
+    result = run("batch", str(damaged), str(folder / "good.jsonl"), *SMOKE, "-o", str(out))
+    assert result.exit_code == ExitCode.BAD_INPUT
+    assert f"help: {BAD_FOOTER_HELP}" in result.stderr
+    first, *rest = _records(out)
+    [problem] = first["error"]
+    assert (first["bundle_id"], problem["code"], problem["help"]) == (None, "facts/io", BAD_FOOTER_HELP)
+    assert problem["message"].startswith("cannot read `")
+    assert len(rest) == 160
+
+
 def test_a_folder_where_the_lines_file_goes_is_refused_before_anything_is_read(folder: Path, tmp_path: Path) -> None:
     """Spark writes "parquet" folders: one named OUT.lines.parquet was found only at the end, after
     OUT.parquet was moved into place, and the message named the wrong files ("cannot move
