@@ -15,7 +15,7 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 from carepolicy.engine.diagnostics import Diagnostic, FactError, render_text
-from carepolicy.engine.facts import limit_help as helps
+from carepolicy.engine.facts import limits as helps
 from carepolicy.engine.facts.bundle import validate_bundle
 from carepolicy.engine.facts.json_records import json_record
 from carepolicy.engine.facts.reader import BundleError

@@ -19,7 +19,7 @@ from carepolicy.cli.batch_input import RawRecord, Work, decode, json_line_work
 from carepolicy.cli.batch_run import error_line, serialise_error
 from carepolicy.cli.common import ErrorRecord, Item, internal_error
 from carepolicy.engine import Bundle, BundleError, Diagnostic, FactError, iter_records
-from carepolicy.engine.facts.limits import MAX_DEPTH
+from carepolicy.engine.facts.limits import DEPTH_HELP, MAX_DEPTH
 from carepolicy.engine.facts.record_errors import record_error
 from carepolicy.evaluator import Evaluator
 
@@ -50,7 +50,7 @@ def request_work(body: bytes, fmt: str, max_depth: int) -> Iterator[Work]:
     for work in json_line_work(io.BytesIO(body), REQUEST_SOURCE):
         if isinstance(work, RawRecord) and work.line is not None and _too_deep(work.line, max_depth):
             message = f"nested more than {max_depth} levels deep"  # the reader's words for its own limit
-            yield record_error("facts/limit", message, work.source, work.lineno, 1, work.index)
+            yield record_error("facts/limit", message, work.source, work.lineno, 1, work.index, DEPTH_HELP)
         else:
             yield work
 

@@ -17,8 +17,7 @@ from ..diagnostics import Diagnostic, sort_diagnostics
 from ..jsontext import canonical_bytes
 from .fast_intake import bundle_id_of, fast_bundle
 from .impossible import impossible_values, outside_month_notes
-from .limit_help import limit_help
-from .limits import LOOKED_FOR, MAX_DIAGNOSTICS, PathPart, Problem, plain_copy
+from .limits import LOOKED_FOR, MAX_DIAGNOSTICS, LimitProblem, PathPart, Problem, plain_copy
 from .schema import XTYPE, model_schema, shared_schema
 from .schema_messages import describe, json_path, schema_diagnostics
 from .skeleton import ITEMS, OTHER, skeleton, values
@@ -71,7 +70,7 @@ def validate_bundle(obj: object, *, source: str, index: int) -> Bundle | BundleE
 def validate_precisely(obj: Mapping[Any, Any], *, source: str, index: int) -> Bundle | BundleError:
     """Every check, one after the other, each wording its errors: the path of any bundle the fast
     path is not sure of, and the reference the fast path is tested against."""
-    problems: list[Problem] = []
+    problems: list[LimitProblem] = []
     unreadable: list[Problem] = []  # a caller's mapping that raised when read (facts/io)
     copied = plain_copy(obj, problems, unreadable)
     raw = cast("dict[str, Any]", copied if isinstance(copied, dict) else {})  # (None: `obj` itself was unreadable)
@@ -81,7 +80,10 @@ def validate_precisely(obj: Mapping[Any, Any], *, source: str, index: int) -> Bu
     bundle_id = f"#{index + 1}" if spoilt else bundle_id_of(raw, index)
     # paths are found in the copy, not in `obj`: a caller's mapping is read once (a second reading may
     # raise); of each kind of problem, the first LOOKED_FOR found are all that are worded (_listed)
-    diagnostics = [_fact_diagnostic("facts/limit", p, msg, raw, source, bundle_id) for p, msg in problems[:LOOKED_FOR]]
+    diagnostics = [
+        _fact_diagnostic("facts/limit", p, limit.message, raw, source, bundle_id, limit.help)
+        for p, limit in problems[:LOOKED_FOR]
+    ]
     diagnostics.extend(
         _fact_diagnostic("facts/io", path, msg, raw, source, bundle_id) for path, msg in unreadable[:LOOKED_FOR]
     )
@@ -116,9 +118,8 @@ def _listed(diagnostics: tuple[Diagnostic, ...], source: str, bundle: str) -> tu
 
 
 def _fact_diagnostic(
-    code: str, path: list[PathPart], message: str, root: object, source: str, bundle: str
+    code: str, path: list[PathPart], message: str, root: object, source: str, bundle: str, help_text: str | None = None
 ) -> Diagnostic:
-    help_text = limit_help(message) if code == "facts/limit" else None
     return Diagnostic(code, message, fact_path=json_path(path, root), file=source, bundle=bundle, help=help_text)
 
 

@@ -28,8 +28,7 @@ from .format_hints import (
 )
 from .json_keys import Duplicate, duplicates, has_duplicate, line_and_column
 from .json_parse import NestedTooDeep, number_place, parse_json
-from .limit_help import limit_help
-from .limits import MAX_DEPTH, MAX_RECORD_BYTES, digits_message
+from .limits import MAX_DEPTH, MAX_RECORD_BYTES, Limit, digits_limit, digits_message, nested_too_deep, too_large
 from .record_errors import (
     HOW_MANY_UNKNOWN,
     JSONL_HELP,
@@ -41,6 +40,7 @@ from .record_errors import (
     fail,
     file_start,
     invalid,
+    limit_error,
     not_utf8,
     other_encoding,
     padding,
@@ -51,7 +51,6 @@ from .record_errors import (
     separator_help,
     span,
     syntax,
-    too_large,
     unknown_count,
     unmarked_utf16,
     unmarked_utf16_message,
@@ -96,7 +95,7 @@ def without_mark(line: bytes | None) -> bytes | None:
 def json_record(line: bytes | str | None, name: str, number: int, index: int) -> Record:
     """One JSON line (bytes as read, or text; None: over the record size) as its bundle or its error."""
     if line is None:
-        return record_error("facts/limit", too_large("line"), name, number, 1, index)
+        return limit_error(too_large("line"), name, number, 1, index)
     try:
         typed = typed_record(line, name, index)  # a valid bundle, decoded and checked in C; None: not sure
     except Exception:  # a bug in the typed path must not lose the line: the untyped path reads it, as before
@@ -106,7 +105,7 @@ def json_record(line: bytes | str | None, name: str, number: int, index: int) ->
     try:
         obj = JSON_DECODER.decode(line)
     except RecursionError:
-        return record_error("facts/limit", f"nested more than {MAX_DEPTH} levels deep", name, number, 1, index)
+        return limit_error(nested_too_deep(), name, number, 1, index)
     except (msgspec.DecodeError, UnicodeError, ArithmeticError):  # UnicodeError: text holding a lone surrogate;
         return _json_fallback(line, name, number, index)  # ArithmeticError: an exponent no Decimal holds
     text = line if isinstance(line, str) else line.decode("utf-8")  # (msgspec read it: UTF-8)
@@ -156,9 +155,9 @@ def _json_fallback(line: bytes | str, name: str, number: int, index: int) -> Rec
             error = helped(error, YAML_AS_JSON_LINES)
         return error
     except (RecursionError, NestedTooDeep):
-        return record_error("facts/limit", f"nested more than {MAX_DEPTH} levels deep", name, number, 1, index)
+        return limit_error(nested_too_deep(), name, number, 1, index)
     except ValueError as exc:  # an integer over 4,300 digits, or an exponent no Decimal holds
-        return record_error("facts/limit", digits_message(exc), name, number, number_place(text)[1], index)
+        return limit_error(digits_limit(exc), name, number, number_place(text)[1], index)
     return _finished(obj, text, name, number, index)
 
 
@@ -169,7 +168,7 @@ def json_value(value: str | bytes, name: str, index: int, where: str | None = No
     the value's own text: its syntax, size and nesting, a key set twice, a value that is no bundle.
     An error of a fact in it is said at its fact path, as in any format."""
     if _over_record_size(value):
-        return _value_error("facts/limit", too_large("value"), name, index, where)
+        return _limit_error(too_large("value"), name, index, where)
     try:
         typed = typed_record(value, name, index)  # as in json_record: a valid bundle, decoded and checked in C
     except Exception:  # a bug in the typed path must not lose the row: the untyped path reads it
@@ -187,10 +186,10 @@ def json_value(value: str | bytes, name: str, index: int, where: str | None = No
         error = _value_error("facts/syntax", message, name, index, where)
         return helped(error, TRAILING_COMMA) if trailing_comma(text, exc) else error  # (as a JSON line's)
     except (RecursionError, NestedTooDeep):
-        return _value_error("facts/limit", f"nested more than {MAX_DEPTH} levels deep", name, index, where)
+        return _limit_error(nested_too_deep(), name, index, where)
     except ValueError as exc:  # an integer over 4,300 digits, or an exponent no Decimal holds
         line, column = number_place(text)
-        return _value_error("facts/limit", f"{digits_message(exc)} ({in_cell(line, column)})", name, index, where)
+        return _limit_error(digits_limit(exc), name, index, where, f" ({in_cell(line, column)})")
     repeated = repeated_key(obj, text, name, index, None)
     if repeated is not None:
         return placed(repeated, where)
@@ -213,9 +212,14 @@ def _over_record_size(value: str | bytes) -> bool:
     return len(value) * 4 > MAX_RECORD_BYTES and len(value.encode("utf-8", "surrogatepass")) > MAX_RECORD_BYTES
 
 
-def _value_error(code: str, message: str, name: str, index: int, where: str | None) -> BundleError:
+def _limit_error(limit: Limit, name: str, index: int, where: str | None, after: str = "") -> BundleError:
+    """`_value_error` of a limit crossed, with its help; `after` follows its message (where in the cell)."""
+    return _value_error("facts/limit", limit.message + after, name, index, where, limit.help)
+
+
+def _value_error(code: str, message: str, name: str, index: int, where: str | None,
+                 help_text: str | None = None) -> BundleError:
     bundle_id = f"#{index + 1}"
-    help_text = limit_help(message) if code == "facts/limit" else None
     message = message if where is None else f"{where}: {message}"
     diag = Diagnostic(code, message, file=name, bundle=bundle_id, help=help_text)
     return BundleError(bundle_id, name, index, (diag,))

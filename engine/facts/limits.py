@@ -30,6 +30,7 @@ import math
 import numbers
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, cast
 
@@ -60,12 +61,69 @@ MINUTES_PER_DAY = 24 * 60
 PathPart = str | int | object
 Problem = tuple[list[PathPart], str]
 
+
+@dataclass(frozen=True, slots=True)
+class Limit:
+    """A limit crossed, as its error says it: the message, and the help that goes with it (what the
+    limit is for, and how to bring the record under it). Each is made where its message is, so a
+    message never gets another limit's help (the help was chosen from the message's words)."""
+
+    message: str
+    help: str
+
+
+LimitProblem = tuple[list[PathPart], Limit]  # where in a bundle a limit is crossed, and which
+
+# the helps of the limits, which name only what docs/reference/fact-input.md (Limits) gives
+# (tests/test_limit_help.py checks that they do)
+RECORD_HELP = (
+    "a bundle of one patient-month is a few kilobytes: check that each bundle ends its line (bundles joined "
+    "without a line break are one record) and that no value holds a whole file"
+)
+DOCUMENT_HELP = (
+    "a JSON document or YAML list is read whole: split the file, or write it as JSON Lines (one bundle per "
+    "line, `.jsonl`), which is read line by line and has no file limit"
+)
+DEPTH_HELP = (
+    "a bundle is 4 levels deep: check this value's brackets, and that the record is the bundle itself, not a "
+    "bundle inside further lists or mappings"
+)
+VALUES_HELP = "a bundle holds one patient and one month: split the data into one bundle for each"
+TEXT_HELP = "names, ids and codes are short: check that this is the value meant (not a note or a file pasted in)"
+SURROGATE_HELP = (
+    "it is half of a character (JSON can write `\\ud800`, no UTF-8 file can hold it): write the whole character, "
+    "or remove it"
+)
+DIGITS_HELP = (
+    f"numbers are kept exact to {MAX_DIGITS} digits: write the amount with fewer digits (money in dollars and "
+    "cents, `257.00`); an id or a code made of digits is text: quote it"
+)
+FINITE_HELP = "infinity and not-a-number are no amount or count: write the number, or leave the fact out"
+CYCLE_HELP = "give a bundle whose mappings and lists do not hold themselves (a JSON or YAML file cannot)"
+OTHER_HELP = "the limits of a fact record are listed in docs/reference/fact-input.md (Limits)"
+
+
+def nested_too_deep() -> Limit:
+    """The limit of nesting, as every reader says it (a value past it, or text its parser cannot follow)."""
+    return Limit(f"nested more than {MAX_DEPTH} levels deep", DEPTH_HELP)
+
+
+def too_large(what: str) -> Limit:
+    """The limit of a record's size (`what`: a line, a table's value, a YAML document)."""
+    return Limit(f"a {what} of more than {MAX_RECORD_BYTES:,} bytes; fact files allow at most {MAX_RECORD_BYTES:,} "
+                 "per record", RECORD_HELP)
+
+
+def digits_limit(exc: ValueError) -> Limit:
+    """A number too long to read (`read_decimal`, or an integer over 4,300 digits), as a limit."""
+    return Limit(digits_message(exc), DIGITS_HELP)
+
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _LIMIT = Decimal(10) ** MAX_DIGITS
 _SMALL = 10**MAX_DIGITS
 
 
-def plain_copy(value: object, problems: list[Problem], unreadable: list[Problem] | None = None) -> object:
+def plain_copy(value: object, problems: list[LimitProblem], unreadable: list[Problem] | None = None) -> object:
     """A JSON-shaped copy of a loaded record, with every limit checked on the way.
 
     Mappings become dicts, tuples lists, floats the Decimal of their shortest text (`repr`), so a
@@ -75,9 +133,13 @@ def plain_copy(value: object, problems: list[Problem], unreadable: list[Problem]
     check computes with it; nothing below `MAX_DEPTH` is walked, and no more than `MAX_VALUES`
     values are read, so a deep or huge record (or a mapping that never ends) costs no more than
     one at the limit. A caller's mapping whose reading raises is reported in `unreadable` (in
-    `problems` without it) and read as null.
+    `problems` without it, with the help that points to the limits) and read as null.
     """
-    return _copy(value, None, 0, _Copying(problems, problems if unreadable is None else unreadable))
+    raised: list[Problem] = [] if unreadable is None else unreadable
+    copy = _copy(value, None, 0, _Copying(problems, raised))
+    if unreadable is None:
+        problems.extend((path, Limit(message, OTHER_HELP)) for path, message in raised)
+    return copy
 
 
 class Foreign:
@@ -107,7 +169,7 @@ class _Copying:
 
     __slots__ = ("inside", "left", "problems", "unreadable")
 
-    def __init__(self, problems: list[Problem], unreadable: list[Problem]) -> None:
+    def __init__(self, problems: list[LimitProblem], unreadable: list[Problem]) -> None:
         self.problems, self.unreadable, self.left = problems, unreadable, MAX_VALUES
         # the ids of the mappings and lists being copied, outermost first: one met again inside
         # itself is a cycle, said once at the first repeat rather than at every path down to MAX_DEPTH
@@ -138,11 +200,11 @@ def _copy(value: object, where: Where, depth: int, state: _Copying) -> object:
         return value
     if kind is dict or kind is list or isinstance(value, Mapping | list | tuple):
         if depth >= MAX_DEPTH:
-            state.problems.append((path_of(where), f"nested more than {MAX_DEPTH} levels deep"))
+            state.problems.append((path_of(where), nested_too_deep()))
             return None
         ident = id(value)
         if ident in state.inside:
-            state.problems.append((path_of(where), CYCLE))
+            state.problems.append((path_of(where), Limit(CYCLE, CYCLE_HELP)))
             return None
         state.inside.add(ident)
         try:
@@ -211,7 +273,7 @@ def _counted(count: int, where: Where, state: _Copying) -> bool:
             f"more than {MAX_VALUES:,} values (list items and mapping entries) in one bundle, "
             f"more than a record of {MAX_RECORD_BYTES:,} bytes can hold"
         )
-        state.problems.append((path_of(where), message))
+        state.problems.append((path_of(where), Limit(message, VALUES_HELP)))
         state.left = -1
     return False
 
@@ -249,14 +311,16 @@ def _leaf(value: object, where: Where, state: _Copying) -> object:
     return Foreign(value)  # bytes, timestamps, numpy's bool, a Fraction...: the schema names their type
 
 
-def _checked_text(value: str, where: Where, problems: list[Problem]) -> str:
+def _checked_text(value: str, where: Where, problems: list[LimitProblem]) -> str:
     if len(value) > MAX_TEXT:
-        problems.append((path_of(where), f"text of {len(value):,} characters; fact files allow at most {MAX_TEXT:,}"))
+        message = f"text of {len(value):,} characters; fact files allow at most {MAX_TEXT:,}"
+        problems.append((path_of(where), Limit(message, TEXT_HELP)))
         return ""
     found = None if value.isascii() else _SURROGATE.search(value)
     if found:
         code = f"\\u{ord(found.group()):04x}"
-        problems.append((path_of(where), f"text holds `{code}`, half of a UTF-16 pair and not a character"))
+        message = f"text holds `{code}`, half of a UTF-16 pair and not a character"
+        problems.append((path_of(where), Limit(message, SURROGATE_HELP)))
         return ""
     return value
 
@@ -267,19 +331,19 @@ _FLOAT_HINT = ("; the value is a binary float, which holds no exact decimal: giv
                "decimal column in Arrow or Parquet, a Decimal in Python)")
 
 
-def _checked_number(value: int | float | Decimal, where: Where, problems: list[Problem]) -> object:
+def _checked_number(value: int | float | Decimal, where: Where, problems: list[LimitProblem]) -> object:
     if isinstance(value, int):
         # compared, never str()-ed: str() of an int over 4,300 digits raises ValueError
         if abs(value) >= _LIMIT:
             message = f"a number of more than {MAX_DIGITS} digits; fact files allow at most {MAX_DIGITS}"
-            problems.append((path_of(where), message))
+            problems.append((path_of(where), Limit(message, DIGITS_HELP)))
             return 0
         return value
     # a float's shortest text: float.__repr__, as a subclass's own repr need not be its number
     # (numpy's float64, what a DataFrame gives, is `np.float64(66.13)`)
     number = Decimal(float.__repr__(value)) if isinstance(value, float) else value
     if not number.is_finite():
-        problems.append((path_of(where), f"`{_quoted(value)}` is not a finite number"))
+        problems.append((path_of(where), Limit(f"`{_quoted(value)}` is not a finite number", FINITE_HELP)))
         return 0
     _sign, digits, exponent = number.as_tuple()
     if len(digits) <= MAX_DIGITS and number.adjusted() < MAX_DIGITS and exponent >= -MAX_DIGITS:  # type: ignore[operator]
@@ -291,11 +355,13 @@ def _checked_number(value: int | float | Decimal, where: Where, problems: list[P
     if significant > MAX_DIGITS or number.adjusted() >= MAX_DIGITS:
         why = f"has {significant} significant digits" if significant > MAX_DIGITS else "is too large"
         floated = _FLOAT_HINT if isinstance(value, float) and significant > MAX_DIGITS else ""
-        problems.append((path_of(where), f"`{text}` {why}; fact files allow at most {MAX_DIGITS} digits{floated}"))
+        message = f"`{text}` {why}; fact files allow at most {MAX_DIGITS} digits{floated}"
+        problems.append((path_of(where), Limit(message, DIGITS_HELP)))
         return 0
     if kept and places > MAX_DIGITS:
         message = f"`{text}` has {places:,} decimal places; fact files allow at most {MAX_DIGITS}"
-        problems.append((path_of(where), message + (_FLOAT_HINT if isinstance(value, float) else "")))
+        message += _FLOAT_HINT if isinstance(value, float) else ""
+        problems.append((path_of(where), Limit(message, DIGITS_HELP)))
         return 0
     return number
 

@@ -8,8 +8,7 @@ from dataclasses import replace
 from ..diagnostics import Diagnostic, FactError
 from ..source import Span
 from .bundle import Bundle, BundleError, validate_bundle
-from .limit_help import DOCUMENT_HELP, limit_help
-from .limits import MAX_DOCUMENT_BYTES, MAX_RECORD_BYTES
+from .limits import DOCUMENT_HELP, MAX_DOCUMENT_BYTES, Limit
 
 Record = Bundle | BundleError
 Line = tuple[int, bytes | None]  # (line number, the line; None when it is over MAX_RECORD_BYTES)
@@ -279,15 +278,16 @@ def invalid(kind: str, problem: str) -> str:
     return f"invalid {kind}: {problem[:1].lower()}{problem[1:]}"
 
 
-def too_large(what: str) -> str:
-    return f"a {what} of more than {MAX_RECORD_BYTES:,} bytes; fact files allow at most {MAX_RECORD_BYTES:,} per record"
-
-
-def record_error(code: str, message: str, name: str, line: int, column: int, index: int) -> BundleError:
+def record_error(code: str, message: str, name: str, line: int, column: int, index: int,
+                 help_text: str | None = None) -> BundleError:
     bundle_id = f"#{index + 1}"
-    help_text = limit_help(message) if code == "facts/limit" else None
     diag = Diagnostic(code, message, span=span(name, line, column), file=name, bundle=bundle_id, help=help_text)
     return BundleError(bundle_id, name, index, (diag,))
+
+
+def limit_error(limit: Limit, name: str, line: int, column: int, index: int) -> BundleError:
+    """The error record of a record over a limit, with the limit's help."""
+    return record_error("facts/limit", limit.message, name, line, column, index, limit.help)
 
 
 def placed(record: Record, where: str | None) -> Record:

@@ -34,7 +34,7 @@ import yaml
 from yaml.constructor import ConstructorError
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from .limits import MAX_DIGITS, digits_message, read_decimal
+from .limits import DIGITS_HELP, MAX_DIGITS, Limit, digits_limit, read_decimal
 
 _CORE_RESOLVERS: list[tuple[str, str, str]] = [  # (tag, regex, first characters)
     ("tag:yaml.org,2002:null", r"^(?:~|null|Null|NULL|)$", "~nN"),
@@ -57,9 +57,15 @@ _FLOAT = re.compile(_CORE_RESOLVERS[-1][1])
 class FactYAMLError(ConstructorError):
     """A YAML construct that fact files refuse; `code` is the diagnostic code to report it under."""
 
-    def __init__(self, code: str, problem: str, mark: Any, context: str | None = None, context_mark: Any = None):
+    def __init__(self, code: str, problem: str, mark: Any, context: str | None = None, context_mark: Any = None,
+                 help: str | None = None):
         super().__init__(context, context_mark, problem, mark)
         self.code = code
+        self.help = help  # a limit's help, given with its message
+
+    @classmethod
+    def of_limit(cls, limit: Limit, mark: Any) -> FactYAMLError:
+        return cls("facts/limit", limit.message, mark, help=limit.help)
 
 
 class DuplicateKey(FactYAMLError):
@@ -88,7 +94,7 @@ def _int(loader: yaml.SafeLoader, node: yaml.Node) -> int:
     digits = body.lstrip("0")
     if len(digits) > MAX_DIGITS:
         problem = f"a number with {len(digits)} digits; fact files allow at most {MAX_DIGITS}"
-        raise FactYAMLError("facts/limit", problem, node.start_mark)
+        raise FactYAMLError.of_limit(Limit(problem, DIGITS_HELP), node.start_mark)
     return int(text, 10)
 
 
@@ -106,7 +112,7 @@ def _decimal(loader: yaml.SafeLoader, node: yaml.Node) -> Decimal:
         try:
             value = read_decimal(body)
         except ValueError as exc:  # an exponent no Decimal holds: this document's error, as in JSON its line's
-            raise FactYAMLError("facts/limit", digits_message(exc), node.start_mark) from None
+            raise FactYAMLError.of_limit(digits_limit(exc), node.start_mark) from None
     return -value if negative else value
 
 

@@ -17,8 +17,7 @@ import yaml
 
 from ..diagnostics import Diagnostic, FactError
 from .bundle import Bundle, BundleError
-from .limit_help import DEPTH_HELP, limit_help
-from .limits import MAX_DEPTH, MAX_DOCUMENT_BYTES, MAX_RECORD_BYTES
+from .limits import MAX_DOCUMENT_BYTES, MAX_RECORD_BYTES, nested_too_deep, too_large
 from .record_errors import (
     HOW_MANY_UNKNOWN,
     JSONL_HELP,
@@ -28,13 +27,13 @@ from .record_errors import (
     fail,
     file_start,
     invalid,
+    limit_error,
     not_utf8,
     other_encoding,
     padding,
     padding_error,
     record_error,
     span,
-    too_large,
     unknown_count,
     unknown_until,
 )
@@ -166,7 +165,7 @@ def _padding_held(lines: Iterable[Line], tail: list[Line]) -> Iterator[Line]:
 
 def _yaml_document(start: int, chunk: list[bytes] | None, name: str, index: int, *, alone: bool) -> Iterator[Record]:
     if chunk is None:
-        yield record_error("facts/limit", too_large("YAML document"), name, start, 1, index)
+        yield limit_error(too_large("YAML document"), name, start, 1, index)
         return
     data = b"".join(chunk)
     try:
@@ -211,7 +210,7 @@ def _yaml_document(start: int, chunk: list[bytes] | None, name: str, index: int,
     if document is None:  # a document of only comments, or `---` at the end
         return
     if isinstance(document, dict) and len(data) > MAX_RECORD_BYTES:
-        yield record_error("facts/limit", too_large("YAML document"), name, start, 1, index)
+        yield limit_error(too_large("YAML document"), name, start, 1, index)
         return
     if alone and not isinstance(document, dict | list):
         message = f"a fact file holds a mapping or a list of mappings, found {describe(document)}"
@@ -295,19 +294,21 @@ def _unclosed_quote(lines: list[str], first: int, last: int) -> int | None:
 def _yaml_diagnostic(exc: BaseException, name: str, start: int, text: str) -> Diagnostic:
     offset = start - 1
     if isinstance(exc, RecursionError):
-        return Diagnostic("facts/limit", f"nested more than {MAX_DEPTH} levels deep", file=name, help=DEPTH_HELP)
+        limit = nested_too_deep()
+        return Diagnostic("facts/limit", limit.message, file=name, help=limit.help)
     if isinstance(exc, yaml.MarkedYAMLError):
         mark = exc.problem_mark or exc.context_mark
         line, column = (mark.line + 1 + offset, mark.column + 1) if mark else (start, 1)
         code = exc.code if isinstance(exc, FactYAMLError) else "facts/syntax"
         problem = exc.problem or exc.context or "unreadable"
+        help_text = exc.help if isinstance(exc, FactYAMLError) else None  # (a limit's, made with its message)
         if isinstance(exc, DuplicateKey):  # its message names a line: of the file, as the span's
             message = exc.worded(offset)
         elif problem == _PARSER_DEPTH:  # libyaml's own limit, far past the limit of a record
-            code, message = "facts/limit", f"nested more than {MAX_DEPTH} levels deep"
+            limit = nested_too_deep()
+            code, message, help_text = "facts/limit", limit.message, limit.help
         else:
             message = problem if isinstance(exc, FactYAMLError) else invalid("YAML", problem)
-        help_text = limit_help(message) if code == "facts/limit" else None
         diag = Diagnostic(code=code, message=message, span=span(name, line, column), file=name, help=help_text)
         lines = _BREAK.split(text)
         if mark and mark.line < len(lines) and lines[mark.line][mark.column : mark.column + 1] == "\t":
