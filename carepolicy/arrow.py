@@ -37,6 +37,7 @@ from .arrow_bundles import BUNDLE_COLUMN as BUNDLE_COLUMN
 from .arrow_bundles import UnreadColumnsWarning as UnreadColumnsWarning
 from .arrow_bundles import bundles_from_batches as bundles_from_batches
 from .arrow_bundles import unread_columns_note
+from .partition_ids import Named
 
 MONEY = pa.decimal128(18, 2)
 _TEXTS = pa.list_(pa.string())
@@ -213,9 +214,10 @@ def _record_batches(batches: Iterator[object]) -> Iterator[pa.RecordBatch]:
 
 
 def decided_batches(evaluator: Evaluator, batches: Iterable[pa.RecordBatch], *, column: str | None, source: str,
-                    noted: bool) -> Iterator[pa.RecordBatch]:
+                    noted: bool, named: Named | None = None) -> Iterator[pa.RecordBatch]:
     """`evaluate_arrow_batches`, with the warning on columns not read only when `noted`: Spark's
-    `decide` warns on the driver, where it is seen, not again in each task."""
+    `decide` warns on the driver, where it is seen, not again in each task. `named` renames each
+    bundle or error record before it is decided (Spark's partition ids, partition_ids.py)."""
     index = 0
     names: list[str] | None = None
     for batch in batches:
@@ -227,7 +229,9 @@ def decided_batches(evaluator: Evaluator, batches: Iterable[pa.RecordBatch], *, 
             if note is not None:  # (stack: this generator, the caller's `next`)
                 warnings.warn(note, UnreadColumnsWarning, stacklevel=2)
         rows = []
+        first = index
         for item in bundles_from_batches([batch], source=source, column=column or BUNDLE_COLUMN, start=index):
+            item = item if named is None else named(item, batch, index - first)
             rows.append(_decided_row(evaluator.decide(item).record, index, source))
             index += 1
         yield decisions_batch(rows, lambda _record: source)[0]

@@ -25,6 +25,7 @@ from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
+from pyspark import TaskContext
 from pyspark.sql.types import (
     ArrayType,
     BooleanType,
@@ -41,6 +42,7 @@ from pyspark.sql.types import (
 from .arrow import DECISIONS, decided_batches, missing_column
 from .arrow_bundles import BUNDLE_COLUMN, UnreadColumnsWarning, unread_columns_note
 from .evaluator import Evaluator, load
+from .partition_ids import partition_named
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame
@@ -119,8 +121,9 @@ def decide(
     `df` holds one bundle per row: as JSON text in `column` (default `bundle`), or, when it has no
     such column, as the bundle's own columns; a `column` named that `df` lacks raises ValueError
     here. `policies` and `fee_schedule` are paths every executor can read (the shipped policies
-    need none). `record` and the `#n` id of a bundle without an id count rows within a partition:
-    give bundles an `id` to join decisions back to them.
+    need none). A bundle without an id is named `#p<partition>.<row>` (`#p3.1`: partition 3, its
+    first row), unique in the result; `record` counts rows within a partition. Give bundles an `id`
+    to join decisions back to them.
     Raises `PolicyError` on the driver, before any task runs, when the policies or settings are bad.
     """
     names = df.columns
@@ -134,7 +137,9 @@ def decide(
 
     def decide_partition(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         evaluator = executor_evaluator(settings, expected)
-        yield from decided_batches(evaluator, batches, column=column, source=SPARK_SOURCE, noted=False)
+        task = TaskContext.get()  # (None only outside a Spark task)
+        named = None if task is None else partition_named(task.partitionId(), column or BUNDLE_COLUMN)
+        yield from decided_batches(evaluator, batches, column=column, source=SPARK_SOURCE, noted=False, named=named)
 
     return df.mapInArrow(decide_partition, DECISIONS_SPARK)
 

@@ -19,7 +19,7 @@ from typing import Any
 
 import pyarrow as pa
 import pytest
-from pyspark.sql import DataFrame, Row, SparkSession
+from pyspark.sql import DataFrame, Row, SparkSession, functions
 
 import carepolicy
 from carepolicy.arrow import UnreadColumnsWarning
@@ -127,3 +127,15 @@ def test_an_executor_loads_the_files_again_when_they_changed_since_its_last_job(
     assert again.setup.fee_schedule.amounts == {"99490": Decimal("22.22")}
     with pytest.raises(RuntimeError, match="give every machine the same policies folder and fee schedule"):
         executor_evaluator(settings, expected.replace(expected[-4:], "0000"))
+
+
+def test_bundles_without_an_id_in_two_partitions_have_two_names(spark: SparkSession) -> None:
+    """Rows were counted within each partition, so the first bundle without an id of each of two
+    partitions was `#1` in both: two error records with one name. Each is `#p<partition>.<row>`."""
+    bad, good = '{"month": "2025-13"}', '{"month": "2025-03"}'
+    frame = spark.range(4, numPartitions=2).select(
+        functions.when(functions.col("id") % 2 == 0, functions.lit(bad)).otherwise(functions.lit(good)).alias("bundle"))
+    rows = decide(frame).collect()
+    assert [(row["bundle_id"], row["status"]) for row in rows] == [
+        ("#p0.1", "error"), ("#p0.2", "decided"), ("#p1.1", "error"), ("#p1.2", "decided")]
+    assert [json.loads(row["error"])[0]["bundle"] for row in rows if row["status"] == "error"] == ["#p0.1", "#p1.1"]
