@@ -22,7 +22,7 @@ import pytest
 from carepolicy.engine import Bundle, BundleError, Decision, PolicySet, evaluate, load_policies, to_json
 from carepolicy.engine.compile.runtime import Env
 from carepolicy.engine.facts import fast_check
-from carepolicy.engine.facts.limits import plain_copy
+from carepolicy.engine.facts.plain_copy import plain_copy
 from carepolicy.engine.facts.reader import load_fact_text, validate_bundle
 from carepolicy.engine.facts.schema import _schema_text, shared_schema
 from carepolicy.engine.facts.schema_messages import _validator

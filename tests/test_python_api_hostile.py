@@ -196,7 +196,7 @@ def test_a_bundle_that_contains_itself_is_one_error_at_the_cycle(evaluator: Eval
     """A dict holding itself, or a list holding itself, gave one `nested more than 16 levels deep`
     error for every path down to the limit (103 for this bundle, most of them not listed); the
     cycle is one error at the place it closes. A value met twice but never inside itself is no cycle."""
-    from carepolicy.engine.facts.limits import CYCLE
+    from carepolicy.engine.facts.plain_copy import CYCLE
 
     looped = {**GOOD, "time": [dict(entry) for entry in GOOD["time"]]}
     looped["extra"] = looped

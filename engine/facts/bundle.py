@@ -17,7 +17,8 @@ from ..diagnostics import Diagnostic, sort_diagnostics
 from ..jsontext import canonical_bytes
 from .fast_intake import bundle_id_of, fast_bundle
 from .impossible import impossible_values, outside_month_notes
-from .limits import LOOKED_FOR, MAX_DIAGNOSTICS, LimitProblem, PathPart, Problem, plain_copy
+from .limits import LOOKED_FOR, MAX_DIAGNOSTICS, LimitProblem, PathPart, Problem
+from .plain_copy import plain_copy
 from .schema import XTYPE, model_schema, shared_schema
 from .schema_messages import describe, json_path, schema_diagnostics
 from .skeleton import ITEMS, OTHER, skeleton, values

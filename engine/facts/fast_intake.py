@@ -111,7 +111,7 @@ def normal_shape(schema: Any) -> str | None:
 def _walk(shape: Any, value: Any, depth: int, left: list[int]) -> Any:
     """The evaluator's view of `value` (as bundle._normalize builds it), every limit checked on the way;
     `left` holds how many more values (list items, mapping entries) the bundle may have (MAX_VALUES):
-    counted per container, as limits.plain_copy counts them."""
+    counted per container, as plain_copy.plain_copy counts them."""
     kind = type(value)
     if kind is dict:
         left[0] -= len(value)

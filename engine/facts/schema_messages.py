@@ -23,7 +23,8 @@ from typing import TYPE_CHECKING, Any
 from ..diagnostics import Diagnostic, did_you_mean
 from ..printable import utf8_text
 from . import fast_check
-from .limits import Foreign, path_of, shortened
+from .limits import path_of, shortened
+from .plain_copy import Foreign
 from .schema import LATEST, V1_ONLY, VERSIONS, XTYPE, PathPart, Schema, _schema_text, shared_schema
 from .skeleton import skeleton, values
 
