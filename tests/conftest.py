@@ -3,10 +3,17 @@
 from __future__ import annotations
 
 import pytest
+from carepolicy.engine import PolicySet, load_policies
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "acceptance: a public acceptance scenario (shared/acceptance/scenarios.yaml)")
+
+
+@pytest.fixture(scope="module")
+def policies() -> PolicySet:
+    """The shipped policy set, loaded once per test module (a module may define its own)."""
+    return load_policies()
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from carepolicy.engine import PolicySet, evaluate, load_policies
+from carepolicy.engine import PolicySet, evaluate
 from carepolicy.engine.expectations import check_expectation
 from carepolicy.engine.facts.reader import Bundle, load_yaml_documents, validate_bundle
 
@@ -36,11 +36,6 @@ def _params() -> list[Any]:
         marks = [pytest.mark.xfail(reason=XFAIL[scenario["id"]], strict=True)] if scenario["id"] in XFAIL else []
         out.append(pytest.param(scenario, id=scenario["id"], marks=marks))
     return out
-
-
-@pytest.fixture(scope="module")
-def policies() -> PolicySet:
-    return load_policies()
 
 
 def _bundle(scenario: dict[str, Any]) -> Bundle:

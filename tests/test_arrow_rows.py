@@ -15,16 +15,11 @@ from typing import Any
 
 import pyarrow as pa
 import pytest
-from carepolicy.engine import PolicySet, load_policies
+from carepolicy.engine import PolicySet
 
 from benchmarks.bench_evaluate import make_bundles
 from benchmarks.bench_facts import as_json
 from carepolicy.arrow import evaluate_arrow_batches
-
-
-@pytest.fixture(scope="module")
-def policies() -> PolicySet:
-    return load_policies(None)
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,7 @@ from typing import Any
 
 import pyarrow as pa
 import pytest
-from carepolicy.engine import PolicySet, load_policies
+from carepolicy.engine import PolicySet
 
 from benchmarks.bench_evaluate import make_bundles
 from benchmarks.bench_facts import as_json
@@ -27,11 +27,6 @@ _INTERVAL_HELP = "no fact is an interval: give minutes as a whole number, dates 
 _STRINGS = pa.map_(pa.string(), pa.string())
 _NESTED = pa.map_(pa.string(), pa.map_(pa.string(), pa.string()))
 _INTERVALS = pa.month_day_nano_interval()
-
-
-@pytest.fixture(scope="module")
-def policies() -> PolicySet:
-    return load_policies(None)
 
 
 @pytest.fixture(scope="module")

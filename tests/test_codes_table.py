@@ -8,7 +8,7 @@ from importlib.resources import files
 from pathlib import Path
 
 import pytest
-from carepolicy.engine import PolicySet, load_policies
+from carepolicy.engine import PolicySet
 from carepolicy.engine.codes_table import code_table_markdown
 
 from tests.goldens import assert_golden
@@ -22,11 +22,6 @@ REFERENCE_2025 = {
     "99427": "50.46", "G0556": "15.20", "G0557": "48.84", "G0558": "107.07", "99484": "53.05",
     "99492": "145.24", "99493": "133.59", "99457": "47.87", "99458": "38.49", "98980": "50.14",
 }
-
-
-@pytest.fixture(scope="module")
-def policies() -> PolicySet:
-    return load_policies()
 
 
 def test_codes_doc_is_current(policies: PolicySet) -> None:

@@ -9,7 +9,7 @@ import json
 from typing import Any
 
 import pytest
-from carepolicy.engine import PolicySet, evaluate, load_policies
+from carepolicy.engine import PolicySet, evaluate
 from carepolicy.engine.facts.reader import Bundle, validate_bundle
 
 BASE: dict[str, Any] = {
@@ -52,11 +52,6 @@ def _decide(policies: PolicySet, **changes: Any) -> dict[str, list[str]]:
     assert isinstance(bundle, Bundle), bundle
     decision = evaluate(policies, bundle)
     return {d.code: [r.text for r in d.reasons] for d in decision.denied}
-
-
-@pytest.fixture(scope="module")
-def policies() -> PolicySet:
-    return load_policies()
 
 
 def test_no_consent_record_is_said_once_not_as_missing_details(policies: PolicySet) -> None:

@@ -19,7 +19,7 @@ import random
 from typing import Any
 
 import pytest
-from carepolicy.engine import Bundle, PolicySet, load_policies
+from carepolicy.engine import Bundle, PolicySet
 from carepolicy.engine.compile.codegen import CodegenCompiler
 from carepolicy.engine.compile.expr import ExprCompiler
 from carepolicy.engine.compile.runtime import UNKNOWN, Env, month_end, month_start
@@ -34,11 +34,6 @@ from hypothesis import strategies as st
 
 from benchmarks.bench_evaluate import make_bundle
 from tests.test_codegen import SPAN, Builder, compare_outcomes
-
-
-@pytest.fixture(scope="module")
-def policies() -> PolicySet:
-    return load_policies(None)
 
 
 def bundle_of(raw: dict[str, Any]) -> Bundle:

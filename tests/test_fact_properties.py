@@ -18,8 +18,7 @@ import json
 from decimal import Decimal
 from typing import Any
 
-import pytest
-from carepolicy.engine import Bundle, BundleError, Decision, PolicySet, evaluate, load_policies, to_json
+from carepolicy.engine import Bundle, BundleError, Decision, PolicySet, evaluate, to_json
 from carepolicy.engine.compile.runtime import Env
 from carepolicy.engine.facts import fast_check
 from carepolicy.engine.facts.plain_copy import plain_copy
@@ -62,11 +61,6 @@ HOSTILE: list[object] = [
     DEEP,
     {"unknown": 1},
 ]
-
-
-@pytest.fixture(scope="module")
-def policies() -> PolicySet:
-    return load_policies()
 
 
 def value_places(value: object, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:

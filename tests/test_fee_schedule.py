@@ -7,7 +7,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from carepolicy.engine import PolicyError, PolicySet, load_fee_schedule, load_policies
+from carepolicy.engine import PolicyError, PolicySet, load_fee_schedule
 from carepolicy.engine.evaluation.fee_schedule import FeeEntry, build_fee_schedule
 from carepolicy.engine.policy_cases import read_cases, run_cases
 
@@ -28,11 +28,6 @@ CASE = """\
     time: [{{practitioner: P1, by: clinical_staff, minutes: 25, service: ccm}}]
     other_claims_this_month: []
 {extra}"""
-
-
-@pytest.fixture(scope="module")
-def policies() -> PolicySet:
-    return load_policies()
 
 
 def run(

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 from carepolicy.cli.exit_codes import ExitCode
 from carepolicy.cli.main import cli
-from carepolicy.engine import Bundle, Decision, PolicySet, evaluate, load_fact_file, load_fact_text, load_policies
+from carepolicy.engine import Bundle, Decision, PolicySet, evaluate, load_fact_file, load_fact_text
 from carepolicy.engine.decision.explain import render_decision_text
 from carepolicy.engine.decision.forms import (
     CLAIM_NOTE_WIDTH,
@@ -40,11 +40,6 @@ FACTS = HERE / "fixtures" / "facts" / "time-outside-month.yaml"
 GOLDEN = HERE / "golden" / "forms"
 NOTE = ("time[2] (45 minutes of ccm by `P1`) is dated 2025-04-02, outside the service month 2025-03: not counted "
         "in the month's minutes")
-
-
-@pytest.fixture(scope="module")
-def policies() -> PolicySet:
-    return load_policies()
 
 
 @pytest.fixture(scope="module")

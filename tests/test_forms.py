@@ -21,7 +21,6 @@ from carepolicy.engine import (
     evaluate,
     load_fact_file,
     load_fact_text,
-    load_policies,
     to_json,
 )
 from carepolicy.engine.decision.explain import render_decision_text
@@ -42,11 +41,6 @@ ROOT = Path(__file__).resolve().parents[1]
 GOLDEN = Path(__file__).resolve().parent / "golden" / "forms"
 EXAMPLES = ("policies/examples/ccm-60-minutes.yaml", "policies/examples/month-batch.yaml")
 SCENARIOS = ROOT.parent / "shared" / "acceptance" / "scenarios.yaml"
-
-
-@pytest.fixture(scope="module")
-def policies() -> PolicySet:
-    return load_policies()
 
 
 @pytest.fixture(scope="module")

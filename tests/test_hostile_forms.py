@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 import yaml
 from carepolicy.cli.main import cli
-from carepolicy.engine import Bundle, Decision, PolicySet, evaluate, load_policies
+from carepolicy.engine import Bundle, Decision, PolicySet, evaluate
 from carepolicy.engine.decision.explain import render_decision_text
 from carepolicy.engine.decision.forms import CSV_COLUMNS, csv_rows, csv_text_cell, render_csv, render_summary
 from carepolicy.engine.facts.bundle import validate_bundle
@@ -61,11 +61,6 @@ def _hostile_facts() -> dict[str, Any]:
     facts["chronic_conditions"][0]["icd10"] = "-" + HOSTILE
     facts["other_claims_this_month"] = [{"code": "99490", "practitioner": "X" + HOSTILE}]
     return facts
-
-
-@pytest.fixture(scope="module")
-def policies() -> PolicySet:
-    return load_policies()
 
 
 def _decide(policies: PolicySet, facts: dict[str, Any]) -> Decision:

@@ -19,7 +19,7 @@ from typing import Any
 
 import msgspec
 import pytest
-from carepolicy.engine import Bundle, PolicySet, evaluate, load_policies
+from carepolicy.engine import Bundle, PolicySet, evaluate
 from carepolicy.engine.facts import fast_check
 from carepolicy.engine.facts.bundle import validate_precisely
 from carepolicy.engine.facts.json_records import JSON_DECODER, json_record
@@ -223,11 +223,6 @@ def test_a_pattern_of_plain_words_takes_exactly_those_words() -> None:
         assert (typed is not None) is taken, written
         if taken:
             _same(typed, checked(JSON_DECODER.decode(_line(bundle)), "s", 0))
-
-
-@pytest.fixture(scope="module")
-def policies() -> PolicySet:
-    return load_policies()
 
 
 def test_no_output_form_depends_on_the_order_of_a_records_keys(policies: PolicySet) -> None:
