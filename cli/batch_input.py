@@ -41,12 +41,12 @@ class RawRecord(NamedTuple):
 class RawLines(NamedTuple):
     """Consecutive lines of a JSON Lines file, each one record, not split yet: `batch --jobs`
     reads a regular file a block at a time and hands a worker the block, which splits it
-    (`records_of`). Read line by line, this process spent ~9 µs a record on the lines it then only
-    handed on, a core's share that the workers waited for (docs/explanation/performance-history.md).
+    (`records_of`). Read line by line, this process spent ~9 µs a record (a loaded machine) on
+    lines it only handed on, time the two workers' cores lost (docs/explanation/performance-history.md).
 
-    Each line of `data` ends with LF, starts with `{`, and is at most `BLOCK_BYTES` long: no blank
-    line, byte-order mark, NUL padding or line over the limit, which the line reader words (a
-    block that holds one goes line by line)."""
+    Each line of `data` ends with LF, starts with `{` and is within the record limit: no blank
+    line, byte-order mark, NUL padding or line over the limit, which the line reader words (such a
+    line comes on its own, as the line reader gives it)."""
 
     source: str
     index: int  # type: ignore[assignment]  # the first record's place in its file, from 0
