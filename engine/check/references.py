@@ -6,13 +6,12 @@ parameter, switch, rule and source is used). Each is a small function
 
 from __future__ import annotations
 
-import dataclasses
-
 from ..diagnostics import Diagnostic, Severity, did_you_mean
 from ..language import syntax as s
 from ..language.clauses import CodeRef
 from ..source import Span
 from .context import CheckContext, names_used
+from .selections import field_names
 
 # ---------------------------------------------------------------- citations
 
@@ -169,6 +168,6 @@ def _code_refs(node: object) -> list[CodeRef]:
         return [node]
     if isinstance(node, tuple):
         return [ref for item in node for ref in _code_refs(item)]
-    if dataclasses.is_dataclass(node) and not isinstance(node, s.Expr | type):
-        return [ref for f in dataclasses.fields(node) for ref in _code_refs(getattr(node, f.name))]
-    return []
+    if isinstance(node, s.Expr):
+        return []
+    return [ref for name in field_names(type(node)) for ref in _code_refs(getattr(node, name))]

@@ -121,16 +121,30 @@ def _rename(expr: s.Expr, old: str, new: str) -> s.Expr:
     return _map(expr, one) if old != new else expr
 
 
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+
+
+def field_names(cls: type) -> tuple[str, ...]:
+    """The field names of a dataclass (none for any other class), once per class:
+    `dataclasses.fields` builds its tuple anew on every call, and `check` walks every node of
+    every declaration here and in references.py (~28,000 calls a start)."""
+    names = _FIELD_NAMES.get(cls)
+    if names is None:
+        fields = dataclasses.fields(cls) if dataclasses.is_dataclass(cls) else ()
+        names = _FIELD_NAMES[cls] = tuple(field.name for field in fields)
+    return names
+
+
 def _map(expr: s.Expr, fn: Callable[[s.Expr], s.Expr]) -> s.Expr:
     """`fn` applied bottom-up to every expression node; unchanged nodes are kept (same object)."""
     changed = False
     values: dict[str, Any] = {}
-    for field in dataclasses.fields(expr):
-        value = getattr(expr, field.name)
+    for name in field_names(type(expr)):
+        value = getattr(expr, name)
         new = _map_value(value, fn)
         if new is not value:
             changed = True
-        values[field.name] = new
+        values[name] = new
     rebuilt = dataclasses.replace(expr, **values) if changed else expr
     return fn(rebuilt)
 
@@ -151,14 +165,15 @@ def _map_decl(decl: Any, fn: Callable[[s.Expr], s.Expr]) -> Any:
     if isinstance(decl, tuple):
         items = tuple(_map_decl(v, fn) for v in decl)
         return decl if all(a is b for a, b in zip(items, decl, strict=True)) else items
-    if not dataclasses.is_dataclass(decl) or isinstance(decl, type):
+    names = field_names(type(decl))
+    if not names:  # not a dataclass instance: a text, a date, a number...
         return decl
     changed = False
     values: dict[str, Any] = {}
-    for field in dataclasses.fields(decl):
-        value = getattr(decl, field.name)
+    for name in names:
+        value = getattr(decl, name)
         new = _map_decl(value, fn)
         if new is not value:
             changed = True
-        values[field.name] = new
+        values[name] = new
     return dataclasses.replace(decl, **values) if changed else decl
