@@ -28,7 +28,6 @@ from ..diagnostics import FactError
 from .json_records import JSON_DECODER, json_document, json_lines, json_record, lined_json_records
 from .limits import MAX_DOCUMENT_BYTES, MAX_RECORD_BYTES
 from .record_errors import Line, Record, fail
-from .yaml_records import load_yaml_documents, yaml_stream
 
 __all__ = [
     "INPUT_FORMATS",
@@ -180,6 +179,8 @@ def _from_stream(stream: IO[bytes], fmt: str | None, name: str) -> Iterator[Reco
     elif fmt == "json":
         records = _said_detected(json_document(lines, name)) if detected else json_document(lines, name)
     else:
+        from .yaml_records import yaml_stream  # here: JSON input never imports PyYAML (load_yaml_documents)
+
         records = yaml_stream(lines, name)
     for record in records:
         count += 1
@@ -314,3 +315,13 @@ def json_line_at(stream: IO[bytes], name: str, place: LinePlace, index: int) -> 
 def detected_format(stream: IO[bytes]) -> str:
     """The format `iter_records` takes a stream without a format to be in (reads its first lines)."""
     return _detected(stream)[0]
+
+
+def load_yaml_documents(text: str, name: str) -> list[object]:
+    """YAML documents read the way fact bundles are (YAML 1.2, exact decimals); for test files.
+
+    yaml_records.py is imported on the first call, not with this module: PyYAML takes ~12 ms to
+    import, and a batch of JSON lines, the usual input, never reads YAML."""
+    from .yaml_records import load_yaml_documents as load
+
+    return load(text, name)

@@ -18,13 +18,9 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from decimal import Decimal
 
-import yaml
-from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
-
 from .bundle import Bundle, BundleError
 from .limits import shortened
 from .schema_messages import show
-from .yaml_loader import FactLoader
 
 Part = str | int
 Record = Bundle | BundleError
@@ -123,34 +119,3 @@ def json_spelling(text: str) -> Spelling:
         return str(found) if isinstance(found, _Token) else None
 
     return spelled
-
-
-def yaml_spelling(text: str) -> Spelling:
-    """The spelling of the numbers of the YAML document `text`: each scalar as written (composed
-    again, not constructed, only when asked)."""
-    composed: list[Node | None] = []
-
-    def spelled(parts: list[Part]) -> str | None:
-        if not composed:
-            loader = FactLoader(text)
-            try:
-                composed.append(loader.get_single_node())
-            except yaml.YAMLError:  # (it was read before: never, but then nothing is known)
-                composed.append(None)
-            finally:
-                loader.dispose()
-        node = composed[0]
-        for part in parts:
-            if isinstance(node, MappingNode):
-                node = next((item for key, item in node.value if _is_key(key, part)), None)
-            elif isinstance(node, SequenceNode) and isinstance(part, int) and 0 <= part < len(node.value):
-                node = node.value[part]
-            else:
-                return None
-        return node.value if isinstance(node, ScalarNode) and not node.style else None  # (plain: libyaml says "")
-
-    return spelled
-
-
-def _is_key(node: Node, part: Part) -> bool:
-    return isinstance(node, ScalarNode) and node.value == part

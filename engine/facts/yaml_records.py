@@ -38,8 +38,8 @@ from .record_errors import (
     unknown_until,
 )
 from .schema_messages import describe
-from .written import Spelling, as_written, yaml_spelling
-from .yaml_loader import DuplicateKey, FactLoader, FactYAMLError, ItemError, load_document
+from .written import Spelling, as_written
+from .yaml_loader import DuplicateKey, FactLoader, FactYAMLError, ItemError, load_document, yaml_spelling
 
 _MARKER = re.compile(rb"^(---|\.\.\.)(?=[ \t\r\n]|$)")
 _BOM = b"\xef\xbb\xbf"
