@@ -19,11 +19,12 @@ from typing import TYPE_CHECKING, NamedTuple
 
 from .batch_input import BLOCK_RECORDS, RawLines, RawRecord, Read, Work, decode, records_in, records_of
 from .batch_output import LineWriter
-from .batch_pool import WorkerPool
 from .common import ErrorRecord, Setup, decide, internal_error, record_json_line
 
 if TYPE_CHECKING:
     from carepolicy.engine import Decision
+
+    from .batch_pool import WorkerPool
 
 CHUNK = BLOCK_RECORDS  # records per task sent to a worker: large enough that the hand-over costs little
 
@@ -150,6 +151,8 @@ class Decider:
         _SETUP = (setup, form)
         # `jobs` workers decide (and write); this process only reads and hands out (a few
         # microseconds a record), so it takes little of the cores from them (see batch_pool.py)
+        from .batch_pool import WorkerPool  # here: multiprocessing costs ~17 ms to import, and one job needs none
+
         pool = self._pool = WorkerPool(self.jobs, decide_chunk, self.writer)
         for lines, count, errors in pool.results(self._chunks(it)):
             yield Done(lines, errors, count)
