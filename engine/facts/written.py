@@ -7,7 +7,8 @@ error record of a text input is made (a JSON line or document, a table's JSON ce
 document), each of its messages that quotes the number at its fact path quotes the number's own
 text instead: the JSON token, the YAML scalar. This runs only for error records, never for a valid
 bundle. A value given without text (a Python mapping, a typed Arrow column) is quoted as the value
-it is: a Decimal by its own text, a float by Python's (limits.py).
+it is: a Decimal by its own text, a float by Python's (limits.py). The YAML scalars are found by
+`yaml_spelling` in yaml_loader.py, so that reading JSON does not import PyYAML.
 """
 
 from __future__ import annotations
