@@ -129,8 +129,10 @@ class Decider:
         setup, form = self.setup, self.trace_form
         if self.jobs == 1:
             for work in it:
-                for record in records_of(work):
-                    yield decide_one(record, setup, form)
+                if isinstance(work, RawLines):  # (none: one job reads line by line, see commands/batch.py)
+                    yield from (decide_one(record, setup, form) for record in records_of(work))
+                else:  # one record: no generator a record on one process's path
+                    yield decide_one(work, setup, form)
             return
         held = self._held
         for work in it:  # (one at a time: a signal in a read leaves those read)

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from ..batch_input import Read, Work, read_work, records_in, records_of
+from ..batch_input import RawLines, Read, Work, read_work, records_of
 from ..batch_notes import (
     NOT_RESUMABLE,
     PARQUET_FULL_DISK_HELP,
@@ -67,7 +67,7 @@ def _counted(works: Iterator[Read], counts: Counts, read_from: Callable[[str], N
         if isinstance(work, ErrorRecord) and holds_no_records(work):
             counts.empty.append(work)
             continue
-        counts.read += records_in(work)
+        counts.read += work.count if isinstance(work, RawLines) else 1  # (a call a record costs here)
         if read_from is not None:
             read_from(work.source)
         yield work
