@@ -24,29 +24,22 @@ from __future__ import annotations
 import contextlib
 import os
 import pickle
-import queue
 import select
 import signal
 import socket
 import struct
-import sys
-import threading
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from multiprocessing import get_context
-from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from typing import Any, TypeAlias
 
-from .batch_input import Read
 from .batch_output import LineWriter, OutputProblem, reason
+from .batch_worker import HEADER, SIGNALS, Chunk, Decide, serve
 from .common import ErrorRecord
 
-Chunk: TypeAlias = list[Read]
 Result: TypeAlias = tuple[bytes, int, tuple[ErrorRecord, ...]]  # joined lines, how many, the error records
-Decided: TypeAlias = tuple[list[bytes], int, tuple[ErrorRecord, ...]]  # a chunk's lines, how many, its errors
-Decide: TypeAlias = Callable[[Chunk], Decided]
 
 IN_FLIGHT_PER_JOB = 3  # chunks per worker sent and not yet decided: one being decided, the next already there
 # decided chunks a worker may hold until their turn to be written. Counted apart from those in
@@ -55,15 +48,12 @@ IN_FLIGHT_PER_JOB = 3  # chunks per worker sent and not yet decided: one being d
 # 6, not 12: the same speed in alternating pairs (compact, none), 5% faster with the full trace,
 # whose blocks are ~4 MB (12 held made the matrix's two-job full run 261 MB at its peak, not 187)
 HELD_PER_JOB = 6
-_IOV_MAX = 1024  # the buffers one pwritev takes (POSIX's minimum is 16; Linux's is 1024)
-_HEADER = struct.Struct("!QQ")  # a message's lines' length (0: none), its pickled note's length
-_SIGNALS = frozenset({signal.SIGINT, signal.SIGTERM})  # blocked from the fork until a worker's handlers are set
 
 
 class WorkerLost(OutputProblem):
     """A worker process ended before its chunks were done (killed, out of memory).
 
-    `signal`: SIGINT or SIGTERM when that ended it (the workers ignore both, see _Serve, so only
+    `signal`: SIGINT or SIGTERM when that ended it (the workers ignore both, see batch_worker.Serve, so only
     one sent before a worker set its handlers could): the run was interrupted, and says so (exit
     130), rather than reporting a lost worker (exit 2)."""
 
@@ -71,85 +61,6 @@ class WorkerLost(OutputProblem):
         super().__init__(message, help=help)
         stopped = -exitcode if exitcode is not None and exitcode < 0 else None
         self.signal = stopped if stopped in (signal.SIGINT, signal.SIGTERM) else None
-
-
-# --------------------------------------------------------------------------------------------- a worker
-
-
-class _Serve:
-    """A worker's loop: decide every chunk received; write (or send back) each block when told."""
-
-    def __init__(self, tasks: Connection, decide: Decide, output: int | None) -> None:
-        self.tasks, self.decide, self.output = tasks, decide, output
-        self.inbox: queue.SimpleQueue[Chunk | None] = queue.SimpleQueue()  # bounded by the parent's window
-        self.blocks: deque[list[bytes]] = deque()  # decided, not written yet (at most the window)
-        self.sending = threading.Lock()  # both threads send: one message at a time
-        self.results = socket.socket(fileno=os.dup(tasks.fileno()))
-
-    def __call__(self) -> None:
-        # the parent handles ^C and SIGTERM and ends the workers (`close`): a signal to the process group
-        # (systemd, `kill -TERM -- -PGID`) leaves them their chunks to finish (SIGTERM ended them with them)
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, _SIGNALS)  # (blocked by the fork: see _Worker)
-        # the reader thread waits for the interpreter lock while the main thread decides, and the
-        # turns to write pass through it one block at a time: hand it over within 0.5 ms, not 5
-        sys.setswitchinterval(0.0005)
-        threading.Thread(target=self._receive, daemon=True).start()
-        while (chunk := self.inbox.get()) is not None:
-            lines, count, errors = self.decide(chunk)
-            size = sum(map(len, lines))
-            if self.output is None:
-                self._send(("decided", count, errors, size), b"".join(lines))
-            else:
-                self.blocks.append(lines)
-                self._send(("decided", count, errors, size))
-
-    def _receive(self) -> None:
-        try:
-            while True:
-                message = self.tasks.recv()
-                if message is None or message[0] == "chunk":
-                    self.inbox.put(None if message is None else message[1])
-                    if message is None:
-                        return
-                else:  # ("write", offset): the oldest block's turn
-                    self._write(self.blocks.popleft(), message[1])
-        except (EOFError, OSError):  # the parent is gone (killed): nothing left to do for it
-            os._exit(1)
-
-    def _write(self, block: list[bytes], offset: int) -> None:
-        """The block's lines at `offset`, by `pwritev` from the lines themselves: joining a chunk's
-        ~23 kB lines first was 1.6% of a worker's instructions a record (callgrind, session 17)."""
-        assert self.output is not None
-        views = [memoryview(line) for line in block if line]
-        first = 0  # the first line not wholly written
-        try:
-            while first < len(views):
-                done = os.pwritev(self.output, views[first : first + _IOV_MAX], offset)
-                offset += done
-                while first < len(views) and done >= len(views[first]):
-                    done -= len(views[first])
-                    first += 1
-                if done:  # a line cut short (a full disk writes what fits, then fails)
-                    views[first] = views[first][done:]
-        except OSError as error:
-            self._send(("failed", error.errno, error.strerror))
-            return
-        self._send(("written",))
-
-    def _send(self, note: tuple[Any, ...], lines: bytes = b"") -> None:
-        about = pickle.dumps(note)
-        with self.sending:
-            self.results.sendall(_HEADER.pack(len(lines), len(about)) + about)
-            if lines:
-                self.results.sendall(lines)
-
-
-def _serve(tasks: Connection, decide: Decide, output: int | None, parents: list[Connection | socket.socket]) -> None:
-    for end in parents:  # the parent's ends, inherited by the fork: with them closed, its death is our pipe's end
-        end.close()
-    _Serve(tasks, decide, output)()
 
 
 def _receive_exactly(source: socket.socket, size: int) -> bytes:
@@ -176,12 +87,12 @@ class _Worker:
         # pipes; the worker closes them, or it never reads the end of its pipe when this process is
         # killed (SIGKILL, out of memory), and waits forever (holding stderr open)
         parents = [self.connection, *(end for worker in earlier for end in (worker.connection, worker._results))]
-        self.process: BaseProcess = context.Process(target=_serve, args=(theirs, decide, output, parents),
+        self.process: BaseProcess = context.Process(target=serve, args=(theirs, decide, output, parents),
                                                     daemon=True)
         # forked with the parent's handlers (batch's, which note a signal, or stop a read) until it
         # sets its own: blocked, the signals wait for the worker's handlers (which ignore them); the
         # parent's own wait the few ms of the fork.
-        blocked = signal.pthread_sigmask(signal.SIG_BLOCK, _SIGNALS)
+        blocked = signal.pthread_sigmask(signal.SIG_BLOCK, SIGNALS)
         try:
             self.process.start()
         finally:
@@ -203,7 +114,7 @@ class _Worker:
 
     def receive(self) -> tuple[tuple[Any, ...], bytes]:
         try:
-            size, about_size = _HEADER.unpack(_receive_exactly(self._results, _HEADER.size))
+            size, about_size = HEADER.unpack(_receive_exactly(self._results, HEADER.size))
             note = pickle.loads(_receive_exactly(self._results, about_size))
             lines = _receive_exactly(self._results, size) if size else b""
         except (EOFError, OSError, struct.error):

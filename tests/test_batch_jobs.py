@@ -273,7 +273,7 @@ def test_a_block_written_in_pieces_lands_whole_at_its_offset(block: list[bytes],
     a pipe, a nearly full disk): what it did not write is written next, from where it stopped."""
     import tempfile
 
-    from carepolicy.cli import batch_pool
+    from carepolicy.cli import batch_worker
 
     sizes = itertools.cycle(cuts)  # (`iter(cuts * 100)` ran out: cuts=[1] and a block over 100 bytes)
     real = os.pwrite
@@ -282,7 +282,7 @@ def test_a_block_written_in_pieces_lands_whole_at_its_offset(block: list[bytes],
         return real(fd, b"".join(bytes(b) for b in buffers)[: next(sizes)], at)
 
     notes: list[tuple[Any, ...]] = []
-    serve = object.__new__(batch_pool._Serve)  # only what _write reads: the file and the reply
+    serve = object.__new__(batch_worker.Serve)  # only what _write reads: the file and the reply
     with tempfile.TemporaryFile() as file:
         file.write(b"#" * offset)
         file.flush()
@@ -334,7 +334,7 @@ def test_a_worker_signalled_while_it_starts_serves_on_until_it_is_told_to_end(mo
     from carepolicy.cli.batch_signals import Stop
 
     sent, told = os.pipe()
-    real_serve = batch_pool._serve
+    real_serve = batch_pool.serve
 
     def once_terminated(*args: Any) -> None:  # in the worker, before it sets its handlers
         os.read(sent, 1)
@@ -343,7 +343,7 @@ def test_a_worker_signalled_while_it_starts_serves_on_until_it_is_told_to_end(mo
     def decide(_chunk: list[Work]) -> tuple[list[bytes], int, tuple[Any, ...]]:
         raise AssertionError("no chunk is sent")
 
-    monkeypatch.setattr(batch_pool, "_serve", once_terminated)
+    monkeypatch.setattr(batch_pool, "serve", once_terminated)
     with Stop():  # as in batch: a signal is only noted
         pool = batch_pool.WorkerPool(1, decide, None)
     [worker] = pool._workers

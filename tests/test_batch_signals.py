@@ -33,7 +33,7 @@ SOURCE_RECORDS = 400
 # signal ($CAREPOLICY_TEST_SIGNAL) is sent to the batch process at $CAREPOLICY_TEST_AT.
 PRELUDE = """
 import os, signal, sys
-from carepolicy.cli import batch_output, batch_pool, batch_run
+from carepolicy.cli import batch_output, batch_pool, batch_run, batch_worker
 from carepolicy.cli.commands import batch as command
 MAIN, MARKS = os.getpid(), os.environ["CAREPOLICY_TEST_MARKS"]
 AT, HOW = os.environ.get("CAREPOLICY_TEST_AT", ""), int(os.environ.get("CAREPOLICY_TEST_SIGNAL", "2"))
@@ -43,12 +43,12 @@ def mark(text):
     with open(MARKS, "a") as marks:
         marks.write(text + "\\n")
 
-real_send = batch_pool._Serve._send
+real_send = batch_worker.Serve._send
 def send(self, note, lines=b""):
     real_send(self, note, lines)
     if note[0] == "decided":
         mark(f"decided {note[1]}")
-batch_pool._Serve._send = send
+batch_worker.Serve._send = send
 
 real_add = batch_output.LineWriter.add
 def add(self, lines, count=1):
