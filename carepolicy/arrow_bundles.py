@@ -22,7 +22,7 @@ from carepolicy.engine.facts.record_errors import placed
 from carepolicy.engine.facts.schema import VERSIONS, shared_schema
 from carepolicy.engine.facts.schema_messages import TableInterval, TableMap, json_path
 
-from .arrow_cells import Unreadable, any_partial_day, cell_place, has_date64, located, partial_day
+from .arrow_cells import Unreadable, any_partial_day, cell_place, has_date64, is_list, located, partial_day
 
 BUNDLE_COLUMN = "bundle"
 _TEXT_TYPES = (pa.string(), pa.large_string(), *([pa.string_view()] if hasattr(pa, "string_view") else []))
@@ -339,6 +339,6 @@ def _field_type(kind: pa.DataType | None, name: str) -> pa.DataType | None:
 
 
 def _is_list(kind: pa.DataType) -> bool:
-    return bool(pa.types.is_list(kind) or pa.types.is_large_list(kind) or pa.types.is_fixed_size_list(kind)
-                or getattr(pa.types, "is_list_view", lambda _: False)(kind)
+    """A list type, list views too (arrow_cells.is_list reads values, which a list view holds otherwise)."""
+    return bool(is_list(kind) or getattr(pa.types, "is_list_view", lambda _: False)(kind)
                 or getattr(pa.types, "is_large_list_view", lambda _: False)(kind))

@@ -95,7 +95,7 @@ def has_date64(kind: pa.DataType) -> bool:
         return has_date64(kind.value_type)
     if pa.types.is_struct(kind):
         return any(has_date64(field.type) for field in kind)
-    if _is_list(kind):
+    if is_list(kind):
         return has_date64(kind.value_type)
     return False
 
@@ -112,7 +112,7 @@ def any_partial_day(array: pa.Array) -> bool:
         return bool(pc.any(pc.not_equal(stored, whole)).as_py())
     if pa.types.is_struct(kind):
         return any(any_partial_day(child) for child in array.flatten())
-    if _is_list(kind):
+    if is_list(kind):
         return any_partial_day(array.flatten())
     return False
 
@@ -138,7 +138,7 @@ def _off_day(array: pa.Array, parts: tuple[Part, ...]) -> tuple[tuple[Part, ...]
             found = _off_day(child, (*parts, field.name))
             if found is not None:
                 return found
-    elif _is_list(kind) and array[0].is_valid:
+    elif is_list(kind) and array[0].is_valid:
         values = array[0].values
         for i in range(len(values)):
             found = _off_day(values.slice(i, 1), (*parts, i))
@@ -147,7 +147,7 @@ def _off_day(array: pa.Array, parts: tuple[Part, ...]) -> tuple[tuple[Part, ...]
     return None
 
 
-def _is_list(kind: pa.DataType) -> bool:
+def is_list(kind: pa.DataType) -> bool:
     return bool(pa.types.is_list(kind) or pa.types.is_large_list(kind) or pa.types.is_fixed_size_list(kind))
 
 
@@ -196,7 +196,7 @@ def _first(array: pa.Array, parts: tuple[Part, ...]) -> tuple[tuple[Part, ...], 
             found = _first(child, (*parts, field.name))
             if found is not None:
                 return found
-    elif _is_list(kind):
+    elif is_list(kind):
         values = array[0].values
         for i in range(0 if values is None else len(values)):
             found = _first(values.slice(i, 1), (*parts, i))

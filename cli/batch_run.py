@@ -180,12 +180,15 @@ class Decider:
                     break
             if not held:
                 return
-            chunk: list[Read] = []
-            taken = 0
-            while held and taken < CHUNK:
-                chunk.append(work := held.popleft())
-                taken += records_in(work)
-            yield chunk
+            yield self._held_chunk()
+
+    def _held_chunk(self) -> list[Read]:
+        """The first held items up to CHUNK records (a block of lines goes whole)."""
+        held, chunk, taken = self._held, [], 0
+        while held and taken < CHUNK:
+            chunk.append(work := held.popleft())
+            taken += records_in(work)
+        return chunk
 
     def salvage(self, waiting: Callable[[], AbstractContextManager[None]]) -> Iterator[Done]:
         """After a signal stopped `run`: every record it read and has not yet yielded, decided, in
@@ -204,7 +207,9 @@ class Decider:
                         done = decide_one(record, setup, form)
                     yield done
             return
-        chunks = [[held.popleft() for _ in range(min(CHUNK, len(held)))] for _ in range(-(-len(held) // CHUNK))]
+        chunks = []
+        while held:
+            chunks.append(self._held_chunk())
         for lines, count, errors in self._pool.salvage(chunks, waiting):
             yield Done(lines, errors, count)
 
