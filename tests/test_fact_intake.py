@@ -201,24 +201,68 @@ def test_minutes_of_different_practitioners_do_not_add_up() -> None:
 def test_minutes_dated_in_another_month_count_against_that_month_not_the_service_month(fmt: str) -> None:
     """An entry dated outside the service month is not counted in it (the notes say so), but its
     minutes were added to the service month's: a valid export of February and March was refused
-    with "P1 has 44,700 minutes in 2025-03" for 60 minutes in March."""
-    entries = [
-        {"practitioner": "P1", "by": "clinical_staff", "minutes": 40_000, "service": "ccm", "date": "2025-02-10"},
-        {"practitioner": "P1", "by": "clinical_staff", "minutes": 4_700, "service": "ccm", "date": "2025-03-04"},
+    with "P1 has 44,700 minutes in 2025-03" for 60 minutes in March. (February's 40,000 minutes are
+    spread over its days: a day has 1,440.)"""
+    day = {"practitioner": "P1", "by": "clinical_staff", "minutes": 1_440, "service": "ccm"}
+    entries = [{**day, "date": f"2025-02-{n:02}"} for n in range(1, 28)] + [
+        {**day, "minutes": 1_120, "date": "2025-02-28"},  # 40,000 in February
+        {**day, "minutes": 4_700},  # undated: in the service month
     ]
     facts = {"id": "march", "month": "2025-03", "time": entries}
     text = json.dumps(facts) + "\n" if fmt == "jsonl" else yaml.safe_dump(facts)
     read_back = bundle(text, fmt)
-    assert [e["minutes"] for e in read_back.data["time"]] == [40_000, 4_700]
-    [note] = read_back.notes
-    assert note.startswith("time[0] (40000 minutes of ccm by `P1`) is dated 2025-02-10, outside the service month")
+    assert sum(e["minutes"] for e in read_back.data["time"][:28]) == 40_000
+    assert len(read_back.notes) == 28
+    assert read_back.notes[0].startswith("time[0] (1440 minutes of ccm by `P1`) is dated 2025-02-01, outside")
     # what no month can have is still refused, in the month it is dated in: February has 40,320 minutes
     entries.append({**entries[0], "minutes": 321, "date": "2025-02-11"})
     text = json.dumps(facts) + "\n" if fmt == "jsonl" else yaml.safe_dump(facts)
     diag = only_error(text, fmt)
-    assert (diag.code, diag.fact_path) == ("facts/impossible", "$.time[2].minutes")
+    assert (diag.code, diag.fact_path) == ("facts/impossible", "$.time[29].minutes")
     assert diag.message == (
         "practitioner `P1` has 40,321 minutes in 2025-02 up to this entry, more than the 40,320 minutes the month has"
+    )
+
+
+@pytest.mark.parametrize("fmt", ["yaml", "jsonl"])
+def test_one_practitioners_minutes_on_one_day_beyond_the_day_are_impossible(fmt: str) -> None:
+    """A day has 1,440 minutes: two entries of 1,000 minutes by P1 on 4 March were billed (and
+    counted towards 99490's 20 minutes) because only the month's 44,640 were checked."""
+    entry = {"practitioner": "P1", "by": "clinical_staff", "minutes": 1_000, "service": "ccm", "date": "2025-03-04"}
+    facts = {"id": "day", "month": "2025-03", "time": [entry, {**entry, "date": "2025-03-05"}]}
+
+    def text() -> str:
+        return json.dumps(facts) + "\n" if fmt == "jsonl" else yaml.safe_dump(facts)
+
+    assert [e["minutes"] for e in bundle(text(), fmt).data["time"]] == [1_000, 1_000]  # one each day
+    facts["time"].append({**entry, "minutes": 441})  # 1,441 on 4 March, from the second entry that day
+    diag = only_error(text(), fmt)
+    assert (diag.code, diag.fact_path) == ("facts/impossible", "$.time[2].minutes")
+    assert diag.message == (
+        "practitioner `P1` has 1,441 minutes on 2025-03-04 up to this entry, more than the 1,440 minutes a day has"
+    )
+    facts["time"][2]["minutes"] = 440  # exactly a day: possible
+    assert len(bundle(text(), fmt).data["time"]) == 3
+
+
+@pytest.mark.parametrize("fmt", ["yaml", "jsonl"])
+def test_a_days_minutes_are_each_named_practitioners_own(fmt: str) -> None:
+    """Two practitioners' minutes on one day are not added up, nor those of entries without a
+    practitioner (they may be several people's), nor undated ones (their day is not known)."""
+    entry = {"by": "clinical_staff", "minutes": 1_000, "service": "ccm", "date": "2025-03-04"}
+    entries = [{**entry, "practitioner": "P1"}, {**entry, "practitioner": "P2"}, entry, entry,
+               {**entry, "practitioner": "P1", "date": None}, {**entry, "practitioner": "P1", "date": None}]
+    facts = {"id": "apart", "month": "2025-03", "time": [{k: v for k, v in e.items() if v is not None}
+                                                         for e in entries]}
+    text = json.dumps(facts) + "\n" if fmt == "jsonl" else yaml.safe_dump(facts)
+    assert len(bundle(text, fmt).data["time"]) == 6
+
+
+def test_an_entry_beyond_the_month_and_its_day_is_said_once_as_the_month() -> None:
+    text = BASE.replace("minutes: 20, service: ccm}", "minutes: 500000, service: ccm, date: 2025-03-04}")
+    diag = only_error(text)
+    assert diag.message == (
+        "practitioner `P1` has 500,000 minutes in 2025-03 up to this entry, more than the 44,640 minutes the month has"
     )
 
 

@@ -1,6 +1,7 @@
 """Values that are well-formed but no patient-month can have, and the entries a month does not count.
 
-One practitioner's minutes in a month beyond the minutes that month has, more days of device data
+One practitioner's minutes in a month beyond the minutes that month has, or on one day beyond the
+1,440 minutes a day has, more days of device data
 than the service month has, and an amount of money above `MAX_MONEY` (beyond any fee of the fee
 schedule by a factor of hundreds) are `facts/impossible` errors; a time entry dated outside the
 service month is not an error, but the decision's notes name it. Run on a bundle that passed the
@@ -38,13 +39,17 @@ def impossible_values(bundle: Mapping[str, Any], money_paths: list[tuple[Where, 
     """Well-formed values that no real month has: run on a bundle that passed the schema.
 
     A practitioner's minutes are added up per month: those of the entries dated in it (and of the
-    undated ones, in the service month), against the minutes that month has; the days of device
-    data (`rpm.device_days`) against the days of the service month."""
+    undated ones, in the service month), against the minutes that month has; and per day, those of
+    a named practitioner's entries dated that day, against the 1,440 minutes a day has (one entry
+    is said once: the month's problem when it crosses both). The entries without a practitioner
+    are not added up per day: they may be several people's. The days of device data
+    (`rpm.device_days`) against the days of the service month."""
     for where, amount in money_paths:
         if isinstance(amount, int | Decimal) and amount > MAX_MONEY:
             yield path_of(where), f"`{shortened(str(amount))}` is more than any fee (at most {MAX_MONEY:,} per amount)"
     service_month = bundle.get("month")
     totals: dict[tuple[object, object], int] = {}  # (practitioner, month): the minutes so far
+    per_day: dict[tuple[str, str], int] = {}  # (named practitioner, date): the minutes so far
     for i, entry in enumerate(bundle.get("time") or ()):
         if not (type(entry) is dict or isinstance(entry, Mapping)) or not isinstance(entry.get("minutes"), int):
             continue
@@ -61,6 +66,15 @@ def impossible_values(bundle: Mapping[str, Any], money_paths: list[tuple[Where, 
                 f"more than the {available:,} minutes the month has"
             )
             yield ["time", i, "minutes"], message
+            continue
+        date = entry.get("date")
+        if type(who) is str and isinstance(date, str) and len(date) == 10:
+            before = per_day.get((who, date), 0)
+            total = per_day[who, date] = before + entry["minutes"]
+            if before <= MINUTES_PER_DAY < total:
+                message = (f"practitioner `{who}` has {total:,} minutes on {date} up to this entry, "
+                           f"more than the {MINUTES_PER_DAY:,} minutes a day has")
+                yield ["time", i, "minutes"], message
     rpm = bundle.get("rpm")
     days = rpm.get("device_days") if type(rpm) is dict or isinstance(rpm, Mapping) else None
     if type(days) is int and days > (in_month := month_minutes(service_month) // MINUTES_PER_DAY):

@@ -30,7 +30,7 @@ from .bundle import Bundle
 from .fast_intake import bundle_id_of, exact, normal_shape
 from .impossible import device_days_possible, month_minutes, outside_month_notes
 from .json_keys import surely_unique
-from .limits import MAX_MONEY
+from .limits import MAX_MONEY, MINUTES_PER_DAY
 from .schema import shared_schema
 from .skeleton import ITEMS, OTHER, skeleton
 from .typed_model import Unsupported, bundle_type
@@ -130,13 +130,14 @@ def _plans() -> dict[int, Plan]:
 def _month_notes(raw: dict[str, Any]) -> tuple[str, ...] | None:
     """impossible.outside_month_notes, or None where impossible.impossible_values finds a problem, in one
     loop over the time entries: the typed decode made each a dict, its minutes a whole number of at
-    least 0 (so a practitioner's total only grows: over the month at the end iff at some entry) and
-    its date a real date or null."""
+    least 0 (so a practitioner's total only grows: over the month or the day at the end iff at some
+    entry) and its date a real date or null."""
     month = raw["month"]
     if not device_days_possible(raw):
         return None  # the untyped path words it (impossible_values)
     available = month_minutes(month)
     totals: dict[object, int] = {}  # practitioner (in the month), or (practitioner, month) (outside it)
+    per_day: dict[tuple[str, str], int] = {}  # (named practitioner, date): a day has 1,440 minutes
     outside = False
     for entry in raw.get("time") or ():
         date = entry.get("date")  # a real `YYYY-MM-DD`: inside the month iff it starts with it
@@ -148,6 +149,10 @@ def _month_notes(raw: dict[str, Any]) -> tuple[str, ...] | None:
             total = totals[key] = totals.get(key, 0) + minutes
             if total > (available if inside else month_minutes(date[:7])):
                 return None  # the untyped path words it (impossible_values)
+            if date is not None and type(who) is str:
+                day = per_day[who, date] = per_day.get((who, date), 0) + minutes
+                if day > MINUTES_PER_DAY:
+                    return None  # likewise
         outside = outside or not inside
     return tuple(outside_month_notes(raw)) if outside else ()
 
