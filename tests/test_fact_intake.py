@@ -202,8 +202,8 @@ def test_minutes_dated_in_another_month_count_against_that_month_not_the_service
     """An entry dated outside the service month is not counted in it (the notes say so), but its
     minutes were added to the service month's: a valid export of February and March was refused
     with "P1 has 44,700 minutes in 2025-03" for 60 minutes in March. (February's 40,000 minutes are
-    spread over its days: a day has 1,440.)"""
-    day = {"practitioner": "P1", "by": "clinical_staff", "minutes": 1_440, "service": "ccm"}
+    spread over its days: a day has at most 1,500.)"""
+    day = {"practitioner": "P1", "by": "clinical_staff", "minutes": 1_440, "service": "ccm"}  # 24 hours a day
     entries = [{**day, "date": f"2025-02-{n:02}"} for n in range(1, 28)] + [
         {**day, "minutes": 1_120, "date": "2025-02-28"},  # 40,000 in February
         {**day, "minutes": 4_700},  # undated: in the service month
@@ -226,8 +226,8 @@ def test_minutes_dated_in_another_month_count_against_that_month_not_the_service
 
 @pytest.mark.parametrize("fmt", ["yaml", "jsonl"])
 def test_one_practitioners_minutes_on_one_day_beyond_the_day_are_impossible(fmt: str) -> None:
-    """A day has 1,440 minutes: two entries of 1,000 minutes by P1 on 4 March were billed (and
-    counted towards 99490's 20 minutes) because only the month's 44,640 were checked."""
+    """A day has at most 1,500 minutes (25 hours, when clocks go back): two entries of 1,000 minutes
+    by P1 on 4 March were billed because only the month's 44,640 were checked."""
     entry = {"practitioner": "P1", "by": "clinical_staff", "minutes": 1_000, "service": "ccm", "date": "2025-03-04"}
     facts = {"id": "day", "month": "2025-03", "time": [entry, {**entry, "date": "2025-03-05"}]}
 
@@ -235,13 +235,14 @@ def test_one_practitioners_minutes_on_one_day_beyond_the_day_are_impossible(fmt:
         return json.dumps(facts) + "\n" if fmt == "jsonl" else yaml.safe_dump(facts)
 
     assert [e["minutes"] for e in bundle(text(), fmt).data["time"]] == [1_000, 1_000]  # one each day
-    facts["time"].append({**entry, "minutes": 441})  # 1,441 on 4 March, from the second entry that day
+    facts["time"].append({**entry, "minutes": 501})  # 1,501 on 4 March, from the second entry that day
     diag = only_error(text(), fmt)
     assert (diag.code, diag.fact_path) == ("facts/impossible", "$.time[2].minutes")
     assert diag.message == (
-        "practitioner `P1` has 1,441 minutes on 2025-03-04 up to this entry, more than the 1,440 minutes a day has"
+        "practitioner `P1` has 1,501 minutes on 2025-03-04 up to this entry, "
+        "more than the 1,500 minutes a day can have (25 hours, when clocks go back)"
     )
-    facts["time"][2]["minutes"] = 440  # exactly a day: possible
+    facts["time"][2]["minutes"] = 500  # the longest day: possible
     assert len(bundle(text(), fmt).data["time"]) == 3
 
 

@@ -37,8 +37,8 @@ HOSTILE: list[object] = [
     Decimal("100000.01"),
     100_001,
     257,
-    1_441,  # minutes beyond a day (one entry), and 1,440 of them: a whole day
-    1_440,
+    1_501,  # minutes beyond the longest day (one entry), and 1,500 of them: 25 hours
+    1_500,
     Decimal("257.00"),
     1.5,
     "2025-02-30",

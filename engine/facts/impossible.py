@@ -1,7 +1,7 @@
 """Values that are well-formed but no patient-month can have, and the entries a month does not count.
 
 One practitioner's minutes in a month beyond the minutes that month has, or on one day beyond the
-1,440 minutes a day has, more days of device data
+1,500 minutes of the longest day (25 hours, when clocks go back), more days of device data
 than the service month has, and an amount of money above `MAX_MONEY` (beyond any fee of the fee
 schedule by a factor of hundreds) are `facts/impossible` errors; a time entry dated outside the
 service month is not an error, but the decision's notes name it. Run on a bundle that passed the
@@ -17,7 +17,7 @@ from collections.abc import Iterator, Mapping
 from decimal import Decimal
 from typing import Any
 
-from .limits import MAX_MONEY, MAX_NOTES, MINUTES_PER_DAY, Problem, Where, path_of, shortened
+from .limits import LONGEST_DAY_MINUTES, MAX_MONEY, MAX_NOTES, MINUTES_PER_DAY, Problem, Where, path_of, shortened
 
 
 def month_minutes(month: object) -> int:
@@ -40,7 +40,7 @@ def impossible_values(bundle: Mapping[str, Any], money_paths: list[tuple[Where, 
 
     A practitioner's minutes are added up per month: those of the entries dated in it (and of the
     undated ones, in the service month), against the minutes that month has; and per day, those of
-    a named practitioner's entries dated that day, against the 1,440 minutes a day has (one entry
+    a named practitioner's entries dated that day, against the 1,500 of the longest day (one entry
     is said once: the month's problem when it crosses both). The entries without a practitioner
     are not added up per day: they may be several people's. The days of device data
     (`rpm.device_days`) against the days of the service month."""
@@ -71,9 +71,9 @@ def impossible_values(bundle: Mapping[str, Any], money_paths: list[tuple[Where, 
         if type(who) is str and isinstance(date, str) and len(date) == 10:
             before = per_day.get((who, date), 0)
             total = per_day[who, date] = before + entry["minutes"]
-            if before <= MINUTES_PER_DAY < total:
-                message = (f"practitioner `{who}` has {total:,} minutes on {date} up to this entry, "
-                           f"more than the {MINUTES_PER_DAY:,} minutes a day has")
+            if before <= LONGEST_DAY_MINUTES < total:
+                message = (f"practitioner `{who}` has {total:,} minutes on {date} up to this entry, more than "
+                           f"the {LONGEST_DAY_MINUTES:,} minutes a day can have (25 hours, when clocks go back)")
                 yield ["time", i, "minutes"], message
     rpm = bundle.get("rpm")
     days = rpm.get("device_days") if type(rpm) is dict or isinstance(rpm, Mapping) else None

@@ -50,6 +50,9 @@ LOOKED_FOR = MAX_DIAGNOSTICS + 1
 # entries wrote 80,000 notes into every decision of it
 MAX_NOTES = 100
 MINUTES_PER_DAY = 24 * 60
+# the minutes of the longest day, on which clocks go back an hour: one practitioner's minutes on one
+# date are impossible past it (impossible.py), on any date, as a bundle does not say its time zone
+LONGEST_DAY_MINUTES = 25 * 60
 
 PathPart = str | int | object
 Problem = tuple[list[PathPart], str]

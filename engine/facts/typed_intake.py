@@ -30,7 +30,7 @@ from .bundle import Bundle
 from .fast_intake import bundle_id_of, exact, normal_shape
 from .impossible import device_days_possible, month_minutes, outside_month_notes
 from .json_keys import surely_unique
-from .limits import MAX_MONEY, MINUTES_PER_DAY
+from .limits import LONGEST_DAY_MINUTES, MAX_MONEY
 from .schema import shared_schema
 from .skeleton import ITEMS, OTHER, skeleton
 from .typed_model import Unsupported, bundle_type
@@ -137,7 +137,7 @@ def _month_notes(raw: dict[str, Any]) -> tuple[str, ...] | None:
         return None  # the untyped path words it (impossible_values)
     available = month_minutes(month)
     totals: dict[object, int] = {}  # practitioner (in the month), or (practitioner, month) (outside it)
-    per_day: dict[tuple[str, str], int] = {}  # (named practitioner, date): a day has 1,440 minutes
+    per_day: dict[tuple[str, str], int] = {}  # (named practitioner, date): at most 25 hours
     outside = False
     for entry in raw.get("time") or ():
         date = entry.get("date")  # a real `YYYY-MM-DD`: inside the month iff it starts with it
@@ -151,7 +151,7 @@ def _month_notes(raw: dict[str, Any]) -> tuple[str, ...] | None:
                 return None  # the untyped path words it (impossible_values)
             if date is not None and type(who) is str:
                 day = per_day[who, date] = per_day.get((who, date), 0) + minutes
-                if day > MINUTES_PER_DAY:
+                if day > LONGEST_DAY_MINUTES:
                     return None  # likewise
         outside = outside or not inside
     return tuple(outside_month_notes(raw)) if outside else ()
