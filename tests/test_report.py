@@ -4,6 +4,7 @@ and loads nothing from outside."""
 
 from __future__ import annotations
 
+import html
 import json
 from collections import Counter
 from decimal import Decimal
@@ -49,7 +50,7 @@ def batch(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _recount(path: Path) -> dict[str, Any]:
-    decisions = errors = with_billable = 0
+    decisions = errors = with_billable = with_notes = 0
     billed: Counter[str] = Counter()
     units: Counter[str] = Counter()
     denied: Counter[str] = Counter()
@@ -63,6 +64,7 @@ def _recount(path: Path) -> dict[str, Any]:
             continue
         decisions += 1
         with_billable += bool(record["billable"])
+        with_notes += bool(record.get("notes"))
         for b in record["billable"]:
             billed[b["code"]] += 1
             units[b["code"]] += b["units"]
@@ -77,6 +79,7 @@ def _recount(path: Path) -> dict[str, Any]:
         "decisions": decisions,
         "errors": errors,
         "with_billable": with_billable,
+        "with_notes": with_notes,
         "billed": billed,
         "units": units,
         "denied": denied,
@@ -99,6 +102,7 @@ def test_report_counts_match_an_independent_recount(batch: Path) -> None:
     assert report["decisions"] == expected["decisions"] == N - 10
     assert report["error_records"] == expected["errors"] == 10
     assert report["decisions_with_billable"] == expected["with_billable"]
+    assert report["decisions_with_notes"] == expected["with_notes"]
     assert {k: Decimal(v) for k, v in report["totals"].items()} == expected["totals"]
     for code, counts in report["codes"].items():
         assert counts["billed_lines"] == expected["billed"][code], code
@@ -184,3 +188,27 @@ def test_report_drops_a_byte_order_mark_and_names_a_file_not_in_utf8(batch: Path
         "with a UTF-16 byte-order mark); save it as UTF-8\n"
         "  help: a batch output is UTF-8 JSON Lines; give the file `carepolicy batch` wrote\n"
     )
+
+
+def test_report_says_how_many_decisions_have_notes(tmp_path: Path) -> None:
+    """A decision's notes name facts read but not counted (time dated outside the month): the
+    report counted none of them, so a billing team reading it did not know to look."""
+    entry = {"practitioner": "P1", "by": "clinical_staff", "minutes": 25, "service": "ccm", "date": "2025-03-04"}
+    facts = {"month": "2025-03", "beneficiary": {"part_b": True, "dual_status": "none", "deductible_remaining": 0},
+             "practitioner": {"id": "P1", "kind": "physician"}, "time": [entry]}
+    early = dict(facts, time=[entry, dict(entry, date="2025-02-27")])
+    bundles = tmp_path / "in.jsonl"
+    bundles.write_text("".join(json.dumps(dict(f, id=i)) + "\n" for i, f in
+                               (("a", facts), ("b", early), ("c", early), ("d", facts))))
+    decisions = tmp_path / "out.jsonl"
+    result = CliRunner().invoke(cli, ["batch", str(bundles), "-o", str(decisions)], catch_exceptions=False)
+    assert result.exit_code == 0, result.stderr
+    noted = [bool(json.loads(line)["notes"]) for line in decisions.read_text().splitlines()]
+    assert noted == [False, True, True, False]
+    assert json.loads(_run(str(decisions), "--format", "json"))["decisions_with_notes"] == 2
+    said = ("2 decisions have notes: facts read but not counted, such as time dated outside the service month "
+            "(each decision's `notes` names them)")
+    assert f"\nnote: {said}\n" in _run(str(decisions))
+    page = tmp_path / "r.html"
+    _run(str(decisions), "--format", "html", "-o", str(page))
+    assert f"<p><strong>Note:</strong> {html.escape(said)}.</p>" in page.read_text()

@@ -11,8 +11,9 @@ its last value) stops the report at that line, rather than being counted as what
 What it counts, per decision line: the billable lines by code (lines, units, allowed), the money
 totals (allowed, Medicare, beneficiary, Medigap, Medicaid; an amount that is null is counted as
 indeterminate, never as zero), the denials by code, the claims on file to withdraw by code, and
-the denial reasons: each distinct reason text once per decision it appears in. Error records are
-counted and the first ones kept.
+the denial reasons: each distinct reason text once per decision it appears in, and the decisions
+with notes (facts read but not counted: a billing team looks at those before it bills). Error
+records are counted and the first ones kept.
 """
 
 from __future__ import annotations
@@ -92,6 +93,7 @@ class Record(msgspec.Struct):
     totals: _Totals | UnsetType = UNSET
     denied: list[_Denial] | UnsetType = UNSET
     withdraw: list[_Claim] | None = None  # absent in decisions written before bundling
+    notes: list[str] | None = None  # absent in decisions written before notes
 
 
 _DECISION_FIELDS = ("month", "billable", "totals", "denied")
@@ -126,6 +128,7 @@ class CodeCounts:
 class BatchReport:
     decisions: int = 0
     with_billable: int = 0
+    with_notes: int = 0  # decisions with facts read but not counted (their `notes`)
     error_records: int = 0
     errors: list[dict[str, Any]] = field(default_factory=list)  # the first few: bundle_id, source, codes, message
     totals: dict[str, Decimal] = field(default_factory=lambda: {name: Decimal("0.00") for name in MONEY_FIELDS})
@@ -165,6 +168,8 @@ class BatchReport:
         if not isinstance(record.policy_set_hash, UnsetType):
             self.policy_sets[record.policy_set_hash] = self.policy_sets.get(record.policy_set_hash, 0) + 1
         self._add_decision(month, billable, totals, denied, record.withdraw or ())
+        if record.notes:
+            self.with_notes += 1
 
     def _add_error(self, record: Record, problems: list[_Problem]) -> None:
         self.error_records += 1
@@ -216,6 +221,7 @@ class BatchReport:
             "records": self.records,
             "decisions": self.decisions,
             "decisions_with_billable": self.with_billable,
+            "decisions_with_notes": self.with_notes,
             "error_records": self.error_records,
             "errors": self.errors,
             "months": dict(sorted(self.months.items())),
@@ -235,6 +241,14 @@ class BatchReport:
             "policy_sets": dict(sorted(self.policy_sets.items())),
             **self.repeats.to_json_obj(),
         }
+
+    def notes_said(self) -> str | None:
+        """What the report says of the decisions with notes, or None when there are none."""
+        if not self.with_notes:
+            return None
+        which = "decision has" if self.with_notes == 1 else "decisions have"
+        return (f"{self.with_notes} {which} notes: facts read but not counted, such as time dated outside "
+                "the service month (each decision's `notes` names them)")
 
     def mixed_policy_sets(self) -> str | None:
         """A warning when the decisions were made with more than one policy set: the totals add them."""
@@ -337,6 +351,7 @@ def render_report_text(report: BatchReport, *, top: int = 10) -> str:
         f"service months: {months}",
         f"policy sets: {', '.join(f'{h} ({n})' for h, n in sorted(report.policy_sets.items())) or 'none'}",
         *([f"note: {mixed}"] if (mixed := report.mixed_policy_sets()) else []),
+        *([f"note: {noted}"] if (noted := report.notes_said()) else []),
         *(f"WARNING: {said}" for said in report.repeats.warnings()),
         "",
         "Totals over the billable lines",

@@ -102,6 +102,7 @@ def render_report_html(report: BatchReport, *, top: int = 10, title: str = "care
 <p>{report.records} records: {report.decisions} decisions ({report.with_billable} with something to bill),
 {report.error_records} error records. Service months: {months}. Policy sets: {policy_sets}.</p>
 {f"<p><strong>Note:</strong> {escape(mixed)}.</p>" if mixed else ""}
+{f"<p><strong>Note:</strong> {escape(noted)}.</p>" if (noted := report.notes_said()) else ""}
 {"".join(f"<p><strong>Warning:</strong> {_text(said)}.</p>" for said in report.repeats.warnings())}
 <h2>Totals over the billable lines</h2>
 <table>{totals}</table>
