@@ -859,3 +859,19 @@ def test_a_number_too_long_to_read_is_pointed_at_where_it_starts(tmp_path: Path)
     assert diag.span is not None
     assert (diag.span.line, diag.span.column) == (3, len(prefix) + 1)
     assert diag.message.startswith("a number with 4301 digits; fact files allow at most 15 digits")
+
+
+@pytest.mark.parametrize("fmt", ["yaml", "jsonl"])
+def test_a_long_practitioner_id_is_shortened_in_the_notes_and_in_the_error(fmt: str) -> None:
+    """A note per entry dated outside the month, up to 100: each repeated a 2,000-character
+    practitioner id whole (200 kB of notes in one decision). It is shortened as values are in
+    messages (60 characters), in the notes and in the error of minutes no month can have."""
+    who = "P" * 2_000
+    entry = {"practitioner": who, "by": "clinical_staff", "minutes": 30, "service": "ccm", "date": "2025-02-03"}
+    facts = {"id": "long", "month": "2025-03", "time": [entry]}
+    text = json.dumps(facts) + "\n" if fmt == "jsonl" else yaml.safe_dump(facts, width=10_000)
+    [note] = bundle(text, fmt).notes
+    assert note.startswith(f"time[0] (30 minutes of ccm by `{'P' * 57}...`) is dated 2025-02-03")
+    entry["minutes"] = 40_321  # February 2025 has 40,320
+    text = json.dumps(facts) + "\n" if fmt == "jsonl" else yaml.safe_dump(facts, width=10_000)
+    assert only_error(text, fmt).message.startswith(f"practitioner `{'P' * 57}...` has 40,321 minutes in 2025-02")

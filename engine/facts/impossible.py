@@ -60,7 +60,8 @@ def impossible_values(bundle: Mapping[str, Any], money_paths: list[tuple[Where, 
         before = totals.get(key, 0)
         total = totals[key] = before + entry["minutes"]
         if before <= available < total:
-            whose = f"practitioner `{who}` has" if who is not None else "the entries without a practitioner have"
+            whose = ("the entries without a practitioner have" if who is None
+                     else f"practitioner `{shortened(str(who))}` has")  # (an id of 2,000 characters: its start)
             message = (
                 f"{whose} {total:,} minutes in {month} up to this entry, "
                 f"more than the {available:,} minutes the month has"
@@ -72,8 +73,8 @@ def impossible_values(bundle: Mapping[str, Any], money_paths: list[tuple[Where, 
             before = per_day.get((who, date), 0)
             total = per_day[who, date] = before + entry["minutes"]
             if before <= LONGEST_DAY_MINUTES < total:
-                message = (f"practitioner `{who}` has {total:,} minutes on {date} up to this entry, more than "
-                           f"the {LONGEST_DAY_MINUTES:,} minutes a day can have (25 hours, when clocks go back)")
+                message = (f"practitioner `{shortened(who)}` has {total:,} minutes on {date} up to this entry, more "
+                           f"than the {LONGEST_DAY_MINUTES:,} minutes a day can have (25 hours, when clocks go back)")
                 yield ["time", i, "minutes"], message
     rpm = bundle.get("rpm")
     days = rpm.get("device_days") if type(rpm) is dict or isinstance(rpm, Mapping) else None
@@ -109,8 +110,8 @@ def outside_month_notes(bundle: Mapping[str, Any]) -> Iterator[str]:
             named += 1
             if named > MAX_NOTES:  # counted, not named: the count is exact, the entries are in the bundle
                 continue
-            who = entry.get("practitioner")
-            what = f"{entry.get('minutes')} minutes of {entry.get('service')} by `{who}`"
+            who = entry.get("practitioner")  # shortened past 60 characters: a note per entry, up to 100
+            what = f"{entry.get('minutes')} minutes of {entry.get('service')} by `{shortened(str(who))}`"
             where = f"time[{i}] ({what}) is dated {date}, outside the service month {month}"
             yield where + ": not counted in the month's minutes"
     if named > MAX_NOTES:
