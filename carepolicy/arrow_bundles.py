@@ -76,11 +76,17 @@ def _depth(kind: pa.DataType) -> int:
     return deepest
 
 
+# the column's Arrow type itself nests past what Python can read (a list of lists 1,200 deep): every
+# row of it is refused, a null one too, so the help is about how the table was made, not the row
+_TYPE_DEPTH_HELP = ("the column's type nests far deeper than a bundle (4 levels), so no row of it can be read: "
+                    "make the table of the bundle's own columns, or of one column of JSON text, one bundle a row")
+
+
 def _unread_row(error: Exception, source: str, index: int, column: str | None) -> BundleError:
     bundle_id = f"#{index + 1}"
     where = cell_place(column, index) if column is not None else f"row {index + 1}"
     if isinstance(error, RecursionError):
-        code, help = "facts/limit", None
+        code, help = "facts/limit", _TYPE_DEPTH_HELP
         message = f"{where}: nested too deeply to be read (a bundle nests at most {MAX_DEPTH} levels)"
     else:
         code, help = "facts/internal", "this is a bug in carepolicy; please report it with the row that caused it"

@@ -258,6 +258,7 @@ def test_a_column_nested_past_pythons_recursion_is_its_rows_error(policies: Poli
     assert [(error["code"], error["message"]) for error in errors] == [
         ("facts/limit", f"column `{name}`, row {row}: nested too deeply to be read (a bundle nests at most 16 levels)")
         for row in (1, 2)]
+    assert all(error["help"].startswith("the column's type nests far deeper than a bundle") for error in errors)
     good = pa.record_batch({"bundle": [json.dumps(bundle)]})
     assert [row["status"] for row in _rows(policies, [good, batch, good])] == ["decided", "error", "error", "decided"]
 
