@@ -113,21 +113,40 @@ def _text_help(path: str, error: Exception) -> str | None:
     file.`, not that a file cut short has no row that can be read (JSON Lines keeps its first lines);
     or one that starts and ends so and still cannot be opened, its footer damaged: Arrow said
     `Couldn't deserialize thrift: ...` or that the file is smaller than its footer says, and no help."""
+    damaged = damaged_help(path, error)
+    if damaged is not None:
+        return damaged
+    if not _starts_as_json(path):
+        return None
+    return "it holds JSON text, not Parquet: name it `.jsonl` (one bundle a line) or `.json` to read it as such"
+
+
+def damaged_help(path: str, error: Exception) -> str | None:
+    """The help for a Parquet file that Arrow could not open (`error`) because its end is cut short or
+    its footer is damaged, or None: a file of bundles (`batch`) or of decisions (`explain`) alike."""
     try:
         with open(path, "rb") as stream:
-            head = stream.read(64)
+            head = stream.read(4)
             size = os.fstat(stream.fileno()).st_size
             stream.seek(max(0, size - 8))
             end = stream.read(8)  # the footer's length (4 bytes, little-endian), then PAR1
     except OSError:
         return None
-    if head.startswith(b"PAR1") and end[-4:] != b"PAR1":
+    if head == b"PAR1" and end[-4:] != b"PAR1":
         return _CUT_SHORT
-    if head.startswith(b"PAR1") and _footer_damaged(size, end, error):
+    if head == b"PAR1" and _footer_damaged(size, end, error):
         return _BAD_FOOTER
-    if not head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith((b"{", b"[")):
-        return None
-    return "it holds JSON text, not Parquet: name it `.jsonl` (one bundle a line) or `.json` to read it as such"
+    return None
+
+
+def _starts_as_json(path: str) -> bool:
+    """Whether the file's first bytes (past a byte order mark and white space) open JSON."""
+    try:
+        with open(path, "rb") as stream:
+            head = stream.read(64)
+    except OSError:
+        return False
+    return head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith((b"{", b"["))
 
 
 def _footer_damaged(size: int, end: bytes, error: Exception) -> bool:

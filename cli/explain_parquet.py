@@ -36,6 +36,8 @@ def parquet_decisions(path: str) -> Iterator[tuple[str, Any, bytes]]:
     try:
         import pyarrow as pa
         import pyarrow.parquet as pq
+
+        from carepolicy.parquet import damaged_help
     except ImportError:
         fail("usage/missing-extra", f"reading `{path}` needs pyarrow, which is not installed", file=path,
              help="install the Arrow extra: pip install 'carepolicy[arrow]'")
@@ -49,7 +51,8 @@ def parquet_decisions(path: str) -> Iterator[tuple[str, Any, bytes]]:
         except (OSError, pa.ArrowException) as error:
             stream.seek(0)
             text = stream.read(64).lstrip(b"\xef\xbb\xbf \t\r\n").startswith((b"{", b"["))
-            _unreadable(path, error, "it holds JSON text, not Parquet: name it `.jsonl` or `.json`" if text else None)
+            _unreadable(path, error, damaged_help(path, error)
+                        or ("it holds JSON text, not Parquet: name it `.jsonl` or `.json`" if text else None))
         yield from _rows(path, file)
 
 

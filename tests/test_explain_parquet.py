@@ -83,3 +83,23 @@ def test_a_parquet_file_that_is_not_a_decision_table_is_named_so(claims: Path, t
     assert "it holds JSON text, not Parquet: name it `.jsonl` or `.json`" in result.stderr
     result = run("explain", str(tmp_path / "missing.parquet"), str(claims))
     assert f"cannot read `{tmp_path / 'missing.parquet'}`: no such file or directory" in result.stderr
+
+
+@pytest.mark.parametrize("damage", ["cut short", "footer"])
+def test_a_damaged_parquet_decision_table_says_how_it_is_damaged(claims: Path, tmp_path: Path, damage: str) -> None:
+    """A decision table cut short (a copy that did not finish) or with a damaged footer got Arrow's
+    `Parquet magic bytes not found in footer` and the help to give batch's decision table, which
+    it was: the help now says what is wrong with the file, as `batch` says it of a bundles file."""
+    data = _batch(claims, tmp_path / "decisions.parquet").read_bytes()
+    damaged = tmp_path / "damaged.parquet"
+    if damage == "cut short":
+        damaged.write_bytes(data[: len(data) // 2])
+        said = "the file was cut short"
+    else:  # the footer's length, the 4 bytes before the closing PAR1, made larger than the file
+        damaged.write_bytes(data[:-8] + (len(data) * 2).to_bytes(4, "little") + b"PAR1")
+        said = "the index of its rows that Parquet keeps at its end (the footer) cannot be read"
+    result = run("explain", str(damaged), str(claims))
+    assert result.exit_code == ExitCode.BAD_INPUT
+    assert f"cannot read `{damaged}`" in result.stderr
+    assert said in result.stderr
+    assert "give the decisions `batch -o OUT.parquet" not in result.stderr
