@@ -162,3 +162,48 @@ def test_the_openapi_document_describes_the_counts_and_the_507(evaluator: Evalua
         headers = responses[status]["headers"]
         assert {"x-carepolicy-records", "x-carepolicy-invalid", "x-carepolicy-errors"} <= set(headers)
         assert "not sent" in headers["x-carepolicy-errors"]["description"]
+
+
+def test_the_spools_of_answers_sent_at_once_are_bounded_together(
+    evaluator: Evaluator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each HTTP/1.0 request in flight had its own --max-spool, and uvicorn does not limit their
+    number: N at once could take N times it of the disk. They share it: an answer that fits alone
+    but not with those being sent is a 503 (ask again), and an answer's bytes are given back once
+    it is sent."""
+    config = ServiceConfig(max_spool_bytes=1_000_000)
+    body = b'{"month": "2025-03"}\n' * 2
+    alone = call(evaluator, body, JSONL, headers=HTTP10, config=config)
+    assert (alone.status, len(alone.lines())) == (200, 2)
+    assert whole.HELD.held == 0  # given back once sent
+    assert whole.HELD.take(999_000, 1_000_000)  # another answer, being sent (a decision is ~40 kB)
+    try:
+        crowded = call(evaluator, body, JSONL, headers=HTTP10, config=config)
+    finally:
+        whole.HELD.give_back(999_000)
+    assert crowded.status == 503
+    problem = _refused_whole(crowded)
+    assert problem["code"] == "service/spool"
+    assert problem["message"] == ("the whole answers of the HTTP/1.0 requests this service is sending at once are "
+                                  "over --max-spool (1000000 bytes) with this one's record 1")
+    assert problem["help"].startswith("ask again once they have been sent")
+    assert whole.HELD.held == 0  # what it had taken, given back
+    again = call(evaluator, body, JSONL, headers=HTTP10, config=config)
+    assert (again.status, again.lines()) == (200, alone.lines())
+
+
+def test_an_answer_spooled_and_never_sent_gives_its_bytes_back(evaluator: Evaluator) -> None:
+    """A response dropped before it is sent (its client gone) never runs its generator, whose
+    `finally` closes the file: the bytes it held are given back when the file is dropped."""
+    import gc
+    import threading
+
+    from carepolicy.service.answers import request_work
+
+    works = request_work(b'{"month": "2025-03"}\n' * 2, "jsonl", 32)
+    spooled = whole.spool(evaluator, works, float("inf"), 1_000_000, threading.Event())
+    assert whole.HELD.held == spooled.size > 0
+    response = whole.spooled_response(spooled, "jsonl")
+    del response, spooled
+    gc.collect()
+    assert whole.HELD.held == 0

@@ -13,7 +13,10 @@ A spooled answer is limited by --max-spool: the request's own limits allowed gig
 minimal bundles decided for 30 s at ~1,900 a second, ~42 kB each with the trace). One over it, or
 one the disk cannot hold (full, its temporary folder gone or unwritable), is found before the
 headers are sent, so it is a 507 with its error record, and the file is closed, which frees its
-space (it was unlinked as it was made).
+space (it was unlinked as it was made). --max-spool also bounds the spools of one worker process
+together (`HELD`): each HTTP/1.0 request in flight has its own, and uvicorn does not limit their
+number, so N of them at once could take N times --max-spool of the disk. An answer that would
+pass it with the others is a 503, to be asked again once they have been sent.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ import contextlib
 import logging
 import tempfile
 import threading
+import weakref
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from typing import IO
@@ -42,15 +46,41 @@ _SPOOL_HELP = ("send the request over HTTP/1.1, whose answer is streamed and nee
                "proxy_http_version 1.1), or fewer bundles per request")
 
 
+class SpoolBudget:
+    """The bytes the spools of one worker process hold at once, against --max-spool (the answers'
+    threads take from it, so a lock). A spool's bytes are given back when its file is closed."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.held = 0
+
+    def take(self, size: int, limit: int) -> bool:
+        """Whether `size` more bytes fit within `limit` with what is held (then they are held)."""
+        with self._lock:
+            if self.held + size > limit:
+                return False
+            self.held += size
+            return True
+
+    def give_back(self, size: int) -> None:
+        with self._lock:
+            self.held -= size
+
+
+HELD = SpoolBudget()
+
+
 @dataclass(frozen=True, slots=True)
 class Spooled:
-    """An answer written whole: where its bytes are (read from the start), its size and counts."""
+    """An answer written whole: where its bytes are (read from the start), its size and counts, and
+    what gives its bytes back to `HELD` (once: when it is sent, or when its file is dropped unsent)."""
 
     file: IO[bytes]
     size: int
     records: int
     failed: int
     invalid: int
+    release: weakref.finalize[[int], IO[bytes]]
 
 
 def spool(evaluator: Evaluator, works: Iterator[Work], deadline: float, limit: int, gone: threading.Event) -> Spooled:
@@ -63,9 +93,11 @@ def spool(evaluator: Evaluator, works: Iterator[Work], deadline: float, limit: i
             if gone.is_set():
                 raise Gone
             records += 1
-            size += len(line.data)
-            if size > limit:  # checked before the line is written: the file never passes the limit
+            if size + len(line.data) > limit:  # checked before the line is written: the file never passes it
                 raise _over(limit, records)
+            if not HELD.take(len(line.data), limit):  # nor the spools of the worker together
+                raise _crowded(limit, records)
+            size += len(line.data)
             file.write(line.data)
             failed += line.failed
             invalid += line.invalid
@@ -73,10 +105,13 @@ def spool(evaluator: Evaluator, works: Iterator[Work], deadline: float, limit: i
     except BaseException as error:
         with contextlib.suppress(OSError):  # (closing flushes what is buffered: on a full disk, it fails too)
             file.close()
+        HELD.give_back(size)
         if isinstance(error, OSError):  # the file's write, or its making when it rolls over to the disk
             raise _unwritable(error) from None
         raise
-    return Spooled(file, size, records, failed, invalid)
+    # given back when the answer is sent (`_read_back`), or else when the file is dropped: a response
+    # never sent (its client gone first) never runs its generator's `finally`
+    return Spooled(file, size, records, failed, invalid, weakref.finalize(file, HELD.give_back, size))
 
 
 def _unwritable(error: OSError) -> Refusal:
@@ -91,6 +126,12 @@ def _unwritable(error: OSError) -> Refusal:
 def _over(limit: int, records: int) -> Refusal:
     return Refusal(507, "service/spool", f"the whole answer an HTTP/1.0 request gets is over --max-spool "
                    f"({limit} bytes) at its record {records}", help=_SPOOL_HELP)
+
+
+def _crowded(limit: int, records: int) -> Refusal:
+    return Refusal(503, "service/spool", f"the whole answers of the HTTP/1.0 requests this service is sending at "
+                   f"once are over --max-spool ({limit} bytes) with this one's record {records}",
+                   help="ask again once they have been sent; or " + _SPOOL_HELP)
 
 
 def _headers(fmt: str, records: int, failed: int, invalid: int) -> tuple[str, dict[str, str]]:
@@ -113,15 +154,17 @@ def spooled_response(spooled: Spooled, fmt: str) -> Response:
     """A spooled answer, with its length, read back a piece at a time as it is sent."""
     media, headers = _headers(fmt, spooled.records, spooled.failed, spooled.invalid)
     headers["content-length"] = str(spooled.size)
-    return StreamingResponse(_read_back(spooled.file), status_code=422 if spooled.failed else 200,
+    return StreamingResponse(_read_back(spooled), status_code=422 if spooled.failed else 200,
                              media_type=media, headers=headers)
 
 
-async def _read_back(file: IO[bytes]) -> AsyncIterator[bytes]:
+async def _read_back(spooled: Spooled) -> AsyncIterator[bytes]:
     # read on a worker thread: past SPOOL_BYTES it is a disk file. Closed once read, or when the
     # sending is cancelled (a client that leaves) or the generator is dropped: its disk space is freed
+    file = spooled.file
     try:
         while piece := await anyio.to_thread.run_sync(file.read, CHUNK_BYTES):
             yield piece
     finally:
         file.close()
+        spooled.release()

@@ -48,7 +48,8 @@ def _cores() -> int:
                                       "answered with a service/timeout error record.")
 @click.option("--max-spool", default=1024**3, show_default=True, type=click.IntRange(1), metavar="BYTES",
               help="Largest answer to an HTTP/1.0 request, which is sent whole and so written to a temporary "
-                   "file first; a larger one is answered 507. (HTTP/1.1 answers are streamed: no limit.)")
+                   "file first; a larger one is answered 507, and one that does not fit with the HTTP/1.0 answers "
+                   "a worker is sending at once 503. (HTTP/1.1 answers are streamed: no limit.)")
 def serve(
     host: str,
     port: int,
