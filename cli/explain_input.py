@@ -81,9 +81,9 @@ def _from_stream(path: str, stream: IO[bytes]) -> Iterator[ReadDecision]:
         return
     after = next((line for line in lines if line.data.strip()), None)
     if after is None:  # a document of one decision, on one line
-        yield ReadDecision(path, (), obj, _first_repeated(first.data), first.data)
+        yield ReadDecision(path, (), obj, _first_repeated(first.data, obj), first.data)
         return
-    yield ReadDecision(f"{path}:{first.number}", (), obj, _first_repeated(first.data), first.data)
+    yield ReadDecision(f"{path}:{first.number}", (), obj, _first_repeated(first.data, obj), first.data)
     yield _json_line(path, after)
     for line in lines:  # then every line, one at a time
         if line.data.strip():
@@ -150,7 +150,7 @@ def _json_line(path: str, line: _Line) -> ReadDecision:
         where = f" at column {error.colno}" if error.doc else ""
         fail("usage/input", f"line {line.number} of `{path}` is not JSON: {error.msg}{where}", file=path,
              help=CUT_HELP if cut else NO_DECISIONS_HELP)
-    return ReadDecision(f"{path}:{line.number}", (), obj, _first_repeated(text), line.data)
+    return ReadDecision(f"{path}:{line.number}", (), obj, _first_repeated(text, obj), line.data)
 
 
 def _document(path: str, data: bytes) -> Iterator[ReadDecision]:
@@ -213,7 +213,15 @@ def repeated_keys(text: str | bytes) -> list[tuple[str | int, ...]]:
     return [(*found.path, found.key) for found in duplicates(text)] if has_duplicate(text) else []
 
 
-def _first_repeated(text: str | bytes) -> tuple[str | int, ...] | None:
+def _first_repeated(text: str | bytes, decoded: object) -> tuple[str | int, ...] | None:
+    """The path of the first key set twice in `text`, which decoded to `decoded`, or None. Counted
+    first (json_keys.unique_given, on what was decoded already): the exact check decodes the line
+    again with the standard library, 0.26 ms of each 23 kB line."""
+    from carepolicy.engine.facts.json_keys import unique_given
+
+    text = text.decode("utf-8") if isinstance(text, bytes) else text
+    if unique_given(text, decoded):
+        return None
     repeated = repeated_keys(text)
     return repeated[0] if repeated else None
 

@@ -15,8 +15,9 @@ import msgspec
 import orjson
 import pyarrow as pa
 from carepolicy.engine import iter_records
-from carepolicy.engine.facts.json_keys import duplicates, has_duplicate, surely_unique, unique_by_count
+from carepolicy.engine.facts.json_keys import duplicates, has_duplicate, surely_unique, unique_by_count, unique_given
 from carepolicy.engine.facts.reader import Bundle, BundleError, load_fact_text
+from carepolicy.engine.jsontext import loads
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
@@ -140,3 +141,5 @@ def test_the_count_of_colons_never_calls_a_repeated_key_unique(text: str) -> Non
         assert not unique_by_count(text)
     elif "\\u" not in text:
         assert unique_by_count(text)
+    # `explain`'s form of it, given what the line decoded to (as `jsontext.loads` decodes it)
+    assert unique_given(text, loads(text)) == unique_by_count(text)

@@ -60,10 +60,12 @@ def _refuse_repeated(parts: tuple[str | int, ...]) -> NoReturn:
                     "keep the one value that is meant: a JSON reader would keep the last without a word", parts)
 
 
-def expand(obj: Any, bundles: Bundles, setup: Setup) -> Decision:
-    """The decision `obj` (with a compact trace) decided again, with its trace; checked to be the same."""
+def expand(obj: Any, bundles: Bundles, setup: Setup, line: bytes | None = None) -> Decision:
+    """The decision `obj` (with a compact trace; read from `line`, when it is one line) decided again,
+    with its trace; checked to be the same."""
     from carepolicy.engine import PolicyError, engine_version, evaluate, to_json_obj
     from carepolicy.engine.decision.json_diff import difference_text, first_difference
+    from carepolicy.engine.decision.json_form import to_json_bytes
     from carepolicy.engine.evaluation.compact import COMPACT_VERSION
     from carepolicy.engine.facts.schema_messages import describe
 
@@ -132,8 +134,12 @@ def expand(obj: Any, bundles: Bundles, setup: Setup) -> Decision:
             f"decision `{bundle_id}` was made by carepolicy {made_by} or with "
             f"another fee schedule (its id is not this run's {decision.decision_id})",
             "use the same carepolicy version and --fee-schedule as the run that made it", ("decision_id",))
-    # compared as JSON, not as Python values, where 1 == 1.0 == True: an edit to `"units": 1.0` or
-    # `true` is an edit; the first place that differs is named
+    # the line batch writes is canonical (keys sorted, no spaces): the same bytes are the same decision.
+    # Else compared as JSON, not as Python values, where 1 == 1.0 == True: an edit to `"units": 1.0`
+    # or `true` is an edit; the first place that differs is named (walking the two decisions took 1 ms
+    # of each record's 1.8 ms, for the records that do not differ)
+    if line is not None and line == to_json_bytes(decision, trace="compact"):
+        return decision
     difference = first_difference(obj, to_json_obj(decision, trace="compact"))
     if difference is not None:
         raise _Mismatch(
@@ -233,7 +239,7 @@ def explain(
       grep '"bundle_id":"pt-1042"' decisions.jsonl | carepolicy explain - claims-2025-03.jsonl --format text
     """
     from carepolicy.engine.decision.explain import render_decision_text
-    from carepolicy.engine.decision.json_form import to_json
+    from carepolicy.engine.decision.json_form import to_json_bytes
 
     if decision_file == bundle_file == "-":  # the bundles would read the decisions as bundles, and find none
         fail("usage/input", "DECISION and BUNDLE are both standard input (`-`)", file="-",
@@ -252,8 +258,9 @@ def explain(
                     text, as_read = _error_record(read, fmt)
                     errors, rewritten = errors + 1, rewritten + (not as_read)
                 else:
-                    decision = expand(read.obj, bundles, setup)
-                    text = to_json(decision, indent=None) + "\n" if fmt == "jsonl" else render_decision_text(
+                    decision = expand(read.obj, bundles, setup, read.text)
+                    # batch's own writer (its full trace from kept templates): the bytes `to_json` gives
+                    text = to_json_bytes(decision, end=b"\n").decode() if fmt == "jsonl" else render_decision_text(
                         decision, explain=True)
                     expanded += 1
             except _Mismatch as problem:

@@ -4,10 +4,12 @@ Every JSON decoder we use (msgspec, orjson, the standard library) lets the last 
 in an object win: `{"month": "2025-03", "month": "2025-04"}` would be decided as April without a
 word. YAML fact files refuse it (yaml_loader.py); JSON and JSON Lines refuse it here.
 
-Three steps, from cheap to exact:
+Steps, from cheap to exact:
 - `surely_unique`: a test on the bytes for the normal path of a JSON line (typed_intake.py), three
   C calls. It never says "unique" of a line with a duplicate; in doubt it says no, and the
   line takes the untyped path.
+- `unique_by_count` (and `unique_given`): the same test for a JSON line of any origin, against
+  orjson's writing of what it decodes to.
 - `has_duplicate`: the standard library's decoder (in C) with a check of each object's keys.
 - `duplicates`: a scan of the text in Python that names each duplicate, the object it is in and
   where both keys are. Run only once a duplicate is known to be there.
@@ -53,8 +55,20 @@ def unique_by_count(text: str) -> bool:
     if "\\u" in text:
         return False
     try:
-        canonical = orjson.dumps(orjson.loads(text))
-    except (orjson.JSONDecodeError, orjson.JSONEncodeError):
+        decoded = orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return False
+    return unique_given(text, decoded)
+
+
+def unique_given(text: str, decoded: object) -> bool:
+    """`unique_by_count(text)` for a `text` that orjson has decoded to `decoded` already: the same
+    test, without decoding it again (`explain` reads each decision line before it checks it)."""
+    if "\\u" in text:
+        return False
+    try:
+        canonical = orjson.dumps(decoded)
+    except orjson.JSONEncodeError:
         return False
     return canonical.count(b":") == text.count(":")
 
