@@ -229,9 +229,8 @@ def decided_batches(evaluator: Evaluator, batches: Iterable[pa.RecordBatch], *, 
             if note is not None:  # (stack: this generator, the caller's `next`)
                 warnings.warn(note, UnreadColumnsWarning, stacklevel=2)
         rows = []
-        first = index
         for item in bundles_from_batches([batch], source=source, column=column or BUNDLE_COLUMN, start=index):
-            item = item if named is None else named(item, batch, index - first)
+            item = item if named is None else named(item)
             rows.append(_decided_row(evaluator.decide(item).record, index, source))
             index += 1
         yield decisions_batch(rows, lambda _record: source)[0]

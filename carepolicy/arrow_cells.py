@@ -45,7 +45,7 @@ class Unreadable:
         where = cell_place(self.column, index)
         help = None if code == "facts/syntax" else "write the value again from its source, or leave it null"
         diag = Diagnostic(code, f"{where}: {what}", fact_path=path, file=source, bundle=bundle_id, help=help)
-        return BundleError(bundle_id, source, index, (diag,))
+        return BundleError(bundle_id, source, index, (diag,), bool(self.bundle_id))
 
     def _said(self) -> tuple[str, str]:
         if isinstance(self.problem, UnicodeDecodeError):  # worded as for a JSON line

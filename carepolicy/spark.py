@@ -138,7 +138,7 @@ def decide(
     def decide_partition(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         evaluator = executor_evaluator(settings, expected)
         task = TaskContext.get()  # (None only outside a Spark task)
-        named = None if task is None else partition_named(task.partitionId(), column or BUNDLE_COLUMN)
+        named = None if task is None else partition_named(task.partitionId())
         yield from decided_batches(evaluator, batches, column=column, source=SPARK_SOURCE, noted=False, named=named)
 
     return df.mapInArrow(decide_partition, DECISIONS_SPARK)

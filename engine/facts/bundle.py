@@ -45,12 +45,17 @@ class Bundle:
 
 @dataclass(frozen=True, slots=True)
 class BundleError:
-    """A bundle that cannot be evaluated, with every problem found in it (sorted, never empty)."""
+    """A bundle that cannot be evaluated, with every problem found in it (sorted, never empty).
+
+    `id` is the bundle's own `id` when it could be read (`id_given`), else the reader's name for it,
+    its position `#n`: a caller that names bundles otherwise (Spark: by partition) renames exactly
+    those, as text alone cannot tell them apart (a bundle may give itself the id `#3`)."""
 
     id: str
     source: str
     index: int
     diagnostics: tuple[Diagnostic, ...]
+    id_given: bool = False
 
 
 def validate_bundle(obj: object, *, source: str, index: int) -> Bundle | BundleError:
@@ -78,7 +83,8 @@ def validate_precisely(obj: Mapping[Any, Any], *, source: str, index: int) -> Bu
     # from the checked copy, where an id over a limit (too long, a lone surrogate) is replaced by "":
     # such an id is never shown, and is not the empty id a bundle may give
     spoilt = any(path == ["id"] for path, _ in problems)
-    bundle_id = f"#{index + 1}" if spoilt else bundle_id_of(raw, index)
+    given = not spoilt and isinstance(raw.get("id"), str)
+    bundle_id = bundle_id_of(raw, index) if given else f"#{index + 1}"
     # paths are found in the copy, not in `obj`: a caller's mapping is read once (a second reading may
     # raise); of each kind of problem, the first LOOKED_FOR found are all that are worded (_listed)
     diagnostics = [
@@ -96,7 +102,7 @@ def validate_precisely(obj: Mapping[Any, Any], *, source: str, index: int) -> Bu
         found = itertools.islice(impossible_values(raw, money), LOOKED_FOR)
         diagnostics.extend(_fact_diagnostic("facts/impossible", p, msg, raw, source, bundle_id) for p, msg in found)
     if diagnostics:
-        return BundleError(bundle_id, source, index, _listed(sort_diagnostics(diagnostics), source, bundle_id))
+        return BundleError(bundle_id, source, index, _listed(sort_diagnostics(diagnostics), source, bundle_id), given)
     # v1 stays accepted: read as the v2 it means (a v2 bundle giving v1's `consent` was refused above)
     latest = fold_claims(fold_tcm_period(upgrade_v1(raw) if version == 1 else raw))
     data = cast("dict[str, Any]", _normalize(skeleton(model_schema(), "normal", _normal_form), latest))

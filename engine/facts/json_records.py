@@ -245,6 +245,7 @@ def duplicate_error(
         where = f"line {first_line + lines_before}"
     else:
         where = f"column {first_column}" if lines_before is not None else in_cell(first_line, first_column)
+    given = isinstance(obj, dict) and isinstance(obj.get("id"), str)
     bundle_id = bundle_id_of(obj, index) if isinstance(obj, dict) else f"#{index + 1}"
     diag = Diagnostic(
         "facts/duplicate-key",
@@ -258,7 +259,7 @@ def duplicate_error(
         first = span(name, first_line + lines_before, first_column)
         related = ((f"`{show(found.key)}` first set here", first),)
         diag = replace(diag, span=span(name, line + lines_before, column), related=related)
-    return BundleError(bundle_id, name, index, (diag,))
+    return BundleError(bundle_id, name, index, (diag,), given)
 
 
 def json_document(lines: Iterable[Line], name: str) -> Iterator[Record]:

@@ -205,7 +205,7 @@ def _yaml_document(start: int, chunk: list[bytes] | None, name: str, index: int,
                            f"({HOW_MANY_UNKNOWN})", help=_JSON_LINES_HELP)
         found = _TOP_ID.search(text.replace("\r", "\n"))  # (`$` is before a LF only)
         bundle_id = found.group(1) if found else f"#{index + 1}"
-        yield BundleError(bundle_id, name, index, (replace(diag, bundle=bundle_id),))
+        yield BundleError(bundle_id, name, index, (replace(diag, bundle=bundle_id),), found is not None)
         return
     if document is None:  # a document of only comments, or `---` at the end
         return
@@ -220,7 +220,7 @@ def _yaml_document(start: int, chunk: list[bytes] | None, name: str, index: int,
         if isinstance(item, ItemError):  # an item of the list that cannot be read: its own error record
             bundle_id = item.bundle_id or f"#{position + 1}"
             diag = replace(_yaml_diagnostic(item.error, name, start, text), bundle=bundle_id)
-            yield BundleError(bundle_id, name, position, (diag,))
+            yield BundleError(bundle_id, name, position, (diag,), bool(item.bundle_id))
         else:
             record = checked(item, name, position)
             if type(record) is not Bundle:  # (its numbers quoted as written: the document composed again)
