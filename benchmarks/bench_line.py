@@ -13,8 +13,8 @@ So both halves see the same load, the same decisions' mix and the same warm-up; 
 records are not counted. CPU µs per record (`time.process_time`), with the load average: the
 machine is shared, only figures of one run compare.
 With --trace-alone, only the full trace is written, the same way: the dict path (`Trace.json()`,
-serialised whole) against the kept templates of the shared records (`Trace.json_pieces()`,
-engine/evaluation/full_trace.py), each serialised by orjson as `to_json_bytes` does.
+serialised whole) against the kept templates of the shared records (`Trace.json_parts()`,
+engine/evaluation/full_trace.py), joined (`to_json_bytes` joins them into the line).
 Bundles: the first W + N lines of --input, or generated ones (bench_batch's JSON lines of
 bench_evaluate's generator, seed 20250101).
 """
@@ -27,8 +27,6 @@ import sys
 import time
 from itertools import islice
 from pathlib import Path
-
-import orjson
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
@@ -57,8 +55,9 @@ def lines(count: int, source: str | None) -> list[bytes]:
 def write_trace(decision: Decision, pieces: int) -> bytes:
     """The full trace alone: from dicts (`pieces` 0) or from the kept templates (1)."""
     assert decision.trace is not None
-    if pieces:
-        return orjson.dumps(decision.trace.json_pieces(), option=orjson.OPT_SORT_KEYS)
+    parts = decision.trace.json_parts() if pieces else None
+    if parts is not None:
+        return b"".join(parts)
     return canonical_bytes(decision.trace.json())
 
 

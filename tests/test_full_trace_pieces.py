@@ -24,7 +24,6 @@ from carepolicy.engine.facts.reader import validate_bundle
 from carepolicy.engine.jsontext import canonical_bytes
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from orjson import Fragment
 
 from benchmarks.bench_evaluate import make_bundle
 from tests.test_compact_parts import mutated
@@ -61,15 +60,29 @@ def test_shared_records_are_written_from_templates_and_trace_json_stays_dicts(ba
         assert isinstance(bundle, Bundle)
         decision = evaluate(backends["codegen"], bundle, trace=True)
         assert decision.trace is not None
-        pieces = decision.trace.json_pieces()
-        fragments = [piece for piece in pieces if type(piece) is Fragment]
-        assert len(fragments) > len(pieces) // 2  # most records of a decision are shared ones
-        assert all(type(record) is dict for record in decision.trace.json())  # the dict form is untouched
-        assert orjson.dumps(pieces, option=orjson.OPT_SORT_KEYS) == canonical_bytes(decision.trace.json())
-    # the closure backend shares no record: every one stays on the dict path
+        parts = decision.trace.json_parts()
+        assert parts is not None
+        records = decision.trace.json()
+        assert all(type(record) is dict for record in records)  # the dict form is untouched
+        assert b"".join(parts) == canonical_bytes(records)
+        assert len(parts) > 2 * len(records)  # records cut at their holes: segments and values
+    # the closure backend shares no record: each is its dict's bytes, then a ","
     decision = evaluate(backends["closures"], bundle, trace=True)
     assert decision.trace is not None
-    assert not any(type(piece) is Fragment for piece in decision.trace.json_pieces())
+    parts = decision.trace.json_parts()
+    assert parts is not None
+    assert all(type(orjson.loads(part)) is dict for part in parts[1:-1:2])
+    assert set(parts[2:-1:2]) == {b","}
+
+
+def test_a_trace_whose_nodes_were_built_is_written_from_them(backends: dict[str, PolicySet]) -> None:
+    bundle = validate_bundle(make_bundle(random.Random(3), 0), source="<generated>", index=0)
+    assert isinstance(bundle, Bundle)
+    decision = evaluate(backends["codegen"], bundle, trace=True)
+    assert decision.trace is not None
+    assert len(decision.trace) > 0  # the TraceNodes built: json() writes them, json_parts() gives None
+    assert decision.trace.json_parts() is None
+    assert to_json_bytes(decision, trace="full") == canonical_bytes(to_json_obj(decision, trace="full"))
 
 
 # ------------------------------------------------------------------ generated record trees
@@ -151,10 +164,12 @@ def test_full_traces_of_generated_record_trees_are_the_dict_paths(tree: Any) -> 
                 expected = orjson.dumps(dicts, option=orjson.OPT_SORT_KEYS)
             except orjson.JSONEncodeError:  # a big number: the pieces path refuses it too (to_json_bytes
                 with pytest.raises(orjson.JSONEncodeError):  # then writes the dict path, stdlib json)
-                    orjson.dumps(full_trace.full_pieces(ev, records, ()), option=orjson.OPT_SORT_KEYS)
+                    full_trace.full_parts(ev, records, [])
                 continue
-            made = orjson.dumps(full_trace.full_pieces(ev, records, ()), option=orjson.OPT_SORT_KEYS)
-            assert made == expected
+            assert b"".join(full_trace.full_parts(ev, records, [])) == expected
+            tail = [{"kind": "choose", "result": "chose é"}, {"id": "p", "kind": "pricing"}]
+            with_tail = orjson.dumps([*dicts, *tail], option=orjson.OPT_SORT_KEYS)
+            assert b"".join(full_trace.full_parts(ev, records, tail)) == with_tail
     for node in records:  # a record whose text reads like a marker is left on the dict path
         if type(node) is SharedRecord and MARKER_TEXT in texts(node):
             assert full_trace._template(node) is None
@@ -172,18 +187,57 @@ def texts(node: Compact) -> list[str]:
 
 
 def test_a_template_is_cut_exactly_at_its_holes() -> None:
-    header = Header("r0", "Title", ("S1: §1",), "p:1")
+    header = Header("r0", "Title 20%", ("S1: §1",), "p:1")  # a "%" of the text stays as it is
     reads = (("x", "fact", reader_of("x")), ("p", "parameter", reader_of("p")))
     condition = Condition(None, None, None, "x > 1", reads)
     record = SharedRecord(("rule", header, "met", (("requirement", header, condition, "p:2", True), ("ref", "r0"))))
     ev = evaluation({"r0": record}, {"x": 'a"b', "p": 3}, "2026-01-01")
-    [piece] = full_trace.full_pieces(ev, [record], ())
-    assert type(piece) is Fragment
-    first, holes = record.full
+    written = b"".join(full_trace.full_parts(ev, [record], []))
+    assert type(record.full) is full_trace.Template
+    cut = full_trace._cut(record)
+    assert cut is not None
+    first, holes = cut
     assert [name for name, _what, _after in holes] == [b'"name":"x","value":', b'"name":"p","value":', None]
     assert b"\\u0000" not in first + b"".join(after for _name, _what, after in holes)  # no marker left
-    written = orjson.dumps([piece])
+    assert [key for _segment, key in record.full.pairs] == ["x", "p", ("ref", "r0")]
+    assert [segment for segment, _key in record.full.pairs] == [first, holes[0][2], holes[1][2]]
+    assert record.full.last == holes[2][2] + b","
     assert written == orjson.dumps([ev.trace_json(record)], option=orjson.OPT_SORT_KEYS)
     assert b'{"as_of":"2026-01-01","name":"p","value":3}' in written
     assert b'{"name":"x","value":"a\\"b"}' in written
+    assert b"Title 20%" in written
     assert record.as_ref is not None  # the ref's bytes kept on the record it points at
+
+
+def test_a_record_read_twice_and_referred_to_twice_is_written_once_each() -> None:
+    """A label read by two requirements and a rule referred to by two records: each value read,
+    and each ref's record looked up, once per decision (the dict path's reads are cached alike)."""
+    header = Header("r0", "T", (), "p:1")
+    calls: list[str] = []
+
+    def counted(label: str) -> Any:
+        def read(env: Any) -> Any:
+            calls.append(label)
+            return env[label]
+
+        return read
+
+    condition = Condition(None, None, None, "x", (("x", "fact", counted("x")),))
+    requirement = ("requirement", header, condition, "p:2", True)
+    records = [
+        SharedRecord(("rule", header, "met", (requirement, ("ref", "r0")))),
+        SharedRecord(("rule", Header("r1", "U", (), "p:3"), "met", (requirement, ("ref", "r0")))),
+    ]
+    ev = evaluation({"r0": records[0], "r1": records[1]}, {"x": 1}, None)
+    parts = full_trace.full_parts(ev, records, [])
+    assert calls == ["x"]
+    assert b"".join(parts) == orjson.dumps([ev.trace_json(node) for node in records], option=orjson.OPT_SORT_KEYS)
+    values = [part for part in parts if part == b'{"name":"x","value":1}']
+    assert len(values) == 2
+    assert values[0] is values[1]  # one bytes object, written once, joined twice
+
+
+def test_no_records_and_no_tail_is_an_empty_trace() -> None:
+    ev = evaluation({}, {}, None)
+    assert b"".join(full_trace.full_parts(ev, [], [])) == b"[]"
+    assert b"".join(full_trace.full_parts(ev, [], [{"kind": "choose"}])) == b'[{"kind":"choose"}]'

@@ -6,6 +6,7 @@ The old construction is kept here as the oracle, as it was before the pieces."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
@@ -16,6 +17,7 @@ from carepolicy.engine.decision.context import DecisionContext
 from carepolicy.engine.decision.json_form import DECISION_FORMAT, _shares, money_text, to_json_bytes, to_json_obj
 from carepolicy.engine.decision.json_pieces import mask_tags, tag_mask
 from carepolicy.engine.decision.model import Decision, Denial, Line, Reason, Shares, Totals, Withdrawal
+from carepolicy.engine.decision.trace_nodes import Trace
 from carepolicy.engine.facts.reader import Bundle, validate_bundle
 from carepolicy.engine.jsontext import canonical_bytes, stdlib_bytes
 from hypothesis import given, settings
@@ -208,6 +210,28 @@ def test_the_line_is_the_old_construction_for_awkward_decisions(made: tuple[Deci
                 continue
             assert to_json_bytes(decision, trace="none") == expected
             assert to_json_bytes(decision, trace="none", end=b"\n") == expected + b"\n"  # batch's line end
+
+
+@settings(max_examples=60, deadline=None)
+@given(decisions(), st.lists(st.dictionaries(st.sampled_from(["kind", "id", "é"]), TEXT, max_size=3), max_size=3))
+def test_the_full_traces_parts_are_joined_into_the_line_where_the_trace_sorts(
+    made: tuple[Decision, ...], records: list[dict[str, Any]]
+) -> None:
+    """A full trace given as parts (`Trace.json_parts`) goes between the totals and the withdrawals,
+    as orjson would write the key "trace"; a trace that gives none is serialised from `json()`."""
+    json_of = lambda: [dict(record) for record in records]  # noqa: E731
+    try:
+        parts: list[bytes | memoryview] = [b"[", memoryview(canonical_bytes(json_of()))[1:]]
+    except UnicodeEncodeError:  # a lone surrogate: not text, no line (as above)
+        return
+    for decision in made:
+        for given_parts in (lambda: parts, lambda: None):
+            traced = replace(decision, trace=Trace(lambda: (), json_of, None, given_parts))
+            try:
+                expected = oracle_bytes(traced, "full")
+            except UnicodeEncodeError:
+                continue
+            assert to_json_bytes(traced, trace="full", end=b"\n") == expected + b"\n"
 
 
 def test_kept_pieces_change_no_equality_and_no_object_the_caller_gets() -> None:

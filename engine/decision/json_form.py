@@ -227,19 +227,24 @@ def to_json_bytes(decision: Decision, *, trace: str = "full", end: bytes = b"") 
             for reason in withdrawal.reasons:
                 mask |= cites_mask(reason.cites)
         after["sources"] = Fragment(context.sources_json(mask))
-        if trace == "full" and decision.trace is not None:  # shared records from their kept bytes
-            after["trace"] = decision.trace.json_pieces()
-        else:
+        trace_parts = decision.trace.json_parts() if trace == "full" and decision.trace is not None else None
+        if trace_parts is None:
             _add_trace(after, decision, trace)
         before = orjson.dumps(_fields_before_denied(decision), option=orjson.OPT_SORT_KEYS)
-        closing = orjson.dumps(after, option=orjson.OPT_SORT_KEYS)
         line: list[bytes | memoryview] = [memoryview(before)[:-1], b',"denied":[']
         for parts, _tags in written:  # each denial's parts and a ","; a tuple is added to a list in one
             line += parts  # copy of its references (chain.from_iterable stepped through each: 1.7x this)
         if written:
             line[-1] = line[-1][:-1]  # the last denial's "," (see json_pieces.DenialWritten)
         line.append(b"],")
-        line.append(memoryview(closing)[1:])
+        if trace_parts is None:
+            line.append(memoryview(orjson.dumps(after, option=orjson.OPT_SORT_KEYS))[1:])
+        else:  # the full trace's ~40 kB joined once, here: "trace" sorts after "totals", before "withdraw"
+            withdraw = orjson.dumps(after.pop("withdraw"), option=orjson.OPT_SORT_KEYS)
+            line.append(memoryview(orjson.dumps(after, option=orjson.OPT_SORT_KEYS))[1:-1])
+            line.append(b',"trace":')
+            line += trace_parts
+            line += (b',"withdraw":', withdraw, b"}")
         line.append(end)
         return b"".join(line)
     except orjson.JSONEncodeError:  # what orjson refuses, written as canonical_bytes writes it

@@ -50,7 +50,7 @@ class Trace:
         build: Callable[[], tuple[TraceNode, ...]],
         build_json: Callable[[], list[dict[str, Any]]] | None = None,
         build_compact: Callable[[], dict[str, Any]] | None = None,
-        build_pieces: Callable[[], list[Any]] | None = None,
+        build_pieces: Callable[[], list[bytes | memoryview]] | None = None,
     ) -> None:
         self._build: Callable[[], tuple[TraceNode, ...]] | None = build
         self._build_json = build_json
@@ -69,13 +69,15 @@ class Trace:
             return self._build_json()
         return [trace_node_json(node) for node in self.nodes]
 
-    def json_pieces(self) -> list[Any]:
-        """What `json()` gives, for orjson only: some records as `orjson.Fragment`s of their canonical
-        bytes (evaluation/full_trace.py). Used by `to_json_bytes` alone; may raise
-        `orjson.JSONEncodeError` for what orjson refuses (the caller then writes `json()`)."""
+    def json_parts(self) -> list[bytes | memoryview] | None:
+        """The canonical bytes of `json()` (keys sorted, as orjson writes them), in parts to be joined
+        into the decision's line (evaluation/full_trace.py: the shared records from their kept
+        templates); None when this trace cannot give them (the caller serialises `json()`). Used by
+        `to_json_bytes` alone; may raise `orjson.JSONEncodeError` for what orjson refuses (the
+        caller then writes `json()` as `canonical_bytes` does)."""
         if self._build_pieces is not None and self._nodes is None:
             return self._build_pieces()
-        return self.json()
+        return None
 
     @property
     def nodes(self) -> tuple[TraceNode, ...]:

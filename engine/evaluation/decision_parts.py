@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from decimal import Decimal
-from typing import Any
 
 from ..compile.month_plan import MonthPlan
 from ..compile.outcomes import CodeOutcome, Compact
@@ -18,7 +17,7 @@ from ..money import ZERO
 from .bundling import HeldClaim, kept_claim_reason
 from .compact import compact_trace
 from .cost_sharing_trace import CostResult
-from .full_trace import cost_sharing_json, full_pieces
+from .full_trace import cost_sharing_json, full_parts
 from .pricing import Price, pricing_node
 from .rules import Evaluation
 from .strategy import Coding, strategy_name
@@ -138,14 +137,14 @@ def decision_trace(
             nodes.append(costs.node())
         return nodes
 
-    def pieces() -> list[Any]:  # the cost-sharing node written from its summary: no TraceNodes built
-        out = full_pieces(ev, recorded(), tail(cost_node=False))
+    def pieces() -> list[bytes | memoryview]:  # the cost-sharing node from its summary: no TraceNodes built
+        written = [trace_node_json(node) for node in tail(cost_node=False)]
         if costs.node is not None:
             if costs.summary is not None and plan.cost_sharing is not None:
-                out.append(cost_sharing_json(plan.cost_sharing, costs.summary(), plan.as_of))
+                written.append(cost_sharing_json(plan.cost_sharing, costs.summary(), plan.as_of))
             else:
-                out.append(trace_node_json(costs.node()))
-        return out
+                written.append(trace_node_json(costs.node()))
+        return full_parts(ev, recorded(), written)
 
     return Trace(
         lambda: (*(ev.materialize(node) for node in recorded()), *tail()),

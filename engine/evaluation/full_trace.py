@@ -24,14 +24,14 @@ Nothing is kept in a table keyed by identity. `Trace.json()` is untouched: it st
 from __future__ import annotations
 
 from collections.abc import Iterable
+from operator import attrgetter
 from typing import TYPE_CHECKING, Any
 
 import orjson
-from orjson import Fragment
 
 from ..compile.outcomes import Compact, SharedRecord
 from ..compile.runtime import UNKNOWN
-from ..decision.trace_nodes import TraceNode, json_value, node_json, trace_node_json
+from ..decision.trace_nodes import json_value, node_json
 from .record_json import Entry, record_json, ref_json
 
 if TYPE_CHECKING:
@@ -47,39 +47,75 @@ _NONE = ()  # SharedRecord.full when the record has no template: it stays on the
 # A hole: (name bytes `"name":"…","value":` of a value read, or None for a ref; the read entry
 # (label, kind, reader) or the referenced rule's id; the segment that follows the hole)
 Hole = tuple[bytes | None, Any, bytes]
-Template = tuple[bytes, tuple[Hole, ...]]  # (the first segment, the holes in text order)
+Cut = tuple[bytes, tuple[Hole, ...]]  # (the first segment, the holes in text order)
 
 
-def full_pieces(ev: Evaluation, recorded: Iterable[Compact], tail: Iterable[TraceNode]) -> list[Any]:
-    """The full trace as `Evaluation.trace_json` and `trace_node_json` give it, for orjson: each
-    shared record with a template as a Fragment of its canonical bytes, the others as dicts."""
-    reads: dict[str, bytes] = {}  # a name read by several requirements is read and written once
-    refs: dict[str, bytes] = {}  # a ref to a record of the bundle's own, written once
-    out: list[Any] = []
-    for node in recorded:
-        if type(node) is SharedRecord:
-            template = node.full
-            if template is None:
-                template = node.full = _template(node) or _NONE
-            if template is not _NONE:
-                first, holes = template
-                parts = [first]
-                for name, what, after in holes:
-                    if name is None:
-                        written = refs.get(what)
-                        if written is None:
-                            written = refs[what] = _ref_bytes(ev, what)
-                    else:
-                        written = reads.get(what[0])
-                        if written is None:
-                            written = reads[what[0]] = _read_bytes(ev, name, what)
-                    parts.append(written)
-                    parts.append(after)
-                out.append(Fragment(b"".join(parts)))
-                continue
-        out.append(ev.trace_json(node))
-    out.extend(trace_node_json(node) for node in tail)
-    return out
+class Template:
+    """A shared record's canonical bytes cut at its holes: `pairs`, (the segment before a hole, the
+    hole's key: a read's its label, a ref's `("ref", rule id)`) in text order, then `last`, the
+    segment after the last hole with the "," after the record. `holes` says how to write each key
+    (the first entry of a label read twice, as the dict path reads it once)."""
+
+    __slots__ = ("holes", "last", "pairs")
+
+    def __init__(self, cut: Cut) -> None:
+        first, holes = cut
+        keys = [what[0] if name is not None else ("ref", what) for name, what, _after in holes]
+        segments = [first, *(after for _name, _what, after in holes)]
+        self.pairs = tuple(zip(segments, keys, strict=False))  # each segment but the last
+        self.last = segments[-1] + b","
+        self.holes: dict[Any, tuple[bytes | None, Any]] = {}
+        for key, (name, what, _after) in zip(keys, holes, strict=True):
+            self.holes.setdefault(key, (name, what))
+
+
+_FULL = attrgetter("full")
+
+
+def full_parts(ev: Evaluation, recorded: Iterable[Compact], tail: list[dict[str, Any]]) -> list[bytes | memoryview]:
+    """The canonical bytes of the full trace, `[*map(ev.trace_json, recorded), *tail]` serialised
+    with keys sorted: each shared record with a template from it, the others from their dicts.
+
+    In parts for the line's one join (`to_json_bytes`): every record's segments and its holes'
+    values, so that the trace's ~40 kB are copied once, not into bytes per record, then into
+    orjson's output, then into the line. Each value is written once (a name read by
+    several requirements, a rule referred to by several records)."""
+    records = recorded if type(recorded) is list else list(recorded)
+    try:
+        templates: list[Any] = list(map(_FULL, records))  # the usual decision: every record a shared one
+    except AttributeError:  # a record of the bundle's own: on the dict path
+        templates = [node.full if type(node) is SharedRecord else _NONE for node in records]
+    if None in templates:  # a shared record written for the first time: its template made once
+        templates = [_made(node) if made is None else made for node, made in zip(records, templates, strict=True)]
+    parts: list[bytes | memoryview] = [b"["]
+    append = parts.append
+    written: dict[Any, bytes] = {}
+    for node, template in zip(records, templates, strict=True):
+        if template is _NONE:
+            parts += (orjson.dumps(ev.trace_json(node), option=_SORTED), b",")
+            continue
+        for segment, key in template.pairs:
+            append(segment)
+            value = written.get(key)
+            if value is None:
+                name, what = template.holes[key]
+                value = written[key] = _ref_bytes(ev, what) if name is None else _read_bytes(ev, name, what)
+            append(value)
+        append(template.last)
+    if tail:
+        parts.append(memoryview(orjson.dumps(tail, option=_SORTED))[1:])  # its items and the "]"
+    elif len(parts) > 1:
+        parts[-1] = memoryview(parts[-1])[:-1]  # the last record's "," left off
+        parts.append(b"]")
+    else:
+        parts.append(b"]")
+    return parts
+
+
+def _made(node: SharedRecord) -> Template | tuple[()]:
+    made: Template | tuple[()] = _template(node) or _NONE
+    node.full = made
+    return made
 
 
 def cost_sharing_json(sharing: CompiledCostSharing, summary: CostSummary, as_of: str | None) -> dict[str, Any]:
@@ -142,6 +178,12 @@ def _ref_of(node: Compact) -> bytes:
 
 
 def _template(record: SharedRecord) -> Template | None:
+    """The record's template, or None when it has none (see `_cut`)."""
+    cut = _cut(record)
+    return Template(cut) if cut is not None else None
+
+
+def _cut(record: SharedRecord) -> Cut | None:
     """The record's canonical bytes cut at its holes, or None when they cannot be cut safely (a
     marker found other than where it was put) or orjson refuses the record's text."""
     holes: list[tuple[bytes | None, Any]] = []
