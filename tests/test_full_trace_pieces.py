@@ -197,9 +197,11 @@ def test_a_template_is_cut_exactly_at_its_holes() -> None:
     cut = full_trace._cut(record)
     assert cut is not None
     first, holes = cut
-    assert [name for name, _what, _after in holes] == [b'"name":"x","value":', b'"name":"p","value":', None]
+    # a fact's hole is its value (its name in the segment); a parameter's, the whole read (its as_of)
+    assert [name for name, _what, _after in holes] == [b"", b'"name":"p","value":', None]
+    assert first.endswith(b'"reads":[{"name":"x","value":')
     assert b"\\u0000" not in first + b"".join(after for _name, _what, after in holes)  # no marker left
-    assert [key for _segment, key in record.full.pairs] == ["x", "p", ("ref", "r0")]
+    assert [key for _segment, key in record.full.pairs] == ["x", ("as_of", "p"), ("ref", "r0")]
     assert [segment for segment, _key in record.full.pairs] == [first, holes[0][2], holes[1][2]]
     assert record.full.last == holes[2][2] + b","
     assert written == orjson.dumps([ev.trace_json(record)], option=orjson.OPT_SORT_KEYS)
@@ -232,7 +234,7 @@ def test_a_record_read_twice_and_referred_to_twice_is_written_once_each() -> Non
     parts = full_trace.full_parts(ev, records, [])
     assert calls == ["x"]
     assert b"".join(parts) == orjson.dumps([ev.trace_json(node) for node in records], option=orjson.OPT_SORT_KEYS)
-    values = [part for part in parts if part == b'{"name":"x","value":1}']
+    values = [part for part in parts if part == b"1"]
     assert len(values) == 2
     assert values[0] is values[1]  # one bytes object, written once, joined twice
 
@@ -241,3 +243,26 @@ def test_no_records_and_no_tail_is_an_empty_trace() -> None:
     ev = evaluation({}, {}, None)
     assert b"".join(full_trace.full_parts(ev, [], [])) == b"[]"
     assert b"".join(full_trace.full_parts(ev, [], [{"kind": "choose"}])) == b'[{"kind":"choose"}]'
+
+
+@pytest.mark.parametrize("first", ["fact", "parameter"])
+def test_a_label_read_as_a_parameter_and_as_a_fact_is_written_as_the_dict_path_writes_it(first: str) -> None:
+    """The dict path writes a label read twice as its first read (a parameter's as_of, or none):
+    templates that hold the label in the two forms leave the whole trace to the dict path."""
+    other = "parameter" if first == "fact" else "fact"
+    records: list[Compact] = []
+    for ident, kind in (("r0", first), ("r1", other)):
+        header = Header(ident, "T", (), "p:1")
+        condition = Condition(None, None, None, "a", (("a", kind, reader_of("a")),))
+        records.append(SharedRecord(("rule", header, "met", (("requirement", header, condition, "p:2", True),))))
+    by_rule = {node[1].id: node for node in records}
+    ev = evaluation(by_rule, {"a": 7}, "2026-01-01")
+    expected = orjson.dumps([ev.trace_json(node) for node in records], option=orjson.OPT_SORT_KEYS)
+    assert expected.count(b'"as_of":"2026-01-01"') == (2 if first == "parameter" else 0)  # both as the first
+    for _again in range(2):  # the first time making the templates, then from them
+        made = full_trace.full_parts(evaluation(by_rule, {"a": 7}, "2026-01-01"), records, [])
+        assert b"".join(made) == expected
+    assert all(type(node.full) is full_trace.Template for node in records)  # (each has its template)
+    alone = b"".join(full_trace.full_parts(evaluation(by_rule, {"a": 7}, "2026-01-01"), records[1:], []))
+    fresh = evaluation(by_rule, {"a": 7}, "2026-01-01")  # (ev's reads are cached as the first record's)
+    assert alone == orjson.dumps([fresh.trace_json(records[1])], option=orjson.OPT_SORT_KEYS)
