@@ -181,12 +181,15 @@ def test_minutes_beyond_the_month_are_impossible() -> None:
     diag = only_error(BASE.replace("minutes: 20", "minutes: 500000"))
     assert (diag.code, diag.fact_path) == ("facts/impossible", "$.time[0].minutes")
     assert "500,000 minutes in 2025-03" in diag.message
-    assert "44,640" in diag.message
+    assert "more than the 44,700 minutes the month can have (31 days, and the hour clocks may go back)" in diag.message
+    # a month may hold the day clocks go back: 31 days and that hour are possible (the bundle says no
+    # time zone), as a day of 25 hours is
+    assert bundle(BASE.replace("minutes: 20", "minutes: 44700")).data["time"][0]["minutes"] == 44_700
 
 
 def test_minutes_of_one_practitioner_add_up() -> None:
     entry = "- {practitioner: P1, by: clinical_staff, minutes: 20200, service: ccm}\n"
-    text = BASE.replace("month: 2025-03", "month: 2025-02") + entry + entry  # February 2025: 40,320 minutes
+    text = BASE.replace("month: 2025-03", "month: 2025-02") + entry + entry  # February 2025: 40,380 at most
     diag = only_error(text)
     assert diag.fact_path == "$.time[2].minutes"
     assert "40,420 minutes" in diag.message
@@ -214,13 +217,15 @@ def test_minutes_dated_in_another_month_count_against_that_month_not_the_service
     assert sum(e["minutes"] for e in read_back.data["time"][:28]) == 40_000
     assert len(read_back.notes) == 28
     assert read_back.notes[0].startswith("time[0] (1440 minutes of ccm by `P1`) is dated 2025-02-01, outside")
-    # what no month can have is still refused, in the month it is dated in: February has 40,320 minutes
-    entries.append({**entries[0], "minutes": 321, "date": "2025-02-11"})
+    # what no month can have is still refused, in the month it is dated in: February 2025 can have
+    # 40,380 minutes (28 days, and the hour clocks may go back)
+    entries.append({**entries[0], "minutes": 381, "date": "2025-02-11"})
     text = json.dumps(facts) + "\n" if fmt == "jsonl" else yaml.safe_dump(facts)
     diag = only_error(text, fmt)
     assert (diag.code, diag.fact_path) == ("facts/impossible", "$.time[29].minutes")
     assert diag.message == (
-        "practitioner `P1` has 40,321 minutes in 2025-02 up to this entry, more than the 40,320 minutes the month has"
+        "practitioner `P1` has 40,381 minutes in 2025-02 up to this entry, more than the 40,380 minutes the month "
+        "can have (28 days, and the hour clocks may go back)"
     )
 
 
@@ -263,7 +268,8 @@ def test_an_entry_beyond_the_month_and_its_day_is_said_once_as_the_month() -> No
     text = BASE.replace("minutes: 20, service: ccm}", "minutes: 500000, service: ccm, date: 2025-03-04}")
     diag = only_error(text)
     assert diag.message == (
-        "practitioner `P1` has 500,000 minutes in 2025-03 up to this entry, more than the 44,640 minutes the month has"
+        "practitioner `P1` has 500,000 minutes in 2025-03 up to this entry, more than the 44,700 minutes the month "
+        "can have (31 days, and the hour clocks may go back)"
     )
 
 
@@ -810,7 +816,7 @@ def test_entries_without_a_practitioner_are_not_the_practitioner_named_none(fmt:
     assert (diag.code, diag.fact_path) == ("facts/impossible", "$.time[2].minutes")
     assert diag.message == (
         "the entries without a practitioner have 45,000 minutes in 2025-03 up to this entry, "
-        "more than the 44,640 minutes the month has"
+        "more than the 44,700 minutes the month can have (31 days, and the hour clocks may go back)"
     )
 
 
@@ -872,6 +878,6 @@ def test_a_long_practitioner_id_is_shortened_in_the_notes_and_in_the_error(fmt: 
     text = json.dumps(facts) + "\n" if fmt == "jsonl" else yaml.safe_dump(facts, width=10_000)
     [note] = bundle(text, fmt).notes
     assert note.startswith(f"time[0] (30 minutes of ccm by `{'P' * 57}...`) is dated 2025-02-03")
-    entry["minutes"] = 40_321  # February 2025 has 40,320
+    entry["minutes"] = 40_381  # February 2025 can have 40,380
     text = json.dumps(facts) + "\n" if fmt == "jsonl" else yaml.safe_dump(facts, width=10_000)
-    assert only_error(text, fmt).message.startswith(f"practitioner `{'P' * 57}...` has 40,321 minutes in 2025-02")
+    assert only_error(text, fmt).message.startswith(f"practitioner `{'P' * 57}...` has 40,381 minutes in 2025-02")

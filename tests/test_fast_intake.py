@@ -39,6 +39,8 @@ HOSTILE: list[object] = [
     257,
     1_501,  # minutes beyond the longest day (one entry), and 1,500 of them: 25 hours
     1_500,
+    44_701,  # minutes beyond a 31-day month and its hour, and those of it
+    44_700,
     Decimal("257.00"),
     1.5,
     "2025-02-30",

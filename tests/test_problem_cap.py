@@ -75,7 +75,7 @@ def test_the_impossible_values_are_not_all_looked_for(monkeypatch: pytest.Monkey
         return iter(made[-1])
 
     monkeypatch.setattr(bundle_module, "impossible_values", counted)
-    entry = {"by": "clinical_staff", "minutes": 44_641, "service": "ccm"}
+    entry = {"by": "clinical_staff", "minutes": 44_701, "service": "ccm"}
     time = [{"practitioner": f"p{i}", **entry} for i in range(1_200)]
     diagnostics = _diagnostics({"id": "long", "month": "2025-03", "time": time})
     assert [errors.taken for errors in made] == [LOOKED_FOR]

@@ -1,7 +1,8 @@
 """Values that are well-formed but no patient-month can have, and the entries a month does not count.
 
-One practitioner's minutes in a month beyond the minutes that month has, or on one day beyond the
-1,500 minutes of the longest day (25 hours, when clocks go back), more days of device data
+One practitioner's minutes in a month beyond the minutes that month can have (its days' and the hour
+clocks may go back in it), or on one day beyond the 1,500 minutes of the longest day (25 hours, when
+clocks go back), more days of device data
 than the service month has, and an amount of money above `MAX_MONEY` (beyond any fee of the fee
 schedule by a factor of hundreds) are `facts/impossible` errors; a time entry dated outside the
 service month is not an error, but the decision's notes name it. Run on a bundle that passed the
@@ -17,7 +18,17 @@ from collections.abc import Iterator, Mapping
 from decimal import Decimal
 from typing import Any
 
-from .limits import LONGEST_DAY_MINUTES, MAX_MONEY, MAX_NOTES, MINUTES_PER_DAY, Problem, Where, path_of, shortened
+from .limits import (
+    CLOCKS_BACK_MINUTES,
+    LONGEST_DAY_MINUTES,
+    MAX_MONEY,
+    MAX_NOTES,
+    MINUTES_PER_DAY,
+    Problem,
+    Where,
+    path_of,
+    shortened,
+)
 
 
 def month_minutes(month: object) -> int:
@@ -35,11 +46,18 @@ def _month_minutes(month: str) -> int:
     return days * MINUTES_PER_DAY
 
 
+def month_bound(month: object) -> int:
+    """The most minutes one practitioner can spend in `month`: its days' and the hour clocks may go
+    back in it (a bundle does not say its time zone; 44,700 for a 31-day month)."""
+    return month_minutes(month) + CLOCKS_BACK_MINUTES
+
+
 def impossible_values(bundle: Mapping[str, Any], money_paths: list[tuple[Where, Any]]) -> Iterator[Problem]:
     """Well-formed values that no real month has: run on a bundle that passed the schema.
 
     A practitioner's minutes are added up per month: those of the entries dated in it (and of the
-    undated ones, in the service month), against the minutes that month has; and per day, those of
+    undated ones, in the service month), against the minutes that month can have (`month_bound`); and
+    per day, those of
     a named practitioner's entries dated that day, against the 1,500 of the longest day (one entry
     is said once: the month's problem when it crosses both). The entries without a practitioner
     are not added up per day: they may be several people's. The days of device data
@@ -56,15 +74,15 @@ def impossible_values(bundle: Mapping[str, Any], money_paths: list[tuple[Where, 
         who = entry.get("practitioner")  # None: the entries without one (not the practitioner "None")
         key = (who if type(who) is str or who is None else str(who), entry_month(entry.get("date"), service_month))
         month = key[1]
-        available = month_minutes(month)
+        available = month_bound(month)
         before = totals.get(key, 0)
         total = totals[key] = before + entry["minutes"]
         if before <= available < total:
             whose = ("the entries without a practitioner have" if who is None
                      else f"practitioner `{shortened(str(who))}` has")  # (an id of 2,000 characters: its start)
             message = (
-                f"{whose} {total:,} minutes in {month} up to this entry, "
-                f"more than the {available:,} minutes the month has"
+                f"{whose} {total:,} minutes in {month} up to this entry, more than the {available:,} minutes "
+                f"the month can have ({available // MINUTES_PER_DAY} days, and the hour clocks may go back)"
             )
             yield ["time", i, "minutes"], message
             continue

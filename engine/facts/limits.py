@@ -51,8 +51,10 @@ LOOKED_FOR = MAX_DIAGNOSTICS + 1
 MAX_NOTES = 100
 MINUTES_PER_DAY = 24 * 60
 # the minutes of the longest day, on which clocks go back an hour: one practitioner's minutes on one
-# date are impossible past it (impossible.py), on any date, as a bundle does not say its time zone
+# date are impossible past it (impossible.py), on any date, as a bundle does not say its time zone;
+# and a month may hold that day, so a month's minutes are impossible past its days' and that hour
 LONGEST_DAY_MINUTES = 25 * 60
+CLOCKS_BACK_MINUTES = 60
 
 PathPart = str | int | object
 Problem = tuple[list[PathPart], str]

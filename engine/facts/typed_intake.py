@@ -28,7 +28,7 @@ import orjson
 
 from .bundle import Bundle
 from .fast_intake import bundle_id_of, exact, normal_shape
-from .impossible import device_days_possible, month_minutes, outside_month_notes
+from .impossible import device_days_possible, month_bound, outside_month_notes
 from .json_keys import surely_unique
 from .limits import LONGEST_DAY_MINUTES, MAX_MONEY
 from .schema import shared_schema
@@ -135,7 +135,7 @@ def _month_notes(raw: dict[str, Any]) -> tuple[str, ...] | None:
     month = raw["month"]
     if not device_days_possible(raw):
         return None  # the untyped path words it (impossible_values)
-    available = month_minutes(month)
+    available = month_bound(month)
     totals: dict[object, int] = {}  # practitioner (in the month), or (practitioner, month) (outside it)
     per_day: dict[tuple[str, str], int] = {}  # (named practitioner, date): at most 25 hours
     outside = False
@@ -147,7 +147,7 @@ def _month_notes(raw: dict[str, Any]) -> tuple[str, ...] | None:
             who = entry.get("practitioner")  # None: the entries without one, not the text "None"
             key = who if inside else (who, date[:7])  # per month, as impossible_values adds them up
             total = totals[key] = totals.get(key, 0) + minutes
-            if total > (available if inside else month_minutes(date[:7])):
+            if total > (available if inside else month_bound(date[:7])):
                 return None  # the untyped path words it (impossible_values)
             if date is not None and type(who) is str:
                 day = per_day[who, date] = per_day.get((who, date), 0) + minutes
