@@ -116,7 +116,7 @@ def _text_help(path: str, error: Exception) -> str | None:
     damaged = damaged_help(path, error)
     if damaged is not None:
         return damaged
-    if not _starts_as_json(path):
+    if not starts_as_json(path):
         return None
     return "it holds JSON text, not Parquet: name it `.jsonl` (one bundle a line) or `.json` to read it as such"
 
@@ -139,7 +139,7 @@ def damaged_help(path: str, error: Exception) -> str | None:
     return None
 
 
-def _starts_as_json(path: str) -> bool:
+def starts_as_json(path: str) -> bool:
     """Whether the file's first bytes (past a byte order mark and white space) open JSON."""
     try:
         with open(path, "rb") as stream:

@@ -37,7 +37,7 @@ def parquet_decisions(path: str) -> Iterator[tuple[str, Any, bytes]]:
         import pyarrow as pa
         import pyarrow.parquet as pq
 
-        from carepolicy.parquet import damaged_help
+        from carepolicy.parquet import damaged_help, starts_as_json
     except ImportError:
         fail("usage/missing-extra", f"reading `{path}` needs pyarrow, which is not installed", file=path,
              help="install the Arrow extra: pip install 'carepolicy[arrow]'")
@@ -48,11 +48,9 @@ def parquet_decisions(path: str) -> Iterator[tuple[str, Any, bytes]]:
     with stream:
         try:
             file = pq.ParquetFile(stream, buffer_size=READ_BUFFER, pre_buffer=False)
-        except (OSError, pa.ArrowException) as error:
-            stream.seek(0)
-            text = stream.read(64).lstrip(b"\xef\xbb\xbf \t\r\n").startswith((b"{", b"["))
-            _unreadable(path, error, damaged_help(path, error)
-                        or ("it holds JSON text, not Parquet: name it `.jsonl` or `.json`" if text else None))
+        except (OSError, pa.ArrowException) as error:  # cut short or damaged, JSON text, or else none
+            json_text = "it holds JSON text, not Parquet: name it `.jsonl` or `.json`"
+            _unreadable(path, error, damaged_help(path, error) or (json_text if starts_as_json(path) else None))
         yield from _rows(path, file)
 
 

@@ -2,11 +2,10 @@
 
 One practitioner's minutes in a month beyond the minutes that month can have (its days' and the hour
 clocks may go back in it), or on one day beyond the 1,500 minutes of the longest day (25 hours, when
-clocks go back), more days of device data
-than the service month has, and an amount of money above `MAX_MONEY` (beyond any fee of the fee
-schedule by a factor of hundreds) are `facts/impossible` errors; a time entry dated outside the
-service month is not an error, but the decision's notes name it. Run on a bundle that passed the
-limits (limits.py) and the schema.
+clocks go back), more days of device data than the service month has, and an amount of money above
+`MAX_MONEY` (beyond any fee of the fee schedule by a factor of hundreds) are `facts/impossible`
+errors; a time entry dated outside the service month is not an error, but the decision's notes
+name it. Run on a bundle that passed the limits (limits.py) and the schema.
 """
 
 from __future__ import annotations
@@ -57,9 +56,8 @@ def impossible_values(bundle: Mapping[str, Any], money_paths: list[tuple[Where, 
 
     A practitioner's minutes are added up per month: those of the entries dated in it (and of the
     undated ones, in the service month), against the minutes that month can have (`month_bound`); and
-    per day, those of
-    a named practitioner's entries dated that day, against the 1,500 of the longest day (one entry
-    is said once: the month's problem when it crosses both). The entries without a practitioner
+    per day, those of a named practitioner's entries dated that day, against the 1,500 of the
+    longest day (one entry is said once: the month's problem when it crosses both). The entries without a practitioner
     are not added up per day: they may be several people's. The days of device data
     (`rpm.device_days`) against the days of the service month."""
     for where, amount in money_paths:
