@@ -139,12 +139,21 @@ def _nothing_shared(undetermined: str | None) -> CostResult:
     return found
 
 
+# Why a line's deductible is not known when an earlier line of the coding is not priced.
+_AFTER_UNPRICED = "cannot be decided: a line before it is not priced, so the deductible left for this line is not known"
+
+
 def _line_shares(amounts: Sequence[Decimal | None], basis: Basis, undetermined: str | None) -> list[Shares | None]:
     _applies, remaining, rate, payers, missing = basis
     shares: list[Shares | None] = []
     for amount in amounts:  # in coding order: the deductible is taken line by line
         if amount is None:
             shares.append(_unpriced(payers, undetermined))
+            # The line takes its part of the deductible first (§7.1), how much is not known: the
+            # lines after it cannot be told what is left of it, unless nothing was (a priced line
+            # after it was given the whole deductible, as if the unpriced line took none).
+            if remaining is not UNKNOWN and remaining > ZERO:
+                remaining, missing = UNKNOWN, _AFTER_UNPRICED
             continue
         if remaining is UNKNOWN:
             deductible = coinsurance = UNKNOWN
@@ -197,6 +206,11 @@ def _any_unknown(*values: Any) -> bool:
         if value is UNKNOWN:
             return True
     return False
+
+
+def _pays_all(fraction: Any) -> bool:
+    """Whether a payer's share is certainly all (a fraction of 1, known)."""
+    return fraction is not UNKNOWN and fraction == 1
 
 
 def _known(value: Any) -> Decimal | None:
@@ -290,7 +304,12 @@ def _split(payers: tuple[Any, Any, Any], amount: Decimal, deductible: Any, coins
     medigap_deductible, medigap_coinsurance, medicaid_fraction = payers
     from_deductible, from_coinsurance = _part(deductible, medigap_deductible), _part(coinsurance, medigap_coinsurance)
     medigap = UNKNOWN if _any_unknown(from_deductible, from_coinsurance) else from_deductible + from_coinsurance
-    owed = UNKNOWN if _any_unknown(deductible, coinsurance, medigap) else deductible + coinsurance - medigap
+    if not _any_unknown(deductible, coinsurance, medigap):
+        owed = deductible + coinsurance - medigap
+    elif _pays_all(medigap_deductible) and _pays_all(medigap_coinsurance):
+        owed = ZERO  # Medigap pays all of both (Plan C or F, §7.3): nothing is left, whatever they are
+    else:
+        owed = UNKNOWN
     medicaid: Any = ZERO
     if medicaid_fraction is not None:
         # Medicaid is the payer of last resort: it takes from what Medigap left the beneficiary.
