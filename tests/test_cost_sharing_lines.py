@@ -119,3 +119,44 @@ def test_after_an_unpriced_line_who_pays_all_still_leaves_nothing(
     later = billed["G0570"].shares
     assert later is not None
     assert later.beneficiary == owed
+
+
+def decision_2025(evaluator: carepolicy.Evaluator, **beneficiary: Any) -> carepolicy.Decision:
+    """The same month in 2025, priced from the shipped RVUs: G0557 $48.84 and 99484 $53.05."""
+    result = evaluator.evaluate({**apcm_with_bhi(**beneficiary), "month": "2025-12"})
+    assert result.ok, result.diagnostics
+    assert result.decision is not None
+    return result.decision
+
+
+def test_an_indeterminate_share_does_not_show_a_paying_medigap_plan_as_zero(evaluator: carepolicy.Evaluator) -> None:
+    """A full-benefit dual's share depends on the state (§7.2), but Plan K still pays half the
+    coinsurance (§7.3): its share is unknown here (the clause does not say which payer it is
+    about), not 0.00, which it was. Without a plan Medigap's share stays 0.00."""
+    with_k = decision_2025(evaluator, dual_status="full_benefit", medigap_plan="K", deductible_remaining=Decimal("0"))
+    assert [line.code for line in with_k.billable] == ["G0557", "99484"]
+    for line in with_k.billable:
+        assert line.shares is not None
+        assert (line.shares.medigap, line.shares.medicaid, line.shares.beneficiary) == (None, None, None)
+        assert line.shares.coinsurance is not None
+    assert with_k.totals.medigap is None
+    without = decision_2025(evaluator, dual_status="full_benefit", deductible_remaining=Decimal("0"))
+    assert all(line.shares is not None and line.shares.medigap == Decimal("0") for line in without.billable)
+
+
+def test_a_qmb_with_an_unknown_deductible_owes_nothing_and_medicaid_total_is_unknown(
+    evaluator: carepolicy.Evaluator,
+) -> None:
+    """Medicaid pays a QMB's whole part (§7.2), whose size depends on the deductible left: the
+    beneficiary owes 0.00, Medicaid's total is unknown (it was summed as 0.00), and the note is
+    about the payers' shares, not the patient's responsibility, which is decided."""
+    facts = apcm_with_bhi(dual_status="qmb")
+    del facts["beneficiary"]["deductible_remaining"]
+    result = evaluator.evaluate({**facts, "month": "2025-12"})
+    assert result.ok
+    assert result.decision is not None
+    decision = result.decision
+    assert decision.patient_responsibility == Decimal("0.00")
+    assert decision.totals.medicaid is None
+    assert decision.totals.note is not None
+    assert decision.totals.note.startswith("payer shares cannot be decided")

@@ -148,7 +148,7 @@ def _line_shares(amounts: Sequence[Decimal | None], basis: Basis, undetermined: 
     shares: list[Shares | None] = []
     for amount in amounts:  # in coding order: the deductible is taken line by line
         if amount is None:
-            shares.append(_unpriced(payers, undetermined))
+            shares.append(_unpriced(payers))
             # The line takes its part of the deductible first (§7.1), how much is not known: the
             # lines after it cannot be told what is left of it, unless nothing was (a priced line
             # after it was given the whole deductible, as if the unpriced line took none).
@@ -165,16 +165,29 @@ def _line_shares(amounts: Sequence[Decimal | None], basis: Basis, undetermined: 
             shares.append(_split(payers, amount, deductible, coinsurance, missing))
         else:  # Medicare's share is known (when the deductible and coinsurance are); who pays the rest is not
             medicare = None if _any_unknown(deductible, coinsurance) else _known(amount - deductible - coinsurance)
-            shares.append(Shares(_known(deductible), _known(coinsurance), medicare, None, ZERO, None, undetermined))
+            shares.append(_undetermined_split(payers, deductible, coinsurance, medicare, undetermined))
     return shares
 
 
-def _unpriced(payers: tuple[Any, Any, Any], undetermined: str | None) -> Shares | None:
+def _undetermined_split(
+    payers: tuple[Any, Any, Any], deductible: Any, coinsurance: Any, medicare: Decimal | None, why: str
+) -> Shares:
+    """A line whose shares an `indeterminate` clause leaves undecided. The clause does not say
+    which payer it is about (the state's Medicaid rules, or Plan N's copay), so Medigap's share is
+    0 only when no Medigap clause can apply (a plan that pays, K's 50% or G's coinsurance, was shown
+    as 0.00), and when Medicaid certainly pays all (a QMB, §7.2) the beneficiary owes nothing."""
+    medigap_deductible, medigap_coinsurance, medicaid = payers
+    medigap = ZERO if _pays_none(medigap_deductible) and _pays_none(medigap_coinsurance) else None
+    owed = ZERO if _pays_all(medicaid) else None
+    return Shares(_known(deductible), _known(coinsurance), medicare, owed, medigap, None, why)
+
+
+def _unpriced(payers: tuple[Any, Any, Any]) -> Shares | None:
     """A line that is not priced: who pays what of it cannot be computed, except that when
     Medicaid certainly pays all of the beneficiary's part (a QMB, §7.2) the beneficiary owes
-    nothing of it, whatever the amount. None otherwise (not computed)."""
-    medicaid = payers[2]
-    if undetermined is None and medicaid is not None and medicaid is not UNKNOWN and medicaid == 1:
+    nothing of it, whatever the amount and whatever an `indeterminate` clause leaves undecided.
+    None otherwise (not computed)."""
+    if _pays_all(payers[2]):
         return Shares(deductible=None, coinsurance=None, medicare=None, beneficiary=ZERO, medigap=None, medicaid=None)
     return None
 
@@ -209,8 +222,13 @@ def _any_unknown(*values: Any) -> bool:
 
 
 def _pays_all(fraction: Any) -> bool:
-    """Whether a payer's share is certainly all (a fraction of 1, known)."""
-    return fraction is not UNKNOWN and fraction == 1
+    """Whether a payer's share is certainly all (a fraction of 1, known; None: no clause applies)."""
+    return fraction is not None and fraction is not UNKNOWN and fraction == 1
+
+
+def _pays_none(fraction: Any) -> bool:
+    """Whether a payer's share is certainly nothing (a fraction of 0, known)."""
+    return fraction is not UNKNOWN and fraction == ZERO
 
 
 def _known(value: Any) -> Decimal | None:

@@ -42,20 +42,29 @@ def cost_result(
     traced: Env | None,
 ) -> CostResult:
     """The shares with their note, and (when `traced`, the bundle's Env) the trace's node and summary."""
+    about = _note_subject(shares)
     if undetermined is not None:
         result = f"indeterminate: {undetermined}"
-        note = f"patient responsibility {result}"
+        note = f"{about} {result}"
         if traced is None:
             return CostResult(tuple(shares), note, None)
         header_only: CostSummary = ([result], (), [])
         return CostResult(tuple(shares), note, partial(header_node, sharing, result), lambda: header_only)
     unknown = next((sh.note for sh in shares if sh is not None and sh.note), None)
     if traced is None:
-        return CostResult(tuple(shares), None if unknown is None else f"patient responsibility {unknown}", None)
+        return CostResult(tuple(shares), None if unknown is None else f"{about} {unknown}", None)
     result = "shared" if unknown is None else f"indeterminate: {unknown}"
     node = partial(cost_sharing_node, sharing, applies, traced, plan, result)
     summary = partial(cost_summary, sharing, applies, traced, result)
-    return CostResult(tuple(shares), None if unknown is None else f"patient responsibility {unknown}", node, summary)
+    return CostResult(tuple(shares), None if unknown is None else f"{about} {unknown}", node, summary)
+
+
+def _note_subject(shares: list[Shares | None]) -> str:
+    """What an undecided note is about: the patient's responsibility, unless every line says what
+    the beneficiary owes (a QMB owes nothing, §7.2) and only another payer's share is undecided."""
+    if shares and all(sh is not None and sh.beneficiary is not None for sh in shares):
+        return "payer shares"
+    return "patient responsibility"
 
 
 def clauses_apply(sharing: CompiledCostSharing, env: Env) -> tuple[Any, ...]:

@@ -99,7 +99,8 @@ def decision_totals(lines: tuple[Line, ...], note: str | None) -> Totals:
     if any(sh is not None and sh.beneficiary is None for sh in shares):
         return Totals(allowed, medicare, None, medigap, None, note)
     beneficiary = sum((sh.beneficiary for sh in shares if sh and sh.beneficiary is not None), ZERO)
-    medicaid = sum((sh.medicaid for sh in shares if sh and sh.medicaid is not None), ZERO)
+    # (a QMB's line can owe nothing while Medicaid's share of it is unknown: not counted as 0)
+    medicaid = _sum_known([sh.medicaid for sh in shares if sh])
     return Totals(allowed, medicare, beneficiary, medigap, medicaid, note)
 
 
