@@ -167,7 +167,7 @@ def test_a_key_set_twice_inside_the_totals_is_named_by_its_path(line: str, tmp_p
 
 
 def test_a_key_set_twice_in_a_denial_s_reason_is_named_by_its_path(line: str, tmp_path: Path) -> None:
-    # (a `\u` escape in the line: the exact test, not the count of colons, finds it)
+    # (`\u` escapes in the line, none of them a colon's: the count of colons finds it, as the exact test would)
     decision = json.loads(line)
     decision["denied"][0]["reasons"][0]["reason"] = "caf\u00e9 \u2014 \u003a"
     text = json.dumps(decision)  # ASCII: `\u00e9`, `\u2014`
