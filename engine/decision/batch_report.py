@@ -1,8 +1,8 @@
 """A report over a batch of decisions (the JSON Lines that `carepolicy batch` writes).
 
 The input is streamed: one line is read, counted and dropped, so a report over millions of
-decisions holds only the counters (by code, by reason), the first few error records and a 16-byte
-digest per record, to count a record read twice once (report_repeats.py). It reads
+decisions holds only the counters (by code, by reason), the first few error records and two
+16-byte digests per record, to count a record read twice once (report_repeats.py). It reads
 the documented JSON form (docs/reference/decision-format.md), not engine objects, so it reports on
 any batch output, from any version that writes that form; a line not in that form (a field
 missing, or of another type, or a key set twice in one object, which a JSON reader would read as
