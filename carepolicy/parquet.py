@@ -5,8 +5,8 @@ own columns (see arrow.py). Writing: `-o OUT.parquet` writes the DECISIONS table
 record, docs/reference/arrow-schema.md) to OUT.parquet and the billable lines, one row each, to
 OUT.lines.parquet, from the lines `batch` makes (so --jobs and --trace work as for JSON Lines).
 Both are written in row groups as records arrive, so memory stays bounded: each 64 lines become
-an Arrow batch as they come (their denials read by Arrow's JSON reader, the rest parsed: see
-arrow_lines.py; a line parsed whole is about seven times its JSON), and a row group of
+an Arrow batch (their denials read by Arrow's JSON reader, the rest parsed: see arrow_lines.py;
+a line parsed whole is about seven times its JSON), and a row group of
 decisions is written at 2,048 rows or 16 MB of the lines' JSON, whichever comes first. The billable
 lines (a few hundred bytes a decision) are written in row groups of 2,048 decisions' lines.
 """
@@ -16,11 +16,9 @@ from __future__ import annotations
 import bisect
 import contextlib
 import errno
-import json
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
 import click
 import pyarrow as pa
@@ -32,9 +30,9 @@ from carepolicy.cli.batch_output import LineWriter, OutputProblem
 from carepolicy.cli.common import ErrorRecord
 from carepolicy.engine import Bundle, BundleError, Diagnostic, FactError
 
-from .arrow import DECISIONS, bundles_from_batches, decisions_batch, lines_table, records_to_batch, row_from_json_obj
+from .arrow import DECISIONS, bundles_from_batches, lines_table, records_to_batch
 from .arrow_bundles import unread_columns_note
-from .arrow_lines import split_row, with_denials
+from .arrow_lines import rows_of
 
 ROWS_PER_GROUP = 2048  # rows read at a time, and at most in a row group written
 # a row group written also ends once its lines' JSON reaches BYTES_PER_GROUP (checked every
@@ -42,7 +40,7 @@ ROWS_PER_GROUP = 2048  # rows read at a time, and at most in a row group written
 # and joined into the group's one batch) while the group is written. Both bounds count rows and
 # JSON bytes, never what arrives when, so the row groups are the same for any --jobs.
 BYTES_PER_GROUP = 16 << 20
-ROWS_PER_BATCH = 64  # lines held parsed (as Python objects) before they become an Arrow batch
+ROWS_PER_BATCH = 64  # lines held (as JSON) before they become an Arrow batch
 _DAMAGED = "the file is damaged: write it again from its source"
 
 
@@ -205,9 +203,7 @@ class ParquetLineWriter(LineWriter):
         self.path = path  # (the parent's file descriptor is not used)
         self.written = 0
         self.pending = 0
-        self._rows: list[dict[str, Any]] = []  # at most ROWS_PER_BATCH, parsed (but their denials)
-        self._denials: list[bytes] = []  # each row's denials as JSON (arrow_lines.split_row)
-        self._held: list[bytes] = []  # the rows' lines: parsed whole should Arrow refuse the denials
+        self._held: list[bytes] = []  # at most ROWS_PER_BATCH lines, not yet rows
         self._batches: list[pa.RecordBatch] = []  # the row group's rows so far, as Arrow
         self._group_bytes = 0  # the JSON bytes of the lines in the row group so far
         self._lines: list[pa.Table] = []  # the billable lines of the decisions written, not yet theirs
@@ -252,29 +248,20 @@ class ParquetLineWriter(LineWriter):
 
     def add(self, lines: bytes, count: int = 1) -> None:
         for line in lines.split(b"\n")[:count] if count > 1 else (lines,):  # --jobs: a chunk's lines joined
-            row, denials = split_row(line, self.written + self.pending)
-            self._rows.append(row)
-            self._denials.append(denials)
             self._held.append(line)
             self.pending += 1
             self._group_bytes += len(line) - line.endswith(b"\n")  # (a chunk's lines come without theirs)
-            if len(self._rows) >= ROWS_PER_BATCH:
+            if len(self._held) >= ROWS_PER_BATCH:
                 self._to_arrow()
                 if self.pending >= ROWS_PER_GROUP or self._group_bytes >= BYTES_PER_GROUP:
                     self._write_group()
 
     def _to_arrow(self) -> None:
-        """The parsed rows as an Arrow batch, a fraction of their size as Python objects."""
-        if not self._rows:
+        """The lines held as one Arrow batch (see arrow_lines.rows_of)."""
+        if not self._held:
             return
-        batch, refused = decisions_batch(self._rows, self._source_of)
-        made = with_denials(batch, self._denials)
-        if made is None:  # (rare: see with_denials) the lines parsed whole, as they all were once
-            first = self._rows[0]["record"]
-            rows = [row_from_json_obj(json.loads(line), first + at) for at, line in enumerate(self._held)]
-            made, refused = decisions_batch(rows, self._source_of)
-        batch = made
-        self._rows, self._denials, self._held = [], [], []
+        batch, refused = rows_of(self._held, self.written + self.pending - len(self._held), self._source_of)
+        self._held = []
         self._batches.append(batch)
         for record in refused:
             self._refused(record)

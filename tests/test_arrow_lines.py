@@ -20,7 +20,7 @@ from carepolicy.engine.jsontext import canonical_bytes
 from click.testing import CliRunner
 
 from carepolicy.arrow import DECISIONS, decisions_batch, row_from_json_obj
-from carepolicy.arrow_lines import NO_DENIALS, compact_text, split_row
+from carepolicy.arrow_lines import NO_DENIALS, compact_text, has_escape, split_row
 from carepolicy.parquet import ParquetLineWriter
 from tests.test_batch import write_jsonl
 
@@ -115,3 +115,15 @@ def test_a_float_is_written_as_json_dumps_writes_it(lines: list[bytes]) -> None:
     assert compact_text({"b": [1, "é\n\u2028"], "a": None}) == json.dumps(
         {"b": [1, "é\n\u2028"], "a": None}, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     assert compact_text([2**70]) == "[1180591620717411303424]"
+
+
+@pytest.mark.parametrize("text", ["plain", "a \\ b", "tab\t quote\" slash/", "\\u0041 as text", "\\", "é ☃ \u2028",
+                                  "\u0007 bell", "\x1f", "\ud800 lone", "\\\u0001", 'x\\"u'])
+def test_has_escape_finds_a_u_escape_as_json_writes_it(text: str) -> None:
+    """A `\\u` escape in JSON text is found, and nothing else: not `\\\\u` (an escaped backslash, then u)."""
+    written = json.dumps(text, ensure_ascii=False).encode("utf-8", "surrogatepass")
+    expected = any(ord(char) < 0x20 and char not in "\n\r\t\b\f" for char in text)  # (a lone surrogate as it is)
+    assert has_escape(written) is expected
+    assert has_escape(json.dumps(text).encode()) is (expected or any(ord(char) > 0x7F for char in text))
+    assert has_escape(b"x\\") is False  # (a backslash at the end)
+    assert has_escape(b"") is False

@@ -20,6 +20,7 @@ from carepolicy.cli.exit_codes import ExitCode
 from carepolicy.cli.main import cli
 from click.testing import CliRunner
 
+import carepolicy.arrow_lines
 import carepolicy.parquet
 from carepolicy.arrow import decision_json_line, lines_table
 from carepolicy.parquet import lines_path
@@ -44,7 +45,7 @@ def _watch(monkeypatch: pytest.MonkeyPatch) -> tuple[list[int], list[int]]:
     """The rows of each batch the writer parses at once, and of each row group it writes."""
     parsed: list[int] = []
     groups: list[int] = []
-    real_batch, real_write = carepolicy.parquet.decisions_batch, pq.ParquetWriter.write_batch
+    real_batch, real_write = carepolicy.arrow_lines.decisions_batch, pq.ParquetWriter.write_batch
 
     def counted_batch(rows: list[dict[str, Any]], *args: Any) -> Any:
         parsed.append(len(rows))
@@ -54,7 +55,7 @@ def _watch(monkeypatch: pytest.MonkeyPatch) -> tuple[list[int], list[int]]:
         groups.append(batch.num_rows)
         real_write(writer, batch, *args, **kwargs)
 
-    monkeypatch.setattr(carepolicy.parquet, "decisions_batch", counted_batch)
+    monkeypatch.setattr(carepolicy.arrow_lines, "decisions_batch", counted_batch)  # (arrow_lines.rows_of's)
     monkeypatch.setattr(pq.ParquetWriter, "write_batch", counted_write)
     return parsed, groups
 
