@@ -2,7 +2,7 @@
 
 Before: each line was decoded twice, by msgspec for the fields counted and by orjson for the check
 that no key is set twice (json_keys.unique_by_count), and the check made the report 2.2-2.7x as
-slow. Now one orjson decoding serves both (batch_report._checked_record); a line it does not take
+slow. Now one orjson decoding serves both (report_lines.checked_record); a line it does not take
 as is goes the old way. These tests hold the two ways to the same record, or the same error, for
 each kind of line.
 """
@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 from carepolicy.cli.exit_codes import ExitCode
 from carepolicy.cli.main import cli
-from carepolicy.engine.decision import batch_report
-from carepolicy.engine.decision.batch_report import Record
+from carepolicy.engine.decision import batch_report, report_lines
+from carepolicy.engine.decision.report_lines import Record
 from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -37,8 +37,8 @@ def line() -> str:
 
 def _two_decodings(text: str) -> Record:
     """The reading before: msgspec's decoder for the fields, then the key check on the line."""
-    record = batch_report._record(text)
-    batch_report._refuse_repeated_key(text)
+    record = report_lines._record(text)
+    report_lines._refuse_repeated_key(text)
     return record
 
 
@@ -51,7 +51,7 @@ def _outcome(read: Any, text: str) -> tuple[object, ...]:
 
 def _same(text: str) -> tuple[object, ...]:
     before = _outcome(_two_decodings, text)
-    assert _outcome(batch_report._checked_record, text) == before, text[:300]
+    assert _outcome(report_lines.checked_record, text) == before, text[:300]
     return before
 
 
@@ -116,7 +116,7 @@ def test_a_decision_line_is_decoded_once(line: str, monkeypatch: pytest.MonkeyPa
     def decoded_again(text: str) -> Record:
         raise AssertionError("a good line decoded a second time")
 
-    monkeypatch.setattr(batch_report, "_record", decoded_again)
-    monkeypatch.setattr(batch_report, "_refuse_repeated_key", decoded_again)
+    monkeypatch.setattr(report_lines, "_record", decoded_again)
+    monkeypatch.setattr(report_lines, "_refuse_repeated_key", decoded_again)
     report = batch_report.read_report([line + "\n", line.replace("example-ccm", "other-ccm") + "\n"], name="d")
     assert report.decisions == 2
