@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from carepolicy.engine import PolicySet, load_policies
 
@@ -14,6 +16,22 @@ def pytest_configure(config: pytest.Config) -> None:
 def policies() -> PolicySet:
     """The shipped policy set, loaded once per test module (a module may define its own)."""
     return load_policies()
+
+
+@pytest.fixture(scope="module")
+def example_decision_line() -> str:
+    """The shipped example bundle's decision as `evaluate --format jsonl --trace compact` writes it
+    (without its line end): a real decision line for the tests of what reads decision lines."""
+    from carepolicy.cli.exit_codes import ExitCode
+    from carepolicy.cli.main import cli
+    from click.testing import CliRunner
+
+    example = Path(__file__).resolve().parents[1] / "policies" / "examples" / "ccm-60-minutes.yaml"
+    result = CliRunner().invoke(
+        cli, ["evaluate", str(example), "--format", "jsonl", "--trace", "compact"], catch_exceptions=False
+    )
+    assert result.exit_code == ExitCode.OK, result.stderr
+    return result.stdout.rstrip("\n")
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:

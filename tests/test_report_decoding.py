@@ -14,11 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from carepolicy.cli.exit_codes import ExitCode
-from carepolicy.cli.main import cli
 from carepolicy.engine.decision import batch_report, report_lines
 from carepolicy.engine.decision.report_lines import Record
-from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -27,12 +24,8 @@ EXAMPLE = ROOT / "policies" / "examples" / "ccm-60-minutes.yaml"
 
 
 @pytest.fixture(scope="module")
-def line() -> str:
-    result = CliRunner().invoke(
-        cli, ["evaluate", str(EXAMPLE), "--format", "jsonl", "--trace", "compact"], catch_exceptions=False
-    )
-    assert result.exit_code == ExitCode.OK, result.stderr
-    return result.stdout.rstrip("\n")
+def line(example_decision_line: str) -> str:
+    return example_decision_line
 
 
 def _two_decodings(text: str) -> Record:

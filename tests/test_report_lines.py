@@ -31,12 +31,8 @@ def run(*args: str, stdin: str | bytes | None = None) -> Result:
 
 
 @pytest.fixture(scope="module")
-def line() -> str:
-    result = CliRunner().invoke(
-        cli, ["evaluate", str(EXAMPLE), "--format", "jsonl", "--trace", "compact"], catch_exceptions=False
-    )
-    assert result.exit_code == ExitCode.OK, result.stderr
-    return result.stdout.rstrip("\n")
+def line(example_decision_line: str) -> str:
+    return example_decision_line
 
 
 def test_a_line_not_in_utf8_is_named_by_its_number_and_byte(line: str, tmp_path: Path) -> None:
