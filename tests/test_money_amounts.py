@@ -157,7 +157,9 @@ def test_the_bundle_flag_decides_over_an_unknown_limit(shipped: PolicySet) -> No
         ("K", "7220.00", "0", "0.00"),  # 2025 K limit reached, deductible met: the plan pays all
         ("K", "7219.99", "0", "6.05"),  # a cent short: 50% of $12.10
         ("L", "3610.00", "0", "0.00"),
-        ("L", "3610.00", "1.00", "3.97"),  # deductible not met: $1 + 25% of 20% of $59.49 ($11.90 -> $2.97)
+        # $1 of deductible left: owed; the coinsurance (20% of $59.49) arises once it is met, and
+        # with the limit reached L pays all of it (§7.3; was 75%, owed $3.97, before session 28)
+        ("L", "3610.00", "1.00", "1.00"),
     ],
 )
 def test_k_and_l_pay_all_once_the_limit_and_the_deductible_are_met(
