@@ -265,7 +265,7 @@ def test_the_shipped_per_program_order_is_the_former_flat_list() -> None:
     flat = ["G0558", "G0557", "G0556", "G0568", "G0569", "G0570", "99487", "99491", "99490", "99424", "99426"]
     flat += ["G2064", "G2065"]
     expected = {code: place for place, code in enumerate(flat)}
-    expected.update({"99457": 13, "99458": 13, "98980": 14, "G0511": 15})
+    expected.update({"99457": 13, "99458": 13, "98980": 14, "98981": 14, "G0511": 15})
     expected.update(dict.fromkeys(("99492", "99493", "99494", "G0502", "G0503", "G0504"), 16))
     expected.update({"G0512": 17, "99484": 18, "G0507": 18})
     assert flatten_rank(index, work_done) == expected
