@@ -257,7 +257,9 @@ def test_the_shipped_per_program_order_is_the_former_flat_list() -> None:
     behavioral-health add-ons rank after the APCM levels, so an APCM month bills them rather than
     the standalone 99484/99492/99493 (policies/tests/apcm.yaml); collaborative care (G0512 on an
     RHC/FQHC claim) ranks before general BHI, as it pays more wherever amounts are known, and both
-    after RPM, RTM and G0511, where they were unranked (the order of a month's lines is kept)."""
+    after RPM and RTM, where they were unranked (the order of a month's lines is kept). G0511 is
+    last, after general BHI, which it also pays for: the 2025 transition bills 99484 rather than
+    G0511 too."""
     policies = load_policies(None)
     index = policies.checked.index
     [work_done] = [d for d in index.of_kind(s.Choose) if d.id == "coding.work_done"]
@@ -265,9 +267,9 @@ def test_the_shipped_per_program_order_is_the_former_flat_list() -> None:
     flat = ["G0558", "G0557", "G0556", "G0568", "G0569", "G0570", "99487", "99491", "99490", "99424", "99426"]
     flat += ["G2064", "G2065"]
     expected = {code: place for place, code in enumerate(flat)}
-    expected.update({"99457": 13, "99458": 13, "98980": 14, "98981": 14, "G0511": 15})
-    expected.update(dict.fromkeys(("99492", "99493", "99494", "G0502", "G0503", "G0504"), 16))
-    expected.update({"G0512": 17, "99484": 18, "G0507": 18})
+    expected.update({"99457": 13, "99458": 13, "98980": 14, "98981": 14})
+    expected.update(dict.fromkeys(("99492", "99493", "99494", "G0502", "G0503", "G0504"), 15))
+    expected.update({"G0512": 16, "99484": 17, "G0507": 17, "G0511": 18})
     assert flatten_rank(index, work_done) == expected
 
 
