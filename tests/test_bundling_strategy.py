@@ -226,6 +226,51 @@ def test_bad_strategies_are_check_errors(clauses: str, words: str) -> None:
     assert any(code == "check/strategy" and words in message and hint for code, _l, message, hint in found), found
 
 
+WORK = (
+    'choose coding w "W" cite S1 "x"\n  by preference program apcm, program ccm\n'
+    "  within program ccm by preference 99490\n"
+)
+PAYS_OF = 'switch k "K" cite S1 "x"\n  options {x, y}\n  default x\nchoose coding c "C" cite S1 "x"\n  when k = y\n  '
+
+PREFERENCE_OF_ERRORS = [
+    ("by highest total allowed\n  then by preference of v\n", "check/unknown-name", "no `choose coding` named `v`"),
+    ("then by preference of w\n", "check/strategy", "without `by highest total allowed` first"),
+    ("by highest total allowed\n  then by preference of c\n", "check/strategy", "which is this strategy"),
+    (
+        "by highest total allowed\n  then by preference of w\n  then by preference G0557\n",
+        "check/strategy",
+        "gives its own order beside",
+    ),
+    (
+        "by highest total allowed\n  then by preference of w\n  within program ccm by preference 99490\n",
+        "check/strategy",
+        "gives its own order beside",
+    ),
+]
+
+
+@pytest.mark.parametrize(("clauses", "code", "words"), PREFERENCE_OF_ERRORS)
+def test_bad_preference_of_is_a_check_error(clauses: str, code: str, words: str) -> None:
+    found = check(CODES + WORK + PAYS_OF + clauses)
+    assert any(c == code and words in message and hint for c, _l, message, hint in found), found
+
+
+def test_preference_of_a_strategy_that_ranks_by_amount_is_a_check_error() -> None:
+    pays = 'choose coding p "P" cite S1 "x"\n  when k = x\n  by highest total allowed\n'
+    found = check(CODES + WORK + PAYS_OF + "by highest total allowed\n  then by preference of p\n" + pays)
+    assert any("does not rank `by preference` first" in message for _c, _l, message, _h in found), found
+
+
+def test_preference_of_takes_the_named_order_with_its_within_lines() -> None:
+    """`then by preference of w` ranks every code as `w` does, its `within` lines included."""
+    text = CODES + WORK + PAYS_OF + "by highest total allowed\n  then by preference of w\n"
+    result, _sources, diagnostics = check_texts([("t.policy", HEADER + text)])
+    assert not [d for d in diagnostics if d.is_error]
+    index = result.index
+    strategies = {d.id: d for d in index.of_kind(s.Choose) if isinstance(d, s.Choose)}
+    assert flatten_rank(index, strategies["c"]) == flatten_rank(index, strategies["w"]) == {"G0557": 0, "99490": 1}
+
+
 def test_an_unknown_program_in_within_is_named() -> None:
     found = check(CODES + 'choose coding c "C" cite S1 "x"\n  within program cmm by preference 99490\n')
     assert any(

@@ -56,7 +56,45 @@ def check_strategy(resolver: Resolver, decl: s.Declaration) -> None:
             decl.span,
             "write `by preference ...` when the preference comes first",
         )
+    if decl.preference_of is not None:
+        _check_preference_of(resolver, decl, owner, error)
     _check_within(resolver, decl, owner, error)
+
+
+def _check_preference_of(resolver: Resolver, decl: s.Choose, owner: str, report: Report) -> None:
+    """`then by preference of ID` takes another strategy's order whole, so it stands alone."""
+    assert decl.preference_of is not None
+    named, span = decl.preference_of.strategy, decl.preference_of.span
+    if not decl.highest_first:
+        report(
+            f"{owner} has `then by preference of {named}` without `by highest total allowed` first",
+            span,
+            "write `by preference ...` when the preference comes first",
+        )
+    if decl.then_preference or decl.within:
+        report(
+            f"{owner} gives its own order beside `then by preference of {named}`",
+            span,
+            f"keep one: the order of `{named}` (its `within` lines come with it), or a list of its own",
+        )
+    strategies = {d.id: d for d in resolver.index.of_kind(s.Choose) if isinstance(d, s.Choose)}
+    other = strategies.get(named)
+    if other is None:
+        report(
+            f"{owner}: no `choose coding` named `{named}`",
+            span,
+            did_you_mean(named, others := sorted(n for n in strategies if n != decl.id))
+            or ("the other strategies: " + ", ".join(f"`{n}`" for n in others) if others else None)
+            or "declare it with `choose coding NAME \"title\"` and `by preference ...`",
+            "check/unknown-name",
+        )
+    elif other is decl or other.highest_first:
+        report(
+            f"{owner} takes the order of `{named}`, which "
+            + ("is this strategy" if other is decl else "does not rank `by preference` first"),
+            span,
+            "name a `choose coding` whose first criterion is `by preference ...`",
+        )
 
 
 def _check_within(resolver: Resolver, decl: s.Choose, owner: str, report: Report) -> None:

@@ -61,6 +61,9 @@ def compile_strategies(source: StrategySource, decls: list[s.Declaration]) -> tu
 
 def flatten_rank(index: PolicyIndex, decl: s.Choose) -> dict[str, int]:
     """Each code's place in the strategy's order (a smaller number is preferred)."""
+    if decl.preference_of is not None:  # another strategy's order, whole (the checker named it)
+        named = decl.preference_of.strategy
+        return flatten_rank(index, next(d for d in index.by_id[named] if isinstance(d, s.Choose)))
     within = {w.program: index.expand(w.codes) for w in decl.within}
     groups: list[tuple[str, ...]] = []  # codes that share one place
     for ref in decl.then_preference if decl.highest_first else decl.preference:

@@ -181,6 +181,14 @@ class WithinProgram:
     span: Span
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PreferenceOf:
+    """`then by preference of coding.work_done`: another strategy's whole order breaks the ties."""
+
+    strategy: str  # the id of a `choose coding` that ranks `by preference`
+    span: Span
+
+
 # ---------------------------------------------------------------- pricing and rvu table
 
 

@@ -26,6 +26,7 @@ from .clauses import (
     OneOf,
     ParameterValue,
     Pays,
+    PreferenceOf,
     Requirement,
     RvuRow,
     Sequestration,
@@ -242,6 +243,7 @@ class Choose(Declaration):
     within: tuple[WithinProgram, ...] = ()
     highest_first: bool = False  # `by highest total allowed`: pays most, ties by `then by preference`
     then_preference: tuple[CodeRef, ...] = ()
+    preference_of: PreferenceOf | None = None  # `then by preference of ID`: that strategy's order
     when: Expr | None = None  # `when coding_strategy = pays_most`: a test of switches only
 
 

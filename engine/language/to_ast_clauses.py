@@ -23,6 +23,7 @@ from .clauses import (
     OneOf,
     ParameterValue,
     Pays,
+    PreferenceOf,
     Requirement,
     RvuRow,
     Sequestration,
@@ -168,6 +169,10 @@ class ClauseBuilder(AstBuilder):
 
     def preference_then(self, meta: Meta, codes: tuple[CodeRef, ...]) -> Clause:
         return Clause("then preference", codes, self._span(meta))
+
+    def preference_of(self, meta: Meta, strategy: str) -> Clause:
+        span = self._span(meta)
+        return Clause("then preference of", PreferenceOf(strategy=strategy, span=span), span)
 
     def highest_total(self, meta: Meta) -> Clause:
         return Clause("highest total", True, self._span(meta))

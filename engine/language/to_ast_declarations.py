@@ -228,6 +228,7 @@ class DeclarationBuilder(AstBuilder):
         items = list(clauses)
         preference = self._once(items, "preference", owner)
         then_preference = self._once(items, "then preference", owner)
+        preference_of = self._once(items, "then preference of", owner)
         when = self._once(items, "when", owner)
         return s.Choose(
             **self._header(meta, ident, title, items, owner),
@@ -236,6 +237,7 @@ class DeclarationBuilder(AstBuilder):
             within=self._all(items, "within"),
             highest_first=any(c.name == "highest first" for c in items),
             then_preference=then_preference.value if then_preference else (),
+            preference_of=preference_of.value if preference_of else None,
             when=when.value if when else None,
         )
 
