@@ -174,6 +174,20 @@ def _exception(resolver: Resolver, decl: s.Declaration) -> None:
         )
 
 
+def _note(resolver: Resolver, decl: s.Declaration) -> None:
+    assert isinstance(decl, s.Note)
+    if decl.when is not None:
+        _want(resolver, decl.when, (BOOL,), "`when`")
+    if not decl.codes:
+        _error(
+            resolver,
+            "check/note",
+            f"note `{decl.id}` names no code",
+            decl.span,
+            "say which billed codes it is about, e.g. `billing 99487, 99489`: a note is given only beside them",
+        )
+
+
 def _parameter(resolver: Resolver, decl: s.Declaration) -> None:
     assert isinstance(decl, s.Parameter)
     if not decl.values:
@@ -290,6 +304,7 @@ _CHECKS = {
     s.Pricing: _pricing,
     s.Bundling: check_bundling,
     s.Choose: check_strategy,
+    s.Note: _note,
 }
 
 
@@ -334,6 +349,8 @@ def check_code_lists(index: PolicyIndex) -> list[Diagnostic]:
             for bundles in decl.clauses:
                 visit(bundles.subject, allow_unknown=False)
                 visit(bundles.bundled, allow_unknown=True)  # bundled services are claims (TCM), not billed here
+        elif isinstance(decl, s.Note):
+            visit(decl.codes, allow_unknown=False)
         elif isinstance(decl, s.Choose):
             visit(decl.preference, allow_unknown=False)
             visit(decl.then_preference, allow_unknown=False)

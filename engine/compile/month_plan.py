@@ -32,6 +32,7 @@ from .compiled import (
     RvuPrice,
 )
 from .month_payment import compile_cost_sharing, compile_pricing, compile_rvus
+from .notes import CompiledNote, compile_notes
 from .outcomes import RuleOutcome, SharedRecord
 from .periods import DayTests
 from .runtime import CodeSet, Fn, month_end
@@ -94,6 +95,7 @@ class MonthPlan:
     # parameters with no value this month that are declared `otherwise unknown`: name -> the reason
     unknown_values: Mapping[str, str] = dataclasses.field(default_factory=dict)
     facility_rvus: Mapping[str, RvuPrice] = dataclasses.field(default_factory=dict)  # `setting facility`
+    notes: tuple[CompiledNote, ...] = ()  # the `note` declarations in effect (notes.py)
 
 
 class MonthPlanMaker:
@@ -161,6 +163,7 @@ class MonthPlanMaker:
             cost_sharing=compile_cost_sharing(self.compiled, live_decls, in_effect),
             pricing=compile_pricing(self.compiled, live_decls),
             rvus=compile_rvus(self.compiled, live_decls, "non_facility"),
+            notes=compile_notes(self.compiled, live_decls),
             rank=next((x.rank for x in choose["strategies"] if x.when is None), {}),
             **choose,
             **self._month_words(month, missing, not_in_effect),

@@ -12,8 +12,8 @@ What it counts, per decision line: the billable lines by code (lines, units, all
 totals (allowed, Medicare, beneficiary, Medigap, Medicaid; an amount that is null is counted as
 indeterminate, never as zero), the denials by code, the claims on file to withdraw by code, and
 the denial reasons: each distinct reason text once per decision it appears in, and the decisions
-with notes (facts read but not counted: a billing team looks at those before it bills). Error
-records are counted and the first ones kept.
+with notes (facts read but not counted, a policy's note on a code billed: a billing team looks at
+those before it bills). Error records are counted and the first ones kept.
 """
 
 from __future__ import annotations
@@ -63,7 +63,7 @@ class CodeCounts:
 class BatchReport:
     decisions: int = 0
     with_billable: int = 0
-    with_notes: int = 0  # decisions with facts read but not counted (their `notes`)
+    with_notes: int = 0  # decisions with notes: facts read but not counted, policies' notes
     error_records: int = 0
     errors: list[dict[str, Any]] = field(default_factory=list)  # the first few: bundle_id, source, codes, message
     totals: dict[str, Decimal] = field(default_factory=lambda: {name: Decimal("0.00") for name in MONEY_FIELDS})
@@ -183,7 +183,7 @@ class BatchReport:
             return None
         which = "decision has" if self.with_notes == 1 else "decisions have"
         return (f"{self.with_notes} {which} notes: facts read but not counted, such as time dated outside "
-                "the service month (each decision's `notes` names them)")
+                "the service month, or a policy's note on a code billed (each decision's `notes` names them)")
 
     def mixed_policy_sets(self) -> str | None:
         """A warning when the decisions were made with more than one policy set: the totals add them."""

@@ -48,6 +48,7 @@ def render_decision_text(decision: Decision, *, explain: bool = False) -> str:
         out.extend(["", "Not considered", *_not_considered(skipped, dormant, decision.month)])
     cites = [reason.cites for claim in decision.withdraw for reason in claim.reasons]
     cites += [reason.cites for denial in matter for reason in denial.reasons]
+    cites.append(decision.note_cites)
     if explain and decision.trace:
         cites.extend(_trace_cites(decision))
     sources = context.sources_of(cites)

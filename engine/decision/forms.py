@@ -114,7 +114,7 @@ def csv_rows(decision: Decision) -> Iterable[dict[str, str]]:
         yield {**base, **_denied_row(denial, status.get(id(denial), "not in effect"))}
     for claim in decision.withdraw:  # a claim on file to withdraw: its code, and the bundling's reason
         yield {**base, **_denied_row(Denial(claim.code, claim.reasons, with_code=claim.bundled_into), "withdraw")}
-    for note in decision.notes:  # facts read but not counted (time dated outside the month)
+    for note in decision.notes:  # facts read but not counted (time dated outside the month), policies' notes
         yield {**base, "status": "note", "reasons": note}
 
 

@@ -186,6 +186,7 @@ def _sources(decision: Decision, context: DecisionContext) -> dict[str, Any]:
     """Every source the decision's reasons cite, by tag: the same whatever the form of the trace."""
     cites = [r.cites for d in decision.denied for r in d.reasons]
     cites += [r.cites for w in decision.withdraw for r in w.reasons]
+    cites.append(decision.note_cites)
     return {tag: info.to_json_obj() for tag, info in sorted(context.sources_of(cites).items())}
 
 
@@ -226,6 +227,8 @@ def to_json_bytes(decision: Decision, *, trace: str = "full", end: bytes = b"") 
         for withdrawal in decision.withdraw:
             for reason in withdrawal.reasons:
                 mask |= cites_mask(reason.cites)
+        if decision.note_cites:
+            mask |= cites_mask(decision.note_cites)
         after["sources"] = Fragment(context.sources_json(mask))
         trace_parts = decision.trace.json_parts() if trace == "full" and decision.trace is not None else None
         if trace_parts is None:

@@ -121,11 +121,12 @@ class Decision:
     alternatives: tuple[Alternative, ...]
     totals: Totals
     trace: Trace | None
-    notes: tuple[str, ...] = ()  # facts read but not counted (e.g. time dated outside the month)
+    notes: tuple[str, ...] = ()  # facts read but not counted (time dated outside the month), then the policies' notes
     # programs the bundle shows activity in (consent, time recorded, a claim): see coding.active_programs
     active_programs: tuple[str, ...] = ()
     context: DecisionContext | None = None  # shared by every decision of a policy set: see context.py
     withdraw: tuple[Withdrawal, ...] = ()  # claims on file that the chosen coding bundles
+    note_cites: tuple[str, ...] = ()  # what the policies' notes among `notes` cite (in `sources`)
 
     @property
     def patient_responsibility(self) -> Decimal | None:

@@ -11,6 +11,7 @@ from decimal import Decimal
 from typing import Any, TypeGuard
 
 from ..compile.month_plan import MonthPlan
+from ..compile.notes import notes_said
 from ..compile.outcomes import CodeOutcome
 from ..compile.policy_set import CompiledPolicySet
 from ..compile.strategy import CodingStrategy
@@ -95,6 +96,10 @@ def decide(
         costs = share_costs((), plan, ev.env, trace=trace)
     denied = denials(compiled, outcomes, plan, kept, conflicts, valid, held, strategy)
     totals = decision_totals(lines, costs.note)
+    note_cites: tuple[str, ...] = ()
+    if plan.notes and lines:  # what the policies' notes say of the codes billed (compile/notes.py)
+        said, note_cites = notes_said(plan.notes, {line.code: line for line in lines}, ev.env)
+        notes += said
     trace_nodes = decision_trace(ev, outcomes, lines, plan, costs, chosen, strategy, withdraw) if trace else None
     digest = decision_digest(version, compiled.policy_hash, facts_hash, switches.text, fee_schedule)
     return Decision(
@@ -112,6 +117,7 @@ def decide(
         totals,
         trace_nodes,
         notes=notes,
+        note_cites=note_cites,
         active_programs=active_programs(compiled, facts, chosen),
         context=compiled.context,
         withdraw=withdraw,

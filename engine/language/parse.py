@@ -68,6 +68,7 @@ _DECLARATION_KEYWORDS = (
     "pricing",
     "rvu table",
     "precondition",
+    "note",
 )
 
 

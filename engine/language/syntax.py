@@ -274,6 +274,15 @@ class PolicyFile:
     span: Span
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Note(Declaration):
+    """`note ID "text" billing 99487, 99489 when ...`: a note the decision carries when it bills
+    one of the codes and the condition holds (unknown: no note); it changes no code or amount."""
+
+    codes: tuple[CodeRef, ...]
+    when: Expr | None = None
+
+
 KIND_NAMES: dict[type, str] = {
     Define: "define",
     Selection: "selection",
@@ -290,6 +299,7 @@ KIND_NAMES: dict[type, str] = {
     Choose: "choose coding",
     Pricing: "pricing",
     RvuTable: "rvu table",
+    Note: "note",
 }
 
 
@@ -309,7 +319,7 @@ def expressions_of(decl: Declaration) -> Iterator[Expr]:
                 yield decl.unit_cap
             if decl.unit_count is not None:
                 yield decl.unit_count
-    elif isinstance(decl, Exception_ | Choose):
+    elif isinstance(decl, Exception_ | Choose | Note):
         if decl.when is not None:
             yield decl.when
     elif isinstance(decl, Parameter):

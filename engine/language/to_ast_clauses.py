@@ -68,6 +68,9 @@ class ClauseBuilder(AstBuilder):
     def when(self, meta: Meta, expr: s.Expr) -> Clause:
         return Clause("when", expr, self._span(meta))
 
+    def billing(self, meta: Meta, codes: tuple[CodeRef, ...]) -> Clause:
+        return Clause("billing", codes, self._span(meta))
+
     def units(self, meta: Meta, increment: s.Expr, measure: s.Expr, beyond: s.Expr) -> Clause:
         span = self._span(meta)
         return Clause("units", Units(increment=increment, measure=measure, beyond=beyond, span=span), span)

@@ -182,6 +182,17 @@ class DeclarationBuilder(AstBuilder):
             when=when.value if when else None,
         )
 
+    def note_decl(self, meta: Meta, ident: str, title: Token, *clauses: Clause) -> s.Note:
+        owner = f"note `{ident}`"
+        items = list(clauses)
+        billing = self._once(items, "billing", owner)
+        when = self._once(items, "when", owner)
+        return s.Note(
+            **self._header(meta, ident, title, items, owner),
+            codes=billing.value if billing else (),
+            when=when.value if when else None,
+        )
+
     def parameter_decl(self, meta: Meta, name: Token, title: Token, *clauses: Clause) -> s.Parameter:
         owner = f"parameter `{name}`"
         items = list(clauses)

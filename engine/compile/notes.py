@@ -1,0 +1,70 @@
+"""The `note` declarations in effect for a month: what a decision says beside codes it bills.
+
+A note changes no code and no amount. It is given when the decision bills one of its codes and its
+`when` holds (an unknown `when` gives no note: a note is a warning, so only what the facts show is
+said). The text names the codes it is about, then the note's title, then where it is declared and
+what it cites, as a denial's reason does ("[policies/ccm.policy:97 · S12, S35]").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from ..check.index import PolicyIndex
+from ..decision.citations import cited_tags
+from ..language import syntax as s
+from .compiled import Header
+from .runtime import Fn
+
+
+class NoteSource(Protocol):
+    index: PolicyIndex
+
+    def expr(self, expr: s.Expr) -> Fn: ...
+
+    def header(self, decl: s.Declaration) -> Header: ...
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledNote:
+    header: Header
+    codes: tuple[str, ...]  # in the order the `billing` clause names them
+    when: Fn | None
+
+    def said(self, billed: Iterable[str], env: Any) -> str | None:
+        """The note's text when the decision bills one of its codes and `when` holds, else None."""
+        about = [code for code in self.codes if code in billed]
+        if not about or (self.when is not None and self.when(env) is not True):
+            return None
+        tags = ", ".join(cited_tags(self.header.cites))
+        return f"{', '.join(about)}: {self.header.title} [{self.header.source} · {tags}]"
+
+
+def compile_notes(source: NoteSource, decls: list[s.Declaration]) -> tuple[CompiledNote, ...]:
+    """The notes in effect (`decls` are the month's), in declaration order."""
+    return tuple(
+        CompiledNote(
+            source.header(d),
+            source.index.expand(d.codes),
+            source.expr(d.when) if d.when is not None else None,
+        )
+        for d in decls
+        if isinstance(d, s.Note)
+    )
+
+
+def notes_said(
+    notes: tuple[CompiledNote, ...], billed: Mapping[str, object], env: Any
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """What the month's notes say of a decision that bills `billed` (code -> its line), and what
+    the notes given cite (the decision's `sources` list them, as they list its reasons' sources)."""
+    texts: list[str] = []
+    cites: list[str] = []
+    for note in notes:
+        text = note.said(billed, env)
+        if text is not None:
+            texts.append(text)
+            cites.extend(note.header.cites)
+    return tuple(texts), tuple(cites)
