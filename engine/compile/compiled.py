@@ -78,6 +78,9 @@ class CompiledCode:
     unit_cap: Fn | None
     measure_text: str
     unit_count: Fn | None = None  # `units = N` (a count), instead of `units each full ...`
+    # the facts and definitions its units clause reads, so that units that cannot be counted name
+    # the fact missing (`cocm.first_month` not recorded) rather than "a fact it needs"
+    unit_reads: tuple[tuple[str, str, Fn], ...] = ()
 
     @property
     def counts_units(self) -> bool:

@@ -125,12 +125,19 @@ class DeclarationCompiler:
     def code(self, decl: s.Code) -> CompiledCode:
         units = None
         measure_text = ""
+        unit_exprs: tuple[s.Expr, ...] = ()
         if decl.units is not None:
             units = (self.expr(decl.units.increment), self.expr(decl.units.measure), self.expr(decl.units.beyond))
             shown = decl.units.once if decl.units.once is not None else decl.units.measure
             measure_text = self.shown(shown)
+            unit_exprs = (decl.units.increment, decl.units.measure, decl.units.beyond)
         elif decl.unit_count is not None:
             measure_text = self.shown(decl.unit_count)
+            unit_exprs = (decl.unit_count,)
+        unit_reads: dict[str, tuple[str, str, Fn]] = {}
+        for expr in unit_exprs:
+            for read in self.reads(expr):
+                unit_reads.setdefault(read[0], read)
         return CompiledCode(
             self.header(decl),
             decl,
@@ -140,6 +147,7 @@ class DeclarationCompiler:
             self.expr(decl.unit_cap) if decl.unit_cap is not None else None,
             measure_text,
             self.expr(decl.unit_count) if decl.unit_count is not None else None,
+            tuple(unit_reads[k] for k in sorted(unit_reads)),
         )
 
 

@@ -53,6 +53,10 @@ class CompiledPolicySet(DeclarationCompiler):
 
     policy_hash: str
     defines: dict[str, Fn] = field(default_factory=dict)
+    # what each definition reads (as Condition.reads), so that a reason whose definition could not
+    # be worked out names the fact the bundle lacks, not the definition (evaluation/reasons.py);
+    # compiled when a reason first asks (define_reads), not at load: most bundles never need one
+    _define_reads: dict[str, tuple[tuple[str, str, Fn], ...]] = field(default_factory=dict)
     rules: dict[str, list[tuple[s.Rule, CompiledRule]]] = field(default_factory=dict)
     codes: dict[str, list[CompiledCode]] = field(default_factory=dict)
     switch_defaults: dict[str, str] = field(default_factory=dict)
@@ -132,6 +136,16 @@ class CompiledPolicySet(DeclarationCompiler):
             ),
         )
         return compiled
+
+    def define_reads(self, name: str) -> tuple[tuple[str, str, Fn], ...]:
+        """What the definition `name` reads (as Condition.reads; none for a name that is not a
+        definition), compiled the first time a reason asks."""
+        found = self._define_reads.get(name)
+        if found is None:
+            define = self.index.defines.get(name)
+            found = self.reads(define.expr) if define is not None else ()
+            self._define_reads[name] = found
+        return found
 
     def fixed_reason(self, owner: Header, requirement: CompiledRequirement) -> Reason:
         """The reason of a requirement with its own words (`requires ... "message"`), made once.

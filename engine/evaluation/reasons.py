@@ -10,7 +10,7 @@ them (`CompiledPolicySet.denial`).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -42,8 +42,50 @@ def show(value: Any, vtype: Any = None) -> str:
 UNKNOWN_KEY = "\0unknown"  # marks a memo key of an undecided condition (never an int, as the two sides are)
 
 
-def _not_recorded(names: Sequence[str]) -> str:
+def not_recorded_text(names: Sequence[str]) -> str:
+    """`` `cocm.first_month` not recorded ``: the facts a denial could not be decided without."""
     return (", ".join(f"`{n}`" for n in names) + " not recorded") if names else "a fact it needs is not recorded"
+
+
+def as_written(label: str, facts: Mapping[str, Any]) -> str:
+    """A fact's name as the bundle writes it, for the words of a reason.
+
+    Rules read consent per program (`consents.ccm.date`, fact bundle v2); a version 1 bundle writes
+    one `consent` for every service it lists (upgrade.py keeps it beside the per-program records),
+    so a biller who sent `consent.date` is told `consent.date` not recorded, the name in the file
+    (docs/reference/decision-format.md), not a `consents` that the file does not have."""
+    if label.startswith("consents.") and isinstance(facts.get("consent"), Mapping):
+        parts = label.split(".", 2)
+        if len(parts) == 3:
+            return f"consent.{parts[2]}"
+    return label
+
+
+_DEFINE_DEPTH = 8  # how deep `missing_reads` looks inside definitions for the fact they lack
+
+
+def missing_reads(
+    reads: Sequence[tuple[str, str, Any]],
+    env: Env,
+    define_reads: Callable[[str], Sequence[tuple[str, str, Any]]],
+    depth: int = 0,
+) -> tuple[str, ...]:
+    """The facts among `reads` this bundle leaves unknown, named as it writes them.
+
+    A definition that cannot be worked out is not "not recorded": the facts it lacks are named in
+    its place (`initiating_visit.ccm_discussed`, not `qualifying_initiating_visit`), looked for
+    inside the definitions it reads in turn; it is named itself only when no fact of its own is
+    missing (a value unknown for another reason)."""
+    found: list[str] = []
+    for label, kind, reader in reads:
+        if reader(env) is not UNKNOWN:
+            continue
+        inner = define_reads(label) if kind == "define" and depth < _DEFINE_DEPTH else None
+        named = missing_reads(inner, env, define_reads, depth + 1) if inner else ()
+        for name in named or (as_written(label, env.facts),):
+            if name not in found:
+                found.append(name)
+    return tuple(found)
 
 
 class ReasonWriter:
@@ -63,7 +105,7 @@ class ReasonWriter:
         message = requirement.message
         compiled = self.compiled
         if value is UNKNOWN:  # the words depend only on which of the facts it reads are missing
-            missing = tuple(label for label, _kind, reader in condition.reads if reader(self.env) is UNKNOWN)
+            missing = missing_reads(condition.reads, self.env, compiled.define_reads)
             key: tuple[Any, ...] = (owner.id, id(condition), UNKNOWN_KEY, missing)
             return compiled.described(key, self._unknown_reason, owner, message, condition, missing)
         if message is not None:  # found false: its own words, the same every time
@@ -79,7 +121,7 @@ class ReasonWriter:
     @staticmethod
     def _unknown_reason(owner: Header, message: str | None, condition: Condition, missing: tuple[str, ...]) -> Reason:
         """The reason of a condition that could not be decided, `missing` the facts it lacks."""
-        what = _not_recorded(missing)
+        what = not_recorded_text(missing)
         if message is None:
             text = f"{what}, so `{condition.text}` cannot be checked"
         else:  # not "consent obtained after the month" when the date is not recorded
@@ -91,7 +133,7 @@ class ReasonWriter:
 
     def not_recorded(self, condition: Condition) -> str:
         """`consent.date` not recorded: the facts a condition needs that the bundle does not hold."""
-        return _not_recorded([label for label, _kind, reader in condition.reads if reader(self.env) is UNKNOWN])
+        return not_recorded_text(missing_reads(condition.reads, self.env, self.compiled.define_reads))
 
     def describe(self, condition: Condition, value: Any) -> str:
         """A reason written from the failed condition, e.g. `19 of 20 minutes (1 more needed)`."""

@@ -17,7 +17,7 @@ from ..compile.outcomes import CodeOutcome
 from ..compile.policy_set import CompiledPolicySet, Counted
 from ..compile.runtime import UNKNOWN, Env
 from ..decision.model import Reason
-from .reasons import UNKNOWN_KEY
+from .reasons import UNKNOWN_KEY, missing_reads, not_recorded_text
 
 _INT_OR_NONE = (int, type(None))  # the types of an add-on's cap whose units are memoised (units_of)
 
@@ -46,8 +46,11 @@ class UnitCounter:
         header = code.header
         if increment is UNKNOWN or measure is UNKNOWN or beyond is UNKNOWN:
             outcome.units = 0
-            text = f"{code.measure_text} cannot be counted: a fact it needs is missing"  # the same words each time
-            unknown_key = (header.id, id(code), UNKNOWN_KEY)
+            # the words depend only on which facts the units clause reads are missing (99494 without
+            # `cocm.first_month` cannot tell which base's minutes to count beyond)
+            missing = self._missing(code)
+            text = self._uncounted(code, missing)
+            unknown_key = (header.id, id(code), UNKNOWN_KEY, missing)
             outcome.reasons.append(
                 self.compiled.described(unknown_key, Reason, header.id, header.title, header.cites, header.source, text)
             )
@@ -62,6 +65,17 @@ class UnitCounter:
             self._apply_units(outcome, self.compiled.counted(key, self._count_units, code, *key[1:]))
             return
         self._apply_units(outcome, self._count_units(code, increment, measure, beyond, cap))
+
+    def _missing(self, code: CompiledCode) -> tuple[str, ...]:
+        """The facts and definitions the code's units clause reads that this bundle leaves unknown."""
+        return missing_reads(code.unit_reads, self.env, self.compiled.define_reads)
+
+    @staticmethod
+    def _uncounted(code: CompiledCode, missing: tuple[str, ...]) -> str:
+        """Why no units could be counted: the missing facts by name, as a failed condition says them
+        (`` `cocm.first_month` not recorded ``), not "a fact it needs", and not "the minutes cannot be
+        counted" when the minutes are known and only the point they are counted beyond is not."""
+        return f"{not_recorded_text(missing)}, so the units of {code.measure_text} cannot be counted"
 
     @staticmethod
     def _apply_units(outcome: CodeOutcome, counted: Counted) -> None:
@@ -110,9 +124,15 @@ class UnitCounter:
         count = count_fn(self.env)
         cap = code.unit_cap(self.env) if code.unit_cap is not None else None
         if count is UNKNOWN or count < 1:
-            why = "cannot be counted: a fact it needs is missing" if count is UNKNOWN else "is 0: nothing to bill"
             outcome.units = 0
-            text = f"{code.measure_text} {why}"
+            if count is UNKNOWN:
+                text = self._uncounted(code, self._missing(code))
+            elif outcome.reasons:
+                # already denied by its requirements, which say why in words (G0511: "no service this
+                # month that meets its requirements"): "g0511_services is 0" only repeated it
+                return
+            else:
+                text = f"{code.measure_text} is 0: nothing to bill"
             outcome.reasons.append(Reason(header.id, header.title, header.cites, header.source, text))
             return
         units = int(count)
