@@ -232,3 +232,26 @@ def test_a_number_where_text_is_expected_says_to_quote_it(line: str, path: str, 
     assert (diag.fact_path, diag.message) == (path, f"expected text, found {found}")
     assert diag.help == ("put the text in quotes as it is written, e.g. `'00123'`: unquoted, it is a number, "
                          "and a number has no leading zeros")
+
+
+_LEAVE_OUT = "is optional: leave the key out when there is no value (null is not one here)"
+_CONSENT = {"documented": True, "practitioner": "P1", "date": "2025-01-10", "service": "ccm"}
+
+
+@pytest.mark.parametrize(
+    ("change", "path", "tip"),
+    [
+        ({"consent": {**_CONSENT, "revoked": None}}, "$.consent.revoked", f"`revoked` {_LEAVE_OUT}"),
+        ({"ccm_start": None}, "$.ccm_start", f"`ccm_start` {_LEAVE_OUT}"),
+        ({"medical_decision_making": None}, "$.medical_decision_making", f"`medical_decision_making` {_LEAVE_OUT}"),
+        ({"month": None}, "$.month", "null is not a value here: give the value"),
+    ],
+)
+def test_a_null_where_a_fact_has_none_says_what_to_write(change: dict[str, object], path: str, tip: str) -> None:
+    """`revoked: null` (an export's empty column) was refused with `expected a date` and no help:
+    an optional key is left out, a required one given its value."""
+    record = json.dumps({"id": "a", "month": "2025-03", **change})
+    [bundle] = iter_records(io.BytesIO(record.encode() + b"\n"), "jsonl")
+    assert isinstance(bundle, BundleError)
+    [diag] = [d for d in bundle.diagnostics if d.fact_path == path]
+    assert diag.help == tip

@@ -215,8 +215,24 @@ _TIMESTAMP_DATE_HELP = ("a date is a whole day, and a timestamp's day depends on
                         "or `YYYY-MM-DD` text)")
 
 
-def _messages(error: ValidationError) -> Iterator[tuple[list[PathPart], str, str | None]]:
-    """(path, message, help) for one jsonschema error, in our message style."""
+def _null_help(root: Any, parts: Sequence[PathPart]) -> str:
+    """The help for `null` given to a fact that has no null: leave an optional key out (a null
+    `consent.revoked`, `ccm_start`, `practitioner.specialty` was refused with no word of what to
+    write instead), give a required one its value."""
+    schema, key = root, parts[-1] if parts else None
+    for part in parts[:-1]:
+        if not isinstance(schema, dict):
+            break
+        schema = schema.get("items") if isinstance(part, int) else schema.get("properties", {}).get(part)
+    required = schema.get("required", ()) if isinstance(schema, dict) else ()
+    if isinstance(key, str) and key not in required:
+        return f"`{key}` is optional: leave the key out when there is no value (null is not one here)"
+    return "null is not a value here: give the value"
+
+
+def _messages(error: ValidationError, root: Any = None) -> Iterator[tuple[list[PathPart], str, str | None]]:
+    """(path, message, help) for one jsonschema error, in our message style (`root`: the whole
+    schema, for what a null's parent requires)."""
     keyword, value, schema = error.validator, error.instance, error.schema
     schema = schema if isinstance(schema, dict) else {}
     rule: Any = error.validator_value  # the keyword's value in the schema, e.g. 0 for `minimum: 0`
@@ -242,11 +258,16 @@ def _messages(error: ValidationError) -> Iterator[tuple[list[PathPart], str, str
         allowed = [rule] if isinstance(rule, str) else rule
         wanted = _EXPECTED.get(xtype or "") or _EXPECTED.get(allowed[0], "a value")
         wanted += " or null" if "null" in allowed else ""
-        yield parts, f"expected {wanted}, found {describe(value)}", _type_help(xtype, value)
+        tip = _type_help(xtype, value)
+        if value is None and tip is None and root is not None:
+            tip = _null_help(root, parts)
+        yield parts, f"expected {wanted}, found {describe(value)}", tip
     elif keyword == "enum":
         options = rule
         names = [option for option in options if isinstance(option, str)]  # not `null`
         tip = did_you_mean(value, names) if isinstance(value, str) else None
+        if value is None and root is not None:
+            tip = _null_help(root, parts)
         yield parts, f"`{show(value)}` is not one of {_one_of(options)}", tip
     elif keyword in ("pattern", "maxLength") and xtype == "set":
         options = schema["items"]["enum"]
@@ -313,6 +334,6 @@ def _problems(instance: object, version: int) -> Iterator[tuple[list[PathPart], 
     schema = shared_schema(version)
     if not fast_check.is_valid(_schema_text(version), schema, instance):  # most bundles stop here
         for error in _validator(version).iter_errors(instance):
-            yield from _messages(error)
+            yield from _messages(error, schema)
     for path, message in _calendar_errors(schema, instance):
         yield path, message, None
