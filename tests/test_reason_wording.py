@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 from carepolicy.engine.api import PolicySet, evaluate, load_policies
+from carepolicy.engine.decision.explain import answer
 from carepolicy.engine.decision.model import Decision
 from carepolicy.engine.facts.reader import Bundle, load_fact_file
 
@@ -220,3 +221,27 @@ def test_g0511_says_once_that_no_service_meets_its_requirements(policies: Policy
     assert reasons(decision, "G0511") == [
         "no service this month that meets its requirements (consent, patient, at least 20 minutes)"
     ]
+
+
+def test_the_answer_names_the_shortfall_not_a_reason_two_add_ons_share(policies: PolicySet, tmp_path: Path) -> None:
+    # no countable minutes: "0 of 20", "0 of 40", "0 of 60", "0 of 90" (99490, 99439, 99487,
+    # 99489) were four reasons of one each, so the answer was the reason 99487 and 99489 share,
+    # "medical decision making below moderate"
+    decision = decide(policies, tmp_path, time=[])
+    assert answer(decision) == "Nothing to bill: ccm_staff_minutes: 0 of 20 minutes (20 more needed)"
+
+
+@pytest.mark.parametrize(
+    ("changes", "why"),
+    [
+        ({"consent__date": "2025-03-31", "time": [{**BASE["time"][0], "date": "2025-03-15"}]},
+         "minutes of CCM dated before the CCM consent, or before the initiating visit the patient needs, do not count"),
+        ({"time": [{**BASE["time"][0], "by": "non_clinical_staff"}]},
+         "minutes of CCM recorded by non-clinical staff do not count"
+         " (only clinical staff or the billing practitioner)"),
+    ],
+)
+def test_the_answer_gives_why_the_minutes_fall_short_when_a_reason_says_it(
+    policies: PolicySet, tmp_path: Path, changes: dict[str, Any], why: str
+) -> None:
+    assert answer(decide(policies, tmp_path, **changes)) == f"Nothing to bill: {why}"

@@ -11,6 +11,7 @@ cause for the codes that were not considered; the sources cited, with their titl
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 
 from ..printable import FIELD_SEPARATOR, printable, printable_lines, shortened_id
@@ -93,13 +94,50 @@ def first_reason(decision: Decision) -> str:
         kept = next((d for d in matter if d.with_code is not None and d.reasons), None)
         if kept is not None:
             return kept.reasons[0].text
+    # One measure short of several thresholds (`ccm_staff_minutes: 0 of 20`, `0 of 40`, `0 of 60`,
+    # `0 of 90` for 99490, 99439, 99487, 99489) is one cause: counted once per denial under its
+    # measure and shown by its lowest threshold (the base code's). Counted word for word, each
+    # was one denial's, and a month with no countable minutes was answered "medical decision
+    # making below moderate", which 99487 and 99489 share.
+    # A reason said only beside shortfalls explains them ("minutes of CCM dated before the CCM
+    # consent ... do not count" beside "0 of 20 minutes"): the answer gives it instead.
     counts: dict[str, int] = {}
+    shown: dict[str, tuple[int, str, Denial]] = {}
+    causes_of: list[tuple[Denial, dict[str, tuple[int, str]]]] = []
     for denial in matter or skipped:
-        for text in dict.fromkeys(r.text for r in denial.reasons):
-            counts[text] = counts.get(text, 0) + 1
-    if counts:
-        return max(counts, key=lambda text: counts[text])  # max keeps the first of equals
-    return f"no code in effect in {decision.month}" if dormant else ""
+        causes: dict[str, tuple[int, str]] = {}
+        for reason in denial.reasons:
+            short = _SHORT_OF.match(reason.text)
+            cause, rank = (short.group(1), int(short.group(2))) if short else (reason.text, 0)
+            if cause not in causes or rank < causes[cause][0]:
+                causes[cause] = (rank, reason.text)
+        causes_of.append((denial, causes))
+        for cause, (rank, text) in causes.items():
+            counts[cause] = counts.get(cause, 0) + 1
+            if cause not in shown or rank < shown[cause][0]:
+                shown[cause] = (rank, text, denial)
+    if not counts:
+        return f"no code in effect in {decision.month}" if dormant else ""
+    # on a tie a reason in words goes first: the shortfalls of add-ons beyond a base that is not
+    # short (25 minutes: "25 of 40" for 99439, "25 of 60" for 99487) do not outweigh "no
+    # documented consent" said of 99490 and 99487; max keeps the first of equals
+    cause = max(counts, key=lambda name: (counts[name], shown[name][1] == name))
+    _rank, text, denial = shown[cause]
+    if text != cause:  # a shortfall: what the denial that shows it says beside it, if only beside it
+        for reason in denial.reasons:
+            beside = [found for _d, found in causes_of if reason.text in found]
+            if not _SHORT_OF.match(reason.text) and all(_has_shortfall(found) for found in beside):
+                return reason.text
+    return text
+
+
+def _has_shortfall(causes: dict[str, tuple[int, str]]) -> bool:
+    """Whether a denial's causes (first_reason) include a measure short of a threshold."""
+    return any(text != cause for cause, (_rank, text) in causes.items())
+
+
+# a reason that a measure is short of a threshold: `ccm_staff_minutes: 19 of 20 minutes (1 more needed)`
+_SHORT_OF = re.compile(r"^([A-Za-z_][\w.()]*): \S+ of (\d+)\b")
 
 
 # --------------------------------------------------------------------------------------------- billable
