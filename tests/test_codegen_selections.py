@@ -60,11 +60,10 @@ def test_the_shipped_selections_are_kept_and_personal_time_builds_on_staff_time(
     policies, _ = shipped
     compiler = policies.compiled._compiler
     assert isinstance(compiler, CodegenCompiler)
-    # staff_time's condition, personal_time's, and month_time's (the totals of minutes that do not
-    # count, non_clinical_minutes(p), select from month_time itself, once per program), and
-    # claims_in_force's (the claims on file that count, read by every `any` over claims)
-    assert len(compiler.selections) == 4
-    names = ("staff_minutes(ccm)", "personal_minutes(ccm)", "non_clinical_minutes(ccm)")
+    # staff_time's condition, personal_time's, and claims_in_force's (the claims on file that
+    # count, read by every `any` over claims)
+    assert len(compiler.selections) == 3
+    names = ("staff_minutes(ccm)", "personal_minutes(ccm)")
     functions = [source_of(policies.compiled.defines[name]) or "" for name in names]
     assert all("_selected.get(" in source for source in functions)
     # a minutes total does not test `by` (staff_time's part) itself any more
@@ -86,9 +85,9 @@ def test_every_definition_agrees_with_the_closures_with_selections_kept(
             theirs = run_all(closures.defines, facts, month, params, outer)
             assert ours[:3] == theirs[:3], (number, facts.get("time"))
             kept = ours[3].selected
-            # month_time, staff_time, personal_time and claims_in_force (its list, empty or not, is
-            # read by the definitions over claims that every bundle runs)
-            assert len(kept) == (4 if facts.get("time") else len(kept))
+            # staff_time, personal_time and claims_in_force (its list, empty or not, is read by the
+            # definitions over claims that every bundle runs)
+            assert len(kept) == (3 if facts.get("time") else len(kept))
             unknown_selections += sum(value is UNKNOWN for pairs in kept.values() for _entry, value in pairs)
     assert unknown_selections > 50  # the entries whose selection is unknown were reached
 
@@ -100,11 +99,10 @@ def test_a_selection_is_tested_once_per_bundle(shipped: tuple[PolicySet, Compile
     env = Env(raw, raw["month"], codegen.plan(raw["month"]).params, SWITCHES, codegen.defines)
     codegen.defines["staff_minutes(ccm)"](env)
     kept = dict(env.selected)
-    assert len(kept) == 2  # staff_time's entries, and month_time's they are found among
+    assert len(kept) == 1
     codegen.defines["staff_minutes(pcm)"](env)
     codegen.defines["staff_minutes_before_start(bhi)"](env)
-    codegen.defines["non_clinical_minutes(ccm)"](env)
     assert env.selected == kept
     assert all(env.selected[k] is kept[k] for k in kept)  # found once, reused
     codegen.defines["personal_minutes(ccm)"](env)
-    assert len(env.selected) == 3
+    assert len(env.selected) == 2

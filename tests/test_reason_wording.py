@@ -162,26 +162,6 @@ def test_a_qualifying_visit_or_an_established_patient_gets_no_visit_reason(polic
     assert not any("initiating visit on file" in r for r in reasons(established, "99490"))
 
 
-@pytest.mark.parametrize(
-    ("entry", "why"),
-    [
-        ({"by": "non_clinical_staff"}, "minutes of CCM recorded by non-clinical staff do not count"),
-        ({"practitioner": "P2"}, "minutes of CCM recorded under another practitioner do not count"),
-    ],
-)
-def test_minutes_recorded_but_not_countable_say_so(
-    policies: PolicySet, tmp_path: Path, entry: dict[str, Any], why: str
-) -> None:
-    decision = decide(policies, tmp_path, time=[{**BASE["time"][0], **entry}])
-    assert billed(decision) == []
-    words = reasons(decision, "99490")
-    assert words[0] == "ccm_staff_minutes: 0 of 20 minutes (20 more needed)"
-    assert any(w.startswith(why) for w in words), words
-    # enough countable minutes beside them: billed, and nothing said of them
-    enough = decide(policies, tmp_path, time=[BASE["time"][0], {**BASE["time"][0], **entry}])
-    assert billed(enough) == [("99490", 1)]
-
-
 def test_g0557_for_a_qmb_with_no_conditions_does_not_speak_of_two(policies: PolicySet, tmp_path: Path) -> None:
     decision = decide(
         policies,
@@ -236,9 +216,6 @@ def test_the_answer_names_the_shortfall_not_a_reason_two_add_ons_share(policies:
     [
         ({"consent__date": "2025-03-31", "time": [{**BASE["time"][0], "date": "2025-03-15"}]},
          "minutes of CCM dated before the CCM consent, or before the initiating visit the patient needs, do not count"),
-        ({"time": [{**BASE["time"][0], "by": "non_clinical_staff"}]},
-         "minutes of CCM recorded by non-clinical staff do not count"
-         " (only clinical staff or the billing practitioner)"),
     ],
 )
 def test_the_answer_gives_why_the_minutes_fall_short_when_a_reason_says_it(
