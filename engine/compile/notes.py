@@ -8,7 +8,7 @@ what it cites, as a denial's reason does ("[policies/ccm.policy:97 · S12, S35]"
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -33,7 +33,7 @@ class CompiledNote:
     codes: tuple[str, ...]  # in the order the `billing` clause names them
     when: Fn | None
 
-    def said(self, billed: Iterable[str], env: Any) -> str | None:
+    def said(self, billed: Collection[str], env: Any) -> str | None:
         """The note's text when the decision bills one of its codes and `when` holds, else None."""
         about = [code for code in self.codes if code in billed]
         if not about or (self.when is not None and self.when(env) is not True):
@@ -56,9 +56,9 @@ def compile_notes(source: NoteSource, decls: list[s.Declaration]) -> tuple[Compi
 
 
 def notes_said(
-    notes: tuple[CompiledNote, ...], billed: Mapping[str, object], env: Any
+    notes: tuple[CompiledNote, ...], billed: Collection[str], env: Any
 ) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """What the month's notes say of a decision that bills `billed` (code -> its line), and what
+    """What the month's notes say of a decision that bills the codes `billed`, and what
     the notes given cite (the decision's `sources` list them, as they list its reasons' sources)."""
     texts: list[str] = []
     cites: list[str] = []

@@ -98,7 +98,7 @@ def decide(
     totals = decision_totals(lines, costs.note)
     note_cites: tuple[str, ...] = ()
     if plan.notes and lines:  # what the policies' notes say of the codes billed (compile/notes.py)
-        said, note_cites = notes_said(plan.notes, {line.code: line for line in lines}, ev.env)
+        said, note_cites = notes_said(plan.notes, {line.code for line in lines}, ev.env)
         notes += said
     trace_nodes = decision_trace(ev, outcomes, lines, plan, costs, chosen, strategy, withdraw) if trace else None
     digest = decision_digest(version, compiled.policy_hash, facts_hash, switches.text, fee_schedule)
