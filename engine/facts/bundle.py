@@ -16,7 +16,8 @@ from typing import Any, cast
 from ..diagnostics import Diagnostic, sort_diagnostics
 from ..jsontext import canonical_bytes
 from .fast_intake import bundle_id_of, fast_bundle
-from .impossible import impossible_values, outside_month_notes
+from .impossible import impossible_values
+from .incomplete import entry_notes
 from .limits import LOOKED_FOR, MAX_DIAGNOSTICS, LimitProblem, PathPart, Problem
 from .plain_copy import plain_copy
 from .schema import XTYPE, model_schema, shared_schema
@@ -106,7 +107,7 @@ def validate_precisely(obj: Mapping[Any, Any], *, source: str, index: int) -> Bu
     # v1 stays accepted: read as the v2 it means (a v2 bundle giving v1's `consent` was refused above)
     latest = fold_claims(fold_tcm_period(upgrade_v1(raw) if version == 1 else raw))
     data = cast("dict[str, Any]", _normalize(skeleton(model_schema(), "normal", _normal_form), latest))
-    notes = tuple(outside_month_notes(raw))
+    notes = entry_notes(raw)
     return Bundle(bundle_id, source, index, raw["month"], data, _facts_hash(raw), notes)
 
 

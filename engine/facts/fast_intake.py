@@ -26,7 +26,8 @@ from decimal import Decimal
 from typing import Any
 
 from . import fast_check
-from .impossible import impossible_values, outside_month_notes
+from .impossible import impossible_values
+from .incomplete import entry_notes
 from .limits import MAX_DEPTH, MAX_DIGITS, MAX_MONEY, MAX_TEXT, MAX_VALUES
 from .schema import XTYPE, _schema_text, model_schema
 from .skeleton import ITEMS, OTHER, skeleton
@@ -62,7 +63,7 @@ def fast_bundle(obj: dict[Any, Any], index: int) -> Fast | None:
     latest = latest_view(version, data)
     if latest is None:
         return None
-    return bundle_id_of(obj, index), obj["month"], latest, tuple(outside_month_notes(obj))
+    return bundle_id_of(obj, index), obj["month"], latest, entry_notes(obj)
 
 
 def bundle_id_of(bundle: Mapping[str, Any], index: int) -> str:
