@@ -17,7 +17,9 @@ from typing import Any
 import pytest
 from carepolicy.engine import Bundle, PolicySet, evaluate
 from carepolicy.engine.facts.bundle import validate_bundle, validate_precisely
+from carepolicy.engine.facts.fast_intake import fast_bundle
 from carepolicy.engine.facts.incomplete import NEEDED, incomplete_entry_notes
+from carepolicy.engine.facts.json_records import json_record
 from carepolicy.engine.facts.limits import MAX_NOTES
 from carepolicy.engine.facts.typed_intake import typed_record
 from hypothesis import HealthCheck, given, settings
@@ -49,11 +51,11 @@ BASE: dict[str, Any] = {
 
 
 def _paths(bundle: dict[str, Any]) -> list[Bundle]:
-    """The bundle as each intake path reads it: the typed JSON line (batch), the fast walk, the precise path."""
+    """The bundle as each intake path reads it: batch's reader of a JSON line (the typed path, or the
+    untyped one when the typed path leaves the line to it), the fast walk or the precise path, and
+    the precise path itself."""
     line = json.dumps(bundle).encode()
-    typed = typed_record(line, "s", 0)
-    assert typed is not None  # taken: else the comparison below proves nothing for batch's path
-    read = [typed, validate_bundle(json.loads(line), source="s", index=0),
+    read = [json_record(line, "s", 1, 0), validate_bundle(json.loads(line), source="s", index=0),
             validate_precisely(json.loads(line), source="s", index=0)]
     assert all(isinstance(b, Bundle) for b in read), read
     return read  # type: ignore[return-value]
@@ -65,8 +67,17 @@ def _without(path: tuple[str, int, str]) -> dict[str, Any]:
     return bundle
 
 
-def test_a_complete_bundle_has_no_such_note() -> None:
+def test_a_complete_bundle_has_no_such_note_and_is_read_by_the_fast_paths() -> None:
     assert [b.notes for b in _paths(BASE)] == [(), (), ()]
+    assert typed_record(json.dumps(BASE).encode(), "s", 0) is not None
+    assert fast_bundle(json.loads(json.dumps(BASE)), 0) is not None
+
+
+def test_an_incomplete_bundle_is_left_to_the_precise_path_which_names_the_entry() -> None:
+    # the typed path and the fast walk pay nothing for the check: their schemas require the fields
+    bundle = _without(("time", 0, "practitioner"))
+    assert typed_record(json.dumps(bundle).encode(), "s", 0) is None
+    assert fast_bundle(json.loads(json.dumps(bundle)), 0) is None
 
 
 @pytest.mark.parametrize(("path", "note"), [
@@ -95,11 +106,11 @@ def test_the_decision_says_why_the_minutes_fall_short(policies: PolicySet) -> No
     assert without.notes == ("time[0] (35 minutes of ccm) has no `practitioner`: not counted in any minutes",)
 
 
-def test_a_second_field_missing_is_named_in_the_same_note_and_nulls_count_as_missing() -> None:
+def test_a_second_field_missing_is_named_in_the_same_note() -> None:
     bundle = _without(("time", 0, "by"))
-    bundle["time"][0]["minutes"] = None  # refused by the schema (an integer): the API's caller may send it
-    assert list(incomplete_entry_notes(bundle)) == [
-        "time[0] (ccm by `P1`) has no `by`, `minutes`: not counted in any minutes"]
+    del bundle["time"][0]["minutes"]
+    assert [b.notes for b in _paths(bundle)] == [
+        ("time[0] (ccm by `P1`) has no `by`, `minutes`: not counted in any minutes",)] * 3
 
 
 def test_past_the_cap_the_rest_are_counted_in_one_note() -> None:

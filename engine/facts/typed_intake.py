@@ -29,7 +29,6 @@ import orjson
 from .bundle import Bundle
 from .fast_intake import bundle_id_of, exact, normal_shape
 from .impossible import device_days_possible, month_bound, outside_month_notes
-from .incomplete import incomplete_entry_notes
 from .json_keys import surely_unique
 from .limits import LONGEST_DAY_MINUTES, MAX_MONEY
 from .schema import shared_schema
@@ -155,8 +154,8 @@ def _month_notes(raw: dict[str, Any]) -> tuple[str, ...] | None:
                 if day > LONGEST_DAY_MINUTES:
                     return None  # likewise
         outside = outside or not inside
-    # incomplete.entry_notes, with the outside-month notes looked for only when an entry is outside
-    return (*(outside_month_notes(raw) if outside else ()), *incomplete_entry_notes(raw))
+    # (no entry lacks a field the rules need: the typed model requires them, incomplete.py)
+    return tuple(outside_month_notes(raw)) if outside else ()
 
 
 def _settle(plan: Plan, node: Any, changes: list[tuple[Any, Any, Any]]) -> bool:

@@ -30,6 +30,7 @@ from typing import Annotated, Any, Literal, Union
 
 import msgspec
 
+from .incomplete import needing_every_field
 from .limits import MAX_DEPTH, MAX_DIGITS, MAX_TEXT
 from .schema import XTYPE, shared_schema
 
@@ -49,7 +50,9 @@ class Unsupported(Exception):
 @functools.cache
 def bundle_type(version: int) -> Any:
     """The msgspec type of a bundle of this contract version (cached: built once per process)."""
-    schema = shared_schema(version)
+    # list entries must give the fields the rules need (incomplete.py): a bundle with an entry
+    # that lacks one is left to the precise path, whose notes name it
+    schema = needing_every_field(shared_schema(version))
     if _depth(schema) >= MAX_DEPTH:
         raise Unsupported("the schema nests deeper than a record may")
     return _model(schema, f"V{version}")
