@@ -9,6 +9,7 @@ An expectation has the shape of `expect:` in shared/acceptance/scenarios.yaml:
     patient_responsibility: 12.10                   # for the `billable` lines
     allowed: 60.49                                  # the total allowed amount of the `billable` lines
     medicare_after_sequestration: 47.42             # Medicare's payment of them after sequestration
+    notes: ["recorded by non-clinical staff"]       # the decision's notes, in order: a part of each
 
 A decision passes when its billable set equals `billable` or one of `alternatives`; when it picked
 an alternative, the patient responsibility and the allowed total are compared with the decision's
@@ -17,6 +18,8 @@ left out is not compared; `null` expects none (`patient_responsibility: null`: i
 priced; `allowed: null`: not priced). Each denied code must be absent from the billable lines (or,
 with `unit: n`, billed with fewer than n units) and explained in `denied`; `with: CODE` expects it
 valid on its own but denied because CODE was chosen, `with: null` denied on its own (left out: either).
+`notes` lists the decision's notes in the order it gives them, each by a part of its text (the
+whole text names a policy line, which moves when the policy is edited); `notes: []` expects none.
 Reasons are prose written by people: they are shown, never compared. The policy test files that
 hold expectations are read and run by policy_cases.py.
 """
@@ -43,6 +46,7 @@ _SHAPES = {
     "denied": 'a list of denied codes, as in `denied: [{code: "99439", reason: "..."}]`',
     "withdraw": 'a list of claims, as in `withdraw: [{code: "99495"}]`',
 }
+_NOTES_SHAPE = 'a list of texts, each a part of one note, as in `notes: ["by non-clinical staff"]` (`[]` for none)'
 
 
 def expectation_problems(expect: Mapping[str, Any]) -> Iterator[str]:
@@ -64,6 +68,9 @@ def expectation_problems(expect: Mapping[str, Any]) -> Iterator[str]:
             elif entry.get(number) is not None and not _whole(entry[number]):
                 written = f"`{number}: {entry[number]}` of {entry['code']}"
                 yield f"expect.{key}: {written} is not a whole number of units (1 or more)"
+    notes = expect.get("notes", [])
+    if not isinstance(notes, list) or not all(isinstance(note, str) and note for note in notes):
+        yield f"expect.notes: expected {_NOTES_SHAPE}, found {_described(notes)}"
 
 
 def _whole(value: Any) -> bool:
@@ -97,6 +104,8 @@ def check_expectation(decision: Decision, expect: Mapping[str, Any]) -> list[str
         withdrawn = sorted(w.code for w in decision.withdraw)
         if withdrawn != wanted_withdraw:
             failures.append(f"withdraw {withdrawn or 'nothing'}; expected {wanted_withdraw or 'nothing'}")
+    if "notes" in expect:
+        failures.extend(_check_notes(decision.notes, expect["notes"]))
     for key, what in AMOUNTS.items():
         if key in expect:
             expected = None if expect[key] is None else _money(expect[key])
@@ -130,6 +139,14 @@ def _check_denied(decision: Decision, denied: Sequence[Mapping[str, Any]]) -> It
             if not any(d.with_code == wanted for d in explained):
                 actual = " and ".join(_denied_how(d.with_code) for d in explained)
                 yield f"{code} is denied {actual}; expected {_denied_how(wanted)}"
+
+
+def _check_notes(notes: Sequence[str], wanted: Sequence[str]) -> Iterator[str]:
+    """The decision's notes against the parts expected of them, one to one and in order."""
+    if len(notes) == len(wanted) and all(part in note for part, note in zip(wanted, notes, strict=True)):
+        return
+    given = "; ".join(f"`{note}`" for note in notes) or "none"
+    yield f"notes: {given}; expected {'; '.join(f'one with `{part}`' for part in wanted) or 'none'}"
 
 
 def _why_billed_differs(decision: Decision, billed: Coding, wanted: Coding) -> Iterator[str]:

@@ -23,7 +23,7 @@ from .evaluation.pricing import FeeSchedule
 from .expectations import AMOUNTS, check_expectation, expectation_problems
 
 CASE_KEYS = ("name", "base", "facts", "switches", "fee_schedule", "expect")
-EXPECT_KEYS = ("billable", "alternatives", "denied", "withdraw", *AMOUNTS)
+EXPECT_KEYS = ("billable", "alternatives", "denied", "withdraw", "notes", *AMOUNTS)
 
 
 @dataclass(frozen=True, slots=True)

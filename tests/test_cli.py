@@ -446,6 +446,8 @@ def test_an_expect_of_another_shape_fails_its_case_with_the_shape_it_needs(tmp_p
         "{billable: [], alternatives: 5}",
         "{billable: [], withdraw: [{units: 1}]}",
         "{billable: [], denied: [{code: '99999'}]}",
+        "{billable: [], notes: 'by non-clinical staff'}",
+        "{billable: [], notes: ['by non-clinical staff']}",
     ]
     cases = "".join(f"- name: c{i}\n{facts}  expect: {e}\n" for i, e in enumerate(expects))
     (tmp_path / "cases.yaml").write_text(f"cases:\n{cases}", encoding="utf-8")
@@ -463,7 +465,10 @@ def test_an_expect_of_another_shape_fails_its_case_with_the_shape_it_needs(tmp_p
         "✘ c5\n    expect.withdraw: each entry is a mapping with a `code`, as in `withdraw: [{code: \"99495\"}]`;"
         " found a mapping\n"
         "✘ c6\n    99999 is not among the decision's denials\n"
-        "0 cases passed, 7 failed\n"
+        "✘ c7\n    expect.notes: expected a list of texts, each a part of one note, as in"
+        ' `notes: ["by non-clinical staff"]` (`[]` for none), found `by non-clinical staff`\n'
+        "✘ c8\n    notes: none; expected one with `by non-clinical staff`\n"
+        "0 cases passed, 9 failed\n"
     )
 
 

@@ -55,7 +55,8 @@ def test(
     the `facts` of one bundle, optional `switches`, an optional `fee_schedule` (`allowed` and/or
     `rvu` by code, priced like --fee-schedule) and an `expect` block shaped like the acceptance
     scenarios (billable, alternatives, denied, patient_responsibility, allowed; and
-    medicare_after_sequestration, the billed lines' Medicare payment after sequestration). A case
+    medicare_after_sequestration, the billed lines' Medicare payment after sequestration; notes, a part
+    of each of the decision's notes in order, [] for none). A case
     may name a `base:` bundle (declared under `bases:` in a case file) and give in `facts` only what differs:
     mappings are merged, lists replaced, "<absent>" removes a key. A failed case (✘) is printed with
     every difference and, when the billable codes differ, each code's denial reasons and the rules

@@ -178,13 +178,14 @@ def _note(resolver: Resolver, decl: s.Declaration) -> None:
     assert isinstance(decl, s.Note)
     if decl.when is not None:
         _want(resolver, decl.when, (BOOL,), "`when`")
-    if not decl.codes:
+    if not decl.codes and decl.when is None:  # (a note on the decision without `when`: given on every one)
         _error(
             resolver,
             "check/note",
-            f"note `{decl.id}` names no code",
+            f"note `{decl.id}` names no code and has no `when`: it would be given on every decision",
             decl.span,
-            "say which billed codes it is about, e.g. `billing 99487, 99489`: a note is given only beside them",
+            "add `when CONDITION` for a note on the decision when the facts show something, or "
+            "`billing 99487, 99489` for a note beside those codes when they are billed",
         )
 
 

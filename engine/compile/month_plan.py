@@ -96,6 +96,7 @@ class MonthPlan:
     unknown_values: Mapping[str, str] = dataclasses.field(default_factory=dict)
     facility_rvus: Mapping[str, RvuPrice] = dataclasses.field(default_factory=dict)  # `setting facility`
     notes: tuple[CompiledNote, ...] = ()  # the `note` declarations in effect (notes.py)
+    decision_notes: bool = False  # one of them has no `billing` codes: tested even when nothing is billed
 
 
 class MonthPlanMaker:
@@ -142,6 +143,7 @@ class MonthPlanMaker:
         choose = self._choose(live_decls)
         exclusions, groups = tuple(self._exclusions(live_decls)), tuple(self._groups(live_decls))
         exceptions = tuple(self._exceptions(live_decls))
+        notes = compile_notes(self.compiled, live_decls)
         plan = MonthPlan(
             codes=tuple(codes),
             codes_not_in_effect=tuple(missing),
@@ -163,7 +165,8 @@ class MonthPlanMaker:
             cost_sharing=compile_cost_sharing(self.compiled, live_decls, in_effect),
             pricing=compile_pricing(self.compiled, live_decls),
             rvus=compile_rvus(self.compiled, live_decls, "non_facility"),
-            notes=compile_notes(self.compiled, live_decls),
+            notes=notes,
+            decision_notes=any(note.on_decision for note in notes),
             rank=next((x.rank for x in choose["strategies"] if x.when is None), {}),
             **choose,
             **self._month_words(month, missing, not_in_effect),

@@ -1,9 +1,13 @@
-"""The `note` declarations in effect for a month: what a decision says beside codes it bills.
+"""The `note` declarations in effect for a month: what a decision says beside codes it bills,
+or of the bundle as a whole.
 
-A note changes no code and no amount. It is given when the decision bills one of its codes and its
-`when` holds (an unknown `when` gives no note: a note is a warning, so only what the facts show is
-said). The text names the codes it is about, then the note's title, then where it is declared and
-what it cites, as a denial's reason does ("[policies/ccm.policy:97 · S12, S35]").
+A note changes no code and no amount. A note with `billing` codes is given when the decision bills
+one of them and its `when` holds; a note without `billing` (a decision note) is given when its
+`when` holds, whatever is billed: it is tested once per bundle, not once per code, so a sentence
+about the facts (minutes recorded that do not count) costs one condition a bundle. An unknown
+`when` gives no note: a note is a warning, so only what the facts show is said. The text names the
+codes it is about (a billing note), then the note's title, then where it is declared and what it
+cites, as a denial's reason does ("[policies/ccm.policy:97 · S12, S35]").
 """
 
 from __future__ import annotations
@@ -31,15 +35,20 @@ class NoteSource(Protocol):
 class CompiledNote:
     header: Header
     codes: tuple[str, ...]  # in the order the `billing` clause names them
-    when: Fn | None
+    when: Fn | None  # never None for a decision note (check/note)
+    # no `billing` clause: a note on the decision (not `not codes`: a range may stand for no
+    # declared code, and such a billing note is never given rather than given on every decision)
+    on_decision: bool = False
 
     def said(self, billed: Collection[str], env: Any) -> str | None:
-        """The note's text when the decision bills one of its codes and `when` holds, else None."""
+        """The note's text when the decision bills one of its codes (a decision note: whatever it
+        bills) and `when` holds, else None."""
         about = [code for code in self.codes if code in billed]
-        if not about or (self.when is not None and self.when(env) is not True):
+        if (not about and not self.on_decision) or (self.when is not None and self.when(env) is not True):
             return None
         tags = ", ".join(cited_tags(self.header.cites))
-        return f"{', '.join(about)}: {self.header.title} [{self.header.source} · {tags}]"
+        codes = f"{', '.join(about)}: " if about else ""
+        return f"{codes}{self.header.title} [{self.header.source} · {tags}]"
 
 
 def compile_notes(source: NoteSource, decls: list[s.Declaration]) -> tuple[CompiledNote, ...]:
@@ -49,6 +58,7 @@ def compile_notes(source: NoteSource, decls: list[s.Declaration]) -> tuple[Compi
             source.header(d),
             source.index.expand(d.codes),
             source.expr(d.when) if d.when is not None else None,
+            on_decision=not d.codes,
         )
         for d in decls
         if isinstance(d, s.Note)
@@ -58,8 +68,9 @@ def compile_notes(source: NoteSource, decls: list[s.Declaration]) -> tuple[Compi
 def notes_said(
     notes: tuple[CompiledNote, ...], billed: Collection[str], env: Any
 ) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """What the month's notes say of a decision that bills the codes `billed`, and what
-    the notes given cite (the decision's `sources` list them, as they list its reasons' sources)."""
+    """What the month's notes say of a decision that bills the codes `billed` (none: only the
+    decision notes can be given), and what the notes given cite (the decision's `sources` list
+    them, as they list its reasons' sources)."""
     texts: list[str] = []
     cites: list[str] = []
     for note in notes:

@@ -183,7 +183,8 @@ class BatchReport:
             return None
         which = "decision has" if self.with_notes == 1 else "decisions have"
         return (f"{self.with_notes} {which} notes: facts read but not counted, such as time dated outside "
-                "the service month, or a policy's note on a code billed (each decision's `notes` names them)")
+                "the service month, or a policy's note on a code billed or on the decision (each decision's "
+                "`notes` names them)")
 
     def mixed_policy_sets(self) -> str | None:
         """A warning when the decisions were made with more than one policy set: the totals add them."""

@@ -97,7 +97,9 @@ def decide(
     denied = denials(compiled, outcomes, plan, kept, conflicts, valid, held, strategy)
     totals = decision_totals(lines, costs.note)
     note_cites: tuple[str, ...] = ()
-    if plan.notes and lines:  # what the policies' notes say of the codes billed (compile/notes.py)
+    # what the policies' notes say of the codes billed, and of the bundle (compile/notes.py); a
+    # month whose notes all name codes has nothing to test when nothing is billed (most bundles)
+    if plan.notes and (lines or plan.decision_notes):
         said, note_cites = notes_said(plan.notes, {line.code for line in lines}, ev.env)
         notes += said
     trace_nodes = decision_trace(ev, outcomes, lines, plan, costs, chosen, strategy, withdraw) if trace else None

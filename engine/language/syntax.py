@@ -277,7 +277,8 @@ class PolicyFile:
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Note(Declaration):
     """`note ID "text" billing 99487, 99489 when ...`: a note the decision carries when it bills
-    one of the codes and the condition holds (unknown: no note); it changes no code or amount."""
+    one of the codes and the condition holds (unknown: no note); it changes no code or amount.
+    Without `billing` (codes empty) it is a note on the decision: given when `when` holds."""
 
     codes: tuple[CodeRef, ...]
     when: Expr | None = None
