@@ -39,6 +39,7 @@ class CompiledNote:
     # no `billing` clause: a note on the decision (not `not codes`: a range may stand for no
     # declared code, and such a billing note is never given rather than given on every decision)
     on_decision: bool = False
+    text: str = ""  # the title, where it is declared and what it cites (made once, not per decision)
 
     def said(self, billed: Collection[str], env: Any) -> str | None:
         """The note's text when the decision bills one of its codes (a decision note: whatever it
@@ -46,22 +47,26 @@ class CompiledNote:
         about = [code for code in self.codes if code in billed]
         if (not about and not self.on_decision) or (self.when is not None and self.when(env) is not True):
             return None
-        tags = ", ".join(cited_tags(self.header.cites))
-        codes = f"{', '.join(about)}: " if about else ""
-        return f"{codes}{self.header.title} [{self.header.source} · {tags}]"
+        return f"{', '.join(about)}: {self.text}" if about else self.text
+
+
+def _text(header: Header) -> str:
+    return f"{header.title} [{header.source} · {', '.join(cited_tags(header.cites))}]"
 
 
 def compile_notes(source: NoteSource, decls: list[s.Declaration]) -> tuple[CompiledNote, ...]:
     """The notes in effect (`decls` are the month's), in declaration order."""
     return tuple(
         CompiledNote(
-            source.header(d),
+            header,
             source.index.expand(d.codes),
             source.expr(d.when) if d.when is not None else None,
             on_decision=not d.codes,
+            text=_text(header),
         )
         for d in decls
         if isinstance(d, s.Note)
+        for header in (source.header(d),)
     )
 
 
