@@ -200,13 +200,13 @@ def test_a_note_with_when_and_no_billing_checks_clean_and_its_when_is_still_chec
 SHIPPED = load_policies(ROOT / "policies")
 
 
-def complex_month(month: str, revised: bool) -> Bundle:
+def complex_month(month: str, revised: bool, *more_time: dict[str, Any]) -> Bundle:
     example = yaml.safe_load((ROOT / "policies" / "examples" / "ccm-60-minutes.yaml").read_text(encoding="utf-8"))
     example.update(month=month, medical_decision_making="moderate")
     example["consent"]["date"] = f"{month[:4]}-01-10"
     example["practitioner"]["last_visit"] = f"{int(month[:4]) - 1}-11-02"
     example["care_plan"]["established_or_substantially_revised_this_month"] = revised
-    example["time"] = [{"practitioner": "P1", "by": "clinical_staff", "minutes": 70, "service": "ccm"}]
+    example["time"] = [{"practitioner": "P1", "by": "clinical_staff", "minutes": 70, "service": "ccm"}, *more_time]
     result = validate_bundle(example, source="test", index=0)
     assert isinstance(result, Bundle), result
     return result
@@ -230,3 +230,35 @@ def test_the_shipped_note_names_complex_ccm_on_a_care_plan_only_monitored() -> N
     before_2020 = evaluate(SHIPPED, complex_month("2019-03", revised=False))  # not relaxed yet: denied
     assert "99487" not in [line.code for line in before_2020.billable]
     assert before_2020.notes == ()
+
+
+@pytest.mark.parametrize(
+    ("entry", "noted"),
+    [
+        ({"practitioner": "P1", "by": "non_clinical_staff", "minutes": 45, "service": "ccm"}, True),
+        ({"practitioner": "P2", "by": "clinical_staff", "minutes": 30, "service": "rpm", "date": "2025-03-04"}, True),
+        ({"practitioner": "P2", "by": "clinical_staff", "minutes": 30, "service": "ccm", "date": "2025-04-01"}, False),
+        ({"practitioner": "P1", "by": "non_clinical_staff", "minutes": 0, "service": "ccm"}, False),
+        ({"by": "clinical_staff", "minutes": 30, "service": "ccm"}, False),  # no practitioner named: not said
+    ],
+)
+def test_the_shipped_note_on_minutes_not_counted_is_given_once_per_bundle_by_both_backends(
+    entry: dict[str, Any], noted: bool
+) -> None:
+    """§1.4: minutes of non-clinical staff, or under another practitioner, count toward no code of
+    this practitioner; the decision says so once (not once per code), billed or not."""
+    said = []
+    for policies in (SHIPPED, CLOSURES):
+        decision = evaluate(policies, complex_month("2025-03", True, entry))
+        assert [line.code for line in decision.billable] == ["99487"]
+        said.append([note for note in decision.notes if note.startswith("Minutes of care management")])
+    assert said[0] == said[1]
+    if noted:
+        [note] = said[0]
+        assert "recorded by non-clinical staff, or under another practitioner, do not count" in note
+        assert note.endswith(" · S10]")
+    else:
+        assert said[0] == []
+
+
+CLOSURES = load_policies(ROOT / "policies", backend="closures")

@@ -79,8 +79,19 @@ def notes_said(
     texts: list[str] = []
     cites: list[str] = []
     for note in notes:
-        text = note.said(billed, env)
-        if text is not None:
-            texts.append(text)
-            cites.extend(note.header.cites)
+        if note.on_decision:  # tested for every bundle: its condition alone, its text made once
+            if note.when is not None and note.when(env) is not True:
+                continue
+            text: str | None = note.text
+        else:  # (most bundles bill nothing: no billing note is looked at)
+            text = note.said(billed, env) if billed else None
+            if text is None:
+                continue
+        texts.append(text)
+        cites.extend(note.header.cites)
+    if not texts:
+        return _NOTHING_SAID
     return tuple(texts), tuple(cites)
+
+
+_NOTHING_SAID: tuple[tuple[str, ...], tuple[str, ...]] = ((), ())

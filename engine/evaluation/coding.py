@@ -100,7 +100,7 @@ def decide(
     # what the policies' notes say of the codes billed, and of the bundle (compile/notes.py); a
     # month whose notes all name codes has nothing to test when nothing is billed (most bundles)
     if plan.notes and (lines or plan.decision_notes):
-        said, note_cites = notes_said(plan.notes, {line.code for line in lines}, ev.env)
+        said, note_cites = notes_said(plan.notes, {line.code for line in lines} if lines else _NONE, ev.env)
         notes += said
     trace_nodes = decision_trace(ev, outcomes, lines, plan, costs, chosen, strategy, withdraw) if trace else None
     digest = decision_digest(version, compiled.policy_hash, facts_hash, switches.text, fee_schedule)
