@@ -87,6 +87,8 @@ def oracle_obj(decision: Decision, trace: str) -> dict[str, Any]:
     if decision.context is not None:
         cites = [r.cites for d in decision.denied for r in d.reasons]
         cites += [r.cites for w in decision.withdraw for r in w.reasons]
+        cites.append(decision.note_cites)  # what the policies' notes given cite (a generated bundle
+        # with non-clinical minutes, or another practitioner's, has the note on minutes not counted)
         found = decision.context.sources_of(cites)
         obj["sources"] = {tag: info.to_json_obj() for tag, info in sorted(found.items())}
     if decision.trace is not None and trace != "none":

@@ -207,7 +207,7 @@ def test_report_says_how_many_decisions_have_notes(tmp_path: Path) -> None:
     assert noted == [False, True, True, False]
     assert json.loads(_run(str(decisions), "--format", "json"))["decisions_with_notes"] == 2
     said = ("2 decisions have notes: facts read but not counted, such as time dated outside the service month, "
-            "or a policy's note on a code billed (each decision's `notes` names them)")
+            "or a policy's note on a code billed or on the decision (each decision's `notes` names them)")
     assert f"\nnote: {said}\n" in _run(str(decisions))
     page = tmp_path / "r.html"
     _run(str(decisions), "--format", "html", "-o", str(page))

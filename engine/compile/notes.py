@@ -82,11 +82,12 @@ def notes_said(
         if note.on_decision:  # tested for every bundle: its condition alone, its text made once
             if note.when is not None and note.when(env) is not True:
                 continue
-            text: str | None = note.text
+            text = note.text
         else:  # (most bundles bill nothing: no billing note is looked at)
-            text = note.said(billed, env) if billed else None
-            if text is None:
+            said = note.said(billed, env) if billed else None
+            if said is None:
                 continue
+            text = said
         texts.append(text)
         cites.extend(note.header.cites)
     if not texts:
