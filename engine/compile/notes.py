@@ -42,12 +42,12 @@ class CompiledNote:
     text: str = ""  # the title, where it is declared and what it cites (made once, not per decision)
 
     def said(self, billed: Collection[str], env: Any) -> str | None:
-        """The note's text when the decision bills one of its codes (a decision note: whatever it
-        bills) and `when` holds, else None."""
+        """A billing note's text when the decision bills one of its codes and `when` holds, else
+        None (a decision note is tested by `notes_said` on its condition alone)."""
         about = [code for code in self.codes if code in billed]
-        if (not about and not self.on_decision) or (self.when is not None and self.when(env) is not True):
+        if not about or (self.when is not None and self.when(env) is not True):
             return None
-        return f"{', '.join(about)}: {self.text}" if about else self.text
+        return f"{', '.join(about)}: {self.text}"
 
 
 def _text(header: Header) -> str:
