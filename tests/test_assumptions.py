@@ -68,3 +68,28 @@ def _walk(nodes: list[dict[str, object]]) -> list[dict[str, object]]:
         if isinstance(children, list):
             found.extend(_walk(children))
     return found
+
+
+def test_the_language_guide_quotes_what_check_prints_for_the_shipped_policies() -> None:
+    """docs/language.md quotes the summary and one info line of `carepolicy check`: both must be
+    what check prints today (the counts and line numbers move whenever a policy changes)."""
+    result = CliRunner().invoke(cli, ["check"])
+    assert result.exit_code == ExitCode.OK, result.output
+    guide = " ".join((HERE.parent / "docs" / "language.md").read_text().split())
+    summary = result.stdout.strip()
+    assert summary.startswith("0 errors, 0 warnings in 14 policy files and the source registry; ")
+    assert f"(`{summary}`" in guide
+    rule = "rule `remote_monitoring.rpm_consent`"
+    printed = next(line for line in result.stderr.splitlines() if rule in line)
+    assert f"``{printed[: printed.index(rule) + len(rule)]}: ...``" in guide
+
+
+def test_check_names_the_registry_apart_from_the_policy_files(tmp_path: Path) -> None:
+    """`fmt` lays out the .policy files; the registry beside them is checked too: the summary says
+    so rather than counting it as one more file."""
+    folder = _policy_with_assumption(tmp_path)
+    (folder / "sources.registry").write_text("S1\tRVU\nS7\tNGS\n")
+    result = CliRunner().invoke(cli, ["check", str(folder)])
+    assert result.exit_code == ExitCode.OK, result.output
+    summary = "0 errors, 0 warnings in 1 policy file and the source registry; 1 assumption, not CMS rules\n"
+    assert result.stdout == summary
