@@ -9,19 +9,12 @@ faster than they are checked are checked once, as the last of them.
 from __future__ import annotations
 
 import asyncio
-import logging
 import re
 import sys
-from collections.abc import Generator
 from pathlib import Path
-from typing import Any
-from urllib.parse import unquote
 
 from lsprotocol import types as t
-from pygls.exceptions import JsonRpcException, JsonRpcInvalidRequest, JsonRpcServerNotInitialized
 from pygls.lsp.server import LanguageServer
-from pygls.protocol import LanguageServerProtocol, lsp_method
-from pygls.protocol.json_rpc import RPCMessage, RPCRequest
 from pygls.uris import from_fs_path, to_fs_path
 
 from ..engine.api import engine_version
@@ -35,12 +28,11 @@ from .analysis import (
     FolderState,
     analyse,
     lines_of,
-    offset_of,
     policy_folder,
     utf16_units,
 )
+from .protocol import PolicyProtocol
 
-logger = logging.getLogger(__name__)
 _KINDS = {
     "keyword": t.CompletionItemKind.Keyword,
     "declaration": t.CompletionItemKind.Reference,
@@ -63,72 +55,10 @@ _SYMBOLS = {
 }
 
 
-class _Protocol(LanguageServerProtocol):
-    """pygls's protocol, but a request whose params it cannot read (a negative line, a missing
-    field) is answered with the error; pygls only logged it, and the editor waited for ever."""
-
-    def structure_message(self, data: dict[str, Any]) -> Any:
-        try:
-            return super().structure_message(data)
-        except JsonRpcException as error:
-            if "id" in data and "method" in data:
-                self._send_response(data["id"], error=error.to_response_error())
-            raise
-
-    def handle_message(self, message: RPCMessage) -> None:
-        """pygls, but as the protocol asks: a request after `shutdown` is answered with InvalidRequest
-        (pygls dropped it, and the editor waited for its answer for ever), one before `initialize`
-        with ServerNotInitialized, and a notification before `initialize` is dropped."""
-        if self._shutdown and isinstance(message, RPCRequest) and message.method != t.EXIT:
-            error = JsonRpcInvalidRequest(f"the server is shutting down: `{message.method}` is not answered")
-            self._send_response(message.id, error=error.to_response_error())
-            return
-        method = getattr(message, "method", None)
-        if self._workspace is None and method is not None and method not in (t.INITIALIZE, t.EXIT):
-            # Before `initialize` there is no workspace: pygls failed with an internal error (a
-            # traceback for a request, an `Error in server` popup for a notification).
-            if isinstance(message, RPCRequest):  # the protocol's answer; a notification is dropped
-                refused = JsonRpcServerNotInitialized("the server is not initialized: send `initialize` first")
-                self._send_response(message.id, error=refused.to_response_error())
-            return
-        super().handle_message(message)
-
-    @lsp_method(t.TEXT_DOCUMENT_DID_CHANGE)
-    def lsp_text_document__did_change(self, params: t.DidChangeTextDocumentParams) -> Generator[Any, Any, None]:
-        """pygls, but a change with a range is applied at its range: the server asks for whole
-        texts, and pygls then took any change's text for the whole document, so a client sending
-        ranges anyway had its buffer replaced by the snippet it inserted."""
-        if unquote(params.text_document.uri) not in self.workspace.text_documents:  # pygls's keys
-            logger.warning("change to a document that is not open, ignored: %s", params.text_document.uri)
-            return  # nothing to apply it to (pygls raised KeyError, shown to the user as a popup)
-        document = self.workspace.get_text_document(params.text_document.uri)
-        text = document.source
-        for change in params.content_changes:
-            if isinstance(change, t.TextDocumentContentChangePartial):
-                start, end = (offset_of(text, p.line, p.character) for p in (change.range.start, change.range.end))
-                text = text[: min(start, end)] + change.text + text[max(start, end) :]
-            else:
-                text = change.text
-        self.workspace.put_text_document(t.TextDocumentItem(
-            uri=params.text_document.uri, language_id=document.language_id or "carepolicy",
-            version=params.text_document.version, text=text))
-        if (handler := self.fm.features.get(t.TEXT_DOCUMENT_DID_CHANGE)) is not None:
-            yield handler, (params,), None
-
-    @lsp_method(t.INITIALIZE)
-    def lsp_initialize(self, params: t.InitializeParams) -> Generator[Any, Any, t.InitializeResult]:
-        """pygls, but the position encoding is always UTF-16: pygls picks the editor's first choice
-        (Neovim and Helix offer utf-8 first) while every column here counts UTF-16 code units,
-        which every editor must support."""
-        if params.capabilities.general is not None:
-            params.capabilities.general.position_encodings = None
-        return (yield from super().lsp_initialize(params))
-
-
 class PolicyServer(LanguageServer):
     def __init__(self) -> None:
         super().__init__("carepolicy", engine_version(), text_document_sync_kind=t.TextDocumentSyncKind.Full,
-                         protocol_cls=_Protocol)
+                         protocol_cls=PolicyProtocol)
         self.states: dict[Path, FolderState] = {}
         self.analyses: dict[Path, Analysis] = {}
         self.published: dict[Path, set[str]] = {}  # the files each folder's diagnostics were sent for
