@@ -11,8 +11,8 @@ import contextlib
 import os
 import re
 from collections import defaultdict
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from ..engine.api import check_texts, decode_policy_text
@@ -82,6 +82,7 @@ class Analysis:
     index: PolicyIndex
     registry: Registry | None
     texts: Mapping[str, str]
+    registry_text: str | None = None  # for the columns of the registry's own diagnostics
     _lines: dict[str, list[str] | None] = field(default_factory=dict, repr=False, compare=False)
 
     def utf16_column(self, source: str, line: int, column: int) -> int:
@@ -89,11 +90,14 @@ class Analysis:
         units (an emoji is one character to the engine, two units to the protocol)."""
         if source not in self._lines:  # split once per file
             text = self.texts.get(source)
+            if text is None and self.registry is not None and source == self.registry.name:
+                text = self.registry_text  # its lines: a title that differs, a line that is malformed
             self._lines[source] = None if text is None else lines_of(text)
         lines = self._lines[source]
         if lines is None or not 0 <= line < len(lines):
             return column
-        if line == 0 and lines[0].startswith("\ufeff"):  # a buffer's byte-order mark: the engine skips it
+        if line == 0 and lines[0].startswith("\ufeff") and source in self.texts:
+            # a policy buffer's byte-order mark: the parser skips it (the registry's counts it)
             column += 1
         # Never past the line's end: an error at the end of an empty file is marked one past it.
         return utf16_units(lines[line], min(column, len(lines[line])))
@@ -158,7 +162,7 @@ def analyse(folder: Path, overlays: Mapping[str, str], state: FolderState) -> An
     except PolicyError as error:  # the API raises only for input it cannot take at all
         found = error.diagnostics
     by_file: dict[str, list[Diagnostic]] = defaultdict(list)
-    for diag in found:
+    for diag in (*found, *_other_copies(found)):
         where = diag.span.source if diag.span else diag.file
         if where:
             by_file[where].append(diag)
@@ -178,7 +182,26 @@ def analyse(folder: Path, overlays: Mapping[str, str], state: FolderState) -> An
         index=index,
         registry=registry,
         texts=texts,
+        registry_text=registry_text,
     )
+
+
+# A name declared twice: check marks the declaration it reads second (files in name order) and
+# notes the other. When the two are in different files, the editor marks both: the copy the analyst
+# just typed is often the first one read, and its file showed nothing.
+_DECLARED_TWICE = frozenset({"check/conflict", "check/duplicate-id", "check/duplicate-source"})
+
+
+def _other_copies(found: Iterable[Diagnostic]) -> list[Diagnostic]:
+    """For each declaration check reports as declared twice across two files, the same diagnostic
+    at the other declaration, its note pointing back."""
+    copies: list[Diagnostic] = []
+    for diag in found:
+        if diag.code in _DECLARED_TWICE and diag.span is not None and diag.related:
+            other = diag.related[0][1]
+            if other.source != diag.span.source:
+                copies.append(replace(diag, span=other, related=(("other declaration", diag.span),)))
+    return copies
 
 
 def _policy_files(folder: Path) -> list[Path]:

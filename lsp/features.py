@@ -18,6 +18,10 @@ from ..grammar.keywords import keywords, unit_words
 from .analysis import Analysis, lines_of
 
 _WORD = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.\-]*")
+# What the lexer reads as a quoted string (a title, locator or message) or a comment: the words in
+# them name nothing. grammar/policy.lark's STRING and COMMENT, neither of which crosses a line end;
+# a `#` inside a string starts no comment, and a `"` inside a comment no string.
+_NOT_CODE = re.compile(r'"(?:[^"\\\n]|\\.)*"|#[^\n]*')
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,11 +33,15 @@ class Word:
 
 
 def word_at(text: str, line: int, column: int) -> Word | None:
-    """The name, code or tag under (line, column), dots included (`eligibility.part_b`)."""
+    """The name, code or tag under (line, column), dots included (`eligibility.part_b`); None in
+    a comment or a quoted string (a rule named in a comment is not a use of it)."""
     lines = lines_of(text)
     if not 0 <= line < len(lines):
         return None
+    prose = [(found.start(), found.end()) for found in _NOT_CODE.finditer(lines[line])]
     for match in _WORD.finditer(lines[line]):
+        if any(start <= match.start() < end for start, end in prose):
+            continue
         if match.start() <= column <= match.end():
             word = match.group().rstrip(".-")
             return Word(word, line, match.start(), match.start() + len(word)) if word else None

@@ -22,9 +22,18 @@ logger = logging.getLogger(__name__)
 
 class PolicyProtocol(LanguageServerProtocol):
     """pygls's protocol, but a request whose params it cannot read (a negative line, a missing
-    field) is answered with the error; pygls only logged it, and the editor waited for ever."""
+    field) is answered with the error; pygls only logged it, and the editor waited for ever. One
+    for a method the server does not know is MethodNotFound, with `params` or without."""
 
     def structure_message(self, data: dict[str, Any]) -> Any:
+        method = data.get("method")  # a hook of json.loads: `data` may be any object of the message
+        unknown = isinstance(method, str) and "jsonrpc" in data and self.get_message_type(method) is None
+        if unknown and "params" not in data:
+            # JSON-RPC lets `params` be left out. pygls's generic message types require it, so a
+            # method it does not know, sent without params, failed to be read: a request got
+            # InternalError (-32603) instead of MethodNotFound (-32601), and a notification, which
+            # must be ignored, an `Error in server` popup.
+            data = {**data, "params": None}
         try:
             return super().structure_message(data)
         except JsonRpcException as error:

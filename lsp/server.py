@@ -64,12 +64,14 @@ class PolicyServer(LanguageServer):
         self.published: dict[Path, set[str]] = {}  # the files each folder's diagnostics were sent for
         self.shut_down = False  # the editor asked `shutdown`: `exit` then ends with status 0
 
-    def overlays(self) -> dict[str, str]:
-        out: dict[str, str] = {}
+    def buffers(self) -> dict[str, tuple[str, int | None]]:
+        """The open documents by file name: their text and the version it is (read together, so
+        diagnostics name the version they were computed for)."""
+        out: dict[str, tuple[str, int | None]] = {}
         for document in self.workspace.text_documents.values():
             path = to_fs_path(document.uri)  # as the editor sent it: the keys are unescaped (`#` cut the path)
             if path:
-                out[str(Path(path))] = document.source
+                out[str(Path(path))] = (document.source, document.version)
         return out
 
     def refresh(self, uri: str) -> Analysis | None:
@@ -79,13 +81,17 @@ class PolicyServer(LanguageServer):
         return self.check_folder(policy_folder(Path(path)))
 
     def check_folder(self, folder: Path) -> Analysis:
-        analysis = analyse(folder, self.overlays(), self.states.setdefault(folder, FolderState()))
+        buffers = self.buffers()
+        overlays = {name: text for name, (text, _version) in buffers.items()}
+        analysis = analyse(folder, overlays, self.states.setdefault(folder, FolderState()))
         self.analyses[folder] = analysis
         gone = self.published.get(folder, set()) - set(analysis.diagnostics)  # closed unsaved, or deleted
         self.published[folder] = set(analysis.diagnostics)
         for name, diagnostics in [*analysis.diagnostics.items(), *((name, ()) for name in sorted(gone))]:
+            # the version of the text checked; none for a file that is not open (its text on disk)
+            version = buffers[name][1] if name in buffers else None
             self.text_document_publish_diagnostics(
-                t.PublishDiagnosticsParams(uri=from_fs_path(name) or name,
+                t.PublishDiagnosticsParams(uri=from_fs_path(name) or name, version=version,
                                            diagnostics=[to_lsp(d, analysis) for d in diagnostics])
             )
         return analysis

@@ -64,24 +64,29 @@ class LspClient:
         assert "error" not in reply, reply["error"]
         return reply["result"]
 
-    def reply(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
-        """The whole response to a request: its `result`, or its `error`."""
+    def reply(self, method: str, params: dict[str, Any] | None) -> dict[str, Any]:
+        """The whole response to a request: its `result`, or its `error`. `params` None leaves the
+        member out (JSON-RPC allows it)."""
         self.next_id += 1
         ident = self.next_id
         with self.lock:
             box = self.responses.setdefault(ident, queue.Queue())
-        self._send({"jsonrpc": "2.0", "id": ident, "method": method, "params": params})
+        self._send({"jsonrpc": "2.0", "id": ident, "method": method, **_params(params)})
         return box.get(timeout=TIMEOUT)
 
-    def notify(self, method: str, params: dict[str, Any]) -> None:
-        self._send({"jsonrpc": "2.0", "method": method, "params": params})
+    def notify(self, method: str, params: dict[str, Any] | None) -> None:
+        self._send({"jsonrpc": "2.0", "method": method, **_params(params)})
 
-    def diagnostics_for(self, uri: str) -> list[dict[str, Any]]:
-        """The next diagnostics published for `uri` (other notifications are dropped)."""
+    def published_for(self, uri: str) -> dict[str, Any]:
+        """The params of the next `publishDiagnostics` for `uri` (other notifications are dropped)."""
         while True:
             message = self.notifications.get(timeout=TIMEOUT)
             if message["method"] == "textDocument/publishDiagnostics" and message["params"]["uri"] == uri:
-                return list(message["params"]["diagnostics"])
+                return dict(message["params"])
+
+    def diagnostics_for(self, uri: str) -> list[dict[str, Any]]:
+        """The next diagnostics published for `uri` (other notifications are dropped)."""
+        return list(self.published_for(uri)["diagnostics"])
 
     def close(self) -> None:
         try:
@@ -92,6 +97,10 @@ class LspClient:
             if self.process.poll() is None:
                 self.process.kill()
             self.log.close()
+
+
+def _params(params: dict[str, Any] | None) -> dict[str, Any]:
+    return {} if params is None else {"params": params}
 
 
 def _carepolicy() -> str:
