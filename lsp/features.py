@@ -124,8 +124,19 @@ class Completion:
     detail: str
 
 
+def in_prose(line_text: str) -> bool:
+    """Whether the end of `line_text` (the line up to the cursor) is inside a comment or a quoted
+    string still open: what is typed there is prose, where a name offered would only be in the way."""
+    if any(found.group().startswith("#") for found in _NOT_CODE.finditer(line_text)):
+        return True  # a comment runs to the line's end, so the cursor is in it
+    return '"' in _NOT_CODE.sub("", line_text)  # a quote left over opens a string not yet closed
+
+
 def completions(analysis: Analysis, line_text: str) -> list[Completion]:
-    """What may be typed at the end of `line_text` (the line up to the cursor)."""
+    """What may be typed at the end of `line_text` (the line up to the cursor); nothing in a
+    comment or a quoted string."""
+    if in_prose(line_text):
+        return []
     if re.search(r"\bcite\s+\S*$", line_text):
         return _sources(analysis)
     if re.search(r"\bdefault\s+\S*$", line_text):

@@ -182,3 +182,28 @@ def test_registry_columns_are_utf16_code_units(client: LspClient, tmp_path: Path
     (line,) = client.diagnostics_for(registry.as_uri())
     assert line["code"] == "policy/registry"
     assert line["range"] == {"start": {"line": 1, "character": 0}, "end": {"line": 1, "character": units(malformed)}}
+
+
+@pytest.mark.parametrize(
+    ("typed", "offered"),
+    [
+        ("  # see a.t", False),  # in a comment
+        ('  requires a.two else "no a.t', False),  # in a message still open
+        ('  cite S7 "§1.1: #3 of a.t', False),  # a `#` in an open string: still the string
+        ('rule a.three "Three, # not a comment" requires a.t', True),  # after a closed string: code again
+        ("  requires a.t", True),
+    ],
+)
+def test_completion_offers_nothing_in_a_comment_or_an_open_string(
+    client: LspClient, tmp_path: Path, typed: str, offered: bool
+) -> None:
+    """Hover and definition skip comments and titles; completion offered every keyword and name
+    there too, in the way of the analyst writing a sentence."""
+    folder = policy_set(tmp_path / "complete", {"p.policy": HOVERED + typed + "\n"})
+    path = folder / "p.policy"
+    open_file(client, path)
+    line = HOVERED.count("\n")
+    where = {"textDocument": {"uri": path.as_uri()}, "position": {"line": line, "character": units(typed)}}
+    labels = {item["label"] for item in client.request("textDocument/completion", where)["items"]}
+    # keywords are offered whatever the file's state (a line being typed rarely parses)
+    assert labels >= {"requires", "cite"} if offered else labels == set()
