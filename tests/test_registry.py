@@ -161,3 +161,16 @@ def test_a_registry_is_read_as_a_policy_file_is(tmp_path: Path) -> None:
     (problem,) = error.value.diagnostics
     assert (problem.code, problem.message) == ("policy/not-utf8", "byte `0xe9` is not UTF-8")
     assert str(problem.span) == f"{registry}:2:1"
+
+
+@pytest.mark.parametrize("separator", ["\u2028", "\x85", "\x0c", "\x1c"])
+def test_registry_lines_end_at_newlines_only(separator: str) -> None:
+    """A comment holding a character that `str.splitlines` takes for a line end: the lines below it
+    keep the numbers the policy files, the quoted source line and an editor give them."""
+    text = f"# a note{separator}with a line separator in it\nS1\tRVU\nS2    no tab\n"
+    registry, problems = parse_registry("sources.registry", text)
+    assert list(registry.entries) == ["S1"]
+    assert registry.entries["S1"].span.line == 2
+    (problem,) = problems
+    assert problem.span is not None
+    assert problem.span.line == 3

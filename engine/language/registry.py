@@ -51,7 +51,9 @@ def parse_registry(name: str, text: str) -> tuple[Registry, list[Diagnostic]]:
     """The registry in `text` (file `name`), and a diagnostic for every line that is malformed."""
     registry = Registry(name)
     problems: list[Diagnostic] = []
-    for number, line in enumerate(text.splitlines(), start=1):
+    # Lines end at `\n` (or `\r\n`), as SourceFile and the parser count them: `str.splitlines` also
+    # ends one at U+2028, U+0085 or a form feed, and a title holding one shifted every line below.
+    for number, line in enumerate((line.removesuffix("\r") for line in text.split("\n")), start=1):
         if not line.strip() or line.lstrip().startswith("#"):
             continue
         span = Span(name, number, 1, number, len(line) + 1)
