@@ -45,7 +45,7 @@ SHARES = pa.struct([(name, MONEY) for name in ("deductible", "coinsurance", "med
                                                 "medicaid", "medicare_after_sequestration")]
                    + [("note", pa.string())])
 LINE = pa.struct([("code", pa.string()), ("units", pa.int32()), ("practitioner", pa.string()), ("allowed", MONEY),
-                  ("price_source", pa.string()), ("shares", SHARES), ("decided_by", _TEXTS)])
+                  ("price_source", pa.string()), ("shares", SHARES), ("decided_by", _TEXTS), ("cites", _TEXTS)])
 REASON = pa.struct([("rule", pa.string()), ("title", pa.string()), ("cites", _TEXTS), ("source", pa.string()),
                     ("reason", pa.string())])
 DENIAL = pa.struct([("code", pa.string()), ("unit", pa.int32()), ("with", pa.string()),

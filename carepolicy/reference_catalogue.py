@@ -44,6 +44,8 @@ def _declaration(decl: s.Declaration, sources: Mapping[str, s.Source], text: Sou
         named = f" ({cell(source.title)})" if source else ""
         lines.append(f"- cites **{cite.source}**{named}: {cell(cite.locator)}")
     lines += [f"- assumption: {cell(a.reason)}" for a in decl.assumptions]
+    if isinstance(decl, s.Code):  # a units or `at most` clause's own (quoted on its line and unit denials only)
+        lines += [f"- assumption of its units (line {a.span.line}): {cell(a.reason)}" for a in decl.unit_assumptions]
     body = text.text.split("\n")[decl.span.line - 1:decl.span.end_line]
     return [*lines, "", *fence("\n".join(body), "carepolicy"), ""]
 

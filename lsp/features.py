@@ -89,6 +89,12 @@ def _declaration_hover(analysis: Analysis, decl: s.Declaration) -> str:
     cites = list(_cite_lines(analysis, decl.cites))
     if cites:
         parts.append("cites:\n" + "\n".join(cites))
+    # what the reference does not state: the declaration's, then its units and `at most` clauses'
+    assumed = [f"- {a.reason}" for a in decl.assumptions]
+    if isinstance(decl, s.Code):
+        assumed += [f"- {a.reason} (its clause at line {a.span.line})" for a in decl.unit_assumptions]
+    if assumed:
+        parts.append("assumptions, not CMS rules:\n" + "\n".join(assumed))
     parts.append(f"declared at {decl.span.location}")
     return "\n\n".join(parts)
 

@@ -51,6 +51,7 @@ def oracle_obj(decision: Decision, trace: str) -> dict[str, Any]:
                 "price_source": line.price_source,
                 "shares": _shares(line.shares),
                 "decided_by": list(line.decided_by),
+                "cites": list(line.cites),
             }
             for line in decision.billable
         ],

@@ -82,8 +82,10 @@ class CheckResult:
 
     @property
     def assumptions(self) -> tuple[tuple[s.Declaration, Assumption], ...]:
-        """Every `assumption` clause with its declaration, in file and line order (`check` lists them)."""
+        """Every `assumption` clause with its declaration, in file and line order (`check` lists them):
+        a units or `at most` clause's `with assumption` too."""
         found = [(decl, a) for decl in self.index.declarations() for a in decl.assumptions]
+        found += [(d, a) for d in self.index.declarations() if isinstance(d, s.Code) for a in d.unit_assumptions]
         return tuple(sorted(found, key=lambda pair: (pair[1].span.source, pair[1].span.line, pair[1].span.column)))
 
 

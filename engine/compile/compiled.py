@@ -81,6 +81,14 @@ class CompiledCode:
     # the facts and definitions its units clause reads, so that units that cannot be counted name
     # the fact missing (`cocm.first_month` not recorded) rather than "a fact it needs"
     unit_reads: tuple[tuple[str, str, Fn], ...] = ()
+    # The assumptions its units and `at most` clauses rest on: those of the switches they read
+    # (directly or through definitions: `at most 1 unit when unit_cap_99437 = one_unit` reads its
+    # switch whatever the option) and their own `with assumption`. Worked out when compiled, so no
+    # record pays for them: `line_cites` are the billable line's `cites`, and `unit_cites` (the
+    # declaration's cites, then these) are those of the reasons its units clauses give; its other
+    # reasons cite the declaration's alone (a 99437 denied for its base's rules says nothing of a cap).
+    line_cites: tuple[str, ...] = ()
+    unit_cites: tuple[str, ...] = ()
 
     @property
     def counts_units(self) -> bool:
@@ -131,6 +139,9 @@ class CompiledPays:
     # the labels (of CompiledCostSharing.reads) its condition and share read: a missing one is
     # named only where this clause leaves a share undecided
     reads: frozenset[str] = frozenset()
+    # the assumptions of what its condition and share read (month_payment.py): quoted on the
+    # lines whose shares it decides
+    assumptions: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,9 +157,15 @@ class CompiledCostSharing:
     # the labels the deductible and the coinsurance clauses read (named when that amount is unknown)
     deductible_reads: frozenset[str] = frozenset()
     coinsurance_reads: frozenset[str] = frozenset()
+    # the assumptions an `indeterminate` clause's switches make, by its reason (only those with
+    # some), and the `sequestration` clause's: quoted on the lines when the clause applies
+    indeterminate_assumptions: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    sequestration_assumptions: tuple[str, ...] = ()
     # the clauses that decide each payer's shares, by what each `pays` clause's condition gave
     # (evaluation/cost_sharing.py, `_winners`): a memo, outside equality, hashing and repr
     winners: dict[tuple[Any, ...], Any] = field(default_factory=dict, compare=False, repr=False)
+    # the assumptions of the `pays` clauses that decide the shares, by the same key: a memo as `winners`
+    assumed: dict[tuple[Any, ...], tuple[str, ...]] = field(default_factory=dict, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)

@@ -41,6 +41,10 @@ class DeclarationCompiler:
     sources: Mapping[str, SourceFile]
     # keyword-only: a subclass's own fields without a default (policy_hash) still come after `sources`
     _compiler: ExprBackend | None = field(default=None, kw_only=True)
+    # assumptions_read's answers, by the ids of the expressions (held by the checked index, so
+    # never reused) and the kinds: every month plan compiles the codes and cost sharing again
+    _assumed: dict[tuple[object, ...], tuple[str, ...]] = field(default_factory=dict, kw_only=True)
+    _define_reads_memo: dict[str, tuple[tuple[str, str], ...]] = field(default_factory=dict, kw_only=True)
 
     def expr(self, expr: s.Expr) -> Fn:
         assert self._compiler is not None
@@ -138,8 +142,15 @@ class DeclarationCompiler:
         for expr in unit_exprs:
             for read in self.reads(expr):
                 unit_reads.setdefault(read[0], read)
+        header = self.header(decl)
+        cap = (decl.unit_cap,) if decl.unit_cap is not None else ()
+        # the switches' only: a definition's assumption (how minutes are counted) is one the code's
+        # requirements read too, and no reason quotes it; the cost sharing, which has no reasons,
+        # quotes those of the definitions and parameters too (month_payment.py)
+        assumed = self.assumptions_read(unit_exprs + cap, ("switch",))
+        line_cites = tuple(dict.fromkeys(assumed + tuple(assumption_text(a) for a in decl.unit_assumptions)))
         return CompiledCode(
-            self.header(decl),
+            header,
             decl,
             self.requirements(decl.requirements),
             self.index.expand(decl.bases),
@@ -148,7 +159,49 @@ class DeclarationCompiler:
             measure_text,
             self.expr(decl.unit_count) if decl.unit_count is not None else None,
             tuple(unit_reads[k] for k in sorted(unit_reads)),
+            line_cites,
+            tuple(dict.fromkeys(header.cites + line_cites)),
         )
+
+    def assumptions_read(self, exprs: tuple[s.Expr, ...], kinds: tuple[str, ...]) -> tuple[str, ...]:
+        """The `assumption`s of the declarations of `kinds` (switch, define, parameter) some
+        expressions read, directly or through definitions, in the order met, each naming whose it
+        is: a switch's says "unless this switch names one", and the line it is quoted on must say
+        which. Known when compiled, so what a clause's outcome rests on costs no record anything."""
+        key = (*map(id, exprs), *kinds)
+        kept = self._assumed.get(key)
+        if kept is None:
+            kept = self._assumed[key] = self._assumptions_read(exprs, kinds)
+        return kept
+
+    def _assumptions_read(self, exprs: tuple[s.Expr, ...], kinds: tuple[str, ...]) -> tuple[str, ...]:
+        index = self.index
+        tables: dict[str, Mapping[str, s.Declaration]] = {
+            "switch": index.switches, "parameter": index.parameters, "define": index.defines
+        }
+        found: dict[str, None] = {}
+        for kind, target in dict.fromkeys(ref for expr in exprs for ref in self._declarations_read(expr)):
+            decl = tables[kind].get(target) if kind in kinds else None
+            for a in decl.assumptions if decl is not None else ():
+                found[f"{assumption_text(a)} ({kind} {target})"] = None
+        return tuple(found)
+
+    def _declarations_read(self, expr: s.Expr) -> tuple[tuple[str, str], ...]:
+        """The (kind, name) of the switches, definitions and parameters an expression reads, directly
+        or through definitions, in the order met; a definition's are worked out once."""
+        found: dict[tuple[str, str], None] = {}
+        for node in s.walk(expr):
+            ref = self.resolution.refs.get(id(node))
+            if ref is None or ref.kind not in ("switch", "define", "parameter"):
+                continue
+            found[(ref.kind, ref.target)] = None
+            define = self.index.defines.get(ref.target) if ref.kind == "define" else None
+            if define is not None:
+                inner = self._define_reads_memo.get(ref.target)
+                if inner is None:
+                    inner = self._define_reads_memo[ref.target] = self._declarations_read(define.expr)
+                found.update(dict.fromkeys(inner))
+        return tuple(found)
 
 
 def _list_reader(name: str) -> Fn:

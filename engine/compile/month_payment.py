@@ -34,6 +34,18 @@ class PaymentSource(Protocol):
 
     def reads(self, expr: s.Expr) -> tuple[tuple[str, str, Fn], ...]: ...
 
+    def assumptions_read(self, exprs: tuple[s.Expr, ...], kinds: tuple[str, ...]) -> tuple[str, ...]: ...
+
+
+# What a `pays` clause's outcome rests on: the assumptions of the switches, definitions and
+# parameters it reads (`plan_n_copay_for_care_management`, `medigap_k_limit_reached`,
+# `medigap_k_oop_limit`), quoted on the lines it decides. Each such clause names one plan letter, so
+# what it reads is what decides that plan's share. An `indeterminate` or `sequestration` clause
+# quotes its switches' only: the full-benefit one reads `medigap_pays_all_cost_sharing`, every
+# plan's definitions, of which one at most decides (none, for a dual with no Medigap plan).
+_PAYS_READ = ("switch", "define", "parameter")
+_SWITCHES = ("switch",)
+
 
 def compile_cost_sharing(
     source: PaymentSource, decls: list[s.Declaration], live: Callable[[Interval | None], bool]
@@ -64,9 +76,14 @@ def compile_cost_sharing(
                     source.text(p.span),
                     _parameters(source, p.when) | (_parameters(source, p.fraction) if p.fraction else frozenset()),
                     _labels(source, p.when) | (_labels(source, p.fraction) if p.fraction else frozenset()),
+                    source.assumptions_read((p.when,) + ((p.fraction,) if p.fraction else ()), _PAYS_READ),
                 )
                 for p in d.pays
             )
+            undecided: dict[str, tuple[str, ...]] = {}  # an `indeterminate` clause's reason -> its assumptions
+            for i in d.indeterminate:
+                assumed = undecided.get(i.reason, ()) + source.assumptions_read((i.when,), _SWITCHES)
+                undecided[i.reason] = tuple(dict.fromkeys(assumed))
             reads = {label: (label, kind, fn) for e in s.expressions_of(d) for label, kind, fn in source.reads(e)}
             return CompiledCostSharing(
                 source.header(d),
@@ -79,6 +96,8 @@ def compile_cost_sharing(
                 (source.expr(cut.rate), source.expr(cut.when), source.text(cut.span)) if cut is not None else None,
                 _labels(source, d.deductible) if d.deductible is not None else frozenset(),
                 _labels(source, d.coinsurance) if d.coinsurance is not None else frozenset(),
+                tuple((reason, cites) for reason, cites in undecided.items() if cites),
+                source.assumptions_read((cut.rate, cut.when), _SWITCHES) if cut is not None else (),
             )
     return None
 

@@ -57,6 +57,8 @@ class PlanSource(Protocol):
 
     def reads(self, expr: s.Expr) -> tuple[tuple[str, str, Fn], ...]: ...
 
+    def assumptions_read(self, exprs: tuple[s.Expr, ...], kinds: tuple[str, ...]) -> tuple[str, ...]: ...
+
 
 @dataclass(frozen=True, slots=True)
 class MonthPlan:

@@ -149,8 +149,12 @@ def _billable(decision: Decision) -> list[str]:
     if not decision.billable:
         out.append("  nothing is billable this month")
         return out
-    for line in decision.billable:
-        out.extend(_line(line))
+    # The assumptions a line rests on (its `cites`) follow it; those every line rests on (the
+    # cost sharing's, as a Medigap Plan K limit's) are said once, after the total, not per line.
+    lines = decision.billable
+    common = [c for c in lines[0].cites if all(c in line.cites for line in lines[1:])] if len(lines) > 1 else []
+    for line in lines:
+        out.extend(_line(line, common))
     if totals.allowed is None:
         out.append(f"  Total: {totals.note or 'not priced'}")
     else:
@@ -162,14 +166,17 @@ def _billable(decision: Decision) -> list[str]:
         )
     if totals.note and totals.allowed is not None:
         out.append(f"  note: {totals.note}")
+    out += [f"  {cite}" for cite in common]
     return out
 
 
-def _line(line: Line) -> list[str]:
+def _line(line: Line, common: list[str]) -> list[str]:
     head = f"  {line.code} × {line.units}"
+    # the assumptions it rests on (a switch's unit cap, a clause's reading), one line each
+    assumed = [f"    {cite}" for cite in line.cites if cite not in common]
     if line.allowed is None:
-        return [f"{head}  not priced: {line.price_source.removeprefix('not priced: ')}"]
-    return [f"{head}  {_money(line.allowed)}  ({line.price_source})", f"    {shares_text(line.shares)}"]
+        return [f"{head}  not priced: {line.price_source.removeprefix('not priced: ')}", *assumed]
+    return [f"{head}  {_money(line.allowed)}  ({line.price_source})", f"    {shares_text(line.shares)}", *assumed]
 
 
 def shares_text(shares: Shares | None) -> str:

@@ -133,6 +133,8 @@ def _billable_row(line: Line) -> dict[str, str]:
         "medigap": _money(shares.medigap) if shares else "",
         "medicaid": _money(shares.medicaid) if shares else "",
         "reasons": "" if line.allowed is not None else line.price_source,
+        # the label of the assumptions the line rests on, as a denial's cites show it (its words: JSON)
+        "cites": "; ".join(dict.fromkeys(c.partition(":")[0] for c in line.cites)),
     }
 
 

@@ -101,6 +101,7 @@ def _fields_before_denied(decision: Decision) -> dict[str, Any]:
                 "price_source": line.price_source,
                 "shares": _shares(line.shares),
                 "decided_by": list(line.decided_by),
+                "cites": list(line.cites),
             }
             for line in decision.billable
         ],

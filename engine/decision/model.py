@@ -59,6 +59,9 @@ class Line:
     )
     shares: Shares | None
     decided_by: tuple[str, ...]
+    # the assumptions the line's units rest on: those of the switches its units and `at most`
+    # clauses read, and their own `with assumption` (CompiledCode.line_cites; empty for most lines)
+    cites: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -174,6 +174,7 @@ def _choose(
     amounts = [_allowed(prices[code].amount, valid[code].units) for code in chosen]
     sharer = CostSharer(plan, ev.env)  # (the alternatives' lines are shared with what it reads)
     costs = sharer.share(amounts, trace=trace)
+    shared_cites = costs.cites
     lines = tuple(
         Line(
             code,
@@ -183,6 +184,8 @@ def _choose(
             prices[code].source,
             shares,
             _decided_by(code, valid, plan, allowed, strategy),
+            # what its units rest on, then (a line whose shares were worked out) what its shares do
+            _line_cites(valid[code].code.line_cites, shared_cites if shares is not None else ()),
         )
         for code, allowed, shares in zip(chosen, amounts, costs.shares, strict=True)
     )
@@ -286,6 +289,11 @@ def _decided_by(
     if plan.cost_sharing is not None and allowed is not None:
         decided.append(plan.cost_sharing.header.id)
     return tuple(dict.fromkeys(decided))
+
+
+def _line_cites(units: tuple[str, ...], shares: tuple[str, ...]) -> tuple[str, ...]:
+    """A line's `cites`: what its units rest on, then what its shares do (most lines: neither)."""
+    return units + shares if units and shares else units or shares
 
 
 def _patient_share(

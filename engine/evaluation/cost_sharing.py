@@ -67,7 +67,7 @@ class CostSharer:
     payment (`cut`) are the bundle's, whatever the lines: each is read once, then shared by the
     chosen coding's lines and by each alternative's (coding.py)."""
 
-    __slots__ = ("_basis", "_cut", "env", "plan", "sharing", "undetermined")
+    __slots__ = ("_basis", "_cites", "_cut", "env", "plan", "sharing", "undetermined")
 
     def __init__(self, plan: MonthPlan, env: Env) -> None:
         self.plan = plan
@@ -76,6 +76,7 @@ class CostSharer:
         self.undetermined = _undetermined(self.sharing, env) if self.sharing is not None else None
         self._basis: Basis | None = None  # (read when the first line is shared)
         self._cut: tuple[Any, Any] | None = None  # (read when the first priced line is shared)
+        self._cites: tuple[str, ...] | None = None  # (read when the first priced line is shared)
 
     def share(self, amounts: Sequence[Decimal | None], *, trace: bool) -> CostResult:
         sharing, plan, undetermined = self.sharing, self.plan, self.undetermined
@@ -90,7 +91,29 @@ class CostSharer:
         if priced and sharing.sequestration is not None:
             shares = _sequestered(shares, self.cut(sharing.sequestration), sharing.sequestration[2])
         applies = basis[0] if basis is not None else None
-        return cost_result(sharing, shares, undetermined, applies, plan, self.env if trace else None)
+        cites = self.cites(sharing, applies) if priced and applies is not None else ()
+        return cost_result(sharing, shares, undetermined, applies, plan, self.env if trace else None, cites)
+
+    def cites(self, sharing: CompiledCostSharing, applies: tuple[Any, ...]) -> tuple[str, ...]:
+        """The assumptions the priced lines' shares rest on: those of the `pays` clauses that decide
+        them, of the `indeterminate` clause that holds and of the `sequestration` clause when it
+        applies (month_payment.py says which); read once, as `basis` is. Those of the `pays` clauses
+        depend only on which clauses apply, so they are kept on the block as `_winners` are."""
+        if self._cites is None:
+            cites = sharing.assumed.get(applies)
+            if cites is None:
+                winners = sharing.winners.get(applies) or _winners(sharing, applies)
+                cites = sharing.assumed[applies] = tuple(
+                    dict.fromkeys(a for clause, _certain in winners if clause is not None for a in clause.assumptions)
+                )
+            if self.undetermined is not None and sharing.indeterminate_assumptions:
+                found = (c for reason, c in sharing.indeterminate_assumptions if reason == self.undetermined)
+                cites += next(found, ())
+            cut = sharing.sequestration
+            if sharing.sequestration_assumptions and cut is not None and self.cut(cut)[0] is True:
+                cites += sharing.sequestration_assumptions
+            self._cites = cites
+        return self._cites
 
     def basis(self) -> Basis:
         """What every line's shares are worked out from (the block is in effect), read once."""

@@ -31,6 +31,8 @@ class CostResult:
     node: Callable[[], TraceNode] | None
     # What the compact trace keeps of that node, without building it (evaluation/compact.py)
     summary: Callable[[], CostSummary] | None = None
+    # the assumptions the priced lines' shares rest on (cost_sharing.py, `_assumed`), quoted on them
+    cites: tuple[str, ...] = ()
 
 
 def cost_result(
@@ -40,6 +42,7 @@ def cost_result(
     applies: tuple[Any, ...] | None,
     plan: MonthPlan,
     traced: Env | None,
+    cites: tuple[str, ...] = (),
 ) -> CostResult:
     """The shares with their note, and (when `traced`, the bundle's Env) the trace's node and summary."""
     about = _note_subject(shares)
@@ -47,16 +50,16 @@ def cost_result(
         result = f"indeterminate: {undetermined}"
         note = f"{about} {result}"
         if traced is None:
-            return CostResult(tuple(shares), note, None)
+            return CostResult(tuple(shares), note, None, cites=cites)
         header_only: CostSummary = ([result], (), [])
-        return CostResult(tuple(shares), note, partial(header_node, sharing, result), lambda: header_only)
+        return CostResult(tuple(shares), note, partial(header_node, sharing, result), lambda: header_only, cites)
     unknown = next((sh.note for sh in shares if sh is not None and sh.note), None)
     if traced is None:
-        return CostResult(tuple(shares), None if unknown is None else f"{about} {unknown}", None)
+        return CostResult(tuple(shares), None if unknown is None else f"{about} {unknown}", None, cites=cites)
     result = "shared" if unknown is None else f"indeterminate: {unknown}"
     node = partial(cost_sharing_node, sharing, applies, traced, plan, result)
     summary = partial(cost_summary, sharing, applies, traced, result)
-    return CostResult(tuple(shares), None if unknown is None else f"{about} {unknown}", node, summary)
+    return CostResult(tuple(shares), None if unknown is None else f"{about} {unknown}", node, summary, cites)
 
 
 def _note_subject(shares: list[Shares | None]) -> str:

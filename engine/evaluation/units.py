@@ -51,8 +51,9 @@ class UnitCounter:
             missing = self._missing(code)
             text = self._uncounted(code, missing)
             unknown_key = (header.id, id(code), UNKNOWN_KEY, missing)
+            cites = code.unit_cites
             outcome.reasons.append(
-                self.compiled.described(unknown_key, Reason, header.id, header.title, header.cites, header.source, text)
+                self.compiled.described(unknown_key, Reason, header.id, header.title, cites, header.source, text)
             )
             return
         cap = code.unit_cap(self.env) if code.unit_cap is not None else None
@@ -100,7 +101,7 @@ class UnitCounter:
                 Reason(
                     header.id,
                     header.title,
-                    header.cites,
+                    code.unit_cites,
                     header.source,
                     f"at most {cap} unit{'s' if cap != 1 else ''} per month",
                 ),
@@ -111,7 +112,7 @@ class UnitCounter:
             text = f"{code.measure_text}: {measure} of {needed}{unit} ({needed - measure} more needed)"
             if code.decl.units is not None and code.decl.units.once is not None:  # `billed once when C`
                 text = f"not billed: {code.measure_text} does not hold"
-            reason = Reason(header.id, header.title, header.cites, header.source, text)
+            reason = Reason(header.id, header.title, code.unit_cites, header.source, text)
             if units == 0:
                 denial = reason
             else:
@@ -133,11 +134,11 @@ class UnitCounter:
                 return
             else:
                 text = f"{code.measure_text} is 0: nothing to bill"
-            outcome.reasons.append(Reason(header.id, header.title, header.cites, header.source, text))
+            outcome.reasons.append(Reason(header.id, header.title, code.unit_cites, header.source, text))
             return
         units = int(count)
         if cap is not None and cap is not UNKNOWN and units > cap:
             text = f"at most {cap} unit{'s' if cap != 1 else ''} per month"
-            outcome.next_unit = (int(cap) + 1, Reason(header.id, header.title, header.cites, header.source, text))
+            outcome.next_unit = (int(cap) + 1, Reason(header.id, header.title, code.unit_cites, header.source, text))
             units = int(cap)
         outcome.units = units

@@ -91,6 +91,8 @@ class Units:
     beyond: Expr
     span: Span
     once: Expr | None = None  # the condition of `billed once when`, for messages and traces
+    # `with assumption "reason"` on this clause: quoted on the code's billable line and unit denials only
+    assumptions: tuple[Assumption, ...] = ()
 
 
 # ---------------------------------------------------------------- exclusive, exclusion, bundling

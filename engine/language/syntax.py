@@ -158,6 +158,9 @@ class Code(Declaration):
     units: Units | None = None
     unit_cap: Expr | None = None
     unit_count: Expr | None = None  # `units = N`: N units (a count), e.g. one per service given
+    # the `with assumption` of its units and `at most` clauses: cited only where those clauses decide
+    # (its billable line, its unit denials), unlike `assumptions`, which every reason of it cites
+    unit_assumptions: tuple[Assumption, ...] = ()
 
     @property
     def is_addon(self) -> bool:

@@ -71,22 +71,26 @@ class ClauseBuilder(AstBuilder):
     def billing(self, meta: Meta, codes: tuple[CodeRef, ...]) -> Clause:
         return Clause("billing", codes, self._span(meta))
 
-    def units(self, meta: Meta, increment: s.Expr, measure: s.Expr, beyond: s.Expr) -> Clause:
-        span = self._span(meta)
-        return Clause("units", Units(increment=increment, measure=measure, beyond=beyond, span=span), span)
+    def clause_assumption(self, meta: Meta, reason: Token) -> Assumption:
+        return Assumption(unquote(reason), self._span(meta))
 
-    def units_once(self, meta: Meta, condition: s.Expr) -> Clause:
+    def units(self, meta: Meta, increment: s.Expr, measure: s.Expr, beyond: s.Expr, *assumed: Assumption) -> Clause:
+        span = self._span(meta)
+        units = Units(increment=increment, measure=measure, beyond=beyond, span=span, assumptions=assumed)
+        return Clause("units", units, span)
+
+    def units_once(self, meta: Meta, condition: s.Expr, *assumed: Assumption) -> Clause:
         span = self._span(meta)
         one, zero = s.Literal(1, COUNT, "1", span), s.Literal(0, COUNT, "0", span)
         measure = s.Conditional(condition, one, zero, condition.span)
-        units = Units(increment=one, measure=measure, beyond=zero, span=span, once=condition)
+        units = Units(increment=one, measure=measure, beyond=zero, span=span, once=condition, assumptions=assumed)
         return Clause("units", units, span)
 
-    def unit_cap(self, meta: Meta, cap: s.Expr, when: s.Expr | None = None) -> Clause:
-        return Clause("at most", (cap, when), self._span(meta))
+    def unit_cap(self, meta: Meta, cap: s.Expr, when: s.Expr | None, *assumed: Assumption) -> Clause:
+        return Clause("at most", (cap, when, assumed), self._span(meta))
 
-    def unit_count(self, meta: Meta, count: s.Expr) -> Clause:
-        return Clause("units =", count, self._span(meta))
+    def unit_count(self, meta: Meta, count: s.Expr, *assumed: Assumption) -> Clause:
+        return Clause("units =", (count, assumed), self._span(meta))
 
     def one_of(self, meta: Meta, codes: tuple[CodeRef, ...], scope: Token) -> Clause:
         span = self._span(meta)

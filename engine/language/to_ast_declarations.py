@@ -13,7 +13,7 @@ from lark.tree import Meta
 
 from ..diagnostics import Diagnostic
 from . import syntax as s
-from .clauses import CodeRef
+from .clauses import Assumption, CodeRef
 from .templates import DefineTemplate, Param, RuleTemplate
 from .to_ast_base import AstBuilder, Clause, unquote
 from .valuetypes import COUNT
@@ -74,10 +74,21 @@ class DeclarationBuilder(AstBuilder):
         last = caps[-1]
         result: s.Expr = last.value[0] if last.value[1] is None else s.Literal(None, COUNT, "no cap", last.span)
         for clause in reversed(caps if last.value[1] is not None else caps[:-1]):
-            cap_expr, when = clause.value
+            cap_expr, when, _assumed = clause.value
             if when is not None:
                 result = s.Conditional(when, cap_expr, result, clause.span)
         return result
+
+    @staticmethod
+    def _unit_assumptions(clauses: list[Clause]) -> tuple[Assumption, ...]:
+        """The `with assumption` of the units and `at most` clauses, in clause order."""
+        found: list[Assumption] = []
+        for clause in clauses:
+            if clause.name == "units":
+                found += clause.value.assumptions
+            elif clause.name in ("at most", "units ="):
+                found += clause.value[-1]
+        return tuple(found)
 
     # ------------------------------------------------------------ declarations
     def define_decl(self, meta: Meta, name: Token, title: Token, *rest: Any) -> s.Define:
@@ -122,8 +133,9 @@ class DeclarationBuilder(AstBuilder):
             **head,
             program=program.value if program else None,
             requirements=self._all(list(clauses), "requires"),
-            unit_count=count.value if count else None,
+            unit_count=count.value[0] if count else None,
             unit_cap=cap,
+            unit_assumptions=self._unit_assumptions(list(clauses)),
         )
 
     def addon_decl(
@@ -145,7 +157,8 @@ class DeclarationBuilder(AstBuilder):
             bases=bases,
             units=units.value if units else None,
             unit_cap=cap,
-            unit_count=count.value if count else None,
+            unit_count=count.value[0] if count else None,
+            unit_assumptions=self._unit_assumptions(items),
         )
 
     def precondition_decl(self, meta: Meta, ident: str, title: Token, *clauses: Clause) -> s.Precondition:
