@@ -37,13 +37,15 @@ class PaymentSource(Protocol):
     def assumptions_read(self, exprs: tuple[s.Expr, ...], kinds: tuple[str, ...]) -> tuple[str, ...]: ...
 
 
-# What a `pays` clause's outcome rests on: the assumptions of the switches, definitions and
-# parameters it reads (`plan_n_copay_for_care_management`, `medigap_k_limit_reached`,
-# `medigap_k_oop_limit`), quoted on the lines it decides. Each such clause names one plan letter, so
-# what it reads is what decides that plan's share. An `indeterminate` or `sequestration` clause
-# quotes its switches' only: the full-benefit one reads `medigap_pays_all_cost_sharing`, every
-# plan's definitions, of which one at most decides (none, for a dual with no Medigap plan).
-_PAYS_READ = ("switch", "define", "parameter")
+# What a `pays` clause's outcome rests on: the assumptions of the switches and definitions it reads
+# (`plan_n_copay_for_care_management`, `medigap_k_limit_reached`), quoted on the lines it decides.
+# Each such clause names one plan letter, so what it reads is what decides that plan's share. Not a
+# parameter's: its doubt is about one year's value (the 2026 Plan K limit), and quoted on every
+# year's lines it would tell a 2025 biller of a figure the line did not use. An `indeterminate` or
+# `sequestration` clause quotes its switches' only: the full-benefit one reads
+# `medigap_pays_all_cost_sharing`, every plan's definitions, of which one at most decides (none,
+# for a dual with no Medigap plan).
+_PAYS_READ = ("switch", "define")
 _SWITCHES = ("switch",)
 
 
