@@ -101,7 +101,7 @@ def test_a_selection_is_tested_once_per_bundle(shipped: tuple[PolicySet, Compile
     kept = dict(env.selected)
     assert len(kept) == 1
     codegen.defines["staff_minutes(pcm)"](env)
-    codegen.defines["staff_minutes_before_start(bhi)"](env)
+    codegen.defines["staff_minutes_recorded(bhi)"](env)
     assert env.selected == kept
     assert all(env.selected[k] is kept[k] for k in kept)  # found once, reused
     codegen.defines["personal_minutes(ccm)"](env)
