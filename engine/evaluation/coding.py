@@ -24,7 +24,7 @@ from ..decision.model import (
 from ..money import ZERO
 from .bundling import HeldClaim, held_claims, withdrawals
 from .claims import codes_claimed_by
-from .codings import Coding, enumerate_codings
+from .codings import Coding, claim_order, enumerate_codings
 from .cost_sharing import CostSharer, share_costs
 from .cost_sharing_trace import CostResult
 from .decision_parts import decision_totals, decision_trace, denials
@@ -170,7 +170,7 @@ def _choose(
     ranking = Ranking(strategy, total, held, claim_price) if len(codings) > 1 else None  # one coding: nothing to rank
     ranked = sorted(codings, key=ranking.key) if ranking is not None else codings
     kept = ranked[0]
-    chosen = tuple(c for c in kept if c in valid)
+    chosen = claim_order(kept, valid)
     amounts = [_allowed(prices[code].amount, valid[code].units) for code in chosen]
     sharer = CostSharer(plan, ev.env)  # (the alternatives' lines are shared with what it reads)
     costs = sharer.share(amounts, trace=trace)
@@ -194,9 +194,9 @@ def _choose(
         if ranking is None
         else tuple(
             Alternative(
-                tuple((c, valid[c].units) for c in other if c in valid),
+                tuple((c, valid[c].units) for c in claim_order(other, valid)),
                 total(other),
-                _patient_share(tuple(c for c in other if c in valid), valid, prices, sharer),
+                _patient_share(claim_order(other, valid), valid, prices, sharer),
                 ranking.why_not(other, kept),
                 tuple(held[name].code for name in ranking.withdrawn(other)),
             )

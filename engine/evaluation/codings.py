@@ -50,6 +50,27 @@ def enumerate_codings(
     return _maximal_codings(order[:_MAX_SEARCH], valid, conflicts, claimed_by_me) or [()]
 
 
+def claim_order(coding: Sequence[str], valid: Mapping[str, CodeOutcome]) -> Coding:
+    """The codes of a coding in the order of the claim's lines: base codes in the coding's order,
+    each followed at once by its add-ons (an add-on whose base was claimed earlier this month
+    last). The deductible is taken line by line in this order, so it is the order a claim lists
+    them in (99490, 99439, 99457, 99458), not base codes first and add-ons after (99490, 99457,
+    99439, 99458), which rounds the coinsurance of a month whose deductible ends inside a line a
+    cent apart from the claim as listed."""
+    codes = [c for c in coding if c in valid]
+    addons = [c for c in codes if valid[c].code.decl.is_addon]
+    if not addons:
+        return tuple(codes)
+    ordered: list[str] = []
+    for code in codes:
+        if code in addons:
+            continue
+        ordered.append(code)
+        ordered.extend(a for a in addons if a not in ordered and code in valid[a].code.bases)
+    ordered.extend(a for a in addons if a not in ordered)
+    return tuple(ordered)
+
+
 def _maximal_codings(
     order: Sequence[str],
     valid: Mapping[str, CodeOutcome],
