@@ -1,7 +1,7 @@
 """What sharing a decision's costs gives (`CostResult`: the shares, their note) and the block's
 trace: its node (each clause's result and the values it read), built only when a trace is read, and
 what the compact trace keeps of it without building the node (`cost_summary`, read by compact.py and
-full_trace.py). The arithmetic: cost_sharing.py.
+full_trace.py). The arithmetic: cost_sharing.py and line_shares.py.
 """
 
 from __future__ import annotations
