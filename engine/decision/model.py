@@ -16,7 +16,8 @@ from .json_pieces import DenialWritten, ReasonWritten
 from .trace_nodes import Trace
 
 
-@dataclass(frozen=True, slots=True)
+# Without slots, an __init__ of its own: as Decision's (below), and for the same reason.
+@dataclass(frozen=True, init=False)
 class Reason:
     """One rule's verdict on a code, as shown in a denial or behind a billable line."""
 
@@ -29,8 +30,12 @@ class Reason:
     # function of the fields above, so outside equality, hashing and repr (see json_pieces.py)
     written: ReasonWritten | None = field(default=None, init=False, compare=False, repr=False)
 
+    def __init__(self, rule: str, title: str, cites: tuple[str, ...], source: str, text: str) -> None:
+        self.__dict__.update(rule=rule, title=title, cites=cites, source=source, text=text, written=None)
 
-@dataclass(frozen=True, slots=True)
+
+# Without slots, an __init__ of its own: as Decision's (below), and for the same reason.
+@dataclass(frozen=True, init=False)
 class Shares:
     """Who pays what of one line's allowed amount (all rounded, see money.py). None: cannot be
     decided (a full-benefit dual's state plan, or a fact or parameter it needs is missing; `note`
@@ -47,8 +52,31 @@ class Shares:
     # None when none applies, or when Medicare's share is not known (the note says why)
     medicare_after_sequestration: Decimal | None = None
 
+    def __init__(
+        self,
+        deductible: Decimal | None,
+        coinsurance: Decimal | None,
+        medicare: Decimal | None,
+        beneficiary: Decimal | None,
+        medigap: Decimal | None,
+        medicaid: Decimal | None,
+        note: str | None = None,
+        medicare_after_sequestration: Decimal | None = None,
+    ) -> None:
+        self.__dict__.update(
+            deductible=deductible,
+            coinsurance=coinsurance,
+            medicare=medicare,
+            beneficiary=beneficiary,
+            medigap=medigap,
+            medicaid=medicaid,
+            note=note,
+            medicare_after_sequestration=medicare_after_sequestration,
+        )
 
-@dataclass(frozen=True, slots=True)
+
+# Without slots, an __init__ of its own: as Decision's (below), and for the same reason.
+@dataclass(frozen=True, init=False)
 class Line:
     code: str
     units: int
@@ -62,6 +90,28 @@ class Line:
     # the assumptions the line's units rest on: those of the switches its units and `at most`
     # clauses read, and their own `with assumption` (CompiledCode.line_cites; empty for most lines)
     cites: tuple[str, ...] = ()
+
+    def __init__(
+        self,
+        code: str,
+        units: int,
+        practitioner: str,
+        allowed: Decimal | None,
+        price_source: str,
+        shares: Shares | None,
+        decided_by: tuple[str, ...],
+        cites: tuple[str, ...] = (),
+    ) -> None:
+        self.__dict__.update(
+            code=code,
+            units=units,
+            practitioner=practitioner,
+            allowed=allowed,
+            price_source=price_source,
+            shares=shares,
+            decided_by=decided_by,
+            cites=cites,
+        )
 
 
 # Without slots, its own __init__: as Decision's (below), and for the same reason; ~3 denials a
@@ -102,7 +152,8 @@ class Withdrawal:
     reasons: tuple[Reason, ...]  # the bundling declaration, with its cites
 
 
-@dataclass(frozen=True, slots=True)
+# Without slots, an __init__ of its own: as Decision's (below), and for the same reason.
+@dataclass(frozen=True, init=False)
 class Totals:
     allowed: Decimal | None
     medicare: Decimal | None
@@ -114,6 +165,25 @@ class Totals:
     # (most decisions bill nothing and share one Totals: decision_parts.decision_totals); a function
     # of the fields above, so outside equality, hashing and repr, as Reason.written
     written: tuple[bytes, bytes] | None = field(default=None, init=False, compare=False, repr=False)
+
+    def __init__(
+        self,
+        allowed: Decimal | None,
+        medicare: Decimal | None,
+        beneficiary: Decimal | None,
+        medigap: Decimal | None,
+        medicaid: Decimal | None,
+        note: str | None,
+    ) -> None:
+        self.__dict__.update(
+            allowed=allowed,
+            medicare=medicare,
+            beneficiary=beneficiary,
+            medigap=medigap,
+            medicaid=medicaid,
+            note=note,
+            written=None,
+        )
 
 
 # Frozen like the others, but without slots and with an __init__ of its own: the generated one of a

@@ -22,7 +22,9 @@ from ..decision.trace_nodes import Read, TraceNode
 CostSummary = tuple[list[str], tuple[tuple[str, str, Any], ...], list[Any]]
 
 
-@dataclass(frozen=True, slots=True)
+# Without slots, an __init__ of its own (one dict update): one is made for every decision, and a
+# frozen dataclass's generated __init__ sets each field with `object.__setattr__` (see decision.model.Decision).
+@dataclass(frozen=True, init=False)
 class CostResult:
     shares: tuple[Shares | None, ...]
     note: str | None
@@ -33,6 +35,16 @@ class CostResult:
     summary: Callable[[], CostSummary] | None = None
     # the assumptions the priced lines' shares rest on (cost_sharing.py, `_assumed`), quoted on them
     cites: tuple[str, ...] = ()
+
+    def __init__(
+        self,
+        shares: tuple[Shares | None, ...],
+        note: str | None,
+        node: Callable[[], TraceNode] | None,
+        summary: Callable[[], CostSummary] | None = None,
+        cites: tuple[str, ...] = (),
+    ) -> None:
+        self.__dict__.update(shares=shares, note=note, node=node, summary=summary, cites=cites)
 
 
 def cost_result(
