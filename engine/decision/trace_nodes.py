@@ -110,6 +110,7 @@ class Trace:
 
 
 _LEAVES = frozenset({str, bool, int, type(None)})  # the types json_value gives back as they are
+_STR_ONLY = frozenset({str})
 
 
 def json_value(value: Any) -> Any:
@@ -122,6 +123,10 @@ def json_value(value: Any) -> Any:
     # tests; inside it, a leaf is kept without a call, and `str(k)` of a str key is the key itself
     # (json_value of a record of four leaves: 11,200 instructions before, 7,300 so; callgrind)
     if kind is dict:
+        # all leaves under str keys (the usual record): a copy made in C, the same items (timeit: 0.86
+        # µs for a consent of five, against 1.37 for the comprehension; ~2.4 records a decision)
+        if _LEAVES.issuperset(map(type, value.values())) and _STR_ONLY.issuperset(map(type, value)):
+            return value.copy()
         return {k if type(k) is str else str(k): v if type(v) in _LEAVES else json_value(v) for k, v in value.items()}
     if isinstance(value, Decimal):
         return str(value)

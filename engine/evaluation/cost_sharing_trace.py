@@ -22,7 +22,9 @@ from ..decision.trace_nodes import Read, TraceNode
 CostSummary = tuple[list[str], tuple[tuple[str, str, Any], ...], list[Any]]
 
 
-@dataclass(frozen=True, slots=True)
+# Without slots, an __init__ of its own (one dict update): one is made for every decision, and a
+# frozen dataclass's generated __init__ sets each field with `object.__setattr__` (see decision.model.Decision).
+@dataclass(frozen=True, init=False)
 class CostResult:
     shares: tuple[Shares | None, ...]
     note: str | None
@@ -33,6 +35,16 @@ class CostResult:
     summary: Callable[[], CostSummary] | None = None
     # the assumptions the priced lines' shares rest on (cost_sharing.py, `_assumed`), quoted on them
     cites: tuple[str, ...] = ()
+
+    def __init__(
+        self,
+        shares: tuple[Shares | None, ...],
+        note: str | None,
+        node: Callable[[], TraceNode] | None,
+        summary: Callable[[], CostSummary] | None = None,
+        cites: tuple[str, ...] = (),
+    ) -> None:
+        self.__dict__.update(shares=shares, note=note, node=node, summary=summary, cites=cites)
 
 
 def cost_result(
@@ -72,7 +84,8 @@ def _note_subject(shares: list[Shares | None]) -> str:
 
 def clauses_apply(sharing: CompiledCostSharing, env: Env) -> tuple[Any, ...]:
     """Whether each `pays` clause applies to this bundle (True, False or UNKNOWN), in clause order."""
-    return tuple(True if (v := p.when(env)) is True else (UNKNOWN if v is UNKNOWN else False) for p in sharing.pays)
+    # (a list made, then the tuple: a generator's resumption per clause cost more, ~10 clauses a decision)
+    return tuple([True if (v := p.when(env)) is True else (UNKNOWN if v is UNKNOWN else False) for p in sharing.pays])
 
 
 def header_node(sharing: CompiledCostSharing, result: str) -> TraceNode:
@@ -117,6 +130,11 @@ def _clause_result(applied: Any) -> str:
     return "applies" if applied is True else ("unknown" if applied is UNKNOWN else "does not apply")
 
 
+# `_clause_result` of each value `clauses_apply` gives (True, False or UNKNOWN: nothing else), looked
+# up in C for the compact trace's ~10 clauses a decision, not a call each
+_RESULT_OF_APPLIED = {True: "applies", False: "does not apply", UNKNOWN: "unknown"}
+
+
 def _sequestration_result(sharing: CompiledCostSharing, env: Env) -> str:
     assert sharing.sequestration is not None
     _rate, when, _text = sharing.sequestration
@@ -128,7 +146,7 @@ def cost_summary(sharing: CompiledCostSharing, applies: Sequence[Any] | None, en
     if applies is None:
         applies = clauses_apply(sharing, env)
     values = [reader(env) for _label, _kind, reader in sharing.reads]
-    results = [result, *(_clause_result(applied) for applied in applies)]
+    results = [result, *map(_RESULT_OF_APPLIED.__getitem__, applies)]
     if sharing.sequestration is not None:  # the last clause, as in `cost_sharing_node`
         results.append(_sequestration_result(sharing, env))
     return results, sharing.reads, values

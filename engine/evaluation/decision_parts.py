@@ -122,7 +122,7 @@ def decision_trace(
     """The trace, as evaluation recorded it; every node is made only when the trace is read."""
 
     def recorded() -> list[Compact]:  # every rule and code record (evaluation is over: none is added)
-        return [*ev.rule_nodes(), *(o.node for o in outcomes.values() if o.node is not None)]
+        return [*ev.rule_nodes(), *[o.node for o in outcomes.values() if o.node is not None]]
 
     def tail(cost_node: bool = True) -> list[TraceNode]:
         nodes: list[TraceNode] = []

@@ -28,10 +28,14 @@ class FeeSchedule:
     digest: str
 
 
-@dataclass(frozen=True, slots=True)
+# Without slots, an __init__ of its own (one dict update): as decision.model.Decision's, for the same reason.
+@dataclass(frozen=True, init=False)
 class Price:
     amount: Decimal | None  # per unit, already rounded
     source: str
+
+    def __init__(self, amount: Decimal | None, source: str) -> None:
+        self.__dict__.update(amount=amount, source=source)
 
 
 def price(code: str, plan: MonthPlan, env: Env, fee_schedule: FeeSchedule | None) -> Price:

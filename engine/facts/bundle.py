@@ -26,7 +26,9 @@ from .skeleton import ITEMS, OTHER, skeleton, values
 from .upgrade import bundle_version, fold_claims, fold_tcm_period, upgrade_v1
 
 
-@dataclass(frozen=True, slots=True)
+# Without slots, an __init__ of its own (one dict update): one is made for every record of a batch,
+# and a frozen dataclass's generated __init__ sets each field with `object.__setattr__`.
+@dataclass(frozen=True, init=False)
 class Bundle:
     """One valid fact bundle, ready for evaluation.
 
@@ -42,6 +44,20 @@ class Bundle:
     data: Mapping[str, Any]
     facts_hash: str
     notes: tuple[str, ...] = ()  # what was read but does not count, e.g. time dated outside the month
+
+    def __init__(
+        self,
+        id: str,
+        source: str,
+        index: int,
+        month: str,
+        data: Mapping[str, Any],
+        facts_hash: str,
+        notes: tuple[str, ...] = (),
+    ) -> None:
+        self.__dict__.update(
+            id=id, source=source, index=index, month=month, data=data, facts_hash=facts_hash, notes=notes
+        )
 
 
 @dataclass(frozen=True, slots=True)
