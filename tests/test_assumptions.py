@@ -93,3 +93,24 @@ def test_check_names_the_registry_apart_from_the_policy_files(tmp_path: Path) ->
     assert result.exit_code == ExitCode.OK, result.output
     summary = "0 errors, 0 warnings in 1 policy file and the source registry; 1 assumption, not CMS rules\n"
     assert result.stdout == summary
+
+
+def test_ccm_denied_by_another_practitioners_g0511_quotes_the_reading_that_g0511_is_ccm(tmp_path: Path) -> None:
+    """§3.1 states one practitioner paid for CCM a month; that another practitioner's G0511 claim on
+    file was CCM is the policies' reading (concurrency.one_g0511_practitioner), so the denial it
+    gives this practitioner's 99490 quotes that assumption, not §3.1's rule alone."""
+    example = (HERE.parent / "policies" / "examples" / "ccm-60-minutes.yaml").read_text()
+    claimed = example.replace(
+        "other_claims_this_month: []",
+        "other_claims_this_month:\n  - {code: G0511, practitioner: P2, status: paid}",
+    )
+    assert claimed != example
+    (tmp_path / "bundle.yaml").write_text(claimed)
+    bundle = load_fact_file(tmp_path / "bundle.yaml")[0]
+    decision = to_json_obj(evaluate(load_policies(HERE.parent / "policies"), bundle))
+    assert not any(line["code"] == "99490" for line in decision["billable"])
+    reasons = [r for d in decision["denied"] if d["code"] == "99490" for r in d["reasons"]]
+    by_g0511 = [r for r in reasons if r["reason"].startswith("G0511 already paid to another practitioner (P2)")]
+    assert [r["rule"] for r in by_g0511] == ["concurrency.one_g0511_practitioner"]
+    label = "assumption, not a CMS rule: a G0511 claim of another practitioner"
+    assert any(cite.startswith(label) for cite in by_g0511[0]["cites"])
