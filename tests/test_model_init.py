@@ -1,7 +1,8 @@
-"""The own __init__s of the frozen dataclasses made for every record (the decision model's,
-CostResult, Price, Bundle: one dict update, not a frozen dataclass's `object.__setattr__` per
-field) take the fields in order, with their defaults, and set every one of them (and the fields
-outside __init__ to their defaults), as the dataclass's generated __init__ would."""
+"""The `__init__`s `frozen_init.dict_init` writes for the frozen dataclasses made for every record
+(the decision model's, CostResult, Price, Bundle: one dict update, not a frozen dataclass's
+`object.__setattr__` per field) take the fields in order, with their defaults, and set every one
+of them (and the fields outside __init__ to their defaults), as the dataclass's generated __init__
+would."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from carepolicy.engine.decision.model import Decision, Denial, Line, Reason, Sha
 from carepolicy.engine.evaluation.cost_sharing_trace import CostResult
 from carepolicy.engine.evaluation.pricing import Price
 from carepolicy.engine.facts.bundle import Bundle
+from carepolicy.engine.frozen_init import dict_init
 
 OWN_INITS = [Decision, Denial, Reason, Shares, Line, Totals, CostResult, Price, Bundle]
 
@@ -60,3 +62,19 @@ def test_every_field_is_set_by_the_init(cls: type[Any]) -> None:
     assert set(vars(made)) == {f.name for f in fields}  # nothing else
     with pytest.raises(dataclasses.FrozenInstanceError):
         setattr(made, fields[0].name, None)
+
+
+def test_dict_init_refuses_what_it_cannot_write() -> None:
+    @dataclasses.dataclass(frozen=True, slots=True)
+    class Slotted:
+        a: int
+
+    with pytest.raises(TypeError, match="without slots"):
+        dict_init(Slotted)
+
+    @dataclasses.dataclass(frozen=True)
+    class Factory:
+        a: list[int] = dataclasses.field(default_factory=list)
+
+    with pytest.raises(TypeError, match="default_factory"):
+        dict_init(Factory)

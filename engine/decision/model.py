@@ -11,13 +11,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from ..frozen_init import dict_init
 from .context import DecisionContext
 from .json_pieces import DenialWritten, ReasonWritten
 from .trace_nodes import Trace
 
 
-# Without slots, an __init__ of its own: as Decision's (below), and for the same reason.
-@dataclass(frozen=True, init=False)
+# made for every record: one dict update fills it (frozen_init.py)
+@dict_init
+@dataclass(frozen=True)
 class Reason:
     """One rule's verdict on a code, as shown in a denial or behind a billable line."""
 
@@ -30,12 +32,10 @@ class Reason:
     # function of the fields above, so outside equality, hashing and repr (see json_pieces.py)
     written: ReasonWritten | None = field(default=None, init=False, compare=False, repr=False)
 
-    def __init__(self, rule: str, title: str, cites: tuple[str, ...], source: str, text: str) -> None:
-        self.__dict__.update(rule=rule, title=title, cites=cites, source=source, text=text, written=None)
 
-
-# Without slots, an __init__ of its own: as Decision's (below), and for the same reason.
-@dataclass(frozen=True, init=False)
+# made for every record: one dict update fills it (frozen_init.py)
+@dict_init
+@dataclass(frozen=True)
 class Shares:
     """Who pays what of one line's allowed amount (all rounded, see money.py). None: cannot be
     decided (a full-benefit dual's state plan, or a fact or parameter it needs is missing; `note`
@@ -52,31 +52,10 @@ class Shares:
     # None when none applies, or when Medicare's share is not known (the note says why)
     medicare_after_sequestration: Decimal | None = None
 
-    def __init__(
-        self,
-        deductible: Decimal | None,
-        coinsurance: Decimal | None,
-        medicare: Decimal | None,
-        beneficiary: Decimal | None,
-        medigap: Decimal | None,
-        medicaid: Decimal | None,
-        note: str | None = None,
-        medicare_after_sequestration: Decimal | None = None,
-    ) -> None:
-        self.__dict__.update(
-            deductible=deductible,
-            coinsurance=coinsurance,
-            medicare=medicare,
-            beneficiary=beneficiary,
-            medigap=medigap,
-            medicaid=medicaid,
-            note=note,
-            medicare_after_sequestration=medicare_after_sequestration,
-        )
 
-
-# Without slots, an __init__ of its own: as Decision's (below), and for the same reason.
-@dataclass(frozen=True, init=False)
+# made for every record: one dict update fills it (frozen_init.py)
+@dict_init
+@dataclass(frozen=True)
 class Line:
     code: str
     units: int
@@ -91,43 +70,16 @@ class Line:
     # clauses read, and their own `with assumption` (CompiledCode.line_cites; empty for most lines)
     cites: tuple[str, ...] = ()
 
-    def __init__(
-        self,
-        code: str,
-        units: int,
-        practitioner: str,
-        allowed: Decimal | None,
-        price_source: str,
-        shares: Shares | None,
-        decided_by: tuple[str, ...],
-        cites: tuple[str, ...] = (),
-    ) -> None:
-        self.__dict__.update(
-            code=code,
-            units=units,
-            practitioner=practitioner,
-            allowed=allowed,
-            price_source=price_source,
-            shares=shares,
-            decided_by=decided_by,
-            cites=cites,
-        )
 
-
-# Without slots, its own __init__: as Decision's (below), and for the same reason; ~3 denials a
-# record are new ones (a code's reasons in a combination not met before).
-@dataclass(frozen=True, init=False)
+# made for every record: one dict update fills it (frozen_init.py)
+@dict_init
+@dataclass(frozen=True)
 class Denial:
     code: str
     reasons: tuple[Reason, ...]
     unit: int | None = None  # a further unit of a billable add-on
     with_code: str | None = None  # valid on its own, but not with this chosen code
     written: DenialWritten | None = field(default=None, init=False, compare=False, repr=False)  # as Reason's
-
-    def __init__(
-        self, code: str, reasons: tuple[Reason, ...], unit: int | None = None, with_code: str | None = None
-    ) -> None:
-        self.__dict__.update(code=code, reasons=reasons, unit=unit, with_code=with_code, written=None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,8 +104,9 @@ class Withdrawal:
     reasons: tuple[Reason, ...]  # the bundling declaration, with its cites
 
 
-# Without slots, an __init__ of its own: as Decision's (below), and for the same reason.
-@dataclass(frozen=True, init=False)
+# made for every record: one dict update fills it (frozen_init.py)
+@dict_init
+@dataclass(frozen=True)
 class Totals:
     allowed: Decimal | None
     medicare: Decimal | None
@@ -166,32 +119,10 @@ class Totals:
     # of the fields above, so outside equality, hashing and repr, as Reason.written
     written: tuple[bytes, bytes] | None = field(default=None, init=False, compare=False, repr=False)
 
-    def __init__(
-        self,
-        allowed: Decimal | None,
-        medicare: Decimal | None,
-        beneficiary: Decimal | None,
-        medigap: Decimal | None,
-        medicaid: Decimal | None,
-        note: str | None,
-    ) -> None:
-        self.__dict__.update(
-            allowed=allowed,
-            medicare=medicare,
-            beneficiary=beneficiary,
-            medigap=medigap,
-            medicaid=medicaid,
-            note=note,
-            written=None,
-        )
 
-
-# Frozen like the others, but without slots and with an __init__ of its own: the generated one of a
-# frozen dataclass sets each field with `object.__setattr__`, 18 calls for every decision of a batch;
-# this one fills the instance's dict in one call (callgrind, `carepolicy batch --trace compact`: see
-# the commit that made it so). Its parameters are the fields', in order, with their defaults
-# (tests/test_model_init.py holds the two to each other).
-@dataclass(frozen=True, init=False)
+# made for every record: one dict update fills it (frozen_init.py)
+@dict_init
+@dataclass(frozen=True)
 class Decision:
     decision_id: str
     engine: str
@@ -213,47 +144,6 @@ class Decision:
     withdraw: tuple[Withdrawal, ...] = ()  # claims on file that the chosen coding bundles
     note_cites: tuple[str, ...] = ()  # what the policies' notes among `notes` cite (in `sources`)
 
-    def __init__(
-        self,
-        decision_id: str,
-        engine: str,
-        engine_version: str,
-        policy_set_hash: str,
-        facts_hash: str,
-        bundle_id: str,
-        month: str,
-        switches: tuple[tuple[str, str], ...],
-        billable: tuple[Line, ...],
-        denied: tuple[Denial, ...],
-        alternatives: tuple[Alternative, ...],
-        totals: Totals,
-        trace: Trace | None,
-        notes: tuple[str, ...] = (),
-        active_programs: tuple[str, ...] = (),
-        context: DecisionContext | None = None,
-        withdraw: tuple[Withdrawal, ...] = (),
-        note_cites: tuple[str, ...] = (),
-    ) -> None:
-        self.__dict__.update(
-            decision_id=decision_id,
-            engine=engine,
-            engine_version=engine_version,
-            policy_set_hash=policy_set_hash,
-            facts_hash=facts_hash,
-            bundle_id=bundle_id,
-            month=month,
-            switches=switches,
-            billable=billable,
-            denied=denied,
-            alternatives=alternatives,
-            totals=totals,
-            trace=trace,
-            notes=notes,
-            active_programs=active_programs,
-            context=context,
-            withdraw=withdraw,
-            note_cites=note_cites,
-        )
 
     @property
     def patient_responsibility(self) -> Decimal | None:

@@ -16,15 +16,16 @@ from ..compile.month_plan import MonthPlan
 from ..compile.runtime import UNKNOWN, Env
 from ..decision.model import Shares
 from ..decision.trace_nodes import Read, TraceNode
+from ..frozen_init import dict_init
 
 # (the cost-sharing node's result then each clause's; what it reads, `CompiledCostSharing.reads`
 # itself, or () for a header-only node; the value of each, or UNKNOWN)
 CostSummary = tuple[list[str], tuple[tuple[str, str, Any], ...], list[Any]]
 
 
-# Without slots, an __init__ of its own (one dict update): one is made for every decision, and a
-# frozen dataclass's generated __init__ sets each field with `object.__setattr__` (see decision.model.Decision).
-@dataclass(frozen=True, init=False)
+# made for every record: one dict update fills it (frozen_init.py)
+@dict_init
+@dataclass(frozen=True)
 class CostResult:
     shares: tuple[Shares | None, ...]
     note: str | None
@@ -35,16 +36,6 @@ class CostResult:
     summary: Callable[[], CostSummary] | None = None
     # the assumptions the priced lines' shares rest on (cost_sharing.py, `_assumed`), quoted on them
     cites: tuple[str, ...] = ()
-
-    def __init__(
-        self,
-        shares: tuple[Shares | None, ...],
-        note: str | None,
-        node: Callable[[], TraceNode] | None,
-        summary: Callable[[], CostSummary] | None = None,
-        cites: tuple[str, ...] = (),
-    ) -> None:
-        self.__dict__.update(shares=shares, note=note, node=node, summary=summary, cites=cites)
 
 
 def cost_result(

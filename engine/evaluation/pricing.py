@@ -15,6 +15,7 @@ from ..compile.compiled import CompiledPricing
 from ..compile.month_plan import MonthPlan
 from ..compile.runtime import UNKNOWN, Env
 from ..decision.trace_nodes import TraceNode
+from ..frozen_init import dict_init
 from ..money import as_money, round_cents
 
 
@@ -28,14 +29,12 @@ class FeeSchedule:
     digest: str
 
 
-# Without slots, an __init__ of its own (one dict update): as decision.model.Decision's, for the same reason.
-@dataclass(frozen=True, init=False)
+# made for every record: one dict update fills it (frozen_init.py)
+@dict_init
+@dataclass(frozen=True)
 class Price:
     amount: Decimal | None  # per unit, already rounded
     source: str
-
-    def __init__(self, amount: Decimal | None, source: str) -> None:
-        self.__dict__.update(amount=amount, source=source)
 
 
 def price(code: str, plan: MonthPlan, env: Env, fee_schedule: FeeSchedule | None) -> Price:

@@ -14,6 +14,7 @@ from decimal import Decimal
 from typing import Any, cast
 
 from ..diagnostics import Diagnostic, sort_diagnostics
+from ..frozen_init import dict_init
 from ..jsontext import canonical_bytes
 from .fast_intake import bundle_id_of, fast_bundle
 from .impossible import impossible_values
@@ -26,9 +27,9 @@ from .skeleton import ITEMS, OTHER, skeleton, values
 from .upgrade import bundle_version, fold_claims, fold_tcm_period, upgrade_v1
 
 
-# Without slots, an __init__ of its own (one dict update): one is made for every record of a batch,
-# and a frozen dataclass's generated __init__ sets each field with `object.__setattr__`.
-@dataclass(frozen=True, init=False)
+# made for every record: one dict update fills it (frozen_init.py)
+@dict_init
+@dataclass(frozen=True)
 class Bundle:
     """One valid fact bundle, ready for evaluation.
 
@@ -44,20 +45,6 @@ class Bundle:
     data: Mapping[str, Any]
     facts_hash: str
     notes: tuple[str, ...] = ()  # what was read but does not count, e.g. time dated outside the month
-
-    def __init__(
-        self,
-        id: str,
-        source: str,
-        index: int,
-        month: str,
-        data: Mapping[str, Any],
-        facts_hash: str,
-        notes: tuple[str, ...] = (),
-    ) -> None:
-        self.__dict__.update(
-            id=id, source=source, index=index, month=month, data=data, facts_hash=facts_hash, notes=notes
-        )
 
 
 @dataclass(frozen=True, slots=True)
