@@ -41,6 +41,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
         "engine.decision.json_pieces",  # kept canonical pieces of the decision line (orjson); base like the model
         "engine.jsontext",  # the canonical JSON text of decisions (orjson); imports nothing of the engine
         "engine.printable",  # outside text made safe for a terminal; imports nothing
+        "engine.frozen_init",  # dict_init for the per-record dataclasses; imports nothing of the engine
     ),
     ("engine.language",),
     ("engine.facts", "engine.check"),

@@ -74,4 +74,6 @@ def test_values_have_their_own_token_kinds() -> None:
 def test_any_text_tokenises_back_to_itself(text: str) -> None:
     # outside text (an editor's buffer, a docs block): the lexer never fails and loses nothing
     lexer = CarePolicyLexer(stripnl=False, ensurenl=False)
-    assert "".join(value for _, value in lexer.get_tokens(text)) == text.replace("\r\n", "\n").replace("\r", "\n")
+    # (Pygments drops one byte-order mark at the start of the text, as the policy parser skips it.)
+    expected = text.removeprefix("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
+    assert "".join(value for _, value in lexer.get_tokens(text)) == expected
