@@ -37,7 +37,7 @@ def parquet_decisions(path: str) -> Iterator[tuple[str, Any, bytes]]:
         import pyarrow as pa
         import pyarrow.parquet as pq
 
-        from carepolicy.parquet import damaged_help, starts_as_json
+        from carepolicy.parquet_damage import damaged_help, starts_as_json
     except ImportError:
         fail("usage/missing-extra", f"reading `{path}` needs pyarrow, which is not installed", file=path,
              help="install the Arrow extra: pip install 'carepolicy[arrow]'")

@@ -21,7 +21,8 @@ from ..language import syntax as s
 from ..language.clauses import Assumption
 from ..language.registry import Registry
 from ..language.valuetypes import Type
-from .clauses import check_code_lists, check_declaration
+from .clauses import check_declaration
+from .code_lists import check_code_lists
 from .context import CheckContext
 from .depth import check_depth
 from .index import PolicyIndex, build_index

@@ -23,7 +23,7 @@ def check_addons(ctx: CheckContext) -> list[Diagnostic]:
             bases = ctx.index.expand(addon.bases)
             base_decls = [b for code in bases for b in ctx.index.codes.get(code, [])]
             if not base_decls:
-                continue  # unknown base codes are reported by check_code_lists
+                continue  # unknown base codes are reported by check_code_lists (code_lists.py)
             for base in base_decls:
                 if base.is_addon:
                     out.append(
