@@ -30,7 +30,7 @@ def line_shares(amounts: Sequence[Decimal | None], basis: Basis, undetermined: s
     shares: list[Shares | None] = []
     for amount in amounts:  # in coding order: the deductible is taken line by line
         if amount is None:
-            shares.append(_unpriced(payers))
+            shares.append(_unpriced(payers, remaining, undetermined))
             # The line takes its part of the deductible first (§7.1), how much is not known: the
             # lines after it cannot be told what is left of it, unless nothing was (a priced line
             # after it was given the whole deductible, as if the unpriced line took none).
@@ -64,12 +64,19 @@ def _undetermined_split(
     return Shares(_known(deductible), _known(coinsurance), medicare, owed, medigap, None, why)
 
 
-def _unpriced(payers: tuple[Any, Any, Any]) -> Shares | None:
-    """A line that is not priced: who pays what of it cannot be computed, except that when
-    Medicaid certainly pays all of the beneficiary's part (a QMB, §7.2) the beneficiary owes
-    nothing of it, whatever the amount and whatever an `indeterminate` clause leaves undecided.
-    None otherwise (not computed)."""
-    if _pays_all(payers[2]):
+def _unpriced(payers: tuple[Any, Any, Any], remaining: Any, undetermined: str | None) -> Shares | None:
+    """A line that is not priced: who pays what of it cannot be computed, except that the
+    beneficiary certainly owes nothing of it, whatever the amount, when Medigap pays all of what
+    the line can bring (the coinsurance, and the deductible unless none is left: Plans C and F;
+    A, B, D, G, M, N, or K/L past the limit, once the deductible is met; §7.3), which leaves
+    Medicaid nothing, or when Medicaid pays all of the beneficiary's part (a QMB, §7.2), the latter
+    also when an `indeterminate` clause leaves the shares undecided (docs/language.md). None
+    otherwise (not computed)."""
+    medigap_deductible, medigap_coinsurance, medicaid = payers
+    no_deductible = _pays_all(medigap_deductible) or (remaining is not UNKNOWN and remaining == ZERO)
+    if undetermined is None and no_deductible and _pays_all(medigap_coinsurance):
+        return Shares(deductible=None, coinsurance=None, medicare=None, beneficiary=ZERO, medigap=None, medicaid=ZERO)
+    if _pays_all(medicaid):
         return Shares(deductible=None, coinsurance=None, medicare=None, beneficiary=ZERO, medigap=None, medicaid=None)
     return None
 
