@@ -39,6 +39,8 @@ def dict_init(cls: type[T]) -> type[T]:
         if f.default is not dataclasses.MISSING:
             defaults[default] = f.default
         if not f.init:
+            if f.default is dataclasses.MISSING:  # the dataclass leaves it unset; one update cannot
+                raise TypeError(f"{cls.__name__}.{f.name}: dict_init needs a default for a field outside __init__")
             values.append(f"{f.name}={default}")
             continue
         parameters.append(f"{f.name}={default}" if f.default is not dataclasses.MISSING else f.name)

@@ -78,3 +78,10 @@ def test_dict_init_refuses_what_it_cannot_write() -> None:
 
     with pytest.raises(TypeError, match="default_factory"):
         dict_init(Factory)
+
+    @dataclasses.dataclass(frozen=True)
+    class Unset:
+        a: int = dataclasses.field(init=False)
+
+    with pytest.raises(TypeError, match="needs a default"):
+        dict_init(Unset)

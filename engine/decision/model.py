@@ -144,7 +144,6 @@ class Decision:
     withdraw: tuple[Withdrawal, ...] = ()  # claims on file that the chosen coding bundles
     note_cites: tuple[str, ...] = ()  # what the policies' notes among `notes` cite (in `sources`)
 
-
     @property
     def patient_responsibility(self) -> Decimal | None:
         return self.totals.beneficiary

@@ -123,7 +123,7 @@ def _clause_result(applied: Any) -> str:
 
 # `_clause_result` of each value `clauses_apply` gives (True, False or UNKNOWN: nothing else), looked
 # up in C for the compact trace's ~10 clauses a decision, not a call each
-_RESULT_OF_APPLIED = {True: "applies", False: "does not apply", UNKNOWN: "unknown"}
+_RESULT_OF_APPLIED = {applied: _clause_result(applied) for applied in (True, False, UNKNOWN)}
 
 
 def _sequestration_result(sharing: CompiledCostSharing, env: Env) -> str:
