@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))  # tests/compact_oracle.py and benchmarks/bench_evaluate.py
+sys.path.insert(0, str(ROOT))  # tests/compact_oracle.py and benchmarks/bundle_generator.py
 
 from carepolicy.cli.batch_input import RawRecord, decode  # noqa: E402
 from carepolicy.cli.common import decide, prepare  # noqa: E402
@@ -38,8 +38,7 @@ def lines_of(path: str | None, count: int) -> list[bytes]:
     if path is not None:
         with open(path, "rb") as file:
             return [line for _, line in zip(range(count), file, strict=False)]
-    from benchmarks.bench_batch import json_line
-    from benchmarks.bench_evaluate import make_bundles
+    from benchmarks.bundle_generator import json_line, make_bundles
 
     return [json_line(bundle).encode() for bundle in make_bundles(count, 20250101)]
 

@@ -31,7 +31,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from bench_batch import write_input  # noqa: E402
+from bundle_generator import write_input  # noqa: E402
 
 
 def load() -> str:

@@ -36,7 +36,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from bench_evaluate import make_bundles  # a sibling script, not a package
+from bundle_generator import make_bundles  # a sibling module, not a package
 
 
 class _StdlibDecoder:

@@ -26,12 +26,13 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from bench_batch import CPU_SECONDS, LAST_ERROR, digest, load, run, wrapped, write_input  # noqa: E402
+from batch_runs import CPU_SECONDS, LAST_ERROR, digest, load, run, wrapped  # noqa: E402
+from bundle_generator import write_input  # noqa: E402
 
 
 def timed(program: list[str], source: Path, form: str, jobs: int, out: Path) -> tuple[float, float, float, str]:
     """(wall seconds, CPU seconds of all the processes, CPU seconds of the main process, the output's
-    digest) of one run; the output is removed (bench_batch.digest says why)."""
+    digest) of one run; the output is removed (batch_runs.digest says why)."""
     seconds, _peak, status = run([*program, "batch", str(source), "--trace", form, "--jobs", str(jobs),
                                   "-o", str(out)])
     if status != 0:

@@ -46,8 +46,7 @@ def lines(count: int, source: str | None) -> list[bytes]:
     if source is not None:
         with open(source, "rb") as handle:
             return [line.rstrip(b"\n") for line in islice(handle, count)]
-    from bench_batch import json_line
-    from bench_evaluate import make_bundles
+    from bundle_generator import json_line, make_bundles
 
     return [json_line(item).encode() for item in make_bundles(count, 20250101)]
 

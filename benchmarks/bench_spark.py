@@ -25,7 +25,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script from anywhere
 
-from benchmarks.bench_evaluate import make_bundles
+from benchmarks.bundle_generator import make_bundles
 from tests.pipeline_data import as_read, dumps
 
 

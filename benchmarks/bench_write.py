@@ -29,7 +29,7 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from bench_evaluate import make_bundles  # noqa: E402
+from bundle_generator import make_bundles  # noqa: E402
 from carepolicy.engine import Bundle, Decision, evaluate, load_policies  # noqa: E402
 from carepolicy.engine.decision.json_form import to_json_bytes, to_json_obj  # noqa: E402
 from carepolicy.engine.facts.bundle import validate_bundle  # noqa: E402
