@@ -488,3 +488,46 @@ def test_the_python_api_table_names_the_parameters_the_functions_take() -> None:
         takes = [parameter for parameter in inspect.signature(function).parameters if parameter != "self"]
         listed = [part.split("=")[0].strip() for part in shown.split(",") if part.strip() not in ("", "*")]
         assert listed == takes, f"{name}: the page gives ({shown}), the function takes {takes}"
+
+
+# A shipped policy line as a decision quotes it (`[policies/ccm.policy:116 · S20]`); the tutorial's
+# own folder (`my-policies/...`) is its own and not matched.
+_QUOTED_DECLARATION = re.compile(r"(?<![\w-])policies/(?P<file>[a-z_0-9]+\.policy):(?P<line>\d+) ·")
+
+
+# the kinds a decision's reason quotes by place, besides codes and notes (a `define`, `switch` or
+# `parameter` is quoted by name, never by `file:line ·`)
+_QUOTED_KINDS = ("rule", "precondition", "exclusion", "exclusive", "exception", "bundling")
+
+
+def _quote_names_its_declaration(declaration: str, before: str) -> bool:
+    """Whether the text just before a quoted `file:line ·` names the declaration on that line: a
+    code's or an add-on's code, a note's title (its first 30 characters); a rule's reason is prose of
+    its own, so a rule (and its like) only has to be one of the kinds a reason quotes."""
+    kind, _space, rest = declaration.partition(" ")
+    if kind in ("code", "add-on"):
+        return rest.split(" ", 1)[0] in before
+    if kind == "note":
+        title = rest.partition('"')[2].partition('"')[0]
+        return " ".join(title.split())[:30] in before
+    return kind in _QUOTED_KINDS
+
+
+def test_the_policy_lines_the_pages_quote_are_declarations() -> None:
+    """A page quoting a decision names where a code or note is declared: after an edit to the
+    policies moves it, the quote must move too (two pages named a note at common.policy:186, a
+    `define` 29 lines above it)."""
+    stale = []
+    for page in sorted((ROOT / "docs").rglob("*.md")):
+        if page.name == "performance-history.md":  # a record of past sessions, quoted as it was
+            continue
+        text = page.read_text(encoding="utf-8")
+        for match in _QUOTED_DECLARATION.finditer(text):
+            lines = (ROOT / "policies" / match["file"]).read_text(encoding="utf-8").splitlines()
+            number = int(match["line"])
+            declaration = lines[number - 1] if number <= len(lines) else ""
+            before = " ".join(text[max(0, match.start() - 300) : match.start()].split())
+            if (not declaration or declaration[0].isspace() or declaration.startswith("#")
+                    or not _quote_names_its_declaration(declaration, before)):
+                stale.append(f"{page.relative_to(ROOT)}: {match[0]} is `{declaration.strip()}`")
+    assert not stale, "\n".join(stale)
