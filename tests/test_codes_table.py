@@ -43,6 +43,14 @@ def test_a_threshold_restated_in_a_requirement_is_listed_once(policies: PolicySe
     assert row.split(" | ")[4] == ">= 20 min"
 
 
+def test_a_threshold_a_switch_asks_for_is_shown_with_its_condition(policies: PolicySet) -> None:
+    # G0568's 70 minutes are asked for only under `g0568_time_threshold = seventy_minutes`
+    # (cms-rules.md §5.4, §10 item 5: low confidence, default no threshold): the page must not
+    # state `>= 70 min` as the code's threshold.
+    row = next(line for line in code_table_markdown(policies).splitlines() if line.startswith("| G0568 |"))
+    assert row.split(" | ")[4].startswith("g0568_time_threshold = no_threshold or cocm_staff_minutes >= 70 min")
+
+
 def test_codes_of_another_folder_name_it(tmp_path: Path) -> None:
     """`codes --policies my-policies/` said it was generated from `policies/`, kept current by a
     test of this repository."""
