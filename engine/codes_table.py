@@ -3,8 +3,8 @@
 Columns: code, title, effective interval, base or add-on (and to what), time threshold (the
 `>= N min` requirements written on the code itself; one that is a side of an `or` as the whole
 condition), unit cap, the CY2025 national amount the
-shipped data gives (RVU × conversion factor for December 2025, "not priced" otherwise), sources.
-"""
+shipped data gives (RVU × conversion factor for December 2025, "not priced" otherwise), sources
+and assumptions (each `assumption, not a CMS rule: ...`)."""
 
 from __future__ import annotations
 
@@ -100,7 +100,12 @@ def code_table_markdown(policies: PolicySet, folder: str | None = None) -> str:
         for code in policies.checked.index.codes[code_id]:
             kind = f"add-on to {', '.join(policies.checked.index.expand(code.bases))}" if code.is_addon else "base"
             cap = _cap(policies, code)
-            cites = "; ".join(f"{c.source} ({c.locator})" for c in code.cites)
+            # A row states the code's rules as facts (a threshold, a title's minutes): what the
+            # reference does not state is labelled beside the sources, as every decision labels it.
+            cites = "; ".join(
+                [f"{c.source} ({c.locator})" for c in code.cites]
+                + [f"assumption, not a CMS rule: {a.reason}" for a in (*code.assumptions, *code.unit_assumptions)]
+            ).replace("|", "\\|")
             effective = str(code.effective) if code.effective else "always"
             rows.append(
                 f"| {code.id} | {code.title} | {effective} | {kind} | {_thresholds(policies, code)} | {cap} | "

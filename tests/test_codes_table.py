@@ -69,3 +69,10 @@ def test_codes_of_another_folder_name_it(tmp_path: Path) -> None:
         f"Generated from `{copy}` by `carepolicy codes --policies {copy}`. Amounts are CY2025 national"
         " non-facility allowed amounts computed from its RVUs × conversion factor; real claims are locality-adjusted."
     )
+
+
+def test_a_row_labels_what_the_reference_does_not_state(policies: PolicySet) -> None:
+    # 99492's 70 minutes are the CPT descriptor, not in cms-rules.md: the policy says so in an
+    # `assumption`, and the row shows it beside the sources, as every decision does.
+    row = next(line for line in code_table_markdown(policies).splitlines() if line.startswith("| 99492 |"))
+    assert "assumption, not a CMS rule: first 70 minutes in the first month" in row.split(" | ")[7]
