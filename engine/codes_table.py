@@ -1,9 +1,10 @@
 """A markdown table of every code a policy set knows (docs/codes.md is generated from it).
 
 Columns: code, title, effective interval, base or add-on (and to what), time threshold (the
-`>= N min` requirements written on the code itself), unit cap, the CY2025 national amount the
-shipped data gives (RVU × conversion factor for December 2025, "not priced" otherwise), sources.
-"""
+`>= N min` requirements written on the code itself; one that is a side of an `or` as the whole
+condition), unit cap, the CY2025 national amount the
+shipped data gives (RVU × conversion factor for December 2025, "not priced" otherwise), sources
+and assumptions (each `assumption, not a CMS rule: ...`)."""
 
 from __future__ import annotations
 
@@ -14,20 +15,37 @@ from .language import syntax as s
 from .language.valuetypes import MINUTES
 
 
+def _minute_thresholds(condition: s.Expr) -> list[str]:
+    return [
+        f"{node.op} {node.right.text}"
+        for node in s.walk(condition)
+        if isinstance(node, s.Compare)
+        and node.op in (">=", ">")
+        and isinstance(node.right, s.Literal)
+        and node.right.type is MINUTES
+    ]
+
+
 def _thresholds(policies: PolicySet, code: s.Code) -> str:
-    found = []
+    found: list[str] = []
+    # A threshold that is only one side of an `or` (G0568's 70 minutes, asked for only by a switch
+    # the reference leaves open) is not the code's threshold: the table quotes the whole
+    # condition, so the page never states as a rule what the policies make conditional.
+    conditional: list[s.Expr] = []
     for requirement in code.requirements:
         for condition in requirement.conditions:
-            for node in s.walk(condition):
-                if (
-                    isinstance(node, s.Compare)
-                    and node.op in (">=", ">")
-                    and isinstance(node.right, s.Literal)
-                    and node.right.type is MINUTES
-                ):
-                    threshold = f"{node.op} {node.right.text}"
-                    if threshold not in found:  # one threshold, however many requirements restate it
-                        found.append(threshold)
+            thresholds = _minute_thresholds(condition)
+            if thresholds and not isinstance(condition, s.Compare):
+                conditional.append(condition)
+                continue
+            for threshold in thresholds:
+                if threshold not in found:  # one threshold, however many requirements restate it
+                    found.append(threshold)
+    for condition in conditional:
+        if not set(_minute_thresholds(condition)) <= set(found):  # not a restatement of one above
+            text = policies.compiled.text(condition.span)
+            if text not in found:
+                found.append(text)
     if code.units is not None and code.units.once is not None:
         found.append(f"billed once when {policies.compiled.text(code.units.once.span)}")
     elif code.units is not None:
@@ -82,7 +100,12 @@ def code_table_markdown(policies: PolicySet, folder: str | None = None) -> str:
         for code in policies.checked.index.codes[code_id]:
             kind = f"add-on to {', '.join(policies.checked.index.expand(code.bases))}" if code.is_addon else "base"
             cap = _cap(policies, code)
-            cites = "; ".join(f"{c.source} ({c.locator})" for c in code.cites)
+            # A row states the code's rules as facts (a threshold, a title's minutes): what the
+            # reference does not state is labelled beside the sources, as every decision labels it.
+            cites = "; ".join(
+                [f"{c.source} ({c.locator})" for c in code.cites]
+                + [f"assumption, not a CMS rule: {a.reason}" for a in (*code.assumptions, *code.unit_assumptions)]
+            ).replace("|", "\\|")
             effective = str(code.effective) if code.effective else "always"
             rows.append(
                 f"| {code.id} | {code.title} | {effective} | {kind} | {_thresholds(policies, code)} | {cap} | "

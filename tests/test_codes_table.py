@@ -43,6 +43,14 @@ def test_a_threshold_restated_in_a_requirement_is_listed_once(policies: PolicySe
     assert row.split(" | ")[4] == ">= 20 min"
 
 
+def test_a_threshold_a_switch_asks_for_is_shown_with_its_condition(policies: PolicySet) -> None:
+    # G0568's 70 minutes are asked for only under `g0568_time_threshold = seventy_minutes`
+    # (cms-rules.md §5.4, §10 item 5: low confidence, default no threshold): the page must not
+    # state `>= 70 min` as the code's threshold.
+    row = next(line for line in code_table_markdown(policies).splitlines() if line.startswith("| G0568 |"))
+    assert row.split(" | ")[4].startswith("g0568_time_threshold = no_threshold or cocm_staff_minutes >= 70 min")
+
+
 def test_codes_of_another_folder_name_it(tmp_path: Path) -> None:
     """`codes --policies my-policies/` said it was generated from `policies/`, kept current by a
     test of this repository."""
@@ -61,3 +69,10 @@ def test_codes_of_another_folder_name_it(tmp_path: Path) -> None:
         f"Generated from `{copy}` by `carepolicy codes --policies {copy}`. Amounts are CY2025 national"
         " non-facility allowed amounts computed from its RVUs × conversion factor; real claims are locality-adjusted."
     )
+
+
+def test_a_row_labels_what_the_reference_does_not_state(policies: PolicySet) -> None:
+    # 99492's 70 minutes are the CPT descriptor, not in cms-rules.md: the policy says so in an
+    # `assumption`, and the row shows it beside the sources, as every decision does.
+    row = next(line for line in code_table_markdown(policies).splitlines() if line.startswith("| 99492 |"))
+    assert "assumption, not a CMS rule: first 70 minutes in the first month" in row.split(" | ")[7]
