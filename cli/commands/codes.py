@@ -16,8 +16,10 @@ def codes(policies_dir: str | None) -> None:
     """Print a markdown table of every billing code the policies declare.
 
     One row per code (and per dated version of it): title, effective interval, base code or
-    add-on (and to what), the minute thresholds written on the code, the unit cap, the CY2025
-    national amount the shipped data gives (or "not priced"), and the sources it cites.
+    add-on (and to what), the minute thresholds written on the code (one that applies only under
+    a switch, with its whole condition), the unit cap, the CY2025 national amount the shipped
+    data gives (or "not priced"), the sources it cites and its assumptions, each labelled
+    "assumption, not a CMS rule".
 
     \b
     Examples:
