@@ -168,6 +168,44 @@ def test_after_a_byte_order_mark_the_byte_that_is_not_utf8_is_the_one_named(tmp_
     assert (diag.span.line, diag.span.column) == (2, 17)  # the mark is no column
 
 
+_HEAD = 'policy p "P"\n\ndefine a "A"\n  = true\n\ndefine b "B"\n  = true\n\n'
+
+
+@pytest.mark.parametrize(
+    ("broken", "tail", "place", "message"),
+    [
+        ("rule broken\n", "", (9, 6), "found the end of the file where"),
+        ("rule broken requires (((\n", '\ndefine c "C"\n  = true\n', (9, 13), "found `requires` where"),
+    ],
+    ids=["at the end", "between two"],
+)
+def test_an_error_on_a_declarations_first_line_is_its_own_not_the_finished_one_above(
+    broken: str, tail: str, place: tuple[int, int], message: str
+) -> None:
+    """An error right after a declaration's keyword was blamed on the declaration above ("`rule`
+    starts a declaration, but the declaration above it is not finished"), which was then skipped;
+    the same line failed again and the next one up was blamed: the message once per declaration
+    above (15 times for one bad line added to ccm.policy), every one of them dropped unchecked."""
+    policy, problems, skipped = parse_partial(_HEAD + broken + tail, "x.policy")
+    ((line, column, text),) = [(p.span.line, p.span.column, p.message) for p in problems if p.span is not None]
+    assert ((line, column), text[: len(message)]) == (place, message)
+    assert skipped == {"broken"}
+    assert policy is not None
+    assert [d.id for d in policy.declarations] == ["a", "b", *(["c"] if tail else [])]
+
+
+def test_a_declaration_left_unfinished_is_still_the_one_blamed() -> None:
+    """The case the message is for: `and` ends `a` too early, `b` was read as the rest of it."""
+    text = 'policy p "P"\n\ndefine a "A"\n  = true and\n\ndefine b "B"\n  = true\n'
+    policy, problems, skipped = parse_partial(text, "x.policy")
+    assert [(p.message, p.span and p.span.line) for p in problems] == [
+        ("`define` starts a declaration, but the declaration above it is not finished", 6)
+    ]
+    assert skipped == {"a"}
+    assert policy is not None
+    assert [d.id for d in policy.declarations] == ["b"]
+
+
 _PIECES = st.sampled_from(
     [
         'policy p "P"\n', '  source S1 "s"\n', 'rule r.a "A"\n', '  cite S1 "x"\n', "  requires ", "beneficiary.part_b",
