@@ -290,9 +290,9 @@ def _json_document(data: bytes, name: str) -> Iterator[Record]:
         text = data.decode("utf-8")
         document = parse_json(text)
     except UnicodeDecodeError as exc:  # (at its line and column: a JSON document may be many lines long)
-        place = not_utf8_place(data, exc)
+        at = not_utf8_place(data, exc)
         message = f"cannot read `{name}`: {not_utf8(data, exc)}"
-        raise FactError([Diagnostic("facts/io", message, span=None if place is None else span(name, *place),
+        raise FactError([Diagnostic("facts/io", message, span=None if at is None else span(name, *at),
                                     file=name)]) from None
     except json.JSONDecodeError as exc:
         diag = syntax(invalid("JSON", exc.msg) + unknown_count(text), name, exc.lineno, exc.colno)
