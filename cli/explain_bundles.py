@@ -45,6 +45,10 @@ class Bundles(Protocol):
     def invalid(self, bundle_id: str) -> bool:
         """Whether the file holds a bundle with this id that is not valid (asked once `find` found none)."""
 
+    def unread(self) -> int:
+        """How many records of the file could not be read far enough to know their id (asked once
+        `find` found none): the bundle sought may be one of them."""
+
     def close(self) -> None:
         """Let go of the file."""
 
@@ -80,6 +84,9 @@ class Held:
     def invalid(self, bundle_id: str) -> bool:
         return bundle_id in self.invalid_ids
 
+    def unread(self) -> int:
+        return _unread(self.invalid_ids)
+
     def close(self) -> None:
         pass
 
@@ -108,6 +115,9 @@ class InStep:
 
     def invalid(self, bundle_id: str) -> bool:
         return self.index is not None and bundle_id in self.index.invalid_ids
+
+    def unread(self) -> int:
+        return 0 if self.index is None else _unread(self.index.invalid_ids)
 
     def close(self) -> None:
         self._records.close()  # (closes the file, when it was not read to its end)
@@ -164,6 +174,12 @@ class Index:
 
     def close(self) -> None:
         self.stream.close()
+
+
+def _unread(invalid_ids: set[str]) -> int:
+    """The records among `invalid_ids` named by their place (`#2`): read too little to know an id
+    (a line that is not UTF-8 or not JSON)."""
+    return sum(1 for bundle_id in invalid_ids if bundle_id.startswith("#") and bundle_id[1:].isdigit())
 
 
 def _json_lines_file(path: str) -> bool:

@@ -17,7 +17,7 @@ from .commands.schema import schema
 from .commands.serve import serve
 from .commands.switches import switches
 from .commands.test import test
-from .output import GuardedGroup, forgiving_stderr
+from .output import GuardedGroup, cannot_write, closed_stdout, forgiving_stderr, is_write_error
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
@@ -68,7 +68,17 @@ cli.add_command(fmt)
 def main() -> None:
     """The console-script entry point."""
     _open_closed_streams()
-    cli.main(prog_name="carepolicy")
+    try:
+        cli.main(prog_name="carepolicy")
+    except OSError as error:
+        # `carepolicy --help`/`--version` are written while the arguments are parsed, before the
+        # group's guard (GuardedGroup.invoke): `carepolicy --help > /dev/full` was a traceback, exit 1
+        if not is_write_error(error):
+            raise
+        try:
+            cannot_write("standard output", error)
+        except click.exceptions.Exit as done:
+            raise SystemExit(done.exit_code) from None
 
 
 def _open_closed_streams() -> None:
@@ -76,20 +86,26 @@ def _open_closed_streams() -> None:
 
     Else the first file the command opens takes its descriptor (`batch`'s output took 2, and what is
     written to standard error would go into it), and Python's `sys.stdout`/`sys.stderr` are None,
-    which the commands write to and flush. (A closed standard input stays `sys.stdin` None: reading
-    it is the input's facts/io error.) Standard error becomes a ForgivingStderr either way."""
+    which the commands write to and flush. A command's first write to a standard output closed so
+    is refused (usage/output, exit 2): its results would be lost. (A closed standard input stays
+    `sys.stdin` None: reading it is the input's facts/io error.) Standard error becomes a
+    ForgivingStderr either way."""
     import os
     import sys
 
+    stdout_closed = False
     for fd in (0, 1, 2):  # in order: `os.open` takes the lowest free descriptor, this one
         try:
             os.fstat(fd)
         except OSError:
+            stdout_closed = stdout_closed or fd == 1
             null = os.open(os.devnull, os.O_RDWR)
             if null != fd:
                 os.dup2(null, fd)
                 os.close(null)
-    if sys.stdout is None:
+    if stdout_closed:  # what is written there is refused, not dropped (output.py, _ClosedStdout)
+        sys.stdout = closed_stdout()
+    elif sys.stdout is None:
         sys.stdout = open(1, "w", closefd=False)  # noqa: SIM115 — the process's own, never closed
     if sys.stderr is not None:
         sys.stderr.flush()

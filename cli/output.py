@@ -83,6 +83,39 @@ def forgiving_stderr() -> ForgivingStderr:
     return ForgivingStderr(raw, encoding=encoding, errors="backslashreplace", line_buffering=True)
 
 
+class _ClosedStdout(io.RawIOBase):
+    """Standard output that was closed when the command started (`cmd >&-`, a daemon's).
+
+    main.py points descriptor 1 at /dev/null then, so that no file the command opens takes it.
+    But what the command wrote there was lost with exit status 0: `fmt - < draft.policy >&-` said
+    `1 file reformatted` and the formatted text was gone. The first write now fails as a closed
+    descriptor does (EBADF), which the command reports as any output it cannot write (usage/output,
+    exit 2); later writes are dropped, so the interpreter's last flush stays quiet. A command that
+    writes nothing there (`batch`, `evaluate -o FILE`) is not affected."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._refused = False
+
+    def writable(self) -> bool:
+        return True
+
+    def fileno(self) -> int:
+        return 1
+
+    def write(self, data: object) -> int:
+        size = len(memoryview(data))  # type: ignore[arg-type]  # (a bytes-like object, as io passes)
+        if size and not self._refused:
+            self._refused = True
+            raise OSError(errno.EBADF, "it was closed when the command started")
+        return size
+
+
+def closed_stdout() -> io.TextIOWrapper:
+    """sys.stdout for a descriptor 1 that was closed when the command started: see _ClosedStdout."""
+    return io.TextIOWrapper(io.BufferedWriter(_ClosedStdout()), encoding="utf-8")
+
+
 def cannot_write(target: str, error: OSError, *, file: str | None = None) -> NoReturn:
     """Report that `target` cannot be written and end the command with BAD_INPUT (exit 2)."""
     if target == "standard output":

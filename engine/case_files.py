@@ -15,7 +15,7 @@ from typing import Any
 
 from .diagnostics import Diagnostic, FactError
 from .facts.reader import load_yaml_documents
-from .facts.record_errors import not_utf8, utf16_or_32
+from .facts.record_errors import not_utf8, not_utf8_place, span, utf16_or_32
 from .facts.schema_messages import describe
 
 SHAPE_HELP = "a case file holds `cases:`, a list of {name, facts, switches, expect} (see `carepolicy test --help`)"
@@ -30,7 +30,10 @@ def case_document(path: Path) -> Mapping[str, Any]:
         text = path.read_bytes().decode("utf-8")
     except UnicodeDecodeError as error:
         said = utf16_or_32(error.object)  # the message then says how to save it
-        raise _problem(name, None, not_utf8(error.object, error), None if said else "save the file as UTF-8") from None
+        place = not_utf8_place(error.object, error)  # (a case file is long: `byte 11064` alone was no place)
+        raise FactError([Diagnostic("test/cases", not_utf8(error.object, error), file=name,
+                                    span=None if place is None else span(name, *place),
+                                    help=None if said else "save the file as UTF-8")]) from None
     except OSError as error:
         raise _problem(name, None, f"cannot read `{name}`: {(error.strerror or str(error)).lower()}", None) from None
     documents = [d for d in load_yaml_documents(text, name) if d is not None]

@@ -18,10 +18,10 @@ TIMEOUT = 30.0
 
 
 class LspClient:
-    def __init__(self, cwd: Path) -> None:
+    def __init__(self, cwd: Path, *options: str) -> None:
         self.log = (cwd / "lsp-stderr.log").open("wb")  # the server's own log, for a failing test
         self.process = subprocess.Popen(
-            [_carepolicy(), "lsp"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.log, cwd=cwd
+            [_carepolicy(), "lsp", *options], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.log, cwd=cwd
         )
         self.next_id = 0
         self.responses: dict[int, queue.Queue[dict[str, Any]]] = {}

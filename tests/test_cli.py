@@ -481,7 +481,10 @@ def test_a_case_file_not_in_utf8_is_named(tmp_path: Path) -> None:
                              "(it starts with a UTF-16 byte-order mark); save it as UTF-8\n")
     file.write_bytes(b"cases:\n  - name: caf\xe9\n")  # Latin-1: no mark to tell, the help says what to do
     result = run("test", "policies", "--cases", str(tmp_path))
-    assert result.stderr == f"{file}: error[test/cases]: not UTF-8 text (byte 21)\n  help: save the file as UTF-8\n"
+    assert result.stderr == (f"{file}:2:14: error[test/cases]: not UTF-8 text (byte 21)\n"  # at its line (s33)
+                             "   2 |   - name: caf\ufffd\n"
+                             "                    ^\n"
+                             "  help: save the file as UTF-8\n")
 
 
 # --------------------------------------------------------------------------------------------- help

@@ -79,6 +79,50 @@ def test_stdout_on_a_full_disk(args: tuple[str, ...], tmp_path: Path) -> None:
     _assert_clear_error(result, "standard output: file too large")
 
 
+@pytest.mark.parametrize("args", [("--help",), ("--version",)], ids=["help", "version"])
+def test_the_groups_own_help_and_version_on_a_full_disk(args: tuple[str, ...], tmp_path: Path) -> None:
+    """They are written while the arguments are parsed, before any command's guard: a traceback,
+    exit 1 (s33 CLI sweep; `carepolicy schema --help` was already a clear error)."""
+    with (tmp_path / "stdout").open("w") as file:
+        result = _carepolicy(*args, stdout=file.fileno(), full=True)
+    _assert_clear_error(result, "standard output: file too large")
+
+
+def _stdout_closed() -> None:
+    os.close(1)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("evaluate", "--policies", "policies", "facts/two.yaml"),
+        ("schema",),
+        ("fmt", "-"),
+        ("--help",),
+    ],
+    ids=["evaluate", "schema", "fmt-stdin", "help"],
+)
+def test_a_stdout_closed_at_the_start_is_an_output_that_cannot_be_written(args: tuple[str, ...]) -> None:
+    """`cmd >&-` (a daemon's, cron's): standard output became /dev/null, so that no output file
+    takes its descriptor, and the results went there with exit status 0: `fmt - < draft.policy >&-`
+    said `1 file reformatted` and the text was gone (s33 CLI sweep)."""
+    with (FIXTURES / "policies" / "smoke.policy").open("rb") as policy:
+        result = subprocess.run([sys.executable, "-m", "carepolicy.cli", *args], cwd=FIXTURES, stdin=policy,
+                                stderr=subprocess.PIPE, text=True, check=False, preexec_fn=_stdout_closed)
+    _assert_clear_error(result, "standard output: it was closed when the command started")
+
+
+def test_a_stdout_closed_at_the_start_is_no_matter_to_a_command_that_writes_a_file(tmp_path: Path) -> None:
+    target = tmp_path / "out.txt"
+    result = subprocess.run(
+        [sys.executable, "-m", "carepolicy.cli", "evaluate", "--policies", "policies", "facts/two.yaml",
+         "-o", str(target)],
+        cwd=FIXTURES, stdin=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, check=False,
+        preexec_fn=_stdout_closed)
+    assert (result.returncode, result.stderr) == (0, "")
+    assert target.read_text(encoding="utf-8")
+
+
 def test_output_in_a_folder_that_does_not_exist(tmp_path: Path) -> None:
     target = tmp_path / "no" / "such" / "out.jsonl"
     result = _carepolicy("evaluate", "--policies", "policies", "facts/two.yaml", "-o", str(target))

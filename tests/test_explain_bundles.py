@@ -102,6 +102,26 @@ def test_an_id_not_in_the_bundle_file_is_refused_after_the_decisions_before_it(
         "decision was made from; if it is that file, the decision's `bundle_id` was edited\n")
 
 
+def test_an_id_not_found_where_a_line_could_not_be_read_says_so(
+    claims: Path, outputs: tuple[list[str], list[str]], tmp_path: Path
+) -> None:
+    """The fourth bundle's line saved as Latin-1: its id cannot be read, and the help blamed the
+    decision (`if it is that file, the decision's bundle_id was edited`), not the file (s33 CLI sweep)."""
+    compact, _full = outputs
+    lines = claims.read_bytes().splitlines(keepends=True)
+    spoilt = tmp_path / "spoilt.jsonl"
+    spoilt.write_bytes(b"".join([*lines[:3], lines[3].replace(b'"', b'"\xe9', 1), *lines[4:]]))
+    missing = json.loads(compact[3])["bundle_id"]
+    code, _stdout, stderr = _explain(tmp_path, compact[:5], spoilt)
+    assert code == ExitCode.BAD_INPUT
+    assert stderr == (
+        f"{tmp_path / 'decisions.jsonl'}:4: bundle `{missing}`: $.bundle_id: error[explain/mismatch]: "
+        f"no bundle in `{spoilt}` has the id `{missing}` that the decision names; 1 record of it could not be "
+        f"read, and it may be one\n  help: see why with `carepolicy evaluate {spoilt}`; if the bundle is not one "
+        "of them, give the bundle file the decision was made from; if it is that file, the decision's `bundle_id` "
+        "was edited\n")
+
+
 @pytest.mark.parametrize("suffix", [".jsonl", ".json"], ids=["in-step", "held"])
 def test_a_bundle_that_is_no_longer_valid_is_named_so_with_its_file(
     claims: Path, outputs: tuple[list[str], list[str]], tmp_path: Path, suffix: str

@@ -11,6 +11,7 @@ import io
 import json
 import sys
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from carepolicy.engine.diagnostics import FactError
@@ -379,3 +380,25 @@ def test_json_lines_ended_by_a_carriage_return_alone_say_so_and_that_their_count
     assert "how many it holds is unknown" in diag.help
     crlf = read("\r\n".join([record, record.replace('"a"', '"b"')]) + "\r\n", "jsonl")
     assert [type(item) for item in crlf] == [Bundle, Bundle]
+
+
+def test_a_json_document_that_is_not_utf8_names_the_line_and_column(tmp_path: Path) -> None:
+    """A pretty-printed JSON file of Latin-1 said only `cannot read ...: not UTF-8 text (byte 15)`,
+    leaving the reader to count bytes over its lines; the place is now given (s33 CLI sweep)."""
+    path = tmp_path / "latin1.json"
+    path.write_bytes(json.dumps({**ONE, "id": "café"}, indent=2, ensure_ascii=False).encode("latin-1"))
+    with pytest.raises(FactError) as raised:
+        list(load_fact_file(path))
+    (diag,) = raised.value.diagnostics
+    assert diag.code == "facts/io"
+    assert diag.span is not None
+    lines = path.read_bytes().split(b"\n")
+    line = next(n for n, text in enumerate(lines, 1) if text.startswith(b'  "id": "caf\xe9"'))
+    assert line > 1
+    assert (diag.span.line, diag.span.column) == (line, len('  "id": "caf') + 1)
+    offset = path.read_bytes().index("é".encode("latin-1"))
+    assert diag.message.endswith(f"not UTF-8 text (byte {offset + 1})")
+    path.write_bytes(json.dumps(ONE).encode("utf-16"))  # what the file is, not a place in it
+    with pytest.raises(FactError) as raised:
+        list(load_fact_file(path))
+    assert raised.value.diagnostics[0].span is None

@@ -275,6 +275,24 @@ def test_exit_ends_the_server_with_the_status_the_protocol_asks(tmp_path: Path, 
     assert "Traceback" not in (tmp_path / "lsp-stderr.log").read_text(encoding="utf-8")
 
 
+def test_the_stdio_flag_editors_add_starts_the_server(tmp_path: Path) -> None:
+    """vscode-languageclient appends `--stdio` to the command of a stdio server, so the shipped
+    extension (editors/vscode/extension.js) starts `carepolicy lsp --stdio`: click refused the
+    option, exit 2, and the editor never had a server."""
+    lsp = LspClient(tmp_path, "--stdio")
+    try:
+        result = lsp.request("initialize", {"processId": None, "rootUri": tmp_path.as_uri(), "capabilities": {}})
+        assert result["capabilities"]["hoverProvider"]
+        lsp.notify("initialized", {})
+        lsp.request("shutdown", {})
+        lsp.notify("exit", {})
+        assert lsp.process.wait(timeout=10) == 0
+    finally:
+        lsp.process.kill()
+        lsp.log.close()
+    assert "Traceback" not in (tmp_path / "lsp-stderr.log").read_text(encoding="utf-8")
+
+
 def test_closing_an_unsaved_buffer_checks_the_folder_again_without_it(client: LspClient, folder: Path) -> None:
     """Closing a buffer without saving drops its text: the other files' diagnostics and navigation
     are those of the file on disk again, and a new file that was never saved loses its diagnostics."""

@@ -241,6 +241,31 @@ def test_a_timeout_that_is_not_a_number_is_refused(option: str, monkeypatch: pyt
     assert f"Invalid value for '{option}': nan is not a number of seconds" in result.output
 
 
+@pytest.mark.parametrize("where", ["in use", "no such host"])
+def test_an_address_it_cannot_listen_on_is_a_usage_error_before_the_start(
+    where: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """uvicorn said `ERROR: [Errno 98] ... address already in use` and exited with status 3,
+    which carepolicy does not document (s33 CLI sweep): now usage/listen, exit 2, never started."""
+    import socket
+
+    import uvicorn
+
+    started: list[object] = []
+    monkeypatch.setattr(uvicorn, "run", lambda *args, **kwargs: started.append(args))
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        host = "127.0.0.1" if where == "in use" else "no-such-host.invalid"
+        result = CliRunner().invoke(cli, ["serve", "--workers", "1", "--host", host, "--port", str(port)])
+    assert (result.exit_code, started) == (2, [])
+    said = (f"cannot listen on 127.0.0.1:{port}: address already in use" if where == "in use"
+            else "`no-such-host.invalid` is not an address or a host name that resolves")
+    assert f"carepolicy: error[usage/listen]: {said}" in result.stderr
+    assert "Traceback" not in result.output
+
+
 def _complete(answer: bytes) -> bool:
     head, found, body = answer.partition(b"\r\n\r\n")
     lengths = [line.split(b":", 1)[1] for line in head.lower().split(b"\r\n") if line.startswith(b"content-length:")]

@@ -105,6 +105,13 @@ def expand(obj: Any, bundles: Bundles, setup: Setup, line: bytes | None = None) 
         if bundles.invalid(bundle_id):  # "give the file the decision was made from" sent one looking for another
             raise _Mismatch(f"bundle `{bundle_id}` of `{bundles.path}` is not valid, so it is not the bundle "
                             "decided", f"see its errors with `carepolicy evaluate {bundles.path}`", ("bundle_id",))
+        unread = bundles.unread()
+        if unread:  # (the help alone blamed an edited `bundle_id`, when the bundle's line could not be read)
+            raise _Mismatch(
+                f"no bundle in `{bundles.path}` has the id `{bundle_id}` that the decision names; "
+                f"{unread} record{'s' if unread > 1 else ''} of it could not be read, and it may be one",
+                f"see why with `carepolicy evaluate {bundles.path}`; if the bundle is not one of them, "
+                + UNKNOWN_ID_HELP, ("bundle_id",))
         raise _Mismatch(f"no bundle in `{bundles.path}` has the id `{bundle_id}` that the decision names",
                         UNKNOWN_ID_HELP, ("bundle_id",))
     if bundle.facts_hash != facts_hash:  # the bundle's facts, hashed now, are not the ones the decision records

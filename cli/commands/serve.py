@@ -20,6 +20,30 @@ def _seconds(ctx: click.Context, param: click.Parameter, value: float) -> float:
     return value
 
 
+def _cannot_listen(host: str, port: int) -> str | None:
+    """Why the service cannot listen at host:port, found before it starts, or None.
+
+    uvicorn reports a port in use, an address not of this machine or a host name that does not
+    resolve with its own log line (`ERROR: [Errno 98] ...`) and exit status 3, which `carepolicy`
+    does not document; found here, it is a usage error like any other (exit 2). The probe binds as
+    uvicorn does (SO_REUSEADDR), so a port left in TIME_WAIT is not refused; the port can still be
+    taken between the probe and uvicorn's bind, which uvicorn then reports as before."""
+    import socket
+
+    try:
+        family, kind, protocol, _name, address = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[0]
+    except (socket.gaierror, UnicodeError) as error:
+        return f"`{host}` is not an address or a host name that resolves ({error})"
+    with socket.socket(family, kind, protocol) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as error:
+            return f"cannot listen on {host}:{port}: {(error.strerror or str(error)).lower()}"
+    return None
+
+
 def _cores() -> int:
     try:
         return len(os.sched_getaffinity(0))
@@ -75,7 +99,8 @@ def serve(
     GET /v1/health, GET /v1/policy-set (hash, engine version, switches and defaults) and
     GET /v1/openapi.json describe the service. Every response has the header
     x-carepolicy-policy-set-hash. The policy set is checked before the service starts: errors
-    end the command with exit status 2, as in `evaluate`.
+    end the command with exit status 2, as in `evaluate`, and so does a --host/--port it cannot
+    listen on (in use, not an address of this machine).
 
     \b
     Examples:
@@ -94,6 +119,10 @@ def serve(
     from carepolicy.evaluator import Evaluator
 
     setup = prepare(policies_dir, switches, fee_schedule, trace=explain)  # errors end here, with exit 2
+    problem = _cannot_listen(host, port)
+    if problem is not None:
+        fail("usage/listen", problem, help="choose another --port (or stop what listens on it), or a --host of this "
+                                           "machine: 127.0.0.1 for this machine only, 0.0.0.0 for every address")
     config = ServiceConfig(policies_dir, dict(setup.switches), fee_schedule, explain, max_body, max_depth,
                            read_timeout, request_timeout, max_spool)
     count = workers or _cores()

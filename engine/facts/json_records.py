@@ -42,6 +42,7 @@ from .record_errors import (
     invalid,
     limit_error,
     not_utf8,
+    not_utf8_place,
     other_encoding,
     padding,
     padding_error,
@@ -288,8 +289,11 @@ def _json_document(data: bytes, name: str) -> Iterator[Record]:
     try:
         text = data.decode("utf-8")
         document = parse_json(text)
-    except UnicodeDecodeError as exc:
-        raise fail("facts/io", f"cannot read `{name}`: {not_utf8(data, exc)}", name) from None
+    except UnicodeDecodeError as exc:  # (at its line and column: a JSON document may be many lines long)
+        at = not_utf8_place(data, exc)
+        message = f"cannot read `{name}`: {not_utf8(data, exc)}"
+        raise FactError([Diagnostic("facts/io", message, span=None if at is None else span(name, *at),
+                                    file=name)]) from None
     except json.JSONDecodeError as exc:
         diag = syntax(invalid("JSON", exc.msg) + unknown_count(text), name, exc.lineno, exc.colno)
         raise FactError([replace(diag, help=document_help(text, exc))]) from None

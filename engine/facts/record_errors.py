@@ -165,6 +165,19 @@ def not_utf8(data: bytes, error: UnicodeDecodeError) -> str:
     return message
 
 
+def not_utf8_place(data: bytes, error: UnicodeDecodeError) -> tuple[int, int] | None:
+    """(line, column) of the byte `not_utf8` names, both from 1: lines end at LF, and the column
+    counts characters (each byte that is not UTF-8 as one), as an editor shows them. A message
+    that names only `byte N` of a file of many lines leaves the reader to count. None when the
+    message says what the file is instead (UTF-16, compressed, Parquet): it has no lines to show."""
+    if utf16_or_32(data) or compressed(data) or data.startswith(b"PAR1"):
+        return None
+    offset = error.start
+    before = data[:offset]
+    line_start = before.rfind(b"\n") + 1
+    return before.count(b"\n") + 1, len(before[line_start:].decode("utf-8", "replace")) + 1
+
+
 def unknown_until(data: bytes) -> str | None:
     """The help of a file that stands as one error record because it is not UTF-8 text as a whole
     (UTF-16, compressed): how many records it holds is unknown until it is; None for other text."""

@@ -86,14 +86,31 @@ def parse_recovering(
     text = source.text
     errors: list[Diagnostic] = []
     blanked: set[str] = set()
+    # declaration start -> (the text, blanked names and error as they were before the declaration
+    # above it was blanked for an error on its first line): see below
+    blamed_above: dict[int, tuple[str, frozenset[str], Diagnostic]] = {}
     while len(errors) < MAX_SYNTAX_ERRORS:
         try:
             tree = parse(text)
         except UnexpectedInput as error:
-            errors.append(describe(error, source))
             offset = _error_offset(error, text)
             starts = [m.start() for m in _DECLARATION_LINE.finditer(text)]
             holder = [s for s in starts if s < offset]
+            if holder and holder[-1] in blamed_above and "\n" not in text[holder[-1]:offset]:
+                # Its first line fails with the declaration above gone too: the one above was
+                # finished, the error is this declaration's own (`rule broken` at the end of a file).
+                # Blaming the one above again reported the same error once per declaration above,
+                # each one blanked in turn (15 times for a line added to ccm.policy). Take back the
+                # blanking and the message, and skip this declaration instead.
+                text, names, first = blamed_above.pop(holder[-1])
+                blanked = set(names)
+                errors[-1] = first
+                start = holder[-1]
+                end = next((m.start() for m in _DECLARATION_LINE.finditer(text) if m.start() > start), len(text))
+                blanked |= declared_names(text[start:end])
+                text = _blank(text, start, end)
+                continue
+            errors.append(describe(error, source))
             if not holder:  # the header itself is broken: skip its bad `source` line, or give up
                 line_start = text.rfind("\n", 0, offset) + 1
                 line_end = text.find("\n", offset)
@@ -108,6 +125,7 @@ def parse_recovering(
                 # The error is on a declaration's own first line, after its keyword: the keyword was
                 # read as a name of the declaration above, which therefore did not end. Say so, and
                 # skip that one instead.
+                blamed_above[start] = (text, frozenset(blanked), errors[-1])
                 errors[-1] = _unfinished_above(errors[-1], text, start, source)
                 start, end = holder[-2], start
                 blanked |= declared_names(text[start:end])
