@@ -28,12 +28,14 @@ from .facts.reader import Bundle, BundleError
 from .facts.schema import fact_types
 from .language import syntax as s
 from .language.parse import parse_partial
+from .language.recovery import declared_names
 from .language.registry import Registry, parse_registry
 from .policy_folder import decode_policy_text as decode_policy_text  # public here, as before
 from .policy_folder import policy_files as policy_files
 from .policy_folder import read_policy_files as read_policy_files
 from .policy_folder import read_policy_texts as read_policy_texts
 from .policy_folder import read_registry_text as read_registry_text
+from .policy_folder import undecodable_texts
 from .source import SourceFile
 
 _SETTINGS_LIMIT = 1024  # distinct switch settings remembered per policy set
@@ -90,7 +92,9 @@ def check_policies(
     _root, texts, unreadable = read_policy_files(directory)
     if not texts and not unreadable:  # bad input, like a missing folder: nothing to check
         raise PolicyError([Diagnostic("policy/empty", f"no .policy files under `{directory}`")])
-    return check_texts(texts, read_registry_text(directory), unreadable=unreadable)
+    loose = undecodable_texts(directory, unreadable)
+    declared = None if loose is None else frozenset().union(*map(declared_names, loose))
+    return check_texts(texts, read_registry_text(directory), unreadable=unreadable, declared_unread=declared)
 
 
 def check_texts(
@@ -98,21 +102,25 @@ def check_texts(
     registry_text: tuple[str, str] | None = None,
     *,
     unreadable: Iterable[Diagnostic] = (),
+    declared_unread: frozenset[str] | None = None,
 ) -> tuple[CheckResult | None, Mapping[str, SourceFile], tuple[Diagnostic, ...]]:
     """`check_policies` over texts held in memory: (file name, text) pairs and the registry's.
 
     For callers whose texts are not (yet) on disk, like an editor's unsaved buffers. `unreadable`
     are the problems of files that could not be read; they are reported with the rest.
+    `declared_unread`: what those files declare, read loosely (None: not known).
     """
     texts = list(texts)
     sources = {name: SourceFile(name, text) for name, text in texts}
     parsed: list[s.PolicyFile] = []
     problems: list[Diagnostic] = list(unreadable)
     skipped: set[str] = set()  # names declared where a syntax error was: their absence is no news
-    # A file not read at all (not UTF-8, no permission) may have declared any name: every unknown
-    # name, code or source and every unused definition may only repeat its problem. One Latin-1
-    # byte in pcm.policy gave 31 such errors in four other files, the cause itself sorted last.
-    any_name_left_out = any(d.code in _WHOLE_FILE_LEFT_OUT for d in problems)
+    # A file not read (not UTF-8, no permission) leaves out what it declares: one Latin-1 byte in
+    # pcm.policy gave 31 errors in four other files ("unknown program `pcm`"), the cause itself
+    # sorted last. Its names, read loosely, are no news when unknown elsewhere; a file whose names
+    # are not known (not read at all, or an editor's) may have declared any name.
+    any_name_left_out = declared_unread is None and any(d.code in _WHOLE_FILE_LEFT_OUT for d in problems)
+    skipped |= declared_unread or frozenset()
     for name, text in texts:
         policy, found, blanked = parse_partial(text, name)
         problems.extend(found)

@@ -71,16 +71,7 @@ def decode_policy_text(name: str, data: bytes | OSError) -> str | Diagnostic:
 
 def read_policy_files(directory: str | Path | None = None) -> tuple[str, list[tuple[str, str]], list[Diagnostic]]:
     """(display root, [(file name, text)], problems): every readable file, and why the others are not."""
-    if directory is None:
-        root_name, raw = "policies", [(f"policies/{n}", d) for n, d in policy_files(files("carepolicy.policies"))]
-    else:
-        root = Path(directory)
-        if root.is_file():
-            root_name, raw = str(root.parent), [(str(root), _read_bytes(root))]
-        elif not root.is_dir():
-            raise PolicyError([Diagnostic("policy/not-found", f"no policy folder or file at `{directory}`")])
-        else:
-            root_name, raw = str(root), [(str(root / n), d) for n, d in policy_files(root)]
+    root_name, raw = _raw_files(directory)
     texts: list[tuple[str, str]] = []
     problems: list[Diagnostic] = []
     for name, data in raw:
@@ -90,6 +81,32 @@ def read_policy_files(directory: str | Path | None = None) -> tuple[str, list[tu
         else:
             texts.append((name, decoded))
     return root_name, texts, problems
+
+
+def undecodable_texts(directory: str | Path | None, problems: list[Diagnostic]) -> list[str] | None:
+    """The text of each file `read_policy_files` found not UTF-8, its bad bytes replaced: read
+    loosely, it still says what the file declares, so `check` can tell the other files' errors that
+    only repeat its absence from real ones. None when a file could not be read at all (it may
+    declare any name)."""
+    if any(problem.code == "policy/unreadable" for problem in problems):
+        return None
+    wanted = {problem.span.source for problem in problems if problem.code == "policy/not-utf8" and problem.span}
+    if not wanted:
+        return []
+    return [data.decode("utf-8", errors="replace") for name, data in _raw_files(directory)[1]
+            if name in wanted and isinstance(data, bytes)]
+
+
+def _raw_files(directory: str | Path | None) -> tuple[str, list[tuple[str, bytes | OSError]]]:
+    """(display root, [(file name, bytes or the error reading them)]) of a policy folder or file."""
+    if directory is None:
+        return "policies", [(f"policies/{n}", d) for n, d in policy_files(files("carepolicy.policies"))]
+    root = Path(directory)
+    if root.is_file():
+        return str(root.parent), [(str(root), _read_bytes(root))]
+    if not root.is_dir():
+        raise PolicyError([Diagnostic("policy/not-found", f"no policy folder or file at `{directory}`")])
+    return str(root), [(str(root / n), d) for n, d in policy_files(root)]
 
 
 def _read_bytes(path: Path) -> bytes | OSError:
