@@ -192,6 +192,9 @@ def test_generated_source_uses_only_invented_names_and_compiles_without_warnings
             sources.add(source_of(compiler.compile(node)))
         except (KeyError, AttributeError):
             continue
+    # measured: 986 distinct sources from 3,383 expressions, none refused; without a floor, a
+    # generator that refused every expression with KeyError left nothing to check, and passed
+    assert len(sources) > 500
     for source in sources:
         assert source is not None
         assert invented_names_only(source)
