@@ -35,17 +35,21 @@ def example_decision_line() -> str:
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    """Print how many acceptance scenarios pass, and which do not."""
-    counts: dict[str, list[str]] = {"passed": [], "failed": [], "xfailed": [], "skipped": []}
+    """Print how many acceptance scenarios pass, and which do not.
+
+    A skipped scenario, or one whose setup errored, is no pass: it is counted and named as such
+    (before, both were left out of the line's words, and an error in setup out of its total)."""
+    counts: dict[str, list[str]] = {"passed": [], "failed": [], "error": [], "xfailed": [], "skipped": []}
     for outcome in counts:
         for report in terminalreporter.stats.get(outcome, []):
             if "test_scenario[" in getattr(report, "nodeid", ""):
                 counts[outcome].append(report.nodeid.split("[", 1)[1].rstrip("]"))
-    total = sum(len(v) for v in counts.values())
+    total = len({name for names in counts.values() for name in names})  # a test can fail and error
     if total:
         terminalreporter.write_line(
             f"acceptance scenarios: {len(counts['passed'])} of {total} pass, {len(counts['xfailed'])} xfail, "
-            f"{len(counts['failed'])} fail"
+            f"{len(counts['failed'])} fail, {len(counts['error'])} error, {len(counts['skipped'])} skipped"
         )
-        for name in counts["failed"]:
-            terminalreporter.write_line(f"  failing: {name}")
+        for outcome, word in (("failed", "failing"), ("error", "error"), ("skipped", "skipped")):
+            for name in counts[outcome]:
+                terminalreporter.write_line(f"  {word}: {name}")

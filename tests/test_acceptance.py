@@ -14,13 +14,19 @@ from typing import Any
 
 import pytest
 from carepolicy.engine import PolicySet, evaluate
-from carepolicy.engine.expectations import check_expectation
+from carepolicy.engine.expectations import AMOUNTS, check_expectation
 from carepolicy.engine.facts.reader import Bundle, load_yaml_documents, validate_bundle
 
 SCENARIOS = Path(__file__).resolve().parents[2] / "shared" / "acceptance" / "scenarios.yaml"
 
 # Scenarios we believe are wrong, with the reason (argued in the issue note). Keep this short.
 XFAIL: dict[str, str] = {}
+
+
+# Every `expect` key a scenario may carry, and who compares it: check_expectation the first, the
+# note below. check_expectation passes over a key it does not know, so
+# `patient_responsibility_note` (one scenario) was never compared: a new key now fails loudly.
+CHECKED = {"billable", "alternatives", "denied", "withdraw", "notes", *AMOUNTS, "patient_responsibility_note"}
 
 
 def _scenarios() -> list[dict[str, Any]]:
@@ -50,6 +56,12 @@ def test_scenario(policies: PolicySet, scenario: dict[str, Any]) -> None:
     decision = evaluate(policies, _bundle(scenario))
     failures = check_expectation(decision, scenario["expect"])
     assert not failures, f"{scenario['id']}: " + "; ".join(failures)
+    unread = set(scenario["expect"]) - CHECKED
+    assert not unread, f"{scenario['id']}: expect keys no test compares: {sorted(unread)}"
+    if "patient_responsibility_note" in scenario["expect"]:
+        # "when no certain number can be given" (the scenarios' header): no amount, and a note saying so
+        assert decision.patient_responsibility is None, f"{scenario['id']}: {decision.patient_responsibility}"
+        assert "indeterminate" in (decision.totals.note or ""), f"{scenario['id']}: {decision.totals.note}"
 
 
 @pytest.mark.parametrize("scenario", _params()[::7])

@@ -435,7 +435,6 @@ def test_a_parquet_output_is_not_offered_to_resume_and_resume_leaves_it_as_it_is
     Parquet run said "run the same command with --resume to continue", and `--resume` then emptied
     the partial file, said "no complete line in `out.parquet.partial` to resume from" of a file
     holding every row written so far, and decided every record again."""
-    pytest.importorskip("pyarrow")
     fees = tmp_path / "fees.csv"
     os.mkfifo(fees)
     target, partial = tmp_path / "out.parquet", tmp_path / "out.parquet.partial"
@@ -466,7 +465,6 @@ def test_a_signal_while_the_parquet_writer_is_imported_exits_130(claims: Path, t
     output imports pyarrow (half a second): a signal then ended the run with click's "Aborted!"
     (SIGINT, exit 1) or with no word at all (SIGTERM, killed, exit -15). (Sent here as the writer's
     module is imported.)"""
-    pytest.importorskip("pyarrow")
     target, partial = tmp_path / "out.parquet", tmp_path / "out.parquet.partial"
     during_the_import = (
         "import os, sys\n"
@@ -514,7 +512,7 @@ def test_a_signal_after_the_last_line_still_moves_the_output_into_place(claims: 
 def _parquet_writer_fails_once(monkeypatch: pytest.MonkeyPatch, step: str, error: OSError) -> None:
     """Arrow's ParquetWriter.STEP raises ERROR once (as Arrow raises a failed write); the other
     file's close and the clean-up then go on as they would."""
-    pq = pytest.importorskip("pyarrow.parquet")
+    import pyarrow.parquet as pq  # a test dependency: missing, this fails, never skips
     gc.collect()  # an earlier test's writer, collected later, would close through the fake first
     real = getattr(pq.ParquetWriter, step)
     failed: list[bool] = []
@@ -568,7 +566,7 @@ def test_a_parquet_output_that_cannot_be_opened_is_worded_as_the_system_words_it
         claims: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, which: int) -> None:
     """Arrow's own text ("Failed to open local file ... Detail: [errno 13] Permission denied") was
     the message, and it named the decisions file when the lines file could not be opened."""
-    pq = pytest.importorskip("pyarrow.parquet")
+    import pyarrow.parquet as pq  # a test dependency: missing, this fails, never skips
     real = pq.ParquetWriter.__init__
     opened: list[object] = []
 

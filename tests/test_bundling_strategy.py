@@ -175,7 +175,6 @@ def test_the_withdrawal_is_in_every_form(policies: PolicySet) -> None:
 
 
 def test_the_withdrawal_survives_the_arrow_round_trip(policies: PolicySet) -> None:
-    pytest.importorskip("pyarrow")
     from carepolicy.arrow import decision_json_obj, row_from_json_obj
 
     obj = json.loads(to_json(decide(policies, TCM), indent=None, trace="none"))

@@ -123,13 +123,16 @@ def test_every_shipped_expression_gives_the_same_value_under_both_backends(
     generated, closure = CodegenCompiler(resolution), ExprCompiler(resolution)
     pairs = []
     for node in shipped_expressions(policies):
+        # Each backend is asked on its own: compiling both inside one `try` caught the closures'
+        # error too and then only checked that the closures raise it again, so an expression that
+        # only the generated code compiled passed unnoticed.
         try:
-            pair = (generated.compile(node), closure.compile(node))
+            made = generated.compile(node)
         except Exception as error:  # e.g. a list name on its own: neither backend compiles it
             with pytest.raises(type(error)):
                 closure.compile(node)
             continue
-        pairs.append(pair)
+        pairs.append((made, closure.compile(node)))
     assert len(pairs) > 500
     switch_options = policies.switch_options()
     rng = random.Random(7)
@@ -189,6 +192,9 @@ def test_generated_source_uses_only_invented_names_and_compiles_without_warnings
             sources.add(source_of(compiler.compile(node)))
         except (KeyError, AttributeError):
             continue
+    # measured: 986 distinct sources from 3,383 expressions, none refused; without a floor, a
+    # generator that refused every expression with KeyError left nothing to check, and passed
+    assert len(sources) > 500
     for source in sources:
         assert source is not None
         assert invented_names_only(source)

@@ -531,3 +531,17 @@ def test_the_policy_lines_the_pages_quote_are_declarations() -> None:
                     or not _quote_names_its_declaration(declaration, before)):
                 stale.append(f"{page.relative_to(ROOT)}: {match[0]} is `{declaration.strip()}`")
     assert not stale, "\n".join(stale)
+
+
+def test_the_golden_refresh_command_names_every_module_with_golden_files() -> None:
+    """The refresh command of docs/contributing/testing.md named 4 of the 13 modules that call
+    `assert_golden`: following it left the diagnostics, compact-trace, fmt, diff and codes-table
+    goldens stale, to fail on the next full run."""
+    page = (ROOT / "docs" / "contributing" / "testing.md").read_text(encoding="utf-8")
+    command = re.search(r"^CAREPOLICY_UPDATE_GOLDENS=1 \.venv/bin/python -m pytest ((?:.*\\\n)*.*)$", page, re.M)
+    assert command, "testing.md has no refresh command"
+    named = set(re.findall(r"tests/(test_\w+\.py)", command.group(1)))
+    golden = {p.name for p in (ROOT / "tests").glob("test_*.py")
+              if re.search(r"^\s*from tests\.goldens import .*\bassert_golden\b", p.read_text(encoding="utf-8"), re.M)}
+    assert len(golden) > 10
+    assert named == golden, f"missing: {sorted(golden - named)}; not golden: {sorted(named - golden)}"

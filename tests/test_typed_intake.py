@@ -19,7 +19,7 @@ from typing import Any
 
 import msgspec
 import pytest
-from carepolicy.engine import Bundle, PolicySet, evaluate
+from carepolicy.engine import Bundle, BundleError, PolicySet, evaluate
 from carepolicy.engine.facts import fast_check
 from carepolicy.engine.facts.bundle import validate_precisely
 from carepolicy.engine.facts.json_records import JSON_DECODER, json_record
@@ -117,6 +117,10 @@ def test_a_hostile_line_is_refused_or_read_exactly_as_the_untyped_path_reads_it(
     if data.draw(st.booleans(), label="version 2"):
         bundle = _version_2(bundle)
     mutate(data, bundle, HOSTILE)
+    if data.draw(st.integers(0, 9), label="lone surrogate in the id") == 5:
+        # 1 line in 200 failed to decode before this (measured): about 1 in 10 now, so the
+        # not-JSON-text branch below is reached on every run
+        bundle["id"] = f"\ud800{bundle.get('id')}"
     try:
         line = json.dumps(as_json(bundle)).encode("utf-8", "surrogatepass")
     except ValueError:  # an integer json cannot write: nothing to read
@@ -128,7 +132,12 @@ def test_a_hostile_line_is_refused_or_read_exactly_as_the_untyped_path_reads_it(
         raw = JSON_DECODER.decode(line)  # jsonschema-rs, which the typed path does without, agrees
         assert fast_check.compiled_valid(_schema_text(bundle_version(raw)), raw)
     whole = json_record(line, "s", 1, 3)  # the reader: typed first, else exactly the old path
-    assert whole == (untyped if untyped is not None else whole)
+    if untyped is None:  # not JSON text (a lone surrogate): an error record, never a bundle
+        assert isinstance(whole, BundleError), whole  # (this was `whole == whole`)
+    else:
+        assert whole == untyped
+    if isinstance(whole, BundleError):  # refused for what the line holds, never for a bug of the reader
+        assert all(d.code != "facts/internal" for d in whole.diagnostics), whole
 
 
 def _decodes(line: bytes) -> bool:
