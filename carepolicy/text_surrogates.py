@@ -74,8 +74,11 @@ def _named(diag: Diagnostic, found: list[Surrogate], text: str) -> Diagnostic:
     message = _NOT_UTF8.sub(lambda _match: surrogate.words(), diag.message, count=1)
     line, column = surrogate.line, surrogate.column
     where = Span(diag.span.source, line, column, line, column + 1) if diag.span is not None else None
-    # the record a JSON line error stands for is its line; a whole document's is the text
-    path = _path_in(surrogate.line_text if diag.span is not None else text, surrogate.char)
+    # a whole JSON document's path is in the text; a JSON line's in its line (the text of several
+    # lines is no JSON). Both now carry a span, so the text itself tells them apart.
+    path = _path_in(text, surrogate.char)
+    if path is None and diag.span is not None:
+        path = _path_in(surrogate.line_text, surrogate.char)
     return replace(diag, message=message, span=where, fact_path=path or diag.fact_path)
 
 
