@@ -16,6 +16,7 @@ form `batch` writes; no traceback ever reaches a client.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, MutableMapping
@@ -228,12 +229,27 @@ class _HeadersMiddleware:
             await self.app(scope, receive, send)
             return
 
+        started = False
+
         async def send_with_headers(message: Message) -> None:
+            nonlocal started
             if message["type"] == "http.response.start":
+                started = True
                 message["headers"] = [*message.get("headers", []), *self.headers]
             await send(message)
 
-        await self.app(scope, receive, send_with_headers)
+        try:
+            await self.app(scope, receive, send_with_headers)
+        except asyncio.CancelledError:
+            # uvicorn cancels what still runs --shutdown-timeout after a SIGTERM (nothing else cancels a
+            # request's task). Not a bug: raised on, it was logged with a traceback, and an answer not
+            # started yet was uvicorn's plain-text 500. Ended here, the task is done either way
+            if started:  # its client was not reading it: cut off, which the client sees as a short body
+                _log.warning("carepolicy serve: stopping: an answer not read within --shutdown-timeout was cut off")
+                return
+            refusal = Refusal(503, "service/shutdown", "the service stopped before this request was answered",
+                              help="send it again: to another worker, or once the service is back")
+            await error_response(refusal.status, refusal.diagnostic)(scope, receive, send_with_headers)
 
 
 def app_from_environment() -> Starlette:

@@ -104,7 +104,8 @@ def openapi_document(config: ServiceConfig) -> dict[str, Any]:
                                       "was sent: past the first line, a bundle not decided in time is a "
                                       "service/timeout error record); or, to an HTTP/1.0 request, its answer "
                                       "and those the worker is sending at once are over --max-spool together "
-                                      "(service/spool: ask again)"),
+                                      "(service/spool: ask again); or the service stopped (SIGTERM) before the "
+                                      "answer started, --shutdown-timeout after (service/shutdown: ask again)"),
                         "507": _error(f"the answer to an HTTP/1.0 request (sent whole, so written to a temporary "
                                       f"file first) is over --max-spool ({config.max_spool_bytes} bytes), or the "
                                       "service's temporary storage could not hold it (nothing was sent)"),

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import math
 import os
+import signal
+from types import FrameType
 
 import click
 
@@ -44,6 +46,26 @@ def _cannot_listen(host: str, port: int) -> str | None:
     return None
 
 
+def _grace(shutdown_timeout: int | None, read_timeout: float, request_timeout: float) -> int | None:
+    """The seconds a stop (SIGTERM, SIGINT) waits for the answers in flight, or None: for ever.
+
+    uvicorn waits for ever by default, so one client that stops reading its answer (a stalled
+    pipeline, a half-open connection) kept the service from stopping until that client went: a
+    second SIGTERM did not help, and a deployment waited for its SIGKILL. By default the wait is the
+    longest a request's work may take (its body, then its records read, decided until the request
+    timeout, and those left read for their error records), so an answer being read is not cut."""
+    if shutdown_timeout is not None:
+        return shutdown_timeout
+    longest = read_timeout + 2 * request_timeout
+    return None if math.isinf(longest) else math.ceil(longest)
+
+
+def _stopped(_signum: int, _frame: FrameType | None) -> None:
+    """A SIGTERM the service has already stopped for (uvicorn raises it again once stopped): a stop
+    asked for and carried out, so exit status 0, as with N workers and on SIGINT."""
+    raise SystemExit(0)
+
+
 def _cores() -> int:
     try:
         return len(os.sched_getaffinity(0))
@@ -74,6 +96,10 @@ def _cores() -> int:
               help="Largest answer to an HTTP/1.0 request, which is sent whole and so written to a temporary "
                    "file first; a larger one is answered 507, and one that does not fit with the HTTP/1.0 answers "
                    "a worker is sending at once 503. (HTTP/1.1 answers are streamed: no limit.)")
+@click.option("--shutdown-timeout", type=click.IntRange(0), metavar="SECONDS",
+              help="On SIGTERM or SIGINT, the time given to the answers in flight before they are cut off "
+                   "(the service takes no new connection meanwhile)  [default: --read-timeout plus twice "
+                   "--request-timeout, 70]")
 def serve(
     host: str,
     port: int,
@@ -87,6 +113,7 @@ def serve(
     read_timeout: float,
     request_timeout: float,
     max_spool: int,
+    shutdown_timeout: int | None,
 ) -> None:
     """Serve decisions over HTTP (needs the `serve` extra: pip install 'carepolicy[serve]').
 
@@ -100,7 +127,8 @@ def serve(
     GET /v1/openapi.json describe the service. Every response has the header
     x-carepolicy-policy-set-hash. The policy set is checked before the service starts: errors
     end the command with exit status 2, as in `evaluate`, and so does a --host/--port it cannot
-    listen on (in use, not an address of this machine).
+    listen on (in use, not an address of this machine). SIGTERM or SIGINT stops it: the answers
+    in flight are finished (within --shutdown-timeout), then it exits with status 0.
 
     \b
     Examples:
@@ -126,11 +154,19 @@ def serve(
     config = ServiceConfig(policies_dir, dict(setup.switches), fee_schedule, explain, max_body, max_depth,
                            read_timeout, request_timeout, max_spool)
     count = workers or _cores()
+    grace = _grace(shutdown_timeout, read_timeout, request_timeout)
     click.echo(f"carepolicy serve: policy set {setup.policies.policy_hash}, {count} worker(s), "
                f"http://{host}:{port}/v1/openapi.json", err=True)
     if count == 1:  # the policy set already loaded serves; no second load
-        uvicorn.run(create_app(Evaluator(setup), config), host=host, port=port, log_level="warning")
+        app = create_app(Evaluator(setup), config)
+        # uvicorn, once stopped, raises again the signal that stopped it, under the handler it found:
+        # the default one made a SIGTERM kill the process (status -15) where N workers exit 0
+        previous = signal.signal(signal.SIGTERM, _stopped)
+        try:
+            uvicorn.run(app, host=host, port=port, log_level="warning", timeout_graceful_shutdown=grace)
+        finally:
+            signal.signal(signal.SIGTERM, previous)
         return
     os.environ[CONFIG_VARIABLE] = config.to_environment()  # read by each worker's app factory
     uvicorn.run(f"{app_from_environment.__module__}:app_from_environment", factory=True, host=host, port=port,
-                workers=count, log_level="warning")
+                workers=count, log_level="warning", timeout_graceful_shutdown=grace)
