@@ -74,6 +74,29 @@ def test_an_answer_sent_whole_counts_every_error_record(evaluator: Evaluator, mo
     assert (one.status, counts) == (422, ["1", "1", "1"])
 
 
+@pytest.mark.parametrize(
+    ("body", "media"),
+    [(b'{"month": "2025-03", "id": "' + b"x" * 1_990 + b'", "time": [' + b", ".join(
+        [b'{"practitioner": "P1", "by": "clinical_staff", "minutes": 1}'] * 1_200) + b"]}", "application/json"),
+     (b'[{"month": "2025-03"}]', "application/json"),
+     (b'{"month": "2025-03", "time": [' + b", ".join([b'{"minutes": 1}'] * 7_000) + b"]}\n", JSONL)],
+    ids=["a bundle over 64 KiB", "a bundle alone in a JSON list", "a JSON line over 64 KiB"],
+)
+def test_one_bundle_is_answered_whole_however_it_is_sent(evaluator: Evaluator, body: bytes, media: str,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """The headers a pipeline reads of one bundle's answer do not depend on its size: one over
+    64 KiB (decided on a worker thread, not on the event loop), or alone in a JSON list, was
+    streamed, with no `x-carepolicy-errors` (the guide promises it for one bundle), no length, and
+    a status that left out an error found once it was decided (failed before: KeyError)."""
+    monkeypatch.setattr(carepolicy.Result, "jsonl", property(lambda result: 1 / 0))  # every decision unwritable
+    answer = call(evaluator, body, media)
+    assert _error_codes(answer) == ["output/serialise"]
+    counts = [answer.headers[f"x-carepolicy-{name}"] for name in ("records", "invalid", "errors")]
+    assert (answer.status, counts) == (422, ["1", "0", "1"])
+    assert int(answer.headers["content-length"]) == len(answer.body)
+    assert answer.headers["content-type"] == ("application/json" if media == "application/json" else JSONL)
+
+
 def _refused_whole(answer: Answer) -> dict[str, Any]:
     """The one error record of an answer that is complete (its last body message says so)."""
     bodies = [m for m in answer.messages if m["type"] == "http.response.body"]

@@ -36,7 +36,7 @@ from carepolicy.cli.batch_input import Work
 from carepolicy.engine import Diagnostic, engine_version
 from carepolicy.evaluator import Evaluator, load
 
-from .answers import REQUEST_SOURCE, Gone, answer_lines, chunks, is_error, read, request_work
+from .answers import REQUEST_SOURCE, Gone, Line, answer_lines, chunks, is_error, read, request_work
 from .limits import ServiceConfig, nesting_depth
 from .openapi import openapi_document
 from .request_intake import Refusal, body_format, declared_format, error_body, error_response, listed, read_body, shown
@@ -78,6 +78,10 @@ def _tally(body: bytes, fmt: str, max_depth: int, deadline: float, gone: threadi
         records += 1
         errors += is_error(read(work))
     return records, errors
+
+
+def _all_lines(evaluator: Evaluator, works: Iterator[Work], deadline: float, gone: threading.Event) -> list[Line]:
+    return list(answer_lines(evaluator, works, deadline))  # (one record: nothing to stop part-way)
 
 
 async def _in_thread(request: Request, work: Callable[[threading.Event], _T]) -> _T:
@@ -153,20 +157,24 @@ def create_app(evaluator: Evaluator, config: ServiceConfig) -> Starlette:
             # Read first whatever the HTTP version: unread, a body of records too many to read in time
             # was a 503 in HTTP/1.1 and, in HTTP/1.0, an answer that took as long as they took to read
             records, invalid = await _in_thread(request, partial(_tally, body, fmt, config.max_depth, deadline))
+            if records == 1:  # one bundle however large (over 64 KiB, or alone in a JSON list): its one line is
+                # the whole answer, with its length and its count of error records, as for a small one; streamed,
+                # it had no `x-carepolicy-errors`, which the guide promises for one bundle
+                return lines_response(await _in_thread(request, partial(_all_lines, evaluator, works(), deadline)),
+                                      fmt)
             if request.scope.get("http_version") == "1.0":  # HTTP/1.0 has no chunks, and uvicorn's httptools
                 # sends chunks to it all the same (whole.py): the whole answer with its length, spooled past 1 MiB
                 whole = partial(spool, evaluator, works(), deadline, config.max_spool_bytes)
                 return spooled_response(await _in_thread(request, whole), fmt)
         except Gone:
             return Response(status_code=400)  # (never sent, as above)
-        # one JSON value for one bundle; a JSON list of bundles gets a line each, as JSON Lines does.
+        # several records (one was answered whole above): a line each, a JSON list as JSON Lines is.
         # No `x-carepolicy-errors`: sent before the first decision, it could count only the invalid
         # records, and was short of the error records found later (a timeout, a bug). A count sent
         # under the name of what it counts is one a pipeline can check its lines against
-        media = "application/json" if fmt == "json" and records == 1 else JSONL_MEDIA
         headers = {"x-carepolicy-records": str(records), "x-carepolicy-invalid": str(invalid)}
         answer = _streamed(evaluator, works(), deadline)
-        return StreamingResponse(answer, status_code=422 if invalid else 200, media_type=media, headers=headers)
+        return StreamingResponse(answer, status_code=422 if invalid else 200, media_type=JSONL_MEDIA, headers=headers)
 
     async def health(request: Request) -> Response:
         return JSONResponse({"status": "ok", "policy_set_hash": evaluator.policy_set_hash,
