@@ -7,7 +7,8 @@ the response must be the CLI's bytes, so both would be bypassed; Starlette is th
 built on, without pydantic. The OpenAPI document is written out in `openapi.py`, with the shipped
 fact-bundle schema as the request schema. Here a request is routed and answered; what is read of it
 before any bundle is (its body, its format) and its refusals as a whole are in `request_intake.py`,
-its answer's lines are made in `answers.py`, and an answer sent whole is in `whole.py`.
+its answer's lines are made in `answers.py`, an answer sent whole is in `whole.py`, and what each
+worker process of `serve --workers N` loads is in `workers.py`.
 
 Every response, errors included, carries the policy-set hash and the engine version as headers,
 and every error is a JSON error record (`{"bundle_id", "source", "error": [diagnostics]}`), the
@@ -34,7 +35,7 @@ from starlette.routing import Route
 
 from carepolicy.cli.batch_input import Work
 from carepolicy.engine import Diagnostic, engine_version
-from carepolicy.evaluator import Evaluator, load
+from carepolicy.evaluator import Evaluator
 
 from .answers import REQUEST_SOURCE, Gone, Line, answer_lines, chunks, is_error, read, request_work
 from .limits import ServiceConfig, nesting_depth
@@ -258,10 +259,3 @@ class _HeadersMiddleware:
             refusal = Refusal(503, "service/shutdown", "the service stopped before this request was answered",
                               help="send it again: to another worker, or once the service is back")
             await error_response(refusal.status, refusal.diagnostic)(scope, receive, send_with_headers)
-
-
-def app_from_environment() -> Starlette:
-    """The uvicorn factory each worker process calls: settings from CAREPOLICY_SERVE_CONFIG."""
-    config = ServiceConfig.from_environment()
-    evaluator = load(config.policies, switches=config.switches, fee_schedule=config.fee_schedule, trace=config.trace)
-    return create_app(evaluator, config)

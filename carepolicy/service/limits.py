@@ -39,6 +39,10 @@ class ServiceConfig:
     read_timeout: float = 10.0  # seconds to receive the whole body (408 after)
     request_timeout: float = 30.0  # seconds of evaluation per request (503 after, nothing half-written)
     max_spool_bytes: int = 1024**3  # 507 above this: the disk an HTTP/1.0 answer (sent whole) may take
+    # what the command loaded and announced; a worker that loads anything else does not serve (workers.py)
+    policy_set_hash: str | None = None
+    fee_schedule_digest: str | None = None
+    failure_file: str | None = None  # where a worker that does not serve says why, for the command to report
 
     def to_environment(self) -> str:
         return json.dumps(asdict(self), sort_keys=True)

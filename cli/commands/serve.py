@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 import signal
+import tempfile
+from pathlib import Path
 from types import FrameType
 
 import click
@@ -64,6 +67,17 @@ def _stopped(_signum: int, _frame: FrameType | None) -> None:
     """A SIGTERM the service has already stopped for (uvicorn raises it again once stopped): a stop
     asked for and carried out, so exit status 0, as with N workers and on SIGINT."""
     raise SystemExit(0)
+
+
+def _failure_file() -> str | None:
+    """An empty file a worker that does not serve writes its reason to, or None if none can be made
+    (the worker's log still says why)."""
+    try:
+        handle, path = tempfile.mkstemp(prefix="carepolicy-serve-", suffix=".failure")
+    except OSError:
+        return None
+    os.close(handle)
+    return path
 
 
 def _cores() -> int:
@@ -127,7 +141,8 @@ def serve(
     GET /v1/openapi.json describe the service. Every response has the header
     x-carepolicy-policy-set-hash. The policy set is checked before the service starts: errors
     end the command with exit status 2, as in `evaluate`, and so does a --host/--port it cannot
-    listen on (in use, not an address of this machine). SIGTERM or SIGINT stops it: the answers
+    listen on (in use, not an address of this machine), or policy files changed since it started,
+    which a worker it starts later finds (policy/changed). SIGTERM or SIGINT stops it: the answers
     in flight are finished (within --shutdown-timeout), then it exits with status 0.
 
     \b
@@ -139,8 +154,9 @@ def serve(
     try:
         import uvicorn
 
-        from carepolicy.service.app import app_from_environment, create_app
+        from carepolicy.service.app import create_app
         from carepolicy.service.limits import CONFIG_VARIABLE, ServiceConfig
+        from carepolicy.service.workers import app_from_environment
     except ImportError as error:
         missing = f"`carepolicy serve` needs `{error.name}`, which is not installed"
         fail("usage/missing-extra", missing, help=_EXTRA_HELP)
@@ -151,8 +167,9 @@ def serve(
     if problem is not None:
         fail("usage/listen", problem, help="choose another --port (or stop what listens on it), or a --host of this "
                                            "machine: 127.0.0.1 for this machine only, 0.0.0.0 for every address")
+    fees = setup.fee_schedule.digest if setup.fee_schedule is not None else None
     config = ServiceConfig(policies_dir, dict(setup.switches), fee_schedule, explain, max_body, max_depth,
-                           read_timeout, request_timeout, max_spool)
+                           read_timeout, request_timeout, max_spool, setup.policies.policy_hash, fees)
     count = workers or _cores()
     grace = _grace(shutdown_timeout, read_timeout, request_timeout)
     click.echo(f"carepolicy serve: policy set {setup.policies.policy_hash}, {count} worker(s), "
@@ -167,6 +184,17 @@ def serve(
         finally:
             signal.signal(signal.SIGTERM, previous)
         return
-    os.environ[CONFIG_VARIABLE] = config.to_environment()  # read by each worker's app factory
-    uvicorn.run(f"{app_from_environment.__module__}:app_from_environment", factory=True, host=host, port=port,
-                workers=count, log_level="warning", timeout_graceful_shutdown=grace)
+    # a worker loads the files again: one that finds them changed does not serve, stops the service
+    # (carepolicy/service/workers.py) and says why in this file, which uvicorn's status does not say
+    failure = _failure_file()
+    try:
+        os.environ[CONFIG_VARIABLE] = dataclasses.replace(config, failure_file=failure).to_environment()
+        uvicorn.run(f"{app_from_environment.__module__}:app_from_environment", factory=True, host=host, port=port,
+                    workers=count, log_level="warning", timeout_graceful_shutdown=grace)
+        reason = Path(failure).read_text(encoding="utf-8").strip() if failure is not None else ""
+    finally:
+        if failure is not None:
+            os.unlink(failure)
+    if reason:
+        fail("policy/changed", f"the service stopped: {reason}",
+             help="start the service again to serve what the files now hold (its workers load them when they start)")
