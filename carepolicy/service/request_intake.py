@@ -57,7 +57,8 @@ async def read_body(request: Request, config: ServiceConfig) -> bytes:
                     raise _too_large(config)
                 chunks.append(chunk)
     except TimeoutError:
-        raise Refusal(408, "service/timeout", f"the body was not received within {config.read_timeout:g} s") from None
+        raise Refusal(408, "service/timeout", f"the body was not received within {config.read_timeout:g} s",
+                      help="send the whole body at once, or start the service with a larger --read-timeout") from None
     return b"".join(chunks)
 
 
