@@ -120,8 +120,11 @@ def first_reason(decision: Decision) -> str:
         return f"no code in effect in {decision.month}" if dormant else ""
     # on a tie a reason in words goes first: the shortfalls of add-ons beyond a base that is not
     # short (25 minutes: "25 of 40" for 99439, "25 of 60" for 99487) do not outweigh "no
-    # documented consent" said of 99490 and 99487; max keeps the first of equals
-    cause = max(counts, key=lambda name: (counts[name], shown[name][1] == name))
+    # documented consent" said of 99490 and 99487; then, of two measures short, the one nearer its
+    # threshold: 29 minutes of PCM by staff are "pcm_staff_minutes: 29 of 30 minutes (1 more
+    # needed)" (99426, 99427), not "pcm_personal_minutes: 0 of 30" (99424, 99425), which the
+    # order of the codes gave; max keeps the first of equals
+    cause = max(counts, key=lambda name: (counts[name], shown[name][1] == name, -_needed(shown[name][1])))
     _rank, text, denial = shown[cause]
     if text != cause:  # a shortfall: what the denial that shows it says beside it, if only beside it
         for reason in denial.reasons:
@@ -131,6 +134,12 @@ def first_reason(decision: Decision) -> str:
     return text
 
 
+def _needed(text: str) -> int:
+    """How much more a shortfall's measure needs (`(5 more needed)`: 5); 0 for a reason in words."""
+    more = _MORE_NEEDED.search(text)
+    return int(more.group(1)) if more else 0
+
+
 def _has_shortfall(causes: dict[str, tuple[int, str]]) -> bool:
     """Whether a denial's causes (first_reason) include a measure short of a threshold."""
     return any(text != cause for cause, (_rank, text) in causes.items())
@@ -138,6 +147,7 @@ def _has_shortfall(causes: dict[str, tuple[int, str]]) -> bool:
 
 # a reason that a measure is short of a threshold: `ccm_staff_minutes: 19 of 20 minutes (1 more needed)`
 _SHORT_OF = re.compile(r"^([A-Za-z_][\w.()]*): \S+ of (\d+)\b")
+_MORE_NEEDED = re.compile(r"\((\d+) more needed\)")
 
 
 # --------------------------------------------------------------------------------------------- billable
