@@ -154,7 +154,8 @@ def test_trace_tree_shape_reads_and_marks() -> None:
 def test_alternative_with_unknown_totals() -> None:
     alt = Alternative((("99491", 1),), None, None, "ranked after the chosen coding")
     text = render_decision_text(_decision(alternatives=(alt,)))
-    assert "  99491 × 1: allowed not priced, patient owes indeterminate\n" \
+    # ("patient owes indeterminate" said the patient owes something; the answer line's words)
+    assert "  99491 × 1: allowed: not priced, patient share indeterminate\n" \
            "    not chosen: ranked after the chosen coding\n" in text
 
 

@@ -321,10 +321,13 @@ def _alternative(alternative: Alternative) -> list[str]:
         codes += ", withdrawing the " + ", ".join(alternative.withdraw) + " claim on file"
     elif not alternative.codes:
         codes = "nothing"
-    total = "not priced" if alternative.total_allowed is None else _money(alternative.total_allowed)
+    # in the answer line's words: "allowed: not priced", "patient share indeterminate" (an unknown
+    # share is not something the patient "owes")
+    allowed = alternative.total_allowed
+    total = "allowed: not priced" if allowed is None else f"allowed {_money(allowed)}"
     share = alternative.patient_responsibility
-    patient = "indeterminate" if share is None else _money(share)
-    return [f"  {codes}: allowed {total}, patient owes {patient}", f"    not chosen: {alternative.why_not}"]
+    patient = "patient share indeterminate" if share is None else f"patient owes {_money(share)}"
+    return [f"  {codes}: {total}, {patient}", f"    not chosen: {alternative.why_not}"]
 
 
 def _trace_cites(decision: Decision) -> list[tuple[str, ...]]:
