@@ -238,8 +238,10 @@ def claim_note_text(text: str) -> str:
     """Text said in the claim-note form that is not a decision's note (an input record that could not
     be decided: `Bundle X · not evaluated: 1 problem in SOURCE`), under the form's rules: ASCII,
     no X12 delimiter (`: ` read `; `), lines of at most 80 characters (further ones indented)."""
-    lines = textwrap.wrap(_ascii(text.replace(": ", "; ")), CLAIM_NOTE_WIDTH, subsequent_indent="  ",
-                          break_long_words=True)
+    # an id or a file name that is not ASCII is spelt as its escape (`\ud800`, `\xe9`), not
+    # dropped: the line is there to find the record on stderr
+    plain = _ascii(text.replace(": ", "; ").replace("·", "-").encode("ascii", "backslashreplace").decode("ascii"))
+    lines = textwrap.wrap(plain, CLAIM_NOTE_WIDTH, subsequent_indent="  ", break_long_words=True)
     return "\n".join(lines) + "\n"
 
 
