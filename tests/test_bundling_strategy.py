@@ -16,10 +16,11 @@ import yaml
 from carepolicy.engine import PolicyError, PolicySet, evaluate, load_policies, to_json
 from carepolicy.engine.api import check_texts
 from carepolicy.engine.compile.strategy import flatten_rank
-from carepolicy.engine.decision.batch_report import read_report, render_report_text
+from carepolicy.engine.decision.batch_report import read_report
 from carepolicy.engine.decision.explain import render_decision_text
 from carepolicy.engine.decision.forms import csv_rows, render_summary
 from carepolicy.engine.decision.model import Decision
+from carepolicy.engine.decision.report_text import render_report_text
 from carepolicy.engine.facts.reader import Bundle, validate_bundle
 from carepolicy.engine.language import syntax as s
 

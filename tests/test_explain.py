@@ -107,8 +107,8 @@ def test_unpriced_and_indeterminate_are_said_not_invented() -> None:
     text = render_decision_text(_decision(billable=(unpriced,),
                                           totals=Totals(None, None, None, None, None, "not priced: G0511")))
     assert f"  G0511 × 1  not priced: {why}\n" in text
-    assert "  Total: not priced: G0511\n" in text
-    assert "Bill G0511 × 1 (practitioner P1) · allowed: not priced: G0511 · patient share indeterminate\n" in text
+    assert "  Total allowed: not priced (G0511)\n" in text  # (not "allowed: not priced: G0511": a colon too many)
+    assert "Bill G0511 × 1 (practitioner P1) · allowed: not priced (G0511) · patient share indeterminate\n" in text
 
     note = "depends on the state Medicaid plan"
     shares = Shares(Decimal("0.00"), Decimal("12.10"), Decimal("48.39"), None, Decimal("0.00"), None, note)
@@ -154,7 +154,8 @@ def test_trace_tree_shape_reads_and_marks() -> None:
 def test_alternative_with_unknown_totals() -> None:
     alt = Alternative((("99491", 1),), None, None, "ranked after the chosen coding")
     text = render_decision_text(_decision(alternatives=(alt,)))
-    assert "  99491 × 1: allowed not priced, patient owes indeterminate\n" \
+    # ("patient owes indeterminate" said the patient owes something; the answer line's words)
+    assert "  99491 × 1: allowed: not priced, patient share indeterminate\n" \
            "    not chosen: ranked after the chosen coding\n" in text
 
 

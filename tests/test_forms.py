@@ -103,6 +103,27 @@ def test_claim_note_lines_fit_the_nte_segment(bundles: dict[str, tuple[Bundle, D
         assert f"policy set {decision.policy_set_hash}" in note
 
 
+def test_a_claim_note_run_with_a_bundle_not_decided_keeps_every_line_in_the_segment(tmp_path: Path) -> None:
+    """An input record that could not be decided was written in the claim-note form as the text
+    form heads it, `Bundle X · not evaluated: 1 problem in SOURCE (details on stderr)`: a `·`, a
+    colon (an X12 delimiter) and, with a long path, more than 80 characters."""
+    from carepolicy.cli.main import cli
+    from click.testing import CliRunner
+
+    folder = tmp_path / ("a-folder-with-a-long-name-as-exports-have-" * 2)
+    folder.mkdir()
+    bundles = folder / "march.jsonl"
+    bundles.write_text('{"id": "bad · one", "month": "2025-13"}\n', encoding="utf-8")
+    result = CliRunner().invoke(cli, ["evaluate", "--format", "claim-note", str(bundles)], catch_exceptions=False)
+    assert result.exit_code == 2
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("Bundle bad \\u00b7 one - not evaluated; 1 problem in ")
+    for line in lines:
+        assert 0 < len(line) <= CLAIM_NOTE_WIDTH, line
+        assert line.isascii(), line
+        assert not set(line) & set("*~:^|>"), line
+
+
 @given(st.text(max_size=300))
 @settings(max_examples=60, deadline=None)
 def test_claim_note_of_any_text_fits(consent_date: str) -> None:

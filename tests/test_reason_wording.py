@@ -222,3 +222,16 @@ def test_the_answer_gives_why_the_minutes_fall_short_when_a_reason_says_it(
     policies: PolicySet, tmp_path: Path, changes: dict[str, Any], why: str
 ) -> None:
     assert answer(decide(policies, tmp_path, **changes)) == f"Nothing to bill: {why}"
+
+
+def test_the_answer_names_the_measure_nearest_its_threshold_on_a_tie(policies: PolicySet, tmp_path: Path) -> None:
+    # 29 minutes of PCM by clinical staff: 99426 and 99427 are short on the staff's minutes, 99424
+    # and 99425 on the practitioner's own; two denials each, and the answer took the first in code
+    # order, "pcm_personal_minutes: 0 of 30 minutes", which sends a biller to the wrong minutes
+    condition = {"name": "heart failure", "icd10": "I50.22", "expected_months": 24, "significant_risk": True,
+                 "pcm_criteria_met": True}
+    time = [{"practitioner": "P1", "by": "clinical_staff", "minutes": 29, "service": "pcm"}]
+    decision = decide(policies, tmp_path, chronic_conditions=[condition], consent__service="pcm", time=time)
+    assert billed(decision) == []
+    assert answer(decision) == "Nothing to bill: pcm_staff_minutes: 29 of 30 minutes (1 more needed)"
+    assert reasons(decision, "99424") == ["pcm_personal_minutes: 0 of 30 minutes (30 more needed)"]

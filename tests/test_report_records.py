@@ -100,7 +100,8 @@ def test_the_unedited_decision_is_counted(decision: dict[str, Any], tmp_path: Pa
     assert result.exit_code == ExitCode.OK, result.stderr
     counts = json.loads(result.stdout)
     assert counts["totals"]["allowed"] == "304.70"
-    assert counts["codes"]["99439"] == {"allowed": "183.72", "billed_lines": 2, "denied": 0, "units": 4}
+    assert counts["codes"]["99439"] == {"allowed": "183.72", "billed_lines": 2, "denied": 0, "units": 4,
+                                        "not_priced_lines": 0}
 
 
 @pytest.mark.parametrize("error", [{"code": "facts/schema"}, 5, "problem", [5], None],

@@ -146,7 +146,13 @@ def evaluate(
 def render_record(record: Record, fmt: str, *, index: int, trace: str, facts: Mapping[str, Any]) -> str:
     """One record in a streamed form (every form but json, which is one document)."""
     from carepolicy.engine.decision.explain import render_decision_text
-    from carepolicy.engine.decision.forms import csv_rows, render_claim_note, render_csv, render_summary
+    from carepolicy.engine.decision.forms import (
+        claim_note_text,
+        csv_rows,
+        render_claim_note,
+        render_csv,
+        render_summary,
+    )
 
     if fmt == "jsonl":
         return record_json_line(record, trace=trace) + "\n"
@@ -154,8 +160,8 @@ def render_record(record: Record, fmt: str, *, index: int, trace: str, facts: Ma
         rows = [_csv_error_row(record)] if isinstance(record, ErrorRecord) else list(csv_rows(record))
         return render_csv(rows, header=index == 0)
     gap = "\n" if index and fmt != "summary" else ""  # a blank line between multi-line records
-    if isinstance(record, ErrorRecord):
-        return gap + _error_line(record)
+    if isinstance(record, ErrorRecord):  # (a claim note's lines are ASCII, of 80 characters at most)
+        return gap + (claim_note_text(_error_line(record)) if fmt == "claim-note" else _error_line(record))
     if fmt == "summary":
         return render_summary(record) + "\n"
     if fmt == "claim-note":

@@ -79,9 +79,9 @@ def report(decisions: str, fmt: str, top: int, output: str | None) -> None:
     Reads DECISIONS.jsonl as `carepolicy batch` (or `evaluate --format jsonl`) writes it, one
     record a line, streaming it (two 16-byte digests are kept per record). Reports the
     records, decisions and error records; the totals of the billable lines (allowed, Medicare,
-    beneficiary, Medigap, Medicaid; an indeterminate amount is counted apart, never as zero); for
-    each code the billed lines, units, allowed amount and denials; the denial reasons by the number
-    of decisions they appear in; and the first error records. A record read again (the same
+    patient, Medigap, Medicaid; an amount not priced or not known is counted apart, never as zero);
+    for each code the billed lines, units, allowed amount (or `not priced`) and denials; the
+    denial reasons by the number of decisions they appear in; and the first error records. A record read again (the same
     bundle_id and decision_id: an output concatenated twice) is counted once, with a warning that
     says how many and names the first few ids. A line that is not a record, or that sets a key
     twice in one object, stops the report with an error naming it. `--format html` writes one page with
@@ -95,8 +95,9 @@ def report(decisions: str, fmt: str, top: int, output: str | None) -> None:
     """
     import json
 
-    from carepolicy.engine.decision.batch_report import ReportError, read_report, render_report_text
+    from carepolicy.engine.decision.batch_report import ReportError, read_report
     from carepolicy.engine.decision.report_html import render_report_html
+    from carepolicy.engine.decision.report_text import render_report_text
 
     try:
         # stdin is read as bytes decoded here too, as a file is, not as the locale's text (bytes

@@ -25,7 +25,6 @@ from typing import Any
 
 from msgspec import UNSET, UnsetType
 
-from ..printable import printable_lines, shortened_id
 from .report_lines import (
     DECISION_FIELDS,
     ReadClaim,
@@ -39,7 +38,7 @@ from .report_lines import (
 )
 from .report_repeats import Repeats
 
-__all__ = ["BatchReport", "ReportError", "read_report", "render_report_text"]
+__all__ = ["BatchReport", "CodeCounts", "ReportError", "read_report"]
 
 MONEY_FIELDS = ("allowed", "medicare", "beneficiary", "medigap", "medicaid")
 _KEPT_ERRORS = 20
@@ -55,8 +54,9 @@ CUT_HELP = ("the last line has no line end: the output of a batch still running,
 class CodeCounts:
     billed_lines: int = 0
     units: int = 0
-    allowed: Decimal = Decimal("0.00")
+    allowed: Decimal = Decimal("0.00")  # of the billed lines that are priced
     denied: int = 0
+    not_priced: int = 0  # billed lines with no allowed amount (counted apart: their $0.00 is not a price)
 
 
 @dataclass
@@ -131,6 +131,8 @@ class BatchReport:
             counts.units += line.units
             if line.allowed is not None:
                 counts.allowed += Decimal(line.allowed)
+            else:
+                counts.not_priced += 1
         for name in MONEY_FIELDS:
             value = getattr(totals, name)
             if value is None:
@@ -168,6 +170,7 @@ class BatchReport:
                     "units": c.units,
                     "allowed": f"{c.allowed:.2f}",
                     "denied": c.denied,
+                    "not_priced_lines": c.not_priced,
                 }
                 for code, c in sorted(self.codes.items())
             },
@@ -209,45 +212,3 @@ def read_report(lines: Iterable[str], *, name: str) -> BatchReport:
             help = CUT_HELP if cut else getattr(error, "help", None)
             raise ReportError(f"{name}:{number}: not a decision or an error record ({what})", help) from None
     return report
-
-
-# --------------------------------------------------------------------------------------------- text
-
-
-def _money(value: Decimal) -> str:
-    return f"${value:,.2f}"
-
-
-def render_report_text(report: BatchReport, *, top: int = 10) -> str:
-    months = ", ".join(f"{m} ({n})" for m, n in sorted(report.months.items())) or "none"
-    out = [
-        f"{report.records} records: {report.decisions} decisions ({report.with_billable} with something to bill),"
-        f" {report.error_records} error records",
-        f"service months: {months}",
-        f"policy sets: {', '.join(f'{h} ({n})' for h, n in sorted(report.policy_sets.items())) or 'none'}",
-        *([f"note: {mixed}"] if (mixed := report.mixed_policy_sets()) else []),
-        *([f"note: {noted}"] if (noted := report.notes_said()) else []),
-        *(f"WARNING: {said}" for said in report.repeats.warnings()),
-        "",
-        "Totals over the billable lines",
-    ]
-    for name in MONEY_FIELDS:
-        unknown = report.indeterminate[name]
-        note = f"  (+ {unknown} decisions where it is indeterminate)" if unknown else ""
-        out.append(f"  {name:<12} {_money(report.totals[name]):>16}{note}")
-    out.extend(["", "By code", f"  {'code':<8} {'billed':>8} {'units':>8} {'allowed':>16} {'denied':>8}"])
-    for code, c in sorted(report.codes.items()):
-        out.append(f"  {code:<8} {c.billed_lines:>8} {c.units:>8} {_money(c.allowed):>16} {c.denied:>8}")
-    if report.withdraw:
-        out.extend(["", "Claims on file to withdraw (bundled into a billed code)"])
-        out.extend(f"  {code:<8} {n:>8}" for code, n in sorted(report.withdraw.items()))
-    out.extend(["", f"Top denial reasons (decisions in which each appears; top {top})"])
-    out.extend(f"  {n:>8}  {text}" for text, n in report.top_reasons(top))
-    if report.error_records:
-        shown = len(report.errors)
-        out.extend(["", f"Error records ({report.error_records}; the first {shown} shown)"])
-        for error in report.errors:
-            who = shortened_id(error["bundle_id"]) if error["bundle_id"] is not None else "(whole file)"
-            out.append(f"  {who} in {error['source']}: {', '.join(error['codes'])}: {error['message']}")
-    # ids, file names, messages and reasons are the input's: any character, shown as an escape
-    return printable_lines(out) + "\n"

@@ -12,11 +12,11 @@ cause for the codes that were not considered; the sources cited, with their titl
 from __future__ import annotations
 
 import re
-from decimal import Decimal
 
 from ..printable import FIELD_SEPARATOR, printable, printable_lines, shortened_id
+from .billable_text import billable_text, money, unpriced
 from .context import EMPTY_CONTEXT, DecisionContext
-from .model import Alternative, Decision, Denial, Line, Reason, Shares, Withdrawal
+from .model import Alternative, Decision, Denial, Reason, Withdrawal
 from .trace_nodes import TraceNode
 from .trace_text import render_trace
 
@@ -33,7 +33,7 @@ def render_decision_text(decision: Decision, *, explain: bool = False) -> str:
     changed = [(n, o) for n, o in decision.switches if context.switch_defaults.get(n, o) != o]
     if changed:
         out.append("Switches not at their default: " + ", ".join(f"{n}={o}" for n, o in changed))
-    out.extend(["", *_billable(decision)])
+    out.extend(["", *billable_text(decision)])
     if decision.withdraw:
         out.extend(["", "Withdraw (claims on file that a billed code bundles)", *_withdraw(decision.withdraw)])
     matter, skipped, dormant = split_denials(decision, context)
@@ -66,10 +66,6 @@ def render_decision_text(decision: Decision, *, explain: bool = False) -> str:
 # --------------------------------------------------------------------------------------------- answer
 
 
-def _money(value: Decimal | None) -> str:
-    return "—" if value is None else f"${value:.2f}"
-
-
 def answer(decision: Decision) -> str:
     """One line: what to bill, the allowed amount and the patient's share; or why nothing."""
     totals = decision.totals
@@ -77,9 +73,9 @@ def answer(decision: Decision) -> str:
         reason = first_reason(decision)
         return "Nothing to bill" + (f": {printable(reason, separators=FIELD_SEPARATOR)}" if reason else "")
     codes = ", ".join(f"{line.code} × {line.units}" for line in decision.billable)
-    allowed = f"allowed {_money(totals.allowed)}" if totals.allowed is not None else f"allowed: {totals.note}"
+    allowed = f"allowed: {unpriced(totals.note)}" if totals.allowed is None else f"allowed {money(totals.allowed)}"
     share = decision.patient_responsibility
-    patient = f"patient owes {_money(share)}" if share is not None else "patient share indeterminate"
+    patient = f"patient owes {money(share)}" if share is not None else "patient share indeterminate"
     withdraw = "".join(f" · withdraw the {w.code} claim" for w in decision.withdraw)
     practitioner = printable(shortened_id(decision.billable[0].practitioner), separators=FIELD_SEPARATOR)
     return f"Bill {codes} (practitioner {practitioner}) · {allowed} · {patient}{withdraw}"
@@ -120,8 +116,11 @@ def first_reason(decision: Decision) -> str:
         return f"no code in effect in {decision.month}" if dormant else ""
     # on a tie a reason in words goes first: the shortfalls of add-ons beyond a base that is not
     # short (25 minutes: "25 of 40" for 99439, "25 of 60" for 99487) do not outweigh "no
-    # documented consent" said of 99490 and 99487; max keeps the first of equals
-    cause = max(counts, key=lambda name: (counts[name], shown[name][1] == name))
+    # documented consent" said of 99490 and 99487; then, of two measures short, the one nearer its
+    # threshold: 29 minutes of PCM by staff are "pcm_staff_minutes: 29 of 30 minutes (1 more
+    # needed)" (99426, 99427), not "pcm_personal_minutes: 0 of 30" (99424, 99425), which the
+    # order of the codes gave; max keeps the first of equals
+    cause = max(counts, key=lambda name: (counts[name], shown[name][1] == name, -_needed(shown[name][1])))
     _rank, text, denial = shown[cause]
     if text != cause:  # a shortfall: what the denial that shows it says beside it, if only beside it
         for reason in denial.reasons:
@@ -131,6 +130,12 @@ def first_reason(decision: Decision) -> str:
     return text
 
 
+def _needed(text: str) -> int:
+    """How much more a shortfall's measure needs (`(5 more needed)`: 5); 0 for a reason in words."""
+    more = _MORE_NEEDED.search(text)
+    return int(more.group(1)) if more else 0
+
+
 def _has_shortfall(causes: dict[str, tuple[int, str]]) -> bool:
     """Whether a denial's causes (first_reason) include a measure short of a threshold."""
     return any(text != cause for cause, (_rank, text) in causes.items())
@@ -138,77 +143,7 @@ def _has_shortfall(causes: dict[str, tuple[int, str]]) -> bool:
 
 # a reason that a measure is short of a threshold: `ccm_staff_minutes: 19 of 20 minutes (1 more needed)`
 _SHORT_OF = re.compile(r"^([A-Za-z_][\w.()]*): \S+ of (\d+)\b")
-
-
-# --------------------------------------------------------------------------------------------- billable
-
-
-def _billable(decision: Decision) -> list[str]:
-    totals = decision.totals
-    out = ["Billable"]
-    if not decision.billable:
-        out.append("  nothing is billable this month")
-        return out
-    # The assumptions a line rests on (its `cites`) follow it; those every line rests on (the
-    # cost sharing's, as a Medigap Plan K limit's) are said once, after the total, not per line.
-    lines = decision.billable
-    common = [c for c in lines[0].cites if all(c in line.cites for line in lines[1:])] if len(lines) > 1 else []
-    for line in lines:
-        out.extend(_line(line, common))
-    if totals.allowed is None:
-        out.append(f"  Total: {totals.note or 'not priced'}")
-    else:
-        medicaid = "indeterminate" if totals.medicaid is None else _money(totals.medicaid)
-        patient = "indeterminate" if totals.beneficiary is None else _money(totals.beneficiary)
-        out.append(
-            f"  Total allowed {_money(totals.allowed)}: Medicare {_money(totals.medicare)} · patient {patient}"
-            f" · Medigap {_money(totals.medigap)} · Medicaid {medicaid}"
-        )
-    if totals.note and totals.allowed is not None:
-        out.append(f"  note: {totals.note}")
-    out += [f"  {cite}" for cite in common]
-    return out
-
-
-def _line(line: Line, common: list[str]) -> list[str]:
-    head = f"  {line.code} × {line.units}"
-    # the assumptions it rests on (a switch's unit cap, a clause's reading), one line each
-    assumed = [f"    {cite}" for cite in line.cites if cite not in common]
-    if line.allowed is None:
-        return [f"{head}  not priced: {line.price_source.removeprefix('not priced: ')}", *assumed]
-    return [f"{head}  {_money(line.allowed)}  ({line.price_source})", f"    {shares_text(line.shares)}", *assumed]
-
-
-def shares_text(shares: Shares | None) -> str:
-    """Who pays what of a line, as a biller says it: Medicare, then the cost sharing and who covers it.
-
-    The deductible and coinsurance are the beneficiary's cost sharing; Medigap and Medicaid may pay
-    part or all of it (a QMB patient owes nothing of it), and the patient owes the rest.
-    """
-    if shares is None:
-        return "who pays what: not computed (no cost sharing in effect)"
-    known = shares.deductible is not None and shares.coinsurance is not None
-    cost_sharing = (shares.deductible or 0) + (shares.coinsurance or 0)
-    medicare = "indeterminate" if shares.medicare is None else _money(shares.medicare)
-    if shares.medicare_after_sequestration is not None:
-        medicare += f" ({_money(shares.medicare_after_sequestration)} after sequestration)"
-    head = f"Medicare pays {medicare}; "
-    if known and cost_sharing == 0 and shares.beneficiary is not None:
-        return head + "no deductible or coinsurance applies: the patient owes $0.00"
-    parts = f"deductible {_money(shares.deductible)} + coinsurance {_money(shares.coinsurance)}"
-    total = f" = {_money(Decimal(cost_sharing))}" if known else " (not all known)"
-    payers = [f"Medigap pays {_money(shares.medigap)}"] if shares.medigap else []
-    if shares.medigap is None:
-        payers.append("Medigap's part is indeterminate")
-    if shares.medicaid is None:
-        payers.append("Medicaid's part is indeterminate")
-    elif shares.medicaid:
-        payers.append(f"Medicaid pays {_money(shares.medicaid)}")
-    if shares.beneficiary is None:
-        payers.append(f"the patient's part is indeterminate ({shares.note or 'unknown'})")
-    else:
-        payers.append(f"the patient owes {_money(shares.beneficiary)}")
-    return head + f"{parts}{total}: " + ", ".join(payers)
+_MORE_NEEDED = re.compile(r"\((\d+) more needed\)")
 
 
 # --------------------------------------------------------------------------------------------- denied
@@ -311,10 +246,13 @@ def _alternative(alternative: Alternative) -> list[str]:
         codes += ", withdrawing the " + ", ".join(alternative.withdraw) + " claim on file"
     elif not alternative.codes:
         codes = "nothing"
-    total = "not priced" if alternative.total_allowed is None else _money(alternative.total_allowed)
+    # in the answer line's words: "allowed: not priced", "patient share indeterminate" (an unknown
+    # share is not something the patient "owes")
+    allowed = alternative.total_allowed
+    total = "allowed: not priced" if allowed is None else f"allowed {money(allowed)}"
     share = alternative.patient_responsibility
-    patient = "indeterminate" if share is None else _money(share)
-    return [f"  {codes}: allowed {total}, patient owes {patient}", f"    not chosen: {alternative.why_not}"]
+    patient = "patient share indeterminate" if share is None else f"patient owes {money(share)}"
+    return [f"  {codes}: {total}, {patient}", f"    not chosen: {alternative.why_not}"]
 
 
 def _trace_cites(decision: Decision) -> list[tuple[str, ...]]:

@@ -23,6 +23,7 @@ __all__ = [
     "CLAIM_NOTE_WIDTH",
     "CSV_COLUMNS",
     "SUMMARY_NOTES",
+    "claim_note_text",
     "csv_rows",
     "csv_text_cell",
     "render_claim_note",
@@ -230,6 +231,17 @@ def render_claim_note(decision: Decision, facts: Mapping[str, Any]) -> str:
         for note in decision.notes:  # (`: ` is a clause break in a note; `:` is an X12 delimiter)
             lines += textwrap.wrap(_ascii(note.replace(": ", "; ")), CLAIM_NOTE_WIDTH, initial_indent="  ",
                                    subsequent_indent="    ", break_long_words=True)
+    return "\n".join(lines) + "\n"
+
+
+def claim_note_text(text: str) -> str:
+    """Text said in the claim-note form that is not a decision's note (an input record that could not
+    be decided: `Bundle X · not evaluated: 1 problem in SOURCE`), under the form's rules: ASCII,
+    no X12 delimiter (`: ` read `; `), lines of at most 80 characters (further ones indented)."""
+    # an id or a file name that is not ASCII is spelt as its escape (`\ud800`, `\xe9`), not
+    # dropped: the line is there to find the record on stderr
+    plain = _ascii(text.replace(": ", "; ").replace("·", "-").encode("ascii", "backslashreplace").decode("ascii"))
+    lines = textwrap.wrap(plain, CLAIM_NOTE_WIDTH, subsequent_indent="  ", break_long_words=True)
     return "\n".join(lines) + "\n"
 
 

@@ -9,11 +9,12 @@ cell around (an id or a reason reading as another).
 
 from __future__ import annotations
 
-from decimal import Decimal
+import re
 from html import escape
 
 from ..printable import printable, shortened_id
 from .batch_report import MONEY_FIELDS, BatchReport
+from .report_text import PAYER_LABELS, code_allowed, headline, money, not_priced_said, unknown_said
 
 __all__ = ["render_report_html"]
 
@@ -26,13 +27,15 @@ svg text { font: 12px system-ui, sans-serif; fill: #222; }
 """
 
 
-def _money(value: Decimal) -> str:
-    return f"${value:,.2f}"
-
-
 def _text(value: str) -> str:
     """Text from the input, as HTML: its invisible and control characters shown, then escaped."""
     return escape(printable(value))
+
+
+def _words(value: str) -> str:
+    """The report's own words as HTML: a `name` (a key of the decision format) in <code>, as the
+    text form's backquotes mark it, rather than the backquotes themselves."""
+    return re.sub(r"`([^`<>]+)`", r"<code>\1</code>", escape(value, quote=False))
 
 
 def bar_chart(title: str, items: list[tuple[str, int]], *, label_width: int = 260) -> str:
@@ -62,14 +65,21 @@ def render_report_html(report: BatchReport, *, top: int = 10, title: str = "care
     codes_billed = [(code, c.billed_lines) for code, c in sorted(report.codes.items()) if c.billed_lines]
     reasons = report.top_reasons(top)
     totals = "".join(
-        f"<tr><th>{name}</th><td class=n>{_money(report.totals[name])}</td>"
-        f"<td>{report.indeterminate[name] or ''}{' indeterminate' if report.indeterminate[name] else ''}</td></tr>"
+        f"<tr><th>{PAYER_LABELS[name]}</th><td class=n>{money(report.totals[name])}</td>"
+        f"<td>{'+ ' + unknown_said(name, report.indeterminate[name]) if report.indeterminate[name] else ''}</td></tr>"
         for name in MONEY_FIELDS
     )
-    by_code = "".join(
+    by_code_rows = "".join(
         f"<tr><td>{_text(code)}</td><td class=n>{c.billed_lines}</td><td class=n>{c.units}</td>"
-        f"<td class=n>{_money(c.allowed)}</td><td class=n>{c.denied}</td></tr>"
+        f"<td class=n>{code_allowed(c)}</td><td class=n>{c.denied}</td></tr>"
         for code, c in sorted(report.codes.items())
+    )
+    unpriced = not_priced_said(report)
+    by_code = (
+        f"<table><tr><th>code</th><th>billed</th><th>units</th><th>allowed</th><th>denied</th></tr>{by_code_rows}"
+        "</table>" + (f"<p>{_text(unpriced[0].upper() + unpriced[1:])}.</p>" if unpriced else "")
+        if report.codes
+        else "<p>none</p>"
     )
     withdraw_rows = "".join(
         f"<tr><td>{_text(code)}</td><td class=n>{n}</td></tr>" for code, n in sorted(report.withdraw.items())
@@ -81,6 +91,8 @@ def render_report_html(report: BatchReport, *, top: int = 10, title: str = "care
         else ""
     )
     reason_rows = "".join(f"<tr><td class=n>{n}</td><td>{_text(text)}</td></tr>" for text, n in reasons)
+    reason_table = (f"<table><tr><th>decisions</th><th>reason</th></tr>{reason_rows}</table>" if reasons
+                    else "<p>none</p>")
     error_rows = "".join(
         f"<tr><td>{_text(shortened_id(str(e['bundle_id'])))}</td><td>{_text(str(e['source']))}</td>"
         f"<td>{_text(', '.join(e['codes']))}</td><td>{_text(e['message'])}</td></tr>"
@@ -99,19 +111,18 @@ def render_report_html(report: BatchReport, *, top: int = 10, title: str = "care
 <html lang="en"><head><meta charset="utf-8"><title>{escape(title)}</title><style>{_STYLE}</style></head>
 <body>
 <h1>{escape(title)}</h1>
-<p>{report.records} records: {report.decisions} decisions ({report.with_billable} with something to bill),
-{report.error_records} error records. Service months: {months}. Policy sets: {policy_sets}.</p>
-{f"<p><strong>Note:</strong> {escape(mixed)}.</p>" if mixed else ""}
-{f"<p><strong>Note:</strong> {escape(noted)}.</p>" if (noted := report.notes_said()) else ""}
+<p>{escape(headline(report))}. Service months: {months}. Policy sets: {policy_sets}.</p>
+{f"<p><strong>Note:</strong> {_words(mixed)}.</p>" if mixed else ""}
+{f"<p><strong>Note:</strong> {_words(noted)}.</p>" if (noted := report.notes_said()) else ""}
 {"".join(f"<p><strong>Warning:</strong> {_text(said)}.</p>" for said in report.repeats.warnings())}
 <h2>Totals over the billable lines</h2>
 <table>{totals}</table>
 <h2>Codes billed</h2>
 {bar_chart("Billed lines by code", codes_billed, label_width=80)}
-<table><tr><th>code</th><th>billed</th><th>units</th><th>allowed</th><th>denied</th></tr>{by_code}</table>
+{by_code}
 {withdraw}<h2>Top denial reasons</h2>
 {bar_chart(f"Decisions in which each reason appears (top {top})", reasons)}
-<table><tr><th>decisions</th><th>reason</th></tr>{reason_rows}</table>
+{reason_table}
 {errors}
 </body></html>
 """
