@@ -141,6 +141,23 @@ def test_the_sequestration_switch_is_quoted_only_when_it_applies(shipped: Policy
     assert all(line["cites"][-1].endswith("(switch medicare_sequestration)") for line in applied.values())
 
 
+def test_an_undecided_dual_quotes_only_the_switches_its_clause_read(shipped: PolicySet) -> None:
+    """The full-benefit dual's `indeterminate` clause reads `medigap_pays_all_cost_sharing`, whose
+    Plan N branch reads a switch: quoted for a Plan N holder whose deductible is met, whom it decides,
+    not for a dual with no Medigap plan (it told that biller of a Plan N the patient does not have)."""
+    plan_n = "(switch plan_n_copay_for_care_management)"
+    owes: dict[str | None, str | None] = {None: None, "G": "0.00"}  # undecided; Plan G pays it all
+    for plan, share in owes.items():
+        lines = _lines(evaluate(shipped, _bundle(time=_staff(60), beneficiary={
+            "dual_status": "full_benefit", "medigap_plan": plan, "deductible_remaining": 0})))
+        assert lines
+        assert [line["shares"]["beneficiary"] for line in lines.values()] == [share] * len(lines)
+        assert all(not c.endswith(plan_n) for line in lines.values() for c in line["cites"]), plan
+    n = _lines(evaluate(shipped, _bundle(time=_staff(60), beneficiary={
+        "dual_status": "full_benefit", "medigap_plan": "N", "deductible_remaining": 0})))
+    assert all(any(c.endswith(plan_n) for c in line["cites"]) for line in n.values())
+
+
 # ------------------------------------------------------------------ the clause in the language
 
 WITH_ASSUMPTIONS = SMOKE.replace(

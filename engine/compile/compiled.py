@@ -158,8 +158,9 @@ class CompiledCostSharing:
     deductible_reads: frozenset[str] = frozenset()
     coinsurance_reads: frozenset[str] = frozenset()
     # the assumptions an `indeterminate` clause's switches make, by its reason (only those with
-    # some), and the `sequestration` clause's: quoted on the lines when the clause applies
-    indeterminate_assumptions: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    # some), each with its switch's name: quoted on the lines when the clause applies, those of the
+    # switches it read; and the `sequestration` clause's, quoted when it applies
+    indeterminate_assumptions: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = ()
     sequestration_assumptions: tuple[str, ...] = ()
     # the clauses that decide each payer's shares, by what each `pays` clause's condition gave
     # (evaluation/cost_sharing.py, `_winners`): a memo, outside equality, hashing and repr

@@ -175,15 +175,20 @@ class DeclarationCompiler:
         return kept
 
     def _assumptions_read(self, exprs: tuple[s.Expr, ...], kinds: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(text for _name, text in self.assumptions_by_name(exprs, kinds)))
+
+    def assumptions_by_name(self, exprs: tuple[s.Expr, ...], kinds: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+        """(the declaration's name, the text `assumptions_read` gives) of each of those assumptions:
+        for a clause whose switches are known only when it is evaluated (cost_sharing.py)."""
         index = self.index
         tables: dict[str, Mapping[str, s.Declaration]] = {
             "switch": index.switches, "parameter": index.parameters, "define": index.defines
         }
-        found: dict[str, None] = {}
+        found: dict[tuple[str, str], None] = {}
         for kind, target in dict.fromkeys(ref for expr in exprs for ref in self._declarations_read(expr)):
             decl = tables[kind].get(target) if kind in kinds else None
             for a in decl.assumptions if decl is not None else ():
-                found[f"{assumption_text(a)} ({kind} {target})"] = None
+                found[(target, f"{assumption_text(a)} ({kind} {target})")] = None
         return tuple(found)
 
     def _declarations_read(self, expr: s.Expr) -> tuple[tuple[str, str], ...]:

@@ -36,6 +36,8 @@ class PaymentSource(Protocol):
 
     def assumptions_read(self, exprs: tuple[s.Expr, ...], kinds: tuple[str, ...]) -> tuple[str, ...]: ...
 
+    def assumptions_by_name(self, exprs: tuple[s.Expr, ...], kinds: tuple[str, ...]) -> tuple[tuple[str, str], ...]: ...
+
 
 # What a `pays` clause's outcome rests on: the assumptions of the switches and definitions it reads
 # (`plan_n_copay_for_care_management`, `medigap_k_limit_reached`), quoted on the lines it decides.
@@ -44,7 +46,9 @@ class PaymentSource(Protocol):
 # year's lines it would tell a 2025 biller of a figure the line did not use. An `indeterminate` or
 # `sequestration` clause quotes its switches' only: the full-benefit one reads
 # `medigap_pays_all_cost_sharing`, every plan's definitions, of which one at most decides (none,
-# for a dual with no Medigap plan).
+# for a dual with no Medigap plan). Even a switch can be read only on some months (the Plan N
+# switch in that definition, only for a Plan N holder), so an `indeterminate` clause's are kept
+# with their names, and a decision quotes those its clause read (evaluation/cost_sharing.py).
 _PAYS_READ = ("switch", "define")
 _SWITCHES = ("switch",)
 
@@ -82,9 +86,10 @@ def compile_cost_sharing(
                 )
                 for p in d.pays
             )
-            undecided: dict[str, tuple[str, ...]] = {}  # an `indeterminate` clause's reason -> its assumptions
+            # an `indeterminate` clause's reason -> (switch, its assumption) of every switch its clauses read
+            undecided: dict[str, tuple[tuple[str, str], ...]] = {}
             for i in d.indeterminate:
-                assumed = undecided.get(i.reason, ()) + source.assumptions_read((i.when,), _SWITCHES)
+                assumed = undecided.get(i.reason, ()) + source.assumptions_by_name((i.when,), _SWITCHES)
                 undecided[i.reason] = tuple(dict.fromkeys(assumed))
             reads = {label: (label, kind, fn) for e in s.expressions_of(d) for label, kind, fn in source.reads(e)}
             return CompiledCostSharing(

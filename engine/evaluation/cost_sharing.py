@@ -9,7 +9,7 @@ of it (`CostResult`) and its trace: cost_sharing_trace.py.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -105,7 +105,7 @@ class CostSharer:
                 )
             if self.undetermined is not None and sharing.indeterminate_assumptions:
                 found = (c for reason, c in sharing.indeterminate_assumptions if reason == self.undetermined)
-                cites += next(found, ())
+                cites += _switches_quoted(sharing, self.env, next(found, ()))
             cut = sharing.sequestration
             if sharing.sequestration_assumptions and cut is not None and self.cut(cut)[0] is True:
                 cites += sharing.sequestration_assumptions
@@ -141,6 +141,41 @@ def _undetermined(sharing: CompiledCostSharing, env: Env) -> str | None:
         if when(env) is True:
             return reason
     return None
+
+
+class _SwitchesRead(Mapping[str, str]):
+    """A decision's switch settings that note which of them are read."""
+
+    def __init__(self, settings: Mapping[str, str]) -> None:
+        self.settings = settings
+        self.names: set[str] = set()
+
+    def __getitem__(self, name: str) -> str:
+        self.names.add(name)
+        return self.settings[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.settings)
+
+    def __len__(self) -> int:
+        return len(self.settings)
+
+
+def _switches_quoted(sharing: CompiledCostSharing, env: Env, assumed: tuple[tuple[str, str], ...]) -> tuple[str, ...]:
+    """The assumptions, of `assumed` (switch, text), of the switches that the `indeterminate` clause
+    that holds reads on this bundle. Its condition reads a switch only where the switch can change
+    it: for a dual with no Medigap plan, `medigap_pays_all_cost_sharing` stops at "a plan is
+    present" and never reads the Plan N switch, whose assumption would tell the biller of a plan
+    the patient does not have. Worked out again only here (an undecided month whose clause reads
+    a switch with an assumption), with the switches noted: the first clause that holds, as
+    `_undetermined` found it."""
+    if not assumed:
+        return ()
+    for when, _reason, _text in sharing.indeterminate:
+        switches = _SwitchesRead(env.switches)
+        if when(Env(env.facts, env.month, env.params, switches, env.defines)) is True:
+            return tuple(text for name, text in assumed if name in switches.names)
+    return ()
 
 
 _NOTHING_SHARED: dict[str | None, CostResult] = {}  # why the shares are indeterminate (or None) -> sharing nothing
