@@ -6,7 +6,7 @@ through an import hook, which static analysers do not run), and the repo folders
 of symlinks to the repo folders (and to the modules of the repo's `carepolicy/` folder) and runs
 mypy there, with the project's own [tool.mypy] settings. The same run checks what a user of the
 Python API writes: the Python blocks of the pipeline pages (docs/guides/python-api.md,
-docs/reference/arrow-schema.md) and tests/typed_api_use.py, each as a module beside the package.
+docs/reference/arrow-schema.md, docs/guides/spark.md) and tests/typed_api_use.py, each as a module beside the package.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parents[1]
 PACKAGE_FOLDERS = ("engine", "cli", "grammar", "policies", "lsp")
 RUFF_TARGETS = ("carepolicy", "engine", "cli", "tests", "benchmarks", "lsp", "grammar")
 # pages whose ```python blocks are programs a user would copy: type-checked as such
-EXAMPLE_PAGES = ("docs/guides/python-api.md", "docs/reference/arrow-schema.md")
+EXAMPLE_PAGES = ("docs/guides/python-api.md", "docs/reference/arrow-schema.md", "docs/guides/spark.md")
 
 
 def python_blocks(page: str) -> list[str]:

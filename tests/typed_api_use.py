@@ -10,7 +10,10 @@ from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
+from pyspark.sql import DataFrame
+
 import carepolicy
+from carepolicy.spark import decide
 
 
 def decide_every_way(folder: Path, fees: str) -> list[carepolicy.Result]:
@@ -49,3 +52,8 @@ def settings() -> str:
     except carepolicy.PolicyError as error:
         return str(error)
     return f"{described['policy_set_hash']} {carepolicy.engine_version()}"
+
+
+def decide_on_spark(frame: DataFrame, folder: Path) -> DataFrame:
+    return decide(frame, policies=folder, switches={"complex_ccm_care_plan": "relaxed"},
+                  fee_schedule=folder / "fees.csv", trace=False, column="value")
