@@ -194,8 +194,23 @@ def evaluate_arrow_batches(
     evaluator = policies if isinstance(policies, Evaluator) else Evaluator(Setup(policies, {}, None, True))
     name = source_name(source)  # (an int or bytes failed only at the first error row, its error record written)
     given = batches.to_batches() if isinstance(batches, pa.Table) else [batches] if isinstance(
-        batches, pa.RecordBatch) else batches  # (iterated, either would be its columns)
+        batches, pa.RecordBatch) else _iterable(batches)  # (iterated, either would be its columns)
     return decided_batches(evaluator, _record_batches(iter(given)), column=column, source=name, noted=True)
+
+
+def _iterable(batches: object) -> Iterable[object]:
+    """`batches`, refused at the call (TypeError) when it is no iterable of batches: a path (iterated,
+    its characters, each `item 1 is a str`), a pandas DataFrame (its column names), a mapping, None."""
+    kind = type(batches)
+    if kind.__module__.partition(".")[0] == "pandas":
+        help = "make it a table first: `pa.Table.from_pandas(frame)`"
+    elif isinstance(batches, str | bytes | PathLike):
+        help = "to read a Parquet file: `pyarrow.parquet.ParquetFile(path).iter_batches()`"
+    elif isinstance(batches, Mapping) or not isinstance(batches, Iterable):
+        help = "make a batch of the bundles: `pa.record_batch({'bundle': texts})`"
+    else:
+        return batches
+    raise TypeError(f"`batches` is Arrow record batches or a table, not `{shown(batches)}`: {help}")
 
 
 def _record_batches(batches: Iterator[object]) -> Iterator[pa.RecordBatch]:

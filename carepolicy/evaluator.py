@@ -4,7 +4,7 @@
 
     evaluator = carepolicy.load()                       # shipped policies; raises PolicyError if broken
     result = evaluator.evaluate({"month": "2025-03", ...})
-    if result.ok:
+    if result.decision is not None:                     # (`result.ok`, which mypy cannot narrow on)
         print(result.decision.billable)
     else:
         print(result.diagnostics)                       # a bad bundle is a value, never an exception
@@ -60,6 +60,9 @@ __all__ = ["Evaluator", "Result", "load"]
 
 API_SOURCE = "<api>"  # the `source` of a bundle handed in as a mapping, shown in its diagnostics
 Source = str | os.PathLike[str]  # a name shown in diagnostics: text, or a path (shown as its text)
+# the text of a document: what `iter_text` takes and checks (a `str | bytes` hint refused the bytearray
+# and memoryview the docs name, under mypy's strict bytes, the default since mypy 2.0)
+Text = str | bytes | bytearray | memoryview
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,12 +153,12 @@ class Evaluator:
             raise TypeError(f"`bundles` is an iterable of bundles (mappings), {what}")
         return (self.evaluate(bundle, source=name, index=index) for index, bundle in enumerate(bundles))
 
-    def evaluate_text(self, data: str | bytes, *, fmt: str | None, source: Source = API_SOURCE) -> list[Result]:
+    def evaluate_text(self, data: Text, *, fmt: str | None, source: Source = API_SOURCE) -> list[Result]:
         """Every record of a document in `fmt` ("json", "jsonl" or "yaml"; None: told from its text,
         as for standard input), read as a fact file is."""
         return list(self.iter_text(data, fmt=fmt, source=source))
 
-    def iter_text(self, data: str | bytes, *, fmt: str | None, source: Source = API_SOURCE) -> Iterator[Result]:
+    def iter_text(self, data: Text, *, fmt: str | None, source: Source = API_SOURCE) -> Iterator[Result]:
         """`evaluate_text`, lazily: one result per record as it is read.
 
         As in `batch`, records read before a problem with the document as a whole are kept, and the
@@ -169,7 +172,7 @@ class Evaluator:
             raise TypeError(message) if not isinstance(fmt, str) else ValueError(message)
         return self._iter_text(data, fmt, source_name(source))
 
-    def _iter_text(self, data: str | bytes | bytearray | memoryview, fmt: str | None, source: str) -> Iterator[Result]:
+    def _iter_text(self, data: Text, fmt: str | None, source: str) -> Iterator[Result]:
         # str.encode, not data.encode: a subclass's own encode may give other bytes
         stream = io.BytesIO(str.encode(data, "utf-8", "surrogatepass") if isinstance(data, str) else data)
         # a lone surrogate of a str is named as the caller sees it (a character), not by the byte

@@ -94,7 +94,13 @@ def _row_groups(file: pq.ParquetFile, path: str) -> Iterator[Bundle | BundleErro
 
 
 def _reason(error: Exception) -> str:
-    """Why a read failed, on one line (Arrow's messages can span several)."""
+    """Why a read failed, on one line (Arrow's messages can span several). A file that cannot be
+    opened is said as a JSON Lines input's is (`no such file`, the system's words for its errno),
+    not as Arrow's `failed to open local file '…'. detail: [errno 2] no such file or directory`."""
+    if isinstance(error, FileNotFoundError):
+        return "no such file"
+    if isinstance(error, OSError) and error.errno:
+        return os.strerror(error.errno).lower()
     reason = error.strerror.lower() if isinstance(error, OSError) and error.strerror else str(error)
     return " ".join(reason.split())
 

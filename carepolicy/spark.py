@@ -22,6 +22,7 @@ from __future__ import annotations
 import threading
 import warnings
 from collections.abc import Iterator, Mapping
+from os import PathLike, fspath
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
@@ -110,9 +111,9 @@ def identity(evaluator: Evaluator) -> str:
 def decide(
     df: DataFrame,
     *,
-    policies: str | None = None,
+    policies: str | PathLike[str] | None = None,
     switches: Mapping[str, str] | None = None,
-    fee_schedule: str | None = None,
+    fee_schedule: str | PathLike[str] | None = None,
     trace: bool = True,
     column: str | None = None,
 ) -> DataFrame:
@@ -132,7 +133,8 @@ def decide(
     note = unread_columns_note(names, "the DataFrame", column or BUNDLE_COLUMN)
     if note is not None:  # on the driver, where it is seen (the executors do not warn again)
         warnings.warn(note, UnreadColumnsWarning, stacklevel=2)
-    settings: _Settings = (policies, tuple(sorted((switches or {}).items())), fee_schedule, trace)
+    # paths as their text: the key of the executors' cache, the same for `Path(p)` and `p`
+    settings: _Settings = (_text(policies), tuple(sorted((switches or {}).items())), _text(fee_schedule), trace)
     expected = _driver_hash(settings)  # policy errors surface here, on the driver
 
     def decide_partition(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
@@ -142,6 +144,10 @@ def decide(
         yield from decided_batches(evaluator, batches, column=column, source=SPARK_SOURCE, noted=False, named=named)
 
     return df.mapInArrow(decide_partition, DECISIONS_SPARK)
+
+
+def _text(path: str | PathLike[str] | None) -> str | None:
+    return fspath(path) if isinstance(path, PathLike) else path
 
 
 def _driver_hash(settings: _Settings) -> str:

@@ -60,10 +60,11 @@ def _rows(path: str, file: pq.ParquetFile) -> Iterator[tuple[str, Any, bytes]]:
 
     from carepolicy.arrow import decision_json_line
 
-    missing = [name for name in ("status", "decision_id", "bundle_id", "trace") if name not in file.schema_arrow.names]
+    names = file.schema_arrow.names
+    missing = [name for name in ("status", "decision_id", "bundle_id", "trace") if name not in names]
     if missing:  # e.g. the bundles' Parquet file given as DECISION
         fail("usage/input", f"`{path}` is not a decision table `batch` wrote: it has no column `{missing[0]}`",
-             file=path, help=PARQUET_HELP)
+             file=path, help=_what_it_is(path, names))
     columns = [name for name in file.schema_arrow.names if name not in UNUSED]
     number = 0
     try:
@@ -77,6 +78,26 @@ def _rows(path: str, file: pq.ParquetFile) -> Iterator[tuple[str, Any, bytes]]:
     except KeyError as error:  # a column of the decision table that this file does not have
         fail("usage/input", f"`{path}` is not a decision table `batch` wrote: row {number} has no column "
              f"`{error.args[0]}`", file=path, help=PARQUET_HELP)
+
+
+def _what_it_is(path: str, names: list[str]) -> str:
+    """The help for a Parquet file that is not a decision table: said what it is, when its columns
+    show it (batch's table of billable lines, beside the decisions; a table of bundles, the other
+    argument), as the two are the files a user has at hand beside the decisions."""
+    if {"record", "code", "units", "practitioner"} <= set(names):
+        table = lines_decisions(path) or "OUT.parquet"
+        return (f"it is the table of billable lines `batch` writes beside its decisions (OUT.lines.parquet): "
+                f"give the decisions, `{table}`, written with `--trace compact`")
+    if "bundle" in names or "month" in names:
+        return f"it holds fact bundles: give it as BUNDLE, after the decisions; {PARQUET_HELP}"
+    return PARQUET_HELP
+
+
+def lines_decisions(path: str) -> str | None:
+    """OUT.parquet for OUT.lines.parquet (the suffix in any case, as `batch` names it); None for a
+    name that is not one."""
+    at = path.lower().rfind(".lines.parquet")
+    return path[:at] + path[at + len(".lines"):] if at >= 0 else None
 
 
 def _unreadable(path: str, error: Exception, help: str | None = None) -> NoReturn:

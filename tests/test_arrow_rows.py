@@ -222,6 +222,26 @@ def test_an_item_that_is_not_a_batch_is_refused_by_name(policies: PolicySet, bun
         list(evaluate_arrow_batches(policies, [json.dumps(bundle)]))  # type: ignore[list-item]
 
 
+@pytest.mark.parametrize(("given", "help"), [
+    ("bundles.parquet", "pyarrow.parquet.ParquetFile(path)"),
+    (Path("bundles.parquet"), "pyarrow.parquet.ParquetFile(path)"),
+    (None, "pa.record_batch"),
+    ({"bundle": ["{}"]}, "pa.record_batch"),
+    ("pandas", "pa.Table.from_pandas(frame)"),
+])
+def test_batches_that_are_no_batches_are_refused_at_the_call(policies: PolicySet, given: object, help: str) -> None:
+    """A path (read as its characters: `item 1 is a str`), a pandas DataFrame (its column names), a
+    mapping, None (`'NoneType' object is not iterable`) are refused when the call is made, saying
+    what to give, as `evaluate_many` refuses one bundle or text in place of its iterable."""
+    if given == "pandas":
+        import pandas
+
+        given = pandas.DataFrame({"bundle": ['{"month": "2025-03"}']})
+    with pytest.raises(TypeError, match=r"`batches` is Arrow record batches or a table, not `") as raised:
+        evaluate_arrow_batches(policies, given)  # type: ignore[arg-type]
+    assert help in str(raised.value)
+
+
 def test_a_map_bundle_column_says_it_is_a_map(policies: PolicySet) -> None:
     """A `bundle` column of maps (Spark's `from_json(..., MapType)`) said `found a list`: Arrow gives a
     map's cell as a list of pairs. It says it found a map, and how to give the bundle instead."""

@@ -473,6 +473,24 @@ def test_the_report_json_keys_are_the_ones_the_cli_reference_lists(tmp_path: Pat
     assert set(re.findall(r"`(\w+)`", keys_listed[1])) == set(json.loads(result.stdout))
 
 
+def test_the_python_api_example_runs_as_written(tmp_path: Path) -> None:
+    # the page's first block, as a user pastes it into a file: it once used `out`, `bundles` and
+    # `body` without making them (NameError), and `result.decision` unchecked after `if result.ok:`
+    from tests.test_quality import python_blocks
+
+    block = python_blocks("docs/guides/python-api.md")[0]
+    (tmp_path / "example.py").write_text(block, encoding="utf-8")
+    env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
+    done = subprocess.run([sys.executable, "example.py"], cwd=tmp_path, capture_output=True, timeout=300,
+                          check=False, env=env)
+    assert done.returncode == 0, done.stderr.decode("utf-8", "replace")
+    printed, *lines = done.stdout.decode("utf-8").splitlines()
+    assert printed == "[] 0.00"  # the billable codes and what the patient owes, as the block prints them
+    records = [json.loads(line) for line in lines]
+    assert [record["bundle_id"] for record in records] == ["p-17", "p-18", "p-19"]
+    assert ["error" in record for record in records] == [False, False, True]  # p-19's month 2025-13
+
+
 def test_the_python_api_table_names_the_parameters_the_functions_take() -> None:
     # a call written with the names docs/guides/python-api.md gives (`evaluate_text(data=...)`) works
     import inspect

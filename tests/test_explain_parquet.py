@@ -103,3 +103,18 @@ def test_a_damaged_parquet_decision_table_says_how_it_is_damaged(claims: Path, t
     assert f"cannot read `{damaged}`" in result.stderr
     assert said in result.stderr
     assert "give the decisions `batch -o OUT.parquet" not in result.stderr
+
+
+def test_the_lines_table_or_the_bundles_given_as_decision_say_what_to_give(claims: Path, tmp_path: Path) -> None:
+    """The two Parquet files beside the decisions: the lines table (OUT.lines.parquet) and the
+    bundles. Each got the help to give batch's decision table, not which file that is."""
+    out = batch_with_errors(claims, tmp_path / "out.parquet")
+    result = run("explain", str(tmp_path / "out.lines.parquet"), str(claims))
+    assert result.exit_code == ExitCode.BAD_INPUT
+    assert "it is the table of billable lines `batch` writes beside its decisions" in result.stderr
+    assert f"give the decisions, `{out}`" in result.stderr
+    bundles = tmp_path / "bundles.parquet"
+    pq.write_table(pa.table({"bundle": claims.read_text(encoding="utf-8").splitlines()}), bundles)
+    result = run("explain", str(bundles), str(out))  # the arguments the wrong way round
+    assert result.exit_code == ExitCode.BAD_INPUT
+    assert "it holds fact bundles: give it as BUNDLE, after the decisions" in result.stderr

@@ -272,3 +272,13 @@ def test_a_whole_file_refused_for_its_schema_gets_no_cut_short_help(tmp_path: Pa
     [problem] = record["error"]
     assert "too deeply nested" in problem["message"]
     assert "help" not in problem
+
+
+def test_a_missing_parquet_file_is_said_as_a_missing_json_lines_file_is(tmp_path: Path) -> None:
+    # Arrow's own words were `failed to open local file '…'. detail: [errno 2] no such file or directory`
+    out = tmp_path / "out.jsonl"
+    missing = [str(tmp_path / "gone.parquet"), str(tmp_path / "gone.jsonl")]
+    result = run("batch", *missing, *SMOKE, "-o", str(out))
+    assert result.exit_code == ExitCode.BAD_INPUT
+    said = [record["error"][0]["message"] for record in _records(out)]
+    assert said == [f"cannot read `{name}`: no such file" for name in missing]

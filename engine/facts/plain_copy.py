@@ -33,7 +33,7 @@ from .limits import (
     path_of,
     shortened,
 )
-from .schema import wants_date
+from .schema import wants_date, wants_integer
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _LIMIT = Decimal(10) ** MAX_DIGITS
@@ -205,7 +205,13 @@ def _leaf(value: object, where: Where, state: _Copying) -> object:
             value = int.__int__(value)
         elif isinstance(value, Decimal) and type(value) is not Decimal:
             value = Decimal(value)
-        return _checked_number(value, where, state.problems)
+        number = _checked_number(value, where, state.problems)
+        if isinstance(number, Decimal) and number.as_tuple().exponent == 0 and wants_integer(path_of(where)):
+            # written without a point (`Decimal("20")`; a decimal(38, 0) column, a database's NUMBER(38, 0),
+            # Spark's reading of an unsigned int64), the whole number its text writes, as JSON's `20` is;
+            # kept a Decimal, `minutes` refused it: `expected a whole number of minutes, found `20``
+            return int(number)
+        return number
     if isinstance(value, numbers.Integral) and not isinstance(value, bool):
         try:  # numpy's int64, what a DataFrame row holds: its exact int
             number = int(value)

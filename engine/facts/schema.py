@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy
 import functools
 import json
+from collections.abc import Iterator
 from importlib.resources import files
 from pathlib import Path
 from typing import Any
@@ -101,15 +102,25 @@ def subschema(schema: Schema, key: PathPart) -> Schema | None:
 def wants_date(path: list[PathPart]) -> bool:
     """Whether the value at `path` in a bundle is a date in some version's schema: there a Python
     caller's `datetime.date` is read as its `YYYY-MM-DD` text, as an Arrow date is (limits.py)."""
+    return any(node.get(XTYPE) == DATE.name for node in _nodes_at(path))
+
+
+def wants_integer(path: list[PathPart]) -> bool:
+    """Whether the value at `path` in a bundle is a whole number in some version's schema (`minutes`,
+    a count): there a Decimal written without a point, `Decimal("20")`, is the int its text writes."""
+    return any(node.get("type") == "integer" for node in _nodes_at(path))
+
+
+def _nodes_at(path: list[PathPart]) -> Iterator[Schema]:
+    """The schema of the value at `path`, in each version whose schema has one there."""
     for version in VERSIONS:
         node: Schema | None = shared_schema(version)
         for part in path:
             if node is None:
                 break
             node = node.get("items") if isinstance(part, int) and node.get("type") == "array" else subschema(node, part)
-        if node is not None and node.get(XTYPE) == DATE.name:
-            return True
-    return False
+        if node is not None:
+            yield node
 
 
 @functools.cache
