@@ -1,0 +1,154 @@
+"""Mistakes an analyst makes editing a rule file by hand, each with the one diagnostic it gives:
+where (line and column), and a help line that says what to write instead, in the file's own terms.
+
+Found by session 34's sweep of the yearly workflow (hC): before it, most of these had no help line,
+or a generic one ("names use letters, digits and `_`; titles go in double quotes"), or a wrong one
+(`1 hour` -> "did you mean `or`?", `else fewer ...` -> "every declaration needs a title").
+"""
+
+from __future__ import annotations
+
+import pytest
+from carepolicy.engine.language.parse import parse_partial
+
+HEADER = 'policy p "P"\n  source S1 "s"\n\n'
+PARAMETER = 'parameter f "F"\n  cite S1 "x"\n  value $33.4009 effective 2026-01-01..2026-12-31 from S1 "y"\n'
+RULE = 'rule r "R"\n  cite S1 "x"\n  requires a >= 20 min\n  requires b = 1 and c = 2 else "no"\n'
+
+
+def _only(text: str) -> tuple[int, int, str]:
+    _policy, problems, _skipped = parse_partial(HEADER + text, "t.policy")
+    assert len(problems) == 1, [p.message for p in problems]
+    (problem,) = problems
+    assert problem.span is not None
+    return problem.span.line, problem.span.column, problem.help or ""
+
+
+# (what the analyst wrote, in place of what, in which text) -> (line, column, help)
+CASES = {
+    'money `257.00$`': (
+        PARAMETER, '$33.4009', '33.4009$',
+        (6, 16, 'write the `$` before the amount: `$33.4009`'),
+    ),
+    'money `$ 33.4009`': (
+        PARAMETER, '$33.4009', '$ 33.4009',
+        (6, 9, 'write money with no space after the `$`: `$33.4009`'),
+    ),
+    'money `USD 33.4009`': (
+        PARAMETER, '$33.4009', 'USD 33.4009',
+        (6, 13, 'money is written with `$` right before the amount: `$33.4009`'),
+    ),
+    'percent `20 %`': (
+        PARAMETER, '$33.4009', '20 %',
+        (6, 12, 'write a percentage with no space before the `%`: `20%`'),
+    ),
+    'percent `20 percent`': (
+        PARAMETER, '$33.4009', '20 percent',
+        (6, 12, 'write a percentage with `%` right after the number: `20%`'),
+    ),
+    'range `to`': (
+        PARAMETER, '2026-01-01..', '2026-01-01 to ',
+        (6, 39, 'write two dots between the first and the last day: `2026-01-01..2026-12-31`'),
+    ),
+    'range ` - `': (
+        PARAMETER, '2026-01-01..', '2026-01-01 - ',
+        (6, 39, 'write two dots between the first and the last day: `2026-01-01..2026-12-31`'),
+    ),
+    'range of three dots': (
+        PARAMETER, '2026-01-01..', '2026-01-01...',
+        (6, 40, 'a range has two dots, not three: `2026-01-01..2026-12-31`'),
+    ),
+    'range of years': (
+        PARAMETER, '2026-01-01..2026-12-31', '2026..2026',
+        (6, 28, 'write days in full, YYYY-MM-DD: the year 2026 is `2026-01-01..2026-12-31`'),
+    ),
+    'range of months': (
+        PARAMETER, '2026-01-01..2026-12-31', '2026-01..2026-12',
+        (6, 28, 'an interval is written with days, YYYY-MM-DD: `2026-01-01` is the first day of 2026-01'),
+    ),
+    'value without `from`': (
+        PARAMETER, ' from S1', ' S1',
+        (6, 51, 'name the value\'s source with `from`: `from S1 "where in the source"`'),
+    ),
+    'value without `effective`': (
+        PARAMETER, ' effective 2026-01-01..2026-12-31', '',
+        (6, 18, 'a value gives its days before its source: `value $33.4009 effective '
+                '2026-01-01..2026-12-31 from S1 "where"`'),
+    ),
+    '`from` text unquoted': (
+        PARAMETER, '"y"', '§8.1 y',
+        (6, 59, 'the text after `from S1` goes in double quotes: from S1 "where in the source"'),
+    ),
+    'cite text unquoted': (
+        PARAMETER, 'cite S1 "x"', 'cite S1 §8.1 x',
+        (5, 11, 'the text after `cite S1` goes in double quotes: cite S1 "where in the source"'),
+    ),
+    'cite text in single quotes': (
+        PARAMETER, 'cite S1 "x"', "cite S1 'x'",
+        (5, 11, 'titles, reasons and citation texts go in double quotes: "like this" '
+                '(a single quote is no quote here)'),
+    ),
+    'else text unquoted': (
+        RULE, 'else "no"', 'else no such thing',
+        (7, 33, 'the reason after `else` goes in double quotes: else "..."'),
+    ),
+    'a title left out': (
+        RULE, 'rule r "R"', 'rule r',
+        (5, 3, 'a declaration\'s title goes in double quotes on its first line, after its id: rule r "title"'),
+    ),
+    '`1 hour`': (
+        RULE, '20 min', '1 hour',
+        (6, 19, 'write time in minutes: `60 min`'),
+    ),
+    '`AND`': (
+        RULE, 'b = 1 and', 'b = 1 AND',
+        (7, 18, 'keywords are written in lower case: `and`'),
+    ),
+    '`&&`': (
+        RULE, 'b = 1 and', 'b = 1 &&',
+        (7, 18, 'write the word `and` (not `&` or `&&`)'),
+    ),
+    '`;` at the end': (
+        RULE, '20 min\n', '20 min;\n',
+        (6, 23, 'remove the `;`: a line ends without punctuation'),
+    ),
+    '`.` at the end': (
+        RULE, '20 min\n', '20 min.\n',
+        (6, 23, 'remove the `.` at the end of the line: a line ends without punctuation'),
+    ),
+    'backticks': (
+        RULE, 'requires a >=', 'requires `a` >=',
+        (6, 12, 'write names without backticks: `ccm.patient` in the docs is ccm.patient in a rule file'),
+    ),
+    'a `//` comment': (
+        RULE, '  requires a', '  // minutes\n  requires a',
+        (6, 3, 'comments start with `#`, not `//`'),
+    ),
+    'a `(` not closed': (
+        RULE, 'b = 1 and c = 2', '(b = 1 and c = 2',
+        (7, 29, 'the `(` at line 7, column 12 is not closed: add `)` where its condition ends'),
+    ),
+    'a `)` too many': (
+        RULE, 'c = 2 else', 'c = 2) else',
+        (7, 27, 'this `)` closes no `(`: remove it, or add the `(` it closes'),
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_one_mistake_one_diagnostic_with_a_help_that_says_what_to_write(name: str) -> None:
+    text, old, new, expected = CASES[name]
+    assert text.count(old) == 1, old
+    assert _only(text.replace(old, new)) == expected
+
+
+def test_a_misspelt_declaration_keyword_takes_only_its_own_declaration_with_it() -> None:
+    # `cdoe 99490` used to skip from the declaration above it to the next one, and what it
+    # declared was then "not declared" at every use (8 more errors in the shipped policies)
+    text = RULE + '\ncdoe 99490 "CCM"\n  cite S1 "x"\n  requires r\n\nrule s "S"\n  cite S1 "y"\n  requires r\n'
+    policy, problems, skipped = parse_partial(HEADER + text, "t.policy")
+    assert [(p.span.line, p.span.column, p.help) for p in problems if p.span] == [(9, 1, "did you mean `code`?")]
+    assert policy is not None
+    assert [d.id for d in policy.declarations] == ["r", "s"]  # the rule above it is kept
+    assert "99490" in skipped
+
