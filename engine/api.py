@@ -154,7 +154,10 @@ _WHOLE_FILE_LEFT_OUT = frozenset({"policy/unreadable", "policy/not-utf8"})
 
 
 def _repeats_syntax_error(diagnostic: Diagnostic, skipped: set[str], any_name: bool = False) -> bool:
-    if diagnostic.code == "check/unused":
+    # check/year-incomplete: the years are read from what parsed; a value line skipped for a syntax
+    # error, or an impossible date read as the nearest real one (`2026-13-01`), moved them, and the
+    # warning named every place of the year procedure beside a one-character mistake
+    if diagnostic.code in ("check/unused", "check/year-incomplete"):
         return True
     if diagnostic.code not in _UNKNOWN_REFERENCE_CODES:
         return False

@@ -8,7 +8,10 @@ or a generic one ("names use letters, digits and `_`; titles go in double quotes
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
+from carepolicy.engine import check_policies
 from carepolicy.engine.language.parse import parse_partial
 
 HEADER = 'policy p "P"\n  source S1 "s"\n\n'
@@ -151,4 +154,16 @@ def test_a_misspelt_declaration_keyword_takes_only_its_own_declaration_with_it()
     assert policy is not None
     assert [d.id for d in policy.declarations] == ["r", "s"]  # the rule above it is kept
     assert "99490" in skipped
+
+
+def test_a_percentage_written_as_a_fraction_is_shown_as_the_percentage(tmp_path: Path) -> None:
+    (tmp_path / "p.policy").write_text(
+        HEADER + 'parameter c "C"\n  cite S1 "x"\n  value 0.2 effective 2015-01-01..\n\n'
+        'cost sharing part_b "B"\n  cite S1 "x"\n  effective 2015-01-01..\n  coinsurance c\n',
+        encoding="utf-8",
+    )
+    _result, _sources, diagnostics = check_policies(tmp_path)
+    (diagnostic,) = diagnostics
+    assert diagnostic.help == "the values of parameter `c` are written without their unit: write them as `20%`"
+    assert [(label, span.line) for label, span in diagnostic.related] == [("its value", 6)]
 
