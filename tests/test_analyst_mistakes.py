@@ -167,3 +167,43 @@ def test_a_percentage_written_as_a_fraction_is_shown_as_the_percentage(tmp_path:
     assert diagnostic.help == "the values of parameter `c` are written without their unit: write them as `20%`"
     assert [(label, span.line) for label, span in diagnostic.related] == [("its value", 6)]
 
+
+def test_a_case_name_holding_a_colon_is_told_to_be_quoted() -> None:
+    # "- name: staff 45 min over two contacts: 99490": YAML's own words only, before
+    from carepolicy.engine.diagnostics import FactError
+    from carepolicy.engine.facts.yaml_records import load_yaml_documents
+
+    with pytest.raises(FactError) as raised:
+        load_yaml_documents("cases:\n- name: staff 45 min over two contacts: 99490\n", "tests/ccm.yaml")
+    (diagnostic,) = raised.value.diagnostics
+    assert diagnostic.span is not None
+    assert (diagnostic.span.line, diagnostic.span.column) == (2, 39)
+    assert diagnostic.help == (
+        "this value holds `: `, which YAML reads as a new key: put the whole value in quotes, e.g. name: '...'"
+    )
+
+
+def test_one_mistake_in_a_base_bundle_is_shown_twice_then_counted(tmp_path: Path) -> None:
+    # `month: 05/2025` in `bases:` failed every case built on the base, each with the same line
+    # (64 of them in policies/tests/ccm.yaml); -v still lists every case
+    from carepolicy.cli.main import cli
+    from click.testing import CliRunner
+
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "p.policy").write_text(
+        HEADER + 'code 99490 "CCM"\n  cite S1 "x"\n  program ccm\n  requires true\n', encoding="utf-8"
+    )
+    cases = "".join(f"- name: case {n}\n  base: b\n  expect: {{billable: []}}\n" for n in range(1, 6))
+    bundle = "{month: 05/2025, beneficiary: {part_b: true}, practitioner: {id: P1, kind: physician}}"
+    (tmp_path / "tests" / "c.yaml").write_text(f"bases:\n  b: {bundle}\ncases:\n{cases}", encoding="utf-8")
+    result = CliRunner().invoke(cli, ["test", str(tmp_path)], catch_exceptions=False)
+    assert result.exit_code == 1
+    problem = "$.month: `05/2025` is not a month `YYYY-MM`"
+    assert result.stdout.splitlines() == [
+        "✘ tests/c.yaml::case 1", f"    {problem}",
+        "✘ tests/c.yaml::case 2", f"    {problem}",
+        f"✘ 3 more cases failed the same way ({problem}); -v lists them",
+        "0 cases passed, 5 failed",
+    ]
+    verbose = CliRunner().invoke(cli, ["test", str(tmp_path), "-v"], catch_exceptions=False)
+    assert verbose.stdout.count(problem) == 5
