@@ -135,6 +135,18 @@ CASES = {
         RULE, 'c = 2 else', 'c = 2) else',
         (7, 27, 'this `)` closes no `(`: remove it, or add the `(` it closes'),
     ),
+    "a decimal comma": (
+        PARAMETER, '$33.4009', '$33,4009',
+        (6, 12, 'write decimals with a point: `$33.4009`'),
+    ),
+    "an id with a hyphen": (
+        RULE, 'rule r "R"', 'rule r-one "R"',
+        (4, 7, 'ids use letters, digits, `_` and `.`, not `-`: write `r_one`'),
+    ),
+    "a line ending in `and`": (
+        RULE, 'a >= 20 min\n', 'a >= 20 min and\n',
+        (7, 12, 'the line above ends with `and`: finish its condition there, or remove the `and`'),
+    ),
 }
 
 
@@ -207,3 +219,11 @@ def test_one_mistake_in_a_base_bundle_is_shown_twice_then_counted(tmp_path: Path
     ]
     verbose = CliRunner().invoke(cli, ["test", str(tmp_path), "-v"], catch_exceptions=False)
     assert verbose.stdout.count(problem) == 5
+
+
+def test_did_you_mean_prefers_the_fewest_letters_changed() -> None:
+    # `program cmm`: difflib ties `pcm` and `ccm`, and the warning said "did you mean `pcm`?"
+    from carepolicy.engine.diagnostics import did_you_mean
+
+    assert did_you_mean("cmm", ["apcm", "ccm", "pcm", "rpm"]) == "did you mean `ccm`?"
+    assert did_you_mean("requries", ["require", "requires"]) == "did you mean `requires`?"

@@ -18,6 +18,9 @@ _DECLARES = frozenset(
     {"define", "rule", "code", "add-on", "exclusive", "exclusion", "bundling", "exception", "parameter", "switch"}
     | {"cost", "choose", "pricing", "rvu", "precondition", "note", "selection", "policy"}
 )
+# clauses that start a line, and what a line cannot end with when the next one starts a clause
+_CLAUSES = frozenset({"requires", "cite", "effective", "units", "at", "value", "program", "assumption", "when"})
+_OPEN_ENDS = tuple([w] for w in ("and", "or", "not", ",", "+", "-", "*", "/", "=", "!=", ">=", "<=", ">", "<"))
 # the words after which a double-quoted text stands, and what that text is
 _QUOTED_AFTER = {
     "else": "the reason after `else`",
@@ -100,6 +103,14 @@ def token_help(token: Token, expected: Collection[str], text: str, keywords: Col
             return f'a declaration\'s title goes in double quotes on its first line, after its id: {line} "title"'
     if words and words[-1].upper() in ("USD", "DOLLARS", "DOLLAR"):
         return f"money is written with `$` right before the amount: `${value}`"
+    first_word = text[text.rfind("\n", 0, start) + 1 :].split(None, 1)[:1]
+    above = text[: text.rfind("\n", 0, start)].rsplit("\n", 1)[-1].split("#")[0].split()
+    if first_word and (first_word[0] in _CLAUSES or first_word[0] in _DECLARES) and above[-1:] in _OPEN_ENDS:
+        return f"the line above ends with `{above[-1]}`: finish its condition there, or remove the `{above[-1]}`"
+    if value == "-" and text[start - 1 : start].isalnum() and text[start + 1 : start + 2].isalpha():
+        word = re.match(r"[\w.-]*", text[text.rfind(" ", 0, start) + 1 :])
+        shown = word[0] if word else value
+        return f"ids use letters, digits, `_` and `.`, not `-`: write `{shown.replace('-', '_')}`"
     if value == "/" and "/" in (text[start + 1 : start + 2], text[start - 1 : start]):
         return "comments start with `#`, not `//`"
     if value == ")" and "RPAR" not in expected:
