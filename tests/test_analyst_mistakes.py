@@ -143,6 +143,10 @@ CASES = {
         RULE, 'rule r "R"', 'rule r-one "R"',
         (4, 7, 'ids use letters, digits, `_` and `.`, not `-`: write `r_one`'),
     ),
+    "an id with a hyphen, after a tab": (
+        RULE, 'rule r "R"', 'rule\tr-one "R"',
+        (4, 7, 'ids use letters, digits, `_` and `.`, not `-`: write `r_one`'),
+    ),
     "a line ending in `and`": (
         RULE, 'a >= 20 min\n', 'a >= 20 min and\n',
         (7, 12, 'the line above ends with `and`: finish its condition there, or remove the `and`'),

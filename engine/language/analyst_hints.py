@@ -108,7 +108,7 @@ def token_help(token: Token, expected: Collection[str], text: str, keywords: Col
     if first_word and (first_word[0] in _CLAUSES or first_word[0] in _DECLARES) and above[-1:] in _OPEN_ENDS:
         return f"the line above ends with `{above[-1]}`: finish its condition there, or remove the `{above[-1]}`"
     if value == "-" and text[start - 1 : start].isalnum() and text[start + 1 : start + 2].isalpha():
-        word = re.match(r"[\w.-]*", text[text.rfind(" ", 0, start) + 1 :])
+        word = re.match(r"[\w.-]*", text[max(text.rfind(c, 0, start) for c in " \t\n") + 1 :])
         shown = word[0] if word else value
         return f"ids use letters, digits, `_` and `.`, not `-`: write `{shown.replace('-', '_')}`"
     if value == "/" and "/" in (text[start + 1 : start + 2], text[start - 1 : start]):
