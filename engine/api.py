@@ -31,11 +31,11 @@ from .language.parse import parse_partial
 from .language.recovery import declared_names
 from .language.registry import Registry, parse_registry
 from .policy_folder import decode_policy_text as decode_policy_text  # public here, as before
+from .policy_folder import look_alikes, undecodable_texts
 from .policy_folder import policy_files as policy_files
 from .policy_folder import read_policy_files as read_policy_files
 from .policy_folder import read_policy_texts as read_policy_texts
 from .policy_folder import read_registry_text as read_registry_text
-from .policy_folder import undecodable_texts
 from .source import SourceFile
 
 _SETTINGS_LIMIT = 1024  # distinct switch settings remembered per policy set
@@ -94,7 +94,11 @@ def check_policies(
         raise PolicyError([Diagnostic("policy/empty", f"no .policy files under `{directory}`")])
     loose = undecodable_texts(directory, unreadable)
     declared = None if loose is None else frozenset().union(*map(declared_names, loose))
-    return check_texts(texts, read_registry_text(directory), unreadable=unreadable, declared_unread=declared)
+    result, sources, diagnostics = check_texts(
+        texts, read_registry_text(directory), unreadable=unreadable, declared_unread=declared
+    )
+    not_read = look_alikes(directory)
+    return result, sources, sort_diagnostics([*diagnostics, *not_read]) if not_read else diagnostics
 
 
 def check_texts(
@@ -154,7 +158,10 @@ _WHOLE_FILE_LEFT_OUT = frozenset({"policy/unreadable", "policy/not-utf8"})
 
 
 def _repeats_syntax_error(diagnostic: Diagnostic, skipped: set[str], any_name: bool = False) -> bool:
-    if diagnostic.code == "check/unused":
+    # check/year-incomplete: the years are read from what parsed; a value line skipped for a syntax
+    # error, or an impossible date read as the nearest real one (`2026-13-01`), moved them, and the
+    # warning named every place of the year procedure beside a one-character mistake
+    if diagnostic.code in ("check/unused", "check/year-incomplete"):
         return True
     if diagnostic.code not in _UNKNOWN_REFERENCE_CODES:
         return False

@@ -173,8 +173,23 @@ def did_you_mean(name: str, candidates: Iterable[str]) -> str | None:
     """A `help` text naming the closest candidate, or None when nothing is close."""
     import difflib
 
-    close = difflib.get_close_matches(name, sorted(set(candidates)), n=1, cutoff=0.6)
-    return f"did you mean `{close[0]}`?" if close else None
+    close = difflib.get_close_matches(name, sorted(set(candidates)), n=5, cutoff=0.6)
+    if not close:
+        return None
+    # difflib's ratio ties `cmm` with `pcm` and `ccm` and took the first it listed (`pcm`); among the
+    # close ones, the fewest letters to change decides, then difflib's order
+    best = min(close, key=lambda candidate: (_edits(name, candidate), close.index(candidate)))
+    return f"did you mean `{best}`?"
+
+
+def _edits(a: str, b: str) -> int:
+    """Letters to insert, delete or change to turn `a` into `b` (Levenshtein distance)."""
+    row = list(range(len(b) + 1))
+    for i, x in enumerate(a, start=1):
+        previous, row[0] = row[0], i
+        for j, y in enumerate(b, start=1):
+            previous, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, previous + (x != y))
+    return row[-1]
 
 
 def plural(count: int, noun: str) -> str:

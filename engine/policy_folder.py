@@ -10,7 +10,7 @@ from importlib.resources import files
 from importlib.resources.abc import Traversable
 from pathlib import Path
 
-from .diagnostics import Diagnostic, PolicyError
+from .diagnostics import Diagnostic, PolicyError, Severity
 from .facts.record_errors import utf16_or_32
 from .language.registry import REGISTRY_FILE
 from .source import Span
@@ -107,6 +107,30 @@ def _raw_files(directory: str | Path | None) -> tuple[str, list[tuple[str, bytes
     if not root.is_dir():
         raise PolicyError([Diagnostic("policy/not-found", f"no policy folder or file at `{directory}`")])
     return str(root), [(str(root / n), d) for n, d in policy_files(root)]
+
+
+def look_alikes(directory: str | Path | None) -> list[Diagnostic]:
+    """A warning for each file of a policy folder that is meant as a rule file but is not read: saved
+    as `fees.policy.txt` (an editor's default) or `Fees.POLICY`. Left out without a word, its rules
+    were simply gone: `check` passed, with warnings about the sources it cited being unused."""
+    if directory is None or not Path(directory).is_dir():
+        return []
+    found = []
+    for path in sorted(Path(directory).rglob("*")):
+        name = path.name.lower()
+        if any(part.startswith((".", "_")) for part in path.relative_to(directory).parts[:-1]):
+            continue  # a folder `check` does not read either
+        if path.is_file() and not path.name.endswith(".policy") and name.endswith((".policy", ".policy.txt")):
+            found.append(
+                Diagnostic(
+                    "policy/not-read",
+                    f"`{path}` is not read: only files whose names end in `.policy` are rule files",
+                    file=str(path),
+                    severity=Severity.WARNING,
+                    help=f"rename it to `{path.name[: name.rindex('.policy')]}.policy` if it holds rules",
+                )
+            )
+    return found
 
 
 def _read_bytes(path: Path) -> bytes | OSError:

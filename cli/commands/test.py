@@ -17,6 +17,9 @@ def _shipped_cases() -> Path:
     return Path(str(files("carepolicy.policies"))) / "tests"
 
 
+_SHOWN_TWICE = 2  # a failure repeated case after case is shown this often, then counted
+
+
 @click.command("test")
 @click.argument("directory", required=False, metavar="[DIR]")
 @click.option("--cases", "cases_dir", metavar="CASES_DIR", help="Folder of case files to run instead of DIR/tests.")
@@ -118,6 +121,9 @@ def test(
         if not cases:
             fail("test/no-cases", f"no test case matches {' or '.join(repr(k) for k in keywords)}", file=str(folder))
     failed = 0
+    # One mistake in a base bundle (`month: 05/2025`) failed all 64 cases built on it, each with
+    # the same lines: the same failure is shown twice, then counted (-v shows every case).
+    same: dict[tuple[str, ...], int] = {}
     for case in cases:
         try:
             (result,) = run_cases(policies, [case])
@@ -126,9 +132,16 @@ def test(
         failed += not result.passed
         if result.passed and not verbose:
             continue
+        same[result.failures] = same.get(result.failures, 0) + (not result.passed)
+        if not verbose and same[result.failures] > _SHOWN_TWICE:
+            continue
         click.echo(f"{'✔' if result.passed else '✘'} {case.file}::{case.name}")
         for failure in result.failures:
             click.echo(f"    {failure}")
+    for failures, count in same.items():
+        if count > _SHOWN_TWICE and not verbose:
+            more = plural(count - _SHOWN_TWICE, "more case")
+            click.echo(f"✘ {more} failed the same way ({failures[0]}); -v lists them")
     click.echo(f"{plural(len(cases) - failed, 'case')} passed, {failed} failed")
     below = False
     if coverage:

@@ -16,6 +16,7 @@ from .bundling import check_bundling
 from .resolution import Ref
 from .resolve import Resolver
 from .strategy import check_strategy
+from .unit_hints import unit_missing, value_unit_hint
 
 
 def check_declaration(resolver: Resolver, decl: s.Declaration) -> None:
@@ -34,7 +35,16 @@ def _want(resolver: Resolver, expr: s.Expr, wanted: tuple[Type, ...], what: str,
         return  # a bare unknown word: reported once, as an unknown name, by report_unsettled
     if vtype not in wanted and vtype is not ANY:
         names = " or ".join(str(w) for w in wanted)
-        _error(resolver, "check/type", f"{what} needs {names}, but this is {vtype}", expr.span)
+        help_text, related = unit_missing(resolver, expr, wanted, vtype)
+        resolver.result.diagnostics.append(
+            Diagnostic(
+                "check/type",
+                f"{what} needs {names}, but this is {vtype}",
+                span=expr.span,
+                related=related,
+                help=help_text,
+            )
+        )
 
 
 def _requirements(resolver: Resolver, requirements: tuple[Requirement, ...]) -> None:
@@ -219,16 +229,7 @@ def _parameter(resolver: Resolver, decl: s.Declaration) -> None:
         vtype = resolver.infer(value.value)
         if vtype != usual and {vtype, usual} != {COUNT, NUMBER}:
             message = f"parameter `{decl.id}` mixes {usual} and {vtype} values: this one is {vtype}"
-            _error(resolver, "check/type", message, value.span, _value_unit_hint(usual, value.value))
-
-
-def _value_unit_hint(usual: Type, literal: s.Literal) -> str | None:
-    """A number among values with a unit: the same number with the unit the others have."""
-    if literal.type is not NUMBER:
-        return None
-    units: dict[Type, str] = {MONEY: f"${literal.text}", MINUTES: f"{literal.text} min", PERCENT: f"{literal.text}%"}
-    written = units.get(usual)
-    return f"write it with its unit, like the other values: `{written}`" if written else None
+            _error(resolver, "check/type", message, value.span, value_unit_hint(usual, value.value))
 
 
 def _switch(resolver: Resolver, decl: s.Declaration) -> None:
@@ -249,7 +250,8 @@ def _switch(resolver: Resolver, decl: s.Declaration) -> None:
             "check/switch",
             f"default `{decl.default}` is not an option of switch `{decl.id}`",
             decl.default_span or decl.span,
-            did_you_mean(decl.default, decl.options),
+            did_you_mean(decl.default, decl.options)
+            or "the default is one of the `options`: " + ", ".join(f"`{o}`" for o in decl.options),
         )
 
 

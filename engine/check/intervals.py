@@ -18,28 +18,26 @@ from .days import day_gaps, interval_bounds, show_day
 def check_intervals(ctx: CheckContext) -> list[Diagnostic]:
     out: list[Diagnostic] = []
     for decl in ctx.index.declarations():
-        if decl.effective is not None:
-            start, end = interval_bounds(decl.effective)
-            if start > end:
-                out.append(
-                    Diagnostic(
-                        "check/interval",
-                        f"effective interval {decl.effective} ends before it starts",
-                        span=decl.effective.span,
-                    )
+        if decl.effective is not None and _reversed(decl.effective):
+            out.append(
+                Diagnostic(
+                    "check/interval",
+                    f"effective interval {decl.effective} ends before it starts",
+                    span=decl.effective.span,
+                    help=_earlier_first(decl.effective),
                 )
+            )
     for param in ctx.index.parameters.values():
         values = list(param.values)
         for value in values:
-            start, end = interval_bounds(value.effective)
-            if start > end:
+            if _reversed(value.effective):
                 out.append(
                     Diagnostic(
                         "check/interval",
                         f"effective interval {value.effective} of a value of parameter `{param.id}` "
                         "ends before it starts",
                         span=value.effective.span,
-                        help="write the earlier day first, e.g. 2026-01-01..2026-12-31",
+                        help=_earlier_first(value.effective),
                     )
                 )
         for i, first in enumerate(values):
@@ -52,12 +50,43 @@ def check_intervals(ctx: CheckContext) -> list[Diagnostic]:
                             f"parameter `{param.id}` has two values for {both}",
                             span=second.span,
                             related=(("other value", first.span),),
-                            help="make the intervals meet without overlapping, e.g. ..2024-12-31 and 2025-01-01..",
+                            help=_overlap_help(first.effective, second.effective),
                         )
                     )
     out.extend(check_clause_dates(ctx.index.declarations()))
     out.extend(_missing_values(ctx))
     return out
+
+
+def _earlier_first(interval: Interval) -> str:
+    """The same two days the other way round (the help once always said 2026-01-01..2026-12-31)."""
+    return f"write the earlier day first: `{interval.end}..{interval.start}`"
+
+
+def _overlap_help(first: Interval, second: Interval) -> str:
+    """What to change, in the values' own days: the help once gave `..2024-12-31 and 2025-01-01..`
+    whatever the values' years, and said nothing of the usual cause, a line copied for a new year
+    whose dates were not changed."""
+    if (first.start, first.end) == (second.start, second.end):
+        after = interval_bounds(first)[1]
+        new_year = (
+            f" (a new year's value: `{after.year + 1}-01-01..{after.year + 1}-12-31`)"
+            if first.end and first.end.endswith("-12-31")
+            else ""
+        )
+        return f"both values are for {first}: delete one, or change the dates of one{new_year}"
+    (a0, a1), (b0, b1) = interval_bounds(first), interval_bounds(second)
+    earlier_end, later_start = (a1, b0) if (a0, a1) <= (b0, b1) else (b1, a0)
+    one_day = dt.timedelta(days=1)
+    return (
+        "make the intervals meet without overlapping: end the earlier one on "
+        f"{show_day(later_start - one_day)}, or start the later one on {show_day(earlier_end + one_day)}"
+    )
+
+
+def _reversed(interval: Interval) -> bool:
+    start, end = interval_bounds(interval)
+    return start > end
 
 
 def _overlap_text(a: Interval, b: Interval) -> str:
@@ -103,6 +132,11 @@ def _gap_diagnostics(
         param = ctx.index.parameters[name]
         if param.unknown_because is not None:
             continue  # unknown where it has no value, by declaration: only what reads it is undecided
+        if any(_reversed(v.effective) for v in param.values):
+            # its interval error says what is wrong: `2026-12-31..2026-01-01` also left 2026 without
+            # a value, twice over (after the value before, and where the pricing reads it), three
+            # errors and a year-incomplete warning for one pair of dates written the wrong way round
+            continue
         have = [interval_bounds(v.effective) for v in param.values]
         for gap in day_gaps(days, have):
             message = (
@@ -118,8 +152,7 @@ def _gap_diagnostics(
                         message,
                         span=after.span,
                         related=(("the value before", before.span), (f"read by {decl.kind} `{decl.id}`", decl.span)),
-                        help=f"make the values meet: start this one on {show_day(gap[0])}, "
-                        f"or end the one before on {show_day(gap[1])}",
+                        help=_between_help(gap),
                     )
                 )
                 continue
@@ -135,6 +168,16 @@ def _gap_diagnostics(
                 )
             )
     return out
+
+
+def _between_help(gap: tuple[dt.date, dt.date]) -> str:
+    """A gap of whole calendar years between two values is a year left out (a deleted line, or a
+    new year added after a skipped one): its value is what is missing, not values that meet."""
+    meet = f"start this one on {show_day(gap[0])}, or end the one before on {show_day(gap[1])}"
+    if (gap[0].month, gap[0].day, gap[1].month, gap[1].day) == (1, 1, 12, 31):
+        days = f"{show_day(gap[0])}..{show_day(gap[1])}"
+        return f'add a value for {days} (`value ... effective {days} from TAG "where"`), or {meet}'
+    return f"make the values meet: {meet}"
 
 
 def _values_around(param: s.Parameter, gap: tuple[dt.date, dt.date]) -> tuple[ParameterValue, ParameterValue] | None:

@@ -38,8 +38,10 @@ class YearPlace:
 
 
 def _last_covered_year(intervals: list[Interval]) -> int | None:
-    """The last year whose 31 December some interval contains; None when one is open-ended."""
-    if any(i.end is None for i in intervals):
+    """The last year whose 31 December some interval contains; None when one is open-ended, or
+    written the wrong way round (`2026-12-31..2026-01-01`: its check/interval error says so, and a
+    year read from it would only add a warning about the same two dates)."""
+    if any(i.end is None or (i.start is not None and i.start > i.end) for i in intervals):
         return None
     years = [int(i.end[:4]) - (0 if i.end[5:] == "12-31" else 1) for i in intervals if i.end]
     return max(years) if years else None

@@ -277,6 +277,7 @@ _DOCUMENT_START = "did not find expected <document start>"  # libyaml's problem 
 _JSON_LINES_HELP = ("its lines look like JSON Lines, one JSON object a line: read them with --input-format jsonl "
                     "(the `.jsonl` extension says so too)")
 _PARSER_DEPTH = "exceeded maximum nesting depth"  # libyaml's problem past 1,000 levels (PyYAML's: a RecursionError)
+COLON_HELP = "this value holds `: `, which YAML reads as a new key: put the whole value in quotes, e.g."
 TAB_HELP = "this line is indented with a tab: YAML indents with spaces only; replace the tab"
 QUOTE_HELP = 'YAML reads on to the next `"`, lines below; close the quote on its line'
 
@@ -313,6 +314,9 @@ def _yaml_diagnostic(exc: BaseException, name: str, start: int, text: str) -> Di
         lines = _BREAK.split(text)
         if mark and mark.line < len(lines) and lines[mark.line][mark.column : mark.column + 1] == "\t":
             diag = replace(diag, help=TAB_HELP)  # the character YAML cannot read is invisible: say what it is
+        elif problem.startswith("mapping values are not allowed") and mark and not exc.context_mark:
+            key = lines[mark.line].split(":", 1)[0].strip(" -")  # `- name: staff 45 min: 99490`: a second `: `
+            diag = replace(diag, help=f"{COLON_HELP} {key}: '...'")
         elif mark and exc.context_mark and exc.context_mark.line < mark.line and not isinstance(exc, FactYAMLError):
             # (a syntax error, where YAML may have read on from a quote left open: a FactYAMLError
             # is of a document that parsed, whose quotes were all closed)

@@ -54,6 +54,19 @@ def _digits_problem(token: Token) -> str | None:
     return None
 
 
+def _date_help(text: str) -> str:
+    """What is wrong with a YYYY-MM-DD that is no date: the month, or the day for that month."""
+    import calendar
+
+    year, month = int(text[:4]), int(text[5:7])
+    if not 1 <= month <= 12:
+        return f"there is no month {text[5:7]}: dates are YYYY-MM-DD, months run 01 to 12"
+    if year >= 1:
+        days = calendar.monthrange(year, month)[1]
+        return f"{text[:7]} has {days} days: the last day of the month is {text[:8]}{days:02d}"
+    return "dates are YYYY-MM-DD with a day that exists in that month, e.g. 2025-02-28"
+
+
 def token_diagnostic(token: Token, source: str) -> Diagnostic | None:
     """A diagnostic for a literal the engine cannot represent, or None."""
     text = str(token)
@@ -65,7 +78,7 @@ def token_diagnostic(token: Token, source: str) -> Diagnostic | None:
                 "parse/invalid-date",
                 f"`{text}` is not a date",
                 span=_span(source, token),
-                help="dates are YYYY-MM-DD with a day that exists in that month, e.g. 2025-02-28",
+                help=_date_help(text),
             )
     elif token.type == "MONTH" and not 1 <= int(text[5:7]) <= 12:
         return Diagnostic(

@@ -19,6 +19,7 @@ from lark import Lark, Token, Tree, UnexpectedCharacters, UnexpectedEOF, Unexpec
 
 from ..diagnostics import Diagnostic, PolicyError, did_you_mean
 from ..source import SourceFile, Span
+from .analyst_hints import character_help, quoted_text_help, token_help
 from .grammar_tables import parser
 from .limits import check_tree
 from .parse_hints import citation_syntax, glued_keyword, lookalike_help, written_elsewhere
@@ -116,6 +117,7 @@ def _syntax_diagnostic(error: UnexpectedInput, source: SourceFile) -> Diagnostic
             f"unexpected character `{char}`",
             span=span,
             help=lookalike_help(char)
+            or character_help(source.text, error.pos_in_stream or 0)
             or "names use letters, digits and `_`; titles go in double quotes; comments start with `#`",
         )
     if isinstance(error, UnexpectedToken):
@@ -126,7 +128,7 @@ def _syntax_diagnostic(error: UnexpectedInput, source: SourceFile) -> Diagnostic
         token = error.token
         width = len(str(token.value)) if token.type != "$END" else 1
         span = Span(source.name, line, column, line, column + width)
-        help_text = _hint(token, expected)
+        help_text = _hint(token, expected, source)
         if set(expected) == {"POLICY"}:  # the file's first word: no header
             help_text = _not_a_policy_file(source.name) or _NO_HEADER
         before = source.text[max(0, (token.start_pos or 0) - 1) : token.start_pos or 0]
@@ -135,6 +137,7 @@ def _syntax_diagnostic(error: UnexpectedInput, source: SourceFile) -> Diagnostic
         elif token.value in {">", "<"} and before == "=":
             help_text = f"did you mean `{token.value}=`? (comparisons are written `>=` and `<=`)"
         help_text = help_text or written_elsewhere(token, set(expected), source)
+        help_text = help_text or token_help(token, set(expected), source.text, _keyword_words(set(expected)))
         help_text = help_text or _did_you_mean_keyword(token, set(expected), source)
         return Diagnostic(
             "parse/unexpected-token",
@@ -161,7 +164,7 @@ def _not_a_policy_file(name: str) -> str | None:
     return f"`{name}` is not a rule file (they end in `.policy`): give a .policy file, or the folder that holds them"
 
 
-def _hint(token: Token, expected: set[str] | frozenset[str]) -> str | None:
+def _hint(token: Token, expected: set[str] | frozenset[str], source: SourceFile) -> str | None:
     """Advice for the mistakes analysts make most; None when the expected list says enough."""
     value = str(token.value)
     if token.type == "NUMBER" and "MINUTES" in expected:
@@ -171,7 +174,7 @@ def _hint(token: Token, expected: set[str] | frozenset[str]) -> str | None:
     if token.type == "COMP_OP" and value == "=" and "COMP_OP" not in expected:
         return 'a definition is written `define name "title" cite S1 "where" = expression`'
     if "STRING" in expected and token.type == "NAME":
-        return (
+        return quoted_text_help(source.text, token.start_pos or 0) or (
             'every declaration needs a title in double quotes after its id, e.g. rule ccm.consent "Consent documented"'
         )
     if token.type == "$END":

@@ -84,7 +84,7 @@ def token_span(source: SourceFile, token: Token) -> Span:
 _US_DATE = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})")
 _SHORT_DATE = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})(?!\d)")
 _DECIMAL_COMMA = re.compile(r"(\$?\d+),(\d+)(?![\d,])")
-_GROUPED = re.compile(r"\$?\d{1,3}(,\d{3})+(\.\d+)?")
+_GROUPED = re.compile(r"\$?\d{1,3}(,\d{3})+(?!\d)(\.\d+)?")  # not `$32,3465`: a decimal comma
 
 
 def written_elsewhere(token: Token, expected: set[str], source: SourceFile) -> str | None:

@@ -28,6 +28,8 @@ _DECLARATION_LINE = re.compile(
     r"|choose[ \t]+coding|pricing|rvu[ \t]+table|precondition)[ \t]+([A-Za-z0-9_.\-]+)",
     re.MULTILINE,
 )
+# An unindented line of a word and then an id, where a declaration would start (its keyword misspelt).
+_UNKNOWN_DECLARATION_LINE = re.compile(r"[A-Za-z][A-Za-z\-]*[ \t]+(?:[A-Za-z]+[ \t]+)?([A-Za-z0-9_.\-]+)")
 _SOURCE_LINE = re.compile(r"^[ \t]*source[ \t]+([A-Za-z0-9_]+)", re.MULTILINE)
 _PROGRAM_LINE = re.compile(r"^[ \t]*program[ \t]+([A-Za-z_][A-Za-z0-9_]*)", re.MULTILINE)  # a code's program
 
@@ -119,6 +121,19 @@ def parse_recovering(
                     return Recovered(None, tuple(errors), declared_names(source.text))
                 blanked |= declared_names(text[line_start:line_end])
                 text = _blank(text, line_start, line_end)
+                continue
+            line_start = text.rfind("\n", 0, offset) + 1
+            if offset == line_start and offset not in starts and _UNKNOWN_DECLARATION_LINE.match(text, line_start):
+                # A word at the start of a line that is no declaration keyword (`cdoe 99490 "..."`,
+                # `addon 99439 to 99490`): a misspelt keyword starts a declaration of its own. Skip
+                # it alone, naming what it declares: skipping from the declaration above took a
+                # finished one with it, and every use of 99490 then said "code `99490` is not
+                # declared" (8 follow-on errors for one misspelt word, each guessing `99494`).
+                end = next((s for s in starts if s > offset), len(text))
+                bogus = _UNKNOWN_DECLARATION_LINE.match(text, line_start)
+                assert bogus is not None
+                blanked |= declared_names(text[line_start:end]) | {bogus[1]}
+                text = _blank(text, line_start, end)
                 continue
             start = holder[-1]
             if len(holder) > 1 and "\n" not in text[start:offset]:
