@@ -59,6 +59,8 @@ class PlanSource(Protocol):
 
     def assumptions_read(self, exprs: tuple[s.Expr, ...], kinds: tuple[str, ...]) -> tuple[str, ...]: ...
 
+    def assumptions_by_name(self, exprs: tuple[s.Expr, ...], kinds: tuple[str, ...]) -> tuple[tuple[str, str], ...]: ...
+
 
 @dataclass(frozen=True, slots=True)
 class MonthPlan:
