@@ -98,10 +98,7 @@ class PolicyProtocol(LanguageServerProtocol):
         not a JSON-RPC 2.0 message (an array: LSP has no batches; a bare value; an object without
         `"jsonrpc": "2.0"`) is InvalidRequest, where pygls failed on it or dropped it."""
         if getattr(message, "jsonrpc", None) != "2.0":
-            ident = message.get("id") if isinstance(message, dict) else getattr(message, "id", None)
-            ident = ident if isinstance(ident, (int, str)) and not isinstance(ident, bool) else None
-            logger.warning("not a JSON-RPC 2.0 message, answered with InvalidRequest: %.200r", message)
-            self.refuse(ident, JsonRpcInvalidRequest("not a JSON-RPC 2.0 request: `\"jsonrpc\": \"2.0\"` is missing"))
+            self._refuse_not_json_rpc(message)
             return
         if self._shutdown and isinstance(message, RPCRequest) and message.method != t.EXIT:
             error = JsonRpcInvalidRequest(f"the server is shutting down: `{message.method}` is not answered")
@@ -116,6 +113,20 @@ class PolicyProtocol(LanguageServerProtocol):
                 self._send_response(message.id, error=refused.to_response_error())
             return
         super().handle_message(message)
+
+    def _refuse_not_json_rpc(self, message: Any) -> None:
+        """InvalidRequest for what is not a JSON-RPC 2.0 request or notification, with its id when
+        it has one; a response (to a request of the server's) is only logged: an answer with its id
+        would settle the client's own request of that id."""
+        names = set(message) if isinstance(message, dict) else {
+            name for name in ("id", "method", "result", "error") if hasattr(message, name)}
+        if "method" not in names and names & {"result", "error"}:
+            logger.warning("a response that is not JSON-RPC 2.0, ignored: %.200r", message)
+            return
+        ident = message.get("id") if isinstance(message, dict) else getattr(message, "id", None)
+        ident = ident if isinstance(ident, (int, str)) and not isinstance(ident, bool) else None
+        logger.warning("not a JSON-RPC 2.0 message, answered with InvalidRequest: %.200r", message)
+        self.refuse(ident, JsonRpcInvalidRequest("not a JSON-RPC 2.0 request: it needs `\"jsonrpc\": \"2.0\"`"))
 
     @lsp_method(t.TEXT_DOCUMENT_DID_CHANGE)
     def lsp_text_document__did_change(self, params: t.DidChangeTextDocumentParams) -> Generator[Any, Any, None]:

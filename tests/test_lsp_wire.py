@@ -120,3 +120,17 @@ def test_json_that_is_not_a_request_is_answered_with_invalid_request(
     assert reply["id"] == ident, reply
     assert reply["error"]["code"] == -32600, reply
     assert popups_after_a_request(client, tmp_path) == []
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b'{"id": 9999, "result": null}', b'{"jsonrpc": "1.0", "id": 9999, "error": {"code": 1, "message": "no"}}'],
+    ids=["no-jsonrpc", "version-1.0"],
+)
+def test_a_response_that_is_not_json_rpc_is_ignored(client: LspClient, tmp_path: Path, body: bytes) -> None:
+    """A response (the client's answer to a request of the server's) is not answered: an
+    InvalidRequest with its id would settle the client's own request of that id. The server showed
+    the user `'dict' object has no attribute 'jsonrpc'`."""
+    send_raw(client, body)
+    assert popups_after_a_request(client, tmp_path) == []
+    assert 9999 not in client.responses
