@@ -12,6 +12,7 @@ import asyncio
 import re
 import sys
 from pathlib import Path
+from typing import Any
 
 from lsprotocol import types as t
 from pygls.lsp.server import LanguageServer
@@ -31,7 +32,7 @@ from .analysis import (
     policy_folder,
     utf16_units,
 )
-from .protocol import PolicyProtocol
+from .protocol import UNREADABLE, Answered, PolicyProtocol, strict_converter
 
 _KINDS = {
     "keyword": t.CompletionItemKind.Keyword,
@@ -58,11 +59,22 @@ _SYMBOLS = {
 class PolicyServer(LanguageServer):
     def __init__(self) -> None:
         super().__init__("carepolicy", engine_version(), text_document_sync_kind=t.TextDocumentSyncKind.Full,
-                         protocol_cls=PolicyProtocol)
+                         protocol_cls=PolicyProtocol, converter_factory=strict_converter)
         self.states: dict[Path, FolderState] = {}
         self.analyses: dict[Path, Analysis] = {}
         self.published: dict[Path, set[str]] = {}  # the files each folder's diagnostics were sent for
         self.shut_down = False  # the editor asked `shutdown`: `exit` then ends with status 0
+
+    def report_server_error(self, error: Exception, source: Any) -> None:
+        """pygls shows the user a popup for any message it cannot handle; one the client already
+        has an answer for (an error response) is not the user's to be told of, and a body that is
+        not JSON is answered with ParseError. Anything else still pops up, as pygls does."""
+        if isinstance(error, Answered):
+            return
+        if isinstance(error, UNREADABLE) and isinstance(self.protocol, PolicyProtocol):
+            self.protocol.refuse_unreadable(error)
+            return
+        super().report_server_error(error, source)
 
     def buffers(self) -> dict[str, tuple[str, int | None]]:
         """The open documents by file name: their text and the version it is (read together, so
