@@ -1,9 +1,10 @@
 """Two editions of a policy set, the same bundles: which decisions change, and which declaration
 change caused each (`carepolicy diff`).
 
-The two sets are compared declaration by declaration: each declaration's text (comments and
-spacing aside) under its kind and id, parameter values one by one (by their effective interval),
-switches with their options and default. A changed decision is attributed to the changed
+The two sets are compared declaration by declaration: what each declaration says (its syntax
+tree: comments, spacing and line breaks aside) under its kind and id, parameter values one by one
+(by their effective interval) and a parameter's own clauses apart, switches with their options and
+default. A changed decision is attributed to the changed
 declarations its traces used (under either edition): the rules, codes, exclusions and pricing its
 trace nodes name, the RVU tables their prices came from, and the parameters, definitions and
 switches they read; a parameter read
@@ -17,7 +18,7 @@ import calendar
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any
 
@@ -25,45 +26,33 @@ from .decision.model import Decision
 from .decision.trace_nodes import TraceNode
 from .diagnostics import plural
 from .language import syntax as s
+from .language.format import without_spans
 
 UNATTRIBUTED = "(no changed declaration in its trace)"
 
 
-_STRING_OR_COMMENT = re.compile(r'"(?:[^"\\\n]|\\.)*"|#.*')
+def _meaning(node: object) -> object:
+    """What a declaration (or parameter value) says, as nested tuples: its syntax tree without
+    places. Comments, spacing and line breaks are not in the tree, so re-laying a clause, adding a
+    comment line inside a declaration or running `carepolicy fmt` changes nothing here; an edited
+    cite, threshold or title does."""
+    return without_spans(node)
 
 
-def _without_comment(line: str) -> str:
-    """A line of policy text without its comment: a `#` in a string is not one, and a comment may
-    hold a `"` (`# the "old" reading`), as the grammar reads them."""
-    comment = next((m for m in _STRING_OR_COMMENT.finditer(line) if m.group().startswith("#")), None)
-    return line if comment is None else line[: comment.start()]
-
-
-def _span_text(span: Any, sources: Mapping[str, Any]) -> str | None:
-    """The lines of a span, comments and spacing aside (None for a source not at hand)."""
-    source = sources.get(span.source)
-    if source is None:
-        return None
-    return " ".join(" ".join(_without_comment(line).split()) for line in source.lines(span.line, span.end_line)).strip()
-
-
-def _declaration_text(decl: s.Declaration, sources: Mapping[str, Any]) -> str:
-    text = _span_text(decl.span, sources)
-    return repr(decl) if text is None else text
-
-
-def declaration_texts(policies: Any) -> dict[str, tuple[str, str]]:
-    """label -> (the name traces use for it, its normalised text); parameter values one by one."""
-    texts: dict[str, tuple[str, str]] = {}
-    sources = policies.sources
+def declaration_texts(policies: Any) -> dict[str, tuple[str, object, object]]:
+    """label -> (the name traces use for it, what it says, what it says but for its `effective`);
+    parameter values one by one, and a parameter's own clauses (cites, `otherwise unknown`) apart."""
+    texts: dict[str, tuple[str, object, object]] = {}
     for decl in policies.checked.index.declarations():
         if isinstance(decl, s.Parameter):
             for value in decl.values:
-                text = _span_text(value.span, sources) or repr(value)
-                texts[f"parameter {decl.id} value effective {value.effective}"] = (decl.id, text)
+                said = _meaning(value)
+                texts[f"parameter {decl.id} value effective {value.effective}"] = (decl.id, said, said)
+            own = _meaning(replace(decl, values=()))
+            texts[f"parameter {decl.id}"] = (decl.id, own, own)
             continue
         label = f"{decl.kind} {decl.id}" + (f" effective {decl.effective}" if decl.effective else "")
-        texts[label] = (decl.id, _declaration_text(decl, sources))
+        texts[label] = (decl.id, _meaning(decl), _meaning(replace(decl, effective=None)))
     return texts
 
 
@@ -84,10 +73,8 @@ def changed_declarations(old: Any, new: Any) -> dict[str, str]:
         if len(gone) == 1 and len(added) == 1:
             name = changed.pop(gone[0])
             del changed[added[0]]
-            was, now = gone[0].partition(" effective ")[2], added[0].partition(" effective ")[2]
-            edited = before[gone[0]][1].replace(f"effective {was}", "") != after[added[0]][1].replace(
-                f"effective {now}", ""
-            )
+            was = gone[0].partition(" effective ")[2]
+            edited = before[gone[0]][2] != after[added[0]][2]
             changed[f"{added[0]} (was {was}{'; and edited' if edited else ''})"] = name
     # Said of a declaration (or parameter value) that only one edition has: a new year's value
     # reads `(new)`, not as if an existing value had changed.

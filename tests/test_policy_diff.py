@@ -305,3 +305,25 @@ def test_a_moved_interval_is_a_cause_only_where_the_move_changes_what_is_in_effe
     _sub(new / "fees.policy", r"^(pricing pfs\.national )\"[^\"]*\"", r'\1"National allowed amount, edited"')
     edited = "pricing pfs.national effective 2024-01-01..2027-12-31 (was 2024-01-01..2026-12-31; and edited)"
     assert causes() == {factor: priced, edited: priced}
+
+
+def test_a_declaration_differs_by_what_it_says_not_by_its_layout(tmp_path: Path) -> None:
+    """A comment on its own line inside a declaration, or a clause broken across lines, made the
+    declaration "differ" (its lines were compared as text, a comment line leaving a gap), and so
+    did a whole folder after `carepolicy fmt`. Declarations are compared as syntax trees now:
+    a changed cite is still a change, and so is one of a parameter's own cites, which was not
+    compared at all (only its values were)."""
+    from carepolicy.engine.policy_diff import changed_declarations
+
+    new = tmp_path / "new"
+    _copy_shipped(new)
+    _sub(new / "ccm.policy", r"^(code 99490 [^\n]*\n(?:  [^\n]*\n){2})", r"\1  # reviewed for 2026: still §1.1\n")
+    _sub(new / "ccm.policy", r"^(  requires ccm\.patient), (rhc_fqhc\.individual_codes_allowed)$", r"\1,\n    \2")
+    _sub(new / "pcm.policy", r"pcm_qualifying_conditions >= 1", "pcm_qualifying_conditions>=1")
+    assert changed_declarations(load_policies(SHIPPED), load_policies(new)) == {}
+    _sub(new / "ccm.policy", r'(cite S13 "§1\.1: exactly 20 minutes) already( meets 99490")', r"\1\2")
+    _sub(new / "fees.policy", r'(cite S113 "§8\.1: CY2025) factor"', r'\1 factor, reworded"')
+    assert list(changed_declarations(load_policies(SHIPPED), load_policies(new))) == [
+        "code 99490 effective 2015-01-01..",
+        "parameter conversion_factor",
+    ]
