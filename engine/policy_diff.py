@@ -4,12 +4,12 @@ change caused each (`carepolicy diff`).
 The two sets are compared declaration by declaration: what each declaration says (its syntax
 tree: comments, spacing and line breaks aside) under its kind and id, parameter values one by one
 (by their effective interval) and a parameter's own clauses apart, switches with their options and
-default. A changed decision is attributed to the changed
-declarations its traces used (under either edition): the rules, codes, exclusions and pricing its
-trace nodes name, the RVU tables their prices came from, and the parameters, definitions and
-switches they read; a parameter read
-through a definition counts for that definition. A changed decision that uses no changed
-declaration is listed as unattributed (say, a change the traces do not name).
+default. A changed decision is attributed to the changed declarations its traces used (under
+either edition): the rules, codes, exclusions and pricing its trace nodes name, the exclusions and
+exclusive groups behind the denial reasons that differ, the RVU tables their prices came from, and
+the parameters, definitions and switches they read; a parameter read through a definition counts
+for that definition. A changed decision that uses no changed declaration is listed as unattributed
+(say, a change the traces do not name).
 """
 
 from __future__ import annotations
@@ -103,11 +103,42 @@ def _results(nodes: Iterable[TraceNode], found: dict[str, list[str]]) -> dict[st
     return found
 
 
-def _used_names(before: Decision, after: Decision) -> set[str]:
+_CHOSEN = re.compile(r", which was chosen: (.+)$")
+
+
+def _denial_names(before: Decision, after: Decision, titles: Mapping[str, set[str]]) -> set[str]:
+    """The rules behind the denial reasons that differ. An exclusion or exclusive group has no
+    trace node: a code it ruled out by a claim on file names it as the reason's rule, and one it
+    kept out of the chosen coding only by its title (`not billed with 99490, which was chosen:
+    TITLE`), looked up in `titles` (either edition's; a shared title names each)."""
+    def reasons(decision: Decision) -> set[tuple[str, str]]:
+        return {(reason.rule, reason.text) for denial in decision.denied for reason in denial.reasons}
+
+    found: set[str] = set()
+    for rule, text in reasons(before) ^ reasons(after):
+        found.add(rule)
+        chosen = _CHOSEN.search(text)
+        if chosen is not None:
+            found |= titles.get(chosen.group(1), set())
+    return found
+
+
+def _titles(*editions: Any) -> dict[str, set[str]]:
+    """title -> the ids of the declarations with that title, in any of the editions."""
+    found: dict[str, set[str]] = defaultdict(set)
+    for policies in editions:
+        for decl in policies.checked.index.declarations():
+            found[decl.title].add(decl.id)
+    return found
+
+
+def _used_names(before: Decision, after: Decision, titles: Mapping[str, set[str]]) -> set[str]:
     """What a changed decision depends on that changed: declarations whose verdict differs between
-    the two traces, and every value both read (a parameter's change shows as a different figure)."""
+    the two traces or in the denials, and every value both read (a parameter's change shows as a
+    different figure)."""
     was, now = _results(before.trace or (), {}), _results(after.trace or (), {})
     differing = {name for name in was.keys() | now.keys() if was.get(name) != now.get(name)}
+    differing |= _denial_names(before, after, titles)
     return differing | _read_names(before.trace or (), set()) | _read_names(after.trace or (), set())
 
 
@@ -192,6 +223,7 @@ def diff_decisions(old: Any, new: Any, bundles: Iterable[Any], evaluate: Any) ->
 
     changed = changed_declarations(old, new)
     behind = {**_parameters_behind(old.checked.index), **_parameters_behind(new.checked.index)}
+    titles = _titles(old, new)
     groups: dict[str, Group] = defaultdict(lambda: Group(""))
     compared = 0
     for bundle in bundles:
@@ -200,7 +232,7 @@ def diff_decisions(old: Any, new: Any, bundles: Iterable[Any], evaluate: Any) ->
         was, now = Outcome.of(before), Outcome.of(after)
         if was == now:
             continue
-        used = _used_names(before, after)
+        used = _used_names(before, after, titles)
         for cause in attribute(changed, used, bundle.month, behind) or [UNATTRIBUTED]:
             group = groups[cause]
             group.cause = cause

@@ -327,3 +327,48 @@ def test_a_declaration_differs_by_what_it_says_not_by_its_layout(tmp_path: Path)
         "code 99490 effective 2015-01-01..",
         "parameter conversion_factor",
     ]
+
+
+_CCM_MONTH = {
+    "month": "2025-03",
+    "beneficiary": {"part_b": True, "dual_status": "none", "medigap_plan": None, "deductible_remaining": 0.0},
+    "practitioner": {"id": "P1", "kind": "physician", "new_patient": False, "last_visit": "2024-11-02"},
+    "practice": {"certified_ehr": True, "access_24_7": True, "continuity_designated_member": True,
+                 "electronic_care_plan_shared": True},
+    "chronic_conditions": [
+        {"name": "type 2 diabetes", "icd10": "E11.9", "expected_months": 24, "significant_risk": True},
+        {"name": "hypertension", "icd10": "I10", "expected_months": 24, "significant_risk": True},
+    ],
+    "consent": {"documented": True, "practitioner": "P1", "date": "2025-01-10", "method": "written",
+                "service": ["ccm", "rpm"]},
+    "care_plan": {"comprehensive": True, "established_or_substantially_revised_this_month": False},
+    "medical_decision_making": "low",
+    "rpm": {"device_days": 18, "interactive_communication": True},
+}
+
+
+def test_a_new_exclusion_is_the_cause_of_the_decisions_it_changes(tmp_path: Path) -> None:
+    """An exclusion keeps a code out of the chosen coding, or rules it out by a claim on file,
+    without a trace node of its own: a denial names it by its title (`..., which was chosen:
+    TITLE`) or as its reason's rule. The decisions an added exclusion changed were listed under
+    `(no changed declaration in its trace)`."""
+    new = tmp_path / "next"
+    _copy_shipped(new)
+    with (new / "concurrency.policy").open("a", encoding="utf-8") as text:
+        text.write(
+            '\nexclusion concurrency.ccm_not_with_rpm "CCM not with RPM by the same practitioner"\n'
+            '  assumption "made up for this test"\n  program ccm excludes program rpm by same practitioner\n'
+        )
+    minutes = [{"practitioner": "P1", "by": "clinical_staff", "minutes": 25, "service": s} for s in ("ccm", "rpm")]
+    claim = [{"code": "99457", "practitioner": "P1", "status": "paid"}]
+    bundles = tmp_path / "bundles.jsonl"
+    bundles.write_text(
+        json.dumps({**_CCM_MONTH, "id": "separate-minutes", "time": minutes, "other_claims_this_month": []}) + "\n"
+        + json.dumps({**_CCM_MONTH, "id": "rpm-on-file", "time": minutes[:1], "other_claims_this_month": claim})
+        + "\n",
+        encoding="utf-8",
+    )
+    result = CliRunner().invoke(cli, ["diff", str(SHIPPED), str(new), str(bundles), "--format", "json"])
+    assert result.exit_code == ExitCode.OK, result.output
+    groups = {g["cause"]: sorted(d["bundle_id"] for d in g["decisions"]) for g in json.loads(result.stdout)["groups"]}
+    assert groups == {"exclusion concurrency.ccm_not_with_rpm (new)": ["rpm-on-file", "separate-minutes"]}
