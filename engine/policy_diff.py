@@ -171,6 +171,7 @@ def _money(value: Decimal | None) -> str:
 class Group:
     cause: str
     bundles: list[tuple[str, Outcome, Outcome]] = field(default_factory=list)
+    numbers: list[int] = field(default_factory=list)  # each decision's place among those compared
 
     def totals(self) -> dict[str, str | None]:
         def total(values: Sequence[Decimal | None]) -> str | None:
@@ -237,6 +238,7 @@ def diff_decisions(old: Any, new: Any, bundles: Iterable[Any], evaluate: Any) ->
             group = groups[cause]
             group.cause = cause
             group.bundles.append((bundle.id, was, now))
+            group.numbers.append(compared)
     return dict(sorted(groups.items())), compared
 
 
@@ -244,7 +246,8 @@ def render_text(groups: Mapping[str, Group], compared: int, changed: Mapping[str
     verb = "differs" if len(changed) == 1 else "differ"
     out = [f"{plural(len(changed), 'declaration')} {verb}" + (":" if changed else "")]
     out += [f"  {label}" for label in changed]  # one a line: a new year changes a dozen
-    affected = {bundle for group in groups.values() for bundle, _, _ in group.bundles}
+    # by place, not by bundle id: ids need not be unique across files (one patient, two months)
+    affected = {number for group in groups.values() for number in group.numbers}
     out.append(f"{len(affected)} of {compared} decisions change")
     for cause, group in groups.items():
         totals = group.totals()

@@ -372,3 +372,21 @@ def test_a_new_exclusion_is_the_cause_of_the_decisions_it_changes(tmp_path: Path
     assert result.exit_code == ExitCode.OK, result.output
     groups = {g["cause"]: sorted(d["bundle_id"] for d in g["decisions"]) for g in json.loads(result.stdout)["groups"]}
     assert groups == {"exclusion concurrency.ccm_not_with_rpm (new)": ["rpm-on-file", "separate-minutes"]}
+
+
+def test_the_count_of_changed_decisions_counts_decisions_not_bundle_ids(tmp_path: Path) -> None:
+    """Bundle ids need not be unique across files (a patient's id in two months' files): the
+    header counted distinct ids, `2 of 6 decisions change` above a group of 4 decisions."""
+    new = tmp_path / "next"
+    _copy_shipped(new)
+    _sub(new / "fees.policy", FACTOR_2025, r"\g<1>$33.0000\2")
+    example = str(SHIPPED / "examples" / "month-batch.yaml")
+    once = CliRunner().invoke(cli, ["diff", str(SHIPPED), str(new), example])
+    twice = CliRunner().invoke(cli, ["diff", str(SHIPPED), str(new), example, example])
+    assert once.exit_code == twice.exit_code == ExitCode.OK, twice.output
+    counted = re.compile(r"^(\d+) of (\d+) decisions change$", re.MULTILINE)
+    grouped = re.compile(r"^parameter conversion_factor value [^\n]*: (\d+) decisions?$", re.MULTILINE)
+    (changed, compared), (changed2, compared2) = counted.findall(once.stdout)[0], counted.findall(twice.stdout)[0]
+    assert int(changed) > 0
+    assert (int(changed2), int(compared2)) == (2 * int(changed), 2 * int(compared))
+    assert int(grouped.findall(twice.stdout)[0]) == int(changed2)
