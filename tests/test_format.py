@@ -71,6 +71,20 @@ def test_declarations_at_column_0_clauses_at_2_continuations_deeper() -> None:
     )
 
 
+def test_a_declaration_head_broken_across_lines_continues_deeper_than_its_clauses() -> None:
+    """The docs promise continuation lines at least four spaces in: a head's (`rule a.b` then its
+    title, `add-on X to A,` then more base codes) were at two, where its clauses are, so a title
+    read as a clause."""
+    text = 'policy p\n"P"\nrule a.b\n"title" requires c\nadd-on 99439 to 99490,\n 99491 "t"\n  requires d\n'
+    assert format_text(text, "t.policy") == (
+        'policy p\n    "P"\n\nrule a.b\n    "title"\n  requires c\n\nadd-on 99439 to 99490,\n    99491 "t"\n'
+        "  requires d\n"
+    )
+    assert_formats_well(text)
+    deeper = 'policy p "P"\nrule a.b\n      "title"\n  requires c\n'  # more than the least is kept
+    assert format_text(deeper, "t.policy") == 'policy p "P"\n\nrule a.b\n      "title"\n  requires c\n'
+
+
 def test_a_file_that_does_not_parse_gives_its_diagnostics() -> None:
     with pytest.raises(PolicyError) as raised:
         format_text('policy p "P"\nrule a "b" requires\n', "broken.policy")
