@@ -163,6 +163,16 @@ class Outcome:
         return f"{codes}; allowed {_money(self.allowed)}, beneficiary {_money(self.beneficiary)}"
 
 
+def _denials_moved(was: Outcome, now: Outcome) -> str:
+    """` (now denied: G9999; no longer denied: 99457)`, or nothing: the billing and amounts do not
+    show a denied code that came or went, which may be all that changed."""
+    came = [code for code in now.denied if code not in was.denied]
+    went = [code for code in was.denied if code not in now.denied]
+    said = [f"now denied: {', '.join(came)}"] if came else []
+    said += [f"no longer denied: {', '.join(went)}"] if went else []
+    return f" ({'; '.join(said)})" if said else ""
+
+
 def _money(value: Decimal | None) -> str:
     return "not determined" if value is None else f"${value:.2f}"
 
@@ -259,7 +269,7 @@ def render_text(groups: Mapping[str, Group], compared: int, changed: Mapping[str
             f"beneficiary {shown['beneficiary_before']} -> {shown['beneficiary_after']}"
         )
         for bundle, was, now in group.bundles:
-            out.append(f"  {bundle}: {was.show()}  ->  {now.show()}")
+            out.append(f"  {bundle}: {was.show()}  ->  {now.show()}{_denials_moved(was, now)}")
     return "\n".join(out) + "\n"
 
 

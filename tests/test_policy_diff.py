@@ -390,3 +390,27 @@ def test_the_count_of_changed_decisions_counts_decisions_not_bundle_ids(tmp_path
     assert int(changed) > 0
     assert (int(changed2), int(compared2)) == (2 * int(changed), 2 * int(compared))
     assert int(grouped.findall(twice.stdout)[0]) == int(changed2)
+
+
+def test_a_decision_whose_denials_alone_change_says_which(tmp_path: Path) -> None:
+    """A decision whose only change is a denied code (a code added, denied in these months) was
+    listed as `99490×1; allowed $60.49, ...  ->  99490×1; allowed $60.49, ...`: the same text on
+    both sides of the arrow."""
+    new = tmp_path / "next"
+    _copy_shipped(new)
+    with (new / "ccm.policy").open("a", encoding="utf-8") as text:
+        text.write(
+            '\ncode G9999 "A made-up long CCM month"\n  assumption "made up for this test"\n  program ccm\n'
+            "  effective 2025-01-01..\n  requires ccm.patient\n  requires ccm_staff_minutes >= 200 min\n"
+        )
+    example = str(SHIPPED / "examples" / "month-batch.yaml")
+    result = CliRunner().invoke(cli, ["diff", str(SHIPPED), str(new), example])
+    assert result.exit_code == ExitCode.OK, result.output
+    listed = [line for line in result.stdout.split("\n") if "  ->  " in line]
+    assert listed
+    for line in listed:
+        before, after = line.split(": ", 1)[1].split("  ->  ")
+        assert before != after, line
+        assert line.endswith(" (now denied: G9999)"), line
+    removed = CliRunner().invoke(cli, ["diff", str(new), str(SHIPPED), example])
+    assert all(line.endswith(" (no longer denied: G9999)") for line in removed.stdout.split("\n") if "  ->  " in line)
