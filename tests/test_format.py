@@ -315,3 +315,14 @@ def test_fmt_drops_a_byte_order_mark_and_check_lists_a_file_that_has_one(tmp_pat
     assert (code, err) == (0, "1 file reformatted, 0 unchanged\n")
     assert marked.read_bytes() == tidy.encode()
     assert fmt("--check", str(marked))[:2] == (0, "")
+
+
+def test_fmt_takes_a_file_named_twice_once(tmp_path: Path) -> None:
+    """A file given as itself and inside its folder (or through a link) was listed, counted and
+    written twice: `2 files would be reformatted` for one file."""
+    messy = (HERE / "fixtures" / "format" / "messy.policy").read_text(encoding="utf-8")
+    (tmp_path / "a.policy").write_text(messy, encoding="utf-8")
+    (tmp_path / "link.policy").symlink_to(tmp_path / "a.policy")
+    code, out, err = fmt("--check", str(tmp_path / "a.policy"), str(tmp_path))
+    assert (code, out) == (1, f"would reformat {tmp_path / 'a.policy'}\n")
+    assert err == "1 file would be reformatted, 0 unchanged\n"
