@@ -414,3 +414,16 @@ def test_a_decision_whose_denials_alone_change_says_which(tmp_path: Path) -> Non
         assert line.endswith(" (now denied: G9999)"), line
     removed = CliRunner().invoke(cli, ["diff", str(new), str(SHIPPED), example])
     assert all(line.endswith(" (no longer denied: G9999)") for line in removed.stdout.split("\n") if "  ->  " in line)
+
+
+def test_an_empty_folder_is_named_without_a_hint_to_check_it(tmp_path: Path) -> None:
+    """An empty folder as OLD or NEW was reported, then followed by `hint: the policy set has
+    errors; run carepolicy check ...`, which only says the same again: as for a missing folder,
+    the error is all there is to say."""
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    example = str(SHIPPED / "examples" / "month-batch.yaml")
+    for old, new in ((str(empty), str(SHIPPED)), (str(SHIPPED), str(empty))):
+        result = CliRunner().invoke(cli, ["diff", old, new, example])
+        assert (result.exit_code, result.stdout) == (ExitCode.BAD_INPUT, "")
+        assert result.stderr == f"carepolicy: error[policy/empty]: no .policy files under `{empty}`\n"
