@@ -106,7 +106,7 @@ def load_policy_set(directory: str | None) -> PolicySet:
         policies = load_policies(directory)
     except PolicyError as error:
         report(error.diagnostics, policy_sources(directory))
-        if any(d.code != "policy/not-found" for d in error.diagnostics):
+        if any(d.code not in ("policy/not-found", "policy/empty") for d in error.diagnostics):  # nothing more to see
             target = "" if directory is None else " " + shlex.quote(directory)
             click.echo(f"hint: the policy set has errors; run `carepolicy check{target}` to see them all", err=True)
         finish(ExitCode.BAD_INPUT)

@@ -1,14 +1,15 @@
 """Two editions of a policy set, the same bundles: which decisions change, and which declaration
 change caused each (`carepolicy diff`).
 
-The two sets are compared declaration by declaration: each declaration's text (comments and
-spacing aside) under its kind and id, parameter values one by one (by their effective interval),
-switches with their options and default. A changed decision is attributed to the changed
-declarations its traces used (under either edition): the rules, codes, exclusions and pricing its
-trace nodes name, the RVU tables their prices came from, and the parameters, definitions and
-switches they read; a parameter read
-through a definition counts for that definition. A changed decision that uses no changed
-declaration is listed as unattributed (say, a change the traces do not name).
+The two sets are compared declaration by declaration: what each declaration says (its syntax
+tree: comments, spacing and line breaks aside) under its kind and id, parameter values one by one
+(by their effective interval) and a parameter's own clauses apart, switches with their options and
+default. A changed decision is attributed to the changed declarations its traces used (under
+either edition): the rules, codes, exclusions and pricing its trace nodes name, the exclusions and
+exclusive groups behind the denial reasons that differ, the RVU tables their prices came from, and
+the parameters, definitions and switches they read; a parameter read through a definition counts
+for that definition. A changed decision that uses no changed declaration is listed as unattributed
+(say, a change the traces do not name).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import calendar
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any
 
@@ -25,45 +26,33 @@ from .decision.model import Decision
 from .decision.trace_nodes import TraceNode
 from .diagnostics import plural
 from .language import syntax as s
+from .language.format import without_spans
 
 UNATTRIBUTED = "(no changed declaration in its trace)"
 
 
-_STRING_OR_COMMENT = re.compile(r'"(?:[^"\\\n]|\\.)*"|#.*')
+def _meaning(node: object) -> object:
+    """What a declaration (or parameter value) says, as nested tuples: its syntax tree without
+    places. Comments, spacing and line breaks are not in the tree, so re-laying a clause, adding a
+    comment line inside a declaration or running `carepolicy fmt` changes nothing here; an edited
+    cite, threshold or title does."""
+    return without_spans(node)
 
 
-def _without_comment(line: str) -> str:
-    """A line of policy text without its comment: a `#` in a string is not one, and a comment may
-    hold a `"` (`# the "old" reading`), as the grammar reads them."""
-    comment = next((m for m in _STRING_OR_COMMENT.finditer(line) if m.group().startswith("#")), None)
-    return line if comment is None else line[: comment.start()]
-
-
-def _span_text(span: Any, sources: Mapping[str, Any]) -> str | None:
-    """The lines of a span, comments and spacing aside (None for a source not at hand)."""
-    source = sources.get(span.source)
-    if source is None:
-        return None
-    return " ".join(" ".join(_without_comment(line).split()) for line in source.lines(span.line, span.end_line)).strip()
-
-
-def _declaration_text(decl: s.Declaration, sources: Mapping[str, Any]) -> str:
-    text = _span_text(decl.span, sources)
-    return repr(decl) if text is None else text
-
-
-def declaration_texts(policies: Any) -> dict[str, tuple[str, str]]:
-    """label -> (the name traces use for it, its normalised text); parameter values one by one."""
-    texts: dict[str, tuple[str, str]] = {}
-    sources = policies.sources
+def declaration_texts(policies: Any) -> dict[str, tuple[str, object, object]]:
+    """label -> (the name traces use for it, what it says, what it says but for its `effective`);
+    parameter values one by one, and a parameter's own clauses (cites, `otherwise unknown`) apart."""
+    texts: dict[str, tuple[str, object, object]] = {}
     for decl in policies.checked.index.declarations():
         if isinstance(decl, s.Parameter):
             for value in decl.values:
-                text = _span_text(value.span, sources) or repr(value)
-                texts[f"parameter {decl.id} value effective {value.effective}"] = (decl.id, text)
+                said = _meaning(value)
+                texts[f"parameter {decl.id} value effective {value.effective}"] = (decl.id, said, said)
+            own = _meaning(replace(decl, values=()))
+            texts[f"parameter {decl.id}"] = (decl.id, own, own)
             continue
         label = f"{decl.kind} {decl.id}" + (f" effective {decl.effective}" if decl.effective else "")
-        texts[label] = (decl.id, _declaration_text(decl, sources))
+        texts[label] = (decl.id, _meaning(decl), _meaning(replace(decl, effective=None)))
     return texts
 
 
@@ -84,10 +73,8 @@ def changed_declarations(old: Any, new: Any) -> dict[str, str]:
         if len(gone) == 1 and len(added) == 1:
             name = changed.pop(gone[0])
             del changed[added[0]]
-            was, now = gone[0].partition(" effective ")[2], added[0].partition(" effective ")[2]
-            edited = before[gone[0]][1].replace(f"effective {was}", "") != after[added[0]][1].replace(
-                f"effective {now}", ""
-            )
+            was = gone[0].partition(" effective ")[2]
+            edited = before[gone[0]][2] != after[added[0]][2]
             changed[f"{added[0]} (was {was}{'; and edited' if edited else ''})"] = name
     # Said of a declaration (or parameter value) that only one edition has: a new year's value
     # reads `(new)`, not as if an existing value had changed.
@@ -116,11 +103,42 @@ def _results(nodes: Iterable[TraceNode], found: dict[str, list[str]]) -> dict[st
     return found
 
 
-def _used_names(before: Decision, after: Decision) -> set[str]:
+_CHOSEN = re.compile(r", which was chosen: (.+)$")
+
+
+def _denial_names(before: Decision, after: Decision, titles: Mapping[str, set[str]]) -> set[str]:
+    """The rules behind the denial reasons that differ. An exclusion or exclusive group has no
+    trace node: a code it ruled out by a claim on file names it as the reason's rule, and one it
+    kept out of the chosen coding only by its title (`not billed with 99490, which was chosen:
+    TITLE`), looked up in `titles` (either edition's; a shared title names each)."""
+    def reasons(decision: Decision) -> set[tuple[str, str]]:
+        return {(reason.rule, reason.text) for denial in decision.denied for reason in denial.reasons}
+
+    found: set[str] = set()
+    for rule, text in reasons(before) ^ reasons(after):
+        found.add(rule)
+        chosen = _CHOSEN.search(text)
+        if chosen is not None:
+            found |= titles.get(chosen.group(1), set())
+    return found
+
+
+def _titles(*editions: Any) -> dict[str, set[str]]:
+    """title -> the ids of the declarations with that title, in any of the editions."""
+    found: dict[str, set[str]] = defaultdict(set)
+    for policies in editions:
+        for decl in policies.checked.index.declarations():
+            found[decl.title].add(decl.id)
+    return found
+
+
+def _used_names(before: Decision, after: Decision, titles: Mapping[str, set[str]]) -> set[str]:
     """What a changed decision depends on that changed: declarations whose verdict differs between
-    the two traces, and every value both read (a parameter's change shows as a different figure)."""
+    the two traces or in the denials, and every value both read (a parameter's change shows as a
+    different figure)."""
     was, now = _results(before.trace or (), {}), _results(after.trace or (), {})
     differing = {name for name in was.keys() | now.keys() if was.get(name) != now.get(name)}
+    differing |= _denial_names(before, after, titles)
     return differing | _read_names(before.trace or (), set()) | _read_names(after.trace or (), set())
 
 
@@ -145,6 +163,16 @@ class Outcome:
         return f"{codes}; allowed {_money(self.allowed)}, beneficiary {_money(self.beneficiary)}"
 
 
+def _denials_moved(was: Outcome, now: Outcome) -> str:
+    """` (now denied: G9999; no longer denied: 99457)`, or nothing: the billing and amounts do not
+    show a denied code that came or went, which may be all that changed."""
+    came = [code for code in now.denied if code not in was.denied]
+    went = [code for code in was.denied if code not in now.denied]
+    said = [f"now denied: {', '.join(came)}"] if came else []
+    said += [f"no longer denied: {', '.join(went)}"] if went else []
+    return f" ({'; '.join(said)})" if said else ""
+
+
 def _money(value: Decimal | None) -> str:
     return "not determined" if value is None else f"${value:.2f}"
 
@@ -153,6 +181,7 @@ def _money(value: Decimal | None) -> str:
 class Group:
     cause: str
     bundles: list[tuple[str, Outcome, Outcome]] = field(default_factory=list)
+    numbers: list[int] = field(default_factory=list)  # each decision's place among those compared
 
     def totals(self) -> dict[str, str | None]:
         def total(values: Sequence[Decimal | None]) -> str | None:
@@ -205,6 +234,7 @@ def diff_decisions(old: Any, new: Any, bundles: Iterable[Any], evaluate: Any) ->
 
     changed = changed_declarations(old, new)
     behind = {**_parameters_behind(old.checked.index), **_parameters_behind(new.checked.index)}
+    titles = _titles(old, new)
     groups: dict[str, Group] = defaultdict(lambda: Group(""))
     compared = 0
     for bundle in bundles:
@@ -213,11 +243,12 @@ def diff_decisions(old: Any, new: Any, bundles: Iterable[Any], evaluate: Any) ->
         was, now = Outcome.of(before), Outcome.of(after)
         if was == now:
             continue
-        used = _used_names(before, after)
+        used = _used_names(before, after, titles)
         for cause in attribute(changed, used, bundle.month, behind) or [UNATTRIBUTED]:
             group = groups[cause]
             group.cause = cause
             group.bundles.append((bundle.id, was, now))
+            group.numbers.append(compared)
     return dict(sorted(groups.items())), compared
 
 
@@ -225,7 +256,8 @@ def render_text(groups: Mapping[str, Group], compared: int, changed: Mapping[str
     verb = "differs" if len(changed) == 1 else "differ"
     out = [f"{plural(len(changed), 'declaration')} {verb}" + (":" if changed else "")]
     out += [f"  {label}" for label in changed]  # one a line: a new year changes a dozen
-    affected = {bundle for group in groups.values() for bundle, _, _ in group.bundles}
+    # by place, not by bundle id: ids need not be unique across files (one patient, two months)
+    affected = {number for group in groups.values() for number in group.numbers}
     out.append(f"{len(affected)} of {compared} decisions change")
     for cause, group in groups.items():
         totals = group.totals()
@@ -237,7 +269,7 @@ def render_text(groups: Mapping[str, Group], compared: int, changed: Mapping[str
             f"beneficiary {shown['beneficiary_before']} -> {shown['beneficiary_after']}"
         )
         for bundle, was, now in group.bundles:
-            out.append(f"  {bundle}: {was.show()}  ->  {now.show()}")
+            out.append(f"  {bundle}: {was.show()}  ->  {now.show()}{_denials_moved(was, now)}")
     return "\n".join(out) + "\n"
 
 

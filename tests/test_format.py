@@ -71,6 +71,20 @@ def test_declarations_at_column_0_clauses_at_2_continuations_deeper() -> None:
     )
 
 
+def test_a_declaration_head_broken_across_lines_continues_deeper_than_its_clauses() -> None:
+    """The docs promise continuation lines at least four spaces in: a head's (`rule a.b` then its
+    title, `add-on X to A,` then more base codes) were at two, where its clauses are, so a title
+    read as a clause."""
+    text = 'policy p\n"P"\nrule a.b\n"title" requires c\nadd-on 99439 to 99490,\n 99491 "t"\n  requires d\n'
+    assert format_text(text, "t.policy") == (
+        'policy p\n    "P"\n\nrule a.b\n    "title"\n  requires c\n\nadd-on 99439 to 99490,\n    99491 "t"\n'
+        "  requires d\n"
+    )
+    assert_formats_well(text)
+    deeper = 'policy p "P"\nrule a.b\n      "title"\n  requires c\n'  # more than the least is kept
+    assert format_text(deeper, "t.policy") == 'policy p "P"\n\nrule a.b\n      "title"\n  requires c\n'
+
+
 def test_a_file_that_does_not_parse_gives_its_diagnostics() -> None:
     with pytest.raises(PolicyError) as raised:
         format_text('policy p "P"\nrule a "b" requires\n', "broken.policy")
@@ -301,3 +315,14 @@ def test_fmt_drops_a_byte_order_mark_and_check_lists_a_file_that_has_one(tmp_pat
     assert (code, err) == (0, "1 file reformatted, 0 unchanged\n")
     assert marked.read_bytes() == tidy.encode()
     assert fmt("--check", str(marked))[:2] == (0, "")
+
+
+def test_fmt_takes_a_file_named_twice_once(tmp_path: Path) -> None:
+    """A file given as itself and inside its folder (or through a link) was listed, counted and
+    written twice: `2 files would be reformatted` for one file."""
+    messy = (HERE / "fixtures" / "format" / "messy.policy").read_text(encoding="utf-8")
+    (tmp_path / "a.policy").write_text(messy, encoding="utf-8")
+    (tmp_path / "link.policy").symlink_to(tmp_path / "a.policy")
+    code, out, err = fmt("--check", str(tmp_path / "a.policy"), str(tmp_path))
+    assert (code, out) == (1, f"would reformat {tmp_path / 'a.policy'}\n")
+    assert err == "1 file would be reformatted, 0 unchanged\n"

@@ -305,3 +305,125 @@ def test_a_moved_interval_is_a_cause_only_where_the_move_changes_what_is_in_effe
     _sub(new / "fees.policy", r"^(pricing pfs\.national )\"[^\"]*\"", r'\1"National allowed amount, edited"')
     edited = "pricing pfs.national effective 2024-01-01..2027-12-31 (was 2024-01-01..2026-12-31; and edited)"
     assert causes() == {factor: priced, edited: priced}
+
+
+def test_a_declaration_differs_by_what_it_says_not_by_its_layout(tmp_path: Path) -> None:
+    """A comment on its own line inside a declaration, or a clause broken across lines, made the
+    declaration "differ" (its lines were compared as text, a comment line leaving a gap), and so
+    did a whole folder after `carepolicy fmt`. Declarations are compared as syntax trees now:
+    a changed cite is still a change, and so is one of a parameter's own cites, which was not
+    compared at all (only its values were)."""
+    from carepolicy.engine.policy_diff import changed_declarations
+
+    new = tmp_path / "new"
+    _copy_shipped(new)
+    _sub(new / "ccm.policy", r"^(code 99490 [^\n]*\n(?:  [^\n]*\n){2})", r"\1  # reviewed for 2026: still §1.1\n")
+    _sub(new / "ccm.policy", r"^(  requires ccm\.patient), (rhc_fqhc\.individual_codes_allowed)$", r"\1,\n    \2")
+    _sub(new / "pcm.policy", r"pcm_qualifying_conditions >= 1", "pcm_qualifying_conditions>=1")
+    assert changed_declarations(load_policies(SHIPPED), load_policies(new)) == {}
+    _sub(new / "ccm.policy", r'(cite S13 "§1\.1: exactly 20 minutes) already( meets 99490")', r"\1\2")
+    _sub(new / "fees.policy", r'(cite S113 "§8\.1: CY2025) factor"', r'\1 factor, reworded"')
+    assert list(changed_declarations(load_policies(SHIPPED), load_policies(new))) == [
+        "code 99490 effective 2015-01-01..",
+        "parameter conversion_factor",
+    ]
+
+
+_CCM_MONTH = {
+    "month": "2025-03",
+    "beneficiary": {"part_b": True, "dual_status": "none", "medigap_plan": None, "deductible_remaining": 0.0},
+    "practitioner": {"id": "P1", "kind": "physician", "new_patient": False, "last_visit": "2024-11-02"},
+    "practice": {"certified_ehr": True, "access_24_7": True, "continuity_designated_member": True,
+                 "electronic_care_plan_shared": True},
+    "chronic_conditions": [
+        {"name": "type 2 diabetes", "icd10": "E11.9", "expected_months": 24, "significant_risk": True},
+        {"name": "hypertension", "icd10": "I10", "expected_months": 24, "significant_risk": True},
+    ],
+    "consent": {"documented": True, "practitioner": "P1", "date": "2025-01-10", "method": "written",
+                "service": ["ccm", "rpm"]},
+    "care_plan": {"comprehensive": True, "established_or_substantially_revised_this_month": False},
+    "medical_decision_making": "low",
+    "rpm": {"device_days": 18, "interactive_communication": True},
+}
+
+
+def test_a_new_exclusion_is_the_cause_of_the_decisions_it_changes(tmp_path: Path) -> None:
+    """An exclusion keeps a code out of the chosen coding, or rules it out by a claim on file,
+    without a trace node of its own: a denial names it by its title (`..., which was chosen:
+    TITLE`) or as its reason's rule. The decisions an added exclusion changed were listed under
+    `(no changed declaration in its trace)`."""
+    new = tmp_path / "next"
+    _copy_shipped(new)
+    with (new / "concurrency.policy").open("a", encoding="utf-8") as text:
+        text.write(
+            '\nexclusion concurrency.ccm_not_with_rpm "CCM not with RPM by the same practitioner"\n'
+            '  assumption "made up for this test"\n  program ccm excludes program rpm by same practitioner\n'
+        )
+    minutes = [{"practitioner": "P1", "by": "clinical_staff", "minutes": 25, "service": s} for s in ("ccm", "rpm")]
+    claim = [{"code": "99457", "practitioner": "P1", "status": "paid"}]
+    bundles = tmp_path / "bundles.jsonl"
+    bundles.write_text(
+        json.dumps({**_CCM_MONTH, "id": "separate-minutes", "time": minutes, "other_claims_this_month": []}) + "\n"
+        + json.dumps({**_CCM_MONTH, "id": "rpm-on-file", "time": minutes[:1], "other_claims_this_month": claim})
+        + "\n",
+        encoding="utf-8",
+    )
+    result = CliRunner().invoke(cli, ["diff", str(SHIPPED), str(new), str(bundles), "--format", "json"])
+    assert result.exit_code == ExitCode.OK, result.output
+    groups = {g["cause"]: sorted(d["bundle_id"] for d in g["decisions"]) for g in json.loads(result.stdout)["groups"]}
+    assert groups == {"exclusion concurrency.ccm_not_with_rpm (new)": ["rpm-on-file", "separate-minutes"]}
+
+
+def test_the_count_of_changed_decisions_counts_decisions_not_bundle_ids(tmp_path: Path) -> None:
+    """Bundle ids need not be unique across files (a patient's id in two months' files): the
+    header counted distinct ids, `2 of 6 decisions change` above a group of 4 decisions."""
+    new = tmp_path / "next"
+    _copy_shipped(new)
+    _sub(new / "fees.policy", FACTOR_2025, r"\g<1>$33.0000\2")
+    example = str(SHIPPED / "examples" / "month-batch.yaml")
+    once = CliRunner().invoke(cli, ["diff", str(SHIPPED), str(new), example])
+    twice = CliRunner().invoke(cli, ["diff", str(SHIPPED), str(new), example, example])
+    assert once.exit_code == twice.exit_code == ExitCode.OK, twice.output
+    counted = re.compile(r"^(\d+) of (\d+) decisions change$", re.MULTILINE)
+    grouped = re.compile(r"^parameter conversion_factor value [^\n]*: (\d+) decisions?$", re.MULTILINE)
+    (changed, compared), (changed2, compared2) = counted.findall(once.stdout)[0], counted.findall(twice.stdout)[0]
+    assert int(changed) > 0
+    assert (int(changed2), int(compared2)) == (2 * int(changed), 2 * int(compared))
+    assert int(grouped.findall(twice.stdout)[0]) == int(changed2)
+
+
+def test_a_decision_whose_denials_alone_change_says_which(tmp_path: Path) -> None:
+    """A decision whose only change is a denied code (a code added, denied in these months) was
+    listed as `99490×1; allowed $60.49, ...  ->  99490×1; allowed $60.49, ...`: the same text on
+    both sides of the arrow."""
+    new = tmp_path / "next"
+    _copy_shipped(new)
+    with (new / "ccm.policy").open("a", encoding="utf-8") as text:
+        text.write(
+            '\ncode G9999 "A made-up long CCM month"\n  assumption "made up for this test"\n  program ccm\n'
+            "  effective 2025-01-01..\n  requires ccm.patient\n  requires ccm_staff_minutes >= 200 min\n"
+        )
+    example = str(SHIPPED / "examples" / "month-batch.yaml")
+    result = CliRunner().invoke(cli, ["diff", str(SHIPPED), str(new), example])
+    assert result.exit_code == ExitCode.OK, result.output
+    listed = [line for line in result.stdout.split("\n") if "  ->  " in line]
+    assert listed
+    for line in listed:
+        before, after = line.split(": ", 1)[1].split("  ->  ")
+        assert before != after, line
+        assert line.endswith(" (now denied: G9999)"), line
+    removed = CliRunner().invoke(cli, ["diff", str(new), str(SHIPPED), example])
+    assert all(line.endswith(" (no longer denied: G9999)") for line in removed.stdout.split("\n") if "  ->  " in line)
+
+
+def test_an_empty_folder_is_named_without_a_hint_to_check_it(tmp_path: Path) -> None:
+    """An empty folder as OLD or NEW was reported, then followed by `hint: the policy set has
+    errors; run carepolicy check ...`, which only says the same again: as for a missing folder,
+    the error is all there is to say."""
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    example = str(SHIPPED / "examples" / "month-batch.yaml")
+    for old, new in ((str(empty), str(SHIPPED)), (str(SHIPPED), str(empty))):
+        result = CliRunner().invoke(cli, ["diff", old, new, example])
+        assert (result.exit_code, result.stdout) == (ExitCode.BAD_INPUT, "")
+        assert result.stderr == f"carepolicy: error[policy/empty]: no .policy files under `{empty}`\n"

@@ -118,13 +118,25 @@ def _inputs(paths: tuple[str, ...], policies_dir: str | None) -> Iterator[tuple[
     """(name, bytes or the error reading them) of every file to format, in order."""
     from importlib.resources import files
 
-    from carepolicy.engine.policy_folder import policy_files
-
     if not paths:
         paths = (policies_dir or str(files("carepolicy.policies")),)
     missing = [p for p in paths if p != STDIN and not Path(p).exists()]
     if missing:  # before any file is written
         fail("policy/not-found", f"no policy file or folder at `{missing[0]}`")
+    seen: set[Path] = set()  # a file named twice (itself and in its folder, or by a link) is one
+    for name, data in _named(paths):
+        if name != STDIN:
+            real = Path(name).resolve()
+            if real in seen:
+                continue
+            seen.add(real)
+        yield name, data
+
+
+def _named(paths: tuple[str, ...]) -> Iterator[tuple[str, bytes | OSError]]:
+    """(name, bytes or the error reading them) of each file of each path, as given."""
+    from carepolicy.engine.policy_folder import policy_files
+
     for path in paths:
         if path == STDIN:
             yield STDIN, sys.stdin.buffer.read() if hasattr(sys.stdin, "buffer") else sys.stdin.read().encode()

@@ -14,9 +14,9 @@ shipped policy and on policies generated from the grammar):
 - inside a line tokens are separated by one space, except: none before `,` `:` `)` `}` `.`, none after
   `(` `{` `.`, none between a name and the `(` of a call, none after a prefix operator (unary
   minus), and `..` touches a date or code on either side (`2025-01-01..`, `99202..99205`);
-- a line break the author made inside a clause is kept (one is never added): the continuation
-  line keeps the author's extra indentation relative to its clause, but at least four spaces in
-  all, two more for each bracket still open;
+- a line break the author made inside a clause (or a head) is kept (one is never added): the
+  continuation line keeps the author's extra indentation relative to its clause, but at least four
+  spaces in all, two more for each bracket still open;
 - comments are kept, in order: an end-of-line comment stays at the end of its line (two spaces
   before the `#`), a comment on its own line goes just before what follows it, at its indentation
   (at the end of the file: as a clause), or at column 0 if written there;
@@ -279,7 +279,8 @@ def _render(text: str, tokens: list[Token], layout: _Layout) -> str:
             indent = base
         else:  # a continuation line keeps the author's extra indentation, if it is at least the least
             least = CONTINUATION_INDENT + BRACKET_INDENT * max(0, depth - (1 if token in _CLOSERS else 0))
-            indent = base + max(least, (token.column or 1) - 1 - written_at)
+            # deeper than a clause also in a declaration's head, or its title would read as a clause
+            indent = max(CLAUSE_INDENT + least, base + (token.column or 1) - 1 - written_at)
         if previous is not None and at in layout.declarations:
             out.blank = True  # before the declaration's leading comments, if it has any
         broke = _comments_and_blanks(out, gap, indent, first=previous is None)
