@@ -1,0 +1,154 @@
+"""One patient-month, every way in: the same bundle gives the same decision line however it arrives.
+
+Bundles at the edges of the contract (tests/bundle_variants.py: unicode ids and names, money with
+many decimals or an exponent, 0 minutes, leap days, empty lists, keys in any order) are written as
+a JSON Lines file, a JSON array, a YAML stream, a YAML list, one JSON and one YAML file each, and
+given on standard input with and without --input-format, to `evaluate` and to `batch`, and to the
+Python API as mappings and as text. Every full-trace line must be the Python API's bytes; the
+compact and none forms the same decision without the trace; `explain` of the compact lines the
+full ones byte for byte; `batch --jobs 2` and a Parquet `bundle` column the bytes of `--jobs 1`.
+An invalid bundle's error record says the same problems (code, JSON path, message, help) in
+every format. Bounded for CI; CAREPOLICY_FUZZ_EXAMPLES=N raises the number of examples.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import tempfile
+from collections.abc import Iterator
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from carepolicy.cli import common
+from carepolicy.cli.main import cli
+from click.testing import CliRunner
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import carepolicy
+from tests.bundle_variants import Written, api_value, bundle_lists, json_text, yaml_text
+
+EXAMPLES = int(os.environ.get("CAREPOLICY_FUZZ_EXAMPLES", "0"))
+_FAST = [HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.function_scoped_fixture]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _one_policy_load() -> Iterator[None]:
+    """Every command of this module loads the shipped policies once (a load is ~1 s; a command
+    then takes ms), so that a CI run can afford many routes for many examples."""
+    loader = common.load_policy_set
+    common.load_policy_set = functools.cache(loader)
+    yield
+    common.load_policy_set = loader
+
+
+@functools.cache
+def _evaluator() -> carepolicy.Evaluator:
+    return carepolicy.load()
+
+
+def run(*args: str, stdin: bytes | None = None) -> bytes:
+    result = CliRunner().invoke(cli, list(args), input=stdin, catch_exceptions=False)
+    assert result.exit_code == 0, (args, result.stderr)
+    return result.stdout_bytes
+
+
+def batch(tmp: Path, source: str, *options: str, stdin: bytes | None = None) -> bytes:
+    out = tmp / "out.jsonl"
+    run("batch", source, "-o", str(out), *options, stdin=stdin)
+    return out.read_bytes()
+
+
+def without_trace(data: bytes) -> list[dict[str, Any]]:
+    records = [json.loads(line) for line in data.splitlines()]
+    for record in records:
+        record.pop("trace", None)
+    return records
+
+
+def texts(bundles: list[dict[str, Any]], draw: st.DrawFn) -> dict[str, str]:
+    """The bundles written as each format's file, each in a way hypothesis draws."""
+    ascii_only = draw(st.booleans())
+    indent = draw(st.sampled_from([None, "  ", "\t"]))
+    return {
+        "jsonl": "".join(json_text(b, ascii_only=ascii_only) + draw(st.sampled_from(["\n", "\r\n"]))
+                         for b in bundles),
+        "json": json_text(bundles, ascii_only=ascii_only, indent=indent),
+        "yaml": "".join("---\n" + yaml_text(b) for b in bundles),  # a stream, a document each
+        "yml": yaml_text(bundles),  # one document, a list
+    }
+
+
+@settings(max_examples=EXAMPLES or 12, deadline=None, suppress_health_check=_FAST)
+@given(bundle_lists(), st.data())
+def test_every_way_in_gives_the_same_decision(bundles: list[dict[str, Any]], data: st.DataObject) -> None:
+    expected = b"".join(_evaluator().evaluate(api_value(b)).jsonl for b in bundles)
+    written = texts(bundles, data.draw)
+    with tempfile.TemporaryDirectory() as folder:
+        tmp = Path(folder)
+        for ext, text in written.items():
+            (tmp / f"in.{ext}").write_bytes(text.encode())
+            assert run("evaluate", "--format", "jsonl", str(tmp / f"in.{ext}")) == expected, ext
+            fmt = "yaml" if ext == "yml" else ext
+            for options in ((), ("--input-format", fmt)):
+                piped = run("evaluate", "--format", "jsonl", *options, "-", stdin=text.encode())
+                assert piped == expected, (ext, options)
+            results = _evaluator().evaluate_text(text, fmt=data.draw(st.sampled_from([fmt, None])))
+            assert b"".join(r.jsonl for r in results) == expected, ext
+        singles = []
+        for number, bundle in enumerate(bundles):
+            ext = data.draw(st.sampled_from(["json", "yaml"]))
+            path = tmp / f"one-{number}.{ext}"
+            path.write_text(json_text(bundle) if ext == "json" else yaml_text(bundle), encoding="utf-8")
+            singles.append(str(path))
+        assert run("evaluate", "--format", "jsonl", *singles) == expected
+        source = str(tmp / f"in.{data.draw(st.sampled_from(sorted(written)))}")
+        assert batch(tmp, source, "--trace", "full", "--jobs", "1") == expected
+        compact = batch(tmp, source, "--trace", "compact", "--jobs", "1")
+        none = batch(tmp, source, "--trace", "none", "--jobs", "1")
+        assert without_trace(compact) == without_trace(none) == without_trace(expected)
+        assert run("evaluate", "--format", "jsonl", "--trace", "compact", source) == compact
+        assert run("evaluate", "--format", "jsonl", "--trace", "none", source) == none
+        (tmp / "compact.jsonl").write_bytes(compact)
+        assert run("explain", str(tmp / "compact.jsonl"), source) == expected
+
+
+@settings(max_examples=EXAMPLES // 4 or 2, deadline=None, suppress_health_check=_FAST)
+@given(bundle_lists(max_size=40))
+def test_jobs_and_parquet_give_the_bytes_of_one_job(bundles: list[dict[str, Any]]) -> None:
+    pa = pytest.importorskip("pyarrow")
+    pq = pytest.importorskip("pyarrow.parquet")
+    with tempfile.TemporaryDirectory() as folder:
+        tmp = Path(folder)
+        lines = [json_text(b) for b in bundles]
+        (tmp / "in.jsonl").write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+        one = batch(tmp, str(tmp / "in.jsonl"), "--trace", "full", "--jobs", "1")
+        assert batch(tmp, str(tmp / "in.jsonl"), "--trace", "full", "--jobs", "2") == one
+        pq.write_table(pa.table({"bundle": lines}), tmp / "in.parquet")
+        assert batch(tmp, str(tmp / "in.parquet"), "--trace", "full", "--jobs", "1") == one
+        assert run("evaluate", "--format", "jsonl", str(tmp / "in.parquet")) == one
+
+
+@pytest.mark.parametrize("amount", ["0", "10", "257"])
+def test_a_whole_decimal_is_the_whole_number_a_file_writes(amount: str, tmp_path: Path) -> None:
+    """`Decimal(0)` given to the Python API, `0` in a file and `0e0` (an exponent that makes a whole
+    number) are one amount: one facts hash and decision id, through the reader of JSON documents
+    and YAML and through batch's fast reader of JSON lines (typed_intake). The API's gave another."""
+    api = {"id": "d", "month": "2025-03", "beneficiary": {"part_b": True, "deductible_remaining": Decimal(amount)},
+           "fee_schedule_override": {"99490": Decimal(amount)}}
+    expected = _evaluator().evaluate(api).jsonl
+    for spelling in (amount, f"{amount}e0", f"{amount}E+0"):
+        text = json_text(api_written(api, spelling))
+        for fmt in ("json", "jsonl", "yaml"):
+            assert _evaluator().evaluate_text(text, fmt=fmt)[0].jsonl == expected, (spelling, fmt)
+        (tmp_path / "in.jsonl").write_text(text + "\n", encoding="utf-8")
+        assert batch(tmp_path, str(tmp_path / "in.jsonl"), "--trace", "full", "--jobs", "1") == expected, spelling
+
+
+def api_written(bundle: dict[str, Any], spelling: str) -> dict[str, Any]:
+    return json.loads(json.dumps(bundle, default=lambda _: "@"), object_hook=lambda o: {
+        k: Written(spelling) if v == "@" else v for k, v in o.items()})
