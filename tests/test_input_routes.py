@@ -51,15 +51,15 @@ def _evaluator() -> carepolicy.Evaluator:
     return carepolicy.load()
 
 
-def run(*args: str, stdin: bytes | None = None) -> bytes:
+def run(*args: str, stdin: bytes | None = None, status: int = 0) -> bytes:
     result = CliRunner().invoke(cli, list(args), input=stdin, catch_exceptions=False)
-    assert result.exit_code == 0, (args, result.stderr)
+    assert result.exit_code == status, (args, result.stderr)
     return result.stdout_bytes
 
 
-def batch(tmp: Path, source: str, *options: str, stdin: bytes | None = None) -> bytes:
+def batch(tmp: Path, source: str, *options: str, status: int = 0) -> bytes:
     out = tmp / "out.jsonl"
-    run("batch", source, "-o", str(out), *options, stdin=stdin)
+    run("batch", source, "-o", str(out), *options, status=status)
     return out.read_bytes()
 
 
@@ -152,3 +152,75 @@ def test_a_whole_decimal_is_the_whole_number_a_file_writes(amount: str, tmp_path
 def api_written(bundle: dict[str, Any], spelling: str) -> dict[str, Any]:
     return json.loads(json.dumps(bundle, default=lambda _: "@"), object_hook=lambda o: {
         k: Written(spelling) if v == "@" else v for k, v in o.items()})
+
+
+BAD = {"id": "bad-ü", "month": "2025-02",
+       "beneficiary": {"part_b": "yes", "deductible_remaining": Written("10.005"), "dual_stat": "none"},
+       "practitioner": {"id": "P1", "kind": "doctor"},
+       "time": [{"practitioner": "P1", "by": "clinical_staff", "minutes": Written("2e1"), "service": "ccm",
+                 "date": "2025-02-30"}, {"minutes": -5, "service": "ccm"}],
+       "fee_schedule_override": {"99490": Written("12.345")}}
+
+
+def problems(line: bytes) -> list[tuple[str, str, str, str | None]]:
+    return [(d["code"], d["fact_path"], d["message"], d.get("help")) for d in json.loads(line)["error"]]
+
+
+def test_an_invalid_bundle_is_said_alike_in_every_format(tmp_path: Path) -> None:
+    """Its error record lists the same problems (code, JSON path, message, help) whichever format
+    carries it; only the file named differs. A good bundle before it keeps positions honest."""
+    pq = pytest.importorskip("pyarrow.parquet")
+    pa = pytest.importorskip("pyarrow")
+    bundles = [{"id": "good", "month": "2025-03"}, BAD]
+    written = {"jsonl": "".join(json_text(b) + "\n" for b in bundles), "json": json_text(bundles, indent=" "),
+               "yaml": "".join("---\n" + yaml_text(b) for b in bundles), "yml": yaml_text(bundles)}
+    found = {}
+    for ext, text in written.items():
+        (tmp_path / f"in.{ext}").write_text(text, encoding="utf-8")
+        found[ext] = problems(batch(tmp_path, str(tmp_path / f"in.{ext}"), "--trace", "none", status=2).splitlines()[1])
+        found[f"api {ext}"] = problems(_evaluator().evaluate_text(text, fmt=None)[1].jsonl)
+    pq.write_table(pa.table({"bundle": [json_text(b) for b in bundles]}), tmp_path / "in.parquet")
+    parquet = batch(tmp_path, str(tmp_path / "in.parquet"), "--trace", "none", status=2)
+    found["parquet"] = problems(parquet.splitlines()[1])
+    piped = run("evaluate", "--format", "jsonl", "-", stdin=written["yaml"].encode(), status=2)
+    found["stdin"] = problems(piped.splitlines()[1])
+    expected = found.pop("jsonl")
+    assert {path for _, path, _, _ in expected} >= {"$.beneficiary.part_b", "$.time[0].date", "$.time[1].minutes"}
+    assert all(problems_of == expected for problems_of in found.values()), found
+
+
+PRICED = {"id": "priced", "month": "2025-03",
+          "beneficiary": {"part_b": True, "dual_status": "none", "medigap_plan": None},
+          "practitioner": {"id": "P1", "kind": "physician", "new_patient": False, "last_visit": "2025-01-10"},
+          "practice": dict.fromkeys(("certified_ehr", "access_24_7", "continuity_designated_member",
+                                     "electronic_care_plan_shared"), True),
+          "chronic_conditions": [{"name": n, "icd10": c, "expected_months": 12, "significant_risk": True}
+                                 for n, c in (("diabetes", "E11.9"), ("hypertension", "I10"))],
+          "consent": {"documented": True, "practitioner": "P1", "date": "2025-01-10", "method": "verbal",
+                      "service": "ccm"},
+          "care_plan": {"comprehensive": True, "established_or_substantially_revised_this_month": False},
+          "time": [{"practitioner": "P1", "by": "clinical_staff", "minutes": 25, "service": "ccm"}]}
+
+
+def reads_of(node: Any, name: str) -> Iterator[Any]:
+    if isinstance(node, dict):
+        yield from (r["value"] for r in node.get("reads", ()) if r["name"] == name)
+        node = list(node.values())
+    if isinstance(node, list):
+        for child in node:
+            yield from reads_of(child, name)
+
+
+@pytest.mark.parametrize(("written", "read"), [("0.000000000", "0.000000000"), ("2.5e2", "250"), ("1E+1", "10"),
+                                               ("66.13", "66.13"), ("0", "0")])
+def test_an_amount_read_is_shown_as_positional_decimal_text(written: str, read: str, tmp_path: Path) -> None:
+    """The trace's value of an amount is its decimal text without an exponent, in JSON and in the
+    why-tree: `0.000000000` was shown as `0E-9` and `1e1` as `1E+1` (str() of the Decimal)."""
+    bundle = {**PRICED, "beneficiary": {**PRICED["beneficiary"], "deductible_remaining": Written(written)}}
+    path = tmp_path / "in.json"
+    path.write_text(json_text(bundle), encoding="utf-8")
+    full = run("evaluate", "--format", "jsonl", str(path))
+    assert set(reads_of(json.loads(full)["trace"], "beneficiary.deductible_remaining")) == {read}
+    assert f"beneficiary.deductible_remaining = {read}\n" in run("evaluate", "--explain", str(path)).decode()
+    (tmp_path / "compact.jsonl").write_bytes(run("evaluate", "--format", "jsonl", "--trace", "compact", str(path)))
+    assert run("explain", str(tmp_path / "compact.jsonl"), str(path)) == full
