@@ -258,7 +258,8 @@ def test_an_amount_read_is_shown_as_positional_decimal_text(written: str, read: 
 
 HOSTILE = [Written("1.005"), Written("-1"), Written("1e400"), Written("20.0"), Written("2e1"), Written("0.1e-20"),
            Written("123456789012345678"), "2025-02-30", "２０２５-03", "yes", "x" * 2001, "", None, True, [], {},
-           {"unknown_kéy": 1}]
+           {"unknown_kéy": 1}, Written("1e-400"), Written("-0"), Written("-0.0"), Written("0.000000000000000001"),
+           "2025-02-29", "\u2028", "x" * 1500, [Written("1"), "a", None]]
 
 
 def leaves(value: Any, path: tuple[Any, ...] = ()) -> Iterator[tuple[Any, ...]]:
