@@ -312,3 +312,13 @@ def test_a_whole_number_of_too_many_digits_is_said_alike_in_yaml_and_json(number
                                               fmt="yaml")[0].jsonl)
         assert [p["message"] for p in key["error"]] == [
             f"expected a billing code of five letters or digits such as `99490`, found `{int(number)}`"]
+
+
+@pytest.mark.parametrize("amount", ["-0.0", "-0.00", "-0e0", "-0.0e1"])
+def test_a_negative_zero_amount_is_read_alike_in_yaml_and_json(amount: str) -> None:
+    """YAML read `-0.0` as 0.0 (it negated the Decimal of the text after the sign, an arithmetic
+    operation that drops the sign of a zero) where JSON keeps -0.0: two traces and facts hashes."""
+    bundle = {**PRICED, "beneficiary": {**PRICED["beneficiary"], "deductible_remaining": Written(amount)},
+              "fee_schedule_override": {"99490": Written(amount)}}
+    expected = _evaluator().evaluate_text(json_text(bundle), fmt="json")[0].jsonl
+    assert _evaluator().evaluate_text(yaml_text(bundle), fmt="yaml")[0].jsonl == expected

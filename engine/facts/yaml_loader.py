@@ -120,7 +120,9 @@ def _decimal(loader: yaml.SafeLoader, node: yaml.Node) -> Decimal:
             value = read_decimal(body)
         except ValueError as exc:  # an exponent no Decimal holds: this document's error, as in JSON its line's
             raise FactYAMLError.of_limit(digits_limit(exc), node.start_mark) from None
-    return -value if negative else value
+    # copy_negate, not `-value`: that is an arithmetic operation, which makes `-0.0` the 0.0 JSON's
+    # reader does not (the trace and facts hash then differed between a YAML and a JSON `-0.0`)
+    return value.copy_negate() if negative else value
 
 
 def _core_value(kind: str, values: dict[str, object]) -> Any:
