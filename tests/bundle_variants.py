@@ -85,6 +85,8 @@ def _spell(amount: Decimal, how: int) -> Written:
         return Written(f"{mantissa}{'E' if exponent % 2 else 'e'}{exponent}")
     if how == 4 and amount == amount.to_integral_value():
         return Written(f"{int(amount)}.0")
+    if how == 5 and amount == 0:
+        return Written("-0.0")  # a zero with a sign, which JSON and YAML must keep alike
     return Written(str(amount))
 
 
@@ -113,7 +115,7 @@ def bundles(draw: st.DrawFn, number: int = 0) -> dict[str, Any]:
     for key in ("chronic_conditions", "time", "other_claims_this_month", "prior_claims"):
         if draw(st.integers(0, 5)) == 0:
             bundle[key] = []
-    how = draw(st.integers(0, 4))  # one way of writing every amount of this bundle
+    how = draw(st.integers(0, 5))  # one way of writing every amount of this bundle
 
     def leaf(value: Any) -> Any:
         return _spell(value, how) if isinstance(value, Decimal) else value
