@@ -261,7 +261,7 @@ def _listed(*documents: str) -> str:
     [
         ("by: clinical_staff,", "by: clinical_staff, by: non_clinical_staff,", "facts/duplicate-key"),
         ("minutes: 20", "minutes: 0x14", "facts/number"),
-        ("minutes: 20", "minutes: 1" + "0" * 30, "facts/limit"),
+        ("minutes: 20", "minutes: 1" + "0" * 4300, "facts/limit"),  # past int(); 31 digits: read, refused at its path
         ("minutes: 20", "minutes: !!int 1_000", "facts/number"),
         ("last_visit: 2024-11-02", "last_visit: !!timestamp 2024-11-02", "facts/syntax"),
     ],

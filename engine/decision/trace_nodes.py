@@ -128,8 +128,8 @@ def json_value(value: Any) -> Any:
         if _LEAVES.issuperset(map(type, value.values())) and _STR_ONLY.issuperset(map(type, value)):
             return value.copy()
         return {k if type(k) is str else str(k): v if type(v) in _LEAVES else json_value(v) for k, v in value.items()}
-    if isinstance(value, Decimal):
-        return str(value)
+    if isinstance(value, Decimal):  # positional: an amount written `0.000000000` or `1e1` read
+        return format(value, "f")  # as "0.000000000" and "10", not str()'s "0E-9" and "1E+1"
     if isinstance(value, (frozenset, set)):
         return sorted(json_value(v) for v in value)
     if isinstance(value, (tuple, list)):

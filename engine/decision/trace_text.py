@@ -8,6 +8,7 @@ results (docs/reference/decision-format.md); this is only how they are shown.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from decimal import Decimal
 from typing import Any
 
 from .trace_nodes import Read, TraceNode
@@ -58,6 +59,8 @@ def show_value(value: Any) -> str:
         return "null"
     if value == "missing":
         return "not recorded"
+    if isinstance(value, Decimal):
+        return format(value, "f")  # as json_value writes it: positional, never `0E-9`
     if isinstance(value, frozenset | set):
         return "{" + ", ".join(sorted(show_value(v) for v in value)) + "}"
     if isinstance(value, tuple | list):

@@ -13,7 +13,7 @@ import re
 
 from .limits import MAX_DEPTH, read_decimal
 
-_INT_DIGITS = 4_300  # the longest integer text Python converts by default (sys.get_int_max_str_digits)
+INT_DIGITS = 4_300  # the longest integer text Python converts by default (sys.get_int_max_str_digits)
 _PARSE_DEPTH = 4 * MAX_DEPTH  # a document nested deeper is refused whole, before the parser recurses
 
 
@@ -48,7 +48,7 @@ def _max_depth(text: str) -> int:
 
 # a number the parser cannot read (`_json_int`, `read_decimal`), where a value starts: its ValueError
 # carries no place, and the error stood at column 1 of its line (a JSON document's at none)
-_UNREADABLE = re.compile(rf"[:\[,][ \t\r\n]*(-?(?:[0-9]{{{_INT_DIGITS + 1},}}|[0-9][0-9.]*[eE][-+]?[0-9]{{19,}}))")
+_UNREADABLE = re.compile(rf"[:\[,][ \t\r\n]*(-?(?:[0-9]{{{INT_DIGITS + 1},}}|[0-9][0-9.]*[eE][-+]?[0-9]{{19,}}))")
 
 
 def number_place(text: str) -> tuple[int, int]:
@@ -64,6 +64,6 @@ def _json_int(text: str) -> int:
     """The int of `text`, but not past Python's own limit (it would raise ValueError there, and the
     cost grows with the square of the length). One over the fact limit, MAX_DIGITS, is kept: the
     limits then refuse it on its own bundle, with its path, and the rest of a document is read."""
-    if len(text.lstrip("-").lstrip("0")) > _INT_DIGITS:
+    if len(text.lstrip("-").lstrip("0")) > INT_DIGITS:
         raise ValueError(f"a number with {len(text.lstrip('-'))} digits")
     return int(text)

@@ -184,12 +184,19 @@ def _counted(count: int, where: Where, state: _Copying) -> bool:
     return False
 
 
+# an int key of up to ~4,200 digits is kept as the number (a key is never a number fact, so no digit
+# limit applies to it; str() of it, in messages, works below Python's 4,300 digits)
+_KEY_BITS = 14_000
+
+
 def _key(key: object) -> object:
     """A key that is not plain text, as the copy holds it: a str subclass's text; a boolean, null or
     a number kept (YAML's `on:` and `99490:`, named so in messages); anything else a `Foreign`."""
     if isinstance(key, str):
         return str.__str__(key)
     if key is None or type(key) is bool or (type(key) is int and -_SMALL < key < _SMALL):
+        return key
+    if type(key) is int and key.bit_length() <= _KEY_BITS:  # a YAML key of many digits: named as written
         return key
     if type(key) is float and math.isfinite(key):
         return key

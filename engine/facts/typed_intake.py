@@ -243,5 +243,7 @@ def _amount(text: bytes) -> Amount | None:
     if type(value) is int:
         return (value, Decimal(value)) if 0 <= value <= MAX_MONEY else None
     if type(value) is Decimal and exact(value) and 0 <= value <= MAX_MONEY and not value % _CENT:
+        if value.as_tuple().exponent == 0:  # `0e0`, `5E0`: a whole number, as bundle._decimal_text writes it
+            return int(value), value
         return orjson.Fragment(b'"%s"' % str(value).encode("ascii")), value
     return None
