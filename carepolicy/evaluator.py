@@ -137,7 +137,8 @@ class Evaluator:
         A `source` that is not text or a path, or an `index` that is not a whole number from 0, raises
         TypeError: the caller's mistake, refused on every call rather than only with a bad bundle.
         """
-        return self.decide(checked(bundle, source_name(source), _position(index)))  # raised: the bundle's error
+        # raised: the bundle's error; a caller's mapping, whose Decimal("20") is a whole number of minutes
+        return self.decide(checked(bundle, source_name(source), _position(index), parsed=False))
 
     def evaluate_many(self, bundles: Iterable[Mapping[str, Any]], *, source: Source = API_SOURCE) -> Iterator[Result]:
         """One result per bundle, in order, lazily: a bad bundle never stops the others.

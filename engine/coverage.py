@@ -121,7 +121,7 @@ def collect(policies: Any, cases: Sequence[Any]) -> Reached:
     for case in cases:
         if case.problems:
             continue
-        bundle = validate_bundle(case.facts, source=case.file, index=0)
+        bundle = validate_bundle(case.facts, source=case.file, index=0, parsed=True)
         if isinstance(bundle, BundleError):
             continue
         decision = evaluate(policies, bundle, switches=case.switches, fee_schedule=case.fee_schedule, trace=True)

@@ -200,7 +200,7 @@ def run_cases(policies: Any, cases: Sequence[PolicyCase]) -> list[CaseResult]:
         if case.problems:
             results.append(CaseResult(case, case.problems))
             continue
-        bundle = validate_bundle(case.facts, source=case.file, index=0)
+        bundle = validate_bundle(case.facts, source=case.file, index=0, parsed=True)
         if isinstance(bundle, BundleError):
             failures = tuple(f"{d.fact_path}: {_with_help(d)}" for d in bundle.diagnostics)
         else:

@@ -680,10 +680,10 @@ def test_a_bug_while_reading_one_record_spoils_only_that_record(monkeypatch: pyt
     real = record_errors.validate_bundle
     real_typed = json_records.typed_record
 
-    def fails_on_the_second(obj: object, *, source: str, index: int) -> Bundle | BundleError:
+    def fails_on_the_second(obj: object, *, source: str, index: int, parsed: bool = False) -> Bundle | BundleError:
         if index == 1:
             raise KeyError("boom")
-        return real(obj, source=source, index=index)
+        return real(obj, source=source, index=index, parsed=parsed)
 
     def typed_fails_on_the_second(line: bytes | str, source: str, index: int) -> Bundle | None:
         if index == 1:  # a bug in the typed path: the untyped path reads the line (and meets the other bug)

@@ -62,8 +62,9 @@ class BundleError:
     id_given: bool = False
 
 
-def validate_bundle(obj: object, *, source: str, index: int) -> Bundle | BundleError:
-    """Check one loaded bundle against the contract and normalise it; never raises for bad facts."""
+def validate_bundle(obj: object, *, source: str, index: int, parsed: bool = False) -> Bundle | BundleError:
+    """Check one loaded bundle against the contract and normalise it; never raises for bad facts.
+    `parsed`: `obj` was read from a file's text (plain_copy says what that changes)."""
     if not isinstance(obj, Mapping):
         bundle_id = f"#{index + 1}"
         message = f"expected a fact bundle (a mapping), found {describe(obj)}"
@@ -74,15 +75,17 @@ def validate_bundle(obj: object, *, source: str, index: int) -> Bundle | BundleE
         if fast is not None:
             bundle_id, month, data, notes = fast
             return Bundle(bundle_id, source, index, month, data, _facts_hash(obj), notes)
-    return validate_precisely(obj, source=source, index=index)
+    return validate_precisely(obj, source=source, index=index, parsed=parsed)
 
 
-def validate_precisely(obj: Mapping[Any, Any], *, source: str, index: int) -> Bundle | BundleError:
+def validate_precisely(
+    obj: Mapping[Any, Any], *, source: str, index: int, parsed: bool = False
+) -> Bundle | BundleError:
     """Every check, one after the other, each wording its errors: the path of any bundle the fast
     path is not sure of, and the reference the fast path is tested against."""
     problems: list[LimitProblem] = []
     unreadable: list[Problem] = []  # a caller's mapping that raised when read (facts/io)
-    copied = plain_copy(obj, problems, unreadable)
+    copied = plain_copy(obj, problems, unreadable, parsed=parsed)
     raw = cast("dict[str, Any]", copied if isinstance(copied, dict) else {})  # (None: `obj` itself was unreadable)
     # from the checked copy, where an id over a limit (too long, a lone surrogate) is replaced by "":
     # such an id is never shown, and is not the empty id a bundle may give

@@ -40,7 +40,9 @@ _LIMIT = Decimal(10) ** MAX_DIGITS
 _SMALL = 10**MAX_DIGITS
 
 
-def plain_copy(value: object, problems: list[LimitProblem], unreadable: list[Problem] | None = None) -> object:
+def plain_copy(
+    value: object, problems: list[LimitProblem], unreadable: list[Problem] | None = None, *, parsed: bool = False
+) -> object:
     """A JSON-shaped copy of a loaded record, with every limit checked on the way.
 
     Mappings become dicts, tuples lists, floats the Decimal of their shortest text (`repr`), so a
@@ -51,9 +53,13 @@ def plain_copy(value: object, problems: list[LimitProblem], unreadable: list[Pro
     values are read, so a deep or huge record (or a mapping that never ends) costs no more than
     one at the limit. A caller's mapping whose reading raises is reported in `unreadable` (in
     `problems` without it, with the help that points to the limits) and read as null.
+
+    `parsed`: `value` was read from a file's text, where a Decimal is a number written with a point
+    or an exponent (`2.5e1`), which is refused where a whole number is wanted, as `20.0` is. A
+    caller's `Decimal("20")` (an Arrow decimal(38, 0)) is the whole number it writes.
     """
     raised: list[Problem] = [] if unreadable is None else unreadable
-    copy = _copy(value, None, 0, _Copying(problems, raised))
+    copy = _copy(value, None, 0, _Copying(problems, raised, wholes=not parsed))
     if unreadable is None:
         problems.extend((path, Limit(message, OTHER_HELP)) for path, message in raised)
     return copy
@@ -84,10 +90,11 @@ class Foreign:
 class _Copying:
     """What one copy shares: the problems found, and how many more values it may read."""
 
-    __slots__ = ("inside", "left", "problems", "unreadable")
+    __slots__ = ("inside", "left", "problems", "unreadable", "wholes")
 
-    def __init__(self, problems: list[LimitProblem], unreadable: list[Problem]) -> None:
+    def __init__(self, problems: list[LimitProblem], unreadable: list[Problem], *, wholes: bool) -> None:
         self.problems, self.unreadable, self.left = problems, unreadable, MAX_VALUES
+        self.wholes = wholes  # a Decimal with no digits after its point is a whole number (plain_copy's `parsed`)
         # the ids of the mappings and lists being copied, outermost first: one met again inside
         # itself is a cycle, said once at the first repeat rather than at every path down to MAX_DEPTH
         self.inside: set[int] = set()
@@ -213,7 +220,8 @@ def _leaf(value: object, where: Where, state: _Copying) -> object:
         elif isinstance(value, Decimal) and type(value) is not Decimal:
             value = Decimal(value)
         number = _checked_number(value, where, state.problems)
-        if isinstance(number, Decimal) and number.as_tuple().exponent == 0 and wants_integer(path_of(where)):
+        if (state.wholes and isinstance(number, Decimal) and number.as_tuple().exponent == 0
+                and wants_integer(path_of(where))):
             # written without a point (`Decimal("20")`; a decimal(38, 0) column, a database's NUMBER(38, 0),
             # Spark's reading of an unsigned int64), the whole number its text writes, as JSON's `20` is;
             # kept a Decimal, `minutes` refused it: `expected a whole number of minutes, found `20``

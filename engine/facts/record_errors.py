@@ -272,10 +272,11 @@ def bundles(documents: list[object], name: str, start: int = 0) -> Iterator[Reco
 
 
 
-def checked(obj: object, name: str, index: int) -> Record:
-    """`validate_bundle`, with anything it raises (a bug) made this record's error, not the file's."""
+def checked(obj: object, name: str, index: int, *, parsed: bool = True) -> Record:
+    """`validate_bundle`, with anything it raises (a bug) made this record's error, not the file's.
+    `parsed`: read from a file's text (every reader here), not a Python caller's mapping."""
     try:
-        return validate_bundle(obj, source=name, index=index)
+        return validate_bundle(obj, source=name, index=index, parsed=parsed)
     except Exception as error:  # one record's failure must never lose the records after it
         bundle_id = f"#{index + 1}"
         message = f"internal error while reading: {type(error).__name__}: {error}".rstrip(": ")[:300]
