@@ -124,3 +124,16 @@ def initialised(tmp_path: Path) -> tuple[LspClient, dict[str, Any]]:
     result = lsp.request("initialize", {"processId": None, "rootUri": tmp_path.as_uri(), "capabilities": {}})
     lsp.notify("initialized", {})
     return lsp, result["capabilities"]
+
+
+def told_before_a_request(client: LspClient, tmp_path: Path) -> list[dict[str, Any]]:
+    """Every notification the server sent before answering one more request: it reads in order, so
+    whatever it said about the messages before was queued before this answer was read."""
+    never_opened = {"textDocument": {"uri": (tmp_path / "x.policy").as_uri()}}
+    assert client.request("textDocument/documentSymbol", never_opened) == []
+    told: list[dict[str, Any]] = []
+    while True:
+        try:
+            told.append(client.notifications.get_nowait())
+        except queue.Empty:
+            return told

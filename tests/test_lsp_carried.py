@@ -7,7 +7,6 @@ Driven over stdio as an editor drives it (tests/lsp_client.py), like tests/test_
 
 from __future__ import annotations
 
-import queue
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -17,7 +16,7 @@ from typing import Any
 import pytest
 from carepolicy.engine.language.registry import REGISTRY_FILE
 
-from tests.lsp_client import LspClient, initialised
+from tests.lsp_client import LspClient, initialised, told_before_a_request
 from tests.test_lsp import open_file
 
 
@@ -128,17 +127,8 @@ def test_an_unknown_method_is_method_not_found_with_or_without_params(client: Ls
         assert "noSuchMethod" in reply["error"]["message"]
     client.notify("carepolicy/noSuchNotification", None)
     client.notify("$/noSuchNotification", None)
-    # a request after them: the server reads in order, so whatever it sent about them came before
-    # this answer, and the client queued it before the answer was read
-    never_opened = {"textDocument": {"uri": (tmp_path / "x.policy").as_uri()}}
-    assert client.request("textDocument/documentSymbol", never_opened) == []
-    told: list[dict[str, Any]] = []
-    while True:
-        try:
-            told.append(client.notifications.get_nowait())
-        except queue.Empty:
-            break
-    assert told == []
+    # a request after them: whatever the server sent about them came before its answer
+    assert told_before_a_request(client, tmp_path) == []
     assert set(client.responses) == set(range(1, client.next_id + 1))  # only the requests answered
     assert "Traceback" not in (tmp_path / "lsp-stderr.log").read_text(encoding="utf-8")
 

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from tests.lsp_client import TIMEOUT, LspClient, initialised
+from tests.lsp_client import TIMEOUT, LspClient, initialised, told_before_a_request
 
 
 @pytest.fixture
@@ -41,16 +41,8 @@ def answer_without_id(client: LspClient) -> dict[str, Any]:
 
 
 def popups_after_a_request(client: LspClient, tmp_path: Path) -> list[dict[str, Any]]:
-    """The notifications the server sent before answering one more request: it reads in order, so
-    whatever it said about the messages before was queued before this answer was read."""
-    never_opened = {"textDocument": {"uri": (tmp_path / "x.policy").as_uri()}}
-    assert client.request("textDocument/documentSymbol", never_opened) == []
-    told: list[dict[str, Any]] = []
-    while True:
-        try:
-            told.append(client.notifications.get_nowait())
-        except queue.Empty:
-            return [m for m in told if m["method"] == "window/showMessage"]
+    """The messages shown to the user before the server answered one more request."""
+    return [m for m in told_before_a_request(client, tmp_path) if m["method"] == "window/showMessage"]
 
 
 @pytest.mark.parametrize(
