@@ -123,15 +123,14 @@ def parse_recovering(
                 text = _blank(text, line_start, line_end)
                 continue
             line_start = text.rfind("\n", 0, offset) + 1
-            if offset == line_start and offset not in starts and _UNKNOWN_DECLARATION_LINE.match(text, line_start):
+            bogus = _UNKNOWN_DECLARATION_LINE.match(text, line_start) if offset == line_start else None
+            if bogus is not None and offset not in starts:
                 # A word at the start of a line that is no declaration keyword (`cdoe 99490 "..."`,
                 # `addon 99439 to 99490`): a misspelt keyword starts a declaration of its own. Skip
                 # it alone, naming what it declares: skipping from the declaration above took a
                 # finished one with it, and every use of 99490 then said "code `99490` is not
                 # declared" (8 follow-on errors for one misspelt word, each guessing `99494`).
                 end = next((s for s in starts if s > offset), len(text))
-                bogus = _UNKNOWN_DECLARATION_LINE.match(text, line_start)
-                assert bogus is not None
                 blanked |= declared_names(text[line_start:end]) | {bogus[1]}
                 text = _blank(text, line_start, end)
                 continue
