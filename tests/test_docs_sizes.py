@@ -86,3 +86,23 @@ def test_batchs_trace_row_gives_the_sizes_batch_writes(measured: dict[str, tuple
     total = re.search(r"about [\d.]+ kB \(([\d.]+) GB for 200,000 records\)", row)
     assert total, row
     _close(float(total[1]) * 1e9, measured["full"][0] * 200_000, "200,000 full-trace lines (in GB)")
+
+
+def test_batchs_help_gives_the_sizes_batch_writes(measured: dict[str, tuple[float, float, int]]) -> None:
+    # `carepolicy batch --help` (and the generated Command options page) said ~37 kB and ~58 kB too
+    from carepolicy.cli.commands.batch import TRACE_HELP
+
+    full_line, full_trace, _ = measured["full"]
+    compact_line, compact_trace, _ = measured["compact"]
+    for pattern, actual, what in (
+        (r"full: [^;]*?~([\d.]+) kB of trace", full_trace, "the full trace"),
+        (r"full: .*?a line ~([\d.]+) kB\)", full_line, "a full-trace line"),
+        (r"compact: .*?~([\d.]+) kB of trace", compact_trace, "the compact trace"),
+        (r"compact: .*?a line ~([\d.]+) kB;", compact_line, "a compact line"),
+        (r"none: no trace \(a line ~([\d.]+) kB", measured["none"][0], "a line without a trace"),
+    ):
+        found = re.search(pattern, TRACE_HELP)
+        assert found, f"`batch --help` no longer says {pattern!r}: update this test with it"
+        stated = float(found[1]) * 1000
+        assert abs(stated - actual) <= TOLERANCE * actual, (
+            f"`carepolicy batch --help` says {what} is ~{found[1]} kB; batch writes {actual / 1000:.1f} kB")

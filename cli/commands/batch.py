@@ -42,10 +42,10 @@ if TYPE_CHECKING:
     from ..batch_run import Done
 
 TRACE_HELP = (
-    "full: every rule, requirement and value read, with titles and citations (~37 kB of trace; "
-    "a line ~58 kB); compact: what was evaluated and the values read, with the policy set's hash "
-    "(~1.8 kB of trace, a line ~23 kB; `carepolicy explain` expands it to the full trace); none: "
-    "no trace (a line ~21 kB, nearly all of it the denials and their reasons)."
+    "full: every rule, requirement and value read, with titles and citations (~49 kB of trace; "
+    "a line ~73 kB); compact: what was evaluated and the values read, with the policy set's hash "
+    "(~1.4 kB of trace, a line ~25 kB; `carepolicy explain` expands it to the full trace); none: "
+    "no trace (a line ~24 kB, nearly all of it the denials and their reasons)."
 )
 JOBS_HELP = (
     "Worker processes (default: the cores available; at most 4 a core). The output is the same for any number."
