@@ -58,3 +58,21 @@ def test_the_home_page_leads_each_reader_to_their_guide() -> None:
     for page in ("adding-a-year.md", "reference/output-forms.md", "guides/python-api.md", "guides/service.md",
                  "guides/spark.md", "reference/arrow-schema.md"):
         assert "index.md" in home.get(page, set()), f"docs/index.md does not link {page}"
+
+
+def test_the_performance_page_answers_first() -> None:
+    # docs/explanation/performance.md once opened with session 30's matrix and the runs of sessions
+    # 31-33, and its targets' "latest figure" cells held twenty sessions each (one ~3,000
+    # characters); the per-session figures belong in performance-history.md
+    page = (DOCS / "explanation" / "performance.md").read_text(encoding="utf-8")
+    sections = re.findall(r"^## (.+)$", page, flags=re.MULTILINE)
+    assert sections[0] == "The targets of issue 9", sections[:3]
+    body = page.split("## The targets of issue 9\n", 1)[1].split("\n## ", 1)[0]
+    header, _rule, *rows = [line for line in body.splitlines() if line.startswith("|")]
+    assert [cell.strip() for cell in header.strip("|").split("|")][:3] == [
+        "target", "latest figure", "measured (date, commit, command)"], header
+    assert len(rows) >= 5, rows
+    for row in rows:
+        target, latest, measured, _status = (cell.strip() for cell in row.strip().strip("|").split(" | "))
+        assert len(latest) <= 200, f"{target}: the latest figure is {len(latest)} characters: {latest[:80]}..."
+        assert re.search(r"\d{1,2} \w+ \d{4} \(session \d+\)|session \d+'s run", measured), (target, measured)
