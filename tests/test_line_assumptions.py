@@ -5,6 +5,7 @@ denials only, and the cost sharing's on the lines whose shares rest on them (doc
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -213,3 +214,31 @@ def test_fmt_keeps_the_clause_and_is_stable() -> None:
     assert format_text(formatted, "smoke.policy") == formatted
     squeezed = WITH_ASSUMPTIONS.replace('\n    with assumption "counted', ' with   assumption "counted')
     assert "beyond 20 min with assumption \"counted as" in format_text(squeezed, "smoke.policy")
+
+
+def test_the_c_f_reading_of_a_holder_not_eligible_before_2020_is_quoted_only_where_it_decides(
+    shipped: PolicySet,
+) -> None:
+    """A Plan C or F holder said not to be eligible before 2020 contradicts §7.3; the shipped reading
+    (the plan pays the coinsurance, not the deductible) is an assumption, quoted on that holder's
+    lines, where it leaves the deductible to the beneficiary. A holder eligible before 2020, or one
+    whose bundle leaves the fact out (a C or F holder was, §7.3), rests on no assumption: their lines
+    quote none. (It was the other way round: the assumption was on the define the deductible clause
+    reads, so it was quoted where that clause applied and not where it did not.)"""
+    word = "is taken at its word"
+    for plan in ("C", "F"):
+        by_eligibility: dict[bool | None, dict[str, dict[str, Any]]] = {}
+        for eligible in (True, False, None):
+            beneficiary: dict[str, Any] = {"medigap_plan": plan, "deductible_remaining": 100}
+            if eligible is not None:
+                beneficiary["medicare_eligible_before_2020"] = eligible
+            by_eligibility[eligible] = _lines(evaluate(shipped, _bundle(time=_staff(60), beneficiary=beneficiary)))
+        for eligible, lines in by_eligibility.items():
+            assert lines, (plan, eligible)
+            quoted = [any(word in c for c in line["cites"]) for line in lines.values()]
+            assert quoted == [eligible is False] * len(lines), (plan, eligible)
+        # the money is as before: the deductible is the beneficiary's only when not eligible
+        owed = {e: sum((Decimal(line["shares"]["beneficiary"]) for line in lines.values()), Decimal(0))
+                for e, lines in by_eligibility.items()}
+        assert owed[True] == owed[None] == 0, (plan, owed)
+        assert owed[False] == 100, (plan, owed)  # the deductible_remaining given
