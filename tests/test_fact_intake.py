@@ -302,6 +302,27 @@ def test_more_device_days_than_the_month_has_is_impossible(fmt: str, month: str,
     assert bundle(text, fmt).data["rpm"]["device_days"] == allowed
 
 
+@pytest.mark.parametrize("fmt", ["yaml", "jsonl"])  # JSON Lines: the typed path, which must refuse it too
+@pytest.mark.parametrize("written", ["E11.9", "e11.9", "E119"])
+def test_one_condition_listed_twice_is_impossible(fmt: str, written: str) -> None:
+    """§2.1 asks for two or more chronic conditions: one diagnosis listed twice is one condition, and
+    counting its entries billed CCM (and APCM level 2) for a patient with one (found by the
+    metamorphic driver of session 35: duplicating an entry must not change the decision). Refused,
+    naming the first entry, rather than merged: the two entries may disagree on the facts the rules read."""
+    diabetes = {"name": "type 2 diabetes", "icd10": "E11.9", "expected_months": 24, "significant_risk": True}
+    facts = {"id": "twice", "month": "2025-03",
+             "chronic_conditions": [diabetes, {"name": "hypertension", "icd10": "I10", "expected_months": 24,
+                                               "significant_risk": False}, {**diabetes, "icd10": written}]}
+    text = json.dumps(facts) + "\n" if fmt == "jsonl" else yaml.safe_dump(facts)
+    diag = only_error(text, fmt)
+    assert (diag.code, diag.fact_path) == ("facts/impossible", "$.chronic_conditions[2].icd10")
+    assert diag.message == (f"`{written}` is the ICD-10 code of chronic_conditions[0] as well: one condition "
+                            "counts once (§2.1 asks for two or more conditions); list it once")
+    facts["chronic_conditions"][2]["icd10"] = "J44.9"  # type: ignore[index]
+    text = json.dumps(facts) + "\n" if fmt == "jsonl" else yaml.safe_dump(facts)
+    assert len(bundle(text, fmt).data["chronic_conditions"]) == 3
+
+
 def test_override_of_1e27_is_a_clear_error() -> None:
     diag = only_error(BASE + "fee_schedule_override: {'99490': 1.0e27}\n")
     assert (diag.code, diag.fact_path) == ("facts/limit", "$.fee_schedule_override['99490']")
