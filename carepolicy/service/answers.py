@@ -16,12 +16,11 @@ from time import monotonic
 from typing import NamedTuple
 
 from carepolicy.cli.batch_input import RawRecord, Work, decode, json_line_work
-from carepolicy.cli.batch_run import error_line, serialise_error
-from carepolicy.cli.common import ErrorRecord, Item, internal_error
 from carepolicy.engine import Bundle, BundleError, Diagnostic, FactError, iter_records
 from carepolicy.engine.facts.limits import DEPTH_HELP, MAX_DEPTH
 from carepolicy.engine.facts.record_errors import record_error
 from carepolicy.evaluator import Evaluator
+from carepolicy.record_outcomes import ErrorRecord, Item, error_line, internal_error, serialise_error
 
 from .limits import nesting_depth
 
