@@ -122,3 +122,19 @@ def test_a_value_or_a_clause_dated_mid_year_starts_a_period(tmp_path: Any) -> No
     assert periods == [[1, 2, 3], [4, 5, 6], [7, 8, 9, 10, 11, 12]]
     for month, plan in plans.items():
         assert plain(plan) == plain(fresh(compiled, plan.month)), month
+
+
+def test_a_plan_source_is_a_payment_source_declared_once() -> None:
+    """What a month plan is made from (month_plan.PlanSource) is what its payment declarations are
+    compiled with (month_payment.PaymentSource) and more: one protocol extends the other, so the
+    methods both read are declared once and cannot drift apart."""
+    from carepolicy.engine.compile.month_payment import PaymentSource
+    from carepolicy.engine.compile.month_plan import PlanSource
+
+    assert PaymentSource in PlanSource.__mro__  # (issubclass needs a runtime-checkable protocol)
+    payment_members = {name for name in vars(PaymentSource) if not name.startswith("_")}
+    assert payment_members >= {"expr", "text", "header", "reads", "assumptions_read", "assumptions_by_name"}
+    assert payment_members.isdisjoint(vars(PlanSource)), "declared again in PlanSource"
+    policies = load_policies()
+    assert isinstance(policies.compiled, CompiledPolicySet)
+    assert all(callable(getattr(policies.compiled, name)) for name in payment_members - {"index"})

@@ -15,10 +15,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from ..check.index import PolicyIndex
 from ..decision.model import Denial, Reason
 from ..language import syntax as s
-from ..source import Span
 from .codegen_plan import MonthProgram
 from .compiled import (
     CompiledCode,
@@ -31,35 +29,23 @@ from .compiled import (
     Header,
     RvuPrice,
 )
-from .month_payment import compile_cost_sharing, compile_pricing, compile_rvus
+from .month_payment import PaymentSource, compile_cost_sharing, compile_pricing, compile_rvus
 from .notes import CompiledNote, compile_notes
 from .outcomes import RuleOutcome, SharedRecord
 from .periods import DayTests
-from .runtime import CodeSet, Fn, month_end
+from .runtime import CodeSet, month_end
 from .strategy import CodingStrategy, compile_strategies
 
 
-class PlanSource(Protocol):
+class PlanSource(PaymentSource, Protocol):
     """What a month plan is made from (a `CompiledPolicySet`; a protocol, so this module need not
-    import the compiler that imports it)."""
+    import the compiler that imports it): what its payment declarations are compiled with
+    (month_payment.py's `PaymentSource`, the same methods), and the compiled rules and codes."""
 
-    index: PolicyIndex
     rules: dict[str, list[tuple[s.Rule, CompiledRule]]]
     codes: dict[str, list[CompiledCode]]
     preconditions: list[tuple[s.Precondition, CompiledRule]]
     backend: str
-
-    def expr(self, expr: s.Expr) -> Fn: ...
-
-    def text(self, span: Span) -> str: ...
-
-    def header(self, decl: s.Declaration) -> Header: ...
-
-    def reads(self, expr: s.Expr) -> tuple[tuple[str, str, Fn], ...]: ...
-
-    def assumptions_read(self, exprs: tuple[s.Expr, ...], kinds: tuple[str, ...]) -> tuple[str, ...]: ...
-
-    def assumptions_by_name(self, exprs: tuple[s.Expr, ...], kinds: tuple[str, ...]) -> tuple[tuple[str, str], ...]: ...
 
 
 @dataclass(frozen=True, slots=True)
