@@ -235,9 +235,8 @@ PIPELINE = ENGINE.parent / "carepolicy"
 # the documentation's generators read the command line's own help: above cli, not part of the pipeline API
 DOCS_TOOLING = {"reference_cli.py", "mkdocs_hooks.py"}
 # what the pipeline API still takes from cli/, and why (each a debt, none to be added to):
-# the service reads a request's JSON Lines as `batch` reads a file (cli/batch_input.py), and
 # parquet.py's ParquetLineWriter is `batch`'s Parquet output (cli/batch_output.py, cli/batch_notes.py)
-PIPELINE_USES_OF_CLI = {"cli.batch_input", "cli.batch_output", "cli.batch_notes"}
+PIPELINE_USES_OF_CLI = {"cli.batch_output", "cli.batch_notes"}
 
 
 def outside_imports(folder: Path, prefixes: tuple[str, ...]) -> dict[str, set[str]]:
