@@ -138,3 +138,37 @@ def test_a_plan_source_is_a_payment_source_declared_once() -> None:
     policies = load_policies()
     assert isinstance(policies.compiled, CompiledPolicySet)
     assert all(callable(getattr(policies.compiled, name)) for name in payment_members - {"index"})
+
+
+@pytest.mark.parametrize("month", ["2014-01", "2017-12", "2021-06", "2025-03", "2028-12"])
+def test_what_a_plan_takes_in_effect_is_worked_out_in_parts(compiled: CompiledPolicySet, month: str) -> None:
+    """`make` takes the codes, the rules and the parameters in effect from one helper each: each
+    agrees with the declarations' own intervals on the month's last day, and with the plan made."""
+    from carepolicy.engine.compile.periods import DayTests
+
+    maker = MonthPlanMaker(compiled)
+    day = month_end(month)
+
+    def holds(interval: Any) -> bool:
+        return interval is None or bool(interval.contains(day))
+
+    codes, missing = maker._codes(DayTests(day))
+    assert {c.decl.id for c in codes} == {
+        code for code, versions in compiled.codes.items() if any(holds(c.decl.effective) for c in versions)
+    }
+    assert {code for code, _ in missing} == set(compiled.codes) - {c.decl.id for c in codes}
+    rules, gates, not_in_effect = maker._rules(DayTests(day))
+    assert set(not_in_effect) == set(compiled.rules) - set(rules)
+    assert all(any(holds(rule.effective) for rule, _ in compiled.rules[rid]) for rid in compiled.rules if rid in rules)
+    assert {gid for ids in gates.values() for gid in ids} <= set(rules)
+    params, unknown = maker._parameters(DayTests(day))
+    for name, param in compiled.index.parameters.items():
+        held = [v.value.value for v in param.values if holds(v.effective) and hasattr(v.value, "value")]
+        assert params.get(name, "none") == (held[-1] if held else "none")
+        assert (name in unknown) == (not held and param.unknown_because is not None)
+    plan = fresh(compiled, month)
+    assert plan.codes == tuple(codes)
+    assert plan.params == params
+    assert plan.unknown_values == unknown
+    assert plan.rules == rules
+    assert dict(plan.rules_not_in_effect) == not_in_effect
