@@ -25,11 +25,11 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from carepolicy.cli.common import ErrorRecord, Record, Setup, record_json_obj
 from carepolicy.engine import Diagnostic, PolicySet
 from carepolicy.engine.decision.json_form import money_text
 from carepolicy.engine.printable import utf8_text
 from carepolicy.evaluator import Evaluator, shown, source_name
+from carepolicy.record_outcomes import ErrorRecord, Record, Setup, record_json_obj
 
 # the input side (rows as fact bundles) lives in arrow_bundles.py; named here too, where callers
 # (parquet.py, spark.py, the tests) have always found them
@@ -267,7 +267,7 @@ def _decided_row(record: Record, index: int, source: str) -> dict[str, Any]:
     except Exception as error:
         if isinstance(record, ErrorRecord):
             raise  # (an error record's JSON is plain text and lists: nothing here can fail)
-        from carepolicy.cli.batch_run import serialise_error
+        from carepolicy.record_outcomes import serialise_error
 
         return record_row(serialise_error(error, record, source), index)
 

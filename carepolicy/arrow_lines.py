@@ -28,7 +28,7 @@ import orjson
 import pyarrow as pa
 import pyarrow.json as pa_json
 
-from carepolicy.cli.common import ErrorRecord
+from carepolicy.record_outcomes import ErrorRecord
 
 from .arrow import DECISIONS, decisions_batch, row_from_json_obj
 

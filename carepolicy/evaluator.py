@@ -11,8 +11,8 @@
     sys.stdout.buffer.write(result.jsonl)               # the bytes `evaluate --format jsonl` writes
 
 Every result is made by the same steps as the command line (validation by the fact reader, the
-decision by `cli.common.decide`, the line by `cli.common.record_json_line`), so the bytes are the
-CLI's bytes by construction, not by imitation; the tests compare them anyway.
+decision by `record_outcomes.decide`, the line by `record_outcomes.record_json_line`), so the bytes
+are the CLI's bytes by construction, not by imitation; the tests compare them anyway.
 
 Threads: an `Evaluator` may be shared by any number of threads. What they share is the compiled
 policy set, which is read-only except for its caches: the plan of a month (built on the first
@@ -33,7 +33,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, SupportsIndex
 
-from carepolicy.cli.common import ErrorRecord, Record, Setup, decide, record_json_line, record_json_obj
 from carepolicy.engine import (
     Bundle,
     BundleError,
@@ -51,6 +50,7 @@ from carepolicy.engine import (
 from carepolicy.engine.compile.policy_set import PLANS_KEPT
 from carepolicy.engine.facts.record_errors import checked
 from carepolicy.engine.facts.records import INPUT_FORMATS
+from carepolicy.record_outcomes import ErrorRecord, Record, Setup, decide, record_json_line, record_json_obj
 from carepolicy.text_surrogates import named, named_error, surrogates
 
 if TYPE_CHECKING:

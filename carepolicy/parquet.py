@@ -27,8 +27,8 @@ import pyarrow.parquet as pq
 
 from carepolicy.cli.batch_notes import PARQUET_FULL_DISK_HELP
 from carepolicy.cli.batch_output import LineWriter, OutputProblem
-from carepolicy.cli.common import ErrorRecord
 from carepolicy.engine import Bundle, BundleError, Diagnostic, FactError
+from carepolicy.record_outcomes import ErrorRecord
 
 from .arrow import DECISIONS, bundles_from_batches, lines_table, records_to_batch
 from .arrow_bundles import unread_columns_note

@@ -17,13 +17,13 @@ from contextlib import AbstractContextManager
 from types import ModuleType
 from typing import TYPE_CHECKING, NamedTuple
 
+from carepolicy.record_outcomes import error_line, serialise_error
+
 from .batch_input import BLOCK_RECORDS, RawLines, RawRecord, Read, Work, decode, records_in, records_of
 from .batch_output import LineWriter
-from .common import ErrorRecord, Setup, decide, internal_error, record_json_line
+from .common import ErrorRecord, Setup, decide, internal_error
 
 if TYPE_CHECKING:
-    from carepolicy.engine import Decision
-
     from .batch_pool import WorkerPool
 
 CHUNK = BLOCK_RECORDS  # records per task sent to a worker: large enough that the hand-over costs little
@@ -77,21 +77,6 @@ def _modules() -> tuple[ModuleType, ModuleType]:
 
     _MODULES.append((carepolicy.engine, json_form))
     return _MODULES[0]
-
-
-def serialise_error(error: BaseException, decision: Decision, source: str) -> ErrorRecord:
-    """The error record of a decision that cannot be written as JSON (`carepolicy serve` uses it too)."""
-    failed = internal_error(error, source=source, bundle=decision.bundle_id)
-    diag = failed.diagnostics[0]
-    from dataclasses import replace
-
-    message = f"the decision cannot be written as JSON: {type(error).__name__}: {error}"
-    return ErrorRecord(failed.bundle_id, failed.source, (replace(diag, code="output/serialise", message=message),))
-
-
-def error_line(record: ErrorRecord) -> bytes:
-    """An error record's line; one that is not Unicode text (a lone surrogate in an id) is escaped."""
-    return (record_json_line(record) + "\n").encode("utf-8")
 
 
 # --------------------------------------------------------------------------------------------- chunks

@@ -11,18 +11,27 @@ import json
 import os
 import shlex
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
-from types import ModuleType
-from typing import TYPE_CHECKING, Any, NoReturn, TypeAlias
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
+
+# an input record's outcome (its decision or its error record) is shared with the Python API, Arrow
+# and the service: defined below all of them, named here for the commands, which import it from here
+from carepolicy.record_outcomes import ErrorRecord as ErrorRecord
+from carepolicy.record_outcomes import Item as Item
+from carepolicy.record_outcomes import Record as Record
+from carepolicy.record_outcomes import Setup as Setup
+from carepolicy.record_outcomes import decide as decide
+from carepolicy.record_outcomes import internal_error as internal_error
+from carepolicy.record_outcomes import record_json_line as record_json_line
+from carepolicy.record_outcomes import record_json_obj as record_json_obj
 
 from .exit_codes import ExitCode
 from .output import output_stream as output_stream  # re-exported: commands import it from here too
 from .reporting import diagnostic, report
 
 if TYPE_CHECKING:
-    from carepolicy.engine import Bundle, BundleError, Decision, Diagnostic, PolicySet
+    from carepolicy.engine import Bundle, BundleError, Diagnostic, PolicySet
     from carepolicy.engine.evaluation.pricing import FeeSchedule
     from carepolicy.engine.source import SourceFile
 
@@ -130,16 +139,6 @@ def load_fee_schedule_file(path: str) -> FeeSchedule:
         finish(ExitCode.BAD_INPUT)
 
 
-@dataclass(frozen=True, slots=True)
-class Setup:
-    """Everything an evaluation needs besides the bundle."""
-
-    policies: PolicySet
-    switches: Mapping[str, str]
-    fee_schedule: FeeSchedule | None
-    trace: bool
-
-
 def prepare(policies_dir: str | None, switch_args: Sequence[str], fee_schedule: str | None, *, trace: bool) -> Setup:
     """Load and check everything shared by all bundles; any problem ends the command with BAD_INPUT."""
     from carepolicy.engine import PolicyError, resolve_switches
@@ -156,38 +155,6 @@ def prepare(policies_dir: str | None, switch_args: Sequence[str], fee_schedule: 
 
 
 # --------------------------------------------------------------------------------------------- records
-
-
-@dataclass(frozen=True, slots=True)
-class ErrorRecord:
-    """The output record of an input record that has no decision (bundle_id None: the file as a whole)."""
-
-    bundle_id: str | None
-    source: str
-    diagnostics: tuple[Diagnostic, ...]
-
-    def to_json_obj(self) -> dict[str, Any]:
-        from carepolicy.engine.diagnostics import to_json_obj
-
-        return {"bundle_id": self.bundle_id, "source": self.source, "error": [to_json_obj(d) for d in self.diagnostics]}
-
-
-Item: TypeAlias = "Bundle | BundleError | ErrorRecord"
-Record: TypeAlias = "Decision | ErrorRecord"
-
-
-def internal_error(error: BaseException, *, source: str, bundle: str | None) -> ErrorRecord:
-    from carepolicy.engine import Diagnostic
-
-    message = f"internal error: {type(error).__name__}: {error}".rstrip(": ")
-    diag = Diagnostic(
-        "eval/internal",
-        message,
-        file=source,
-        bundle=bundle,
-        help="this is a bug in carepolicy; please report it with the bundle that caused it",
-    )
-    return ErrorRecord(bundle, source, (diag,))
 
 
 INPUT_FORMAT_HELP = (
@@ -263,50 +230,6 @@ def _parquet_items(path: str) -> Iterator[Bundle | BundleError]:
                              help="install the Arrow extra: pip install 'carepolicy[arrow]'", file=path)
         raise FactError([problem]) from None
     return read_parquet_items(path)
-
-
-def decide(item: Item, setup: Setup) -> Record:
-    """The decision for one input record, or the error record that stands in its place."""
-    engine = _ENGINE[0] if _ENGINE else _engine()
-    if isinstance(item, ErrorRecord):
-        return item
-    if isinstance(item, engine.BundleError):
-        return ErrorRecord(item.id, item.source, item.diagnostics)
-    try:
-        return engine.evaluate(  # type: ignore[no-any-return]
-            setup.policies, item, switches=setup.switches, fee_schedule=setup.fee_schedule, trace=setup.trace
-        )
-    except Exception as error:  # an engine bug on one record must not lose the others
-        return internal_error(error, source=item.source, bundle=item.id)
-
-
-# The engine, imported by `decide` on its first record and kept: the import statement it made on
-# every record of a batch cost ~0.5 µs (a package's `from ... import` runs Python code each time).
-# Its names are still read from the package at each call, as the statement read them.
-_ENGINE: list[ModuleType] = []
-
-
-def _engine() -> ModuleType:
-    import carepolicy.engine
-
-    _ENGINE.append(carepolicy.engine)
-    return _ENGINE[0]
-
-
-def record_json_obj(record: Record, *, trace: str = "full") -> dict[str, Any]:
-    from carepolicy.engine import to_json_obj
-
-    return record.to_json_obj() if isinstance(record, ErrorRecord) else to_json_obj(record, trace=trace)
-
-
-def record_json_line(record: Record, *, trace: str = "full") -> str:
-    """One record as one line of JSON (keys sorted, compact, UTF-8): the jsonl and batch form."""
-    from carepolicy.engine import to_json
-    from carepolicy.engine.jsontext import escaped_bytes
-
-    if isinstance(record, ErrorRecord):  # (a lone surrogate in an id or a file name: escaped)
-        return escaped_bytes(record.to_json_obj()).decode("utf-8")
-    return to_json(record, indent=None, trace=trace)
 
 
 def records_json_document(records: Sequence[Record], *, trace: str = "full") -> str:

@@ -1,4 +1,4 @@
-"""`batch --jobs` reads a regular JSON Lines file a block at a time (cli/batch_input.py `RawLines`):
+"""`batch --jobs` reads a regular JSON Lines file a block at a time (carepolicy/record_lines.py `RawLines`):
 the records it hands on, split as the workers split them, are exactly those of the line reader,
 whatever the file holds (blank lines, byte-order marks, CRLF, NUL padding, lines that are not
 objects, lines at and over the limit, a last line without its LF); and the output is the output
@@ -13,13 +13,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from carepolicy.cli import batch_input
 from carepolicy.cli.batch_input import RawLines, RawRecord, Work, read_work, records_of
 from carepolicy.cli.exit_codes import ExitCode
 from carepolicy.engine.facts.limits import MAX_RECORD_BYTES
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from carepolicy import record_lines
 from tests.test_batch import SMOKE, run, write_jsonl
 from tests.test_fuzz import EXAMPLES
 
@@ -47,7 +47,7 @@ def test_blocks_hold_the_records_of_the_line_reader(tmp_path: Path, monkeypatch:
                                                     picks: list[int], end: bytes, block: int) -> None:
     path = tmp_path / "in.jsonl"
     path.write_bytes(start + b"".join(_LINES[pick] for pick in picks) + end)
-    monkeypatch.setattr(batch_input, "BLOCK_BYTES", block)  # small blocks: lines cut at every place
+    monkeypatch.setattr(record_lines, "BLOCK_BYTES", block)  # small blocks: lines cut at every place
     by_line, by_block = _both(path)
     assert by_block == by_line
 
@@ -66,7 +66,7 @@ def test_lines_at_and_over_the_limit_are_read_by_the_line_reader(tmp_path: Path,
     path = tmp_path / "in.jsonl"
     ordinary = b'{"id": "a"}\n' * 70
     path.write_bytes(ordinary + long + (ordinary if long.endswith(b"\n") else b""))
-    monkeypatch.setattr(batch_input, "BLOCK_BYTES", block)
+    monkeypatch.setattr(record_lines, "BLOCK_BYTES", block)
     by_line, by_block = _both(path)
     assert by_block == by_line
     assert any(isinstance(work, RawLines) for work in read_work([str(path)], "jsonl", blocks=True))

@@ -236,3 +236,21 @@ def test_first_difference_compares_json_not_python_values() -> None:
     assert difference_text(Difference(("r",), long_a, long_b)) == (
         "the decision holds text that differs at character 71: `n` where deciding again gives `o`"
     )
+
+
+def test_a_decisions_header_is_checked_apart_from_its_bundle(decision: dict[str, Any]) -> None:
+    """`expand` reads the recorded decision's header (its compact trace's form, version and policy
+    set, the bundle id and facts hash) in one helper, before any bundle is looked up: the ids it
+    gives are the decision's own, and a trace of another policy set is refused at its hash."""
+    from carepolicy.cli.commands.explain import _Mismatch, _recorded
+    from carepolicy.cli.common import prepare
+
+    setup = prepare(None, (), None, trace=True)
+    assert _recorded(decision, setup) == (decision["bundle_id"], decision["facts_hash"])
+    other = {**decision, "trace": {**decision["trace"], "policy_set_hash": "0" * 64}}
+    with pytest.raises(_Mismatch) as refused:
+        _recorded(other, setup)
+    assert refused.value.parts == ("trace", "policy_set_hash")
+    with pytest.raises(_Mismatch) as refused:
+        _recorded({**decision, "trace": None}, setup)
+    assert refused.value.parts == ("trace",)

@@ -227,3 +227,72 @@ def test_the_cli_has_no_import_cycle_not_even_inside_a_function() -> None:
     assert cycle is None, "import cycle in cli/: " + " -> ".join(cycle or [])
     graph["cli.output"].add("cli.common")  # the circle this test's history had (output's cannot_write)
     assert find_cycle(graph) is not None
+
+
+# --------------------------------------------------------------------- the engine, the pipeline API, cli
+
+PIPELINE = ENGINE.parent / "carepolicy"
+# the documentation's generators read the command line's own help: above cli, not part of the pipeline API
+DOCS_TOOLING = {"reference_cli.py", "mkdocs_hooks.py"}
+# what the pipeline API still takes from cli/, and why (each a debt, none to be added to):
+# parquet.py's ParquetLineWriter is `batch`'s Parquet output (cli/batch_output.py, cli/batch_notes.py)
+PIPELINE_USES_OF_CLI = {"cli.batch_output", "cli.batch_notes"}
+
+
+def outside_imports(folder: Path, prefixes: tuple[str, ...]) -> dict[str, set[str]]:
+    """Each module of `folder` (by its path in the repo) and the `carepolicy.X...` modules it imports whose
+    name (without `carepolicy.`) starts with one of `prefixes`, counting every import, even one inside a function."""
+    found: dict[str, set[str]] = {}
+    for path in sorted(folder.rglob("*.py")):
+        names: set[str] = set()
+        package = ["carepolicy", *path.relative_to(folder).parts[:-1]]  # (carepolicy/ is the package `carepolicy`)
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom):
+                base = ".".join([*package[: len(package) - node.level + 1], *([node.module] if node.module else [])])
+                base = base if node.level else (node.module or "")
+                names.add(base)
+                names.update(f"{base}.{alias.name}" for alias in node.names)
+            elif isinstance(node, ast.Import):
+                names.update(alias.name for alias in node.names)
+        wanted = {n.removeprefix("carepolicy.") for n in names if n.startswith("carepolicy.")}
+        found[str(path.relative_to(ENGINE.parent))] = {
+            n for n in wanted if any(n == p or n.startswith(p + ".") for p in prefixes)
+        }
+    return found
+
+
+def test_the_engine_imports_nothing_above_it() -> None:
+    """engine/ is the bottom of everything: it never imports the command line, the LSP server or the
+    pipeline API (carepolicy/'s own modules)."""
+    upward = {"cli", "lsp", "carepolicy"}
+    wrong = {}
+    for module, path in MODULES.items():
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names = [node.module]
+            elif isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            else:
+                continue
+            for name in names:
+                parts = name.split(".")
+                if parts[0] in upward - {"carepolicy"} or (parts[0] == "carepolicy" and len(parts) > 1
+                                                           and parts[1] != "engine"):
+                    wrong.setdefault(module, []).append(name)
+    assert wrong == {}
+
+
+def test_the_pipeline_api_does_not_reach_into_the_command_line() -> None:
+    """carepolicy/ (the Python API, Arrow, Parquet, Spark, the HTTP service) is below cli/: the commands
+    and it share an input record's outcome through carepolicy/record_outcomes.py, not through
+    cli/common.py. Only the listed modules of cli/ are still imported from it."""
+    found = outside_imports(PIPELINE, ("cli",))
+    used = {
+        target
+        for module, targets in found.items()
+        if Path(module).name not in DOCS_TOOLING
+        for target in targets
+        if target.count(".") == 1  # the module, not `cli.module.name`
+    }
+    assert used <= PIPELINE_USES_OF_CLI, f"the pipeline API imports {sorted(used - PIPELINE_USES_OF_CLI)} of cli/"
+    assert "cli.main" in found["carepolicy/reference_cli.py"]  # the walker sees a use that is allowed

@@ -122,3 +122,53 @@ def test_a_value_or_a_clause_dated_mid_year_starts_a_period(tmp_path: Any) -> No
     assert periods == [[1, 2, 3], [4, 5, 6], [7, 8, 9, 10, 11, 12]]
     for month, plan in plans.items():
         assert plain(plan) == plain(fresh(compiled, plan.month)), month
+
+
+def test_a_plan_source_is_a_payment_source_declared_once() -> None:
+    """What a month plan is made from (month_plan.PlanSource) is what its payment declarations are
+    compiled with (month_payment.PaymentSource) and more: one protocol extends the other, so the
+    methods both read are declared once and cannot drift apart."""
+    from carepolicy.engine.compile.month_payment import PaymentSource
+    from carepolicy.engine.compile.month_plan import PlanSource
+
+    assert PaymentSource in PlanSource.__mro__  # (issubclass needs a runtime-checkable protocol)
+    payment_members = {name for name in vars(PaymentSource) if not name.startswith("_")}
+    assert payment_members >= {"expr", "text", "header", "reads", "assumptions_read", "assumptions_by_name"}
+    assert payment_members.isdisjoint(vars(PlanSource)), "declared again in PlanSource"
+    policies = load_policies()
+    assert isinstance(policies.compiled, CompiledPolicySet)
+    assert all(callable(getattr(policies.compiled, name)) for name in payment_members - {"index"})
+
+
+@pytest.mark.parametrize("month", ["2014-01", "2017-12", "2021-06", "2025-03", "2028-12"])
+def test_what_a_plan_takes_in_effect_is_worked_out_in_parts(compiled: CompiledPolicySet, month: str) -> None:
+    """`make` takes the codes, the rules and the parameters in effect from one helper each: each
+    agrees with the declarations' own intervals on the month's last day, and with the plan made."""
+    from carepolicy.engine.compile.periods import DayTests
+
+    maker = MonthPlanMaker(compiled)
+    day = month_end(month)
+
+    def holds(interval: Any) -> bool:
+        return interval is None or bool(interval.contains(day))
+
+    codes, missing = maker._codes(DayTests(day))
+    assert {c.decl.id for c in codes} == {
+        code for code, versions in compiled.codes.items() if any(holds(c.decl.effective) for c in versions)
+    }
+    assert {code for code, _ in missing} == set(compiled.codes) - {c.decl.id for c in codes}
+    rules, gates, not_in_effect = maker._rules(DayTests(day))
+    assert set(not_in_effect) == set(compiled.rules) - set(rules)
+    assert all(any(holds(rule.effective) for rule, _ in compiled.rules[rid]) for rid in compiled.rules if rid in rules)
+    assert {gid for ids in gates.values() for gid in ids} <= set(rules)
+    params, unknown = maker._parameters(DayTests(day))
+    for name, param in compiled.index.parameters.items():
+        held = [v.value.value for v in param.values if holds(v.effective) and hasattr(v.value, "value")]
+        assert params.get(name, "none") == (held[-1] if held else "none")
+        assert (name in unknown) == (not held and param.unknown_because is not None)
+    plan = fresh(compiled, month)
+    assert plan.codes == tuple(codes)
+    assert plan.params == params
+    assert plan.unknown_values == unknown
+    assert plan.rules == rules
+    assert dict(plan.rules_not_in_effect) == not_in_effect

@@ -1,6 +1,6 @@
 """The lines of a request's answer: one per input record, made one record at a time.
 
-A request's body is read as `batch` reads a file (cli/batch_input.py): JSON Lines split into lines
+A request's body is read as `batch` reads a file (carepolicy/record_lines.py): JSON Lines split into lines
 by the reader's own splitter, each line decoded on its own with the reader's own decoder, so a line
 the reader cannot read (too long, too deep, a number too long, a bug) is that record's error record,
 worded as batch words it, and the lines around it are still decided. A JSON document is parsed
@@ -15,13 +15,12 @@ from collections.abc import Iterator
 from time import monotonic
 from typing import NamedTuple
 
-from carepolicy.cli.batch_input import RawRecord, Work, decode, json_line_work
-from carepolicy.cli.batch_run import error_line, serialise_error
-from carepolicy.cli.common import ErrorRecord, Item, internal_error
 from carepolicy.engine import Bundle, BundleError, Diagnostic, FactError, iter_records
 from carepolicy.engine.facts.limits import DEPTH_HELP, MAX_DEPTH
 from carepolicy.engine.facts.record_errors import record_error
 from carepolicy.evaluator import Evaluator
+from carepolicy.record_lines import RawRecord, Work, decode, json_line_work
+from carepolicy.record_outcomes import ErrorRecord, Item, error_line, internal_error, serialise_error
 
 from .limits import nesting_depth
 

@@ -33,9 +33,9 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from carepolicy.cli.batch_input import Work
 from carepolicy.engine import Diagnostic, engine_version
 from carepolicy.evaluator import Evaluator
+from carepolicy.record_lines import Work
 
 from .answers import REQUEST_SOURCE, Gone, Line, answer_lines, chunks, is_error, read, request_work
 from .limits import ServiceConfig, nesting_depth

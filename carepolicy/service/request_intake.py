@@ -15,9 +15,9 @@ import anyio
 from starlette.requests import Request
 from starlette.responses import Response
 
-from carepolicy.cli.common import ErrorRecord, record_json_line
 from carepolicy.engine import Diagnostic
 from carepolicy.engine.facts.records import detected_format
+from carepolicy.record_outcomes import ErrorRecord, record_json_line
 
 from .answers import REQUEST_SOURCE
 from .limits import JSON_TYPES, JSONL_TYPES, ServiceConfig

@@ -33,8 +33,8 @@ from typing import IO
 import anyio
 from starlette.responses import Response, StreamingResponse
 
-from carepolicy.cli.batch_input import Work
 from carepolicy.evaluator import Evaluator
+from carepolicy.record_lines import Work
 
 from .answers import CHUNK_BYTES, Gone, Line, answer_lines
 from .request_intake import Refusal

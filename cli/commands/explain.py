@@ -66,58 +66,10 @@ def expand(obj: Any, bundles: Bundles, setup: Setup, line: bytes | None = None) 
     from carepolicy.engine import PolicyError, engine_version, evaluate, to_json_obj
     from carepolicy.engine.decision.json_diff import difference_text, first_difference
     from carepolicy.engine.decision.json_form import to_json_bytes
-    from carepolicy.engine.evaluation.compact import COMPACT_VERSION
     from carepolicy.engine.facts.schema_messages import describe
 
-    if not isinstance(obj, dict):
-        raise _Mismatch(f"expected a decision (a JSON object), found {describe(obj)}", NO_DECISIONS_HELP)
-    trace = obj.get("trace")
-    if trace is None or isinstance(trace, list):  # (`--trace none` writes no trace, `full` a list of nodes)
-        form = "none" if trace is None else "full"
-        raise _Mismatch(f"the decision has no compact trace (trace: {form})", "write it with `--trace compact`",
-                        ("trace",))
-    if not isinstance(trace, dict) or trace.get("form") != "compact":
-        found = describe(trace) if not isinstance(trace, dict) else f"`form` {describe(trace.get('form'))}"
-        raise _Mismatch(f"expected a compact trace (an object with `form` `compact`), found {found}",
-                        "write it with `--trace compact`", ("trace",))
-    bundle_id = _field(obj, ("bundle_id",), "the id of the bundle decided (text)", NO_DECISIONS_HELP)
-    version = trace.get("version", 1)  # (version 1 wrote none)
-    if type(version) is not int:  # (not `3.0`, `"3"` or `true`, which Python would take for a number)
-        raise _Mismatch(f"expected the version of the compact trace (a whole number), found {describe(version)}",
-                        EDITED_HELP, ("trace", "version"))
-    if version != COMPACT_VERSION:
-        raise _Mismatch(
-            f"decision `{bundle_id}` has a compact trace of version {version}; "
-            f"this carepolicy reads version {COMPACT_VERSION}",
-            "expand it with the carepolicy version that wrote it, or decide the bundle again", ("trace", "version"))
-    wanted_hash = _field(obj, ("trace", "policy_set_hash"), "the hash of a policy set (text)",
-                         EDITED_HELP)
-    if wanted_hash != setup.policies.policy_hash:
-        raise _Mismatch(
-            f"decision `{bundle_id}` was made with policy set {wanted_hash}; these policies are "
-            f"{setup.policies.policy_hash}",
-            "give --policies the folder of the policy set the decision was made with", ("trace", "policy_set_hash"))
-    facts_hash = _field(obj, ("facts_hash",), "the hash of the facts decided (text)",
-                        EDITED_HELP)
-    # of the bundles with this id, the one decided (by its facts), else the first, to say how it differs
-    bundle = bundles.find(bundle_id, facts_hash)
-    if bundle is None:
-        if bundles.invalid(bundle_id):  # "give the file the decision was made from" sent one looking for another
-            raise _Mismatch(f"bundle `{bundle_id}` of `{bundles.path}` is not valid, so it is not the bundle "
-                            "decided", f"see its errors with `carepolicy evaluate {bundles.path}`", ("bundle_id",))
-        unread = bundles.unread()
-        if unread:  # (the help alone blamed an edited `bundle_id`, when the bundle's line could not be read)
-            raise _Mismatch(
-                f"no bundle in `{bundles.path}` has the id `{bundle_id}` that the decision names; "
-                f"{unread} record{'s' if unread > 1 else ''} of it could not be read, and it may be one",
-                f"see why with `carepolicy evaluate {bundles.path}`; if the bundle is not one of them, "
-                + UNKNOWN_ID_HELP, ("bundle_id",))
-        raise _Mismatch(f"no bundle in `{bundles.path}` has the id `{bundle_id}` that the decision names",
-                        UNKNOWN_ID_HELP, ("bundle_id",))
-    if bundle.facts_hash != facts_hash:  # the bundle's facts, hashed now, are not the ones the decision records
-        raise _Mismatch(
-            f"bundle `{bundle_id}` is not the one decided: its facts hash, computed now from the bundle, is "
-            f"{bundle.facts_hash}; the decision records {facts_hash}", OTHER_FACTS_HELP, ("facts_hash",))
+    bundle_id, facts_hash = _recorded(obj, setup)
+    bundle = _bundle_decided(bundles, bundle_id, facts_hash)
     recorded_switches = obj.get("switches")
     switches: dict[str, Any] = recorded_switches if isinstance(recorded_switches, dict) else {}
     for name, option in switches.items():  # (text and numbers the engine words; a list or mapping not as Python)
@@ -153,6 +105,68 @@ def expand(obj: Any, bundles: Bundles, setup: Setup, line: bytes | None = None) 
             f"deciding bundle `{bundle_id}` again does not give the decision recorded: {difference_text(difference)}",
             EDITED_HELP, difference.parts)
     return decision
+
+
+def _recorded(obj: Any, setup: Setup) -> tuple[str, str]:
+    """The decision's bundle id and facts hash, once its compact trace is one these policies can
+    expand: its form, its version and the hash of the policy set it was made with."""
+    from carepolicy.engine.evaluation.compact import COMPACT_VERSION
+    from carepolicy.engine.facts.schema_messages import describe
+
+    if not isinstance(obj, dict):
+        raise _Mismatch(f"expected a decision (a JSON object), found {describe(obj)}", NO_DECISIONS_HELP)
+    trace = obj.get("trace")
+    if trace is None or isinstance(trace, list):  # (`--trace none` writes no trace, `full` a list of nodes)
+        form = "none" if trace is None else "full"
+        raise _Mismatch(f"the decision has no compact trace (trace: {form})", "write it with `--trace compact`",
+                        ("trace",))
+    if not isinstance(trace, dict) or trace.get("form") != "compact":
+        found = describe(trace) if not isinstance(trace, dict) else f"`form` {describe(trace.get('form'))}"
+        raise _Mismatch(f"expected a compact trace (an object with `form` `compact`), found {found}",
+                        "write it with `--trace compact`", ("trace",))
+    bundle_id = _field(obj, ("bundle_id",), "the id of the bundle decided (text)", NO_DECISIONS_HELP)
+    version = trace.get("version", 1)  # (version 1 wrote none)
+    if type(version) is not int:  # (not `3.0`, `"3"` or `true`, which Python would take for a number)
+        raise _Mismatch(f"expected the version of the compact trace (a whole number), found {describe(version)}",
+                        EDITED_HELP, ("trace", "version"))
+    if version != COMPACT_VERSION:
+        raise _Mismatch(
+            f"decision `{bundle_id}` has a compact trace of version {version}; "
+            f"this carepolicy reads version {COMPACT_VERSION}",
+            "expand it with the carepolicy version that wrote it, or decide the bundle again", ("trace", "version"))
+    wanted_hash = _field(obj, ("trace", "policy_set_hash"), "the hash of a policy set (text)",
+                         EDITED_HELP)
+    if wanted_hash != setup.policies.policy_hash:
+        raise _Mismatch(
+            f"decision `{bundle_id}` was made with policy set {wanted_hash}; these policies are "
+            f"{setup.policies.policy_hash}",
+            "give --policies the folder of the policy set the decision was made with", ("trace", "policy_set_hash"))
+    facts_hash = _field(obj, ("facts_hash",), "the hash of the facts decided (text)",
+                        EDITED_HELP)
+    return bundle_id, facts_hash
+
+
+def _bundle_decided(bundles: Bundles, bundle_id: str, facts_hash: str) -> Bundle:
+    """Of the bundles with this id, the one decided (by its facts), else the first, to say how it differs."""
+    bundle = bundles.find(bundle_id, facts_hash)
+    if bundle is None:
+        if bundles.invalid(bundle_id):  # "give the file the decision was made from" sent one looking for another
+            raise _Mismatch(f"bundle `{bundle_id}` of `{bundles.path}` is not valid, so it is not the bundle "
+                            "decided", f"see its errors with `carepolicy evaluate {bundles.path}`", ("bundle_id",))
+        unread = bundles.unread()
+        if unread:  # (the help alone blamed an edited `bundle_id`, when the bundle's line could not be read)
+            raise _Mismatch(
+                f"no bundle in `{bundles.path}` has the id `{bundle_id}` that the decision names; "
+                f"{unread} record{'s' if unread > 1 else ''} of it could not be read, and it may be one",
+                f"see why with `carepolicy evaluate {bundles.path}`; if the bundle is not one of them, "
+                + UNKNOWN_ID_HELP, ("bundle_id",))
+        raise _Mismatch(f"no bundle in `{bundles.path}` has the id `{bundle_id}` that the decision names",
+                        UNKNOWN_ID_HELP, ("bundle_id",))
+    if bundle.facts_hash != facts_hash:  # the bundle's facts, hashed now, are not the ones the decision records
+        raise _Mismatch(
+            f"bundle `{bundle_id}` is not the one decided: its facts hash, computed now from the bundle, is "
+            f"{bundle.facts_hash}; the decision records {facts_hash}", OTHER_FACTS_HELP, ("facts_hash",))
+    return bundle
 
 
 def _another_id(bundle_id: str, recorded_id: str, this_id: str, bundle: Bundle, switches: dict[str, Any],

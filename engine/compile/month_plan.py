@@ -15,10 +15,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from ..check.index import PolicyIndex
 from ..decision.model import Denial, Reason
 from ..language import syntax as s
-from ..source import Span
 from .codegen_plan import MonthProgram
 from .compiled import (
     CompiledCode,
@@ -31,35 +29,23 @@ from .compiled import (
     Header,
     RvuPrice,
 )
-from .month_payment import compile_cost_sharing, compile_pricing, compile_rvus
+from .month_payment import PaymentSource, compile_cost_sharing, compile_pricing, compile_rvus
 from .notes import CompiledNote, compile_notes
 from .outcomes import RuleOutcome, SharedRecord
 from .periods import DayTests
-from .runtime import CodeSet, Fn, month_end
+from .runtime import CodeSet, month_end
 from .strategy import CodingStrategy, compile_strategies
 
 
-class PlanSource(Protocol):
+class PlanSource(PaymentSource, Protocol):
     """What a month plan is made from (a `CompiledPolicySet`; a protocol, so this module need not
-    import the compiler that imports it)."""
+    import the compiler that imports it): what its payment declarations are compiled with
+    (month_payment.py's `PaymentSource`, the same methods), and the compiled rules and codes."""
 
-    index: PolicyIndex
     rules: dict[str, list[tuple[s.Rule, CompiledRule]]]
     codes: dict[str, list[CompiledCode]]
     preconditions: list[tuple[s.Precondition, CompiledRule]]
     backend: str
-
-    def expr(self, expr: s.Expr) -> Fn: ...
-
-    def text(self, span: Span) -> str: ...
-
-    def header(self, decl: s.Declaration) -> Header: ...
-
-    def reads(self, expr: s.Expr) -> tuple[tuple[str, str, Fn], ...]: ...
-
-    def assumptions_read(self, exprs: tuple[s.Expr, ...], kinds: tuple[str, ...]) -> tuple[str, ...]: ...
-
-    def assumptions_by_name(self, exprs: tuple[s.Expr, ...], kinds: tuple[str, ...]) -> tuple[tuple[str, str], ...]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,36 +99,9 @@ class MonthPlanMaker:
         """The month's plan, and the date tests it was made of (periods.py: a month that passes
         them alike takes this plan's content, `for_month`)."""
         in_effect = DayTests(month_end(month))
-        codes, missing = [], []
-        for code in sorted(self.compiled.codes, key=_code_order):
-            live = [c for c in self.compiled.codes[code] if in_effect(c.decl.effective)]
-            if live:
-                codes.append(live[0])
-            else:
-                intervals = ", ".join(str(c.decl.effective) for c in self.compiled.codes[code])
-                missing.append((code, intervals))
-        rules = {
-            rid: compiled
-            for rid, versions in self.compiled.rules.items()
-            for rule, compiled in versions
-            if in_effect(rule.effective)
-        }
-        gates: dict[str, list[str]] = {}
-        for gate, compiled_gate in self.compiled.preconditions:
-            if in_effect(gate.effective) and gate.program is not None:
-                rules[gate.id] = compiled_gate
-                gates.setdefault(gate.program, []).append(gate.id)
-        not_in_effect = {
-            rid: versions[0][1].header for rid, versions in self.compiled.rules.items() if rid not in rules
-        }
-        params: dict[str, Any] = {}
-        unknown_values: dict[str, str] = {}
-        for name, param in self.compiled.index.parameters.items():
-            for value in param.values:
-                if in_effect(value.effective) and isinstance(value.value, s.Literal):
-                    params[name] = value.value.value
-            if name not in params and param.unknown_because is not None:
-                unknown_values[name] = param.unknown_because
+        codes, missing = self._codes(in_effect)
+        rules, gates, not_in_effect = self._rules(in_effect)
+        params, unknown_values = self._parameters(in_effect)
         live_decls = [d for d in self.compiled.index.declarations() if in_effect(d.effective)]
         choose = self._choose(live_decls)
         exclusions, groups = tuple(self._exclusions(live_decls)), tuple(self._groups(live_decls))
@@ -176,6 +135,53 @@ class MonthPlanMaker:
             **self._month_words(month, missing, not_in_effect),
         )
         return plan, in_effect
+
+    def _codes(self, in_effect: DayTests) -> tuple[list[CompiledCode], list[tuple[str, str]]]:
+        """The codes in effect (each code's first version that is), in the order decisions list
+        them, and those with none in effect, with the intervals they have."""
+        codes, missing = [], []
+        for code in sorted(self.compiled.codes, key=_code_order):
+            live = [c for c in self.compiled.codes[code] if in_effect(c.decl.effective)]
+            if live:
+                codes.append(live[0])
+            else:
+                intervals = ", ".join(str(c.decl.effective) for c in self.compiled.codes[code])
+                missing.append((code, intervals))
+        return codes, missing
+
+    def _rules(
+        self, in_effect: DayTests
+    ) -> tuple[dict[str, CompiledRule], dict[str, list[str]], dict[str, Header]]:
+        """The rules in effect, with the programs' preconditions among them; the preconditions' ids
+        by program; and the header of every rule with no version in effect."""
+        rules = {
+            rid: compiled
+            for rid, versions in self.compiled.rules.items()
+            for rule, compiled in versions
+            if in_effect(rule.effective)
+        }
+        gates: dict[str, list[str]] = {}
+        for gate, compiled_gate in self.compiled.preconditions:
+            if in_effect(gate.effective) and gate.program is not None:
+                rules[gate.id] = compiled_gate
+                gates.setdefault(gate.program, []).append(gate.id)
+        not_in_effect = {
+            rid: versions[0][1].header for rid, versions in self.compiled.rules.items() if rid not in rules
+        }
+        return rules, gates, not_in_effect
+
+    def _parameters(self, in_effect: DayTests) -> tuple[dict[str, Any], dict[str, str]]:
+        """Each parameter's value in effect (the last that is), and why the others with an
+        `otherwise unknown` clause are unknown."""
+        params: dict[str, Any] = {}
+        unknown_values: dict[str, str] = {}
+        for name, param in self.compiled.index.parameters.items():
+            for value in param.values:
+                if in_effect(value.effective) and isinstance(value.value, s.Literal):
+                    params[name] = value.value.value
+            if name not in params and param.unknown_because is not None:
+                unknown_values[name] = param.unknown_because
+        return params, unknown_values
 
     def for_month(self, plan: MonthPlan, month: str) -> MonthPlan:
         """`plan`'s content for another month whose last day passes the same date tests: only the
