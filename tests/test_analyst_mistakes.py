@@ -174,7 +174,7 @@ def test_a_misspelt_declaration_keyword_takes_only_its_own_declaration_with_it()
 
 def test_a_percentage_written_as_a_fraction_is_shown_as_the_percentage(tmp_path: Path) -> None:
     (tmp_path / "p.policy").write_text(
-        HEADER + 'parameter c "C"\n  cite S1 "x"\n  value 0.2 effective 2015-01-01..\n\n'
+        HEADER + 'parameter c "C"\n  cite S1 "x"\n  value 0.2 effective 2015-01-01.. from S1 "x"\n\n'
         'cost sharing part_b "B"\n  cite S1 "x"\n  effective 2015-01-01..\n  coinsurance c\n',
         encoding="utf-8",
     )
