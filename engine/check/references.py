@@ -1,7 +1,7 @@
 """Check stages about what refers to what: `check_citations` (every declaration cites a declared
-source), `check_cycles` (no definition uses itself) and `check_unused` (every definition,
-parameter, switch, rule and source is used). Each is a small function
-`(CheckContext) -> list[Diagnostic]`.
+source, every parameter value names its source), `check_cycles` (no definition uses itself) and
+`check_unused` (every definition, parameter, switch, rule and source is used). Each is a small
+function `(CheckContext) -> list[Diagnostic]`.
 """
 
 from __future__ import annotations
@@ -43,7 +43,35 @@ def check_citations(ctx: CheckContext) -> list[Diagnostic]:
                         help=did_you_mean(cite.source, sources) or 'declare it with `source TAG "title"`',
                     )
                 )
+        if isinstance(decl, s.Parameter):
+            out.extend(_values_without_source(decl))
     return out
+
+
+def _values_without_source(decl: s.Parameter) -> list[Diagnostic]:
+    """A dated value with no `from TAG "where"` states a figure nobody can look up: the
+    declaration's own `cite` says where the parameter is defined, not where each year's amount is
+    (the shipped deductible cites S88 for the parameter and S90, S92 for the 2025, 2026 values).
+
+    A parameter with an `assumption` is exempt: a value the reference does not state cannot carry
+    an honest `from`, and its assumption (which `check` lists and decisions quote) is the place
+    that says why the value is what it is. A warning, not an error, like `check/unused`: the
+    value is still well defined, only unaccounted for."""
+    if decl.assumptions:
+        return []
+    return [
+        Diagnostic(
+            "check/value-without-source",
+            f"value of parameter `{decl.id}` effective {value.effective} names no source: "
+            '`from TAG "where"` was expected after its dates',
+            span=value.span,
+            severity=Severity.WARNING,
+            help='end the line with `from S<n> "<where in the source>"` naming the declared source that states '
+            'this value, or give the parameter an `assumption "why"` when the reference does not state it',
+        )
+        for value in decl.values
+        if value.cite is None
+    ]
 
 
 # ---------------------------------------------------------------- cycles
