@@ -384,6 +384,25 @@ def test_aggregates_count_only_entries_whose_condition_holds() -> None:
     assert run(b, s.Aggregate("count", b.fact("time"), None, SPAN), {}) == 0
 
 
+def test_count_distinct_counts_the_values_of_the_entries_whose_condition_holds() -> None:
+    """`count distinct L.code where ...`: one code listed twice, or spelled without its dot or in
+    small letters, is one value; each entry without a code (absent, null or blank) is one of its own;
+    an entry whose condition does not hold gives nothing, even its code."""
+    b = Builder()
+    risky = b.item("L", "risk")
+    distinct = s.Aggregate("count distinct", s.Name(("L", "code"), SPAN), risky, SPAN)
+    one = [{"code": "E11.9", "risk": True}, {"code": "E11.9", "risk": True}, {"code": "e119 ", "risk": True}]
+    assert run(b, distinct, {"L": tuple(one)}) == 1
+    other = [*one, {"code": "I10", "risk": True}, {"code": "J44.9", "risk": False}]
+    assert run(b, distinct, {"L": tuple(other)}) == 2
+    unnamed = [*other, {"risk": True}, {"code": None, "risk": True}, {"code": " . ", "risk": True}]
+    assert run(b, distinct, {"L": tuple(unnamed)}) == 5
+    assert run(b, distinct, {"L": ()}) == 0
+    assert run(b, distinct, {}) == 0
+    numbers = s.Aggregate("count distinct", s.Name(("L", "n"), SPAN), None, SPAN)
+    assert run(b, numbers, {"L": ({"n": 1}, {"n": 1}, {"n": 2}, {"n": Decimal("2.0")})}) == 2
+
+
 def test_an_inner_loop_over_the_same_list_gives_the_outer_loop_its_entry_back() -> None:
     """`count time where (count time) >= 1 and time.minutes > 10`: after the inner loop ends, `time`
     is the outer loop's entry again (lexical scope), in both backends; also when the inner loop runs
@@ -522,7 +541,9 @@ def extend(children: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
         st.tuples(st.just("neg"), children),
         st.tuples(st.just("boundary"), st.sampled_from(["start", "end"]), children),
         st.tuples(st.just("call"), st.sampled_from(["min", "max"]), st.lists(children, min_size=1, max_size=3)),
-        st.tuples(st.just("agg"), st.sampled_from(["count", "sum", "any"]), st.one_of(st.none(), children)),
+        st.tuples(
+            st.just("agg"), st.sampled_from(["count", "sum", "any", "count distinct"]), st.one_of(st.none(), children)
+        ),
         sets(children),
     )
 
@@ -583,7 +604,7 @@ def build(b: Builder, spec: Any) -> Any:
     if kind == "call":
         return s.Call(args[0], tuple(build(b, a) for a in args[1]), SPAN)
     if kind == "agg":
-        path = s.Name(("L", "n") if args[0] == "sum" else ("L",), SPAN)
+        path = s.Name(("L", "n") if args[0] in ("sum", "count distinct") else ("L",), SPAN)
         return s.Aggregate(args[0], path, build(b, args[1]) if args[1] is not None else None, SPAN)
     assert kind == "set"
     return s.SetLiteral(tuple(build(b, a) for a in args[0]), SPAN)

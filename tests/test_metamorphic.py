@@ -15,8 +15,8 @@ reference or the contract says cannot matter, or can matter in one direction onl
   codes, units and shares;
 - SLMB, QI and no dual status owe alike (§7.2: Medicaid pays the Part B premium only); a QMB owes
   nothing (§7.2); less deductible remaining, or a Medigap plan, never raises the share (§7.1, §7.3);
-- a chronic condition listed twice: refused (one ICD-10 code twice, facts/impossible) or, without a
-  code, the same decision; never counted as a second condition (§2.1);
+- a chronic condition listed again under its ICD-10 code (as written, in small letters or without
+  its dot): the same decision; one condition is never counted as a second (§2.1, `count distinct`);
 - the bundle and every date in it moved to another month of the same year in which no rule or
   amount changes (§8.1, §9): the same codes, units, amounts and shares.
 
@@ -33,7 +33,7 @@ import re
 from decimal import Decimal
 from typing import Any
 
-from carepolicy.engine import Bundle, BundleError, PolicySet, evaluate, load_fact_text, to_json
+from carepolicy.engine import Bundle, PolicySet, evaluate, load_fact_text, to_json
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -204,14 +204,12 @@ def test_a_condition_listed_twice_is_not_two_conditions(policies: PolicySet, dat
         return
     twice = copy.deepcopy(bundle)
     entry = copy.deepcopy(data.draw(st.sampled_from(conditions), label="condition"))
+    if not entry.get("icd10"):
+        return  # an entry without a code may be another condition: it counts as one (docs/language.md)
+    spell = data.draw(st.sampled_from([str, str.lower, lambda code: code.replace(".", "")]), label="spelling")
+    entry["icd10"] = spell(entry["icd10"])
     twice["chronic_conditions"].insert(data.draw(st.integers(0, len(conditions)), label="at"), entry)
-    [item] = load_fact_text(json.dumps(twice) + "\n", name="<meta>.jsonl", fmt="jsonl")
-    if isinstance(item, BundleError):
-        assert [d.code for d in item.diagnostics] == ["facts/impossible"], item
-        return
-    assert not entry.get("icd10")
-    decision = json.loads(to_json(evaluate(policies, item, trace=False)))
-    assert comparable(decision) == comparable(decide(policies, bundle))
+    assert comparable(decide(policies, twice)) == comparable(decide(policies, bundle))
 
 
 def moved_months(value: Any, by: int) -> Any:

@@ -204,6 +204,8 @@ class Resolver(NameResolver):
         inner = (*scope, (list_name, list_type.item))
         if expr.where is not None:
             self._expect_bool(expr.where, inner, "`where`")
+        if expr.kind.endswith(" distinct"):
+            return self._distinct(expr, list_name, list_type.item)
         if expr.kind == "sum":
             if len(expr.path.parts) != 2:
                 return self._error(
@@ -219,6 +221,30 @@ class Resolver(NameResolver):
                 "check/type", f"`{expr.kind}` counts entries: write `{expr.kind} {list_name} where ...`", expr.path
             )
         return COUNT if expr.kind == "count" else BOOL
+
+    def _distinct(self, expr: s.Aggregate, list_name: str, item: RecordType) -> Type:
+        """`count distinct LIST.FIELD where ...`: a count, of the different values of one field of
+        the list's own entries (a plain value: a record has no value to compare)."""
+        fields = [f"{list_name}.{f}" for f, vtype in item.fields if not isinstance(vtype, RecordType | ListType)]
+        example = f"`count distinct {fields[0] if fields else list_name + '.FIELD'} where ...`"
+        if expr.kind != "count distinct":
+            return self._error(
+                "check/type", f"`{expr.kind}` is not an aggregate: only `count` takes `distinct`", expr,
+                f"write {example} for the number of different values, or `{expr.kind.split()[0]}` without `distinct`",
+            )
+        if len(expr.path.parts) == 1:
+            return self._error(
+                "check/type", f"`count distinct` counts the different values of a field: expected "
+                f"`{list_name}.FIELD` after `distinct`, found the list `{list_name}`", expr.path,
+                f"write {example}; the fields of a `{list_name}` entry: {', '.join(fields)}",
+            )
+        field_type = self._item_field(expr.path, list_name, item)
+        if isinstance(field_type, RecordType | ListType):
+            return self._error(
+                "check/type", f"`count distinct` compares plain values, and `{expr.path.dotted}` is a {field_type}",
+                expr.path, f"count the different values of one of its fields, e.g. {example}",
+            )
+        return COUNT
 
     def _call(self, expr: s.Call, scope: tuple[tuple[str, RecordType], ...]) -> Type:
         if expr.function not in FUNCTIONS:

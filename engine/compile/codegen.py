@@ -39,7 +39,7 @@ from ..language import syntax as s
 from .codegen_names import FIXED_NAMES, HELPER_NAMES, NUMBERED
 from .codegen_selections import selection_source
 from .codegen_writer import Writer
-from .runtime import UNKNOWN, CodeSet, Fn, _divide, month_end, month_start, shift_months
+from .runtime import UNKNOWN, CodeSet, Fn, _divide, distinct_count, month_end, month_start, shift_months
 
 _MISSING = object()  # a definition not yet in `env.memo`
 _month_end_of = functools.lru_cache(maxsize=4096)(month_end)
@@ -65,6 +65,7 @@ _HELPERS: dict[str, Any] = {
     "_min": min,
     "_max": max,
     "_sum": sum,
+    "_distinct_count": distinct_count,
     "_shift_months": _cached_shift_months,
     "_month_start": month_start,
     "_month_end": _cached_month_end,

@@ -1,4 +1,4 @@
-"""The loops of the generated backend: `count`, `any` and `sum` over a fact list, with their `where`.
+"""The loops of the generated backend: `count`, `any`, `sum` and `count distinct` over a fact list, with their `where`.
 
 A part of the source writer (codegen_writer.py's Writer, which inherits it), kept apart for its
 size: the loop over a list's entries, the facts its `where` reads once before it (`read_ahead`),
@@ -92,10 +92,15 @@ class AggregateWriter(StatementWriter):
 
     def _total(self, expr: s.Aggregate, chosen: Atom) -> Atom:
         """An aggregate's value once its loop has run: the count or `any` itself, or the sum of the
-        field over the entries chosen."""
+        field over the entries chosen, or the number of its different values (`count distinct`)."""
         if expr.kind in ("count", "any"):
             return chosen
         entry = self.fresh("_e")
+        if expr.kind == "count distinct":  # the field of each entry chosen, compared after the loop
+            values = self.assign("[]")
+            with self.block(f"for {entry} in {chosen.text}:"):
+                self.line(f"{values.text}.append({entry}.get({text(expr.path.parts[1])}))")
+            return self.assign(f"_distinct_count({values.text})", known=True)
         values = self.assign("[]")  # read after the loop, as expr.py does (it matters if one fails)
         with self.block(f"for {entry} in {chosen.text}:"):
             self.line(f"{values.text}.append({entry}.get({text(expr.path.parts[1])}) or 0)")

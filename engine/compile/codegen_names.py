@@ -14,6 +14,7 @@ import re
 
 HELPER_NAMES = frozenset(
     {"_UNKNOWN", "_MISSING", "_EMPTY", "_isinstance", "_dict", "_min", "_max", "_sum"}
+    | {"_distinct_count"}
     | {"_shift_months", "_month_start", "_month_end", "_divide"}
 )
 # `_facts = env.facts`, read once per call

@@ -22,7 +22,7 @@ from ..check.resolution import Resolution
 from ..language import syntax as s
 from ..language.valuetypes import CALENDAR_SPAN
 from .compile_time import constant_of, partition_set
-from .runtime import UNKNOWN, CodeSet, Env, Fn, _divide, month_end, month_start, shift_months
+from .runtime import UNKNOWN, CodeSet, Env, Fn, _divide, distinct_count, month_end, month_start, shift_months
 
 # ---------------------------------------------------------------- the compiler
 
@@ -282,5 +282,7 @@ class ExprCompiler:
         if expr.kind == "any":
             return lambda env: bool(entries(env))
         assert field is not None
+        if expr.kind == "count distinct":
+            return lambda env: distinct_count([e.get(field) for e in entries(env)])
         return lambda env: sum((e.get(field) or 0 for e in entries(env)), 0)
 

@@ -134,3 +134,37 @@ def _divide(a: Any, b: Any) -> Any:
     if isinstance(a, int) and isinstance(b, int):
         return Decimal(a) / Decimal(b) if b else UNKNOWN
     return a / b if b else UNKNOWN
+
+
+# ---------------------------------------------------------------- `count distinct`
+
+
+def distinct_key(value: Any) -> Any:
+    """What `count distinct` compares of one value; None for an entry that gives none.
+
+    The one place values are made alike before they are compared. Text is compared as a code is
+    read, not as it is typed: without surrounding spaces or dots, in capitals, so one ICD-10 code
+    exported as `E11.9`, `E119` or `e11.9` (the dot is only how the code is displayed) is one
+    condition and not three (an assumption: cms-rules.md §2.1 counts conditions and says nothing of
+    how a code is spelled). Text that is empty once so read gives no value. Other values (counts,
+    booleans, dates) are compared as they are."""
+    if value is None:
+        return None
+    if type(value) is str or isinstance(value, str):
+        return value.strip().replace(".", "").upper() or None
+    return value
+
+
+def distinct_count(values: list[Any]) -> int:
+    """How many different values `values` holds (`count distinct`): each one without a value (an
+    entry without the field, `distinct_key`) counts as its own, since two conditions without a code
+    may be two conditions; merging unknowns could only make two conditions one."""
+    seen: set[Any] = set()
+    without = 0
+    for value in values:
+        key = distinct_key(value)
+        if key is None:
+            without += 1
+        else:
+            seen.add(key)
+    return len(seen) + without

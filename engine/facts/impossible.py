@@ -2,11 +2,10 @@
 
 One practitioner's minutes in a month beyond the minutes that month can have (its days' and the hour
 clocks may go back in it), or on one day beyond the 1,500 minutes of the longest day (25 hours, when
-clocks go back), more days of device data than the service month has, one diagnosis (ICD-10 code)
-listed twice among the chronic conditions, and an amount of money above `MAX_MONEY` (beyond any fee
-of the fee schedule by a factor of hundreds) are `facts/impossible` errors; a time entry dated outside
-the service month is not an error, but the decision's notes name it. Run on a bundle that passed the
-limits (limits.py) and the schema.
+clocks go back), more days of device data than the service month has, and an amount of money above
+`MAX_MONEY` (beyond any fee of the fee schedule by a factor of hundreds) are `facts/impossible`
+errors; a time entry dated outside the service month is not an error, but the decision's notes
+name it. Run on a bundle that passed the limits (limits.py) and the schema.
 """
 
 from __future__ import annotations
@@ -60,8 +59,7 @@ def impossible_values(bundle: Mapping[str, Any], money_paths: list[tuple[Where, 
     per day, those of a named practitioner's entries dated that day, against the 1,500 of the
     longest day (one entry is said once: the month's problem when it crosses both). The entries without a practitioner
     are not added up per day: they may be several people's. The days of device data
-    (`rpm.device_days`) against the days of the service month; the chronic conditions' ICD-10 codes
-    against each other (`repeated_conditions`)."""
+    (`rpm.device_days`) against the days of the service month."""
     for where, amount in money_paths:
         if isinstance(amount, int | Decimal) and amount > MAX_MONEY:
             yield path_of(where), f"`{shortened(str(amount))}` is more than any fee (at most {MAX_MONEY:,} per amount)"
@@ -98,28 +96,6 @@ def impossible_values(bundle: Mapping[str, Any], money_paths: list[tuple[Where, 
     days = rpm.get("device_days") if type(rpm) is dict or isinstance(rpm, Mapping) else None
     if type(days) is int and days > (in_month := month_minutes(service_month) // MINUTES_PER_DAY):
         yield ["rpm", "device_days"], f"{days} days of device data in {service_month}, which has {in_month} days"
-    for i, first in repeated_conditions(bundle):
-        code = bundle["chronic_conditions"][i]["icd10"]
-        yield ["chronic_conditions", i, "icd10"], (
-            f"`{shortened(code)}` is the ICD-10 code of chronic_conditions[{first}] as well: one condition "
-            "counts once (§2.1 asks for two or more conditions); list it once")
-
-
-def repeated_conditions(bundle: Mapping[str, Any]) -> Iterator[tuple[int, int]]:
-    """(index, index of the first entry with its ICD-10 code) for each chronic condition whose code an
-    earlier entry has. The rules count entries, and §2.1 counts conditions: one diagnosis listed twice
-    would make one condition two (CCM and APCM level 2 need two or more). The code is compared without
-    its dot and in capitals (`E11.9`, `E119` and `e11.9` are one code); an entry without one is not
-    compared (two unnamed entries may be two conditions)."""
-    seen: dict[str, int] = {}
-    for i, entry in enumerate(bundle.get("chronic_conditions") or ()):
-        code = entry.get("icd10") if type(entry) is dict or isinstance(entry, Mapping) else None
-        if not isinstance(code, str) or not (key := code.replace(".", "").strip().upper()):
-            continue
-        if key in seen:
-            yield i, seen[key]
-        else:
-            seen[key] = i
 
 
 def device_days_possible(raw: Mapping[str, Any]) -> bool:

@@ -28,7 +28,7 @@ import orjson
 
 from .bundle import Bundle
 from .fast_intake import bundle_id_of, exact, normal_shape
-from .impossible import device_days_possible, month_bound, outside_month_notes, repeated_conditions
+from .impossible import device_days_possible, month_bound, outside_month_notes
 from .json_keys import surely_unique
 from .limits import LONGEST_DAY_MINUTES, MAX_MONEY
 from .schema import shared_schema
@@ -133,7 +133,7 @@ def _month_notes(raw: dict[str, Any]) -> tuple[str, ...] | None:
     least 0 (so a practitioner's total only grows: over the month or the day at the end iff at some
     entry) and its date a real date or null."""
     month = raw["month"]
-    if not device_days_possible(raw) or any(True for _ in repeated_conditions(raw)):
+    if not device_days_possible(raw):
         return None  # the untyped path words it (impossible_values)
     available = month_bound(month)
     totals: dict[object, int] = {}  # practitioner (in the month), or (practitioner, month) (outside it)

@@ -133,13 +133,14 @@ class SetLiteral:
 
 @dataclass(frozen=True, slots=True)
 class Aggregate:
-    """`count chronic_conditions where ...`, `sum time.minutes where ...`, `any ... where ...`.
+    """`count chronic_conditions where ...`, `sum time.minutes where ...`, `any ... where ...`,
+    `count distinct chronic_conditions.icd10 where ...` (the different values of a field).
 
     Inside `where`, a path that starts with the list's name (`time.service`) reads the current
     entry of the list.
     """
 
-    kind: str  # count | sum | any
+    kind: str  # count | sum | any | count distinct (any other `X distinct` is a check error)
     path: Name
     where: Expr | None
     span: Span

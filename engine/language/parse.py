@@ -177,6 +177,10 @@ def _hint(token: Token, expected: set[str] | frozenset[str], source: SourceFile)
         return quoted_text_help(source.text, token.start_pos or 0) or (
             'every declaration needs a title in double quotes after its id, e.g. rule ccm.consent "Consent documented"'
         )
+    if token.type == "NAME" and _after_aggregate(source.text, token.start_pos or 0):
+        # `count distict LIST...`, `count distinct where ...`: a word was read as the list's name
+        return ("an aggregate names its list first: `count chronic_conditions where ...`, or with "
+                "`distinct` a field of it: `count distinct chronic_conditions.icd10 where ...`")
     if token.type == "$END":
         return "the last declaration is incomplete"
     if value in {"==", "&&", "||"}:
@@ -184,6 +188,16 @@ def _hint(token: Token, expected: set[str] | frozenset[str], source: SourceFile)
     if value in _DECLARATION_KEYWORDS or value in {"cost", "choose", "rvu"}:
         return "the declaration above is incomplete; finish it before starting a new one"
     return None
+
+
+# An aggregate word, then one word that was taken for the list's name (the text ends there).
+_AFTER_AGGREGATE = re.compile(r"(?<![\w.])(?:count|sum|any)(?:\s+distinct)?\s+\w+\s+$")
+
+
+def _after_aggregate(text: str, at: int) -> bool:
+    """Whether the text before `at` ends in an aggregate and one word, outside a comment."""
+    found = _AFTER_AGGREGATE.search(text, 0, at)
+    return found is not None and "#" not in text[text.rfind("\n", 0, found.start()) + 1 : found.start()]
 
 
 @functools.cache

@@ -22,6 +22,14 @@ class ExpressionBuilder(AstBuilder):
         span = self._span(meta)
         return s.Aggregate(str(kind), s.Name(tuple(path.split(".")), span), where, span)
 
+    def distinct_aggregate(self, meta: Meta, kind: Token, path: s.Name, where: s.Expr | None) -> s.Aggregate:
+        # `count distinct LIST.FIELD`: one kind of its own, so every stage that passes an aggregate
+        # on (selections, templates) keeps the word without a field to forget
+        return s.Aggregate(f"{kind} distinct", path, where, self._span(meta))
+
+    def counted_field(self, meta: Meta, *parts: Token) -> s.Name:
+        return s.Name(tuple(str(p) for p in parts), self._span(meta))
+
     def conditional(self, meta: Meta, condition: s.Expr, then: s.Expr, otherwise: s.Expr) -> s.Conditional:
         return s.Conditional(condition, then, otherwise, self._span(meta))
 
